@@ -1,0 +1,3 @@
+namespace Functional.NN
+/// placeholder
+type Placeholder = | P

@@ -1,0 +1,3 @@
+namespace FunctionalNN;
+/// <summary>placeholder</summary>
+public static class Placeholder { }

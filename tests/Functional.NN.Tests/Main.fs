@@ -1,0 +1,4 @@
+module Functional.NN.Tests.Main
+open Expecto
+[<EntryPoint>]
+let main argv = runTestsInAssemblyWithCLIArgs [] argv
