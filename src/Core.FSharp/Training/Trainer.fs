@@ -125,6 +125,8 @@ module Trainer =
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
                 let loss, g = objective.LossAndGradient theta batch
+                if isNull g || g.Length <> theta.Length then
+                    invalidOp (sprintf "The objective returned a gradient of length %d for %d parameters." (if isNull g then 0 else g.Length) theta.Length)
                 if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) theta
                 let state', theta' = Optimizer.step options.Optimizer eta state theta g
                 if Array.exists nonFinite theta' then diverged (epoch + 1) "a parameter became NaN or infinite" theta
