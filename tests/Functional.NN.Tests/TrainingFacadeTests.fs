@@ -103,3 +103,14 @@ let tests =
             Expect.equal (e :?> ArgumentException).ParamName "validationY" "validation pair"
         }
     ]
+
+[<Tests>]
+let docsTests =
+    test "docs/training.md's F# example is scripts/training-example.fsx after its #load line (which the script tests run)" {
+        let normalise (s: string) = s.Replace("\r\n", "\n").Trim()
+        let doc = normalise (IO.File.ReadAllText(Repo.path [ "docs"; "training.md" ]))
+        let script = IO.File.ReadAllLines(Repo.path [ "scripts"; "training-example.fsx" ])
+        Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
+        let body = normalise (String.Join("\n", script.[1..]))
+        Expect.stringContains doc ("```fsharp\n" + body + "\n```") "the docs' F# block is the script"
+    }
