@@ -60,11 +60,12 @@ module Loss =
         | Loss.Hinge | Loss.SquaredHinge | Loss.Logistic -> true
         | _ -> false
 
-    /// The places where the loss is not differentiable, as a function of (yhat, y): the hinge at
-    /// margin 1. Returns the distance of yhat from the nearest kink (infinity when there is none).
+    /// The places where the loss or its derivative is not smooth, as a function of (yhat, y): the
+    /// hinge and the squared hinge (whose second derivative jumps) at margin 1. Returns the distance
+    /// of the margin from the nearest kink (infinity when there is none).
     let kinkDistance (loss: Loss) (yhat: float) (y: float) =
         match loss with
-        | Loss.Hinge -> abs (1.0 - y * yhat)
+        | Loss.Hinge | Loss.SquaredHinge -> abs (1.0 - y * yhat)
         | _ -> Double.PositiveInfinity
 
     /// Checks that output and target have one shape and are finite, and that labels suit the loss.
