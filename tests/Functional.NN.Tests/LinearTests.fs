@@ -360,6 +360,49 @@ let tests =
                 Expect.equal y y0 "y unchanged"
         ]
 
+        testList "C# facade" [
+            let commuteX = array2D [ [ 2.7; 1.0 ]; [ 4.1; 1.0 ]; [ 1.0; 0.0 ]; [ 5.2; 1.0 ]; [ 2.8; 0.0 ] ]
+            let commuteY = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]
+            testCase "LinearRegression.Fit gives the notes' W*" <| fun () ->
+                let m = FunctionalNN.LinearRegression.Fit(commuteX, commuteY)
+                let w = m.StackedWeights()
+                // Expected: notes ch. 1.7.
+                closeAll 1e-9 [| w.[0, 0]; w.[1, 0]; w.[2, 0] |] [| 6.08613445378149; 6.53361344537816; 2.11274509803922 |] "W*"
+                close 1e-9 (m.PredictValues(commuteX).[0]) 25.8396358543418 "Y*[0]"
+            testCase "FitRidge in both forms and like scikit-learn" <| fun () ->
+                let notes = FunctionalNN.LinearRegression.FitRidge(commuteX, commuteY, 0.1)
+                closeAll 1e-9 (Array.init 3 (fun i -> notes.StackedWeights().[i, 0])) (ridgeByCramer 0.1) "notes' form (Cramer)"
+                let sk = FunctionalNN.LinearRegression.FitRidgeLikeScikitLearn(commuteX, commuteY, 0.5)
+                // Expected: tests/reference/ridge_sklearn.py, Ridge(alpha=0.5).
+                close 1e-9 sk.Intercept.[0] 7.02554366586124 "intercept"
+                let un = FunctionalNN.LinearRegression.FitRidge(commuteX, commuteY, 0.1, FunctionalNN.RidgeForm.InterceptUnpenalized)
+                close 1e-12 un.Intercept.[0] sk.Intercept.[0] "same form"
+            testCase "gradient descent through the facade" <| fun () ->
+                let r = FunctionalNN.LinearRegression.FitByGradientDescent(commuteX, commuteY)
+                Expect.isTrue r.Converged "converged"
+                close 1e-6 (r.Model.Intercept.[0]) 6.08613445378149 "w0"
+            testCase "a duplicated feature: ArgumentException naming x and pointing to ridge" <| fun () ->
+                let dup = Array2D.init 5 3 (fun i j -> if j < 2 then commuteX.[i, j] else commuteX.[i, 1])
+                let e = Expect.throwsC (fun () -> FunctionalNN.LinearRegression.Fit(dup, commuteY) |> ignore) id
+                Expect.equal (e :?> ArgumentException).ParamName "x" "ParamName"
+                Expect.stringContains e.Message "ridge" "points to ridge"
+            testCase "polynomial, perceptron and classifier through the facade" <| fun () ->
+                let xs = Array.init 9 (fun i -> -1.0 + 0.25 * float i)
+                let p = FunctionalNN.PolynomialRegression.Fit(xs, xs |> Array.map (fun x -> 1.0 + x * x), 2)
+                closeAll 1e-9 (p.Coefficients()) [| 1.0; 0.0; 1.0 |] "1 + x^2"
+                let iris = Datasets.iris ()
+                let idx = [| 0 .. 99 |]
+                let x = (Mat.selectRows idx iris.Features).ToArray()
+                let labels = FunctionalNN.LinearClassifier.BinaryLabels(idx |> Array.map (fun i -> iris.Labels.[i]), 1)
+                let r = FunctionalNN.Perceptron.Fit(x, labels)
+                Expect.isTrue r.Converged "setosa/versicolor separable"
+                let c = FunctionalNN.LinearClassifier.Fit(x, labels, FunctionalNN.LinearClassifierOptions(Sgd = FunctionalNN.LinearSgdOptions(LearningRate = 0.05, BatchSize = 10, Epochs = 100)))
+                Expect.isGreaterThanOrEqual (c.Model.Accuracy(x, labels)) 0.95 "training accuracy"
+            testCase "null arrays are ArgumentNullException with the parameter name" <| fun () ->
+                let e = Expect.throwsC (fun () -> FunctionalNN.LinearRegression.Fit(commuteX, (null: float[])) |> ignore) id
+                Expect.equal (e :?> ArgumentException).ParamName "y" "ParamName"
+        ]
+
         testList "properties" [
             testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
                 "random full-rank designs: gradient < 1e-8 at the normal-equation solution, no perturbation lowers the cost" <| fun (seed: int) ->
