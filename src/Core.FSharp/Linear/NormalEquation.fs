@@ -49,7 +49,7 @@ module NormalEquation =
     let solve (tolerance: float) (columnName: int -> string) (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
         Check.positive "tolerance" tolerance
         let singular (j: int) (ratio: float) =
-            Check.fail "x" (sprintf "The design matrix is rank-deficient, so X^T X (%s) is singular and least squares has no unique solution: design column %d (%s) is a linear combination of the columns before it (only %.3g of its squared length lies outside their span; the relative tolerance is %g). This happens with a duplicated or constant feature, a feature that is a sum of others, or a constant column together with an intercept. Remove the dependent column, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." (Mat.shapeOf a) j (columnName j) (max ratio 0.0) tolerance)
+            Check.fail "x" (sprintf "The design matrix is rank-deficient, so X^T X (%s) is singular and least squares has no unique solution: design column %d (%s) is a linear combination of the columns before it (%s; the relative tolerance is %g). This happens with a duplicated or constant feature, a feature that is a sum of others, or a constant column together with an intercept. Remove the dependent column, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." (Mat.shapeOf a) j (columnName j) (if ratio > 0.0 then sprintf "only %.3g of its squared length lies outside their span" ratio else "no part of it lies outside their span, up to rounding") tolerance)
         match pivotRatios a with
         | Some ratios ->
             match ratios |> Array.tryFindIndex (fun r -> r < tolerance || Double.IsNaN r) with
