@@ -351,6 +351,14 @@ let tests =
                 bad.[3, 1] <- nan
                 let e = Expect.throwsC (fun () -> LeastSquares.fit LeastSquaresOptions.Default bad y |> ignore) id
                 Expect.stringContains e.Message "row 3, column 1" "position"
+            testCase "bad options are ArgumentExceptions naming the option" <| fun () ->
+                let x, y, _ = commute ()
+                let paramOf (f: unit -> 'a) = (Expect.throwsC (fun () -> f () |> ignore) id :?> ArgumentException).ParamName
+                Expect.equal (paramOf (fun () -> LinearGradientDescent.fit (GradientDescentOptions.Default.WithLearningRate -1.0) (LinearCost.LeastSquares true) x y)) "learningRate" "GD rate"
+                Expect.equal (paramOf (fun () -> Sgd.fit (SgdOptions.Default.WithBatchSize 0) (LinearCost.LeastSquares true) x y)) "batchSize" "batch size"
+                Expect.equal (paramOf (fun () -> PolynomialFeatures.monomials 0 x)) "degree" "degree"
+                Expect.equal (paramOf (fun () -> Perceptron.fit (PerceptronOptions.Default.WithLearningRate 0.0) x [| 1; 1; -1; 1; -1 |])) "learningRate" "perceptron rate"
+                Expect.equal (paramOf (fun () -> Perceptron.fit PerceptronOptions.Default x [| 1; -1 |])) "labels" "label count"
             testCase "fitting does not change its arguments" <| fun () ->
                 let x, y, _ = commute ()
                 let x0, y0 = x.Clone(), y.Clone()
