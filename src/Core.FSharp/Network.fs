@@ -85,10 +85,7 @@ module Dense =
     /// gradient G of the loss with respect to its output, it returns (dW, db, dA):
     /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T.
     let backward (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
-        let d =
-            match layer.Activation with
-            | Activation.Identity -> g
-            | act -> Mat.hadamard g (Activation.derivativeOf act z a)
+        let d = Mat.hadamard g (Activation.derivativeOf layer.Activation z a)
         let dW = input.TransposeThisAndMultiply d
         let db = layer.Bias |> Option.map (fun _ -> Mat.columnSums d)
         let dA = d.TransposeAndMultiply layer.Weights
