@@ -46,3 +46,13 @@ module Datasets =
 
     /// Fisher's Iris data: 150 samples, 4 measurements in cm, classes setosa, versicolor, virginica.
     let iris () = classification "iris.csv"
+
+    /// The notes' commute example (ch. 1): features distance_km and weekday (1 on a weekday, 0 at
+    /// the weekend) as a 5 x 2 matrix, the commute time in minutes as a 5 x 1 target, and the
+    /// names of the two features.
+    let commute () : Matrix<float> * Matrix<float> * string[] =
+        let header, rows = embeddedCsv "commute.csv"
+        let value (r: string[]) j = Double.Parse(r.[j], CultureInfo.InvariantCulture)
+        Mat.init rows.Length 2 (fun i j -> value rows.[i] j),
+        Mat.init rows.Length 1 (fun i _ -> value rows.[i] 2),
+        header.[0 .. 1]
