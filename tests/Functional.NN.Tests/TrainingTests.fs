@@ -322,6 +322,33 @@ let reproducibilityTests =
             Expect.equal (weights resumed.Model) (weights straight.Model) "weights"
             Expect.equal (lossesOf resumed) (lossesOf straight) "history"
         }
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "any optimiser, batching and cut point: straight = cut + resume, bit for bit" (fun (seed: int64) (o0: int) (b0: int) (cut0: int) (cancelAt0: int) ->
+            let optimizers =
+                [| Optimizer.Sgd; Optimizer.Momentum(0.9, 0.1); Optimizer.nesterov; Optimizer.adaGrad
+                   Optimizer.RMSProp(0.9, 1e-8, 0.5, true); Optimizer.adam; Optimizer.adamW |]
+            let batchings =
+                [| Batching.FullBatch; Batching.Stochastic Sampling.WithoutReplacement; Batching.Stochastic Sampling.WithReplacement
+                   Batching.MiniBatch(2, Sampling.WithoutReplacement); Batching.MiniBatch(3, Sampling.WithReplacement) |]
+            let o =
+                { (notesOptions seed).WithOptimizer(optimizers.[abs (o0 % optimizers.Length)]) with
+                    Batching = batchings.[abs (b0 % batchings.Length)]
+                    Schedule = Schedule.InverseSqrt 0.01
+                    Optimizer = { Optimizer = optimizers.[abs (o0 % optimizers.Length)]; WeightDecay = 1e-3; ClipNorm = 5.0 } }
+            let total = 12
+            let straight = Trainer.trainVector (o.WithMaxEpochs total) commuteObjective [| 0.0; 0.0; 0.0 |]
+            // Cut either at an epoch boundary (MaxEpochs) or anywhere by cancellation.
+            let first =
+                if cancelAt0 % 2 = 0 then Trainer.trainVector (o.WithMaxEpochs (1 + abs (cut0 % (total - 1)))) commuteObjective [| 0.0; 0.0; 0.0 |]
+                else
+                    let mutable asked = 0
+                    let stopAt = 1 + abs (cut0 % (straight.Steps - 1))
+                    let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > stopAt }
+                    Trainer.trainVectorWith hooks (o.WithMaxEpochs total) commuteObjective [| 0.0; 0.0; 0.0 |]
+            let resumed = Trainer.resumeVector (o.WithMaxEpochs total) commuteObjective first.Checkpoint
+            resumed.Model = straight.Model
+            && resumed.Checkpoint.OptimizerState = straight.Checkpoint.OptimizerState
+            && resumed.Checkpoint.Rng = straight.Checkpoint.Rng
+            && (resumed.History |> List.map (fun h -> h.TrainLoss, h.Step)) = (straight.History |> List.map (fun h -> h.TrainLoss, h.Step)))
         test "a vector run resumed from its checkpoint equals the straight run (commute, with replacement)" {
             let o = { (notesOptions 8L) with Batching = Batching.MiniBatch(2, Sampling.WithReplacement) }.WithOptimizer Optimizer.nesterov
             let straight = Trainer.trainVector (o.WithMaxEpochs 40) commuteObjective [| 0.0; 0.0; 0.0 |]
