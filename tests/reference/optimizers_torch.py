@@ -2,7 +2,7 @@
 
 Runs torch.optim (PyTorch 1.13, float64, single-tensor code path: foreach=False) on two small
 problems and prints the parameters after a fixed number of full-batch steps, in the library's
-flattening order. Run with:  OMP_WAIT_POLICY=passive /usr/bin/python3 tests/reference/optimizers_torch.py
+flattening order. Run with:  OMP_WAIT_POLICY=passive python3 tests/reference/optimizers_torch.py
 
 Problem Q (quadratic): f(t) = 1/2 t1^2 + 2 t2^2 from t = (1, 1); 300 steps.
 Problem N (network): a 2-3-1 network, tanh hidden layer, identity output, loss 1/(2n) sum (yhat - y)^2
