@@ -14,7 +14,7 @@ let show (name: string) (values: float seq) =
 // 1.7: distance (km), weekday (1/0) -> commute time (min).
 let x, y, names = Datasets.commute ()
 let model = LeastSquares.fitNamed LeastSquaresOptions.Default names x y
-Console.WriteLine "1.7 Least squares on the commute data (normal equation X^T X W = X^T Y, Cholesky):"
+Console.WriteLine "1.7 Least squares on the commute data (normal equation X^T X W = X^T Y, solved by QR of X):"
 show "W*" ((LinearModel.stacked model).Column(0))
 show "Y*" ((LinearModel.predict model x).Column(0))
 show "Y " (y.Column 0)
@@ -32,14 +32,14 @@ Console.WriteLine "\n1.5 Polynomial regression: y = 2 - 3x + 0.5x^2 + 1.25x^3 sa
 let xs = Array.init 17 (fun i -> -2.0 + 0.25 * float i)
 let ys = xs |> Array.map (fun t -> 2.0 - 3.0 * t + 0.5 * t * t + 1.25 * t * t * t)
 for degree in [ 1; 2; 3 ] do
-    let p = PolynomialRegression.fit degree LeastSquaresOptions.Default (LinearModel.column xs) (LinearModel.column ys)
+    let p = PolynomialRegression.fit degree NormalEquation.DefaultRankTolerance (LinearModel.column xs) (LinearModel.column ys)
     show (sprintf "degree %d: [w0..w%d]" degree degree) (PolynomialRegression.coefficients p 0)
     Console.WriteLine(sprintf "          R^2 = %.10f" (PolynomialRegression.r2 p (LinearModel.column xs) (LinearModel.column ys)))
 
 // The commute time against distance alone, degree 1 and 2.
 let distance = x.Column(0).ToArray()
 for degree in [ 1; 2 ] do
-    let p = PolynomialRegression.fit degree LeastSquaresOptions.Default (LinearModel.column distance) y
+    let p = PolynomialRegression.fit degree NormalEquation.DefaultRankTolerance (LinearModel.column distance) y
     show (sprintf "commute ~ distance, degree %d" degree) (PolynomialRegression.coefficients p 0)
 
 // 1.6: ridge regression. The notes' form penalises every weight including w0:
@@ -52,5 +52,18 @@ for lambda in [ 0.0; 0.01; 0.1; 1.0; 10.0 ] do
     show (sprintf "lambda = %-5g intercept unpenalised (alpha = %g)" lambda (5.0 * lambda)) ((LinearModel.stacked common).Column(0))
 Console.WriteLine "(A slip in the notes: the derivative of lambda/2 ||W||^2 is lambda W, not 2W; the closed form uses lambda W.)"
 
-// Ridge also fits the duplicated design, splitting the weight between the two equal columns.
+// Ridge (lambda > 0) has no rank test: it fits the duplicated design, splitting the weight
+// between the two equal columns, also when the copies are scaled by 1e6.
 show "ridge lambda = 0.1 on the duplicated design" ((LinearModel.stacked (Ridge.fit (RidgeOptions.Default.WithLambda 0.1) dup y)).Column(0))
+let dupBig = dup.MapIndexed(fun _ j v -> if j >= 1 then 1e6 * v else v)
+show "ridge lambda = 0.1, weekday copies scaled by 1e6" ((LinearModel.stacked (Ridge.fit (RidgeOptions.Default.WithLambda 0.1) dupBig y)).Column(0))
+// A lambda too small for the scale of the data gets a ridge-specific message.
+try Ridge.fit (RidgeOptions.Default.WithLambda 1e-20) dup y |> ignore
+with :? ArgumentException as e -> Console.WriteLine("lambda = 1e-20: " + e.Message)
+
+// QR of X instead of Cholesky of X^T X: a degree-5 polynomial on [0, 10] from 40 noiseless points.
+let x5 = Array.init 40 (fun i -> 10.0 * float i / 39.0)
+let c5 = [| 5.0; -4.0; 3.0; -2.0; 1.0; -0.5 |]
+let p5 = PolynomialRegression.fit 5 NormalEquation.DefaultRankTolerance (LinearModel.column x5) (LinearModel.column (x5 |> Array.map (fun t -> Array.foldBack (fun c acc -> c + t * acc) c5 0.0)))
+Console.WriteLine(sprintf "\nDegree 5 on [0, 10], 40 points: largest coefficient error %.2g (QR of X)"
+                      (Array.map2 (fun a b -> abs (a - b)) (PolynomialRegression.coefficients p5 0) c5 |> Array.max))

@@ -8,7 +8,7 @@ public sealed class LinearClassifierOptions
     /// <summary>The margin loss: Hinge, SquaredHinge (the default, the notes' rule (1.7)) or Logistic.</summary>
     public Loss Loss { get; init; } = Loss.SquaredHinge;
 
-    /// <summary>The SGD schedule, batch size, epochs and seed.</summary>
+    /// <summary>The SGD schedule, batch size, epochs, stopping rule and seed.</summary>
     public LinearSgdOptions Sgd { get; init; } = new();
 
     /// <summary>Fit a bias (default true).</summary>
@@ -19,13 +19,21 @@ public sealed class LinearClassifierOptions
 public static class LinearClassifier
 {
     /// <summary>Trains a classifier by minibatch SGD on a margin loss from zero weights.</summary>
-    /// <exception cref="ArgumentException">A label other than -1 or +1, a loss that is not a margin loss, bad shapes.</exception>
+    /// <exception cref="ArgumentException">A label other than -1 or +1, bad shapes, or an option out of range (a loss
+    /// that is not a margin loss, bad SGD options: ParamName "options", the property named in the message).</exception>
+    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult Fit(double[,] x, int[] labels, LinearClassifierOptions? options = null)
     {
         var o = options ?? new LinearClassifierOptions();
-        ArgumentNullException.ThrowIfNull(o.Sgd, nameof(options));
+        LinearInterop.Option(o.Loss is Loss.Hinge or Loss.SquaredHinge or Loss.Logistic, nameof(options),
+            $"options.Loss is {o.Loss}, which is not a margin loss; a linear classifier on labels -1, +1 takes Hinge, SquaredHinge or Logistic.");
+        LinearInterop.Option(o.Sgd is not null, nameof(options), "options.Sgd must not be null.");
+        o.Sgd!.Validate(nameof(options));
         var core = new FL.ClassifierOptions(o.Loss.ToCore(), o.Sgd.ToCore(), o.FitIntercept);
-        return new(FL.LinearClassifier.fit(core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels))));
+        var xm = Interop.ToMatrix(x, nameof(x));
+        var l = LinearInterop.NotNull(labels, nameof(labels));
+        return Interop.Diverging(() => new LinearFitResult(FL.LinearClassifier.fit(core, xm, l)), LinearInterop.LastGood);
     }
 
     /// <summary>+1 for the samples of class <paramref name="positive"/>, -1 for the others.</summary>
@@ -74,7 +82,14 @@ public static class Perceptron
 public static class SigmoidRegression
 {
     /// <summary>Trains a one-layer sigmoid network (a <see cref="Network"/>) on x (n x d) and y in [0, 1].</summary>
-    public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42) =>
-        new(FL.SigmoidRegression.fit(new FL.SigmoidRegressionOptions(learningRate, steps, seed), Interop.ToMatrix(x, nameof(x)),
-            LinearInterop.Column(y, nameof(y))).Network);
+    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <see cref="Network"/> (the facade's).</exception>
+    public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42)
+    {
+        var xm = Interop.ToMatrix(x, nameof(x));
+        var ym = LinearInterop.Column(y, nameof(y));
+        return Interop.Diverging(
+            () => new Network(FL.SigmoidRegression.fit(new FL.SigmoidRegressionOptions(learningRate, steps, seed), xm, ym).Network),
+            good => good is Functional.NN.Network n ? new Network(n) : good);
+    }
 }

@@ -52,6 +52,8 @@ public sealed class LinearModel
     }
 
     /// <summary>R^2 (scikit-learn's r2_score) of a one-output model on (x, y).</summary>
+    /// <exception cref="ArgumentException">x or y is empty or not finite, y does not have one entry per row of x
+    /// (ParamName "y", both shapes), or x has the wrong width (ParamName "x").</exception>
     public double R2(double[,] x, double[] y) =>
         FL.LinearModelModule.r2(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
 
@@ -68,23 +70,41 @@ public sealed class LinearModel
         FL.LinearModelModule.meanSquaredError(Core, Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
 
     /// <summary>The classifier scores x W + b, one per row (one-output models).</summary>
-    public double[] Decision(double[,] x) => FL.LinearClassifier.decision(Core, Interop.ToMatrix(x, nameof(x)));
+    /// <exception cref="InvalidOperationException">The model has more than one output.</exception>
+    public double[] Decision(double[,] x)
+    {
+        RequireOneOutput();
+        return FL.LinearClassifier.decision(Core, Interop.ToMatrix(x, nameof(x)));
+    }
 
-    /// <summary>The predicted labels: +1 where the score is &gt; 0, -1 elsewhere.</summary>
-    public int[] Classify(double[,] x) => FL.LinearClassifier.predict(Core, Interop.ToMatrix(x, nameof(x)));
+    /// <summary>The predicted labels: +1 where the score is &gt; 0, -1 elsewhere (one-output models).</summary>
+    /// <exception cref="InvalidOperationException">The model has more than one output.</exception>
+    public int[] Classify(double[,] x)
+    {
+        RequireOneOutput();
+        return FL.LinearClassifier.predict(Core, Interop.ToMatrix(x, nameof(x)));
+    }
 
-    /// <summary>The fraction of labels (-1 or +1) classified correctly.</summary>
-    public double Accuracy(double[,] x, int[] labels) =>
-        FL.LinearClassifier.accuracy(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+    /// <summary>The fraction of labels (-1 or +1) classified correctly (one-output models).</summary>
+    /// <exception cref="InvalidOperationException">The model has more than one output.</exception>
+    public double Accuracy(double[,] x, int[] labels)
+    {
+        RequireOneOutput();
+        return FL.LinearClassifier.accuracy(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+    }
 
-    /// <summary>The 0-1 error, 1 - accuracy.</summary>
-    public double ZeroOneError(double[,] x, int[] labels) =>
-        FL.LinearClassifier.zeroOneError(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+    /// <summary>The 0-1 error, 1 - accuracy (one-output models).</summary>
+    /// <exception cref="InvalidOperationException">The model has more than one output.</exception>
+    public double ZeroOneError(double[,] x, int[] labels)
+    {
+        RequireOneOutput();
+        return FL.LinearClassifier.zeroOneError(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+    }
 
     private void RequireOneOutput()
     {
         if (Core.OutputSize != 1)
-            throw new InvalidOperationException($"The model has {Core.OutputSize} outputs; use Predict for a multi-output model.");
+            throw new InvalidOperationException($"The model has {Core.OutputSize} outputs, but this member needs a one-output model; use Predict (and the double[,] overloads) for a multi-output model.");
     }
 }
 
@@ -95,7 +115,12 @@ public sealed class LinearFitResult
     {
         Model = new LinearModel(core.Model);
         Steps = core.Steps;
-        Converged = core.Converged;
+        StopReason = core.StopReason switch
+        {
+            FL.LinearStopReason.GradientTolerance => LinearStopReason.GradientTolerance,
+            FL.LinearStopReason.StepTolerance => LinearStopReason.StepTolerance,
+            _ => LinearStopReason.StepCap,
+        };
         Costs = (double[])core.Costs.Clone();
         LearningRate = core.LearningRate;
     }
@@ -106,13 +131,15 @@ public sealed class LinearFitResult
     /// <summary>The number of weight updates.</summary>
     public int Steps { get; }
 
-    /// <summary>True when the stopping rule (gradient or step tolerance) was met before the cap.</summary>
-    public bool Converged { get; }
+    /// <summary>The rule that stopped the fit (only <see cref="LinearStopReason.GradientTolerance"/> means converged).</summary>
+    public LinearStopReason StopReason { get; }
 
-    /// <summary>The cost before the first update and after each update (gradient descent) or epoch (SGD).</summary>
+    /// <summary>The cost on the whole training data: first at the starting weights (before any update), then after
+    /// each update (gradient descent: Steps + 1 entries) or after each epoch (SGD; when a stopping rule ends an epoch
+    /// early, the last entry is the cost after the final update).</summary>
     public IReadOnlyList<double> Costs { get; }
 
-    /// <summary>The (first) learning rate used.</summary>
+    /// <summary>The learning rate of the first step (1/L with the automatic rate; eta_1 of an SGD schedule).</summary>
     public double LearningRate { get; }
 }
 
@@ -127,13 +154,16 @@ public enum RidgeForm
     InterceptUnpenalized,
 }
 
-/// <summary>How an SGD learning rate decays with the step t.</summary>
-public enum LearningRateDecay
+/// <summary>Why an iterative linear fit stopped.</summary>
+public enum LinearStopReason
 {
-    /// <summary>eta_t = C.</summary>
-    Constant,
-    /// <summary>The notes' eta_t = C / sqrt(t).</summary>
-    InverseSqrt,
+    /// <summary>Gradient descent: the gradient's Euclidean norm fell below GradientTolerance (converged).</summary>
+    GradientTolerance,
+    /// <summary>SGD: the notes' rule fired: one step moved no weight by StepTolerance or more
+    /// (max_i |W_i(t+1) - W_i(t)| &lt; tol). The steps became small; this is not convergence.</summary>
+    StepTolerance,
+    /// <summary>The cap was reached: MaxSteps (gradient descent) or Epochs (SGD).</summary>
+    StepCap,
 }
 
 internal static class LinearInterop
@@ -150,17 +180,22 @@ internal static class LinearInterop
         return Matrix<double>.Build.Dense(values.Length, 1, (i, _) => values[i]);
     }
 
-    internal static FL.RidgeForm ToCore(this RidgeForm form) => form switch
+    /// <summary>The core's form; throws ArgumentOutOfRangeException (ParamName <paramref name="paramName"/>) for a
+    /// value that is not a RidgeForm.</summary>
+    internal static FL.RidgeForm ToCore(this RidgeForm form, string paramName = "form") => form switch
     {
         RidgeForm.PenalizeAll => FL.RidgeForm.PenalizeAll,
         RidgeForm.InterceptUnpenalized => FL.RidgeForm.InterceptUnpenalized,
-        _ => throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown ridge form."),
+        _ => throw new ArgumentOutOfRangeException(paramName, form, $"{(int)form} is not a RidgeForm (PenalizeAll or InterceptUnpenalized)."),
     };
 
-    internal static FL.LearningRateDecay ToCore(this LearningRateDecay decay) => decay switch
+    /// <summary>Throws ArgumentException with ParamName <paramref name="paramName"/> (the options argument) and the
+    /// property in the message.</summary>
+    internal static void Option(bool ok, string paramName, string message)
     {
-        LearningRateDecay.Constant => FL.LearningRateDecay.Constant,
-        LearningRateDecay.InverseSqrt => FL.LearningRateDecay.InverseSqrt,
-        _ => throw new ArgumentOutOfRangeException(nameof(decay), decay, "Unknown decay."),
-    };
+        if (!ok) throw new ArgumentException(message, paramName);
+    }
+
+    /// <summary>Converts the core's LastGood (a LinearModel) to the facade's, for <see cref="Interop.Diverging"/>.</summary>
+    internal static object LastGood(object good) => good is FL.LinearModel m ? new LinearModel(m) : good;
 }

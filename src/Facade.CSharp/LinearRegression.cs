@@ -24,16 +24,26 @@ public sealed class LinearGradientDescentOptions
 
     /// <summary>Fit an intercept (default true).</summary>
     public bool FitIntercept { get; init; } = true;
+
+    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message)
+    /// for a property out of range.</summary>
+    internal void Validate(string paramName)
+    {
+        if (LearningRate is double eta)
+            LinearInterop.Option(eta > 0 && double.IsFinite(eta), paramName, $"{paramName}.LearningRate must be a positive finite number (or null for 1/L), but is {eta}.");
+        LinearInterop.Option(MaxSteps >= 0, paramName, $"{paramName}.MaxSteps must not be negative, but is {MaxSteps}.");
+        LinearInterop.Option(GradientTolerance > 0 && double.IsFinite(GradientTolerance), paramName, $"{paramName}.GradientTolerance must be a positive finite number, but is {GradientTolerance}.");
+        LinearInterop.Option(Lambda >= 0 && double.IsFinite(Lambda), paramName, $"{paramName}.Lambda must be a finite number >= 0, but is {Lambda}.");
+        LinearInterop.Option(Enum.IsDefined(RidgeForm), paramName, $"{paramName}.RidgeForm is {(int)RidgeForm}, which is not a RidgeForm.");
+    }
 }
 
 /// <summary>Options of minibatch SGD (notes ch. 2.2): W(t+1) = W(t) - eta_t / b sum grad C_i.</summary>
 public sealed class LinearSgdOptions
 {
-    /// <summary>C, the learning rate of step 1 (default 0.01).</summary>
-    public double LearningRate { get; init; } = 0.01;
-
-    /// <summary>How eta_t decays (default the notes' C / sqrt t).</summary>
-    public LearningRateDecay Decay { get; init; } = LearningRateDecay.InverseSqrt;
+    /// <summary>eta_t, the learning rate of step t (default the notes' C / sqrt t with C = 0.01); any
+    /// <see cref="FunctionalNN.Schedule"/> of the trainer, for example Schedule.Constant(0.06).</summary>
+    public Schedule Schedule { get; init; } = Schedule.InverseSqrt(0.01);
 
     /// <summary>b, samples per step (default 1).</summary>
     public int BatchSize { get; init; } = 1;
@@ -41,17 +51,28 @@ public sealed class LinearSgdOptions
     /// <summary>The epoch cap (default 100).</summary>
     public int Epochs { get; init; } = 100;
 
-    /// <summary>Stop when an update's norm falls below this (the notes use 0.02); 0 never stops early.</summary>
+    /// <summary>The notes' rule (they use 0.02): stop as soon as one step moves no weight by this much or more,
+    /// max_i |W_i(t+1) - W_i(t)| &lt; StepTolerance; 0 (the default) never stops early.</summary>
     public double StepTolerance { get; init; }
 
     /// <summary>The seed of the sample order (default 42).</summary>
     public long Seed { get; init; } = 42;
 
-    internal FL.SgdOptions ToCore() => new(LearningRate, Decay.ToCore(), BatchSize, Epochs, StepTolerance, Seed);
+    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message)
+    /// for a property out of range.</summary>
+    internal void Validate(string paramName)
+    {
+        LinearInterop.Option(Schedule is not null, paramName, $"{paramName}.Schedule must not be null.");
+        LinearInterop.Option(BatchSize >= 1, paramName, $"{paramName}.BatchSize must be at least 1, but is {BatchSize}.");
+        LinearInterop.Option(Epochs >= 0, paramName, $"{paramName}.Epochs must not be negative, but is {Epochs}.");
+        LinearInterop.Option(StepTolerance >= 0 && double.IsFinite(StepTolerance), paramName, $"{paramName}.StepTolerance must be a finite number >= 0, but is {StepTolerance}.");
+    }
+
+    internal FL.LinearSgdOptions ToCore() => new(Schedule.Core, BatchSize, Epochs, StepTolerance, Seed);
 }
 
-/// <summary>Least squares and ridge regression (notes ch. 1), in closed form (a Cholesky solve of the
-/// normal equation, never an inverse) and by gradient descent or SGD.</summary>
+/// <summary>Least squares and ridge regression (notes ch. 1), in closed form (least squares by a QR factorisation
+/// of the design, ridge by a Cholesky solve of its normal equation, never an inverse) and by gradient descent or SGD.</summary>
 public static class LinearRegression
 {
     /// <summary>Least squares: minimises 1/(2n) ||X W + b - y||^2 for x (n x d) and one target per row.</summary>
@@ -78,24 +99,38 @@ public static class LinearRegression
         new(FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
-    /// <exception cref="Functional.NN.TrainingDivergedException">A fixed learning rate above 2/L.</exception>
+    /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
+    /// named in the message).</exception>
+    /// <exception cref="Functional.NN.TrainingDivergedException">A fixed learning rate above 2/L; LastGood is the
+    /// last finite <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitByGradientDescent(double[,] x, double[] y, LinearGradientDescentOptions? options = null)
     {
         var o = options ?? new LinearGradientDescentOptions();
-        var gd = FL.GradientDescentOptions.Default.WithMaxSteps(o.MaxSteps).WithGradientTolerance(o.GradientTolerance);
+        o.Validate(nameof(options));
+        var gd = FL.LinearGradientDescentOptions.Default.WithMaxSteps(o.MaxSteps).WithGradientTolerance(o.GradientTolerance);
         if (o.LearningRate is double eta) gd = gd.WithLearningRate(eta);
-        var cost = new FL.LinearCost(o.Lambda, o.RidgeForm == RidgeForm.PenalizeAll, o.FitIntercept);
-        return new(FL.LinearGradientDescent.fit(gd, cost, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        var cost = new FL.LinearCost(o.Lambda, o.RidgeForm.ToCore(nameof(options)) == FL.RidgeForm.PenalizeAll, o.FitIntercept);
+        var xm = Interop.ToMatrix(x, nameof(x));
+        var ym = LinearInterop.Column(y, nameof(y));
+        return Interop.Diverging(() => new LinearFitResult(FL.LinearGradientDescent.fit(gd, cost, xm, ym)), LinearInterop.LastGood);
     }
 
     /// <summary>Minibatch SGD from W = 0 on the least-squares cost plus lambda/2 ||W||^2 (lambda = 0 by default;
-    /// <paramref name="form"/> as in ridge).</summary>
+    /// <paramref name="form"/> as in ridge), on the trainer (its minibatches without replacement, schedule and
+    /// max-norm step rule).</summary>
+    /// <exception cref="ArgumentException">Bad data or lambda, an invalid form, or an option out of range
+    /// (ParamName "options", the property named in the message).</exception>
+    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitBySgd(double[,] x, double[] y, LinearSgdOptions? options = null, double lambda = 0.0,
                                            RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true)
     {
         var o = options ?? new LinearSgdOptions();
-        var cost = new FL.LinearCost(lambda, form == RidgeForm.PenalizeAll, fitIntercept);
-        return new(FL.Sgd.fit(o.ToCore(), cost, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        o.Validate(nameof(options));
+        var cost = new FL.LinearCost(lambda, form.ToCore() == FL.RidgeForm.PenalizeAll, fitIntercept);
+        var xm = Interop.ToMatrix(x, nameof(x));
+        var ym = LinearInterop.Column(y, nameof(y));
+        return Interop.Diverging(() => new LinearFitResult(FL.Sgd.fit(o.ToCore(), cost, xm, ym)), LinearInterop.LastGood);
     }
 }
 
@@ -132,11 +167,11 @@ public static class PolynomialRegression
     /// <summary>Fits y = w0 + w1 x + ... + wm x^m by least squares.</summary>
     /// <exception cref="ArgumentException">Bad arguments, or fewer distinct points than coefficients.</exception>
     public static PolynomialModel Fit(double[] x, double[] y, int degree) =>
-        new(FL.PolynomialRegression.fit(degree, FL.LeastSquaresOptions.Default, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 
     /// <summary>Fits a polynomial of total degree m in the d columns of x (all monomials, scikit-learn's order).</summary>
     public static PolynomialModel Fit(double[,] x, double[] y, int degree) =>
-        new(FL.PolynomialRegression.fit(degree, FL.LeastSquaresOptions.Default, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 
     /// <summary>The notes' phi(x) = [1, x, ..., x^m] of each point, as rows.</summary>
     public static double[,] Phi(double[] x, int degree) => FL.PolynomialFeatures.phi(degree, LinearInterop.NotNull(x, nameof(x))).ToArray();

@@ -20,7 +20,8 @@ type LeastSquaresOptions =
 /// Ordinary least squares by the normal equation (notes, ch. 1.3). The cost is the notes' (1.3),
 /// C(W) = 1/(2n) ||X W - Y||^2, its gradient (1.5) is (X^T X W - X^T Y) / n, and W* solves
 /// X^T X W* = X^T Y (1.6). The notes write W* = (X^T X)^-1 X^T Y; the library never forms the
-/// inverse but solves the equation by a Cholesky factorisation of X^T X (NormalEquation.solve).
+/// inverse (nor X^T X) but solves the least-squares problem by a QR factorisation of the design
+/// X (NormalEquation.leastSquares), which keeps the condition number of X instead of squaring it.
 module LeastSquares =
 
     /// The name of column j of the design for error messages.
@@ -43,11 +44,9 @@ module LeastSquares =
     let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
         checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
-        let names = if isNull featureNames then [||] else featureNames
+        let names = LinearModel.names featureNames
         let design = LinearModel.design options.FitIntercept x
-        let a = design.TransposeThisAndMultiply design
-        let b = design.TransposeThisAndMultiply y
-        let theta = NormalEquation.solve options.RankTolerance (columnName options.FitIntercept names) a b
+        let theta = NormalEquation.leastSquares options.RankTolerance (columnName options.FitIntercept names) design y
         LinearModel.ofStacked options.FitIntercept names theta
 
     /// `fitNamed` without feature names.

@@ -8,16 +8,16 @@ open Functional.NN
 type ClassifierOptions =
     { /// The margin loss: Loss.Hinge, Loss.SquaredHinge (the notes' choice, rule (1.7)) or Loss.Logistic.
       Loss: Loss
-      /// The SGD schedule, batch size, epochs and seed.
-      Sgd: SgdOptions
+      /// The SGD schedule, batch size, epochs, stopping rule and seed.
+      Sgd: LinearSgdOptions
       /// Fit a bias b (a column of ones); it is trained like the other weights.
       FitIntercept: bool }
-    /// Squared hinge, SgdOptions.Default (C = 0.01, eta_t = C / sqrt t, b = 1, 100 epochs), with a bias.
-    static member Default = { Loss = Loss.SquaredHinge; Sgd = SgdOptions.Default; FitIntercept = true }
+    /// Squared hinge, LinearSgdOptions.Default (eta_t = 0.01 / sqrt t, b = 1, 100 epochs), with a bias.
+    static member Default = { Loss = Loss.SquaredHinge; Sgd = LinearSgdOptions.Default; FitIntercept = true }
     /// A copy with Loss changed.
     member this.WithLoss(loss: Loss) = { this with Loss = loss }
     /// A copy with the SGD options changed.
-    member this.WithSgd(sgd: SgdOptions) = { this with Sgd = sgd }
+    member this.WithSgd(sgd: LinearSgdOptions) = { this with Sgd = sgd }
     /// A copy with FitIntercept changed.
     member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
 
@@ -42,9 +42,13 @@ module LinearClassifier =
             Check.fail "model" (sprintf "a binary classifier has one output, but the model has %d (coefficients %s)." model.OutputSize (Mat.shapeOf model.Coefficients))
         (LinearModel.predict model x).Column(0).ToArray()
 
-    /// The predicted labels: +1 where the score is > 0, -1 elsewhere (the perceptron's rule).
+    /// The label of a score: +1 when z > 0, -1 otherwise (z <= 0, a score of exactly 0 included).
+    /// The one place of this rule; the perceptron uses it too.
+    let label (z: float) : int = if z > 0.0 then 1 else -1
+
+    /// The predicted labels: +1 where the score is > 0, -1 elsewhere (the perceptron's rule, `label`).
     let predict (model: LinearModel) (x: Matrix<float>) : int[] =
-        decision model x |> Array.map (fun z -> if z > 0.0 then 1 else -1)
+        decision model x |> Array.map label
 
     /// The fraction of samples classified correctly.
     let accuracy (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
@@ -54,8 +58,14 @@ module LinearClassifier =
     let zeroOneError (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
         Metrics.zeroOneError (predict model x) labels
 
-    /// The mean margin loss of the model on (X, labels).
+    let private checkMargin (loss: Loss) =
+        if not (Loss.isMargin loss) then
+            Check.fail "loss" (sprintf "loss %s is not a margin loss; a linear classifier on labels -1, +1 takes hinge, squared_hinge or logistic." (Loss.name loss))
+
+    /// The mean margin loss 1/n sum_i G(y_i yhat_i) of the model on (X, labels). Raises
+    /// ArgumentException (ParamName "loss") for a loss that is not a margin loss.
     let cost (loss: Loss) (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
+        checkMargin loss
         Metrics.checkLabels "labels" labels
         let scores = LinearModel.predict model x
         Loss.value loss scores (LinearModel.column (labels |> Array.map float))
@@ -75,19 +85,18 @@ module LinearClassifier =
     /// Raises ArgumentException for a loss that is not a margin loss or labels other than -1, +1.
     let fitNamed (options: ClassifierOptions) (featureNames: string[]) (x: Matrix<float>) (labels: int[]) : LinearFitResult =
         checkData x labels
-        if not (Loss.isMargin options.Loss) then
-            Check.fail "loss" (sprintf "loss %s is not a margin loss; a linear classifier on labels -1, +1 takes hinge, squared_hinge or logistic." (Loss.name options.Loss))
-        let names = if isNull featureNames then [||] else featureNames
+        checkMargin options.Loss
+        let names = LinearModel.names featureNames
         let design = LinearModel.design options.FitIntercept x
         let y = LinearModel.column (labels |> Array.map float)
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, 1)
-        let theta, steps, converged, costs =
-            Sgd.run options.Sgd x.RowCount theta0
-                (fun theta rows -> batchGradient options.Loss (Mat.selectRows rows design) (Mat.selectRows rows y) theta)
-                (fun theta -> Loss.valueUnchecked options.Loss (design * theta) y)
-                (fun theta -> box (LinearModel.ofStacked options.FitIntercept names theta))
+        let lossAndGradient (theta: Matrix<float>) (rows: int[]) =
+            let d, t = if rows.Length = design.RowCount && Sgd.isAll rows then design, y else Mat.selectRows rows design, Mat.selectRows rows y
+            Loss.valueUnchecked options.Loss (d * theta) t, batchGradient options.Loss d t theta
+        let theta, steps, reason, costs =
+            Sgd.run options.Sgd x.RowCount theta0 lossAndGradient (fun theta -> box (LinearModel.ofStacked options.FitIntercept names theta))
         { Model = LinearModel.ofStacked options.FitIntercept names theta
-          Steps = steps; Converged = converged; Costs = costs; LearningRate = options.Sgd.LearningRate }
+          Steps = steps; StopReason = reason; Costs = costs; LearningRate = Schedule.rate options.Sgd.Schedule 1 }
 
     /// `fitNamed` without feature names.
     let fit (options: ClassifierOptions) (x: Matrix<float>) (labels: int[]) : LinearFitResult =

@@ -35,9 +35,7 @@ type LinearCost =
 /// Values, gradients and curvature of a LinearCost.
 module LinearCost =
 
-    let internal check (cost: LinearCost) =
-        if Double.IsNaN cost.Lambda || Double.IsInfinity cost.Lambda || cost.Lambda < 0.0 then
-            Check.fail "lambda" (sprintf "lambda must be a finite number >= 0, but is %s." (string cost.Lambda))
+    let internal check (cost: LinearCost) = NormalEquation.checkLambda "lambda" cost.Lambda
 
     /// P theta: theta with the intercept row zeroed when the intercept is not penalised.
     let internal penalised (cost: LinearCost) (theta: Matrix<float>) =
@@ -59,10 +57,7 @@ module LinearCost =
 
     let private checkModel (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) (model: LinearModel) =
         check cost
-        LinearModel.checkData x y
-        LinearModel.checkInput model "x" x
-        if model.OutputSize <> y.ColumnCount then
-            Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s)." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
+        LinearModel.checkTargets model x y
         if model.HasIntercept <> cost.FitIntercept then
             Check.fail "model" (sprintf "the model %s an intercept but the cost has FitIntercept = %b." (if model.HasIntercept then "has" else "has no") cost.FitIntercept)
 

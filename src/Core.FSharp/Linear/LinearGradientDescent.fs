@@ -4,8 +4,9 @@ open System
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 
-/// Options of full-batch gradient descent on a LinearCost.
-type GradientDescentOptions =
+/// Options of full-batch gradient descent on a LinearCost (named apart from the trainer's
+/// options: this is the plain loop of the notes' (2.1) with a gradient-norm stopping rule).
+type LinearGradientDescentOptions =
     { /// eta of W <- W - eta grad C(W). Used when AutoLearningRate is false.
       LearningRate: float
       /// Use eta = 1 / L, with L the largest eigenvalue of the cost's Hessian
@@ -26,37 +27,63 @@ type GradientDescentOptions =
     /// A copy with GradientTolerance changed.
     member this.WithGradientTolerance(tolerance: float) = { this with GradientTolerance = tolerance }
 
-/// What an iterative fit returns.
+/// Why an iterative linear fit stopped.
+type LinearStopReason =
+    /// Gradient descent: the Euclidean norm of the gradient fell below GradientTolerance
+    /// (first-order optimality: the fit converged).
+    | GradientTolerance = 0
+    /// SGD: the notes' rule (ch. 2.2.1) fired: one step moved no weight by StepTolerance or
+    /// more, max_i |W_i(t+1) - W_i(t)| < tol. It says the steps became small, which with a
+    /// decaying eta_t happens whether or not W is near the optimum; it is not convergence.
+    | StepTolerance = 1
+    /// The cap was reached: MaxSteps steps (gradient descent) or Epochs epochs (SGD).
+    | StepCap = 2
+
+/// What an iterative fit (gradient descent, SGD, a margin classifier) returns.
 type LinearFitResult =
     { /// The fitted model.
       Model: LinearModel
       /// The number of weight updates made.
       Steps: int
-      /// True when the stopping rule was met before the step cap.
-      Converged: bool
-      /// The cost on the whole data before the first update and after each update
-      /// (gradient descent) or after each epoch (SGD).
+      /// The rule that stopped the fit.
+      StopReason: LinearStopReason
+      /// The cost on the whole training data: Costs.[0] at the starting weights (before the
+      /// first update), then one entry after each update (gradient descent: Steps + 1 entries)
+      /// or after each epoch (SGD: when a stopping rule ends an epoch early, its last entry is
+      /// the cost after that final update).
       Costs: float[]
-      /// The (first) learning rate used.
+      /// The learning rate of the first step (gradient descent: the constant eta, 1/L with
+      /// AutoLearningRate; SGD: eta_1 of the schedule).
       LearningRate: float }
 
 /// Full-batch gradient descent (notes, ch. 2.1, (2.1)) on the least-squares and ridge costs:
 /// theta <- theta - eta grad C(theta), which for least squares is the notes'
-/// W <- W - eta/n (X^T X W - X^T Y). A plain loop over LinearCost's gradient; it starts from
-/// zero weights. (The general trainer of the Training area could later run these costs too.)
+/// W <- W - eta/n (X^T X W - X^T Y). A plain loop over LinearCost's gradient with a constant
+/// step and the gradient-norm rule (which the general trainer does not have); it starts from
+/// zero weights.
 module LinearGradientDescent =
 
-    /// Minimises the cost on (X, Y) from W = 0. Raises TrainingDivergedException (with the last
-    /// finite LinearModel in LastGood) when a fixed learning rate is too large and the weights blow up.
-    let fitNamed (options: GradientDescentOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
-        LinearCost.check cost
-        LinearModel.checkData x y
+    /// Checks the options (ParamName "learningRate", "maxSteps", "gradientTolerance").
+    let check (options: LinearGradientDescentOptions) =
         if options.MaxSteps < 0 then Check.fail "maxSteps" (sprintf "maxSteps must not be negative, but is %d." options.MaxSteps)
         Check.positive "gradientTolerance" options.GradientTolerance
+        if not options.AutoLearningRate then Check.positive "learningRate" options.LearningRate
+
+    /// Minimises the cost on (X, Y) from W = 0. Raises TrainingDivergedException (with the last
+    /// finite LinearModel in LastGood) when a fixed learning rate is too large and the weights
+    /// blow up. With AutoLearningRate and L = 0 (no intercept, lambda = 0 and X all zeros) the
+    /// cost is constant, its gradient is 0 at W = 0, and the fit stops there after no step,
+    /// reporting LearningRate = 0 (there is no 1/L).
+    let fitNamed (options: LinearGradientDescentOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
+        LinearCost.check cost
+        LinearModel.checkData x y
+        check options
         let eta =
-            if options.AutoLearningRate then 1.0 / LinearCost.smoothness cost x
-            else Check.positive "learningRate" options.LearningRate; options.LearningRate
-        let names = if isNull featureNames then [||] else featureNames
+            if options.AutoLearningRate then
+                let l = LinearCost.smoothness cost x
+                if l > 0.0 then 1.0 / l else 0.0
+            else options.LearningRate
+        let names = LinearModel.names featureNames
         let design = LinearModel.design cost.FitIntercept x
         let costs = ResizeArray<float>()
         let rec loop (t: int) (theta: Matrix<float>) (lastGood: Matrix<float>) =
@@ -66,14 +93,14 @@ module LinearGradientDescent =
                 raise (TrainingDivergedException(1, t, box (LinearModel.ofStacked cost.FitIntercept names lastGood),
                                                  sprintf "Gradient descent diverged at step %d: the cost became %g. The learning rate %g is above 2/L for this cost; use AutoLearningRate or a smaller rate." t c eta))
             costs.Add c
-            if g.FrobeniusNorm() < options.GradientTolerance then theta, t, true
-            elif t >= options.MaxSteps then theta, t, false
+            if g.FrobeniusNorm() < options.GradientTolerance || eta = 0.0 then theta, t, LinearStopReason.GradientTolerance
+            elif t >= options.MaxSteps then theta, t, LinearStopReason.StepCap
             else loop (t + 1) (theta - eta * g) theta
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, y.ColumnCount)
-        let theta, steps, converged = loop 0 theta0 theta0
+        let theta, steps, reason = loop 0 theta0 theta0
         { Model = LinearModel.ofStacked cost.FitIntercept names theta
-          Steps = steps; Converged = converged; Costs = costs.ToArray(); LearningRate = eta }
+          Steps = steps; StopReason = reason; Costs = costs.ToArray(); LearningRate = eta }
 
     /// `fitNamed` without feature names.
-    let fit (options: GradientDescentOptions) (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
+    let fit (options: LinearGradientDescentOptions) (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
         fitNamed options cost [||] x y

@@ -25,6 +25,10 @@ type LinearModel =
 /// Construction, prediction and scoring of linear models, and the design matrix they share.
 module LinearModel =
 
+    /// A copy of the feature names, or no names for null (the one place that maps null to empty).
+    let names (featureNames: string[]) : string[] =
+        if isNull featureNames then [||] else Array.copy featureNames
+
     /// A model from its coefficients (d x k) and intercept (length k), checked and copied.
     let create (coefficients: Matrix<float>) (intercept: Vector<float>) (hasIntercept: bool) (featureNames: string[]) : LinearModel =
         Mat.checkBatch "coefficients" coefficients
@@ -34,7 +38,7 @@ module LinearModel =
         Check.finite2D "intercept" 1 intercept.Count (fun _ j -> intercept.[j])
         if not hasIntercept && intercept.Exists(fun v -> v <> 0.0) then
             Check.fail "intercept" "intercept must be all zeros when hasIntercept is false."
-        let names = if isNull featureNames then [||] else Array.copy featureNames
+        let names = names featureNames
         if names.Length <> 0 && names.Length <> coefficients.RowCount then
             Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature)." names.Length coefficients.RowCount)
         { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names }
@@ -61,12 +65,12 @@ module LinearModel =
             { Coefficients = theta.SubMatrix(1, d, 0, theta.ColumnCount)
               Intercept = theta.Row 0
               HasIntercept = true
-              FeatureNames = (if isNull featureNames then [||] else Array.copy featureNames) }
+              FeatureNames = names featureNames }
         else
             { Coefficients = theta.Clone()
               Intercept = Vector<float>.Build.Dense theta.ColumnCount
               HasIntercept = false
-              FeatureNames = (if isNull featureNames then [||] else Array.copy featureNames) }
+              FeatureNames = names featureNames }
 
     /// Raises unless X is a non-empty finite batch with as many columns as the model has inputs.
     let checkInput (model: LinearModel) (name: string) (x: Matrix<float>) =
@@ -74,17 +78,35 @@ module LinearModel =
         if x.ColumnCount <> model.InputSize then
             Check.fail name (sprintf "%s has shape %s but the model takes %d features (coefficients %s)." name (Mat.shapeOf x) model.InputSize (Mat.shapeOf model.Coefficients))
 
+    /// Checks a regression pair: X and Y non-empty, finite, with the same number of rows.
+    let checkData (x: Matrix<float>) (y: Matrix<float>) =
+        Mat.checkBatch "x" x
+        Mat.checkBatch "y" y
+        if x.RowCount <> y.RowCount then
+            Check.fail "y" (sprintf "y has shape %s but x has shape %s; they need one row per sample each (the same number of rows)." (Mat.shapeOf y) (Mat.shapeOf x))
+
+    /// Checks (X, Y) for scoring or a cost of the model: a regression pair (checkData), X as wide
+    /// as the model's inputs, Y as wide as its outputs (ParamName "y", with both shapes).
+    let checkTargets (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) =
+        checkData x y
+        checkInput model "x" x
+        if y.ColumnCount <> model.OutputSize then
+            Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s); y needs one column per output." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
+
     /// X W + 1 b: the model's outputs, n x k.
     let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
         checkInput model "x" x
         Mat.addRow model.Intercept (x * model.Coefficients)
 
-    /// The plain mean squared error of the model on (X, Y).
+    /// The plain mean squared error of the model on (X, Y). Raises ArgumentException (ParamName
+    /// "y", both shapes) when Y does not match X or the model (see checkTargets).
     let meanSquaredError (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) : float =
+        checkTargets model x y
         Metrics.meanSquaredError (predict model x) y
 
-    /// R^2 of the model on (X, Y) (see Metrics.r2).
+    /// R^2 of the model on (X, Y) (see Metrics.r2), with the checks of checkTargets.
     let r2 (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) : float =
+        checkTargets model x y
         Metrics.r2 (predict model x) y
 
     /// A one-column n x 1 matrix from a vector of targets.
@@ -92,9 +114,3 @@ module LinearModel =
         Check.notNull "values" values
         Matrix<float>.Build.Dense(values.Length, 1, fun i _ -> values.[i])
 
-    /// Checks a regression pair: X and Y non-empty, finite, with the same number of rows.
-    let checkData (x: Matrix<float>) (y: Matrix<float>) =
-        Mat.checkBatch "x" x
-        Mat.checkBatch "y" y
-        if x.RowCount <> y.RowCount then
-            Check.fail "y" (sprintf "y has shape %s but x has shape %s; they need one row per sample each (the same number of rows)." (Mat.shapeOf y) (Mat.shapeOf x))

@@ -2,60 +2,83 @@ namespace Functional.NN.Linear
 
 open System
 open MathNet.Numerics.LinearAlgebra
+open MathNet.Numerics.LinearAlgebra.Factorization
 open Functional.NN
 
-/// Solves a normal equation A W = B for a symmetric A (A = X^T X, or X^T X / n + lambda I for
-/// ridge) by MathNet's Cholesky factorisation A = L L^T, never by forming an inverse.
+/// Solvers of the normal equation, never by forming an inverse:
 ///
-/// Rank test (the documented relative tolerance): with A = X^T X, the pivot L_jj^2 divided by
-/// A_jj is the fraction of the squared length of column j of X that lies outside the span of
-/// the columns before it (sin^2 of the angle between them). It does not depend on the scale of
-/// the column. When it is below `tolerance` (Default 1e-10) for some j, or A is not positive
-/// definite at all, column j is treated as a linear combination of the earlier ones and
-/// X^T X as singular.
+/// - least squares, X^T X W = X^T Y, by a thin QR factorisation X = Q R of the design itself
+///   (W = R^-1 Q^T Y). Factorising X^T X (Cholesky) would square the condition number of X;
+///   QR keeps it, so an ill-conditioned design (a polynomial of degree 5 on [0, 10]) loses
+///   about half as many digits.
+/// - ridge, (X^T X / n + lambda I) W = X^T Y / n with lambda > 0, by a Cholesky factorisation
+///   A = L L^T of the regularised matrix, which is positive definite for every lambda > 0.
+///
+/// Rank test of least squares (the documented relative tolerance): R_jj^2 / ||x_j||^2 is the
+/// fraction of the squared length of column j of X that lies outside the span of the columns
+/// before it (sin^2 of the angle between them; it equals L_jj^2 / A_jj of the Cholesky factor
+/// of A = X^T X). It does not depend on the scale of the column. When it is below `tolerance`
+/// (Default 1e-10) for some j, column j is treated as a linear combination of the earlier ones
+/// and X^T X as singular. Ridge has no rank test: X^T X / n + lambda I is invertible for every
+/// lambda > 0; it only refuses a lambda so small against the scale of the data that
+/// (lambda_max + lambda) / lambda, the bound on A's condition number, exceeds 1e14.
 module NormalEquation =
 
     /// The default relative tolerance of the rank test: 1e-10 (a column is dependent when less
     /// than 1e-10 of its squared length, about 1e-5 of its length, lies outside the span of the
-    /// columns before it). Rounding of a duplicated column gives about 1e-16.
+    /// columns before it). Rounding of a duplicated column gives about 1e-16 or less.
     [<Literal>]
     let DefaultRankTolerance = 1e-10
 
-    /// The pivot ratios L_jj^2 / A_jj of A's Cholesky factor, or None when MathNet's factorisation
-    /// rejects A (not positive definite).
-    let private pivotRatios (a: Matrix<float>) =
-        try
-            let l = a.Cholesky().Factor
-            Some (Array.init a.RowCount (fun j -> if a.[j, j] > 0.0 then l.[j, j] * l.[j, j] / a.[j, j] else 0.0))
-        with :? ArgumentException -> None
+    /// The largest bound (lambda_max + lambda) / lambda on the condition number of
+    /// X^T X / n + lambda I that ridge accepts: 1e14 (beyond it a Cholesky solve keeps fewer than
+    /// about two correct digits).
+    [<Literal>]
+    let MaxRidgeCondition = 1e14
 
-    /// The first column j that is (numerically) a combination of columns 0 .. j-1, with its
-    /// pivot ratio, by factorising the leading j+1 x j+1 blocks of A in turn (only run once the
-    /// whole factorisation has failed, so its cost does not matter).
-    let private firstDependentColumn (tolerance: float) (a: Matrix<float>) =
-        let rec go j =
-            if j >= a.RowCount then None
-            else
-                match pivotRatios (a.SubMatrix(0, j + 1, 0, j + 1)) with
-                | None -> Some (j, 0.0)
-                | Some r when r.[j] < tolerance || Double.IsNaN r.[j] -> Some (j, r.[j])
-                | Some _ -> go (j + 1)
-        go 0
+    /// Raises ArgumentException (ParamName `name`) unless lambda is a finite number >= 0. The one
+    /// check of a ridge lambda (Ridge.fit and LinearCost both use it).
+    let checkLambda (name: string) (lambda: float) =
+        if Double.IsNaN lambda || Double.IsInfinity lambda || lambda < 0.0 then
+            Check.fail name (sprintf "%s must be a finite number >= 0, but is %s." name (string lambda))
 
-    /// Solves A W = B by Cholesky. `columnName j` names column j of the design for the message
-    /// (for example "distance_km" or "the intercept column"). Raises ArgumentException (ParamName
-    /// "x") that says which column is dependent and points to ridge regression when A is
-    /// singular or nearly so.
-    let solve (tolerance: float) (columnName: int -> string) (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
+    let private singular (p: int) (columnName: int -> string) (tolerance: float) (j: int) (ratio: float) =
+        Check.fail "x" (sprintf "The design matrix is rank-deficient, so X^T X (%s) is singular and least squares has no unique solution: design column %d (%s) is a linear combination of the columns before it (%s; the relative tolerance is %g). This happens with a duplicated or constant feature, a feature that is a sum of others, or a constant column together with an intercept. Remove the dependent column, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." (Check.shape p p) j (columnName j) (if ratio > 0.0 then sprintf "only %.3g of its squared length lies outside their span" ratio else "no part of it lies outside their span, up to rounding") tolerance)
+
+    /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
+    /// n >= p) and targets Y (n x k), by one thin QR factorisation of X. `columnName j` names
+    /// column j of the design for the message (for example "feature 0, distance_km" or "the
+    /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
+    /// column is dependent and points to ridge regression when the rank test fails.
+    let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
         Check.positive "tolerance" tolerance
-        let singular (j: int) (ratio: float) =
-            Check.fail "x" (sprintf "The design matrix is rank-deficient, so X^T X (%s) is singular and least squares has no unique solution: design column %d (%s) is a linear combination of the columns before it (%s; the relative tolerance is %g). This happens with a duplicated or constant feature, a feature that is a sum of others, or a constant column together with an intercept. Remove the dependent column, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." (Mat.shapeOf a) j (columnName j) (if ratio > 0.0 then sprintf "only %.3g of its squared length lies outside their span" ratio else "no part of it lies outside their span, up to rounding") tolerance)
-        match pivotRatios a with
-        | Some ratios ->
-            match ratios |> Array.tryFindIndex (fun r -> r < tolerance || Double.IsNaN r) with
-            | Some j -> singular j ratios.[j]
-            | None -> a.Cholesky().Solve b
-        | None ->
-            match firstDependentColumn tolerance a with
-            | Some (j, r) -> singular j r
-            | None -> singular (a.RowCount - 1) 0.0
+        let p = design.ColumnCount
+        let qr = design.QR(QRMethod.Thin)
+        let r = qr.R
+        let ratio j =
+            let norm = design.Column(j).L2Norm()
+            if norm > 0.0 then (r.[j, j] / norm) * (r.[j, j] / norm) else 0.0
+        match Seq.init p id |> Seq.tryFind (fun j -> let q = ratio j in q < tolerance || Double.IsNaN q) with
+        | Some j -> singular p columnName tolerance j (ratio j)
+        | None -> qr.Solve y
+
+    /// The ridge solution W of (G + lambda I) W = B for G = X^T X / n (p x p, symmetric positive
+    /// semi-definite), B = X^T Y / n and lambda > 0, by a Cholesky factorisation of G + lambda I.
+    /// No rank test. Raises ArgumentException (ParamName "lambda") when lambda is too small for
+    /// the scale of the data ((lambda_max + lambda) / lambda > MaxRidgeCondition, with lambda_max
+    /// the largest eigenvalue of G) or the factorisation fails, naming the column with the
+    /// largest mean square and suggesting to standardise the features or increase lambda.
+    let ridge (lambda: float) (columnName: int -> string) (g: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
+        if not (lambda > 0.0) || Double.IsInfinity lambda then
+            Check.fail "lambda" (sprintf "lambda must be a positive finite number for the ridge solver, but is %s." (string lambda))
+        let p = g.RowCount
+        let tooSmall (lambdaMax: float) =
+            let j = Seq.init p id |> Seq.maxBy (fun j -> g.[j, j])
+            Check.fail "lambda" (sprintf "lambda = %g is too small for the scale of column %d (%s) of the design: its mean square is %g and the largest eigenvalue of X^T X / n is %g, so X^T X / n + lambda I (%s) has a condition number up to %.3g (more than %g) and cannot be solved accurately. Standardise the features (subtract the mean, divide by the standard deviation of each column) or increase lambda." lambda j (columnName j) g.[j, j] lambdaMax (Check.shape p p) ((lambdaMax + lambda) / lambda) MaxRidgeCondition)
+        let lambdaMax = g.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Seq.max
+        if (lambdaMax + lambda) / lambda > MaxRidgeCondition then tooSmall lambdaMax
+        let a = g + lambda * Matrix<float>.Build.DenseIdentity p
+        let chol = try Some (a.Cholesky()) with :? ArgumentException -> None
+        match chol with
+        | Some c -> c.Solve b
+        | None -> tooSmall lambdaMax

@@ -55,7 +55,7 @@ module Perceptron =
         let predictOne i =
             let mutable z = b
             for j in 0 .. d - 1 do z <- z + w.[j] * x.[i, j]
-            if z > 0.0 then 1 else -1
+            LinearClassifier.label z
         let misclassified () = Seq.init n id |> Seq.filter (fun i -> predictOne i <> labels.[i]) |> Seq.length
         let mutable epochs = 0
         let mutable updates = 0
@@ -69,7 +69,7 @@ module Perceptron =
                     b <- b + s
                     updates <- updates + 1
         let wrong = misclassified ()
-        let names = if isNull featureNames then [||] else Array.copy featureNames
+        let names = LinearModel.names featureNames
         { Model =
             { Coefficients = Matrix<float>.Build.Dense(d, 1, fun j _ -> w.[j])
               Intercept = Vector<float>.Build.Dense(1, b)

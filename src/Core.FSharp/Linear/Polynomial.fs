@@ -70,12 +70,14 @@ module PolynomialRegression =
 
     let private inputNames (d: int) = Array.init d (fun v -> sprintf "x%d" v)
 
-    /// Fits a polynomial of total degree m in the columns of X to Y by least squares.
-    /// With one input, the coefficients are w_1 .. w_m and the intercept is w_0 of the notes' (1.8).
-    let fit (degree: int) (options: LeastSquaresOptions) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
+    /// Fits a polynomial of total degree m in the columns of X to Y by least squares (QR of the
+    /// monomial design, with the rank test at `rankTolerance`, NormalEquation.DefaultRankTolerance
+    /// by default). The constant term is always fitted, as the intercept (w_0 of the notes'
+    /// (1.8)); with one input, the coefficients are w_1 .. w_m.
+    let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
         let features = PolynomialFeatures.monomials degree x
         let linear =
-            LeastSquares.fitNamed { options with FitIntercept = true } (PolynomialFeatures.names degree (inputNames x.ColumnCount)) features y
+            LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames x.ColumnCount)) features y
         { Degree = degree; Linear = linear }
 
     /// The notes' weights [w_0, w_1, ..., w_m] of a one-input polynomial (output column k).

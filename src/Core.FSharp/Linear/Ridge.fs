@@ -36,32 +36,36 @@ type RidgeOptions =
     member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
 
 /// Ridge (regularised least-squares) regression, notes ch. 1.6, in both forms (see RidgeForm),
-/// solved by a Cholesky factorisation of the regularised normal equation, never by an inverse.
+/// solved by a Cholesky factorisation of the regularised normal equation, never by an inverse
+/// (NormalEquation.ridge). With lambda > 0 there is no rank test: a duplicated or constant
+/// column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
 ///
 /// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
 /// derivative of lambda/2 ||W||^2 is lambda W, which is what the notes' final line and the
 /// closed form W* = (X^T X / n + lambda I)^-1 (X^T Y / n) use, and what the library uses.
 module Ridge =
 
-    let private checkLambda (name: string) (lambda: float) =
-        if Double.IsNaN lambda || Double.IsInfinity lambda || lambda < 0.0 then
-            Check.fail name (sprintf "%s must be a finite number >= 0, but is %s." name (string lambda))
-
     /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
-    /// Raises ArgumentException for bad arguments (and, when lambda = 0, for a rank-deficient design).
+    /// Raises ArgumentException for bad arguments, when lambda = 0 for a rank-deficient design,
+    /// and when lambda > 0 is too small for the scale of the data (ParamName "lambda", see
+    /// NormalEquation.ridge).
     let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
-        checkLambda "lambda" options.Lambda
+        NormalEquation.checkLambda "lambda" options.Lambda
         if options.Form <> RidgeForm.PenalizeAll && options.Form <> RidgeForm.InterceptUnpenalized then
             Check.fail "form" (sprintf "form %d is not a RidgeForm." (int options.Form))
-        let names = if isNull featureNames then [||] else featureNames
+        let names = LinearModel.names featureNames
         let n = float x.RowCount
         if options.Lambda = 0.0 then
             LeastSquares.checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
         let solve (design: Matrix<float>) (target: Matrix<float>) (intercept: bool) =
-            let a = design.TransposeThisAndMultiply design / n + options.Lambda * Matrix<float>.Build.DenseIdentity design.ColumnCount
-            let b = design.TransposeThisAndMultiply target / n
-            NormalEquation.solve NormalEquation.DefaultRankTolerance (LeastSquares.columnName intercept names) a b
+            let columnName = LeastSquares.columnName intercept names
+            if options.Lambda = 0.0 then
+                NormalEquation.leastSquares NormalEquation.DefaultRankTolerance columnName design target
+            else
+                let g = design.TransposeThisAndMultiply design / n
+                let b = design.TransposeThisAndMultiply target / n
+                NormalEquation.ridge options.Lambda columnName g b
         if not options.FitIntercept then
             LinearModel.ofStacked false names (solve x y false)
         elif options.Form = RidgeForm.PenalizeAll then
@@ -82,5 +86,5 @@ module Ridge =
     /// lambda = alpha / n.
     let fitLikeScikitLearn (alpha: float) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         Mat.checkBatch "x" x
-        checkLambda "alpha" alpha
+        NormalEquation.checkLambda "alpha" alpha
         fit { Lambda = alpha / float x.RowCount; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } x y

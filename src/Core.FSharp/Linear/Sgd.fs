@@ -4,38 +4,30 @@ open System
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 
-/// How the SGD learning rate changes with the step t (from 1).
-type LearningRateDecay =
-    /// eta_t = C.
-    | Constant = 0
-    /// The notes' eta_t = C / sqrt t (ch. 2.2, (2.2)).
-    | InverseSqrt = 1
-
-/// Options of (minibatch) stochastic gradient descent, notes ch. 2.2:
+/// Options of (minibatch) stochastic gradient descent on a linear model, notes ch. 2.2:
 /// W(t+1) = W(t) - eta_t / b sum_{i in B} grad C_i(W(t)) (2.3), with B drawn without replacement
-/// (every epoch visits each sample once, in a fresh random order; the last batch of an epoch may
-/// be smaller).
-type SgdOptions =
-    { /// C, the learning rate of step 1.
-      LearningRate: float
-      /// How eta_t decays.
-      Decay: LearningRateDecay
+/// (every epoch visits each sample once, in a fresh random order from the library's generator;
+/// the last batch of an epoch may be smaller). Run by the general trainer (Trainer.trainVector)
+/// with Batching.MiniBatch(b, WithoutReplacement), the schedule and ParameterTolerance below.
+type LinearSgdOptions =
+    { /// eta_t, the learning rate of step t = 1, 2, ... (counted over the whole run): the
+      /// trainer's Schedule, for example the notes' Schedule.InverseSqrt C (2.2) or Schedule.Constant eta.
+      Schedule: Schedule
       /// b, the number of samples per step (1: plain SGD).
       BatchSize: int
-      /// Stop after this many epochs at most.
+      /// Stop after this many epochs at most (0: no step; the result is W = 0).
       Epochs: int
-      /// Stop when the Frobenius norm of an update ||W(t+1) - W(t)|| falls below this
-      /// (the notes' rule in ch. 2.2.1 with 0.02); 0 never stops early.
+      /// The notes' rule (ch. 2.2.1, with 0.02): stop as soon as one step moves no weight by this
+      /// much or more, max_i |W_i(t+1) - W_i(t)| < tol (the max norm, as the trainer's
+      /// ParameterTolerance); 0 never stops early.
       StepTolerance: float
       /// The seed of the library's generator (Rng), which draws the order of the samples.
       Seed: int64 }
-    /// C = 0.01, eta_t = C / sqrt t, b = 1, 100 epochs, no early stop, seed 42.
+    /// eta_t = 0.01 / sqrt t, b = 1, 100 epochs, no early stop, seed 42.
     static member Default =
-        { LearningRate = 0.01; Decay = LearningRateDecay.InverseSqrt; BatchSize = 1; Epochs = 100; StepTolerance = 0.0; Seed = 42L }
-    /// A copy with LearningRate changed.
-    member this.WithLearningRate(learningRate: float) = { this with LearningRate = learningRate }
-    /// A copy with Decay changed.
-    member this.WithDecay(decay: LearningRateDecay) = { this with Decay = decay }
+        { Schedule = Schedule.InverseSqrt 0.01; BatchSize = 1; Epochs = 100; StepTolerance = 0.0; Seed = 42L }
+    /// A copy with Schedule changed.
+    member this.WithSchedule(schedule: Schedule) = { this with Schedule = schedule }
     /// A copy with BatchSize changed.
     member this.WithBatchSize(batchSize: int) = { this with BatchSize = batchSize }
     /// A copy with Epochs changed.
@@ -45,77 +37,84 @@ type SgdOptions =
     /// A copy with Seed changed.
     member this.WithSeed(seed: int64) = { this with Seed = seed }
 
-/// The minibatch SGD loop shared by the linear models, and its use on the least-squares and
-/// ridge costs. A small loop over a batch gradient: the Training area's general trainer (its
-/// minibatch iterator and InverseSqrt schedule) could later drive the same batch gradients.
+/// Minibatch SGD for the linear models, on the general trainer: the linear model's stacked
+/// weights theta = [b; W] are the trainer's parameter vector (column-major), and its batches,
+/// schedule and stopping rule are the trainer's (Batching, Schedule, ParameterTolerance).
 module Sgd =
 
-    /// eta_t for step t (from 1).
-    let learningRate (options: SgdOptions) (t: int) =
-        match options.Decay with
-        | LearningRateDecay.InverseSqrt -> options.LearningRate / sqrt (float t)
-        | _ -> options.LearningRate
-
-    /// Checks the options.
-    let check (options: SgdOptions) =
-        Check.positive "learningRate" options.LearningRate
+    /// Checks the options (ParamName "schedule", "batchSize", "epochs", "stepTolerance").
+    let check (options: LinearSgdOptions) =
+        Check.notNull "schedule" (box options.Schedule)
+        Schedule.validate options.Schedule
         Check.positiveInt "batchSize" options.BatchSize
         if options.Epochs < 0 then Check.fail "epochs" (sprintf "epochs must not be negative, but is %d." options.Epochs)
-        if Double.IsNaN options.StepTolerance || options.StepTolerance < 0.0 then
-            Check.fail "stepTolerance" (sprintf "stepTolerance must be >= 0, but is %s." (string options.StepTolerance))
-        if options.Decay <> LearningRateDecay.Constant && options.Decay <> LearningRateDecay.InverseSqrt then
-            Check.fail "decay" (sprintf "decay %d is not a LearningRateDecay." (int options.Decay))
+        if Double.IsNaN options.StepTolerance || Double.IsInfinity options.StepTolerance || options.StepTolerance < 0.0 then
+            Check.fail "stepTolerance" (sprintf "stepTolerance must be a finite number >= 0, but is %s." (string options.StepTolerance))
 
-    /// Runs minibatch SGD over n samples from theta0. `batchGradient theta rows` is the mean
-    /// gradient 1/b sum_{i in rows} grad C_i(theta); `cost theta` the cost on all data (recorded
-    /// once before the first step and after every epoch); `toModel` turns theta into a model for
-    /// TrainingDivergedException.LastGood. Returns (theta, steps, converged, costs).
-    let internal run (options: SgdOptions) (n: int) (theta0: Matrix<float>)
-                     (batchGradient: Matrix<float> -> int[] -> Matrix<float>)
-                     (cost: Matrix<float> -> float) (toModel: Matrix<float> -> obj) =
+    /// The trainer's options for these SGD options.
+    let trainingOptions (options: LinearSgdOptions) : TrainingOptions =
+        { TrainingOptions.Default with
+            Batching = Batching.MiniBatch(options.BatchSize, Sampling.WithoutReplacement)
+            Schedule = options.Schedule
+            Seed = options.Seed
+            MaxEpochs = options.Epochs
+            ParameterTolerance = options.StepTolerance }
+
+    /// Runs minibatch SGD over n samples from theta0 (p x k) on Trainer.trainVector.
+    /// `lossAndGradient theta rows` is the mean loss over the rows and its gradient
+    /// 1/b sum_{i in rows} grad C_i(theta) (p x k); on all rows it is the cost on the whole data.
+    /// `toModel` turns theta into the model that TrainingDivergedException.LastGood carries.
+    /// Returns (theta, steps, stop reason, costs) with the costs of LinearFitResult.Costs.
+    let internal run (options: LinearSgdOptions) (n: int) (theta0: Matrix<float>)
+                     (lossAndGradient: Matrix<float> -> int[] -> float * Matrix<float>)
+                     (toModel: Matrix<float> -> obj) =
         check options
-        let costs = ResizeArray<float>([ cost theta0 ])
-        let mutable theta = theta0
-        let mutable rng = Rng.create options.Seed
-        let mutable t = 0
-        let mutable epoch = 0
-        let mutable stopped = false
-        while not stopped && epoch < options.Epochs do
-            epoch <- epoch + 1
-            let order, next = Rng.permutation n rng
-            rng <- next
-            let mutable start = 0
-            while not stopped && start < n do
-                let rows = order.[start .. min n (start + options.BatchSize) - 1]
-                start <- start + options.BatchSize
-                t <- t + 1
-                let update = learningRate options t * batchGradient theta rows
-                let nextTheta = theta - update
-                if not (nextTheta.ForAll(fun v -> Double.IsFinite v)) then
-                    raise (TrainingDivergedException(epoch, t, toModel theta, sprintf "SGD diverged at epoch %d, step %d: the weights became NaN or infinite. The last finite model is in LastGood; try a smaller learning rate." epoch t))
-                theta <- nextTheta
-                if options.StepTolerance > 0.0 && update.FrobeniusNorm() < options.StepTolerance then stopped <- true
-            costs.Add(cost theta)
-        theta, t, stopped, costs.ToArray()
+        let p, k = theta0.RowCount, theta0.ColumnCount
+        let toMatrix (v: float[]) = Matrix<float>.Build.DenseOfColumnMajor(p, k, v)
+        let cost0 = fst (lossAndGradient theta0 (Array.init n id))
+        if options.Epochs = 0 then theta0, 0, LinearStopReason.StepCap, [| cost0 |]
+        else
+            let objective =
+                { SampleCount = n
+                  LossAndGradient = fun theta rows ->
+                      let l, g = lossAndGradient (toMatrix theta) rows
+                      l, g.ToColumnMajorArray()
+                  Validation = None }
+            let r =
+                try Trainer.trainVector (trainingOptions options) objective (theta0.ToColumnMajorArray())
+                with :? TrainingDivergedException as e ->
+                    let good = match e.LastGood with :? (float[]) as v -> toModel (toMatrix v) | other -> other
+                    raise (TrainingDivergedException(e.Epoch, e.Step, good, e.Message))
+            let reason =
+                match r.StopReason with
+                | StopReason.ParameterTolerance -> LinearStopReason.StepTolerance
+                | _ -> LinearStopReason.StepCap
+            let perEpoch = r.History |> List.map (fun h -> h.TrainLoss)
+            let midEpoch = r.Checkpoint.PendingBatches.Length > 0
+            let costs = Array.ofList (cost0 :: perEpoch @ (if midEpoch then [ r.TrainLoss ] else []))
+            toMatrix r.Model, r.Steps, reason, costs
+
+    /// True when the rows are 0 .. rows.Length - 1 in order (the whole data, as the trainer asks
+    /// for the cost at the end of an epoch).
+    let internal isAll (rows: int[]) = rows |> Array.forall2 (=) (Array.init rows.Length id)
 
     /// Minimises a least-squares or ridge cost on (X, Y) by minibatch SGD from W = 0, with the
     /// per-sample gradient grad C_i(theta) = x1_i (x1_i^T theta - y_i) + lambda P theta.
-    /// Converged is true when the StepTolerance rule stopped it.
-    let fitNamed (options: SgdOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
+    let fitNamed (options: LinearSgdOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
         LinearCost.check cost
         LinearModel.checkData x y
         check options
-        let names = if isNull featureNames then [||] else featureNames
+        let names = LinearModel.names featureNames
         let design = LinearModel.design cost.FitIntercept x
-        let batchGradient (theta: Matrix<float>) (rows: int[]) =
-            LinearCost.gradientOfDesign cost (Mat.selectRows rows design) (Mat.selectRows rows y) theta
+        let lossAndGradient (theta: Matrix<float>) (rows: int[]) =
+            let d, t = if rows.Length = design.RowCount && isAll rows then design, y else Mat.selectRows rows design, Mat.selectRows rows y
+            LinearCost.valueOfDesign cost d t theta, LinearCost.gradientOfDesign cost d t theta
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, y.ColumnCount)
-        let theta, steps, converged, costs =
-            run options x.RowCount theta0 batchGradient (LinearCost.valueOfDesign cost design y)
-                (fun th -> box (LinearModel.ofStacked cost.FitIntercept names th))
+        let theta, steps, reason, costs =
+            run options x.RowCount theta0 lossAndGradient (fun th -> box (LinearModel.ofStacked cost.FitIntercept names th))
         { Model = LinearModel.ofStacked cost.FitIntercept names theta
-          Steps = steps; Converged = converged; Costs = costs; LearningRate = options.LearningRate }
+          Steps = steps; StopReason = reason; Costs = costs; LearningRate = Schedule.rate options.Schedule 1 }
 
     /// `fitNamed` without feature names.
-    let fit (options: SgdOptions) (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
+    let fit (options: LinearSgdOptions) (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
         fitNamed options cost [||] x y
