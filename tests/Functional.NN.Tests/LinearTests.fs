@@ -335,6 +335,10 @@ let tests =
                 let l = r.Network.Layers.Head
                 closeAll 1e-6 [| l.Weights.[0, 0]; l.Weights.[1, 0]; l.Bias.Value.[0] |] [| 1.5; -2.0; 0.5 |] "W, b"
                 Expect.isGreaterThan (SigmoidRegression.r2 r.Network x y) 0.999999 "R^2"
+                // Costs: one meaning for every fit result: before the first step, then after each step.
+                Expect.equal r.Costs.Length 3001 "Steps + 1 costs"
+                close 0.0 (Array.last r.Costs) (SigmoidRegression.cost r.Network x y) "the last cost is the trained network's"
+                close 0.0 r.Costs.[0] (SigmoidRegression.cost (SigmoidRegression.create 2 1 SigmoidRegressionOptions.Default.Seed) x y) "the first is the initial network's"
             testCase "targets outside [0, 1] are refused" <| fun () ->
                 let e = Expect.throwsC (fun () -> SigmoidRegression.fit SigmoidRegressionOptions.Default (Mat.ofRows [ [| 1.0 |] ]) (Mat.ofRows [ [| 25.0 |] ]) |> ignore) id
                 Expect.equal (e :?> ArgumentException).ParamName "y" "ParamName"

@@ -25,7 +25,8 @@ type SigmoidRegressionOptions =
 type SigmoidRegressionResult =
     { /// The trained one-layer network (a core Network: one Dense layer, sigmoid activation, bias).
       Network: Network
-      /// The cost (3.2) before each step.
+      /// The cost (3.2) on the training data, with the meaning of LinearFitResult.Costs: first
+      /// at the initial weights (before any step), then after each step (Steps + 1 entries).
       Costs: float[] }
 
 /// The single-layer neural network of the notes (ch. 3.2) for regression: yhat = sigma(x W + b)
@@ -62,8 +63,9 @@ module SigmoidRegression =
                     Check.fail "y" (sprintf "y holds %g at row %d, column %d; a sigmoid output lies in (0, 1), so the targets must lie in [0, 1]. Scale them first, for example to (y - min) / (max - min)." y.[i, j] i j)
         Check.positive "learningRate" options.LearningRate
         let net0 = create x.ColumnCount y.ColumnCount options.Seed
+        // GradientDescent.run gives the cost before each step; append the cost after the last one.
         let net, costs = GradientDescent.run options.LearningRate options.Steps Loss.HalfMeanSquaredError x y net0
-        { Network = net; Costs = Array.ofList costs }
+        { Network = net; Costs = Array.append (Array.ofList costs) [| cost net x y |] }
 
     /// The network's outputs for X.
     let predict (network: Network) (x: Matrix<float>) : Matrix<float> = Network.predict network x
