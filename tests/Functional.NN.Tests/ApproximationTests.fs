@@ -83,6 +83,19 @@ let tests =
             Expect.isLessThan (Network.loss net2 Loss.HalfMeanSquaredError x y2) (Network.loss net Loss.HalfMeanSquaredError x y2) "one step lowers the loss"
         }
 
+        test "the C# facade: UniversalApproximation.ReluInterpolant is a facade Network" {
+            let net = FunctionalNN.UniversalApproximation.ReluInterpolant(Func<float, float>(Math.Sin), 0.0, 2.0 * Math.PI, 32)
+            Expect.equal (net.InputSize, net.OutputSize) (1, 1) "one input, one output"
+            let knots = FunctionalNN.UniversalApproximation.Knots(0.0, 2.0 * Math.PI, 32)
+            let out = net.Predict(Array2D.init knots.Length 1 (fun i _ -> knots.[i]))
+            knots |> Array.iteri (fun i x -> Expect.isLessThanOrEqual (abs (out.[i, 0] - sin x)) 1e-12 (sprintf "knot %d" i))
+            // h = 2 pi / 31, bound = h^2 / 8.
+            let h = 2.0 * Math.PI / 31.0
+            close (FunctionalNN.UniversalApproximation.ErrorBound(0.0, 2.0 * Math.PI, 32, 1.0)) (h * h / 8.0)
+            let e = Expect.throwsC (fun () -> FunctionalNN.UniversalApproximation.ReluInterpolant(Func<float, float>(Math.Sin), 0.0, 1.0, 1) |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "points" "ParamName"
+        }
+
         test "bad arguments are ArgumentExceptions naming the parameter" {
             let pn (f: unit -> unit) = (Expect.throwsC f id :?> ArgumentException).ParamName
             Expect.equal (pn (fun () -> ReluInterpolant.ofFunction sin 1.0 1.0 8 |> ignore)) "b" "a = b"

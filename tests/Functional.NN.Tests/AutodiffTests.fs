@@ -215,7 +215,10 @@ let private checkOp (case: OpCase) (seed: int) =
     let grad t =
         let res = Autodiff.gradient (build (unflatten t))
         inputs |> List.mapi (fun i _ -> res.Gradient(sprintf "v%d" i)) |> List.collect (fun g -> [ for i in 0 .. g.RowCount - 1 do for j in 0 .. g.ColumnCount - 1 -> g.[i, j] ]) |> Array.ofList
-    GradientCheck.check GradientCheckOptions.Default f grad theta
+    // The four-point difference's rounding error is about 1e-16 |L| / h = 1e-12 |L| absolute, and |L| reaches
+    // about 100 here (up to 16 entries of size 8), so gradients are compared relative to a floor of 1e-2
+    // (rounding then contributes at most about 1e-8 to the relative error).
+    GradientCheck.check (GradientCheckOptions.Default.WithRelativeFloor 1e-2) f grad theta
 
 let properties =
     testList "properties" [
@@ -291,5 +294,59 @@ let construction =
         }
     ]
 
+let facade =
+    testList "C# facade" [
+        test "the notes' f = (x + y) z through FunctionalNN.Autodiff (note 003, equation (12))" {
+            let x = FunctionalNN.Autodiff.Variable("x", -2.0)
+            let y = FunctionalNN.Autodiff.Variable("y", 5.0)
+            let z = FunctionalNN.Autodiff.Variable("z", -4.0)
+            let run = ((x + y).Named("q") * z).Named("f").Backward()
+            close 0.0 "f" run.Value -12.0
+            close 0.0 "df/dx" (run.ScalarGradient "x") -4.0
+            close 0.0 "df/dy" (run.ScalarGradient "y") -4.0
+            close 0.0 "df/dz" (run.ScalarGradient "z") 3.0
+            Expect.equal (run.Nodes |> Seq.map (fun n -> n.Name) |> List.ofSeq) [ "x"; "y"; "q"; "z"; "f" ] "nodes in topological order"
+            Expect.stringContains (run.Table()) "q * z" "table"
+            Expect.stringContains (run.ToDot()) "digraph" "DOT"
+            let e = Expect.throwsC (fun () -> run.Gradient "w" |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "name" "ParamName of an unknown variable"
+        }
+        test "the linear-regression graph with scalar operators: dc/dw = -8 (note 004, 4.2.2, corrected sign)" {
+            let w = FunctionalNN.Autodiff.Variable("w", 5.0)
+            let b = FunctionalNN.Autodiff.Variable("b", 1.0)
+            // c = (10 - (w * 1 + b))^2; by hand dc/dw = dc/db = -2 (10 - 6) = -8.
+            let run = (10.0 - (w * 1.0 + b)).Pow(2.0).Backward()
+            close 0.0 "c" run.Value 16.0
+            close 0.0 "dc/dw" (run.ScalarGradient "w") -8.0
+            close 0.0 "dc/db" (run.ScalarGradient "b") -8.0
+        }
+        test "NetworkLossAndGradient equals Network.LossAndGradient (softmax cross-entropy, 4-5-3 tanh network)" {
+            let net = FunctionalNN.NetworkBuilder(4).Dense(5, FunctionalNN.Activation.Tanh).Dense(3, FunctionalNN.Activation.Identity).Seed(7L).Build()
+            let x = array2D [ [ 0.1; -0.4; 0.9; 0.3 ]; [ -1.0; 0.2; 0.5; -0.7 ] ]
+            let y = array2D [ [ 0.0; 1.0; 0.0 ]; [ 1.0; 0.0; 0.0 ] ]
+            let bp = net.LossAndGradient(x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            let ad = FunctionalNN.Autodiff.NetworkLossAndGradient(net, x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            close 1e-12 "loss" ad.Loss bp.Loss
+            for l in 0 .. 1 do
+                let a, b = ad.WeightGradients.[l], bp.WeightGradients.[l]
+                for i in 0 .. Array2D.length1 a - 1 do
+                    for j in 0 .. Array2D.length2 a - 1 do close 1e-12 (sprintf "dW%d[%d,%d]" l i j) a.[i, j] b.[i, j]
+                Array.iteri2 (fun j (u: float) v -> close 1e-12 (sprintf "db%d[%d]" l j) u v) ad.BiasGradients.[l] bp.BiasGradients.[l]
+            let graph = FunctionalNN.Autodiff.NetworkLoss(net, x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            Expect.equal (graph.Rows, graph.Columns) (1, 1) "a 1x1 loss node"
+        }
+        test "matrix operations and shape errors through the facade" {
+            let a = FunctionalNN.Autodiff.Variable("A", array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ])
+            // sum(A A^T) = sum([5 11; 11 25]) = 52; with G = 1 1^T, d/dA = G A + G^T A = 2 [4 6; 4 6].
+            let run = a.MatMul(a.Transpose()).Sum().Backward()
+            close 0.0 "value" run.Value 52.0
+            Expect.equal (run.Gradient "A") (array2D [ [ 8.0; 12.0 ]; [ 8.0; 12.0 ] ]) "gradient"
+            let e = Expect.throwsC (fun () -> a.MatMul(FunctionalNN.Autodiff.Constant(array2D [ [ 1.0; 2.0; 3.0 ] ])) |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "b" "ParamName"
+            Expect.stringContains e.Message "1x3" "the other shape"
+            Expect.throwsT<ArgumentNullException> (fun () -> a.MatMul(null) |> ignore) "null operand"
+        }
+    ]
+
 [<Tests>]
-let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction ]
+let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade ]
