@@ -46,8 +46,10 @@ module NetworkGraph =
             Check.fail "y" (sprintf "y has shape %s but the output has shape %s; they must agree." (Mat.shapeOf y) (Check.shape output.Rows output.Cols))
         let n = float output.Rows
         let target = Node.constant y |> Node.named "y"
-        let one = Node.scalar 1.0
-        let meanOf (k: float) (terms: Node) = Node.scale (k / n) (Node.sum terms)
+        let one = Node.scalar 1.0 |> Node.named "1"
+        let meanOf (k: float) (terms: Node) =
+            let factor = Node.scalar (k / n) |> Node.named (match k with 1.0 -> "1/n" | 0.5 -> "1/2n" | -1.0 -> "-1/n" | _ -> "k/n")
+            Node.multiply factor (Node.sum terms)
         let margin () = Node.subtract one (Node.multiply target output)
         let node =
             match loss with
