@@ -39,11 +39,11 @@ module Rules =
           Backward = (fun xs z g -> let a, b = two xs in let da, db = backward a b z g in [ da; db ]) }
 
     /// The rule of an operation. Constants and variables are leaves: their forward rule returns
-    /// their value and they pass no adjoint on.
+    /// (a copy of) their value, so that no result shares a matrix with the graph, and they pass no adjoint on.
     let ofOp (op: Op) : Rule =
         match op with
         | Op.Constant v | Op.Variable (_, v) ->
-            { Forward = (fun _ -> v); Backward = (fun _ _ _ -> []) }
+            { Forward = (fun _ -> v.Clone()); Backward = (fun _ _ _ -> []) }
         | Op.Add _ ->            // z = a + b;          da = G, db = G
             binary (zip (+)) (fun a b _ g -> reduceTo a g, reduceTo b g)
         | Op.Subtract _ ->       // z = a - b;          da = G, db = -G
