@@ -48,9 +48,10 @@ let svgChart (title: string) (series: (float[] * float[] * string * string) list
     series |> List.iteri (fun i (xs, ys, colour, label) ->
         let points = Array.map2 (fun x y -> inv (px x) + "," + inv (py y)) xs ys
         add (sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" points=\"%s\"/>" colour (if i = 0 then 3 else 1) (String.Join(" ", points)))
-        let ly = margin + 16.0 + 16.0 * float i
-        add (sprintf "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-width=\"2\"/>" (inv (width - margin - 190.0)) (inv (ly - 4.0)) (inv (width - margin - 165.0)) (inv (ly - 4.0)) colour)
-        add (sprintf "<text x=\"%s\" y=\"%s\">%s</text>" (inv (width - margin - 160.0)) (inv ly) label))
+        // The legend sits between the title and the plot, one entry after another.
+        let lx, ly = margin + 220.0 * float i, margin - 10.0
+        add (sprintf "<line x1=\"%s\" y1=\"%s\" x2=\"%s\" y2=\"%s\" stroke=\"%s\" stroke-width=\"2\"/>" (inv lx) (inv (ly - 4.0)) (inv (lx + 25.0)) (inv (ly - 4.0)) colour)
+        add (sprintf "<text x=\"%s\" y=\"%s\">%s</text>" (inv (lx + 30.0)) (inv ly) label))
     let kx, ky = dots
     Array.iter2 (fun x y -> add (sprintf "<circle cx=\"%s\" cy=\"%s\" r=\"3\" fill=\"#d62728\"/>" (inv (px x)) (inv (py y)))) kx ky
     add "</svg>"
