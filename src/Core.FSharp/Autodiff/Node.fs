@@ -131,7 +131,9 @@ module Node =
     /// a + b.
     let add (a: Node) (b: Node) : Node = let r, c = elementwise "add" a b in make (Op.Add (a, b)) r c
 
-    /// a - b.
+    /// a - b. Its VJP passes -G to b: for the notes' e = y - yhat, c = e^2 (note 004, 4.2.2, w = 5,
+    /// x = 1, b = 1, y = 10), dc/dyhat = 2e * (-1) = -8 and dc/dw = dc/db = -8. The notes print
+    /// dc/dyhat = 2e * 1 = 8 and dc/dw = 8: they drop this sign; the library gives -8.
     let subtract (a: Node) (b: Node) : Node = let r, c = elementwise "subtract" a b in make (Op.Subtract (a, b)) r c
 
     /// a o b (element-wise product).

@@ -46,7 +46,7 @@ module Rules =
             { Forward = (fun _ -> v.Clone()); Backward = (fun _ _ _ -> []) }
         | Op.Add _ ->            // z = a + b;          da = G, db = G
             binary (zip (+)) (fun a b _ g -> reduceTo a g, reduceTo b g)
-        | Op.Subtract _ ->       // z = a - b;          da = G, db = -G
+        | Op.Subtract _ ->       // z = a - b;          da = G, db = -G (the sign note 004, 4.2.2 drops)
             binary (zip (-)) (fun a b _ g -> reduceTo a g, reduceTo b (-g))
         | Op.Multiply _ ->       // z = a o b;          da = G o b, db = G o a
             binary (zip (*)) (fun a b _ g -> reduceTo a (zip (*) g b), reduceTo b (zip (*) g a))
