@@ -284,6 +284,14 @@ let construction =
             let a = Node.variable "a" (m [ [ 1.0; 2.0 ] ])
             Expect.throwsT<ArgumentException> (fun () -> Autodiff.gradient (Node.exp a) |> ignore) "1x2 output"
         }
+        test "NetworkGraph.lossAndGradient checks like the core: bad y names y, a step layer is refused" {
+            let net = Network.init 2 [ LayerSpec.Of(2, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+            let x = m [ [ 1.0; 2.0 ] ]
+            let e = Expect.throwsC (fun () -> NetworkGraph.lossAndGradient net Loss.MeanSquaredError x (m [ [ 1.0; 2.0 ] ]) |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "y" "ParamName"
+            let stepNet = Network.init 2 [ LayerSpec.Of(1, Activation.Step) ] 3L
+            Expect.throwsT<InvalidOperationException> (fun () -> NetworkGraph.lossAndGradient stepNet Loss.MeanSquaredError x (m [ [ 1.0 ] ]) |> ignore) "step layer"
+        }
         test "a long chain does not overflow the stack" {
             // f = x + 1 + 1 + ... (20000 times): f = x + 20000, df/dx = 1.
             let x = Node.scalarVariable "x" 0.5
