@@ -1,5 +1,6 @@
-// Universal approximation by one hidden layer of ReLUs (note 000's h(x) = sum_j a_j s(w_j x + b_j)
-// with s = ReLU): ReluInterpolant.construct builds, without training, the network
+// Universal approximation by one hidden layer of ReLUs (note 002's theorem, 1D case, equation (6),
+// and its proof by a ReLU linear spline; note 000's h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU):
+// ReluInterpolant.construct builds, without training, the network
 // h(x) = c + sum_i +-max(0, w_i x + b_i) that interpolates f at N equally spaced points (the linear
 // spline). The script prints the construction, checks the error bound h^2/8 max|f''|, and draws
 // f against the network as SVG line charts in scripts/output/ (written by hand: no plotting package).

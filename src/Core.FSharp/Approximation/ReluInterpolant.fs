@@ -4,7 +4,9 @@ open System
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 
-/// Universal approximation made concrete for 1-D functions: a network with one hidden layer of
+/// Universal approximation made concrete for 1-D functions, as in the proof of note 002's theorem
+/// (1D case, equation (6)): sample f, and build a ReLU network through the samples (a linear
+/// spline). The network has one hidden layer of
 /// ReLUs, h(x) = c + sum_i s_i max(0, w_i x + b_i) with s_i = +1 or -1 (the first note's
 /// h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU), built without training so that it interpolates
 /// f at N equally spaced points of [a, b]: it is the piecewise-linear spline through them.
