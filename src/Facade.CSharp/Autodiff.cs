@@ -193,10 +193,11 @@ public sealed class GradientRun
     {
         this.result = result;
         Gradients = result.Gradients.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var formulas = AD.Explain.formulas(result.Graph);
         Nodes = result.Graph.Nodes.Select(gn => new NodeReport(
             gn.Id,
             gn.Node.Label == "" ? $"n{gn.Id}" : gn.Node.Label,
-            AD.Explain.formula(result.Graph, gn),
+            formulas[gn.Id],
             gn.Inputs.ToArray(),
             result.Values[gn.Id].ToArray(),
             result.Adjoints[gn.Id].ToArray())).ToArray();

@@ -299,6 +299,10 @@ let construction =
             let g = Graph.ofOutput f
             Expect.equal g.Nodes.Length (1 + 2 * 20000) "nodes"
             close 0.0 "f" (Autodiff.evaluate f).[0, 0] 20000.5
+            let run = Autodiff.gradient f
+            close 0.0 "df/dx" (run.Gradient "x").[0, 0] 1.0
+            let lines = (Explain.table run).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            Expect.equal lines.Length (2 + 40001) "a table row per node"
         }
     ]
 

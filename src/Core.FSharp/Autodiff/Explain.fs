@@ -25,14 +25,12 @@ module Explain =
 
     let private axisText (axis: Axis) = match axis with Axis.Rows -> "rows" | Axis.Columns -> "columns"
 
-    /// The node's label, or "n<id>" when it has none.
-    let private nameOf (graph: Graph) (id: int) =
-        let n = (List.item id graph.Nodes).Node
-        if n.Label = "" then sprintf "n%d" id else n.Label
+    /// Every node's label by id, or "n<id>" for a node without one.
+    let private names (graph: Graph) : string[] =
+        graph.Nodes |> List.map (fun gn -> if gn.Node.Label = "" then sprintf "n%d" gn.Id else gn.Node.Label) |> Array.ofList
 
-    /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
-    let formula (graph: Graph) (node: GraphNode) : string =
-        let arg k = nameOf graph (List.item k node.Inputs)
+    let private formulaWith (names: string[]) (node: GraphNode) : string =
+        let arg k = names.[List.item k node.Inputs]
         match node.Node.Op with
         | Op.Constant _ -> "constant"
         | Op.Variable _ -> "variable"
@@ -53,14 +51,23 @@ module Explain =
         | Op.Activate (s, _) -> sprintf "%s(%s)" (Activation.name s) (arg 0)
         | Op.SoftmaxCrossEntropy _ -> sprintf "softmax_cross_entropy(%s)" (arg 0)
 
+    /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
+    let formula (graph: Graph) (node: GraphNode) : string = formulaWith (names graph) node
+
+    /// Every node's formula, by id.
+    let formulas (graph: Graph) : string[] =
+        let names = names graph
+        graph.Nodes |> List.map (formulaWith names) |> Array.ofList
+
     /// A text table of a run, one row per node in topological order: id, name, formula, shape,
     /// forward value and adjoint dL/dnode.
     let table (result: GradientResult) : string =
         let g = result.Graph
+        let names = names g
         let header = [ "id"; "node"; "formula"; "shape"; "value"; "adjoint" ]
         let rows =
             g.Nodes |> List.map (fun gn ->
-                [ string gn.Id; nameOf g gn.Id; formula g gn; Check.shape gn.Node.Rows gn.Node.Cols
+                [ string gn.Id; names.[gn.Id]; formulaWith names gn; Check.shape gn.Node.Rows gn.Node.Cols
                   formatMatrix result.Values.[gn.Id]; formatMatrix result.Adjoints.[gn.Id] ])
         let widths = header |> List.mapi (fun k h -> (h :: List.map (List.item k) rows) |> List.map String.length |> List.max)
         let line (cells: string list) = String.Join(" | ", List.map2 (fun (c: string) w -> c.PadRight w) cells widths).TrimEnd()
@@ -71,13 +78,14 @@ module Explain =
 
     let private dotText (graph: Graph) (values: Map<int, Matrix<float>> option) (adjoints: Map<int, Matrix<float>> option) =
         let sb = StringBuilder()
+        let names = names graph
         sb.Append("digraph G {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n") |> ignore
         for gn in graph.Nodes do
-            let name = nameOf graph gn.Id
+            let name = names.[gn.Id]
             let head =
                 match gn.Node.Op with
                 | Op.Constant _ | Op.Variable _ -> name
-                | _ -> sprintf "%s = %s" name (formula graph gn)
+                | _ -> sprintf "%s = %s" name (formulaWith names gn)
             let value = values |> Option.map (fun v -> sprintf "\\nvalue %s" (escape (formatMatrix v.[gn.Id]))) |> Option.defaultValue ""
             let adjoint = adjoints |> Option.map (fun a -> sprintf "\\nadjoint %s" (escape (formatMatrix a.[gn.Id]))) |> Option.defaultValue ""
             let style =
