@@ -1,0 +1,65 @@
+namespace Functional.NN.Approximation
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// Universal approximation made concrete for 1-D functions, as in the proof of note 002's theorem
+/// (1D case, equation (6)): sample f, and build a ReLU network through the samples (a linear
+/// spline). The network has one hidden layer of
+/// ReLUs, h(x) = c + sum_i s_i max(0, w_i x + b_i) with s_i = +1 or -1 (the first note's
+/// h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU), built without training so that it interpolates
+/// f at N equally spaced points of [a, b]: it is the piecewise-linear spline through them.
+///
+/// With knots x_k = a + k h (h = (b - a)/(N - 1)) and slopes m_k = (f(x_{k+1}) - f(x_k)) / h,
+/// the spline on [a, b] is
+///   S(x) = f(x_0) + m_0 max(0, x - x_0) + sum_{k=1}^{N-2} (m_k - m_{k-1}) max(0, x - x_k),
+/// since max(0, x - x_0) = x - x_0 there and each later term bends the slope at its knot. A term
+/// d max(0, x - x_k) is written sign(d) max(0, |d| x - |d| x_k), so hidden unit k has weight
+/// w_k = |d|, bias b_k = -|d| x_k and output weight sign(d) (+1 for d = 0). Left of a the network
+/// is constant f(x_0); right of b it continues the last piece.
+///
+/// Error: for f twice continuously differentiable, |f(x) - S(x)| <= h^2/8 max |f''| on [a, b].
+module ReluInterpolant =
+
+    /// The N equally spaced knots a, a + h, ..., b (the last is exactly b).
+    let knots (a: float) (b: float) (points: int) : float[] =
+        Check.finiteScalar "a" a
+        Check.finiteScalar "b" b
+        if not (a < b) then Check.fail "b" (sprintf "The interval needs a < b, but a = %g and b = %g." a b)
+        if points < 2 then Check.fail "points" (sprintf "points must be at least 2, but is %d." points)
+        let h = (b - a) / float (points - 1)
+        Array.init points (fun k -> if k = points - 1 then b else a + float k * h)
+
+    /// The linear-interpolation error bound h^2/8 max|f''| for N equally spaced points of [a, b],
+    /// given (a bound on) max |f''| over [a, b].
+    let errorBound (a: float) (b: float) (points: int) (maxSecondDerivative: float) : float =
+        let xs = knots a b points
+        let h = xs.[1] - xs.[0]
+        h * h / 8.0 * abs maxSecondDerivative
+
+    /// The one-hidden-layer ReLU network (N - 1 hidden units, ReLU; one identity output with a
+    /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and
+    /// trains like any other. Raises ArgumentException when f is not finite at a knot.
+    let construct (f: Func<float, float>) (a: float) (b: float) (points: int) : Network =
+        Check.notNull "f" f
+        let xs = knots a b points
+        let ys = xs |> Array.mapi (fun k x ->
+            let y = f.Invoke x
+            if not (Double.IsFinite y) then Check.fail "f" (sprintf "f(%g) = %g at knot %d; f must be finite at every knot." x y k)
+            y)
+        let slopes = Array.init (points - 1) (fun k -> (ys.[k + 1] - ys.[k]) / (xs.[k + 1] - xs.[k]))
+        // The change of slope at knot k: m_0 at x_0, m_k - m_{k-1} after.
+        let bends = Array.init (points - 1) (fun k -> if k = 0 then slopes.[0] else slopes.[k] - slopes.[k - 1])
+        let units = points - 1
+        let w = Mat.init 1 units (fun _ k -> abs bends.[k])
+        let bias = Vector<float>.Build.Dense(units, fun k -> -(abs bends.[k]) * xs.[k])
+        let outW = Mat.init units 1 (fun k _ -> if bends.[k] < 0.0 then -1.0 else 1.0)
+        let outB = Vector<float>.Build.Dense(1, ys.[0])
+        Network.create [ Dense.create w (Some bias) Activation.ReLU
+                         Dense.create outW (Some outB) Activation.Identity ]
+
+    /// `construct` for an F# function.
+    let ofFunction (f: float -> float) (a: float) (b: float) (points: int) : Network =
+        Check.notNull "f" f
+        construct (Func<float, float> f) a b points

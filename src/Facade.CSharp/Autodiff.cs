@@ -1,0 +1,239 @@
+using FN = Functional.NN;
+using AD = Functional.NN.Autodiff;
+
+namespace FunctionalNN;
+
+/// <summary>The axis a reduction (<see cref="Node.Sum(Axis)"/>, <see cref="Node.Mean(Axis)"/>) runs along.</summary>
+public enum Axis
+{
+    /// <summary>Down the rows (numpy's axis 0): an r x c node becomes a 1 x c row of column sums.</summary>
+    Rows,
+    /// <summary>Across the columns (numpy's axis 1): an r x c node becomes an r x 1 column of row sums.</summary>
+    Columns,
+}
+
+/// <summary>Builds computational graphs for reverse-mode automatic differentiation: constants, named
+/// variables, and the loss of a network on a batch. Every node is immutable; operations on nodes return new
+/// nodes, and a node used twice is one shared node whose adjoint sums both paths.</summary>
+/// <example><code>
+/// var x = Autodiff.Variable("x", -2.0);
+/// var y = Autodiff.Variable("y", 5.0);
+/// var z = Autodiff.Variable("z", -4.0);
+/// var f = ((x + y).Named("q") * z).Named("f");
+/// GradientRun run = f.Backward();        // run.Value = -12, run.ScalarGradient("x") = -4
+/// Console.Write(run.Table());
+/// </code></example>
+public static class Autodiff
+{
+    /// <summary>A constant node holding a copy of <paramref name="value"/>.</summary>
+    public static Node Constant(double[,] value) => new(AD.NodeModule.constant(Interop.ToMatrix(value, nameof(value))));
+
+    /// <summary>A 1 x 1 constant.</summary>
+    public static Node Constant(double value) => new(AD.NodeModule.scalar(value));
+
+    /// <summary>A named variable holding a copy of <paramref name="value"/>. Variables are identified by name: the
+    /// gradient of a name sums the gradients of every node with that name.</summary>
+    public static Node Variable(string name, double[,] value) =>
+        new(AD.NodeModule.variable(name, Interop.ToMatrix(value, nameof(value))));
+
+    /// <summary>A named 1 x 1 variable.</summary>
+    public static Node Variable(string name, double value) => new(AD.NodeModule.scalarVariable(name, value));
+
+    /// <summary>The loss of <paramref name="network"/> on the batch (x, y) as a graph: layer i is s(A W + 1 b) with
+    /// variables "W{i}" and "b{i}" (i from 0), and the loss is composed of graph operations.</summary>
+    public static Node NetworkLoss(Network network, double[,] x, double[,] y, Loss loss)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return new(AD.NetworkGraph.ofBatch(network.Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y))));
+    }
+
+    /// <summary>The loss of the batch (x, y) and its gradient by autodiff of the network's graph: an independent
+    /// check of <see cref="Network.LossAndGradient"/>, which uses the hand-derived backward pass.</summary>
+    public static LossAndGradient NetworkLossAndGradient(Network network, double[,] x, double[,] y, Loss loss)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var result = AD.NetworkGraph.lossAndGradient(network.Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+        return new LossAndGradient(result.Item1, result.Item2);
+    }
+}
+
+/// <summary>A node of a computational graph (a scalar is 1 x 1). Operators + - * / are element-wise (a 1 x 1
+/// operand is broadcast); <see cref="MatMul"/> is the matrix product. Shape errors are ArgumentExceptions that
+/// name both shapes.</summary>
+public sealed class Node
+{
+    internal Node(AD.Node core) => Core = core;
+
+    internal AD.Node Core { get; }
+
+    /// <summary>The number of rows of the node's value.</summary>
+    public int Rows => Core.Rows;
+
+    /// <summary>The number of columns of the node's value.</summary>
+    public int Columns => Core.Cols;
+
+    /// <summary>The node's name in tables and DOT text ("" when it has none).</summary>
+    public string Label => Core.Label;
+
+    /// <summary>The same operation with a name for tables and DOT text (a new node).</summary>
+    public Node Named(string label) => new(AD.NodeModule.named(label, Core));
+
+    /// <summary>a + b.</summary>
+    public static Node operator +(Node a, Node b) => new(AD.NodeModule.add(C(a, nameof(a)), C(b, nameof(b))));
+    /// <summary>a - b.</summary>
+    public static Node operator -(Node a, Node b) => new(AD.NodeModule.subtract(C(a, nameof(a)), C(b, nameof(b))));
+    /// <summary>a o b (element-wise).</summary>
+    public static Node operator *(Node a, Node b) => new(AD.NodeModule.multiply(C(a, nameof(a)), C(b, nameof(b))));
+    /// <summary>a / b (element-wise).</summary>
+    public static Node operator /(Node a, Node b) => new(AD.NodeModule.divide(C(a, nameof(a)), C(b, nameof(b))));
+    /// <summary>-a.</summary>
+    public static Node operator -(Node a) => new(AD.NodeModule.negate(C(a, nameof(a))));
+    /// <summary>a + k (k a 1 x 1 constant).</summary>
+    public static Node operator +(Node a, double k) => a + Autodiff.Constant(k);
+    /// <summary>k + a.</summary>
+    public static Node operator +(double k, Node a) => Autodiff.Constant(k) + a;
+    /// <summary>a - k.</summary>
+    public static Node operator -(Node a, double k) => a - Autodiff.Constant(k);
+    /// <summary>k - a.</summary>
+    public static Node operator -(double k, Node a) => Autodiff.Constant(k) - a;
+    /// <summary>k a.</summary>
+    public static Node operator *(Node a, double k) => a * Autodiff.Constant(k);
+    /// <summary>k a.</summary>
+    public static Node operator *(double k, Node a) => Autodiff.Constant(k) * a;
+    /// <summary>a / k.</summary>
+    public static Node operator /(Node a, double k) => a / Autodiff.Constant(k);
+    /// <summary>k / a.</summary>
+    public static Node operator /(double k, Node a) => Autodiff.Constant(k) / a;
+
+    /// <summary>The matrix product this · other.</summary>
+    public Node MatMul(Node other) => new(AD.NodeModule.matMul(Core, C(other, nameof(other))));
+
+    /// <summary>The transpose.</summary>
+    public Node Transpose() => new(AD.NodeModule.transpose(Core));
+
+    /// <summary>The sum of all elements (1 x 1).</summary>
+    public Node Sum() => new(AD.NodeModule.sum(Core));
+
+    /// <summary>The sums along an axis.</summary>
+    public Node Sum(Axis axis) => new(AD.NodeModule.sumAlong(ToCore(axis), Core));
+
+    /// <summary>The mean of all elements (1 x 1).</summary>
+    public Node Mean() => new(AD.NodeModule.mean(Core));
+
+    /// <summary>The means along an axis.</summary>
+    public Node Mean(Axis axis) => new(AD.NodeModule.meanAlong(ToCore(axis), Core));
+
+    /// <summary>This 1 x c row repeated to <paramref name="rows"/> rows.</summary>
+    public Node BroadcastRows(int rows) => new(AD.NodeModule.broadcastRows(rows, Core));
+
+    /// <summary>This r x c node plus the 1 x c <paramref name="row"/> added to every row (a bias row).</summary>
+    public Node AddRow(Node row) => new(AD.NodeModule.addRow(Core, C(row, nameof(row))));
+
+    /// <summary>Element-wise power with a fixed exponent.</summary>
+    public Node Pow(double exponent) => new(AD.NodeModule.pow(exponent, Core));
+
+    /// <summary>e^a element-wise.</summary>
+    public Node Exp() => new(AD.NodeModule.exp(Core));
+
+    /// <summary>ln a element-wise.</summary>
+    public Node Log() => new(AD.NodeModule.log(Core));
+
+    /// <summary>An activation of the library element-wise.</summary>
+    /// <param name="activation">The activation.</param>
+    /// <param name="leakySlope">The slope for z &lt; 0 of a leaky ReLU.</param>
+    public Node Activate(Activation activation, double leakySlope = 0.01) =>
+        new(AD.NodeModule.activate(activation.ToCore(leakySlope), Core));
+
+    /// <summary>The softmax cross-entropy of these logits (n x k) against <paramref name="target"/> (n x k),
+    /// averaged over the rows (1 x 1).</summary>
+    public Node SoftmaxCrossEntropy(double[,] target) =>
+        new(AD.NodeModule.softmaxCrossEntropy(Interop.ToMatrix(target, nameof(target)), Core));
+
+    /// <summary>The node's value (a forward pass of the graph below it).</summary>
+    public double[,] Evaluate() => AD.Autodiff.evaluate(Core).ToArray();
+
+    /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
+    /// gradient with respect to every variable.</summary>
+    /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
+    public GradientRun Backward() => new(AD.Autodiff.gradient(Core));
+
+    /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>
+    public string ToDot() => AD.Explain.dot(AD.GraphModule.ofOutput(Core));
+
+    private static AD.Node C(Node node, string name)
+    {
+        ArgumentNullException.ThrowIfNull(node, name);
+        return node.Core;
+    }
+
+    private static AD.Axis ToCore(Axis axis) => axis switch
+    {
+        Axis.Rows => AD.Axis.Rows,
+        Axis.Columns => AD.Axis.Columns,
+        _ => throw new ArgumentOutOfRangeException(nameof(axis), axis, "Unknown axis."),
+    };
+}
+
+/// <summary>One node of a run: its id (topological position), name, formula, shape, value and adjoint.</summary>
+/// <param name="Id">The node's position in topological order (inputs come first).</param>
+/// <param name="Name">Its label, or "n{Id}".</param>
+/// <param name="Formula">The operation over its inputs' names, e.g. "x + y".</param>
+/// <param name="InputIds">The ids of its inputs.</param>
+/// <param name="Value">Its forward value.</param>
+/// <param name="Adjoint">dL/dnode, shaped like the value.</param>
+public sealed record NodeReport(int Id, string Name, string Formula, IReadOnlyList<int> InputIds, double[,] Value, double[,] Adjoint);
+
+/// <summary>The result of <see cref="Node.Backward"/>: the output's value, the gradient of every variable and,
+/// for explanation, every node's value and adjoint as a table and as DOT text.</summary>
+public sealed class GradientRun
+{
+    private readonly AD.GradientResult result;
+
+    internal GradientRun(AD.GradientResult result)
+    {
+        this.result = result;
+        Gradients = result.Gradients.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        var formulas = AD.Explain.formulas(result.Graph);
+        Nodes = result.Graph.Nodes.Select(gn => new NodeReport(
+            gn.Id,
+            gn.Node.Label == "" ? $"n{gn.Id}" : gn.Node.Label,
+            formulas[gn.Id],
+            gn.Inputs.ToArray(),
+            result.Values[gn.Id].ToArray(),
+            result.Adjoints[gn.Id].ToArray())).ToArray();
+    }
+
+    /// <summary>The output's value.</summary>
+    public double Value => result.Value;
+
+    /// <summary>dL/dv for every variable name.</summary>
+    public IReadOnlyDictionary<string, double[,]> Gradients { get; }
+
+    /// <summary>Every node of the graph in topological order, with value and adjoint.</summary>
+    public IReadOnlyList<NodeReport> Nodes { get; }
+
+    /// <summary>The gradient of one variable.</summary>
+    /// <exception cref="ArgumentException">No variable has that name.</exception>
+    public double[,] Gradient(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!Gradients.TryGetValue(name, out var g))
+            throw new ArgumentException($"The graph has no variable named '{name}' (it has: {string.Join(", ", Gradients.Keys)}).", nameof(name));
+        return (double[,])g.Clone();
+    }
+
+    /// <summary>The gradient of a 1 x 1 variable as a number.</summary>
+    public double ScalarGradient(string name)
+    {
+        var g = Gradient(name);
+        if (g.GetLength(0) != 1 || g.GetLength(1) != 1)
+            throw new ArgumentException($"Variable '{name}' is {g.GetLength(0)}x{g.GetLength(1)}, not 1x1; use Gradient(name).", nameof(name));
+        return g[0, 0];
+    }
+
+    /// <summary>A text table: one row per node with its formula, shape, value and adjoint.</summary>
+    public string Table() => AD.Explain.table(result);
+
+    /// <summary>Graphviz DOT text of the graph, each box showing the node's value and adjoint.</summary>
+    public string ToDot() => AD.Explain.dotOfRun(result);
+}

@@ -1,0 +1,364 @@
+module Functional.NN.Tests.AutodiffTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.Autodiff
+open Functional.NN.Tests.Generators
+
+let private close (tol: float) (msg: string) (actual: float) (expected: float) =
+    Expect.floatClose { absolute = tol; relative = tol } actual expected (sprintf "%s: actual %.17g, expected %.17g" msg actual expected)
+
+let private scalarOf (r: GradientResult) name = r.Gradient(name).[0, 0]
+
+/// Nodes named and valued as in the notes; the id order of a graph is its topological order.
+let private valueOf (r: GradientResult) (label: string) =
+    let gn = r.Graph.Nodes |> List.find (fun gn -> gn.Node.Label = label)
+    r.Values.[gn.Id].[0, 0]
+
+let private adjointOf (r: GradientResult) (label: string) =
+    let gn = r.Graph.Nodes |> List.find (fun gn -> gn.Node.Label = label)
+    r.Adjoints.[gn.Id].[0, 0]
+
+let notesGraphs =
+    testList "the notes' graphs" [
+        test "f = (x + y) z at x = -2, y = 5, z = -4 (note 003, figure 9 and equations (11)-(12))" {
+            // Note 003: q = x + y, f = q z; df/dx = df/dy = z, df/dz = q = x + y.
+            // At x = -2, y = 5, z = -4: q = 3, f = -12, df/dx = df/dy = -4, df/dz = 3.
+            let x = Node.scalarVariable "x" -2.0
+            let y = Node.scalarVariable "y" 5.0
+            let z = Node.scalarVariable "z" -4.0
+            let q = Node.named "q" (x + y)
+            let r = Autodiff.gradient (Node.named "f" (q * z))
+            close 0.0 "f" r.Value -12.0
+            close 0.0 "q" (valueOf r "q") 3.0
+            close 0.0 "df/dx" (scalarOf r "x") -4.0
+            close 0.0 "df/dy" (scalarOf r "y") -4.0
+            close 0.0 "df/dz" (scalarOf r "z") 3.0
+            close 0.0 "df/dq" (adjointOf r "q") -4.0
+        }
+
+        test "linear regression graph of note 004, 4.2.2, with the sign the notes dropped" {
+            // Note 004, ch. 4.2.2 (figures 4.2-4.4): u = w x, yhat = u + b, e = y - yhat, c = e^2, with
+            // w = 5, x = 1 (and b = 1, y = 10, which the notes' figure uses: u = 5, yhat = 6, c = 16).
+            // The notes then print
+            //   dc/de = 2e = 8, dc/dyhat = dc/de * d(y - yhat)/dyhat = 2e * 1 = 8, dc/dw = 2e * x = 8,
+            // but d(y - yhat)/dyhat = -1, so by hand:
+            //   e = 10 - 6 = 4, dc/de = 2e = 8, dc/dyhat = -8, dc/du = -8 (du/dyhat... dyhat/du = 1),
+            //   dc/dw = dc/du * x = -8, dc/db = dc/dyhat * 1 = -8, dc/dx = dc/du * w = -40, dc/dy = 8.
+            // (Check: c(w) = (10 - w - 1)^2, dc/dw = -2 (9 - w) = -8 at w = 5.)
+            let w = Node.scalarVariable "w" 5.0
+            let x = Node.scalarVariable "x" 1.0
+            let b = Node.scalarVariable "b" 1.0
+            let y = Node.scalarVariable "y" 10.0
+            let u = Node.named "u" (w * x)
+            let yhat = Node.named "yhat" (u + b)
+            let e = Node.named "e" (y - yhat)
+            let c = Node.named "c" (Node.pow 2.0 e)
+            let r = Autodiff.gradient c
+            close 0.0 "u" (valueOf r "u") 5.0
+            close 0.0 "yhat" (valueOf r "yhat") 6.0
+            close 0.0 "e" (valueOf r "e") 4.0
+            close 0.0 "c" r.Value 16.0
+            close 0.0 "dc/de" (adjointOf r "e") 8.0
+            close 0.0 "dc/dyhat (the notes print +8)" (adjointOf r "yhat") -8.0
+            close 0.0 "dc/du" (adjointOf r "u") -8.0
+            close 0.0 "dc/dw (the notes print +8)" (scalarOf r "w") -8.0
+            close 0.0 "dc/db" (scalarOf r "b") -8.0
+            close 0.0 "dc/dx" (scalarOf r "x") -40.0
+            close 0.0 "dc/dy" (scalarOf r "y") 8.0
+        }
+
+        test "the explanation table and the DOT text show every node with its value and adjoint" {
+            let x = Node.scalarVariable "x" -2.0
+            let y = Node.scalarVariable "y" 5.0
+            let z = Node.scalarVariable "z" -4.0
+            let r = Autodiff.gradient (Node.named "f" (Node.named "q" (x + y) * z))
+            let table = Explain.table r
+            let lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            Expect.equal lines.Length (2 + 5) "header, rule and one row per node (x, y, q, z, f)"
+            let row name = lines |> Array.find (fun l -> l.Contains "|" && l.Split('|').[1].Trim() = name) |> fun l -> l.Split('|') |> Array.map (fun s -> s.Trim())
+            Expect.equal (row "q").[2] "x + y" "q's formula"
+            Expect.equal (row "q").[4] "3" "q's value"
+            Expect.equal (row "q").[5] "-4" "q's adjoint"
+            Expect.equal (row "f").[4] "-12" "f's value"
+            Expect.equal (row "z").[5] "3" "z's adjoint"
+            let dot = Explain.dotOfRun r
+            Expect.stringStarts dot "digraph" "DOT header"
+            let edges = dot.Split('\n') |> Array.filter (fun l -> l.Contains "->")
+            Expect.equal edges.Length 4 "x->q, y->q, q->f, z->f"
+            Expect.stringContains dot "q = x + y\\nvalue 3\\nadjoint -4" "q's box"
+            Expect.stringContains (Explain.dot r.Graph) "f = q * z" "structure-only DOT"
+        }
+    ]
+
+let sharedNodes =
+    testList "nodes used more than once" [
+        test "x * x gets both paths: d(x^2)/dx = 2x" {
+            // Hand derivation: f = x x, df/dx = x + x = 2x = 6 at x = 3.
+            let x = Node.scalarVariable "x" 3.0
+            let r = Autodiff.gradient (x * x)
+            close 0.0 "f" r.Value 9.0
+            close 0.0 "df/dx" (scalarOf r "x") 6.0
+            Expect.equal r.Graph.Nodes.Length 2 "x appears once in the sorted graph"
+        }
+        test "a shared intermediate node q = x + y in f = q * q + q" {
+            // f = q^2 + q, df/dq = 2q + 1 = 7 at q = 3 (x = 1, y = 2); df/dx = df/dy = 7.
+            let x = Node.scalarVariable "x" 1.0
+            let y = Node.scalarVariable "y" 2.0
+            let q = Node.named "q" (x + y)
+            let r = Autodiff.gradient (q * q + q)
+            close 0.0 "df/dq" (adjointOf r "q") 7.0
+            close 0.0 "df/dx" (scalarOf r "x") 7.0
+            close 0.0 "df/dy" (scalarOf r "y") 7.0
+        }
+        test "a shared weight: two variable nodes with one name get the sum of their gradients" {
+            // f = w x1 + w x2 with w = 2, x1 = 3, x2 = -5: df/dw = x1 + x2 = -2.
+            let f = Node.scalarVariable "w" 2.0 * Node.scalar 3.0 + Node.scalarVariable "w" 2.0 * Node.scalar -5.0
+            close 0.0 "df/dw" (scalarOf (Autodiff.gradient f) "w") -2.0
+        }
+        test "tied matrix weights: L = sum(X W W) gives X^T 1 (W)^T + (X W)^T 1 (hand derivation)" {
+            // Z = X W W; with G = dL/dZ = ones, dL/dW = (X)^T G W^T + (X W)^T G (both uses of W).
+            let xm = m [ [ 1.0; -2.0 ]; [ 0.5; 3.0 ]; [ -1.0; 0.25 ] ]
+            let wm = m [ [ 0.3; -0.7 ]; [ 1.1; 0.4 ] ]
+            let w = Node.variable "W" wm
+            let r = Autodiff.gradient (Node.sum (Node.matMul (Node.matMul (Node.constant xm) w) w))
+            let g = Matrix<float>.Build.Dense(3, 2, 1.0)
+            let expected = xm.Transpose() * g * wm.Transpose() + (xm * wm).Transpose() * g
+            let actual = r.Gradient "W"
+            for i in 0 .. 1 do
+                for j in 0 .. 1 do close 1e-14 (sprintf "dL/dW[%d,%d]" i j) actual.[i, j] expected.[i, j]
+        }
+        test "two variables with one name and different values are an ArgumentException" {
+            let f = Node.scalarVariable "w" 2.0 + Node.scalarVariable "w" 3.0
+            Expect.throwsT<ArgumentException> (fun () -> Autodiff.gradient f |> ignore) "conflicting values"
+        }
+    ]
+
+/// A random matrix of the given shape with entries in [lo, hi], away from 0 by `gap` when gap > 0
+/// (each entry's sign is random then: |v| in [gap, hi]).
+let private randomMatrix (rng: Rng) rows cols (lo: float) (hi: float) (gap: float) =
+    let xs, rng = Rng.many (rows * cols) (Rng.nextUniform lo hi) rng
+    let signs, rng = Rng.many (rows * cols) (Rng.nextUniform -1.0 1.0) rng
+    let v k = if gap > 0.0 then (if signs.[k] < 0.0 then -1.0 else 1.0) * (gap + abs xs.[k] * (hi - gap) / (max (abs lo) (abs hi))) else xs.[k]
+    Mat.init rows cols (fun i j -> v (i * cols + j)), rng
+
+/// An operation under test: its inputs' shapes and ranges and how to build it from input nodes.
+type private OpCase =
+    { Name: string
+      /// (rows, cols, lo, hi, gap) of each input, from the random dimensions (r, k, c).
+      Inputs: int -> int -> int -> (int * int * float * float * float) list
+      Build: Node list -> Node }
+
+let private at k (xs: Node list) = List.item k xs
+
+let private opCases : OpCase list =
+    let same lo hi gap = fun r _ c -> [ (r, c, lo, hi, gap); (r, c, lo, hi, gap) ]
+    let withScalar = fun r _ c -> [ (r, c, -2.0, 2.0, 0.0); (1, 1, 0.5, 2.0, 0.5) ]
+    let one lo hi gap = fun r _ c -> [ (r, c, lo, hi, gap) ]
+    [ { Name = "add"; Inputs = same -2.0 2.0 0.0; Build = fun xs -> at 0 xs + at 1 xs }
+      { Name = "add a 1x1"; Inputs = withScalar; Build = fun xs -> at 1 xs + at 0 xs }
+      { Name = "subtract"; Inputs = same -2.0 2.0 0.0; Build = fun xs -> at 0 xs - at 1 xs }
+      { Name = "subtract a 1x1"; Inputs = withScalar; Build = fun xs -> at 1 xs - at 0 xs }
+      { Name = "multiply"; Inputs = same -2.0 2.0 0.0; Build = fun xs -> at 0 xs * at 1 xs }
+      { Name = "multiply by a 1x1"; Inputs = withScalar; Build = fun xs -> at 0 xs * at 1 xs }
+      { Name = "divide"; Inputs = same 0.5 2.0 0.5; Build = fun xs -> at 0 xs / at 1 xs }
+      { Name = "divide by a 1x1"; Inputs = withScalar; Build = fun xs -> at 0 xs / at 1 xs }
+      { Name = "divide a 1x1"; Inputs = withScalar; Build = fun xs -> at 1 xs / Node.add (Node.scalar 3.0) (at 0 xs) }
+      { Name = "matMul"; Inputs = (fun r k c -> [ (r, k, -2.0, 2.0, 0.0); (k, c, -2.0, 2.0, 0.0) ]); Build = fun xs -> Node.matMul (at 0 xs) (at 1 xs) }
+      { Name = "transpose"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.transpose (at 0 xs) }
+      { Name = "sum"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.sum (at 0 xs) }
+      { Name = "sum along rows"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.sumAlong Axis.Rows (at 0 xs) }
+      { Name = "sum along columns"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.sumAlong Axis.Columns (at 0 xs) }
+      { Name = "mean"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.mean (at 0 xs) }
+      { Name = "mean along rows"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.meanAlong Axis.Rows (at 0 xs) }
+      { Name = "mean along columns"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.meanAlong Axis.Columns (at 0 xs) }
+      { Name = "broadcast rows"; Inputs = (fun _ _ c -> [ (1, c, -2.0, 2.0, 0.0) ]); Build = fun xs -> Node.broadcastRows 3 (at 0 xs) }
+      { Name = "add a bias row"; Inputs = (fun r _ c -> [ (r, c, -2.0, 2.0, 0.0); (1, c, -2.0, 2.0, 0.0) ]); Build = fun xs -> Node.addRow (at 0 xs) (at 1 xs) }
+      { Name = "pow 2"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.pow 2.0 (at 0 xs) }
+      { Name = "pow 3"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.pow 3.0 (at 0 xs) }
+      { Name = "pow 0.5 (positive base)"; Inputs = one 0.5 2.0 0.0; Build = fun xs -> Node.pow 0.5 (at 0 xs) }
+      { Name = "pow -1.5 (positive base)"; Inputs = one 0.5 2.0 0.0; Build = fun xs -> Node.pow -1.5 (at 0 xs) }
+      { Name = "exp"; Inputs = one -2.0 2.0 0.0; Build = fun xs -> Node.exp (at 0 xs) }
+      { Name = "log"; Inputs = one 0.2 3.0 0.0; Build = fun xs -> Node.log (at 0 xs) } ]
+    @ [ for a in differentiableActivations ->
+          // Inputs at least 0.1 from the kink of ReLU and leaky ReLU.
+          { Name = sprintf "activation %s" (Activation.name a); Inputs = one -2.0 2.0 0.1; Build = fun xs -> Node.activate a (at 0 xs) } ]
+    @ [ { Name = "softmax cross-entropy"
+          Inputs = one -3.0 3.0 0.0
+          Build = fun xs -> let z = at 0 xs in Node.softmaxCrossEntropy (Mat.init z.Rows z.Cols (fun i j -> if j = i % z.Cols then 0.7 elif j = (i + 1) % z.Cols then 0.3 else 0.0)) z } ]
+
+/// For an op and random inputs A_1..A_m, L = sum(C o op(A_1..A_m)) with a random weight C, as a
+/// function of all inputs flattened; its gradient by autodiff against central differences.
+let private checkOp (case: OpCase) (seed: int) =
+    let rng = Rng.create (int64 seed)
+    let dims, rng = Rng.many 3 (Rng.nextUniform 1.0 4.999) rng
+    let r, k, c = int dims.[0], int dims.[1], int dims.[2]
+    let specs = case.Inputs r k c
+    let inputs, rng =
+        specs |> List.fold (fun (acc, rng) (rows, cols, lo, hi, gap) ->
+            let mat, rng = randomMatrix rng rows cols lo hi gap
+            acc @ [ mat ], rng) ([], rng)
+    let sizes = inputs |> List.map (fun a -> a.RowCount * a.ColumnCount)
+    let unflatten (theta: float[]) =
+        List.zip inputs (List.scan (+) 0 sizes |> List.take inputs.Length)
+        |> List.map (fun (a, off) -> Mat.init a.RowCount a.ColumnCount (fun i j -> theta.[off + i * a.ColumnCount + j]))
+    let build (mats: Matrix<float> list) =
+        let out = case.Build (mats |> List.mapi (fun i a -> Node.variable (sprintf "v%d" i) a))
+        let weight, _ = randomMatrix rng out.Rows out.Cols -1.0 1.0 0.0
+        Node.sum (Node.multiply (Node.constant weight) out)
+    let theta = inputs |> List.collect (fun a -> [ for i in 0 .. a.RowCount - 1 do for j in 0 .. a.ColumnCount - 1 -> a.[i, j] ]) |> Array.ofList
+    let f t = (Autodiff.evaluate (build (unflatten t))).[0, 0]
+    let grad t =
+        let res = Autodiff.gradient (build (unflatten t))
+        inputs |> List.mapi (fun i _ -> res.Gradient(sprintf "v%d" i)) |> List.collect (fun g -> [ for i in 0 .. g.RowCount - 1 do for j in 0 .. g.ColumnCount - 1 -> g.[i, j] ]) |> Array.ofList
+    // The four-point difference's rounding error is about 1e-16 |L| / h = 1e-12 |L| absolute, and |L| reaches
+    // about 100 here (up to 16 entries of size 8), so gradients are compared relative to a floor of 1e-2
+    // (rounding then contributes at most about 1e-8 to the relative error).
+    GradientCheck.check (GradientCheckOptions.Default.WithRelativeFloor 1e-2) f grad theta
+
+let properties =
+    testList "properties" [
+        testPropertyWithConfig (config 300) "graph gradients of random dense networks, losses and batches equal Network.lossAndGradient within 1e-10" <| fun (c: Case) ->
+            let lossCore, gCore = Network.lossAndGradient c.Network c.Loss c.X c.Y
+            let lossGraph, gGraph = NetworkGraph.lossAndGradient c.Network c.Loss c.X c.Y
+            let within (a: float) (b: float) = abs (a - b) <= 1e-10 * max 1.0 (max (abs a) (abs b))
+            let core = (Parameters.ofGradients gCore).ToArray()
+            let graph = (Parameters.ofGradients gGraph).ToArray()
+            within lossCore lossGraph
+            && core.Length = graph.Length
+            && Array.forall2 within core graph
+            && List.forall2 (fun (a: DenseGradient) (b: DenseGradient) -> a.Bias.IsSome = b.Bias.IsSome) gCore.Layers gGraph.Layers
+
+        testList "each operation passes GradientCheck.check on random inputs (relative error <= 1e-7)" [
+            for case in opCases ->
+                testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 25 } case.Name <| fun (seed: PositiveInt) ->
+                    let result = checkOp case seed.Get
+                    if not (result.Passes 1e-7) then
+                        failwithf "%s: relative error %g at %d (analytic %A, numeric %A)" case.Name result.MaxRelativeError result.WorstIndex result.Analytic result.Numeric
+        ]
+    ]
+
+let construction =
+    testList "construction and evaluation" [
+        test "the softmax cross-entropy node equals log-sum-exp composed of exp, sum and log (hand form)" {
+            // L = 1/n sum_i sum_k y_ik (ln sum_j e^{z_ij} - z_ik), built from graph operations.
+            let z = m [ [ 1.0; -0.5; 2.0 ]; [ 0.3; 0.1; -1.2 ] ]
+            let y = m [ [ 0.0; 0.0; 1.0 ]; [ 0.2; 0.8; 0.0 ] ]
+            let zn = Node.variable "z" z
+            let lse = Node.log (Node.sumAlong Axis.Columns (Node.exp zn))                 // n x 1
+            let lseB = Node.matMul lse (Node.constant (Matrix<float>.Build.Dense(1, 3, 1.0))) // n x k
+            let composed = Node.scale 0.5 (Node.sum (Node.multiply (Node.constant y) (lseB - zn)))
+            let direct = Node.softmaxCrossEntropy y zn
+            let rc, rd = Autodiff.gradient composed, Autodiff.gradient direct
+            close 1e-14 "value" rd.Value rc.Value
+            let gc, gd = rc.Gradient "z", rd.Gradient "z"
+            for i in 0 .. 1 do
+                for j in 0 .. 2 do close 1e-14 (sprintf "dL/dz[%d,%d]" i j) gd.[i, j] gc.[i, j]
+        }
+        test "building and running a graph changes neither the graph nor the matrices given" {
+            let wm = m [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]
+            let w = Node.variable "W" wm
+            let f = Node.mean (Node.pow 2.0 (Node.matMul w w))
+            wm.[0, 0] <- 100.0 // the node holds a copy
+            let r1 = Autodiff.gradient f
+            let r2 = Autodiff.gradient f
+            // By hand: W W = [7 10; 15 22], mean of squares = (49 + 100 + 225 + 484)/4 = 214.5.
+            close 0.0 "value" r1.Value 214.5
+            Expect.equal (r1.Gradient "W") (r2.Gradient "W") "two runs agree"
+            Expect.equal (Graph.ofOutput f).Nodes.Length (Graph.ofOutput f).Nodes.Length "the same graph"
+        }
+        test "shape errors are ArgumentExceptions naming the parameter and both shapes" {
+            let a = Node.constant (Matrix<float>.Build.Dense(2, 3))
+            let b = Node.constant (Matrix<float>.Build.Dense(2, 3))
+            let e = Expect.throwsC (fun () -> Node.matMul a b |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "b" "ParamName"
+            Expect.stringContains e.Message "2x3" "both shapes"
+            let e2 = Expect.throwsC (fun () -> Node.add a (Node.transpose b) |> ignore) id :?> ArgumentException
+            Expect.stringContains e2.Message "3x2" "the other shape"
+        }
+        test "backward from a non-scalar output is an ArgumentException" {
+            let a = Node.variable "a" (m [ [ 1.0; 2.0 ] ])
+            Expect.throwsT<ArgumentException> (fun () -> Autodiff.gradient (Node.exp a) |> ignore) "1x2 output"
+        }
+        test "NetworkGraph.lossAndGradient checks like the core: bad y names y, a step layer is refused" {
+            let net = Network.init 2 [ LayerSpec.Of(2, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+            let x = m [ [ 1.0; 2.0 ] ]
+            let e = Expect.throwsC (fun () -> NetworkGraph.lossAndGradient net Loss.MeanSquaredError x (m [ [ 1.0; 2.0 ] ]) |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "y" "ParamName"
+            let stepNet = Network.init 2 [ LayerSpec.Of(1, Activation.Step) ] 3L
+            Expect.throwsT<InvalidOperationException> (fun () -> NetworkGraph.lossAndGradient stepNet Loss.MeanSquaredError x (m [ [ 1.0 ] ]) |> ignore) "step layer"
+        }
+        test "a long chain does not overflow the stack" {
+            // f = x + 1 + 1 + ... (20000 times): f = x + 20000, df/dx = 1.
+            let x = Node.scalarVariable "x" 0.5
+            let f = Seq.fold (fun acc _ -> acc + Node.scalar 1.0) x (seq { 1 .. 20000 })
+            let g = Graph.ofOutput f
+            Expect.equal g.Nodes.Length (1 + 2 * 20000) "nodes"
+            close 0.0 "f" (Autodiff.evaluate f).[0, 0] 20000.5
+            let run = Autodiff.gradient f
+            close 0.0 "df/dx" (run.Gradient "x").[0, 0] 1.0
+            let lines = (Explain.table run).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            Expect.equal lines.Length (2 + 40001) "a table row per node"
+        }
+    ]
+
+let facade =
+    testList "C# facade" [
+        test "the notes' f = (x + y) z through FunctionalNN.Autodiff (note 003, equation (12))" {
+            let x = FunctionalNN.Autodiff.Variable("x", -2.0)
+            let y = FunctionalNN.Autodiff.Variable("y", 5.0)
+            let z = FunctionalNN.Autodiff.Variable("z", -4.0)
+            let run = ((x + y).Named("q") * z).Named("f").Backward()
+            close 0.0 "f" run.Value -12.0
+            close 0.0 "df/dx" (run.ScalarGradient "x") -4.0
+            close 0.0 "df/dy" (run.ScalarGradient "y") -4.0
+            close 0.0 "df/dz" (run.ScalarGradient "z") 3.0
+            Expect.equal (run.Nodes |> Seq.map (fun n -> n.Name) |> List.ofSeq) [ "x"; "y"; "q"; "z"; "f" ] "nodes in topological order"
+            Expect.stringContains (run.Table()) "q * z" "table"
+            Expect.stringContains (run.ToDot()) "digraph" "DOT"
+            let e = Expect.throwsC (fun () -> run.Gradient "w" |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "name" "ParamName of an unknown variable"
+        }
+        test "the linear-regression graph with scalar operators: dc/dw = -8 (note 004, 4.2.2, corrected sign)" {
+            let w = FunctionalNN.Autodiff.Variable("w", 5.0)
+            let b = FunctionalNN.Autodiff.Variable("b", 1.0)
+            // c = (10 - (w * 1 + b))^2; by hand dc/dw = dc/db = -2 (10 - 6) = -8.
+            let run = (10.0 - (w * 1.0 + b)).Pow(2.0).Backward()
+            close 0.0 "c" run.Value 16.0
+            close 0.0 "dc/dw" (run.ScalarGradient "w") -8.0
+            close 0.0 "dc/db" (run.ScalarGradient "b") -8.0
+        }
+        test "NetworkLossAndGradient equals Network.LossAndGradient (softmax cross-entropy, 4-5-3 tanh network)" {
+            let net = FunctionalNN.NetworkBuilder(4).Dense(5, FunctionalNN.Activation.Tanh).Dense(3, FunctionalNN.Activation.Identity).Seed(7L).Build()
+            let x = array2D [ [ 0.1; -0.4; 0.9; 0.3 ]; [ -1.0; 0.2; 0.5; -0.7 ] ]
+            let y = array2D [ [ 0.0; 1.0; 0.0 ]; [ 1.0; 0.0; 0.0 ] ]
+            let bp = net.LossAndGradient(x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            let ad = FunctionalNN.Autodiff.NetworkLossAndGradient(net, x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            close 1e-12 "loss" ad.Loss bp.Loss
+            for l in 0 .. 1 do
+                let a, b = ad.WeightGradients.[l], bp.WeightGradients.[l]
+                for i in 0 .. Array2D.length1 a - 1 do
+                    for j in 0 .. Array2D.length2 a - 1 do close 1e-12 (sprintf "dW%d[%d,%d]" l i j) a.[i, j] b.[i, j]
+                Array.iteri2 (fun j (u: float) v -> close 1e-12 (sprintf "db%d[%d]" l j) u v) ad.BiasGradients.[l] bp.BiasGradients.[l]
+            let graph = FunctionalNN.Autodiff.NetworkLoss(net, x, y, FunctionalNN.Loss.SoftmaxCrossEntropy)
+            Expect.equal (graph.Rows, graph.Columns) (1, 1) "a 1x1 loss node"
+        }
+        test "matrix operations and shape errors through the facade" {
+            let a = FunctionalNN.Autodiff.Variable("A", array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ])
+            // sum(A A^T) = sum([5 11; 11 25]) = 52; with G = 1 1^T, d/dA = G A + G^T A = 2 [4 6; 4 6].
+            let run = a.MatMul(a.Transpose()).Sum().Backward()
+            close 0.0 "value" run.Value 52.0
+            Expect.equal (run.Gradient "A") (array2D [ [ 8.0; 12.0 ]; [ 8.0; 12.0 ] ]) "gradient"
+            let e = Expect.throwsC (fun () -> a.MatMul(FunctionalNN.Autodiff.Constant(array2D [ [ 1.0; 2.0; 3.0 ] ])) |> ignore) id :?> ArgumentException
+            Expect.equal e.ParamName "b" "ParamName"
+            Expect.stringContains e.Message "1x3" "the other shape"
+            Expect.throwsT<ArgumentNullException> (fun () -> a.MatMul(null) |> ignore) "null operand"
+        }
+    ]
+
+[<Tests>]
+let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade ]
