@@ -123,11 +123,11 @@ module RegressionMetrics =
     let private perColumn (f: int -> float) (predicted: Matrix<float>) = Array.init predicted.ColumnCount f |> Array.average
 
     /// 1/n sum_i (yhat_i - y_i)^2 of each column, averaged over the columns (scikit-learn's
-    /// mean_squared_error; for one column the notes' cost (1.3) is half of it).
+    /// mean_squared_error; for one column the notes' cost (1.3) is half of it). This is
+    /// Linear.Metrics.meanSquaredError (which sums over the columns) divided by the column count.
     let meanSquaredError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
         checkPair predicted actual
-        predicted |> perColumn (fun j ->
-            Seq.init predicted.RowCount (fun i -> let e = predicted.[i, j] - actual.[i, j] in e * e) |> Seq.average)
+        Linear.Metrics.meanSquaredError predicted actual / float predicted.ColumnCount
 
     /// 1/n sum_i |yhat_i - y_i| of each column, averaged over the columns.
     let meanAbsoluteError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
@@ -135,20 +135,10 @@ module RegressionMetrics =
         predicted |> perColumn (fun j -> Seq.init predicted.RowCount (fun i -> abs (predicted.[i, j] - actual.[i, j])) |> Seq.average)
 
     /// R^2 = 1 - SS_res / SS_tot of each column, averaged over the columns (scikit-learn's
-    /// r2_score): a column whose target is constant scores 1 when predicted exactly, else 0.
+    /// r2_score): Linear.Metrics.r2.
     let r2 (predicted: Matrix<float>) (actual: Matrix<float>) : float =
         checkPair predicted actual
-        let n = actual.RowCount
-        predicted |> perColumn (fun j ->
-            let mean = Seq.init n (fun i -> actual.[i, j]) |> Seq.average
-            let mutable ssRes = 0.0
-            let mutable ssTot = 0.0
-            for i in 0 .. n - 1 do
-                let e = actual.[i, j] - predicted.[i, j]
-                let d = actual.[i, j] - mean
-                ssRes <- ssRes + e * e
-                ssTot <- ssTot + d * d
-            if ssTot = 0.0 then (if ssRes = 0.0 then 1.0 else 0.0) else 1.0 - ssRes / ssTot)
+        Linear.Metrics.r2 predicted actual
 
     /// Every score at once.
     let report (predicted: Matrix<float>) (actual: Matrix<float>) : RegressionReport =
