@@ -71,8 +71,15 @@ module Pipeline =
           TargetName = targetName; ClassNames = Array.copy classNames; TargetScaler = targetScaler }
 
     /// The network's raw outputs (logits, probabilities or scaled values) for raw features x.
+    /// Raises ArgumentException (ParamName "x") when x has the wrong width or holds NaN or
+    /// infinity, or when scaling a value overflows (a value far outside the training range).
     let outputs (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> =
-        Network.predict pipeline.Network (Scaler.transform pipeline.Scaler x)
+        let scaled = Scaler.transform pipeline.Scaler x
+        for i in 0 .. scaled.RowCount - 1 do
+            for j in 0 .. scaled.ColumnCount - 1 do
+                if not (Double.IsFinite scaled.[i, j]) then
+                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j pipeline.FeatureNames.[j] (string x.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+        Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax
     /// cross-entropy, [1 - p, p] for one binary output (p = sigmoid of the logit, or the output
