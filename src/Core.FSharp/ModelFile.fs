@@ -114,6 +114,113 @@ module ModelFile =
         let hasIntercept = e.IntIn("has_intercept", 0L, 1L) = 1
         rebuild "linear" (fun () -> LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features"))
 
+    // ---- training checkpoints ----------------------------------------------------------
+
+    let private ints (xs: int seq) = ModelValue.Ints (xs |> Seq.map int64 |> Array.ofSeq)
+
+    /// A network training checkpoint's entries: the network ("network."), the optimiser's step
+    /// and buffers ("optimizer.*"), the generator's four words ("rng", as two's-complement
+    /// int64), "step", "epoch", the pending batches (their lengths and their indices, flat),
+    /// the history by column, early stopping's best network ("best.", absent before one) and its
+    /// counters, and the elapsed time in ticks.
+    let checkpointEntries (c: Checkpoint<Network>) : (string * ModelValue) list =
+        let h = Array.ofList c.History
+        [ yield! networkEntries "network." c.Model
+          yield "optimizer.step", ModelValue.Int (int64 c.OptimizerState.Step)
+          yield "optimizer.velocity", vector c.OptimizerState.Velocity
+          yield "optimizer.first_moment", vector c.OptimizerState.FirstMoment
+          yield "optimizer.second_moment", vector c.OptimizerState.SecondMoment
+          yield "rng", ModelValue.Ints [| int64 c.Rng.S0; int64 c.Rng.S1; int64 c.Rng.S2; int64 c.Rng.S3 |]
+          yield "step", ModelValue.Int (int64 c.Step)
+          yield "epoch", ModelValue.Int (int64 c.Epoch)
+          yield "pending.lengths", ints (c.PendingBatches |> Array.map Array.length)
+          yield "pending.indices", ints (Array.concat c.PendingBatches)
+          yield "history.epoch", ints (h |> Array.map (fun e -> e.Epoch))
+          yield "history.step", ints (h |> Array.map (fun e -> e.Step))
+          yield "history.train_loss", vector (h |> Array.map (fun e -> e.TrainLoss))
+          yield "history.has_validation", ints (h |> Array.map (fun e -> if e.ValidationLoss.IsSome then 1 else 0))
+          yield "history.validation_loss", vector (h |> Array.map (fun e -> defaultArg e.ValidationLoss 0.0))
+          yield "history.validation_metric", vector (h |> Array.map (fun e -> defaultArg e.ValidationMetric 0.0))
+          yield "history.step_size", vector (h |> Array.map (fun e -> e.StepSize))
+          yield "history.gradient_norm", vector (h |> Array.map (fun e -> e.GradientNorm))
+          yield "history.elapsed_ticks", ModelValue.Ints (h |> Array.map (fun e -> e.Elapsed.Ticks))
+          match c.Best with
+          | Some b ->
+              yield! networkEntries "best." b.Model
+              yield "best.validation_loss", ModelValue.Float b.ValidationLoss
+              yield "best.epoch", ModelValue.Int (int64 b.Epoch)
+          | None -> ()
+          yield "epochs_without_improvement", ModelValue.Int (int64 c.EpochsWithoutImprovement)
+          yield "elapsed_ticks", ModelValue.Int c.Elapsed.Ticks ]
+
+    /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
+    /// a generator state that is not all zero, counters that are not negative, batches that are
+    /// not empty and hold no negative index, history columns of one length, a best network of
+    /// the network's shape.
+    let checkpointOf (e: ModelEntries) : Checkpoint<Network> =
+        let net = networkOf "network." e
+        let p = net.ParameterCount
+        let buffer name =
+            let v = e.Vector(name, -1)
+            if v.Length <> 0 && v.Length <> p then bad (sprintf "The entry '%s' has %d values; an optimiser buffer is empty or has one value per parameter (%d)." name v.Length p)
+            v
+        let maxInt = int64 Int32.MaxValue
+        let state =
+            { Step = e.IntIn("optimizer.step", 0L, maxInt)
+              Velocity = buffer "optimizer.velocity"
+              FirstMoment = buffer "optimizer.first_moment"
+              SecondMoment = buffer "optimizer.second_moment" }
+        let rng =
+            match e.Ints "rng" with
+            | [| a; b; c; d |] -> rebuild "checkpoint" (fun () -> Rng.ofState (uint64 a) (uint64 b) (uint64 c) (uint64 d))
+            | words -> bad (sprintf "The entry 'rng' has %d words; the generator's state is 4 words." words.Length)
+        let toInts name (xs: int64[]) =
+            xs |> Array.map (fun x -> if x < 0L || x > maxInt then bad (sprintf "The entry '%s' holds %d; it must lie in 0 .. %d." name x maxInt) else int x)
+        let lengths = toInts "pending.lengths" (e.Ints "pending.lengths")
+        let indices = toInts "pending.indices" (e.Ints "pending.indices")
+        if lengths |> Array.exists ((=) 0) then bad "The entry 'pending.lengths' holds an empty batch."
+        if (lengths |> Array.sumBy int64) <> int64 indices.Length then
+            bad (sprintf "The pending batches' lengths add up to %d but there are %d indices." (lengths |> Array.sumBy int64) indices.Length)
+        let starts = Array.scan (+) 0 lengths
+        let pending = Array.init lengths.Length (fun b -> indices.[starts.[b] .. starts.[b] + lengths.[b] - 1])
+        let epochs = toInts "history.epoch" (e.Ints "history.epoch")
+        let n = epochs.Length
+        let column name = e.Vector(name, n)
+        let steps = toInts "history.step" (e.Ints "history.step")
+        let hasValidation = toInts "history.has_validation" (e.Ints "history.has_validation")
+        let ticks = e.Ints "history.elapsed_ticks"
+        if steps.Length <> n || hasValidation.Length <> n || ticks.Length <> n then
+            bad (sprintf "The history's columns have different lengths (epoch %d, step %d, has_validation %d, elapsed_ticks %d)." n steps.Length hasValidation.Length ticks.Length)
+        if hasValidation |> Array.exists (fun v -> v > 1) then bad "The entry 'history.has_validation' holds a value other than 0 and 1."
+        if ticks |> Array.exists (fun t -> t < 0L) then bad "The entry 'history.elapsed_ticks' holds a negative time."
+        let trainLoss, valLoss, valMetric = column "history.train_loss", column "history.validation_loss", column "history.validation_metric"
+        let stepSize, gradNorm = column "history.step_size", column "history.gradient_norm"
+        let history =
+            [ for i in 0 .. n - 1 ->
+                { Epoch = epochs.[i]; Step = steps.[i]; TrainLoss = trainLoss.[i]
+                  ValidationLoss = (if hasValidation.[i] = 1 then Some valLoss.[i] else None)
+                  ValidationMetric = (if hasValidation.[i] = 1 then Some valMetric.[i] else None)
+                  StepSize = stepSize.[i]; GradientNorm = gradNorm.[i]; Elapsed = TimeSpan.FromTicks ticks.[i] } ]
+        let best =
+            if e.Has "best.layers" then
+                let b = networkOf "best." e
+                if b.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome) <> (net.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome)) then
+                    bad "The best network in the checkpoint does not have the shape of its network."
+                Some { Model = b; ValidationLoss = e.Float "best.validation_loss"; Epoch = e.IntIn("best.epoch", 0L, maxInt) }
+            else None
+        let elapsed = e.Int "elapsed_ticks"
+        if elapsed < 0L then bad "The entry 'elapsed_ticks' is negative."
+        { Model = net
+          OptimizerState = state
+          Rng = rng
+          Step = e.IntIn("step", 0L, maxInt)
+          Epoch = e.IntIn("epoch", 0L, maxInt)
+          PendingBatches = pending
+          History = history
+          Best = best
+          EpochsWithoutImprovement = e.IntIn("epochs_without_improvement", 0L, maxInt)
+          Elapsed = TimeSpan.FromTicks elapsed }
+
     // ---- bytes ---------------------------------------------------------------------------
 
     let private ofBytes (expected: string) (bytes: byte[]) : ModelEntries =
@@ -133,6 +240,11 @@ module ModelFile =
     let linearToBytes (m: LinearModel) = ModelContainer.write { Kind = "linear"; Entries = linearEntries m }
     /// A linear model from file bytes; raises ModelFormatException.
     let linearOfBytes (bytes: byte[]) = linearOf (ofBytes "linear" bytes)
+
+    /// A network training checkpoint as file bytes (kind "checkpoint").
+    let checkpointToBytes (c: Checkpoint<Network>) = ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }
+    /// A network training checkpoint from file bytes; raises ModelFormatException.
+    let checkpointOfBytes (bytes: byte[]) = checkpointOf (ofBytes "checkpoint" bytes)
 
     /// The kind of model a file's bytes hold ("network", "pipeline", "linear", ...), after
     /// checking the whole container; raises ModelFormatException.
@@ -195,3 +307,7 @@ module ModelFile =
     let saveLinear (path: string) (m: LinearModel) = writeAtomic path (linearToBytes m)
     /// Loads a linear model; raises ModelFormatException for a damaged file.
     let loadLinear (path: string) : LinearModel = linearOfBytes (readBytes path)
+    /// Saves a network training checkpoint atomically.
+    let saveCheckpoint (path: string) (c: Checkpoint<Network>) = writeAtomic path (checkpointToBytes c)
+    /// Loads a network training checkpoint; raises ModelFormatException for a damaged file.
+    let loadCheckpoint (path: string) : Checkpoint<Network> = checkpointOfBytes (readBytes path)

@@ -47,6 +47,23 @@ let private bigPipeline = lazy (PipelineFit.untrained (FitOptions.Default.WithHi
 
 let private linear = LinearModel.create (Mat.ofRows [ [| 6.5 |]; [| 2.1 |] ]) (MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray [| 6.1 |]) true [| "distance_km"; "weekday" |]
 
+/// A checkpoint taken mid-epoch: Adam, minibatches of 16 on Iris, a validation set (so the
+/// history has validation columns and early stopping has a best network), cancelled at step 13.
+let private checkpointRun =
+    lazy (
+        let data = (Datasets.load "iris")
+        let p = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |])) data
+        let x = Scaler.transform p.Scaler data.Features
+        let y = Pipeline.trainingTargets p data
+        let td = (TrainingData.Of(x.SubMatrix(0, 120, 0, 4), y.SubMatrix(0, 120, 0, 3))).WithValidation(x.SubMatrix(120, 30, 0, 4), y.SubMatrix(120, 30, 0, 3))
+        let options =
+            TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01)
+                .WithBatching(Batching.miniBatch 16).WithMaxEpochs(4).WithEarlyStopping(EarlyStopping.Default).WithSeed(9L)
+        let mutable steps = 0
+        let hooks = { TrainingHooks.None with ShouldStop = fun () -> steps <- steps + 1; steps > 13 }
+        let cut = Trainer.trainWith hooks options Loss.SoftmaxCrossEntropy td p.Network
+        options, td, cut, Trainer.train options Loss.SoftmaxCrossEntropy td p.Network)
+
 /// Recomputes the trailing CRC-32, so that a mutation reaches the parser behind the checksum.
 let private fixCrc (bytes: byte[]) =
     if bytes.Length >= 4 then
@@ -68,6 +85,7 @@ let private tryLoad (bytes: byte[]) : Result<string, exn> * int64 =
                 with :? ArgumentException as e when e.ParamName = "x" && e.Message.Contains "far outside the range" -> ()
             | "network" -> ModelFile.networkOfBytes bytes |> ignore
             | "linear" -> ModelFile.linearOfBytes bytes |> ignore
+            | "checkpoint" -> ModelFile.checkpointOfBytes bytes |> ignore
             | _ -> ()
             Ok "ok"
         with
@@ -158,6 +176,23 @@ let tests =
             Expect.isTrue (e :? ModelFormatException) "typed error"
             Expect.stringContains e.Message "holds a linear model, not a pipeline model" "says what is wrong"
         }
+        test "a checkpoint saved mid-epoch, loaded and resumed gives the uninterrupted run bit for bit" {
+            let options, td, cut, whole = checkpointRun.Force()
+            Expect.equal cut.StopReason StopReason.Cancelled "the first run was cut"
+            Expect.isNonEmpty cut.Checkpoint.PendingBatches "mid-epoch: batches pending"
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "run.ckpt")
+                ModelFile.saveCheckpoint path cut.Checkpoint
+                let loaded = ModelFile.loadCheckpoint path
+                Expect.equal loaded.OptimizerState cut.Checkpoint.OptimizerState "optimizer state"
+                Expect.equal loaded.Rng cut.Checkpoint.Rng "generator state"
+                Expect.equal (loaded.Step, loaded.Epoch) (cut.Checkpoint.Step, cut.Checkpoint.Epoch) "step and epoch"
+                Expect.equal loaded.History cut.Checkpoint.History "history"
+                let resumed = Trainer.resume options Loss.SoftmaxCrossEntropy td loaded
+                Expect.equal (Parameters.ofNetwork resumed.Model) (Parameters.ofNetwork whole.Model) "the same weights as a run never interrupted"
+            finally Directory.Delete(dir, true)
+        }
         test "the file names no .NET type" {
             let text = Text.Encoding.Latin1.GetString(ModelFile.pipelineToBytes (smallPipeline.Force()))
             for word in [ "Functional.NN"; "System."; "Microsoft."; "FSharp"; "MathNet" ] do
@@ -186,7 +221,8 @@ let tests =
             let files =
                 [ ModelFile.pipelineToBytes (smallPipeline.Force()), 1L
                   ModelFile.networkToBytes (smallPipeline.Force().Network), 2L
-                  ModelFile.linearToBytes linear, 3L ]
+                  ModelFile.linearToBytes linear, 3L
+                  (let _, _, cut, _ = checkpointRun.Force() in ModelFile.checkpointToBytes cut.Checkpoint), 4L ]
             let mutable count = 0
             let mutable valid = 0
             let mutable worst = (0L, 0)

@@ -4,8 +4,8 @@ open System
 open System.Diagnostics
 open MathNet.Numerics.LinearAlgebra
 
-/// The settings of `Pipeline.fit`: the network's hidden layers, how inputs are scaled and how
-/// the network is trained.
+/// The settings of `PipelineFit.fit`: the network's hidden layers, how inputs are scaled, how
+/// the network is trained (the Trainer's options) and the validation split.
 type FitOptions =
     { /// The widths of the hidden layers (the output layer is added: one unit per class, or one
       /// per regression target).
@@ -16,20 +16,19 @@ type FitOptions =
       Loss: Loss option
       /// How the features are scaled (fitted on the training rows only).
       Scaling: ScalingKind
-      /// Seed of the weights and of the validation split.
+      /// Seed of the weights and of the validation split (the batches use Training.Seed).
       Seed: int64
-      /// The gradient-descent step size.
-      LearningRate: float
-      /// The number of epochs (full-batch gradient-descent steps).
-      Epochs: int
+      /// Batching, schedule, optimiser and stopping rules.
+      Training: TrainingOptions
       /// The fraction of the training rows held out (stratified for classes) to measure the
-      /// validation loss each epoch (0: none).
+      /// validation loss each epoch, and for early stopping (0: none).
       ValidationFraction: float }
-    /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, step 0.5,
-    /// 500 epochs, no validation set.
+    /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, and the
+    /// notes' plain gradient descent: full batch, constant step 0.5, 500 epochs; no validation set.
     static member Default =
-        { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard
-          Seed = 0L; LearningRate = 0.5; Epochs = 500; ValidationFraction = 0.0 }
+        { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard; Seed = 0L
+          Training = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.5).WithMaxEpochs(500)
+          ValidationFraction = 0.0 }
     /// A copy with other hidden layers.
     member this.WithHiddenLayers(widths: int[]) = { this with HiddenLayers = Array.copy widths }
     /// A copy with another hidden activation.
@@ -40,37 +39,26 @@ type FitOptions =
     member this.WithScaling(scaling) = { this with Scaling = scaling }
     /// A copy with another seed.
     member this.WithSeed(seed) = { this with Seed = seed }
-    /// A copy with another step size.
-    member this.WithLearningRate(rate) = { this with LearningRate = rate }
+    /// A copy with other training options.
+    member this.WithTraining(training) = { this with Training = training }
+    /// A copy with a constant step size (the schedule Constant rate).
+    member this.WithLearningRate(rate) = { this with Training = this.Training.WithSchedule(Schedule.Constant rate) }
     /// A copy with another number of epochs.
-    member this.WithEpochs(epochs) = { this with Epochs = epochs }
+    member this.WithEpochs(epochs) = { this with Training = this.Training.WithMaxEpochs epochs }
     /// A copy with another validation fraction.
     member this.WithValidationFraction(fraction) = { this with ValidationFraction = fraction }
 
-/// One finished epoch, as `Pipeline.fitWith` reports it.
-type FitProgress =
-    { /// The epoch, from 1.
-      Epoch: int
-      /// The number of epochs planned.
-      Epochs: int
-      /// The loss on the training rows at the end of the epoch.
-      TrainLoss: float
-      /// The loss on the validation rows (NaN without a validation set).
-      ValidationLoss: float }
-
-/// What `Pipeline.fit` returns.
+/// What `PipelineFit.fit` returns.
 type FitResult =
-    { /// The trained pipeline.
+    { /// The trained pipeline (the best epoch's network after early stopping).
       Pipeline: Pipeline
+      /// The trainer's result: history, stop reason, steps, checkpoint.
+      Training: TrainingResult<Network>
       /// The training loss after each epoch.
       TrainLosses: float[]
       /// The validation loss after each epoch (empty without a validation set).
       ValidationLosses: float[]
-      /// Epochs completed.
-      Epochs: int
-      /// Why training stopped ("max_epochs").
-      StopReason: string
-      /// Wall time of the training loop.
+      /// Wall time of training.
       Seconds: float }
 
 /// Training a pipeline on a data set.
@@ -103,55 +91,40 @@ module PipelineFit =
             | Target.Values v -> Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
         Pipeline.create data.FeatureNames scaler net loss data.TargetName classNames targetScaler
 
-    /// Trains a pipeline on the data, calling `onEpoch` after every epoch. The scaler is fitted
-    /// on the training rows (not on validation rows). Each epoch is one full-batch step of the
-    /// notes' gradient descent. Raises TrainingDivergedException when the loss stops being finite.
-    let fitWith (onEpoch: FitProgress -> unit) (options: FitOptions) (data: Dataset) : FitResult =
-        Check.notNull "data" (box data)
-        Check.positive "options.LearningRate" options.LearningRate
-        Check.positiveInt "options.Epochs" options.Epochs
+    /// Splits off the validation rows (stratified for classes) with the options' seed.
+    let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
         if not (options.ValidationFraction >= 0.0 && options.ValidationFraction < 1.0) then
-            Check.fail "options.ValidationFraction" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
-        let rng = Rng.create options.Seed
-        let train, validation =
-            if options.ValidationFraction = 0.0 then data, None
-            else
-                let split, _ =
-                    if data.IsClassification then Split.stratified options.ValidationFraction data.Labels rng
-                    else Split.shuffled options.ValidationFraction data.SampleCount rng
-                Dataset.selectRows split.Train data, Some (Dataset.selectRows split.Test data)
+            Check.fail "options" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
+        if options.ValidationFraction = 0.0 then data, None
+        else
+            let rng = Rng.create options.Seed
+            let split, _ =
+                if data.IsClassification then Split.stratified options.ValidationFraction data.Labels rng
+                else Split.shuffled options.ValidationFraction data.SampleCount rng
+            Dataset.selectRows split.Train data, Some (Dataset.selectRows split.Test data)
+
+    /// Trains a pipeline on the data with the Trainer (hooks report each epoch and can stop the
+    /// run). The scaler is fitted on the training rows only, never on the validation rows.
+    /// Raises ArgumentException for bad options or data, TrainingDivergedException when the loss
+    /// stops being finite.
+    let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
+        Check.notNull "data" (box data)
+        let train, validation = splitValidation options data
         let start = untrained options train
         let x = Scaler.transform start.Scaler train.Features
         let y = Pipeline.trainingTargets start train
-        let validationData =
-            validation |> Option.map (fun v -> Scaler.transform start.Scaler (Pipeline.featuresOf start v), Pipeline.trainingTargets start v)
-        let loss = start.Loss
-        // Checks the data once; the loop then uses the unchecked passes.
-        Network.lossAndGradient start.Network loss x y |> ignore
+        let trainingData =
+            match validation with
+            | Some v -> (TrainingData.Of(x, y)).WithValidation(Scaler.transform start.Scaler (Pipeline.featuresOf start v), Pipeline.trainingTargets start v)
+            | None -> TrainingData.Of(x, y)
         let clock = Stopwatch.StartNew()
-        let trainLosses = Collections.Generic.List<float>()
-        let validationLosses = Collections.Generic.List<float>()
-        let mutable net = start.Network
-        for epoch in 1 .. options.Epochs do
-            let _, g = Network.lossAndGradientUnchecked net loss x y
-            let next = GradientDescent.step options.LearningRate net g
-            let trainLoss = Loss.valueUnchecked loss (Network.forwardUnchecked next x).Output y
-            if not (Double.IsFinite trainLoss) || not (Parameters.isFinite next) then
-                raise (TrainingDivergedException(epoch, epoch, box net, sprintf "Training diverged at epoch %d: the loss became %g. Try a smaller learning rate." epoch trainLoss))
-            net <- next
-            trainLosses.Add trainLoss
-            let validationLoss =
-                match validationData with
-                | Some (vx, vy) -> Loss.valueUnchecked loss (Network.forwardUnchecked net vx).Output vy
-                | None -> Double.NaN
-            if validationData.IsSome then validationLosses.Add validationLoss
-            onEpoch { Epoch = epoch; Epochs = options.Epochs; TrainLoss = trainLoss; ValidationLoss = validationLoss }
-        { Pipeline = { start with Network = net }
-          TrainLosses = trainLosses.ToArray()
-          ValidationLosses = validationLosses.ToArray()
-          Epochs = options.Epochs
-          StopReason = "max_epochs"
+        let result = Trainer.trainWith hooks options.Training start.Loss trainingData start.Network
+        let history = Array.ofList result.History
+        { Pipeline = { start with Network = result.Model }
+          Training = result
+          TrainLosses = history |> Array.map (fun e -> e.TrainLoss)
+          ValidationLosses = history |> Array.choose (fun e -> e.ValidationLoss)
           Seconds = clock.Elapsed.TotalSeconds }
 
-    /// `fitWith ignore`.
-    let fit (options: FitOptions) (data: Dataset) : FitResult = fitWith ignore options data
+    /// `fitWith TrainingHooks.None`.
+    let fit (options: FitOptions) (data: Dataset) : FitResult = fitWith TrainingHooks.None options data
