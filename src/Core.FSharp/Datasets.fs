@@ -64,6 +64,22 @@ module Dataset =
                 | Target.Values v -> Target.Values (indices |> Array.map (fun i -> v.[i]))
                 | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names) }
 
+    /// The named feature columns only, in the given order (exact names, then ignoring case).
+    let selectFeatures (names: string[]) (data: Dataset) : Dataset =
+        Check.notNull "names" names
+        if names.Length = 0 then Check.fail "names" "Select at least one feature column."
+        let cols =
+            names |> Array.map (fun n ->
+                match Array.tryFindIndex ((=) n) data.FeatureNames with
+                | Some j -> j
+                | None ->
+                    match Array.tryFindIndex (fun (f: string) -> String.Equals(f, n, StringComparison.OrdinalIgnoreCase)) data.FeatureNames with
+                    | Some j -> j
+                    | None -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames))))
+        { data with
+            Features = Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
+            FeatureNames = cols |> Array.map (fun j -> data.FeatureNames.[j]) }
+
     /// A classification data set as a Dataset (target name "class").
     let ofClassification (targetName: string) (data: ClassificationData) : Dataset =
         { Features = data.Features.Clone()

@@ -113,6 +113,14 @@ public sealed class Pipeline
         }
     }
 
+    /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of
+    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training.</summary>
+    public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core));
+    }
+
     /// <summary>Loads a pipeline saved by <see cref="Save"/>.</summary>
     /// <exception cref="FN.ModelFormatException">The file is damaged, truncated, of another version or kind.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

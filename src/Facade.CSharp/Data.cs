@@ -123,6 +123,25 @@ public sealed class Dataset
         return new(FN.DatasetModule.selectRows(rows, Core));
     }
 
+    /// <summary>The named feature columns only, in the given order.</summary>
+    /// <exception cref="ArgumentException">An unknown column (ParamName "names").</exception>
+    public Dataset SelectFeatures(params string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        return new(FN.DatasetModule.selectFeatures(names, Core));
+    }
+
+    /// <summary>Reads the named numeric columns of a CSV file (in that order), for prediction: the file need
+    /// not have a target column. Errors name the line, the column and the text.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="features">The columns to read, e.g. a model's <see cref="Pipeline.FeatureNames"/>.</param>
+    public static double[,] LoadCsvFeatures(string path, string[] features)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(features);
+        return FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray();
+    }
+
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification
     /// (each class keeps its share in both parts), a plain shuffle for a regression.</summary>
     /// <param name="testFraction">The share of rows in the test part, strictly between 0 and 1.</param>
