@@ -105,6 +105,11 @@ let tests =
                 let v = Double.Parse(line.Substring(name.Length).Trim(), Globalization.CultureInfo.InvariantCulture)
                 Expect.floatClose { absolute = 1e-10; relative = 1e-10 } v value name
         }
+        testCase "packaging: tests/pack-tool.sh packs the three packages, installs fnn from them and runs it (FNN_SLOW_TESTS=1)" <| fun () ->
+            if Environment.GetEnvironmentVariable "FNN_SLOW_TESTS" <> "1" then skiptest "slow: set FNN_SLOW_TESTS=1 (or run tests/pack-tool.sh)"
+            let code, output = Repo.run "bash" [ Repo.path [ "tests"; "pack-tool.sh" ] ] Repo.root (TimeSpan.FromMinutes 5.0)
+            Expect.equal code 0 output
+            Expect.stringContains output "the installed fnn reached test accuracy" output
         test "errors are one line on stderr and a non-zero exit, never a stack trace" {
             let dir = tempDir ()
             try
