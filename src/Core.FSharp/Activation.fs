@@ -30,8 +30,15 @@ module Activation =
         if z >= 0.0 then 1.0 / (1.0 + exp (-z))
         else let e = exp z in e / (1.0 + e)
 
-    /// log(1 + e^z) without overflow.
-    let softplus (z: float) = if z > 0.0 then z + log (1.0 + exp (-z)) else log (1.0 + exp z)
+    /// log(1 + x), accurate also for tiny x (where 1 + x rounds to 1): the classic correction
+    /// log(u) * x / (u - 1) with u = 1 + x (Goldberg, "What every computer scientist should know
+    /// about floating-point arithmetic", 1991, theorem 4).
+    let log1p (x: float) =
+        let u = 1.0 + x
+        if u = 1.0 then x else log u * x / (u - 1.0)
+
+    /// log(1 + e^z) without overflow, and without losing e^z to rounding for very negative z.
+    let softplus (z: float) = if z > 0.0 then z + log1p (exp (-z)) else log1p (exp z)
 
     /// s(z).
     let value (activation: Activation) (z: float) : float =

@@ -3,8 +3,9 @@ namespace Functional.NN
 open MathNet.Numerics.LinearAlgebra
 
 /// The notes' batch gradient descent, theta <- theta - eta grad L(theta), as a pure step and a
-/// plain loop. The Training module builds the full trainer (minibatches, optimisers, stopping
-/// rules) on the same step.
+/// plain loop: the smallest trainer there is, kept for teaching and for the notes' examples. The
+/// full trainer (minibatches, optimisers, schedules, stopping rules, checkpoints) is `Trainer`,
+/// whose plain SGD optimiser takes the same step.
 module GradientDescent =
 
     /// theta - eta * grad, layer by layer, as a new network (neither argument is changed).
@@ -19,9 +20,12 @@ module GradientDescent =
                         Check.fail "gradients" (sprintf "a weight gradient has shape %s but the layer's weights have shape %s." (Mat.shapeOf g.Weights) (Mat.shapeOf l.Weights))
                     let bias =
                         match l.Bias, g.Bias with
-                        | Some b, Some gb -> Some (b - learningRate * gb)
-                        | Some b, None -> Some b
-                        | None, _ -> None
+                        | Some b, Some gb when gb.Count = b.Count -> Some (b - learningRate * gb)
+                        | None, None -> None
+                        | _ ->
+                            Check.fail "gradients" (sprintf "a bias gradient (%s) does not match the layer's bias (%s)."
+                                (match g.Bias with Some gb -> sprintf "length %d" gb.Count | None -> "none")
+                                (match l.Bias with Some b -> sprintf "length %d" b.Count | None -> "none"))
                     { l with Weights = l.Weights - learningRate * g.Weights; Bias = bias })
                 net.Layers gradients.Layers
         { Layers = layers }

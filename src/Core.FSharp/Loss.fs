@@ -101,7 +101,7 @@ module Loss =
         | Loss.BinaryCrossEntropy ->
             -(sumOver (fun p y -> let p = clampP p in y * log p + (1.0 - y) * log (1.0 - p))) / n
         | Loss.BinaryCrossEntropyWithLogits ->
-            sumOver (fun z y -> max z 0.0 - z * y + log (1.0 + exp (-(abs z)))) / n
+            sumOver (fun z y -> max z 0.0 - z * y + Activation.log1p (exp (-(abs z)))) / n
         | Loss.SoftmaxCrossEntropy ->
             let lse = logSumExp output
             let mutable s = 0.0

@@ -28,6 +28,21 @@ internal static class Interop
     internal static T? OrNull<T>(FSharpOption<T>? option) where T : class =>
         FSharpOption<T>.get_IsSome(option) ? option!.Value : null;
 
+    /// <summary>Runs <paramref name="train"/>; when it diverges, rethrows the same exception type with its
+    /// last good model converted by <paramref name="convert"/> to the facade's type, so that no core
+    /// F# record reaches a C# caller.</summary>
+    internal static T Diverging<T>(Func<T> train, Func<object, object> convert)
+    {
+        try
+        {
+            return train();
+        }
+        catch (Functional.NN.TrainingDivergedException e) when (e.LastGood is not null)
+        {
+            throw new Functional.NN.TrainingDivergedException(e.Epoch, e.Step, convert(e.LastGood), e.Message);
+        }
+    }
+
     /// <summary>An F# option from a possibly null reference.</summary>
     internal static FSharpOption<T> Some<T>(T? value) where T : class =>
         value is null ? FSharpOption<T>.None : FSharpOption<T>.Some(value);

@@ -99,9 +99,16 @@ public sealed class Network
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The loss or a weight stopped being finite.</exception>
-    public Network TrainGradientDescent(double[,] x, double[,] y, Loss loss, double learningRate, int steps) =>
-        new(FN.GradientDescent.run(learningRate, steps, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)), Core).Item1);
+    /// <exception cref="Functional.NN.TrainingDivergedException">The loss or a weight stopped being finite;
+    /// its LastGood is the last finite <see cref="Network"/>.</exception>
+    public Network TrainGradientDescent(double[,] x, double[,] y, Loss loss, double learningRate, int steps)
+    {
+        var xm = Interop.ToMatrix(x, nameof(x));
+        var ym = Interop.ToMatrix(y, nameof(y));
+        return Interop.Diverging(
+            () => new Network(FN.GradientDescent.run(learningRate, steps, loss.ToCore(), xm, ym, Core).Item1),
+            good => good is FN.Network n ? new Network(n) : good);
+    }
 
     /// <summary>Compares backpropagation with central differences over every weight and bias.</summary>
     public GradientCheckResult CheckGradients(double[,] x, double[,] y, Loss loss, double epsilon = 1e-4, double relativeFloor = 1e-4) =>
