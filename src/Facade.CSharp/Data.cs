@@ -123,6 +123,14 @@ public sealed class Dataset
         return new(FN.DatasetModule.selectRows(rows, Core));
     }
 
+    /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
+    /// numbers written so that they read back exactly).</summary>
+    public void SaveCsv(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        FN.Csv.save(path, Core);
+    }
+
     /// <summary>The named feature columns only, in the given order.</summary>
     /// <exception cref="ArgumentException">An unknown column (ParamName "names").</exception>
     public Dataset SelectFeatures(params string[] names)

@@ -253,3 +253,21 @@ module Csv =
 
     /// A number as CSV text that reads back to the same double ("R" format, invariant culture).
     let formatNumber (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+
+    /// A data set as CSV text: its feature columns, then its target column (class names, or
+    /// numbers in the round-trip "R" format), so that `loadText` reads it back equal.
+    let ofDataset (data: Dataset) : string =
+        Check.notNull "data" (box data)
+        let target (i: int) =
+            match data.Target with
+            | Target.Classes (labels, names) when labels.Length > 0 -> [| names.[labels.[i]] |]
+            | Target.Values v when v.Length > 0 -> [| formatNumber v.[i] |]
+            | _ -> [||]
+        let hasTarget = (target 0 |> Array.length) > 0 || data.SampleCount = 0
+        let header = Array.append data.FeatureNames (if hasTarget then [| data.TargetName |] else [||])
+        format header (Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> formatNumber data.Features.[i, j])) (target i)))
+
+    /// Writes a data set as a CSV file (see `ofDataset`).
+    let save (path: string) (data: Dataset) =
+        Check.notNull "path" path
+        File.WriteAllText(path, ofDataset data)
