@@ -25,9 +25,13 @@ type Target =
 /// A table of samples: numeric features (n x d, one sample per row) with their column names,
 /// and the target column's name and values.
 type Dataset =
-    { Features: Matrix<float>
+    { /// n x d, one sample per row.
+      Features: Matrix<float>
+      /// The d feature columns' names.
       FeatureNames: string[]
+      /// The target column's name.
       TargetName: string
+      /// The target of each sample.
       Target: Target }
     /// n, the number of samples.
     member this.SampleCount = this.Features.RowCount

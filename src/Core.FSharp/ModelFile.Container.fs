@@ -24,7 +24,9 @@ type ModelValue =
 /// A model file's contents: what kind of model it holds ("network", "pipeline", "linear",
 /// "checkpoint") and its named values, in order, each name once.
 type ModelContainer =
-    { Kind: string
+    { /// What the file holds ("network", "pipeline", "linear", "checkpoint").
+      Kind: string
+      /// The named values, in file order.
       Entries: (string * ModelValue) list }
 
 /// The binary container of model files, format version 1. Little-endian throughout:

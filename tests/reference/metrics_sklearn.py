@@ -1,5 +1,5 @@
 """Expected values for MetricsTests.fs and DataTests.fs, from scikit-learn 1.2.1 (Debian's
-python3-sklearn). Run: /usr/bin/python3 tests/reference/metrics_sklearn.py"""
+python3-sklearn). Run from the repository root: python3 tests/reference/metrics_sklearn.py"""
 import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, precision_recall_fscore_support,
                              log_loss, mean_squared_error, mean_absolute_error, r2_score)

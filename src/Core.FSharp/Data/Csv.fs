@@ -53,7 +53,9 @@ type CsvOptions =
 
 /// A parsed CSV file: the header and the rows of text, each row with its line number.
 type CsvTable =
-    { Header: string[]
+    { /// The column names.
+      Header: string[]
+      /// The fields of each data row (as many as the header has names).
       Rows: string[][]
       /// The file line (from 1) on which each row starts.
       Lines: int[] }

@@ -18,7 +18,8 @@ type ScalingKind =
 /// column; the inverse is x = x' Scale + Offset. A column whose spread is zero gets scale 1
 /// (as scikit-learn does), so a constant column becomes 0 rather than NaN.
 type Scaler =
-    { Kind: ScalingKind
+    { /// How it was fitted.
+      Kind: ScalingKind
       /// One offset per column.
       Offset: float[]
       /// One positive scale per column.

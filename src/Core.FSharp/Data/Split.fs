@@ -4,7 +4,9 @@ open System
 
 /// The row indices of one split: disjoint, each sorted ascending.
 type SplitIndices =
-    { Train: int[]
+    { /// The training rows.
+      Train: int[]
+      /// The test rows.
       Test: int[] }
 
 /// Train/test and k-fold splits drawn from the library's generator, so a split is a pure
