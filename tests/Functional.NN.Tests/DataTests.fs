@@ -214,6 +214,28 @@ let tests =
                 let yhat = Pipeline.predictValues r.Pipeline d.Features
                 for i in 0 .. 4 do Expect.floatClose { absolute = 1e-3; relative = 0.0 } yhat.[i, 0] yStar.[i] (sprintf "Y*[%d]" i)
             }
+            test "margin losses train on +1/-1 one-vs-rest targets; binary cross-entropy on two classes uses one output" {
+                let d = Datasets.load "iris"
+                let split, _ = Split.stratified 0.2 d.Labels (Rng.create 0L)
+                let train, test = Dataset.selectRows split.Train d, Dataset.selectRows split.Test d
+                let hinge = PipelineFit.fit (FitOptions.Default.WithLoss(Loss.Hinge).WithLearningRate(0.1)) train
+                Expect.equal (Pipeline.trainingTargets hinge.Pipeline train).[0, train.Labels.[0]] 1.0 "the true class is +1"
+                Expect.equal ((Pipeline.trainingTargets hinge.Pipeline train).Row(0).Sum()) -1.0 "the two others are -1"
+                match Pipeline.evaluate hinge.Pipeline test with
+                | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.9 "hinge accuracy"
+                | e -> failtestf "%A" e
+                // Two classes (versicolor 1, virginica 2 renamed to 0 and 1) with binary cross-entropy on logits.
+                let rows = Array.init d.SampleCount id |> Array.filter (fun i -> d.Labels.[i] > 0)
+                let two = Dataset.selectRows rows d
+                let two = { two with Target = Target.Classes (two.Labels |> Array.map (fun l -> l - 1), [| "versicolor"; "virginica" |]) }
+                let p = (PipelineFit.fit (FitOptions.Default.WithLoss(Loss.BinaryCrossEntropyWithLogits)) two).Pipeline
+                Expect.equal p.Network.OutputSize 1 "one output"
+                let probs = (Pipeline.probabilities p two.Features).Value
+                Expect.isTrue (Seq.forall (fun i -> abs (probs.[i, 0] + probs.[i, 1] - 1.0) < 1e-12) (seq { 0 .. probs.RowCount - 1 })) "rows of probabilities sum to 1"
+                match Pipeline.evaluate p two with
+                | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.93 "training accuracy on two classes"
+                | e -> failtestf "%A" e
+            }
             test "evaluating data whose classes are not the model's is an error" {
                 let d = Datasets.load "iris"
                 let p = PipelineFit.untrained FitOptions.Default d

@@ -119,12 +119,15 @@ module Pipeline =
                 | None -> Check.fail "data" (sprintf "The data have no feature column '%s', which the model reads; their columns are %s." name (String.Join(", ", data.FeatureNames))))
         Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
 
-    /// The targets a network is trained on: the one-hot classes (or the 0/1 column for one
-    /// binary output), or the regression values through the target scaler.
+    /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
+    /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
+    /// values through the target scaler.
     let trainingTargets (pipeline: Pipeline) (data: Dataset) : Matrix<float> =
         match data.Target with
         | Target.Classes (labels, _) when pipeline.Network.OutputSize = 1 ->
             Matrix<float>.Build.Dense(labels.Length, 1, fun i _ -> float labels.[i])
+        | Target.Classes (labels, _) when Loss.isMargin pipeline.Loss ->
+            Mat.map (fun v -> 2.0 * v - 1.0) (Mat.oneHot pipeline.ClassNames.Length labels)
         | Target.Classes (labels, _) -> Mat.oneHot pipeline.ClassNames.Length labels
         | Target.Values v -> Scaler.transform pipeline.TargetScaler (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
 
