@@ -23,6 +23,7 @@ public static class TrainCommand
         long seed = o.Long("seed", 0);
         double testFraction = o.Double("test-fraction", 0.2);
         double validationFraction = o.Double("validation-fraction", 0.0);
+        int? patience = o.Has("patience") ? o.Int("patience", 10) : null;
         var outPath = o.Get("out");
         var plots = o.Get("plots");
         bool json = o.Flag("json");
@@ -40,6 +41,7 @@ public static class TrainCommand
         }
         catch (FormatException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
         catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
+        if (patience is not null && !(validationFraction > 0)) throw new UsageException("--patience (early stopping) needs --validation-fraction");
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
 
         Dataset data;
@@ -68,6 +70,7 @@ public static class TrainCommand
                 Optimizer = optimizer,
                 MaxEpochs = epochs,
                 Seed = seed,
+                EarlyStoppingPatience = patience,
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";

@@ -96,6 +96,14 @@ let tests =
                 Expect.stringContains lines.[1] ",setosa," "the first flower is a setosa"
             finally Directory.Delete(dir, true)
         }
+        test "--patience stops early on the validation loss and says so in the JSON" {
+            let code, out, err, _ = run Repo.root [ "--dataset"; "digits"; "--layers"; "32"; "--optimizer"; "adam"; "--batch-size"; "32"; "--epochs"; "200"; "--validation-fraction"; "0.1"; "--patience"; "3"; "--json" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let j = json out
+            Expect.equal (j.GetProperty("stop_reason").GetString()) "early_stopping" out
+            Expect.isLessThan (j.GetProperty("epochs").GetInt32()) 200 "stopped before the epoch limit"
+            Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 "the best epoch's weights"
+        }
         test "linear prints the notes' least-squares coefficients of the commute data by name" {
             let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
@@ -133,6 +141,7 @@ let tests =
                 expectError dir [ "train"; "--optimizer"; "magic" ] 2 [ "unknown optimizer 'magic'" ] |> ignore
                 expectError dir [ "train"; "--colour"; "blue" ] 2 [ "unknown option --colour" ] |> ignore
                 expectError dir [ "train"; "--epochs" ] 2 [ "--epochs needs a value" ] |> ignore
+                expectError dir [ "train"; "--patience"; "3" ] 2 [ "--patience (early stopping) needs --validation-fraction" ] |> ignore
                 expectError dir [ "explode" ] 2 [ "unknown command 'explode'" ] |> ignore
             finally Directory.Delete(dir, true)
         }
