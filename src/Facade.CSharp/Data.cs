@@ -219,3 +219,34 @@ internal static class DataInterop
 
     internal static Matrix<double> Column(double[] values) => Matrix<double>.Build.Dense(values.Length, 1, (i, _) => values[i]);
 }
+
+/// <summary>A per-column scaling fitted on training data: x' = (x - Offset) / Scale. Fit it on the training rows
+/// only and apply it to everything else (a <see cref="Pipeline"/> does this itself).</summary>
+public sealed class FeatureScaler
+{
+    private FeatureScaler(FN.Scaler core) => Core = core;
+
+    internal FN.Scaler Core { get; }
+
+    /// <summary>Fits a scaler on <paramref name="x"/> (n x d): standardisation (mean, standard deviation in the
+    /// 1/n form), min-max (minimum, max - min) or none. A constant column gets scale 1.</summary>
+    /// <exception cref="ArgumentException">x is empty or holds NaN or infinity (ParamName "x").</exception>
+    public static FeatureScaler Fit(double[,] x, Scaling scaling = Scaling.Standard) =>
+        new(FN.ScalerModule.fit(scaling.ToCore(), Interop.ToMatrix(x, nameof(x))));
+
+    /// <summary>How it was fitted.</summary>
+    public Scaling Scaling => DataInterop.FromCore(Core.Kind);
+
+    /// <summary>The offset of each column.</summary>
+    public double[] Offset => (double[])Core.Offset.Clone();
+
+    /// <summary>The scale of each column (positive).</summary>
+    public double[] Scale => (double[])Core.Scale.Clone();
+
+    /// <summary>(x - Offset) / Scale, column by column, as a new array.</summary>
+    /// <exception cref="ArgumentException">x has another number of columns (ParamName "x").</exception>
+    public double[,] Transform(double[,] x) => FN.ScalerModule.transform(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+
+    /// <summary>x' Scale + Offset: the inverse of <see cref="Transform"/>.</summary>
+    public double[,] Inverse(double[,] x) => FN.ScalerModule.inverse(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+}

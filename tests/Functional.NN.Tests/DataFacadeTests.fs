@@ -68,6 +68,18 @@ let tests =
             Expect.isTrue (e :? Functional.NN.DataFormatException) "CSV errors are DataFormatException"
             Expect.stringContains e.Message "Line 3" "names the line"
         }
+        test "FeatureScaler as scikit-learn's scalers (values of DataTests)" {
+            let x = array2D [ [ 1.0; 5.0 ]; [ 2.0; 5.0 ]; [ 4.0; 5.0 ]; [ 9.0; 5.0 ] ]
+            let s = FeatureScaler.Fit(x, Scaling.Standard)
+            // scikit-learn StandardScaler: mean [4, 5], scale [3.082207001484488, 1].
+            Expect.equal s.Offset [| 4.0; 5.0 |] "means"
+            Expect.floatClose Accuracy.veryHigh s.Scale.[0] 3.082207001484488 "sd"
+            Expect.equal (s.Transform(x).[3, 1]) 0.0 "constant column"
+            let m = FeatureScaler.Fit(x, Scaling.MinMax)
+            // scikit-learn MinMaxScaler: the new row [10, 6] -> [1.125, 1].
+            Expect.equal (m.Transform(array2D [ [ 10.0; 6.0 ] ])) (array2D [ [ 1.125; 1.0 ] ]) "min-max on new data"
+            expectArg "x" [ "2 columns" ] (fun () -> s.Transform(Array2D.zeroCreate 1 3) |> ignore)
+        }
         test "metrics through the facade agree with the core (scikit-learn values of MetricsTests)" {
             let r = Metrics.Classification([| "a"; "b"; "c" |], [| 0; 1; 0; 1; 1; 2; 1; 2; 0; 2 |], [| 0; 0; 0; 1; 1; 1; 1; 2; 2; 2 |])
             Expect.equal r.Accuracy 0.7 "accuracy (scikit-learn 0.7)"
