@@ -1,0 +1,99 @@
+using System.Reflection;
+using FN = Functional.NN;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>A command-line mistake: an unknown option, a missing value, a value that does not parse.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The commands of fnn and their error handling: every error is one line on stderr and a non-zero exit.</summary>
+public static class Cli
+{
+    /// <summary>The usage text.</summary>
+    public const string Usage = """
+        fnn: train, evaluate and run Functional.NN models.
+
+        fnn [train] [--data PATH | --dataset iris|digits|commute] [options]
+            --target COLUMN            the target column (default: the last one)
+            --task auto|classification|regression
+            --features A,B             use these feature columns only
+            --layers 16,16             hidden layer widths ("none": no hidden layer)
+            --activation tanh          identity, sigmoid, tanh, relu, leaky_relu, softplus
+            --loss NAME                cross_entropy, mse, half_mse, bce, bce_logits, hinge, ...
+            --optimizer sgd            sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
+            --lr 0.5                   step size
+            --epochs 500               epochs
+            --batch-size N             minibatch size (default: the full batch)
+            --scaling standard         standard, minmax, none
+            --seed 0                   seed of the split, the weights and the batches
+            --test-fraction 0.2        share of rows held out for testing (stratified)
+            --validation-fraction 0    share of training rows held out for the validation loss
+            --patience N               stop when the validation loss has not improved for N epochs
+            --out MODEL                save the trained model
+            --plots DIR                write loss, confusion-matrix and decision-region PNGs
+            --json                     print the final metrics as one JSON object
+        fnn evaluate --model MODEL --data PATH [--json]
+        fnn predict --model MODEL --data PATH [--out CSV]
+        fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
+        fnn --help | --version
+        """;
+
+    /// <summary>Runs a command line; returns the exit code (0 success, 1 error, 2 usage error).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        try
+        {
+            if (args.Length > 0 && (args[0] is "--help" or "-h" or "help"))
+            {
+                stdout.WriteLine(Usage);
+                return 0;
+            }
+            if (args.Length > 0 && args[0] == "--version")
+            {
+                stdout.WriteLine(typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown");
+                return 0;
+            }
+            var command = args.Length == 0 || args[0].StartsWith("--") ? "train" : args[0];
+            var rest = args.Length == 0 || args[0].StartsWith("--") ? args : args[1..];
+            var options = Options.Parse(rest);
+            var code = command switch
+            {
+                "train" => TrainCommand.Run(options, stdout),
+                "evaluate" => EvaluateCommand.Run(options, stdout),
+                "predict" => PredictCommand.Run(options, stdout),
+                "linear" => LinearCommand.Run(options, stdout),
+                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict and linear (fnn --help)"),
+            };
+            options.CheckAllUsed();
+            return code;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"fnn: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is FN.DataFormatException or FN.ModelFormatException or FileNotFoundException
+                                      or DirectoryNotFoundException or IOException or UnauthorizedAccessException
+                                      or ArgumentException or FN.TrainingDivergedException or InvalidOperationException)
+        {
+            stderr.WriteLine($"fnn: {Describe(e)}");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"fnn: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
+            return 70;
+        }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
+        FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
+        ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
+        _ => OneLine(e.Message),
+    };
+
+    private static string OneLine(string s) => s.Replace("\r", " ").Replace("\n", " ");
+}

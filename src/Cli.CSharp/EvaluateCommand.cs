@@ -1,0 +1,46 @@
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn evaluate: a saved model's metrics on a labelled CSV file.</summary>
+public static class EvaluateCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var modelPath = o.Require("model", "MODEL");
+        var dataPath = o.Require("data", "PATH");
+        var target = o.Get("target");
+        bool json = o.Flag("json");
+        o.CheckAllUsed();
+        var model = Pipeline.Load(modelPath);
+        // The model's own feature columns and classes: a class it never saw is an error naming its line.
+        var data = model.IsClassifier
+            ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames)
+            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames);
+        var e = model.Evaluate(data);
+        if (json)
+        {
+            var fields = new List<KeyValuePair<string, object?>> { new("task", model.IsClassifier ? "classification" : "regression") };
+            if (e.Classification is { } c)
+            {
+                fields.Add(new("accuracy", c.Accuracy));
+                fields.Add(new("macro_f1", c.MacroF1));
+                fields.Add(new("log_loss", c.LogLoss));
+                fields.Add(new("classes", c.ClassNames));
+                fields.Add(new("confusion_matrix", c.ConfusionMatrix));
+            }
+            if (e.Regression is { } r)
+            {
+                fields.Add(new("r2", r.R2));
+                fields.Add(new("mse", r.MeanSquaredError));
+                fields.Add(new("mae", r.MeanAbsoluteError));
+            }
+            fields.Add(new("samples", data.SampleCount));
+            Report.Json(w, fields);
+            return 0;
+        }
+        w.WriteLine($"model: {modelPath}; data: {Path.GetFileName(dataPath)}, {data}");
+        if (e.Classification is { } cr) Report.Classification(w, cr, data.SampleCount, "");
+        if (e.Regression is { } rr) Report.Regression(w, rr, data.SampleCount, "");
+        return 0;
+    }
+}

@@ -1,0 +1,154 @@
+using ScottPlot;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>PNG plots of a training run with ScottPlot 5 (headless): the loss per epoch, the confusion
+/// matrix as a heat map, and the decision regions of a two-feature classifier with the samples on top.</summary>
+public static class Plots
+{
+    /// <summary>Writes the plots that suit the run into <paramref name="dir"/> (created if needed); returns their paths.</summary>
+    public static List<string> ForTraining(string dir, PipelineFitResult fit, Evaluation test, DatasetSplit split)
+    {
+        Directory.CreateDirectory(dir);
+        var written = new List<string>();
+        var loss = Path.Combine(dir, "loss.png");
+        LossCurve(fit.History, fit.Model.Loss.ToString(), loss);
+        written.Add(loss);
+        if (test.Classification is { } c)
+        {
+            var cm = Path.Combine(dir, "confusion.png");
+            ConfusionMatrix(c, cm);
+            written.Add(cm);
+            if (fit.Model.FeatureNames.Length == 2)
+            {
+                var regions = Path.Combine(dir, "regions.png");
+                DecisionRegions(fit.Model, split.Train, split.Test, regions);
+                written.Add(regions);
+            }
+        }
+        return written;
+    }
+
+    /// <summary>Training (and validation) loss per epoch.</summary>
+    public static void LossCurve(IReadOnlyList<EpochRecord> history, string lossName, string path)
+    {
+        var plt = new Plot();
+        var epochs = history.Select(h => (double)h.Epoch).ToArray();
+        var train = plt.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray());
+        train.LegendText = "training";
+        train.MarkerSize = 0;
+        train.LineWidth = 2;
+        var withValidation = history.Where(h => h.ValidationLoss is not null).ToArray();
+        if (withValidation.Length > 0)
+        {
+            var val = plt.Add.Scatter(withValidation.Select(h => (double)h.Epoch).ToArray(), withValidation.Select(h => h.ValidationLoss!.Value).ToArray());
+            val.LegendText = "validation";
+            val.MarkerSize = 0;
+            val.LineWidth = 2;
+        }
+        plt.Title("Loss per epoch");
+        plt.XLabel("epoch");
+        plt.YLabel($"loss ({lossName})");
+        plt.ShowLegend(Alignment.UpperRight);
+        plt.SavePng(path, 800, 500);
+    }
+
+    /// <summary>The confusion matrix as a heat map: rows are true classes (first at the top), columns predicted
+    /// classes, each cell shaded by its share of the row and labelled with its count.</summary>
+    public static void ConfusionMatrix(ClassificationReport r, string path)
+    {
+        var plt = new Plot();
+        int k = r.ClassNames.Length;
+        // From near white (share 0) to dark blue (share 1), interpolated by hand so the direction is certain.
+        static Color Shade(double share) => new(
+            (byte)(247 + (8 - 247) * share), (byte)(251 + (48 - 251) * share), (byte)(255 + (107 - 255) * share));
+        for (int t = 0; t < k; t++)
+        {
+            int rowSum = Enumerable.Range(0, k).Sum(p => r.ConfusionMatrix[t, p]);
+            for (int p = 0; p < k; p++)
+            {
+                double share = rowSum == 0 ? 0 : (double)r.ConfusionMatrix[t, p] / rowSum;
+                double y = k - 1 - t;
+                var rect = plt.Add.Rectangle(p - 0.5, p + 0.5, y - 0.5, y + 0.5);
+                rect.FillStyle.Color = Shade(share);
+                rect.LineStyle.Width = 1;
+                rect.LineStyle.Color = Colors.White;
+                var text = plt.Add.Text(r.ConfusionMatrix[t, p].ToString(), p, y);
+                text.LabelFontSize = k > 6 ? 14 : 20;
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontColor = share > 0.5 ? Colors.White : Colors.Black;
+            }
+        }
+        var positions = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
+        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, r.ClassNames);
+        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions.Select(p => k - 1 - p).ToArray(), r.ClassNames);
+        plt.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
+        plt.Title($"Confusion matrix (test accuracy {r.Accuracy:F3})");
+        plt.XLabel("predicted class");
+        plt.YLabel("true class");
+        plt.SavePng(path, 700, 650);
+    }
+
+    /// <summary>The class the model predicts over a grid of the two features (shaded), with the training samples
+    /// (small dots) and test samples (large dots, black edge) on top, coloured by their true class.</summary>
+    public static void DecisionRegions(Pipeline model, Dataset train, Dataset test, string path)
+    {
+        var x = train.Features;
+        var tx = test.Features;
+        double Min(int j) => Math.Min(Enumerable.Range(0, x.GetLength(0)).Min(i => x[i, j]), Enumerable.Range(0, tx.GetLength(0)).Min(i => tx[i, j]));
+        double Max(int j) => Math.Max(Enumerable.Range(0, x.GetLength(0)).Max(i => x[i, j]), Enumerable.Range(0, tx.GetLength(0)).Max(i => tx[i, j]));
+        double x0 = Min(0), x1 = Max(0), y0 = Min(1), y1 = Max(1);
+        double mx = 0.08 * (x1 - x0) + 1e-9, my = 0.08 * (y1 - y0) + 1e-9;
+        x0 -= mx; x1 += mx; y0 -= my; y1 += my;
+        const int grid = 120;
+        double dx = (x1 - x0) / grid, dy = (y1 - y0) / grid;
+        var g = new double[grid * grid, 2];
+        for (int a = 0; a < grid; a++)
+            for (int b = 0; b < grid; b++)
+            {
+                g[a * grid + b, 0] = x0 + (b + 0.5) * dx;
+                g[a * grid + b, 1] = y0 + (a + 0.5) * dy;
+            }
+        var classes = model.PredictClasses(g);
+        var palette = new ScottPlot.Palettes.Category10();
+        var plt = new Plot();
+        // One rectangle per run of equal predictions along a grid row keeps the drawing small.
+        for (int a = 0; a < grid; a++)
+        {
+            int start = 0;
+            for (int b = 1; b <= grid; b++)
+            {
+                if (b < grid && classes[a * grid + b] == classes[a * grid + start]) continue;
+                var rect = plt.Add.Rectangle(x0 + start * dx, x0 + b * dx, y0 + a * dy, y0 + (a + 1) * dy);
+                rect.FillStyle.Color = palette.GetColor(classes[a * grid + start]).WithAlpha(0.28);
+                rect.LineStyle.Width = 0;
+                start = b;
+            }
+        }
+        void Samples(Dataset d, float size, bool edge)
+        {
+            var f = d.Features;
+            var labels = d.Labels;
+            for (int c = 0; c < model.ClassNames.Length; c++)
+            {
+                var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).ToArray();
+                if (rows.Length == 0) continue;
+                var m = plt.Add.Markers(rows.Select(i => f[i, 0]).ToArray(), rows.Select(i => f[i, 1]).ToArray(), MarkerShape.FilledCircle, size, palette.GetColor(c));
+                if (edge)
+                {
+                    m.MarkerStyle.OutlineColor = Colors.Black;
+                    m.MarkerStyle.OutlineWidth = 1.5f;
+                    m.LegendText = model.ClassNames[c];
+                }
+            }
+        }
+        Samples(train, 5, false);
+        Samples(test, 9, true);
+        plt.Axes.SetLimits(x0, x1, y0, y1);
+        plt.Title("Decision regions (large dots: test samples)");
+        plt.XLabel(model.FeatureNames[0]);
+        plt.YLabel(model.FeatureNames[1]);
+        plt.ShowLegend(Alignment.UpperLeft);
+        plt.SavePng(path, 800, 650);
+    }
+}

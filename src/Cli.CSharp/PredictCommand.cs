@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn predict: a saved model's predictions for each row of a CSV file.</summary>
+public static class PredictCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var modelPath = o.Require("model", "MODEL");
+        var dataPath = o.Require("data", "PATH");
+        var outPath = o.Get("out");
+        o.CheckAllUsed();
+        var model = Pipeline.Load(modelPath);
+        var x = Dataset.LoadCsvFeatures(dataPath, model.FeatureNames);
+        var header = new List<string>(model.FeatureNames);
+        var rows = new List<string[]>();
+        int n = x.GetLength(0), d = x.GetLength(1);
+        string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        if (model.IsClassifier)
+        {
+            var names = model.PredictClassNames(x);
+            var p = model.PredictProbabilities(x);
+            header.Add(model.TargetName);
+            if (p is not null) header.AddRange(model.ClassNames.Select(c => $"p_{c}"));
+            for (int i = 0; i < n; i++)
+            {
+                var row = Enumerable.Range(0, d).Select(j => Num(x[i, j])).Append(names[i]);
+                if (p is not null) row = row.Concat(Enumerable.Range(0, p.GetLength(1)).Select(k => Num(p[i, k])));
+                rows.Add(row.ToArray());
+            }
+        }
+        else
+        {
+            var v = model.PredictValues(x);
+            header.Add(model.TargetName);
+            for (int i = 0; i < n; i++) rows.Add(Enumerable.Range(0, d).Select(j => Num(x[i, j])).Append(Num(v[i])).ToArray());
+        }
+        var text = CsvText(header, rows);
+        if (outPath is null) w.Write(text);
+        else
+        {
+            File.WriteAllText(outPath, text);
+            w.WriteLine($"{n} predictions written to {outPath}");
+        }
+        return 0;
+    }
+
+    /// <summary>CSV text, quoting fields that hold a comma, a quote, a line break or edge spaces.</summary>
+    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
+    {
+        static string Q(string s) =>
+            s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 || s != s.Trim() ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+        var sb = new System.Text.StringBuilder();
+        sb.Append(string.Join(",", header.Select(Q))).Append('\n');
+        foreach (var r in rows) sb.Append(string.Join(",", r.Select(Q))).Append('\n');
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,36 @@
+using System.Globalization;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>Training progress: a bar with the loss, redrawn in place, on a terminal; one plain line per
+/// epoch when the output is redirected; nothing in JSON mode. Reports arrive on the training thread.</summary>
+public sealed class EpochProgress(TextWriter w, int epochs, bool terminal, bool quiet) : IProgress<EpochRecord>
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private DateTime lastDraw = DateTime.MinValue;
+
+    /// <inheritdoc/>
+    public void Report(EpochRecord r)
+    {
+        if (quiet) return;
+        var val = r.ValidationLoss is double v ? $", validation loss {v.ToString("F6", Inv)}" : "";
+        if (!terminal)
+        {
+            w.WriteLine($"epoch {r.Epoch}/{epochs}: loss {r.TrainLoss.ToString("F6", Inv)}{val}");
+            return;
+        }
+        var now = DateTime.UtcNow;
+        if (r.Epoch != epochs && (now - lastDraw).TotalMilliseconds < 50) return;
+        lastDraw = now;
+        const int width = 30;
+        int filled = (int)Math.Round(width * (double)r.Epoch / Math.Max(1, epochs));
+        w.Write($"\r[{new string('#', filled)}{new string('-', width - filled)}] epoch {r.Epoch}/{epochs} loss {r.TrainLoss.ToString("F6", Inv)}{val}   ");
+        if (r.Epoch >= epochs) w.WriteLine();
+    }
+
+    /// <summary>Ends the bar's line when training stopped before the last epoch.</summary>
+    public void Finish(int epochsDone)
+    {
+        if (!quiet && terminal && epochsDone < epochs) w.WriteLine();
+    }
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>Human and JSON reports of networks and metrics.</summary>
+public static class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private static string Prefix(string what) => what == "" ? "" : what + " ";
+
+    /// <summary>The network summary: one line per layer with its shapes and parameter count, then the total.</summary>
+    public static void Summary(TextWriter w, Pipeline model)
+    {
+        var net = model.Network;
+        w.WriteLine($"inputs: {model.FeatureNames.Length} features ({string.Join(", ", model.FeatureNames)}), scaling {model.Scaling.ToString().ToLowerInvariant()}");
+        for (int i = 0; i < net.Layers.Count; i++)
+        {
+            var l = net.Layers[i];
+            int count = l.InputSize * l.OutputSize + (l.HasBias ? l.OutputSize : 0);
+            var bias = l.HasBias ? $" + b {l.OutputSize}" : "";
+            w.WriteLine($"layer {i + 1}: dense {l.InputSize} -> {l.OutputSize}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {count} parameters");
+        }
+        w.WriteLine($"total: {net.ParameterCount} parameters, loss {model.Loss}");
+        w.WriteLine(model.IsClassifier ? $"target: {model.TargetName}, {model.ClassNames.Length} classes ({string.Join(", ", model.ClassNames)})" : $"target: {model.TargetName} (regression)");
+    }
+
+    /// <summary>Accuracy, log-loss, per-class scores and the confusion matrix.</summary>
+    public static void Classification(TextWriter w, ClassificationReport r, int samples, string what)
+    {
+        w.WriteLine($"{Prefix(what)}accuracy: {r.Accuracy.ToString("F4", Inv)} ({samples} samples)");
+        w.WriteLine($"{Prefix(what)}macro F1: {r.MacroF1.ToString("F4", Inv)}" + (r.LogLoss is double l ? $", log-loss: {l.ToString("F4", Inv)}" : ""));
+        int width = Math.Max(9, r.ClassNames.Max(n => n.Length) + 1);
+        w.WriteLine();
+        w.WriteLine($"{"class".PadRight(width)} precision  recall     F1  support");
+        foreach (var s in r.PerClass)
+            w.WriteLine($"{s.ClassName.PadRight(width)} {s.Precision.ToString("F4", Inv),9} {s.Recall.ToString("F4", Inv),7} {s.F1.ToString("F4", Inv),6} {s.Support,8}");
+        w.WriteLine();
+        w.WriteLine("confusion matrix (rows: true class, columns: predicted class)");
+        int k = r.ClassNames.Length;
+        int cell = Math.Max(5, r.ClassNames.Max(n => n.Length) + 1);
+        w.WriteLine(new string(' ', width) + string.Concat(r.ClassNames.Select(n => n.PadLeft(cell))));
+        for (int t = 0; t < k; t++)
+            w.WriteLine(r.ClassNames[t].PadRight(width) + string.Concat(Enumerable.Range(0, k).Select(p => r.ConfusionMatrix[t, p].ToString(Inv).PadLeft(cell))));
+    }
+
+    /// <summary>MSE, MAE and R^2.</summary>
+    public static void Regression(TextWriter w, RegressionReport r, int samples, string what)
+    {
+        w.WriteLine($"{Prefix(what)}R^2: {r.R2.ToString("F4", Inv)} ({samples} samples)");
+        w.WriteLine($"{Prefix(what)}MSE: {r.MeanSquaredError.ToString("G6", Inv)}, MAE: {r.MeanAbsoluteError.ToString("G6", Inv)}");
+    }
+
+    /// <summary>One JSON object of named values (numbers, strings, nulls, int matrices, string arrays).</summary>
+    public static void Json(TextWriter w, IEnumerable<KeyValuePair<string, object?>> fields)
+    {
+        using var ms = new MemoryStream();
+        using (var j = new Utf8JsonWriter(ms))
+        {
+            j.WriteStartObject();
+            foreach (var (name, value) in fields)
+            {
+                j.WritePropertyName(name);
+                switch (value)
+                {
+                    case null: j.WriteNullValue(); break;
+                    case double d when !double.IsFinite(d): j.WriteNullValue(); break;
+                    case double d: j.WriteNumberValue(d); break;
+                    case int i: j.WriteNumberValue(i); break;
+                    case string s: j.WriteStringValue(s); break;
+                    case string[] ss: j.WriteStartArray(); foreach (var s in ss) j.WriteStringValue(s); j.WriteEndArray(); break;
+                    case int[,] m:
+                        j.WriteStartArray();
+                        for (int r = 0; r < m.GetLength(0); r++)
+                        {
+                            j.WriteStartArray();
+                            for (int c = 0; c < m.GetLength(1); c++) j.WriteNumberValue(m[r, c]);
+                            j.WriteEndArray();
+                        }
+                        j.WriteEndArray();
+                        break;
+                    default: j.WriteStringValue(value.ToString()); break;
+                }
+            }
+            j.WriteEndObject();
+        }
+        w.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
+    }
+}

@@ -1,0 +1,131 @@
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn train: data -> split -> fit -> test metrics (+ model file, plots, JSON).</summary>
+public static class TrainCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var dataPath = o.Get("data");
+        var datasetName = o.Get("dataset");
+        var target = o.Get("target");
+        var task = Names.ParseTask(o.Get("task", "auto")!);
+        var features = o.List("features");
+        var layersText = o.Get("layers", "16")!;
+        var activation = Names.ParseActivation(o.Get("activation", "tanh")!);
+        var loss = o.Get("loss") is string ln ? Names.ParseLoss(ln) : (Loss?)null;
+        var optimizerName = o.Get("optimizer", "sgd")!.ToLowerInvariant();
+        var optimizer = Names.ParseOptimizer(optimizerName);
+        int batchSize = o.Int("batch-size", 0);
+        double lr = o.Double("lr", optimizerName switch { "adam" or "adamw" or "rmsprop" => 0.003, "adagrad" => 0.05, _ => 0.5 });
+        int epochs = o.Int("epochs", batchSize > 0 ? 50 : 500);
+        var scaling = Names.ParseScaling(o.Get("scaling", "standard")!);
+        long seed = o.Long("seed", 0);
+        double testFraction = o.Double("test-fraction", 0.2);
+        double validationFraction = o.Double("validation-fraction", 0.0);
+        int? patience = o.Has("patience") ? o.Int("patience", 10) : null;
+        var outPath = o.Get("out");
+        var plots = o.Get("plots");
+        bool json = o.Flag("json");
+        o.CheckAllUsed();
+
+        if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
+        if (batchSize < 0) throw new UsageException("--batch-size must be positive");
+        if (epochs <= 0) throw new UsageException("--epochs must be positive");
+        if (!(lr > 0)) throw new UsageException("--lr must be positive");
+        int[] layers;
+        try
+        {
+            layers = layersText.Trim().ToLowerInvariant() is "" or "none" or "0" ? Array.Empty<int>()
+                : layersText.Split(',', StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        }
+        catch (FormatException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
+        catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
+        if (patience is not null && !(validationFraction > 0)) throw new UsageException("--patience (early stopping) needs --validation-fraction");
+        if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
+
+        Dataset data;
+        if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task);
+        else
+        {
+            if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
+            data = Dataset.Embedded(datasetName ?? "iris");
+        }
+        if (features is not null) data = data.SelectFeatures(features);
+        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
+        var split = data.SplitStratified(testFraction, seed);
+
+        var options = new PipelineOptions
+        {
+            HiddenLayers = layers,
+            Activation = activation,
+            Loss = loss,
+            Scaling = scaling,
+            Seed = seed,
+            ValidationFraction = validationFraction,
+            Training = new TrainingOptions
+            {
+                Batching = batchSize > 0 ? Batching.MiniBatch(batchSize) : Batching.FullBatch,
+                Schedule = Schedule.Constant(lr),
+                Optimizer = optimizer,
+                MaxEpochs = epochs,
+                Seed = seed,
+                EarlyStoppingPatience = patience,
+            },
+        };
+        var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
+        if (!json)
+        {
+            w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
+            Report.Summary(w, Pipeline.Untrained(split.Train, options));
+            var batching = batchSize > 0 ? $"minibatches of {batchSize}" : "full batch";
+            w.WriteLine($"training: {optimizer} ({batching}), step {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {epochs} epochs");
+        }
+        var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json);
+        var fit = Pipeline.Fit(split.Train, options, progress);
+        progress.Finish(fit.Epochs);
+        var model = fit.Model;
+        var evaluation = model.Evaluate(split.Test);
+        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
+
+        if (outPath is not null) model.Save(outPath);
+        var written = plots is null ? new List<string>() : Plots.ForTraining(plots, fit, evaluation, split);
+
+        if (json)
+        {
+            var fields = new List<KeyValuePair<string, object?>>
+            {
+                new("task", model.IsClassifier ? "classification" : "regression"),
+            };
+            if (evaluation.Classification is { } c)
+            {
+                fields.Add(new("accuracy", c.Accuracy));
+                fields.Add(new("macro_f1", c.MacroF1));
+                fields.Add(new("log_loss", c.LogLoss));
+                fields.Add(new("classes", c.ClassNames));
+                fields.Add(new("confusion_matrix", c.ConfusionMatrix));
+            }
+            if (evaluation.Regression is { } r)
+            {
+                fields.Add(new("r2", r.R2));
+                fields.Add(new("mse", r.MeanSquaredError));
+                fields.Add(new("mae", r.MeanAbsoluteError));
+            }
+            fields.Add(new("loss", finalLoss));
+            fields.Add(new("epochs", fit.Epochs));
+            fields.Add(new("stop_reason", Names.Snake(fit.StopReason)));
+            fields.Add(new("seconds", fit.Seconds));
+            fields.Add(new("test_samples", split.Test.SampleCount));
+            if (outPath is not null) fields.Add(new("model", outPath));
+            Report.Json(w, fields);
+            return 0;
+        }
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s; final training loss {finalLoss:F6}");
+        w.WriteLine();
+        if (evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
+        if (evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
+        if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
+        foreach (var p in written) w.WriteLine($"plot written: {p}");
+        return 0;
+    }
+}

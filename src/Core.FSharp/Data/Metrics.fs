@@ -1,0 +1,147 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// Precision, recall and F1 of one class, with its support.
+type ClassScores =
+    { /// The class's name.
+      ClassName: string
+      /// TP / (TP + FP): of the samples predicted as the class, the fraction that are (0 when none is predicted).
+      Precision: float
+      /// TP / (TP + FN): of the samples of the class, the fraction found (0 when the class has none).
+      Recall: float
+      /// 2 P R / (P + R), the harmonic mean (0 when P + R = 0).
+      F1: float
+      /// The number of samples whose true class it is.
+      Support: int }
+
+/// A classifier's scores on a labelled set.
+type ClassificationReport =
+    { /// The fraction of samples classified right.
+      Accuracy: float
+      /// Counts[t, p]: samples of true class t predicted as class p (rows true, columns predicted).
+      ConfusionMatrix: int[,]
+      /// Scores per class, in class-index order.
+      PerClass: ClassScores[]
+      /// The unweighted mean of the per-class F1.
+      MacroF1: float
+      /// The log-loss of the predicted probabilities (NaN when the model gives no probabilities).
+      LogLoss: float }
+
+/// A regressor's scores on a labelled set.
+type RegressionReport =
+    { /// 1/n sum (yhat - y)^2, averaged over the output columns.
+      MeanSquaredError: float
+      /// 1/n sum |yhat - y|, averaged over the output columns.
+      MeanAbsoluteError: float
+      /// 1 - SS_res / SS_tot of each output column, averaged over the columns.
+      R2: float }
+
+/// Scores of classifiers, from predicted and true class indices (and probabilities for the log-loss).
+module ClassificationMetrics =
+
+    let private checkPair (classes: int) (predicted: int[]) (actual: int[]) =
+        Check.positiveInt "classes" classes
+        Check.notNull "predicted" predicted
+        Check.notNull "actual" actual
+        if actual.Length = 0 then Check.fail "actual" "actual is empty; at least one sample is needed."
+        if predicted.Length <> actual.Length then
+            Check.fail "predicted" (sprintf "predicted has %d labels but actual has %d; they must agree." predicted.Length actual.Length)
+        let inRange name (a: int[]) =
+            a |> Array.iteri (fun i c -> if c < 0 || c >= classes then Check.fail name (sprintf "%s[%d] = %d is outside 0 .. %d." name i c (classes - 1)))
+        inRange "predicted" predicted
+        inRange "actual" actual
+
+    /// The fraction of samples whose predicted class is the true one.
+    let accuracy (predicted: int[]) (actual: int[]) : float =
+        Check.notNull "predicted" predicted
+        Check.notNull "actual" actual
+        if actual.Length = 0 then Check.fail "actual" "actual is empty; at least one sample is needed."
+        if predicted.Length <> actual.Length then
+            Check.fail "predicted" (sprintf "predicted has %d labels but actual has %d; they must agree." predicted.Length actual.Length)
+        float (Array.fold2 (fun c p a -> if p = a then c + 1 else c) 0 predicted actual) / float actual.Length
+
+    /// The classes x classes confusion matrix: entry [t, p] counts samples of true class t
+    /// predicted as p (scikit-learn's confusion_matrix layout).
+    let confusionMatrix (classes: int) (predicted: int[]) (actual: int[]) : int[,] =
+        checkPair classes predicted actual
+        let m = Array2D.zeroCreate classes classes
+        Array.iter2 (fun p a -> m.[a, p] <- m.[a, p] + 1) predicted actual
+        m
+
+    /// Precision, recall, F1 and support of each class from a confusion matrix (rows true).
+    let scoresOf (classNames: string[]) (confusion: int[,]) : ClassScores[] =
+        Check.notNull "classNames" classNames
+        Check.notNull "confusion" confusion
+        let k = confusion.GetLength 0
+        if confusion.GetLength 1 <> k || classNames.Length <> k then
+            Check.fail "confusion" (sprintf "confusion has shape %s but there are %d class names; it must be %s." (Check.shape k (confusion.GetLength 1)) classNames.Length (Check.shape classNames.Length classNames.Length))
+        Array.init k (fun c ->
+            let tp = float confusion.[c, c]
+            let predictedC = Seq.sum (seq { for t in 0 .. k - 1 -> confusion.[t, c] }) |> float
+            let actualC = Seq.sum (seq { for p in 0 .. k - 1 -> confusion.[c, p] })
+            let precision = if predictedC = 0.0 then 0.0 else tp / predictedC
+            let recall = if actualC = 0 then 0.0 else tp / float actualC
+            let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
+            { ClassName = classNames.[c]; Precision = precision; Recall = recall; F1 = f1; Support = actualC })
+
+    /// The mean negative log-probability of the true class, -1/n sum_i log p_i,y_i, with p
+    /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss). Rows of p are probabilities.
+    let logLoss (probabilities: Matrix<float>) (actual: int[]) : float =
+        Mat.checkBatch "probabilities" probabilities
+        Check.notNull "actual" actual
+        if actual.Length <> probabilities.RowCount then
+            Check.fail "actual" (sprintf "actual has %d labels but probabilities has shape %s; they must agree." actual.Length (Mat.shapeOf probabilities))
+        let k = probabilities.ColumnCount
+        let mutable s = 0.0
+        actual |> Array.iteri (fun i c ->
+            if c < 0 || c >= k then Check.fail "actual" (sprintf "actual[%d] = %d is outside 0 .. %d." i c (k - 1))
+            s <- s - log (min (max probabilities.[i, c] 1e-15) (1.0 - 1e-15)))
+        s / float actual.Length
+
+    /// Every score at once; `probabilities` may be None (the log-loss is then NaN).
+    let report (classNames: string[]) (predicted: int[]) (actual: int[]) (probabilities: Matrix<float> option) : ClassificationReport =
+        Check.notNull "classNames" classNames
+        let confusion = confusionMatrix classNames.Length predicted actual
+        let scores = scoresOf classNames confusion
+        { Accuracy = accuracy predicted actual
+          ConfusionMatrix = confusion
+          PerClass = scores
+          MacroF1 = scores |> Array.averageBy (fun s -> s.F1)
+          LogLoss = match probabilities with Some p -> logLoss p actual | None -> Double.NaN }
+
+/// Scores of regressors, from predictions and targets of one shape (n x k, one sample per row).
+module RegressionMetrics =
+
+    let private checkPair (predicted: Matrix<float>) (actual: Matrix<float>) =
+        Mat.checkBatch "predicted" predicted
+        Mat.checkBatch "actual" actual
+        if predicted.RowCount <> actual.RowCount || predicted.ColumnCount <> actual.ColumnCount then
+            Check.fail "actual" (sprintf "actual has shape %s but predicted has shape %s; they must agree." (Mat.shapeOf actual) (Mat.shapeOf predicted))
+
+    let private perColumn (f: int -> float) (predicted: Matrix<float>) = Array.init predicted.ColumnCount f |> Array.average
+
+    /// 1/n sum_i (yhat_i - y_i)^2 of each column, averaged over the columns (scikit-learn's
+    /// mean_squared_error; for one column the notes' cost (1.3) is half of it). This is
+    /// Linear.Metrics.meanSquaredError (which sums over the columns) divided by the column count.
+    let meanSquaredError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
+        checkPair predicted actual
+        Linear.Metrics.meanSquaredError predicted actual / float predicted.ColumnCount
+
+    /// 1/n sum_i |yhat_i - y_i| of each column, averaged over the columns.
+    let meanAbsoluteError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
+        checkPair predicted actual
+        predicted |> perColumn (fun j -> Seq.init predicted.RowCount (fun i -> abs (predicted.[i, j] - actual.[i, j])) |> Seq.average)
+
+    /// R^2 = 1 - SS_res / SS_tot of each column, averaged over the columns (scikit-learn's
+    /// r2_score): Linear.Metrics.r2.
+    let r2 (predicted: Matrix<float>) (actual: Matrix<float>) : float =
+        checkPair predicted actual
+        Linear.Metrics.r2 predicted actual
+
+    /// Every score at once.
+    let report (predicted: Matrix<float>) (actual: Matrix<float>) : RegressionReport =
+        { MeanSquaredError = meanSquaredError predicted actual
+          MeanAbsoluteError = meanAbsoluteError predicted actual
+          R2 = r2 predicted actual }

@@ -1,0 +1,157 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// A trained model with everything needed to use it on raw data: the feature columns it reads,
+/// the scaler fitted on its training data, the network, the loss it was trained with (which
+/// says how to read the outputs) and the target: class names for a classifier (the network
+/// has one output per class, or one output for two classes with a binary cross-entropy loss),
+/// none for a regressor (whose outputs are mapped back through `TargetScaler`).
+type Pipeline =
+    { /// The feature columns, in the order the network reads them.
+      FeatureNames: string[]
+      /// Fitted on the training rows; applied to every input first.
+      Scaler: Scaler
+      /// The network, on scaled inputs.
+      Network: Network
+      /// The loss it was trained with.
+      Loss: Loss
+      /// The target column's name.
+      TargetName: string
+      /// The classes in index order; empty for a regressor.
+      ClassNames: string[]
+      /// For a regressor, maps the network's outputs back to the target's units (inverse
+      /// transform); the identity of width 0 for a classifier.
+      TargetScaler: Scaler }
+    /// True for a classifier (it has class names).
+    member this.IsClassifier = this.ClassNames.Length > 0
+
+/// What `Pipeline.evaluate` measured.
+[<RequireQualifiedAccess>]
+type Evaluation =
+    /// A classifier's scores.
+    | Classification of ClassificationReport
+    /// A regressor's scores.
+    | Regression of RegressionReport
+
+/// Building, checking and applying pipelines.
+module Pipeline =
+
+    /// True when a classifier with this loss has one output for two classes (binary cross-entropy).
+    let private isBinaryOutput (loss: Loss) (net: Network) =
+        net.OutputSize = 1 && (loss = Loss.BinaryCrossEntropy || loss = Loss.BinaryCrossEntropyWithLogits)
+
+    /// A pipeline from its parts, checked: the scaler and the feature names fit the network's
+    /// inputs; a classifier has one output per class (or one output for two classes with binary
+    /// cross-entropy); a regressor's target scaler fits the network's outputs.
+    let create (featureNames: string[]) (scaler: Scaler) (network: Network) (loss: Loss) (targetName: string)
+               (classNames: string[]) (targetScaler: Scaler) : Pipeline =
+        Check.notNull "featureNames" featureNames
+        Check.notNull "scaler" (box scaler)
+        Check.notNull "network" (box network)
+        Check.notNull "classNames" classNames
+        Check.notNull "targetScaler" (box targetScaler)
+        let targetName = if isNull targetName then "" else targetName
+        if featureNames.Length <> network.InputSize then
+            Check.fail "featureNames" (sprintf "There are %d feature names but the network takes %d inputs." featureNames.Length network.InputSize)
+        if scaler.Width <> network.InputSize then
+            Check.fail "scaler" (sprintf "The scaler has %d columns but the network takes %d inputs." scaler.Width network.InputSize)
+        if classNames.Length > 0 then
+            if classNames |> Array.distinct |> Array.length <> classNames.Length then
+                Check.fail "classNames" "The class names must be distinct."
+            let ok = network.OutputSize = classNames.Length || (classNames.Length = 2 && isBinaryOutput loss network)
+            if not ok then
+                Check.fail "classNames" (sprintf "There are %d classes but the network has %d outputs; a classifier needs one output per class (or one output for two classes with binary cross-entropy)." classNames.Length network.OutputSize)
+            if targetScaler.Width <> 0 then
+                Check.fail "targetScaler" "A classifier's target scaler must have width 0."
+        elif targetScaler.Width <> network.OutputSize then
+            Check.fail "targetScaler" (sprintf "The target scaler has %d columns but the network has %d outputs." targetScaler.Width network.OutputSize)
+        { FeatureNames = Array.copy featureNames; Scaler = scaler; Network = network; Loss = loss
+          TargetName = targetName; ClassNames = Array.copy classNames; TargetScaler = targetScaler }
+
+    /// The network's raw outputs (logits, probabilities or scaled values) for raw features x.
+    /// Raises ArgumentException (ParamName "x") when x has the wrong width or holds NaN or
+    /// infinity, or when scaling a value overflows (a value far outside the training range).
+    let outputs (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> =
+        let scaled = Scaler.transform pipeline.Scaler x
+        for i in 0 .. scaled.RowCount - 1 do
+            for j in 0 .. scaled.ColumnCount - 1 do
+                if not (Double.IsFinite scaled.[i, j]) then
+                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j pipeline.FeatureNames.[j] (string x.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+        Network.predict pipeline.Network scaled
+
+    /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax
+    /// cross-entropy, [1 - p, p] for one binary output (p = sigmoid of the logit, or the output
+    /// itself for binary cross-entropy on probabilities). None for other losses and for regressors.
+    let probabilities (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> option =
+        if not pipeline.IsClassifier then None
+        else
+            let out = outputs pipeline x
+            let binary (p: int -> float) = Some (Mat.init out.RowCount 2 (fun i j -> if j = 1 then p i else 1.0 - p i))
+            match pipeline.Loss with
+            | Loss.SoftmaxCrossEntropy when out.ColumnCount > 1 -> Some (Loss.softmax out)
+            | Loss.BinaryCrossEntropyWithLogits when out.ColumnCount = 1 -> binary (fun i -> Activation.sigmoid out.[i, 0])
+            | Loss.BinaryCrossEntropy when out.ColumnCount = 1 -> binary (fun i -> min 1.0 (max 0.0 out.[i, 0]))
+            | _ -> None
+
+    /// The predicted class index of each row of raw features (argmax of the outputs; for one
+    /// binary output, class 1 when the logit is positive or the probability above 1/2).
+    let predictClasses (pipeline: Pipeline) (x: Matrix<float>) : int[] =
+        if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; use predictValues."
+        let out = outputs pipeline x
+        if out.ColumnCount = 1 then
+            let threshold = if pipeline.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0
+            Array.init out.RowCount (fun i -> if out.[i, 0] > threshold then 1 else 0)
+        else Mat.argmaxRows out
+
+    /// The predicted values (n x outputs) of a regressor, in the target's units.
+    let predictValues (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> =
+        if pipeline.IsClassifier then invalidOp "This pipeline is a classifier; use predictClasses."
+        Scaler.inverse pipeline.TargetScaler (outputs pipeline x)
+
+    /// The pipeline's features taken from a data set by name (so the columns may be in any order).
+    let featuresOf (pipeline: Pipeline) (data: Dataset) : Matrix<float> =
+        let cols =
+            pipeline.FeatureNames |> Array.map (fun name ->
+                match Array.tryFindIndex ((=) name) data.FeatureNames with
+                | Some j -> j
+                | None -> Check.fail "data" (sprintf "The data have no feature column '%s', which the model reads; their columns are %s." name (String.Join(", ", data.FeatureNames))))
+        Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
+
+    /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
+    /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
+    /// values through the target scaler.
+    let trainingTargets (pipeline: Pipeline) (data: Dataset) : Matrix<float> =
+        match data.Target with
+        | Target.Classes (labels, _) when pipeline.Network.OutputSize = 1 ->
+            Matrix<float>.Build.Dense(labels.Length, 1, fun i _ -> float labels.[i])
+        | Target.Classes (labels, _) when Loss.isMargin pipeline.Loss ->
+            Mat.map (fun v -> 2.0 * v - 1.0) (Mat.oneHot pipeline.ClassNames.Length labels)
+        | Target.Classes (labels, _) -> Mat.oneHot pipeline.ClassNames.Length labels
+        | Target.Values v -> Scaler.transform pipeline.TargetScaler (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
+
+    /// The scores of the pipeline on a labelled data set. A classifier needs the data's classes
+    /// to be its own (load the file with the model's class names: an unknown class is then an
+    /// error naming its line).
+    let evaluate (pipeline: Pipeline) (data: Dataset) : Evaluation =
+        let x = featuresOf pipeline data
+        match data.Target with
+        | Target.Classes (labels, names) ->
+            if not pipeline.IsClassifier then Check.fail "data" "The model is a regressor but the data's target holds classes."
+            if names <> pipeline.ClassNames then
+                Check.fail "data" (sprintf "The data's classes (%s) are not the model's (%s); load the data with the model's class names." (String.Join(", ", names)) (String.Join(", ", pipeline.ClassNames)))
+            let predicted = predictClasses pipeline x
+            Evaluation.Classification (ClassificationMetrics.report pipeline.ClassNames predicted labels (probabilities pipeline x))
+        | Target.Values v ->
+            if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
+            let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
+            Evaluation.Regression (RegressionMetrics.report (predictValues pipeline x) y)
+
+    /// One line per layer and a total, for summaries.
+    let describe (pipeline: Pipeline) : string list =
+        [ yield sprintf "inputs: %d features (%s), scaling %s" pipeline.FeatureNames.Length (String.Join(", ", pipeline.FeatureNames)) (Scaler.kindName pipeline.Scaler.Kind)
+          yield! Network.describe pipeline.Network
+          yield sprintf "total: %d parameters; loss %s" pipeline.Network.ParameterCount (Loss.name pipeline.Loss)
+          if pipeline.IsClassifier then yield sprintf "target: %s, classes %s" pipeline.TargetName (String.Join(", ", pipeline.ClassNames))
+          else yield sprintf "target: %s (regression)" pipeline.TargetName ]

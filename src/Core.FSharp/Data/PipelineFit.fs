@@ -1,0 +1,130 @@
+namespace Functional.NN
+
+open System
+open System.Diagnostics
+open MathNet.Numerics.LinearAlgebra
+
+/// The settings of `PipelineFit.fit`: the network's hidden layers, how inputs are scaled, how
+/// the network is trained (the Trainer's options) and the validation split.
+type FitOptions =
+    { /// The widths of the hidden layers (the output layer is added: one unit per class, or one
+      /// per regression target).
+      HiddenLayers: int[]
+      /// The hidden layers' activation (the output layer is the identity).
+      Activation: Activation
+      /// The loss (None: softmax cross-entropy for classes, mean squared error for numbers).
+      Loss: Loss option
+      /// How the features are scaled (fitted on the training rows only).
+      Scaling: ScalingKind
+      /// Seed of the weights and of the validation split (the batches use Training.Seed).
+      Seed: int64
+      /// Batching, schedule, optimiser and stopping rules.
+      Training: TrainingOptions
+      /// The fraction of the training rows held out (stratified for classes) to measure the
+      /// validation loss each epoch, and for early stopping (0: none).
+      ValidationFraction: float }
+    /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, and the
+    /// notes' plain gradient descent: full batch, constant step 0.5, 500 epochs; no validation set.
+    static member Default =
+        { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard; Seed = 0L
+          Training = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.5).WithMaxEpochs(500)
+          ValidationFraction = 0.0 }
+    /// A copy with other hidden layers.
+    member this.WithHiddenLayers(widths: int[]) = { this with HiddenLayers = Array.copy widths }
+    /// A copy with another hidden activation.
+    member this.WithActivation(activation) = { this with Activation = activation }
+    /// A copy with a loss.
+    member this.WithLoss(loss: Loss) = { this with Loss = Some loss }
+    /// A copy with another scaling.
+    member this.WithScaling(scaling) = { this with Scaling = scaling }
+    /// A copy with another seed.
+    member this.WithSeed(seed) = { this with Seed = seed }
+    /// A copy with other training options.
+    member this.WithTraining(training) = { this with Training = training }
+    /// A copy with a constant step size (the schedule Constant rate).
+    member this.WithLearningRate(rate) = { this with Training = this.Training.WithSchedule(Schedule.Constant rate) }
+    /// A copy with another number of epochs.
+    member this.WithEpochs(epochs) = { this with Training = this.Training.WithMaxEpochs epochs }
+    /// A copy with another validation fraction.
+    member this.WithValidationFraction(fraction) = { this with ValidationFraction = fraction }
+
+/// What `PipelineFit.fit` returns.
+type FitResult =
+    { /// The trained pipeline (the best epoch's network after early stopping).
+      Pipeline: Pipeline
+      /// The trainer's result: history, stop reason, steps, checkpoint.
+      Training: TrainingResult<Network>
+      /// The training loss after each epoch.
+      TrainLosses: float[]
+      /// The validation loss after each epoch (empty without a validation set).
+      ValidationLosses: float[]
+      /// Wall time of training.
+      Seconds: float }
+
+/// Training a pipeline on a data set.
+module PipelineFit =
+
+    /// The loss used when none is given: softmax cross-entropy for classes, MSE for numbers.
+    let defaultLoss (data: Dataset) = if data.IsClassification then Loss.SoftmaxCrossEntropy else Loss.MeanSquaredError
+
+    /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
+    /// from the seed (inputs, hidden layers, identity output), the target scaler (regression:
+    /// standardisation of the target, fitted on its rows).
+    let untrained (options: FitOptions) (data: Dataset) : Pipeline =
+        Check.notNull "options.HiddenLayers" options.HiddenLayers
+        options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
+        let loss = defaultArg options.Loss (defaultLoss data)
+        let classNames = data.ClassNames
+        let outputs =
+            if classNames.Length = 2 && (loss = Loss.BinaryCrossEntropy || loss = Loss.BinaryCrossEntropyWithLogits) then 1
+            elif data.IsClassification then classNames.Length
+            else 1
+        let outputActivation = if loss = Loss.BinaryCrossEntropy then Activation.Sigmoid else Activation.Identity
+        let specs =
+            [ for w in options.HiddenLayers -> LayerSpec.Of(w, options.Activation)
+              yield LayerSpec.Of(outputs, outputActivation) ]
+        let net = Network.init data.FeatureCount specs options.Seed
+        let scaler = Scaler.fit options.Scaling data.Features
+        let targetScaler =
+            match data.Target with
+            | Target.Classes _ -> Scaler.identity 0
+            | Target.Values v -> Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
+        Pipeline.create data.FeatureNames scaler net loss data.TargetName classNames targetScaler
+
+    /// Splits off the validation rows (stratified for classes) with the options' seed.
+    let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
+        if not (options.ValidationFraction >= 0.0 && options.ValidationFraction < 1.0) then
+            Check.fail "options" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
+        if options.ValidationFraction = 0.0 then data, None
+        else
+            let rng = Rng.create options.Seed
+            let split, _ =
+                if data.IsClassification then Split.stratified options.ValidationFraction data.Labels rng
+                else Split.shuffled options.ValidationFraction data.SampleCount rng
+            Dataset.selectRows split.Train data, Some (Dataset.selectRows split.Test data)
+
+    /// Trains a pipeline on the data with the Trainer (hooks report each epoch and can stop the
+    /// run). The scaler is fitted on the training rows only, never on the validation rows.
+    /// Raises ArgumentException for bad options or data, TrainingDivergedException when the loss
+    /// stops being finite.
+    let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
+        Check.notNull "data" (box data)
+        let train, validation = splitValidation options data
+        let start = untrained options train
+        let x = Scaler.transform start.Scaler train.Features
+        let y = Pipeline.trainingTargets start train
+        let trainingData =
+            match validation with
+            | Some v -> (TrainingData.Of(x, y)).WithValidation(Scaler.transform start.Scaler (Pipeline.featuresOf start v), Pipeline.trainingTargets start v)
+            | None -> TrainingData.Of(x, y)
+        let clock = Stopwatch.StartNew()
+        let result = Trainer.trainWith hooks options.Training start.Loss trainingData start.Network
+        let history = Array.ofList result.History
+        { Pipeline = { start with Network = result.Model }
+          Training = result
+          TrainLosses = history |> Array.map (fun e -> e.TrainLoss)
+          ValidationLosses = history |> Array.choose (fun e -> e.ValidationLoss)
+          Seconds = clock.Elapsed.TotalSeconds }
+
+    /// `fitWith TrainingHooks.None`.
+    let fit (options: FitOptions) (data: Dataset) : FitResult = fitWith TrainingHooks.None options data

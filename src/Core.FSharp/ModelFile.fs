@@ -1,0 +1,313 @@
+namespace Functional.NN
+
+open System
+open System.IO
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN.Linear
+
+/// Saving and loading models in the library's one file format (see ModelContainer). Each model
+/// kind is one pair of mapping functions between the model and named values; loading checks
+/// every shape and rebuilds the model through its own checked constructor, and raises only
+/// ModelFormatException. Saving is atomic: a temporary file in the target's folder is written,
+/// flushed to disk and renamed over the target, so a crash leaves the old file or the new one.
+module ModelFile =
+
+    let private bad (message: string) : 'a = raise (ModelFormatException message)
+
+    /// Turns the ArgumentException of a model's own constructor into the file format's error.
+    let private rebuild (kind: string) (f: unit -> 'T) : 'T =
+        try f ()
+        with :? ArgumentException as e -> bad (sprintf "The %s model in the file is inconsistent: %s" kind e.Message)
+
+    let private floatsOfMatrix (m: Matrix<float>) =
+        ModelValue.Floats ([| m.RowCount; m.ColumnCount |], Array.init (m.RowCount * m.ColumnCount) (fun k -> m.[k / m.ColumnCount, k % m.ColumnCount]))
+
+    let private matrixOf (rows: int, cols: int, values: float[]) =
+        Matrix<float>.Build.Dense(rows, cols, fun i j -> values.[i * cols + j])
+
+    let private vector (values: float[]) = ModelValue.Floats ([| values.Length |], Array.copy values)
+
+    // ---- networks ------------------------------------------------------------------------
+
+    /// A network's entries, prefixed: "<p>layers" (count), and for each layer i
+    /// "<p>layer<i>.weights" (d_in x d_out), "<p>layer<i>.bias" (d_out; absent without bias) and
+    /// "<p>layer<i>.activation" (Activation.name).
+    let networkEntries (prefix: string) (net: Network) : (string * ModelValue) list =
+        [ yield prefix + "layers", ModelValue.Int (int64 net.Layers.Length)
+          for i, l in List.indexed net.Layers do
+              let p = sprintf "%slayer%d." prefix i
+              yield p + "weights", floatsOfMatrix l.Weights
+              match l.Bias with
+              | Some b -> yield p + "bias", vector (b.ToArray())
+              | None -> ()
+              yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
+
+    /// The network of `networkEntries`, checked: at least one layer, shapes that chain, bias
+    /// lengths that match, known activations.
+    let networkOf (prefix: string) (e: ModelEntries) : Network =
+        let count = e.IntIn(prefix + "layers", 1L, int64 (List.length e.Container.Entries))
+        let layers =
+            [ for i in 0 .. count - 1 do
+                let p = sprintf "%slayer%d." prefix i
+                let rows, cols, w = e.Matrix(p + "weights")
+                if rows = 0 || cols = 0 then bad (sprintf "The entry '%sweights' has shape [%d, %d]; a layer needs at least one input and one output." p rows cols)
+                let bias = if e.Has(p + "bias") then Some (Vector<float>.Build.DenseOfArray(e.Vector(p + "bias", cols))) else None
+                let act =
+                    match Activation.tryParse (e.Text(p + "activation")) with
+                    | Some a -> a
+                    | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." p (e.Text(p + "activation")))
+                yield rebuild "network" (fun () -> Dense.create (matrixOf (rows, cols, w)) bias act) ]
+        rebuild "network" (fun () -> Network.create layers)
+
+    // ---- scalers and pipelines -----------------------------------------------------------
+
+    let private scalerEntries (prefix: string) (s: Scaler) =
+        [ prefix + "kind", ModelValue.Text (Scaler.kindName s.Kind)
+          prefix + "offset", vector s.Offset
+          prefix + "scale", vector s.Scale ]
+
+    let private scalerOf (prefix: string) (e: ModelEntries) =
+        let kind =
+            match Scaler.tryParseKind (e.Text(prefix + "kind")) with
+            | Some k -> k
+            | None -> bad (sprintf "The entry '%skind' is '%s', which is not a scaling this library knows." prefix (e.Text(prefix + "kind")))
+        let offset = e.Vector(prefix + "offset", -1)
+        let scale = e.Vector(prefix + "scale", offset.Length)
+        rebuild "scaler" (fun () -> Scaler.create kind offset scale)
+
+    /// A pipeline's entries: its network ("network." prefix), "features", "scaler.*", "loss",
+    /// "target", "classes" and "target_scaler.*".
+    let pipelineEntries (p: Pipeline) : (string * ModelValue) list =
+        [ yield! networkEntries "network." p.Network
+          yield "features", ModelValue.Texts (Array.copy p.FeatureNames)
+          yield! scalerEntries "scaler." p.Scaler
+          yield "loss", ModelValue.Text (Loss.name p.Loss)
+          yield "target", ModelValue.Text p.TargetName
+          yield "classes", ModelValue.Texts (Array.copy p.ClassNames)
+          yield! scalerEntries "target_scaler." p.TargetScaler ]
+
+    /// The pipeline of `pipelineEntries`, checked by Pipeline.create.
+    let pipelineOf (e: ModelEntries) : Pipeline =
+        let net = networkOf "network." e
+        let loss =
+            match Loss.tryParse (e.Text "loss") with
+            | Some l -> l
+            | None -> bad (sprintf "The entry 'loss' is '%s', which is not a loss this library knows." (e.Text "loss"))
+        rebuild "pipeline" (fun () ->
+            Pipeline.create (e.Texts "features") (scalerOf "scaler." e) net loss (e.Text "target") (e.Texts "classes") (scalerOf "target_scaler." e))
+
+    // ---- linear models -------------------------------------------------------------------
+
+    /// A linear model's entries: "coefficients" (d x k), "intercept" (k), "has_intercept" (0/1),
+    /// "features".
+    let linearEntries (m: LinearModel) : (string * ModelValue) list =
+        [ "coefficients", floatsOfMatrix m.Coefficients
+          "intercept", vector (m.Intercept.ToArray())
+          "has_intercept", ModelValue.Int (if m.HasIntercept then 1L else 0L)
+          "features", ModelValue.Texts (Array.copy m.FeatureNames) ]
+
+    /// The linear model of `linearEntries`, checked by LinearModel.create.
+    let linearOf (e: ModelEntries) : LinearModel =
+        let rows, cols, w = e.Matrix "coefficients"
+        if rows = 0 || cols = 0 then bad (sprintf "The entry 'coefficients' has shape [%d, %d]; it must not be empty." rows cols)
+        let b = e.Vector("intercept", cols)
+        let hasIntercept = e.IntIn("has_intercept", 0L, 1L) = 1
+        rebuild "linear" (fun () -> LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features"))
+
+    // ---- training checkpoints ----------------------------------------------------------
+
+    let private ints (xs: int seq) = ModelValue.Ints (xs |> Seq.map int64 |> Array.ofSeq)
+
+    /// A network training checkpoint's entries: the network ("network."), the optimiser's step
+    /// and buffers ("optimizer.*"), the generator's four words ("rng", as two's-complement
+    /// int64), "step", "epoch", the pending batches (their lengths and their indices, flat),
+    /// the history by column, early stopping's best network ("best.", absent before one) and its
+    /// counters, and the elapsed time in ticks.
+    let checkpointEntries (c: Checkpoint<Network>) : (string * ModelValue) list =
+        let h = Array.ofList c.History
+        [ yield! networkEntries "network." c.Model
+          yield "optimizer.step", ModelValue.Int (int64 c.OptimizerState.Step)
+          yield "optimizer.velocity", vector c.OptimizerState.Velocity
+          yield "optimizer.first_moment", vector c.OptimizerState.FirstMoment
+          yield "optimizer.second_moment", vector c.OptimizerState.SecondMoment
+          yield "rng", ModelValue.Ints [| int64 c.Rng.S0; int64 c.Rng.S1; int64 c.Rng.S2; int64 c.Rng.S3 |]
+          yield "step", ModelValue.Int (int64 c.Step)
+          yield "epoch", ModelValue.Int (int64 c.Epoch)
+          yield "pending.lengths", ints (c.PendingBatches |> Array.map Array.length)
+          yield "pending.indices", ints (Array.concat c.PendingBatches)
+          yield "history.epoch", ints (h |> Array.map (fun e -> e.Epoch))
+          yield "history.step", ints (h |> Array.map (fun e -> e.Step))
+          yield "history.train_loss", vector (h |> Array.map (fun e -> e.TrainLoss))
+          yield "history.has_validation", ints (h |> Array.map (fun e -> if e.ValidationLoss.IsSome then 1 else 0))
+          yield "history.validation_loss", vector (h |> Array.map (fun e -> defaultArg e.ValidationLoss 0.0))
+          yield "history.validation_metric", vector (h |> Array.map (fun e -> defaultArg e.ValidationMetric 0.0))
+          yield "history.step_size", vector (h |> Array.map (fun e -> e.StepSize))
+          yield "history.gradient_norm", vector (h |> Array.map (fun e -> e.GradientNorm))
+          yield "history.elapsed_ticks", ModelValue.Ints (h |> Array.map (fun e -> e.Elapsed.Ticks))
+          match c.Best with
+          | Some b ->
+              yield! networkEntries "best." b.Model
+              yield "best.validation_loss", ModelValue.Float b.ValidationLoss
+              yield "best.epoch", ModelValue.Int (int64 b.Epoch)
+          | None -> ()
+          yield "epochs_without_improvement", ModelValue.Int (int64 c.EpochsWithoutImprovement)
+          yield "elapsed_ticks", ModelValue.Int c.Elapsed.Ticks ]
+
+    /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
+    /// a generator state that is not all zero, counters that are not negative, batches that are
+    /// not empty and hold no negative index, history columns of one length, a best network of
+    /// the network's shape.
+    let checkpointOf (e: ModelEntries) : Checkpoint<Network> =
+        let net = networkOf "network." e
+        let p = net.ParameterCount
+        let buffer name =
+            let v = e.Vector(name, -1)
+            if v.Length <> 0 && v.Length <> p then bad (sprintf "The entry '%s' has %d values; an optimiser buffer is empty or has one value per parameter (%d)." name v.Length p)
+            v
+        let maxInt = int64 Int32.MaxValue
+        let state =
+            { Step = e.IntIn("optimizer.step", 0L, maxInt)
+              Velocity = buffer "optimizer.velocity"
+              FirstMoment = buffer "optimizer.first_moment"
+              SecondMoment = buffer "optimizer.second_moment" }
+        let rng =
+            match e.Ints "rng" with
+            | [| a; b; c; d |] -> rebuild "checkpoint" (fun () -> Rng.ofState (uint64 a) (uint64 b) (uint64 c) (uint64 d))
+            | words -> bad (sprintf "The entry 'rng' has %d words; the generator's state is 4 words." words.Length)
+        let toInts name (xs: int64[]) =
+            xs |> Array.map (fun x -> if x < 0L || x > maxInt then bad (sprintf "The entry '%s' holds %d; it must lie in 0 .. %d." name x maxInt) else int x)
+        let lengths = toInts "pending.lengths" (e.Ints "pending.lengths")
+        let indices = toInts "pending.indices" (e.Ints "pending.indices")
+        if lengths |> Array.exists ((=) 0) then bad "The entry 'pending.lengths' holds an empty batch."
+        if (lengths |> Array.sumBy int64) <> int64 indices.Length then
+            bad (sprintf "The pending batches' lengths add up to %d but there are %d indices." (lengths |> Array.sumBy int64) indices.Length)
+        let starts = Array.scan (+) 0 lengths
+        let pending = Array.init lengths.Length (fun b -> indices.[starts.[b] .. starts.[b] + lengths.[b] - 1])
+        let epochs = toInts "history.epoch" (e.Ints "history.epoch")
+        let n = epochs.Length
+        let column name = e.Vector(name, n)
+        let steps = toInts "history.step" (e.Ints "history.step")
+        let hasValidation = toInts "history.has_validation" (e.Ints "history.has_validation")
+        let ticks = e.Ints "history.elapsed_ticks"
+        if steps.Length <> n || hasValidation.Length <> n || ticks.Length <> n then
+            bad (sprintf "The history's columns have different lengths (epoch %d, step %d, has_validation %d, elapsed_ticks %d)." n steps.Length hasValidation.Length ticks.Length)
+        if hasValidation |> Array.exists (fun v -> v > 1) then bad "The entry 'history.has_validation' holds a value other than 0 and 1."
+        if ticks |> Array.exists (fun t -> t < 0L) then bad "The entry 'history.elapsed_ticks' holds a negative time."
+        let trainLoss, valLoss, valMetric = column "history.train_loss", column "history.validation_loss", column "history.validation_metric"
+        let stepSize, gradNorm = column "history.step_size", column "history.gradient_norm"
+        let history =
+            [ for i in 0 .. n - 1 ->
+                { Epoch = epochs.[i]; Step = steps.[i]; TrainLoss = trainLoss.[i]
+                  ValidationLoss = (if hasValidation.[i] = 1 then Some valLoss.[i] else None)
+                  ValidationMetric = (if hasValidation.[i] = 1 then Some valMetric.[i] else None)
+                  StepSize = stepSize.[i]; GradientNorm = gradNorm.[i]; Elapsed = TimeSpan.FromTicks ticks.[i] } ]
+        let best =
+            if e.Has "best.layers" then
+                let b = networkOf "best." e
+                if b.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome) <> (net.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome)) then
+                    bad "The best network in the checkpoint does not have the shape of its network."
+                Some { Model = b; ValidationLoss = e.Float "best.validation_loss"; Epoch = e.IntIn("best.epoch", 0L, maxInt) }
+            else None
+        let elapsed = e.Int "elapsed_ticks"
+        if elapsed < 0L then bad "The entry 'elapsed_ticks' is negative."
+        { Model = net
+          OptimizerState = state
+          Rng = rng
+          Step = e.IntIn("step", 0L, maxInt)
+          Epoch = e.IntIn("epoch", 0L, maxInt)
+          PendingBatches = pending
+          History = history
+          Best = best
+          EpochsWithoutImprovement = e.IntIn("epochs_without_improvement", 0L, maxInt)
+          Elapsed = TimeSpan.FromTicks elapsed }
+
+    // ---- bytes ---------------------------------------------------------------------------
+
+    let private ofBytes (expected: string) (bytes: byte[]) : ModelEntries =
+        let c = ModelContainer.read bytes
+        if c.Kind <> expected then bad (sprintf "The file holds a %s model, not a %s model." c.Kind expected)
+        ModelEntries c
+
+    /// A network as file bytes (kind "network").
+    let networkToBytes (net: Network) = ModelContainer.write { Kind = "network"; Entries = networkEntries "" net }
+    /// A network from file bytes; raises ModelFormatException.
+    let networkOfBytes (bytes: byte[]) = networkOf "" (ofBytes "network" bytes)
+    /// A pipeline as file bytes (kind "pipeline").
+    let pipelineToBytes (p: Pipeline) = ModelContainer.write { Kind = "pipeline"; Entries = pipelineEntries p }
+    /// A pipeline from file bytes; raises ModelFormatException.
+    let pipelineOfBytes (bytes: byte[]) = pipelineOf (ofBytes "pipeline" bytes)
+    /// A linear model as file bytes (kind "linear").
+    let linearToBytes (m: LinearModel) = ModelContainer.write { Kind = "linear"; Entries = linearEntries m }
+    /// A linear model from file bytes; raises ModelFormatException.
+    let linearOfBytes (bytes: byte[]) = linearOf (ofBytes "linear" bytes)
+
+    /// A network training checkpoint as file bytes (kind "checkpoint").
+    let checkpointToBytes (c: Checkpoint<Network>) = ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }
+    /// A network training checkpoint from file bytes; raises ModelFormatException.
+    let checkpointOfBytes (bytes: byte[]) = checkpointOf (ofBytes "checkpoint" bytes)
+
+    /// The kind of model a file's bytes hold ("network", "pipeline", "linear", ...), after
+    /// checking the whole container; raises ModelFormatException.
+    let kindOfBytes (bytes: byte[]) = (ModelContainer.read bytes).Kind
+
+    // ---- files ---------------------------------------------------------------------------
+
+    /// How many bytes each write of `writeAtomicWith` passes to the stream.
+    let writeChunk = 4096
+
+    /// Writes bytes to `path` atomically: to a temporary file in the same folder (through
+    /// `wrap`, which tests use to inject faults), in chunks of `writeChunk`, flushed to disk, then
+    /// renamed over `path`. If anything fails the temporary file is deleted and `path` is
+    /// untouched (the old file, or none).
+    let writeAtomicWith (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
+        Check.notNull "path" path
+        Check.notNull "bytes" bytes
+        let full = Path.GetFullPath path
+        let dir = Path.GetDirectoryName full
+        if not (Directory.Exists dir) then
+            raise (DirectoryNotFoundException(sprintf "The folder '%s' of the model file does not exist." dir))
+        let temp = Path.Combine(dir, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString("N")))
+        try
+            do
+                use file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)
+                use stream = wrap (file :> Stream)
+                let mutable offset = 0
+                while offset < bytes.Length do
+                    let n = min writeChunk (bytes.Length - offset)
+                    stream.Write(bytes, offset, n)
+                    offset <- offset + n
+                stream.Flush()
+                file.Flush(true)
+            File.Move(temp, full, true)
+        with _ ->
+            (try File.Delete temp with _ -> ())
+            reraise ()
+
+    /// `writeAtomicWith id`.
+    let writeAtomic (path: string) (bytes: byte[]) = writeAtomicWith id path bytes
+
+    /// A file's bytes for a model reader. A file larger than 1 GiB is refused as a
+    /// ModelFormatException before it is read; a missing file is a FileNotFoundException.
+    let readBytes (path: string) : byte[] =
+        Check.notNull "path" path
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "The model file '%s' does not exist." path, path))
+        let length = FileInfo(path).Length
+        if length > (1L <<< 30) then bad (sprintf "The file '%s' is %d bytes long; model files larger than 1 GiB are refused." path length)
+        File.ReadAllBytes path
+
+    /// Saves a network atomically.
+    let saveNetwork (path: string) (net: Network) = writeAtomic path (networkToBytes net)
+    /// Loads a network; raises ModelFormatException for a damaged file.
+    let loadNetwork (path: string) : Network = networkOfBytes (readBytes path)
+    /// Saves a pipeline atomically.
+    let savePipeline (path: string) (p: Pipeline) = writeAtomic path (pipelineToBytes p)
+    /// Loads a pipeline; raises ModelFormatException for a damaged file.
+    let loadPipeline (path: string) : Pipeline = pipelineOfBytes (readBytes path)
+    /// Saves a linear model atomically.
+    let saveLinear (path: string) (m: LinearModel) = writeAtomic path (linearToBytes m)
+    /// Loads a linear model; raises ModelFormatException for a damaged file.
+    let loadLinear (path: string) : LinearModel = linearOfBytes (readBytes path)
+    /// Saves a network training checkpoint atomically.
+    let saveCheckpoint (path: string) (c: Checkpoint<Network>) = writeAtomic path (checkpointToBytes c)
+    /// Loads a network training checkpoint; raises ModelFormatException for a damaged file.
+    let loadCheckpoint (path: string) : Checkpoint<Network> = checkpointOfBytes (readBytes path)

@@ -1,0 +1,200 @@
+using Microsoft.FSharp.Core;
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
+public sealed record PipelineOptions
+{
+    /// <summary>The widths of the hidden layers (default: one layer of 16). The output layer is added.</summary>
+    public int[] HiddenLayers { get; init; } = { 16 };
+
+    /// <summary>The hidden layers' activation (default tanh); the output layer is the identity.</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>The loss, or null for softmax cross-entropy on classes and mean squared error on numbers.</summary>
+    public Loss? Loss { get; init; }
+
+    /// <summary>How features are scaled (default: standardised), fitted on the training rows only.</summary>
+    public Scaling Scaling { get; init; } = Scaling.Standard;
+
+    /// <summary>The seed of the weights and of the validation split (default 0).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The share of the training rows held out for the validation loss (default 0: none).</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>Batching, schedule, optimiser, stopping rules (default: the notes' plain gradient descent,
+    /// full batch, constant step 0.5, 500 epochs).</summary>
+    public TrainingOptions Training { get; init; } = new() { Batching = Batching.FullBatch, Schedule = Schedule.Constant(0.5), MaxEpochs = 500 };
+
+    internal FN.FitOptions ToCore()
+    {
+        ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
+        ArgumentNullException.ThrowIfNull(Training, nameof(Training));
+        return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(),
+            Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
+            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction);
+    }
+}
+
+/// <summary>What <see cref="Pipeline.Fit"/> returns: the model and how training went.</summary>
+public sealed class PipelineFitResult
+{
+    internal PipelineFitResult(FN.FitResult r)
+    {
+        Model = new Pipeline(r.Pipeline);
+        History = r.Training.History.Select(EpochRecord.FromCore).ToArray();
+        StopReason = (StopReason)(int)r.Training.StopReason;
+        Epochs = r.Training.Epochs;
+        Steps = r.Training.Steps;
+        Seconds = r.Seconds;
+        var c = r.Training.Checkpoint;
+        Checkpoint = new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
+    }
+
+    /// <summary>The trained pipeline.</summary>
+    public Pipeline Model { get; }
+
+    /// <summary>One record per epoch: training loss, validation loss (when there is a validation set), ...</summary>
+    public IReadOnlyList<EpochRecord> History { get; }
+
+    /// <summary>The rule that stopped training.</summary>
+    public StopReason StopReason { get; }
+
+    /// <summary>Epochs completed.</summary>
+    public int Epochs { get; }
+
+    /// <summary>Steps taken.</summary>
+    public int Steps { get; }
+
+    /// <summary>Wall time of training, in seconds.</summary>
+    public double Seconds { get; }
+
+    /// <summary>The state to resume training from (save it with <see cref="ModelFile.SaveCheckpoint"/>).</summary>
+    public TrainingCheckpoint<Network> Checkpoint { get; }
+}
+
+/// <summary>A trained model with everything it needs to run on raw data: the feature columns it reads, the
+/// scaler fitted on its training rows, the network, and the class names (a classifier) or the target's
+/// scaling (a regressor). Immutable. Save it with <see cref="Save"/>; loading gives bit-identical predictions.</summary>
+/// <example><code>
+/// var data = Dataset.Embedded("iris").SplitStratified(0.2, seed: 1);
+/// var model = Pipeline.Fit(data.Train).Model;
+/// Console.WriteLine(model.Evaluate(data.Test).Classification!.Accuracy);
+/// </code></example>
+public sealed class Pipeline
+{
+    internal Pipeline(FN.Pipeline core) => Core = core;
+
+    internal FN.Pipeline Core { get; }
+
+    /// <summary>Trains a pipeline on <paramref name="data"/>: fits the scaler on its rows (not the validation
+    /// rows), draws the network from the seed, trains it with the options' trainer.</summary>
+    /// <param name="data">The training data.</param>
+    /// <param name="options">The settings, or null for the defaults.</param>
+    /// <param name="progress">Receives each epoch's record, or null (called synchronously on the training thread).</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    /// <exception cref="ArgumentException">Bad options or data.</exception>
+    /// <exception cref="FN.TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public static PipelineFitResult Fit(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var hooks = new FN.TrainingHooks(FuncConvert.FromAction<FN.EpochRecord>(r => progress?.Report(EpochRecord.FromCore(r))),
+            FuncConvert.FromFunc(() => cancellationToken.IsCancellationRequested));
+        try
+        {
+            return new PipelineFitResult(FN.PipelineFit.fitWith(hooks, (options ?? new PipelineOptions()).ToCore(), data.Core));
+        }
+        catch (FN.TrainingDivergedException e) when (e.LastGood is FN.Network good)
+        {
+            throw new FN.TrainingDivergedException(e.Epoch, e.Step, new Network(good), e.Message);
+        }
+    }
+
+    /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of
+    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training.</summary>
+    public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new(FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core));
+    }
+
+    /// <summary>Loads a pipeline saved by <see cref="Save"/>.</summary>
+    /// <exception cref="FN.ModelFormatException">The file is damaged, truncated, of another version or kind.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static Pipeline Load(string path) => new(FN.ModelFile.loadPipeline(path));
+
+    /// <summary>Saves the pipeline atomically (a temporary file renamed over the target).</summary>
+    public void Save(string path) => FN.ModelFile.savePipeline(path, Core);
+
+    /// <summary>True for a classifier.</summary>
+    public bool IsClassifier => Core.IsClassifier;
+
+    /// <summary>The feature columns it reads, in order.</summary>
+    public string[] FeatureNames => (string[])Core.FeatureNames.Clone();
+
+    /// <summary>The class names in index order (empty for a regressor).</summary>
+    public string[] ClassNames => (string[])Core.ClassNames.Clone();
+
+    /// <summary>The target column's name.</summary>
+    public string TargetName => Core.TargetName;
+
+    /// <summary>The loss it was trained with.</summary>
+    public Loss Loss => Enum.Parse<Loss>(LossName(Core.Loss));
+
+    /// <summary>The feature scaling it applies.</summary>
+    public Scaling Scaling => DataInterop.FromCore(Core.Scaler.Kind);
+
+    /// <summary>The network (on scaled features).</summary>
+    public Network Network => new(Core.Network);
+
+    /// <summary>One line per layer, with the inputs, the total and the target.</summary>
+    public IReadOnlyList<string> Describe() => FN.PipelineModule.describe(Core).ToArray();
+
+    /// <summary>The predicted class index of each row of raw features x (n x FeatureNames.Length).</summary>
+    /// <exception cref="ArgumentException">x has the wrong width or holds NaN or infinity.</exception>
+    public int[] PredictClasses(double[,] x) => FN.PipelineModule.predictClasses(Core, Interop.ToMatrix(x, nameof(x)));
+
+    /// <summary>The predicted class name of each row.</summary>
+    public string[] PredictClassNames(double[,] x) => PredictClasses(x).Select(c => Core.ClassNames[c]).ToArray();
+
+    /// <summary>Class probabilities (n x classes), or null when the loss gives none (e.g. mean squared error).</summary>
+    public double[,]? PredictProbabilities(double[,] x)
+    {
+        var p = FN.PipelineModule.probabilities(Core, Interop.ToMatrix(x, nameof(x)));
+        return p is null ? null : p.Value.ToArray();
+    }
+
+    /// <summary>A regressor's predictions for each row, in the target's units.</summary>
+    public double[] PredictValues(double[,] x) => FN.PipelineModule.predictValues(Core, Interop.ToMatrix(x, nameof(x))).Column(0).ToArray();
+
+    /// <summary>The scores on labelled data whose columns include the model's features (in any order). Load a
+    /// classifier's test data with <c>classNames: model.ClassNames</c> so that an unknown class is an error.</summary>
+    public Evaluation Evaluate(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new Evaluation(FN.PipelineModule.evaluate(Core, data.Core), Core.ClassNames);
+    }
+
+    /// <summary>The model's features taken from a data set by name.</summary>
+    public double[,] FeaturesOf(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return FN.PipelineModule.featuresOf(Core, data.Core).ToArray();
+    }
+
+    private static string LossName(FN.Loss loss) =>
+        loss.Tag switch
+        {
+            FN.Loss.Tags.HalfMeanSquaredError => nameof(FunctionalNN.Loss.HalfMeanSquaredError),
+            FN.Loss.Tags.MeanSquaredError => nameof(FunctionalNN.Loss.MeanSquaredError),
+            FN.Loss.Tags.BinaryCrossEntropy => nameof(FunctionalNN.Loss.BinaryCrossEntropy),
+            FN.Loss.Tags.BinaryCrossEntropyWithLogits => nameof(FunctionalNN.Loss.BinaryCrossEntropyWithLogits),
+            FN.Loss.Tags.SoftmaxCrossEntropy => nameof(FunctionalNN.Loss.SoftmaxCrossEntropy),
+            FN.Loss.Tags.Hinge => nameof(FunctionalNN.Loss.Hinge),
+            FN.Loss.Tags.SquaredHinge => nameof(FunctionalNN.Loss.SquaredHinge),
+            _ => nameof(FunctionalNN.Loss.Logistic),
+        };
+}

@@ -1,0 +1,120 @@
+/// The data, metrics, pipeline and model-file facade as a C# user meets it, and the quick starts of
+/// docs/data-and-models.md (its C# block is tests/DataQuickStart.CSharp/Program.cs, its F# block
+/// scripts/data-quickstart.fsx after the #load line; both are compiled and run by the tests).
+module Functional.NN.Tests.DataFacadeTests
+
+open System
+open System.IO
+open System.Text.RegularExpressions
+open Expecto
+open FunctionalNN
+
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e ->
+        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+        for fr in fragments do Expect.stringContains e.Message fr "message"
+    | e -> failtestf "expected ArgumentException, got %O" e
+
+let private normalise (s: string) = s.Replace("\r\n", "\n").Trim()
+
+let private docBlocks (language: string) =
+    let doc = normalise (File.ReadAllText(Repo.path [ "docs"; "data-and-models.md" ]))
+    Regex.Matches(doc, "```" + language + "\n(.*?)\n```", RegexOptions.Singleline) |> Seq.map (fun m -> normalise m.Groups.[1].Value) |> List.ofSeq
+
+let private bits (a: double[,]) = a |> Seq.cast<double> |> Seq.map BitConverter.DoubleToInt64Bits |> Array.ofSeq
+
+[<Tests>]
+let tests =
+    testList "Data facade" [
+        test "CSV text -> fit -> evaluate -> save -> load -> predict, bit-identical probabilities" {
+            let iris = Dataset.Embedded "iris"
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-facade-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let csv = Path.Combine(dir, "iris.csv")
+                iris.SaveCsv csv
+                let data = Dataset.LoadCsv(csv, target = "species")
+                Expect.equal data.Features iris.Features "SaveCsv then LoadCsv gives the same numbers"
+                Expect.equal data.ClassNames iris.ClassNames "and the same classes"
+                let split = data.SplitStratified(0.2, 3L)
+                let fit = Pipeline.Fit(split.Train, PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.5, MaxEpochs = 200)))
+                Expect.equal fit.History.Count 200 "one record per epoch"
+                let e = fit.Model.Evaluate split.Test
+                Expect.isTrue e.IsClassification "a classifier"
+                Expect.isGreaterThanOrEqual e.Classification.Accuracy 0.9 "test accuracy"
+                let path = Path.Combine(dir, "m.fnn")
+                fit.Model.Save path
+                Expect.equal (ModelFile.KindOf path) "pipeline" "kind"
+                let loaded = Pipeline.Load path
+                Expect.equal (bits (loaded.PredictProbabilities split.Test.Features)) (bits (fit.Model.PredictProbabilities split.Test.Features)) "probabilities bit for bit"
+                Expect.equal (loaded.ClassNames, loaded.FeatureNames, loaded.Scaling) (fit.Model.ClassNames, fit.Model.FeatureNames, Scaling.Standard) "class names, features, scaling"
+            finally Directory.Delete(dir, true)
+        }
+        test "a regression pipeline predicts in the target's units" {
+            let commute = Dataset.Embedded "commute"
+            let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, MaxEpochs = 2000)))
+            let r = fit.Model.Evaluate(commute).Regression
+            // The least-squares fit of the notes has R^2 = 0.9546 (fnn linear prints it; 1 - SS_res/SS_tot of Data/README.md's Y*).
+            Expect.floatClose { absolute = 1e-3; relative = 0.0 } r.R2 0.9546 "R^2 of the linear fit"
+            Expect.isFalse fit.Model.IsClassifier "a regressor"
+        }
+        test "facade errors: ParamName and the shapes or names" {
+            let model = Pipeline.Untrained(Dataset.Embedded "iris", PipelineOptions())
+            expectArg "x" [ "2x3"; "4 columns" ] (fun () -> model.PredictClasses(Array2D.zeroCreate 2 3) |> ignore)
+            expectArg "name" [ "mnist" ] (fun () -> Dataset.Embedded "mnist" |> ignore)
+            expectArg "names" [ "petal_size"; "petal_length" ] (fun () -> (Dataset.Embedded "iris").SelectFeatures("petal_size") |> ignore)
+            let e = Expect.throwsC (fun () -> Dataset.ParseCsv("a,b\n1,x\n2\n") |> ignore) id
+            Expect.isTrue (e :? Functional.NN.DataFormatException) "CSV errors are DataFormatException"
+            Expect.stringContains e.Message "Line 3" "names the line"
+        }
+        test "FeatureScaler as scikit-learn's scalers (values of DataTests)" {
+            let x = array2D [ [ 1.0; 5.0 ]; [ 2.0; 5.0 ]; [ 4.0; 5.0 ]; [ 9.0; 5.0 ] ]
+            let s = FeatureScaler.Fit(x, Scaling.Standard)
+            // scikit-learn StandardScaler: mean [4, 5], scale [3.082207001484488, 1].
+            Expect.equal s.Offset [| 4.0; 5.0 |] "means"
+            Expect.floatClose Accuracy.veryHigh s.Scale.[0] 3.082207001484488 "sd"
+            Expect.equal (s.Transform(x).[3, 1]) 0.0 "constant column"
+            let m = FeatureScaler.Fit(x, Scaling.MinMax)
+            // scikit-learn MinMaxScaler: the new row [10, 6] -> [1.125, 1].
+            Expect.equal (m.Transform(array2D [ [ 10.0; 6.0 ] ])) (array2D [ [ 1.125; 1.0 ] ]) "min-max on new data"
+            expectArg "x" [ "2 columns" ] (fun () -> s.Transform(Array2D.zeroCreate 1 3) |> ignore)
+        }
+        test "metrics through the facade agree with the core (scikit-learn values of MetricsTests)" {
+            let r = Metrics.Classification([| "a"; "b"; "c" |], [| 0; 1; 0; 1; 1; 2; 1; 2; 0; 2 |], [| 0; 0; 0; 1; 1; 1; 1; 2; 2; 2 |])
+            Expect.equal r.Accuracy 0.7 "accuracy (scikit-learn 0.7)"
+            Expect.isNull (box r.LogLoss) "no probabilities, no log-loss"
+            Expect.floatClose Accuracy.veryHigh (Metrics.R2([| 2.5; 0.0; 2.0; 8.0; 3.9 |], [| 3.0; -0.5; 2.0; 7.0; 4.2 |])) 0.9480256276150627 "R^2 (scikit-learn)"
+        }
+        test "a checkpoint saved and loaded through the facade resumes like a run never interrupted" {
+            let iris = Dataset.Embedded "iris"
+            let x = iris.Features
+            let y = Labels.OneHot(iris.Labels, 3)
+            let net = NetworkBuilder(4).Dense(6, Activation.Tanh).Dense(3, Activation.Identity).Seed(2L).Build()
+            let options epochs = TrainingOptions(Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.01, Batching = Batching.MiniBatch(32), MaxEpochs = epochs, Seed = 4L)
+            let half = Trainer.Train(net, x, y, Loss.SoftmaxCrossEntropy, options 3)
+            let path = Path.Combine(Path.GetTempPath(), "fnn-ckpt-" + Guid.NewGuid().ToString("N") + ".ckpt")
+            try
+                ModelFile.SaveCheckpoint(half.Checkpoint, path)
+                let resumed = Trainer.Resume(ModelFile.LoadCheckpoint path, x, y, Loss.SoftmaxCrossEntropy, options 6)
+                let whole = Trainer.Train(net, x, y, Loss.SoftmaxCrossEntropy, options 6)
+                Expect.equal (bits (resumed.Model.GetWeights 0)) (bits (whole.Model.GetWeights 0)) "weights bit for bit"
+            finally File.Delete path
+        }
+        test "docs/data-and-models.md: its C# block is tests/DataQuickStart.CSharp/Program.cs, which runs" {
+            let program = normalise (File.ReadAllText(Repo.path [ "tests"; "DataQuickStart.CSharp"; "Program.cs" ]))
+            Expect.contains (docBlocks "csharp") program "the document shows the compiled quick start word for word"
+            let entry = Reflection.Assembly.Load("DataQuickStart.CSharp").EntryPoint
+            let saved = Console.Out
+            use capture = new StringWriter()
+            Console.SetOut capture
+            try entry.Invoke(null, [| box ([||]: string[]) |]) |> ignore
+            finally Console.SetOut saved
+            Expect.stringContains (capture.ToString()) "loaded model agrees: True" (capture.ToString())
+        }
+        test "docs/data-and-models.md: its F# block is scripts/data-quickstart.fsx (which the script tests run)" {
+            let script = File.ReadAllLines(Repo.path [ "scripts"; "data-quickstart.fsx" ])
+            Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
+            Expect.contains (docBlocks "fsharp") (normalise (String.Join("\n", script.[1..]))) "the document shows the script word for word"
+        }
+    ]

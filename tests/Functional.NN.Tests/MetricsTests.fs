@@ -1,0 +1,86 @@
+/// Classification and regression metrics against scikit-learn (tests/reference/metrics_sklearn.py,
+/// whose printed numbers are copied below) and hand derivations.
+module Functional.NN.Tests.MetricsTests
+
+open System
+open Expecto
+open Functional.NN
+
+let private close (actual: float) (expected: float) (what: string) =
+    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } actual expected (sprintf "%s: %.17g vs %.17g" what actual expected)
+
+// The classification example of metrics_sklearn.py: 3 classes, 10 samples.
+let private actual = [| 0; 0; 0; 1; 1; 1; 1; 2; 2; 2 |]
+let private predicted = [| 0; 1; 0; 1; 1; 2; 1; 2; 0; 2 |]
+let private proba =
+    Mat.ofRows [ [| 0.7; 0.2; 0.1 |]; [| 0.3; 0.6; 0.1 |]; [| 0.8; 0.1; 0.1 |]; [| 0.1; 0.8; 0.1 |]; [| 0.2; 0.5; 0.3 |]
+                 [| 0.1; 0.3; 0.6 |]; [| 0.25; 0.5; 0.25 |]; [| 0.0; 0.1; 0.9 |]; [| 0.5; 0.2; 0.3 |]; [| 0.1; 0.1; 0.8 |] ]
+
+[<Tests>]
+let tests =
+    testList "Metrics" [
+        test "accuracy, confusion matrix, precision, recall, F1 and support as scikit-learn" {
+            let r = ClassificationMetrics.report [| "a"; "b"; "c" |] predicted actual (Some proba)
+            // scikit-learn: accuracy 0.7, confusion [[2, 1, 0], [0, 3, 1], [1, 0, 2]].
+            close r.Accuracy 0.7 "accuracy"
+            Expect.equal r.ConfusionMatrix (array2D [ [ 2; 1; 0 ]; [ 0; 3; 1 ]; [ 1; 0; 2 ] ]) "confusion matrix (rows true, columns predicted)"
+            // scikit-learn: precision = recall = F1 = [2/3, 0.75, 2/3], support [3, 4, 3].
+            let expected = [| 0.6666666666666666; 0.75; 0.6666666666666666 |]
+            for c in 0 .. 2 do
+                close r.PerClass.[c].Precision expected.[c] (sprintf "precision of class %d" c)
+                close r.PerClass.[c].Recall expected.[c] (sprintf "recall of class %d" c)
+                close r.PerClass.[c].F1 expected.[c] (sprintf "F1 of class %d" c)
+            Expect.equal (r.PerClass |> Array.map (fun s -> s.Support)) [| 3; 4; 3 |] "support"
+            close r.MacroF1 ((2.0 / 3.0 + 0.75 + 2.0 / 3.0) / 3.0) "macro F1 (mean of the three)"
+            // scikit-learn log_loss: 0.6129678887636886.
+            close r.LogLoss 0.6129678887636886 "log-loss"
+        }
+        test "precision of a class never predicted is 0, F1 too (scikit-learn's zero_division)" {
+            // Hand count: class 1 is never predicted, so TP + FP = 0.
+            let s = ClassificationMetrics.scoresOf [| "x"; "y" |] (ClassificationMetrics.confusionMatrix 2 [| 0; 0; 0 |] [| 0; 1; 1 |])
+            Expect.equal (s.[1].Precision, s.[1].Recall, s.[1].F1) (0.0, 0.0, 0.0) "class never predicted"
+            close s.[0].Precision (1.0 / 3.0) "class 0: 1 right of 3 predicted"
+        }
+        test "log-loss clips probabilities at 1e-15 like scikit-learn" {
+            // -log(1e-15) = 34.538776394910684 (hand: 15 ln 10).
+            close (ClassificationMetrics.logLoss (Mat.ofRows [ [| 1.0; 0.0 |] ]) [| 1 |]) (15.0 * log 10.0) "a sure wrong answer"
+        }
+        test "MSE, MAE and R^2 of one and two columns as scikit-learn" {
+            let col (xs: float[]) = Mat.init xs.Length 1 (fun i _ -> xs.[i])
+            let y = col [| 3.0; -0.5; 2.0; 7.0; 4.2 |]
+            let yhat = col [| 2.5; 0.0; 2.0; 8.0; 3.9 |]
+            let r = RegressionMetrics.report yhat y
+            // scikit-learn: mse 0.318, mae 0.4600000000000001, r2 0.9480256276150627.
+            close r.MeanSquaredError 0.318 "mse"
+            close r.MeanAbsoluteError 0.46 "mae"
+            close r.R2 0.9480256276150627 "r2"
+            let y2 = Mat.ofRows [ [| 0.5; 1.0 |]; [| -1.0; 1.0 |]; [| 7.0; -6.0 |] ]
+            let yhat2 = Mat.ofRows [ [| 0.0; 2.0 |]; [| -1.0; 2.0 |]; [| 8.0; -5.0 |] ]
+            let r2 = RegressionMetrics.report yhat2 y2
+            // scikit-learn (uniform average over columns): mse 0.7083333333333334, mae 0.75, r2 0.9368005266622779.
+            close r2.MeanSquaredError 0.7083333333333334 "mse of two columns"
+            close r2.MeanAbsoluteError 0.75 "mae of two columns"
+            close r2.R2 0.9368005266622779 "r2 of two columns"
+        }
+        test "mismatched lengths and shapes are ArgumentExceptions naming the parameter and both sizes" {
+            let e = Expect.throwsC (fun () -> ClassificationMetrics.accuracy [| 0 |] [| 0; 1 |] |> ignore) id
+            Expect.equal (e :?> ArgumentException).ParamName "predicted" "ParamName"
+            Expect.stringContains e.Message "1 labels but actual has 2" "both lengths"
+            let e = Expect.throwsC (fun () -> RegressionMetrics.r2 (Mat.zeros 3 1) (Mat.zeros 2 1) |> ignore) id
+            Expect.stringContains e.Message "2x1" "actual's shape"
+            Expect.stringContains e.Message "3x1" "predicted's shape"
+            let e = Expect.throwsC (fun () -> ClassificationMetrics.confusionMatrix 2 [| 0; 2 |] [| 0; 1 |] |> ignore) id
+            Expect.stringContains e.Message "predicted[1] = 2" "the label out of range"
+        }
+        testProperty "the confusion matrix sums to n, its diagonal to n x accuracy, row sums are the supports" <| fun (pairs: (byte * byte) list) ->
+            let pairs = pairs |> List.map (fun (a, b) -> int a % 4, int b % 4) |> Array.ofList
+            pairs.Length = 0 || (
+                let p, a = Array.map fst pairs, Array.map snd pairs
+                let m = ClassificationMetrics.confusionMatrix 4 p a
+                let total = Seq.sum (Seq.cast<int> m)
+                let diag = Seq.sum (seq { for c in 0 .. 3 -> m.[c, c] })
+                let scores = ClassificationMetrics.scoresOf [| "a"; "b"; "c"; "d" |] m
+                total = pairs.Length
+                && abs (float diag / float pairs.Length - ClassificationMetrics.accuracy p a) < 1e-15
+                && (scores |> Array.mapi (fun c s -> s.Support = (a |> Array.filter ((=) c)).Length) |> Array.forall id))
+    ]

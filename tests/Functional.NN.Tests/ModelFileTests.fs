@@ -1,0 +1,283 @@
+/// Model files: save-load-predict is bit-identical; the loader survives a fuzz of more than
+/// 10,000 damaged files with only ModelFormatException and no allocation beyond what the file
+/// warrants; a save interrupted at every write leaves the old file or the new one.
+module Functional.NN.Tests.ModelFileTests
+
+open System
+open System.Buffers.Binary
+open System.IO
+open Expecto
+open Functional.NN
+open Functional.NN.Linear
+
+/// A stream that passes writes through and throws an IOException at write number `failAt`
+/// (from 0; Flush counts as a write), to simulate a crash or a full disk.
+type FaultyStream(inner: Stream, failAt: int) =
+    inherit Stream()
+    let mutable writes = 0
+    let step () =
+        if writes = failAt then raise (IOException(sprintf "injected fault at write %d" writes))
+        writes <- writes + 1
+    /// Writes done so far.
+    member _.Writes = writes
+    override _.CanRead = false
+    override _.CanSeek = false
+    override _.CanWrite = true
+    override _.Length = inner.Length
+    override _.Position with get () = inner.Position and set v = inner.Position <- v
+    override _.Flush() = step (); inner.Flush()
+    override _.Read(_, _, _) = raise (NotSupportedException())
+    override _.Seek(_, _) = raise (NotSupportedException())
+    override _.SetLength(v) = inner.SetLength v
+    override _.Write(buffer: byte[], offset: int, count: int) = step (); inner.Write(buffer, offset, count)
+    override _.Dispose(disposing) = (if disposing then inner.Dispose()); base.Dispose disposing
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "fnn-modelfile-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private iris = Datasets.load "iris"
+
+/// A small trained classifier (4-5-3) on Iris.
+let private smallPipeline = lazy ((PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(20)) iris).Pipeline)
+
+/// A bigger one (64-32-10, untrained) whose file needs several writes.
+let private bigPipeline = lazy (PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 32 |])) (Datasets.load "digits"))
+
+let private linear = LinearModel.create (Mat.ofRows [ [| 6.5 |]; [| 2.1 |] ]) (MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray [| 6.1 |]) true [| "distance_km"; "weekday" |]
+
+/// A checkpoint taken mid-epoch: Adam, minibatches of 16 on Iris, a validation set (so the
+/// history has validation columns and early stopping has a best network), cancelled at step 13.
+let private checkpointRun =
+    lazy (
+        let data = (Datasets.load "iris")
+        let p = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |])) data
+        let x = Scaler.transform p.Scaler data.Features
+        let y = Pipeline.trainingTargets p data
+        let td = (TrainingData.Of(x.SubMatrix(0, 120, 0, 4), y.SubMatrix(0, 120, 0, 3))).WithValidation(x.SubMatrix(120, 30, 0, 4), y.SubMatrix(120, 30, 0, 3))
+        let options =
+            TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01)
+                .WithBatching(Batching.miniBatch 16).WithMaxEpochs(4).WithEarlyStopping(EarlyStopping.Default).WithSeed(9L)
+        let mutable steps = 0
+        let hooks = { TrainingHooks.None with ShouldStop = fun () -> steps <- steps + 1; steps > 13 }
+        let cut = Trainer.trainWith hooks options Loss.SoftmaxCrossEntropy td p.Network
+        options, td, cut, Trainer.train options Loss.SoftmaxCrossEntropy td p.Network)
+
+/// Recomputes the trailing CRC-32, so that a mutation reaches the parser behind the checksum.
+let private fixCrc (bytes: byte[]) =
+    if bytes.Length >= 4 then
+        BinaryPrimitives.WriteUInt32LittleEndian(Span(bytes, bytes.Length - 4, 4), ModelContainer.crc32 bytes (bytes.Length - 4))
+    bytes
+
+/// Loads bytes with every reader; returns "ok", "format" or the unexpected exception, and the bytes it allocated.
+let private tryLoad (bytes: byte[]) : Result<string, exn> * int64 =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    let result =
+        try
+            match ModelFile.kindOfBytes bytes with
+            | "pipeline" ->
+                let p = ModelFile.pipelineOfBytes bytes
+                if not (Parameters.isFinite p.Network) then failwith "a loaded network holds a non-finite weight"
+                // A loaded model may still refuse an input that its (valid, if odd) scaler turns
+                // into infinity: that is the documented ArgumentException of prediction.
+                try Pipeline.outputs p (Mat.init 2 p.FeatureNames.Length (fun _ _ -> 0.5)) |> ignore
+                with :? ArgumentException as e when e.ParamName = "x" && e.Message.Contains "far outside the range" -> ()
+            | "network" -> ModelFile.networkOfBytes bytes |> ignore
+            | "linear" -> ModelFile.linearOfBytes bytes |> ignore
+            | "checkpoint" -> ModelFile.checkpointOfBytes bytes |> ignore
+            | _ -> ()
+            Ok "ok"
+        with
+        | :? ModelFormatException -> Ok "format"
+        | e -> Error e
+    result, GC.GetAllocatedBytesForCurrentThread() - before
+
+/// Every mutated file of the fuzz: truncations at every length, random byte flips (with the
+/// checksum left stale and with it fixed), every 32-bit field overwritten with counts and sizes
+/// that lie (0, 1, -1, the value +-1, 2^31 - 1, with the checksum fixed), unknown versions, and
+/// container-level changes (shapes that disagree, NaN and infinite weights, missing entries).
+let private mutations (valid: byte[]) (seed: int64) : seq<string * byte[]> =
+    seq {
+        for n in 0 .. valid.Length - 1 -> sprintf "truncated to %d bytes" n, valid.[.. n - 1]
+        let mutable rng = Rng.create seed
+        for k in 1 .. 2000 do
+            let struct (pos, r) = Rng.nextInt valid.Length rng
+            let struct (bit, r) = Rng.nextInt 8 r
+            let struct (fix, r) = Rng.nextInt 2 r
+            rng <- r
+            let b = Array.copy valid
+            b.[pos] <- b.[pos] ^^^ (1uy <<< bit)
+            yield sprintf "flip %d: bit %d of byte %d%s" k bit pos (if fix = 1 then ", checksum fixed" else ""), (if fix = 1 then fixCrc b else b)
+        // Every position below the checksum holds, or overlaps, some field: make it lie.
+        for pos in 10 .. valid.Length - 8 do
+            let old = BinaryPrimitives.ReadInt32LittleEndian(ReadOnlySpan(valid, pos, 4))
+            for v in [ 0; -1; old + 1; Int32.MaxValue ] do
+                let b = Array.copy valid
+                BinaryPrimitives.WriteInt32LittleEndian(Span(b, pos, 4), v)
+                yield sprintf "int32 at byte %d set to %d" pos v, fixCrc b
+        for v in [ 0us; 2us; 255us; 65535us ] do
+            let b = Array.copy valid
+            BinaryPrimitives.WriteUInt16LittleEndian(Span(b, 8, 2), v)
+            yield sprintf "version %d" v, fixCrc b
+    }
+
+/// Container-level damage: each entry's float array given another shape, NaN or infinity, each
+/// entry dropped or turned into another kind of value.
+let private entryMutations (valid: byte[]) : seq<string * byte[]> =
+    let c = ModelContainer.read valid
+    let withEntries entries = ModelContainer.write { c with Entries = entries }
+    seq {
+        for i, (name, value) in List.indexed c.Entries do
+            let replace v = c.Entries |> List.mapi (fun j e -> if j = i then (name, v) else e)
+            yield sprintf "'%s' dropped" name, withEntries (c.Entries |> List.removeAt i)
+            yield sprintf "'%s' as a text" name, withEntries (replace (ModelValue.Text "x"))
+            yield sprintf "'%s' as an integer" name, withEntries (replace (ModelValue.Int 3L))
+            match value with
+            | ModelValue.Floats (shape, values) when values.Length > 0 ->
+                yield sprintf "'%s' with a NaN" name, withEntries (replace (ModelValue.Floats (shape, Array.updateAt 0 nan values)))
+                yield sprintf "'%s' with +infinity" name, withEntries (replace (ModelValue.Floats (shape, Array.updateAt (values.Length - 1) infinity values)))
+                yield sprintf "'%s' transposed" name, withEntries (replace (ModelValue.Floats (Array.rev shape, values)))
+                yield sprintf "'%s' as a flat vector" name, withEntries (replace (ModelValue.Floats ([| values.Length |], values)))
+                yield sprintf "'%s' one value short" name, withEntries (replace (ModelValue.Floats ([| values.Length - 1 |], values.[1..])))
+            | ModelValue.Int v ->
+                for w in [ v - 1L; v + 1L; -1L; Int64.MaxValue ] do
+                    yield sprintf "'%s' = %d" name w, withEntries (replace (ModelValue.Int w))
+            | ModelValue.Texts ts ->
+                yield sprintf "'%s' one name short" name, withEntries (replace (ModelValue.Texts (Array.truncate (max 0 (ts.Length - 1)) ts)))
+                yield sprintf "'%s' with a repeated name" name, withEntries (replace (ModelValue.Texts (Array.append ts (Array.truncate 1 ts))))
+            | ModelValue.Text _ -> yield sprintf "'%s' unknown" name, withEntries (replace (ModelValue.Text "no such thing"))
+            | _ -> ()
+    }
+
+[<Tests>]
+let tests =
+    testList "ModelFile" [
+        test "save, load, predict: bit-identical outputs, class names and scaler kept" {
+            let dir = tempDir ()
+            try
+                let p = smallPipeline.Force()
+                let path = Path.Combine(dir, "iris.fnn")
+                ModelFile.savePipeline path p
+                let q = ModelFile.loadPipeline path
+                let a = Pipeline.outputs p iris.Features
+                let b = Pipeline.outputs q iris.Features
+                Expect.isTrue (Seq.forall2 (fun (x: float) y -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y) (a.Enumerate()) (b.Enumerate())) "every output bit for bit"
+                Expect.equal q p "the loaded pipeline equals the saved one"
+                Expect.equal (Pipeline.predictClasses q iris.Features) (Pipeline.predictClasses p iris.Features) "classes"
+                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "iris.fnn" |] "no temporary file left"
+            finally Directory.Delete(dir, true)
+        }
+        test "networks and linear models round-trip too; a file of one kind is refused as another" {
+            let net = bigPipeline.Force().Network
+            Expect.equal (ModelFile.networkOfBytes (ModelFile.networkToBytes net)) net "network"
+            Expect.equal (ModelFile.linearOfBytes (ModelFile.linearToBytes linear)) linear "linear model"
+            let e = Expect.throwsC (fun () -> ModelFile.pipelineOfBytes (ModelFile.linearToBytes linear) |> ignore) id
+            Expect.isTrue (e :? ModelFormatException) "typed error"
+            Expect.stringContains e.Message "holds a linear model, not a pipeline model" "says what is wrong"
+        }
+        test "a checkpoint saved mid-epoch, loaded and resumed gives the uninterrupted run bit for bit" {
+            let options, td, cut, whole = checkpointRun.Force()
+            Expect.equal cut.StopReason StopReason.Cancelled "the first run was cut"
+            Expect.isNonEmpty cut.Checkpoint.PendingBatches "mid-epoch: batches pending"
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "run.ckpt")
+                ModelFile.saveCheckpoint path cut.Checkpoint
+                let loaded = ModelFile.loadCheckpoint path
+                Expect.equal loaded.OptimizerState cut.Checkpoint.OptimizerState "optimizer state"
+                Expect.equal loaded.Rng cut.Checkpoint.Rng "generator state"
+                Expect.equal (loaded.Step, loaded.Epoch) (cut.Checkpoint.Step, cut.Checkpoint.Epoch) "step and epoch"
+                Expect.equal loaded.History cut.Checkpoint.History "history"
+                let resumed = Trainer.resume options Loss.SoftmaxCrossEntropy td loaded
+                Expect.equal (Parameters.ofNetwork resumed.Model) (Parameters.ofNetwork whole.Model) "the same weights as a run never interrupted"
+            finally Directory.Delete(dir, true)
+        }
+        test "the file names no .NET type" {
+            let text = Text.Encoding.Latin1.GetString(ModelFile.pipelineToBytes (smallPipeline.Force()))
+            for word in [ "Functional.NN"; "System."; "Microsoft."; "FSharp"; "MathNet" ] do
+                Expect.isFalse (text.Contains word) (sprintf "the file contains %s" word)
+        }
+        test "damaged files say what is wrong" {
+            let valid = ModelFile.pipelineToBytes (smallPipeline.Force())
+            let msg (b: byte[]) = (Expect.throwsC (fun () -> ModelFile.pipelineOfBytes b |> ignore) id).Message
+            Expect.stringContains (msg valid.[.. 100]) "checksum" "truncated"
+            Expect.stringContains (msg "not a model at all, just text"B) "not a Functional.NN model file" "not a model"
+            let v2 = Array.copy valid
+            v2.[8] <- 2uy
+            Expect.stringContains (msg (fixCrc v2)) "format version 2" "unknown version"
+            let c = ModelContainer.read valid
+            let nan = c.Entries |> List.map (fun (n, v) -> if n = "network.layer0.weights" then (match v with ModelValue.Floats (s, xs) -> n, ModelValue.Floats (s, Array.updateAt 3 nan xs) | _ -> n, v) else n, v)
+            Expect.stringContains (msg (ModelContainer.write { c with Entries = nan })) "'network.layer0.weights' holds NaN at flat index 3" "NaN weight"
+            // Layer 1's weights 4 x 3 instead of 5 x 3: its bias still fits, its inputs do not.
+            let shapes = c.Entries |> List.map (fun (n, v) -> if n = "network.layer1.weights" then n, ModelValue.Floats ([| 4; 3 |], Array.create 12 0.5) else n, v)
+            Expect.stringContains (msg (ModelContainer.write { c with Entries = shapes })) "Layer 0 gives 5 outputs (weights 4x5) but layer 1 takes 4 inputs" "shapes that disagree"
+            let huge = Array.copy valid
+            BinaryPrimitives.WriteInt32LittleEndian(Span(huge, 10, 4), Int32.MaxValue)
+            Expect.stringContains (msg (fixCrc huge)) "only" "a huge declared length is checked against the bytes left"
+        }
+        test "fuzz: 10,000+ damaged files load as ModelFormatException or a valid model, nothing else, with bounded allocation" {
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let files =
+                [ ModelFile.pipelineToBytes (smallPipeline.Force()), 1L
+                  ModelFile.networkToBytes (smallPipeline.Force().Network), 2L
+                  ModelFile.linearToBytes linear, 3L
+                  (let _, _, cut, _ = checkpointRun.Force() in ModelFile.checkpointToBytes cut.Checkpoint), 4L ]
+            let mutable count = 0
+            let mutable valid = 0
+            let mutable worst = (0L, 0)
+            let failures = Collections.Generic.List<string>()
+            for bytes, seed in files do
+                for what, b in Seq.append (mutations bytes seed) (entryMutations bytes) do
+                    count <- count + 1
+                    let result, allocated = tryLoad b
+                    // A load may allocate a small multiple of the file's size (the parsed values,
+                    // the matrices and the model), never what a damaged length declares.
+                    let allowed = 64L * int64 b.Length + 65536L
+                    if allocated > fst worst then worst <- (allocated, b.Length)
+                    match result with
+                    | Ok "ok" -> valid <- valid + 1
+                    | Ok _ -> ()
+                    | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
+                    if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
+            Console.Out.WriteLine(sprintf "model-file fuzz: %d files, %d loaded as valid models, the rest as ModelFormatException; largest allocation %d bytes (for a %d-byte file); %.1f s" count valid (fst worst) (snd worst) clock.Elapsed.TotalSeconds)
+            if failures.Count > 0 then
+                failtestf "%d unexpected exceptions or allocations, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))
+            Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"
+            Expect.isLessThan clock.Elapsed.TotalSeconds 20.0 "no hang: the whole fuzz under 20 s"
+        }
+        test "a save interrupted at every write leaves the old file or the new one, never a partial file" {
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "model.fnn")
+                let oldBytes = ModelFile.pipelineToBytes (smallPipeline.Force())
+                let newBytes = ModelFile.pipelineToBytes (bigPipeline.Force())
+                // The new file needs ceil(length / chunk) writes and one flush.
+                let writes = (newBytes.Length + ModelFile.writeChunk - 1) / ModelFile.writeChunk + 1
+                Expect.isGreaterThan writes 3 "the new file takes several writes"
+                for withOld in [ true; false ] do
+                    for k in 0 .. writes do
+                        if File.Exists path then File.Delete path
+                        if withOld then ModelFile.writeAtomic path oldBytes
+                        let failed =
+                            try ModelFile.writeAtomicWith (fun s -> new FaultyStream(s, k) :> Stream) path newBytes; false
+                            with :? IOException -> true
+                        Expect.equal failed (k < writes) (sprintf "a fault at write %d of %d" k writes)
+                        let files = Directory.GetFiles dir |> Array.map Path.GetFileName
+                        if failed then
+                            if withOld then
+                                Expect.equal (File.ReadAllBytes path) oldBytes (sprintf "fault at write %d: the old file, whole" k)
+                                Expect.equal (ModelFile.loadPipeline path) (smallPipeline.Force()) "the old model still loads"
+                            else Expect.isFalse (File.Exists path) (sprintf "fault at write %d: no file" k)
+                        else Expect.equal (File.ReadAllBytes path) newBytes "the new file, whole"
+                        Expect.all files (fun f -> not (f.EndsWith ".tmp")) (sprintf "no temporary file left after a fault at write %d: %A" k files)
+            finally Directory.Delete(dir, true)
+        }
+        test "a missing model file and a missing folder name the path" {
+            let e = Expect.throwsC (fun () -> ModelFile.loadPipeline "no-such-model.fnn" |> ignore) id
+            Expect.isTrue (e :? FileNotFoundException) "type"
+            Expect.stringContains e.Message "no-such-model.fnn" "path"
+            let e = Expect.throwsC (fun () -> ModelFile.savePipeline (Path.Combine("no-such-folder", "m.fnn")) (smallPipeline.Force())) id
+            Expect.isTrue (e :? DirectoryNotFoundException) "type"
+        }
+    ]
