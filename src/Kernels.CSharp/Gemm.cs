@@ -72,10 +72,11 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// C = alpha op(A) op(B) + beta C on raw pointers, without argument checks. The memory must stay
-    /// fixed for the call (pinned or native).
+    /// fixed for the call (pinned or native). With <paramref name="parallel"/> false the product
+    /// runs on the calling thread only (for latency-bound callers that keep the other cores busy).
     /// </summary>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
-        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel = true) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m <= 0 || n <= 0) return;
         if (k == 0 || alpha == T.Zero)
@@ -83,9 +84,14 @@ public static unsafe partial class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
+        if (m == 1 && Simd.Use512)
+        {
+            RowVector(transB, n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c, parallel);
+            return;
+        }
         long work = (long)m * n * k;
         int threads = WorkerPool.Threads;
-        if (threads > 1 && work >= ParallelThreshold)
+        if (parallel && threads > 1 && work >= ParallelThreshold)
         {
             int mr = Config<T>.MR, nr = Config<T>.NR;
             int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
@@ -146,6 +152,7 @@ public static unsafe partial class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleC<T>(int m, int n, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (beta == T.One) return;
@@ -196,6 +203,7 @@ public static unsafe partial class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Sequential<T>(bool ta, bool tb, int m, int n, int k, T alpha,
         T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -250,6 +258,7 @@ public static unsafe partial class Gemm
         else KernelScalar(kc, a, b, c, ldc, mode, beta);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile<T>(T* tile, int ldt, T* c, nint ldc, int rows, int cols, int mode, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -267,6 +276,7 @@ public static unsafe partial class Gemm
     /// Packs rows i0..i0+mc, columns p0..p0+kc of op(A), times alpha, into MR-tall micro-panels:
     /// panel q holds, for each p, the MR values op(A)[i0 + q MR + r, p0 + p] (zero past mc).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(bool ta, T* a, nint lda, int i0, int mc, int p0, int kc, T alpha, T* dst, int MR)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -310,6 +320,7 @@ public static unsafe partial class Gemm
     /// Packs rows p0..p0+kc, columns j0..j0+nc of op(B) into NR-wide micro-panels: panel q holds,
     /// for each p, the NR values op(B)[p0 + p, j0 + q NR + j] (zero past nc).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T>(bool tb, T* b, nint ldb, int p0, int kc, int j0, int nc, T* dst, int NR)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

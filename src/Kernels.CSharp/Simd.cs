@@ -65,4 +65,20 @@ internal static class Simd
             return (T)(object)Math.FusedMultiplyAdd((double)(object)a!, (double)(object)b!, (double)(object)c!);
         return (T)(object)MathF.FusedMultiplyAdd((float)(object)a!, (float)(object)b!, (float)(object)c!);
     }
+
+    /// <summary>e^x element-wise, 512 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Exp512<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(double)) return Vector512.Exp(x.AsDouble()).As<double, T>();
+        return Vector512.Exp(x.AsSingle()).As<float, T>();
+    }
+
+    /// <summary>Natural logarithm element-wise, 512 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log512<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(double)) return Vector512.Log(x.AsDouble()).As<double, T>();
+        return Vector512.Log(x.AsSingle()).As<float, T>();
+    }
 }

@@ -59,6 +59,7 @@ public static class WorkerPool
     /// and returns when all are done. Allocates nothing. Exceptions in a worker's part are not
     /// expected from kernels; one would end the process.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(IParallelJob job, int parts)
     {
         parts = Math.Min(parts, Threads);
@@ -91,10 +92,13 @@ public static class WorkerPool
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop(Worker w)
     {
         t_insideJob = true;
-        int seen = Volatile.Read(ref s_generation);
+        // The generation was 0 when the worker was created; reading it here instead would lose a
+        // job started before this thread first ran.
+        int seen = 0;
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
