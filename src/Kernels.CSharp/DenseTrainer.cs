@@ -3,6 +3,22 @@ using System.Runtime.InteropServices;
 
 namespace Functional.NN.Kernels;
 
+/// <summary>How a <see cref="DenseTrainer{T}"/> uses the cores.</summary>
+public enum TrainerParallelism
+{
+    /// <summary>Batch splitting for small layers and large batches, kernel splitting otherwise.</summary>
+    Auto,
+    /// <summary>Each matrix product large enough is split over the worker pool.</summary>
+    Kernels,
+    /// <summary>
+    /// The batch's rows are split over the worker pool: each part runs forward and backward on its
+    /// rows with single-threaded kernels and its own partial weight gradients, which are then summed.
+    /// </summary>
+    Batch,
+    /// <summary>Everything on the calling thread.</summary>
+    None,
+}
+
 /// <summary>One dense layer of a <see cref="DenseTrainer{T}"/>: its output width and activation.</summary>
 /// <param name="Units">The layer's output width d_out (&gt;= 1).</param>
 /// <param name="Activation">The element-wise activation applied after the bias.</param>
@@ -33,6 +49,14 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>The loss the trainer minimises.</summary>
     public LossKind Loss { get; }
+
+    /// <summary>How steps use the cores (default <see cref="TrainerParallelism.Auto"/>).</summary>
+    public TrainerParallelism Parallelism { get; set; } = TrainerParallelism.Auto;
+
+    private readonly long _weightCount, _widthSum;
+    private T[][][]? _dwPart, _dbPart;
+    private readonly double[] _lossPart = new double[64];
+    private BatchJob? _job;
 
     /// <summary>The largest number of rows a batch may have.</summary>
     public int BatchSize { get; }
@@ -71,6 +95,8 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         _w = new T[count][]; _b = new T[count][]; _dw = new T[count][]; _db = new T[count][];
         _z = new T[count][]; _a = new T[count][]; _g = new T[count][]; _pz = new T[count][]; _pa = new T[count][];
         _wp = new T*[count]; _bp = new T*[count]; _zp = new T*[count]; _ap = new T*[count]; _gp = new T*[count];
+        for (int l = 0; l < count; l++) _weightCount += (long)_sizes[l] * _sizes[l + 1];
+        for (int l = 0; l <= count; l++) _widthSum += _sizes[l];
         for (int l = 0; l < count; l++)
         {
             int din = _sizes[l], dout = _sizes[l + 1];
@@ -177,43 +203,132 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         return _a[^1].AsSpan(0, rows * Outputs);
     }
 
+    private bool KernelParallel => Parallelism != TrainerParallelism.None;
+
+    private void ForwardCore(T* x, int rows) => ForwardRows(x, 0, rows, KernelParallel);
+
+    /// <summary>The forward pass of rows r0..r0+rows of the batch (x points at row r0's input).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardCore(T* x, int rows)
+    private void ForwardRows(T* x, int r0, int rows, bool parallel)
     {
         T* input = x;
         for (int l = 0; l < _layers.Length; l++)
         {
             int din = _sizes[l], dout = _sizes[l + 1];
-            Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, _zp[l], dout);
-            var z = new Span<T>(_zp[l], rows * dout);
-            var a = new Span<T>(_ap[l], rows * dout);
-            Activations.BiasActivate(z, a, rows, dout, new ReadOnlySpan<T>(_bp[l], dout), _layers[l].Activation, _slopes[l]);
-            input = _ap[l];
+            T* z = _zp[l] + (nint)r0 * dout;
+            T* a = _ap[l] + (nint)r0 * dout;
+            Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel);
+            Activations.BiasActivate(new Span<T>(z, rows * dout), new Span<T>(a, rows * dout), rows, dout,
+                new ReadOnlySpan<T>(_bp[l], dout), _layers[l].Activation, _slopes[l]);
+            input = a;
         }
     }
 
     /// <summary>The loss of the last forward pass against y, with dL/dOutput into the last gradient buffer.</summary>
-    private double LossAndOutputGradient(T* y, int rows)
+    private double LossAndOutputGradient(T* y, int rows) => LossRows(y, 0, rows, rows);
+
+    /// <summary>Loss (summed over rows r0..r0+rows, divided by batchRows) and dL/dOutput for those rows; y points at row r0.</summary>
+    private double LossRows(T* y, int r0, int rows, int batchRows)
     {
         int last = _layers.Length - 1, k = Outputs;
-        var output = new ReadOnlySpan<T>(_ap[last], rows * k);
+        var output = new ReadOnlySpan<T>(_ap[last] + (nint)r0 * k, rows * k);
         var target = new ReadOnlySpan<T>(y, rows * k);
-        var grad = new Span<T>(_gp[last], rows * k);
+        var grad = new Span<T>(_gp[last] + (nint)r0 * k, rows * k);
         return Loss switch
         {
-            LossKind.SoftmaxCrossEntropy => Losses.SoftmaxCrossEntropy(output, target, grad, rows, k),
-            LossKind.MeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, half: false),
-            LossKind.HalfMeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, half: true),
+            LossKind.SoftmaxCrossEntropy => Losses.SoftmaxCrossEntropy(output, target, grad, rows, k, batchRows),
+            LossKind.MeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, false, batchRows),
+            LossKind.HalfMeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, true, batchRows),
             _ => throw new InvalidOperationException($"Unknown loss {Loss}."),
         };
     }
 
     /// <summary>D = G o s'(Z) in place, for layer l.</summary>
-    private void ThroughActivation(int l, int rows)
+    private void ThroughActivation(int l, int rows) => ThroughActivationRows(l, 0, rows);
+
+    private void ThroughActivationRows(int l, int r0, int rows)
     {
-        int count = rows * _sizes[l + 1];
-        Activations.MultiplyByDerivative(new Span<T>(_gp[l], count), new ReadOnlySpan<T>(_ap[l], count),
-            _keepZ[l] ? new ReadOnlySpan<T>(_zp[l], count) : default, _layers[l].Activation, _slopes[l]);
+        int dout = _sizes[l + 1], count = rows * dout;
+        nint off = (nint)r0 * dout;
+        Activations.MultiplyByDerivative(new Span<T>(_gp[l] + off, count), new ReadOnlySpan<T>(_ap[l] + off, count),
+            _keepZ[l] ? new ReadOnlySpan<T>(_zp[l] + off, count) : default, _layers[l].Activation, _slopes[l]);
+    }
+
+    /// <summary>True when this batch is split by rows over the worker pool.</summary>
+    private bool UseBatchParallel(int rows)
+    {
+        int threads = WorkerPool.Threads;
+        if (threads < 2 || rows < 2 * 32) return false;
+        return Parallelism switch
+        {
+            TrainerParallelism.Batch => true,
+            // Small layers: the summed partial gradients cost little next to the per-row work.
+            TrainerParallelism.Auto => _weightCount * 8 <= (long)rows * _widthSum,
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// Forward, loss and backward of rows r0..r0+rows on the calling thread, with the weight and
+    /// bias gradients of these rows into dw/db; returns their share of the loss.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double PartRows(T* x, T* y, int r0, int rows, int batchRows, T[][] dw, T[][] db)
+    {
+        ForwardRows(x + (nint)r0 * Inputs, r0, rows, false);
+        double loss = LossRows(y + (nint)r0 * Outputs, r0, rows, batchRows);
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            int din = _sizes[l], dout = _sizes[l + 1];
+            ThroughActivationRows(l, r0, rows);
+            T* d = _gp[l] + (nint)r0 * dout;
+            T* input = l == 0 ? x + (nint)r0 * din : _ap[l - 1] + (nint)r0 * din;
+            if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1] + (nint)r0 * din, din, false);
+            fixed (T* pdw = dw[l])
+                Gemm.Run(true, false, din, dout, rows, T.One, input, din, d, dout, T.Zero, pdw, dout, false);
+            Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, db[l].AsSpan(0, dout), T.One, T.Zero);
+        }
+        return loss;
+    }
+
+    private sealed class BatchJob(DenseTrainer<T> owner) : IParallelJob
+    {
+        public T* X, Y;
+        public int Rows;
+
+        public void Execute(int part, int parts)
+        {
+            int r0 = (int)((long)Rows * part / parts), r1 = (int)((long)Rows * (part + 1) / parts);
+            owner._lossPart[part] = r1 > r0 ? owner.PartRows(X, Y, r0, r1 - r0, Rows, owner._dwPart![part], owner._dbPart![part]) : 0.0;
+        }
+    }
+
+    /// <summary>Runs the batch split by rows; the partial gradients are left in _dwPart/_dbPart. Returns the loss.</summary>
+    private double BatchParallel(T* x, T* y, int rows, out int parts)
+    {
+        parts = Math.Min(WorkerPool.Threads, _lossPart.Length);
+        if (_dwPart is null || _dwPart.Length < parts)
+        {
+            _dwPart = new T[parts][][];
+            _dbPart = new T[parts][][];
+            for (int t = 0; t < parts; t++)
+            {
+                _dwPart[t] = new T[_layers.Length][];
+                _dbPart[t] = new T[_layers.Length][];
+                for (int l = 0; l < _layers.Length; l++)
+                {
+                    _dwPart[t][l] = Pinned(_sizes[l] * _sizes[l + 1]);
+                    _dbPart[t][l] = Pinned(_sizes[l + 1]);
+                }
+            }
+        }
+        _job ??= new BatchJob(this);
+        _job.X = x; _job.Y = y; _job.Rows = rows;
+        WorkerPool.Run(_job, parts);
+        _job.X = null; _job.Y = null;
+        double loss = 0.0;
+        for (int t = 0; t < parts; t++) loss += _lossPart[t];
+        return loss;
     }
 
     /// <summary>
@@ -228,9 +343,20 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         fixed (T* px = x)
         fixed (T* py = y)
         {
+            T minusRate = -learningRate;
+            if (UseBatchParallel(rows))
+            {
+                double total = BatchParallel(px, py, rows, out int parts);
+                for (int l = 0; l < _layers.Length; l++)
+                    for (int t = 0; t < parts; t++)
+                    {
+                        Reductions.Axpy(minusRate, _dwPart![t][l].AsSpan(0, _sizes[l] * _sizes[l + 1]), Weights(l));
+                        Reductions.Axpy(minusRate, _dbPart![t][l].AsSpan(0, _sizes[l + 1]), Biases(l));
+                    }
+                return total;
+            }
             ForwardCore(px, rows);
             double loss = LossAndOutputGradient(py, rows);
-            T minusRate = -learningRate;
             for (int l = _layers.Length - 1; l >= 0; l--)
             {
                 int din = _sizes[l], dout = _sizes[l + 1];
@@ -238,9 +364,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 T* d = _gp[l];
                 T* input = l == 0 ? px : _ap[l - 1];
                 // G_prev = D W^T, from the weights before this step's update.
-                if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1], din);
+                if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1], din, KernelParallel);
                 // W <- W - rate A^T D; b <- b - rate colSums D.
-                Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout);
+                Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, KernelParallel);
                 Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, new Span<T>(_bp[l], dout), minusRate, T.One);
             }
             return loss;
@@ -262,6 +388,22 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         fixed (T* px = x)
         fixed (T* py = y)
         {
+            if (UseBatchParallel(rows))
+            {
+                double total = BatchParallel(px, py, rows, out int parts);
+                for (int l = 0; l < _layers.Length; l++)
+                {
+                    Span<T> dw = _dw[l].AsSpan(0, _sizes[l] * _sizes[l + 1]), db = _db[l].AsSpan(0, _sizes[l + 1]);
+                    _dwPart![0][l].AsSpan(0, dw.Length).CopyTo(dw);
+                    _dbPart![0][l].AsSpan(0, db.Length).CopyTo(db);
+                    for (int t = 1; t < parts; t++)
+                    {
+                        Reductions.Axpy(T.One, _dwPart[t][l].AsSpan(0, dw.Length), dw);
+                        Reductions.Axpy(T.One, _dbPart[t][l].AsSpan(0, db.Length), db);
+                    }
+                }
+                return total;
+            }
             ForwardCore(px, rows);
             double loss = LossAndOutputGradient(py, rows);
             for (int l = _layers.Length - 1; l >= 0; l--)
@@ -270,9 +412,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 ThroughActivation(l, rows);
                 T* d = _gp[l];
                 T* input = l == 0 ? px : _ap[l - 1];
-                if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1], din);
+                if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1], din, KernelParallel);
                 fixed (T* dw = _dw[l])
-                    Gemm.Run(true, false, din, dout, rows, T.One, input, din, d, dout, T.Zero, dw, dout);
+                    Gemm.Run(true, false, din, dout, rows, T.One, input, din, d, dout, T.Zero, dw, dout, KernelParallel);
                 Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, _db[l].AsSpan(0, dout), T.One, T.Zero);
             }
             return loss;

@@ -29,11 +29,21 @@ public static class Losses
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> y, Span<T> grad, int rows, int cols)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => SoftmaxCrossEntropy(logits, y, grad, rows, cols, rows);
+
+    /// <summary>
+    /// Softmax cross-entropy of a slice of rows of a batch of <paramref name="batchRows"/> samples:
+    /// the loss summed over the slice divided by batchRows, and the gradient with 1/batchRows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SoftmaxCrossEntropy<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> y, Span<T> grad, int rows, int cols, int batchRows)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         Simd.CheckType<T>();
         CheckShapes(logits.Length, y.Length, grad.Length, rows, cols);
+        if (batchRows < 1) throw new ArgumentOutOfRangeException(nameof(batchRows), batchRows, "batchRows must be >= 1.");
         if (rows == 0) return 0.0;
-        T invN = T.One / T.CreateTruncating(rows);
+        T invN = T.One / T.CreateTruncating(batchRows);
         double total = 0.0;
         int w = Vector512<T>.Count;
         for (int i = 0; i < rows; i++)
@@ -95,7 +105,7 @@ public static class Losses
             }
             for (; j < cols; j++) g[j] = g[j] * scale - yr[j] * invN;
         }
-        return total / rows;
+        return total / batchRows;
     }
 
     private static T HorizontalMax<T>(Vector512<T> v) where T : unmanaged, IFloatingPointIeee754<T>
@@ -113,12 +123,19 @@ public static class Losses
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double MeanSquaredError<T>(ReadOnlySpan<T> yhat, ReadOnlySpan<T> y, Span<T> grad, int rows, int cols, bool half)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => MeanSquaredError(yhat, y, grad, rows, cols, half, rows);
+
+    /// <summary>Mean squared error of a slice of rows of a batch of <paramref name="batchRows"/> samples (divided by batchRows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double MeanSquaredError<T>(ReadOnlySpan<T> yhat, ReadOnlySpan<T> y, Span<T> grad, int rows, int cols, bool half, int batchRows)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         Simd.CheckType<T>();
         CheckShapes(yhat.Length, y.Length, grad.Length, rows, cols);
+        if (batchRows < 1) throw new ArgumentOutOfRangeException(nameof(batchRows), batchRows, "batchRows must be >= 1.");
         if (rows == 0) return 0.0;
         int count = rows * cols;
-        T gscale = T.CreateTruncating(half ? 1.0 : 2.0) / T.CreateTruncating(rows);
+        T gscale = T.CreateTruncating(half ? 1.0 : 2.0) / T.CreateTruncating(batchRows);
         double total = 0.0;
         int j = 0;
         if (Simd.Use512)
@@ -143,7 +160,7 @@ public static class Losses
             total += double.CreateTruncating(d * d);
             grad[j] = d * gscale;
         }
-        return (half ? 0.5 : 1.0) * total / rows;
+        return (half ? 0.5 : 1.0) * total / batchRows;
     }
 
     private static void CheckShapes(int zLen, int yLen, int gLen, int rows, int cols)

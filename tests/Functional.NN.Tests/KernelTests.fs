@@ -279,10 +279,12 @@ let inline randomNetwork (num: Num<'T>) (rng: Random) =
     let acts = Array.init layers (fun l ->
         if l = layers - 1 && loss = LossKind.SoftmaxCrossEntropy then ActivationKind.Identity, 0.0
         else activations.[rng.Next activations.Length])
-    let batch = 1 + rng.Next 40
+    let batch = 1 + rng.Next 100
     let rows = if rng.Next 3 = 0 then 1 + rng.Next batch else batch
     let specs = acts |> Array.mapi (fun l (kind, slope) -> DenseLayerSpec(sizes.[l + 1], kind, slope))
     let trainer = DenseTrainer<'T>(sizes.[0], specs, loss, batch)
+    // Every way of using the cores computes the same step (Batch splits batches of 64 rows or more).
+    trainer.Parallelism <- [| TrainerParallelism.Auto; TrainerParallelism.Kernels; TrainerParallelism.Batch; TrainerParallelism.None |].[rng.Next 4]
     let w = Array.init layers (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> num.To (num.Of (rng.NextDouble() - 0.5))))
     let b = Array.init layers (fun l -> Array.init sizes.[l + 1] (fun _ -> num.To (num.Of (0.2 * (rng.NextDouble() - 0.5)))))
     for l in 0 .. layers - 1 do
@@ -300,7 +302,7 @@ let inline trainerStepCase (num: Num<'T>) (seed: int) =
     let sizes, acts, loss, trainer, w, b, x, y, rows = randomNetwork num rng
     let xs, ys = Array.map num.Of x, Array.map num.Of y
     let xCopy, yCopy = Array.copy xs, Array.copy ys
-    let what = sprintf "%A %A %A rows=%d" sizes acts loss rows
+    let what = sprintf "%A %A %A rows=%d %A" sizes acts loss rows trainer.Parallelism
     // Gradients without an update.
     let lossG = trainer.ComputeGradients(ReadOnlySpan xs, ReadOnlySpan ys, rows)
     let lossRef, outRef, dwRef, dbRef = referenceStep sizes acts loss w b x y rows 0.0
