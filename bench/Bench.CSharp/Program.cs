@@ -35,17 +35,23 @@ foreach (string dtype in new[] { "float32", "float64" })
     bool f32 = dtype == "float32";
     items.Add(new Item("W1", dtype, null, f32 ? new W1<float>() : new W1<double>(), options.Quick ? 1 : 2));
     items.Add(new Item("W2", dtype, null, f32 ? new W2<float>() : new W2<double>(), 1));
-    items.Add(new Item("W3", dtype, null, f32 ? new W3<float>() : new W3<double>(), options.Quick ? 1 : 3));
+    items.Add(new Item("W3", dtype, null, f32 ? new W3<float>(false) : new W3<double>(false), options.Quick ? 1 : 3));
+    // The same prediction with its largest layer split over both cores (Predict(..., parallel: true)).
+    items.Add(new Item("W3-parallel", dtype, null, f32 ? new W3<float>(true) : new W3<double>(true), options.Quick ? 1 : 3));
 }
 foreach (string dtype in new[] { "float64", "float32" })
     foreach (int n in options.Quick ? new[] { 256, 1024 } : new[] { 256, 512, 1024, 2048 })
         items.Add(new Item("W4", dtype, n, dtype == "float32" ? new W4<float>(n) : new W4<double>(n), options.Quick ? 1 : 2));
-items.RemoveAll(i => options.Only is not null && !options.Only.Contains(i.Workload));
+items.RemoveAll(i => options.Only is not null && !options.Only.Contains(i.Workload.Split('-')[0]));
 
 foreach (var item in items) item.Ours.Setup();
 var started = DateTime.UtcNow;
+var busyPerRound = new JsonArray();
 for (int round = 0; round < options.Rounds; round++)
 {
+    // The machine may be shared: wait (a bounded time) for other processes to go quiet.
+    double busy = Machine.WaitForQuiet(0.15, TimeSpan.FromSeconds(options.QuietWaitSeconds));
+    busyPerRound.Add(Math.Round(busy, 3));
     foreach (var item in items)
     {
         bool oursFirst = round % 2 == 0;
@@ -53,7 +59,7 @@ for (int round = 0; round < options.Rounds; round++)
         if (peer is not null) item.RunPeer(peer);
         if (!oursFirst) item.RunOurs();
     }
-    Console.WriteLine($"round {round + 1}/{options.Rounds} done ({(DateTime.UtcNow - started).TotalSeconds:F0} s)");
+    Console.WriteLine($"round {round + 1}/{options.Rounds} done ({(DateTime.UtcNow - started).TotalSeconds:F0} s; other processes {busy:P0} busy before it)");
 }
 
 var results = new JsonObject();
@@ -83,6 +89,7 @@ var doc = new JsonObject
         ["avx512"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
         ["functional_nn_threads"] = WorkerPool.Threads,
         ["load_average_at_end"] = Machine.LoadAverage(),
+        ["cpu_busy_before_each_round"] = busyPerRound,
     },
     ["peer"] = peerInfo?.DeepClone(),
     ["notes"] = "ratio: for W1-W3 the peer's median time over Functional.NN's (higher is better for Functional.NN); " +
@@ -122,9 +129,9 @@ namespace Functional.NN.Bench
 
         public void RunPeer(Peer peer)
         {
-            var cmd = new JsonObject { ["workload"] = Workload, ["dtype"] = Dtype, ["reps"] = reps };
+            var cmd = new JsonObject { ["workload"] = Workload.StartsWith("W3", StringComparison.Ordinal) ? "W3" : Workload, ["dtype"] = Dtype, ["reps"] = reps };
             if (Size is int s) { cmd["size"] = s; cmd["inner"] = Ours.Inner; }
-            if (Workload == "W3") cmd["calls"] = Ours.Inner;
+            if (Workload.StartsWith("W3", StringComparison.Ordinal)) cmd["calls"] = Ours.Inner;
             var answer = peer.Ask(cmd)!;
             if (answer["error"] is JsonNode err) { _peerError = err.ToString(); return; }
             foreach (var t in answer["times"]!.AsArray()) _peer.Add((double)t!);
@@ -135,8 +142,9 @@ namespace Functional.NN.Bench
             double ours = Stats.Median(_ours);
             double? peer = _peer.Count > 0 ? Stats.Median(_peer) : null;
             var o = new JsonObject();
-            string unit = Workload == "W3" ? "us" : "ms";
-            double scale = Workload == "W3" ? 1e6 : 1e3;
+            bool w3 = Workload.StartsWith("W3", StringComparison.Ordinal);
+            string unit = w3 ? "us" : "ms";
+            double scale = w3 ? 1e6 : 1e3;
             o["unit"] = Workload == "W4" ? "GFLOP/s" : unit;
             if (Workload == "W4")
             {
@@ -171,7 +179,7 @@ namespace Functional.NN.Bench
                 double target = Workload == "W1" ? 1.2 : 5.0;
                 o["target"] = $">= {target}";
                 if (peer is double p2) o["met"] = p2 / ours >= target;
-                if (Workload != "W3")
+                if (!w3)
                 {
                     o["bytes_allocated_per_step_thread"] = _maxThreadBytesPerStep;
                     o["bytes_allocated_per_step_process"] = _maxTotalBytesPerStep;
@@ -281,7 +289,7 @@ namespace Functional.NN.Bench
     }
 
     /// <summary>W3: predict one sample through W1's network (latency per call).</summary>
-    internal sealed class W3<T> : IWorkload where T : unmanaged, IFloatingPointIeee754<T>
+    internal sealed class W3<T>(bool parallel) : IWorkload where T : unmanaged, IFloatingPointIeee754<T>
     {
         private DenseTrainer<T> _trainer = null!;
         private T[] _x = null!, _out = null!;
@@ -301,7 +309,7 @@ namespace Functional.NN.Bench
 
         private void Run(int calls)
         {
-            for (int i = 0; i < calls; i++) _trainer.Predict(_x.AsSpan((i & 63) * 784, 784), _out);
+            for (int i = 0; i < calls; i++) _trainer.Predict(_x.AsSpan((i & 63) * 784, 784), _out, parallel);
         }
 
         public Measurement Measure()
@@ -419,6 +427,16 @@ namespace Functional.NN.Bench
             catch (IOException) { return "unknown"; }
         }
 
+        /// <summary>Waits until the CPU is at most <paramref name="threshold"/> busy over half a second, or the time is up; returns the last busy fraction.</summary>
+        public static double WaitForQuiet(double threshold, TimeSpan limit)
+        {
+            var until = DateTime.UtcNow + limit;
+            double busy;
+            do busy = BusyFraction(500);
+            while (!(busy <= threshold) && DateTime.UtcNow < until);
+            return busy;
+        }
+
         /// <summary>The fraction of CPU time not idle over the next <paramref name="ms"/> milliseconds.</summary>
         public static double BusyFraction(int ms)
         {
@@ -460,6 +478,7 @@ namespace Functional.NN.Bench
     internal sealed class Options
     {
         public int Rounds = 5;
+        public int QuietWaitSeconds = 30;
         public bool Quick, NoPeer;
         public string Python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";
         public string? Out;
@@ -475,6 +494,7 @@ namespace Functional.NN.Bench
                     case "--rounds": o.Rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--quick": o.Quick = true; o.Rounds = Math.Min(o.Rounds, 2); break;
                     case "--no-peer": o.NoPeer = true; break;
+                    case "--quiet-wait": o.QuietWaitSeconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--python": o.Python = args[++i]; break;
                     case "--out": o.Out = args[++i]; break;
                     case "--only": o.Only = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)); break;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -60,68 +61,97 @@ public static class Activations
         if (a.Length < count) throw new ArgumentException($"a has {a.Length} elements; {rows} x {cols} needs {count}.", nameof(a));
         if (!bias.IsEmpty && bias.Length < cols) throw new ArgumentException($"bias has {bias.Length} elements; {cols} columns need {cols}.", nameof(bias));
         if (count == 0) return;
-        for (int i = 0; i < rows; i++)
+        if (kind is < ActivationKind.Identity or > ActivationKind.Softplus)
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
+        bool writeZ = !Unsafe.AreSame(ref MemoryMarshal.GetReference(z), ref MemoryMarshal.GetReference(a));
+        unsafe
         {
-            Span<T> zr = z.Slice(i * cols, cols);
-            Span<T> ar = a.Slice(i * cols, cols);
-            if (!bias.IsEmpty) AddRow(zr, bias);
-            ActivateRow(zr, ar, kind, slope);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow<T>(Span<T> z, ReadOnlySpan<T> bias) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int j = 0;
-        if (Simd.Use512)
-        {
-            int w = Vector512<T>.Count;
-            for (; j <= z.Length - w; j += w)
-                (Vector512.Create<T>(z.Slice(j)) + Vector512.Create<T>(bias.Slice(j))).CopyTo(z.Slice(j));
-        }
-        for (; j < z.Length; j++) z[j] += bias[j];
-    }
-
-    /// <summary>a &lt;- s(z) over one row (a may be z).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ActivateRow<T>(ReadOnlySpan<T> z, Span<T> a, ActivationKind kind, T slope) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = z.Length, j = 0;
-        if (Simd.Use512)
-        {
-            int w = Vector512<T>.Count;
-            switch (kind)
+            fixed (T* pz = z)
+            fixed (T* pa = a)
+            fixed (T* pb = bias)
             {
-                case ActivationKind.Identity:
-                    if (!Unsafe.AreSame(ref Unsafe.AsRef(in z[0]), ref a[0])) z.CopyTo(a);
-                    return;
-                case ActivationKind.Sigmoid:
-                    for (; j <= n - w; j += w) Sigmoid512(Vector512.Create<T>(z.Slice(j))).CopyTo(a.Slice(j));
-                    break;
-                case ActivationKind.Tanh:
-                    for (; j <= n - w; j += w) Tanh512(Vector512.Create<T>(z.Slice(j))).CopyTo(a.Slice(j));
-                    break;
-                case ActivationKind.ReLU:
-                    for (; j <= n - w; j += w) Vector512.Max(Vector512.Create<T>(z.Slice(j)), Vector512<T>.Zero).CopyTo(a.Slice(j));
-                    break;
-                case ActivationKind.LeakyReLU:
+                T* b = bias.IsEmpty ? null : pb;
+                switch (kind)
                 {
-                    var s = Vector512.Create(slope);
-                    for (; j <= n - w; j += w)
-                    {
-                        var v = Vector512.Create<T>(z.Slice(j));
-                        Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<T>.Zero), v, v * s).CopyTo(a.Slice(j));
-                    }
-                    break;
+                    case ActivationKind.Identity: Rows<T, Identity<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
+                    case ActivationKind.Sigmoid: Rows<T, Sigmoid<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
+                    case ActivationKind.Tanh: Rows<T, Tanh<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
+                    case ActivationKind.ReLU: Rows<T, Relu<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
+                    case ActivationKind.LeakyReLU: Rows<T, Leaky<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
+                    default: Rows<T, Softplus<T>>(pz, pa, b, rows, cols, writeZ, kind, slope); break;
                 }
-                case ActivationKind.Softplus:
-                    for (; j <= n - w; j += w) Softplus512(Vector512.Create<T>(z.Slice(j))).CopyTo(a.Slice(j));
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
             }
         }
-        for (; j < n; j++) a[j] = Value(kind, slope, z[j]);
+    }
+
+    /// <summary>An activation as a vector function, so that one loop serves all (the JIT specialises per struct).</summary>
+    private interface IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        static abstract Vector512<T> Apply(Vector512<T> z, Vector512<T> slope);
+    }
+
+    private struct Identity<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope) => z;
+    }
+
+    private struct Sigmoid<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope) => Sigmoid512(z);
+    }
+
+    private struct Tanh<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope) => Tanh512(z);
+    }
+
+    private struct Relu<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope) => Vector512.Max(z, Vector512<T>.Zero);
+    }
+
+    private struct Leaky<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope)
+            => Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<T>.Zero), z, z * slope);
+    }
+
+    private struct Softplus<T> : IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static Vector512<T> Apply(Vector512<T> z, Vector512<T> slope) => Softplus512(z);
+    }
+
+    /// <summary>Row by row: v = z + bias; z &lt;- v when writeZ; a &lt;- s(v). Scalar for the tail of a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows<T, TAct>(T* z, T* a, T* bias, int rows, int cols, bool writeZ, ActivationKind kind, T slope)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TAct : struct, IVectorActivation<T>
+    {
+        int w = Vector512<T>.Count;
+        var vs = Vector512.Create(slope);
+        bool vector = Simd.Use512;
+        for (int i = 0; i < rows; i++)
+        {
+            T* zr = z + (nint)i * cols;
+            T* ar = a + (nint)i * cols;
+            int j = 0;
+            if (vector)
+            {
+                for (; j <= cols - w; j += w)
+                {
+                    var v = Vector512.Load(zr + j);
+                    if (bias != null) v += Vector512.Load(bias + j);
+                    if (writeZ) Vector512.Store(v, zr + j);
+                    Vector512.Store(TAct.Apply(v, vs), ar + j);
+                }
+            }
+            for (; j < cols; j++)
+            {
+                T v = bias != null ? zr[j] + bias[j] : zr[j];
+                if (writeZ) zr[j] = v;
+                ar[j] = Value(kind, slope, v);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -195,47 +225,52 @@ public static class Activations
         if (Simd.Use512)
         {
             int w = Vector512<T>.Count;
-            switch (kind)
+            unsafe
             {
-                case ActivationKind.Sigmoid:
-                    for (; j <= n - w; j += w)
-                    {
-                        var av = Vector512.Create<T>(a.Slice(j));
-                        (Vector512.Create<T>(g.Slice(j)) * (av * (Vector512<T>.One - av))).CopyTo(g.Slice(j));
-                    }
-                    break;
-                case ActivationKind.Tanh:
-                    for (; j <= n - w; j += w)
-                    {
-                        var av = Vector512.Create<T>(a.Slice(j));
-                        (Vector512.Create<T>(g.Slice(j)) * (Vector512<T>.One - av * av)).CopyTo(g.Slice(j));
-                    }
-                    break;
-                case ActivationKind.ReLU:
-                    for (; j <= n - w; j += w)
-                    {
-                        var pos = Vector512.GreaterThan(Vector512.Create<T>(a.Slice(j)), Vector512<T>.Zero);
-                        (Vector512.Create<T>(g.Slice(j)) & pos).CopyTo(g.Slice(j));
-                    }
-                    break;
-                case ActivationKind.LeakyReLU:
+                fixed (T* pg = g)
+                fixed (T* pa = a)
+                fixed (T* pz = z)
                 {
-                    var s = Vector512.Create(slope);
-                    ReadOnlySpan<T> src = fromOutput ? a : z;
-                    for (; j <= n - w; j += w)
+                    switch (kind)
                     {
-                        var gv = Vector512.Create<T>(g.Slice(j));
-                        var pos = Vector512.GreaterThan(Vector512.Create<T>(src.Slice(j)), Vector512<T>.Zero);
-                        Vector512.ConditionalSelect(pos, gv, gv * s).CopyTo(g.Slice(j));
+                        case ActivationKind.Sigmoid:
+                            for (; j <= n - w; j += w)
+                            {
+                                var av = Vector512.Load(pa + j);
+                                Vector512.Store(Vector512.Load(pg + j) * (av * (Vector512<T>.One - av)), pg + j);
+                            }
+                            break;
+                        case ActivationKind.Tanh:
+                            for (; j <= n - w; j += w)
+                            {
+                                var av = Vector512.Load(pa + j);
+                                Vector512.Store(Vector512.Load(pg + j) * (Vector512<T>.One - av * av), pg + j);
+                            }
+                            break;
+                        case ActivationKind.ReLU:
+                            for (; j <= n - w; j += w)
+                                Vector512.Store(Vector512.Load(pg + j) & Vector512.GreaterThan(Vector512.Load(pa + j), Vector512<T>.Zero), pg + j);
+                            break;
+                        case ActivationKind.LeakyReLU:
+                        {
+                            var s = Vector512.Create(slope);
+                            T* src = fromOutput ? pa : pz;
+                            for (; j <= n - w; j += w)
+                            {
+                                var gv = Vector512.Load(pg + j);
+                                var pos = Vector512.GreaterThan(Vector512.Load(src + j), Vector512<T>.Zero);
+                                Vector512.Store(Vector512.ConditionalSelect(pos, gv, gv * s), pg + j);
+                            }
+                            break;
+                        }
+                        case ActivationKind.Softplus:
+                            for (; j <= n - w; j += w)
+                                Vector512.Store(Vector512.Load(pg + j) * Sigmoid512(Vector512.Load(pz + j)), pg + j);
+                            break;
+                        default:
+                            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
                     }
-                    break;
                 }
-                case ActivationKind.Softplus:
-                    for (; j <= n - w; j += w)
-                        (Vector512.Create<T>(g.Slice(j)) * Sigmoid512(Vector512.Create<T>(z.Slice(j)))).CopyTo(g.Slice(j));
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
             }
         }
         for (; j < n; j++)

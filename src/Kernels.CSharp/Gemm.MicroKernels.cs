@@ -54,6 +54,56 @@ public static unsafe partial class Gemm
         Put512(c, w, mode, beta, cBa, cBb);
     }
 
+    /// <summary>
+    /// The AVX-512 micro-kernel for a narrow panel (at most one vector of columns valid): a 12 x 1
+    /// vector tile, reading the first vector of each step of a packed B micro-panel (stride 2 vectors).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512Narrow<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector512<T> c6 = default, c7 = default, c8 = default, c9 = default, cA = default, cB = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = Simd.Fma512(Vector512.Create(a[0]), b0, c0);
+            c1 = Simd.Fma512(Vector512.Create(a[1]), b0, c1);
+            c2 = Simd.Fma512(Vector512.Create(a[2]), b0, c2);
+            c3 = Simd.Fma512(Vector512.Create(a[3]), b0, c3);
+            c4 = Simd.Fma512(Vector512.Create(a[4]), b0, c4);
+            c5 = Simd.Fma512(Vector512.Create(a[5]), b0, c5);
+            c6 = Simd.Fma512(Vector512.Create(a[6]), b0, c6);
+            c7 = Simd.Fma512(Vector512.Create(a[7]), b0, c7);
+            c8 = Simd.Fma512(Vector512.Create(a[8]), b0, c8);
+            c9 = Simd.Fma512(Vector512.Create(a[9]), b0, c9);
+            cA = Simd.Fma512(Vector512.Create(a[10]), b0, cA);
+            cB = Simd.Fma512(Vector512.Create(a[11]), b0, cB);
+            a += 12;
+            b += 2 * w;
+        }
+        Put512One(c, mode, beta, c0); c += ldc;
+        Put512One(c, mode, beta, c1); c += ldc;
+        Put512One(c, mode, beta, c2); c += ldc;
+        Put512One(c, mode, beta, c3); c += ldc;
+        Put512One(c, mode, beta, c4); c += ldc;
+        Put512One(c, mode, beta, c5); c += ldc;
+        Put512One(c, mode, beta, c6); c += ldc;
+        Put512One(c, mode, beta, c7); c += ldc;
+        Put512One(c, mode, beta, c8); c += ldc;
+        Put512One(c, mode, beta, c9); c += ldc;
+        Put512One(c, mode, beta, cA); c += ldc;
+        Put512One(c, mode, beta, cB);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put512One<T>(T* c, int mode, T beta, Vector512<T> x0) where T : unmanaged
+    {
+        if (mode == Add) x0 += Vector512.Load(c);
+        else if (mode == Scale) x0 = Simd.Fma512(Vector512.Create(beta), Vector512.Load(c), x0);
+        Vector512.Store(x0, c);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put512<T>(T* c, int w, int mode, T beta, Vector512<T> x0, Vector512<T> x1) where T : unmanaged
     {

@@ -244,6 +244,17 @@ public static unsafe partial class Gemm
                             {
                                 MicroKernel(kc, pa, pb, pcOut, ldc, mode, beta);
                             }
+                            else if (Simd.Use512 && cols <= Vector512<T>.Count)
+                            {
+                                // A narrow panel: one vector of columns is enough.
+                                if (rows == MR && cols == Vector512<T>.Count)
+                                    Kernel512Narrow(kc, pa, pb, pcOut, ldc, mode, beta);
+                                else
+                                {
+                                    Kernel512Narrow(kc, pa, pb, tile, NR, Store, T.Zero);
+                                    MergeTile(tile, NR, pcOut, ldc, rows, cols, mode, beta);
+                                }
+                            }
                             else
                             {
                                 MicroKernel(kc, pa, pb, tile, NR, Store, T.Zero);
