@@ -128,6 +128,30 @@ public static unsafe partial class Gemm
             PutVector(y + j, s0 + s2, va, vb, readY);
             PutVector(y + j + w, s1 + s3, va, vb, readY);
         }
+        for (; j <= hi - w; j += w)
+        {
+            // One vector of columns: four accumulators over consecutive rows hide the FMA latency.
+            Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            T* row = b + j;
+            T* xp = x;
+            int p = 0;
+            for (; p + 3 < k; p += 4)
+            {
+                s0 = Simd.Fma512(Vector512.Create(xp[0]), Vector512.Load(row), s0);
+                s1 = Simd.Fma512(Vector512.Create(xp[incx]), Vector512.Load(row + ldb), s1);
+                s2 = Simd.Fma512(Vector512.Create(xp[2 * incx]), Vector512.Load(row + 2 * ldb), s2);
+                s3 = Simd.Fma512(Vector512.Create(xp[3 * incx]), Vector512.Load(row + 3 * ldb), s3);
+                row += 4 * ldb;
+                xp += 4 * incx;
+            }
+            for (; p < k; p++)
+            {
+                s0 = Simd.Fma512(Vector512.Create(*xp), Vector512.Load(row), s0);
+                row += ldb;
+                xp += incx;
+            }
+            PutVector(y + j, (s0 + s1) + (s2 + s3), va, vb, readY);
+        }
         for (; j < hi; j++)
         {
             T s = T.Zero;

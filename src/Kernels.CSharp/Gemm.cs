@@ -322,6 +322,11 @@ public static unsafe partial class Gemm
                     T* src = a + (p0 + p) * lda + i0 + ir;
                     T* d = dst + p * MR;
                     if (rows == MR && !scale) Copy12(src, d);
+                    else if (Simd.Use512)
+                    {
+                        Zero12(d);
+                        for (int r = 0; r < rows; r++) d[r] = scale ? alpha * src[r] : src[r];
+                    }
                     else
                     {
                         for (int r = 0; r < rows; r++) d[r] = scale ? alpha * src[r] : src[r];
@@ -330,6 +335,22 @@ public static unsafe partial class Gemm
                 }
             }
             dst += MR * kc;
+        }
+    }
+
+    /// <summary>Zeroes 12 consecutive values (AVX-512 machines only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero12<T>(T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Vector512.Store(Vector512<T>.Zero, dst);
+            Vector256.Store(Vector256<T>.Zero, dst + 8);
+        }
+        else
+        {
+            Vector256.Store(Vector256<T>.Zero, dst);
+            Vector128.Store(Vector128<T>.Zero, dst + 8);
         }
     }
 
@@ -368,10 +389,23 @@ public static unsafe partial class Gemm
                 {
                     T* src = b + (p0 + p) * ldb + j0 + jr;
                     T* d = dst + p * NR;
-                    if (cols == NR && Simd.Use512)
+                    if (Simd.Use512)
                     {
-                        Vector512.Store(Vector512.Load(src), d);
-                        Vector512.Store(Vector512.Load(src + Vector512<T>.Count), d + Vector512<T>.Count);
+                        int w = Vector512<T>.Count;
+                        if (cols == NR)
+                        {
+                            Vector512.Store(Vector512.Load(src), d);
+                            Vector512.Store(Vector512.Load(src + w), d + w);
+                        }
+                        else
+                        {
+                            // Zero the panel's row, then copy what there is (a vector where it fits).
+                            Vector512.Store(Vector512<T>.Zero, d);
+                            Vector512.Store(Vector512<T>.Zero, d + w);
+                            int j = 0;
+                            if (cols >= w) { Vector512.Store(Vector512.Load(src), d); j = w; }
+                            for (; j < cols; j++) d[j] = src[j];
+                        }
                     }
                     else if (cols == NR) new ReadOnlySpan<T>(src, NR).CopyTo(new Span<T>(d, NR));
                     else
