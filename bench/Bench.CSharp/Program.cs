@@ -477,7 +477,7 @@ namespace Functional.NN.Bench
 
     internal sealed class Options
     {
-        public int Rounds = 5;
+        public int Rounds = 7;
         public int QuietWaitSeconds = 30;
         public bool Quick, NoPeer;
         public string Python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";

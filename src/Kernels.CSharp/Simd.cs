@@ -41,31 +41,6 @@ internal static class Simd
         return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
     }
 
-    /// <summary>Converts a double constant to T.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Of<T>(double x)
-    {
-        if (typeof(T) == typeof(double)) return (T)(object)x;
-        return (T)(object)(float)x;
-    }
-
-    /// <summary>Converts T to double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double ToDouble<T>(T x)
-    {
-        if (typeof(T) == typeof(double)) return (double)(object)x!;
-        return (float)(object)x!;
-    }
-
-    /// <summary>Scalar a * b + c, fused where the hardware has it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T FmaScalar<T>(T a, T b, T c)
-    {
-        if (typeof(T) == typeof(double))
-            return (T)(object)Math.FusedMultiplyAdd((double)(object)a!, (double)(object)b!, (double)(object)c!);
-        return (T)(object)MathF.FusedMultiplyAdd((float)(object)a!, (float)(object)b!, (float)(object)c!);
-    }
-
     /// <summary>
     /// e^x element-wise, 512 bits: x = k ln2 + r with |r| &lt;= ln2/2 (Cody-Waite), e^r by its
     /// Taylor polynomial (degree 12 for double, 7 for float: error below 2e-16 and 3e-9 relative),

@@ -71,7 +71,7 @@ public static class WorkerPool
         parts = Math.Clamp(parts, 1, 0xFFFF);
         if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
-            for (int p = 0; p < parts; p++) job.Execute(p, parts);
+            RunInline(job, parts);
             return;
         }
         try
@@ -99,6 +99,18 @@ public static class WorkerPool
             s_job = null;
             Volatile.Write(ref s_busy, 0);
         }
+    }
+
+    /// <summary>All parts on the calling thread; as in parallel, every part runs even if one throws.</summary>
+    private static void RunInline(IParallelJob job, int parts)
+    {
+        Exception? error = null;
+        for (int p = 0; p < parts; p++)
+        {
+            try { job.Execute(p, parts); }
+            catch (Exception e) { error ??= e; }
+        }
+        if (error is not null) ExceptionDispatchInfo.Capture(error).Throw();
     }
 
     /// <summary>Claims and runs parts of the job of this generation until none is left.</summary>

@@ -361,6 +361,14 @@ let tests =
             testPropertyWithConfig config "float32 equals the triple loop on random shapes, transposes, strides, alpha, beta" (gemmCase f32)
             testCase "float64 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f64 (200, 130, 300)
             testCase "float32 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f32 (203, 97, 290)
+            testCase "float32 wider than one column block (n > 4096) equals the triple loop" <| fun () ->
+                let m, n, k = 13, 4100, 5
+                let rng = Random 11
+                let a, b = randomArray rng f32 (m * k), randomArray rng f32 (k * n)
+                let expected, actual = Array.zeroCreate<float32> (m * n), Array.zeroCreate<float32> (m * n)
+                Reference.Gemm(false, false, m, n, k, 1.0f, ReadOnlySpan a, k, ReadOnlySpan b, n, 0.0f, Span expected, n)
+                Gemm.Multiply(false, false, m, n, k, ReadOnlySpan a, ReadOnlySpan b, Span actual)
+                expectClose f32 "C = A B, n = 4100" expected actual
             testCase "k = 0 scales C by beta" <| fun () ->
                 let c = [| 1.0; 2.0; 3.0; 4.0 |]
                 Gemm.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, 0.5, Span c, 2)
@@ -373,7 +381,34 @@ let tests =
             testPropertyWithConfig config "float64 bias + activation and derivative equal the reference" (activationCase f64)
             testPropertyWithConfig config "float32 bias + activation and derivative equal the reference" (activationCase f32)
         ]
+        testList "WorkerPool" [
+            testCase "every part runs once, also with more parts than threads" <| fun () ->
+                for parts in [ 1; 2; 3; 7; 64 ] do
+                    let counts = Array.zeroCreate<int> parts
+                    let job = { new IParallelJob with
+                                  member _.Execute(part, total) =
+                                      Expect.equal total parts "parts passed to Execute"
+                                      Threading.Interlocked.Increment(&counts.[part]) |> ignore }
+                    for _ in 1 .. 50 do WorkerPool.Run(job, parts)
+                    Expect.sequenceEqual counts (Array.create parts 50) (sprintf "each of %d parts ran once per run" parts)
+            testCase "an exception in a part reaches the caller after all parts finish" <| fun () ->
+                let finished = ref 0
+                let job = { new IParallelJob with
+                              member _.Execute(part, _) =
+                                  if part = 1 then invalidOp "part 1 fails"
+                                  Threading.Interlocked.Increment(&finished.contents) |> ignore }
+                Expect.throwsT<InvalidOperationException> (fun () -> WorkerPool.Run(job, 4)) "the part's exception"
+                Expect.equal finished.Value 3 "the other parts ran"
+        ]
         testList "Reductions" [
+            testCase "axpy equals the loop" <| fun () ->
+                for n in [ 0; 1; 7; 16; 33; 130 ] do
+                    let rng = Random n
+                    let x, y = randomArray rng f64 n, randomArray rng f64 n
+                    let expected = Array.map2 (fun a b -> -0.3 * a + b) x y
+                    let actual = Array.copy y
+                    Reductions.Axpy(-0.3, ReadOnlySpan x, Span actual)
+                    expectClose f64 (sprintf "axpy n=%d" n) expected actual
             testPropertyWithConfig config "float64 column sums equal the reference" (columnSumsCase f64)
             testPropertyWithConfig config "float32 column sums equal the reference" (columnSumsCase f32)
         ]
