@@ -1,0 +1,2 @@
+#r "../src/Core.FSharp/bin/Release/net10.0/MathNet.Numerics.dll"
+#r "../src/Core.FSharp/bin/Release/net10.0/Functional.NN.dll"

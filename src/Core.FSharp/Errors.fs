@@ -1,0 +1,56 @@
+namespace Functional.NN
+
+open System
+
+/// Training stopped because the loss or a weight became NaN or infinite.
+/// `LastGood` holds the parameters from before the failing step (boxed, so that this type
+/// does not depend on the model type); they contain no NaN.
+type TrainingDivergedException(epoch: int, step: int, lastGood: obj, message: string) =
+    inherit Exception(message)
+    /// The epoch (from 1) in which training diverged.
+    member _.Epoch = epoch
+    /// The step (from 1, counted over the whole run) at which training diverged.
+    member _.Step = step
+    /// The last parameters that were finite (a Network for network training).
+    member _.LastGood = lastGood
+
+/// A model file that cannot be read: damaged, truncated, of an unknown version, or inconsistent.
+type ModelFormatException(message: string) =
+    inherit Exception(message)
+
+/// Checks at the library's boundary. Each raises an ArgumentException that names the parameter
+/// (ParamName is set) and, for shapes, both shapes.
+module Check =
+
+    /// "n x m" for a matrix shape.
+    let shape (rows: int) (cols: int) = sprintf "%dx%d" rows cols
+
+    /// Raises ArgumentNullException when the value is null.
+    let notNull (name: string) (value: 'T) =
+        if isNull (box value) then raise (ArgumentNullException(name))
+
+    /// Raises an ArgumentException with the parameter's name.
+    let fail (name: string) (message: string) : 'a =
+        raise (ArgumentException(message, name))
+
+    /// Raises when a rows x cols array holds NaN or an infinity, naming the row and column.
+    let finite2D (name: string) (rows: int) (cols: int) (get: int -> int -> float) =
+        for i in 0 .. rows - 1 do
+            for j in 0 .. cols - 1 do
+                let v = get i j
+                if Double.IsNaN v || Double.IsInfinity v then
+                    fail name (sprintf "%s holds %s at row %d, column %d (shape %s); every value must be finite." name (string v) i j (shape rows cols))
+
+    /// Raises when a number is NaN or infinite.
+    let finiteScalar (name: string) (v: float) =
+        if Double.IsNaN v || Double.IsInfinity v then
+            fail name (sprintf "%s must be finite, but is %s." name (string v))
+
+    /// Raises unless value > 0.
+    let positive (name: string) (v: float) =
+        if not (v > 0.0) || Double.IsInfinity v then
+            fail name (sprintf "%s must be a positive finite number, but is %s." name (string v))
+
+    /// Raises unless value > 0.
+    let positiveInt (name: string) (v: int) =
+        if v <= 0 then fail name (sprintf "%s must be positive, but is %d." name v)

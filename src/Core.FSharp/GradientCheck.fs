@@ -1,0 +1,112 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// The central-difference formula of a gradient check.
+[<RequireQualifiedAccess>]
+type DifferenceScheme =
+    /// (f(x + h) - f(x - h)) / 2h: error of order h^2.
+    | TwoPoint
+    /// (-f(x + 2h) + 8 f(x + h) - 8 f(x - h) + f(x - 2h)) / 12h: error of order h^4.
+    | FourPoint
+
+/// Settings of a gradient check.
+type GradientCheckOptions =
+    { /// The step h of the central difference.
+      Epsilon: float
+      /// The difference formula.
+      Scheme: DifferenceScheme
+      /// Entries whose analytic and numeric magnitudes are both below this floor are compared
+      /// relative to the floor: central differences cannot resolve a derivative much smaller
+      /// than their own rounding error, about 1e-16 |f| / h.
+      RelativeFloor: float }
+    /// The four-point formula with h = 1e-4 (its truncation error, about h^4 |f^(5)| / 30, and its
+    /// rounding error, about 1.5e-16 |f| / h, are both near 1e-12 for f of order 1) and floor 1e-4.
+    /// The two-point formula with h = 1e-5 is cheaper but only good to about 1e-10 absolute.
+    static member Default = { Epsilon = 1e-4; Scheme = DifferenceScheme.FourPoint; RelativeFloor = 1e-4 }
+    /// A copy with another step.
+    member this.WithEpsilon(epsilon) = { this with Epsilon = epsilon }
+    /// A copy with another difference formula.
+    member this.WithScheme(scheme) = { this with Scheme = scheme }
+    /// A copy with another floor.
+    member this.WithRelativeFloor(floor) = { this with RelativeFloor = floor }
+
+/// The result of comparing an analytic gradient with central differences.
+type GradientCheckResult =
+    { /// max_i |analytic_i - numeric_i|.
+      MaxAbsoluteError: float
+      /// max_i |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, RelativeFloor).
+      MaxRelativeError: float
+      /// The parameter index where the relative error is largest (-1 for no parameters).
+      WorstIndex: int
+      /// The analytic gradient.
+      Analytic: float[]
+      /// The central-difference gradient.
+      Numeric: float[] }
+    /// True when the largest relative error is at most `tolerance`.
+    member this.Passes(tolerance: float) = this.MaxRelativeError <= tolerance
+
+/// Gradient checking as a public API: central differences over every parameter of any function
+/// of a parameter vector, compared with a gradient the user computed.
+module GradientCheck =
+
+    /// The central-difference gradient of f at theta (theta is not changed).
+    let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
+        Check.notNull "theta" theta
+        Check.positive "epsilon" epsilon
+        let work = Array.copy theta
+        let at i delta =
+            let x = work.[i]
+            work.[i] <- x + delta
+            let v = f (Array.copy work)
+            work.[i] <- x
+            v
+        Array.init theta.Length (fun i ->
+            match scheme with
+            | DifferenceScheme.TwoPoint -> (at i epsilon - at i -epsilon) / (2.0 * epsilon)
+            | DifferenceScheme.FourPoint ->
+                (8.0 * (at i epsilon - at i -epsilon) - (at i (2.0 * epsilon) - at i (-2.0 * epsilon))) / (12.0 * epsilon))
+
+    /// The two-point central-difference gradient of f at theta with step h (theta is not changed).
+    let numericGradient (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
+        numericGradientWith DifferenceScheme.TwoPoint epsilon f theta
+
+    /// Compares an analytic gradient with a numeric one.
+    let compare (options: GradientCheckOptions) (analytic: float[]) (numeric: float[]) : GradientCheckResult =
+        Check.notNull "analytic" analytic
+        Check.notNull "numeric" numeric
+        if analytic.Length <> numeric.Length then
+            Check.fail "analytic" (sprintf "analytic has length %d but numeric has length %d." analytic.Length numeric.Length)
+        let mutable maxAbs = 0.0
+        let mutable maxRel = 0.0
+        let mutable worst = if analytic.Length = 0 then -1 else 0
+        for i in 0 .. analytic.Length - 1 do
+            let a, n = analytic.[i], numeric.[i]
+            let d = abs (a - n)
+            let rel = if Double.IsNaN d then Double.PositiveInfinity else d / (max (max (abs a) (abs n)) options.RelativeFloor)
+            maxAbs <- max maxAbs d
+            if rel > maxRel then
+                maxRel <- rel
+                worst <- i
+        { MaxAbsoluteError = maxAbs; MaxRelativeError = maxRel; WorstIndex = worst
+          Analytic = Array.copy analytic; Numeric = Array.copy numeric }
+
+    /// Checks `gradient` against central differences of `f` at theta.
+    let check (options: GradientCheckOptions) (f: float[] -> float) (gradient: float[] -> float[]) (theta: float[]) : GradientCheckResult =
+        Check.notNull "theta" theta
+        let analytic = gradient (Array.copy theta)
+        Check.notNull "gradient" analytic
+        if analytic.Length <> theta.Length then
+            Check.fail "gradient" (sprintf "gradient returned %d values for %d parameters." analytic.Length theta.Length)
+        compare options analytic (numericGradientWith options.Scheme options.Epsilon f theta)
+
+    /// Checks the network's backpropagation for a loss and a batch against central differences
+    /// over every weight and bias.
+    let checkNetwork (options: GradientCheckOptions) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : GradientCheckResult =
+        let _, g = Network.lossAndGradient net loss x y
+        let theta = (Parameters.ofNetwork net).ToArray()
+        let f (t: float[]) =
+            let n = Parameters.toNetwork net (Vector<float>.Build.DenseOfArray t)
+            Loss.valueUnchecked loss (Network.forwardUnchecked n x).Output y
+        compare options ((Parameters.ofGradients g).ToArray()) (numericGradientWith options.Scheme options.Epsilon f theta)

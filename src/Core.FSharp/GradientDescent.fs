@@ -1,0 +1,49 @@
+namespace Functional.NN
+
+open MathNet.Numerics.LinearAlgebra
+
+/// The notes' batch gradient descent, theta <- theta - eta grad L(theta), as a pure step and a
+/// plain loop: the smallest trainer there is, kept for teaching and for the notes' examples. The
+/// full trainer (minibatches, optimisers, schedules, stopping rules, checkpoints) is `Trainer`,
+/// whose plain SGD optimiser takes the same step.
+module GradientDescent =
+
+    /// theta - eta * grad, layer by layer, as a new network (neither argument is changed).
+    let step (learningRate: float) (net: Network) (gradients: Gradients) : Network =
+        Check.positive "learningRate" learningRate
+        if List.length gradients.Layers <> List.length net.Layers then
+            Check.fail "gradients" (sprintf "gradients has %d layers but the network has %d." (List.length gradients.Layers) (List.length net.Layers))
+        let layers =
+            List.map2
+                (fun (l: Dense) (g: DenseGradient) ->
+                    if g.Weights.RowCount <> l.InputSize || g.Weights.ColumnCount <> l.OutputSize then
+                        Check.fail "gradients" (sprintf "a weight gradient has shape %s but the layer's weights have shape %s." (Mat.shapeOf g.Weights) (Mat.shapeOf l.Weights))
+                    let bias =
+                        match l.Bias, g.Bias with
+                        | Some b, Some gb when gb.Count = b.Count -> Some (b - learningRate * gb)
+                        | None, None -> None
+                        | _ ->
+                            Check.fail "gradients" (sprintf "a bias gradient (%s) does not match the layer's bias (%s)."
+                                (match g.Bias with Some gb -> sprintf "length %d" gb.Count | None -> "none")
+                                (match l.Bias with Some b -> sprintf "length %d" b.Count | None -> "none"))
+                    { l with Weights = l.Weights - learningRate * g.Weights; Bias = bias })
+                net.Layers gradients.Layers
+        { Layers = layers }
+
+    /// `steps` full-batch gradient-descent steps on (X, Y). Returns the trained network and
+    /// the loss before each step. Raises TrainingDivergedException when the loss or a weight
+    /// stops being finite, with the last finite network.
+    let run (learningRate: float) (steps: int) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Network * float list =
+        Check.positive "learningRate" learningRate
+        if steps < 0 then Check.fail "steps" (sprintf "steps must not be negative, but is %d." steps)
+        // Checks the data once; the loop then uses the unchecked passes.
+        Network.lossAndGradient net loss x y |> ignore
+        let rec loop t net losses =
+            if t > steps then net, List.rev losses
+            else
+                let value, g = Network.lossAndGradientUnchecked net loss x y
+                let next = step learningRate net g
+                if not (System.Double.IsFinite value) || not (Parameters.isFinite next) then
+                    raise (TrainingDivergedException(1, t, box net, sprintf "Training diverged at epoch 1, step %d: the %s. The last finite network is in LastGood; try a smaller learning rate." t (if System.Double.IsFinite value then "weights became NaN or infinite" else sprintf "loss became %g" value)))
+                loop (t + 1) next (value :: losses)
+        loop 1 net []

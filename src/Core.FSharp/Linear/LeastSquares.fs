@@ -1,0 +1,55 @@
+namespace Functional.NN.Linear
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// Options of ordinary least squares.
+type LeastSquaresOptions =
+    { /// Add a column of ones to X (the notes' x_0 = 1) and fit its weight, the intercept b.
+      FitIntercept: bool
+      /// The relative tolerance of the rank test (see NormalEquation): 1e-10 by default.
+      RankTolerance: float }
+    /// FitIntercept = true, RankTolerance = 1e-10.
+    static member Default = { FitIntercept = true; RankTolerance = NormalEquation.DefaultRankTolerance }
+    /// A copy with FitIntercept changed.
+    member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
+    /// A copy with RankTolerance changed.
+    member this.WithRankTolerance(tolerance: float) = { this with RankTolerance = tolerance }
+
+/// Ordinary least squares by the normal equation (notes, ch. 1.3). The cost is the notes' (1.3),
+/// C(W) = 1/(2n) ||X W - Y||^2, its gradient (1.5) is (X^T X W - X^T Y) / n, and W* solves
+/// X^T X W* = X^T Y (1.6). The notes write W* = (X^T X)^-1 X^T Y; the library never forms the
+/// inverse but solves the equation by a Cholesky factorisation of X^T X (NormalEquation.solve).
+module LeastSquares =
+
+    /// The name of column j of the design for error messages.
+    let internal columnName (intercept: bool) (names: string[]) (j: int) =
+        let k = if intercept then j - 1 else j
+        if k < 0 then "the intercept column of ones"
+        elif names.Length > k then sprintf "feature %d, %s" k names.[k]
+        else sprintf "feature %d" k
+
+    /// Raises the rank-deficiency error before factorising when there are fewer samples than
+    /// unknowns (then X^T X has rank at most n < p whatever the data).
+    let internal checkEnoughSamples (n: int) (d: int) (intercept: bool) =
+        let p = d + (if intercept then 1 else 0)
+        if n < p then
+            Check.fail "x" (sprintf "x has %d rows (samples) but the model has %d unknowns (%d features%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove features, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." n p d (if intercept then " and the intercept" else "") (Check.shape p p) n)
+
+    /// Fits W (and b) minimising 1/(2n) ||X W + 1 b - Y||^2 for X (n x d, one sample per row)
+    /// and Y (n x k). Raises ArgumentException for bad shapes or values, and for a rank-deficient
+    /// design (a duplicated feature, fewer samples than unknowns), saying why and pointing to ridge.
+    let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        LinearModel.checkData x y
+        checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
+        let names = if isNull featureNames then [||] else featureNames
+        let design = LinearModel.design options.FitIntercept x
+        let a = design.TransposeThisAndMultiply design
+        let b = design.TransposeThisAndMultiply y
+        let theta = NormalEquation.solve options.RankTolerance (columnName options.FitIntercept names) a b
+        LinearModel.ofStacked options.FitIntercept names theta
+
+    /// `fitNamed` without feature names.
+    let fit (options: LeastSquaresOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        fitNamed options [||] x y

@@ -1,0 +1,94 @@
+namespace Functional.NN.Linear
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// Options of a binary linear classifier trained by (minibatch) SGD on a margin loss.
+type ClassifierOptions =
+    { /// The margin loss: Loss.Hinge, Loss.SquaredHinge (the notes' choice, rule (1.7)) or Loss.Logistic.
+      Loss: Loss
+      /// The SGD schedule, batch size, epochs and seed.
+      Sgd: SgdOptions
+      /// Fit a bias b (a column of ones); it is trained like the other weights.
+      FitIntercept: bool }
+    /// Squared hinge, SgdOptions.Default (C = 0.01, eta_t = C / sqrt t, b = 1, 100 epochs), with a bias.
+    static member Default = { Loss = Loss.SquaredHinge; Sgd = SgdOptions.Default; FitIntercept = true }
+    /// A copy with Loss changed.
+    member this.WithLoss(loss: Loss) = { this with Loss = loss }
+    /// A copy with the SGD options changed.
+    member this.WithSgd(sgd: SgdOptions) = { this with Sgd = sgd }
+    /// A copy with FitIntercept changed.
+    member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
+
+/// Binary linear classifiers on labels {-1, +1} (notes ch. 1.4 and 2.2.2): the score is
+/// yhat = x W + b, the predicted label is +1 when yhat > 0 and -1 otherwise, and W minimises
+/// the mean margin loss C(W) = 1/n sum_i G(y_i yhat_i) by minibatch SGD,
+/// W <- W - eta_t / b sum_{i in B} grad C_i(W), with the losses of Loss.fs:
+/// hinge G(m) = max(0, 1 - m); squared hinge G(m) = 1/2 max(0, 1 - m)^2, whose per-sample
+/// gradient is the notes' (1.7): 0 when y yhat >= 1, else (yhat - y) x; logistic
+/// G(m) = log(1 + e^-m). The model is a LinearModel with one output.
+module LinearClassifier =
+
+    /// +1 for samples of class `positive`, -1 for every other class (for example to make Iris
+    /// setosa against versicolor a {-1, +1} problem).
+    let binaryLabels (positive: int) (classes: int[]) : int[] =
+        Check.notNull "classes" classes
+        classes |> Array.map (fun c -> if c = positive then 1 else -1)
+
+    /// The scores yhat = x W + b of the samples (one output column).
+    let decision (model: LinearModel) (x: Matrix<float>) : float[] =
+        if model.OutputSize <> 1 then
+            Check.fail "model" (sprintf "a binary classifier has one output, but the model has %d (coefficients %s)." model.OutputSize (Mat.shapeOf model.Coefficients))
+        (LinearModel.predict model x).Column(0).ToArray()
+
+    /// The predicted labels: +1 where the score is > 0, -1 elsewhere (the perceptron's rule).
+    let predict (model: LinearModel) (x: Matrix<float>) : int[] =
+        decision model x |> Array.map (fun z -> if z > 0.0 then 1 else -1)
+
+    /// The fraction of samples classified correctly.
+    let accuracy (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
+        Metrics.accuracy (predict model x) labels
+
+    /// The 0-1 error, 1 - accuracy.
+    let zeroOneError (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
+        Metrics.zeroOneError (predict model x) labels
+
+    /// The mean margin loss of the model on (X, labels).
+    let cost (loss: Loss) (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
+        Metrics.checkLabels "labels" labels
+        let scores = LinearModel.predict model x
+        Loss.value loss scores (LinearModel.column (labels |> Array.map float))
+
+    let internal checkData (x: Matrix<float>) (labels: int[]) =
+        Mat.checkBatch "x" x
+        Metrics.checkLabels "labels" labels
+        if labels.Length <> x.RowCount then
+            Check.fail "labels" (sprintf "labels has %d entries but x has shape %s; they need one entry per row." labels.Length (Mat.shapeOf x))
+
+    /// The mean gradient of the margin loss over the rows of a design X1 at theta:
+    /// X1^T dL/dyhat (Loss.gradient already divides by the number of rows).
+    let internal batchGradient (loss: Loss) (design: Matrix<float>) (y: Matrix<float>) (theta: Matrix<float>) =
+        design.TransposeThisAndMultiply(Loss.gradientUnchecked loss (design * theta) y)
+
+    /// Trains a classifier on X (n x d) and labels in {-1, +1} from zero weights.
+    /// Raises ArgumentException for a loss that is not a margin loss or labels other than -1, +1.
+    let fitNamed (options: ClassifierOptions) (featureNames: string[]) (x: Matrix<float>) (labels: int[]) : LinearFitResult =
+        checkData x labels
+        if not (Loss.isMargin options.Loss) then
+            Check.fail "loss" (sprintf "loss %s is not a margin loss; a linear classifier on labels -1, +1 takes hinge, squared_hinge or logistic." (Loss.name options.Loss))
+        let names = if isNull featureNames then [||] else featureNames
+        let design = LinearModel.design options.FitIntercept x
+        let y = LinearModel.column (labels |> Array.map float)
+        let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, 1)
+        let theta, steps, converged, costs =
+            Sgd.run options.Sgd x.RowCount theta0
+                (fun theta rows -> batchGradient options.Loss (Mat.selectRows rows design) (Mat.selectRows rows y) theta)
+                (fun theta -> Loss.valueUnchecked options.Loss (design * theta) y)
+                (fun theta -> box (LinearModel.ofStacked options.FitIntercept names theta))
+        { Model = LinearModel.ofStacked options.FitIntercept names theta
+          Steps = steps; Converged = converged; Costs = costs; LearningRate = options.Sgd.LearningRate }
+
+    /// `fitNamed` without feature names.
+    let fit (options: ClassifierOptions) (x: Matrix<float>) (labels: int[]) : LinearFitResult =
+        fitNamed options [||] x labels

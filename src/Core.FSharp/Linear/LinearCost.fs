@@ -1,0 +1,94 @@
+namespace Functional.NN.Linear
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// The least-squares and ridge costs on stacked weights theta = [b; W] ((1 + d) x k, intercept
+/// row first when there is an intercept; see LinearModel.stacked), with X1 = [1 X]:
+/// C(theta) = 1/(2n) ||X1 theta - Y||^2 + lambda/2 ||P theta||^2 and
+/// grad C(theta) = X1^T (X1 theta - Y) / n + lambda P theta,
+/// where P is the identity, except that P's intercept entry is 0 when the intercept is not
+/// penalised. Lambda = 0 is the notes' least-squares cost (1.3) with gradient (1.5); lambda > 0
+/// with the intercept penalised is the notes' ridge cost (1.9).
+type LinearCost =
+    { /// lambda >= 0 (0: least squares).
+      Lambda: float
+      /// Penalise the intercept too (the notes' ridge form); ignored when lambda = 0.
+      PenalizeIntercept: bool
+      /// The model has an intercept (X1 = [1 X]); without one, X1 = X.
+      FitIntercept: bool }
+    /// Least squares with an intercept: lambda = 0.
+    static member Default = { Lambda = 0.0; PenalizeIntercept = false; FitIntercept = true }
+    /// The least-squares cost (1.3), with or without an intercept.
+    static member LeastSquares(fitIntercept: bool) = { Lambda = 0.0; PenalizeIntercept = false; FitIntercept = fitIntercept }
+    /// The cost that Ridge.fit minimises with these options.
+    static member Ridge(options: RidgeOptions) =
+        { Lambda = options.Lambda; PenalizeIntercept = (options.Form = RidgeForm.PenalizeAll); FitIntercept = options.FitIntercept }
+    /// A copy with Lambda changed.
+    member this.WithLambda(lambda: float) = { this with Lambda = lambda }
+    /// A copy with PenalizeIntercept changed.
+    member this.WithPenalizeIntercept(penalize: bool) = { this with PenalizeIntercept = penalize }
+    /// A copy with FitIntercept changed.
+    member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
+
+/// Values, gradients and curvature of a LinearCost.
+module LinearCost =
+
+    let internal check (cost: LinearCost) =
+        if Double.IsNaN cost.Lambda || Double.IsInfinity cost.Lambda || cost.Lambda < 0.0 then
+            Check.fail "lambda" (sprintf "lambda must be a finite number >= 0, but is %s." (string cost.Lambda))
+
+    /// P theta: theta with the intercept row zeroed when the intercept is not penalised.
+    let internal penalised (cost: LinearCost) (theta: Matrix<float>) =
+        if cost.FitIntercept && not cost.PenalizeIntercept then
+            Matrix<float>.Build.Dense(theta.RowCount, theta.ColumnCount, fun i j -> if i = 0 then 0.0 else theta.[i, j])
+        else theta
+
+    /// C(theta) on a design X1 that already holds the column of ones (no checks).
+    let internal valueOfDesign (cost: LinearCost) (design: Matrix<float>) (y: Matrix<float>) (theta: Matrix<float>) =
+        let r = design * theta - y
+        let p = penalised cost theta
+        let fro (m: Matrix<float>) = let f = m.FrobeniusNorm() in f * f
+        fro r / (2.0 * float design.RowCount) + cost.Lambda / 2.0 * fro p
+
+    /// grad C(theta) on a design X1 that already holds the column of ones (no checks).
+    let internal gradientOfDesign (cost: LinearCost) (design: Matrix<float>) (y: Matrix<float>) (theta: Matrix<float>) =
+        let g = design.TransposeThisAndMultiply(design * theta - y) / float design.RowCount
+        if cost.Lambda = 0.0 then g else g + cost.Lambda * penalised cost theta
+
+    let private checkModel (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) (model: LinearModel) =
+        check cost
+        LinearModel.checkData x y
+        LinearModel.checkInput model "x" x
+        if model.OutputSize <> y.ColumnCount then
+            Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s)." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
+        if model.HasIntercept <> cost.FitIntercept then
+            Check.fail "model" (sprintf "the model %s an intercept but the cost has FitIntercept = %b." (if model.HasIntercept then "has" else "has no") cost.FitIntercept)
+
+    /// C at the model's weights on (X, Y).
+    let value (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) (model: LinearModel) : float =
+        checkModel cost x y model
+        valueOfDesign cost (LinearModel.design cost.FitIntercept x) y (LinearModel.stacked model)
+
+    /// grad C at the model's weights on (X, Y), in the stacked shape ((1 + d) x k, intercept row
+    /// first when the model has an intercept).
+    let gradient (cost: LinearCost) (x: Matrix<float>) (y: Matrix<float>) (model: LinearModel) : Matrix<float> =
+        checkModel cost x y model
+        gradientOfDesign cost (LinearModel.design cost.FitIntercept x) y (LinearModel.stacked model)
+
+    /// The Hessian of C, H = X1^T X1 / n + lambda P (the same for every output column).
+    let hessian (cost: LinearCost) (x: Matrix<float>) : Matrix<float> =
+        check cost
+        Mat.checkBatch "x" x
+        let design = LinearModel.design cost.FitIntercept x
+        let h = design.TransposeThisAndMultiply design / float x.RowCount
+        let p = Matrix<float>.Build.DenseIdentity h.RowCount
+        if cost.FitIntercept && not cost.PenalizeIntercept then p.[0, 0] <- 0.0
+        h + cost.Lambda * p
+
+    /// The largest eigenvalue L of the Hessian: the gradient is L-Lipschitz, so gradient descent
+    /// with a constant learning rate eta < 2 / L converges, and eta = 1 / L decreases C at every step.
+    let smoothness (cost: LinearCost) (x: Matrix<float>) : float =
+        let h = hessian cost x
+        h.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Seq.max

@@ -1,0 +1,100 @@
+namespace Functional.NN.Linear
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// A fitted linear model f(x) = x W + b in the batch layout (one sample per row): for an n x d
+/// batch X it predicts X W + 1 b, an n x k matrix. The notes' column form f(x) = W'^T x with
+/// x_0 = 1 is the same model with W' = [b; W] (see `LinearModel.stacked`).
+/// Plain data, so that it can be saved and loaded: every field is a value.
+type LinearModel =
+    { /// W, d x k: one row per input feature, one column per output.
+      Coefficients: Matrix<float>
+      /// b, length k; all zeros when the model was fitted without an intercept.
+      Intercept: Vector<float>
+      /// True when the intercept was fitted (false: it is fixed at zero).
+      HasIntercept: bool
+      /// The names of the d input features (may be empty when unknown).
+      FeatureNames: string[] }
+    /// d, the number of input features.
+    member this.InputSize = this.Coefficients.RowCount
+    /// k, the number of outputs.
+    member this.OutputSize = this.Coefficients.ColumnCount
+
+/// Construction, prediction and scoring of linear models, and the design matrix they share.
+module LinearModel =
+
+    /// A model from its coefficients (d x k) and intercept (length k), checked and copied.
+    let create (coefficients: Matrix<float>) (intercept: Vector<float>) (hasIntercept: bool) (featureNames: string[]) : LinearModel =
+        Mat.checkBatch "coefficients" coefficients
+        Check.notNull "intercept" intercept
+        if intercept.Count <> coefficients.ColumnCount then
+            Check.fail "intercept" (sprintf "intercept has length %d but coefficients has shape %s; the intercept needs one entry per output (%d)." intercept.Count (Mat.shapeOf coefficients) coefficients.ColumnCount)
+        Check.finite2D "intercept" 1 intercept.Count (fun _ j -> intercept.[j])
+        if not hasIntercept && intercept.Exists(fun v -> v <> 0.0) then
+            Check.fail "intercept" "intercept must be all zeros when hasIntercept is false."
+        let names = if isNull featureNames then [||] else Array.copy featureNames
+        if names.Length <> 0 && names.Length <> coefficients.RowCount then
+            Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature)." names.Length coefficients.RowCount)
+        { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names }
+
+    /// The design matrix: X itself, or [1 X] (a column of ones first, the notes' x_0 = 1) when
+    /// `intercept` is true. A new matrix.
+    let design (intercept: bool) (x: Matrix<float>) : Matrix<float> =
+        if intercept then
+            Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount + 1, fun i j -> if j = 0 then 1.0 else x.[i, j - 1])
+        else x.Clone()
+
+    /// The notes' stacked weights W' = [b; W], (1 + d) x k, intercept row first; W alone when the
+    /// model has no intercept. `design model.HasIntercept X * stacked model` = `predict model X`.
+    let stacked (model: LinearModel) : Matrix<float> =
+        if model.HasIntercept then
+            Matrix<float>.Build.Dense(model.InputSize + 1, model.OutputSize, fun i j ->
+                if i = 0 then model.Intercept.[j] else model.Coefficients.[i - 1, j])
+        else model.Coefficients.Clone()
+
+    /// The model whose stacked weights (see `stacked`) are theta.
+    let ofStacked (hasIntercept: bool) (featureNames: string[]) (theta: Matrix<float>) : LinearModel =
+        if hasIntercept then
+            let d = theta.RowCount - 1
+            { Coefficients = theta.SubMatrix(1, d, 0, theta.ColumnCount)
+              Intercept = theta.Row 0
+              HasIntercept = true
+              FeatureNames = (if isNull featureNames then [||] else Array.copy featureNames) }
+        else
+            { Coefficients = theta.Clone()
+              Intercept = Vector<float>.Build.Dense theta.ColumnCount
+              HasIntercept = false
+              FeatureNames = (if isNull featureNames then [||] else Array.copy featureNames) }
+
+    /// Raises unless X is a non-empty finite batch with as many columns as the model has inputs.
+    let checkInput (model: LinearModel) (name: string) (x: Matrix<float>) =
+        Mat.checkBatch name x
+        if x.ColumnCount <> model.InputSize then
+            Check.fail name (sprintf "%s has shape %s but the model takes %d features (coefficients %s)." name (Mat.shapeOf x) model.InputSize (Mat.shapeOf model.Coefficients))
+
+    /// X W + 1 b: the model's outputs, n x k.
+    let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
+        checkInput model "x" x
+        Mat.addRow model.Intercept (x * model.Coefficients)
+
+    /// The plain mean squared error of the model on (X, Y).
+    let meanSquaredError (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) : float =
+        Metrics.meanSquaredError (predict model x) y
+
+    /// R^2 of the model on (X, Y) (see Metrics.r2).
+    let r2 (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) : float =
+        Metrics.r2 (predict model x) y
+
+    /// A one-column n x 1 matrix from a vector of targets.
+    let column (values: float[]) : Matrix<float> =
+        Check.notNull "values" values
+        Matrix<float>.Build.Dense(values.Length, 1, fun i _ -> values.[i])
+
+    /// Checks a regression pair: X and Y non-empty, finite, with the same number of rows.
+    let checkData (x: Matrix<float>) (y: Matrix<float>) =
+        Mat.checkBatch "x" x
+        Mat.checkBatch "y" y
+        if x.RowCount <> y.RowCount then
+            Check.fail "y" (sprintf "y has shape %s but x has shape %s; they need one row per sample each (the same number of rows)." (Mat.shapeOf y) (Mat.shapeOf x))

@@ -1,0 +1,86 @@
+namespace Functional.NN.Linear
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+/// Which weights the ridge penalty acts on.
+type RidgeForm =
+    /// The notes' form (ch. 1.6, cost (1.9)): the intercept is the weight w_0 of the column of
+    /// ones and is penalised like every other weight:
+    /// C(W) = 1/(2n) ||X1 W - Y||^2 + lambda/2 ||W||^2 with X1 = [1 X] and W = [b; W],
+    /// solved from (X1^T X1 / n + lambda I) W* = X1^T Y / n.
+    | PenalizeAll = 0
+    /// The common form (scikit-learn's Ridge): the intercept is not penalised.
+    /// C(W, b) = 1/(2n) ||X W + 1 b - Y||^2 + lambda/2 ||W||^2, solved by centring: with the
+    /// column means mx of X and my of Y, (Xc^T Xc / n + lambda I) W* = Xc^T Yc / n and
+    /// b* = my - mx W*. scikit-learn's Ridge(alpha) minimises ||y - X w - b||^2 + alpha ||w||^2,
+    /// which is 2n times this cost with alpha = n lambda.
+    | InterceptUnpenalized = 1
+
+/// Options of ridge regression.
+type RidgeOptions =
+    { /// lambda >= 0, the weight of lambda/2 ||W||^2 in the notes' scale (cost (1.9)).
+      Lambda: float
+      /// Which weights are penalised (the notes' form penalises the intercept too).
+      Form: RidgeForm
+      /// Fit an intercept. Without one, both forms are the same: (X^T X / n + lambda I) W = X^T Y / n.
+      FitIntercept: bool }
+    /// Lambda = 1, the notes' form (PenalizeAll), FitIntercept = true.
+    static member Default = { Lambda = 1.0; Form = RidgeForm.PenalizeAll; FitIntercept = true }
+    /// A copy with Lambda changed.
+    member this.WithLambda(lambda: float) = { this with Lambda = lambda }
+    /// A copy with Form changed.
+    member this.WithForm(form: RidgeForm) = { this with Form = form }
+    /// A copy with FitIntercept changed.
+    member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
+
+/// Ridge (regularised least-squares) regression, notes ch. 1.6, in both forms (see RidgeForm),
+/// solved by a Cholesky factorisation of the regularised normal equation, never by an inverse.
+///
+/// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
+/// derivative of lambda/2 ||W||^2 is lambda W, which is what the notes' final line and the
+/// closed form W* = (X^T X / n + lambda I)^-1 (X^T Y / n) use, and what the library uses.
+module Ridge =
+
+    let private checkLambda (name: string) (lambda: float) =
+        if Double.IsNaN lambda || Double.IsInfinity lambda || lambda < 0.0 then
+            Check.fail name (sprintf "%s must be a finite number >= 0, but is %s." name (string lambda))
+
+    /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
+    /// Raises ArgumentException for bad arguments (and, when lambda = 0, for a rank-deficient design).
+    let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        LinearModel.checkData x y
+        checkLambda "lambda" options.Lambda
+        if options.Form <> RidgeForm.PenalizeAll && options.Form <> RidgeForm.InterceptUnpenalized then
+            Check.fail "form" (sprintf "form %d is not a RidgeForm." (int options.Form))
+        let names = if isNull featureNames then [||] else featureNames
+        let n = float x.RowCount
+        if options.Lambda = 0.0 then
+            LeastSquares.checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
+        let solve (design: Matrix<float>) (target: Matrix<float>) (intercept: bool) =
+            let a = design.TransposeThisAndMultiply design / n + options.Lambda * Matrix<float>.Build.DenseIdentity design.ColumnCount
+            let b = design.TransposeThisAndMultiply target / n
+            NormalEquation.solve NormalEquation.DefaultRankTolerance (LeastSquares.columnName intercept names) a b
+        if not options.FitIntercept then
+            LinearModel.ofStacked false names (solve x y false)
+        elif options.Form = RidgeForm.PenalizeAll then
+            LinearModel.ofStacked true names (solve (LinearModel.design true x) y true)
+        else
+            let mx = x.ColumnSums() / n
+            let my = y.ColumnSums() / n
+            let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
+            let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
+            let w = solve xc yc false
+            { Coefficients = w; Intercept = my - w.TransposeThisAndMultiply mx; HasIntercept = true; FeatureNames = Array.copy names }
+
+    /// `fitNamed` without feature names.
+    let fit (options: RidgeOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        fitNamed options [||] x y
+
+    /// scikit-learn's Ridge(alpha, fit_intercept=True): the InterceptUnpenalized form with
+    /// lambda = alpha / n.
+    let fitLikeScikitLearn (alpha: float) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        Mat.checkBatch "x" x
+        checkLambda "alpha" alpha
+        fit { Lambda = alpha / float x.RowCount; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } x y

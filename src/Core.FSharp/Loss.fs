@@ -1,0 +1,168 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// A loss L(Yhat, Y) of a batch: the network's output Yhat and the target Y are both n x k, one
+/// sample per row. Every loss sums over the k columns and averages over the n rows.
+[<RequireQualifiedAccess>]
+type Loss =
+    /// The notes' form: L = 1/(2n) sum (yhat - y)^2; dL/dyhat = (yhat - y)/n.
+    | HalfMeanSquaredError
+    /// The plain form: L = 1/n sum (yhat - y)^2; dL/dyhat = 2 (yhat - y)/n.
+    | MeanSquaredError
+    /// On probabilities p in (0, 1): L = -1/n sum [y log p + (1 - y) log(1 - p)];
+    /// dL/dp = (p - y) / (p (1 - p)) / n. p is clamped to [1e-15, 1 - 1e-15].
+    | BinaryCrossEntropy
+    /// On logits z, stable: L = 1/n sum [max(z, 0) - z y + log(1 + e^-|z|)]; dL/dz = (sigmoid z - y)/n.
+    | BinaryCrossEntropyWithLogits
+    /// On logits z with one-hot (or probability) rows y, by log-sum-exp:
+    /// L = 1/n sum_i sum_k y_ik (lse(z_i) - z_ik); dL/dz = (softmax(z) sum_k y_ik - y)/n.
+    | SoftmaxCrossEntropy
+    /// On margins m = y yhat with y in {-1, +1}: L = 1/n sum max(0, 1 - m); dL/dyhat = -y/n where m < 1.
+    | Hinge
+    /// The notes' squared hinge: L = 1/n sum 1/2 max(0, 1 - m)^2; dL/dyhat = -y max(0, 1 - m)/n.
+    | SquaredHinge
+    /// The logistic loss on margins: L = 1/n sum log(1 + e^-m); dL/dyhat = -y sigmoid(-m)/n.
+    | Logistic
+
+/// Values and gradients of losses, side by side.
+module Loss =
+
+    let private clampP (p: float) = min (max p 1e-15) (1.0 - 1e-15)
+
+    /// Row-wise softmax, shifted by each row's maximum so that logits of 1e4 do not overflow.
+    let softmax (z: Matrix<float>) : Matrix<float> =
+        let result = Mat.zeros z.RowCount z.ColumnCount
+        for i in 0 .. z.RowCount - 1 do
+            let mutable m = Double.NegativeInfinity
+            for j in 0 .. z.ColumnCount - 1 do m <- max m z.[i, j]
+            let mutable s = 0.0
+            for j in 0 .. z.ColumnCount - 1 do
+                let e = exp (z.[i, j] - m)
+                result.[i, j] <- e
+                s <- s + e
+            for j in 0 .. z.ColumnCount - 1 do result.[i, j] <- result.[i, j] / s
+        result
+
+    /// log(sum_j e^{z_ij}) of each row, without overflow.
+    let logSumExp (z: Matrix<float>) : float[] =
+        Array.init z.RowCount (fun i ->
+            let mutable m = Double.NegativeInfinity
+            for j in 0 .. z.ColumnCount - 1 do m <- max m z.[i, j]
+            let mutable s = 0.0
+            for j in 0 .. z.ColumnCount - 1 do s <- s + exp (z.[i, j] - m)
+            m + log s)
+
+    /// True when the loss takes labels in {-1, +1} (a margin loss).
+    let isMargin (loss: Loss) =
+        match loss with
+        | Loss.Hinge | Loss.SquaredHinge | Loss.Logistic -> true
+        | _ -> false
+
+    /// The places where the loss or its derivative is not smooth, as a function of (yhat, y): the
+    /// hinge and the squared hinge (whose second derivative jumps) at margin 1. Returns the distance
+    /// of the margin from the nearest kink (infinity when there is none).
+    let kinkDistance (loss: Loss) (yhat: float) (y: float) =
+        match loss with
+        | Loss.Hinge | Loss.SquaredHinge -> abs (1.0 - y * yhat)
+        | _ -> Double.PositiveInfinity
+
+    /// Checks that output and target have one shape and are finite, and that labels suit the loss.
+    let checkTargetNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) =
+        Mat.checkBatch name target
+        if output.RowCount <> target.RowCount || output.ColumnCount <> target.ColumnCount then
+            Check.fail name (sprintf "%s has shape %s but the output has shape %s; they must agree." name (Mat.shapeOf target) (Mat.shapeOf output))
+        for i in 0 .. target.RowCount - 1 do
+            for j in 0 .. target.ColumnCount - 1 do
+                let y = target.[i, j]
+                if isMargin loss && y <> 1.0 && y <> -1.0 then
+                    Check.fail name (sprintf "%s holds %g at row %d, column %d; a margin loss takes labels -1 and +1." name y i j)
+                match loss with
+                | Loss.BinaryCrossEntropy | Loss.BinaryCrossEntropyWithLogits | Loss.SoftmaxCrossEntropy when y < 0.0 || y > 1.0 ->
+                    Check.fail name (sprintf "%s holds %g at row %d, column %d; a cross-entropy target must lie in [0, 1]." name y i j)
+                | _ -> ()
+
+    /// `checkTargetNamed "target"`.
+    let checkTarget loss output target = checkTargetNamed "target" loss output target
+
+    /// The loss of a batch, without argument checks (see `value`).
+    let valueUnchecked (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
+        let n = float output.RowCount
+        let sumOver f =
+            let mutable s = 0.0
+            for i in 0 .. output.RowCount - 1 do
+                for j in 0 .. output.ColumnCount - 1 do
+                    s <- s + f output.[i, j] target.[i, j]
+            s
+        match loss with
+        | Loss.HalfMeanSquaredError -> sumOver (fun p y -> (p - y) * (p - y)) / (2.0 * n)
+        | Loss.MeanSquaredError -> sumOver (fun p y -> (p - y) * (p - y)) / n
+        | Loss.BinaryCrossEntropy ->
+            -(sumOver (fun p y -> let p = clampP p in y * log p + (1.0 - y) * log (1.0 - p))) / n
+        | Loss.BinaryCrossEntropyWithLogits ->
+            sumOver (fun z y -> max z 0.0 - z * y + Activation.log1p (exp (-(abs z)))) / n
+        | Loss.SoftmaxCrossEntropy ->
+            let lse = logSumExp output
+            let mutable s = 0.0
+            for i in 0 .. output.RowCount - 1 do
+                for j in 0 .. output.ColumnCount - 1 do
+                    s <- s + target.[i, j] * (lse.[i] - output.[i, j])
+            s / n
+        | Loss.Hinge -> sumOver (fun p y -> max 0.0 (1.0 - y * p)) / n
+        | Loss.SquaredHinge -> sumOver (fun p y -> let h = max 0.0 (1.0 - y * p) in 0.5 * h * h) / n
+        | Loss.Logistic -> sumOver (fun p y -> Activation.softplus (-(y * p))) / n
+
+    /// dL/dYhat of a batch, without argument checks (see `gradient`).
+    let gradientUnchecked (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : Matrix<float> =
+        let n = float output.RowCount
+        let each f = Mat.map2 f output target
+        match loss with
+        | Loss.HalfMeanSquaredError -> each (fun p y -> (p - y) / n)
+        | Loss.MeanSquaredError -> each (fun p y -> 2.0 * (p - y) / n)
+        | Loss.BinaryCrossEntropy ->
+            each (fun p y -> let p = clampP p in (p - y) / (p * (1.0 - p)) / n)
+        | Loss.BinaryCrossEntropyWithLogits -> each (fun z y -> (Activation.sigmoid z - y) / n)
+        | Loss.SoftmaxCrossEntropy ->
+            let s = softmax output
+            let rowMass = target.RowSums()
+            Mat.init output.RowCount output.ColumnCount (fun i j -> (s.[i, j] * rowMass.[i] - target.[i, j]) / n)
+        | Loss.Hinge -> each (fun p y -> if 1.0 - y * p > 0.0 then -y / n else 0.0)
+        | Loss.SquaredHinge -> each (fun p y -> -y * max 0.0 (1.0 - y * p) / n)
+        | Loss.Logistic -> each (fun p y -> -y * Activation.sigmoid (y * p * -1.0) / n)
+
+    /// The loss of a batch. Raises ArgumentException for shapes that disagree, non-finite values
+    /// or labels the loss does not take.
+    let value (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
+        Mat.checkBatch "output" output
+        checkTarget loss output target
+        valueUnchecked loss output target
+
+    /// dL/dYhat of a batch, the same shape as the output. Raises as `value` does.
+    let gradient (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : Matrix<float> =
+        Mat.checkBatch "output" output
+        checkTarget loss output target
+        gradientUnchecked loss output target
+
+    /// The name used in files and on the command line.
+    let name (loss: Loss) =
+        match loss with
+        | Loss.HalfMeanSquaredError -> "half_mse"
+        | Loss.MeanSquaredError -> "mse"
+        | Loss.BinaryCrossEntropy -> "bce"
+        | Loss.BinaryCrossEntropyWithLogits -> "bce_logits"
+        | Loss.SoftmaxCrossEntropy -> "softmax_cross_entropy"
+        | Loss.Hinge -> "hinge"
+        | Loss.SquaredHinge -> "squared_hinge"
+        | Loss.Logistic -> "logistic"
+
+    /// All losses, in a fixed order.
+    let all =
+        [ Loss.HalfMeanSquaredError; Loss.MeanSquaredError; Loss.BinaryCrossEntropy
+          Loss.BinaryCrossEntropyWithLogits; Loss.SoftmaxCrossEntropy; Loss.Hinge; Loss.SquaredHinge; Loss.Logistic ]
+
+    /// Parses a name written by `name` (also "cross_entropy" for softmax cross-entropy).
+    let tryParse (text: string) : Loss option =
+        let t = if isNull text then "" else text.Trim().ToLowerInvariant()
+        if t = "cross_entropy" || t = "crossentropy" then Some Loss.SoftmaxCrossEntropy
+        else all |> List.tryFind (fun l -> name l = t)

@@ -1,0 +1,79 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// The few F# helpers over MathNet.Numerics matrices that the core needs (MathNet.Numerics.FSharp
+/// is not available here). Every function returns a new matrix and never changes its arguments.
+module Mat =
+
+    /// A rows x cols matrix of zeros.
+    let zeros (rows: int) (cols: int) : Matrix<float> = Matrix<float>.Build.Dense(rows, cols)
+
+    /// A matrix from a 2-D array (copied).
+    let ofArray2D (a: float[,]) : Matrix<float> = Matrix<float>.Build.DenseOfArray a
+
+    /// A matrix from rows (copied); every row must have the same length.
+    let ofRows (rows: float[] seq) : Matrix<float> = Matrix<float>.Build.DenseOfRowArrays(Seq.toArray rows)
+
+    /// A matrix from a function of (row, column).
+    let init (rows: int) (cols: int) (f: int -> int -> float) : Matrix<float> =
+        Matrix<float>.Build.Dense(rows, cols, fun i j -> f i j)
+
+    /// A copy as a 2-D array.
+    let toArray2D (m: Matrix<float>) : float[,] = m.ToArray()
+
+    /// Shape as "rows x cols" text.
+    let shapeOf (m: Matrix<float>) = Check.shape m.RowCount m.ColumnCount
+
+    /// Element-wise map into a new matrix.
+    let map (f: float -> float) (m: Matrix<float>) : Matrix<float> = m.Map(Func<float, float>(f))
+
+    /// Element-wise map of two matrices of the same shape into a new matrix.
+    let map2 (f: float -> float -> float) (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
+        a.Map2(Func<float, float, float>(f), b)
+
+    /// Element-wise (Hadamard) product.
+    let hadamard (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> = a.PointwiseMultiply b
+
+    /// Adds the row vector b to every row of m (the bias row of a dense layer).
+    let addRow (b: Vector<float>) (m: Matrix<float>) : Matrix<float> =
+        Matrix<float>.Build.Dense(m.RowCount, m.ColumnCount, fun i j -> m.[i, j] + b.[j])
+
+    /// The sum of each column, as a vector (the gradient of a bias row).
+    let columnSums (m: Matrix<float>) : Vector<float> = m.ColumnSums()
+
+    /// The rows whose indices are given, in that order, as a new matrix.
+    let selectRows (indices: int[]) (m: Matrix<float>) : Matrix<float> =
+        Matrix<float>.Build.Dense(indices.Length, m.ColumnCount, fun i j -> m.[indices.[i], j])
+
+    /// Checks that a matrix is non-empty and finite, naming the row and column of a bad value.
+    let checkFinite (name: string) (m: Matrix<float>) =
+        Check.notNull name m
+        Check.finite2D name m.RowCount m.ColumnCount (fun i j -> m.[i, j])
+
+    /// Checks non-null, at least one row, finite values.
+    let checkBatch (name: string) (m: Matrix<float>) =
+        Check.notNull name m
+        if m.RowCount = 0 || m.ColumnCount = 0 then
+            Check.fail name (sprintf "%s is empty (shape %s); a batch needs at least one row and one column." name (shapeOf m))
+        checkFinite name m
+
+    /// Largest absolute element (0 for an empty matrix).
+    let maxAbs (m: Matrix<float>) = if m.RowCount = 0 || m.ColumnCount = 0 then 0.0 else m.Enumerate() |> Seq.map abs |> Seq.max
+
+    /// One row per label with a 1 in the label's column: an n x classes one-hot matrix.
+    let oneHot (classes: int) (labels: int[]) : Matrix<float> =
+        Check.notNull "labels" labels
+        Check.positiveInt "classes" classes
+        labels |> Array.iteri (fun i c ->
+            if c < 0 || c >= classes then Check.fail "labels" (sprintf "labels[%d] = %d is outside 0 .. %d." i c (classes - 1)))
+        init labels.Length classes (fun i j -> if labels.[i] = j then 1.0 else 0.0)
+
+    /// The column of the largest value in each row (the first on a tie).
+    let argmaxRows (m: Matrix<float>) : int[] =
+        Array.init m.RowCount (fun i ->
+            let mutable best = 0
+            for j in 1 .. m.ColumnCount - 1 do
+                if m.[i, j] > m.[i, best] then best <- j
+            best)

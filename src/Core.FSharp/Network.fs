@@ -1,0 +1,218 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// A dense layer in the batch layout: it maps an n x d_in batch A (one sample per row) to
+/// s(A W + 1 b), with W of shape d_in x d_out and an optional bias row b of length d_out.
+/// The notes' column form z = W' x + b' is the same layer with W' = W^T: a sample is a row here.
+/// The record is immutable by convention: no function of the library changes its matrices.
+type Dense =
+    { Weights: Matrix<float>
+      Bias: Vector<float> option
+      Activation: Activation }
+    /// d_in.
+    member this.InputSize = this.Weights.RowCount
+    /// d_out.
+    member this.OutputSize = this.Weights.ColumnCount
+    /// The number of weights and biases.
+    member this.ParameterCount =
+        this.Weights.RowCount * this.Weights.ColumnCount + (match this.Bias with Some b -> b.Count | None -> 0)
+
+/// An ordered list of dense layers whose shapes agree: layer i+1 takes as many inputs as layer
+/// i gives outputs. Build one with `Network.create` (which checks that) or `Network.init`.
+type Network =
+    { Layers: Dense list }
+    /// The input width of the first layer.
+    member this.InputSize = (List.head this.Layers).InputSize
+    /// The output width of the last layer.
+    member this.OutputSize = (List.last this.Layers).OutputSize
+    /// The number of weights and biases of all layers.
+    member this.ParameterCount = this.Layers |> List.sumBy (fun l -> l.ParameterCount)
+
+/// The gradient of a loss with respect to one layer's weights and bias, in the layer's shapes.
+type DenseGradient = { Weights: Matrix<float>; Bias: Vector<float> option }
+
+/// The gradient of a loss with respect to every parameter of a network, layer by layer.
+type Gradients = { Layers: DenseGradient list }
+
+/// What the forward pass keeps for the backward pass, layer by layer (i from 0):
+/// `Inputs.[i]` is the batch entering layer i (the notes' Z_i; Inputs.[0] = X),
+/// `PreActivations.[i]` = Inputs.[i] W_i + 1 b_i, and `Activations.[i]` = s(PreActivations.[i]),
+/// which is also Inputs.[i+1]. `Output` is the last activation.
+type Trace =
+    { Inputs: Matrix<float> list
+      PreActivations: Matrix<float> list
+      Activations: Matrix<float> list }
+    /// The network's output for the batch.
+    member this.Output = List.last this.Activations
+
+/// A layer's specification for `Network.init`: its width, activation and whether it has a bias.
+type LayerSpec =
+    { Units: int; Activation: Activation; UseBias: bool; Initializer: Initializer option }
+    /// A layer with a bias and the activation's default initialiser.
+    static member Of(units, activation) = { Units = units; Activation = activation; UseBias = true; Initializer = None }
+
+/// Dense layers: construction and the forward and backward rules of one layer.
+module Dense =
+
+    /// A layer from its weights (d_in x d_out), optional bias (length d_out) and activation.
+    let create (weights: Matrix<float>) (bias: Vector<float> option) (activation: Activation) : Dense =
+        Check.notNull "weights" weights
+        if weights.RowCount = 0 || weights.ColumnCount = 0 then
+            Check.fail "weights" (sprintf "weights has shape %s; a layer needs at least one input and one output." (Mat.shapeOf weights))
+        Mat.checkFinite "weights" weights
+        match bias with
+        | Some b ->
+            Check.notNull "bias" b
+            if b.Count <> weights.ColumnCount then
+                Check.fail "bias" (sprintf "bias has length %d but weights has shape %s; the bias needs one entry per output (%d)." b.Count (Mat.shapeOf weights) weights.ColumnCount)
+            Check.finite2D "bias" 1 b.Count (fun _ j -> b.[j])
+        | None -> ()
+        match activation with
+        | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
+        | _ -> ()
+        { Weights = weights.Clone(); Bias = bias |> Option.map (fun b -> b.Clone()); Activation = activation }
+
+    /// Z = A W + 1 b (no checks).
+    let preActivation (layer: Dense) (input: Matrix<float>) : Matrix<float> =
+        let z = input * layer.Weights
+        match layer.Bias with
+        | Some b -> Mat.addRow b z
+        | None -> z
+
+    /// One layer's backward rule. Given its input A, pre-activation Z, output s(Z) and the
+    /// gradient G of the loss with respect to its output, it returns (dW, db, dA):
+    /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T.
+    let backward (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
+        let d = Mat.hadamard g (Activation.derivativeOf layer.Activation z a)
+        let dW = input.TransposeThisAndMultiply d
+        let db = layer.Bias |> Option.map (fun _ -> Mat.columnSums d)
+        let dA = d.TransposeAndMultiply layer.Weights
+        { Weights = dW; Bias = db }, dA
+
+/// Networks: construction, forward and backward passes, loss and gradient.
+module Network =
+
+    /// A network from layers whose shapes agree; raises ArgumentException naming both shapes.
+    let create (layers: Dense seq) : Network =
+        Check.notNull "layers" layers
+        let layers = List.ofSeq layers
+        if List.isEmpty layers then Check.fail "layers" "A network needs at least one layer."
+        layers
+        |> List.pairwise
+        |> List.iteri (fun i (a, b) ->
+            if a.OutputSize <> b.InputSize then
+                Check.fail "layers" (sprintf "Layer %d gives %d outputs (weights %s) but layer %d takes %d inputs (weights %s)." i a.OutputSize (Mat.shapeOf a.Weights) (i + 1) b.InputSize (Mat.shapeOf b.Weights)))
+        { Layers = layers }
+
+    /// A network of `inputs` inputs and the given layers, its weights drawn from `rng`.
+    /// Returns the network and the generator to use next.
+    let initWith (inputs: int) (specs: LayerSpec seq) (rng: Rng) : Network * Rng =
+        Check.positiveInt "inputs" inputs
+        let specs = List.ofSeq specs
+        if List.isEmpty specs then Check.fail "specs" "A network needs at least one layer."
+        let folder (layers, fanIn, rng) (spec: LayerSpec) =
+            Check.positiveInt "units" spec.Units
+            let init = defaultArg spec.Initializer (Init.defaultFor spec.Activation)
+            let w, rng = Init.weights init fanIn spec.Units rng
+            let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None
+            ({ Weights = w; Bias = bias; Activation = spec.Activation } :: layers, spec.Units, rng)
+        let layers, _, rng = List.fold folder ([], inputs, rng) specs
+        { Layers = List.rev layers }, rng
+
+    /// A network of `inputs` inputs and the given layers, its weights drawn from a seed.
+    let init (inputs: int) (specs: LayerSpec seq) (seed: int64) : Network =
+        fst (initWith inputs specs (Rng.create seed))
+
+    /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs.
+    let checkInput (net: Network) (name: string) (x: Matrix<float>) =
+        Check.notNull "net" net
+        if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
+        Mat.checkBatch name x
+        if x.ColumnCount <> net.InputSize then
+            Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
+
+    /// The forward pass without argument checks, keeping what backward needs.
+    let forwardUnchecked (net: Network) (x: Matrix<float>) : Trace =
+        let step (inputs, zs, acts, a) (layer: Dense) =
+            let z = Dense.preActivation layer a
+            let out = Activation.apply layer.Activation z
+            (a :: inputs, z :: zs, out :: acts, out)
+        let inputs, zs, acts, _ = List.fold step ([], [], [], x) net.Layers
+        { Inputs = List.rev inputs; PreActivations = List.rev zs; Activations = List.rev acts }
+
+    /// The forward pass of a batch X (n x d_in, one sample per row), keeping every layer's
+    /// input, pre-activation and activation. Raises ArgumentException for a bad X.
+    let forward (net: Network) (x: Matrix<float>) : Trace =
+        checkInput net "x" x
+        forwardUnchecked net x
+
+    /// The network's output for a batch X (n x d_in): an n x d_out matrix.
+    let predict (net: Network) (x: Matrix<float>) : Matrix<float> = (forward net x).Output
+
+    /// Raises InvalidOperationException when a layer's activation carries no gradient (the step).
+    let checkDifferentiable (net: Network) =
+        net.Layers
+        |> List.iteri (fun i l ->
+            if not (Activation.isDifferentiable l.Activation) then
+                raise (InvalidOperationException(sprintf "Layer %d uses the %s activation, whose derivative is zero almost everywhere: a network with it cannot be trained by gradient. Use the Perceptron for a step output, or a sigmoid in its place." i (Activation.name l.Activation))))
+
+    /// The backward pass by the notes' recursion: with G_L = dL/dOutput and, from the last
+    /// layer down, D_i = G_{i+1} o s'(Z_i W_i + b_i), grad W_i = Z_i^T D_i, grad b_i = 1^T D_i and
+    /// G_i = D_i W_i^T (Z_i is the input of layer i). No checks (see `lossAndGradient`).
+    let backwardUnchecked (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
+        let layers = List.rev net.Layers
+        let inputs = List.rev trace.Inputs
+        let zs = List.rev trace.PreActivations
+        let acts = List.rev trace.Activations
+        let rec go layers inputs zs acts g acc =
+            match layers, inputs, zs, acts with
+            | l :: ls, a :: as', z :: zs', o :: os -> 
+                let grad, gPrev = Dense.backward l a z o g
+                go ls as' zs' os gPrev (grad :: acc)
+            | _ -> acc
+        { Layers = go layers inputs zs acts outputGradient [] }
+
+    /// The backward pass from the gradient of the loss with respect to the output.
+    let backward (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
+        checkDifferentiable net
+        Check.notNull "outputGradient" outputGradient
+        let out = trace.Output
+        if outputGradient.RowCount <> out.RowCount || outputGradient.ColumnCount <> out.ColumnCount then
+            Check.fail "outputGradient" (sprintf "outputGradient has shape %s but the output has shape %s." (Mat.shapeOf outputGradient) (Mat.shapeOf out))
+        backwardUnchecked net trace outputGradient
+
+    /// The loss of a batch and its gradient with respect to every weight and bias, without
+    /// argument checks. For training loops that have checked their data once.
+    let lossAndGradientUnchecked (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+        let trace = forwardUnchecked net x
+        let value = Loss.valueUnchecked loss trace.Output y
+        value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
+
+    /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias.
+    /// Raises ArgumentException for a bad X or Y, InvalidOperationException for a step layer.
+    let lossAndGradient (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+        checkInput net "x" x
+        checkDifferentiable net
+        let trace = forwardUnchecked net x
+        Loss.checkTargetNamed "y" loss trace.Output y
+        let value = Loss.valueUnchecked loss trace.Output y
+        value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
+
+    /// The loss of the batch (X, Y).
+    let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =
+        let out = predict net x
+        Loss.checkTargetNamed "y" loss out y
+        Loss.valueUnchecked loss out y
+
+    /// Applies f to every layer, giving a new network (the layers' shapes must not change).
+    let mapLayers (f: int -> Dense -> Dense) (net: Network) : Network =
+        { Layers = List.mapi f net.Layers }
+
+    /// A one-line description of each layer: "dense 4 -> 16, relu, bias (80 parameters)".
+    let describe (net: Network) : string list =
+        net.Layers
+        |> List.map (fun l ->
+            sprintf "dense %d -> %d, %s, %s (%d parameters)" l.InputSize l.OutputSize (Activation.name l.Activation)
+                (if l.Bias.IsSome then "bias" else "no bias") l.ParameterCount)

@@ -1,3 +1,0 @@
-namespace Functional.NN
-/// placeholder
-type Placeholder = | P

@@ -1,0 +1,183 @@
+namespace Functional.NN
+
+open System
+
+/// Early stopping on a validation set: training stops after `Patience` epochs in a row whose
+/// validation loss is not below the best so far by more than `MinDelta`, and the parameters of
+/// the best epoch are returned.
+type EarlyStopping =
+    { /// Epochs without improvement before stopping (at least 1).
+      Patience: int
+      /// The improvement that counts: loss < best - MinDelta.
+      MinDelta: float }
+    /// Patience 10, MinDelta 0.
+    static member Default = { Patience = 10; MinDelta = 0.0 }
+    /// A copy with another patience.
+    member this.WithPatience(patience) = { this with Patience = patience }
+    /// A copy with another minimum improvement.
+    member this.WithMinDelta(minDelta) = { this with MinDelta = minDelta }
+
+/// The hyperparameters of a training run. Every stopping rule that is set is checked; the first
+/// that fires stops training and is named in the result.
+type TrainingOptions =
+    { /// How each step's batch is drawn.
+      Batching: Batching
+      /// The step size eta_t.
+      Schedule: Schedule
+      /// The update rule, L2 weight decay and clipping.
+      Optimizer: OptimizerSettings
+      /// Seed of the generator that draws the batches (the run is a pure function of it).
+      Seed: int64
+      /// Stop after this many epochs (at least 1).
+      MaxEpochs: int
+      /// Stop after this many steps in all (0: no limit).
+      MaxSteps: int
+      /// The notes' rule: stop as soon as one step changes no parameter by tol or more,
+      /// max_i |W_i(t+1) - W_i(t)| < tol, checked after every step (0: off).
+      ParameterTolerance: float
+      /// Stop at the end of an epoch whose training loss is at or below this (NaN: off).
+      TargetLoss: float
+      /// Early stopping on the validation set (needs one), restoring the best weights.
+      EarlyStopping: EarlyStopping option }
+    /// Minibatches of 32 without replacement, constant step 0.01, plain SGD, seed 0,
+    /// 100 epochs, no other stopping rule.
+    static member Default =
+        { Batching = Batching.MiniBatch(32, Sampling.WithoutReplacement)
+          Schedule = Schedule.Constant 0.01
+          Optimizer = OptimizerSettings.Default
+          Seed = 0L
+          MaxEpochs = 100
+          MaxSteps = 0
+          ParameterTolerance = 0.0
+          TargetLoss = Double.NaN
+          EarlyStopping = None }
+    /// A copy with other batching.
+    member this.WithBatching(batching) = { this with Batching = batching }
+    /// A copy with another schedule.
+    member this.WithSchedule(schedule) = { this with Schedule = schedule }
+    /// A copy with another update rule (decay and clipping kept).
+    member this.WithOptimizer(optimizer) = { this with Optimizer = { this.Optimizer with Optimizer = optimizer } }
+    /// A copy with other optimiser settings.
+    member this.WithOptimizerSettings(settings) = { this with Optimizer = settings }
+    /// A copy with another seed.
+    member this.WithSeed(seed) = { this with Seed = seed }
+    /// A copy with another epoch limit.
+    member this.WithMaxEpochs(epochs) = { this with MaxEpochs = epochs }
+    /// A copy with another step limit (0: none).
+    member this.WithMaxSteps(steps) = { this with MaxSteps = steps }
+    /// A copy with the notes' parameter-change tolerance (0: off).
+    member this.WithParameterTolerance(tol) = { this with ParameterTolerance = tol }
+    /// A copy with a target loss (NaN: off).
+    member this.WithTargetLoss(loss) = { this with TargetLoss = loss }
+    /// A copy with early stopping.
+    member this.WithEarlyStopping(early: EarlyStopping) = { this with EarlyStopping = Some early }
+
+/// The rule that ended a training run.
+type StopReason =
+    /// The epoch limit was reached.
+    | MaxEpochs = 0
+    /// The step limit was reached.
+    | MaxSteps = 1
+    /// The notes' rule: one step moved no parameter by the tolerance or more.
+    | ParameterTolerance = 2
+    /// The training loss reached the target.
+    | TargetLoss = 3
+    /// The validation loss stopped improving for `Patience` epochs; the best weights were restored.
+    | EarlyStopping = 4
+    /// Cancellation was requested; the result holds what was trained so far.
+    | Cancelled = 5
+
+/// One epoch of the training history. Losses and the gradient norm are measured on the whole
+/// training set with the weights at the end of the epoch (not averaged over the epoch's batches).
+type EpochRecord =
+    { /// The epoch, from 1.
+      Epoch: int
+      /// Steps taken in all at the end of the epoch.
+      Step: int
+      /// The loss on the whole training set.
+      TrainLoss: float
+      /// The loss on the validation set (None without one).
+      ValidationLoss: float option
+      /// The validation metric (accuracy for classification losses, RMSE otherwise; None
+      /// without a validation set).
+      ValidationMetric: float option
+      /// eta_t of the epoch's last step.
+      StepSize: float
+      /// |grad|_2 of the training loss over the whole training set.
+      GradientNorm: float
+      /// Wall time since training started (summed over resumed runs).
+      Elapsed: TimeSpan }
+
+/// The best parameters seen by early stopping.
+type BestSoFar<'Model> =
+    { /// The parameters at the end of the best epoch.
+      Model: 'Model
+      /// Their validation loss.
+      ValidationLoss: float
+      /// The epoch.
+      Epoch: int }
+
+/// Everything needed to continue training exactly where it stopped: resuming from a checkpoint
+/// with the same options and data gives, bit for bit, what an uninterrupted run gives. It holds
+/// only plain values (parameters, arrays, counters, the generator's four words), so it can be saved.
+type Checkpoint<'Model> =
+    { /// The parameters after the last step.
+      Model: 'Model
+      /// The optimiser's buffers and update count.
+      OptimizerState: OptimizerState
+      /// The batching generator, as it stands after the last draw.
+      Rng: Rng
+      /// Steps taken in all.
+      Step: int
+      /// Epochs completed.
+      Epoch: int
+      /// The batches of the current epoch not yet used (empty at an epoch boundary).
+      PendingBatches: int[][]
+      /// The history so far, oldest first.
+      History: EpochRecord list
+      /// Early stopping's best parameters (None before the first validated epoch).
+      Best: BestSoFar<'Model> option
+      /// Early stopping's count of epochs without improvement.
+      EpochsWithoutImprovement: int
+      /// Wall time spent so far.
+      Elapsed: TimeSpan }
+
+/// What a training run returns.
+type TrainingResult<'Model> =
+    { /// The trained parameters (the best epoch's after early stopping).
+      Model: 'Model
+      /// The rule that stopped training.
+      StopReason: StopReason
+      /// The loss of `Model` on the whole training set.
+      TrainLoss: float
+      /// One record per completed epoch, oldest first.
+      History: EpochRecord list
+      /// Steps taken in all.
+      Steps: int
+      /// Epochs completed.
+      Epochs: int
+      /// The state to resume from (its Model is the last parameters, not the restored best).
+      Checkpoint: Checkpoint<'Model> }
+
+/// Progress reporting and cancellation for a training run (not saved; not part of the options).
+type TrainingHooks =
+    { /// Called after every epoch with its record.
+      OnEpoch: EpochRecord -> unit
+      /// Asked before every step; when it returns true training stops and returns what it has.
+      ShouldStop: unit -> bool }
+    /// No reporting, never stops early.
+    static member None = { OnEpoch = ignore; ShouldStop = fun () -> false }
+    /// Hooks from a callback and a CancellationToken.
+    static member Of(onEpoch: EpochRecord -> unit, token: Threading.CancellationToken) =
+        { OnEpoch = onEpoch; ShouldStop = fun () -> token.IsCancellationRequested }
+
+/// A model the trainer can fit, as a flat parameter vector: n samples and, for a batch of sample
+/// indices, the mean loss over the batch and its gradient with respect to the parameters.
+/// (The linear models and the networks both reduce to this.)
+type Objective =
+    { /// The number of training samples n.
+      SampleCount: int
+      /// (theta, batch indices) -> (mean loss over the batch, gradient). Must not change theta.
+      LossAndGradient: float[] -> int[] -> float * float[]
+      /// theta -> (validation loss, validation metric), when there is a validation set.
+      Validation: (float[] -> float * float) option }

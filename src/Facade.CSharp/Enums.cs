@@ -1,0 +1,109 @@
+namespace FunctionalNN;
+
+/// <summary>Element-wise activation functions of a dense layer.</summary>
+public enum Activation
+{
+    /// <summary>s(z) = z.</summary>
+    Identity,
+    /// <summary>s(z) = 1 / (1 + e^-z).</summary>
+    Sigmoid,
+    /// <summary>s(z) = tanh z.</summary>
+    Tanh,
+    /// <summary>s(z) = max(0, z).</summary>
+    ReLU,
+    /// <summary>s(z) = z for z &gt; 0, slope * z otherwise (slope 0.01 unless given).</summary>
+    LeakyReLU,
+    /// <summary>s(z) = log(1 + e^z).</summary>
+    Softplus,
+    /// <summary>The perceptron's unit step; it cannot be trained by gradient.</summary>
+    Step,
+}
+
+/// <summary>Losses of a batch; each sums over outputs and averages over samples.</summary>
+public enum Loss
+{
+    /// <summary>The notes' 1/(2n) sum (yhat - y)^2.</summary>
+    HalfMeanSquaredError,
+    /// <summary>1/n sum (yhat - y)^2.</summary>
+    MeanSquaredError,
+    /// <summary>Binary cross-entropy on probabilities.</summary>
+    BinaryCrossEntropy,
+    /// <summary>Binary cross-entropy on logits (numerically stable).</summary>
+    BinaryCrossEntropyWithLogits,
+    /// <summary>Softmax cross-entropy on logits with one-hot targets (log-sum-exp).</summary>
+    SoftmaxCrossEntropy,
+    /// <summary>max(0, 1 - y yhat) for labels -1 and +1.</summary>
+    Hinge,
+    /// <summary>1/2 max(0, 1 - y yhat)^2 for labels -1 and +1.</summary>
+    SquaredHinge,
+    /// <summary>log(1 + e^(-y yhat)) for labels -1 and +1.</summary>
+    Logistic,
+}
+
+/// <summary>How a layer's weights are drawn.</summary>
+public enum Initializer
+{
+    /// <summary>He uniform for ReLU and leaky ReLU layers, Glorot uniform otherwise.</summary>
+    Default,
+    /// <summary>U(-a, a), a = sqrt(6 / (fanIn + fanOut)).</summary>
+    GlorotUniform,
+    /// <summary>N(0, 2 / (fanIn + fanOut)).</summary>
+    GlorotNormal,
+    /// <summary>U(-a, a), a = sqrt(6 / fanIn).</summary>
+    HeUniform,
+    /// <summary>N(0, 2 / fanIn).</summary>
+    HeNormal,
+    /// <summary>All zeros.</summary>
+    Zeros,
+}
+
+/// <summary>Conversions of the facade's enums to the core's unions.</summary>
+internal static class EnumInterop
+{
+    internal static Functional.NN.Activation ToCore(this Activation activation, double leakySlope = 0.01) => activation switch
+    {
+        Activation.Identity => Functional.NN.Activation.Identity,
+        Activation.Sigmoid => Functional.NN.Activation.Sigmoid,
+        Activation.Tanh => Functional.NN.Activation.Tanh,
+        Activation.ReLU => Functional.NN.Activation.ReLU,
+        Activation.LeakyReLU => Functional.NN.Activation.NewLeakyReLU(leakySlope),
+        Activation.Softplus => Functional.NN.Activation.Softplus,
+        Activation.Step => Functional.NN.Activation.Step,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
+
+    internal static Activation FromCore(Functional.NN.Activation activation) => activation.Tag switch
+    {
+        Functional.NN.Activation.Tags.Identity => Activation.Identity,
+        Functional.NN.Activation.Tags.Sigmoid => Activation.Sigmoid,
+        Functional.NN.Activation.Tags.Tanh => Activation.Tanh,
+        Functional.NN.Activation.Tags.ReLU => Activation.ReLU,
+        Functional.NN.Activation.Tags.LeakyReLU => Activation.LeakyReLU,
+        Functional.NN.Activation.Tags.Softplus => Activation.Softplus,
+        _ => Activation.Step,
+    };
+
+    internal static Functional.NN.Loss ToCore(this Loss loss) => loss switch
+    {
+        Loss.HalfMeanSquaredError => Functional.NN.Loss.HalfMeanSquaredError,
+        Loss.MeanSquaredError => Functional.NN.Loss.MeanSquaredError,
+        Loss.BinaryCrossEntropy => Functional.NN.Loss.BinaryCrossEntropy,
+        Loss.BinaryCrossEntropyWithLogits => Functional.NN.Loss.BinaryCrossEntropyWithLogits,
+        Loss.SoftmaxCrossEntropy => Functional.NN.Loss.SoftmaxCrossEntropy,
+        Loss.Hinge => Functional.NN.Loss.Hinge,
+        Loss.SquaredHinge => Functional.NN.Loss.SquaredHinge,
+        Loss.Logistic => Functional.NN.Loss.Logistic,
+        _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
+    };
+
+    internal static Functional.NN.Initializer? ToCore(this Initializer init) => init switch
+    {
+        Initializer.Default => null,
+        Initializer.GlorotUniform => Functional.NN.Initializer.GlorotUniform,
+        Initializer.GlorotNormal => Functional.NN.Initializer.GlorotNormal,
+        Initializer.HeUniform => Functional.NN.Initializer.HeUniform,
+        Initializer.HeNormal => Functional.NN.Initializer.HeNormal,
+        Initializer.Zeros => Functional.NN.Initializer.Zeros,
+        _ => throw new ArgumentOutOfRangeException(nameof(init), init, "Unknown initializer."),
+    };
+}

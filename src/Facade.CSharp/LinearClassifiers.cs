@@ -1,0 +1,80 @@
+using FL = Functional.NN.Linear;
+
+namespace FunctionalNN;
+
+/// <summary>Options of a binary linear classifier trained by minibatch SGD.</summary>
+public sealed class LinearClassifierOptions
+{
+    /// <summary>The margin loss: Hinge, SquaredHinge (the default, the notes' rule (1.7)) or Logistic.</summary>
+    public Loss Loss { get; init; } = Loss.SquaredHinge;
+
+    /// <summary>The SGD schedule, batch size, epochs and seed.</summary>
+    public LinearSgdOptions Sgd { get; init; } = new();
+
+    /// <summary>Fit a bias (default true).</summary>
+    public bool FitIntercept { get; init; } = true;
+}
+
+/// <summary>Binary linear classifiers on labels -1 and +1 (notes ch. 1.4, 2.2.2).</summary>
+public static class LinearClassifier
+{
+    /// <summary>Trains a classifier by minibatch SGD on a margin loss from zero weights.</summary>
+    /// <exception cref="ArgumentException">A label other than -1 or +1, a loss that is not a margin loss, bad shapes.</exception>
+    public static LinearFitResult Fit(double[,] x, int[] labels, LinearClassifierOptions? options = null)
+    {
+        var o = options ?? new LinearClassifierOptions();
+        ArgumentNullException.ThrowIfNull(o.Sgd, nameof(options));
+        var core = new FL.ClassifierOptions(o.Loss.ToCore(), o.Sgd.ToCore(), o.FitIntercept);
+        return new(FL.LinearClassifier.fit(core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels))));
+    }
+
+    /// <summary>+1 for the samples of class <paramref name="positive"/>, -1 for the others.</summary>
+    public static int[] BinaryLabels(int[] classes, int positive) => FL.LinearClassifier.binaryLabels(positive, LinearInterop.NotNull(classes, nameof(classes)));
+}
+
+/// <summary>What the perceptron returns.</summary>
+public sealed class PerceptronResult
+{
+    internal PerceptronResult(FL.PerceptronResult core)
+    {
+        Model = new LinearModel(core.Model);
+        Converged = core.Converged;
+        Epochs = core.Epochs;
+        Updates = core.Updates;
+        Misclassified = core.Misclassified;
+    }
+
+    /// <summary>The weights and bias reached.</summary>
+    public LinearModel Model { get; }
+
+    /// <summary>True when every sample is classified correctly; false when the epoch cap stopped it.</summary>
+    public bool Converged { get; }
+
+    /// <summary>The passes over the data that made updates.</summary>
+    public int Epochs { get; }
+
+    /// <summary>The number of weight updates.</summary>
+    public int Updates { get; }
+
+    /// <summary>Training samples still misclassified (0 when converged).</summary>
+    public int Misclassified { get; }
+}
+
+/// <summary>The perceptron of the notes (ch. 3.1): W += eta (y - yhat) x on misclassified samples until all are right.</summary>
+public static class Perceptron
+{
+    /// <summary>Trains the perceptron on x (n x d) and labels -1, +1 from zero weights, stopping when every sample
+    /// is right or after <paramref name="maxEpochs"/> passes.</summary>
+    public static PerceptronResult Fit(double[,] x, int[] labels, double learningRate = 1.0, int maxEpochs = 1000) =>
+        new(FL.Perceptron.fit(new FL.PerceptronOptions(learningRate, maxEpochs), Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels))));
+}
+
+/// <summary>The single-layer sigmoid network of the notes (ch. 3.2) for regression, trained by gradient descent on
+/// the cost 1/(2n) sum (sigma(x W + b) - y)^2. Targets must lie in [0, 1].</summary>
+public static class SigmoidRegression
+{
+    /// <summary>Trains a one-layer sigmoid network (a <see cref="Network"/>) on x (n x d) and y in [0, 1].</summary>
+    public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42) =>
+        new(FL.SigmoidRegression.fit(new FL.SigmoidRegressionOptions(learningRate, steps, seed), Interop.ToMatrix(x, nameof(x)),
+            LinearInterop.Column(y, nameof(y))).Network);
+}

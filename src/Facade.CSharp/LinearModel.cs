@@ -1,0 +1,166 @@
+using MathNet.Numerics.LinearAlgebra;
+using FL = Functional.NN.Linear;
+
+namespace FunctionalNN;
+
+/// <summary>A fitted linear model f(x) = x W + b (one sample per row): for an n x d batch it predicts
+/// X W + b, n x k. Regressors, ridge, the margin classifiers and the perceptron all return one. Immutable:
+/// every property returns a copy.</summary>
+public sealed class LinearModel
+{
+    internal LinearModel(FL.LinearModel core) => Core = core;
+
+    internal FL.LinearModel Core { get; }
+
+    /// <summary>W, d x k: one row per feature, one column per output (a copy).</summary>
+    public double[,] Coefficients => Core.Coefficients.ToArray();
+
+    /// <summary>b, one entry per output; zeros when the model has no intercept (a copy).</summary>
+    public double[] Intercept => Core.Intercept.ToArray();
+
+    /// <summary>True when the intercept was fitted.</summary>
+    public bool HasIntercept => Core.HasIntercept;
+
+    /// <summary>The feature names (empty when unknown).</summary>
+    public IReadOnlyList<string> FeatureNames => (string[])Core.FeatureNames.Clone();
+
+    /// <summary>d, the number of features.</summary>
+    public int InputSize => Core.InputSize;
+
+    /// <summary>k, the number of outputs.</summary>
+    public int OutputSize => Core.OutputSize;
+
+    /// <summary>The notes' stacked weights [b; W], (1 + d) x k with the intercept row first (W alone
+    /// without an intercept). For the commute example this is the notes' W* = [w0, w1, w2].</summary>
+    public double[,] StackedWeights() => FL.LinearModelModule.stacked(Core).ToArray();
+
+    /// <summary>A model from its coefficients (d x k) and intercept (length k).</summary>
+    /// <exception cref="ArgumentException">The shapes disagree or a value is not finite.</exception>
+    public static LinearModel Create(double[,] coefficients, double[] intercept, bool hasIntercept = true, string[]? featureNames = null) =>
+        new(FL.LinearModelModule.create(Interop.ToMatrix(coefficients, nameof(coefficients)), Interop.ToVector(intercept, nameof(intercept)),
+            hasIntercept, featureNames ?? Array.Empty<string>()));
+
+    /// <summary>X W + b for a batch x (n x d): n x k.</summary>
+    /// <exception cref="ArgumentException">x is empty, not finite, or has the wrong width.</exception>
+    public double[,] Predict(double[,] x) => FL.LinearModelModule.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+
+    /// <summary>The predictions of a one-output model, one per row of x.</summary>
+    public double[] PredictValues(double[,] x)
+    {
+        RequireOneOutput();
+        return FL.LinearModelModule.predict(Core, Interop.ToMatrix(x, nameof(x))).Column(0).ToArray();
+    }
+
+    /// <summary>R^2 (scikit-learn's r2_score) of a one-output model on (x, y).</summary>
+    public double R2(double[,] x, double[] y) =>
+        FL.LinearModelModule.r2(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
+
+    /// <summary>R^2 on (x, y), averaged over the output columns.</summary>
+    public double R2(double[,] x, double[,] y) =>
+        FL.LinearModelModule.r2(Core, Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+
+    /// <summary>The mean squared error 1/n sum (yhat - y)^2 of a one-output model on (x, y).</summary>
+    public double MeanSquaredError(double[,] x, double[] y) =>
+        FL.LinearModelModule.meanSquaredError(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
+
+    /// <summary>The mean squared error on (x, y), summed over the output columns.</summary>
+    public double MeanSquaredError(double[,] x, double[,] y) =>
+        FL.LinearModelModule.meanSquaredError(Core, Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+
+    /// <summary>The classifier scores x W + b, one per row (one-output models).</summary>
+    public double[] Decision(double[,] x) => FL.LinearClassifier.decision(Core, Interop.ToMatrix(x, nameof(x)));
+
+    /// <summary>The predicted labels: +1 where the score is &gt; 0, -1 elsewhere.</summary>
+    public int[] Classify(double[,] x) => FL.LinearClassifier.predict(Core, Interop.ToMatrix(x, nameof(x)));
+
+    /// <summary>The fraction of labels (-1 or +1) classified correctly.</summary>
+    public double Accuracy(double[,] x, int[] labels) =>
+        FL.LinearClassifier.accuracy(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+
+    /// <summary>The 0-1 error, 1 - accuracy.</summary>
+    public double ZeroOneError(double[,] x, int[] labels) =>
+        FL.LinearClassifier.zeroOneError(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels)));
+
+    private void RequireOneOutput()
+    {
+        if (Core.OutputSize != 1)
+            throw new InvalidOperationException($"The model has {Core.OutputSize} outputs; use Predict for a multi-output model.");
+    }
+}
+
+/// <summary>What an iterative fit (gradient descent, SGD, a margin classifier) returns.</summary>
+public sealed class LinearFitResult
+{
+    internal LinearFitResult(FL.LinearFitResult core)
+    {
+        Model = new LinearModel(core.Model);
+        Steps = core.Steps;
+        Converged = core.Converged;
+        Costs = (double[])core.Costs.Clone();
+        LearningRate = core.LearningRate;
+    }
+
+    /// <summary>The fitted model.</summary>
+    public LinearModel Model { get; }
+
+    /// <summary>The number of weight updates.</summary>
+    public int Steps { get; }
+
+    /// <summary>True when the stopping rule (gradient or step tolerance) was met before the cap.</summary>
+    public bool Converged { get; }
+
+    /// <summary>The cost before the first update and after each update (gradient descent) or epoch (SGD).</summary>
+    public IReadOnlyList<double> Costs { get; }
+
+    /// <summary>The (first) learning rate used.</summary>
+    public double LearningRate { get; }
+}
+
+/// <summary>Which weights the ridge penalty acts on.</summary>
+public enum RidgeForm
+{
+    /// <summary>The notes' form: every weight, the intercept included, is penalised;
+    /// W* = (X1^T X1 / n + lambda I)^-1 X1^T Y / n with X1 = [1 X].</summary>
+    PenalizeAll,
+    /// <summary>The common (scikit-learn) form: the intercept is not penalised (centred data).
+    /// scikit-learn's Ridge(alpha) is this form with lambda = alpha / n.</summary>
+    InterceptUnpenalized,
+}
+
+/// <summary>How an SGD learning rate decays with the step t.</summary>
+public enum LearningRateDecay
+{
+    /// <summary>eta_t = C.</summary>
+    Constant,
+    /// <summary>The notes' eta_t = C / sqrt(t).</summary>
+    InverseSqrt,
+}
+
+internal static class LinearInterop
+{
+    internal static T NotNull<T>(T value, string paramName) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(value, paramName);
+        return value;
+    }
+
+    internal static Matrix<double> Column(double[] values, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(values, paramName);
+        return Matrix<double>.Build.Dense(values.Length, 1, (i, _) => values[i]);
+    }
+
+    internal static FL.RidgeForm ToCore(this RidgeForm form) => form switch
+    {
+        RidgeForm.PenalizeAll => FL.RidgeForm.PenalizeAll,
+        RidgeForm.InterceptUnpenalized => FL.RidgeForm.InterceptUnpenalized,
+        _ => throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown ridge form."),
+    };
+
+    internal static FL.LearningRateDecay ToCore(this LearningRateDecay decay) => decay switch
+    {
+        LearningRateDecay.Constant => FL.LearningRateDecay.Constant,
+        LearningRateDecay.InverseSqrt => FL.LearningRateDecay.InverseSqrt,
+        _ => throw new ArgumentOutOfRangeException(nameof(decay), decay, "Unknown decay."),
+    };
+}

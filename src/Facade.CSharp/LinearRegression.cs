@@ -1,0 +1,147 @@
+using MathNet.Numerics.LinearAlgebra;
+using FL = Functional.NN.Linear;
+
+namespace FunctionalNN;
+
+/// <summary>Options of gradient descent on the least-squares or ridge cost.</summary>
+public sealed class LinearGradientDescentOptions
+{
+    /// <summary>A fixed learning rate eta; null (the default) uses eta = 1/L, L the largest eigenvalue
+    /// of the cost's Hessian, for which every step lowers the cost.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>The step cap (default 100000).</summary>
+    public int MaxSteps { get; init; } = 100000;
+
+    /// <summary>Stop when the gradient's norm falls below this (default 1e-10).</summary>
+    public double GradientTolerance { get; init; } = 1e-10;
+
+    /// <summary>The ridge lambda (default 0: least squares).</summary>
+    public double Lambda { get; init; }
+
+    /// <summary>The ridge form (default the notes' PenalizeAll); ignored when Lambda is 0.</summary>
+    public RidgeForm RidgeForm { get; init; } = RidgeForm.PenalizeAll;
+
+    /// <summary>Fit an intercept (default true).</summary>
+    public bool FitIntercept { get; init; } = true;
+}
+
+/// <summary>Options of minibatch SGD (notes ch. 2.2): W(t+1) = W(t) - eta_t / b sum grad C_i.</summary>
+public sealed class LinearSgdOptions
+{
+    /// <summary>C, the learning rate of step 1 (default 0.01).</summary>
+    public double LearningRate { get; init; } = 0.01;
+
+    /// <summary>How eta_t decays (default the notes' C / sqrt t).</summary>
+    public LearningRateDecay Decay { get; init; } = LearningRateDecay.InverseSqrt;
+
+    /// <summary>b, samples per step (default 1).</summary>
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>The epoch cap (default 100).</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Stop when an update's norm falls below this (the notes use 0.02); 0 never stops early.</summary>
+    public double StepTolerance { get; init; }
+
+    /// <summary>The seed of the sample order (default 42).</summary>
+    public long Seed { get; init; } = 42;
+
+    internal FL.SgdOptions ToCore() => new(LearningRate, Decay.ToCore(), BatchSize, Epochs, StepTolerance, Seed);
+}
+
+/// <summary>Least squares and ridge regression (notes ch. 1), in closed form (a Cholesky solve of the
+/// normal equation, never an inverse) and by gradient descent or SGD.</summary>
+public static class LinearRegression
+{
+    /// <summary>Least squares: minimises 1/(2n) ||X W + b - y||^2 for x (n x d) and one target per row.</summary>
+    /// <exception cref="ArgumentException">Bad shapes or values, or a rank-deficient design (a duplicated
+    /// feature, fewer samples than unknowns): the message says why and points to ridge regression.</exception>
+    public static LinearModel Fit(double[,] x, double[] y, bool fitIntercept = true, string[]? featureNames = null) =>
+        Fit(x, LinearInterop.Column(y, nameof(y)), fitIntercept, featureNames);
+
+    /// <summary>Least squares with several target columns (y is n x k).</summary>
+    public static LinearModel Fit(double[,] x, double[,] y, bool fitIntercept = true, string[]? featureNames = null) =>
+        Fit(x, Interop.ToMatrix(y, nameof(y)), fitIntercept, featureNames);
+
+    private static LinearModel Fit(double[,] x, Matrix<double> y, bool fitIntercept, string[]? featureNames) =>
+        new(FL.LeastSquares.fitNamed(FL.LeastSquaresOptions.Default.WithFitIntercept(fitIntercept), featureNames ?? Array.Empty<string>(),
+            Interop.ToMatrix(x, nameof(x)), y));
+
+    /// <summary>Ridge regression with lambda/2 ||W||^2 (the notes' scale). <paramref name="form"/> says whether
+    /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda).</summary>
+    public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true) =>
+        new(FL.Ridge.fit(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+
+    /// <summary>scikit-learn's Ridge(alpha): the intercept unpenalised, lambda = alpha / n.</summary>
+    public static LinearModel FitRidgeLikeScikitLearn(double[,] x, double[] y, double alpha) =>
+        new(FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+
+    /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
+    /// <exception cref="Functional.NN.TrainingDivergedException">A fixed learning rate above 2/L.</exception>
+    public static LinearFitResult FitByGradientDescent(double[,] x, double[] y, LinearGradientDescentOptions? options = null)
+    {
+        var o = options ?? new LinearGradientDescentOptions();
+        var gd = FL.GradientDescentOptions.Default.WithMaxSteps(o.MaxSteps).WithGradientTolerance(o.GradientTolerance);
+        if (o.LearningRate is double eta) gd = gd.WithLearningRate(eta);
+        var cost = new FL.LinearCost(o.Lambda, o.RidgeForm == RidgeForm.PenalizeAll, o.FitIntercept);
+        return new(FL.LinearGradientDescent.fit(gd, cost, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+    }
+
+    /// <summary>Minibatch SGD from W = 0 on the least-squares cost plus lambda/2 ||W||^2 (lambda = 0 by default;
+    /// <paramref name="form"/> as in ridge).</summary>
+    public static LinearFitResult FitBySgd(double[,] x, double[] y, LinearSgdOptions? options = null, double lambda = 0.0,
+                                           RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true)
+    {
+        var o = options ?? new LinearSgdOptions();
+        var cost = new FL.LinearCost(lambda, form == RidgeForm.PenalizeAll, fitIntercept);
+        return new(FL.Sgd.fit(o.ToCore(), cost, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+    }
+}
+
+/// <summary>A fitted polynomial: monomials of degree 1 .. Degree of the inputs, then a linear model.</summary>
+public sealed class PolynomialModel
+{
+    internal PolynomialModel(FL.PolynomialModel core) => Core = core;
+
+    internal FL.PolynomialModel Core { get; }
+
+    /// <summary>m, the highest total degree.</summary>
+    public int Degree => Core.Degree;
+
+    /// <summary>The linear model on the monomial features.</summary>
+    public LinearModel Linear => new(Core.Linear);
+
+    /// <summary>The notes' weights [w0, w1, ..., wm] of a one-input polynomial.</summary>
+    public double[] Coefficients() => FL.PolynomialRegression.coefficients(Core, 0);
+
+    /// <summary>Predictions for a one-input polynomial at the points x.</summary>
+    public double[] Predict(double[] x) => FL.PolynomialRegression.predict(Core, LinearInterop.Column(x, nameof(x))).Column(0).ToArray();
+
+    /// <summary>Predictions for raw inputs x (n x d): n x k.</summary>
+    public double[,] Predict(double[,] x) => FL.PolynomialRegression.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+
+    /// <summary>R^2 of a one-input polynomial on (x, y).</summary>
+    public double R2(double[] x, double[] y) =>
+        FL.PolynomialRegression.r2(Core, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
+}
+
+/// <summary>Polynomial regression (notes ch. 1.5) and its feature maps.</summary>
+public static class PolynomialRegression
+{
+    /// <summary>Fits y = w0 + w1 x + ... + wm x^m by least squares.</summary>
+    /// <exception cref="ArgumentException">Bad arguments, or fewer distinct points than coefficients.</exception>
+    public static PolynomialModel Fit(double[] x, double[] y, int degree) =>
+        new(FL.PolynomialRegression.fit(degree, FL.LeastSquaresOptions.Default, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+
+    /// <summary>Fits a polynomial of total degree m in the d columns of x (all monomials, scikit-learn's order).</summary>
+    public static PolynomialModel Fit(double[,] x, double[] y, int degree) =>
+        new(FL.PolynomialRegression.fit(degree, FL.LeastSquaresOptions.Default, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+
+    /// <summary>The notes' phi(x) = [1, x, ..., x^m] of each point, as rows.</summary>
+    public static double[,] Phi(double[] x, int degree) => FL.PolynomialFeatures.phi(degree, LinearInterop.NotNull(x, nameof(x))).ToArray();
+
+    /// <summary>All monomials of total degree 1 .. m of the columns of x, in scikit-learn's
+    /// PolynomialFeatures(degree, include_bias=False) order.</summary>
+    public static double[,] Monomials(double[,] x, int degree) => FL.PolynomialFeatures.monomials(degree, Interop.ToMatrix(x, nameof(x))).ToArray();
+}

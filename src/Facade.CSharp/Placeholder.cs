@@ -1,3 +1,0 @@
-namespace FunctionalNN;
-/// <summary>placeholder</summary>
-public static class Placeholder { }

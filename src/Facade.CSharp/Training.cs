@@ -1,0 +1,140 @@
+using Microsoft.FSharp.Core;
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>Trains networks, or any model given as a parameter vector and a batch loss-and-gradient
+/// function, with the batching, schedule, optimiser and stopping rules of <see cref="TrainingOptions"/>.
+/// Runs are pure functions of the options' seed: the same inputs give bit-identical weights.</summary>
+/// <example><code>
+/// var result = Trainer.Train(net, x, y, Loss.SoftmaxCrossEntropy,
+///     new TrainingOptions { Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant(0.003), Batching = Batching.MiniBatch(16) });
+/// </code></example>
+public static class Trainer
+{
+    /// <summary>Trains <paramref name="network"/> (not changed) on (x, y).</summary>
+    /// <param name="network">The starting network.</param>
+    /// <param name="x">Inputs, one sample per row.</param>
+    /// <param name="y">Targets, one sample per row.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="options">Hyperparameters; null for the defaults.</param>
+    /// <param name="validationX">Validation inputs (for the history and early stopping), or null.</param>
+    /// <param name="validationY">Validation targets, or null.</param>
+    /// <param name="progress">Receives each epoch's record as it ends, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step; the result holds what was trained.</param>
+    /// <exception cref="ArgumentException">Bad data or options (ParamName names them).</exception>
+    /// <exception cref="FN.TrainingDivergedException">The loss or a weight became NaN or infinite; LastGood is
+    /// the last finite <see cref="Network"/>.</exception>
+    public static TrainingResult<Network> Train(Network network, double[,] x, double[,] y, Loss loss,
+        TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
+        IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var o = (options ?? new TrainingOptions()).ToCore();
+        var start = FN.Checkpoint.start(o, network.ParameterCount, network.Core);
+        return RunNetwork(start, x, y, loss, o, validationX, validationY, progress, cancellationToken);
+    }
+
+    /// <summary>Continues training from a checkpoint; with the options and data of the interrupted run,
+    /// bit-identical to a run never interrupted. Raise MaxEpochs (or MaxSteps) to train further.</summary>
+    /// <param name="checkpoint">A result's <see cref="TrainingResult{TModel}.Checkpoint"/>.</param>
+    /// <param name="x">Inputs, one sample per row.</param>
+    /// <param name="y">Targets, one sample per row.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="options">Hyperparameters; null for the defaults.</param>
+    /// <param name="validationX">Validation inputs, or null.</param>
+    /// <param name="validationY">Validation targets, or null.</param>
+    /// <param name="progress">Receives each epoch's record, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    public static TrainingResult<Network> Resume(TrainingCheckpoint<Network> checkpoint, double[,] x, double[,] y, Loss loss,
+        TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
+        IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var o = (options ?? new TrainingOptions()).ToCore();
+        return RunNetwork((FN.Checkpoint<FN.Network>)checkpoint.Core, x, y, loss, o, validationX, validationY, progress, cancellationToken);
+    }
+
+    /// <summary>Trains a parameter vector: any model whose mean loss over a batch of sample indices, and its
+    /// gradient, <paramref name="lossAndGradient"/> computes (linear regression, margin classifiers, ...).</summary>
+    /// <param name="parameters">The starting parameters (not changed).</param>
+    /// <param name="sampleCount">The number of training samples n; batches hold indices 0 .. n-1.</param>
+    /// <param name="lossAndGradient">(parameters, batch indices) to the batch's mean loss and gradient. It must not change its arguments.</param>
+    /// <param name="options">Hyperparameters; null for the defaults.</param>
+    /// <param name="progress">Receives each epoch's record, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    /// <exception cref="FN.TrainingDivergedException">The loss or a parameter became NaN or infinite; LastGood is a double[].</exception>
+    public static TrainingResult<double[]> TrainVector(double[] parameters, int sampleCount,
+        Func<double[], int[], BatchLossAndGradient> lossAndGradient, TrainingOptions? options = null,
+        IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(lossAndGradient);
+        var o = (options ?? new TrainingOptions()).ToCore();
+        var result = FN.Trainer.trainVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), parameters);
+        return VectorResult(result);
+    }
+
+    /// <summary>Continues training a parameter vector from a checkpoint, bit-identically.</summary>
+    /// <param name="checkpoint">A result's checkpoint.</param>
+    /// <param name="sampleCount">The number of training samples n.</param>
+    /// <param name="lossAndGradient">The batch objective of the interrupted run.</param>
+    /// <param name="options">Hyperparameters; null for the defaults.</param>
+    /// <param name="progress">Receives each epoch's record, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    public static TrainingResult<double[]> ResumeVector(TrainingCheckpoint<double[]> checkpoint, int sampleCount,
+        Func<double[], int[], BatchLossAndGradient> lossAndGradient, TrainingOptions? options = null,
+        IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(lossAndGradient);
+        var o = (options ?? new TrainingOptions()).ToCore();
+        var result = FN.Trainer.resumeVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), (FN.Checkpoint<double[]>)checkpoint.Core);
+        return VectorResult(result);
+    }
+
+    private static TrainingResult<Network> RunNetwork(FN.Checkpoint<FN.Network> start, double[,] x, double[,] y, Loss loss, FN.TrainingOptions o,
+        double[,]? validationX, double[,]? validationY, IProgress<EpochRecord>? progress, CancellationToken token)
+    {
+        var data = FN.TrainingData.Of(Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+        if ((validationX is null) != (validationY is null))
+            throw new ArgumentException("Give both validationX and validationY, or neither.", validationX is null ? nameof(validationX) : nameof(validationY));
+        if (validationX is not null)
+            data = data.WithValidation(Interop.ToMatrix(validationX, nameof(validationX)), Interop.ToMatrix(validationY!, nameof(validationY)));
+        FN.TrainingResult<FN.Network> r;
+        try
+        {
+            r = FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start);
+        }
+        catch (FN.TrainingDivergedException e) when (e.LastGood is FN.Network good)
+        {
+            // The same exception type, carrying the facade's Network.
+            throw new FN.TrainingDivergedException(e.Epoch, e.Step, new Network(good), e.Message);
+        }
+        var c = r.Checkpoint;
+        return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
+            new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch));
+    }
+
+    private static TrainingResult<double[]> VectorResult(FN.TrainingResult<double[]> r)
+    {
+        var c = r.Checkpoint;
+        return new TrainingResult<double[]>((double[])r.Model.Clone(), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
+            new TrainingCheckpoint<double[]>(c, (double[])c.Model.Clone(), c.Step, c.Epoch));
+    }
+
+    private static FN.Objective Objective(int sampleCount, Func<double[], int[], BatchLossAndGradient> f)
+    {
+        if (sampleCount <= 0) throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount must be positive.");
+        var curried = FuncConvert.FromFunc<double[], int[], Tuple<double, double[]>>((theta, batch) =>
+        {
+            var g = f((double[])theta.Clone(), (int[])batch.Clone());
+            return Tuple.Create(g.Loss, g.Gradient ?? throw new InvalidOperationException("lossAndGradient returned a null gradient."));
+        });
+        return new FN.Objective(sampleCount, curried, FSharpOption<FSharpFunc<double[], Tuple<double, double>>>.None);
+    }
+
+    private static FN.TrainingHooks Hooks(IProgress<EpochRecord>? progress, CancellationToken token) =>
+        new(FuncConvert.FromAction<FN.EpochRecord>(r => progress?.Report(EpochRecord.FromCore(r))),
+            FuncConvert.FromFunc(() => token.IsCancellationRequested));
+}

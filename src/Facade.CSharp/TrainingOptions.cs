@@ -1,0 +1,184 @@
+using Microsoft.FSharp.Core;
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>How a minibatch is drawn from the training samples.</summary>
+public enum Sampling
+{
+    /// <summary>A fresh random permutation each epoch, cut into batches: every sample once per epoch (the default).</summary>
+    WithoutReplacement,
+    /// <summary>Each step draws its samples independently and uniformly, with replacement.</summary>
+    WithReplacement,
+}
+
+/// <summary>How much data one step sees: full-batch gradient descent, one-sample SGD, or minibatches.</summary>
+public sealed class Batching
+{
+    private Batching(FN.Batching core, string text)
+    {
+        Core = core;
+        Text = text;
+    }
+
+    internal FN.Batching Core { get; }
+
+    private string Text { get; }
+
+    /// <summary>Full-batch gradient descent: one step per epoch on every sample.</summary>
+    public static Batching FullBatch { get; } = new(FN.Batching.FullBatch, "full batch");
+
+    /// <summary>Stochastic gradient descent on one sample per step (n steps per epoch).</summary>
+    public static Batching Stochastic(Sampling sampling = Sampling.WithoutReplacement) =>
+        new(FN.Batching.NewStochastic(ToCore(sampling)), $"one sample, {sampling}");
+
+    /// <summary>Minibatch SGD with <paramref name="size"/> samples per step (ceil(n / size) steps per epoch).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">size is below 1.</exception>
+    public static Batching MiniBatch(int size, Sampling sampling = Sampling.WithoutReplacement)
+    {
+        if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The batch size must be positive.");
+        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), $"minibatch {size}, {sampling}");
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Text;
+
+    private static FN.Sampling ToCore(Sampling s) => s switch
+    {
+        Sampling.WithoutReplacement => FN.Sampling.WithoutReplacement,
+        Sampling.WithReplacement => FN.Sampling.WithReplacement,
+        _ => throw new ArgumentOutOfRangeException(nameof(s), s, "Unknown sampling."),
+    };
+}
+
+/// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ...</summary>
+public sealed class Schedule
+{
+    private Schedule(FN.Schedule core)
+    {
+        FN.ScheduleModule.validate(core);
+        Core = core;
+    }
+
+    internal FN.Schedule Core { get; }
+
+    /// <summary>eta_t = eta.</summary>
+    public static Schedule Constant(double eta) => new(FN.Schedule.NewConstant(eta));
+
+    /// <summary>The notes' eta_t = C / sqrt(t).</summary>
+    public static Schedule InverseSqrt(double c) => new(FN.Schedule.NewInverseSqrt(c));
+
+    /// <summary>eta_t = C / t.</summary>
+    public static Schedule Inverse(double c) => new(FN.Schedule.NewInverse(c));
+
+    /// <summary>eta_t = eta0 * gamma^floor((t - 1) / every).</summary>
+    public static Schedule StepDecay(double eta0, double gamma, int every) => new(FN.Schedule.NewStepDecay(eta0, gamma, every));
+
+    /// <summary>eta_t = eta0 * gamma^(t - 1).</summary>
+    public static Schedule Exponential(double eta0, double gamma) => new(FN.Schedule.NewExponential(eta0, gamma));
+
+    /// <summary>eta_t = etaMin + (etaMax - etaMin) (1 + cos(pi min(t - 1, period) / period)) / 2.</summary>
+    public static Schedule Cosine(double etaMax, double etaMin, int period) => new(FN.Schedule.NewCosine(etaMax, etaMin, period));
+
+    /// <summary>eta_t at step <paramref name="t"/> (from 1).</summary>
+    public double Rate(int t)
+    {
+        if (t < 1) throw new ArgumentOutOfRangeException(nameof(t), t, "Steps are counted from 1.");
+        return FN.ScheduleModule.rate(Core, t);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => FN.ScheduleModule.describe(Core);
+}
+
+/// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md).</summary>
+public sealed class Optimizer
+{
+    private Optimizer(FN.Optimizer core)
+    {
+        FN.OptimizerModule.validate(new FN.OptimizerSettings(core, 0.0, 0.0));
+        Core = core;
+    }
+
+    internal FN.Optimizer Core { get; }
+
+    /// <summary>Plain gradient descent: theta -= eta g.</summary>
+    public static Optimizer Sgd() => new(FN.Optimizer.Sgd);
+
+    /// <summary>torch.optim.SGD with momentum: v = mu v + (1 - dampening) g (v_1 = g_1), theta -= eta v.</summary>
+    public static Optimizer Momentum(double momentum = 0.9, double dampening = 0.0) => new(FN.Optimizer.NewMomentum(momentum, dampening));
+
+    /// <summary>torch.optim.SGD with nesterov=True: v = mu v + g, theta -= eta (g + mu v).</summary>
+    public static Optimizer Nesterov(double momentum = 0.9) => new(FN.Optimizer.NewNesterov(momentum));
+
+    /// <summary>torch.optim.Adagrad: s += g^2, theta -= eta g / (sqrt s + eps).</summary>
+    public static Optimizer AdaGrad(double epsilon = 1e-10, double initialAccumulator = 0.0) => new(FN.Optimizer.NewAdaGrad(epsilon, initialAccumulator));
+
+    /// <summary>torch.optim.RMSprop: s = alpha s + (1 - alpha) g^2, theta -= eta g / (sqrt s + eps) (eps outside the root).</summary>
+    public static Optimizer RMSProp(double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false) =>
+        new(FN.Optimizer.NewRMSProp(alpha, epsilon, momentum, centered));
+
+    /// <summary>torch.optim.Adam with bias correction; eps is added to sqrt(v_hat).</summary>
+    public static Optimizer Adam(double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) => new(FN.Optimizer.NewAdam(beta1, beta2, epsilon));
+
+    /// <summary>torch.optim.AdamW: theta *= (1 - eta lambda), then the Adam step.</summary>
+    public static Optimizer AdamW(double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01) =>
+        new(FN.Optimizer.NewAdamW(beta1, beta2, epsilon, weightDecay));
+
+    /// <inheritdoc/>
+    public override string ToString() => FN.OptimizerModule.name(Core);
+}
+
+/// <summary>The hyperparameters of a training run, with defaults. Every stopping rule that is set is
+/// checked; the first that fires stops training and is named in the result.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>How each step's batch is drawn (default: minibatches of 32 without replacement).</summary>
+    public Batching Batching { get; init; } = Batching.MiniBatch(32);
+
+    /// <summary>The step size eta_t (default: constant 0.01).</summary>
+    public Schedule Schedule { get; init; } = Schedule.Constant(0.01);
+
+    /// <summary>The update rule (default: plain SGD).</summary>
+    public Optimizer Optimizer { get; init; } = Optimizer.Sgd();
+
+    /// <summary>L2 weight decay lambda, added to the gradient as lambda theta (default 0: off).</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Clip the gradient to this global norm before each step (default 0: off).</summary>
+    public double ClipNorm { get; init; }
+
+    /// <summary>The seed of the generator that draws the batches (default 0).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Stop after this many epochs (default 100).</summary>
+    public int MaxEpochs { get; init; } = 100;
+
+    /// <summary>Stop after this many steps in all (default 0: no limit).</summary>
+    public int MaxSteps { get; init; }
+
+    /// <summary>The notes' rule: stop when one step changes no parameter by this much (default 0: off).</summary>
+    public double ParameterTolerance { get; init; }
+
+    /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off).</summary>
+    public double? TargetLoss { get; init; }
+
+    /// <summary>Early stopping: epochs without validation improvement before stopping and restoring the
+    /// best weights (default null: off; needs validation data).</summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>The validation-loss decrease that counts as an improvement (default 0).</summary>
+    public double EarlyStoppingMinDelta { get; init; }
+
+    internal FN.TrainingOptions ToCore()
+    {
+        ArgumentNullException.ThrowIfNull(Batching, nameof(Batching));
+        ArgumentNullException.ThrowIfNull(Schedule, nameof(Schedule));
+        ArgumentNullException.ThrowIfNull(Optimizer, nameof(Optimizer));
+        var early = EarlyStoppingPatience is int p
+            ? FSharpOption<FN.EarlyStopping>.Some(new FN.EarlyStopping(p, EarlyStoppingMinDelta))
+            : FSharpOption<FN.EarlyStopping>.None;
+        return new FN.TrainingOptions(Batching.Core, Schedule.Core, new FN.OptimizerSettings(Optimizer.Core, WeightDecay, ClipNorm),
+            Seed, MaxEpochs, MaxSteps, ParameterTolerance, TargetLoss ?? double.NaN, early);
+    }
+}

@@ -1,0 +1,106 @@
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>The rule that ended a training run.</summary>
+public enum StopReason
+{
+    /// <summary>The epoch limit was reached.</summary>
+    MaxEpochs,
+    /// <summary>The step limit was reached.</summary>
+    MaxSteps,
+    /// <summary>The notes' rule: one step moved no parameter by the tolerance or more.</summary>
+    ParameterTolerance,
+    /// <summary>The training loss reached the target.</summary>
+    TargetLoss,
+    /// <summary>The validation loss stopped improving; the best weights were restored.</summary>
+    EarlyStopping,
+    /// <summary>Cancellation was requested; the result holds what was trained so far.</summary>
+    Cancelled,
+}
+
+/// <summary>One epoch of the training history, measured on the whole training set at the epoch's end.</summary>
+/// <param name="Epoch">The epoch, from 1.</param>
+/// <param name="Step">Steps taken in all at the end of the epoch.</param>
+/// <param name="TrainLoss">The loss on the whole training set.</param>
+/// <param name="ValidationLoss">The validation loss, or null without validation data.</param>
+/// <param name="ValidationMetric">Accuracy for classification losses, RMSE otherwise; null without validation data.</param>
+/// <param name="StepSize">eta_t of the epoch's last step.</param>
+/// <param name="GradientNorm">The Euclidean norm of the full training-set gradient.</param>
+/// <param name="Elapsed">Wall time since training started.</param>
+public sealed record EpochRecord(int Epoch, int Step, double TrainLoss, double? ValidationLoss, double? ValidationMetric,
+    double StepSize, double GradientNorm, TimeSpan Elapsed)
+{
+    internal static EpochRecord FromCore(FN.EpochRecord r) =>
+        new(r.Epoch, r.Step, r.TrainLoss,
+            r.ValidationLoss is null ? null : r.ValidationLoss.Value,
+            r.ValidationMetric is null ? null : r.ValidationMetric.Value,
+            r.StepSize, r.GradientNorm, r.Elapsed);
+}
+
+/// <summary>The loss of a batch and its gradient, as a parameter-vector objective returns them.</summary>
+/// <param name="Loss">The mean loss over the batch.</param>
+/// <param name="Gradient">Its gradient with respect to the parameters (same length as them).</param>
+public readonly record struct BatchLossAndGradient(double Loss, double[] Gradient);
+
+/// <summary>The state to resume training from: parameters, optimiser buffers, generator, step, epoch,
+/// history. Resuming with the same options and data is bit-identical to training never interrupted.</summary>
+/// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
+public sealed class TrainingCheckpoint<TModel>
+{
+    internal TrainingCheckpoint(object core, TModel model, int step, int epoch)
+    {
+        Core = core;
+        Model = model;
+        Step = step;
+        Epoch = epoch;
+    }
+
+    internal object Core { get; }
+
+    /// <summary>The parameters after the last step.</summary>
+    public TModel Model { get; }
+
+    /// <summary>Steps taken in all.</summary>
+    public int Step { get; }
+
+    /// <summary>Epochs completed.</summary>
+    public int Epoch { get; }
+}
+
+/// <summary>What a training run returns.</summary>
+/// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
+public sealed class TrainingResult<TModel>
+{
+    internal TrainingResult(TModel model, FN.StopReason reason, double trainLoss, IEnumerable<FN.EpochRecord> history, int steps, int epochs, TrainingCheckpoint<TModel> checkpoint)
+    {
+        Model = model;
+        StopReason = (StopReason)(int)reason;
+        TrainLoss = trainLoss;
+        History = history.Select(EpochRecord.FromCore).ToArray();
+        Steps = steps;
+        Epochs = epochs;
+        Checkpoint = checkpoint;
+    }
+
+    /// <summary>The trained parameters (the best epoch's after early stopping).</summary>
+    public TModel Model { get; }
+
+    /// <summary>The rule that stopped training.</summary>
+    public StopReason StopReason { get; }
+
+    /// <summary>The loss of <see cref="Model"/> on the whole training set.</summary>
+    public double TrainLoss { get; }
+
+    /// <summary>One record per completed epoch, oldest first.</summary>
+    public IReadOnlyList<EpochRecord> History { get; }
+
+    /// <summary>Steps taken in all.</summary>
+    public int Steps { get; }
+
+    /// <summary>Epochs completed.</summary>
+    public int Epochs { get; }
+
+    /// <summary>The state to resume from (its model is the last parameters, not the restored best).</summary>
+    public TrainingCheckpoint<TModel> Checkpoint { get; }
+}

@@ -1,0 +1,31 @@
+/// Where the repository is, for tests that read its files or run its scripts.
+module Functional.NN.Tests.Repo
+
+open System
+open System.Diagnostics
+open System.IO
+
+/// The repository's root: the first folder above the test binary that holds Functional.NN.sln.
+let root =
+    let rec up (d: DirectoryInfo) =
+        if isNull d then failwith "Functional.NN.sln not found above the test binary"
+        elif File.Exists(Path.Combine(d.FullName, "Functional.NN.sln")) then d.FullName
+        else up d.Parent
+    up (DirectoryInfo AppContext.BaseDirectory)
+
+/// A path below the root.
+let path (parts: string list) = Path.Combine(Array.ofList (root :: parts))
+
+/// Runs a program to its end (or kills it after the timeout) and returns (exit code, stdout + stderr).
+let run (fileName: string) (args: string list) (workingDir: string) (timeout: TimeSpan) : int * string =
+    let psi = ProcessStartInfo(fileName, args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDir, UseShellExecute = false)
+    psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
+    psi.Environment.["DOTNET_NOLOGO"] <- "1"
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    if not (p.WaitForExit(int timeout.TotalMilliseconds)) then
+        p.Kill true
+        -1, sprintf "timed out after %O\n%s\n%s" timeout out.Result err.Result
+    else
+        p.ExitCode, out.Result + err.Result

@@ -1,0 +1,24 @@
+/// Runs every .fsx script in scripts/ (except load.fsx, which they all load) with `dotnet fsi`;
+/// a script fails its test by exiting with an error. The scripts load the Release build of the
+/// core, which building this test project in Release produces.
+module Functional.NN.Tests.ScriptTests
+
+open System
+open System.IO
+open Expecto
+
+[<Tests>]
+let tests =
+    let dir = Repo.path [ "scripts" ]
+    let scripts =
+        Directory.GetFiles(dir, "*.fsx")
+        |> Array.filter (fun f -> Path.GetFileName f <> "load.fsx")
+        |> Array.sort
+    testList "scripts" [
+        for script in scripts ->
+            testCase (Path.GetFileName script) <| fun () ->
+                let core = Repo.path [ "src"; "Core.FSharp"; "bin"; "Release"; "net10.0"; "Functional.NN.dll" ]
+                if not (File.Exists core) then failtestf "%s is missing: build the tests with -c Release" core
+                let code, output = Repo.run "dotnet" [ "fsi"; "--quiet"; "--exec"; script ] dir (TimeSpan.FromMinutes 3.0)
+                if code <> 0 then failtestf "%s exited with %d:\n%s" (Path.GetFileName script) code output
+    ]

@@ -1,0 +1,387 @@
+module Functional.NN.Tests.TrainingTests
+
+open System
+open Expecto
+open Functional.NN
+open MathNet.Numerics.LinearAlgebra
+
+// ---- The notes' commute data (ch. 1.7; the same numbers as src/Core.FSharp/Data/commute.csv) ----
+// Rows x = (1, distance km, weekday); W = (w0, w1, w2) as in the notes.
+let commuteX = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]
+let commuteY = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]
+
+/// The notes' cost (1.3) on a batch B: C_B(W) = 1/(2b) sum_{i in B} (x_i W - y_i)^2, gradient
+/// 1/b sum_{i in B} (x_i W - y_i) x_i, over plain arrays (the 600,000-step run needs the speed).
+let commuteObjective : Objective =
+    { SampleCount = 5
+      LossAndGradient =
+        fun w idx ->
+            let g = Array.zeroCreate 3
+            let mutable l = 0.0
+            for i in idx do
+                let x = commuteX.[i]
+                let r = x.[0] * w.[0] + x.[1] * w.[1] + x.[2] * w.[2] - commuteY.[i]
+                l <- l + r * r
+                for j in 0 .. 2 do g.[j] <- g.[j] + r * x.[j]
+            let b = float idx.Length
+            l / (2.0 * b), Array.map (fun v -> v / b) g
+      Validation = None }
+
+/// The notes' W* (ch. 1.7, to the notes' 15 digits).
+let notesWStar = [| 6.08613445378149; 6.53361344537816; 2.11274509803922 |]
+
+/// The least-squares optimum by the normal equations (X^T X) W = X^T Y, independent of the trainer.
+let leastSquares () =
+    let x = Mat.ofRows commuteX
+    let y = Vector<float>.Build.DenseOfArray commuteY
+    (x.TransposeThisAndMultiply x).Solve(x.TransposeThisAndMultiply y).ToArray()
+
+let cost (w: float[]) = fst (commuteObjective.LossAndGradient w [| 0 .. 4 |])
+
+let maxAbsDiff (a: float[]) (b: float[]) = Array.map2 (fun x y -> abs (x - y)) a b |> Array.max
+
+/// The notes' experiment (2.2.1): b = 2 without replacement, eta_t = 0.06/sqrt(t), W = 0.
+let notesOptions seed =
+    { TrainingOptions.Default with
+        Batching = Batching.MiniBatch(2, Sampling.WithoutReplacement)
+        Schedule = Schedule.InverseSqrt 0.06
+        Seed = seed
+        MaxEpochs = Int32.MaxValue }
+
+let commuteTests =
+    testList "the notes' commute experiment" [
+        test "the normal equations give the notes' W*" {
+            let w = leastSquares ()
+            Expect.isLessThan (maxAbsDiff w notesWStar) 1e-12 (sprintf "W* = %A" w)
+        }
+        test "the notes' rule max|W(t+1) - W(t)| < 0.02 stops within 100 steps, below twice the optimal cost, far from W*" {
+            let wStar = leastSquares ()
+            let optimum = cost wStar   // 2.3971288515406 (C(W*) of the notes' data)
+            for seed in 1L .. 20L do
+                let r = Trainer.trainVector (notesOptions seed |> fun o -> o.WithParameterTolerance 0.02) commuteObjective [| 0.0; 0.0; 0.0 |]
+                Expect.equal r.StopReason StopReason.ParameterTolerance (sprintf "seed %d: stopped by the notes' rule" seed)
+                Expect.isLessThanOrEqual r.Steps 100 (sprintf "seed %d: steps" seed)
+                Expect.isLessThan r.TrainLoss (2.0 * optimum) (sprintf "seed %d: cost %g vs optimum %g" seed r.TrainLoss optimum)
+                // Far from W*: the rule fires because eta_t is small, not because W is near W*.
+                Expect.isGreaterThan (maxAbsDiff r.Model wStar) 1.0 (sprintf "seed %d: W = %A is far from W*" seed r.Model)
+        }
+        test "600,000 steps of the same schedule reach W* within 1e-2" {
+            // Plain-array objective: 600,000 steps (200,000 epochs) take about a second here.
+            let r = Trainer.trainVector ((notesOptions 1L).WithMaxSteps 600000) commuteObjective [| 0.0; 0.0; 0.0 |]
+            Expect.equal r.StopReason StopReason.MaxSteps "stopped by the step limit"
+            Expect.equal r.Steps 600000 "steps"
+            let d = maxAbsDiff r.Model notesWStar
+            Expect.isLessThan d 1e-2 (sprintf "max |W - W*| = %g, W = %A" d r.Model)
+        }
+    ]
+
+// ---- XOR and Iris -----------------------------------------------------------------------------
+
+let xorTests =
+    test "a 2-2-1 sigmoid network learns XOR" {
+        let x = Mat.ofRows [ [| 0.0; 0.0 |]; [| 0.0; 1.0 |]; [| 1.0; 0.0 |]; [| 1.0; 1.0 |] ]
+        let y = Mat.ofRows [ [| 0.0 |]; [| 1.0 |]; [| 1.0 |]; [| 0.0 |] ]
+        let net = Network.init 2 [ LayerSpec.Of(2, Activation.Sigmoid); LayerSpec.Of(1, Activation.Sigmoid) ] 7L
+        let options =
+            { TrainingOptions.Default with
+                Batching = Batching.FullBatch
+                Schedule = Schedule.Constant 0.05
+                MaxEpochs = 3000
+                TargetLoss = 0.05 }
+             .WithOptimizer Optimizer.adam
+        let r = Trainer.train options Loss.BinaryCrossEntropy (TrainingData.Of(x, y)) net
+        let out = Network.predict r.Model x
+        let predicted = [| for i in 0 .. 3 -> if out.[i, 0] >= 0.5 then 1 else 0 |]
+        Expect.equal predicted [| 0; 1; 1; 0 |] (sprintf "XOR truth table; outputs %A after %d epochs (%A)" (out.Column(0).ToArray()) r.Epochs r.StopReason)
+    }
+
+/// A stratified split of Iris: per class, a seeded permutation, the first `perClass` to training.
+/// Features standardised with the training set's mean and standard deviation.
+let irisSplit (seed: int64) (perClass: int) =
+    let data = Datasets.iris ()
+    let mutable rng = Rng.create seed
+    let train, test =
+        [| for c in 0 .. data.ClassNames.Length - 1 do
+            let idx = data.Labels |> Array.indexed |> Array.filter (fun (_, l) -> l = c) |> Array.map fst
+            let p, r = Rng.permutation idx.Length rng
+            rng <- r
+            yield Array.map (fun k -> idx.[k]) p.[.. perClass - 1], Array.map (fun k -> idx.[k]) p.[perClass ..] |]
+        |> Array.unzip
+    let train, test = Array.concat train, Array.concat test
+    let xTrain = Mat.selectRows train data.Features
+    let mean = Array.init 4 (fun j -> xTrain.Column(j).Sum() / float train.Length)
+    let sd = Array.init 4 (fun j -> sqrt (xTrain.Column(j).Map(fun v -> (v - mean.[j]) ** 2.0).Sum() / float train.Length))
+    let standardise (rows: int[]) = Mat.init rows.Length 4 (fun i j -> (data.Features.[rows.[i], j] - mean.[j]) / sd.[j])
+    let labels (rows: int[]) = Array.map (fun i -> data.Labels.[i]) rows
+    (standardise train, labels train), (standardise test, labels test)
+
+let irisOptions =
+    { TrainingOptions.Default with
+        Batching = Batching.MiniBatch(16, Sampling.WithoutReplacement)
+        Schedule = Schedule.Constant 0.003
+        Seed = 3L
+        MaxEpochs = 100 }
+     .WithOptimizer Optimizer.adam
+
+let irisNet () = Network.init 4 [ LayerSpec.Of(16, Activation.ReLU); LayerSpec.Of(3, Activation.Identity) ] 11L
+
+let irisTests =
+    test "a 4-16-3 network trained with minibatch Adam reaches 95 % test accuracy on Iris" {
+        // 105 training, 45 test samples. Over split seeds 1..10 these settings classify 42 to 44 of
+        // the 45 right (mean 96.4 %; two seeds give 42 = 93.3 %); the test fixes split seed 1.
+        let (xTrain, yTrain), (xTest, yTest) = irisSplit 1L 35
+        let data = TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest)
+        let r = Trainer.train irisOptions Loss.SoftmaxCrossEntropy data (irisNet ())
+        let predicted = Mat.argmaxRows (Network.predict r.Model xTest)
+        let accuracy = float (Array.fold2 (fun s p t -> if p = t then s + 1 else s) 0 predicted yTest) / float yTest.Length
+        Expect.isGreaterThanOrEqual accuracy 0.95 (sprintf "test accuracy %g on %d test samples" accuracy yTest.Length)
+        // The history's validation metric is the same accuracy, measured by the trainer.
+        Expect.equal (List.last r.History).ValidationMetric (Some accuracy) "history's last validation accuracy"
+    }
+
+// ---- Sampling ------------------------------------------------------------------------------------
+
+let samplingTests =
+    testList "sampling" [
+        testProperty "without replacement every sample is in exactly one batch of an epoch" (fun (n0: int) (b0: int) (seed: int64) ->
+            let n = 1 + abs (n0 % 200)
+            let b = 1 + abs (b0 % (n + 3))
+            let batches, _ = Batching.epoch (Batching.MiniBatch(b, Sampling.WithoutReplacement)) n (Rng.create seed)
+            Array.sort (Array.concat batches) = Array.init n id
+            && batches.Length = (n + b - 1) / b
+            && batches |> Array.take (batches.Length - 1) |> Array.forall (fun x -> x.Length = min b n))
+        test "the trainer visits every sample exactly once per epoch without replacement" {
+            // The objective records the batches the trainer asks for (the epoch-end evaluation on all
+            // 23 samples is told apart by its length).
+            let seen = Collections.Generic.List<int[]>()
+            let objective =
+                { SampleCount = 23
+                  LossAndGradient = (fun t idx -> (if idx.Length < 23 then seen.Add(Array.copy idx)); 0.5 * t.[0] * t.[0], [| t.[0] |])
+                  Validation = None }
+            let options = { TrainingOptions.Default with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
+            Trainer.trainVector options objective [| 1.0 |] |> ignore
+            Expect.equal seen.Count (7 * 5) "5 batches per epoch"
+            for e in 0 .. 6 do
+                let epoch = Seq.skip (5 * e) seen |> Seq.take 5 |> Array.concat
+                Expect.equal (Array.sort epoch) [| 0 .. 22 |] (sprintf "epoch %d covers every sample once" (e + 1))
+            let orders = [ for e in 0 .. 6 -> Seq.skip (5 * e) seen |> Seq.take 5 |> Array.concat ] |> List.distinct
+            Expect.equal orders.Length 7 "reshuffled every epoch"
+        }
+        test "with replacement the draw frequencies pass a chi-square test at the 1 % level" {
+            // n = 10 samples, b = 4: 3 steps of 4 draws per epoch; 2,500 epochs = 30,000 draws,
+            // 3,000 expected per sample. Critical value of chi-square with 9 degrees of freedom at
+            // the 1 % level: 21.666 (standard tables; scipy.stats.chi2.ppf(0.99, 9) = 21.6660).
+            let counts = Array.zeroCreate 10
+            let mutable rng = Rng.create 2024L
+            for _ in 1 .. 2500 do
+                let batches, r = Batching.epoch (Batching.MiniBatch(4, Sampling.WithReplacement)) 10 rng
+                rng <- r
+                Expect.equal batches.Length 3 "ceil(10/4) steps"
+                for b in batches do
+                    Expect.equal b.Length 4 "b draws per step"
+                    for i in b do counts.[i] <- counts.[i] + 1
+            let expected = 3000.0
+            let chi2 = counts |> Array.sumBy (fun c -> (float c - expected) ** 2.0 / expected)
+            Expect.isLessThan chi2 21.666 (sprintf "chi-square %g, counts %A" chi2 counts)
+            // And some epoch repeats a sample within a batch (it is really with replacement).
+            let batches, _ = Batching.epoch (Batching.MiniBatch(10, Sampling.WithReplacement)) 10 (Rng.create 1L)
+            Expect.isLessThan (Array.distinct batches.[0]).Length 10 "10 draws out of 10 with replacement repeat (probability 1 - 10!/10^10)"
+        }
+        test "full batch uses every sample in order and no random numbers" {
+            let r = Rng.create 9L
+            let batches, r' = Batching.epoch Batching.FullBatch 6 r
+            Expect.equal batches [| [| 0 .. 5 |] |] "one batch of all samples"
+            Expect.equal r' r "generator unchanged"
+        }
+    ]
+
+// ---- Schedules -----------------------------------------------------------------------------------
+
+let scheduleTests =
+    test "schedules follow their formulas" {
+        let expectRate s t expected =
+            Expect.floatClose Accuracy.veryHigh (Schedule.rate s t) expected (sprintf "%s at t = %d" (Schedule.describe s) t)
+        expectRate (Schedule.Constant 0.3) 17 0.3
+        expectRate (Schedule.InverseSqrt 0.06) 1 0.06          // C/sqrt(1)
+        expectRate (Schedule.InverseSqrt 0.06) 4 0.03          // 0.06/2
+        expectRate (Schedule.Inverse 0.5) 4 0.125              // 0.5/4
+        expectRate (Schedule.StepDecay(1.0, 0.5, 10)) 10 1.0   // floor(9/10) = 0
+        expectRate (Schedule.StepDecay(1.0, 0.5, 10)) 11 0.5   // floor(10/10) = 1
+        expectRate (Schedule.StepDecay(1.0, 0.5, 10)) 25 0.25  // floor(24/10) = 2
+        expectRate (Schedule.Exponential(2.0, 0.9)) 3 1.62     // 2 * 0.9^2
+        expectRate (Schedule.Cosine(1.0, 0.0, 4)) 1 1.0        // cos 0 = 1
+        expectRate (Schedule.Cosine(1.0, 0.0, 4)) 3 0.5        // (1 + cos(pi/2))/2
+        expectRate (Schedule.Cosine(1.0, 0.1, 4)) 5 0.1        // (1 + cos pi)/2 = 0: etaMin
+        expectRate (Schedule.Cosine(1.0, 0.1, 4)) 50 0.1       // stays at etaMin after the period
+    }
+
+// ---- Stopping rules, history, hooks --------------------------------------------------------------
+
+/// f(t) = 1/2 t^2, gradient t: full-batch SGD with eta = 0.5 halves t every epoch, t_k = 0.5^k.
+let halving (validation: (float[] -> float * float) option) =
+    { SampleCount = 1; LossAndGradient = (fun t _ -> 0.5 * t.[0] * t.[0], [| t.[0] |]); Validation = validation }
+
+let halvingOptions =
+    { TrainingOptions.Default with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
+
+let stoppingTests =
+    testList "stopping rules and history" [
+        test "max epochs" {
+            let r = Trainer.trainVector (halvingOptions.WithMaxEpochs 3) (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Epochs, r.Steps, r.Model) (StopReason.MaxEpochs, 3, 3, [| 0.125 |]) "t_3 = 0.5^3"
+            // Loss 1/2 t^2 and gradient norm |t| at each epoch's end: (0.125, 0.5), (0.03125, 0.25), (0.0078125, 0.125).
+            Expect.equal [ for h in r.History -> h.Epoch, h.Step, h.TrainLoss, h.GradientNorm, h.StepSize ]
+                         [ 1, 1, 0.125, 0.5, 0.5; 2, 2, 0.03125, 0.25, 0.5; 3, 3, 0.0078125, 0.125, 0.5 ] "history"
+        }
+        test "target loss" {
+            // 1/2 (0.5^k)^2 <= 1e-4 first at k = 7 (1/2 * 0.5^14 = 3.05e-5; k = 6 gives 1.2e-4).
+            let r = Trainer.trainVector (halvingOptions.WithTargetLoss 1e-4) (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Epochs) (StopReason.TargetLoss, 7) "stops at epoch 7"
+        }
+        test "the notes' parameter-change rule" {
+            // |t_{k+1} - t_k| = 0.5^(k+1) < 0.01 first for k + 1 = 7.
+            let r = Trainer.trainVector (halvingOptions.WithParameterTolerance 0.01) (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Steps) (StopReason.ParameterTolerance, 7) "stops at step 7"
+        }
+        test "early stopping restores the best weights" {
+            // Validation loss (t - 0.1)^2 at t_k = 0.5^k: k = 1: 0.16, 2: 0.0225, 3: 0.000625 (best),
+            // 4: 0.00141, 5: 0.00473: with patience 2 training stops at epoch 5 and returns t_3 = 0.125.
+            let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+            let r = Trainer.trainVector (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)) (halving v) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Epochs, r.Model) (StopReason.EarlyStopping, 5, [| 0.125 |]) "best epoch 3 restored"
+            Expect.equal r.Checkpoint.Model [| 0.03125 |] "the checkpoint keeps the last weights"
+            Expect.equal (r.History |> List.map (fun h -> h.ValidationLoss.IsSome)) [ true; true; true; true; true ] "validation in history"
+        }
+        test "early stopping without a validation set is an argument error" {
+            let e = Expect.throwsT<ArgumentException> (fun () ->
+                        Trainer.trainVector (halvingOptions.WithEarlyStopping EarlyStopping.Default) (halving None) [| 1.0 |] |> ignore)
+            ()
+        }
+        test "a bad batch size names its parameter" {
+            try
+                Trainer.trainVector (halvingOptions.WithBatching(Batching.MiniBatch(0, Sampling.WithoutReplacement))) (halving None) [| 1.0 |] |> ignore
+                failtest "no exception"
+            with :? ArgumentException as e -> Expect.equal e.ParamName "batching" "ParamName"
+        }
+        test "cancellation returns what was trained so far" {
+            let mutable asked = 0
+            let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 3 }
+            let r = Trainer.trainVectorWith hooks halvingOptions (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Steps, r.Model) (StopReason.Cancelled, 3, [| 0.125 |]) "three steps taken"
+        }
+        test "a cancelled CancellationToken stops before the first step" {
+            use cts = new Threading.CancellationTokenSource()
+            cts.Cancel()
+            let r = Trainer.trainVectorWith (TrainingHooks.Of(ignore, cts.Token)) halvingOptions (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Steps, r.Model) (StopReason.Cancelled, 0, [| 1.0 |]) "nothing trained"
+        }
+        test "progress is reported once per epoch as it happens" {
+            let seen = Collections.Generic.List<int>()
+            let hooks = { TrainingHooks.None with OnEpoch = fun h -> seen.Add h.Epoch }
+            Trainer.trainVectorWith hooks (halvingOptions.WithMaxEpochs 4) (halving None) [| 1.0 |] |> ignore
+            Expect.equal (List.ofSeq seen) [ 1; 2; 3; 4 ] "epochs reported"
+        }
+    ]
+
+// ---- Reproducibility -----------------------------------------------------------------------------
+
+let private weights (net: Network) = (Parameters.ofNetwork net).ToArray()
+
+let reproducibilityTests =
+    let (xTrain, yTrain), (xTest, yTest) = irisSplit 5L 35
+    let data = TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest)
+    let options n = { irisOptions with MaxEpochs = n }.WithOptimizerSettings { Optimizer = Optimizer.adamW; WeightDecay = 1e-3; ClipNorm = 1.0 }
+    let lossesOf (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss, h.GradientNorm)
+    testList "reproducibility" [
+        test "same seed, three runs: bit-identical weights" {
+            let runs = [ for _ in 1 .. 3 -> Trainer.train (options 20) Loss.SoftmaxCrossEntropy data (irisNet ()) ]
+            let w = runs |> List.map (fun r -> weights r.Model)
+            Expect.equal w.[1] w.[0] "run 2 = run 1"
+            Expect.equal w.[2] w.[0] "run 3 = run 1"
+            let other = Trainer.train ((options 20).WithSeed 4L) Loss.SoftmaxCrossEntropy data (irisNet ())
+            Expect.notEqual (weights other.Model) w.[0] "another seed gives other weights"
+        }
+        test "2N epochs straight = N epochs, checkpoint, resume, N epochs, bit for bit" {
+            let n = 10
+            let straight = Trainer.train (options (2 * n)) Loss.SoftmaxCrossEntropy data (irisNet ())
+            let first = Trainer.train (options n) Loss.SoftmaxCrossEntropy data (irisNet ())
+            let resumed = Trainer.resume (options (2 * n)) Loss.SoftmaxCrossEntropy data first.Checkpoint
+            Expect.equal (weights resumed.Model) (weights straight.Model) "weights"
+            Expect.equal resumed.Checkpoint.OptimizerState.FirstMoment straight.Checkpoint.OptimizerState.FirstMoment "Adam's m"
+            Expect.equal resumed.Checkpoint.OptimizerState.SecondMoment straight.Checkpoint.OptimizerState.SecondMoment "Adam's v"
+            Expect.equal resumed.Checkpoint.Rng straight.Checkpoint.Rng "generator"
+            Expect.equal (lossesOf resumed) (lossesOf straight) "history"
+        }
+        test "resuming from a checkpoint taken mid-epoch by cancellation is bit-identical too" {
+            let straight = Trainer.train (options 6) Loss.SoftmaxCrossEntropy data (irisNet ())
+            let mutable asked = 0
+            let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 23 }   // 7 batches per epoch: stops in epoch 4
+            let cut = Trainer.trainWith hooks (options 6) Loss.SoftmaxCrossEntropy data (irisNet ())
+            Expect.equal (cut.StopReason, cut.Steps, cut.Checkpoint.PendingBatches.Length) (StopReason.Cancelled, 23, 5) "cut after 23 steps, 5 batches left"
+            let resumed = Trainer.resume (options 6) Loss.SoftmaxCrossEntropy data cut.Checkpoint
+            Expect.equal (weights resumed.Model) (weights straight.Model) "weights"
+            Expect.equal (lossesOf resumed) (lossesOf straight) "history"
+        }
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "any optimiser, batching and cut point: straight = cut + resume, bit for bit" (fun (seed: int64) (o0: int) (b0: int) (cut0: int) (cancelAt0: int) ->
+            let optimizers =
+                [| Optimizer.Sgd; Optimizer.Momentum(0.9, 0.1); Optimizer.nesterov; Optimizer.adaGrad
+                   Optimizer.RMSProp(0.9, 1e-8, 0.5, true); Optimizer.adam; Optimizer.adamW |]
+            let batchings =
+                [| Batching.FullBatch; Batching.Stochastic Sampling.WithoutReplacement; Batching.Stochastic Sampling.WithReplacement
+                   Batching.MiniBatch(2, Sampling.WithoutReplacement); Batching.MiniBatch(3, Sampling.WithReplacement) |]
+            let o =
+                { (notesOptions seed).WithOptimizer(optimizers.[abs (o0 % optimizers.Length)]) with
+                    Batching = batchings.[abs (b0 % batchings.Length)]
+                    Schedule = Schedule.InverseSqrt 0.01
+                    Optimizer = { Optimizer = optimizers.[abs (o0 % optimizers.Length)]; WeightDecay = 1e-3; ClipNorm = 5.0 } }
+            let total = 12
+            let straight = Trainer.trainVector (o.WithMaxEpochs total) commuteObjective [| 0.0; 0.0; 0.0 |]
+            // Cut either at an epoch boundary (MaxEpochs) or anywhere by cancellation.
+            let first =
+                if cancelAt0 % 2 = 0 then Trainer.trainVector (o.WithMaxEpochs (1 + abs (cut0 % (total - 1)))) commuteObjective [| 0.0; 0.0; 0.0 |]
+                else
+                    let mutable asked = 0
+                    let stopAt = 1 + abs (cut0 % (straight.Steps - 1))
+                    let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > stopAt }
+                    Trainer.trainVectorWith hooks (o.WithMaxEpochs total) commuteObjective [| 0.0; 0.0; 0.0 |]
+            let resumed = Trainer.resumeVector (o.WithMaxEpochs total) commuteObjective first.Checkpoint
+            resumed.Model = straight.Model
+            && resumed.Checkpoint.OptimizerState = straight.Checkpoint.OptimizerState
+            && resumed.Checkpoint.Rng = straight.Checkpoint.Rng
+            && (resumed.History |> List.map (fun h -> h.TrainLoss, h.Step)) = (straight.History |> List.map (fun h -> h.TrainLoss, h.Step)))
+        test "a vector run resumed from its checkpoint equals the straight run (commute, with replacement)" {
+            let o = { (notesOptions 8L) with Batching = Batching.MiniBatch(2, Sampling.WithReplacement) }.WithOptimizer Optimizer.nesterov
+            let straight = Trainer.trainVector (o.WithMaxEpochs 40) commuteObjective [| 0.0; 0.0; 0.0 |]
+            let first = Trainer.trainVector (o.WithMaxEpochs 17) commuteObjective [| 0.0; 0.0; 0.0 |]
+            let resumed = Trainer.resumeVector (o.WithMaxEpochs 40) commuteObjective first.Checkpoint
+            Expect.equal resumed.Model straight.Model "weights"
+        }
+    ]
+
+// ---- Divergence ----------------------------------------------------------------------------------
+
+let divergenceTests =
+    test "step size 1e6 ends with TrainingDivergedException in the first epoch, with a finite last good network" {
+        let (xTrain, yTrain), _ = irisSplit 5L 35
+        let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
+        let options =
+            { TrainingOptions.Default with
+                Batching = Batching.Stochastic Sampling.WithoutReplacement
+                Schedule = Schedule.Constant 1e6
+                MaxEpochs = 5 }
+        try
+            Trainer.train options Loss.MeanSquaredError (TrainingData.Of(xTrain, Mat.oneHot 3 yTrain)) net |> ignore
+            failtest "training did not diverge"
+        with :? TrainingDivergedException as e ->
+            Expect.equal e.Epoch 1 "first epoch"
+            Expect.isTrue (e.Step >= 1 && e.Step <= xTrain.RowCount) (sprintf "step %d within the first epoch" e.Step)
+            Expect.stringContains e.Message (sprintf "epoch 1, step %d" e.Step) "message names epoch and step"
+            match e.LastGood with
+            | :? Network as good -> Expect.isTrue (Parameters.isFinite good) "last good network has no NaN or infinity"
+            | other -> failtestf "LastGood is %O, not a Network" other
+    }
+
+[<Tests>]
+let tests =
+    testList "Training" [
+        commuteTests; xorTests; irisTests; samplingTests; scheduleTests; stoppingTests; reproducibilityTests; divergenceTests ]
