@@ -4,10 +4,16 @@
 # (--rounds N, --quick, --no-peer, --only W1,W4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Debian's interpreter, where python3-torch and python3-numpy install (not a pyenv or venv one).
-PYTHON="${PYTHON:-/usr/bin/python3}"
-if ! "$PYTHON" -c "import torch, numpy" 2>/dev/null; then
-  echo "The peer needs PyTorch and numpy for $PYTHON. Set up with:" >&2
+# The peer needs an interpreter with torch and numpy: Debian's, where python3-torch and
+# python3-numpy install. A pyenv or venv python3 may come first on PATH, so take the first
+# python3 on PATH that imports both (or $PYTHON when set).
+if [ -z "${PYTHON:-}" ]; then
+  for candidate in $(type -ap python3); do
+    if "$candidate" -c "import torch, numpy" 2>/dev/null; then PYTHON="$candidate"; break; fi
+  done
+fi
+if [ -z "${PYTHON:-}" ] || ! "$PYTHON" -c "import torch, numpy" 2>/dev/null; then
+  echo "The peer needs a python3 with PyTorch and numpy. Set up with:" >&2
   echo "  apt-get update && apt-get install -y python3-torch python3-numpy libopenblas0-pthread" >&2
   exit 1
 fi
