@@ -1,0 +1,433 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Functional.NN.Kernels;
+
+/// <summary>
+/// General matrix product on row-major storage: C = alpha op(A) op(B) + beta C, where op(X) is X
+/// or its transpose. op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb and ldc are the row
+/// strides of the matrices as stored (at least their stored column counts). When beta is 0, C is
+/// not read (NaN in C does not propagate).
+/// </summary>
+/// <remarks>
+/// Packed and blocked in the manner of GotoBLAS/BLIS: a kc x nc panel of op(B) is packed into
+/// NR-wide micro-panels (kept in L3/L2, each micro-panel in L1), an mc x kc block of op(A) into
+/// MR-tall micro-panels (kept in L2), and a register-tiled FMA micro-kernel (AVX-512: 12 x 2
+/// vectors; AVX2: 6 x 2 vectors; otherwise scalar 4 x 4) computes each MR x NR tile of C.
+/// Products large enough are split in two (or more) along n or m over the <see cref="WorkerPool"/>.
+/// Packing buffers are per thread and reused; a call allocates nothing once a thread has run
+/// the largest block shape once.
+/// </remarks>
+public static unsafe partial class Gemm
+{
+    /// <summary>Products with fewer multiply-adds than this run on the calling thread only.</summary>
+    public static long ParallelThreshold { get; set; } = 96L * 96 * 96;
+
+    /// <summary>C = alpha op(A) op(B) + beta C on spans (double).</summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)
+        => MultiplySpan(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>C = alpha op(A) op(B) + beta C on spans (float).</summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        => MultiplySpan(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>C = op(A) op(B) for dense row-major operands without gaps (lda, ldb, ldc are the column counts).</summary>
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+        => MultiplySpan(transA, transB, m, n, k, T.One, a, transA ? m : k, b, transB ? k : n, T.Zero, c, n);
+
+    /// <summary>C = alpha op(A) op(B) + beta C on spans, for T = float or double.</summary>
+    public static void MultiplySpan<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Simd.CheckType<T>();
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "m must be >= 0.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "n must be >= 0.");
+        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be >= 0.");
+        if (m == 0 || n == 0) return;
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        CheckOperand(nameof(a), a.Length, aRows, aCols, lda, nameof(lda));
+        CheckOperand(nameof(b), b.Length, bRows, bCols, ldb, nameof(ldb));
+        CheckOperand(nameof(c), c.Length, m, n, ldc, nameof(ldc));
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+            Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+    }
+
+    private static void CheckOperand(string name, int length, int rows, int cols, int ld, string ldName)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols)
+            throw new ArgumentOutOfRangeException(ldName, ld, $"{ldName} = {ld} is less than the {cols} columns of {name} ({rows} x {cols}).");
+        long need = (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{name} has {length} elements; a {rows} x {cols} matrix with row stride {ld} needs {need}.", name);
+    }
+
+    /// <summary>
+    /// C = alpha op(A) op(B) + beta C on raw pointers, without argument checks. The memory must stay
+    /// fixed for the call (pinned or native). With <paramref name="parallel"/> false the product
+    /// runs on the calling thread only (for latency-bound callers that keep the other cores busy).
+    /// </summary>
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel = true) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m <= 0 || n <= 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        if (m == 1 && Simd.Use512)
+        {
+            RowVector(transB, n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c, parallel);
+            return;
+        }
+        if (n == 1 && ldc == 1 && Simd.Use512)
+        {
+            // A column result: C^T (1 x m) = op(B)^T (1 x k) op(A)^T (k x m), a row-vector product.
+            RowVector(!transA, m, k, alpha, b, transB ? 1 : ldb, a, lda, beta, c, parallel);
+            return;
+        }
+        long work = (long)m * n * k;
+        int threads = WorkerPool.Threads;
+        if (parallel && threads > 1 && work >= ParallelThreshold)
+        {
+            int mr = Config<T>.MR, nr = Config<T>.NR;
+            int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
+            bool splitN = n >= m ? panelsN >= 2 : panelsM < 2;
+            int panels = splitN ? panelsN : panelsM;
+            int parts = Math.Min(threads, panels);
+            if (parts > 1)
+            {
+                var job = GemmJob<T>.ForThisThread;
+                job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN);
+                WorkerPool.Run(job, parts);
+                job.Clear();
+                return;
+            }
+        }
+        Sequential(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private sealed class GemmJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static GemmJob<T>? t_job;
+        public static GemmJob<T> ForThisThread => t_job ??= new GemmJob<T>();
+
+        private bool _ta, _tb, _splitN;
+        private int _m, _n, _k;
+        private T _alpha, _beta;
+        private T* _a, _b, _c;
+        private nint _lda, _ldb, _ldc;
+
+        public void Set(bool ta, bool tb, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool splitN)
+        {
+            _ta = ta; _tb = tb; _m = m; _n = n; _k = k; _alpha = alpha; _a = a; _lda = lda;
+            _b = b; _ldb = ldb; _beta = beta; _c = c; _ldc = ldc; _splitN = splitN;
+        }
+
+        public void Clear() { _a = null; _b = null; _c = null; }
+
+        public void Execute(int part, int parts)
+        {
+            int unit = _splitN ? Config<T>.NR : Config<T>.MR;
+            int total = _splitN ? _n : _m;
+            int panels = (total + unit - 1) / unit;
+            int p0 = (int)((long)panels * part / parts), p1 = (int)((long)panels * (part + 1) / parts);
+            int lo = p0 * unit, hi = Math.Min(total, p1 * unit);
+            if (hi <= lo) return;
+            if (_splitN)
+            {
+                // Columns lo..hi of op(B) and of C.
+                T* b = _tb ? _b + lo * _ldb : _b + lo;
+                Sequential(_ta, _tb, _m, hi - lo, _k, _alpha, _a, _lda, b, _ldb, _beta, _c + lo, _ldc);
+            }
+            else
+            {
+                // Rows lo..hi of op(A) and of C.
+                T* a = _ta ? _a + lo : _a + lo * _lda;
+                Sequential(_ta, _tb, hi - lo, _n, _k, _alpha, a, _lda, _b, _ldb, _beta, _c + lo * _ldc, _ldc);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleC<T>(int m, int n, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (beta == T.One) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<T>(c + i * ldc, n);
+            if (beta == T.Zero) row.Clear();
+            else for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>Block sizes and buffers for one element type.</summary>
+    private static class Config<T> where T : unmanaged
+    {
+        public static readonly int MR = Simd.Use512 ? 12 : Simd.Use256 ? 6 : 4;
+        public static readonly int NR = Simd.Use512 ? 2 * Vector512<T>.Count : Simd.Use256 ? 2 * Vector256<T>.Count : 4;
+        public static readonly int KC = 256;
+        public static readonly int MC = MR * (typeof(T) == typeof(double) ? 12 : 16);
+        public static readonly int NC = 4096;
+
+        [ThreadStatic] private static Buffer? t_a, t_b, t_tile;
+
+        public static T* BufferA() => (t_a ??= new Buffer(MC * KC)).Pointer;
+        public static T* BufferB(int elements)
+        {
+            var buf = t_b;
+            if (buf is null || buf.Length < elements)
+                t_b = buf = new Buffer(Math.Max(elements, buf is null ? 0 : buf.Length));
+            return buf.Pointer;
+        }
+        public static T* Tile() => (t_tile ??= new Buffer(MR * NR)).Pointer;
+
+        /// <summary>A 64-byte-aligned buffer in a pinned array (pinned object heap, never moved).</summary>
+        private sealed class Buffer
+        {
+            private readonly T[] _array;
+            public readonly T* Pointer;
+            public readonly int Length;
+            public Buffer(int length)
+            {
+                int pad = 64 / sizeof(T);
+                _array = GC.AllocateUninitializedArray<T>(length + pad, pinned: true);
+                nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
+                nint aligned = (p + 63) & ~(nint)63;
+                Pointer = (T*)aligned;
+                Length = length;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Sequential<T>(bool ta, bool tb, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int MR = Config<T>.MR, NR = Config<T>.NR, KC = Config<T>.KC, MC = Config<T>.MC, NC = Config<T>.NC;
+        int ncMax = Math.Min(NC, (n + NR - 1) / NR * NR);
+        int kcMax = Math.Min(KC, k);
+        T* bufA = Config<T>.BufferA();
+        T* bufB = Config<T>.BufferB(kcMax * ncMax);
+        T* tile = Config<T>.Tile();
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                PackB(tb, b, ldb, pc, kc, jc, nc, bufB, NR);
+                int mode = pc > 0 || beta == T.One ? Add : beta == T.Zero ? Store : Scale;
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    PackA(ta, a, lda, ic, mc, pc, kc, alpha, bufA, MR);
+                    for (int jr = 0; jr < nc; jr += NR)
+                    {
+                        int cols = Math.Min(NR, nc - jr);
+                        T* pb = bufB + (nint)jr * kc;
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int rows = Math.Min(MR, mc - ir);
+                            T* pa = bufA + (nint)ir * kc;
+                            T* pcOut = c + (ic + ir) * ldc + jc + jr;
+                            if (rows == MR && cols == NR)
+                            {
+                                MicroKernel(kc, pa, pb, pcOut, ldc, mode, beta);
+                            }
+                            else if (Simd.Use512 && cols <= Vector512<T>.Count)
+                            {
+                                // A narrow panel: one vector of columns is enough.
+                                if (rows == MR && cols == Vector512<T>.Count)
+                                    Kernel512Narrow(kc, pa, pb, pcOut, ldc, mode, beta);
+                                else
+                                {
+                                    Kernel512Narrow(kc, pa, pb, tile, NR, Store, T.Zero);
+                                    MergeTile(tile, NR, pcOut, ldc, rows, cols, mode, beta);
+                                }
+                            }
+                            else
+                            {
+                                MicroKernel(kc, pa, pb, tile, NR, Store, T.Zero);
+                                MergeTile(tile, NR, pcOut, ldc, rows, cols, mode, beta);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MicroKernel<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Simd.Use512) Kernel512(kc, a, b, c, ldc, mode, beta);
+        else if (Simd.Use256) Kernel256(kc, a, b, c, ldc, mode, beta);
+        else KernelScalar(kc, a, b, c, ldc, mode, beta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeTile<T>(T* tile, int ldt, T* c, nint ldc, int rows, int cols, int mode, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            T* src = tile + r * ldt;
+            T* dst = c + r * ldc;
+            if (mode == Store) for (int j = 0; j < cols; j++) dst[j] = src[j];
+            else if (mode == Add) for (int j = 0; j < cols; j++) dst[j] += src[j];
+            else for (int j = 0; j < cols; j++) dst[j] = T.FusedMultiplyAdd(beta, dst[j], src[j]);
+        }
+    }
+
+    /// <summary>
+    /// Packs rows i0..i0+mc, columns p0..p0+kc of op(A), times alpha, into MR-tall micro-panels:
+    /// panel q holds, for each p, the MR values op(A)[i0 + q MR + r, p0 + p] (zero past mc).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA<T>(bool ta, T* a, nint lda, int i0, int mc, int p0, int kc, T alpha, T* dst, int MR)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool scale = alpha != T.One;
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            int rows = Math.Min(MR, mc - ir);
+            if (!ta)
+            {
+                // op(A)[i, p] = A[i lda + p]: each row is read in order, written with stride MR.
+                for (int r = 0; r < rows; r++)
+                {
+                    T* src = a + (i0 + ir + r) * lda + p0;
+                    T* d = dst + r;
+                    if (scale) for (int p = 0; p < kc; p++) d[p * MR] = alpha * src[p];
+                    else for (int p = 0; p < kc; p++) d[p * MR] = src[p];
+                }
+                for (int r = rows; r < MR; r++)
+                    for (int p = 0; p < kc; p++) dst[p * MR + r] = T.Zero;
+            }
+            else
+            {
+                // op(A)[i, p] = A[p lda + i]: each step copies MR consecutive values.
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = a + (p0 + p) * lda + i0 + ir;
+                    T* d = dst + p * MR;
+                    if (rows == MR && !scale) Copy12(src, d);
+                    else if (Simd.Use512)
+                    {
+                        Zero12(d);
+                        for (int r = 0; r < rows; r++) d[r] = scale ? alpha * src[r] : src[r];
+                    }
+                    else
+                    {
+                        for (int r = 0; r < rows; r++) d[r] = scale ? alpha * src[r] : src[r];
+                        for (int r = rows; r < MR; r++) d[r] = T.Zero;
+                    }
+                }
+            }
+            dst += MR * kc;
+        }
+    }
+
+    /// <summary>Zeroes 12 consecutive values (AVX-512 machines only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero12<T>(T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Vector512.Store(Vector512<T>.Zero, dst);
+            Vector256.Store(Vector256<T>.Zero, dst + 8);
+        }
+        else
+        {
+            Vector256.Store(Vector256<T>.Zero, dst);
+            Vector128.Store(Vector128<T>.Zero, dst + 8);
+        }
+    }
+
+    /// <summary>Copies MR consecutive values (12 on AVX-512 machines, 6 on AVX2, 4 otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy12<T>(T* src, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Simd.Use512 && typeof(T) == typeof(double))
+        {
+            Vector512.Store(Vector512.Load(src), dst);
+            Vector256.Store(Vector256.Load(src + 8), dst + 8);
+        }
+        else if (Simd.Use512)
+        {
+            Vector256.Store(Vector256.Load(src), dst);
+            Vector128.Store(Vector128.Load(src + 8), dst + 8);
+        }
+        else new ReadOnlySpan<T>(src, Config<T>.MR).CopyTo(new Span<T>(dst, Config<T>.MR));
+    }
+
+    /// <summary>
+    /// Packs rows p0..p0+kc, columns j0..j0+nc of op(B) into NR-wide micro-panels: panel q holds,
+    /// for each p, the NR values op(B)[p0 + p, j0 + q NR + j] (zero past nc).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackB<T>(bool tb, T* b, nint ldb, int p0, int kc, int j0, int nc, T* dst, int NR)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int jr = 0; jr < nc; jr += NR)
+        {
+            int cols = Math.Min(NR, nc - jr);
+            if (!tb)
+            {
+                // op(B)[p, j] = B[p ldb + j]: each step copies NR consecutive values.
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = b + (p0 + p) * ldb + j0 + jr;
+                    T* d = dst + p * NR;
+                    if (Simd.Use512)
+                    {
+                        int w = Vector512<T>.Count;
+                        if (cols == NR)
+                        {
+                            Vector512.Store(Vector512.Load(src), d);
+                            Vector512.Store(Vector512.Load(src + w), d + w);
+                        }
+                        else
+                        {
+                            // Zero the panel's row, then copy what there is (a vector where it fits).
+                            Vector512.Store(Vector512<T>.Zero, d);
+                            Vector512.Store(Vector512<T>.Zero, d + w);
+                            int j = 0;
+                            if (cols >= w) { Vector512.Store(Vector512.Load(src), d); j = w; }
+                            for (; j < cols; j++) d[j] = src[j];
+                        }
+                    }
+                    else if (cols == NR) new ReadOnlySpan<T>(src, NR).CopyTo(new Span<T>(d, NR));
+                    else
+                    {
+                        for (int j = 0; j < cols; j++) d[j] = src[j];
+                        for (int j = cols; j < NR; j++) d[j] = T.Zero;
+                    }
+                }
+            }
+            else
+            {
+                // op(B)[p, j] = B[j ldb + p]: each column of op(B) is a row of B, read in order.
+                for (int j = 0; j < cols; j++)
+                {
+                    T* src = b + (j0 + jr + j) * ldb + p0;
+                    T* d = dst + j;
+                    for (int p = 0; p < kc; p++) d[p * NR] = src[p];
+                }
+                for (int j = cols; j < NR; j++)
+                    for (int p = 0; p < kc; p++) dst[p * NR + j] = T.Zero;
+            }
+            dst += NR * kc;
+        }
+    }
+}

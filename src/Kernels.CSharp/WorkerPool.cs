@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+namespace Functional.NN.Kernels;
+
+/// <summary>A piece of work split into numbered parts that may run at the same time.</summary>
+public interface IParallelJob
+{
+    /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/>.</summary>
+    void Execute(int part, int parts);
+}
+
+/// <summary>
+/// A persistent pool of worker threads (one fewer than the cores), for fork-join of kernels without
+/// allocating. The parts of a job are claimed one at a time by the calling thread and the workers
+/// alike, so a worker that the operating system has not scheduled yet (another process is busy)
+/// delays nothing: the caller runs the parts left over itself. Idle workers spin for a short while
+/// (so back-to-back kernels start in well under a microsecond), then sleep on an event, so an idle
+/// process leaves the cores to others. One job runs at a time: a caller that finds the pool busy
+/// (another thread's job, or a job started from inside a job) runs all parts itself.
+/// </summary>
+public static class WorkerPool
+{
+    private sealed class Worker
+    {
+        public readonly ManualResetEventSlim Wake = new(false, 0);
+        public volatile int Sleeping;
+    }
+
+    private static readonly long s_spinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
+    private static readonly Worker[] s_workers;
+    private static IParallelJob? s_job;
+    // The job's generation (high 32 bits), its number of parts (bits 16-31) and the next part to
+    // claim (bits 0-15): a part is claimed by compare-and-swap on the whole word, so a claim can
+    // never land on a later job.
+    private static long s_state;
+    private static int s_done;
+    private static int s_busy;
+    private static Exception? s_error;
+    [ThreadStatic] private static bool t_insideJob;
+
+    static WorkerPool()
+    {
+        int cores = Environment.ProcessorCount;
+        int workers = Math.Clamp(cores - 1, 0, 63);
+        string? env = Environment.GetEnvironmentVariable("FNN_THREADS");
+        if (env is not null && int.TryParse(env, out int t) && t >= 1) workers = Math.Min(workers, t - 1);
+        s_workers = new Worker[workers];
+        for (int i = 0; i < workers; i++)
+        {
+            var w = new Worker();
+            s_workers[i] = w;
+            var thread = new Thread(() => Loop(w)) { IsBackground = true, Name = $"Functional.NN worker {i + 1}" };
+            thread.Start();
+        }
+    }
+
+    /// <summary>How many parts can run at once: the workers plus the calling thread.</summary>
+    public static int Threads => s_workers.Length + 1;
+
+    /// <summary>
+    /// Runs <paramref name="job"/> in <paramref name="parts"/> parts (1 to 65535) and returns when
+    /// all are done. Allocates nothing. An exception thrown by a part is rethrown here once every
+    /// part has finished.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(IParallelJob job, int parts)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        parts = Math.Clamp(parts, 1, 0xFFFF);
+        if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        {
+            RunInline(job, parts);
+            return;
+        }
+        try
+        {
+            s_job = job;
+            s_error = null;
+            Volatile.Write(ref s_done, 0);
+            int generation = (int)(Volatile.Read(ref s_state) >> 32) + 1;
+            Interlocked.Exchange(ref s_state, ((long)generation << 32) | ((long)parts << 16));
+            int wake = Math.Min(parts - 1, s_workers.Length);
+            for (int i = 0; i < wake; i++)
+            {
+                var w = s_workers[i];
+                if (w.Sleeping != 0) w.Wake.Set();
+            }
+            t_insideJob = true;
+            try { ClaimAndRun(generation); }
+            finally { t_insideJob = false; }
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref s_done) < parts) spinner.SpinOnce(-1);
+            if (s_error is Exception e) ExceptionDispatchInfo.Capture(e).Throw();
+        }
+        finally
+        {
+            s_job = null;
+            Volatile.Write(ref s_busy, 0);
+        }
+    }
+
+    /// <summary>All parts on the calling thread; as in parallel, every part runs even if one throws.</summary>
+    private static void RunInline(IParallelJob job, int parts)
+    {
+        Exception? error = null;
+        for (int p = 0; p < parts; p++)
+        {
+            try { job.Execute(p, parts); }
+            catch (Exception e) { error ??= e; }
+        }
+        if (error is not null) ExceptionDispatchInfo.Capture(error).Throw();
+    }
+
+    /// <summary>Claims and runs parts of the job of this generation until none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ClaimAndRun(int generation)
+    {
+        while (true)
+        {
+            long st = Volatile.Read(ref s_state);
+            if ((int)(st >> 32) != generation) return;
+            int parts = (int)((st >> 16) & 0xFFFF), next = (int)(st & 0xFFFF);
+            if (next >= parts) return;
+            if (Interlocked.CompareExchange(ref s_state, st + 1, st) != st) continue;
+            // Claimed: the job cannot finish (nor s_job change) before this part is done.
+            try { s_job!.Execute(next, parts); }
+            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+            Interlocked.Increment(ref s_done);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Loop(Worker w)
+    {
+        t_insideJob = true;
+        int seen = 0; // the generation when the pool was created
+        while (true)
+        {
+            long start = Stopwatch.GetTimestamp();
+            while ((int)(Volatile.Read(ref s_state) >> 32) == seen)
+            {
+                if (Stopwatch.GetTimestamp() - start < s_spinTicks)
+                {
+                    Pause();
+                    continue;
+                }
+                Interlocked.Exchange(ref w.Sleeping, 1);
+                if ((int)(Volatile.Read(ref s_state) >> 32) == seen) w.Wake.Wait();
+                w.Wake.Reset();
+                Interlocked.Exchange(ref w.Sleeping, 0);
+                start = Stopwatch.GetTimestamp();
+            }
+            seen = (int)(Volatile.Read(ref s_state) >> 32);
+            ClaimAndRun(seen);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pause()
+    {
+        if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause();
+        else Thread.SpinWait(1);
+    }
+}

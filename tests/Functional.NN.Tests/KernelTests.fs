@@ -1,0 +1,433 @@
+/// Equivalence of the fast kernels (Functional.NN.Kernels) with simple reference loops, in float64
+/// and float32, on random shapes including the awkward ones (1, 7, 33, 130, ...).
+///
+/// Tolerances: |fast - reference| <= tol * (1 + |reference|) element-wise, with tol = 1e-12 for
+/// float64 and 1e-4 for float32 (the reference is computed in double). Products use k <= 300
+/// values in [-1, 1], so the rounding error of either path is far below these bounds.
+module Functional.NN.Tests.KernelTests
+
+open System
+open Expecto
+open Functional.NN.Kernels
+
+/// Conversions between an element type and double, so one test body serves both precisions.
+type Num<'T> = { Of: float -> 'T; To: 'T -> float; Tol: float; Name: string }
+
+let f64: Num<float> = { Of = id; To = id; Tol = 1e-12; Name = "float64" }
+let f32: Num<float32> = { Of = float32; To = float; Tol = 1e-4; Name = "float32" }
+
+let config = { FsCheckConfig.defaultConfig with maxTest = 25 }
+
+/// Sizes that exercise the edges of the 12-row and 16/32-column register tiles and of the blocks.
+let awkward = [| 1; 2; 7; 11; 12; 13; 16; 17; 31; 33; 64; 130 |]
+
+let pickSize (rng: Random) maxSize =
+    if rng.NextDouble() < 0.6 then awkward.[rng.Next awkward.Length] else 1 + rng.Next maxSize
+
+let randomArray (rng: Random) (num: Num<'T>) (n: int) : 'T[] =
+    Array.init n (fun _ -> num.Of (2.0 * rng.NextDouble() - 1.0))
+
+/// Fails with both numbers in full at the worst element.
+let expectClose (num: Num<'T>) (what: string) (expected: 'T[]) (actual: 'T[]) =
+    Expect.equal actual.Length expected.Length (sprintf "%s: length" what)
+    let mutable worst = -1
+    let mutable worstExcess = 0.0
+    for i in 0 .. expected.Length - 1 do
+        let e = num.To expected.[i]
+        let a = num.To actual.[i]
+        let excess = abs (a - e) - num.Tol * (1.0 + abs e)
+        if Double.IsNaN a <> Double.IsNaN e || excess > worstExcess then
+            worst <- i
+            worstExcess <- (if Double.IsNaN excess then infinity else excess)
+    if worst >= 0 then
+        failtestf "%s (%s): element %d is %s, the reference %s (tolerance %g relative)" what num.Name worst
+            ((num.To actual.[worst]).ToString "R") ((num.To expected.[worst]).ToString "R") num.Tol
+
+let expectScalarClose (num: Num<'T>) (what: string) (expected: float) (actual: float) =
+    if not (abs (actual - expected) <= num.Tol * (1.0 + abs expected)) then
+        failtestf "%s (%s): %s, the reference %s (tolerance %g relative)" what num.Name (actual.ToString "R") (expected.ToString "R") num.Tol
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product
+
+let inline gemmCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let m, n, k = pickSize rng 150, pickSize rng 150, pickSize rng 300
+    let ta, tb = rng.Next 2 = 1, rng.Next 2 = 1
+    // Row strides a little larger than the stored column counts, sometimes.
+    let pad () = if rng.Next 3 = 0 then rng.Next(1, 5) else 0
+    let aRows, aCols = (if ta then k, m else m, k)
+    let bRows, bCols = (if tb then n, k else k, n)
+    let lda, ldb, ldc = aCols + pad (), bCols + pad (), n + pad ()
+    let a = randomArray rng num ((aRows - 1) * lda + aCols)
+    let b = randomArray rng num ((bRows - 1) * ldb + bCols)
+    let alphas = [| 1.0; -0.5; 2.5 |]
+    let betas = [| 0.0; 1.0; -0.75 |]
+    let alpha = num.Of alphas.[rng.Next alphas.Length]
+    let beta = num.Of betas.[rng.Next betas.Length]
+    let c0 = randomArray rng num ((m - 1) * ldc + n)
+    // With beta = 0, C is not read: NaN there must not reach the result.
+    if num.To beta = 0.0 then c0.[0] <- num.Of nan
+    let expected = Array.copy c0
+    Reference.Gemm(ta, tb, m, n, k, alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, beta, Span expected, ldc)
+    let actual = Array.copy c0
+    Gemm.MultiplySpan(ta, tb, m, n, k, alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, beta, Span actual, ldc)
+    // Compare the m x n entries only (the gaps between rows are untouched by both).
+    let pick (c: 'T[]) = [| for i in 0 .. m - 1 do for j in 0 .. n - 1 -> c.[i * ldc + j] |]
+    expectClose num (sprintf "C = %g op(A) op(B) + %g C, m=%d n=%d k=%d ta=%b tb=%b" (num.To alpha) (num.To beta) m n k ta tb)
+        (pick expected) (pick actual)
+    // Gaps between rows are not written.
+    for i in 0 .. m - 2 do
+        for j in n .. ldc - 1 do
+            Expect.equal (num.To actual.[i * ldc + j]) (num.To c0.[i * ldc + j]) "gap between rows of C was written"
+
+let inline gemmLarge (num: Num<'T>) (m, n, k) =
+    let rng = Random(m * 7 + n * 3 + k)
+    let a = randomArray rng num (m * k)
+    let b = randomArray rng num (k * n)
+    for ta, tb in [ false, false; true, false; false, true; true, true ] do
+        let expected = Array.zeroCreate<'T> (m * n)
+        Reference.Gemm(ta, tb, m, n, k, num.Of 1.0, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n), num.Of 0.0, Span expected, n)
+        let actual = Array.zeroCreate<'T> (m * n)
+        Gemm.Multiply(ta, tb, m, n, k, ReadOnlySpan a, ReadOnlySpan b, Span actual)
+        expectClose num (sprintf "C = op(A) op(B), m=%d n=%d k=%d ta=%b tb=%b" m n k ta tb) expected actual
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise passes
+
+let activations =
+    [| ActivationKind.Identity, 0.0; ActivationKind.Sigmoid, 0.0; ActivationKind.Tanh, 0.0
+       ActivationKind.ReLU, 0.0; ActivationKind.LeakyReLU, 0.01; ActivationKind.LeakyReLU, 0.3
+       ActivationKind.LeakyReLU, -0.2; ActivationKind.Softplus, 0.0 |]
+
+let inline activationCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let rows, cols = pickSize rng 40, pickSize rng 70
+    let kind, slope = activations.[rng.Next activations.Length]
+    let slopeT = num.Of slope
+    // Values up to +-40 reach the saturated ends; a few exact zeros sit on the kinks.
+    let z0 = Array.init (rows * cols) (fun _ -> if rng.Next 10 = 0 then num.Of 0.0 else num.Of (40.0 * (2.0 * rng.NextDouble() - 1.0) ** 3.0))
+    let bias = randomArray rng num cols
+    let zRef, aRef = Array.copy z0, Array.zeroCreate<'T> (rows * cols)
+    Reference.BiasActivate(Span zRef, Span aRef, rows, cols, ReadOnlySpan bias, kind, slopeT)
+    // Separate buffers: z keeps the pre-activation.
+    let z, a = Array.copy z0, Array.zeroCreate<'T> (rows * cols)
+    Activations.BiasActivate(Span z, Span a, rows, cols, ReadOnlySpan bias, kind, slopeT)
+    expectClose num (sprintf "pre-activation %A %dx%d" kind rows cols) zRef z
+    expectClose num (sprintf "s(z + b) %A(%g) %dx%d" kind slope rows cols) aRef a
+    // In place.
+    let x = Array.copy z0
+    Activations.BiasActivate(Span x, rows, cols, ReadOnlySpan bias, kind, slopeT)
+    expectClose num (sprintf "s(z + b) in place %A %dx%d" kind rows cols) aRef x
+    // Derivative: G <- G o s'(Z), given the reference Z and A (z only where the kernel needs it).
+    let g0 = randomArray rng num (rows * cols)
+    let gRef = Array.copy g0
+    Reference.MultiplyByDerivative(Span gRef, ReadOnlySpan aRef, ReadOnlySpan zRef, kind, slopeT)
+    let g = Array.copy g0
+    let zArg = if Activations.DerivativeFromOutput(kind, slope) then ReadOnlySpan<'T>.Empty else ReadOnlySpan zRef
+    Activations.MultiplyByDerivative(Span g, ReadOnlySpan aRef, zArg, kind, slopeT)
+    expectClose num (sprintf "G o s'(Z) %A(%g) %dx%d" kind slope rows cols) gRef g
+
+let inline columnSumsCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let rows, cols = pickSize rng 200, pickSize rng 150
+    let x = randomArray rng num (rows * cols)
+    let alpha, beta = num.Of (if rng.Next 2 = 0 then 1.0 else -0.1), num.Of (if rng.Next 2 = 0 then 0.0 else 1.0)
+    let s0 = randomArray rng num cols
+    if num.To beta = 0.0 then s0.[0] <- num.Of nan
+    let expected, actual = Array.copy s0, Array.copy s0
+    Reference.ColumnSums(ReadOnlySpan x, rows, cols, Span expected, alpha, beta)
+    Reductions.ColumnSums(ReadOnlySpan x, rows, cols, Span actual, alpha, beta)
+    expectClose num (sprintf "column sums %dx%d alpha=%g beta=%g" rows cols (num.To alpha) (num.To beta)) expected actual
+
+let inline softmaxCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let rows, cols = pickSize rng 60, pickSize rng 40
+    // Logits up to +-30, and sometimes huge (1e4) to check that nothing overflows.
+    let scale = if rng.Next 4 = 0 then 1e4 else 30.0
+    let z = Array.init (rows * cols) (fun _ -> num.Of (scale * (2.0 * rng.NextDouble() - 1.0)))
+    // One-hot rows, or probability rows.
+    let y = Array.zeroCreate<'T> (rows * cols)
+    let oneHot = rng.Next 2 = 0
+    for i in 0 .. rows - 1 do
+        if oneHot then y.[i * cols + rng.Next cols] <- num.Of 1.0
+        else
+            let w = Array.init cols (fun _ -> rng.NextDouble())
+            let s = Array.sum w
+            for j in 0 .. cols - 1 do y.[i * cols + j] <- num.Of (w.[j] / s)
+    let gRef = Array.zeroCreate<'T> (rows * cols)
+    let lossRef = Reference.SoftmaxCrossEntropy(ReadOnlySpan z, ReadOnlySpan y, Span gRef, rows, cols)
+    let g = Array.zeroCreate<'T> (rows * cols)
+    let loss = Losses.SoftmaxCrossEntropy(ReadOnlySpan z, ReadOnlySpan y, Span g, rows, cols)
+    Expect.isTrue (Double.IsFinite loss) (sprintf "softmax CE loss is finite with logits up to %g" scale)
+    expectScalarClose num (sprintf "softmax CE loss %dx%d (logits to %g)" rows cols scale) lossRef loss
+    expectClose num (sprintf "softmax CE gradient %dx%d" rows cols) gRef g
+    // In place: the gradient over the logits.
+    let zz = Array.copy z
+    let loss2 = Losses.SoftmaxCrossEntropy(ReadOnlySpan zz, ReadOnlySpan y, Span zz, rows, cols)
+    expectScalarClose num "softmax CE loss in place" lossRef loss2
+    expectClose num "softmax CE gradient in place" gRef zz
+
+let inline mseCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let rows, cols = pickSize rng 100, pickSize rng 40
+    let yhat, y = randomArray rng num (rows * cols), randomArray rng num (rows * cols)
+    for half in [ false; true ] do
+        let gRef, g = Array.zeroCreate<'T> (rows * cols), Array.zeroCreate<'T> (rows * cols)
+        let lossRef = Reference.MeanSquaredError(ReadOnlySpan yhat, ReadOnlySpan y, Span gRef, rows, cols, half)
+        let loss = Losses.MeanSquaredError(ReadOnlySpan yhat, ReadOnlySpan y, Span g, rows, cols, half)
+        expectScalarClose num (sprintf "MSE (half=%b) %dx%d" half rows cols) lossRef loss
+        expectClose num (sprintf "MSE gradient (half=%b) %dx%d" half rows cols) gRef g
+
+// ---------------------------------------------------------------------------------------------
+// The trainer against a plain implementation in double, written here with naive loops.
+
+/// s(z) as the core's notes define it.
+let actValue (kind: ActivationKind) (slope: float) (z: float) =
+    match kind with
+    | ActivationKind.Identity -> z
+    | ActivationKind.Sigmoid -> 1.0 / (1.0 + exp (-z))
+    | ActivationKind.Tanh -> tanh z
+    | ActivationKind.ReLU -> max z 0.0
+    | ActivationKind.LeakyReLU -> if z > 0.0 then z else slope * z
+    | ActivationKind.Softplus -> if z > 0.0 then z + log (1.0 + exp (-z)) else log (1.0 + exp z)
+    | _ -> failwith "unknown activation"
+
+/// s'(z).
+let actDerivative (kind: ActivationKind) (slope: float) (z: float) =
+    match kind with
+    | ActivationKind.Identity -> 1.0
+    | ActivationKind.Sigmoid -> let s = 1.0 / (1.0 + exp (-z)) in s * (1.0 - s)
+    | ActivationKind.Tanh -> let t = tanh z in 1.0 - t * t
+    | ActivationKind.ReLU -> if z > 0.0 then 1.0 else 0.0
+    | ActivationKind.LeakyReLU -> if z > 0.0 then 1.0 else slope
+    | ActivationKind.Softplus -> 1.0 / (1.0 + exp (-z))
+    | _ -> failwith "unknown activation"
+
+/// One plain SGD step: returns (loss, dW, db) and updates w, b in place when rate <> 0.
+let referenceStep (sizes: int[]) (acts: (ActivationKind * float)[]) (loss: LossKind)
+                  (w: float[][]) (b: float[][]) (x: float[]) (y: float[]) (rows: int) (rate: float) =
+    let layers = acts.Length
+    let aOut = Array.zeroCreate (layers + 1)
+    let zs = Array.zeroCreate layers
+    aOut.[0] <- x
+    for l in 0 .. layers - 1 do
+        let din, dout = sizes.[l], sizes.[l + 1]
+        let kind, slope = acts.[l]
+        let z = Array.init (rows * dout) (fun idx ->
+            let i, j = idx / dout, idx % dout
+            let mutable s = b.[l].[j]
+            for p in 0 .. din - 1 do s <- s + aOut.[l].[i * din + p] * w.[l].[p * dout + j]
+            s)
+        zs.[l] <- z
+        aOut.[l + 1] <- Array.map (actValue kind slope) z
+    let k = sizes.[layers]
+    let out = aOut.[layers]
+    let n = float rows
+    // The loss and dL/dOutput.
+    let value, g =
+        match loss with
+        | LossKind.SoftmaxCrossEntropy ->
+            let g = Array.zeroCreate (rows * k)
+            let mutable total = 0.0
+            for i in 0 .. rows - 1 do
+                let row = out.[i * k .. i * k + k - 1]
+                let mx = Array.max row
+                let e = row |> Array.map (fun v -> exp (v - mx))
+                let s = Array.sum e
+                let sy = Array.sum y.[i * k .. i * k + k - 1]
+                for j in 0 .. k - 1 do
+                    total <- total - y.[i * k + j] * log (e.[j] / s)
+                    g.[i * k + j] <- (e.[j] / s * sy - y.[i * k + j]) / n
+            total / n, g
+        | LossKind.MeanSquaredError ->
+            (Array.fold2 (fun acc p t -> acc + (p - t) * (p - t)) 0.0 out y) / n,
+            Array.map2 (fun p t -> 2.0 * (p - t) / n) out y
+        | _ ->
+            (Array.fold2 (fun acc p t -> acc + (p - t) * (p - t)) 0.0 out y) / (2.0 * n),
+            Array.map2 (fun p t -> (p - t) / n) out y
+    let dws = Array.zeroCreate layers
+    let dbs = Array.zeroCreate layers
+    let mutable gCur = g
+    for l in layers - 1 .. -1 .. 0 do
+        let din, dout = sizes.[l], sizes.[l + 1]
+        let kind, slope = acts.[l]
+        let d = Array.init (rows * dout) (fun idx -> gCur.[idx] * actDerivative kind slope zs.[l].[idx])
+        let a = aOut.[l]
+        dws.[l] <- Array.init (din * dout) (fun idx ->
+            let p, j = idx / dout, idx % dout
+            let mutable s = 0.0
+            for i in 0 .. rows - 1 do s <- s + a.[i * din + p] * d.[i * dout + j]
+            s)
+        dbs.[l] <- Array.init dout (fun j -> Seq.sum (seq { for i in 0 .. rows - 1 -> d.[i * dout + j] }))
+        gCur <- Array.init (rows * din) (fun idx ->
+            let i, p = idx / din, idx % din
+            let mutable s = 0.0
+            for j in 0 .. dout - 1 do s <- s + d.[i * dout + j] * w.[l].[p * dout + j]
+            s)
+    if rate <> 0.0 then
+        for l in 0 .. layers - 1 do
+            for i in 0 .. w.[l].Length - 1 do w.[l].[i] <- w.[l].[i] - rate * dws.[l].[i]
+            for j in 0 .. b.[l].Length - 1 do b.[l].[j] <- b.[l].[j] - rate * dbs.[l].[j]
+    value, out, dws, dbs
+
+let inline randomNetwork (num: Num<'T>) (rng: Random) =
+    let layers = 1 + rng.Next 3
+    let widths = [| 1; 3; 7; 10; 16; 33 |]
+    let sizes = Array.init (layers + 1) (fun _ -> widths.[rng.Next widths.Length])
+    let loss = [| LossKind.SoftmaxCrossEntropy; LossKind.MeanSquaredError; LossKind.HalfMeanSquaredError |].[rng.Next 3]
+    let acts = Array.init layers (fun l ->
+        if l = layers - 1 && loss = LossKind.SoftmaxCrossEntropy then ActivationKind.Identity, 0.0
+        else activations.[rng.Next activations.Length])
+    let batch = 1 + rng.Next 100
+    let rows = if rng.Next 3 = 0 then 1 + rng.Next batch else batch
+    let specs = acts |> Array.mapi (fun l (kind, slope) -> DenseLayerSpec(sizes.[l + 1], kind, slope))
+    let trainer = DenseTrainer<'T>(sizes.[0], specs, loss, batch)
+    // Every way of using the cores computes the same step (Batch splits batches of 64 rows or more).
+    trainer.Parallelism <- [| TrainerParallelism.Auto; TrainerParallelism.Kernels; TrainerParallelism.Batch; TrainerParallelism.None |].[rng.Next 4]
+    let w = Array.init layers (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> num.To (num.Of (rng.NextDouble() - 0.5))))
+    let b = Array.init layers (fun l -> Array.init sizes.[l + 1] (fun _ -> num.To (num.Of (0.2 * (rng.NextDouble() - 0.5)))))
+    for l in 0 .. layers - 1 do
+        trainer.SetParameters(l, ReadOnlySpan(Array.map num.Of w.[l]), ReadOnlySpan(Array.map num.Of b.[l]))
+    let x = Array.init (rows * sizes.[0]) (fun _ -> num.To (num.Of (2.0 * rng.NextDouble() - 1.0)))
+    let k = sizes.[layers]
+    let y =
+        match loss with
+        | LossKind.SoftmaxCrossEntropy -> Array.init (rows * k) (fun idx -> if idx % k = (idx / k) % k then 1.0 else 0.0)
+        | _ -> Array.init (rows * k) (fun _ -> num.To (num.Of (rng.NextDouble())))
+    sizes, acts, loss, trainer, w, b, x, y, rows
+
+let inline trainerStepCase (num: Num<'T>) (seed: int) =
+    let rng = Random seed
+    let sizes, acts, loss, trainer, w, b, x, y, rows = randomNetwork num rng
+    let xs, ys = Array.map num.Of x, Array.map num.Of y
+    let xCopy, yCopy = Array.copy xs, Array.copy ys
+    let what = sprintf "%A %A %A rows=%d %A" sizes acts loss rows trainer.Parallelism
+    // Gradients without an update.
+    let lossG = trainer.ComputeGradients(ReadOnlySpan xs, ReadOnlySpan ys, rows)
+    let lossRef, outRef, dwRef, dbRef = referenceStep sizes acts loss w b x y rows 0.0
+    expectScalarClose num ("loss " + what) lossRef lossG
+    for l in 0 .. acts.Length - 1 do
+        expectClose num (sprintf "dW[%d] %s" l what) (Array.map num.Of dwRef.[l]) (trainer.WeightGradients(l).ToArray())
+        expectClose num (sprintf "db[%d] %s" l what) (Array.map num.Of dbRef.[l]) (trainer.BiasGradients(l).ToArray())
+    // Forward and the one-sample prediction.
+    let out = trainer.Forward(ReadOnlySpan xs, rows).ToArray()
+    expectClose num ("forward " + what) (Array.map num.Of outRef) out
+    let k = sizes.[sizes.Length - 1]
+    let one = Array.zeroCreate<'T> k
+    trainer.Predict(ReadOnlySpan(xs, 0, sizes.[0]), Span one)
+    expectClose num ("predict " + what) (Array.map num.Of outRef.[0 .. k - 1]) one
+    // One SGD step.
+    let rate = 0.1
+    let lossS = trainer.Step(ReadOnlySpan xs, ReadOnlySpan ys, rows, num.Of rate)
+    let lossRef2, _, _, _ = referenceStep sizes acts loss w b x y rows rate
+    expectScalarClose num ("step loss " + what) lossRef2 lossS
+    for l in 0 .. acts.Length - 1 do
+        expectClose num (sprintf "W[%d] after a step %s" l what) (Array.map num.Of w.[l]) (trainer.Weights(l).ToArray())
+        expectClose num (sprintf "b[%d] after a step %s" l what) (Array.map num.Of b.[l]) (trainer.Biases(l).ToArray())
+    // The caller's batch is not mutated.
+    Expect.sequenceEqual xs xCopy "x was mutated by the trainer"
+    Expect.sequenceEqual ys yCopy "y was mutated by the trainer"
+
+/// Bytes allocated by 100 training steps after a warm-up, on this thread and in the process.
+let inline stepAllocations (num: Num<'T>) =
+    let sizes = [| 784; 256; 128; 10 |]
+    let specs = [| DenseLayerSpec(256, ActivationKind.ReLU); DenseLayerSpec(128, ActivationKind.ReLU); DenseLayerSpec(10, ActivationKind.Identity) |]
+    let batch = 64
+    let trainer = DenseTrainer<'T>(sizes.[0], specs, LossKind.SoftmaxCrossEntropy, batch)
+    trainer.InitializeGlorot 1
+    let rng = Random 3
+    let x = randomArray rng num (batch * 784)
+    let y = Array.init (batch * 10) (fun idx -> if idx % 10 = (idx / 10) % 10 then num.Of 1.0 else num.Of 0.0)
+    let rate = num.Of 0.01
+    let one = Array.zeroCreate<'T> 10
+    for _ in 1 .. 5 do
+        trainer.Step(ReadOnlySpan x, ReadOnlySpan y, rate) |> ignore
+        trainer.Predict(ReadOnlySpan(x, 0, 784), Span one)
+    let thread0 = GC.GetAllocatedBytesForCurrentThread()
+    let total0 = GC.GetTotalAllocatedBytes true
+    for _ in 1 .. 100 do
+        trainer.Step(ReadOnlySpan x, ReadOnlySpan y, rate) |> ignore
+        trainer.Predict(ReadOnlySpan(x, 0, 784), Span one)
+    let thread1 = GC.GetAllocatedBytesForCurrentThread()
+    let total1 = GC.GetTotalAllocatedBytes true
+    thread1 - thread0, total1 - total0
+
+[<Tests>]
+let tests =
+    testList "Kernels" [
+        testList "Gemm" [
+            testPropertyWithConfig config "float64 equals the triple loop on random shapes, transposes, strides, alpha, beta" (gemmCase f64)
+            testPropertyWithConfig config "float32 equals the triple loop on random shapes, transposes, strides, alpha, beta" (gemmCase f32)
+            testCase "float64 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f64 (200, 130, 300)
+            testCase "float32 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f32 (203, 97, 290)
+            testCase "float32 wider than one column block (n > 4096) equals the triple loop" <| fun () ->
+                let m, n, k = 13, 4100, 5
+                let rng = Random 11
+                let a, b = randomArray rng f32 (m * k), randomArray rng f32 (k * n)
+                let expected, actual = Array.zeroCreate<float32> (m * n), Array.zeroCreate<float32> (m * n)
+                Reference.Gemm(false, false, m, n, k, 1.0f, ReadOnlySpan a, k, ReadOnlySpan b, n, 0.0f, Span expected, n)
+                Gemm.Multiply(false, false, m, n, k, ReadOnlySpan a, ReadOnlySpan b, Span actual)
+                expectClose f32 "C = A B, n = 4100" expected actual
+            testCase "k = 0 scales C by beta" <| fun () ->
+                let c = [| 1.0; 2.0; 3.0; 4.0 |]
+                Gemm.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, 0.5, Span c, 2)
+                Expect.sequenceEqual c [| 0.5; 1.0; 1.5; 2.0 |] "C = beta C"
+            testCase "a short operand is rejected with its name" <| fun () ->
+                Expect.throwsT<ArgumentException> (fun () ->
+                    Gemm.Multiply(false, false, 2, 2, 2, 1.0, ReadOnlySpan(Array.zeroCreate<float> 3), 2, ReadOnlySpan(Array.zeroCreate<float> 4), 2, 0.0, Span(Array.zeroCreate<float> 4), 2)) "a has 3 of 4 elements"
+        ]
+        testList "Activations" [
+            testPropertyWithConfig config "float64 bias + activation and derivative equal the reference" (activationCase f64)
+            testPropertyWithConfig config "float32 bias + activation and derivative equal the reference" (activationCase f32)
+        ]
+        testList "WorkerPool" [
+            testCase "every part runs once, also with more parts than threads" <| fun () ->
+                for parts in [ 1; 2; 3; 7; 64 ] do
+                    let counts = Array.zeroCreate<int> parts
+                    let job = { new IParallelJob with
+                                  member _.Execute(part, total) =
+                                      Expect.equal total parts "parts passed to Execute"
+                                      Threading.Interlocked.Increment(&counts.[part]) |> ignore }
+                    for _ in 1 .. 50 do WorkerPool.Run(job, parts)
+                    Expect.sequenceEqual counts (Array.create parts 50) (sprintf "each of %d parts ran once per run" parts)
+            testCase "an exception in a part reaches the caller after all parts finish" <| fun () ->
+                let finished = ref 0
+                let job = { new IParallelJob with
+                              member _.Execute(part, _) =
+                                  if part = 1 then invalidOp "part 1 fails"
+                                  Threading.Interlocked.Increment(&finished.contents) |> ignore }
+                Expect.throwsT<InvalidOperationException> (fun () -> WorkerPool.Run(job, 4)) "the part's exception"
+                Expect.equal finished.Value 3 "the other parts ran"
+        ]
+        testList "Reductions" [
+            testCase "axpy equals the loop" <| fun () ->
+                for n in [ 0; 1; 7; 16; 33; 130 ] do
+                    let rng = Random n
+                    let x, y = randomArray rng f64 n, randomArray rng f64 n
+                    let expected = Array.map2 (fun a b -> -0.3 * a + b) x y
+                    let actual = Array.copy y
+                    Reductions.Axpy(-0.3, ReadOnlySpan x, Span actual)
+                    expectClose f64 (sprintf "axpy n=%d" n) expected actual
+            testPropertyWithConfig config "float64 column sums equal the reference" (columnSumsCase f64)
+            testPropertyWithConfig config "float32 column sums equal the reference" (columnSumsCase f32)
+        ]
+        testList "Losses" [
+            testPropertyWithConfig config "float64 fused softmax cross-entropy equals the textbook formulas" (softmaxCase f64)
+            testPropertyWithConfig config "float32 fused softmax cross-entropy equals the textbook formulas" (softmaxCase f32)
+            testPropertyWithConfig config "float64 MSE equals the reference" (mseCase f64)
+            testPropertyWithConfig config "float32 MSE equals the reference" (mseCase f32)
+        ]
+        testList "DenseTrainer" [
+            testPropertyWithConfig config "float64 gradients, forward, predict and an SGD step equal naive loops" (trainerStepCase f64)
+            testPropertyWithConfig config "float32 gradients, forward, predict and an SGD step equal naive loops" (trainerStepCase f32)
+            // Other tests run in parallel and allocate, so only this thread's count is checked here;
+            // the benchmark (bench/) also reports the process-wide count, where nothing else runs.
+            testSequenced <| testCase "float64 training steps and predictions allocate nothing" (fun () ->
+                let thread, _ = stepAllocations f64
+                Expect.equal thread 0L "bytes allocated on the calling thread by 100 steps")
+            testSequenced <| testCase "float32 training steps and predictions allocate nothing" (fun () ->
+                let thread, _ = stepAllocations f32
+                Expect.equal thread 0L "bytes allocated on the calling thread by 100 steps")
+        ]
+    ]
