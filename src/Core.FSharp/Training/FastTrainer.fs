@@ -57,65 +57,76 @@ module FastTrainer =
         if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
         net.Layers |> List.iteri (fun i l -> activationOf i l |> ignore)
 
-    /// A matrix's values, row-major, converted by f.
-    let private rowMajor (f: float -> 'T) (m: Matrix<float>) : 'T[] =
-        let cols = m.ColumnCount
-        let result = Array.zeroCreate (m.RowCount * cols)
-        for i in 0 .. m.RowCount - 1 do
-            for j in 0 .. cols - 1 do
-                result.[i * cols + j] <- f m.[i, j]
-        result
+    /// Conversions between float64 arrays and the element type 'T, with whole-array loops.
+    type private Conv<'T> =
+        { Of: float[] -> 'T[]
+          To: 'T[] -> float[]
+          AllFinite: 'T[] -> bool }
+
+    let private f64 : Conv<float> =
+        { Of = id
+          To = Array.copy
+          AllFinite = fun a -> (let mutable ok = true in (for v in a do if not (Double.IsFinite v) then ok <- false); ok) }
+
+    let private f32 : Conv<float32> =
+        { Of = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float32 a.[i]); r)
+          To = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float a.[i]); r)
+          AllFinite = fun a -> (let mutable ok = true in (for v in a do if not (Single.IsFinite v) then ok <- false); ok) }
+
+    /// A matrix's values, row-major, as a new 'T[].
+    let private rowMajor (c: Conv<'T>) (m: Matrix<float>) : 'T[] = c.Of (m.ToRowMajorArray())
 
     /// A new trainer for the network's shape holding a copy of its parameters.
-    let private trainerFor (ofFloat: float -> 'T) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
+    let private trainerFor (c: Conv<'T>) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
         let specs = net.Layers |> List.mapi (fun i l -> let a, s = activationOf i l in DenseLayerSpec(l.OutputSize, a, s)) |> Array.ofList
         let trainer = DenseTrainer<'T>(net.InputSize, specs, loss, batchSize)
         net.Layers |> List.iteri (fun i l ->
             let b = l.Bias.Value
-            trainer.SetParameters(i, ReadOnlySpan(rowMajor ofFloat l.Weights), ReadOnlySpan(Array.init b.Count (fun j -> ofFloat b.[j]))))
+            trainer.SetParameters(i, ReadOnlySpan(rowMajor c l.Weights), ReadOnlySpan(c.Of (b.ToArray()))))
         trainer
 
     /// A new network of the template's shape and activations with the trainer's parameters.
-    let private networkOf (toFloat: 'T -> float) (template: Network) (trainer: DenseTrainer<'T>) : Network =
+    let private networkOf (c: Conv<'T>) (template: Network) (trainer: DenseTrainer<'T>) : Network =
         { Layers =
             template.Layers |> List.mapi (fun i l ->
                 let w = trainer.Weights(i).ToArray()
                 let b = trainer.Biases(i).ToArray()
-                { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, Array.map toFloat w)
-                  Bias = Some (Vector<float>.Build.DenseOfArray(Array.map toFloat b))
+                { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, c.To w)
+                  Bias = Some (Vector<float>.Build.DenseOfArray(c.To b))
                   Activation = l.Activation }) }
 
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
 
-    let private predictT (ofFloat: float -> 'T) (toFloat: 'T -> float) (net: Network) (x: Matrix<float>) : Matrix<float> =
+    let private predictT (c: Conv<'T>) (net: Network) (x: Matrix<float>) : Matrix<float> =
         let n, k, d = x.RowCount, net.OutputSize, net.InputSize
         let chunk = min n 1024
-        let trainer = trainerFor ofFloat net LossKind.HalfMeanSquaredError chunk
+        let trainer = trainerFor c net LossKind.HalfMeanSquaredError chunk
         trainer.Parallelism <- TrainerParallelism.Kernels
-        let xs = rowMajor ofFloat x
-        let result = Matrix<float>.Build.Dense(n, k)
+        let xs = rowMajor c x
+        let result = Array.zeroCreate<float> (n * k)
         let mutable r0 = 0
         while r0 < n do
             let rows = min chunk (n - r0)
-            let out = trainer.Forward(ReadOnlySpan(xs, r0 * d, rows * d), rows)
-            for i in 0 .. rows - 1 do
-                for j in 0 .. k - 1 do
-                    result.[r0 + i, j] <- toFloat out.[i * k + j]
+            let out = c.To (trainer.Forward(ReadOnlySpan(xs, r0 * d, rows * d), rows).ToArray())
+            Array.blit out 0 result (r0 * k) (rows * k)
             r0 <- r0 + rows
-        result
+        Matrix<float>.Build.DenseOfRowMajor(n, k, result)
 
-    let private trainT (ofFloat: float -> 'T) (toFloat: 'T -> float) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>)
+    let private trainT (c: Conv<'T>) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>)
                        (learningRate: float) (batchSize: int) (epochs: int) (seed: int64) : FastTrainingResult =
         let n, d, k = x.RowCount, net.InputSize, net.OutputSize
         let b = min batchSize n
-        let trainer = trainerFor ofFloat net (lossOf loss) b
-        let xs, ys = rowMajor ofFloat x, rowMajor ofFloat y
+        let trainer = trainerFor c net (lossOf loss) b
+        let xs, ys = rowMajor c x, rowMajor c y
         let xb, yb = Array.zeroCreate<'T> (b * d), Array.zeroCreate<'T> (b * k)
         let layers = trainer.LayerCount
-        // The parameters before the current step, for TrainingDivergedException.LastGood.
-        let goodW = Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Weights(l).Length))
-        let goodB = Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Biases(l).Length))
-        let rate = ofFloat learningRate
+        // The parameters before the current step (for TrainingDivergedException.LastGood), and
+        // after it (copied out to be checked); the two sets swap after every good step.
+        let mutable goodW = Array.init layers (fun l -> trainer.Weights(l).ToArray())
+        let mutable goodB = Array.init layers (fun l -> trainer.Biases(l).ToArray())
+        let mutable newW = Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Weights(l).Length))
+        let mutable newB = Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Biases(l).Length))
+        let rate = (c.Of [| learningRate |]).[0]
         let batching = Batching.miniBatch b
         let losses = Array.zeroCreate epochs
         let mutable rng = Rng.create seed
@@ -124,7 +135,7 @@ module FastTrainer =
             for l in 0 .. layers - 1 do
                 ReadOnlySpan(goodW.[l]).CopyTo(trainer.Weights l)
                 ReadOnlySpan(goodB.[l]).CopyTo(trainer.Biases l)
-            let lastGood = networkOf toFloat net trainer
+            let lastGood = networkOf c net trainer
             raise (TrainingDivergedException(epoch, step, lastGood,
                     sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller learning rate (it was %g)." epoch step what learningRate))
         for epoch in 1 .. epochs do
@@ -137,21 +148,22 @@ module FastTrainer =
                 for i in 0 .. rows - 1 do
                     Array.blit xs (batch.[i] * d) xb (i * d) d
                     Array.blit ys (batch.[i] * k) yb (i * k) k
-                for l in 0 .. layers - 1 do
-                    trainer.Weights(l).CopyTo(Span goodW.[l])
-                    trainer.Biases(l).CopyTo(Span goodB.[l])
                 let value = trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, rows, rate)
                 if nonFinite value then diverged epoch (sprintf "the batch loss became %g" value)
+                let mutable ok = true
                 for l in 0 .. layers - 1 do
-                    let w = trainer.Weights l
-                    let bias = trainer.Biases l
-                    let mutable ok = true
-                    for i in 0 .. w.Length - 1 do if nonFinite (toFloat w.[i]) then ok <- false
-                    for i in 0 .. bias.Length - 1 do if nonFinite (toFloat bias.[i]) then ok <- false
-                    if not ok then diverged epoch "a parameter became NaN or infinite"
+                    trainer.Weights(l).CopyTo(Span newW.[l])
+                    trainer.Biases(l).CopyTo(Span newB.[l])
+                    if not (c.AllFinite newW.[l] && c.AllFinite newB.[l]) then ok <- false
+                if not ok then diverged epoch "a parameter became NaN or infinite"
+                let w, bs = goodW, goodB
+                goodW <- newW
+                goodB <- newB
+                newW <- w
+                newB <- bs
                 total <- total + value * float rows
             losses.[epoch - 1] <- total / float n
-        { Network = networkOf toFloat net trainer; EpochLosses = losses }
+        { Network = networkOf c net trainer; EpochLosses = losses }
 
     /// The network's output for a batch X (n x d_in, one sample per row) through the kernels, in
     /// the given precision: s(... s(X W_1 + 1 b_1) ... W_L + 1 b_L), as Network.predict.
@@ -160,8 +172,8 @@ module FastTrainer =
         checkSupported net
         Network.checkInput net "x" x
         match precision with
-        | Precision.Float64 -> predictT id id net x
-        | Precision.Float32 -> predictT float32 float net x
+        | Precision.Float64 -> predictT f64 net x
+        | Precision.Float32 -> predictT f32 net x
 
     /// Trains a copy of the network by plain minibatch SGD through the kernels: `epochs` epochs,
     /// each a fresh permutation of the n samples (drawn from Rng.create seed, exactly as
@@ -181,5 +193,5 @@ module FastTrainer =
         Check.positiveInt "batchSize" batchSize
         Check.positiveInt "epochs" epochs
         match precision with
-        | Precision.Float64 -> trainT id id net loss x y learningRate batchSize epochs seed
-        | Precision.Float32 -> trainT float32 float net loss x y learningRate batchSize epochs seed
+        | Precision.Float64 -> trainT f64 net loss x y learningRate batchSize epochs seed
+        | Precision.Float32 -> trainT f32 net loss x y learningRate batchSize epochs seed
