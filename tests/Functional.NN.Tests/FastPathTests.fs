@@ -140,6 +140,13 @@ let tests =
             let ok = Network.init 2 [ LayerSpec.Of(1, Activation.Identity) ] 1L
             let e = catch<ArgumentException> (fun () -> FastTrainer.train Precision.Float64 Loss.Hinge 0.1 2 1 0L x (Mat.init 4 1 (fun _ _ -> 1.0)) ok |> ignore)
             Expect.equal e.ParamName "loss" "ParamName"
+            // A NaN in x: the reference check's message (row and column), from the fast path's boundary.
+            let bad = x.Clone()
+            bad.[2, 1] <- nan
+            let e = catch<ArgumentException> (fun () -> FastTrainer.train Precision.Float64 Loss.MeanSquaredError 0.1 2 1 0L bad y ok |> ignore)
+            Expect.equal e.ParamName "x" "ParamName"
+            let e = catch<ArgumentException> (fun () -> FastTrainer.predict Precision.Float64 ok (Mat.init 4 3 (fun _ _ -> 0.0)) |> ignore)
+            Expect.equal e.ParamName "x" "ParamName (wrong width)"
         }
 
         test "divergence raises TrainingDivergedException with the epoch, step and a finite last good network" {

@@ -57,24 +57,43 @@ module FastTrainer =
         if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
         net.Layers |> List.iteri (fun i l -> activationOf i l |> ignore)
 
+    /// A column-major rows x cols array as a row-major 'T[], transposed in 32 x 32 tiles (so that
+    /// both the reads and the writes stay within a few cache lines), each value converted by f.
+    let inline private transposeWith ([<InlineIfLambda>] f: float -> 'T) (data: float[]) (rows: int) (cols: int) : 'T[] =
+        let result = Array.zeroCreate (rows * cols)
+        let tile = 32
+        for i0 in 0 .. tile .. rows - 1 do
+            for j0 in 0 .. tile .. cols - 1 do
+                for j in j0 .. min (j0 + tile) cols - 1 do
+                    for i in i0 .. min (i0 + tile) rows - 1 do
+                        result.[i * cols + j] <- f data.[j * rows + i]
+        result
+
     /// Conversions between float64 arrays and the element type 'T, with whole-array loops.
     type private Conv<'T> =
         { Of: float[] -> 'T[]
+          /// A column-major float64 array of rows x cols as a row-major 'T[].
+          OfColumnMajor: float[] -> int -> int -> 'T[]
           To: 'T[] -> float[]
           AllFinite: 'T[] -> bool }
 
     let private f64 : Conv<float> =
         { Of = id
+          OfColumnMajor = fun a r c -> transposeWith id a r c
           To = Array.copy
           AllFinite = fun a -> (let mutable ok = true in (for v in a do if not (Double.IsFinite v) then ok <- false); ok) }
 
     let private f32 : Conv<float32> =
         { Of = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float32 a.[i]); r)
+          OfColumnMajor = fun a r c -> transposeWith float32 a r c
           To = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float a.[i]); r)
           AllFinite = fun a -> (let mutable ok = true in (for v in a do if not (Single.IsFinite v) then ok <- false); ok) }
 
     /// A matrix's values, row-major, as a new 'T[].
-    let private rowMajor (c: Conv<'T>) (m: Matrix<float>) : 'T[] = c.Of (m.ToRowMajorArray())
+    let private rowMajor (c: Conv<'T>) (m: Matrix<float>) : 'T[] =
+        match m.AsColumnMajorArray() with
+        | null -> c.Of (m.ToRowMajorArray())
+        | data -> c.OfColumnMajor data m.RowCount m.ColumnCount
 
     /// A new trainer for the network's shape holding a copy of its parameters.
     let private trainerFor (c: Conv<'T>) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
@@ -94,6 +113,14 @@ module FastTrainer =
                 { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, c.To w)
                   Bias = Some (Vector<float>.Build.DenseOfArray(c.To b))
                   Activation = l.Activation }) }
+
+    /// Network.checkInput, with the finiteness scan done on the dense storage in one loop; the
+    /// reference check (which names the row and column of a bad value) runs only when it fails.
+    let private checkInput (net: Network) (name: string) (x: Matrix<float>) =
+        Check.notNull name x
+        match x.AsColumnMajorArray() with
+        | data when not (isNull data) && x.RowCount > 0 && x.ColumnCount = net.InputSize && f64.AllFinite data -> ()
+        | _ -> Network.checkInput net name x
 
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
 
@@ -170,7 +197,7 @@ module FastTrainer =
     /// Raises ArgumentException for a bad X or a layer the kernels do not support.
     let predict (precision: Precision) (net: Network) (x: Matrix<float>) : Matrix<float> =
         checkSupported net
-        Network.checkInput net "x" x
+        checkInput net "x" x
         match precision with
         | Precision.Float64 -> predictT f64 net x
         | Precision.Float32 -> predictT f32 net x
@@ -187,7 +214,7 @@ module FastTrainer =
               (x: Matrix<float>) (y: Matrix<float>) (net: Network) : FastTrainingResult =
         checkSupported net
         lossOf loss |> ignore
-        Network.checkInput net "x" x
+        checkInput net "x" x
         Loss.checkTargetNamed "y" loss (Matrix<float>.Build.Dense(x.RowCount, net.OutputSize)) y
         Check.positive "learningRate" learningRate
         Check.positiveInt "batchSize" batchSize
