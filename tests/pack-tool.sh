@@ -10,7 +10,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 feed="$work/feed"
-for project in src/Core.FSharp src/Facade.CSharp src/Cli.CSharp; do
+for project in src/Kernels.CSharp src/Core.FSharp src/Facade.CSharp src/Cli.CSharp; do
     dotnet pack "$project" -c Release -o "$feed" --nologo -v quiet
 done
 version="$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -1)"
@@ -22,6 +22,7 @@ check() { # package, files it must hold
         grep -q " $f\$" <<<"$listing" || { echo "pack-tool: $name lacks $f" >&2; exit 1; }
     done
 }
+check Functional.NN.Kernels lib/net10.0/Functional.NN.Kernels.dll lib/net10.0/Functional.NN.Kernels.xml
 check Functional.NN lib/net10.0/Functional.NN.dll lib/net10.0/Functional.NN.xml
 check Functional.NN.Facade lib/net10.0/Functional.NN.Facade.dll lib/net10.0/Functional.NN.Facade.xml
 check Functional.NN.Cli tools/net10.0/linux-x64/fnn.dll tools/net10.0/linux-x64/DotnetToolSettings.xml
@@ -31,4 +32,4 @@ accuracy="$(sed -n 's/^test accuracy: \([0-9.]*\).*/\1/p' <<<"$output")"
 [ -n "$accuracy" ] || { echo "pack-tool: the installed fnn printed no test accuracy:" >&2; echo "$output" >&2; exit 1; }
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.93) }' || { echo "pack-tool: test accuracy $accuracy < 0.93" >&2; exit 1; }
 "$work/tools/fnn" --version
-echo "pack-tool: packed Functional.NN, Functional.NN.Facade and Functional.NN.Cli $version; the installed fnn reached test accuracy $accuracy"
+echo "pack-tool: packed Functional.NN.Kernels, Functional.NN, Functional.NN.Facade and Functional.NN.Cli $version; the installed fnn reached test accuracy $accuracy"

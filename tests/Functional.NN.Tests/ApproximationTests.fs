@@ -56,6 +56,13 @@ let tests =
             Expect.equal output.Bias.Value.[0] 0.0 "output bias f(a)"
         }
 
+        test "the interpolant saves and loads like any network, predicting bit for bit the same" {
+            let net = ReluInterpolant.ofFunction sin 0.0 (2.0 * Math.PI) 32
+            let loaded = ModelFile.networkOfBytes (ModelFile.networkToBytes net)
+            let xs = Array.init 101 (fun i -> 2.0 * Math.PI * float i / 100.0)
+            Expect.sequenceEqual (predictAt loaded xs) (predictAt net xs) "same predictions"
+        }
+
         test "a hand-sized example: |x| on [-1, 1] with 3 points is 1 - max(0, x + 1) + max(0, 2 x)" {
             // Knots -1, 0, 1; values 1, 0, 1; slopes -1, 1; bends m0 = -1 at -1, m1 - m0 = 2 at 0.
             // h(x) = 1 - max(0, x + 1) + max(0, 2 x): h(-1) = 1, h(0) = 0, h(1) = 1 - 2 + 2 = 1, h(0.5) = 0.5.

@@ -30,6 +30,19 @@ let tests =
             let body = normalise (String.Join("\n", script.[1..]))
             Expect.contains (blocks "fsharp") body "an F# block of the README is the script after its #load line"
         }
+        test "the data quick starts are tests/DataQuickStart.CSharp/Program.cs and scripts/data-quickstart.fsx" {
+            let program = normalise (File.ReadAllText(Repo.path [ "tests"; "DataQuickStart.CSharp"; "Program.cs" ]))
+            Expect.contains (blocks "csharp") program "a C# block of the README is the data quick start's Program.cs"
+            let script = File.ReadAllLines(Repo.path [ "scripts"; "data-quickstart.fsx" ])
+            Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
+            Expect.contains (blocks "fsharp") (normalise (String.Join("\n", script.[1..]))) "an F# block of the README is the script after its #load line"
+        }
+        test "every page the README links exists" {
+            let readme = File.ReadAllText(Repo.path [ "README.md" ])
+            for m in Regex.Matches(readme, @"\]\(([^)#]+)\)") do
+                let target = m.Groups.[1].Value
+                Expect.isTrue (File.Exists(Repo.path [ target ])) (sprintf "%s exists" target)
+        }
         test "the C# quick start runs and learns XOR" {
             let entry = Reflection.Assembly.Load("QuickStart.CSharp").EntryPoint
             let saved = Console.Out

@@ -322,6 +322,19 @@ let reproducibilityTests =
             Expect.equal (weights resumed.Model) (weights straight.Model) "weights"
             Expect.equal (lossesOf resumed) (lossesOf straight) "history"
         }
+        test "a checkpoint whose pending batches name samples the data does not have is refused before training" {
+            let mutable asked = 0
+            let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 3 }
+            let cut = Trainer.trainWith hooks (options 6) Loss.SoftmaxCrossEntropy data (irisNet ())
+            // A hand-edited or mismatched checkpoint: one pending sample index far past the data.
+            let bad = { cut.Checkpoint with PendingBatches = Array.append cut.Checkpoint.PendingBatches [| [| 100_000 |] |] }
+            let e = Expect.throwsC (fun () -> Trainer.resume (options 6) Loss.SoftmaxCrossEntropy data bad |> ignore) id
+            match e with
+            | :? ArgumentException as a ->
+                Expect.equal a.ParamName "checkpoint" "ParamName"
+                Expect.stringContains a.Message "100000" "names the index"
+            | e -> failtestf "expected ArgumentException, got %O" e
+        }
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "any optimiser, batching and cut point: straight = cut + resume, bit for bit" (fun (seed: int64) (o0: int) (b0: int) (cut0: int) (cancelAt0: int) ->
             let optimizers =
                 [| Optimizer.Sgd; Optimizer.Momentum(0.9, 0.1); Optimizer.nesterov; Optimizer.adaGrad

@@ -92,6 +92,13 @@ module Trainer =
         Check.notNull "checkpoint" (box start)
         Check.notNull "parameters" start.Model
         checkState start.Model.Length start.OptimizerState
+        Check.notNull "PendingBatches" start.PendingBatches
+        start.PendingBatches
+        |> Array.iteri (fun b batch ->
+            Check.notNull "PendingBatches" batch
+            batch |> Array.iter (fun i ->
+                if i < 0 || i >= n then
+                    Check.fail "checkpoint" (sprintf "the checkpoint's pending batch %d holds sample index %d, but the data has %d samples (0 .. %d); resume with the data the checkpoint was taken on." b i n (n - 1))))
         let all = Array.init n id
         let clock = Stopwatch.StartNew()
         let elapsed () = start.Elapsed + clock.Elapsed
