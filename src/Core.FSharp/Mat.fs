@@ -50,7 +50,14 @@ module Mat =
     /// Checks that a matrix is non-empty and finite, naming the row and column of a bad value.
     let checkFinite (name: string) (m: Matrix<float>) =
         Check.notNull name m
-        Check.finite2D name m.RowCount m.ColumnCount (fun i j -> m.[i, j])
+        // One pass over a dense matrix's storage; the element-wise check, which names the row and
+        // column of the bad value, runs only when that pass finds one (or for other storage).
+        let data = m.AsColumnMajorArray()
+        let mutable ok = not (isNull data)
+        if ok then
+            for v in data do
+                if not (Double.IsFinite v) then ok <- false
+        if not ok then Check.finite2D name m.RowCount m.ColumnCount (fun i j -> m.[i, j])
 
     /// Checks non-null, at least one row, finite values.
     let checkBatch (name: string) (m: Matrix<float>) =

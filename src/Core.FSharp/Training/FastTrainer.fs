@@ -114,14 +114,6 @@ module FastTrainer =
                   Bias = Some (Vector<float>.Build.DenseOfArray(c.To b))
                   Activation = l.Activation }) }
 
-    /// Network.checkInput, with the finiteness scan done on the dense storage in one loop; the
-    /// reference check (which names the row and column of a bad value) runs only when it fails.
-    let private checkInput (net: Network) (name: string) (x: Matrix<float>) =
-        Check.notNull name x
-        match x.AsColumnMajorArray() with
-        | data when not (isNull data) && x.RowCount > 0 && x.ColumnCount = net.InputSize && f64.AllFinite data -> ()
-        | _ -> Network.checkInput net name x
-
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
 
     let private predictT (c: Conv<'T>) (net: Network) (x: Matrix<float>) : Matrix<float> =
@@ -197,7 +189,7 @@ module FastTrainer =
     /// Raises ArgumentException for a bad X or a layer the kernels do not support.
     let predict (precision: Precision) (net: Network) (x: Matrix<float>) : Matrix<float> =
         checkSupported net
-        checkInput net "x" x
+        Network.checkInput net "x" x
         match precision with
         | Precision.Float64 -> predictT f64 net x
         | Precision.Float32 -> predictT f32 net x
@@ -214,7 +206,7 @@ module FastTrainer =
               (x: Matrix<float>) (y: Matrix<float>) (net: Network) : FastTrainingResult =
         checkSupported net
         lossOf loss |> ignore
-        checkInput net "x" x
+        Network.checkInput net "x" x
         Loss.checkTargetNamed "y" loss (Matrix<float>.Build.Dense(x.RowCount, net.OutputSize)) y
         Check.positive "learningRate" learningRate
         Check.positiveInt "batchSize" batchSize
