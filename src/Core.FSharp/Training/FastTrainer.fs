@@ -98,6 +98,10 @@ module internal FastElement =
 [<Sealed>]
 type FastData internal (precision: Precision, samples: int, inputs: int, outputs: int, x: obj, y: obj,
                         targetOutsideUnit: struct (int * int * float) voption) =
+    // The trainer of the last trainOn on this data (with the shape it was made for), lent to the
+    // next call of the same shape so that it need not allocate and warm up a new one. Only its
+    // scratch buffers carry over (every call sets the parameters), so results do not depend on it.
+    let mutable spareTrainer : obj = null
     /// The element type the values were converted to (the arithmetic's precision in trainOn).
     member _.Precision = precision
     /// The number of samples n (rows of X and Y).
@@ -112,6 +116,10 @@ type FastData internal (precision: Precision, samples: int, inputs: int, outputs
     member internal _.Y = y
     /// The first target outside [0, 1] (row, column, value), which a cross-entropy loss rejects.
     member internal _.TargetOutsideUnit = targetOutsideUnit
+    /// Takes the spare trainer (null when there is none, or another call holds it).
+    member internal _.TakeTrainer() : obj = Interlocked.Exchange(&spareTrainer, null)
+    /// Leaves a trainer for the next call.
+    member internal _.ReturnTrainer(trainer: obj) = Volatile.Write(&spareTrainer, trainer)
     /// "FastData (Float32, 8192 samples, 784 -> 10)".
     override _.ToString() = sprintf "FastData (%A, %d samples, %d -> %d)" precision samples inputs outputs
 
@@ -177,14 +185,41 @@ module FastTrainer =
         if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
         net.Layers |> List.iteri (fun i l -> activationOf i l |> ignore)
 
-    /// A new trainer for the network's shape holding a copy of its parameters.
-    let private trainerFor (c: Conv<'T>) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
-        let specs = net.Layers |> List.mapi (fun i l -> let a, s = activationOf i l in DenseLayerSpec(l.OutputSize, a, s)) |> Array.ofList
-        let trainer = DenseTrainer<'T>(net.InputSize, specs, loss, batchSize)
+    /// The kernel layers of the network.
+    let private specsOf (net: Network) : DenseLayerSpec[] =
+        net.Layers |> List.mapi (fun i l -> let a, s = activationOf i l in DenseLayerSpec(l.OutputSize, a, s)) |> Array.ofList
+
+    /// Copies the network's parameters into the trainer (of the network's shape).
+    let private setParameters (c: Conv<'T>) (net: Network) (trainer: DenseTrainer<'T>) =
         net.Layers |> List.iteri (fun i l ->
             let b = l.Bias.Value
             trainer.SetParameters(i, ReadOnlySpan(rowMajor c l.Weights), ReadOnlySpan(c.Of (b.ToArray()))))
+
+    /// A new trainer for the network's shape holding a copy of its parameters.
+    let private trainerFor (c: Conv<'T>) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
+        let trainer = DenseTrainer<'T>(net.InputSize, specsOf net, loss, batchSize)
+        setParameters c net trainer
         trainer
+
+    /// A trainer lent by FastData between calls, with what it was made for.
+    type private SpareTrainer<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> =
+        { Inputs: int; Specs: DenseLayerSpec[]; Loss: LossKind; BatchSize: int; Trainer: DenseTrainer<'T> }
+
+    /// Runs f with a trainer for the network (holding a copy of its parameters): the data's spare
+    /// one when it has the same shape, loss and batch size, else a new one; then leaves it as the spare.
+    let private withTrainer (c: Conv<'T>) (data: FastData) (net: Network) (loss: LossKind) (batchSize: int) (f: DenseTrainer<'T> -> 'R) : 'R =
+        let specs = specsOf net
+        let trainer =
+            match data.TakeTrainer() with
+            | :? SpareTrainer<'T> as s when s.Inputs = net.InputSize && s.Specs = specs && s.Loss = loss && s.BatchSize = batchSize ->
+                s.Trainer.Parallelism <- TrainerParallelism.Auto
+                setParameters c net s.Trainer
+                s.Trainer
+            | _ -> trainerFor c net loss batchSize
+        try
+            f trainer
+        finally
+            data.ReturnTrainer { Inputs = net.InputSize; Specs = specs; Loss = loss; BatchSize = batchSize; Trainer = trainer }
 
     /// A new network of the template's shape and activations with the trainer's parameters.
     let private networkOf (c: Conv<'T>) (template: Network) (trainer: DenseTrainer<'T>) : Network =
@@ -225,18 +260,18 @@ module FastTrainer =
             ReadOnlySpan(w.[l]).CopyTo(trainer.Weights l)
             ReadOnlySpan(b.[l]).CopyTo(trainer.Biases l)
 
-    /// Plain SGD on prepared row-major samples. Divergence: the parameters are copied once per
+    /// Plain SGD on prepared row-major samples with the trainer (of the network's shape, loss and
+    /// batch size, holding the network's parameters). Divergence: the parameters are copied once per
     /// epoch (at its start); during the epoch only each step's loss is checked, and at its end
     /// every parameter is scanned once. On any sign of divergence the epoch-start parameters are
     /// restored and the epoch's batches replayed (steps are deterministic) with the per-step rule
     /// of Trainer.train: before step s the parameters are kept, and the run stops at the first step
     /// whose loss or new parameters are not finite, with the kept ones as LastGood. So epoch, step
     /// and LastGood are those of the per-step rule, without its per-step copies.
-    let private trainT (c: Conv<'T>) (net: Network) (loss: Loss) (xs: 'T[]) (ys: 'T[]) (n: int)
-                       (learningRate: float) (batchSize: int) (epochs: int) (seed: int64) : FastTrainingResult =
+    let private trainT (c: Conv<'T>) (net: Network) (xs: 'T[]) (ys: 'T[]) (n: int)
+                       (learningRate: float) (epochs: int) (seed: int64) (trainer: DenseTrainer<'T>) : FastTrainingResult =
         let d, k = net.InputSize, net.OutputSize
-        let b = min batchSize n
-        let trainer = trainerFor c net (lossOf loss) b
+        let b = trainer.BatchSize
         let xb, yb = Array.zeroCreate<'T> (b * d), Array.zeroCreate<'T> (b * k)
         let layers = trainer.LayerCount
         let newSet () =
@@ -333,7 +368,9 @@ module FastTrainer =
                                  (data: FastData) (net: Network) : FastTrainingResult =
         withElement data.Precision
             { new IJob<FastTrainingResult> with
-                member _.Run c = trainT c net loss (data.X :?> _[]) (data.Y :?> _[]) data.SampleCount learningRate batchSize epochs seed }
+                member _.Run c =
+                    withTrainer c data net (lossOf loss) (min batchSize data.SampleCount)
+                        (trainT c net (data.X :?> _[]) (data.Y :?> _[]) data.SampleCount learningRate epochs seed) }
 
     /// Prepares inputs X (n x d_in) and targets Y (n x d_out), one sample per row, for
     /// FastTrainer.trainOn in the given precision: checks them once (non-empty, finite, the same
