@@ -90,6 +90,20 @@ module internal FastElement =
             if not ('T.IsFinite values.[i]) then ok <- false
         ok
 
+    /// dst.[i] <- float32 src.[i] (rounded to nearest), sixteen at a time where the CPU has 512-bit vectors.
+    let narrow (src: ReadOnlySpan<float>) (dst: Span<float32>) =
+        let mutable i = 0
+        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
+            let s = MemoryMarshal.Cast<float, Runtime.Intrinsics.Vector512<float>> src
+            let d = MemoryMarshal.Cast<float32, Runtime.Intrinsics.Vector512<float32>> dst
+            let pairs = min (s.Length / 2) d.Length
+            for p in 0 .. pairs - 1 do
+                d.[p] <- Runtime.Intrinsics.Vector512.Narrow(s.[2 * p], s.[2 * p + 1])
+            i <- pairs * 16
+        while i < src.Length do
+            dst.[i] <- float32 src.[i]
+            i <- i + 1
+
 /// Training data prepared once for the fast path (FastTrainer.prepare): the samples copied into
 /// the kernels' layout (row-major) and element type, checked once (shapes, finite values), so
 /// that FastTrainer.trainOn can use them on every call without converting or checking again.
@@ -459,10 +473,14 @@ module FastTrainer =
                 Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
             Monitor.Enter gate
             try
-                for j in 0 .. input.Length - 1 do input.[j] <- 'T.CreateTruncating x.[j]
                 // Both cores for the large layers; the values do not depend on the split.
-                trainer.Predict(ReadOnlySpan input, Span output, true)
-                for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
+                if Type.op_Equality(typeof<'T>, typeof<float>) then
+                    // float64: the caller's spans are the kernels' input and output.
+                    trainer.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
+                else
+                    narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
+                    trainer.Predict(ReadOnlySpan input, Span output, true)
+                    for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate
 
