@@ -90,6 +90,41 @@ module internal FastElement =
             if not ('T.IsFinite values.[i]) then ok <- false
         ok
 
+    /// Writes a matrix's values into dst row-major, each converted to 'T (rounded to nearest):
+    /// the column-major storage transposed in 32 x 32 tiles, without an intermediate array.
+    let copyRowMajor<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (m: Matrix<float>) (dst: Span<'T>) =
+        let rows, cols = m.RowCount, m.ColumnCount
+        match m.AsColumnMajorArray() with
+        | null ->
+            let a = m.ToRowMajorArray()
+            for i in 0 .. a.Length - 1 do dst.[i] <- 'T.CreateTruncating a.[i]
+        | data ->
+            for i0 in 0 .. 32 .. rows - 1 do
+                for j0 in 0 .. 32 .. cols - 1 do
+                    for j in j0 .. min (j0 + 32) cols - 1 do
+                        for i in i0 .. min (i0 + 32) rows - 1 do
+                            dst.[i * cols + j] <- 'T.CreateTruncating data.[j * rows + i]
+
+    /// A new rows x cols float64 matrix from row-major 'T values, built on its own column-major
+    /// array (filled by a tiled transpose; the matrix binds to it without another copy).
+    let matrixOfRowMajor<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (rows: int) (cols: int) (src: ReadOnlySpan<'T>) : Matrix<float> =
+        let data = Array.zeroCreate<float> (rows * cols)
+        for i0 in 0 .. 32 .. rows - 1 do
+            for j0 in 0 .. 32 .. cols - 1 do
+                for i in i0 .. min (i0 + 32) rows - 1 do
+                    for j in j0 .. min (j0 + 32) cols - 1 do
+                        data.[j * rows + i] <- Double.CreateTruncating src.[i * cols + j]
+        Matrix<float>.Build.Dense(rows, cols, data)
+
+    /// A new float64 vector of the 'T values.
+    let vectorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (src: ReadOnlySpan<'T>) : MathNet.Numerics.LinearAlgebra.Vector<float> =
+        let data = Array.zeroCreate<float> src.Length
+        for i in 0 .. src.Length - 1 do data.[i] <- Double.CreateTruncating src.[i]
+        MathNet.Numerics.LinearAlgebra.Vector<float>.Build.Dense(data)
+
     /// dst.[i] <- float32 src.[i] (rounded to nearest), sixteen at a time where the CPU has 512-bit vectors.
     let narrow (src: ReadOnlySpan<float>) (dst: Span<float32>) =
         let mutable i = 0
@@ -140,7 +175,7 @@ type FastData internal (precision: Precision, samples: int, inputs: int, outputs
 /// A single-sample predictor (FastTrainer.predictor): the network's output for one sample at a
 /// time through the kernels, with low latency. It owns the kernels' buffers and a private copy of
 /// the network's parameters (in its precision), so the network it was made from stays unchanged
-/// and later changes to nothing can affect it. Thread-safe (calls are serialised by a lock); the
+/// and nothing outside can change what it computes. Thread-safe (calls are serialised by a lock); the
 /// span overload allocates nothing.
 [<AbstractClass>]
 type FastPredictor internal () =
@@ -164,9 +199,10 @@ type FastPredictor internal () =
 /// The fast path: plain minibatch SGD and prediction through the managed kernels
 /// (Functional.NN.Kernels.DenseTrainer), with the reference trainer's rule and batch order.
 /// Each step on batch B is W <- W - eta dL_B/dW, b <- b - eta dL_B/db, the notes' minibatch SGD
-/// (2.3) with the mean loss over the batch. The kernels' buffers belong to a trainer created for
-/// the call (or to a FastPredictor) and are never visible to the caller; networks, matrices and
-/// FastData passed in are not changed.
+/// (2.3) with the mean loss over the batch. The kernels' buffers belong to a trainer used by one
+/// call at a time (made for the call, or lent by the FastData from its last call) or to a
+/// FastPredictor, and are never visible to the caller; networks, matrices and FastData passed in
+/// are not changed.
 [<RequireQualifiedAccess>]
 module FastTrainer =
 
@@ -204,45 +240,54 @@ module FastTrainer =
         net.Layers |> List.mapi (fun i l -> let a, s = activationOf i l in DenseLayerSpec(l.OutputSize, a, s)) |> Array.ofList
 
     /// Copies the network's parameters into the trainer (of the network's shape).
-    let private setParameters (c: Conv<'T>) (net: Network) (trainer: DenseTrainer<'T>) =
+    let private setParameters (net: Network) (trainer: DenseTrainer<'T>) =
         net.Layers |> List.iteri (fun i l ->
+            copyRowMajor l.Weights (trainer.Weights i)
             let b = l.Bias.Value
-            trainer.SetParameters(i, ReadOnlySpan(rowMajor c l.Weights), ReadOnlySpan(c.Of (b.ToArray()))))
+            let bias = trainer.Biases i
+            for j in 0 .. b.Count - 1 do bias.[j] <- 'T.CreateTruncating b.[j])
 
     /// A new trainer for the network's shape holding a copy of its parameters.
-    let private trainerFor (c: Conv<'T>) (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
+    let private trainerFor (net: Network) (loss: LossKind) (batchSize: int) : DenseTrainer<'T> =
         let trainer = DenseTrainer<'T>(net.InputSize, specsOf net, loss, batchSize)
-        setParameters c net trainer
+        setParameters net trainer
         trainer
 
-    /// A trainer lent by FastData between calls, with what it was made for.
-    type private SpareTrainer<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> =
-        { Inputs: int; Specs: DenseLayerSpec[]; Loss: LossKind; BatchSize: int; Trainer: DenseTrainer<'T> }
+    /// A trainer and its epoch-start parameter buffers, with what they were made for; lent by
+    /// FastData from one call to the next.
+    type private LentTrainer<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> =
+        { Inputs: int; Specs: DenseLayerSpec[]; Loss: LossKind; BatchSize: int
+          Trainer: DenseTrainer<'T>
+          /// Room for a copy of every layer's weights and biases (the epoch-start parameters).
+          StartW: 'T[][]
+          StartB: 'T[][] }
 
     /// Runs f with a trainer for the network (holding a copy of its parameters): the data's spare
     /// one when it has the same shape, loss and batch size, else a new one; then leaves it as the spare.
-    let private withTrainer (c: Conv<'T>) (data: FastData) (net: Network) (loss: LossKind) (batchSize: int) (f: DenseTrainer<'T> -> 'R) : 'R =
+    let private withTrainer (data: FastData) (net: Network) (loss: LossKind) (batchSize: int) (f: LentTrainer<'T> -> 'R) : 'R =
         let specs = specsOf net
-        let trainer =
+        let lent =
             match data.TakeTrainer() with
-            | :? SpareTrainer<'T> as s when s.Inputs = net.InputSize && s.Specs = specs && s.Loss = loss && s.BatchSize = batchSize ->
+            | :? LentTrainer<'T> as s when s.Inputs = net.InputSize && s.Specs = specs && s.Loss = loss && s.BatchSize = batchSize ->
                 s.Trainer.Parallelism <- TrainerParallelism.Auto
-                setParameters c net s.Trainer
-                s.Trainer
-            | _ -> trainerFor c net loss batchSize
+                setParameters net s.Trainer
+                s
+            | _ ->
+                let trainer = trainerFor net loss batchSize
+                { Inputs = net.InputSize; Specs = specs; Loss = loss; BatchSize = batchSize; Trainer = trainer
+                  StartW = Array.init trainer.LayerCount (fun l -> Array.zeroCreate (trainer.Weights(l).Length))
+                  StartB = Array.init trainer.LayerCount (fun l -> Array.zeroCreate (trainer.Biases(l).Length)) }
         try
-            f trainer
+            f lent
         finally
-            data.ReturnTrainer { Inputs = net.InputSize; Specs = specs; Loss = loss; BatchSize = batchSize; Trainer = trainer }
+            data.ReturnTrainer lent
 
     /// A new network of the template's shape and activations with the trainer's parameters.
-    let private networkOf (c: Conv<'T>) (template: Network) (trainer: DenseTrainer<'T>) : Network =
+    let private networkOf (template: Network) (trainer: DenseTrainer<'T>) : Network =
         { Layers =
             template.Layers |> List.mapi (fun i l ->
-                let w = trainer.Weights(i).ToArray()
-                let b = trainer.Biases(i).ToArray()
-                { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, c.To w)
-                  Bias = Some (Vector<float>.Build.DenseOfArray(c.To b))
+                { Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
+                  Bias = Some (vectorOf (Span<'T>.op_Implicit (trainer.Biases i)))
                   Activation = l.Activation }) }
 
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
@@ -250,7 +295,7 @@ module FastTrainer =
     let private predictT (c: Conv<'T>) (net: Network) (x: Matrix<float>) : Matrix<float> =
         let n, k, d = x.RowCount, net.OutputSize, net.InputSize
         let chunk = min n 1024
-        let trainer = trainerFor c net LossKind.HalfMeanSquaredError chunk
+        let trainer = trainerFor net LossKind.HalfMeanSquaredError chunk
         trainer.Parallelism <- TrainerParallelism.Kernels
         let xs = rowMajor c x
         let result = Array.zeroCreate<float> (n * k)
@@ -274,8 +319,8 @@ module FastTrainer =
             ReadOnlySpan(w.[l]).CopyTo(trainer.Weights l)
             ReadOnlySpan(b.[l]).CopyTo(trainer.Biases l)
 
-    /// Plain SGD on prepared row-major samples with the trainer (of the network's shape, loss and
-    /// batch size, holding the network's parameters). Divergence: the parameters are copied once per
+    /// Plain SGD on prepared row-major samples with the lent trainer (of the network's shape, loss
+    /// and batch size, holding the network's parameters). Divergence: the parameters are copied once per
     /// epoch (at its start); during the epoch only each step's loss is checked, and at its end
     /// every parameter is scanned once. On any sign of divergence the epoch-start parameters are
     /// restored and the epoch's batches replayed (steps are deterministic) with the per-step rule
@@ -283,7 +328,8 @@ module FastTrainer =
     /// whose loss or new parameters are not finite, with the kept ones as LastGood. So epoch, step
     /// and LastGood are those of the per-step rule, without its per-step copies.
     let private trainT (c: Conv<'T>) (net: Network) (xs: 'T[]) (ys: 'T[]) (n: int)
-                       (learningRate: float) (epochs: int) (seed: int64) (trainer: DenseTrainer<'T>) : FastTrainingResult =
+                       (learningRate: float) (epochs: int) (seed: int64) (lent: LentTrainer<'T>) : FastTrainingResult =
+        let trainer, startW, startB = lent.Trainer, lent.StartW, lent.StartB
         let d, k = net.InputSize, net.OutputSize
         let b = trainer.BatchSize
         let xb, yb = Array.zeroCreate<'T> (b * d), Array.zeroCreate<'T> (b * k)
@@ -291,7 +337,6 @@ module FastTrainer =
         let newSet () =
             Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Weights(l).Length)),
             Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Biases(l).Length))
-        let startW, startB = newSet ()
         let parametersFinite () =
             let mutable ok = true
             for l in 0 .. layers - 1 do
@@ -317,7 +362,7 @@ module FastTrainer =
             let mutable newW, newB = newSet ()
             let diverged (what: string) =
                 copyIn trainer goodW goodB
-                let lastGood = networkOf c net trainer
+                let lastGood = networkOf net trainer
                 raise (TrainingDivergedException(epoch, step, lastGood,
                         sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller learning rate (it was %g)." epoch step what learningRate))
             let mutable total = 0.0
@@ -356,7 +401,7 @@ module FastTrainer =
             if ok && not (parametersFinite ()) then ok <- false
             if not ok then total <- replay epoch batches firstStep
             losses.[epoch - 1] <- total / float n
-        { Network = networkOf c net trainer; EpochLosses = losses }
+        { Network = networkOf net trainer; EpochLosses = losses }
 
     /// The first value of a column-major rows x cols array outside [0, 1], as (row, column, value).
     let private firstOutsideUnit (m: Matrix<float>) : struct (int * int * float) voption =
@@ -383,7 +428,7 @@ module FastTrainer =
         withElement data.Precision
             { new IJob<FastTrainingResult> with
                 member _.Run c =
-                    withTrainer c data net (lossOf loss) (min batchSize data.SampleCount)
+                    withTrainer data net (lossOf loss) (min batchSize data.SampleCount)
                         (trainT c net (data.X :?> _[]) (data.Y :?> _[]) data.SampleCount learningRate epochs seed) }
 
     /// Prepares inputs X (n x d_in) and targets Y (n x d_out), one sample per row, for
@@ -455,7 +500,7 @@ module FastTrainer =
     type private PredictorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (c: Conv<'T>, net: Network) =
         inherit FastPredictor()
-        let trainer = trainerFor c net LossKind.HalfMeanSquaredError 1
+        let trainer = trainerFor net LossKind.HalfMeanSquaredError 1
         let input = Array.zeroCreate<'T> net.InputSize
         let output = Array.zeroCreate<'T> net.OutputSize
         let gate = obj ()
