@@ -286,6 +286,23 @@ let tests =
                     allF32 (name + " trained parameters") (Parameters.ofNetwork r.Model)
                     allF32 (name + " optimiser state") (stateValues r.Checkpoint.OptimizerState)
                     allF32 (name + " losses") (r.TrainLoss :: (r.History |> List.collect (fun h -> h.TrainLoss :: Option.toList h.ValidationLoss))))
+        testPropertyWithConfig (config 100) "Optimizer.stepIn Float32: every buffer and every new parameter is a float32 value, for every rule" <| fun (seed: int) ->
+            // The trainer rounds theta when it builds each network (Parameters.toNetwork), which
+            // would hide an unrounded update; this checks the update itself.
+            let values, _ = Rng.many 60 (Rng.nextUniform -2.0 2.0) (Rng.create (int64 seed))
+            let theta0 = Array.map r32 values.[.. 9]
+            for opt in optimizers do
+                let settings = { Optimizer = opt; WeightDecay = 1e-3; ClipNorm = 0.5 }
+                let mutable state = Optimizer.roundState Precision.Float32 (Optimizer.init settings 10)
+                let mutable theta = theta0
+                allF32 (Optimizer.name opt + " initial state") (stateValues state)
+                for t in 1 .. 5 do
+                    let g = Array.map r32 values.[10 * t .. 10 * t + 9]
+                    let s', th' = Optimizer.stepIn Precision.Float32 settings 0.1 state theta g
+                    allF32 (sprintf "%s step %d parameters" (Optimizer.name opt) t) th'
+                    allF32 (sprintf "%s step %d state" (Optimizer.name opt) t) (stateValues s')
+                    state <- s'
+                    theta <- th'
         testPropertyWithConfig (config 200) "Float32 forward and gradient equal an independent float32 implementation bit for bit" <|
             Prop.forAll (Arb.fromGen genReferenceCase) (fun c ->
                 let value, zs, acts, grads = reference c.Network c.Loss c.X c.Y
