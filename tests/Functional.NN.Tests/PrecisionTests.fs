@@ -456,6 +456,32 @@ let tests =
             Expect.equal r64.Network.Precision Precision.Float32 "float64 arithmetic, rounded back to the network's precision"
             allF32 "fast-path parameters (float64 arithmetic)" (Parameters.ofNetwork r64.Network)
         }
+        test "PipelineFit with Precision Float32, and fnn train --precision float32 --out, give Float32 models" {
+            let fit = PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(20).WithPrecision(Precision.Float32)) (Datasets.load "iris")
+            Expect.equal fit.Pipeline.Network.Precision Precision.Float32 "the fitted pipeline's network"
+            allF32 "pipeline parameters" (Parameters.ofNetwork fit.Pipeline.Network)
+            let loaded = ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes fit.Pipeline)
+            Expect.equal loaded fit.Pipeline "the pipeline round-trips"
+            // The command-line tool, as CliTests runs it (the test project builds it).
+            let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = tempDir ()
+            try
+                let psi = Diagnostics.ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "iris"; "--epochs"; "50"; "--precision"; "float32"; "--out"; "m.fnn" ],
+                                                      RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
+                use p = Diagnostics.Process.Start psi
+                let out = p.StandardOutput.ReadToEndAsync()
+                let err = p.StandardError.ReadToEndAsync()
+                if not (p.WaitForExit 120000) then
+                    p.Kill true
+                    failtest "fnn did not finish in 120 s"
+                p.WaitForExit()
+                Expect.equal p.ExitCode 0 (sprintf "exit code (stderr: %s)" err.Result)
+                Expect.stringContains out.Result "total: 131 parameters, float32" "the summary names the precision"
+                let model = ModelFile.loadPipeline (Path.Combine(dir, "m.fnn"))
+                Expect.equal model.Network.Precision Precision.Float32 "the saved model is Float32"
+            finally Directory.Delete(dir, true)
+        }
         test "facade: builder precision, WithPrecision, predict, save and load" {
             let b = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.Tanh).Dense(2, FunctionalNN.Activation.Identity).Seed(5L)
             let n64 = b.Build()
