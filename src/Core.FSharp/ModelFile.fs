@@ -63,10 +63,10 @@ module ModelFile =
     /// The precision of the network of `networkEntries`: Float64 when "<p>precision" is absent.
     let private precisionOf (prefix: string) (e: ModelEntries) : Precision =
         if e.Has(prefix + "precision") then
-            match Precision.tryParse (e.Text(prefix + "precision")) with
-            | Some Precision.Float32 when e.Text(prefix + "precision") = "float32" -> Precision.Float32
-            | Some Precision.Float64 when e.Text(prefix + "precision") = "float64" -> Precision.Float64
-            | _ -> bad (sprintf "The entry '%sprecision' is '%s'; a network's precision is 'float32' or 'float64'." prefix (e.Text(prefix + "precision")))
+            match e.Text(prefix + "precision") with
+            | "float32" -> Precision.Float32
+            | "float64" -> Precision.Float64
+            | text -> bad (sprintf "The entry '%sprecision' is '%s'; a network's precision is 'float32' or 'float64'." prefix text)
         else Precision.Float64
 
     /// The network of `networkEntries`, checked: at least one layer, shapes that chain, bias

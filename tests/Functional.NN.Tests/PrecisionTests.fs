@@ -339,7 +339,7 @@ let tests =
                 let o32, o64 = Network.predict c.Network x, Network.predict n64 x
                 let outErr = (o32 - o64).FrobeniusNorm() / max (o64.FrobeniusNorm()) 1e-3
                 if outErr > 1e-5 then failtestf "relative difference of the outputs %g for %O" outErr c)
-        test "GradientCheck checks a Float32 network in float64, on the widened network and float32 data" {
+        test "GradientCheck checks a Float32 network in float64 (widened network, float32 data); NetworkGraph computes it in float64" {
             let net = f32 (Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Sigmoid) ] 3L)
             let c = { Network = net; Loss = Loss.BinaryCrossEntropy; X = Mat.init 5 3 (fun i j -> sin (float (3 * i + j))); Y = Mat.init 5 2 (fun i j -> 0.1 * float (i + j)) }
             let got = GradientCheck.checkNetwork GradientCheckOptions.Default c.Network c.Loss c.X c.Y
@@ -347,6 +347,14 @@ let tests =
             Expect.equal got.Analytic widened.Analytic "the same analytic gradient"
             Expect.equal got.Numeric widened.Numeric "the same differences"
             Expect.isTrue (got.Passes 1e-6) (sprintf "relative error %g" got.MaxRelativeError)
+            // NetworkGraph computes in float64 on the Float32 network's values and the data as
+            // given (docs/precision.md): it agrees with the Float32 gradient to float32 accuracy,
+            // within the 1e-5 of the Float64 comparison above.
+            let graphLoss, graphGrad = Autodiff.NetworkGraph.lossAndGradient c.Network c.Loss (c.X.Map(fun v -> r32 v)) (c.Y.Map(fun v -> r32 v))
+            let loss32, grad32 = Network.lossAndGradient c.Network c.Loss c.X c.Y
+            let vg, v32 = Parameters.ofGradients graphGrad, Parameters.ofGradients grad32
+            Expect.isLessThan ((vg - v32).L2Norm() / v32.L2Norm()) 1e-5 "NetworkGraph's gradient"
+            Expect.isLessThan (abs (graphLoss - loss32) / abs loss32) 1e-5 "NetworkGraph's loss"
         }
         test "Trainer on a Float32 network: Iris learns (>= 95 %, as the Float64 test), bit for bit reproducible, keeps Float32" {
             let r1, r2, xTest, yTest = irisRun.Force()
@@ -362,6 +370,24 @@ let tests =
             Expect.isGreaterThanOrEqual accuracy 0.95 (sprintf "test accuracy %g" accuracy)
             let back = Network.withPrecision Precision.Float64 r1.Model
             Expect.sequenceEqual (Parameters.ofNetwork back |> Seq.map bits) (Parameters.ofNetwork r1.Model |> Seq.map bits) "withPrecision Float64 of the trained network is exact"
+        }
+        test "a fresh checkpoint of a Float32 network (as the facade makes one) has its AdaGrad accumulator rounded on resume" {
+            // AdaGrad's s_0 = 0.1 is not a float32 value; resumeWith rounds the buffers before the
+            // first step, so that even a run stopped before its first step keeps float32 buffers.
+            let data, _, _ = irisData ()
+            let options = TrainingTests.irisOptions.WithOptimizer(Optimizer.AdaGrad(1e-10, 0.1))
+            let net = f32 (TrainingTests.irisNet ())
+            let start = Checkpoint.start options net.ParameterCount net
+            Expect.isFalse (Seq.forall isF32 start.OptimizerState.SecondMoment) "Checkpoint.start holds 0.1 itself"
+            let stopped = Trainer.resumeWith { TrainingHooks.None with ShouldStop = fun () -> true } options Loss.SoftmaxCrossEntropy data start
+            Expect.equal stopped.Steps 0 "no step taken"
+            Expect.isTrue (stopped.Checkpoint.OptimizerState.SecondMoment |> Array.forall (fun v -> v = 0.10000000149011612)) "every s_0 is float32 0.1 (tests/reference/float32_hand.py's w)"
+            // The facade's Trainer.Train starts from Checkpoint.start too.
+            let facadeNet = FunctionalNN.NetworkBuilder(4).Dense(16, FunctionalNN.Activation.ReLU).Dense(3, FunctionalNN.Activation.Identity).Seed(11L).Precision(FunctionalNN.Precision.Float32).Build()
+            let fo = FunctionalNN.TrainingOptions(Optimizer = FunctionalNN.Optimizer.AdaGrad(initialAccumulator = 0.1), MaxEpochs = 3)
+            let r = FunctionalNN.Trainer.Train(facadeNet, data.Inputs.ToArray(), data.Targets.ToArray(), FunctionalNN.Loss.SoftmaxCrossEntropy, fo)
+            Expect.equal r.Model.Precision FunctionalNN.Precision.Float32 "the facade's trained network is Float32"
+            for i in 0 .. 1 do allF32 (sprintf "facade layer %d" i) (Seq.cast<float> (r.Model.GetWeights i))
         }
         test "a Float32 checkpoint saved, loaded and resumed gives the uninterrupted run bit for bit" {
             let data, _, _ = irisData ()

@@ -292,12 +292,17 @@ module Trainer =
           Checkpoint = Checkpoint.map (toNet net) r.Checkpoint }
 
     /// Continues training a network from a checkpoint, with progress hooks; bit-identical to an
-    /// uninterrupted run with the same options and data.
+    /// uninterrupted run with the same options and data. The run has the network's precision:
+    /// for a Float32 network the optimiser's buffers are rounded to float32 first (a fresh
+    /// `Checkpoint.start` may hold AdaGrad's initial accumulator unrounded) and every update is
+    /// `Optimizer.stepIn Float32`.
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
+        Check.notNull "checkpoint.Model" (box net)
         Network.checkDifferentiable net
         let objective = networkObjective loss data net
+        let checkpoint = { checkpoint with OptimizerState = Optimizer.roundState net.Precision checkpoint.OptimizerState }
         run net.Precision options hooks objective (toNet net >> box) (Checkpoint.map ofNet checkpoint) |> networkResult net
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
@@ -307,8 +312,7 @@ module Trainer =
     /// network's precision: a Float32 network trains in float32 (see `Optimizer.stepIn`).
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
-        let start = Checkpoint.start options net.ParameterCount net
-        resumeWith hooks options loss data { start with OptimizerState = Optimizer.roundState net.Precision start.OptimizerState }
+        resumeWith hooks options loss data (Checkpoint.start options net.ParameterCount net)
 
     /// `trainWith TrainingHooks.None`.
     let train options loss data net = trainWith TrainingHooks.None options loss data net
