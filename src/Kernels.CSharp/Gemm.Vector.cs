@@ -12,6 +12,27 @@ public static unsafe partial class Gemm
     public static long VectorParallelThreshold { get; set; } = 1L << 17;
 
     /// <summary>
+    /// A row-vector product whose B (not transposed) has more bytes than this is cut along k into
+    /// <see cref="KBlocks"/> blocks of consecutive rows of B, each giving a partial row vector; the
+    /// partials are then added in block order. The cut depends only on the sizes, never on the
+    /// number of threads, so the result is the same bit for bit on any machine with the same
+    /// instruction set, threaded or not. Threaded, each thread takes the same run of blocks on every
+    /// call (<see cref="WorkerPool.Run(IParallelJob, int, bool)"/> with affinity): a contiguous part of B that
+    /// stays in that core's L2 between calls, where a split by columns would leave every core
+    /// streaming strided rows from L3.
+    /// </summary>
+    public static long KSplitBytes { get; set; } = 512L * 1024;
+
+    /// <summary>The number of k-blocks of a row-vector product of n outputs and depth k in type T.</summary>
+    private static int KBlocks<T>(int n, int k) where T : unmanaged
+    {
+        long bytes = (long)n * k * Unsafe.SizeOf<T>();
+        if (bytes <= KSplitBytes) return 1;
+        long blocks = 8 * ((bytes + (2L << 20) - 1) / (2L << 20));
+        return (int)Math.Clamp(blocks, 1, Math.Max(1, k / 4));
+    }
+
+    /// <summary>
     /// y = alpha x op(B) + beta y for a row vector x of length k (element stride incx) and a row
     /// vector y of length n: the m = 1 product, without packing (B is streamed once). Used by
     /// <see cref="Run{T}"/> when m = 1 on AVX-512 machines.
@@ -19,6 +40,18 @@ public static unsafe partial class Gemm
     private static void RowVector<T>(bool tb, int n, int k, T alpha, T* x, nint incx, T* b, nint ldb, T beta, T* y, bool allowParallel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int blocks = tb ? 1 : KBlocks<T>(n, k);
+        if (blocks > 1)
+        {
+            var job = KSplitJob<T>.ForThisThread;
+            job.Set(blocks, n, k, x, incx, b, ldb);
+            int parts = allowParallel ? Math.Min(WorkerPool.Threads, blocks) : 1;
+            if (parts > 1) WorkerPool.Run(job, parts, affinity: true);
+            else job.Execute(0, 1);
+            job.Reduce(alpha, beta, y);
+            job.Clear();
+            return;
+        }
         if (allowParallel && WorkerPool.Threads > 1 && (long)n * k >= VectorParallelThreshold && n >= 4 * Vector512<T>.Count)
         {
             var job = RowVectorJob<T>.ForThisThread;
@@ -27,9 +60,75 @@ public static unsafe partial class Gemm
             job.Clear();
             return;
         }
-        if (tb) RowVectorTransposed(0, n, k, alpha, x, incx, b, ldb, beta, y);
-        else if (alpha == T.One && beta == T.Zero && n % Vector512<T>.Count == 0 && n <= 1024 && k >= 4) RowVectorStreaming(0, n, k, x, incx, b, ldb, y);
-        else RowVectorPlain(0, n, k, alpha, x, incx, b, ldb, beta, y);
+        RowVectorRange(tb, 0, n, k, alpha, x, incx, b, ldb, beta, y);
+    }
+
+    /// <summary>Columns lo..hi of the row-vector product, by the kernel that suits the shape.</summary>
+    private static void RowVectorRange<T>(bool tb, int lo, int hi, int k, T alpha, T* x, nint incx, T* b, nint ldb, T beta, T* y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (tb) RowVectorTransposed(lo, hi, k, alpha, x, incx, b, ldb, beta, y);
+        else if (alpha == T.One && beta == T.Zero && (hi - lo) % Vector512<T>.Count == 0 && hi - lo <= 1024 && k >= 4)
+            RowVectorStreaming(lo, hi, k, x, incx, b, ldb, y);
+        else RowVectorPlain(lo, hi, k, alpha, x, incx, b, ldb, beta, y);
+    }
+
+    /// <summary>
+    /// The k-blocked row-vector product: block i (rows k0..k1 of B) gives partial i = x[k0..k1] B[k0..k1, :];
+    /// part t of the job computes blocks t*blocks/parts .. (t+1)*blocks/parts - 1.
+    /// </summary>
+    private sealed class KSplitJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static KSplitJob<T>? t_job;
+        public static KSplitJob<T> ForThisThread => t_job ??= new KSplitJob<T>();
+        private T[] _partials = Array.Empty<T>();
+        private int _blocks, _n, _k;
+        private T* _x, _b;
+        private nint _incx, _ldb;
+
+        public void Set(int blocks, int n, int k, T* x, nint incx, T* b, nint ldb)
+        {
+            if (_partials.Length < blocks * n) _partials = GC.AllocateArray<T>(blocks * n, pinned: true);
+            _blocks = blocks; _n = n; _k = k; _x = x; _incx = incx; _b = b; _ldb = ldb;
+        }
+
+        public void Clear() { _x = null; _b = null; }
+
+        public void Execute(int part, int parts)
+        {
+            int first = (int)((long)_blocks * part / parts), last = (int)((long)_blocks * (part + 1) / parts);
+            fixed (T* partials = _partials)
+                for (int i = first; i < last; i++)
+                {
+                    int k0 = (int)((long)_k * i / _blocks), k1 = (int)((long)_k * (i + 1) / _blocks);
+                    RowVectorRange(false, 0, _n, k1 - k0, T.One, _x + k0 * _incx, _incx, _b + k0 * _ldb, _ldb, T.Zero, partials + (nint)i * _n);
+                }
+        }
+
+        /// <summary>y = alpha (partial_0 + partial_1 + ...) + beta y, the partials added in block order.</summary>
+        public void Reduce(T alpha, T beta, T* y)
+        {
+            int n = _n, w = Vector512<T>.Count;
+            bool readY = beta != T.Zero;
+            var va = Vector512.Create(alpha);
+            var vb = Vector512.Create(beta);
+            fixed (T* partials = _partials)
+            {
+                int j = 0;
+                for (; j <= n - w; j += w)
+                {
+                    var sum = Vector512.Load(partials + j);
+                    for (int i = 1; i < _blocks; i++) sum += Vector512.Load(partials + (nint)i * n + j);
+                    PutVector(y + j, sum, va, vb, readY);
+                }
+                for (; j < n; j++)
+                {
+                    T sum = partials[j];
+                    for (int i = 1; i < _blocks; i++) sum += partials[(nint)i * n + j];
+                    y[j] = readY ? T.FusedMultiplyAdd(beta, y[j], alpha * sum) : alpha * sum;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -110,10 +209,7 @@ public static unsafe partial class Gemm
             int lo = (int)((long)units * part / parts) * unit;
             int hi = Math.Min(_n, (int)((long)units * (part + 1) / parts) * unit);
             if (hi <= lo) return;
-            if (_tb) RowVectorTransposed(lo, hi, _k, _alpha, _x, _incx, _b, _ldb, _beta, _y);
-            else if (_alpha == T.One && _beta == T.Zero && (hi - lo) % Vector512<T>.Count == 0 && hi - lo <= 1024 && _k >= 4)
-                RowVectorStreaming(lo, hi, _k, _x, _incx, _b, _ldb, _y);
-            else RowVectorPlain(lo, hi, _k, _alpha, _x, _incx, _b, _ldb, _beta, _y);
+            RowVectorRange(_tb, lo, hi, _k, _alpha, _x, _incx, _b, _ldb, _beta, _y);
         }
     }
 

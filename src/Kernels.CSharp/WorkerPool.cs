@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
@@ -31,14 +32,18 @@ public static class WorkerPool
     private static readonly long s_spinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
     private static readonly Worker[] s_workers;
     private static IParallelJob? s_job;
-    // The job's generation (high 32 bits), its number of parts (bits 16-31) and the next part to
+    // The job's generation (high 32 bits), its number of parts (bits 16-30) and the next part to
     // claim (bits 0-15): a part is claimed by compare-and-swap on the whole word, so a claim can
     // never land on a later job.
     private static long s_state;
     private static int s_done;
     private static int s_busy;
+    // Bit 31 set: a job run with affinity, whose bits 0-15 are the set of claimed parts.
+    private const long AffinityBit = 1L << 31;
     private static Exception? s_error;
     [ThreadStatic] private static bool t_insideJob;
+    // The part this thread prefers in a job run with affinity: 0 for callers, i for worker i.
+    [ThreadStatic] private static int t_home;
 
     static WorkerPool()
     {
@@ -51,7 +56,8 @@ public static class WorkerPool
         {
             var w = new Worker();
             s_workers[i] = w;
-            var thread = new Thread(() => Loop(w)) { IsBackground = true, Name = $"Functional.NN worker {i + 1}" };
+            int home = i + 1;
+            var thread = new Thread(() => Loop(w, home)) { IsBackground = true, Name = $"Functional.NN worker {i + 1}" };
             thread.Start();
         }
     }
@@ -60,15 +66,25 @@ public static class WorkerPool
     public static int Threads => s_workers.Length + 1;
 
     /// <summary>
-    /// Runs <paramref name="job"/> in <paramref name="parts"/> parts (1 to 65535) and returns when
+    /// Runs <paramref name="job"/> in <paramref name="parts"/> parts (1 to 32767) and returns when
     /// all are done. Allocates nothing. An exception thrown by a part is rethrown here once every
     /// part has finished.
     /// </summary>
+    public static void Run(IParallelJob job, int parts) => Run(job, parts, false);
+
+    /// <summary>
+    /// As <see cref="Run(IParallelJob, int)"/>; with <paramref name="affinity"/> (at most 16 parts)
+    /// part 0 always runs on the calling thread and part i on worker i whenever that worker is running, so
+    /// that a part which reads the same data on every call (a block of a layer's weights) finds it
+    /// in the cache of the core it ran on last time. A part whose thread has not claimed it when
+    /// another thread has finished its own is run by that thread, so a worker the operating system
+    /// has not scheduled delays nothing.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(IParallelJob job, int parts)
+    public static void Run(IParallelJob job, int parts, bool affinity)
     {
         ArgumentNullException.ThrowIfNull(job);
-        parts = Math.Clamp(parts, 1, 0xFFFF);
+        parts = Math.Clamp(parts, 1, affinity ? 16 : 0x7FFF);
         if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
             RunInline(job, parts);
@@ -80,7 +96,8 @@ public static class WorkerPool
             s_error = null;
             Volatile.Write(ref s_done, 0);
             int generation = (int)(Volatile.Read(ref s_state) >> 32) + 1;
-            Interlocked.Exchange(ref s_state, ((long)generation << 32) | ((long)parts << 16));
+            // With affinity, part 0 is the caller's from the start (bit 0 of the claimed set).
+            Interlocked.Exchange(ref s_state, ((long)generation << 32) | ((long)parts << 16) | (affinity ? AffinityBit | 1 : 0));
             int wake = Math.Min(parts - 1, s_workers.Length);
             for (int i = 0; i < wake; i++)
             {
@@ -88,7 +105,11 @@ public static class WorkerPool
                 if (w.Sleeping != 0) w.Wake.Set();
             }
             t_insideJob = true;
-            try { ClaimAndRun(generation); }
+            try
+            {
+                if (affinity) RunPart(job, 0, parts);
+                ClaimAndRun(generation);
+            }
             finally { t_insideJob = false; }
             var spinner = new SpinWait();
             while (Volatile.Read(ref s_done) < parts) spinner.SpinOnce(-1);
@@ -121,20 +142,46 @@ public static class WorkerPool
         {
             long st = Volatile.Read(ref s_state);
             if ((int)(st >> 32) != generation) return;
-            int parts = (int)((st >> 16) & 0xFFFF), next = (int)(st & 0xFFFF);
-            if (next >= parts) return;
-            if (Interlocked.CompareExchange(ref s_state, st + 1, st) != st) continue;
+            int parts = (int)((st >> 16) & 0x7FFF), next;
+            long claimed;
+            if ((st & AffinityBit) != 0)
+            {
+                // Bits 0-15 are the claimed parts: this thread's own part first, then any other.
+                int mask = (int)(st & 0xFFFF), home = t_home;
+                if (home < parts && (mask & (1 << home)) == 0) next = home;
+                else
+                {
+                    int free = ~mask & ((1 << parts) - 1);
+                    if (free == 0) return;
+                    next = BitOperations.TrailingZeroCount(free);
+                }
+                claimed = st | (1L << next);
+            }
+            else
+            {
+                next = (int)(st & 0xFFFF);
+                if (next >= parts) return;
+                claimed = st + 1;
+            }
+            if (Interlocked.CompareExchange(ref s_state, claimed, st) != st) continue;
             // Claimed: the job cannot finish (nor s_job change) before this part is done.
-            try { s_job!.Execute(next, parts); }
-            catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-            Interlocked.Increment(ref s_done);
+            RunPart(s_job!, next, parts);
         }
     }
 
+    /// <summary>Runs one claimed part, keeps its exception for the caller, and counts it done.</summary>
+    private static void RunPart(IParallelJob job, int part, int parts)
+    {
+        try { job.Execute(part, parts); }
+        catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
+        Interlocked.Increment(ref s_done);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Loop(Worker w)
+    private static void Loop(Worker w, int home)
     {
         t_insideJob = true;
+        t_home = home;
         int seen = 0; // the generation when the pool was created
         while (true)
         {

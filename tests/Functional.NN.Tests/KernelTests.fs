@@ -6,6 +6,8 @@
 /// values in [-1, 1], so the rounding error of either path is far below these bounds.
 module Functional.NN.Tests.KernelTests
 
+#nowarn "9" // NativePtr: the row-vector test calls Gemm.Run on pinned arrays, as the trainer does
+
 open System
 open Expecto
 open Functional.NN.Kernels
@@ -369,6 +371,35 @@ let tests =
                 Reference.Gemm(false, false, m, n, k, 1.0f, ReadOnlySpan a, k, ReadOnlySpan b, n, 0.0f, Span expected, n)
                 Gemm.Multiply(false, false, m, n, k, ReadOnlySpan a, ReadOnlySpan b, Span actual)
                 expectClose f32 "C = A B, n = 4100" expected actual
+            testCase "row-vector products cut along k (B larger than Gemm.KSplitBytes) equal the triple loop, threaded or not, bit for bit" <| fun () ->
+                // m = 1 with B of 784 x 256 (1.6 MB in float64, 0.8 MB in float32, both over the
+                // 512 KB cut): the k-blocked path of the one-sample prediction. The expected
+                // values come from Reference.Gemm; threaded and single-threaded results must be
+                // identical because the cut depends on the sizes only.
+                let check (num: Num<'T>) =
+                    let n, k = 256, 784
+                    let rng = Random 17
+                    let x, b = randomArray rng num k, randomArray rng num (k * n)
+                    for alpha, beta in [ 1.0, 0.0; -0.5, 0.75 ] do
+                        let c0 = randomArray rng num n
+                        let expected = Array.copy c0
+                        Reference.Gemm(false, false, 1, n, k, num.Of alpha, ReadOnlySpan x, k, ReadOnlySpan b, n, num.Of beta, Span expected, n)
+                        let run threaded =
+                            let c = Array.copy c0
+                            let hx = Runtime.InteropServices.GCHandle.Alloc(x, Runtime.InteropServices.GCHandleType.Pinned)
+                            let hb = Runtime.InteropServices.GCHandle.Alloc(b, Runtime.InteropServices.GCHandleType.Pinned)
+                            let hc = Runtime.InteropServices.GCHandle.Alloc(c, Runtime.InteropServices.GCHandleType.Pinned)
+                            try
+                                Gemm.Run(false, false, 1, n, k, num.Of alpha, NativeInterop.NativePtr.ofNativeInt (hx.AddrOfPinnedObject()), nativeint k,
+                                         NativeInterop.NativePtr.ofNativeInt (hb.AddrOfPinnedObject()), nativeint n, num.Of beta,
+                                         NativeInterop.NativePtr.ofNativeInt (hc.AddrOfPinnedObject()), nativeint n, threaded)
+                            finally hx.Free(); hb.Free(); hc.Free()
+                            c
+                        let single, threaded = run false, run true
+                        expectClose num (sprintf "y = %g x B + %g y, 1 x %d x %d" alpha beta n k) expected single
+                        Expect.sequenceEqual (Array.map num.To threaded) (Array.map num.To single) (sprintf "%s: threaded equals single-threaded bit for bit" num.Name)
+                check f64
+                check f32
             testCase "k = 0 scales C by beta" <| fun () ->
                 let c = [| 1.0; 2.0; 3.0; 4.0 |]
                 Gemm.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, 0.5, Span c, 2)
@@ -391,6 +422,22 @@ let tests =
                                       Threading.Interlocked.Increment(&counts.[part]) |> ignore }
                     for _ in 1 .. 50 do WorkerPool.Run(job, parts)
                     Expect.sequenceEqual counts (Array.create parts 50) (sprintf "each of %d parts ran once per run" parts)
+            testCase "with affinity every part runs once, part 0 on the calling thread" <| fun () ->
+                // Parts up to the 16 that affinity allows; the caller always runs part 0 (its own
+                // part, claimed before any worker may take another's), and every part runs once.
+                let caller = Threading.Thread.CurrentThread.ManagedThreadId
+                for parts in [ 1; 2; 3; 16 ] do
+                    let counts = Array.zeroCreate<int> parts
+                    let partZeroElsewhere = ref 0
+                    let job = { new IParallelJob with
+                                  member _.Execute(part, total) =
+                                      Expect.equal total parts "parts passed to Execute"
+                                      if part = 0 && Threading.Thread.CurrentThread.ManagedThreadId <> caller then
+                                          Threading.Interlocked.Increment(&partZeroElsewhere.contents) |> ignore
+                                      Threading.Interlocked.Increment(&counts.[part]) |> ignore }
+                    for _ in 1 .. 200 do WorkerPool.Run(job, parts, true)
+                    Expect.sequenceEqual counts (Array.create parts 200) (sprintf "each of %d parts ran once per run" parts)
+                    Expect.equal partZeroElsewhere.Value 0 "part 0 ran on the calling thread"
             testCase "an exception in a part reaches the caller after all parts finish" <| fun () ->
                 let finished = ref 0
                 let job = { new IParallelJob with
