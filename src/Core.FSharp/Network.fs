@@ -23,10 +23,13 @@ type Dense =
 /// i gives outputs, and the precision of its values. Build one with `Network.create` (which
 /// checks that) or `Network.init`; both give Float64 networks, and `Network.withPrecision` turns
 /// one into a Float32 network (as PyTorch's `model.float()`).
-/// A Float32 network holds only float32 values and keeps every value it computes a float32
-/// value: its inputs and targets are rounded to float32 on entry, and each layer's Z and A, the
-/// loss, every gradient and every update are accumulated in float64 and rounded once to float32
-/// (see docs/precision.md).
+/// Float32 semantics: every value the network computes and keeps is a float32 value: the
+/// parameters, each layer's pre-activation Z and activation A, the loss value, every gradient
+/// (D, dW, db, dA), the optimizer's state (momentum, Adam moments...) and the updated parameters.
+/// Products and sums are accumulated in float64 and rounded once to float32 (so the reference is
+/// at least as accurate as float32 accumulation; for element-wise operations, rounding the
+/// float64 result once gives the correctly rounded float32 result, since 53 >= 2*24+2). Inputs and
+/// targets are rounded to float32 on entry (see docs/precision.md).
 type Network =
     { Layers: Dense list
       /// The precision of every parameter and of every value the network computes.

@@ -11,9 +11,13 @@ open MathNet.Numerics.LinearAlgebra
 type Precision =
     /// IEEE double precision (binary64, 53-bit significand): the reference arithmetic, the default.
     | Float64
-    /// IEEE single precision (binary32, 24-bit significand). In the reference core every product
-    /// and sum is accumulated in float64 and rounded once to float32; in the fast path the
-    /// kernels compute in float32 (about twice the throughput, about 1e-4 relative agreement).
+    /// IEEE single precision (binary32, 24-bit significand). In the reference core every value a
+    /// Float32 network computes and keeps is a float32 value (parameters, Z, A, the loss, every
+    /// gradient, the optimizer's state, the updated parameters); products and sums are accumulated
+    /// in float64 and rounded once to float32 (so the reference is at least as accurate as float32
+    /// accumulation; for element-wise operations, rounding the float64 result once gives the
+    /// correctly rounded float32 result, since 53 >= 2*24+2). In the fast path the kernels compute
+    /// in float32 (about twice the throughput, about 1e-4 relative agreement).
     | Float32
 
 /// Rounding values to a precision. `round Float32 v` is `float (float32 v)`: the float32 nearest
