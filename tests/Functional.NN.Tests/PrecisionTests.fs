@@ -492,9 +492,8 @@ let tests =
             let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
             let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
             let dir = tempDir ()
-            try
-                let psi = Diagnostics.ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "iris"; "--epochs"; "50"; "--precision"; "float32"; "--out"; "m.fnn" ],
-                                                      RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
+            let run (args: string list) =
+                let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
                 use p = Diagnostics.Process.Start psi
                 let out = p.StandardOutput.ReadToEndAsync()
                 let err = p.StandardError.ReadToEndAsync()
@@ -502,10 +501,16 @@ let tests =
                     p.Kill true
                     failtest "fnn did not finish in 120 s"
                 p.WaitForExit()
-                Expect.equal p.ExitCode 0 (sprintf "exit code (stderr: %s)" err.Result)
-                Expect.stringContains out.Result "total: 131 parameters, float32" "the summary names the precision"
+                p.ExitCode, out.Result, err.Result
+            try
+                let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "50"; "--precision"; "float32"; "--out"; "m.fnn" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "total: 131 parameters, float32" "the summary names the precision"
                 let model = ModelFile.loadPipeline (Path.Combine(dir, "m.fnn"))
                 Expect.equal model.Network.Precision Precision.Float32 "the saved model is Float32"
+                let code, _, err = run [ "train"; "--dataset"; "iris"; "--precision"; "float16" ]
+                Expect.notEqual code 0 "an unknown precision fails"
+                Expect.stringContains err "--precision needs float64 or float32, not 'float16'" "and says why"
             finally Directory.Delete(dir, true)
         }
         test "facade: builder precision, WithPrecision, predict, save and load" {
