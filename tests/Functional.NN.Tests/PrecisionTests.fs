@@ -258,6 +258,11 @@ let tests =
             Expect.equal back.Precision Precision.Float64 "widened"
             Expect.sequenceEqual (Parameters.ofNetwork back |> Seq.map bits) (Parameters.ofNetwork n32 |> Seq.map bits) "widening is exact"
             Expect.equal (Network.withPrecision Precision.Float64 net) net "Float64 of a Float64 network is the same network"
+            // Parameters.toNetwork keeps the template's precision and rounds: 0.1 -> float32 0.1.
+            let unflat = Parameters.toNetwork n32 (Vector<float>.Build.Dense(n32.ParameterCount, 0.1))
+            Expect.equal unflat.Precision Precision.Float32 "toNetwork keeps Float32"
+            Expect.isTrue (Parameters.ofNetwork unflat |> Seq.forall (fun v -> v = 0.10000000149011612)) "and rounds each value"
+            Expect.isTrue (Parameters.ofNetwork (Parameters.toNetwork net (Vector<float>.Build.Dense(net.ParameterCount, 0.1))) |> Seq.forall (fun v -> v = 0.1)) "a Float64 template rounds nothing"
             let huge = Network.create [ Dense.create (Mat.ofRows [ [| 1e39 |] ]) None Activation.Identity ]
             Expect.throwsT<ArgumentException> (fun () -> f32 huge |> ignore) "1e39 is beyond float32's range"
         }
