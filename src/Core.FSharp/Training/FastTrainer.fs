@@ -5,15 +5,6 @@ open System.Numerics
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN.Kernels
 
-/// The floating-point precision of the fast path's arithmetic. Networks and data stay float64
-/// outside it; with Float32 they are rounded to float32 on the way in and widened on the way out.
-[<RequireQualifiedAccess>]
-type Precision =
-    /// IEEE double precision: the fast path agrees with the reference path to rounding (about 1e-12 relative).
-    | Float64
-    /// IEEE single precision: about twice the throughput, agreement with the reference to about 1e-4 relative.
-    | Float32
-
 /// The result of a fast training run: the trained network (a new value) and the loss per epoch.
 type FastTrainingResult =
     { /// The trained network: new float64 matrices, the caller's network is not changed.
@@ -105,14 +96,17 @@ module FastTrainer =
         trainer
 
     /// A new network of the template's shape and activations with the trainer's parameters.
+    /// The network keeps the template's precision (its values rounded to it).
     let private networkOf (c: Conv<'T>) (template: Network) (trainer: DenseTrainer<'T>) : Network =
+        let keep = Precision.roundArray template.Precision
         { Layers =
             template.Layers |> List.mapi (fun i l ->
                 let w = trainer.Weights(i).ToArray()
                 let b = trainer.Biases(i).ToArray()
-                { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, c.To w)
-                  Bias = Some (Vector<float>.Build.DenseOfArray(c.To b))
-                  Activation = l.Activation }) }
+                { Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, keep (c.To w))
+                  Bias = Some (Vector<float>.Build.DenseOfArray(keep (c.To b)))
+                  Activation = l.Activation })
+          Precision = template.Precision }
 
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
 
