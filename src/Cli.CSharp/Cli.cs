@@ -28,6 +28,7 @@ public static class Cli
             --seed 0                   seed of the split, the weights and the batches
             --test-fraction 0.2        share of rows held out for testing (stratified)
             --validation-fraction 0    share of training rows held out for the validation loss
+            --precision float64        float64 or float32: the network's precision (float32 files are half the size)
             --patience N               stop when the validation loss has not improved for N epochs
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs

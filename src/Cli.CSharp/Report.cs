@@ -22,7 +22,8 @@ public static class Report
             var bias = l.HasBias ? $" + b {l.OutputSize}" : "";
             w.WriteLine($"layer {i + 1}: dense {l.InputSize} -> {l.OutputSize}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {count} parameters");
         }
-        w.WriteLine($"total: {net.ParameterCount} parameters, loss {model.Loss}");
+        var precision = net.Precision == Precision.Float32 ? ", float32" : "";
+        w.WriteLine($"total: {net.ParameterCount} parameters{precision}, loss {model.Loss}");
         w.WriteLine(model.IsClassifier ? $"target: {model.TargetName}, {model.ClassNames.Length} classes ({string.Join(", ", model.ClassNames)})" : $"target: {model.TargetName} (regression)");
     }
 

@@ -24,6 +24,13 @@ public static class TrainCommand
         double testFraction = o.Double("test-fraction", 0.2);
         double validationFraction = o.Double("validation-fraction", 0.0);
         int? patience = o.Has("patience") ? o.Int("patience", 10) : null;
+        var precisionText = o.Get("precision", "float64")!;
+        var precision = precisionText.Trim().ToLowerInvariant() switch
+        {
+            "float64" or "double" => Precision.Float64,
+            "float32" or "single" or "float" => Precision.Float32,
+            _ => throw new UsageException($"--precision needs float64 or float32, not '{precisionText}'"),
+        };
         var outPath = o.Get("out");
         var plots = o.Get("plots");
         bool json = o.Flag("json");
@@ -63,6 +70,7 @@ public static class TrainCommand
             Scaling = scaling,
             Seed = seed,
             ValidationFraction = validationFraction,
+            Precision = precision,
             Training = new TrainingOptions
             {
                 Batching = batchSize > 0 ? Batching.MiniBatch(batchSize) : Batching.FullBatch,

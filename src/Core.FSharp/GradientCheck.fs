@@ -102,8 +102,20 @@ module GradientCheck =
         compare options analytic (numericGradientWith options.Scheme options.Epsilon f theta)
 
     /// Checks the network's backpropagation for a loss and a batch against central differences
-    /// over every weight and bias.
+    /// over every weight and bias. A Float32 network is checked in float64, on
+    /// `Network.withPrecision Float64 net` (exact widening), with X and Y rounded to float32 as
+    /// the Float32 network sees them: this checks the formulas the Float32 network computes with.
+    /// Differences of float32-rounded losses would measure rounding, not the derivative (a step
+    /// of 1e-6 moves a loss near 1 by about 8 float32 ulps).
     let checkNetwork (options: GradientCheckOptions) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : GradientCheckResult =
+        Check.notNull "net" (box net)
+        let x, y =
+            if net.Precision = Precision.Float64 then x, y
+            else
+                Check.notNull "x" x
+                Check.notNull "y" y
+                Precision.roundMatrix net.Precision x, Precision.roundMatrix net.Precision y
+        let net = Network.withPrecision Precision.Float64 net
         let _, g = Network.lossAndGradient net loss x y
         let theta = (Parameters.ofNetwork net).ToArray()
         let f (t: float[]) =

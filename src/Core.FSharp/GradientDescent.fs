@@ -8,7 +8,9 @@ open MathNet.Numerics.LinearAlgebra
 /// whose plain SGD optimiser takes the same step.
 module GradientDescent =
 
-    /// theta - eta * grad, layer by layer, as a new network (neither argument is changed).
+    /// theta - eta * grad, layer by layer, as a new network of the same precision (neither
+    /// argument is changed). For a Float32 network each new parameter theta - eta g is computed
+    /// in float64 and rounded once to float32.
     let step (learningRate: float) (net: Network) (gradients: Gradients) : Network =
         Check.positive "learningRate" learningRate
         if List.length gradients.Layers <> List.length net.Layers then
@@ -20,15 +22,15 @@ module GradientDescent =
                         Check.fail "gradients" (sprintf "a weight gradient has shape %s but the layer's weights have shape %s." (Mat.shapeOf g.Weights) (Mat.shapeOf l.Weights))
                     let bias =
                         match l.Bias, g.Bias with
-                        | Some b, Some gb when gb.Count = b.Count -> Some (b - learningRate * gb)
+                        | Some b, Some gb when gb.Count = b.Count -> Some (b - learningRate * gb |> Precision.roundVector net.Precision)
                         | None, None -> None
                         | _ ->
                             Check.fail "gradients" (sprintf "a bias gradient (%s) does not match the layer's bias (%s)."
                                 (match g.Bias with Some gb -> sprintf "length %d" gb.Count | None -> "none")
                                 (match l.Bias with Some b -> sprintf "length %d" b.Count | None -> "none"))
-                    { l with Weights = l.Weights - learningRate * g.Weights; Bias = bias })
+                    { l with Weights = l.Weights - learningRate * g.Weights |> Precision.roundMatrix net.Precision; Bias = bias })
                 net.Layers gradients.Layers
-        { Layers = layers }
+        { net with Layers = layers }
 
     /// `steps` full-batch gradient-descent steps on (X, Y). Returns the trained network and
     /// the loss before each step. Raises TrainingDivergedException when the loss or a weight

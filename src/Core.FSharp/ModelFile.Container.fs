@@ -20,6 +20,9 @@ type ModelValue =
     | Texts of string[]
     /// A list of 64-bit integers.
     | Ints of int64[]
+    /// Finite 32-bit floats with a shape (rank 1 to 4, row-major), 4 bytes each: the parameters
+    /// of a Float32 network. Only format version 2 holds them.
+    | Floats32 of shape: int[] * values: float32[]
 
 /// A model file's contents: what kind of model it holds ("network", "pipeline", "linear",
 /// "checkpoint") and its named values, in order, each name once.
@@ -29,10 +32,10 @@ type ModelContainer =
       /// The named values, in file order.
       Entries: (string * ModelValue) list }
 
-/// The binary container of model files, format version 1. Little-endian throughout:
+/// The binary container of model files, format versions 1 and 2. Little-endian throughout:
 ///
 ///   magic     8 bytes  "FNNMODEL"
-///   version   u16      1
+///   version   u16      1 or 2
 ///   kind      string   (i32 byte length, then UTF-8)
 ///   count     i32      number of entries
 ///   entries   count x (name: string, tag: u8, payload)
@@ -40,15 +43,24 @@ type ModelContainer =
 ///
 /// Payloads by tag: 1 Int (i64); 2 Float (f64, finite); 3 Text (string); 4 Floats (rank u8 in
 /// 1..4, rank x i32 dims, then prod(dims) x f64, all finite); 5 Texts (i32 count, strings);
-/// 6 Ints (i32 count, count x i64). The reader checks every length against the bytes that are
-/// left before it allocates, so a damaged file never asks for more memory than its own size.
+/// 6 Ints (i32 count, count x i64); version 2 adds 7 Floats32 (rank u8 in 1..4, rank x i32 dims,
+/// then prod(dims) x f32, all finite). A file is written in the lowest version that holds it:
+/// version 1 when it has no Floats32 value (so float64 models are read by every version of the
+/// library), version 2 otherwise; the reader checks that too, so a version 2 file without a
+/// Floats32 value has a damaged version field. The reader checks every length against the bytes
+/// that are left before it allocates, so a damaged file never asks for more memory than its own
+/// size.
 module ModelContainer =
 
     /// The eight bytes every model file starts with.
     let magic = "FNNMODEL"B
 
-    /// The format version this library writes and reads.
-    let formatVersion = 1us
+    /// The newest format version this library writes and reads (it reads 1 and 2).
+    let formatVersion = 2us
+
+    /// The version a container is written in: 2 when it holds a Floats32 value, else 1.
+    let versionOf (container: ModelContainer) : uint16 =
+        if container.Entries |> List.exists (fun (_, v) -> match v with ModelValue.Floats32 _ -> true | _ -> false) then 2us else 1us
 
     /// Longest name or kind accepted (bytes).
     let maxNameBytes = 1024
@@ -76,12 +88,13 @@ module ModelContainer =
         let i32 (v: int) = BinaryPrimitives.WriteInt32LittleEndian(Span buf, v); ms.Write(buf, 0, 4)
         let i64 (v: int64) = BinaryPrimitives.WriteInt64LittleEndian(Span buf, v); ms.Write(buf, 0, 8)
         let f64 (v: float) = BinaryPrimitives.WriteDoubleLittleEndian(Span buf, v); ms.Write(buf, 0, 8)
+        let f32 (v: float32) = BinaryPrimitives.WriteSingleLittleEndian(Span buf, v); ms.Write(buf, 0, 4)
         let str (s: string) =
             let b = utf8.GetBytes(s)
             i32 b.Length
             ms.Write(b, 0, b.Length)
         ms.Write(magic, 0, magic.Length)
-        BinaryPrimitives.WriteUInt16LittleEndian(Span buf, formatVersion)
+        BinaryPrimitives.WriteUInt16LittleEndian(Span buf, versionOf container)
         ms.Write(buf, 0, 2)
         str container.Kind
         i32 (List.length container.Entries)
@@ -98,6 +111,11 @@ module ModelContainer =
                 values |> Array.iter f64
             | ModelValue.Texts ss -> ms.WriteByte 5uy; i32 ss.Length; ss |> Array.iter str
             | ModelValue.Ints vs -> ms.WriteByte 6uy; i32 vs.Length; vs |> Array.iter i64
+            | ModelValue.Floats32 (shape, values) ->
+                ms.WriteByte 7uy
+                ms.WriteByte(byte shape.Length)
+                shape |> Array.iter i32
+                values |> Array.iter f32
         let body = ms.ToArray()
         let crc = crc32 body body.Length
         let result = Array.zeroCreate (body.Length + 4)
@@ -131,6 +149,10 @@ module ModelContainer =
             this.Need(8L, what)
             pos <- pos + 8
             BinaryPrimitives.ReadDoubleLittleEndian(ReadOnlySpan(bytes, pos - 8, 8))
+        member this.F32(what) =
+            this.Need(4L, what)
+            pos <- pos + 4
+            BinaryPrimitives.ReadSingleLittleEndian(ReadOnlySpan(bytes, pos - 4, 4))
         member this.Count(what: string, elementBytes: int) =
             let at = pos
             let n = this.I32(what)
@@ -157,8 +179,8 @@ module ModelContainer =
         if not (ReadOnlySpan(bytes, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
             bad "The file does not start with FNNMODEL: it is not a Functional.NN model file."
         let version = BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(bytes, magic.Length, 2))
-        if version <> formatVersion then
-            bad (sprintf "The file has format version %d; this library reads version %d only." version formatVersion)
+        if version < 1us || version > formatVersion then
+            bad (sprintf "The file has format version %d; this library reads versions 1 to %d only." version formatVersion)
         let limit = bytes.Length - 4
         let stored = BinaryPrimitives.ReadUInt32LittleEndian(ReadOnlySpan(bytes, limit, 4))
         let actual = crc32 bytes limit
@@ -185,7 +207,10 @@ module ModelContainer =
                         if not (Double.IsFinite v) then bad (sprintf "The entry '%s' holds %s; numbers must be finite." name (string v))
                         ModelValue.Float v
                     | 3uy -> ModelValue.Text (r.Str(sprintf "the text of '%s'" name, Int32.MaxValue))
-                    | 4uy ->
+                    | 4uy | 7uy as tag ->
+                        if tag = 7uy && version < 2us then
+                            bad (sprintf "At byte %d the entry '%s' has value tag 7 (float32 array), which format version %d does not know." tagAt name version)
+                        let width = if tag = 4uy then 8 else 4
                         let rank = int (r.Byte("a rank"))
                         if rank < 1 || rank > 4 then bad (sprintf "The entry '%s' has rank %d; ranks 1 to 4 are allowed." name rank)
                         let shape = Array.init rank (fun _ -> r.I32(sprintf "a dimension of '%s'" name))
@@ -193,12 +218,18 @@ module ModelContainer =
                             bad (sprintf "The entry '%s' has shape [%s]; dimensions cannot be negative." name (String.Join(", ", shape)))
                         let total = shape |> Array.fold (fun acc d -> acc * int64 d) 1L
                         let total = if shape |> Array.exists ((=) 0) then 0L else total
-                        if total > int64 (r.Remaining / 8) then
-                            bad (sprintf "The entry '%s' has shape [%s], %d floats (%d bytes), but only %d bytes are left: the file is truncated or damaged." name (String.Join(", ", shape)) total (total * 8L) r.Remaining)
-                        let values = Array.init (int total) (fun _ -> r.F64(name))
-                        values |> Array.iteri (fun k v ->
-                            if not (Double.IsFinite v) then bad (sprintf "The entry '%s' holds %s at flat index %d; numbers must be finite." name (string v) k))
-                        ModelValue.Floats (shape, values)
+                        if total > int64 (r.Remaining / width) then
+                            bad (sprintf "The entry '%s' has shape [%s], %d floats (%d bytes), but only %d bytes are left: the file is truncated or damaged." name (String.Join(", ", shape)) total (total * int64 width) r.Remaining)
+                        if tag = 4uy then
+                            let values = Array.init (int total) (fun _ -> r.F64(name))
+                            values |> Array.iteri (fun k v ->
+                                if not (Double.IsFinite v) then bad (sprintf "The entry '%s' holds %s at flat index %d; numbers must be finite." name (string v) k))
+                            ModelValue.Floats (shape, values)
+                        else
+                            let values = Array.init (int total) (fun _ -> r.F32(name))
+                            values |> Array.iteri (fun k v ->
+                                if not (Single.IsFinite v) then bad (sprintf "The entry '%s' holds %s at flat index %d; numbers must be finite." name (string v) k))
+                            ModelValue.Floats32 (shape, values)
                     | 5uy ->
                         let n = r.Count(sprintf "texts in '%s'" name, 4)
                         ModelValue.Texts (Array.init n (fun _ -> r.Str(sprintf "a text of '%s'" name, Int32.MaxValue)))
@@ -209,7 +240,10 @@ module ModelContainer =
                 yield name, value ]
         if r.Remaining <> 0 then
             bad (sprintf "The file has %d bytes after its last entry that belong to nothing." r.Remaining)
-        { Kind = kind; Entries = entries }
+        let container = { Kind = kind; Entries = entries }
+        if version <> versionOf container then
+            bad (sprintf "The file has format version %d but holds no float32 array; files without one are written as version 1, so its version field is damaged." version)
+        container
 
     /// The name of a value's kind, for messages.
     let kindOf (value: ModelValue) =
@@ -220,6 +254,7 @@ module ModelContainer =
         | ModelValue.Floats _ -> "a float array"
         | ModelValue.Texts _ -> "a list of texts"
         | ModelValue.Ints _ -> "a list of integers"
+        | ModelValue.Floats32 _ -> "a float32 array"
 
 /// Typed look-ups in a container's entries, each raising ModelFormatException that names the
 /// entry when it is missing or of another kind.
@@ -258,6 +293,23 @@ type ModelEntries(container: ModelContainer) =
         | ModelValue.Floats (shape, _) ->
             bad (sprintf "The entry '%s' has shape [%s]; a vector of length %d was expected." name (String.Join(", ", shape)) length)
         | v -> wrong name "a float array" v
+    /// A rank-1 float array of the given length (any length when length < 0) stored in the
+    /// precision's width: a Floats value for Float64, a Floats32 value (widened exactly) for Float32.
+    member this.VectorIn(name, length: int, precision: Precision) =
+        match precision, get name with
+        | Precision.Float64, _ -> this.Vector(name, length)
+        | Precision.Float32, ModelValue.Floats32 ([| n |], values) when length < 0 || n = length -> Array.map float values
+        | Precision.Float32, ModelValue.Floats32 (shape, _) ->
+            bad (sprintf "The entry '%s' has shape [%s]; a vector of length %d was expected." name (String.Join(", ", shape)) length)
+        | Precision.Float32, v -> wrong name "a float32 array (the model's precision is float32)" v
+    /// A rank-2 float array stored in the precision's width, as (rows, cols, values row-major).
+    member this.MatrixIn(name, precision: Precision) =
+        match precision, get name with
+        | Precision.Float64, _ -> this.Matrix(name)
+        | Precision.Float32, ModelValue.Floats32 ([| r; c |], values) -> r, c, Array.map float values
+        | Precision.Float32, ModelValue.Floats32 (shape, _) ->
+            bad (sprintf "The entry '%s' has shape [%s]; a matrix (rank 2) was expected." name (String.Join(", ", shape)))
+        | Precision.Float32, v -> wrong name "a float32 array (the model's precision is float32)" v
     /// A rank-2 float array, as (rows, cols, values row-major).
     member _.Matrix(name) =
         match get name with

@@ -27,37 +27,67 @@ module ModelFile =
 
     let private vector (values: float[]) = ModelValue.Floats ([| values.Length |], Array.copy values)
 
+    /// A matrix in the precision's width: Floats (8 bytes a value) for Float64, Floats32 (4 bytes)
+    /// for Float32, whose values are float32 already, so the narrowing is exact.
+    let private floatsOfMatrixIn (p: Precision) (m: Matrix<float>) =
+        match p with
+        | Precision.Float64 -> floatsOfMatrix m
+        | Precision.Float32 ->
+            ModelValue.Floats32 ([| m.RowCount; m.ColumnCount |], Array.init (m.RowCount * m.ColumnCount) (fun k -> float32 m.[k / m.ColumnCount, k % m.ColumnCount]))
+
+    /// A vector in the precision's width (see `floatsOfMatrixIn`).
+    let private vectorIn (p: Precision) (values: float[]) =
+        match p with
+        | Precision.Float64 -> vector values
+        | Precision.Float32 -> ModelValue.Floats32 ([| values.Length |], Array.map float32 values)
+
     // ---- networks ------------------------------------------------------------------------
 
-    /// A network's entries, prefixed: "<p>layers" (count), and for each layer i
-    /// "<p>layer<i>.weights" (d_in x d_out), "<p>layer<i>.bias" (d_out; absent without bias) and
-    /// "<p>layer<i>.activation" (Activation.name).
+    /// A network's entries, prefixed: "<p>layers" (count), for a Float32 network "<p>precision"
+    /// ("float32"; a Float64 network has no such entry, as in format version 1), and for each
+    /// layer i "<p>layer<i>.weights" (d_in x d_out), "<p>layer<i>.bias" (d_out; absent without
+    /// bias) and "<p>layer<i>.activation" (Activation.name). A Float32 network's weights and
+    /// biases are stored as float32 arrays (4 bytes a value), so its file is about half the size.
     let networkEntries (prefix: string) (net: Network) : (string * ModelValue) list =
+        let precision = net.Precision
         [ yield prefix + "layers", ModelValue.Int (int64 net.Layers.Length)
+          if precision <> Precision.Float64 then yield prefix + "precision", ModelValue.Text (Precision.name precision)
           for i, l in List.indexed net.Layers do
               let p = sprintf "%slayer%d." prefix i
-              yield p + "weights", floatsOfMatrix l.Weights
+              yield p + "weights", floatsOfMatrixIn precision l.Weights
               match l.Bias with
-              | Some b -> yield p + "bias", vector (b.ToArray())
+              | Some b -> yield p + "bias", vectorIn precision (b.ToArray())
               | None -> ()
               yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
 
+    /// The precision of the network of `networkEntries`: Float64 when "<p>precision" is absent.
+    let private precisionOf (prefix: string) (e: ModelEntries) : Precision =
+        if e.Has(prefix + "precision") then
+            match e.Text(prefix + "precision") with
+            | "float32" -> Precision.Float32
+            | "float64" -> Precision.Float64
+            | text -> bad (sprintf "The entry '%sprecision' is '%s'; a network's precision is 'float32' or 'float64'." prefix text)
+        else Precision.Float64
+
     /// The network of `networkEntries`, checked: at least one layer, shapes that chain, bias
-    /// lengths that match, known activations.
+    /// lengths that match, known activations, a known precision whose width every weight and
+    /// bias array has.
     let networkOf (prefix: string) (e: ModelEntries) : Network =
         let count = e.IntIn(prefix + "layers", 1L, int64 (List.length e.Container.Entries))
+        let precision = precisionOf prefix e
         let layers =
             [ for i in 0 .. count - 1 do
                 let p = sprintf "%slayer%d." prefix i
-                let rows, cols, w = e.Matrix(p + "weights")
+                let rows, cols, w = e.MatrixIn(p + "weights", precision)
                 if rows = 0 || cols = 0 then bad (sprintf "The entry '%sweights' has shape [%d, %d]; a layer needs at least one input and one output." p rows cols)
-                let bias = if e.Has(p + "bias") then Some (Vector<float>.Build.DenseOfArray(e.Vector(p + "bias", cols))) else None
+                let bias = if e.Has(p + "bias") then Some (Vector<float>.Build.DenseOfArray(e.VectorIn(p + "bias", cols, precision))) else None
                 let act =
                     match Activation.tryParse (e.Text(p + "activation")) with
                     | Some a -> a
                     | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." p (e.Text(p + "activation")))
                 yield rebuild "network" (fun () -> Dense.create (matrixOf (rows, cols, w)) bias act) ]
-        rebuild "network" (fun () -> Network.create layers)
+        // Widened float32 values are float32 values, so withPrecision changes none of them.
+        rebuild "network" (fun () -> Network.create layers |> Network.withPrecision precision)
 
     // ---- scalers and pipelines -----------------------------------------------------------
 
@@ -122,14 +152,16 @@ module ModelFile =
     /// and buffers ("optimizer.*"), the generator's four words ("rng", as two's-complement
     /// int64), "step", "epoch", the pending batches (their lengths and their indices, flat),
     /// the history by column, early stopping's best network ("best.", absent before one) and its
-    /// counters, and the elapsed time in ticks.
+    /// counters, and the elapsed time in ticks. The optimiser's buffers of a Float32 network are
+    /// float32 arrays (they hold float32 values, see `Optimizer.stepIn`).
     let checkpointEntries (c: Checkpoint<Network>) : (string * ModelValue) list =
         let h = Array.ofList c.History
+        let buffer = vectorIn c.Model.Precision
         [ yield! networkEntries "network." c.Model
           yield "optimizer.step", ModelValue.Int (int64 c.OptimizerState.Step)
-          yield "optimizer.velocity", vector c.OptimizerState.Velocity
-          yield "optimizer.first_moment", vector c.OptimizerState.FirstMoment
-          yield "optimizer.second_moment", vector c.OptimizerState.SecondMoment
+          yield "optimizer.velocity", buffer c.OptimizerState.Velocity
+          yield "optimizer.first_moment", buffer c.OptimizerState.FirstMoment
+          yield "optimizer.second_moment", buffer c.OptimizerState.SecondMoment
           yield "rng", ModelValue.Ints [| int64 c.Rng.S0; int64 c.Rng.S1; int64 c.Rng.S2; int64 c.Rng.S3 |]
           yield "step", ModelValue.Int (int64 c.Step)
           yield "epoch", ModelValue.Int (int64 c.Epoch)
@@ -161,7 +193,7 @@ module ModelFile =
         let net = networkOf "network." e
         let p = net.ParameterCount
         let buffer name =
-            let v = e.Vector(name, -1)
+            let v = e.VectorIn(name, -1, net.Precision)
             if v.Length <> 0 && v.Length <> p then bad (sprintf "The entry '%s' has %d values; an optimiser buffer is empty or has one value per parameter (%d)." name v.Length p)
             v
         let maxInt = int64 Int32.MaxValue
@@ -206,6 +238,8 @@ module ModelFile =
                 let b = networkOf "best." e
                 if b.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome) <> (net.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome)) then
                     bad "The best network in the checkpoint does not have the shape of its network."
+                if b.Precision <> net.Precision then
+                    bad (sprintf "The best network in the checkpoint is %s but its network is %s." (Precision.name b.Precision) (Precision.name net.Precision))
                 Some { Model = b; ValidationLoss = e.Float "best.validation_loss"; Epoch = e.IntIn("best.epoch", 0L, maxInt) }
             else None
         let elapsed = e.Int "elapsed_ticks"

@@ -20,9 +20,20 @@ type Dense =
         this.Weights.RowCount * this.Weights.ColumnCount + (match this.Bias with Some b -> b.Count | None -> 0)
 
 /// An ordered list of dense layers whose shapes agree: layer i+1 takes as many inputs as layer
-/// i gives outputs. Build one with `Network.create` (which checks that) or `Network.init`.
+/// i gives outputs, and the precision of its values. Build one with `Network.create` (which
+/// checks that) or `Network.init`; both give Float64 networks, and `Network.withPrecision` turns
+/// one into a Float32 network (as PyTorch's `model.float()`).
+/// Float32 semantics: every value the network computes and keeps is a float32 value: the
+/// parameters, each layer's pre-activation Z and activation A, the loss value, every gradient
+/// (D, dW, db, dA), the optimizer's state (momentum, Adam moments...) and the updated parameters.
+/// Products and sums are accumulated in float64 and rounded once to float32 (so the reference is
+/// at least as accurate as float32 accumulation; for element-wise operations, rounding the
+/// float64 result once gives the correctly rounded float32 result, since 53 >= 2*24+2). Inputs and
+/// targets are rounded to float32 on entry (see docs/precision.md).
 type Network =
-    { Layers: Dense list }
+    { Layers: Dense list
+      /// The precision of every parameter and of every value the network computes.
+      Precision: Precision }
     /// The input width of the first layer.
     member this.InputSize = (List.head this.Layers).InputSize
     /// The output width of the last layer.
@@ -81,15 +92,22 @@ module Dense =
         | Some b -> Mat.addRow b z
         | None -> z
 
-    /// One layer's backward rule. Given its input A, pre-activation Z, output s(Z) and the
-    /// gradient G of the loss with respect to its output, it returns (dW, db, dA):
+    /// One layer's backward rule in a precision. Given its input A, pre-activation Z, output
+    /// s(Z) and the gradient G of the loss with respect to its output, it returns (dW, db, dA):
+    /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T. Each of D, dW, db and dA is
+    /// computed in float64 (products and sums accumulated in float64) and rounded once to the
+    /// precision (`Precision.round`; nothing is rounded for Float64).
+    let backwardIn (precision: Precision) (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
+        let d = Mat.hadamard g (Activation.derivativeOf layer.Activation z a) |> Precision.roundMatrix precision
+        let dW = input.TransposeThisAndMultiply d |> Precision.roundMatrix precision
+        let db = layer.Bias |> Option.map (fun _ -> Mat.columnSums d |> Precision.roundVector precision)
+        let dA = d.TransposeAndMultiply layer.Weights |> Precision.roundMatrix precision
+        { Weights = dW; Bias = db }, dA
+
+    /// One layer's backward rule in float64: `backwardIn Precision.Float64`.
     /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T.
     let backward (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
-        let d = Mat.hadamard g (Activation.derivativeOf layer.Activation z a)
-        let dW = input.TransposeThisAndMultiply d
-        let db = layer.Bias |> Option.map (fun _ -> Mat.columnSums d)
-        let dA = d.TransposeAndMultiply layer.Weights
-        { Weights = dW; Bias = db }, dA
+        backwardIn Precision.Float64 layer input z a g
 
 /// Networks: construction, forward and backward passes, loss and gradient.
 module Network =
@@ -104,7 +122,7 @@ module Network =
         |> List.iteri (fun i (a, b) ->
             if a.OutputSize <> b.InputSize then
                 Check.fail "layers" (sprintf "Layer %d gives %d outputs (weights %s) but layer %d takes %d inputs (weights %s)." i a.OutputSize (Mat.shapeOf a.Weights) (i + 1) b.InputSize (Mat.shapeOf b.Weights)))
-        { Layers = layers }
+        { Layers = layers; Precision = Precision.Float64 }
 
     /// A network of `inputs` inputs and the given layers, its weights drawn from `rng`.
     /// Returns the network and the generator to use next.
@@ -119,11 +137,29 @@ module Network =
             let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None
             ({ Weights = w; Bias = bias; Activation = spec.Activation } :: layers, spec.Units, rng)
         let layers, _, rng = List.fold folder ([], inputs, rng) specs
-        { Layers = List.rev layers }, rng
+        { Layers = List.rev layers; Precision = Precision.Float64 }, rng
 
     /// A network of `inputs` inputs and the given layers, its weights drawn from a seed.
     let init (inputs: int) (specs: LayerSpec seq) (seed: int64) : Network =
         fst (initWith inputs specs (Rng.create seed))
+
+    /// The network in another precision (PyTorch's `model.float()` / `model.double()`): a new
+    /// network whose weights and biases are rounded to p (`Precision.round`) and which computes in
+    /// p from then on. Widening a Float32 network to Float64 is exact (every float32 is a float64);
+    /// narrowing rounds each parameter to the nearest float32 (a parameter beyond float32's range,
+    /// |v| > 3.4e38, raises ArgumentException naming its layer).
+    let withPrecision (p: Precision) (net: Network) : Network =
+        Check.notNull "net" (box net)
+        let layers =
+            net.Layers
+            |> List.mapi (fun i l ->
+                let w = Precision.roundMatrix p l.Weights
+                let b = l.Bias |> Option.map (Precision.roundVector p)
+                let finite = Mat.maxAbs w < infinity && (match b with Some b -> b.ForAll(fun v -> Double.IsFinite v) | None -> true)
+                if not finite then
+                    Check.fail "net" (sprintf "Layer %d has a parameter beyond the range of %s (about 3.4e38)." i (Precision.name p))
+                { l with Weights = w; Bias = b })
+        { Layers = layers; Precision = p }
 
     /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs.
     let checkInput (net: Network) (name: string) (x: Matrix<float>) =
@@ -133,11 +169,16 @@ module Network =
         if x.ColumnCount <> net.InputSize then
             Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
 
-    /// The forward pass without argument checks, keeping what backward needs.
+    /// The forward pass without argument checks, keeping what backward needs. For a Float32
+    /// network X is rounded to float32 first (it is Inputs.[0]), and each Z = A W + 1 b (products
+    /// and sums accumulated in float64) and each s(Z) (evaluated in float64) is rounded once to
+    /// float32.
     let forwardUnchecked (net: Network) (x: Matrix<float>) : Trace =
+        let p = net.Precision
+        let x = Precision.roundMatrix p x
         let step (inputs, zs, acts, a) (layer: Dense) =
-            let z = Dense.preActivation layer a
-            let out = Activation.apply layer.Activation z
+            let z = Dense.preActivation layer a |> Precision.roundMatrix p
+            let out = Activation.apply layer.Activation z |> Precision.roundMatrix p
             (a :: inputs, z :: zs, out :: acts, out)
         let inputs, zs, acts, _ = List.fold step ([], [], [], x) net.Layers
         { Inputs = List.rev inputs; PreActivations = List.rev zs; Activations = List.rev acts }
@@ -160,8 +201,12 @@ module Network =
 
     /// The backward pass by the notes' recursion: with G_L = dL/dOutput and, from the last
     /// layer down, D_i = G_{i+1} o s'(Z_i W_i + b_i), grad W_i = Z_i^T D_i, grad b_i = 1^T D_i and
-    /// G_i = D_i W_i^T (Z_i is the input of layer i). No checks (see `lossAndGradient`).
+    /// G_i = D_i W_i^T (Z_i is the input of layer i). No checks (see `lossAndGradient`). For a
+    /// Float32 network G_L is rounded to float32 and each D_i, grad W_i, grad b_i and G_i is
+    /// rounded once to float32 (`Dense.backwardIn`).
     let backwardUnchecked (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
+        let p = net.Precision
+        let outputGradient = Precision.roundMatrix p outputGradient
         let layers = List.rev net.Layers
         let inputs = List.rev trace.Inputs
         let zs = List.rev trace.PreActivations
@@ -169,7 +214,7 @@ module Network =
         let rec go layers inputs zs acts g acc =
             match layers, inputs, zs, acts with
             | l :: ls, a :: as', z :: zs', o :: os -> 
-                let grad, gPrev = Dense.backward l a z o g
+                let grad, gPrev = Dense.backwardIn p l a z o g
                 go ls as' zs' os gPrev (grad :: acc)
             | _ -> acc
         { Layers = go layers inputs zs acts outputGradient [] }
@@ -184,31 +229,39 @@ module Network =
         backwardUnchecked net trace outputGradient
 
     /// The loss of a batch and its gradient with respect to every weight and bias, without
-    /// argument checks. For training loops that have checked their data once.
+    /// argument checks. For training loops that have checked their data once. For a Float32
+    /// network Y is rounded to float32 first, and the loss value (computed in float64) and
+    /// dL/dOutput are rounded once to float32.
     let lossAndGradientUnchecked (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+        let p = net.Precision
+        let y = Precision.roundMatrix p y
         let trace = forwardUnchecked net x
-        let value = Loss.valueUnchecked loss trace.Output y
+        let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
 
     /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias.
     /// Raises ArgumentException for a bad X or Y, InvalidOperationException for a step layer.
+    /// A Float32 network computes as `lossAndGradientUnchecked` says (every value float32).
     let lossAndGradient (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         checkInput net "x" x
         checkDifferentiable net
+        let p = net.Precision
         let trace = forwardUnchecked net x
         Loss.checkTargetNamed "y" loss trace.Output y
-        let value = Loss.valueUnchecked loss trace.Output y
+        let y = Precision.roundMatrix p y
+        let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
 
-    /// The loss of the batch (X, Y).
+    /// The loss of the batch (X, Y), rounded to the network's precision (Y is rounded first).
     let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =
         let out = predict net x
         Loss.checkTargetNamed "y" loss out y
-        Loss.valueUnchecked loss out y
+        Loss.valueUnchecked loss out (Precision.roundMatrix net.Precision y) |> Precision.round net.Precision
 
-    /// Applies f to every layer, giving a new network (the layers' shapes must not change).
+    /// Applies f to every layer, giving a new network of the same precision (the layers' shapes
+    /// must not change, and for a Float32 network f must give float32 values).
     let mapLayers (f: int -> Dense -> Dense) (net: Network) : Network =
-        { Layers = List.mapi f net.Layers }
+        { net with Layers = List.mapi f net.Layers }
 
     /// A one-line description of each layer: "dense 4 -> 16, relu, bias (80 parameters)".
     let describe (net: Network) : string list =

@@ -31,14 +31,17 @@ module Parameters =
     let ofGradients (g: Gradients) : Vector<float> =
         flatten (g.Layers |> List.map (fun l -> l.Weights, l.Bias))
 
-    /// A network of the same shape and activations as `net` with the parameters of `theta`.
+    /// A network of the same shape, activations and precision as `net` with the parameters of
+    /// `theta`, each rounded to the network's precision (`Precision.round`: a Float32 template
+    /// gives a Float32 network of the float32 values nearest to theta).
     let toNetwork (net: Network) (theta: Vector<float>) : Network =
         Check.notNull "theta" theta
         if theta.Count <> net.ParameterCount then
             Check.fail "theta" (sprintf "theta has length %d but the network has %d parameters." theta.Count net.ParameterCount)
         let mutable k = 0
+        let p = net.Precision
         let take () =
-            let x = theta.[k]
+            let x = Precision.round p theta.[k]
             k <- k + 1
             x
         net
@@ -50,7 +53,8 @@ module Parameters =
             let b = l.Bias |> Option.map (fun b -> Vector<float>.Build.Dense(b.Count, fun _ -> take ()))
             { l with Weights = w; Bias = b })
 
-    /// Gradients shaped like `net`'s layers from a flat vector in the order of `ofNetwork`.
+    /// Gradients shaped like `net`'s layers from a flat vector in the order of `ofNetwork`,
+    /// rounded to the network's precision.
     let toGradients (net: Network) (g: Vector<float>) : Gradients =
         let shaped = toNetwork net g
         { Layers = shaped.Layers |> List.map (fun l -> { DenseGradient.Weights = l.Weights; Bias = l.Bias }) }

@@ -28,13 +28,17 @@ public sealed record PipelineOptions
     /// full batch, constant step 0.5, 500 epochs).</summary>
     public TrainingOptions Training { get; init; } = new() { Batching = Batching.FullBatch, Schedule = Schedule.Constant(0.5), MaxEpochs = 500 };
 
+    /// <summary>The network's precision (default Float64); Float32 trains and saves a float32 network
+    /// (see <see cref="Network.WithPrecision"/>).</summary>
+    public Precision Precision { get; init; } = Precision.Float64;
+
     internal FN.FitOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
         ArgumentNullException.ThrowIfNull(Training, nameof(Training));
         return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(),
             Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
-            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction);
+            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore());
     }
 }
 

@@ -58,8 +58,31 @@ public enum Initializer
 }
 
 /// <summary>Conversions of the facade's enums to the core's unions.</summary>
+/// <summary>
+/// The floating-point precision of a <see cref="Network"/> (set with <see cref="NetworkBuilder.Precision"/> or
+/// <see cref="Network.WithPrecision"/>) and of the fast path's arithmetic. Arrays in and out are always double.
+/// </summary>
+public enum Precision
+{
+    /// <summary>Double precision (the default): the reference arithmetic; the fast path agrees with it to rounding (about 1e-12 relative).</summary>
+    Float64,
+    /// <summary>Single precision: a Float32 network holds and computes only float32 values (products and sums
+    /// accumulated in double and rounded once); the fast path computes in float32, agreeing to about 1e-4 relative.</summary>
+    Float32,
+}
+
 internal static class EnumInterop
 {
+    internal static Functional.NN.Precision ToCore(this Precision precision) => precision switch
+    {
+        Precision.Float64 => Functional.NN.Precision.Float64,
+        Precision.Float32 => Functional.NN.Precision.Float32,
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
+    };
+
+    internal static Precision FromCore(Functional.NN.Precision precision) =>
+        precision.IsFloat32 ? Precision.Float32 : Precision.Float64;
+
     internal static Functional.NN.Activation ToCore(this Activation activation, double leakySlope = 0.01) => activation switch
     {
         Activation.Identity => Functional.NN.Activation.Identity,

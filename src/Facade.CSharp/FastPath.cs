@@ -2,15 +2,6 @@ using FN = Functional.NN;
 
 namespace FunctionalNN;
 
-/// <summary>The floating-point precision of the fast path's arithmetic (networks and arrays stay double outside it).</summary>
-public enum Precision
-{
-    /// <summary>Double precision: agrees with the reference path to rounding (about 1e-12 relative).</summary>
-    Float64,
-    /// <summary>Single precision: faster, agrees with the reference path to about 1e-4 relative.</summary>
-    Float32,
-}
-
 /// <summary>The result of <c>FastPath.TrainFast</c>: the trained network and the loss per epoch.</summary>
 public sealed class FastTrainingResult
 {

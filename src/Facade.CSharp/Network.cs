@@ -50,6 +50,20 @@ public sealed class Network
     /// <summary>The number of weights and biases.</summary>
     public int ParameterCount => Core.ParameterCount;
 
+    /// <summary>The precision of the network's parameters and of everything it computes (Float64 unless set).</summary>
+    public Precision Precision => EnumInterop.FromCore(Core.Precision);
+
+    /// <summary>
+    /// The network in another precision (PyTorch's <c>model.float()</c> / <c>model.double()</c>): a new network whose
+    /// weights and biases are rounded to <paramref name="precision"/> and which computes in it from then on. Widening
+    /// Float32 to Float64 is exact. A Float32 network rounds its inputs and targets to float32 and keeps every value it
+    /// computes (activations, loss, gradients, optimiser state, updated parameters) a float32 value.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An unknown precision.</exception>
+    /// <exception cref="ArgumentException">A parameter beyond float32's range (about 3.4e38).</exception>
+    public Network WithPrecision(Precision precision) =>
+        new(FN.NetworkModule.withPrecision(precision.ToCore(), Core));
+
     /// <summary>The layers, first to last.</summary>
     public IReadOnlyList<LayerInfo> Layers =>
         Core.Layers.Select(l => new LayerInfo(l.InputSize, l.OutputSize, EnumInterop.FromCore(l.Activation), l.Bias != null)).ToArray();
@@ -72,7 +86,8 @@ public sealed class Network
         var b = bias is null ? null : Interop.ToVector(bias, nameof(bias));
         var replaced = FN.DenseModule.create(w, Interop.Some(b), old.Activation);
         var layers = Core.Layers.Select((l, i) => i == layer ? replaced : l);
-        return new Network(FN.NetworkModule.create(layers));
+        // Keeps the network's precision; a Float32 network rounds the new values to float32.
+        return new Network(FN.NetworkModule.withPrecision(Core.Precision, FN.NetworkModule.create(layers)));
     }
 
     /// <summary>The network's output for a batch x (n x InputSize): an n x OutputSize array.</summary>
@@ -135,6 +150,7 @@ public sealed class NetworkBuilder
     private readonly int inputs;
     private readonly List<FN.LayerSpec> layers = new();
     private long seed = 0;
+    private FN.Precision precision = FN.Precision.Float64;
 
     /// <summary>A builder for a network with <paramref name="inputs"/> inputs.</summary>
     public NetworkBuilder(int inputs)
@@ -166,11 +182,20 @@ public sealed class NetworkBuilder
         return this;
     }
 
+    /// <summary>The network's precision (default Float64). A Float32 network's weights are drawn as for Float64
+    /// and rounded to float32 (<see cref="Network.WithPrecision"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An unknown precision.</exception>
+    public NetworkBuilder Precision(Precision precision)
+    {
+        this.precision = precision.ToCore();
+        return this;
+    }
+
     /// <summary>The network. The same builder and seed always give the same weights.</summary>
     public Network Build()
     {
         if (layers.Count == 0) throw new InvalidOperationException("Add at least one layer with Dense(...) before Build().");
-        return new Network(FN.NetworkModule.init(inputs, layers, seed));
+        return new Network(FN.NetworkModule.withPrecision(precision, FN.NetworkModule.init(inputs, layers, seed)));
     }
 }
 

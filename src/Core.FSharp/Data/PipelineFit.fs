@@ -22,13 +22,16 @@ type FitOptions =
       Training: TrainingOptions
       /// The fraction of the training rows held out (stratified for classes) to measure the
       /// validation loss each epoch, and for early stopping (0: none).
-      ValidationFraction: float }
+      ValidationFraction: float
+      /// The network's precision (Network.withPrecision): Float32 trains and stores a float32
+      /// network, Float64 (the default) a float64 one.
+      Precision: Precision }
     /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, and the
     /// notes' plain gradient descent: full batch, constant step 0.5, 500 epochs; no validation set.
     static member Default =
         { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard; Seed = 0L
           Training = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.5).WithMaxEpochs(500)
-          ValidationFraction = 0.0 }
+          ValidationFraction = 0.0; Precision = Precision.Float64 }
     /// A copy with other hidden layers.
     member this.WithHiddenLayers(widths: int[]) = { this with HiddenLayers = Array.copy widths }
     /// A copy with another hidden activation.
@@ -47,6 +50,8 @@ type FitOptions =
     member this.WithEpochs(epochs) = { this with Training = this.Training.WithMaxEpochs epochs }
     /// A copy with another validation fraction.
     member this.WithValidationFraction(fraction) = { this with ValidationFraction = fraction }
+    /// A copy with another network precision.
+    member this.WithPrecision(precision) = { this with Precision = precision }
 
 /// What `PipelineFit.fit` returns.
 type FitResult =
@@ -68,7 +73,7 @@ module PipelineFit =
     let defaultLoss (data: Dataset) = if data.IsClassification then Loss.SoftmaxCrossEntropy else Loss.MeanSquaredError
 
     /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
-    /// from the seed (inputs, hidden layers, identity output), the target scaler (regression:
+    /// from the seed (inputs, hidden layers, identity output) in the options' precision, the target scaler (regression:
     /// standardisation of the target, fitted on its rows).
     let untrained (options: FitOptions) (data: Dataset) : Pipeline =
         Check.notNull "options.HiddenLayers" options.HiddenLayers
@@ -83,7 +88,7 @@ module PipelineFit =
         let specs =
             [ for w in options.HiddenLayers -> LayerSpec.Of(w, options.Activation)
               yield LayerSpec.Of(outputs, outputActivation) ]
-        let net = Network.init data.FeatureCount specs options.Seed
+        let net = Network.init data.FeatureCount specs options.Seed |> Network.withPrecision options.Precision
         let scaler = Scaler.fit options.Scaling data.Features
         let targetScaler =
             match data.Target with

@@ -7,15 +7,6 @@ open System.Threading
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN.Kernels
 
-/// The floating-point precision of the fast path's arithmetic. Networks and data stay float64
-/// outside it; with Float32 they are rounded to float32 on the way in and widened on the way out.
-[<RequireQualifiedAccess>]
-type Precision =
-    /// IEEE double precision: the fast path agrees with the reference path to rounding (about 1e-12 relative).
-    | Float64
-    /// IEEE single precision: about twice the throughput, agreement with the reference to about 1e-4 relative.
-    | Float32
-
 /// The result of a fast training run: the trained network (a new value) and the loss per epoch.
 type FastTrainingResult =
     { /// The trained network: new float64 matrices, the caller's network is not changed.
@@ -283,12 +274,15 @@ module FastTrainer =
             data.ReturnTrainer lent
 
     /// A new network of the template's shape and activations with the trainer's parameters.
+    /// The network keeps the template's precision (its values rounded to it).
     let private networkOf (template: Network) (trainer: DenseTrainer<'T>) : Network =
+        let p = template.Precision
         { Layers =
             template.Layers |> List.mapi (fun i l ->
-                { Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
-                  Bias = Some (vectorOf (Span<'T>.op_Implicit (trainer.Biases i)))
-                  Activation = l.Activation }) }
+                { Weights = Precision.roundMatrix p (matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i)))
+                  Bias = Some (Precision.roundVector p (vectorOf (Span<'T>.op_Implicit (trainer.Biases i))))
+                  Activation = l.Activation })
+          Precision = p }
 
     let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
 

@@ -151,50 +151,73 @@ module Optimizer =
             let c = maxNorm / (globalNorm g + 1e-6)
             if c < 1.0 then Array.map (fun x -> x * c) g else g
 
-    /// One update: (state, theta, g) at step size eta -> (state', theta'). Clips g, adds the L2
-    /// decay lambda theta, then applies the rule (see each case of `Optimizer` for its formula).
-    /// Neither the state, theta nor g is changed. No argument checks (see `validate`); theta and g
-    /// must have the same length as the state's buffers.
-    let step (settings: OptimizerSettings) (eta: float) (state: OptimizerState) (theta: float[]) (g: float[]) : OptimizerState * float[] =
+    /// One update in a precision: (state, theta, g) at step size eta -> (state', theta'). Clips
+    /// g, adds the L2 decay lambda theta, then applies the rule (see each case of `Optimizer` for
+    /// its formula). Every value the update keeps (the clipped and decayed gradient, each state
+    /// buffer, AdamW's decayed parameters and the new parameters) is computed in float64 from the
+    /// values before it and rounded once to the precision (`Precision.round`; nothing is rounded
+    /// for Float64). Neither the state, theta nor g is changed. No argument checks (see
+    /// `validate`); theta and g must have the same length as the state's buffers.
+    let stepIn (precision: Precision) (settings: OptimizerSettings) (eta: float) (state: OptimizerState) (theta: float[]) (g: float[]) : OptimizerState * float[] =
         let n = theta.Length
-        let g = clipByGlobalNorm settings.ClipNorm g
+        let r = Precision.round precision
+        let init (f: int -> float) = Array.init n (fun i -> r (f i))
+        let g = clipByGlobalNorm settings.ClipNorm g |> Precision.roundArray precision
         let wd = settings.WeightDecay
-        let g = if wd <> 0.0 then Array.init n (fun i -> g.[i] + wd * theta.[i]) else g
+        let g = if wd <> 0.0 then init (fun i -> g.[i] + wd * theta.[i]) else g
         let t = state.Step + 1
         match settings.Optimizer with
         | Optimizer.Sgd ->
-            { state with Step = t }, Array.init n (fun i -> theta.[i] - eta * g.[i])
+            { state with Step = t }, init (fun i -> theta.[i] - eta * g.[i])
         | Optimizer.Momentum (mu, tau) ->
-            let v = if t = 1 then Array.copy g else Array.init n (fun i -> mu * state.Velocity.[i] + (1.0 - tau) * g.[i])
-            { state with Step = t; Velocity = v }, Array.init n (fun i -> theta.[i] - eta * v.[i])
+            let v = if t = 1 then Array.copy g else init (fun i -> mu * state.Velocity.[i] + (1.0 - tau) * g.[i])
+            { state with Step = t; Velocity = v }, init (fun i -> theta.[i] - eta * v.[i])
         | Optimizer.Nesterov mu ->
-            let v = if t = 1 then Array.copy g else Array.init n (fun i -> mu * state.Velocity.[i] + g.[i])
-            { state with Step = t; Velocity = v }, Array.init n (fun i -> theta.[i] - eta * (g.[i] + mu * v.[i]))
+            let v = if t = 1 then Array.copy g else init (fun i -> mu * state.Velocity.[i] + g.[i])
+            { state with Step = t; Velocity = v }, init (fun i -> theta.[i] - eta * (g.[i] + mu * v.[i]))
         | Optimizer.AdaGrad (eps, _) ->
-            let s = Array.init n (fun i -> state.SecondMoment.[i] + g.[i] * g.[i])
-            { state with Step = t; SecondMoment = s }, Array.init n (fun i -> theta.[i] - eta * (g.[i] / (sqrt s.[i] + eps)))
+            let s = init (fun i -> state.SecondMoment.[i] + g.[i] * g.[i])
+            { state with Step = t; SecondMoment = s }, init (fun i -> theta.[i] - eta * (g.[i] / (sqrt s.[i] + eps)))
         | Optimizer.RMSProp (alpha, eps, mu, centered) ->
-            let s = Array.init n (fun i -> alpha * state.SecondMoment.[i] + (1.0 - alpha) * g.[i] * g.[i])
-            let a = if centered then Array.init n (fun i -> alpha * state.FirstMoment.[i] + (1.0 - alpha) * g.[i]) else state.FirstMoment
+            let s = init (fun i -> alpha * state.SecondMoment.[i] + (1.0 - alpha) * g.[i] * g.[i])
+            let a = if centered then init (fun i -> alpha * state.FirstMoment.[i] + (1.0 - alpha) * g.[i]) else state.FirstMoment
+            // d is not kept: each use below rounds the whole expression it enters once.
             let d = Array.init n (fun i -> (if centered then sqrt (s.[i] - a.[i] * a.[i]) else sqrt s.[i]) + eps)
             if mu > 0.0 then
-                let b = Array.init n (fun i -> mu * state.Velocity.[i] + g.[i] / d.[i])
-                { state with Step = t; Velocity = b; FirstMoment = a; SecondMoment = s }, Array.init n (fun i -> theta.[i] - eta * b.[i])
+                let b = init (fun i -> mu * state.Velocity.[i] + g.[i] / d.[i])
+                { state with Step = t; Velocity = b; FirstMoment = a; SecondMoment = s }, init (fun i -> theta.[i] - eta * b.[i])
             else
-                { state with Step = t; FirstMoment = a; SecondMoment = s }, Array.init n (fun i -> theta.[i] - eta * (g.[i] / d.[i]))
+                { state with Step = t; FirstMoment = a; SecondMoment = s }, init (fun i -> theta.[i] - eta * (g.[i] / d.[i]))
         | Optimizer.Adam (b1, b2, eps)
         | Optimizer.AdamW (b1, b2, eps, _) ->
             let theta =
                 match settings.Optimizer with
-                | Optimizer.AdamW (_, _, _, lambda) when lambda <> 0.0 -> Array.map (fun x -> x * (1.0 - eta * lambda)) theta
+                | Optimizer.AdamW (_, _, _, lambda) when lambda <> 0.0 -> Array.map (fun x -> r (x * (1.0 - eta * lambda))) theta
                 | _ -> theta
-            let m = Array.init n (fun i -> b1 * state.FirstMoment.[i] + (1.0 - b1) * g.[i])
-            let v = Array.init n (fun i -> b2 * state.SecondMoment.[i] + (1.0 - b2) * g.[i] * g.[i])
+            let m = init (fun i -> b1 * state.FirstMoment.[i] + (1.0 - b1) * g.[i])
+            let v = init (fun i -> b2 * state.SecondMoment.[i] + (1.0 - b2) * g.[i] * g.[i])
             let bc1 = 1.0 - Math.Pow(b1, float t)
             let bc2 = sqrt (1.0 - Math.Pow(b2, float t))
             let stepSize = eta / bc1
             { state with Step = t; FirstMoment = m; SecondMoment = v },
-            Array.init n (fun i -> theta.[i] - stepSize * (m.[i] / (sqrt v.[i] / bc2 + eps)))
+            init (fun i -> theta.[i] - stepSize * (m.[i] / (sqrt v.[i] / bc2 + eps)))
+
+    /// One update in float64: `stepIn Precision.Float64`. (state, theta, g) at step size eta ->
+    /// (state', theta'): clips g, adds the L2 decay lambda theta, then applies the rule (see each
+    /// case of `Optimizer` for its formula). Neither the state, theta nor g is changed.
+    let step (settings: OptimizerSettings) (eta: float) (state: OptimizerState) (theta: float[]) (g: float[]) : OptimizerState * float[] =
+        stepIn Precision.Float64 settings eta state theta g
+
+    /// The state with every buffer rounded to the precision (new arrays for Float32; the state
+    /// itself for Float64), e.g. AdaGrad's initial accumulator before a Float32 run.
+    let roundState (precision: Precision) (state: OptimizerState) : OptimizerState =
+        match precision with
+        | Precision.Float64 -> state
+        | Precision.Float32 ->
+            { state with
+                Velocity = Precision.roundArray precision state.Velocity
+                FirstMoment = Precision.roundArray precision state.FirstMoment
+                SecondMoment = Precision.roundArray precision state.SecondMoment }
 
     /// A short name ("adam", "sgd", ...).
     let name (optimizer: Optimizer) =

@@ -83,8 +83,9 @@ module Trainer =
             Check.fail "checkpoint" (sprintf "The checkpoint's optimiser buffers do not have the parameters' length %d." p)
 
     /// The loop on a flat parameter vector, from a checkpoint. `lastGood` turns parameters into
-    /// the object TrainingDivergedException carries.
-    let private run (options: TrainingOptions) (hooks: TrainingHooks) (objective: Objective) (lastGood: float[] -> obj)
+    /// the object TrainingDivergedException carries; `precision` is the optimiser's
+    /// (`Optimizer.stepIn`): the network's for a network, Float64 for a plain vector.
+    let private run (precision: Precision) (options: TrainingOptions) (hooks: TrainingHooks) (objective: Objective) (lastGood: float[] -> obj)
                     (start: Checkpoint<float[]>) : TrainingResult<float[]> =
         let n = objective.SampleCount
         Check.positiveInt "SampleCount" n
@@ -135,7 +136,7 @@ module Trainer =
                 if isNull g || g.Length <> theta.Length then
                     invalidOp (sprintf "The objective returned a gradient of length %d for %d parameters." (if isNull g then 0 else g.Length) theta.Length)
                 if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) theta
-                let state', theta' = Optimizer.step options.Optimizer eta state theta g
+                let state', theta' = Optimizer.stepIn precision options.Optimizer eta state theta g
                 if Array.exists nonFinite theta' then diverged (epoch + 1) "a parameter became NaN or infinite" theta
                 let tolHit =
                     options.ParameterTolerance > 0.0
@@ -203,7 +204,7 @@ module Trainer =
     /// Continues training a parameter vector from a checkpoint, with progress hooks. With the
     /// same options and objective, the result equals bit for bit that of a run never interrupted.
     let resumeVectorWith (hooks: TrainingHooks) (options: TrainingOptions) (objective: Objective) (checkpoint: Checkpoint<float[]>) : TrainingResult<float[]> =
-        run options hooks objective box checkpoint
+        run Precision.Float64 options hooks objective box checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -211,7 +212,7 @@ module Trainer =
     let trainVectorWith (hooks: TrainingHooks) (options: TrainingOptions) (objective: Objective) (theta0: float[]) : TrainingResult<float[]> =
         Check.notNull "theta0" theta0
         Check.finite2D "theta0" 1 theta0.Length (fun _ j -> theta0.[j])
-        run options hooks objective box (Checkpoint.start options theta0.Length (Array.copy theta0))
+        run Precision.Float64 options hooks objective box (Checkpoint.start options theta0.Length (Array.copy theta0))
 
     /// `trainVectorWith TrainingHooks.None`.
     let trainVector options objective theta0 = trainVectorWith TrainingHooks.None options objective theta0
@@ -249,20 +250,25 @@ module Trainer =
             sqrt (s / float (output.RowCount * output.ColumnCount))
 
     /// The objective of a network: the loss of the batch's rows and its gradient, through
-    /// Parameters.toNetwork and Network.lossAndGradient. Checks the data once, here.
+    /// Parameters.toNetwork and Network.lossAndGradient. Checks the data once, here. For a
+    /// Float32 network the data are rounded to float32 once, here, and the losses (training and
+    /// validation) are float32 values.
     let networkObjective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
         Check.notNull "data" (box data)
         Check.notNull "net" (box net)
         let x, y = data.Inputs, data.Targets
         Network.lossAndGradient net loss x y |> ignore
+        let p = net.Precision
+        let x, y = Precision.roundMatrix p x, Precision.roundMatrix p y
         let validation =
             data.Validation
             |> Option.map (fun (vx, vy) ->
                 Network.checkInput net "validationInputs" vx
                 Loss.checkTargetNamed "validationTargets" loss (Network.predict net vx) vy
+                let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
                 fun (theta: float[]) ->
                     let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) vx).Output
-                    Loss.valueUnchecked loss out vy, defaultMetric loss out vy)
+                    Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
         { SampleCount = x.RowCount
           LossAndGradient =
             fun theta idx ->
@@ -286,17 +292,24 @@ module Trainer =
           Checkpoint = Checkpoint.map (toNet net) r.Checkpoint }
 
     /// Continues training a network from a checkpoint, with progress hooks; bit-identical to an
-    /// uninterrupted run with the same options and data.
+    /// uninterrupted run with the same options and data. The run has the network's precision:
+    /// for a Float32 network the optimiser's buffers are rounded to float32 first (a fresh
+    /// `Checkpoint.start` may hold AdaGrad's initial accumulator unrounded) and every update is
+    /// `Optimizer.stepIn Float32`.
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
+        Check.notNull "checkpoint.Model" (box net)
         Network.checkDifferentiable net
         let objective = networkObjective loss data net
-        run options hooks objective (toNet net >> box) (Checkpoint.map ofNet checkpoint) |> networkResult net
+        let checkpoint = { checkpoint with OptimizerState = Optimizer.roundState net.Precision checkpoint.OptimizerState }
+        run net.Precision options hooks objective (toNet net >> box) (Checkpoint.map ofNet checkpoint) |> networkResult net
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test). Raises ArgumentException for bad options or data,
     /// TrainingDivergedException (LastGood: the last finite Network) when training diverges.
+    /// The trained network, the checkpoint's networks and the optimiser's buffers have the
+    /// network's precision: a Float32 network trains in float32 (see `Optimizer.stepIn`).
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
         resumeWith hooks options loss data (Checkpoint.start options net.ParameterCount net)

@@ -1,0 +1,549 @@
+/// Float32 networks in the reference core (docs/precision.md): every value a Float32 network keeps
+/// is a float32 value, computed in float64 and rounded once; Float64 networks are unchanged.
+module Functional.NN.Tests.PrecisionTests
+
+open System
+open System.IO
+open System.Buffers.Binary
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.Tests.Generators
+
+/// float (float32 v): the definition of float32 rounding (IEEE 754 binary32, to nearest, ties to
+/// even), written here with .NET's own conversion rather than the library's Precision.round.
+let private r32 (v: float) = float (float32 v)
+
+let private isF32 (v: float) = r32 v = v
+
+let private allF32 (what: string) (values: float seq) =
+    values |> Seq.iteri (fun k v -> if not (isF32 v) then failtestf "%s: value %d = %.17g is not a float32 value" what k v)
+
+let private matrixF32 what (m: Matrix<float>) = allF32 what (m.Enumerate())
+
+let private bits (v: float) = BitConverter.DoubleToInt64Bits v
+
+let private f32 (net: Network) = Network.withPrecision Precision.Float32 net
+
+// ---- An independent float32 implementation: plain loops over arrays ---------------------------
+// The rule of docs/precision.md, written again without the library: each kept value is computed
+// in float64 from the float32 values before it (products and sums accumulated in float64) and
+// rounded once with r32. Activation derivatives are taken from the kept Z and A, as the notes'
+// s'(Z) = A(1 - A) for the sigmoid and 1 - A^2 for tanh.
+
+let private sigmoid (z: float) = 1.0 / (1.0 + exp (-z))
+
+let private actValue (a: Activation) (z: float) =
+    match a with
+    | Activation.Identity -> z
+    | Activation.Sigmoid -> sigmoid z
+    | Activation.Tanh -> Math.Tanh z
+    | Activation.ReLU -> max z 0.0
+    | Activation.LeakyReLU s -> if z > 0.0 then z else s * z
+    | Activation.Softplus -> if z > 0.0 then z + log (1.0 + exp (-z)) else log (1.0 + exp z)
+    | Activation.Step -> failwith "not differentiable"
+
+let private actDerivative (act: Activation) (z: float) (a: float) =
+    match act with
+    | Activation.Identity -> 1.0
+    | Activation.Sigmoid -> a * (1.0 - a)
+    | Activation.Tanh -> 1.0 - a * a
+    | Activation.ReLU -> if z > 0.0 then 1.0 else 0.0
+    | Activation.LeakyReLU s -> if z > 0.0 then 1.0 else s
+    | Activation.Softplus -> sigmoid z
+    | Activation.Step -> failwith "not differentiable"
+
+/// (loss, Zs, As, dWs, dbs) of a network for the losses HalfMeanSquaredError, MeanSquaredError
+/// and SoftmaxCrossEntropy, all in float32 values.
+let private reference (net: Network) (loss: Loss) (xm: Matrix<float>) (ym: Matrix<float>) =
+    let n = xm.RowCount
+    let x = Array2D.init n xm.ColumnCount (fun i j -> r32 xm.[i, j])
+    let y = Array2D.init n ym.ColumnCount (fun i j -> r32 ym.[i, j])
+    let layers = net.Layers |> List.map (fun l -> l.Weights.ToArray(), l.Bias |> Option.map (fun b -> b.ToArray()), l.Activation)
+    let inputs, zs, acts =
+        layers
+        |> List.fold (fun (ins, zs, acts, a: float[,]) (w: float[,], b, act) ->
+            let din, dout = w.GetLength 0, w.GetLength 1
+            let z =
+                Array2D.init n dout (fun i j ->
+                    let mutable s = 0.0
+                    for k in 0 .. din - 1 do s <- s + a.[i, k] * w.[k, j]
+                    r32 (match b with Some (b: float[]) -> s + b.[j] | None -> s))
+            let out = Array2D.map (fun v -> r32 (actValue act v)) z
+            (a :: ins, z :: zs, out :: acts, out)) ([], [], [], x)
+        |> fun (ins, zs, acts, _) -> List.rev ins, List.rev zs, List.rev acts
+    let out = List.last acts
+    let k = out.GetLength 1
+    let nf = float n
+    let value, g =
+        match loss with
+        | Loss.HalfMeanSquaredError | Loss.MeanSquaredError ->
+            let mutable s = 0.0
+            for i in 0 .. n - 1 do
+                for j in 0 .. k - 1 do s <- s + (out.[i, j] - y.[i, j]) * (out.[i, j] - y.[i, j])
+            let half = loss = Loss.HalfMeanSquaredError
+            r32 (if half then s / (2.0 * nf) else s / nf),
+            Array2D.init n k (fun i j -> r32 (if half then (out.[i, j] - y.[i, j]) / nf else 2.0 * (out.[i, j] - y.[i, j]) / nf))
+        | Loss.SoftmaxCrossEntropy ->
+            // L = (1/n) sum_i sum_j y_ij (log sum_k e^{z_ik} - z_ij); dL/dz_ij = (softmax_ij - y_ij) / n
+            // for rows of y that sum to 1 (one-hot).
+            let m = Array.init n (fun i -> Seq.max (seq { for j in 0 .. k - 1 -> out.[i, j] }))
+            let sums = Array.init n (fun i -> Seq.sum (seq { for j in 0 .. k - 1 -> exp (out.[i, j] - m.[i]) }))
+            let mutable s = 0.0
+            for i in 0 .. n - 1 do
+                for j in 0 .. k - 1 do s <- s + y.[i, j] * (m.[i] + log sums.[i] - out.[i, j])
+            r32 (s / nf), Array2D.init n k (fun i j -> r32 ((exp (out.[i, j] - m.[i]) / sums.[i] - y.[i, j]) / nf))
+        | l -> failwithf "the reference does not implement %s" (Loss.name l)
+    let rec back (layers: _ list) (ins: float[,] list) (zs: float[,] list) (acts: float[,] list) (g: float[,]) acc =
+        match layers, ins, zs, acts with
+        | (w: float[,], b: float[] option, act) :: ls, a :: ins', z :: zs', o :: acts' ->
+            let din, dout = w.GetLength 0, w.GetLength 1
+            let d = Array2D.init n dout (fun i j -> r32 (g.[i, j] * actDerivative act z.[i, j] o.[i, j]))
+            let dW = Array2D.init din dout (fun p j -> (let mutable s = 0.0 in (for i in 0 .. n - 1 do s <- s + a.[i, p] * d.[i, j]); r32 s))
+            let db = b |> Option.map (fun _ -> Array.init dout (fun j -> (let mutable s = 0.0 in (for i in 0 .. n - 1 do s <- s + d.[i, j]); r32 s)))
+            let dA = Array2D.init n din (fun i p -> (let mutable s = 0.0 in (for j in 0 .. dout - 1 do s <- s + d.[i, j] * w.[p, j]); r32 s))
+            back ls ins' zs' acts' dA ((dW, db) :: acc)
+        | _ -> acc
+    let grads = back (List.rev layers) (List.rev inputs) (List.rev zs) (List.rev acts) g []
+    value, zs, acts, grads
+
+let private sameBits (what: string) (expected: float[,]) (actual: Matrix<float>) =
+    for i in 0 .. expected.GetLength 0 - 1 do
+        for j in 0 .. expected.GetLength 1 - 1 do
+            if bits expected.[i, j] <> bits actual.[i, j] then
+                failtestf "%s[%d, %d]: the independent float32 implementation gives %.17g, the core %.17g" what i j expected.[i, j] actual.[i, j]
+
+/// Cases for the independent implementation's losses, as Float32 networks.
+let private genReferenceCase =
+    genSmoothCase
+    |> Gen.filter (fun c -> List.contains c.Loss [ Loss.HalfMeanSquaredError; Loss.MeanSquaredError; Loss.SoftmaxCrossEntropy ])
+    |> Gen.map (fun c -> { c with Network = f32 c.Network })
+
+/// Any case, as a Float32 network.
+let private genF32Case = genCase |> Gen.map (fun c -> { c with Network = f32 c.Network })
+
+/// Cases with no value within 2e-3 of a kink (ReLU, hinge), as Float32 networks: float32 rounding
+/// cannot move a value across a kink, where the gradient jumps.
+let private genSmoothF32Case = genSmoothCase |> Gen.map (fun c -> { c with Network = f32 c.Network })
+
+let private optimizers =
+    [ Optimizer.Sgd; Optimizer.momentum; Optimizer.Momentum(0.9, 0.1); Optimizer.nesterov; Optimizer.AdaGrad(1e-10, 0.1)
+      Optimizer.rmsProp; Optimizer.RMSProp(0.9, 1e-8, 0.5, true); Optimizer.adam; Optimizer.adamW ]
+
+/// The checkpoint's optimiser buffers, all of them.
+let private stateValues (s: OptimizerState) = Seq.concat [ s.Velocity; s.FirstMoment; s.SecondMoment ]
+
+// ---- The hand example ----------------------------------------------------------------------------
+
+/// One layer 1 -> 1, identity, w = 0.1, b = 0.2, as a Float32 network; x = 0.3, y = 0.5.
+let private handNet () = Network.create [ Dense.create (Mat.ofRows [ [| 0.1 |] ]) (Some (Vector<float>.Build.Dense [| 0.2 |])) Activation.Identity ]
+
+let private handTests =
+    test "hand example: w = 0.1 is stored as float32 0.100000001490116..., and every value follows" {
+        // Every expected value below is printed by tests/reference/float32_hand.py (Python's struct
+        // rounds a float64 to binary32; the script applies the rule of docs/precision.md by hand):
+        //   w        0.10000000149011612      0x1.99999a0000000p-4
+        //   b        0.20000000298023224      0x1.99999a0000000p-3
+        //   x        0.30000001192092896      0x1.3333340000000p-2
+        //   z        0.23000000417232513      0x1.d70a3e0000000p-3
+        //   loss     0.03644999861717224      0x1.2a99300000000p-5
+        //   g        -0.26999998092651367     -0x1.147ae00000000p-2
+        //   dW       -0.08100000023841858     -0x1.4bc6a80000000p-4
+        //   db       -0.26999998092651367     -0x1.147ae00000000p-2
+        //   dA       -0.026999998837709427    -0x1.ba5e340000000p-6
+        //   w1       0.140500009059906        0x1.1fbe780000000p-3
+        //   b1       0.3349999785423279       0x1.570a3c0000000p-2
+        //   z64      0.23                     0x1.d70a3d70a3d71p-3
+        //   loss64   0.03645                  0x1.2a9930be0ded3p-5
+        let net = f32 (handNet ())
+        let x, y = Mat.ofRows [ [| 0.3 |] ], Mat.ofRows [ [| 0.5 |] ]
+        let exact what (expected: float) (actual: float) =
+            Expect.equal (bits actual) (bits expected) (sprintf "%s: expected %.17g, got %.17g" what expected actual)
+        exact "w" 0.10000000149011612 net.Layers.[0].Weights.[0, 0]
+        exact "b" 0.20000000298023224 net.Layers.[0].Bias.Value.[0]
+        let trace = Network.forward net x
+        exact "x as the network sees it" 0.30000001192092896 trace.Inputs.[0].[0, 0]
+        exact "z" 0.23000000417232513 trace.PreActivations.[0].[0, 0]
+        exact "a" 0.23000000417232513 trace.Output.[0, 0]
+        let loss, g = Network.lossAndGradient net Loss.HalfMeanSquaredError x y
+        exact "loss" 0.03644999861717224 loss
+        exact "dW" -0.08100000023841858 g.Layers.[0].Weights.[0, 0]
+        exact "db" -0.26999998092651367 g.Layers.[0].Bias.Value.[0]
+        let _, dA = Dense.backwardIn Precision.Float32 net.Layers.[0] trace.Inputs.[0] trace.PreActivations.[0] trace.Output (Mat.ofRows [ [| -0.26999998092651367 |] ])
+        exact "dA" -0.026999998837709427 dA.[0, 0]
+        let stepped = GradientDescent.step 0.5 net g
+        exact "w after one SGD step (eta 0.5)" 0.140500009059906 stepped.Layers.[0].Weights.[0, 0]
+        exact "b after one SGD step (eta 0.5)" 0.3349999785423279 stepped.Layers.[0].Bias.Value.[0]
+        Expect.equal stepped.Precision Precision.Float32 "the step keeps the precision"
+        // The same network in float64 computes z = 0.23 and the loss 0.03645 (the script's z64, loss64).
+        let loss64, _ = Network.lossAndGradient (handNet ()) Loss.HalfMeanSquaredError x y
+        exact "float64 z" 0.23 (Network.predict (handNet ()) x).[0, 0]
+        exact "float64 loss" 0.03645 loss64
+    }
+
+// ---- Iris -----------------------------------------------------------------------------------------
+
+let private irisData () =
+    let (xTrain, yTrain), (xTest, yTest) = TrainingTests.irisSplit 1L 35
+    TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest), xTest, yTest
+
+let private irisRun = lazy (
+    let data, xTest, yTest = irisData ()
+    let run () = Trainer.train TrainingTests.irisOptions Loss.SoftmaxCrossEntropy data (f32 (TrainingTests.irisNet ()))
+    run (), run (), xTest, yTest)
+
+// ---- Model files ----------------------------------------------------------------------------------
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "fnn-precision-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private fixCrc (bytes: byte[]) =
+    let b = Array.copy bytes
+    BinaryPrimitives.WriteUInt32LittleEndian(Span(b, b.Length - 4, 4), ModelContainer.crc32 b (b.Length - 4))
+    b
+
+/// A version 1 network file assembled byte by byte from the format's documentation
+/// (ModelFile.Container.fs), not by the writer: 1 layer, weights [[0.5]; [-0.25]], bias [0.125],
+/// identity.
+let private versionOneFile () =
+    use ms = new MemoryStream()
+    use w = new BinaryWriter(ms)
+    let str (s: string) = (let b = Text.Encoding.UTF8.GetBytes s in w.Write(b.Length); w.Write b)
+    w.Write "FNNMODEL"B
+    w.Write 1us
+    str "network"
+    w.Write 4
+    str "layers"; w.Write 1uy; w.Write 1L
+    str "layer0.weights"; w.Write 4uy; w.Write 2uy; w.Write 2; w.Write 1; w.Write 0.5; w.Write -0.25
+    str "layer0.bias"; w.Write 4uy; w.Write 1uy; w.Write 1; w.Write 0.125
+    str "layer0.activation"; w.Write 3uy; str "identity"
+    w.Write 0u
+    w.Flush()
+    fixCrc (ms.ToArray())
+
+let private loads (bytes: byte[]) =
+    try ModelFile.networkOfBytes bytes |> ignore; Ok ()
+    with
+    | :? ModelFormatException as e -> Error e.Message
+    | e -> failtestf "a damaged file raised %s: %s" (e.GetType().Name) e.Message
+
+let private formatError (what: string) (fragment: string) (bytes: byte[]) =
+    match loads bytes with
+    | Error m -> Expect.stringContains m fragment what
+    | Ok () -> failtestf "%s: the file loaded" what
+
+let private bigNet () =
+    Network.init 64 [ LayerSpec.Of(32, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 5L
+
+[<Tests>]
+let tests =
+    testList "Precision" [
+        test "Precision.round is float32 rounding; withPrecision Float32 rounds, Float64 widens exactly" {
+            // 0.1 -> 0.100000001490116119384765625 = 13421773 / 2^27 (tests/reference/float32_hand.py).
+            Expect.equal (Precision.round Precision.Float32 0.1) 0.10000000149011612 "0.1 as float32"
+            Expect.equal (Precision.round Precision.Float64 0.1) 0.1 "Float64 rounds nothing"
+            Expect.isFalse (Precision.isRepresentable Precision.Float32 0.1) "0.1 is not a float32"
+            Expect.isTrue (Precision.isRepresentable Precision.Float32 0.5) "0.5 is"
+            let net = bigNet ()
+            Expect.equal net.Precision Precision.Float64 "Network.init gives Float64"
+            let n32 = f32 net
+            Expect.equal n32.Precision Precision.Float32 "precision"
+            allF32 "Float32 parameters" (Parameters.ofNetwork n32)
+            Expect.sequenceEqual (Parameters.ofNetwork n32) (Parameters.ofNetwork net |> Seq.map r32) "each parameter is the float32 nearest it"
+            let back = Network.withPrecision Precision.Float64 n32
+            Expect.equal back.Precision Precision.Float64 "widened"
+            Expect.sequenceEqual (Parameters.ofNetwork back |> Seq.map bits) (Parameters.ofNetwork n32 |> Seq.map bits) "widening is exact"
+            Expect.equal (Network.withPrecision Precision.Float64 net) net "Float64 of a Float64 network is the same network"
+            // Parameters.toNetwork keeps the template's precision and rounds: 0.1 -> float32 0.1.
+            let unflat = Parameters.toNetwork n32 (Vector<float>.Build.Dense(n32.ParameterCount, 0.1))
+            Expect.equal unflat.Precision Precision.Float32 "toNetwork keeps Float32"
+            Expect.isTrue (Parameters.ofNetwork unflat |> Seq.forall (fun v -> v = 0.10000000149011612)) "and rounds each value"
+            Expect.isTrue (Parameters.ofNetwork (Parameters.toNetwork net (Vector<float>.Build.Dense(net.ParameterCount, 0.1))) |> Seq.forall (fun v -> v = 0.1)) "a Float64 template rounds nothing"
+            let huge = Network.create [ Dense.create (Mat.ofRows [ [| 1e39 |] ]) None Activation.Identity ]
+            Expect.throwsT<ArgumentException> (fun () -> f32 huge |> ignore) "1e39 is beyond float32's range"
+        }
+        handTests
+        testPropertyWithConfig (config 100) "Float32: every parameter, Z, A, loss, gradient, optimiser buffer and trained parameter is a float32 value" <|
+            Prop.forAll (Arb.fromGen genF32Case) (fun c ->
+                let net = c.Network
+                matrixF32 "X as the network sees it" (Network.forward net c.X).Inputs.[0]
+                let trace = Network.forward net c.X
+                trace.PreActivations |> List.iteri (fun i z -> matrixF32 (sprintf "Z%d" i) z)
+                trace.Activations |> List.iteri (fun i a -> matrixF32 (sprintf "A%d" i) a)
+                let loss, g = Network.lossAndGradient net c.Loss c.X c.Y
+                allF32 "loss" [ loss ]
+                allF32 "gradient" (Parameters.ofGradients g)
+                allF32 "Network.loss" [ Network.loss net c.Loss c.X c.Y ]
+                let stepped = GradientDescent.step 0.01 net g
+                Expect.equal stepped.Precision Precision.Float32 "GradientDescent.step keeps Float32"
+                allF32 "GradientDescent.step" (Parameters.ofNetwork stepped)
+                for opt in optimizers do
+                    let options =
+                        { TrainingOptions.Default with Batching = Batching.MiniBatch(4, Sampling.WithoutReplacement); Schedule = Schedule.Constant 0.01; MaxEpochs = 2 }
+                         .WithOptimizerSettings { Optimizer = opt; WeightDecay = 1e-3; ClipNorm = 1.0 }
+                    let r = Trainer.train options c.Loss (TrainingData.Of(c.X, c.Y).WithValidation(c.X, c.Y)) net
+                    let name = Optimizer.name opt
+                    Expect.equal r.Model.Precision Precision.Float32 (sprintf "%s keeps Float32" name)
+                    allF32 (name + " trained parameters") (Parameters.ofNetwork r.Model)
+                    allF32 (name + " optimiser state") (stateValues r.Checkpoint.OptimizerState)
+                    allF32 (name + " losses") (r.TrainLoss :: (r.History |> List.collect (fun h -> h.TrainLoss :: Option.toList h.ValidationLoss))))
+        testPropertyWithConfig (config 100) "Optimizer.stepIn Float32: every buffer and every new parameter is a float32 value, for every rule" <| fun (seed: int) ->
+            // The trainer rounds theta when it builds each network (Parameters.toNetwork), which
+            // would hide an unrounded update; this checks the update itself.
+            let values, _ = Rng.many 60 (Rng.nextUniform -2.0 2.0) (Rng.create (int64 seed))
+            let theta0 = Array.map r32 values.[.. 9]
+            for opt in optimizers do
+                let settings = { Optimizer = opt; WeightDecay = 1e-3; ClipNorm = 0.5 }
+                let mutable state = Optimizer.roundState Precision.Float32 (Optimizer.init settings 10)
+                let mutable theta = theta0
+                allF32 (Optimizer.name opt + " initial state") (stateValues state)
+                for t in 1 .. 5 do
+                    let g = Array.map r32 values.[10 * t .. 10 * t + 9]
+                    let s', th' = Optimizer.stepIn Precision.Float32 settings 0.1 state theta g
+                    allF32 (sprintf "%s step %d parameters" (Optimizer.name opt) t) th'
+                    allF32 (sprintf "%s step %d state" (Optimizer.name opt) t) (stateValues s')
+                    state <- s'
+                    theta <- th'
+        testPropertyWithConfig (config 200) "Float32 forward and gradient equal an independent float32 implementation bit for bit" <|
+            Prop.forAll (Arb.fromGen genReferenceCase) (fun c ->
+                let value, zs, acts, grads = reference c.Network c.Loss c.X c.Y
+                let trace = Network.forward c.Network c.X
+                List.iteri2 (fun i e a -> sameBits (sprintf "Z%d" i) e a) zs trace.PreActivations
+                List.iteri2 (fun i e a -> sameBits (sprintf "A%d" i) e a) acts trace.Activations
+                let loss, g = Network.lossAndGradient c.Network c.Loss c.X c.Y
+                Expect.equal (bits loss) (bits value) (sprintf "loss: reference %.17g, core %.17g" value loss)
+                List.iteri2 (fun i (dW, db) (gl: DenseGradient) ->
+                    sameBits (sprintf "dW%d" i) dW gl.Weights
+                    match db, gl.Bias with
+                    | Some e, Some a -> sameBits (sprintf "db%d" i) (array2D [ e ]) (a.ToRowMatrix())
+                    | None, None -> ()
+                    | _ -> failtest "bias presence differs") grads g.Layers)
+        testPropertyWithConfig (config 300) "Float32 loss and gradient equal the Float64 ones within 1e-5 (relative, norm-wise)" <|
+            Prop.forAll (Arb.fromGen genSmoothF32Case) (fun c ->
+                // Compared with the same float32 parameters and data in float64 (the widened network,
+                // X and Y rounded to float32), so the difference is the rounding of intermediate
+                // values alone. Each value is rounded once, with relative error at most
+                // u = 2^-24 = 6e-8; a value depends on at most ~4 layers x 5 roundings (Z, A, D,
+                // dW, dA), so first-order error is about 20 u = 1.2e-6 times the amplification of the
+                // cases (sigmoid and softmax saturation, cancellation in sums). The bound 1e-5 allows
+                // a factor 8. Measured once over 3,000 cases (this property with maxTest 3000): at
+                // most 6.1e-7 for the gradient and 1.3e-7 for the loss, a margin of 16.
+                let x, y = c.X.Map(fun v -> r32 v), c.Y.Map(fun v -> r32 v)
+                let n64 = Network.withPrecision Precision.Float64 c.Network
+                let l32, g32 = Network.lossAndGradient c.Network c.Loss x y
+                let l64, g64 = Network.lossAndGradient n64 c.Loss x y
+                let v32, v64 = Parameters.ofGradients g32, Parameters.ofGradients g64
+                let gradErr = (v32 - v64).L2Norm() / max (v64.L2Norm()) 1e-3
+                let lossErr = abs (l32 - l64) / max (abs l64) 1e-3
+                if gradErr > 1e-5 || lossErr > 1e-5 then
+                    failtestf "relative difference: gradient %g, loss %g (loss %.17g vs %.17g) for %O" gradErr lossErr l32 l64 c
+                let o32, o64 = Network.predict c.Network x, Network.predict n64 x
+                let outErr = (o32 - o64).FrobeniusNorm() / max (o64.FrobeniusNorm()) 1e-3
+                if outErr > 1e-5 then failtestf "relative difference of the outputs %g for %O" outErr c)
+        test "GradientCheck checks a Float32 network in float64 (widened network, float32 data); NetworkGraph computes it in float64" {
+            let net = f32 (Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Sigmoid) ] 3L)
+            let c = { Network = net; Loss = Loss.BinaryCrossEntropy; X = Mat.init 5 3 (fun i j -> sin (float (3 * i + j))); Y = Mat.init 5 2 (fun i j -> 0.1 * float (i + j)) }
+            let got = GradientCheck.checkNetwork GradientCheckOptions.Default c.Network c.Loss c.X c.Y
+            let widened = GradientCheck.checkNetwork GradientCheckOptions.Default (Network.withPrecision Precision.Float64 c.Network) c.Loss (c.X.Map(fun v -> r32 v)) (c.Y.Map(fun v -> r32 v))
+            Expect.equal got.Analytic widened.Analytic "the same analytic gradient"
+            Expect.equal got.Numeric widened.Numeric "the same differences"
+            Expect.isTrue (got.Passes 1e-6) (sprintf "relative error %g" got.MaxRelativeError)
+            // NetworkGraph computes in float64 on the Float32 network's values and the data as
+            // given (docs/precision.md): it agrees with the Float32 gradient to float32 accuracy,
+            // within the 1e-5 of the Float64 comparison above.
+            let graphLoss, graphGrad = Autodiff.NetworkGraph.lossAndGradient c.Network c.Loss (c.X.Map(fun v -> r32 v)) (c.Y.Map(fun v -> r32 v))
+            let loss32, grad32 = Network.lossAndGradient c.Network c.Loss c.X c.Y
+            let vg, v32 = Parameters.ofGradients graphGrad, Parameters.ofGradients grad32
+            Expect.isLessThan ((vg - v32).L2Norm() / v32.L2Norm()) 1e-5 "NetworkGraph's gradient"
+            Expect.isLessThan (abs (graphLoss - loss32) / abs loss32) 1e-5 "NetworkGraph's loss"
+        }
+        test "Trainer on a Float32 network: Iris learns (>= 95 %, as the Float64 test), bit for bit reproducible, keeps Float32" {
+            let r1, r2, xTest, yTest = irisRun.Force()
+            Expect.equal r1.Model.Precision Precision.Float32 "keeps Float32"
+            allF32 "trained parameters" (Parameters.ofNetwork r1.Model)
+            allF32 "Adam's moments" (stateValues r1.Checkpoint.OptimizerState)
+            Expect.sequenceEqual (Parameters.ofNetwork r2.Model |> Seq.map bits) (Parameters.ofNetwork r1.Model |> Seq.map bits) "two runs, the same bits"
+            let history (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.Epoch, h.Step, bits h.TrainLoss, h.ValidationLoss, h.GradientNorm)
+            Expect.equal (history r2) (history r1) "the same history (apart from the times)"
+            // The same bound as TrainingTests' Float64 Iris test (95 % of the 45 test samples).
+            let predicted = Mat.argmaxRows (Network.predict r1.Model xTest)
+            let accuracy = float (Array.fold2 (fun s p t -> if p = t then s + 1 else s) 0 predicted yTest) / float yTest.Length
+            Expect.isGreaterThanOrEqual accuracy 0.95 (sprintf "test accuracy %g" accuracy)
+            let back = Network.withPrecision Precision.Float64 r1.Model
+            Expect.sequenceEqual (Parameters.ofNetwork back |> Seq.map bits) (Parameters.ofNetwork r1.Model |> Seq.map bits) "withPrecision Float64 of the trained network is exact"
+        }
+        test "a fresh checkpoint of a Float32 network (as the facade makes one) has its AdaGrad accumulator rounded on resume" {
+            // AdaGrad's s_0 = 0.1 is not a float32 value; resumeWith rounds the buffers before the
+            // first step, so that even a run stopped before its first step keeps float32 buffers.
+            let data, _, _ = irisData ()
+            let options = TrainingTests.irisOptions.WithOptimizer(Optimizer.AdaGrad(1e-10, 0.1))
+            let net = f32 (TrainingTests.irisNet ())
+            let start = Checkpoint.start options net.ParameterCount net
+            Expect.isFalse (Seq.forall isF32 start.OptimizerState.SecondMoment) "Checkpoint.start holds 0.1 itself"
+            let stopped = Trainer.resumeWith { TrainingHooks.None with ShouldStop = fun () -> true } options Loss.SoftmaxCrossEntropy data start
+            Expect.equal stopped.Steps 0 "no step taken"
+            Expect.isTrue (stopped.Checkpoint.OptimizerState.SecondMoment |> Array.forall (fun v -> v = 0.10000000149011612)) "every s_0 is float32 0.1 (tests/reference/float32_hand.py's w)"
+            // The facade's Trainer.Train starts from Checkpoint.start too.
+            let facadeNet = FunctionalNN.NetworkBuilder(4).Dense(16, FunctionalNN.Activation.ReLU).Dense(3, FunctionalNN.Activation.Identity).Seed(11L).Precision(FunctionalNN.Precision.Float32).Build()
+            let fo = FunctionalNN.TrainingOptions(Optimizer = FunctionalNN.Optimizer.AdaGrad(initialAccumulator = 0.1), MaxEpochs = 3)
+            let r = FunctionalNN.Trainer.Train(facadeNet, data.Inputs.ToArray(), data.Targets.ToArray(), FunctionalNN.Loss.SoftmaxCrossEntropy, fo)
+            Expect.equal r.Model.Precision FunctionalNN.Precision.Float32 "the facade's trained network is Float32"
+            for i in 0 .. 1 do allF32 (sprintf "facade layer %d" i) (Seq.cast<float> (r.Model.GetWeights i))
+        }
+        test "a Float32 checkpoint saved, loaded and resumed gives the uninterrupted run bit for bit" {
+            let data, _, _ = irisData ()
+            let options n = { TrainingTests.irisOptions with MaxEpochs = n }
+            let net = f32 (TrainingTests.irisNet ())
+            let straight = Trainer.train (options 6) Loss.SoftmaxCrossEntropy data net
+            let first = Trainer.train (options 3) Loss.SoftmaxCrossEntropy data net
+            let loaded = ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes first.Checkpoint)
+            Expect.equal loaded.Model.Precision Precision.Float32 "the checkpoint keeps the precision"
+            Expect.equal loaded.OptimizerState first.Checkpoint.OptimizerState "optimiser state"
+            let resumed = Trainer.resume (options 6) Loss.SoftmaxCrossEntropy data loaded
+            Expect.equal resumed.Model.Precision Precision.Float32 "resumed in Float32"
+            Expect.sequenceEqual (Parameters.ofNetwork resumed.Model |> Seq.map bits) (Parameters.ofNetwork straight.Model |> Seq.map bits) "the same weights as a run never interrupted"
+        }
+        test "model file: a Float32 network round-trips bit for bit, keeps Float32, and its file is about half the size" {
+            let n64 = bigNet ()
+            let n32 = f32 n64
+            let b64, b32 = ModelFile.networkToBytes n64, ModelFile.networkToBytes n32
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "net32.fnn")
+                ModelFile.saveNetwork path n32
+                let loaded = ModelFile.loadNetwork path
+                Expect.equal loaded.Precision Precision.Float32 "precision"
+                Expect.sequenceEqual (Parameters.ofNetwork loaded |> Seq.map bits) (Parameters.ofNetwork n32 |> Seq.map bits) "every parameter bit for bit"
+                Expect.equal loaded n32 "the same network"
+            finally Directory.Delete(dir, true)
+            // 64*32 + 32 + 32*10 + 10 = 2410 parameters: 8 bytes each for Float64, 4 for Float32,
+            // plus the same names and header (about 200 bytes) in both.
+            let ratio = float b32.Length / float b64.Length
+            Expect.isTrue (ratio > 0.5 && ratio < 0.52) (sprintf "Float32 file %d bytes, Float64 file %d bytes, ratio %g" b32.Length b64.Length ratio)
+            Expect.equal (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(b32, 8, 2))) 2us "a Float32 network is written as version 2"
+            Expect.equal (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(b64, 8, 2))) 1us "a Float64 network is still written as version 1"
+            Expect.equal (ModelFile.networkOfBytes b64).Precision Precision.Float64 "Float64 round trip"
+        }
+        test "model file: a version 1 file assembled by hand loads as a Float64 network" {
+            // CRC-32 (IEEE) check value from the standard: crc32("123456789") = 0xCBF43926.
+            Expect.equal (ModelContainer.crc32 "123456789"B 9) 0xCBF43926u "the checksum is the standard CRC-32"
+            let net = ModelFile.networkOfBytes (versionOneFile ())
+            Expect.equal net.Precision Precision.Float64 "version 1 networks are Float64"
+            Expect.equal (net.Layers.[0].Weights.ToArray()) (array2D [ [ 0.5 ]; [ -0.25 ] ]) "weights"
+            Expect.equal (net.Layers.[0].Bias.Value.ToArray()) [| 0.125 |] "bias"
+        }
+        test "model file: a damaged precision or version is a ModelFormatException" {
+            let b32 = ModelFile.networkToBytes (f32 (bigNet ()))
+            let c = ModelContainer.read b32
+            let withEntries es = ModelContainer.write { c with Entries = es }
+            let replace name v = c.Entries |> List.map (fun (n, old) -> if n = name then n, v else n, old)
+            formatError "precision float16" "'precision' is 'float16'" (withEntries (replace "precision" (ModelValue.Text "float16")))
+            formatError "precision as an integer" "'precision' is an integer" (withEntries (replace "precision" (ModelValue.Int 32L)))
+            formatError "precision dropped" "'layer0.weights' is a float32 array" (withEntries (c.Entries |> List.filter (fun (n, _) -> n <> "precision")))
+            let widened = c.Entries |> List.map (fun (n, v) -> match v with ModelValue.Floats32 (s, xs) when n = "layer1.bias" -> n, ModelValue.Floats (s, Array.map float xs) | _ -> n, v)
+            formatError "a float64 array in a float32 network" "'layer1.bias' is a float array" (withEntries widened)
+            let v1 = Array.copy b32
+            v1.[8] <- 1uy
+            formatError "version 1 with a float32 array" "format version 1 does not know" (fixCrc v1)
+            let v2 = ModelFile.networkToBytes (bigNet ())
+            v2.[8] <- 2uy
+            formatError "version 2 without a float32 array" "format version 2" (fixCrc v2)
+            // Every byte of the precision entry's text ("float32") flipped, checksum fixed.
+            let at = Text.Encoding.Latin1.GetString(b32).IndexOf("float32")
+            Expect.isGreaterThan at 0 "the precision is in the file"
+            for pos in at .. at + 6 do
+                for bit in 0 .. 7 do
+                    let b = Array.copy b32
+                    b.[pos] <- b.[pos] ^^^ (1uy <<< bit)
+                    match loads (fixCrc b) with
+                    | Error _ -> ()
+                    | Ok () -> failtestf "flipping bit %d of byte %d of the precision loaded a network" bit pos
+        }
+        test "model file fuzz: truncated and bit-flipped Float32 files load as ModelFormatException or a valid model" {
+            let valid = ModelFile.networkToBytes (f32 (Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Identity) ] 2L))
+            for n in 0 .. valid.Length - 1 do
+                loads valid.[.. n - 1] |> ignore
+            let mutable rng = Rng.create 9L
+            for _ in 1 .. 3000 do
+                let struct (pos, r) = Rng.nextInt valid.Length rng
+                let struct (bit, r) = Rng.nextInt 8 r
+                rng <- r
+                let b = Array.copy valid
+                b.[pos] <- b.[pos] ^^^ (1uy <<< bit)
+                loads b |> ignore
+                loads (fixCrc b) |> ignore
+        }
+        test "the fast path keeps a Float32 network's precision" {
+            let (xTrain, yTrain), _ = TrainingTests.irisSplit 1L 35
+            let net = f32 (TrainingTests.irisNet ())
+            let r = FastTrainer.train Precision.Float32 Loss.SoftmaxCrossEntropy 0.05 16 2 1L xTrain (Mat.oneHot 3 yTrain) net
+            Expect.equal r.Network.Precision Precision.Float32 "precision"
+            allF32 "fast-path parameters" (Parameters.ofNetwork r.Network)
+            let r64 = FastTrainer.train Precision.Float64 Loss.SoftmaxCrossEntropy 0.05 16 2 1L xTrain (Mat.oneHot 3 yTrain) net
+            Expect.equal r64.Network.Precision Precision.Float32 "float64 arithmetic, rounded back to the network's precision"
+            allF32 "fast-path parameters (float64 arithmetic)" (Parameters.ofNetwork r64.Network)
+        }
+        test "PipelineFit with Precision Float32, and fnn train --precision float32 --out, give Float32 models" {
+            let fit = PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(20).WithPrecision(Precision.Float32)) (Datasets.load "iris")
+            Expect.equal fit.Pipeline.Network.Precision Precision.Float32 "the fitted pipeline's network"
+            allF32 "pipeline parameters" (Parameters.ofNetwork fit.Pipeline.Network)
+            let loaded = ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes fit.Pipeline)
+            Expect.equal loaded fit.Pipeline "the pipeline round-trips"
+            // The command-line tool, as CliTests runs it (the test project builds it).
+            let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = tempDir ()
+            let run (args: string list) =
+                let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
+                use p = Diagnostics.Process.Start psi
+                let out = p.StandardOutput.ReadToEndAsync()
+                let err = p.StandardError.ReadToEndAsync()
+                if not (p.WaitForExit 120000) then
+                    p.Kill true
+                    failtest "fnn did not finish in 120 s"
+                p.WaitForExit()
+                p.ExitCode, out.Result, err.Result
+            try
+                let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "50"; "--precision"; "float32"; "--out"; "m.fnn" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "total: 131 parameters, float32" "the summary names the precision"
+                let model = ModelFile.loadPipeline (Path.Combine(dir, "m.fnn"))
+                Expect.equal model.Network.Precision Precision.Float32 "the saved model is Float32"
+                let code, _, err = run [ "train"; "--dataset"; "iris"; "--precision"; "float16" ]
+                Expect.notEqual code 0 "an unknown precision fails"
+                Expect.stringContains err "--precision needs float64 or float32, not 'float16'" "and says why"
+            finally Directory.Delete(dir, true)
+        }
+        test "facade: builder precision, WithPrecision, predict, save and load" {
+            let b = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.Tanh).Dense(2, FunctionalNN.Activation.Identity).Seed(5L)
+            let n64 = b.Build()
+            Expect.equal n64.Precision FunctionalNN.Precision.Float64 "default"
+            let n32 = b.Precision(FunctionalNN.Precision.Float32).Build()
+            Expect.equal n32.Precision FunctionalNN.Precision.Float32 "builder precision"
+            for i in 0 .. 1 do
+                Expect.equal (n32.GetWeights i) (n64.GetWeights i |> Array2D.map r32) (sprintf "layer %d: the Float64 weights rounded" i)
+            let w = n64.WithPrecision(FunctionalNN.Precision.Float32)
+            Expect.equal (w.GetWeights 0) (n32.GetWeights 0) "WithPrecision equals the builder's"
+            Expect.equal (w.WithPrecision(FunctionalNN.Precision.Float64).GetWeights 1) (n32.GetWeights 1) "widening is exact"
+            Expect.equal (w.WithPrecision(FunctionalNN.Precision.Float64).Precision) FunctionalNN.Precision.Float64 "widened"
+            let x = array2D [ [ 0.1; 0.2; 0.3 ]; [ -1.0; 0.5; 2.0 ] ]
+            let out = n32.Predict x
+            allF32 "facade predictions" (Seq.cast<float> out)
+            let edited = n32.WithLayerParameters(1, array2D [ [ 0.1; 0.2 ]; [ 0.3; 0.4 ]; [ 0.5; 0.6 ]; [ 0.7; 0.8 ] ], [| 0.1; 0.2 |])
+            Expect.equal edited.Precision FunctionalNN.Precision.Float32 "WithLayerParameters keeps the precision"
+            Expect.equal (edited.GetWeights 1).[0, 0] 0.10000000149011612 "and rounds the new values (0.1 as float32)"
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "n32.fnn")
+                FunctionalNN.ModelFile.SaveNetwork(n32, path)
+                let loaded = FunctionalNN.ModelFile.LoadNetwork path
+                Expect.equal loaded.Precision FunctionalNN.Precision.Float32 "loaded precision"
+                Expect.equal (loaded.Predict x) out "the same predictions"
+            finally Directory.Delete(dir, true)
+            Expect.throwsT<ArgumentOutOfRangeException> (fun () -> n64.WithPrecision(enum<FunctionalNN.Precision> 7) |> ignore) "an unknown precision"
+        }
+    ]
