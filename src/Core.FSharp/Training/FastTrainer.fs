@@ -22,7 +22,8 @@ module internal FastElement =
     /// A column-major rows x cols array as a row-major 'T[], transposed in 32 x 32 tiles (so that
     /// both the reads and the writes stay within a few cache lines), each value converted by f.
     let inline private transposeWith ([<InlineIfLambda>] f: float -> 'T) (data: float[]) (rows: int) (cols: int) : 'T[] =
-        let result = Array.zeroCreate (rows * cols)
+        // Every element is written below: no need to zero the (large) array first.
+        let result = GC.AllocateUninitializedArray<'T> (rows * cols)
         let tile = 32
         for i0 in 0 .. tile .. rows - 1 do
             for j0 in 0 .. tile .. cols - 1 do
