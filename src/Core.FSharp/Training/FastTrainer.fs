@@ -252,7 +252,10 @@ module FastTrainer =
           Trainer: DenseTrainer<'T>
           /// Room for a copy of every layer's weights and biases (the epoch-start parameters).
           StartW: 'T[][]
-          StartB: 'T[][] }
+          StartB: 'T[][]
+          /// Room for a batch's inputs and targets, gathered (BatchSize x d_in and BatchSize x d_out).
+          BatchX: 'T[]
+          BatchY: 'T[] }
 
     /// Runs f with a trainer for the network (holding a copy of its parameters): the data's spare
     /// one when it has the same shape, loss and batch size, else a new one; then leaves it as the spare.
@@ -268,7 +271,9 @@ module FastTrainer =
                 let trainer = trainerFor net loss batchSize
                 { Inputs = net.InputSize; Specs = specs; Loss = loss; BatchSize = batchSize; Trainer = trainer
                   StartW = Array.init trainer.LayerCount (fun l -> Array.zeroCreate (trainer.Weights(l).Length))
-                  StartB = Array.init trainer.LayerCount (fun l -> Array.zeroCreate (trainer.Biases(l).Length)) }
+                  StartB = Array.init trainer.LayerCount (fun l -> Array.zeroCreate (trainer.Biases(l).Length))
+                  BatchX = Array.zeroCreate (batchSize * net.InputSize)
+                  BatchY = Array.zeroCreate (batchSize * net.OutputSize) }
         try
             f lent
         finally
@@ -324,10 +329,9 @@ module FastTrainer =
     /// and LastGood are those of the per-step rule, without its per-step copies.
     let private trainT (c: Conv<'T>) (net: Network) (xs: 'T[]) (ys: 'T[]) (n: int)
                        (learningRate: float) (epochs: int) (seed: int64) (lent: LentTrainer<'T>) : FastTrainingResult =
-        let trainer, startW, startB = lent.Trainer, lent.StartW, lent.StartB
+        let trainer, startW, startB, xb, yb = lent.Trainer, lent.StartW, lent.StartB, lent.BatchX, lent.BatchY
         let d, k = net.InputSize, net.OutputSize
         let b = trainer.BatchSize
-        let xb, yb = Array.zeroCreate<'T> (b * d), Array.zeroCreate<'T> (b * k)
         let layers = trainer.LayerCount
         let newSet () =
             Array.init layers (fun l -> Array.zeroCreate<'T> (trainer.Weights(l).Length)),
@@ -346,8 +350,8 @@ module FastTrainer =
         let stepOn (batch: int[]) =
             let rows = batch.Length
             for i in 0 .. rows - 1 do
-                Array.blit xs (batch.[i] * d) xb (i * d) d
-                Array.blit ys (batch.[i] * k) yb (i * k) k
+                ReadOnlySpan(xs, batch.[i] * d, d).CopyTo(Span(xb, i * d, d))
+                ReadOnlySpan(ys, batch.[i] * k, k).CopyTo(Span(yb, i * k, k))
             trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, rows, rate)
         /// The epoch again from its start, checking after every step; raises at the first bad one.
         let replay (epoch: int) (batches: int[][]) (firstStep: int) : float =
