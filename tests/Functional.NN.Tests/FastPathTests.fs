@@ -337,6 +337,27 @@ let tests =
             Expect.equal (bits (flat net)) before "network unchanged"
         }
 
+        test "one predictor and one FastData used from several threads at once give the one-thread results" {
+            let net = Network.init 40 [ LayerSpec.Of(30, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 7L
+            let x = Mat.init 64 40 (fun i j -> sin (float (i * 40 + j)))
+            let y = Mat.init 64 3 (fun i j -> cos (float (3 * i + j)))
+            for precision in precisions do
+                let p = FastTrainer.predictor precision net
+                let rows = Array.init 64 (fun i -> x.Row(i).ToArray())
+                let expected = rows |> Array.map (fun r -> bits (p.Predict r))
+                let data = FastTrainer.prepare precision x y
+                let alone = FastTrainer.trainOn Loss.MeanSquaredError 0.05 8 2 3L data net
+                let results =
+                    Array.init 4 (fun t ->
+                        Threading.Tasks.Task.Run(fun () ->
+                            let outputs = Array.init 200 (fun c -> let i = (c * 7 + t) % 64 in i, bits (p.Predict rows.[i]))
+                            outputs, FastTrainer.trainOn Loss.MeanSquaredError 0.05 8 2 3L data net))
+                    |> Array.map (fun task -> task.Result)
+                for outputs, trained in results do
+                    for i, out in outputs do Expect.equal out expected.[i] (sprintf "%A: row %d predicted on another thread" precision i)
+                    Expect.equal (bits (flat trained.Network)) (bits (flat alone.Network)) (sprintf "%A: trained on another thread" precision)
+        }
+
         test "prepare, trainOn and predictor reject bad arguments, naming them" {
             let x = Mat.init 4 2 (fun i j -> float (i + j) / 4.0)
             let y = Mat.init 4 1 (fun i _ -> float i)
