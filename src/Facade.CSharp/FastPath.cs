@@ -35,7 +35,7 @@ public sealed class FastData
     {
         var xm = Interop.ToMatrix(x, nameof(x));
         var ym = Interop.ToMatrix(y, nameof(y));
-        Core = FN.FastTrainer.prepare(FastPath.ToCore(precision), xm, ym);
+        Core = FN.FastTrainer.prepare(precision.ToCore(), xm, ym);
         Precision = precision;
     }
 
@@ -126,7 +126,7 @@ public static class FastPath
         var ym = Interop.ToMatrix(y, nameof(y));
         var core = network.Core;
         return Interop.Diverging(
-            () => new FastTrainingResult(FN.FastTrainer.train(ToCore(precision), loss.ToCore(), learningRate, batchSize, epochs, seed, xm, ym, core)),
+            () => new FastTrainingResult(FN.FastTrainer.train(precision.ToCore(), loss.ToCore(), learningRate, batchSize, epochs, seed, xm, ym, core)),
             good => good is FN.Network n ? new Network(n) : good);
     }
 
@@ -165,7 +165,7 @@ public static class FastPath
     public static FastPredictor CreatePredictor(this Network network, Precision precision = Precision.Float64)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new FastPredictor(FN.FastTrainer.predictor(ToCore(precision), network.Core), precision);
+        return new FastPredictor(FN.FastTrainer.predictor(precision.ToCore(), network.Core), precision);
     }
 
     /// <summary>The network's output for a batch x (n x InputSize) through the kernels: an n x OutputSize array.</summary>
@@ -176,13 +176,6 @@ public static class FastPath
     public static double[,] PredictFast(this Network network, double[,] x, Precision precision = Precision.Float64)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return FN.FastTrainer.predict(ToCore(precision), network.Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+        return FN.FastTrainer.predict(precision.ToCore(), network.Core, Interop.ToMatrix(x, nameof(x))).ToArray();
     }
-
-    internal static FN.Precision ToCore(Precision precision) => precision switch
-    {
-        Precision.Float64 => FN.Precision.Float64,
-        Precision.Float32 => FN.Precision.Float32,
-        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
-    };
 }
