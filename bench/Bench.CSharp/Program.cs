@@ -39,7 +39,7 @@ foreach (string dtype in new[] { "float32", "float64" })
     // The one-off FastTrainer.prepare of W1's 8192 x 784 float64 matrix (no peer: PyTorch's tensors are made outside its W1).
     items.Add(new Item("W1-api-prepare", dtype, null, new W1ApiPrepare(f32), options.Quick ? 1 : 2, peer: false));
     items.Add(new Item("W2", dtype, null, f32 ? new W2<float>() : new W2<double>(), 1));
-    items.Add(new Item("W3", dtype, null, f32 ? new W3<float>(false) : new W3<double>(false), options.Quick ? 1 : 3));
+    items.Add(new Item("W3-1core", dtype, null, f32 ? new W3<float>(false) : new W3<double>(false), options.Quick ? 1 : 3));
     // The same prediction with its largest layer split over both cores (Predict(..., parallel: true)).
     items.Add(new Item("W3-parallel", dtype, null, f32 ? new W3<float>(true) : new W3<double>(true), options.Quick ? 1 : 3));
     // W3 through the core's public single-sample predictor (FastTrainer.predictor, float64 spans in and out).
