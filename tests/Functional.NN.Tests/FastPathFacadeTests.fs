@@ -26,21 +26,6 @@ let private parameterBits (n: Network) =
         yield! bits (n.GetWeights l)
         yield! n.GetBias l |> Array.map BitConverter.DoubleToInt64Bits |]
 
-/// The fewest bytes allocated on this thread by 100 calls of the span overload, over five runs
-/// (outside a computation expression, whose loops allocate closures of their own; the fewest, as
-/// in FastPathTests: a kernel's per-thread buffer may grow once, a per-call allocation shows in
-/// every run).
-let private bytesOf100 (p: FastPredictor) (x: double[]) (output: double[]) : int64 =
-    let mutable fewest = Int64.MaxValue
-    for _ in 1 .. 5 do
-        let mutable i = 0
-        let start = GC.GetAllocatedBytesForCurrentThread()
-        while i < 100 do
-            p.Predict(ReadOnlySpan x, Span output)
-            i <- i + 1
-        fewest <- min fewest (GC.GetAllocatedBytesForCurrentThread() - start)
-    fewest
-
 [<Tests>]
 let tests =
     testList "FastPathFacade" [
@@ -87,7 +72,7 @@ let tests =
                     close tol (sprintf "row %d (span)" i) (array2D [ [ expected.[i, 0]; expected.[i, 1] ] ]) (array2D [ output ])
                 let row = Array.init 3 (fun j -> x.[0, j])
                 for _ in 1 .. 1000 do p.Predict(ReadOnlySpan row, Span output)
-                Expect.equal (bytesOf100 p row output) 0L "bytes allocated by 100 calls (the fewest of five runs)"
+                Expect.equal (FastPathTests.fewestBytesOf100 (fun () -> p.Predict(ReadOnlySpan row, Span output))) 0L "bytes allocated by 100 calls (the fewest of five runs)"
                 Expect.equal (parameterBits n) before "network unchanged"
                 let e = Expect.throwsC (fun () -> p.Predict [| 1.0 |] |> ignore) id
                 Expect.equal (e :?> ArgumentException).ParamName "x" "wrong length"
