@@ -95,16 +95,25 @@ module Rng =
             g <- g'
         result, g
 
+    /// Overwrites `buffer` with the permutation of 0 .. buffer.Length - 1 that `permutation
+    /// buffer.Length r` returns (the identity shuffled by Fisher-Yates from the last index down,
+    /// one nextInt (i + 1) per index i), and returns the generator to use next. For loops that draw
+    /// a permutation per epoch without allocating; the caller owns the buffer.
+    let permuteInto (buffer: int[]) (r: Rng) : Rng =
+        for i in 0 .. buffer.Length - 1 do buffer.[i] <- i
+        let mutable g = r
+        for i in buffer.Length - 1 .. -1 .. 1 do
+            let struct (j, g') = nextInt (i + 1) g
+            let t = buffer.[i]
+            buffer.[i] <- buffer.[j]
+            buffer.[j] <- t
+            g <- g'
+        g
+
     /// A uniformly random permutation of 0 .. n-1 (Fisher-Yates).
     let permutation (n: int) (r: Rng) : int[] * Rng =
-        let p = Array.init n id
-        let mutable g = r
-        for i in n - 1 .. -1 .. 1 do
-            let struct (j, g') = nextInt (i + 1) g
-            let t = p.[i]
-            p.[i] <- p.[j]
-            p.[j] <- t
-            g <- g'
+        let p = Array.zeroCreate n
+        let g = permuteInto p r
         p, g
 
     /// Two independent generators from one (for example one for initialisation, one for

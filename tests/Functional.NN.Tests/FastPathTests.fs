@@ -338,6 +338,31 @@ let tests =
             Expect.equal (bits (flat net)) before "network unchanged"
         }
 
+        test "trainOn allocates nothing per training step: 9 more epochs cost only their 9 loss values" {
+            // Issue 7: nothing allocated per step once training is under way. A call allocates its
+            // result (the new network, the loss array) and one permutation buffer; so the bytes of
+            // a 10-epoch call (640 steps) minus those of a 1-epoch call must be the 9 extra float64
+            // losses, 72 bytes (an array grows by 8 bytes per element), within 64 bytes of slack
+            // for the allocator's rounding; one int[] per epoch (the old batch lists, 32 KB here)
+            // or a few bytes per step would exceed that.
+            let net = Network.init 20 [ LayerSpec.Of(16, Activation.ReLU); LayerSpec.Of(4, Activation.Identity) ] 5L
+            let x = Mat.init 8192 20 (fun i j -> sin (float (i * 20 + j)))
+            let y = Mat.init 8192 4 (fun i j -> if (i + j) % 4 = 0 then 1.0 else 0.0)
+            for precision in precisions do
+                let data = FastTrainer.prepare precision x y
+                let run epochs = FastTrainer.trainOn Loss.SoftmaxCrossEntropy 0.01 128 epochs 3L data net |> ignore
+                run 1; run 10
+                let fewest epochs =
+                    let mutable best = Int64.MaxValue
+                    for _ in 1 .. 3 do
+                        let start = GC.GetAllocatedBytesForCurrentThread()
+                        run epochs
+                        best <- min best (GC.GetAllocatedBytesForCurrentThread() - start)
+                    best
+                let extra = fewest 10 - fewest 1
+                Expect.isLessThanOrEqual extra (72L + 64L) (sprintf "%A: bytes of 9 more epochs (576 steps)" precision)
+        }
+
         test "one predictor and one FastData used from several threads at once give the one-thread results" {
             let net = Network.init 40 [ LayerSpec.Of(30, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 7L
             let x = Mat.init 64 40 (fun i j -> sin (float (i * 40 + j)))

@@ -42,6 +42,26 @@ let tests =
             // The variance of a sample variance of normals is 2 / n.
             Expect.isLessThan (abs (var - 1.0)) (4.0 * sqrt (2.0 / 200_000.0)) "variance"
         }
+        test "permuteInto and permutation are Fisher-Yates from the identity, whatever the buffer held" {
+            // The expected values: Fisher-Yates written here from the documented rule (for i from
+            // n - 1 down to 1, swap i with nextInt (i + 1)), on the identity.
+            for n in [ 1; 2; 7; 1000 ] do
+                let expected = Array.init n id
+                let mutable g = Rng.create 11L
+                for i in n - 1 .. -1 .. 1 do
+                    let struct (j, g') = Rng.nextInt (i + 1) g
+                    let t = expected.[i]
+                    expected.[i] <- expected.[j]
+                    expected.[j] <- t
+                    g <- g'
+                let buffer = Array.create n -5
+                let g2 = Rng.permuteInto buffer (Rng.create 11L)
+                Expect.sequenceEqual buffer expected (sprintf "n = %d: permuteInto's values" n)
+                Expect.equal g2 g (sprintf "n = %d: permuteInto's next generator" n)
+                let p, g3 = Rng.permutation n (Rng.create 11L)
+                Expect.sequenceEqual p expected (sprintf "n = %d: permutation's values" n)
+                Expect.equal g3 g (sprintf "n = %d: permutation's next generator" n)
+        }
         test "permutation is a permutation" {
             let p, _ = Rng.permutation 1000 (Rng.create 9L)
             Expect.equal (Array.sort p) (Array.init 1000 id) "every index once"

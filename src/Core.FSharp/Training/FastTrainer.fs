@@ -342,19 +342,26 @@ module FastTrainer =
                 if not (allFinite (Span<'T>.op_Implicit (trainer.Weights l)) && allFinite (Span<'T>.op_Implicit (trainer.Biases l))) then ok <- false
             ok
         let rate = (c.Of [| learningRate |]).[0]
-        let batching = Batching.miniBatch b
+        let steps = (n + b - 1) / b
+        // Each epoch's permutation, drawn in place (Rng.permuteInto: the permutation of
+        // Batching.epoch (Batching.miniBatch b)); batch i is order.[i b .. min (n, (i + 1) b) - 1],
+        // as Array.chunkBySize cuts it. One buffer per call: the steps allocate nothing.
+        let order = Array.zeroCreate<int> n
+        let rowsOf i = min b (n - i * b)
         let losses = Array.zeroCreate epochs
         let mutable rng = Rng.create seed
         let mutable step = 0
-        /// One step on the batch's samples, gathered into (xb, yb); the batch loss before it.
-        let stepOn (batch: int[]) =
-            let rows = batch.Length
+        /// One step on batch i of the epoch's order, gathered into (xb, yb); the batch loss before it.
+        let stepOn (batch: int) =
+            let rows = rowsOf batch
+            let first = batch * b
             for i in 0 .. rows - 1 do
-                ReadOnlySpan(xs, batch.[i] * d, d).CopyTo(Span(xb, i * d, d))
-                ReadOnlySpan(ys, batch.[i] * k, k).CopyTo(Span(yb, i * k, k))
+                let sample = order.[first + i]
+                ReadOnlySpan(xs, sample * d, d).CopyTo(Span(xb, i * d, d))
+                ReadOnlySpan(ys, sample * k, k).CopyTo(Span(yb, i * k, k))
             trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, rows, rate)
         /// The epoch again from its start, checking after every step; raises at the first bad one.
-        let replay (epoch: int) (batches: int[][]) (firstStep: int) : float =
+        let replay (epoch: int) (firstStep: int) : float =
             copyIn trainer startW startB
             step <- firstStep
             let mutable goodW, goodB = Array.map Array.copy startW, Array.map Array.copy startB
@@ -365,7 +372,7 @@ module FastTrainer =
                 raise (TrainingDivergedException(epoch, step, lastGood,
                         sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller learning rate (it was %g)." epoch step what learningRate))
             let mutable total = 0.0
-            for batch in batches do
+            for batch in 0 .. steps - 1 do
                 step <- step + 1
                 let value = stepOn batch
                 if nonFinite value then diverged (sprintf "the batch loss became %g" value)
@@ -379,26 +386,25 @@ module FastTrainer =
                 goodB <- newB
                 newW <- w
                 newB <- bs
-                total <- total + value * float batch.Length
+                total <- total + value * float (rowsOf batch)
             // Not reached when steps are deterministic (the first pass found a non-finite value);
             // if it is, the replayed epoch, checked at every step, is a valid result.
             total
         for epoch in 1 .. epochs do
-            let batches, r = Batching.epoch batching n rng
-            rng <- r
+            rng <- Rng.permuteInto order rng
             copyOut trainer startW startB
             let firstStep = step
             let mutable total = 0.0
             let mutable ok = true
             let mutable i = 0
-            while ok && i < batches.Length do
+            while ok && i < steps do
                 step <- step + 1
-                let value = stepOn batches.[i]
+                let value = stepOn i
                 if nonFinite value then ok <- false
-                else total <- total + value * float batches.[i].Length
+                else total <- total + value * float (rowsOf i)
                 i <- i + 1
             if ok && not (parametersFinite ()) then ok <- false
-            if not ok then total <- replay epoch batches firstStep
+            if not ok then total <- replay epoch firstStep
             losses.[epoch - 1] <- total / float n
         { Network = networkOf net trainer; EpochLosses = losses }
 
