@@ -200,7 +200,19 @@ namespace Functional.NN.Bench
         }
     }
 
-    internal readonly record struct Measurement(double Seconds, long ThreadBytesPerStep, long TotalBytesPerStep);
+    internal readonly record struct Measurement(double Seconds, long ThreadBytesPerStep, long TotalBytesPerStep)
+    {
+        /// <summary>Times one run of <paramref name="run"/> and the bytes it allocates per step, on this thread and in the process.</summary>
+        public static Measurement Of(Action run, int steps)
+        {
+            long th = GC.GetAllocatedBytesForCurrentThread(), tot = GC.GetTotalAllocatedBytes(true);
+            long t0 = Stopwatch.GetTimestamp();
+            run();
+            long t1 = Stopwatch.GetTimestamp();
+            long th1 = GC.GetAllocatedBytesForCurrentThread(), tot1 = GC.GetTotalAllocatedBytes(true);
+            return new Measurement((t1 - t0) / (double)Stopwatch.Frequency, (th1 - th) / steps, (tot1 - tot) / steps);
+        }
+    }
 
     internal interface IWorkload
     {
@@ -241,16 +253,7 @@ namespace Functional.NN.Bench
             return loss;
         }
 
-        public Measurement Measure()
-        {
-            long th = GC.GetAllocatedBytesForCurrentThread(), tot = GC.GetTotalAllocatedBytes(true);
-            long t0 = Stopwatch.GetTimestamp();
-            Epoch();
-            long t1 = Stopwatch.GetTimestamp();
-            long th1 = GC.GetAllocatedBytesForCurrentThread(), tot1 = GC.GetTotalAllocatedBytes(true);
-            int steps = Samples / Batch;
-            return new Measurement((t1 - t0) / (double)Stopwatch.Frequency, (th1 - th) / steps, (tot1 - tot) / steps);
-        }
+        public Measurement Measure() => Measurement.Of(() => Epoch(), Samples / Batch);
     }
 
     /// <summary>
@@ -297,16 +300,7 @@ namespace Functional.NN.Bench
         private double Epoch() =>
             Functional.NN.FastTrainer.trainOn(Functional.NN.Loss.SoftmaxCrossEntropy, 0.01, Batch, 1, 3L, _data, _net).EpochLosses[0];
 
-        public Measurement Measure()
-        {
-            long th = GC.GetAllocatedBytesForCurrentThread(), tot = GC.GetTotalAllocatedBytes(true);
-            long t0 = Stopwatch.GetTimestamp();
-            Epoch();
-            long t1 = Stopwatch.GetTimestamp();
-            long th1 = GC.GetAllocatedBytesForCurrentThread(), tot1 = GC.GetTotalAllocatedBytes(true);
-            int steps = Samples / Batch;
-            return new Measurement((t1 - t0) / (double)Stopwatch.Frequency, (th1 - th) / steps, (tot1 - tot) / steps);
-        }
+        public Measurement Measure() => Measurement.Of(() => Epoch(), Samples / Batch);
     }
 
     /// <summary>The one-off cost of the public path: FastTrainer.prepare of W1's float64 matrices (check and convert).</summary>
@@ -324,16 +318,11 @@ namespace Functional.NN.Bench
 
         public Measurement Measure()
         {
-            long th = GC.GetAllocatedBytesForCurrentThread(), tot = GC.GetTotalAllocatedBytes(true);
-            long t0 = Stopwatch.GetTimestamp();
-            GC.KeepAlive(Functional.NN.FastTrainer.prepare(Precision, _x, _y));
-            long t1 = Stopwatch.GetTimestamp();
-            long th1 = GC.GetAllocatedBytesForCurrentThread(), tot1 = GC.GetTotalAllocatedBytes(true);
+            var m = Measurement.Of(() => GC.KeepAlive(Functional.NN.FastTrainer.prepare(Precision, _x, _y)), W1Api.Samples / W1Api.Batch);
             // Collect the 25-51 MB just made, untimed: otherwise a background collection of it
             // starts in a later item and takes one of the two cores from its measurement.
             GC.Collect();
-            int steps = W1Api.Samples / W1Api.Batch;
-            return new Measurement((t1 - t0) / (double)Stopwatch.Frequency, (th1 - th) / steps, (tot1 - tot) / steps);
+            return m;
         }
     }
 
@@ -371,15 +360,7 @@ namespace Functional.NN.Bench
             return loss;
         }
 
-        public Measurement Measure()
-        {
-            long th = GC.GetAllocatedBytesForCurrentThread(), tot = GC.GetTotalAllocatedBytes(true);
-            long t0 = Stopwatch.GetTimestamp();
-            Run(Steps);
-            long t1 = Stopwatch.GetTimestamp();
-            long th1 = GC.GetAllocatedBytesForCurrentThread(), tot1 = GC.GetTotalAllocatedBytes(true);
-            return new Measurement((t1 - t0) / (double)Stopwatch.Frequency, (th1 - th) / Steps, (tot1 - tot) / Steps);
-        }
+        public Measurement Measure() => Measurement.Of(() => Run(Steps), Steps);
     }
 
     /// <summary>W3: predict one sample through W1's network (latency per call).</summary>
