@@ -149,13 +149,24 @@ public sealed class Node
     public Node SoftmaxCrossEntropy(double[,] target) =>
         new(AD.NodeModule.softmaxCrossEntropy(Interop.ToMatrix(target, nameof(target)), Core));
 
-    /// <summary>The node's value (a forward pass of the graph below it).</summary>
+    /// <summary>The node's value (a forward pass of the graph below it, in float64).</summary>
     public double[,] Evaluate() => AD.Autodiff.evaluate(Core).ToArray();
 
+    /// <summary>The node's value computed in a precision: in <see cref="Precision.Float32"/> every variable and
+    /// constant is rounded to float32 as it is read and every node's value is rounded once to float32.</summary>
+    /// <param name="precision">The precision of every value of the pass.</param>
+    public double[,] Evaluate(Precision precision) => AD.Autodiff.evaluateIn(precision.ToCore(), Core).ToArray();
+
     /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
-    /// gradient with respect to every variable.</summary>
+    /// gradient with respect to every variable (in float64).</summary>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
     public GradientRun Backward() => new(AD.Autodiff.gradient(Core));
+
+    /// <summary>The forward and backward passes in a precision: in <see cref="Precision.Float32"/> every value,
+    /// adjoint and gradient of the run is a float32 value (each computed in float64 and rounded once).</summary>
+    /// <param name="precision">The precision of every value of the run.</param>
+    /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
+    public GradientRun Backward(Precision precision) => new(AD.Autodiff.gradientIn(precision.ToCore(), Core));
 
     /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>
     public string ToDot() => AD.Explain.dot(AD.GraphModule.ofOutput(Core));
@@ -183,7 +194,7 @@ public sealed class Node
 /// <param name="Adjoint">dL/dnode, shaped like the value.</param>
 public sealed record NodeReport(int Id, string Name, string Formula, IReadOnlyList<int> InputIds, double[,] Value, double[,] Adjoint);
 
-/// <summary>The result of <see cref="Node.Backward"/>: the output's value, the gradient of every variable and,
+/// <summary>The result of <see cref="Node.Backward()"/>: the output's value, the gradient of every variable and,
 /// for explanation, every node's value and adjoint as a table and as DOT text.</summary>
 public sealed class GradientRun
 {

@@ -344,7 +344,7 @@ let tests =
                 let o32, o64 = Network.predict c.Network x, Network.predict n64 x
                 let outErr = (o32 - o64).FrobeniusNorm() / max (o64.FrobeniusNorm()) 1e-3
                 if outErr > 1e-5 then failtestf "relative difference of the outputs %g for %O" outErr c)
-        test "GradientCheck checks a Float32 network in float64 (widened network, float32 data); NetworkGraph computes it in float64" {
+        test "GradientCheck checks a Float32 network in float64 (widened network, float32 data); NetworkGraph computes it in float32" {
             let net = f32 (Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Sigmoid) ] 3L)
             let c = { Network = net; Loss = Loss.BinaryCrossEntropy; X = Mat.init 5 3 (fun i j -> sin (float (3 * i + j))); Y = Mat.init 5 2 (fun i j -> 0.1 * float (i + j)) }
             let got = GradientCheck.checkNetwork GradientCheckOptions.Default c.Network c.Loss c.X c.Y
@@ -352,15 +352,51 @@ let tests =
             Expect.equal got.Analytic widened.Analytic "the same analytic gradient"
             Expect.equal got.Numeric widened.Numeric "the same differences"
             Expect.isTrue (got.Passes 1e-6) (sprintf "relative error %g" got.MaxRelativeError)
-            // NetworkGraph computes in float64 on the Float32 network's values and the data as
-            // given (docs/precision.md): it agrees with the Float32 gradient to float32 accuracy,
-            // within the 1e-5 of the Float64 comparison above.
-            let graphLoss, graphGrad = Autodiff.NetworkGraph.lossAndGradient c.Network c.Loss (c.X.Map(fun v -> r32 v)) (c.Y.Map(fun v -> r32 v))
+            // NetworkGraph runs the graph in the network's precision (Graph.runIn Float32): its
+            // nodes split the loss differently from Network.lossAndGradient (the mean as its own
+            // node, for one), so the roundings differ and the two agree to float32 accuracy,
+            // within the 1e-5 of the Float64 comparison above, not bit for bit.
+            let graphLoss, graphGrad = Autodiff.NetworkGraph.lossAndGradient c.Network c.Loss c.X c.Y
             let loss32, grad32 = Network.lossAndGradient c.Network c.Loss c.X c.Y
             let vg, v32 = Parameters.ofGradients graphGrad, Parameters.ofGradients grad32
             Expect.isLessThan ((vg - v32).L2Norm() / v32.L2Norm()) 1e-5 "NetworkGraph's gradient"
             Expect.isLessThan (abs (graphLoss - loss32) / abs loss32) 1e-5 "NetworkGraph's loss"
+            allF32 "NetworkGraph's gradient" vg
+            Expect.isTrue (isF32 graphLoss) "NetworkGraph's loss is a float32 value"
         }
+        test "Autodiff in Float32: the notes' f = (x + y) z with x = 0.1, y = 0.2, z = 3 (tests/reference/float32_autodiff_hand.py)" {
+            let x = Autodiff.Node.scalarVariable "x" 0.1
+            let y = Autodiff.Node.scalarVariable "y" 0.2
+            let z = Autodiff.Node.scalarVariable "z" 3.0
+            let f = Autodiff.Node.multiply (Autodiff.Node.add x y) z
+            // The script's output: x + y = 0.30000001192092896, f = 0.9000000357627869,
+            // df/dz = 0.30000001192092896, df/dx = df/dy = 3.
+            let r = Autodiff.Autodiff.gradientIn Precision.Float32 f
+            Expect.equal r.Value 0.9000000357627869 "f in float32"
+            Expect.equal (r.Gradient "z").[0, 0] 0.30000001192092896 "df/dz = x + y in float32"
+            Expect.equal (r.Gradient "x").[0, 0] 3.0 "df/dx = z"
+            Expect.equal (r.Gradient "y").[0, 0] 3.0 "df/dy = z"
+            Expect.equal (Autodiff.Autodiff.evaluateIn Precision.Float32 f).[0, 0] 0.9000000357627869 "evaluateIn"
+            // Float64 as before: 0.30000000000000004 and 0.9000000000000001 (the script's last line).
+            let r64 = Autodiff.Autodiff.gradient f
+            Expect.equal r64.Value 0.9000000000000001 "f in float64"
+            Expect.equal (r64.Gradient "z").[0, 0] 0.30000000000000004 "df/dz in float64"
+            // The facade's Backward(Precision.Float32) gives the same numbers.
+            let fx = FunctionalNN.Autodiff.Variable("x", 0.1)
+            let fy = FunctionalNN.Autodiff.Variable("y", 0.2)
+            let fz = FunctionalNN.Autodiff.Variable("z", 3.0)
+            let run = ((fx + fy) * fz).Backward(FunctionalNN.Precision.Float32)
+            Expect.equal run.Value 0.9000000357627869 "facade: f in float32"
+            Expect.equal (run.ScalarGradient "z") 0.30000001192092896 "facade: df/dz in float32"
+            Expect.equal (((fx + fy) * fz).Evaluate(FunctionalNN.Precision.Float32)).[0, 0] 0.9000000357627869 "facade: Evaluate"
+        }
+        testPropertyWithConfig (config 100) "Autodiff in Float32: every node's value and adjoint and every gradient of a network's loss graph is a float32 value" <|
+            Prop.forAll (Arb.fromGen genF32Case) (fun c ->
+                if List.forall (fun (l: Dense) -> Activation.isDifferentiable l.Activation) c.Network.Layers then
+                    let r = Autodiff.Autodiff.gradientIn Precision.Float32 (Autodiff.NetworkGraph.ofBatch c.Network c.Loss c.X c.Y)
+                    for KeyValue (id, v) in r.Values do matrixF32 (sprintf "value of node %d" id) v
+                    for KeyValue (id, a) in r.Adjoints do matrixF32 (sprintf "adjoint of node %d" id) a
+                    for KeyValue (name, g) in r.Gradients do matrixF32 (sprintf "gradient of %s" name) g)
         test "Trainer on a Float32 network: Iris learns (>= 95 %, as the Float64 test), bit for bit reproducible, keeps Float32" {
             let r1, r2, xTest, yTest = irisRun.Force()
             Expect.equal r1.Model.Precision Precision.Float32 "keeps Float32"

@@ -83,11 +83,13 @@ module NetworkGraph =
 
     /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias, by
     /// reverse-mode autodiff of the graph (compare `Network.lossAndGradient`, by the notes'
-    /// hand-derived recursion). Raises ArgumentException for a bad X or Y and, like the core,
-    /// InvalidOperationException for a step layer (whose gradient is zero almost everywhere).
+    /// hand-derived recursion), in the network's precision (`Autodiff.gradientIn net.Precision`:
+    /// for a Float32 network every node's value and adjoint is a float32 value). Raises
+    /// ArgumentException for a bad X or Y and, like the core, InvalidOperationException for a
+    /// step layer (whose gradient is zero almost everywhere).
     let lossAndGradient (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         Check.notNull "net" net
         Network.checkDifferentiable net
         Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
-        let result = Autodiff.gradient (ofBatch net lossKind x y)
+        let result = Autodiff.gradientIn net.Precision (ofBatch net lossKind x y)
         result.Value, gradientsOf net result
