@@ -60,13 +60,14 @@ module ModelFile =
               | None -> ()
               yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
 
-    /// The precision of the network of `networkEntries`: Float64 when "<p>precision" is absent.
+    /// The precision of the model of `networkEntries` or `linearEntries`: Float64 when
+    /// "<p>precision" is absent.
     let private precisionOf (prefix: string) (e: ModelEntries) : Precision =
         if e.Has(prefix + "precision") then
             match e.Text(prefix + "precision") with
             | "float32" -> Precision.Float32
             | "float64" -> Precision.Float64
-            | text -> bad (sprintf "The entry '%sprecision' is '%s'; a network's precision is 'float32' or 'float64'." prefix text)
+            | text -> bad (sprintf "The entry '%sprecision' is '%s'; a model's precision is 'float32' or 'float64'." prefix text)
         else Precision.Float64
 
     /// The network of `networkEntries`, checked: at least one layer, shapes that chain, bias
@@ -129,20 +130,26 @@ module ModelFile =
     // ---- linear models -------------------------------------------------------------------
 
     /// A linear model's entries: "coefficients" (d x k), "intercept" (k), "has_intercept" (0/1),
-    /// "features".
+    /// "features", and for a Float32 model "precision" = "float32" with 4-byte coefficients and
+    /// intercept (a Float64 model's entries are those of version 1, byte for byte).
     let linearEntries (m: LinearModel) : (string * ModelValue) list =
-        [ "coefficients", floatsOfMatrix m.Coefficients
-          "intercept", vector (m.Intercept.ToArray())
-          "has_intercept", ModelValue.Int (if m.HasIntercept then 1L else 0L)
-          "features", ModelValue.Texts (Array.copy m.FeatureNames) ]
+        [ if m.Precision <> Precision.Float64 then yield "precision", ModelValue.Text (Precision.name m.Precision)
+          yield "coefficients", floatsOfMatrixIn m.Precision m.Coefficients
+          yield "intercept", vectorIn m.Precision (m.Intercept.ToArray())
+          yield "has_intercept", ModelValue.Int (if m.HasIntercept then 1L else 0L)
+          yield "features", ModelValue.Texts (Array.copy m.FeatureNames) ]
 
     /// The linear model of `linearEntries`, checked by LinearModel.create.
     let linearOf (e: ModelEntries) : LinearModel =
-        let rows, cols, w = e.Matrix "coefficients"
+        let precision = precisionOf "" e
+        let rows, cols, w = e.MatrixIn("coefficients", precision)
         if rows = 0 || cols = 0 then bad (sprintf "The entry 'coefficients' has shape [%d, %d]; it must not be empty." rows cols)
-        let b = e.Vector("intercept", cols)
+        let b = e.VectorIn("intercept", cols, precision)
         let hasIntercept = e.IntIn("has_intercept", 0L, 1L) = 1
-        rebuild "linear" (fun () -> LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features"))
+        // Widened float32 values are float32 values, so withPrecision changes none of them.
+        rebuild "linear" (fun () ->
+            LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features")
+            |> LinearModel.withPrecision precision)
 
     // ---- training checkpoints ----------------------------------------------------------
 

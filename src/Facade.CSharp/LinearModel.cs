@@ -30,6 +30,20 @@ public sealed class LinearModel
     /// <summary>k, the number of outputs.</summary>
     public int OutputSize => Core.OutputSize;
 
+    /// <summary>The precision of the coefficients and predictions (every fit gives <see cref="Precision.Float64"/>).</summary>
+    public Precision Precision => EnumInterop.FromCore(Core.Precision);
+
+    /// <summary>
+    /// The model in another precision: a new model whose coefficients and intercept are rounded to
+    /// <paramref name="precision"/> and whose predictions are computed in it (inputs rounded, each output
+    /// accumulated in float64 and rounded once). The fits solve in float64, so the float32 model of a fit
+    /// is the float32 rounding of its float64 solution. Widening is exact.
+    /// </summary>
+    /// <param name="precision">The precision of the new model.</param>
+    /// <exception cref="ArgumentException">A coefficient is beyond float32's range.</exception>
+    public LinearModel WithPrecision(Precision precision) =>
+        new(FL.LinearModelModule.withPrecision(precision.ToCore(), Core));
+
     /// <summary>The notes' stacked weights [b; W], (1 + d) x k with the intercept row first (W alone
     /// without an intercept). For the commute example this is the notes' W* = [w0, w1, w2].</summary>
     public double[,] StackedWeights() => FL.LinearModelModule.stacked(Core).ToArray();

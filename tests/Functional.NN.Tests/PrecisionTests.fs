@@ -364,6 +364,65 @@ let tests =
             allF32 "NetworkGraph's gradient" vg
             Expect.isTrue (isF32 graphLoss) "NetworkGraph's loss is a float32 value"
         }
+        test "Linear models in Float32: withPrecision rounds the fit, predictions are float32 (hand example and an independent loop), files keep it" {
+            // Hand example: y = 0.1 x + 0.2 at x = 3 and y = 0.1 x at x = 3 (values from Python's
+            // struct float32, the script tests/reference/float32_linear_hand.py and its printed output).
+            // Float32: the coefficient is 0.10000000149011612, the intercept 0.20000000298023224;
+            // 3 x 0.10000000149011612 + 0.20000000298023224 = 0.5000000074505806 rounds to 0.5, and
+            // 3 x 0.10000000149011612 = 0.30000000447034836 rounds to 0.30000001192092896.
+            // Float64: 3 x 0.1 + 0.2 = 0.5 and 3 x 0.1 = 0.30000000000000004.
+            let hand = Linear.LinearModel.create (Mat.ofRows [ [| 0.1 |] ]) (Vector<float>.Build.Dense [| 0.2 |]) true [||]
+            Expect.equal hand.Precision Precision.Float64 "create gives Float64"
+            let hand32 = Linear.LinearModel.withPrecision Precision.Float32 hand
+            Expect.equal hand32.Coefficients.[0, 0] 0.10000000149011612 "coefficient as float32"
+            Expect.equal hand32.Intercept.[0] 0.20000000298023224 "intercept as float32"
+            Expect.equal (Linear.LinearModel.predict hand32 (Mat.ofRows [ [| 3.0 |] ])).[0, 0] 0.5 "Float32 prediction with intercept"
+            Expect.equal (Linear.LinearModel.predict hand (Mat.ofRows [ [| 3.0 |] ])).[0, 0] 0.5 "Float64 prediction with intercept"
+            let noB = Linear.LinearModel.create (Mat.ofRows [ [| 0.1 |] ]) (Vector<float>.Build.Dense 1) false [||]
+            Expect.equal (Linear.LinearModel.predict (Linear.LinearModel.withPrecision Precision.Float32 noB) (Mat.ofRows [ [| 3.0 |] ])).[0, 0] 0.30000001192092896 "Float32 prediction without intercept"
+            Expect.equal (Linear.LinearModel.predict noB (Mat.ofRows [ [| 3.0 |] ])).[0, 0] 0.30000000000000004 "Float64 prediction without intercept"
+            // A least-squares fit on random data: the Float32 model is the float32 rounding of the
+            // float64 solution, and its predictions equal a loop written here (x rounded to float32,
+            // products and sums in float64, rounded once).
+            let rng = Random 4
+            let x = Mat.init 40 6 (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
+            let y = Mat.init 40 2 (fun i j -> float (i % 7) * 0.3 - float j + rng.NextDouble())
+            let fit = Linear.LeastSquares.fit Linear.LeastSquaresOptions.Default x y
+            let m32 = Linear.LinearModel.withPrecision Precision.Float32 fit
+            Expect.sequenceEqual (m32.Coefficients.Enumerate()) (fit.Coefficients.Enumerate() |> Seq.map r32) "coefficients rounded"
+            Expect.sequenceEqual (m32.Intercept.Enumerate()) (fit.Intercept.Enumerate() |> Seq.map r32) "intercept rounded"
+            let expected =
+                Array2D.init 40 2 (fun i k ->
+                    let mutable acc = 0.0
+                    for j in 0 .. 5 do acc <- acc + r32 x.[i, j] * m32.Coefficients.[j, k]
+                    r32 (acc + m32.Intercept.[k]))
+            let predicted = Linear.LinearModel.predict m32 x
+            matrixF32 "Float32 predictions" predicted
+            sameBits "Float32 predictions" expected predicted
+            let back = Linear.LinearModel.withPrecision Precision.Float64 m32
+            Expect.equal back.Precision Precision.Float64 "widened"
+            Expect.sequenceEqual (back.Coefficients.Enumerate()) (m32.Coefficients.Enumerate()) "widening is exact"
+            // Model files: a Float32 model keeps its precision and values, in about half the bytes.
+            let wide = Linear.LinearModel.create (Mat.init 200 3 (fun i j -> sin (float (i + 7 * j)))) (Vector<float>.Build.Dense 3) false [||]
+            let wide32 = Linear.LinearModel.withPrecision Precision.Float32 wide
+            let bytes32, bytes64 = ModelFile.linearToBytes wide32, ModelFile.linearToBytes wide
+            let loaded = ModelFile.linearOfBytes bytes32
+            Expect.equal loaded wide32 "round trip of a Float32 model"
+            Expect.equal loaded.Precision Precision.Float32 "precision kept"
+            Expect.equal (ModelFile.linearOfBytes bytes64) wide "round trip of a Float64 model"
+            Expect.isLessThan (float bytes32.Length / float bytes64.Length) 0.6 (sprintf "file size %d vs %d bytes" bytes32.Length bytes64.Length)
+            let c = ModelContainer.read bytes32
+            let damaged = ModelContainer.write { c with Entries = c.Entries |> List.map (fun (n, v) -> if n = "precision" then n, ModelValue.Text "float16" else n, v) }
+            match (try ModelFile.linearOfBytes damaged |> ignore; None with :? ModelFormatException as e -> Some e.Message) with
+            | Some m -> Expect.stringContains m "'precision' is 'float16'" "a damaged precision entry"
+            | None -> failtest "a linear model file with precision float16 loaded"
+            // The facade.
+            let fm = FunctionalNN.LinearRegression.Fit(x.ToArray(), y.ToArray())
+            let fm32 = fm.WithPrecision(FunctionalNN.Precision.Float32)
+            Expect.equal fm32.Precision FunctionalNN.Precision.Float32 "facade precision"
+            Expect.equal fm.Precision FunctionalNN.Precision.Float64 "facade fits are Float64"
+            Expect.equal (fm32.Predict(x.ToArray())) (predicted.ToArray()) "facade predictions"
+        }
         test "Autodiff in Float32: the notes' f = (x + y) z with x = 0.1, y = 0.2, z = 3 (tests/reference/float32_autodiff_hand.py)" {
             let x = Autodiff.Node.scalarVariable "x" 0.1
             let y = Autodiff.Node.scalarVariable "y" 0.2

@@ -16,7 +16,10 @@ type LinearModel =
       /// True when the intercept was fitted (false: it is fixed at zero).
       HasIntercept: bool
       /// The names of the d input features (may be empty when unknown).
-      FeatureNames: string[] }
+      FeatureNames: string[]
+      /// The precision of the coefficients, the intercept and the predictions (Float64 for every
+      /// fit; `LinearModel.withPrecision` gives a Float32 model, see docs/precision.md).
+      Precision: Precision }
     /// d, the number of input features.
     member this.InputSize = this.Coefficients.RowCount
     /// k, the number of outputs.
@@ -41,7 +44,22 @@ module LinearModel =
         let names = names featureNames
         if names.Length <> 0 && names.Length <> coefficients.RowCount then
             Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature)." names.Length coefficients.RowCount)
-        { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names }
+        { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names
+          Precision = Precision.Float64 }
+
+    /// The model in another precision: a new model whose coefficients and intercept are rounded
+    /// to p (`Precision.round`) and whose predictions are computed in p from then on. Widening a
+    /// Float32 model is exact. The fits solve in float64 (QR or the normal equations in float32
+    /// would lose half their digits or all of them, docs/precision.md), so the Float32 model of a
+    /// fit is the float32 rounding of the float64 solution: `fit ... |> withPrecision Float32`.
+    /// A coefficient beyond float32's range raises ArgumentException (ParamName "model").
+    let withPrecision (p: Precision) (model: LinearModel) : LinearModel =
+        Check.notNull "model" (box model)
+        let w = Precision.roundMatrix p model.Coefficients
+        let b = Precision.roundVector p model.Intercept
+        if not (Mat.maxAbs w < infinity && b.ForAll(fun v -> Double.IsFinite v)) then
+            Check.fail "model" (sprintf "The model has a coefficient or intercept beyond the range of %s (about 3.4e38)." (Precision.name p))
+        { model with Coefficients = w; Intercept = b; Precision = p }
 
     /// The design matrix: X itself, or [1 X] (a column of ones first, the notes' x_0 = 1) when
     /// `intercept` is true. A new matrix.
@@ -65,12 +83,14 @@ module LinearModel =
             { Coefficients = theta.SubMatrix(1, d, 0, theta.ColumnCount)
               Intercept = theta.Row 0
               HasIntercept = true
-              FeatureNames = names featureNames }
+              FeatureNames = names featureNames
+              Precision = Precision.Float64 }
         else
             { Coefficients = theta.Clone()
               Intercept = Vector<float>.Build.Dense theta.ColumnCount
               HasIntercept = false
-              FeatureNames = names featureNames }
+              FeatureNames = names featureNames
+              Precision = Precision.Float64 }
 
     /// Raises unless X is a non-empty finite batch with as many columns as the model has inputs.
     let checkInput (model: LinearModel) (name: string) (x: Matrix<float>) =
@@ -93,10 +113,12 @@ module LinearModel =
         if y.ColumnCount <> model.OutputSize then
             Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s); y needs one column per output." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
 
-    /// X W + 1 b: the model's outputs, n x k.
+    /// X W + 1 b: the model's outputs, n x k. For a Float32 model X is rounded to float32 first
+    /// and each output, accumulated in float64, is rounded once to float32.
     let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
         checkInput model "x" x
-        Mat.addRow model.Intercept (x * model.Coefficients)
+        let p = model.Precision
+        Mat.addRow model.Intercept (Precision.roundMatrix p x * model.Coefficients) |> Precision.roundMatrix p
 
     /// The plain mean squared error of the model on (X, Y). Raises ArgumentException (ParamName
     /// "y", both shapes) when Y does not match X or the model (see checkTargets).

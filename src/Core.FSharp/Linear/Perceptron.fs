@@ -74,7 +74,8 @@ module Perceptron =
             { Coefficients = Matrix<float>.Build.Dense(d, 1, fun j _ -> w.[j])
               Intercept = Vector<float>.Build.Dense(1, b)
               HasIntercept = true
-              FeatureNames = names }
+              FeatureNames = names
+              Precision = Precision.Float64 }
           Converged = (wrong = 0)
           Epochs = epochs
           Updates = updates

@@ -76,7 +76,7 @@ module Ridge =
             let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
             let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
             let w = solve xc yc false
-            { Coefficients = w; Intercept = my - w.TransposeThisAndMultiply mx; HasIntercept = true; FeatureNames = Array.copy names }
+            { Coefficients = w; Intercept = my - w.TransposeThisAndMultiply mx; HasIntercept = true; FeatureNames = Array.copy names; Precision = Precision.Float64 }
 
     /// `fitNamed` without feature names.
     let fit (options: RidgeOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
