@@ -34,15 +34,13 @@ foreach (string dtype in new[] { "float32", "float64" })
 {
     bool f32 = dtype == "float32";
     items.Add(new Item("W1", dtype, null, f32 ? new W1<float>() : new W1<double>(), options.Quick ? 1 : 2));
-    // W1 through the core's public API: FastTrainer.trainOn on data prepared once (a fresh trainer, the shuffled batches and the divergence checks included).
+    // W1 through the core's public trainer: Trainer.train with plain SGD on the kernels backend (converting the data, the shuffled batches and the divergence checks included).
     items.Add(new Item("W1-api", dtype, null, new W1Api(f32), options.Quick ? 1 : 2));
-    // The one-off FastTrainer.prepare of W1's 8192 x 784 float64 matrix (no peer: PyTorch's tensors are made outside its W1).
-    items.Add(new Item("W1-api-prepare", dtype, null, new W1ApiPrepare(f32), options.Quick ? 1 : 2, peer: false));
     items.Add(new Item("W2", dtype, null, f32 ? new W2<float>() : new W2<double>(), 1));
     items.Add(new Item("W3-1core", dtype, null, f32 ? new W3<float>(false) : new W3<double>(false), options.Quick ? 1 : 3));
     // The same prediction with its largest layer split over both cores (Predict(..., parallel: true)).
     items.Add(new Item("W3-parallel", dtype, null, f32 ? new W3<float>(true) : new W3<double>(true), options.Quick ? 1 : 3));
-    // W3 through the core's public single-sample predictor (FastTrainer.predictor, float64 spans in and out).
+    // W3 through the core's public single-sample predictor (Network.predictor, float64 spans in and out).
     items.Add(new Item("W3-api", dtype, null, new W3Api(f32), options.Quick ? 1 : 3));
 }
 foreach (string dtype in new[] { "float64", "float32" })
@@ -257,8 +255,8 @@ namespace Functional.NN.Bench
     }
 
     /// <summary>
-    /// W1 through the library's public fast path: one call of Functional.NN.FastTrainer.trainOn for
-    /// one epoch on data prepared once in Setup (FastTrainer.prepare, as a PyTorch user holds tensors
+    /// W1 through the library's public trainer: one call of Functional.NN.Trainer.train for one epoch
+    /// of plain minibatch SGD on the kernels backend, from the float64 matrices (converted in the call;
     /// made once), a new Network out. The time includes a fresh trainer holding a copy of the
     /// network, gathering the shuffled minibatches, the divergence checks (one parameter copy and
     /// one scan per epoch, the loss per step) and copying the network back out.
@@ -267,7 +265,8 @@ namespace Functional.NN.Bench
     {
         internal const int Samples = 8192, Batch = 128;
         private Functional.NN.Network _net = null!;
-        private Functional.NN.FastData _data = null!;
+        private Functional.NN.TrainingData _data = null!;
+        private Functional.NN.TrainingOptions _options = null!;
         internal Functional.NN.Precision Precision => f32 ? Functional.NN.Precision.Float32 : Functional.NN.Precision.Float64;
         public int Inner => 1;
 
@@ -290,40 +289,19 @@ namespace Functional.NN.Bench
 
         public void Setup()
         {
-            _net = Network();
+            _net = Functional.NN.NetworkModule.withPrecision(Precision, Network());
             var (x, y) = Data();
-            _data = Functional.NN.FastTrainer.prepare(Precision, x, y);
+            _data = Functional.NN.TrainingData.Of(x, y);
+            _options = Functional.NN.TrainingOptions.Default.WithBatching(Functional.NN.BatchingModule.miniBatch(Batch))
+                .WithSchedule(Functional.NN.Schedule.NewConstant(0.01)).WithMaxEpochs(1).WithSeed(3L);
             Epoch();
             Epoch();
         }
 
         private double Epoch() =>
-            Functional.NN.FastTrainer.trainOn(Functional.NN.Loss.SoftmaxCrossEntropy, 0.01, Batch, 1, 3L, _data, _net).EpochLosses[0];
+            Functional.NN.Trainer.train(_options, Functional.NN.Loss.SoftmaxCrossEntropy, _data, _net).History.Head.TrainLoss;
 
         public Measurement Measure() => Measurement.Of(() => Epoch(), Samples / Batch);
-    }
-
-    /// <summary>The one-off cost of the public path: FastTrainer.prepare of W1's float64 matrices (check and convert).</summary>
-    internal sealed class W1ApiPrepare(bool f32) : IWorkload
-    {
-        private MathNet.Numerics.LinearAlgebra.Matrix<double> _x = null!, _y = null!;
-        private Functional.NN.Precision Precision => f32 ? Functional.NN.Precision.Float32 : Functional.NN.Precision.Float64;
-        public int Inner => 1;
-
-        public void Setup()
-        {
-            (_x, _y) = W1Api.Data();
-            Functional.NN.FastTrainer.prepare(Precision, _x, _y);
-        }
-
-        public Measurement Measure()
-        {
-            var m = Measurement.Of(() => GC.KeepAlive(Functional.NN.FastTrainer.prepare(Precision, _x, _y)), W1Api.Samples / W1Api.Batch);
-            // Collect the 25-51 MB just made, untimed: otherwise a background collection of it
-            // starts in a later item and takes one of the two cores from its measurement.
-            GC.Collect();
-            return m;
-        }
     }
 
     /// <summary>W2: 2-16-16-1 tanh, MSE, full-batch gradient descent on 1000 samples, 2000 steps.</summary>
@@ -397,18 +375,18 @@ namespace Functional.NN.Bench
     }
 
     /// <summary>
-    /// W3 through the library's public single-sample predictor (FastTrainer.predictor): W1's network,
+    /// W3 through the library's public single-sample predictor (Network.predictor): W1's network,
     /// W3's 64 inputs (seed 5) cycled, float64 spans in and out (converted inside for float32).
     /// </summary>
     internal sealed class W3Api(bool f32) : IWorkload
     {
-        private Functional.NN.FastPredictor _predictor = null!;
+        private Functional.NN.Predictor _predictor = null!;
         private double[] _x = null!, _out = null!;
         public int Inner => 2000;
 
         public void Setup()
         {
-            _predictor = Functional.NN.FastTrainer.predictor(f32 ? Functional.NN.Precision.Float32 : Functional.NN.Precision.Float64, W1Api.Network());
+            _predictor = Functional.NN.NetworkModule.predictor(Functional.NN.NetworkModule.withPrecision(f32 ? Functional.NN.Precision.Float32 : Functional.NN.Precision.Float64, W1Api.Network()));
             var rng = new Random(5);
             _x = new double[64 * 784];
             for (int i = 0; i < _x.Length; i++) _x[i] = rng.NextDouble();

@@ -22,45 +22,45 @@ type Activation =
     /// everywhere, so a network with a step layer cannot be trained by gradient.
     | Step
 
-/// Values and derivatives of activations, side by side.
+/// Values and derivatives of activations, side by side. The formulas themselves are written
+/// once, in `Functional.NN.Kernels.Formulas` (scalar functions that the kernels evaluate too);
+/// this module maps the core's `Activation` onto them.
 module Activation =
 
-    /// The logistic function, without overflow for large |z|.
-    let sigmoid (z: float) =
-        if z >= 0.0 then 1.0 / (1.0 + exp (-z))
-        else let e = exp z in e / (1.0 + e)
+    open Functional.NN.Kernels
+
+    /// The one table from the core's activations to the kernels': the kind and the leaky ReLU's
+    /// slope (0.01, unused, for the others).
+    let kernel (activation: Activation) : ActivationKind * float =
+        match activation with
+        | Activation.Identity -> ActivationKind.Identity, 0.01
+        | Activation.Sigmoid -> ActivationKind.Sigmoid, 0.01
+        | Activation.Tanh -> ActivationKind.Tanh, 0.01
+        | Activation.ReLU -> ActivationKind.ReLU, 0.01
+        | Activation.LeakyReLU slope -> ActivationKind.LeakyReLU, slope
+        | Activation.Softplus -> ActivationKind.Softplus, 0.01
+        | Activation.Step -> ActivationKind.Step, 0.01
+
+    /// The logistic function, without overflow for large |z| (`Formulas.Sigmoid`).
+    let sigmoid (z: float) : float = Formulas.Sigmoid z
 
     /// log(1 + x), accurate also for tiny x (where 1 + x rounds to 1): the classic correction
     /// log(u) * x / (u - 1) with u = 1 + x (Goldberg, "What every computer scientist should know
-    /// about floating-point arithmetic", 1991, theorem 4).
-    let log1p (x: float) =
-        let u = 1.0 + x
-        if u = 1.0 then x else log u * x / (u - 1.0)
+    /// about floating-point arithmetic", 1991, theorem 4) (`Formulas.Log1p`).
+    let log1p (x: float) : float = Formulas.Log1p x
 
-    /// log(1 + e^z) without overflow, and without losing e^z to rounding for very negative z.
-    let softplus (z: float) = if z > 0.0 then z + log1p (exp (-z)) else log1p (exp z)
+    /// log(1 + e^z) without overflow, and without losing e^z to rounding for very negative z (`Formulas.Softplus`).
+    let softplus (z: float) : float = Formulas.Softplus z
 
-    /// s(z).
+    /// s(z) (`Formulas.Activate`).
     let value (activation: Activation) (z: float) : float =
-        match activation with
-        | Activation.Identity -> z
-        | Activation.Sigmoid -> sigmoid z
-        | Activation.Tanh -> tanh z
-        | Activation.ReLU -> if z > 0.0 then z else 0.0
-        | Activation.LeakyReLU slope -> if z > 0.0 then z else slope * z
-        | Activation.Softplus -> softplus z
-        | Activation.Step -> if z >= 0.0 then 1.0 else 0.0
+        let kind, slope = kernel activation
+        Formulas.Activate(kind, slope, z)
 
-    /// s'(z), given z and the output a = s(z) (sigmoid and tanh use a, which is cheaper).
+    /// s'(z), given z and the output a = s(z) (sigmoid and tanh use a, which is cheaper) (`Formulas.Derivative`).
     let derivative (activation: Activation) (z: float) (a: float) : float =
-        match activation with
-        | Activation.Identity -> 1.0
-        | Activation.Sigmoid -> a * (1.0 - a)
-        | Activation.Tanh -> 1.0 - a * a
-        | Activation.ReLU -> if z > 0.0 then 1.0 else 0.0
-        | Activation.LeakyReLU slope -> if z > 0.0 then 1.0 else slope
-        | Activation.Softplus -> sigmoid z
-        | Activation.Step -> 0.0
+        let kind, slope = kernel activation
+        Formulas.Derivative(kind, slope, z, a)
 
     /// False for the step, whose derivative carries no gradient.
     let isDifferentiable (activation: Activation) =

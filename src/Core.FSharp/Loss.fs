@@ -29,7 +29,7 @@ type Loss =
 /// Values and gradients of losses, side by side.
 module Loss =
 
-    let private clampP (p: float) = min (max p 1e-15) (1.0 - 1e-15)
+    open Functional.NN.Kernels
 
     /// Row-wise softmax, shifted by each row's maximum so that logits of 1e4 do not overflow.
     let softmax (z: Matrix<float>) : Matrix<float> =
@@ -68,11 +68,12 @@ module Loss =
         | Loss.Hinge | Loss.SquaredHinge -> abs (1.0 - y * yhat)
         | _ -> Double.PositiveInfinity
 
-    /// Checks that output and target have one shape and are finite, and that labels suit the loss.
-    let checkTargetNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) =
+    /// Checks that a target is finite, of the shape rows x cols of the output it is compared
+    /// with, and holds labels the loss takes (from shapes alone: no output is computed).
+    let checkTargetFor (name: string) (loss: Loss) (rows: int) (cols: int) (target: Matrix<float>) =
         Mat.checkBatch name target
-        if output.RowCount <> target.RowCount || output.ColumnCount <> target.ColumnCount then
-            Check.fail name (sprintf "%s has shape %s but the output has shape %s; they must agree." name (Mat.shapeOf target) (Mat.shapeOf output))
+        if rows <> target.RowCount || cols <> target.ColumnCount then
+            Check.fail name (sprintf "%s has shape %s but the output has shape %s; they must agree." name (Mat.shapeOf target) (Check.shape rows cols))
         for i in 0 .. target.RowCount - 1 do
             for j in 0 .. target.ColumnCount - 1 do
                 let y = target.[i, j]
@@ -83,25 +84,30 @@ module Loss =
                     Check.fail name (sprintf "%s holds %g at row %d, column %d; a cross-entropy target must lie in [0, 1]." name y i j)
                 | _ -> ()
 
+    /// Checks that output and target have one shape and are finite, and that labels suit the loss.
+    let checkTargetNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) =
+        checkTargetFor name loss output.RowCount output.ColumnCount target
+
     /// `checkTargetNamed "target"`.
     let checkTarget loss output target = checkTargetNamed "target" loss output target
 
-    /// The loss of a batch, without argument checks (see `value`).
+    /// The one table from the core's losses to the kernels'.
+    let kernel (loss: Loss) : LossKind =
+        match loss with
+        | Loss.HalfMeanSquaredError -> LossKind.HalfMeanSquaredError
+        | Loss.MeanSquaredError -> LossKind.MeanSquaredError
+        | Loss.BinaryCrossEntropy -> LossKind.BinaryCrossEntropy
+        | Loss.BinaryCrossEntropyWithLogits -> LossKind.BinaryCrossEntropyWithLogits
+        | Loss.SoftmaxCrossEntropy -> LossKind.SoftmaxCrossEntropy
+        | Loss.Hinge -> LossKind.Hinge
+        | Loss.SquaredHinge -> LossKind.SquaredHinge
+        | Loss.Logistic -> LossKind.Logistic
+
+    /// The loss of a batch, without argument checks (see `value`). Element-wise losses sum
+    /// `Formulas.LossTerm` over every element (row by row) and scale by `Formulas.LossScale` / n.
     let valueUnchecked (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
         let n = float output.RowCount
-        let sumOver f =
-            let mutable s = 0.0
-            for i in 0 .. output.RowCount - 1 do
-                for j in 0 .. output.ColumnCount - 1 do
-                    s <- s + f output.[i, j] target.[i, j]
-            s
         match loss with
-        | Loss.HalfMeanSquaredError -> sumOver (fun p y -> (p - y) * (p - y)) / (2.0 * n)
-        | Loss.MeanSquaredError -> sumOver (fun p y -> (p - y) * (p - y)) / n
-        | Loss.BinaryCrossEntropy ->
-            -(sumOver (fun p y -> let p = clampP p in y * log p + (1.0 - y) * log (1.0 - p))) / n
-        | Loss.BinaryCrossEntropyWithLogits ->
-            sumOver (fun z y -> max z 0.0 - z * y + Activation.log1p (exp (-(abs z)))) / n
         | Loss.SoftmaxCrossEntropy ->
             let lse = logSumExp output
             let mutable s = 0.0
@@ -109,27 +115,26 @@ module Loss =
                 for j in 0 .. output.ColumnCount - 1 do
                     s <- s + target.[i, j] * (lse.[i] - output.[i, j])
             s / n
-        | Loss.Hinge -> sumOver (fun p y -> max 0.0 (1.0 - y * p)) / n
-        | Loss.SquaredHinge -> sumOver (fun p y -> let h = max 0.0 (1.0 - y * p) in 0.5 * h * h) / n
-        | Loss.Logistic -> sumOver (fun p y -> Activation.softplus (-(y * p))) / n
+        | _ ->
+            let kind = kernel loss
+            let mutable s = 0.0
+            for i in 0 .. output.RowCount - 1 do
+                for j in 0 .. output.ColumnCount - 1 do
+                    s <- s + Formulas.LossTerm(kind, output.[i, j], target.[i, j])
+            Formulas.LossScale kind * s / n
 
-    /// dL/dYhat of a batch, without argument checks (see `gradient`).
+    /// dL/dYhat of a batch, without argument checks (see `gradient`): `Formulas.LossGradient`
+    /// element by element, or the softmax form for softmax cross-entropy.
     let gradientUnchecked (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : Matrix<float> =
         let n = float output.RowCount
-        let each f = Mat.map2 f output target
         match loss with
-        | Loss.HalfMeanSquaredError -> each (fun p y -> (p - y) / n)
-        | Loss.MeanSquaredError -> each (fun p y -> 2.0 * (p - y) / n)
-        | Loss.BinaryCrossEntropy ->
-            each (fun p y -> let p = clampP p in (p - y) / (p * (1.0 - p)) / n)
-        | Loss.BinaryCrossEntropyWithLogits -> each (fun z y -> (Activation.sigmoid z - y) / n)
         | Loss.SoftmaxCrossEntropy ->
             let s = softmax output
             let rowMass = target.RowSums()
             Mat.init output.RowCount output.ColumnCount (fun i j -> (s.[i, j] * rowMass.[i] - target.[i, j]) / n)
-        | Loss.Hinge -> each (fun p y -> if 1.0 - y * p > 0.0 then -y / n else 0.0)
-        | Loss.SquaredHinge -> each (fun p y -> -y * max 0.0 (1.0 - y * p) / n)
-        | Loss.Logistic -> each (fun p y -> -y * Activation.sigmoid (y * p * -1.0) / n)
+        | _ ->
+            let kind = kernel loss
+            Mat.map2 (fun p y -> Formulas.LossGradient(kind, p, y, n)) output target
 
     /// The loss of a batch. Raises ArgumentException for shapes that disagree, non-finite values
     /// or labels the loss does not take.

@@ -181,7 +181,9 @@ module ModelFile =
           yield "history.validation_loss", vector (h |> Array.map (fun e -> defaultArg e.ValidationLoss 0.0))
           yield "history.validation_metric", vector (h |> Array.map (fun e -> defaultArg e.ValidationMetric 0.0))
           yield "history.step_size", vector (h |> Array.map (fun e -> e.StepSize))
-          yield "history.gradient_norm", vector (h |> Array.map (fun e -> e.GradientNorm))
+          // NaN (not recorded) is stored as 0 with a 0 in "history.has_gradient_norm".
+          yield "history.gradient_norm", vector (h |> Array.map (fun e -> if Double.IsNaN e.GradientNorm then 0.0 else e.GradientNorm))
+          yield "history.has_gradient_norm", ints (h |> Array.map (fun e -> if Double.IsNaN e.GradientNorm then 0 else 1))
           yield "history.elapsed_ticks", ModelValue.Ints (h |> Array.map (fun e -> e.Elapsed.Ticks))
           match c.Best with
           | Some b ->
@@ -190,7 +192,10 @@ module ModelFile =
               yield "best.epoch", ModelValue.Int (int64 b.Epoch)
           | None -> ()
           yield "epochs_without_improvement", ModelValue.Int (int64 c.EpochsWithoutImprovement)
-          yield "elapsed_ticks", ModelValue.Int c.Elapsed.Ticks ]
+          yield "elapsed_ticks", ModelValue.Int c.Elapsed.Ticks
+          yield "epoch.loss_sum", ModelValue.Float c.EpochLossSum
+          yield "epoch.samples", ModelValue.Int (int64 c.EpochSamples)
+          if not (Double.IsNaN c.LossBaseline) then yield "loss_baseline", ModelValue.Float c.LossBaseline ]
 
     /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
     /// a generator state that is not all zero, counters that are not negative, batches that are
@@ -234,12 +239,16 @@ module ModelFile =
         if ticks |> Array.exists (fun t -> t < 0L) then bad "The entry 'history.elapsed_ticks' holds a negative time."
         let trainLoss, valLoss, valMetric = column "history.train_loss", column "history.validation_loss", column "history.validation_metric"
         let stepSize, gradNorm = column "history.step_size", column "history.gradient_norm"
+        // Absent from older files, which recorded every gradient norm.
+        let hasGradNorm = if e.Has "history.has_gradient_norm" then toInts "history.has_gradient_norm" (e.Ints "history.has_gradient_norm") else Array.create n 1
+        if hasGradNorm.Length <> n || hasGradNorm |> Array.exists (fun v -> v > 1) then
+            bad "The entry 'history.has_gradient_norm' must hold one 0 or 1 per epoch."
         let history =
             [ for i in 0 .. n - 1 ->
                 { Epoch = epochs.[i]; Step = steps.[i]; TrainLoss = trainLoss.[i]
                   ValidationLoss = (if hasValidation.[i] = 1 then Some valLoss.[i] else None)
                   ValidationMetric = (if hasValidation.[i] = 1 then Some valMetric.[i] else None)
-                  StepSize = stepSize.[i]; GradientNorm = gradNorm.[i]; Elapsed = TimeSpan.FromTicks ticks.[i] } ]
+                  StepSize = stepSize.[i]; GradientNorm = (if hasGradNorm.[i] = 1 then gradNorm.[i] else Double.NaN); Elapsed = TimeSpan.FromTicks ticks.[i] } ]
         let best =
             if e.Has "best.layers" then
                 let b = networkOf "best." e
@@ -260,7 +269,12 @@ module ModelFile =
           History = history
           Best = best
           EpochsWithoutImprovement = e.IntIn("epochs_without_improvement", 0L, maxInt)
-          Elapsed = TimeSpan.FromTicks elapsed }
+          Elapsed = TimeSpan.FromTicks elapsed
+          // Absent from files written before the trainer kept the epoch's batch losses: an epoch
+          // boundary's values.
+          EpochLossSum = (if e.Has "epoch.loss_sum" then e.Float "epoch.loss_sum" else 0.0)
+          EpochSamples = (if e.Has "epoch.samples" then e.IntIn("epoch.samples", 0L, maxInt) else 0)
+          LossBaseline = (if e.Has "loss_baseline" then e.Float "loss_baseline" else Double.NaN) }
 
     // ---- bytes ---------------------------------------------------------------------------
 

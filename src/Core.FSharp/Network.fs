@@ -1,6 +1,7 @@
 namespace Functional.NN
 
 open System
+open System.Threading
 open MathNet.Numerics.LinearAlgebra
 
 /// A dense layer in the batch layout: it maps an n x d_in batch A (one sample per row) to
@@ -64,6 +65,41 @@ type LayerSpec =
     /// A layer with a bias and the activation's default initialiser.
     static member Of(units, activation) = { Units = units; Activation = activation; UseBias = true; Initializer = None }
 
+/// A single-sample predictor (`Network.predictor`): the network's output for one sample at a time,
+/// with low latency. It owns its buffers and a private copy of the network's parameters, so the
+/// network it was made from stays unchanged and nothing outside can change what it computes.
+/// Thread-safe (calls are serialised by a lock); the span overload allocates nothing.
+[<AbstractClass>]
+type Predictor internal () =
+    /// The backend that computes (Reference or Kernels).
+    abstract Backend : Backend
+    /// The network's precision.
+    abstract Precision : Precision
+    /// The number of inputs d_in a sample has.
+    abstract InputSize : int
+    /// The number of outputs d_out.
+    abstract OutputSize : int
+    /// Writes the network's output for the sample x (InputSize values) into output (OutputSize
+    /// values): s(... s(x W_1 + b_1) ... W_L + b_L), as Network.predict on a one-row matrix.
+    /// Raises ArgumentException (ParamName "x" or "output") for a wrong length or a non-finite input.
+    abstract Predict : x: ReadOnlySpan<float> * output: Span<float> -> unit
+    /// The network's output for the sample x (InputSize values), as a new array.
+    member this.Predict(x: float[]) : float[] =
+        Check.notNull "x" x
+        let output = Array.zeroCreate this.OutputSize
+        this.Predict(ReadOnlySpan x, Span output)
+        output
+    /// Checks a sample and an output span against the sizes.
+    member internal this.CheckSpans(x: ReadOnlySpan<float>, output: Span<float>) =
+        if x.Length <> this.InputSize then
+            Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
+        if output.Length <> this.OutputSize then
+            Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." output.Length this.OutputSize)
+        if not (KernelElement.allFinite x) then
+            let mutable j = 0
+            while Double.IsFinite x.[j] do j <- j + 1
+            Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
+
 /// Dense layers: construction and the forward and backward rules of one layer.
 module Dense =
 
@@ -108,6 +144,150 @@ module Dense =
     /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T.
     let backward (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
         backwardIn Precision.Float64 layer input z a g
+
+/// Dense networks on the kernels (Functional.NN.Kernels.DenseTrainer): the table from layers to
+/// the kernels' layer specifications, parameter copies both ways, and batch prediction through
+/// trainers that hold a network's parameters, cached per network value (networks are immutable,
+/// so a network's copy never goes stale; it is collected with the network).
+module internal KernelNetwork =
+
+    open System.Collections.Concurrent
+    open System.Numerics
+    open System.Runtime.CompilerServices
+    open System.Runtime.InteropServices
+    open Functional.NN.Kernels
+    open KernelElement
+
+    /// The first layer the kernels do not support (the step activation), as (index, layer).
+    let unsupported (net: Network) =
+        net.Layers |> List.indexed |> List.tryFind (fun (_, l) -> l.Activation = Activation.Step)
+
+    /// True when the kernels support every layer.
+    let supports (net: Network) = (unsupported net).IsNone
+
+    /// The backend that runs for a request: Auto gives Kernels where supported, else Reference;
+    /// Kernels on an unsupported network raises ArgumentException naming the layer.
+    let resolve (name: string) (backend: Backend) (net: Network) : Backend =
+        match backend with
+        | Backend.Reference -> Backend.Reference
+        | Backend.Auto -> if supports net then Backend.Kernels else Backend.Reference
+        | Backend.Kernels ->
+            match unsupported net with
+            | Some (i, l) -> Check.fail name (sprintf "The kernels backend does not support layer %d's %s activation; use Backend.Auto or Backend.Reference." i (Activation.name l.Activation))
+            | None -> Backend.Kernels
+
+    /// The kernels' layer specifications (`Activation.kernel`, the bias flag).
+    let specs (net: Network) : DenseLayerSpec[] =
+        net.Layers
+        |> List.map (fun l -> let k, s = Activation.kernel l.Activation in DenseLayerSpec(l.OutputSize, k, s, l.Bias.IsSome))
+        |> Array.ofList
+
+    /// Copies the network's parameters into a trainer of its shape (each rounded to 'T).
+    let load<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (trainer: DenseTrainer<'T>) =
+        net.Layers |> List.iteri (fun i l ->
+            copyRowMajor l.Weights (trainer.Weights i)
+            let bias = trainer.Biases i
+            match l.Bias with
+            | Some b -> for j in 0 .. b.Count - 1 do bias.[j] <- 'T.CreateTruncating b.[j]
+            | None -> bias.Clear())
+
+    /// A new network of the template's shape, activations and precision with the trainer's parameters.
+    let toNetwork<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (template: Network) (trainer: DenseTrainer<'T>) : Network =
+        { template with
+            Layers =
+                template.Layers |> List.mapi (fun i l ->
+                    { l with
+                        Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
+                        Bias = l.Bias |> Option.map (fun _ -> vectorOf (Span<'T>.op_Implicit (trainer.Biases i))) }) }
+
+    /// Rows per forward pass of a batch prediction.
+    let chunk = 256
+
+    /// Trainers holding one network's parameters, each lent to one prediction at a time.
+    [<Sealed>]
+    type Pool<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>(net: Network) =
+        let bag = ConcurrentBag<DenseTrainer<'T>>()
+        member _.Rent() =
+            match bag.TryTake() with
+            | true, t -> t
+            | _ ->
+                let t = DenseTrainer<'T>(net.InputSize, specs net, LossKind.HalfMeanSquaredError, chunk)
+                load net t
+                t
+        member _.Return(t: DenseTrainer<'T>) = bag.Add t
+
+    let private pools = ConditionalWeakTable<Network, obj>()
+
+    let private poolOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) =
+        pools.GetValue(net, fun n -> box (Pool<'T>(n))) :?> Pool<'T>
+
+    /// The outputs of a checked batch X through the kernels in the element type 'T.
+    let private predictT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (x: Matrix<float>) : Matrix<float> =
+        let pool = poolOf<'T> net
+        let trainer = pool.Rent()
+        try
+            let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
+            let data = x.AsColumnMajorArray()
+            let get = if isNull data then (fun i j -> x.[i, j]) else (fun i j -> data.[j * n + i])
+            let xb = Array.zeroCreate<'T> (chunk * d)
+            let out = Array.zeroCreate<float> (n * k)
+            let mutable r0 = 0
+            while r0 < n do
+                let rows = min chunk (n - r0)
+                for j in 0 .. d - 1 do
+                    for i in 0 .. rows - 1 do
+                        xb.[i * d + j] <- 'T.CreateTruncating (get (r0 + i) j)
+                let y = trainer.Forward(ReadOnlySpan xb, rows)
+                for i in 0 .. rows - 1 do
+                    for j in 0 .. k - 1 do
+                        out.[j * n + r0 + i] <- Double.CreateTruncating y.[i * k + j]
+                r0 <- r0 + rows
+            Matrix<float>.Build.Dense(n, k, out)
+        finally
+            pool.Return trainer
+
+    /// The outputs of a checked batch X through the kernels, in the network's precision.
+    let predict (net: Network) (x: Matrix<float>) : Matrix<float> =
+        match net.Precision with
+        | Precision.Float64 -> predictT<float> net x
+        | Precision.Float32 -> predictT<float32> net x
+
+    /// The single-sample predictor of one element type: a batch-of-one trainer and its buffers.
+    [<Sealed>]
+    type PredictorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (net: Network) =
+        inherit Predictor()
+        let trainer =
+            let t = DenseTrainer<'T>(net.InputSize, specs net, LossKind.HalfMeanSquaredError, 1)
+            load net t
+            t
+        let input = Array.zeroCreate<'T> net.InputSize
+        let output = Array.zeroCreate<'T> net.OutputSize
+        let gate = obj ()
+        override _.Backend = Backend.Kernels
+        override _.Precision = net.Precision
+        override _.InputSize = net.InputSize
+        override _.OutputSize = net.OutputSize
+        override this.Predict(x: ReadOnlySpan<float>, result: Span<float>) =
+            this.CheckSpans(x, result)
+            Monitor.Enter gate
+            try
+                // Both cores for the large layers; the values do not depend on the split.
+                if Type.op_Equality(typeof<'T>, typeof<float>) then
+                    // float64: the caller's spans are the kernels' input and output.
+                    trainer.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
+                else
+                    narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
+                    trainer.Predict(ReadOnlySpan input, Span output, true)
+                    for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
+            finally
+                Monitor.Exit gate
+
+    /// A kernel predictor in the network's precision.
+    let predictor (net: Network) : Predictor =
+        match net.Precision with
+        | Precision.Float64 -> PredictorOf<float>(net) :> Predictor
+        | Precision.Float32 -> PredictorOf<float32>(net) :> Predictor
 
 /// Networks: construction, forward and backward passes, loss and gradient.
 module Network =
@@ -189,8 +369,39 @@ module Network =
         checkInput net "x" x
         forwardUnchecked net x
 
-    /// The network's output for a batch X (n x d_in): an n x d_out matrix.
-    let predict (net: Network) (x: Matrix<float>) : Matrix<float> = (forward net x).Output
+    /// The network's output for a batch X (n x d_in): an n x d_out matrix, computed by the given
+    /// backend (`Backend.Auto`: the kernels wherever they support the network). Raises
+    /// ArgumentException for a bad X, or for Backend.Kernels on a network they do not support.
+    let predictWith (backend: Backend) (net: Network) (x: Matrix<float>) : Matrix<float> =
+        checkInput net "x" x
+        match KernelNetwork.resolve "backend" backend net with
+        | Backend.Kernels -> KernelNetwork.predict net x
+        | _ -> (forwardUnchecked net x).Output
+
+    /// The network's output for a batch X (n x d_in): an n x d_out matrix (`predictWith Backend.Auto`).
+    let predict (net: Network) (x: Matrix<float>) : Matrix<float> = predictWith Backend.Auto net x
+
+    /// A single-sample predictor on the given backend, with a private copy of the network's
+    /// parameters. Raises ArgumentException for Backend.Kernels on a network they do not support.
+    let predictorWith (backend: Backend) (net: Network) : Predictor =
+        Check.notNull "net" (box net)
+        match KernelNetwork.resolve "backend" backend net with
+        | Backend.Kernels -> KernelNetwork.predictor net
+        | _ ->
+            { new Predictor() with
+                member _.Backend = Backend.Reference
+                member _.Precision = net.Precision
+                member _.InputSize = net.InputSize
+                member _.OutputSize = net.OutputSize
+                member this.Predict(x: ReadOnlySpan<float>, output: Span<float>) =
+                    this.CheckSpans(x, output)
+                    let row = Matrix<float>.Build.Dense(1, x.Length)
+                    for j in 0 .. x.Length - 1 do row.[0, j] <- x.[j]
+                    let y = (forwardUnchecked net row).Output
+                    for j in 0 .. output.Length - 1 do output.[j] <- y.[0, j] }
+
+    /// A single-sample predictor (`predictorWith Backend.Auto`).
+    let predictor (net: Network) : Predictor = predictorWith Backend.Auto net
 
     /// Raises InvalidOperationException when a layer's activation carries no gradient (the step).
     let checkDifferentiable (net: Network) =

@@ -52,6 +52,7 @@ public sealed class PipelineFitResult
         StopReason = (StopReason)(int)r.Training.StopReason;
         Epochs = r.Training.Epochs;
         Steps = r.Training.Steps;
+        Backend = EnumInterop.FromCore(r.Training.Backend);
         Seconds = r.Seconds;
         var c = r.Training.Checkpoint;
         Checkpoint = new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
@@ -71,6 +72,9 @@ public sealed class PipelineFitResult
 
     /// <summary>Steps taken.</summary>
     public int Steps { get; }
+
+    /// <summary>The backend that trained the network (Reference or Kernels).</summary>
+    public Backend Backend { get; }
 
     /// <summary>Wall time of training, in seconds.</summary>
     public double Seconds { get; }

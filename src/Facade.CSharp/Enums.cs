@@ -60,19 +60,44 @@ public enum Initializer
 /// <summary>Conversions of the facade's enums to the core's unions.</summary>
 /// <summary>
 /// The floating-point precision of a <see cref="Network"/> (set with <see cref="NetworkBuilder.Precision"/> or
-/// <see cref="Network.WithPrecision"/>) and of the fast path's arithmetic. Arrays in and out are always double.
+/// <see cref="Network.WithPrecision"/>): of its parameters and of every value it computes. Arrays in and out are always double.
 /// </summary>
 public enum Precision
 {
-    /// <summary>Double precision (the default): the reference arithmetic; the fast path agrees with it to rounding (about 1e-12 relative).</summary>
+    /// <summary>Double precision (the default). The kernels backend agrees with the reference to rounding (about 1e-12 relative).</summary>
     Float64,
     /// <summary>Single precision: a Float32 network holds and computes only float32 values (products and sums
-    /// accumulated in double and rounded once); the fast path computes in float32, agreeing to about 1e-4 relative.</summary>
+    /// accumulated in double and rounded once on the reference backend, in float32 on the kernels backend,
+    /// which agree to about 1e-4 relative).</summary>
     Float32,
+}
+
+/// <summary>
+/// Which implementation computes a network's training steps and predictions (see docs/backends.md).
+/// </summary>
+public enum Backend
+{
+    /// <summary>The kernels wherever they support the network (every activation but the step), else the reference. The default.</summary>
+    Auto,
+    /// <summary>The reference core: products accumulated in double and rounded once to the network's precision; the oracle.</summary>
+    Reference,
+    /// <summary>The managed SIMD kernels, in the network's precision; a network they do not support is an error.</summary>
+    Kernels,
 }
 
 internal static class EnumInterop
 {
+    internal static Functional.NN.Backend ToCore(this Backend backend) => backend switch
+    {
+        Backend.Auto => Functional.NN.Backend.Auto,
+        Backend.Reference => Functional.NN.Backend.Reference,
+        Backend.Kernels => Functional.NN.Backend.Kernels,
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend."),
+    };
+
+    internal static Backend FromCore(Functional.NN.Backend backend) =>
+        backend.IsKernels ? Backend.Kernels : backend.IsReference ? Backend.Reference : Backend.Auto;
+
     internal static Functional.NN.Precision ToCore(this Precision precision) => precision switch
     {
         Precision.Float64 => Functional.NN.Precision.Float64,

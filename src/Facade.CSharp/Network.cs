@@ -92,8 +92,15 @@ public sealed class Network
 
     /// <summary>The network's output for a batch x (n x InputSize): an n x OutputSize array.</summary>
     /// <exception cref="ArgumentException">x is empty, holds NaN or infinity, or has the wrong width.</exception>
-    public double[,] Predict(double[,] x) =>
-        FN.NetworkModule.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+    public double[,] Predict(double[,] x, Backend backend = Backend.Auto) =>
+        FN.NetworkModule.predictWith(backend.ToCore(), Core, Interop.ToMatrix(x, nameof(x))).ToArray();
+
+    /// <summary>
+    /// A low-latency predictor for one sample at a time, with a private copy of the parameters (this network is
+    /// not changed): <c>Predict(x, output)</c> writes the outputs for one sample, the values of <see cref="Predict(double[,], Backend)"/>
+    /// on a one-row batch, and allocates nothing. Thread-safe.
+    /// </summary>
+    public Predictor CreatePredictor(Backend backend = Backend.Auto) => new(FN.NetworkModule.predictorWith(backend.ToCore(), Core));
 
     /// <summary>The loss of the batch (x, y).</summary>
     public double Loss(double[,] x, double[,] y, Loss loss) =>

@@ -113,14 +113,14 @@ public static class Trainer
         }
         var c = r.Checkpoint;
         return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
-            new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch));
+            new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch), r.Backend);
     }
 
     private static TrainingResult<double[]> VectorResult(FN.TrainingResult<double[]> r)
     {
         var c = r.Checkpoint;
         return new TrainingResult<double[]>((double[])r.Model.Clone(), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
-            new TrainingCheckpoint<double[]>(c, (double[])c.Model.Clone(), c.Step, c.Epoch));
+            new TrainingCheckpoint<double[]>(c, (double[])c.Model.Clone(), c.Step, c.Epoch), r.Backend);
     }
 
     private static FN.Objective Objective(int sampleCount, Func<double[], int[], BatchLossAndGradient> f)

@@ -170,6 +170,22 @@ public sealed record TrainingOptions
     /// <summary>The validation-loss decrease that counts as an improvement (default 0).</summary>
     public double EarlyStoppingMinDelta { get; init; }
 
+    /// <summary>Which implementation computes the steps (default <see cref="FunctionalNN.Backend.Auto"/>: the kernels
+    /// wherever they support the network). The result's <c>Backend</c> says which ran.</summary>
+    public Backend Backend { get; init; } = Backend.Auto;
+
+    /// <summary>Record each epoch's exact training loss over the whole set (one more forward pass per epoch)
+    /// instead of the mean of its batch losses (default false).</summary>
+    public bool ExactEpochLoss { get; init; } = FN.TrainingOptions.Default.ExactEpochLoss;
+
+    /// <summary>Record each epoch's full training-set gradient norm (one more forward and backward pass per
+    /// epoch; default false, when the history's GradientNorm is NaN).</summary>
+    public bool RecordGradientNorm { get; init; } = FN.TrainingOptions.Default.RecordGradientNorm;
+
+    /// <summary>Stop with <c>TrainingDivergedException</c> when a batch loss exceeds this factor times
+    /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off).</summary>
+    public double DivergenceFactor { get; init; } = FN.TrainingOptions.Default.DivergenceFactor;
+
     internal FN.TrainingOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(Batching, nameof(Batching));
@@ -179,6 +195,7 @@ public sealed record TrainingOptions
             ? FSharpOption<FN.EarlyStopping>.Some(new FN.EarlyStopping(p, EarlyStoppingMinDelta))
             : FSharpOption<FN.EarlyStopping>.None;
         return new FN.TrainingOptions(Batching.Core, Schedule.Core, new FN.OptimizerSettings(Optimizer.Core, WeightDecay, ClipNorm),
-            Seed, MaxEpochs, MaxSteps, ParameterTolerance, TargetLoss ?? double.NaN, early);
+            Seed, MaxEpochs, MaxSteps, ParameterTolerance, TargetLoss ?? double.NaN, early,
+            Backend.ToCore(), ExactEpochLoss, RecordGradientNorm, DivergenceFactor);
     }
 }

@@ -19,14 +19,16 @@ public enum StopReason
     Cancelled,
 }
 
-/// <summary>One epoch of the training history, measured on the whole training set at the epoch's end.</summary>
+/// <summary>One epoch of the training history.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>
 /// <param name="Step">Steps taken in all at the end of the epoch.</param>
-/// <param name="TrainLoss">The loss on the whole training set.</param>
+/// <param name="TrainLoss">The mean of the epoch's batch losses (each before its step, weighted by batch size), or with
+/// <see cref="TrainingOptions.ExactEpochLoss"/> the loss on the whole training set at the epoch's end.</param>
 /// <param name="ValidationLoss">The validation loss, or null without validation data.</param>
 /// <param name="ValidationMetric">Accuracy for classification losses, RMSE otherwise; null without validation data.</param>
 /// <param name="StepSize">eta_t of the epoch's last step.</param>
-/// <param name="GradientNorm">The Euclidean norm of the full training-set gradient.</param>
+/// <param name="GradientNorm">The Euclidean norm of the full training-set gradient at the epoch's end, with
+/// <see cref="TrainingOptions.RecordGradientNorm"/>; NaN otherwise.</param>
 /// <param name="Elapsed">Wall time since training started.</param>
 public sealed record EpochRecord(int Epoch, int Step, double TrainLoss, double? ValidationLoss, double? ValidationMetric,
     double StepSize, double GradientNorm, TimeSpan Elapsed)
@@ -72,8 +74,10 @@ public sealed class TrainingCheckpoint<TModel>
 /// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
 public sealed class TrainingResult<TModel>
 {
-    internal TrainingResult(TModel model, FN.StopReason reason, double trainLoss, IEnumerable<FN.EpochRecord> history, int steps, int epochs, TrainingCheckpoint<TModel> checkpoint)
+    internal TrainingResult(TModel model, FN.StopReason reason, double trainLoss, IEnumerable<FN.EpochRecord> history, int steps, int epochs, TrainingCheckpoint<TModel> checkpoint,
+        FN.Backend backend)
     {
+        Backend = EnumInterop.FromCore(backend);
         Model = model;
         StopReason = (StopReason)(int)reason;
         TrainLoss = trainLoss;
@@ -103,4 +107,7 @@ public sealed class TrainingResult<TModel>
 
     /// <summary>The state to resume from (its model is the last parameters, not the restored best).</summary>
     public TrainingCheckpoint<TModel> Checkpoint { get; }
+
+    /// <summary>The backend that computed the run (<see cref="FunctionalNN.Backend.Reference"/> or <see cref="FunctionalNN.Backend.Kernels"/>).</summary>
+    public Backend Backend { get; }
 }

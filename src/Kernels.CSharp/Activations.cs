@@ -19,6 +19,11 @@ public enum ActivationKind
     LeakyReLU,
     /// <summary>s(z) = log(1 + e^z) without overflow; s' = sigmoid(z), from z.</summary>
     Softplus,
+    /// <summary>
+    /// The perceptron's unit step: s(z) = 1 for z &gt;= 0, else 0; s' = 0. The formulas know it
+    /// (<see cref="Formulas"/>), the fused kernels do not (nothing can be trained through it).
+    /// </summary>
+    Step,
 }
 
 /// <summary>
@@ -176,34 +181,17 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<T> Softplus512<T>(Vector512<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // max(z, 0) + log(1 + e^-|z|): z + log(1 + e^-z) for z > 0, log(1 + e^z) otherwise.
+        // Formulas.Softplus, vectorised: max(z, 0) + log1p(e^-|z|), with log1p(e) = log(u) e / (u - 1)
+        // for u = 1 + e (e where u rounds to 1), so that e^z is not lost for very negative z.
         var e = Simd.Exp512(-Vector512.Abs(z));
-        return Vector512.Max(z, Vector512<T>.Zero) + Simd.Log512(Vector512<T>.One + e);
+        var u = Vector512<T>.One + e;
+        var l = Vector512.ConditionalSelect(Vector512.Equals(u, Vector512<T>.One), e, Simd.Log512(u) * e / (u - Vector512<T>.One));
+        return Vector512.Max(z, Vector512<T>.Zero) + l;
     }
 
-    /// <summary>s(z) for one value (the scalar path and the tails of rows).</summary>
+    /// <summary>s(z) for one value (the scalar path and the tails of rows): <see cref="Formulas.Activate"/>.</summary>
     public static T Value<T>(ActivationKind kind, T slope, T z) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (kind)
-        {
-            case ActivationKind.Identity: return z;
-            case ActivationKind.Sigmoid:
-            {
-                T e = T.Exp(-T.Abs(z));
-                T inv = T.One / (T.One + e);
-                return z >= T.Zero ? inv : e * inv;
-            }
-            case ActivationKind.Tanh:
-            {
-                T t = T.Exp(-(T.Abs(z) + T.Abs(z)));
-                return T.CopySign((T.One - t) / (T.One + t), z);
-            }
-            case ActivationKind.ReLU: return z > T.Zero ? z : T.Zero;
-            case ActivationKind.LeakyReLU: return z > T.Zero ? z : slope * z;
-            case ActivationKind.Softplus: return T.Max(z, T.Zero) + T.Log(T.One + T.Exp(-T.Abs(z)));
-            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
-        }
-    }
+        => Formulas.Activate(kind, slope, z);
 
     /// <summary>
     /// In place: g[i] &lt;- g[i] s'(z[i]), the backward pass through the activation. Uses the output
@@ -277,18 +265,13 @@ public static class Activations
             g[j] *= Derivative(kind, slope, fromOutput ? T.Zero : z[j], fromOutput ? a[j] : T.Zero);
     }
 
-    /// <summary>s'(z) for one value, from the output a where <see cref="DerivativeFromOutput"/> holds, else from z.</summary>
+    /// <summary>
+    /// s'(z) for one value (<see cref="Formulas.Derivative"/>), from the output a where
+    /// <see cref="DerivativeFromOutput"/> holds: for ReLU and a leaky ReLU with slope &gt;= 0,
+    /// a &gt; 0 exactly where z &gt; 0, so a stands in for z.
+    /// </summary>
     private static T Derivative<T>(ActivationKind kind, T slope, T z, T a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (kind)
-        {
-            case ActivationKind.Identity: return T.One;
-            case ActivationKind.Sigmoid: return a * (T.One - a);
-            case ActivationKind.Tanh: return T.One - a * a;
-            case ActivationKind.ReLU: return a > T.Zero ? T.One : T.Zero;
-            case ActivationKind.LeakyReLU: return (slope >= T.Zero ? a : z) > T.Zero ? T.One : slope;
-            case ActivationKind.Softplus: return Value(ActivationKind.Sigmoid, slope, z);
-            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
-        }
-    }
+        => kind is ActivationKind.ReLU || (kind is ActivationKind.LeakyReLU && slope >= T.Zero)
+            ? Formulas.Derivative(kind, slope, a, a)
+            : Formulas.Derivative(kind, slope, z, a);
 }

@@ -23,7 +23,8 @@ public enum TrainerParallelism
 /// <param name="Units">The layer's output width d_out (&gt;= 1).</param>
 /// <param name="Activation">The element-wise activation applied after the bias.</param>
 /// <param name="Slope">The leaky ReLU's slope for negative inputs (ignored by other activations).</param>
-public readonly record struct DenseLayerSpec(int Units, ActivationKind Activation, double Slope = 0.01);
+/// <param name="Bias">Whether the layer has a bias row (without one, its bias stays zero and is never updated).</param>
+public readonly record struct DenseLayerSpec(int Units, ActivationKind Activation, double Slope = 0.01, bool Bias = true);
 
 /// <summary>
 /// A fast, allocation-free trainer for a dense network of fixed shape and batch size, in float or
@@ -55,7 +56,13 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     private readonly long _weightCount, _widthSum;
     private T[][][]? _dwPart, _dbPart;
-    private readonly double[] _lossPart = new double[64];
+    private readonly double[] _lossPart = new double[BatchParts];
+
+    /// <summary>
+    /// The number of row slices of a batch split over the cores: fixed, so that the result does not
+    /// depend on how many threads run them (one thread runs both in turn).
+    /// </summary>
+    private const int BatchParts = 2;
     private BatchJob? _job;
 
     /// <summary>The largest number of rows a batch may have.</summary>
@@ -80,6 +87,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         ArgumentNullException.ThrowIfNull(layers);
         if (inputs < 1) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, "inputs must be >= 1.");
         if (layers.Count < 1) throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+        for (int l = 0; l < layers.Count; l++)
+            if (layers[l].Activation is < ActivationKind.Identity or > ActivationKind.Softplus)
+                throw new ArgumentOutOfRangeException(nameof(layers), $"layer {l} uses the {layers[l].Activation} activation, which the kernels do not support.");
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be >= 1.");
         for (int l = 0; l < layers.Count; l++)
             if (layers[l].Units < 1) throw new ArgumentOutOfRangeException(nameof(layers), $"layer {l} has {layers[l].Units} units; it needs at least 1.");
@@ -205,6 +215,12 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     private bool KernelParallel => Parallelism != TrainerParallelism.None;
 
+    /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>
+    private ReadOnlySpan<T> BiasOf(int l) => _layers[l].Bias ? new ReadOnlySpan<T>(_bp[l], _sizes[l + 1]) : default;
+
+    /// <summary>True when layer l has a bias row.</summary>
+    public bool HasBias(int layer) => _layers[layer].Bias;
+
     private void ForwardCore(T* x, int rows) => ForwardRows(x, 0, rows, KernelParallel);
 
     /// <summary>The forward pass of rows r0..r0+rows of the batch (x points at row r0's input).</summary>
@@ -219,7 +235,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
             T* a = _ap[l] + (nint)r0 * dout;
             Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel);
             Activations.BiasActivate(new Span<T>(z, rows * dout), new Span<T>(a, rows * dout), rows, dout,
-                new ReadOnlySpan<T>(_bp[l], dout), _layers[l].Activation, _slopes[l]);
+                BiasOf(l), _layers[l].Activation, _slopes[l]);
             input = a;
         }
     }
@@ -239,7 +255,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
             LossKind.SoftmaxCrossEntropy => Losses.SoftmaxCrossEntropy(output, target, grad, rows, k, batchRows),
             LossKind.MeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, false, batchRows),
             LossKind.HalfMeanSquaredError => Losses.MeanSquaredError(output, target, grad, rows, k, true, batchRows),
-            _ => throw new InvalidOperationException($"Unknown loss {Loss}."),
+            _ => Losses.ElementWise(Loss, output, target, grad, rows, k, batchRows),
         };
     }
 
@@ -257,8 +273,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     /// <summary>True when this batch is split by rows over the worker pool.</summary>
     private bool UseBatchParallel(int rows)
     {
-        int threads = WorkerPool.Threads;
-        if (threads < 2 || rows < 2 * 32) return false;
+        // Decided by the sizes alone, never by the number of threads, so that the partial sums (and
+        // so the bits of the result) are the same on one core or many.
+        if (rows < 2 * 32) return false;
         return Parallelism switch
         {
             TrainerParallelism.Batch => true,
@@ -306,7 +323,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     /// <summary>Runs the batch split by rows; the partial gradients are left in _dwPart/_dbPart. Returns the loss.</summary>
     private double BatchParallel(T* x, T* y, int rows, out int parts)
     {
-        parts = Math.Min(WorkerPool.Threads, _lossPart.Length);
+        parts = BatchParts;
         if (_dwPart is null || _dwPart.Length < parts)
         {
             _dwPart = new T[parts][][];
@@ -351,7 +368,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                     for (int t = 0; t < parts; t++)
                     {
                         Reductions.Axpy(minusRate, _dwPart![t][l].AsSpan(0, _sizes[l] * _sizes[l + 1]), Weights(l));
-                        Reductions.Axpy(minusRate, _dbPart![t][l].AsSpan(0, _sizes[l + 1]), Biases(l));
+                        if (_layers[l].Bias) Reductions.Axpy(minusRate, _dbPart![t][l].AsSpan(0, _sizes[l + 1]), Biases(l));
                     }
                 return total;
             }
@@ -367,7 +384,8 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 if (l > 0) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[l - 1], din, KernelParallel);
                 // W <- W - rate A^T D; b <- b - rate colSums D.
                 Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, KernelParallel);
-                Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, new Span<T>(_bp[l], dout), minusRate, T.One);
+                if (_layers[l].Bias)
+                    Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, new Span<T>(_bp[l], dout), minusRate, T.One);
             }
             return loss;
         }
@@ -375,6 +393,21 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>A step on a full batch (<see cref="BatchSize"/> rows).</summary>
     public double Step(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T learningRate) => Step(x, y, BatchSize, learningRate);
+
+    /// <summary>
+    /// The loss on a batch of <paramref name="rows"/> samples at the current parameters: a forward
+    /// pass and the loss, nothing else (the parameters and gradients are not changed). Allocates nothing.
+    /// </summary>
+    public double EvaluateLoss(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows)
+    {
+        CheckBatch(x, y, rows, true);
+        fixed (T* px = x)
+        fixed (T* py = y)
+        {
+            ForwardCore(px, rows);
+            return LossAndOutputGradient(py, rows);
+        }
+    }
 
     /// <summary>
     /// The loss and its gradient with respect to every weight and bias on a batch of
@@ -442,7 +475,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 {
                     Gemm.Run(false, false, 1, dout, din, T.One, input, din, _wp[l], dout, T.Zero, pz, dout, parallel);
                     Activations.BiasActivate(new Span<T>(pz, dout), new Span<T>(pa, dout), 1, dout,
-                        new ReadOnlySpan<T>(_bp[l], dout), _layers[l].Activation, _slopes[l]);
+                        BiasOf(l), _layers[l].Activation, _slopes[l]);
                     input = pa;
                 }
             }

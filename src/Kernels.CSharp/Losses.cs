@@ -12,6 +12,16 @@ public enum LossKind
     MeanSquaredError,
     /// <summary>L = 1/(2n) sum (yhat - y)^2; dL/dyhat = (yhat - y)/n.</summary>
     HalfMeanSquaredError,
+    /// <summary>On probabilities p (clamped to [1e-15, 1 - 1e-15]): L = -1/n sum [y log p + (1 - y) log(1 - p)].</summary>
+    BinaryCrossEntropy,
+    /// <summary>On logits z: L = 1/n sum [max(z, 0) - z y + log(1 + e^-|z|)]; dL/dz = (sigmoid z - y)/n.</summary>
+    BinaryCrossEntropyWithLogits,
+    /// <summary>On margins m = y yhat, y in {-1, +1}: L = 1/n sum max(0, 1 - m).</summary>
+    Hinge,
+    /// <summary>L = 1/n sum 1/2 max(0, 1 - m)^2.</summary>
+    SquaredHinge,
+    /// <summary>L = 1/n sum log(1 + e^-m).</summary>
+    Logistic,
 }
 
 /// <summary>
@@ -161,6 +171,31 @@ public static class Losses
             grad[j] = d * gscale;
         }
         return (half ? 0.5 : 1.0) * total / batchRows;
+    }
+
+    /// <summary>
+    /// An element-wise loss (<see cref="Formulas.LossTerm"/>) of a slice of rows of a batch of
+    /// <paramref name="batchRows"/> samples: returns the slice's share of the loss,
+    /// scale/batchRows times the sum of its terms, and writes its gradient
+    /// (<see cref="Formulas.LossGradient"/>). Each term and gradient element is evaluated in double
+    /// and the gradient rounded once to T, as the core computes them; the sum runs row by row in double.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double ElementWise<T>(LossKind kind, ReadOnlySpan<T> yhat, ReadOnlySpan<T> y, Span<T> grad, int rows, int cols, int batchRows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckShapes(yhat.Length, y.Length, grad.Length, rows, cols);
+        if (batchRows < 1) throw new ArgumentOutOfRangeException(nameof(batchRows), batchRows, "batchRows must be >= 1.");
+        if (kind == LossKind.SoftmaxCrossEntropy) throw new ArgumentException("Softmax cross-entropy is row-wise.", nameof(kind));
+        int count = rows * cols;
+        double n = batchRows, total = 0.0;
+        for (int j = 0; j < count; j++)
+        {
+            double p = double.CreateTruncating(yhat[j]), t = double.CreateTruncating(y[j]);
+            total += Formulas.LossTerm(kind, p, t);
+            grad[j] = T.CreateTruncating(Formulas.LossGradient(kind, p, t, n));
+        }
+        return Formulas.LossScale(kind) * total / n;
     }
 
     private static void CheckShapes(int zLen, int yLen, int gLen, int rows, int cols)

@@ -21,6 +21,10 @@ type private PlainWriter(inner: TextWriter) =
 /// the plain summary CI reads: "N passed, N failed" (errored tests count as failed).
 [<EntryPoint>]
 let main argv =
+    if argv = [| "--determinism-probe" |] then
+        // BackendTests runs this program again with FNN_THREADS=1 and compares the printed bits.
+        Console.Out.WriteLine(Functional.NN.Tests.BackendTests.determinismProbe ())
+        exit 0
     if Console.IsOutputRedirected then
         Console.SetOut(new PlainWriter(Console.Out))
     let mutable counts = None

@@ -462,7 +462,7 @@ let tests =
             allF32 "trained parameters" (Parameters.ofNetwork r1.Model)
             allF32 "Adam's moments" (stateValues r1.Checkpoint.OptimizerState)
             Expect.sequenceEqual (Parameters.ofNetwork r2.Model |> Seq.map bits) (Parameters.ofNetwork r1.Model |> Seq.map bits) "two runs, the same bits"
-            let history (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.Epoch, h.Step, bits h.TrainLoss, h.ValidationLoss, h.GradientNorm)
+            let history (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.Epoch, h.Step, bits h.TrainLoss, h.ValidationLoss, bits h.GradientNorm)
             Expect.equal (history r2) (history r1) "the same history (apart from the times)"
             // The same bound as TrainingTests' Float64 Iris test (95 % of the 45 test samples).
             let predicted = Mat.argmaxRows (Network.predict r1.Model xTest)
@@ -572,15 +572,15 @@ let tests =
                 loads b |> ignore
                 loads (fixCrc b) |> ignore
         }
-        test "the fast path keeps a Float32 network's precision" {
+        test "the kernels backend keeps a Float32 network's precision" {
             let (xTrain, yTrain), _ = TrainingTests.irisSplit 1L 35
             let net = f32 (TrainingTests.irisNet ())
-            let r = FastTrainer.train Precision.Float32 Loss.SoftmaxCrossEntropy 0.05 16 2 1L xTrain (Mat.oneHot 3 yTrain) net
-            Expect.equal r.Network.Precision Precision.Float32 "precision"
-            allF32 "fast-path parameters" (Parameters.ofNetwork r.Network)
-            let r64 = FastTrainer.train Precision.Float64 Loss.SoftmaxCrossEntropy 0.05 16 2 1L xTrain (Mat.oneHot 3 yTrain) net
-            Expect.equal r64.Network.Precision Precision.Float32 "float64 arithmetic, rounded back to the network's precision"
-            allF32 "fast-path parameters (float64 arithmetic)" (Parameters.ofNetwork r64.Network)
+            let options = TrainingOptions.Default.WithSchedule(Schedule.Constant 0.05).WithBatching(Batching.miniBatch 16).WithMaxEpochs(2).WithSeed(1L).WithBackend(Backend.Kernels)
+            let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(xTrain, Mat.oneHot 3 yTrain)) net
+            Expect.equal r.Backend Backend.Kernels "the kernels ran"
+            Expect.equal r.Model.Precision Precision.Float32 "precision"
+            allF32 "kernel-trained parameters" (Parameters.ofNetwork r.Model)
+            allF32 "kernel predictions" (Network.predictWith Backend.Kernels r.Model xTrain |> fun m -> Vector<float>.Build.DenseOfArray(m.ToColumnMajorArray()))
         }
         test "PipelineFit with Precision Float32, and fnn train --precision float32 --out, give Float32 models" {
             let fit = PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(20).WithPrecision(Precision.Float32)) (Datasets.load "iris")

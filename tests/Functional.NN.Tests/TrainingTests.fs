@@ -223,6 +223,7 @@ let halving (validation: (float[] -> float * float) option) =
 
 let halvingOptions =
     { TrainingOptions.Default with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
+        .WithExactEpochLoss(true).WithGradientNorm(true)
 
 let stoppingTests =
     testList "stopping rules and history" [
@@ -232,6 +233,15 @@ let stoppingTests =
             // Loss 1/2 t^2 and gradient norm |t| at each epoch's end: (0.125, 0.5), (0.03125, 0.25), (0.0078125, 0.125).
             Expect.equal [ for h in r.History -> h.Epoch, h.Step, h.TrainLoss, h.GradientNorm, h.StepSize ]
                          [ 1, 1, 0.125, 0.5, 0.5; 2, 2, 0.03125, 0.25, 0.5; 3, 3, 0.0078125, 0.125, 0.5 ] "history"
+        }
+        test "by default the history records each epoch's mean batch loss and no gradient norm" {
+            // Full batch: the epoch's one batch loss is measured before its step, 1/2 t_{k-1}^2 =
+            // 0.5, 0.125, 0.03125 (hand derivation), and the gradient norm is not measured (NaN).
+            let options = { halvingOptions with ExactEpochLoss = false; RecordGradientNorm = false }.WithMaxEpochs 3
+            let r = Trainer.trainVector options (halving None) [| 1.0 |]
+            Expect.equal [ for h in r.History -> h.TrainLoss ] [ 0.5; 0.125; 0.03125 ] "mean batch losses"
+            Expect.isTrue (r.History |> List.forall (fun h -> Double.IsNaN h.GradientNorm)) "no gradient norm"
+            Expect.equal r.TrainLoss 0.0078125 "the result's loss is the final model's, 1/2 0.125^2"
         }
         test "target loss" {
             // 1/2 (0.5^k)^2 <= 1e-4 first at k = 7 (1/2 * 0.5^14 = 3.05e-5; k = 6 gives 1.2e-4).
@@ -291,7 +301,7 @@ let reproducibilityTests =
     let (xTrain, yTrain), (xTest, yTest) = irisSplit 5L 35
     let data = TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest)
     let options n = { irisOptions with MaxEpochs = n }.WithOptimizerSettings { Optimizer = Optimizer.adamW; WeightDecay = 1e-3; ClipNorm = 1.0 }
-    let lossesOf (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss, h.GradientNorm)
+    let lossesOf (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss, BitConverter.DoubleToInt64Bits h.GradientNorm)
     testList "reproducibility" [
         test "same seed, three runs: bit-identical weights" {
             let runs = [ for _ in 1 .. 3 -> Trainer.train (options 20) Loss.SoftmaxCrossEntropy data (irisNet ()) ]

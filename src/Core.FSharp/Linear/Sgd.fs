@@ -58,7 +58,9 @@ module Sgd =
             Schedule = options.Schedule
             Seed = options.Seed
             MaxEpochs = options.Epochs
-            ParameterTolerance = options.StepTolerance }
+            ParameterTolerance = options.StepTolerance
+            // Costs holds the cost on the whole data after each epoch.
+            ExactEpochLoss = true }
 
     /// Runs minibatch SGD over n samples from theta0 (p x k) on Trainer.trainVector.
     /// `lossAndGradient theta rows` is the mean loss over the rows and its gradient

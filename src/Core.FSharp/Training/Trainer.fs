@@ -4,20 +4,6 @@ open System
 open System.Diagnostics
 open MathNet.Numerics.LinearAlgebra
 
-/// The data a network is trained on: inputs and targets one sample per row, and an optional
-/// validation set for the history's validation columns and for early stopping.
-type TrainingData =
-    { /// n x d_in inputs.
-      Inputs: Matrix<float>
-      /// n x d_out targets.
-      Targets: Matrix<float>
-      /// Validation inputs and targets, if any.
-      Validation: (Matrix<float> * Matrix<float>) option }
-    /// Training data without a validation set.
-    static member Of(inputs, targets) = { Inputs = inputs; Targets = targets; Validation = None }
-    /// A copy with a validation set.
-    member this.WithValidation(inputs: Matrix<float>, targets: Matrix<float>) = { this with Validation = Some (inputs, targets) }
-
 /// Checkpoints: the start of a run and conversions between parameter representations.
 [<RequireQualifiedAccess>]
 module Checkpoint =
@@ -34,7 +20,10 @@ module Checkpoint =
           History = []
           Best = None
           EpochsWithoutImprovement = 0
-          Elapsed = TimeSpan.Zero }
+          Elapsed = TimeSpan.Zero
+          EpochLossSum = 0.0
+          EpochSamples = 0
+          LossBaseline = Double.NaN }
 
     /// The same checkpoint with its parameters (and early stopping's best ones) converted by f.
     let map (f: 'A -> 'B) (c: Checkpoint<'A>) : Checkpoint<'B> =
@@ -47,14 +36,20 @@ module Checkpoint =
           History = c.History
           Best = c.Best |> Option.map (fun b -> { Model = f b.Model; ValidationLoss = b.ValidationLoss; Epoch = b.Epoch })
           EpochsWithoutImprovement = c.EpochsWithoutImprovement
-          Elapsed = c.Elapsed }
+          Elapsed = c.Elapsed
+          EpochLossSum = c.EpochLossSum
+          EpochSamples = c.EpochSamples
+          LossBaseline = c.LossBaseline }
 
-/// The trainer: a loop of (draw a batch, compute loss and gradient, take an optimiser step)
-/// that is a pure function of its options, data, starting parameters and seed.
+/// The trainer: a loop of (draw a batch, take a step on it) that is a pure function of its
+/// options, data, starting parameters and seed. It drives a backend through `ITrainingSession`
+/// (the reference core or the kernels), and owns everything else: batching, the schedule, the
+/// stopping rules, early stopping, divergence, the history and checkpoints. So every backend gets
+/// every feature, and a result is bit for bit reproducible on a given backend and machine.
 [<RequireQualifiedAccess>]
 module Trainer =
 
-    let private nonFinite (x: float) = Double.IsNaN x || Double.IsInfinity x
+    let private nonFinite (x: float) = not (Double.IsFinite x)
 
     /// Raises ArgumentException (naming the field) for options out of range.
     let validateOptions (options: TrainingOptions) (hasValidation: bool) =
@@ -68,6 +63,8 @@ module Trainer =
             Check.fail "ParameterTolerance" (sprintf "ParameterTolerance must be 0 (off) or a positive finite number, but is %s." (string options.ParameterTolerance))
         if Double.IsInfinity options.TargetLoss then
             Check.fail "TargetLoss" "TargetLoss must be finite, or NaN for off."
+        if not (options.DivergenceFactor >= 0.0) || Double.IsInfinity options.DivergenceFactor then
+            Check.fail "DivergenceFactor" (sprintf "DivergenceFactor must be 0 (off) or a positive finite number, but is %s." (string options.DivergenceFactor))
         match options.EarlyStopping with
         | Some e ->
             Check.positiveInt "Patience" e.Patience
@@ -77,22 +74,28 @@ module Trainer =
                 Check.fail "EarlyStopping" "Early stopping needs a validation set; give one or turn early stopping off."
         | None -> ()
 
-    let private checkState (p: int) (s: OptimizerState) =
-        let ok (a: float[]) = isNull a || a.Length = 0 || a.Length = p
-        if not (ok s.Velocity && ok s.FirstMoment && ok s.SecondMoment) then
-            Check.fail "checkpoint" (sprintf "The checkpoint's optimiser buffers do not have the parameters' length %d." p)
+    /// The checkpoint's optimiser state for the options' rule: a fresh state (Step 0, no buffers)
+    /// is initialised; a state whose buffers do not fit the rule (it was taken with another
+    /// optimiser) raises ArgumentException (ParamName "checkpoint").
+    let private fitState (settings: OptimizerSettings) (p: int) (s: OptimizerState) : OptimizerState =
+        let fresh = Optimizer.init settings p
+        let len (a: float[]) = if isNull a then 0 else a.Length
+        let empty = len s.Velocity = 0 && len s.FirstMoment = 0 && len s.SecondMoment = 0
+        if s.Step < 0 then Check.fail "checkpoint" (sprintf "The checkpoint's optimiser step is %d; it must not be negative." s.Step)
+        if s.Step = 0 && empty then fresh
+        elif len s.Velocity <> fresh.Velocity.Length || len s.FirstMoment <> fresh.FirstMoment.Length || len s.SecondMoment <> fresh.SecondMoment.Length then
+            Check.fail "checkpoint"
+                (sprintf "The checkpoint's optimiser state (buffers of %d, %d and %d values) does not fit the %s optimiser, which keeps %d, %d and %d for %d parameters: it was taken with another optimiser. Resume with the options it was trained with, or start a new run from its network."
+                    (len s.Velocity) (len s.FirstMoment) (len s.SecondMoment) (Optimizer.name settings.Optimizer)
+                    fresh.Velocity.Length fresh.FirstMoment.Length fresh.SecondMoment.Length p)
+        else s
 
-    /// The loop on a flat parameter vector, from a checkpoint. `lastGood` turns parameters into
-    /// the object TrainingDivergedException carries; `precision` is the optimiser's
-    /// (`Optimizer.stepIn`): the network's for a network, Float64 for a plain vector.
-    let private run (precision: Precision) (options: TrainingOptions) (hooks: TrainingHooks) (objective: Objective) (lastGood: float[] -> obj)
-                    (start: Checkpoint<float[]>) : TrainingResult<float[]> =
-        let n = objective.SampleCount
-        Check.positiveInt "SampleCount" n
-        validateOptions options objective.Validation.IsSome
+    /// Checks a checkpoint against n samples and p parameters; returns its state fitted to the rule.
+    let private checkStart (options: TrainingOptions) (n: int) (p: int) (start: Checkpoint<float[]>) =
         Check.notNull "checkpoint" (box start)
         Check.notNull "parameters" start.Model
-        checkState start.Model.Length start.OptimizerState
+        if start.Model.Length <> p then
+            Check.fail "checkpoint" (sprintf "The checkpoint holds %d parameters but the model has %d." start.Model.Length p)
         Check.notNull "PendingBatches" start.PendingBatches
         start.PendingBatches
         |> Array.iteri (fun b batch ->
@@ -100,65 +103,151 @@ module Trainer =
             batch |> Array.iter (fun i ->
                 if i < 0 || i >= n then
                     Check.fail "checkpoint" (sprintf "the checkpoint's pending batch %d holds sample index %d, but the data has %d samples (0 .. %d); resume with the data the checkpoint was taken on." b i n (n - 1))))
-        let all = Array.init n id
+        Check.notNull "checkpoint.OptimizerState" (box start.OptimizerState)
+        fitState options.Optimizer p start.OptimizerState
+
+    /// The loop over a session, from a checkpoint (already checked). `lastGood` turns parameters
+    /// into the object TrainingDivergedException carries.
+    /// Divergence costs nothing per step: the session keeps a mark (its parameters and state) at
+    /// each epoch start; during the epoch only each batch loss is checked (NaN, infinity, growth
+    /// past DivergenceFactor), and at its end every parameter. On trouble the session rewinds to
+    /// the mark and replays the epoch's steps (they are deterministic) checking after each, so the
+    /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
+    /// check after every step.
+    let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj)
+                    (start: Checkpoint<float[]>) : TrainingResult<float[]> =
+        let n = session.SampleCount
+        let stepsMax, b, sampling =
+            match options.Batching with
+            | Batching.FullBatch -> 1, n, None
+            | Batching.Stochastic s -> n, 1, Some s
+            | Batching.MiniBatch (b, s) -> let b = min b n in (n + b - 1) / b, b, Some s
+        let perm = Array.init n id
+        let draws = match sampling with Some Sampling.WithReplacement -> Array.zeroCreate (stepsMax * b) | _ -> Array.empty
+        let starts = Array.zeroCreate<int> (max stepsMax start.PendingBatches.Length + 1)
         let clock = Stopwatch.StartNew()
         let elapsed () = start.Elapsed + clock.Elapsed
-        let mutable theta = start.Model
-        let mutable state = start.OptimizerState
         let mutable rng = start.Rng
         let mutable step = start.Step
         let mutable epoch = start.Epoch
-        let mutable pending = start.PendingBatches
+        let mutable order = perm
+        let mutable stepsInEpoch = 0
         let mutable position = 0
         let mutable historyRev = List.rev start.History
         let mutable best = start.Best
         let mutable worse = start.EpochsWithoutImprovement
+        let mutable lossSum = start.EpochLossSum
+        let mutable samples = start.EpochSamples
+        let mutable baseline = start.LossBaseline
         let mutable stop : StopReason option = None
+        if start.PendingBatches.Length > 0 then
+            let pending = Array.concat start.PendingBatches
+            let mutable o = 0
+            start.PendingBatches |> Array.iteri (fun i p -> starts.[i] <- o; o <- o + p.Length)
+            starts.[start.PendingBatches.Length] <- o
+            order <- pending
+            stepsInEpoch <- start.PendingBatches.Length
+        let newEpoch () =
+            match sampling with
+            | None ->
+                starts.[0] <- 0
+                starts.[1] <- n
+                stepsInEpoch <- 1
+                order <- perm
+            | Some Sampling.WithoutReplacement ->
+                rng <- Rng.permuteInto perm rng
+                for i in 0 .. stepsMax - 1 do starts.[i] <- i * b
+                starts.[stepsMax] <- n
+                stepsInEpoch <- stepsMax
+                order <- perm
+            | Some Sampling.WithReplacement ->
+                let mutable g = rng
+                for i in 0 .. draws.Length - 1 do
+                    let struct (x, g') = Rng.nextInt n g
+                    draws.[i] <- x
+                    g <- g'
+                rng <- g
+                for i in 0 .. stepsMax do starts.[i] <- i * b
+                stepsInEpoch <- stepsMax
+                order <- draws
+            position <- 0
+            lossSum <- 0.0
+            samples <- 0
+        let tolOn = options.ParameterTolerance > 0.0
+        let factor = options.DivergenceFactor
+        let tooLarge (loss: float) = factor > 0.0 && not (Double.IsNaN baseline) && loss > factor * max baseline 1.0
         let diverged (e: int) (what: string) (good: float[]) =
             raise (TrainingDivergedException(e, step, lastGood good,
                     sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e step what (Schedule.rate options.Schedule (max step 1))))
+        // The mark: where a replay starts.
+        let mutable markStep, markPosition, markSum, markSamples, markBaseline = step, position, lossSum, samples, baseline
+        let setMark () =
+            session.Mark()
+            markStep <- step
+            markPosition <- position
+            markSum <- lossSum
+            markSamples <- samples
+            markBaseline <- baseline
+        /// Rewinds to the mark and replays up to `untilStep`, checking after every step; raises at
+        /// the first bad one. Returns normally only if none is bad (then the state is as before).
+        let replay (untilStep: int) =
+            session.Rewind()
+            step <- markStep
+            position <- markPosition
+            lossSum <- markSum
+            samples <- markSamples
+            baseline <- markBaseline
+            while step < untilStep do
+                let good = session.Parameters()
+                let o = starts.[position]
+                let c = starts.[position + 1] - o
+                position <- position + 1
+                step <- step + 1
+                let struct (loss, _) = session.Step(order, o, c, Schedule.rate options.Schedule step, false)
+                if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) good
+                if tooLarge loss then
+                    diverged (epoch + 1) (sprintf "the batch loss %g grew past %g times its starting value %g (TrainingOptions.DivergenceFactor)" loss factor baseline) good
+                if not (session.ParametersFinite()) then diverged (epoch + 1) "a parameter became NaN or infinite" good
+                if Double.IsNaN baseline then baseline <- loss
+                lossSum <- lossSum + loss * float c
+                samples <- samples + c
+        setMark ()
         while stop.IsNone do
-            let atBoundary = position >= pending.Length
+            let atBoundary = position >= stepsInEpoch
             if atBoundary && epoch >= options.MaxEpochs then stop <- Some StopReason.MaxEpochs
             elif options.MaxSteps > 0 && step >= options.MaxSteps then stop <- Some StopReason.MaxSteps
             elif hooks.ShouldStop () then stop <- Some StopReason.Cancelled
             else
                 if atBoundary then
-                    let batches, r = Batching.epoch options.Batching n rng
-                    pending <- batches
-                    position <- 0
-                    rng <- r
-                let batch = pending.[position]
+                    newEpoch ()
+                    setMark ()
+                let o = starts.[position]
+                let c = starts.[position + 1] - o
                 position <- position + 1
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
-                let loss, g = objective.LossAndGradient theta batch
-                if isNull g || g.Length <> theta.Length then
-                    invalidOp (sprintf "The objective returned a gradient of length %d for %d parameters." (if isNull g then 0 else g.Length) theta.Length)
-                if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) theta
-                let state', theta' = Optimizer.stepIn precision options.Optimizer eta state theta g
-                if Array.exists nonFinite theta' then diverged (epoch + 1) "a parameter became NaN or infinite" theta
-                let tolHit =
-                    options.ParameterTolerance > 0.0
-                    && (let mutable m = 0.0
-                        for i in 0 .. theta.Length - 1 do m <- max m (abs (theta'.[i] - theta.[i]))
-                        m < options.ParameterTolerance)
-                theta <- theta'
-                state <- state'
+                let struct (loss, change) = session.Step(order, o, c, eta, tolOn)
+                if nonFinite loss || tooLarge loss then replay step
+                if Double.IsNaN baseline then baseline <- loss
+                lossSum <- lossSum + loss * float c
+                samples <- samples + c
+                let tolHit = tolOn && change < options.ParameterTolerance
                 let mutable epochStop = None
-                if position >= pending.Length then
+                if position >= stepsInEpoch then
+                    if not (session.ParametersFinite()) then replay step
                     epoch <- epoch + 1
-                    let trainLoss, fullGrad = objective.LossAndGradient theta all
-                    if nonFinite trainLoss then diverged epoch (sprintf "the training loss on the whole set became %g" trainLoss) theta
-                    let validation = objective.Validation |> Option.map (fun v -> v theta)
+                    let trainLoss = if options.ExactEpochLoss then session.TrainingLoss() else Precision.round session.Precision (lossSum / float samples)
+                    if nonFinite trainLoss then diverged epoch (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
+                    if epoch = 1 then baseline <- trainLoss
+                    let validation = session.Validation()
                     match options.EarlyStopping, validation with
                     | Some e, Some (vLoss, _) ->
                         match best with
-                        | Some b when not (vLoss < b.ValidationLoss - e.MinDelta) ->
+                        | Some bst when not (vLoss < bst.ValidationLoss - e.MinDelta) ->
                             worse <- worse + 1
                             if worse >= e.Patience then epochStop <- Some StopReason.EarlyStopping
                         | _ ->
-                            best <- Some { Model = theta; ValidationLoss = vLoss; Epoch = epoch }
+                            best <- Some { Model = session.Parameters(); ValidationLoss = vLoss; Epoch = epoch }
                             worse <- 0
                     | _ -> ()
                     let record =
@@ -168,30 +257,39 @@ module Trainer =
                           ValidationLoss = validation |> Option.map fst
                           ValidationMetric = validation |> Option.map snd
                           StepSize = eta
-                          GradientNorm = Optimizer.globalNorm fullGrad
+                          GradientNorm = (if options.RecordGradientNorm then session.GradientNorm() else Double.NaN)
                           Elapsed = elapsed () }
                     historyRev <- record :: historyRev
                     hooks.OnEpoch record
                     if not (Double.IsNaN options.TargetLoss) && trainLoss <= options.TargetLoss then
                         epochStop <- Some StopReason.TargetLoss
+                    lossSum <- 0.0
+                    samples <- 0
                 if tolHit then stop <- Some StopReason.ParameterTolerance
                 elif epochStop.IsSome then stop <- epochStop
+        // A stop inside an epoch: its steps have not been checked yet.
+        if not (session.ParametersFinite()) then replay step
         let reason = stop.Value
-        let model =
+        let theta = session.Parameters()
+        let model, trainLoss =
             match reason, best with
-            | StopReason.EarlyStopping, Some b -> b.Model
-            | _ -> theta
-        let remaining = if position >= pending.Length then Array.empty else pending.[position..]
+            | StopReason.EarlyStopping, Some bst ->
+                session.SetParameters bst.Model
+                bst.Model, session.TrainingLoss()
+            | _ -> theta, session.TrainingLoss()
+        let remaining =
+            if position >= stepsInEpoch then Array.empty
+            else Array.init (stepsInEpoch - position) (fun i -> order.[starts.[position + i] .. starts.[position + i + 1] - 1])
         let history = List.rev historyRev
         { Model = model
           StopReason = reason
-          TrainLoss = fst (objective.LossAndGradient model all)
+          TrainLoss = trainLoss
           History = history
           Steps = step
           Epochs = epoch
           Checkpoint =
             { Model = theta
-              OptimizerState = state
+              OptimizerState = session.OptimizerState()
               Rng = rng
               Step = step
               Epoch = epoch
@@ -199,12 +297,24 @@ module Trainer =
               History = history
               Best = best
               EpochsWithoutImprovement = worse
-              Elapsed = elapsed () } }
+              Elapsed = elapsed ()
+              EpochLossSum = (if remaining.Length = 0 then 0.0 else lossSum)
+              EpochSamples = (if remaining.Length = 0 then 0 else samples)
+              LossBaseline = baseline }
+          Backend = session.Backend }
 
-    /// Continues training a parameter vector from a checkpoint, with progress hooks. With the
+    /// Continues training a parameter vector from a checkpoint, with progress hooks, on the
+    /// reference backend (an `Objective` is a function, which no other backend can run). With the
     /// same options and objective, the result equals bit for bit that of a run never interrupted.
     let resumeVectorWith (hooks: TrainingHooks) (options: TrainingOptions) (objective: Objective) (checkpoint: Checkpoint<float[]>) : TrainingResult<float[]> =
-        run Precision.Float64 options hooks objective box checkpoint
+        Check.notNull "objective" (box objective)
+        Check.positiveInt "SampleCount" objective.SampleCount
+        validateOptions options objective.Validation.IsSome
+        Check.notNull "checkpoint" (box checkpoint)
+        Check.notNull "parameters" checkpoint.Model
+        let state = checkStart options objective.SampleCount checkpoint.Model.Length checkpoint
+        let session = ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
+        run options hooks session box checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -212,7 +322,7 @@ module Trainer =
     let trainVectorWith (hooks: TrainingHooks) (options: TrainingOptions) (objective: Objective) (theta0: float[]) : TrainingResult<float[]> =
         Check.notNull "theta0" theta0
         Check.finite2D "theta0" 1 theta0.Length (fun _ j -> theta0.[j])
-        run Precision.Float64 options hooks objective box (Checkpoint.start options theta0.Length (Array.copy theta0))
+        resumeVectorWith hooks options objective (Checkpoint.start options theta0.Length (Array.copy theta0))
 
     /// `trainVectorWith TrainingHooks.None`.
     let trainVector options objective theta0 = trainVectorWith TrainingHooks.None options objective theta0
@@ -220,98 +330,68 @@ module Trainer =
     /// `resumeVectorWith TrainingHooks.None`.
     let resumeVector options objective checkpoint = resumeVectorWith TrainingHooks.None options objective checkpoint
 
-    let private isIdentity (idx: int[]) (n: int) =
-        idx.Length = n && (let mutable ok = true in (for i in 0 .. n - 1 do if idx.[i] <> i then ok <- false); ok)
+    /// The validation metric the trainer reports for a loss (`NetworkData.defaultMetric`).
+    let defaultMetric (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float = NetworkData.defaultMetric loss output target
 
-    /// The validation metric the trainer reports for a loss: accuracy (the fraction of rows, or
-    /// for several independent binary outputs of entries, classified right) for the
-    /// classification losses, root-mean-square error for the regression losses.
-    let defaultMetric (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
-        let entries f =
-            let mutable right = 0
-            for i in 0 .. output.RowCount - 1 do
-                for j in 0 .. output.ColumnCount - 1 do
-                    if f output.[i, j] target.[i, j] then right <- right + 1
-            float right / float (output.RowCount * output.ColumnCount)
-        match loss with
-        | Loss.SoftmaxCrossEntropy ->
-            let p = Mat.argmaxRows output
-            let t = Mat.argmaxRows target
-            float (Array.fold2 (fun s a b -> if a = b then s + 1 else s) 0 p t) / float output.RowCount
-        | Loss.BinaryCrossEntropy -> entries (fun p y -> (p >= 0.5) = (y >= 0.5))
-        | Loss.BinaryCrossEntropyWithLogits -> entries (fun z y -> (z >= 0.0) = (y >= 0.5))
-        | Loss.Hinge | Loss.SquaredHinge | Loss.Logistic -> entries (fun z y -> (z >= 0.0) = (y > 0.0))
-        | Loss.HalfMeanSquaredError | Loss.MeanSquaredError ->
-            let mutable s = 0.0
-            for i in 0 .. output.RowCount - 1 do
-                for j in 0 .. output.ColumnCount - 1 do
-                    let d = output.[i, j] - target.[i, j]
-                    s <- s + d * d
-            sqrt (s / float (output.RowCount * output.ColumnCount))
-
-    /// The objective of a network: the loss of the batch's rows and its gradient, through
-    /// Parameters.toNetwork and Network.lossAndGradient. Checks the data once, here. For a
-    /// Float32 network the data are rounded to float32 once, here, and the losses (training and
-    /// validation) are float32 values.
+    /// The reference objective of a network: the loss of the batch's rows and its gradient, through
+    /// Parameters.toNetwork and Network.lossAndGradient. Checks the data once, here, from shapes.
+    /// For a Float32 network the data are rounded to float32 once, here, and the losses (training
+    /// and validation) are float32 values.
     let networkObjective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
-        Check.notNull "data" (box data)
-        Check.notNull "net" (box net)
-        let x, y = data.Inputs, data.Targets
-        Network.lossAndGradient net loss x y |> ignore
-        let p = net.Precision
-        let x, y = Precision.roundMatrix p x, Precision.roundMatrix p y
-        let validation =
-            data.Validation
-            |> Option.map (fun (vx, vy) ->
-                Network.checkInput net "validationInputs" vx
-                Loss.checkTargetNamed "validationTargets" loss (Network.predict net vx) vy
-                let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
-                fun (theta: float[]) ->
-                    let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) vx).Output
-                    Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
-        { SampleCount = x.RowCount
-          LossAndGradient =
-            fun theta idx ->
-                let current = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
-                let xb, yb = if isIdentity idx x.RowCount then x, y else Mat.selectRows idx x, Mat.selectRows idx y
-                let value, g = Network.lossAndGradientUnchecked current loss xb yb
-                value, (Parameters.ofGradients g).AsArray()
-          Validation = validation }
+        NetworkData.check loss data net
+        NetworkData.objective loss data net
 
     let private toNet (net: Network) (theta: float[]) = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
 
     let private ofNet (net: Network) = (Parameters.ofNetwork net).AsArray()
 
-    let private networkResult (net: Network) (r: TrainingResult<float[]>) : TrainingResult<Network> =
+    /// The largest batch a run uses (the kernels' buffers are made for it).
+    let private batchCap (batching: Batching) (n: int) =
+        match batching with
+        | Batching.FullBatch -> n
+        | Batching.Stochastic _ -> 1
+        | Batching.MiniBatch (b, _) -> min b n
+
+    /// Continues training a network from a checkpoint, with progress hooks; bit-identical to an
+    /// uninterrupted run with the same options and data on the same backend. The run has the
+    /// network's precision (for a Float32 network every value it keeps is a float32 value) and
+    /// runs on `options.Backend` (Auto: the kernels wherever they support the network); the
+    /// result says which ran. Raises ArgumentException for bad options, data or checkpoint,
+    /// TrainingDivergedException (LastGood: the last finite Network) when training diverges.
+    let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
+        Check.notNull "checkpoint" (box checkpoint)
+        let net = checkpoint.Model
+        Check.notNull "checkpoint.Model" (box net)
+        Network.checkDifferentiable net
+        NetworkData.check loss data net
+        validateOptions options data.Validation.IsSome
+        let flat = Checkpoint.map ofNet checkpoint
+        let state = checkStart options data.Inputs.RowCount net.ParameterCount flat |> Optimizer.roundState net.Precision
+        let flat = { flat with OptimizerState = state }
+        let session =
+            match KernelNetwork.resolve "Backend" options.Backend net with
+            | Backend.Kernels ->
+                let full = (options.Batching = Batching.FullBatch)
+                fst (KernelSessions.create options.Optimizer loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
+            | _ -> NetworkData.referenceSession options.Optimizer loss data net flat.Model state
+        let r = run options hooks session (toNet net >> box) flat
         { Model = toNet net r.Model
           StopReason = r.StopReason
           TrainLoss = r.TrainLoss
           History = r.History
           Steps = r.Steps
           Epochs = r.Epochs
-          Checkpoint = Checkpoint.map (toNet net) r.Checkpoint }
-
-    /// Continues training a network from a checkpoint, with progress hooks; bit-identical to an
-    /// uninterrupted run with the same options and data. The run has the network's precision:
-    /// for a Float32 network the optimiser's buffers are rounded to float32 first (a fresh
-    /// `Checkpoint.start` may hold AdaGrad's initial accumulator unrounded) and every update is
-    /// `Optimizer.stepIn Float32`.
-    let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
-        Check.notNull "checkpoint" (box checkpoint)
-        let net = checkpoint.Model
-        Check.notNull "checkpoint.Model" (box net)
-        Network.checkDifferentiable net
-        let objective = networkObjective loss data net
-        let checkpoint = { checkpoint with OptimizerState = Optimizer.roundState net.Precision checkpoint.OptimizerState }
-        run net.Precision options hooks objective (toNet net >> box) (Checkpoint.map ofNet checkpoint) |> networkResult net
+          Checkpoint = Checkpoint.map (toNet net) r.Checkpoint
+          Backend = r.Backend }
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
-    /// callback and a cancellation test). Raises ArgumentException for bad options or data,
-    /// TrainingDivergedException (LastGood: the last finite Network) when training diverges.
-    /// The trained network, the checkpoint's networks and the optimiser's buffers have the
-    /// network's precision: a Float32 network trains in float32 (see `Optimizer.stepIn`).
+    /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad
+    /// options or data, TrainingDivergedException (LastGood: the last finite Network) when
+    /// training diverges. The trained network, the checkpoint's networks and the optimiser's
+    /// buffers have the network's precision.
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
+        Check.notNull "options" (box options)
         resumeWith hooks options loss data (Checkpoint.start options net.ParameterCount net)
 
     /// `trainWith TrainingHooks.None`.

@@ -37,8 +37,23 @@ type TrainingOptions =
       ParameterTolerance: float
       /// Stop at the end of an epoch whose training loss is at or below this (NaN: off).
       TargetLoss: float
-      /// Early stopping on the validation set (needs one), restoring the best weights.
-      EarlyStopping: EarlyStopping option }
+      /// Early stopping on a validation set (needs one), restoring the best weights.
+      EarlyStopping: EarlyStopping option
+      /// Which implementation computes the steps (Auto: the kernels wherever they support the
+      /// network, else the reference). The result says which ran.
+      Backend: Backend
+      /// The history's TrainLoss: false (the default) records the mean of the epoch's batch losses,
+      /// each measured before its step, weighted by the batch sizes (free: the steps compute them);
+      /// true records the exact loss of the whole training set at the end of the epoch (one more
+      /// forward pass over the set per epoch).
+      ExactEpochLoss: bool
+      /// Whether each epoch records |grad|_2 on the whole training set (one more forward and
+      /// backward pass over the set per epoch); when false the history's GradientNorm is NaN.
+      RecordGradientNorm: bool
+      /// Divergence beyond NaN and infinity: training stops with TrainingDivergedException when a
+      /// batch loss exceeds DivergenceFactor * max(L0, 1), where L0 is the first epoch's training
+      /// loss (during the first epoch: the run's first batch loss). 0 turns the rule off.
+      DivergenceFactor: float }
     /// Minibatches of 32 without replacement, constant step 0.01, plain SGD, seed 0,
     /// 100 epochs, no other stopping rule.
     static member Default =
@@ -50,7 +65,11 @@ type TrainingOptions =
           MaxSteps = 0
           ParameterTolerance = 0.0
           TargetLoss = Double.NaN
-          EarlyStopping = None }
+          EarlyStopping = None
+          Backend = Backend.Auto
+          ExactEpochLoss = false
+          RecordGradientNorm = false
+          DivergenceFactor = 1e4 }
     /// A copy with other batching.
     member this.WithBatching(batching) = { this with Batching = batching }
     /// A copy with another schedule.
@@ -71,6 +90,14 @@ type TrainingOptions =
     member this.WithTargetLoss(loss) = { this with TargetLoss = loss }
     /// A copy with early stopping.
     member this.WithEarlyStopping(early: EarlyStopping) = { this with EarlyStopping = Some early }
+    /// A copy with another backend.
+    member this.WithBackend(backend) = { this with Backend = backend }
+    /// A copy that records the exact training loss of each epoch (or the mean of its batch losses).
+    member this.WithExactEpochLoss(exact) = { this with ExactEpochLoss = exact }
+    /// A copy that records (or not) each epoch's full gradient norm.
+    member this.WithGradientNorm(record) = { this with RecordGradientNorm = record }
+    /// A copy with another divergence factor (0: off).
+    member this.WithDivergenceFactor(factor) = { this with DivergenceFactor = factor }
 
 /// The rule that ended a training run.
 type StopReason =
@@ -87,14 +114,16 @@ type StopReason =
     /// Cancellation was requested; the result holds what was trained so far.
     | Cancelled = 5
 
-/// One epoch of the training history. Losses and the gradient norm are measured on the whole
-/// training set with the weights at the end of the epoch (not averaged over the epoch's batches).
+/// One epoch of the training history. TrainLoss is the mean of the epoch's batch losses (each
+/// measured before its step, weighted by batch size), or with `ExactEpochLoss` the loss of the
+/// whole training set with the weights at the end of the epoch. The validation columns are
+/// measured with the weights at the end of the epoch.
 type EpochRecord =
     { /// The epoch, from 1.
       Epoch: int
       /// Steps taken in all at the end of the epoch.
       Step: int
-      /// The loss on the whole training set.
+      /// The training loss of the epoch (see the type's summary and `ExactEpochLoss`).
       TrainLoss: float
       /// The loss on the validation set (None without one).
       ValidationLoss: float option
@@ -103,7 +132,8 @@ type EpochRecord =
       ValidationMetric: float option
       /// eta_t of the epoch's last step.
       StepSize: float
-      /// |grad|_2 of the training loss over the whole training set.
+      /// |grad|_2 of the training loss over the whole training set at the end of the epoch, when
+      /// `RecordGradientNorm` is set; NaN otherwise.
       GradientNorm: float
       /// Wall time since training started (summed over resumed runs).
       Elapsed: TimeSpan }
@@ -140,7 +170,14 @@ type Checkpoint<'Model> =
       /// Early stopping's count of epochs without improvement.
       EpochsWithoutImprovement: int
       /// Wall time spent so far.
-      Elapsed: TimeSpan }
+      Elapsed: TimeSpan
+      /// The current epoch's completed batches: the sum of their losses times their sizes
+      /// (0 at an epoch boundary), for the epoch's mean batch loss.
+      EpochLossSum: float
+      /// The current epoch's completed batches: the number of samples they held.
+      EpochSamples: int
+      /// The divergence rule's L0 (NaN before the first step; see `DivergenceFactor`).
+      LossBaseline: float }
 
 /// What a training run returns.
 type TrainingResult<'Model> =
@@ -157,7 +194,9 @@ type TrainingResult<'Model> =
       /// Epochs completed.
       Epochs: int
       /// The state to resume from (its Model is the last parameters, not the restored best).
-      Checkpoint: Checkpoint<'Model> }
+      Checkpoint: Checkpoint<'Model>
+      /// The backend that computed the run (Reference or Kernels).
+      Backend: Backend }
 
 /// Progress reporting and cancellation for a training run (not saved; not part of the options).
 type TrainingHooks =

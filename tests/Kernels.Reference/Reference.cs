@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Functional.NN.Kernels;
 
 /// <summary>
@@ -37,7 +39,7 @@ public static class Reference
         ActivationKind.Tanh => Math.Tanh(z),
         ActivationKind.ReLU => z > 0 ? z : 0.0,
         ActivationKind.LeakyReLU => z > 0 ? z : slope * z,
-        ActivationKind.Softplus => z > 0 ? z + Math.Log(1.0 + Math.Exp(-z)) : Math.Log(1.0 + Math.Exp(z)),
+        ActivationKind.Softplus => z > 0 ? z + double.LogP1(Math.Exp(-z)) : double.LogP1(Math.Exp(z)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -1,0 +1,241 @@
+namespace Functional.NN
+
+open System
+open System.Numerics
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN.Kernels
+open KernelElement
+
+/// The kernels backend of the trainer: a dense network's training run on a DenseTrainer in the
+/// network's precision (float or float32), with the optimiser's update over the kernels' flat
+/// parameter buffers (`Optimizers.Update`, element for element the core's `Optimizer.stepIn`).
+/// Plain SGD without decay or clipping uses the trainer's fused step (the update folded into the
+/// weight-gradient product). Owns every buffer; a step allocates nothing.
+[<Sealed>]
+type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+        (settings: OptimizerSettings, loss: Loss, data: TrainingData, net: Network, batchCap: int, fullBatch: bool,
+         theta0: float[], state0: OptimizerState) =
+    let precision = net.Precision
+    let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
+    let trainer = DenseTrainer<'T>(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
+    let layers = trainer.LayerCount
+    let rowMajorOf (m: Matrix<float>) =
+        let a = Array.zeroCreate<'T> (m.RowCount * m.ColumnCount)
+        copyRowMajor m (Span a)
+        a
+    let xs, ys = rowMajorOf data.Inputs, rowMajorOf data.Targets
+    let validation =
+        data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf vx, vx.RowCount, Precision.roundMatrix precision vy)
+    // Flat layout: for each layer, its weights (row-major) then its bias (when it has one).
+    let weightOffset = Array.zeroCreate<int> layers
+    let biasOffset = Array.zeroCreate<int> layers
+    let parameterCount =
+        let mutable o = 0
+        for l in 0 .. layers - 1 do
+            weightOffset.[l] <- o
+            o <- o + trainer.Weights(l).Length
+            biasOffset.[l] <- o
+            if trainer.HasBias l then o <- o + trainer.Biases(l).Length
+        o
+    let rule =
+        let wd = settings.WeightDecay
+        match settings.Optimizer with
+        | Optimizer.Sgd -> OptimizerRule(OptimizerKind.Sgd, WeightDecay = wd)
+        | Optimizer.Momentum (mu, tau) -> OptimizerRule(OptimizerKind.Momentum, Momentum = mu, Dampening = tau, WeightDecay = wd)
+        | Optimizer.Nesterov mu -> OptimizerRule(OptimizerKind.Nesterov, Momentum = mu, WeightDecay = wd)
+        | Optimizer.AdaGrad (eps, _) -> OptimizerRule(OptimizerKind.AdaGrad, Epsilon = eps, WeightDecay = wd)
+        | Optimizer.RMSProp (alpha, eps, mu, centered) ->
+            OptimizerRule(OptimizerKind.RMSProp, Alpha = alpha, Epsilon = eps, Momentum = mu, Centered = centered, WeightDecay = wd)
+        | Optimizer.Adam (b1, b2, eps) -> OptimizerRule(OptimizerKind.Adam, Beta1 = b1, Beta2 = b2, Epsilon = eps, WeightDecay = wd)
+        | Optimizer.AdamW (b1, b2, eps, lambda) ->
+            OptimizerRule(OptimizerKind.AdamW, Beta1 = b1, Beta2 = b2, Epsilon = eps, DecoupledDecay = lambda, WeightDecay = wd)
+    let fusedSgd = settings.Optimizer = Optimizer.Sgd && settings.WeightDecay = 0.0 && settings.ClipNorm = 0.0
+    let struct (useV, useM, useS) = Optimizers.Buffers(rule)
+    let buffer (used: bool) (init: float[]) =
+        if not used then Array.empty<'T>
+        else Array.init parameterCount (fun i -> if init.Length = 0 then 'T.Zero else 'T.CreateTruncating init.[i])
+    let velocity = buffer useV state0.Velocity
+    let first = buffer useM state0.FirstMoment
+    let second = buffer useS state0.SecondMoment
+    let mutable t = state0.Step
+    let xb = Array.zeroCreate<'T> (batchCap * d)
+    let yb = Array.zeroCreate<'T> (batchCap * k)
+    // Mark: the parameters and the state, copied flat.
+    let markTheta = Array.zeroCreate<'T> parameterCount
+    let markV, markM, markS = Array.copy velocity, Array.copy first, Array.copy second
+    let mutable markT = t
+    let mutable before : 'T[] = null
+
+    let copyParametersTo (dst: Span<'T>) =
+        for l in 0 .. layers - 1 do
+            trainer.Weights(l).CopyTo(dst.Slice(weightOffset.[l]))
+            if trainer.HasBias l then trainer.Biases(l).CopyTo(dst.Slice(biasOffset.[l]))
+
+    let copyParametersFrom (src: ReadOnlySpan<'T>) =
+        for l in 0 .. layers - 1 do
+            let w = trainer.Weights l
+            src.Slice(weightOffset.[l], w.Length).CopyTo(w)
+            if trainer.HasBias l then
+                let b = trainer.Biases l
+                src.Slice(biasOffset.[l], b.Length).CopyTo(b)
+
+    let setFlat (theta: float[]) =
+        let tmp = Array.zeroCreate<'T> parameterCount
+        for i in 0 .. parameterCount - 1 do tmp.[i] <- 'T.CreateTruncating theta.[i]
+        copyParametersFrom (ReadOnlySpan tmp)
+
+    let toFloats (a: 'T[]) = Array.init a.Length (fun i -> Double.CreateTruncating a.[i])
+
+    do
+        if parameterCount <> theta0.Length then
+            invalidArg "theta" (sprintf "theta has %d values but the network has %d parameters." theta0.Length parameterCount)
+        setFlat theta0
+
+    /// The loss of rows samples starting at row r0 of the training set, through the trainer.
+    let chunkedLoss () =
+        let mutable total = 0.0
+        let mutable r0 = 0
+        while r0 < n do
+            let rows = min batchCap (n - r0)
+            let value = trainer.EvaluateLoss(ReadOnlySpan(xs, r0 * d, rows * d), ReadOnlySpan(ys, r0 * k, rows * k), rows)
+            total <- total + value * float rows
+            r0 <- r0 + rows
+        total / float n
+
+    /// The network's outputs for the rows of a row-major 'T[] input, as a float64 matrix.
+    let outputs (x: 'T[]) (rows: int) : Matrix<float> =
+        let out = Array.zeroCreate<float> (rows * k)
+        let mutable r0 = 0
+        while r0 < rows do
+            let count = min batchCap (rows - r0)
+            let y = trainer.Forward(ReadOnlySpan(x, r0 * d, count * d), count)
+            for i in 0 .. count - 1 do
+                for j in 0 .. k - 1 do
+                    out.[j * rows + r0 + i] <- Double.CreateTruncating y.[i * k + j]
+            r0 <- r0 + count
+        Matrix<float>.Build.Dense(rows, k, out)
+
+    /// The network the session's parameters make (a new value, the template's shape and precision).
+    member _.Network() = KernelNetwork.toNetwork net trainer
+
+    /// a.[o .. o + len - 1], or nothing for a buffer the rule does not keep.
+    static member private Slice(a: 'T[], o: int, len: int) : Span<'T> = if a.Length = 0 then Span<'T>.Empty else Span(a, o, len)
+
+    interface ITrainingSession with
+        member _.Backend = Backend.Kernels
+        member _.Precision = precision
+        member _.ParameterCount = parameterCount
+        member _.SampleCount = n
+        member _.Parameters() =
+            let a = Array.zeroCreate<'T> parameterCount
+            copyParametersTo (Span a)
+            toFloats a
+        member _.SetParameters(theta) = setFlat theta
+        member _.OptimizerState() =
+            { Step = t; Velocity = toFloats velocity; FirstMoment = toFloats first; SecondMoment = toFloats second }
+        member _.Step(order, offset, count, eta, measureChange) =
+            let rows = count
+            let srcX, srcY =
+                if fullBatch && rows = n then xs, ys
+                else
+                    for i in 0 .. rows - 1 do
+                        let sample = order.[offset + i]
+                        ReadOnlySpan(xs, sample * d, d).CopyTo(Span(xb, i * d, d))
+                        ReadOnlySpan(ys, sample * k, k).CopyTo(Span(yb, i * k, k))
+                    xb, yb
+            let x = ReadOnlySpan(srcX, 0, rows * d)
+            let y = ReadOnlySpan(srcY, 0, rows * k)
+            if measureChange then
+                if isNull before then before <- Array.zeroCreate parameterCount
+                copyParametersTo (Span before)
+            t <- t + 1
+            let value =
+                if fusedSgd then trainer.Step(x, y, rows, 'T.CreateTruncating eta)
+                else
+                    let value = trainer.ComputeGradients(x, y, rows)
+                    let clipScale =
+                        if settings.ClipNorm > 0.0 then
+                            let mutable ss = 0.0
+                            for l in 0 .. layers - 1 do
+                                ss <- Optimizers.SumOfSquares(trainer.WeightGradients l, ss)
+                                if trainer.HasBias l then ss <- Optimizers.SumOfSquares(trainer.BiasGradients l, ss)
+                            let c = settings.ClipNorm / (sqrt ss + 1e-6)
+                            if c < 1.0 then c else 1.0
+                        else 1.0
+                    for l in 0 .. layers - 1 do
+                        let w = trainer.Weights l
+                        let o = weightOffset.[l]
+                        Optimizers.Update(rule, t, eta, clipScale, w, trainer.WeightGradients l,
+                                          KernelSession<'T>.Slice(velocity, o, w.Length), KernelSession<'T>.Slice(first, o, w.Length), KernelSession<'T>.Slice(second, o, w.Length))
+                        if trainer.HasBias l then
+                            let b = trainer.Biases l
+                            let o = biasOffset.[l]
+                            Optimizers.Update(rule, t, eta, clipScale, b, trainer.BiasGradients l,
+                                              KernelSession<'T>.Slice(velocity, o, b.Length), KernelSession<'T>.Slice(first, o, b.Length), KernelSession<'T>.Slice(second, o, b.Length))
+                    value
+            let change =
+                if measureChange then
+                    let mutable m = 0.0
+                    for l in 0 .. layers - 1 do
+                        let w = trainer.Weights l
+                        let o = weightOffset.[l]
+                        for i in 0 .. w.Length - 1 do m <- max m (abs (Double.CreateTruncating w.[i] - Double.CreateTruncating before.[o + i]))
+                        if trainer.HasBias l then
+                            let b = trainer.Biases l
+                            let o = biasOffset.[l]
+                            for i in 0 .. b.Length - 1 do m <- max m (abs (Double.CreateTruncating b.[i] - Double.CreateTruncating before.[o + i]))
+                    m
+                else 0.0
+            struct (Precision.round precision value, change)
+        member _.ParametersFinite() =
+            let mutable ok = true
+            for l in 0 .. layers - 1 do
+                if not (allFinite (Span<'T>.op_Implicit (trainer.Weights l)) && allFinite (Span<'T>.op_Implicit (trainer.Biases l))) then ok <- false
+            ok
+        member _.Mark() =
+            copyParametersTo (Span markTheta)
+            Array.blit velocity 0 markV 0 velocity.Length
+            Array.blit first 0 markM 0 first.Length
+            Array.blit second 0 markS 0 second.Length
+            markT <- t
+        member _.Rewind() =
+            copyParametersFrom (ReadOnlySpan markTheta)
+            Array.blit markV 0 velocity 0 velocity.Length
+            Array.blit markM 0 first 0 first.Length
+            Array.blit markS 0 second 0 second.Length
+            t <- markT
+        member _.TrainingLoss() = Precision.round precision (chunkedLoss ())
+        member _.GradientNorm() =
+            let acc = Array.zeroCreate<float> parameterCount
+            let mutable r0 = 0
+            while r0 < n do
+                let rows = min batchCap (n - r0)
+                trainer.ComputeGradients(ReadOnlySpan(xs, r0 * d, rows * d), ReadOnlySpan(ys, r0 * k, rows * k), rows) |> ignore
+                let share = float rows / float n
+                for l in 0 .. layers - 1 do
+                    let g = trainer.WeightGradients l
+                    for i in 0 .. g.Length - 1 do acc.[weightOffset.[l] + i] <- acc.[weightOffset.[l] + i] + share * Double.CreateTruncating g.[i]
+                    if trainer.HasBias l then
+                        let g = trainer.BiasGradients l
+                        for i in 0 .. g.Length - 1 do acc.[biasOffset.[l] + i] <- acc.[biasOffset.[l] + i] + share * Double.CreateTruncating g.[i]
+                r0 <- r0 + rows
+            Optimizer.globalNorm acc
+        member _.Validation() =
+            validation |> Option.map (fun (vx, rows, vy) ->
+                let out = outputs vx rows
+                Precision.round precision (Loss.valueUnchecked loss out vy), NetworkData.defaultMetric loss out vy)
+
+/// Making kernel sessions.
+module internal KernelSessions =
+
+    /// A kernel session for the network in its precision, its parameters and optimiser state from
+    /// (theta, state), with room for batches of batchCap rows.
+    let create (settings: OptimizerSettings) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
+               (theta: float[]) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
+        match net.Precision with
+        | Precision.Float64 ->
+            let s = KernelSession<float>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            s :> ITrainingSession, s.Network
+        | Precision.Float32 ->
+            let s = KernelSession<float32>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            s :> ITrainingSession, s.Network

@@ -1,0 +1,185 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// The data a network is trained on: inputs and targets one sample per row, and an optional
+/// validation set for the history's validation columns and for early stopping.
+type TrainingData =
+    { /// n x d_in inputs.
+      Inputs: Matrix<float>
+      /// n x d_out targets.
+      Targets: Matrix<float>
+      /// Validation inputs and targets, if any.
+      Validation: (Matrix<float> * Matrix<float>) option }
+    /// Training data without a validation set.
+    static member Of(inputs, targets) = { Inputs = inputs; Targets = targets; Validation = None }
+    /// A copy with a validation set.
+    member this.WithValidation(inputs: Matrix<float>, targets: Matrix<float>) = { this with Validation = Some (inputs, targets) }
+
+/// One training run's computation on one backend: the backend interface the trainer drives. The
+/// parameters (flat, in `Parameters` order), the optimiser's state and every scratch buffer live
+/// inside the session, which belongs to one run; the trainer owns the loop (batches, schedule,
+/// stopping rules, divergence, history, checkpoints), so every backend gets all of it. A new
+/// backend implements this interface; a new kind of layer adds one implementation per backend
+/// (its forward, backward and parameters) and no new trainer.
+type ITrainingSession =
+    /// The backend that computes (Reference or Kernels).
+    abstract Backend : Backend
+    /// The precision of every value the run keeps (the losses it reports included).
+    abstract Precision : Precision
+    /// The number of parameters.
+    abstract ParameterCount : int
+    /// The number of training samples n.
+    abstract SampleCount : int
+    /// The current parameters as a new flat vector.
+    abstract Parameters : unit -> float[]
+    /// Replaces the parameters (and keeps the optimiser state).
+    abstract SetParameters : float[] -> unit
+    /// The optimiser's state as new arrays.
+    abstract OptimizerState : unit -> OptimizerState
+    /// One step on the samples order.[offset .. offset + count - 1] at step size eta: returns the
+    /// batch's mean loss at the current parameters (before the step) and, when measureChange is
+    /// set, max_i |theta'_i - theta_i| (else 0); then the parameters and state are updated.
+    abstract Step : order: int[] * offset: int * count: int * eta: float * measureChange: bool -> struct (float * float)
+    /// True when every parameter is finite.
+    abstract ParametersFinite : unit -> bool
+    /// Keeps the parameters and the optimiser state, to rewind to.
+    abstract Mark : unit -> unit
+    /// Restores what Mark kept.
+    abstract Rewind : unit -> unit
+    /// The loss of the whole training set at the current parameters (a forward pass).
+    abstract TrainingLoss : unit -> float
+    /// |grad|_2 of the training loss over the whole training set at the current parameters.
+    abstract GradientNorm : unit -> float
+    /// (validation loss, validation metric) at the current parameters, with a validation set.
+    abstract Validation : unit -> (float * float) option
+
+/// The reference backend: any `Objective` (a network's through MathNet matrices, or a plain
+/// parameter vector's), with the optimiser as a pure function (`Optimizer.stepIn`). Every step
+/// makes new arrays; nothing is shared with the caller.
+[<Sealed>]
+type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objective: Objective,
+                      lossOnly: (float[] -> float) option, theta0: float[], state0: OptimizerState) =
+    let n = objective.SampleCount
+    let all = Array.init n id
+    let mutable theta = Array.copy theta0
+    let mutable state = state0
+    let mutable marked = theta, state
+    let nonFinite (x: float) = not (Double.IsFinite x)
+    interface ITrainingSession with
+        member _.Backend = Backend.Reference
+        member _.Precision = precision
+        member _.ParameterCount = theta.Length
+        member _.SampleCount = n
+        member _.Parameters() = Array.copy theta
+        member _.SetParameters(p) = theta <- Array.copy p
+        member _.OptimizerState() =
+            { state with Velocity = Array.copy state.Velocity; FirstMoment = Array.copy state.FirstMoment; SecondMoment = Array.copy state.SecondMoment }
+        member _.Step(order, offset, count, eta, measureChange) =
+            let batch = Array.sub order offset count
+            let loss, g = objective.LossAndGradient theta batch
+            if isNull g || g.Length <> theta.Length then
+                invalidOp (sprintf "The objective returned a gradient of length %d for %d parameters." (if isNull g then 0 else g.Length) theta.Length)
+            let state', theta' = Optimizer.stepIn precision settings eta state theta g
+            let change =
+                if measureChange then
+                    let mutable m = 0.0
+                    for i in 0 .. theta.Length - 1 do m <- max m (abs (theta'.[i] - theta.[i]))
+                    m
+                else 0.0
+            theta <- theta'
+            state <- state'
+            struct (loss, change)
+        member _.ParametersFinite() = not (Array.exists nonFinite theta)
+        member _.Mark() = marked <- theta, state
+        member _.Rewind() =
+            let t, s = marked
+            theta <- t
+            state <- s
+        member _.TrainingLoss() =
+            match lossOnly with
+            | Some f -> f theta
+            | None -> fst (objective.LossAndGradient theta all)
+        member _.GradientNorm() = Optimizer.globalNorm (snd (objective.LossAndGradient theta all))
+        member _.Validation() = objective.Validation |> Option.map (fun v -> v theta)
+
+/// How the trainer reaches a network's data: validation from shapes, the reference objective.
+[<RequireQualifiedAccess>]
+module NetworkData =
+
+    /// The validation metric the trainer reports for a loss: accuracy (the fraction of rows, or
+    /// for several independent binary outputs of entries, classified right) for the
+    /// classification losses, root-mean-square error for the regression losses.
+    let defaultMetric (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
+        let entries f =
+            let mutable right = 0
+            for i in 0 .. output.RowCount - 1 do
+                for j in 0 .. output.ColumnCount - 1 do
+                    if f output.[i, j] target.[i, j] then right <- right + 1
+            float right / float (output.RowCount * output.ColumnCount)
+        match loss with
+        | Loss.SoftmaxCrossEntropy ->
+            let p = Mat.argmaxRows output
+            let t = Mat.argmaxRows target
+            float (Array.fold2 (fun s a b -> if a = b then s + 1 else s) 0 p t) / float output.RowCount
+        | Loss.BinaryCrossEntropy -> entries (fun p y -> (p >= 0.5) = (y >= 0.5))
+        | Loss.BinaryCrossEntropyWithLogits -> entries (fun z y -> (z >= 0.0) = (y >= 0.5))
+        | Loss.Hinge | Loss.SquaredHinge | Loss.Logistic -> entries (fun z y -> (z >= 0.0) = (y > 0.0))
+        | Loss.HalfMeanSquaredError | Loss.MeanSquaredError ->
+            let mutable s = 0.0
+            for i in 0 .. output.RowCount - 1 do
+                for j in 0 .. output.ColumnCount - 1 do
+                    let d = output.[i, j] - target.[i, j]
+                    s <- s + d * d
+            sqrt (s / float (output.RowCount * output.ColumnCount))
+
+    /// Checks the data against the network from shapes and values alone (no pass through the
+    /// network): inputs and targets non-empty and finite, as many input columns as the network
+    /// takes, targets of the output's shape holding labels the loss takes, the same for the
+    /// validation set. ArgumentException names the parameter (and both shapes, or row and column).
+    let check (loss: Loss) (data: TrainingData) (net: Network) =
+        Check.notNull "data" (box data)
+        Check.notNull "net" (box net)
+        Network.checkInput net "x" data.Inputs
+        Loss.checkTargetFor "y" loss data.Inputs.RowCount net.OutputSize data.Targets
+        match data.Validation with
+        | Some (vx, vy) ->
+            Network.checkInput net "validationInputs" vx
+            Loss.checkTargetFor "validationTargets" loss vx.RowCount net.OutputSize vy
+        | None -> ()
+
+    let private isIdentity (idx: int[]) (n: int) =
+        idx.Length = n && (let mutable ok = true in (for i in 0 .. n - 1 do if idx.[i] <> i then ok <- false); ok)
+
+    /// The reference objective of a network (data already checked): the loss of the batch's rows
+    /// and its gradient, through Parameters.toNetwork and Network.lossAndGradientUnchecked. For a
+    /// Float32 network the data are rounded to float32 once, here, and the losses (training and
+    /// validation) are float32 values.
+    let objective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
+        let p = net.Precision
+        let x, y = Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets
+        let toNet (theta: float[]) = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
+        let validation =
+            data.Validation
+            |> Option.map (fun (vx, vy) ->
+                let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
+                fun (theta: float[]) ->
+                    let out = (Network.forwardUnchecked (toNet theta) vx).Output
+                    Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
+        { SampleCount = x.RowCount
+          LossAndGradient =
+            fun theta idx ->
+                let xb, yb = if isIdentity idx x.RowCount then x, y else Mat.selectRows idx x, Mat.selectRows idx y
+                let value, g = Network.lossAndGradientUnchecked (toNet theta) loss xb yb
+                value, (Parameters.ofGradients g).AsArray()
+          Validation = validation }
+
+    /// The reference session of a network (data already checked).
+    let referenceSession (settings: OptimizerSettings) (loss: Loss) (data: TrainingData) (net: Network) (theta: float[]) (state: OptimizerState) : ITrainingSession =
+        let p = net.Precision
+        let x, y = Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets
+        let lossOnly (theta: float[]) =
+            let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) x).Output
+            Precision.round p (Loss.valueUnchecked loss out y)
+        ObjectiveSession(p, settings, objective loss data net, Some lossOnly, theta, state) :> ITrainingSession

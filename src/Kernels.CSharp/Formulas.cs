@@ -1,0 +1,118 @@
+namespace Functional.NN.Kernels;
+
+/// <summary>
+/// The one definition of every activation and loss formula, as scalar functions of one element.
+/// The F# core's <c>Activation</c> and <c>Loss</c> modules evaluate these (in double), the
+/// kernels' scalar paths evaluate them in their element type, and the kernels' vector paths
+/// (<see cref="Activations"/>, <see cref="Losses"/>) are vectorised evaluations of the same
+/// formulas, tested against these to within a few units in the last place.
+/// </summary>
+public static class Formulas
+{
+    /// <summary>
+    /// log(1 + x), accurate also for tiny x (where 1 + x rounds to 1): the classic correction
+    /// log(u) x / (u - 1) with u = 1 + x (Goldberg, "What every computer scientist should know
+    /// about floating-point arithmetic", 1991, theorem 4).
+    /// </summary>
+    public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        T u = T.One + x;
+        return u == T.One ? x : T.Log(u) * x / (u - T.One);
+    }
+
+    /// <summary>The logistic function 1 / (1 + e^-z), without overflow for large |z|.</summary>
+    public static T Sigmoid<T>(T z) where T : IFloatingPointIeee754<T>
+    {
+        if (z >= T.Zero) return T.One / (T.One + T.Exp(-z));
+        T e = T.Exp(z);
+        return e / (T.One + e);
+    }
+
+    /// <summary>log(1 + e^z) without overflow, and without losing e^z to rounding for very negative z.</summary>
+    public static T Softplus<T>(T z) where T : IFloatingPointIeee754<T>
+        => z > T.Zero ? z + Log1p(T.Exp(-z)) : Log1p(T.Exp(z));
+
+    /// <summary>s(z) of an activation (the leaky ReLU's slope in <paramref name="slope"/>).</summary>
+    public static T Activate<T>(ActivationKind kind, T slope, T z) where T : IFloatingPointIeee754<T> => kind switch
+    {
+        ActivationKind.Identity => z,
+        ActivationKind.Sigmoid => Sigmoid(z),
+        ActivationKind.Tanh => T.Tanh(z),
+        ActivationKind.ReLU => z > T.Zero ? z : T.Zero,
+        ActivationKind.LeakyReLU => z > T.Zero ? z : slope * z,
+        ActivationKind.Softplus => Softplus(z),
+        ActivationKind.Step => z >= T.Zero ? T.One : T.Zero,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation."),
+    };
+
+    /// <summary>
+    /// s'(z) of an activation, given z and the output a = s(z): sigmoid and tanh use a (cheaper);
+    /// ReLU takes 0 at the kink; the step's derivative is 0 everywhere it exists.
+    /// </summary>
+    public static T Derivative<T>(ActivationKind kind, T slope, T z, T a) where T : IFloatingPointIeee754<T> => kind switch
+    {
+        ActivationKind.Identity => T.One,
+        ActivationKind.Sigmoid => a * (T.One - a),
+        ActivationKind.Tanh => T.One - a * a,
+        ActivationKind.ReLU => z > T.Zero ? T.One : T.Zero,
+        ActivationKind.LeakyReLU => z > T.Zero ? T.One : slope,
+        ActivationKind.Softplus => Sigmoid(z),
+        ActivationKind.Step => T.Zero,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation."),
+    };
+
+    /// <summary>The probability clamp of binary cross-entropy: p in [1e-15, 1 - 1e-15].</summary>
+    public static T ClampProbability<T>(T p) where T : IFloatingPointIeee754<T>
+    {
+        T lo = T.CreateTruncating(1e-15), hi = T.One - T.CreateTruncating(1e-15);
+        return T.Min(T.Max(p, lo), hi);
+    }
+
+    /// <summary>
+    /// One element's term of an element-wise loss (every loss but softmax cross-entropy, which is
+    /// row-wise): the loss of a batch is <see cref="LossScale"/> times the sum of the terms over
+    /// every element, divided by the number of rows n.
+    /// </summary>
+    public static T LossTerm<T>(LossKind kind, T p, T y) where T : IFloatingPointIeee754<T>
+    {
+        switch (kind)
+        {
+            case LossKind.HalfMeanSquaredError:
+            case LossKind.MeanSquaredError: { T d = p - y; return d * d; }
+            case LossKind.BinaryCrossEntropy:
+            {
+                T q = ClampProbability(p);
+                return -(y * T.Log(q) + (T.One - y) * T.Log(T.One - q));
+            }
+            case LossKind.BinaryCrossEntropyWithLogits:
+                return T.Max(p, T.Zero) - p * y + Log1p(T.Exp(-T.Abs(p)));
+            case LossKind.Hinge: return T.Max(T.Zero, T.One - y * p);
+            case LossKind.SquaredHinge: { T h = T.Max(T.Zero, T.One - y * p); return T.CreateTruncating(0.5) * h * h; }
+            case LossKind.Logistic: return Softplus(-(y * p));
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an element-wise loss.");
+        }
+    }
+
+    /// <summary>The factor in front of the averaged sum of terms: 1/2 for the half mean squared error, else 1.</summary>
+    public static double LossScale(LossKind kind) => kind == LossKind.HalfMeanSquaredError ? 0.5 : 1.0;
+
+    /// <summary>One element of dL/dYhat of an element-wise loss over a batch of n rows.</summary>
+    public static T LossGradient<T>(LossKind kind, T p, T y, T n) where T : IFloatingPointIeee754<T>
+    {
+        switch (kind)
+        {
+            case LossKind.HalfMeanSquaredError: return (p - y) / n;
+            case LossKind.MeanSquaredError: return T.CreateTruncating(2.0) * (p - y) / n;
+            case LossKind.BinaryCrossEntropy:
+            {
+                T q = ClampProbability(p);
+                return (q - y) / (q * (T.One - q)) / n;
+            }
+            case LossKind.BinaryCrossEntropyWithLogits: return (Sigmoid(p) - y) / n;
+            case LossKind.Hinge: return T.One - y * p > T.Zero ? -y / n : T.Zero;
+            case LossKind.SquaredHinge: return -y * T.Max(T.Zero, T.One - y * p) / n;
+            case LossKind.Logistic: return -y * Sigmoid(-(y * p)) / n;
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an element-wise loss.");
+        }
+    }
+}

@@ -1,0 +1,503 @@
+/// The two backends of the one trainer (issue 11): the kernels (Backend.Kernels) against the
+/// reference core (Backend.Reference), on random networks of every activation and loss, with and
+/// without bias, for every optimiser, schedule and batching mode; determinism (runs, checkpoints,
+/// thread counts); the divergence rule; allocation; purity; bad input.
+///
+/// Tolerances: |kernels - reference| <= tol * (1 + |reference|) element-wise. The two backends
+/// compute the same formulas (Functional.NN.Kernels.Formulas) and differ only in the order of the
+/// sums of their matrix products (float64: tol = 1e-9 after a few steps), and, for Float32
+/// networks, in the arithmetic itself: the reference accumulates every product in float64 and
+/// rounds once to float32, the kernels accumulate in float32 (tol = 2e-3 after a few steps; one
+/// float32 rounding is 6e-8 relative). Expected values all come from the reference backend, from
+/// an independent loop written here, or from a hand derivation; never from the kernels.
+module Functional.NN.Tests.BackendTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.Tests.Generators
+
+let private precisions = [ Precision.Float64; Precision.Float32 ]
+
+let private tolerance precision = match precision with Precision.Float64 -> 1e-9 | Precision.Float32 -> 2e-3
+
+/// Fails with both values in full at the worst element.
+let private expectClose (tol: float) (what: string) (expected: float[]) (actual: float[]) =
+    Expect.equal actual.Length expected.Length (what + ": length")
+    for i in 0 .. expected.Length - 1 do
+        let e, a = expected.[i], actual.[i]
+        if not (abs (a - e) <= tol * (1.0 + abs e)) then
+            failtestf "%s: element %d is %s, the reference %s (tolerance %g relative)" what i (a.ToString "R") (e.ToString "R") tol
+
+let private flat (net: Network) = (Parameters.ofNetwork net).ToArray()
+let private values (m: Matrix<float>) = m.ToRowMajorArray()
+let private bits (xs: float[]) = xs |> Array.map BitConverter.DoubleToInt64Bits
+
+/// Runs f, expecting an exception of type 'E, and returns it.
+let private catch<'E when 'E :> exn> (f: unit -> unit) : 'E =
+    try
+        f ()
+        failtestf "expected %s, but nothing was raised" typeof<'E>.Name
+    with
+    | :? 'E as e -> e
+
+/// A training configuration drawn for the equivalence property: an optimiser with its settings,
+/// a schedule and a batching mode, and a step limit.
+type TrainingCase =
+    { Case: Case
+      Options: TrainingOptions }
+    override this.ToString() = sprintf "%O; %s, %s, %A, %d steps" this.Case (Optimizer.name this.Options.Optimizer.Optimizer) (Schedule.describe this.Options.Schedule) this.Options.Batching this.Options.MaxSteps
+
+let private genOptimizer : Gen<Optimizer> =
+    Gen.elements
+        [ Optimizer.Sgd; Optimizer.Momentum(0.9, 0.0); Optimizer.Momentum(0.5, 0.3); Optimizer.Nesterov 0.9
+          Optimizer.AdaGrad(1e-10, 0.1); Optimizer.RMSProp(0.99, 1e-8, 0.0, false); Optimizer.RMSProp(0.9, 1e-6, 0.5, true)
+          Optimizer.Adam(0.9, 0.999, 1e-8); Optimizer.AdamW(0.9, 0.999, 1e-8, 1e-2) ]
+
+let private genTrainingCase : Gen<TrainingCase> =
+    gen {
+        let! c = genSmoothCase
+        let! opt = genOptimizer
+        let! decay = Gen.elements [ 0.0; 0.0; 1e-3 ]
+        let! clip = Gen.elements [ 0.0; 0.0; 0.5 ]
+        let adaptive = match opt with Optimizer.Sgd | Optimizer.Momentum _ | Optimizer.Nesterov _ -> false | _ -> true
+        let rate = if adaptive then 1e-3 else 0.05
+        let! schedule = Gen.elements [ Schedule.Constant rate; Schedule.InverseSqrt rate; Schedule.Exponential(rate, 0.9); Schedule.Cosine(rate, rate / 10.0, 5) ]
+        let! batching = Gen.elements [ Batching.FullBatch; Batching.Stochastic Sampling.WithoutReplacement; Batching.MiniBatch(3, Sampling.WithoutReplacement); Batching.MiniBatch(4, Sampling.WithReplacement) ]
+        let! steps = Gen.choose (1, 4)
+        let! seed = Gen.choose (0, 1000)
+        let options =
+            TrainingOptions.Default
+                .WithOptimizerSettings({ Optimizer = opt; WeightDecay = decay; ClipNorm = clip })
+                .WithSchedule(schedule).WithBatching(batching).WithMaxSteps(steps).WithMaxEpochs(1000).WithSeed(int64 seed)
+        return { Case = c; Options = options }
+    }
+
+type TrainingCaseArb =
+    static member Case() = Arb.fromGen genTrainingCase
+
+let private trainingConfig maxTest =
+    { FsCheckConfig.defaultConfig with maxTest = maxTest; arbitrary = [ typeof<TrainingCaseArb>; typeof<CaseArb> ] }
+
+/// The case's network in a precision.
+let private inPrecision (p: Precision) (c: Case) = Network.withPrecision p c.Network
+
+/// How a run ended: trained (network, epoch losses) or diverged (epoch, step, last good network).
+type private Outcome =
+    | Trained of Network * float[]
+    | Diverged of epoch: int * step: int * lastGood: Network
+
+let private outcomeOf (run: unit -> TrainingResult<Network>) : Outcome =
+    try
+        let r = run ()
+        Trained (r.Model, r.History |> List.map (fun e -> e.TrainLoss) |> Array.ofList)
+    with :? TrainingDivergedException as e -> Diverged (e.Epoch, e.Step, e.LastGood :?> Network)
+
+/// The same outcome, bit for bit (epoch, step, every parameter and loss).
+let private expectSameOutcome (what: string) (expected: Outcome) (actual: Outcome) =
+    match expected, actual with
+    | Trained (n1, l1), Trained (n2, l2) ->
+        Expect.equal (bits (flat n2)) (bits (flat n1)) (what + ": parameters")
+        Expect.equal (bits l2) (bits l1) (what + ": losses")
+    | Diverged (e1, s1, g1), Diverged (e2, s2, g2) ->
+        Expect.equal (e2, s2) (e1, s1) (what + ": epoch and step")
+        Expect.equal (bits (flat g2)) (bits (flat g1)) (what + ": LastGood bit for bit")
+        Expect.isTrue (flat g2 |> Array.forall Double.IsFinite) (what + ": LastGood is finite")
+    | _ -> failtestf "%s: expected %A, got %A" what expected actual
+
+/// Plain SGD with minibatches of b without replacement, constant rate, `epochs` epochs, no growth rule.
+let private sgdOptions (rate: float) (b: int) (epochs: int) (seed: int64) (backend: Backend) =
+    TrainingOptions.Default
+        .WithBatching(Batching.MiniBatch(b, Sampling.WithoutReplacement))
+        .WithSchedule(Schedule.Constant rate)
+        .WithSeed(seed)
+        .WithMaxEpochs(epochs)
+        .WithBackend(backend)
+        .WithDivergenceFactor(0.0)
+
+/// The kernels' SGD training written out slowly with the per-step divergence rule: a DenseTrainer
+/// on the same batches (Batching.epoch from Rng.create seed), and before every step a copy of all
+/// parameters; the run stops at the first step whose loss, or whose new parameters, are not finite,
+/// and the copy taken before that step is the last good network. Independent of the trainer's code
+/// (it uses the kernels' fused SGD step, as the kernels backend does for plain SGD).
+let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> Numerics.IFloatingPointIeee754<'T>>
+        (loss: Loss) (rate: float) (batchSize: int) (epochs: int) (seed: int64) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Outcome =
+    let toT (a: float[]) = a |> Array.map (fun v -> 'T.CreateTruncating v)
+    let ofT (a: 'T[]) = a |> Array.map (fun v -> Double.CreateTruncating v)
+    let n, d, k = x.RowCount, net.InputSize, net.OutputSize
+    let b = min batchSize n
+    let specs = net.Layers |> List.map (fun l -> let a, s = Activation.kernel l.Activation in Kernels.DenseLayerSpec(l.OutputSize, a, s)) |> Array.ofList
+    let trainer = Kernels.DenseTrainer<'T>(d, specs, Loss.kernel loss, b)
+    net.Layers |> List.iteri (fun i l -> trainer.SetParameters(i, ReadOnlySpan(toT (l.Weights.ToRowMajorArray())), ReadOnlySpan(toT (l.Bias.Value.ToArray()))))
+    let layers = net.Layers.Length
+    let parameters () = Array.init layers (fun l -> trainer.Weights(l).ToArray(), trainer.Biases(l).ToArray())
+    let networkOf (ps: ('T[] * 'T[])[]) : Network =
+        { Layers = net.Layers |> List.mapi (fun i (l: Dense) ->
+            { l with Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, ofT (fst ps.[i]))
+                     Bias = Some (Vector<float>.Build.DenseOfArray(ofT (snd ps.[i]))) })
+          Precision = net.Precision }
+    let finite (ps: ('T[] * 'T[])[]) = ps |> Array.forall (fun (w, bs) -> Array.forall 'T.IsFinite w && Array.forall 'T.IsFinite bs)
+    let xs, ys = toT (x.ToRowMajorArray()), toT (y.ToRowMajorArray())
+    let rateT = 'T.CreateTruncating rate
+    let losses = Array.zeroCreate epochs
+    let mutable rng = Rng.create seed
+    let mutable step = 0
+    let mutable result = None
+    let mutable epoch = 1
+    while result.IsNone && epoch <= epochs do
+        let batches, r = Batching.epoch (Batching.miniBatch b) n rng
+        rng <- r
+        let mutable total = 0.0
+        let mutable i = 0
+        while result.IsNone && i < batches.Length do
+            let batch = batches.[i]
+            step <- step + 1
+            let xb = Array.concat [ for s in batch -> Array.sub xs (s * d) d ]
+            let yb = Array.concat [ for s in batch -> Array.sub ys (s * k) k ]
+            let before = parameters ()
+            let value = trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, batch.Length, rateT)
+            if not (Double.IsFinite value) || not (finite (parameters ())) then result <- Some (Diverged (epoch, step, networkOf before))
+            total <- total + Precision.round net.Precision value * float batch.Length
+            i <- i + 1
+        losses.[epoch - 1] <- total / float n
+        epoch <- epoch + 1
+    match result with
+    | Some r -> r
+    | None -> Trained (networkOf (parameters ()), losses)
+
+let private perStepIn (precision: Precision) =
+    match precision with
+    | Precision.Float64 -> perStep<float>
+    | Precision.Float32 -> perStep<float32>
+
+/// The fewest bytes allocated on this thread by 100 calls of `call`, over five runs of 100 calls.
+/// The fewest, because a call can, once, grow a per-thread buffer of the kernels (when the calling
+/// thread first runs a part of a split product meant for a worker that the busy machine has not
+/// scheduled); a per-call allocation would show in every run.
+let fewestBytesOf100 (call: unit -> unit) : int64 =
+    let mutable fewest = Int64.MaxValue
+    for _ in 1 .. 5 do
+        let mutable i = 0
+        let start = GC.GetAllocatedBytesForCurrentThread()
+        while i < 100 do
+            call ()
+            i <- i + 1
+        fewest <- min fewest (GC.GetAllocatedBytesForCurrentThread() - start)
+    fewest
+
+/// SGD networks for the divergence and determinism tests: biases everywhere, kernel activations,
+/// the kernels' SGD losses.
+let private genSgdCase : Gen<Case> =
+    genSmoothCase
+    |> Gen.map (fun c ->
+        let net = c.Network |> Network.mapLayers (fun _ l -> { l with Bias = Some (defaultArg l.Bias (Vector<float>.Build.Dense l.OutputSize)) })
+        { c with Network = net })
+
+type SgdCaseArb =
+    static member Case() = Arb.fromGen genSgdCase
+
+let private sgdConfig maxTest =
+    { FsCheckConfig.defaultConfig with maxTest = maxTest; arbitrary = [ typeof<SgdCaseArb> ] }
+
+/// W1-like training for the allocation and thread tests: 20-16-4, 8192 samples.
+let private allocationData () =
+    let net = Network.init 20 [ LayerSpec.Of(16, Activation.ReLU); LayerSpec.Of(4, Activation.Identity) ] 5L
+    let x = Mat.init 8192 20 (fun i j -> sin (float (i * 20 + j)))
+    let y = Mat.init 8192 4 (fun i j -> if (i + j) % 4 = 0 then 1.0 else 0.0)
+    net, x, y
+
+/// The determinism probe: a fixed training run on the kernels whose parameters' bits, as hex, are
+/// printed by the test program when run with --determinism-probe (see Main.fs), so that a run with
+/// FNN_THREADS=1 can be compared with this process's.
+let determinismProbe () : string =
+    let net = Network.init 64 [ LayerSpec.Of(96, Activation.Tanh); LayerSpec.Of(48, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ] 3L
+    let x = Mat.init 512 64 (fun i j -> sin (float (i * 64 + j) * 0.37))
+    let y = Mat.oneHot 5 (Array.init 512 (fun i -> (i * 7) % 5))
+    let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+    let parts =
+        [ for p in precisions ->
+            let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) (Network.withPrecision p net)
+            let predicted = Network.predictWith Backend.Kernels r.Model x
+            Array.append (flat r.Model) (values predicted) |> Array.map (fun v -> BitConverter.DoubleToInt64Bits(v).ToString "x16") |> String.concat "" ]
+    String.Join("|", parts)
+
+[<Tests>]
+let tests =
+    testList "Backends" [
+        for precision in precisions do
+            testPropertyWithConfig (config 300) (sprintf "%A: the kernels' predictions equal the reference's on random networks of every activation, with and without bias" precision) <| fun (c: Case) ->
+                let net = inPrecision precision c
+                let expected = Network.predictWith Backend.Reference net c.X
+                expectClose (tolerance precision / 100.0) "output" (values expected) (values (Network.predictWith Backend.Kernels net c.X))
+                // Auto picks the kernels for every differentiable activation.
+                Expect.equal (bits (values (Network.predict net c.X))) (bits (values (Network.predictWith Backend.Kernels net c.X))) "Auto is the kernels"
+
+            testPropertyWithConfig (trainingConfig 600) (sprintf "%A: Trainer.train on the kernels equals the reference for every optimiser, schedule, batching mode, activation and loss" precision) <| fun (t: TrainingCase) ->
+                let net = inPrecision precision t.Case
+                let data = TrainingData.Of(t.Case.X, t.Case.Y)
+                let reference = Trainer.train (t.Options.WithBackend Backend.Reference) t.Case.Loss data net
+                let kernels = Trainer.train (t.Options.WithBackend Backend.Kernels) t.Case.Loss data net
+                Expect.equal (reference.Backend, kernels.Backend) (Backend.Reference, Backend.Kernels) "the result says which backend ran"
+                Expect.equal kernels.Steps reference.Steps "steps"
+                expectClose (tolerance precision) "parameters" (flat reference.Model) (flat kernels.Model)
+                expectClose (tolerance precision) "final training loss" [| reference.TrainLoss |] [| kernels.TrainLoss |]
+                expectClose (tolerance precision) "optimiser state"
+                    (Array.concat [ reference.Checkpoint.OptimizerState.Velocity; reference.Checkpoint.OptimizerState.FirstMoment; reference.Checkpoint.OptimizerState.SecondMoment ])
+                    (Array.concat [ kernels.Checkpoint.OptimizerState.Velocity; kernels.Checkpoint.OptimizerState.FirstMoment; kernels.Checkpoint.OptimizerState.SecondMoment ])
+                if precision = Precision.Float32 then
+                    Expect.isTrue (flat kernels.Model |> Array.forall (Precision.isRepresentable Precision.Float32)) "a Float32 network stays float32"
+
+        testPropertyWithConfig (trainingConfig 100) "each backend is bit-identical across three runs and across a checkpoint, also through a file" <| fun (t: TrainingCase) ->
+            let data = TrainingData.Of(t.Case.X, t.Case.Y)
+            for precision in precisions do
+                let net = inPrecision precision t.Case
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let options = t.Options.WithBackend(backend).WithMaxSteps(0).WithMaxEpochs(3)
+                    let run () = outcomeOf (fun () -> Trainer.train options t.Case.Loss data net)
+                    let first = run ()
+                    expectSameOutcome (sprintf "%A %A second run" precision backend) first (run ())
+                    expectSameOutcome (sprintf "%A %A third run" precision backend) first (run ())
+                    // Stop after a few steps (mid-epoch for minibatches), resume, directly and through a file.
+                    match first with
+                    | Trained _ ->
+                        let part = Trainer.train (options.WithMaxSteps t.Options.MaxSteps) t.Case.Loss data net
+                        let resumed = outcomeOf (fun () -> Trainer.resume options t.Case.Loss data part.Checkpoint)
+                        expectSameOutcome (sprintf "%A %A resumed" precision backend) first resumed
+                        let reloaded = ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes part.Checkpoint)
+                        let resumedFile = outcomeOf (fun () -> Trainer.resume options t.Case.Loss data reloaded)
+                        expectSameOutcome (sprintf "%A %A resumed through a file" precision backend) first resumedFile
+                    | Diverged _ -> ()
+
+        test "the kernels give the same bits with one thread as with two (FNN_THREADS=1 in a separate process)" {
+            let here = determinismProbe ()
+            let exe = Reflection.Assembly.GetExecutingAssembly().Location
+            let psi = Diagnostics.ProcessStartInfo("dotnet", sprintf "\"%s\" --determinism-probe" exe)
+            psi.RedirectStandardOutput <- true
+            psi.UseShellExecute <- false
+            psi.Environment.["FNN_THREADS"] <- "1"
+            use p = Diagnostics.Process.Start psi
+            let output = p.StandardOutput.ReadToEnd().Trim()
+            p.WaitForExit()
+            Expect.equal p.ExitCode 0 "the probe ran"
+            Expect.isTrue (Kernels.WorkerPool.Threads >= 1) "this process's pool"
+            Expect.equal output here "parameters and predictions, bit for bit, one thread against this process's"
+        }
+
+        for precision in precisions do
+            testPropertyWithConfig (sgdConfig 150) (sprintf "%A: divergence on the kernels gives the epoch, step and LastGood of the per-step rule, bit for bit" precision) <| fun (c: Case, b: int, seed: int, r: int) ->
+                match c.Loss with
+                | Loss.SoftmaxCrossEntropy | Loss.MeanSquaredError | Loss.HalfMeanSquaredError ->
+                    let net = inPrecision precision c
+                    // Rates from harmless to explosive, so that runs end both ways and at various steps.
+                    let rate = [| 1.0; 1e2; 1e4; 1e8; 1e16; 1e32 |].[(r % 6 + 6) % 6]
+                    let b = 1 + abs b % 8
+                    let expected = perStepIn precision c.Loss rate b 12 (int64 seed) c.X c.Y net
+                    let actual = outcomeOf (fun () -> Trainer.train (sgdOptions rate b 12 (int64 seed) Backend.Kernels) c.Loss (TrainingData.Of(c.X, c.Y)) net)
+                    match expected, actual with
+                    | Trained (n1, _), Trained (n2, _) -> Expect.equal (bits (flat n2)) (bits (flat n1)) "parameters"
+                    | _ -> expectSameOutcome "divergence" expected actual
+                | _ -> ()
+
+        test "divergence found only by the end-of-epoch scan, and mid-epoch by the loss, match the per-step rule on both backends" {
+            // One linear unit w = 1, b = 0, x = 1, y = 0, MSE, full batch: the loss before step 1 is
+            // (1 + 0 - 0)^2 = 1 (finite) and the step sets w = 1 - rate * 2 (hand derivation), which
+            // overflows for rate 1e308 (float64) and 3e38 (float32): only the parameter scan at the end
+            // of epoch 1 sees it, and the per-step rule names step 1 with LastGood = the start.
+            let unit : Network = { Layers = [ { Weights = Mat.init 1 1 (fun _ _ -> 1.0); Bias = Some (Vector<float>.Build.Dense(1)); Activation = Activation.Identity } ]; Precision = Precision.Float64 }
+            let x1 = Mat.init 1 1 (fun _ _ -> 1.0)
+            let y1 = Mat.init 1 1 (fun _ _ -> 0.0)
+            for precision, rate in [ Precision.Float64, 1e308; Precision.Float32, 3e38 ] do
+                let net = Network.withPrecision precision unit
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let e = catch<TrainingDivergedException> (fun () -> Trainer.train (sgdOptions rate 1 3 0L backend) Loss.MeanSquaredError (TrainingData.Of(x1, y1)) net |> ignore)
+                    Expect.stringContains e.Message "a parameter became NaN or infinite" "the parameter rule fired"
+                    Expect.equal (e.Epoch, e.Step) (1, 1) (sprintf "%A %A: epoch 1, step 1 (hand derivation)" precision backend)
+                    Expect.equal (flat (e.LastGood :?> Network)) [| 1.0; 0.0 |] "LastGood is the start"
+            // y = 1000 x, rate 10, MSE, batches of 2 of 8 samples (4 steps per epoch): the error grows by
+            // about |1 - 20 x^2| per step (hand derivation for one linear unit), so a batch loss overflows
+            // within a few epochs; the trainer finds it mid-run and replays that epoch.
+            let x = Mat.init 8 1 (fun i _ -> 1.0 + float i)
+            let y = x * 1000.0
+            let net = Network.init 1 [ LayerSpec.Of(1, Activation.Identity) ] 1L
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                let expected = perStepIn precision Loss.MeanSquaredError 10.0 2 1000 0L x y net
+                match expected with
+                | Diverged (epoch, step, _) -> Expect.isGreaterThan step 1 (sprintf "diverges after the first step (epoch %d)" epoch)
+                | other -> failtestf "the hand derivation says it diverges, the per-step rule gave %A" other
+                expectSameOutcome (sprintf "%A mid-epoch" precision) expected
+                    (outcomeOf (fun () -> Trainer.train (sgdOptions 10.0 2 1000 0L Backend.Kernels) Loss.MeanSquaredError (TrainingData.Of(x, y)) net))
+        }
+
+        test "a loss that grows past DivergenceFactor stops training on every optimiser and backend, naming epoch and step" {
+            // A 2-4-3 softmax classifier at a learning rate of 1e6: every optimiser sends the logits
+            // far beyond the starting loss of about log 3 within a few steps (issue 14's lr 1e6 runs
+            // ended "normally" with a loss of 1.3e6 before this rule).
+            let net = Network.init 2 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 2L
+            let x = Mat.init 30 2 (fun i j -> sin (float (2 * i + j)))
+            let y = Mat.oneHot 3 (Array.init 30 (fun i -> i % 3))
+            for opt in [ Optimizer.Sgd; Optimizer.momentum; Optimizer.nesterov; Optimizer.adaGrad; Optimizer.rmsProp; Optimizer.adam; Optimizer.adamW ] do
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let options = TrainingOptions.Default.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e6).WithBatching(Batching.miniBatch 10).WithMaxEpochs(50).WithBackend(backend)
+                    let e = catch<TrainingDivergedException> (fun () -> Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) net |> ignore)
+                    Expect.isGreaterThanOrEqual e.Step 1 (sprintf "%s %A: a step is named" (Optimizer.name opt) backend)
+                    Expect.stringContains e.Message (sprintf "epoch %d, step %d" e.Epoch e.Step) "the message names epoch and step"
+                    Expect.isTrue (flat (e.LastGood :?> Network) |> Array.forall Double.IsFinite) "LastGood is finite"
+                    // Off, the same run ends without an exception when nothing becomes infinite, or with the NaN rule.
+                    try Trainer.train (options.WithDivergenceFactor 0.0) Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) net |> ignore
+                    with :? TrainingDivergedException as e2 -> Expect.stringContains e2.Message "NaN" "only the NaN rule"
+        }
+
+        test "Trainer.train on the kernels allocates nothing per step for every optimiser: 9 more epochs cost only their history" {
+            // Issue 11: zero bytes per step in steady state. A run allocates its result (the network,
+            // the history), so the bytes of a 10-epoch run (640 steps) minus those of a 1-epoch run
+            // must be the 9 extra history records (an EpochRecord and its list cell, about 130 bytes
+            // each), within a bound of 300 bytes per epoch; a mutant that allocates a permutation per
+            // epoch (32 KB here) or a few bytes per step (640 steps) exceeds it.
+            let net, x, y = allocationData ()
+            let data = TrainingData.Of(x, y)
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                for opt in [ Optimizer.Sgd; Optimizer.momentum; Optimizer.nesterov; Optimizer.adaGrad; Optimizer.rmsProp; Optimizer.adam; Optimizer.adamW ] do
+                    let options = TrainingOptions.Default.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithBackend(Backend.Kernels)
+                    let run epochs = Trainer.train (options.WithMaxEpochs epochs) Loss.SoftmaxCrossEntropy data net |> ignore
+                    run 1; run 10
+                    let fewest epochs =
+                        let mutable best = Int64.MaxValue
+                        for _ in 1 .. 3 do
+                            let start = GC.GetAllocatedBytesForCurrentThread()
+                            run epochs
+                            best <- min best (GC.GetAllocatedBytesForCurrentThread() - start)
+                        best
+                    let extra = fewest 10 - fewest 1
+                    Expect.isLessThanOrEqual extra (9L * 300L) (sprintf "%A %s: bytes of 9 more epochs (576 steps)" precision (Optimizer.name opt))
+        }
+
+        testPropertyWithConfig (config 30) "the network and matrices passed in are unchanged bit for bit by training, prediction and predictors on both backends" <| fun (c: Case) ->
+            let before = bits (flat c.Network), bits (values c.X), bits (values c.Y)
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithMaxEpochs(2).WithBackend(backend)
+                outcomeOf (fun () -> Trainer.train options c.Loss (TrainingData.Of(c.X, c.Y)) c.Network) |> ignore
+                Network.predictWith backend c.Network c.X |> ignore
+                (Network.predictorWith backend c.Network).Predict(c.X.Row(0).ToArray()) |> ignore
+            let after = bits (flat c.Network), bits (values c.X), bits (values c.Y)
+            Expect.equal after before "inputs unchanged"
+
+        for precision in precisions do
+            testPropertyWithConfig (config 40) (sprintf "%A: the predictor equals Network.predict sample by sample, through both overloads" precision) <| fun (c: Case) ->
+                let net = inPrecision precision c
+                let expected = Network.predictWith Backend.Reference net c.X
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let p = Network.predictorWith backend net
+                    Expect.equal (p.InputSize, p.OutputSize, p.Precision, p.Backend) (net.InputSize, net.OutputSize, precision, backend) "predictor's shape"
+                    let output = Array.create p.OutputSize nan
+                    for i in 0 .. c.X.RowCount - 1 do
+                        let row = c.X.Row(i).ToArray()
+                        expectClose (tolerance precision / 100.0) (sprintf "row %d (array)" i) (expected.Row(i).ToArray()) (p.Predict row)
+                        p.Predict(ReadOnlySpan row, Span output)
+                        expectClose (tolerance precision / 100.0) (sprintf "row %d (span)" i) (expected.Row(i).ToArray()) output
+
+        test "the predictor's span overload allocates nothing per call; it keeps its own copy" {
+            // W1's network (784-256-128-10), whose first layer is large enough to be split over the cores.
+            let net = Network.init 784 [ LayerSpec.Of(256, Activation.ReLU); LayerSpec.Of(128, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 1L
+            let before = bits (flat net)
+            let x = Array.init 784 (fun j -> sin (float j))
+            let output = Array.zeroCreate 10
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                let p = Network.predictor net
+                Expect.equal p.Backend Backend.Kernels "Auto: the kernels"
+                // Warm-up: past the JIT's tiering (30 calls) and its rejit of the hot methods.
+                for _ in 1 .. 1000 do p.Predict(ReadOnlySpan x, Span output)
+                let bytes = fewestBytesOf100 (fun () -> p.Predict(ReadOnlySpan x, Span output))
+                Expect.equal bytes 0L (sprintf "%A: bytes allocated by 100 calls (the fewest of five runs)" precision)
+                expectClose (tolerance precision / 100.0) "W1 output" (values (Network.predictWith Backend.Reference net (Mat.init 1 784 (fun _ j -> x.[j])))) output
+            Expect.equal (bits (flat (Network.init 784 [ LayerSpec.Of(256, Activation.ReLU); LayerSpec.Of(128, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 1L))) before "network unchanged"
+        }
+
+        test "one predictor, one network and one data set used from several threads at once give the one-thread results" {
+            let net = Network.init 40 [ LayerSpec.Of(30, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 7L
+            let x = Mat.init 64 40 (fun i j -> sin (float (i * 40 + j)))
+            let y = Mat.init 64 3 (fun i j -> cos (float (3 * i + j)))
+            let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithBatching(Batching.miniBatch 8).WithMaxEpochs(2)
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                let p = Network.predictor net
+                let rows = Array.init 64 (fun i -> x.Row(i).ToArray())
+                let expected = rows |> Array.map (fun r -> bits (p.Predict r))
+                let batch = bits (values (Network.predict net x))
+                let alone = Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y)) net
+                let results =
+                    Array.init 4 (fun t ->
+                        Threading.Tasks.Task.Run(fun () ->
+                            let outputs = Array.init 200 (fun c -> let i = (c * 7 + t) % 64 in i, bits (p.Predict rows.[i]))
+                            outputs, bits (values (Network.predict net x)), Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y)) net))
+                    |> Array.map (fun task -> task.Result)
+                for outputs, predicted, trained in results do
+                    for i, out in outputs do Expect.equal out expected.[i] (sprintf "%A: row %d predicted on another thread" precision i)
+                    Expect.equal predicted batch (sprintf "%A: batch predicted on another thread" precision)
+                    Expect.equal (bits (flat trained.Model)) (bits (flat alone.Model)) (sprintf "%A: trained on another thread" precision)
+        }
+
+        test "bad input keeps its typed errors on both backends, validated from shapes" {
+            let x = Mat.init 4 2 (fun i j -> float (i + j) / 4.0)
+            let y = Mat.init 4 1 (fun i _ -> float i)
+            let ok = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 1L
+            for backend in [ Backend.Reference; Backend.Kernels; Backend.Auto ] do
+                let options = TrainingOptions.Default.WithBackend backend
+                let train (x: Matrix<float>) (y: Matrix<float>) loss = Trainer.train options loss (TrainingData.Of(x, y)) ok |> ignore
+                let e = catch<ArgumentException> (fun () -> train x (Mat.init 3 1 (fun _ _ -> 0.0)) Loss.MeanSquaredError)
+                Expect.equal e.ParamName "y" "rows differ"
+                Expect.stringContains e.Message "3x1" "y's shape"
+                Expect.stringContains e.Message "4x1" "the output's shape"
+                let bad = x.Clone()
+                bad.[1, 0] <- infinity
+                let e = catch<ArgumentException> (fun () -> train bad y Loss.MeanSquaredError)
+                Expect.equal e.ParamName "x" "infinite x"
+                Expect.stringContains e.Message "row 1, column 0" "names the row and column"
+                let e = catch<ArgumentException> (fun () -> train (Mat.init 4 3 (fun _ _ -> 0.0)) y Loss.MeanSquaredError)
+                Expect.equal e.ParamName "x" "wrong width"
+                // y holds 2 and 3, outside [0, 1]: fine for MSE, not for cross-entropy.
+                let e = catch<ArgumentException> (fun () -> train x y Loss.BinaryCrossEntropyWithLogits)
+                Expect.equal e.ParamName "y" "target outside [0, 1]"
+                Expect.stringContains e.Message "row 2, column 0" "names the first bad target"
+                let e = catch<ArgumentException> (fun () -> Network.predictWith backend ok (Mat.init 4 3 (fun _ _ -> 0.0)) |> ignore)
+                Expect.equal e.ParamName "x" "predict: wrong width"
+                let p = Network.predictorWith backend ok
+                let e = catch<ArgumentException> (fun () -> p.Predict([| 1.0 |]) |> ignore)
+                Expect.equal e.ParamName "x" "short x"
+                let e = catch<ArgumentException> (fun () -> p.Predict(ReadOnlySpan [| 1.0; 2.0 |], Span (Array.zeroCreate 2)))
+                Expect.equal e.ParamName "output" "long output"
+                let e = catch<ArgumentException> (fun () -> p.Predict([| 1.0; nan |]) |> ignore)
+                Expect.equal e.ParamName "x" "NaN in x"
+                Expect.stringContains e.Message "index 1" "names the index"
+            // The step activation: the kernels refuse it by name, Auto falls back to the reference.
+            let step = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Step) ] 1L
+            let e = catch<ArgumentException> (fun () -> Network.predictWith Backend.Kernels step x |> ignore)
+            Expect.stringContains e.Message "layer 1" "names the layer"
+            Expect.equal (Network.predictor step).Backend Backend.Reference "Auto falls back to the reference"
+            // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before).
+            let sgd = Trainer.train (TrainingOptions.Default.WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
+            for opt in [ Optimizer.momentum; Optimizer.adam ] do
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TrainingOptions.Default.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) sgd.Checkpoint |> ignore)
+                Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s" (Optimizer.name opt))
+                Expect.stringContains e.Message "another optimiser" "says why"
+            let adam = Trainer.train (TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
+            let e = catch<ArgumentException> (fun () -> Trainer.resume (TrainingOptions.Default.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) adam.Checkpoint |> ignore)
+            Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
+        }
+
+        test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
+            // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
+            // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.
+            let expected = exp -40.0 - exp -80.0 / 2.0
+            let z = Array.create 16 -40.0
+            let a = Array.zeroCreate 16
+            Kernels.Activations.BiasActivate(Span z, Span a, 1, 16, ReadOnlySpan.Empty, Kernels.ActivationKind.Softplus, 0.01)
+            for v in a do Expect.floatClose { absolute = 0.0; relative = 1e-12 } v expected "kernel softplus(-40)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-15 } (Activation.value Activation.Softplus -40.0) expected "core softplus(-40)"
+        }
+    ]
