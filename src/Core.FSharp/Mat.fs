@@ -59,11 +59,15 @@ module Mat =
                 if not (Double.IsFinite v) then ok <- false
         if not ok then Check.finite2D name m.RowCount m.ColumnCount (fun i j -> m.[i, j])
 
-    /// Checks non-null, at least one row, finite values.
-    let checkBatch (name: string) (m: Matrix<float>) =
+    /// Checks non-null and at least one row and one column (not the values).
+    let checkShape (name: string) (m: Matrix<float>) =
         Check.notNull name m
         if m.RowCount = 0 || m.ColumnCount = 0 then
             Check.fail name (sprintf "%s is empty (shape %s); a batch needs at least one row and one column." name (shapeOf m))
+
+    /// Checks non-null, at least one row, finite values.
+    let checkBatch (name: string) (m: Matrix<float>) =
+        checkShape name m
         checkFinite name m
 
     /// Largest absolute element (0 for an empty matrix).

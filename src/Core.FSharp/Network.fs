@@ -341,6 +341,15 @@ module Network =
                 { l with Weights = w; Bias = b })
         { Layers = layers; Precision = p }
 
+    /// Checks that a batch's shape suits the network: non-empty, as many columns as inputs (the
+    /// values are not read; see `checkInput`).
+    let checkInputShape (net: Network) (name: string) (x: Matrix<float>) =
+        Check.notNull "net" net
+        if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
+        Mat.checkShape name x
+        if x.ColumnCount <> net.InputSize then
+            Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
+
     /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs.
     let checkInput (net: Network) (name: string) (x: Matrix<float>) =
         Check.notNull "net" net

@@ -11,10 +11,20 @@ module Parameters =
         let v = Array.zeroCreate total
         let mutable k = 0
         for (w, b) in parts do
-            for i in 0 .. w.RowCount - 1 do
-                for j in 0 .. w.ColumnCount - 1 do
-                    v.[k] <- w.[i, j]
-                    k <- k + 1
+            let rows, cols = w.RowCount, w.ColumnCount
+            match w.AsColumnMajorArray() with
+            | null ->
+                for i in 0 .. rows - 1 do
+                    for j in 0 .. cols - 1 do
+                        v.[k + i * cols + j] <- w.[i, j]
+            | data ->
+                // Row by row from the column-major storage, in 32 x 32 tiles.
+                for i0 in 0 .. 32 .. rows - 1 do
+                    for j0 in 0 .. 32 .. cols - 1 do
+                        for j in j0 .. min (j0 + 32) cols - 1 do
+                            for i in i0 .. min (i0 + 32) rows - 1 do
+                                v.[k + i * cols + j] <- data.[j * rows + i]
+            k <- k + rows * cols
             match b with
             | Some b ->
                 for j in 0 .. b.Count - 1 do
@@ -38,19 +48,26 @@ module Parameters =
         Check.notNull "theta" theta
         if theta.Count <> net.ParameterCount then
             Check.fail "theta" (sprintf "theta has length %d but the network has %d parameters." theta.Count net.ParameterCount)
-        let mutable k = 0
         let p = net.Precision
-        let take () =
-            let x = Precision.round p theta.[k]
-            k <- k + 1
-            x
+        let values = match theta.AsArray() with null -> theta.ToArray() | a -> a
+        let mutable k = 0
         net
         |> Network.mapLayers (fun _ l ->
-            let w = Matrix<float>.Build.Dense(l.InputSize, l.OutputSize)
-            for i in 0 .. l.InputSize - 1 do
-                for j in 0 .. l.OutputSize - 1 do
-                    w.[i, j] <- take ()
-            let b = l.Bias |> Option.map (fun b -> Vector<float>.Build.Dense(b.Count, fun _ -> take ()))
+            let rows, cols = l.InputSize, l.OutputSize
+            // The layer's column-major storage, filled from theta's row-by-row order in 32 x 32 tiles.
+            let data = Array.zeroCreate<float> (rows * cols)
+            for i0 in 0 .. 32 .. rows - 1 do
+                for j0 in 0 .. 32 .. cols - 1 do
+                    for i in i0 .. min (i0 + 32) rows - 1 do
+                        for j in j0 .. min (j0 + 32) cols - 1 do
+                            data.[j * rows + i] <- Precision.round p values.[k + i * cols + j]
+            k <- k + rows * cols
+            let w = Matrix<float>.Build.Dense(rows, cols, data)
+            let b =
+                l.Bias |> Option.map (fun b ->
+                    let v = Vector<float>.Build.Dense(b.Count, fun j -> Precision.round p values.[k + j])
+                    k <- k + b.Count
+                    v)
             { l with Weights = w; Bias = b })
 
     /// Gradients shaped like `net`'s layers from a flat vector in the order of `ofNetwork`,

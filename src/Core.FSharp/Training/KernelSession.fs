@@ -19,13 +19,21 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
     let trainer = DenseTrainer<'T>(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
     let layers = trainer.LayerCount
-    let rowMajorOf (m: Matrix<float>) =
-        let a = Array.zeroCreate<'T> (m.RowCount * m.ColumnCount)
-        copyRowMajor m (Span a)
+    /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
+    /// reported by Mat.checkFinite, which names its row and column).
+    let rowMajorOf (name: string) (m: Matrix<float>) =
+        let a = GC.AllocateUninitializedArray<'T> (m.RowCount * m.ColumnCount)
+        match m.AsColumnMajorArray() with
+        | null ->
+            Mat.checkFinite name m
+            copyRowMajor m (Span a)
+        | data ->
+            if not (Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, Span a)) then
+                Mat.checkFinite name m
         a
-    let xs, ys = rowMajorOf data.Inputs, rowMajorOf data.Targets
+    let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
-        data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf vx, vx.RowCount, Precision.roundMatrix precision vy)
+        data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx.RowCount, Precision.roundMatrix precision vy)
     // Flat layout: for each layer, its weights (row-major) then its bias (when it has one).
     let weightOffset = Array.zeroCreate<int> layers
     let biasOffset = Array.zeroCreate<int> layers

@@ -138,14 +138,17 @@ module NetworkData =
     /// network): inputs and targets non-empty and finite, as many input columns as the network
     /// takes, targets of the output's shape holding labels the loss takes, the same for the
     /// validation set. ArgumentException names the parameter (and both shapes, or row and column).
-    let check (loss: Loss) (data: TrainingData) (net: Network) =
+    /// With `scanInputs` false the inputs' values are not read here: the caller converts them and
+    /// checks them in the same pass (the kernels backend), raising through `Mat.checkFinite`.
+    let check (scanInputs: bool) (loss: Loss) (data: TrainingData) (net: Network) =
         Check.notNull "data" (box data)
         Check.notNull "net" (box net)
-        Network.checkInput net "x" data.Inputs
+        let checkX = if scanInputs then Network.checkInput else Network.checkInputShape
+        checkX net "x" data.Inputs
         Loss.checkTargetFor "y" loss data.Inputs.RowCount net.OutputSize data.Targets
         match data.Validation with
         | Some (vx, vy) ->
-            Network.checkInput net "validationInputs" vx
+            checkX net "validationInputs" vx
             Loss.checkTargetFor "validationTargets" loss vx.RowCount net.OutputSize vy
         | None -> ()
 

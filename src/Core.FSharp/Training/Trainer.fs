@@ -271,16 +271,26 @@ module Trainer =
         if not (session.ParametersFinite()) then replay step
         let reason = stop.Value
         let theta = session.Parameters()
+        let history = List.rev historyRev
+        // The returned model's training loss: with ExactEpochLoss, a pass over the whole set;
+        // else the batch losses' figure (the last epoch's, the restored best epoch's, or, stopped
+        // inside an epoch, the mean of that epoch's batch losses so far).
+        let lossOf (epochNumber: int) =
+            history |> List.tryFind (fun h -> h.Epoch = epochNumber) |> Option.map (fun h -> h.TrainLoss)
         let model, trainLoss =
             match reason, best with
             | StopReason.EarlyStopping, Some bst ->
-                session.SetParameters bst.Model
-                bst.Model, session.TrainingLoss()
-            | _ -> theta, session.TrainingLoss()
+                if options.ExactEpochLoss then
+                    session.SetParameters bst.Model
+                    bst.Model, session.TrainingLoss()
+                else bst.Model, defaultArg (lossOf bst.Epoch) nan
+            | _ ->
+                if options.ExactEpochLoss || samples = 0 && List.isEmpty history then theta, session.TrainingLoss()
+                elif samples > 0 then theta, Precision.round session.Precision (lossSum / float samples)
+                else theta, defaultArg (lossOf epoch) nan
         let remaining =
             if position >= stepsInEpoch then Array.empty
             else Array.init (stepsInEpoch - position) (fun i -> order.[starts.[position + i] .. starts.[position + i + 1] - 1])
-        let history = List.rev historyRev
         { Model = model
           StopReason = reason
           TrainLoss = trainLoss
@@ -338,7 +348,7 @@ module Trainer =
     /// For a Float32 network the data are rounded to float32 once, here, and the losses (training
     /// and validation) are float32 values.
     let networkObjective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
-        NetworkData.check loss data net
+        NetworkData.check true loss data net
         NetworkData.objective loss data net
 
     let private toNet (net: Network) (theta: float[]) = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
@@ -363,25 +373,29 @@ module Trainer =
         let net = checkpoint.Model
         Check.notNull "checkpoint.Model" (box net)
         Network.checkDifferentiable net
-        NetworkData.check loss data net
-        validateOptions options data.Validation.IsSome
+        validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
+        let backend = KernelNetwork.resolve "Backend" options.Backend net
+        NetworkData.check (backend <> Backend.Kernels) loss data net
         let flat = Checkpoint.map ofNet checkpoint
         let state = checkStart options data.Inputs.RowCount net.ParameterCount flat |> Optimizer.roundState net.Precision
         let flat = { flat with OptimizerState = state }
         let session =
-            match KernelNetwork.resolve "Backend" options.Backend net with
+            match backend with
             | Backend.Kernels ->
                 let full = (options.Batching = Batching.FullBatch)
                 fst (KernelSessions.create options.Optimizer loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
             | _ -> NetworkData.referenceSession options.Optimizer loss data net flat.Model state
         let r = run options hooks session (toNet net >> box) flat
-        { Model = toNet net r.Model
+        let model = toNet net r.Model
+        // The last parameters are the returned model unless early stopping restored the best.
+        let last = if obj.ReferenceEquals(r.Checkpoint.Model, r.Model) then model else toNet net r.Checkpoint.Model
+        { Model = model
           StopReason = r.StopReason
           TrainLoss = r.TrainLoss
           History = r.History
           Steps = r.Steps
           Epochs = r.Epochs
-          Checkpoint = Checkpoint.map (toNet net) r.Checkpoint
+          Checkpoint = Checkpoint.map (fun theta -> if obj.ReferenceEquals(theta, r.Checkpoint.Model) then last else toNet net theta) r.Checkpoint
           Backend = r.Backend }
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch

@@ -185,7 +185,9 @@ type TrainingResult<'Model> =
       Model: 'Model
       /// The rule that stopped training.
       StopReason: StopReason
-      /// The loss of `Model` on the whole training set.
+      /// The training loss of `Model`: with `ExactEpochLoss`, its loss on the whole training set;
+      /// else the figure of the batch losses (the last epoch's TrainLoss, the restored best
+      /// epoch's, or for a run stopped inside an epoch the mean of that epoch's batch losses).
       TrainLoss: float
       /// One record per completed epoch, oldest first.
       History: EpochRecord list

@@ -1,0 +1,94 @@
+using System.Runtime.CompilerServices;
+
+namespace Functional.NN.Kernels;
+
+/// <summary>
+/// Conversions between the core's layout (MathNet's column-major double storage) and the kernels'
+/// (row-major, in the element type), split over the worker pool. Each value is converted on its
+/// own (rounded to nearest for float), so the result does not depend on the split.
+/// </summary>
+public static unsafe class Layout
+{
+    private const int Tile = 16;
+
+    /// <summary>
+    /// dst[i * cols + j] = (T)src[j * rows + i] for a rows x cols matrix: a column-major double array
+    /// into a row-major T array, transposed in tiles so that reads and writes stay within a few cache
+    /// lines, the rows split over the worker pool. Returns false, leaving dst partly written, when a
+    /// value is NaN or infinite (the caller then reports it; nothing is thrown here).
+    /// </summary>
+    public static bool ColumnMajorToRowMajor<T>(ReadOnlySpan<double> src, int rows, int cols, Span<T> dst)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Simd.CheckType<T>();
+        if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"rows = {rows}, cols = {cols} must be >= 0.");
+        long count = (long)rows * cols;
+        if (src.Length < count) throw new ArgumentException($"src has {src.Length} values; {rows} x {cols} needs {count}.", nameof(src));
+        if (dst.Length < count) throw new ArgumentException($"dst has {dst.Length} values; {rows} x {cols} needs {count}.", nameof(dst));
+        if (count == 0) return true;
+        fixed (double* ps = src)
+        fixed (T* pd = dst)
+        {
+            var job = TransposeJob<T>.ForThisThread;
+            job.Set(ps, pd, rows, cols);
+            int blocks = (rows + Tile - 1) / Tile;
+            int parts = count >= 1 << 16 ? Math.Min(WorkerPool.Threads, blocks) : 1;
+            if (parts > 1) WorkerPool.Run(job, parts);
+            else job.Execute(0, 1);
+            bool ok = job.Finite;
+            job.Clear();
+            return ok;
+        }
+    }
+
+    private sealed class TransposeJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static TransposeJob<T>? t_job;
+        public static TransposeJob<T> ForThisThread => t_job ??= new TransposeJob<T>();
+
+        private double* _src;
+        private T* _dst;
+        private int _rows, _cols;
+        private volatile bool _bad;
+
+        public bool Finite => !_bad;
+
+        public void Set(double* src, T* dst, int rows, int cols)
+        {
+            _src = src; _dst = dst; _rows = rows; _cols = cols; _bad = false;
+        }
+
+        public void Clear() { _src = null; _dst = null; }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int part, int parts)
+        {
+            int blocks = (_rows + Tile - 1) / Tile;
+            int b0 = (int)((long)blocks * part / parts), b1 = (int)((long)blocks * (part + 1) / parts);
+            int rows = _rows, cols = _cols;
+            double* src = _src;
+            T* dst = _dst;
+            bool bad = false;
+            for (int i0 = b0 * Tile; i0 < Math.Min(rows, b1 * Tile); i0 += Tile)
+            {
+                int i1 = Math.Min(rows, i0 + Tile);
+                for (int j0 = 0; j0 < cols; j0 += Tile)
+                {
+                    int j1 = Math.Min(cols, j0 + Tile);
+                    for (int j = j0; j < j1; j++)
+                    {
+                        double* column = src + (nint)j * rows;
+                        for (int i = i0; i < i1; i++)
+                        {
+                            double v = column[i];
+                            // v - v is 0 for a finite v, NaN for NaN and the infinities.
+                            if (v - v != 0.0) bad = true;
+                            dst[(nint)i * cols + j] = T.CreateTruncating(v);
+                        }
+                    }
+                }
+            }
+            if (bad) _bad = true;
+        }
+    }
+}
