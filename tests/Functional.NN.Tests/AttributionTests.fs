@@ -277,4 +277,40 @@ let tests =
             | :? ArgumentException as ex -> Expect.equal ex.ParamName "repeats" "facade ParamName"
             | ex -> failtestf "expected ArgumentException, got %O" ex
         }
+    
+        test "fnn explain: digits row attributions as JSON with a gap, bar chart and per-class 8x8 images, permutation importance, typed errors" {
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-explain-" + Guid.NewGuid().ToString("N"))
+            IO.Directory.CreateDirectory dir |> ignore
+            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            let code, out = run [ "train"; "--dataset"; "digits"; "--optimizer"; "adam"; "--lr"; "0.01"; "--batch-size"; "64"; "--epochs"; "5"; "--out"; "d.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--plots"; "p" ]
+            Expect.equal code 0 out
+            let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.equal (j.GetProperty("features").GetArrayLength()) 64 "64 pixels"
+            Expect.isLessThanOrEqual (abs (j.GetProperty("gap").GetDouble())) 1e-6 "gap"
+            let total = j.GetProperty("features").EnumerateArray() |> Seq.sumBy (fun e -> e.GetProperty("attribution").GetDouble())
+            // Completeness, as printed: the attributions sum to f(x) - f(baseline).
+            Expect.floatClose { absolute = 1e-6; relative = 0.0 } total (j.GetProperty("f_x").GetDouble() - j.GetProperty("f_baseline").GetDouble()) "sum"
+            for png in [ "attributions-row-3.png"; "attributions-row-3-classes.png" ] do
+                let b = IO.File.ReadAllBytes(IO.Path.Combine(dir, "p", png))
+                Expect.isTrue (b.Length > 5000 && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G') png
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "1"; "--json" ]
+            Expect.equal code 0 out
+            let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.equal (j.GetProperty("scorer").GetString()) "accuracy" "scorer"
+            Expect.equal (j.GetProperty("features").GetArrayLength()) 64 "64 pixels"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--steps"; "0" ]
+            Expect.equal code 1 out
+            Expect.stringContains out "steps must be at least 1" "typed error"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "0" ]
+            Expect.equal code 1 out
+            Expect.stringContains out "repeats must be at least 1" "typed error"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "5000" ]
+            Expect.equal code 2 out
+            Expect.stringContains out "--row 5000" "usage error"
+            IO.Directory.Delete(dir, true)
+        }
     ]
+
