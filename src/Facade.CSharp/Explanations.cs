@@ -208,6 +208,34 @@ public static class Explanations
         return new(FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed));
     }
 
+    /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):
+    /// the probability (or, with <paramref name="probability"/> false, the logit or score) of
+    /// <paramref name="targetClass"/> (null: each row's predicted class), or a regressor's value in the target's units.</summary>
+    /// <exception cref="ArgumentException">x of the wrong width or with NaN (ParamName "x"), a class out of range ("targetClass").</exception>
+    public static double[,] InputGradient(this Pipeline pipeline, double[,] x, int? targetClass = null, bool probability = true)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var m = Interop.ToMatrix(x, nameof(x));
+        if (!pipeline.IsClassifier) return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, -1, m).Gradient.ToArray();
+        if (targetClass is int c)
+        {
+            if (c < 0 || c >= pipeline.ClassNames.Length)
+                throw new ArgumentException($"targetClass is {c} but the model has {pipeline.ClassNames.Length} classes.", nameof(targetClass));
+            return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, c, m).Gradient.ToArray();
+        }
+        // Each row toward its predicted class: one batch per class predicted.
+        var predicted = FN.PipelineModule.predictClasses(pipeline.Core, m);
+        var result = new double[m.RowCount, m.ColumnCount];
+        foreach (var k in predicted.Distinct())
+        {
+            var g = FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, k, m).Gradient;
+            for (int i = 0; i < m.RowCount; i++)
+                if (predicted[i] == k)
+                    for (int j = 0; j < m.ColumnCount; j++) result[i, j] = g[i, j];
+        }
+        return result;
+    }
+
     /// <summary>Explains a network's output <paramref name="output"/> (its raw value, or its softmax probability with
     /// <paramref name="softmax"/>) for one input row, per input (baseline: zeros unless given).</summary>
     /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN, steps &lt; 1, an output out of range.</exception>

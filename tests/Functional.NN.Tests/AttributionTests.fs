@@ -111,6 +111,27 @@ let tests =
                             let numeric = (at h - at -h) / (2.0 * h)
                             Expect.floatClose { absolute = 1e-6; relative = 1e-5 } g.Gradient.[i, j] numeric (sprintf "df/dx_%d of row %d" j i))
 
+        test "pipeline input gradients in raw units equal central differences of the probability (Iris) and of the value (a regressor)" {
+            let iris = Datasets.load "iris"
+            let model = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(50)) iris).Pipeline
+            let x = Mat.selectRows [| 0; 60; 120 |] iris.Features
+            let reg = planted false
+            let regModel = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 4 |]).WithEpochs(50)) reg).Pipeline
+            let xr = Mat.selectRows [| 0; 1 |] reg.Features
+            let cases =
+                [ for c in 0 .. 2 -> model, x, c, (fun (m: Matrix<float>) -> (Pipeline.probabilities model m).Value.[0, c])
+                  yield regModel, xr, -1, (fun (m: Matrix<float>) -> (Pipeline.predictValues regModel m).[0, 0]) ]
+            for pipeline, x, c, f in cases do
+                let g = Attribution.pipelineInputGradient pipeline true c x
+                for i in 0 .. x.RowCount - 1 do
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-10 } g.Values.[i] (f (Mat.selectRows [| i |] x)) "f"
+                    for j in 0 .. x.ColumnCount - 1 do
+                        let at d = f (Mat.init 1 x.ColumnCount (fun _ q -> if q = j then x.[i, q] + d else x.[i, q]))
+                        // Expected: the central difference in raw units, h = 1e-5.
+                        let numeric = (at 1e-5 - at -1e-5) / 2e-5
+                        Expect.floatClose { absolute = 1e-7; relative = 1e-5 } g.Gradient.[i, j] numeric (sprintf "class %d row %d column %d" c i j)
+        }
+
         test "a linear model: integrated gradients and gradient x input are w_i (x_i - b_i), exactly" {
             let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |]; [| 0.5 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b"; "c" |]
             let x, b = [| 1.0; 2.0; 3.0 |], [| 0.5; -1.0; 1.0 |]
@@ -267,6 +288,8 @@ let tests =
             let text = e.ToString()
             for name in data.FeatureNames do Expect.stringContains text name "table names the feature"
             Expect.stringContains text "gap" "table shows the gap"
+            let g = FunctionalNN.Explanations.InputGradient(model, array2D [ row; row ])
+            Expect.equal (Array2D.length1 g, Array2D.length2 g) (2, 4) "one gradient row per input row"
             let imp = FunctionalNN.Explanations.PermutationImportance(model, data, 2, 1L)
             Expect.equal imp.Names.Count 4 "one per feature"
             Expect.stringContains (imp.ToString()) "petal_length" "importance table"

@@ -413,6 +413,22 @@ module Attribution =
             | _ when single -> OutputSelector.Affine (0, sign, 0.0), sprintf "score of %s" name
             | _ -> OutputSelector.Output classIndex, sprintf "score of %s" name
 
+    /// The gradient of a pipeline's output f (`pipelineSelector`: the class's probability or
+    /// logit, or a regressor's value in the target's units; classIndex is ignored for a regressor)
+    /// with respect to each raw row of x (n x features): f of each row and df/dx in raw units,
+    /// df/dx_ij = (df/dx'_ij) / scale_j through the scaler x' = (x - offset) / scale. One forward
+    /// and one backward pass of the batch. Raises ArgumentException naming "x" or "classIndex".
+    let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
+        Check.notNull "pipeline" (box pipeline)
+        let scaled = Scaler.transform pipeline.Scaler x
+        Mat.checkFinite "x" scaled
+        if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
+            Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
+        let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
+        Network.checkDifferentiable pipeline.Network
+        let g = inputGradientUnchecked pipeline.Network selector scaled
+        { Values = g.Values; Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
+
     /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
     /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
     /// (FeatureMap.ofPipeline), the scaler folded in. Integrated gradients do not change under the
