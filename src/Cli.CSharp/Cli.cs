@@ -36,6 +36,8 @@ public static class Cli
         fnn evaluate --model MODEL --data PATH [--json]
         fnn predict --model MODEL --data PATH [--out CSV]
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
+        fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
+            [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]
         fnn --help | --version
         """;
 
@@ -64,7 +66,8 @@ public static class Cli
                 "evaluate" => EvaluateCommand.Run(options, stdout),
                 "predict" => PredictCommand.Run(options, stdout),
                 "linear" => LinearCommand.Run(options, stdout),
-                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict and linear (fnn --help)"),
+                "explain" => ExplainCommand.Run(options, stdout),
+                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear and explain (fnn --help)"),
             };
             options.CheckAllUsed();
             return code;

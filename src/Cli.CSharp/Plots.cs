@@ -151,4 +151,96 @@ public static class Plots
         plt.ShowLegend(Alignment.UpperLeft);
         plt.SavePng(path, 800, 650);
     }
+
+    /// <summary>Diverging colour for explanations: blue for negative, white for zero, red for positive
+    /// (<paramref name="t"/> in [-1, 1]).</summary>
+    private static Color Diverging(double t)
+    {
+        t = Math.Clamp(t, -1, 1);
+        return t >= 0
+            ? new Color((byte)(255 + (178 - 255) * t), (byte)(255 + (24 - 255) * t), (byte)(255 + (43 - 255) * t))
+            : new Color((byte)(255 + (33 - 255) * -t), (byte)(255 + (102 - 255) * -t), (byte)(255 + (172 - 255) * -t));
+    }
+
+    /// <summary>A horizontal bar per feature (the <paramref name="top"/> largest magnitudes, the largest at the top):
+    /// red bars push the output up, blue bars down; optional error bars (e.g. a standard deviation).</summary>
+    public static void AttributionBars(IReadOnlyList<string> names, IReadOnlyList<double> values, IReadOnlyList<double>? errors,
+        string title, string valueLabel, string path, int top = 20)
+    {
+        var order = Enumerable.Range(0, names.Count).OrderByDescending(i => Math.Abs(values[i])).Take(top).ToArray();
+        double max = Math.Max(1e-300, order.Max(i => Math.Abs(values[i]) + (errors?[i] ?? 0)));
+        var plt = new Plot();
+        int k = order.Length;
+        for (int r = 0; r < k; r++)
+        {
+            int i = order[r];
+            double y = k - 1 - r, v = values[i];
+            var rect = plt.Add.Rectangle(Math.Min(0, v), Math.Max(0, v), y - 0.35, y + 0.35);
+            rect.FillStyle.Color = v >= 0 ? new Color(178, 24, 43) : new Color(33, 102, 172);
+            rect.LineStyle.Width = 0;
+            if (errors is not null && errors[i] > 0)
+            {
+                var line = plt.Add.Line(v - errors[i], y, v + errors[i], y);
+                line.LineWidth = 2;
+                line.LineColor = Colors.Black;
+            }
+        }
+        var zero = plt.Add.VerticalLine(0);
+        zero.LineColor = Colors.Gray;
+        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, k).Select(r => (double)(k - 1 - r)).ToArray(), order.Select(i => names[i]).ToArray());
+        double lo = order.Min(i => Math.Min(0, values[i] - (errors?[i] ?? 0))), hi = order.Max(i => Math.Max(0, values[i] + (errors?[i] ?? 0)));
+        double pad = 0.08 * Math.Max(hi - lo, max);
+        plt.Axes.SetLimits(lo - pad, hi + pad, -0.6, k - 0.4);
+        plt.Title(title);
+        plt.XLabel(valueLabel);
+        plt.SavePng(path, 800, Math.Max(300, 90 + 28 * k));
+    }
+
+    /// <summary>One side x side heat map per class (pixel attributions of one image toward each class), on one
+    /// colour scale for all classes: red pixels raise the class's output, blue ones lower it.</summary>
+    public static void AttributionImages(IReadOnlyList<string> classNames, IReadOnlyList<double[]> perClass, int side, string title, string path,
+        double[]? input = null)
+    {
+        double max = Math.Max(1e-300, perClass.Max(a => a.Max(Math.Abs)));
+        // The input image first (grey, darker is larger), when given.
+        var panels = new List<(string Name, Func<int, Color> Colour)>();
+        if (input is not null)
+        {
+            double lo = input.Min(), hi = input.Max(), span = Math.Max(1e-300, hi - lo);
+            panels.Add(("input", i => { var g = (byte)(255 - 215 * (input[i] - lo) / span); return new Color(g, g, g); }));
+        }
+        for (int c = 0; c < perClass.Count; c++)
+        {
+            var values = perClass[c];
+            panels.Add((classNames[c], i => Diverging(values[i] / max)));
+        }
+        int k = panels.Count, columns = Math.Min(input is null ? 5 : 6, k), rows = (k + columns - 1) / columns;
+        var plt = new Plot();
+        double gap = 1.5;
+        for (int c = 0; c < k; c++)
+        {
+            double x0 = (c % columns) * (side + gap), y0 = (rows - 1 - c / columns) * (side + gap + 1.0);
+            for (int r = 0; r < side; r++)
+                for (int q = 0; q < side; q++)
+                {
+                    double top = y0 + side - r;
+                    var rect = plt.Add.Rectangle(x0 + q, x0 + q + 1, top - 1, top);
+                    rect.FillStyle.Color = panels[c].Colour(r * side + q);
+                    rect.LineStyle.Width = 0;
+                }
+            var frame = plt.Add.Rectangle(x0, x0 + side, y0, y0 + side);
+            frame.FillStyle.Color = Colors.Transparent;
+            frame.LineStyle.Color = Colors.Gray;
+            frame.LineStyle.Width = 1;
+            var label = plt.Add.Text(panels[c].Name, x0 + side / 2.0, y0 + side + 0.15);
+            label.LabelFontSize = 16;
+            label.LabelAlignment = Alignment.LowerCenter;
+        }
+        plt.Axes.SetLimits(-0.5, columns * (side + gap) - gap + 0.5, -0.5, rows * (side + gap + 1.0) - gap + 0.5);
+        plt.Axes.Frameless();
+        plt.HideGrid();
+        plt.Title($"{title} (red: raises the class, blue: lowers it; |max| = {max:G3})");
+        plt.SavePng(path, 180 * columns + 60, 200 * rows + 80);
+    }
 }

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn explain: why a saved model decided what it decided. Per row: integrated gradients (default) or
+/// gradient x input, per feature, toward the predicted class (or --class); globally: permutation importance.</summary>
+public static class ExplainCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var modelPath = o.Require("model", "MODEL");
+        var dataPath = o.Get("data");
+        var datasetName = o.Get("dataset");
+        var method = o.Get("method", "integrated_gradients")!;
+        int row = o.Int("row", 0);
+        var className = o.Get("class");
+        int? steps = o.Has("steps") ? o.Int("steps", 0) : null;
+        int repeats = o.Int("repeats", 5);
+        long seed = o.Long("seed", 0);
+        bool json = o.Flag("json");
+        var plots = o.Get("plots");
+        var output = o.Get("output", "probability")!;
+        if (output is not ("probability" or "logit")) throw new UsageException($"--output '{output}': use probability or logit");
+        o.CheckAllUsed();
+        if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
+        if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
+        var model = Pipeline.Load(modelPath);
+        var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
+        if (plots is not null) Directory.CreateDirectory(plots);
+        switch (method)
+        {
+            case "permutation":
+                return Permutation(w, model, LoadLabelled(model, dataPath, datasetName), dataName, repeats, seed, json, plots);
+            case "integrated_gradients" or "gradient_x_input":
+                var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
+                var x = dataPath is not null ? Dataset.LoadCsvFeatures(dataPath, model.FeatureNames) : model.FeaturesOf(Dataset.Embedded(datasetName!));
+                return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots);
+            default:
+                throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
+        }
+    }
+
+    private static Dataset LoadLabelled(Pipeline model, string? path, string? name)
+    {
+        if (path is null) return Dataset.Embedded(name!);
+        return model.IsClassifier
+            ? Dataset.LoadCsv(path, model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames)
+            : Dataset.LoadCsv(path, model.TargetName, TargetKind.Regression, model.FeatureNames);
+    }
+
+    private static int Row(TextWriter w, Pipeline model, double[,] x, string dataName, int row, AttributionMethod method, string? className,
+        int? steps, bool probability, bool json, string? plots)
+    {
+        int n = x.GetLength(0), d = x.GetLength(1);
+        if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
+        var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
+        int? target = null;
+        if (className is not null)
+        {
+            if (!model.IsClassifier) throw new UsageException("--class is for classifiers; this model is a regressor");
+            int c = Array.IndexOf(model.ClassNames, className);
+            if (c < 0) throw new UsageException($"--class '{className}' is not one of the model's classes ({string.Join(", ", model.ClassNames)})");
+            target = c;
+        }
+        // The training rows' mean is the default baseline; a model without a standard scaler does not keep it,
+        // so the mean of the data's rows stands in (and the output says so).
+        double[]? baseline = null;
+        var baselineText = "the training rows' mean";
+        if (model.Scaling != Scaling.Standard)
+        {
+            baseline = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => x[i, j])).ToArray();
+            baselineText = $"the mean of the {n} rows of {dataName}";
+        }
+        var e = model.Explain(values, method, target, baseline, steps, probability: probability);
+        var written = new List<string>();
+        if (plots is not null)
+        {
+            var bars = Path.Combine(plots, $"attributions-row-{row}.png");
+            Plots.AttributionBars(e.Names, e.Values, null, $"Row {row}: {Label(method)} of {e.OutputName}", $"attribution (f(x) = {e.Output:G4}, f(baseline) = {e.BaselineOutput:G4})", bars);
+            written.Add(bars);
+            int side = (int)Math.Round(Math.Sqrt(d));
+            if (model.IsClassifier && side * side == d && side >= 4)
+            {
+                var perClass = Enumerable.Range(0, model.ClassNames.Length)
+                    .Select(c => model.Explain(values, method, c, baseline, steps, probability: probability).Values.ToArray()).ToList();
+                var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
+                Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
+                written.Add(images);
+            }
+        }
+        if (json)
+        {
+            var obj = new Dictionary<string, object?>
+            {
+                ["row"] = row,
+                ["method"] = method == AttributionMethod.IntegratedGradients ? "integrated_gradients" : "gradient_x_input",
+                ["output"] = e.OutputName,
+                ["class"] = e.ClassIndex >= 0 ? model.ClassNames[e.ClassIndex] : null,
+                ["f_x"] = e.Output,
+                ["f_baseline"] = e.BaselineOutput,
+                ["gap"] = e.Gap,
+                ["steps"] = e.Steps,
+                ["baseline"] = baselineText,
+                ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object>
+                {
+                    ["name"] = e.Names[i], ["value"] = e.Input[i], ["baseline"] = e.Baseline[i], ["attribution"] = e.Values[i],
+                }).ToArray(),
+                ["plots"] = written.ToArray(),
+            };
+            w.WriteLine(JsonSerializer.Serialize(obj));
+            return 0;
+        }
+        w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
+        w.Write(e.ToString());
+        if (method == AttributionMethod.IntegratedGradients)
+            w.WriteLine($"quadrature: {e.Quadrature}, {e.Segments} segment(s) x {e.NodesPerSegment} node(s)");
+        foreach (var p in written) w.WriteLine($"plot: {p}");
+        return 0;
+    }
+
+    private static int Permutation(TextWriter w, Pipeline model, Dataset data, string dataName, int repeats, long seed, bool json, string? plots)
+    {
+        var imp = model.PermutationImportance(data, repeats, seed);
+        var written = new List<string>();
+        if (plots is not null)
+        {
+            var path = Path.Combine(plots, "importance.png");
+            Plots.AttributionBars(imp.Names, imp.Means, imp.StandardDeviations,
+                $"Permutation importance on {dataName} ({imp.Repeats} repeats, seed {seed})", $"drop in {imp.Scorer} (baseline {imp.BaselineScore:G4}); bars: +-1 std", path);
+            written.Add(path);
+        }
+        if (json)
+        {
+            var obj = new Dictionary<string, object?>
+            {
+                ["method"] = "permutation",
+                ["scorer"] = imp.Scorer,
+                ["baseline_score"] = imp.BaselineScore,
+                ["repeats"] = imp.Repeats,
+                ["seed"] = seed,
+                ["features"] = Enumerable.Range(0, imp.Names.Count).Select(i => new Dictionary<string, object>
+                {
+                    ["name"] = imp.Names[i], ["mean"] = imp.Means[i], ["std"] = imp.StandardDeviations[i],
+                }).ToArray(),
+                ["plots"] = written.ToArray(),
+            };
+            w.WriteLine(JsonSerializer.Serialize(obj));
+            return 0;
+        }
+        w.WriteLine($"data: {dataName}, {data.SampleCount} rows; seed {seed}");
+        w.Write(imp.ToString());
+        foreach (var p in written) w.WriteLine($"plot: {p}");
+        return 0;
+    }
+
+    private static string Label(AttributionMethod m) => m == AttributionMethod.IntegratedGradients ? "integrated gradients" : "gradient x input";
+}

@@ -1,0 +1,472 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN.Linear
+
+/// Which scalar function of a network's output row an explanation is about. For an output row o:
+[<RequireQualifiedAccess>]
+type OutputSelector =
+    /// f = o_k, the raw output k (a logit, a score, or a scaled regression value); df/do = e_k.
+    | Output of index: int
+    /// f = scale o_k + offset (a regressor's value in the target's units, or 1 - p of a probability
+    /// output); df/do = scale e_k.
+    | Affine of index: int * scale: float * offset: float
+    /// f = softmax(o)_k = e^{o_k} / sum_j e^{o_j}, a class probability; df/do_j = p_k (delta_jk - p_j).
+    | Softmax of index: int
+    /// f = sigmoid(sign o_k), the probability of a binary logit's class (sign +1: class 1, -1:
+    /// class 0); df/do_k = sign f (1 - f).
+    | Sigmoid of index: int * sign: float
+
+/// The attribution methods.
+[<RequireQualifiedAccess>]
+type AttributionMethod =
+    /// Integrated gradients (Sundararajan, Taly and Yan, 2017): a_i = (x_i - b_i) int_0^1
+    /// df/dx_i (b + t (x - b)) dt, from a baseline b.
+    | IntegratedGradients
+    /// Gradient times input: a_i = (x_i - b_i) df/dx_i (x), the gradient at the input only (with
+    /// the baseline b = 0 of the network's inputs, this is the classic x_i df/dx_i).
+    | GradientTimesInput
+
+/// The settings of an attribution. `Default`: integrated gradients, adaptive steps to a gap of
+/// 1e-6, at most 1024 nodes per segment, the default baseline, class probabilities.
+type AttributionOptions =
+    { /// The method.
+      Method: AttributionMethod
+      /// Gauss-Legendre nodes per segment of the path (None: adaptive, 2, 4, 8, ... until the
+      /// completeness gap is at most `Tolerance` or `MaxSteps` is reached).
+      Steps: int option
+      /// The completeness gap at which the adaptive rule stops (absolute, in the output's units).
+      Tolerance: float
+      /// The most nodes per segment the adaptive rule tries.
+      MaxSteps: int
+      /// The baseline, in the units of the rows explained (None: zeros for a network or linear
+      /// model; the training rows' mean for a pipeline with a standard scaler).
+      Baseline: float[] option
+      /// For a pipeline classifier: explain the class probability (true) or its logit/score (false).
+      Probability: bool }
+    /// Integrated gradients, adaptive steps to a gap of 1e-6 (at most 1024 nodes per segment),
+    /// the default baseline, class probabilities.
+    static member Default =
+        { Method = AttributionMethod.IntegratedGradients; Steps = None; Tolerance = 1e-6; MaxSteps = 1024
+          Baseline = None; Probability = true }
+    /// A copy with another method.
+    member this.WithMethod(m) = { this with Method = m }
+    /// A copy with a fixed number of nodes per segment.
+    member this.WithSteps(steps: int) = { this with Steps = Some steps }
+    /// A copy with adaptive steps.
+    member this.WithAdaptiveSteps() = { this with Steps = None }
+    /// A copy with another tolerance.
+    member this.WithTolerance(t) = { this with Tolerance = t }
+    /// A copy with another cap on the nodes per segment.
+    member this.WithMaxSteps(m) = { this with MaxSteps = m }
+    /// A copy with a baseline.
+    member this.WithBaseline(b: float[]) = { this with Baseline = Some (Array.copy b) }
+    /// A copy that explains probabilities (true) or scores (false).
+    member this.WithProbability(p) = { this with Probability = p }
+
+/// The value f(x) of a selected output and its gradient with respect to the inputs, row by row.
+type InputGradient =
+    { /// f of each row.
+      Values: float[]
+      /// df/dx, one row per input row, one column per input.
+      Gradient: Matrix<float> }
+
+/// One row's attributions over a model's inputs.
+type Attribution =
+    { Method: AttributionMethod
+      /// a_i, one per input.
+      Values: float[]
+      /// The row explained.
+      Input: float[]
+      /// The baseline b.
+      Baseline: float[]
+      /// f(x).
+      Output: float
+      /// f(b).
+      BaselineOutput: float
+      /// The completeness gap: sum_i a_i - (f(x) - f(b)) (zero for exact integrated gradients).
+      Gap: float
+      /// Gradient evaluations used (path nodes; 1 for gradient x input).
+      Steps: int
+      /// Gauss-Legendre nodes in each segment of the path.
+      NodesPerSegment: int
+      /// The path's segments (split at the kinks of ReLU units, where the gradient jumps).
+      Segments: int
+      /// The quadrature rule, in words.
+      Quadrature: string }
+
+/// Which inputs of a model make up each original column: input i belongs to column ColumnOf.[i].
+/// Today every pipeline input is its own column; a one-hot encoded text column will map its
+/// several inputs to one column, whose attribution is then the sum of theirs.
+type FeatureMap =
+    { /// The original columns' names.
+      Columns: string[]
+      /// For each model input, the index of its column in `Columns`.
+      ColumnOf: int[] }
+
+/// Input-to-column tables.
+module FeatureMap =
+
+    /// Every input its own column.
+    let identity (names: string[]) : FeatureMap =
+        Check.notNull "names" names
+        { Columns = Array.copy names; ColumnOf = Array.init names.Length id }
+
+    /// A table from its parts, checked: every input's column index is in range.
+    let create (columns: string[]) (columnOf: int[]) : FeatureMap =
+        Check.notNull "columns" columns
+        Check.notNull "columnOf" columnOf
+        columnOf |> Array.iteri (fun i c ->
+            if c < 0 || c >= columns.Length then
+                Check.fail "columnOf" (sprintf "columnOf[%d] = %d but there are %d columns." i c columns.Length))
+        { Columns = Array.copy columns; ColumnOf = Array.copy columnOf }
+
+    /// The table of a pipeline's inputs (today: each input is its own column).
+    let ofPipeline (pipeline: Pipeline) : FeatureMap = identity pipeline.FeatureNames
+
+    /// The inputs of column c.
+    let inputsOf (map: FeatureMap) (c: int) : int[] =
+        map.ColumnOf |> Array.indexed |> Array.filter (fun (_, k) -> k = c) |> Array.map fst
+
+    /// Per-input values summed into their columns.
+    let sum (map: FeatureMap) (values: float[]) : float[] =
+        if values.Length <> map.ColumnOf.Length then
+            Check.fail "values" (sprintf "values has %d entries but the table has %d inputs." values.Length map.ColumnOf.Length)
+        let s = Array.zeroCreate map.Columns.Length
+        values |> Array.iteri (fun i v -> s.[map.ColumnOf.[i]] <- s.[map.ColumnOf.[i]] + v)
+        s
+
+/// A pipeline's explanation of one row, per original column and in raw units.
+type Explanation =
+    { /// The original columns' names.
+      Names: string[]
+      /// The attribution of each column (the sum over its inputs).
+      Values: float[]
+      /// The row, raw.
+      Input: float[]
+      /// The baseline, raw.
+      Baseline: float[]
+      /// The class explained (-1 for a regressor).
+      ClassIndex: int
+      /// What f is, in words: "P(species = setosa)", "logit of ...", "price".
+      OutputName: string
+      /// The attribution on the network's inputs (in the scaled space; the values are the same).
+      Attribution: Attribution }
+    /// f(x).
+    member this.Output = this.Attribution.Output
+    /// f(baseline).
+    member this.BaselineOutput = this.Attribution.BaselineOutput
+    /// sum of attributions - (f(x) - f(baseline)).
+    member this.Gap = this.Attribution.Gap
+
+/// Input gradients and per-prediction attributions (gradient x input, integrated gradients).
+module Attribution =
+
+    /// Gauss-Legendre nodes and weights on [0, 1] for m points (exact for polynomials of degree
+    /// 2m - 1): the roots of the Legendre polynomial P_m found by Newton's method from
+    /// cos(pi (i + 3/4) / (m + 1/2)), weights 2 / ((1 - z^2) P_m'(z)^2), mapped from [-1, 1].
+    let gaussLegendre (m: int) : float[] * float[] =
+        Check.positiveInt "m" m
+        let nodes = Array.zeroCreate m
+        let weights = Array.zeroCreate m
+        for i in 0 .. (m + 1) / 2 - 1 do
+            let mutable z = cos (Math.PI * (float i + 0.75) / (float m + 0.5))
+            let mutable dp = 0.0
+            let mutable iter = 0
+            let mutable go = true
+            while go do
+                let mutable p1 = 1.0
+                let mutable p2 = 0.0
+                for j in 1 .. m do
+                    let p3 = p2
+                    p2 <- p1
+                    p1 <- ((2.0 * float j - 1.0) * z * p2 - (float j - 1.0) * p3) / float j
+                dp <- float m * (z * p1 - p2) / (z * z - 1.0)
+                let z1 = z
+                z <- z1 - p1 / dp
+                iter <- iter + 1
+                if abs (z - z1) <= 1e-15 || iter >= 100 then go <- false
+            let w = 1.0 / ((1.0 - z * z) * dp * dp) // 2/(...) on [-1, 1], halved for [0, 1]
+            nodes.[i] <- (1.0 - z) / 2.0
+            nodes.[m - 1 - i] <- (1.0 + z) / 2.0
+            weights.[i] <- w
+            weights.[m - 1 - i] <- w
+        nodes, weights
+
+    let private checkSelector (net: Network) (selector: OutputSelector) =
+        let index k =
+            if k < 0 || k >= net.OutputSize then
+                Check.fail "selector" (sprintf "selector names output %d but the network has %d outputs (0 .. %d)." k net.OutputSize (net.OutputSize - 1))
+        match selector with
+        | OutputSelector.Output k | OutputSelector.Softmax k -> index k
+        | OutputSelector.Affine (k, a, c) -> index k; Check.finiteScalar "scale" a; Check.finiteScalar "offset" c
+        | OutputSelector.Sigmoid (k, s) ->
+            index k
+            if s <> 1.0 && s <> -1.0 then Check.fail "sign" (sprintf "sign must be 1 or -1, but is %s." (string s))
+
+    /// f of each output row, and df/do (n x outputs).
+    let private selectorValueAndGradient (selector: OutputSelector) (out: Matrix<float>) : float[] * Matrix<float> =
+        let n, k = out.RowCount, out.ColumnCount
+        match selector with
+        | OutputSelector.Output j -> Array.init n (fun i -> out.[i, j]), Mat.init n k (fun _ c -> if c = j then 1.0 else 0.0)
+        | OutputSelector.Affine (j, a, b) -> Array.init n (fun i -> a * out.[i, j] + b), Mat.init n k (fun _ c -> if c = j then a else 0.0)
+        | OutputSelector.Softmax j ->
+            let p = Loss.softmax out
+            Array.init n (fun i -> p.[i, j]), Mat.init n k (fun i c -> p.[i, j] * ((if c = j then 1.0 else 0.0) - p.[i, c]))
+        | OutputSelector.Sigmoid (j, s) ->
+            let v = Array.init n (fun i -> Activation.sigmoid (s * out.[i, j]))
+            v, Mat.init n k (fun i c -> if c = j then s * v.[i] * (1.0 - v.[i]) else 0.0)
+
+    /// The input gradient without checks: ONE forward pass of the batch and ONE backward pass
+    /// (Dense.backwardIn, keeping each layer's dA), the place to re-point at a backend or blocks.
+    let inputGradientUnchecked (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
+        let trace = Network.forwardUnchecked net x
+        let values, g = selectorValueAndGradient selector trace.Output
+        let p = net.Precision
+        let layers = List.rev net.Layers
+        let inputs = List.rev trace.Inputs
+        let zs = List.rev trace.PreActivations
+        let acts = List.rev trace.Activations
+        let rec go layers inputs zs acts g =
+            match layers, inputs, zs, acts with
+            | l :: ls, a :: as', z :: zs', o :: os ->
+                let _, dA = Dense.backwardIn p l a z o g
+                go ls as' zs' os dA
+            | _ -> g
+        { Values = values; Gradient = go layers inputs zs acts (Precision.roundMatrix p g) }
+
+    /// The gradient of a selected output f with respect to the inputs, for every row of the batch
+    /// x (n x inputs): f of each row and df/dx (n x inputs). Raises ArgumentException for a bad x
+    /// or selector, InvalidOperationException for a step layer (its derivative carries no gradient).
+    let inputGradient (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
+        Network.checkInput net "x" x
+        checkSelector net selector
+        Network.checkDifferentiable net
+        inputGradientUnchecked net selector x
+
+    let private checkRow (name: string) (width: int) (what: string) (row: float[]) =
+        Check.notNull name row
+        if row.Length <> width then
+            Check.fail name (sprintf "%s has %d values but %s takes %d inputs; %s needs %d values." name row.Length what width name width)
+        row |> Array.iteri (fun j v ->
+            if not (Double.IsFinite v) then Check.fail name (sprintf "%s holds %s at column %d; every value must be finite." name (string v) j))
+
+    let private checkOptions (options: AttributionOptions) =
+        Check.notNull "options" (box options)
+        match options.Steps with
+        | Some s when s < 1 -> Check.fail "steps" (sprintf "steps must be at least 1, but is %d." s)
+        | _ -> ()
+        if not (options.Tolerance > 0.0 && Double.IsFinite options.Tolerance) then
+            Check.fail "tolerance" (sprintf "tolerance must be a positive finite number, but is %s." (string options.Tolerance))
+        if options.MaxSteps < 1 then Check.fail "maxSteps" (sprintf "maxSteps must be at least 1, but is %d." options.MaxSteps)
+
+    let private pathBatch (x: float[]) (b: float[]) (ts: float[]) =
+        Mat.init ts.Length x.Length (fun r i -> b.[i] + ts.[r] * (x.[i] - b.[i]))
+
+    let private hasKink (a: Activation) = not (List.isEmpty (Activation.kinks a))
+    let private isPiecewiseLinear (a: Activation) =
+        match a with
+        | Activation.Identity | Activation.ReLU | Activation.LeakyReLU _ -> true
+        | _ -> false
+
+    /// The points 0 = t_0 < ... < t_S = 1 of the path b + t (x - b) where a ReLU-type unit's
+    /// pre-activation crosses zero (where the gradient jumps), layer by layer. While every layer
+    /// before a kinked layer is piecewise linear, its pre-activations are linear in t between the
+    /// points found so far and each crossing is found exactly by linear interpolation; after a
+    /// smooth non-linear layer, sign changes are looked for on a grid of 32 intervals too and
+    /// located by 60 bisections.
+    let private kinkPoints (net: Network) (x: float[]) (b: float[]) : float[] =
+        let layers = Array.ofList net.Layers
+        let mutable ts = [| 0.0; 1.0 |]
+        let mutable smooth = false
+        let preAct (l: int) (points: float[]) = (Network.forwardUnchecked net (pathBatch x b points)).PreActivations.[l]
+        for l in 0 .. layers.Length - 1 do
+            let layer = layers.[l]
+            if hasKink layer.Activation then
+                if smooth then ts <- Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
+                let z = preAct l ts
+                let crossings = ResizeArray()
+                for s in 0 .. ts.Length - 2 do
+                    for u in 0 .. z.ColumnCount - 1 do
+                        let za, zb = z.[s, u], z.[s + 1, u]
+                        if (za < 0.0 && zb > 0.0) || (za > 0.0 && zb < 0.0) then crossings.Add((s, u, za, zb))
+                if crossings.Count > 0 then
+                    let roots =
+                        if not smooth then
+                            crossings.ToArray() |> Array.map (fun (s, _, za, zb) -> ts.[s] + (ts.[s + 1] - ts.[s]) * za / (za - zb))
+                        else
+                            let lo = crossings.ToArray() |> Array.map (fun (s, _, _, _) -> ts.[s])
+                            let hi = crossings.ToArray() |> Array.map (fun (s, _, _, _) -> ts.[s + 1])
+                            let loSign = crossings.ToArray() |> Array.map (fun (_, _, za, _) -> sign za)
+                            for _ in 1 .. 60 do
+                                let mid = Array.map2 (fun a c -> (a + c) / 2.0) lo hi
+                                let zm = preAct l mid
+                                crossings |> Seq.iteri (fun k (_, u, _, _) ->
+                                    if sign zm.[k, u] = loSign.[k] then lo.[k] <- mid.[k] else hi.[k] <- mid.[k])
+                            Array.map2 (fun a c -> (a + c) / 2.0) lo hi
+                    ts <- Array.append ts (roots |> Array.filter (fun t -> t > 0.0 && t < 1.0)) |> Array.distinct |> Array.sort
+            if not (isPiecewiseLinear layer.Activation) then smooth <- true
+        ts
+
+    /// One run of the quadrature with m nodes per segment: the attributions, f(x), f(b).
+    let private integrate (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
+        let u, w = gaussLegendre m
+        let segments = ts.Length - 1
+        let nodes = Array.init (segments * m) (fun r -> let s, k = r / m, r % m in ts.[s] + (ts.[s + 1] - ts.[s]) * u.[k])
+        let weights = Array.init (segments * m) (fun r -> let s, k = r / m, r % m in (ts.[s + 1] - ts.[s]) * w.[k])
+        // ONE batch: every node of the path, then x and b themselves (for f(x) and f(b)).
+        let batch = pathBatch x b (Array.append nodes [| 1.0; 0.0 |])
+        for i in 0 .. x.Length - 1 do
+            batch.[nodes.Length, i] <- x.[i]
+            batch.[nodes.Length + 1, i] <- b.[i]
+        let g = inputGradientUnchecked net selector batch
+        let values =
+            Array.init x.Length (fun i ->
+                let mutable s = 0.0
+                for r in 0 .. nodes.Length - 1 do s <- s + weights.[r] * g.Gradient.[r, i]
+                (x.[i] - b.[i]) * s)
+        values, g.Values.[nodes.Length], g.Values.[nodes.Length + 1]
+
+    let private quadratureName = "Gauss-Legendre on each segment between the ReLU kinks of the path"
+
+    /// Attributions of one row x of a network's inputs to the selected output f. Integrated
+    /// gradients split the path b + t (x - b), t in [0, 1], at the kinks of ReLU-type units (found
+    /// exactly for piecewise-linear layers) and apply the Gauss-Legendre rule with m nodes to each
+    /// segment, all nodes as ONE batch; so a piecewise-linear network with a linear f is integrated
+    /// exactly with m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
+    /// MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
+    /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector".
+    let explain (net: Network) (selector: OutputSelector) (options: AttributionOptions) (row: float[]) : Attribution =
+        Check.notNull "net" (box net)
+        checkOptions options
+        checkSelector net selector
+        checkRow "row" net.InputSize "the network" row
+        let b = defaultArg options.Baseline (Array.zeroCreate net.InputSize)
+        checkRow "baseline" net.InputSize "the network" b
+        Network.checkDifferentiable net
+        let x = Array.copy row
+        let b = Array.copy b
+        match options.Method with
+        | AttributionMethod.GradientTimesInput ->
+            let g = inputGradientUnchecked net selector (Matrix<float>.Build.DenseOfRowArrays [| x; b |])
+            let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * g.Gradient.[0, i])
+            let fx, fb = g.Values.[0], g.Values.[1]
+            { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
+              Gap = Array.sum values - (fx - fb); Steps = 1; NodesPerSegment = 1; Segments = 1
+              Quadrature = "none: the gradient at the input" }
+        | AttributionMethod.IntegratedGradients ->
+            let ts = kinkPoints net x b
+            let result m =
+                let values, fx, fb = integrate net selector x b ts m
+                { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
+                  Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
+                  Segments = ts.Length - 1; Quadrature = quadratureName }
+            match options.Steps with
+            | Some m -> result m
+            | None ->
+                let rec adapt m =
+                    let r = result m
+                    if abs r.Gap <= options.Tolerance || 2 * m > options.MaxSteps then r else adapt (2 * m)
+                adapt (min 2 options.MaxSteps)
+
+    /// A linear model f(x) = x W + b as the one-layer identity network it is.
+    let networkOfLinear (model: LinearModel) : Network =
+        Check.notNull "model" (box model)
+        { Layers = [ { Weights = model.Coefficients; Bias = Some model.Intercept; Activation = Activation.Identity } ]
+          Precision = model.Precision }
+
+    /// Attributions of one row to output `output` of a linear model (baseline zeros unless given):
+    /// integrated gradients and gradient x input both give w_i (x_i - b_i), exactly.
+    let explainLinear (model: LinearModel) (output: int) (options: AttributionOptions) (row: float[]) : Attribution =
+        let net = networkOfLinear model
+        if output < 0 || output >= model.OutputSize then
+            Check.fail "output" (sprintf "output is %d but the model has %d outputs (0 .. %d)." output model.OutputSize (model.OutputSize - 1))
+        explain net (OutputSelector.Output output) options row
+
+    /// The default baseline of a pipeline: the training rows' mean, which a standard scaler keeps
+    /// as its offset (in raw units). None for other scalers (give a baseline).
+    let defaultBaseline (pipeline: Pipeline) : float[] option =
+        if pipeline.Scaler.Kind = ScalingKind.Standard then Some (Array.copy pipeline.Scaler.Offset) else None
+
+    /// What a pipeline's explanation is about for a class (or -1 for a regressor): the selector
+    /// on the network's outputs and its name. Classifiers: the class probability (softmax, or
+    /// sigmoid of one logit, or the probability output itself) with `probability`, else the
+    /// class's logit or score; other losses (mse on one-hot targets, hinge...): the class's score.
+    /// Regressors: the value in the target's units (through the target scaler).
+    let pipelineSelector (pipeline: Pipeline) (probability: bool) (classIndex: int) : OutputSelector * string =
+        if not pipeline.IsClassifier then
+            OutputSelector.Affine (0, pipeline.TargetScaler.Scale.[0], pipeline.TargetScaler.Offset.[0]), pipeline.TargetName
+        else
+            let name = sprintf "%s = %s" pipeline.TargetName pipeline.ClassNames.[classIndex]
+            let single = pipeline.Network.OutputSize = 1
+            let sign = if classIndex = 1 then 1.0 else -1.0
+            match pipeline.Loss with
+            | Loss.SoftmaxCrossEntropy when not single ->
+                if probability then OutputSelector.Softmax classIndex, sprintf "P(%s)" name
+                else OutputSelector.Output classIndex, sprintf "logit of %s" name
+            | Loss.BinaryCrossEntropyWithLogits when single ->
+                if probability then OutputSelector.Sigmoid (0, sign), sprintf "P(%s)" name
+                else OutputSelector.Affine (0, sign, 0.0), sprintf "logit of %s" name
+            | Loss.BinaryCrossEntropy when single ->
+                OutputSelector.Affine (0, sign, (if classIndex = 1 then 0.0 else 1.0)), sprintf "P(%s)" name
+            | _ when single -> OutputSelector.Affine (0, sign, 0.0), sprintf "score of %s" name
+            | _ -> OutputSelector.Output classIndex, sprintf "score of %s" name
+
+    /// The gradient of a pipeline's output f (`pipelineSelector`: the class's probability or
+    /// logit, or a regressor's value in the target's units; classIndex is ignored for a regressor)
+    /// with respect to each raw row of x (n x features): f of each row and df/dx in raw units,
+    /// df/dx_ij = (df/dx'_ij) / scale_j through the scaler x' = (x - offset) / scale. One forward
+    /// and one backward pass of the batch. Raises ArgumentException naming "x" or "classIndex".
+    let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
+        Check.notNull "pipeline" (box pipeline)
+        let scaled = Scaler.transform pipeline.Scaler x
+        Mat.checkFinite "x" scaled
+        if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
+            Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
+        let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
+        Network.checkDifferentiable pipeline.Network
+        let g = inputGradientUnchecked pipeline.Network selector scaled
+        { Values = g.Values; Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
+
+    /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
+    /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
+    /// (FeatureMap.ofPipeline), the scaler folded in. Integrated gradients do not change under the
+    /// scaler's per-column affine map, so the values in raw units equal those on the scaled
+    /// inputs; gradient x input is (x_i - b_i) df/dx_i in raw units. Raises ArgumentException
+    /// naming "row", "baseline" (also when none is given and the scaler is not standard),
+    /// "targetClass", "steps", "tolerance" or "maxSteps".
+    let explainPipeline (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (row: float[]) : Explanation =
+        Check.notNull "pipeline" (box pipeline)
+        checkOptions options
+        let width = pipeline.FeatureNames.Length
+        checkRow "row" width "the model" row
+        let baseline =
+            match options.Baseline with
+            | Some b -> b
+            | None ->
+                match defaultBaseline pipeline with
+                | Some b -> b
+                | None -> Check.fail "baseline" (sprintf "This model's scaler (%s) does not keep the training rows' mean; give a baseline (for example the mean of the training rows)." (Scaler.kindName pipeline.Scaler.Kind))
+        checkRow "baseline" width "the model" baseline
+        let scale (name: string) (v: float[]) =
+            let s = Scaler.transform pipeline.Scaler (Matrix<float>.Build.DenseOfRowArrays [| v |])
+            s.Row(0).ToArray() |> Array.mapi (fun j t ->
+                if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j pipeline.FeatureNames.[j] (string v.[j]))
+                t)
+        let xs = scale "row" row
+        let bs = scale "baseline" baseline
+        let classIndex =
+            if not pipeline.IsClassifier then -1
+            else
+                match targetClass with
+                | Some c ->
+                    if c < 0 || c >= pipeline.ClassNames.Length then
+                        Check.fail "targetClass" (sprintf "targetClass is %d but the model has %d classes (0 .. %d)." c pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
+                    c
+                | None -> (Pipeline.predictClasses pipeline (Matrix<float>.Build.DenseOfRowArrays [| row |])).[0]
+        let selector, outputName = pipelineSelector pipeline options.Probability classIndex
+        let a = explain pipeline.Network selector { options with Baseline = Some bs } xs
+        let map = FeatureMap.ofPipeline pipeline
+        { Names = Array.copy map.Columns; Values = FeatureMap.sum map a.Values; Input = Array.copy row; Baseline = Array.copy baseline
+          ClassIndex = classIndex; OutputName = outputName; Attribution = a }

@@ -1,0 +1,140 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN.Linear
+
+/// Permutation importance: how much a score drops when one column's values are shuffled
+/// across the rows (Breiman, 2001; scikit-learn's permutation_importance).
+type PermutationImportance =
+    { /// The columns' names.
+      Names: string[]
+      /// The scorer's name ("accuracy", "r2" or a given one).
+      Scorer: string
+      /// The score on the data as they are.
+      BaselineScore: float
+      /// Scores.[c].[r]: the score with column c shuffled by repeat r's permutation.
+      Scores: float[][]
+      /// The mean over repeats of BaselineScore - Scores.[c].[r], per column.
+      Means: float[]
+      /// The standard deviation over repeats (population form, 1/repeats, as numpy's std) of
+      /// BaselineScore - Scores.[c].[r], per column.
+      StandardDeviations: float[]
+      /// The number of shuffles per column.
+      Repeats: int }
+
+/// Permutation importance of networks, pipelines and linear models.
+module Importance =
+
+    let private check (x: Matrix<float>) (repeats: int) =
+        Mat.checkBatch "x" x
+        if repeats < 1 then Check.fail "repeats" (sprintf "repeats must be at least 1, but is %d." repeats)
+
+    /// Permutation importance with given permutations: for each column c of `map` (all its inputs
+    /// together) and repeat r, the rows of those inputs are taken in the order `permutationOf c r`
+    /// (row i gets row perm.[i]'s values) and the data are scored with `score`. For comparing with
+    /// another implementation given the same permutations; `permutation` draws them from a seed.
+    let withPermutations (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
+                         (permutationOf: int -> int -> int[]) : PermutationImportance =
+        Check.notNull "score" (box score)
+        Check.notNull "map" (box map)
+        check x repeats
+        if map.ColumnOf.Length <> x.ColumnCount then
+            Check.fail "map" (sprintf "The column table has %d inputs but x has shape %s." map.ColumnOf.Length (Mat.shapeOf x))
+        let n = x.RowCount
+        let baseline = score x
+        let scores =
+            Array.init map.Columns.Length (fun c ->
+                let inputs = FeatureMap.inputsOf map c
+                Array.init repeats (fun r ->
+                    let perm = permutationOf c r
+                    if isNull perm || perm.Length <> n || (Array.sort perm) <> Array.init n id then
+                        Check.fail "permutationOf" (sprintf "The permutation for column %d, repeat %d is not a permutation of 0 .. %d." c r (n - 1))
+                    let xp = x.Clone()
+                    for j in inputs do
+                        for i in 0 .. n - 1 do xp.[i, j] <- x.[perm.[i], j]
+                    score xp))
+        let drops = scores |> Array.map (Array.map (fun s -> baseline - s))
+        let mean (d: float[]) = Array.average d
+        let sd (d: float[]) = let m = mean d in sqrt (d |> Array.averageBy (fun v -> (v - m) * (v - m)))
+        { Names = Array.copy map.Columns; Scorer = scorer; BaselineScore = baseline; Scores = scores
+          Means = drops |> Array.map mean; StandardDeviations = drops |> Array.map sd; Repeats = repeats }
+
+    /// The permutations `permutation` uses: column by column, repeat by repeat, each drawn by
+    /// Rng.permutation (Fisher-Yates) from one generator created from the seed.
+    let permutationsFromSeed (columns: int) (rows: int) (repeats: int) (seed: int64) : int[][][] =
+        let mutable rng = Rng.create seed
+        Array.init columns (fun _ ->
+            Array.init repeats (fun _ ->
+                let p, next = Rng.permutation rows rng
+                rng <- next
+                p))
+
+    /// Permutation importance with a given score (of the whole data x, e.g. accuracy against fixed
+    /// labels), `repeats` shuffles per column drawn from `seed` with the library's Rng. Raises
+    /// ArgumentException naming "repeats" (below 1) or "x".
+    let permutation (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
+        check x repeats
+        Check.notNull "map" (box map)
+        let perms = permutationsFromSeed map.Columns.Length x.RowCount repeats seed
+        withPermutations scorer score map x repeats (fun c r -> perms.[c].[r])
+
+    /// The class of each row of scores: the argmax, or for one column class 1 when the score is
+    /// positive (a logit or margin).
+    let classesOfScores (scores: Matrix<float>) : int[] =
+        if scores.ColumnCount = 1 then Array.init scores.RowCount (fun i -> if scores.[i, 0] > 0.0 then 1 else 0)
+        else Mat.argmaxRows scores
+
+    /// The default score of a model's outputs on a target (scikit-learn's default scorers):
+    /// accuracy of `classesOfScores` for classes, R^2 (averaged over the columns) for values.
+    let private defaultScore (predict: Matrix<float> -> Matrix<float>) (target: Target) (rows: int) : string * (Matrix<float> -> float) =
+        match target with
+        | Target.Classes (labels, _) ->
+            if labels.Length <> rows then Check.fail "target" (sprintf "target has %d labels but x has %d rows." labels.Length rows)
+            "accuracy", (fun xp -> ClassificationMetrics.accuracy (classesOfScores (predict xp)) labels)
+        | Target.Values v ->
+            if v.Length <> rows then Check.fail "target" (sprintf "target has %d values but x has %d rows." v.Length rows)
+            let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
+            "r2", (fun xp -> RegressionMetrics.r2 (predict xp) y)
+
+    let private namesOr (names: string[]) (width: int) =
+        if isNull names || names.Length <> width then Array.init width (sprintf "x%d") else names
+
+    /// A network's permutation importance on (x, target): accuracy for classes, R^2 for values.
+    let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
+        Network.checkInput net "x" x
+        let scorer, score = defaultScore (Network.predict net) target x.RowCount
+        permutation scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
+
+    /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
+    /// class 1 when x w + b > 0), R^2 for values.
+    let ofLinearModel (model: LinearModel) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
+        LinearModel.checkInput model "x" x
+        let scorer, score = defaultScore (LinearModel.predict model) target x.RowCount
+        permutation scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
+
+    /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
+    /// for a classifier (the data's classes must be the model's), R^2 in the target's units for a
+    /// regressor.
+    let ofPipeline (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
+        Check.notNull "pipeline" (box pipeline)
+        Check.notNull "data" (box data)
+        let x = Pipeline.featuresOf pipeline data
+        let scorer, score =
+            match data.Target with
+            | Target.Classes (labels, names) ->
+                if not pipeline.IsClassifier then Check.fail "data" "The model is a regressor but the data's target holds classes."
+                if names <> pipeline.ClassNames then
+                    Check.fail "data" (sprintf "The data's classes (%s) are not the model's (%s); load the data with the model's class names." (String.Join(", ", names)) (String.Join(", ", pipeline.ClassNames)))
+                "accuracy", (fun xp -> ClassificationMetrics.accuracy (Pipeline.predictClasses pipeline xp) labels)
+            | Target.Values v ->
+                if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
+                let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
+                "r2", (fun xp -> RegressionMetrics.r2 (Pipeline.predictValues pipeline xp) y)
+        permutation scorer score (FeatureMap.ofPipeline pipeline) x repeats seed
+
+    /// A pipeline's permutation importance with a given score of its raw features.
+    let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
+        Check.notNull "pipeline" (box pipeline)
+        Check.notNull "data" (box data)
+        permutation scorer score (FeatureMap.ofPipeline pipeline) (Pipeline.featuresOf pipeline data) repeats seed

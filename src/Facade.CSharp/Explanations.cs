@@ -1,0 +1,316 @@
+using System.Globalization;
+using System.Text;
+using MathNet.Numerics.LinearAlgebra;
+using Microsoft.FSharp.Core;
+using FN = Functional.NN;
+using FL = Functional.NN.Linear;
+
+namespace FunctionalNN;
+
+/// <summary>How a prediction is explained.</summary>
+public enum AttributionMethod
+{
+    /// <summary>Integrated gradients (Sundararajan, Taly and Yan, 2017): a_i = (x_i - b_i) times the mean of
+    /// df/dx_i along the straight path from the baseline b to x (Gauss-Legendre on each segment between ReLU kinks).</summary>
+    IntegratedGradients,
+
+    /// <summary>Gradient times input: a_i = (x_i - b_i) df/dx_i at x.</summary>
+    GradientTimesInput,
+}
+
+/// <summary>One prediction's attributions per feature: what each feature added to the output, from the baseline.
+/// <see cref="ToString"/> prints a table.</summary>
+public sealed class FeatureAttribution
+{
+    internal FeatureAttribution(string[] names, double[] values, FN.Attribution a, double[] input, double[] baseline, string outputName,
+        int classIndex)
+    {
+        Names = names;
+        Values = values;
+        Input = input;
+        Baseline = baseline;
+        OutputName = outputName;
+        ClassIndex = classIndex;
+        Output = a.Output;
+        BaselineOutput = a.BaselineOutput;
+        Gap = a.Gap;
+        Steps = a.Steps;
+        Segments = a.Segments;
+        NodesPerSegment = a.NodesPerSegment;
+        Quadrature = a.Quadrature;
+        Method = a.Method.IsIntegratedGradients ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
+    }
+
+    /// <summary>The features' (original columns') names.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The attribution of each feature, in the output's units.</summary>
+    public IReadOnlyList<double> Values { get; }
+
+    /// <summary>The row explained.</summary>
+    public IReadOnlyList<double> Input { get; }
+
+    /// <summary>The baseline.</summary>
+    public IReadOnlyList<double> Baseline { get; }
+
+    /// <summary>What the output is ("P(species = setosa)", "output 0", ...).</summary>
+    public string OutputName { get; }
+
+    /// <summary>The class explained (-1 when the output is not a class).</summary>
+    public int ClassIndex { get; }
+
+    /// <summary>f(x).</summary>
+    public double Output { get; }
+
+    /// <summary>f(baseline).</summary>
+    public double BaselineOutput { get; }
+
+    /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
+    public double Gap { get; }
+
+    /// <summary>Gradient evaluations used.</summary>
+    public int Steps { get; }
+
+    /// <summary>Segments of the path (split at ReLU kinks).</summary>
+    public int Segments { get; }
+
+    /// <summary>Gauss-Legendre nodes per segment.</summary>
+    public int NodesPerSegment { get; }
+
+    /// <summary>The quadrature rule, in words.</summary>
+    public string Quadrature { get; }
+
+    /// <summary>The method used.</summary>
+    public AttributionMethod Method { get; }
+
+    /// <summary>A table: feature, value, baseline, attribution (largest magnitude first), then f(x), f(baseline) and the gap.</summary>
+    public override string ToString()
+    {
+        static string N(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        var sb = new StringBuilder();
+        sb.AppendLine($"{Method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {Gap.ToString("G3", CultureInfo.InvariantCulture)} ({Steps} steps)");
+        int w = Math.Max(7, Names.Max(n => n.Length));
+        sb.AppendLine($"{"feature".PadRight(w)}  {"value",12}  {"baseline",12}  {"attribution",12}");
+        foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Math.Abs(Values[i])))
+            sb.AppendLine($"{Names[i].PadRight(w)}  {N(Input[i]),12}  {N(Baseline[i]),12}  {N(Values[i]),12}");
+        return sb.ToString();
+    }
+}
+
+/// <summary>Permutation importance: the score drop when one feature is shuffled, mean and standard deviation over
+/// repeats. <see cref="ToString"/> prints a table.</summary>
+public sealed class PermutationImportanceResult
+{
+    internal PermutationImportanceResult(FN.PermutationImportance core)
+    {
+        Names = (string[])core.Names.Clone();
+        Scorer = core.Scorer;
+        BaselineScore = core.BaselineScore;
+        Means = (double[])core.Means.Clone();
+        StandardDeviations = (double[])core.StandardDeviations.Clone();
+        Repeats = core.Repeats;
+        var s = new double[core.Scores.Length, core.Repeats];
+        for (int c = 0; c < core.Scores.Length; c++)
+            for (int r = 0; r < core.Repeats; r++) s[c, r] = core.Scores[c][r];
+        scores = s;
+    }
+
+    private readonly double[,] scores;
+
+    /// <summary>The features' names.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The scorer ("accuracy", "r2" or the given name).</summary>
+    public string Scorer { get; }
+
+    /// <summary>The score on the unshuffled data.</summary>
+    public double BaselineScore { get; }
+
+    /// <summary>The mean score drop per feature.</summary>
+    public IReadOnlyList<double> Means { get; }
+
+    /// <summary>The standard deviation (1/repeats form, as numpy) of the score drop per feature.</summary>
+    public IReadOnlyList<double> StandardDeviations { get; }
+
+    /// <summary>Shuffles per feature.</summary>
+    public int Repeats { get; }
+
+    /// <summary>The score with feature c shuffled by repeat r (features x repeats), a copy.</summary>
+    public double[,] Scores => (double[,])scores.Clone();
+
+    /// <summary>A table: feature, mean drop, standard deviation (largest mean first).</summary>
+    public override string ToString()
+    {
+        static string N(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        var sb = new StringBuilder();
+        sb.AppendLine($"Permutation importance ({Scorer}, baseline {N(BaselineScore)}, {Repeats} repeats)");
+        int w = Math.Max(7, Names.Max(n => n.Length));
+        sb.AppendLine($"{"feature".PadRight(w)}  {"mean drop",12}  {"std",12}");
+        foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Means[i]))
+            sb.AppendLine($"{Names[i].PadRight(w)}  {N(Means[i]),12}  {N(StandardDeviations[i]),12}");
+        return sb.ToString();
+    }
+}
+
+/// <summary>Explanations of pipelines, networks and linear models: per-prediction attributions and permutation importance.</summary>
+public static class Explanations
+{
+    private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability)
+    {
+        var o = FN.AttributionOptions.Default
+            .WithMethod(method == AttributionMethod.IntegratedGradients ? FN.AttributionMethod.IntegratedGradients : FN.AttributionMethod.GradientTimesInput)
+            .WithTolerance(tolerance)
+            .WithProbability(probability);
+        if (steps is int s) o = o.WithSteps(s);
+        if (baseline is not null) o = o.WithBaseline(baseline);
+        return o;
+    }
+
+    /// <summary>Explains a pipeline's prediction for one raw row, per feature (the scaler folded in).</summary>
+    /// <param name="pipeline">The model.</param>
+    /// <param name="row">The raw features, in <see cref="Pipeline.FeatureNames"/> order.</param>
+    /// <param name="method">Integrated gradients (default) or gradient times input.</param>
+    /// <param name="targetClass">The class explained (null: the predicted one); ignored for a regressor.</param>
+    /// <param name="baseline">The baseline (null: the training rows' mean, kept by a standard scaler).</param>
+    /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive until |gap| &lt;= tolerance).</param>
+    /// <param name="tolerance">The gap at which adaptive steps stop.</param>
+    /// <param name="probability">Explain the class probability (true) or its logit or score (false).</param>
+    /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN or infinity, steps &lt; 1,
+    /// a class out of range, or no baseline for a model without a standard scaler (ParamName names which).</exception>
+    public static FeatureAttribution Explain(this Pipeline pipeline, double[] row, AttributionMethod method = AttributionMethod.IntegratedGradients,
+        int? targetClass = null, double[]? baseline = null, int? steps = null, double tolerance = 1e-6, bool probability = true)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(row);
+        var target = targetClass is int c ? FSharpOption<int>.Some(c) : FSharpOption<int>.None;
+        var e = FN.AttributionModule.explainPipeline(pipeline.Core, Options(method, baseline, steps, tolerance, probability), target, row);
+        return new FeatureAttribution(e.Names, e.Values, e.Attribution, e.Input, e.Baseline, e.OutputName, e.ClassIndex);
+    }
+
+    /// <summary>Permutation importance of a pipeline on labelled data: accuracy drop for a classifier, R^2 drop for a
+    /// regressor, <paramref name="repeats"/> shuffles per feature drawn from <paramref name="seed"/>.</summary>
+    /// <exception cref="ArgumentException">repeats &lt; 1, or data that do not fit the model.</exception>
+    public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(dataset);
+        return new(FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed));
+    }
+
+    /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames).</summary>
+    public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, Func<double[,], double> scorer,
+        string scorerName, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(scorer);
+        var f = FuncConvert.FromFunc<Matrix<double>, double>(m => scorer(m.ToArray()));
+        return new(FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed));
+    }
+
+    /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):
+    /// the probability (or, with <paramref name="probability"/> false, the logit or score) of
+    /// <paramref name="targetClass"/> (null: each row's predicted class), or a regressor's value in the target's units.</summary>
+    /// <exception cref="ArgumentException">x of the wrong width or with NaN (ParamName "x"), a class out of range ("targetClass").</exception>
+    public static double[,] InputGradient(this Pipeline pipeline, double[,] x, int? targetClass = null, bool probability = true)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var m = Interop.ToMatrix(x, nameof(x));
+        if (!pipeline.IsClassifier) return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, -1, m).Gradient.ToArray();
+        if (targetClass is int c)
+        {
+            if (c < 0 || c >= pipeline.ClassNames.Length)
+                throw new ArgumentException($"targetClass is {c} but the model has {pipeline.ClassNames.Length} classes.", nameof(targetClass));
+            return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, c, m).Gradient.ToArray();
+        }
+        // Each row toward its predicted class: one batch per class predicted.
+        var predicted = FN.PipelineModule.predictClasses(pipeline.Core, m);
+        var result = new double[m.RowCount, m.ColumnCount];
+        foreach (var k in predicted.Distinct())
+        {
+            var g = FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, k, m).Gradient;
+            for (int i = 0; i < m.RowCount; i++)
+                if (predicted[i] == k)
+                    for (int j = 0; j < m.ColumnCount; j++) result[i, j] = g[i, j];
+        }
+        return result;
+    }
+
+    /// <summary>Explains a network's output <paramref name="output"/> (its raw value, or its softmax probability with
+    /// <paramref name="softmax"/>) for one input row, per input (baseline: zeros unless given).</summary>
+    /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN, steps &lt; 1, an output out of range.</exception>
+    public static FeatureAttribution Explain(this Network network, double[] row, int output = 0, bool softmax = false,
+        AttributionMethod method = AttributionMethod.IntegratedGradients, double[]? baseline = null, int? steps = null, double tolerance = 1e-6)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(row);
+        if (output < 0 || output >= network.OutputSize)
+            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
+        var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
+        var a = FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true), row);
+        var names = Enumerable.Range(0, network.InputSize).Select(i => $"x{i}").ToArray();
+        return new FeatureAttribution(names, a.Values, a, a.Input, a.Baseline, softmax ? $"softmax output {output}" : $"output {output}", softmax ? output : -1);
+    }
+
+    /// <summary>The gradient of a network's output (or its softmax probability) with respect to each input row
+    /// (rows x inputs), from one forward and one backward pass of the batch.</summary>
+    public static double[,] InputGradient(this Network network, double[,] x, int output = 0, bool softmax = false)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (output < 0 || output >= network.OutputSize)
+            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
+        var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
+        return FN.AttributionModule.inputGradient(network.Core, selector, Interop.ToMatrix(x, nameof(x))).Gradient.ToArray();
+    }
+
+    /// <summary>Permutation importance of a network on (x, class labels): accuracy of the argmax (one output: class 1
+    /// when it is positive).</summary>
+    public static PermutationImportanceResult PermutationImportance(this Network network, double[,] x, int[] labels, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(labels);
+        var classes = Math.Max(2, labels.Length == 0 ? 0 : labels.Max() + 1);
+        var target = FN.Target.NewClasses((int[])labels.Clone(), Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
+    }
+
+    /// <summary>Permutation importance of a network on (x, y values): R^2.</summary>
+    public static PermutationImportanceResult PermutationImportance(this Network network, double[,] x, double[] y, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(y);
+        return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
+    }
+
+    /// <summary>Explains a linear model's output for one row: integrated gradients and gradient times input both give
+    /// w_i (x_i - b_i) (baseline: zeros unless given).</summary>
+    public static FeatureAttribution Explain(this LinearModel model, double[] row, int output = 0,
+        AttributionMethod method = AttributionMethod.IntegratedGradients, double[]? baseline = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(row);
+        var a = FN.AttributionModule.explainLinear(model.Core, output, Options(method, baseline, null, 1e-6, true), row);
+        var names = model.FeatureNames.Count == model.InputSize ? model.FeatureNames.ToArray() : Enumerable.Range(0, model.InputSize).Select(i => $"x{i}").ToArray();
+        return new FeatureAttribution(names, a.Values, a, a.Input, a.Baseline, $"output {output}", -1);
+    }
+
+    /// <summary>Permutation importance of a linear regression model on (x, y): R^2.</summary>
+    public static PermutationImportanceResult PermutationImportance(this LinearModel model, double[,] x, double[] y, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(y);
+        return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
+    }
+
+    /// <summary>Permutation importance of a linear classifier on (x, labels -1/+1 or class indices): accuracy of
+    /// sign(x w + b) (one output) or the argmax.</summary>
+    public static PermutationImportanceResult PermutationImportance(this LinearModel model, double[,] x, int[] labels, int repeats = 5, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(labels);
+        var mapped = labels.Select(l => l == -1 ? 0 : l).ToArray();
+        var classes = Math.Max(2, mapped.Length == 0 ? 0 : mapped.Max() + 1);
+        var target = FN.Target.NewClasses(mapped, Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
+    }
+}

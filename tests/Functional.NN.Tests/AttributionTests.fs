@@ -1,0 +1,339 @@
+/// Explanations (src/Core.FSharp/Explain): input gradients, integrated gradients and gradient x
+/// input, permutation importance, through pipelines and the C# facade; the axioms of integrated
+/// gradients (Sundararajan, Taly and Yan, 2017: completeness, linearity on linear models, symmetry).
+module Functional.NN.Tests.AttributionTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.Linear
+open Functional.NN.Tests.Generators
+
+let private expectArg (param: string) (f: unit -> unit) =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e -> Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+    | e -> failtestf "expected ArgumentException naming %s, got %O" param e
+
+/// f computed independently of Attribution: Network.predict, then the selector's formula by hand.
+let private f (net: Network) (softmaxOf: int option) (x: float[]) =
+    let o = (Network.predict net (Mat.ofRows [ x ])).Row(0).ToArray()
+    match softmaxOf with
+    | None -> o.[0]
+    | Some k -> let m = Array.max o in exp (o.[k] - m) / (o |> Array.sumBy (fun v -> exp (v - m)))
+
+/// A planted table: 10 features uniform in [-1, 1] from the Rng, target 3 x2 - 2 x7 (regression)
+/// or class 1 when x2 - x7 > 0: only features 2 and 7 matter, by construction.
+let private planted (classes: bool) =
+    let n, d = 200, 10
+    let xs, _ = Rng.many (n * d) (Rng.nextUniform -1.0 1.0) (Rng.create 16L)
+    let x = Mat.init n d (fun i j -> xs.[i * d + j])
+    let names = Array.init d (sprintf "f%d")
+    let target =
+        if classes then Target.Classes (Array.init n (fun i -> if x.[i, 2] - x.[i, 7] > 0.0 then 1 else 0), [| "no"; "yes" |])
+        else Target.Values (Array.init n (fun i -> 3.0 * x.[i, 2] - 2.0 * x.[i, 7]))
+    { Features = x; FeatureNames = names; TargetName = "y"; Target = target }
+
+/// A random network from a seed (the library's Rng): 1 to 4 layers of widths 1 to 8, any
+/// differentiable activation, biases in [-0.5, 0.5], inputs 1 to 8, a two-row batch in [-1, 1].
+let private randomCase (seed: int64) : Case =
+    let draw bound (rng: Rng) = let struct (v, r) = Rng.nextInt bound rng in v, r
+    let rng = Rng.create (1000L + seed)
+    let depth, rng = draw 4 rng
+    let inputs, rng = draw 8 rng
+    let specs, rng =
+        List.fold (fun (acc, rng) _ ->
+            let w, rng = draw 8 rng
+            let a, rng = draw differentiableActivations.Length rng
+            ({ Units = w + 1; Activation = differentiableActivations.[a]; UseBias = true; Initializer = Some Initializer.GlorotUniform } :: acc), rng)
+            ([], rng) [ 0 .. depth ]
+    let net0, rng = Network.initWith (inputs + 1) (List.rev specs) rng
+    let biases, rng = Rng.many 64 (Rng.nextUniform -0.5 0.5) rng
+    let net = net0 |> Network.mapLayers (fun i l -> { l with Bias = l.Bias |> Option.map (fun b -> b.MapIndexed(fun j _ -> biases.[8 * i + j])) })
+    let xs, _ = Rng.many (2 * (inputs + 1)) (Rng.nextUniform -1.0 1.0) rng
+    { Network = net; Loss = Loss.MeanSquaredError; X = Mat.init 2 (inputs + 1) (fun i j -> xs.[i * (inputs + 1) + j]); Y = Mat.zeros 2 1 }
+
+let private top2 (scores: float[]) = scores |> Array.indexed |> Array.sortByDescending snd |> Array.take 2 |> Array.map fst |> Array.sort
+
+[<Tests>]
+let tests =
+    testList "Attribution" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 }
+            "completeness: integrated gradients sum to f(x) - f(b) within 1e-6 on random networks (every activation, 1-4 layers), and the gap reported is that difference" <|
+            Prop.forAll (Arb.fromGen genCase) (fun (c: Case) ->
+                let x = c.X.Row(0).ToArray()
+                let b = c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
+                let selectors =
+                    [ yield OutputSelector.Output 0, None
+                      if c.Network.OutputSize > 1 then yield OutputSelector.Softmax (c.Network.OutputSize - 1), Some (c.Network.OutputSize - 1) ]
+                for selector, soft in selectors do
+                    let a = Attribution.explain c.Network selector (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline b) x
+                    // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
+                    let expected = f c.Network soft x - f c.Network soft b
+                    let total = Array.sum a.Values
+                    Expect.isLessThanOrEqual (abs (total - expected)) 1e-6 (sprintf "sum %.17g vs f(x) - f(b) = %.17g (%d steps, %d segments)" total expected a.Steps a.Segments)
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Gap (total - expected) "reported gap"
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Output (f c.Network soft x) "f(x)")
+
+        test "completeness measured: 400 random networks from a fixed seed, the steps each needed for a gap <= 1e-7" {
+            let cases = Array.init 400 (fun k -> randomCase (int64 k))
+            let steps =
+                cases |> Array.collect (fun c ->
+                    let x = c.X.Row(0).ToArray()
+                    let b = c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
+                    [| for selector, soft in [ yield OutputSelector.Output 0, None
+                                               if c.Network.OutputSize > 1 then yield OutputSelector.Softmax 0, Some 0 ] ->
+                        let a = Attribution.explain c.Network selector (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline b) x
+                        // Expected: f(x) - f(b) by Network.predict.
+                        let expected = f c.Network soft x - f c.Network soft b
+                        Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "%O: gap %g" c a.Gap)
+                        a.Steps |])
+            let sorted = Array.sort steps
+            Console.Out.WriteLine(sprintf "integrated gradients, %d explanations: gradient evaluations per row median %d, 99th percentile %d, max %d"
+                                      steps.Length sorted.[sorted.Length / 2] sorted.[sorted.Length * 99 / 100] (Array.last sorted))
+        }
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
+            "input gradients equal central differences of f (random smooth networks, logit and softmax)" <|
+            Prop.forAll (Arb.fromGen genSmoothCase) (fun (c: Case) ->
+                let k = c.Network.OutputSize - 1
+                for selector, soft in [ OutputSelector.Output 0, None; OutputSelector.Softmax k, Some k ] do
+                    let g = Attribution.inputGradient c.Network selector c.X
+                    for i in 0 .. c.X.RowCount - 1 do
+                        let x = c.X.Row(i).ToArray()
+                        Expect.floatClose { absolute = 1e-14; relative = 1e-12 } g.Values.[i] (f c.Network soft x) "f"
+                        for j in 0 .. x.Length - 1 do
+                            let h = 1e-5
+                            let at d = f c.Network soft (Array.mapi (fun q v -> if q = j then v + d else v) x)
+                            // Expected: the central difference (f(x + h e_j) - f(x - h e_j)) / 2h, error O(h^2).
+                            let numeric = (at h - at -h) / (2.0 * h)
+                            Expect.floatClose { absolute = 1e-6; relative = 1e-5 } g.Gradient.[i, j] numeric (sprintf "df/dx_%d of row %d" j i))
+
+        test "pipeline input gradients in raw units equal central differences of the probability (Iris) and of the value (a regressor)" {
+            let iris = Datasets.load "iris"
+            let model = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 5 |]).WithEpochs(50)) iris).Pipeline
+            let x = Mat.selectRows [| 0; 60; 120 |] iris.Features
+            let reg = planted false
+            let regModel = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 4 |]).WithEpochs(50)) reg).Pipeline
+            let xr = Mat.selectRows [| 0; 1 |] reg.Features
+            let cases =
+                [ for c in 0 .. 2 -> model, x, c, (fun (m: Matrix<float>) -> (Pipeline.probabilities model m).Value.[0, c])
+                  yield regModel, xr, -1, (fun (m: Matrix<float>) -> (Pipeline.predictValues regModel m).[0, 0]) ]
+            for pipeline, x, c, f in cases do
+                let g = Attribution.pipelineInputGradient pipeline true c x
+                for i in 0 .. x.RowCount - 1 do
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-10 } g.Values.[i] (f (Mat.selectRows [| i |] x)) "f"
+                    for j in 0 .. x.ColumnCount - 1 do
+                        let at d = f (Mat.init 1 x.ColumnCount (fun _ q -> if q = j then x.[i, q] + d else x.[i, q]))
+                        // Expected: the central difference in raw units, h = 1e-5.
+                        let numeric = (at 1e-5 - at -1e-5) / 2e-5
+                        Expect.floatClose { absolute = 1e-7; relative = 1e-5 } g.Gradient.[i, j] numeric (sprintf "class %d row %d column %d" c i j)
+        }
+
+        test "a linear model: integrated gradients and gradient x input are w_i (x_i - b_i), exactly" {
+            let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |]; [| 0.5 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b"; "c" |]
+            let x, b = [| 1.0; 2.0; 3.0 |], [| 0.5; -1.0; 1.0 |]
+            // By hand: w_i (x_i - b_i) = 2 * 0.5, -3 * 3, 0.5 * 2.
+            let expected = [| 1.0; -9.0; 1.0 |]
+            for m in [ AttributionMethod.IntegratedGradients; AttributionMethod.GradientTimesInput ] do
+                let a = Attribution.explainLinear model 0 (AttributionOptions.Default.WithMethod(m).WithBaseline b) x
+                for i in 0 .. 2 do Expect.floatClose { absolute = 1e-15; relative = 1e-15 } a.Values.[i] expected.[i] (sprintf "%A a_%d" m i)
+                Expect.floatClose { absolute = 1e-14; relative = 0.0 } a.Gap 0.0 "gap"
+        }
+
+        test "a two-layer network of identity activations: integrated gradients are (W1 W2)_i (x_i - b_i)" {
+            let l1 = Dense.create (Mat.ofRows [ [| 1.0; 2.0 |]; [| -1.0; 0.5 |] ]) (Some (Vector<float>.Build.Dense [| 0.3; -0.2 |])) Activation.Identity
+            let l2 = Dense.create (Mat.ofRows [ [| 3.0 |]; [| -1.0 |] ]) (Some (Vector<float>.Build.Dense [| 0.7 |])) Activation.Identity
+            let net = Network.create [ l1; l2 ]
+            // By hand: W1 W2 = [1*3 + 2*(-1); -1*3 + 0.5*(-1)] = [1; -3.5]; x - b = [2 - 0; -1 - 1] = [2; -2].
+            let a = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithBaseline [| 0.0; 1.0 |]) [| 2.0; -1.0 |]
+            Expect.floatClose { absolute = 1e-14; relative = 1e-14 } a.Values.[0] 2.0 "a_0 = 1 * 2"
+            Expect.floatClose { absolute = 1e-14; relative = 1e-14 } a.Values.[1] 7.0 "a_1 = -3.5 * -2"
+            Expect.equal a.Segments 1 "no kinks on an identity network"
+        }
+
+        test "symmetry: two inputs the network treats identically, at equal values and baselines, get equal attributions" {
+            // Inputs 0 and 1 have equal rows in the first layer's weights, so swapping them changes
+            // nothing (the symmetry axiom's premise); x_0 = x_1 and b_0 = b_1.
+            for act in differentiableActivations do
+                let w = Mat.ofRows [ [| 0.8; -1.1; 0.4 |]; [| 0.8; -1.1; 0.4 |]; [| -0.3; 0.9; 1.2 |] ]
+                let l1 = Dense.create w (Some (Vector<float>.Build.Dense [| 0.1; -0.2; 0.05 |])) act
+                let l2 = Dense.create (Mat.ofRows [ [| 1.0; -0.5 |]; [| 0.7; 0.2 |]; [| -1.3; 0.6 |] ]) None Activation.Identity
+                let net = Network.create [ l1; l2 ]
+                for sel in [ OutputSelector.Output 0; OutputSelector.Softmax 1 ] do
+                    let a = Attribution.explain net sel (AttributionOptions.Default.WithBaseline [| -0.4; -0.4; 0.2 |]) [| 0.9; 0.9; -0.7 |]
+                    Expect.floatClose { absolute = 1e-13; relative = 1e-12 } a.Values.[0] a.Values.[1] (sprintf "%s %A" (Activation.name act) sel)
+        }
+
+        test "a planted table (the target depends on features 2 and 7 of 10) ranks them first by every method" {
+            let training = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.02).WithMaxEpochs(150)
+            for classes in [ false; true ] do
+                let data = planted classes
+                let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(training).WithSeed(3L)
+                let model = (PipelineFit.fit options data).Pipeline
+                let rows = [| 0 .. 19 |] |> Array.map (fun i -> data.Features.Row(i).ToArray())
+                for m in [ AttributionMethod.IntegratedGradients; AttributionMethod.GradientTimesInput ] do
+                    let meanAbs =
+                        rows |> Array.map (fun r -> (Attribution.explainPipeline model (AttributionOptions.Default.WithMethod m) None r).Values |> Array.map abs)
+                        |> Array.reduce (Array.map2 (+))
+                    Expect.equal (top2 meanAbs) [| 2; 7 |] (sprintf "%A, classes %b: %A" m classes meanAbs)
+                let imp = Importance.ofPipeline model data 3 5L
+                Expect.equal (top2 imp.Means) [| 2; 7 |] (sprintf "permutation, classes %b: %A" classes imp.Means)
+        }
+
+        test "permutation importance equals scikit-learn's permutation_importance given the same permutations" {
+            // The data, models and permutations of tests/reference/permutation_sklearn.py, written again here.
+            let n, d, units = 20, 4, [| 3; 7; 9; 11; 13; 17; 19 |]
+            let perm c r = Array.init n (fun i -> (units.[(3 * c + r) % units.Length] * i + (5 * c + 3 * r + 1) % n) % n)
+            let x = Mat.init n d (fun i j -> float ((7 * i + 13 * j + 3 * i * j) % 17) / 4.0 - 2.0)
+            let reg = LinearModel.create (Mat.ofRows [ [| 1.5 |]; [| -2.0 |]; [| 0.5 |]; [| 0.0 |] ]) (Vector<float>.Build.Dense [| 0.3 |]) true null
+            let yReg = (LinearModel.predict reg x).Column(0).ToArray() |> Array.mapi (fun i v -> v + float ((5 * i) % 7) / 7.0 - 0.5)
+            let wTrue = Mat.ofRows [ [| 1.0; -0.5; 0.0 |]; [| 0.0; 0.5; -1.0 |]; [| 0.5; 1.0; 1.0 |]; [| 0.0; 0.0; 0.0 |] ]
+            let labels = Mat.argmaxRows (x * wTrue)
+            let cls =
+                Network.create [ Dense.create (Mat.ofRows [ [| 1.0; -1.0; 0.0 |]; [| 0.5; 0.5; -1.0 |]; [| 0.0; 1.0; 1.0 |]; [| 0.2; 0.0; -0.2 |] ])
+                                              (Some (Vector<float>.Build.Dense [| 0.1; 0.0; -0.1 |])) Activation.Identity ]
+            let map = FeatureMap.identity (Array.init d (sprintf "x%d"))
+            let r = Importance.withPermutations "r2" (fun xp -> RegressionMetrics.r2 (LinearModel.predict reg xp) (LinearModel.column yReg)) map x 3 perm
+            let a = Importance.withPermutations "accuracy" (fun xp -> ClassificationMetrics.accuracy (Mat.argmaxRows (Network.predict cls xp)) labels) map x 3 perm
+            // Expected values: printed by /usr/bin/python3 tests/reference/permutation_sklearn.py (scikit-learn 1.2.1).
+            let close = { absolute = 1e-12; relative = 1e-12 }
+            Expect.floatClose close r.BaselineScore 0.99254341172661 "r2 baseline"
+            [| 0.7242398846585786; 1.2523068596773117; 0.06653880117666248; 0.0 |] |> Array.iteri (fun j v -> Expect.floatClose close r.Means.[j] v (sprintf "r2 mean %d" j))
+            [| 0.10593982156208018; 0.15989351745915392; 0.006692245535872092; 0.0 |] |> Array.iteri (fun j v -> Expect.floatClose close r.StandardDeviations.[j] v (sprintf "r2 std %d" j))
+            Expect.floatClose close a.BaselineScore 0.95 "accuracy baseline"
+            [| 0.44999999999999996; 0.3833333333333333; 0.11666666666666663; 0.016666666666666646 |] |> Array.iteri (fun j v -> Expect.floatClose close a.Means.[j] v (sprintf "accuracy mean %d" j))
+            [| 0.07071067811865474; 0.023570226039551553; 0.023570226039551553; 0.02357022603955155 |] |> Array.iteri (fun j v -> Expect.floatClose close a.StandardDeviations.[j] v (sprintf "accuracy std %d" j))
+        }
+
+        test "permutation importance from a seed uses Rng.permutation column by column, repeat by repeat, and repeats" {
+            let data = planted false
+            let model = LinearModel.create (Mat.init 10 1 (fun i _ -> if i = 2 then 3.0 else if i = 7 then -2.0 else 0.0)) (Vector<float>.Build.Dense 1) true null
+            let target = data.Target
+            let a = Importance.ofLinearModel model data.Features target 4 9L
+            let b = Importance.ofLinearModel model data.Features target 4 9L
+            Expect.equal a.Means b.Means "same seed, same result"
+            // Expected: the permutations drawn here by hand from one Rng, column-major order.
+            let mutable rng = Rng.create 9L
+            let perms = Array.init 10 (fun _ -> Array.init 4 (fun _ -> let p, g = Rng.permutation 200 rng in rng <- g; p))
+            let y = match target with Target.Values v -> LinearModel.column v | _ -> failwith "values"
+            let c = Importance.withPermutations "r2" (fun xp -> RegressionMetrics.r2 (LinearModel.predict model xp) y) (FeatureMap.identity data.FeatureNames) data.Features 4 (fun c r -> perms.[c].[r])
+            Expect.equal a.Means c.Means "means"
+            Expect.equal a.StandardDeviations c.StandardDeviations "standard deviations"
+            // The target is exact (R^2 = 1), and columns the model does not read cannot matter.
+            Expect.floatClose { absolute = 1e-12; relative = 0.0 } a.BaselineScore 1.0 "baseline"
+            for j in 0 .. 9 do if j <> 2 && j <> 7 then Expect.equal a.Means.[j] 0.0 (sprintf "column %d" j)
+        }
+
+        test "one-hot groups: a column of several inputs gets the sum of their attributions and is permuted as a whole" {
+            let map = FeatureMap.create [| "colour"; "size" |] [| 0; 0; 1 |]
+            // By hand: inputs 0 and 1 belong to colour.
+            Expect.equal (FeatureMap.sum map [| 1.0; 2.5; -1.0 |]) [| 3.5; -1.0 |] "sums"
+            let x = Mat.ofRows [ [| 1.0; 0.0; 5.0 |]; [| 0.0; 1.0; 6.0 |] ]
+            let seen = Collections.Generic.List<Matrix<float>>()
+            let imp = Importance.withPermutations "s" (fun xp -> seen.Add xp; 0.0) map x 1 (fun _ _ -> [| 1; 0 |])
+            Expect.equal imp.Names [| "colour"; "size" |] "names"
+            // Swapping the rows of the colour group moves both of its inputs together.
+            Expect.equal (seen.[1].ToRowArrays()) [| [| 0.0; 1.0; 5.0 |]; [| 1.0; 0.0; 6.0 |] |] "colour permuted as a group"
+        }
+
+        test "bad input: typed errors naming the parameter" {
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Identity) ] 1L
+            let o = AttributionOptions.Default
+            expectArg "row" (fun () -> Attribution.explain net (OutputSelector.Output 0) o [| 1.0; 2.0 |] |> ignore)
+            expectArg "row" (fun () -> Attribution.explain net (OutputSelector.Output 0) o [| 1.0; nan; 2.0 |] |> ignore)
+            expectArg "baseline" (fun () -> Attribution.explain net (OutputSelector.Output 0) (o.WithBaseline [| 0.0 |]) [| 1.0; 2.0; 3.0 |] |> ignore)
+            expectArg "steps" (fun () -> Attribution.explain net (OutputSelector.Output 0) (o.WithSteps 0) [| 1.0; 2.0; 3.0 |] |> ignore)
+            expectArg "selector" (fun () -> Attribution.explain net (OutputSelector.Output 2) o [| 1.0; 2.0; 3.0 |] |> ignore)
+            expectArg "x" (fun () -> Attribution.inputGradient net (OutputSelector.Output 0) (Mat.zeros 1 2) |> ignore)
+            let data = planted true
+            let model = PipelineFit.untrained FitOptions.Default data
+            expectArg "row" (fun () -> Attribution.explainPipeline model o None [| 1.0 |] |> ignore)
+            expectArg "row" (fun () -> Attribution.explainPipeline model o None (Array.create 10 infinity) |> ignore)
+            expectArg "baseline" (fun () -> Attribution.explainPipeline model (o.WithBaseline [| 0.0; 0.0 |]) None (Array.zeroCreate 10) |> ignore)
+            expectArg "targetClass" (fun () -> Attribution.explainPipeline model o (Some 2) (Array.zeroCreate 10) |> ignore)
+            expectArg "repeats" (fun () -> Importance.ofPipeline model data 0 1L |> ignore)
+            let minmax = PipelineFit.untrained (FitOptions.Default.WithScaling ScalingKind.MinMax) data
+            expectArg "baseline" (fun () -> Attribution.explainPipeline minmax o None (Array.zeroCreate 10) |> ignore)
+            let step = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |] ]) None Activation.Step ]
+            Expect.throwsT<InvalidOperationException> (fun () -> Attribution.explain step (OutputSelector.Output 0) o [| 1.0 |] |> ignore) "a step layer has no gradient"
+        }
+
+        test "nothing the caller holds is changed" {
+            let net = Network.init 2 [ LayerSpec.Of(3, Activation.ReLU); LayerSpec.Of(1, Activation.Identity) ] 4L
+            let row, b = [| 0.3; -0.8 |], [| 0.1; 0.2 |]
+            let before = Network.predict net (Mat.ofRows [ row ])
+            Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithBaseline b) row |> ignore
+            Expect.equal row [| 0.3; -0.8 |] "row"
+            Expect.equal b [| 0.1; 0.2 |] "baseline"
+            Expect.equal (Network.predict net (Mat.ofRows [ row ])) before "network"
+        }
+
+        test "facade: pipeline.Explain prints a table with the names and the gap, from the training mean; PermutationImportance per feature" {
+            let data = FunctionalNN.Dataset.Embedded "iris"
+            let opts = FunctionalNN.PipelineOptions(HiddenLayers = [| 6 |])
+            let model = FunctionalNN.Pipeline.Fit(data, opts).Model
+            let row = Array.init 4 (fun j -> data.Features.[60, j])
+            let e = FunctionalNN.Explanations.Explain(model, row)
+            // Expected baseline: the training rows' mean, computed here by averaging the columns.
+            let f = data.Features
+            for j in 0 .. 3 do
+                let mean = (Seq.init data.SampleCount (fun i -> f.[i, j]) |> Seq.sum) / float data.SampleCount
+                Expect.floatClose { absolute = 1e-12; relative = 1e-12 } e.Baseline.[j] mean "baseline = training mean"
+            Expect.equal (List.ofSeq e.Names) (List.ofArray data.FeatureNames) "names"
+            Expect.isLessThanOrEqual (abs e.Gap) 1e-6 "gap"
+            Expect.equal e.ClassIndex (model.PredictClasses(array2D [ row ])).[0] "the predicted class by default"
+            let text = e.ToString()
+            for name in data.FeatureNames do Expect.stringContains text name "table names the feature"
+            Expect.stringContains text "gap" "table shows the gap"
+            let g = FunctionalNN.Explanations.InputGradient(model, array2D [ row; row ])
+            Expect.equal (Array2D.length1 g, Array2D.length2 g) (2, 4) "one gradient row per input row"
+            let imp = FunctionalNN.Explanations.PermutationImportance(model, data, 2, 1L)
+            Expect.equal imp.Names.Count 4 "one per feature"
+            Expect.stringContains (imp.ToString()) "petal_length" "importance table"
+            match Expect.throwsC (fun () -> FunctionalNN.Explanations.Explain(model, [| 1.0 |]) |> ignore) id with
+            | :? ArgumentException as ex -> Expect.equal ex.ParamName "row" "facade ParamName"
+            | ex -> failtestf "expected ArgumentException, got %O" ex
+            match Expect.throwsC (fun () -> FunctionalNN.Explanations.PermutationImportance(model, data, 0, 1L) |> ignore) id with
+            | :? ArgumentException as ex -> Expect.equal ex.ParamName "repeats" "facade ParamName"
+            | ex -> failtestf "expected ArgumentException, got %O" ex
+        }
+    
+        test "fnn explain: digits row attributions as JSON with a gap, bar chart and per-class 8x8 images, permutation importance, typed errors" {
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-explain-" + Guid.NewGuid().ToString("N"))
+            IO.Directory.CreateDirectory dir |> ignore
+            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            let code, out = run [ "train"; "--dataset"; "digits"; "--optimizer"; "adam"; "--lr"; "0.01"; "--batch-size"; "64"; "--epochs"; "5"; "--out"; "d.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--plots"; "p" ]
+            Expect.equal code 0 out
+            let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.equal (j.GetProperty("features").GetArrayLength()) 64 "64 pixels"
+            Expect.isLessThanOrEqual (abs (j.GetProperty("gap").GetDouble())) 1e-6 "gap"
+            let total = j.GetProperty("features").EnumerateArray() |> Seq.sumBy (fun e -> e.GetProperty("attribution").GetDouble())
+            // Completeness, as printed: the attributions sum to f(x) - f(baseline).
+            Expect.floatClose { absolute = 1e-6; relative = 0.0 } total (j.GetProperty("f_x").GetDouble() - j.GetProperty("f_baseline").GetDouble()) "sum"
+            for png in [ "attributions-row-3.png"; "attributions-row-3-classes.png" ] do
+                let b = IO.File.ReadAllBytes(IO.Path.Combine(dir, "p", png))
+                Expect.isTrue (b.Length > 5000 && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G') png
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "1"; "--json" ]
+            Expect.equal code 0 out
+            let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.equal (j.GetProperty("scorer").GetString()) "accuracy" "scorer"
+            Expect.equal (j.GetProperty("features").GetArrayLength()) 64 "64 pixels"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--steps"; "0" ]
+            Expect.equal code 1 out
+            Expect.stringContains out "steps must be at least 1" "typed error"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "0" ]
+            Expect.equal code 1 out
+            Expect.stringContains out "repeats must be at least 1" "typed error"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "5000" ]
+            Expect.equal code 2 out
+            Expect.stringContains out "--row 5000" "usage error"
+            IO.Directory.Delete(dir, true)
+        }
+    ]
+
