@@ -29,6 +29,7 @@ public static class Cli
             --test-fraction 0.2        share of rows held out for testing (stratified)
             --validation-fraction 0    share of training rows held out for the validation loss
             --precision float64        float64 or float32: the network's precision (float32 files are half the size)
+            --backend auto             auto (the kernels wherever they support the network), kernels or reference
             --patience N               stop when the validation loss has not improved for N epochs
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs

@@ -31,6 +31,14 @@ public static class TrainCommand
             "float32" or "single" or "float" => Precision.Float32,
             _ => throw new UsageException($"--precision needs float64 or float32, not '{precisionText}'"),
         };
+        var backendText = o.Get("backend", "auto")!;
+        var backend = backendText.Trim().ToLowerInvariant() switch
+        {
+            "auto" => Backend.Auto,
+            "kernels" => Backend.Kernels,
+            "reference" => Backend.Reference,
+            _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
+        };
         var outPath = o.Get("out");
         var plots = o.Get("plots");
         bool json = o.Flag("json");
@@ -79,6 +87,7 @@ public static class TrainCommand
                 MaxEpochs = epochs,
                 Seed = seed,
                 EarlyStoppingPatience = patience,
+                Backend = backend,
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
@@ -122,13 +131,14 @@ public static class TrainCommand
             fields.Add(new("loss", finalLoss));
             fields.Add(new("epochs", fit.Epochs));
             fields.Add(new("stop_reason", Names.Snake(fit.StopReason)));
+            fields.Add(new("backend", fit.Backend.ToString().ToLowerInvariant()));
             fields.Add(new("seconds", fit.Seconds));
             fields.Add(new("test_samples", split.Test.SampleCount));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
             return 0;
         }
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s; final training loss {finalLoss:F6}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
         w.WriteLine();
         if (evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");

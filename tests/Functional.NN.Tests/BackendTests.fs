@@ -507,6 +507,45 @@ let tests =
             Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
         }
 
+        test "fnn train runs on the kernels backend and says so; --backend reference runs the reference" {
+            let configuration = if AppContext.BaseDirectory.Contains(string IO.Path.DirectorySeparatorChar + "Debug" + string IO.Path.DirectorySeparatorChar) then "Debug" else "Release"
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let run (args: string list) =
+                let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+                use p = Diagnostics.Process.Start psi
+                let out = p.StandardOutput.ReadToEndAsync()
+                let err = p.StandardError.ReadToEndAsync()
+                if not (p.WaitForExit 120000) then
+                    p.Kill true
+                    failtest "fnn did not finish in 120 s"
+                p.WaitForExit()
+                p.ExitCode, out.Result, err.Result
+            let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "20" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            Expect.stringContains out "on the kernels backend" "the main job says which backend ran"
+            let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "20"; "--backend"; "reference"; "--json" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            Expect.stringContains out "\"backend\":\"reference\"" "JSON names the backend"
+            let code, _, err = run [ "train"; "--dataset"; "iris"; "--backend"; "gpu" ]
+            Expect.equal code 2 "an unknown backend is a usage error"
+            Expect.stringContains err "--backend needs auto, kernels or reference, not 'gpu'" "and says why"
+        }
+
+        test "Pipeline.Fit runs on either backend; the two pipelines agree on Iris" {
+            let data = Datasets.load "iris"
+            let fit backend =
+                let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(40).WithBackend(backend))
+                PipelineFit.fit options data
+            let r, k = fit Backend.Reference, fit Backend.Kernels
+            Expect.equal (r.Training.Backend, k.Training.Backend) (Backend.Reference, Backend.Kernels) "each ran on its backend"
+            expectClose 1e-9 "parameters after 40 epochs" (flat r.Pipeline.Network) (flat k.Pipeline.Network)
+            match Pipeline.evaluate r.Pipeline data, Pipeline.evaluate k.Pipeline data with
+            | Evaluation.Classification a, Evaluation.Classification b ->
+                Expect.equal b.Accuracy a.Accuracy "the same accuracy"
+                Expect.isGreaterThanOrEqual a.Accuracy 0.95 "and a good one (training rows)"
+            | _ -> failtest "Iris is a classification"
+        }
+
         test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
             // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
             // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.

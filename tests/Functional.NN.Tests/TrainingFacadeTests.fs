@@ -22,58 +22,63 @@ let private weights (n: Network) = [| for l in 0 .. n.Layers.Count - 1 do yield!
 [<Tests>]
 let tests =
     testList "TrainingFacade" [
-        test "C# training equals core training bit for bit, and reports every epoch" {
-            let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200)
-            let progress = Collect()
-            let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, progress = progress)
-            let core =
-                Functional.NN.Trainer.train
-                    ({ Functional.NN.TrainingOptions.Default with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
-                        .WithOptimizer Functional.NN.Optimizer.adam)
-                    Functional.NN.Loss.BinaryCrossEntropy
-                    (Functional.NN.TrainingData.Of(Functional.NN.Mat.ofArray2D xorX, Functional.NN.Mat.ofArray2D xorY))
-                    (Functional.NN.Network.init 2 [ Functional.NN.LayerSpec.Of(2, Functional.NN.Activation.Sigmoid); Functional.NN.LayerSpec.Of(1, Functional.NN.Activation.Sigmoid) ] 7L)
-            Expect.equal (weights r.Model) ((Functional.NN.Parameters.ofNetwork core.Model).ToArray()) "same weights"
-            Expect.equal (r.StopReason, r.Epochs, r.History.Count, progress.Seen.Count) (StopReason.MaxEpochs, 200, 200, 200) "epochs"
-            Expect.equal progress.Seen.[199] r.History.[199] "progress saw the history's records"
-            Expect.isFalse r.History.[0].ValidationLoss.HasValue "no validation data, no validation loss"
-        }
-        test "validation data fills the history; early stopping stops" {
-            let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 5000, EarlyStoppingPatience = Nullable 5)
-            // Validation targets opposite to training: validation loss rises as training learns.
-            let flipped = Array2D.map (fun v -> 1.0 - v) xorY
-            let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, xorX, flipped)
-            Expect.equal r.StopReason StopReason.EarlyStopping "stopped early"
-            Expect.isTrue r.History.[0].ValidationMetric.HasValue "validation accuracy recorded"
-        }
-        test "a cancelled token returns the untrained network; resume continues bit for bit" {
-            let opts epochs = TrainingOptions(Batching = Batching.MiniBatch(2), Optimizer = Optimizer.Momentum(), Schedule = Schedule.InverseSqrt 0.5, MaxEpochs = epochs, Seed = 3L)
-            let options = opts 30
-            use cts = new CancellationTokenSource()
-            cts.Cancel()
-            let cut = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, cancellationToken = cts.Token)
-            Expect.equal (cut.StopReason, cut.Steps) (StopReason.Cancelled, 0) "nothing trained"
-            Expect.equal (weights cut.Model) (weights (xorNet ())) "weights unchanged"
-            let straight = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options)
-            let half = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, opts 12)
-            let resumed = Trainer.Resume(half.Checkpoint, xorX, xorY, Loss.BinaryCrossEntropy, options)
-            Expect.equal (weights resumed.Model) (weights straight.Model) "resumed = straight"
-            Expect.equal (half.Checkpoint.Epoch, half.Checkpoint.Step) (12, 24) "checkpoint position"
-        }
-        test "divergence raises TrainingDivergedException carrying the facade's Network" {
-            let options = TrainingOptions(Batching = Batching.Stochastic(), Schedule = Schedule.Constant 1e6)
-            let x = Array2D.init 20 3 (fun i j -> float ((i * 7 + j * 3) % 5) - 2.0)
-            let y = Array2D.init 20 1 (fun i _ -> float (i % 3))
-            let net = NetworkBuilder(3).Dense(8, Activation.Tanh).Dense(1, Activation.Identity).Seed(1L).Build()
-            try
-                Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore
-                failtest "did not diverge"
-            with :? Functional.NN.TrainingDivergedException as e ->
-                Expect.isGreaterThanOrEqual e.Epoch 1 "an epoch is named"
-                match e.LastGood with
-                | :? Network as good -> Expect.isTrue (weights good |> Array.forall Double.IsFinite) "finite"
-                | other -> failtestf "LastGood is %O" other
-        }
+        // The network training tests, once per backend (issue 11).
+        for backend, coreBackend in [ Backend.Reference, Functional.NN.Backend.Reference; Backend.Kernels, Functional.NN.Backend.Kernels ] do
+          testList (string backend) [
+            test "C# training equals core training bit for bit, and reports every epoch" {
+                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200, Backend = backend)
+                let progress = Collect()
+                let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, progress = progress)
+                let core =
+                    Functional.NN.Trainer.train
+                        ({ Functional.NN.TrainingOptions.Default with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
+                            .WithOptimizer(Functional.NN.Optimizer.adam).WithBackend(coreBackend))
+                        Functional.NN.Loss.BinaryCrossEntropy
+                        (Functional.NN.TrainingData.Of(Functional.NN.Mat.ofArray2D xorX, Functional.NN.Mat.ofArray2D xorY))
+                        (Functional.NN.Network.init 2 [ Functional.NN.LayerSpec.Of(2, Functional.NN.Activation.Sigmoid); Functional.NN.LayerSpec.Of(1, Functional.NN.Activation.Sigmoid) ] 7L)
+                Expect.equal (weights r.Model) ((Functional.NN.Parameters.ofNetwork core.Model).ToArray()) "same weights"
+                Expect.equal r.Backend backend "the backend asked for ran"
+                Expect.equal (r.StopReason, r.Epochs, r.History.Count, progress.Seen.Count) (StopReason.MaxEpochs, 200, 200, 200) "epochs"
+                Expect.equal progress.Seen.[199] r.History.[199] "progress saw the history's records"
+                Expect.isFalse r.History.[0].ValidationLoss.HasValue "no validation data, no validation loss"
+            }
+            test "validation data fills the history; early stopping stops" {
+                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 5000, EarlyStoppingPatience = Nullable 5, Backend = backend)
+                // Validation targets opposite to training: validation loss rises as training learns.
+                let flipped = Array2D.map (fun v -> 1.0 - v) xorY
+                let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, xorX, flipped)
+                Expect.equal r.StopReason StopReason.EarlyStopping "stopped early"
+                Expect.isTrue r.History.[0].ValidationMetric.HasValue "validation accuracy recorded"
+            }
+            test "a cancelled token returns the untrained network; resume continues bit for bit" {
+                let opts epochs = TrainingOptions(Batching = Batching.MiniBatch(2), Optimizer = Optimizer.Momentum(), Schedule = Schedule.InverseSqrt 0.5, MaxEpochs = epochs, Seed = 3L, Backend = backend)
+                let options = opts 30
+                use cts = new CancellationTokenSource()
+                cts.Cancel()
+                let cut = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, cancellationToken = cts.Token)
+                Expect.equal (cut.StopReason, cut.Steps) (StopReason.Cancelled, 0) "nothing trained"
+                Expect.equal (weights cut.Model) (weights (xorNet ())) "weights unchanged"
+                let straight = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options)
+                let half = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, opts 12)
+                let resumed = Trainer.Resume(half.Checkpoint, xorX, xorY, Loss.BinaryCrossEntropy, options)
+                Expect.equal (weights resumed.Model) (weights straight.Model) "resumed = straight"
+                Expect.equal (half.Checkpoint.Epoch, half.Checkpoint.Step) (12, 24) "checkpoint position"
+            }
+            test "divergence raises TrainingDivergedException carrying the facade's Network" {
+                let options = TrainingOptions(Batching = Batching.Stochastic(), Schedule = Schedule.Constant 1e6, Backend = backend)
+                let x = Array2D.init 20 3 (fun i j -> float ((i * 7 + j * 3) % 5) - 2.0)
+                let y = Array2D.init 20 1 (fun i _ -> float (i % 3))
+                let net = NetworkBuilder(3).Dense(8, Activation.Tanh).Dense(1, Activation.Identity).Seed(1L).Build()
+                try
+                    Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore
+                    failtest "did not diverge"
+                with :? Functional.NN.TrainingDivergedException as e ->
+                    Expect.isGreaterThanOrEqual e.Epoch 1 "an epoch is named"
+                    match e.LastGood with
+                    | :? Network as good -> Expect.isTrue (weights good |> Array.forall Double.IsFinite) "finite"
+                    | other -> failtestf "LastGood is %O" other
+            }
+          ]
         test "a parameter vector trains through a C# delegate (the notes' least squares)" {
             let xs = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]
             let ys = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]

@@ -79,7 +79,7 @@ let commuteTests =
 
 // ---- XOR and Iris -----------------------------------------------------------------------------
 
-let xorTests =
+let xorTests (backend: Backend) =
     test "a 2-2-1 sigmoid network learns XOR" {
         let x = Mat.ofRows [ [| 0.0; 0.0 |]; [| 0.0; 1.0 |]; [| 1.0; 0.0 |]; [| 1.0; 1.0 |] ]
         let y = Mat.ofRows [ [| 0.0 |]; [| 1.0 |]; [| 1.0 |]; [| 0.0 |] ]
@@ -90,8 +90,9 @@ let xorTests =
                 Schedule = Schedule.Constant 0.05
                 MaxEpochs = 3000
                 TargetLoss = 0.05 }
-             .WithOptimizer Optimizer.adam
+             .WithOptimizer(Optimizer.adam).WithBackend(backend)
         let r = Trainer.train options Loss.BinaryCrossEntropy (TrainingData.Of(x, y)) net
+        Expect.equal r.Backend backend "the backend asked for ran"
         let out = Network.predict r.Model x
         let predicted = [| for i in 0 .. 3 -> if out.[i, 0] >= 0.5 then 1 else 0 |]
         Expect.equal predicted [| 0; 1; 1; 0 |] (sprintf "XOR truth table; outputs %A after %d epochs (%A)" (out.Column(0).ToArray()) r.Epochs r.StopReason)
@@ -127,14 +128,14 @@ let irisOptions =
 
 let irisNet () = Network.init 4 [ LayerSpec.Of(16, Activation.ReLU); LayerSpec.Of(3, Activation.Identity) ] 11L
 
-let irisTests =
+let irisTests (backend: Backend) =
     test "a 4-16-3 network trained with minibatch Adam reaches 95 % test accuracy on Iris" {
         // 105 training, 45 test samples. Over split seeds 1..10 these settings classify 42 to 44 of
         // the 45 right (mean 96.4 %; two seeds give 42 = 93.3 %); the test fixes split seed 1.
         let (xTrain, yTrain), (xTest, yTest) = irisSplit 1L 35
         let data = TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest)
-        let r = Trainer.train irisOptions Loss.SoftmaxCrossEntropy data (irisNet ())
-        let predicted = Mat.argmaxRows (Network.predict r.Model xTest)
+        let r = Trainer.train (irisOptions.WithBackend backend) Loss.SoftmaxCrossEntropy data (irisNet ())
+        let predicted = Mat.argmaxRows (Network.predictWith backend r.Model xTest)
         let accuracy = float (Array.fold2 (fun s p t -> if p = t then s + 1 else s) 0 predicted yTest) / float yTest.Length
         Expect.isGreaterThanOrEqual accuracy 0.95 (sprintf "test accuracy %g on %d test samples" accuracy yTest.Length)
         // The history's validation metric is the same accuracy, measured by the trainer.
@@ -299,10 +300,10 @@ let stoppingTests =
 
 let private weights (net: Network) = (Parameters.ofNetwork net).ToArray()
 
-let reproducibilityTests =
+let reproducibilityTests (backend: Backend) =
     let (xTrain, yTrain), (xTest, yTest) = irisSplit 5L 35
     let data = TrainingData.Of(xTrain, Mat.oneHot 3 yTrain).WithValidation(xTest, Mat.oneHot 3 yTest)
-    let options n = { irisOptions with MaxEpochs = n }.WithOptimizerSettings { Optimizer = Optimizer.adamW; WeightDecay = 1e-3; ClipNorm = 1.0 }
+    let options n = { irisOptions with MaxEpochs = n; Backend = backend }.WithOptimizerSettings { Optimizer = Optimizer.adamW; WeightDecay = 1e-3; ClipNorm = 1.0 }
     let lossesOf (r: TrainingResult<Network>) = r.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss, BitConverter.DoubleToInt64Bits h.GradientNorm)
     testList "reproducibility" [
         test "same seed, three runs: bit-identical weights" {
@@ -385,7 +386,7 @@ let reproducibilityTests =
 
 // ---- Divergence ----------------------------------------------------------------------------------
 
-let divergenceTests =
+let divergenceTests (backend: Backend) =
     test "step size 1e6 ends with TrainingDivergedException in the first epoch, with a finite last good network" {
         let (xTrain, yTrain), _ = irisSplit 5L 35
         let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
@@ -393,7 +394,8 @@ let divergenceTests =
             { TrainingOptions.Default with
                 Batching = Batching.Stochastic Sampling.WithoutReplacement
                 Schedule = Schedule.Constant 1e6
-                MaxEpochs = 5 }
+                MaxEpochs = 5
+                Backend = backend }
         try
             Trainer.train options Loss.MeanSquaredError (TrainingData.Of(xTrain, Mat.oneHot 3 yTrain)) net |> ignore
             failtest "training did not diverge"
@@ -409,4 +411,7 @@ let divergenceTests =
 [<Tests>]
 let tests =
     testList "Training" [
-        commuteTests; xorTests; irisTests; samplingTests; scheduleTests; stoppingTests; reproducibilityTests; divergenceTests ]
+        commuteTests; samplingTests; scheduleTests; stoppingTests
+        // The network training suite, once per backend (issue 11).
+        for backend in [ Backend.Reference; Backend.Kernels ] do
+            testList (Backend.name backend) [ xorTests backend; irisTests backend; reproducibilityTests backend; divergenceTests backend ] ]
