@@ -2,10 +2,8 @@ namespace Functional.NN
 
 open MathNet.Numerics.LinearAlgebra
 
-/// The notes' batch gradient descent, theta <- theta - eta grad L(theta), as a pure step and a
-/// plain loop: the smallest trainer there is, kept for teaching and for the notes' examples. The
-/// full trainer (minibatches, optimisers, schedules, stopping rules, checkpoints) is `Trainer`,
-/// whose plain SGD optimiser takes the same step.
+/// The notes' batch gradient descent, theta <- theta - eta grad L(theta), as a pure step (for
+/// teaching and the notes' examples) and a loop of such steps run by the one trainer (`Trainer`).
 module GradientDescent =
 
     /// theta - eta * grad, layer by layer, as a new network of the same precision (neither
@@ -32,20 +30,25 @@ module GradientDescent =
                 net.Layers gradients.Layers
         { net with Layers = layers }
 
-    /// `steps` full-batch gradient-descent steps on (X, Y). Returns the trained network and
-    /// the loss before each step. Raises TrainingDivergedException when the loss or a weight
-    /// stops being finite, with the last finite network.
+    /// `steps` full-batch gradient-descent steps on (X, Y), through the one trainer (Trainer.train
+    /// with full batches, a constant step size and plain SGD, on the default backend). Returns the
+    /// trained network and the loss before each step. Raises TrainingDivergedException when the
+    /// loss or a weight stops being finite, with the last finite network.
     let run (learningRate: float) (steps: int) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Network * float list =
         Check.positive "learningRate" learningRate
         if steps < 0 then Check.fail "steps" (sprintf "steps must not be negative, but is %d." steps)
-        // Checks the data once; the loop then uses the unchecked passes.
-        Network.lossAndGradient net loss x y |> ignore
-        let rec loop t net losses =
-            if t > steps then net, List.rev losses
-            else
-                let value, g = Network.lossAndGradientUnchecked net loss x y
-                let next = step learningRate net g
-                if not (System.Double.IsFinite value) || not (Parameters.isFinite next) then
-                    raise (TrainingDivergedException(1, t, box net, sprintf "Training diverged at epoch 1, step %d: the %s. The last finite network is in LastGood; try a smaller learning rate." t (if System.Double.IsFinite value then "weights became NaN or infinite" else sprintf "loss became %g" value)))
-                loop (t + 1) next (value :: losses)
-        loop 1 net []
+        if steps = 0 then
+            Network.lossAndGradient net loss x y |> ignore
+            net, []
+        else
+            let options =
+                TrainingOptions.Default
+                    .WithBatching(Batching.FullBatch)
+                    .WithSchedule(Schedule.Constant learningRate)
+                    .WithOptimizerSettings(OptimizerSettings.Default)
+                    .WithMaxEpochs(steps)
+                    .WithDivergenceFactor(0.0)
+                    .WithExactEpochLoss(false)
+            // One step per epoch: each epoch's (one) batch loss is the loss before its step.
+            let r = Trainer.train options loss (TrainingData.Of(x, y)) net
+            r.Model, r.History |> List.map (fun h -> h.TrainLoss)

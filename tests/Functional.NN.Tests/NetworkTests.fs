@@ -196,8 +196,9 @@ let errors =
             let e = Expect.throwsC (fun () -> GradientDescent.run 1e6 100 Loss.MeanSquaredError x y net |> ignore) id
             match e with
             | :? TrainingDivergedException as d ->
-                Expect.equal d.Epoch 1 "epoch"
                 Expect.isGreaterThan d.Step 0 "step"
+                // Run by the one trainer with full batches: one step per epoch.
+                Expect.equal d.Epoch d.Step "epoch"
                 Expect.isTrue (Parameters.isFinite (d.LastGood :?> Network)) "last good network is finite"
             | e -> failtestf "expected TrainingDivergedException, got %O" e
         }
