@@ -303,6 +303,31 @@ let tests =
             Expect.equal output here "parameters and predictions, bit for bit, one thread against this process's"
         }
 
+        test "the kernels agree across instruction sets: AVX-512 off (AVX2) and AVX2 off (scalar) within the stated tolerance" {
+            // The probe's parameters and predictions, in processes whose runtime is told to use no
+            // AVX-512 (DOTNET_EnableAVX512F=0), and no AVX2 either (DOTNET_EnableAVX2=0), against this
+            // process's. Bits may differ (other micro-kernels, other orders of the sums); the values
+            // agree within the backends' tolerances (docs/backends.md).
+            let parse (text: string) =
+                text.Split('|') |> Array.map (fun part ->
+                    Array.init (part.Length / 16) (fun i -> BitConverter.Int64BitsToDouble(Convert.ToInt64(part.Substring(16 * i, 16), 16))))
+            let here = parse (determinismProbe ())
+            let exe = Reflection.Assembly.GetExecutingAssembly().Location
+            for variable in [ "DOTNET_EnableAVX512F"; "DOTNET_EnableAVX2" ] do
+                let psi = Diagnostics.ProcessStartInfo("dotnet", sprintf "\"%s\" --determinism-probe" exe)
+                psi.RedirectStandardOutput <- true
+                psi.UseShellExecute <- false
+                psi.Environment.[variable] <- "0"
+                use p = Diagnostics.Process.Start psi
+                let output = p.StandardOutput.ReadToEnd().Trim()
+                p.WaitForExit()
+                Expect.equal p.ExitCode 0 (sprintf "the probe ran with %s=0" variable)
+                let there = parse output
+                Expect.equal there.Length here.Length "float64 and float32 parts"
+                expectClose (tolerance Precision.Float64) (sprintf "float64, %s=0" variable) here.[0] there.[0]
+                expectClose (tolerance Precision.Float32) (sprintf "float32, %s=0" variable) here.[1] there.[1]
+        }
+
         for precision in precisions do
             testPropertyWithConfig (sgdConfig 150) (sprintf "%A: divergence on the kernels gives the epoch, step and LastGood of the per-step rule, bit for bit" precision) <| fun (c: Case, b: int, seed: int, r: int) ->
                 match c.Loss with
