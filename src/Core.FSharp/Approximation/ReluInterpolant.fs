@@ -33,10 +33,13 @@ module ReluInterpolant =
 
     /// The linear-interpolation error bound h^2/8 max|f''| for N equally spaced points of [a, b],
     /// given (a bound on) max |f''| over [a, b].
+    /// Raises ArgumentException (ParamName "maxSecondDerivative") unless the bound is finite and >= 0.
     let errorBound (a: float) (b: float) (points: int) (maxSecondDerivative: float) : float =
+        if not (maxSecondDerivative >= 0.0) || Double.IsInfinity maxSecondDerivative then
+            Check.fail "maxSecondDerivative" (sprintf "maxSecondDerivative bounds |f''|, so it must be a finite number >= 0, but is %s." (string maxSecondDerivative))
         let xs = knots a b points
         let h = xs.[1] - xs.[0]
-        h * h / 8.0 * abs maxSecondDerivative
+        h * h / 8.0 * maxSecondDerivative
 
     /// The one-hidden-layer ReLU network (N - 1 hidden units, ReLU; one identity output with a
     /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and
