@@ -73,7 +73,7 @@ module Mat =
     let oneHot (classes: int) (labels: int[]) : Matrix<float> =
         Check.notNull "labels" labels
         Check.positiveInt "classes" classes
-        if int64 labels.Length * int64 classes > int64 Array.MaxLength then
+        if int64 (max 1 labels.Length) * int64 classes > int64 Array.MaxLength then
             Check.fail "classes" (sprintf "%d labels of %d classes would need a %d x %d matrix, more than the %d entries a matrix holds." labels.Length classes labels.Length classes Array.MaxLength)
         labels |> Array.iteri (fun i c ->
             if c < 0 || c >= classes then Check.fail "labels" (sprintf "labels[%d] = %d is outside 0 .. %d." i c (classes - 1)))

@@ -285,6 +285,13 @@ let tests =
                 Expect.isTrue (e :? IOException) "an IOException"
                 Expect.stringContains e.Message path "the user's path"
                 Expect.isEmpty (Directory.GetFiles dir) "no temporary file left"
+                // A refusal of the folder (as a read-only folder gives; simulated, since tests may
+                // run as root) names the user's path and not the temporary one.
+                let e = Expect.throwsC (fun () -> ModelFile.writeAtomicWith (fun _ -> raise (UnauthorizedAccessException "Access to the path '/x/.m.fnn.0123.tmp' is denied.")) path [| 1uy |]) id
+                Expect.isTrue (e :? UnauthorizedAccessException) "an UnauthorizedAccessException"
+                Expect.stringContains e.Message path "the user's path"
+                Expect.isFalse (e.Message.Contains ".tmp") "not the temporary path"
+                Expect.isEmpty (Directory.GetFiles dir) "no temporary file left"
                 // A directory in place of the file.
                 expectArg "path" [ "is a directory" ] (fun () -> ModelFile.writeAtomic dir [| 1uy |])
             finally Directory.Delete(dir, true)
@@ -299,5 +306,15 @@ let tests =
                 Expect.equal exit 1 (sprintf "exit code (stderr: %s)" err)
                 Expect.stringContains err "is a directory" "says it is a directory"
             finally Directory.Delete(dir, true)
+        }
+        test "the largest eigenvalue of X^T X / n with subnormal or near-1e154 inputs: a value or a typed error, not IndexOutOfRange" {
+            // Found by the facade fuzz (FuzzTests.fs): MathNet's decomposition failed on these.
+            // x = [5e-324, 1] with an intercept: H = v v^T for v = (1, 5e-324, 1), whose largest
+            // eigenvalue is |v|^2 = 2 (hand derivation).
+            Expect.floatClose Accuracy.veryHigh (LinearCost.smoothness LinearCost.Default (Mat.ofRows [ [| 5e-324; 1.0 |] ])) 2.0 "lambda_max = 2"
+            // x = [1e154, 2]: v = (1, 1e154, 2), |v|^2 = 1 + 1e308 + 4 = 1e308 in double (hand derivation).
+            Expect.floatClose Accuracy.high (LinearCost.smoothness LinearCost.Default (Mat.ofRows [ [| 1e154; 2.0 |] ])) 1e308 "lambda_max = 1e308"
+            let x = Mat.ofRows [ [| 1e160; 0.0; -3.0 |]; [| 5e-324; 0.0; 1.0 |] ]
+            expectArg "x" [ "overflow" ] (fun () -> Ridge.fit { RidgeOptions.Default with Lambda = 1.0 } x (col [| 0.5; -3.0 |]) |> ignore)
         }
     ]

@@ -93,7 +93,7 @@ module LinearCost =
                 if not (Double.IsFinite h.[i, j]) then
                     let k = if cost.FitIntercept then max i j - 1 else max i j
                     Check.fail "x" (sprintf "The Hessian X^T X / n of the cost overflows (entry [%d, %d] is %s): feature %d of x holds values too large to square in double precision (about 1e154 or more; the largest is %g). Scale the features (for example standardise them) before fitting." i j (string h.[i, j]) k (Mat.maxAbs x))
-        let eigen = h.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Array.ofSeq
-        if eigen.Length = 0 || eigen |> Array.exists (fun v -> not (Double.IsFinite v)) then
-            Check.fail "x" (sprintf "The eigenvalues of the Hessian X^T X / n could not be computed for x of largest value %g: the values overflow in double precision. Scale the features before fitting." (Mat.maxAbs x))
-        Array.max eigen
+        let l = NormalEquation.largestEigenvalue h
+        if not (Double.IsFinite l) then
+            Check.fail "x" (sprintf "The largest eigenvalue of the Hessian X^T X / n (%s) cannot be computed in double precision for x of largest value %g (it overflows, or the decomposition fails). Scale the features before fitting." (string l) (Mat.maxAbs x))
+        l
