@@ -79,6 +79,20 @@ type BadInputsArb =
     static member Inputs() = Arb.fromGen genInputs
 
 let private net = lazy (NetworkBuilder(2).Dense(3, Activation.Tanh).Dense(2, Activation.Identity).Seed(3L).Build())
+let private iris = lazy (Dataset.Embedded "iris")
+let private irisModel = lazy (Pipeline.Untrained(iris.Value, PipelineOptions(HiddenLayers = [| 3 |])))
+let private commute = lazy (Dataset.Embedded "commute")
+let private commuteModel = lazy (Pipeline.Untrained(commute.Value, PipelineOptions(HiddenLayers = [| 3 |])))
+let private tempFolder = lazy (let d = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-fuzz-paths") in IO.Directory.CreateDirectory d |> ignore; d)
+/// Paths that are not model files: null, empty, blank, a folder, a missing file, an illegal name.
+let private path (i: BadInputs) =
+    match abs i.Small % 6 with
+    | 0 -> null
+    | 1 -> ""
+    | 2 -> "   "
+    | 3 -> tempFolder.Value
+    | 4 -> IO.Path.Combine(tempFolder.Value, "missing.fnn")
+    | _ -> IO.Path.Combine(tempFolder.Value, "bad\u0000name.fnn")
 let private allLosses = Enum.GetValues<Loss>()
 
 /// The facade's public entry points, each fed from one draw.
@@ -128,6 +142,22 @@ let private entryPoints : (string * (BadInputs -> unit)) list =
       "Autodiff.Log.Pow.Backward", fun i -> Autodiff.Variable("a", i.A).Log().Pow(i.D).Mean().Backward() |> ignore
       "Autodiff.Activate", fun i -> Autodiff.Variable("a", i.A).Activate(Activation.LeakyReLU, i.D).Evaluate() |> ignore
       "Autodiff.NetworkLoss", fun i -> Autodiff.NetworkLoss(net.Value, i.A, i.B, loss i).Evaluate() |> ignore
+      "Dataset.SelectRows", fun i -> iris.Value.SelectRows(i.Labels) |> ignore
+      "Dataset.SelectFeatures", fun i -> iris.Value.SelectFeatures(i.Names) |> ignore
+      "Dataset.SplitStratified", fun i -> iris.Value.SplitStratified(i.D, 1L) |> ignore
+      "Dataset.KFold", fun i -> (if i.Flag then iris.Value else commute.Value).KFold(i.Size, 1L) |> ignore
+      "Pipeline.PredictClasses", fun i -> irisModel.Value.PredictClasses(i.A) |> ignore
+      "Pipeline.PredictClassNames", fun i -> irisModel.Value.PredictClassNames(i.A) |> ignore
+      "Pipeline.PredictProbabilities", fun i -> irisModel.Value.PredictProbabilities(i.A) |> ignore
+      "Pipeline.PredictValues", fun i -> (if i.Flag then commuteModel.Value else irisModel.Value).PredictValues(i.A) |> ignore
+      "Pipeline.Untrained", fun i -> Pipeline.Untrained(iris.Value, PipelineOptions(HiddenLayers = i.Labels, ValidationFraction = i.D)) |> ignore
+      "ModelFile.KindOf", fun i -> ModelFile.KindOf(path i) |> ignore
+      "ModelFile.LoadNetwork", fun i -> ModelFile.LoadNetwork(path i) |> ignore
+      "ModelFile.LoadPipeline", fun i -> ModelFile.LoadPipeline(path i) |> ignore
+      "ModelFile.SaveNetwork", fun i -> ModelFile.SaveNetwork(net.Value, (if abs i.Small % 6 = 4 then IO.Path.Combine(tempFolder.Value, "no-folder", "m.fnn") else path i)) |> ignore
+      "Dataset.LoadCsv", fun i -> Dataset.LoadCsv(path i) |> ignore
+      "Trainer.Train", fun i ->
+          Trainer.Train(net.Value, i.A, i.B, loss i, TrainingOptions(MaxEpochs = abs i.Small, Schedule = Schedule.Constant(i.D), ClipNorm = (if i.Flag then i.E else 0.0))) |> ignore
       "Dataset.ParseCsv", fun i ->
           let text = if isNull i.Names then null else String.Join(",", i.Names) + "\n" + (if isNull i.V then "" else String.Join(",", i.V |> Array.map string))
           Dataset.ParseCsv(text) |> ignore ]
@@ -138,6 +168,8 @@ let private typed (e: exn) =
     | :? ArgumentException as a -> not (String.IsNullOrEmpty a.ParamName)
     | :? Functional.NN.ModelFormatException | :? Functional.NN.DataFormatException | :? Functional.NN.TrainingDivergedException -> true
     | :? InvalidOperationException as o -> o.Message.Length > 10
+    // A missing file or folder: the file system's typed errors.
+    | :? IO.FileNotFoundException | :? IO.DirectoryNotFoundException -> true
     | _ -> false
 
 /// Draws per entry point; the whole list takes a few seconds.
