@@ -41,7 +41,8 @@ public static class PredictCommand
         if (outPath is null) w.Write(text);
         else
         {
-            File.WriteAllText(outPath, text);
+            // Saved as model files are: atomically, through a symbolic link, keeping permissions, refusing a read-only file.
+            Functional.NN.ModelFile.writeAtomic(outPath, new System.Text.UTF8Encoding(false).GetBytes(text));
             w.WriteLine($"{n} predictions written to {outPath}");
         }
         return 0;

@@ -54,3 +54,14 @@ module Check =
     /// Raises unless value > 0.
     let positiveInt (name: string) (v: int) =
         if v <= 0 then fail name (sprintf "%s must be positive, but is %d." name v)
+
+    /// Raises unless every name is non-null and no name is given twice (ParamName `name`,
+    /// naming the index of a null entry, or the name and both of its indices).
+    let distinctNames (name: string) (names: string[]) =
+        notNull name names
+        let seen = Collections.Generic.Dictionary<string, int>()
+        names |> Array.iteri (fun j n ->
+            if isNull n then fail name (sprintf "%s[%d] is null; every entry needs a name." name j)
+            match seen.TryGetValue n with
+            | true, first -> fail name (sprintf "%s gives the name '%s' twice (entries %d and %d); each name must be given once." name n first j)
+            | _ -> seen.[n] <- j)

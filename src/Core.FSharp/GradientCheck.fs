@@ -51,9 +51,20 @@ type GradientCheckResult =
 /// of a parameter vector, compared with a gradient the user computed.
 module GradientCheck =
 
-    /// The central-difference gradient of f at theta (theta is not changed).
+    let private checkTheta (name: string) (theta: float[]) =
+        Check.notNull name theta
+        theta |> Array.iteri (fun i v ->
+            if not (Double.IsFinite v) then Check.fail name (sprintf "%s[%d] is %s; a gradient is checked at finite parameters." name i (string v)))
+
+    let private checkFloor (floor: float) =
+        if not (floor > 0.0) || Double.IsInfinity floor then
+            Check.fail "relativeFloor" (sprintf "relativeFloor must be a positive finite number, but is %s." (string floor))
+
+    /// The central-difference gradient of f at theta (theta is not changed). Raises
+    /// ArgumentException for a theta that is not finite (ParamName "theta") or a step that is
+    /// not positive and finite (ParamName "epsilon").
     let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
-        Check.notNull "theta" theta
+        checkTheta "theta" theta
         Check.positive "epsilon" epsilon
         let work = Array.copy theta
         let at i delta =
@@ -74,6 +85,7 @@ module GradientCheck =
 
     /// Compares an analytic gradient with a numeric one.
     let compare (options: GradientCheckOptions) (analytic: float[]) (numeric: float[]) : GradientCheckResult =
+        checkFloor options.RelativeFloor
         Check.notNull "analytic" analytic
         Check.notNull "numeric" numeric
         if analytic.Length <> numeric.Length then
@@ -94,7 +106,9 @@ module GradientCheck =
 
     /// Checks `gradient` against central differences of `f` at theta.
     let check (options: GradientCheckOptions) (f: float[] -> float) (gradient: float[] -> float[]) (theta: float[]) : GradientCheckResult =
-        Check.notNull "theta" theta
+        checkFloor options.RelativeFloor
+        Check.positive "epsilon" options.Epsilon
+        checkTheta "theta" theta
         let analytic = gradient (Array.copy theta)
         Check.notNull "gradient" analytic
         if analytic.Length <> theta.Length then

@@ -31,6 +31,17 @@ module Loss =
 
     open Functional.NN.Kernels
 
+    let private name_ (loss: Loss) =
+        match loss with
+        | Loss.HalfMeanSquaredError -> "half_mse"
+        | Loss.MeanSquaredError -> "mse"
+        | Loss.BinaryCrossEntropy -> "bce"
+        | Loss.BinaryCrossEntropyWithLogits -> "bce_logits"
+        | Loss.SoftmaxCrossEntropy -> "softmax_cross_entropy"
+        | Loss.Hinge -> "hinge"
+        | Loss.SquaredHinge -> "squared_hinge"
+        | Loss.Logistic -> "logistic"
+
     /// Row-wise softmax, shifted by each row's maximum so that logits of 1e4 do not overflow.
     let softmax (z: Matrix<float>) : Matrix<float> =
         let result = Mat.zeros z.RowCount z.ColumnCount
@@ -136,30 +147,46 @@ module Loss =
             let kind = kernel loss
             Mat.map2 (fun p y -> Formulas.LossGradient(kind, p, y, n)) output target
 
-    /// The loss of a batch. Raises ArgumentException for shapes that disagree, non-finite values
-    /// or labels the loss does not take.
-    let value (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
-        Mat.checkBatch "output" output
-        checkTarget loss output target
-        valueUnchecked loss output target
+    /// Raises ArgumentException (ParamName `name`, the target's) when a loss value computed from
+    /// finite outputs and targets is not finite: it names the first row whose own loss overflows
+    /// (|yhat - y| above about 1.3e154 for the squared errors), or says that the finite row losses
+    /// sum past the double range. The cross-entropies and margin losses of finite values are
+    /// finite (log-sum-exp and softplus do not overflow), except for margins of 1e308 and more.
+    let failOverflow (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : 'a =
+        let row i = valueUnchecked loss (output.SubMatrix(i, 1, 0, output.ColumnCount)) (target.SubMatrix(i, 1, 0, target.ColumnCount))
+        match Seq.init output.RowCount id |> Seq.tryFind (fun i -> not (Double.IsFinite (row i))) with
+        | Some i ->
+            Check.fail name (sprintf "The %s loss of row %d overflows the double range (it is %s): the output and %s differ by too much there (output %s, %s %s). Scale the targets (for example standardise them)." (name_ loss) i (string (row i)) name (String.Join(", ", output.Row(i).ToArray() |> Array.map string)) name (String.Join(", ", target.Row(i).ToArray() |> Array.map string)))
+        | None ->
+            Check.fail name (sprintf "The %s loss overflows the double range: every row's loss is finite but their sum is not. Scale the targets (for example standardise them)." (name_ loss))
 
-    /// dL/dYhat of a batch, the same shape as the output. Raises as `value` does.
+    /// `value` with the target named `name` in errors (see `value`).
+    let valueNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
+        Mat.checkBatch "output" output
+        checkTargetNamed name loss output target
+        let v = valueUnchecked loss output target
+        if not (Double.IsFinite v) then failOverflow name loss output target
+        v
+
+    /// The loss of a batch. Raises ArgumentException for shapes that disagree, non-finite values,
+    /// labels the loss does not take, or a loss that overflows (naming the row, see `failOverflow`).
+    let value (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
+        valueNamed "target" loss output target
+
+    /// dL/dYhat of a batch, the same shape as the output. Raises as `value` does (a gradient entry
+    /// that overflows names its row).
     let gradient (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "output" output
         checkTarget loss output target
-        gradientUnchecked loss output target
+        let g = gradientUnchecked loss output target
+        for i in 0 .. g.RowCount - 1 do
+            for j in 0 .. g.ColumnCount - 1 do
+                if not (Double.IsFinite g.[i, j]) then
+                    Check.fail "target" (sprintf "The gradient of the %s loss overflows the double range at row %d, column %d (it is %s): the output %s and the target %s differ by too much. Scale the targets (for example standardise them)." (name_ loss) i j (string g.[i, j]) (string output.[i, j]) (string target.[i, j]))
+        g
 
     /// The name used in files and on the command line.
-    let name (loss: Loss) =
-        match loss with
-        | Loss.HalfMeanSquaredError -> "half_mse"
-        | Loss.MeanSquaredError -> "mse"
-        | Loss.BinaryCrossEntropy -> "bce"
-        | Loss.BinaryCrossEntropyWithLogits -> "bce_logits"
-        | Loss.SoftmaxCrossEntropy -> "softmax_cross_entropy"
-        | Loss.Hinge -> "hinge"
-        | Loss.SquaredHinge -> "squared_hinge"
-        | Loss.Logistic -> "logistic"
+    let name (loss: Loss) = name_ loss
 
     /// All losses, in a fixed order.
     let all =

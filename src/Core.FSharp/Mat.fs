@@ -77,14 +77,24 @@ module Mat =
     let oneHot (classes: int) (labels: int[]) : Matrix<float> =
         Check.notNull "labels" labels
         Check.positiveInt "classes" classes
+        if int64 (max 1 labels.Length) * int64 classes > int64 Array.MaxLength then
+            Check.fail "classes" (sprintf "%d labels of %d classes would need a %d x %d matrix, more than the %d entries a matrix holds." labels.Length classes labels.Length classes Array.MaxLength)
         labels |> Array.iteri (fun i c ->
             if c < 0 || c >= classes then Check.fail "labels" (sprintf "labels[%d] = %d is outside 0 .. %d." i c (classes - 1)))
         init labels.Length classes (fun i j -> if labels.[i] = j then 1.0 else 0.0)
 
-    /// The column of the largest value in each row (the first on a tie).
-    let argmaxRows (m: Matrix<float>) : int[] =
+    /// The column of the largest value in each row (the first on a tie; +infinity is the
+    /// largest value). Raises ArgumentException (ParamName `name`) naming the first row that
+    /// holds NaN, which has no largest value.
+    let argmaxRowsNamed (name: string) (m: Matrix<float>) : int[] =
+        Check.notNull name m
         Array.init m.RowCount (fun i ->
             let mutable best = 0
-            for j in 1 .. m.ColumnCount - 1 do
+            for j in 0 .. m.ColumnCount - 1 do
+                if Double.IsNaN m.[i, j] then
+                    Check.fail name (sprintf "%s holds NaN at row %d, column %d; a row with NaN has no largest value." name i j)
                 if m.[i, j] > m.[i, best] then best <- j
             best)
+
+    /// `argmaxRowsNamed "m"`.
+    let argmaxRows (m: Matrix<float>) : int[] = argmaxRowsNamed "m" m

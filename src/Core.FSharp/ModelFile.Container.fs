@@ -90,6 +90,7 @@ module ModelContainer =
         let f64 (v: float) = BinaryPrimitives.WriteDoubleLittleEndian(Span buf, v); ms.Write(buf, 0, 8)
         let f32 (v: float32) = BinaryPrimitives.WriteSingleLittleEndian(Span buf, v); ms.Write(buf, 0, 4)
         let str (s: string) =
+            if isNull s then raise (ArgumentException("A model file cannot hold a null text (a kind, an entry name or a text value is null).", "container"))
             let b = utf8.GetBytes(s)
             i32 b.Length
             ms.Write(b, 0, b.Length)
@@ -216,9 +217,18 @@ module ModelContainer =
                         let shape = Array.init rank (fun _ -> r.I32(sprintf "a dimension of '%s'" name))
                         if shape |> Array.exists (fun d -> d < 0) then
                             bad (sprintf "The entry '%s' has shape [%s]; dimensions cannot be negative." name (String.Join(", ", shape)))
-                        let total = shape |> Array.fold (fun acc d -> acc * int64 d) 1L
-                        let total = if shape |> Array.exists ((=) 0) then 0L else total
-                        if total > int64 (r.Remaining / width) then
+                        // The product of the dimensions, checked: it must not exceed the values
+                        // the bytes left can hold (at most 2^31 / width), tested before each
+                        // multiplication so that it never overflows (2^16 four times is 2^64).
+                        let fits = int64 (r.Remaining / width)
+                        let total =
+                            if shape |> Array.exists ((=) 0) then 0L
+                            else
+                                shape |> Array.fold (fun acc d ->
+                                    if acc > fits / int64 d then
+                                        bad (sprintf "The entry '%s' has shape [%s], more floats than the %d bytes left can hold: the file is truncated or damaged." name (String.Join(", ", shape)) r.Remaining)
+                                    acc * int64 d) 1L
+                        if total > fits then
                             bad (sprintf "The entry '%s' has shape [%s], %d floats (%d bytes), but only %d bytes are left: the file is truncated or damaged." name (String.Join(", ", shape)) total (total * int64 width) r.Remaining)
                         if tag = 4uy then
                             let values = Array.init (int total) (fun _ -> r.F64(name))

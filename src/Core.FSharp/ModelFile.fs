@@ -5,6 +5,16 @@ open System.IO
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN.Linear
 
+/// How a save treats the file it replaces (see ModelFile.writeAtomicWithOptions).
+type SaveOptions =
+    { /// Replace a read-only file (keeping its read-only mode) instead of refusing with
+      /// UnauthorizedAccessException. False by default.
+      OverwriteReadOnly: bool }
+    /// OverwriteReadOnly = false.
+    static member Default = { OverwriteReadOnly = false }
+    /// A copy with OverwriteReadOnly changed.
+    member this.WithOverwriteReadOnly(overwrite: bool) = { this with OverwriteReadOnly = overwrite }
+
 /// Saving and loading models in the library's one file format (see ModelContainer). Each model
 /// kind is one pair of mapping functions between the model and named values; loading checks
 /// every shape and rebuilds the model through its own checked constructor, and raises only
@@ -283,23 +293,57 @@ module ModelFile =
         if c.Kind <> expected then bad (sprintf "The file holds a %s model, not a %s model." c.Kind expected)
         ModelEntries c
 
-    /// A network as file bytes (kind "network").
-    let networkToBytes (net: Network) = ModelContainer.write { Kind = "network"; Entries = networkEntries "" net }
+    /// Save validates what load validates: the bytes of a model are read back by the same reader
+    /// that loading uses, and a model whose file could not be loaded (a NaN or infinite value, a
+    /// name given twice, an activation or shape the reader refuses) raises ArgumentException
+    /// (ParamName `param`) saying what is wrong, before anything is written.
+    let private validated (param: string) (what: string) (write: unit -> byte[]) (read: byte[] -> 'T) : byte[] =
+        let refuse (message: string) : 'a =
+            raise (ArgumentException(sprintf "The %s cannot be saved: its file could not be loaded back. %s" what message, param))
+        let bytes =
+            try write ()
+            with
+            | :? ArgumentException as e -> refuse e.Message
+            | :? NullReferenceException -> refuse "A part of it is null."
+        try
+            read bytes |> ignore
+            bytes
+        with :? ModelFormatException as e -> refuse e.Message
+
+    /// A network's entries checked for null parts.
+    let private notNullNetwork (param: string) (net: Network) =
+        Check.notNull param (box net)
+        if isNull (box net.Layers) then Check.fail param "The network's layer list is null."
+
     /// A network from file bytes; raises ModelFormatException.
     let networkOfBytes (bytes: byte[]) = networkOf "" (ofBytes "network" bytes)
-    /// A pipeline as file bytes (kind "pipeline").
-    let pipelineToBytes (p: Pipeline) = ModelContainer.write { Kind = "pipeline"; Entries = pipelineEntries p }
+    /// A network as file bytes (kind "network"); raises ArgumentException (ParamName "net") for a
+    /// network whose file could not be loaded back.
+    let networkToBytes (net: Network) =
+        notNullNetwork "net" net
+        validated "net" "network" (fun () -> ModelContainer.write { Kind = "network"; Entries = networkEntries "" net }) networkOfBytes
     /// A pipeline from file bytes; raises ModelFormatException.
     let pipelineOfBytes (bytes: byte[]) = pipelineOf (ofBytes "pipeline" bytes)
-    /// A linear model as file bytes (kind "linear").
-    let linearToBytes (m: LinearModel) = ModelContainer.write { Kind = "linear"; Entries = linearEntries m }
+    /// A pipeline as file bytes (kind "pipeline"); raises ArgumentException (ParamName
+    /// "pipeline") for a pipeline whose file could not be loaded back.
+    let pipelineToBytes (p: Pipeline) =
+        Check.notNull "pipeline" (box p)
+        validated "pipeline" "pipeline" (fun () -> ModelContainer.write { Kind = "pipeline"; Entries = pipelineEntries p }) pipelineOfBytes
     /// A linear model from file bytes; raises ModelFormatException.
     let linearOfBytes (bytes: byte[]) = linearOf (ofBytes "linear" bytes)
+    /// A linear model as file bytes (kind "linear"); raises ArgumentException (ParamName "model")
+    /// for a model whose file could not be loaded back.
+    let linearToBytes (m: LinearModel) =
+        Check.notNull "model" (box m)
+        validated "model" "linear model" (fun () -> ModelContainer.write { Kind = "linear"; Entries = linearEntries m }) linearOfBytes
 
-    /// A network training checkpoint as file bytes (kind "checkpoint").
-    let checkpointToBytes (c: Checkpoint<Network>) = ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }
     /// A network training checkpoint from file bytes; raises ModelFormatException.
     let checkpointOfBytes (bytes: byte[]) = checkpointOf (ofBytes "checkpoint" bytes)
+    /// A network training checkpoint as file bytes (kind "checkpoint"); raises
+    /// ArgumentException (ParamName "checkpoint") for one whose file could not be loaded back.
+    let checkpointToBytes (c: Checkpoint<Network>) =
+        Check.notNull "checkpoint" (box c)
+        validated "checkpoint" "checkpoint" (fun () -> ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }) checkpointOfBytes
 
     /// The kind of model a file's bytes hold ("network", "pipeline", "linear", ...), after
     /// checking the whole container; raises ModelFormatException.
@@ -310,46 +354,155 @@ module ModelFile =
     /// How many bytes each write of `writeAtomicWith` passes to the stream.
     let writeChunk = 4096
 
-    /// Writes bytes to `path` atomically: to a temporary file in the same folder (through
-    /// `wrap`, which tests use to inject faults), in chunks of `writeChunk`, flushed to disk, then
-    /// renamed over `path`. If anything fails the temporary file is deleted and `path` is
-    /// untouched (the old file, or none).
-    let writeAtomicWith (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
+    /// The largest model file read: 1 GiB. A regular file's length is checked before reading; a
+    /// device, pipe or other file without a length is read up to this many bytes and refused
+    /// when it has more (so an endless stream of zeros costs 1 GiB at most, never more).
+    let maxFileBytes = 1L <<< 30
+
+    /// Raises ArgumentException (ParamName `param`) when `path` names a directory, and
+    /// FileNotFoundException naming the path when nothing is there: the checks every file
+    /// entry point (model files, CSV files) makes first.
+    let checkReadablePath (param: string) (what: string) (path: string) =
+        Check.notNull param path
+        if Directory.Exists path then
+            Check.fail param (sprintf "The %s '%s' is a directory, not a file." what path)
+        if not (File.Exists path) then raise (FileNotFoundException(sprintf "The %s '%s' does not exist." what path, path))
+
+    /// A file's bytes, at most `cap` of them: a regular file longer than `cap` is refused before
+    /// it is read; any other file (a device such as /dev/zero, a pipe) is read in chunks and
+    /// refused as soon as more than `cap` bytes have come, so time and memory stay linear in
+    /// min(cap, its size). Raises ModelFormatException for a file too large.
+    let readBytesCapped (cap: int64) (path: string) : byte[] =
+        checkReadablePath "path" "model file" path
+        if cap < 0L || cap > int64 Array.MaxLength then Check.fail "cap" (sprintf "cap must lie in 0 .. %d, but is %d." Array.MaxLength cap)
+        let tooLarge (what: string) : 'a =
+            bad (sprintf "The file '%s' is %s; model files larger than %d bytes%s are refused." path what cap (if cap = maxFileBytes then " (1 GiB)" else ""))
+        // A regular file's length is known before reading; a device or pipe reports 0.
+        let length = FileInfo(path).Length
+        if length > cap then tooLarge (sprintf "%d bytes long" length)
+        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan)
+        use ms = new MemoryStream()
+        let buffer = Array.zeroCreate<byte> 65536
+        let mutable total = 0L
+        let mutable reading = true
+        while reading do
+            let want = int (min (int64 buffer.Length) (cap + 1L - total))
+            let n = if want <= 0 then 0 else stream.Read(buffer, 0, want)
+            if n = 0 then reading <- false
+            else
+                total <- total + int64 n
+                if total > cap then tooLarge (sprintf "longer than %d bytes (it was read up to there)" cap)
+                ms.Write(buffer, 0, n)
+        ms.ToArray()
+
+    /// A file's bytes for a model reader: `readBytesCapped maxFileBytes`. A file larger than 1 GiB
+    /// is refused as a ModelFormatException (a regular file before it is read, a device or pipe
+    /// after 1 GiB); a missing file is a FileNotFoundException; a directory an ArgumentException
+    /// (ParamName "path").
+    let readBytes (path: string) : byte[] = readBytesCapped maxFileBytes path
+
+    /// The temporary file's name for a save of `name`: ".<name>.<16 hex digits>.tmp", with
+    /// <name> shortened (never inside a UTF-16 surrogate pair) so that the whole name stays
+    /// within 255 UTF-8 bytes, the limit of a file name on Linux, macOS and Windows file systems:
+    /// a legal file name of 255 bytes gets a legal temporary name.
+    let tempNameFor (name: string) =
+        let suffix = "." + Guid.NewGuid().ToString("N").Substring(0, 16) + ".tmp"
+        let budget = 255 - 1 - Text.Encoding.UTF8.GetByteCount suffix
+        let mutable prefix = name
+        while Text.Encoding.UTF8.GetByteCount prefix > budget do
+            let cut = prefix.Length - 1
+            let cut = if cut > 0 && Char.IsHighSurrogate prefix.[cut - 1] then cut - 1 else cut
+            prefix <- prefix.Substring(0, cut)
+        "." + prefix + suffix
+
+    /// Writes bytes to `path` atomically, with the semantics of a careful tool:
+    /// - a symbolic link at `path` is followed (through a chain of links) and its target is
+    ///   written; the link stays a link;
+    /// - the bytes go to a temporary file in the target's folder (through `wrap`, which tests
+    ///   use to inject faults), in chunks of `writeChunk`, flushed to disk, given the replaced
+    ///   file's permissions (its Unix mode), then renamed over the target, so a crash leaves the
+    ///   old file or the new one;
+    /// - a read-only file (no owner write permission; the ReadOnly attribute on Windows) is not
+    ///   replaced unless `options.OverwriteReadOnly`: UnauthorizedAccessException naming the path;
+    /// - the temporary name stays within 255 bytes (`tempNameFor`);
+    /// - if anything fails the temporary file is deleted and the target is untouched;
+    /// - errors name the user's path, never the temporary one.
+    /// A directory at `path` is an ArgumentException (ParamName "path"); a missing folder a
+    /// DirectoryNotFoundException.
+    let writeAtomicWithOptions (options: SaveOptions) (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
         Check.notNull "path" path
         Check.notNull "bytes" bytes
+        Check.notNull "options" (box options)
+        if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the file to write."
         let full = Path.GetFullPath path
-        let dir = Path.GetDirectoryName full
+        let target =
+            let info = FileInfo(full)
+            if isNull info.LinkTarget then full
+            else
+                match info.ResolveLinkTarget(true) with
+                | null -> full
+                | t -> Path.GetFullPath t.FullName
+        if Directory.Exists target then Check.fail "path" (sprintf "'%s' is a directory; a file cannot be saved in its place." path)
+        let dir = Path.GetDirectoryName target
         if not (Directory.Exists dir) then
-            raise (DirectoryNotFoundException(sprintf "The folder '%s' of the model file does not exist." dir))
-        let temp = Path.Combine(dir, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString("N")))
+            raise (DirectoryNotFoundException(sprintf "The folder '%s' of the file '%s' does not exist." dir path))
+        let existing = File.Exists target
+        let mode = if existing && not (OperatingSystem.IsWindows()) then Some (File.GetUnixFileMode target) else None
+        if existing then
+            let readOnly =
+                match mode with
+                | Some m -> not (m.HasFlag UnixFileMode.UserWrite)
+                | None -> File.GetAttributes(target).HasFlag FileAttributes.ReadOnly
+            if readOnly && not options.OverwriteReadOnly then
+                raise (UnauthorizedAccessException(sprintf "The file '%s' is read-only, so it was not replaced. Make it writable, or save with OverwriteReadOnly to replace it (its permissions are kept)." path))
+        let temp = Path.Combine(dir, tempNameFor (Path.GetFileName target))
+        let mention (e: exn) =
+            let m = e.Message.Replace(temp, path)
+            if m.Contains path then m else sprintf "%s (saving '%s')" m path
         try
-            do
-                use file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)
-                use stream = wrap (file :> Stream)
-                let mutable offset = 0
-                while offset < bytes.Length do
-                    let n = min writeChunk (bytes.Length - offset)
-                    stream.Write(bytes, offset, n)
-                    offset <- offset + n
-                stream.Flush()
-                file.Flush(true)
-            File.Move(temp, full, true)
-        with _ ->
-            (try File.Delete temp with _ -> ())
-            reraise ()
+            try
+                do
+                    use file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)
+                    use stream = wrap (file :> Stream)
+                    let mutable offset = 0
+                    while offset < bytes.Length do
+                        let n = min writeChunk (bytes.Length - offset)
+                        stream.Write(bytes, offset, n)
+                        offset <- offset + n
+                    stream.Flush()
+                    file.Flush(true)
+                match mode with
+                | Some m -> File.SetUnixFileMode(temp, m)
+                | None -> ()
+                File.Move(temp, target, true)
+            with _ ->
+                (try File.Delete temp with _ -> ())
+                reraise ()
+        with
+        | :? UnauthorizedAccessException as e ->
+            raise (UnauthorizedAccessException(sprintf "Cannot save '%s': permission to write in its folder '%s' was denied." path dir, e))
+        | :? PathTooLongException as e -> raise (PathTooLongException(mention e, e))
+        | :? DirectoryNotFoundException as e -> raise (DirectoryNotFoundException(mention e, e))
+        | :? IOException as e -> raise (IOException(mention e, e))
 
-    /// `writeAtomicWith id`.
+    /// `writeAtomicWithOptions SaveOptions.Default`.
+    let writeAtomicWith (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
+        writeAtomicWithOptions SaveOptions.Default wrap path bytes
+
+    /// `writeAtomicWith id`: refuses to replace a read-only file.
     let writeAtomic (path: string) (bytes: byte[]) = writeAtomicWith id path bytes
 
-    /// A file's bytes for a model reader. A file larger than 1 GiB is refused as a
-    /// ModelFormatException before it is read; a missing file is a FileNotFoundException.
-    let readBytes (path: string) : byte[] =
-        Check.notNull "path" path
-        if not (File.Exists path) then raise (FileNotFoundException(sprintf "The model file '%s' does not exist." path, path))
-        let length = FileInfo(path).Length
-        if length > (1L <<< 30) then bad (sprintf "The file '%s' is %d bytes long; model files larger than 1 GiB are refused." path length)
-        File.ReadAllBytes path
+    /// `writeAtomicWithOptions options id`.
+    let writeAtomicOptions (options: SaveOptions) (path: string) (bytes: byte[]) = writeAtomicWithOptions options id path bytes
 
+    /// Saves a network atomically with the given options (see `writeAtomicWithOptions`).
+    let saveNetworkWith (options: SaveOptions) (path: string) (net: Network) = writeAtomicOptions options path (networkToBytes net)
+    /// Saves a pipeline atomically with the given options.
+    let savePipelineWith (options: SaveOptions) (path: string) (p: Pipeline) = writeAtomicOptions options path (pipelineToBytes p)
+    /// Saves a linear model atomically with the given options.
+    let saveLinearWith (options: SaveOptions) (path: string) (m: LinearModel) = writeAtomicOptions options path (linearToBytes m)
+    /// Saves a network training checkpoint atomically with the given options.
+    let saveCheckpointWith (options: SaveOptions) (path: string) (c: Checkpoint<Network>) = writeAtomicOptions options path (checkpointToBytes c)
     /// Saves a network atomically.
     let saveNetwork (path: string) (net: Network) = writeAtomic path (networkToBytes net)
     /// Loads a network; raises ModelFormatException for a damaged file.

@@ -310,8 +310,22 @@ module Network =
         Check.positiveInt "inputs" inputs
         let specs = List.ofSeq specs
         if List.isEmpty specs then Check.fail "specs" "A network needs at least one layer."
+        // Checked before anything is allocated: every layer's d_in x d_out weights must fit in
+        // one .NET array (Array.MaxLength values) and the whole network's parameters in an int.
+        let _ =
+            specs |> List.fold (fun (fanIn: int, total: int64) (spec: LayerSpec) ->
+                Check.positiveInt "units" spec.Units
+                match spec.Activation with
+                | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
+                | _ -> ()
+                let weights = int64 fanIn * int64 spec.Units
+                if weights > int64 Array.MaxLength then
+                    Check.fail "units" (sprintf "A layer of %d units after %d inputs needs %d weights; a layer holds at most %d (Array.MaxLength) weights." spec.Units fanIn weights Array.MaxLength)
+                let total = total + weights + (if spec.UseBias then int64 spec.Units else 0L)
+                if total > int64 Int32.MaxValue then
+                    Check.fail "units" (sprintf "The network's layers need %d parameters so far; a network holds at most %d (Int32.MaxValue) parameters." total Int32.MaxValue)
+                spec.Units, total) (inputs, 0L)
         let folder (layers, fanIn, rng) (spec: LayerSpec) =
-            Check.positiveInt "units" spec.Units
             let init = defaultArg spec.Initializer (Init.defaultFor spec.Activation)
             let w, rng = Init.weights init fanIn spec.Units rng
             let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None

@@ -132,10 +132,17 @@ public sealed class Pipeline
     /// <summary>Loads a pipeline saved by <see cref="Save"/>.</summary>
     /// <exception cref="FN.ModelFormatException">The file is damaged, truncated, of another version or kind.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">The path is a directory (ParamName "path").</exception>
     public static Pipeline Load(string path) => new(FN.ModelFile.loadPipeline(path));
 
-    /// <summary>Saves the pipeline atomically (a temporary file renamed over the target).</summary>
-    public void Save(string path) => FN.ModelFile.savePipeline(path, Core);
+    /// <summary>Saves the pipeline atomically (a temporary file renamed over the target; a symbolic link's target is
+    /// written and its permissions kept).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
+    /// <exception cref="ArgumentException">A pipeline whose file could not be loaded back (ParamName "pipeline"), or a
+    /// directory as <paramref name="path"/>.</exception>
+    public void Save(string path, bool overwriteReadOnly = false) =>
+        FN.ModelFile.savePipelineWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, Core);
 
     /// <summary>True for a classifier.</summary>
     public bool IsClassifier => Core.IsClassifier;

@@ -51,7 +51,7 @@ public sealed class Dataset
     public static Dataset LoadCsv(string path, string? target = null, TargetKind targetKind = TargetKind.Auto,
         string[]? features = null, string[]? classNames = null)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         return new(FN.Csv.load(Options(target, targetKind, features, classNames, true), path));
     }
 
@@ -125,10 +125,15 @@ public sealed class Dataset
 
     /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
     /// numbers written so that they read back exactly).</summary>
-    public void SaveCsv(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
+    /// <remarks>Saved as model files are (<see cref="ModelFile"/>): atomically, through a symbolic link to its target,
+    /// keeping the replaced file's permissions.</remarks>
+    public void SaveCsv(string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(path);
-        FN.Csv.save(path, Core);
+        FN.ModelFile.writeAtomicOptions(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path,
+            new System.Text.UTF8Encoding(false).GetBytes(FN.Csv.ofDataset(Core)));
     }
 
     /// <summary>The named feature columns only, in the given order.</summary>
@@ -145,7 +150,7 @@ public sealed class Dataset
     /// <param name="features">The columns to read, e.g. a model's <see cref="Pipeline.FeatureNames"/>.</param>
     public static double[,] LoadCsvFeatures(string path, string[] features)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(features);
         return FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray();
     }

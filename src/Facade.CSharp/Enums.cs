@@ -114,7 +114,8 @@ internal static class EnumInterop
         Activation.Sigmoid => Functional.NN.Activation.Sigmoid,
         Activation.Tanh => Functional.NN.Activation.Tanh,
         Activation.ReLU => Functional.NN.Activation.ReLU,
-        Activation.LeakyReLU => Functional.NN.Activation.NewLeakyReLU(leakySlope),
+        Activation.LeakyReLU => double.IsFinite(leakySlope) ? Functional.NN.Activation.NewLeakyReLU(leakySlope)
+            : throw new ArgumentOutOfRangeException(nameof(leakySlope), leakySlope, $"leakySlope must be finite, but is {leakySlope}."),
         Activation.Softplus => Functional.NN.Activation.Softplus,
         Activation.Step => Functional.NN.Activation.Step,
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),

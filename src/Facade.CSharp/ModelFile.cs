@@ -4,7 +4,10 @@ namespace FunctionalNN;
 
 /// <summary>The library's one model-file format for networks, pipelines, linear models and training
 /// checkpoints. Saving is atomic (a temporary file in the same folder, flushed, renamed over the target);
-/// loading checks everything and raises <see cref="FN.ModelFormatException"/> saying what is wrong.</summary>
+/// loading checks everything and raises <see cref="FN.ModelFormatException"/> saying what is wrong. A save follows a
+/// symbolic link to its target, keeps the replaced file's permissions, refuses a read-only file unless
+/// overwriteReadOnly is true (UnauthorizedAccessException), and refuses a model whose file could not be loaded back
+/// (ArgumentException naming what is wrong). Files larger than 1 GiB (or device streams longer than that) are refused.</summary>
 public static class ModelFile
 {
     /// <summary>The kind of model a file holds: "network", "pipeline", "linear" or "checkpoint".</summary>
@@ -12,40 +15,40 @@ public static class ModelFile
     public static string KindOf(string path) => FN.ModelFile.kindOfBytes(FN.ModelFile.readBytes(path));
 
     /// <summary>Saves a network.</summary>
-    public static void SaveNetwork(Network network, string path)
+    public static void SaveNetwork(Network network, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(network);
-        FN.ModelFile.saveNetwork(path, network.Core);
+        FN.ModelFile.saveNetworkWith(Options(overwriteReadOnly), path, network.Core);
     }
 
     /// <summary>Loads a network.</summary>
     public static Network LoadNetwork(string path) => new(FN.ModelFile.loadNetwork(path));
 
     /// <summary>Saves a pipeline (the same as <see cref="Pipeline.Save"/>).</summary>
-    public static void SavePipeline(Pipeline pipeline, string path)
+    public static void SavePipeline(Pipeline pipeline, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
-        pipeline.Save(path);
+        pipeline.Save(path, overwriteReadOnly);
     }
 
     /// <summary>Loads a pipeline (the same as <see cref="Pipeline.Load"/>).</summary>
     public static Pipeline LoadPipeline(string path) => Pipeline.Load(path);
 
     /// <summary>Saves a linear model.</summary>
-    public static void SaveLinear(LinearModel model, string path)
+    public static void SaveLinear(LinearModel model, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        FN.ModelFile.saveLinear(path, model.Core);
+        FN.ModelFile.saveLinearWith(Options(overwriteReadOnly), path, model.Core);
     }
 
     /// <summary>Loads a linear model.</summary>
     public static LinearModel LoadLinear(string path) => new(FN.ModelFile.loadLinear(path));
 
     /// <summary>Saves a network training checkpoint (parameters, optimiser state, generator, step, epoch, history).</summary>
-    public static void SaveCheckpoint(TrainingCheckpoint<Network> checkpoint, string path)
+    public static void SaveCheckpoint(TrainingCheckpoint<Network> checkpoint, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        FN.ModelFile.saveCheckpoint(path, (FN.Checkpoint<FN.Network>)checkpoint.Core);
+        FN.ModelFile.saveCheckpointWith(Options(overwriteReadOnly), path, (FN.Checkpoint<FN.Network>)checkpoint.Core);
     }
 
     /// <summary>Loads a network training checkpoint; resume it with <see cref="Trainer.Resume"/>.</summary>
@@ -54,4 +57,6 @@ public static class ModelFile
         var c = FN.ModelFile.loadCheckpoint(path);
         return new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
     }
+
+    private static FN.SaveOptions Options(bool overwriteReadOnly) => FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly);
 }

@@ -103,8 +103,14 @@ public sealed class Network
     public Predictor CreatePredictor(Backend backend = Backend.Auto) => new(FN.NetworkModule.predictorWith(backend.ToCore(), Core));
 
     /// <summary>The loss of the batch (x, y).</summary>
-    public double Loss(double[,] x, double[,] y, Loss loss) =>
-        FN.NetworkModule.loss(Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+    /// <exception cref="ArgumentException">Bad shapes or values, or a loss that overflows the double range from finite
+    /// inputs (ParamName "y", naming the row).</exception>
+    public double Loss(double[,] x, double[,] y, Loss loss)
+    {
+        var (xm, ym, l) = (Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)), loss.ToCore());
+        var value = FN.NetworkModule.loss(Core, l, xm, ym);
+        return double.IsFinite(value) ? value : FN.LossModule.failOverflow<double>("y", l, FN.NetworkModule.predict(Core, xm), ym);
+    }
 
     /// <summary>The loss of the batch (x, y) and its gradient by backpropagation.</summary>
     public LossAndGradient LossAndGradient(double[,] x, double[,] y, Loss loss)
@@ -176,6 +182,10 @@ public sealed class NetworkBuilder
         Initializer initializer = Initializer.Default, double leakySlope = 0.01)
     {
         if (units <= 0) throw new ArgumentOutOfRangeException(nameof(units), units, "units must be positive.");
+        var fanIn = layers.Count == 0 ? inputs : layers[^1].Units;
+        if ((long)fanIn * units > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(units), units,
+                $"A layer of {units} units after {fanIn} inputs needs {(long)fanIn * units} weights; a layer holds at most {Array.MaxLength} weights.");
         var init = initializer.ToCore();
         layers.Add(new FN.LayerSpec(units, activation.ToCore(leakySlope), bias,
             init is null ? FSharpOption<FN.Initializer>.None : FSharpOption<FN.Initializer>.Some(init)));
@@ -252,6 +262,9 @@ public static class GradientChecker
         ArgumentNullException.ThrowIfNull(function);
         ArgumentNullException.ThrowIfNull(gradient);
         ArgumentNullException.ThrowIfNull(parameters);
+        for (var i = 0; i < parameters.Length; i++)
+            if (!double.IsFinite(parameters[i]))
+                throw new ArgumentException($"parameters[{i}] is {parameters[i]}; a gradient is checked at finite parameters.", nameof(parameters));
         var f = FuncConvert.FromFunc(function);
         var g = FuncConvert.FromFunc(gradient);
         return new GradientCheckResult(FN.GradientCheck.check(new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor), f, g, parameters));
@@ -265,5 +278,6 @@ public static class Labels
     public static double[,] OneHot(int[] labels, int classes) => FN.Mat.oneHot(classes, labels).ToArray();
 
     /// <summary>The column of the largest value in each row.</summary>
-    public static int[] ArgMax(double[,] scores) => FN.Mat.argmaxRows(Interop.ToMatrix(scores, nameof(scores)));
+    /// <exception cref="ArgumentException">A row holds NaN (ParamName "scores", naming the row).</exception>
+    public static int[] ArgMax(double[,] scores) => FN.Mat.argmaxRowsNamed(nameof(scores), Interop.ToMatrix(scores, nameof(scores)));
 }

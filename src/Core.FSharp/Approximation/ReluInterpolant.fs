@@ -22,21 +22,36 @@ open Functional.NN
 /// Error: for f twice continuously differentiable, |f(x) - S(x)| <= h^2/8 max |f''| on [a, b].
 module ReluInterpolant =
 
-    /// The N equally spaced knots a, a + h, ..., b (the last is exactly b).
-    let knots (a: float) (b: float) (points: int) : float[] =
+    /// The most knots accepted: 10,000,000 (the interpolant then has about 4 * 10^7 parameters,
+    /// 320 MB; more would exhaust memory rather than approximate better in double precision).
+    [<Literal>]
+    let MaxPoints = 10_000_000
+
+    /// The spacing h = (b - a) / (N - 1) of N knots on [a, b], checked: a and b finite, a < b,
+    /// 2 <= N <= MaxPoints, and h finite and positive.
+    let private spacing (a: float) (b: float) (points: int) =
         Check.finiteScalar "a" a
         Check.finiteScalar "b" b
         if not (a < b) then Check.fail "b" (sprintf "The interval needs a < b, but a = %g and b = %g." a b)
-        if points < 2 then Check.fail "points" (sprintf "points must be at least 2, but is %d." points)
+        if points < 2 || points > MaxPoints then Check.fail "points" (sprintf "points must lie in 2 .. %d, but is %d." MaxPoints points)
         let h = (b - a) / float (points - 1)
+        if not (Double.IsFinite h && h > 0.0) then
+            Check.fail "b" (sprintf "The interval [%g, %g] is too wide (b - a overflows) or too narrow for %d points: the knot spacing is %g." a b points h)
+        h
+
+    /// The N equally spaced knots a, a + h, ..., b (the last is exactly b).
+    let knots (a: float) (b: float) (points: int) : float[] =
+        let h = spacing a b points
         Array.init points (fun k -> if k = points - 1 then b else a + float k * h)
 
     /// The linear-interpolation error bound h^2/8 max|f''| for N equally spaced points of [a, b],
     /// given (a bound on) max |f''| over [a, b].
+    /// Raises ArgumentException (ParamName "maxSecondDerivative") unless the bound is finite and >= 0.
     let errorBound (a: float) (b: float) (points: int) (maxSecondDerivative: float) : float =
-        let xs = knots a b points
-        let h = xs.[1] - xs.[0]
-        h * h / 8.0 * abs maxSecondDerivative
+        if not (maxSecondDerivative >= 0.0) || Double.IsInfinity maxSecondDerivative then
+            Check.fail "maxSecondDerivative" (sprintf "maxSecondDerivative bounds |f''|, so it must be a finite number >= 0, but is %s." (string maxSecondDerivative))
+        let h = spacing a b points
+        h * h / 8.0 * maxSecondDerivative
 
     /// The one-hidden-layer ReLU network (N - 1 hidden units, ReLU; one identity output with a
     /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and

@@ -66,13 +66,15 @@ module ClassificationMetrics =
     /// predicted as p (scikit-learn's confusion_matrix layout).
     let confusionMatrix (classes: int) (predicted: int[]) (actual: int[]) : int[,] =
         checkPair classes predicted actual
+        if int64 classes * int64 classes > int64 Array.MaxLength then
+            Check.fail "classes" (sprintf "classes = %d would need a %d x %d confusion matrix, more than the %d entries an array holds." classes classes classes Array.MaxLength)
         let m = Array2D.zeroCreate classes classes
         Array.iter2 (fun p a -> m.[a, p] <- m.[a, p] + 1) predicted actual
         m
 
     /// Precision, recall, F1 and support of each class from a confusion matrix (rows true).
     let scoresOf (classNames: string[]) (confusion: int[,]) : ClassScores[] =
-        Check.notNull "classNames" classNames
+        Check.distinctNames "classNames" classNames
         Check.notNull "confusion" confusion
         let k = confusion.GetLength 0
         if confusion.GetLength 1 <> k || classNames.Length <> k then
@@ -94,6 +96,11 @@ module ClassificationMetrics =
         if actual.Length <> probabilities.RowCount then
             Check.fail "actual" (sprintf "actual has %d labels but probabilities has shape %s; they must agree." actual.Length (Mat.shapeOf probabilities))
         let k = probabilities.ColumnCount
+        for i in 0 .. probabilities.RowCount - 1 do
+            for j in 0 .. k - 1 do
+                let p = probabilities.[i, j]
+                if p < 0.0 || p > 1.0 then
+                    Check.fail "probabilities" (sprintf "probabilities holds %s at row %d, column %d; a probability lies in [0, 1]." (string p) i j)
         let mutable s = 0.0
         actual |> Array.iteri (fun i c ->
             if c < 0 || c >= k then Check.fail "actual" (sprintf "actual[%d] = %d is outside 0 .. %d." i c (k - 1))
@@ -102,7 +109,7 @@ module ClassificationMetrics =
 
     /// Every score at once; `probabilities` may be None (the log-loss is then NaN).
     let report (classNames: string[]) (predicted: int[]) (actual: int[]) (probabilities: Matrix<float> option) : ClassificationReport =
-        Check.notNull "classNames" classNames
+        Check.distinctNames "classNames" classNames
         let confusion = confusionMatrix classNames.Length predicted actual
         let scores = scoresOf classNames confusion
         { Accuracy = accuracy predicted actual

@@ -57,9 +57,9 @@ module Pipeline =
             Check.fail "featureNames" (sprintf "There are %d feature names but the network takes %d inputs." featureNames.Length network.InputSize)
         if scaler.Width <> network.InputSize then
             Check.fail "scaler" (sprintf "The scaler has %d columns but the network takes %d inputs." scaler.Width network.InputSize)
+        Check.distinctNames "featureNames" featureNames
         if classNames.Length > 0 then
-            if classNames |> Array.distinct |> Array.length <> classNames.Length then
-                Check.fail "classNames" "The class names must be distinct."
+            Check.distinctNames "classNames" classNames
             let ok = network.OutputSize = classNames.Length || (classNames.Length = 2 && isBinaryOutput loss network)
             if not ok then
                 Check.fail "classNames" (sprintf "There are %d classes but the network has %d outputs; a classifier needs one output per class (or one output for two classes with binary cross-entropy)." classNames.Length network.OutputSize)

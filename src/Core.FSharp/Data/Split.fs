@@ -49,7 +49,7 @@ module Split =
     /// most 1; fold f's test set is its rows, its training set all the others.
     let kFold (k: int) (n: int) (rng: Rng) : SplitIndices[] * Rng =
         if k < 2 then Check.fail "k" (sprintf "k must be at least 2, but is %d." k)
-        if n < k then Check.fail "n" (sprintf "%d rows cannot make %d folds; k must not exceed the number of rows." n k)
+        if n < k then Check.fail "k" (sprintf "k = %d folds need at least %d rows, but there are %d; k must not exceed the number of rows." k k n)
         let perm, rng = Rng.permutation n rng
         let fold = Array.zeroCreate n
         perm |> Array.iteri (fun r p -> fold.[p] <- r % k)
@@ -64,7 +64,7 @@ module Split =
         Check.notNull "labels" labels
         let n = labels.Length
         if k < 2 then Check.fail "k" (sprintf "k must be at least 2, but is %d." k)
-        if n < k then Check.fail "labels" (sprintf "%d rows cannot make %d folds; k must not exceed the number of rows." n k)
+        if n < k then Check.fail "k" (sprintf "k = %d folds need at least %d rows, but there are %d; k must not exceed the number of rows." k k n)
         let fold = Array.zeroCreate n
         let mutable g = rng
         let mutable next = 0

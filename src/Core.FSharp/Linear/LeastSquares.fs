@@ -47,6 +47,7 @@ module LeastSquares =
         let names = LinearModel.names featureNames
         let design = LinearModel.design options.FitIntercept x
         let theta = NormalEquation.leastSquares options.RankTolerance (columnName options.FitIntercept names) design y
+        LinearModel.checkFitFinite "y" theta
         LinearModel.ofStacked options.FitIntercept names theta
 
     /// `fitNamed` without feature names.

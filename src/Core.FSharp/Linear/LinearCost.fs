@@ -84,6 +84,16 @@ module LinearCost =
 
     /// The largest eigenvalue L of the Hessian: the gradient is L-Lipschitz, so gradient descent
     /// with a constant learning rate eta < 2 / L converges, and eta = 1 / L decreases C at every step.
+    /// Raises ArgumentException (ParamName "x") when the Hessian overflows: a feature's squares
+    /// or products sum beyond the double range (|x| above about 1e154), so no finite L exists.
     let smoothness (cost: LinearCost) (x: Matrix<float>) : float =
         let h = hessian cost x
-        h.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Seq.max
+        for i in 0 .. h.RowCount - 1 do
+            for j in 0 .. h.ColumnCount - 1 do
+                if not (Double.IsFinite h.[i, j]) then
+                    let k = if cost.FitIntercept then max i j - 1 else max i j
+                    Check.fail "x" (sprintf "The Hessian X^T X / n of the cost overflows (entry [%d, %d] is %s): feature %d of x holds values too large to square in double precision (about 1e154 or more; the largest is %g). Scale the features (for example standardise them) before fitting." i j (string h.[i, j]) k (Mat.maxAbs x))
+        let l = NormalEquation.largestEigenvalue h
+        if not (Double.IsFinite l) then
+            Check.fail "x" (sprintf "The largest eigenvalue of the Hessian X^T X / n (%s) cannot be computed in double precision for x of largest value %g (it overflows, or the decomposition fails). Scale the features before fitting." (string l) (Mat.maxAbs x))
+        l

@@ -29,8 +29,21 @@ type LinearModel =
 module LinearModel =
 
     /// A copy of the feature names, or no names for null (the one place that maps null to empty).
+    /// Raises ArgumentException (ParamName "featureNames") for a null name or a name given twice
+    /// (a model file could not be read back: each name must say which column it is).
     let names (featureNames: string[]) : string[] =
-        if isNull featureNames then [||] else Array.copy featureNames
+        if isNull featureNames then [||]
+        else
+            Check.distinctNames "featureNames" featureNames
+            Array.copy featureNames
+
+    /// Raises ArgumentException (ParamName `name`, the data whose size caused it) when a fit's
+    /// stacked weights are not finite: the solve overflowed the double range.
+    let checkFitFinite (name: string) (theta: Matrix<float>) =
+        for i in 0 .. theta.RowCount - 1 do
+            for j in 0 .. theta.ColumnCount - 1 do
+                if not (Double.IsFinite theta.[i, j]) then
+                    Check.fail name (sprintf "The fit overflows the double range: weight [%d, %d] comes out %s. %s holds values too large for the solve (about 1e154 or more squared overflow); scale the data (for example standardise it) before fitting." i j (string theta.[i, j]) name)
 
     /// A model from its coefficients (d x k) and intercept (length k), checked and copied.
     let create (coefficients: Matrix<float>) (intercept: Vector<float>) (hasIntercept: bool) (featureNames: string[]) : LinearModel =

@@ -42,6 +42,24 @@ module NormalEquation =
         if Double.IsNaN lambda || Double.IsInfinity lambda || lambda < 0.0 then
             Check.fail name (sprintf "%s must be a finite number >= 0, but is %s." name (string lambda))
 
+    /// The largest eigenvalue of a finite symmetric positive semi-definite matrix (X^T X / n and
+    /// the like), computed on the matrix divided by its largest absolute entry s, with entries
+    /// below 1e-150 in that scale set to 0, and scaled back; 0 for a zero matrix. MathNet's
+    /// decomposition failed with IndexOutOfRange on entries near 1e308 (its sums of squares
+    /// overflow) and on subnormal ones such as 5e-324 (they underflow); the scaling and the flush
+    /// avoid both. The flush changes the result by at most n 1e-150 s (Weyl), against a largest
+    /// eigenvalue of at least s (the largest entry of a PSD matrix is on its diagonal). The result
+    /// is infinite when it lies beyond the double range.
+    let largestEigenvalue (m: Matrix<float>) : float =
+        let s = Mat.maxAbs m
+        if s = 0.0 then 0.0
+        else
+            let scaled = m.Map(fun v -> let u = v / s in if abs u < 1e-150 then 0.0 else u)
+            let eigen =
+                try scaled.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Array.ofSeq
+                with :? IndexOutOfRangeException | :? ArithmeticException -> [||]
+            if eigen.Length = 0 || eigen |> Array.exists Double.IsNaN then nan else s * Array.max eigen
+
     let private singular (p: int) (columnName: int -> string) (tolerance: float) (j: int) (ratio: float) =
         Check.fail "x" (sprintf "The design matrix is rank-deficient, so X^T X (%s) is singular and least squares has no unique solution: design column %d (%s) is a linear combination of the columns before it (%s; the relative tolerance is %g). This happens with a duplicated or constant feature, a feature that is a sum of others, or a constant column together with an intercept. Remove the dependent column, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." (Check.shape p p) j (columnName j) (if ratio > 0.0 then sprintf "only %.3g of its squared length lies outside their span" ratio else "no part of it lies outside their span, up to rounding") tolerance)
 
@@ -72,10 +90,17 @@ module NormalEquation =
         if not (lambda > 0.0) || Double.IsInfinity lambda then
             Check.fail "lambda" (sprintf "lambda must be a positive finite number for the ridge solver, but is %s." (string lambda))
         let p = g.RowCount
+        let overflow (name: string) (what: string) (m: Matrix<float>) =
+            if not (m.ForAll(fun v -> Double.IsFinite v)) then
+                Check.fail name (sprintf "%s overflows the double range: %s holds values too large to square and sum in double precision (about 1e154 or more). Scale the data (for example standardise it) before fitting." what name)
+        overflow "x" "X^T X / n" g
+        overflow "y" "X^T Y / n" b
         let tooSmall (lambdaMax: float) =
             let j = Seq.init p id |> Seq.maxBy (fun j -> g.[j, j])
             Check.fail "lambda" (sprintf "lambda = %g is too small for the scale of column %d (%s) of the design: its mean square is %g and the largest eigenvalue of X^T X / n is %g, so X^T X / n + lambda I (%s) has a condition number up to %.3g (more than %g) and cannot be solved accurately. Standardise the features (subtract the mean, divide by the standard deviation of each column) or increase lambda." lambda j (columnName j) g.[j, j] lambdaMax (Check.shape p p) ((lambdaMax + lambda) / lambda) MaxRidgeCondition)
-        let lambdaMax = g.Evd(Symmetricity.Symmetric).EigenValues |> Seq.map (fun c -> c.Real) |> Seq.max
+        let lambdaMax = largestEigenvalue g
+        if not (Double.IsFinite lambdaMax) then
+            Check.fail "x" (sprintf "The largest eigenvalue of X^T X / n (%s) cannot be computed in double precision: x holds values too large (about 1e154 or more) or the decomposition fails. Scale the data (for example standardise it) before fitting." (string lambdaMax))
         if (lambdaMax + lambda) / lambda > MaxRidgeCondition then tooSmall lambdaMax
         let a = g + lambda * Matrix<float>.Build.DenseIdentity p
         let chol = try Some (a.Cholesky()) with :? ArgumentException -> None

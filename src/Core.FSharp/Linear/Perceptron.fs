@@ -49,6 +49,7 @@ module Perceptron =
         LinearClassifier.checkData x labels
         Check.positive "learningRate" options.LearningRate
         if options.MaxEpochs < 0 then Check.fail "maxEpochs" (sprintf "maxEpochs must not be negative, but is %d." options.MaxEpochs)
+        let names = LinearModel.names featureNames
         let n, d = x.RowCount, x.ColumnCount
         let w = Array.zeroCreate<float> d
         let mutable b = 0.0
@@ -68,8 +69,9 @@ module Perceptron =
                     for j in 0 .. d - 1 do w.[j] <- w.[j] + s * x.[i, j]
                     b <- b + s
                     updates <- updates + 1
+                    if not (Double.IsFinite b && Array.forall Double.IsFinite w) then
+                        Check.fail "learningRate" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): learningRate %g times the features (largest %g) is too large. The perceptron's decisions do not depend on the scale of learningRate from zero weights, so a learning rate of 1 gives the same classifier." updates epochs i options.LearningRate (Mat.maxAbs x))
         let wrong = misclassified ()
-        let names = LinearModel.names featureNames
         { Model =
             { Coefficients = Matrix<float>.Build.Dense(d, 1, fun j _ -> w.[j])
               Intercept = Vector<float>.Build.Dense(1, b)

@@ -66,6 +66,7 @@ module Ridge =
                 let g = design.TransposeThisAndMultiply design / n
                 let b = design.TransposeThisAndMultiply target / n
                 NormalEquation.ridge options.Lambda columnName g b
+            |> fun theta -> LinearModel.checkFitFinite "y" theta; theta
         if not options.FitIntercept then
             LinearModel.ofStacked false names (solve x y false)
         elif options.Form = RidgeForm.PenalizeAll then
@@ -76,7 +77,9 @@ module Ridge =
             let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
             let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
             let w = solve xc yc false
-            { Coefficients = w; Intercept = my - w.TransposeThisAndMultiply mx; HasIntercept = true; FeatureNames = Array.copy names; Precision = Precision.Float64 }
+            let b = my - w.TransposeThisAndMultiply mx
+            LinearModel.checkFitFinite "y" (Matrix<float>.Build.DenseOfRowVectors [| b |])
+            { Coefficients = w; Intercept = b; HasIntercept = true; FeatureNames = Array.copy names; Precision = Precision.Float64 }
 
     /// `fitNamed` without feature names.
     let fit (options: RidgeOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
