@@ -19,7 +19,7 @@ public static class EvaluateCommand
         var textColumns = model.FeatureNames.Where((_, j) => model.Categories[j].Length > 0).ToArray();
         var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
         var f = (format ?? new CsvFormat()) with { TextColumns = textColumns };
-        if (format is null && imputes) f = f with { Missing = MissingValues.Mean };
+        if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
         var data = model.IsClassifier
             ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
             : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f);

@@ -106,7 +106,7 @@ public sealed class Dataset
 
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
     /// the target when the file has it (read with the model's classes). Missing values are kept for the model's
-    /// imputer when it has one.</summary>
+    /// imputer when it has one (unless the format says Drop).</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
@@ -120,7 +120,7 @@ public sealed class Dataset
         f = f with
         {
             TextColumns = (f.TextColumns ?? Array.Empty<string>()).Concat(textColumns).ToArray(),
-            Missing = format is null && imputes ? MissingValues.Mean : f.Missing,
+            Missing = imputes && f.Missing == MissingValues.Error ? MissingValues.Mean : f.Missing,
         };
         var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);

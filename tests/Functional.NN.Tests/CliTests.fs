@@ -138,6 +138,10 @@ let tests =
                 let accuracy = out.Split('\n') |> Array.find (fun l -> l.StartsWith "test accuracy: ")
                 // color alone decides the label, so the test rows are classified well.
                 Expect.isGreaterThanOrEqual (Double.Parse(accuracy.Substring(15, 6), Globalization.CultureInfo.InvariantCulture)) 0.9 accuracy
+                // evaluate reads the training file's dialect and text column, and the model imputes its missing sizes.
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "shapes.fnn"; "--data"; "shapes.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
+                Expect.isGreaterThanOrEqual ((json out).GetProperty("accuracy").GetDouble()) 0.9 "accuracy on all 60 rows"
                 File.WriteAllText(Path.Combine(dir, "new.csv"), "size;color\r\n12;red\r\n25;purple\r\nNA;blue\r\n")
                 expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "Row 2"; "column 'color'"; "'purple'"; "--unknown-category zeros" ] |> ignore
                 let code, _, err, _ = run dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros"; "--out"; "p.csv" ]

@@ -146,6 +146,31 @@ let tests =
             Expect.equal model.Missing MissingValues.Mean "the pipeline imputes"
             Expect.equal (model.PredictValues(array2D [ [ nan ] ]).Length) 1 "a NaN input is filled"
         }
+        test "C# CSV formats: a set separator, no header, imputed missing values, a model's text columns and an unseen category" {
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-format-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let train = Path.Combine(dir, "train.csv")
+                File.WriteAllText(train, "1;red;p\n2;;q\nNA;green;p\n4;red;q\n5;green;p\n6;red;q\n")
+                let format = CsvFormat(Separator = Nullable ';', HasHeader = false, Missing = MissingValues.MostFrequent)
+                let data = Dataset.LoadCsv(train, format = format)
+                Expect.equal (data.FeatureNames, data.TargetName) ([| "column1"; "column2" |], "column3") "no header: column1 .. column3"
+                // color's categories in ordinal order; the empty cell and NA are missing (NaN).
+                Expect.equal data.Categories.[1] [| "green"; "red" |] "categories"
+                Expect.isTrue (Double.IsNaN data.Features.[1, 1] && Double.IsNaN data.Features.[2, 0]) "missing cells are NaN"
+                Expect.equal data.TaskReason "classification: the column holds text (2 classes)" "the task and why"
+                let model = Pipeline.Fit(data, PipelineOptions(Training = TrainingOptions(MaxEpochs = 3))).Model
+                Expect.equal (model.Missing, model.Categories.[1]) (MissingValues.MostFrequent, [| "green"; "red" |]) "the imputer and the encoder in the model"
+                let fresh = Path.Combine(dir, "new.csv")
+                File.WriteAllText(fresh, "3;purple\n;red\n")
+                let unseen = Dataset.LoadCsvForModel(fresh, model, CsvFormat(Separator = Nullable ';', HasHeader = false))
+                Expect.equal unseen.SampleCount 2 "both rows, the missing cell kept for the imputer"
+                expectArg "data" [ "Row 1"; "column 'column2'"; "'purple'" ] (fun () -> model.PredictClassNames unseen |> ignore)
+                let zeros = model.WithUnknownCategory(UnknownCategory.Zeros)
+                Expect.equal (zeros.PredictClassNames(unseen).Length) 2 "all zeros for purple, the mode for the missing size"
+                Expect.equal model.UnknownCategory UnknownCategory.Error "the original model is unchanged"
+            finally Directory.Delete(dir, true)
+        }
         test "docs/data-and-models.md: its F# block is scripts/data-quickstart.fsx (which the script tests run)" {
             let script = File.ReadAllLines(Repo.path [ "scripts"; "data-quickstart.fsx" ])
             Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
