@@ -170,6 +170,8 @@ let tests =
                 File.WriteAllText(Path.Combine(dir, "single.csv"), "a,b\n1,x\n2,y\n3,z\n")
                 expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "test part would be empty" ] |> ignore
                 expectError dir [ "train"; "--data"; "one.csv"; "--missing"; "sometimes" ] 2 [ "--missing needs error, drop, mean, median or most_frequent" ] |> ignore
+                File.WriteAllText(Path.Combine(dir, "mixed.csv"), "size,color,price\n1,red,3\n2,blue,5\n3,red,7\n")
+                expectError dir [ "linear"; "--data"; "mixed.csv" ] 1 [ "column 'color' holds text" ] |> ignore
             finally Directory.Delete(dir, true)
         }
         test "errors are one line on stderr and a non-zero exit, never a stack trace" {
