@@ -186,33 +186,40 @@ module Csv =
             if best.Length = 0 then ',' else candidates.[best.[0]]
 
     /// Splits the text into records of fields, with the line each record starts on. Linear in
-    /// the text's length: each character is looked at once.
+    /// the text's length: each character is looked at once; an unquoted field is cut out of the
+    /// text in one piece, a quoted one is built character by character (its doubled quotes undone).
     let private records (separator: char) (quote: char) (text: string) : List<int * string[]> =
         let result = List<int * string[]>()
         let fields = List<string>()
         let field = StringBuilder()
+        let n = text.Length
         let mutable line = 1
         let mutable start = 1
         let mutable inQuotes = false
         let mutable wasQuoted = false
         let mutable onlySpace = true
-        let mutable i = if text.Length > 0 && text.[0] = '\uFEFF' then 1 else 0
+        let mutable i = if n > 0 && text.[0] = '\uFEFF' then 1 else 0
+        let mutable fieldStart = i
         let tooLong () =
             fail start "" (sprintf "Line %d, field %d: the field is longer than %d characters, the longest this reader accepts." start (fields.Count + 1) maxFieldChars)
         let append (c: char) =
             if field.Length >= maxFieldChars then tooLong ()
             field.Append(c) |> ignore
-        let endField () =
-            fields.Add(if wasQuoted then field.ToString() else field.ToString().Trim())
-            field.Clear() |> ignore
+        // Ends the field that runs from fieldStart to just before index `stop`.
+        let endField (stop: int) =
+            if wasQuoted then
+                fields.Add(field.ToString())
+                field.Clear() |> ignore
+            else
+                if stop - fieldStart > maxFieldChars then tooLong ()
+                fields.Add(text.Substring(fieldStart, stop - fieldStart).Trim())
             wasQuoted <- false
             onlySpace <- true
-        let endRecord () =
-            endField ()
-            let isBlank = fields.Count = 1 && fields.[0] = "" && not wasQuoted
+        let endRecord (stop: int) =
+            endField stop
+            let isBlank = fields.Count = 1 && fields.[0] = ""
             if not isBlank then result.Add((start, fields.ToArray()))
             fields.Clear()
-        let n = text.Length
         while i < n do
             let c = text.[i]
             if inQuotes then
@@ -231,23 +238,27 @@ module Csv =
                     if c = '\n' then line <- line + 1
                     append c
             else
-                if c = quote && onlySpace then
+                if c = quote && onlySpace && not wasQuoted then
                     field.Clear() |> ignore
                     inQuotes <- true
                     wasQuoted <- true
                     onlySpace <- false
-                elif c = separator then endField ()
+                elif c = separator then
+                    endField i
+                    fieldStart <- i + 1
                 elif c = '\n' || c = '\r' then
-                    endRecord ()
+                    endRecord i
                     if c = '\r' && i + 1 < n && text.[i + 1] = '\n' then i <- i + 1
                     line <- line + 1
                     start <- line
+                    fieldStart <- i + 1
+                elif wasQuoted then append c // text after a closing quote belongs to the field
                 else
                     if onlySpace && not (Char.IsWhiteSpace c) then onlySpace <- false
-                    append c
+                    if i - fieldStart >= maxFieldChars then tooLong ()
             i <- i + 1
         if inQuotes then fail start "" (sprintf "Line %d: a quoted field is never closed (a %c without its closing %c)." start quote quote)
-        endRecord ()
+        endRecord n
         result
 
     /// Parses CSV text with a set or detected dialect. With a header: its names must be
