@@ -29,7 +29,7 @@ for p in [ Precision.Float64; Precision.Float32 ] do
 
 // The cost of the rounding in the reference path: loss and gradient of a 784-128-10 network on a
 // batch of 256 rows, best of 5 rounds of 10 calls. The reference Float32 path computes in float64
-// and rounds, so it is not faster; the fast path (FastTrainer, Precision.Float32) is the fast one.
+// and rounds, so it is not faster; the kernels backend (the default, docs/backends.md) computes a Float32 network in float32.
 let big = Network.init 784 [ LayerSpec.Of(128, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 2L
 let xs, _ = Rng.many (256 * 784) (Rng.nextUniform 0.0 1.0) (Rng.create 4L)
 let x = Mat.init 256 784 (fun i j -> xs.[i * 784 + j])

@@ -34,8 +34,14 @@ public static class Cli
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs
             --json                     print the final metrics as one JSON object
-        fnn evaluate --model MODEL --data PATH [--json]
-        fnn predict --model MODEL --data PATH [--out CSV]
+          data options (train, evaluate, predict):
+            --separator ,|;|tab        the field separator (default: detected)
+            --no-header                the first line is data; columns are column1 .. columnN
+            --missing error            error, drop, mean, median, most_frequent: what to do with missing values
+            --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
+            --unknown-category error   error or zeros: an unseen text category at prediction
+        fnn evaluate --model MODEL --data PATH [data options] [--json]
+        fnn predict --model MODEL --data PATH [data options] [--out CSV]
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]

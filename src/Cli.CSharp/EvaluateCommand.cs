@@ -10,12 +10,19 @@ public static class EvaluateCommand
         var dataPath = o.Require("data", "PATH");
         var target = o.Get("target");
         bool json = o.Flag("json");
+        var format = o.DataFormat();
+        var unknown = o.Unknown();
         o.CheckAllUsed();
         var model = Pipeline.Load(modelPath);
+        if (unknown is { } u) model = model.WithUnknownCategory(u);
         // The model's own feature columns and classes: a class it never saw is an error naming its line.
+        var textColumns = model.FeatureNames.Where((_, j) => model.Categories[j].Length > 0).ToArray();
+        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
+        var f = (format ?? new CsvFormat()) with { TextColumns = textColumns };
+        if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
         var data = model.IsClassifier
-            ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames)
-            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames);
+            ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
+            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f);
         var e = model.Evaluate(data);
         if (json)
         {

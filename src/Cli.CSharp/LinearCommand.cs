@@ -21,6 +21,10 @@ public static class LinearCommand
         var data = dataPath is not null ? Dataset.LoadCsv(dataPath, target, TargetKind.Regression)
             : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
+        // Text columns hold category indices, not amounts: a least-squares fit on them would be meaningless.
+        var text = data.FeatureNames.Where((_, j) => data.Categories[j].Length > 0).ToArray();
+        if (text.Length > 0)
+            throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; use fnn train, which one-hot encodes text columns");
         var x = data.Features;
         var y = data.Values;
         var model = lambda > 0 ? LinearRegression.FitRidge(x, y, lambda) : LinearRegression.Fit(x, y, featureNames: data.FeatureNames);

@@ -5,7 +5,7 @@ namespace FunctionalNN.Cli;
 /// <summary>Parsed "--name value" pairs and "--flag" switches; every option must be used by the command.</summary>
 public sealed class Options
 {
-    private static readonly HashSet<string> Flags = new() { "json" };
+    private static readonly HashSet<string> Flags = new() { "json", "no-header" };
     private readonly Dictionary<string, string> values = new();
     private readonly HashSet<string> used = new();
 
@@ -71,6 +71,56 @@ public sealed class Options
     /// <summary>A comma-separated list, or null.</summary>
     public string[]? List(string name) =>
         Get(name) is string v ? v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
+
+    /// <summary>The CSV options --separator, --no-header, --missing and --missing-values, as a format
+    /// (null when none is given, so that the library detects and defaults everything).</summary>
+    public CsvFormat? DataFormat()
+    {
+        var separator = Get("separator");
+        var noHeader = Flag("no-header");
+        var missing = Get("missing");
+        var markers = Get("missing-values");
+        if (separator is null && !noHeader && missing is null && markers is null) return null;
+        char? sep = separator?.Trim().ToLowerInvariant() switch
+        {
+            null => null,
+            "," or "comma" => ',',
+            ";" or "semicolon" => ';',
+            "tab" or "\\t" or "\t" => '\t',
+            "|" or "pipe" => '|',
+            _ when separator.Length == 1 => separator[0],
+            _ => throw new UsageException($"--separator needs one character, 'tab' or 'semicolon', not '{separator}'"),
+        };
+        var policy = missing?.Trim().ToLowerInvariant() switch
+        {
+            null or "error" => MissingValues.Error,
+            "drop" => MissingValues.Drop,
+            "mean" => MissingValues.Mean,
+            "median" => MissingValues.Median,
+            "most_frequent" or "most-frequent" or "mode" => MissingValues.MostFrequent,
+            _ => throw new UsageException($"--missing needs error, drop, mean, median or most_frequent, not '{missing}'"),
+        };
+        return new CsvFormat
+        {
+            Separator = sep,
+            HasHeader = !noHeader,
+            Missing = policy,
+            MissingMarkers = markers?.Split(',', StringSplitOptions.TrimEntries),
+        };
+    }
+
+    /// <summary>--unknown-category error|zeros, or null when not given.</summary>
+    public UnknownCategory? Unknown()
+    {
+        var v = Get("unknown-category");
+        return v?.Trim().ToLowerInvariant() switch
+        {
+            null => null,
+            "error" => UnknownCategory.Error,
+            "zeros" or "zero" => UnknownCategory.Zeros,
+            _ => throw new UsageException($"--unknown-category needs error or zeros, not '{v}'"),
+        };
+    }
 
     /// <summary>A usage error for any option the command did not read.</summary>
     public void CheckAllUsed()

@@ -11,31 +11,37 @@ public static class PredictCommand
         var modelPath = o.Require("model", "MODEL");
         var dataPath = o.Require("data", "PATH");
         var outPath = o.Get("out");
+        var format = o.DataFormat();
+        var unknown = o.Unknown();
         o.CheckAllUsed();
         var model = Pipeline.Load(modelPath);
-        var x = Dataset.LoadCsvFeatures(dataPath, model.FeatureNames);
+        if (unknown is { } u) model = model.WithUnknownCategory(u);
+        var data = Dataset.LoadCsvForModel(dataPath, model, format);
         var header = new List<string>(model.FeatureNames);
         var rows = new List<string[]>();
-        int n = x.GetLength(0), d = x.GetLength(1);
+        int n = data.SampleCount, d = model.FeatureNames.Length;
+        var cols = model.FeatureNames.Select(f => Array.IndexOf(data.FeatureNames, f)).ToArray();
         string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        IEnumerable<string> Features(int i) => Enumerable.Range(0, d).Select(j => data.CellText(i, cols[j]));
+        var predicted = $"predicted_{model.TargetName}";
         if (model.IsClassifier)
         {
-            var names = model.PredictClassNames(x);
-            var p = model.PredictProbabilities(x);
-            header.Add(model.TargetName);
+            var names = model.PredictClassNames(data);
+            var p = model.PredictProbabilities(data);
+            header.Add(predicted);
             if (p is not null) header.AddRange(model.ClassNames.Select(c => $"p_{c}"));
             for (int i = 0; i < n; i++)
             {
-                var row = Enumerable.Range(0, d).Select(j => Num(x[i, j])).Append(names[i]);
+                var row = Features(i).Append(names[i]);
                 if (p is not null) row = row.Concat(Enumerable.Range(0, p.GetLength(1)).Select(k => Num(p[i, k])));
                 rows.Add(row.ToArray());
             }
         }
         else
         {
-            var v = model.PredictValues(x);
-            header.Add(model.TargetName);
-            for (int i = 0; i < n; i++) rows.Add(Enumerable.Range(0, d).Select(j => Num(x[i, j])).Append(Num(v[i])).ToArray());
+            var v = model.PredictValues(data);
+            header.Add(predicted);
+            for (int i = 0; i < n; i++) rows.Add(Features(i).Append(Num(v[i])).ToArray());
         }
         var text = CsvText(header, rows);
         if (outPath is null) w.Write(text);

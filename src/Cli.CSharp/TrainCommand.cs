@@ -41,6 +41,8 @@ public static class TrainCommand
         };
         var outPath = o.Get("out");
         var plots = o.Get("plots");
+        var format = o.DataFormat();
+        var unknown = o.Unknown();
         bool json = o.Flag("json");
         o.CheckAllUsed();
 
@@ -60,10 +62,11 @@ public static class TrainCommand
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
 
         Dataset data;
-        if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task);
+        if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task, format: format);
         else
         {
             if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
+            if (format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
             data = Dataset.Embedded(datasetName ?? "iris");
         }
         if (features is not null) data = data.SelectFeatures(features);
@@ -94,14 +97,17 @@ public static class TrainCommand
         if (!json)
         {
             w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
-            Report.Summary(w, Pipeline.Untrained(split.Train, options));
+            w.WriteLine($"task: {data.TaskReason}");
+            var untrained = Pipeline.Untrained(split.Train, options);
+            Report.Summary(w, untrained);
+            foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             var batching = batchSize > 0 ? $"minibatches of {batchSize}" : "full batch";
             w.WriteLine($"training: {optimizer} ({batching}), step {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {epochs} epochs");
         }
         var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json);
         var fit = Pipeline.Fit(split.Train, options, progress);
         progress.Finish(fit.Epochs);
-        var model = fit.Model;
+        var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
         var evaluation = model.Evaluate(split.Test);
         double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
 

@@ -22,8 +22,23 @@ type Target =
     /// its position in `classNames`).
     | Classes of labels: int[] * classNames: string[]
 
+/// What a pipeline fitted on a data set does with its missing feature values (NaN cells).
+[<RequireQualifiedAccess>]
+type MissingPolicy =
+    /// A missing value is an error that names its row and column (the default).
+    | Error
+    /// Rows with a missing value are left out (by the CSV reader, and before fitting).
+    | Drop
+    /// Filled with the column's mean over the training rows (text columns: the most frequent category).
+    | Mean
+    /// Filled with the column's median over the training rows (text columns: the most frequent category).
+    | Median
+    /// Filled with the column's most frequent value over the training rows (the smallest on a tie).
+    | MostFrequent
+
 /// A table of samples: numeric features (n x d, one sample per row) with their column names,
-/// and the target column's name and values.
+/// and the target column's name and values. A text feature column holds category codes: cell
+/// k means `Categories.[j].[k]`; a missing cell is NaN.
 type Dataset =
     { /// n x d, one sample per row.
       Features: Matrix<float>
@@ -32,7 +47,12 @@ type Dataset =
       /// The target column's name.
       TargetName: string
       /// The target of each sample.
-      Target: Target }
+      Target: Target
+      /// For each feature column, its categories when it is a text column (the cells are codes
+      /// 0 .. k-1 into them), empty for a numeric column.
+      Categories: string[][]
+      /// What a pipeline fitted on these data does with missing (NaN) feature cells.
+      Missing: MissingPolicy }
     /// n, the number of samples.
     member this.SampleCount = this.Features.RowCount
     /// d, the number of features.
@@ -54,6 +74,28 @@ type Dataset =
 
 /// Operations on data sets that keep them whole (row selection, conversion).
 module Dataset =
+
+    /// The categories of feature column j (empty for a numeric column).
+    let categoriesOf (data: Dataset) (j: int) : string[] =
+        if isNull data.Categories || j >= data.Categories.Length || isNull data.Categories.[j] then [||] else data.Categories.[j]
+
+    /// True when feature column j is a text column (its cells are category codes).
+    let isText (data: Dataset) (j: int) = (categoriesOf data j).Length > 0
+
+    /// A copy with another missing-value policy.
+    let withMissing (policy: MissingPolicy) (data: Dataset) : Dataset = { data with Missing = policy }
+
+    /// The first missing (NaN) feature cell as (row, column), if any.
+    let firstMissing (data: Dataset) : (int * int) option =
+        let x = data.Features
+        let mutable found = None
+        let mutable i = 0
+        while found.IsNone && i < x.RowCount do
+            for j in 0 .. x.ColumnCount - 1 do
+                if found.IsNone && Double.IsNaN x.[i, j] then found <- Some (i, j)
+            i <- i + 1
+        found
+
 
     /// The rows whose indices are given, in that order, as a new data set.
     let selectRows (indices: int[]) (data: Dataset) : Dataset =
@@ -82,14 +124,157 @@ module Dataset =
                     | None -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames))))
         { data with
             Features = Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
-            FeatureNames = cols |> Array.map (fun j -> data.FeatureNames.[j]) }
+            FeatureNames = cols |> Array.map (fun j -> data.FeatureNames.[j])
+            Categories = cols |> Array.map (fun j -> Array.copy (categoriesOf data j)) }
+
+    /// The rows without a missing (NaN) feature cell, as a new data set.
+    let dropMissing (data: Dataset) : Dataset =
+        let x = data.Features
+        let keep = Array.init x.RowCount id |> Array.filter (fun i -> not (Seq.exists (fun j -> Double.IsNaN x.[i, j]) (seq { 0 .. x.ColumnCount - 1 })))
+        if keep.Length = x.RowCount then data else selectRows keep data
+
+    let private checkFeatures (features: float[,]) (featureNames: string[]) =
+        Check.notNull "features" features
+        let n, d = Array2D.length1 features, Array2D.length2 features
+        if n = 0 || d = 0 then Check.fail "features" (sprintf "features has shape %dx%d; a data set needs at least one row and one column." n d)
+        for i in 0 .. n - 1 do
+            for j in 0 .. d - 1 do
+                if Double.IsInfinity features.[i, j] then
+                    Check.fail "features" (sprintf "features holds %s at row %d, column %d; values must be finite (NaN marks a missing value)." (string features.[i, j]) i j)
+        let names =
+            if isNull featureNames then Array.init d (fun j -> sprintf "x%d" (j + 1))
+            else
+                if featureNames.Length <> d then
+                    Check.fail "featureNames" (sprintf "There are %d feature names but features has %d columns." featureNames.Length d)
+                featureNames |> Array.iteri (fun j name -> if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty." j))
+                match featureNames |> Array.countBy id |> Array.tryFind (fun (_, c) -> c > 1) with
+                | Some (name, _) -> Check.fail "featureNames" (sprintf "The feature name '%s' appears more than once." name)
+                | None -> Array.copy featureNames
+        n, names, Matrix<float>.Build.DenseOfArray(Array2D.copy features)
+
+    let private build targetName names x target =
+        { Features = x; FeatureNames = names; TargetName = (if String.IsNullOrEmpty targetName then "target" else targetName)
+          Target = target; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error }
+
+    let private checkLength (name: string) (n: int) (length: int) =
+        if length <> n then Check.fail name (sprintf "%s has %d entries but features has %d rows; it needs one per row." name length n)
+
+    /// A classification data set from numbers in memory: features (n x d; NaN marks a missing
+    /// value), the class name of each row (compared after Unicode normalisation NFC; classes in
+    /// `Csv.classOrder`-like order: numerically when every name is a number, else ordinal), the
+    /// feature names (null: x1 .. xd) and the target's name (null or empty: "target").
+    let ofClassNames (featureNames: string[]) (targetName: string) (features: float[,]) (labels: string[]) : Dataset =
+        let n, names, x = checkFeatures features featureNames
+        Check.notNull "labels" labels
+        checkLength "labels" n labels.Length
+        let texts = labels |> Array.mapi (fun i s ->
+            if String.IsNullOrWhiteSpace s then Check.fail "labels" (sprintf "labels[%d] is empty; every row needs a class name." i)
+            let t = s.Trim()
+            if t.IsNormalized(Text.NormalizationForm.FormC) then t else t.Normalize(Text.NormalizationForm.FormC))
+        let isNumber (s: string) = match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Double.IsFinite v | _ -> false
+        let distinct = Array.distinct texts
+        let order =
+            if distinct |> Array.forall isNumber then
+                distinct |> Array.sortWith (fun a b ->
+                    let c = compare (Double.Parse(a, CultureInfo.InvariantCulture)) (Double.Parse(b, CultureInfo.InvariantCulture))
+                    if c <> 0 then c else String.CompareOrdinal(a, b))
+            else distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+        let index = order |> Array.mapi (fun k c -> c, k) |> dict
+        build targetName names x (Target.Classes (texts |> Array.map (fun t -> index.[t]), order))
+
+    /// A classification data set with integer class labels: the classes are the distinct labels,
+    /// in increasing order, named by their decimal text ("0", "1", ...).
+    let ofClassLabels (featureNames: string[]) (targetName: string) (features: float[,]) (labels: int[]) : Dataset =
+        Check.notNull "labels" labels
+        ofClassNames featureNames targetName features (labels |> Array.map (fun l -> l.ToString(CultureInfo.InvariantCulture)))
+
+    /// A regression data set from numbers in memory: features (n x d; NaN marks a missing value)
+    /// and one finite target value per row.
+    let ofValues (featureNames: string[]) (targetName: string) (features: float[,]) (values: float[]) : Dataset =
+        let n, names, x = checkFeatures features featureNames
+        Check.notNull "values" values
+        checkLength "values" n values.Length
+        values |> Array.iteri (fun i v -> if not (Double.IsFinite v) then Check.fail "values" (sprintf "values[%d] is %s; every target value must be finite." i (string v)))
+        build targetName names x (Target.Values (Array.copy values))
+
+    let private rowsOf (rows: seq<'T>) (features: 'T -> float[]) (featureNames: string[]) =
+        Check.notNull "rows" rows
+        Check.notNull "features" (box features)
+        Check.notNull "featureNames" featureNames
+        let items = Array.ofSeq rows
+        if items.Length = 0 then Check.fail "rows" "rows is empty; a data set needs at least one row."
+        let d = featureNames.Length
+        let x = Array2D.zeroCreate items.Length d
+        items |> Array.iteri (fun i item ->
+            let v = features item
+            if isNull v then Check.fail "features" (sprintf "The features of row %d are null." i)
+            if v.Length <> d then Check.fail "features" (sprintf "Row %d has %d features but there are %d feature names." i v.Length d)
+            for j in 0 .. d - 1 do x.[i, j] <- v.[j])
+        items, x
+
+    /// A classification data set from objects (as ML.NET's LoadFromEnumerable): `features` gives
+    /// each row's feature values (as many as `featureNames`), `label` its class name.
+    let ofSeqClasses (featureNames: string[]) (targetName: string) (features: 'T -> float[]) (label: 'T -> string) (rows: seq<'T>) : Dataset =
+        Check.notNull "label" (box label)
+        let items, x = rowsOf rows features featureNames
+        ofClassNames featureNames targetName x (items |> Array.map label)
+
+    /// A regression data set from objects: `features` gives each row's feature values, `value` its target.
+    let ofSeqValues (featureNames: string[]) (targetName: string) (features: 'T -> float[]) (value: 'T -> float) (rows: seq<'T>) : Dataset =
+        Check.notNull "value" (box value)
+        let items, x = rowsOf rows features featureNames
+        ofValues featureNames targetName x (items |> Array.map value)
 
     /// A classification data set as a Dataset (target name "class").
     let ofClassification (targetName: string) (data: ClassificationData) : Dataset =
         { Features = data.Features.Clone()
           FeatureNames = Array.copy data.FeatureNames
           TargetName = targetName
-          Target = Target.Classes (Array.copy data.Labels, Array.copy data.ClassNames) }
+          Target = Target.Classes (Array.copy data.Labels, Array.copy data.ClassNames)
+          Categories = Array.create data.FeatureNames.Length [||]
+          Missing = MissingPolicy.Error }
+
+/// The stated rule by which a column of numbers becomes classes: a target whose values are all
+/// integers, with at most `maxClasses` distinct values that each occur at least `minCount`
+/// times, holds class labels (0/1/2 labels); any other column of numbers (fractions, or a count
+/// such as a number of visits with dozens of values or rare values) is a regression target. A
+/// column with text in it holds classes. The CSV reader applies it when TargetKind is Auto.
+module TargetRule =
+
+    /// At most this many distinct integer values make classes (20).
+    let maxClasses = 20
+
+    /// Each integer value must occur at least this often to make classes (3).
+    let minCount = 3
+
+    /// Whether numbers are class labels by the rule, and why, in one phrase.
+    let ofNumbers (values: float[]) : bool * string =
+        let integral = values |> Array.forall (fun v -> Double.IsFinite v && Math.Round v = v && abs v < 9.0e15)
+        if not integral then false, "the values are numbers that are not all integers"
+        else
+            let counts = values |> Array.countBy id
+            let fewest = if counts.Length = 0 then 0 else counts |> Array.map snd |> Array.min
+            if counts.Length < 2 then false, "the values are all the same number"
+            elif counts.Length > maxClasses then false, sprintf "the integer values take %d distinct values, more than %d" counts.Length maxClasses
+            elif fewest < minCount then false, sprintf "some integer value occurs only %d time(s), fewer than %d" fewest minCount
+            else true, sprintf "the values are %d distinct integers, each occurring at least %d times" counts.Length minCount
+
+    /// The task a data set's target means, and why (for summaries): "classification (...)" or
+    /// "regression (...)". A target whose kind was set against the rule says so.
+    let explain (data: Dataset) : string =
+        let isNumber (s: string) = match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Double.IsFinite v | _ -> false
+        match data.Target with
+        | Target.Values v ->
+            let classes, why = ofNumbers v
+            if classes then sprintf "regression (set explicitly; by the rule it would be classes: %s)" why
+            else sprintf "regression: %s" why
+        | Target.Classes (labels, names) ->
+            if names |> Array.forall isNumber then
+                let values = labels |> Array.map (fun l -> Double.Parse(names.[l], CultureInfo.InvariantCulture))
+                let classes, why = ofNumbers values
+                if classes then sprintf "classification: %s" why
+                else sprintf "classification (set explicitly; by the rule it would be regression: %s)" why
+            else sprintf "classification: the column holds text (%d classes)" names.Length
 
 /// The data sets embedded in the library (shared/data of the repository; origins in
 /// Data/README.md): commute (the notes' linear-regression example), Iris and digits.
@@ -152,5 +337,6 @@ module Datasets =
         | "commute" ->
             let header, _ = embeddedCsv "commute.csv"
             let x, y, featureNames = commute ()
-            { Features = x; FeatureNames = featureNames; TargetName = header.[2]; Target = Target.Values (y.Column(0).ToArray()) }
+            { Features = x; FeatureNames = featureNames; TargetName = header.[2]; Target = Target.Values (y.Column(0).ToArray())
+              Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error }
         | _ -> Check.fail "name" (sprintf "There is no embedded data set called '%s'; the embedded data sets are %s." name (String.Join(", ", names)))

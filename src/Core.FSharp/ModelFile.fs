@@ -116,8 +116,43 @@ module ModelFile =
         let scale = e.Vector(prefix + "scale", offset.Length)
         rebuild "scaler" (fun () -> Scaler.create kind offset scale)
 
+    /// A preprocessor's entries, only when it does something (a file of a numeric pipeline
+    /// without imputation is byte for byte what earlier versions wrote): "preprocess.missing"
+    /// (Preprocessor.missingName), "preprocess.unknown" ("error" or "zeros"),
+    /// "preprocess.text_columns" (the indices of the text columns), "preprocess.categories.<j>"
+    /// for each, and "preprocess.fill" (one value per column) when the policy imputes.
+    let private preprocessorEntries (p: Preprocessor) =
+        if p.IsIdentity then []
+        else
+            let text = [| for j in 0 .. p.Width - 1 do if p.Categories.[j].Length > 0 then yield j |]
+            [ yield "preprocess.missing", ModelValue.Text (Preprocessor.missingName p.Missing)
+              yield "preprocess.unknown", ModelValue.Text (Preprocessor.unknownName p.UnknownCategory)
+              yield "preprocess.text_columns", ModelValue.Ints (text |> Array.map int64)
+              for j in text do yield sprintf "preprocess.categories.%d" j, ModelValue.Texts (Array.copy p.Categories.[j])
+              if p.Fill.Length > 0 then yield "preprocess.fill", vector p.Fill ]
+
+    let private preprocessorOf (width: int) (e: ModelEntries) : Preprocessor =
+        if not (e.Has "preprocess.missing") then Preprocessor.identity width
+        else
+            let missing =
+                match Preprocessor.tryParseMissing (e.Text "preprocess.missing") with
+                | Some m -> m
+                | None -> bad (sprintf "The entry 'preprocess.missing' is '%s', which is not a missing-value policy this library knows." (e.Text "preprocess.missing"))
+            let unknown =
+                match Preprocessor.tryParseUnknown (e.Text "preprocess.unknown") with
+                | Some u -> u
+                | None -> bad (sprintf "The entry 'preprocess.unknown' is '%s'; it must be 'error' or 'zeros'." (e.Text "preprocess.unknown"))
+            let categories = Array.create width [||]
+            for j in e.Ints "preprocess.text_columns" do
+                if j < 0L || j >= int64 width then bad (sprintf "The entry 'preprocess.text_columns' holds %d; columns are 0 .. %d." j (width - 1))
+                categories.[int j] <- e.Texts(sprintf "preprocess.categories.%d" j)
+                if categories.[int j].Length = 0 then bad (sprintf "The entry 'preprocess.categories.%d' is empty; a text column has at least one category." j)
+            let fill = if e.Has "preprocess.fill" then e.Vector("preprocess.fill", width) else [||]
+            rebuild "pipeline" (fun () -> Preprocessor.create categories missing fill unknown)
+
     /// A pipeline's entries: its network ("network." prefix), "features", "scaler.*", "loss",
-    /// "target", "classes" and "target_scaler.*".
+    /// "target", "classes", "target_scaler.*", and the preprocessor's "preprocess.*" when it
+    /// imputes or encodes text columns.
     let pipelineEntries (p: Pipeline) : (string * ModelValue) list =
         [ yield! networkEntries "network." p.Network
           yield "features", ModelValue.Texts (Array.copy p.FeatureNames)
@@ -125,17 +160,21 @@ module ModelFile =
           yield "loss", ModelValue.Text (Loss.name p.Loss)
           yield "target", ModelValue.Text p.TargetName
           yield "classes", ModelValue.Texts (Array.copy p.ClassNames)
-          yield! scalerEntries "target_scaler." p.TargetScaler ]
+          yield! scalerEntries "target_scaler." p.TargetScaler
+          yield! preprocessorEntries p.Preprocessor ]
 
-    /// The pipeline of `pipelineEntries`, checked by Pipeline.create.
+    /// The pipeline of `pipelineEntries`, checked by Pipeline.createWith (a file without
+    /// "preprocess.*" entries has the identity preprocessor).
     let pipelineOf (e: ModelEntries) : Pipeline =
         let net = networkOf "network." e
         let loss =
             match Loss.tryParse (e.Text "loss") with
             | Some l -> l
             | None -> bad (sprintf "The entry 'loss' is '%s', which is not a loss this library knows." (e.Text "loss"))
+        let features = e.Texts "features"
+        let pre = preprocessorOf features.Length e
         rebuild "pipeline" (fun () ->
-            Pipeline.create (e.Texts "features") (scalerOf "scaler." e) net loss (e.Text "target") (e.Texts "classes") (scalerOf "target_scaler." e))
+            Pipeline.createWith pre features (scalerOf "scaler." e) net loss (e.Text "target") (e.Texts "classes") (scalerOf "target_scaler." e))
 
     // ---- linear models -------------------------------------------------------------------
 

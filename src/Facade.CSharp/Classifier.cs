@@ -159,6 +159,46 @@ public sealed class Pipeline
     /// <summary>The loss it was trained with.</summary>
     public Loss Loss => Enum.Parse<Loss>(LossName(Core.Loss));
 
+    /// <summary>What it does with missing values (Mean, Median, MostFrequent: fills them with values fitted on
+    /// the training rows; Error, Drop: a missing value at prediction is an error).</summary>
+    public MissingValues Missing => DataInterop.FromCore(Core.Preprocessor.Missing);
+
+    /// <summary>What it does with a text category its training rows did not have.</summary>
+    public UnknownCategory UnknownCategory => Core.Preprocessor.UnknownCategory.IsZeros ? UnknownCategory.Zeros : UnknownCategory.Error;
+
+    /// <summary>A copy that treats unseen text categories as an error or as all zeros (one-hot).</summary>
+    public Pipeline WithUnknownCategory(UnknownCategory unknownCategory) =>
+        new(FN.PipelineModule.withUnknownCategory(unknownCategory.ToCore(), Core));
+
+    /// <summary>For each feature column, its categories (from the training rows) when it is a text column, else
+    /// an empty array.</summary>
+    public string[][] Categories => Core.Preprocessor.Categories.Select(c => (string[])c.Clone()).ToArray();
+
+    /// <summary>The predicted class index of each row of a data set holding the model's features (by name; text
+    /// columns by category).</summary>
+    /// <exception cref="ArgumentException">A missing column, an unseen category under
+    /// <see cref="UnknownCategory.Error"/>, a missing value the model does not fill (ParamName "data").</exception>
+    public int[] PredictClasses(Dataset data) =>
+        FN.PipelineModule.predictClasses(Core, FN.PipelineModule.featuresOf(Core, (data ?? throw new ArgumentNullException(nameof(data))).Core));
+
+    /// <summary>The predicted class name of each row of a data set.</summary>
+    public string[] PredictClassNames(Dataset data) => PredictClasses(data).Select(c => Core.ClassNames[c]).ToArray();
+
+    /// <summary>Class probabilities (n x classes) for each row of a data set, or null when the loss gives none.</summary>
+    public double[,]? PredictProbabilities(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var p = FN.PipelineModule.probabilities(Core, FN.PipelineModule.featuresOf(Core, data.Core));
+        return p is null ? null : p.Value.ToArray();
+    }
+
+    /// <summary>A regressor's predictions for each row of a data set, in the target's units.</summary>
+    public double[] PredictValues(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return FN.PipelineModule.predictValues(Core, FN.PipelineModule.featuresOf(Core, data.Core)).Column(0).ToArray();
+    }
+
     /// <summary>The feature scaling it applies.</summary>
     public Scaling Scaling => DataInterop.FromCore(Core.Scaler.Kind);
 

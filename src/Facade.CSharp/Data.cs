@@ -7,12 +7,60 @@ namespace FunctionalNN;
 /// <summary>How the target column of a CSV file is read.</summary>
 public enum TargetKind
 {
-    /// <summary>Numbers mean regression; any text in the column means classes.</summary>
+    /// <summary>By the stated rule: text, or integers with at most 20 distinct values that each occur at least
+    /// 3 times, are classes; other numbers are a regression target (see <see cref="Dataset.TaskReason"/>).</summary>
     Auto,
     /// <summary>Numbers, one per row.</summary>
     Regression,
     /// <summary>Class names, whatever they look like ("0" .. "9" are class names too).</summary>
     Classification,
+}
+
+/// <summary>What happens to missing values (an empty field, NA, NaN, ?, null; or NaN in memory).</summary>
+public enum MissingValues
+{
+    /// <summary>A missing value is an error naming its line (or row) and column (the default).</summary>
+    Error,
+    /// <summary>Rows with a missing value are left out.</summary>
+    Drop,
+    /// <summary>Filled with the column's mean over the training rows (a text column: its most frequent category).</summary>
+    Mean,
+    /// <summary>Filled with the column's median over the training rows (a text column: its most frequent category).</summary>
+    Median,
+    /// <summary>Filled with the column's most frequent value over the training rows.</summary>
+    MostFrequent,
+}
+
+/// <summary>What a pipeline does with a text category that its training rows did not have.</summary>
+public enum UnknownCategory
+{
+    /// <summary>An ArgumentException naming the row, the column and the category (the default).</summary>
+    Error,
+    /// <summary>The category's one-hot columns are all zero.</summary>
+    Zeros,
+}
+
+/// <summary>How a CSV file is written: its separator, quote, header and missing-value markers, and what to do
+/// with missing values. Every property has a default that suits most files.</summary>
+public sealed record CsvFormat
+{
+    /// <summary>The field separator, or null to detect it among ',', ';' and tab (the default).</summary>
+    public char? Separator { get; init; }
+
+    /// <summary>The quote character, or null to detect it ('"', or ''' when the file quotes with it).</summary>
+    public char? Quote { get; init; }
+
+    /// <summary>False when the first line is data: the columns are then named column1 .. columnN (default true).</summary>
+    public bool HasHeader { get; init; } = true;
+
+    /// <summary>Texts that mean a missing value besides the empty field, compared ignoring case (null: NA, NaN, ?, null).</summary>
+    public string[]? MissingMarkers { get; init; }
+
+    /// <summary>What to do with missing values (default: an error that names this option).</summary>
+    public MissingValues Missing { get; init; } = MissingValues.Error;
+
+    /// <summary>Feature columns read as text categories even when they hold numbers, or null.</summary>
+    public string[]? TextColumns { get; init; }
 }
 
 /// <summary>How features are scaled before the network sees them (fitted on training rows only).</summary>
@@ -47,12 +95,36 @@ public sealed class Dataset
     /// <param name="classNames">Known class names in index order (a model's): another label is an error.</param>
     /// <exception cref="FN.DataFormatException">A ragged row, a missing or non-numeric value, a missing target
     /// column, an empty file, an unknown class: the message names the line, the column and the text.</exception>
+    /// <param name="format">The separator, quote, header and missing values, or null to detect them (missing values are then an error).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static Dataset LoadCsv(string path, string? target = null, TargetKind targetKind = TargetKind.Auto,
-        string[]? features = null, string[]? classNames = null)
+        string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
-        return new(FN.Csv.load(Options(target, targetKind, features, classNames, true), path));
+        return new(FN.Csv.load(Options(target, targetKind, features, classNames, true, format), path));
+    }
+
+    /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
+    /// the target when the file has it (read with the model's classes). Missing values are kept for the model's
+    /// imputer when it has one (unless the format says Drop).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose columns are read.</param>
+    /// <param name="format">The separator, quote and header, or null to detect them.</param>
+    public static Dataset LoadCsvForModel(string path, Pipeline model, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        var f = format ?? new CsvFormat();
+        var textColumns = model.FeatureNames.Where((_, j) => model.Core.Preprocessor.Categories[j].Length > 0).ToArray();
+        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
+        f = f with
+        {
+            TextColumns = (f.TextColumns ?? Array.Empty<string>()).Concat(textColumns).ToArray(),
+            Missing = imputes && f.Missing == MissingValues.Error ? MissingValues.Mean : f.Missing,
+        };
+        var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
+            model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
+        return new(FN.Csv.load(options, path));
     }
 
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>
@@ -61,11 +133,114 @@ public sealed class Dataset
     /// <param name="targetKind">How the target is read.</param>
     /// <param name="features">The feature columns in order, or null.</param>
     /// <param name="classNames">Known class names in index order, or null.</param>
+    /// <param name="format">The separator, quote, header and missing values, or null to detect them.</param>
     public static Dataset ParseCsv(string text, string? target = null, TargetKind targetKind = TargetKind.Auto,
-        string[]? features = null, string[]? classNames = null)
+        string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return new(FN.Csv.loadText(Options(target, targetKind, features, classNames, true), text));
+        return new(FN.Csv.loadText(Options(target, targetKind, features, classNames, true, format), text));
+    }
+
+    /// <summary>A classification data set from arrays in memory: one row of <paramref name="features"/> per sample
+    /// (NaN marks a missing value) and its class name. Classes are compared after Unicode normalisation (NFC)
+    /// and ordered numerically when every name is a number, else ordinally.</summary>
+    /// <param name="features">n x d feature values.</param>
+    /// <param name="labels">n class names.</param>
+    /// <param name="featureNames">d names, or null for x1 .. xd.</param>
+    /// <param name="targetName">The target's name (default "target").</param>
+    /// <exception cref="ArgumentException">Shapes that do not match, an infinite value, an empty label or name
+    /// (ParamName the parameter's name).</exception>
+    public static Dataset FromArrays(double[,] features, string[] labels, string[]? featureNames = null, string targetName = "target")
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        return new(FN.DatasetModule.ofClassNames(featureNames!, targetName, features, labels));
+    }
+
+    /// <summary>A classification data set with integer class labels (classes "0", "1", ... in increasing order).</summary>
+    public static Dataset FromArrays(double[,] features, int[] labels, string[]? featureNames = null, string targetName = "target")
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        return new(FN.DatasetModule.ofClassLabels(featureNames!, targetName, features, labels));
+    }
+
+    /// <summary>A regression data set from arrays in memory: one row of <paramref name="features"/> per sample and
+    /// its finite target value.</summary>
+    public static Dataset FromArrays(double[,] features, double[] values, string[]? featureNames = null, string targetName = "target")
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(values);
+        return new(FN.DatasetModule.ofValues(featureNames!, targetName, features, values));
+    }
+
+    /// <summary>A classification data set from objects (as ML.NET's LoadFromEnumerable): <paramref name="features"/>
+    /// gives each row's feature values, one per name in <paramref name="featureNames"/>; <paramref name="label"/> its class.</summary>
+    public static Dataset FromEnumerable<T>(IEnumerable<T> rows, Func<T, double[]> features, Func<T, string> label,
+        string[] featureNames, string targetName = "target")
+    {
+        var (x, items) = Rows(rows, features, featureNames);
+        ArgumentNullException.ThrowIfNull(label);
+        return FromArrays(x, items.Select(label).ToArray(), featureNames, targetName);
+    }
+
+    /// <summary>A classification data set from objects with integer class labels.</summary>
+    public static Dataset FromEnumerable<T>(IEnumerable<T> rows, Func<T, double[]> features, Func<T, int> label,
+        string[] featureNames, string targetName = "target")
+    {
+        var (x, items) = Rows(rows, features, featureNames);
+        ArgumentNullException.ThrowIfNull(label);
+        return FromArrays(x, items.Select(label).ToArray(), featureNames, targetName);
+    }
+
+    /// <summary>A regression data set from objects: <paramref name="value"/> gives each row's target.</summary>
+    public static Dataset FromEnumerable<T>(IEnumerable<T> rows, Func<T, double[]> features, Func<T, double> value,
+        string[] featureNames, string targetName = "target")
+    {
+        var (x, items) = Rows(rows, features, featureNames);
+        ArgumentNullException.ThrowIfNull(value);
+        return FromArrays(x, items.Select(value).ToArray(), featureNames, targetName);
+    }
+
+    private static (double[,], T[]) Rows<T>(IEnumerable<T> rows, Func<T, double[]> features, string[] featureNames)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(featureNames);
+        var items = rows.ToArray();
+        if (items.Length == 0) throw new ArgumentException("rows is empty; a data set needs at least one row.", nameof(rows));
+        var x = new double[items.Length, featureNames.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            var v = features(items[i]) ?? throw new ArgumentException($"The features of row {i} are null.", nameof(features));
+            if (v.Length != featureNames.Length)
+                throw new ArgumentException($"Row {i} has {v.Length} features but there are {featureNames.Length} feature names.", nameof(features));
+            for (int j = 0; j < v.Length; j++) x[i, j] = v[j];
+        }
+        return (x, items);
+    }
+
+    /// <summary>What a pipeline fitted on these data does with missing values.</summary>
+    public MissingValues Missing => DataInterop.FromCore(Core.Missing);
+
+    /// <summary>A copy with another missing-value policy (Drop leaves rows out before fitting; Mean, Median and
+    /// MostFrequent make the pipeline impute).</summary>
+    public Dataset WithMissing(MissingValues missing) => new(FN.DatasetModule.withMissing(missing.ToCore(), Core));
+
+    /// <summary>For each feature column, its categories when it is a text column (then <see cref="Features"/> holds
+    /// the category's index), else an empty array.</summary>
+    public string[][] Categories => Enumerable.Range(0, FeatureCount).Select(j => (string[])FN.DatasetModule.categoriesOf(Core, j).Clone()).ToArray();
+
+    /// <summary>The task the target means and why, by the stated rule (e.g. "classification: the values are 4
+    /// distinct integers, each occurring at least 3 times").</summary>
+    public string TaskReason => FN.TargetRule.explain(Core);
+
+    /// <summary>The text of a feature cell: a number, a text column's category, or "" when missing.</summary>
+    public string CellText(int row, int column)
+    {
+        if (row < 0 || row >= SampleCount) throw new ArgumentOutOfRangeException(nameof(row), row, $"row must lie in 0 .. {SampleCount - 1}.");
+        if (column < 0 || column >= FeatureCount) throw new ArgumentOutOfRangeException(nameof(column), column, $"column must lie in 0 .. {FeatureCount - 1}.");
+        return FN.Csv.cellText(Core, row, column);
     }
 
     /// <summary>An embedded data set by name: "iris" (150 flowers, 3 species), "digits" (1797 8x8 images,
@@ -76,8 +251,13 @@ public sealed class Dataset
     /// <summary>The names <see cref="Embedded"/> accepts.</summary>
     public static IReadOnlyList<string> EmbeddedNames => (string[])FN.Datasets.names.Clone();
 
-    internal static FN.CsvOptions Options(string? target, TargetKind kind, string[]? features, string[]? classNames, bool requireTarget) =>
-        new(target is null ? FSharpOption<string>.None : FSharpOption<string>.Some(target),
+    internal static FN.CsvOptions Options(string? target, TargetKind kind, string[]? features, string[]? classNames, bool requireTarget,
+        CsvFormat? format = null)
+    {
+        var f = format ?? new CsvFormat();
+        if (f.MissingMarkers is { } markers && markers.Any(m => m is null))
+            throw new ArgumentException("MissingMarkers holds a null marker.", nameof(format));
+        return new FN.CsvOptions(target is null ? FSharpOption<string>.None : FSharpOption<string>.Some(target),
             kind switch
             {
                 TargetKind.Auto => FN.TargetKind.Auto,
@@ -87,7 +267,14 @@ public sealed class Dataset
             },
             features is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])features.Clone()),
             classNames is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])classNames.Clone()),
-            requireTarget);
+            requireTarget,
+            f.Separator is char sep ? FSharpOption<char>.Some(sep) : FSharpOption<char>.None,
+            f.Quote is char q ? FSharpOption<char>.Some(q) : FSharpOption<char>.None,
+            f.HasHeader,
+            f.MissingMarkers is { } m ? (string[])m.Clone() : FN.CsvOptions.Default.MissingMarkers,
+            f.Missing.ToCore(),
+            f.TextColumns is { } t ? (string[])t.Clone() : Array.Empty<string>());
+    }
 
     /// <summary>The number of samples (rows).</summary>
     public int SampleCount => Core.SampleCount;
@@ -217,6 +404,27 @@ internal static class DataInterop
         Scaling.Standard => FN.ScalingKind.Standard,
         Scaling.MinMax => FN.ScalingKind.MinMax,
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, "Unknown scaling."),
+    };
+
+    internal static FN.MissingPolicy ToCore(this MissingValues m) => m switch
+    {
+        MissingValues.Error => FN.MissingPolicy.Error,
+        MissingValues.Drop => FN.MissingPolicy.Drop,
+        MissingValues.Mean => FN.MissingPolicy.Mean,
+        MissingValues.Median => FN.MissingPolicy.Median,
+        MissingValues.MostFrequent => FN.MissingPolicy.MostFrequent,
+        _ => throw new ArgumentOutOfRangeException(nameof(m), m, "Unknown missing-value policy."),
+    };
+
+    internal static MissingValues FromCore(FN.MissingPolicy m) =>
+        m.IsDrop ? MissingValues.Drop : m.IsMean ? MissingValues.Mean : m.IsMedian ? MissingValues.Median
+        : m.IsMostFrequent ? MissingValues.MostFrequent : MissingValues.Error;
+
+    internal static FN.UnknownCategory ToCore(this UnknownCategory u) => u switch
+    {
+        UnknownCategory.Error => FN.UnknownCategory.Error,
+        UnknownCategory.Zeros => FN.UnknownCategory.Zeros,
+        _ => throw new ArgumentOutOfRangeException(nameof(u), u, "Unknown unknown-category rule."),
     };
 
     internal static Scaling FromCore(FN.ScalingKind s) =>

@@ -91,7 +91,7 @@ let tests =
                 let code, _, err, _ = run dir [ "predict"; "--model"; "iris.fnn"; "--data"; "iris.csv"; "--out"; "predictions.csv" ]
                 Expect.equal code 0 (sprintf "predict (stderr: %s)" err)
                 let lines = File.ReadAllLines(Path.Combine(dir, "predictions.csv"))
-                Expect.equal lines.[0] "petal_length,petal_width,species,p_setosa,p_versicolor,p_virginica" "header"
+                Expect.equal lines.[0] "petal_length,petal_width,predicted_species,p_setosa,p_versicolor,p_virginica" "header (the prediction column is predicted_<target>, docs/cli.md)"
                 Expect.equal lines.Length 151 "one line per row"
                 Expect.stringContains lines.[1] ",setosa," "the first flower is a setosa"
             finally Directory.Delete(dir, true)
@@ -118,18 +118,75 @@ let tests =
             let code, output = Repo.run "bash" [ Repo.path [ "tests"; "pack-tool.sh" ] ] Repo.root (TimeSpan.FromMinutes 5.0)
             Expect.equal code 0 output
             Expect.stringContains output "the installed fnn reached test accuracy" output
+        test "a semicolon CSV with a BOM, CRLF, a text feature, missing values and integer labels trains with --missing mean; an unseen category at predict is a one-line error, or zeros by option" {
+            let dir = tempDir ()
+            try
+                // 60 rows, labels 1, 2, 3 (20 each: classes by the target rule); color follows the label
+                // (1 red, 2 green, 3 blue), size = 10 x label + row mod 5, every 7th size NA, every 11th color empty.
+                let rows =
+                    [ for i in 0 .. 59 ->
+                        let label = i % 3 + 1
+                        let size = if i % 7 = 3 then "NA" else string (10 * label + i % 5)
+                        let color = if i % 11 = 5 then "" else [| "red"; "green"; "blue" |].[label - 1]
+                        sprintf "%s;%s;%d" size color label ]
+                let text = "size;color;label\r\n" + String.Join("\r\n", rows) + "\r\n"
+                File.WriteAllBytes(Path.Combine(dir, "shapes.csv"), Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (Text.Encoding.UTF8.GetBytes text))
+                let code, out, err, _ = run dir [ "train"; "--data"; "shapes.csv"; "--target"; "label"; "--missing"; "mean"; "--out"; "shapes.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.stringContains out "task: classification: the values are 3 distinct integers" "the rule's reason is printed"
+                Expect.stringContains out "text columns, one-hot" "the summary shows the encoder"
+                let accuracy = out.Split('\n') |> Array.find (fun l -> l.StartsWith "test accuracy: ")
+                // color alone decides the label, so the test rows are classified well.
+                Expect.isGreaterThanOrEqual (Double.Parse(accuracy.Substring(15, 6), Globalization.CultureInfo.InvariantCulture)) 0.9 accuracy
+                // evaluate reads the training file's dialect and text column, and the model imputes its missing sizes.
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "shapes.fnn"; "--data"; "shapes.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
+                Expect.isGreaterThanOrEqual ((json out).GetProperty("accuracy").GetDouble()) 0.9 "accuracy on all 60 rows"
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "size;color\r\n12;red\r\n25;purple\r\nNA;blue\r\n")
+                expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "Row 2"; "column 'color'"; "'purple'"; "--unknown-category zeros" ] |> ignore
+                let code, _, err, _ = run dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros"; "--out"; "p.csv" ]
+                Expect.equal code 0 (sprintf "predict with zeros (stderr: %s)" err)
+                let lines = File.ReadAllLines(Path.Combine(dir, "p.csv"))
+                Expect.equal lines.[0] "size,color,predicted_label,p_1,p_2,p_3" "header: the features, predicted_<target>, probabilities"
+                Expect.equal lines.Length 4 "one line per row"
+                Expect.stringStarts lines.[1] "12,red,1," "a red shape is class 1"
+                Expect.stringStarts lines.[3] ",blue,3," "the missing size is imputed and written empty; a blue shape is class 3"
+            finally Directory.Delete(dir, true)
+        }
+        test "--separator, --no-header, --missing drop, --missing-values and --task set the reading; bad data are refused before training" {
+            let dir = tempDir ()
+            try
+                // Tab-separated, no header, '-' marks missing; the target 0/1 would be classes by the rule.
+                let rows = [ for i in 0 .. 29 -> sprintf "%s\t%d\t%d" (if i = 4 then "-" else string i) (i % 4) (i % 2) ]
+                File.WriteAllText(Path.Combine(dir, "plain.tsv"), String.Join("\n", rows) + "\n")
+                let code, out, err, _ =
+                    run dir [ "train"; "--data"; "plain.tsv"; "--separator"; "tab"; "--no-header"; "--missing"; "drop"; "--missing-values"; "-"
+                              "--task"; "regression"; "--epochs"; "5"; "--json" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.equal ((json out).GetProperty("task").GetString()) "regression" "--task overrides the rule"
+                Expect.equal ((json out).GetProperty("test_samples").GetInt32()) 6 "29 rows after the drop, 20% of them (5.8 -> 6) tested"
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b\n1,x\n2,x\n3,x\n4,x\n5,x\n")
+                expectError dir [ "train"; "--data"; "one.csv" ] 1 [ "only 1 class"; "at least two classes" ] |> ignore
+                File.WriteAllText(Path.Combine(dir, "single.csv"), "a,b\n1,x\n2,y\n3,z\n")
+                expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "test part would be empty" ] |> ignore
+                expectError dir [ "train"; "--data"; "one.csv"; "--missing"; "sometimes" ] 2 [ "--missing needs error, drop, mean, median or most_frequent" ] |> ignore
+                File.WriteAllText(Path.Combine(dir, "mixed.csv"), "size,color,price\n1,red,3\n2,blue,5\n3,red,7\n")
+                expectError dir [ "linear"; "--data"; "mixed.csv" ] 1 [ "column 'color' holds text" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
         test "errors are one line on stderr and a non-zero exit, never a stack trace" {
             let dir = tempDir ()
             try
                 let write name (text: string) = File.WriteAllText(Path.Combine(dir, name), text)
                 write "ragged.csv" "a,b,c\n1,2,x\n3,4\n"
-                write "text.csv" "a,b,c\n1,2,x\n3,four,y\n"
+                // 20 numbers and one 'four': a numeric-looking column with a bad cell (docs/data-and-models.md).
+                write "text.csv" ("a,b,c\n" + String.Join("", [ for i in 1 .. 20 -> sprintf "%d,%d,x\n" i i ]) + "3,four,y\n")
                 write "empty.csv" ""
                 write "train.csv" "a,b,c\n1,2,x\n3,4,y\n1,3,x\n4,4,y\n1,1,x\n5,4,y\n"
                 write "unseen.csv" "a,b,c\n1,2,x\n3,4,z\n"
                 expectError dir [ "train"; "--data"; "missing.csv" ] 1 [ "missing.csv"; "does not exist" ] |> ignore
                 expectError dir [ "train"; "--data"; "ragged.csv" ] 1 [ "Line 3 has 2 fields"; "3 columns" ] |> ignore
-                expectError dir [ "train"; "--data"; "text.csv" ] 1 [ "Line 3, column 'b': 'four'" ] |> ignore
+                expectError dir [ "train"; "--data"; "text.csv" ] 1 [ "Line 22, column 'b': 'four'" ] |> ignore
                 expectError dir [ "train"; "--data"; "empty.csv" ] 1 [ "empty" ] |> ignore
                 expectError dir [ "train"; "--data"; "train.csv"; "--target"; "label" ] 1 [ "no target column 'label'" ] |> ignore
                 let code, _, err, _ = run dir [ "train"; "--data"; "train.csv"; "--epochs"; "5"; "--test-fraction"; "0.34"; "--out"; "m.fnn" ]

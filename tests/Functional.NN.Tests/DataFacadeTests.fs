@@ -101,7 +101,7 @@ let tests =
                 Expect.equal (bits (resumed.Model.GetWeights 0)) (bits (whole.Model.GetWeights 0)) "weights bit for bit"
             finally File.Delete path
         }
-        test "docs/data-and-models.md: its C# block is tests/DataQuickStart.CSharp/Program.cs, which runs" {
+        testSequenced <| test "docs/data-and-models.md: its C# block is tests/DataQuickStart.CSharp/Program.cs, which runs" {
             let program = normalise (File.ReadAllText(Repo.path [ "tests"; "DataQuickStart.CSharp"; "Program.cs" ]))
             Expect.contains (docBlocks "csharp") program "the document shows the compiled quick start word for word"
             let entry = Reflection.Assembly.Load("DataQuickStart.CSharp").EntryPoint
@@ -111,6 +111,65 @@ let tests =
             try entry.Invoke(null, [| box ([||]: string[]) |]) |> ignore
             finally Console.SetOut saved
             Expect.stringContains (capture.ToString()) "loaded model agrees: True" (capture.ToString())
+        }
+        testSequenced <| test "the data-in-memory quick start (tests/MemoryQuickStart.CSharp) is in the docs and the README, and runs" {
+            let program = normalise (File.ReadAllText(Repo.path [ "tests"; "MemoryQuickStart.CSharp"; "Program.cs" ]))
+            Expect.contains (docBlocks "csharp") program "docs/data-and-models.md shows it word for word"
+            Expect.contains (ReadmeTests.blocks "csharp") program "README.md shows it word for word"
+            let entry = Reflection.Assembly.Load("MemoryQuickStart.CSharp").EntryPoint
+            let saved = Console.Out
+            use capture = new StringWriter()
+            Console.SetOut capture
+            try entry.Invoke(null, [| box ([||]: string[]) |]) |> ignore
+            finally Console.SetOut saved
+            let out = capture.ToString()
+            // Integer labels 0/1, three rows each: classes by the target rule; prices: 6 distinct values, regression.
+            Expect.stringContains out "from arrays: 6 rows, 2 features, target kind (2 classes); classification: the values are 2 distinct integers" out
+            Expect.stringContains out "from objects: 6 rows, 2 features, target price (numeric); regression" out
+            // The two probes lie inside the two groups of the training rows (hand: (0.1, 0.1) among the 0s, (0.9, 0.8) among the 1s).
+            Expect.stringContains out "classifier predicts: 0 1" out
+            // Hand bound: a 90 m2 house lies between the 80 m2 (230,000) and 100 m2 (280,000) houses.
+            let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith "regressor: ")
+            let price = Double.Parse(line.Substring(line.LastIndexOf ' ' + 1), Globalization.CultureInfo.InvariantCulture)
+            Expect.isTrue (price > 200000.0 && price < 310000.0) line
+        }
+        test "C# data from arrays and objects: shapes and selectors checked with C# parameter names" {
+            expectArg "labels" [ "2 entries"; "3 rows" ] (fun () -> Dataset.FromArrays(Array2D.zeroCreate 3 1, [| "a"; "b" |]) |> ignore)
+            expectArg "features" [ "Row 1 has 1 features" ] (fun () ->
+                Dataset.FromEnumerable([ [| 1.0; 2.0 |]; [| 3.0 |] ], Func<float[], float[]>(id), Func<float[], float>(fun r -> r.[0]), [| "a"; "b" |]) |> ignore)
+            let d = Dataset.FromEnumerable([ [| 1.0; 2.0 |]; [| 3.0; 4.0 |]; [| 5.0; 6.0 |] ], Func<float[], float[]>(id), Func<float[], int>(fun r -> int r.[0] % 2), [| "a"; "b" |])
+            // Labels 1 % 2 = 1, 3 % 2 = 1, 5 % 2 = 1: one class "1".
+            Expect.equal (d.ClassNames, d.Labels) ([| "1" |], [| 0; 0; 0 |]) "integer labels by selector"
+            let withNaN = Dataset.FromArrays(array2D [ [ 1.0 ]; [ nan ]; [ 3.0 ]; [ 5.0 ] ], [| 1.0; 2.0; 3.0; 4.0 |]).WithMissing(MissingValues.Mean)
+            Expect.equal withNaN.Missing MissingValues.Mean "the policy"
+            let model = Pipeline.Fit(withNaN, PipelineOptions(Training = TrainingOptions(MaxEpochs = 2))).Model
+            Expect.equal model.Missing MissingValues.Mean "the pipeline imputes"
+            Expect.equal (model.PredictValues(array2D [ [ nan ] ]).Length) 1 "a NaN input is filled"
+        }
+        test "C# CSV formats: a set separator, no header, imputed missing values, a model's text columns and an unseen category" {
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-format-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let train = Path.Combine(dir, "train.csv")
+                File.WriteAllText(train, "1;red;p\n2;;q\nNA;green;p\n4;red;q\n5;green;p\n6;red;q\n")
+                let format = CsvFormat(Separator = Nullable ';', HasHeader = false, Missing = MissingValues.MostFrequent)
+                let data = Dataset.LoadCsv(train, format = format)
+                Expect.equal (data.FeatureNames, data.TargetName) ([| "column1"; "column2" |], "column3") "no header: column1 .. column3"
+                // color's categories in ordinal order; the empty cell and NA are missing (NaN).
+                Expect.equal data.Categories.[1] [| "green"; "red" |] "categories"
+                Expect.isTrue (Double.IsNaN data.Features.[1, 1] && Double.IsNaN data.Features.[2, 0]) "missing cells are NaN"
+                Expect.equal data.TaskReason "classification: the column holds text (2 classes)" "the task and why"
+                let model = Pipeline.Fit(data, PipelineOptions(Training = TrainingOptions(MaxEpochs = 3))).Model
+                Expect.equal (model.Missing, model.Categories.[1]) (MissingValues.MostFrequent, [| "green"; "red" |]) "the imputer and the encoder in the model"
+                let fresh = Path.Combine(dir, "new.csv")
+                File.WriteAllText(fresh, "3;purple\n;red\n")
+                let unseen = Dataset.LoadCsvForModel(fresh, model, CsvFormat(Separator = Nullable ';', HasHeader = false))
+                Expect.equal unseen.SampleCount 2 "both rows, the missing cell kept for the imputer"
+                expectArg "data" [ "Row 1"; "column 'column2'"; "'purple'" ] (fun () -> model.PredictClassNames unseen |> ignore)
+                let zeros = model.WithUnknownCategory(UnknownCategory.Zeros)
+                Expect.equal (zeros.PredictClassNames(unseen).Length) 2 "all zeros for purple, the mode for the missing size"
+                Expect.equal model.UnknownCategory UnknownCategory.Error "the original model is unchanged"
+            finally Directory.Delete(dir, true)
         }
         test "docs/data-and-models.md: its F# block is scripts/data-quickstart.fsx (which the script tests run)" {
             let script = File.ReadAllLines(Repo.path [ "scripts"; "data-quickstart.fsx" ])

@@ -1,15 +1,18 @@
 namespace Functional.NN
 
 open System
+open System.Collections.Generic
 open System.Globalization
 open System.IO
+open System.Text
 open MathNet.Numerics.LinearAlgebra
 
 /// A CSV file that cannot be turned into a data set. The message names the line (1 is the
-/// header), the column and the offending text; the same facts are in the properties.
+/// first line of the file), the column and the offending text (quoted at most
+/// `Csv.maxQuotedChars` characters); the same facts are in the properties.
 type DataFormatException(message: string, line: int, column: string) =
     inherit Exception(message)
-    /// The line of the file, from 1 (the header); 0 when the error is not about one line.
+    /// The line of the file, from 1; 0 when the error is not about one line.
     member _.Line = line
     /// The column's name ("" when the error is not about one column).
     member _.Column = column
@@ -17,7 +20,8 @@ type DataFormatException(message: string, line: int, column: string) =
 /// How the target column of a CSV file is read.
 [<RequireQualifiedAccess>]
 type TargetKind =
-    /// Numbers mean regression; any text in the column means classes.
+    /// By the stated rule (TargetRule): text, or integers with few distinct values that each
+    /// occur several times, are classes; other numbers are a regression target.
     | Auto
     /// Numbers, one per row (an error names the first row that is not a number).
     | Regression
@@ -37,9 +41,27 @@ type CsvOptions =
       ClassNames: string[] option
       /// When false the file need not have the target column: the data set's target is empty
       /// (for prediction).
-      RequireTarget: bool }
-    /// The last column is the target, Auto kind, every other column a feature.
-    static member Default = { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true }
+      RequireTarget: bool
+      /// The field separator (None: detected from the file among ',', ';' and tab).
+      Separator: char option
+      /// The quote character (None: detected: '"', or '\'' when the file has no '"' and quotes fields with ').
+      Quote: char option
+      /// False when the first line is data: the columns are then named column1 .. columnN.
+      HasHeader: bool
+      /// The texts that mean a missing value besides the empty field (compared ignoring case
+      /// and surrounding spaces). Default: NA, NaN, ?, null.
+      MissingMarkers: string[]
+      /// What to do with missing values: an error (default), drop the rows, or keep them as
+      /// NaN for the pipeline to impute (a missing target always drops its row then).
+      Missing: MissingPolicy
+      /// Feature columns read as text categories even when they hold numbers (a model's text columns).
+      TextColumns: string[] }
+    /// The last column is the target, Auto kind, every other column a feature, separator and
+    /// quote detected, a header row, missing values an error.
+    static member Default =
+        { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
+          Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
+          Missing = MissingPolicy.Error; TextColumns = [||] }
     /// A copy with the target column's name.
     member this.WithTarget(name: string) = { this with Target = Some name }
     /// A copy with the target kind.
@@ -50,6 +72,18 @@ type CsvOptions =
     member this.WithClassNames(names: string[]) = { this with ClassNames = Some (Array.copy names) }
     /// A copy that does (true) or does not (false) require the target column.
     member this.WithRequireTarget(require) = { this with RequireTarget = require }
+    /// A copy with a set separator.
+    member this.WithSeparator(separator: char) = { this with Separator = Some separator }
+    /// A copy with a set quote character.
+    member this.WithQuote(quote: char) = { this with Quote = Some quote }
+    /// A copy with (true) or without (false) a header row.
+    member this.WithHeader(hasHeader: bool) = { this with HasHeader = hasHeader }
+    /// A copy with other missing-value markers (the empty field is always missing).
+    member this.WithMissingMarkers(markers: string[]) = { this with MissingMarkers = Array.copy markers }
+    /// A copy with another missing-value policy.
+    member this.WithMissing(policy: MissingPolicy) = { this with Missing = policy }
+    /// A copy with columns read as text categories.
+    member this.WithTextColumns(names: string[]) = { this with TextColumns = Array.copy names }
 
 /// A parsed CSV file: the header and the rows of text, each row with its line number.
 type CsvTable =
@@ -60,115 +94,305 @@ type CsvTable =
       /// The file line (from 1) on which each row starts.
       Lines: int[] }
 
-/// Comma-separated files (RFC 4180: fields may be quoted with ", a quote inside a quoted field
-/// is written ""): parsing, and turning columns into numbers. Every error is a
+/// CSV files (RFC 4180 with a detected dialect: the separator ',', ';' or tab, the quote '"'
+/// or '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
+/// order mark is skipped): parsing in time and memory linear in the text's length, and turning
+/// columns into numbers, text categories and missing values. Every error is a
 /// DataFormatException naming the line, the column and the text, never a silent NaN or a
 /// dropped row. Blank lines are skipped.
 module Csv =
 
-    let private fail line column (message: string) : 'a = raise (DataFormatException(message, line, column))
+    /// The longest field accepted: 1,048,576 characters (a longer one is a DataFormatException).
+    let maxFieldChars = 1 <<< 20
 
-    /// Splits the text into records of fields, with the line each record starts on.
-    let private records (text: string) : (int * string[]) list =
-        let result = Collections.Generic.List<int * string[]>()
-        let fields = Collections.Generic.List<string>()
-        let field = Text.StringBuilder()
+    /// The most characters of a field or name an error message quotes (the rest is counted).
+    let maxQuotedChars = 80
+
+    /// The largest regular file read: 1 GiB.
+    let maxFileBytes = 1L <<< 30
+
+    /// The most bytes read from a file that is not regular (a pipe, a device such as
+    /// /dev/zero): 64 MiB.
+    let maxStreamBytes = 64L <<< 20
+
+    /// The longest error message: longer ones are cut to this many characters.
+    let maxMessageChars = 1000
+
+    /// A text as an error message quotes it: at most `maxQuotedChars` characters, then the
+    /// count; line breaks written as \r and \n, so that a message is one line.
+    let quoteText (s: string) =
+        let oneLine (t: string) =
+            if t.IndexOfAny([| '\r'; '\n' |]) < 0 then t else t.Replace("\r", "\\r").Replace("\n", "\\n")
+        if isNull s then ""
+        elif s.Length <= maxQuotedChars then oneLine s
+        else oneLine (s.Substring(0, maxQuotedChars)) + sprintf "... (%d characters in all)" s.Length
+
+    /// Names for a message: at most 12, quoted, then how many more.
+    let private nameList (names: string[]) =
+        let shown = names |> Array.truncate 12 |> Array.map quoteText
+        let text = String.Join(", ", shown)
+        if names.Length > 12 then text + sprintf ", ... (%d columns in all)" names.Length else text
+
+    let private fail line column (message: string) : 'a =
+        let message = if message.Length > maxMessageChars then message.Substring(0, maxMessageChars) + "..." else message
+        raise (DataFormatException(message, line, quoteText column))
+
+    let private nfc (s: string) = if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
+
+    /// The quote character of a text: '"' when it holds one in its first 64 KiB, else '\'' when
+    /// a field there starts and ends with one, else '"'.
+    let detectQuote (text: string) : char =
+        let n = min text.Length 65536
+        if text.IndexOf('"', 0, n) >= 0 then '"'
+        else
+            let isEdge (c: char) = c = ',' || c = ';' || c = '\t' || c = '\n' || c = '\r'
+            let mutable opens = false
+            let mutable closes = false
+            for i in 0 .. n - 1 do
+                if text.[i] = '\'' then
+                    if i = 0 || isEdge text.[i - 1] then opens <- true
+                    if i = n - 1 || isEdge text.[i + 1] then closes <- true
+            if opens && closes then '\'' else '"'
+
+    /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
+    /// the first line and the same number of times on the most of the first 50 lines; ties go
+    /// to the one with more fields. ',' when none appears.
+    let detectSeparator (quote: char) (text: string) : char =
+        let candidates = [| ','; ';'; '\t' |]
+        let counts = List<int[]>()
+        let current = Array.zeroCreate 3
+        let mutable inQuotes = false
+        let mutable i = 0
+        let limit = min text.Length (1 <<< 20)
+        let start = if text.Length > 0 && text.[0] = '\uFEFF' then 1 else 0
+        i <- start
+        while i < limit && counts.Count < 50 do
+            let c = text.[i]
+            if c = quote then inQuotes <- not inQuotes
+            elif not inQuotes && (c = '\n' || c = '\r') then
+                if current |> Array.exists (fun k -> k > 0) || counts.Count > 0 then counts.Add(Array.copy current)
+                Array.fill current 0 3 0
+                if c = '\r' && i + 1 < limit && text.[i + 1] = '\n' then i <- i + 1
+            elif not inQuotes then
+                for k in 0 .. 2 do
+                    if c = candidates.[k] then current.[k] <- current.[k] + 1
+            i <- i + 1
+        if counts.Count < 50 && current |> Array.exists (fun k -> k > 0) then counts.Add(Array.copy current)
+        if counts.Count = 0 then ','
+        else
+            let first = counts.[0]
+            let score k = (counts |> Seq.filter (fun line -> line.[k] = first.[k]) |> Seq.length), first.[k]
+            let best = [| 0; 1; 2 |] |> Array.filter (fun k -> first.[k] > 0) |> Array.sortByDescending score
+            if best.Length = 0 then ',' else candidates.[best.[0]]
+
+    /// Splits the text into records of fields, with the line each record starts on. Linear in
+    /// the text's length: each character is looked at once; an unquoted field is cut out of the
+    /// text in one piece, a quoted one is built character by character (its doubled quotes undone).
+    let private records (separator: char) (quote: char) (text: string) : List<int * string[]> =
+        let result = List<int * string[]>()
+        let fields = List<string>()
+        let field = StringBuilder()
+        let n = text.Length
         let mutable line = 1
         let mutable start = 1
         let mutable inQuotes = false
         let mutable wasQuoted = false
-        let mutable i = 0
-        let endField () =
-            fields.Add(if wasQuoted then field.ToString() else field.ToString().Trim())
-            field.Clear() |> ignore
+        let mutable onlySpace = true
+        let mutable i = if n > 0 && text.[0] = '\uFEFF' then 1 else 0
+        let mutable fieldStart = i
+        let tooLong () =
+            fail start "" (sprintf "Line %d, field %d: the field is longer than %d characters, the longest this reader accepts." start (fields.Count + 1) maxFieldChars)
+        let append (c: char) =
+            if field.Length >= maxFieldChars then tooLong ()
+            field.Append(c) |> ignore
+        // Ends the field that runs from fieldStart to just before index `stop`.
+        let endField (stop: int) =
+            if wasQuoted then
+                fields.Add(field.ToString())
+                field.Clear() |> ignore
+            else
+                if stop - fieldStart > maxFieldChars then tooLong ()
+                fields.Add(text.Substring(fieldStart, stop - fieldStart).Trim())
             wasQuoted <- false
-        let endRecord () =
-            endField ()
+            onlySpace <- true
+        let endRecord (stop: int) =
+            endField stop
             let isBlank = fields.Count = 1 && fields.[0] = ""
             if not isBlank then result.Add((start, fields.ToArray()))
             fields.Clear()
-        while i < text.Length do
+        while i < n do
             let c = text.[i]
             if inQuotes then
-                if c = '"' then
-                    if i + 1 < text.Length && text.[i + 1] = '"' then
-                        field.Append('"') |> ignore
+                if c = quote then
+                    if i + 1 < n && text.[i + 1] = quote then
+                        append quote
                         i <- i + 1
                     else inQuotes <- false
+                elif c = '\r' then
+                    line <- line + 1
+                    append c
+                    if i + 1 < n && text.[i + 1] = '\n' then
+                        append '\n'
+                        i <- i + 1
                 else
                     if c = '\n' then line <- line + 1
-                    field.Append(c) |> ignore
+                    append c
             else
-                match c with
-                | '"' when field.ToString().Trim() = "" ->
+                if c = quote && onlySpace && not wasQuoted then
                     field.Clear() |> ignore
                     inQuotes <- true
                     wasQuoted <- true
-                | ',' -> endField ()
-                | '\r' -> ()
-                | '\n' ->
-                    endRecord ()
+                    onlySpace <- false
+                elif c = separator then
+                    endField i
+                    fieldStart <- i + 1
+                elif c = '\n' || c = '\r' then
+                    endRecord i
+                    if c = '\r' && i + 1 < n && text.[i + 1] = '\n' then i <- i + 1
                     line <- line + 1
                     start <- line
-                | _ -> field.Append(c) |> ignore
+                    fieldStart <- i + 1
+                elif wasQuoted then append c // text after a closing quote belongs to the field
+                else
+                    if onlySpace && not (Char.IsWhiteSpace c) then onlySpace <- false
+                    if i - fieldStart >= maxFieldChars then tooLong ()
             i <- i + 1
-        if inQuotes then fail start "" (sprintf "Line %d: a quoted field is never closed (a \" without its closing \")." start)
-        endRecord ()
-        List.ofSeq result
+        if inQuotes then fail start "" (sprintf "Line %d: a quoted field is never closed (a %c without its closing %c)." start quote quote)
+        endRecord n
+        result
 
-    /// Parses CSV text: a header row, then rows with exactly as many fields. Raises
-    /// DataFormatException for an empty text, a header with an empty or repeated name, or a
-    /// ragged row (naming its line and both counts).
-    let parse (text: string) : CsvTable =
+    /// Parses CSV text with a set or detected dialect. With a header: its names must be
+    /// non-empty and distinct; without: the columns are named column1 .. columnN. Every row needs
+    /// as many fields as the first. Raises DataFormatException for an empty text, a bad header,
+    /// a ragged row (naming its line and both counts) or a field longer than `maxFieldChars`.
+    let parseWith (separator: char option) (quote: char option) (hasHeader: bool) (text: string) : CsvTable =
         Check.notNull "text" text
-        match records text with
-        | [] -> fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
-        | (headerLine, header) :: rows ->
-            header |> Array.iteri (fun j name ->
-                if name = "" then fail headerLine "" (sprintf "Line %d (the header): column %d has no name." headerLine (j + 1)))
-            header |> Array.countBy id |> Array.tryFind (fun (_, c) -> c > 1) |> Option.iter (fun (name, _) ->
-                fail headerLine name (sprintf "Line %d (the header): the column name '%s' appears more than once." headerLine name))
-            if List.isEmpty rows then fail headerLine "" "The file has a header row but no data rows."
-            for (line, fields) in rows do
-                if fields.Length <> header.Length then
-                    fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column." line fields.Length header.Length (String.Join(", ", header)))
-            { Header = header; Rows = rows |> List.map snd |> Array.ofList; Lines = rows |> List.map fst |> Array.ofList }
+        let quote = match quote with Some q -> q | None -> detectQuote text
+        let separator = match separator with Some s -> s | None -> detectSeparator quote text
+        if separator = quote || separator = '\n' || separator = '\r' then
+            Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
+        let all = records separator quote text
+        if all.Count = 0 then fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
+        let headerLine, header, first =
+            if hasHeader then
+                let line, names = all.[0]
+                names |> Array.iteri (fun j name ->
+                    if name = "" then fail line "" (sprintf "Line %d (the header): column %d has no name." line (j + 1)))
+                let seen = HashSet<string>(StringComparer.Ordinal)
+                for name in names do
+                    if not (seen.Add name) then
+                        fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once." line (quoteText name))
+                line, names, 1
+            else
+                let _, fields = all.[0]
+                0, Array.init fields.Length (fun j -> sprintf "column%d" (j + 1)), 0
+        if all.Count <= first then fail headerLine "" "The file has a header row but no data rows."
+        let count = all.Count - first
+        let rows = Array.zeroCreate count
+        let lines = Array.zeroCreate count
+        for k in 0 .. count - 1 do
+            let line, fields = all.[first + k]
+            if fields.Length <> header.Length then
+                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator))
+            rows.[k] <- fields
+            lines.[k] <- line
+        { Header = header; Rows = rows; Lines = lines }
 
-    /// Reads and parses a CSV file (UTF-8). A missing file is a FileNotFoundException naming it.
-    let readFile (path: string) : CsvTable =
+    /// Parses CSV text with a header row, detecting the separator and the quote (see `parseWith`).
+    let parse (text: string) : CsvTable = parseWith None None true text
+
+    let private decodeRange (bytes: byte[]) (length: int) : string =
+        use reader = new StreamReader(new MemoryStream(bytes, 0, length), UTF8Encoding(false), true)
+        reader.ReadToEnd()
+
+    /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 mark is
+    /// honoured too); invalid UTF-8 becomes U+FFFD.
+    let decode (bytes: byte[]) : string =
+        Check.notNull "bytes" bytes
+        decodeRange bytes bytes.Length
+
+    /// A file's text (UTF-8, with or without a byte order mark): a regular file larger than
+    /// `maxFileBytes` is refused before it is read; any other file (a pipe, a device) is read up
+    /// to `maxStreamBytes`. Raises FileNotFoundException for a missing file, DataFormatException
+    /// beyond a cap.
+    let readText (path: string) : string =
         Check.notNull "path" path
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "The data file '%s' does not exist." path, path))
-        parse (File.ReadAllText path)
+        use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan)
+        let declared = if stream.CanSeek then stream.Length else 0L
+        if declared > maxFileBytes then
+            fail 0 "" (sprintf "The file '%s' is %d bytes long; data files larger than %d bytes are refused." path declared maxFileBytes)
+        let cap = if declared > 0L then maxFileBytes else maxStreamBytes
+        use buffer = new MemoryStream(int (min declared maxFileBytes))
+        let chunk = Array.zeroCreate 65536
+        let mutable total = 0L
+        let mutable go = true
+        while go do
+            let k = stream.Read(chunk, 0, chunk.Length)
+            if k = 0 then go <- false
+            else
+                total <- total + int64 k
+                if total > cap then
+                    fail 0 "" (sprintf "The file '%s' gave more than %d bytes; %s." path cap
+                        (if declared > 0L then "data files are read up to 1 GiB" else "a file that is not a regular file (a pipe or a device) is read up to 64 MiB"))
+                buffer.Write(chunk, 0, k)
+        decodeRange (buffer.GetBuffer()) (int buffer.Length)
+
+    /// Reads and parses a CSV file with a set or detected dialect (see `parseWith`, `readText`).
+    let readFileWith (separator: char option) (quote: char option) (hasHeader: bool) (path: string) : CsvTable =
+        parseWith separator quote hasHeader (readText path)
+
+    /// Reads and parses a CSV file with a header row, detecting the dialect.
+    let readFile (path: string) : CsvTable = readFileWith None None true path
+
+    let private indexMaps (header: string[]) =
+        let exact = Dictionary<string, int>(StringComparer.Ordinal)
+        let loose = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
+        header |> Array.iteri (fun j h ->
+            exact.TryAdd(h, j) |> ignore
+            loose.TryAdd(h, j) |> ignore)
+        exact, loose
+
+    let private tryIndex (exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
+        match exact.TryGetValue name with
+        | true, j -> Some j
+        | _ ->
+            match loose.TryGetValue name with
+            | true, j -> Some j
+            | _ -> None
 
     /// The index of a column by name (exact, then ignoring case); raises naming the columns there are.
     let columnIndex (table: CsvTable) (name: string) : int =
-        match Array.tryFindIndex ((=) name) table.Header with
+        match tryIndex (indexMaps table.Header) name with
         | Some j -> j
-        | None ->
-            match Array.tryFindIndex (fun (h: string) -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase)) table.Header with
-            | Some j -> j
-            | None -> fail 1 name (sprintf "There is no column '%s'; the columns are %s." name (String.Join(", ", table.Header)))
+        | None -> fail 1 name (sprintf "There is no column '%s'; the columns are %s." (quoteText name) (nameList table.Header))
+
+    let private isNumber (s: string) =
+        match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, v -> Double.IsFinite v
+        | _ -> false
+
+    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
+    let private parses (s: string) =
+        let mutable v = 0.0
+        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
 
     /// The text of a field as a finite number, or a DataFormatException naming line, column and text.
     let private number (table: CsvTable) (row: int) (col: int) : float =
         let text = table.Rows.[row].[col]
         let line = table.Lines.[row]
         let name = table.Header.[col]
-        if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line name)
+        if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
         match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v when Double.IsFinite v -> v
-        | _ -> fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number." line name text)
+        | _ -> fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number." line (quoteText name) (quoteText text))
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`).
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
         Check.notNull "names" names
-        let cols = names |> Array.map (columnIndex table)
+        let maps = indexMaps table.Header
+        let cols = names |> Array.map (fun name -> match tryIndex maps name with Some j -> j | None -> columnIndex table name)
         Mat.init table.Rows.Length cols.Length (fun i j -> number table i cols.[j])
-
-    let private isNumber (s: string) =
-        match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, v -> Double.IsFinite v
-        | _ -> false
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
     /// when every label is a number ("2" before "10"), otherwise by ordinal string comparison.
@@ -181,66 +405,138 @@ module Csv =
                 if c <> 0 then c else String.CompareOrdinal(a, b))
         else distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
 
+    /// A column is numeric-looking when at most 1 in 20 of its present cells is not a number:
+    /// such a cell is then an error, not a reason to read the column as text.
+    let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
+
     /// A data set from a parsed table (see `load`).
     let toDataset (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
+        let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> if isNull m then "" else m.Trim()), StringComparer.OrdinalIgnoreCase)
+        markers.Add "" |> ignore
+        let isMissing (s: string) = markers.Contains s
+        let missingOption = "set the option Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values"
+        let maps = indexMaps table.Header
         let targetName =
             match options.Target with
             | Some t -> t
             | None -> table.Header.[table.Header.Length - 1]
         let targetIndex =
-            match Array.tryFindIndex ((=) targetName) table.Header with
+            match tryIndex maps targetName with
             | Some j -> Some j
-            | None ->
-                match Array.tryFindIndex (fun (h: string) -> String.Equals(h, targetName, StringComparison.OrdinalIgnoreCase)) table.Header with
-                | Some j -> Some j
-                | None when options.RequireTarget ->
-                    fail 1 targetName (sprintf "There is no target column '%s'; the columns are %s." targetName (String.Join(", ", table.Header)))
-                | None -> None
+            | None when options.RequireTarget ->
+                fail 1 targetName (sprintf "There is no target column '%s'; the columns are %s." (quoteText targetName) (nameList table.Header))
+            | None -> None
         let targetName = match targetIndex with Some j -> table.Header.[j] | None -> targetName
-        let featureNames =
+        let featureCols =
             match options.Features with
-            | Some names -> names |> Array.map (fun n -> table.Header.[columnIndex table n])
-            | None -> table.Header |> Array.indexed |> Array.filter (fun (j, _) -> Some j <> targetIndex) |> Array.map snd
+            | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
+            | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
+        let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
         if featureNames.Length = 0 then
-            fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." targetName)
-        featureNames |> Array.iter (fun n ->
-            if n = targetName && targetIndex.IsSome then fail 1 n (sprintf "The column '%s' cannot be both a feature and the target." n))
-        let features = numericColumns featureNames table
+            fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
+        featureCols |> Array.iter (fun j ->
+            if Some j = targetIndex then fail 1 table.Header.[j] (sprintf "The column '%s' cannot be both a feature and the target." (quoteText table.Header.[j])))
+        let textColumns = HashSet<string>((if isNull options.TextColumns then [||] else options.TextColumns), StringComparer.OrdinalIgnoreCase)
+        let n = table.Rows.Length
+        // Rows to drop: a missing target (under every policy but Error), or any missing cell under Drop.
+        let keep = Array.create n true
+        let noteMissing (i: int) (col: int) (isTarget: bool) =
+            match options.Missing with
+            | MissingPolicy.Error ->
+                let text = table.Rows.[i].[col]
+                fail table.Lines.[i] table.Header.[col]
+                    (sprintf "Line %d, column '%s': the %s is missing (%s); %s." table.Lines.[i] (quoteText table.Header.[col])
+                        (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption)
+            | MissingPolicy.Drop -> keep.[i] <- false
+            | _ -> if isTarget then keep.[i] <- false
+        // Pass 1: missing cells and column kinds.
+        let kinds =
+            featureCols |> Array.map (fun col ->
+                let mutable numbers = 0
+                let mutable present = 0
+                let mutable firstBad = -1
+                for i in 0 .. n - 1 do
+                    let s = table.Rows.[i].[col]
+                    if isMissing s then noteMissing i col false
+                    else
+                        present <- present + 1
+                        if parses s then numbers <- numbers + 1
+                        elif firstBad < 0 then firstBad <- i
+                let asText = textColumns.Contains table.Header.[col]
+                if asText || firstBad < 0 then asText
+                elif looksNumeric numbers present then
+                    let i = firstBad
+                    fail table.Lines.[i] table.Header.[col]
+                        (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; correct the cell or add it to MissingMarkers (CLI: --missing-values)." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present)
+                else true)
+        match targetIndex with
+        | Some t -> for i in 0 .. n - 1 do if isMissing table.Rows.[i].[t] then noteMissing i t true
+        | None -> ()
+        let rows = Array.init n id |> Array.filter (fun i -> keep.[i])
+        if rows.Length = 0 then fail 0 "" "Every row has a missing value, so no row is left to read."
+        // Pass 2: values.
+        let categories = Array.create featureCols.Length [||]
+        let x = Matrix<float>.Build.Dense(rows.Length, featureCols.Length)
+        featureCols |> Array.iteri (fun k col ->
+            if kinds.[k] then
+                let texts = rows |> Array.map (fun i -> let s = table.Rows.[i].[col] in if isMissing s then null else nfc s)
+                let names = texts |> Array.filter (isNull >> not) |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+                let index = Dictionary<string, int>(StringComparer.Ordinal)
+                names |> Array.iteri (fun c name -> index.[name] <- c)
+                categories.[k] <- names
+                texts |> Array.iteri (fun r s -> x.[r, k] <- if isNull s then nan else float index.[s])
+            else
+                rows |> Array.iteri (fun r i ->
+                    let s = table.Rows.[i].[col]
+                    x.[r, k] <- if isMissing s then nan else number table i col))
         let target =
             match targetIndex with
             | None ->
                 match options.ClassNames with
-                | Some names -> Target.Classes ([||], Array.copy names)
+                | Some names -> Target.Classes ([||], names |> Array.map nfc)
                 | None -> Target.Values [||]
             | Some t ->
-                let texts = table.Rows |> Array.map (fun r -> r.[t])
-                texts |> Array.iteri (fun i s ->
-                    if s = "" then fail table.Lines.[i] targetName (sprintf "Line %d, column '%s': the target is missing (an empty field)." table.Lines.[i] targetName))
+                let texts = rows |> Array.map (fun i -> nfc table.Rows.[i].[t])
+                let numbers = texts |> Array.filter parses |> Array.length
                 let asClasses =
                     options.ClassNames.IsSome
                     || (match options.TargetKind with
                         | TargetKind.Classification -> true
                         | TargetKind.Regression -> false
-                        | TargetKind.Auto -> not (texts |> Array.forall isNumber))
+                        | TargetKind.Auto ->
+                            if numbers = texts.Length then
+                                fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                            elif looksNumeric numbers texts.Length then
+                                let r = texts |> Array.findIndex (parses >> not)
+                                let i = rows.[r]
+                                fail table.Lines.[i] targetName
+                                    (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; correct the cell, mark it missing, or set TargetKind (CLI: --task classification)." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length)
+                            else true)
                 if asClasses then
-                    let names = match options.ClassNames with Some n -> Array.copy n | None -> classOrder texts
-                    let index = names |> Array.mapi (fun i n -> n, i) |> dict
+                    let names = match options.ClassNames with Some n -> n |> Array.map nfc | None -> classOrder texts
+                    let index = Dictionary<string, int>(StringComparer.Ordinal)
+                    names |> Array.iteri (fun k name -> index.TryAdd(name, k) |> ignore)
                     let labels =
-                        texts |> Array.mapi (fun i s ->
+                        texts |> Array.mapi (fun r s ->
                             match index.TryGetValue s with
                             | true, k -> k
-                            | _ -> fail table.Lines.[i] targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." table.Lines.[i] targetName s (String.Join(", ", names))))
+                            | _ ->
+                                let line = table.Lines.[rows.[r]]
+                                fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." line (quoteText targetName) (quoteText s) (nameList names)))
                     Target.Classes (labels, names)
-                else Target.Values (Array.init texts.Length (fun i -> number table i t))
-        { Features = features; FeatureNames = featureNames; TargetName = targetName; Target = target }
+                else Target.Values (rows |> Array.map (fun i -> number table i t))
+        { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target
+          Categories = categories; Missing = options.Missing }
 
-    /// Loads a data set from CSV text: numeric feature columns and a target column by name,
-    /// numeric (regression) or text (classes in `classOrder`, or the given class names).
-    let loadText (options: CsvOptions) (text: string) : Dataset = toDataset options (parse text)
+    /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
+    /// column by name, read by TargetKind (Auto: TargetRule).
+    let loadText (options: CsvOptions) (text: string) : Dataset =
+        toDataset options (parseWith options.Separator options.Quote options.HasHeader text)
 
-    /// Loads a data set from a CSV file (see `loadText`).
-    let load (options: CsvOptions) (path: string) : Dataset = toDataset options (readFile path)
+    /// Loads a data set from a CSV file (see `loadText`, `readText`).
+    let load (options: CsvOptions) (path: string) : Dataset =
+        toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
 
     let private quote (s: string) =
         if s.IndexOfAny([| ','; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() then "\"" + s.Replace("\"", "\"\"") + "\"" else s
@@ -256,6 +552,14 @@ module Csv =
     /// A number as CSV text that reads back to the same double ("R" format, invariant culture).
     let formatNumber (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
 
+    /// The text of a feature cell: its category for a text column, "" when missing, else the number.
+    let cellText (data: Dataset) (i: int) (j: int) : string =
+        let v = data.Features.[i, j]
+        if Double.IsNaN v then ""
+        else
+            let names = Dataset.categoriesOf data j
+            if names.Length > 0 then names.[int v] else formatNumber v
+
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal.
     let ofDataset (data: Dataset) : string =
@@ -267,7 +571,7 @@ module Csv =
             | _ -> [||]
         let hasTarget = (target 0 |> Array.length) > 0 || data.SampleCount = 0
         let header = Array.append data.FeatureNames (if hasTarget then [| data.TargetName |] else [||])
-        format header (Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> formatNumber data.Features.[i, j])) (target i)))
+        format header (Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i)))
 
     /// Writes a data set as a CSV file (see `ofDataset`).
     let save (path: string) (data: Dataset) =

@@ -23,7 +23,10 @@ type Pipeline =
       ClassNames: string[]
       /// For a regressor, maps the network's outputs back to the target's units (inverse
       /// transform); the identity of width 0 for a classifier.
-      TargetScaler: Scaler }
+      TargetScaler: Scaler
+      /// Fitted on the training rows and applied first: fills missing values and one-hot
+      /// encodes text columns (the identity for numeric data without imputation).
+      Preprocessor: Preprocessor }
     /// True for a classifier (it has class names).
     member this.IsClassifier = this.ClassNames.Length > 0
 
@@ -42,19 +45,25 @@ module Pipeline =
     let private isBinaryOutput (loss: Loss) (net: Network) =
         net.OutputSize = 1 && (loss = Loss.BinaryCrossEntropy || loss = Loss.BinaryCrossEntropyWithLogits)
 
-    /// A pipeline from its parts, checked: the scaler and the feature names fit the network's
-    /// inputs; a classifier has one output per class (or one output for two classes with binary
-    /// cross-entropy); a regressor's target scaler fits the network's outputs.
-    let create (featureNames: string[]) (scaler: Scaler) (network: Network) (loss: Loss) (targetName: string)
-               (classNames: string[]) (targetScaler: Scaler) : Pipeline =
+    /// A pipeline from its parts, checked: the preprocessor reads one column per feature name
+    /// and its output width is the scaler's and the network's input width; a classifier has one
+    /// output per class (or one output for two classes with binary cross-entropy); a
+    /// regressor's target scaler fits the network's outputs.
+    let createWith (preprocessor: Preprocessor) (featureNames: string[]) (scaler: Scaler) (network: Network) (loss: Loss) (targetName: string)
+                   (classNames: string[]) (targetScaler: Scaler) : Pipeline =
+        Check.notNull "preprocessor" (box preprocessor)
         Check.notNull "featureNames" featureNames
         Check.notNull "scaler" (box scaler)
         Check.notNull "network" (box network)
         Check.notNull "classNames" classNames
         Check.notNull "targetScaler" (box targetScaler)
         let targetName = if isNull targetName then "" else targetName
-        if featureNames.Length <> network.InputSize then
-            Check.fail "featureNames" (sprintf "There are %d feature names but the network takes %d inputs." featureNames.Length network.InputSize)
+        if preprocessor.Width <> featureNames.Length then
+            Check.fail "preprocessor" (sprintf "The preprocessor reads %d columns but there are %d feature names." preprocessor.Width featureNames.Length)
+        if preprocessor.OutputWidth <> network.InputSize then
+            if preprocessor.IsIdentity then
+                Check.fail "featureNames" (sprintf "There are %d feature names but the network takes %d inputs." featureNames.Length network.InputSize)
+            else Check.fail "preprocessor" (sprintf "The preprocessor gives %d columns (text columns one-hot) but the network takes %d inputs." preprocessor.OutputWidth network.InputSize)
         if scaler.Width <> network.InputSize then
             Check.fail "scaler" (sprintf "The scaler has %d columns but the network takes %d inputs." scaler.Width network.InputSize)
         Check.distinctNames "featureNames" featureNames
@@ -68,17 +77,32 @@ module Pipeline =
         elif targetScaler.Width <> network.OutputSize then
             Check.fail "targetScaler" (sprintf "The target scaler has %d columns but the network has %d outputs." targetScaler.Width network.OutputSize)
         { FeatureNames = Array.copy featureNames; Scaler = scaler; Network = network; Loss = loss
-          TargetName = targetName; ClassNames = Array.copy classNames; TargetScaler = targetScaler }
+          TargetName = targetName; ClassNames = Array.copy classNames; TargetScaler = targetScaler; Preprocessor = preprocessor }
 
-    /// The network's raw outputs (logits, probabilities or scaled values) for raw features x.
-    /// Raises ArgumentException (ParamName "x") when x has the wrong width or holds NaN or
-    /// infinity, or when scaling a value overflows (a value far outside the training range).
+    /// A pipeline of numeric features without imputation (`createWith` and the identity preprocessor).
+    let create (featureNames: string[]) (scaler: Scaler) (network: Network) (loss: Loss) (targetName: string)
+               (classNames: string[]) (targetScaler: Scaler) : Pipeline =
+        Check.notNull "featureNames" featureNames
+        createWith (Preprocessor.identity featureNames.Length) featureNames scaler network loss targetName classNames targetScaler
+
+    /// A copy whose unseen text categories are an error (Error) or all zeros (Zeros).
+    let withUnknownCategory (unknown: UnknownCategory) (pipeline: Pipeline) : Pipeline =
+        { pipeline with Preprocessor = Preprocessor.withUnknown unknown pipeline.Preprocessor }
+
+    /// The network's raw outputs (logits, probabilities or scaled values) for raw features x
+    /// (one column per feature name; a text column's cells are category indices, -1 unseen, NaN
+    /// missing). Raises ArgumentException (ParamName "x") when x has the wrong width, holds an
+    /// infinity or a missing value that is not imputed, or when scaling a value overflows (a
+    /// value far outside the range of the training data).
     let outputs (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> =
-        let scaled = Scaler.transform pipeline.Scaler x
+        Check.notNull "x" x
+        let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
+        let scaled = Scaler.transform pipeline.Scaler encoded
+        let names = Preprocessor.outputNames pipeline.Preprocessor pipeline.FeatureNames
         for i in 0 .. scaled.RowCount - 1 do
             for j in 0 .. scaled.ColumnCount - 1 do
                 if not (Double.IsFinite scaled.[i, j]) then
-                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j pipeline.FeatureNames.[j] (string x.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
         Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax
@@ -110,14 +134,10 @@ module Pipeline =
         if pipeline.IsClassifier then invalidOp "This pipeline is a classifier; use predictClasses."
         Scaler.inverse pipeline.TargetScaler (outputs pipeline x)
 
-    /// The pipeline's features taken from a data set by name (so the columns may be in any order).
+    /// The pipeline's raw features taken from a data set by name (so the columns may be in any
+    /// order); text columns as indices into the pipeline's categories (see Preprocessor.rawFeatures).
     let featuresOf (pipeline: Pipeline) (data: Dataset) : Matrix<float> =
-        let cols =
-            pipeline.FeatureNames |> Array.map (fun name ->
-                match Array.tryFindIndex ((=) name) data.FeatureNames with
-                | Some j -> j
-                | None -> Check.fail "data" (sprintf "The data have no feature column '%s', which the model reads; their columns are %s." name (String.Join(", ", data.FeatureNames))))
-        Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
+        Preprocessor.rawFeatures pipeline.Preprocessor pipeline.FeatureNames data
 
     /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
     /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
@@ -150,7 +170,11 @@ module Pipeline =
 
     /// One line per layer and a total, for summaries.
     let describe (pipeline: Pipeline) : string list =
-        [ yield sprintf "inputs: %d features (%s), scaling %s" pipeline.FeatureNames.Length (String.Join(", ", pipeline.FeatureNames)) (Scaler.kindName pipeline.Scaler.Kind)
+        let pre = pipeline.Preprocessor
+        [ yield sprintf "inputs: %d features (%s), scaling %s" pipeline.FeatureNames.Length (String.Join(", ", pipeline.FeatureNames |> Array.truncate 20)) (Scaler.kindName pipeline.Scaler.Kind)
+          let text = [| for j in 0 .. pre.Width - 1 do if pre.Categories.[j].Length > 0 then yield sprintf "%s (%d categories)" pipeline.FeatureNames.[j] pre.Categories.[j].Length |]
+          if text.Length > 0 then yield sprintf "text columns, one-hot (unseen category: %s): %s" (Preprocessor.unknownName pre.UnknownCategory) (String.Join(", ", text))
+          if pre.Missing <> MissingPolicy.Error then yield sprintf "missing values: %s" (Preprocessor.missingName pre.Missing)
           yield! Network.describe pipeline.Network
           yield sprintf "total: %d parameters; loss %s" pipeline.Network.ParameterCount (Loss.name pipeline.Loss)
           if pipeline.IsClassifier then yield sprintf "target: %s, classes %s" pipeline.TargetName (String.Join(", ", pipeline.ClassNames))

@@ -88,13 +88,15 @@ module PipelineFit =
         let specs =
             [ for w in options.HiddenLayers -> LayerSpec.Of(w, options.Activation)
               yield LayerSpec.Of(outputs, outputActivation) ]
-        let net = Network.init data.FeatureCount specs options.Seed |> Network.withPrecision options.Precision
-        let scaler = Scaler.fit options.Scaling data.Features
+        let pre = Preprocessor.fit data
+        let encoded = Preprocessor.transform pre data.FeatureNames (Preprocessor.rawFeatures pre data.FeatureNames data)
+        let net = Network.init encoded.ColumnCount specs options.Seed |> Network.withPrecision options.Precision
+        let scaler = Scaler.fit options.Scaling encoded
         let targetScaler =
             match data.Target with
             | Target.Classes _ -> Scaler.identity 0
             | Target.Values v -> Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
-        Pipeline.create data.FeatureNames scaler net loss data.TargetName classNames targetScaler
+        Pipeline.createWith pre data.FeatureNames scaler net loss data.TargetName classNames targetScaler
 
     /// Splits off the validation rows (stratified for classes) with the options' seed.
     let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
@@ -102,11 +104,37 @@ module PipelineFit =
             Check.fail "options" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
         if options.ValidationFraction = 0.0 then data, None
         else
+            if data.IsClassification && (data.Labels |> Array.countBy id |> Array.forall (fun (_, c) -> c < 2)) then
+                Check.fail "options" (sprintf "ValidationFraction %s leaves no validation row: no class has 2 rows or more; use more data, or 0 for no validation set." (string options.ValidationFraction))
             let rng = Rng.create options.Seed
             let split, _ =
                 if data.IsClassification then Split.stratified options.ValidationFraction data.Labels rng
                 else Split.shuffled options.ValidationFraction data.SampleCount rng
+            if split.Test.Length = 0 then
+                Check.fail "options" (sprintf "ValidationFraction %s leaves no validation row (no class has 2 rows or more); use a larger fraction, more data, or 0 for no validation set." (string options.ValidationFraction))
             Dataset.selectRows split.Train data, Some (Dataset.selectRows split.Test data)
+
+    /// The checks made before any training, each a one-line ArgumentException (ParamName
+    /// "data"): at least one row; a missing value only under a policy that handles it (Drop
+    /// leaves the rows out here); at least two classes.
+    let checkClasses (name: string) (data: Dataset) =
+        match data.Target with
+        | Target.Classes (labels, names) ->
+            let present = labels |> Array.distinct
+            if present.Length < 2 then
+                Check.fail name (sprintf "The training rows hold only %d class (%s) of the target '%s'; a classifier needs at least two classes." present.Length (String.Join(", ", present |> Array.map (fun k -> names.[k]))) data.TargetName)
+        | Target.Values _ -> ()
+
+    let private checkData (data: Dataset) : Dataset =
+        let data = if data.Missing = MissingPolicy.Drop then Dataset.dropMissing data else data
+        if data.SampleCount = 0 then Check.fail "data" "The data have no rows (after dropping the rows with missing values)."
+        if data.Missing = MissingPolicy.Error then
+            match Dataset.firstMissing data with
+            | Some (i, j) ->
+                Check.fail "data" (sprintf "Row %d, column '%s' is missing (NaN); set the data's missing-value policy (CsvOptions.Missing, Dataset.withMissing; CLI: --missing drop|mean|median|most_frequent) to drop or impute it." (i + 1) data.FeatureNames.[j])
+            | None -> ()
+        checkClasses "data" data
+        data
 
     /// Trains a pipeline on the data with the Trainer (hooks report each epoch and can stop the
     /// run). The scaler is fitted on the training rows only, never on the validation rows.
@@ -114,13 +142,16 @@ module PipelineFit =
     /// stops being finite.
     let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
         Check.notNull "data" (box data)
+        let data = checkData data
         let train, validation = splitValidation options data
+        checkClasses "data" train
         let start = untrained options train
-        let x = Scaler.transform start.Scaler train.Features
+        let encode (d: Dataset) = Scaler.transform start.Scaler (Preprocessor.transform start.Preprocessor start.FeatureNames (Pipeline.featuresOf start d))
+        let x = encode train
         let y = Pipeline.trainingTargets start train
         let trainingData =
             match validation with
-            | Some v -> (TrainingData.Of(x, y)).WithValidation(Scaler.transform start.Scaler (Pipeline.featuresOf start v), Pipeline.trainingTargets start v)
+            | Some v -> (TrainingData.Of(x, y)).WithValidation(encode v, Pipeline.trainingTargets start v)
             | None -> TrainingData.Of(x, y)
         let clock = Stopwatch.StartNew()
         let result = Trainer.trainWith hooks options.Training start.Loss trainingData start.Network

@@ -48,26 +48,50 @@ module Scaler =
 
     let private orOne (s: float) = if s > 0.0 && Double.IsFinite s then s else 1.0
 
+    /// The mean of column j, summed as a running mean (m_k = m_{k-1} + (x_k - m_{k-1}) / k), so
+    /// that it stays finite for values near the largest double (a constant column of 1e308 has
+    /// mean 1e308 exactly).
+    let private columnMean (x: Matrix<float>) (j: int) =
+        let mutable m = 0.0
+        for i in 0 .. x.RowCount - 1 do
+            m <- m + (x.[i, j] - m) / float (i + 1)
+        m
+
+    let private overflow (j: int) (what: string) : 'a =
+        Check.fail "x" (sprintf "Column %d of x spans more than the range of a double: its %s overflows; rescale the column first (e.g. divide it by 1e300)." j what)
+
     /// Standardisation fitted on x: offset_j = mean_j = 1/n sum_i x_ij, scale_j =
     /// sqrt(1/n sum_i (x_ij - mean_j)^2) (the population form, as scikit-learn's StandardScaler).
+    /// The mean is a running mean and the deviations are summed relative to the largest one, so
+    /// values near the double range do not overflow; a column whose spread itself overflows
+    /// (from -1e308 to 1e308) raises ArgumentException (ParamName "x").
     let fitStandard (x: Matrix<float>) : Scaler =
         Mat.checkBatch "x" x
         let n = float x.RowCount
-        let mean = Array.init x.ColumnCount (fun j -> x.Column(j).Sum() / n)
+        let mean = Array.init x.ColumnCount (columnMean x)
         let sd = Array.init x.ColumnCount (fun j ->
-            let mutable s = 0.0
+            let mutable big = 0.0
             for i in 0 .. x.RowCount - 1 do
-                let d = x.[i, j] - mean.[j]
-                s <- s + d * d
-            orOne (sqrt (s / n)))
+                let d = abs (x.[i, j] - mean.[j])
+                if Double.IsInfinity d then overflow j "deviation from the mean"
+                if d > big then big <- d
+            if big = 0.0 then 1.0
+            else
+                let mutable s = 0.0
+                for i in 0 .. x.RowCount - 1 do
+                    let d = (x.[i, j] - mean.[j]) / big
+                    s <- s + d * d
+                orOne (big * sqrt (s / n)))
         { Kind = ScalingKind.Standard; Offset = mean; Scale = sd }
 
     /// Min-max scaling fitted on x: offset_j = min_i x_ij, scale_j = max_i x_ij - min_i x_ij, so
-    /// that the training data fall in [0, 1] (scikit-learn's MinMaxScaler).
+    /// that the training data fall in [0, 1] (scikit-learn's MinMaxScaler). A range that
+    /// overflows raises ArgumentException (ParamName "x").
     let fitMinMax (x: Matrix<float>) : Scaler =
         Mat.checkBatch "x" x
         let lo = Array.init x.ColumnCount (fun j -> x.Column(j).Minimum())
         let hi = Array.init x.ColumnCount (fun j -> x.Column(j).Maximum())
+        Array.iteri2 (fun j a b -> if Double.IsInfinity (b - a) then overflow j "range (max - min)") lo hi
         { Kind = ScalingKind.MinMax; Offset = lo; Scale = Array.map2 (fun a b -> orOne (b - a)) lo hi }
 
     /// A scaler of the given kind fitted on x.
@@ -118,3 +142,224 @@ module OneHot =
     let decode (scores: Matrix<float>) : int[] =
         Check.notNull "scores" scores
         Mat.argmaxRows scores
+
+/// What a pipeline does with a text category its training rows did not have.
+[<RequireQualifiedAccess>]
+type UnknownCategory =
+    /// An ArgumentException naming the row, the column and the category (the default).
+    | Error
+    /// The category's one-hot columns are all zero.
+    | Zeros
+
+/// The first stage of a pipeline, fitted on the training rows: the categories of each text
+/// column (one-hot encoded, one column per category, in the categories' order) and the values
+/// that fill missing cells (the imputer). Its input has one column per raw feature: a number,
+/// or for a text column the category's index in `Categories.[j]` (-1 for an unseen category),
+/// and NaN for a missing value.
+type Preprocessor =
+    { /// For each input column, its categories (a text column) or empty (a numeric column).
+      Categories: string[][]
+      /// How it was fitted: Error and Drop fill nothing; Mean, Median and MostFrequent fill.
+      Missing: MissingPolicy
+      /// For each input column, the value a missing cell becomes (a category index for a text
+      /// column); empty when Missing is Error or Drop (nothing is filled).
+      Fill: float[]
+      /// What an unseen category becomes.
+      UnknownCategory: UnknownCategory }
+    /// The number of input columns.
+    member this.Width = this.Categories.Length
+    /// The number of columns it outputs (a numeric column gives one, a text column one per category).
+    member this.OutputWidth = this.Categories |> Array.sumBy (fun c -> if c.Length = 0 then 1 else c.Length)
+    /// True when it changes nothing: no text column and no imputation.
+    member this.IsIdentity =
+        this.Categories |> Array.forall (fun c -> c.Length = 0) && this.Missing = MissingPolicy.Error
+
+/// Fitting and applying the imputer and one-hot encoder of text columns.
+module Preprocessor =
+
+    /// The name of a policy in files and on the command line: error, drop, mean, median, most_frequent.
+    let missingName (p: MissingPolicy) =
+        match p with
+        | MissingPolicy.Error -> "error"
+        | MissingPolicy.Drop -> "drop"
+        | MissingPolicy.Mean -> "mean"
+        | MissingPolicy.Median -> "median"
+        | MissingPolicy.MostFrequent -> "most_frequent"
+
+    /// Parses a name written by `missingName` (also "most-frequent", "mostfrequent", "mode").
+    let tryParseMissing (text: string) : MissingPolicy option =
+        match (if isNull text then "" else text.Trim().ToLowerInvariant()) with
+        | "error" -> Some MissingPolicy.Error
+        | "drop" -> Some MissingPolicy.Drop
+        | "mean" -> Some MissingPolicy.Mean
+        | "median" -> Some MissingPolicy.Median
+        | "most_frequent" | "most-frequent" | "mostfrequent" | "mode" -> Some MissingPolicy.MostFrequent
+        | _ -> None
+
+    /// The name of an unknown-category rule: error or zeros.
+    let unknownName (u: UnknownCategory) = match u with UnknownCategory.Error -> "error" | UnknownCategory.Zeros -> "zeros"
+
+    /// Parses "error" or "zeros".
+    let tryParseUnknown (text: string) : UnknownCategory option =
+        match (if isNull text then "" else text.Trim().ToLowerInvariant()) with
+        | "error" -> Some UnknownCategory.Error
+        | "zeros" | "zero" -> Some UnknownCategory.Zeros
+        | _ -> None
+
+    let private imputes (p: MissingPolicy) = not (p = MissingPolicy.Error || p = MissingPolicy.Drop)
+
+    /// The preprocessor of `width` numeric columns that changes nothing.
+    let identity (width: int) : Preprocessor =
+        { Categories = Array.create width [||]; Missing = MissingPolicy.Error; Fill = [||]; UnknownCategory = UnknownCategory.Error }
+
+    /// A preprocessor from its parts, checked: one entry per column in each; categories distinct
+    /// and non-empty texts; one finite fill per column when the policy imputes (a text column's
+    /// fill a category index), no fill otherwise.
+    let create (categories: string[][]) (missing: MissingPolicy) (fill: float[]) (unknown: UnknownCategory) : Preprocessor =
+        Check.notNull "categories" categories
+        Check.notNull "fill" fill
+        if imputes missing && fill.Length <> categories.Length then
+            Check.fail "fill" (sprintf "fill has %d entries but there are %d columns; it needs one per column." fill.Length categories.Length)
+        if not (imputes missing) && fill.Length <> 0 then
+            Check.fail "fill" (sprintf "fill has %d entries; it must be empty when the policy (%s) does not impute." fill.Length (missingName missing))
+        categories |> Array.iteri (fun j c ->
+            if isNull c then Check.fail "categories" (sprintf "categories[%d] is null." j)
+            if c |> Array.exists String.IsNullOrEmpty then Check.fail "categories" (sprintf "categories[%d] holds an empty name." j)
+            if (Array.distinct c).Length <> c.Length then Check.fail "categories" (sprintf "categories[%d] holds a name twice." j))
+        fill |> Array.iteri (fun j v ->
+            if not (Double.IsFinite v) then Check.fail "fill" (sprintf "fill[%d] is %s; an imputer's fill values must be finite." j (string v))
+            let k = categories.[j].Length
+            if k > 0 && (v < 0.0 || v >= float k || Math.Round v <> v) then
+                Check.fail "fill" (sprintf "fill[%d] is %s; a text column's fill is the index of one of its %d categories." j (string v) k))
+        { Categories = categories |> Array.map Array.copy; Missing = missing; Fill = Array.copy fill; UnknownCategory = unknown }
+
+    /// A copy with another unknown-category rule.
+    let withUnknown (unknown: UnknownCategory) (p: Preprocessor) = { p with UnknownCategory = unknown }
+
+    /// The output columns' names: a numeric column's own name, "name=category" for each category of a text column.
+    let outputNames (p: Preprocessor) (names: string[]) : string[] =
+        [| for j in 0 .. p.Width - 1 do
+             if p.Categories.[j].Length = 0 then yield names.[j]
+             else for c in p.Categories.[j] -> names.[j] + "=" + c |]
+
+    let private mostFrequent (values: float seq) =
+        values |> Seq.countBy id |> Seq.sortBy (fun (v, c) -> -c, v) |> Seq.head |> fst
+
+    /// The median: the middle value, or the mean of the two middle values.
+    let private median (values: float[]) =
+        let s = Array.sort values
+        let m = s.Length / 2
+        if s.Length % 2 = 1 then s.[m] else s.[m - 1] + (s.[m] - s.[m - 1]) / 2.0
+
+    /// The raw input matrix of a data set for `names` (the preprocessor's columns, taken by name):
+    /// numbers as they are, a text column's categories as indices into `p.Categories` (a data set's
+    /// own codes mapped by name), NaN for a missing cell. An unseen category is -1 under Zeros, an
+    /// ArgumentException (ParamName "data") naming the row, the column and the category under Error.
+    let rawFeatures (p: Preprocessor) (names: string[]) (data: Dataset) : MathNet.Numerics.LinearAlgebra.Matrix<float> =
+        Check.notNull "data" (box data)
+        let index = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
+        data.FeatureNames |> Array.iteri (fun j n -> index.TryAdd(n, j) |> ignore)
+        let cols =
+            names |> Array.map (fun name ->
+                match index.TryGetValue name with
+                | true, j -> j
+                | _ ->
+                    let shown = data.FeatureNames |> Array.truncate 12
+                    Check.fail "data" (sprintf "The data have no feature column '%s', which the model reads; their columns are %s%s." name (String.Join(", ", shown)) (if data.FeatureNames.Length > 12 then ", ..." else "")))
+        let n = data.SampleCount
+        let x = Matrix<float>.Build.Dense(n, names.Length)
+        for k in 0 .. names.Length - 1 do
+            let j = cols.[k]
+            let own = Dataset.categoriesOf data j
+            let wanted = if k < p.Width then p.Categories.[k] else [||]
+            if wanted.Length = 0 then
+                if own.Length > 0 then
+                    let first = Seq.init n id |> Seq.tryFind (fun i -> not (Double.IsNaN data.Features.[i, j]))
+                    let sample = match first with Some i -> own.[int data.Features.[i, j]] | None -> own.[0]
+                    Check.fail "data" (sprintf "The column '%s' holds text ('%s') but the model reads it as numbers." names.[k] (Csv.quoteText sample))
+                for i in 0 .. n - 1 do x.[i, k] <- data.Features.[i, j]
+            else
+                let map = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
+                wanted |> Array.iteri (fun c name -> map.[name] <- c)
+                for i in 0 .. n - 1 do
+                    let v = data.Features.[i, j]
+                    if Double.IsNaN v then x.[i, k] <- nan
+                    else
+                        let text = if own.Length > 0 then own.[int v] else Csv.formatNumber v
+                        match map.TryGetValue text with
+                        | true, c -> x.[i, k] <- float c
+                        | _ ->
+                            match p.UnknownCategory with
+                            | UnknownCategory.Zeros -> x.[i, k] <- -1.0
+                            | UnknownCategory.Error ->
+                                Check.fail "data" (sprintf "Row %d, column '%s': the category '%s' is not among the %d categories of the training rows (%s); set UnknownCategory to Zeros (CLI: --unknown-category zeros) to encode it as all zeros." (i + 1) names.[k] (Csv.quoteText text) wanted.Length (String.Join(", ", wanted |> Array.truncate 12 |> Array.map Csv.quoteText)))
+        x
+
+    /// Fitted on the training rows of a data set, by its Missing policy: the categories of each
+    /// text column that occur in these rows (ordinal order), and the fill values (Mean, Median:
+    /// the column's mean or median of the present values; MostFrequent, and every text column:
+    /// the most frequent value, the smallest on a tie). Raises ArgumentException (ParamName
+    /// "data") when a column to impute has no value in the training rows.
+    let fit (data: Dataset) : Preprocessor =
+        Check.notNull "data" (box data)
+        let x = data.Features
+        let d = data.FeatureCount
+        let categories =
+            Array.init d (fun j ->
+                let own = Dataset.categoriesOf data j
+                if own.Length = 0 then [||]
+                else
+                    let seen = Array.zeroCreate own.Length
+                    for i in 0 .. x.RowCount - 1 do
+                        let v = x.[i, j]
+                        if not (Double.IsNaN v) then seen.[int v] <- true
+                    own |> Array.indexed |> Array.filter (fun (c, _) -> seen.[c]) |> Array.map snd)
+        let p0 = { Categories = categories; Missing = data.Missing; Fill = [||]; UnknownCategory = UnknownCategory.Error }
+        if not (imputes data.Missing) then p0
+        else
+            let raw = rawFeatures p0 data.FeatureNames data
+            let fill =
+                Array.init d (fun j ->
+                    let present = [| for i in 0 .. raw.RowCount - 1 do if not (Double.IsNaN raw.[i, j]) then yield raw.[i, j] |]
+                    if present.Length = 0 then
+                        Check.fail "data" (sprintf "The column '%s' has no value in the training rows, so its missing values cannot be imputed." data.FeatureNames.[j])
+                    if categories.[j].Length > 0 then mostFrequent present
+                    else
+                        match data.Missing with
+                        | MissingPolicy.Mean ->
+                            let mutable m = 0.0
+                            present |> Array.iteri (fun k v -> m <- m + (v - m) / float (k + 1))
+                            m
+                        | MissingPolicy.Median -> median present
+                        | _ -> mostFrequent present)
+            { p0 with Fill = fill }
+
+    /// The network's input before scaling: each numeric column as it is (a missing cell filled),
+    /// each text column one-hot (an unseen category, -1, all zeros under Zeros). Raises
+    /// ArgumentException (ParamName "x") for the wrong width, a missing value the preprocessor
+    /// does not fill, an infinity, or a category index out of range.
+    let transform (p: Preprocessor) (names: string[]) (x: Matrix<float>) : Matrix<float> =
+        Check.notNull "x" x
+        if x.ColumnCount <> p.Width then
+            Check.fail "x" (sprintf "x has shape %s but the model reads %d columns; x needs %d columns." (Check.shape x.RowCount x.ColumnCount) p.Width p.Width)
+        if x.RowCount = 0 then Check.fail "x" "x has no rows."
+        let starts = Array.scan (fun s (c: string[]) -> s + (if c.Length = 0 then 1 else c.Length)) 0 p.Categories
+        let out = Matrix<float>.Build.Dense(x.RowCount, p.OutputWidth)
+        let name j = if j < names.Length then names.[j] else string j
+        for i in 0 .. x.RowCount - 1 do
+            for j in 0 .. p.Width - 1 do
+                let mutable v = x.[i, j]
+                if Double.IsNaN v then
+                    if p.Fill.Length = 0 then
+                        Check.fail "x" (sprintf "x at row %d, column %d (%s) is missing (NaN); the model was fitted with the missing-value policy '%s', which fills nothing: load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again, or supply a value." i j (name j) (missingName p.Missing))
+                    v <- p.Fill.[j]
+                if Double.IsInfinity v then Check.fail "x" (sprintf "x holds %s at row %d, column %d (%s); every value must be finite." (string v) i j (name j))
+                let k = p.Categories.[j].Length
+                if k = 0 then out.[i, starts.[j]] <- v
+                elif v = -1.0 then
+                    if p.UnknownCategory = UnknownCategory.Error then
+                        Check.fail "x" (sprintf "x at row %d, column %d (%s) is an unseen category (-1); set UnknownCategory to Zeros to encode it as all zeros." i j (name j))
+                elif v < 0.0 || v >= float k || Math.Round v <> v then
+                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, but that text column's cells are category indices 0 .. %d (or -1 for an unseen category)." i j (name j) (string v) (k - 1))
+                else out.[i, starts.[j] + int v] <- 1.0
+        out

@@ -1,0 +1,436 @@
+/// CSV as users have it (dialects, byte order marks, line ends, missing values, text columns,
+/// class names in any Unicode form), the target-kind rule, the reader's caps and linear cost, a
+/// fuzz of 10,000+ mutated files, data from memory, the checks before training, the scaler near
+/// the double range, and the new pipeline parts in model files. Every expected value is derived
+/// by hand in its comment (or read off the data's README, tests/data/README.md).
+module Functional.NN.Tests.CsvTests
+
+open System
+open System.IO
+open System.Text
+open Expecto
+open Functional.NN
+
+/// The DataFormatException a CSV text raises, with its message checked for each fragment.
+let private csvError (options: CsvOptions) (text: string) (line: int) (fragments: string list) =
+    match Expect.throwsC (fun () -> Csv.loadText options text |> ignore) id with
+    | :? DataFormatException as e ->
+        Expect.equal e.Line line (sprintf "line of: %s" e.Message)
+        for f in fragments do Expect.stringContains e.Message f "message"
+        e
+    | e -> failtestf "expected DataFormatException, got %O" e
+
+let private argError (param: string) (fragments: string list) (f: unit -> unit) =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e ->
+        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+        for fr in fragments do Expect.stringContains e.Message fr "message"
+    | e -> failtestf "expected ArgumentException, got %O" e
+
+/// Bytes allocated on this thread while f runs, and its result.
+let private allocation (f: unit -> 'a) : 'a * int64 =
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    let r = f ()
+    r, GC.GetAllocatedBytesForCurrentThread() - before
+
+let private column (d: Dataset) (j: int) = d.Features.Column(j).ToArray()
+
+/// Three rows of a table with a text feature, by hand: the same data in every dialect.
+let private rows3 = [ [| "1.5"; "red"; "a" |]; [| "2"; "blue"; "b" |]; [| "-3"; "red"; "a" |] ]
+
+let private withSep (sep: string) (newline: string) =
+    String.Join(newline, ("x" + sep + "color" + sep + "y") :: (rows3 |> List.map (fun r -> String.Join(sep, r)))) + newline
+
+/// What every dialect of rows3 must load as: x = [1.5; 2; -3], color categories [blue; red]
+/// (ordinal order) with codes [1; 0; 1], classes [a; b] with labels [0; 1; 0].
+let private expectRows3 (d: Dataset) (what: string) =
+    Expect.equal d.FeatureNames [| "x"; "color" |] (what + ": feature names")
+    Expect.equal (column d 0) [| 1.5; 2.0; -3.0 |] (what + ": numbers")
+    Expect.equal (Dataset.categoriesOf d 1) [| "blue"; "red" |] (what + ": categories")
+    Expect.equal (column d 1) [| 1.0; 0.0; 1.0 |] (what + ": category codes")
+    Expect.equal d.ClassNames [| "a"; "b" |] (what + ": classes")
+    Expect.equal d.Labels [| 0; 1; 0 |] (what + ": labels")
+
+let private tempFile (bytes: byte[]) =
+    let path = Path.Combine(Path.GetTempPath(), "fnn-csv-" + Guid.NewGuid().ToString("N") + ".csv")
+    File.WriteAllBytes(path, bytes)
+    path
+
+/// A data set that loaded must be whole: names for every column, codes inside their categories,
+/// labels inside the classes, NaN only where a policy keeps missing values.
+let private wellFormed (options: CsvOptions) (d: Dataset) : string option =
+    let x = d.Features
+    if d.SampleCount < 1 then Some "no rows"
+    elif d.FeatureNames.Length <> d.FeatureCount || d.Categories.Length <> d.FeatureCount then Some "names or categories do not match the columns"
+    else
+        let problems =
+            seq {
+                for j in 0 .. d.FeatureCount - 1 do
+                    let k = (Dataset.categoriesOf d j).Length
+                    for i in 0 .. x.RowCount - 1 do
+                        let v = x.[i, j]
+                        if Double.IsNaN v then
+                            if options.Missing = MissingPolicy.Error || options.Missing = MissingPolicy.Drop then yield sprintf "NaN at %d,%d under %A" i j options.Missing
+                        elif Double.IsInfinity v then yield sprintf "infinity at %d,%d" i j
+                        elif k > 0 && (v < 0.0 || v >= float k || Math.Round v <> v) then yield sprintf "code %g outside %d categories" v k
+                match d.Target with
+                | Target.Classes (labels, names) ->
+                    if labels.Length <> d.SampleCount then yield "label count"
+                    if labels |> Array.exists (fun l -> l < 0 || l >= names.Length) then yield "label outside the classes"
+                | Target.Values v ->
+                    if v.Length <> d.SampleCount then yield "value count"
+                    if v |> Array.exists (fun t -> not (Double.IsFinite t)) then yield "a target that is not finite"
+            }
+        Seq.tryHead problems
+
+/// A record for the data-from-objects test.
+type Flower = { A: float; B: float; Label: string }
+
+/// The mutations of the fuzz: each takes the bytes and the generator and gives new bytes.
+let private mutate (rng: Random) (bytes: byte[]) : string * byte[] =
+    let b = ResizeArray<byte>(bytes)
+    let at () = if b.Count = 0 then 0 else rng.Next(b.Count + 1)
+    let insert (s: byte[]) = b.InsertRange(at (), s)
+    match rng.Next 14 with
+    | 0 ->
+        for _ in 0 .. rng.Next(1, 8) do
+            if b.Count > 0 then b.[rng.Next b.Count] <- byte (rng.Next 256)
+        "bytes flipped", b.ToArray()
+    | 1 -> insert "\""B; "a quote", b.ToArray()
+    | 2 -> insert "\"\""B; "a doubled quote", b.ToArray()
+    | 3 -> insert [| [| 44uy; 59uy; 9uy |].[rng.Next 3] |]; "a separator", b.ToArray()
+    | 4 -> "a BOM", Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (b.ToArray())
+    | 5 -> insert [| 0xEFuy; 0xBBuy; 0xBFuy |]; "a BOM inside", b.ToArray()
+    | 6 -> insert ([| "\r"B; "\n"B; "\r\n"B |].[rng.Next 3]); "a line end", b.ToArray()
+    | 7 ->
+        if b.Count > 2 then
+            let i = rng.Next(b.Count - 1)
+            b.RemoveRange(i, rng.Next(1, min 40 (b.Count - i)))
+        "a range deleted", b.ToArray()
+    | 8 -> "truncated", b.GetRange(0, rng.Next(b.Count + 1)).ToArray()
+    | 9 ->
+        // A huge field: up to 50,000 characters of one character, one time in 20 up to 1.2 million
+        // (beyond the 1 MiB field cap about half of those times).
+        let length = if rng.Next 20 = 0 then rng.Next(1_000_000, 1_200_000) else rng.Next(1000, 50_000)
+        let c = [| 'x'; '"'; '7'; ' ' |].[rng.Next 4]
+        let huge = Encoding.UTF8.GetBytes(String(c, length))
+        let quoted = rng.Next 2 = 0
+        insert (if quoted then Array.concat [ "\""B; huge; "\""B ] else huge)
+        "a huge field", b.ToArray()
+    | 10 ->
+        // Many columns: a row of thousands of fields.
+        let n = rng.Next(1000, 20000)
+        insert (Encoding.UTF8.GetBytes(String.Join(",", Array.init n string) + "\n"))
+        "many columns", b.ToArray()
+    | 11 -> insert ([| "NA"B; "?"B; "null"B; "NaN"B; "3..5"B; "1e999"B; "-"B |].[rng.Next 7]); "a marker or a bad number", b.ToArray()
+    | 12 ->
+        if b.Count > 0 then
+            let i = rng.Next b.Count
+            let j = min b.Count (i + rng.Next 200)
+            b.InsertRange(j, b.GetRange(i, j - i))
+        "a range repeated", b.ToArray()
+    | _ -> insert (Encoding.UTF8.GetBytes("e\u0301\u00e9'\u0000\uFFFD")); "odd characters", b.ToArray()
+
+[<Tests>]
+let tests =
+    testList "CSV as it comes" [
+        test "comma, semicolon and tab are detected, LF, CRLF and CR line ends read alike" {
+            for sep in [ ","; ";"; "\t" ] do
+                for newline in [ "\n"; "\r\n"; "\r" ] do
+                    expectRows3 (Csv.loadText CsvOptions.Default (withSep sep newline)) (sprintf "separator %A, line end %A" sep newline)
+        }
+        test "a set separator overrides the detection" {
+            // "a;b" read with ',' is one column "a;b": the file has one column, so no feature.
+            let text = "a;b,c\n1;2,x\n3;4,y\n"
+            let d = Csv.loadText (CsvOptions.Default.WithSeparator ',') text
+            Expect.equal d.FeatureNames [| "a;b" |] "the semicolon is text when the separator is ','"
+            Expect.equal (Dataset.categoriesOf d 0) [| "1;2"; "3;4" |] "so the column holds text"
+        }
+        test "a UTF-8 byte order mark is skipped on every entry point" {
+            let text = withSep ";" "\r\n"
+            let bom = Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (Encoding.UTF8.GetBytes text)
+            expectRows3 (Csv.loadText CsvOptions.Default ("\uFEFF" + text)) "text with U+FEFF"
+            expectRows3 (Csv.loadText CsvOptions.Default (Csv.decode bom)) "decoded bytes"
+            let path = tempFile bom
+            try
+                expectRows3 (Csv.load CsvOptions.Default path) "file"
+                Expect.equal (Csv.readFile path).Header [| "x"; "color"; "y" |] "readFile's header has no BOM"
+                let facade = FunctionalNN.Dataset.LoadCsv(path, "y")
+                Expect.equal facade.FeatureNames [| "x"; "color" |] "the facade's LoadCsv"
+                Expect.equal (FunctionalNN.Dataset.LoadCsvFeatures(path, [| "x" |])) (array2D [ [ 1.5 ]; [ 2.0 ]; [ -3.0 ] ]) "the facade's LoadCsvFeatures"
+            finally File.Delete path
+        }
+        test "single quotes are detected when the file quotes with them" {
+            // 'Smith, J' is one field: the comma inside the quotes is not a separator.
+            let d = Csv.loadText CsvOptions.Default "name,x,y\n'Smith, J',1,a\n'Doe, K',2,b\n'Smith, J',3,a\n"
+            Expect.equal (Dataset.categoriesOf d 0) [| "Doe, K"; "Smith, J" |] "two names with commas"
+            Expect.equal (column d 1) [| 1.0; 2.0; 3.0 |] "the numbers after them"
+        }
+        test "without a header the columns are column1 .. columnN and the first line is data" {
+            let d = Csv.loadText (CsvOptions.Default.WithHeader false) "1,2,a\n3,4,b\n5,6,a\n"
+            Expect.equal d.FeatureNames [| "column1"; "column2" |] "names"
+            Expect.equal d.TargetName "column3" "the last column is the target"
+            Expect.equal (column d 0) [| 1.0; 3.0; 5.0 |] "three rows, the first line included"
+        }
+        test "missing values: an error naming the option by default, or dropped, or kept for the imputer" {
+            let text = "a,b,y\n1,2,p\nNA,4,q\n5,?,p\n7,8,\n9,null,q\n"
+            let e = csvError CsvOptions.Default text 3 [ "Line 3"; "column 'a'"; "'NA'"; "--missing" ]
+            Expect.stringContains e.Message "Missing" "names the library's option too"
+            // Drop: lines 3, 4, 5 (the empty target) and 6 go; rows 1 and ... only line 2 is whole.
+            let dropped = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Drop) text
+            Expect.equal (column dropped 0) [| 1.0 |] "only the whole row is left"
+            // Mean: the missing target's row (line 5) is dropped; the feature cells become NaN.
+            let kept = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) text
+            Expect.equal kept.SampleCount 4 "the row without a target is dropped"
+            Expect.isTrue (Double.IsNaN (column kept 0).[1]) "NA is NaN"
+            Expect.isTrue (Double.IsNaN (column kept 1).[2]) "? is NaN"
+            Expect.equal kept.Missing MissingPolicy.Mean "the policy travels with the data"
+            let custom = Csv.loadText ((CsvOptions.Default.WithMissingMarkers [| "-" |]).WithMissing MissingPolicy.Drop) "a,y\n1,p\n-,q\nNA,p\n"
+            Expect.equal custom.FeatureNames [| "a" |] "custom markers"
+            Expect.equal (Dataset.categoriesOf custom 0) [| "1"; "NA" |] "NA is text when the markers are only '-'"
+        }
+        test "the imputer fills mean, median and most frequent values fitted on the training rows" {
+            // Column a = [1; 2; NaN; 9; 2]: mean (1+2+9+2)/4 = 3.5, median of 1,2,2,9 = (2+2)/2 = 2,
+            // most frequent 2. Column c (text) = [u; v; v; NaN; u]: a tie of 2 and 2 goes to the
+            // smaller index, u (0), under every policy.
+            let text = "a,c,y\n1,u,p\n2,v,q\n,v,p\n9,,q\n2,u,p\n"
+            for policy, expected in [ MissingPolicy.Mean, 3.5; MissingPolicy.Median, 2.0; MissingPolicy.MostFrequent, 2.0 ] do
+                let d = Csv.loadText (CsvOptions.Default.WithMissing policy) text
+                let pre = Preprocessor.fit d
+                Expect.equal pre.Fill [| expected; 0.0 |] (sprintf "%A fill" policy)
+                let encoded = Preprocessor.transform pre d.FeatureNames (Preprocessor.rawFeatures pre d.FeatureNames d)
+                // Row 2 (a missing) is [fill, v] = [fill, 0, 1]; row 3 (c missing) is [9, u] = [9, 1, 0].
+                Expect.equal (encoded.Row(2).ToArray()) [| expected; 0.0; 1.0 |] "row 2 filled"
+                Expect.equal (encoded.Row(3).ToArray()) [| 9.0; 1.0; 0.0 |] "row 3 filled"
+            argError "data" [ "column 'a'"; "no value in the training rows" ] (fun () ->
+                Preprocessor.fit (Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "a,b,y\n,1,p\nNA,2,q\n") |> ignore)
+        }
+        test "text columns are one-hot encoded with the training rows' categories; an unseen one is an error or zeros" {
+            let train = Csv.loadText CsvOptions.Default "size,color,y\n1,red,p\n2,green,q\n3,red,p\n"
+            let pre = Preprocessor.fit train
+            Expect.equal pre.Categories [| [||]; [| "green"; "red" |] |] "categories from the training rows, in ordinal order"
+            Expect.equal (Preprocessor.outputNames pre train.FeatureNames) [| "size"; "color=green"; "color=red" |] "output columns"
+            let probe = Csv.loadText CsvOptions.Default "size,color,y\n4,green,p\n5,purple,q\n"
+            argError "data" [ "Row 2"; "column 'color'"; "'purple'"; "Zeros"; "--unknown-category zeros" ] (fun () ->
+                Preprocessor.rawFeatures pre train.FeatureNames probe |> ignore)
+            let zeros = Preprocessor.withUnknown UnknownCategory.Zeros pre
+            let encoded = Preprocessor.transform zeros train.FeatureNames (Preprocessor.rawFeatures zeros train.FeatureNames probe)
+            // green -> [1, 0]; purple (unseen) -> [0, 0].
+            Expect.equal (encoded.ToArray()) (array2D [ [ 4.0; 1.0; 0.0 ]; [ 5.0; 0.0; 0.0 ] ]) "one-hot rows, the unseen one all zeros"
+        }
+        test "class names and categories are compared after Unicode normalisation (NFC)" {
+            // "café" written with U+00E9 and with e + U+0301 is one class and one category.
+            let composed, decomposed = "caf\u00e9", "cafe\u0301"
+            let text = sprintf "x,w,y\n1,%s,%s\n2,%s,%s\n3,tea,tea\n" composed composed decomposed decomposed
+            let d = Csv.loadText CsvOptions.Default text
+            Expect.equal d.ClassNames [| composed; "tea" |] "two classes, NFC"
+            Expect.equal d.Labels [| 0; 0; 1 |] "both forms are the same class"
+            Expect.equal (Dataset.categoriesOf d 1) [| composed; "tea" |] "and the same category"
+            let known = Csv.loadText (CsvOptions.Default.WithClassNames [| decomposed; "tea" |]) text
+            Expect.equal known.Labels [| 0; 0; 1 |] "a model's class names in the other form match too"
+        }
+        test "the target rule: text or few integers that each occur several times are classes, other numbers regression" {
+            let load (values: string list) = Csv.loadText CsvOptions.Default ("x,y\n" + String.Join("", values |> List.mapi (fun i v -> sprintf "%d,%s\n" i v)))
+            // 0/1/2, each 3 times: classes (at most 20 distinct integers, each at least 3 times).
+            let labels = load [ "0"; "1"; "2"; "2"; "1"; "0"; "0"; "1"; "2" ]
+            Expect.equal labels.ClassNames [| "0"; "1"; "2" |] "0/1/2 labels are classes"
+            Expect.stringStarts (TargetRule.explain labels) "classification: the values are 3 distinct integers" "the summary says why"
+            // A count with 30 distinct values: regression.
+            let counts = load [ for i in 0 .. 29 -> string i ]
+            Expect.isFalse counts.IsClassification "a count with dozens of values"
+            Expect.stringContains (TargetRule.explain counts) "30 distinct values, more than 20" "why"
+            // 0/1 with a value seen twice only: regression (each value needs 3 rows).
+            Expect.isFalse (load [ "0"; "1"; "1"; "0"; "1" ]).IsClassification "0 occurs only twice"
+            Expect.isFalse (load [ "0.5"; "1"; "1"; "0.5"; "1"; "0.5" ]).IsClassification "fractions"
+            Expect.isTrue (load [ "yes"; "no" ]).IsClassification "text"
+            // TargetKind overrides the rule.
+            let text = "x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n"
+            Expect.isTrue (Csv.loadText CsvOptions.Default text).IsClassification "by the rule"
+            let forced = Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Regression) text
+            Expect.isFalse forced.IsClassification "TargetKind Regression"
+            Expect.stringContains (TargetRule.explain forced) "set explicitly" "the summary says it was set"
+        }
+        test "a numeric-looking target with an unparsable cell is a one-line error naming the line and the cell" {
+            // 24 numbers and '3..5' (1 in 25 is not a number): numeric-looking, so an error.
+            let rows = String.Join("", [ for i in 1 .. 24 -> sprintf "%d,%d.25\n" i i ])
+            let e = csvError CsvOptions.Default ("x,y\n" + rows + "25,3..5\n") 26 [ "Line 26"; "column 'y'"; "'3..5'"; "--task" ]
+            Expect.isFalse (e.Message.Contains "\n") "one line"
+        }
+        test "randhie and modechoice load with every default, and the task is detected right" {
+            // tests/data/README.md: randhie has 20190 rows, target mdvis (a count, 59 values): regression.
+            let randhie = Csv.load (CsvOptions.Default.WithTarget "mdvis") (Repo.path [ "tests"; "data"; "randhie.csv" ])
+            Expect.equal (randhie.SampleCount, randhie.FeatureCount) (20190, 9) "randhie's shape"
+            Expect.isFalse randhie.IsClassification (TargetRule.explain randhie)
+            // modechoice: 840 rows, semicolons, target mode 1..4 (210 each): classification.
+            let mode = Csv.load (CsvOptions.Default.WithTarget "mode") (Repo.path [ "tests"; "data"; "modechoice.csv" ])
+            Expect.equal (mode.SampleCount, mode.FeatureCount) (840, 8) "modechoice's shape (the semicolon detected)"
+            Expect.equal mode.ClassNames [| "1"; "2"; "3"; "4" |] (TargetRule.explain mode)
+            Expect.equal (mode.Labels |> Array.countBy id) [| 0, 210; 1, 210; 2, 210; 3, 210 |] "210 rows each"
+        }
+        test "a 160 KB field of doubled quotes and 200,000 columns cost memory linear in their size" {
+            // 80,000 doubled quotes in a quoted field: 160,003 characters read as 80,000 quotes.
+            let field = "\"" + String.replicate 80000 "\"\"" + "\""
+            let text = "a,y\n" + field + ",1\n" + "b,2\n"
+            let d, bytes = allocation (fun () -> Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Regression) text)
+            Expect.equal ((Dataset.categoriesOf d 0) |> Array.map String.length |> Array.sort) [| 1; 80000 |] "the field's 80,000 quotes"
+            Expect.isLessThan bytes (40L * int64 text.Length) "allocation linear in the text"
+            // 200,000 columns: header c0..c199999, one row of numbers, twice (two rows).
+            let n = 200000
+            let header = String.Join(",", Array.init n (sprintf "c%d"))
+            let row = String.Join(",", Array.init n (fun j -> string (j % 10)))
+            let wide = header + "\n" + row + "\n" + row + "\n"
+            let d, bytes = allocation (fun () -> Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Regression) wide)
+            Expect.equal d.FeatureCount (n - 1) "every column but the target"
+            Expect.isLessThan bytes (100L * int64 wide.Length) "allocation linear in the text"
+        }
+        test "a field beyond the cap and a huge bad cell give short messages" {
+            let longField = String('x', Csv.maxFieldChars + 10)
+            let e = csvError CsvOptions.Default ("a,y\n" + longField + ",1\n") 2 [ "longer than 1048576 characters" ]
+            Expect.isLessThan e.Message.Length 300 "the message does not quote the field"
+            // A numeric-looking column with a 500,000-character bad cell.
+            let rows = String.Join("", [ for i in 1 .. 30 -> sprintf "%d,p\n" i ])
+            let bad = String('7', 250000) + "x" + String('7', 250000)
+            let e = csvError CsvOptions.Default ("a,y\n" + rows + bad + ",q\n") 32 [ "characters in all" ]
+            Expect.isLessThanOrEqual e.Message.Length Csv.maxMessageChars "at most the message cap"
+        }
+        test "a device file stops at the stated cap with a DataFormatException" {
+            if not (File.Exists "/dev/zero") then skiptest "no /dev/zero on this system"
+            let e = Expect.throwsC (fun () -> Csv.readText "/dev/zero" |> ignore) id
+            Expect.isTrue (e :? DataFormatException) (sprintf "type: %O" e)
+            Expect.stringContains e.Message "64 MiB" "the cap is named"
+        }
+        test "fuzz: 10,000+ mutated CSV files load whole or raise DataFormatException, each under 1 s and 100x its size (at least 16 KiB) in allocation" {
+            let bases =
+                [ withSep "," "\n"; withSep ";" "\r\n"; withSep "\t" "\r"
+                  "\uFEFFid;kind;score;label\r\n1;a;0.5;x\r\n2;b;NA;y\r\n3;\"c;d\";1e3;x\r\n4;a;-2;y\r\n5;;7;x\r\n6;b;?;y\r\n7;a;1;x\r\n"
+                  "\"q\"\"uoted\",\"multi\nline\",v\n\"1\",\"a\"\"b\",1\n\"2\",\"c\",2\n\"3\",\"a\"\"b\",3\n" ]
+                |> List.map (fun s ->
+                    // Repeat the rows (after the first line end) so that each base file is at least 1 KB.
+                    let cut = s.IndexOfAny([| '\r'; '\n' |]) + 1
+                    let cut = if cut < s.Length && s.[cut - 1] = '\r' && s.[cut] = '\n' then cut + 1 else cut
+                    let body = s.Substring cut
+                    s.Substring(0, cut) + String.replicate (1 + 1200 / max 1 body.Length) body)
+                |> List.map Encoding.UTF8.GetBytes
+            let options =
+                [| CsvOptions.Default; CsvOptions.Default.WithMissing MissingPolicy.Mean; CsvOptions.Default.WithMissing MissingPolicy.Drop
+                   CsvOptions.Default.WithHeader false; (CsvOptions.Default.WithTargetKind TargetKind.Classification).WithMissing MissingPolicy.MostFrequent |]
+            let rng = Random 20261205
+            let failures = Collections.Generic.List<string>()
+            let mutable loaded, rejected, count = 0, 0, 0
+            let mutable slowest = 0.0
+            let clock = Diagnostics.Stopwatch.StartNew()
+            // Warm up the code paths (the first call compiles them).
+            for b in bases do
+                for o in options do
+                    try Csv.loadText o (Csv.decode b) |> ignore with :? DataFormatException -> ()
+            for case in 0 .. 10049 do
+                let source = bases.[case % bases.Length]
+                let what, bytes =
+                    if case < 50 then "unchanged", source
+                    else
+                        let w1, b1 = mutate rng source
+                        if rng.Next 3 = 0 then let w2, b2 = mutate rng b1 in w1 + " + " + w2, b2 else w1, b1
+                let opts = options.[case % options.Length]
+                let watch = Diagnostics.Stopwatch.StartNew()
+                let result, allocated =
+                    allocation (fun () ->
+                        try
+                            let d =
+                                if case % 100 = 0 then
+                                    let path = tempFile bytes
+                                    try Csv.load opts path finally File.Delete path
+                                else Csv.loadText opts (Csv.decode bytes)
+                            Ok d
+                        with e -> Error e)
+                let seconds = watch.Elapsed.TotalSeconds
+                count <- count + 1
+                slowest <- max slowest seconds
+                match result with
+                | Ok d ->
+                    loaded <- loaded + 1
+                    match wellFormed opts d with
+                    | Some problem -> failures.Add(sprintf "case %d (%s): loaded but %s" case what problem)
+                    | None -> ()
+                | Error (:? DataFormatException as e) ->
+                    rejected <- rejected + 1
+                    if e.Message.Length > Csv.maxMessageChars + 3 || e.Message.Contains "\n" then
+                        failures.Add(sprintf "case %d (%s): a message of %d characters or lines" case what e.Message.Length)
+                | Error e -> failures.Add(sprintf "case %d (%s): %s: %s" case what (e.GetType().Name) (Csv.quoteText e.Message))
+                // 100x the input, with a floor of 16 KiB for tiny inputs (raising one exception with
+                // its message costs about 5-12 KB whatever the input); the file-backed cases also
+                // copy the bytes through a file stream: 256 KiB more for its buffers.
+                let allowed = max (100L * int64 bytes.Length) 16384L + (if case % 100 = 0 then 262144L else 0L)
+                if allocated > allowed then failures.Add(sprintf "case %d (%s): allocated %d bytes for %d" case what allocated bytes.Length)
+                if seconds > 1.0 then failures.Add(sprintf "case %d (%s): %.2f s" case what seconds)
+            Console.Out.WriteLine(sprintf "CSV fuzz: %d files, %d loaded whole, %d DataFormatException; slowest %.3f s; %.1f s in all" count loaded rejected slowest clock.Elapsed.TotalSeconds)
+            if failures.Count > 0 then failtestf "%d failures, the first:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 15))
+            Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"
+            Expect.isGreaterThan loaded 100 "many mutated files still load"
+        }
+        test "data from memory: arrays with class names, integer labels or values, and objects with selectors" {
+            let x = array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ]; [ 5.0; 6.0 ] ]
+            let byName = Dataset.ofClassNames [| "a"; "b" |] "kind" x [| "dog"; "cat"; "dog" |]
+            // Classes in ordinal order: cat (0), dog (1).
+            Expect.equal (byName.ClassNames, byName.Labels, byName.TargetName) ([| "cat"; "dog" |], [| 1; 0; 1 |], "kind") "class names"
+            let byInt = Dataset.ofClassLabels null null x [| 10; 2; 10 |]
+            // Integer labels in increasing order: "2" (0), "10" (1); default names x1, x2 and target.
+            Expect.equal (byInt.ClassNames, byInt.Labels, byInt.FeatureNames, byInt.TargetName) ([| "2"; "10" |], [| 1; 0; 1 |], [| "x1"; "x2" |], "target") "integer labels"
+            let values = Dataset.ofValues [| "a"; "b" |] "y" x [| 0.5; 1.5; 2.5 |]
+            Expect.equal values.Target (Target.Values [| 0.5; 1.5; 2.5 |]) "values"
+            x.[0, 0] <- 99.0
+            Expect.equal values.Features.[0, 0] 1.0 "the caller's array is copied"
+            let records = [ { A = 1.0; B = 2.0; Label = "p" }; { A = 3.0; B = 4.0; Label = "q" } ]
+            let fromSeq = Dataset.ofSeqClasses [| "A"; "B" |] "Label" (fun (r: Flower) -> [| r.A; r.B |]) (fun r -> r.Label) records
+            Expect.equal (fromSeq.Features.ToArray(), fromSeq.Labels) (array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ], [| 0; 1 |]) "objects with selectors"
+            let fromSeqValues = Dataset.ofSeqValues [| "A" |] "B" (fun (r: Flower) -> [| r.A |]) (fun r -> r.B) records
+            Expect.equal fromSeqValues.Target (Target.Values [| 2.0; 4.0 |]) "a numeric selector"
+            argError "labels" [ "2 entries"; "3 rows" ] (fun () -> Dataset.ofClassNames null null (array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]) [| "a"; "b" |] |> ignore)
+            argError "featureNames" [ "'a' appears more than once" ] (fun () -> Dataset.ofValues [| "a"; "a" |] "y" (array2D [ [ 1.0; 2.0 ] ]) [| 1.0 |] |> ignore)
+            argError "features" [ "Row 1 has 1 features" ] (fun () -> Dataset.ofSeqValues [| "A"; "B" |] "y" (fun (r: float[]) -> r) (fun _ -> 0.0) [ [| 1.0; 2.0 |]; [| 1.0 |] ] |> ignore)
+        }
+        test "checks before training: one class, an empty test split, an empty validation split, a missing value" {
+            let x = array2D [ for i in 0 .. 5 -> [ float i ] ]
+            let oneClass = Dataset.ofClassNames null null x (Array.create 6 "only")
+            argError "data" [ "only 1 class"; "at least two classes" ] (fun () -> PipelineFit.fit FitOptions.Default oneClass |> ignore)
+            // Every class has one row: a stratified split cannot take a test row.
+            let singletons = Dataset.ofClassLabels null null x [| 0; 1; 2; 3; 4; 5 |]
+            argError "testFraction" [ "test part would be empty" ] (fun () -> Split.stratified 0.2 singletons.Labels (Rng.create 1L) |> ignore)
+            argError "options" [ "no validation row" ] (fun () -> PipelineFit.fit (FitOptions.Default.WithValidationFraction 0.2) singletons |> ignore)
+            let withNaN = Dataset.ofValues null null (array2D [ [ 1.0 ]; [ nan ]; [ 3.0 ] ]) [| 1.0; 2.0; 3.0 |]
+            argError "data" [ "Row 2"; "column 'x1'"; "--missing" ] (fun () -> PipelineFit.fit FitOptions.Default withNaN |> ignore)
+        }
+        test "the scaler on a constant column of 1e308 gives 0, never infinity or NaN; a column spanning the doubles is a typed error" {
+            let big = Mat.ofRows [ [| 1e308; 1.0 |]; [| 1e308; 2.0 |]; [| 1e308; 3.0 |] ]
+            for kind in [ ScalingKind.Standard; ScalingKind.MinMax ] do
+                let s = Scaler.fit kind big
+                // A constant column: offset 1e308 (its mean and its minimum), scale 1, so every value becomes 0.
+                Expect.equal (s.Offset.[0], s.Scale.[0]) (1e308, 1.0) (sprintf "%A offset and scale" kind)
+                Expect.equal ((Scaler.transform s big).Column(0).ToArray()) [| 0.0; 0.0; 0.0 |] "zeros"
+            // Near the top of the range with spread: 1e308 and 1.5e308 have mean 1.25e308 and sd 0.25e308.
+            let near = Scaler.fitStandard (Mat.ofRows [ [| 1e308 |]; [| 1.5e308 |] ])
+            Expect.floatClose Accuracy.veryHigh near.Scale.[0] 0.25e308 "sd without overflow"
+            argError "x" [ "Column 0"; "range of a double" ] (fun () -> Scaler.fitStandard (Mat.ofRows [ [| -1e308 |]; [| 1e308 |] ]) |> ignore)
+            argError "x" [ "Column 0"; "range of a double" ] (fun () -> Scaler.fitMinMax (Mat.ofRows [ [| -1e308 |]; [| 1e308 |] ]) |> ignore)
+        }
+        test "model files: the imputer and the one-hot encoder save and load bit-identically; plain files keep the old layout" {
+            let text = "size,color,y\n1,red,p\n2,green,q\nNA,red,p\n4,green,q\n5,red,p\n6,,q\n"
+            let data = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Median) text
+            let fit = PipelineFit.fit (FitOptions.Default.WithEpochs 5) data
+            let p = Pipeline.withUnknownCategory UnknownCategory.Zeros fit.Pipeline
+            let bytes = ModelFile.pipelineToBytes p
+            let loaded = ModelFile.pipelineOfBytes bytes
+            Expect.equal loaded p "the loaded pipeline equals the saved one"
+            Expect.equal (ModelFile.pipelineToBytes loaded) bytes "saved again, byte for byte"
+            let probe = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Median) "size,color,y\nNA,blue,p\n3,,q\n"
+            let out (q: Pipeline) = (Pipeline.outputs q (Pipeline.featuresOf q probe)).ToArray() |> Seq.cast<float> |> Seq.map BitConverter.DoubleToInt64Bits |> Array.ofSeq
+            Expect.equal (out loaded) (out p) "bit-identical outputs, an unseen category and missing cells included"
+            Expect.equal (ModelContainer.versionOf (ModelContainer.read bytes)) 1us "written in format version 1: it holds no float32 array"
+            // A numeric pipeline without imputation writes the entries the previous version wrote, in its order.
+            let plain = (PipelineFit.fit (FitOptions.Default.WithEpochs 2) (Datasets.load "iris")).Pipeline
+            let names = (ModelContainer.read (ModelFile.pipelineToBytes plain)).Entries |> List.map fst
+            let old = [ yield! ModelFile.networkEntries "network." plain.Network |> List.map fst
+                        yield! [ "features"; "scaler.kind"; "scaler.offset"; "scaler.scale"; "loss"; "target"; "classes"; "target_scaler.kind"; "target_scaler.offset"; "target_scaler.scale" ] ]
+            Expect.equal names old "no new entry in a plain pipeline's file"
+            Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
+        }
+    ]
