@@ -122,10 +122,28 @@ module internal OnnxCommon =
         f.Node.Add(node "Add" "y" [ "p"; "r" ] [ "y" ] [])
         f
 
+    /// The name of the float64 leaky ReLU function.
+    let leakyReluName = "LeakyRelu_double"
+
+    /// leaky_relu(z, slope) = z where z > 0, else slope z: Where(Greater(z, 0), z, Mul(slope, z)),
+    /// the library's formula, with the slope a DOUBLE input (LeakyRelu's alpha is only a float32,
+    /// and ONNX Runtime has no float64 PRelu before opset 16).
+    let leakyReluFunction () : FunctionProto =
+        let f = FunctionProto(Name = leakyReluName, Domain = domain, DocString = "leaky_relu(z, slope) = z for z > 0, else slope z, in float64 (Functional.NN's LeakyReLU activation)")
+        f.Input.Add [ "z"; "slope" ]
+        f.Output.Add "y"
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 13L))
+        f.Node.Add(node "Constant" "zero" [] [ "zero" ] [ attrTensor "value" (tensor "" doubleType [] [| 0.0 |]) ])
+        f.Node.Add(node "Greater" "positive" [ "z"; "zero" ] [ "positive" ] [])
+        f.Node.Add(node "Mul" "scaled" [ "slope"; "z" ] [ "scaled" ] [])
+        f.Node.Add(node "Where" "y" [ "positive"; "z"; "scaled" ] [ "y" ] [])
+        f
+
     /// The library's functions by name, as the importer checks them.
     let knownFunction (name: string) : FunctionProto option =
         match name with
         | "Step_float" -> Some (stepFunction floatType)
         | "Step_double" -> Some (stepFunction doubleType)
         | "Softplus_double" -> Some (softplusFunction ())
+        | "LeakyRelu_double" -> Some (leakyReluFunction ())
         | _ -> None

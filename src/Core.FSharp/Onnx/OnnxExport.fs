@@ -29,8 +29,8 @@ module internal OnnxExport =
     /// The activation table: the nodes computing s(input) into output, by activation and element
     /// type. Identity is an Identity node; ReLU, Tanh, Sigmoid are their operators; LeakyReLU is
     /// LeakyRelu(alpha) in float32 (its doc_string keeps the exact float64 slope, which the
-    /// importer prefers when it rounds to alpha) and PRelu with a one-element DOUBLE slope in
-    /// float64 (the attribute alpha is only a float32); Softplus is the Softplus operator in float32
+    /// importer prefers when it rounds to alpha) and the function LeakyRelu_double with a
+    /// one-element DOUBLE slope in float64 (the attribute alpha is only a float32); Softplus is the Softplus operator in float32
     /// and the function Softplus_double in float64; Step is the function Step_float/Step_double.
     let activation (g: Graph) (name: string) (elemType: int) (act: Activation) (input: string) (output: string) =
         match act with
@@ -44,7 +44,8 @@ module internal OnnxExport =
             g.Add n
         | Activation.LeakyReLU slope ->
             g.Init(tensor (name + ".slope") elemType [ 1 ] [| slope |])
-            g.Add(node "PRelu" (name + ".leaky_relu") [ input; name + ".slope" ] [ output ] [])
+            g.Use(leakyReluFunction ())
+            g.Add(nodeIn domain leakyReluName (name + ".leaky_relu") [ input; name + ".slope" ] [ output ] [])
         | Activation.Softplus when elemType = floatType -> g.Add(node "Softplus" (name + ".softplus") [ input ] [ output ] [])
         | Activation.Softplus ->
             g.Use(softplusFunction ())

@@ -149,7 +149,13 @@ module internal OnnxImport =
         | Some p -> { s with Layers = { Weights = p.W; Bias = p.B; Activation = act } :: s.Layers; Pending = None }
         | None -> s
 
+    /// Raises unless every weight and bias is finite (after alpha, beta or a folded normalisation).
+    let private checkFinite (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
+        if not (w.ForAll(fun v -> Double.IsFinite v)) || not (b |> Option.forall (fun b -> b.ForAll(fun v -> Double.IsFinite v))) then
+            fail node "its weights or bias are not all finite (after its scaling attributes)."
+
     let private startLayer (s: State) (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
+        checkFinite node w b
         let s = close s Activation.Identity
         if List.length s.Layers >= maxLayers then fail node (sprintf "the graph has more than %d layers." maxLayers)
         { s with Pending = Some { W = w; B = b; Node = node }; Width = w.ColumnCount; Current = node.Output.[0] }
@@ -294,13 +300,15 @@ module internal OnnxImport =
             let w = Matrix<float>.Build.Dense(p.W.RowCount, width, fun i j -> p.W.[i, j] * g.[j])
             let b0 = match p.B with Some b -> b.ToArray() | None -> Array.zeroCreate width
             let b = Vector<float>.Build.DenseOfArray(Array.init width (fun j -> (b0.[j] - mean.[j]) * g.[j] + beta.[j]))
+            checkFinite node w (Some b)
             { s with Pending = Some { p with W = w; B = Some b }; Current = node.Output.[0] }
         | _ -> fail node "a BatchNormalization that does not follow a dense layer needs the block types (batch normalisation)."
 
     /// A call of one of the library's functions (Step, float64 Softplus), whose definition in the
     /// model must be exactly the library's.
     let private libraryFunction (ctx: Context) (s: State) (node: NodeProto) =
-        checkArity node 1 1 1
+        let slope = node.OpType = leakyReluName
+        if slope then checkArity node 2 2 1 else checkArity node 1 1 1
         attrs node [] |> ignore
         match knownFunction node.OpType, ctx.Functions.TryGetValue node.OpType with
         | Some canonical, (true, f) when f.Equals canonical ->
@@ -308,7 +316,11 @@ module internal OnnxImport =
                 match node.OpType with
                 | "Step_float" -> Activation.Step, floatType
                 | "Step_double" -> Activation.Step, doubleType
-                | _ -> Activation.Softplus, doubleType
+                | "Softplus_double" -> Activation.Softplus, doubleType
+                | _ ->
+                    let _, values = constant ctx s node 1 "slope"
+                    if values.Length <> 1 then fail node (sprintf "its slope has %d values; it needs one." values.Length)
+                    Activation.LeakyReLU values.[0], doubleType
             if elemType <> s.ElemType then fail node (sprintf "it computes in %s but the graph computes in %s." (typeName elemType) (typeName s.ElemType))
             activation act ctx s node
         | Some _, _ -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
@@ -430,6 +442,10 @@ module internal OnnxImport =
         let net =
             try Network.create (List.rev state.Layers)
             with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
-        let net = if precision = Precision.Float32 then Network.withPrecision Precision.Float32 net else net
+        let net =
+            if precision = Precision.Float64 then net
+            else
+                try Network.withPrecision Precision.Float32 net
+                with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" e.Message)
         let producer = (model.ProducerName + " " + model.ProducerVersion).Trim()
         { Network = net; TrailingSoftmax = state.Softmax; InputName = input.Name; OutputName = output.Name; Opset = opset; Producer = producer }
