@@ -35,6 +35,9 @@ public static class Cli
             --json                     print the final metrics as one JSON object
         fnn evaluate --model MODEL --data PATH [--json]
         fnn predict --model MODEL --data PATH [--out CSV]
+        fnn predict --model M.onnx --data PATH [--features A,B] [--out CSV]
+        fnn export --model MODEL --out M.onnx [--opset 17]
+        fnn import --onnx M.onnx --out MODEL
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
         fnn --help | --version
         """;
@@ -64,7 +67,9 @@ public static class Cli
                 "evaluate" => EvaluateCommand.Run(options, stdout),
                 "predict" => PredictCommand.Run(options, stdout),
                 "linear" => LinearCommand.Run(options, stdout),
-                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict and linear (fnn --help)"),
+                "export" => ExportCommand.Run(options, stdout),
+                "import" => ImportCommand.Run(options, stdout),
+                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear, export and import (fnn --help)"),
             };
             options.CheckAllUsed();
             return code;

@@ -362,6 +362,76 @@ let tests =
                 expectImportError valid.[.. valid.Length / 2] "" "" "not an ONNX model" "truncated"
             }
         ]
+        test "the exported models pass onnx.checker.check_model (tests/reference/onnx_check.py, when python3-onnx is installed)" {
+            let python = "/usr/bin/python3"
+            let hasOnnx = File.Exists python && fst (Repo.run python [ "-c"; "import onnx" ] Repo.root (TimeSpan.FromMinutes 1.0)) = 0
+            if not hasOnnx then skiptest "python3-onnx is not installed (apt-get install python3-onnx)"
+            let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-check-%s" (Guid.NewGuid().ToString "N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                for p in [ Precision.Float32; Precision.Float64 ] do
+                    for i, act in List.indexed allActivations do
+                        let net = Network.init 3 [ LayerSpec.Of(4, act); { LayerSpec.Of(2, act) with UseBias = false } ] (int64 i) |> Network.withPrecision p
+                        for opset in [ 13; 17 ] do
+                            File.WriteAllBytes(Path.Combine(dir, sprintf "network_%s_%d_opset%d.onnx" (Precision.name p) i opset), Onnx.exportNetwork opset net)
+                for i, (pipeline, _) in List.indexed (Gen.sampleWithSeed (Rnd(15UL)) 5 40 genPipeline |> List.ofArray) do
+                    File.WriteAllBytes(Path.Combine(dir, sprintf "pipeline_%02d.onnx" i), Onnx.exportPipeline (13 + i % 5) pipeline)
+                let code, output = Repo.run python [ Repo.path [ "tests"; "reference"; "onnx_check.py" ]; dir ] Repo.root (TimeSpan.FromMinutes 2.0)
+                Console.Out.WriteLine(output.Trim().Split('\n') |> Array.last)
+                if code <> 0 then failtestf "onnx.checker refused some exports:\n%s" output
+            finally Directory.Delete(dir, true)
+        }
+        test "the README's ONNX example is tests/OnnxQuickStart.CSharp/Program.cs, and it runs" {
+            let program = File.ReadAllText(Repo.path [ "tests"; "OnnxQuickStart.CSharp"; "Program.cs" ]).Replace("\r\n", "\n").Trim()
+            Expect.contains (ReadmeTests.blocks "csharp") program "a C# block of the README is the ONNX quick start's Program.cs"
+            let entry = Reflection.Assembly.Load("OnnxQuickStart.CSharp").EntryPoint
+            let saved = Console.Out
+            use capture = new StringWriter()
+            Console.SetOut capture
+            try entry.Invoke(null, [| box [| fixture "torch_family_f32.onnx" |] |]) |> ignore
+            finally Console.SetOut saved
+            let out = capture.ToString()
+            let m = Text.RegularExpressions.Regex.Match(out, "ONNX Runtime: (\\w+); Functional.NN: (\\w+)")
+            Expect.isTrue m.Success (sprintf "output:\n%s" out)
+            Expect.equal m.Groups.[1].Value m.Groups.[2].Value "ONNX Runtime and the library predict the same class"
+            // Expected: 6 Linear layers and a trailing Softmax (onnx_torch_fixtures.py's family), and
+            // PyTorch's logits of [1, 2, 3, 4] (logits_1234 in torch_family_f32.json), to 4 decimals.
+            Expect.stringContains out "pytorch 1.13.0: 6 layers, softmax at the end: True" "the imported model"
+            Expect.stringContains out "logits: -0.0733 0.4495 -0.4908" "PyTorch's logits"
+        }
+        test "fnn export, import and predict --model M.onnx" {
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli-%s" (Guid.NewGuid().ToString "N"))
+            Directory.CreateDirectory dir |> ignore
+            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            try
+                let code, out = run [ "train"; "--dataset"; "iris"; "--epochs"; "20"; "--out"; "iris.fnn" ]
+                Expect.equal code 0 out
+                let code, out = run [ "export"; "--model"; "iris.fnn"; "--out"; "iris.onnx"; "--opset"; "15" ]
+                Expect.equal code 0 out
+                let pipeline = ModelFile.loadPipeline (Path.Combine(dir, "iris.fnn"))
+                let x = Generators.m [ [ 5.1; 3.5; 1.4; 0.2 ]; [ 6.3; 2.9; 5.6; 1.8 ]; [ 5.9; 3.0; 4.2; 1.5 ] ]
+                let ort = ortRun (File.ReadAllBytes(Path.Combine(dir, "iris.onnx"))) "features" false x
+                // Expected: the saved pipeline's own predictions.
+                Expect.sequenceEqual (ints ort "class_index" |> Array.map int) (Pipeline.predictClasses pipeline x) "ONNX Runtime's classes"
+                let code, out = run [ "import"; "--onnx"; fixture "torch_family_f32.onnx"; "--out"; "family.fnn" ]
+                Expect.equal code 0 out
+                Expect.stringContains out "ends in a Softmax" "the Softmax is reported"
+                Expect.equal (ModelFile.loadNetwork (Path.Combine(dir, "family.fnn"))).Layers (Onnx.importNetwork (File.ReadAllBytes(fixture "torch_family_f32.onnx"))).Network.Layers "the saved network is the imported one"
+                let tx, ty, _ = torchExpected "torch_family_f32"
+                File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c,d\n" + String.Join("\n", [ for i in 0 .. tx.RowCount - 1 -> String.Join(",", [ for j in 0 .. 3 -> tx.[i, j].ToString "R" ]) ]) + "\n")
+                let code, out = run [ "predict"; "--model"; fixture "torch_family_f32.onnx"; "--data"; "rows.csv" ]
+                Expect.equal code 0 out
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "a,b,c,d,class_index,p_0,p_1,p_2" "header"
+                // Expected: PyTorch's probabilities (torch_family_f32.json), float32 tolerance.
+                let p = Array2D.init tx.RowCount 3 (fun i j -> float (lines.[i + 1].Split(',').[5 + j]))
+                expectClose 1e-5 "fnn predict's probabilities" p ty
+                let code, out = run [ "import"; "--onnx"; fixture "torch_layernorm_f32.onnx"; "--out"; "ln.fnn" ]
+                Expect.equal code 1 out
+                Expect.stringContains out "LayerNormalization" "the operator is named"
+            finally Directory.Delete(dir, true)
+        }
         test "fuzz: 10,000+ mutated ONNX files give a valid network or OnnxFormatException, nothing else, with bounded allocation" {
             let clock = Diagnostics.Stopwatch.StartNew()
             let files =

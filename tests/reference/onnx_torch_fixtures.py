@@ -26,12 +26,16 @@ def export(name, model, x, opset=17, dynamic=True):
     model.eval()
     with torch.no_grad():
         y = model(x)
+        # The README's ONNX quick start prints the logits of the row [1, 2, 3, 4] (the model without its Softmax).
+        row = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=x.dtype)
+        logits = (model[:-1] if isinstance(model[-1], nn.Softmax) else model)(row)
     path = os.path.join(out_dir, name + ".onnx")
     torch.onnx.export(model, x, path, input_names=["x"], output_names=["y"], opset_version=opset,
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}} if dynamic else None)
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump({"producer": "torch " + torch.__version__, "dtype": str(x.dtype).replace("torch.", ""),
-                   "x": x.double().tolist(), "y": y.double().tolist()}, f)
+                   "x": x.double().tolist(), "y": y.double().tolist(),
+                   "logits_1234": logits.double().tolist()[0]}, f)
     print(name, tuple(x.shape), "->", tuple(y.shape), os.path.getsize(path), "bytes")
 
 torch.manual_seed(15)

@@ -85,11 +85,11 @@ module internal OnnxCommon =
     let stepName (elemType: int) = if elemType = floatType then "Step_float" else "Step_double"
 
     /// The step s(z) = 1 for z >= 0, else 0: Cast(GreaterOrEqual(z, 0)) to the element type.
-    let stepFunction (elemType: int) : FunctionProto =
+    let stepFunction (opset: int) (elemType: int) : FunctionProto =
         let f = FunctionProto(Name = stepName elemType, Domain = domain, DocString = "step(z) = 1 for z >= 0, else 0 (Functional.NN's Step activation)")
         f.Input.Add "z"
         f.Output.Add "y"
-        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 13L))
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         f.Node.Add(node "Constant" "zero" [] [ "zero" ] [ attrTensor "value" (tensor "" elemType [] [| 0.0 |]) ])
         f.Node.Add(node "GreaterOrEqual" "ge" [ "z"; "zero" ] [ "b" ] [])
         f.Node.Add(node "Cast" "cast" [ "b" ] [ "y" ] [ attrInt "to" (int64 elemType) ])
@@ -101,11 +101,11 @@ module internal OnnxCommon =
     /// softplus(z) = relu(z) + log1p(exp(-|z|)) with the library's log1p (Activation.log1p:
     /// u = 1 + e; e when u = 1, else log(u) e / (u - 1)), in float64: ONNX Runtime has no float64
     /// Softplus kernel, and this is also exactly the library's formula.
-    let softplusFunction () : FunctionProto =
+    let softplusFunction (opset: int) : FunctionProto =
         let f = FunctionProto(Name = softplusName, Domain = domain, DocString = "softplus(z) = relu(z) + log1p(exp(-|z|)) in float64 (Functional.NN's Softplus activation)")
         f.Input.Add "z"
         f.Output.Add "y"
-        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 13L))
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         let n op name inputs = node op name inputs [ name ] []
         f.Node.Add(node "Constant" "one" [] [ "one" ] [ attrTensor "value" (tensor "" doubleType [] [| 1.0 |]) ])
         f.Node.Add(n "Abs" "a" [ "z" ])
@@ -128,22 +128,23 @@ module internal OnnxCommon =
     /// leaky_relu(z, slope) = z where z > 0, else slope z: Where(Greater(z, 0), z, Mul(slope, z)),
     /// the library's formula, with the slope a DOUBLE input (LeakyRelu's alpha is only a float32,
     /// and ONNX Runtime has no float64 PRelu before opset 16).
-    let leakyReluFunction () : FunctionProto =
+    let leakyReluFunction (opset: int) : FunctionProto =
         let f = FunctionProto(Name = leakyReluName, Domain = domain, DocString = "leaky_relu(z, slope) = z for z > 0, else slope z, in float64 (Functional.NN's LeakyReLU activation)")
         f.Input.Add [ "z"; "slope" ]
         f.Output.Add "y"
-        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 13L))
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         f.Node.Add(node "Constant" "zero" [] [ "zero" ] [ attrTensor "value" (tensor "" doubleType [] [| 0.0 |]) ])
         f.Node.Add(node "Greater" "positive" [ "z"; "zero" ] [ "positive" ] [])
         f.Node.Add(node "Mul" "scaled" [ "slope"; "z" ] [ "scaled" ] [])
         f.Node.Add(node "Where" "y" [ "positive"; "z"; "scaled" ] [ "y" ] [])
         f
 
-    /// The library's functions by name, as the importer checks them.
-    let knownFunction (name: string) : FunctionProto option =
+    /// The library's functions by name, written for a model of the given opset (each function
+    /// imports the model's own opset, as onnx.checker requires), as the importer checks them.
+    let knownFunction (name: string) (opset: int) : FunctionProto option =
         match name with
-        | "Step_float" -> Some (stepFunction floatType)
-        | "Step_double" -> Some (stepFunction doubleType)
-        | "Softplus_double" -> Some (softplusFunction ())
-        | "LeakyRelu_double" -> Some (leakyReluFunction ())
+        | "Step_float" -> Some (stepFunction opset floatType)
+        | "Step_double" -> Some (stepFunction opset doubleType)
+        | "Softplus_double" -> Some (softplusFunction opset)
+        | "LeakyRelu_double" -> Some (leakyReluFunction opset)
         | _ -> None

@@ -17,12 +17,14 @@ module internal OnnxExport =
     type Graph =
         { Nodes: ResizeArray<NodeProto>
           Initializers: ResizeArray<TensorProto>
-          Functions: ResizeArray<FunctionProto> }
+          Functions: ResizeArray<FunctionProto>
+          /// The model's opset, which the library's functions import too.
+          Opset: int }
         member g.Add(n: NodeProto) = g.Nodes.Add n
         member g.Init(t: TensorProto) = g.Initializers.Add t
         member g.Use(f: FunctionProto) = if not (g.Functions |> Seq.exists (fun h -> h.Name = f.Name)) then g.Functions.Add f
 
-    let newGraph () = { Nodes = ResizeArray(); Initializers = ResizeArray(); Functions = ResizeArray() }
+    let newGraph (opset: int) = { Nodes = ResizeArray(); Initializers = ResizeArray(); Functions = ResizeArray(); Opset = opset }
 
     let private r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
 
@@ -44,14 +46,14 @@ module internal OnnxExport =
             g.Add n
         | Activation.LeakyReLU slope ->
             g.Init(tensor (name + ".slope") elemType [ 1 ] [| slope |])
-            g.Use(leakyReluFunction ())
+            g.Use(leakyReluFunction g.Opset)
             g.Add(nodeIn domain leakyReluName (name + ".leaky_relu") [ input; name + ".slope" ] [ output ] [])
         | Activation.Softplus when elemType = floatType -> g.Add(node "Softplus" (name + ".softplus") [ input ] [ output ] [])
         | Activation.Softplus ->
-            g.Use(softplusFunction ())
+            g.Use(softplusFunction g.Opset)
             g.Add(nodeIn domain softplusName (name + ".softplus") [ input ] [ output ] [])
         | Activation.Step ->
-            g.Use(stepFunction elemType)
+            g.Use(stepFunction g.Opset elemType)
             g.Add(nodeIn domain (stepName elemType) (name + ".step") [ input ] [ output ] [])
 
     /// A dense layer: Gemm(input, W, b) with W stored d_in x d_out as the library holds it
@@ -117,7 +119,7 @@ module internal OnnxExport =
         Check.notNull "network" (box net)
         if List.isEmpty net.Layers then Check.fail "network" "The network has no layers; build it with Network.create or Network.init."
         checkOpset opset
-        let g = newGraph ()
+        let g = newGraph opset
         let t = elementType net.Precision
         network g "" net "input" "output"
         model opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
@@ -154,7 +156,7 @@ module internal OnnxExport =
         Check.notNull "pipeline" (box p)
         checkOpset opset
         let net = p.Network
-        let g = newGraph ()
+        let g = newGraph opset
         let t = elementType net.Precision
         let scaled = inputStages g p "features"
         let netIn, netOut =

@@ -310,8 +310,15 @@ module internal OnnxImport =
         let slope = node.OpType = leakyReluName
         if slope then checkArity node 2 2 1 else checkArity node 1 1 1
         attrs node [] |> ignore
-        match knownFunction node.OpType, ctx.Functions.TryGetValue node.OpType with
-        | Some canonical, (true, f) when f.Equals canonical ->
+        let defined, f = ctx.Functions.TryGetValue node.OpType
+        let canonical =
+            if not defined then knownFunction node.OpType minOpset
+            else
+                match f.OpsetImport |> Seq.tryFind (fun o -> o.Domain = "") with
+                | Some o when o.Version >= int64 minOpset && o.Version <= int64 maxImportOpset -> knownFunction node.OpType (int o.Version)
+                | _ -> knownFunction node.OpType minOpset
+        match canonical, defined with
+        | Some canonical, true when f.Equals canonical ->
             let act, elemType =
                 match node.OpType with
                 | "Step_float" -> Activation.Step, floatType
