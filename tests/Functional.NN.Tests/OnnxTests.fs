@@ -341,6 +341,39 @@ let tests =
         testList "typed errors" [
             let valid = Onnx.exportNetwork 17 sampleNetwork
             let edit (f: ModelProto -> unit) = let m = parse valid in f m; bytesOf m
+            test "MatMul + Add imports as a dense layer with its bias, and Gemm with transB = 1 as PyTorch's layout" {
+                // The exported Gemm nodes rewritten by hand: MatMul(A, W) then Add(Z, b), and a Gemm
+                // with W transposed and transB = 1; both mean the same layers, so the same network.
+                let asMatMul = edit (fun m ->
+                    let nodes = m.Graph.Node |> Seq.toList
+                    m.Graph.Node.Clear()
+                    for n in nodes do
+                        if n.OpType = "Gemm" then
+                            let mm = NodeProto(Name = n.Name + ".matmul", OpType = "MatMul")
+                            mm.Input.Add [ n.Input.[0]; n.Input.[1] ]
+                            mm.Output.Add(n.Output.[0] + ".mm")
+                            let add = NodeProto(Name = n.Name + ".add", OpType = "Add")
+                            add.Input.Add [ n.Input.[2]; n.Output.[0] + ".mm" ]
+                            add.Output.Add n.Output.[0]
+                            m.Graph.Node.Add [ mm; add ]
+                        else m.Graph.Node.Add n)
+                Expect.equal (Onnx.importNetwork asMatMul).Network.Layers sampleNetwork.Layers "MatMul + Add"
+                let transposed = edit (fun m ->
+                    for t in m.Graph.Initializer do
+                        if t.Dims.Count = 2 then
+                            let rows, cols = int t.Dims.[0], int t.Dims.[1]
+                            let raw = t.RawData.ToByteArray()
+                            let out = Array.zeroCreate raw.Length
+                            for i in 0 .. rows - 1 do
+                                for j in 0 .. cols - 1 do
+                                    Array.blit raw (8 * (i * cols + j)) out (8 * (j * rows + i)) 8
+                            t.RawData <- ByteString.CopyFrom out
+                            t.Dims.[0] <- int64 cols
+                            t.Dims.[1] <- int64 rows
+                    for n in m.Graph.Node do
+                        if n.OpType = "Gemm" then n.Attribute.Add(AttributeProto(Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1L)))
+                Expect.equal (Onnx.importNetwork transposed).Network.Layers sampleNetwork.Layers "Gemm with transB = 1"
+            }
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
             }
@@ -398,6 +431,8 @@ let tests =
             // PyTorch's logits of [1, 2, 3, 4] (logits_1234 in torch_family_f32.json), to 4 decimals.
             Expect.stringContains out "pytorch 1.13.0: 6 layers, softmax at the end: True" "the imported model"
             Expect.stringContains out "logits: -0.0733 0.4495 -0.4908" "PyTorch's logits"
+            // 4x8+8 + 8x6+6 + 6x5+5 + 5x5+5 + 5x4+4 + 4x3+3 = 198 weights and biases.
+            Expect.stringContains out "read back: 198 parameters" "exported again and read back"
         }
         test "fnn export, import and predict --model M.onnx" {
             let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
@@ -431,6 +466,20 @@ let tests =
                 Expect.equal code 1 out
                 Expect.stringContains out "LayerNormalization" "the operator is named"
             finally Directory.Delete(dir, true)
+        }
+        test "the C# facade: ExportOnnx to a stream and Network.ImportOnnx give the same network; a bad opset names opset" {
+            let net = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.ReLU).Dense(2, FunctionalNN.Activation.Sigmoid).Seed(3L).Build()
+            use stream = new MemoryStream()
+            FunctionalNN.OnnxExtensions.ExportOnnx(net, (stream :> Stream), 17)
+            stream.Position <- 0L
+            let back = FunctionalNN.OnnxExtensions.ImportOnnx(stream :> Stream)
+            for layer in 0 .. 1 do
+                Expect.equal (back.GetWeights layer) (net.GetWeights layer) (sprintf "layer %d's weights" layer)
+                Expect.equal (back.GetBias layer) (net.GetBias layer) (sprintf "layer %d's bias" layer)
+            try
+                FunctionalNN.OnnxExtensions.ToOnnx(net, 11) |> ignore
+                failtest "opset 11 was written"
+            with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
         }
         test "fuzz: 10,000+ mutated ONNX files give a valid network or OnnxFormatException, nothing else, with bounded allocation" {
             let clock = Diagnostics.Stopwatch.StartNew()

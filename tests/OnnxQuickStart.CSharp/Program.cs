@@ -22,3 +22,8 @@ Network net = imported.Network;                      // dense layers; a trailing
 Console.WriteLine($"{imported.Producer}: {net.Layers.Count} layers, softmax at the end: {imported.TrailingSoftmax}");
 double[,] logits = net.Predict(new double[,] { { 1, 2, 3, 4 } });
 Console.WriteLine($"logits: {string.Join(" ", Enumerable.Range(0, net.OutputSize).Select(j => logits[0, j].ToString("F4")))}");
+
+// The imported network is a network like any other: export it again and read it back.
+var againPath = Path.Combine(Path.GetTempPath(), "mlp-again.onnx");
+net.ExportOnnx(againPath);
+Console.WriteLine($"read back: {Network.ImportOnnx(againPath).ParameterCount} parameters");
