@@ -373,6 +373,9 @@ let tests =
                     for n in m.Graph.Node do
                         if n.OpType = "Gemm" then n.Attribute.Add(AttributeProto(Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1L)))
                 Expect.equal (Onnx.importNetwork transposed).Network.Layers sampleNetwork.Layers "Gemm with transB = 1"
+                // A symbolic feature dimension: the width comes from the first layer.
+                let symbolic = edit (fun m -> m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "features")
+                Expect.equal (Onnx.importNetwork symbolic).Network.Layers sampleNetwork.Layers "symbolic width"
             }
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
@@ -393,6 +396,8 @@ let tests =
                 expectImportError (edit (fun m -> m.Graph.Initializer.[0].Dims.[0] <- 4L)) "layer0.gemm" "Gemm" "bytes of raw data" "size"
                 expectImportError (edit (fun m -> m.Graph.Initializer.[0].DataType <- 10)) "layer0.gemm" "Gemm" "FLOAT16" "element type"
                 expectImportError valid.[.. valid.Length / 2] "" "" "not an ONNX model" "truncated"
+                let pipeline = Pipeline.create [| "a"; "b"; "c" |] (Scaler.identity 3) sampleNetwork Loss.SoftmaxCrossEntropy "y" [| "p"; "q" |] (Scaler.identity 0)
+                expectImportError (Onnx.exportPipeline 17 pipeline) "" "" "pipeline export" "a pipeline export is not a network"
             }
         ]
         test "the exported models pass onnx.checker.check_model (tests/reference/onnx_check.py, when python3-onnx is installed)" {

@@ -185,7 +185,8 @@ module internal OnnxImport =
         if dims.Length <> 2 then fail node (sprintf "its weight has shape [%s]; Gemm needs a matrix." (String.Join(",", dims)))
         let rows, cols = int dims.[0], int dims.[1]
         let din, dout = if transB = 1L then cols, rows else rows, cols
-        if din <> s.Width then fail node (sprintf "its weight has shape [%d,%d] (transB = %d), which takes %d inputs, but the previous layer gives %d." rows cols transB din s.Width)
+        if s.Width >= 0 && din <> s.Width then fail node (sprintf "its weight has shape [%d,%d] (transB = %d), which takes %d inputs, but the previous layer gives %d." rows cols transB din s.Width)
+        if din = 0 then fail node "its weight takes no inputs."
         if dout = 0 then fail node "its weight has no outputs."
         let w =
             if transB = 1L then Matrix<float>.Build.Dense(din, dout, fun i j -> alpha * values.[j * cols + i])
@@ -205,7 +206,8 @@ module internal OnnxImport =
         let dims, values = constant ctx s node 1 "weight"
         if dims.Length <> 2 then fail node (sprintf "its weight has shape [%s]; MatMul needs a matrix here." (String.Join(",", dims)))
         let rows, cols = int dims.[0], int dims.[1]
-        if rows <> s.Width then fail node (sprintf "its weight has shape [%d,%d], which takes %d inputs, but the previous layer gives %d." rows cols rows s.Width)
+        if s.Width >= 0 && rows <> s.Width then fail node (sprintf "its weight has shape [%d,%d], which takes %d inputs, but the previous layer gives %d." rows cols rows s.Width)
+        if rows = 0 then fail node "its weight takes no inputs."
         if cols = 0 then fail node "its weight has no outputs."
         startLayer s node (Matrix<float>.Build.Dense(rows, cols, fun i j -> values.[i * cols + j])) None
 
@@ -401,16 +403,23 @@ module internal OnnxImport =
             | 1 -> Precision.Float32, floatType
             | 11 -> Precision.Float64, doubleType
             | t -> bad (sprintf "The graph's input '%s' holds %s values; the importer reads FLOAT and DOUBLE models." input.Name (typeName t))
+        // The number of features: the input's second dimension, or (when it is symbolic or the
+        // shape is not given) whatever the first layer takes (-1 until then).
         let width =
-            if isNull tt.Shape || tt.Shape.Dim.Count <> 2 then bad (sprintf "The graph's input '%s' is not a matrix (batch x features)." input.Name)
-            let d = tt.Shape.Dim.[1]
-            if d.ValueCase <> TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue || d.DimValue <= 0L || d.DimValue > maxElements then
-                bad (sprintf "The graph's input '%s' has no fixed positive number of features." input.Name)
-            int d.DimValue
+            if isNull tt.Shape then -1
+            elif tt.Shape.Dim.Count <> 2 then bad (sprintf "The graph's input '%s' has %d dimensions; the importer reads a matrix (batch x features)." input.Name tt.Shape.Dim.Count)
+            else
+                let d = tt.Shape.Dim.[1]
+                if d.ValueCase <> TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue then -1
+                elif d.DimValue <= 0L || d.DimValue > maxElements then bad (sprintf "The graph's input '%s' has %d features; it needs a positive number." input.Name d.DimValue)
+                else int d.DimValue
         let output =
             match List.ofSeq graph.Output with
             | [ o ] -> o
-            | os -> bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
+            | os ->
+                let pipeline = model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
+                if pipeline then bad (sprintf "The model is a Functional.NN pipeline export (%d outputs); the importer reads networks. Predict with the pipeline's .fnn file, or run the .onnx in an ONNX runtime." os.Length)
+                bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
         let ctx = { Constants = constants; Functions = functions }
         // Every value a node reads must be defined before it: the graph input, an initialiser, a
         // Constant or an earlier node's output.
