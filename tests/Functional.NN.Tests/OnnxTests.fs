@@ -415,7 +415,7 @@ let tests =
                 for i, (pipeline, _) in List.indexed (Gen.sampleWithSeed (Rnd(15UL)) 5 40 genPipeline |> List.ofArray) do
                     File.WriteAllBytes(Path.Combine(dir, sprintf "pipeline_%02d.onnx" i), Onnx.exportPipeline (13 + i % 5) pipeline)
                 let code, output = Repo.run python [ Repo.path [ "tests"; "reference"; "onnx_check.py" ]; dir ] Repo.root (TimeSpan.FromMinutes 2.0)
-                Console.Out.WriteLine(output.Trim().Split('\n') |> Array.last)
+                output.Split('\n') |> Array.filter (fun l -> l.StartsWith "onnx ") |> Array.iter (fun l -> Console.Out.WriteLine("onnx.checker: " + l.Trim()))
                 if code <> 0 then failtestf "onnx.checker refused some exports:\n%s" output
             finally Directory.Delete(dir, true)
         }
