@@ -137,6 +137,13 @@ let torchExpected (name: string) =
         Mat.ofRows rows
     matrix "x", matrix "y", doc.RootElement.GetProperty("dtype").GetString()
 
+/// A one-element FLOAT (1) or DOUBLE (11) tensor, for graphs edited by hand.
+module OnnxCommonTest =
+    let scalar (name: string) (elemType: int) (v: float) =
+        let t = TensorProto(Name = name, DataType = (if elemType = 1 then 1 else 11))
+        if elemType = 1 then t.FloatData.Add(float32 v) else t.DoubleData.Add v
+        t
+
 let importError (bytes: byte[]) =
     try
         Onnx.importNetwork bytes |> ignore
@@ -376,6 +383,44 @@ let tests =
                 // A symbolic feature dimension: the width comes from the first layer.
                 let symbolic = edit (fun m -> m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "features")
                 Expect.equal (Onnx.importNetwork symbolic).Network.Layers sampleNetwork.Layers "symbolic width"
+            }
+            test "Dropout at inference (opset 12+ inputs) and Identity pass the value through; Softmax before the end and two activations in a row are typed errors" {
+                // layer0.tanh -> Dropout(ratio 0.3, training_mode false) -> Identity -> layer1.gemm:
+                // dropout at inference is the identity, so the network is the exported one.
+                let withDropout = edit (fun m ->
+                    m.Graph.Initializer.Add(OnnxCommonTest.scalar "ratio" 1 0.3)
+                    let off = TensorProto(Name = "training_mode", DataType = 9)
+                    off.Int32Data.Add 0
+                    m.Graph.Initializer.Add off
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add [ "layer0.a"; "ratio"; "training_mode" ]
+                    drop.Output.Add "dropped"
+                    let id = NodeProto(Name = "id", OpType = "Identity")
+                    id.Input.Add "dropped"
+                    id.Output.Add "same"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.Insert(3, id)
+                    m.Graph.Node.[4].Input.[0] <- "same")
+                Expect.equal (Onnx.importNetwork withDropout).Network.Layers sampleNetwork.Layers "Dropout and Identity"
+                let training = edit (fun m ->
+                    let on = TensorProto(Name = "training_mode", DataType = 9)
+                    on.Int32Data.Add 1
+                    m.Graph.Initializer.Add on
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add [ "layer0.a"; ""; "training_mode" ]
+                    drop.Output.Add "dropped"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.[3].Input.[0] <- "dropped")
+                expectImportError training "drop" "Dropout" "inference only" "Dropout in training mode"
+                let softmaxFirst = edit (fun m -> m.Graph.Node.[1].OpType <- "Softmax")
+                expectImportError softmaxFirst "layer1.gemm" "Gemm" "follows the Softmax" "Softmax before the end"
+                let twoActivations = edit (fun m ->
+                    let relu = NodeProto(Name = "again", OpType = "Relu")
+                    relu.Input.Add "layer0.a"
+                    relu.Output.Add "again"
+                    m.Graph.Node.Insert(2, relu)
+                    m.Graph.Node.[3].Input.[0] <- "again")
+                expectImportError twoActivations "again" "Relu" "must follow a dense layer" "two activations in a row"
             }
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
