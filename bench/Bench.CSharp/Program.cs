@@ -15,6 +15,7 @@ using Functional.NN.Kernels;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "onnx") return OnnxBench.Run(args[1..]); // issue 15: bench/Bench.CSharp/OnnxBench.cs
 
 var options = Options.Parse(args);
 string root = Paths.RepositoryRoot();

@@ -42,6 +42,9 @@ public static class Cli
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]
+        fnn predict --model M.onnx --data PATH [--features A,B] [--out CSV]
+        fnn export --model MODEL --out M.onnx [--opset 17]
+        fnn import --onnx M.onnx --out MODEL
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]
@@ -74,7 +77,9 @@ public static class Cli
                 "predict" => PredictCommand.Run(options, stdout),
                 "linear" => LinearCommand.Run(options, stdout),
                 "explain" => ExplainCommand.Run(options, stdout),
-                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear and explain (fnn --help)"),
+                "export" => ExportCommand.Run(options, stdout),
+                "import" => ImportCommand.Run(options, stdout),
+                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear, explain, export and import (fnn --help)"),
             };
             options.CheckAllUsed();
             return code;

@@ -11,6 +11,7 @@ public static class PredictCommand
         var modelPath = o.Require("model", "MODEL");
         var dataPath = o.Require("data", "PATH");
         var outPath = o.Get("out");
+        if (ImportCommand.IsOnnx(modelPath)) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();

@@ -684,7 +684,9 @@ let tests =
                         rng <- r'
                         let t = theta + Matrix<float>.Build.Dense(theta.RowCount, theta.ColumnCount, fun i j -> ds.[i * theta.ColumnCount + j])
                         LinearCost.value cost x y (LinearModel.ofStacked intercept [||] t))
-                g.FrobeniusNorm() < 1e-8 && perturbedCosts |> Array.forall (fun c -> c >= c0)
+                // "Lowers" beyond rounding: along a direction of tiny curvature (columns scaled by 1e-3) a
+                // perturbation changes the cost by less than its last bit (seed -1797494421: 1 ulp lower).
+                g.FrobeniusNorm() < 1e-8 && perturbedCosts |> Array.forall (fun c -> c >= c0 * (1.0 - 1e-12))
             testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
                 "random designs with a column that is a combination of the others, at any scale: the rank error" <| fun (DoNotSize (seed: int)) ->
                 let r = Rng.create (int64 seed)

@@ -1,0 +1,32 @@
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn export: a saved network or pipeline as an ONNX model (docs/onnx.md).</summary>
+public static class ExportCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var modelPath = o.Require("model", "MODEL");
+        var outPath = o.Require("out", "ONNX");
+        var opset = o.Int("opset", OnnxModel.DefaultOpset);
+        o.CheckAllUsed();
+        if (opset < 13 || opset > 17) throw new UsageException($"--opset must be between 13 and 17, not {opset}");
+        switch (ModelFile.KindOf(modelPath))
+        {
+            case "pipeline":
+                var pipeline = Pipeline.Load(modelPath);
+                pipeline.ExportOnnx(outPath, opset);
+                var outputs = pipeline.IsClassifier ? "outputs, probabilities (when the loss gives them), class_index" : "outputs, values";
+                w.WriteLine($"exported the pipeline to {outPath} (ONNX opset {opset}): input 'features' ({pipeline.FeatureNames.Length} columns: {string.Join(", ", pipeline.FeatureNames)}); outputs {outputs}");
+                break;
+            case "network":
+                var network = ModelFile.LoadNetwork(modelPath);
+                network.ExportOnnx(outPath, opset);
+                w.WriteLine($"exported the network to {outPath} (ONNX opset {opset}, {network.Precision}): input 'input' (N x {network.InputSize}), output 'output' (N x {network.OutputSize})");
+                break;
+            case var kind:
+                throw new UsageException($"{modelPath} holds a {kind} model; fnn export writes networks and pipelines");
+        }
+        return 0;
+    }
+}

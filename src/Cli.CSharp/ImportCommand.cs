@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace FunctionalNN.Cli;
+
+/// <summary>fnn import: an ONNX model's network as a model file; and fnn predict on an .onnx model.</summary>
+public static class ImportCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static int Run(Options o, TextWriter w)
+    {
+        var onnxPath = o.Require("onnx", "ONNX");
+        var outPath = o.Require("out", "MODEL");
+        o.CheckAllUsed();
+        var imported = OnnxModel.Import(onnxPath);
+        ModelFile.SaveNetwork(imported.Network, outPath);
+        var n = imported.Network;
+        w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {n.Layers.Count} dense layers, {n.InputSize} inputs, {n.OutputSize} outputs, {n.ParameterCount} parameters, {n.Precision}");
+        foreach (var (layer, i) in n.Layers.Select((l, i) => (l, i)))
+            w.WriteLine($"  layer {i}: {layer.InputSize} -> {layer.OutputSize}, {layer.Activation}{(layer.HasBias ? "" : ", no bias")}");
+        if (imported.TrailingSoftmax)
+            w.WriteLine("the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)");
+        w.WriteLine($"saved to {outPath}");
+        return 0;
+    }
+
+    /// <summary>True when a model path names an ONNX file (by its extension).</summary>
+    public static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>fnn predict --model M.onnx: the network's outputs (softmax probabilities and the class index when the
+    /// graph ends in a Softmax) for the CSV's feature columns: those of --features, or every column when their number
+    /// is the network's input count.</summary>
+    public static int Predict(string modelPath, string dataPath, string[]? features, string? outPath, TextWriter w)
+    {
+        var imported = OnnxModel.Import(modelPath);
+        var network = imported.Network;
+        features ??= HeaderOf(dataPath);
+        if (features.Length != network.InputSize)
+            throw new UsageException($"{dataPath} has {features.Length} columns but the ONNX network takes {network.InputSize} inputs; name them with --features A,B,...");
+        var x = Dataset.LoadCsvFeatures(dataPath, features);
+        var y = network.Predict(x);
+        int n = y.GetLength(0), k = y.GetLength(1);
+        var header = new List<string>(features);
+        if (imported.TrailingSoftmax)
+        {
+            y = Softmax(y);
+            header.Add("class_index");
+            header.AddRange(Enumerable.Range(0, k).Select(j => $"p_{j}"));
+        }
+        else header.AddRange(Enumerable.Range(0, k).Select(j => $"{imported.OutputName}_{j}"));
+        string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        var rows = new List<string[]>();
+        for (int i = 0; i < n; i++)
+        {
+            var row = Enumerable.Range(0, features.Length).Select(j => Num(x[i, j]));
+            if (imported.TrailingSoftmax)
+            {
+                var best = 0;
+                for (int j = 1; j < k; j++) if (y[i, j] > y[i, best]) best = j;
+                row = row.Append(best.ToString(CultureInfo.InvariantCulture));
+            }
+            rows.Add(row.Concat(Enumerable.Range(0, k).Select(j => Num(y[i, j]))).ToArray());
+        }
+        var text = PredictCommand.CsvText(header, rows);
+        if (outPath is null) w.Write(text);
+        else
+        {
+            File.WriteAllText(outPath, text);
+            w.WriteLine($"{n} predictions written to {outPath}");
+        }
+        return 0;
+    }
+
+    private static string[] HeaderOf(string path)
+    {
+        var first = File.ReadLines(path).FirstOrDefault() ?? throw new UsageException($"{path} is empty");
+        return first.Split(',').Select(s => s.Trim().Trim('"')).ToArray();
+    }
+
+    /// <summary>Row-wise softmax, shifted by each row's maximum.</summary>
+    private static double[,] Softmax(double[,] z)
+    {
+        int n = z.GetLength(0), k = z.GetLength(1);
+        var p = new double[n, k];
+        for (int i = 0; i < n; i++)
+        {
+            var m = double.NegativeInfinity;
+            for (int j = 0; j < k; j++) m = Math.Max(m, z[i, j]);
+            var s = 0.0;
+            for (int j = 0; j < k; j++) s += p[i, j] = Math.Exp(z[i, j] - m);
+            for (int j = 0; j < k; j++) p[i, j] /= s;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,54 @@
+namespace Functional.NN
+
+open System.IO
+
+/// ONNX export and import (docs/onnx.md). Export writes a network or a whole pipeline as an ONNX
+/// model (IR version 8, opsets 13 to 17, default 17) that ONNX Runtime and other ONNX tools run;
+/// import reads ONNX graphs of the same family (dense layers as Gemm or MatMul + Add, their
+/// activations, Dropout, a trailing Softmax; what torch.onnx.export writes for an nn.Sequential of
+/// Linear, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, Dropout and Softmax) into a network that
+/// trains further like any other.
+[<RequireQualifiedAccess>]
+module Onnx =
+
+    /// The opset written unless another is asked for: 17.
+    let defaultOpset = OnnxCommon.defaultOpset
+    /// The lowest opset the exporter writes: 13.
+    let minOpset = OnnxCommon.minOpset
+    /// The highest opset the exporter writes: 17 (what ONNX 1.12 knows).
+    let maxOpset = OnnxCommon.maxOpset
+
+    /// A network as the bytes of an ONNX model: input "input" (N x d_in), output "output"
+    /// (N x d_out), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension
+    /// "N" dynamic. Raises ArgumentException (ParamName "opset") for an opset outside 13..17.
+    let exportNetwork (opset: int) (network: Network) : byte[] = OnnxExport.networkModel opset network
+
+    /// A pipeline as the bytes of an ONNX model: input "features" (N x d, DOUBLE, raw values),
+    /// the scaling, the network, and outputs "outputs" (raw network outputs), "probabilities" and
+    /// "class_index" for a classifier, "values" for a regressor; class and feature names in the
+    /// metadata (docs/onnx.md). Raises ArgumentException naming a part it cannot write.
+    let exportPipeline (opset: int) (pipeline: Pipeline) : byte[] = OnnxExport.pipelineModel opset pipeline
+
+    /// Reads an ONNX model's bytes into a network. Raises OnnxFormatException (a
+    /// ModelFormatException) naming the node and the operator for a graph outside the family, and
+    /// for a damaged, truncated or inconsistent model.
+    let importNetwork (bytes: byte[]) : OnnxImportResult = OnnxImport.read bytes
+
+    /// Writes `exportNetwork opset network` to a file atomically.
+    let saveNetwork (path: string) (opset: int) (network: Network) =
+        let bytes = exportNetwork opset network
+        ModelFile.writeAtomic path bytes
+
+    /// Writes `exportPipeline opset pipeline` to a file atomically.
+    let savePipeline (path: string) (opset: int) (pipeline: Pipeline) =
+        let bytes = exportPipeline opset pipeline
+        ModelFile.writeAtomic path bytes
+
+    /// Reads an ONNX file into a network (files over 1 GiB are refused, as for model files).
+    let loadNetwork (path: string) : OnnxImportResult = importNetwork (ModelFile.readBytes path)
+
+    /// Writes the bytes of `exportNetwork` to a stream (left open).
+    let writeNetwork (stream: Stream) (opset: int) (network: Network) =
+        Check.notNull "stream" stream
+        let bytes = exportNetwork opset network
+        stream.Write(bytes, 0, bytes.Length)

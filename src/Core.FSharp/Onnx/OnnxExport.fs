@@ -1,0 +1,216 @@
+namespace Functional.NN
+
+open System
+open System.Globalization
+open System.Text.Json
+open Google.Protobuf
+open Functional.NN.OnnxProto
+open Functional.NN.OnnxCommon
+
+/// The ONNX writer: a table of per-layer translations (one entry per layer kind and activation)
+/// and the graphs of networks and pipelines built from it. The matching readers are in
+/// OnnxImport; a new block adds one entry to each.
+module internal OnnxExport =
+
+    /// What a translation adds to the graph: nodes, initialisers and the model-local functions
+    /// it calls. Local to one export (the caller never sees it).
+    type Graph =
+        { Nodes: ResizeArray<NodeProto>
+          Initializers: ResizeArray<TensorProto>
+          Functions: ResizeArray<FunctionProto>
+          /// The model's opset, which the library's functions import too.
+          Opset: int }
+        member g.Add(n: NodeProto) = g.Nodes.Add n
+        member g.Init(t: TensorProto) = g.Initializers.Add t
+        member g.Use(f: FunctionProto) = if not (g.Functions |> Seq.exists (fun h -> h.Name = f.Name)) then g.Functions.Add f
+
+    let newGraph (opset: int) = { Nodes = ResizeArray(); Initializers = ResizeArray(); Functions = ResizeArray(); Opset = opset }
+
+    let private r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+
+    /// The activation table: the nodes computing s(input) into output, by activation and element
+    /// type. Identity is an Identity node; ReLU, Tanh, Sigmoid are their operators; LeakyReLU is
+    /// LeakyRelu(alpha) in float32 (its doc_string keeps the exact float64 slope, which the
+    /// importer prefers when it rounds to alpha) and the function LeakyRelu_double with a
+    /// one-element DOUBLE slope in float64 (the attribute alpha is only a float32); Softplus is the Softplus operator in float32
+    /// and the function Softplus_double in float64; Step is the function Step_float/Step_double.
+    let activation (g: Graph) (name: string) (elemType: int) (act: Activation) (input: string) (output: string) =
+        match act with
+        | Activation.Identity -> g.Add(node "Identity" (name + ".identity") [ input ] [ output ] [])
+        | Activation.ReLU -> g.Add(node "Relu" (name + ".relu") [ input ] [ output ] [])
+        | Activation.Tanh -> g.Add(node "Tanh" (name + ".tanh") [ input ] [ output ] [])
+        | Activation.Sigmoid -> g.Add(node "Sigmoid" (name + ".sigmoid") [ input ] [ output ] [])
+        | Activation.LeakyReLU slope when elemType = floatType ->
+            let n = node "LeakyRelu" (name + ".leaky_relu") [ input ] [ output ] [ attrFloat "alpha" (float32 slope) ]
+            n.DocString <- Activation.name act
+            g.Add n
+        | Activation.LeakyReLU slope ->
+            g.Init(tensor (name + ".slope") elemType [ 1 ] [| slope |])
+            g.Use(leakyReluFunction g.Opset)
+            g.Add(nodeIn domain leakyReluName (name + ".leaky_relu") [ input; name + ".slope" ] [ output ] [])
+        | Activation.Softplus when elemType = floatType -> g.Add(node "Softplus" (name + ".softplus") [ input ] [ output ] [])
+        | Activation.Softplus ->
+            g.Use(softplusFunction g.Opset)
+            g.Add(nodeIn domain softplusName (name + ".softplus") [ input ] [ output ] [])
+        | Activation.Step ->
+            g.Use(stepFunction g.Opset elemType)
+            g.Add(nodeIn domain (stepName elemType) (name + ".step") [ input ] [ output ] [])
+
+    /// A dense layer: Gemm(input, W, b) with W stored d_in x d_out as the library holds it
+    /// (transB = 0), then its activation. Initialisers "<name>.weight" and "<name>.bias".
+    let dense (g: Graph) (name: string) (elemType: int) (layer: Dense) (input: string) (output: string) =
+        let w = layer.Weights
+        g.Init(tensor (name + ".weight") elemType [ w.RowCount; w.ColumnCount ] (Array.init (w.RowCount * w.ColumnCount) (fun k -> w.[k / w.ColumnCount, k % w.ColumnCount])))
+        let inputs =
+            match layer.Bias with
+            | Some b ->
+                g.Init(tensor (name + ".bias") elemType [ b.Count ] (b.ToArray()))
+                [ input; name + ".weight"; name + ".bias" ]
+            | None -> [ input; name + ".weight" ]
+        let z = name + ".z"
+        g.Add(node "Gemm" (name + ".gemm") inputs [ z ] [])
+        activation g name elemType layer.Activation z output
+
+    /// Every layer of a network, from `input` to `output`; layers named "<prefix>layer<i>".
+    let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
+        let elemType = elementType net.Precision
+        let last = List.length net.Layers - 1
+        net.Layers
+        |> List.iteri (fun i layer ->
+            let name = sprintf "%slayer%d" prefix i
+            let inp = if i = 0 then input else sprintf "%slayer%d.a" prefix (i - 1)
+            let out = if i = last then output else name + ".a"
+            dense g name elemType layer inp out)
+
+    let valueInfo (name: string) (elemType: int) (dims: Choice<string, int> list) (doc: string) =
+        let shape = TensorShapeProto()
+        for d in dims do
+            match d with
+            | Choice1Of2 p -> shape.Dim.Add(TensorShapeProto.Types.Dimension(DimParam = p))
+            | Choice2Of2 v -> shape.Dim.Add(TensorShapeProto.Types.Dimension(DimValue = int64 v))
+        let t = TypeProto.Types.Tensor(ElemType = elemType, Shape = shape)
+        ValueInfoProto(Name = name, Type = TypeProto(TensorType = t), DocString = doc)
+
+    let batch = Choice1Of2 "N"
+
+    let checkOpset (opset: int) =
+        if opset < minOpset || opset > maxOpset then
+            Check.fail "opset" (sprintf "opset is %d; the exporter writes opsets %d to %d (default %d)." opset minOpset maxOpset defaultOpset)
+
+    /// The model around a graph: IR version 8, the default domain at `opset` (and the library's
+    /// domain at version 1 when a function is used), producer and metadata.
+    let model (opset: int) (g: Graph) (graphName: string) (doc: string) (inputs: ValueInfoProto list) (outputs: ValueInfoProto list) (metadata: (string * string) list) : byte[] =
+        let graph = GraphProto(Name = graphName, DocString = doc)
+        graph.Node.Add g.Nodes
+        graph.Initializer.Add g.Initializers
+        graph.Input.Add inputs
+        graph.Output.Add outputs
+        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = "0.1.0", Graph = graph)
+        m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
+        if g.Functions.Count > 0 then
+            m.OpsetImport.Add(OperatorSetIdProto(Domain = domain, Version = 1L))
+            m.Functions.Add g.Functions
+        for (k, v) in metadata do m.MetadataProps.Add(StringStringEntryProto(Key = k, Value = v))
+        m.ToByteArray()
+
+    /// A network as an ONNX model: input "input" (N x d_in), output "output" (N x d_out), in the
+    /// network's element type (FLOAT for Float32, DOUBLE for Float64).
+    let networkModel (opset: int) (net: Network) : byte[] =
+        Check.notNull "network" (box net)
+        if List.isEmpty net.Layers then Check.fail "network" "The network has no layers; build it with Network.create or Network.init."
+        checkOpset opset
+        let g = newGraph opset
+        let t = elementType net.Precision
+        network g "" net "input" "output"
+        model opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
+            [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
+            [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
+            [ "functional_nn.kind", "network"; "functional_nn.precision", Precision.name net.Precision ]
+
+    let private json (xs: string[]) = JsonSerializer.Serialize xs
+
+    /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input.
+    /// Each part of a pipeline the exporter knows has a case here: the scaler (Sub offset, Div
+    /// scale, in float64 as Scaler.transform). Imputation and one-hot encoding go here as new
+    /// stages; a part without a translation must raise ArgumentException naming it.
+    let private inputStages (g: Graph) (p: Pipeline) (input: string) : string =
+        let s = p.Scaler
+        let isIdentity = s.Offset |> Array.forall (fun v -> v = 0.0) && s.Scale |> Array.forall (fun v -> v = 1.0)
+        if isIdentity then input
+        else
+            g.Init(tensor "scaler.offset" doubleType [ s.Width ] s.Offset)
+            g.Init(tensor "scaler.scale" doubleType [ s.Width ] s.Scale)
+            g.Add(node "Sub" "scaler.sub" [ input; "scaler.offset" ] [ "scaler.centred" ] [])
+            g.Add(node "Div" "scaler.div" [ "scaler.centred"; "scaler.scale" ] [ "scaled" ] [])
+            "scaled"
+
+    /// A pipeline as an ONNX model. Input "features" (N x d, DOUBLE, raw feature values in the
+    /// order of FeatureNames); the scaling in float64; the network in its precision (a Cast to
+    /// FLOAT before and back to DOUBLE after for Float32); outputs, all DOUBLE except the index:
+    /// "outputs" (the network's raw outputs), and for a classifier "probabilities" (N x classes,
+    /// when the loss defines them, as Pipeline.probabilities) and "class_index" (N, INT64, as
+    /// Pipeline.predictClasses), for a regressor "values" (N x outputs, in the target's units, as
+    /// Pipeline.predictValues). Metadata: feature_names, class_names (JSON arrays), target_name,
+    /// loss, precision.
+    let pipelineModel (opset: int) (p: Pipeline) : byte[] =
+        Check.notNull "pipeline" (box p)
+        checkOpset opset
+        let net = p.Network
+        let g = newGraph opset
+        let t = elementType net.Precision
+        let scaled = inputStages g p "features"
+        let netIn, netOut =
+            if t = doubleType then scaled, "outputs"
+            else
+                g.Add(node "Cast" "to_float" [ scaled ] [ "network.input" ] [ attrInt "to" (int64 floatType) ])
+                "network.input", "network.output"
+        network g "network." net netIn netOut
+        if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ "outputs" ] [ attrInt "to" (int64 doubleType) ])
+        let k = net.OutputSize
+        let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]
+        let scalar name v = g.Init(tensor name doubleType [] [| v |])
+        if p.IsClassifier then
+            let classes = p.ClassNames.Length
+            let probs = valueInfo "probabilities" doubleType [ batch; Choice2Of2 classes ] "class probabilities, classes in the order of class_names"
+            let index = valueInfo "class_index" int64Type [ batch ] "the predicted class (an index into class_names)"
+            if k = 1 then
+                // One output for two classes: p = sigmoid(logit) or clip(output, 0, 1); index = output > threshold.
+                let threshold = if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0
+                let hasProbs = p.Loss = Loss.BinaryCrossEntropy || p.Loss = Loss.BinaryCrossEntropyWithLogits
+                if hasProbs then
+                    scalar "one" 1.0
+                    if p.Loss = Loss.BinaryCrossEntropy then
+                        scalar "zero" 0.0
+                        g.Add(node "Clip" "p1" [ "outputs"; "zero"; "one" ] [ "p1" ] [])
+                    else g.Add(node "Sigmoid" "p1" [ "outputs" ] [ "p1" ] [])
+                    g.Add(node "Sub" "p0" [ "one"; "p1" ] [ "p0" ] [])
+                    g.Add(node "Concat" "probabilities" [ "p0"; "p1" ] [ "probabilities" ] [ attrInt "axis" 1L ])
+                    outputs.Add probs
+                scalar "threshold" threshold
+                g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
+                g.Add(node "Greater" "above" [ "outputs"; "threshold" ] [ "above" ] [])
+                g.Add(node "Cast" "above_int" [ "above" ] [ "above_int" ] [ attrInt "to" (int64 int64Type) ])
+                g.Add(node "Squeeze" "class_index" [ "above_int"; "squeeze_axes" ] [ "class_index" ] [])
+            else
+                if p.Loss = Loss.SoftmaxCrossEntropy then
+                    g.Add(node "Softmax" "probabilities" [ "outputs" ] [ "probabilities" ] [ attrInt "axis" 1L ])
+                    outputs.Add probs
+                g.Add(node "ArgMax" "class_index" [ "outputs" ] [ "class_index" ] [ attrInt "axis" 1L; attrInt "keepdims" 0L ])
+            outputs.Add index
+        else
+            let ts = p.TargetScaler
+            g.Init(tensor "target.scale" doubleType [ ts.Width ] ts.Scale)
+            g.Init(tensor "target.offset" doubleType [ ts.Width ] ts.Offset)
+            g.Add(node "Mul" "target.mul" [ "outputs"; "target.scale" ] [ "target.scaled" ] [])
+            g.Add(node "Add" "values" [ "target.scaled"; "target.offset" ] [ "values" ] [])
+            outputs.Add(valueInfo "values" doubleType [ batch; Choice2Of2 k ] "predicted values in the target's units")
+        let metadata =
+            [ "functional_nn.kind", "pipeline"
+              "functional_nn.precision", Precision.name net.Precision
+              "feature_names", json p.FeatureNames
+              "target_name", p.TargetName
+              "loss", Loss.name p.Loss
+              if p.IsClassifier then "class_names", json p.ClassNames ]
+        model opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
+            [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames)) ]
+            (List.ofSeq outputs) metadata

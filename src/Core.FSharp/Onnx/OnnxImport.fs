@@ -1,0 +1,467 @@
+namespace Functional.NN
+
+open System
+open System.Buffers.Binary
+open System.Collections.Generic
+open System.Globalization
+open MathNet.Numerics.LinearAlgebra
+open Google.Protobuf
+open Functional.NN.OnnxProto
+open Functional.NN.OnnxCommon
+
+/// A network read from an ONNX model, with what the graph said around it.
+type OnnxImportResult =
+    { /// The network: dense layers as the graph computes them, in the graph's precision.
+      Network: Network
+      /// True when the graph ends in a Softmax over the outputs (PyTorch's nn.Softmax): the
+      /// network gives the logits, so train it further with SoftmaxCrossEntropy and apply
+      /// Loss.softmax to its outputs to get what the ONNX model gave.
+      TrailingSoftmax: bool
+      /// The graph's input and output names.
+      InputName: string
+      OutputName: string
+      /// The default domain's opset version and the model's producer ("pytorch 1.13.0", ...).
+      Opset: int
+      Producer: string }
+
+/// The ONNX reader: each node is checked and translated by one entry of a table (by operator);
+/// the graph must be one chain from its input to its output.
+module internal OnnxImport =
+
+    /// Size caps, so that reading is linear in the input and bounded in memory.
+    let maxNodes = 100_000
+    let maxLayers = 10_000
+    let maxElements = 1L <<< 28
+
+    let private fail (node: NodeProto) (message: string) : 'a =
+        let name, op = if isNull node then "", "" else node.Name, node.OpType
+        let where = if isNull node then "" else sprintf "Node '%s' (%s): " name op
+        raise (OnnxFormatException(where + message, name, op))
+
+    let private bad (message: string) : 'a = raise (OnnxFormatException(message, "", ""))
+
+    /// The element count of a shape, refusing negative dimensions and sizes beyond the cap.
+    let private elementCount (node: NodeProto) (what: string) (dims: int64 seq) : int =
+        let mutable n = 1L
+        for d in dims do
+            if d < 0L then fail node (sprintf "%s has a negative dimension %d." what d)
+            if d > maxElements then fail node (sprintf "%s has a dimension of %d, beyond the cap of %d elements." what d maxElements)
+            n <- n * d
+            if n > maxElements then fail node (sprintf "%s has more than %d elements." what maxElements)
+        int n
+
+    /// A FLOAT or DOUBLE tensor's values as float64 (exact), its shape and element type; raises for
+    /// external data, other element types and data whose size disagrees with the shape.
+    let tensorValues (node: NodeProto) (t: TensorProto) : int64[] * float[] * int =
+        let what = sprintf "Tensor '%s'" t.Name
+        if t.DataLocation = TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0 then
+            fail node (sprintf "%s keeps its data in an external file; only models with their data inside are read." what)
+        if t.Segment <> null then fail node (sprintf "%s is segmented; segmented tensors are not read." what)
+        let dims = Array.ofSeq t.Dims
+        let n = elementCount node what dims
+        let values =
+            match t.DataType with
+            | 1 ->
+                if t.HasRawData then
+                    if t.RawData.Length <> 4 * n then fail node (sprintf "%s has shape [%s] (%d FLOAT values) but %d bytes of raw data." what (String.Join(",", dims)) n t.RawData.Length)
+                    let raw = t.RawData.ToByteArray()
+                    Array.init n (fun i -> float (BinaryPrimitives.ReadSingleLittleEndian(ReadOnlySpan<byte>(raw, 4 * i, 4))))
+                else
+                    if t.FloatData.Count <> n then fail node (sprintf "%s has shape [%s] (%d values) but holds %d FLOAT values." what (String.Join(",", dims)) n t.FloatData.Count)
+                    Array.init n (fun i -> float t.FloatData.[i])
+            | 11 ->
+                if t.HasRawData then
+                    if t.RawData.Length <> 8 * n then fail node (sprintf "%s has shape [%s] (%d DOUBLE values) but %d bytes of raw data." what (String.Join(",", dims)) n t.RawData.Length)
+                    let raw = t.RawData.ToByteArray()
+                    Array.init n (fun i -> BinaryPrimitives.ReadDoubleLittleEndian(ReadOnlySpan<byte>(raw, 8 * i, 8)))
+                else
+                    if t.DoubleData.Count <> n then fail node (sprintf "%s has shape [%s] (%d values) but holds %d DOUBLE values." what (String.Join(",", dims)) n t.DoubleData.Count)
+                    Array.init n (fun i -> t.DoubleData.[i])
+            | other -> fail node (sprintf "%s holds %s values; weights must be FLOAT or DOUBLE." what (typeName other))
+        values |> Array.iteri (fun i v -> if not (Double.IsFinite v) then fail node (sprintf "%s holds %s at element %d; every weight must be finite." what (string v) i))
+        dims, values, t.DataType
+
+    /// A dense layer being assembled: its weights (d_in x d_out), bias, and the node that made it.
+    type private Pending = { W: Matrix<float>; B: Vector<float> option; Node: NodeProto }
+
+    /// The walk along the chain.
+    type private State =
+        { Layers: Dense list // reversed
+          Pending: Pending option
+          Current: string
+          Width: int
+          Softmax: bool
+          Precision: Precision
+          ElemType: int }
+
+    /// Everything the table's entries need to read a node.
+    type private Context =
+        { Constants: Dictionary<string, TensorProto>
+          Functions: Dictionary<string, FunctionProto> }
+
+    let private attrs (node: NodeProto) (allowed: string list) =
+        let d = Dictionary<string, AttributeProto>()
+        for a in node.Attribute do
+            if not (List.contains a.Name allowed) then
+                fail node (sprintf "attribute '%s' is not read by the importer (it reads %s)." a.Name (if allowed.IsEmpty then "none" else String.Join(", ", allowed)))
+            if d.ContainsKey a.Name then fail node (sprintf "attribute '%s' appears twice." a.Name)
+            if a.RefAttrName <> "" then fail node (sprintf "attribute '%s' refers to a function attribute; only models with plain attributes are read." a.Name)
+            d.[a.Name] <- a
+        d
+
+    let private intAttr (node: NodeProto) (d: Dictionary<string, AttributeProto>) name (deflt: int64) =
+        match d.TryGetValue name with
+        | true, a when a.Type = AttributeProto.Types.AttributeType.Int -> a.I
+        | true, _ -> fail node (sprintf "attribute '%s' must be an integer." name)
+        | _ -> deflt
+
+    let private floatAttr (node: NodeProto) (d: Dictionary<string, AttributeProto>) name (deflt: float32) =
+        match d.TryGetValue name with
+        | true, a when a.Type = AttributeProto.Types.AttributeType.Float -> a.F
+        | true, _ -> fail node (sprintf "attribute '%s' must be a float." name)
+        | _ -> deflt
+
+    /// The node's one data input must be the chain's current value.
+    let private dataInput (s: State) (node: NodeProto) (i: int) =
+        let name = node.Input.[i]
+        if name <> s.Current then
+            fail node (sprintf "it reads '%s', which is not the output of the previous layer ('%s'): the importer reads chains of layers; branches and residual connections need the block types." name s.Current)
+
+    let private checkArity (node: NodeProto) (minIn: int) (maxIn: int) (outs: int) =
+        if node.Input.Count < minIn || node.Input.Count > maxIn then
+            fail node (sprintf "it has %d inputs; %s takes %s." node.Input.Count node.OpType (if minIn = maxIn then string minIn else sprintf "%d to %d" minIn maxIn))
+        if node.Output.Count < 1 || node.Output.Count > outs || String.IsNullOrEmpty node.Output.[0] then
+            fail node (sprintf "it has %d outputs; %s gives %d here." node.Output.Count node.OpType 1)
+
+    let private constant (ctx: Context) (s: State) (node: NodeProto) (i: int) (what: string) =
+        let name = node.Input.[i]
+        match ctx.Constants.TryGetValue name with
+        | true, t ->
+            let dims, values, et = tensorValues node t
+            if et <> s.ElemType then
+                fail node (sprintf "its %s '%s' is %s but the graph computes in %s; every weight must have the input's element type." what name (typeName et) (typeName s.ElemType))
+            dims, values
+        | _ -> fail node (sprintf "its %s '%s' is not an initialiser or constant; weights must be constants." what name)
+
+    /// Closes the pending dense layer with an activation.
+    let private close (s: State) (act: Activation) : State =
+        match s.Pending with
+        | Some p -> { s with Layers = { Weights = p.W; Bias = p.B; Activation = act } :: s.Layers; Pending = None }
+        | None -> s
+
+    /// Raises unless every weight and bias is finite (after alpha, beta or a folded normalisation).
+    let private checkFinite (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
+        if not (w.ForAll(fun v -> Double.IsFinite v)) || not (b |> Option.forall (fun b -> b.ForAll(fun v -> Double.IsFinite v))) then
+            fail node "its weights or bias are not all finite (after its scaling attributes)."
+
+    let private startLayer (s: State) (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
+        checkFinite node w b
+        let s = close s Activation.Identity
+        if List.length s.Layers >= maxLayers then fail node (sprintf "the graph has more than %d layers." maxLayers)
+        { s with Pending = Some { W = w; B = b; Node = node }; Width = w.ColumnCount; Current = node.Output.[0] }
+
+    let private biasOf (node: NodeProto) (dims: int64[]) (values: float[]) (width: int) (what: string) =
+        match dims with
+        | [| d |] when int d = width -> Vector<float>.Build.DenseOfArray values
+        | [| 1L; d |] when int d = width -> Vector<float>.Build.DenseOfArray values
+        | [| 1L |] | [||] -> Vector<float>.Build.Dense(width, values.[0])
+        | [| 1L; 1L |] -> Vector<float>.Build.Dense(width, values.[0])
+        | _ -> fail node (sprintf "its %s has shape [%s]; a layer of %d outputs needs [%d], [1,%d] or a scalar." what (String.Join(",", dims)) width width width)
+
+    // ---- the table: one reader per operator ------------------------------------------------
+
+    /// Gemm(A, B, C): Y = alpha A' B' + beta C with A' = A (transA must be 0) and B' = B or B^T
+    /// (transB = 1 is PyTorch's layout, W stored d_out x d_in).
+    let private gemm (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 2 3 1
+        dataInput s node 0
+        let a = attrs node [ "alpha"; "beta"; "transA"; "transB" ]
+        let alpha = float (floatAttr node a "alpha" 1.0f)
+        let beta = float (floatAttr node a "beta" 1.0f)
+        if intAttr node a "transA" 0L <> 0L then fail node "transA = 1 would transpose the batch; the importer reads transA = 0."
+        let transB = intAttr node a "transB" 0L
+        if transB <> 0L && transB <> 1L then fail node (sprintf "transB is %d; it must be 0 or 1." transB)
+        let dims, values = constant ctx s node 1 "weight (B)"
+        if dims.Length <> 2 then fail node (sprintf "its weight has shape [%s]; Gemm needs a matrix." (String.Join(",", dims)))
+        let rows, cols = int dims.[0], int dims.[1]
+        let din, dout = if transB = 1L then cols, rows else rows, cols
+        if s.Width >= 0 && din <> s.Width then fail node (sprintf "its weight has shape [%d,%d] (transB = %d), which takes %d inputs, but the previous layer gives %d." rows cols transB din s.Width)
+        if din = 0 then fail node "its weight takes no inputs."
+        if dout = 0 then fail node "its weight has no outputs."
+        let w =
+            if transB = 1L then Matrix<float>.Build.Dense(din, dout, fun i j -> alpha * values.[j * cols + i])
+            else Matrix<float>.Build.Dense(din, dout, fun i j -> alpha * values.[i * cols + j])
+        let b =
+            if node.Input.Count = 3 && node.Input.[2] <> "" then
+                let bd, bv = constant ctx s node 2 "bias (C)"
+                Some ((biasOf node bd bv dout "bias (C)") * beta)
+            else None
+        startLayer s node w b
+
+    /// MatMul(A, W): a layer without bias (an Add right after gives it one).
+    let private matmul (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 2 2 1
+        dataInput s node 0
+        attrs node [] |> ignore
+        let dims, values = constant ctx s node 1 "weight"
+        if dims.Length <> 2 then fail node (sprintf "its weight has shape [%s]; MatMul needs a matrix here." (String.Join(",", dims)))
+        let rows, cols = int dims.[0], int dims.[1]
+        if s.Width >= 0 && rows <> s.Width then fail node (sprintf "its weight has shape [%d,%d], which takes %d inputs, but the previous layer gives %d." rows cols rows s.Width)
+        if rows = 0 then fail node "its weight takes no inputs."
+        if cols = 0 then fail node "its weight has no outputs."
+        startLayer s node (Matrix<float>.Build.Dense(rows, cols, fun i j -> values.[i * cols + j])) None
+
+    /// Add(Z, b) right after a MatMul: the layer's bias. Two data inputs would be a residual.
+    let private add (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 2 2 1
+        attrs node [] |> ignore
+        let i = if node.Input.[0] = s.Current then 1 elif node.Input.[1] = s.Current then 0 else -1
+        if i < 0 then dataInput s node 0
+        if not (ctx.Constants.ContainsKey node.Input.[i]) then
+            fail node "it adds two computed values (a residual connection); residual blocks need the block types."
+        match s.Pending with
+        | Some p when p.B.IsNone && p.Node.OpType = "MatMul" && s.Current = p.Node.Output.[0] ->
+            let dims, values = constant ctx s node i "bias"
+            { s with Pending = Some { p with B = Some (biasOf node dims values p.W.ColumnCount "bias") }; Current = node.Output.[0] }
+        | _ -> fail node "an Add of a constant is read only as the bias right after a MatMul."
+
+    /// An element-wise activation: closes the pending dense layer.
+    let private activation (act: Activation) (_: Context) (s: State) (node: NodeProto) =
+        dataInput s node 0
+        match s.Pending with
+        | Some _ -> { close s act with Current = node.Output.[0] }
+        | None -> fail node "an activation must follow a dense layer (Gemm, or MatMul with its Add); two activations in a row or one on the input are outside the family."
+
+    let private simple (act: Activation) (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 1 1
+        attrs node [] |> ignore
+        activation act ctx s node
+
+    /// LeakyRelu(alpha): the slope is the float32 alpha read as its shortest decimal (PyTorch's
+    /// 0.1 stays 0.1), or the exact slope the library's exporter kept in doc_string.
+    let private leakyRelu (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 1 1
+        let a = attrs node [ "alpha" ]
+        let alpha = floatAttr node a "alpha" 0.01f
+        if not (Single.IsFinite alpha) then fail node (sprintf "alpha is %s; it must be finite." (string alpha))
+        let shortest = Double.Parse(alpha.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
+        let slope =
+            match Activation.tryParse node.DocString with
+            | Some (Activation.LeakyReLU exact) when float32 exact = alpha -> exact
+            | _ -> if float32 shortest = alpha then shortest else float alpha
+        activation (Activation.LeakyReLU slope) ctx s node
+
+    /// PRelu(x, slope) with one slope for every unit: a leaky ReLU with that slope.
+    let private prelu (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 2 2 1
+        attrs node [] |> ignore
+        let _, values = constant ctx s node 1 "slope"
+        if values.Length <> 1 then fail node (sprintf "its slope has %d values; the importer reads PRelu with one slope for every unit (a leaky ReLU)." values.Length)
+        activation (Activation.LeakyReLU values.[0]) ctx s node
+
+    /// Identity and Dropout (at inference): the value passes through unchanged.
+    let private passThrough (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 (if node.OpType = "Dropout" then 3 else 1) 2
+        attrs node (if node.OpType = "Dropout" then [ "seed"; "ratio" ] else []) |> ignore
+        dataInput s node 0
+        if node.OpType = "Dropout" && node.Input.Count = 3 && node.Input.[2] <> "" then
+            match ctx.Constants.TryGetValue node.Input.[2] with
+            | true, t when t.DataType = boolType && (t.Int32Data.Count = 1 && t.Int32Data.[0] = 0 || t.HasRawData && t.RawData.Length = 1 && t.RawData.[0] = 0uy) -> ()
+            | _ -> fail node "its training_mode is not the constant false; the importer reads Dropout at inference only."
+        if node.Output.Count = 2 && node.Output.[1] <> "" then fail node "its mask output is used; the importer reads Dropout at inference only."
+        { s with Current = node.Output.[0] }
+
+    /// Softmax over the last axis, as the graph's last node: reported, not kept in the network.
+    let private softmax (_: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 1 1
+        let a = attrs node [ "axis" ]
+        let axis = intAttr node a "axis" -1L
+        if axis <> 1L && axis <> -1L then fail node (sprintf "axis is %d; the importer reads a Softmax over the outputs (axis 1 or -1)." axis)
+        dataInput s node 0
+        { close s Activation.Identity with Softmax = true; Current = node.Output.[0] }
+
+    /// BatchNormalization at inference right after a dense layer: folded into it, y = (z - mean)
+    /// gamma / sqrt(var + eps) + beta, so W' = W diag(g) and b' = (b - mean) g + beta with
+    /// g = gamma / sqrt(var + eps). Elsewhere it needs the block types.
+    let private batchNorm (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 5 5 1
+        let a = attrs node [ "epsilon"; "momentum"; "training_mode"; "spatial" ]
+        if intAttr node a "training_mode" 0L <> 0L then fail node "training_mode is 1; the importer reads BatchNormalization at inference only."
+        dataInput s node 0
+        match s.Pending with
+        | Some p ->
+            let eps = float (floatAttr node a "epsilon" 1e-5f)
+            let width = p.W.ColumnCount
+            let vec i what =
+                let dims, values = constant ctx s node i what
+                if values.Length <> width || dims.Length <> 1 then fail node (sprintf "its %s has shape [%s]; the layer has %d outputs." what (String.Join(",", dims)) width)
+                values
+            let gamma, beta, mean, var = vec 1 "scale", vec 2 "bias", vec 3 "mean", vec 4 "var"
+            let g = Array.init width (fun j -> gamma.[j] / sqrt (var.[j] + eps))
+            if g |> Array.exists (fun v -> not (Double.IsFinite v)) then fail node "its variance plus epsilon is not positive."
+            let w = Matrix<float>.Build.Dense(p.W.RowCount, width, fun i j -> p.W.[i, j] * g.[j])
+            let b0 = match p.B with Some b -> b.ToArray() | None -> Array.zeroCreate width
+            let b = Vector<float>.Build.DenseOfArray(Array.init width (fun j -> (b0.[j] - mean.[j]) * g.[j] + beta.[j]))
+            checkFinite node w (Some b)
+            { s with Pending = Some { p with W = w; B = Some b }; Current = node.Output.[0] }
+        | _ -> fail node "a BatchNormalization that does not follow a dense layer needs the block types (batch normalisation)."
+
+    /// A call of one of the library's functions (Step, float64 Softplus), whose definition in the
+    /// model must be exactly the library's.
+    let private libraryFunction (ctx: Context) (s: State) (node: NodeProto) =
+        let slope = node.OpType = leakyReluName
+        if slope then checkArity node 2 2 1 else checkArity node 1 1 1
+        attrs node [] |> ignore
+        let defined, f = ctx.Functions.TryGetValue node.OpType
+        let canonical =
+            if not defined then knownFunction node.OpType minOpset
+            else
+                match f.OpsetImport |> Seq.tryFind (fun o -> o.Domain = "") with
+                | Some o when o.Version >= int64 minOpset && o.Version <= int64 maxImportOpset -> knownFunction node.OpType (int o.Version)
+                | _ -> knownFunction node.OpType minOpset
+        match canonical, defined with
+        | Some canonical, true when f.Equals canonical ->
+            let act, elemType =
+                match node.OpType with
+                | "Step_float" -> Activation.Step, floatType
+                | "Step_double" -> Activation.Step, doubleType
+                | "Softplus_double" -> Activation.Softplus, doubleType
+                | _ ->
+                    let _, values = constant ctx s node 1 "slope"
+                    if values.Length <> 1 then fail node (sprintf "its slope has %d values; it needs one." values.Length)
+                    Activation.LeakyReLU values.[0], doubleType
+            if elemType <> s.ElemType then fail node (sprintf "it computes in %s but the graph computes in %s." (typeName elemType) (typeName s.ElemType))
+            activation act ctx s node
+        | Some _, _ -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
+        | None, _ -> fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
+
+    let private needsBlocks (what: string) (_: Context) (_: State) (node: NodeProto) : State =
+        fail node (sprintf "%s needs the block types (%s), which the library does not have yet." node.OpType what)
+
+    /// The table: operator (of the default domain) -> reader.
+    let private readers : IReadOnlyDictionary<string, Context -> State -> NodeProto -> State> =
+        readOnlyDict [
+            ("Gemm", gemm)
+            ("MatMul", matmul)
+            ("Add", add)
+            ("Relu", simple Activation.ReLU)
+            ("Tanh", simple Activation.Tanh)
+            ("Sigmoid", simple Activation.Sigmoid)
+            ("Softplus", simple Activation.Softplus)
+            ("LeakyRelu", leakyRelu)
+            ("PRelu", prelu)
+            ("Identity", passThrough)
+            ("Dropout", passThrough)
+            ("Softmax", softmax)
+            ("BatchNormalization", batchNorm)
+            ("LayerNormalization", needsBlocks "layer normalisation")
+        ]
+
+    let private valueType (v: ValueInfoProto) =
+        if isNull v.Type || isNull v.Type.TensorType then bad (sprintf "The graph's input '%s' is not a tensor." v.Name)
+        v.Type.TensorType
+
+    /// Reads a model's bytes into a network.
+    let read (bytes: byte[]) : OnnxImportResult =
+        Check.notNull "bytes" bytes
+        let model =
+            try ModelProto.Parser.ParseFrom bytes
+            with
+            | :? InvalidProtocolBufferException as e -> bad (sprintf "The bytes are not an ONNX model (damaged or truncated protobuf): %s" e.Message)
+            | :? OutOfMemoryException -> reraise ()
+            | e -> bad (sprintf "The bytes are not an ONNX model: %s" e.Message)
+        let graph = model.Graph
+        if isNull graph then bad "The model has no graph."
+        if graph.Node.Count > maxNodes then bad (sprintf "The graph has %d nodes; more than %d are refused." graph.Node.Count maxNodes)
+        if model.IrVersion < 3L then bad (sprintf "The model's IR version is %d; the importer reads IR versions 3 and later." model.IrVersion)
+        let opset =
+            let defaults = model.OpsetImport |> Seq.filter (fun o -> o.Domain = "" || o.Domain = "ai.onnx") |> List.ofSeq
+            match defaults with
+            | [ o ] when o.Version >= int64 minImportOpset && o.Version <= int64 maxImportOpset -> int o.Version
+            | [ o ] -> bad (sprintf "The model uses opset %d of the default domain; the importer reads opsets %d to %d." o.Version minImportOpset maxImportOpset)
+            | [] -> bad "The model imports no opset of the default domain."
+            | _ -> bad "The model imports the default domain more than once."
+        let functions = Dictionary<string, FunctionProto>()
+        for f in model.Functions do
+            if f.Domain = domain then functions.[f.Name] <- f
+        let constants = Dictionary<string, TensorProto>()
+        for t in graph.Initializer do
+            if String.IsNullOrEmpty t.Name then bad "An initialiser has no name."
+            if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
+            constants.[t.Name] <- t
+        if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
+        // The one data input: a graph input that is not an initialiser (older files list both).
+        let inputs = graph.Input |> Seq.filter (fun v -> not (constants.ContainsKey v.Name)) |> List.ofSeq
+        let input =
+            match inputs with
+            | [ v ] -> v
+            | [] -> bad "The graph has no data input."
+            | vs -> bad (sprintf "The graph has %d data inputs (%s); the importer reads graphs of one input." vs.Length (String.Join(", ", vs |> List.map (fun v -> v.Name))))
+        let tt = valueType input
+        let precision, elemType =
+            match tt.ElemType with
+            | 1 -> Precision.Float32, floatType
+            | 11 -> Precision.Float64, doubleType
+            | t -> bad (sprintf "The graph's input '%s' holds %s values; the importer reads FLOAT and DOUBLE models." input.Name (typeName t))
+        // The number of features: the input's second dimension, or (when it is symbolic or the
+        // shape is not given) whatever the first layer takes (-1 until then).
+        let width =
+            if isNull tt.Shape then -1
+            elif tt.Shape.Dim.Count <> 2 then bad (sprintf "The graph's input '%s' has %d dimensions; the importer reads a matrix (batch x features)." input.Name tt.Shape.Dim.Count)
+            else
+                let d = tt.Shape.Dim.[1]
+                if d.ValueCase <> TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue then -1
+                elif d.DimValue <= 0L || d.DimValue > maxElements then bad (sprintf "The graph's input '%s' has %d features; it needs a positive number." input.Name d.DimValue)
+                else int d.DimValue
+        let output =
+            match List.ofSeq graph.Output with
+            | [ o ] -> o
+            | os ->
+                let pipeline = model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
+                if pipeline then bad (sprintf "The model is a Functional.NN pipeline export (%d outputs); the importer reads networks. Predict with the pipeline's .fnn file, or run the .onnx in an ONNX runtime." os.Length)
+                bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
+        let ctx = { Constants = constants; Functions = functions }
+        // Every value a node reads must be defined before it: the graph input, an initialiser, a
+        // Constant or an earlier node's output.
+        let defined = HashSet<string>(constants.Keys)
+        defined.Add input.Name |> ignore
+        let mutable state =
+            { Layers = []; Pending = None; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType }
+        for node in graph.Node do
+            for i in node.Input do
+                if i <> "" && not (defined.Contains i) then
+                    fail node (sprintf "it reads '%s', which no earlier node, initialiser or graph input defines." i)
+            if state.Softmax then fail node "it follows the Softmax; the importer reads a Softmax only as the graph's last node."
+            if node.Domain = "" || node.Domain = "ai.onnx" then
+                if node.OpType = "Constant" then
+                    if node.Output.Count <> 1 || node.Input.Count <> 0 then fail node "a Constant has no inputs and one output."
+                    let a = attrs node [ "value" ]
+                    match a.TryGetValue "value" with
+                    | true, v when v.Type = AttributeProto.Types.AttributeType.Tensor && not (isNull v.T) ->
+                        let t = v.T.Clone()
+                        t.Name <- node.Output.[0]
+                        constants.[node.Output.[0]] <- t
+                    | _ -> fail node "a Constant is read only with a tensor 'value'."
+                else
+                    match readers.TryGetValue node.OpType with
+                    | true, reader -> state <- reader ctx state node
+                    | _ -> fail node (sprintf "operator %s is outside the family the importer reads (dense layers, their activations, Dropout, a trailing Softmax)." node.OpType)
+            elif node.Domain = domain then state <- libraryFunction ctx state node
+            else fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
+            for o in node.Output do
+                if o <> "" then
+                    if not (defined.Add o) then fail node (sprintf "its output '%s' is already defined." o)
+        let state = close state Activation.Identity
+        if output.Name <> state.Current then
+            bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
+        if List.isEmpty state.Layers then bad "The graph has no dense layer."
+        let net =
+            try Network.create (List.rev state.Layers)
+            with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
+        let net =
+            if precision = Precision.Float64 then net
+            else
+                try Network.withPrecision Precision.Float32 net
+                with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" e.Message)
+        let producer = (model.ProducerName + " " + model.ProducerVersion).Trim()
+        { Network = net; TrailingSoftmax = state.Softmax; InputName = input.Name; OutputName = output.Name; Opset = opset; Producer = producer }

@@ -1,0 +1,144 @@
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>A network read from an ONNX model, with what the graph said around it.</summary>
+public sealed class ImportedNetwork
+{
+    internal ImportedNetwork(FN.OnnxImportResult r)
+    {
+        Network = new Network(r.Network);
+        TrailingSoftmax = r.TrailingSoftmax;
+        InputName = r.InputName;
+        OutputName = r.OutputName;
+        Opset = r.Opset;
+        Producer = r.Producer;
+    }
+
+    /// <summary>The network (dense layers), in the model's precision (FLOAT gives Float32, DOUBLE Float64).</summary>
+    public Network Network { get; }
+
+    /// <summary>True when the graph ended in a Softmax (PyTorch's <c>nn.Softmax</c>): the network gives the logits;
+    /// train it further with <see cref="Loss.SoftmaxCrossEntropy"/> and apply a softmax to its outputs to get what the
+    /// ONNX model gave.</summary>
+    public bool TrailingSoftmax { get; }
+
+    /// <summary>The graph's input name.</summary>
+    public string InputName { get; }
+
+    /// <summary>The graph's output name.</summary>
+    public string OutputName { get; }
+
+    /// <summary>The opset of the default ONNX domain the model uses.</summary>
+    public int Opset { get; }
+
+    /// <summary>The model's producer and its version, e.g. "pytorch 1.13.0".</summary>
+    public string Producer { get; }
+}
+
+/// <summary>ONNX import (docs/onnx.md): graphs of dense layers (Gemm, or MatMul + Add), their activations (Relu, Tanh,
+/// Sigmoid, LeakyRelu, Softplus), Dropout and a trailing Softmax, as <c>torch.onnx.export</c> writes them for an
+/// <c>nn.Sequential</c>. Anything else, and every damaged, truncated or inconsistent file, raises
+/// <see cref="FN.OnnxFormatException"/> (a <see cref="FN.ModelFormatException"/>) naming the node and the operator.</summary>
+public static class OnnxModel
+{
+    /// <summary>The opset written unless another is asked for.</summary>
+    public const int DefaultOpset = 17;
+
+    /// <summary>The largest ONNX file or stream read: 1 GiB.</summary>
+    public const long MaxBytes = 1L << 30;
+
+    /// <summary>Reads an ONNX file.</summary>
+    /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged file.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static ImportedNetwork Import(string path) => new(FN.Onnx.loadNetwork(path));
+
+    /// <summary>Reads an ONNX model from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
+    /// <exception cref="FN.OnnxFormatException">A graph outside the family, a damaged model or more than 1 GiB.</exception>
+    public static ImportedNetwork Import(Stream stream) => new(FN.Onnx.importNetwork(ReadAll(stream)));
+
+    /// <summary>Reads an ONNX model's bytes.</summary>
+    /// <exception cref="FN.OnnxFormatException">A graph outside the family, or damaged bytes.</exception>
+    public static ImportedNetwork Import(byte[] bytes) => new(FN.Onnx.importNetwork(bytes));
+
+    internal static byte[] ReadAll(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + n > MaxBytes)
+                throw new FN.OnnxFormatException("The stream holds more than 1 GiB; larger ONNX models are refused.", "", "");
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+}
+
+/// <summary>ONNX export and import as members of <see cref="Network"/> and <see cref="Pipeline"/>
+/// (<c>network.ExportOnnx(path)</c>, <c>Network.ImportOnnx(path)</c>, <c>pipeline.ExportOnnx(path)</c>).</summary>
+public static class OnnxExtensions
+{
+    extension(Network network)
+    {
+        /// <summary>Writes the network as an ONNX model (atomically): input "input" (N x inputs), output "output"
+        /// (N x outputs), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension "N" dynamic.</summary>
+        /// <exception cref="ArgumentException">opset outside 13..17.</exception>
+        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(network);
+            FN.Onnx.saveNetwork(path, opset, network.Core);
+        }
+
+        /// <summary>Writes the network as an ONNX model to a stream (left open).</summary>
+        /// <exception cref="ArgumentException">opset outside 13..17.</exception>
+        public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(network);
+            FN.Onnx.writeNetwork(stream, opset, network.Core);
+        }
+
+        /// <summary>The ONNX model's bytes.</summary>
+        public byte[] ToOnnx(int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(network);
+            return FN.Onnx.exportNetwork(opset, network.Core);
+        }
+    }
+
+    extension(Network)
+    {
+        /// <summary>Reads the network of an ONNX file (see <see cref="OnnxModel"/> for what it reads; use
+        /// <see cref="OnnxModel.Import(string)"/> to learn whether the graph ended in a Softmax).</summary>
+        /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged file.</exception>
+        public static Network ImportOnnx(string path) => OnnxModel.Import(path).Network;
+
+        /// <summary>Reads the network of an ONNX model from a stream.</summary>
+        /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged model.</exception>
+        public static Network ImportOnnx(Stream stream) => OnnxModel.Import(stream).Network;
+    }
+
+    extension(Pipeline pipeline)
+    {
+        /// <summary>Writes the whole pipeline as an ONNX model (atomically): input "features" (N x features, DOUBLE,
+        /// raw values), the scaling, the network, and outputs "outputs", then "probabilities" and "class_index" for a
+        /// classifier or "values" for a regressor; class and feature names in the metadata (docs/onnx.md).</summary>
+        /// <exception cref="ArgumentException">opset outside 13..17, or a part of the pipeline ONNX export cannot write.</exception>
+        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(pipeline);
+            FN.Onnx.savePipeline(path, opset, pipeline.Core);
+        }
+
+        /// <summary>Writes the whole pipeline as an ONNX model to a stream (left open).</summary>
+        public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(pipeline);
+            ArgumentNullException.ThrowIfNull(stream);
+            var bytes = FN.Onnx.exportPipeline(opset, pipeline.Core);
+            stream.Write(bytes, 0, bytes.Length);
+        }
+    }
+}

@@ -1,0 +1,564 @@
+/// ONNX export and import: ONNX Runtime runs every exported model and agrees with the library;
+/// PyTorch's exports (tests/fixtures/onnx, made by tests/reference/onnx_torch_fixtures.py) import
+/// and predict what PyTorch predicted; export then import is bit for bit; damaged, truncated,
+/// inconsistent and out-of-family files give only OnnxFormatException.
+module Functional.NN.Tests.OnnxTests
+
+open System
+open System.IO
+open System.Text.Json
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open Microsoft.ML.OnnxRuntime
+open Microsoft.ML.OnnxRuntime.Tensors
+open Google.Protobuf
+open Functional.NN
+open Functional.NN.OnnxProto
+
+/// The tolerances of issue 15: relative 1e-5 for float32 and 1e-12 for float64, each relative to
+/// max(|expected|, 1) (an absolute floor of the same size near zero, where a relative error means
+/// nothing).
+let tolerance (p: Precision) = match p with Precision.Float32 -> 1e-5 | Precision.Float64 -> 1e-12
+
+let expectClose (tol: float) (what: string) (actual: float[,]) (expected: Matrix<float>) =
+    Expect.equal (Array2D.length1 actual, Array2D.length2 actual) (expected.RowCount, expected.ColumnCount) (what + ": shape")
+    for i in 0 .. expected.RowCount - 1 do
+        for j in 0 .. expected.ColumnCount - 1 do
+            let a, e = actual.[i, j], expected.[i, j]
+            if not (abs (a - e) <= tol * max (abs e) 1.0) then
+                failtestf "%s at row %d, column %d: %s against %s (difference %g, tolerance %g relative)" what i j (a.ToString "R") (e.ToString "R") (abs (a - e)) tol
+
+/// Runs ONNX bytes in ONNX Runtime on x (given to the input in `elemType`), every output by name.
+let ortRun (bytes: byte[]) (input: string) (float32Input: bool) (x: Matrix<float>) : Map<string, Choice<float[,], int64[]>> =
+    use options = new SessionOptions(IntraOpNumThreads = 1, InterOpNumThreads = 1)
+    use session = new InferenceSession(bytes, options)
+    let dims = [| x.RowCount; x.ColumnCount |]
+    let value =
+        if float32Input then NamedOnnxValue.CreateFromTensor(input, DenseTensor<float32>(Array.init (x.RowCount * x.ColumnCount) (fun k -> float32 x.[k / x.ColumnCount, k % x.ColumnCount]), dims))
+        else NamedOnnxValue.CreateFromTensor(input, DenseTensor<float>(Array.init (x.RowCount * x.ColumnCount) (fun k -> x.[k / x.ColumnCount, k % x.ColumnCount]), dims))
+    use results = session.Run [ value ]
+    results
+    |> Seq.map (fun r ->
+        let t = r.Value
+        let out =
+            match t with
+            | :? DenseTensor<float32> as t -> Choice1Of2 (Array2D.init t.Dimensions.[0] (if t.Dimensions.Length > 1 then t.Dimensions.[1] else 1) (fun i j -> float (t.GetValue(i * (if t.Dimensions.Length > 1 then t.Dimensions.[1] else 1) + j))))
+            | :? DenseTensor<float> as t -> Choice1Of2 (Array2D.init t.Dimensions.[0] (if t.Dimensions.Length > 1 then t.Dimensions.[1] else 1) (fun i j -> t.GetValue(i * (if t.Dimensions.Length > 1 then t.Dimensions.[1] else 1) + j)))
+            | :? DenseTensor<int64> as t -> Choice2Of2 (Array.init (int t.Length) (fun i -> t.GetValue i))
+            | other -> failtestf "unexpected output type %s" (other.GetType().Name)
+        r.Name, out)
+    |> Map.ofSeq
+
+let floats (m: Map<string, Choice<float[,], int64[]>>) name =
+    match Map.tryFind name m with
+    | Some (Choice1Of2 a) -> a
+    | _ -> failtestf "no float output '%s' (outputs: %A)" name (Map.keys m |> List.ofSeq)
+
+let ints (m: Map<string, Choice<float[,], int64[]>>) name =
+    match Map.tryFind name m with
+    | Some (Choice2Of2 a) -> a
+    | _ -> failtestf "no integer output '%s'" name
+
+// ---- generators ------------------------------------------------------------------------------
+
+let allActivations =
+    [ Activation.Identity; Activation.Sigmoid; Activation.Tanh; Activation.ReLU; Activation.LeakyReLU 0.01
+      Activation.LeakyReLU 0.3; Activation.Softplus; Activation.Step ]
+
+/// A random network: 1 to 4 layers of 1 to 7 units, each activation of the library, biases or
+/// not, weights from a seed, in the given precision; and a batch of inputs in [-3, 3].
+let genNetwork (precision: Precision) : Gen<Network * Matrix<float>> =
+    gen {
+        let! inputs = Gen.choose (1, 6)
+        let! depth = Gen.choose (1, 4)
+        let! widths = Gen.listOfLength depth (Gen.choose (1, 7))
+        let! acts = Gen.listOfLength depth (Gen.elements allActivations)
+        let! biases = Gen.listOfLength depth (Gen.elements [ true; true; false ])
+        let! slope = Gen.choose (1, 999)
+        let! seed = Gen.choose (0, 100000)
+        let! rows = Gen.choose (1, 9)
+        // An odd slope now and then (1/7, ...) that no float32 holds exactly.
+        let acts = acts |> List.map (function Activation.LeakyReLU 0.3 -> Activation.LeakyReLU (float slope / 7000.0) | a -> a)
+        let specs = List.map3 (fun w a b -> { LayerSpec.Of(w, a) with UseBias = b }) widths acts biases
+        let net = Network.init inputs specs (int64 seed)
+        // Biases drawn too (init gives zeros).
+        let rng = Rng.create (int64 seed + 1L)
+        let net = net |> Network.mapLayers (fun i l -> { l with Bias = l.Bias |> Option.map (fun b -> b.MapIndexed(fun j _ -> 0.5 * sin (float (7 * i + j + seed)))) })
+        let xs, _ = Rng.many (rows * inputs) (Rng.nextUniform -3.0 3.0) rng
+        return Network.withPrecision precision net, Mat.init rows inputs (fun i j -> xs.[i * inputs + j])
+    }
+
+let property name (g: Gen<'a>) (count: int) (body: 'a -> unit) =
+    testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = count } name (Prop.forAll (Arb.fromGen g) body)
+
+let isFloat32 (p: Precision) = p = Precision.Float32
+
+/// A random pipeline on random raw data: a standard or min-max scaler, a network of float32 or
+/// float64, and a classifier (softmax cross-entropy, binary cross-entropy with logits or on
+/// probabilities, hinge) or a regressor (a target scaler).
+let genPipeline : Gen<Pipeline * Matrix<float>> =
+    gen {
+        let! precision = Gen.elements [ Precision.Float32; Precision.Float64 ]
+        let! kind = Gen.elements [ "softmax"; "logits"; "probability"; "hinge"; "regression" ]
+        let! inputs = Gen.choose (1, 5)
+        let! hidden = Gen.choose (1, 6)
+        let! act = Gen.elements allActivations
+        let! classes = Gen.choose (2, 5)
+        let! seed = Gen.choose (0, 100000)
+        let rng = Rng.create (int64 seed)
+        let raw, rng = Rng.many (12 * inputs) (Rng.nextUniform -50.0 300.0) rng
+        let x = Mat.init 12 inputs (fun i j -> raw.[i * inputs + j])
+        let scaler = if seed % 2 = 0 then Scaler.fitStandard x else Scaler.fitMinMax x
+        let outputs, last, loss, classNames =
+            match kind with
+            | "softmax" -> classes, Activation.Identity, Loss.SoftmaxCrossEntropy, Array.init classes (sprintf "class %d")
+            | "logits" -> 1, Activation.Identity, Loss.BinaryCrossEntropyWithLogits, [| "no"; "yes" |]
+            | "probability" -> 1, Activation.Sigmoid, Loss.BinaryCrossEntropy, [| "no"; "yes" |]
+            | "hinge" -> classes, Activation.Identity, Loss.Hinge, Array.init classes (sprintf "c%d")
+            | _ -> 2, Activation.Identity, Loss.MeanSquaredError, [||]
+        let net = Network.init inputs [ LayerSpec.Of(hidden, act); LayerSpec.Of(outputs, last) ] (int64 seed) |> Network.withPrecision precision
+        let target = if classNames.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
+        let p = Pipeline.create (Array.init inputs (sprintf "f%d")) scaler net loss "y" classNames target
+        let _ = rng
+        return p, x
+    }
+
+// ---- fixtures --------------------------------------------------------------------------------
+
+let fixture (name: string) = Repo.path [ "tests"; "fixtures"; "onnx"; name ]
+
+/// A PyTorch fixture's inputs and outputs (from its .json, written by onnx_torch_fixtures.py).
+let torchExpected (name: string) =
+    use doc = JsonDocument.Parse(File.ReadAllText(fixture (name + ".json")))
+    let matrix (prop: string) =
+        let rows = doc.RootElement.GetProperty(prop).EnumerateArray() |> Seq.map (fun r -> r.EnumerateArray() |> Seq.map (fun v -> v.GetDouble()) |> Array.ofSeq) |> Array.ofSeq
+        Mat.ofRows rows
+    matrix "x", matrix "y", doc.RootElement.GetProperty("dtype").GetString()
+
+/// A one-element FLOAT (1) or DOUBLE (11) tensor, for graphs edited by hand.
+module OnnxCommonTest =
+    let scalar (name: string) (elemType: int) (v: float) =
+        let t = TensorProto(Name = name, DataType = (if elemType = 1 then 1 else 11))
+        if elemType = 1 then t.FloatData.Add(float32 v) else t.DoubleData.Add v
+        t
+
+let importError (bytes: byte[]) =
+    try
+        Onnx.importNetwork bytes |> ignore
+        None
+    with :? OnnxFormatException as e -> Some e
+
+let expectImportError (bytes: byte[]) (node: string) (op: string) (text: string) (what: string) =
+    match importError bytes with
+    | Some e ->
+        Expect.equal e.NodeName node (what + ": node name")
+        Expect.equal e.OperatorType op (what + ": operator")
+        Expect.stringContains e.Message text (what + ": message")
+    | None -> failtestf "%s: imported without error" what
+
+let parse (bytes: byte[]) = ModelProto.Parser.ParseFrom bytes
+let bytesOf (m: ModelProto) = m.ToByteArray()
+
+let sampleNetwork =
+    Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Identity) ] 7L
+
+/// Mutations of a valid file for the fuzz: truncations at every length, bit flips, bytes set to
+/// 0x00/0xFF/0x80, and structural changes made through the protobuf classes (dims, element
+/// types, raw data sizes, names, attributes, nodes dropped or duplicated).
+let mutations (valid: byte[]) (seed: int64) : seq<string * byte[]> =
+    seq {
+        for n in 0 .. valid.Length - 1 -> sprintf "truncated to %d bytes" n, valid.[.. n - 1]
+        let mutable rng = Rng.create seed
+        for k in 1 .. 2500 do
+            let struct (pos, r) = Rng.nextInt valid.Length rng
+            let struct (bit, r) = Rng.nextInt 8 r
+            let struct (how, r) = Rng.nextInt 4 r
+            rng <- r
+            let b = Array.copy valid
+            match how with
+            | 0 -> b.[pos] <- b.[pos] ^^^ (1uy <<< bit)
+            | 1 -> b.[pos] <- 0uy
+            | 2 -> b.[pos] <- 0xFFuy
+            | _ -> b.[pos] <- 0x80uy
+            yield sprintf "byte %d changed (%d, bit %d)" pos how bit, b
+        let m = parse valid
+        let edit what (f: ModelProto -> unit) =
+            let c = m.Clone()
+            f c
+            what, bytesOf c
+        for i in 0 .. m.Graph.Initializer.Count - 1 do
+            let name = m.Graph.Initializer.[i].Name
+            yield edit (sprintf "%s: a dimension doubled" name) (fun c -> let t = c.Graph.Initializer.[i] in t.Dims.[0] <- t.Dims.[0] * 2L)
+            yield edit (sprintf "%s: a dimension negative" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- -1L)
+            yield edit (sprintf "%s: a dimension huge" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- Int64.MaxValue)
+            yield edit (sprintf "%s: dims dropped" name) (fun c -> c.Graph.Initializer.[i].Dims.Clear())
+            for t in [ 0; 2; 6; 7; 8; 10; 16 ] do
+                yield edit (sprintf "%s: element type %d" name t) (fun c -> c.Graph.Initializer.[i].DataType <- t)
+            yield edit (sprintf "%s: raw data cut" name) (fun c -> let t = c.Graph.Initializer.[i] in t.RawData <- t.RawData.Memory.Slice(0, t.RawData.Length - 1).ToArray() |> ByteString.CopyFrom)
+            yield edit (sprintf "%s: external data" name) (fun c -> c.Graph.Initializer.[i].DataLocation <- TensorProto.Types.DataLocation.External)
+            yield edit (sprintf "%s: renamed" name) (fun c -> c.Graph.Initializer.[i].Name <- "elsewhere")
+            yield edit (sprintf "%s: dropped" name) (fun c -> c.Graph.Initializer.RemoveAt i)
+            yield edit (sprintf "%s: NaN" name) (fun c -> let t = c.Graph.Initializer.[i] in let b = t.RawData.ToByteArray() in (if b.Length >= 8 then BitConverter.GetBytes(nan).CopyTo(b, 0)); t.RawData <- ByteString.CopyFrom b)
+        for i in 0 .. m.Graph.Node.Count - 1 do
+            let n = m.Graph.Node.[i]
+            yield edit (sprintf "node %s dropped" n.Name) (fun c -> c.Graph.Node.RemoveAt i)
+            yield edit (sprintf "node %s twice" n.Name) (fun c -> c.Graph.Node.Insert(i, c.Graph.Node.[i].Clone()))
+            yield edit (sprintf "node %s reads a dangling name" n.Name) (fun c -> c.Graph.Node.[i].Input.[0] <- "nowhere")
+            yield edit (sprintf "node %s: operator Conv" n.Name) (fun c -> c.Graph.Node.[i].OpType <- "Conv")
+            yield edit (sprintf "node %s: other domain" n.Name) (fun c -> c.Graph.Node.[i].Domain <- "com.example")
+            yield edit (sprintf "node %s: output renamed" n.Name) (fun c -> c.Graph.Node.[i].Output.[0] <- "renamed")
+            yield edit (sprintf "node %s: attribute transB=1" n.Name) (fun c -> c.Graph.Node.[i].Attribute.Add(AttributeProto(Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1L)))
+            yield edit (sprintf "node %s: attribute alpha=NaN" n.Name) (fun c -> c.Graph.Node.[i].Attribute.Add(AttributeProto(Name = "alpha", Type = AttributeProto.Types.AttributeType.Float, F = nanf)))
+        yield edit "no graph" (fun c -> c.Graph <- null)
+        yield edit "input FLOAT16" (fun c -> c.Graph.Input.[0].Type.TensorType.ElemType <- 10)
+        yield edit "input without shape" (fun c -> c.Graph.Input.[0].Type.TensorType.Shape <- null)
+        yield edit "input width 0" (fun c -> c.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimValue <- 0L)
+        yield edit "two outputs" (fun c -> c.Graph.Output.Add(c.Graph.Output.[0].Clone()))
+        yield edit "opset 8" (fun c -> c.OpsetImport.[0].Version <- 8L)
+        yield edit "opset 99" (fun c -> c.OpsetImport.[0].Version <- 99L)
+        yield edit "no opset" (fun c -> c.OpsetImport.Clear())
+        yield edit "functions dropped" (fun c -> c.Functions.Clear())
+        yield edit "a function's body changed" (fun c -> if c.Functions.Count > 0 then c.Functions.[0].Node.RemoveAt 1)
+    }
+
+/// What the fuzz accepts: a valid network, or OnnxFormatException.
+let tryImport (bytes: byte[]) : Result<string, exn> =
+    try
+        let r = Onnx.importNetwork bytes
+        if not (Parameters.isFinite r.Network) then failwith "an imported network holds a non-finite weight"
+        Ok "ok"
+    with
+    | :? OnnxFormatException -> Ok "format"
+    | e -> Error e
+
+[<Tests>]
+let tests =
+    testList "ONNX" [
+        testList "ONNX Runtime runs every exported network as the library computes it" [
+            for p in [ Precision.Float64; Precision.Float32 ] ->
+                property (sprintf "random networks of every activation, %s, within %g" (Precision.name p) (tolerance p)) (genNetwork p) 60 (fun (net, x) ->
+                    let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
+                    // Expected: the library's own forward pass (Network.predict).
+                    expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
+            yield test "every opset from 13 to 17 runs" {
+                let net = Network.init 2 [ LayerSpec.Of(3, Activation.Softplus); LayerSpec.Of(2, Activation.Step); LayerSpec.Of(1, Activation.LeakyReLU 0.2) ] 3L
+                let x = Generators.m [ [ 0.5; -1.0 ]; [ 2.0; 3.0 ] ]
+                for opset in 13 .. 17 do
+                    expectClose 1e-12 (sprintf "opset %d" opset) (floats (ortRun (Onnx.exportNetwork opset net) "input" false x) "output") (Network.predict net x)
+            }
+            yield test "the float64 softplus pattern is the library's formula, also far from zero" {
+                // Expected: Activation.softplus, whose log1p branch the pattern reproduces; at
+                // z = -40 softplus is e^-40 = 4.248354255291589e-18 (log1p(u) = u for tiny u).
+                let net = Network.create [ Dense.create (Generators.m [ [ 1.0 ] ]) None Activation.Softplus ]
+                let x = Generators.m [ [ -40.0 ]; [ -1e-3 ]; [ 0.0 ]; [ 1e-9 ]; [ 35.0 ]; [ 800.0 ] ]
+                let out = floats (ortRun (Onnx.exportNetwork 17 net) "input" false x) "output"
+                expectClose 1e-15 "softplus" out (Mat.init 6 1 (fun i _ -> Activation.softplus x.[i, 0]))
+                Expect.floatClose { absolute = 0.0; relative = 1e-15 } out.[0, 0] 4.248354255291589e-18 "e^-40"
+                Expect.equal out.[5, 0] 800.0 "no overflow at 800"
+            }
+        ]
+        testList "pipelines" [
+            property "random pipelines: ONNX Runtime gives the library's outputs, probabilities, classes and values" genPipeline 60 (fun (p, x) ->
+                let out = ortRun (Onnx.exportPipeline 17 p) "features" false x
+                let tol = tolerance p.Network.Precision
+                // Expected: the library's Pipeline.outputs / probabilities / predictClasses / predictValues.
+                expectClose tol "outputs" (floats out "outputs") (Pipeline.outputs p x)
+                if p.IsClassifier then
+                    match Pipeline.probabilities p x with
+                    | Some probs -> expectClose tol "probabilities" (floats out "probabilities") probs
+                    | None -> Expect.isFalse (out.ContainsKey "probabilities") "no probabilities where the loss defines none"
+                    let library = Pipeline.predictClasses p x
+                    let onnx = ints out "class_index"
+                    // A class may differ only where two outputs tie within the tolerance.
+                    let outs = Pipeline.outputs p x
+                    for i in 0 .. library.Length - 1 do
+                        if int onnx.[i] <> library.[i] then
+                            let a, b = (if outs.ColumnCount = 1 then outs.[i, 0], (if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0) else outs.[i, int onnx.[i]], outs.[i, library.[i]])
+                            Expect.isLessThanOrEqual (abs (a - b)) (tol * max 1.0 (abs b)) (sprintf "row %d: class %d against %d" i onnx.[i] library.[i])
+                else expectClose tol "values" (floats out "values") (Pipeline.predictValues p x))
+            test "the class and feature names are in the metadata" {
+                let net = Network.init 2 [ LayerSpec.Of(3, Activation.Identity) ] 1L
+                let p = Pipeline.create [| "sepal \"length\""; "width" |] (Scaler.identity 2) net Loss.SoftmaxCrossEntropy "species" [| "setosa"; "versi, color"; "virginica" |] (Scaler.identity 0)
+                let m = parse (Onnx.exportPipeline 17 p)
+                let meta = m.MetadataProps |> Seq.map (fun e -> e.Key, e.Value) |> Map.ofSeq
+                // Expected: the names given to Pipeline.create above, read back through JSON.
+                Expect.equal (JsonSerializer.Deserialize<string[]> meta.["class_names"]) [| "setosa"; "versi, color"; "virginica" |] "class names"
+                Expect.equal (JsonSerializer.Deserialize<string[]> meta.["feature_names"]) [| "sepal \"length\""; "width" |] "feature names"
+                Expect.equal meta.["target_name"] "species" "target name"
+            }
+        ]
+        testList "round trips" [
+            for p in [ Precision.Float64; Precision.Float32 ] ->
+                property (sprintf "export then import gives the same %s network, bit for bit" (Precision.name p)) (genNetwork p) 100 (fun (net, _) ->
+                    let back = (Onnx.importNetwork (Onnx.exportNetwork 17 net)).Network
+                    Expect.equal back.Precision net.Precision "precision"
+                    Expect.equal back.Layers.Length net.Layers.Length "layers"
+                    for a, b in List.zip back.Layers net.Layers do
+                        Expect.equal a.Activation b.Activation "activation (and the exact slope)"
+                        Expect.sequenceEqual (a.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits) (b.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits) "weights, bit for bit"
+                        Expect.equal (a.Bias |> Option.map (fun v -> v.ToArray() |> Array.map BitConverter.DoubleToInt64Bits)) (b.Bias |> Option.map (fun v -> v.ToArray() |> Array.map BitConverter.DoubleToInt64Bits)) "bias, bit for bit")
+            yield test "a file written by Onnx.saveNetwork loads back" {
+                let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                try
+                    Onnx.saveNetwork path 17 sampleNetwork
+                    let r = Onnx.loadNetwork path
+                    Expect.equal r.Network.Layers sampleNetwork.Layers "same layers"
+                    Expect.equal (r.InputName, r.OutputName, r.Opset, r.TrailingSoftmax) ("input", "output", 17, false) "names and opset"
+                finally File.Delete path
+            }
+            yield test "an opset outside 13..17 is an ArgumentException naming opset" {
+                for opset in [ 12; 18 ] do
+                    try
+                        Onnx.exportNetwork opset sampleNetwork |> ignore
+                        failtestf "opset %d was written" opset
+                    with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
+            }
+        ]
+        testList "PyTorch's exports" [
+            for name in [ "torch_family_f32"; "torch_family_f64"; "torch_nobias_f32"; "torch_mlp_f32"; "torch_batchnorm_f64" ] ->
+                test (sprintf "%s imports and predicts what PyTorch predicted" name) {
+                    let x, y, dtype = torchExpected name
+                    let r = Onnx.importNetwork (File.ReadAllBytes(fixture (name + ".onnx")))
+                    let p = if dtype = "float32" then Precision.Float32 else Precision.Float64
+                    Expect.equal r.Network.Precision p "precision of the file"
+                    let out = Network.predict r.Network x
+                    let out = if r.TrailingSoftmax then Loss.softmax out else out
+                    Expect.equal r.TrailingSoftmax (name.Contains "family" || name.Contains "nobias") "a trailing Softmax is reported"
+                    // Expected: PyTorch's eval-mode output, saved by onnx_torch_fixtures.py.
+                    expectClose (tolerance p) "prediction" (out.ToArray()) y
+                }
+            yield test "the imported family trains further like any other network" {
+                let x, y, _ = torchExpected "torch_family_f64"
+                let r = Onnx.importNetwork (File.ReadAllBytes(fixture "torch_family_f64.onnx"))
+                let targets = Mat.init x.RowCount 3 (fun i j -> if j = i % 3 then 1.0 else 0.0)
+                let before = Network.loss r.Network Loss.SoftmaxCrossEntropy x targets
+                let options = TrainingOptions.Default.WithMaxEpochs(30).WithSeed(1L)
+                let result = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, targets)) r.Network
+                // The training loss falls (gradient descent on a smooth loss, small steps).
+                Expect.isLessThan result.TrainLoss before "training lowers the loss"
+                Expect.equal (y.RowCount, y.ColumnCount) (7, 3) "fixture shape"
+            }
+            yield test "LayerNorm is refused, naming the node and the operator" {
+                // The node's name as torch.onnx.export wrote it (see the fixture's graph).
+                expectImportError (File.ReadAllBytes(fixture "torch_layernorm_f32.onnx")) "/1/LayerNormalization" "LayerNormalization" "block types" "LayerNorm"
+            }
+        ]
+        testList "typed errors" [
+            let valid = Onnx.exportNetwork 17 sampleNetwork
+            let edit (f: ModelProto -> unit) = let m = parse valid in f m; bytesOf m
+            test "MatMul + Add imports as a dense layer with its bias, and Gemm with transB = 1 as PyTorch's layout" {
+                // The exported Gemm nodes rewritten by hand: MatMul(A, W) then Add(Z, b), and a Gemm
+                // with W transposed and transB = 1; both mean the same layers, so the same network.
+                let asMatMul = edit (fun m ->
+                    let nodes = m.Graph.Node |> Seq.toList
+                    m.Graph.Node.Clear()
+                    for n in nodes do
+                        if n.OpType = "Gemm" then
+                            let mm = NodeProto(Name = n.Name + ".matmul", OpType = "MatMul")
+                            mm.Input.Add [ n.Input.[0]; n.Input.[1] ]
+                            mm.Output.Add(n.Output.[0] + ".mm")
+                            let add = NodeProto(Name = n.Name + ".add", OpType = "Add")
+                            add.Input.Add [ n.Input.[2]; n.Output.[0] + ".mm" ]
+                            add.Output.Add n.Output.[0]
+                            m.Graph.Node.Add [ mm; add ]
+                        else m.Graph.Node.Add n)
+                Expect.equal (Onnx.importNetwork asMatMul).Network.Layers sampleNetwork.Layers "MatMul + Add"
+                let transposed = edit (fun m ->
+                    for t in m.Graph.Initializer do
+                        if t.Dims.Count = 2 then
+                            let rows, cols = int t.Dims.[0], int t.Dims.[1]
+                            let raw = t.RawData.ToByteArray()
+                            let out = Array.zeroCreate raw.Length
+                            for i in 0 .. rows - 1 do
+                                for j in 0 .. cols - 1 do
+                                    Array.blit raw (8 * (i * cols + j)) out (8 * (j * rows + i)) 8
+                            t.RawData <- ByteString.CopyFrom out
+                            t.Dims.[0] <- int64 cols
+                            t.Dims.[1] <- int64 rows
+                    for n in m.Graph.Node do
+                        if n.OpType = "Gemm" then n.Attribute.Add(AttributeProto(Name = "transB", Type = AttributeProto.Types.AttributeType.Int, I = 1L)))
+                Expect.equal (Onnx.importNetwork transposed).Network.Layers sampleNetwork.Layers "Gemm with transB = 1"
+                // A symbolic feature dimension: the width comes from the first layer.
+                let symbolic = edit (fun m -> m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "features")
+                Expect.equal (Onnx.importNetwork symbolic).Network.Layers sampleNetwork.Layers "symbolic width"
+            }
+            test "Dropout at inference (opset 12+ inputs) and Identity pass the value through; Softmax before the end and two activations in a row are typed errors" {
+                // layer0.tanh -> Dropout(ratio 0.3, training_mode false) -> Identity -> layer1.gemm:
+                // dropout at inference is the identity, so the network is the exported one.
+                let withDropout = edit (fun m ->
+                    m.Graph.Initializer.Add(OnnxCommonTest.scalar "ratio" 1 0.3)
+                    let off = TensorProto(Name = "training_mode", DataType = 9)
+                    off.Int32Data.Add 0
+                    m.Graph.Initializer.Add off
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add [ "layer0.a"; "ratio"; "training_mode" ]
+                    drop.Output.Add "dropped"
+                    let id = NodeProto(Name = "id", OpType = "Identity")
+                    id.Input.Add "dropped"
+                    id.Output.Add "same"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.Insert(3, id)
+                    m.Graph.Node.[4].Input.[0] <- "same")
+                Expect.equal (Onnx.importNetwork withDropout).Network.Layers sampleNetwork.Layers "Dropout and Identity"
+                let training = edit (fun m ->
+                    let on = TensorProto(Name = "training_mode", DataType = 9)
+                    on.Int32Data.Add 1
+                    m.Graph.Initializer.Add on
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add [ "layer0.a"; ""; "training_mode" ]
+                    drop.Output.Add "dropped"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.[3].Input.[0] <- "dropped")
+                expectImportError training "drop" "Dropout" "inference only" "Dropout in training mode"
+                let softmaxFirst = edit (fun m -> m.Graph.Node.[1].OpType <- "Softmax")
+                expectImportError softmaxFirst "layer1.gemm" "Gemm" "follows the Softmax" "Softmax before the end"
+                let twoActivations = edit (fun m ->
+                    let relu = NodeProto(Name = "again", OpType = "Relu")
+                    relu.Input.Add "layer0.a"
+                    relu.Output.Add "again"
+                    m.Graph.Node.Insert(2, relu)
+                    m.Graph.Node.[3].Input.[0] <- "again")
+                expectImportError twoActivations "again" "Relu" "must follow a dense layer" "two activations in a row"
+            }
+            test "an operator outside the family names the node and the operator" {
+                expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
+            }
+            test "a residual Add names the node and says it needs the block types" {
+                // output + layer1.z: a skip connection around layer 1's identity activation.
+                let b = edit (fun m ->
+                    let add = NodeProto(Name = "residual", OpType = "Add")
+                    add.Input.Add [ "output"; "layer1.z" ]
+                    add.Output.Add "sum"
+                    m.Graph.Node.Add add
+                    m.Graph.Output.[0].Name <- "sum")
+                expectImportError b "residual" "Add" "residual" "residual Add"
+            }
+            test "external data, dangling inputs, wrong sizes and element types are typed errors" {
+                expectImportError (edit (fun m -> m.Graph.Initializer.[0].DataLocation <- TensorProto.Types.DataLocation.External)) "layer0.gemm" "Gemm" "external file" "external data"
+                expectImportError (edit (fun m -> m.Graph.Node.[0].Input.[1] <- "missing")) "layer0.gemm" "Gemm" "'missing', which no earlier node" "dangling input"
+                expectImportError (edit (fun m -> m.Graph.Initializer.[0].Dims.[0] <- 4L)) "layer0.gemm" "Gemm" "bytes of raw data" "size"
+                expectImportError (edit (fun m -> m.Graph.Initializer.[0].DataType <- 10)) "layer0.gemm" "Gemm" "FLOAT16" "element type"
+                expectImportError valid.[.. valid.Length / 2] "" "" "not an ONNX model" "truncated"
+                let pipeline = Pipeline.create [| "a"; "b"; "c" |] (Scaler.identity 3) sampleNetwork Loss.SoftmaxCrossEntropy "y" [| "p"; "q" |] (Scaler.identity 0)
+                expectImportError (Onnx.exportPipeline 17 pipeline) "" "" "pipeline export" "a pipeline export is not a network"
+            }
+        ]
+        test "the exported models pass onnx.checker.check_model (tests/reference/onnx_check.py, when python3-onnx is installed)" {
+            let python = "/usr/bin/python3"
+            let hasOnnx = File.Exists python && fst (Repo.run python [ "-c"; "import onnx" ] Repo.root (TimeSpan.FromMinutes 1.0)) = 0
+            if not hasOnnx then skiptest "python3-onnx is not installed (apt-get install python3-onnx)"
+            let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-check-%s" (Guid.NewGuid().ToString "N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                for p in [ Precision.Float32; Precision.Float64 ] do
+                    for i, act in List.indexed allActivations do
+                        let net = Network.init 3 [ LayerSpec.Of(4, act); { LayerSpec.Of(2, act) with UseBias = false } ] (int64 i) |> Network.withPrecision p
+                        for opset in [ 13; 17 ] do
+                            File.WriteAllBytes(Path.Combine(dir, sprintf "network_%s_%d_opset%d.onnx" (Precision.name p) i opset), Onnx.exportNetwork opset net)
+                for i, (pipeline, _) in List.indexed (Gen.sampleWithSeed (Rnd(15UL)) 5 40 genPipeline |> List.ofArray) do
+                    File.WriteAllBytes(Path.Combine(dir, sprintf "pipeline_%02d.onnx" i), Onnx.exportPipeline (13 + i % 5) pipeline)
+                let code, output = Repo.run python [ Repo.path [ "tests"; "reference"; "onnx_check.py" ]; dir ] Repo.root (TimeSpan.FromMinutes 2.0)
+                output.Split('\n') |> Array.filter (fun l -> l.StartsWith "onnx ") |> Array.iter (fun l -> Console.Out.WriteLine("onnx.checker: " + l.Trim()))
+                if code <> 0 then failtestf "onnx.checker refused some exports:\n%s" output
+            finally Directory.Delete(dir, true)
+        }
+        test "the README's ONNX example is tests/OnnxQuickStart.CSharp/Program.cs, and it runs" {
+            let program = File.ReadAllText(Repo.path [ "tests"; "OnnxQuickStart.CSharp"; "Program.cs" ]).Replace("\r\n", "\n").Trim()
+            Expect.contains (ReadmeTests.blocks "csharp") program "a C# block of the README is the ONNX quick start's Program.cs"
+            let entry = Reflection.Assembly.Load("OnnxQuickStart.CSharp").EntryPoint
+            let saved = Console.Out
+            use capture = new StringWriter()
+            Console.SetOut capture
+            try entry.Invoke(null, [| box [| fixture "torch_family_f32.onnx" |] |]) |> ignore
+            finally Console.SetOut saved
+            let out = capture.ToString()
+            let m = Text.RegularExpressions.Regex.Match(out, "ONNX Runtime: (\\w+); Functional.NN: (\\w+)")
+            Expect.isTrue m.Success (sprintf "output:\n%s" out)
+            Expect.equal m.Groups.[1].Value m.Groups.[2].Value "ONNX Runtime and the library predict the same class"
+            // Expected: 6 Linear layers and a trailing Softmax (onnx_torch_fixtures.py's family), and
+            // PyTorch's logits of [1, 2, 3, 4] (logits_1234 in torch_family_f32.json), to 4 decimals.
+            Expect.stringContains out "pytorch 1.13.0: 6 layers, softmax at the end: True" "the imported model"
+            Expect.stringContains out "logits: -0.0733 0.4495 -0.4908" "PyTorch's logits"
+            // 4x8+8 + 8x6+6 + 6x5+5 + 5x5+5 + 5x4+4 + 4x3+3 = 198 weights and biases.
+            Expect.stringContains out "read back: 198 parameters" "exported again and read back"
+        }
+        test "fnn export, import and predict --model M.onnx" {
+            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
+            let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli-%s" (Guid.NewGuid().ToString "N"))
+            Directory.CreateDirectory dir |> ignore
+            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            try
+                let code, out = run [ "train"; "--dataset"; "iris"; "--epochs"; "20"; "--out"; "iris.fnn" ]
+                Expect.equal code 0 out
+                let code, out = run [ "export"; "--model"; "iris.fnn"; "--out"; "iris.onnx"; "--opset"; "15" ]
+                Expect.equal code 0 out
+                let pipeline = ModelFile.loadPipeline (Path.Combine(dir, "iris.fnn"))
+                let x = Generators.m [ [ 5.1; 3.5; 1.4; 0.2 ]; [ 6.3; 2.9; 5.6; 1.8 ]; [ 5.9; 3.0; 4.2; 1.5 ] ]
+                let ort = ortRun (File.ReadAllBytes(Path.Combine(dir, "iris.onnx"))) "features" false x
+                // Expected: the saved pipeline's own predictions.
+                Expect.sequenceEqual (ints ort "class_index" |> Array.map int) (Pipeline.predictClasses pipeline x) "ONNX Runtime's classes"
+                let code, out = run [ "import"; "--onnx"; fixture "torch_family_f32.onnx"; "--out"; "family.fnn" ]
+                Expect.equal code 0 out
+                Expect.stringContains out "ends in a Softmax" "the Softmax is reported"
+                Expect.equal (ModelFile.loadNetwork (Path.Combine(dir, "family.fnn"))).Layers (Onnx.importNetwork (File.ReadAllBytes(fixture "torch_family_f32.onnx"))).Network.Layers "the saved network is the imported one"
+                let tx, ty, _ = torchExpected "torch_family_f32"
+                File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c,d\n" + String.Join("\n", [ for i in 0 .. tx.RowCount - 1 -> String.Join(",", [ for j in 0 .. 3 -> tx.[i, j].ToString "R" ]) ]) + "\n")
+                let code, out = run [ "predict"; "--model"; fixture "torch_family_f32.onnx"; "--data"; "rows.csv" ]
+                Expect.equal code 0 out
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "a,b,c,d,class_index,p_0,p_1,p_2" "header"
+                // Expected: PyTorch's probabilities (torch_family_f32.json), float32 tolerance.
+                let p = Array2D.init tx.RowCount 3 (fun i j -> float (lines.[i + 1].Split(',').[5 + j]))
+                expectClose 1e-5 "fnn predict's probabilities" p ty
+                let code, out = run [ "import"; "--onnx"; fixture "torch_layernorm_f32.onnx"; "--out"; "ln.fnn" ]
+                Expect.equal code 1 out
+                Expect.stringContains out "LayerNormalization" "the operator is named"
+            finally Directory.Delete(dir, true)
+        }
+        test "the C# facade: ExportOnnx to a stream and Network.ImportOnnx give the same network; a bad opset names opset" {
+            let net = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.ReLU).Dense(2, FunctionalNN.Activation.Sigmoid).Seed(3L).Build()
+            use stream = new MemoryStream()
+            FunctionalNN.OnnxExtensions.ExportOnnx(net, (stream :> Stream), 17)
+            stream.Position <- 0L
+            let back = FunctionalNN.OnnxExtensions.ImportOnnx(stream :> Stream)
+            for layer in 0 .. 1 do
+                Expect.equal (back.GetWeights layer) (net.GetWeights layer) (sprintf "layer %d's weights" layer)
+                Expect.equal (back.GetBias layer) (net.GetBias layer) (sprintf "layer %d's bias" layer)
+            try
+                FunctionalNN.OnnxExtensions.ToOnnx(net, 11) |> ignore
+                failtest "opset 11 was written"
+            with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
+        }
+        test "fuzz: 10,000+ mutated ONNX files give a valid network or OnnxFormatException, nothing else, with bounded allocation" {
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let files =
+                [ Onnx.exportNetwork 17 sampleNetwork, 1L
+                  Onnx.exportNetwork 17 (Network.init 2 [ LayerSpec.Of(3, Activation.Softplus); LayerSpec.Of(2, Activation.Step) ] 4L), 2L
+                  Onnx.exportNetwork 13 (Network.withPrecision Precision.Float32 (Network.init 2 [ LayerSpec.Of(3, Activation.LeakyReLU 0.1); LayerSpec.Of(2, Activation.Sigmoid) ] 5L)), 3L
+                  File.ReadAllBytes(fixture "torch_family_f32.onnx"), 4L ]
+            let mutable count, valid, worst = 0, 0, (0L, 0)
+            let failures = Collections.Generic.List<string>()
+            for bytes, seed in files do
+                for what, b in mutations bytes seed do
+                    count <- count + 1
+                    let before = GC.GetAllocatedBytesForCurrentThread()
+                    let result = tryImport b
+                    let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                    // The parsed model, the weights as float64 and the network: a small multiple
+                    // of the file's size, never what a damaged length or dimension declares.
+                    let allowed = 64L * int64 b.Length + 262144L
+                    if allocated > fst worst then worst <- (allocated, b.Length)
+                    match result with
+                    | Ok "ok" -> valid <- valid + 1
+                    | Ok _ -> ()
+                    | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
+                    if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
+            Console.Out.WriteLine(sprintf "onnx fuzz: %d files, %d imported as valid networks, the rest as OnnxFormatException; largest allocation %d bytes (for a %d-byte file); %.1f s" count valid (fst worst) (snd worst) clock.Elapsed.TotalSeconds)
+            if failures.Count > 0 then
+                failtestf "%d unexpected exceptions or allocations, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))
+            Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"
+            Expect.isLessThan clock.Elapsed.TotalSeconds 30.0 "no hang: the whole fuzz under 30 s"
+        }
+    ]
