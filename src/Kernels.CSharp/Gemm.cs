@@ -175,9 +175,14 @@ public static unsafe partial class Gemm
     {
         public static readonly int MR = Simd.Use512 ? 12 : Simd.Use256 ? 6 : 4;
         public static readonly int NR = Simd.Use512 ? 2 * Vector512<T>.Count : Simd.Use256 ? 2 * Vector256<T>.Count : 4;
-        public static readonly int KC = 256;
-        public static readonly int MC = MR * (typeof(T) == typeof(double) ? 12 : 16);
-        public static readonly int NC = 4096;
+        // Derived from the cache sizes read at run time (GemmBlocking.For): on a Zen 4 core
+        // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 256, MC = 252 (float) / 120 (double),
+        // NC = 8192 / 4096. Only KC affects the bits of a result (the k-steps of each sum); it
+        // depends on the machine's L1 only, never on the number of threads.
+        private static readonly GemmBlocking s_blocking = GemmBlocking.For(CacheSizes.Current, Unsafe.SizeOf<T>(), MR, NR, WorkerPool.Threads);
+        public static readonly int KC = s_blocking.KC;
+        public static readonly int MC = s_blocking.MC;
+        public static readonly int NC = s_blocking.NC;
 
         [ThreadStatic] private static Buffer? t_a, t_b, t_tile;
 
