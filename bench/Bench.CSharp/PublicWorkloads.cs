@@ -8,18 +8,37 @@ using FN = Functional.NN;
 namespace Functional.NN.Bench
 {
     /// <summary>
-    /// One fork-join on the worker pool: an empty job of <see cref="WorkerPool.Threads"/> parts run
-    /// with affinity, as the k-blocked one-sample prediction runs its layer. The time is the
-    /// wake-up of the workers (spinning for up to 0.5 ms after their last job, then asleep on an
-    /// event) and the join, per call, between back-to-back calls.
+    /// One fork-join on the worker pool: a job of <see cref="WorkerPool.Threads"/> parts run with
+    /// affinity, as the k-blocked one-sample prediction runs its layer, whose part 0 (the caller's)
+    /// waits until every part has started (at most 200 us), so that the workers must take theirs.
+    /// The time per call is then the wake-up of the workers (spinning for up to 0.5 ms after their
+    /// last job, then asleep on an event) and the join, between back-to-back calls.
     /// </summary>
     internal sealed class ForkJoin : IWorkload
     {
-        private sealed class Empty : IParallelJob { public int Count; public void Execute(int part, int parts) => Interlocked.Increment(ref Count); }
-        private readonly Empty _job = new();
+        private sealed class Rendezvous : IParallelJob
+        {
+            private int _started;
+            public void Reset() => Volatile.Write(ref _started, 0);
+            public void Execute(int part, int parts)
+            {
+                Interlocked.Increment(ref _started);
+                if (part != 0) return;
+                long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5000;
+                while (Volatile.Read(ref _started) < parts && Stopwatch.GetTimestamp() < until) Thread.SpinWait(1);
+            }
+        }
+        private readonly Rendezvous _job = new();
         public int Inner => 20000;
         public void Setup() => Run(20000);
-        private void Run(int calls) { for (int i = 0; i < calls; i++) WorkerPool.Run(_job, WorkerPool.Threads, affinity: true); }
+        private void Run(int calls)
+        {
+            for (int i = 0; i < calls; i++)
+            {
+                _job.Reset();
+                WorkerPool.Run(_job, WorkerPool.Threads, affinity: true);
+            }
+        }
         public Measurement Measure()
         {
             long t0 = Stopwatch.GetTimestamp();

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Functional.NN.Kernels;
 
@@ -331,7 +332,14 @@ public static unsafe partial class Gemm
             int rows = Math.Min(MR, mc - ir);
             if (!ta)
             {
-                // op(A)[i, p] = A[i lda + p]: each row is read in order, written with stride MR.
+                // op(A)[i, p] = A[i lda + p]: each row is read in order, written with stride MR
+                // (a whole 12-row panel by 4 x 4 transposes in registers).
+                if (rows == 12 && MR == 12 && Avx.IsSupported)
+                {
+                    PackA12(a + (i0 + ir) * lda + p0, lda, kc, alpha, scale, dst);
+                    dst += MR * kc;
+                    continue;
+                }
                 for (int r = 0; r < rows; r++)
                 {
                     T* src = a + (i0 + ir + r) * lda + p0;
@@ -364,6 +372,75 @@ public static unsafe partial class Gemm
             }
             dst += MR * kc;
         }
+    }
+
+    /// <summary>
+    /// Packs 12 rows of kc values (row r at src + r lda) into the micro-panel layout dst[p 12 + r],
+    /// times alpha when <paramref name="scale"/>: blocks of 4 rows by 4 steps are loaded as four
+    /// vectors and transposed in registers (unpack and shuffle), four stores of 4 values each
+    /// where the scalar copy makes sixteen. The values are copied (or multiplied by alpha, as the
+    /// scalar path does), so the packed panel is the same bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA12<T>(T* src, nint lda, int kc, T alpha, bool scale, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int p = 0;
+        if (typeof(T) == typeof(float))
+        {
+            var va = Vector128.Create(float.CreateTruncating(alpha));
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int rb = 0; rb < 12; rb += 4)
+                {
+                    float* s0 = (float*)(src + rb * lda + p);
+                    var v0 = Vector128.Load(s0);
+                    var v1 = Vector128.Load(s0 + lda);
+                    var v2 = Vector128.Load(s0 + 2 * lda);
+                    var v3 = Vector128.Load(s0 + 3 * lda);
+                    if (scale) { v0 *= va; v1 *= va; v2 *= va; v3 *= va; }
+                    var t0 = Sse.UnpackLow(v0, v1);
+                    var t1 = Sse.UnpackLow(v2, v3);
+                    var t2 = Sse.UnpackHigh(v0, v1);
+                    var t3 = Sse.UnpackHigh(v2, v3);
+                    float* d = (float*)(dst + p * 12 + rb);
+                    Vector128.Store(Sse.MoveLowToHigh(t0, t1), d);
+                    Vector128.Store(Sse.MoveHighToLow(t1, t0), d + 12);
+                    Vector128.Store(Sse.MoveLowToHigh(t2, t3), d + 24);
+                    Vector128.Store(Sse.MoveHighToLow(t3, t2), d + 36);
+                }
+            }
+        }
+        else
+        {
+            var va = Vector256.Create(double.CreateTruncating(alpha));
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int rb = 0; rb < 12; rb += 4)
+                {
+                    double* s0 = (double*)(src + rb * lda + p);
+                    var v0 = Vector256.Load(s0);
+                    var v1 = Vector256.Load(s0 + lda);
+                    var v2 = Vector256.Load(s0 + 2 * lda);
+                    var v3 = Vector256.Load(s0 + 3 * lda);
+                    if (scale) { v0 *= va; v1 *= va; v2 *= va; v3 *= va; }
+                    var t0 = Avx.UnpackLow(v0, v1);
+                    var t1 = Avx.UnpackHigh(v0, v1);
+                    var t2 = Avx.UnpackLow(v2, v3);
+                    var t3 = Avx.UnpackHigh(v2, v3);
+                    double* d = (double*)(dst + p * 12 + rb);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x20), d);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x20), d + 12);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x31), d + 24);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x31), d + 36);
+                }
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < 12; r++)
+            {
+                T v = src[r * lda + p];
+                dst[p * 12 + r] = scale ? alpha * v : v;
+            }
     }
 
     /// <summary>Zeroes 12 consecutive values (AVX-512 machines only).</summary>
