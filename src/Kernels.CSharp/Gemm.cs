@@ -100,7 +100,7 @@ public static unsafe partial class Gemm
         int threads = WorkerPool.Threads;
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
-            bool splitN = SplitAlongN<T>(m, n, k, threads);
+            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads);
             int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.MR - 1) / Config<T>.MR;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
@@ -119,24 +119,27 @@ public static unsafe partial class Gemm
     /// Whether a product split over <paramref name="threads"/> threads is cut along n (each thread
     /// takes whole NR-wide panels of columns) rather than along m (whole MR-tall panels of rows):
     /// the cut whose busiest thread has the least to do, counting its multiply-adds (rows and
-    /// columns padded to whole micro-tiles) and its packing: a thread packs all of op(A) when the
-    /// cut is along n, all of op(B) along m. Packing a value of A is a scalar copy into the
-    /// micro-panel's transposed layout, costed as one vector's worth of multiply-adds (about one
-    /// cycle); packing B copies whole vectors, costed as one multiply-add per value. Only the
-    /// speed depends on the choice: every element of C is the same sum in the same order either way.
+    /// columns padded to whole micro-tiles, one vector of them per cycle) and its packing: a
+    /// thread packs all of op(A) when the cut is along n, all of op(B) along m. A value costs one
+    /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
+    /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX machines), a whole
+    /// vector when it is copied alone (op(B) = B^T, strided stores). Only the speed depends on the
+    /// choice: every element of C is the same sum in the same order either way.
     /// </summary>
-    internal static bool SplitAlongN<T>(int m, int n, int k, int threads) where T : unmanaged
+    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads) where T : unmanaged
     {
         int mr = Config<T>.MR, nr = Config<T>.NR;
         int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
         if (panelsN < 2) return false;
         if (panelsM < 2) return true;
         long lanes = Simd.Use512 ? 64 / Unsafe.SizeOf<T>() : Simd.Use256 ? 32 / Unsafe.SizeOf<T>() : 1;
+        long costA = ta ? 1 : mr == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
+        long costB = tb ? lanes : 1;
         long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
         long colsN = (long)((panelsN + threads - 1) / threads) * nr;
         long rowsM = (long)((panelsM + threads - 1) / threads) * mr;
-        long costN = mPad * colsN * k + (long)m * k * lanes + colsN * k;
-        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * lanes + (long)n * k;
+        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costB;
+        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costB;
         return costN <= costM;
     }
 
