@@ -1,9 +1,10 @@
-// The Functional.NN benchmark (issue 7): workloads W1..W4 for Functional.NN's kernels and for the
-// PyTorch / numpy (OpenBLAS) peer, alternated round by round in the same run. Prints a table and
-// writes bench/results/latest.json. See bench/README.md.
+// The Functional.NN benchmark (issues 7, 11 and 17): workloads W1..W4 and U1..U4 for
+// Functional.NN and for the PyTorch / numpy (OpenBLAS) peer, alternated round by round in the same
+// run, beside an FMA peak probed in the same process. Prints a table and writes
+// bench/results/latest.json. See bench/README.md.
 //
 //   dotnet run -c Release --project bench/Bench.CSharp -- [--rounds N] [--quick] [--no-peer]
-//       [--python PATH] [--out FILE] [--only W1,W4]
+//       [--python PATH] [--out FILE] [--only W1,W4,U2] [--no-settle]
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
@@ -21,22 +22,28 @@ var options = Options.Parse(args);
 string root = Paths.RepositoryRoot();
 string outFile = options.Out ?? Path.Combine(root, "bench", "results", "latest.json");
 
-Console.WriteLine($"Functional.NN benchmark: {options.Rounds} rounds, {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
-                  $"AVX-512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, worker threads {WorkerPool.Threads}");
+Console.WriteLine($"Functional.NN benchmark: {options.Rounds} rounds, {Environment.ProcessorCount} cores, .NET {Environment.Version}, worker threads {WorkerPool.Threads}");
+Console.WriteLine($"CPU: {MachineInfo.CpuModel()}");
+Console.WriteLine($"Instruction sets: {MachineInfo.InstructionSetsLine()}");
+Console.WriteLine($"GEMM: {Gemm.KernelDescription}");
 Console.WriteLine($"CPU busy before the run (other processes): {Machine.BusyFraction(500):P0}; load average {Machine.LoadAverage()}");
 
 using Peer? peer = options.NoPeer ? null : Peer.Start(options.Python, Path.Combine(root, "bench", "torch_peer.py"));
 JsonNode? peerInfo = peer?.Ask(new JsonObject { ["workload"] = "info" });
-if (peerInfo is not null) Console.WriteLine($"Peer: torch {peerInfo["torch"]}, numpy {peerInfo["numpy"]}, {peerInfo["torch_threads"]} threads, OMP_WAIT_POLICY={peerInfo["omp_wait_policy"]}");
+if (peerInfo is not null)
+{
+    Console.WriteLine($"Peer: torch {peerInfo["torch"]}, numpy {peerInfo["numpy"]}, {peerInfo["torch_threads"]} threads, OMP_WAIT_POLICY={peerInfo["omp_wait_policy"]}");
+    Console.WriteLine($"Peer's OpenBLAS (threadpoolctl): {peerInfo["openblas"]}");
+}
 
 // The plan: every item runs once per round for each side, the order of the sides alternating.
 var items = new List<Item>();
 foreach (string dtype in new[] { "float32", "float64" })
 {
     bool f32 = dtype == "float32";
-    items.Add(new Item("W1", dtype, null, f32 ? new W1<float>() : new W1<double>(), options.Quick ? 1 : 2));
+    items.Add(new Item("W1", dtype, null, f32 ? new W1<float>() : new W1<double>(), options.Quick ? 1 : 2, flops: Flops.W1Epoch));
     // W1 through the core's public trainer: Trainer.train with plain SGD on the kernels backend (converting the data, the shuffled batches and the divergence checks included).
-    items.Add(new Item("W1-api", dtype, null, new W1Api(f32), options.Quick ? 1 : 2));
+    items.Add(new Item("W1-api", dtype, null, new W1Api(f32), options.Quick ? 1 : 2, flops: Flops.W1Epoch));
     items.Add(new Item("W2", dtype, null, f32 ? new W2<float>() : new W2<double>(), 1));
     items.Add(new Item("W3-1core", dtype, null, f32 ? new W3<float>(false) : new W3<double>(false), options.Quick ? 1 : 3));
     // The same prediction with its largest layer split over both cores (Predict(..., parallel: true)).
@@ -44,39 +51,69 @@ foreach (string dtype in new[] { "float32", "float64" })
     // W3 through the core's public single-sample predictor (Network.predictor, float64 spans in and out).
     items.Add(new Item("W3-api", dtype, null, new W3Api(f32), options.Quick ? 1 : 3));
 }
+// The wake-up and join cost of one fork-join on the worker pool (what W3-parallel pays per layer split).
+items.Add(new Item("W3-forkjoin", "-", null, new ForkJoin(), options.Quick ? 1 : 3, peer: false));
 foreach (string dtype in new[] { "float64", "float32" })
     foreach (int n in options.Quick ? new[] { 256, 1024 } : new[] { 256, 512, 1024, 2048 })
-        items.Add(new Item("W4", dtype, n, dtype == "float32" ? new W4<float>(n) : new W4<double>(n), options.Quick ? 1 : 2));
-items.RemoveAll(i => options.Only is not null && !options.Only.Contains(i.Workload.Split('-')[0]));
+        items.Add(new Item("W4", dtype, n, dtype == "float32" ? new W4<float>(n) : new W4<double>(n), options.Quick ? 1 : 2, flops: 2.0 * n * n * n));
+// Issue 11's workloads through the public API as it stands (Trainer.train, PipelineFit.fit,
+// Pipeline.probabilities): they measure whatever the public path does.
+foreach (string dtype in new[] { "float32", "float64" })
+{
+    bool f32 = dtype == "float32";
+    items.Add(new Item("U1", dtype, null, new U1Fit(f32), 1));
+    foreach (string opt in U2Train.Optimizers)
+        items.Add(new Item("U2-" + opt, dtype, null, new U2Train(f32, opt), 1, variant: opt, flops: Flops.W1Epoch));
+    items.Add(new Item("U3", dtype, null, new U3Predict(f32), options.Quick ? 1 : 3));
+    items.Add(new Item("U4", dtype, null, new U4Train(f32), 1));
+}
+items.RemoveAll(i => options.Only is not null && !options.Only.Contains(i.Workload) && !options.Only.Contains(i.Workload.Split('-')[0]));
 
 foreach (var item in items) item.Ours.Setup();
 var started = DateTime.UtcNow;
 var busyPerRound = new JsonArray();
+var peak = new Dictionary<string, List<double>> { ["float32"] = new(), ["float64"] = new() };
+var peak256 = new Dictionary<string, List<double>> { ["float32"] = new(), ["float64"] = new() };
 for (int round = 0; round < options.Rounds; round++)
 {
     // The machine may be shared: wait (a bounded time) for other processes to go quiet.
     double busy = Machine.WaitForQuiet(0.15, TimeSpan.FromSeconds(options.QuietWaitSeconds));
     busyPerRound.Add(Math.Round(busy, 3));
+    // The peak probe, every round, in this process: the largest is the machine's peak.
+    // The best of three short runs, so that a moment when another process takes a core counts less.
+    foreach (var dtype in new[] { "float32", "float64" })
+    {
+        peak[dtype].Add(Enumerable.Range(0, 3).Max(_ => PeakProbe.Measure(dtype == "float32", 0.1)));
+        // The same with 256-bit vectors: whether 512-bit FMAs have more throughput here at all.
+        if (PeakProbe.Uses512) peak256[dtype].Add(Enumerable.Range(0, 3).Max(_ => PeakProbe.Measure(dtype == "float32", false, 0.1)));
+    }
     foreach (var item in items)
     {
         bool oursFirst = round % 2 == 0;
-        if (oursFirst) item.RunOurs();
-        if (peer is not null) item.RunPeer(peer);
-        if (!oursFirst) item.RunOurs();
+        if (oursFirst) item.RunOurs(peer, options.Settle);
+        if (peer is not null) item.RunPeer(peer, options.Settle);
+        if (!oursFirst) item.RunOurs(peer, options.Settle);
     }
-    Console.WriteLine($"round {round + 1}/{options.Rounds} done ({(DateTime.UtcNow - started).TotalSeconds:F0} s; other processes {busy:P0} busy before it)");
+    Console.WriteLine($"round {round + 1}/{options.Rounds} done ({(DateTime.UtcNow - started).TotalSeconds:F0} s; other processes {busy:P0} busy before it; " +
+                      $"probe {peak["float32"][^1]:F0} / {peak["float64"][^1]:F0} GFLOP/s float32 / float64)");
 }
+var peakGflops = peak.ToDictionary(kv => kv.Key, kv => kv.Value.Count > 0 ? kv.Value.Max() : double.NaN);
+Console.WriteLine();
+Console.WriteLine($"Peak ({PeakProbe.Description}): {peakGflops["float32"]:F1} GFLOP/s float32, {peakGflops["float64"]:F1} GFLOP/s float64 (the largest of {options.Rounds} rounds)");
+if (peak256["float32"].Count > 0)
+    Console.WriteLine($"The same probe with Vector256: {peak256["float32"].Max():F1} GFLOP/s float32, {peak256["float64"].Max():F1} GFLOP/s float64");
 
 var results = new JsonObject();
 Console.WriteLine();
-Console.WriteLine("workload  precision  size   Functional.NN       peer                ratio     target   met");
+Console.WriteLine("workload        precision  size   Functional.NN       peer                ratio     % of peak (ours / peer)  target            met");
 foreach (var item in items)
 {
-    var r = item.Summarise();
+    var r = item.Summarise(peakGflops.TryGetValue(item.Dtype, out double pk) ? pk : double.NaN);
     string key = item.Size is int s ? $"{item.Workload}/{item.Dtype}/{s}" : $"{item.Workload}/{item.Dtype}";
     results[key] = r;
-    Console.WriteLine($"{item.Workload,-9} {item.Dtype,-10} {(item.Size?.ToString() ?? "-"),-6} {r["ours_display"],-19} {r["peer_display"] ?? "-",-19} " +
-                      $"{(r["ratio"] is JsonNode ra ? ((double)ra).ToString("F2") + "x" : "-"),-9} {r["target"]?.ToString() ?? "-",-8} {r["met"]?.ToString() ?? "-"}");
+    string pct = r["percent_of_peak"] is JsonNode pp ? $"{(double)pp:F0} %" + (r["peer_percent_of_peak"] is JsonNode qq ? $" / {(double)qq:F0} %" : "") : "-";
+    Console.WriteLine($"{item.Workload,-15} {item.Dtype,-10} {(item.Size?.ToString() ?? "-"),-6} {r["ours_display"],-19} {r["peer_display"] ?? "-",-19} " +
+                      $"{(r["ratio"] is JsonNode ra ? ((double)ra).ToString("F2") + "x" : "-"),-9} {pct,-24} {r["target"]?.ToString() ?? "-",-17} {r["met"]?.ToString() ?? "-"}");
 }
 
 var doc = new JsonObject
@@ -85,20 +122,37 @@ var doc = new JsonObject
     ["date_utc"] = started.ToString("yyyy-MM-ddTHH:mm:ssZ"),
     ["duration_s"] = Math.Round((DateTime.UtcNow - started).TotalSeconds, 1),
     ["rounds"] = options.Rounds,
+    ["settle"] = options.Settle,
     ["machine"] = new JsonObject
     {
         ["cores"] = Environment.ProcessorCount,
-        ["cpu"] = Machine.CpuModel(),
+        ["cpu"] = MachineInfo.CpuModel(),
         ["os"] = RuntimeInformation.OSDescription,
         ["dotnet"] = Environment.Version.ToString(),
         ["avx512"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+        ["instruction_sets"] = MachineInfo.InstructionSets(),
+        ["caches"] = MachineInfo.Caches(),
         ["functional_nn_threads"] = WorkerPool.Threads,
         ["load_average_at_end"] = Machine.LoadAverage(),
         ["cpu_busy_before_each_round"] = busyPerRound,
     },
+    ["peak"] = new JsonObject
+    {
+        ["probe"] = PeakProbe.Description,
+        ["float32_gflops"] = Math.Round(peakGflops["float32"], 1),
+        ["float64_gflops"] = Math.Round(peakGflops["float64"], 1),
+        ["float32_samples"] = new JsonArray(peak["float32"].Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
+        ["float64_samples"] = new JsonArray(peak["float64"].Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
+        // The probe with Vector256 (only where Vector512 is used above): equal figures mean that
+        // 512-bit FMAs bring no more arithmetic throughput on this CPU than 256-bit ones.
+        ["vector256_float32_samples"] = new JsonArray(peak256["float32"].Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
+        ["vector256_float64_samples"] = new JsonArray(peak256["float64"].Select(x => (JsonNode)Math.Round(x, 1)).ToArray()),
+    },
     ["peer"] = peerInfo?.DeepClone(),
-    ["notes"] = "ratio: for W1-W3 the peer's median time over Functional.NN's (higher is better for Functional.NN); " +
-                "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). Medians over all rounds; sides alternate within each round.",
+    ["notes"] = "ratio: for W1-W3 and U1-U4 the peer's median time over Functional.NN's (higher is better for Functional.NN); " +
+                "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). percent_of_peak: the item's GFLOP/s over the probe's peak of its precision " +
+                "(W1 and U2 count 1,007,104 flops per sample: forward, dW, and dX for every layer but the first). " +
+                "Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU.",
     ["results"] = results,
 };
 Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
@@ -111,20 +165,26 @@ return 0;
 namespace Functional.NN.Bench
 {
     /// <summary>One workload, precision and size: our side, the peer's side, their samples.</summary>
-    internal sealed class Item(string workload, string dtype, int? size, IWorkload ours, int reps, bool peer = true)
+    internal sealed class Item(string workload, string dtype, int? size, IWorkload ours, int reps, bool peer = true, string? variant = null, double? flops = null)
     {
         public string Workload { get; } = workload;
         public string Dtype { get; } = dtype;
         public int? Size { get; } = size;
         public IWorkload Ours { get; } = ours;
-        /// <summary>False for an item without a PyTorch counterpart (W1-api-prepare).</summary>
+        /// <summary>False for an item without a PyTorch counterpart (W1-api-prepare, W3-forkjoin).</summary>
         public bool HasPeer { get; } = peer;
         private readonly List<double> _ours = new(), _peer = new();
         private long _maxThreadBytesPerStep, _maxTotalBytesPerStep;
+        private double _maxSettleOurs, _maxSettlePeer;
         private string? _peerError;
 
-        public void RunOurs()
+        private bool IsMicro => Workload.StartsWith("W3", StringComparison.Ordinal) || Workload == "U3";
+
+        public void RunOurs(Peer? peer, bool settle)
         {
+            // The peer's process may still be using CPU after its answer (OpenBLAS's threads spin
+            // for about 0.1 s after each call): start only once it has stopped.
+            if (settle && peer is not null) _maxSettleOurs = Math.Max(_maxSettleOurs, Machine.WaitForProcessIdle(peer.ProcessId));
             for (int i = 0; i < reps; i++)
             {
                 var m = Ours.Measure();
@@ -134,43 +194,67 @@ namespace Functional.NN.Bench
             }
         }
 
-        public void RunPeer(Peer peer)
+        public void RunPeer(Peer peer, bool settle)
         {
             if (!HasPeer) return;
+            // Likewise our side: the worker pool spins up to 0.5 ms, a background GC or JIT may run.
+            if (settle) _maxSettlePeer = Math.Max(_maxSettlePeer, Machine.WaitForProcessIdle(Environment.ProcessId));
             var cmd = new JsonObject { ["workload"] = Workload.Split('-')[0], ["dtype"] = Dtype, ["reps"] = reps };
+            if (variant is not null) cmd["variant"] = variant;
             if (Size is int s) { cmd["size"] = s; cmd["inner"] = Ours.Inner; }
-            if (Workload.StartsWith("W3", StringComparison.Ordinal)) cmd["calls"] = Ours.Inner;
+            if (IsMicro) cmd["calls"] = Ours.Inner;
             var answer = peer.Ask(cmd)!;
             if (answer["error"] is JsonNode err) { _peerError = err.ToString(); return; }
             foreach (var t in answer["times"]!.AsArray()) _peer.Add((double)t!);
         }
 
-        public JsonObject Summarise()
+        /// <summary>The issue's targets: the least ratio to the peer and the least percentage of the peak (null: none).</summary>
+        private (double? Ratio, double? Peak, string Source) Target()
+        {
+            bool f32 = Dtype == "float32";
+            return Workload switch
+            {
+                "W1" => (1.2, null, "issue 7"),
+                // Issue 17 must-show 2 (through the public trainer).
+                "W1-api" => (1.8, f32 ? 55.0 : 60.0, "issue 17"),
+                "W2" => (5.0, null, "issue 7"),
+                "W3-1core" or "W3-parallel" => (5.0, null, "issue 7"),
+                // Issue 17 must-show 3.
+                "W3-api" => (f32 ? 8.0 : 5.0, null, "issue 17"),
+                // Issue 17 must-show 1: >= 1.0x OpenBLAS for n = 256..2048, >= 85 % of the peak for n = 512..2048.
+                "W4" => (1.0, Size >= 512 ? 85.0 : null, "issue 17"),
+                _ => (null, null, ""),
+            };
+        }
+
+        public JsonObject Summarise(double peakGflops)
         {
             double ours = Stats.Median(_ours);
             double? peer = _peer.Count > 0 ? Stats.Median(_peer) : null;
             var o = new JsonObject();
-            bool w3 = Workload.StartsWith("W3", StringComparison.Ordinal);
-            string unit = w3 ? "us" : "ms";
-            double scale = w3 ? 1e6 : 1e3;
+            bool micro = IsMicro;
+            string unit = micro ? "us" : "ms";
+            double scale = micro ? 1e6 : 1e3;
+            var (ratioTarget, peakTarget, source) = Target();
+            double? ratio = null;
             o["unit"] = Workload == "W4" ? "GFLOP/s" : unit;
+            if (variant is not null) o["variant"] = variant;
             if (Workload == "W4")
             {
-                double flops = 2.0 * Size!.Value * Size.Value * Size.Value;
-                double g = flops / ours / 1e9;
+                double g = flops!.Value / ours / 1e9;
                 o["functional_nn_gflops"] = Math.Round(g, 1);
                 o["functional_nn_median_ms"] = Math.Round(ours * 1e3, 3);
+                o["functional_nn_samples_gflops"] = new JsonArray(_ours.Select(x => (JsonNode)Math.Round(flops.Value / x / 1e9, 1)).ToArray());
                 o["ours_display"] = $"{g:F1} GFLOP/s";
                 if (peer is double p)
                 {
-                    double pg = flops / p / 1e9;
+                    double pg = flops.Value / p / 1e9;
                     o["openblas_gflops"] = Math.Round(pg, 1);
                     o["openblas_median_ms"] = Math.Round(p * 1e3, 3);
+                    o["openblas_samples_gflops"] = new JsonArray(_peer.Select(x => (JsonNode)Math.Round(flops.Value / x / 1e9, 1)).ToArray());
                     o["peer_display"] = $"{pg:F1} GFLOP/s";
-                    o["ratio"] = Math.Round(g / pg, 3);
-                    o["met"] = g / pg >= 0.9;
+                    ratio = g / pg;
                 }
-                o["target"] = ">= 0.9";
             }
             else
             {
@@ -182,21 +266,58 @@ namespace Functional.NN.Bench
                     o["pytorch_median"] = Math.Round(p * scale, 3);
                     o["pytorch_samples"] = new JsonArray(_peer.Select(x => (JsonNode)Math.Round(x * scale, 3)).ToArray());
                     o["peer_display"] = $"{p * scale:F2} {unit}";
-                    o["ratio"] = Math.Round(p / ours, 3);
+                    ratio = p / ours;
                 }
-                double target = Workload.StartsWith("W1", StringComparison.Ordinal) ? 1.2 : 5.0;
-                // An item without a peer side (W1-api-prepare) has no ratio and so no target.
-                if (HasPeer) o["target"] = $">= {target}";
-                if (peer is double p2) o["met"] = p2 / ours >= target;
-                if (!w3)
+                if (!micro && Workload != "W3-forkjoin")
                 {
                     o["bytes_allocated_per_step_thread"] = _maxThreadBytesPerStep;
                     o["bytes_allocated_per_step_process"] = _maxTotalBytesPerStep;
                 }
             }
+            if (ratio is double r) o["ratio"] = Math.Round(r, 3);
+            double? percent = null;
+            if (flops is double f && double.IsFinite(peakGflops) && peakGflops > 0)
+            {
+                o["gflops"] = Math.Round(f / ours / 1e9, 1);
+                percent = 100 * f / ours / 1e9 / peakGflops;
+                o["percent_of_peak"] = Math.Round(percent.Value, 1);
+                if (peer is double p) o["peer_percent_of_peak"] = Math.Round(100 * f / p / 1e9 / peakGflops, 1);
+            }
+            var targetText = new List<string>();
+            bool met = true, any = false;
+            if (ratioTarget is double rt && HasPeer)
+            {
+                targetText.Add($">= {rt}x");
+                if (ratio is double rr) { met &= rr >= rt; any = true; }
+            }
+            if (peakTarget is double pt)
+            {
+                targetText.Add($">= {pt} %");
+                if (percent is double pc) { met &= pc >= pt; any = true; }
+            }
+            if (targetText.Count > 0) { o["target"] = string.Join(", ", targetText) + $" ({source})"; }
+            if (any) o["met"] = met;
+            if (_maxSettleOurs > 0 || _maxSettlePeer > 0)
+            {
+                o["settle_before_ours_max_ms"] = Math.Round(_maxSettleOurs * 1e3, 1);
+                o["settle_before_peer_max_ms"] = Math.Round(_maxSettlePeer * 1e3, 1);
+            }
             if (_peerError is not null) o["peer_error"] = _peerError;
             return o;
         }
+    }
+
+    /// <summary>Floating-point operations of the workloads, for the percentage of the peak.</summary>
+    internal static class Flops
+    {
+        /// <summary>
+        /// W1 per sample: forward 2 (784x256 + 256x128 + 128x10) = 469,504; dW the same; dX for
+        /// every layer but the first 2 (256x128 + 128x10) = 68,096; 1,007,104 in all.
+        /// </summary>
+        public const double W1PerSample = 2.0 * (784 * 256 + 256 * 128 + 128 * 10) * 2 + 2.0 * (256 * 128 + 128 * 10);
+
+        /// <summary>One epoch of W1: 8192 samples, 8.25 GFLOP.</summary>
+        public const double W1Epoch = 8192 * W1PerSample;
     }
 
     internal readonly record struct Measurement(double Seconds, long ThreadBytesPerStep, long TotalBytesPerStep)
@@ -448,6 +569,9 @@ namespace Functional.NN.Bench
 
         private Peer(Process process) { _process = process; }
 
+        /// <summary>The peer's process id (to wait until it has stopped using CPU).</summary>
+        public int ProcessId => _process.Id;
+
         public static Peer Start(string python, string script)
         {
             var psi = new ProcessStartInfo(python, new[] { script })
@@ -515,6 +639,61 @@ namespace Functional.NN.Bench
             catch (IOException) { return "unknown"; }
         }
 
+        /// <summary>
+        /// CPU time (ns) used so far by all threads of a process: the sum of the first field of
+        /// /proc/PID/task/*/schedstat (nanosecond resolution, where /proc/PID/stat counts 10 ms ticks);
+        /// null when it cannot be read.
+        /// </summary>
+        public static long? ProcessCpuNanoseconds(int pid)
+        {
+            try
+            {
+                long sum = 0;
+                foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+                {
+                    try
+                    {
+                        string text = File.ReadAllText(Path.Combine(task, "schedstat"));
+                        int space = text.IndexOf(' ');
+                        sum += long.Parse(space > 0 ? text[..space] : text.Trim(), CultureInfo.InvariantCulture);
+                    }
+                    catch (IOException) { } // a thread that has just ended
+                    catch (FormatException) { }
+                }
+                if (pid == Environment.ProcessId)
+                {
+                    // Not this (polling) thread's own time.
+                    string self = File.ReadAllText("/proc/thread-self/schedstat");
+                    int space = self.IndexOf(' ');
+                    sum -= long.Parse(space > 0 ? self[..space] : self.Trim(), CultureInfo.InvariantCulture);
+                }
+                return sum;
+            }
+            catch (IOException) { return null; }
+            catch (UnauthorizedAccessException) { return null; }
+        }
+
+        /// <summary>
+        /// Waits until process <paramref name="pid"/> uses less than 2 % of a core over 10 ms
+        /// (at most 3 s); returns the seconds waited. For this process, the waiting thread's own
+        /// time (its polling) is not counted.
+        /// </summary>
+        public static double WaitForProcessIdle(int pid)
+        {
+            var clock = Stopwatch.StartNew();
+            long? before = ProcessCpuNanoseconds(pid);
+            if (before is null) return 0;
+            while (clock.Elapsed.TotalSeconds < 3)
+            {
+                Thread.Sleep(10);
+                long? now = ProcessCpuNanoseconds(pid);
+                if (now is null) break;
+                if (now.Value - before.Value < 200_000) break;
+                before = now;
+            }
+            return clock.Elapsed.TotalSeconds;
+        }
+
         /// <summary>Waits until the CPU is at most <paramref name="threshold"/> busy over half a second, or the time is up; returns the last busy fraction.</summary>
         public static double WaitForQuiet(double threshold, TimeSpan limit)
         {
@@ -568,6 +747,8 @@ namespace Functional.NN.Bench
         public int Rounds = 7;
         public int QuietWaitSeconds = 30;
         public bool Quick, NoPeer;
+        /// <summary>Start each side only once the other process has stopped using CPU (--no-settle: off).</summary>
+        public bool Settle = true;
         public string Python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";
         public string? Out;
         public HashSet<string>? Only;
@@ -582,6 +763,7 @@ namespace Functional.NN.Bench
                     case "--rounds": o.Rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--quick": o.Quick = true; o.Rounds = Math.Min(o.Rounds, 2); break;
                     case "--no-peer": o.NoPeer = true; break;
+                    case "--no-settle": o.Settle = false; break;
                     case "--quiet-wait": o.QuietWaitSeconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                     case "--python": o.Python = args[++i]; break;
                     case "--out": o.Out = args[++i]; break;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Functional.NN.Kernels;
 
@@ -17,6 +18,7 @@ public static unsafe partial class Gemm
     private static void Kernel512<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged
     {
         int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 12, 2 * w * Unsafe.SizeOf<T>());
         Vector512<T> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
         Vector512<T> c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default;
         Vector512<T> c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default;
@@ -96,6 +98,24 @@ public static unsafe partial class Gemm
         Put512One(c, mode, beta, cB);
     }
 
+    /// <summary>
+    /// Asks for the rows of a C tile (<paramref name="bytes"/> of C per row) to be brought into
+    /// the cache while the micro-kernel computes: the tile is read (and written) only at the end,
+    /// after thousands of cycles of FMAs, and for a large C it is then in neither L1 nor L2;
+    /// without the prefetch the end of every micro-kernel waits for its rows' misses.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile<T>(T* c, nint ldc, int rows, int bytes) where T : unmanaged
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+        {
+            byte* row = (byte*)(c + r * ldc);
+            for (int off = 0; off < bytes; off += 64) Sse.Prefetch0(row + off);
+            Sse.Prefetch0(row + bytes - 1);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put512One<T>(T* c, int mode, T beta, Vector512<T> x0) where T : unmanaged
     {
@@ -127,6 +147,7 @@ public static unsafe partial class Gemm
     private static void Kernel256<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged
     {
         int w = Vector256<T>.Count;
+        PrefetchTile(c, ldc, 6, 2 * w * Unsafe.SizeOf<T>());
         Vector256<T> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
         Vector256<T> c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default;
         for (int p = 0; p < kc; p++)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Functional.NN.Kernels;
 
@@ -99,10 +100,8 @@ public static unsafe partial class Gemm
         int threads = WorkerPool.Threads;
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
-            int mr = Config<T>.MR, nr = Config<T>.NR;
-            int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
-            bool splitN = n >= m ? panelsN >= 2 : panelsM < 2;
-            int panels = splitN ? panelsN : panelsM;
+            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads);
+            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.MR - 1) / Config<T>.MR;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
             {
@@ -114,6 +113,34 @@ public static unsafe partial class Gemm
             }
         }
         Sequential(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /// <summary>
+    /// Whether a product split over <paramref name="threads"/> threads is cut along n (each thread
+    /// takes whole NR-wide panels of columns) rather than along m (whole MR-tall panels of rows):
+    /// the cut whose busiest thread has the least to do, counting its multiply-adds (rows and
+    /// columns padded to whole micro-tiles, one vector of them per cycle) and its packing: a
+    /// thread packs all of op(A) when the cut is along n, all of op(B) along m. A value costs one
+    /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
+    /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX machines), a whole
+    /// vector when it is copied alone (op(B) = B^T, strided stores). Only the speed depends on the
+    /// choice: every element of C is the same sum in the same order either way.
+    /// </summary>
+    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads) where T : unmanaged
+    {
+        int mr = Config<T>.MR, nr = Config<T>.NR;
+        int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
+        if (panelsN < 2) return false;
+        if (panelsM < 2) return true;
+        long lanes = Simd.Use512 ? 64 / Unsafe.SizeOf<T>() : Simd.Use256 ? 32 / Unsafe.SizeOf<T>() : 1;
+        long costA = ta ? 1 : mr == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
+        long costB = tb ? lanes : 1;
+        long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
+        long colsN = (long)((panelsN + threads - 1) / threads) * nr;
+        long rowsM = (long)((panelsM + threads - 1) / threads) * mr;
+        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costB;
+        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costB;
+        return costN <= costM;
     }
 
     private sealed class GemmJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
@@ -175,9 +202,14 @@ public static unsafe partial class Gemm
     {
         public static readonly int MR = Simd.Use512 ? 12 : Simd.Use256 ? 6 : 4;
         public static readonly int NR = Simd.Use512 ? 2 * Vector512<T>.Count : Simd.Use256 ? 2 * Vector256<T>.Count : 4;
-        public static readonly int KC = 256;
-        public static readonly int MC = MR * (typeof(T) == typeof(double) ? 12 : 16);
-        public static readonly int NC = 4096;
+        // Derived from the cache sizes read at run time (GemmBlocking.For): on a Zen 4 core
+        // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 256, MC = 252 (float) / 120 (double),
+        // NC = 8192 / 4096. Only KC affects the bits of a result (the k-steps of each sum); it
+        // depends on the machine's L1 only, never on the number of threads.
+        private static readonly GemmBlocking s_blocking = GemmBlocking.For(CacheSizes.Current, Unsafe.SizeOf<T>(), MR, NR, WorkerPool.Threads);
+        public static readonly int KC = s_blocking.KC;
+        public static readonly int MC = s_blocking.MC;
+        public static readonly int NC = s_blocking.NC;
 
         [ThreadStatic] private static Buffer? t_a, t_b, t_tile;
 
@@ -303,7 +335,14 @@ public static unsafe partial class Gemm
             int rows = Math.Min(MR, mc - ir);
             if (!ta)
             {
-                // op(A)[i, p] = A[i lda + p]: each row is read in order, written with stride MR.
+                // op(A)[i, p] = A[i lda + p]: each row is read in order, written with stride MR
+                // (a whole 12-row panel by 4 x 4 transposes in registers).
+                if (rows == 12 && MR == 12 && Avx.IsSupported)
+                {
+                    PackA12(a + (i0 + ir) * lda + p0, lda, kc, alpha, scale, dst);
+                    dst += MR * kc;
+                    continue;
+                }
                 for (int r = 0; r < rows; r++)
                 {
                     T* src = a + (i0 + ir + r) * lda + p0;
@@ -336,6 +375,75 @@ public static unsafe partial class Gemm
             }
             dst += MR * kc;
         }
+    }
+
+    /// <summary>
+    /// Packs 12 rows of kc values (row r at src + r lda) into the micro-panel layout dst[p 12 + r],
+    /// times alpha when <paramref name="scale"/>: blocks of 4 rows by 4 steps are loaded as four
+    /// vectors and transposed in registers (unpack and shuffle), four stores of 4 values each
+    /// where the scalar copy makes sixteen. The values are copied (or multiplied by alpha, as the
+    /// scalar path does), so the packed panel is the same bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA12<T>(T* src, nint lda, int kc, T alpha, bool scale, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int p = 0;
+        if (typeof(T) == typeof(float))
+        {
+            var va = Vector128.Create(float.CreateTruncating(alpha));
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int rb = 0; rb < 12; rb += 4)
+                {
+                    float* s0 = (float*)(src + rb * lda + p);
+                    var v0 = Vector128.Load(s0);
+                    var v1 = Vector128.Load(s0 + lda);
+                    var v2 = Vector128.Load(s0 + 2 * lda);
+                    var v3 = Vector128.Load(s0 + 3 * lda);
+                    if (scale) { v0 *= va; v1 *= va; v2 *= va; v3 *= va; }
+                    var t0 = Sse.UnpackLow(v0, v1);
+                    var t1 = Sse.UnpackLow(v2, v3);
+                    var t2 = Sse.UnpackHigh(v0, v1);
+                    var t3 = Sse.UnpackHigh(v2, v3);
+                    float* d = (float*)(dst + p * 12 + rb);
+                    Vector128.Store(Sse.MoveLowToHigh(t0, t1), d);
+                    Vector128.Store(Sse.MoveHighToLow(t1, t0), d + 12);
+                    Vector128.Store(Sse.MoveLowToHigh(t2, t3), d + 24);
+                    Vector128.Store(Sse.MoveHighToLow(t3, t2), d + 36);
+                }
+            }
+        }
+        else
+        {
+            var va = Vector256.Create(double.CreateTruncating(alpha));
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int rb = 0; rb < 12; rb += 4)
+                {
+                    double* s0 = (double*)(src + rb * lda + p);
+                    var v0 = Vector256.Load(s0);
+                    var v1 = Vector256.Load(s0 + lda);
+                    var v2 = Vector256.Load(s0 + 2 * lda);
+                    var v3 = Vector256.Load(s0 + 3 * lda);
+                    if (scale) { v0 *= va; v1 *= va; v2 *= va; v3 *= va; }
+                    var t0 = Avx.UnpackLow(v0, v1);
+                    var t1 = Avx.UnpackHigh(v0, v1);
+                    var t2 = Avx.UnpackLow(v2, v3);
+                    var t3 = Avx.UnpackHigh(v2, v3);
+                    double* d = (double*)(dst + p * 12 + rb);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x20), d);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x20), d + 12);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x31), d + 24);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x31), d + 36);
+                }
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < 12; r++)
+            {
+                T v = src[r * lda + p];
+                dst[p * 12 + r] = scale ? alpha * v : v;
+            }
     }
 
     /// <summary>Zeroes 12 consecutive values (AVX-512 machines only).</summary>

@@ -94,6 +94,45 @@ let inline gemmLarge (num: Num<'T>) (m, n, k) =
         Gemm.Multiply(ta, tb, m, n, k, ReadOnlySpan a, ReadOnlySpan b, Span actual)
         expectClose num (sprintf "C = op(A) op(B), m=%d n=%d k=%d ta=%b tb=%b" m n k ta tb) expected actual
 
+/// C = alpha op(A) op(B) + beta C through Gemm.Run on pinned copies, on the calling thread only
+/// (threaded = false, what FNN_THREADS=1 runs) or split over the worker pool (threaded = true).
+let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: 'T[]) (threaded: bool) : 'T[] =
+    let c = Array.copy c0
+    let hx = Runtime.InteropServices.GCHandle.Alloc(a, Runtime.InteropServices.GCHandleType.Pinned)
+    let hb = Runtime.InteropServices.GCHandle.Alloc(b, Runtime.InteropServices.GCHandleType.Pinned)
+    let hc = Runtime.InteropServices.GCHandle.Alloc(c, Runtime.InteropServices.GCHandleType.Pinned)
+    try
+        Gemm.Run(ta, tb, m, n, k, alpha, NativeInterop.NativePtr.ofNativeInt (hx.AddrOfPinnedObject()), nativeint (if ta then m else k),
+                 NativeInterop.NativePtr.ofNativeInt (hb.AddrOfPinnedObject()), nativeint (if tb then k else n), beta,
+                 NativeInterop.NativePtr.ofNativeInt (hc.AddrOfPinnedObject()), nativeint n, threaded)
+    finally hx.Free(); hb.Free(); hc.Free()
+    c
+
+/// Products across this machine's blocks (Gemm.BlockingOf: m > MC with k > KC, n > NC) and the
+/// shapes that the work split cuts along m (square) and along n (W1's 128 x 256 layer): each
+/// equals the triple loop (Reference.Gemm) within rounding, and the threaded result equals the
+/// single-threaded one bit for bit (each element is the same sum in the same order however the
+/// work is cut).
+let inline gemmAcrossBlocks (num: Num<'T>) =
+    let bl = Gemm.BlockingOf<'T>()
+    let shapes =
+        [ (bl.MC + 13, 70, min 300 (bl.KC + 37)), [ false, false; true, true ]
+          (13, bl.NC + 40, 37), [ false, false; false, true ]
+          (256, 256, 256), [ false, false; true, false ]
+          (128, 256, 292), [ false, false; false, true ] ]
+    for (m, n, k), transposes in shapes do
+        let rng = Random(m + 5 * n + 11 * k)
+        let a, b, c0 = randomArray rng num (m * k), randomArray rng num (k * n), randomArray rng num (m * n)
+        for ta, tb in transposes do
+            for alpha, beta in [ 1.0, 0.0; 0.5, -1.25 ] do
+                let expected = Array.copy c0
+                Reference.Gemm(ta, tb, m, n, k, num.Of alpha, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n), num.Of beta, Span expected, n)
+                let single = gemmRun (ta, tb) (m, n, k) (num.Of alpha) a b (num.Of beta) c0 false
+                let threaded = gemmRun (ta, tb) (m, n, k) (num.Of alpha) a b (num.Of beta) c0 true
+                let what = sprintf "%s m=%d n=%d k=%d ta=%b tb=%b alpha=%g beta=%g (%A)" num.Name m n k ta tb alpha beta bl
+                expectClose num what expected single
+                Expect.isTrue ((Array.map num.To threaded) = (Array.map num.To single)) (what + ": threaded equals single-threaded bit for bit")
+
 // ---------------------------------------------------------------------------------------------
 // Element-wise passes
 
@@ -400,6 +439,53 @@ let tests =
                         Expect.sequenceEqual (Array.map num.To threaded) (Array.map num.To single) (sprintf "%s: threaded equals single-threaded bit for bit" num.Name)
                 check f64
                 check f32
+            testCase "float64 across the machine's blocks and work splits equals the triple loop, threaded or not bit for bit" <| fun () -> gemmAcrossBlocks f64
+            testCase "float32 across the machine's blocks and work splits equals the triple loop, threaded or not bit for bit" <| fun () -> gemmAcrossBlocks f32
+            testCase "cache sizes are read from a sysfs-like directory, with the fallback for what is missing" <| fun () ->
+                // Hand-made directory in Linux's layout (index*/level, type, size); expected bytes by hand:
+                // 48K = 49152, 2048K = 2097152, 32M = 33554432; the instruction cache (index1) is skipped.
+                let dir = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "fnn-cache-%d" (Guid.NewGuid().GetHashCode()))
+                let write (index: string) (level: string) (kind: string) (size: string) =
+                    let d = IO.Path.Combine(dir, index)
+                    IO.Directory.CreateDirectory d |> ignore
+                    IO.File.WriteAllText(IO.Path.Combine(d, "level"), level + "\n")
+                    IO.File.WriteAllText(IO.Path.Combine(d, "type"), kind + "\n")
+                    IO.File.WriteAllText(IO.Path.Combine(d, "size"), size + "\n")
+                try
+                    write "index0" "1" "Data" "48K"
+                    write "index1" "1" "Instruction" "32K"
+                    write "index2" "2" "Unified" "2048K"
+                    write "index3" "3" "Unified" "32M"
+                    let c = CacheSizes.Read dir
+                    Expect.equal (c.L1Data, c.L2, c.L3) (49152L, 2097152L, 33554432L) "L1d, L2, L3 in bytes"
+                    IO.Directory.Delete(IO.Path.Combine(dir, "index3"), true)
+                    let partial = CacheSizes.Read dir
+                    Expect.equal partial.L3 CacheSizes.Fallback.L3 "a missing L3 takes the fallback's 8 MiB"
+                    Expect.equal partial.L2 2097152L "the levels present are kept"
+                finally
+                    if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
+                let none = CacheSizes.Read(IO.Path.Combine(IO.Path.GetTempPath(), "fnn-no-such-directory"))
+                Expect.equal (none.L1Data, none.L2, none.L3) (32768L, 524288L, 8388608L) "no directory: the fallback 32 KiB, 512 KiB, 8 MiB"
+                Expect.equal none.Source "fallback" "the fallback says so"
+                Expect.equal (CacheSizes.ParseSize "1G", CacheSizes.ParseSize "512", CacheSizes.ParseSize "x", CacheSizes.ParseSize null) (1073741824L, 512L, 0L, 0L) "sizes with and without a unit; 0 when unreadable"
+            testCase "the blocking follows the cache sizes" <| fun () ->
+                // Hand derivation from GemmBlocking.For's rule (KC = L1d / (nr size) to a multiple of 16;
+                // MC = L2 / 4 / (KC size) to a multiple of mr; NC = L3 / (2 threads) / (KC size) to a multiple of nr).
+                let zen4 = CacheSizes(32768L, 1048576L, 33554432L, "test")
+                // float, 12 x 32 tiles, 2 threads: KC = 32768 / 128 = 256; MC = 262144 / 1024 = 256 -> 252; NC = 4194304 * 2 / 1024 = 8192.
+                Expect.equal (GemmBlocking.For(zen4, 4, 12, 32, 2)) (GemmBlocking(256, 252, 8192)) "float on a Zen 4 core"
+                // double, 12 x 16 tiles: KC = 32768 / 128 = 256; MC = 262144 / 2048 = 128 -> 120; NC = 8388608 / 2048 = 4096.
+                Expect.equal (GemmBlocking.For(zen4, 8, 12, 16, 2)) (GemmBlocking(256, 120, 4096)) "double on a Zen 4 core"
+                // A 48 KiB L1d, 2 MiB L2 (as on recent Intel cores), 1 thread, float 12 x 32: KC = 49152 / 128 = 384;
+                // MC = 524288 / 1536 = 341 -> 336; NC = 16777216 / 1536 = 10922 -> 10912.
+                Expect.equal (GemmBlocking.For(CacheSizes(49152L, 2097152L, 33554432L, "test"), 4, 12, 32, 1)) (GemmBlocking(384, 336, 10912)) "float with 48 KiB L1d"
+                // Tiny caches hit the lower bounds: KC 64, MC = mr, NC = nr.
+                Expect.equal (GemmBlocking.For(CacheSizes(1024L, 1024L, 1024L, "test"), 8, 6, 8, 1)) (GemmBlocking(64, 6, 8)) "the lower bounds"
+            testCase "a bad element size for the blocking names the parameter" <| fun () ->
+                try
+                    GemmBlocking.For(CacheSizes.Fallback, 2, 12, 32, 2) |> ignore
+                    failtest "no exception"
+                with :? ArgumentOutOfRangeException as e -> Expect.equal e.ParamName "elementSize" "ParamName"
             testCase "k = 0 scales C by beta" <| fun () ->
                 let c = [| 1.0; 2.0; 3.0; 4.0 |]
                 Gemm.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 2, 0.5, Span c, 2)

@@ -1,0 +1,154 @@
+// The machine's own yardstick (issue 17): an FMA peak probed in the same process and run as the
+// workloads, and what the benchmark prints about the machine (CPU, instruction sets, caches).
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Text.Json.Nodes;
+using Functional.NN.Kernels;
+
+namespace Functional.NN.Bench
+{
+    /// <summary>
+    /// The FMA peak: on every worker thread at once (as many threads as <see cref="WorkerPool.Threads"/>,
+    /// started together at a barrier), ten independent chains of 512-bit FMAs (256-bit where 512 is
+    /// not accelerated), so that neither the FMA latency nor anything but the FMA pipes limits them.
+    /// GFLOP/s = threads x iterations x 10 chains x lanes x 2 / (wall time from the common start to
+    /// the last thread's end).
+    /// </summary>
+    internal static class PeakProbe
+    {
+        private const int Chains = 10;
+        private static double s_sink;
+
+        public static bool Uses512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+
+        public static string Description =>
+            $"{Chains} independent {(Uses512 ? "Vector512" : "Vector256")} FMA chains per thread on {WorkerPool.Threads} threads at once";
+
+        /// <summary>The probe's GFLOP/s for float (f32) or double, run for about <paramref name="seconds"/>.</summary>
+        public static double Measure(bool f32, double seconds = 0.15) => Measure(f32, Uses512, seconds);
+
+        /// <summary>
+        /// The same with 512-bit (<paramref name="wide"/>, where accelerated) or 256-bit vectors:
+        /// on Zen 4, which runs a 512-bit FMA on its two 256-bit pipes, the two give the same
+        /// GFLOP/s; where they differ, the wider micro-kernel is not the faster by default.
+        /// </summary>
+        public static double Measure(bool f32, bool wide, double seconds)
+        {
+            wide &= Uses512;
+            int threads = WorkerPool.Threads;
+            // Calibrate the iteration count on one thread.
+            long iters = 1 << 16;
+            while (true)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                s_sink += Run(f32, wide, iters);
+                double t = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+                if (t > 0.02) { iters = (long)(iters * seconds / t); break; }
+                iters *= 4;
+            }
+            using var barrier = new Barrier(threads + 1);
+            var ends = new long[threads];
+            var workers = new Thread[threads];
+            for (int i = 0; i < threads; i++)
+            {
+                int id = i;
+                workers[i] = new Thread(() =>
+                {
+                    barrier.SignalAndWait();
+                    double r = Run(f32, wide, iters);
+                    ends[id] = Stopwatch.GetTimestamp();
+                    Volatile.Write(ref s_sink, s_sink + r);
+                }) { IsBackground = true, Name = "peak probe" };
+                workers[i].Start();
+            }
+            barrier.SignalAndWait();
+            long start = Stopwatch.GetTimestamp();
+            foreach (var w in workers) w.Join();
+            double wall = (ends.Max() - start) / (double)Stopwatch.Frequency;
+            int lanes = (wide ? 64 : 32) / (f32 ? 4 : 8);
+            return threads * (double)iters * Chains * lanes * 2 / wall / 1e9;
+        }
+
+        private static double Run(bool f32, bool wide, long iters) =>
+            wide ? (f32 ? Run512<float>(iters) : Run512<double>(iters)) : (f32 ? Run256<float>(iters) : Run256<double>(iters));
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static double Run512<T>(long iters) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var m = Vector512.Create(T.CreateTruncating(0.999999));
+            var a = Vector512.Create(T.CreateTruncating(1e-7));
+            Vector512<T> c0 = Vector512.Create(T.One), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0;
+            for (long i = 0; i < iters; i++)
+            {
+                c0 = Fma(c0, m, a); c1 = Fma(c1, m, a); c2 = Fma(c2, m, a); c3 = Fma(c3, m, a); c4 = Fma(c4, m, a);
+                c5 = Fma(c5, m, a); c6 = Fma(c6, m, a); c7 = Fma(c7, m, a); c8 = Fma(c8, m, a); c9 = Fma(c9, m, a);
+            }
+            var s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + (c8 + c9);
+            return double.CreateTruncating(Vector512.Sum(s));
+
+            static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> z) =>
+                typeof(T) == typeof(double)
+                    ? Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>()
+                    : Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static double Run256<T>(long iters) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var m = Vector256.Create(T.CreateTruncating(0.999999));
+            var a = Vector256.Create(T.CreateTruncating(1e-7));
+            Vector256<T> c0 = Vector256.Create(T.One), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0;
+            for (long i = 0; i < iters; i++)
+            {
+                c0 = Fma(c0, m, a); c1 = Fma(c1, m, a); c2 = Fma(c2, m, a); c3 = Fma(c3, m, a); c4 = Fma(c4, m, a);
+                c5 = Fma(c5, m, a); c6 = Fma(c6, m, a); c7 = Fma(c7, m, a); c8 = Fma(c8, m, a); c9 = Fma(c9, m, a);
+            }
+            var s = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + (c8 + c9);
+            return double.CreateTruncating(Vector256.Sum(s));
+
+            static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> z)
+            {
+                if (!System.Runtime.Intrinsics.X86.Fma.IsSupported) return x * y + z;
+                return typeof(T) == typeof(double)
+                    ? System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>()
+                    : System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+            }
+        }
+    }
+
+    /// <summary>What the benchmark reports about the machine, so that a reader can tell machines apart.</summary>
+    internal static class MachineInfo
+    {
+        /// <summary>lscpu's "Model name" (the same field of /proc/cpuinfo), else "unknown".</summary>
+        public static string CpuModel() => Machine.CpuModel();
+
+        public static JsonObject InstructionSets() => new()
+        {
+            ["vector512_hardware_accelerated"] = Vector512.IsHardwareAccelerated,
+            ["vector256_hardware_accelerated"] = Vector256.IsHardwareAccelerated,
+            ["avx512f"] = Avx512F.IsSupported,
+            ["avx512bw"] = Avx512BW.IsSupported,
+            ["avx512vl"] = Avx512F.VL.IsSupported,
+            ["avx2"] = Avx2.IsSupported,
+            ["fma"] = Fma.IsSupported,
+            ["gemm_kernel"] = Gemm.KernelDescription,
+        };
+
+        public static string InstructionSetsLine() =>
+            $"Vector512 accelerated {Vector512.IsHardwareAccelerated}, AVX-512F {Avx512F.IsSupported}, AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}";
+
+        public static JsonObject Caches()
+        {
+            var c = CacheSizes.Current;
+            return new JsonObject
+            {
+                ["l1d_bytes"] = c.L1Data,
+                ["l2_bytes"] = c.L2,
+                ["l3_bytes"] = c.L3,
+                ["source"] = c.Source,
+            };
+        }
+    }
+}
