@@ -153,22 +153,25 @@ namespace Functional.NN.Bench
             Measurement.Of(() => GC.KeepAlive(FN.Trainer.train(_options, FN.Loss.SoftmaxCrossEntropy, _data, _net)), W1Api.Samples / W1Api.Batch);
     }
 
-    /// <summary>U3: a Pipeline's single-row prediction (scaling, network, softmax): Pipeline.probabilities on a 1 x 64 matrix.</summary>
+    /// <summary>U3: a Pipeline's single-row prediction (scaling, network, softmax): the pipeline's single-row
+    /// predictor (PipelinePredictor, span overload), the row's probabilities written into a buffer.</summary>
     internal sealed class U3Predict(bool f32) : IWorkload
     {
-        private FN.Pipeline _pipeline = null!;
-        private Matrix<double>[] _rows = null!;
-        public int Inner => 500;
+        private FN.PipelinePredictor _predictor = null!;
+        private double[][] _rows = null!;
+        private readonly double[] _probabilities = new double[U1Data.Classes];
+        public int Inner => 2000;
         public void Setup()
         {
             var data = U1Data.Make();
-            _pipeline = FN.PipelineFit.untrained(U1Data.Options(f32), data);
-            _rows = Enumerable.Range(0, 64).Select(i => data.Features.SubMatrix(i, 1, 0, U1Data.Features)).ToArray();
-            Run(500);
+            var pipeline = FN.PipelineFit.untrained(U1Data.Options(f32), data);
+            _predictor = FN.PipelinePredictorModule.create(pipeline);
+            _rows = Enumerable.Range(0, 64).Select(i => data.Features.Row(i).ToArray()).ToArray();
+            Run(2000);
         }
         private void Run(int calls)
         {
-            for (int i = 0; i < calls; i++) GC.KeepAlive(FN.PipelineModule.probabilities(_pipeline, _rows[i & 63]));
+            for (int i = 0; i < calls; i++) _predictor.PredictProbabilities(_rows[i & 63], _probabilities);
         }
         public Measurement Measure()
         {

@@ -97,6 +97,14 @@ public sealed class Pipeline
 
     internal FN.Pipeline Core { get; }
 
+    /// <summary>
+    /// A low-latency predictor for one row of raw features at a time (scaling, the network on the
+    /// kernels, the class probabilities), with its own copies: the span overloads allocate nothing for a
+    /// pipeline without text columns or imputation. Thread-safe.
+    /// </summary>
+    public PipelinePredictor CreatePredictor(Backend backend = Backend.Auto) =>
+        new(FN.PipelinePredictorModule.createWith(backend.ToCore(), Core), ClassNames);
+
     /// <summary>Trains a pipeline on <paramref name="data"/>: fits the scaler on its rows (not the validation
     /// rows), draws the network from the seed, trains it with the options' trainer.</summary>
     /// <param name="data">The training data.</param>

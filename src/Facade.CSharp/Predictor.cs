@@ -36,3 +36,52 @@ public sealed class Predictor
         return _core.Predict(x);
     }
 }
+
+/// <summary>
+/// A single-row predictor of a <see cref="Pipeline"/> (<see cref="Pipeline.CreatePredictor"/>): one row of raw
+/// features at a time, scaled as the pipeline scales them, through the network's single-sample predictor.
+/// Thread-safe; the span overloads allocate nothing for a pipeline without text columns or imputation.
+/// </summary>
+public sealed class PipelinePredictor
+{
+    private readonly FN.PipelinePredictor _core;
+    private readonly IReadOnlyList<string> _classNames;
+
+    internal PipelinePredictor(FN.PipelinePredictor core, IReadOnlyList<string> classNames)
+    {
+        _core = core;
+        _classNames = classNames;
+    }
+
+    /// <summary>The backend that computes the network (Reference or Kernels).</summary>
+    public Backend Backend => EnumInterop.FromCore(_core.Backend);
+
+    /// <summary>The number of raw features a row has.</summary>
+    public int InputSize => _core.InputSize;
+
+    /// <summary>The number of classes (0 for a regressor).</summary>
+    public int ClassCount => _core.ClassCount;
+
+    /// <summary>Writes a classifier's class probabilities for <paramref name="row"/> into <paramref name="probabilities"/>
+    /// (<see cref="ClassCount"/> values), as <see cref="Pipeline.PredictProbabilities(double[,])"/> on one row.</summary>
+    /// <exception cref="ArgumentException">A length is wrong, or the row holds NaN or an infinity.</exception>
+    /// <exception cref="InvalidOperationException">The pipeline is a regressor.</exception>
+    public void PredictProbabilities(ReadOnlySpan<double> row, Span<double> probabilities) => _core.PredictProbabilities(row, probabilities);
+
+    /// <summary>A classifier's class probabilities for <paramref name="row"/>, as a new array.</summary>
+    public double[] PredictProbabilities(double[] row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return _core.PredictProbabilities(row);
+    }
+
+    /// <summary>A classifier's predicted class index for <paramref name="row"/>.</summary>
+    public int PredictClassIndex(ReadOnlySpan<double> row) => _core.PredictClass(row);
+
+    /// <summary>A classifier's predicted class name for <paramref name="row"/>.</summary>
+    public string PredictClassName(ReadOnlySpan<double> row) => _classNames[_core.PredictClass(row)];
+
+    /// <summary>Writes the network's raw outputs for <paramref name="row"/> (logits, probabilities, or a regressor's
+    /// scaled values) into <paramref name="output"/>.</summary>
+    public void PredictOutputs(ReadOnlySpan<double> row, Span<double> output) => _core.Predict(row, output);
+}

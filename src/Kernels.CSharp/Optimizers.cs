@@ -99,9 +99,20 @@ public static unsafe class Optimizers
         fixed (T* pm = first)
         fixed (T* ps = second)
         {
-            int i = 0;
-            for (; i <= n - 8; i += 8)
-                Block(in c, pt + i, pg + i, useV ? pv + i : null, useM ? pm + i : null, useS ? ps + i : null);
+            T* v = useV ? pv : null, m = useM ? pm : null, s = useS ? ps : null;
+            int full = n / 8;
+            // Large blocks are split over the worker pool in whole groups of 8: each element is
+            // computed on its own, so the split changes no bits.
+            int parts = full >= ParallelGroups ? Math.Min(WorkerPool.Threads, full / (ParallelGroups / 2)) : 1;
+            if (parts > 1)
+            {
+                var job = UpdateJob<T>.ForThisThread;
+                job.Set(c, pt, pg, v, m, s, full);
+                WorkerPool.Run(job, parts);
+                job.Clear();
+            }
+            else Groups(in c, pt, pg, v, m, s, 0, full);
+            int i = full * 8;
             if (i < n)
             {
                 // The tail: through zero-padded blocks of 8, copied back.
@@ -124,6 +135,43 @@ public static unsafe class Optimizers
                     if (useS) ps[i + k] = bs[k];
                 }
             }
+        }
+    }
+
+    /// <summary>Groups of 8 elements from which an update is split over the worker pool.</summary>
+    private const int ParallelGroups = 4096;
+
+    /// <summary>Groups g0 .. g1 - 1 of 8 elements each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Groups<T>(in Constants c, T* pt, T* pg, T* pv, T* pm, T* ps, int g0, int g1) where T : unmanaged
+    {
+        for (int k = g0; k < g1; k++)
+        {
+            nint i = (nint)k * 8;
+            Block(in c, pt + i, pg + i, pv == null ? null : pv + i, pm == null ? null : pm + i, ps == null ? null : ps + i);
+        }
+    }
+
+    private sealed class UpdateJob<T> : IParallelJob where T : unmanaged
+    {
+        [ThreadStatic] private static UpdateJob<T>? t_job;
+        public static UpdateJob<T> ForThisThread => t_job ??= new UpdateJob<T>();
+
+        private Constants _c;
+        private T* _t, _g, _v, _m, _s;
+        private int _groups;
+
+        public void Set(in Constants c, T* t, T* g, T* v, T* m, T* s, int groups)
+        {
+            _c = c; _t = t; _g = g; _v = v; _m = m; _s = s; _groups = groups;
+        }
+
+        public void Clear() { _t = null; _g = null; _v = null; _m = null; _s = null; }
+
+        public void Execute(int part, int parts)
+        {
+            int g0 = (int)((long)_groups * part / parts), g1 = (int)((long)_groups * (part + 1) / parts);
+            Groups(in _c, _t, _g, _v, _m, _s, g0, g1);
         }
     }
 

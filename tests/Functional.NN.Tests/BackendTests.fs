@@ -571,6 +571,42 @@ let tests =
             | _ -> failtest "Iris is a classification"
         }
 
+        test "a pipeline's single-row predictor equals Pipeline.probabilities, outputs and predictClasses, allocates nothing, and refuses bad rows" {
+            let data = Datasets.load "iris"
+            let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(10))
+            let pipeline = (PipelineFit.fit options data).Pipeline
+            let x = data.Features
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                let p = PipelinePredictor.createWith backend pipeline
+                Expect.equal p.Backend backend "the predictor's backend"
+                // The batch path (Pipeline.*) on the same backend is the expected value: the same
+                // scaling and softmax formulas, the network's outputs within the backends' tolerance.
+                let outputs = Pipeline.outputs pipeline x
+                let probabilities = (Pipeline.probabilities pipeline x).Value
+                let classes = Pipeline.predictClasses pipeline x
+                let probs = Array.zeroCreate 3
+                let out = Array.zeroCreate 3
+                for i in 0 .. x.RowCount - 1 do
+                    let row = x.Row(i).ToArray()
+                    p.PredictProbabilities(ReadOnlySpan row, Span probs)
+                    expectClose 1e-12 (sprintf "%A row %d probabilities" backend i) (probabilities.Row(i).ToArray()) probs
+                    p.Predict(ReadOnlySpan row, Span out)
+                    expectClose 1e-12 (sprintf "%A row %d outputs" backend i) (outputs.Row(i).ToArray()) out
+                    Expect.equal (p.PredictClass(ReadOnlySpan row)) classes.[i] (sprintf "%A row %d class" backend i)
+                let row = x.Row(0).ToArray()
+                // The kernels' path allocates nothing; the reference's builds its matrices.
+                if backend = Backend.Kernels then
+                    for _ in 1 .. 1000 do p.PredictProbabilities(ReadOnlySpan row, Span probs)
+                    Expect.equal (fewestBytesOf100 (fun () -> p.PredictProbabilities(ReadOnlySpan row, Span probs))) 0L (sprintf "%A: bytes of 100 calls" backend)
+                let e = catch<ArgumentException> (fun () -> p.PredictProbabilities([| 1.0; 2.0 |]) |> ignore)
+                Expect.equal e.ParamName "row" "a short row"
+                let e = catch<ArgumentException> (fun () -> p.PredictProbabilities([| 1.0; 2.0; nan; 4.0 |]) |> ignore)
+                Expect.equal e.ParamName "row" "NaN"
+                Expect.stringContains e.Message "index 2" "names the index"
+                let e = catch<ArgumentException> (fun () -> p.PredictProbabilities(ReadOnlySpan row, Span (Array.zeroCreate 2)))
+                Expect.equal e.ParamName "probabilities" "a short output"
+        }
+
         test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
             // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
             // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.

@@ -6,6 +6,11 @@ open MathNet.Numerics.LinearAlgebra
 open Functional.NN.Kernels
 open KernelElement
 
+/// The pool of the kernels session's data buffers, one per element type: at most two arrays of each
+/// power-of-two size are kept between runs.
+type internal KernelBuffers<'T> private () =
+    static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 2)
+
 /// The kernels backend of the trainer: a dense network's training run on a DenseTrainer in the
 /// network's precision (float or float32), with the optimiser's update over the kernels' flat
 /// parameter buffers (`Optimizers.Update`, element for element the core's `Optimizer.stepIn`).
@@ -21,8 +26,13 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let layers = trainer.LayerCount
     /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
     /// reported by Mat.checkFinite, which names its row and column).
+    // The converted data live in arrays rented from a pool kept for these conversions (returned by
+    // Dispose at the end of the run), so that repeated runs do not allocate and fault in tens of
+    // megabytes each time. Every element a run reads is written by the conversion first.
+    let rented = Collections.Generic.List<'T[]>()
     let rowMajorOf (name: string) (m: Matrix<float>) =
-        let a = GC.AllocateUninitializedArray<'T> (m.RowCount * m.ColumnCount)
+        let a = KernelBuffers<'T>.Pool.Rent(m.RowCount * m.ColumnCount)
+        rented.Add a
         match m.AsColumnMajorArray() with
         | null ->
             Mat.checkFinite name m
@@ -232,6 +242,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             validation |> Option.map (fun (vx, rows, vy) ->
                 let out = outputs vx rows
                 Precision.round precision (Loss.valueUnchecked loss out vy), NetworkData.defaultMetric loss out vy)
+        member _.Dispose() =
+            for a in rented do KernelBuffers<'T>.Pool.Return a
+            rented.Clear()
 
 /// Making kernel sessions.
 module internal KernelSessions =
@@ -242,8 +255,8 @@ module internal KernelSessions =
                (theta: float[]) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
         match net.Precision with
         | Precision.Float64 ->
-            let s = KernelSession<float>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            let s = new KernelSession<float>(settings, loss, data, net, batchCap, fullBatch, theta, state)
             s :> ITrainingSession, s.Network
         | Precision.Float32 ->
-            let s = KernelSession<float32>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            let s = new KernelSession<float32>(settings, loss, data, net, batchCap, fullBatch, theta, state)
             s :> ITrainingSession, s.Network

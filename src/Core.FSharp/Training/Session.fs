@@ -24,6 +24,7 @@ type TrainingData =
 /// backend implements this interface; a new kind of layer adds one implementation per backend
 /// (its forward, backward and parameters) and no new trainer.
 type ITrainingSession =
+    inherit IDisposable
     /// The backend that computes (Reference or Kernels).
     abstract Backend : Backend
     /// The precision of every value the run keeps (the losses it reports included).
@@ -103,6 +104,7 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
             | None -> fst (objective.LossAndGradient theta all)
         member _.GradientNorm() = Optimizer.globalNorm (snd (objective.LossAndGradient theta all))
         member _.Validation() = objective.Validation |> Option.map (fun v -> v theta)
+        member _.Dispose() = ()
 
 /// How the trainer reaches a network's data: validation from shapes, the reference objective.
 [<RequireQualifiedAccess>]
@@ -185,4 +187,4 @@ module NetworkData =
         let lossOnly (theta: float[]) =
             let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) x).Output
             Precision.round p (Loss.valueUnchecked loss out y)
-        ObjectiveSession(p, settings, objective loss data net, Some lossOnly, theta, state) :> ITrainingSession
+        new ObjectiveSession(p, settings, objective loss data net, Some lossOnly, theta, state) :> ITrainingSession

@@ -323,7 +323,7 @@ module Trainer =
         Check.notNull "checkpoint" (box checkpoint)
         Check.notNull "parameters" checkpoint.Model
         let state = checkStart options objective.SampleCount checkpoint.Model.Length checkpoint
-        let session = ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
+        let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         run options hooks session box checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
@@ -385,7 +385,7 @@ module Trainer =
                 let full = (options.Batching = Batching.FullBatch)
                 fst (KernelSessions.create options.Optimizer loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
             | _ -> NetworkData.referenceSession options.Optimizer loss data net flat.Model state
-        let r = run options hooks session (toNet net >> box) flat
+        let r = try run options hooks session (toNet net >> box) flat finally session.Dispose()
         let model = toNet net r.Model
         // The last parameters are the returned model unless early stopping restored the best.
         let last = if obj.ReferenceEquals(r.Checkpoint.Model, r.Model) then model else toNet net r.Checkpoint.Model
