@@ -90,6 +90,13 @@ type Predictor internal () =
         this.Predict(ReadOnlySpan x, Span output)
         output
     /// Checks a sample and an output span against the sizes.
+    /// Raises ArgumentException (ParamName "x") when an output is not finite although x is.
+    member internal this.CheckResult(output: Span<float>) =
+        let mutable ok = true
+        for k in 0 .. output.Length - 1 do
+            if not (Double.IsFinite output.[k]) then ok <- false
+        if not ok then
+            Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
     member internal this.CheckSpans(x: ReadOnlySpan<float>, output: Span<float>) =
         if x.Length <> this.InputSize then
             Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
@@ -99,6 +106,10 @@ type Predictor internal () =
             let mutable j = 0
             while Double.IsFinite x.[j] do j <- j + 1
             Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
+        if this.Precision = Precision.Float32 then
+            for j in 0 .. x.Length - 1 do
+                if abs x.[j] > float Single.MaxValue then
+                    Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)
 
 /// Dense layers: construction and the forward and backward rules of one layer.
 module Dense =
@@ -282,6 +293,7 @@ module internal KernelNetwork =
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate
+            this.CheckResult result
 
     /// A kernel predictor in the network's precision.
     let predictor (net: Network) : Predictor =
@@ -355,6 +367,22 @@ module Network =
                 { l with Weights = w; Bias = b })
         { Layers = layers; Precision = p }
 
+    /// Raises ArgumentException (ParamName `name`, naming the row and column) when a value of x lies
+    /// beyond the range of the precision (|v| > 3.4e38 for Float32; nothing for Float64).
+    let checkRangeIn (p: Precision) (name: string) (x: Matrix<float>) =
+        if p = Precision.Float32 then
+            let limit = float Single.MaxValue
+            let data = x.AsColumnMajorArray()
+            let mutable ok = true
+            if isNull data then ok <- x.ForAll(fun v -> abs v <= limit)
+            else for v in data do if abs v > limit then ok <- false
+            if not ok then
+                for i in 0 .. x.RowCount - 1 do
+                    for j in 0 .. x.ColumnCount - 1 do
+                        let v = x.[i, j]
+                        if abs v > limit then
+                            Check.fail name (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the network's precision." name (string v) i j)
+
     /// Checks that a batch's shape suits the network: non-empty, as many columns as inputs (the
     /// values are not read; see `checkInput`).
     let checkInputShape (net: Network) (name: string) (x: Matrix<float>) =
@@ -364,13 +392,28 @@ module Network =
         if x.ColumnCount <> net.InputSize then
             Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
 
-    /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs.
+    /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs, and for
+    /// a Float32 network within float32's range (|v| <= 3.4e38, which float32 can hold).
     let checkInput (net: Network) (name: string) (x: Matrix<float>) =
         Check.notNull "net" net
         if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
         Mat.checkBatch name x
         if x.ColumnCount <> net.InputSize then
             Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
+        if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 name x
+
+    /// Raises ArgumentException (ParamName `name`) naming the first row whose outputs are not
+    /// finite although its inputs are: a value far outside what the network was trained on
+    /// overflows a layer (an input of 1e308, say).
+    let checkOutput (name: string) (x: Matrix<float>) (out: Matrix<float>) =
+        let data = out.AsColumnMajorArray()
+        let mutable ok = true
+        if isNull data then ok <- out.ForAll(fun v -> Double.IsFinite v)
+        else for v in data do if not (Double.IsFinite v) then ok <- false
+        if not ok then
+            let i = Seq.init out.RowCount id |> Seq.find (fun i -> out.Row(i).Exists(fun v -> not (Double.IsFinite v)))
+            let largest = x.Row(i).Enumerate() |> Seq.map abs |> Seq.max
+            Check.fail name (sprintf "The network's output for row %d of %s is not finite (%s) although the row is: a value far outside the range the network was trained on overflows a layer (the row's largest magnitude is %g). Scale the inputs as for training." i name (String.Join(", ", out.Row(i).ToArray() |> Array.map string)) largest)
 
     /// The forward pass without argument checks, keeping what backward needs. For a Float32
     /// network X is rounded to float32 first (it is Inputs.[0]), and each Z = A W + 1 b (products
@@ -397,9 +440,12 @@ module Network =
     /// ArgumentException for a bad X, or for Backend.Kernels on a network they do not support.
     let predictWith (backend: Backend) (net: Network) (x: Matrix<float>) : Matrix<float> =
         checkInput net "x" x
-        match KernelNetwork.resolve "backend" backend net with
-        | Backend.Kernels -> KernelNetwork.predict net x
-        | _ -> (forwardUnchecked net x).Output
+        let out =
+            match KernelNetwork.resolve "backend" backend net with
+            | Backend.Kernels -> KernelNetwork.predict net x
+            | _ -> (forwardUnchecked net x).Output
+        checkOutput "x" x out
+        out
 
     /// The network's output for a batch X (n x d_in): an n x d_out matrix (`predictWith Backend.Auto`).
     let predict (net: Network) (x: Matrix<float>) : Matrix<float> = predictWith Backend.Auto net x
@@ -421,7 +467,8 @@ module Network =
                     let row = Matrix<float>.Build.Dense(1, x.Length)
                     for j in 0 .. x.Length - 1 do row.[0, j] <- x.[j]
                     let y = (forwardUnchecked net row).Output
-                    for j in 0 .. output.Length - 1 do output.[j] <- y.[0, j] }
+                    for j in 0 .. output.Length - 1 do output.[j] <- y.[0, j]
+                    this.CheckResult output }
 
     /// A single-sample predictor (`predictorWith Backend.Auto`).
     let predictor (net: Network) : Predictor = predictorWith Backend.Auto net
@@ -490,7 +537,11 @@ module Network =
     let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =
         let out = predict net x
         Loss.checkTargetNamed "y" loss out y
-        Loss.valueUnchecked loss out (Precision.roundMatrix net.Precision y) |> Precision.round net.Precision
+        let y = Precision.roundMatrix net.Precision y
+        let v = Loss.valueUnchecked loss out y |> Precision.round net.Precision
+        // A finite output and target whose loss overflows (targets of 1e308): an error naming the row.
+        if not (Double.IsFinite v) then Loss.failOverflow "y" loss out y
+        v
 
     /// Applies f to every layer, giving a new network of the same precision (the layers' shapes
     /// must not change, and for a Float32 network f must give float32 values).

@@ -14,8 +14,9 @@ public static unsafe class Layout
     /// <summary>
     /// dst[i * cols + j] = (T)src[j * rows + i] for a rows x cols matrix: a column-major double array
     /// into a row-major T array, transposed in tiles so that reads and writes stay within a few cache
-    /// lines, the rows split over the worker pool. Returns false, leaving dst partly written, when a
-    /// value is NaN or infinite (the caller then reports it; nothing is thrown here).
+    /// lines, the rows split over the worker pool. Returns false when a converted value is NaN or
+    /// infinite (a NaN, an infinity, or a double beyond float's range; the caller then reports it,
+    /// nothing is thrown here).
     /// </summary>
     public static bool ColumnMajorToRowMajor<T>(ReadOnlySpan<double> src, int rows, int cols, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -80,10 +81,10 @@ public static unsafe class Layout
                         double* column = src + (nint)j * rows;
                         for (int i = i0; i < i1; i++)
                         {
-                            double v = column[i];
-                            // v - v is 0 for a finite v, NaN for NaN and the infinities.
-                            if (v - v != 0.0) bad = true;
-                            dst[(nint)i * cols + j] = T.CreateTruncating(v);
+                            // Not finite once converted: NaN, an infinity, or beyond float's range.
+                            T t = T.CreateTruncating(column[i]);
+                            if (!T.IsFinite(t)) bad = true;
+                            dst[(nint)i * cols + j] = t;
                         }
                     }
                 }

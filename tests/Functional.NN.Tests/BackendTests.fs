@@ -607,6 +607,40 @@ let tests =
                 Expect.equal e.ParamName "probabilities" "a short output"
         }
 
+        test "finite inputs whose outputs overflow, targets whose loss overflows, and float32 inputs beyond float32 are typed errors naming the row (issue 14)" {
+            // A 2-3-1 tanh network: an input of 1e308 times weights of order 1 overflows the first
+            // layer's product (|w x| > 1.8e308 for |w| > 1.8; the weights are set to 2 here), so the
+            // output is not finite though the input is (hand derivation).
+            let net = Network.init 2 [ LayerSpec.Of(3, Activation.Identity); LayerSpec.Of(1, Activation.Identity) ] 1L
+                      |> Network.mapLayers (fun _ l -> { l with Weights = l.Weights.Map(fun _ -> 2.0) })
+            let x = Mat.ofRows [ [| 1.0; 2.0 |]; [| 1e308; 1e308 |] ]
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                let e = catch<ArgumentException> (fun () -> Network.predictWith backend net x |> ignore)
+                Expect.equal e.ParamName "x" (sprintf "%A: ParamName" backend)
+                Expect.stringContains e.Message "row 1" (sprintf "%A: names the row" backend)
+                let p = Network.predictorWith backend net
+                let e = catch<ArgumentException> (fun () -> p.Predict [| 1e308; 1e308 |] |> ignore)
+                Expect.equal e.ParamName "x" (sprintf "%A: the predictor" backend)
+            // Targets of 1e308 against outputs near 0: (y - yhat)^2 = 1e616 overflows (hand derivation).
+            let small = Mat.ofRows [ [| 0.1; 0.2 |]; [| 0.3; 0.4 |] ]
+            let e = catch<ArgumentException> (fun () -> Network.loss net Loss.MeanSquaredError small (Mat.ofRows [ [| 0.0 |]; [| 1e308 |] ]) |> ignore)
+            Expect.equal e.ParamName "y" "Network.loss: ParamName"
+            Expect.stringContains e.Message "row 1" "Network.loss: names the row"
+            // A Float32 network and an input of 1e39, beyond float32's largest value 3.4e38.
+            let f32 = Network.withPrecision Precision.Float32 net
+            let big = Mat.ofRows [ [| 1.0; 2.0 |]; [| 1.0; 1e39 |] ]
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                let e = catch<ArgumentException> (fun () -> Network.predictWith backend f32 big |> ignore)
+                Expect.stringContains e.Message "row 1, column 1" (sprintf "%A: names the row and column" backend)
+                Expect.stringContains e.Message "float32" (sprintf "%A: says why" backend)
+                let options = TrainingOptions.Default.WithBackend backend
+                let e = catch<ArgumentException> (fun () -> Trainer.train options Loss.MeanSquaredError (TrainingData.Of(big, Mat.ofRows [ [| 0.0 |]; [| 1.0 |] ])) f32 |> ignore)
+                Expect.equal e.ParamName "x" (sprintf "%A: training names x" backend)
+                Expect.stringContains e.Message "row 1, column 1" (sprintf "%A: training names the row and column" backend)
+                let e = catch<ArgumentException> (fun () -> (Network.predictorWith backend f32).Predict [| 1.0; 1e39 |] |> ignore)
+                Expect.stringContains e.Message "index 1" (sprintf "%A: the predictor names the index" backend)
+        }
+
         test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
             // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
             // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.

@@ -33,13 +33,16 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let rowMajorOf (name: string) (m: Matrix<float>) =
         let a = KernelBuffers<'T>.Pool.Rent(m.RowCount * m.ColumnCount)
         rented.Add a
+        let check () =
+            Mat.checkFinite name m
+            Network.checkRangeIn precision name m
         match m.AsColumnMajorArray() with
         | null ->
-            Mat.checkFinite name m
+            check ()
             copyRowMajor m (Span a)
         | data ->
-            if not (Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, Span a)) then
-                Mat.checkFinite name m
+            // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
+            if not (Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, Span a)) then check ()
         a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
