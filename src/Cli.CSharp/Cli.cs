@@ -103,8 +103,17 @@ public static class Cli
         }
     }
 
+    /// <summary>The reason in a TrainingDivergedException's message ("the batch loss became NaN", ...).</summary>
+    private static string DivergenceReason(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"step \d+: (.*?)( \(TrainingOptions\.DivergenceFactor\))?\. The last finite");
+        return m.Success ? m.Groups[1].Value : OneLine(message);
+    }
+
     private static string Describe(Exception e) => e switch
     {
+        // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
+        FN.TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (or try --optimizer adam with --lr 0.001)",
         FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
         FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),

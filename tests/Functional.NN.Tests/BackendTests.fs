@@ -554,6 +554,15 @@ let tests =
             let code, _, err = run [ "train"; "--dataset"; "iris"; "--backend"; "gpu" ]
             Expect.equal code 2 "an unknown backend is a usage error"
             Expect.stringContains err "--backend needs auto, kernels or reference, not 'gpu'" "and says why"
+            // Issue 14: --lr 1e6 exits non-zero with one line naming epoch and step and the option to lower, on every optimiser.
+            for opt in [ "sgd"; "momentum"; "nesterov"; "adagrad"; "rmsprop"; "adam"; "adamw" ] do
+                let code, _, err = run [ "train"; "--dataset"; "iris"; "--lr"; "1e6"; "--optimizer"; opt; "--epochs"; "20" ]
+                Expect.equal code 1 (sprintf "%s: exit code" opt)
+                let line = err.Trim()
+                Expect.isFalse (line.Contains "\n") (sprintf "%s: one line" opt)
+                Expect.stringContains line "training diverged at epoch" (sprintf "%s: the divergence line" opt)
+                Expect.stringContains line "lower --lr" (sprintf "%s: the option to lower" opt)
+                Expect.isFalse (line.Contains "LastGood") (sprintf "%s: no LastGood for a command-line user" opt)
         }
 
         test "Pipeline.Fit runs on either backend; the two pipelines agree on Iris" {
