@@ -240,6 +240,13 @@ let determinismProbe () : string =
             Array.append (flat r.Model) (values predicted) |> Array.map (fun v -> BitConverter.DoubleToInt64Bits(v).ToString "x16") |> String.concat "" ]
     String.Join("|", parts)
 
+/// The determinism probe in another process of this test program, with extra environment variables:
+/// (exit code, the probe's output, stderr).
+let private probeIn (environment: (string * string) list) =
+    let exe = Reflection.Assembly.GetExecutingAssembly().Location
+    let code, out, err = Repo.runSplit environment "dotnet" [ exe; "--determinism-probe" ] Repo.root (TimeSpan.FromMinutes 2.0)
+    code, out.Trim(), err
+
 [<Tests>]
 let tests =
     testList "Backends" [
@@ -290,15 +297,8 @@ let tests =
 
         test "the kernels give the same bits with one thread as with two (FNN_THREADS=1 in a separate process)" {
             let here = determinismProbe ()
-            let exe = Reflection.Assembly.GetExecutingAssembly().Location
-            let psi = Diagnostics.ProcessStartInfo("dotnet", sprintf "\"%s\" --determinism-probe" exe)
-            psi.RedirectStandardOutput <- true
-            psi.UseShellExecute <- false
-            psi.Environment.["FNN_THREADS"] <- "1"
-            use p = Diagnostics.Process.Start psi
-            let output = p.StandardOutput.ReadToEnd().Trim()
-            p.WaitForExit()
-            Expect.equal p.ExitCode 0 "the probe ran"
+            let code, output, err = probeIn [ "FNN_THREADS", "1" ]
+            Expect.equal code 0 (sprintf "the probe ran (%s)" err)
             Expect.isTrue (Kernels.WorkerPool.Threads >= 1) "this process's pool"
             Expect.equal output here "parameters and predictions, bit for bit, one thread against this process's"
         }
@@ -312,16 +312,9 @@ let tests =
                 text.Split('|') |> Array.map (fun part ->
                     Array.init (part.Length / 16) (fun i -> BitConverter.Int64BitsToDouble(Convert.ToInt64(part.Substring(16 * i, 16), 16))))
             let here = parse (determinismProbe ())
-            let exe = Reflection.Assembly.GetExecutingAssembly().Location
             for variable in [ "DOTNET_EnableAVX512F"; "DOTNET_EnableAVX2" ] do
-                let psi = Diagnostics.ProcessStartInfo("dotnet", sprintf "\"%s\" --determinism-probe" exe)
-                psi.RedirectStandardOutput <- true
-                psi.UseShellExecute <- false
-                psi.Environment.[variable] <- "0"
-                use p = Diagnostics.Process.Start psi
-                let output = p.StandardOutput.ReadToEnd().Trim()
-                p.WaitForExit()
-                Expect.equal p.ExitCode 0 (sprintf "the probe ran with %s=0" variable)
+                let code, output, err = probeIn [ variable, "0" ]
+                Expect.equal code 0 (sprintf "the probe ran with %s=0 (%s)" variable err)
                 let there = parse output
                 Expect.equal there.Length here.Length "float64 and float32 parts"
                 expectClose (tolerance Precision.Float64) (sprintf "float64, %s=0" variable) here.[0] there.[0]
@@ -533,18 +526,7 @@ let tests =
         }
 
         test "fnn train runs on the kernels backend and says so; --backend reference runs the reference" {
-            let configuration = if AppContext.BaseDirectory.Contains(string IO.Path.DirectorySeparatorChar + "Debug" + string IO.Path.DirectorySeparatorChar) then "Debug" else "Release"
-            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
-            let run (args: string list) =
-                let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-                use p = Diagnostics.Process.Start psi
-                let out = p.StandardOutput.ReadToEndAsync()
-                let err = p.StandardError.ReadToEndAsync()
-                if not (p.WaitForExit 120000) then
-                    p.Kill true
-                    failtest "fnn did not finish in 120 s"
-                p.WaitForExit()
-                p.ExitCode, out.Result, err.Result
+            let run (args: string list) = Repo.runSplit [] "dotnet" (Repo.fnn :: args) Repo.root (TimeSpan.FromMinutes 2.0)
             let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "20" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             Expect.stringContains out "on the kernels backend" "the main job says which backend ran"

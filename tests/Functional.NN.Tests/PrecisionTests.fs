@@ -589,19 +589,8 @@ let tests =
             let loaded = ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes fit.Pipeline)
             Expect.equal loaded fit.Pipeline "the pipeline round-trips"
             // The command-line tool, as CliTests runs it (the test project builds it).
-            let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
-            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
             let dir = tempDir ()
-            let run (args: string list) =
-                let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
-                use p = Diagnostics.Process.Start psi
-                let out = p.StandardOutput.ReadToEndAsync()
-                let err = p.StandardError.ReadToEndAsync()
-                if not (p.WaitForExit 120000) then
-                    p.Kill true
-                    failtest "fnn did not finish in 120 s"
-                p.WaitForExit()
-                p.ExitCode, out.Result, err.Result
+            let run (args: string list) = Repo.runSplit [] "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
             try
                 let code, out, err = run [ "train"; "--dataset"; "iris"; "--epochs"; "50"; "--precision"; "float32"; "--out"; "m.fnn" ]
                 Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
