@@ -205,6 +205,8 @@ let tests =
                 expectArg "path" [ "is a directory" ] (fun () -> FunctionalNN.ModelFile.KindOf dir |> ignore)
                 expectArg "path" [ "is a directory" ] (fun () -> FunctionalNN.Dataset.LoadCsv dir |> ignore)
                 expectArg "path" [ "is a directory" ] (fun () -> FunctionalNN.Dataset.LoadCsvFeatures(dir, [| "a" |]) |> ignore)
+                // The core's own CSV entry point (before: FileNotFoundException, "does not exist").
+                expectArg "path" [ "is a directory" ] (fun () -> Csv.readText dir |> ignore)
             finally Directory.Delete(dir, true)
         }
         test "a device file (an endless stream of zeros) is capped by the bytes actually read" {
