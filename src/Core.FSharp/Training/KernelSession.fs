@@ -8,8 +8,24 @@ open KernelElement
 
 /// The pool of the kernels session's data buffers, one per element type: at most two arrays of each
 /// power-of-two size are kept between runs.
-type internal KernelBuffers<'T> private () =
-    static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 2)
+type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> private () =
+    static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 4)
+    /// Trainers left by finished runs, by shape (input width, layers, loss, batch size): a run of
+    /// the same shape takes one instead of allocating (and faulting in) its pinned buffers. Every
+    /// run sets all parameters first and writes every scratch value before reading it, so results
+    /// do not depend on which trainer it gets. At most two are kept per shape.
+    static member val Trainers = Collections.Concurrent.ConcurrentDictionary<string, Collections.Concurrent.ConcurrentBag<DenseTrainer<'T>>>()
+    static member Rent(inputs: int, specs: DenseLayerSpec[], loss: LossKind, batchCap: int) : string * DenseTrainer<'T> =
+        let key = sprintf "%d|%s|%A|%d" inputs (String.Join(";", specs |> Array.map string)) loss batchCap
+        match KernelBuffers<'T>.Trainers.TryGetValue key with
+        | true, bag ->
+            match bag.TryTake() with
+            | true, t -> key, t
+            | _ -> key, DenseTrainer<'T>(inputs, specs, loss, batchCap)
+        | _ -> key, DenseTrainer<'T>(inputs, specs, loss, batchCap)
+    static member Return(key: string, trainer: DenseTrainer<'T>) =
+        let bag = KernelBuffers<'T>.Trainers.GetOrAdd(key, fun _ -> Collections.Concurrent.ConcurrentBag<DenseTrainer<'T>>())
+        if bag.Count < 2 then bag.Add trainer
 
 /// The kernels backend of the trainer: a dense network's training run on a DenseTrainer in the
 /// network's precision (float or float32), with the optimiser's update over the kernels' flat
@@ -22,7 +38,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
          theta0: float[], state0: OptimizerState) =
     let precision = net.Precision
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
-    let trainer = DenseTrainer<'T>(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
+    let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
     let layers = trainer.LayerCount
     /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
     /// reported by Mat.checkFinite, which names its row and column).
@@ -30,9 +46,14 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     // Dispose at the end of the run), so that repeated runs do not allocate and fault in tens of
     // megabytes each time. Every element a run reads is written by the conversion first.
     let rented = Collections.Generic.List<'T[]>()
-    let rowMajorOf (name: string) (m: Matrix<float>) =
-        let a = KernelBuffers<'T>.Pool.Rent(m.RowCount * m.ColumnCount)
+    /// An array of at least `length` elements from the pool, returned by Dispose (the caller writes
+    /// every element it reads).
+    let rent (length: int) =
+        let a = KernelBuffers<'T>.Pool.Rent(length)
         rented.Add a
+        a
+    let rowMajorOf (name: string) (m: Matrix<float>) =
+        let a = rent (m.RowCount * m.ColumnCount)
         let check () =
             Mat.checkFinite name m
             Network.checkRangeIn precision name m
@@ -74,18 +95,25 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let struct (useV, useM, useS) = Optimizers.Buffers(rule)
     let buffer (used: bool) (init: float[]) =
         if not used then Array.empty<'T>
-        else Array.init parameterCount (fun i -> if init.Length = 0 then 'T.Zero else 'T.CreateTruncating init.[i])
+        else
+            let a = rent parameterCount
+            for i in 0 .. parameterCount - 1 do a.[i] <- (if init.Length = 0 then 'T.Zero else 'T.CreateTruncating init.[i])
+            a
     let velocity = buffer useV state0.Velocity
     let first = buffer useM state0.FirstMoment
     let second = buffer useS state0.SecondMoment
     let mutable t = state0.Step
-    let xb = Array.zeroCreate<'T> (batchCap * d)
-    let yb = Array.zeroCreate<'T> (batchCap * k)
-    // Mark: the parameters and the state, copied flat.
-    let markTheta = Array.zeroCreate<'T> parameterCount
-    let markV, markM, markS = Array.copy velocity, Array.copy first, Array.copy second
+    let xb = rent (batchCap * d)
+    let yb = rent (batchCap * k)
+    // Mark: the parameters and the state, copied flat (written by Mark before Rewind reads them).
+    let markTheta = rent parameterCount
+    let markOf (a: 'T[]) = if a.Length = 0 then Array.empty<'T> else rent parameterCount
+    let markV, markM, markS = markOf velocity, markOf first, markOf second
+    /// Copies the first parameterCount values (a rule's unused buffer is empty: nothing).
+    let blit (src: 'T[]) (dst: 'T[]) = if src.Length > 0 then Array.blit src 0 dst 0 parameterCount
     let mutable markT = t
     let mutable before : 'T[] = null
+    let mutable disposed = false
 
     let copyParametersTo (dst: Span<'T>) =
         for l in 0 .. layers - 1 do
@@ -101,11 +129,23 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 src.Slice(biasOffset.[l], b.Length).CopyTo(b)
 
     let setFlat (theta: float[]) =
-        let tmp = Array.zeroCreate<'T> parameterCount
-        for i in 0 .. parameterCount - 1 do tmp.[i] <- 'T.CreateTruncating theta.[i]
-        copyParametersFrom (ReadOnlySpan tmp)
+        for l in 0 .. layers - 1 do
+            let w = trainer.Weights l
+            let o = weightOffset.[l]
+            for i in 0 .. w.Length - 1 do w.[i] <- 'T.CreateTruncating theta.[o + i]
+            let b = trainer.Biases l
+            if trainer.HasBias l then
+                let o = biasOffset.[l]
+                for i in 0 .. b.Length - 1 do b.[i] <- 'T.CreateTruncating theta.[o + i]
+            else b.Clear()
 
-    let toFloats (a: 'T[]) = Array.init a.Length (fun i -> Double.CreateTruncating a.[i])
+    /// The first parameterCount values as float64 (a rule's unused buffer is empty: empty).
+    let toFloats (a: 'T[]) =
+        if a.Length = 0 then Array.empty
+        else
+            let r = Array.zeroCreate<float> parameterCount
+            for i in 0 .. parameterCount - 1 do r.[i] <- Double.CreateTruncating a.[i]
+            r
 
     do
         if parameterCount <> theta0.Length then
@@ -148,9 +188,16 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.ParameterCount = parameterCount
         member _.SampleCount = n
         member _.Parameters() =
-            let a = Array.zeroCreate<'T> parameterCount
-            copyParametersTo (Span a)
-            toFloats a
+            let r = Array.zeroCreate<float> parameterCount
+            for l in 0 .. layers - 1 do
+                let w = trainer.Weights l
+                let o = weightOffset.[l]
+                for i in 0 .. w.Length - 1 do r.[o + i] <- Double.CreateTruncating w.[i]
+                if trainer.HasBias l then
+                    let b = trainer.Biases l
+                    let o = biasOffset.[l]
+                    for i in 0 .. b.Length - 1 do r.[o + i] <- Double.CreateTruncating b.[i]
+            r
         member _.SetParameters(theta) = setFlat theta
         member _.OptimizerState() =
             { Step = t; Velocity = toFloats velocity; FirstMoment = toFloats first; SecondMoment = toFloats second }
@@ -215,15 +262,15 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             ok
         member _.Mark() =
             copyParametersTo (Span markTheta)
-            Array.blit velocity 0 markV 0 velocity.Length
-            Array.blit first 0 markM 0 first.Length
-            Array.blit second 0 markS 0 second.Length
+            blit velocity markV
+            blit first markM
+            blit second markS
             markT <- t
         member _.Rewind() =
-            copyParametersFrom (ReadOnlySpan markTheta)
-            Array.blit markV 0 velocity 0 velocity.Length
-            Array.blit markM 0 first 0 first.Length
-            Array.blit markS 0 second 0 second.Length
+            copyParametersFrom (ReadOnlySpan(markTheta, 0, parameterCount))
+            blit markV velocity
+            blit markM first
+            blit markS second
             t <- markT
         member _.TrainingLoss() = Precision.round precision (chunkedLoss ())
         member _.GradientNorm() =
@@ -246,8 +293,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 let out = outputs vx rows
                 Precision.round precision (Loss.valueUnchecked loss out vy), NetworkData.defaultMetric loss out vy)
         member _.Dispose() =
-            for a in rented do KernelBuffers<'T>.Pool.Return a
-            rented.Clear()
+            if not disposed then
+                disposed <- true
+                for a in rented do KernelBuffers<'T>.Pool.Return a
+                rented.Clear()
+                KernelBuffers<'T>.Return(trainerKey, trainer)
 
 /// Making kernel sessions.
 module internal KernelSessions =
