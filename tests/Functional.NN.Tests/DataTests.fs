@@ -198,47 +198,52 @@ let tests =
                 Expect.equal p.Scaler (Scaler.fitStandard train.Features) "fitted on the training rows"
                 Expect.notEqual p.Scaler (Scaler.fitStandard d.Features) "not on all rows"
             }
-            test "Iris: 4-16-3 by gradient descent reaches test accuracy >= 0.93 on a stratified split" {
-                let d = Datasets.load "iris"
-                let split, _ = Split.stratified 0.2 d.Labels (Rng.create 0L)
-                let r = PipelineFit.fit FitOptions.Default (Dataset.selectRows split.Train d)
-                match Pipeline.evaluate r.Pipeline (Dataset.selectRows split.Test d) with
-                | Evaluation.Classification c ->
-                    Expect.isGreaterThanOrEqual c.Accuracy 0.93 "test accuracy"
-                    Expect.isLessThan (Array.last r.TrainLosses) (Array.head r.TrainLosses) "the loss fell"
-                | e -> failtestf "expected a classification, got %A" e
-            }
-            test "commute: a regression pipeline fits the notes' least-squares line closely" {
-                let d = Datasets.load "commute"
-                let r = PipelineFit.fit (FitOptions.Default.WithHiddenLayers([||]).WithLearningRate(0.1).WithEpochs(2000)) d
-                // With no hidden layer the network is the linear model; its fit approaches the notes'
-                // least-squares values Y* = [25.8396..., 34.9867..., 12.6197..., 42.1737..., 24.3803...] (Data/README.md).
-                let yStar = [| 25.8396358543418; 34.9866946778712; 12.6197478991597; 42.1736694677872; 24.3802521008403 |]
-                let yhat = Pipeline.predictValues r.Pipeline d.Features
-                for i in 0 .. 4 do Expect.floatClose { absolute = 1e-3; relative = 0.0 } yhat.[i, 0] yStar.[i] (sprintf "Y*[%d]" i)
-            }
-            test "margin losses train on +1/-1 one-vs-rest targets; binary cross-entropy on two classes uses one output" {
-                let d = Datasets.load "iris"
-                let split, _ = Split.stratified 0.2 d.Labels (Rng.create 0L)
-                let train, test = Dataset.selectRows split.Train d, Dataset.selectRows split.Test d
-                let hinge = PipelineFit.fit (FitOptions.Default.WithLoss(Loss.Hinge).WithLearningRate(0.1)) train
-                Expect.equal (Pipeline.trainingTargets hinge.Pipeline train).[0, train.Labels.[0]] 1.0 "the true class is +1"
-                Expect.equal ((Pipeline.trainingTargets hinge.Pipeline train).Row(0).Sum()) -1.0 "the two others are -1"
-                match Pipeline.evaluate hinge.Pipeline test with
-                | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.9 "hinge accuracy"
-                | e -> failtestf "%A" e
-                // Two classes (versicolor 1, virginica 2 renamed to 0 and 1) with binary cross-entropy on logits.
-                let rows = Array.init d.SampleCount id |> Array.filter (fun i -> d.Labels.[i] > 0)
-                let two = Dataset.selectRows rows d
-                let two = { two with Target = Target.Classes (two.Labels |> Array.map (fun l -> l - 1), [| "versicolor"; "virginica" |]) }
-                let p = (PipelineFit.fit (FitOptions.Default.WithLoss(Loss.BinaryCrossEntropyWithLogits)) two).Pipeline
-                Expect.equal p.Network.OutputSize 1 "one output"
-                let probs = (Pipeline.probabilities p two.Features).Value
-                Expect.isTrue (Seq.forall (fun i -> abs (probs.[i, 0] + probs.[i, 1] - 1.0) < 1e-12) (seq { 0 .. probs.RowCount - 1 })) "rows of probabilities sum to 1"
-                match Pipeline.evaluate p two with
-                | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.93 "training accuracy on two classes"
-                | e -> failtestf "%A" e
-            }
+            // The pipeline's training, once per backend (issue 11).
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+              let options0 = FitOptions.Default.WithTraining(FitOptions.Default.Training.WithBackend backend)
+              testList (Backend.name backend) [
+                test "Iris: 4-16-3 by gradient descent reaches test accuracy >= 0.93 on a stratified split" {
+                    let d = Datasets.load "iris"
+                    let split, _ = Split.stratified 0.2 d.Labels (Rng.create 0L)
+                    let r = PipelineFit.fit options0 (Dataset.selectRows split.Train d)
+                    match Pipeline.evaluate r.Pipeline (Dataset.selectRows split.Test d) with
+                    | Evaluation.Classification c ->
+                        Expect.isGreaterThanOrEqual c.Accuracy 0.93 "test accuracy"
+                        Expect.isLessThan (Array.last r.TrainLosses) (Array.head r.TrainLosses) "the loss fell"
+                    | e -> failtestf "expected a classification, got %A" e
+                }
+                test "commute: a regression pipeline fits the notes' least-squares line closely" {
+                    let d = Datasets.load "commute"
+                    let r = PipelineFit.fit (options0.WithHiddenLayers([||]).WithLearningRate(0.1).WithEpochs(2000)) d
+                    // With no hidden layer the network is the linear model; its fit approaches the notes'
+                    // least-squares values Y* = [25.8396..., 34.9867..., 12.6197..., 42.1737..., 24.3803...] (Data/README.md).
+                    let yStar = [| 25.8396358543418; 34.9866946778712; 12.6197478991597; 42.1736694677872; 24.3802521008403 |]
+                    let yhat = Pipeline.predictValues r.Pipeline d.Features
+                    for i in 0 .. 4 do Expect.floatClose { absolute = 1e-3; relative = 0.0 } yhat.[i, 0] yStar.[i] (sprintf "Y*[%d]" i)
+                }
+                test "margin losses train on +1/-1 one-vs-rest targets; binary cross-entropy on two classes uses one output" {
+                    let d = Datasets.load "iris"
+                    let split, _ = Split.stratified 0.2 d.Labels (Rng.create 0L)
+                    let train, test = Dataset.selectRows split.Train d, Dataset.selectRows split.Test d
+                    let hinge = PipelineFit.fit (options0.WithLoss(Loss.Hinge).WithLearningRate(0.1)) train
+                    Expect.equal (Pipeline.trainingTargets hinge.Pipeline train).[0, train.Labels.[0]] 1.0 "the true class is +1"
+                    Expect.equal ((Pipeline.trainingTargets hinge.Pipeline train).Row(0).Sum()) -1.0 "the two others are -1"
+                    match Pipeline.evaluate hinge.Pipeline test with
+                    | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.9 "hinge accuracy"
+                    | e -> failtestf "%A" e
+                    // Two classes (versicolor 1, virginica 2 renamed to 0 and 1) with binary cross-entropy on logits.
+                    let rows = Array.init d.SampleCount id |> Array.filter (fun i -> d.Labels.[i] > 0)
+                    let two = Dataset.selectRows rows d
+                    let two = { two with Target = Target.Classes (two.Labels |> Array.map (fun l -> l - 1), [| "versicolor"; "virginica" |]) }
+                    let p = (PipelineFit.fit (options0.WithLoss(Loss.BinaryCrossEntropyWithLogits)) two).Pipeline
+                    Expect.equal p.Network.OutputSize 1 "one output"
+                    let probs = (Pipeline.probabilities p two.Features).Value
+                    Expect.isTrue (Seq.forall (fun i -> abs (probs.[i, 0] + probs.[i, 1] - 1.0) < 1e-12) (seq { 0 .. probs.RowCount - 1 })) "rows of probabilities sum to 1"
+                    match Pipeline.evaluate p two with
+                    | Evaluation.Classification c -> Expect.isGreaterThanOrEqual c.Accuracy 0.93 "training accuracy on two classes"
+                    | e -> failtestf "%A" e
+                }
+              ]
             test "evaluating data whose classes are not the model's is an error" {
                 let d = Datasets.load "iris"
                 let p = PipelineFit.untrained FitOptions.Default d
