@@ -632,6 +632,19 @@ let tests =
                 Expect.stringContains e.Message "index 1" (sprintf "%A: the predictor names the index" backend)
         }
 
+        test "gradient explanations of a pipeline with a text column are a typed error, not a misread of its one-hot inputs" {
+            // A text column one-hot encoded by the pipeline: the network has more inputs than the raw
+            // columns, so the raw row has no gradient in the network's terms (not supported yet).
+            let text = "size,color,kind\n1,red,a\n2,blue,b\n3,red,a\n4,blue,b\n5,red,a\n6,blue,b\n"
+            let data = Csv.loadText { CsvOptions.Default with Target = Some "kind" } text
+            let options = FitOptions.Default.WithHiddenLayers([| 3 |]).WithEpochs(5)
+            let p = (PipelineFit.fit options data).Pipeline
+            Expect.isFalse p.Preprocessor.IsIdentity "the pipeline one-hot encodes color"
+            let e = catch<ArgumentException> (fun () -> Attribution.explainPipeline p AttributionOptions.Default None [| 1.0; 0.0 |] |> ignore)
+            Expect.equal e.ParamName "pipeline" "names the pipeline"
+            Expect.stringContains e.Message "permutation importance" "says what to use instead"
+        }
+
         test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
             // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
             // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.

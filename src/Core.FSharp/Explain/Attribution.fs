@@ -420,6 +420,8 @@ module Attribution =
     /// and one backward pass of the batch. Raises ArgumentException naming "x" or "classIndex".
     let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
         Check.notNull "pipeline" (box pipeline)
+        if not pipeline.Preprocessor.IsIdentity then
+            Check.fail "pipeline" "Gradient explanations of a pipeline with text columns or imputation are not supported yet (its one-hot inputs have no gradient in the raw columns' terms); use permutation importance, which shuffles the raw columns."
         let scaled = Scaler.transform pipeline.Scaler x
         Mat.checkFinite "x" scaled
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
@@ -438,6 +440,8 @@ module Attribution =
     /// "targetClass", "steps", "tolerance" or "maxSteps".
     let explainPipeline (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (row: float[]) : Explanation =
         Check.notNull "pipeline" (box pipeline)
+        if not pipeline.Preprocessor.IsIdentity then
+            Check.fail "pipeline" "Gradient explanations of a pipeline with text columns or imputation are not supported yet (its one-hot inputs have no gradient in the raw columns' terms); use permutation importance, which shuffles the raw columns."
         checkOptions options
         let width = pipeline.FeatureNames.Length
         checkRow "row" width "the model" row
