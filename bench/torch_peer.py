@@ -64,7 +64,9 @@ def w1_setup(dtype):
     return epoch
 
 
-def w2_setup(dtype):
+def w2_setup(dtype, read_each_loss=False):
+    """W2; with read_each_loss (U4: W2 through the library's trainer) the loss of every step is read
+    out, as the trainer records each full-batch epoch's loss."""
     g = torch.Generator().manual_seed(3)
     x = torch.rand(W2_SAMPLES, 2, generator=g, dtype=dtype) * 2 - 1
     y = torch.sin(3 * x[:, :1]) * x[:, 1:]
@@ -82,6 +84,8 @@ def w2_setup(dtype):
             loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
+            if read_each_loss:
+                float(loss)
         return float(loss)
 
     run(50)  # warm-up
@@ -236,29 +240,9 @@ def u3_setup(dtype):
 
 
 def u4_setup(dtype):
-    g = torch.Generator().manual_seed(3)
-    x = torch.rand(U4_SAMPLES, 2, generator=g, dtype=dtype) * 2 - 1
-    y = torch.sin(3 * x[:, :1]) * x[:, 1:]
-    torch.manual_seed(4)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(2, 16), torch.nn.Tanh(),
-        torch.nn.Linear(16, 16), torch.nn.Tanh(),
-        torch.nn.Linear(16, 1)).to(dtype)
-    opt = torch.optim.SGD(model.parameters(), lr=U4_RATE)
-    loss_fn = torch.nn.MSELoss()
-
-    def run(steps=U4_STEPS):
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            # Full batch: each epoch is one step, and the trainer records its loss (computed by the step).
-            float(loss)
-        return float(loss)
-
-    run(20)  # warm-up
-    return run
+    # U4 is W2 (same sizes, data, rate and steps) through the library's trainer.
+    assert (U4_SAMPLES, U4_STEPS, U4_RATE) == (W2_SAMPLES, W2_STEPS, W2_RATE)
+    return w2_setup(dtype, read_each_loss=True)
 
 
 def u1_blocks_setup(dtype):
