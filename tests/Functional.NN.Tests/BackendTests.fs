@@ -645,6 +645,53 @@ let tests =
             Expect.stringContains e.Message "permutation importance" "says what to use instead"
         }
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "the kernels' optimiser update is Optimizer.stepIn's bit for bit, for every rule, with decay and clipping, in both precisions" <| fun (seed: int) ->
+            // Optimizers.Update evaluates each element as stepIn does (double, the same order of
+            // operations, rounded once to the precision): same inputs, same bits (docs/backends.md).
+            let n = 37   // not a multiple of 8: the vector groups and the tail both run
+            let values, _ = Rng.many (6 * n) (Rng.nextUniform -2.0 2.0) (Rng.create (int64 seed))
+            let rules =
+                [ Optimizer.Sgd, Kernels.OptimizerRule(Kernels.OptimizerKind.Sgd)
+                  Optimizer.Momentum(0.9, 0.2), Kernels.OptimizerRule(Kernels.OptimizerKind.Momentum, Momentum = 0.9, Dampening = 0.2)
+                  Optimizer.Nesterov 0.8, Kernels.OptimizerRule(Kernels.OptimizerKind.Nesterov, Momentum = 0.8)
+                  Optimizer.AdaGrad(1e-10, 0.1), Kernels.OptimizerRule(Kernels.OptimizerKind.AdaGrad, Epsilon = 1e-10)
+                  Optimizer.RMSProp(0.99, 1e-8, 0.5, true), Kernels.OptimizerRule(Kernels.OptimizerKind.RMSProp, Alpha = 0.99, Epsilon = 1e-8, Momentum = 0.5, Centered = true)
+                  Optimizer.RMSProp(0.9, 1e-6, 0.0, false), Kernels.OptimizerRule(Kernels.OptimizerKind.RMSProp, Alpha = 0.9, Epsilon = 1e-6)
+                  Optimizer.Adam(0.9, 0.999, 1e-8), Kernels.OptimizerRule(Kernels.OptimizerKind.Adam, Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8)
+                  Optimizer.AdamW(0.9, 0.99, 1e-8, 1e-2), Kernels.OptimizerRule(Kernels.OptimizerKind.AdamW, Beta1 = 0.9, Beta2 = 0.99, Epsilon = 1e-8, DecoupledDecay = 1e-2) ]
+            for precision in precisions do
+                let r = Precision.roundArray precision
+                for (rule, kernelRule) in rules do
+                    for decay, clip in [ 0.0, 0.0; 1e-3, 0.0; 0.0, 0.5; 1e-2, 0.3 ] do
+                        let settings = { Optimizer = rule; WeightDecay = decay; ClipNorm = clip }
+                        let k = kernelRule
+                        let kernelRule = Kernels.OptimizerRule(k.Kind, k.Momentum, k.Dampening, k.Alpha, k.Epsilon, k.Centered, k.Beta1, k.Beta2, k.DecoupledDecay, decay)
+                        let mutable state = Optimizer.roundState precision (Optimizer.init settings n)
+                        let mutable theta = r values.[.. n - 1]
+                        // The kernels' buffers: the same values in the element type.
+                        let kt = Array.copy theta
+                        let kv = Array.copy state.Velocity
+                        let km = Array.copy state.FirstMoment
+                        let ks = Array.copy state.SecondMoment
+                        let kt32, kv32, km32, ks32 = Array.map float32 kt, Array.map float32 kv, Array.map float32 km, Array.map float32 ks
+                        for t in 1 .. 4 do
+                            let g = r values.[t * n .. t * n + n - 1]
+                            let state', theta' = Optimizer.stepIn precision settings 0.05 state theta g
+                            // Clipping: the caller's scale, min(1, maxNorm / (|g|_2 + 1e-6)), as the session computes it.
+                            let scale = if clip > 0.0 then (let c = clip / (Optimizer.globalNorm g + 1e-6) in if c < 1.0 then c else 1.0) else 1.0
+                            let what = sprintf "%A %s decay %g clip %g step %d" precision (Optimizer.name rule) decay clip t
+                            match precision with
+                            | Precision.Float64 ->
+                                Kernels.Optimizers.Update(kernelRule, t, 0.05, scale, Span kt, ReadOnlySpan g, Span kv, Span km, Span ks)
+                                Expect.equal (bits kt) (bits theta') (what + ": parameters")
+                                Expect.equal (bits (Array.concat [ kv; km; ks ])) (bits (Array.concat [ state'.Velocity; state'.FirstMoment; state'.SecondMoment ])) (what + ": state")
+                            | Precision.Float32 ->
+                                Kernels.Optimizers.Update(kernelRule, t, 0.05, scale, Span kt32, ReadOnlySpan (Array.map float32 g), Span kv32, Span km32, Span ks32)
+                                Expect.equal (bits (Array.map float kt32)) (bits theta') (what + ": parameters")
+                                Expect.equal (bits (Array.map float (Array.concat [ kv32; km32; ks32 ]))) (bits (Array.concat [ state'.Velocity; state'.FirstMoment; state'.SecondMoment ])) (what + ": state")
+                            state <- state'
+                            theta <- theta'
+
         test "the kernels' softplus is the core's: log1p keeps e^z for very negative z" {
             // softplus(-40) = log(1 + e^-40) = e^-40 - e^-80/2 + ... = 4.248354255291589e-18 (the
             // series; e^-40 from Math.Exp). log(1 + e^-40) computed naively is log(1) = 0.
