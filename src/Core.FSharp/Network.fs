@@ -196,7 +196,7 @@ module internal KernelNetwork =
     /// Copies the network's parameters into a trainer of its shape (each rounded to 'T).
     let load<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (trainer: DenseTrainer<'T>) =
         net.Layers |> List.iteri (fun i l ->
-            copyRowMajor l.Weights (trainer.Weights i)
+            copyRowMajor l.Weights (trainer.Weights i) |> ignore   // a network's weights are finite
             let bias = trainer.Biases i
             match l.Bias with
             | Some b -> for j in 0 .. b.Count - 1 do bias.[j] <- 'T.CreateTruncating b.[j]

@@ -1,5 +1,6 @@
 namespace Functional.NN
 
+open System
 open MathNet.Numerics.LinearAlgebra
 
 /// A network's parameters as one flat vector, in a fixed order: for each layer, its weights
@@ -11,20 +12,9 @@ module Parameters =
         let v = Array.zeroCreate total
         let mutable k = 0
         for (w, b) in parts do
-            let rows, cols = w.RowCount, w.ColumnCount
-            match w.AsColumnMajorArray() with
-            | null ->
-                for i in 0 .. rows - 1 do
-                    for j in 0 .. cols - 1 do
-                        v.[k + i * cols + j] <- w.[i, j]
-            | data ->
-                // Row by row from the column-major storage, in 32 x 32 tiles.
-                for i0 in 0 .. 32 .. rows - 1 do
-                    for j0 in 0 .. 32 .. cols - 1 do
-                        for j in j0 .. min (j0 + 32) cols - 1 do
-                            for i in i0 .. min (i0 + 32) rows - 1 do
-                                v.[k + i * cols + j] <- data.[j * rows + i]
-            k <- k + rows * cols
+            // Row by row (a gradient may hold NaN: the finiteness result is not wanted here).
+            KernelElement.copyRowMajor w (Span(v, k, w.RowCount * w.ColumnCount)) |> ignore
+            k <- k + w.RowCount * w.ColumnCount
             match b with
             | Some b ->
                 for j in 0 .. b.Count - 1 do
@@ -54,15 +44,8 @@ module Parameters =
         net
         |> Network.mapLayers (fun _ l ->
             let rows, cols = l.InputSize, l.OutputSize
-            // The layer's column-major storage, filled from theta's row-by-row order in 32 x 32 tiles.
-            let data = Array.zeroCreate<float> (rows * cols)
-            for i0 in 0 .. 32 .. rows - 1 do
-                for j0 in 0 .. 32 .. cols - 1 do
-                    for i in i0 .. min (i0 + 32) rows - 1 do
-                        for j in j0 .. min (j0 + 32) cols - 1 do
-                            data.[j * rows + i] <- Precision.round p values.[k + i * cols + j]
+            let w = KernelElement.matrixOfRowMajor rows cols (ReadOnlySpan(values, k, rows * cols)) |> Precision.roundMatrix p
             k <- k + rows * cols
-            let w = Matrix<float>.Build.Dense(rows, cols, data)
             let b =
                 l.Bias |> Option.map (fun b ->
                     let v = Vector<float>.Build.Dense(b.Count, fun j -> Precision.round p values.[k + j])

@@ -44,56 +44,6 @@ module Backend =
 
 module internal KernelElement =
 
-    /// A column-major rows x cols array as a row-major 'T[], transposed in 32 x 32 tiles (so that
-    /// both the reads and the writes stay within a few cache lines), each value converted by f.
-    let inline private transposeWith ([<InlineIfLambda>] f: float -> 'T) (data: float[]) (rows: int) (cols: int) : 'T[] =
-        // Every element is written below: no need to zero the (large) array first.
-        let result = GC.AllocateUninitializedArray<'T> (rows * cols)
-        let tile = 32
-        for i0 in 0 .. tile .. rows - 1 do
-            for j0 in 0 .. tile .. cols - 1 do
-                for j in j0 .. min (j0 + tile) cols - 1 do
-                    for i in i0 .. min (i0 + tile) rows - 1 do
-                        result.[i * cols + j] <- f data.[j * rows + i]
-        result
-
-    /// Conversions between float64 arrays and the element type 'T, with whole-array loops.
-    type Conv<'T> =
-        { Precision: Precision
-          Of: float[] -> 'T[]
-          /// A column-major float64 array of rows x cols as a row-major 'T[].
-          OfColumnMajor: float[] -> int -> int -> 'T[]
-          To: 'T[] -> float[] }
-
-    let private f64 : Conv<float> =
-        { Precision = Precision.Float64
-          Of = id
-          OfColumnMajor = fun a r c -> transposeWith id a r c
-          To = Array.copy }
-
-    let private f32 : Conv<float32> =
-        { Precision = Precision.Float32
-          Of = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float32 a.[i]); r)
-          OfColumnMajor = fun a r c -> transposeWith float32 a r c
-          To = fun a -> (let r = Array.zeroCreate a.Length in (for i in 0 .. a.Length - 1 do r.[i] <- float a.[i]); r) }
-
-    /// Work that is generic in the kernels' element type 'T (float or float32).
-    type IJob<'R> =
-        abstract Run<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> : Conv<'T> -> 'R
-
-    /// Runs the job with the element type of the precision: float for Float64, float32 for Float32.
-    /// The only place where a precision picks a type.
-    let withElement (precision: Precision) (job: IJob<'R>) : 'R =
-        match precision with
-        | Precision.Float64 -> job.Run f64
-        | Precision.Float32 -> job.Run f32
-
-    /// A matrix's values, row-major, as a new 'T[].
-    let rowMajor (c: Conv<'T>) (m: Matrix<float>) : 'T[] =
-        match m.AsColumnMajorArray() with
-        | null -> c.Of (m.ToRowMajorArray())
-        | data -> c.OfColumnMajor data m.RowCount m.ColumnCount
-
     /// True when every value is finite: v - v is 0 for a finite v and NaN for NaN or an infinity,
     /// so one vector comparison covers Vector<'T>.Count values.
     let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
@@ -108,20 +58,21 @@ module internal KernelElement =
         ok
 
     /// Writes a matrix's values into dst row-major, each converted to 'T (rounded to nearest):
-    /// the column-major storage transposed in 32 x 32 tiles, without an intermediate array.
+    /// a dense matrix's column-major storage through Layout.ColumnMajorToRowMajor (tiled, both
+    /// cores). Returns false when a converted value is not finite (NaN, an infinity, or beyond
+    /// float32's range), for the caller to report.
     let copyRowMajor<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
-            (m: Matrix<float>) (dst: Span<'T>) =
-        let rows, cols = m.RowCount, m.ColumnCount
+            (m: Matrix<float>) (dst: Span<'T>) : bool =
         match m.AsColumnMajorArray() with
         | null ->
             let a = m.ToRowMajorArray()
-            for i in 0 .. a.Length - 1 do dst.[i] <- 'T.CreateTruncating a.[i]
-        | data ->
-            for i0 in 0 .. 32 .. rows - 1 do
-                for j0 in 0 .. 32 .. cols - 1 do
-                    for j in j0 .. min (j0 + 32) cols - 1 do
-                        for i in i0 .. min (i0 + 32) rows - 1 do
-                            dst.[i * cols + j] <- 'T.CreateTruncating data.[j * rows + i]
+            let mutable ok = true
+            for i in 0 .. a.Length - 1 do
+                let v = 'T.CreateTruncating a.[i]
+                if not ('T.IsFinite v) then ok <- false
+                dst.[i] <- v
+            ok
+        | data -> Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, dst)
 
     /// A new rows x cols float64 matrix from row-major 'T values, built on its own column-major
     /// array (filled by a tiled transpose; the matrix binds to it without another copy).

@@ -54,31 +54,31 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         a
     let rowMajorOf (name: string) (m: Matrix<float>) =
         let a = rent (m.RowCount * m.ColumnCount)
-        let check () =
+        // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
+        if not (copyRowMajor m (Span a)) then
             Mat.checkFinite name m
             Network.checkRangeIn precision name m
-        match m.AsColumnMajorArray() with
-        | null ->
-            check ()
-            copyRowMajor m (Span a)
-        | data ->
-            // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
-            if not (Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, Span a)) then check ()
         a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
         data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx.RowCount, Precision.roundMatrix precision vy)
-    // Flat layout: for each layer, its weights (row-major) then its bias (when it has one).
-    let weightOffset = Array.zeroCreate<int> layers
-    let biasOffset = Array.zeroCreate<int> layers
-    let parameterCount =
-        let mutable o = 0
-        for l in 0 .. layers - 1 do
-            weightOffset.[l] <- o
-            o <- o + trainer.Weights(l).Length
-            biasOffset.[l] <- o
-            if trainer.HasBias l then o <- o + trainer.Biases(l).Length
-        o
+    // The flat layout's blocks: for each layer, its weights (row-major) then its bias (when it
+    // has one); block b is layer blockLayer.[b]'s bias when blockIsBias.[b], and starts at
+    // blockOffset.[b] in the flat order. Every per-parameter pass below runs over these blocks.
+    let blockLayer, blockIsBias =
+        [| for l in 0 .. layers - 1 do
+             yield l, false
+             if trainer.HasBias l then yield l, true |] |> Array.unzip
+    let blocks = blockLayer.Length
+    let blockOffset = Array.zeroCreate<int> (blocks + 1)
+    do for b in 0 .. blocks - 1 do
+        let l = blockLayer.[b]
+        blockOffset.[b + 1] <- blockOffset.[b] + (if blockIsBias.[b] then trainer.Biases(l).Length else trainer.Weights(l).Length)
+    let parameterCount = blockOffset.[blocks]
+    /// Block b's parameters (the trainer's own buffer).
+    let parametersOf (b: int) : Span<'T> = if blockIsBias.[b] then trainer.Biases blockLayer.[b] else trainer.Weights blockLayer.[b]
+    /// Block b's gradients from the last ComputeGradients.
+    let gradientsOf (b: int) : ReadOnlySpan<'T> = if blockIsBias.[b] then trainer.BiasGradients blockLayer.[b] else trainer.WeightGradients blockLayer.[b]
     let rule =
         let wd = settings.WeightDecay
         match settings.Optimizer with
@@ -116,28 +116,18 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let mutable disposed = false
 
     let copyParametersTo (dst: Span<'T>) =
-        for l in 0 .. layers - 1 do
-            trainer.Weights(l).CopyTo(dst.Slice(weightOffset.[l]))
-            if trainer.HasBias l then trainer.Biases(l).CopyTo(dst.Slice(biasOffset.[l]))
+        for b in 0 .. blocks - 1 do (parametersOf b).CopyTo(dst.Slice(blockOffset.[b]))
 
     let copyParametersFrom (src: ReadOnlySpan<'T>) =
-        for l in 0 .. layers - 1 do
-            let w = trainer.Weights l
-            src.Slice(weightOffset.[l], w.Length).CopyTo(w)
-            if trainer.HasBias l then
-                let b = trainer.Biases l
-                src.Slice(biasOffset.[l], b.Length).CopyTo(b)
+        for b in 0 .. blocks - 1 do
+            let p = parametersOf b
+            src.Slice(blockOffset.[b], p.Length).CopyTo(p)
 
     let setFlat (theta: float[]) =
-        for l in 0 .. layers - 1 do
-            let w = trainer.Weights l
-            let o = weightOffset.[l]
-            for i in 0 .. w.Length - 1 do w.[i] <- 'T.CreateTruncating theta.[o + i]
-            let b = trainer.Biases l
-            if trainer.HasBias l then
-                let o = biasOffset.[l]
-                for i in 0 .. b.Length - 1 do b.[i] <- 'T.CreateTruncating theta.[o + i]
-            else b.Clear()
+        for b in 0 .. blocks - 1 do
+            let p = parametersOf b
+            let o = blockOffset.[b]
+            for i in 0 .. p.Length - 1 do p.[i] <- 'T.CreateTruncating theta.[o + i]
 
     /// The first parameterCount values as float64 (a rule's unused buffer is empty: empty).
     let toFloats (a: 'T[]) =
@@ -189,14 +179,10 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.SampleCount = n
         member _.Parameters() =
             let r = Array.zeroCreate<float> parameterCount
-            for l in 0 .. layers - 1 do
-                let w = trainer.Weights l
-                let o = weightOffset.[l]
-                for i in 0 .. w.Length - 1 do r.[o + i] <- Double.CreateTruncating w.[i]
-                if trainer.HasBias l then
-                    let b = trainer.Biases l
-                    let o = biasOffset.[l]
-                    for i in 0 .. b.Length - 1 do r.[o + i] <- Double.CreateTruncating b.[i]
+            for b in 0 .. blocks - 1 do
+                let p = parametersOf b
+                let o = blockOffset.[b]
+                for i in 0 .. p.Length - 1 do r.[o + i] <- Double.CreateTruncating p.[i]
             r
         member _.SetParameters(theta) = setFlat theta
         member _.OptimizerState() =
@@ -224,41 +210,30 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                     let clipScale =
                         if settings.ClipNorm > 0.0 then
                             let mutable ss = 0.0
-                            for l in 0 .. layers - 1 do
-                                ss <- Optimizers.SumOfSquares(trainer.WeightGradients l, ss)
-                                if trainer.HasBias l then ss <- Optimizers.SumOfSquares(trainer.BiasGradients l, ss)
+                            for b in 0 .. blocks - 1 do ss <- Optimizers.SumOfSquares(gradientsOf b, ss)
                             let c = settings.ClipNorm / (sqrt ss + 1e-6)
                             if c < 1.0 then c else 1.0
                         else 1.0
-                    for l in 0 .. layers - 1 do
-                        let w = trainer.Weights l
-                        let o = weightOffset.[l]
-                        Optimizers.Update(rule, t, eta, clipScale, w, trainer.WeightGradients l,
-                                          KernelSession<'T>.Slice(velocity, o, w.Length), KernelSession<'T>.Slice(first, o, w.Length), KernelSession<'T>.Slice(second, o, w.Length))
-                        if trainer.HasBias l then
-                            let b = trainer.Biases l
-                            let o = biasOffset.[l]
-                            Optimizers.Update(rule, t, eta, clipScale, b, trainer.BiasGradients l,
-                                              KernelSession<'T>.Slice(velocity, o, b.Length), KernelSession<'T>.Slice(first, o, b.Length), KernelSession<'T>.Slice(second, o, b.Length))
+                    for b in 0 .. blocks - 1 do
+                        let p = parametersOf b
+                        let o = blockOffset.[b]
+                        Optimizers.Update(rule, t, eta, clipScale, p, gradientsOf b,
+                                          KernelSession<'T>.Slice(velocity, o, p.Length), KernelSession<'T>.Slice(first, o, p.Length), KernelSession<'T>.Slice(second, o, p.Length))
                     value
             let change =
                 if measureChange then
                     let mutable m = 0.0
-                    for l in 0 .. layers - 1 do
-                        let w = trainer.Weights l
-                        let o = weightOffset.[l]
-                        for i in 0 .. w.Length - 1 do m <- max m (abs (Double.CreateTruncating w.[i] - Double.CreateTruncating before.[o + i]))
-                        if trainer.HasBias l then
-                            let b = trainer.Biases l
-                            let o = biasOffset.[l]
-                            for i in 0 .. b.Length - 1 do m <- max m (abs (Double.CreateTruncating b.[i] - Double.CreateTruncating before.[o + i]))
+                    for b in 0 .. blocks - 1 do
+                        let p = parametersOf b
+                        let o = blockOffset.[b]
+                        for i in 0 .. p.Length - 1 do m <- max m (abs (Double.CreateTruncating p.[i] - Double.CreateTruncating before.[o + i]))
                     m
                 else 0.0
             struct (Precision.round precision value, change)
         member _.ParametersFinite() =
             let mutable ok = true
-            for l in 0 .. layers - 1 do
-                if not (allFinite (Span<'T>.op_Implicit (trainer.Weights l)) && allFinite (Span<'T>.op_Implicit (trainer.Biases l))) then ok <- false
+            for b in 0 .. blocks - 1 do
+                if not (allFinite (Span<'T>.op_Implicit (parametersOf b))) then ok <- false
             ok
         member _.Mark() =
             copyParametersTo (Span markTheta)
@@ -280,12 +255,10 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 let rows = min batchCap (n - r0)
                 trainer.ComputeGradients(ReadOnlySpan(xs, r0 * d, rows * d), ReadOnlySpan(ys, r0 * k, rows * k), rows) |> ignore
                 let share = float rows / float n
-                for l in 0 .. layers - 1 do
-                    let g = trainer.WeightGradients l
-                    for i in 0 .. g.Length - 1 do acc.[weightOffset.[l] + i] <- acc.[weightOffset.[l] + i] + share * Double.CreateTruncating g.[i]
-                    if trainer.HasBias l then
-                        let g = trainer.BiasGradients l
-                        for i in 0 .. g.Length - 1 do acc.[biasOffset.[l] + i] <- acc.[biasOffset.[l] + i] + share * Double.CreateTruncating g.[i]
+                for b in 0 .. blocks - 1 do
+                    let g = gradientsOf b
+                    let o = blockOffset.[b]
+                    for i in 0 .. g.Length - 1 do acc.[o + i] <- acc.[o + i] + share * Double.CreateTruncating g.[i]
                 r0 <- r0 + rows
             Optimizer.globalNorm acc
         member _.Validation() =

@@ -157,16 +157,12 @@ module NetworkData =
     let private isIdentity (idx: int[]) (n: int) =
         idx.Length = n && (let mutable ok = true in (for i in 0 .. n - 1 do if idx.[i] <> i then ok <- false); ok)
 
-    /// The reference objective of a network (data already checked): the loss of the batch's rows
-    /// and its gradient, through Parameters.toNetwork and Network.lossAndGradientUnchecked. For a
-    /// Float32 network the data are rounded to float32 once, here, and the losses (training and
-    /// validation) are float32 values.
-    let objective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
+    /// The reference objective on inputs and targets already rounded to the network's precision.
+    let private objectiveOn (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) (validationData: (Matrix<float> * Matrix<float>) option) (net: Network) : Objective =
         let p = net.Precision
-        let x, y = Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets
         let toNet (theta: float[]) = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
         let validation =
-            data.Validation
+            validationData
             |> Option.map (fun (vx, vy) ->
                 let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
                 fun (theta: float[]) ->
@@ -180,11 +176,20 @@ module NetworkData =
                 value, (Parameters.ofGradients g).AsArray()
           Validation = validation }
 
+    /// The reference objective of a network (data already checked): the loss of the batch's rows
+    /// and its gradient, through Parameters.toNetwork and Network.lossAndGradientUnchecked. For a
+    /// Float32 network the data are rounded to float32 once, here, and the losses (training and
+    /// validation) are float32 values.
+    let objective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
+        let p = net.Precision
+        objectiveOn loss (Precision.roundMatrix p data.Inputs) (Precision.roundMatrix p data.Targets) data.Validation net
+
     /// The reference session of a network (data already checked).
     let referenceSession (settings: OptimizerSettings) (loss: Loss) (data: TrainingData) (net: Network) (theta: float[]) (state: OptimizerState) : ITrainingSession =
         let p = net.Precision
+        // The data rounded once, for the objective and the loss-only pass alike.
         let x, y = Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets
         let lossOnly (theta: float[]) =
             let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) x).Output
             Precision.round p (Loss.valueUnchecked loss out y)
-        new ObjectiveSession(p, settings, objective loss data net, Some lossOnly, theta, state) :> ITrainingSession
+        new ObjectiveSession(p, settings, objectiveOn loss x y data.Validation net, Some lossOnly, theta, state) :> ITrainingSession
