@@ -232,23 +232,21 @@ module internal KernelNetwork =
     let private poolOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) =
         pools.GetValue(net, fun n -> box (Pool<'T>(n))) :?> Pool<'T>
 
-    /// The outputs of a checked batch X through the kernels in the element type 'T.
-    let private predictT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (x: Matrix<float>) : Matrix<float> =
+    /// The outputs of a batch X (its shape checked) through the kernels in the element type 'T:
+    /// X converted to the kernels' layout in one pass that also checks its values (onBadValue
+    /// reports a bad one), then forward passes of `chunk` rows.
+    let private predictT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (onBadValue: unit -> unit) (net: Network) (x: Matrix<float>) : Matrix<float> =
+        let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
+        let xs = GC.AllocateUninitializedArray<'T> (n * d)
+        if not (copyRowMajor x (Span xs)) then onBadValue ()
         let pool = poolOf<'T> net
         let trainer = pool.Rent()
         try
-            let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
-            let data = x.AsColumnMajorArray()
-            let get = if isNull data then (fun i j -> x.[i, j]) else (fun i j -> data.[j * n + i])
-            let xb = Array.zeroCreate<'T> (chunk * d)
             let out = Array.zeroCreate<float> (n * k)
             let mutable r0 = 0
             while r0 < n do
                 let rows = min chunk (n - r0)
-                for j in 0 .. d - 1 do
-                    for i in 0 .. rows - 1 do
-                        xb.[i * d + j] <- 'T.CreateTruncating (get (r0 + i) j)
-                let y = trainer.Forward(ReadOnlySpan xb, rows)
+                let y = trainer.Forward(ReadOnlySpan(xs, r0 * d, rows * d), rows)
                 for i in 0 .. rows - 1 do
                     for j in 0 .. k - 1 do
                         out.[j * n + r0 + i] <- Double.CreateTruncating y.[i * k + j]
@@ -257,11 +255,12 @@ module internal KernelNetwork =
         finally
             pool.Return trainer
 
-    /// The outputs of a checked batch X through the kernels, in the network's precision.
-    let predict (net: Network) (x: Matrix<float>) : Matrix<float> =
+    /// The outputs of a batch X (its shape checked) through the kernels, in the network's
+    /// precision; onBadValue reports a value that is not finite once converted.
+    let predict (onBadValue: unit -> unit) (net: Network) (x: Matrix<float>) : Matrix<float> =
         match net.Precision with
-        | Precision.Float64 -> predictT<float> net x
-        | Precision.Float32 -> predictT<float32> net x
+        | Precision.Float64 -> predictT<float> onBadValue net x
+        | Precision.Float32 -> predictT<float32> onBadValue net x
 
     /// The single-sample predictor of one element type: a batch-of-one trainer and its buffers.
     [<Sealed>]
@@ -439,11 +438,15 @@ module Network =
     /// backend (`Backend.Auto`: the kernels wherever they support the network). Raises
     /// ArgumentException for a bad X, or for Backend.Kernels on a network they do not support.
     let predictWith (backend: Backend) (net: Network) (x: Matrix<float>) : Matrix<float> =
-        checkInput net "x" x
+        checkInputShape net "x" x
         let out =
             match KernelNetwork.resolve "backend" backend net with
-            | Backend.Kernels -> KernelNetwork.predict net x
-            | _ -> (forwardUnchecked net x).Output
+            | Backend.Kernels ->
+                // The values are checked in the kernels' conversion pass; a bad one is named here.
+                KernelNetwork.predict (fun () -> Mat.checkFinite "x" x; checkRangeIn net.Precision "x" x) net x
+            | _ ->
+                checkInput net "x" x
+                (forwardUnchecked net x).Output
         checkOutput "x" x out
         out
 
