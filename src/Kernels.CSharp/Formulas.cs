@@ -115,4 +115,34 @@ public static class Formulas
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an element-wise loss.");
         }
     }
+
+    /// <summary>SplitMix64's finaliser (Steele, Lea and Flood, 2014): a bijective mix of 64 bits.</summary>
+    static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>
+    /// The key of one training step's dropout masks: a mix of the run's seed and the optimiser's
+    /// step counter before the step, so a resumed or replayed run draws the same masks.
+    /// </summary>
+    public static ulong DropoutKey(long seed, long step)
+        => Mix(Mix((ulong)seed + 0x9E3779B97F4A7C15UL) ^ ((ulong)step * 0xD1B54A32D192ED03UL));
+
+    /// <summary>
+    /// Whether inverted dropout keeps element (row, column) of the batch entering the network's
+    /// dropout block number <paramref name="block"/> (0-based, in the order the blocks are met,
+    /// depth first) at a step of key <paramref name="key"/>: true iff u &gt;= rate, with u uniform
+    /// in [0, 1) from the top 53 bits of a mix of the key, the block, the row (the position in the
+    /// batch) and the column. Stateless, so every backend and any parallel split draw the same mask;
+    /// each element is kept with probability 1 - rate.
+    /// </summary>
+    public static bool DropoutKeep(ulong key, int block, int row, int column, double rate)
+    {
+        ulong h = Mix(key ^ ((ulong)(uint)block * 0x9E3779B97F4A7C15UL));
+        h = Mix(h ^ ((ulong)(uint)row << 32 | (uint)column));
+        return (h >> 11) * (1.0 / 9007199254740992.0) >= rate;
+    }
 }
