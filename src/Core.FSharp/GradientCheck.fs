@@ -136,3 +136,33 @@ module GradientCheck =
             let n = Parameters.toNetwork net (Vector<float>.Build.DenseOfArray t)
             Loss.valueUnchecked loss (Network.forwardUnchecked n x).Output y
         compare options ((Parameters.ofGradients g).ToArray()) (numericGradientWith options.Scheme options.Epsilon f theta)
+
+    /// Checks a network of any blocks in a mode against central differences over every parameter
+    /// and every input value: the analytic vector is the parameters' gradient followed by dL/dX
+    /// row by row (Network.backwardIn), the numeric one differentiates the loss of the forward
+    /// pass in the same mode (in training mode the dropout masks are fixed by the mode's key, and
+    /// batch normalisation uses the batch's statistics, which depend on X and are differentiated
+    /// through). So every block is checked, those without parameters (activation, dropout) by the
+    /// gradient they pass down. A Float32 network is checked in float64 as `checkNetwork` says.
+    /// Raises ArgumentException for bad input (a batch of one row for batch normalisation in
+    /// training mode included), InvalidOperationException for a step activation.
+    let checkNetworkIn (options: GradientCheckOptions) (mode: Mode) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : GradientCheckResult =
+        Check.notNull "net" (box net)
+        Network.checkInput net "x" x
+        Network.checkDifferentiable net
+        Network.checkModeRows net mode "x" x.RowCount
+        let p = net.Precision
+        let x, y = Precision.roundMatrix p x, (Check.notNull "y" y; Precision.roundMatrix p y)
+        let net = Network.withPrecision Precision.Float64 net
+        let trace = Network.forwardIn mode net x
+        Loss.checkTargetNamed "y" loss trace.Output y
+        let g, dx = Network.backwardIn mode net trace (Loss.gradientUnchecked loss trace.Output y)
+        let pc = net.ParameterCount
+        let rows, cols = x.RowCount, x.ColumnCount
+        let analytic = Array.append ((Parameters.ofGradients g).ToArray()) (dx.ToRowMajorArray())
+        let start = Array.append ((Parameters.ofNetwork net).ToArray()) (x.ToRowMajorArray())
+        let f (t: float[]) =
+            let n = Parameters.toNetwork net (Vector<float>.Build.DenseOfArray (Array.sub t 0 pc))
+            let xt = Matrix<float>.Build.DenseOfRowMajor(rows, cols, Array.sub t pc (rows * cols))
+            Loss.valueUnchecked loss (Network.forwardIn mode n xt).Output y
+        compare options analytic (numericGradientWith options.Scheme options.Epsilon f start)

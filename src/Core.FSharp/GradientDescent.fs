@@ -11,24 +11,31 @@ module GradientDescent =
     /// in float64 and rounded once to float32.
     let step (learningRate: float) (net: Network) (gradients: Gradients) : Network =
         Check.positive "learningRate" learningRate
-        if List.length gradients.Layers <> List.length net.Layers then
-            Check.fail "gradients" (sprintf "gradients has %d layers but the network has %d." (List.length gradients.Layers) (List.length net.Layers))
-        let layers =
-            List.map2
-                (fun (l: Dense) (g: DenseGradient) ->
+        Check.notNull "gradients" (box gradients)
+        let rec check (path: string) (blocks: Block list) (grads: BlockGradient list) =
+            if List.length grads <> List.length blocks then
+                Check.fail "gradients" (sprintf "gradients has %d blocks%s but the network has %d." (List.length grads) path (List.length blocks))
+            List.iter2 (fun (b: Block) (g: BlockGradient) ->
+                match b, g with
+                | Block.Dense l, BlockGradient.Dense g ->
                     if g.Weights.RowCount <> l.InputSize || g.Weights.ColumnCount <> l.OutputSize then
                         Check.fail "gradients" (sprintf "a weight gradient has shape %s but the layer's weights have shape %s." (Mat.shapeOf g.Weights) (Mat.shapeOf l.Weights))
-                    let bias =
-                        match l.Bias, g.Bias with
-                        | Some b, Some gb when gb.Count = b.Count -> Some (b - learningRate * gb |> Precision.roundVector net.Precision)
-                        | None, None -> None
-                        | _ ->
-                            Check.fail "gradients" (sprintf "a bias gradient (%s) does not match the layer's bias (%s)."
-                                (match g.Bias with Some gb -> sprintf "length %d" gb.Count | None -> "none")
-                                (match l.Bias with Some b -> sprintf "length %d" b.Count | None -> "none"))
-                    { l with Weights = l.Weights - learningRate * g.Weights |> Precision.roundMatrix net.Precision; Bias = bias })
-                net.Layers gradients.Layers
-        { net with Layers = layers }
+                    match l.Bias, g.Bias with
+                    | Some b, Some gb when gb.Count = b.Count -> ()
+                    | None, None -> ()
+                    | _ ->
+                        Check.fail "gradients" (sprintf "a bias gradient (%s) does not match the layer's bias (%s)."
+                            (match g.Bias with Some gb -> sprintf "length %d" gb.Count | None -> "none")
+                            (match l.Bias with Some b -> sprintf "length %d" b.Count | None -> "none"))
+                | Block.Residual inner, BlockGradient.Residual gs -> check " inside a residual block" inner gs
+                | _ ->
+                    if Block.parameterCount b <> (Parameters.ofGradients { Blocks = [ g ] }).Count then
+                        Check.fail "gradients" (sprintf "a gradient does not match the network's %s block." (Block.name b))) blocks grads
+        check "" net.Blocks gradients.Blocks
+        let theta = Parameters.ofNetwork net
+        let g = Parameters.ofGradients gradients
+        // theta - eta g in float64, rounded once to the precision by toNetwork.
+        Parameters.toNetwork net (theta - learningRate * g)
 
     /// `steps` full-batch gradient-descent steps on (X, Y), through the one trainer (Trainer.train
     /// with full batches, a constant step size and plain SGD, on the default backend). Returns the

@@ -4,66 +4,67 @@ open System
 open System.Threading
 open MathNet.Numerics.LinearAlgebra
 
-/// A dense layer in the batch layout: it maps an n x d_in batch A (one sample per row) to
-/// s(A W + 1 b), with W of shape d_in x d_out and an optional bias row b of length d_out.
-/// The notes' column form z = W' x + b' is the same layer with W' = W^T: a sample is a row here.
-/// The record is immutable by convention: no function of the library changes its matrices.
-type Dense =
-    { Weights: Matrix<float>
-      Bias: Vector<float> option
-      Activation: Activation }
-    /// d_in.
-    member this.InputSize = this.Weights.RowCount
-    /// d_out.
-    member this.OutputSize = this.Weights.ColumnCount
-    /// The number of weights and biases.
-    member this.ParameterCount =
-        this.Weights.RowCount * this.Weights.ColumnCount + (match this.Bias with Some b -> b.Count | None -> 0)
+/// The gradient of a loss with respect to every parameter of a network, block by block.
+type Gradients =
+    { Blocks: BlockGradient list }
+    /// The dense layers' gradients, for a network of dense layers only; raises
+    /// InvalidOperationException when a block is of another kind (read `Blocks`).
+    member this.Layers : DenseGradient list =
+        this.Blocks |> List.mapi (fun i g ->
+            match g with
+            | BlockGradient.Dense d -> d
+            | _ -> invalidOp (sprintf "Gradient %d is not a dense layer's; read Gradients.Blocks for a network of other blocks." i))
 
-/// An ordered list of dense layers whose shapes agree: layer i+1 takes as many inputs as layer
-/// i gives outputs, and the precision of its values. Build one with `Network.create` (which
-/// checks that) or `Network.init`; both give Float64 networks, and `Network.withPrecision` turns
-/// one into a Float32 network (as PyTorch's `model.float()`).
+/// What the forward pass keeps for the backward pass, block by block: each block's input, output
+/// and memory (a dense layer's pre-activation, a dropout's mask, a normalisation's Xhat...).
+type Trace =
+    { Steps: BlockTrace list }
+    /// The network's output for the batch.
+    member this.Output = (List.last this.Steps).Output
+    member private this.Dense(what: string) =
+        this.Steps |> List.mapi (fun i t ->
+            match t.Memory with
+            | BlockMemory.PreActivation z -> t, z
+            | _ -> invalidOp (sprintf "Block %d is not a dense layer, so the trace has no %s for it; read Trace.Steps for a network of other blocks." i what))
+    /// For a network of dense layers only (the notes' Z_i): the batch entering layer i (Inputs.[0] = X).
+    member this.Inputs : Matrix<float> list = this.Dense "inputs" |> List.map (fun (t, _) -> t.Input)
+    /// For a network of dense layers only: PreActivations.[i] = Inputs.[i] W_i + 1 b_i.
+    member this.PreActivations : Matrix<float> list = this.Dense "pre-activations" |> List.map snd
+    /// For a network of dense layers only: Activations.[i] = s(PreActivations.[i]) = Inputs.[i+1].
+    member this.Activations : Matrix<float> list = this.Dense "activations" |> List.map (fun (t, _) -> t.Output)
+
+/// A sequence of blocks whose widths agree (the notes' section 5.1), and the precision of its
+/// values. Build one with `Network.create` (dense layers), `Network.ofBlocks` (which check the
+/// widths), `Network.init` or `Network.initBlocks`; all give Float64 networks, and
+/// `Network.withPrecision` turns one into a Float32 network (as PyTorch's `model.float()`).
 /// Float32 semantics: every value the network computes and keeps is a float32 value: the
-/// parameters, each layer's pre-activation Z and activation A, the loss value, every gradient
-/// (D, dW, db, dA), the optimizer's state (momentum, Adam moments...) and the updated parameters.
+/// parameters and state, each block's output (a dense layer's pre-activation Z and activation A),
+/// the loss value, every gradient, the optimizer's state and the updated parameters.
 /// Products and sums are accumulated in float64 and rounded once to float32 (so the reference is
 /// at least as accurate as float32 accumulation; for element-wise operations, rounding the
 /// float64 result once gives the correctly rounded float32 result, since 53 >= 2*24+2). Inputs and
 /// targets are rounded to float32 on entry (see docs/precision.md).
 type Network =
-    { Layers: Dense list
+    { Blocks: Block list
       /// The precision of every parameter and of every value the network computes.
       Precision: Precision }
-    /// The input width of the first layer.
-    member this.InputSize = (List.head this.Layers).InputSize
-    /// The output width of the last layer.
-    member this.OutputSize = (List.last this.Layers).OutputSize
-    /// The number of weights and biases of all layers.
-    member this.ParameterCount = this.Layers |> List.sumBy (fun l -> l.ParameterCount)
-
-/// The gradient of a loss with respect to one layer's weights and bias, in the layer's shapes.
-type DenseGradient = { Weights: Matrix<float>; Bias: Vector<float> option }
-
-/// The gradient of a loss with respect to every parameter of a network, layer by layer.
-type Gradients = { Layers: DenseGradient list }
-
-/// What the forward pass keeps for the backward pass, layer by layer (i from 0):
-/// `Inputs.[i]` is the batch entering layer i (the notes' Z_i; Inputs.[0] = X),
-/// `PreActivations.[i]` = Inputs.[i] W_i + 1 b_i, and `Activations.[i]` = s(PreActivations.[i]),
-/// which is also Inputs.[i+1]. `Output` is the last activation.
-type Trace =
-    { Inputs: Matrix<float> list
-      PreActivations: Matrix<float> list
-      Activations: Matrix<float> list }
-    /// The network's output for the batch.
-    member this.Output = List.last this.Activations
-
-/// A layer's specification for `Network.init`: its width, activation and whether it has a bias.
-type LayerSpec =
-    { Units: int; Activation: Activation; UseBias: bool; Initializer: Initializer option }
-    /// A layer with a bias and the activation's default initialiser.
-    static member Of(units, activation) = { Units = units; Activation = activation; UseBias = true; Initializer = None }
+    /// The number of input columns (the first width a block fixes).
+    member this.InputSize = this.Blocks |> List.pick Block.inputWidth
+    /// The number of outputs.
+    member this.OutputSize = this.Blocks |> List.fold Block.outputWidth this.InputSize
+    /// The number of trainable parameters of all blocks.
+    member this.ParameterCount = this.Blocks |> List.sumBy Block.parameterCount
+    /// The number of state values (batch normalisations' running statistics).
+    member this.StateCount = this.Blocks |> List.sumBy Block.stateCount
+    /// True when every block is a dense layer (the notes' multi-layer network).
+    member this.IsDense = this.Blocks |> List.forall (function Block.Dense _ -> true | _ -> false)
+    /// The dense layers, for a network of dense layers only; raises InvalidOperationException
+    /// naming the first block of another kind (read `Blocks`).
+    member this.Layers : Dense list =
+        this.Blocks |> List.mapi (fun i b ->
+            match b with
+            | Block.Dense d -> d
+            | _ -> invalidOp (sprintf "Block %d is a %s block, not a dense layer; this operation supports networks of dense layers only (read Network.Blocks)." i (Block.name b)))
 
 /// A single-sample predictor (`Network.predictor`): the network's output for one sample at a time,
 /// with low latency. It owns its buffers and a private copy of the network's parameters, so the
@@ -111,51 +112,6 @@ type Predictor internal () =
                 if abs x.[j] > float Single.MaxValue then
                     Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)
 
-/// Dense layers: construction and the forward and backward rules of one layer.
-module Dense =
-
-    /// A layer from its weights (d_in x d_out), optional bias (length d_out) and activation.
-    let create (weights: Matrix<float>) (bias: Vector<float> option) (activation: Activation) : Dense =
-        Check.notNull "weights" weights
-        if weights.RowCount = 0 || weights.ColumnCount = 0 then
-            Check.fail "weights" (sprintf "weights has shape %s; a layer needs at least one input and one output." (Mat.shapeOf weights))
-        Mat.checkFinite "weights" weights
-        match bias with
-        | Some b ->
-            Check.notNull "bias" b
-            if b.Count <> weights.ColumnCount then
-                Check.fail "bias" (sprintf "bias has length %d but weights has shape %s; the bias needs one entry per output (%d)." b.Count (Mat.shapeOf weights) weights.ColumnCount)
-            Check.finite2D "bias" 1 b.Count (fun _ j -> b.[j])
-        | None -> ()
-        match activation with
-        | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
-        | _ -> ()
-        { Weights = weights.Clone(); Bias = bias |> Option.map (fun b -> b.Clone()); Activation = activation }
-
-    /// Z = A W + 1 b (no checks).
-    let preActivation (layer: Dense) (input: Matrix<float>) : Matrix<float> =
-        let z = input * layer.Weights
-        match layer.Bias with
-        | Some b -> Mat.addRow b z
-        | None -> z
-
-    /// One layer's backward rule in a precision. Given its input A, pre-activation Z, output
-    /// s(Z) and the gradient G of the loss with respect to its output, it returns (dW, db, dA):
-    /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T. Each of D, dW, db and dA is
-    /// computed in float64 (products and sums accumulated in float64) and rounded once to the
-    /// precision (`Precision.round`; nothing is rounded for Float64).
-    let backwardIn (precision: Precision) (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
-        let d = Mat.hadamard g (Activation.derivativeOf layer.Activation z a) |> Precision.roundMatrix precision
-        let dW = input.TransposeThisAndMultiply d |> Precision.roundMatrix precision
-        let db = layer.Bias |> Option.map (fun _ -> Mat.columnSums d |> Precision.roundVector precision)
-        let dA = d.TransposeAndMultiply layer.Weights |> Precision.roundMatrix precision
-        { Weights = dW; Bias = db }, dA
-
-    /// One layer's backward rule in float64: `backwardIn Precision.Float64`.
-    /// D = G o s'(Z); dW = A^T D; db = column sums of D; dA = D W^T.
-    let backward (layer: Dense) (input: Matrix<float>) (z: Matrix<float>) (a: Matrix<float>) (g: Matrix<float>) =
-        backwardIn Precision.Float64 layer input z a g
-
 /// Dense networks on the kernels (Functional.NN.Kernels.DenseTrainer): the table from layers to
 /// the kernels' layer specifications, parameter copies both ways, and batch prediction through
 /// trainers that hold a network's parameters, cached per network value (networks are immutable,
@@ -169,22 +125,27 @@ module internal KernelNetwork =
     open Functional.NN.Kernels
     open KernelElement
 
-    /// The first layer the kernels do not support (the step activation), as (index, layer).
-    let unsupported (net: Network) =
-        net.Layers |> List.indexed |> List.tryFind (fun (_, l) -> l.Activation = Activation.Step)
+    /// The first block the kernels do not support, as (position, reason): for now every block other
+    /// than a dense layer, and a dense layer with the step activation.
+    let unsupported (net: Network) : (int * string) option =
+        net.Blocks |> List.indexed |> List.tryPick (fun (i, b) ->
+            match b with
+            | Block.Dense l when l.Activation = Activation.Step -> Some (i, sprintf "layer %d's %s activation" i (Activation.name l.Activation))
+            | Block.Dense _ -> None
+            | _ -> Some (i, sprintf "block %d (%s)" i (Block.name b)))
 
-    /// True when the kernels support every layer.
+    /// True when the kernels support every block.
     let supports (net: Network) = (unsupported net).IsNone
 
     /// The backend that runs for a request: Auto gives Kernels where supported, else Reference;
-    /// Kernels on an unsupported network raises ArgumentException naming the layer.
+    /// Kernels on an unsupported network raises ArgumentException naming the block.
     let resolve (name: string) (backend: Backend) (net: Network) : Backend =
         match backend with
         | Backend.Reference -> Backend.Reference
         | Backend.Auto -> if supports net then Backend.Kernels else Backend.Reference
         | Backend.Kernels ->
             match unsupported net with
-            | Some (i, l) -> Check.fail name (sprintf "The kernels backend does not support layer %d's %s activation; use Backend.Auto or Backend.Reference." i (Activation.name l.Activation))
+            | Some (_, what) -> Check.fail name (sprintf "The kernels backend does not support %s; use Backend.Auto or Backend.Reference." what)
             | None -> Backend.Kernels
 
     /// The kernels' layer specifications (`Activation.kernel`, the bias flag).
@@ -205,11 +166,12 @@ module internal KernelNetwork =
     /// A new network of the template's shape, activations and precision with the trainer's parameters.
     let toNetwork<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (template: Network) (trainer: DenseTrainer<'T>) : Network =
         { template with
-            Layers =
+            Blocks =
                 template.Layers |> List.mapi (fun i l ->
-                    { l with
-                        Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
-                        Bias = l.Bias |> Option.map (fun _ -> vectorOf (Span<'T>.op_Implicit (trainer.Biases i))) }) }
+                    Block.Dense
+                        { l with
+                            Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
+                            Bias = l.Bias |> Option.map (fun _ -> vectorOf (Span<'T>.op_Implicit (trainer.Biases i))) }) }
 
     /// Rows per forward pass of a batch prediction.
     let chunk = 256
@@ -276,8 +238,8 @@ module internal KernelNetwork =
         let gate = obj ()
         override _.Backend = Backend.Kernels
         override _.Precision = net.Precision
-        override _.InputSize = net.InputSize
-        override _.OutputSize = net.OutputSize
+        override _.InputSize = input.Length
+        override _.OutputSize = output.Length
         override this.Predict(x: ReadOnlySpan<float>, result: Span<float>) =
             this.CheckSpans(x, result)
             Monitor.Enter gate
@@ -303,7 +265,21 @@ module internal KernelNetwork =
 /// Networks: construction, forward and backward passes, loss and gradient.
 module Network =
 
-    /// A network from layers whose shapes agree; raises ArgumentException naming both shapes.
+    /// A network from blocks whose widths agree (every dropout rate in [0, 1), every residual
+    /// block keeping its width, at least one block that fixes a width: a dense layer, a
+    /// normalisation or a custom block). Raises ArgumentException naming the block, its position
+    /// ("2.1": the second block inside block 2) and both widths.
+    let ofBlocks (blocks: Block seq) : Network =
+        Check.notNull "blocks" blocks
+        let blocks = List.ofSeq blocks
+        if List.isEmpty blocks then Check.fail "blocks" "A network needs at least one block."
+        Block.iter (fun b -> if isNull (box b) then Check.fail "blocks" "blocks holds a null block.") blocks
+        match Block.checkWidths "blocks" "" None blocks with
+        | None -> Check.fail "blocks" "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
+        | Some _ -> ()
+        { Blocks = blocks; Precision = Precision.Float64 }
+
+    /// A network from dense layers whose shapes agree; raises ArgumentException naming both shapes.
     let create (layers: Dense seq) : Network =
         Check.notNull "layers" layers
         let layers = List.ofSeq layers
@@ -313,58 +289,116 @@ module Network =
         |> List.iteri (fun i (a, b) ->
             if a.OutputSize <> b.InputSize then
                 Check.fail "layers" (sprintf "Layer %d gives %d outputs (weights %s) but layer %d takes %d inputs (weights %s)." i a.OutputSize (Mat.shapeOf a.Weights) (i + 1) b.InputSize (Mat.shapeOf b.Weights)))
-        { Layers = layers; Precision = Precision.Float64 }
+        { Blocks = layers |> List.map Block.Dense; Precision = Precision.Float64 }
 
-    /// A network of `inputs` inputs and the given layers, its weights drawn from `rng`.
+    /// A network of `inputs` inputs and the given blocks, its weights drawn from `rng` (each dense
+    /// layer's by its initialiser, in order, depth first), its normalisations started as PyTorch's.
+    /// Returns the network and the generator to use next. Raises ArgumentException naming a bad
+    /// block (a width that does not fit, a rate outside [0, 1), a residual that changes the width).
+    let initBlocksWith (inputs: int) (specs: BlockSpec seq) (rng: Rng) : Network * Rng =
+        Check.positiveInt "inputs" inputs
+        Check.notNull "specs" specs
+        let specs = List.ofSeq specs
+        if List.isEmpty specs then Check.fail "specs" "A network needs at least one block."
+        let total = ref 0L
+        let rec build (width: int) (rng: Rng) (specs: BlockSpec list) : Block list * int * Rng =
+            let folder (blocks, width, rng) (spec: BlockSpec) =
+                match spec with
+                | BlockSpec.Dense spec ->
+                    Check.positiveInt "units" spec.Units
+                    match spec.Activation with
+                    | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
+                    | _ -> ()
+                    // Checked before anything is allocated: every layer's d_in x d_out weights must
+                    // fit in one .NET array and the whole network's parameters in an int.
+                    let weights = int64 width * int64 spec.Units
+                    if weights > int64 Array.MaxLength then
+                        Check.fail "units" (sprintf "A layer of %d units after %d inputs needs %d weights; a layer holds at most %d (Array.MaxLength) weights." spec.Units width weights Array.MaxLength)
+                    total.Value <- total.Value + weights + (if spec.UseBias then int64 spec.Units else 0L)
+                    if total.Value > int64 Int32.MaxValue then
+                        Check.fail "units" (sprintf "The network's layers need %d parameters so far; a network holds at most %d (Int32.MaxValue) parameters." total.Value Int32.MaxValue)
+                    let init = defaultArg spec.Initializer (Init.defaultFor spec.Activation)
+                    let w, rng = Init.weights init width spec.Units rng
+                    let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None
+                    Block.Dense { Weights = w; Bias = bias; Activation = spec.Activation } :: blocks, spec.Units, rng
+                | BlockSpec.Activation a -> Block.Activation a :: blocks, width, rng
+                | BlockSpec.Dropout rate ->
+                    Dropout.checkRate "rate" rate
+                    Block.Dropout rate :: blocks, width, rng
+                | BlockSpec.BatchNorm -> Block.BatchNorm (BatchNorm.create width) :: blocks, width, rng
+                | BlockSpec.LayerNorm -> Block.LayerNorm (LayerNorm.create width) :: blocks, width, rng
+                | BlockSpec.Residual inner ->
+                    if List.isEmpty inner then Check.fail "specs" "A residual block needs at least one inner block."
+                    let innerBlocks, w, rng = build width rng inner
+                    if w <> width then
+                        Check.fail "specs" (sprintf "A residual block takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." width w)
+                    Block.Residual innerBlocks :: blocks, width, rng
+                | BlockSpec.Custom c ->
+                    Check.notNull "specs" (box c)
+                    if c.InputSize <> width then
+                        Check.fail "specs" (sprintf "The custom block '%s' takes %d features but the blocks before it give %d." c.Name c.InputSize width)
+                    Block.Custom c :: blocks, c.OutputSize, rng
+            let blocks, width, rng = List.fold folder ([], width, rng) specs
+            List.rev blocks, width, rng
+        let blocks, _, rng = build inputs rng specs
+        ofBlocks blocks, rng
+
+    /// `initBlocksWith` from a seed.
+    let initBlocks (inputs: int) (specs: BlockSpec seq) (seed: int64) : Network =
+        fst (initBlocksWith inputs specs (Rng.create seed))
+
+    /// A network of `inputs` inputs and the given dense layers, its weights drawn from `rng`.
     /// Returns the network and the generator to use next.
     let initWith (inputs: int) (specs: LayerSpec seq) (rng: Rng) : Network * Rng =
-        Check.positiveInt "inputs" inputs
+        Check.notNull "specs" specs
         let specs = List.ofSeq specs
         if List.isEmpty specs then Check.fail "specs" "A network needs at least one layer."
-        // Checked before anything is allocated: every layer's d_in x d_out weights must fit in
-        // one .NET array (Array.MaxLength values) and the whole network's parameters in an int.
-        let _ =
-            specs |> List.fold (fun (fanIn: int, total: int64) (spec: LayerSpec) ->
-                Check.positiveInt "units" spec.Units
-                match spec.Activation with
-                | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
-                | _ -> ()
-                let weights = int64 fanIn * int64 spec.Units
-                if weights > int64 Array.MaxLength then
-                    Check.fail "units" (sprintf "A layer of %d units after %d inputs needs %d weights; a layer holds at most %d (Array.MaxLength) weights." spec.Units fanIn weights Array.MaxLength)
-                let total = total + weights + (if spec.UseBias then int64 spec.Units else 0L)
-                if total > int64 Int32.MaxValue then
-                    Check.fail "units" (sprintf "The network's layers need %d parameters so far; a network holds at most %d (Int32.MaxValue) parameters." total Int32.MaxValue)
-                spec.Units, total) (inputs, 0L)
-        let folder (layers, fanIn, rng) (spec: LayerSpec) =
-            let init = defaultArg spec.Initializer (Init.defaultFor spec.Activation)
-            let w, rng = Init.weights init fanIn spec.Units rng
-            let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None
-            ({ Weights = w; Bias = bias; Activation = spec.Activation } :: layers, spec.Units, rng)
-        let layers, _, rng = List.fold folder ([], inputs, rng) specs
-        { Layers = List.rev layers; Precision = Precision.Float64 }, rng
+        initBlocksWith inputs (specs |> List.map BlockSpec.Dense) rng
 
     /// A network of `inputs` inputs and the given layers, its weights drawn from a seed.
     let init (inputs: int) (specs: LayerSpec seq) (seed: int64) : Network =
         fst (initWith inputs specs (Rng.create seed))
 
+    /// Applies f to every block, depth first (a residual's inner blocks before the residual itself
+    /// is rebuilt), giving a new network of the same precision; f must keep each block's shapes.
+    let mapBlocks (f: Block -> Block) (net: Network) : Network =
+        let rec go (blocks: Block list) =
+            blocks |> List.map (fun b ->
+                match b with
+                | Block.Residual inner -> f (Block.Residual (go inner))
+                | _ -> f b)
+        { net with Blocks = go net.Blocks }
+
     /// The network in another precision (PyTorch's `model.float()` / `model.double()`): a new
-    /// network whose weights and biases are rounded to p (`Precision.round`) and which computes in
-    /// p from then on. Widening a Float32 network to Float64 is exact (every float32 is a float64);
-    /// narrowing rounds each parameter to the nearest float32 (a parameter beyond float32's range,
-    /// |v| > 3.4e38, raises ArgumentException naming its layer).
+    /// network whose parameters and state are rounded to p (`Precision.round`) and which computes
+    /// in p from then on. Widening a Float32 network to Float64 is exact (every float32 is a
+    /// float64); narrowing rounds each value to the nearest float32 (a value beyond float32's
+    /// range, |v| > 3.4e38, raises ArgumentException naming its block).
     let withPrecision (p: Precision) (net: Network) : Network =
         Check.notNull "net" (box net)
-        let layers =
-            net.Layers
-            |> List.mapi (fun i l ->
-                let w = Precision.roundMatrix p l.Weights
-                let b = l.Bias |> Option.map (Precision.roundVector p)
-                let finite = Mat.maxAbs w < infinity && (match b with Some b -> b.ForAll(fun v -> Double.IsFinite v) | None -> true)
-                if not finite then
-                    Check.fail "net" (sprintf "Layer %d has a parameter beyond the range of %s (about 3.4e38)." i (Precision.name p))
-                { l with Weights = w; Bias = b })
-        { Layers = layers; Precision = p }
+        let index = ref 0
+        let fail () = Check.fail "net" (sprintf "Block %d has a parameter beyond the range of %s (about 3.4e38)." index.Value (Precision.name p))
+        let vec (v: Vector<float>) =
+            let r = Precision.roundVector p v
+            if not (r.ForAll(fun x -> Double.IsFinite x)) then fail ()
+            r
+        let mat (m: Matrix<float>) =
+            let r = Precision.roundMatrix p m
+            if not (Mat.maxAbs r < infinity) then fail ()
+            r
+        let net =
+            net |> mapBlocks (fun b ->
+                let b' =
+                    match b with
+                    | Block.Dense l -> Block.Dense { l with Weights = mat l.Weights; Bias = l.Bias |> Option.map vec }
+                    | Block.BatchNorm bn ->
+                        Block.BatchNorm { bn with Scale = vec bn.Scale; Shift = vec bn.Shift; RunningMean = vec bn.RunningMean; RunningVariance = vec bn.RunningVariance }
+                    | Block.LayerNorm ln -> Block.LayerNorm { ln with Scale = vec ln.Scale; Shift = vec ln.Shift }
+                    | Block.Custom c -> Block.Custom (c.WithParameters(Precision.roundArray p c.Parameters))
+                    | b -> b
+                index.Value <- index.Value + 1
+                b')
+        { net with Precision = p }
 
     /// Raises ArgumentException (ParamName `name`, naming the row and column) when a value of x lies
     /// beyond the range of the precision (|v| > 3.4e38 for Float32; nothing for Float64).
@@ -382,23 +416,32 @@ module Network =
                         if abs v > limit then
                             Check.fail name (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the network's precision." name (string v) i j)
 
+    let private checkBlocks (net: Network) =
+        if isNull (box net.Blocks) || List.isEmpty net.Blocks then Check.fail "net" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
+
+    let private failInputs (net: Network) (name: string) (x: Matrix<float>) =
+        let first =
+            match net.Blocks |> List.tryFind (fun b -> (Block.inputWidth b).IsSome) with
+            | Some (Block.Dense d) -> sprintf "first layer's weights %s" (Mat.shapeOf d.Weights)
+            | Some b -> sprintf "its first %s block" (Block.name b)
+            | None -> "no block"
+        Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (%s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize first name net.InputSize)
+
     /// Checks that a batch's shape suits the network: non-empty, as many columns as inputs (the
     /// values are not read; see `checkInput`).
     let checkInputShape (net: Network) (name: string) (x: Matrix<float>) =
         Check.notNull "net" net
-        if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
+        checkBlocks net
         Mat.checkShape name x
-        if x.ColumnCount <> net.InputSize then
-            Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
+        if x.ColumnCount <> net.InputSize then failInputs net name x
 
     /// Checks that a batch suits the network: non-empty, finite, as many columns as inputs, and for
     /// a Float32 network within float32's range (|v| <= 3.4e38, which float32 can hold).
     let checkInput (net: Network) (name: string) (x: Matrix<float>) =
         Check.notNull "net" net
-        if List.isEmpty net.Layers then Check.fail "net" "The network has no layers; build it with Network.create or Network.init."
+        checkBlocks net
         Mat.checkBatch name x
-        if x.ColumnCount <> net.InputSize then
-            Check.fail name (sprintf "%s has shape %s but the network takes %d inputs (first layer's weights %s); %s needs %d columns." name (Mat.shapeOf x) net.InputSize (Mat.shapeOf (List.head net.Layers).Weights) name net.InputSize)
+        if x.ColumnCount <> net.InputSize then failInputs net name x
         if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 name x
 
     /// Raises ArgumentException (ParamName `name`) naming the first row whose outputs are not
@@ -414,25 +457,35 @@ module Network =
             let largest = x.Row(i).Enumerate() |> Seq.map abs |> Seq.max
             Check.fail name (sprintf "The network's output for row %d of %s is not finite (%s) although the row is: a value far outside the range the network was trained on overflows a layer (the row's largest magnitude is %g). Scale the inputs as for training." i name (String.Join(", ", out.Row(i).ToArray() |> Array.map string)) largest)
 
-    /// The forward pass without argument checks, keeping what backward needs. For a Float32
-    /// network X is rounded to float32 first (it is Inputs.[0]), and each Z = A W + 1 b (products
-    /// and sums accumulated in float64) and each s(Z) (evaluated in float64) is rounded once to
-    /// float32.
-    let forwardUnchecked (net: Network) (x: Matrix<float>) : Trace =
-        let p = net.Precision
-        let x = Precision.roundMatrix p x
-        let step (inputs, zs, acts, a) (layer: Dense) =
-            let z = Dense.preActivation layer a |> Precision.roundMatrix p
-            let out = Activation.apply layer.Activation z |> Precision.roundMatrix p
-            (a :: inputs, z :: zs, out :: acts, out)
-        let inputs, zs, acts, _ = List.fold step ([], [], [], x) net.Layers
-        { Inputs = List.rev inputs; PreActivations = List.rev zs; Activations = List.rev acts }
+    /// Raises ArgumentException (ParamName `name`) for a batch of one row in training mode when the
+    /// network has a batch normalisation (a batch's variance needs two rows).
+    let checkModeRows (net: Network) (mode: Mode) (name: string) (rows: int) =
+        if mode.IsTraining && rows < 2 then
+            let mutable found = false
+            Block.iter (fun b -> match b with Block.BatchNorm _ -> found <- true | _ -> ()) net.Blocks
+            if found then
+                Check.fail name (sprintf "%s has %d row, but batch normalisation in training mode needs at least 2 rows per batch (it normalises by the batch's variance); use a batch size of 2 or more." name rows)
 
-    /// The forward pass of a batch X (n x d_in, one sample per row), keeping every layer's
-    /// input, pre-activation and activation. Raises ArgumentException for a bad X.
+    /// The forward pass in a mode, without argument checks, keeping what backward needs. For a
+    /// Float32 network X is rounded to float32 first, and each block's output (a dense layer's
+    /// Z = A W + 1 b and s(Z), products and sums accumulated in float64) is rounded once to float32.
+    let forwardIn (mode: Mode) (net: Network) (x: Matrix<float>) : Trace =
+        let p = net.Precision
+        { Steps = Block.forwardAll p mode (ref 0) net.Blocks (Precision.roundMatrix p x) }
+
+    /// The forward pass in inference mode without argument checks (`forwardIn Mode.Inference`).
+    let forwardUnchecked (net: Network) (x: Matrix<float>) : Trace = forwardIn Mode.Inference net x
+
+    /// The forward pass of a batch X (n x d_in, one sample per row) in inference mode, keeping every
+    /// block's input, output and memory. Raises ArgumentException for a bad X.
     let forward (net: Network) (x: Matrix<float>) : Trace =
         checkInput net "x" x
         forwardUnchecked net x
+
+    /// The network after a training step's forward pass: each batch normalisation's running
+    /// statistics moved towards the batch's (a new network; `net` is unchanged).
+    let updateState (net: Network) (trace: Trace) : Network =
+        { net with Blocks = Block.updateState net.Precision net.Blocks trace.Steps }
 
     /// The network's output for a batch X (n x d_in): an n x d_out matrix, computed by the given
     /// backend (`Backend.Auto`: the kernels wherever they support the network). Raises
@@ -460,11 +513,12 @@ module Network =
         match KernelNetwork.resolve "backend" backend net with
         | Backend.Kernels -> KernelNetwork.predictor net
         | _ ->
+            let inputs, outputs = net.InputSize, net.OutputSize
             { new Predictor() with
                 member _.Backend = Backend.Reference
                 member _.Precision = net.Precision
-                member _.InputSize = net.InputSize
-                member _.OutputSize = net.OutputSize
+                member _.InputSize = inputs
+                member _.OutputSize = outputs
                 member this.Predict(x: ReadOnlySpan<float>, output: Span<float>) =
                     this.CheckSpans(x, output)
                     let row = Matrix<float>.Build.Dense(1, x.Length)
@@ -476,34 +530,29 @@ module Network =
     /// A single-sample predictor (`predictorWith Backend.Auto`).
     let predictor (net: Network) : Predictor = predictorWith Backend.Auto net
 
-    /// Raises InvalidOperationException when a layer's activation carries no gradient (the step).
+    /// Raises InvalidOperationException when an activation carries no gradient (the step).
     let checkDifferentiable (net: Network) =
-        net.Layers
-        |> List.iteri (fun i l ->
-            if not (Activation.isDifferentiable l.Activation) then
-                raise (InvalidOperationException(sprintf "Layer %d uses the %s activation, whose derivative is zero almost everywhere: a network with it cannot be trained by gradient. Use the Perceptron for a step output, or a sigmoid in its place." i (Activation.name l.Activation))))
+        match Block.firstNonDifferentiable "" net.Blocks with
+        | Some (position, a) ->
+            raise (InvalidOperationException(sprintf "Block %s uses the %s activation, whose derivative is zero almost everywhere: a network with it cannot be trained by gradient. Use the Perceptron for a step output, or a sigmoid in its place." position (Activation.name a)))
+        | None -> ()
 
-    /// The backward pass by the notes' recursion: with G_L = dL/dOutput and, from the last
-    /// layer down, D_i = G_{i+1} o s'(Z_i W_i + b_i), grad W_i = Z_i^T D_i, grad b_i = 1^T D_i and
-    /// G_i = D_i W_i^T (Z_i is the input of layer i). No checks (see `lossAndGradient`). For a
-    /// Float32 network G_L is rounded to float32 and each D_i, grad W_i, grad b_i and G_i is
-    /// rounded once to float32 (`Dense.backwardIn`).
-    let backwardUnchecked (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
+    /// The backward pass by the notes' recursion, block by block from the last: each block turns
+    /// G = dL/d(its output) into its parameters' gradient and dL/d(its input) (for a dense layer:
+    /// D = G o s'(Z), grad W = A^T D, grad b = 1^T D, G_prev = D W^T). `mode` must be the forward
+    /// pass's. No checks (see `lossAndGradient`). For a Float32 network every gradient is rounded
+    /// once to float32.
+    let backwardIn (mode: Mode) (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients * Matrix<float> =
         let p = net.Precision
-        let outputGradient = Precision.roundMatrix p outputGradient
-        let layers = List.rev net.Layers
-        let inputs = List.rev trace.Inputs
-        let zs = List.rev trace.PreActivations
-        let acts = List.rev trace.Activations
-        let rec go layers inputs zs acts g acc =
-            match layers, inputs, zs, acts with
-            | l :: ls, a :: as', z :: zs', o :: os -> 
-                let grad, gPrev = Dense.backwardIn p l a z o g
-                go ls as' zs' os gPrev (grad :: acc)
-            | _ -> acc
-        { Layers = go layers inputs zs acts outputGradient [] }
+        let grads, dx = Block.backwardAll p mode net.Blocks trace.Steps (Precision.roundMatrix p outputGradient)
+        { Blocks = grads }, dx
 
-    /// The backward pass from the gradient of the loss with respect to the output.
+    /// The backward pass of an inference-mode trace without checks.
+    let backwardUnchecked (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
+        fst (backwardIn Mode.Inference net trace outputGradient)
+
+    /// The backward pass from the gradient of the loss with respect to the output (of a trace of
+    /// `forward`, inference mode).
     let backward (net: Network) (trace: Trace) (outputGradient: Matrix<float>) : Gradients =
         checkDifferentiable net
         Check.notNull "outputGradient" outputGradient
@@ -512,20 +561,28 @@ module Network =
             Check.fail "outputGradient" (sprintf "outputGradient has shape %s but the output has shape %s." (Mat.shapeOf outputGradient) (Mat.shapeOf out))
         backwardUnchecked net trace outputGradient
 
-    /// The loss of a batch and its gradient with respect to every weight and bias, without
-    /// argument checks. For training loops that have checked their data once. For a Float32
-    /// network Y is rounded to float32 first, and the loss value (computed in float64) and
-    /// dL/dOutput are rounded once to float32.
-    let lossAndGradientUnchecked (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+    /// The loss of a batch in a mode, its gradient with respect to every parameter, and the
+    /// forward pass's trace (for `updateState`), without argument checks. For a Float32 network Y
+    /// is rounded to float32 first, and the loss value (computed in float64) and dL/dOutput are
+    /// rounded once to float32.
+    let lossAndGradientIn (mode: Mode) (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients * Trace =
         let p = net.Precision
         let y = Precision.roundMatrix p y
-        let trace = forwardUnchecked net x
+        let trace = forwardIn mode net x
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
-        value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
+        let g, _ = backwardIn mode net trace (Loss.gradientUnchecked loss trace.Output y)
+        value, g, trace
 
-    /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias.
-    /// Raises ArgumentException for a bad X or Y, InvalidOperationException for a step layer.
-    /// A Float32 network computes as `lossAndGradientUnchecked` says (every value float32).
+    /// The loss of a batch and its gradient in inference mode, without argument checks.
+    let lossAndGradientUnchecked (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+        let value, g, _ = lossAndGradientIn Mode.Inference net loss x y
+        value, g
+
+    /// The loss of the batch (X, Y) and its gradient with respect to every parameter, in inference
+    /// mode (dropout off, batch normalisation by its running statistics; the trainer uses
+    /// `lossAndGradientIn` with a training mode). Raises ArgumentException for a bad X or Y,
+    /// InvalidOperationException for a step activation. A Float32 network computes as
+    /// `lossAndGradientIn` says (every value float32).
     let lossAndGradient (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         checkInput net "x" x
         checkDifferentiable net
@@ -546,14 +603,37 @@ module Network =
         if not (Double.IsFinite v) then Loss.failOverflow "y" loss out y
         v
 
-    /// Applies f to every layer, giving a new network of the same precision (the layers' shapes
-    /// must not change, and for a Float32 network f must give float32 values).
+    /// Applies f to every dense layer (with its index among the dense layers, depth first), giving
+    /// a new network of the same precision (the layers' shapes must not change, and for a Float32
+    /// network f must give float32 values).
     let mapLayers (f: int -> Dense -> Dense) (net: Network) : Network =
-        { net with Layers = List.mapi f net.Layers }
+        let i = ref 0
+        net |> mapBlocks (fun b ->
+            match b with
+            | Block.Dense d ->
+                let d' = f i.Value d
+                i.Value <- i.Value + 1
+                Block.Dense d'
+            | b -> b)
 
-    /// A one-line description of each layer: "dense 4 -> 16, relu, bias (80 parameters)".
+    /// One line per block, nested blocks indented by two spaces: "dense 4 -> 16, relu, bias (80
+    /// parameters)", "batch normalisation 16 (32 parameters, 32 running statistics)", "dropout 0.1 (16)",
+    /// "residual 16 -> 16 (1,056 parameters)" followed by its inner blocks.
     let describe (net: Network) : string list =
-        net.Layers
-        |> List.map (fun l ->
-            sprintf "dense %d -> %d, %s, %s (%d parameters)" l.InputSize l.OutputSize (Activation.name l.Activation)
-                (if l.Bias.IsSome then "bias" else "no bias") l.ParameterCount)
+        let rec lines (indent: string) (width: int) (blocks: Block list) =
+            let folder (acc, w) (b: Block) =
+                let line =
+                    match b with
+                    | Block.Dense l ->
+                        sprintf "dense %d -> %d, %s, %s (%d parameters)" l.InputSize l.OutputSize (Activation.name l.Activation)
+                            (if l.Bias.IsSome then "bias" else "no bias") l.ParameterCount
+                    | Block.Activation a -> sprintf "activation %s (%d)" (Activation.name a) w
+                    | Block.Dropout rate -> sprintf "dropout %s (%d)" (string rate) w
+                    | Block.BatchNorm bn -> sprintf "batch normalisation %d (%d parameters, %d running statistics)" bn.Width bn.ParameterCount (2 * bn.Width)
+                    | Block.LayerNorm ln -> sprintf "layer normalisation %d (%d parameters)" ln.Width ln.ParameterCount
+                    | Block.Residual _ -> sprintf "residual %d -> %d (%d parameters)" w w (Block.parameterCount b)
+                    | Block.Custom c -> sprintf "custom '%s' %d -> %d (%d parameters)" c.Name c.InputSize c.OutputSize c.Parameters.Length
+                let inner = match b with Block.Residual inner -> lines (indent + "  ") w inner | _ -> []
+                (acc @ [ indent + line ] @ inner, Block.outputWidth w b)
+            fst (List.fold folder ([], width) blocks)
+        lines "" net.InputSize net.Blocks

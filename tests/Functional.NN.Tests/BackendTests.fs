@@ -151,9 +151,10 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
     let layers = net.Layers.Length
     let parameters () = Array.init layers (fun l -> trainer.Weights(l).ToArray(), trainer.Biases(l).ToArray())
     let networkOf (ps: ('T[] * 'T[])[]) : Network =
-        { Layers = net.Layers |> List.mapi (fun i (l: Dense) ->
-            { l with Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, ofT (fst ps.[i]))
-                     Bias = Some (Vector<float>.Build.DenseOfArray(ofT (snd ps.[i]))) })
+        { Blocks = net.Layers |> List.mapi (fun i (l: Dense) ->
+            Block.Dense
+                { l with Weights = Matrix<float>.Build.DenseOfRowMajor(l.InputSize, l.OutputSize, ofT (fst ps.[i]))
+                         Bias = Some (Vector<float>.Build.DenseOfArray(ofT (snd ps.[i]))) })
           Precision = net.Precision }
     let finite (ps: ('T[] * 'T[])[]) = ps |> Array.forall (fun (w, bs) -> Array.forall 'T.IsFinite w && Array.forall 'T.IsFinite bs)
     let xs, ys = toT (x.ToRowMajorArray()), toT (y.ToRowMajorArray())
@@ -341,7 +342,7 @@ let tests =
             // (1 + 0 - 0)^2 = 1 (finite) and the step sets w = 1 - rate * 2 (hand derivation), which
             // overflows for rate 1e308 (float64) and 3e38 (float32): only the parameter scan at the end
             // of epoch 1 sees it, and the per-step rule names step 1 with LastGood = the start.
-            let unit : Network = { Layers = [ { Weights = Mat.init 1 1 (fun _ _ -> 1.0); Bias = Some (Vector<float>.Build.Dense(1)); Activation = Activation.Identity } ]; Precision = Precision.Float64 }
+            let unit : Network = { Blocks = [ Block.Dense { Weights = Mat.init 1 1 (fun _ _ -> 1.0); Bias = Some (Vector<float>.Build.Dense(1)); Activation = Activation.Identity } ]; Precision = Precision.Float64 }
             let x1 = Mat.init 1 1 (fun _ _ -> 1.0)
             let y1 = Mat.init 1 1 (fun _ _ -> 0.0)
             for precision, rate in [ Precision.Float64, 1e308; Precision.Float32, 3e38 ] do

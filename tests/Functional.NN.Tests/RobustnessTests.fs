@@ -133,7 +133,7 @@ let tests =
                 Expect.isEmpty (Directory.GetFiles dir) "no file was written"
             finally Directory.Delete(dir, true)
             let net = Network.create [ Dense.create (Mat.init 2 2 (fun _ _ -> 0.5)) None Activation.Tanh ]
-            let badNet = { net with Layers = [ { net.Layers.Head with Activation = Activation.LeakyReLU nan } ] }
+            let badNet = { net with Blocks = [ Block.Dense { net.Layers.Head with Activation = Activation.LeakyReLU nan } ] }
             expectArg "net" [ "leaky_relu(NaN)" ] (fun () -> ModelFile.networkToBytes badNet |> ignore)
         }
         test "Loss with targets of 1e308: a typed error naming the row, not infinity" {

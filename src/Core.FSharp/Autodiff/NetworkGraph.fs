@@ -76,10 +76,11 @@ module NetworkGraph =
     /// The gradients of a run in the core's layout (one DenseGradient per layer), read from the
     /// variables "W<i>" and "b<i>".
     let gradientsOf (net: Network) (result: GradientResult) : Gradients =
-        { Layers =
+        { Blocks =
             net.Layers |> List.mapi (fun i layer ->
-                { DenseGradient.Weights = result.Gradients.[weightName i]
-                  Bias = layer.Bias |> Option.map (fun _ -> result.Gradients.[biasName i].Row 0) }) }
+                BlockGradient.Dense
+                    { DenseGradient.Weights = result.Gradients.[weightName i]
+                      Bias = layer.Bias |> Option.map (fun _ -> result.Gradients.[biasName i].Row 0) }) }
 
     /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias, by
     /// reverse-mode autodiff of the graph (compare `Network.lossAndGradient`, by the notes'

@@ -50,7 +50,7 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
     /// The number of classes of a classifier (0 for a regressor).
     member _.ClassCount = pipeline.ClassNames.Length
     /// The number of network outputs (logits, probabilities or scaled values).
-    member _.OutputSize = network.OutputSize
+    member _.OutputSize = raw.Length
 
     /// Writes the network's raw outputs (logits, probabilities or scaled values) for one row of
     /// raw features into `output` (OutputSize values), as `Pipeline.outputs` on a one-row matrix.

@@ -373,7 +373,7 @@ module Attribution =
     /// A linear model f(x) = x W + b as the one-layer identity network it is.
     let networkOfLinear (model: LinearModel) : Network =
         Check.notNull "model" (box model)
-        { Layers = [ { Weights = model.Coefficients; Bias = Some model.Intercept; Activation = Activation.Identity } ]
+        { Blocks = [ Block.Dense { Weights = model.Coefficients; Bias = Some model.Intercept; Activation = Activation.Identity } ]
           Precision = model.Precision }
 
     /// Attributions of one row to output `output` of a linear model (baseline zeros unless given):

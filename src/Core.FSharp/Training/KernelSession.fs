@@ -176,6 +176,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.Backend = Backend.Kernels
         member _.Precision = precision
         member _.ParameterCount = parameterCount
+        member _.StateCount = 0
         member _.SampleCount = n
         member _.Parameters() =
             let r = Array.zeroCreate<float> parameterCount

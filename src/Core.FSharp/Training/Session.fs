@@ -2,6 +2,7 @@ namespace Functional.NN
 
 open System
 open MathNet.Numerics.LinearAlgebra
+open Functional.NN.Kernels
 
 /// The data a network is trained on: inputs and targets one sample per row, and an optional
 /// validation set for the history's validation columns and for early stopping.
@@ -33,15 +34,21 @@ type ITrainingSession =
     abstract ParameterCount : int
     /// The number of training samples n.
     abstract SampleCount : int
-    /// The current parameters as a new flat vector.
+    /// The number of state values kept beside the parameters (batch normalisations' running
+    /// statistics; 0 for most models).
+    abstract StateCount : int
+    /// The current model as a new flat vector: the parameters (in `Parameters` order) followed by
+    /// the state (in `Parameters.stateOf` order).
     abstract Parameters : unit -> float[]
-    /// Replaces the parameters (and keeps the optimiser state).
+    /// Replaces the model (parameters then state, as `Parameters` gives them) and keeps the
+    /// optimiser state.
     abstract SetParameters : float[] -> unit
     /// The optimiser's state as new arrays.
     abstract OptimizerState : unit -> OptimizerState
     /// One step on the samples order.[offset .. offset + count - 1] at step size eta: returns the
-    /// batch's mean loss at the current parameters (before the step) and, when measureChange is
-    /// set, max_i |theta'_i - theta_i| (else 0); then the parameters and state are updated.
+    /// batch's mean loss at the current parameters (before the step, in training mode) and, when
+    /// measureChange is set, max_i |theta'_i - theta_i| (else 0); then the parameters, the
+    /// optimiser's state and the model's state are updated.
     abstract Step : order: int[] * offset: int * count: int * eta: float * measureChange: bool -> struct (float * float)
     /// True when every parameter is finite.
     abstract ParametersFinite : unit -> bool
@@ -72,6 +79,7 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
         member _.Backend = Backend.Reference
         member _.Precision = precision
         member _.ParameterCount = theta.Length
+        member _.StateCount = 0
         member _.SampleCount = n
         member _.Parameters() = Array.copy theta
         member _.SetParameters(p) = theta <- Array.copy p
@@ -104,6 +112,71 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
             | None -> fst (objective.LossAndGradient theta all)
         member _.GradientNorm() = Optimizer.globalNorm (snd (objective.LossAndGradient theta all))
         member _.Validation() = objective.Validation |> Option.map (fun v -> v theta)
+        member _.Dispose() = ()
+
+/// The reference backend of a network of any blocks: each step is the core's pure functions
+/// (Network.lossAndGradientIn in training mode, with the step's dropout key
+/// `Formulas.DropoutKey(seed, optimiser step)`; Network.updateState for the running statistics;
+/// Optimizer.stepIn for the update) on new values; the session only holds the current ones.
+/// The whole-set loss, the gradient norm and validation run in inference mode.
+[<Sealed>]
+type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Matrix<float>, y: Matrix<float>,
+                    validation: Network -> (float * float) option, template: Network, model0: float[], state0: OptimizerState) =
+    let p = template.Precision
+    let pc, sc = template.ParameterCount, template.StateCount
+    let n = x.RowCount
+    let mutable theta = Array.sub model0 0 pc
+    let mutable blockState = Array.sub model0 pc sc
+    let mutable state = state0
+    let mutable marked = theta, blockState, state
+    let current () =
+        let net = Parameters.toNetwork template (Vector<float>.Build.DenseOfArray theta)
+        if sc = 0 then net else Parameters.withState net blockState
+    let isIdentity (idx: int[]) =
+        idx.Length = n && (let mutable ok = true in (for i in 0 .. n - 1 do if idx.[i] <> i then ok <- false); ok)
+    interface ITrainingSession with
+        member _.Backend = Backend.Reference
+        member _.Precision = p
+        member _.ParameterCount = pc
+        member _.StateCount = sc
+        member _.SampleCount = n
+        member _.Parameters() = Array.append theta blockState
+        member _.SetParameters(m) =
+            theta <- Array.sub m 0 pc
+            blockState <- Array.sub m pc sc
+        member _.OptimizerState() =
+            { state with Velocity = Array.copy state.Velocity; FirstMoment = Array.copy state.FirstMoment; SecondMoment = Array.copy state.SecondMoment }
+        member _.Step(order, offset, count, eta, measureChange) =
+            let idx = Array.sub order offset count
+            let xb, yb = if isIdentity idx then x, y else Mat.selectRows idx x, Mat.selectRows idx y
+            let net = current ()
+            let mode = Mode.Training (Formulas.DropoutKey(seed, int64 state.Step))
+            let value, g, trace = Network.lossAndGradientIn mode net loss xb yb
+            if sc > 0 then blockState <- Parameters.stateOf (Network.updateState net trace)
+            let state', theta' = Optimizer.stepIn p settings eta state theta ((Parameters.ofGradients g).AsArray())
+            let change =
+                if measureChange then
+                    let mutable m = 0.0
+                    for i in 0 .. theta.Length - 1 do m <- max m (abs (theta'.[i] - theta.[i]))
+                    m
+                else 0.0
+            theta <- theta'
+            state <- state'
+            struct (value, change)
+        member _.ParametersFinite() = Array.forall Double.IsFinite theta && Array.forall Double.IsFinite blockState
+        member _.Mark() = marked <- theta, blockState, state
+        member _.Rewind() =
+            let t, b, s = marked
+            theta <- t
+            blockState <- b
+            state <- s
+        member _.TrainingLoss() =
+            let out = (Network.forwardUnchecked (current ()) x).Output
+            Precision.round p (Loss.valueUnchecked loss out y)
+        member _.GradientNorm() =
+            let _, g, _ = Network.lossAndGradientIn Mode.Inference (current ()) loss x y
+            Parameters.gradientNorm g
+        member _.Validation() = validation (current ())
         member _.Dispose() = ()
 
 /// How the trainer reaches a network's data: validation from shapes, the reference objective.
@@ -184,12 +257,12 @@ module NetworkData =
         let p = net.Precision
         objectiveOn loss (Precision.roundMatrix p data.Inputs) (Precision.roundMatrix p data.Targets) data.Validation net
 
-    /// The reference session of a network (data already checked).
-    let referenceSession (settings: OptimizerSettings) (loss: Loss) (data: TrainingData) (net: Network) (theta: float[]) (state: OptimizerState) : ITrainingSession =
+    /// The reference session of a network (data already checked): `NetworkSession`.
+    let referenceSession (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (model: float[]) (state: OptimizerState) : ITrainingSession =
         let p = net.Precision
-        // The data rounded once, for the objective and the loss-only pass alike.
-        let x, y = Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets
-        let lossOnly (theta: float[]) =
-            let out = (Network.forwardUnchecked (Parameters.toNetwork net (Vector<float>.Build.Dense theta)) x).Output
-            Precision.round p (Loss.valueUnchecked loss out y)
-        new ObjectiveSession(p, settings, objectiveOn loss x y data.Validation net, Some lossOnly, theta, state) :> ITrainingSession
+        let rounded = data.Validation |> Option.map (fun (vx, vy) -> Precision.roundMatrix p vx, Precision.roundMatrix p vy)
+        let validation (current: Network) =
+            rounded |> Option.map (fun (vx, vy) ->
+                let out = (Network.forwardUnchecked current vx).Output
+                Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
+        new NetworkSession(settings, seed, loss, Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets, validation, net, model, state) :> ITrainingSession

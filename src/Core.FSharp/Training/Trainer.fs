@@ -90,12 +90,13 @@ module Trainer =
                     fresh.Velocity.Length fresh.FirstMoment.Length fresh.SecondMoment.Length p)
         else s
 
-    /// Checks a checkpoint against n samples and p parameters; returns its state fitted to the rule.
-    let private checkStart (options: TrainingOptions) (n: int) (p: int) (start: Checkpoint<float[]>) =
+    /// Checks a checkpoint against n samples, p parameters and s state values; returns its
+    /// optimiser state fitted to the rule.
+    let private checkStart (options: TrainingOptions) (n: int) (p: int) (s: int) (start: Checkpoint<float[]>) =
         Check.notNull "checkpoint" (box start)
         Check.notNull "parameters" start.Model
-        if start.Model.Length <> p then
-            Check.fail "checkpoint" (sprintf "The checkpoint holds %d parameters but the model has %d." start.Model.Length p)
+        if start.Model.Length <> p + s then
+            Check.fail "checkpoint" (sprintf "The checkpoint holds %d parameters but the model has %d." start.Model.Length (p + s))
         Check.notNull "PendingBatches" start.PendingBatches
         start.PendingBatches
         |> Array.iteri (fun b batch ->
@@ -322,7 +323,7 @@ module Trainer =
         validateOptions options objective.Validation.IsSome
         Check.notNull "checkpoint" (box checkpoint)
         Check.notNull "parameters" checkpoint.Model
-        let state = checkStart options objective.SampleCount checkpoint.Model.Length checkpoint
+        let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 checkpoint
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         run options hooks session box checkpoint
 
@@ -351,9 +352,35 @@ module Trainer =
         NetworkData.check true loss data net
         NetworkData.objective loss data net
 
-    let private toNet (net: Network) (theta: float[]) = Parameters.toNetwork net (Vector<float>.Build.Dense theta)
+    /// The network of a model vector (parameters then state).
+    let private toNet (net: Network) (model: float[]) = Parameters.ofModel net model
 
-    let private ofNet (net: Network) = (Parameters.ofNetwork net).AsArray()
+    /// The model vector of a network (parameters then state).
+    let private ofNet (net: Network) = Parameters.modelOf net
+
+    /// Raises ArgumentException (ParamName "Batching") when a network with batch normalisation
+    /// would meet a batch of one row in training mode (its variance needs two).
+    let private checkBatchRows (batching: Batching) (n: int) (net: Network) =
+        let mutable position = None
+        net.Blocks |> List.iteri (fun i b ->
+            Block.iter (fun inner -> match inner with Block.BatchNorm _ when position.IsNone -> position <- Some i | _ -> ()) [ b ])
+        match position with
+        | Some i ->
+            let problem =
+                match batching with
+                | Batching.FullBatch -> if n < 2 then Some (sprintf "full batches of the %d sample" n) else None
+                | Batching.Stochastic _ -> Some "stochastic steps (one sample each)"
+                | Batching.MiniBatch (b, sampling) ->
+                    let b = min b n
+                    if b < 2 then Some (sprintf "batches of %d row" b)
+                    elif sampling = Sampling.WithoutReplacement && n % b = 1 then
+                        Some (sprintf "batches of %d on %d samples, whose last batch has 1 row" b n)
+                    else None
+            match problem with
+            | Some what ->
+                Check.fail "Batching" (sprintf "Block %d holds batch normalisation, which in training mode needs at least 2 rows per batch (it normalises by the batch's variance), but the options give %s. Choose another batch size (or drop a sample)." i what)
+            | None -> ()
+        | None -> ()
 
     /// The largest batch a run uses (the kernels' buffers are made for it).
     let private batchCap (batching: Batching) (n: int) =
@@ -376,15 +403,16 @@ module Trainer =
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
         NetworkData.check (backend <> Backend.Kernels) loss data net
+        checkBatchRows options.Batching data.Inputs.RowCount net
         let flat = Checkpoint.map ofNet checkpoint
-        let state = checkStart options data.Inputs.RowCount net.ParameterCount flat |> Optimizer.roundState net.Precision
+        let state = checkStart options data.Inputs.RowCount net.ParameterCount net.StateCount flat |> Optimizer.roundState net.Precision
         let flat = { flat with OptimizerState = state }
         let session =
             match backend with
             | Backend.Kernels ->
                 let full = (options.Batching = Batching.FullBatch)
                 fst (KernelSessions.create options.Optimizer loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
-            | _ -> NetworkData.referenceSession options.Optimizer loss data net flat.Model state
+            | _ -> NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
         let r = try run options hooks session (toNet net >> box) flat finally session.Dispose()
         let model = toNet net r.Model
         // The last parameters are the returned model unless early stopping restored the best.

@@ -1,0 +1,290 @@
+namespace Functional.NN
+
+open System
+open MathNet.Numerics.LinearAlgebra
+
+/// Whether a forward pass trains or predicts: an explicit argument of every forward pass, never a
+/// flag hidden in a block. Training draws dropout masks from the step's key and normalises a
+/// batch by its own statistics; inference drops nothing and uses the running statistics.
+[<RequireQualifiedAccess>]
+type Mode =
+    /// Prediction: dropout is the identity, batch normalisation uses its running statistics.
+    | Inference
+    /// A training step whose dropout masks come from `dropoutKey` (`Formulas.DropoutKey`).
+    | Training of dropoutKey: uint64
+
+/// A block written by a user (from F#, a record implementing this interface; from C#, the
+/// facade's CustomBlock class): a pure forward and its vector-Jacobian product side by side, with
+/// its parameters as one flat array. The library trains it on the reference backend, checks it
+/// with the public gradient check, and shows it in the network's summary; it cannot be saved to a
+/// model file. Implementations must not change their arguments.
+type ICustomBlock =
+    /// The block's name, shown in summaries and errors.
+    abstract Name : string
+    /// The number of input columns it takes.
+    abstract InputSize : int
+    /// The number of output columns it gives.
+    abstract OutputSize : int
+    /// Its parameters as a new flat array (empty when it has none).
+    abstract Parameters : float[]
+    /// The same block with other parameters (as many as Parameters).
+    abstract WithParameters : parameters: float[] -> ICustomBlock
+    /// Y = f(X) for a batch X (n x InputSize); `training` tells the mode.
+    abstract Forward : input: Matrix<float> * training: bool -> Matrix<float>
+    /// Given X, Y = f(X) and G = dL/dY: (dL/dX, dL/dparameters in the order of Parameters).
+    abstract Backward : input: Matrix<float> * output: Matrix<float> * outputGradient: Matrix<float> * training: bool -> Matrix<float> * float[]
+
+/// One block of a network (the notes' section 5.1: a network is a composition of blocks whose
+/// derivatives can each be computed on their own and chained). A batch is n x w, one sample per row.
+[<RequireQualifiedAccess>]
+type Block =
+    /// s(X W + 1 b): a dense layer with its activation (the identity for none).
+    | Dense of Dense
+    /// s(X) element-wise.
+    | Activation of Activation
+    /// Inverted dropout at a rate in [0, 1) (`Dropout`).
+    | Dropout of rate: float
+    /// Batch normalisation (`BatchNorm`, as torch.nn.BatchNorm1d).
+    | BatchNorm of BatchNorm
+    /// Layer normalisation (`LayerNorm`, as torch.nn.LayerNorm).
+    | LayerNorm of LayerNorm
+    /// X + f(X), f an inner sequence of blocks whose output width equals its input width.
+    | Residual of Block list
+    /// A user's block (reference backend only; not saved to model files).
+    | Custom of ICustomBlock
+
+/// What one block's forward pass keeps for its backward pass.
+[<RequireQualifiedAccess>]
+type BlockMemory =
+    /// Nothing beyond the block's input and output (an activation on its own, inference dropout, a custom block).
+    | Nothing
+    /// A dense layer's pre-activation Z = X W + 1 b.
+    | PreActivation of Matrix<float>
+    /// A training dropout's mask M (entries 0 or 1/(1-p)).
+    | Mask of Matrix<float>
+    /// A normalisation's Xhat and factors.
+    | Normalization of NormalizationMemory
+    /// A residual block's inner traces.
+    | Inner of BlockTrace list
+
+/// One block's forward pass: its input, its output and what its backward pass needs.
+and BlockTrace = { Input: Matrix<float>; Output: Matrix<float>; Memory: BlockMemory }
+
+/// The gradient of a loss with respect to one block's parameters, in the block's shapes.
+[<RequireQualifiedAccess>]
+type BlockGradient =
+    /// A dense layer's dW and db.
+    | Dense of DenseGradient
+    /// A normalisation's dgamma and dbeta.
+    | Normalization of scale: Vector<float> * shift: Vector<float>
+    /// A residual block's inner gradients.
+    | Residual of BlockGradient list
+    /// A custom block's gradient, in the order of its Parameters.
+    | Custom of float[]
+    /// A block without parameters (activation, dropout).
+    | NoParameters
+
+/// A block's specification for `Network.initBlocks`: the weights are drawn, the normalisations
+/// start as PyTorch's (gamma 1, beta 0, running mean 0 and variance 1).
+[<RequireQualifiedAccess>]
+type BlockSpec =
+    /// A dense layer (its width, activation, bias flag and initialiser).
+    | Dense of LayerSpec
+    /// An activation on its own.
+    | Activation of Activation
+    /// Dropout at a rate in [0, 1).
+    | Dropout of rate: float
+    /// Batch normalisation of the width it meets.
+    | BatchNorm
+    /// Layer normalisation of the width it meets.
+    | LayerNorm
+    /// A residual block over an inner sequence.
+    | Residual of BlockSpec list
+    /// A user's block, as given.
+    | Custom of ICustomBlock
+
+/// Blocks: names, widths, parameter counts, and the forward and backward rule of each, side by side.
+[<RequireQualifiedAccess>]
+module Block =
+
+    /// A short name: "dense", "activation", "dropout", "batch normalisation", "layer normalisation",
+    /// "residual", or a custom block's own name.
+    let name (block: Block) =
+        match block with
+        | Block.Dense _ -> "dense"
+        | Block.Activation _ -> "activation"
+        | Block.Dropout _ -> "dropout"
+        | Block.BatchNorm _ -> "batch normalisation"
+        | Block.LayerNorm _ -> "layer normalisation"
+        | Block.Residual _ -> "residual"
+        | Block.Custom c -> sprintf "custom block '%s'" c.Name
+
+    /// The number of trainable parameters (running statistics are state, not parameters).
+    let rec parameterCount (block: Block) =
+        match block with
+        | Block.Dense d -> d.ParameterCount
+        | Block.BatchNorm b -> b.ParameterCount
+        | Block.LayerNorm l -> l.ParameterCount
+        | Block.Residual inner -> List.sumBy parameterCount inner
+        | Block.Custom c -> c.Parameters.Length
+        | Block.Activation _ | Block.Dropout _ -> 0
+
+    /// The number of state values (running mean and variance of each batch normalisation).
+    let rec stateCount (block: Block) =
+        match block with
+        | Block.BatchNorm b -> 2 * b.Width
+        | Block.Residual inner -> List.sumBy stateCount inner
+        | _ -> 0
+
+    /// The input width a block fixes (None for blocks that take any width: activation, dropout).
+    let rec inputWidth (block: Block) : int option =
+        match block with
+        | Block.Dense d -> Some d.InputSize
+        | Block.BatchNorm b -> Some b.Width
+        | Block.LayerNorm l -> Some l.Width
+        | Block.Residual inner -> inner |> List.tryPick inputWidth
+        | Block.Custom c -> Some c.InputSize
+        | Block.Activation _ | Block.Dropout _ -> None
+
+    /// The output width for an input width w.
+    let outputWidth (w: int) (block: Block) : int =
+        match block with
+        | Block.Dense d -> d.OutputSize
+        | Block.Custom c -> c.OutputSize
+        | _ -> w
+
+    /// Visits every block depth first (a residual before its inner blocks).
+    let rec iter (f: Block -> unit) (blocks: Block list) =
+        for b in blocks do
+            f b
+            match b with
+            | Block.Residual inner -> iter f inner
+            | _ -> ()
+
+    /// True when the activation of a dense layer or an activation block is differentiable everywhere it is used.
+    let rec firstNonDifferentiable (path: string) (blocks: Block list) : (string * Activation) option =
+        blocks
+        |> List.indexed
+        |> List.tryPick (fun (i, b) ->
+            let here = if path = "" then string i else sprintf "%s.%d" path i
+            match b with
+            | Block.Dense d when not (Activation.isDifferentiable d.Activation) -> Some (here, d.Activation)
+            | Block.Activation a when not (Activation.isDifferentiable a) -> Some (here, a)
+            | Block.Residual inner -> firstNonDifferentiable here inner
+            | _ -> None)
+
+    /// Checks that the blocks' widths agree from an input width (None: not fixed yet) and returns
+    /// the output width (None when no block fixes one). `path` names the position ("3", or "2.1"
+    /// for the second block inside residual block 2). Raises ArgumentException (ParamName `param`)
+    /// naming the block, its position and both widths.
+    let rec checkWidths (param: string) (path: string) (width: int option) (blocks: Block list) : int option =
+        blocks
+        |> List.indexed
+        |> List.fold (fun (w: int option) (i, b) ->
+            let here = if path = "" then string i else sprintf "%s.%d" path i
+            match b, w with
+            | Block.Dropout rate, _ ->
+                Dropout.checkRate param rate
+                w
+            | Block.Activation _, _ -> w
+            | Block.Residual inner, _ ->
+                if List.isEmpty inner then Check.fail param (sprintf "Block %d (residual) has no inner blocks; a residual block needs at least one." i)
+                let wIn = match w with Some w -> Some w | None -> inner |> List.tryPick inputWidth
+                let wOut = checkWidths param here wIn inner
+                match wIn, wOut with
+                | Some a, Some c when a <> c ->
+                    Check.fail param (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here a c)
+                | _ -> wOut
+            | _, Some wv ->
+                match inputWidth b with
+                | Some need when need <> wv ->
+                    let shape = match b with Block.Dense d -> sprintf " (weights %s)" (Mat.shapeOf d.Weights) | _ -> ""
+                    Check.fail param (sprintf "Block %s (%s) takes %d features%s but the blocks before it give %d." here (name b) need shape wv)
+                | _ -> Some (outputWidth wv b)
+            | _, None ->
+                match inputWidth b with
+                | Some need -> Some (outputWidth need b)
+                | None -> None) width
+
+    /// The forward pass of a sequence of blocks from X (already rounded to the precision), keeping
+    /// each block's trace. `dropouts` counts the dropout blocks met so far (the mask's block number).
+    let rec forwardAll (p: Precision) (mode: Mode) (dropouts: int ref) (blocks: Block list) (x: Matrix<float>) : BlockTrace list =
+        let folder (acc: BlockTrace list, input: Matrix<float>) (block: Block) =
+            let output, memory =
+                match block with
+                | Block.Dense d ->
+                    let z = Dense.preActivation d input |> Precision.roundMatrix p
+                    Activation.apply d.Activation z |> Precision.roundMatrix p, BlockMemory.PreActivation z
+                | Block.Activation a -> Activation.apply a input |> Precision.roundMatrix p, BlockMemory.Nothing
+                | Block.Dropout rate ->
+                    let index = dropouts.Value
+                    dropouts.Value <- index + 1
+                    match mode with
+                    | Mode.Training key when rate > 0.0 ->
+                        let m = Dropout.mask key index rate input.RowCount input.ColumnCount
+                        Dropout.apply p m input, BlockMemory.Mask m
+                    | _ -> input, BlockMemory.Nothing
+                | Block.BatchNorm bn ->
+                    let y, m =
+                        if mode.IsTraining then BatchNorm.forwardTraining p bn input
+                        else BatchNorm.forwardInference p bn input
+                    y, BlockMemory.Normalization m
+                | Block.LayerNorm ln ->
+                    let y, m = LayerNorm.forward p ln input
+                    y, BlockMemory.Normalization m
+                | Block.Residual inner ->
+                    let traces = forwardAll p mode dropouts inner input
+                    let fx = (List.last traces).Output
+                    input + fx |> Precision.roundMatrix p, BlockMemory.Inner traces
+                | Block.Custom c ->
+                    let y = c.Forward(input, mode.IsTraining)
+                    if isNull y || y.RowCount <> input.RowCount || y.ColumnCount <> c.OutputSize then
+                        invalidOp (sprintf "The custom block '%s' returned %s for an input of %s; it must return %d rows and %d columns (its OutputSize)."
+                                    c.Name (if isNull y then "null" else Mat.shapeOf y) (Mat.shapeOf input) input.RowCount c.OutputSize)
+                    Precision.roundMatrix p y, BlockMemory.Nothing
+            ({ Input = input; Output = output; Memory = memory } :: acc, output)
+        let traces, _ = List.fold folder ([], x) blocks
+        List.rev traces
+
+    /// The backward pass of a sequence of blocks: given their traces and G = dL/d(output), each
+    /// block's parameter gradient and dL/dX. Every gradient is rounded to the precision.
+    let rec backwardAll (p: Precision) (mode: Mode) (blocks: Block list) (traces: BlockTrace list) (g: Matrix<float>) : BlockGradient list * Matrix<float> =
+        let step (acc: BlockGradient list, g: Matrix<float>) (block: Block, trace: BlockTrace) =
+            let grad, dx =
+                match block, trace.Memory with
+                | Block.Dense d, BlockMemory.PreActivation z ->
+                    let dg, dx = Dense.backwardIn p d trace.Input z trace.Output g
+                    BlockGradient.Dense dg, dx
+                | Block.Activation a, _ ->
+                    BlockGradient.NoParameters, Mat.hadamard g (Activation.derivativeOf a trace.Input trace.Output) |> Precision.roundMatrix p
+                | Block.Dropout _, BlockMemory.Mask m -> BlockGradient.NoParameters, Dropout.apply p m g
+                | Block.Dropout _, _ -> BlockGradient.NoParameters, g
+                | Block.BatchNorm bn, BlockMemory.Normalization m ->
+                    let ds, db, dx = BatchNorm.backward p mode.IsTraining bn m g
+                    BlockGradient.Normalization (ds, db), dx
+                | Block.LayerNorm ln, BlockMemory.Normalization m ->
+                    let ds, db, dx = LayerNorm.backward p ln m g
+                    BlockGradient.Normalization (ds, db), dx
+                | Block.Residual inner, BlockMemory.Inner innerTraces ->
+                    let grads, dInner = backwardAll p mode inner innerTraces g
+                    BlockGradient.Residual grads, g + dInner |> Precision.roundMatrix p
+                | Block.Custom c, _ ->
+                    let dx, dTheta = c.Backward(trace.Input, trace.Output, g, mode.IsTraining)
+                    if isNull dx || dx.RowCount <> trace.Input.RowCount || dx.ColumnCount <> trace.Input.ColumnCount then
+                        invalidOp (sprintf "The custom block '%s' returned an input gradient of %s for an input of %s; the shapes must agree." c.Name (if isNull dx then "null" else Mat.shapeOf dx) (Mat.shapeOf trace.Input))
+                    let count = c.Parameters.Length
+                    if isNull dTheta || dTheta.Length <> count then
+                        invalidOp (sprintf "The custom block '%s' returned %d parameter gradients for its %d parameters." c.Name (if isNull dTheta then 0 else dTheta.Length) count)
+                    BlockGradient.Custom (Precision.roundArray p dTheta), Precision.roundMatrix p dx
+                | b, _ -> invalidOp (sprintf "The trace does not belong to the %s block: it was made by another network." (name b))
+            (grad :: acc, dx)
+        List.zip blocks traces |> List.rev |> List.fold step ([], g)
+
+    /// The blocks after a training step: each batch normalisation's running statistics moved
+    /// towards its batch's (from the step's traces); every other block as it was.
+    let rec updateState (p: Precision) (blocks: Block list) (traces: BlockTrace list) : Block list =
+        List.map2 (fun (b: Block) (t: BlockTrace) ->
+            match b, t.Memory with
+            | Block.BatchNorm bn, BlockMemory.Normalization m when m.Mean.Count > 0 -> Block.BatchNorm (BatchNorm.updateRunning p bn m t.Input.RowCount)
+            | Block.Residual inner, BlockMemory.Inner ts -> Block.Residual (updateState p inner ts)
+            | _ -> b) blocks traces
