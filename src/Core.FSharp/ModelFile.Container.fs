@@ -32,10 +32,10 @@ type ModelContainer =
       /// The named values, in file order.
       Entries: (string * ModelValue) list }
 
-/// The binary container of model files, format versions 1 and 2. Little-endian throughout:
+/// The binary container of model files, format versions 1, 2 and 3. Little-endian throughout:
 ///
 ///   magic     8 bytes  "FNNMODEL"
-///   version   u16      1 or 2
+///   version   u16      1, 2 or 3
 ///   kind      string   (i32 byte length, then UTF-8)
 ///   count     i32      number of entries
 ///   entries   count x (name: string, tag: u8, payload)
@@ -44,10 +44,12 @@ type ModelContainer =
 /// Payloads by tag: 1 Int (i64); 2 Float (f64, finite); 3 Text (string); 4 Floats (rank u8 in
 /// 1..4, rank x i32 dims, then prod(dims) x f64, all finite); 5 Texts (i32 count, strings);
 /// 6 Ints (i32 count, count x i64); version 2 adds 7 Floats32 (rank u8 in 1..4, rank x i32 dims,
-/// then prod(dims) x f32, all finite). A file is written in the lowest version that holds it:
-/// version 1 when it has no Floats32 value (so float64 models are read by every version of the
-/// library), version 2 otherwise; the reader checks that too, so a version 2 file without a
-/// Floats32 value has a damaged version field. The reader checks every length against the bytes
+/// then prod(dims) x f32, all finite). Version 3 adds no value kind: it marks a network of blocks
+/// (an entry named "blocks" or "<prefix>.blocks"), which readers of versions 1 and 2 could not
+/// rebuild and so must refuse by version. A file is written in the lowest version that holds it:
+/// version 3 for a network of blocks, else version 1 when it has no Floats32 value (so float64
+/// dense models are read by every version of the library), else version 2; the reader checks that
+/// too, so a version 2 file without a Floats32 value has a damaged version field. The reader checks every length against the bytes
 /// that are left before it allocates, so a damaged file never asks for more memory than its own
 /// size.
 module ModelContainer =
@@ -55,12 +57,19 @@ module ModelContainer =
     /// The eight bytes every model file starts with.
     let magic = "FNNMODEL"B
 
-    /// The newest format version this library writes and reads (it reads 1 and 2).
-    let formatVersion = 2us
+    /// The newest format version this library writes and reads (it reads 1, 2 and 3).
+    let formatVersion = 3us
 
-    /// The version a container is written in: 2 when it holds a Floats32 value, else 1.
+    /// True for the entry that holds a network of blocks ("blocks", or "<prefix>.blocks").
+    let isBlocksEntry (name: string) = name = "blocks" || name.EndsWith(".blocks", StringComparison.Ordinal)
+
+    /// The version a container is written in: 3 when it holds a network of blocks (an entry
+    /// "blocks" or "<prefix>.blocks", which readers of versions 1 and 2 could not rebuild), else 2
+    /// when it holds a Floats32 value, else 1.
     let versionOf (container: ModelContainer) : uint16 =
-        if container.Entries |> List.exists (fun (_, v) -> match v with ModelValue.Floats32 _ -> true | _ -> false) then 2us else 1us
+        if container.Entries |> List.exists (fun (name, _) -> isBlocksEntry name) then 3us
+        elif container.Entries |> List.exists (fun (_, v) -> match v with ModelValue.Floats32 _ -> true | _ -> false) then 2us
+        else 1us
 
     /// Longest name or kind accepted (bytes).
     let maxNameBytes = 1024
@@ -252,7 +261,7 @@ module ModelContainer =
             bad (sprintf "The file has %d bytes after its last entry that belong to nothing." r.Remaining)
         let container = { Kind = kind; Entries = entries }
         if version <> versionOf container then
-            bad (sprintf "The file has format version %d but holds no float32 array; files without one are written as version 1, so its version field is damaged." version)
+            bad (sprintf "The file has format version %d, but its entries are those of a version %d file (version 3: a network of blocks; 2: float32 arrays; 1: neither), so its version field is damaged." version (versionOf container))
         container
 
     /// The name of a value's kind, for messages.

@@ -53,22 +53,75 @@ module ModelFile =
 
     // ---- networks ------------------------------------------------------------------------
 
-    /// A network's entries, prefixed: "<p>layers" (count), for a Float32 network "<p>precision"
-    /// ("float32"; a Float64 network has no such entry, as in format version 1), and for each
-    /// layer i "<p>layer<i>.weights" (d_in x d_out), "<p>layer<i>.bias" (d_out; absent without
-    /// bias) and "<p>layer<i>.activation" (Activation.name). A Float32 network's weights and
-    /// biases are stored as float32 arrays (4 bytes a value), so its file is about half the size.
+    /// The entries of a dense layer at prefix p: "<p>weights" (d_in x d_out), "<p>bias" (d_out;
+    /// absent without bias) and "<p>activation" (Activation.name).
+    let private denseEntries (precision: Precision) (p: string) (l: Dense) =
+        [ yield p + "weights", floatsOfMatrixIn precision l.Weights
+          match l.Bias with
+          | Some b -> yield p + "bias", vectorIn precision (b.ToArray())
+          | None -> ()
+          yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
+
+    /// The deepest nesting of residual blocks a file may hold.
+    let maxBlockDepth = 32
+
+    /// A network's entries, prefixed. A network of dense layers only is written as before
+    /// (format version 1, or 2 for float32): "<p>layers" (count), for a Float32 network
+    /// "<p>precision" ("float32"; a Float64 network has no such entry), and for each layer i the
+    /// dense entries at "<p>layer<i>." ("weights", "bias" when it has one, "activation"). Any
+    /// other network is written as blocks (format version 3): "<p>blocks" (count), the precision as
+    /// above, and for each block i at q = "<p>block<i>.": "<q>kind" ("dense", "activation",
+    /// "dropout", "batch_norm", "layer_norm" or "residual") and its values: a dense layer's entries;
+    /// "<q>activation"; "<q>rate"; "<q>scale", "<q>shift", "<q>running_mean", "<q>running_variance",
+    /// "<q>momentum", "<q>epsilon" (batch normalisation; layer normalisation has scale, shift and
+    /// epsilon); a residual block's inner blocks as a network at q ("<q>blocks", "<q>block<j>."...).
+    /// A Float32 network's arrays are float32 arrays (4 bytes a value). A custom block cannot be
+    /// written: ArgumentException (ParamName "net") names it and its position.
     let networkEntries (prefix: string) (net: Network) : (string * ModelValue) list =
         let precision = net.Precision
-        [ yield prefix + "layers", ModelValue.Int (int64 net.Layers.Length)
-          if precision <> Precision.Float64 then yield prefix + "precision", ModelValue.Text (Precision.name precision)
-          for i, l in List.indexed net.Layers do
-              let p = sprintf "%slayer%d." prefix i
-              yield p + "weights", floatsOfMatrixIn precision l.Weights
-              match l.Bias with
-              | Some b -> yield p + "bias", vectorIn precision (b.ToArray())
-              | None -> ()
-              yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
+        if net.IsDense then
+            [ yield prefix + "layers", ModelValue.Int (int64 net.Layers.Length)
+              if precision <> Precision.Float64 then yield prefix + "precision", ModelValue.Text (Precision.name precision)
+              for i, l in List.indexed net.Layers do
+                  yield! denseEntries precision (sprintf "%slayer%d." prefix i) l ]
+        else
+            let vec (v: Vector<float>) = vectorIn precision (v.ToArray())
+            let rec blocks (prefix: string) (path: string) (bs: Block list) =
+                [ yield prefix + "blocks", ModelValue.Int (int64 bs.Length)
+                  for i, b in List.indexed bs do
+                      let q = sprintf "%sblock%d." prefix i
+                      let here = if path = "" then string i else sprintf "%s.%d" path i
+                      let kind k = q + "kind", ModelValue.Text k
+                      match b with
+                      | Block.Dense l ->
+                          yield kind "dense"
+                          yield! denseEntries precision q l
+                      | Block.Activation a ->
+                          yield kind "activation"
+                          yield q + "activation", ModelValue.Text (Activation.name a)
+                      | Block.Dropout rate ->
+                          yield kind "dropout"
+                          yield q + "rate", ModelValue.Float rate
+                      | Block.BatchNorm bn ->
+                          yield kind "batch_norm"
+                          yield q + "scale", vec bn.Scale
+                          yield q + "shift", vec bn.Shift
+                          yield q + "running_mean", vec bn.RunningMean
+                          yield q + "running_variance", vec bn.RunningVariance
+                          yield q + "momentum", ModelValue.Float bn.Momentum
+                          yield q + "epsilon", ModelValue.Float bn.Epsilon
+                      | Block.LayerNorm ln ->
+                          yield kind "layer_norm"
+                          yield q + "scale", vec ln.Scale
+                          yield q + "shift", vec ln.Shift
+                          yield q + "epsilon", ModelValue.Float ln.Epsilon
+                      | Block.Residual inner ->
+                          yield kind "residual"
+                          yield! blocks q here inner
+                      | Block.Custom c ->
+                          Check.fail "net" (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name) ]
+            [ if precision <> Precision.Float64 then yield prefix + "precision", ModelValue.Text (Precision.name precision)
+              yield! blocks prefix "" net.Blocks ]
 
     /// The precision of the model of `networkEntries` or `linearEntries`: Float64 when
     /// "<p>precision" is absent.
@@ -80,25 +133,55 @@ module ModelFile =
             | text -> bad (sprintf "The entry '%sprecision' is '%s'; a model's precision is 'float32' or 'float64'." prefix text)
         else Precision.Float64
 
-    /// The network of `networkEntries`, checked: at least one layer, shapes that chain, bias
-    /// lengths that match, known activations, a known precision whose width every weight and
-    /// bias array has.
+    /// The dense layer of the entries at prefix p.
+    let private denseOf (precision: Precision) (p: string) (e: ModelEntries) : Dense =
+        let rows, cols, w = e.MatrixIn(p + "weights", precision)
+        if rows = 0 || cols = 0 then bad (sprintf "The entry '%sweights' has shape [%d, %d]; a layer needs at least one input and one output." p rows cols)
+        let bias = if e.Has(p + "bias") then Some (Vector<float>.Build.DenseOfArray(e.VectorIn(p + "bias", cols, precision))) else None
+        let act =
+            match Activation.tryParse (e.Text(p + "activation")) with
+            | Some a -> a
+            | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." p (e.Text(p + "activation")))
+        rebuild "network" (fun () -> Dense.create (matrixOf (rows, cols, w)) bias act)
+
+    /// The network of `networkEntries`, checked: at least one layer or block, shapes and widths
+    /// that chain, bias lengths that match, known activations and block kinds (an unknown kind is
+    /// named with its position), residual blocks nested at most `maxBlockDepth` deep, a known
+    /// precision whose width every array has.
     let networkOf (prefix: string) (e: ModelEntries) : Network =
-        let count = e.IntIn(prefix + "layers", 1L, int64 (List.length e.Container.Entries))
         let precision = precisionOf prefix e
-        let layers =
-            [ for i in 0 .. count - 1 do
-                let p = sprintf "%slayer%d." prefix i
-                let rows, cols, w = e.MatrixIn(p + "weights", precision)
-                if rows = 0 || cols = 0 then bad (sprintf "The entry '%sweights' has shape [%d, %d]; a layer needs at least one input and one output." p rows cols)
-                let bias = if e.Has(p + "bias") then Some (Vector<float>.Build.DenseOfArray(e.VectorIn(p + "bias", cols, precision))) else None
-                let act =
-                    match Activation.tryParse (e.Text(p + "activation")) with
-                    | Some a -> a
-                    | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." p (e.Text(p + "activation")))
-                yield rebuild "network" (fun () -> Dense.create (matrixOf (rows, cols, w)) bias act) ]
-        // Widened float32 values are float32 values, so withPrecision changes none of them.
-        rebuild "network" (fun () -> Network.create layers |> Network.withPrecision precision)
+        let entries = int64 (List.length e.Container.Entries)
+        if e.Has(prefix + "blocks") then
+            let rec blocks (prefix: string) (path: string) (depth: int) : Block list =
+                if depth > maxBlockDepth then bad (sprintf "The residual block at '%s' is nested %d deep; a file may nest residual blocks at most %d deep." prefix depth maxBlockDepth)
+                let count = e.IntIn(prefix + "blocks", 1L, entries)
+                [ for i in 0 .. count - 1 do
+                    let q = sprintf "%sblock%d." prefix i
+                    let here = if path = "" then string i else sprintf "%s.%d" path i
+                    let vec name = Vector<float>.Build.DenseOfArray(e.VectorIn(q + name, -1, precision))
+                    match e.Text(q + "kind") with
+                    | "dense" -> yield Block.Dense (denseOf precision q e)
+                    | "activation" ->
+                        match Activation.tryParse (e.Text(q + "activation")) with
+                        | Some a -> yield Block.Activation a
+                        | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." q (e.Text(q + "activation")))
+                    | "dropout" ->
+                        let rate = e.Float(q + "rate")
+                        yield rebuild "network" (fun () -> Dropout.checkRate (q + "rate") rate; Block.Dropout rate)
+                    | "batch_norm" ->
+                        let bn () = BatchNorm.createWith (vec "scale") (vec "shift") (vec "running_mean") (vec "running_variance") (e.Float(q + "momentum")) (e.Float(q + "epsilon"))
+                        yield Block.BatchNorm (rebuild "network" bn)
+                    | "layer_norm" ->
+                        yield Block.LayerNorm (rebuild "network" (fun () -> LayerNorm.createWith (vec "scale") (vec "shift") (e.Float(q + "epsilon"))))
+                    | "residual" -> yield Block.Residual (blocks q here (depth + 1))
+                    | kind -> bad (sprintf "Block %s (entry '%skind') is of kind '%s', which this library does not know (it knows dense, activation, dropout, batch_norm, layer_norm and residual)." here q kind) ]
+            let bs = blocks prefix "" 0
+            rebuild "network" (fun () -> Network.ofBlocks bs |> Network.withPrecision precision)
+        else
+            let count = e.IntIn(prefix + "layers", 1L, entries)
+            let layers = [ for i in 0 .. count - 1 -> denseOf precision (sprintf "%slayer%d." prefix i) e ]
+            // Widened float32 values are float32 values, so withPrecision changes none of them.
+            rebuild "network" (fun () -> Network.create layers |> Network.withPrecision precision)
 
     // ---- scalers and pipelines -----------------------------------------------------------
 
@@ -352,7 +435,17 @@ module ModelFile =
     /// A network's entries checked for null parts.
     let private notNullNetwork (param: string) (net: Network) =
         Check.notNull param (box net)
-        if isNull (box net.Layers) then Check.fail param "The network's layer list is null."
+        if isNull (box net.Blocks) then Check.fail param "The network's block list is null."
+        // A custom block is refused before anything is written, with its name and position.
+        let rec custom (path: string) (bs: Block list) =
+            bs |> List.iteri (fun i b ->
+                let here = if path = "" then string i else sprintf "%s.%d" path i
+                match b with
+                | Block.Custom c ->
+                    Check.fail param (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name)
+                | Block.Residual inner -> custom here inner
+                | _ -> ())
+        custom "" net.Blocks
 
     /// A network from file bytes; raises ModelFormatException.
     let networkOfBytes (bytes: byte[]) = networkOf "" (ofBytes "network" bytes)

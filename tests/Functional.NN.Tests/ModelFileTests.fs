@@ -165,9 +165,72 @@ let private entryMutations (valid: byte[]) : seq<string * byte[]> =
             | _ -> ()
     }
 
+/// A small network of every built-in block, its parameters and running statistics moved off their
+/// starting values (so a loader that dropped one would be seen).
+let private blockNet =
+    lazy (
+        let specs =
+            [ BlockSpec.Dense (LayerSpec.Of(4, Activation.Identity)); BlockSpec.BatchNorm; BlockSpec.Activation Activation.Tanh; BlockSpec.Dropout 0.25
+              BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(4, Activation.ReLU)); BlockSpec.LayerNorm
+                                   BlockSpec.Residual [ BlockSpec.Dense { LayerSpec.Of(4, Activation.Identity) with UseBias = false } ] ]
+              BlockSpec.Dense (LayerSpec.Of(3, Activation.Identity)) ]
+        let net = Network.initBlocks 3 specs 11L
+        let theta = (Parameters.ofNetwork net).MapIndexed(fun i v -> v + 0.01 * float (i % 7) - 0.03)
+        let net = Parameters.toNetwork net theta
+        Parameters.withState net (Array.init net.StateCount (fun i -> 0.1 + 0.05 * float i)))
+
+/// True when two networks hold the same blocks with bit-identical values.
+let private sameBits (a: Network) (b: Network) =
+    let bits (n: Network) = Array.append ((Parameters.ofNetwork n).AsArray()) (Parameters.stateOf n) |> Array.map BitConverter.DoubleToInt64Bits
+    a.Precision = b.Precision && Network.describe a = Network.describe b && bits a = bits b
+
 [<Tests>]
 let tests =
     testList "ModelFile" [
+        test "every built-in block saves and loads bit-identically, in format version 3; dense networks stay version 1" {
+            for p in [ Precision.Float64; Precision.Float32 ] do
+                let net = Network.withPrecision p (blockNet.Force())
+                let bytes = ModelFile.networkToBytes net
+                Expect.equal (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(bytes, 8, 2))) 3us "a network of blocks is written as version 3"
+                let back = ModelFile.networkOfBytes bytes
+                Expect.isTrue (sameBits back net) (sprintf "%A: every parameter and running statistic bit for bit, the same blocks" p)
+                let x = Mat.init 5 3 (fun i j -> float (i - j) / 3.0)
+                let a, b = Network.predict net x, Network.predict back x
+                Expect.isTrue (Seq.forall2 (fun (u: float) v -> BitConverter.DoubleToInt64Bits u = BitConverter.DoubleToInt64Bits v) (a.Enumerate()) (b.Enumerate())) "predictions bit for bit"
+            let dense = ModelFile.networkToBytes (smallPipeline.Force().Network)
+            Expect.equal (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(dense, 8, 2))) 1us "a float64 dense network is still version 1"
+        }
+        test "a checkpoint of a network with batch normalisation keeps its running statistics" {
+            let net = blockNet.Force()
+            let x = Mat.init 12 3 (fun i j -> sin (float (i * 3 + j)))
+            let y = Mat.init 12 3 (fun i j -> if i % 3 = j then 1.0 else 0.0)
+            let options = { TrainingOptions.Default with MaxEpochs = 2; Batching = Batching.MiniBatch (4, Sampling.WithoutReplacement) }
+            let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) net
+            Expect.notEqual (Parameters.stateOf r.Model) (Parameters.stateOf net) "training moved the running statistics"
+            let back = ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes r.Checkpoint)
+            Expect.isTrue (sameBits back.Model r.Checkpoint.Model) "the checkpoint's network, running statistics included"
+        }
+        test "a custom block is refused at save time, naming it and its position; an unknown block kind in a file is named with its position" {
+            let custom =
+                { new ICustomBlock with
+                    member _.Name = "twice"
+                    member _.InputSize = 4
+                    member _.OutputSize = 4
+                    member _.Parameters = [||]
+                    member this.WithParameters _ = this
+                    member _.Forward(x, _) = 2.0 * x
+                    member _.Backward(_, _, g, _) = 2.0 * g, [||] }
+            let net = Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 3 4 (fun _ _ -> 0.1)) None Activation.Tanh); Block.Residual [ Block.Custom custom ] ]
+            let e = Expect.throwsC (fun () -> ModelFile.networkToBytes net |> ignore) id
+            Expect.isTrue (e :? ArgumentException) "typed error"
+            Expect.equal (e :?> ArgumentException).ParamName "net" "names the parameter"
+            Expect.stringContains e.Message "Block 1.0 is the custom block 'twice'" "names the block and its position"
+            let c = ModelContainer.read (ModelFile.networkToBytes (blockNet.Force()))
+            let renamed = c.Entries |> List.map (fun (n, v) -> if n = "block4.block2.kind" then n, ModelValue.Text "attention" else n, v)
+            let e = Expect.throwsC (fun () -> ModelFile.networkOfBytes (ModelContainer.write { c with Entries = renamed }) |> ignore) id
+            Expect.isTrue (e :? ModelFormatException) "typed error"
+            Expect.stringContains e.Message "Block 4.2 (entry 'block4.block2.kind') is of kind 'attention'" "names the block and its position"
+        }
         test "save, load, predict: bit-identical outputs, class names and scaler kept" {
             let dir = tempDir ()
             try
@@ -242,7 +305,9 @@ let tests =
                   (let _, _, cut, _ = checkpointRun.Force() in ModelFile.checkpointToBytes cut.Checkpoint), 4L
                   // Float32 values (tag 7, format version 2).
                   ModelFile.networkToBytes (Network.withPrecision Precision.Float32 (smallPipeline.Force().Network)), 5L
-                  ModelFile.linearToBytes (LinearModel.withPrecision Precision.Float32 linear), 6L ]
+                  ModelFile.linearToBytes (LinearModel.withPrecision Precision.Float32 linear), 6L
+                  // A network of every built-in block (format version 3).
+                  ModelFile.networkToBytes (blockNet.Force()), 7L ]
             let mutable count = 0
             let mutable valid = 0
             let mutable worst = (0L, 0)
