@@ -220,6 +220,10 @@ let private checkOp (case: OpCase) (seed: int) =
     // (rounding then contributes at most about 1e-8 to the relative error).
     GradientCheck.check (GradientCheckOptions.Default.WithRelativeFloor 1e-2) f grad theta
 
+/// Arbitrary instance for FsCheck properties over networks of blocks.
+type BlockCaseArb =
+    static member BlockCase() = Arb.fromGen genBlockCase
+
 let properties =
     testList "properties" [
         testPropertyWithConfig (config 300) "graph gradients of random dense networks, losses and batches equal Network.lossAndGradient within 1e-10" <| fun (c: Case) ->
@@ -233,6 +237,17 @@ let properties =
             && Array.forall2 within core graph
             && List.forall2 (fun (a: DenseGradient) (b: DenseGradient) -> a.Bias.IsSome = b.Bias.IsSome) gCore.Layers gGraph.Layers
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300; arbitrary = [ typeof<BlockCaseArb> ] } "graph gradients of random networks of every block, in both modes, equal Network.lossAndGradientIn within 1e-10" <| fun (c: BlockCase) ->
+            // The graph builds batch and layer normalisation from its own means, powers and
+            // transposes, and dropout as a product with the mask: it shares none of the blocks'
+            // backward rules, so the agreement checks each block's hand-derived VJP.
+            let lossCore, gCore, _ = Network.lossAndGradientIn c.Mode c.Network c.Loss c.X c.Y
+            let lossGraph, gGraph = NetworkGraph.lossAndGradientIn c.Mode c.Network c.Loss c.X c.Y
+            let within (a: float) (b: float) = abs (a - b) <= 1e-10 * max 1.0 (max (abs a) (abs b))
+            let core = (Parameters.ofGradients gCore).ToArray()
+            let graph = (Parameters.ofGradients gGraph).ToArray()
+            within lossCore lossGraph && core.Length = graph.Length && Array.forall2 within core graph
+
         testList "each operation passes GradientCheck.check on random inputs (relative error <= 1e-7)" [
             for case in opCases ->
                 testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 25 } case.Name <| fun (seed: PositiveInt) ->
@@ -244,6 +259,29 @@ let properties =
 
 let construction =
     testList "construction and evaluation" [
+        test "a custom block is one node of the network's graph, in the table and the DOT text, and its parameters get their gradient" {
+            // f(X; c) = c X element-wise with one parameter c: dL/dc = sum(G o X), dL/dX = c G (hand derivation).
+            let rec scaled (c: float) =
+                { new ICustomBlock with
+                    member _.Name = "scaled"
+                    member _.InputSize = 2
+                    member _.OutputSize = 2
+                    member _.Parameters = [| c |]
+                    member _.WithParameters p = scaled p.[0]
+                    member _.Forward(x, _) = c * x
+                    member _.Backward(x, _, g, _) = c * g, [| (g.PointwiseMultiply x).RowSums().Sum() |] }
+            let net = Network.ofBlocks [ Block.Dense (Dense.create (m [ [ 1.0; -1.0 ]; [ 0.5; 2.0 ] ]) None Activation.Identity); Block.Custom (scaled 3.0) ]
+            let x = m [ [ 1.0; 2.0 ] ]
+            let y = m [ [ 0.0; 1.0 ] ]
+            let r = Autodiff.gradient (NetworkGraph.ofBatch net Loss.HalfMeanSquaredError x y)
+            let table = Explain.table r
+            Expect.stringContains table "scaled(a0; theta1)" "the custom node's formula names the block, its input and its parameters"
+            Expect.stringContains (Explain.dotOfRun r) "scaled(a0; theta1)" "and so does the DOT text"
+            // a0 = x W = [2, 3]; out = 3 a0 = [6, 9]; G = out - y = [6, 8]; dL/dc = 6*2 + 8*3 = 36.
+            Expect.floatClose Accuracy.veryHigh (r.Gradient("theta1").[0, 0]) 36.0 "dL/dc by hand"
+            let _, g = Network.lossAndGradient net Loss.HalfMeanSquaredError x y
+            Expect.equal (List.item 1 g.Blocks) (BlockGradient.Custom [| 36.0 |]) "the core's backward agrees"
+        }
         test "the softmax cross-entropy node equals log-sum-exp composed of exp, sum and log (hand form)" {
             // L = 1/n sum_i sum_k y_ik (ln sum_j e^{z_ij} - z_ik), built from graph operations.
             let z = m [ [ 1.0; -0.5; 2.0 ]; [ 0.3; 0.1; -1.2 ] ]

@@ -95,3 +95,64 @@ let config maxTest =
 
 /// A matrix from rows, for readable test data.
 let m (rows: float list list) = Mat.ofRows (rows |> List.map Array.ofList)
+
+/// A random network of blocks, a loss, a batch and a mode.
+type BlockCase =
+    { Network: Network
+      Loss: Loss
+      X: Matrix<float>
+      Y: Matrix<float>
+      Mode: Mode }
+    override this.ToString() =
+        sprintf "%A, loss %s, x %s, blocks [%s]" this.Mode (Loss.name this.Loss) (Mat.shapeOf this.X)
+            (String.Join("; ", Network.describe this.Network))
+
+/// Random block specifications of width-preserving kinds for a residual block's inside.
+let private genInnerSpec : Gen<BlockSpec> =
+    Gen.oneof
+        [ Gen.elements differentiableActivations |> Gen.map BlockSpec.Activation
+          Gen.elements [ BlockSpec.BatchNorm; BlockSpec.LayerNorm ]
+          Gen.choose (0, 5) |> Gen.map (fun r -> BlockSpec.Dropout (float r / 10.0)) ]
+
+/// A random case over every built-in block: 1 to 4 blocks after an input of width 1 to 4 (dense
+/// layers of widths 1 to 4 with any differentiable activation and bias on or off, activations,
+/// dropout at rates 0 to 0.5, batch and layer normalisation, residual blocks of a square dense
+/// layer and one to two width-keeping blocks), then a dense output layer; parameters and running
+/// statistics drawn away from their starting values; 2 to 6 rows; inference or training mode.
+let genBlockCase : Gen<BlockCase> =
+    gen {
+        let! inputs = Gen.choose (1, 4)
+        let! count = Gen.choose (1, 4)
+        let! kinds = Gen.listOfLength count (Gen.choose (0, 5))
+        let! widths = Gen.listOfLength count (Gen.choose (1, 4))
+        let! acts = Gen.listOfLength (count + 1) (Gen.elements differentiableActivations)
+        let! inner = Gen.listOfLength count (Gen.listOfLength 2 genInnerSpec)
+        let! innerCount = Gen.choose (0, 2)
+        let! rates = Gen.listOfLength count (Gen.choose (0, 5))
+        let! loss = Gen.elements Loss.all
+        let! outputs = Gen.choose (1, 3)
+        let! n = Gen.choose (2, 6)
+        let! seed = Gen.choose (0, 1_000_000)
+        let! key = Gen.choose (0, Int32.MaxValue - 1)
+        let! training = Gen.elements [ true; false ]
+        let specs, _ =
+            List.indexed kinds |> List.fold (fun (acc, width) (i, kind) ->
+                let w = widths.[i]
+                match kind with
+                | 0 -> acc @ [ BlockSpec.Dense { LayerSpec.Of(w, acts.[i]) with UseBias = w % 2 = 0 || i = 0 } ], w
+                | 1 -> acc @ [ BlockSpec.Activation acts.[i] ], width
+                | 2 -> acc @ [ BlockSpec.Dropout (float rates.[i] / 10.0) ], width
+                | 3 -> acc @ [ BlockSpec.BatchNorm ], width
+                | 4 -> acc @ [ BlockSpec.LayerNorm ], width
+                | _ -> acc @ [ BlockSpec.Residual (BlockSpec.Dense (LayerSpec.Of(width, acts.[i])) :: List.truncate innerCount inner.[i]) ], width) ([], inputs)
+        let outAct = if loss = Loss.BinaryCrossEntropy then Activation.Sigmoid else acts.[count]
+        let specs = specs @ [ BlockSpec.Dense (LayerSpec.Of(outputs, outAct)) ]
+        let net0 = Network.initBlocks inputs specs (int64 seed)
+        let! moves = genMatrix 1 (max 1 net0.ParameterCount) -0.3 0.3
+        let net = Parameters.toNetwork net0 ((Parameters.ofNetwork net0).MapIndexed(fun i v -> v + moves.[0, i]))
+        let! state = genMatrix 1 (max 1 net.StateCount) 0.2 1.5
+        let net = Parameters.withState net (Array.init net.StateCount (fun i -> state.[0, i]))
+        let! x = genMatrix n inputs -1.0 1.0
+        let! y = genTarget loss n outputs
+        return { Network = net; Loss = loss; X = x; Y = y; Mode = (if training then Mode.Training (uint64 key) else Mode.Inference) }
+    }

@@ -50,6 +50,8 @@ module Explain =
         | Op.Log _ -> sprintf "log(%s)" (arg 0)
         | Op.Activate (s, _) -> sprintf "%s(%s)" (Activation.name s) (arg 0)
         | Op.SoftmaxCrossEntropy _ -> sprintf "softmax_cross_entropy(%s)" (arg 0)
+        | Op.Custom (block, _, inputs) ->
+            if List.length inputs = 1 then sprintf "%s(%s)" block.Name (arg 0) else sprintf "%s(%s; %s)" block.Name (arg 0) (arg 1)
 
     /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
     let formula (graph: Graph) (node: GraphNode) : string = formulaWith (names graph) node

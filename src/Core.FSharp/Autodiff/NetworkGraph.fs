@@ -9,28 +9,78 @@ open Functional.NN
 /// row), and the losses are composed of the graph's operations.
 module NetworkGraph =
 
-    /// The variable name of layer i's weights: "W0", "W1", ...
+    /// The variable name of layer i's weights: "W0", "W1", ... (for a block inside a residual
+    /// block, its position: "W2.1").
     let weightName (layer: int) = sprintf "W%d" layer
 
     /// The variable name of layer i's bias row: "b0", "b1", ...
     let biasName (layer: int) = sprintf "b%d" layer
 
-    /// The network's output for the batch node X as a graph: per layer, s(A W + 1 b).
-    let output (net: Network) (x: Node) : Node =
+    /// The network's output for the batch node X as a graph in a mode, block by block (p is the
+    /// block's position, "3" or "2.1" inside residual block 2): a dense layer s(A W + 1 b) with
+    /// variables "W<p>" and "b<p>" and nodes "z<p>", "a<p>"; an activation "a<p>"; training dropout
+    /// A o M with the constant mask "M<p>" (inference: nothing); batch normalisation from the
+    /// graph's own means and powers (training: the batch's mean and variance, which the backward
+    /// pass differentiates through; inference: constants of the running statistics) with variables
+    /// "gamma<p>" and "beta<p>"; layer normalisation likewise per row (through transposes); a
+    /// residual block A + f(A) ("r<p>"); a custom block as one node with its parameters "theta<p>".
+    /// Shares no code with the blocks' backward rules, so it is an oracle for them.
+    let outputIn (mode: Mode) (net: Network) (x: Node) : Node =
         Check.notNull "net" net
         Check.notNull "x" x
         if x.Cols <> net.InputSize then
             Check.fail "x" (sprintf "x has shape %s but the network takes %d inputs." (Check.shape x.Rows x.Cols) net.InputSize)
-        net.Layers
-        |> List.indexed
-        |> List.fold (fun a (i, layer) ->
-            let w = Node.variable (weightName i) layer.Weights
-            let z = Node.matMul a w
-            let z =
-                match layer.Bias with
-                | Some b -> Node.addRow z (Node.variable (biasName i) (b.ToRowMatrix()))
-                | None -> z
-            Node.activate layer.Activation (Node.named (sprintf "z%d" i) z) |> Node.named (sprintf "a%d" i)) x
+        let dropouts = ref 0
+        let rowVar name (v: Vector<float>) = Node.variable name (v.ToRowMatrix())
+        let rowConst (v: Vector<float>) = Node.constant (v.ToRowMatrix())
+        let affine (p: string) (xhat: Node) (scale: Vector<float>) (shift: Vector<float>) =
+            let n = xhat.Rows
+            Node.addRow (Node.multiply xhat (Node.broadcastRows n (rowVar ("gamma" + p) scale))) (rowVar ("beta" + p) shift)
+        /// (X - mean) / sqrt(var + eps) down the rows, from the graph's own operations.
+        let normalizeColumns (x: Node) (eps: float) =
+            let n = x.Rows
+            let xc = Node.subtract x (Node.broadcastRows n (Node.meanAlong Axis.Rows x))
+            let var = Node.meanAlong Axis.Rows (Node.pow 2.0 xc)
+            Node.multiply xc (Node.broadcastRows n (Node.pow -0.5 (Node.add var (Node.scalar eps))))
+        let rec blocks (path: string) (a: Node) (bs: Block list) =
+            bs |> List.indexed |> List.fold (fun (a: Node) (i, b) ->
+                let p = if path = "" then string i else sprintf "%s.%d" path i
+                match b with
+                | Block.Dense layer ->
+                    let z = Node.matMul a (Node.variable ("W" + p) layer.Weights)
+                    let z =
+                        match layer.Bias with
+                        | Some b -> Node.addRow z (Node.variable ("b" + p) (b.ToRowMatrix()))
+                        | None -> z
+                    Node.activate layer.Activation (Node.named ("z" + p) z) |> Node.named ("a" + p)
+                | Block.Activation s -> Node.activate s a |> Node.named ("a" + p)
+                | Block.Dropout rate ->
+                    let index = dropouts.Value
+                    dropouts.Value <- index + 1
+                    match mode with
+                    | Mode.Training key when rate > 0.0 ->
+                        let m = Dropout.mask key index rate a.Rows a.Cols
+                        Node.multiply a (Node.constant m |> Node.named ("M" + p)) |> Node.named ("d" + p)
+                    | _ -> a
+                | Block.BatchNorm bn ->
+                    let xhat =
+                        match mode with
+                        | Mode.Training _ -> normalizeColumns a bn.Epsilon
+                        | Mode.Inference ->
+                            let r = bn.RunningVariance.Map(fun v -> 1.0 / sqrt (v + bn.Epsilon))
+                            Node.multiply (Node.subtract a (Node.broadcastRows a.Rows (rowConst bn.RunningMean))) (Node.broadcastRows a.Rows (rowConst r))
+                    affine p xhat bn.Scale bn.Shift |> Node.named ("bn" + p)
+                | Block.LayerNorm ln ->
+                    let xhat = Node.transpose (normalizeColumns (Node.transpose a) ln.Epsilon)
+                    affine p xhat ln.Scale ln.Shift |> Node.named ("ln" + p)
+                | Block.Residual inner -> Node.add a (blocks p a inner) |> Node.named ("r" + p)
+                | Block.Custom c ->
+                    let theta = if c.Parameters.Length = 0 then None else Some (Node.variable ("theta" + p) (Matrix<float>.Build.DenseOfRowArrays [| c.Parameters |]))
+                    Node.custom c (mode.IsTraining) a theta |> Node.named ("c" + p)) a
+        blocks "" x net.Blocks
+
+    /// The network's output for the batch node X as a graph, in inference mode (`outputIn`).
+    let output (net: Network) (x: Node) : Node = outputIn Mode.Inference net x
 
     /// The loss of an output node against the target Y as a graph, composed of graph operations
     /// (n rows, k columns, m = y o yhat the margins, sums over all elements):
@@ -67,20 +117,40 @@ module NetworkGraph =
             | Loss.Logistic -> meanOf 1.0 (Node.activate Activation.Softplus (Node.negate (Node.multiply target output)))
         Node.named "L" node
 
-    /// The loss graph of a network on the batch (X, Y): X is a constant named "X".
-    let ofBatch (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : Node =
+    /// The loss graph of a network on the batch (X, Y) in a mode: X is a constant named "X".
+    let ofBatchIn (mode: Mode) (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : Node =
         Check.notNull "net" net
         Network.checkInput net "x" x
-        loss lossKind (output net (Node.constant x |> Node.named "X")) y
+        Network.checkModeRows net mode "x" x.RowCount
+        loss lossKind (outputIn mode net (Node.constant x |> Node.named "X")) y
 
-    /// The gradients of a run in the core's layout (one DenseGradient per layer), read from the
-    /// variables "W<i>" and "b<i>".
+    /// The loss graph of a network on the batch (X, Y), inference mode: X is a constant named "X".
+    let ofBatch (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : Node = ofBatchIn Mode.Inference net lossKind x y
+
+    /// The gradients of a run in the core's layout (one BlockGradient per block), read from the
+    /// variables of `outputIn` ("W<p>", "b<p>", "gamma<p>", "beta<p>", "theta<p>").
     let gradientsOf (net: Network) (result: GradientResult) : Gradients =
-        { Blocks =
-            net.Layers |> List.mapi (fun i layer ->
-                BlockGradient.Dense
-                    { DenseGradient.Weights = result.Gradients.[weightName i]
-                      Bias = layer.Bias |> Option.map (fun _ -> result.Gradients.[biasName i].Row 0) }) }
+        let row (name: string) = result.Gradients.[name].Row 0
+        let rec blocks (path: string) (bs: Block list) =
+            bs |> List.mapi (fun i b ->
+                let p = if path = "" then string i else sprintf "%s.%d" path i
+                match b with
+                | Block.Dense layer ->
+                    BlockGradient.Dense { DenseGradient.Weights = result.Gradients.["W" + p]; Bias = layer.Bias |> Option.map (fun _ -> row ("b" + p)) }
+                | Block.BatchNorm _ | Block.LayerNorm _ -> BlockGradient.Normalization (row ("gamma" + p), row ("beta" + p))
+                | Block.Residual inner -> BlockGradient.Residual (blocks p inner)
+                | Block.Custom c -> BlockGradient.Custom (if c.Parameters.Length = 0 then [||] else (row ("theta" + p)).ToArray())
+                | Block.Activation _ | Block.Dropout _ -> BlockGradient.NoParameters)
+        { Blocks = blocks "" net.Blocks }
+
+    /// The loss of the batch (X, Y) and its gradient in a mode by reverse-mode autodiff of the
+    /// graph (compare `Network.lossAndGradientIn`), in the network's precision.
+    let lossAndGradientIn (mode: Mode) (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
+        Check.notNull "net" net
+        Network.checkDifferentiable net
+        Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
+        let result = Autodiff.gradientIn net.Precision (ofBatchIn mode net lossKind x y)
+        result.Value, gradientsOf net result
 
     /// The loss of the batch (X, Y) and its gradient with respect to every weight and bias, by
     /// reverse-mode autodiff of the graph (compare `Network.lossAndGradient`, by the notes'
@@ -89,8 +159,4 @@ module NetworkGraph =
     /// ArgumentException for a bad X or Y and, like the core, InvalidOperationException for a
     /// step layer (whose gradient is zero almost everywhere).
     let lossAndGradient (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
-        Check.notNull "net" net
-        Network.checkDifferentiable net
-        Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
-        let result = Autodiff.gradientIn net.Precision (ofBatch net lossKind x y)
-        result.Value, gradientsOf net result
+        lossAndGradientIn Mode.Inference net lossKind x y

@@ -74,6 +74,9 @@ and [<RequireQualifiedAccess; ReferenceEquality>] Op =
     /// The core's softmax cross-entropy of logits Z against a fixed target Y (1 x 1, averaged
     /// over the rows, as `Loss.SoftmaxCrossEntropy`).
     | SoftmaxCrossEntropy of logits: Node * target: Matrix<float>
+    /// A user's block (`ICustomBlock`) applied to its input, with its parameters as a 1 x p row
+    /// (the second input, absent when it has none); its rule is the block's own Forward and Backward.
+    | Custom of block: ICustomBlock * training: bool * inputs: Node list
 
 /// Building graphs: each function returns a new node and checks the shapes of its inputs
 /// (ArgumentException naming the parameter and both shapes).
@@ -92,6 +95,7 @@ module Node =
         | Op.Transpose a | Op.Sum a | Op.SumAlong (_, a) | Op.Mean a | Op.MeanAlong (_, a)
         | Op.BroadcastRows (a, _) | Op.Pow (a, _) | Op.Exp a | Op.Log a | Op.Activate (_, a)
         | Op.SoftmaxCrossEntropy (a, _) -> [ a ]
+        | Op.Custom (_, _, inputs) -> inputs
 
     /// The same node with a name for tables and DOT text (a new node: use it in place of the old).
     let named (label: string) (node: Node) : Node =
@@ -194,6 +198,21 @@ module Node =
         if row.Rows <> 1 || row.Cols <> a.Cols then
             Check.fail "row" (sprintf "addRow needs a 1x%d row for a of shape %s, but row is %s." a.Cols (shapeOf a) (shapeOf row))
         add a (broadcastRows a.Rows row)
+
+    /// A custom block applied to x (n x InputSize), with its parameters as the 1 x p row node
+    /// `parameters` (None when it has none): n x OutputSize.
+    let custom (block: ICustomBlock) (training: bool) (x: Node) (parameters: Node option) : Node =
+        Check.notNull "block" (box block)
+        Check.notNull "x" x
+        if x.Cols <> block.InputSize then
+            Check.fail "x" (sprintf "x has shape %s but the custom block '%s' takes %d columns." (shapeOf x) block.Name block.InputSize)
+        let count = block.Parameters.Length
+        match parameters with
+        | Some t when t.Rows <> 1 || t.Cols <> count ->
+            Check.fail "parameters" (sprintf "parameters has shape %s but the custom block '%s' has %d parameters (a 1x%d row)." (shapeOf t) block.Name count count)
+        | None when count > 0 -> Check.fail "parameters" (sprintf "The custom block '%s' has %d parameters; give them as a 1x%d row." block.Name count count)
+        | _ -> ()
+        make (Op.Custom (block, training, x :: Option.toList parameters)) x.Rows block.OutputSize
 
     /// a^p element-wise.
     let pow (exponent: float) (a: Node) : Node =

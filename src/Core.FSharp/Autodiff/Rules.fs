@@ -84,3 +84,15 @@ module Rules =
         | Op.SoftmaxCrossEntropy (_, y) -> // z = 1/n sum_i sum_k y_ik (lse(a_i) - a_ik);  dA = g (softmax(A) rowsum(Y) - Y)/n
             unary (fun a -> scalar (Loss.valueUnchecked Loss.SoftmaxCrossEntropy a y))
                   (fun a _ g -> g.[0, 0] * Loss.gradientUnchecked Loss.SoftmaxCrossEntropy a y)
+        | Op.Custom (block, training, _) -> // z = f(x; theta);  dx, dtheta from the block's own Backward
+            let withTheta (xs: Matrix<float> list) =
+                match xs with
+                | [ x ] -> block, x
+                | [ x; theta ] -> block.WithParameters(theta.Row(0).ToArray()), x
+                | _ -> invalidArg "inputs" "a custom block takes its input and at most one parameter row"
+            { Forward = (fun xs -> let b, x = withTheta xs in b.Forward(x, training))
+              Backward =
+                fun xs z g ->
+                    let b, x = withTheta xs
+                    let dx, dTheta = b.Backward(x, z, g, training)
+                    if List.length xs = 1 then [ dx ] else [ dx; Matrix<float>.Build.DenseOfRowArrays [| dTheta |] ] }
