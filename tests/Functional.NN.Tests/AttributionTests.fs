@@ -55,6 +55,14 @@ let private randomCase (seed: int64) : Case =
     let xs, _ = Rng.many (2 * (inputs + 1)) (Rng.nextUniform -1.0 1.0) rng
     { Network = net; Loss = Loss.MeanSquaredError; X = Mat.init 2 (inputs + 1) (fun i j -> xs.[i * (inputs + 1) + j]); Y = Mat.zeros 2 1 }
 
+/// Layer normalisation of two features is sign(x1 - x2) smoothed over a width of about
+/// sqrt(eps) = 0.003: a near-jump on the path that no quadrature integrates to 1e-6 in reasonable
+/// steps, so the completeness property draws such networks again (completeness holds in the limit).
+let private steep (c: BlockCase) =
+    let mutable found = false
+    Block.iter (fun b -> match b with Block.LayerNorm ln when ln.Width = 2 -> found <- true | _ -> ()) c.Network.Blocks
+    found
+
 let private top2 (scores: float[]) = scores |> Array.indexed |> Array.sortByDescending snd |> Array.take 2 |> Array.map fst |> Array.sort
 
 [<Tests>]
@@ -76,6 +84,16 @@ let tests =
                     Expect.isLessThanOrEqual (abs (total - expected)) 1e-6 (sprintf "sum %.17g vs f(x) - f(b) = %.17g (%d steps, %d segments)" total expected a.Steps a.Segments)
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Gap (total - expected) "reported gap"
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Output (f c.Network soft x) "f(x)")
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 }
+            "completeness holds on random networks of every block (inference mode: dropout off, batch normalisation by its running statistics)" <|
+            Prop.forAll (Arb.fromGen (genBlockCase |> Gen.filter (steep >> not))) (fun (c: BlockCase) ->
+                let x = c.X.Row(0).ToArray()
+                let b = c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
+                let a = Attribution.explain c.Network (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline b) x
+                // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
+                let expected = f c.Network None x - f c.Network None b
+                Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "sum %.17g vs f(x) - f(b) = %.17g (%d steps)" (Array.sum a.Values) expected a.Steps))
 
         test "completeness measured: 400 random networks from a fixed seed, the steps each needed for a gap <= 1e-7" {
             let cases = Array.init 400 (fun k -> randomCase (int64 k))

@@ -218,23 +218,12 @@ module Attribution =
             let v = Array.init n (fun i -> Activation.sigmoid (s * out.[i, j]))
             v, Mat.init n k (fun i c -> if c = j then s * v.[i] * (1.0 - v.[i]) else 0.0)
 
-    /// The input gradient without checks: ONE forward pass of the batch and ONE backward pass
-    /// (Dense.backwardIn, keeping each layer's dA), the place to re-point at a backend or blocks.
+    /// The input gradient without checks: ONE forward pass of the batch in inference mode and ONE
+    /// backward pass (Network.backwardIn, every block's vector-Jacobian product, keeping dL/dX).
     let inputGradientUnchecked (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
         let trace = Network.forwardUnchecked net x
         let values, g = selectorValueAndGradient selector trace.Output
-        let p = net.Precision
-        let layers = List.rev net.Layers
-        let inputs = List.rev trace.Inputs
-        let zs = List.rev trace.PreActivations
-        let acts = List.rev trace.Activations
-        let rec go layers inputs zs acts g =
-            match layers, inputs, zs, acts with
-            | l :: ls, a :: as', z :: zs', o :: os ->
-                let _, dA = Dense.backwardIn p l a z o g
-                go ls as' zs' os dA
-            | _ -> g
-        { Values = values; Gradient = go layers inputs zs acts (Precision.roundMatrix p g) }
+        { Values = values; Gradient = snd (Network.backwardIn Mode.Inference net trace g) }
 
     /// The gradient of a selected output f with respect to the inputs, for every row of the batch
     /// x (n x inputs): f of each row and df/dx (n x inputs). Raises ArgumentException for a bad x
@@ -276,14 +265,32 @@ module Attribution =
     /// points found so far and each crossing is found exactly by linear interpolation; after a
     /// smooth non-linear layer, sign changes are looked for on a grid of 32 intervals too and
     /// located by 60 bisections.
+    /// Every activation of the network in forward order, depth first, as (the value it is applied
+    /// to, read from a trace; its activation), and whether the blocks before the next one are
+    /// piecewise linear in their input (dense layers and activations of the identity or a ReLU
+    /// type, dropout and batch normalisation in inference mode, residual sums) or not (other
+    /// activations, layer normalisation, custom blocks).
+    let private activations (net: Network) : ((Trace -> Matrix<float>) * Activation * bool) list =
+        let rec go (at: BlockTrace list -> BlockTrace list) (blocks: Block list) =
+            blocks |> List.indexed |> List.collect (fun (i, b) ->
+                let step (ts: BlockTrace list) = List.item i (at ts)
+                match b with
+                | Block.Dense d ->
+                    [ (fun (t: BlockTrace list) -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input), d.Activation, isPiecewiseLinear d.Activation ]
+                | Block.Activation a -> [ (fun t -> (step t).Input), a, isPiecewiseLinear a ]
+                | Block.Residual inner -> go (fun ts -> match (step ts).Memory with BlockMemory.Inner inner -> inner | _ -> []) inner
+                | Block.LayerNorm _ | Block.Custom _ -> [ (fun t -> (step t).Input), Activation.Sigmoid, false ]
+                | Block.Dropout _ | Block.BatchNorm _ -> [])
+        go id net.Blocks |> List.map (fun (get, a, pl) -> (fun (t: Trace) -> get t.Steps), a, pl)
+
     let private kinkPoints (net: Network) (x: float[]) (b: float[]) : float[] =
-        let layers = Array.ofList net.Layers
+        let layers = Array.ofList (activations net)
         let mutable ts = [| 0.0; 1.0 |]
         let mutable smooth = false
-        let preAct (l: int) (points: float[]) = (Network.forwardUnchecked net (pathBatch x b points)).PreActivations.[l]
+        let preAct (l: int) (points: float[]) = let get, _, _ = layers.[l] in get (Network.forwardUnchecked net (pathBatch x b points))
         for l in 0 .. layers.Length - 1 do
-            let layer = layers.[l]
-            if hasKink layer.Activation then
+            let _, activation, piecewiseLinear = layers.[l]
+            if hasKink activation then
                 if smooth then ts <- Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
                 let z = preAct l ts
                 let crossings = ResizeArray()
@@ -306,7 +313,7 @@ module Attribution =
                                     if sign zm.[k, u] = loSign.[k] then lo.[k] <- mid.[k] else hi.[k] <- mid.[k])
                             Array.map2 (fun a c -> (a + c) / 2.0) lo hi
                     ts <- Array.append ts (roots |> Array.filter (fun t -> t > 0.0 && t < 1.0)) |> Array.distinct |> Array.sort
-            if not (isPiecewiseLinear layer.Activation) then smooth <- true
+            if not piecewiseLinear then smooth <- true
         ts
 
     /// One run of the quadrature with m nodes per segment: the attributions, f(x), f(b).
