@@ -636,17 +636,37 @@ let tests =
                 Expect.stringContains e.Message "index 1" (sprintf "%A: the predictor names the index" backend)
         }
 
-        test "gradient explanations of a pipeline with a text column are a typed error, not a misread of its one-hot inputs" {
-            // A text column one-hot encoded by the pipeline: the network has more inputs than the raw
-            // columns, so the raw row has no gradient in the network's terms (not supported yet).
-            let text = "size,color,kind\n1,red,a\n2,blue,b\n3,red,a\n4,blue,b\n5,red,a\n6,blue,b\n"
-            let data = Csv.loadText { CsvOptions.Default with Target = Some "kind" } text
+        test "a pipeline with a text column and imputation is explained per original column: one-hot inputs summed, completeness kept" {
+            // color is one-hot encoded (two network inputs), size has a missing cell imputed by its mean.
+            let text = "size,color,kind\n1,red,a\n2,blue,b\nNA,red,a\n4,blue,b\n5,red,a\n6,blue,b\n7,red,a\n8,blue,b\n"
+            let data = Csv.loadText { CsvOptions.Default with Target = Some "kind"; Missing = MissingPolicy.Mean } text
             let options = FitOptions.Default.WithHiddenLayers([| 3 |]).WithEpochs(5)
             let p = (PipelineFit.fit options data).Pipeline
-            Expect.isFalse p.Preprocessor.IsIdentity "the pipeline one-hot encodes color"
-            let e = catch<ArgumentException> (fun () -> Attribution.explainPipeline p AttributionOptions.Default None [| 1.0; 0.0 |] |> ignore)
-            Expect.equal e.ParamName "pipeline" "names the pipeline"
-            Expect.stringContains e.Message "permutation importance" "says what to use instead"
+            Expect.isFalse p.Preprocessor.IsIdentity "the pipeline one-hot encodes color and imputes size"
+            let map = FeatureMap.ofPipeline p
+            Expect.equal map.ColumnOf [| 0; 1; 1 |] "size is one input, color two"
+            for method in [ AttributionMethod.IntegratedGradients; AttributionMethod.GradientTimesInput ] do
+                // red (category 0 in order of appearance) at size 3, explained against the training mean.
+                let row = [| 3.0; 0.0 |]
+                let e = Attribution.explainPipeline p (AttributionOptions.Default.WithMethod(method).WithTolerance 1e-9) (Some 1) row
+                Expect.equal e.Names [| "size"; "color" |] "one attribution per original column"
+                Expect.equal e.Values.[1] (e.Attribution.Values.[1] + e.Attribution.Values.[2]) "color's attribution is the sum of its one-hot inputs'"
+                Expect.isTrue (Double.IsNaN e.Baseline.[1]) "the mean row's color is a mix of categories: no raw value"
+                if method = AttributionMethod.IntegratedGradients then
+                    // Expected f(x) - f(b) from Pipeline.probabilities on the row and, for the baseline
+                    // (the training mean of every network input), the network on the scaled zero row.
+                    let fx = (Pipeline.probabilities p (Mat.ofRows [ row ])).Value.[0, 1]
+                    let out = Network.predict p.Network (Mat.zeros 1 3)
+                    let fb = exp out.[0, 1] / (exp out.[0, 0] + exp out.[0, 1])
+                    Expect.floatClose { absolute = 1e-8; relative = 1e-8 } (Array.sum e.Values) (fx - fb) "completeness through the preprocessor"
+            // A missing size is filled as in prediction, and a missing cell has no gradient.
+            let e = Attribution.explainPipeline p AttributionOptions.Default (Some 1) [| nan; 1.0 |]
+            Expect.isTrue (Array.forall Double.IsFinite e.Values) "a missing cell is imputed"
+            let e = catch<ArgumentException> (fun () -> Attribution.pipelineInputGradient p true 1 (Mat.ofRows [ [| 1.0; 0.0 |] ]) |> ignore)
+            Expect.equal e.ParamName "pipeline" "the raw gradient of a text column is a typed error"
+            let e = catch<ArgumentException> (fun () -> Attribution.explainPipeline p AttributionOptions.Default None [| 1.0; 5.0 |] |> ignore)
+            Expect.equal e.ParamName "row" "a category index out of range names the row"
+            Expect.stringContains e.Message "column 1 (color)" "and the column"
         }
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "the kernels' optimiser update is Optimizer.stepIn's bit for bit, for every rule, with decay and clipping, in both precisions" <| fun (seed: int) ->

@@ -97,8 +97,8 @@ type Attribution =
       Quadrature: string }
 
 /// Which inputs of a model make up each original column: input i belongs to column ColumnOf.[i].
-/// Today every pipeline input is its own column; a one-hot encoded text column will map its
-/// several inputs to one column, whose attribution is then the sum of theirs.
+/// A pipeline's numeric column is one input; its one-hot encoded text column is several, whose
+/// attribution is then the sum of theirs.
 type FeatureMap =
     { /// The original columns' names.
       Columns: string[]
@@ -122,8 +122,12 @@ module FeatureMap =
                 Check.fail "columnOf" (sprintf "columnOf[%d] = %d but there are %d columns." i c columns.Length))
         { Columns = Array.copy columns; ColumnOf = Array.copy columnOf }
 
-    /// The table of a pipeline's inputs (today: each input is its own column).
-    let ofPipeline (pipeline: Pipeline) : FeatureMap = identity pipeline.FeatureNames
+    /// The table of a pipeline's network inputs: a numeric column's one input, a text column's
+    /// one-hot inputs (one per category), each mapped to its original column.
+    let ofPipeline (pipeline: Pipeline) : FeatureMap =
+        let cats = pipeline.Preprocessor.Categories
+        { Columns = Array.copy pipeline.FeatureNames
+          ColumnOf = [| for j in 0 .. cats.Length - 1 do yield! Array.create (max 1 cats.[j].Length) j |] }
 
     /// The inputs of column c.
     let inputsOf (map: FeatureMap) (c: int) : int[] =
@@ -427,16 +431,20 @@ module Attribution =
     /// and one backward pass of the batch. Raises ArgumentException naming "x" or "classIndex".
     let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
         Check.notNull "pipeline" (box pipeline)
-        if not pipeline.Preprocessor.IsIdentity then
-            Check.fail "pipeline" "Gradient explanations of a pipeline with text columns or imputation are not supported yet (its one-hot inputs have no gradient in the raw columns' terms); use permutation importance, which shuffles the raw columns."
-        let scaled = Scaler.transform pipeline.Scaler x
+        if pipeline.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then
+            Check.fail "pipeline" "The gradient with respect to a raw row is not defined for a pipeline with text columns (a category index is not a number the network sees); explain the row (integrated gradients or gradient x input sum each text column's one-hot inputs), or use permutation importance."
+        // Imputation only: a missing cell becomes a constant, so its gradient is 0; the other
+        // cells are the network's inputs before scaling.
+        let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
+        let scaled = Scaler.transform pipeline.Scaler encoded
         Mat.checkFinite "x" scaled
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
         let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
         Network.checkDifferentiable pipeline.Network
         let g = inputGradientUnchecked pipeline.Network selector scaled
-        { Values = g.Values; Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
+        { Values = g.Values
+          Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> if Double.IsNaN x.[i, j] then 0.0 else g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
 
     /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
     /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
@@ -447,26 +455,41 @@ module Attribution =
     /// "targetClass", "steps", "tolerance" or "maxSteps".
     let explainPipeline (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (row: float[]) : Explanation =
         Check.notNull "pipeline" (box pipeline)
-        if not pipeline.Preprocessor.IsIdentity then
-            Check.fail "pipeline" "Gradient explanations of a pipeline with text columns or imputation are not supported yet (its one-hot inputs have no gradient in the raw columns' terms); use permutation importance, which shuffles the raw columns."
         checkOptions options
+        let pre = pipeline.Preprocessor
         let width = pipeline.FeatureNames.Length
-        checkRow "row" width "the model" row
-        let baseline =
+        let names = Preprocessor.outputNames pre pipeline.FeatureNames
+        /// The network's input for a raw row: encoded (a missing cell filled, a text cell one-hot)
+        /// and scaled; errors name `name` and the column.
+        let encode (name: string) (v: float[]) =
+            Check.notNull name v
+            if v.Length <> width then
+                Check.fail name (sprintf "%s has %d values but the model takes %d inputs; %s needs %d values." name v.Length width name width)
+            let e =
+                try Preprocessor.transform pre pipeline.FeatureNames (Matrix<float>.Build.DenseOfRowArrays [| v |])
+                with :? ArgumentException as ex when ex.ParamName = "x" -> Check.fail name (ex.Message.Replace("x at row 0, column", sprintf "%s at column" name).Replace("x holds", sprintf "%s holds" name))
+            let s = Scaler.transform pipeline.Scaler e
+            s.Row(0).ToArray() |> Array.mapi (fun j t ->
+                if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j names.[j] (string e.[0, j]))
+                t)
+        let xs = encode "row" row
+        // The baseline: the given raw row, or the training rows' mean of the network's inputs (the
+        // standard scaler's offset: for a text column, each category's frequency, so the baseline
+        // is the average row, which no raw row can state; its raw value is then NaN).
+        let baseline, bs =
             match options.Baseline with
-            | Some b -> b
+            | Some b -> Array.copy b, encode "baseline" b
             | None ->
                 match defaultBaseline pipeline with
-                | Some b -> b
+                | Some offset ->
+                    let raw = Array.zeroCreate width
+                    let mutable k = 0
+                    for j in 0 .. width - 1 do
+                        let c = pre.Categories.[j].Length
+                        raw.[j] <- (if c = 0 then offset.[k] else nan)
+                        k <- k + max 1 c
+                    raw, Array.zeroCreate offset.Length   // the offset scales to zero
                 | None -> Check.fail "baseline" (sprintf "This model's scaler (%s) does not keep the training rows' mean; give a baseline (for example the mean of the training rows)." (Scaler.kindName pipeline.Scaler.Kind))
-        checkRow "baseline" width "the model" baseline
-        let scale (name: string) (v: float[]) =
-            let s = Scaler.transform pipeline.Scaler (Matrix<float>.Build.DenseOfRowArrays [| v |])
-            s.Row(0).ToArray() |> Array.mapi (fun j t ->
-                if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j pipeline.FeatureNames.[j] (string v.[j]))
-                t)
-        let xs = scale "row" row
-        let bs = scale "baseline" baseline
         let classIndex =
             if not pipeline.IsClassifier then -1
             else
@@ -479,5 +502,5 @@ module Attribution =
         let selector, outputName = pipelineSelector pipeline options.Probability classIndex
         let a = explain pipeline.Network selector { options with Baseline = Some bs } xs
         let map = FeatureMap.ofPipeline pipeline
-        { Names = Array.copy map.Columns; Values = FeatureMap.sum map a.Values; Input = Array.copy row; Baseline = Array.copy baseline
+        { Names = Array.copy map.Columns; Values = FeatureMap.sum map a.Values; Input = Array.copy row; Baseline = baseline
           ClassIndex = classIndex; OutputName = outputName; Attribution = a }
