@@ -26,8 +26,8 @@ namespace FunctionalNN;
 ///     public override double[] Parameters => new[] { scale };
 ///     public override CustomBlock WithParameters(double[] p) => new Scale(p[0], width);
 ///     public override double[,] Forward(double[,] x, bool training) => ...;          // x * scale
-///     public override (double[,] InputGradient, double[] ParameterGradient) Backward(
-///         double[,] x, double[,] y, double[,] g, bool training) => ...;             // (g * scale, [sum g o x])
+///     public override CustomBlockGradient Backward(double[,] x, double[,] y, double[,] g, bool training) =>
+///         new(..., new[] { ... });                                                   // g * scale, [sum g o x]
 /// }
 /// </code></example>
 public abstract class CustomBlock
@@ -65,11 +65,16 @@ public abstract class CustomBlock
     /// <param name="output">Y, as <see cref="Forward"/> returned it.</param>
     /// <param name="outputGradient">G = dL/dY, shaped like Y.</param>
     /// <param name="training">The mode of the forward pass.</param>
-    public abstract (double[,] InputGradient, double[] ParameterGradient) Backward(double[,] input, double[,] output, double[,] outputGradient, bool training);
+    public abstract CustomBlockGradient Backward(double[,] input, double[,] output, double[,] outputGradient, bool training);
 
     /// <summary>"custom 'Name' InputSize -> OutputSize".</summary>
     public override string ToString() => $"custom '{Name}' {InputSize} -> {OutputSize}";
 }
+
+/// <summary>What <see cref="CustomBlock.Backward"/> returns.</summary>
+/// <param name="InputGradient">dL/dX, shaped like the block's input (n x InputSize).</param>
+/// <param name="ParameterGradient">dL/dparameters, in the order of <see cref="CustomBlock.Parameters"/> (empty for none).</param>
+public readonly record struct CustomBlockGradient(double[,] InputGradient, double[] ParameterGradient);
 
 /// <summary>The core's view of a <see cref="CustomBlock"/>: matrices converted to arrays and back (copies both ways),
 /// the parameters read once.</summary>
@@ -168,8 +173,10 @@ public enum NetworkMode
 public sealed class BlockInfo
 {
     internal BlockInfo(BlockKind kind, string name, int inputSize, int outputSize, int parameterCount, int stateCount,
-        LayerInfo? layer, Activation? activation, double? dropoutRate, IReadOnlyList<BlockInfo> inner, string description)
+        LayerInfo? layer, Activation? activation, double? dropoutRate, IReadOnlyList<BlockInfo> inner, string description,
+        CustomBlock? custom = null)
     {
+        Custom = custom;
         Kind = kind;
         Name = name;
         InputSize = inputSize;
@@ -211,6 +218,9 @@ public sealed class BlockInfo
 
     /// <summary>A dropout block's rate; null for other kinds.</summary>
     public double? DropoutRate { get; }
+
+    /// <summary>A custom block as the network holds it (after training, with the trained parameters); null for other kinds.</summary>
+    public CustomBlock? Custom { get; }
 
     /// <summary>A residual block's inner blocks (empty for other kinds).</summary>
     public IReadOnlyList<BlockInfo> Inner { get; }
@@ -262,7 +272,9 @@ public sealed class BlockInfo
                 return new BlockInfo(BlockKind.Residual, "residual", width, output, parameters, state, null, null, null, inner,
                     $"residual {width} -> {output} ({parameters} parameters)");
             case FN.Block.Custom c:
-                return new BlockInfo(BlockKind.Custom, c.Item.Name, width, output, parameters, state, null, null, null, none, Line());
+                // A custom block made in F# (not through the facade) has no C# class to give back.
+                var custom = c.Item is CustomBlockAdapter adapter ? adapter.Block : null;
+                return new BlockInfo(BlockKind.Custom, c.Item.Name, width, output, parameters, state, null, null, null, none, Line(), custom);
             default:
                 throw new InvalidOperationException($"Unknown block kind {FN.BlockModule.name(block)}.");
         }
