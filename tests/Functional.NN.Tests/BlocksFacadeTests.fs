@@ -128,6 +128,11 @@ let tests =
             let custom = NetworkBuilder(3).Dense(4, Activation.Tanh).Add(Swish(4)).Dense(2, Activation.Identity).Build()
             expectArg "Backend" [ "kernels"; "custom block 'swish'" ] (fun () ->
                 Trainer.Train(custom, x, y, Loss.MeanSquaredError, TrainingOptions(Backend = Backend.Kernels, MaxEpochs = 1)) |> ignore)
+            // A Float32 network hands its custom block float32 parameters, and training keeps them float32.
+            let r32 = Trainer.Train(net.WithPrecision Precision.Float32, x, y, Loss.MeanSquaredError, adam 2)
+            let slopes = (r32.Model.Blocks.[5].Custom :?> Swish).Parameters
+            Expect.notEqual slopes [| 1.0; 1.0; 1.0; 1.0 |] "trained"
+            Expect.isTrue (slopes |> Array.forall (fun v -> float (float32 v) = v)) (sprintf "float32 values: %A" slopes)
             // The same seed and options give the same run (the dropout masks come from the seed).
             let again = Trainer.Train(net, x, y, Loss.MeanSquaredError, adam 60)
             Expect.equal (again.Model.Predict x) (r.Model.Predict x) "bit-identical rerun"
