@@ -19,6 +19,9 @@ public static class Cli
             --features A,B             use these feature columns only
             --layers 16,16             hidden layer widths ("none": no hidden layer)
             --activation tanh          identity, sigmoid, tanh, relu, leaky_relu, softplus
+            --dropout P                a dropout block of rate P in [0, 1) after every hidden layer
+            --normalization none       none, batch or layer: hidden layers become dense -> normalisation -> activation
+            --residual                 skip connections around consecutive hidden layers of equal width
             --loss NAME                cross_entropy, mse, half_mse, bce, bce_logits, hinge, ...
             --optimizer sgd            sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
             --lr 0.5                   step size

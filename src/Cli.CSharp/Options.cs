@@ -5,7 +5,7 @@ namespace FunctionalNN.Cli;
 /// <summary>Parsed "--name value" pairs and "--flag" switches; every option must be used by the command.</summary>
 public sealed class Options
 {
-    private static readonly HashSet<string> Flags = new() { "json", "no-header" };
+    private static readonly HashSet<string> Flags = new() { "json", "no-header", "residual" };
     private readonly Dictionary<string, string> values = new();
     private readonly HashSet<string> used = new();
 

@@ -10,21 +10,55 @@ public static class Report
 
     private static string Prefix(string what) => what == "" ? "" : what + " ";
 
-    /// <summary>The network summary: one line per layer with its shapes and parameter count, then the total.</summary>
+    /// <summary>The network summary: one line per block with its shapes and parameter count ("layer i" for the dense
+    /// layers of a network of dense layers only, "block i" otherwise, "block i.j" inside a residual block), then the total.</summary>
     public static void Summary(TextWriter w, Pipeline model)
     {
         var net = model.Network;
         w.WriteLine($"inputs: {model.FeatureNames.Length} features ({string.Join(", ", model.FeatureNames)}), scaling {model.Scaling.ToString().ToLowerInvariant()}");
-        for (int i = 0; i < net.Layers.Count; i++)
-        {
-            var l = net.Layers[i];
-            int count = l.InputSize * l.OutputSize + (l.HasBias ? l.OutputSize : 0);
-            var bias = l.HasBias ? $" + b {l.OutputSize}" : "";
-            w.WriteLine($"layer {i + 1}: dense {l.InputSize} -> {l.OutputSize}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {count} parameters");
-        }
+        Blocks(w, net.Blocks, net.IsDense ? "layer " : "block ", "");
         var precision = net.Precision == Precision.Float32 ? ", float32" : "";
-        w.WriteLine($"total: {net.ParameterCount} parameters{precision}, loss {model.Loss}");
+        var state = net.StateCount > 0 ? $" and {net.StateCount} running statistics" : "";
+        w.WriteLine($"total: {net.ParameterCount} parameters{state}{precision}, loss {model.Loss}");
         w.WriteLine(model.IsClassifier ? $"target: {model.TargetName}, {model.ClassNames.Length} classes ({string.Join(", ", model.ClassNames)})" : $"target: {model.TargetName} (regression)");
+    }
+
+    private static void Blocks(TextWriter w, IReadOnlyList<BlockInfo> blocks, string label, string prefix)
+    {
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            var b = blocks[i];
+            var number = $"{prefix}{i + 1}";
+            var indent = new string(' ', 2 * prefix.Count(c => c == '.'));
+            w.WriteLine($"{indent}{label}{number}: {BlockLine(b)}");
+            if (b.Kind == BlockKind.Residual) Blocks(w, b.Inner, label, number + ".");
+        }
+    }
+
+    /// <summary>One block's line: kind, widths, and its parameters.</summary>
+    public static string BlockLine(BlockInfo b)
+    {
+        var width = $"{b.InputSize} -> {b.OutputSize}";
+        string Count(int n) => n == 1 ? "1 parameter" : $"{n} parameters";
+        switch (b.Kind)
+        {
+            case BlockKind.Dense:
+                var l = b.Layer!;
+                var bias = l.HasBias ? $" + b {l.OutputSize}" : "";
+                return $"dense {width}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {Count(b.ParameterCount)}";
+            case BlockKind.Activation:
+                return $"activation {b.Activation.ToString()!.ToLowerInvariant()}, {width}";
+            case BlockKind.Dropout:
+                return $"dropout {b.DropoutRate!.Value.ToString(Inv)}, {width} (training only)";
+            case BlockKind.BatchNorm:
+                return $"batch normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Count(b.ParameterCount)}, running mean {b.InputSize} + variance {b.InputSize}";
+            case BlockKind.LayerNorm:
+                return $"layer normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Count(b.ParameterCount)}";
+            case BlockKind.Residual:
+                return $"residual {width}, x + f(x) over {b.Inner.Count} blocks = {Count(b.ParameterCount)}";
+            default:
+                return $"custom '{b.Name}' {width} = {Count(b.ParameterCount)}";
+        }
     }
 
     /// <summary>Accuracy, log-loss, per-class scores and the confusion matrix.</summary>

@@ -39,6 +39,9 @@ public static class TrainCommand
             "reference" => Backend.Reference,
             _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
         };
+        var dropoutText = o.Get("dropout");
+        var normalizationText = o.Get("normalization");
+        bool residual = o.Flag("residual");
         var outPath = o.Get("out");
         var plots = o.Get("plots");
         var format = o.DataFormat();
@@ -60,6 +63,7 @@ public static class TrainCommand
         catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
         if (patience is not null && !(validationFraction > 0)) throw new UsageException("--patience (early stopping) needs --validation-fraction");
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
+        var (dropout, normalization) = Blocks(dropoutText, normalizationText, residual, layers, batchSize);
 
         Dataset data;
         if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task, format: format);
@@ -82,6 +86,9 @@ public static class TrainCommand
             Seed = seed,
             ValidationFraction = validationFraction,
             Precision = precision,
+            Dropout = dropout,
+            Normalization = normalization,
+            Residual = residual,
             Training = new TrainingOptions
             {
                 Batching = batchSize > 0 ? Batching.MiniBatch(batchSize) : Batching.FullBatch,
@@ -151,5 +158,35 @@ public static class TrainCommand
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return 0;
+    }
+
+    /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>
+    private static (double Dropout, Normalization Normalization) Blocks(string? dropoutText, string? normalizationText, bool residual, int[] layers, int batchSize)
+    {
+        double dropout = 0;
+        if (dropoutText is not null)
+        {
+            if (!double.TryParse(dropoutText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out dropout))
+                throw new UsageException($"--dropout needs a rate in [0, 1), not '{dropoutText}'");
+            if (!(dropout >= 0 && dropout < 1))
+                throw new UsageException($"--dropout needs a rate in [0, 1) (the fraction of values dropped in training), not '{dropoutText}'");
+        }
+        var normalization = normalizationText?.Trim().ToLowerInvariant() switch
+        {
+            null or "none" => Normalization.None,
+            "batch" or "batchnorm" => Normalization.Batch,
+            "layer" or "layernorm" => Normalization.Layer,
+            _ => throw new UsageException($"--normalization needs none, batch or layer, not '{normalizationText}'"),
+        };
+        if (layers.Length == 0)
+        {
+            if (dropout > 0) throw new UsageException("--dropout goes after hidden layers, but --layers gives none");
+            if (normalization != Normalization.None) throw new UsageException("--normalization goes before hidden activations, but --layers gives no hidden layer");
+        }
+        if (residual && !layers.Zip(layers.Skip(1)).Any(p => p.First == p.Second))
+            throw new UsageException($"--residual adds skip connections around consecutive hidden layers of equal width, but --layers {string.Join(",", layers)} has none (try --layers 16,16,16)");
+        if (normalization == Normalization.Batch && batchSize == 1)
+            throw new UsageException("--normalization batch needs batches of at least 2 rows (it normalises by the batch's variance); use --batch-size 2 or more, or --normalization layer");
+        return (dropout, normalization);
     }
 }

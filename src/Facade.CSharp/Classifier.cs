@@ -3,6 +3,17 @@ using FN = Functional.NN;
 
 namespace FunctionalNN;
 
+/// <summary>How a pipeline's hidden layers are normalised (<see cref="PipelineOptions.Normalization"/>).</summary>
+public enum Normalization
+{
+    /// <summary>Dense layers with their activation.</summary>
+    None,
+    /// <summary>Dense (identity) -> batch normalisation -> activation (batches of at least 2 rows).</summary>
+    Batch,
+    /// <summary>Dense (identity) -> layer normalisation -> activation.</summary>
+    Layer,
+}
+
 /// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
 public sealed record PipelineOptions
 {
@@ -32,13 +43,33 @@ public sealed record PipelineOptions
     /// (see <see cref="Network.WithPrecision"/>).</summary>
     public Precision Precision { get; init; } = Precision.Float64;
 
+    /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1).</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>The normalisation of every hidden layer (default none): with Batch or Layer, a hidden layer is
+    /// dense (identity) -> normalisation -> activation.</summary>
+    public Normalization Normalization { get; init; } = Normalization.None;
+
+    /// <summary>Skip connections (default false): a hidden layer whose width equals the previous hidden layer's becomes
+    /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
+    public bool Residual { get; init; }
+
     internal FN.FitOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
         ArgumentNullException.ThrowIfNull(Training, nameof(Training));
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, $"Dropout is {Dropout}; a dropout rate must lie in [0, 1) (the fraction of values dropped in training).");
+        var normalization = Normalization switch
+        {
+            Normalization.None => FN.HiddenNormalization.None,
+            Normalization.Batch => FN.HiddenNormalization.Batch,
+            Normalization.Layer => FN.HiddenNormalization.Layer,
+            _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, "Unknown normalisation."),
+        };
         return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(),
             Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
-            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore());
+            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(), Dropout, normalization, Residual);
     }
 }
 

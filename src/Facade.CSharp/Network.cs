@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using FN = Functional.NN;
 
@@ -10,15 +11,28 @@ namespace FunctionalNN;
 /// <param name="HasBias">Whether the layer adds a bias row.</param>
 public sealed record LayerInfo(int InputSize, int OutputSize, Activation Activation, bool HasBias);
 
-/// <summary>The loss of a batch and its gradient with respect to every layer's weights and bias.</summary>
+/// <summary>The loss of a batch and its gradient with respect to every parameter: the dense layers' weights and biases
+/// in their shapes, and all parameters as one flat vector (blocks in order, depth first into residual blocks).</summary>
 public sealed class LossAndGradient
 {
     internal LossAndGradient(double loss, FN.Gradients gradients)
     {
         Loss = loss;
         CoreGradients = gradients;
-        WeightGradients = gradients.Layers.Select(g => g.Weights.ToArray()).ToArray();
-        BiasGradients = gradients.Layers.Select(g => Interop.OrNull(g.Bias)?.ToArray()).ToArray();
+        var dense = new List<FN.DenseGradient>();
+        CollectDense(gradients.Blocks, dense);
+        WeightGradients = dense.Select(g => g.Weights.ToArray()).ToArray();
+        BiasGradients = dense.Select(g => Interop.OrNull(g.Bias)?.ToArray()).ToArray();
+        Gradient = FN.Parameters.ofGradients(gradients).ToArray();
+    }
+
+    private static void CollectDense(IEnumerable<FN.BlockGradient> blocks, List<FN.DenseGradient> into)
+    {
+        foreach (var g in blocks)
+        {
+            if (g is FN.BlockGradient.Dense d) into.Add(d.Item);
+            else if (g is FN.BlockGradient.Residual r) CollectDense(r.Item, into);
+        }
     }
 
     internal FN.Gradients CoreGradients { get; }
@@ -26,29 +40,49 @@ public sealed class LossAndGradient
     /// <summary>The loss of the batch.</summary>
     public double Loss { get; }
 
-    /// <summary>dL/dW of each layer, shaped like its weights (d_in x d_out).</summary>
+    /// <summary>dL/dW of each dense layer (as <see cref="Network.Layers"/> numbers them), shaped like its weights (d_in x d_out).</summary>
     public IReadOnlyList<double[,]> WeightGradients { get; }
 
-    /// <summary>dL/db of each layer, or null for a layer without bias.</summary>
+    /// <summary>dL/db of each dense layer, or null for a layer without bias.</summary>
     public IReadOnlyList<double[]?> BiasGradients { get; }
+
+    /// <summary>dL/dtheta for every parameter of every block, in the network's flat parameter order: blocks in order,
+    /// depth first into residual blocks; a dense layer's weights row by row then its bias; a normalisation's scale
+    /// then shift; a custom block's parameters in its own order.</summary>
+    public double[] Gradient { get; }
 }
 
-/// <summary>An immutable dense network. Build one with <see cref="NetworkBuilder"/>. Every method returns
+/// <summary>An immutable network: a sequence of blocks (dense layers, activations, dropout, batch and layer
+/// normalisation, residual blocks, custom blocks). Build one with <see cref="NetworkBuilder"/>. Every method returns
 /// new values; none changes the network or the arrays passed to it. A batch has one sample per row.</summary>
+/// <remarks>The members about layers (<see cref="Layers"/>, <see cref="GetWeights"/>, <see cref="GetBias"/>,
+/// <see cref="WithLayerParameters"/>, <see cref="FunctionalNN.LossAndGradient.WeightGradients"/>) number the network's
+/// dense layers only, in order and depth first into residual blocks; <see cref="Blocks"/> lists every block.</remarks>
 public sealed class Network
 {
     internal Network(FN.Network core) => Core = core;
 
     internal FN.Network Core { get; }
 
-    /// <summary>The number of inputs of the first layer.</summary>
+    /// <summary>The number of inputs of the first block.</summary>
     public int InputSize => Core.InputSize;
 
-    /// <summary>The number of outputs of the last layer.</summary>
+    /// <summary>The number of outputs of the last block.</summary>
     public int OutputSize => Core.OutputSize;
 
-    /// <summary>The number of weights and biases.</summary>
+    /// <summary>The number of trainable parameters of all blocks (weights, biases, normalisations' scales and shifts,
+    /// custom blocks' parameters).</summary>
     public int ParameterCount => Core.ParameterCount;
+
+    /// <summary>The number of state values: the running mean and variance of each batch normalisation, which a training
+    /// step updates beside the parameters (not by gradient).</summary>
+    public int StateCount => Core.StateCount;
+
+    /// <summary>Every block, first to last (a residual block's inner blocks in its <see cref="BlockInfo.Inner"/>).</summary>
+    public IReadOnlyList<BlockInfo> Blocks => BlockInfo.Of(Core.Blocks, Core.InputSize);
+
+    /// <summary>True when every block is a dense layer (the notes' multi-layer network).</summary>
+    public bool IsDense => Core.IsDense;
 
     /// <summary>The precision of the network's parameters and of everything it computes (Float64 unless set).</summary>
     public Precision Precision => EnumInterop.FromCore(Core.Precision);
@@ -64,17 +98,22 @@ public sealed class Network
     public Network WithPrecision(Precision precision) =>
         new(FN.NetworkModule.withPrecision(precision.ToCore(), Core));
 
-    /// <summary>The layers, first to last.</summary>
+    /// <summary>The dense layers, first to last (depth first into residual blocks; <see cref="Blocks"/> lists every block).</summary>
     public IReadOnlyList<LayerInfo> Layers =>
-        Core.Layers.Select(l => new LayerInfo(l.InputSize, l.OutputSize, EnumInterop.FromCore(l.Activation), l.Bias != null)).ToArray();
+        DenseLayers().Select(l => new LayerInfo(l.InputSize, l.OutputSize, EnumInterop.FromCore(l.Activation), l.Bias != null)).ToArray();
 
-    /// <summary>A copy of layer <paramref name="layer"/>'s weights (d_in x d_out).</summary>
+    /// <summary>A copy of dense layer <paramref name="layer"/>'s weights (d_in x d_out), numbered as in <see cref="Layers"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such dense layer (the message gives the count).</exception>
     public double[,] GetWeights(int layer) => LayerAt(layer).Weights.ToArray();
 
-    /// <summary>A copy of layer <paramref name="layer"/>'s bias, or null when it has none.</summary>
+    /// <summary>A copy of dense layer <paramref name="layer"/>'s bias, or null when it has none.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such dense layer (the message gives the count).</exception>
     public double[]? GetBias(int layer) => Interop.OrNull(LayerAt(layer).Bias)?.ToArray();
 
-    /// <summary>A network with layer <paramref name="layer"/>'s weights and bias replaced (copied).</summary>
+    /// <summary>A network with dense layer <paramref name="layer"/>'s weights and bias replaced (copied), numbered as in
+    /// <see cref="Layers"/>; every other block is kept.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such dense layer (the message gives the count).</exception>
+    /// <exception cref="ArgumentException">Weights or bias of the wrong shape, or not finite.</exception>
     public Network WithLayerParameters(int layer, double[,] weights, double[]? bias)
     {
         var old = LayerAt(layer);
@@ -85,9 +124,9 @@ public sealed class Network
             throw new ArgumentException(old.Bias == null ? $"Layer {layer} has no bias; pass null." : $"Layer {layer} has a bias; pass one of length {old.OutputSize}.", nameof(bias));
         var b = bias is null ? null : Interop.ToVector(bias, nameof(bias));
         var replaced = FN.DenseModule.create(w, Interop.Some(b), old.Activation);
-        var layers = Core.Layers.Select((l, i) => i == layer ? replaced : l);
+        var mapped = FN.NetworkModule.mapLayers(FuncConvert.FromFunc((int i, FN.Dense l) => i == layer ? replaced : l), Core);
         // Keeps the network's precision; a Float32 network rounds the new values to float32.
-        return new Network(FN.NetworkModule.withPrecision(Core.Precision, FN.NetworkModule.create(layers)));
+        return new Network(FN.NetworkModule.withPrecision(Core.Precision, mapped));
     }
 
     /// <summary>The network's output for a batch x (n x InputSize): an n x OutputSize array.</summary>
@@ -138,58 +177,197 @@ public sealed class Network
             good => good is FN.Network n ? new Network(n) : good);
     }
 
-    /// <summary>Compares backpropagation with central differences over every weight and bias.</summary>
+    /// <summary>Compares backpropagation with central differences over every parameter (in inference mode: dropout
+    /// off, batch normalisation by its running statistics). The vectors are in the flat parameter order of
+    /// <see cref="FunctionalNN.LossAndGradient.Gradient"/>.</summary>
     public GradientCheckResult CheckGradients(double[,] x, double[,] y, Loss loss, double epsilon = 1e-4, double relativeFloor = 1e-4) =>
         new(FN.GradientCheck.checkNetwork(new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor), Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y))));
 
-    /// <summary>One line per layer: sizes, activation, bias and parameter count.</summary>
+    /// <summary>
+    /// Compares backpropagation with central differences over every parameter and every input value, in a mode, so
+    /// that every block is checked (those without parameters, such as dropout, by the gradient they pass down). In
+    /// training mode the dropout masks are those of the first step of a training run with seed
+    /// <paramref name="dropoutSeed"/> (fixed while the loss is differentiated), and batch normalisation uses the
+    /// batch's own statistics, differentiated through. The vectors hold the parameters' gradient (the order of
+    /// <see cref="FunctionalNN.LossAndGradient.Gradient"/>) followed by dL/dx row by row; an index at or beyond
+    /// <see cref="ParameterCount"/> is an input value.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad x or y, or a batch of one row for batch normalisation in training mode.</exception>
+    /// <exception cref="InvalidOperationException">A step activation (no gradient).</exception>
+    public GradientCheckResult CheckGradients(double[,] x, double[,] y, Loss loss, NetworkMode mode, long dropoutSeed = 0,
+        double epsilon = 1e-4, double relativeFloor = 1e-4)
+    {
+        var coreMode = mode switch
+        {
+            NetworkMode.Inference => FN.Mode.Inference,
+            NetworkMode.Training => FN.Mode.NewTraining(Functional.NN.Kernels.Formulas.DropoutKey(dropoutSeed, 0)),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown mode."),
+        };
+        return new(FN.GradientCheck.checkNetworkIn(new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor), coreMode, Core,
+            loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y))));
+    }
+
+    /// <summary>One line per block, a residual block's inner blocks indented below it: the kind, the widths, the
+    /// activation and bias of a dense layer, and the parameter count ("dense 4 -> 16, relu, bias (80 parameters)",
+    /// "batch normalisation 16 (32 parameters, 32 running statistics)", "dropout 0.1 (16)").</summary>
     public IReadOnlyList<string> Describe() => FN.NetworkModule.describe(Core).ToArray();
+
+    private List<FN.Dense> DenseLayers()
+    {
+        var layers = new List<FN.Dense>();
+        void Walk(IEnumerable<FN.Block> blocks)
+        {
+            foreach (var b in blocks)
+            {
+                if (b is FN.Block.Dense d) layers.Add(d.Item);
+                else if (b is FN.Block.Residual r) Walk(r.Item);
+            }
+        }
+        Walk(Core.Blocks);
+        return layers;
+    }
 
     private FN.Dense LayerAt(int layer)
     {
-        var count = Core.Layers.Length;
+        var layers = DenseLayers();
+        var count = layers.Count;
         if (layer < 0 || layer >= count)
-            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"The network has {count} layers (0 .. {count - 1}).");
-        return Core.Layers[layer];
+            throw new ArgumentOutOfRangeException(nameof(layer), layer,
+                count == 0 ? "The network has no dense layer (see Blocks)." : $"The network has {count} dense layers (0 .. {count - 1}).");
+        return layers[layer];
     }
 }
 
-/// <summary>Builds a <see cref="Network"/>: an input width, a chain of <see cref="Dense"/> calls and a seed.</summary>
-/// <example><code>
-/// var net = new NetworkBuilder(inputs: 4).Dense(16, Activation.ReLU).Dense(3, Activation.Identity).Seed(42).Build();
-/// </code></example>
-public sealed class NetworkBuilder
+/// <summary>The chain of blocks shared by <see cref="NetworkBuilder"/> and <see cref="ResidualBuilder"/>: each call adds
+/// a block after the previous ones and returns the builder. A builder checks each block's widths as it is added.</summary>
+/// <typeparam name="TSelf">The builder's own type.</typeparam>
+public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBuilder<TSelf>
 {
-    private readonly int inputs;
-    private readonly List<FN.LayerSpec> layers = new();
-    private long seed = 0;
-    private FN.Precision precision = FN.Precision.Float64;
+    private readonly List<FN.BlockSpec> blocks = new();
+    private bool fixedWidth;
 
-    /// <summary>A builder for a network with <paramref name="inputs"/> inputs.</summary>
-    public NetworkBuilder(int inputs)
+    private protected BlockSequenceBuilder(int width) => Width = width;
+
+    /// <summary>The width the next block meets (the inputs, or the last block's outputs).</summary>
+    public int Width { get; private set; }
+
+    /// <summary>The number of blocks added so far.</summary>
+    public int Count => blocks.Count;
+
+    internal IReadOnlyList<FN.BlockSpec> Specs => blocks;
+
+    /// <summary>True when some block added fixes its width (a dense layer, a normalisation, a custom block).</summary>
+    internal bool FixesWidth => fixedWidth;
+
+    private TSelf Push(FN.BlockSpec spec, int width, bool fixes)
     {
-        if (inputs <= 0) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, "inputs must be positive.");
-        this.inputs = inputs;
+        blocks.Add(spec);
+        Width = width;
+        fixedWidth |= fixes;
+        return (TSelf)this;
     }
 
-    /// <summary>Adds a dense layer of <paramref name="units"/> outputs.</summary>
+    /// <summary>Adds a dense layer of <paramref name="units"/> outputs: s(X W + 1 b).</summary>
     /// <param name="units">The layer's width.</param>
     /// <param name="activation">Its activation.</param>
     /// <param name="bias">Whether it adds a bias row.</param>
     /// <param name="initializer">How its weights are drawn.</param>
     /// <param name="leakySlope">The slope for z &lt; 0 of a leaky ReLU.</param>
-    public NetworkBuilder Dense(int units, Activation activation = Activation.ReLU, bool bias = true,
+    /// <exception cref="ArgumentOutOfRangeException">units is not positive, or the layer would need more weights than an array holds.</exception>
+    public TSelf Dense(int units, Activation activation = FunctionalNN.Activation.ReLU, bool bias = true,
         Initializer initializer = Initializer.Default, double leakySlope = 0.01)
     {
         if (units <= 0) throw new ArgumentOutOfRangeException(nameof(units), units, "units must be positive.");
-        var fanIn = layers.Count == 0 ? inputs : layers[^1].Units;
-        if ((long)fanIn * units > Array.MaxLength)
+        if ((long)Width * units > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(units), units,
-                $"A layer of {units} units after {fanIn} inputs needs {(long)fanIn * units} weights; a layer holds at most {Array.MaxLength} weights.");
+                $"A layer of {units} units after {Width} inputs needs {(long)Width * units} weights; a layer holds at most {Array.MaxLength} weights.");
         var init = initializer.ToCore();
-        layers.Add(new FN.LayerSpec(units, activation.ToCore(leakySlope), bias,
-            init is null ? FSharpOption<FN.Initializer>.None : FSharpOption<FN.Initializer>.Some(init)));
-        return this;
+        var spec = new FN.LayerSpec(units, activation.ToCore(leakySlope), bias,
+            init is null ? FSharpOption<FN.Initializer>.None : FSharpOption<FN.Initializer>.Some(init));
+        return Push(FN.BlockSpec.NewDense(spec), units, true);
+    }
+
+    /// <summary>Adds an activation on its own, s(X) element-wise (keeps the width).</summary>
+    /// <param name="activation">The activation.</param>
+    /// <param name="leakySlope">The slope for z &lt; 0 of a leaky ReLU.</param>
+    public TSelf Activation(Activation activation, double leakySlope = 0.01) =>
+        Push(FN.BlockSpec.NewActivation(activation.ToCore(leakySlope)), Width, false);
+
+    /// <summary>Adds inverted dropout (torch.nn.Dropout): in a training step each value is kept with probability
+    /// 1 - <paramref name="rate"/> and scaled by 1 / (1 - rate); for prediction it is the identity. The masks come from
+    /// the training seed, so runs stay bit-identical.</summary>
+    /// <param name="rate">The fraction of values dropped, in [0, 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">rate outside [0, 1).</exception>
+    public TSelf Dropout(double rate)
+    {
+        if (!(rate >= 0 && rate < 1))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"rate is {rate}; a dropout rate must lie in [0, 1) (the fraction of values dropped in training).");
+        return Push(FN.BlockSpec.NewDropout(rate), Width, false);
+    }
+
+    /// <summary>Adds batch normalisation of the current width (torch.nn.BatchNorm1d: momentum 0.1, epsilon 1e-5; scale
+    /// 1, shift 0, running mean 0 and variance 1 to start). Training needs batches of at least 2 rows.</summary>
+    public TSelf BatchNorm() => Push(FN.BlockSpec.BatchNorm, Width, true);
+
+    /// <summary>Adds layer normalisation of the current width (torch.nn.LayerNorm: epsilon 1e-5; scale 1, shift 0 to start).</summary>
+    public TSelf LayerNorm() => Push(FN.BlockSpec.LayerNorm, Width, true);
+
+    /// <summary>Adds a residual block X + f(X), f the blocks that <paramref name="inner"/> adds to the builder it is given;
+    /// they must give back the width they take.</summary>
+    /// <example><code>.Residual(inner => inner.Dense(16, Activation.ReLU).Dense(16, Activation.Identity))</code></example>
+    /// <exception cref="ArgumentException">inner adds no block, or its blocks change the width (ParamName "inner").</exception>
+    public TSelf Residual(Func<ResidualBuilder, ResidualBuilder> inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        var builder = new ResidualBuilder(Width);
+        var result = inner(builder) ?? builder;
+        if (result.Count == 0)
+            throw new ArgumentException("The residual block has no inner blocks; add at least one (inner => inner.Dense(...)).", nameof(inner));
+        if (result.Width != Width)
+            throw new ArgumentException($"The residual block takes {Width} features but its inner blocks give {result.Width}; a residual block X + f(X) needs f to keep the width.", nameof(inner));
+        return Push(FN.BlockSpec.NewResidual(ListModule.OfSeq(result.Specs)), Width, result.FixesWidth);
+    }
+
+    /// <summary>Adds a block written in C# (<see cref="CustomBlock"/>). A network with one trains on the reference
+    /// backend and cannot be saved to a model file.</summary>
+    /// <exception cref="ArgumentException">The block's InputSize differs from the current width, or it declares a bad
+    /// name, size or parameter (ParamName "block").</exception>
+    public TSelf Add(CustomBlock block)
+    {
+        var adapter = CustomBlockAdapter.Of(block, nameof(block));
+        if (adapter.InputSize != Width)
+            throw new ArgumentException($"The custom block '{adapter.Name}' takes {adapter.InputSize} features but the blocks before it give {Width}.", nameof(block));
+        return Push(FN.BlockSpec.NewCustom(adapter), adapter.OutputSize, true);
+    }
+}
+
+/// <summary>The inner blocks of a residual block (<see cref="BlockSequenceBuilder{TSelf}.Residual"/>).</summary>
+public sealed class ResidualBuilder : BlockSequenceBuilder<ResidualBuilder>
+{
+    internal ResidualBuilder(int width) : base(width) { }
+}
+
+/// <summary>Builds a <see cref="Network"/>: an input width, a chain of blocks (<see cref="BlockSequenceBuilder{TSelf}.Dense"/>,
+/// <see cref="BlockSequenceBuilder{TSelf}.Activation"/>, <see cref="BlockSequenceBuilder{TSelf}.Dropout"/>,
+/// <see cref="BlockSequenceBuilder{TSelf}.BatchNorm"/>, <see cref="BlockSequenceBuilder{TSelf}.LayerNorm"/>,
+/// <see cref="BlockSequenceBuilder{TSelf}.Residual"/>, <see cref="BlockSequenceBuilder{TSelf}.Add"/>) and a seed.</summary>
+/// <example><code>
+/// var net = new NetworkBuilder(inputs: 4).Dense(16, Activation.ReLU).Dense(3, Activation.Identity).Seed(42).Build();
+/// var deep = new NetworkBuilder(inputs: 4)
+///     .Dense(16, Activation.Identity).BatchNorm().Activation(Activation.ReLU).Dropout(0.1)
+///     .Residual(inner => inner.Dense(16, Activation.ReLU).Dense(16, Activation.Identity))
+///     .Dense(3, Activation.Identity).Seed(42).Build();
+/// </code></example>
+public sealed class NetworkBuilder : BlockSequenceBuilder<NetworkBuilder>
+{
+    private readonly int inputs;
+    private long seed = 0;
+    private FN.Precision precision = FN.Precision.Float64;
+
+    /// <summary>A builder for a network with <paramref name="inputs"/> inputs.</summary>
+    public NetworkBuilder(int inputs) : base(inputs > 0 ? inputs : throw new ArgumentOutOfRangeException(nameof(inputs), inputs, "inputs must be positive."))
+    {
+        this.inputs = inputs;
     }
 
     /// <summary>The seed of the library's random generator that draws the weights (default 0).</summary>
@@ -208,11 +386,15 @@ public sealed class NetworkBuilder
         return this;
     }
 
-    /// <summary>The network. The same builder and seed always give the same weights.</summary>
+    /// <summary>The network. The same builder and seed always give the same weights (dense layers' weights are drawn
+    /// in order, depth first into residual blocks).</summary>
+    /// <exception cref="InvalidOperationException">No block, or no block that fixes a width (only activations and dropout).</exception>
     public Network Build()
     {
-        if (layers.Count == 0) throw new InvalidOperationException("Add at least one layer with Dense(...) before Build().");
-        return new Network(FN.NetworkModule.withPrecision(precision, FN.NetworkModule.init(inputs, layers, seed)));
+        if (Count == 0) throw new InvalidOperationException("Add at least one layer with Dense(...) before Build().");
+        if (!FixesWidth)
+            throw new InvalidOperationException("Add at least one dense layer, normalisation or custom block before Build(); activations and dropout alone make no network.");
+        return new Network(FN.NetworkModule.withPrecision(precision, FN.NetworkModule.initBlocks(inputs, Specs, seed)));
     }
 }
 

@@ -174,6 +174,38 @@ let tests =
                 expectError dir [ "linear"; "--data"; "mixed.csv" ] 1 [ "column 'color' holds text" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "train --dropout --normalization --residual: the summary lists every block, the model file reads back" {
+            let dir = tempDir ()
+            try
+                File.WriteAllText(Path.Combine(dir, "iris.csv"), File.ReadAllText(Repo.path [ "src"; "Core.FSharp"; "Data"; "iris.csv" ]))
+                let code, out, err, _ =
+                    run dir [ "train"; "--data"; "iris.csv"; "--target"; "species"; "--layers"; "8,8"; "--dropout"; "0.1"; "--normalization"; "batch"
+                              "--residual"; "--optimizer"; "adam"; "--lr"; "0.01"; "--batch-size"; "16"; "--epochs"; "40"; "--out"; "iris.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                // Hand counts: dense 4*8+8 = 40; batch norm gamma and beta 2*8 = 16 (and 16 running statistics);
+                // the residual's dense 8*8+8 = 72 and batch norm 16 = 88; output dense 8*3+3 = 27. Total 171, 32 statistics.
+                for part in [ "block 1: dense 4 -> 8, identity, W 4x8 + b 8 = 40 parameters"
+                              "block 2: batch normalisation 8 -> 8, gamma 8 + beta 8 = 16 parameters, running mean 8 + variance 8"
+                              "block 3: activation tanh, 8 -> 8"
+                              "block 4: dropout 0.1, 8 -> 8 (training only)"
+                              "block 5: residual 8 -> 8, x + f(x) over 3 blocks = 88 parameters"
+                              "  block 5.1: dense 8 -> 8, identity, W 8x8 + b 8 = 72 parameters"
+                              "  block 5.3: activation tanh, 8 -> 8"
+                              "block 6: dropout 0.1, 8 -> 8 (training only)"
+                              "block 7: dense 8 -> 3, identity, W 8x3 + b 3 = 27 parameters"
+                              "total: 171 parameters and 32 running statistics" ] do
+                    Expect.stringContains out part "the summary"
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "iris.fnn"; "--data"; "iris.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
+                Expect.isGreaterThanOrEqual ((json out).GetProperty("accuracy").GetDouble()) 0.85 "the saved network of blocks classifies all rows"
+                expectError dir [ "train"; "--dropout"; "1" ] 2 [ "--dropout"; "[0, 1)"; "'1'" ] |> ignore
+                expectError dir [ "train"; "--dropout"; "lots" ] 2 [ "--dropout"; "'lots'" ] |> ignore
+                expectError dir [ "train"; "--normalization"; "group" ] 2 [ "--normalization needs none, batch or layer"; "'group'" ] |> ignore
+                expectError dir [ "train"; "--residual"; "--layers"; "16,8" ] 2 [ "--residual"; "equal width"; "16,8" ] |> ignore
+                expectError dir [ "train"; "--normalization"; "batch"; "--batch-size"; "1" ] 2 [ "--normalization batch"; "--batch-size 2" ] |> ignore
+                expectError dir [ "train"; "--dropout"; "0.5"; "--layers"; "none" ] 2 [ "--dropout"; "--layers" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
         test "errors are one line on stderr and a non-zero exit, never a stack trace" {
             let dir = tempDir ()
             try

@@ -4,6 +4,16 @@ open System
 open System.Diagnostics
 open MathNet.Numerics.LinearAlgebra
 
+/// How a pipeline's hidden layers are normalised (`FitOptions.Normalization`).
+[<RequireQualifiedAccess>]
+type HiddenNormalization =
+    /// Dense layers with their activation, as the notes' networks.
+    | None
+    /// Each hidden layer is dense (identity) -> batch normalisation -> activation.
+    | Batch
+    /// Each hidden layer is dense (identity) -> layer normalisation -> activation.
+    | Layer
+
 /// The settings of `PipelineFit.fit`: the network's hidden layers, how inputs are scaled, how
 /// the network is trained (the Trainer's options) and the validation split.
 type FitOptions =
@@ -25,13 +35,21 @@ type FitOptions =
       ValidationFraction: float
       /// The network's precision (Network.withPrecision): Float32 trains and stores a float32
       /// network, Float64 (the default) a float64 one.
-      Precision: Precision }
+      Precision: Precision
+      /// The dropout rate of a dropout block after every hidden layer (0: none), in [0, 1).
+      Dropout: float
+      /// The normalisation of every hidden layer, before its activation.
+      Normalization: HiddenNormalization
+      /// Skip connections: a hidden layer whose width equals the previous hidden layer's becomes
+      /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)).
+      Residual: bool }
     /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, and the
     /// notes' plain gradient descent: full batch, constant step 0.5, 500 epochs; no validation set.
     static member Default =
         { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard; Seed = 0L
           Training = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.5).WithMaxEpochs(500)
-          ValidationFraction = 0.0; Precision = Precision.Float64 }
+          ValidationFraction = 0.0; Precision = Precision.Float64
+          Dropout = 0.0; Normalization = HiddenNormalization.None; Residual = false }
     /// A copy with other hidden layers.
     member this.WithHiddenLayers(widths: int[]) = { this with HiddenLayers = Array.copy widths }
     /// A copy with another hidden activation.
@@ -52,6 +70,12 @@ type FitOptions =
     member this.WithValidationFraction(fraction) = { this with ValidationFraction = fraction }
     /// A copy with another network precision.
     member this.WithPrecision(precision) = { this with Precision = precision }
+    /// A copy with a dropout block after every hidden layer (0: none).
+    member this.WithDropout(rate) = { this with Dropout = rate }
+    /// A copy with another normalisation of the hidden layers.
+    member this.WithNormalization(normalization) = { this with Normalization = normalization }
+    /// A copy with or without skip connections around hidden layers of equal width.
+    member this.WithResidual(residual) = { this with Residual = residual }
 
 /// What `PipelineFit.fit` returns.
 type FitResult =
@@ -72,6 +96,31 @@ module PipelineFit =
     /// The loss used when none is given: softmax cross-entropy for classes, MSE for numbers.
     let defaultLoss (data: Dataset) = if data.IsClassification then Loss.SoftmaxCrossEntropy else Loss.MeanSquaredError
 
+    /// The blocks of a pipeline's network for the options (the first hidden layer takes the
+    /// encoded inputs): hidden layer k is dense(width_k, activation), or with a normalisation
+    /// dense(width_k, identity, the activation's initialiser) -> normalisation -> activation;
+    /// with Residual, a hidden layer whose width equals the previous hidden layer's is wrapped in
+    /// a residual block; with a dropout rate, a dropout block follows every hidden layer (after
+    /// the residual sum); last, the output layer dense(outputs, outputActivation).
+    /// Raises ArgumentException (ParamName "options.Dropout", "options.HiddenLayers") for bad options.
+    let hiddenBlocks (options: FitOptions) (outputs: int) (outputActivation: Activation) : BlockSpec list =
+        Check.notNull "options.HiddenLayers" options.HiddenLayers
+        options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
+        Dropout.checkRate "options.Dropout" options.Dropout
+        let layer (width: int) : BlockSpec list =
+            match options.Normalization with
+            | HiddenNormalization.None -> [ BlockSpec.Dense (LayerSpec.Of(width, options.Activation)) ]
+            | norm ->
+                let dense = { Units = width; Activation = Activation.Identity; UseBias = true; Initializer = Some (Init.defaultFor options.Activation) }
+                [ BlockSpec.Dense dense
+                  (if norm = HiddenNormalization.Batch then BlockSpec.BatchNorm else BlockSpec.LayerNorm)
+                  BlockSpec.Activation options.Activation ]
+        [ for k, width in Array.indexed options.HiddenLayers do
+            if options.Residual && k > 0 && options.HiddenLayers.[k - 1] = width then yield BlockSpec.Residual (layer width)
+            else yield! layer width
+            if options.Dropout > 0.0 then yield BlockSpec.Dropout options.Dropout
+          yield BlockSpec.Dense (LayerSpec.Of(outputs, outputActivation)) ]
+
     /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
     /// from the seed (inputs, hidden layers, identity output) in the options' precision, the target scaler (regression:
     /// standardisation of the target, fitted on its rows).
@@ -85,12 +134,10 @@ module PipelineFit =
             elif data.IsClassification then classNames.Length
             else 1
         let outputActivation = if loss = Loss.BinaryCrossEntropy then Activation.Sigmoid else Activation.Identity
-        let specs =
-            [ for w in options.HiddenLayers -> LayerSpec.Of(w, options.Activation)
-              yield LayerSpec.Of(outputs, outputActivation) ]
+        let specs = hiddenBlocks options outputs outputActivation
         let pre = Preprocessor.fit data
         let encoded = Preprocessor.transform pre data.FeatureNames (Preprocessor.rawFeatures pre data.FeatureNames data)
-        let net = Network.init encoded.ColumnCount specs options.Seed |> Network.withPrecision options.Precision
+        let net = Network.initBlocks encoded.ColumnCount specs options.Seed |> Network.withPrecision options.Precision
         let scaler = Scaler.fit options.Scaling encoded
         let targetScaler =
             match data.Target with
