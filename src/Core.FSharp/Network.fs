@@ -301,8 +301,9 @@ module Network =
         let specs = List.ofSeq specs
         if List.isEmpty specs then Check.fail "specs" "A network needs at least one block."
         let total = ref 0L
-        let rec build (width: int) (rng: Rng) (specs: BlockSpec list) : Block list * int * Rng =
-            let folder (blocks, width, rng) (spec: BlockSpec) =
+        let rec build (path: string) (width: int) (rng: Rng) (specs: BlockSpec list) : Block list * int * Rng =
+            let folder (blocks, width, rng) (i: int, spec: BlockSpec) =
+                let here = if path = "" then string i else sprintf "%s.%d" path i
                 match spec with
                 | BlockSpec.Dense spec ->
                     Check.positiveInt "units" spec.Units
@@ -323,24 +324,24 @@ module Network =
                     Block.Dense { Weights = w; Bias = bias; Activation = spec.Activation } :: blocks, spec.Units, rng
                 | BlockSpec.Activation a -> Block.Activation a :: blocks, width, rng
                 | BlockSpec.Dropout rate ->
-                    Dropout.checkRate "rate" rate
+                    Dropout.checkRateAt "rate" here rate
                     Block.Dropout rate :: blocks, width, rng
                 | BlockSpec.BatchNorm -> Block.BatchNorm (BatchNorm.create width) :: blocks, width, rng
                 | BlockSpec.LayerNorm -> Block.LayerNorm (LayerNorm.create width) :: blocks, width, rng
                 | BlockSpec.Residual inner ->
-                    if List.isEmpty inner then Check.fail "specs" "A residual block needs at least one inner block."
-                    let innerBlocks, w, rng = build width rng inner
+                    if List.isEmpty inner then Check.fail "specs" (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
+                    let innerBlocks, w, rng = build here width rng inner
                     if w <> width then
-                        Check.fail "specs" (sprintf "A residual block takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." width w)
+                        Check.fail "specs" (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here width w)
                     Block.Residual innerBlocks :: blocks, width, rng
                 | BlockSpec.Custom c ->
                     Check.notNull "specs" (box c)
                     if c.InputSize <> width then
-                        Check.fail "specs" (sprintf "The custom block '%s' takes %d features but the blocks before it give %d." c.Name c.InputSize width)
+                        Check.fail "specs" (sprintf "Block %s (custom block '%s') takes %d features but the blocks before it give %d." here c.Name c.InputSize width)
                     Block.Custom c :: blocks, c.OutputSize, rng
-            let blocks, width, rng = List.fold folder ([], width, rng) specs
+            let blocks, width, rng = List.fold folder ([], width, rng) (List.indexed specs)
             List.rev blocks, width, rng
-        let blocks, _, rng = build inputs rng specs
+        let blocks, _, rng = build "" inputs rng specs
         ofBlocks blocks, rng
 
     /// `initBlocksWith` from a seed.
@@ -461,10 +462,10 @@ module Network =
     /// network has a batch normalisation (a batch's variance needs two rows).
     let checkModeRows (net: Network) (mode: Mode) (name: string) (rows: int) =
         if mode.IsTraining && rows < 2 then
-            let mutable found = false
-            Block.iter (fun b -> match b with Block.BatchNorm _ -> found <- true | _ -> ()) net.Blocks
-            if found then
-                Check.fail name (sprintf "%s has %d row, but batch normalisation in training mode needs at least 2 rows per batch (it normalises by the batch's variance); use a batch size of 2 or more." name rows)
+            match Block.tryFindPath (function Block.BatchNorm _ -> true | _ -> false) "" net.Blocks with
+            | Some position ->
+                Check.fail name (sprintf "%s has %d row, but block %s (batch normalisation) in training mode needs at least 2 rows per batch (it normalises by the batch's variance); use a batch size of 2 or more." name rows position)
+            | None -> ()
 
     /// The forward pass in a mode, without argument checks, keeping what backward needs. For a
     /// Float32 network X is rounded to float32 first, and each block's output (a dense layer's

@@ -161,6 +161,19 @@ module Block =
             | Block.Residual inner -> iter f inner
             | _ -> ()
 
+    /// The position ("3", or "2.1" for the second block inside block 2) of the first block, depth
+    /// first, for which `f` holds.
+    let rec tryFindPath (f: Block -> bool) (path: string) (blocks: Block list) : string option =
+        blocks
+        |> List.indexed
+        |> List.tryPick (fun (i, b) ->
+            let here = if path = "" then string i else sprintf "%s.%d" path i
+            if f b then Some here
+            else
+                match b with
+                | Block.Residual inner -> tryFindPath f here inner
+                | _ -> None)
+
     /// True when the activation of a dense layer or an activation block is differentiable everywhere it is used.
     let rec firstNonDifferentiable (path: string) (blocks: Block list) : (string * Activation) option =
         blocks
@@ -184,11 +197,11 @@ module Block =
             let here = if path = "" then string i else sprintf "%s.%d" path i
             match b, w with
             | Block.Dropout rate, _ ->
-                Dropout.checkRate param rate
+                Dropout.checkRateAt param here rate
                 w
             | Block.Activation _, _ -> w
             | Block.Residual inner, _ ->
-                if List.isEmpty inner then Check.fail param (sprintf "Block %d (residual) has no inner blocks; a residual block needs at least one." i)
+                if List.isEmpty inner then Check.fail param (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
                 let wIn = match w with Some w -> Some w | None -> inner |> List.tryPick inputWidth
                 let wOut = checkWidths param here wIn inner
                 match wIn, wOut with

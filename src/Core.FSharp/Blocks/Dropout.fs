@@ -16,6 +16,12 @@ module Dropout =
         if not (rate >= 0.0 && rate < 1.0) then
             Check.fail name (sprintf "%s is %s; a dropout rate must lie in [0, 1) (the fraction of values dropped in training)." name (string rate))
 
+    /// Raises ArgumentException (ParamName `name`) for a rate outside [0, 1), naming the dropout
+    /// block's position ("3", or "2.1" for the second block inside block 2).
+    let checkRateAt (name: string) (position: string) (rate: float) =
+        if not (rate >= 0.0 && rate < 1.0) then
+            Check.fail name (sprintf "Block %s (dropout) has rate %s; a dropout rate must lie in [0, 1) (the fraction of values dropped in training)." position (string rate))
+
     /// The mask M (rows x cols, entries 0 or 1/(1-rate)) of dropout block number `index` (0-based,
     /// in the order the network's dropout blocks are met, depth first) at a step of key `key`.
     let mask (key: uint64) (index: int) (rate: float) (rows: int) (cols: int) : Matrix<float> =
