@@ -220,15 +220,18 @@ let private normalization (trace: BlockTrace) =
 let private mutants : (string * string * bool option * (BlockCase -> bool) * (Mode -> Block -> BlockTrace -> Matrix<float> -> BlockGradient * Matrix<float>)) list =
     let any (_: BlockCase) = true
     let denseOf (c: BlockCase) = match c.Network.Blocks.[c.Index] with Block.Dense d -> d | _ -> failwith "dense"
-    [ "dense: dW 0.1% too large", "dense", None, any, (fun mode b t g ->
+    // A (leaky) ReLU layer whose units are all off passes no gradient, so no change to its
+    // derivative shows: the dense mutants take a smooth, non-linear activation.
+    let curved (c: BlockCase) = List.contains (denseOf c).Activation [ Activation.Sigmoid; Activation.Tanh; Activation.Softplus ]
+    [ "dense: dW 0.1% too large", "dense", None, curved, (fun mode b t g ->
         match trueBackward mode b t g with
         | BlockGradient.Dense d, dx -> BlockGradient.Dense { d with Weights = scaled 1.001 d.Weights }, dx
         | r -> r)
-      "dense: db the column mean instead of the sum", "dense", None, (fun c -> (denseOf c).Bias.IsSome), (fun mode b t g ->
+      "dense: db the column mean instead of the sum", "dense", None, (fun c -> curved c && (denseOf c).Bias.IsSome), (fun mode b t g ->
         match trueBackward mode b t g with
         | BlockGradient.Dense d, dx -> BlockGradient.Dense { d with Bias = d.Bias |> Option.map (fun v -> v / float g.RowCount) }, dx
         | r -> r)
-      "dense: dA = G W^T (the activation's derivative forgotten)", "dense", None, (fun c -> List.contains (denseOf c).Activation [ Activation.Sigmoid; Activation.Tanh; Activation.Softplus ]), (fun mode b t g ->
+      "dense: dA = G W^T (the activation's derivative forgotten)", "dense", None, curved, (fun mode b t g ->
         match b, trueBackward mode b t g with
         | Block.Dense d, (bg, _) -> bg, g.TransposeAndMultiply d.Weights
         | _, r -> r)
