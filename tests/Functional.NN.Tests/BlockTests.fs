@@ -657,7 +657,7 @@ let tests =
                 Expect.equal (a.History |> List.map (fun h -> h.TrainLoss)) (b.History |> List.map (fun h -> h.TrainLoss)) "history"
                 Expect.notEqual (bits (train (options.WithSeed 18L)).Model) (bits a.Model) "another seed draws other batches and masks"
             }
-            test "a run resumed from a checkpoint (mid-epoch) equals an uninterrupted one, bit for bit" {
+            test "a run resumed from a checkpoint (mid-epoch), also through a checkpoint file, equals an uninterrupted one, bit for bit" {
                 let net = allBlocks 8L
                 let x, y = data 30 7L
                 let options = TrainingOptions.Default.WithBatching(Batching.miniBatch 8).WithMaxEpochs(4).WithOptimizer(Optimizer.adam).WithSeed(3L)
@@ -669,6 +669,11 @@ let tests =
                 Expect.equal (bits resumed.Model) (bits whole.Model) "parameters and running statistics"
                 Expect.equal resumed.Steps whole.Steps "steps"
                 Expect.equal (resumed.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss)) (whole.History |> List.map (fun h -> h.TrainLoss, h.ValidationLoss)) "history"
+                // Also through a checkpoint file (the running statistics travel with the network).
+                let reloaded = ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes part.Checkpoint)
+                Expect.equal (bits reloaded.Model) (bits part.Checkpoint.Model) "the checkpoint's network survives the file"
+                let resumedFile = Trainer.resume options Loss.HalfMeanSquaredError data reloaded
+                Expect.equal (bits resumedFile.Model) (bits whole.Model) "resumed through a file"
             }
         ]
     ]
