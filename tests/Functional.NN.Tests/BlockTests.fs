@@ -516,15 +516,15 @@ let private argumentError (f: unit -> unit) =
 let tests =
     testList "Blocks" [
         testList "gradient check on random cases (1,250 a run)" [
-            testPropertyWithConfig (configOf typeof<DenseArb> 150) "dense: every parameter and input within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ActivationArb> 150) "activation: every parameter and input within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<DropoutTrainingArb> 150) "dropout (training, mask fixed by the key): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<DropoutInferenceArb> 50) "dropout (inference): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<BatchNormTrainingArb> 200) "batch normalisation (training): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<BatchNormInferenceArb> 150) "batch normalisation (inference): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<LayerNormArb> 150) "layer normalisation: within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ResidualTrainingArb> 125) "residual (training; inner blocks of every kind): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ResidualInferenceArb> 125) "residual (inference): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<DenseArb> 150) "block gradient check, dense: every parameter and input within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ActivationArb> 150) "block gradient check, activation: every parameter and input within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<DropoutTrainingArb> 150) "block gradient check, dropout (training, mask fixed by the key): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<DropoutInferenceArb> 50) "block gradient check, dropout (inference): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<BatchNormTrainingArb> 200) "block gradient check, batch normalisation (training): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<BatchNormInferenceArb> 150) "block gradient check, batch normalisation (inference): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<LayerNormArb> 150) "block gradient check, layer normalisation: within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ResidualTrainingArb> 125) "block gradient check, residual (training; inner blocks of every kind): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ResidualInferenceArb> 125) "block gradient check, residual (inference): within 1e-6" passes
         ]
 
         testList "a wrong derivative of each block fails the check" [
