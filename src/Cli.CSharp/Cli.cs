@@ -23,17 +23,21 @@ public static class Cli
             --normalization none       none, batch or layer: hidden layers become dense -> normalisation -> activation
             --residual                 skip connections around consecutive hidden layers of equal width
             --loss NAME                cross_entropy, mse, half_mse, bce, bce_logits, hinge, ...
-            --optimizer sgd            sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
-            --lr 0.5                   step size
-            --epochs 500               epochs
-            --batch-size N             minibatch size (default: the full batch)
+            --optimizer adam           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
+            --lr 0.001                 step size
+            --epochs 200               the most epochs
+            --batch-size 32            minibatch size, or "full" for full-batch gradient descent
             --scaling standard         standard, minmax, none
             --seed 0                   seed of the split, the weights and the batches
             --test-fraction 0.2        share of rows held out for testing (stratified)
             --validation-fraction 0    share of training rows held out for the validation loss
             --precision float64        float64 or float32: the network's precision (float32 files are half the size)
             --backend auto             auto (the kernels wherever they support the network), kernels or reference
-            --patience N               stop when the validation loss has not improved for N epochs
+            --patience 10              stop when the loss (the validation loss with --validation-fraction, else
+                                       the training loss) has not improved by 1e-4 for N epochs; "off": never stop early
+          the training defaults are the library's (scikit-learn's MLP: Adam 0.001, at most 200 epochs, the
+          plateau stop; batches of 32); the notes' gradient descent: --optimizer sgd --batch-size full
+          --lr 0.5 --epochs 500 --patience off
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs
             --json                     print the final metrics as one JSON object
@@ -116,7 +120,7 @@ public static class Cli
     private static string Describe(Exception e) => e switch
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
-        FN.TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (or try --optimizer adam with --lr 0.001)",
+        FN.TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
         FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),

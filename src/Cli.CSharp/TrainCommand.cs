@@ -14,16 +14,25 @@ public static class TrainCommand
         var layersText = o.Get("layers", "16")!;
         var activation = Names.ParseActivation(o.Get("activation", "tanh")!);
         var loss = o.Get("loss") is string ln ? Names.ParseLoss(ln) : (Loss?)null;
-        var optimizerName = o.Get("optimizer", "sgd")!.ToLowerInvariant();
-        var optimizer = Names.ParseOptimizer(optimizerName);
-        int batchSize = o.Int("batch-size", 0);
-        double lr = o.Double("lr", optimizerName switch { "adam" or "adamw" or "rmsprop" => 0.003, "adagrad" => 0.05, _ => 0.5 });
-        int epochs = o.Int("epochs", batchSize > 0 ? 50 : 500);
+        // Every training default is the library's (TrainingOptions' defaults, the core's); an option given replaces one.
+        var defaults = new TrainingOptions();
+        var optimizer = o.Get("optimizer") is string optimizerName ? Names.ParseOptimizer(optimizerName) : defaults.Optimizer;
+        var batchText = o.Get("batch-size");
+        bool fullBatch = batchText?.Trim().ToLowerInvariant() is "full" or "all";
+        int batchSize = batchText is null || fullBatch ? 0 : o.Int("batch-size", 0);
+        if (batchText is not null && !fullBatch && batchSize <= 0)
+            throw new UsageException($"--batch-size must be a positive number of rows, or 'full' for full-batch gradient descent, not '{batchText}'");
+        double? lr = o.Has("lr") ? o.Double("lr", 0) : null;
+        int epochs = o.Int("epochs", defaults.MaxEpochs);
         var scaling = Names.ParseScaling(o.Get("scaling", "standard")!);
         long seed = o.Long("seed", 0);
         double testFraction = o.Double("test-fraction", 0.2);
         double validationFraction = o.Double("validation-fraction", 0.0);
-        int? patience = o.Has("patience") ? o.Int("patience", 10) : null;
+        var patienceText = o.Get("patience");
+        int? patience = patienceText is null ? defaults.EarlyStoppingPatience
+            : patienceText.Trim().ToLowerInvariant() is "off" or "none" ? null
+            : o.Int("patience", 0) is var pv && pv > 0 ? pv
+            : throw new UsageException($"--patience needs a positive number of epochs, or 'off', not '{patienceText}'");
         var precisionText = o.Get("precision", "float64")!;
         var precision = precisionText.Trim().ToLowerInvariant() switch
         {
@@ -50,9 +59,8 @@ public static class TrainCommand
         o.CheckAllUsed();
 
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (batchSize < 0) throw new UsageException("--batch-size must be positive");
         if (epochs <= 0) throw new UsageException("--epochs must be positive");
-        if (!(lr > 0)) throw new UsageException("--lr must be positive");
+        if (lr is double lrv && !(lrv > 0)) throw new UsageException("--lr must be positive");
         int[] layers;
         try
         {
@@ -61,7 +69,6 @@ public static class TrainCommand
         }
         catch (FormatException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
         catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
-        if (patience is not null && !(validationFraction > 0)) throw new UsageException("--patience (early stopping) needs --validation-fraction");
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
         var (dropout, normalization) = Blocks(dropoutText, normalizationText, residual, layers, batchSize);
 
@@ -89,10 +96,10 @@ public static class TrainCommand
             Dropout = dropout,
             Normalization = normalization,
             Residual = residual,
-            Training = new TrainingOptions
+            Training = defaults with
             {
-                Batching = batchSize > 0 ? Batching.MiniBatch(batchSize) : Batching.FullBatch,
-                Schedule = Schedule.Constant(lr),
+                Batching = fullBatch ? Batching.FullBatch : batchSize > 0 ? Batching.MiniBatch(batchSize) : defaults.Batching,
+                Schedule = lr is double rate ? Schedule.Constant(rate) : defaults.Schedule,
                 Optimizer = optimizer,
                 MaxEpochs = epochs,
                 Seed = seed,
@@ -108,8 +115,11 @@ public static class TrainCommand
             var untrained = Pipeline.Untrained(split.Train, options);
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
-            var batching = batchSize > 0 ? $"minibatches of {batchSize}" : "full batch";
-            w.WriteLine($"training: {optimizer} ({batching}), step {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {epochs} epochs");
+            var t = options.Training;
+            var plateau = t.EarlyStoppingPatience is int pt
+                ? $", stop after {pt} epochs without a loss improvement of {t.EarlyStoppingMinDelta:g} on the {(validationFraction > 0 ? "validation" : "training")} loss"
+                : "";
+            w.WriteLine($"training: {optimizer} ({t.Batching}), step {t.Schedule}, at most {epochs} epochs{plateau}");
         }
         var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json);
         var fit = Pipeline.Fit(split.Train, options, progress);

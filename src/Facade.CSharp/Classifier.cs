@@ -17,31 +17,36 @@ public enum Normalization
 /// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
 public sealed record PipelineOptions
 {
+    // Every default is the core's FitOptions.Default; this class copies none.
+    private static readonly FN.FitOptions D = FN.FitOptions.Default;
+
     /// <summary>The widths of the hidden layers (default: one layer of 16). The output layer is added.</summary>
-    public int[] HiddenLayers { get; init; } = { 16 };
+    public int[] HiddenLayers { get; init; } = (int[])D.HiddenLayers.Clone();
 
     /// <summary>The hidden layers' activation (default tanh); the output layer is the identity.</summary>
-    public Activation Activation { get; init; } = Activation.Tanh;
+    public Activation Activation { get; init; } = EnumInterop.FromCore(D.Activation);
 
     /// <summary>The loss, or null for softmax cross-entropy on classes and mean squared error on numbers.</summary>
     public Loss? Loss { get; init; }
 
     /// <summary>How features are scaled (default: standardised), fitted on the training rows only.</summary>
-    public Scaling Scaling { get; init; } = Scaling.Standard;
+    public Scaling Scaling { get; init; } = DataInterop.FromCore(D.Scaling);
 
     /// <summary>The seed of the weights and of the validation split (default 0).</summary>
-    public long Seed { get; init; }
+    public long Seed { get; init; } = D.Seed;
 
-    /// <summary>The share of the training rows held out for the validation loss (default 0: none).</summary>
-    public double ValidationFraction { get; init; }
+    /// <summary>The share of the training rows held out for the validation loss, which the plateau stop then
+    /// watches (default 0: none, and the plateau stop watches the training loss).</summary>
+    public double ValidationFraction { get; init; } = D.ValidationFraction;
 
-    /// <summary>Batching, schedule, optimiser, stopping rules (default: the notes' plain gradient descent,
-    /// full batch, constant step 0.5, 500 epochs).</summary>
-    public TrainingOptions Training { get; init; } = new() { Batching = Batching.FullBatch, Schedule = Schedule.Constant(0.5), MaxEpochs = 500 };
+    /// <summary>Batching, schedule, optimiser, stopping rules (default: <see cref="TrainingOptions"/>' own defaults,
+    /// the core's: Adam 1e-3 on minibatches of 32, at most 200 epochs, the plateau stop). The notes' plain
+    /// gradient descent: <c>Training = TrainingOptions.GradientDescent(0.5, 500)</c>.</summary>
+    public TrainingOptions Training { get; init; } = new();
 
     /// <summary>The network's precision (default Float64); Float32 trains and saves a float32 network
     /// (see <see cref="Network.WithPrecision"/>).</summary>
-    public Precision Precision { get; init; } = Precision.Float64;
+    public Precision Precision { get; init; } = EnumInterop.FromCore(D.Precision);
 
     /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1).</summary>
     public double Dropout { get; init; }

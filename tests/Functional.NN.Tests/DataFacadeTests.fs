@@ -38,7 +38,7 @@ let tests =
                 Expect.equal data.Features iris.Features "SaveCsv then LoadCsv gives the same numbers"
                 Expect.equal data.ClassNames iris.ClassNames "and the same classes"
                 let split = data.SplitStratified(0.2, 3L)
-                let fit = Pipeline.Fit(split.Train, PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.5, MaxEpochs = 200)))
+                let fit = Pipeline.Fit(split.Train, PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions.GradientDescent(0.5, 200)))
                 Expect.equal fit.History.Count 200 "one record per epoch"
                 let e = fit.Model.Evaluate split.Test
                 Expect.isTrue e.IsClassification "a classifier"
@@ -53,7 +53,7 @@ let tests =
         }
         test "a regression pipeline predicts in the target's units" {
             let commute = Dataset.Embedded "commute"
-            let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, MaxEpochs = 2000)))
+            let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions.GradientDescent(0.1, 2000)))
             let r = fit.Model.Evaluate(commute).Regression
             // The least-squares fit of the notes has R^2 = 0.9546 (fnn linear prints it; 1 - SS_res/SS_tot of Data/README.md's Y*).
             Expect.floatClose { absolute = 1e-3; relative = 0.0 } r.R2 0.9546 "R^2 of the linear fit"

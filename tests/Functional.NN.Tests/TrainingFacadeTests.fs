@@ -26,12 +26,12 @@ let tests =
         for backend, coreBackend in [ Backend.Reference, Functional.NN.Backend.Reference; Backend.Kernels, Functional.NN.Backend.Kernels ] do
           testList (string backend) [
             test "C# training equals core training bit for bit, and reports every epoch" {
-                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200, Backend = backend)
+                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200, EarlyStoppingPatience = Nullable(), Backend = backend)
                 let progress = Collect()
                 let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, progress = progress)
                 let core =
                     Functional.NN.Trainer.train
-                        ({ Functional.NN.TrainingOptions.Default with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
+                        ({ TestOptions.sgd with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
                             .WithOptimizer(Functional.NN.Optimizer.adam).WithBackend(coreBackend))
                         Functional.NN.Loss.BinaryCrossEntropy
                         (Functional.NN.TrainingData.Of(Functional.NN.Mat.ofArray2D xorX, Functional.NN.Mat.ofArray2D xorY))
@@ -91,7 +91,7 @@ let tests =
                     for j in 0 .. 2 do g.[j] <- g.[j] + r * xs.[i].[j]
                 BatchLossAndGradient(l / (2.0 * float idx.Length), g |> Array.map (fun v -> v / float idx.Length)))
             // Full-batch gradient descent, constant step 0.1 (below 2 / 13.32, the largest eigenvalue of X^T X / n).
-            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, MaxEpochs = 20000, ParameterTolerance = 1e-12)
+            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, Optimizer = Optimizer.Sgd(), EarlyStoppingPatience = Nullable(), MaxEpochs = 20000, ParameterTolerance = 1e-12)
             let r = Trainer.TrainVector([| 0.0; 0.0; 0.0 |], 5, f, options)
             // The notes' W* (ch. 1.7).
             let wStar = [| 6.08613445378149; 6.53361344537816; 2.11274509803922 |]

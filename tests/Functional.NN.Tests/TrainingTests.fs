@@ -42,7 +42,7 @@ let maxAbsDiff (a: float[]) (b: float[]) = Array.map2 (fun x y -> abs (x - y)) a
 
 /// The notes' experiment (2.2.1): b = 2 without replacement, eta_t = 0.06/sqrt(t), W = 0.
 let notesOptions seed =
-    { TrainingOptions.Default with
+    { TestOptions.sgd with
         Batching = Batching.MiniBatch(2, Sampling.WithoutReplacement)
         Schedule = Schedule.InverseSqrt 0.06
         Seed = seed
@@ -85,7 +85,7 @@ let xorTests (backend: Backend) =
         let y = Mat.ofRows [ [| 0.0 |]; [| 1.0 |]; [| 1.0 |]; [| 0.0 |] ]
         let net = Network.init 2 [ LayerSpec.Of(2, Activation.Sigmoid); LayerSpec.Of(1, Activation.Sigmoid) ] 7L
         let options =
-            { TrainingOptions.Default with
+            { TestOptions.sgd with
                 Batching = Batching.FullBatch
                 Schedule = Schedule.Constant 0.05
                 MaxEpochs = 3000
@@ -119,7 +119,7 @@ let irisSplit (seed: int64) (perClass: int) =
     (standardise train, labels train), (standardise test, labels test)
 
 let irisOptions =
-    { TrainingOptions.Default with
+    { TestOptions.sgd with
         Batching = Batching.MiniBatch(16, Sampling.WithoutReplacement)
         Schedule = Schedule.Constant 0.003
         Seed = 3L
@@ -161,7 +161,7 @@ let samplingTests =
                 { SampleCount = 23
                   LossAndGradient = (fun t idx -> (if idx.Length < 23 then seen.Add(Array.copy idx)); 0.5 * t.[0] * t.[0], [| t.[0] |])
                   Validation = None }
-            let options = { TrainingOptions.Default with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
+            let options = { TestOptions.sgd with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
             Trainer.trainVector options objective [| 1.0 |] |> ignore
             Expect.equal seen.Count (7 * 5) "5 batches per epoch"
             for e in 0 .. 6 do
@@ -225,7 +225,7 @@ let halving (validation: (float[] -> float * float) option) =
     { SampleCount = 1; LossAndGradient = (fun t _ -> 0.5 * t.[0] * t.[0], [| t.[0] |]); Validation = validation }
 
 let halvingOptions =
-    { TrainingOptions.Default with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
+    { TestOptions.sgd with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
         .WithExactEpochLoss(true).WithGradientNorm(true)
 
 let stoppingTests =
@@ -391,7 +391,7 @@ let divergenceTests (backend: Backend) =
         let (xTrain, yTrain), _ = irisSplit 5L 35
         let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
         let options =
-            { TrainingOptions.Default with
+            { TestOptions.sgd with
                 Batching = Batching.Stochastic Sampling.WithoutReplacement
                 Schedule = Schedule.Constant 1e6
                 MaxEpochs = 5
