@@ -79,6 +79,18 @@ let tests =
                     | other -> failtestf "LastGood is %O" other
             }
           ]
+        test "the facade's defaults are the core's: TrainingOptions, PipelineOptions, GradientDescent" {
+            let c = Functional.NN.TrainingOptions.Default
+            let o = TrainingOptions()
+            Expect.equal (string o.Optimizer, string o.Schedule, string o.Batching) ("adam", "constant 0.001", "minibatch 32, WithoutReplacement") "Adam 1e-3 on batches of 32"
+            Expect.equal (o.MaxEpochs, o.EarlyStoppingPatience, o.EarlyStoppingMinDelta) (c.MaxEpochs, Nullable c.EarlyStopping.Value.Patience, c.EarlyStopping.Value.MinDelta) "epochs and plateau stop"
+            Expect.equal (o.Seed, o.WeightDecay, o.ClipNorm, o.DivergenceFactor, o.TargetLoss) (c.Seed, 0.0, 0.0, c.DivergenceFactor, Nullable()) "the rest"
+            let p = PipelineOptions()
+            let f = Functional.NN.FitOptions.Default
+            Expect.equal (p.HiddenLayers, string p.Training.Optimizer, p.Training.MaxEpochs, p.ValidationFraction, p.Seed) (f.HiddenLayers, "adam", c.MaxEpochs, f.ValidationFraction, f.Seed) "the pipeline's"
+            let gd = TrainingOptions.GradientDescent(0.5, 500)
+            Expect.equal (string gd.Optimizer, string gd.Schedule, string gd.Batching, gd.MaxEpochs, gd.EarlyStoppingPatience) ("sgd", "constant 0.5", "full batch", 500, Nullable()) "the notes' gradient descent"
+        }
         test "a parameter vector trains through a C# delegate (the notes' least squares)" {
             let xs = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]
             let ys = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]

@@ -265,10 +265,31 @@ let stoppingTests =
             Expect.equal r.Checkpoint.Model [| 0.03125 |] "the checkpoint keeps the last weights"
             Expect.equal (r.History |> List.map (fun h -> h.ValidationLoss.IsSome)) [ true; true; true; true; true ] "validation in history"
         }
-        test "early stopping without a validation set is an argument error" {
-            let e = Expect.throwsT<ArgumentException> (fun () ->
-                        Trainer.trainVector (halvingOptions.WithEarlyStopping EarlyStopping.Default) (halving None) [| 1.0 |] |> ignore)
-            ()
+        test "without a validation set the plateau stop watches the training loss and keeps the last weights" {
+            // Training loss 1/2 t_k^2 = 0.5^(2k+1) (hand derivation). With min delta 1e-4 and patience 2:
+            // k = 1 .. 6 each improve on the best by more than 1e-4 (k = 6: 1.22e-4 < 4.88e-4 - 1e-4);
+            // k = 7: 3.05e-5 is not below 1.22e-4 - 1e-4 = 2.21e-5 (1 epoch without); k = 8: 7.63e-6
+            // is (best, count reset); k = 9 and 10 cannot beat 7.63e-6 - 1e-4 < 0: stop at epoch 10,
+            // returning t_10 = 0.5^10, not the best epoch's t_8 (scikit-learn's rule without validation).
+            let options = halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)
+            Expect.equal (options.EarlyStopping.Value.MinDelta) 1e-4 "scikit-learn's tol"
+            let r = Trainer.trainVector options (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Epochs, r.Model) (StopReason.EarlyStopping, 10, [| 0.0009765625 |]) "stops at epoch 10 with the last weights"
+            Expect.equal (r.Checkpoint.Best |> Option.map (fun b -> b.Epoch, b.ValidationLoss)) (Some (8, 0.5 ** 17.0)) "the best epoch watched"
+        }
+        test "the defaults are Adam 1e-3 on minibatches of 32, 200 epochs, the plateau stop (scikit-learn's MLP defaults)" {
+            // scikit-learn's MLPClassifier/MLPRegressor: solver='adam', learning_rate_init=0.001,
+            // beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_iter=200, n_iter_no_change=10, tol=1e-4;
+            // Keras: batch_size=32.
+            let d = TrainingOptions.Default
+            Expect.equal d.Optimizer.Optimizer (Optimizer.Adam(0.9, 0.999, 1e-8)) "Adam"
+            Expect.equal d.Schedule (Schedule.Constant 1e-3) "step 1e-3"
+            Expect.equal d.Batching (Batching.MiniBatch(32, Sampling.WithoutReplacement)) "batches of 32"
+            Expect.equal (d.MaxEpochs, d.EarlyStopping) (200, Some { Patience = 10; MinDelta = 1e-4 }) "200 epochs, plateau stop"
+            Expect.isTrue (FitOptions.Default.Training.Equals d) "the pipeline takes the trainer's defaults (Equals: TargetLoss is NaN)"
+            let gd = TrainingOptions.GradientDescent(0.5, 500)
+            Expect.equal (gd.Batching, gd.Schedule, gd.Optimizer, gd.MaxEpochs, gd.EarlyStopping)
+                         (Batching.FullBatch, Schedule.Constant 0.5, OptimizerSettings.Default, 500, None) "the notes' gradient descent"
         }
         test "a bad batch size names its parameter" {
             try
