@@ -96,9 +96,10 @@ public static class Cli
             stderr.WriteLine($"fnn: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is FN.DataFormatException or FN.ModelFormatException or FileNotFoundException
+        catch (Exception e) when (e is DataFormatException or ModelFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or IOException or UnauthorizedAccessException
-                                      or ArgumentException or FN.TrainingDivergedException or InvalidOperationException)
+                                      or ArgumentException or TrainingDivergedException or InvalidOperationException
+                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException)
         {
             stderr.WriteLine($"fnn: {Describe(e)}");
             return 1;
@@ -120,9 +121,9 @@ public static class Cli
     private static string Describe(Exception e) => e switch
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
-        FN.TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
-        FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
+        TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
+        ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
+        DataFormatException or FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
         _ => OneLine(e.Message),
     };

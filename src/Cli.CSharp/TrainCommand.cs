@@ -137,7 +137,7 @@ public static class TrainCommand
             {
                 new("task", model.IsClassifier ? "classification" : "regression"),
             };
-            if (evaluation.Classification is { } c)
+            if (evaluation.IsClassification && evaluation.Classification is { } c)
             {
                 fields.Add(new("accuracy", c.Accuracy));
                 fields.Add(new("macro_f1", c.MacroF1));
@@ -145,7 +145,7 @@ public static class TrainCommand
                 fields.Add(new("classes", c.ClassNames));
                 fields.Add(new("confusion_matrix", c.ConfusionMatrix));
             }
-            if (evaluation.Regression is { } r)
+            if (evaluation.IsRegression && evaluation.Regression is { } r)
             {
                 fields.Add(new("r2", r.R2));
                 fields.Add(new("mse", r.MeanSquaredError));
@@ -163,8 +163,8 @@ public static class TrainCommand
         }
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
         w.WriteLine();
-        if (evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
-        if (evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
+        if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
+        if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return 0;

@@ -227,6 +227,13 @@ public sealed class Network
         return layers;
     }
 
+    /// <summary>A table like Keras' <c>model.summary()</c>: each block's output shape and parameter count, and the total.</summary>
+    public string Summary() => Summaries.Network(Core, "Network");
+
+    /// <summary>"Network 4 -> 16 -> 3 (131 parameters, float64)": the widths after each dense layer.</summary>
+    public override string ToString() =>
+        $"Network {string.Join(" -> ", new[] { Core.InputSize }.Concat(DenseLayers().Select(l => l.OutputSize)))} ({Core.ParameterCount} parameters, {(Core.Precision.IsFloat32 ? "float32" : "float64")})";
+
     private FN.Dense LayerAt(int layer)
     {
         var layers = DenseLayers();

@@ -72,11 +72,11 @@ let tests =
                 try
                     Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore
                     failtest "did not diverge"
-                with :? Functional.NN.TrainingDivergedException as e ->
+                with :? TrainingDivergedException<Network> as e ->
+                    // The facade's type (namespace FunctionalNN) with a typed LastGood (issue 13).
                     Expect.isGreaterThanOrEqual e.Epoch 1 "an epoch is named"
-                    match e.LastGood with
-                    | :? Network as good -> Expect.isTrue (weights good |> Array.forall Double.IsFinite) "finite"
-                    | other -> failtestf "LastGood is %O" other
+                    Expect.isTrue (weights e.LastGood |> Array.forall Double.IsFinite) "finite"
+                    Expect.isTrue (e.InnerException :? Functional.NN.TrainingDivergedException) "the core's exception is the inner one"
             }
           ]
         test "the facade's defaults are the core's: TrainingOptions, PipelineOptions, GradientDescent" {
@@ -90,6 +90,17 @@ let tests =
             Expect.equal (p.HiddenLayers, string p.Training.Optimizer, p.Training.MaxEpochs, p.ValidationFraction, p.Seed) (f.HiddenLayers, "adam", c.MaxEpochs, f.ValidationFraction, f.Seed) "the pipeline's"
             let gd = TrainingOptions.GradientDescent(0.5, 500)
             Expect.equal (string gd.Optimizer, string gd.Schedule, string gd.Batching, gd.MaxEpochs, gd.EarlyStoppingPatience) ("sgd", "constant 0.5", "full batch", 500, Nullable()) "the notes' gradient descent"
+        }
+        test "a parameter vector's divergence carries a typed double[] LastGood" {
+            // f(w) = w^2 / 2 with step 3: w <- w - 3 w = -2 w, so |w| doubles and the loss grows 4x per step
+            // past DivergenceFactor 1e4 times the first loss (hand derivation).
+            let f = Func<float[], int[], BatchLossAndGradient>(fun w _ -> BatchLossAndGradient(0.5 * w.[0] * w.[0], [| w.[0] |]))
+            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 3.0, Optimizer = Optimizer.Sgd(), MaxEpochs = 100)
+            match Expect.throwsC (fun () -> Trainer.TrainVector([| 1.0 |], 1, f, options) |> ignore) id with
+            | :? TrainingDivergedException<float[]> as e ->
+                Expect.isTrue (e.LastGood |> Array.forall Double.IsFinite) "finite"
+                Expect.isGreaterThan e.Step 1 "a step is named"
+            | other -> failtestf "expected TrainingDivergedException<double[]>, got %O" other
         }
         test "a parameter vector trains through a C# delegate (the notes' least squares)" {
             let xs = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]
