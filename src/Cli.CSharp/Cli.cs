@@ -41,6 +41,9 @@ public static class Cli
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs
             --json                     print the final metrics as one JSON object
+            --quiet                    no summary and no progress lines: only the results
+          Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
+          report and exits with 130 (a second Ctrl-C ends the process at once)
           data options (train, evaluate, predict):
             --separator ,|;|tab        the field separator (default: detected)
             --no-header                the first line is data; columns are column1 .. columnN
@@ -58,7 +61,10 @@ public static class Cli
         fnn --help | --version
         """;
 
-    /// <summary>Runs a command line; returns the exit code (0 success, 1 error, 2 usage error).</summary>
+    private static readonly string[] Commands = { "train", "evaluate", "predict", "linear", "explain", "export", "import" };
+
+    /// <summary>Runs a command line; returns the exit code (0 success, 1 error, 2 usage error, 130 training
+    /// interrupted by Ctrl-C, with what was trained saved and reported).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
@@ -86,7 +92,7 @@ public static class Cli
                 "explain" => ExplainCommand.Run(options, stdout),
                 "export" => ExportCommand.Run(options, stdout),
                 "import" => ImportCommand.Run(options, stdout),
-                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear, explain, export and import (fnn --help)"),
+                _ => throw new UsageException($"unknown command '{command}'{(Options.DidYouMean(command, Commands) is string near ? $"; did you mean '{near}'?" : "")} (the commands are train, evaluate, predict, linear, explain, export and import; fnn --help)"),
             };
             options.CheckAllUsed();
             return code;

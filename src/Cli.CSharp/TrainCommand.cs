@@ -56,6 +56,7 @@ public static class TrainCommand
         var format = o.DataFormat();
         var unknown = o.Unknown();
         bool json = o.Flag("json");
+        bool quiet = o.Flag("quiet");
         o.CheckAllUsed();
 
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
@@ -108,7 +109,7 @@ public static class TrainCommand
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
-        if (!json)
+        if (!json && !quiet)
         {
             w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
             w.WriteLine($"task: {data.TaskReason}");
@@ -121,9 +122,19 @@ public static class TrainCommand
                 : "";
             w.WriteLine($"training: {optimizer} ({t.Batching}), step {t.Schedule}, at most {epochs} epochs{plateau}");
         }
-        var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json);
-        var fit = Pipeline.Fit(split.Train, options, progress);
+        var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json || quiet);
+        // Ctrl-C (SIGINT) stops training before the next step; what was trained is saved and reported below,
+        // and the exit code is 130. A second Ctrl-C is left to end the process.
+        using var interrupt = new CancellationTokenSource();
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
+        {
+            if (interrupt.IsCancellationRequested) return;
+            ctx.Cancel = true;
+            interrupt.Cancel();
+        });
+        var fit = Pipeline.Fit(split.Train, options, progress, interrupt.Token);
         progress.Finish(fit.Epochs);
+        bool interrupted = fit.StopReason == StopReason.Cancelled;
         var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
         var evaluation = model.Evaluate(split.Test);
         double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
@@ -159,15 +170,16 @@ public static class TrainCommand
             fields.Add(new("test_samples", split.Test.SampleCount));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
-            return 0;
+            return interrupted ? 130 : 0;
         }
+        if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far is reported{(outPath is not null ? " and saved" : "")}");
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
-        return 0;
+        return interrupted ? 130 : 0;
     }
 
     /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>

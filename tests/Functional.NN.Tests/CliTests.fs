@@ -27,6 +27,10 @@ let private run (dir: string) (args: string list) =
     p.WaitForExit()
     p.ExitCode, out.Result, err.Result, clock.Elapsed.TotalSeconds
 
+/// POSIX kill(2), to send SIGINT (2) as Ctrl-C does.
+[<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
+extern int private kill(int pid, int signal)
+
 let private tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "fnn-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore
@@ -235,6 +239,60 @@ let tests =
                 expectError dir [ "train"; "--patience"; "0" ] 2 [ "--patience needs a positive number of epochs, or 'off'" ] |> ignore
                 expectError dir [ "train"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows, or 'full'" ] |> ignore
                 expectError dir [ "explode" ] 2 [ "unknown command 'explode'" ] |> ignore
+                // Typos get the nearest option or command the command reads (edit distance, issue 13).
+                expectError dir [ "train"; "--optimiser"; "adam" ] 2 [ "unknown option --optimiser"; "did you mean --optimizer?" ] |> ignore
+                expectError dir [ "train"; "--epoch"; "3" ] 2 [ "did you mean --epochs?" ] |> ignore
+                expectError dir [ "evaluate"; "--modle"; "m.fnn"; "--data"; "train.csv" ] 2 [ "did you mean --model?" ] |> ignore
+                expectError dir [ "trian" ] 2 [ "unknown command 'trian'; did you mean 'train'?" ] |> ignore
+                let _, _, err, _ = run dir [ "train"; "--colour"; "blue" ]
+                Expect.isFalse (err.Contains "did you mean") "no hint when nothing is near"
+            finally Directory.Delete(dir, true)
+        }
+        test "piped output prints at most 21 progress lines; --quiet prints none and no summary" {
+            let code, out, err, _ = run Repo.root [ "--dataset"; "iris"; "--epochs"; "100"; "--patience"; "off" ]
+            Expect.equal code 0 err
+            let epochs = out.Split('\n') |> Array.filter (fun l -> l.StartsWith "epoch ")
+            // The first epoch and every ceil(100 / 20) = 5th: 1, 5, 10, ..., 100 (21 lines).
+            Expect.equal (epochs |> Array.map (fun l -> l.Split(':').[0])) [| yield "epoch 1/100"; for k in 5 .. 5 .. 100 -> sprintf "epoch %d/100" k |] "the lines"
+            let code, out, err, _ = run Repo.root [ "--dataset"; "iris"; "--epochs"; "20"; "--quiet" ]
+            Expect.equal code 0 err
+            Expect.isFalse (out.Contains "epoch 1/") "no progress"
+            Expect.isFalse (out.Contains "layer 1:") "no summary"
+            Expect.stringContains out "test accuracy: " "the results"
+        }
+        test "SIGINT (Ctrl-C) mid-training stops at the next step, saves the model to --out, reports and exits 130; the model loads and evaluates" {
+            let dir = tempDir ()
+            try
+                let model = Path.Combine(dir, "m.fnn")
+                // A run far longer than the test: 100,000 epochs without the plateau stop.
+                let psi = ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
+                                           RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
+                psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
+                use p = new Process(StartInfo = psi)
+                let out = Text.StringBuilder()
+                let firstEpoch = new Threading.ManualResetEventSlim(false)
+                p.OutputDataReceived.Add(fun e ->
+                    if not (isNull e.Data) then
+                        lock out (fun () -> out.AppendLine e.Data |> ignore)
+                        if e.Data.StartsWith "epoch 1/" then firstEpoch.Set())
+                p.Start() |> ignore
+                p.BeginOutputReadLine()
+                let errText = p.StandardError.ReadToEndAsync()
+                Expect.isTrue (firstEpoch.Wait(TimeSpan.FromSeconds 60.0)) "the first epoch ended within 60 s"
+                Expect.equal (kill(p.Id, 2)) 0 "SIGINT sent"
+                if not (p.WaitForExit 30000) then
+                    p.Kill true
+                    failtest "fnn did not stop within 30 s of SIGINT"
+                p.WaitForExit()
+                let text = lock out (fun () -> out.ToString())
+                Expect.equal p.ExitCode 130 (sprintf "exit code 130 (stdout: %s, stderr: %s)" text errText.Result)
+                for part in [ "interrupted (Ctrl-C)"; "stopped: cancelled"; "test accuracy: "; "model saved to" ] do
+                    Expect.stringContains text part "the report of the interrupted run"
+                // The saved model loads and evaluates on the digits (at least one epoch of Adam: well above chance, 0.1).
+                let code, json, err2, _ = run dir [ "evaluate"; "--model"; model; "--data"; Repo.path [ "src"; "Core.FSharp"; "Data"; "digits.csv" ]; "--json" ]
+                Expect.equal code 0 err2
+                let accuracy = JsonDocument.Parse(json.Trim()).RootElement.GetProperty("accuracy").GetDouble()
+                Expect.isGreaterThan accuracy 0.3 "the interrupted model learnt something"
             finally Directory.Delete(dir, true)
         }
     ]
