@@ -55,7 +55,8 @@ public static class Cli
         fnn predict --model M.onnx --data PATH [--features A,B] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
-        fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
+        fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
+            (a linear model file works with evaluate and predict; predict --target T names its column)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]
         fnn --help | --version

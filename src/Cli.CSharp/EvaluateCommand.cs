@@ -13,6 +13,7 @@ public static class EvaluateCommand
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();
+        if (LinearCommand.IsLinear(modelPath)) return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
         var model = Pipeline.Load(modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         // The model's own feature columns and classes: a class it never saw is an error naming its line.

@@ -111,13 +111,36 @@ let tests =
             Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 "the best epoch's weights"
         }
         test "linear prints the notes' least-squares coefficients of the commute data by name" {
-            let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute" ]
+            // The notes fit all 5 rows: --test-fraction 0 (the default holds out 20% for a test R^2).
+            let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute"; "--test-fraction"; "0" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             // W* = [6.08613445378149, 6.53361344537816, 2.11274509803922] (Data/README.md, the notes' example).
             for name, value in [ "(intercept)", 6.08613445378149; "distance_km", 6.53361344537816; "weekday", 2.11274509803922 ] do
                 let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith name)
                 let v = Double.Parse(line.Substring(name.Length).Trim(), Globalization.CultureInfo.InvariantCulture)
                 Expect.floatClose { absolute = 1e-10; relative = 1e-10 } v value name
+        }
+        test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
+            let dir = tempDir ()
+            try
+                // y = 1 + 2a - 3b exactly, 40 rows: least squares recovers it, so every R^2 is 1 up to rounding (hand derivation).
+                let rows = [ for i in 0 .. 39 -> let a, b = float (i % 7), float ((i * 3) % 11) in sprintf "%g,%g,%g" a b (1.0 + 2.0 * a - 3.0 * b) ]
+                File.WriteAllText(Path.Combine(dir, "lin.csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "lin.csv"; "--out"; "lin.fnn"; "--json" ]
+                Expect.equal code 0 err
+                let j = json out
+                Expect.equal (j.GetProperty("train_samples").GetInt32(), j.GetProperty("test_samples").GetInt32()) (32, 8) "80/20 split of 40 rows"
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } (j.GetProperty("r2").GetDouble()) 1.0 "test R^2"
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--json" ]
+                Expect.equal code 0 err
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate reads the linear model"
+                let code, out, err, _ = run dir [ "predict"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--target"; "y" ]
+                Expect.equal code 0 err
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "a,b,predicted_y" "the header"
+                // Row 2: a = 1, b = 3, y = 1 + 2 - 9 = -6.
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } (Double.Parse(lines.[2].Split(',').[2], Globalization.CultureInfo.InvariantCulture)) -6.0 "a prediction"
+            finally Directory.Delete(dir, true)
         }
         testCase "packaging: tests/pack-tool.sh packs the three packages, installs fnn from them and runs it (FNN_SLOW_TESTS=1)" <| fun () ->
             if Environment.GetEnvironmentVariable "FNN_SLOW_TESTS" <> "1" then skiptest "slow: set FNN_SLOW_TESTS=1 (or run tests/pack-tool.sh)"
