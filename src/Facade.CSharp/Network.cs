@@ -166,15 +166,15 @@ public sealed class Network
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The loss or a weight stopped being finite;
-    /// its LastGood is the last finite <see cref="Network"/>.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight stopped being finite (TModel is
+    /// <see cref="Network"/>); its LastGood is the last finite network.</exception>
     public Network TrainGradientDescent(double[,] x, double[,] y, Loss loss, double learningRate, int steps)
     {
         var xm = Interop.ToMatrix(x, nameof(x));
         var ym = Interop.ToMatrix(y, nameof(y));
         return Interop.Diverging(
             () => new Network(FN.GradientDescent.run(learningRate, steps, loss.ToCore(), xm, ym, Core).Item1),
-            good => good is FN.Network n ? new Network(n) : good);
+            good => new Network((FN.Network)good));
     }
 
     /// <summary>Compares backpropagation with central differences over every parameter (in inference mode: dropout

@@ -12,10 +12,22 @@ internal static class Summaries
 
     internal static string Network(FN.Network net, string title)
     {
-        var rows = net.Layers.Select((l, i) => (
-            Name: $"dense_{i + 1} ({FN.ActivationModule.name(l.Activation)}{(l.Bias == null ? ", no bias" : "")})",
-            Shape: $"(n, {l.OutputSize})",
-            Params: l.ParameterCount)).ToList();
+        // One row per block, with the width it outputs for the width it gets (Block.outputWidth).
+        var rows = new List<(string Name, string Shape, int Params)>();
+        int width = net.InputSize;
+        int k = 0;
+        foreach (var b in net.Blocks)
+        {
+            k++;
+            width = FN.BlockModule.outputWidth(width, b);
+            var name = b switch
+            {
+                FN.Block.Dense d => $"dense_{k} ({FN.ActivationModule.name(d.Item.Activation)}{(d.Item.Bias == null ? ", no bias" : "")})",
+                FN.Block.Activation a => $"activation_{k} ({FN.ActivationModule.name(a.Item)})",
+                _ => $"{FN.BlockModule.name(b).Replace(' ', '_')}_{k}",
+            };
+            rows.Add((name, $"(n, {width})", FN.BlockModule.parameterCount(b)));
+        }
         int w0 = Math.Max(24, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max() + 2);
         int w1 = Math.Max(16, rows.Select(r => r.Shape.Length).DefaultIfEmpty(0).Max() + 2);
         const int w2 = 12;
