@@ -73,6 +73,21 @@ public static class TrainCommand
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
         var (dropout, normalization) = Blocks(dropoutText, normalizationText, residual, layers, batchSize);
 
+        // The output paths are checked before any training, so that a typo costs no training run.
+        if (outPath is not null)
+        {
+            var full = Path.GetFullPath(outPath);
+            if (Directory.Exists(full)) throw new IOException($"--out {outPath} is a folder; give a model file's path");
+            var folder = Path.GetDirectoryName(full);
+            if (folder is not null && !Directory.Exists(folder)) throw new DirectoryNotFoundException($"--out {outPath}: the folder {folder} does not exist");
+        }
+        if (plots is not null)
+        {
+            if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
+            try { Directory.CreateDirectory(plots); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"--plots {plots}: the folder cannot be created ({e.Message})"); }
+        }
+
         Dataset data;
         if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task, format: format);
         else
@@ -118,9 +133,9 @@ public static class TrainCommand
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             var t = options.Training;
             var plateau = t.EarlyStoppingPatience is int pt
-                ? $", stop after {pt} epochs without a loss improvement of {t.EarlyStoppingMinDelta:g} on the {(validationFraction > 0 ? "validation" : "training")} loss"
+                ? $"; stop after {pt} epochs without an improvement of {t.EarlyStoppingMinDelta:g} in the {(validationFraction > 0 ? "validation" : "training")} loss"
                 : "";
-            w.WriteLine($"training: {optimizer} ({t.Batching}), step {t.Schedule}, at most {epochs} epochs{plateau}");
+            w.WriteLine($"training: {optimizer}, step {t.Schedule}, {t.Batching}, at most {epochs} epochs{plateau}");
         }
         var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json || quiet);
         // Ctrl-C (SIGINT) stops training before the next step; what was trained is saved and reported below,

@@ -30,14 +30,14 @@ public sealed class Batching
 
     /// <summary>Stochastic gradient descent on one sample per step (n steps per epoch).</summary>
     public static Batching Stochastic(Sampling sampling = Sampling.WithoutReplacement) =>
-        new(FN.Batching.NewStochastic(ToCore(sampling)), $"one sample, {sampling}");
+        new(FN.Batching.NewStochastic(ToCore(sampling)), sampling == Sampling.WithReplacement ? "one sample per step, with replacement" : "one sample per step");
 
     /// <summary>Minibatch SGD with <paramref name="size"/> samples per step (ceil(n / size) steps per epoch).</summary>
     /// <exception cref="ArgumentOutOfRangeException">size is below 1.</exception>
     public static Batching MiniBatch(int size, Sampling sampling = Sampling.WithoutReplacement)
     {
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The batch size must be positive.");
-        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), $"minibatch {size}, {sampling}");
+        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), sampling == Sampling.WithReplacement ? $"minibatches of {size}, with replacement" : $"minibatches of {size}");
     }
 
     /// <inheritdoc/>

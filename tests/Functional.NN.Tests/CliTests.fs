@@ -262,6 +262,14 @@ let tests =
                 expectError dir [ "train"; "--patience"; "0" ] 2 [ "--patience needs a positive number of epochs, or 'off'" ] |> ignore
                 expectError dir [ "train"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows, or 'full'" ] |> ignore
                 expectError dir [ "explode" ] 2 [ "unknown command 'explode'" ] |> ignore
+                // Output paths are checked before training: a missing folder or a file given as --plots fails at once.
+                let code, out, err, seconds = run dir [ "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--out"; Path.Combine("no-such-folder", "m.fnn") ]
+                Expect.equal code 1 err
+                Expect.stringContains err "no-such-folder" "names the folder"
+                Expect.isFalse (out.Contains "epoch 1/") "before any training"
+                let code, out, err, _ = run dir [ "train"; "--dataset"; "iris"; "--epochs"; "100000"; "--plots"; "train.csv" ]
+                Expect.equal code 1 err
+                Expect.stringContains err "--plots train.csv is a file" "the reason"
                 // Typos get the nearest option or command the command reads (edit distance, issue 13).
                 expectError dir [ "train"; "--optimiser"; "adam" ] 2 [ "unknown option --optimiser"; "did you mean --optimizer?" ] |> ignore
                 expectError dir [ "train"; "--epoch"; "3" ] 2 [ "did you mean --epochs?" ] |> ignore

@@ -82,7 +82,7 @@ let tests =
         test "the facade's defaults are the core's: TrainingOptions, PipelineOptions, GradientDescent" {
             let c = Functional.NN.TrainingOptions.Default
             let o = TrainingOptions()
-            Expect.equal (string o.Optimizer, string o.Schedule, string o.Batching) ("adam", "constant 0.001", "minibatch 32, WithoutReplacement") "Adam 1e-3 on batches of 32"
+            Expect.equal (string o.Optimizer, string o.Schedule, string o.Batching) ("adam", "constant 0.001", "minibatches of 32") "Adam 1e-3 on batches of 32"
             Expect.equal (o.MaxEpochs, o.EarlyStoppingPatience, o.EarlyStoppingMinDelta) (c.MaxEpochs, Nullable c.EarlyStopping.Value.Patience, c.EarlyStopping.Value.MinDelta) "epochs and plateau stop"
             Expect.equal (o.Seed, o.WeightDecay, o.ClipNorm, o.DivergenceFactor, o.TargetLoss) (c.Seed, 0.0, 0.0, c.DivergenceFactor, Nullable()) "the rest"
             let p = PipelineOptions()
