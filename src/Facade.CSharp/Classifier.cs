@@ -49,15 +49,16 @@ public sealed record PipelineOptions
     public Precision Precision { get; init; } = EnumInterop.FromCore(D.Precision);
 
     /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1).</summary>
-    public double Dropout { get; init; }
+    public double Dropout { get; init; } = D.Dropout;
 
     /// <summary>The normalisation of every hidden layer (default none): with Batch or Layer, a hidden layer is
     /// dense (identity) -> normalisation -> activation.</summary>
-    public Normalization Normalization { get; init; } = Normalization.None;
+    public Normalization Normalization { get; init; } =
+        D.Normalization.IsBatch ? Normalization.Batch : D.Normalization.IsLayer ? Normalization.Layer : Normalization.None;
 
     /// <summary>Skip connections (default false): a hidden layer whose width equals the previous hidden layer's becomes
     /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
-    public bool Residual { get; init; }
+    public bool Residual { get; init; } = D.Residual;
 
     internal FN.FitOptions ToCore()
     {
