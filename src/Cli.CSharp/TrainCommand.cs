@@ -187,7 +187,7 @@ public static class TrainCommand
             Report.Json(w, fields);
             return interrupted ? 130 : 0;
         }
-        if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far is reported{(outPath is not null ? " and saved" : "")}");
+        if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");

@@ -303,6 +303,16 @@ let stoppingTests =
             let r = Trainer.trainVectorWith hooks halvingOptions (halving None) [| 1.0 |]
             Expect.equal (r.StopReason, r.Steps, r.Model) (StopReason.Cancelled, 3, [| 0.125 |]) "three steps taken"
         }
+        test "cancellation under the plateau stop on a validation loss returns the best epoch so far" {
+            // Validation loss (t - 0.1)^2 at t_k = 0.5^k: 0.16, 0.0225, 0.000625 (epoch 3, best), 0.00141,
+            // 0.00473; cancelled before step 6 (one step per epoch), with patience 100 not yet reached:
+            // the result is t_3 = 0.125, the checkpoint t_5 = 0.03125 (hand derivation).
+            let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+            let mutable asked = 0
+            let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 5 }
+            let r = Trainer.trainVectorWith hooks (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 100)) (halving v) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Steps, r.Model, r.Checkpoint.Model) (StopReason.Cancelled, 5, [| 0.125 |], [| 0.03125 |]) "best epoch 3 kept, the checkpoint the last"
+        }
         test "a cancelled CancellationToken stops before the first step" {
             use cts = new Threading.CancellationTokenSource()
             cts.Cancel()

@@ -282,11 +282,13 @@ module Trainer =
         // inside an epoch, the mean of that epoch's batch losses so far).
         let lossOf (epochNumber: int) =
             history |> List.tryFind (fun h -> h.Epoch = epochNumber) |> Option.map (fun h -> h.TrainLoss)
-        // The plateau stop restores the best parameters only when it watched a validation loss.
+        // The plateau stop restores the best parameters only when it watched a validation loss; so
+        // does a cancellation under it (Ctrl-C keeps the best model so far). The checkpoint keeps the
+        // last parameters either way, so a resumed run is still bit-identical.
         let validated = not (List.isEmpty history) && (List.last history).ValidationLoss.IsSome
         let model, trainLoss =
             match reason, best with
-            | StopReason.EarlyStopping, Some bst when validated ->
+            | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
                     bst.Model, session.TrainingLoss()

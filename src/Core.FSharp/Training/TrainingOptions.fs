@@ -140,7 +140,8 @@ type StopReason =
     /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the best
     /// weights were restored) or, without a validation set, the training loss.
     | EarlyStopping = 4
-    /// Cancellation was requested; the result holds what was trained so far.
+    /// Cancellation was requested; the result holds what was trained so far (under the plateau
+    /// stop watching a validation loss, the best epoch's weights so far; the checkpoint the last).
     | Cancelled = 5
 
 /// One epoch of the training history. TrainLoss is the mean of the epoch's batch losses (each
