@@ -36,6 +36,9 @@ let notes =
     { TrainingOptions.Default with
         Batching = Batching.MiniBatch(2, Sampling.WithoutReplacement)
         Schedule = Schedule.InverseSqrt 0.06
+        // The notes' plain SGD and their stopping rule only (the defaults' Adam and plateau stop off).
+        Optimizer = OptimizerSettings.Default
+        EarlyStopping = None
         Seed = 1L
         MaxEpochs = Int32.MaxValue }
 

@@ -23,20 +23,27 @@ public static class Cli
             --normalization none       none, batch or layer: hidden layers become dense -> normalisation -> activation
             --residual                 skip connections around consecutive hidden layers of equal width
             --loss NAME                cross_entropy, mse, half_mse, bce, bce_logits, hinge, ...
-            --optimizer sgd            sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
-            --lr 0.5                   step size
-            --epochs 500               epochs
-            --batch-size N             minibatch size (default: the full batch)
+            --optimizer adam           sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw
+            --lr 0.001                 step size
+            --epochs 200               the most epochs
+            --batch-size 32            minibatch size, or "full" for full-batch gradient descent
             --scaling standard         standard, minmax, none
             --seed 0                   seed of the split, the weights and the batches
             --test-fraction 0.2        share of rows held out for testing (stratified)
             --validation-fraction 0    share of training rows held out for the validation loss
             --precision float64        float64 or float32: the network's precision (float32 files are half the size)
             --backend auto             auto (the kernels wherever they support the network), kernels or reference
-            --patience N               stop when the validation loss has not improved for N epochs
+            --patience 10              stop when the loss (the validation loss with --validation-fraction, else
+                                       the training loss) has not improved by 1e-4 for N epochs; "off": never stop early
+          the training defaults are the library's (scikit-learn's MLP: Adam 0.001, at most 200 epochs, the
+          plateau stop; batches of 32); the notes' gradient descent: --optimizer sgd --batch-size full
+          --lr 0.5 --epochs 500 --patience off
             --out MODEL                save the trained model
             --plots DIR                write loss, confusion-matrix and decision-region PNGs
             --json                     print the final metrics as one JSON object
+            --quiet                    no summary and no progress lines: only the results
+          Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
+          report and exits with 130 (a second Ctrl-C ends the process at once)
           data options (train, evaluate, predict):
             --separator ,|;|tab        the field separator (default: detected)
             --no-header                the first line is data; columns are column1 .. columnN
@@ -48,13 +55,17 @@ public static class Cli
         fnn predict --model M.onnx --data PATH [--features A,B] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
-        fnn linear --data PATH [--target COLUMN] [--lambda L] [--out MODEL] [--json]
+        fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
+            (a linear model file works with evaluate and predict; predict --target T names its column)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]
         fnn --help | --version
         """;
 
-    /// <summary>Runs a command line; returns the exit code (0 success, 1 error, 2 usage error).</summary>
+    private static readonly string[] Commands = { "train", "evaluate", "predict", "linear", "explain", "export", "import" };
+
+    /// <summary>Runs a command line; returns the exit code (0 success, 1 error, 2 usage error, 130 training
+    /// interrupted by Ctrl-C, with what was trained saved and reported).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
@@ -82,7 +93,7 @@ public static class Cli
                 "explain" => ExplainCommand.Run(options, stdout),
                 "export" => ExportCommand.Run(options, stdout),
                 "import" => ImportCommand.Run(options, stdout),
-                _ => throw new UsageException($"unknown command '{command}'; the commands are train, evaluate, predict, linear, explain, export and import (fnn --help)"),
+                _ => throw new UsageException($"unknown command '{command}'{(Options.DidYouMean(command, Commands) is string near ? $"; did you mean '{near}'?" : "")} (the commands are train, evaluate, predict, linear, explain, export and import; fnn --help)"),
             };
             options.CheckAllUsed();
             return code;
@@ -92,9 +103,10 @@ public static class Cli
             stderr.WriteLine($"fnn: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is FN.DataFormatException or FN.ModelFormatException or FileNotFoundException
+        catch (Exception e) when (e is DataFormatException or ModelFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or IOException or UnauthorizedAccessException
-                                      or ArgumentException or FN.TrainingDivergedException or InvalidOperationException)
+                                      or ArgumentException or TrainingDivergedException or InvalidOperationException
+                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException)
         {
             stderr.WriteLine($"fnn: {Describe(e)}");
             return 1;
@@ -116,9 +128,9 @@ public static class Cli
     private static string Describe(Exception e) => e switch
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
-        FN.TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (or try --optimizer adam with --lr 0.001)",
-        FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
+        TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
+        ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
+        DataFormatException or FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
         _ => OneLine(e.Message),
     };

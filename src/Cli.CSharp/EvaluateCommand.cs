@@ -13,6 +13,7 @@ public static class EvaluateCommand
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();
+        if (LinearCommand.IsLinear(modelPath)) return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
         var model = Pipeline.Load(modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         // The model's own feature columns and classes: a class it never saw is an error naming its line.
@@ -27,7 +28,7 @@ public static class EvaluateCommand
         if (json)
         {
             var fields = new List<KeyValuePair<string, object?>> { new("task", model.IsClassifier ? "classification" : "regression") };
-            if (e.Classification is { } c)
+            if (e.IsClassification && e.Classification is { } c)
             {
                 fields.Add(new("accuracy", c.Accuracy));
                 fields.Add(new("macro_f1", c.MacroF1));
@@ -35,7 +36,7 @@ public static class EvaluateCommand
                 fields.Add(new("classes", c.ClassNames));
                 fields.Add(new("confusion_matrix", c.ConfusionMatrix));
             }
-            if (e.Regression is { } r)
+            if (e.IsRegression && e.Regression is { } r)
             {
                 fields.Add(new("r2", r.R2));
                 fields.Add(new("mse", r.MeanSquaredError));
@@ -46,8 +47,8 @@ public static class EvaluateCommand
             return 0;
         }
         w.WriteLine($"model: {modelPath}; data: {Path.GetFileName(dataPath)}, {data}");
-        if (e.Classification is { } cr) Report.Classification(w, cr, data.SampleCount, "");
-        if (e.Regression is { } rr) Report.Regression(w, rr, data.SampleCount, "");
+        if (e.IsClassification && e.Classification is { } cr) Report.Classification(w, cr, data.SampleCount, "");
+        if (e.IsRegression && e.Regression is { } rr) Report.Regression(w, rr, data.SampleCount, "");
         return 0;
     }
 }

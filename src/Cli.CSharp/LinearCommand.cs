@@ -2,10 +2,13 @@ using System.Globalization;
 
 namespace FunctionalNN.Cli;
 
-/// <summary>fnn linear: the notes' least squares (or ridge with --lambda) on a CSV file, with the
-/// coefficients by feature name.</summary>
+/// <summary>fnn linear: the notes' least squares (or ridge with --lambda) on a CSV file, fitted on a training
+/// split, with the coefficients by feature name and the training and test R^2. Its model files are read by
+/// fnn evaluate and fnn predict.</summary>
 public static class LinearCommand
 {
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
     /// <summary>Runs the command.</summary>
     public static int Run(Options o, TextWriter w)
     {
@@ -13,24 +16,35 @@ public static class LinearCommand
         var datasetName = o.Get("dataset");
         var target = o.Get("target");
         double lambda = o.Double("lambda", 0.0);
+        double testFraction = o.Double("test-fraction", 0.2);
+        long seed = o.Long("seed", 0);
         var outPath = o.Get("out");
+        var format = o.DataFormat();
         bool json = o.Flag("json");
         o.CheckAllUsed();
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
+        if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        var data = dataPath is not null ? Dataset.LoadCsv(dataPath, target, TargetKind.Regression)
+        var data = dataPath is not null ? Dataset.LoadCsv(dataPath, target, TargetKind.Regression, format: format)
             : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
         // Text columns hold category indices, not amounts: a least-squares fit on them would be meaningless.
         var text = data.FeatureNames.Where((_, j) => data.Categories[j].Length > 0).ToArray();
         if (text.Length > 0)
             throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; use fnn train, which one-hot encodes text columns");
-        var x = data.Features;
-        var y = data.Values;
-        var model = lambda > 0 ? LinearRegression.FitRidge(x, y, lambda) : LinearRegression.Fit(x, y, featureNames: data.FeatureNames);
-        var predicted = model.Predict(x);
-        var yhat = Enumerable.Range(0, y.Length).Select(i => predicted[i, 0]).ToArray();
-        double r2 = Metrics.R2(yhat, y), mse = Metrics.MeanSquaredError(yhat, y);
+        Dataset train = data, test = data;
+        if (testFraction > 0)
+        {
+            var split = data.SplitStratified(testFraction, seed);
+            if (split.Test.SampleCount == 0)
+                throw new UsageException($"--test-fraction {testFraction.ToString(Inv)} leaves no test row of {data.SampleCount}; use a larger fraction, or 0 to fit every row");
+            (train, test) = (split.Train, split.Test);
+        }
+        var model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
+            : LinearRegression.Fit(train.Features, train.Values, featureNames: train.FeatureNames);
+        if (lambda > 0) model = LinearModel.Create(model.Coefficients, model.Intercept, model.HasIntercept, train.FeatureNames);
+        var trainReport = Scores(model, train);
+        var testReport = testFraction > 0 ? Scores(model, test) : null;
         if (outPath is not null) ModelFile.SaveLinear(model, outPath);
         var coef = model.Coefficients;
         if (json)
@@ -42,19 +56,86 @@ public static class LinearCommand
                 new("intercept", model.Intercept[0]),
             };
             for (int j = 0; j < data.FeatureCount; j++) fields.Add(new($"coefficient_{data.FeatureNames[j]}", coef[j, 0]));
-            fields.Add(new("r2", r2));
-            fields.Add(new("mse", mse));
-            fields.Add(new("samples", y.Length));
+            fields.Add(new("train_r2", trainReport.R2));
+            fields.Add(new("train_mse", trainReport.MeanSquaredError));
+            fields.Add(new("train_samples", train.SampleCount));
+            // R^2 on a test split (null when it is undefined: fewer than 2 test rows, or none).
+            fields.Add(new("r2", testReport?.R2));
+            fields.Add(new("mse", testReport?.MeanSquaredError));
+            fields.Add(new("test_samples", testFraction > 0 ? test.SampleCount : 0));
+            if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
             return 0;
         }
-        var inv = CultureInfo.InvariantCulture;
-        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {lambda.ToString(inv)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {y.Length} rows");
+        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {lambda.ToString(Inv)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
-        w.WriteLine($"{"(intercept)".PadRight(width)} {model.Intercept[0].ToString("R", inv)}");
-        for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {coef[j, 0].ToString("R", inv)}");
-        w.WriteLine($"training R^2 {r2.ToString("F6", inv)}, MSE {mse.ToString("G6", inv)}");
-        if (outPath is not null) w.WriteLine($"model saved to {outPath}");
+        w.WriteLine($"{"(intercept)".PadRight(width)} {model.Intercept[0].ToString("R", Inv)}");
+        for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {coef[j, 0].ToString("R", Inv)}");
+        w.WriteLine($"training R^2 {trainReport.R2.ToString("F6", Inv)}, MSE {trainReport.MeanSquaredError.ToString("G6", Inv)}");
+        if (testReport is not null)
+            w.WriteLine(test.SampleCount < 2
+                ? $"test R^2 undefined ({test.SampleCount} test row), MSE {testReport.MeanSquaredError.ToString("G6", Inv)}"
+                : $"test R^2 {testReport.R2.ToString("F6", Inv)}, MSE {testReport.MeanSquaredError.ToString("G6", Inv)}");
+        if (outPath is not null) w.WriteLine($"model saved to {outPath} (fnn evaluate and fnn predict read it)");
+        return 0;
+    }
+
+    private static RegressionReport Scores(LinearModel model, Dataset d)
+    {
+        var yhat = model.PredictValues(d.Features);
+        var y = d.Values;
+        return new RegressionReport(Metrics.MeanSquaredError(yhat, y), Metrics.MeanAbsoluteError(yhat, y),
+            y.Length < 2 ? double.NaN : Metrics.R2(yhat, y));
+    }
+
+    /// <summary>True when the model file holds a linear model (fnn linear --out).</summary>
+    public static bool IsLinear(string modelPath) => File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
+
+    private static Dataset Load(string modelPath, string dataPath, string? target, CsvFormat? format, out LinearModel model)
+    {
+        model = ModelFile.LoadLinear(modelPath);
+        var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
+        return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
+    }
+
+    /// <summary>fnn evaluate on a linear model: R^2, MSE and MAE on the file's target (--target, or the last
+    /// column that is not one of the model's features).</summary>
+    public static int Evaluate(string modelPath, string dataPath, string? target, CsvFormat? format, bool json, TextWriter w)
+    {
+        var data = Load(modelPath, dataPath, target, format, out var model);
+        var r = Scores(model, data);
+        if (json)
+        {
+            Report.Json(w, new List<KeyValuePair<string, object?>>
+            {
+                new("task", "regression"), new("r2", r.R2), new("mse", r.MeanSquaredError), new("mae", r.MeanAbsoluteError), new("samples", data.SampleCount),
+            });
+            return 0;
+        }
+        w.WriteLine($"model: {modelPath} (linear); data: {Path.GetFileName(dataPath)}, {data}");
+        Report.Regression(w, r, data.SampleCount, "");
+        return 0;
+    }
+
+    /// <summary>fnn predict on a linear model: the model's feature columns and a column predicted_&lt;target&gt;
+    /// (the model file holds no target name: --target names it, else "predicted").</summary>
+    public static int Predict(string modelPath, string dataPath, string? target, string? outPath, TextWriter w)
+    {
+        var model = ModelFile.LoadLinear(modelPath);
+        var names = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray()
+            : throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
+        var x = Dataset.LoadCsvFeatures(dataPath, names);
+        var yhat = model.PredictValues(x);
+        var header = names.Append(target is null ? "predicted" : $"predicted_{target}");
+        var rows = Enumerable.Range(0, yhat.Length)
+            .Select(i => Enumerable.Range(0, names.Length).Select(j => x[i, j].ToString("R", Inv)).Append(yhat[i].ToString("R", Inv)).ToArray());
+        var text = PredictCommand.CsvText(header, rows);
+        if (outPath is null) w.Write(text);
+        else
+        {
+            Functional.NN.ModelFile.writeAtomic(outPath, new System.Text.UTF8Encoding(false).GetBytes(text));
+            w.WriteLine($"{yhat.Length} predictions written to {outPath}");
+        }
         return 0;
     }
 }

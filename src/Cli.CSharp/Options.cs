@@ -5,7 +5,7 @@ namespace FunctionalNN.Cli;
 /// <summary>Parsed "--name value" pairs and "--flag" switches; every option must be used by the command.</summary>
 public sealed class Options
 {
-    private static readonly HashSet<string> Flags = new() { "json", "no-header", "residual" };
+    private static readonly HashSet<string> Flags = new() { "json", "no-header", "residual", "quiet" };
     private readonly Dictionary<string, string> values = new();
     private readonly HashSet<string> used = new();
 
@@ -36,7 +36,13 @@ public sealed class Options
     public string? Get(string name, string? fallback = null) { used.Add(name); return values.TryGetValue(name, out var v) ? v : fallback; }
 
     /// <summary>The option's text; a usage error when it is missing.</summary>
-    public string Require(string name, string what) => Get(name) ?? throw new UsageException($"--{name} {what} is required");
+    public string Require(string name, string what)
+    {
+        if (Get(name) is string v) return v;
+        // A typo of the required option (--modle for --model) gets its hint here, before the unused options are checked.
+        var typo = values.Keys.Where(k => !used.Contains(k)).FirstOrDefault(k => DidYouMean(k, new[] { name }) is not null);
+        throw new UsageException(typo is null ? $"--{name} {what} is required" : $"--{name} {what} is required; unknown option --{typo}: did you mean --{name}?");
+    }
 
     /// <summary>A switch.</summary>
     public bool Flag(string name) => Get(name) is string v && v != "false";
@@ -122,10 +128,39 @@ public sealed class Options
         };
     }
 
-    /// <summary>A usage error for any option the command did not read.</summary>
+    /// <summary>A usage error for any option the command did not read, with the nearest option it reads as a hint.</summary>
     public void CheckAllUsed()
     {
         var unknown = values.Keys.Where(k => !used.Contains(k)).ToArray();
-        if (unknown.Length > 0) throw new UsageException($"unknown option --{unknown[0]} for this command (fnn --help)");
+        if (unknown.Length == 0) return;
+        var hint = DidYouMean(unknown[0], used) is string near ? $"; did you mean --{near}?" : "";
+        throw new UsageException($"unknown option --{unknown[0]} for this command{hint} (fnn --help)");
+    }
+
+    /// <summary>The candidate nearest to <paramref name="word"/> by edit distance (insertions, deletions,
+    /// substitutions and swaps of neighbours), when it is near enough to be a typo: at most 1 edit for words up
+    /// to 4 letters, 2 up to 8, 3 beyond; null otherwise.</summary>
+    public static string? DidYouMean(string word, IEnumerable<string> candidates)
+    {
+        int limit = word.Length <= 4 ? 1 : word.Length <= 8 ? 2 : 3;
+        var best = candidates.Select(c => (c, d: Distance(word.ToLowerInvariant(), c.ToLowerInvariant())))
+            .Where(x => x.d <= limit).OrderBy(x => x.d).ThenBy(x => x.c, StringComparer.Ordinal).FirstOrDefault();
+        return best.c;
+    }
+
+    // Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a substring).
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
     }
 }

@@ -14,7 +14,7 @@ public static class Plots
         var loss = Path.Combine(dir, "loss.png");
         LossCurve(fit.History, fit.Model.Loss.ToString(), loss);
         written.Add(loss);
-        if (test.Classification is { } c)
+        if (test.IsClassification && test.Classification is { } c)
         {
             var cm = Path.Combine(dir, "confusion.png");
             ConfusionMatrix(c, cm);

@@ -12,6 +12,7 @@ public static class PredictCommand
         var dataPath = o.Require("data", "PATH");
         var outPath = o.Get("out");
         if (ImportCommand.IsOnnx(modelPath)) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
+        if (LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();

@@ -2,8 +2,9 @@ using System.Globalization;
 
 namespace FunctionalNN.Cli;
 
-/// <summary>Training progress: a bar with the loss, redrawn in place, on a terminal; one plain line per
-/// epoch when the output is redirected; nothing in JSON mode. Reports arrive on the training thread.</summary>
+/// <summary>Training progress: a bar with the loss, redrawn in place, on a terminal; when the output is
+/// redirected, plain lines for the first epoch and every ceil(epochs / 20)-th (at most 21 lines); nothing in
+/// JSON or quiet mode. Reports arrive on the training thread.</summary>
 public sealed class EpochProgress(TextWriter w, int epochs, bool terminal, bool quiet) : IProgress<EpochRecord>
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -16,6 +17,8 @@ public sealed class EpochProgress(TextWriter w, int epochs, bool terminal, bool 
         var val = r.ValidationLoss is double v ? $", validation loss {v.ToString("F6", Inv)}" : "";
         if (!terminal)
         {
+            int every = Math.Max(1, (epochs + 19) / 20);
+            if (r.Epoch != 1 && r.Epoch % every != 0) return;
             w.WriteLine($"epoch {r.Epoch}/{epochs}: loss {r.TrainLoss.ToString("F6", Inv)}{val}");
             return;
         }

@@ -14,16 +14,25 @@ public static class TrainCommand
         var layersText = o.Get("layers", "16")!;
         var activation = Names.ParseActivation(o.Get("activation", "tanh")!);
         var loss = o.Get("loss") is string ln ? Names.ParseLoss(ln) : (Loss?)null;
-        var optimizerName = o.Get("optimizer", "sgd")!.ToLowerInvariant();
-        var optimizer = Names.ParseOptimizer(optimizerName);
-        int batchSize = o.Int("batch-size", 0);
-        double lr = o.Double("lr", optimizerName switch { "adam" or "adamw" or "rmsprop" => 0.003, "adagrad" => 0.05, _ => 0.5 });
-        int epochs = o.Int("epochs", batchSize > 0 ? 50 : 500);
+        // Every training default is the library's (TrainingOptions' defaults, the core's); an option given replaces one.
+        var defaults = new TrainingOptions();
+        var optimizer = o.Get("optimizer") is string optimizerName ? Names.ParseOptimizer(optimizerName) : defaults.Optimizer;
+        var batchText = o.Get("batch-size");
+        bool fullBatch = batchText?.Trim().ToLowerInvariant() is "full" or "all";
+        int batchSize = batchText is null || fullBatch ? 0 : o.Int("batch-size", 0);
+        if (batchText is not null && !fullBatch && batchSize <= 0)
+            throw new UsageException($"--batch-size must be a positive number of rows, or 'full' for full-batch gradient descent, not '{batchText}'");
+        double? lr = o.Has("lr") ? o.Double("lr", 0) : null;
+        int epochs = o.Int("epochs", defaults.MaxEpochs);
         var scaling = Names.ParseScaling(o.Get("scaling", "standard")!);
         long seed = o.Long("seed", 0);
         double testFraction = o.Double("test-fraction", 0.2);
         double validationFraction = o.Double("validation-fraction", 0.0);
-        int? patience = o.Has("patience") ? o.Int("patience", 10) : null;
+        var patienceText = o.Get("patience");
+        int? patience = patienceText is null ? defaults.EarlyStoppingPatience
+            : patienceText.Trim().ToLowerInvariant() is "off" or "none" ? null
+            : o.Int("patience", 0) is var pv && pv > 0 ? pv
+            : throw new UsageException($"--patience needs a positive number of epochs, or 'off', not '{patienceText}'");
         var precisionText = o.Get("precision", "float64")!;
         var precision = precisionText.Trim().ToLowerInvariant() switch
         {
@@ -47,12 +56,12 @@ public static class TrainCommand
         var format = o.DataFormat();
         var unknown = o.Unknown();
         bool json = o.Flag("json");
+        bool quiet = o.Flag("quiet");
         o.CheckAllUsed();
 
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (batchSize < 0) throw new UsageException("--batch-size must be positive");
         if (epochs <= 0) throw new UsageException("--epochs must be positive");
-        if (!(lr > 0)) throw new UsageException("--lr must be positive");
+        if (lr is double lrv && !(lrv > 0)) throw new UsageException("--lr must be positive");
         int[] layers;
         try
         {
@@ -61,9 +70,23 @@ public static class TrainCommand
         }
         catch (FormatException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
         catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
-        if (patience is not null && !(validationFraction > 0)) throw new UsageException("--patience (early stopping) needs --validation-fraction");
         if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
         var (dropout, normalization) = Blocks(dropoutText, normalizationText, residual, layers, batchSize);
+
+        // The output paths are checked before any training, so that a typo costs no training run.
+        if (outPath is not null)
+        {
+            var full = Path.GetFullPath(outPath);
+            if (Directory.Exists(full)) throw new IOException($"--out {outPath} is a folder; give a model file's path");
+            var folder = Path.GetDirectoryName(full);
+            if (folder is not null && !Directory.Exists(folder)) throw new DirectoryNotFoundException($"--out {outPath}: the folder {folder} does not exist");
+        }
+        if (plots is not null)
+        {
+            if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
+            try { Directory.CreateDirectory(plots); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"--plots {plots}: the folder cannot be created ({e.Message})"); }
+        }
 
         Dataset data;
         if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task, format: format);
@@ -89,10 +112,10 @@ public static class TrainCommand
             Dropout = dropout,
             Normalization = normalization,
             Residual = residual,
-            Training = new TrainingOptions
+            Training = defaults with
             {
-                Batching = batchSize > 0 ? Batching.MiniBatch(batchSize) : Batching.FullBatch,
-                Schedule = Schedule.Constant(lr),
+                Batching = fullBatch ? Batching.FullBatch : batchSize > 0 ? Batching.MiniBatch(batchSize) : defaults.Batching,
+                Schedule = lr is double rate ? Schedule.Constant(rate) : defaults.Schedule,
                 Optimizer = optimizer,
                 MaxEpochs = epochs,
                 Seed = seed,
@@ -101,19 +124,32 @@ public static class TrainCommand
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
-        if (!json)
+        if (!json && !quiet)
         {
             w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
             w.WriteLine($"task: {data.TaskReason}");
             var untrained = Pipeline.Untrained(split.Train, options);
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
-            var batching = batchSize > 0 ? $"minibatches of {batchSize}" : "full batch";
-            w.WriteLine($"training: {optimizer} ({batching}), step {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {epochs} epochs");
+            var t = options.Training;
+            var plateau = t.EarlyStoppingPatience is int pt
+                ? $"; stop after {pt} epochs without an improvement of {t.EarlyStoppingMinDelta:g} in the {(validationFraction > 0 ? "validation" : "training")} loss"
+                : "";
+            w.WriteLine($"training: {optimizer}, step {t.Schedule}, {t.Batching}, at most {epochs} epochs{plateau}");
         }
-        var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json);
-        var fit = Pipeline.Fit(split.Train, options, progress);
+        var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json || quiet);
+        // Ctrl-C (SIGINT) stops training before the next step; what was trained is saved and reported below,
+        // and the exit code is 130. A second Ctrl-C is left to end the process.
+        using var interrupt = new CancellationTokenSource();
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
+        {
+            if (interrupt.IsCancellationRequested) return;
+            ctx.Cancel = true;
+            interrupt.Cancel();
+        });
+        var fit = Pipeline.Fit(split.Train, options, progress, interrupt.Token);
         progress.Finish(fit.Epochs);
+        bool interrupted = fit.StopReason == StopReason.Cancelled;
         var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
         var evaluation = model.Evaluate(split.Test);
         double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
@@ -127,7 +163,7 @@ public static class TrainCommand
             {
                 new("task", model.IsClassifier ? "classification" : "regression"),
             };
-            if (evaluation.Classification is { } c)
+            if (evaluation.IsClassification && evaluation.Classification is { } c)
             {
                 fields.Add(new("accuracy", c.Accuracy));
                 fields.Add(new("macro_f1", c.MacroF1));
@@ -135,7 +171,7 @@ public static class TrainCommand
                 fields.Add(new("classes", c.ClassNames));
                 fields.Add(new("confusion_matrix", c.ConfusionMatrix));
             }
-            if (evaluation.Regression is { } r)
+            if (evaluation.IsRegression && evaluation.Regression is { } r)
             {
                 fields.Add(new("r2", r.R2));
                 fields.Add(new("mse", r.MeanSquaredError));
@@ -149,15 +185,16 @@ public static class TrainCommand
             fields.Add(new("test_samples", split.Test.SampleCount));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
-            return 0;
+            return interrupted ? 130 : 0;
         }
+        if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
         w.WriteLine();
-        if (evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
-        if (evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
+        if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
+        if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
-        return 0;
+        return interrupted ? 130 : 0;
     }
 
     /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>

@@ -49,11 +49,7 @@ module GradientDescent =
             net, []
         else
             let options =
-                TrainingOptions.Default
-                    .WithBatching(Batching.FullBatch)
-                    .WithSchedule(Schedule.Constant learningRate)
-                    .WithOptimizerSettings(OptimizerSettings.Default)
-                    .WithMaxEpochs(steps)
+                TrainingOptions.GradientDescent(learningRate, steps)
                     .WithDivergenceFactor(0.0)
                     .WithExactEpochLoss(false)
             // One step per epoch: each epoch's (one) batch loss is the loss before its step.

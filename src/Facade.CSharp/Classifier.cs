@@ -17,42 +17,48 @@ public enum Normalization
 /// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
 public sealed record PipelineOptions
 {
+    // Every default is the core's FitOptions.Default; this class copies none.
+    private static readonly FN.FitOptions D = FN.FitOptions.Default;
+
     /// <summary>The widths of the hidden layers (default: one layer of 16). The output layer is added.</summary>
-    public int[] HiddenLayers { get; init; } = { 16 };
+    public int[] HiddenLayers { get; init; } = (int[])D.HiddenLayers.Clone();
 
     /// <summary>The hidden layers' activation (default tanh); the output layer is the identity.</summary>
-    public Activation Activation { get; init; } = Activation.Tanh;
+    public Activation Activation { get; init; } = EnumInterop.FromCore(D.Activation);
 
     /// <summary>The loss, or null for softmax cross-entropy on classes and mean squared error on numbers.</summary>
     public Loss? Loss { get; init; }
 
     /// <summary>How features are scaled (default: standardised), fitted on the training rows only.</summary>
-    public Scaling Scaling { get; init; } = Scaling.Standard;
+    public Scaling Scaling { get; init; } = DataInterop.FromCore(D.Scaling);
 
     /// <summary>The seed of the weights and of the validation split (default 0).</summary>
-    public long Seed { get; init; }
+    public long Seed { get; init; } = D.Seed;
 
-    /// <summary>The share of the training rows held out for the validation loss (default 0: none).</summary>
-    public double ValidationFraction { get; init; }
+    /// <summary>The share of the training rows held out for the validation loss, which the plateau stop then
+    /// watches (default 0: none, and the plateau stop watches the training loss).</summary>
+    public double ValidationFraction { get; init; } = D.ValidationFraction;
 
-    /// <summary>Batching, schedule, optimiser, stopping rules (default: the notes' plain gradient descent,
-    /// full batch, constant step 0.5, 500 epochs).</summary>
-    public TrainingOptions Training { get; init; } = new() { Batching = Batching.FullBatch, Schedule = Schedule.Constant(0.5), MaxEpochs = 500 };
+    /// <summary>Batching, schedule, optimiser, stopping rules (default: <see cref="TrainingOptions"/>' own defaults,
+    /// the core's: Adam 1e-3 on minibatches of 32, at most 200 epochs, the plateau stop). The notes' plain
+    /// gradient descent: <c>Training = TrainingOptions.GradientDescent(0.5, 500)</c>.</summary>
+    public TrainingOptions Training { get; init; } = new();
 
     /// <summary>The network's precision (default Float64); Float32 trains and saves a float32 network
     /// (see <see cref="Network.WithPrecision"/>).</summary>
-    public Precision Precision { get; init; } = Precision.Float64;
+    public Precision Precision { get; init; } = EnumInterop.FromCore(D.Precision);
 
     /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1).</summary>
-    public double Dropout { get; init; }
+    public double Dropout { get; init; } = D.Dropout;
 
     /// <summary>The normalisation of every hidden layer (default none): with Batch or Layer, a hidden layer is
     /// dense (identity) -> normalisation -> activation.</summary>
-    public Normalization Normalization { get; init; } = Normalization.None;
+    public Normalization Normalization { get; init; } =
+        D.Normalization.IsBatch ? Normalization.Batch : D.Normalization.IsLayer ? Normalization.Layer : Normalization.None;
 
     /// <summary>Skip connections (default false): a hidden layer whose width equals the previous hidden layer's becomes
     /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
-    public bool Residual { get; init; }
+    public bool Residual { get; init; } = D.Residual;
 
     internal FN.FitOptions ToCore()
     {
@@ -120,7 +126,7 @@ public sealed class PipelineFitResult
 /// <example><code>
 /// var data = Dataset.Embedded("iris").SplitStratified(0.2, seed: 1);
 /// var model = Pipeline.Fit(data.Train).Model;
-/// Console.WriteLine(model.Evaluate(data.Test).Classification!.Accuracy);
+/// Console.WriteLine(model.Evaluate(data.Test).Classification.Accuracy);
 /// </code></example>
 public sealed class Pipeline
 {
@@ -143,7 +149,7 @@ public sealed class Pipeline
     /// <param name="progress">Receives each epoch's record, or null (called synchronously on the training thread).</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data.</exception>
-    /// <exception cref="FN.TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
     public static PipelineFitResult Fit(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -154,10 +160,28 @@ public sealed class Pipeline
         {
             return new PipelineFitResult(FN.PipelineFit.fitWith(hooks, (options ?? new PipelineOptions()).ToCore(), data.Core));
         }
-        catch (FN.TrainingDivergedException e) when (e.LastGood is FN.Network good)
+        catch (Exception e) when (Errors.Translate(e) is { } t)
         {
-            throw new FN.TrainingDivergedException(e.Epoch, e.Step, new Network(good), e.Message);
+            throw t;
         }
+    }
+
+    /// <summary><see cref="Fit"/> on a thread-pool thread, for a UI or a server that must not block: the same result,
+    /// bit for bit. Cancelling <paramref name="cancellationToken"/> stops training before the next step and the task
+    /// completes with what was trained (<see cref="PipelineFitResult.StopReason"/> is <see cref="StopReason.Cancelled"/>),
+    /// as <see cref="Fit"/> does; <paramref name="progress"/> receives each epoch's record (a
+    /// <see cref="Progress{T}"/> made on a UI thread reports there).</summary>
+    /// <param name="data">The training data.</param>
+    /// <param name="options">The settings, or null for the defaults.</param>
+    /// <param name="progress">Receives each epoch's record, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    /// <exception cref="ArgumentException">Bad options or data (the task faults with it).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
+    public static Task<PipelineFitResult> FitAsync(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Task.Run(() => Fit(data, options, progress, cancellationToken), CancellationToken.None);
     }
 
     /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of
@@ -165,14 +189,14 @@ public sealed class Pipeline
     public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new(FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core));
+        return new(Errors.Run(() => FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core)));
     }
 
     /// <summary>Loads a pipeline saved by <see cref="Save"/>.</summary>
-    /// <exception cref="FN.ModelFormatException">The file is damaged, truncated, of another version or kind.</exception>
+    /// <exception cref="ModelFormatException">The file is damaged, truncated, of another version or kind.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ArgumentException">The path is a directory (ParamName "path").</exception>
-    public static Pipeline Load(string path) => new(FN.ModelFile.loadPipeline(path));
+    public static Pipeline Load(string path) => new(Errors.Run(() => FN.ModelFile.loadPipeline(path)));
 
     /// <summary>Saves the pipeline atomically (a temporary file renamed over the target; a symbolic link's target is
     /// written and its permissions kept).</summary>
@@ -218,7 +242,7 @@ public sealed class Pipeline
     /// <exception cref="ArgumentException">A missing column, an unseen category under
     /// <see cref="UnknownCategory.Error"/>, a missing value the model does not fill (ParamName "data").</exception>
     public int[] PredictClasses(Dataset data) =>
-        FN.PipelineModule.predictClasses(Core, FN.PipelineModule.featuresOf(Core, (data ?? throw new ArgumentNullException(nameof(data))).Core));
+        Errors.Run(() => FN.PipelineModule.predictClasses(Core, FN.PipelineModule.featuresOf(Core, (data ?? throw new ArgumentNullException(nameof(data))).Core)));
 
     /// <summary>The predicted class name of each row of a data set.</summary>
     public string[] PredictClassNames(Dataset data) => PredictClasses(data).Select(c => Core.ClassNames[c]).ToArray();
@@ -227,7 +251,7 @@ public sealed class Pipeline
     public double[,]? PredictProbabilities(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var p = FN.PipelineModule.probabilities(Core, FN.PipelineModule.featuresOf(Core, data.Core));
+        var p = Errors.Run(() => FN.PipelineModule.probabilities(Core, FN.PipelineModule.featuresOf(Core, data.Core)));
         return p is null ? null : p.Value.ToArray();
     }
 
@@ -235,7 +259,7 @@ public sealed class Pipeline
     public double[] PredictValues(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return FN.PipelineModule.predictValues(Core, FN.PipelineModule.featuresOf(Core, data.Core)).Column(0).ToArray();
+        return Errors.Run(() => FN.PipelineModule.predictValues(Core, FN.PipelineModule.featuresOf(Core, data.Core))).Column(0).ToArray();
     }
 
     /// <summary>The feature scaling it applies.</summary>
@@ -247,9 +271,19 @@ public sealed class Pipeline
     /// <summary>One line per layer, with the inputs, the total and the target.</summary>
     public IReadOnlyList<string> Describe() => FN.PipelineModule.describe(Core).ToArray();
 
+    /// <summary>A summary like Keras' <c>model.summary()</c>: the inputs and their preprocessing, a table of the
+    /// network's layers (output shape, parameter count), the total, and what it predicts.</summary>
+    public string Summary() => Summaries.Pipeline(Core);
+
+    /// <summary>"Pipeline: classifier of 'species' (3 classes) from 4 features, 131 parameters".</summary>
+    public override string ToString() =>
+        Core.IsClassifier
+            ? $"Pipeline: classifier of '{Core.TargetName}' ({Core.ClassNames.Length} classes) from {Core.FeatureNames.Length} features, {Core.Network.ParameterCount} parameters"
+            : $"Pipeline: regressor of '{Core.TargetName}' from {Core.FeatureNames.Length} features, {Core.Network.ParameterCount} parameters";
+
     /// <summary>The predicted class index of each row of raw features x (n x FeatureNames.Length).</summary>
     /// <exception cref="ArgumentException">x has the wrong width or holds NaN or infinity.</exception>
-    public int[] PredictClasses(double[,] x) => FN.PipelineModule.predictClasses(Core, Interop.ToMatrix(x, nameof(x)));
+    public int[] PredictClasses(double[,] x) => Errors.Run(() => FN.PipelineModule.predictClasses(Core, Interop.ToMatrix(x, nameof(x))));
 
     /// <summary>The predicted class name of each row.</summary>
     public string[] PredictClassNames(double[,] x) => PredictClasses(x).Select(c => Core.ClassNames[c]).ToArray();
@@ -257,26 +291,26 @@ public sealed class Pipeline
     /// <summary>Class probabilities (n x classes), or null when the loss gives none (e.g. mean squared error).</summary>
     public double[,]? PredictProbabilities(double[,] x)
     {
-        var p = FN.PipelineModule.probabilities(Core, Interop.ToMatrix(x, nameof(x)));
+        var p = Errors.Run(() => FN.PipelineModule.probabilities(Core, Interop.ToMatrix(x, nameof(x))));
         return p is null ? null : p.Value.ToArray();
     }
 
     /// <summary>A regressor's predictions for each row, in the target's units.</summary>
-    public double[] PredictValues(double[,] x) => FN.PipelineModule.predictValues(Core, Interop.ToMatrix(x, nameof(x))).Column(0).ToArray();
+    public double[] PredictValues(double[,] x) => Errors.Run(() => FN.PipelineModule.predictValues(Core, Interop.ToMatrix(x, nameof(x)))).Column(0).ToArray();
 
     /// <summary>The scores on labelled data whose columns include the model's features (in any order). Load a
     /// classifier's test data with <c>classNames: model.ClassNames</c> so that an unknown class is an error.</summary>
     public Evaluation Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Evaluation(FN.PipelineModule.evaluate(Core, data.Core), Core.ClassNames);
+        return new Evaluation(Errors.Run(() => FN.PipelineModule.evaluate(Core, data.Core)), Core.ClassNames);
     }
 
     /// <summary>The model's features taken from a data set by name.</summary>
     public double[,] FeaturesOf(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return FN.PipelineModule.featuresOf(Core, data.Core).ToArray();
+        return Errors.Run(() => FN.PipelineModule.featuresOf(Core, data.Core)).ToArray();
     }
 
     private static string LossName(FN.Loss loss) =>

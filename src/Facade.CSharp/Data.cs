@@ -93,7 +93,7 @@ public sealed class Dataset
     /// <param name="targetKind">How the target is read (Auto: numbers mean regression, text means classes).</param>
     /// <param name="features">The feature columns in order, or null for every column but the target.</param>
     /// <param name="classNames">Known class names in index order (a model's): another label is an error.</param>
-    /// <exception cref="FN.DataFormatException">A ragged row, a missing or non-numeric value, a missing target
+    /// <exception cref="DataFormatException">A ragged row, a missing or non-numeric value, a missing target
     /// column, an empty file, an unknown class: the message names the line, the column and the text.</exception>
     /// <param name="format">The separator, quote, header and missing values, or null to detect them (missing values are then an error).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -101,7 +101,7 @@ public sealed class Dataset
         string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
-        return new(FN.Csv.load(Options(target, targetKind, features, classNames, true, format), path));
+        return new(Errors.Run(() => FN.Csv.load(Options(target, targetKind, features, classNames, true, format), path)));
     }
 
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
@@ -124,7 +124,7 @@ public sealed class Dataset
         };
         var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
-        return new(FN.Csv.load(options, path));
+        return new(Errors.Run(() => FN.Csv.load(options, path)));
     }
 
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>
@@ -138,7 +138,7 @@ public sealed class Dataset
         string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return new(FN.Csv.loadText(Options(target, targetKind, features, classNames, true, format), text));
+        return new(Errors.Run(() => FN.Csv.loadText(Options(target, targetKind, features, classNames, true, format), text)));
     }
 
     /// <summary>A classification data set from arrays in memory: one row of <paramref name="features"/> per sample
@@ -339,7 +339,7 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(features);
-        return FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray();
+        return Errors.Run(() => FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray());
     }
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification

@@ -28,10 +28,10 @@ internal static class Interop
     internal static T? OrNull<T>(FSharpOption<T>? option) where T : class =>
         FSharpOption<T>.get_IsSome(option) ? option!.Value : null;
 
-    /// <summary>Runs <paramref name="train"/>; when it diverges, rethrows the same exception type with its
-    /// last good model converted by <paramref name="convert"/> to the facade's type, so that no core
-    /// F# record reaches a C# caller.</summary>
-    internal static T Diverging<T>(Func<T> train, Func<object, object> convert)
+    /// <summary>Runs <paramref name="train"/>; when it diverges, throws the facade's
+    /// <see cref="TrainingDivergedException{TModel}"/> with the last good model converted by <paramref name="convert"/>
+    /// to the facade's type, so that no core type reaches a C# caller.</summary>
+    internal static T Diverging<T, TModel>(Func<T> train, Func<object, TModel> convert)
     {
         try
         {
@@ -39,7 +39,7 @@ internal static class Interop
         }
         catch (Functional.NN.TrainingDivergedException e) when (e.LastGood is not null)
         {
-            throw new Functional.NN.TrainingDivergedException(e.Epoch, e.Step, convert(e.LastGood), e.Message);
+            throw new TrainingDivergedException<TModel>(e.Epoch, e.Step, convert(e.LastGood), e.Message, e);
         }
     }
 

@@ -21,7 +21,7 @@ public static class LinearClassifier
     /// <summary>Trains a classifier by minibatch SGD on a margin loss from zero weights.</summary>
     /// <exception cref="ArgumentException">A label other than -1 or +1, bad shapes, or an option out of range (a loss
     /// that is not a margin loss, bad SGD options: ParamName "options", the property named in the message).</exception>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult Fit(double[,] x, int[] labels, LinearClassifierOptions? options = null)
     {
@@ -82,7 +82,7 @@ public static class Perceptron
 public static class SigmoidRegression
 {
     /// <summary>Trains a one-layer sigmoid network (a <see cref="Network"/>) on x (n x d) and y in [0, 1].</summary>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="Network"/> (the facade's).</exception>
     public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42)
     {
@@ -90,6 +90,6 @@ public static class SigmoidRegression
         var ym = LinearInterop.Column(y, nameof(y));
         return Interop.Diverging(
             () => new Network(FL.SigmoidRegression.fit(new FL.SigmoidRegressionOptions(learningRate, steps, seed), xm, ym).Network),
-            good => good is Functional.NN.Network n ? new Network(n) : good);
+            good => new Network((Functional.NN.Network)good));
     }
 }

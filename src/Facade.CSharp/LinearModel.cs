@@ -211,5 +211,5 @@ internal static class LinearInterop
     }
 
     /// <summary>Converts the core's LastGood (a LinearModel) to the facade's, for <see cref="Interop.Diverging"/>.</summary>
-    internal static object LastGood(object good) => good is FL.LinearModel m ? new LinearModel(m) : good;
+    internal static LinearModel LastGood(object good) => new((FL.LinearModel)good);
 }

@@ -101,7 +101,7 @@ public static class LinearRegression
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
     /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
     /// named in the message).</exception>
-    /// <exception cref="Functional.NN.TrainingDivergedException">A fixed learning rate above 2/L; LastGood is the
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L; LastGood is the
     /// last finite <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitByGradientDescent(double[,] x, double[] y, LinearGradientDescentOptions? options = null)
     {
@@ -120,7 +120,7 @@ public static class LinearRegression
     /// max-norm step rule).</summary>
     /// <exception cref="ArgumentException">Bad data or lambda, an invalid form, or an option out of range
     /// (ParamName "options", the property named in the message).</exception>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The weights blew up; LastGood is the last finite
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitBySgd(double[,] x, double[] y, LinearSgdOptions? options = null, double lambda = 0.0,
                                            RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true)

@@ -40,31 +40,75 @@ public sealed class ClassificationReport
 
     /// <summary>The class names, in index order.</summary>
     public string[] ClassNames { get; }
+
+    /// <summary>A table like scikit-learn's <c>classification_report</c>: precision, recall, F1 and support per
+    /// class, then accuracy, the macro average and the support-weighted average (and the log-loss when there is one).</summary>
+    public override string ToString()
+    {
+        // scikit-learn's layout: names right-aligned to max(12, longest name), then " {:>9}" columns after one space.
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        int width = Math.Max("weighted avg".Length, PerClass.Select(s => s.ClassName.Length).DefaultIfEmpty(0).Max());
+        string Row(string name, double p, double r, double f, int n) =>
+            string.Format(inv, "{0}  {1,9:F2} {2,9:F2} {3,9:F2} {4,9}", name.PadLeft(width), p, r, f, n);
+        var sb = new System.Text.StringBuilder();
+        sb.Append(string.Format(inv, "{0}  {1,9} {2,9} {3,9} {4,9}", "".PadLeft(width), "precision", "recall", "f1-score", "support")).Append('\n');
+        sb.Append('\n');
+        foreach (var s in PerClass) sb.Append(Row(s.ClassName, s.Precision, s.Recall, s.F1, s.Support)).Append('\n');
+        sb.Append('\n');
+        int total = PerClass.Sum(s => s.Support);
+        sb.Append(string.Format(inv, "{0}  {1,9} {2,9} {3,9:F2} {4,9}", "accuracy".PadLeft(width), "", "", Accuracy, total)).Append('\n');
+        double Mean(Func<ClassScores, double> f) => PerClass.Count == 0 ? 0 : PerClass.Average(f);
+        double Weighted(Func<ClassScores, double> f) => total == 0 ? 0 : PerClass.Sum(s => f(s) * s.Support) / total;
+        sb.Append(Row("macro avg", Mean(s => s.Precision), Mean(s => s.Recall), Mean(s => s.F1), total)).Append('\n');
+        sb.Append(Row("weighted avg", Weighted(s => s.Precision), Weighted(s => s.Recall), Weighted(s => s.F1), total)).Append('\n');
+        if (LogLoss is double l) sb.Append(string.Format(inv, "{0}  {1,9:F4}", "log-loss".PadLeft(width), l)).Append('\n');
+        return sb.ToString();
+    }
 }
 
 /// <summary>A regressor's scores on labelled data.</summary>
 /// <param name="MeanSquaredError">1/n sum (yhat - y)^2.</param>
 /// <param name="MeanAbsoluteError">1/n sum |yhat - y|.</param>
 /// <param name="R2">1 - SS_res / SS_tot.</param>
-public sealed record RegressionReport(double MeanSquaredError, double MeanAbsoluteError, double R2);
+public sealed record RegressionReport(double MeanSquaredError, double MeanAbsoluteError, double R2)
+{
+    /// <summary>The three scores, one per line, in the target's units: R^2, MSE and MAE.</summary>
+    public override string ToString() =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, "R^2 {0:G6}{3}MSE {1:G6}{3}MAE {2:G6}", R2, MeanSquaredError, MeanAbsoluteError, Environment.NewLine);
+}
 
-/// <summary>What an evaluation measured: <see cref="Classification"/> for a classifier, <see cref="Regression"/> for a regressor.</summary>
+/// <summary>What an evaluation measured: a classifier's <see cref="Classification"/> report or a regressor's
+/// <see cref="Regression"/> report. Asking for the other one is an <see cref="InvalidOperationException"/> that says
+/// which it is (never a null to dereference); <see cref="IsClassification"/> and <see cref="IsRegression"/> tell.</summary>
 public sealed class Evaluation
 {
+    private readonly ClassificationReport? classification;
+    private readonly RegressionReport? regression;
+
     internal Evaluation(FN.Evaluation e, string[] classNames)
     {
-        if (e is FN.Evaluation.Classification c) Classification = new ClassificationReport(c.Item, classNames);
-        else if (e is FN.Evaluation.Regression r) Regression = new RegressionReport(r.Item.MeanSquaredError, r.Item.MeanAbsoluteError, r.Item.R2);
+        if (e is FN.Evaluation.Classification c) classification = new ClassificationReport(c.Item, classNames);
+        else if (e is FN.Evaluation.Regression r) regression = new RegressionReport(r.Item.MeanSquaredError, r.Item.MeanAbsoluteError, r.Item.R2);
     }
 
     /// <summary>True for a classifier's scores.</summary>
-    public bool IsClassification => Classification is not null;
+    public bool IsClassification => classification is not null;
 
-    /// <summary>The classifier's scores, or null.</summary>
-    public ClassificationReport? Classification { get; }
+    /// <summary>True for a regressor's scores.</summary>
+    public bool IsRegression => regression is not null;
 
-    /// <summary>The regressor's scores, or null.</summary>
-    public RegressionReport? Regression { get; }
+    /// <summary>The classifier's scores.</summary>
+    /// <exception cref="InvalidOperationException">The model is a regressor (read <see cref="Regression"/>).</exception>
+    public ClassificationReport Classification => classification
+        ?? throw new InvalidOperationException("This evaluation is a regressor's: it has no Classification report (accuracy, F1); read Evaluation.Regression (R2, MSE, MAE), or check IsClassification first.");
+
+    /// <summary>The regressor's scores.</summary>
+    /// <exception cref="InvalidOperationException">The model is a classifier (read <see cref="Classification"/>).</exception>
+    public RegressionReport Regression => regression
+        ?? throw new InvalidOperationException("This evaluation is a classifier's: it has no Regression report (R2, MSE, MAE); read Evaluation.Classification (accuracy, F1), or check IsRegression first.");
+
+    /// <summary>The report as a table (see <see cref="ClassificationReport.ToString"/> and <see cref="RegressionReport.ToString"/>).</summary>
+    public override string ToString() => classification?.ToString() ?? regression!.ToString();
 }
 
 /// <summary>Metrics of predictions against the truth. Argument errors are ArgumentExceptions naming the parameter.</summary>

@@ -166,15 +166,15 @@ public sealed class Network
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>
-    /// <exception cref="Functional.NN.TrainingDivergedException">The loss or a weight stopped being finite;
-    /// its LastGood is the last finite <see cref="Network"/>.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight stopped being finite (TModel is
+    /// <see cref="Network"/>); its LastGood is the last finite network.</exception>
     public Network TrainGradientDescent(double[,] x, double[,] y, Loss loss, double learningRate, int steps)
     {
         var xm = Interop.ToMatrix(x, nameof(x));
         var ym = Interop.ToMatrix(y, nameof(y));
         return Interop.Diverging(
             () => new Network(FN.GradientDescent.run(learningRate, steps, loss.ToCore(), xm, ym, Core).Item1),
-            good => good is FN.Network n ? new Network(n) : good);
+            good => new Network((FN.Network)good));
     }
 
     /// <summary>Compares backpropagation with central differences over every parameter (in inference mode: dropout
@@ -226,6 +226,13 @@ public sealed class Network
         Walk(Core.Blocks);
         return layers;
     }
+
+    /// <summary>A table like Keras' <c>model.summary()</c>: each block's output shape and parameter count, and the total.</summary>
+    public string Summary() => Summaries.Network(Core, "Network");
+
+    /// <summary>"Network 4 -> 16 -> 3 (131 parameters, float64)": the widths after each dense layer.</summary>
+    public override string ToString() =>
+        $"Network {string.Join(" -> ", new[] { Core.InputSize }.Concat(DenseLayers().Select(l => l.OutputSize)))} ({Core.ParameterCount} parameters, {(Core.Precision.IsFloat32 ? "float32" : "float64")})";
 
     private FN.Dense LayerAt(int layer)
     {

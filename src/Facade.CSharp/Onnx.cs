@@ -39,7 +39,7 @@ public sealed class ImportedNetwork
 /// <summary>ONNX import (docs/onnx.md): graphs of dense layers (Gemm, or MatMul + Add), their activations (Relu, Tanh,
 /// Sigmoid, LeakyRelu, Softplus), Dropout and a trailing Softmax, as <c>torch.onnx.export</c> writes them for an
 /// <c>nn.Sequential</c>. Anything else, and every damaged, truncated or inconsistent file, raises
-/// <see cref="FN.OnnxFormatException"/> (a <see cref="FN.ModelFormatException"/>) naming the node and the operator.</summary>
+/// <see cref="OnnxFormatException"/> (a <see cref="ModelFormatException"/>) naming the node and the operator.</summary>
 public static class OnnxModel
 {
     /// <summary>The opset written unless another is asked for.</summary>
@@ -49,17 +49,17 @@ public static class OnnxModel
     public const long MaxBytes = 1L << 30;
 
     /// <summary>Reads an ONNX file.</summary>
-    /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged file.</exception>
+    /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged file.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    public static ImportedNetwork Import(string path) => new(FN.Onnx.loadNetwork(path));
+    public static ImportedNetwork Import(string path) => new(Errors.Run(() => FN.Onnx.loadNetwork(path)));
 
     /// <summary>Reads an ONNX model from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
-    /// <exception cref="FN.OnnxFormatException">A graph outside the family, a damaged model or more than 1 GiB.</exception>
-    public static ImportedNetwork Import(Stream stream) => new(FN.Onnx.importNetwork(ReadAll(stream)));
+    /// <exception cref="OnnxFormatException">A graph outside the family, a damaged model or more than 1 GiB.</exception>
+    public static ImportedNetwork Import(Stream stream) => new(Errors.Run(() => FN.Onnx.importNetwork(ReadAll(stream))));
 
     /// <summary>Reads an ONNX model's bytes.</summary>
-    /// <exception cref="FN.OnnxFormatException">A graph outside the family, or damaged bytes.</exception>
-    public static ImportedNetwork Import(byte[] bytes) => new(FN.Onnx.importNetwork(bytes));
+    /// <exception cref="OnnxFormatException">A graph outside the family, or damaged bytes.</exception>
+    public static ImportedNetwork Import(byte[] bytes) => new(Errors.Run(() => FN.Onnx.importNetwork(bytes)));
 
     internal static byte[] ReadAll(Stream stream)
     {
@@ -70,7 +70,7 @@ public static class OnnxModel
         while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
             if (buffer.Length + n > MaxBytes)
-                throw new FN.OnnxFormatException("The stream holds more than 1 GiB; larger ONNX models are refused.", "", "");
+                throw new OnnxFormatException("The stream holds more than 1 GiB; larger ONNX models are refused.", "", "");
             buffer.Write(chunk, 0, n);
         }
         return buffer.ToArray();
@@ -112,11 +112,11 @@ public static class OnnxExtensions
     {
         /// <summary>Reads the network of an ONNX file (see <see cref="OnnxModel"/> for what it reads; use
         /// <see cref="OnnxModel.Import(string)"/> to learn whether the graph ended in a Softmax).</summary>
-        /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged file.</exception>
+        /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged file.</exception>
         public static Network ImportOnnx(string path) => OnnxModel.Import(path).Network;
 
         /// <summary>Reads the network of an ONNX model from a stream.</summary>
-        /// <exception cref="FN.OnnxFormatException">A graph outside the family, or a damaged model.</exception>
+        /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged model.</exception>
         public static Network ImportOnnx(Stream stream) => OnnxModel.Import(stream).Network;
     }
 

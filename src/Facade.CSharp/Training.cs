@@ -23,8 +23,8 @@ public static class Trainer
     /// <param name="progress">Receives each epoch's record as it ends, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step; the result holds what was trained.</param>
     /// <exception cref="ArgumentException">Bad data or options (ParamName names them).</exception>
-    /// <exception cref="FN.TrainingDivergedException">The loss or a weight became NaN or infinite; LastGood is
-    /// the last finite <see cref="Network"/>.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight became NaN or infinite (TModel is
+    /// <see cref="Network"/>); LastGood is the last finite network.</exception>
     public static TrainingResult<Network> Train(Network network, double[,] x, double[,] y, Loss loss,
         TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
@@ -33,6 +33,26 @@ public static class Trainer
         var o = (options ?? new TrainingOptions()).ToCore();
         var start = FN.Checkpoint.start(o, network.ParameterCount, network.Core);
         return RunNetwork(start, x, y, loss, o, validationX, validationY, progress, cancellationToken);
+    }
+
+    /// <summary><see cref="Train"/> on a thread-pool thread: the same result, bit for bit. Cancelling
+    /// <paramref name="cancellationToken"/> stops training before the next step and the task completes with what was
+    /// trained (StopReason Cancelled), as <see cref="Train"/> does.</summary>
+    /// <param name="network">The starting network.</param>
+    /// <param name="x">Inputs, one sample per row.</param>
+    /// <param name="y">Targets, one sample per row.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="options">Hyperparameters; null for the defaults.</param>
+    /// <param name="validationX">Validation inputs, or null.</param>
+    /// <param name="validationY">Validation targets, or null.</param>
+    /// <param name="progress">Receives each epoch's record as it ends, or null.</param>
+    /// <param name="cancellationToken">Stops training before the next step.</param>
+    public static Task<TrainingResult<Network>> TrainAsync(Network network, double[,] x, double[,] y, Loss loss,
+        TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
+        IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return Task.Run(() => Train(network, x, y, loss, options, validationX, validationY, progress, cancellationToken), CancellationToken.None);
     }
 
     /// <summary>Continues training from a checkpoint; with the options and data of the interrupted run,
@@ -63,7 +83,7 @@ public static class Trainer
     /// <param name="options">Hyperparameters; null for the defaults.</param>
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
-    /// <exception cref="FN.TrainingDivergedException">The loss or a parameter became NaN or infinite; LastGood is a double[].</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a parameter became NaN or infinite (TModel is double[]); LastGood is the last finite parameters.</exception>
     public static TrainingResult<double[]> TrainVector(double[] parameters, int sampleCount,
         Func<double[], int[], BatchLossAndGradient> lossAndGradient, TrainingOptions? options = null,
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
@@ -71,7 +91,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(lossAndGradient);
         var o = (options ?? new TrainingOptions()).ToCore();
-        var result = FN.Trainer.trainVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), parameters);
+        var result = Errors.Run(() => FN.Trainer.trainVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), parameters));
         return VectorResult(result);
     }
 
@@ -89,7 +109,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(lossAndGradient);
         var o = (options ?? new TrainingOptions()).ToCore();
-        var result = FN.Trainer.resumeVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), (FN.Checkpoint<double[]>)checkpoint.Core);
+        var result = Errors.Run(() => FN.Trainer.resumeVectorWith(Hooks(progress, cancellationToken), o, Objective(sampleCount, lossAndGradient), (FN.Checkpoint<double[]>)checkpoint.Core));
         return VectorResult(result);
     }
 
@@ -101,16 +121,8 @@ public static class Trainer
             throw new ArgumentException("Give both validationX and validationY, or neither.", validationX is null ? nameof(validationX) : nameof(validationY));
         if (validationX is not null)
             data = data.WithValidation(Interop.ToMatrix(validationX, nameof(validationX)), Interop.ToMatrix(validationY!, nameof(validationY)));
-        FN.TrainingResult<FN.Network> r;
-        try
-        {
-            r = FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start);
-        }
-        catch (FN.TrainingDivergedException e) when (e.LastGood is FN.Network good)
-        {
-            // The same exception type, carrying the facade's Network.
-            throw new FN.TrainingDivergedException(e.Epoch, e.Step, new Network(good), e.Message);
-        }
+        // The core's errors as the facade's: TrainingDivergedException<Network> carries the facade's Network.
+        var r = Errors.Run(() => FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start));
         var c = r.Checkpoint;
         return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
             new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch), r.Backend);

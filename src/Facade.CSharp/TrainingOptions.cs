@@ -30,18 +30,27 @@ public sealed class Batching
 
     /// <summary>Stochastic gradient descent on one sample per step (n steps per epoch).</summary>
     public static Batching Stochastic(Sampling sampling = Sampling.WithoutReplacement) =>
-        new(FN.Batching.NewStochastic(ToCore(sampling)), $"one sample, {sampling}");
+        new(FN.Batching.NewStochastic(ToCore(sampling)), sampling == Sampling.WithReplacement ? "one sample per step, with replacement" : "one sample per step");
 
     /// <summary>Minibatch SGD with <paramref name="size"/> samples per step (ceil(n / size) steps per epoch).</summary>
     /// <exception cref="ArgumentOutOfRangeException">size is below 1.</exception>
     public static Batching MiniBatch(int size, Sampling sampling = Sampling.WithoutReplacement)
     {
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The batch size must be positive.");
-        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), $"minibatch {size}, {sampling}");
+        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), sampling == Sampling.WithReplacement ? $"minibatches of {size}, with replacement" : $"minibatches of {size}");
     }
 
     /// <inheritdoc/>
     public override string ToString() => Text;
+
+    internal static Batching FromCore(FN.Batching core) => core switch
+    {
+        FN.Batching.MiniBatch m => MiniBatch(m.size, FromCore(m.sampling)),
+        FN.Batching.Stochastic st => Stochastic(FromCore(st.sampling)),
+        _ => FullBatch,
+    };
+
+    private static Sampling FromCore(FN.Sampling s) => s.IsWithReplacement ? Sampling.WithReplacement : Sampling.WithoutReplacement;
 
     private static FN.Sampling ToCore(Sampling s) => s switch
     {
@@ -61,6 +70,8 @@ public sealed class Schedule
     }
 
     internal FN.Schedule Core { get; }
+
+    internal static Schedule FromCore(FN.Schedule core) => new(core);
 
     /// <summary>eta_t = eta.</summary>
     public static Schedule Constant(double eta) => new(FN.Schedule.NewConstant(eta));
@@ -102,6 +113,8 @@ public sealed class Optimizer
 
     internal FN.Optimizer Core { get; }
 
+    internal static Optimizer FromCore(FN.Optimizer core) => new(core);
+
     /// <summary>Plain gradient descent: theta -= eta g.</summary>
     public static Optimizer Sgd() => new(FN.Optimizer.Sgd);
 
@@ -129,62 +142,94 @@ public sealed class Optimizer
     public override string ToString() => FN.OptimizerModule.name(Core);
 }
 
-/// <summary>The hyperparameters of a training run, with defaults. Every stopping rule that is set is
-/// checked; the first that fires stops training and is named in the result.</summary>
+/// <summary>The hyperparameters of a training run. Every default is the core's
+/// <c>Functional.NN.TrainingOptions.Default</c> (this class copies none): Adam at a constant step 1e-3 on
+/// minibatches of 32, at most 200 epochs, and the plateau stop (patience 10, min delta 1e-4) on the
+/// validation loss when there is validation data, on the training loss otherwise. These are scikit-learn's
+/// MLP defaults (solver adam, learning_rate_init 0.001, max_iter 200, n_iter_no_change 10, tol 1e-4) with
+/// Keras' batch size 32; see docs/training.md. Every stopping rule that is set is checked; the first that
+/// fires stops training and is named in the result. The notes' plain gradient descent is
+/// <see cref="GradientDescent"/>.</summary>
+/// <example><code>
+/// var adam = new TrainingOptions();                                 // the defaults
+/// var notes = TrainingOptions.GradientDescent(rate: 0.5, epochs: 500); // full batch, plain SGD, no plateau stop
+/// </code></example>
 public sealed record TrainingOptions
 {
+    private static readonly FN.TrainingOptions D = FN.TrainingOptions.Default;
+
     /// <summary>How each step's batch is drawn (default: minibatches of 32 without replacement).</summary>
-    public Batching Batching { get; init; } = Batching.MiniBatch(32);
+    public Batching Batching { get; init; } = Batching.FromCore(D.Batching);
 
-    /// <summary>The step size eta_t (default: constant 0.01).</summary>
-    public Schedule Schedule { get; init; } = Schedule.Constant(0.01);
+    /// <summary>The step size eta_t (default: constant 1e-3).</summary>
+    public Schedule Schedule { get; init; } = Schedule.FromCore(D.Schedule);
 
-    /// <summary>The update rule (default: plain SGD).</summary>
-    public Optimizer Optimizer { get; init; } = Optimizer.Sgd();
+    /// <summary>The update rule (default: Adam with beta1 0.9, beta2 0.999, epsilon 1e-8).</summary>
+    public Optimizer Optimizer { get; init; } = Optimizer.FromCore(D.Optimizer.Optimizer);
 
     /// <summary>L2 weight decay lambda, added to the gradient as lambda theta (default 0: off).</summary>
-    public double WeightDecay { get; init; }
+    public double WeightDecay { get; init; } = D.Optimizer.WeightDecay;
 
     /// <summary>Clip the gradient to this global norm before each step (default 0: off).</summary>
-    public double ClipNorm { get; init; }
+    public double ClipNorm { get; init; } = D.Optimizer.ClipNorm;
 
     /// <summary>The seed of the generator that draws the batches (default 0).</summary>
-    public long Seed { get; init; }
+    public long Seed { get; init; } = D.Seed;
 
-    /// <summary>Stop after this many epochs (default 100).</summary>
-    public int MaxEpochs { get; init; } = 100;
+    /// <summary>Stop after this many epochs (default 200).</summary>
+    public int MaxEpochs { get; init; } = D.MaxEpochs;
 
     /// <summary>Stop after this many steps in all (default 0: no limit).</summary>
-    public int MaxSteps { get; init; }
+    public int MaxSteps { get; init; } = D.MaxSteps;
 
     /// <summary>The notes' rule: stop when one step changes no parameter by this much (default 0: off).</summary>
-    public double ParameterTolerance { get; init; }
+    public double ParameterTolerance { get; init; } = D.ParameterTolerance;
 
     /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off).</summary>
-    public double? TargetLoss { get; init; }
+    public double? TargetLoss { get; init; } = double.IsNaN(D.TargetLoss) ? null : D.TargetLoss;
 
-    /// <summary>Early stopping: epochs without validation improvement before stopping and restoring the
-    /// best weights (default null: off; needs validation data).</summary>
-    public int? EarlyStoppingPatience { get; init; }
+    /// <summary>The plateau stop: epochs in a row without an improvement of <see cref="EarlyStoppingMinDelta"/>
+    /// before stopping (default 10; null: off). It watches the validation loss when there is validation data
+    /// (and then restores the best epoch's weights), else the training loss (and keeps the last weights).</summary>
+    public int? EarlyStoppingPatience { get; init; } = D.EarlyStopping is { } e ? e.Value.Patience : null;
 
-    /// <summary>The validation-loss decrease that counts as an improvement (default 0).</summary>
-    public double EarlyStoppingMinDelta { get; init; }
+    /// <summary>The loss decrease that counts as an improvement for the plateau stop (default 1e-4).</summary>
+    public double EarlyStoppingMinDelta { get; init; } = D.EarlyStopping is { } e ? e.Value.MinDelta : 0.0;
 
     /// <summary>Which implementation computes the steps (default <see cref="FunctionalNN.Backend.Auto"/>: the kernels
     /// wherever they support the network). The result's <c>Backend</c> says which ran.</summary>
-    public Backend Backend { get; init; } = Backend.Auto;
+    public Backend Backend { get; init; } = EnumInterop.FromCore(D.Backend);
 
     /// <summary>Record each epoch's exact training loss over the whole set (one more forward pass per epoch)
     /// instead of the mean of its batch losses (default false).</summary>
-    public bool ExactEpochLoss { get; init; } = FN.TrainingOptions.Default.ExactEpochLoss;
+    public bool ExactEpochLoss { get; init; } = D.ExactEpochLoss;
 
     /// <summary>Record each epoch's full training-set gradient norm (one more forward and backward pass per
     /// epoch; default false, when the history's GradientNorm is NaN).</summary>
-    public bool RecordGradientNorm { get; init; } = FN.TrainingOptions.Default.RecordGradientNorm;
+    public bool RecordGradientNorm { get; init; } = D.RecordGradientNorm;
 
     /// <summary>Stop with <c>TrainingDivergedException</c> when a batch loss exceeds this factor times
     /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off).</summary>
-    public double DivergenceFactor { get; init; } = FN.TrainingOptions.Default.DivergenceFactor;
+    public double DivergenceFactor { get; init; } = D.DivergenceFactor;
+
+    /// <summary>The notes' plain gradient descent: full batch, constant step <paramref name="rate"/>, plain SGD,
+    /// <paramref name="epochs"/> epochs (one step each) and no plateau stop; the rest as the defaults.</summary>
+    /// <param name="rate">The constant step size eta.</param>
+    /// <param name="epochs">The number of epochs (= steps).</param>
+    public static TrainingOptions GradientDescent(double rate, int epochs)
+    {
+        if (!(rate > 0) || double.IsInfinity(rate)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "The step size rate must be a positive finite number.");
+        if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be positive.");
+        var g = FN.TrainingOptions.GradientDescent(rate, epochs);
+        return new TrainingOptions
+        {
+            Batching = Batching.FromCore(g.Batching),
+            Schedule = Schedule.FromCore(g.Schedule),
+            Optimizer = Optimizer.FromCore(g.Optimizer.Optimizer),
+            MaxEpochs = g.MaxEpochs,
+            EarlyStoppingPatience = null,
+        };
+    }
 
     internal FN.TrainingOptions ToCore()
     {

@@ -23,7 +23,7 @@ var options = new PipelineOptions
 Pipeline model = Pipeline.Fit(split.Train, options).Model;
 
 // Evaluate on the test rows.
-ClassificationReport report = model.Evaluate(split.Test).Classification!;
+ClassificationReport report = model.Evaluate(split.Test).Classification;
 Console.WriteLine($"test accuracy {report.Accuracy:F3}, macro F1 {report.MacroF1:F3}");
 
 // Save, load, predict: the loaded model predicts exactly what the trained one does.

@@ -70,7 +70,7 @@ let private genTrainingCase : Gen<TrainingCase> =
         let! steps = Gen.choose (1, 4)
         let! seed = Gen.choose (0, 1000)
         let options =
-            TrainingOptions.Default
+            TestOptions.sgd
                 .WithOptimizerSettings({ Optimizer = opt; WeightDecay = decay; ClipNorm = clip })
                 .WithSchedule(schedule).WithBatching(batching).WithMaxSteps(steps).WithMaxEpochs(1000).WithSeed(int64 seed)
         return { Case = c; Options = options }
@@ -126,7 +126,7 @@ let private expectSameOutcome (what: string) (expected: Outcome) (actual: Outcom
 
 /// Plain SGD with minibatches of b without replacement, constant rate, `epochs` epochs, no growth rule.
 let private sgdOptions (rate: float) (b: int) (epochs: int) (seed: int64) (backend: Backend) =
-    TrainingOptions.Default
+    TestOptions.sgd
         .WithBatching(Batching.MiniBatch(b, Sampling.WithoutReplacement))
         .WithSchedule(Schedule.Constant rate)
         .WithSeed(seed)
@@ -233,7 +233,7 @@ let determinismProbe () : string =
     let net = Network.init 64 [ LayerSpec.Of(96, Activation.Tanh); LayerSpec.Of(48, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ] 3L
     let x = Mat.init 512 64 (fun i j -> sin (float (i * 64 + j) * 0.37))
     let y = Mat.oneHot 5 (Array.init 512 (fun i -> (i * 7) % 5))
-    let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+    let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithMaxEpochs(3).WithBackend(Backend.Kernels)
     let parts =
         [ for p in precisions ->
             let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) (Network.withPrecision p net)
@@ -377,7 +377,7 @@ let tests =
             let y = Mat.oneHot 3 (Array.init 30 (fun i -> i % 3))
             for opt in [ Optimizer.Sgd; Optimizer.momentum; Optimizer.nesterov; Optimizer.adaGrad; Optimizer.rmsProp; Optimizer.adam; Optimizer.adamW ] do
                 for backend in [ Backend.Reference; Backend.Kernels ] do
-                    let options = TrainingOptions.Default.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e6).WithBatching(Batching.miniBatch 10).WithMaxEpochs(50).WithBackend(backend)
+                    let options = TestOptions.sgd.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e6).WithBatching(Batching.miniBatch 10).WithMaxEpochs(50).WithBackend(backend)
                     let e = catch<TrainingDivergedException> (fun () -> Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) net |> ignore)
                     Expect.isGreaterThanOrEqual e.Step 1 (sprintf "%s %A: a step is named" (Optimizer.name opt) backend)
                     Expect.stringContains e.Message (sprintf "epoch %d, step %d" e.Epoch e.Step) "the message names epoch and step"
@@ -398,7 +398,7 @@ let tests =
             for precision in precisions do
                 let net = Network.withPrecision precision net
                 for opt in [ Optimizer.Sgd; Optimizer.momentum; Optimizer.nesterov; Optimizer.adaGrad; Optimizer.rmsProp; Optimizer.adam; Optimizer.adamW ] do
-                    let options = TrainingOptions.Default.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithBackend(Backend.Kernels)
+                    let options = TestOptions.sgd.WithOptimizer(opt).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithBackend(Backend.Kernels)
                     let run epochs = Trainer.train (options.WithMaxEpochs epochs) Loss.SoftmaxCrossEntropy data net |> ignore
                     run 1; run 10
                     let fewest epochs =
@@ -418,7 +418,7 @@ let tests =
         testPropertyWithConfig (config 30) "the network and matrices passed in are unchanged bit for bit by training, prediction and predictors on both backends" <| fun (c: Case) ->
             let before = bits (flat c.Network), bits (values c.X), bits (values c.Y)
             for backend in [ Backend.Reference; Backend.Kernels ] do
-                let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithMaxEpochs(2).WithBackend(backend)
+                let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithMaxEpochs(2).WithBackend(backend)
                 outcomeOf (fun () -> Trainer.train options c.Loss (TrainingData.Of(c.X, c.Y)) c.Network) |> ignore
                 Network.predictWith backend c.Network c.X |> ignore
                 (Network.predictorWith backend c.Network).Predict(c.X.Row(0).ToArray()) |> ignore
@@ -461,7 +461,7 @@ let tests =
             let net = Network.init 40 [ LayerSpec.Of(30, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 7L
             let x = Mat.init 64 40 (fun i j -> sin (float (i * 40 + j)))
             let y = Mat.init 64 3 (fun i j -> cos (float (3 * i + j)))
-            let options = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithBatching(Batching.miniBatch 8).WithMaxEpochs(2)
+            let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithBatching(Batching.miniBatch 8).WithMaxEpochs(2)
             for precision in precisions do
                 let net = Network.withPrecision precision net
                 let p = Network.predictor net
@@ -486,7 +486,7 @@ let tests =
             let y = Mat.init 4 1 (fun i _ -> float i)
             let ok = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 1L
             for backend in [ Backend.Reference; Backend.Kernels; Backend.Auto ] do
-                let options = TrainingOptions.Default.WithBackend backend
+                let options = TestOptions.sgd.WithBackend backend
                 let train (x: Matrix<float>) (y: Matrix<float>) loss = Trainer.train options loss (TrainingData.Of(x, y)) ok |> ignore
                 let e = catch<ArgumentException> (fun () -> train x (Mat.init 3 1 (fun _ _ -> 0.0)) Loss.MeanSquaredError)
                 Expect.equal e.ParamName "y" "rows differ"
@@ -519,13 +519,13 @@ let tests =
             Expect.stringContains e.Message "layer 1" "names the layer"
             Expect.equal (Network.predictor step).Backend Backend.Reference "Auto falls back to the reference"
             // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before).
-            let sgd = Trainer.train (TrainingOptions.Default.WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
+            let sgd = Trainer.train (TestOptions.sgd.WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
             for opt in [ Optimizer.momentum; Optimizer.adam ] do
-                let e = catch<ArgumentException> (fun () -> Trainer.resume (TrainingOptions.Default.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) sgd.Checkpoint |> ignore)
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) sgd.Checkpoint |> ignore)
                 Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s" (Optimizer.name opt))
                 Expect.stringContains e.Message "another optimiser" "says why"
-            let adam = Trainer.train (TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
-            let e = catch<ArgumentException> (fun () -> Trainer.resume (TrainingOptions.Default.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) adam.Checkpoint |> ignore)
+            let adam = Trainer.train (TestOptions.sgd.WithOptimizer(Optimizer.adam).WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
+            let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) adam.Checkpoint |> ignore)
             Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
         }
 
@@ -554,7 +554,7 @@ let tests =
         test "Pipeline.Fit runs on either backend; the two pipelines agree on Iris" {
             let data = Datasets.load "iris"
             let fit backend =
-                let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(40).WithBackend(backend))
+                let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(40).WithBackend(backend))
                 PipelineFit.fit options data
             let r, k = fit Backend.Reference, fit Backend.Kernels
             Expect.equal (r.Training.Backend, k.Training.Backend) (Backend.Reference, Backend.Kernels) "each ran on its backend"
@@ -568,7 +568,7 @@ let tests =
 
         test "a pipeline's single-row predictor equals Pipeline.probabilities, outputs and predictClasses, allocates nothing, and refuses bad rows" {
             let data = Datasets.load "iris"
-            let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(10))
+            let options = FitOptions.Default.WithHiddenLayers([| 8 |]).WithTraining(TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01).WithBatching(Batching.miniBatch 16).WithMaxEpochs(10))
             let pipeline = (PipelineFit.fit options data).Pipeline
             let x = data.Features
             for backend in [ Backend.Reference; Backend.Kernels ] do
@@ -628,7 +628,7 @@ let tests =
                 let e = catch<ArgumentException> (fun () -> Network.predictWith backend f32 big |> ignore)
                 Expect.stringContains e.Message "row 1, column 1" (sprintf "%A: names the row and column" backend)
                 Expect.stringContains e.Message "float32" (sprintf "%A: says why" backend)
-                let options = TrainingOptions.Default.WithBackend backend
+                let options = TestOptions.sgd.WithBackend backend
                 let e = catch<ArgumentException> (fun () -> Trainer.train options Loss.MeanSquaredError (TrainingData.Of(big, Mat.ofRows [ [| 0.0 |]; [| 1.0 |] ])) f32 |> ignore)
                 Expect.equal e.ParamName "x" (sprintf "%A: training names x" backend)
                 Expect.stringContains e.Message "row 1, column 1" (sprintf "%A: training names the row and column" backend)

@@ -27,6 +27,10 @@ let private run (dir: string) (args: string list) =
     p.WaitForExit()
     p.ExitCode, out.Result, err.Result, clock.Elapsed.TotalSeconds
 
+/// POSIX kill(2), to send SIGINT (2) as Ctrl-C does.
+[<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
+extern int private kill(int pid, int signal)
+
 let private tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "fnn-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore
@@ -59,11 +63,13 @@ let tests =
             let accuracy = Double.Parse(line.Substring(15, 6), Globalization.CultureInfo.InvariantCulture)
             Expect.isGreaterThanOrEqual accuracy 0.93 line
             Expect.isLessThan seconds 10.0 "wall time of the whole process"
-            for part in [ "layer 1: dense 4 -> 16, tanh, W 4x16 + b 16 = 80 parameters"; "total: 131 parameters"; "epoch 500/500: loss"; "confusion matrix" ] do
+            // The library's defaults (TrainingOptions.Default): Adam 1e-3, batches of 32, at most 200 epochs, the plateau stop.
+            for part in [ "layer 1: dense 4 -> 16, tanh, W 4x16 + b 16 = 80 parameters"; "total: 131 parameters"; "training: adam"; "at most 200 epochs"; "epoch 1/200: loss"; "confusion matrix" ] do
                 Expect.stringContains out part "the report"
         }
         test "--dataset digits with a 64-32-10 network reaches test accuracy >= 0.95 (plain gradient descent)" {
-            let code, out, err, _ = run Repo.root [ "--dataset"; "digits"; "--layers"; "32"; "--json" ]
+            // The notes' gradient descent, stated option by option (the defaults are Adam with the plateau stop).
+            let code, out, err, _ = run Repo.root [ "--dataset"; "digits"; "--layers"; "32"; "--optimizer"; "sgd"; "--batch-size"; "full"; "--lr"; "0.5"; "--epochs"; "500"; "--patience"; "off"; "--json" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             let j = json out
             Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 out
@@ -105,13 +111,36 @@ let tests =
             Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 "the best epoch's weights"
         }
         test "linear prints the notes' least-squares coefficients of the commute data by name" {
-            let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute" ]
+            // The notes fit all 5 rows: --test-fraction 0 (the default holds out 20% for a test R^2).
+            let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute"; "--test-fraction"; "0" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             // W* = [6.08613445378149, 6.53361344537816, 2.11274509803922] (Data/README.md, the notes' example).
             for name, value in [ "(intercept)", 6.08613445378149; "distance_km", 6.53361344537816; "weekday", 2.11274509803922 ] do
                 let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith name)
                 let v = Double.Parse(line.Substring(name.Length).Trim(), Globalization.CultureInfo.InvariantCulture)
                 Expect.floatClose { absolute = 1e-10; relative = 1e-10 } v value name
+        }
+        test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
+            let dir = tempDir ()
+            try
+                // y = 1 + 2a - 3b exactly, 40 rows: least squares recovers it, so every R^2 is 1 up to rounding (hand derivation).
+                let rows = [ for i in 0 .. 39 -> let a, b = float (i % 7), float ((i * 3) % 11) in sprintf "%g,%g,%g" a b (1.0 + 2.0 * a - 3.0 * b) ]
+                File.WriteAllText(Path.Combine(dir, "lin.csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "lin.csv"; "--out"; "lin.fnn"; "--json" ]
+                Expect.equal code 0 err
+                let j = json out
+                Expect.equal (j.GetProperty("train_samples").GetInt32(), j.GetProperty("test_samples").GetInt32()) (32, 8) "80/20 split of 40 rows"
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } (j.GetProperty("r2").GetDouble()) 1.0 "test R^2"
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--json" ]
+                Expect.equal code 0 err
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate reads the linear model"
+                let code, out, err, _ = run dir [ "predict"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--target"; "y" ]
+                Expect.equal code 0 err
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "a,b,predicted_y" "the header"
+                // Row 2: a = 1, b = 3, y = 1 + 2 - 9 = -6.
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } (Double.Parse(lines.[2].Split(',').[2], Globalization.CultureInfo.InvariantCulture)) -6.0 "a prediction"
+            finally Directory.Delete(dir, true)
         }
         testCase "packaging: tests/pack-tool.sh packs the three packages, installs fnn from them and runs it (FNN_SLOW_TESTS=1)" <| fun () ->
             if Environment.GetEnvironmentVariable "FNN_SLOW_TESTS" <> "1" then skiptest "slow: set FNN_SLOW_TESTS=1 (or run tests/pack-tool.sh)"
@@ -230,8 +259,71 @@ let tests =
                 expectError dir [ "train"; "--optimizer"; "magic" ] 2 [ "unknown optimizer 'magic'" ] |> ignore
                 expectError dir [ "train"; "--colour"; "blue" ] 2 [ "unknown option --colour" ] |> ignore
                 expectError dir [ "train"; "--epochs" ] 2 [ "--epochs needs a value" ] |> ignore
-                expectError dir [ "train"; "--patience"; "3" ] 2 [ "--patience (early stopping) needs --validation-fraction" ] |> ignore
+                expectError dir [ "train"; "--patience"; "0" ] 2 [ "--patience needs a positive number of epochs, or 'off'" ] |> ignore
+                expectError dir [ "train"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows, or 'full'" ] |> ignore
                 expectError dir [ "explode" ] 2 [ "unknown command 'explode'" ] |> ignore
+                // Output paths are checked before training: a missing folder or a file given as --plots fails at once.
+                let code, out, err, seconds = run dir [ "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--out"; Path.Combine("no-such-folder", "m.fnn") ]
+                Expect.equal code 1 err
+                Expect.stringContains err "no-such-folder" "names the folder"
+                Expect.isFalse (out.Contains "epoch 1/") "before any training"
+                let code, out, err, _ = run dir [ "train"; "--dataset"; "iris"; "--epochs"; "100000"; "--plots"; "train.csv" ]
+                Expect.equal code 1 err
+                Expect.stringContains err "--plots train.csv is a file" "the reason"
+                // Typos get the nearest option or command the command reads (edit distance, issue 13).
+                expectError dir [ "train"; "--optimiser"; "adam" ] 2 [ "unknown option --optimiser"; "did you mean --optimizer?" ] |> ignore
+                expectError dir [ "train"; "--epoch"; "3" ] 2 [ "did you mean --epochs?" ] |> ignore
+                expectError dir [ "evaluate"; "--modle"; "m.fnn"; "--data"; "train.csv" ] 2 [ "did you mean --model?" ] |> ignore
+                expectError dir [ "trian" ] 2 [ "unknown command 'trian'; did you mean 'train'?" ] |> ignore
+                let _, _, err, _ = run dir [ "train"; "--colour"; "blue" ]
+                Expect.isFalse (err.Contains "did you mean") "no hint when nothing is near"
+            finally Directory.Delete(dir, true)
+        }
+        test "piped output prints at most 21 progress lines; --quiet prints none and no summary" {
+            let code, out, err, _ = run Repo.root [ "--dataset"; "iris"; "--epochs"; "100"; "--patience"; "off" ]
+            Expect.equal code 0 err
+            let epochs = out.Split('\n') |> Array.filter (fun l -> l.StartsWith "epoch ")
+            // The first epoch and every ceil(100 / 20) = 5th: 1, 5, 10, ..., 100 (21 lines).
+            Expect.equal (epochs |> Array.map (fun l -> l.Split(':').[0])) [| yield "epoch 1/100"; for k in 5 .. 5 .. 100 -> sprintf "epoch %d/100" k |] "the lines"
+            let code, out, err, _ = run Repo.root [ "--dataset"; "iris"; "--epochs"; "20"; "--quiet" ]
+            Expect.equal code 0 err
+            Expect.isFalse (out.Contains "epoch 1/") "no progress"
+            Expect.isFalse (out.Contains "layer 1:") "no summary"
+            Expect.stringContains out "test accuracy: " "the results"
+        }
+        test "SIGINT (Ctrl-C) mid-training stops at the next step, saves the model to --out, reports and exits 130; the model loads and evaluates" {
+            let dir = tempDir ()
+            try
+                let model = Path.Combine(dir, "m.fnn")
+                // A run far longer than the test: 100,000 epochs without the plateau stop.
+                let psi = ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
+                                           RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
+                psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
+                use p = new Process(StartInfo = psi)
+                let out = Text.StringBuilder()
+                let firstEpoch = new Threading.ManualResetEventSlim(false)
+                p.OutputDataReceived.Add(fun e ->
+                    if not (isNull e.Data) then
+                        lock out (fun () -> out.AppendLine e.Data |> ignore)
+                        if e.Data.StartsWith "epoch 1/" then firstEpoch.Set())
+                p.Start() |> ignore
+                p.BeginOutputReadLine()
+                let errText = p.StandardError.ReadToEndAsync()
+                Expect.isTrue (firstEpoch.Wait(TimeSpan.FromSeconds 60.0)) "the first epoch ended within 60 s"
+                Expect.equal (kill(p.Id, 2)) 0 "SIGINT sent"
+                if not (p.WaitForExit 30000) then
+                    p.Kill true
+                    failtest "fnn did not stop within 30 s of SIGINT"
+                p.WaitForExit()
+                let text = lock out (fun () -> out.ToString())
+                Expect.equal p.ExitCode 130 (sprintf "exit code 130 (stdout: %s, stderr: %s)" text errText.Result)
+                for part in [ "interrupted (Ctrl-C)"; "stopped: cancelled"; "test accuracy: "; "model saved to" ] do
+                    Expect.stringContains text part "the report of the interrupted run"
+                // The saved model loads and evaluates on the digits (at least one epoch of Adam: well above chance, 0.1).
+                let code, json, err2, _ = run dir [ "evaluate"; "--model"; model; "--data"; Repo.path [ "src"; "Core.FSharp"; "Data"; "digits.csv" ]; "--json" ]
+                Expect.equal code 0 err2
+                let accuracy = JsonDocument.Parse(json.Trim()).RootElement.GetProperty("accuracy").GetDouble()
+                Expect.isGreaterThan accuracy 0.3 "the interrupted model learnt something"
             finally Directory.Delete(dir, true)
         }
     ]

@@ -38,7 +38,7 @@ let tests =
                 Expect.equal data.Features iris.Features "SaveCsv then LoadCsv gives the same numbers"
                 Expect.equal data.ClassNames iris.ClassNames "and the same classes"
                 let split = data.SplitStratified(0.2, 3L)
-                let fit = Pipeline.Fit(split.Train, PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.5, MaxEpochs = 200)))
+                let fit = Pipeline.Fit(split.Train, PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions.GradientDescent(0.5, 200)))
                 Expect.equal fit.History.Count 200 "one record per epoch"
                 let e = fit.Model.Evaluate split.Test
                 Expect.isTrue e.IsClassification "a classifier"
@@ -53,7 +53,7 @@ let tests =
         }
         test "a regression pipeline predicts in the target's units" {
             let commute = Dataset.Embedded "commute"
-            let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, MaxEpochs = 2000)))
+            let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions.GradientDescent(0.1, 2000)))
             let r = fit.Model.Evaluate(commute).Regression
             // The least-squares fit of the notes has R^2 = 0.9546 (fnn linear prints it; 1 - SS_res/SS_tot of Data/README.md's Y*).
             Expect.floatClose { absolute = 1e-3; relative = 0.0 } r.R2 0.9546 "R^2 of the linear fit"
@@ -65,8 +65,65 @@ let tests =
             expectArg "name" [ "mnist" ] (fun () -> Dataset.Embedded "mnist" |> ignore)
             expectArg "names" [ "petal_size"; "petal_length" ] (fun () -> (Dataset.Embedded "iris").SelectFeatures("petal_size") |> ignore)
             let e = Expect.throwsC (fun () -> Dataset.ParseCsv("a,b\n1,x\n2\n") |> ignore) id
-            Expect.isTrue (e :? Functional.NN.DataFormatException) "CSV errors are DataFormatException"
+            // The facade's own type, reachable with `using FunctionalNN;` (issue 13), with the line.
+            match e with
+            | :? FunctionalNN.DataFormatException as d -> Expect.equal d.Line 3 "the line"
+            | other -> failtestf "CSV errors are FunctionalNN.DataFormatException, not %s" (other.GetType().FullName)
             Expect.stringContains e.Message "Line 3" "names the line"
+        }
+        test "the facade shows C# names: ParamName and messages name its members, not the core's" {
+            let iris = Dataset.Embedded "iris"
+            // The core checks options.HiddenLayers, Patience and the options record; the facade names its own members.
+            expectArg "HiddenLayers" [ "HiddenLayers" ] (fun () -> Pipeline.Fit(iris, PipelineOptions(HiddenLayers = [| 0 |])) |> ignore)
+            expectArg "EarlyStoppingPatience" [] (fun () -> Pipeline.Fit(iris, PipelineOptions(Training = TrainingOptions(EarlyStoppingPatience = Nullable 0))) |> ignore)
+            expectArg "ValidationFraction" [ "ValidationFraction" ] (fun () -> Pipeline.Fit(iris, PipelineOptions(ValidationFraction = 1.5)) |> ignore)
+            let withNaN = Dataset.FromArrays(array2D [ [ 1.0; nan ]; [ 2.0; 3.0 ]; [ 3.0; 4.0 ]; [ 4.0; 5.0 ] ], [| "x"; "z"; "x"; "z" |])
+            let e = Expect.throwsC (fun () -> Pipeline.Fit(withNaN) |> ignore) id
+            Expect.stringContains e.Message "CsvFormat.Missing, Dataset.WithMissing" "the C# members to set"
+            Expect.isFalse (e.Message.Contains "withMissing") "no F# function name"
+            let regressor = Pipeline.Untrained(Dataset.Embedded "commute", PipelineOptions())
+            match Expect.throwsC (fun () -> regressor.PredictClasses(array2D [ [ 1.0; 1.0 ] ]) |> ignore) id with
+            | :? InvalidOperationException as o -> Expect.stringContains o.Message "use PredictValues" "the C# method"
+            | other -> failtestf "expected InvalidOperationException, got %O" other
+        }
+        test "an evaluation cannot be misread: the other report is a clear error; reports print as tables" {
+            let commute = Dataset.Embedded "commute"
+            let e = (Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions.GradientDescent(0.1, 50)))).Model.Evaluate(commute)
+            Expect.isTrue (e.IsRegression && not e.IsClassification) "a regressor's"
+            match Expect.throwsC (fun () -> e.Classification.Accuracy |> ignore) id with
+            | :? InvalidOperationException as o -> Expect.stringContains o.Message "read Evaluation.Regression" "says what to read"
+            | other -> failtestf "expected InvalidOperationException, got %O" other
+            Expect.stringStarts (string e) "R^2 " "a regression report prints its scores"
+            // scikit-learn 1.2.1: classification_report([0,0,1,1], [0,1,1,1], target_names=['a','b']), verbatim.
+            let report = Metrics.Classification([| "a"; "b" |], [| 0; 1; 1; 1 |], [| 0; 0; 1; 1 |])
+            let sklearn =
+                "              precision    recall  f1-score   support\n\n           a       1.00      0.50      0.67         2\n           b       0.67      1.00      0.80         2\n\n    accuracy                           0.75         4\n   macro avg       0.83      0.75      0.73         4\nweighted avg       0.83      0.75      0.73         4\n"
+            Expect.equal (report.ToString()) sklearn "scikit-learn's classification_report"
+        }
+        test "Summary() on networks and pipelines, like Keras' model.summary(); ToString() says what it is" {
+            let model = Pipeline.Untrained(Dataset.Embedded "iris", PipelineOptions())
+            let summary = model.Summary()
+            // 4 -> 16 tanh: 4*16 + 16 = 80 parameters; 16 -> 3: 16*3 + 3 = 51; 131 in all (hand count).
+            for part in [ "Layer (activation)"; "Output shape"; "Param #"; "dense_1 (tanh)"; "(n, 16)"; "dense_2 (identity)"; "(n, 3)"; "Total params: 131"; "3 classes of 'species'" ] do
+                Expect.stringContains summary part "the summary"
+            Expect.isTrue (Regex.IsMatch(summary, @"dense_1 \(tanh\)\s+\(n, 16\)\s+80\n")) "a row: name, shape, parameters"
+            Expect.equal (string model) "Pipeline: classifier of 'species' (3 classes) from 4 features, 131 parameters" "ToString"
+            Expect.equal (string model.Network) "Network 4 -> 16 -> 3 (131 parameters, float64)" "the network's ToString"
+            Expect.stringContains (model.Network.Summary()) "Total params: 131" "the network's summary"
+        }
+        test "FitAsync gives Fit's result bit for bit, reports progress, and stops on cancellation with what it trained" {
+            let iris = Dataset.Embedded "iris"
+            let options = PipelineOptions(Training = TrainingOptions(MaxEpochs = 5, EarlyStoppingPatience = Nullable()))
+            let sync = Pipeline.Fit(iris, options)
+            let seen = Collections.Concurrent.ConcurrentBag<int>()
+            let progress = { new IProgress<EpochRecord> with member _.Report r = seen.Add r.Epoch }
+            let asyncFit = Pipeline.FitAsync(iris, options, progress).Result
+            Expect.equal (bits (asyncFit.Model.PredictProbabilities iris.Features)) (bits (sync.Model.PredictProbabilities iris.Features)) "bit for bit"
+            Expect.equal (Seq.sort seen |> List.ofSeq) [ 1 .. 5 ] "every epoch reported"
+            use cts = new Threading.CancellationTokenSource()
+            let stopAt = { new IProgress<EpochRecord> with member _.Report r = if r.Epoch = 2 then cts.Cancel() }
+            let cancelled = Pipeline.FitAsync(iris, PipelineOptions(Training = TrainingOptions(MaxEpochs = 100, EarlyStoppingPatience = Nullable())), stopAt, cts.Token).Result
+            Expect.equal (cancelled.StopReason, cancelled.Epochs) (StopReason.Cancelled, 2) "stopped after the epoch that cancelled"
         }
         test "FeatureScaler as scikit-learn's scalers (values of DataTests)" {
             let x = array2D [ [ 1.0; 5.0 ]; [ 2.0; 5.0 ]; [ 4.0; 5.0 ]; [ 9.0; 5.0 ] ]

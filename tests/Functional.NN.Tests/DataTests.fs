@@ -200,7 +200,7 @@ let tests =
             }
             // The pipeline's training, once per backend (issue 11).
             for backend in [ Backend.Reference; Backend.Kernels ] do
-              let options0 = FitOptions.Default.WithTraining(FitOptions.Default.Training.WithBackend backend)
+              let options0 = TestOptions.notesFit.WithTraining(TestOptions.notesFit.Training.WithBackend backend)
               testList (Backend.name backend) [
                 test "Iris: 4-16-3 by gradient descent reaches test accuracy >= 0.93 on a stratified split" {
                     let d = Datasets.load "iris"

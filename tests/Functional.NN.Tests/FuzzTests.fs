@@ -166,7 +166,8 @@ let private entryPoints : (string * (BadInputs -> unit)) list =
 let private typed (e: exn) =
     match e with
     | :? ArgumentException as a -> not (String.IsNullOrEmpty a.ParamName)
-    | :? Functional.NN.ModelFormatException | :? Functional.NN.DataFormatException | :? Functional.NN.TrainingDivergedException -> true
+    // The facade's own types (namespace FunctionalNN): the core's never reach a C# caller (issue 13).
+    | :? FunctionalNN.ModelFormatException | :? FunctionalNN.DataFormatException | :? FunctionalNN.TrainingDivergedException -> true
     | :? InvalidOperationException as o -> o.Message.Length > 10
     // A missing file or folder: the file system's typed errors.
     | :? IO.FileNotFoundException | :? IO.DirectoryNotFoundException -> true

@@ -581,21 +581,22 @@ let tests =
         testList "C# facade (review fixes)" [
             let commuteX = array2D [ [ 2.7; 1.0 ]; [ 4.1; 1.0 ]; [ 1.0; 0.0 ]; [ 5.2; 1.0 ]; [ 2.8; 0.0 ] ]
             let commuteY = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]
-            let diverged (f: unit -> 'a) =
+            // The facade's exception (namespace FunctionalNN, issue 13) with a typed LastGood.
+            let diverged (f: unit -> 'a) : FunctionalNN.TrainingDivergedException<'m> =
                 match Expect.throwsC (fun () -> f () |> ignore) id with
-                | :? TrainingDivergedException as e -> e
-                | e -> failtestf "expected TrainingDivergedException, got %O" e
+                | :? FunctionalNN.TrainingDivergedException<'m> as e -> e
+                | e -> failtestf "expected TrainingDivergedException<%s>, got %O" typeof<'m>.Name e
             testCase "TrainingDivergedException.LastGood is the facade's LinearModel or Network" <| fun () ->
-                let gd = diverged (fun () -> FunctionalNN.LinearRegression.FitByGradientDescent(commuteX, commuteY, FunctionalNN.LinearGradientDescentOptions(LearningRate = 0.2)))
-                Expect.isTrue (gd.LastGood :? FunctionalNN.LinearModel) (sprintf "GD: %s" (gd.LastGood.GetType().FullName))
-                let sgd = diverged (fun () -> FunctionalNN.LinearRegression.FitBySgd(commuteX, commuteY, FunctionalNN.LinearSgdOptions(Schedule = FunctionalNN.Schedule.Constant 10.0)))
-                Expect.isTrue (sgd.LastGood :? FunctionalNN.LinearModel) (sprintf "SGD: %s" (sgd.LastGood.GetType().FullName))
+                let gd : FunctionalNN.TrainingDivergedException<FunctionalNN.LinearModel> = diverged (fun () -> FunctionalNN.LinearRegression.FitByGradientDescent(commuteX, commuteY, FunctionalNN.LinearGradientDescentOptions(LearningRate = 0.2)))
+                Expect.isTrue (gd.LastGood.GetType() = typeof<FunctionalNN.LinearModel>) "GD: the facade's LinearModel, typed"
+                let sgd : FunctionalNN.TrainingDivergedException<FunctionalNN.LinearModel> = diverged (fun () -> FunctionalNN.LinearRegression.FitBySgd(commuteX, commuteY, FunctionalNN.LinearSgdOptions(Schedule = FunctionalNN.Schedule.Constant 10.0)))
+                Expect.isTrue (sgd.LastGood.GetType() = typeof<FunctionalNN.LinearModel>) "SGD: the facade's LinearModel, typed"
                 let iris = Datasets.iris ()
                 let x = (Mat.selectRows [| 0 .. 99 |] iris.Features).ToArray()
                 let labels = FunctionalNN.LinearClassifier.BinaryLabels(Array.sub iris.Labels 0 100, 1)
                 let opts = FunctionalNN.LinearClassifierOptions(Sgd = FunctionalNN.LinearSgdOptions(Schedule = FunctionalNN.Schedule.Constant 100.0, BatchSize = 10))
-                let cl = diverged (fun () -> FunctionalNN.LinearClassifier.Fit(x, labels, opts))
-                Expect.isTrue (cl.LastGood :? FunctionalNN.LinearModel) (sprintf "classifier: %s" (cl.LastGood.GetType().FullName))
+                let cl : FunctionalNN.TrainingDivergedException<FunctionalNN.LinearModel> = diverged (fun () -> FunctionalNN.LinearClassifier.Fit(x, labels, opts))
+                Expect.isTrue (cl.LastGood.GetType() = typeof<FunctionalNN.LinearModel>) "classifier: the facade's LinearModel, typed"
                 // A sigmoid network whose first step overflows on any backend: one sample x = (20, 0),
                 // y = 1, step size 1e308; the half-MSE gradient of w0 is (p - 1) p (1 - p) 20 with
                 // p = s(20 w0) (bias 0), and a seed (found by search) whose |gradient| > 1.8 makes
@@ -606,8 +607,8 @@ let tests =
                     abs ((p - 1.0) * p * (1.0 - p) * 20.0)
                 let seed = [ 0L .. 1000L ] |> List.find (fun s -> gradient s > 1.8)
                 let xs = array2D [ [ 20.0; 0.0 ] ]
-                let sg = diverged (fun () -> FunctionalNN.SigmoidRegression.Fit(xs, [| 1.0 |], 1e308, 3, seed))
-                Expect.isTrue (sg.LastGood :? FunctionalNN.Network) (sprintf "sigmoid: %s" (sg.LastGood.GetType().FullName))
+                let sg : FunctionalNN.TrainingDivergedException<FunctionalNN.Network> = diverged (fun () -> FunctionalNN.SigmoidRegression.Fit(xs, [| 1.0 |], 1e308, 3, seed))
+                Expect.isTrue (sg.LastGood.GetType() = typeof<FunctionalNN.Network>) "sigmoid: the facade's Network, typed"
             testCase "R2 and MeanSquaredError with a y of the wrong length name y and both shapes" <| fun () ->
                 let m = FunctionalNN.LinearRegression.Fit(commuteX, commuteY)
                 for f in [ (fun () -> m.R2(commuteX, Array.sub commuteY 0 4) |> ignore); (fun () -> m.MeanSquaredError(commuteX, Array.sub commuteY 0 4) |> ignore) ] do

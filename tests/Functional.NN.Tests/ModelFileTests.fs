@@ -57,7 +57,7 @@ let private checkpointRun =
         let y = Pipeline.trainingTargets p data
         let td = (TrainingData.Of(x.SubMatrix(0, 120, 0, 4), y.SubMatrix(0, 120, 0, 3))).WithValidation(x.SubMatrix(120, 30, 0, 4), y.SubMatrix(120, 30, 0, 3))
         let options =
-            TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01)
+            TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.01)
                 .WithBatching(Batching.miniBatch 16).WithMaxEpochs(4).WithEarlyStopping(EarlyStopping.Default).WithSeed(9L)
         let mutable steps = 0
         let hooks = { TrainingHooks.None with ShouldStop = fun () -> steps <- steps + 1; steps > 13 }

@@ -334,7 +334,7 @@ let tests =
                 let r = Onnx.importNetwork (File.ReadAllBytes(fixture "torch_family_f64.onnx"))
                 let targets = Mat.init x.RowCount 3 (fun i j -> if j = i % 3 then 1.0 else 0.0)
                 let before = Network.loss r.Network Loss.SoftmaxCrossEntropy x targets
-                let options = TrainingOptions.Default.WithMaxEpochs(30).WithSeed(1L)
+                let options = TestOptions.sgd.WithMaxEpochs(30).WithSeed(1L)
                 let result = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, targets)) r.Network
                 // The training loss falls (gradient descent on a smooth loss, small steps).
                 Expect.isLessThan result.TrainLoss before "training lowers the loss"

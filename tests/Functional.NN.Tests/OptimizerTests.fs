@@ -167,7 +167,7 @@ let private torchN =
         "adam_l2_clip", [| 0.3871016519651644; -0.8793127674412445; 0.21031542049962676; 0.22296426238898417; -0.2273657974948332; 0.16071140424689398; -0.04219448801101307; -0.1012076726349411; -0.006414610988408184; 0.4666985738360816; -0.9082461407581683; 0.27217983102822535; 0.05595617833462493 |] ]
 
 let private fullBatch300 (settings: OptimizerSettings) (eta: float) =
-    { TrainingOptions.Default with
+    { TestOptions.sgd with
         Batching = Batching.FullBatch
         Schedule = Schedule.Constant eta
         Optimizer = settings

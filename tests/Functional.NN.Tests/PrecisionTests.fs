@@ -283,7 +283,7 @@ let tests =
                 allF32 "GradientDescent.step" (Parameters.ofNetwork stepped)
                 for opt in optimizers do
                     let options =
-                        { TrainingOptions.Default with Batching = Batching.MiniBatch(4, Sampling.WithoutReplacement); Schedule = Schedule.Constant 0.01; MaxEpochs = 2 }
+                        { TestOptions.sgd with Batching = Batching.MiniBatch(4, Sampling.WithoutReplacement); Schedule = Schedule.Constant 0.01; MaxEpochs = 2 }
                          .WithOptimizerSettings { Optimizer = opt; WeightDecay = 1e-3; ClipNorm = 1.0 }
                     let r = Trainer.train options c.Loss (TrainingData.Of(c.X, c.Y).WithValidation(c.X, c.Y)) net
                     let name = Optimizer.name opt
@@ -575,7 +575,7 @@ let tests =
         test "the kernels backend keeps a Float32 network's precision" {
             let (xTrain, yTrain), _ = TrainingTests.irisSplit 1L 35
             let net = f32 (TrainingTests.irisNet ())
-            let options = TrainingOptions.Default.WithSchedule(Schedule.Constant 0.05).WithBatching(Batching.miniBatch 16).WithMaxEpochs(2).WithSeed(1L).WithBackend(Backend.Kernels)
+            let options = TestOptions.sgd.WithSchedule(Schedule.Constant 0.05).WithBatching(Batching.miniBatch 16).WithMaxEpochs(2).WithSeed(1L).WithBackend(Backend.Kernels)
             let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(xTrain, Mat.oneHot 3 yTrain)) net
             Expect.equal r.Backend Backend.Kernels "the kernels ran"
             Expect.equal r.Model.Precision Precision.Float32 "precision"

@@ -26,12 +26,12 @@ let tests =
         for backend, coreBackend in [ Backend.Reference, Functional.NN.Backend.Reference; Backend.Kernels, Functional.NN.Backend.Kernels ] do
           testList (string backend) [
             test "C# training equals core training bit for bit, and reports every epoch" {
-                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200, Backend = backend)
+                let options = TrainingOptions(Batching = Batching.FullBatch, Optimizer = Optimizer.Adam(), Schedule = Schedule.Constant 0.05, MaxEpochs = 200, EarlyStoppingPatience = Nullable(), Backend = backend)
                 let progress = Collect()
                 let r = Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, options, progress = progress)
                 let core =
                     Functional.NN.Trainer.train
-                        ({ Functional.NN.TrainingOptions.Default with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
+                        ({ TestOptions.sgd with Batching = Functional.NN.Batching.FullBatch; Schedule = Functional.NN.Schedule.Constant 0.05; MaxEpochs = 200 }
                             .WithOptimizer(Functional.NN.Optimizer.adam).WithBackend(coreBackend))
                         Functional.NN.Loss.BinaryCrossEntropy
                         (Functional.NN.TrainingData.Of(Functional.NN.Mat.ofArray2D xorX, Functional.NN.Mat.ofArray2D xorY))
@@ -72,13 +72,36 @@ let tests =
                 try
                     Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore
                     failtest "did not diverge"
-                with :? Functional.NN.TrainingDivergedException as e ->
+                with :? TrainingDivergedException<Network> as e ->
+                    // The facade's type (namespace FunctionalNN) with a typed LastGood (issue 13).
                     Expect.isGreaterThanOrEqual e.Epoch 1 "an epoch is named"
-                    match e.LastGood with
-                    | :? Network as good -> Expect.isTrue (weights good |> Array.forall Double.IsFinite) "finite"
-                    | other -> failtestf "LastGood is %O" other
+                    Expect.isTrue (weights e.LastGood |> Array.forall Double.IsFinite) "finite"
+                    Expect.isTrue (e.InnerException :? Functional.NN.TrainingDivergedException) "the core's exception is the inner one"
             }
           ]
+        test "the facade's defaults are the core's: TrainingOptions, PipelineOptions, GradientDescent" {
+            let c = Functional.NN.TrainingOptions.Default
+            let o = TrainingOptions()
+            Expect.equal (string o.Optimizer, string o.Schedule, string o.Batching) ("adam", "constant 0.001", "minibatches of 32") "Adam 1e-3 on batches of 32"
+            Expect.equal (o.MaxEpochs, o.EarlyStoppingPatience, o.EarlyStoppingMinDelta) (c.MaxEpochs, Nullable c.EarlyStopping.Value.Patience, c.EarlyStopping.Value.MinDelta) "epochs and plateau stop"
+            Expect.equal (o.Seed, o.WeightDecay, o.ClipNorm, o.DivergenceFactor, o.TargetLoss) (c.Seed, 0.0, 0.0, c.DivergenceFactor, Nullable()) "the rest"
+            let p = PipelineOptions()
+            let f = Functional.NN.FitOptions.Default
+            Expect.equal (p.HiddenLayers, string p.Training.Optimizer, p.Training.MaxEpochs, p.ValidationFraction, p.Seed) (f.HiddenLayers, "adam", c.MaxEpochs, f.ValidationFraction, f.Seed) "the pipeline's"
+            let gd = TrainingOptions.GradientDescent(0.5, 500)
+            Expect.equal (string gd.Optimizer, string gd.Schedule, string gd.Batching, gd.MaxEpochs, gd.EarlyStoppingPatience) ("sgd", "constant 0.5", "full batch", 500, Nullable()) "the notes' gradient descent"
+        }
+        test "a parameter vector's divergence carries a typed double[] LastGood" {
+            // f(w) = w^2 / 2 with step 3: w <- w - 3 w = -2 w, so |w| doubles and the loss grows 4x per step
+            // past DivergenceFactor 1e4 times the first loss (hand derivation).
+            let f = Func<float[], int[], BatchLossAndGradient>(fun w _ -> BatchLossAndGradient(0.5 * w.[0] * w.[0], [| w.[0] |]))
+            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 3.0, Optimizer = Optimizer.Sgd(), MaxEpochs = 100)
+            match Expect.throwsC (fun () -> Trainer.TrainVector([| 1.0 |], 1, f, options) |> ignore) id with
+            | :? TrainingDivergedException<float[]> as e ->
+                Expect.isTrue (e.LastGood |> Array.forall Double.IsFinite) "finite"
+                Expect.isGreaterThan e.Step 1 "a step is named"
+            | other -> failtestf "expected TrainingDivergedException<double[]>, got %O" other
+        }
         test "a parameter vector trains through a C# delegate (the notes' least squares)" {
             let xs = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]
             let ys = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]
@@ -91,7 +114,7 @@ let tests =
                     for j in 0 .. 2 do g.[j] <- g.[j] + r * xs.[i].[j]
                 BatchLossAndGradient(l / (2.0 * float idx.Length), g |> Array.map (fun v -> v / float idx.Length)))
             // Full-batch gradient descent, constant step 0.1 (below 2 / 13.32, the largest eigenvalue of X^T X / n).
-            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, MaxEpochs = 20000, ParameterTolerance = 1e-12)
+            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.1, Optimizer = Optimizer.Sgd(), EarlyStoppingPatience = Nullable(), MaxEpochs = 20000, ParameterTolerance = 1e-12)
             let r = Trainer.TrainVector([| 0.0; 0.0; 0.0 |], 5, f, options)
             // The notes' W* (ch. 1.7).
             let wStar = [| 6.08613445378149; 6.53361344537816; 2.11274509803922 |]

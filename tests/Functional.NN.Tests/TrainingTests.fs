@@ -42,7 +42,7 @@ let maxAbsDiff (a: float[]) (b: float[]) = Array.map2 (fun x y -> abs (x - y)) a
 
 /// The notes' experiment (2.2.1): b = 2 without replacement, eta_t = 0.06/sqrt(t), W = 0.
 let notesOptions seed =
-    { TrainingOptions.Default with
+    { TestOptions.sgd with
         Batching = Batching.MiniBatch(2, Sampling.WithoutReplacement)
         Schedule = Schedule.InverseSqrt 0.06
         Seed = seed
@@ -85,7 +85,7 @@ let xorTests (backend: Backend) =
         let y = Mat.ofRows [ [| 0.0 |]; [| 1.0 |]; [| 1.0 |]; [| 0.0 |] ]
         let net = Network.init 2 [ LayerSpec.Of(2, Activation.Sigmoid); LayerSpec.Of(1, Activation.Sigmoid) ] 7L
         let options =
-            { TrainingOptions.Default with
+            { TestOptions.sgd with
                 Batching = Batching.FullBatch
                 Schedule = Schedule.Constant 0.05
                 MaxEpochs = 3000
@@ -119,7 +119,7 @@ let irisSplit (seed: int64) (perClass: int) =
     (standardise train, labels train), (standardise test, labels test)
 
 let irisOptions =
-    { TrainingOptions.Default with
+    { TestOptions.sgd with
         Batching = Batching.MiniBatch(16, Sampling.WithoutReplacement)
         Schedule = Schedule.Constant 0.003
         Seed = 3L
@@ -161,7 +161,7 @@ let samplingTests =
                 { SampleCount = 23
                   LossAndGradient = (fun t idx -> (if idx.Length < 23 then seen.Add(Array.copy idx)); 0.5 * t.[0] * t.[0], [| t.[0] |])
                   Validation = None }
-            let options = { TrainingOptions.Default with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
+            let options = { TestOptions.sgd with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
             Trainer.trainVector options objective [| 1.0 |] |> ignore
             Expect.equal seen.Count (7 * 5) "5 batches per epoch"
             for e in 0 .. 6 do
@@ -225,7 +225,7 @@ let halving (validation: (float[] -> float * float) option) =
     { SampleCount = 1; LossAndGradient = (fun t _ -> 0.5 * t.[0] * t.[0], [| t.[0] |]); Validation = validation }
 
 let halvingOptions =
-    { TrainingOptions.Default with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
+    { TestOptions.sgd with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
         .WithExactEpochLoss(true).WithGradientNorm(true)
 
 let stoppingTests =
@@ -265,10 +265,31 @@ let stoppingTests =
             Expect.equal r.Checkpoint.Model [| 0.03125 |] "the checkpoint keeps the last weights"
             Expect.equal (r.History |> List.map (fun h -> h.ValidationLoss.IsSome)) [ true; true; true; true; true ] "validation in history"
         }
-        test "early stopping without a validation set is an argument error" {
-            let e = Expect.throwsT<ArgumentException> (fun () ->
-                        Trainer.trainVector (halvingOptions.WithEarlyStopping EarlyStopping.Default) (halving None) [| 1.0 |] |> ignore)
-            ()
+        test "without a validation set the plateau stop watches the training loss and keeps the last weights" {
+            // Training loss 1/2 t_k^2 = 0.5^(2k+1) (hand derivation). With min delta 1e-4 and patience 2:
+            // k = 1 .. 6 each improve on the best by more than 1e-4 (k = 6: 1.22e-4 < 4.88e-4 - 1e-4);
+            // k = 7: 3.05e-5 is not below 1.22e-4 - 1e-4 = 2.21e-5 (1 epoch without); k = 8: 7.63e-6
+            // is (best, count reset); k = 9 and 10 cannot beat 7.63e-6 - 1e-4 < 0: stop at epoch 10,
+            // returning t_10 = 0.5^10, not the best epoch's t_8 (scikit-learn's rule without validation).
+            let options = halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)
+            Expect.equal (options.EarlyStopping.Value.MinDelta) 1e-4 "scikit-learn's tol"
+            let r = Trainer.trainVector options (halving None) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Epochs, r.Model) (StopReason.EarlyStopping, 10, [| 0.0009765625 |]) "stops at epoch 10 with the last weights"
+            Expect.equal (r.Checkpoint.Best |> Option.map (fun b -> b.Epoch, b.ValidationLoss)) (Some (8, 0.5 ** 17.0)) "the best epoch watched"
+        }
+        test "the defaults are Adam 1e-3 on minibatches of 32, 200 epochs, the plateau stop (scikit-learn's MLP defaults)" {
+            // scikit-learn's MLPClassifier/MLPRegressor: solver='adam', learning_rate_init=0.001,
+            // beta_1=0.9, beta_2=0.999, epsilon=1e-8, max_iter=200, n_iter_no_change=10, tol=1e-4;
+            // Keras: batch_size=32.
+            let d = TrainingOptions.Default
+            Expect.equal d.Optimizer.Optimizer (Optimizer.Adam(0.9, 0.999, 1e-8)) "Adam"
+            Expect.equal d.Schedule (Schedule.Constant 1e-3) "step 1e-3"
+            Expect.equal d.Batching (Batching.MiniBatch(32, Sampling.WithoutReplacement)) "batches of 32"
+            Expect.equal (d.MaxEpochs, d.EarlyStopping) (200, Some { Patience = 10; MinDelta = 1e-4 }) "200 epochs, plateau stop"
+            Expect.isTrue (FitOptions.Default.Training.Equals d) "the pipeline takes the trainer's defaults (Equals: TargetLoss is NaN)"
+            let gd = TrainingOptions.GradientDescent(0.5, 500)
+            Expect.equal (gd.Batching, gd.Schedule, gd.Optimizer, gd.MaxEpochs, gd.EarlyStopping)
+                         (Batching.FullBatch, Schedule.Constant 0.5, OptimizerSettings.Default, 500, None) "the notes' gradient descent"
         }
         test "a bad batch size names its parameter" {
             try
@@ -281,6 +302,16 @@ let stoppingTests =
             let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 3 }
             let r = Trainer.trainVectorWith hooks halvingOptions (halving None) [| 1.0 |]
             Expect.equal (r.StopReason, r.Steps, r.Model) (StopReason.Cancelled, 3, [| 0.125 |]) "three steps taken"
+        }
+        test "cancellation under the plateau stop on a validation loss returns the best epoch so far" {
+            // Validation loss (t - 0.1)^2 at t_k = 0.5^k: 0.16, 0.0225, 0.000625 (epoch 3, best), 0.00141,
+            // 0.00473; cancelled before step 6 (one step per epoch), with patience 100 not yet reached:
+            // the result is t_3 = 0.125, the checkpoint t_5 = 0.03125 (hand derivation).
+            let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+            let mutable asked = 0
+            let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 5 }
+            let r = Trainer.trainVectorWith hooks (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 100)) (halving v) [| 1.0 |]
+            Expect.equal (r.StopReason, r.Steps, r.Model, r.Checkpoint.Model) (StopReason.Cancelled, 5, [| 0.125 |], [| 0.03125 |]) "best epoch 3 kept, the checkpoint the last"
         }
         test "a cancelled CancellationToken stops before the first step" {
             use cts = new Threading.CancellationTokenSource()
@@ -391,7 +422,7 @@ let divergenceTests (backend: Backend) =
         let (xTrain, yTrain), _ = irisSplit 5L 35
         let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
         let options =
-            { TrainingOptions.Default with
+            { TestOptions.sgd with
                 Batching = Batching.Stochastic Sampling.WithoutReplacement
                 Schedule = Schedule.Constant 1e6
                 MaxEpochs = 5

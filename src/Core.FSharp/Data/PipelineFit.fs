@@ -43,11 +43,14 @@ type FitOptions =
       /// Skip connections: a hidden layer whose width equals the previous hidden layer's becomes
       /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)).
       Residual: bool }
-    /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, and the
-    /// notes' plain gradient descent: full batch, constant step 0.5, 500 epochs; no validation set.
+    /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, the
+    /// trainer's defaults (TrainingOptions.Default: Adam 1e-3 on minibatches of 32, at most 200
+    /// epochs, the plateau stop on the training loss), no validation set, no dropout,
+    /// normalisation or residual blocks. The notes' plain gradient descent:
+    /// `WithTraining(TrainingOptions.GradientDescent(0.5, 500))`.
     static member Default =
         { HiddenLayers = [| 16 |]; Activation = Activation.Tanh; Loss = None; Scaling = ScalingKind.Standard; Seed = 0L
-          Training = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.5).WithMaxEpochs(500)
+          Training = TrainingOptions.Default
           ValidationFraction = 0.0; Precision = Precision.Float64
           Dropout = 0.0; Normalization = HiddenNormalization.None; Residual = false }
     /// A copy with other hidden layers.

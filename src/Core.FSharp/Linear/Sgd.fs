@@ -55,6 +55,10 @@ module Sgd =
     let trainingOptions (options: LinearSgdOptions) : TrainingOptions =
         { TrainingOptions.Default with
             Batching = Batching.MiniBatch(options.BatchSize, Sampling.WithoutReplacement)
+            // Plain SGD with the options' schedule and no plateau stop: the stopping rules are the
+            // options' own (epochs, step tolerance).
+            Optimizer = OptimizerSettings.Default
+            EarlyStopping = None
             Schedule = options.Schedule
             Seed = options.Seed
             MaxEpochs = options.Epochs

@@ -51,8 +51,10 @@ module Trainer =
 
     let private nonFinite (x: float) = not (Double.IsFinite x)
 
-    /// Raises ArgumentException (naming the field) for options out of range.
+    /// Raises ArgumentException (naming the field) for options out of range. (`hasValidation` is
+    /// kept for callers: the plateau stop works with and without a validation set.)
     let validateOptions (options: TrainingOptions) (hasValidation: bool) =
+        ignore hasValidation
         Check.notNull "options" (box options)
         Batching.validate options.Batching
         Schedule.validate options.Schedule
@@ -70,8 +72,6 @@ module Trainer =
             Check.positiveInt "Patience" e.Patience
             if not (e.MinDelta >= 0.0) || Double.IsInfinity e.MinDelta then
                 Check.fail "MinDelta" (sprintf "MinDelta must be a non-negative finite number, but is %s." (string e.MinDelta))
-            if not hasValidation then
-                Check.fail "EarlyStopping" "Early stopping needs a validation set; give one or turn early stopping off."
         | None -> ()
 
     /// The checkpoint's optimiser state for the options' rule: a fresh state (Step 0, no buffers)
@@ -241,16 +241,20 @@ module Trainer =
                     if nonFinite trainLoss then diverged epoch (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
                     if epoch = 1 then baseline <- trainLoss
                     let validation = session.Validation()
-                    match options.EarlyStopping, validation with
-                    | Some e, Some (vLoss, _) ->
+                    // The plateau stop: on the validation loss (the best parameters are restored at
+                    // the end) or, without a validation set, on the training loss (scikit-learn's
+                    // rule: the last parameters are returned; the best are kept for the checkpoint).
+                    match options.EarlyStopping with
+                    | Some e ->
+                        let monitored = match validation with Some (vLoss, _) -> vLoss | None -> trainLoss
                         match best with
-                        | Some bst when not (vLoss < bst.ValidationLoss - e.MinDelta) ->
+                        | Some bst when not (monitored < bst.ValidationLoss - e.MinDelta) ->
                             worse <- worse + 1
                             if worse >= e.Patience then epochStop <- Some StopReason.EarlyStopping
                         | _ ->
-                            best <- Some { Model = session.Parameters(); ValidationLoss = vLoss; Epoch = epoch }
+                            best <- Some { Model = session.Parameters(); ValidationLoss = monitored; Epoch = epoch }
                             worse <- 0
-                    | _ -> ()
+                    | None -> ()
                     let record =
                         { Epoch = epoch
                           Step = step
@@ -278,9 +282,13 @@ module Trainer =
         // inside an epoch, the mean of that epoch's batch losses so far).
         let lossOf (epochNumber: int) =
             history |> List.tryFind (fun h -> h.Epoch = epochNumber) |> Option.map (fun h -> h.TrainLoss)
+        // The plateau stop restores the best parameters only when it watched a validation loss; so
+        // does a cancellation under it (Ctrl-C keeps the best model so far). The checkpoint keeps the
+        // last parameters either way, so a resumed run is still bit-identical.
+        let validated = not (List.isEmpty history) && (List.last history).ValidationLoss.IsSome
         let model, trainLoss =
             match reason, best with
-            | StopReason.EarlyStopping, Some bst ->
+            | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
                     bst.Model, session.TrainingLoss()

@@ -2,16 +2,19 @@ namespace Functional.NN
 
 open System
 
-/// Early stopping on a validation set: training stops after `Patience` epochs in a row whose
-/// validation loss is not below the best so far by more than `MinDelta`, and the parameters of
-/// the best epoch are returned.
+/// The plateau stop (early stopping): training stops after `Patience` epochs in a row whose
+/// monitored loss is not below the best so far by more than `MinDelta`. The monitored loss is the
+/// validation loss when there is a validation set, and then the parameters of the best epoch are
+/// returned (Keras' EarlyStopping with restore_best_weights); without one it is the epoch's
+/// training loss and the last parameters are returned (scikit-learn's MLP rule with
+/// early_stopping=False: `n_iter_no_change` epochs without an improvement of `tol`).
 type EarlyStopping =
     { /// Epochs without improvement before stopping (at least 1).
       Patience: int
       /// The improvement that counts: loss < best - MinDelta.
       MinDelta: float }
-    /// Patience 10, MinDelta 0.
-    static member Default = { Patience = 10; MinDelta = 0.0 }
+    /// Patience 10, MinDelta 1e-4: scikit-learn's MLP defaults n_iter_no_change=10, tol=1e-4.
+    static member Default = { Patience = 10; MinDelta = 1e-4 }
     /// A copy with another patience.
     member this.WithPatience(patience) = { this with Patience = patience }
     /// A copy with another minimum improvement.
@@ -37,7 +40,8 @@ type TrainingOptions =
       ParameterTolerance: float
       /// Stop at the end of an epoch whose training loss is at or below this (NaN: off).
       TargetLoss: float
-      /// Early stopping on a validation set (needs one), restoring the best weights.
+      /// The plateau stop: on the validation loss when there is a validation set (restoring the
+      /// best weights), on the training loss otherwise (None: off).
       EarlyStopping: EarlyStopping option
       /// Which implementation computes the steps (Auto: the kernels wherever they support the
       /// network, else the reference). The result says which ran.
@@ -54,22 +58,44 @@ type TrainingOptions =
       /// batch loss exceeds DivergenceFactor * max(L0, 1), where L0 is the first epoch's training
       /// loss (during the first epoch: the run's first batch loss). 0 turns the rule off.
       DivergenceFactor: float }
-    /// Minibatches of 32 without replacement, constant step 0.01, plain SGD, seed 0,
-    /// 100 epochs, no other stopping rule.
+    /// The one set of defaults, used alone, by the pipeline, the C# facade and the CLI (none of
+    /// them copies a value). Chosen so that standardised data do not diverge; where each value
+    /// comes from:
+    /// - Adam (beta1 0.9, beta2 0.999, eps 1e-8) at a constant step 1e-3: the defaults of
+    ///   scikit-learn's MLPClassifier/MLPRegressor (solver='adam', learning_rate_init=0.001),
+    ///   Keras' Adam and torch.optim.Adam.
+    /// - Minibatches of 32 drawn without replacement: Keras' fit batch_size=32 (scikit-learn uses
+    ///   min(200, n)); every sample once per epoch, as both do.
+    /// - At most 200 epochs: scikit-learn's max_iter=200.
+    /// - The plateau stop EarlyStopping.Default (patience 10, min delta 1e-4): scikit-learn's
+    ///   n_iter_no_change=10 and tol=1e-4, on the validation loss when there is a validation set
+    ///   (restoring the best epoch's weights), on the training loss otherwise.
+    /// - No weight decay or clipping (Keras and PyTorch; scikit-learn's alpha=1e-4 L2 is left out),
+    ///   seed 0, the divergence guard at 1e4 times the starting loss.
+    /// The notes' plain gradient descent is one call away: `TrainingOptions.GradientDescent(rate, epochs)`.
     static member Default =
         { Batching = Batching.MiniBatch(32, Sampling.WithoutReplacement)
-          Schedule = Schedule.Constant 0.01
-          Optimizer = OptimizerSettings.Default
+          Schedule = Schedule.Constant 1e-3
+          Optimizer = { OptimizerSettings.Default with Optimizer = Optimizer.Adam(0.9, 0.999, 1e-8) }
           Seed = 0L
-          MaxEpochs = 100
+          MaxEpochs = 200
           MaxSteps = 0
           ParameterTolerance = 0.0
           TargetLoss = Double.NaN
-          EarlyStopping = None
+          EarlyStopping = Some EarlyStopping.Default
           Backend = Backend.Auto
           ExactEpochLoss = false
           RecordGradientNorm = false
           DivergenceFactor = 1e4 }
+    /// The notes' plain gradient descent: full batch, constant step `rate`, plain SGD (no momentum,
+    /// decay or clipping), `epochs` steps and no plateau stop; the other fields as in Default.
+    static member GradientDescent(rate: float, epochs: int) =
+        { TrainingOptions.Default with
+            Batching = Batching.FullBatch
+            Schedule = Schedule.Constant rate
+            Optimizer = OptimizerSettings.Default
+            MaxEpochs = epochs
+            EarlyStopping = None }
     /// A copy with other batching.
     member this.WithBatching(batching) = { this with Batching = batching }
     /// A copy with another schedule.
@@ -88,8 +114,10 @@ type TrainingOptions =
     member this.WithParameterTolerance(tol) = { this with ParameterTolerance = tol }
     /// A copy with a target loss (NaN: off).
     member this.WithTargetLoss(loss) = { this with TargetLoss = loss }
-    /// A copy with early stopping.
+    /// A copy with early stopping (the plateau stop).
     member this.WithEarlyStopping(early: EarlyStopping) = { this with EarlyStopping = Some early }
+    /// A copy without the plateau stop: training runs until another rule fires (MaxEpochs at the latest).
+    member this.WithoutEarlyStopping() = { this with EarlyStopping = None }
     /// A copy with another backend.
     member this.WithBackend(backend) = { this with Backend = backend }
     /// A copy that records the exact training loss of each epoch (or the mean of its batch losses).
@@ -109,9 +137,11 @@ type StopReason =
     | ParameterTolerance = 2
     /// The training loss reached the target.
     | TargetLoss = 3
-    /// The validation loss stopped improving for `Patience` epochs; the best weights were restored.
+    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the best
+    /// weights were restored) or, without a validation set, the training loss.
     | EarlyStopping = 4
-    /// Cancellation was requested; the result holds what was trained so far.
+    /// Cancellation was requested; the result holds what was trained so far (under the plateau
+    /// stop watching a validation loss, the best epoch's weights so far; the checkpoint the last).
     | Cancelled = 5
 
 /// One epoch of the training history. TrainLoss is the mean of the epoch's batch losses (each
@@ -138,11 +168,12 @@ type EpochRecord =
       /// Wall time since training started (summed over resumed runs).
       Elapsed: TimeSpan }
 
-/// The best parameters seen by early stopping.
+/// The best parameters seen by the plateau stop (early stopping).
 type BestSoFar<'Model> =
     { /// The parameters at the end of the best epoch.
       Model: 'Model
-      /// Their validation loss.
+      /// The loss it watched: the validation loss, or without a validation set the epoch's
+      /// training loss.
       ValidationLoss: float
       /// The epoch.
       Epoch: int }

@@ -1,0 +1,166 @@
+using FN = Functional.NN;
+
+namespace FunctionalNN;
+
+/// <summary>Training stopped because the loss or a weight became NaN or infinite, or a batch loss grew past
+/// <see cref="TrainingOptions.DivergenceFactor"/> times its start. Catch <see cref="TrainingDivergedException{TModel}"/>
+/// for the last finite model.</summary>
+public class TrainingDivergedException : Exception
+{
+    internal TrainingDivergedException(int epoch, int step, string message, Exception inner) : base(message, inner)
+    {
+        Epoch = epoch;
+        Step = step;
+    }
+
+    /// <summary>The epoch (from 1) in which training diverged.</summary>
+    public int Epoch { get; }
+
+    /// <summary>The step (from 1, counted over the whole run) at which training diverged.</summary>
+    public int Step { get; }
+}
+
+/// <summary>A <see cref="TrainingDivergedException"/> with the last finite model: a <see cref="Network"/> for
+/// <see cref="Trainer.Train"/> and <see cref="Pipeline.Fit"/>, a <c>double[]</c> for <see cref="Trainer.TrainVector"/>.</summary>
+/// <typeparam name="TModel">The model type.</typeparam>
+public sealed class TrainingDivergedException<TModel> : TrainingDivergedException
+{
+    internal TrainingDivergedException(int epoch, int step, TModel lastGood, string message, Exception inner)
+        : base(epoch, step, message, inner) => LastGood = lastGood;
+
+    /// <summary>The parameters before the failing step; they hold no NaN or infinity.</summary>
+    public TModel LastGood { get; }
+}
+
+/// <summary>A data file or text that cannot be read as a table: ragged rows, a bad number, a missing value
+/// under the error policy, an unknown class or category.</summary>
+public sealed class DataFormatException : Exception
+{
+    internal DataFormatException(string message, int line, string column, Exception inner) : base(message, inner)
+    {
+        Line = line;
+        Column = column;
+    }
+
+    /// <summary>The line (from 1) where reading failed, or 0 when the error concerns no single line.</summary>
+    public int Line { get; }
+
+    /// <summary>The column's name, or empty.</summary>
+    public string Column { get; }
+}
+
+/// <summary>A model file that cannot be read: damaged, truncated, of an unknown version, or inconsistent.</summary>
+public class ModelFormatException : Exception
+{
+    internal ModelFormatException(string message, Exception? inner) : base(message, inner) { }
+}
+
+/// <summary>An ONNX file that cannot be imported (a <see cref="ModelFormatException"/>): not ONNX, or using what the
+/// importer does not support.</summary>
+public sealed class OnnxFormatException : ModelFormatException
+{
+    internal OnnxFormatException(string message, string nodeName, string operatorType, Exception? inner = null) : base(message, inner)
+    {
+        NodeName = nodeName;
+        OperatorType = operatorType;
+    }
+
+    /// <summary>The node the error concerns, or empty.</summary>
+    public string NodeName { get; }
+
+    /// <summary>The node's operator type, or empty.</summary>
+    public string OperatorType { get; }
+}
+
+/// <summary>The core's errors as the facade shows them: its exception types, and its member names in
+/// ParamName and messages where the core's differ.</summary>
+internal static class Errors
+{
+    // Core parameter names -> the facade's members (TrainingOptions, PipelineOptions, method parameters).
+    private static readonly Dictionary<string, string> ParamNames = new()
+    {
+        ["schedule"] = nameof(TrainingOptions.Schedule),
+        ["optimizer"] = nameof(TrainingOptions.Optimizer),
+        ["batching"] = nameof(TrainingOptions.Batching),
+        ["Patience"] = nameof(TrainingOptions.EarlyStoppingPatience),
+        ["MinDelta"] = nameof(TrainingOptions.EarlyStoppingMinDelta),
+        ["EarlyStopping"] = nameof(TrainingOptions.EarlyStoppingPatience),
+        ["options.HiddenLayers"] = nameof(PipelineOptions.HiddenLayers),
+        ["net"] = "network",
+        ["theta0"] = "parameters",
+        ["checkpoint.Model"] = "checkpoint",
+        ["checkpoint.OptimizerState"] = "checkpoint",
+        ["PendingBatches"] = "checkpoint",
+    };
+
+    // Core function and option names in messages -> the facade's.
+    private static readonly (string Core, string Facade)[] Words =
+    {
+        ("CsvOptions.Missing, Dataset.withMissing", "CsvFormat.Missing, Dataset.WithMissing"),
+        ("set the option Missing (CLI", "set CsvFormat.Missing (CLI"),
+        ("use predictValues", "use PredictValues"),
+        ("use predictClasses", "use PredictClasses"),
+        ("options.HiddenLayers", "HiddenLayers"),
+        ("Ridge.fit", "LinearRegression.Fit"),
+    };
+
+    private static string Message(string message)
+    {
+        foreach (var (core, facade) in Words) message = message.Replace(core, facade);
+        return message;
+    }
+
+    /// <summary>The facade's exception for a core one, or null when <paramref name="e"/> needs no translation.</summary>
+    internal static Exception? Translate(Exception e)
+    {
+        switch (e)
+        {
+            case FN.TrainingDivergedException d:
+                return d.LastGood switch
+                {
+                    FN.Network n => new TrainingDivergedException<Network>(d.Epoch, d.Step, new Network(n), Message(d.Message), d),
+                    double[] v => new TrainingDivergedException<double[]>(d.Epoch, d.Step, (double[])v.Clone(), Message(d.Message), d),
+                    _ => new TrainingDivergedException(d.Epoch, d.Step, Message(d.Message), d),
+                };
+            case FN.DataFormatException f:
+                return new DataFormatException(Message(f.Message), f.Line, f.Column, f);
+            case FN.OnnxFormatException o:
+                return new OnnxFormatException(Message(o.Message), o.NodeName, o.OperatorType, o);
+            case FN.ModelFormatException m:
+                return new ModelFormatException(Message(m.Message), m);
+            case ArgumentNullException n when n.ParamName is { } p && ParamNames.TryGetValue(p, out var name):
+                return new ArgumentNullException(name, Message(StripParam(n.Message, p)));
+            case ArgumentOutOfRangeException:
+                return null;
+            case ArgumentException a when a.ParamName is { } p:
+            {
+                var name = ParamNames.TryGetValue(p, out var mapped) ? mapped
+                    : p == "options" && a.Message.Contains("ValidationFraction") ? nameof(PipelineOptions.ValidationFraction)
+                    : p;
+                var text = StripParam(a.Message, p);
+                var translated = Message(text);
+                return name == p && translated == text ? null : new ArgumentException(translated, name, a);
+            }
+            case InvalidOperationException i when Message(i.Message) != i.Message:
+                return new InvalidOperationException(Message(i.Message), i);
+            default:
+                return null;
+        }
+    }
+
+    private static string StripParam(string message, string param) => message.Replace($" (Parameter '{param}')", "");
+
+    /// <summary>Runs <paramref name="f"/>, translating the core's exceptions.</summary>
+    internal static T Run<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (Exception e) when (Translate(e) is { } t) { throw t; }
+    }
+
+    /// <summary>Runs <paramref name="f"/>, translating the core's exceptions.</summary>
+    internal static void Run(Action f)
+    {
+        try { f(); }
+        catch (Exception e) when (Translate(e) is { } t) { throw t; }
+    }
+}
