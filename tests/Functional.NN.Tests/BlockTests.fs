@@ -445,7 +445,7 @@ let private torchTests =
             let b = Dense.create (m [ [ 0.7; -0.3 ]; [ -0.5; 0.6 ]; [ 0.4; 0.9 ]; [ -0.8; 0.2 ] ]) (Some (vec [ 0.1; -0.2 ])) Activation.Identity
             let net = Network.ofBlocks [ Block.Dense a; Block.BatchNorm (BatchNorm.create 4); Block.Dense b ]
             let t = m [ [ 0.5; -1.0 ]; [ 1.0; 0.2 ]; [ -0.4; 0.8 ]; [ 0.3; 0.3 ] ]
-            let options = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.1).WithMaxEpochs(3).WithBackend(Backend.Reference)
+            let options = TestOptions.sgd.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.1).WithMaxEpochs(3).WithBackend(Backend.Reference)
             let r = Trainer.train options Loss.HalfMeanSquaredError (TrainingData.Of(X, t)) net
             Expect.equal r.Steps 3 "three steps"
             match r.Model.Blocks with
@@ -581,7 +581,7 @@ let tests =
                     Expect.isTrue (r.Passes 1e-8) (sprintf "gradient check %A: relative error %g" mode r.MaxRelativeError)
                 // Its one parameter sits after the first dense layer's 12, in block order.
                 Expect.equal (Parameters.ofNetwork net).[12] 0.3 "alpha in the flat parameters"
-                let options = TrainingOptions.Default.WithBatching(Batching.miniBatch 8).WithMaxEpochs(60).WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.02)
+                let options = TestOptions.sgd.WithBatching(Batching.miniBatch 8).WithMaxEpochs(60).WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.02)
                 let r = Trainer.train options Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) net
                 Expect.equal r.Backend Backend.Reference "a custom block runs on the reference backend"
                 let l0 = Network.loss net Loss.HalfMeanSquaredError x y
