@@ -11,10 +11,11 @@ public static class TrainCommand
         var target = o.Get("target");
         var task = Names.ParseTask(o.Get("task", "auto")!);
         var features = o.List("features");
-        var layersText = o.Get("layers", "16")!;
-        var activation = Names.ParseActivation(o.Get("activation", "tanh")!);
+        // Every default is the library's (PipelineOptions' and TrainingOptions', the core's); an option given replaces one.
+        var fitDefaults = new PipelineOptions();
+        var layersText = o.Get("layers", string.Join(",", fitDefaults.HiddenLayers))!;
+        var activation = o.Get("activation") is string an ? Names.ParseActivation(an) : fitDefaults.Activation;
         var loss = o.Get("loss") is string ln ? Names.ParseLoss(ln) : (Loss?)null;
-        // Every training default is the library's (TrainingOptions' defaults, the core's); an option given replaces one.
         var defaults = new TrainingOptions();
         var optimizer = o.Get("optimizer") is string optimizerName ? Names.ParseOptimizer(optimizerName) : defaults.Optimizer;
         var batchText = o.Get("batch-size");
@@ -24,10 +25,10 @@ public static class TrainCommand
             throw new UsageException($"--batch-size must be a positive number of rows, or 'full' for full-batch gradient descent, not '{batchText}'");
         double? lr = o.Has("lr") ? o.Double("lr", 0) : null;
         int epochs = o.Int("epochs", defaults.MaxEpochs);
-        var scaling = Names.ParseScaling(o.Get("scaling", "standard")!);
-        long seed = o.Long("seed", 0);
+        var scaling = o.Get("scaling") is string sn ? Names.ParseScaling(sn) : fitDefaults.Scaling;
+        long seed = o.Long("seed", fitDefaults.Seed);
         double testFraction = o.Double("test-fraction", 0.2);
-        double validationFraction = o.Double("validation-fraction", 0.0);
+        double validationFraction = o.Double("validation-fraction", fitDefaults.ValidationFraction);
         var patienceText = o.Get("patience");
         int? patience = patienceText is null ? defaults.EarlyStoppingPatience
             : patienceText.Trim().ToLowerInvariant() is "off" or "none" ? null
