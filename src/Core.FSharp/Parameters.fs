@@ -83,7 +83,12 @@ module Parameters =
             match b with
             | Block.Dense l ->
                 let rows, cols = l.InputSize, l.OutputSize
-                let w = KernelElement.matrixOfRowMajor rows cols (ReadOnlySpan(values, k, rows * cols)) |> Precision.roundMatrix p
+                // Built and rounded in one pass (a Float32 network's values go through float32,
+                // which is Precision.round Float32).
+                let w =
+                    match p with
+                    | Precision.Float64 -> KernelElement.matrixOfRowMajor rows cols (ReadOnlySpan(values, k, rows * cols))
+                    | Precision.Float32 -> KernelElement.matrixOfRowMajorRounded rows cols (ReadOnlySpan(values, k, rows * cols))
                 k <- k + rows * cols
                 Block.Dense { l with Weights = w; Bias = l.Bias |> Option.map (fun b -> vector b.Count) }
             | Block.BatchNorm bn ->

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Functional.NN.Kernels;
 
@@ -232,6 +233,11 @@ public static unsafe class Optimizers
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Block<T>(in Constants c, T* pt, T* pg, T* pv, T* pm, T* ps) where T : unmanaged
     {
+        if (Simd.Use512)
+        {
+            Block512<T>(in c, pt, pg, pv, pm, ps);
+            return;
+        }
         Load(pt, out var t0, out var t1);
         Load(pg, out var g0, out var g1);
         Vector256<double> v0 = default, v1 = default, m0 = default, m1 = default, s0 = default, s1 = default;
@@ -244,6 +250,99 @@ public static unsafe class Optimizers
         if (pv != null) Store(pv, v0, v1);
         if (pm != null) Store(pm, m0, m1);
         if (ps != null) Store(ps, s0, s1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Load512<T>(T* p) where T : unmanaged
+        => typeof(T) == typeof(double) ? Vector512.Load((double*)p) : Avx512F.ConvertToVector512Double(Vector256.Load((float*)p));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512<T>(T* p, Vector512<double> x) where T : unmanaged
+    {
+        if (typeof(T) == typeof(double)) x.Store((double*)p);
+        else Avx512F.ConvertToVector256Single(x).Store((float*)p);
+    }
+
+    /// <summary>x rounded to T (one conversion to float and back for float32; x itself for double).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> R512<T>(Vector512<double> x) where T : unmanaged
+        => typeof(T) == typeof(double) ? x : Avx512F.ConvertToVector512Double(Avx512F.ConvertToVector256Single(x));
+
+    /// <summary>
+    /// Eight elements at once in 512-bit vectors (where they are accelerated): the same operations
+    /// in the same order as <see cref="Lane{T}"/>, each one correctly rounded in double at any
+    /// width, so the bits are those of the 256-bit path; half the instructions, and one conversion
+    /// per rounding to float instead of a narrowing shuffle.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block512<T>(in Constants c, T* pt, T* pg, T* pv, T* pm, T* ps) where T : unmanaged
+    {
+        var theta = Load512(pt);
+        var g = Load512(pg);
+        if (c.Clip) g = R512<T>(g * Vector512.Create(c.ClipScale.ToScalar()));
+        if (c.Decay) g = R512<T>(g + Vector512.Create(c.WeightDecay.ToScalar()) * theta);
+        switch (c.Kind)
+        {
+            case OptimizerKind.Sgd:
+                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * g);
+                break;
+            case OptimizerKind.Momentum:
+            {
+                var v = c.First ? g : R512<T>(Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + Vector512.Create(c.OneMinusTau.ToScalar()) * g);
+                Store512(pv, v);
+                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * v);
+                break;
+            }
+            case OptimizerKind.Nesterov:
+            {
+                var mu = Vector512.Create(c.Mu.ToScalar());
+                var v = c.First ? g : R512<T>(mu * Load512(pv) + g);
+                Store512(pv, v);
+                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g + mu * v));
+                break;
+            }
+            case OptimizerKind.AdaGrad:
+            {
+                var sq = R512<T>(Load512(ps) + g * g);
+                Store512(ps, sq);
+                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g / (Vector512.Sqrt(sq) + Vector512.Create(c.Eps.ToScalar()))));
+                break;
+            }
+            case OptimizerKind.RMSProp:
+            {
+                var alpha = Vector512.Create(c.Alpha.ToScalar());
+                var oneMinusAlpha = Vector512.Create(c.OneMinusAlpha.ToScalar());
+                var sq = R512<T>(alpha * Load512(ps) + oneMinusAlpha * g * g);
+                Store512(ps, sq);
+                Vector512<double> d;
+                if (c.Centered)
+                {
+                    var m = R512<T>(alpha * Load512(pm) + oneMinusAlpha * g);
+                    Store512(pm, m);
+                    d = Vector512.Sqrt(sq - m * m) + Vector512.Create(c.Eps.ToScalar());
+                }
+                else d = Vector512.Sqrt(sq) + Vector512.Create(c.Eps.ToScalar());
+                if (c.RmsMomentum)
+                {
+                    var v = R512<T>(Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + g / d);
+                    Store512(pv, v);
+                    theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * v);
+                }
+                else theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g / d));
+                break;
+            }
+            default:
+            {
+                if (c.AdamWDecay) theta = R512<T>(theta * Vector512.Create(c.DecoupledFactor.ToScalar()));
+                var m = R512<T>(Vector512.Create(c.B1.ToScalar()) * Load512(pm) + Vector512.Create(c.OneMinusB1.ToScalar()) * g);
+                var sq = R512<T>(Vector512.Create(c.B2.ToScalar()) * Load512(ps) + Vector512.Create(c.OneMinusB2.ToScalar()) * g * g);
+                Store512(pm, m);
+                Store512(ps, sq);
+                theta = R512<T>(theta - Vector512.Create(c.StepSize.ToScalar()) * (m / (Vector512.Sqrt(sq) / Vector512.Create(c.Bc2.ToScalar()) + Vector512.Create(c.Eps.ToScalar()))));
+                break;
+            }
+        }
+        Store512(pt, theta);
     }
 
     /// <summary>Four elements of the core's Optimizer.stepIn; returns the new parameters.</summary>

@@ -86,6 +86,17 @@ module internal KernelElement =
                         data.[j * rows + i] <- Double.CreateTruncating src.[i * cols + j]
         Matrix<float>.Build.Dense(rows, cols, data)
 
+    /// A new rows x cols float64 matrix of the row-major float64 values each rounded to float32
+    /// (`Precision.round Float32`), in one pass.
+    let matrixOfRowMajorRounded (rows: int) (cols: int) (src: ReadOnlySpan<float>) : Matrix<float> =
+        let data = Array.zeroCreate<float> (rows * cols)
+        for i0 in 0 .. 32 .. rows - 1 do
+            for j0 in 0 .. 32 .. cols - 1 do
+                for i in i0 .. min (i0 + 32) rows - 1 do
+                    for j in j0 .. min (j0 + 32) cols - 1 do
+                        data.[j * rows + i] <- float (float32 src.[i * cols + j])
+        Matrix<float>.Build.Dense(rows, cols, data)
+
     /// A new float64 vector of the 'T values.
     let vectorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (src: ReadOnlySpan<'T>) : MathNet.Numerics.LinearAlgebra.Vector<float> =

@@ -208,16 +208,22 @@ module Optimizer =
     let step (settings: OptimizerSettings) (eta: float) (state: OptimizerState) (theta: float[]) (g: float[]) : OptimizerState * float[] =
         stepIn Precision.Float64 settings eta state theta g
 
-    /// The state with every buffer rounded to the precision (new arrays for Float32; the state
+    /// The state with every buffer rounded to the precision (for Float32 a new array for each
+    /// buffer holding a value float32 does not represent, the buffer itself otherwise; the state
     /// itself for Float64), e.g. AdaGrad's initial accumulator before a Float32 run.
     let roundState (precision: Precision) (state: OptimizerState) : OptimizerState =
         match precision with
         | Precision.Float64 -> state
         | Precision.Float32 ->
+            // A buffer already of float32 values (a fresh state's zeros, a Float32 run's checkpoint)
+            // is kept as it is: one scan instead of a new array of p values.
+            let round (a: float[]) =
+                if isNull a || Array.forall (fun v -> Precision.isRepresentable precision v) a then a
+                else Precision.roundArray precision a
             { state with
-                Velocity = Precision.roundArray precision state.Velocity
-                FirstMoment = Precision.roundArray precision state.FirstMoment
-                SecondMoment = Precision.roundArray precision state.SecondMoment }
+                Velocity = round state.Velocity
+                FirstMoment = round state.FirstMoment
+                SecondMoment = round state.SecondMoment }
 
     /// A short name ("adam", "sgd", ...).
     let name (optimizer: Optimizer) =

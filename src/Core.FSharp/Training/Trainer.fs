@@ -78,16 +78,18 @@ module Trainer =
     /// is initialised; a state whose buffers do not fit the rule (it was taken with another
     /// optimiser) raises ArgumentException (ParamName "checkpoint").
     let private fitState (settings: OptimizerSettings) (p: int) (s: OptimizerState) : OptimizerState =
-        let fresh = Optimizer.init settings p
+        // The buffers' lengths (each 0 or p) from the state of one parameter, so that a fitting
+        // state costs no fresh buffers of p values (megabytes for a large network, on every call).
+        let one = Optimizer.init settings 1
+        let v, m, sq = one.Velocity.Length * p, one.FirstMoment.Length * p, one.SecondMoment.Length * p
         let len (a: float[]) = if isNull a then 0 else a.Length
         let empty = len s.Velocity = 0 && len s.FirstMoment = 0 && len s.SecondMoment = 0
         if s.Step < 0 then Check.fail "checkpoint" (sprintf "The checkpoint's optimiser step is %d; it must not be negative." s.Step)
-        if s.Step = 0 && empty then fresh
-        elif len s.Velocity <> fresh.Velocity.Length || len s.FirstMoment <> fresh.FirstMoment.Length || len s.SecondMoment <> fresh.SecondMoment.Length then
+        if s.Step = 0 && empty then Optimizer.init settings p
+        elif len s.Velocity <> v || len s.FirstMoment <> m || len s.SecondMoment <> sq then
             Check.fail "checkpoint"
                 (sprintf "The checkpoint's optimiser state (buffers of %d, %d and %d values) does not fit the %s optimiser, which keeps %d, %d and %d for %d parameters: it was taken with another optimiser. Resume with the options it was trained with, or start a new run from its network."
-                    (len s.Velocity) (len s.FirstMoment) (len s.SecondMoment) (Optimizer.name settings.Optimizer)
-                    fresh.Velocity.Length fresh.FirstMoment.Length fresh.SecondMoment.Length p)
+                    (len s.Velocity) (len s.FirstMoment) (len s.SecondMoment) (Optimizer.name settings.Optimizer) v m sq p)
         else s
 
     /// Checks a checkpoint against n samples, p parameters and s state values; returns its
