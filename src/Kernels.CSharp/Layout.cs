@@ -42,6 +42,67 @@ public static unsafe class Layout
         }
     }
 
+    /// <summary>
+    /// dst row r = src row rows[r] (each row <paramref name="cols"/> values, row-major, no gaps):
+    /// the rows of a shuffled batch gathered into one block, split over the worker pool when the
+    /// block is large (each row is copied on its own, so the split changes nothing). Every index
+    /// must be in 0 .. src.Length / cols - 1.
+    /// </summary>
+    public static void GatherRows<T>(ReadOnlySpan<T> src, int cols, ReadOnlySpan<int> rows, Span<T> dst) where T : unmanaged
+    {
+        if (cols < 0) throw new ArgumentOutOfRangeException(nameof(cols), cols, "cols must be >= 0.");
+        long count = (long)rows.Length * cols;
+        if (dst.Length < count) throw new ArgumentException($"dst has {dst.Length} values; {rows.Length} rows of {cols} need {count}.", nameof(dst));
+        int srcRows = cols == 0 ? 0 : src.Length / cols;
+        foreach (int r in rows)
+            if ((uint)r >= (uint)srcRows) throw new ArgumentOutOfRangeException(nameof(rows), r, $"Row index {r} is outside 0 .. {srcRows - 1}.");
+        if (count == 0) return;
+        fixed (T* ps = src)
+        fixed (T* pd = dst)
+        fixed (int* pr = rows)
+        {
+            int parts = count * Unsafe.SizeOf<T>() >= 1 << 17 ? Math.Min(WorkerPool.Threads, rows.Length) : 1;
+            if (parts > 1)
+            {
+                var job = GatherJob<T>.ForThisThread;
+                job.Set(ps, pd, pr, rows.Length, cols);
+                WorkerPool.Run(job, parts);
+                job.Clear();
+            }
+            else Gather(ps, pd, pr, 0, rows.Length, cols);
+        }
+    }
+
+    private static void Gather<T>(T* src, T* dst, int* rows, int r0, int r1, int cols) where T : unmanaged
+    {
+        nint bytes = (nint)cols * Unsafe.SizeOf<T>();
+        for (int r = r0; r < r1; r++)
+            Buffer.MemoryCopy(src + (nint)rows[r] * cols, dst + (nint)r * cols, bytes, bytes);
+    }
+
+    private sealed class GatherJob<T> : IParallelJob where T : unmanaged
+    {
+        [ThreadStatic] private static GatherJob<T>? t_job;
+        public static GatherJob<T> ForThisThread => t_job ??= new GatherJob<T>();
+
+        private T* _src, _dst;
+        private int* _rows;
+        private int _count, _cols;
+
+        public void Set(T* src, T* dst, int* rows, int count, int cols)
+        {
+            _src = src; _dst = dst; _rows = rows; _count = count; _cols = cols;
+        }
+
+        public void Clear() { _src = null; _dst = null; _rows = null; }
+
+        public void Execute(int part, int parts)
+        {
+            int r0 = (int)((long)_count * part / parts), r1 = (int)((long)_count * (part + 1) / parts);
+            Gather(_src, _dst, _rows, r0, r1, _cols);
+        }
+    }
+
     private sealed class TransposeJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
     {
         [ThreadStatic] private static TransposeJob<T>? t_job;

@@ -193,10 +193,10 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             let srcX, srcY =
                 if fullBatch && rows = n then xs, ys
                 else
-                    for i in 0 .. rows - 1 do
-                        let sample = order.[offset + i]
-                        ReadOnlySpan(xs, sample * d, d).CopyTo(Span(xb, i * d, d))
-                        ReadOnlySpan(ys, sample * k, k).CopyTo(Span(yb, i * k, k))
+                    // The batch's rows gathered (both cores for a large batch).
+                    let samples = ReadOnlySpan(order, offset, rows)
+                    Layout.GatherRows(ReadOnlySpan<'T>(xs, 0, n * d), d, samples, Span<'T>(xb))
+                    Layout.GatherRows(ReadOnlySpan<'T>(ys, 0, n * k), k, samples, Span<'T>(yb))
                     xb, yb
             let x = ReadOnlySpan(srcX, 0, rows * d)
             let y = ReadOnlySpan(srcY, 0, rows * k)
