@@ -533,6 +533,47 @@ let tests =
                 Expect.throwsT<InvalidOperationException> (fun () -> WorkerPool.Run(job, 4)) "the part's exception"
                 Expect.equal finished.Value 3 "the other parts ran"
         ]
+        testList "Layout" [
+            testCase "column-major to row-major equals the element-by-element transpose, and finds every bad value" <| fun () ->
+                // Expected values: dst[i, j] = src[j rows + i] converted alone (the definition), for
+                // shapes on both sides of the 8 x 8 blocks of the vector path, of its 32-row bands and
+                // of the size (65536 values) from which both cores share the work.
+                for rows, cols in [ 1, 1; 7, 9; 8, 8; 13, 17; 33, 40; 70, 3; 300, 257; 8192, 9; 517, 131 ] do
+                    let rng = Random(rows * 1000 + cols)
+                    let src = Array.init (rows * cols) (fun _ -> 1e3 * (2.0 * rng.NextDouble() - 1.0))
+                    let d64 = Array.zeroCreate<float> (rows * cols)
+                    let d32 = Array.zeroCreate<float32> (rows * cols)
+                    Expect.isTrue (Layout.ColumnMajorToRowMajor(ReadOnlySpan src, rows, cols, Span d64)) "finite values are finite (float64)"
+                    Expect.isTrue (Layout.ColumnMajorToRowMajor(ReadOnlySpan src, rows, cols, Span d32)) "finite values are finite (float32)"
+                    for i in 0 .. rows - 1 do
+                        for j in 0 .. cols - 1 do
+                            if d64.[i * cols + j] <> src.[j * rows + i] then failtestf "float64 %d x %d: [%d, %d]" rows cols i j
+                            if d32.[i * cols + j] <> float32 src.[j * rows + i] then failtestf "float32 %d x %d: [%d, %d]" rows cols i j
+                    // One bad value at a time: the first and last element, one inside a block, one in
+                    // the tails; NaN and an infinity in both precisions, 1e39 (beyond float32) in float32 only.
+                    let places = [ 0; rows * cols - 1; (rows / 2) + rows * (cols / 2); (rows - 1) + rows * (cols / 3) ] |> List.distinct
+                    for place in places do
+                        for bad, in64 in [ nan, false; infinity, false; 1e39, true ] do
+                            let s = Array.copy src
+                            s.[place] <- bad
+                            Expect.equal (Layout.ColumnMajorToRowMajor(ReadOnlySpan s, rows, cols, Span d64)) in64
+                                (sprintf "float64 %d x %d, %g at %d" rows cols bad place)
+                            Expect.isFalse (Layout.ColumnMajorToRowMajor(ReadOnlySpan s, rows, cols, Span d32))
+                                (sprintf "float32 %d x %d, %g at %d" rows cols bad place)
+            testCase "gathering rows copies the indexed rows in order and rejects an index out of range" <| fun () ->
+                for rows, cols, count in [ 5, 3, 4; 300, 784, 128; 1000, 10, 1000 ] do
+                    let rng = Random(rows + cols)
+                    let src = randomArray rng f32 (rows * cols)
+                    let index = Array.init count (fun _ -> rng.Next rows)
+                    let dst = Array.zeroCreate<float32> (count * cols)
+                    Layout.GatherRows(ReadOnlySpan src, cols, ReadOnlySpan index, Span dst)
+                    for r in 0 .. count - 1 do
+                        for j in 0 .. cols - 1 do
+                            if dst.[r * cols + j] <> src.[index.[r] * cols + j] then failtestf "%d x %d: row %d, column %d" rows cols r j
+                Expect.throwsT<ArgumentOutOfRangeException> (fun () ->
+                    Layout.GatherRows(ReadOnlySpan(Array.zeroCreate<float> 6), 3, ReadOnlySpan [| 0; 2 |], Span(Array.zeroCreate<float> 6)))
+                    "row 2 of a 2-row source is out of range"
+        ]
         testList "Reductions" [
             testCase "axpy equals the loop" <| fun () ->
                 for n in [ 0; 1; 7; 16; 33; 130 ] do
