@@ -97,7 +97,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         if not used then Array.empty<'T>
         else
             let a = rent parameterCount
-            for i in 0 .. parameterCount - 1 do a.[i] <- (if init.Length = 0 then 'T.Zero else 'T.CreateTruncating init.[i])
+            // An empty state (a fresh run of a rule whose buffers start at zero) starts at zero.
+            if init.Length = 0 then Span<'T>(a, 0, parameterCount).Clear()
+            else for i in 0 .. parameterCount - 1 do a.[i] <- 'T.CreateTruncating init.[i]
             a
     let velocity = buffer useV state0.Velocity
     let first = buffer useM state0.FirstMoment

@@ -218,8 +218,14 @@ module Optimizer =
             // A buffer already of float32 values (a fresh state's zeros, a Float32 run's checkpoint)
             // is kept as it is: one scan instead of a new array of p values.
             let round (a: float[]) =
-                if isNull a || Array.forall (fun v -> Precision.isRepresentable precision v) a then a
-                else Precision.roundArray precision a
+                if isNull a then a
+                else
+                    let mutable representable = true
+                    let mutable i = 0
+                    while representable && i < a.Length do
+                        representable <- float (float32 a.[i]) = a.[i]
+                        i <- i + 1
+                    if representable then a else Precision.roundArray precision a
             { state with
                 Velocity = round state.Velocity
                 FirstMoment = round state.FirstMoment

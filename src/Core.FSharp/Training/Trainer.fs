@@ -77,7 +77,9 @@ module Trainer =
     /// The checkpoint's optimiser state for the options' rule: a fresh state (Step 0, no buffers)
     /// is initialised; a state whose buffers do not fit the rule (it was taken with another
     /// optimiser) raises ArgumentException (ParamName "checkpoint").
-    let private fitState (settings: OptimizerSettings) (p: int) (s: OptimizerState) : OptimizerState =
+    /// (With keepEmpty, a fresh state - step 0, no buffers - stays empty: the kernels session
+    /// starts empty buffers at zero, so a run need not allocate p zeros only to copy them.)
+    let private fitState (settings: OptimizerSettings) (p: int) (keepEmpty: bool) (s: OptimizerState) : OptimizerState =
         // The buffers' lengths (each 0 or p) from the state of one parameter, so that a fitting
         // state costs no fresh buffers of p values (megabytes for a large network, on every call).
         let one = Optimizer.init settings 1
@@ -85,7 +87,7 @@ module Trainer =
         let len (a: float[]) = if isNull a then 0 else a.Length
         let empty = len s.Velocity = 0 && len s.FirstMoment = 0 && len s.SecondMoment = 0
         if s.Step < 0 then Check.fail "checkpoint" (sprintf "The checkpoint's optimiser step is %d; it must not be negative." s.Step)
-        if s.Step = 0 && empty then Optimizer.init settings p
+        if s.Step = 0 && empty then (if keepEmpty then Optimizer.init settings 0 else Optimizer.init settings p)
         elif len s.Velocity <> v || len s.FirstMoment <> m || len s.SecondMoment <> sq then
             Check.fail "checkpoint"
                 (sprintf "The checkpoint's optimiser state (buffers of %d, %d and %d values) does not fit the %s optimiser, which keeps %d, %d and %d for %d parameters: it was taken with another optimiser. Resume with the options it was trained with, or start a new run from its network."
@@ -93,8 +95,8 @@ module Trainer =
         else s
 
     /// Checks a checkpoint against n samples, p parameters and s state values; returns its
-    /// optimiser state fitted to the rule.
-    let private checkStart (options: TrainingOptions) (n: int) (p: int) (s: int) (start: Checkpoint<float[]>) =
+    /// optimiser state fitted to the rule (with keepEmpty, a fresh state stays empty: see fitState).
+    let private checkStart (options: TrainingOptions) (n: int) (p: int) (s: int) (keepEmpty: bool) (start: Checkpoint<float[]>) =
         Check.notNull "checkpoint" (box start)
         Check.notNull "parameters" start.Model
         if start.Model.Length <> p + s then
@@ -107,7 +109,7 @@ module Trainer =
                 if i < 0 || i >= n then
                     Check.fail "checkpoint" (sprintf "the checkpoint's pending batch %d holds sample index %d, but the data has %d samples (0 .. %d); resume with the data the checkpoint was taken on." b i n (n - 1))))
         Check.notNull "checkpoint.OptimizerState" (box start.OptimizerState)
-        fitState options.Optimizer p start.OptimizerState
+        fitState options.Optimizer p keepEmpty start.OptimizerState
 
     /// The loop over a session, from a checkpoint (already checked). `lastGood` turns parameters
     /// into the object TrainingDivergedException carries.
@@ -333,7 +335,7 @@ module Trainer =
         validateOptions options objective.Validation.IsSome
         Check.notNull "checkpoint" (box checkpoint)
         Check.notNull "parameters" checkpoint.Model
-        let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 checkpoint
+        let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         run options hooks session box checkpoint
 
@@ -415,7 +417,12 @@ module Trainer =
         NetworkData.check (backend <> Backend.Kernels) loss data net
         checkBatchRows options.Batching data.Inputs.RowCount net
         let flat = Checkpoint.map ofNet checkpoint
-        let state = checkStart options data.Inputs.RowCount net.ParameterCount net.StateCount flat |> Optimizer.roundState net.Precision
+        // A fresh state of a rule whose buffers start at zero stays empty for the kernels (their
+        // session starts empty buffers at zero); AdaGrad's accumulator starts at its s0.
+        let zeroStart =
+            backend = Backend.Kernels
+            && (match options.Optimizer.Optimizer with Optimizer.AdaGrad (_, s0) -> s0 = 0.0 | _ -> true)
+        let state = checkStart options data.Inputs.RowCount net.ParameterCount net.StateCount zeroStart flat |> Optimizer.roundState net.Precision
         let flat = { flat with OptimizerState = state }
         let session =
             match backend with
@@ -444,7 +451,9 @@ module Trainer =
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
         Check.notNull "options" (box options)
-        resumeWith hooks options loss data (Checkpoint.start options net.ParameterCount net)
+        // A fresh optimiser state without buffers (resumeWith makes them, or the kernels start
+        // them at zero).
+        resumeWith hooks options loss data (Checkpoint.start options 0 net)
 
     /// `trainWith TrainingHooks.None`.
     let train options loss data net = trainWith TrainingHooks.None options loss data net
