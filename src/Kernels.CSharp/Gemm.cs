@@ -361,6 +361,7 @@ public static unsafe partial class Gemm
                     T* src = a + (p0 + p) * lda + i0 + ir;
                     T* d = dst + p * MR;
                     if (rows == MR && !scale) Copy12(src, d);
+                    else if (rows == MR && Simd.Use512) Scale12(src, d, alpha);
                     else if (Simd.Use512)
                     {
                         Zero12(d);
@@ -459,6 +460,26 @@ public static unsafe partial class Gemm
         {
             Vector256.Store(Vector256<T>.Zero, dst);
             Vector128.Store(Vector128<T>.Zero, dst + 8);
+        }
+    }
+
+    /// <summary>
+    /// dst[r] = alpha src[r] for 12 consecutive values (AVX-512 machines only): the scalar loop's
+    /// products, each correctly rounded, so the same bits (the fused SGD step packs A^T scaled by
+    /// the negative step size).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale12<T>(T* src, T* dst, T alpha) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            Vector512.Store(Vector512.Load(src) * Vector512.Create(alpha), dst);
+            Vector256.Store(Vector256.Load(src + 8) * Vector256.Create(alpha), dst + 8);
+        }
+        else
+        {
+            Vector256.Store(Vector256.Load(src) * Vector256.Create(alpha), dst);
+            Vector128.Store(Vector128.Load(src + 8) * Vector128.Create(alpha), dst + 8);
         }
     }
 
