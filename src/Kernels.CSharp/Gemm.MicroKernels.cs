@@ -11,11 +11,11 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// The AVX-512 micro-kernel: a 12 x (2 x 512-bit) tile of C in 24 registers, over kc steps of
-    /// a packed A micro-panel (12 values per step, broadcast) and a packed B micro-panel (two
-    /// vectors per step).
+    /// a packed A micro-panel (12 values per step, broadcast) and a B micro-panel (two vectors per
+    /// step, <paramref name="bStep"/> values apart: packed, or B's own rows read in place).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged
+    private static void Kernel512<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged
     {
         int w = Vector512<T>.Count;
         PrefetchTile(c, ldc, 12, 2 * w * Unsafe.SizeOf<T>());
@@ -40,7 +40,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[10]); cAa = Simd.Fma512(x, b0, cAa); cAb = Simd.Fma512(x, b1, cAb);
             x = Vector512.Create(a[11]); cBa = Simd.Fma512(x, b0, cBa); cBb = Simd.Fma512(x, b1, cBb);
             a += 12;
-            b += 2 * w;
+            b += bStep;
         }
         Put512(c, w, mode, beta, c0a, c0b); c += ldc;
         Put512(c, w, mode, beta, c1a, c1b); c += ldc;
@@ -58,12 +58,11 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// The AVX-512 micro-kernel for a narrow panel (at most one vector of columns valid): a 12 x 1
-    /// vector tile, reading the first vector of each step of a packed B micro-panel (stride 2 vectors).
+    /// vector tile, reading the first vector of each step of a B micro-panel (<paramref name="bStep"/> values apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512Narrow<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged
+    private static void Kernel512Narrow<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged
     {
-        int w = Vector512<T>.Count;
         Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         Vector512<T> c6 = default, c7 = default, c8 = default, c9 = default, cA = default, cB = default;
         for (int p = 0; p < kc; p++)
@@ -82,7 +81,7 @@ public static unsafe partial class Gemm
             cA = Simd.Fma512(Vector512.Create(a[10]), b0, cA);
             cB = Simd.Fma512(Vector512.Create(a[11]), b0, cB);
             a += 12;
-            b += 2 * w;
+            b += bStep;
         }
         Put512One(c, mode, beta, c0); c += ldc;
         Put512One(c, mode, beta, c1); c += ldc;

@@ -251,13 +251,19 @@ public static unsafe partial class Gemm
         T* bufA = Config<T>.BufferA();
         T* bufB = Config<T>.BufferB(kcMax * ncMax);
         T* tile = Config<T>.Tile();
+        // B read in place (no packing) for few rows of C: see DirectB.
+        bool direct = DirectB<T>(tb, m, ldb);
+        int w = Simd.Use512 ? Vector512<T>.Count : 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
+            int full = nc / NR * NR;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                PackB(tb, b, ldb, pc, kc, jc, nc, bufB, NR);
+                // In place, only a last panel narrower than NR is packed (zero-padded), at bufB.
+                if (!direct) PackB(tb, b, ldb, pc, kc, jc, nc, bufB, NR);
+                else if (full < nc) PackB(tb, b, ldb, pc, kc, jc + full, nc - full, bufB, NR);
                 int mode = pc > 0 || beta == T.One ? Add : beta == T.Zero ? Store : Scale;
                 for (int ic = 0; ic < m; ic += MC)
                 {
@@ -266,7 +272,12 @@ public static unsafe partial class Gemm
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int cols = Math.Min(NR, nc - jr);
-                        T* pb = bufB + (nint)jr * kc;
+                        // The B micro-panel: packed (NR values per step), or B's own rows (ldb per step).
+                        T* pb;
+                        nint bStep;
+                        if (!direct) { pb = bufB + (nint)jr * kc; bStep = NR; }
+                        else if (cols == NR) { pb = b + pc * ldb + jc + jr; bStep = ldb; }
+                        else { pb = bufB; bStep = NR; }
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int rows = Math.Min(MR, mc - ir);
@@ -274,22 +285,22 @@ public static unsafe partial class Gemm
                             T* pcOut = c + (ic + ir) * ldc + jc + jr;
                             if (rows == MR && cols == NR)
                             {
-                                MicroKernel(kc, pa, pb, pcOut, ldc, mode, beta);
+                                MicroKernel(kc, pa, pb, bStep, pcOut, ldc, mode, beta);
                             }
-                            else if (Simd.Use512 && cols <= Vector512<T>.Count)
+                            else if (Simd.Use512 && cols <= w)
                             {
                                 // A narrow panel: one vector of columns is enough.
-                                if (rows == MR && cols == Vector512<T>.Count)
-                                    Kernel512Narrow(kc, pa, pb, pcOut, ldc, mode, beta);
+                                if (rows == MR && cols == w)
+                                    Kernel512Narrow(kc, pa, pb, bStep, pcOut, ldc, mode, beta);
                                 else
                                 {
-                                    Kernel512Narrow(kc, pa, pb, tile, NR, Store, T.Zero);
+                                    Kernel512Narrow(kc, pa, pb, bStep, tile, NR, Store, T.Zero);
                                     MergeTile(tile, NR, pcOut, ldc, rows, cols, mode, beta);
                                 }
                             }
                             else
                             {
-                                MicroKernel(kc, pa, pb, tile, NR, Store, T.Zero);
+                                MicroKernel(kc, pa, pb, bStep, tile, NR, Store, T.Zero);
                                 MergeTile(tile, NR, pcOut, ldc, rows, cols, mode, beta);
                             }
                         }
@@ -299,10 +310,27 @@ public static unsafe partial class Gemm
         }
     }
 
+    /// <summary>
+    /// Whether a product reads op(B) = B in place instead of packing it: on AVX-512 machines, for
+    /// at most <see cref="DirectBMaxRows"/> rows of C (then each B micro-panel serves only a few
+    /// row panels, and packing it costs a copy of B for little reuse: a layer's forward product,
+    /// whose B is the weights) and rows of B at most a page long (kc steps then touch at most kc
+    /// pages). Only the speed depends on it: the micro-kernel reads the same values in the same
+    /// order either way, so the bits are the same.
+    /// </summary>
+    private static bool DirectB<T>(bool tb, int m, nint ldb) where T : unmanaged
+        => !tb && Simd.Use512 && m <= DirectBMaxRows && ldb * Unsafe.SizeOf<T>() <= 4096;
+
+    /// <summary>The most rows of C for which B is read in place (see DirectB); 0 turns it off.</summary>
+    internal static int DirectBMaxRows { get; set; } = ReadDirectBMaxRows();
+
+    private static int ReadDirectBMaxRows()
+        => int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_DIRECT_B_ROWS"), out int rows) && rows >= 0 ? rows : 192;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel<T>(int kc, T* a, T* b, T* c, nint ldc, int mode, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void MicroKernel<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Simd.Use512) Kernel512(kc, a, b, c, ldc, mode, beta);
+        if (Simd.Use512) Kernel512(kc, a, b, bStep, c, ldc, mode, beta);
         else if (Simd.Use256) Kernel256(kc, a, b, c, ldc, mode, beta);
         else KernelScalar(kc, a, b, c, ldc, mode, beta);
     }
