@@ -205,7 +205,9 @@ public static unsafe class Layout
             if (bad || acc != Vector512<double>.Zero) _bad = true;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        // Too large for the JIT to inline: compiled fully optimised at its first call, so that no
+        // conversion runs it unoptimised (tier 0 makes each vector load a call) before it tiers up.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Block8x8(double* s, nint ld, T* d, nint ldd, ref Vector512<double> acc)
         {
             var r0 = Vector512.Load(s); var r1 = Vector512.Load(s + ld);
