@@ -16,6 +16,7 @@ internal static class OnnxBench
     public static int Run(string[] args)
     {
         int rounds = 5, calls = 2000;
+        bool breakdown = false;
         string python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";
         for (int i = 0; i < args.Length; i++)
             switch (args[i])
@@ -24,6 +25,7 @@ internal static class OnnxBench
                 case "--calls": calls = int.Parse(args[++i]); break;
                 case "--python": python = args[++i]; break;
                 case "--quick": rounds = 1; calls = 300; break;
+                case "--breakdown": breakdown = true; break;
                 default: Console.Error.WriteLine($"onnx bench: unknown option {args[i]}"); return 2;
             }
         string root = Paths.RepositoryRoot();
@@ -61,6 +63,8 @@ internal static class OnnxBench
                 }
             }
             Console.WriteLine($"largest difference from PyTorch (relative to max(|y|, 1)): Functional.NN {worstOurs:E1}, ONNX Runtime {worstOrt:E1}");
+
+            if (breakdown) Breakdown(imported.Network, rows, calls, rounds);
 
             var ours = new List<double>();
             var onnx = new List<double>();
@@ -101,6 +105,75 @@ internal static class OnnxBench
             return 0;
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>
+    /// Where a single-row prediction's time goes (`--breakdown`): the public predictor; the
+    /// kernels' batch-of-one forward pass (DenseTrainer.Predict, float32, both cores and one);
+    /// and each layer's row-vector product alone (Gemm.Run with m = 1), all on the same rows.
+    /// </summary>
+    private static void Breakdown(Functional.NN.Network net, double[][] rows, int calls, int rounds)
+    {
+        var predictor = Functional.NN.NetworkModule.predictor(net);
+        var layers = net.Layers.ToArray();
+        var specs = layers.Select(l => new Functional.NN.Kernels.DenseLayerSpec(l.OutputSize,
+            l.Activation.IsReLU ? Functional.NN.Kernels.ActivationKind.ReLU : Functional.NN.Kernels.ActivationKind.Identity, 0.01, l.Bias != null)).ToArray();
+        var trainer = new Functional.NN.Kernels.DenseTrainer<float>(net.InputSize, specs, Functional.NN.Kernels.LossKind.HalfMeanSquaredError, 1);
+        var rowPredictor = new Functional.NN.Kernels.RowPredictor<float>(net.InputSize, specs);
+        var w = new float[layers.Length][];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var W = layers[l].Weights;
+            w[l] = new float[W.RowCount * W.ColumnCount];
+            for (int i = 0; i < W.RowCount; i++)
+                for (int j = 0; j < W.ColumnCount; j++) w[l][i * W.ColumnCount + j] = (float)W[i, j];
+            var b = layers[l].Bias == null ? new float[W.ColumnCount] : layers[l].Bias.Value.Select(v => (float)v).ToArray();
+            trainer.SetParameters(l, w[l], b);
+            rowPredictor.SetParameters(l, w[l], b);
+        }
+        var fr = rows.Select(r => r.Select(v => (float)v).ToArray()).ToArray();
+        var outD = new double[net.OutputSize];
+        var outF = new float[net.OutputSize];
+        var ys = layers.Select(l => new float[l.OutputSize]).ToArray();
+        double Time(Action<int> call)
+        {
+            for (int i = 0; i < 200; i++) call(i);
+            var samples = new List<double>();
+            for (int r = 0; r < Math.Max(rounds, 3); r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < calls; i++) call(i);
+                samples.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / calls * 1e6);
+            }
+            return Stats.Median(samples);
+        }
+        double worst = 0;
+        var check = new float[net.OutputSize];
+        for (int r = 0; r < 64; r++)
+        {
+            trainer.Predict(fr[r], outF, false);
+            rowPredictor.Predict(fr[r], check, true);
+            for (int j = 0; j < check.Length; j++) worst = Math.Max(worst, Math.Abs(check[j] - outF[j]) / Math.Max(1, Math.Abs(outF[j])));
+        }
+        Console.WriteLine($"breakdown (median us per call); RowPredictor vs DenseTrainer.Predict: largest relative difference {worst:E1}");
+        Console.WriteLine($"  Network.predictor (float64 in and out)       {Time(i => predictor.Predict(rows[i & 63], outD)),8:F2}");
+        Console.WriteLine($"  DenseTrainer.Predict float32, both cores     {Time(i => trainer.Predict(fr[i & 63], outF, true)),8:F2}");
+        Console.WriteLine($"  DenseTrainer.Predict float32, one core       {Time(i => trainer.Predict(fr[i & 63], outF, false)),8:F2}");
+        Console.WriteLine($"  RowPredictor float32, both cores            {Time(i => rowPredictor.Predict(fr[i & 63], outF, true)),8:F2}");
+        Console.WriteLine($"  RowPredictor float32, one core              {Time(i => rowPredictor.Predict(fr[i & 63], outF, false)),8:F2}");
+        for (int l = 0; l < layers.Length; l++)
+        {
+            int din = layers[l].InputSize, dout = layers[l].OutputSize, li = l;
+            var x = l == 0 ? fr[0] : ys[l - 1];
+            foreach (bool par in new[] { true, false })
+                Console.WriteLine($"  layer {l} ({din} x {dout}) Gemm.Run m = 1, {(par ? "both cores" : "one core  ")} {Time(i => GemmRow(x, w[li], ys[li], din, dout, par)),8:F2}");
+        }
+    }
+
+    private static unsafe void GemmRow(float[] x, float[] w, float[] y, int din, int dout, bool parallel)
+    {
+        fixed (float* px = x, pw = w, py = y)
+            Functional.NN.Kernels.Gemm.Run(false, false, 1, dout, din, 1f, px, din, pw, dout, 0f, py, dout, parallel);
     }
 
     private static void Check(JsonNode answer)

@@ -107,7 +107,7 @@ type Predictor internal () =
             let mutable j = 0
             while Double.IsFinite x.[j] do j <- j + 1
             Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
-        if this.Precision = Precision.Float32 then
+        if this.Precision = Precision.Float32 && not (KernelElement.withinFloat32 x) then
             for j in 0 .. x.Length - 1 do
                 if abs x.[j] > float Single.MaxValue then
                     Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)
@@ -224,14 +224,19 @@ module internal KernelNetwork =
         | Precision.Float64 -> predictT<float> onBadValue net x
         | Precision.Float32 -> predictT<float32> onBadValue net x
 
-    /// The single-sample predictor of one element type: a batch-of-one trainer and its buffers.
+    /// The single-sample predictor of one element type: the kernels' RowPredictor (the weights
+    /// stored once as column panels, a layer's panels shared by the cores) and its buffers.
     [<Sealed>]
     type PredictorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (net: Network) =
         inherit Predictor()
         let trainer =
-            let t = DenseTrainer<'T>(net.InputSize, specs net, LossKind.HalfMeanSquaredError, 1)
-            load net t
+            let t = RowPredictor<'T>(net.InputSize, specs net)
+            net.Layers |> List.iteri (fun i l ->
+                let w = Array.zeroCreate<'T> (l.InputSize * l.OutputSize)
+                copyRowMajor l.Weights (Span w) |> ignore   // a network's weights are finite
+                let b = match l.Bias with Some b -> Array.init b.Count (fun j -> 'T.CreateTruncating b.[j]) | None -> [||]
+                t.SetParameters(i, ReadOnlySpan w, ReadOnlySpan b))
             t
         let input = Array.zeroCreate<'T> net.InputSize
         let output = Array.zeroCreate<'T> net.OutputSize

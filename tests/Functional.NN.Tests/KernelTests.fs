@@ -358,6 +358,12 @@ let inline trainerStepCase (num: Num<'T>) (seed: int) =
     let one = Array.zeroCreate<'T> k
     trainer.Predict(ReadOnlySpan(xs, 0, sizes.[0]), Span one)
     expectClose num ("predict " + what) (Array.map num.Of outRef.[0 .. k - 1]) one
+    // The single-sample predictor (column panels) on the same parameters.
+    let rowPredictor = RowPredictor<'T>(sizes.[0], acts |> Array.mapi (fun l (kind, slope) -> DenseLayerSpec(sizes.[l + 1], kind, slope)))
+    for l in 0 .. acts.Length - 1 do rowPredictor.SetParameters(l, ReadOnlySpan(Array.map num.Of w.[l]), ReadOnlySpan(Array.map num.Of b.[l]))
+    let one2 = Array.zeroCreate<'T> k
+    rowPredictor.Predict(ReadOnlySpan(xs, 0, sizes.[0]), Span one2, true)
+    expectClose num ("RowPredictor " + what) (Array.map num.Of outRef.[0 .. k - 1]) one2
     // One SGD step.
     let rate = 0.1
     let lossS = trainer.Step(ReadOnlySpan xs, ReadOnlySpan ys, rows, num.Of rate)
@@ -595,6 +601,28 @@ let tests =
         testList "DenseTrainer" [
             testPropertyWithConfig config "float64 gradients, forward, predict and an SGD step equal naive loops" (trainerStepCase f64)
             testPropertyWithConfig config "float32 gradients, forward, predict and an SGD step equal naive loops" (trainerStepCase f32)
+            testCase "RowPredictor: layers split over the cores give the one-thread result bit for bit, equal to naive loops, on shapes that pad panels" <| fun () ->
+                // Layer sizes chosen so that panels are padded (97, 13 outputs), d_in is odd (301, 97),
+                // and the first layer's weights (301 x 97 float64, 228 KiB) pass RowPredictor.ParallelBytes (96 KiB).
+                let sizes = [| 301; 97; 13; 3 |]
+                let specs = [| DenseLayerSpec(97, ActivationKind.Tanh); DenseLayerSpec(13, ActivationKind.LeakyReLU, 0.2); DenseLayerSpec(3, ActivationKind.Identity, 0.01, false) |]
+                let rng = Random 11
+                let w = Array.init 3 (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> rng.NextDouble() - 0.5))
+                let b = Array.init 3 (fun l -> if l = 2 then [||] else Array.init sizes.[l + 1] (fun _ -> rng.NextDouble() - 0.5))
+                let p = RowPredictor<float>(301, specs)
+                for l in 0 .. 2 do p.SetParameters(l, ReadOnlySpan w.[l], ReadOnlySpan b.[l])
+                for trial in 0 .. 4 do
+                    let x = Array.init 301 (fun _ -> 2.0 * rng.NextDouble() - 1.0)
+                    // The naive forward pass: a_l = s(a_{l-1} W_l + b_l).
+                    let mutable a = x
+                    for l in 0 .. 2 do
+                        let z = Array.init sizes.[l + 1] (fun j -> (if l = 2 then 0.0 else b.[l].[j]) + Seq.sum (seq { for i in 0 .. sizes.[l] - 1 -> a.[i] * w.[l].[i * sizes.[l + 1] + j] }))
+                        a <- z |> Array.map (fun v -> match l with 0 -> tanh v | 1 -> (if v > 0.0 then v else 0.2 * v) | _ -> v)
+                    let one, both = Array.zeroCreate 3, Array.zeroCreate 3
+                    p.Predict(ReadOnlySpan x, Span one, false)
+                    p.Predict(ReadOnlySpan x, Span both, true)
+                    Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
+                    expectClose f64 (sprintf "trial %d: naive loops" trial) a one
             // Other tests run in parallel and allocate, so only this thread's count is checked here;
             // the benchmark (bench/) also reports the process-wide count, where nothing else runs.
             testSequenced <| testCase "float64 training steps and predictions allocate nothing" (fun () ->

@@ -57,6 +57,19 @@ module internal KernelElement =
             if not ('T.IsFinite values.[i]) then ok <- false
         ok
 
+    /// True when every |value| is at most float32's largest (about 3.4e38): one vector
+    /// comparison per Vector<float>.Count values (NaN compares false, so it passes here; allFinite
+    /// catches it).
+    let withinFloat32 (values: ReadOnlySpan<float>) : bool =
+        let vectors = MemoryMarshal.Cast<float, Numerics.Vector<float>> values
+        let limit = Numerics.Vector<float>(float Single.MaxValue)
+        let mutable ok = true
+        for i in 0 .. vectors.Length - 1 do
+            if Numerics.Vector.GreaterThanAny(Numerics.Vector.Abs vectors.[i], limit) then ok <- false
+        for i in vectors.Length * Numerics.Vector<float>.Count .. values.Length - 1 do
+            if abs values.[i] > float Single.MaxValue then ok <- false
+        ok
+
     /// Writes a matrix's values into dst row-major, each converted to 'T (rounded to nearest):
     /// a dense matrix's column-major storage through Layout.ColumnMajorToRowMajor (tiled, both
     /// cores). Returns false when a converted value is not finite (NaN, an infinity, or beyond

@@ -1,0 +1,316 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Functional.NN.Kernels;
+
+/// <summary>
+/// The single-sample forward pass of a chain of dense layers (each with its bias and fused
+/// activation), for low-latency prediction: one row in, one row out, nothing allocated per call.
+/// <para>
+/// Each layer's weights (d_in x d_out) are stored once, at construction, as column panels: the
+/// columns in groups of <see cref="PanelWidth"/> (four vectors; the last group padded with zero
+/// columns to whole vectors), each group's d_in rows stored one after another. A panel is then one
+/// contiguous stream that the kernel reads front to back while its four vector sums stay in
+/// registers (two sets, for the even and the odd rows, so that eight independent multiply-add
+/// chains hide the instruction's latency); the bias and the activation are applied to the panel's
+/// columns as they leave the registers. With <c>parallel</c> a layer large enough
+/// (<see cref="ParallelBytes"/>) gives each thread of the worker pool the same run of panels on
+/// every call (<see cref="WorkerPool.Run(IParallelJob, int, bool)"/> with affinity), so each
+/// core keeps its part of the weights in its own cache between calls.
+/// </para>
+/// <para>
+/// Every output is the same sum in the same order whichever thread computes it and however the
+/// panels are shared: s_even + s_odd, each the running fused multiply-add over its rows in order
+/// (the last row of an odd d_in goes to s_even). So the result does not depend on the number of
+/// threads. It differs from the batch path (<see cref="DenseTrainer{T}.Forward"/>) only by the
+/// order of the additions.
+/// </para>
+/// </summary>
+public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Layers whose weights take at least this many bytes are split over the worker pool when a call allows it.</summary>
+    public static long ParallelBytes { get; set; } = 96L * 1024;
+
+    /// <summary>The number of vector lanes of the kernel in use (16 float32 or 8 float64 values with AVX-512).</summary>
+    public static int Lanes { get; } = Simd.Use512 ? Vector512<T>.Count : Simd.Use256 ? Vector256<T>.Count : 1;
+
+    /// <summary>The columns of one panel: four vectors.</summary>
+    public static int PanelWidth => 4 * Lanes;
+
+    private readonly int[] _sizes;
+    private readonly DenseLayerSpec[] _layers;
+    private readonly T[] _slopes;
+    // Per layer: its panels (d_in x padded columns, panel after panel) and its padded bias; pinned.
+    private readonly T[][] _panels;
+    private readonly T[][] _bias;
+    private readonly T[][] _out;
+    private readonly Job _job;
+
+    /// <summary>A predictor of d_in = <paramref name="inputs"/> and the given layers, all weights and biases zero.</summary>
+    public RowPredictor(int inputs, IReadOnlyList<DenseLayerSpec> layers)
+    {
+        Simd.CheckType<T>();
+        ArgumentNullException.ThrowIfNull(layers);
+        if (inputs < 1) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, "A network needs at least one input.");
+        if (layers.Count == 0) throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+        _layers = layers.ToArray();
+        _sizes = new int[_layers.Length + 1];
+        _sizes[0] = inputs;
+        _slopes = new T[_layers.Length];
+        _panels = new T[_layers.Length][];
+        _bias = new T[_layers.Length][];
+        _out = new T[_layers.Length][];
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].Units < 1) throw new ArgumentOutOfRangeException(nameof(layers), _layers[l].Units, $"Layer {l} needs at least one unit.");
+            _sizes[l + 1] = _layers[l].Units;
+            _slopes[l] = T.CreateTruncating(_layers[l].Slope);
+            int padded = Padded(_layers[l].Units);
+            _panels[l] = GC.AllocateArray<T>(_sizes[l] * padded, pinned: true);
+            _bias[l] = GC.AllocateArray<T>(padded, pinned: true);
+            _out[l] = GC.AllocateArray<T>(padded, pinned: true);
+        }
+        _job = new Job(this);
+    }
+
+    /// <summary>The number of inputs d_0.</summary>
+    public int Inputs => _sizes[0];
+
+    /// <summary>The number of outputs d_L.</summary>
+    public int Outputs => _sizes[^1];
+
+    /// <summary>The number of layers.</summary>
+    public int LayerCount => _layers.Length;
+
+    private static int Padded(int columns) => (columns + Lanes - 1) / Lanes * Lanes;
+
+    /// <summary>
+    /// Sets layer <paramref name="layer"/>'s weights (d_in x d_out, row-major) and bias (d_out
+    /// values; empty for a layer without bias).
+    /// </summary>
+    public void SetParameters(int layer, ReadOnlySpan<T> weights, ReadOnlySpan<T> bias)
+    {
+        if ((uint)layer >= (uint)_layers.Length) throw new ArgumentOutOfRangeException(nameof(layer));
+        int din = _sizes[layer], dout = _sizes[layer + 1], padded = Padded(dout), pw = PanelWidth;
+        if (weights.Length != din * dout) throw new ArgumentException($"weights has {weights.Length} values; layer {layer} needs {din} x {dout}.", nameof(weights));
+        if (bias.Length != 0 && bias.Length != dout) throw new ArgumentException($"bias has {bias.Length} values; layer {layer} has {dout} outputs.", nameof(bias));
+        var panels = _panels[layer];
+        Array.Clear(panels);
+        for (int c0 = 0; c0 < padded; c0 += pw)
+        {
+            int width = Math.Min(pw, padded - c0);          // the panel's stored columns
+            int real = Math.Max(0, Math.Min(width, dout - c0)); // of which real
+            int start = c0 * din;                           // panels before hold c0 columns of din rows
+            for (int p = 0; p < din; p++)
+                weights.Slice(p * dout + c0, real).CopyTo(panels.AsSpan(start + p * width, real));
+        }
+        Array.Clear(_bias[layer]);
+        if (_layers[layer].Bias && bias.Length == dout) bias.CopyTo(_bias[layer]);
+    }
+
+    /// <summary>
+    /// The network's output for one sample: x has d_0 values, output gets d_L. Allocates nothing.
+    /// With <paramref name="parallel"/> the large layers are split over the worker pool. Not
+    /// thread-safe: one call at a time (the outputs of the layers are the predictor's buffers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Predict(ReadOnlySpan<T> x, Span<T> output, bool parallel = false)
+    {
+        if (x.Length < Inputs) throw new ArgumentException($"x has {x.Length} values; the network has {Inputs} inputs.", nameof(x));
+        if (output.Length < Outputs) throw new ArgumentException($"output has {output.Length} values; the network has {Outputs} outputs.", nameof(output));
+        fixed (T* px = x)
+        {
+            T* input = px;
+            int threads = parallel ? WorkerPool.Threads : 1;
+            for (int l = 0; l < _layers.Length; l++)
+            {
+                int din = _sizes[l], dout = _sizes[l + 1];
+                int panels = (Padded(dout) + PanelWidth - 1) / PanelWidth;
+                int parts = Math.Min(threads, panels);
+                if (parts > 1 && (long)din * dout * Unsafe.SizeOf<T>() >= ParallelBytes)
+                {
+                    _job.Set(l, input);
+                    WorkerPool.Run(_job, parts, affinity: true);
+                    _job.Clear();
+                }
+                else
+                    Layer(l, input, 0, panels);
+                fixed (T* pa = _out[l]) input = pa; // pinned: the pointer stays valid
+            }
+            new ReadOnlySpan<T>(input, Outputs).CopyTo(output);
+        }
+    }
+
+    /// <summary>Panels first..last-1 of layer l on the input x: sums, bias and activation into the layer's output.</summary>
+    private void Layer(int l, T* x, int first, int last)
+    {
+        int din = _sizes[l], dout = _sizes[l + 1], padded = Padded(dout), pw = PanelWidth;
+        fixed (T* w = _panels[l])
+        fixed (T* y = _out[l])
+        {
+            for (int i = first; i < last; i++)
+            {
+                int c0 = i * pw, width = Math.Min(pw, padded - c0);
+                T* panel = w + (nint)c0 * din;
+                if (Simd.Use512)
+                {
+                    if (width == pw) Panel512Full(panel, x, din, y + c0);
+                    else for (int v = 0; v < width; v += Lanes) Panel512One(panel + v, width, x, din, y + c0 + v);
+                }
+                else if (Simd.Use256)
+                {
+                    if (width == pw) Panel256Full(panel, x, din, y + c0);
+                    else for (int v = 0; v < width; v += Lanes) Panel256One(panel + v, width, x, din, y + c0 + v);
+                }
+                else
+                    for (int v = 0; v < width; v++) PanelScalar(panel + v, width, x, din, y + c0 + v);
+                int real = Math.Min(width, dout - c0);
+                if (real > 0)
+                    Activations.BiasActivate(new Span<T>(y + c0, real), 1, real,
+                        _layers[l].Bias ? new ReadOnlySpan<T>(_bias[l], c0, real) : ReadOnlySpan<T>.Empty, _layers[l].Activation, _slopes[l]);
+            }
+        }
+    }
+
+    /// <summary>A full panel (four vectors of columns, rows of 4 w values one after another) in 512 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel512Full(T* panel, T* x, int k, T* y)
+    {
+        int w = Vector512<T>.Count, pw = 4 * w;
+        Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<T> b0 = default, b1 = default, b2 = default, b3 = default;
+        T* r = panel;
+        int p = 0;
+        for (; p + 1 < k; p += 2)
+        {
+            var x0 = Vector512.Create(x[p]);
+            var x1 = Vector512.Create(x[p + 1]);
+            a0 = Simd.Fma512(x0, Vector512.Load(r), a0);
+            a1 = Simd.Fma512(x0, Vector512.Load(r + w), a1);
+            a2 = Simd.Fma512(x0, Vector512.Load(r + 2 * w), a2);
+            a3 = Simd.Fma512(x0, Vector512.Load(r + 3 * w), a3);
+            b0 = Simd.Fma512(x1, Vector512.Load(r + pw), b0);
+            b1 = Simd.Fma512(x1, Vector512.Load(r + pw + w), b1);
+            b2 = Simd.Fma512(x1, Vector512.Load(r + pw + 2 * w), b2);
+            b3 = Simd.Fma512(x1, Vector512.Load(r + pw + 3 * w), b3);
+            r += 2 * pw;
+        }
+        if (p < k)
+        {
+            var x0 = Vector512.Create(x[p]);
+            a0 = Simd.Fma512(x0, Vector512.Load(r), a0);
+            a1 = Simd.Fma512(x0, Vector512.Load(r + w), a1);
+            a2 = Simd.Fma512(x0, Vector512.Load(r + 2 * w), a2);
+            a3 = Simd.Fma512(x0, Vector512.Load(r + 3 * w), a3);
+        }
+        Vector512.Store(a0 + b0, y);
+        Vector512.Store(a1 + b1, y + w);
+        Vector512.Store(a2 + b2, y + 2 * w);
+        Vector512.Store(a3 + b3, y + 3 * w);
+    }
+
+    /// <summary>One vector of columns of a panel whose rows are <paramref name="stride"/> values apart, in 512 bits (the same order of sums as the full panel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel512One(T* column, int stride, T* x, int k, T* y)
+    {
+        Vector512<T> a = default, b = default;
+        T* r = column;
+        int p = 0;
+        for (; p + 1 < k; p += 2)
+        {
+            a = Simd.Fma512(Vector512.Create(x[p]), Vector512.Load(r), a);
+            b = Simd.Fma512(Vector512.Create(x[p + 1]), Vector512.Load(r + stride), b);
+            r += 2 * stride;
+        }
+        if (p < k) a = Simd.Fma512(Vector512.Create(x[p]), Vector512.Load(r), a);
+        Vector512.Store(a + b, y);
+    }
+
+    /// <summary>A full panel in 256 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel256Full(T* panel, T* x, int k, T* y)
+    {
+        int w = Vector256<T>.Count, pw = 4 * w;
+        Vector256<T> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<T> b0 = default, b1 = default, b2 = default, b3 = default;
+        T* r = panel;
+        int p = 0;
+        for (; p + 1 < k; p += 2)
+        {
+            var x0 = Vector256.Create(x[p]);
+            var x1 = Vector256.Create(x[p + 1]);
+            a0 = Simd.Fma256(x0, Vector256.Load(r), a0);
+            a1 = Simd.Fma256(x0, Vector256.Load(r + w), a1);
+            a2 = Simd.Fma256(x0, Vector256.Load(r + 2 * w), a2);
+            a3 = Simd.Fma256(x0, Vector256.Load(r + 3 * w), a3);
+            b0 = Simd.Fma256(x1, Vector256.Load(r + pw), b0);
+            b1 = Simd.Fma256(x1, Vector256.Load(r + pw + w), b1);
+            b2 = Simd.Fma256(x1, Vector256.Load(r + pw + 2 * w), b2);
+            b3 = Simd.Fma256(x1, Vector256.Load(r + pw + 3 * w), b3);
+            r += 2 * pw;
+        }
+        if (p < k)
+        {
+            var x0 = Vector256.Create(x[p]);
+            a0 = Simd.Fma256(x0, Vector256.Load(r), a0);
+            a1 = Simd.Fma256(x0, Vector256.Load(r + w), a1);
+            a2 = Simd.Fma256(x0, Vector256.Load(r + 2 * w), a2);
+            a3 = Simd.Fma256(x0, Vector256.Load(r + 3 * w), a3);
+        }
+        Vector256.Store(a0 + b0, y);
+        Vector256.Store(a1 + b1, y + w);
+        Vector256.Store(a2 + b2, y + 2 * w);
+        Vector256.Store(a3 + b3, y + 3 * w);
+    }
+
+    /// <summary>One vector of columns in 256 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel256One(T* column, int stride, T* x, int k, T* y)
+    {
+        Vector256<T> a = default, b = default;
+        T* r = column;
+        int p = 0;
+        for (; p + 1 < k; p += 2)
+        {
+            a = Simd.Fma256(Vector256.Create(x[p]), Vector256.Load(r), a);
+            b = Simd.Fma256(Vector256.Create(x[p + 1]), Vector256.Load(r + stride), b);
+            r += 2 * stride;
+        }
+        if (p < k) a = Simd.Fma256(Vector256.Create(x[p]), Vector256.Load(r), a);
+        Vector256.Store(a + b, y);
+    }
+
+    /// <summary>One column, without vectors (machines with neither AVX2 nor AVX-512).</summary>
+    private static void PanelScalar(T* column, int stride, T* x, int k, T* y)
+    {
+        T a = T.Zero, b = T.Zero;
+        T* r = column;
+        int p = 0;
+        for (; p + 1 < k; p += 2)
+        {
+            a = T.FusedMultiplyAdd(x[p], r[0], a);
+            b = T.FusedMultiplyAdd(x[p + 1], r[stride], b);
+            r += 2 * stride;
+        }
+        if (p < k) a = T.FusedMultiplyAdd(x[p], r[0], a);
+        *y = a + b;
+    }
+
+    /// <summary>One layer split over the worker pool: part t takes the t-th run of panels.</summary>
+    private sealed class Job(RowPredictor<T> owner) : IParallelJob
+    {
+        private int _layer;
+        private T* _x;
+
+        public void Set(int layer, T* x) { _layer = layer; _x = x; }
+
+        public void Clear() => _x = null;
+
+        public void Execute(int part, int parts)
+        {
+            int panels = (Padded(owner._sizes[_layer + 1]) + PanelWidth - 1) / PanelWidth;
+            int first = (int)((long)panels * part / parts), last = (int)((long)panels * (part + 1) / parts);
+            if (last > first) owner.Layer(_layer, _x, first, last);
+        }
+    }
+}
