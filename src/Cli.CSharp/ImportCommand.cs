@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace FunctionalNN.Cli;
 
-/// <summary>fnn import: an ONNX model's network as a model file; and fnn predict on an .onnx model.</summary>
+/// <summary>fnn import: an ONNX model's network (or a pipeline the library exported, whole) as a model file; and fnn
+/// predict on an .onnx network.</summary>
 public static class ImportCommand
 {
     /// <summary>Runs the command.</summary>
@@ -11,6 +12,16 @@ public static class ImportCommand
         var onnxPath = o.Require("onnx", "ONNX");
         var outPath = o.Require("out", "MODEL");
         o.CheckAllUsed();
+        if (OnnxModel.IsPipeline(onnxPath))
+        {
+            // A pipeline the library exported comes back whole: preprocessing, scaling, network, names.
+            var pipeline = OnnxModel.ImportPipeline(onnxPath);
+            pipeline.Save(outPath);
+            var net = pipeline.Network;
+            w.WriteLine($"imported {onnxPath} (a Functional.NN pipeline): {pipeline.FeatureNames.Length} features, {net.Layers.Count} dense layers, {net.InputSize} inputs, {net.OutputSize} outputs, {net.Precision}, {(pipeline.IsClassifier ? $"classes {string.Join(", ", pipeline.ClassNames)}" : $"target {pipeline.TargetName}")}");
+            w.WriteLine($"saved to {outPath}");
+            return 0;
+        }
         var imported = OnnxModel.Import(onnxPath);
         ModelFile.SaveNetwork(imported.Network, outPath);
         var n = imported.Network;

@@ -11,12 +11,15 @@ public static class PredictCommand
         var modelPath = o.Require("model", "MODEL");
         var dataPath = o.Require("data", "PATH");
         var outPath = o.Get("out");
-        if (ImportCommand.IsOnnx(modelPath)) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
+        // An .onnx network predicts through ImportCommand.Predict; an .onnx pipeline the library exported is read
+        // back as a pipeline and predicts as its .fnn file would.
+        bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
+        if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
         if (LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();
-        var model = Pipeline.Load(modelPath);
+        var model = onnxPipeline ? OnnxModel.ImportPipeline(modelPath) : Pipeline.Load(modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         var data = Dataset.LoadCsvForModel(dataPath, model, format);
         var header = new List<string>(model.FeatureNames);

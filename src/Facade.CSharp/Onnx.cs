@@ -61,6 +61,29 @@ public static class OnnxModel
     /// <exception cref="OnnxFormatException">A graph outside the family, or damaged bytes.</exception>
     public static ImportedNetwork Import(byte[] bytes) => new(Errors.Run(() => FN.Onnx.importNetwork(bytes)));
 
+    /// <summary>True when the file is a pipeline the library exported (<c>pipeline.ExportOnnx</c>): read it with <see cref="ImportPipeline(string)"/>, anything else with
+    /// <see cref="Import(string)"/>.</summary>
+    /// <exception cref="FN.OnnxFormatException">The file is not an ONNX model.</exception>
+    public static bool IsPipeline(string path) => FN.Onnx.isPipeline(FN.ModelFile.readBytes(path));
+
+    /// <summary>True when the bytes are a pipeline the library exported.</summary>
+    /// <exception cref="FN.OnnxFormatException">The bytes are not an ONNX model.</exception>
+    public static bool IsPipeline(byte[] bytes) => FN.Onnx.isPipeline(bytes);
+
+    /// <summary>Reads a pipeline the library exported back: the same preprocessing (imputation, one-hot columns),
+    /// scaling, network (bit for bit), loss, feature, class and target names.</summary>
+    /// <exception cref="FN.OnnxFormatException">Not such an export, or a file that differs from what the exporter
+    /// writes for the pipeline its metadata describes (naming the first node that differs).</exception>
+    public static Pipeline ImportPipeline(string path) => new(FN.Onnx.loadPipeline(path));
+
+    /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
+    /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged one.</exception>
+    public static Pipeline ImportPipeline(Stream stream) => new(FN.Onnx.importPipeline(ReadAll(stream)));
+
+    /// <summary>Reads a pipeline export's bytes.</summary>
+    /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged one.</exception>
+    public static Pipeline ImportPipeline(byte[] bytes) => new(FN.Onnx.importPipeline(bytes));
+
     internal static byte[] ReadAll(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -140,5 +163,21 @@ public static class OnnxExtensions
             var bytes = FN.Onnx.exportPipeline(opset, pipeline.Core);
             stream.Write(bytes, 0, bytes.Length);
         }
+    }
+}
+
+/// <summary><c>Pipeline.ImportOnnx(path)</c>: a pipeline the library exported, read back (a class of its own: a
+/// static extension's lowered method may not share a class with <c>Network.ImportOnnx</c>, whose parameters are the same).</summary>
+public static class OnnxPipelineExtensions
+{
+    extension(Pipeline)
+    {
+        /// <summary>Reads a pipeline the library exported as ONNX (see <see cref="OnnxModel.ImportPipeline(string)"/>).</summary>
+        /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged file.</exception>
+        public static Pipeline ImportOnnx(string path) => OnnxModel.ImportPipeline(path);
+
+        /// <summary>Reads a pipeline export from a stream.</summary>
+        /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged model.</exception>
+        public static Pipeline ImportOnnx(Stream stream) => OnnxModel.ImportPipeline(stream);
     }
 }

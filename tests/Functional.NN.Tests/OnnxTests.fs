@@ -95,9 +95,12 @@ let property name (g: Gen<'a>) (count: int) (body: 'a -> unit) =
 
 let isFloat32 (p: Precision) = p = Precision.Float32
 
-/// A random pipeline on random raw data: a standard or min-max scaler, a network of float32 or
-/// float64, and a classifier (softmax cross-entropy, binary cross-entropy with logits or on
-/// probabilities, hinge) or a regressor (a target scaler).
+/// A random pipeline on random raw data: a preprocessor (none; imputation by mean, median or
+/// most frequent value with missing cells in the data; text columns one-hot, their cells category
+/// indices, -1 for an unseen category under UnknownCategory.Zeros; or both), a standard or
+/// min-max scaler fitted on the encoded data, a network of float32 or float64, and a classifier
+/// (softmax cross-entropy, binary cross-entropy with logits or on probabilities, hinge) or a
+/// regressor (a target scaler).
 let genPipeline : Gen<Pipeline * Matrix<float>> =
     gen {
         let! precision = Gen.elements [ Precision.Float32; Precision.Float64 ]
@@ -107,10 +110,31 @@ let genPipeline : Gen<Pipeline * Matrix<float>> =
         let! act = Gen.elements allActivations
         let! classes = Gen.choose (2, 5)
         let! seed = Gen.choose (0, 100000)
+        let! prep = Gen.elements [ "none"; "none"; "impute"; "text"; "both" ]
+        let! missing = Gen.elements [ MissingPolicy.Mean; MissingPolicy.Median; MissingPolicy.MostFrequent ]
+        let! unknown = Gen.elements [ UnknownCategory.Error; UnknownCategory.Zeros ]
         let rng = Rng.create (int64 seed)
         let raw, rng = Rng.many (12 * inputs) (Rng.nextUniform -50.0 300.0) rng
-        let x = Mat.init 12 inputs (fun i j -> raw.[i * inputs + j])
-        let scaler = if seed % 2 = 0 then Scaler.fitStandard x else Scaler.fitMinMax x
+        let imputes = prep = "impute" || prep = "both"
+        // Text columns: every other column, from the first, with 2 to 4 categories.
+        let categories =
+            Array.init inputs (fun j ->
+                if (prep = "text" || prep = "both") && j % 2 = 0 then Array.init (2 + (seed + j) % 3) (sprintf "c%d_%d" j) else [||])
+        let x =
+            Mat.init 12 inputs (fun i j ->
+                let k = categories.[j].Length
+                let u = raw.[i * inputs + j]
+                if imputes && (i + 2 * j + seed) % 5 = 0 then nan
+                elif k = 0 then u
+                elif unknown = UnknownCategory.Zeros && (i + j + seed) % 7 = 0 then -1.0
+                else float ((i + j + seed) % k))
+        let fill =
+            if not imputes then [||]
+            else Array.init inputs (fun j -> if categories.[j].Length > 0 then float (seed % categories.[j].Length) else float ((seed + j) % 50) - 7.25)
+        let pre = Preprocessor.create categories (if imputes then missing else MissingPolicy.Error) fill unknown
+        let names = Array.init inputs (sprintf "f%d")
+        let encoded = Preprocessor.transform pre names x
+        let scaler = if seed % 2 = 0 then Scaler.fitStandard encoded else Scaler.fitMinMax encoded
         let outputs, last, loss, classNames =
             match kind with
             | "softmax" -> classes, Activation.Identity, Loss.SoftmaxCrossEntropy, Array.init classes (sprintf "class %d")
@@ -118,12 +142,31 @@ let genPipeline : Gen<Pipeline * Matrix<float>> =
             | "probability" -> 1, Activation.Sigmoid, Loss.BinaryCrossEntropy, [| "no"; "yes" |]
             | "hinge" -> classes, Activation.Identity, Loss.Hinge, Array.init classes (sprintf "c%d")
             | _ -> 2, Activation.Identity, Loss.MeanSquaredError, [||]
-        let net = Network.init inputs [ LayerSpec.Of(hidden, act); LayerSpec.Of(outputs, last) ] (int64 seed) |> Network.withPrecision precision
+        let net = Network.init pre.OutputWidth [ LayerSpec.Of(hidden, act); LayerSpec.Of(outputs, last) ] (int64 seed) |> Network.withPrecision precision
         let target = if classNames.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
-        let p = Pipeline.create (Array.init inputs (sprintf "f%d")) scaler net loss "y" classNames target
+        let p = Pipeline.createWith pre names scaler net loss "y" classNames target
         let _ = rng
         return p, x
     }
+
+/// The bits of every double of a network (weights column-major, then the bias, layer by layer).
+let networkBits (net: Network) =
+    net.Layers |> List.collect (fun l ->
+        [ yield! l.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits
+          match l.Bias with Some b -> yield! b.ToArray() |> Array.map BitConverter.DoubleToInt64Bits | None -> () ])
+
+/// Expects two pipelines to be the same: every part equal, the network bit for bit.
+let expectSamePipeline (back: Pipeline) (p: Pipeline) =
+    Expect.equal back.FeatureNames p.FeatureNames "feature names"
+    Expect.equal back.ClassNames p.ClassNames "class names"
+    Expect.equal back.TargetName p.TargetName "target name"
+    Expect.equal back.Loss p.Loss "loss"
+    Expect.equal back.Preprocessor p.Preprocessor "preprocessor (categories, policy, fill, unknown rule)"
+    Expect.equal back.Scaler p.Scaler "scaler (kind, offset, scale)"
+    Expect.equal back.TargetScaler p.TargetScaler "target scaler"
+    Expect.equal back.Network.Precision p.Network.Precision "precision"
+    Expect.equal (back.Network.Layers |> List.map (fun l -> l.Activation, l.Bias.IsSome)) (p.Network.Layers |> List.map (fun l -> l.Activation, l.Bias.IsSome)) "activations and biases"
+    Expect.sequenceEqual (networkBits back.Network) (networkBits p.Network) "the network, bit for bit"
 
 // ---- fixtures --------------------------------------------------------------------------------
 
@@ -190,13 +233,15 @@ let mutations (valid: byte[]) (seed: int64) : seq<string * byte[]> =
             what, bytesOf c
         for i in 0 .. m.Graph.Initializer.Count - 1 do
             let name = m.Graph.Initializer.[i].Name
-            yield edit (sprintf "%s: a dimension doubled" name) (fun c -> let t = c.Graph.Initializer.[i] in t.Dims.[0] <- t.Dims.[0] * 2L)
-            yield edit (sprintf "%s: a dimension negative" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- -1L)
-            yield edit (sprintf "%s: a dimension huge" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- Int64.MaxValue)
+            if m.Graph.Initializer.[i].Dims.Count > 0 then
+                yield edit (sprintf "%s: a dimension doubled" name) (fun c -> let t = c.Graph.Initializer.[i] in t.Dims.[0] <- t.Dims.[0] * 2L)
+                yield edit (sprintf "%s: a dimension negative" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- -1L)
+                yield edit (sprintf "%s: a dimension huge" name) (fun c -> c.Graph.Initializer.[i].Dims.[0] <- Int64.MaxValue)
             yield edit (sprintf "%s: dims dropped" name) (fun c -> c.Graph.Initializer.[i].Dims.Clear())
             for t in [ 0; 2; 6; 7; 8; 10; 16 ] do
                 yield edit (sprintf "%s: element type %d" name t) (fun c -> c.Graph.Initializer.[i].DataType <- t)
-            yield edit (sprintf "%s: raw data cut" name) (fun c -> let t = c.Graph.Initializer.[i] in t.RawData <- t.RawData.Memory.Slice(0, t.RawData.Length - 1).ToArray() |> ByteString.CopyFrom)
+            if m.Graph.Initializer.[i].RawData.Length > 0 then
+                yield edit (sprintf "%s: raw data cut" name) (fun c -> let t = c.Graph.Initializer.[i] in t.RawData <- t.RawData.Memory.Slice(0, t.RawData.Length - 1).ToArray() |> ByteString.CopyFrom)
             yield edit (sprintf "%s: external data" name) (fun c -> c.Graph.Initializer.[i].DataLocation <- TensorProto.Types.DataLocation.External)
             yield edit (sprintf "%s: renamed" name) (fun c -> c.Graph.Initializer.[i].Name <- "elsewhere")
             yield edit (sprintf "%s: dropped" name) (fun c -> c.Graph.Initializer.RemoveAt i)
@@ -278,6 +323,40 @@ let tests =
                             let a, b = (if outs.ColumnCount = 1 then outs.[i, 0], (if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0) else outs.[i, int onnx.[i]], outs.[i, library.[i]])
                             Expect.isLessThanOrEqual (abs (a - b)) (tol * max 1.0 (abs b)) (sprintf "row %d: class %d against %d" i onnx.[i] library.[i])
                 else expectClose tol "values" (floats out "values") (Pipeline.predictValues p x))
+            property "export then import gives the same pipeline (preprocessor, scaler, network bit for bit, loss, names), at every opset" genPipeline 60 (fun (p, x) ->
+                for opset in [ 13; 17 ] do
+                    let back = Onnx.importPipeline (Onnx.exportPipeline opset p)
+                    expectSamePipeline back p
+                    // And so the same outputs as the library computes with the original.
+                    Expect.equal (Pipeline.outputs back x) (Pipeline.outputs p x) (sprintf "opset %d: outputs" opset))
+            test "a pipeline export is recognised; a network export is not a pipeline; a tampered pipeline names the node" {
+                let p, _ = Gen.sampleWithSeed (Rnd(3UL)) 5 20 genPipeline |> Array.find (fun (p, _) -> p.Preprocessor.Fill.Length > 0 && p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0))
+                let bytes = Onnx.exportPipeline 17 p
+                Expect.isTrue (Onnx.isPipeline bytes) "a pipeline export"
+                Expect.isFalse (Onnx.isPipeline (Onnx.exportNetwork 17 sampleNetwork)) "a network export"
+                let pipelineError (b: byte[]) =
+                    try
+                        Onnx.importPipeline b |> ignore
+                        failtest "imported without error"
+                        Unchecked.defaultof<OnnxFormatException>
+                    with :? OnnxFormatException as e -> e
+                Expect.stringContains (pipelineError (Onnx.exportNetwork 17 sampleNetwork)).Message "not a Functional.NN pipeline export" "a network export"
+                // The imputation's Where reading the raw features the other way round.
+                let m = parse bytes
+                let where = m.Graph.Node |> Seq.find (fun n -> n.OpType = "Where")
+                where.Input.[1] <- where.Input.[2]
+                let e = pipelineError (bytesOf m)
+                Expect.equal (e.NodeName, e.OperatorType) ("imputed", "Where") "the node at fault"
+                // A one-hot category count changed in the graph but not in the metadata.
+                let m = parse bytes
+                let cats = m.Graph.Initializer |> Seq.find (fun t -> t.Name.EndsWith ".categories")
+                cats.Dims.[0] <- cats.Dims.[0] + 1L
+                Expect.stringContains (pipelineError (bytesOf m)).Message "categories" "a changed initialiser is named"
+                // Metadata that does not parse.
+                let m = parse bytes
+                (m.MetadataProps |> Seq.find (fun e -> e.Key = "categories")).Value <- "[[\"a\""
+                Expect.stringContains (pipelineError (bytesOf m)).Message "categories" "bad JSON is named"
+            }
             test "the class and feature names are in the metadata" {
                 let net = Network.init 2 [ LayerSpec.Of(3, Activation.Identity) ] 1L
                 let p = Pipeline.create [| "sepal \"length\""; "width" |] (Scaler.identity 2) net Loss.SoftmaxCrossEntropy "species" [| "setosa"; "versi, color"; "virginica" |] (Scaler.identity 0)
@@ -442,7 +521,7 @@ let tests =
                 expectImportError (edit (fun m -> m.Graph.Initializer.[0].DataType <- 10)) "layer0.gemm" "Gemm" "FLOAT16" "element type"
                 expectImportError valid.[.. valid.Length / 2] "" "" "not an ONNX model" "truncated"
                 let pipeline = Pipeline.create [| "a"; "b"; "c" |] (Scaler.identity 3) sampleNetwork Loss.SoftmaxCrossEntropy "y" [| "p"; "q" |] (Scaler.identity 0)
-                expectImportError (Onnx.exportPipeline 17 pipeline) "" "" "pipeline export" "a pipeline export is not a network"
+                expectImportError (Onnx.exportPipeline 17 pipeline) "" "" "Onnx.importPipeline" "a pipeline export is not a network"
             }
         ]
         test "the exported models pass onnx.checker.check_model (tests/reference/onnx_check.py, when python3-onnx is installed)" {
@@ -499,6 +578,17 @@ let tests =
                 let ort = ortRun (File.ReadAllBytes(Path.Combine(dir, "iris.onnx"))) "features" false x
                 // Expected: the saved pipeline's own predictions.
                 Expect.sequenceEqual (ints ort "class_index" |> Array.map int) (Pipeline.predictClasses pipeline x) "ONNX Runtime's classes"
+                // The pipeline export comes back whole: fnn import writes the same pipeline, and
+                // fnn predict on the .onnx prints what it prints for the .fnn.
+                let code, out = run [ "import"; "--onnx"; "iris.onnx"; "--out"; "back.fnn" ]
+                Expect.equal code 0 out
+                Expect.stringContains out "a Functional.NN pipeline" "reported as a pipeline"
+                expectSamePipeline (ModelFile.loadPipeline (Path.Combine(dir, "back.fnn"))) pipeline
+                File.WriteAllText(Path.Combine(dir, "flowers.csv"), "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.3,2.9,5.6,1.8\n5.9,3.0,4.2,1.5\n")
+                let _, fromFnn = run [ "predict"; "--model"; "iris.fnn"; "--data"; "flowers.csv" ]
+                let code, fromOnnx = run [ "predict"; "--model"; "iris.onnx"; "--data"; "flowers.csv" ]
+                Expect.equal code 0 fromOnnx
+                Expect.equal fromOnnx fromFnn "fnn predict: the .onnx pipeline as the .fnn"
                 let code, out = run [ "import"; "--onnx"; fixture "torch_family_f32.onnx"; "--out"; "family.fnn" ]
                 Expect.equal code 0 out
                 Expect.stringContains out "ends in a Softmax" "the Softmax is reported"
@@ -531,7 +621,7 @@ let tests =
                 failtest "opset 11 was written"
             with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
         }
-        test "fuzz: 10,000+ mutated ONNX files give a valid network or OnnxFormatException, nothing else, with bounded allocation" {
+        test "fuzz: 10,000+ mutated ONNX files give a valid network or pipeline, or OnnxFormatException, nothing else, with bounded allocation" {
             let clock = Diagnostics.Stopwatch.StartNew()
             let files =
                 [ Onnx.exportNetwork 17 sampleNetwork, 1L
@@ -555,7 +645,20 @@ let tests =
                     | Ok _ -> ()
                     | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
                     if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
-            Console.Out.WriteLine(sprintf "onnx fuzz: %d files, %d imported as valid networks, the rest as OnnxFormatException; largest allocation %d bytes (for a %d-byte file); %.1f s" count valid (fst worst) (snd worst) clock.Elapsed.TotalSeconds)
+            // Pipelines (imputation, one-hot, scaling, float32 and float64): a valid pipeline or OnnxFormatException.
+            let pipelines = Gen.sampleWithSeed (Rnd(21UL)) 5 20 genPipeline |> Array.filter (fun (p, _) -> not p.Preprocessor.IsIdentity) |> Array.truncate 1
+            for i, (p, _) in Array.indexed pipelines do
+                let bytes = Onnx.exportPipeline 17 p
+                for what, b in mutations bytes (10L + int64 i) do
+                    count <- count + 1
+                    try
+                        let back = Onnx.importPipeline b
+                        if not (Parameters.isFinite back.Network) then failures.Add(sprintf "pipeline %d, %s: a non-finite weight" i what)
+                        valid <- valid + 1
+                    with
+                    | :? OnnxFormatException -> ()
+                    | e -> failures.Add(sprintf "pipeline %d, %s: %s: %s" i what (e.GetType().Name) e.Message)
+            Console.Out.WriteLine(sprintf "onnx fuzz: %d files, %d imported as valid networks or pipelines, the rest as OnnxFormatException; largest allocation %d bytes (for a %d-byte file); %.1f s" count valid (fst worst) (snd worst) clock.Elapsed.TotalSeconds)
             if failures.Count > 0 then
                 failtestf "%d unexpected exceptions or allocations, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))
             Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"

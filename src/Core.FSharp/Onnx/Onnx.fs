@@ -34,6 +34,20 @@ module Onnx =
     /// for a damaged, truncated or inconsistent model.
     let importNetwork (bytes: byte[]) : OnnxImportResult = OnnxImport.read bytes
 
+    /// Reads a pipeline the library exported (`exportPipeline`) back: the same preprocessor,
+    /// scaler, network, loss, names and target scaler, bit for bit. Raises OnnxFormatException
+    /// for a model that is not such an export, or that differs from what the exporter writes for
+    /// the pipeline its metadata and initialisers describe (naming the first node that differs).
+    let importPipeline (bytes: byte[]) : Pipeline = OnnxImport.readPipeline bytes
+
+    /// True when the bytes are a model the library wrote for a pipeline (read it with
+    /// `importPipeline`; anything else with `importNetwork`). Raises OnnxFormatException for
+    /// bytes that are not an ONNX model.
+    let isPipeline (bytes: byte[]) : bool = OnnxImport.isPipeline bytes
+
+    /// Reads a pipeline export from a file (files over 1 GiB are refused).
+    let loadPipeline (path: string) : Pipeline = importPipeline (ModelFile.readBytes path)
+
     /// Writes `exportNetwork opset network` to a file atomically.
     let saveNetwork (path: string) (opset: int) (network: Network) =
         let bytes = exportNetwork opset network

@@ -129,18 +129,59 @@ module internal OnnxExport =
 
     let private json (xs: string[]) = JsonSerializer.Serialize xs
 
-    /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input.
-    /// Each part of a pipeline the exporter knows has a case here: the scaler (Sub offset, Div
-    /// scale, in float64 as Scaler.transform). Imputation and one-hot encoding go here as new
-    /// stages; a part without a translation must raise ArgumentException naming it.
+    /// The preprocessor's stages, from the raw features (a text column's cells are category
+    /// indices, -1 for an unseen category, NaN for a missing value, as Pipeline.outputs reads
+    /// them): imputation `Where(IsNaN(x), fill, x)` when the policy fills; then, when a column
+    /// is text, each run of numeric columns gathered as it is and each text column one-hot as
+    /// `Cast(Equal(column, [0, 1, ..., k-1]))` (an unseen -1 gives all zeros), concatenated in
+    /// column order, as Preprocessor.transform. Where the library raises (a missing value the
+    /// policy does not fill, an unseen category under UnknownCategory.Error, an index out of
+    /// range), an ONNX runtime cannot: NaN passes on, and such a category gives all zeros.
+    let private preprocessorStages (g: Graph) (pre: Preprocessor) (input: string) : string =
+        let mutable x = input
+        if pre.Fill.Length > 0 then
+            g.Init(tensor "impute.fill" doubleType [ pre.Width ] pre.Fill)
+            g.Add(node "IsNaN" "impute.missing" [ x ] [ "impute.missing" ] [])
+            g.Add(node "Where" "imputed" [ "impute.missing"; "impute.fill"; x ] [ "imputed" ] [])
+            x <- "imputed"
+        if pre.Categories |> Array.exists (fun c -> c.Length > 0) then
+            let parts = ResizeArray<string>()
+            let mutable j = 0
+            while j < pre.Width do
+                let k = pre.Categories.[j].Length
+                if k = 0 then
+                    let start = j
+                    while j < pre.Width && pre.Categories.[j].Length = 0 do j <- j + 1
+                    let name = sprintf "encode.numeric%d" start
+                    g.Init(int64Tensor (name + ".columns") [ j - start ] (Array.init (j - start) (fun i -> int64 (start + i))))
+                    g.Add(node "Gather" name [ x; name + ".columns" ] [ name ] [ attrInt "axis" 1L ])
+                    parts.Add name
+                else
+                    let name = sprintf "encode.text%d" j
+                    g.Init(int64Tensor (name + ".column") [ 1 ] [| int64 j |])
+                    g.Init(tensor (name + ".categories") doubleType [ k ] (Array.init k float))
+                    g.Add(node "Gather" (name + ".gather") [ x; name + ".column" ] [ name + ".index" ] [ attrInt "axis" 1L ])
+                    g.Add(node "Equal" (name + ".equal") [ name + ".index"; name + ".categories" ] [ name + ".hot" ] [])
+                    g.Add(node "Cast" name [ name + ".hot" ] [ name ] [ attrInt "to" (int64 doubleType) ])
+                    parts.Add name
+                    j <- j + 1
+            g.Add(node "Concat" "encoded" (List.ofSeq parts) [ "encoded" ] [ attrInt "axis" 1L ])
+            x <- "encoded"
+        x
+
+    /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input:
+    /// the preprocessor's (imputation, one-hot encoding of text columns), then the scaler's
+    /// (Sub offset, Div scale, in float64 as Scaler.transform; none for an identity scaler).
+    /// OnnxImport.readPipeline reads exactly these back.
     let private inputStages (g: Graph) (p: Pipeline) (input: string) : string =
+        let encoded = preprocessorStages g p.Preprocessor input
         let s = p.Scaler
         let isIdentity = s.Offset |> Array.forall (fun v -> v = 0.0) && s.Scale |> Array.forall (fun v -> v = 1.0)
-        if isIdentity then input
+        if isIdentity then encoded
         else
             g.Init(tensor "scaler.offset" doubleType [ s.Width ] s.Offset)
             g.Init(tensor "scaler.scale" doubleType [ s.Width ] s.Scale)
-            g.Add(node "Sub" "scaler.sub" [ input; "scaler.offset" ] [ "scaler.centred" ] [])
+            g.Add(node "Sub" "scaler.sub" [ encoded; "scaler.offset" ] [ "scaler.centred" ] [])
             g.Add(node "Div" "scaler.div" [ "scaler.centred"; "scaler.scale" ] [ "scaled" ] [])
             "scaled"
 
@@ -151,7 +192,8 @@ module internal OnnxExport =
     /// when the loss defines them, as Pipeline.probabilities) and "class_index" (N, INT64, as
     /// Pipeline.predictClasses), for a regressor "values" (N x outputs, in the target's units, as
     /// Pipeline.predictValues). Metadata: feature_names, class_names (JSON arrays), target_name,
-    /// loss, precision.
+    /// loss, precision, and the parts OnnxImport.readPipeline needs to rebuild the pipeline:
+    /// categories (a JSON array of arrays), missing, unknown_category and scaler_kind.
     let pipelineModel (opset: int) (p: Pipeline) : byte[] =
         Check.notNull "pipeline" (box p)
         checkOpset opset
@@ -210,7 +252,12 @@ module internal OnnxExport =
               "feature_names", json p.FeatureNames
               "target_name", p.TargetName
               "loss", Loss.name p.Loss
-              if p.IsClassifier then "class_names", json p.ClassNames ]
+              if p.IsClassifier then "class_names", json p.ClassNames
+              "categories", JsonSerializer.Serialize p.Preprocessor.Categories
+              "missing", Preprocessor.missingName p.Preprocessor.Missing
+              "unknown_category", Preprocessor.unknownName p.Preprocessor.UnknownCategory
+              "scaler_kind", Scaler.kindName p.Scaler.Kind
+              if not p.IsClassifier then "target_scaler_kind", Scaler.kindName p.TargetScaler.Kind ]
         model opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
-            [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames)) ]
+            [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames) + (if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then " (a text column's cells are category indices into the metadata's categories, -1 for an unseen one; NaN is a missing value)" else "")) ]
             (List.ofSeq outputs) metadata

@@ -361,8 +361,9 @@ module internal OnnxImport =
         if isNull v.Type || isNull v.Type.TensorType then bad (sprintf "The graph's input '%s' is not a tensor." v.Name)
         v.Type.TensorType
 
-    /// Reads a model's bytes into a network.
-    let read (bytes: byte[]) : OnnxImportResult =
+    /// Parses a model's bytes and checks what every model needs (a graph, IR version, one opset
+    /// of the default domain in range): the model and that opset.
+    let private parseModel (bytes: byte[]) : ModelProto * int =
         Check.notNull "bytes" bytes
         let model =
             try ModelProto.Parser.ParseFrom bytes
@@ -381,6 +382,11 @@ module internal OnnxImport =
             | [ o ] -> bad (sprintf "The model uses opset %d of the default domain; the importer reads opsets %d to %d." o.Version minImportOpset maxImportOpset)
             | [] -> bad "The model imports no opset of the default domain."
             | _ -> bad "The model imports the default domain more than once."
+        model, opset
+
+    /// The model's initialisers by name (each named once) and the library's functions it defines.
+    let private contextOf (model: ModelProto) : Context =
+        let graph = model.Graph
         let functions = Dictionary<string, FunctionProto>()
         for f in model.Functions do
             if f.Domain = domain then functions.[f.Name] <- f
@@ -390,6 +396,72 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
+        { Constants = constants; Functions = functions }
+
+    /// Reads the nodes in order as one chain from the state's current value, each by its entry
+    /// of the table; every value a node reads must be in `defined` (the graph input, an
+    /// initialiser, a Constant or an earlier node's output), to which its outputs are added.
+    let private walk (ctx: Context) (defined: HashSet<string>) (start: State) (nodes: NodeProto seq) : State =
+        let mutable state = start
+        for node in nodes do
+            for i in node.Input do
+                if i <> "" && not (defined.Contains i) then
+                    fail node (sprintf "it reads '%s', which no earlier node, initialiser or graph input defines." i)
+            if state.Softmax then fail node "it follows the Softmax; the importer reads a Softmax only as the graph's last node."
+            if node.Domain = "" || node.Domain = "ai.onnx" then
+                if node.OpType = "Constant" then
+                    if node.Output.Count <> 1 || node.Input.Count <> 0 then fail node "a Constant has no inputs and one output."
+                    let a = attrs node [ "value" ]
+                    match a.TryGetValue "value" with
+                    | true, v when v.Type = AttributeProto.Types.AttributeType.Tensor && not (isNull v.T) ->
+                        let t = v.T.Clone()
+                        t.Name <- node.Output.[0]
+                        ctx.Constants.[node.Output.[0]] <- t
+                    | _ -> fail node "a Constant is read only with a tensor 'value'."
+                else
+                    match readers.TryGetValue node.OpType with
+                    | true, reader -> state <- reader ctx state node
+                    | _ -> fail node (sprintf "operator %s is outside the family the importer reads (dense layers, their activations, Dropout, a trailing Softmax)." node.OpType)
+            elif node.Domain = domain then state <- libraryFunction ctx state node
+            else fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
+            for o in node.Output do
+                if o <> "" then
+                    if not (defined.Add o) then fail node (sprintf "its output '%s' is already defined." o)
+        state
+
+    /// The network of a finished walk, in the graph's precision.
+    let private networkOf (state: State) : Network =
+        if List.isEmpty state.Layers then bad "The graph has no dense layer."
+        let net =
+            try Network.create (List.rev state.Layers)
+            with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
+        if state.Precision = Precision.Float64 then net
+        else
+            try Network.withPrecision Precision.Float32 net
+            with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" e.Message)
+
+    /// The model's metadata as a dictionary (a key given twice is refused).
+    let private metadataOf (model: ModelProto) =
+        let meta = Dictionary<string, string>(StringComparer.Ordinal)
+        for e in model.MetadataProps do
+            if meta.ContainsKey e.Key then bad (sprintf "The model's metadata holds the key '%s' twice." e.Key)
+            meta.[e.Key] <- e.Value
+        meta
+
+    let private isPipelineModel (model: ModelProto) =
+        model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
+
+    /// True when the bytes are a model the library wrote for a pipeline (its metadata says so).
+    let isPipeline (bytes: byte[]) : bool =
+        let model, _ = parseModel bytes
+        isPipelineModel model
+
+    /// Reads a model's bytes into a network.
+    let read (bytes: byte[]) : OnnxImportResult =
+        let model, opset = parseModel bytes
+        let graph = model.Graph
+        let ctx = contextOf model
+        let constants = ctx.Constants
         // The one data input: a graph input that is not an initialiser (older files list both).
         let inputs = graph.Input |> Seq.filter (fun v -> not (constants.ContainsKey v.Name)) |> List.ofSeq
         let input =
@@ -417,51 +489,121 @@ module internal OnnxImport =
             match List.ofSeq graph.Output with
             | [ o ] -> o
             | os ->
-                let pipeline = model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
-                if pipeline then bad (sprintf "The model is a Functional.NN pipeline export (%d outputs); the importer reads networks. Predict with the pipeline's .fnn file, or run the .onnx in an ONNX runtime." os.Length)
+                if isPipelineModel model then bad (sprintf "The model is a Functional.NN pipeline export (%d outputs), not a network: read it with Onnx.importPipeline (fnn import and fnn predict read both)." os.Length)
                 bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
-        let ctx = { Constants = constants; Functions = functions }
-        // Every value a node reads must be defined before it: the graph input, an initialiser, a
-        // Constant or an earlier node's output.
         let defined = HashSet<string>(constants.Keys)
         defined.Add input.Name |> ignore
-        let mutable state =
-            { Layers = []; Pending = None; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType }
-        for node in graph.Node do
-            for i in node.Input do
-                if i <> "" && not (defined.Contains i) then
-                    fail node (sprintf "it reads '%s', which no earlier node, initialiser or graph input defines." i)
-            if state.Softmax then fail node "it follows the Softmax; the importer reads a Softmax only as the graph's last node."
-            if node.Domain = "" || node.Domain = "ai.onnx" then
-                if node.OpType = "Constant" then
-                    if node.Output.Count <> 1 || node.Input.Count <> 0 then fail node "a Constant has no inputs and one output."
-                    let a = attrs node [ "value" ]
-                    match a.TryGetValue "value" with
-                    | true, v when v.Type = AttributeProto.Types.AttributeType.Tensor && not (isNull v.T) ->
-                        let t = v.T.Clone()
-                        t.Name <- node.Output.[0]
-                        constants.[node.Output.[0]] <- t
-                    | _ -> fail node "a Constant is read only with a tensor 'value'."
-                else
-                    match readers.TryGetValue node.OpType with
-                    | true, reader -> state <- reader ctx state node
-                    | _ -> fail node (sprintf "operator %s is outside the family the importer reads (dense layers, their activations, Dropout, a trailing Softmax)." node.OpType)
-            elif node.Domain = domain then state <- libraryFunction ctx state node
-            else fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
-            for o in node.Output do
-                if o <> "" then
-                    if not (defined.Add o) then fail node (sprintf "its output '%s' is already defined." o)
-        let state = close state Activation.Identity
+        let start = { Layers = []; Pending = None; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType }
+        let state = close (walk ctx defined start graph.Node) Activation.Identity
         if output.Name <> state.Current then
             bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
-        if List.isEmpty state.Layers then bad "The graph has no dense layer."
-        let net =
-            try Network.create (List.rev state.Layers)
-            with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
-        let net =
-            if precision = Precision.Float64 then net
-            else
-                try Network.withPrecision Precision.Float32 net
-                with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" e.Message)
+        let net = networkOf state
         let producer = (model.ProducerName + " " + model.ProducerVersion).Trim()
         { Network = net; TrailingSoftmax = state.Softmax; InputName = input.Name; OutputName = output.Name; Opset = opset; Producer = producer }
+
+    /// Reads a pipeline the library exported (OnnxExport.pipelineModel) back into a pipeline:
+    /// the names, the loss and the preprocessor's categories and policies from the metadata, the
+    /// fill values, the scaler and the target scaler from their initialisers, the network from
+    /// its chain of layers (read as `read` reads a network). The file is then accepted only when
+    /// it is exactly what the exporter writes for that pipeline at the file's opset (every node,
+    /// initialiser, input, output and function), so what an ONNX runtime computes with the file
+    /// is what the pipeline computes; anything else is an OnnxFormatException naming the first
+    /// node that differs.
+    let readPipeline (bytes: byte[]) : Pipeline =
+        let model, opset = parseModel bytes
+        let meta = metadataOf model
+        if not (isPipelineModel model) then
+            bad "The model is not a Functional.NN pipeline export (its metadata has no functional_nn.kind = pipeline); read its network with Onnx.importNetwork."
+        if opset < minOpset || opset > maxOpset then
+            bad (sprintf "The pipeline uses opset %d; the library writes pipelines at opsets %d to %d." opset minOpset maxOpset)
+        let text key =
+            match meta.TryGetValue key with
+            | true, v -> v
+            | _ -> bad (sprintf "The pipeline's metadata has no '%s'." key)
+        let json (key: string) (parse: string -> 'T) (fallback: 'T) : 'T =
+            match meta.TryGetValue key with
+            | true, v ->
+                let parsed =
+                    try parse v
+                    with e -> bad (sprintf "The pipeline's metadata '%s' is not the JSON the exporter writes: %s" key e.Message)
+                if isNull (box parsed) then bad (sprintf "The pipeline's metadata '%s' is null." key)
+                parsed
+            | _ -> fallback
+        let strings (v: string) = Text.Json.JsonSerializer.Deserialize<string[]> v
+        let stringArrays (v: string) = Text.Json.JsonSerializer.Deserialize<string[][]> v
+        let parsed key (parse: string -> 'a option) (fallback: 'a option) =
+            match meta.TryGetValue key, fallback with
+            | (true, v), _ -> match parse v with Some x -> x | None -> bad (sprintf "The pipeline's metadata '%s' is '%s', which the library does not know." key v)
+            | _, Some f -> f
+            | _ -> bad (sprintf "The pipeline's metadata has no '%s'." key)
+        let featureNames = json "feature_names" strings null
+        if isNull featureNames then bad "The pipeline's metadata has no 'feature_names'."
+        let classNames = json "class_names" strings [||]
+        if featureNames |> Array.exists isNull || classNames |> Array.exists isNull then bad "The pipeline's metadata holds a null feature or class name."
+        let targetName = text "target_name"
+        let loss = parsed "loss" Loss.tryParse None
+        let precision = parsed "functional_nn.precision" Precision.tryParse None
+        let categories = json "categories" stringArrays (Array.create featureNames.Length [||])
+        if categories |> Array.exists (fun c -> isNull c || Array.exists isNull c) then bad "The pipeline's metadata 'categories' holds null."
+        let missing = parsed "missing" Preprocessor.tryParseMissing (Some MissingPolicy.Error)
+        let unknown = parsed "unknown_category" Preprocessor.tryParseUnknown (Some UnknownCategory.Error)
+        let scalerKind = parsed "scaler_kind" Scaler.tryParseKind None
+        let targetKind = parsed "target_scaler_kind" Scaler.tryParseKind (Some ScalingKind.Standard)
+        let ctx = contextOf model
+        let vector name =
+            match ctx.Constants.TryGetValue name with
+            | true, t ->
+                let dims, values, et = tensorValues null t
+                if et <> doubleType || dims.Length <> 1 then bad (sprintf "The initialiser '%s' is not a DOUBLE vector, as the exporter writes it." name)
+                Some values
+            | _ -> None
+        let part (what: string) (make: unit -> 'a) =
+            try make ()
+            with :? ArgumentException as e -> bad (sprintf "The pipeline's %s is not valid: %s" what e.Message)
+        let fill = match vector "impute.fill" with Some v -> v | None -> [||]
+        let preprocessor = part "preprocessor" (fun () -> Preprocessor.create categories missing fill unknown)
+        let scaler =
+            match vector "scaler.offset", vector "scaler.scale" with
+            | Some o, Some s -> part "scaler" (fun () -> Scaler.create scalerKind o s)
+            | None, None -> { Scaler.identity preprocessor.OutputWidth with Kind = scalerKind }
+            | _ -> bad "The pipeline has one of the initialisers 'scaler.offset' and 'scaler.scale' but not the other."
+        let targetScaler =
+            if classNames.Length > 0 then Scaler.identity 0
+            else
+                match vector "target.offset", vector "target.scale" with
+                | Some o, Some s -> part "target scaler" (fun () -> Scaler.create targetKind o s)
+                | _ -> bad "The pipeline is a regressor (no class names) but lacks the initialisers 'target.offset' and 'target.scale'."
+        // The network: the nodes the exporter names "network.layer<i>...", in order, as one chain.
+        let graph = model.Graph
+        let layerNodes = graph.Node |> Seq.filter (fun n -> n.Name.StartsWith("network.layer", StringComparison.Ordinal)) |> List.ofSeq
+        let first =
+            match layerNodes with
+            | n :: _ when n.Input.Count > 0 -> n
+            | n :: _ -> fail n "it has no input."
+            | [] -> bad "The pipeline has no network layers (nodes named network.layer<i>)."
+        let defined = HashSet<string>(ctx.Constants.Keys)
+        defined.Add first.Input.[0] |> ignore
+        let start = { Layers = []; Pending = None; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision }
+        let state = close (walk ctx defined start layerNodes) Activation.Identity
+        let net = networkOf state
+        let pipeline =
+            part "structure" (fun () -> Pipeline.createWith preprocessor featureNames scaler net loss targetName classNames targetScaler)
+        // The file must be exactly what the exporter writes for this pipeline.
+        let expected = ModelProto.Parser.ParseFrom(OnnxExport.pipelineModel opset pipeline)
+        let g, e = graph, expected.Graph
+        for i in 0 .. max g.Node.Count e.Node.Count - 1 do
+            if i >= g.Node.Count then
+                bad (sprintf "The graph ends before the node '%s' (%s) that the exporter writes for the pipeline its metadata and initialisers describe." e.Node.[i].Name e.Node.[i].OpType)
+            elif i >= e.Node.Count then
+                fail g.Node.[i] "it is more than the exporter writes for the pipeline the metadata and initialisers describe."
+            elif not (g.Node.[i].Equals e.Node.[i]) then
+                fail g.Node.[i] (sprintf "it is not what the exporter writes for the pipeline the metadata and initialisers describe (node %d there is '%s', %s, reading %s)." i e.Node.[i].Name e.Node.[i].OpType (String.Join(", ", e.Node.[i].Input)))
+        for i in 0 .. max g.Initializer.Count e.Initializer.Count - 1 do
+            if i >= g.Initializer.Count || i >= e.Initializer.Count || not (g.Initializer.[i].Equals e.Initializer.[i]) then
+                let name = if i < g.Initializer.Count then g.Initializer.[i].Name else e.Initializer.[i].Name
+                bad (sprintf "The initialiser '%s' (number %d) is not what the exporter writes for the pipeline the metadata and initialisers describe." name i)
+        if not (g.Input.Equals e.Input) then bad "The graph's input is not what the exporter writes for this pipeline (name 'features', DOUBLE, one column per feature name)."
+        if not (g.Output.Equals e.Output) then bad "The graph's outputs are not what the exporter writes for this pipeline's loss and classes."
+        if not (model.Functions.Equals expected.Functions) then bad "The model's functions are not what the exporter writes for this pipeline's activations."
+        if not (model.OpsetImport.Equals expected.OpsetImport) then bad "The model's opset imports are not what the exporter writes."
+        pipeline
