@@ -18,16 +18,16 @@ public static class ImportCommand
             var pipeline = OnnxModel.ImportPipeline(onnxPath);
             pipeline.Save(outPath);
             var net = pipeline.Network;
-            w.WriteLine($"imported {onnxPath} (a Functional.NN pipeline): {pipeline.FeatureNames.Length} features, {net.Layers.Count} dense layers, {net.InputSize} inputs, {net.OutputSize} outputs, {net.Precision}, {(pipeline.IsClassifier ? $"classes {string.Join(", ", pipeline.ClassNames)}" : $"target {pipeline.TargetName}")}");
+            w.WriteLine($"imported {onnxPath} (a Functional.NN pipeline): {pipeline.FeatureNames.Length} features, {net.InputSize} network inputs, {net.OutputSize} outputs, {net.Precision}, {(pipeline.IsClassifier ? $"classes {string.Join(", ", pipeline.ClassNames)}" : $"target {pipeline.TargetName}")}");
             w.WriteLine($"saved to {outPath}");
             return 0;
         }
         var imported = OnnxModel.Import(onnxPath);
         ModelFile.SaveNetwork(imported.Network, outPath);
         var n = imported.Network;
-        w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {n.Layers.Count} dense layers, {n.InputSize} inputs, {n.OutputSize} outputs, {n.ParameterCount} parameters, {n.Precision}");
-        foreach (var (layer, i) in n.Layers.Select((l, i) => (l, i)))
-            w.WriteLine($"  layer {i}: {layer.InputSize} -> {layer.OutputSize}, {layer.Activation}{(layer.HasBias ? "" : ", no bias")}");
+        w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {n.InputSize} inputs, {n.OutputSize} outputs, {n.ParameterCount} parameters, {n.Precision}");
+        foreach (var line in n.Describe())
+            w.WriteLine($"  {line}");
         if (imported.TrailingSoftmax)
             w.WriteLine("the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)");
         w.WriteLine($"saved to {outPath}");

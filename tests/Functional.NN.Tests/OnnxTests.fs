@@ -90,6 +90,49 @@ let genNetwork (precision: Precision) : Gen<Network * Matrix<float>> =
         return Network.withPrecision precision net, Mat.init rows inputs (fun i j -> xs.[i * inputs + j])
     }
 
+/// A random network of every built-in block: a dense layer, then (each present or not) batch
+/// normalisation, an activation block, dropout, a residual block around dense, layer
+/// normalisation and a nested residual, layer normalisation; a dense head. The normalisations'
+/// gamma, beta, running statistics, momentum and epsilon are drawn too (PyTorch's start would
+/// hide mistakes: gamma 1, beta 0, mean 0, variance 1).
+let genBlocks (precision: Precision) : Gen<Network * Matrix<float>> =
+    gen {
+        let! inputs = Gen.choose (1, 5)
+        let! width = Gen.choose (2, 6)
+        let! act = Gen.elements allActivations
+        let! seed = Gen.choose (0, 100000)
+        let! rate = Gen.choose (0, 9)
+        let! present = Gen.listOfLength 5 (Gen.elements [ true; true; false ])
+        let! rows = Gen.choose (1, 8)
+        let keep i spec = if present.[i] then [ spec ] else []
+        let specs =
+            [ yield BlockSpec.Dense (LayerSpec.Of(width, Activation.Identity))
+              yield! keep 0 BlockSpec.BatchNorm
+              yield! keep 1 (BlockSpec.Activation act)
+              yield! keep 2 (BlockSpec.Dropout (float rate / 10.0))
+              yield! keep 3 (BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(width, Activation.Tanh)); BlockSpec.LayerNorm;
+                                                 BlockSpec.Residual [ BlockSpec.Activation Activation.ReLU; BlockSpec.Dense (LayerSpec.Of(width, Activation.Identity)) ] ])
+              yield! keep 4 BlockSpec.LayerNorm
+              yield BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ]
+        let net = Network.initBlocks inputs specs (int64 seed)
+        let v (k: int) (f: int -> float) = Vector<float>.Build.Dense(width, fun j -> f (j + k))
+        let wave k a b = v k (fun j -> a + b * sin (float (13 * j + seed)))
+        let net =
+            net |> Network.mapBlocks (function
+                | Block.BatchNorm bn ->
+                    Block.BatchNorm (BatchNorm.createWith (wave 0 1.0 0.5) (wave 1 0.0 0.7) (wave 2 0.0 1.5) (wave 3 1.2 0.9) (if seed % 2 = 0 then 0.1 else 1.0 / 3.0) (if seed % 3 = 0 then 1e-5 else 1e-3 / 7.0))
+                | Block.LayerNorm ln ->
+                    Block.LayerNorm (LayerNorm.createWith (wave 4 1.0 0.5) (wave 5 0.0 0.7) (if seed % 3 = 1 then 1e-5 else 2e-4 / 3.0))
+                | Block.Dense d -> Block.Dense { d with Bias = d.Bias |> Option.map (fun b -> b.MapIndexed(fun j _ -> 0.3 * cos (float (j + seed)))) }
+                | b -> b)
+        let rng = Rng.create (int64 seed + 1L)
+        let xs, _ = Rng.many (rows * inputs) (Rng.nextUniform -3.0 3.0) rng
+        return Network.withPrecision precision net, Mat.init rows inputs (fun i j -> xs.[i * inputs + j])
+    }
+
+/// The bits of every parameter and state value of a network, in the flat order.
+let modelBits (net: Network) = Parameters.modelOf net |> Array.map BitConverter.DoubleToInt64Bits
+
 let property name (g: Gen<'a>) (count: int) (body: 'a -> unit) =
     testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = count } name (Prop.forAll (Arb.fromGen g) body)
 
@@ -287,6 +330,41 @@ let tests =
                     let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
                     // Expected: the library's own forward pass (Network.predict).
                     expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
+            for p in [ Precision.Float64; Precision.Float32 ] do
+                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g" (Precision.name p) (tolerance p)) (genBlocks p) 60 (fun (net, x) ->
+                    let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
+                    // Expected: the library's forward pass at inference (Network.predict).
+                    expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
+            yield test "a custom block is refused by export with an ArgumentException naming it and its position" {
+                let custom =
+                    { new ICustomBlock with
+                        member _.Name = "my_gate"
+                        member _.InputSize = 3
+                        member _.OutputSize = 3
+                        member _.Parameters = [||]
+                        member this.WithParameters _ = this
+                        member _.Forward(x, _) = x
+                        member _.Backward(_, _, g, _) = g, [||] }
+                let net = Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 2 3 (fun i j -> float (i + j))) None Activation.Tanh); Block.Residual [ Block.Custom custom ] ]
+                try
+                    Onnx.exportNetwork 17 net |> ignore
+                    failtest "a custom block was exported"
+                with :? ArgumentException as e ->
+                    Expect.equal e.ParamName "network" "ParamName"
+                    Expect.stringContains e.Message "my_gate" "the block's name"
+                    Expect.stringContains e.Message "1.0" "its position (inside block 1)"
+            }
+            yield test "a float32 layer normalisation needs opset 17 (ONNX's LayerNormalization); float64 writes the library's function at any opset" {
+                let net = Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(4, Activation.ReLU)); BlockSpec.LayerNorm ] 2L
+                try
+                    Onnx.exportNetwork 16 (Network.withPrecision Precision.Float32 net) |> ignore
+                    failtest "opset 16 was written"
+                with :? ArgumentException as e ->
+                    Expect.equal e.ParamName "opset" "ParamName"
+                    Expect.stringContains e.Message "LayerNormalization" "the operator"
+                let x = Generators.m [ [ 0.5; -1.0; 2.0 ]; [ 1.5; 0.0; -2.0 ] ]
+                expectClose 1e-12 "float64 at opset 13" (floats (ortRun (Onnx.exportNetwork 13 net) "input" false x) "output") (Network.predict net x)
+            }
             yield test "every opset from 13 to 17 runs" {
                 let net = Network.init 2 [ LayerSpec.Of(3, Activation.Softplus); LayerSpec.Of(2, Activation.Step); LayerSpec.Of(1, Activation.LeakyReLU 0.2) ] 3L
                 let x = Generators.m [ [ 0.5; -1.0 ]; [ 2.0; 3.0 ] ]
@@ -378,6 +456,13 @@ let tests =
                         Expect.equal a.Activation b.Activation "activation (and the exact slope)"
                         Expect.sequenceEqual (a.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits) (b.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits) "weights, bit for bit"
                         Expect.equal (a.Bias |> Option.map (fun v -> v.ToArray() |> Array.map BitConverter.DoubleToInt64Bits)) (b.Bias |> Option.map (fun v -> v.ToArray() |> Array.map BitConverter.DoubleToInt64Bits)) "bias, bit for bit")
+            for p in [ Precision.Float64; Precision.Float32 ] do
+                yield property (sprintf "export then import gives the same %s network of blocks, bit for bit (parameters, running statistics, momentum, epsilon, rates)" (Precision.name p)) (genBlocks p) 80 (fun (net, _) ->
+                    let back = (Onnx.importNetwork (Onnx.exportNetwork 17 net)).Network
+                    Expect.equal back.Precision net.Precision "precision"
+                    Expect.equal (Network.describe back) (Network.describe net) "the same blocks"
+                    Expect.equal back.Blocks net.Blocks "the same blocks, values included"
+                    Expect.sequenceEqual (modelBits back) (modelBits net) "parameters and state, bit for bit")
             yield test "a file written by Onnx.saveNetwork loads back" {
                 let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
                 try
@@ -396,7 +481,7 @@ let tests =
             }
         ]
         testList "PyTorch's exports" [
-            for name in [ "torch_family_f32"; "torch_family_f64"; "torch_nobias_f32"; "torch_mlp_f32"; "torch_batchnorm_f64" ] ->
+            for name in [ "torch_family_f32"; "torch_family_f64"; "torch_nobias_f32"; "torch_mlp_f32"; "torch_batchnorm_f64"; "torch_layernorm_f32"; "torch_residual_f32" ] ->
                 test (sprintf "%s imports and predicts what PyTorch predicted" name) {
                     let x, y, dtype = torchExpected name
                     let r = Onnx.importNetwork (File.ReadAllBytes(fixture (name + ".onnx")))
@@ -419,9 +504,24 @@ let tests =
                 Expect.isLessThan result.TrainLoss before "training lowers the loss"
                 Expect.equal (y.RowCount, y.ColumnCount) (7, 3) "fixture shape"
             }
-            yield test "LayerNorm is refused, naming the node and the operator" {
-                // The node's name as torch.onnx.export wrote it (see the fixture's graph).
-                expectImportError (File.ReadAllBytes(fixture "torch_layernorm_f32.onnx")) "/1/LayerNormalization" "LayerNormalization" "block types" "LayerNorm"
+            yield test "PyTorch's BatchNorm1d, LayerNorm and residual Add come back as blocks, with PyTorch's settings" {
+                let blocks name = (Onnx.importNetwork (File.ReadAllBytes(fixture (name + ".onnx")))).Network.Blocks
+                // Expected: the modules of onnx_torch_fixtures.py: Linear, BatchNorm1d (momentum 0.1,
+                // eps 1e-5 as PyTorch's defaults), ReLU, Linear.
+                match blocks "torch_batchnorm_f64" with
+                | [ Block.Dense d0; Block.BatchNorm bn; Block.Activation Activation.ReLU; Block.Dense _ ] ->
+                    Expect.equal d0.Activation Activation.Identity "the Linear before the BatchNorm1d"
+                    Expect.equal (bn.Momentum, bn.Epsilon) (0.1, 1e-5) "PyTorch's momentum and eps"
+                | other -> failtestf "torch_batchnorm_f64: %A" (List.map Block.name other)
+                match blocks "torch_layernorm_f32" with
+                | [ Block.Dense _; Block.LayerNorm ln; Block.Activation Activation.ReLU; Block.Dense _ ] -> Expect.equal ln.Epsilon 1e-5 "PyTorch's eps"
+                | other -> failtestf "torch_layernorm_f32: %A" (List.map Block.name other)
+                // Linear, ReLU, Residual(Linear, Tanh, LayerNorm, Dropout), Linear: the Dropout is not in
+                // the graph (eval mode), and the Linear's ReLU is its activation.
+                match blocks "torch_residual_f32" with
+                | [ Block.Dense d; Block.Residual [ Block.Dense inner; Block.LayerNorm _ ]; Block.Dense _ ] ->
+                    Expect.equal (d.Activation, inner.Activation) (Activation.ReLU, Activation.Tanh) "activations"
+                | other -> failtestf "torch_residual_f32: %A" (List.map Block.name other)
             }
         ]
         testList "typed errors" [
@@ -463,7 +563,7 @@ let tests =
                 let symbolic = edit (fun m -> m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "features")
                 Expect.equal (Onnx.importNetwork symbolic).Network.Layers sampleNetwork.Layers "symbolic width"
             }
-            test "Dropout at inference (opset 12+ inputs) and Identity pass the value through; Softmax before the end and two activations in a row are typed errors" {
+            test "Dropout at inference (opset 12+ inputs) is a dropout block and Identity after it an identity activation block; two activations in a row are a dense layer and an activation block; Softmax before the end is a typed error" {
                 // layer0.tanh -> Dropout(ratio 0.3, training_mode false) -> Identity -> layer1.gemm:
                 // dropout at inference is the identity, so the network is the exported one.
                 let withDropout = edit (fun m ->
@@ -480,7 +580,10 @@ let tests =
                     m.Graph.Node.Insert(2, drop)
                     m.Graph.Node.Insert(3, id)
                     m.Graph.Node.[4].Input.[0] <- "same")
-                Expect.equal (Onnx.importNetwork withDropout).Network.Layers sampleNetwork.Layers "Dropout and Identity"
+                // Expected: the exported network with a dropout block of rate 0.3 and an identity
+                // activation block (the Identity node, which follows no dense layer) after layer 0.
+                let expected = sampleNetwork.Blocks.[0] :: Block.Dropout 0.3 :: Block.Activation Activation.Identity :: sampleNetwork.Blocks.[1 ..]
+                Expect.equal (Onnx.importNetwork withDropout).Network.Blocks expected "Dropout and Identity"
                 let training = edit (fun m ->
                     let on = TensorProto(Name = "training_mode", DataType = 9)
                     on.Int32Data.Add 1
@@ -499,12 +602,14 @@ let tests =
                     relu.Output.Add "again"
                     m.Graph.Node.Insert(2, relu)
                     m.Graph.Node.[3].Input.[0] <- "again")
-                expectImportError twoActivations "again" "Relu" "must follow a dense layer" "two activations in a row"
+                // Expected: layer 0 (tanh), a ReLU block, layer 1.
+                let expected = sampleNetwork.Blocks.[0] :: Block.Activation Activation.ReLU :: sampleNetwork.Blocks.[1 ..]
+                Expect.equal (Onnx.importNetwork twoActivations).Network.Blocks expected "two activations in a row"
             }
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
             }
-            test "a residual Add names the node and says it needs the block types" {
+            test "an Add of a value that is not a block boundary (a pre-activation) names the node" {
                 // output + layer1.z: a skip connection around layer 1's identity activation.
                 let b = edit (fun m ->
                     let add = NodeProto(Name = "residual", OpType = "Add")
@@ -512,7 +617,7 @@ let tests =
                     add.Output.Add "sum"
                     m.Graph.Node.Add add
                     m.Graph.Output.[0].Name <- "sum")
-                expectImportError b "residual" "Add" "residual" "residual Add"
+                expectImportError b "residual" "Add" "not an earlier block boundary" "Add of a pre-activation"
             }
             test "external data, dangling inputs, wrong sizes and element types are typed errors" {
                 expectImportError (edit (fun m -> m.Graph.Initializer.[0].DataLocation <- TensorProto.Types.DataLocation.External)) "layer0.gemm" "Gemm" "external file" "external data"
@@ -536,6 +641,9 @@ let tests =
                         let net = Network.init 3 [ LayerSpec.Of(4, act); { LayerSpec.Of(2, act) with UseBias = false } ] (int64 i) |> Network.withPrecision p
                         for opset in [ 13; 17 ] do
                             File.WriteAllBytes(Path.Combine(dir, sprintf "network_%s_%d_opset%d.onnx" (Precision.name p) i opset), Onnx.exportNetwork opset net)
+                for p in [ Precision.Float32; Precision.Float64 ] do
+                    for i, (net, _) in List.indexed (Gen.sampleWithSeed (Rnd(9UL)) 5 6 (genBlocks p) |> List.ofArray) do
+                        File.WriteAllBytes(Path.Combine(dir, sprintf "blocks_%s_%d.onnx" (Precision.name p) i), Onnx.exportNetwork 17 net)
                 for i, (pipeline, _) in List.indexed (Gen.sampleWithSeed (Rnd(15UL)) 5 40 genPipeline |> List.ofArray) do
                     File.WriteAllBytes(Path.Combine(dir, sprintf "pipeline_%02d.onnx" i), Onnx.exportPipeline (13 + i % 5) pipeline)
                 let code, output = Repo.run python [ Repo.path [ "tests"; "reference"; "onnx_check.py" ]; dir ] Repo.root (TimeSpan.FromMinutes 2.0)
@@ -603,8 +711,9 @@ let tests =
                 let p = Array2D.init tx.RowCount 3 (fun i j -> float (lines.[i + 1].Split(',').[5 + j]))
                 expectClose 1e-5 "fnn predict's probabilities" p ty
                 let code, out = run [ "import"; "--onnx"; fixture "torch_layernorm_f32.onnx"; "--out"; "ln.fnn" ]
-                Expect.equal code 1 out
-                Expect.stringContains out "LayerNormalization" "the operator is named"
+                Expect.equal code 0 out
+                Expect.stringContains out "layer normalisation" "the block is listed"
+                Expect.equal (ModelFile.loadNetwork (Path.Combine(dir, "ln.fnn"))).Blocks (Onnx.importNetwork (File.ReadAllBytes(fixture "torch_layernorm_f32.onnx"))).Network.Blocks "the saved network is the imported one"
             finally Directory.Delete(dir, true)
         }
         test "the C# facade: ExportOnnx to a stream and Network.ImportOnnx give the same network; a bad opset names opset" {
@@ -627,7 +736,8 @@ let tests =
                 [ Onnx.exportNetwork 17 sampleNetwork, 1L
                   Onnx.exportNetwork 17 (Network.init 2 [ LayerSpec.Of(3, Activation.Softplus); LayerSpec.Of(2, Activation.Step) ] 4L), 2L
                   Onnx.exportNetwork 13 (Network.withPrecision Precision.Float32 (Network.init 2 [ LayerSpec.Of(3, Activation.LeakyReLU 0.1); LayerSpec.Of(2, Activation.Sigmoid) ] 5L)), 3L
-                  File.ReadAllBytes(fixture "torch_family_f32.onnx"), 4L ]
+                  File.ReadAllBytes(fixture "torch_family_f32.onnx"), 4L
+                  Onnx.exportNetwork 17 (fst (Gen.sampleWithSeed (Rnd(8UL)) 5 10 (genBlocks Precision.Float64) |> Array.maxBy (fun (n, _) -> n.Blocks.Length))), 5L ]
             let mutable count, valid, worst = 0, 0, (0L, 0)
             let failures = Collections.Generic.List<string>()
             for bytes, seed in files do

@@ -49,13 +49,28 @@ export("torch_nobias_f32", family(4, bias=False), x, opset=13)
 # Without the Softmax, a plain regressor-style head (logits out).
 torch.manual_seed(18)
 export("torch_mlp_f32", nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2)), x, dynamic=False)
-# Outside the family for now: LayerNorm (LayerNormalization at opset 17) must be refused by name.
+# LayerNorm (LayerNormalization at opset 17): a layer normalisation block.
 torch.manual_seed(19)
 export("torch_layernorm_f32", nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.ReLU(), nn.Linear(6, 2)), x)
-# BatchNorm1d right after a Linear, at inference: folded exactly enough into the Gemm.
+# BatchNorm1d right after a Linear, at inference: a batch normalisation block with its running statistics.
 torch.manual_seed(20)
 bn = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2))
 with torch.no_grad():
     bn[1].running_mean.copy_(torch.randn(6)); bn[1].running_var.copy_(torch.rand(6) + 0.5)
     bn[1].weight.copy_(torch.randn(6)); bn[1].bias.copy_(torch.randn(6))
 export("torch_batchnorm_f64", bn.double(), x.double())
+# A residual block x + f(x) (torch writes the Add of the block's input and f's output), with a
+# LayerNorm inside and a Dropout (eval mode: torch leaves it out of the graph).
+class Residual(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+    def forward(self, x):
+        return x + self.f(x)
+torch.manual_seed(21)
+res = nn.Sequential(nn.Linear(4, 6), nn.ReLU(),
+                    Residual(nn.Sequential(nn.Linear(6, 6), nn.Tanh(), nn.LayerNorm(6), nn.Dropout(0.2))),
+                    nn.Linear(6, 2))
+with torch.no_grad():
+    res[2].f[2].weight.copy_(torch.randn(6)); res[2].f[2].bias.copy_(torch.randn(6))
+export("torch_residual_f32", res, x)

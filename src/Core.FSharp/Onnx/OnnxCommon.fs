@@ -139,6 +139,56 @@ module internal OnnxCommon =
         f.Node.Add(node "Where" "y" [ "positive"; "z"; "scaled" ] [ "y" ] [])
         f
 
+    let private attrInts (name: string) (vs: int64 list) =
+        let a = AttributeProto(Name = name, Type = AttributeProto.Types.AttributeType.Ints)
+        a.Ints.Add vs
+        a
+
+    /// The name of the float64 batch normalisation function.
+    let batchNormName = "BatchNorm_double"
+
+    /// Batch normalisation at inference in float64, the library's formula (BatchNorm.forwardInference):
+    /// y = scale (x - mean) r + bias with r = 1 / sqrt(var + eps), eps a DOUBLE input (the
+    /// operator's epsilon is only a float32).
+    let batchNormFunction (opset: int) : FunctionProto =
+        let f = FunctionProto(Name = batchNormName, Domain = domain, DocString = "batch normalisation at inference, y = scale (x - mean) / sqrt(var + eps) + bias, in float64 (Functional.NN's BatchNorm block)")
+        f.Input.Add [ "x"; "scale"; "bias"; "mean"; "var"; "eps" ]
+        f.Output.Add "y"
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
+        let n op name inputs = node op name inputs [ name ] []
+        f.Node.Add(n "Sub" "d" [ "x"; "mean" ])
+        f.Node.Add(n "Add" "v" [ "var"; "eps" ])
+        f.Node.Add(n "Sqrt" "s" [ "v" ])
+        f.Node.Add(n "Reciprocal" "r" [ "s" ])
+        f.Node.Add(n "Mul" "xhat" [ "d"; "r" ])
+        f.Node.Add(n "Mul" "sx" [ "scale"; "xhat" ])
+        f.Node.Add(node "Add" "y" [ "sx"; "bias" ] [ "y" ] [])
+        f
+
+    /// The name of the float64 layer normalisation function.
+    let layerNormName = "LayerNorm_double"
+
+    /// Layer normalisation over the last axis in float64, the library's formula (LayerNorm.forward):
+    /// per row, mean and biased variance, y = scale (x - mean) r + bias with r = 1 / sqrt(var + eps),
+    /// eps a DOUBLE input.
+    let layerNormFunction (opset: int) : FunctionProto =
+        let f = FunctionProto(Name = layerNormName, Domain = domain, DocString = "layer normalisation over the last axis, y = scale (x - mean) / sqrt(var + eps) + bias, in float64 (Functional.NN's LayerNorm block)")
+        f.Input.Add [ "x"; "scale"; "bias"; "eps" ]
+        f.Output.Add "y"
+        f.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
+        let n op name inputs = node op name inputs [ name ] []
+        f.Node.Add(node "ReduceMean" "mean" [ "x" ] [ "mean" ] [ attrInts "axes" [ -1L ]; attrInt "keepdims" 1L ])
+        f.Node.Add(n "Sub" "d" [ "x"; "mean" ])
+        f.Node.Add(n "Mul" "dd" [ "d"; "d" ])
+        f.Node.Add(node "ReduceMean" "var" [ "dd" ] [ "var" ] [ attrInts "axes" [ -1L ]; attrInt "keepdims" 1L ])
+        f.Node.Add(n "Add" "v" [ "var"; "eps" ])
+        f.Node.Add(n "Sqrt" "s" [ "v" ])
+        f.Node.Add(n "Reciprocal" "r" [ "s" ])
+        f.Node.Add(n "Mul" "xhat" [ "d"; "r" ])
+        f.Node.Add(n "Mul" "sx" [ "scale"; "xhat" ])
+        f.Node.Add(node "Add" "y" [ "sx"; "bias" ] [ "y" ] [])
+        f
+
     /// The library's functions by name, written for a model of the given opset (each function
     /// imports the model's own opset, as onnx.checker requires), as the importer checks them.
     let knownFunction (name: string) (opset: int) : FunctionProto option =
@@ -147,4 +197,6 @@ module internal OnnxCommon =
         | "Step_double" -> Some (stepFunction opset doubleType)
         | "Softplus_double" -> Some (softplusFunction opset)
         | "LeakyRelu_double" -> Some (leakyReluFunction opset)
+        | "BatchNorm_double" -> Some (batchNormFunction opset)
+        | "LayerNorm_double" -> Some (layerNormFunction opset)
         | _ -> None

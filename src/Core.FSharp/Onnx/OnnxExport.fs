@@ -71,16 +71,79 @@ module internal OnnxExport =
         g.Add(node "Gemm" (name + ".gemm") inputs [ z ] [])
         activation g name elemType layer.Activation z output
 
-    /// Every layer of a network, from `input` to `output`; layers named "<prefix>layer<i>".
-    let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
-        let elemType = elementType net.Precision
-        let last = List.length net.Layers - 1
-        net.Layers
-        |> List.iteri (fun i layer ->
+    /// The exact decimal of a float64 (shortest round-trip form), kept in a node's doc_string where
+    /// an attribute holds only a float32.
+    let private exact (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+
+    /// Batch normalisation at inference: in float32 the operator BatchNormalization (epsilon and
+    /// ONNX's momentum 1 - m as float32 attributes; the node's doc_string keeps the exact
+    /// "epsilon=<e> momentum=<m>"), in float64 the function BatchNorm_double with a DOUBLE eps.
+    /// Initialisers "<name>.scale", ".bias", ".mean", ".var" (and ".eps").
+    let batchNorm (g: Graph) (name: string) (elemType: int) (bn: BatchNorm) (input: string) (output: string) =
+        for suffix, v in [ "scale", bn.Scale; "bias", bn.Shift; "mean", bn.RunningMean; "var", bn.RunningVariance ] do
+            g.Init(tensor (name + "." + suffix) elemType [ bn.Width ] (v.ToArray()))
+        let inputs = [ input; name + ".scale"; name + ".bias"; name + ".mean"; name + ".var" ]
+        let doc = sprintf "epsilon=%s momentum=%s" (exact bn.Epsilon) (exact bn.Momentum)
+        if elemType = floatType then
+            let n = node "BatchNormalization" (name + ".batch_norm") inputs [ output ] [ attrFloat "epsilon" (float32 bn.Epsilon); attrFloat "momentum" (float32 (1.0 - bn.Momentum)) ]
+            n.DocString <- doc
+            g.Add n
+        else
+            g.Init(tensor (name + ".eps") elemType [] [| bn.Epsilon |])
+            g.Use(batchNormFunction g.Opset)
+            let n = nodeIn domain batchNormName (name + ".batch_norm") (inputs @ [ name + ".eps" ]) [ output ] []
+            n.DocString <- doc
+            g.Add n
+
+    /// Layer normalisation over the features: in float32 the operator LayerNormalization (opset 17;
+    /// axis -1, epsilon a float32 attribute, the exact "epsilon=<e>" in doc_string), in float64 the
+    /// function LayerNorm_double with a DOUBLE eps (any opset). Initialisers "<name>.scale", ".bias" (and ".eps").
+    let layerNorm (g: Graph) (name: string) (elemType: int) (ln: LayerNorm) (input: string) (output: string) =
+        g.Init(tensor (name + ".scale") elemType [ ln.Width ] (ln.Scale.ToArray()))
+        g.Init(tensor (name + ".bias") elemType [ ln.Width ] (ln.Shift.ToArray()))
+        let inputs = [ input; name + ".scale"; name + ".bias" ]
+        if elemType = floatType then
+            if g.Opset < 17 then
+                Check.fail "opset" (sprintf "opset is %d, but the network has a float32 layer normalisation (%s), whose ONNX operator LayerNormalization needs opset 17." g.Opset name)
+            let n = node "LayerNormalization" (name + ".layer_norm") inputs [ output ] [ attrInt "axis" -1L; attrFloat "epsilon" (float32 ln.Epsilon) ]
+            n.DocString <- sprintf "epsilon=%s" (exact ln.Epsilon)
+            g.Add n
+        else
+            g.Init(tensor (name + ".eps") elemType [] [| ln.Epsilon |])
+            g.Use(layerNormFunction g.Opset)
+            g.Add(nodeIn domain layerNormName (name + ".layer_norm") (inputs @ [ name + ".eps" ]) [ output ] [])
+
+    /// The blocks of a network, from `input` to `output`; block i named "<prefix>layer<i>" (a
+    /// residual's inner blocks "<prefix>layer<i>.<j>"): a dense layer as `dense`; an activation
+    /// on its own by the activation table; dropout as Dropout(x, ratio) at inference (the identity;
+    /// the rate a DOUBLE scalar "<name>.ratio", so it comes back); the normalisations as above; a
+    /// residual as its inner blocks and Add(x, f(x)). A custom block has no ONNX translation: an
+    /// ArgumentException (ParamName "network") naming it and its position.
+    let rec blocks (g: Graph) (elemType: int) (prefix: string) (position: string) (bs: Block list) (input: string) (output: string) =
+        let last = List.length bs - 1
+        bs
+        |> List.iteri (fun i block ->
             let name = sprintf "%slayer%d" prefix i
+            let here = if position = "" then string i else sprintf "%s.%d" position i
             let inp = if i = 0 then input else sprintf "%slayer%d.a" prefix (i - 1)
             let out = if i = last then output else name + ".a"
-            dense g name elemType layer inp out)
+            match block with
+            | Block.Dense layer -> dense g name elemType layer inp out
+            | Block.Activation act -> activation g name elemType act inp out
+            | Block.Dropout rate ->
+                g.Init(tensor (name + ".ratio") doubleType [] [| rate |])
+                g.Add(node "Dropout" (name + ".dropout") [ inp; name + ".ratio" ] [ out ] [])
+            | Block.BatchNorm bn -> batchNorm g name elemType bn inp out
+            | Block.LayerNorm ln -> layerNorm g name elemType ln inp out
+            | Block.Residual inner ->
+                blocks g elemType (name + ".") here inner inp (name + ".f")
+                g.Add(node "Add" (name + ".residual") [ inp; name + ".f" ] [ out ] [])
+            | Block.Custom c ->
+                Check.fail "network" (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
+
+    /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>".
+    let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
+        blocks g (elementType net.Precision) prefix "" net.Blocks input output
 
     let valueInfo (name: string) (elemType: int) (dims: Choice<string, int> list) (doc: string) =
         let shape = TensorShapeProto()
@@ -117,7 +180,7 @@ module internal OnnxExport =
     /// network's element type (FLOAT for Float32, DOUBLE for Float64).
     let networkModel (opset: int) (net: Network) : byte[] =
         Check.notNull "network" (box net)
-        if List.isEmpty net.Layers then Check.fail "network" "The network has no layers; build it with Network.create or Network.init."
+        if List.isEmpty net.Blocks then Check.fail "network" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
         checkOpset opset
         let g = newGraph opset
         let t = elementType net.Precision

@@ -86,8 +86,15 @@ module internal OnnxImport =
 
     /// The walk along the chain.
     type private State =
-        { Layers: Dense list // reversed
+        { /// The blocks read so far, last first.
+          Blocks: Block list
+          /// Their number.
+          Count: int
+          /// The dense layer whose activation (or bias) may still follow.
           Pending: Pending option
+          /// The values of the chain at block boundaries (the graph input, each block's output), with
+          /// the number of blocks before them and their width: where a residual Add may start.
+          Points: Map<string, int * int>
           Current: string
           Width: int
           Softmax: bool
@@ -125,7 +132,7 @@ module internal OnnxImport =
     let private dataInput (s: State) (node: NodeProto) (i: int) =
         let name = node.Input.[i]
         if name <> s.Current then
-            fail node (sprintf "it reads '%s', which is not the output of the previous layer ('%s'): the importer reads chains of layers; branches and residual connections need the block types." name s.Current)
+            fail node (sprintf "it reads '%s', which is not the output of the previous layer ('%s'): the importer reads one chain of blocks, where only a residual Add reads an earlier value." name s.Current)
 
     let private checkArity (node: NodeProto) (minIn: int) (maxIn: int) (outs: int) =
         if node.Input.Count < minIn || node.Input.Count > maxIn then
@@ -143,11 +150,25 @@ module internal OnnxImport =
             dims, values
         | _ -> fail node (sprintf "its %s '%s' is not an initialiser or constant; weights must be constants." what name)
 
+    /// Appends a block.
+    let private push (node: NodeProto) (s: State) (block: Block) : State =
+        if s.Count >= maxLayers then fail node (sprintf "the graph has more than %d blocks." maxLayers)
+        { s with Blocks = block :: s.Blocks; Count = s.Count + 1 }
+
     /// Closes the pending dense layer with an activation.
     let private close (s: State) (act: Activation) : State =
         match s.Pending with
-        | Some p -> { s with Layers = { Weights = p.W; Bias = p.B; Activation = act } :: s.Layers; Pending = None }
+        | Some p -> push p.Node s (Block.Dense { Weights = p.W; Bias = p.B; Activation = act }) |> fun s -> { s with Pending = None }
         | None -> s
+
+    /// Records the current value as a block boundary (when no dense layer is pending).
+    let private mark (s: State) : State =
+        if s.Pending.IsSome then s else { s with Points = s.Points.Add(s.Current, (s.Count, s.Width)) }
+
+    /// Closes what is pending and appends a block whose output is the node's, of the given width.
+    let private block (node: NodeProto) (s: State) (b: Block) (width: int) : State =
+        let s = close s Activation.Identity
+        { push node s b with Current = node.Output.[0]; Width = width } |> mark
 
     /// Raises unless every weight and bias is finite (after alpha, beta or a folded normalisation).
     let private checkFinite (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
@@ -156,8 +177,7 @@ module internal OnnxImport =
 
     let private startLayer (s: State) (node: NodeProto) (w: Matrix<float>) (b: Vector<float> option) =
         checkFinite node w b
-        let s = close s Activation.Identity
-        if List.length s.Layers >= maxLayers then fail node (sprintf "the graph has more than %d layers." maxLayers)
+        let s = close s Activation.Identity |> mark
         { s with Pending = Some { W = w; B = b; Node = node }; Width = w.ColumnCount; Current = node.Output.[0] }
 
     let private biasOf (node: NodeProto) (dims: int64[]) (values: float[]) (width: int) (what: string) =
@@ -211,26 +231,40 @@ module internal OnnxImport =
         if cols = 0 then fail node "its weight has no outputs."
         startLayer s node (Matrix<float>.Build.Dense(rows, cols, fun i j -> values.[i * cols + j])) None
 
-    /// Add(Z, b) right after a MatMul: the layer's bias. Two data inputs would be a residual.
+    /// Add(Z, b) right after a MatMul: the layer's bias. Add(x, y) of two values of the chain,
+    /// y the current one and x an earlier block boundary: a residual block x + f(x), f the blocks
+    /// read since x.
     let private add (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 2 2 1
         attrs node [] |> ignore
         let i = if node.Input.[0] = s.Current then 1 elif node.Input.[1] = s.Current then 0 else -1
         if i < 0 then dataInput s node 0
         if not (ctx.Constants.ContainsKey node.Input.[i]) then
-            fail node "it adds two computed values (a residual connection); residual blocks need the block types."
+            let s = close s Activation.Identity |> mark
+            match s.Points.TryFind node.Input.[i] with
+            | Some (k, width) ->
+                let n = s.Count
+                if n = k then fail node "it adds a value to itself; a residual block adds a value and what blocks made of it."
+                if width >= 0 && s.Width >= 0 && width <> s.Width then
+                    fail node (sprintf "it adds '%s' (%d columns) and '%s' (%d columns); a residual block keeps its width." node.Input.[i] width s.Current s.Width)
+                let innerReversed, rest = List.splitAt (n - k) s.Blocks
+                let points = s.Points |> Map.filter (fun _ (c, _) -> c <= k)
+                { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Current = node.Output.[0]; Width = width } |> mark
+            | None ->
+                fail node (sprintf "it adds '%s', which is not an earlier block boundary of the chain (a residual block adds the value it started from, x + f(x))." node.Input.[i])
+        else
         match s.Pending with
         | Some p when p.B.IsNone && p.Node.OpType = "MatMul" && s.Current = p.Node.Output.[0] ->
             let dims, values = constant ctx s node i "bias"
             { s with Pending = Some { p with B = Some (biasOf node dims values p.W.ColumnCount "bias") }; Current = node.Output.[0] }
         | _ -> fail node "an Add of a constant is read only as the bias right after a MatMul."
 
-    /// An element-wise activation: closes the pending dense layer.
+    /// An element-wise activation: the pending dense layer's, or an activation block of its own.
     let private activation (act: Activation) (_: Context) (s: State) (node: NodeProto) =
         dataInput s node 0
         match s.Pending with
-        | Some _ -> { close s act with Current = node.Output.[0] }
-        | None -> fail node "an activation must follow a dense layer (Gemm, or MatMul with its Add); two activations in a row or one on the input are outside the family."
+        | Some _ -> { close s act with Current = node.Output.[0] } |> mark
+        | None -> block node s (Block.Activation act) s.Width
 
     let private simple (act: Activation) (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 1 1 1
@@ -259,17 +293,55 @@ module internal OnnxImport =
         if values.Length <> 1 then fail node (sprintf "its slope has %d values; the importer reads PRelu with one slope for every unit (a leaky ReLU)." values.Length)
         activation (Activation.LeakyReLU values.[0]) ctx s node
 
-    /// Identity and Dropout (at inference): the value passes through unchanged.
-    let private passThrough (ctx: Context) (s: State) (node: NodeProto) =
-        checkArity node 1 (if node.OpType = "Dropout" then 3 else 1) 2
-        attrs node (if node.OpType = "Dropout" then [ "seed"; "ratio" ] else []) |> ignore
+    /// The shortest decimal of a float32 (PyTorch's 0.1 stays 0.1).
+    let private shortest (v: float32) = Double.Parse(v.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
+
+    /// A setting "name=<value>" the library's exporter kept exactly in a node's doc_string, when it
+    /// is there and rounds to the float32 attribute the node carries.
+    let private exactSetting (node: NodeProto) (name: string) (attribute: float32) : float option =
+        node.DocString.Split(' ')
+        |> Array.tryPick (fun part ->
+            if part.StartsWith(name + "=", StringComparison.Ordinal) then
+                match Double.TryParse(part.Substring(name.Length + 1), NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, v when float32 v = attribute -> Some v
+                | _ -> None
+            else None)
+
+    /// Identity: right after a dense layer, that layer's identity activation (as the exporter
+    /// writes it); elsewhere an identity activation block (as the exporter writes one).
+    let private passThrough (_: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 1 1
+        attrs node [] |> ignore
         dataInput s node 0
-        if node.OpType = "Dropout" && node.Input.Count = 3 && node.Input.[2] <> "" then
+        match s.Pending with
+        | Some _ -> mark { close s Activation.Identity with Current = node.Output.[0] }
+        | None -> block node s (Block.Activation Activation.Identity) s.Width
+
+    /// Dropout at inference: a dropout block (the identity when predicting, dropping at its rate
+    /// when trained further). The rate is the constant ratio input (opset 12+, FLOAT or DOUBLE),
+    /// the ratio attribute (older opsets) or ONNX's default 0.5.
+    let private dropout (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 1 3 2
+        let a = attrs node [ "seed"; "ratio" ]
+        dataInput s node 0
+        if node.Input.Count = 3 && node.Input.[2] <> "" then
             match ctx.Constants.TryGetValue node.Input.[2] with
             | true, t when t.DataType = boolType && (t.Int32Data.Count = 1 && t.Int32Data.[0] = 0 || t.HasRawData && t.RawData.Length = 1 && t.RawData.[0] = 0uy) -> ()
             | _ -> fail node "its training_mode is not the constant false; the importer reads Dropout at inference only."
         if node.Output.Count = 2 && node.Output.[1] <> "" then fail node "its mask output is used; the importer reads Dropout at inference only."
-        { s with Current = node.Output.[0] }
+        let rate =
+            if node.Input.Count >= 2 && node.Input.[1] <> "" then
+                match ctx.Constants.TryGetValue node.Input.[1] with
+                | true, t ->
+                    let _, values, et = tensorValues node t
+                    if values.Length <> 1 then fail node (sprintf "its ratio has %d values; it needs one." values.Length)
+                    if et = floatType then shortest (float32 values.[0]) else values.[0]
+                | _ -> fail node (sprintf "its ratio '%s' is not a constant." node.Input.[1])
+            else
+                let r = floatAttr node a "ratio" 0.5f
+                shortest r
+        if not (rate >= 0.0 && rate < 1.0) then fail node (sprintf "its ratio is %s; a dropout rate lies in [0, 1)." (string rate))
+        block node s (Block.Dropout rate) s.Width
 
     /// Softmax over the last axis, as the graph's last node: reported, not kept in the network.
     let private softmax (_: Context) (s: State) (node: NodeProto) =
@@ -280,37 +352,81 @@ module internal OnnxImport =
         dataInput s node 0
         { close s Activation.Identity with Softmax = true; Current = node.Output.[0] }
 
-    /// BatchNormalization at inference right after a dense layer: folded into it, y = (z - mean)
-    /// gamma / sqrt(var + eps) + beta, so W' = W diag(g) and b' = (b - mean) g + beta with
-    /// g = gamma / sqrt(var + eps). Elsewhere it needs the block types.
+    /// A vector input of a normalisation: one value per feature.
+    let private featureVector (ctx: Context) (s: State) (node: NodeProto) (i: int) (what: string) (width: int) =
+        let dims, values = constant ctx s node i what
+        if dims.Length <> 1 || values.Length <> width then fail node (sprintf "its %s has shape [%s]; the normalisation has %d features." what (String.Join(",", dims)) width)
+        Vector<float>.Build.DenseOfArray values
+
+    /// The width of a normalisation (its scale's length), checked against the chain's.
+    let private normWidth (ctx: Context) (s: State) (node: NodeProto) =
+        let dims, _ = constant ctx s node 1 "scale"
+        if dims.Length <> 1 || dims.[0] < 1L then fail node (sprintf "its scale has shape [%s]; it needs one value per feature." (String.Join(",", dims)))
+        let width = int dims.[0]
+        if s.Width >= 0 && width <> s.Width then fail node (sprintf "its scale has %d values but the previous block gives %d columns." width s.Width)
+        width
+
+    /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
+    let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
+        let bn =
+            try BatchNorm.createWith scale shift mean var momentum epsilon
+            with :? ArgumentException as e -> fail node e.Message
+        block node s (Block.BatchNorm bn) bn.Width
+
+    /// BatchNormalization at inference (PyTorch's BatchNorm1d): a batch normalisation block with
+    /// its running statistics. epsilon is the float32 attribute read as its shortest decimal, the
+    /// momentum PyTorch's 1 - ONNX's (in decimal, so 0.9 gives 0.1), or the exact values the
+    /// library's exporter kept in doc_string.
     let private batchNorm (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 5 5 1
         let a = attrs node [ "epsilon"; "momentum"; "training_mode"; "spatial" ]
         if intAttr node a "training_mode" 0L <> 0L then fail node "training_mode is 1; the importer reads BatchNormalization at inference only."
+        if intAttr node a "spatial" 1L <> 1L then fail node "spatial is 0; the importer reads one statistic per feature."
         dataInput s node 0
-        match s.Pending with
-        | Some p ->
-            let eps = float (floatAttr node a "epsilon" 1e-5f)
-            let width = p.W.ColumnCount
-            let vec i what =
-                let dims, values = constant ctx s node i what
-                if values.Length <> width || dims.Length <> 1 then fail node (sprintf "its %s has shape [%s]; the layer has %d outputs." what (String.Join(",", dims)) width)
-                values
-            let gamma, beta, mean, var = vec 1 "scale", vec 2 "bias", vec 3 "mean", vec 4 "var"
-            let g = Array.init width (fun j -> gamma.[j] / sqrt (var.[j] + eps))
-            if g |> Array.exists (fun v -> not (Double.IsFinite v)) then fail node "its variance plus epsilon is not positive."
-            let w = Matrix<float>.Build.Dense(p.W.RowCount, width, fun i j -> p.W.[i, j] * g.[j])
-            let b0 = match p.B with Some b -> b.ToArray() | None -> Array.zeroCreate width
-            let b = Vector<float>.Build.DenseOfArray(Array.init width (fun j -> (b0.[j] - mean.[j]) * g.[j] + beta.[j]))
-            checkFinite node w (Some b)
-            { s with Pending = Some { p with W = w; B = Some b }; Current = node.Output.[0] }
-        | _ -> fail node "a BatchNormalization that does not follow a dense layer needs the block types (batch normalisation)."
+        let epsAttr = floatAttr node a "epsilon" 1e-5f
+        let momentumAttr = floatAttr node a "momentum" 0.9f
+        if not (Single.IsFinite epsAttr && Single.IsFinite momentumAttr) then fail node "its epsilon or momentum is not finite."
+        let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
+        let momentum =
+            match node.DocString.Split(' ') |> Array.tryPick (fun p -> if p.StartsWith("momentum=", StringComparison.Ordinal) then Some (p.Substring 9) else None) with
+            | Some text when (match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> float32 (1.0 - m) = momentumAttr | _ -> false) ->
+                Double.Parse(text, CultureInfo.InvariantCulture)
+            | _ -> float (1.0m - decimal (shortest momentumAttr))
+        let width = normWidth ctx s node
+        let vec i what = featureVector ctx s node i what width
+        pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+
+    /// A layer normalisation block from its parts.
+    let private pushLayerNorm (s: State) (node: NodeProto) scale shift (epsilon: float) =
+        let ln =
+            try LayerNorm.createWith scale shift epsilon
+            with :? ArgumentException as e -> fail node e.Message
+        block node s (Block.LayerNorm ln) ln.Width
+
+    /// LayerNormalization over the features (opset 17, PyTorch's LayerNorm): a layer
+    /// normalisation block (no bias input: beta = 0). epsilon as for BatchNormalization.
+    let private layerNorm (ctx: Context) (s: State) (node: NodeProto) =
+        checkArity node 2 3 3
+        let a = attrs node [ "axis"; "epsilon"; "stash_type" ]
+        let axis = intAttr node a "axis" -1L
+        if axis <> -1L && axis <> 1L then fail node (sprintf "axis is %d; the importer reads a normalisation over the features (axis -1 or 1)." axis)
+        dataInput s node 0
+        let epsAttr = floatAttr node a "epsilon" 1e-5f
+        if not (Single.IsFinite epsAttr) then fail node "its epsilon is not finite."
+        let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
+        let width = normWidth ctx s node
+        let scale = featureVector ctx s node 1 "scale" width
+        let shift = if node.Input.Count = 3 && node.Input.[2] <> "" then featureVector ctx s node 2 "bias" width else Vector<float>.Build.Dense width
+        pushLayerNorm s node scale shift eps
 
     /// A call of one of the library's functions (Step, float64 Softplus), whose definition in the
     /// model must be exactly the library's.
     let private libraryFunction (ctx: Context) (s: State) (node: NodeProto) =
-        let slope = node.OpType = leakyReluName
-        if slope then checkArity node 2 2 1 else checkArity node 1 1 1
+        match node.OpType with
+        | "LeakyRelu_double" -> checkArity node 2 2 1
+        | "BatchNorm_double" -> checkArity node 6 6 1
+        | "LayerNorm_double" -> checkArity node 4 4 1
+        | _ -> checkArity node 1 1 1
         attrs node [] |> ignore
         let defined, f = ctx.Functions.TryGetValue node.OpType
         let canonical =
@@ -320,6 +436,22 @@ module internal OnnxImport =
                 | Some o when o.Version >= int64 minOpset && o.Version <= int64 maxImportOpset -> knownFunction node.OpType (int o.Version)
                 | _ -> knownFunction node.OpType minOpset
         match canonical, defined with
+        | Some canonical, true when f.Equals canonical && (node.OpType = batchNormName || node.OpType = layerNormName) ->
+            if s.ElemType <> doubleType then fail node (sprintf "it computes in DOUBLE but the graph computes in %s." (typeName s.ElemType))
+            dataInput s node 0
+            let width = normWidth ctx s node
+            let vec i what = featureVector ctx s node i what width
+            let eps =
+                let _, values = constant ctx s node (node.Input.Count - 1) "eps"
+                if values.Length <> 1 then fail node (sprintf "its eps has %d values; it needs one." values.Length)
+                values.[0]
+            if node.OpType = batchNormName then
+                let momentum =
+                    node.DocString.Split(' ')
+                    |> Array.tryPick (fun p -> if p.StartsWith("momentum=", StringComparison.Ordinal) then (match Double.TryParse(p.Substring 9, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> Some m | _ -> None) else None)
+                    |> Option.defaultValue 0.1
+                pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+            else pushLayerNorm s node (vec 1 "scale") (vec 2 "bias") eps
         | Some canonical, true when f.Equals canonical ->
             let act, elemType =
                 match node.OpType with
@@ -335,9 +467,6 @@ module internal OnnxImport =
         | Some _, _ -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
         | None, _ -> fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
 
-    let private needsBlocks (what: string) (_: Context) (_: State) (node: NodeProto) : State =
-        fail node (sprintf "%s needs the block types (%s), which the library does not have yet." node.OpType what)
-
     /// The table: operator (of the default domain) -> reader.
     let private readers : IReadOnlyDictionary<string, Context -> State -> NodeProto -> State> =
         readOnlyDict [
@@ -351,10 +480,10 @@ module internal OnnxImport =
             ("LeakyRelu", leakyRelu)
             ("PRelu", prelu)
             ("Identity", passThrough)
-            ("Dropout", passThrough)
+            ("Dropout", dropout)
             ("Softmax", softmax)
             ("BatchNormalization", batchNorm)
-            ("LayerNormalization", needsBlocks "layer normalisation")
+            ("LayerNormalization", layerNorm)
         ]
 
     let private valueType (v: ValueInfoProto) =
@@ -421,7 +550,7 @@ module internal OnnxImport =
                 else
                     match readers.TryGetValue node.OpType with
                     | true, reader -> state <- reader ctx state node
-                    | _ -> fail node (sprintf "operator %s is outside the family the importer reads (dense layers, their activations, Dropout, a trailing Softmax)." node.OpType)
+                    | _ -> fail node (sprintf "operator %s is outside the family the importer reads (dense layers, activations, Dropout, BatchNormalization, LayerNormalization, residual Adds, a trailing Softmax)." node.OpType)
             elif node.Domain = domain then state <- libraryFunction ctx state node
             else fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
             for o in node.Output do
@@ -431,9 +560,9 @@ module internal OnnxImport =
 
     /// The network of a finished walk, in the graph's precision.
     let private networkOf (state: State) : Network =
-        if List.isEmpty state.Layers then bad "The graph has no dense layer."
+        if List.isEmpty state.Blocks then bad "The graph has no block."
         let net =
-            try Network.create (List.rev state.Layers)
+            try Network.ofBlocks (List.rev state.Blocks)
             with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
         if state.Precision = Precision.Float64 then net
         else
@@ -493,7 +622,7 @@ module internal OnnxImport =
                 bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
         let defined = HashSet<string>(constants.Keys)
         defined.Add input.Name |> ignore
-        let start = { Layers = []; Pending = None; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType }
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType } |> mark
         let state = close (walk ctx defined start graph.Node) Activation.Identity
         if output.Name <> state.Current then
             bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
@@ -583,7 +712,7 @@ module internal OnnxImport =
             | [] -> bad "The pipeline has no network layers (nodes named network.layer<i>)."
         let defined = HashSet<string>(ctx.Constants.Keys)
         defined.Add first.Input.[0] |> ignore
-        let start = { Layers = []; Pending = None; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision }
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision } |> mark
         let state = close (walk ctx defined start layerNodes) Activation.Identity
         let net = networkOf state
         let pipeline =
