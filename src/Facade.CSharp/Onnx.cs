@@ -15,7 +15,7 @@ public sealed class ImportedNetwork
         Producer = r.Producer;
     }
 
-    /// <summary>The network (dense layers), in the model's precision (FLOAT gives Float32, DOUBLE Float64).</summary>
+    /// <summary>The network (its blocks), in the model's precision (FLOAT gives Float32, DOUBLE Float64).</summary>
     public Network Network { get; }
 
     /// <summary>True when the graph ended in a Softmax (PyTorch's <c>nn.Softmax</c>): the network gives the logits;
@@ -36,9 +36,10 @@ public sealed class ImportedNetwork
     public string Producer { get; }
 }
 
-/// <summary>ONNX import (docs/onnx.md): graphs of dense layers (Gemm, or MatMul + Add), their activations (Relu, Tanh,
-/// Sigmoid, LeakyRelu, Softplus), Dropout and a trailing Softmax, as <c>torch.onnx.export</c> writes them for an
-/// <c>nn.Sequential</c>. Anything else, and every damaged, truncated or inconsistent file, raises
+/// <summary>ONNX import (docs/onnx.md): graphs of the library's blocks - dense layers (Gemm, or MatMul + Add),
+/// activations (Relu, Tanh, Sigmoid, LeakyRelu, Softplus), Dropout, BatchNormalization, LayerNormalization, residual
+/// Adds - and a trailing Softmax, as <c>torch.onnx.export</c> writes them for an <c>nn.Sequential</c>; and the
+/// library's own pipeline exports (<see cref="ImportPipeline(string)"/>). Anything else, and every damaged, truncated or inconsistent file, raises
 /// <see cref="OnnxFormatException"/> (a <see cref="ModelFormatException"/>) naming the node and the operator.</summary>
 public static class OnnxModel
 {
@@ -63,26 +64,26 @@ public static class OnnxModel
 
     /// <summary>True when the file is a pipeline the library exported (<c>pipeline.ExportOnnx</c>): read it with <see cref="ImportPipeline(string)"/>, anything else with
     /// <see cref="Import(string)"/>.</summary>
-    /// <exception cref="FN.OnnxFormatException">The file is not an ONNX model.</exception>
-    public static bool IsPipeline(string path) => FN.Onnx.isPipeline(FN.ModelFile.readBytes(path));
+    /// <exception cref="OnnxFormatException">The file is not an ONNX model.</exception>
+    public static bool IsPipeline(string path) => Errors.Run(() => FN.Onnx.isPipeline(FN.ModelFile.readBytes(path)));
 
     /// <summary>True when the bytes are a pipeline the library exported.</summary>
-    /// <exception cref="FN.OnnxFormatException">The bytes are not an ONNX model.</exception>
-    public static bool IsPipeline(byte[] bytes) => FN.Onnx.isPipeline(bytes);
+    /// <exception cref="OnnxFormatException">The bytes are not an ONNX model.</exception>
+    public static bool IsPipeline(byte[] bytes) => Errors.Run(() => FN.Onnx.isPipeline(bytes));
 
     /// <summary>Reads a pipeline the library exported back: the same preprocessing (imputation, one-hot columns),
     /// scaling, network (bit for bit), loss, feature, class and target names.</summary>
-    /// <exception cref="FN.OnnxFormatException">Not such an export, or a file that differs from what the exporter
+    /// <exception cref="OnnxFormatException">Not such an export, or a file that differs from what the exporter
     /// writes for the pipeline its metadata describes (naming the first node that differs).</exception>
-    public static Pipeline ImportPipeline(string path) => new(FN.Onnx.loadPipeline(path));
+    public static Pipeline ImportPipeline(string path) => new(Errors.Run(() => FN.Onnx.loadPipeline(path)));
 
     /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
-    /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged one.</exception>
-    public static Pipeline ImportPipeline(Stream stream) => new(FN.Onnx.importPipeline(ReadAll(stream)));
+    /// <exception cref="OnnxFormatException">Not such an export, or a damaged one.</exception>
+    public static Pipeline ImportPipeline(Stream stream) => new(Errors.Run(() => FN.Onnx.importPipeline(ReadAll(stream))));
 
     /// <summary>Reads a pipeline export's bytes.</summary>
-    /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged one.</exception>
-    public static Pipeline ImportPipeline(byte[] bytes) => new(FN.Onnx.importPipeline(bytes));
+    /// <exception cref="OnnxFormatException">Not such an export, or a damaged one.</exception>
+    public static Pipeline ImportPipeline(byte[] bytes) => new(Errors.Run(() => FN.Onnx.importPipeline(bytes)));
 
     internal static byte[] ReadAll(Stream stream)
     {
@@ -173,11 +174,11 @@ public static class OnnxPipelineExtensions
     extension(Pipeline)
     {
         /// <summary>Reads a pipeline the library exported as ONNX (see <see cref="OnnxModel.ImportPipeline(string)"/>).</summary>
-        /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged file.</exception>
+        /// <exception cref="OnnxFormatException">Not such an export, or a damaged file.</exception>
         public static Pipeline ImportOnnx(string path) => OnnxModel.ImportPipeline(path);
 
         /// <summary>Reads a pipeline export from a stream.</summary>
-        /// <exception cref="FN.OnnxFormatException">Not such an export, or a damaged model.</exception>
+        /// <exception cref="OnnxFormatException">Not such an export, or a damaged model.</exception>
         public static Pipeline ImportOnnx(Stream stream) => OnnxModel.ImportPipeline(stream);
     }
 }

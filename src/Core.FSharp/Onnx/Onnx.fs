@@ -2,12 +2,14 @@ namespace Functional.NN
 
 open System.IO
 
-/// ONNX export and import (docs/onnx.md). Export writes a network or a whole pipeline as an ONNX
-/// model (IR version 8, opsets 13 to 17, default 17) that ONNX Runtime and other ONNX tools run;
-/// import reads ONNX graphs of the same family (dense layers as Gemm or MatMul + Add, their
-/// activations, Dropout, a trailing Softmax; what torch.onnx.export writes for an nn.Sequential of
-/// Linear, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, Dropout and Softmax) into a network that
-/// trains further like any other.
+/// ONNX export and import (docs/onnx.md). Export writes a network of built-in blocks or a whole
+/// pipeline as an ONNX model (IR version 8, opsets 13 to 17, default 17) that ONNX Runtime and
+/// other ONNX tools run; import reads ONNX graphs of the same family (dense layers as Gemm or
+/// MatMul + Add, activations, Dropout, BatchNormalization, LayerNormalization, residual Adds, a
+/// trailing Softmax; what torch.onnx.export writes for an nn.Sequential of Linear, ReLU, Tanh,
+/// Sigmoid, LeakyReLU, Softplus, BatchNorm1d, LayerNorm, Dropout and Softmax, and residual
+/// modules) into a network that trains further like any other, and the library's own pipeline
+/// exports back into pipelines.
 [<RequireQualifiedAccess>]
 module Onnx =
 
