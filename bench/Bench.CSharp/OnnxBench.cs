@@ -161,6 +161,10 @@ internal static class OnnxBench
         Console.WriteLine($"  DenseTrainer.Predict float32, one core       {Time(i => trainer.Predict(fr[i & 63], outF, false)),8:F2}");
         Console.WriteLine($"  RowPredictor float32, both cores            {Time(i => rowPredictor.Predict(fr[i & 63], outF, true)),8:F2}");
         Console.WriteLine($"  RowPredictor float32, one core              {Time(i => rowPredictor.Predict(fr[i & 63], outF, false)),8:F2}");
+        long parallelBytes = Functional.NN.Kernels.RowPredictor<float>.ParallelBytes;
+        Functional.NN.Kernels.RowPredictor<float>.ParallelBytes = 256L * 1024;
+        Console.WriteLine($"  RowPredictor float32, only layer 0 split    {Time(i => rowPredictor.Predict(fr[i & 63], outF, true)),8:F2}");
+        Functional.NN.Kernels.RowPredictor<float>.ParallelBytes = parallelBytes;
         for (int l = 0; l < layers.Length; l++)
         {
             int din = layers[l].InputSize, dout = layers[l].OutputSize, li = l;
