@@ -141,7 +141,8 @@ let isFloat32 (p: Precision) = p = Precision.Float32
 /// A random pipeline on random raw data: a preprocessor (none; imputation by mean, median or
 /// most frequent value with missing cells in the data; text columns one-hot, their cells category
 /// indices, -1 for an unseen category under UnknownCategory.Zeros; or both), a standard or
-/// min-max scaler fitted on the encoded data, a network of float32 or float64, and a classifier
+/// min-max scaler fitted on the encoded data, a network of float32 or float64 (dense layers, or
+/// now and then batch normalisation, dropout and a residual block too), and a classifier
 /// (softmax cross-entropy, binary cross-entropy with logits or on probabilities, hinge) or a
 /// regressor (a target scaler).
 let genPipeline : Gen<Pipeline * Matrix<float>> =
@@ -185,18 +186,19 @@ let genPipeline : Gen<Pipeline * Matrix<float>> =
             | "probability" -> 1, Activation.Sigmoid, Loss.BinaryCrossEntropy, [| "no"; "yes" |]
             | "hinge" -> classes, Activation.Identity, Loss.Hinge, Array.init classes (sprintf "c%d")
             | _ -> 2, Activation.Identity, Loss.MeanSquaredError, [||]
-        let net = Network.init pre.OutputWidth [ LayerSpec.Of(hidden, act); LayerSpec.Of(outputs, last) ] (int64 seed) |> Network.withPrecision precision
+        // Now and then a network of other blocks too (batch normalisation, dropout, a residual).
+        let net =
+            if seed % 3 <> 0 then Network.init pre.OutputWidth [ LayerSpec.Of(hidden, act); LayerSpec.Of(outputs, last) ] (int64 seed)
+            else
+                Network.initBlocks pre.OutputWidth
+                    [ BlockSpec.Dense (LayerSpec.Of(hidden, act)); BlockSpec.BatchNorm; BlockSpec.Dropout 0.25
+                      BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(hidden, Activation.Tanh)) ]; BlockSpec.Dense (LayerSpec.Of(outputs, last)) ] (int64 seed)
+        let net = net |> Network.withPrecision precision
         let target = if classNames.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
         let p = Pipeline.createWith pre names scaler net loss "y" classNames target
         let _ = rng
         return p, x
     }
-
-/// The bits of every double of a network (weights column-major, then the bias, layer by layer).
-let networkBits (net: Network) =
-    net.Layers |> List.collect (fun l ->
-        [ yield! l.Weights.ToColumnMajorArray() |> Array.map BitConverter.DoubleToInt64Bits
-          match l.Bias with Some b -> yield! b.ToArray() |> Array.map BitConverter.DoubleToInt64Bits | None -> () ])
 
 /// Expects two pipelines to be the same: every part equal, the network bit for bit.
 let expectSamePipeline (back: Pipeline) (p: Pipeline) =
@@ -208,8 +210,9 @@ let expectSamePipeline (back: Pipeline) (p: Pipeline) =
     Expect.equal back.Scaler p.Scaler "scaler (kind, offset, scale)"
     Expect.equal back.TargetScaler p.TargetScaler "target scaler"
     Expect.equal back.Network.Precision p.Network.Precision "precision"
-    Expect.equal (back.Network.Layers |> List.map (fun l -> l.Activation, l.Bias.IsSome)) (p.Network.Layers |> List.map (fun l -> l.Activation, l.Bias.IsSome)) "activations and biases"
-    Expect.sequenceEqual (networkBits back.Network) (networkBits p.Network) "the network, bit for bit"
+    Expect.equal (Network.describe back.Network) (Network.describe p.Network) "the network's blocks"
+    Expect.equal back.Network.Blocks p.Network.Blocks "the network's blocks, values included"
+    Expect.sequenceEqual (modelBits back.Network) (modelBits p.Network) "the network's parameters and state, bit for bit"
 
 // ---- fixtures --------------------------------------------------------------------------------
 
