@@ -92,12 +92,14 @@ type Predictor internal () =
         output
     /// Checks a sample and an output span against the sizes.
     /// Raises ArgumentException (ParamName "x") when an output is not finite although x is.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     member internal this.CheckResult(output: Span<float>) =
         let mutable ok = true
         for k in 0 .. output.Length - 1 do
             if not (Double.IsFinite output.[k]) then ok <- false
         if not ok then
             Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     member internal this.CheckSpans(x: ReadOnlySpan<float>, output: Span<float>) =
         if x.Length <> this.InputSize then
             Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
@@ -245,6 +247,8 @@ module internal KernelNetwork =
         override _.Precision = net.Precision
         override _.InputSize = input.Length
         override _.OutputSize = output.Length
+        // Optimised from the first call (no tier-0 phase): a predictor exists for latency.
+        [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
         override this.Predict(x: ReadOnlySpan<float>, result: Span<float>) =
             this.CheckSpans(x, result)
             Monitor.Enter gate

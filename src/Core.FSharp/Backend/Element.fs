@@ -46,6 +46,7 @@ module internal KernelElement =
 
     /// True when every value is finite: v - v is 0 for a finite v and NaN for NaN or an infinity,
     /// so one vector comparison covers Vector<'T>.Count values.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (values: ReadOnlySpan<'T>) : bool =
         let vectors = MemoryMarshal.Cast<'T, Numerics.Vector<'T>> values
@@ -60,6 +61,7 @@ module internal KernelElement =
     /// True when every |value| is at most float32's largest (about 3.4e38): one vector
     /// comparison per Vector<float>.Count values (NaN compares false, so it passes here; allFinite
     /// catches it).
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     let withinFloat32 (values: ReadOnlySpan<float>) : bool =
         let vectors = MemoryMarshal.Cast<float, Numerics.Vector<float>> values
         let limit = Numerics.Vector<float>(float Single.MaxValue)
@@ -118,6 +120,7 @@ module internal KernelElement =
         MathNet.Numerics.LinearAlgebra.Vector<float>.Build.Dense(data)
 
     /// dst.[i] <- float32 src.[i] (rounded to nearest), sixteen at a time where the CPU has 512-bit vectors.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     let narrow (src: ReadOnlySpan<float>) (dst: Span<float32>) =
         let mutable i = 0
         if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
