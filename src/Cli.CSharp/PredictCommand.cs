@@ -15,7 +15,7 @@ public static class PredictCommand
         // back as a pipeline and predicts as its .fnn file would.
         bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
         if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
-        if (LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
+        if (!onnxPipeline && LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();
