@@ -89,6 +89,38 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// On a rows x cols block: a[i, j] &lt;- s(z[i, j]), z only read (an activation block on its own).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Apply<T>(ReadOnlySpan<T> z, Span<T> a, int rows, int cols, ActivationKind kind, T slope)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Simd.CheckType<T>();
+        long count = (long)rows * cols;
+        if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"rows = {rows}, cols = {cols} must be >= 0.");
+        if (z.Length < count) throw new ArgumentException($"z has {z.Length} elements; {rows} x {cols} needs {count}.", nameof(z));
+        if (a.Length < count) throw new ArgumentException($"a has {a.Length} elements; {rows} x {cols} needs {count}.", nameof(a));
+        if (count == 0) return;
+        unsafe
+        {
+            fixed (T* pz = z)
+            fixed (T* pa = a)
+            {
+                switch (kind)
+                {
+                    case ActivationKind.Identity: Rows<T, Identity<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    case ActivationKind.Sigmoid: Rows<T, Sigmoid<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    case ActivationKind.Tanh: Rows<T, Tanh<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    case ActivationKind.ReLU: Rows<T, Relu<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    case ActivationKind.LeakyReLU: Rows<T, Leaky<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    case ActivationKind.Softplus: Rows<T, Softplus<T>>(pz, pa, null, rows, cols, false, kind, slope); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation.");
+                }
+            }
+        }
+    }
+
     /// <summary>An activation as a vector function, so that one loop serves all (the JIT specialises per struct).</summary>
     private interface IVectorActivation<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

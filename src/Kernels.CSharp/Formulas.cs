@@ -116,8 +116,12 @@ public static class Formulas
         }
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Dropout masks: one stateless definition, so that the core, the kernels and any split of a
+    // batch over threads draw the same mask from the same (seed, step, block, row, column).
+
     /// <summary>SplitMix64's finaliser (Steele, Lea and Flood, 2014): a bijective mix of 64 bits.</summary>
-    static ulong Mix(ulong z)
+    public static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
@@ -136,13 +140,31 @@ public static class Formulas
     /// dropout block number <paramref name="block"/> (0-based, in the order the blocks are met,
     /// depth first) at a step of key <paramref name="key"/>: true iff u &gt;= rate, with u uniform
     /// in [0, 1) from the top 53 bits of a mix of the key, the block, the row (the position in the
-    /// batch) and the column. Stateless, so every backend and any parallel split draw the same mask;
-    /// each element is kept with probability 1 - rate.
+    /// batch) and the column (<see cref="DropoutHash"/>). Stateless, so every backend and any
+    /// parallel split draw the same mask; each element is kept with probability 1 - rate.
     /// </summary>
     public static bool DropoutKeep(ulong key, int block, int row, int column, double rate)
+        => (DropoutHash(DropoutBlockKey(key, block), row, column) >> 11) * (1.0 / 9007199254740992.0) >= rate;
+
+    /// <summary>The part of <see cref="DropoutKeep"/>'s hash common to a block's whole mask: Mix(key xor block phi64).</summary>
+    public static ulong DropoutBlockKey(ulong key, int block) => Mix(key ^ ((ulong)(uint)block * 0x9E3779B97F4A7C15UL));
+
+    /// <summary>
+    /// The 64-bit hash h of one mask element: Mix(blockKey xor (row &lt;&lt; 32 | column)); the element
+    /// is kept iff (h &gt;&gt; 11) 2^-53 &gt;= rate. Vector code computes it lane by lane along a row.
+    /// </summary>
+    public static ulong DropoutHash(ulong blockKey, int row, int column)
+        => Mix(blockKey ^ ((ulong)(uint)row << 32 | (uint)column));
+
+    /// <summary>
+    /// The integer form of <see cref="DropoutKeep"/>'s test, for vector code: keep iff
+    /// (h &gt;&gt; 11) &gt;= ceil(rate 2^53), the same test exactly (h &gt;&gt; 11 and rate 2^53 are
+    /// exact doubles). ArgumentOutOfRangeException for a rate outside [0, 1).
+    /// </summary>
+    public static ulong DropoutThreshold(double rate)
     {
-        ulong h = Mix(key ^ ((ulong)(uint)block * 0x9E3779B97F4A7C15UL));
-        h = Mix(h ^ ((ulong)(uint)row << 32 | (uint)column));
-        return (h >> 11) * (1.0 / 9007199254740992.0) >= rate;
+        if (!(rate >= 0.0 && rate < 1.0))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must be in [0, 1).");
+        return (ulong)Math.Ceiling(rate * 9007199254740992.0);
     }
 }
