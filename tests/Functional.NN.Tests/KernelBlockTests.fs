@@ -199,6 +199,34 @@ let inline trainerMasks (num: Num<'T>) =
     let inf = trainer.Forward(ReadOnlySpan x, rows).ToArray()
     Expect.sequenceEqual (Array.map num.To inf) (Array.map num.To x) "inference dropout is the identity"
 
+/// Bytes allocated on this thread by 100 training steps (fused SGD, and gradients with the
+/// running statistics updated), inference passes and one-row predictions of U1-blocks' network
+/// (dense, batch normalisation, ReLU, dropout twice, then dense), after a warm-up.
+let inline blockStepAllocations (num: Num<'T>) =
+    let blocks =
+        [| KernelBlock.NewDense 128; KernelBlock.NewBatchNorm(); KernelBlock.NewActivation ActivationKind.ReLU; KernelBlock.NewDropout 0.1
+           KernelBlock.NewDense 64; KernelBlock.NewBatchNorm(); KernelBlock.NewActivation ActivationKind.ReLU; KernelBlock.NewDropout 0.1
+           KernelBlock.NewDense 10 |]
+    let batch = 128
+    let trainer = DenseTrainer<'T>(64, blocks, LossKind.SoftmaxCrossEntropy, batch)
+    trainer.InitializeGlorot 1
+    let rng = Random 3
+    let x = randomArray rng num (batch * 64)
+    let y = Array.init (batch * 10) (fun idx -> if idx % 10 = (idx / 10) % 10 then num.Of 1.0 else num.Of 0.0)
+    let rate = num.Of 0.01
+    let one = Array.zeroCreate<'T> 10
+    let run (count: int) =
+        for s in 1 .. count do
+            let key = Formulas.DropoutKey(1L, int64 s)
+            trainer.Step(ReadOnlySpan x, ReadOnlySpan y, batch, rate, key) |> ignore
+            trainer.ComputeGradients(ReadOnlySpan x, ReadOnlySpan y, batch, PassMode.Training, key, true) |> ignore
+            trainer.EvaluateLoss(ReadOnlySpan x, ReadOnlySpan y, batch) |> ignore
+            trainer.Predict(ReadOnlySpan(x, 0, 64), Span one)
+    run 5
+    let before = GC.GetAllocatedBytesForCurrentThread()
+    run 100
+    GC.GetAllocatedBytesForCurrentThread() - before
+
 [<Tests>]
 let tests =
     testList "Kernels.Blocks" [
@@ -206,6 +234,10 @@ let tests =
         testPropertyWithConfig blockConfig "float32 random networks of blocks: loss, gradients, dX, running statistics, inference and a step equal the reference" (blockCase f32)
         testCase "float64 large batches: split passes and the batch split equal the reference, split passes bit for bit" <| fun () -> largeBatches f64
         testCase "float32 large batches: split passes and the batch split equal the reference, split passes bit for bit" <| fun () -> largeBatches f32
+        testSequenced <| testCase "float64 steps of a network of blocks allocate nothing" (fun () ->
+            Expect.equal (blockStepAllocations f64) 0L "bytes allocated on the calling thread by 100 steps")
+        testSequenced <| testCase "float32 steps of a network of blocks allocate nothing" (fun () ->
+            Expect.equal (blockStepAllocations f32) 0L "bytes allocated on the calling thread by 100 steps")
         testCase "dropout keeps 1 - p of the elements (binomial bounds) at p = 0.1, 0.5, 0.9" <| fun () ->
             for p in [ 0.1; 0.5; 0.9 ] do keepStatistics p
         testCase "dropout masks are a function of (key, block, row, column) alone" <| fun () ->

@@ -39,7 +39,6 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let precision = net.Precision
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
     let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
-    let layers = trainer.LayerCount
     /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
     /// reported by Mat.checkFinite, which names its row and column).
     // The converted data live in arrays rented from a pool kept for these conversions (returned by
@@ -62,23 +61,18 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
         data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx.RowCount, Precision.roundMatrix precision vy)
-    // The flat layout's blocks: for each layer, its weights (row-major) then its bias (when it
-    // has one); block b is layer blockLayer.[b]'s bias when blockIsBias.[b], and starts at
-    // blockOffset.[b] in the flat order. Every per-parameter pass below runs over these blocks.
-    let blockLayer, blockIsBias =
-        [| for l in 0 .. layers - 1 do
-             yield l, false
-             if trainer.HasBias l then yield l, true |] |> Array.unzip
-    let blocks = blockLayer.Length
+    // The flat layout's segments (the trainer's, in the core's order: for each layer its weights
+    // row by row then its bias when it has one): segment b starts at blockOffset.[b] in the flat
+    // order. Every per-parameter pass below runs over these segments.
+    let blocks = trainer.ParameterSegmentCount
     let blockOffset = Array.zeroCreate<int> (blocks + 1)
     do for b in 0 .. blocks - 1 do
-        let l = blockLayer.[b]
-        blockOffset.[b + 1] <- blockOffset.[b] + (if blockIsBias.[b] then trainer.Biases(l).Length else trainer.Weights(l).Length)
+        blockOffset.[b + 1] <- blockOffset.[b] + trainer.ParameterSegment(b).Length
     let parameterCount = blockOffset.[blocks]
-    /// Block b's parameters (the trainer's own buffer).
-    let parametersOf (b: int) : Span<'T> = if blockIsBias.[b] then trainer.Biases blockLayer.[b] else trainer.Weights blockLayer.[b]
-    /// Block b's gradients from the last ComputeGradients.
-    let gradientsOf (b: int) : ReadOnlySpan<'T> = if blockIsBias.[b] then trainer.BiasGradients blockLayer.[b] else trainer.WeightGradients blockLayer.[b]
+    /// Segment b's parameters (the trainer's own buffer).
+    let parametersOf (b: int) : Span<'T> = trainer.ParameterSegment b
+    /// Segment b's gradients from the last ComputeGradients.
+    let gradientsOf (b: int) : ReadOnlySpan<'T> = trainer.GradientSegment b
     let rule =
         let wd = settings.WeightDecay
         match settings.Optimizer with
