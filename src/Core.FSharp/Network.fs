@@ -114,10 +114,11 @@ type Predictor internal () =
                 if abs x.[j] > float Single.MaxValue then
                     Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)
 
-/// Dense networks on the kernels (Functional.NN.Kernels.DenseTrainer): the table from layers to
-/// the kernels' layer specifications, parameter copies both ways, and batch prediction through
-/// trainers that hold a network's parameters, cached per network value (networks are immutable,
-/// so a network's copy never goes stale; it is collected with the network).
+/// Networks of blocks on the kernels (Functional.NN.Kernels.DenseTrainer, which runs every
+/// built-in block): the table from blocks to the kernels' blocks, parameter and state copies both
+/// ways, and batch prediction (inference mode) through trainers that hold a network's parameters,
+/// cached per network value (networks are immutable, so a network's copy never goes stale; it is
+/// collected with the network). Custom blocks and the step activation stay on the reference.
 module internal KernelNetwork =
 
     open System.Collections.Concurrent
@@ -127,14 +128,20 @@ module internal KernelNetwork =
     open Functional.NN.Kernels
     open KernelElement
 
-    /// The first block the kernels do not support, as (position, reason): for now every block other
-    /// than a dense layer, and a dense layer with the step activation.
-    let unsupported (net: Network) : (int * string) option =
-        net.Blocks |> List.indexed |> List.tryPick (fun (i, b) ->
-            match b with
-            | Block.Dense l when l.Activation = Activation.Step -> Some (i, sprintf "layer %d's %s activation" i (Activation.name l.Activation))
-            | Block.Dense _ -> None
-            | _ -> Some (i, sprintf "block %d (%s)" i (Block.name b)))
+    /// The first block the kernels do not support, as (position, reason): a custom block, or a
+    /// dense layer or activation block with the step activation (depth first into residuals;
+    /// position "2.1" is the second block inside block 2).
+    let unsupported (net: Network) : (string * string) option =
+        let rec find (path: string) (blocks: Block list) =
+            blocks |> List.indexed |> List.tryPick (fun (i, b) ->
+                let here = if path = "" then string i else sprintf "%s.%d" path i
+                match b with
+                | Block.Dense l when l.Activation = Activation.Step -> Some (here, sprintf "layer %s's %s activation" here (Activation.name l.Activation))
+                | Block.Activation a when a = Activation.Step -> Some (here, sprintf "block %s's %s activation" here (Activation.name a))
+                | Block.Custom _ -> Some (here, sprintf "block %s (%s)" here (Block.name b))
+                | Block.Residual inner -> find here inner
+                | _ -> None)
+        find "" net.Blocks
 
     /// True when the kernels support every block.
     let supports (net: Network) = (unsupported net).IsNone
@@ -150,30 +157,92 @@ module internal KernelNetwork =
             | Some (_, what) -> Check.fail name (sprintf "The kernels backend does not support %s; use Backend.Auto or Backend.Reference." what)
             | None -> Backend.Kernels
 
-    /// The kernels' layer specifications (`Activation.kernel`, the bias flag).
+    /// The kernels' dense layer specifications of a network of dense layers only (`Activation.kernel`, the bias flag).
     let specs (net: Network) : DenseLayerSpec[] =
         net.Layers
         |> List.map (fun l -> let k, s = Activation.kernel l.Activation in DenseLayerSpec(l.OutputSize, k, s, l.Bias.IsSome))
         |> Array.ofList
 
-    /// Copies the network's parameters into a trainer of its shape (each rounded to 'T).
-    let load<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (trainer: DenseTrainer<'T>) =
-        net.Layers |> List.iteri (fun i l ->
-            copyRowMajor l.Weights (trainer.Weights i) |> ignore   // a network's weights are finite
-            let bias = trainer.Biases i
-            match l.Bias with
-            | Some b -> for j in 0 .. b.Count - 1 do bias.[j] <- 'T.CreateTruncating b.[j]
-            | None -> bias.Clear())
+    /// The kernels' blocks of a network (`Activation.kernel` for activations; shapes only, no
+    /// values). A custom block has none (the kernels do not run it).
+    let blocks (net: Network) : KernelBlock[] =
+        let rec map (blocks: Block list) : KernelBlock[] =
+            blocks
+            |> List.map (fun b ->
+                match b with
+                | Block.Dense l -> let k, s = Activation.kernel l.Activation in KernelBlock.NewDense(l.OutputSize, k, s, l.Bias.IsSome)
+                | Block.Activation a -> let k, s = Activation.kernel a in KernelBlock.NewActivation(k, s)
+                | Block.Dropout rate -> KernelBlock.NewDropout rate
+                | Block.BatchNorm bn -> KernelBlock.NewBatchNorm(bn.Momentum, bn.Epsilon)
+                | Block.LayerNorm ln -> KernelBlock.NewLayerNorm ln.Epsilon
+                | Block.Residual inner -> KernelBlock.NewResidual(map inner)
+                | Block.Custom c -> invalidArg "net" (sprintf "The kernels do not run custom blocks ('%s')." c.Name))
+            |> Array.ofList
+        map net.Blocks
 
-    /// A new network of the template's shape, activations and precision with the trainer's parameters.
+    /// Copies a vector into a span, each value rounded to 'T.
+    let private putVector<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (v: MathNet.Numerics.LinearAlgebra.Vector<float>) (dst: Span<'T>) =
+        for j in 0 .. v.Count - 1 do dst.[j] <- 'T.CreateTruncating v.[j]
+
+    /// Copies the network's parameters and state into a trainer of its shape (each rounded to
+    /// 'T), segment by segment in the flat order the trainer and `Parameters` share.
+    let load<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) (trainer: DenseTrainer<'T>) =
+        let mutable seg = 0
+        let mutable st = 0
+        Block.iter (fun b ->
+            match b with
+            | Block.Dense l ->
+                copyRowMajor l.Weights (trainer.ParameterSegment seg) |> ignore   // a network's weights are finite
+                seg <- seg + 1
+                match l.Bias with
+                | Some bias ->
+                    putVector bias (trainer.ParameterSegment seg)
+                    seg <- seg + 1
+                | None -> ()
+            | Block.BatchNorm bn ->
+                putVector bn.Scale (trainer.ParameterSegment seg)
+                putVector bn.Shift (trainer.ParameterSegment (seg + 1))
+                putVector bn.RunningMean (trainer.StateSegment st)
+                putVector bn.RunningVariance (trainer.StateSegment (st + 1))
+                seg <- seg + 2
+                st <- st + 2
+            | Block.LayerNorm ln ->
+                putVector ln.Scale (trainer.ParameterSegment seg)
+                putVector ln.Shift (trainer.ParameterSegment (seg + 1))
+                seg <- seg + 2
+            | _ -> ()) net.Blocks
+
+    /// A new network of the template's shape, activations and precision with the trainer's
+    /// parameters and state.
     let toNetwork<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (template: Network) (trainer: DenseTrainer<'T>) : Network =
-        { template with
-            Blocks =
-                template.Layers |> List.mapi (fun i l ->
-                    Block.Dense
-                        { l with
-                            Weights = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.Weights i))
-                            Bias = l.Bias |> Option.map (fun _ -> vectorOf (Span<'T>.op_Implicit (trainer.Biases i))) }) }
+        let mutable seg = 0
+        let mutable st = 0
+        let param () =
+            let v = vectorOf (Span<'T>.op_Implicit (trainer.ParameterSegment seg))
+            seg <- seg + 1
+            v
+        let state () =
+            let v = vectorOf (Span<'T>.op_Implicit (trainer.StateSegment st))
+            st <- st + 1
+            v
+        let rec map (blocks: Block list) =
+            blocks |> List.map (fun b ->
+                match b with
+                | Block.Dense l ->
+                    let w = matrixOfRowMajor l.InputSize l.OutputSize (Span<'T>.op_Implicit (trainer.ParameterSegment seg))
+                    seg <- seg + 1
+                    Block.Dense { l with Weights = w; Bias = l.Bias |> Option.map (fun _ -> param ()) }
+                | Block.BatchNorm bn ->
+                    let scale = param ()
+                    let shift = param ()
+                    let mean = state ()
+                    Block.BatchNorm { bn with Scale = scale; Shift = shift; RunningMean = mean; RunningVariance = state () }
+                | Block.LayerNorm ln ->
+                    let scale = param ()
+                    Block.LayerNorm { ln with Scale = scale; Shift = param () }
+                | Block.Residual inner -> Block.Residual (map inner)
+                | b -> b)
+        { template with Blocks = map template.Blocks }
 
     /// Rows per forward pass of a batch prediction.
     let chunk = 256
@@ -186,7 +255,7 @@ module internal KernelNetwork =
             match bag.TryTake() with
             | true, t -> t
             | _ ->
-                let t = DenseTrainer<'T>(net.InputSize, specs net, LossKind.HalfMeanSquaredError, chunk)
+                let t = DenseTrainer<'T>(net.InputSize, blocks net, LossKind.HalfMeanSquaredError, chunk)
                 load net t
                 t
         member _.Return(t: DenseTrainer<'T>) = bag.Add t
@@ -226,20 +295,32 @@ module internal KernelNetwork =
         | Precision.Float64 -> predictT<float> onBadValue net x
         | Precision.Float32 -> predictT<float32> onBadValue net x
 
-    /// The single-sample predictor of one element type: the kernels' RowPredictor (the weights
-    /// stored once as column panels, a layer's panels shared by the cores) and its buffers.
+    /// The single-sample predictor of one element type: for a network of dense layers the kernels'
+    /// RowPredictor (the weights stored once as column panels, a layer's panels shared by the
+    /// cores), for any other network of built-in blocks a batch-of-one DenseTrainer in inference
+    /// mode; and its buffers.
     [<Sealed>]
     type PredictorOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (net: Network) =
         inherit Predictor()
+        // A network of dense layers runs on the RowPredictor; any other network of built-in blocks
+        // on a batch-of-one DenseTrainer in inference mode.
+        let row =
+            if net.IsDense then
+                let t = RowPredictor<'T>(net.InputSize, specs net)
+                net.Layers |> List.iteri (fun i l ->
+                    let w = Array.zeroCreate<'T> (l.InputSize * l.OutputSize)
+                    copyRowMajor l.Weights (Span w) |> ignore   // a network's weights are finite
+                    let b = match l.Bias with Some b -> Array.init b.Count (fun j -> 'T.CreateTruncating b.[j]) | None -> [||]
+                    t.SetParameters(i, ReadOnlySpan w, ReadOnlySpan b))
+                t
+            else null
         let trainer =
-            let t = RowPredictor<'T>(net.InputSize, specs net)
-            net.Layers |> List.iteri (fun i l ->
-                let w = Array.zeroCreate<'T> (l.InputSize * l.OutputSize)
-                copyRowMajor l.Weights (Span w) |> ignore   // a network's weights are finite
-                let b = match l.Bias with Some b -> Array.init b.Count (fun j -> 'T.CreateTruncating b.[j]) | None -> [||]
-                t.SetParameters(i, ReadOnlySpan w, ReadOnlySpan b))
-            t
+            if net.IsDense then null
+            else
+                let t = DenseTrainer<'T>(net.InputSize, blocks net, LossKind.HalfMeanSquaredError, 1)
+                load net t
+                t
         let input = Array.zeroCreate<'T> net.InputSize
         let output = Array.zeroCreate<'T> net.OutputSize
         let gate = obj ()
@@ -256,10 +337,11 @@ module internal KernelNetwork =
                 // Both cores for the large layers; the values do not depend on the split.
                 if Type.op_Equality(typeof<'T>, typeof<float>) then
                     // float64: the caller's spans are the kernels' input and output.
-                    trainer.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
+                    if isNull row then trainer.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
+                    else row.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
                 else
                     narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
-                    trainer.Predict(ReadOnlySpan input, Span output, true)
+                    if isNull row then trainer.Predict(ReadOnlySpan input, Span output, true) else row.Predict(ReadOnlySpan input, Span output, true)
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate

@@ -22,7 +22,8 @@ namespace Functional.NN.Kernels;
 /// since sum_k H_kj = gamma_j dbeta_j and sum_k H_kj Xhat_kj = gamma_j dgamma_j). In inference the
 /// running statistics stand in for mu and var and dX = G gamma r. Layer normalisation is the same
 /// along each row (with H kept: dX_ij = r_i / w (w H_ij - sum_k H_ik - Xhat_ij sum_k H_ik Xhat_ik)).
-/// Dropout: Y = X M / (1 - p), dX = G M / (1 - p) with M from <see cref="Formulas.DropoutKeep"/>.
+/// Dropout: Y = X (M s), dX = G (M s) with M from <see cref="Formulas.DropoutKeep"/> and
+/// s = 1 / (1 - p) (the core's mask holds M s, so both round the same product).
 /// </remarks>
 public static unsafe class BlockPasses
 {
@@ -414,7 +415,7 @@ public static unsafe class BlockPasses
     /// <summary>
     /// Training-mode dropout on rows r0..r1-1 (batch positions) of a block of cols columns: the
     /// mask of dropout block <paramref name="block"/> under <paramref name="key"/>
-    /// (<see cref="Formulas.DropoutKeep"/>) into mask (1 kept, 0 dropped), and Y = X M / (1 - p) into y.
+    /// (<see cref="Formulas.DropoutKeep"/>) into mask (1 kept, 0 dropped), and Y = X (M / (1 - p)) into y.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DropoutForward<T>(T* x, T* y, T* mask, int r0, int r1, int cols, ulong key, int block, double rate) where T : unmanaged
@@ -422,9 +423,9 @@ public static unsafe class BlockPasses
         if (r0 < 0 || r1 < r0) throw new ArgumentOutOfRangeException(nameof(r1), $"rows {r0}..{r1} is not a range.");
         ulong threshold = Formulas.DropoutThreshold(rate);
         ulong blockKey = Formulas.DropoutBlockKey(key, block);
-        double q = 1.0 - rate;
+        double scale = 1.0 / (1.0 - rate);
         int vecEnd = Vector ? cols - cols % Lanes : 0;
-        var vq = Vector512.Create(q);
+        var vs = Vector512.Create(scale);
         var vt = Vector512.Create(threshold);
         var vkey = Vector512.Create(blockKey);
         var lanes = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
@@ -439,29 +440,29 @@ public static unsafe class BlockPasses
                 var keep = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(Mix(h ^ vkey), 11), vt).AsDouble();
                 var m = Vector512.ConditionalSelect(keep, Vector512<double>.One, Vector512<double>.Zero);
                 Store(m, mr + j);
-                Store(Load(xr + j) * m / vq, yr + j);
+                Store(Load(xr + j) * (m * vs), yr + j);
             }
             for (int j = vecEnd; j < cols; j++)
             {
                 double m = (Formulas.DropoutHash(blockKey, i, j) >> 11) >= threshold ? 1.0 : 0.0;
                 Set(mr + j, m);
-                Set(yr + j, Get(xr + j) * m / q);
+                Set(yr + j, Get(xr + j) * (m * scale));
             }
         }
     }
 
-    /// <summary>dX = G M / (1 - p) on rows r0..r1-1 (the mask of the forward pass). dx may be g (in place).</summary>
+    /// <summary>dX = G (M / (1 - p)) on rows r0..r1-1 (the mask of the forward pass). dx may be g (in place).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DropoutBackward<T>(T* g, T* mask, T* dx, int r0, int r1, int cols, double rate) where T : unmanaged
     {
-        double q = 1.0 - rate;
-        var vq = Vector512.Create(q);
+        double scale = 1.0 / (1.0 - rate);
+        var vs = Vector512.Create(scale);
         long start = (long)r0 * cols, end = (long)r1 * cols;
         long j = start;
         if (Vector)
             for (; j <= end - Lanes; j += Lanes)
-                Store(Load(g + j) * Load(mask + j) / vq, dx + j);
-        for (; j < end; j++) Set(dx + j, Get(g + j) * Get(mask + j) / q);
+                Store(Load(g + j) * (Load(mask + j) * vs), dx + j);
+        for (; j < end; j++) Set(dx + j, Get(g + j) * (Get(mask + j) * scale));
     }
 
     // ---------------------------------------------------------------------------------------------

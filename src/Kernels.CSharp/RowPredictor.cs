@@ -22,7 +22,7 @@ namespace Functional.NN.Kernels;
 /// Every output is the same sum in the same order whichever thread computes it and however the
 /// panels are shared: s_even + s_odd, each the running fused multiply-add over its rows in order
 /// (the last row of an odd d_in goes to s_even). So the result does not depend on the number of
-/// threads. It differs from the batch path (<see cref="DenseTrainer{T}.Forward"/>) only by the
+/// threads. It differs from the batch path (<see cref="DenseTrainer{T}.Forward(ReadOnlySpan{T}, int)"/>) only by the
 /// order of the additions.
 /// </para>
 /// </summary>

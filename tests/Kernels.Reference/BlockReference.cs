@@ -133,13 +133,13 @@ public sealed class BlockReference
             {
                 if (_mode == PassMode.Inference) { _dropout++; _tape.Add(g => g); return x; }
                 int block = _dropout++;
-                double q = 1.0 - b.Rate;
+                double scale = 1.0 / (1.0 - b.Rate);
                 var m = new double[n * w];
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < w; j++)
                         m[i * w + j] = Formulas.DropoutKeep(_key, block, i, j, b.Rate) ? 1.0 : 0.0;
-                _tape.Add(g => R(g.Select((v, k) => v * m[k] / q).ToArray()));
-                return R(x.Select((v, k) => v * m[k] / q).ToArray());
+                _tape.Add(g => R(g.Select((v, k) => v * (m[k] * scale)).ToArray()));
+                return R(x.Select((v, k) => v * (m[k] * scale)).ToArray());
             }
             case BlockKind.BatchNorm:
             {

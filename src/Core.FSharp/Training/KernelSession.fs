@@ -10,35 +10,40 @@ open KernelElement
 /// power-of-two size are kept between runs.
 type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> private () =
     static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 4)
-    /// Trainers left by finished runs, by shape (input width, layers, loss, batch size): a run of
+    /// Trainers left by finished runs, by shape (input width, blocks, loss, batch size): a run of
     /// the same shape takes one instead of allocating (and faulting in) its pinned buffers. Every
     /// run sets all parameters first and writes every scratch value before reading it, so results
     /// do not depend on which trainer it gets. At most two are kept per shape.
     static member val Trainers = Collections.Concurrent.ConcurrentDictionary<string, Collections.Concurrent.ConcurrentBag<DenseTrainer<'T>>>()
-    static member Rent(inputs: int, specs: DenseLayerSpec[], loss: LossKind, batchCap: int) : string * DenseTrainer<'T> =
-        let key = sprintf "%d|%s|%A|%d" inputs (String.Join(";", specs |> Array.map string)) loss batchCap
+    static member Rent(inputs: int, blocks: KernelBlock[], loss: LossKind, batchCap: int) : string * DenseTrainer<'T> =
+        let key = sprintf "%d|%s|%A|%d" inputs (String.Join(";", blocks |> Array.map string)) loss batchCap
         match KernelBuffers<'T>.Trainers.TryGetValue key with
         | true, bag ->
             match bag.TryTake() with
             | true, t -> key, t
-            | _ -> key, DenseTrainer<'T>(inputs, specs, loss, batchCap)
-        | _ -> key, DenseTrainer<'T>(inputs, specs, loss, batchCap)
+            | _ -> key, DenseTrainer<'T>(inputs, blocks, loss, batchCap)
+        | _ -> key, DenseTrainer<'T>(inputs, blocks, loss, batchCap)
     static member Return(key: string, trainer: DenseTrainer<'T>) =
         let bag = KernelBuffers<'T>.Trainers.GetOrAdd(key, fun _ -> Collections.Concurrent.ConcurrentBag<DenseTrainer<'T>>())
         if bag.Count < 2 then bag.Add trainer
 
-/// The kernels backend of the trainer: a dense network's training run on a DenseTrainer in the
-/// network's precision (float or float32), with the optimiser's update over the kernels' flat
-/// parameter buffers (`Optimizers.Update`, element for element the core's `Optimizer.stepIn`).
-/// Plain SGD without decay or clipping uses the trainer's fused step (the update folded into the
-/// weight-gradient product). Owns every buffer; a step allocates nothing.
+/// The kernels backend of the trainer: a training run of a network of built-in blocks on a
+/// DenseTrainer in the network's precision (float or float32), with the optimiser's update over
+/// the kernels' flat parameter buffers (`Optimizers.Update`, element for element the core's
+/// `Optimizer.stepIn`). Plain SGD without decay or clipping uses the trainer's fused step (the
+/// update folded into the weight-gradient product). As the reference session (`NetworkSession`):
+/// a step runs in training mode with the dropout key `Formulas.DropoutKey(seed, optimiser step
+/// before the step)` and updates the batch normalisations' running statistics (the session's
+/// state, kept in the trainer's buffers, marked and rewound with the parameters); the whole-set
+/// loss, the gradient norm and validation run in inference mode. Owns every buffer; a step
+/// allocates nothing.
 [<Sealed>]
 type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
-        (settings: OptimizerSettings, loss: Loss, data: TrainingData, net: Network, batchCap: int, fullBatch: bool,
-         theta0: float[], state0: OptimizerState) =
+        (settings: OptimizerSettings, seed: int64, loss: Loss, data: TrainingData, net: Network, batchCap: int, fullBatch: bool,
+         model0: float[], state0: OptimizerState) =
     let precision = net.Precision
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
-    let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.specs net, Loss.kernel loss, batchCap)
+    let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.blocks net, Loss.kernel loss, batchCap)
     /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
     /// reported by Mat.checkFinite, which names its row and column).
     // The converted data live in arrays rented from a pool kept for these conversions (returned by
@@ -69,6 +74,12 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     do for b in 0 .. blocks - 1 do
         blockOffset.[b + 1] <- blockOffset.[b] + trainer.ParameterSegment(b).Length
     let parameterCount = blockOffset.[blocks]
+    // The state (running statistics): segment b of the trainer's state at stateOffset.[b] after the parameters.
+    let stateBlocks = trainer.StateSegmentCount
+    let stateOffset = Array.zeroCreate<int> (stateBlocks + 1)
+    do for b in 0 .. stateBlocks - 1 do
+        stateOffset.[b + 1] <- stateOffset.[b] + trainer.StateSegment(b).Length
+    let stateCount = stateOffset.[stateBlocks]
     /// Segment b's parameters (the trainer's own buffer).
     let parametersOf (b: int) : Span<'T> = trainer.ParameterSegment b
     /// Segment b's gradients from the last ComputeGradients.
@@ -103,6 +114,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let yb = rent (batchCap * k)
     // Mark: the parameters and the state, copied flat (written by Mark before Rewind reads them).
     let markTheta = rent parameterCount
+    let markState = rent (max stateCount 1)
     let markOf (a: 'T[]) = if a.Length = 0 then Array.empty<'T> else rent parameterCount
     let markV, markM, markS = markOf velocity, markOf first, markOf second
     /// Copies the first parameterCount values (a rule's unused buffer is empty: nothing).
@@ -119,11 +131,24 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             let p = parametersOf b
             src.Slice(blockOffset.[b], p.Length).CopyTo(p)
 
-    let setFlat (theta: float[]) =
+    let copyStateTo (dst: Span<'T>) =
+        for b in 0 .. stateBlocks - 1 do trainer.StateSegment(b).CopyTo(dst.Slice(stateOffset.[b]))
+
+    let copyStateFrom (src: ReadOnlySpan<'T>) =
+        for b in 0 .. stateBlocks - 1 do
+            let p = trainer.StateSegment b
+            src.Slice(stateOffset.[b], p.Length).CopyTo(p)
+
+    /// Sets the parameters and then the state from a model vector (parameters, then state).
+    let setFlat (model: float[]) =
         for b in 0 .. blocks - 1 do
             let p = parametersOf b
             let o = blockOffset.[b]
-            for i in 0 .. p.Length - 1 do p.[i] <- 'T.CreateTruncating theta.[o + i]
+            for i in 0 .. p.Length - 1 do p.[i] <- 'T.CreateTruncating model.[o + i]
+        for b in 0 .. stateBlocks - 1 do
+            let p = trainer.StateSegment b
+            let o = parameterCount + stateOffset.[b]
+            for i in 0 .. p.Length - 1 do p.[i] <- 'T.CreateTruncating model.[o + i]
 
     /// The first parameterCount values as float64 (a rule's unused buffer is empty: empty).
     let toFloats (a: 'T[]) =
@@ -134,9 +159,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             r
 
     do
-        if parameterCount <> theta0.Length then
-            invalidArg "theta" (sprintf "theta has %d values but the network has %d parameters." theta0.Length parameterCount)
-        setFlat theta0
+        if parameterCount + stateCount <> model0.Length then
+            invalidArg "theta" (sprintf "theta has %d values but the network has %d parameters and %d state values." model0.Length parameterCount stateCount)
+        setFlat model0
 
     /// The loss of rows samples starting at row r0 of the training set, through the trainer.
     let chunkedLoss () =
@@ -172,13 +197,17 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.Backend = Backend.Kernels
         member _.Precision = precision
         member _.ParameterCount = parameterCount
-        member _.StateCount = 0
+        member _.StateCount = stateCount
         member _.SampleCount = n
         member _.Parameters() =
-            let r = Array.zeroCreate<float> parameterCount
+            let r = Array.zeroCreate<float> (parameterCount + stateCount)
             for b in 0 .. blocks - 1 do
                 let p = parametersOf b
                 let o = blockOffset.[b]
+                for i in 0 .. p.Length - 1 do r.[o + i] <- Double.CreateTruncating p.[i]
+            for b in 0 .. stateBlocks - 1 do
+                let p = trainer.StateSegment b
+                let o = parameterCount + stateOffset.[b]
                 for i in 0 .. p.Length - 1 do r.[o + i] <- Double.CreateTruncating p.[i]
             r
         member _.SetParameters(theta) = setFlat theta
@@ -199,11 +228,13 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             if measureChange then
                 if isNull before then before <- Array.zeroCreate parameterCount
                 copyParametersTo (Span before)
+            // The masks of the step numbered by the optimiser's counter before it (as the reference).
+            let key = Formulas.DropoutKey(seed, int64 t)
             t <- t + 1
             let value =
-                if fusedSgd then trainer.Step(x, y, rows, 'T.CreateTruncating eta)
+                if fusedSgd then trainer.Step(x, y, rows, 'T.CreateTruncating eta, key)
                 else
-                    let value = trainer.ComputeGradients(x, y, rows)
+                    let value = trainer.ComputeGradients(x, y, rows, PassMode.Training, key, true)
                     let clipScale =
                         if settings.ClipNorm > 0.0 then
                             let mutable ss = 0.0
@@ -231,15 +262,19 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             let mutable ok = true
             for b in 0 .. blocks - 1 do
                 if not (allFinite (Span<'T>.op_Implicit (parametersOf b))) then ok <- false
+            for b in 0 .. stateBlocks - 1 do
+                if not (allFinite (Span<'T>.op_Implicit (trainer.StateSegment b))) then ok <- false
             ok
         member _.Mark() =
             copyParametersTo (Span markTheta)
+            copyStateTo (Span markState)
             blit velocity markV
             blit first markM
             blit second markS
             markT <- t
         member _.Rewind() =
             copyParametersFrom (ReadOnlySpan(markTheta, 0, parameterCount))
+            copyStateFrom (ReadOnlySpan(markState, 0, stateCount))
             blit markV velocity
             blit markM first
             blit markS second
@@ -250,7 +285,8 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             let mutable r0 = 0
             while r0 < n do
                 let rows = min batchCap (n - r0)
-                trainer.ComputeGradients(ReadOnlySpan(xs, r0 * d, rows * d), ReadOnlySpan(ys, r0 * k, rows * k), rows) |> ignore
+                // In inference mode, as the reference: each row's gradient is its own, so chunks add up.
+                trainer.ComputeGradients(ReadOnlySpan(xs, r0 * d, rows * d), ReadOnlySpan(ys, r0 * k, rows * k), rows, PassMode.Inference, 0UL, false) |> ignore
                 let share = float rows / float n
                 for b in 0 .. blocks - 1 do
                     let g = gradientsOf b
@@ -272,14 +308,15 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
 /// Making kernel sessions.
 module internal KernelSessions =
 
-    /// A kernel session for the network in its precision, its parameters and optimiser state from
-    /// (theta, state), with room for batches of batchCap rows.
-    let create (settings: OptimizerSettings) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
-               (theta: float[]) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
+    /// A kernel session for the network in its precision, its model (parameters, then state) and
+    /// optimiser state from (model, state), dropout keys from the run's seed, with room for
+    /// batches of batchCap rows.
+    let create (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
+               (model: float[]) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
         match net.Precision with
         | Precision.Float64 ->
-            let s = new KernelSession<float>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            let s = new KernelSession<float>(settings, seed, loss, data, net, batchCap, fullBatch, model, state)
             s :> ITrainingSession, s.Network
         | Precision.Float32 ->
-            let s = new KernelSession<float32>(settings, loss, data, net, batchCap, fullBatch, theta, state)
+            let s = new KernelSession<float32>(settings, seed, loss, data, net, batchCap, fullBatch, model, state)
             s :> ITrainingSession, s.Network

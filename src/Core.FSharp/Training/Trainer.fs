@@ -428,7 +428,7 @@ module Trainer =
             match backend with
             | Backend.Kernels ->
                 let full = (options.Batching = Batching.FullBatch)
-                fst (KernelSessions.create options.Optimizer loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
+                fst (KernelSessions.create options.Optimizer options.Seed loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
             | _ -> NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
         let r = try run options hooks session (toNet net >> box) flat finally session.Dispose()
         let model = toNet net r.Model
