@@ -62,6 +62,9 @@ foreach (string dtype in new[] { "float32", "float64" })
 {
     bool f32 = dtype == "float32";
     items.Add(new Item("U1", dtype, null, new U1Fit(f32), 1));
+    // Issue 12 must-show 3: U1's network with batch normalisation before and dropout 0.1 after each
+    // hidden activation (what `--normalization batch --dropout 0.1` builds); the peer's "U1-blocks".
+    items.Add(new Item("U1-blocks", dtype, null, new U1BlocksFit(f32), 1, peerWorkload: "U1-blocks"));
     foreach (string opt in U2Train.Optimizers)
         items.Add(new Item("U2-" + opt, dtype, null, new U2Train(f32, opt), 1, variant: opt, flops: Flops.W1Epoch));
     items.Add(new Item("U3", dtype, null, new U3Predict(f32), options.Quick ? 1 : 3));
@@ -165,7 +168,7 @@ return 0;
 namespace Functional.NN.Bench
 {
     /// <summary>One workload, precision and size: our side, the peer's side, their samples.</summary>
-    internal sealed class Item(string workload, string dtype, int? size, IWorkload ours, int reps, bool peer = true, string? variant = null, double? flops = null)
+    internal sealed class Item(string workload, string dtype, int? size, IWorkload ours, int reps, bool peer = true, string? variant = null, double? flops = null, string? peerWorkload = null)
     {
         public string Workload { get; } = workload;
         public string Dtype { get; } = dtype;
@@ -199,7 +202,7 @@ namespace Functional.NN.Bench
             if (!HasPeer) return;
             // Likewise our side: the worker pool spins up to 0.5 ms, a background GC or JIT may run.
             if (settle) _maxSettlePeer = Math.Max(_maxSettlePeer, Machine.WaitForProcessIdle(Environment.ProcessId));
-            var cmd = new JsonObject { ["workload"] = Workload.Split('-')[0], ["dtype"] = Dtype, ["reps"] = reps };
+            var cmd = new JsonObject { ["workload"] = peerWorkload ?? Workload.Split('-')[0], ["dtype"] = Dtype, ["reps"] = reps };
             if (variant is not null) cmd["variant"] = variant;
             if (Size is int s) { cmd["size"] = s; cmd["inner"] = Ours.Inner; }
             if (IsMicro) cmd["calls"] = Ours.Inner;
@@ -223,6 +226,8 @@ namespace Functional.NN.Bench
                 "W3-api" => (f32 ? 8.0 : 5.0, null, "issue 17"),
                 // Issue 17 must-show 1: >= 1.0x OpenBLAS for n = 256..2048, >= 85 % of the peak for n = 512..2048.
                 "W4" => (1.0, Size >= 512 ? 85.0 : null, "issue 17"),
+                // Issue 12 must-show 3.
+                "U1-blocks" => (1.5, null, "issue 12"),
                 _ => (null, null, ""),
             };
         }
