@@ -109,6 +109,20 @@ let tests =
                     ((Network.predictWith Backend.Reference reference.Model x).ToRowMajorArray())
                     ((Network.predictWith Backend.Kernels reference.Model x).ToRowMajorArray())
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "on the kernels, networks of blocks train bit-identically across runs and across a checkpoint and resume (masks and running statistics included)" <| fun (seed: int) ->
+            let net, loss, x, y, rng = randomCase seed
+            let n = x.RowCount
+            let batching = let b = 2 + rng.Next 3 in if n % b = 1 then Batching.FullBatch else Batching.MiniBatch(b, Sampling.WithoutReplacement)
+            let options =
+                TrainingOptions.Default.WithOptimizer(Optimizer.Adam(0.9, 0.999, 1e-4)).WithSchedule(Schedule.Constant 1e-3).WithBatching(batching)
+                    .WithMaxEpochs(3).WithSeed(int64 seed).WithDivergenceFactor(0.0).WithBackend(Backend.Kernels)
+            let data = TrainingData.Of(x, y)
+            let bits (r: TrainingResult<Network>) = model r.Model |> Array.map BitConverter.DoubleToInt64Bits
+            let first = Trainer.train options loss data net
+            Expect.equal (bits (Trainer.train options loss data net)) (bits first) "a second run"
+            let part = Trainer.train (options.WithMaxSteps 2) loss data net
+            Expect.equal (bits (Trainer.resume options loss data part.Checkpoint)) (bits first) "stopped after 2 steps and resumed"
+
         testCase "both backends draw the same dropout masks: the first step's training loss (before any update) agrees to 1e-12" <| fun () ->
             // A wide dropout layer at p = 0.5 between dense layers: another mask changes the loss by
             // O(10 %); the same mask leaves only the order of sums (~1e-15).
