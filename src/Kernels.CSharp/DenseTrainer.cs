@@ -622,8 +622,13 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     private enum Work : byte { Forward, BatchNormForward, Backward, BatchNormBackward, ScaleShiftGradients }
 
-    /// <summary>Elements of a pass below which it runs on the calling thread.</summary>
-    private const long SplitElements = 1 << 15;
+    /// <summary>
+    /// Elements of a pass below which it runs on the calling thread: 8192 for the passes that
+    /// cost about 0.5 ns an element on one core (the normalisations, dropout's mask), so that a
+    /// part takes a few microseconds, well above a fork-join's cost (W3-forkjoin); 65536 for the
+    /// passes that only stream memory (activations, sums, copies, dropout's backward).
+    /// </summary>
+    private const long SplitElements = 1 << 13, SplitElementsCheap = 1 << 16;
 
     /// <summary>
     /// Runs a pass of op o on rows r0..r0+rows: on the calling thread, or (parallel, large) in parts
@@ -633,7 +638,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     private void Split(Work work, int o, int r0, int rows, int cols, bool parallel, int part)
     {
         bool columns = work is Work.BatchNormForward or Work.BatchNormBackward or Work.ScaleShiftGradients;
-        if (parallel && (long)rows * cols >= SplitElements && WorkerPool.Threads > 1 && (columns ? cols >= 16 : rows >= 2))
+        OpKind kind = _ops[o].Kind;
+        bool cheap = !columns && !(kind == OpKind.LayerNorm || (kind == OpKind.Dropout && work == Work.Forward));
+        if (parallel && (long)rows * cols >= (cheap ? SplitElementsCheap : SplitElements) && WorkerPool.Threads > 1 && (columns ? cols >= 16 : rows >= 2))
         {
             var job = _passJob;
             job.WorkKind = work; job.Op = o; job.R0 = r0; job.Rows = rows; job.Cols = cols; job.Columns = columns;
