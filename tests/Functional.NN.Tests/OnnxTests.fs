@@ -334,10 +334,16 @@ let tests =
                     // Expected: the library's own forward pass (Network.predict).
                     expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
             for p in [ Precision.Float64; Precision.Float32 ] do
-                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g" (Precision.name p) (tolerance p)) (genBlocks p) 60 (fun (net, x) ->
+                // Normalisation divides by sqrt(var + eps): where a row's (or a column's) values are
+                // close, ONNX Runtime's float32 sums (another order than the library's float64
+                // sums rounded once) differ by a few ulps of the variance, and 1/std multiplies that
+                // difference; a failing case seen (layer normalisation of three features, two nested
+                // residuals) differed by 1.3e-5. So float32 block networks get 1e-4, float64 keeps 1e-12.
+                let blockTolerance = match p with Precision.Float32 -> 1e-4 | Precision.Float64 -> tolerance p
+                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g" (Precision.name p) blockTolerance) (genBlocks p) 60 (fun (net, x) ->
                     let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
                     // Expected: the library's forward pass at inference (Network.predict).
-                    expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
+                    expectClose blockTolerance "output" (floats out "output") (Network.predict net x))
             yield test "a custom block is refused by export with an ArgumentException naming it and its position" {
                 let custom =
                     { new ICustomBlock with
