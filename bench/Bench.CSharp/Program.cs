@@ -420,7 +420,8 @@ namespace Functional.NN.Bench
             var (x, y) = Data();
             _data = Functional.NN.TrainingData.Of(x, y);
             _options = Functional.NN.TrainingOptions.Default.WithBatching(Functional.NN.BatchingModule.miniBatch(Batch))
-                .WithSchedule(Functional.NN.Schedule.NewConstant(0.01)).WithMaxEpochs(1).WithSeed(3L);
+                .WithSchedule(Functional.NN.Schedule.NewConstant(0.01)).WithMaxEpochs(1).WithSeed(3L)
+                .WithOptimizer(Functional.NN.Optimizer.Sgd).WithoutEarlyStopping();
             Epoch();
             Epoch();
         }

@@ -98,7 +98,8 @@ namespace Functional.NN.Bench
                     .WithSchedule(FN.Schedule.NewConstant(1e-3))
                     .WithOptimizer(FN.Optimizer.NewAdam(0.9, 0.999, 1e-8))
                     .WithSeed(2L)
-                    .WithMaxEpochs(8))
+                    .WithMaxEpochs(8)
+                    .WithoutEarlyStopping())
                 .WithValidationFraction(0.1)
                 .WithPrecision(f32 ? FN.Precision.Float32 : FN.Precision.Float64);
     }
@@ -170,7 +171,8 @@ namespace Functional.NN.Bench
                 .WithSchedule(FN.Schedule.NewConstant(1e-3))
                 .WithOptimizer(FN.Optimizer.NewAdam(0.9, 0.999, 1e-8))
                 .WithSeed(2L)
-                .WithMaxEpochs(8);
+                .WithMaxEpochs(8)
+                .WithoutEarlyStopping();
             // Warm-up (JIT) on one epoch, as the peer.
             FN.Trainer.train(_options.WithMaxEpochs(1), FN.Loss.SoftmaxCrossEntropy, _data, _net);
         }
@@ -203,7 +205,8 @@ namespace Functional.NN.Bench
                 .WithSchedule(FN.Schedule.NewConstant(rate))
                 .WithOptimizer(opt)
                 .WithSeed(3L)
-                .WithMaxEpochs(1);
+                .WithMaxEpochs(1)
+                .WithoutEarlyStopping();
         }
 
         public void Setup()
@@ -271,7 +274,10 @@ namespace Functional.NN.Bench
                 x[i, 0] = a; x[i, 1] = b; y[i, 0] = Math.Sin(3 * a) * b;
             }
             _data = FN.TrainingData.Of(x, y);
-            _options = FN.TrainingOptions.Default.WithBatching(FN.Batching.FullBatch).WithSchedule(FN.Schedule.NewConstant(0.05)).WithMaxEpochs(Steps);
+            // Every option stated (the library's defaults are Adam with a plateau stop): plain
+            // gradient descent for exactly Steps full-batch steps, as the peer.
+            _options = FN.TrainingOptions.Default.WithBatching(FN.Batching.FullBatch).WithSchedule(FN.Schedule.NewConstant(0.05))
+                .WithOptimizer(FN.Optimizer.Sgd).WithoutEarlyStopping().WithMaxEpochs(Steps);
             FN.Trainer.train(_options.WithMaxEpochs(20), FN.Loss.MeanSquaredError, _data, _net);
         }
 
