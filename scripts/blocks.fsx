@@ -52,9 +52,11 @@ let batchNorm =
 let residual = dense width Activation.Sigmoid :: [ for _ in 2 .. hidden -> BlockSpec.Residual [ dense width Activation.Sigmoid ] ]
 let variants = [ "plain", plain; "batch norm", batchNorm; "residual", residual ]
 
+// Plain minibatch SGD for a fixed number of epochs, every option stated (the library's defaults
+// are Adam with a plateau stop), on the default backend (the kernels run every built-in block).
 let options =
     TrainingOptions.Default.WithBatching(Batching.miniBatch 32).WithSchedule(Schedule.Constant 0.1)
-        .WithMaxEpochs(epochs).WithSeed(5L).WithBackend(Backend.Reference)
+        .WithOptimizer(Optimizer.Sgd).WithoutEarlyStopping().WithMaxEpochs(epochs).WithSeed(5L)
 
 /// |dL/dW| of each dense layer's weights, depth first, at the network's start, on the first 32
 /// training images in training mode (batch normalisation by the batch's statistics, as in a step).
