@@ -175,7 +175,10 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
             let xb = Array.concat [ for s in batch -> Array.sub xs (s * d) d ]
             let yb = Array.concat [ for s in batch -> Array.sub ys (s * k) k ]
             let before = parameters ()
-            let value = trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, batch.Length, rateT)
+            // The batch loss is a value of the network's precision (docs/precision.md): a float32
+            // network's loss of 1e39 is float32's infinity, a divergence at this step (a replayed
+            // seed found the unrounded check one step late).
+            let value = trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, batch.Length, rateT) |> Precision.round net.Precision
             if not (Double.IsFinite value) || not (finite (parameters ())) then result <- Some (Diverged (epoch, step, networkOf before))
             total <- total + Precision.round net.Precision value * float batch.Length
             i <- i + 1

@@ -515,16 +515,16 @@ let private argumentError (f: unit -> unit) =
 [<Tests>]
 let tests =
     testList "Blocks" [
-        testList "gradient check on random cases (1,250 a run)" [
-            testPropertyWithConfig (configOf typeof<DenseArb> 150) "block gradient check, dense: every parameter and input within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ActivationArb> 150) "block gradient check, activation: every parameter and input within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<DropoutTrainingArb> 150) "block gradient check, dropout (training, mask fixed by the key): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<DropoutInferenceArb> 50) "block gradient check, dropout (inference): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<BatchNormTrainingArb> 200) "block gradient check, batch normalisation (training): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<BatchNormInferenceArb> 150) "block gradient check, batch normalisation (inference): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<LayerNormArb> 150) "block gradient check, layer normalisation: within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ResidualTrainingArb> 125) "block gradient check, residual (training; inner blocks of every kind): within 1e-6" passes
-            testPropertyWithConfig (configOf typeof<ResidualInferenceArb> 125) "block gradient check, residual (inference): within 1e-6" passes
+        testList "gradient check on random cases (1,000 a run for each built-in block, 6,000 in all)" [
+            testPropertyWithConfig (configOf typeof<DenseArb> 1000) "block gradient check, dense: every parameter and input within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ActivationArb> 1000) "block gradient check, activation: every parameter and input within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<DropoutTrainingArb> 800) "block gradient check, dropout (training, mask fixed by the key): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<DropoutInferenceArb> 200) "block gradient check, dropout (inference): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<BatchNormTrainingArb> 700) "block gradient check, batch normalisation (training): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<BatchNormInferenceArb> 300) "block gradient check, batch normalisation (inference): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<LayerNormArb> 1000) "block gradient check, layer normalisation: within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ResidualTrainingArb> 600) "block gradient check, residual (training; inner blocks of every kind): within 1e-6" passes
+            testPropertyWithConfig (configOf typeof<ResidualInferenceArb> 400) "block gradient check, residual (inference): within 1e-6" passes
         ]
 
         testList "a wrong derivative of each block fails the check" [
