@@ -266,6 +266,14 @@ let private mutants : (string * string * bool option * (BlockCase -> bool) * (Mo
         match trueBackward mode b t g with
         | BlockGradient.Normalization (ds, db), dx -> BlockGradient.Normalization (ds * 1.001, db), dx
         | r -> r)
+      "batch normalisation (training): dbeta 0.1% too large", "batch normalisation", Some true, any, (fun mode b t g ->
+        match trueBackward mode b t g with
+        | BlockGradient.Normalization (ds, db), dx -> BlockGradient.Normalization (ds, db * 1.001), dx
+        | r -> r)
+      "batch normalisation (inference): dgamma 0.1% too large", "batch normalisation", Some false, any, (fun mode b t g ->
+        match trueBackward mode b t g with
+        | BlockGradient.Normalization (ds, db), dx -> BlockGradient.Normalization (ds * 1.001, db), dx
+        | r -> r)
       "batch normalisation (inference): the training formula", "batch normalisation", Some false, any, (fun _ b t g ->
         match b with
         | Block.BatchNorm bn -> let ds, db, dx = BatchNorm.backward Precision.Float64 true bn (normalization t) g in BlockGradient.Normalization (ds, db), dx
@@ -293,6 +301,10 @@ let private mutants : (string * string * bool option * (BlockCase -> bool) * (Mo
       "layer normalisation: dgamma 0.1% too large", "layer normalisation", None, any, (fun mode b t g ->
         match trueBackward mode b t g with
         | BlockGradient.Normalization (ds, db), dx -> BlockGradient.Normalization (ds * 1.001, db), dx
+        | r -> r)
+      "layer normalisation: dbeta 0.1% too large", "layer normalisation", None, any, (fun mode b t g ->
+        match trueBackward mode b t g with
+        | BlockGradient.Normalization (ds, db), dx -> BlockGradient.Normalization (ds, db * 1.001), dx
         | r -> r)
       "residual (training): the skip path's G dropped", "residual", Some true, any, (fun mode b t g ->
         let bg, dx = trueBackward mode b t g
