@@ -62,6 +62,10 @@ module ModelFile =
           | None -> ()
           yield p + "activation", ModelValue.Text (Activation.name l.Activation) ]
 
+    /// Raises ArgumentException (ParamName `param`): a custom block (code, not data) at a position.
+    let private refuseCustom (param: string) (here: string) (c: ICustomBlock) : 'a =
+        Check.fail param (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name)
+
     /// The deepest nesting of residual blocks a file may hold.
     let maxBlockDepth = 32
 
@@ -90,7 +94,7 @@ module ModelFile =
                 [ yield prefix + "blocks", ModelValue.Int (int64 bs.Length)
                   for i, b in List.indexed bs do
                       let q = sprintf "%sblock%d." prefix i
-                      let here = if path = "" then string i else sprintf "%s.%d" path i
+                      let here = Block.position path i
                       let kind k = q + "kind", ModelValue.Text k
                       match b with
                       | Block.Dense l ->
@@ -119,7 +123,7 @@ module ModelFile =
                           yield kind "residual"
                           yield! blocks q here inner
                       | Block.Custom c ->
-                          Check.fail "net" (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name) ]
+                          refuseCustom "net" here c ]
             [ if precision <> Precision.Float64 then yield prefix + "precision", ModelValue.Text (Precision.name precision)
               yield! blocks prefix "" net.Blocks ]
 
@@ -157,7 +161,7 @@ module ModelFile =
                 let count = e.IntIn(prefix + "blocks", 1L, entries)
                 [ for i in 0 .. count - 1 do
                     let q = sprintf "%sblock%d." prefix i
-                    let here = if path = "" then string i else sprintf "%s.%d" path i
+                    let here = Block.position path i
                     let vec name = Vector<float>.Build.DenseOfArray(e.VectorIn(q + name, -1, precision))
                     match e.Text(q + "kind") with
                     | "dense" -> yield Block.Dense (denseOf precision q e)
@@ -439,10 +443,10 @@ module ModelFile =
         // A custom block is refused before anything is written, with its name and position.
         let rec custom (path: string) (bs: Block list) =
             bs |> List.iteri (fun i b ->
-                let here = if path = "" then string i else sprintf "%s.%d" path i
+                let here = Block.position path i
                 match b with
                 | Block.Custom c ->
-                    Check.fail param (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name)
+                    refuseCustom param here c
                 | Block.Residual inner -> custom here inner
                 | _ -> ())
         custom "" net.Blocks

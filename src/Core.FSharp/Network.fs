@@ -134,7 +134,7 @@ module internal KernelNetwork =
     let unsupported (net: Network) : (string * string) option =
         let rec find (path: string) (blocks: Block list) =
             blocks |> List.indexed |> List.tryPick (fun (i, b) ->
-                let here = if path = "" then string i else sprintf "%s.%d" path i
+                let here = Block.position path i
                 match b with
                 | Block.Dense l when l.Activation = Activation.Step -> Some (here, sprintf "layer %s's %s activation" here (Activation.name l.Activation))
                 | Block.Activation a when a = Activation.Step -> Some (here, sprintf "block %s's %s activation" here (Activation.name a))
@@ -394,7 +394,7 @@ module Network =
         let total = ref 0L
         let rec build (path: string) (width: int) (rng: Rng) (specs: BlockSpec list) : Block list * int * Rng =
             let folder (blocks, width, rng) (i: int, spec: BlockSpec) =
-                let here = if path = "" then string i else sprintf "%s.%d" path i
+                let here = Block.position path i
                 match spec with
                 | BlockSpec.Dense spec ->
                     Check.positiveInt "units" spec.Units

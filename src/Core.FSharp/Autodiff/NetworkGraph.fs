@@ -44,7 +44,7 @@ module NetworkGraph =
             Node.multiply xc (Node.broadcastRows n (Node.pow -0.5 (Node.add var (Node.scalar eps))))
         let rec blocks (path: string) (a: Node) (bs: Block list) =
             bs |> List.indexed |> List.fold (fun (a: Node) (i, b) ->
-                let p = if path = "" then string i else sprintf "%s.%d" path i
+                let p = Block.position path i
                 match b with
                 | Block.Dense layer ->
                     let z = Node.matMul a (Node.variable ("W" + p) layer.Weights)
@@ -133,7 +133,7 @@ module NetworkGraph =
         let row (name: string) = result.Gradients.[name].Row 0
         let rec blocks (path: string) (bs: Block list) =
             bs |> List.mapi (fun i b ->
-                let p = if path = "" then string i else sprintf "%s.%d" path i
+                let p = Block.position path i
                 match b with
                 | Block.Dense layer ->
                     BlockGradient.Dense { DenseGradient.Weights = result.Gradients.["W" + p]; Bias = layer.Bias |> Option.map (fun _ -> row ("b" + p)) }

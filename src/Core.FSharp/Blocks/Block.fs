@@ -161,13 +161,17 @@ module Block =
             | Block.Residual inner -> iter f inner
             | _ -> ()
 
+    /// The position of block i of a sequence at `path` ("" for the network's own blocks): "3", or
+    /// "2.1" for the second block inside block 2. Errors and files name blocks by it.
+    let position (path: string) (i: int) = if path = "" then string i else sprintf "%s.%d" path i
+
     /// The position ("3", or "2.1" for the second block inside block 2) of the first block, depth
     /// first, for which `f` holds.
     let rec tryFindPath (f: Block -> bool) (path: string) (blocks: Block list) : string option =
         blocks
         |> List.indexed
         |> List.tryPick (fun (i, b) ->
-            let here = if path = "" then string i else sprintf "%s.%d" path i
+            let here = position path i
             if f b then Some here
             else
                 match b with
@@ -179,7 +183,7 @@ module Block =
         blocks
         |> List.indexed
         |> List.tryPick (fun (i, b) ->
-            let here = if path = "" then string i else sprintf "%s.%d" path i
+            let here = position path i
             match b with
             | Block.Dense d when not (Activation.isDifferentiable d.Activation) -> Some (here, d.Activation)
             | Block.Activation a when not (Activation.isDifferentiable a) -> Some (here, a)
@@ -194,7 +198,7 @@ module Block =
         blocks
         |> List.indexed
         |> List.fold (fun (w: int option) (i, b) ->
-            let here = if path = "" then string i else sprintf "%s.%d" path i
+            let here = position path i
             match b, w with
             | Block.Dropout rate, _ ->
                 Dropout.checkRateAt param here rate
