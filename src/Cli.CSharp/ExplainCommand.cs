@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace FunctionalNN.Cli;
@@ -7,8 +6,6 @@ namespace FunctionalNN.Cli;
 /// gradient x input, per feature, toward the predicted class (or --class); globally: permutation importance.</summary>
 public static class ExplainCommand
 {
-    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-
     /// <summary>Runs the command.</summary>
     public static int Run(Options o, TextWriter w)
     {
@@ -80,7 +77,7 @@ public static class ExplainCommand
         if (plots is not null)
         {
             var bars = Path.Combine(plots, $"attributions-row-{row}.png");
-            Plots.AttributionBars(e.Names, e.Values, null, $"Row {row}: {Label(method)} of {e.OutputName}", $"attribution (f(x) = {e.Output:G4}, f(baseline) = {e.BaselineOutput:G4})", bars);
+            Plots.AttributionBars(e.Names, e.Values, null, $"Row {row}: {Label(method)} of {e.OutputName}", $"attribution (f(x) = {Fmt.G(e.Output, 4)}, f(baseline) = {Fmt.G(e.BaselineOutput, 4)})", bars);
             written.Add(bars);
             int side = (int)Math.Round(Math.Sqrt(d));
             if (model.IsClassifier && side * side == d && side >= 4)
@@ -130,7 +127,7 @@ public static class ExplainCommand
         {
             var path = Path.Combine(plots, "importance.png");
             Plots.AttributionBars(imp.Names, imp.Means, imp.StandardDeviations,
-                $"Permutation importance on {dataName} ({imp.Repeats} repeats, seed {seed})", $"drop in {imp.Scorer} (baseline {imp.BaselineScore:G4}); bars: +-1 std", path);
+                $"Permutation importance on {dataName} ({imp.Repeats} repeats, seed {seed})", $"drop in {imp.Scorer} (baseline {Fmt.G(imp.BaselineScore, 4)}); bars: +-1 std", path);
             written.Add(path);
         }
         if (json)

@@ -58,18 +58,17 @@ public static class ImportCommand
             header.AddRange(Enumerable.Range(0, k).Select(j => $"p_{j}"));
         }
         else header.AddRange(Enumerable.Range(0, k).Select(j => $"{imported.OutputName}_{j}"));
-        string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var rows = new List<string[]>();
         for (int i = 0; i < n; i++)
         {
-            var row = Enumerable.Range(0, features.Length).Select(j => Num(x[i, j]));
+            var row = Enumerable.Range(0, features.Length).Select(j => Fmt.Cell(x[i, j]));
             if (imported.TrailingSoftmax)
             {
                 var best = 0;
                 for (int j = 1; j < k; j++) if (y[i, j] > y[i, best]) best = j;
                 row = row.Append(best.ToString(CultureInfo.InvariantCulture));
             }
-            rows.Add(row.Concat(Enumerable.Range(0, k).Select(j => Num(y[i, j]))).ToArray());
+            rows.Add(row.Concat(Enumerable.Range(0, k).Select(j => Fmt.Cell(y[i, j]))).ToArray());
         }
         var text = PredictCommand.CsvText(header, rows);
         if (outPath is null) w.Write(text);

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace FunctionalNN.Cli;
 
 /// <summary>fnn linear: the notes' least squares (or ridge with --lambda) on a CSV file, fitted on a training
@@ -7,8 +5,6 @@ namespace FunctionalNN.Cli;
 /// fnn evaluate and fnn predict.</summary>
 public static class LinearCommand
 {
-    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-
     /// <summary>Runs the command.</summary>
     public static int Run(Options o, TextWriter w)
     {
@@ -37,7 +33,7 @@ public static class LinearCommand
         {
             var split = data.SplitStratified(testFraction, seed);
             if (split.Test.SampleCount == 0)
-                throw new UsageException($"--test-fraction {testFraction.ToString(Inv)} leaves no test row of {data.SampleCount}; use a larger fraction, or 0 to fit every row");
+                throw new UsageException($"--test-fraction {Fmt.G(testFraction)} leaves no test row of {data.SampleCount}; use a larger fraction, or 0 to fit every row");
             (train, test) = (split.Train, split.Test);
         }
         var model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
@@ -67,15 +63,15 @@ public static class LinearCommand
             Report.Json(w, fields);
             return 0;
         }
-        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {lambda.ToString(Inv)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
+        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
-        w.WriteLine($"{"(intercept)".PadRight(width)} {model.Intercept[0].ToString("R", Inv)}");
-        for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {coef[j, 0].ToString("R", Inv)}");
-        w.WriteLine($"training R^2 {trainReport.R2.ToString("F6", Inv)}, MSE {trainReport.MeanSquaredError.ToString("G6", Inv)}");
+        w.WriteLine($"{"(intercept)".PadRight(width)} {Fmt.G(model.Intercept[0])}");
+        for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {Fmt.G(coef[j, 0])}");
+        w.WriteLine($"training R^2 {Fmt.G(trainReport.R2)}, MSE {Fmt.G(trainReport.MeanSquaredError)}");
         if (testReport is not null)
             w.WriteLine(test.SampleCount < 2
-                ? $"test R^2 undefined ({test.SampleCount} test row), MSE {testReport.MeanSquaredError.ToString("G6", Inv)}"
-                : $"test R^2 {testReport.R2.ToString("F6", Inv)}, MSE {testReport.MeanSquaredError.ToString("G6", Inv)}");
+                ? $"test R^2 undefined ({test.SampleCount} test row), MSE {Fmt.G(testReport.MeanSquaredError)}"
+                : $"test R^2 {Fmt.G(testReport.R2)}, MSE {Fmt.G(testReport.MeanSquaredError)}");
         if (outPath is not null) w.WriteLine($"model saved to {outPath} (fnn evaluate and fnn predict read it)");
         return 0;
     }
@@ -128,7 +124,7 @@ public static class LinearCommand
         var yhat = model.PredictValues(x);
         var header = names.Append(target is null ? "predicted" : $"predicted_{target}");
         var rows = Enumerable.Range(0, yhat.Length)
-            .Select(i => Enumerable.Range(0, names.Length).Select(j => x[i, j].ToString("R", Inv)).Append(yhat[i].ToString("R", Inv)).ToArray());
+            .Select(i => Enumerable.Range(0, names.Length).Select(j => Fmt.Cell(x[i, j])).Append(Fmt.Cell(yhat[i])).ToArray());
         var text = PredictCommand.CsvText(header, rows);
         if (outPath is null) w.Write(text);
         else

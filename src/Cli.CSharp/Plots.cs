@@ -83,7 +83,7 @@ public static class Plots
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, r.ClassNames);
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions.Select(p => k - 1 - p).ToArray(), r.ClassNames);
         plt.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
-        plt.Title($"Confusion matrix (test accuracy {r.Accuracy:F3})");
+        plt.Title($"Confusion matrix (test accuracy {Fmt.G(r.Accuracy, 3)})");
         plt.XLabel("predicted class");
         plt.YLabel("true class");
         plt.SavePng(path, 700, 650);
@@ -240,7 +240,7 @@ public static class Plots
         plt.Axes.SetLimits(-0.5, columns * (side + gap) - gap + 0.5, -0.5, rows * (side + gap + 1.0) - gap + 0.5);
         plt.Axes.Frameless();
         plt.HideGrid();
-        plt.Title($"{title} (red: raises the class, blue: lowers it; |max| = {max:G3})");
+        plt.Title($"{title} (red: raises the class, blue: lowers it; |max| = {Fmt.G(max, 3)})");
         plt.SavePng(path, 180 * columns + 60, 200 * rows + 80);
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace FunctionalNN.Cli;
 
 /// <summary>fnn predict: a saved model's predictions for each row of a CSV file.</summary>
@@ -26,7 +24,6 @@ public static class PredictCommand
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
         var cols = model.FeatureNames.Select(f => Array.IndexOf(data.FeatureNames, f)).ToArray();
-        string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         IEnumerable<string> Features(int i) => Enumerable.Range(0, d).Select(j => data.CellText(i, cols[j]));
         var predicted = $"predicted_{model.TargetName}";
         if (model.IsClassifier)
@@ -38,7 +35,7 @@ public static class PredictCommand
             for (int i = 0; i < n; i++)
             {
                 var row = Features(i).Append(names[i]);
-                if (p is not null) row = row.Concat(Enumerable.Range(0, p.GetLength(1)).Select(k => Num(p[i, k])));
+                if (p is not null) row = row.Concat(Enumerable.Range(0, p.GetLength(1)).Select(k => Fmt.Cell(p[i, k])));
                 rows.Add(row.ToArray());
             }
         }
@@ -46,7 +43,7 @@ public static class PredictCommand
         {
             var v = model.PredictValues(data);
             header.Add(predicted);
-            for (int i = 0; i < n; i++) rows.Add(Features(i).Append(Num(v[i])).ToArray());
+            for (int i = 0; i < n; i++) rows.Add(Features(i).Append(Fmt.Cell(v[i])).ToArray());
         }
         var text = CsvText(header, rows);
         if (outPath is null) w.Write(text);

@@ -49,7 +49,7 @@ public static class Report
             case BlockKind.Activation:
                 return $"activation {b.Activation.ToString()!.ToLowerInvariant()}, {width}";
             case BlockKind.Dropout:
-                return $"dropout {b.DropoutRate!.Value.ToString(Inv)}, {width} (training only)";
+                return $"dropout {Fmt.G(b.DropoutRate!.Value)}, {width} (training only)";
             case BlockKind.BatchNorm:
                 return $"batch normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Count(b.ParameterCount)}, running mean {b.InputSize} + variance {b.InputSize}";
             case BlockKind.LayerNorm:
@@ -64,13 +64,13 @@ public static class Report
     /// <summary>Accuracy, log-loss, per-class scores and the confusion matrix.</summary>
     public static void Classification(TextWriter w, ClassificationReport r, int samples, string what)
     {
-        w.WriteLine($"{Prefix(what)}accuracy: {r.Accuracy.ToString("F4", Inv)} ({samples} samples)");
-        w.WriteLine($"{Prefix(what)}macro F1: {r.MacroF1.ToString("F4", Inv)}" + (r.LogLoss is double l ? $", log-loss: {l.ToString("F4", Inv)}" : ""));
+        w.WriteLine($"{Prefix(what)}accuracy: {Fmt.G(r.Accuracy)} ({samples} samples)");
+        w.WriteLine($"{Prefix(what)}macro F1: {Fmt.G(r.MacroF1)}" + (r.LogLoss is double l ? $", log-loss: {Fmt.G(l)}" : ""));
         int width = Math.Max(9, r.ClassNames.Max(n => n.Length) + 1);
         w.WriteLine();
-        w.WriteLine($"{"class".PadRight(width)} precision  recall     F1  support");
+        w.WriteLine($"{"class".PadRight(width)} precision    recall        F1  support");
         foreach (var s in r.PerClass)
-            w.WriteLine($"{s.ClassName.PadRight(width)} {s.Precision.ToString("F4", Inv),9} {s.Recall.ToString("F4", Inv),7} {s.F1.ToString("F4", Inv),6} {s.Support,8}");
+            w.WriteLine($"{s.ClassName.PadRight(width)} {Fmt.G(s.Precision),9} {Fmt.G(s.Recall),9} {Fmt.G(s.F1),9} {s.Support,8}");
         w.WriteLine();
         w.WriteLine("confusion matrix (rows: true class, columns: predicted class)");
         int k = r.ClassNames.Length;
@@ -83,8 +83,8 @@ public static class Report
     /// <summary>MSE, MAE and R^2.</summary>
     public static void Regression(TextWriter w, RegressionReport r, int samples, string what)
     {
-        w.WriteLine($"{Prefix(what)}R^2: {r.R2.ToString("F4", Inv)} ({samples} samples)");
-        w.WriteLine($"{Prefix(what)}MSE: {r.MeanSquaredError.ToString("G6", Inv)}, MAE: {r.MeanAbsoluteError.ToString("G6", Inv)}");
+        w.WriteLine($"{Prefix(what)}R^2: {Fmt.G(r.R2)} ({samples} samples)");
+        w.WriteLine($"{Prefix(what)}MSE: {Fmt.G(r.MeanSquaredError)}, MAE: {Fmt.G(r.MeanAbsoluteError)}");
     }
 
     /// <summary>One JSON object of named values (numbers, strings, nulls, int matrices, string arrays).</summary>

@@ -100,6 +100,7 @@ public static class TrainCommand
         if (features is not null) data = data.SelectFeatures(features);
         if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
         var split = data.SplitStratified(testFraction, seed);
+        RefuseNothingToLearn(split.Train);
 
         var options = new PipelineOptions
         {
@@ -134,7 +135,7 @@ public static class TrainCommand
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             var t = options.Training;
             var plateau = t.EarlyStoppingPatience is int pt
-                ? $"; stop after {pt} epochs without an improvement of {t.EarlyStoppingMinDelta:g} in the {(validationFraction > 0 ? "validation" : "training")} loss"
+                ? $"; stop after {pt} epochs without an improvement of {Fmt.G(t.EarlyStoppingMinDelta)} in the {(validationFraction > 0 ? "validation" : "training")} loss"
                 : "";
             w.WriteLine($"training: {optimizer}, step {t.Schedule}, {t.Batching}, at most {epochs} epochs{plateau}");
         }
@@ -189,13 +190,28 @@ public static class TrainCommand
             return interrupted ? 130 : 0;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {fit.Seconds:F2} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {finalLoss:F6}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{(model.IsClassifier ? "" : " (MSE in the target's units)")}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return interrupted ? 130 : 0;
+    }
+
+    /// <summary>Refuses, before the summary and any training, training rows with nothing to learn: a single class
+    /// (a classifier needs two), or a numeric target with one value in every row (its R^2 is undefined). An empty
+    /// test part is refused by the split itself, and --batch-size 0 by the option's parsing.</summary>
+    private static void RefuseNothingToLearn(Dataset train)
+    {
+        if (train.IsClassification)
+        {
+            var present = train.Labels.Distinct().Select(k => train.ClassNames[k]).ToArray();
+            if (present.Length < 2)
+                throw new ArgumentException($"the training rows hold only {present.Length} class ({string.Join(", ", present)}) of the target '{train.TargetName}'; a classifier needs at least two classes");
+        }
+        else if (train.Values is { Length: > 0 } y && y.All(v => v.Equals(y[0])))
+            throw new ArgumentException($"the target '{train.TargetName}' is {Fmt.G(y[0])} in every training row: there is nothing to learn (a regression needs a target that varies; a classifier needs at least two classes)");
     }
 
     /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>

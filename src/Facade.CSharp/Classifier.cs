@@ -85,7 +85,7 @@ public sealed class PipelineFitResult
     internal PipelineFitResult(FN.FitResult r)
     {
         Model = new Pipeline(r.Pipeline);
-        History = r.Training.History.Select(EpochRecord.FromCore).ToArray();
+        History = r.History.Select(EpochRecord.FromCore).ToArray();
         StopReason = (StopReason)(int)r.Training.StopReason;
         Epochs = r.Training.Epochs;
         Steps = r.Training.Steps;
@@ -98,7 +98,11 @@ public sealed class PipelineFitResult
     /// <summary>The trained pipeline.</summary>
     public Pipeline Model { get; }
 
-    /// <summary>One record per epoch: training loss, validation loss (when there is a validation set), ...</summary>
+    /// <summary>One record per epoch: training loss, validation loss (when there is a validation set), ... A
+    /// regressor's losses are in the target's own units: the network learns the standardised target
+    /// z = (y - mean) / s, and its (half) mean squared error is reported times s^2, its validation RMSE times s, so
+    /// they compare with <see cref="RegressionReport.MeanSquaredError"/>. The progress callback of
+    /// <see cref="Pipeline.Fit"/> gets the same records. (The trainer's plateau stop and divergence check work on z.)</summary>
     public IReadOnlyList<EpochRecord> History { get; }
 
     /// <summary>The rule that stopped training.</summary>
@@ -146,7 +150,7 @@ public sealed class Pipeline
     /// rows), draws the network from the seed, trains it with the options' trainer.</summary>
     /// <param name="data">The training data.</param>
     /// <param name="options">The settings, or null for the defaults.</param>
-    /// <param name="progress">Receives each epoch's record, or null (called synchronously on the training thread).</param>
+    /// <param name="progress">Receives each epoch's record (a regressor's losses in the target's units, as <see cref="PipelineFitResult.History"/>), or null (called synchronously on the training thread).</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data.</exception>
     /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>

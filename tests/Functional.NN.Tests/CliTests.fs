@@ -49,6 +49,18 @@ let private expectError (dir: string) (args: string list) (code: int) (fragments
 
 let private json (text: string) = JsonDocument.Parse(text.Trim()).RootElement
 
+/// The number after a report line's prefix ("test accuracy: 0.966667 (30 samples)" -> 0.966667).
+let private metric (out: string) (prefix: string) =
+    let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith prefix)
+    Double.Parse(line.Substring(prefix.Length).Split([| ' '; ',' |]).[0], Globalization.CultureInfo.InvariantCulture)
+
+/// True when a number's text is what C's %g prints for its value (F#'s sprintf "%g", an implementation
+/// independent of the tool's): at most 6 significant digits, no trailing zeros, e+XX beyond 1e6 and below 1e-4.
+let private isPercentG (text: string) =
+    match Double.TryParse(text, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+    | true, v -> sprintf "%g" v = text
+    | _ -> false
+
 let private isPng (path: string) =
     let b = File.ReadAllBytes path
     b.Length > 5000 && b.[0] = 0x89uy && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G'
@@ -59,9 +71,7 @@ let tests =
         test "with no arguments: trains on Iris, test accuracy >= 0.93, in under 10 seconds" {
             let code, out, err, seconds = run Repo.root []
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith "test accuracy: ")
-            let accuracy = Double.Parse(line.Substring(15, 6), Globalization.CultureInfo.InvariantCulture)
-            Expect.isGreaterThanOrEqual accuracy 0.93 line
+            Expect.isGreaterThanOrEqual (metric out "test accuracy: ") 0.93 out
             Expect.isLessThan seconds 10.0 "wall time of the whole process"
             // The library's defaults (TrainingOptions.Default): Adam 1e-3, batches of 32, at most 200 epochs, the plateau stop.
             for part in [ "layer 1: dense 4 -> 16, tanh, W 4x16 + b 16 = 80 parameters"; "total: 131 parameters"; "training: adam"; "at most 200 epochs"; "epoch 1/200: loss"; "confusion matrix" ] do
@@ -114,11 +124,17 @@ let tests =
             // The notes fit all 5 rows: --test-fraction 0 (the default holds out 20% for a test R^2).
             let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute"; "--test-fraction"; "0" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            // W* = [6.08613445378149, 6.53361344537816, 2.11274509803922] (Data/README.md, the notes' example).
-            for name, value in [ "(intercept)", 6.08613445378149; "distance_km", 6.53361344537816; "weekday", 2.11274509803922 ] do
+            let code, jsonText, err, _ = run Repo.root [ "linear"; "--dataset"; "commute"; "--test-fraction"; "0"; "--json" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let j = json jsonText
+            // W* = [6.08613445378149, 6.53361344537816, 2.11274509803922] (Data/README.md, the notes' example):
+            // printed as %g (6 significant digits), every digit in the JSON.
+            for name, key, value, printed in [ "(intercept)", "intercept", 6.08613445378149, "6.08613"
+                                               "distance_km", "coefficient_distance_km", 6.53361344537816, "6.53361"
+                                               "weekday", "coefficient_weekday", 2.11274509803922, "2.11275" ] do
                 let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith name)
-                let v = Double.Parse(line.Substring(name.Length).Trim(), Globalization.CultureInfo.InvariantCulture)
-                Expect.floatClose { absolute = 1e-10; relative = 1e-10 } v value name
+                Expect.equal (line.Substring(name.Length).Trim()) printed name
+                Expect.floatClose { absolute = 1e-10; relative = 1e-10 } (j.GetProperty(key).GetDouble()) value name
         }
         test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
             let dir = tempDir ()
@@ -164,9 +180,8 @@ let tests =
                 Expect.equal code 0 (sprintf "train (stderr: %s)" err)
                 Expect.stringContains out "task: classification: the values are 3 distinct integers" "the rule's reason is printed"
                 Expect.stringContains out "text columns, one-hot" "the summary shows the encoder"
-                let accuracy = out.Split('\n') |> Array.find (fun l -> l.StartsWith "test accuracy: ")
                 // color alone decides the label, so the test rows are classified well.
-                Expect.isGreaterThanOrEqual (Double.Parse(accuracy.Substring(15, 6), Globalization.CultureInfo.InvariantCulture)) 0.9 accuracy
+                Expect.isGreaterThanOrEqual (metric out "test accuracy: ") 0.9 out
                 // evaluate reads the training file's dialect and text column, and the model imputes its missing sizes.
                 let code, out, err, _ = run dir [ "evaluate"; "--model"; "shapes.fnn"; "--data"; "shapes.csv"; "--json" ]
                 Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
@@ -195,9 +210,11 @@ let tests =
                 Expect.equal ((json out).GetProperty("task").GetString()) "regression" "--task overrides the rule"
                 Expect.equal ((json out).GetProperty("test_samples").GetInt32()) 6 "29 rows after the drop, 20% of them (5.8 -> 6) tested"
                 File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b\n1,x\n2,x\n3,x\n4,x\n5,x\n")
-                expectError dir [ "train"; "--data"; "one.csv" ] 1 [ "only 1 class"; "at least two classes" ] |> ignore
+                // A single class, an empty test part and --batch-size 0 are refused before the summary and any training.
+                Expect.equal (expectError dir [ "train"; "--data"; "one.csv" ] 1 [ "only 1 class (x) of the target 'b'"; "at least two classes" ]) "" "nothing on stdout"
                 File.WriteAllText(Path.Combine(dir, "single.csv"), "a,b\n1,x\n2,y\n3,z\n")
-                expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "test part would be empty" ] |> ignore
+                Expect.equal (expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "test part would be empty" ]) "" "nothing on stdout"
+                Expect.equal (expectError dir [ "train"; "--data"; "one.csv"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows" ]) "" "nothing on stdout"
                 expectError dir [ "train"; "--data"; "one.csv"; "--missing"; "sometimes" ] 2 [ "--missing needs error, drop, mean, median or most_frequent" ] |> ignore
                 File.WriteAllText(Path.Combine(dir, "mixed.csv"), "size,color,price\n1,red,3\n2,blue,5\n3,red,7\n")
                 expectError dir [ "linear"; "--data"; "mixed.csv" ] 1 [ "column 'color' holds text" ] |> ignore
@@ -290,6 +307,35 @@ let tests =
             Expect.isFalse (out.Contains "epoch 1/") "no progress"
             Expect.isFalse (out.Contains "layer 1:") "no summary"
             Expect.stringContains out "test accuracy: " "the results"
+        }
+        test "numbers print as C's %g; a regressor's losses are in the target's units; a constant target is refused before training" {
+            let dir = tempDir ()
+            try
+                // y in the thousands (standard deviation about 1,000): a loss left on the standardised target would be
+                // about 1e6 times smaller than the test MSE.
+                let rows = [ for i in 0 .. 149 -> let a, b = float (i % 10), sin (float i) in sprintf "%g,%g,%g" a b (5000.0 + 300.0 * a + 500.0 * b + 40.0 * cos (3.0 * float i)) ]
+                File.WriteAllText(Path.Combine(dir, "prices.csv"), "a,b,price\n" + String.Join("\n", rows) + "\n")
+                let code, out, err, _ = run dir [ "train"; "--data"; "prices.csv"; "--epochs"; "60"; "--patience"; "off"; "--validation-fraction"; "0.2" ]
+                Expect.equal code 0 err
+                // Every number of the progress lines and the report, as %g prints it.
+                let numbers =
+                    [ for l in out.Split('\n') do
+                        if l.StartsWith "epoch " || l.StartsWith "test " || l.StartsWith "stopped: " then
+                            for m in Text.RegularExpressions.Regex.Matches(l, @"(?<=(loss|R\^2:|MSE:|MAE:|in) )-?[0-9][0-9.e+-]*") -> m.Value ]
+                Expect.isGreaterThan numbers.Length 40 "the losses, metrics and seconds were found"
+                for t in numbers do Expect.isTrue (isPercentG t) (sprintf "'%s' is printed as %%g" t)
+                let finalLoss = Text.RegularExpressions.Regex.Match(out, @"final training loss ([0-9.e+-]+) \(MSE in the target's units\)")
+                Expect.isTrue finalLoss.Success "the final loss says its units"
+                let trainMse = Double.Parse(finalLoss.Groups.[1].Value, Globalization.CultureInfo.InvariantCulture)
+                let testMse = metric out "test MSE: "
+                Expect.isGreaterThan testMse 1000.0 "the test MSE of a rough fit of a target in the thousands"
+                // The same quantity on other rows: within a factor of 5, where scaled units would differ by about 1e6.
+                Expect.isTrue (trainMse > testMse / 5.0 && trainMse < testMse * 5.0) (sprintf "training MSE %g against test MSE %g" trainMse testMse)
+                // A target with one value (a regression by the rule) is refused before the summary and any training.
+                File.WriteAllText(Path.Combine(dir, "flat.csv"), "a,y\n" + String.Join("", [ for i in 1 .. 20 -> sprintf "%d,7\n" i ]))
+                let out = expectError dir [ "train"; "--data"; "flat.csv" ] 1 [ "the target 'y' is 7 in every training row"; "nothing to learn" ]
+                Expect.equal out "" "nothing printed before the refusal"
+            finally Directory.Delete(dir, true)
         }
         test "SIGINT (Ctrl-C) mid-training stops at the next step, saves the model to --out, reports and exits 130; the model loads and evaluates" {
             let dir = tempDir ()

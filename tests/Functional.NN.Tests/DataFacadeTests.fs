@@ -51,6 +51,32 @@ let tests =
                 Expect.equal (loaded.ClassNames, loaded.FeatureNames, loaded.Scaling) (fit.Model.ClassNames, fit.Model.FeatureNames, Scaling.Standard) "class names, features, scaling"
             finally Directory.Delete(dir, true)
         }
+        test "a regressor's history and progress report losses in the target's units (MSE times the target scale squared)" {
+            // y in the thousands (standard deviation about 1,400): the network learns the standardised target, so a
+            // loss left in its units would be about 2e6 times smaller than the target's MSE.
+            let n = 120
+            let x = Array2D.init n 2 (fun i j -> if j = 0 then float (i % 10) else sin (float i))
+            let y = Array.init n (fun i -> 5000.0 + 400.0 * x.[i, 0] + 900.0 * x.[i, 1] + 50.0 * cos (3.0 * float i))
+            let data = Dataset.FromArrays(x, y, [| "a"; "b" |], "price")
+            let seen = Collections.Generic.List<EpochRecord>()
+            // ExactEpochLoss: each record's training loss is the loss on all training rows at the epoch's end; no
+            // plateau stop, so the model returned is the last epoch's.
+            let options = PipelineOptions(HiddenLayers = [| 8 |], Training = TrainingOptions(MaxEpochs = 30, EarlyStoppingPatience = Nullable(), ExactEpochLoss = true))
+            let fit = Pipeline.Fit(data, options, { new IProgress<EpochRecord> with member _.Report r = seen.Add r })
+            Expect.equal (List.ofSeq seen) (List.ofSeq fit.History) "the progress callback gets the history's records"
+            // The oracle: the returned model's mean squared error on the training rows, computed here from its predictions
+            // (the definition of MSE, 1/n sum (yhat - y)^2, in the target's units).
+            let yhat = fit.Model.PredictValues(data.Features)
+            let mse = Array.fold2 (fun s p t -> s + (p - t) * (p - t)) 0.0 yhat y / float n
+            Expect.isGreaterThan mse 1000.0 "the target's units (the standardised loss would be below 10)"
+            Expect.floatClose { absolute = 0.0; relative = 1e-9 } fit.History.[29].TrainLoss mse "last epoch's training loss = the model's MSE on its rows"
+            // With a validation set, the validation RMSE (the metric of the squared losses) is sqrt of the validation
+            // MSE in the same units: scaling one and not the other (s^2 against s) breaks it.
+            let fit = Pipeline.Fit(data, PipelineOptions(HiddenLayers = [| 8 |], ValidationFraction = 0.25, Training = TrainingOptions(MaxEpochs = 5, EarlyStoppingPatience = Nullable())))
+            for r in fit.History do
+                Expect.floatClose { absolute = 0.0; relative = 1e-9 } r.ValidationMetric.Value (sqrt r.ValidationLoss.Value) (sprintf "epoch %d: RMSE = sqrt(MSE)" r.Epoch)
+                Expect.isGreaterThan r.ValidationLoss.Value 1000.0 "validation loss in the target's units"
+        }
         test "a regression pipeline predicts in the target's units" {
             let commute = Dataset.Embedded "commute"
             let fit = Pipeline.Fit(commute, PipelineOptions(HiddenLayers = [||], Training = TrainingOptions.GradientDescent(0.1, 2000)))

@@ -84,11 +84,16 @@ type FitOptions =
 type FitResult =
     { /// The trained pipeline (the best epoch's network after early stopping).
       Pipeline: Pipeline
-      /// The trainer's result: history, stop reason, steps, checkpoint.
+      /// The trainer's result: history, stop reason, steps, checkpoint. Its losses are the
+      /// trainer's own, on the network's targets (a regressor's standardised target).
       Training: TrainingResult<Network>
-      /// The training loss after each epoch.
+      /// One record per epoch in the target's units (`PipelineFit.inTargetUnits`): a regressor's
+      /// (half) MSE times the target's scale squared and its validation RMSE times the scale, so
+      /// that they read as the target's own MSE and RMSE; a classifier's records as trained.
+      History: EpochRecord[]
+      /// The training loss after each epoch, in the target's units (as `History`).
       TrainLosses: float[]
-      /// The validation loss after each epoch (empty without a validation set).
+      /// The validation loss after each epoch, in the target's units (empty without a validation set).
       ValidationLosses: float[]
       /// Wall time of training.
       Seconds: float }
@@ -148,6 +153,31 @@ module PipelineFit =
             | Target.Values v -> Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
         Pipeline.createWith pre data.FeatureNames scaler net loss data.TargetName classNames targetScaler
 
+    /// The factor that turns a loss on a regressor's standardised target into the target's own
+    /// units. The network learns z = (y - mean) / s, so an error e on z is the error s e on y and
+    /// a squared error e^2 is s^2 e^2: the factor is s^2 for MSE and half MSE (s: the target
+    /// scaler's scale). It is 1 for a classifier and for the other losses (which have no units).
+    let lossScale (pipeline: Pipeline) : float =
+        if pipeline.IsClassifier || pipeline.TargetScaler.Width <> 1 then 1.0
+        else
+            match pipeline.Loss with
+            | Loss.MeanSquaredError | Loss.HalfMeanSquaredError -> let s = pipeline.TargetScaler.Scale.[0] in s * s
+            | _ -> 1.0
+
+    /// An epoch's record in the target's units: a regressor's training and validation losses
+    /// times `lossScale`, and its validation RMSE (the metric of the squared losses) times the
+    /// target's scale s; a classifier's record unchanged. The trainer's own records, and what it
+    /// decides by them (the plateau stop, divergence), stay on the standardised target.
+    let inTargetUnits (pipeline: Pipeline) (r: EpochRecord) : EpochRecord =
+        let f = lossScale pipeline
+        if f = 1.0 then r
+        else
+            let s = pipeline.TargetScaler.Scale.[0]
+            { r with
+                TrainLoss = r.TrainLoss * f
+                ValidationLoss = r.ValidationLoss |> Option.map (fun v -> v * f)
+                ValidationMetric = r.ValidationMetric |> Option.map (fun m -> m * s) }
+
     /// Splits off the validation rows (stratified for classes) with the options' seed.
     let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
         if not (options.ValidationFraction >= 0.0 && options.ValidationFraction < 1.0) then
@@ -187,7 +217,9 @@ module PipelineFit =
         data
 
     /// Trains a pipeline on the data with the Trainer (hooks report each epoch and can stop the
-    /// run). The scaler is fitted on the training rows only, never on the validation rows.
+    /// run). The scaler is fitted on the training rows only, never on the validation rows. The
+    /// hooks and the result's `History` get each epoch's record in the target's units
+    /// (`inTargetUnits`); `Training` keeps the trainer's own.
     /// Raises ArgumentException for bad options or data, TrainingDivergedException when the loss
     /// stops being finite.
     let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
@@ -204,10 +236,12 @@ module PipelineFit =
             | Some v -> (TrainingData.Of(x, y)).WithValidation(encode v, Pipeline.trainingTargets start v)
             | None -> TrainingData.Of(x, y)
         let clock = Stopwatch.StartNew()
-        let result = Trainer.trainWith hooks options.Training start.Loss trainingData start.Network
-        let history = Array.ofList result.History
+        let units = inTargetUnits start
+        let result = Trainer.trainWith { hooks with OnEpoch = units >> hooks.OnEpoch } options.Training start.Loss trainingData start.Network
+        let history = result.History |> List.map units |> Array.ofList
         { Pipeline = { start with Network = result.Model }
           Training = result
+          History = history
           TrainLosses = history |> Array.map (fun e -> e.TrainLoss)
           ValidationLosses = history |> Array.choose (fun e -> e.ValidationLoss)
           Seconds = clock.Elapsed.TotalSeconds }
