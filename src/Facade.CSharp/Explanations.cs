@@ -86,9 +86,9 @@ public sealed class FeatureAttribution
     /// <summary>A table: feature, value, baseline, attribution (largest magnitude first), then f(x), f(baseline) and the gap.</summary>
     public override string ToString()
     {
-        static string N(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        static string N(double v, int digits = 6) => v.ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e'); // C's %g
         var sb = new StringBuilder();
-        sb.AppendLine($"{Method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {Gap.ToString("G3", CultureInfo.InvariantCulture)} ({Steps} steps)");
+        sb.AppendLine($"{Method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} steps)");
         int w = Math.Max(7, Names.Max(n => n.Length));
         sb.AppendLine($"{"feature".PadRight(w)}  {"value",12}  {"baseline",12}  {"attribution",12}");
         foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Math.Abs(Values[i])))
@@ -141,7 +141,7 @@ public sealed class PermutationImportanceResult
     /// <summary>A table: feature, mean drop, standard deviation (largest mean first).</summary>
     public override string ToString()
     {
-        static string N(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        static string N(double v, int digits = 6) => v.ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e'); // C's %g
         var sb = new StringBuilder();
         sb.AppendLine($"Permutation importance ({Scorer}, baseline {N(BaselineScore)}, {Repeats} repeats)");
         int w = Math.Max(7, Names.Max(n => n.Length));
