@@ -15,13 +15,13 @@ let tests =
         |> Array.filter (fun f -> Path.GetFileName f <> "load.fsx")
         |> Array.sort
     testList "scripts" [
-        for script in scripts ->
-            testCase (Path.GetFileName script) <| fun () ->
+        for script in scripts do
+            yield testCase (Path.GetFileName script) <| fun () ->
                 let core = Repo.path [ "src"; "Core.FSharp"; "bin"; "Release"; "net10.0"; "Functional.NN.dll" ]
                 if not (File.Exists core) then failtestf "%s is missing: build the tests with -c Release" core
                 let code, output = Repo.run "dotnet" [ "fsi"; "--quiet"; "--exec"; script ] dir (TimeSpan.FromMinutes 3.0)
                 if code <> 0 then failtestf "%s exited with %d:\n%s" (Path.GetFileName script) code output
-        testCase "load.fsx in a clone that is not built says what to build first" <| fun () ->
+        yield testCase "load.fsx in a clone that is not built says what to build first" <| fun () ->
             // A clone's scripts folder with no src/*/bin beside it: load.fsx and a script that loads it.
             let root = Path.Combine(Path.GetTempPath(), "fnn-unbuilt-" + Guid.NewGuid().ToString("N"))
             let scripts = Path.Combine(root, "scripts")
