@@ -12,7 +12,7 @@ public static class Plots
         Directory.CreateDirectory(dir);
         var written = new List<string>();
         var loss = Path.Combine(dir, "loss.png");
-        LossCurve(fit.History, fit.Model.Loss.ToString(), loss);
+        LossCurve(fit.History, fit.Model.IsClassifier ? fit.Model.Loss.ToString() : $"{fit.Model.Loss} in {fit.Model.TargetName}'s units", loss);
         written.Add(loss);
         if (test.IsClassification && test.Classification is { } c)
         {
