@@ -59,7 +59,8 @@ public static class ExplainCommand
         if (className is not null)
         {
             if (!model.IsClassifier) throw new UsageException("--class is for classifiers; this model is a regressor");
-            int c = Array.IndexOf(model.ClassNames, className);
+            // Class names are kept in Unicode normalisation form C, as the data were read; a name typed in another form matches.
+            int c = Array.IndexOf(model.ClassNames, className.Normalize(System.Text.NormalizationForm.FormC));
             if (c < 0) throw new UsageException($"--class '{className}' is not one of the model's classes ({string.Join(", ", model.ClassNames)})");
             target = c;
         }

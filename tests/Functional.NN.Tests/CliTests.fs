@@ -337,6 +337,19 @@ let tests =
                 Expect.equal out "" "nothing printed before the refusal"
             finally Directory.Delete(dir, true)
         }
+        test "class names are NFC: explain --class takes a name typed in the decomposed form" {
+            let dir = tempDir ()
+            try
+                // "café" with U+00E9 in the file; the option writes it e + U+0301 (as some keyboards and file systems do).
+                let rows = [ for i in 0 .. 29 -> sprintf "%d,%s\n" i (if i % 2 = 0 then "caf\u00e9" else "tea") ]
+                File.WriteAllText(Path.Combine(dir, "drinks.csv"), "x,drink\n" + String.Join("", rows))
+                let code, _, err, _ = run dir [ "train"; "--data"; "drinks.csv"; "--epochs"; "2"; "--out"; "d.fnn"; "--quiet" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "explain"; "--model"; "d.fnn"; "--data"; "drinks.csv"; "--row"; "1"; "--class"; "cafe\u0301"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("class").GetString()) "caf\u00e9" "the model's class, in form C"
+            finally Directory.Delete(dir, true)
+        }
         test "SIGINT (Ctrl-C) mid-training stops at the next step, saves the model to --out, reports and exits 130; the model loads and evaluates" {
             let dir = tempDir ()
             try

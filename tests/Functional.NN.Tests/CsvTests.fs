@@ -228,6 +228,9 @@ let tests =
             Expect.equal (Dataset.categoriesOf d 1) [| composed; "tea" |] "and the same category"
             let known = Csv.loadText (CsvOptions.Default.WithClassNames [| decomposed; "tea" |]) text
             Expect.equal known.Labels [| 0; 0; 1 |] "a model's class names in the other form match too"
+            // Data from memory too: the two forms of one name are one class, named in form C.
+            let memory = Dataset.ofClassNames null null (array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]) [| composed; decomposed; "tea" |]
+            Expect.equal (memory.ClassNames, memory.Labels) ([| composed; "tea" |], [| 0; 0; 1 |]) "arrays: one class, NFC"
         }
         test "the target rule: text or few integers that each occur several times are classes, other numbers regression" {
             let load (values: string list) = Csv.loadText CsvOptions.Default ("x,y\n" + String.Join("", values |> List.mapi (fun i v -> sprintf "%d,%s\n" i v)))
