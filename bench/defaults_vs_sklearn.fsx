@@ -71,7 +71,9 @@ for name, file, target in tables do
             else
                 let j = JsonDocument.Parse(out.Trim()).RootElement
                 let cliTask = j.GetProperty("task").GetString()
-                let metric = if cliTask = "classification" then j.GetProperty("accuracy").GetDouble() else j.GetProperty("r2").GetDouble()
+                // r2 is null where it is undefined (commute's one test row).
+                let value (p: JsonElement) = if p.ValueKind = JsonValueKind.Number then p.GetDouble() else nan
+                let metric = value (j.GetProperty(if cliTask = "classification" then "accuracy" else "r2"))
                 let note = if cliTask <> task then sprintf " (CLI task %s)" cliTask else ""
                 if name = "commute" then sprintf "trained, %s%s" (j.GetProperty("stop_reason").GetString()) note
                 else sprintf "%.4f%s" metric note

@@ -38,7 +38,7 @@ public static class EvaluateCommand
             }
             if (e.IsRegression && e.Regression is { } r)
             {
-                fields.Add(new("r2", r.R2));
+                fields.Add(new("r2", Report.R2(r, data.SampleCount)));
                 fields.Add(new("mse", r.MeanSquaredError));
                 fields.Add(new("mae", r.MeanAbsoluteError));
             }

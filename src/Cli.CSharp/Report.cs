@@ -10,6 +10,11 @@ public static class Report
 
     private static string Prefix(string what) => what == "" ? "" : what + " ";
 
+    private static string Samples(int n) => n == 1 ? "1 sample" : $"{n} samples";
+
+    /// <summary>R^2 for the JSON reports: null below 2 rows, where it is undefined.</summary>
+    public static double? R2(RegressionReport r, int samples) => samples < 2 ? null : r.R2;
+
     /// <summary>The network summary: one line per block with its shapes and parameter count ("layer i" for the dense
     /// layers of a network of dense layers only, "block i" otherwise, "block i.j" inside a residual block), then the total.</summary>
     public static void Summary(TextWriter w, Pipeline model)
@@ -64,7 +69,7 @@ public static class Report
     /// <summary>Accuracy, log-loss, per-class scores and the confusion matrix.</summary>
     public static void Classification(TextWriter w, ClassificationReport r, int samples, string what)
     {
-        w.WriteLine($"{Prefix(what)}accuracy: {Fmt.G(r.Accuracy)} ({samples} samples)");
+        w.WriteLine($"{Prefix(what)}accuracy: {Fmt.G(r.Accuracy)} ({Samples(samples)})");
         w.WriteLine($"{Prefix(what)}macro F1: {Fmt.G(r.MacroF1)}" + (r.LogLoss is double l ? $", log-loss: {Fmt.G(l)}" : ""));
         int width = Math.Max(9, r.ClassNames.Max(n => n.Length) + 1);
         w.WriteLine();
@@ -83,7 +88,8 @@ public static class Report
     /// <summary>MSE, MAE and R^2.</summary>
     public static void Regression(TextWriter w, RegressionReport r, int samples, string what)
     {
-        w.WriteLine($"{Prefix(what)}R^2: {Fmt.G(r.R2)} ({samples} samples)");
+        // R^2 compares with the rows' own variance, which one row does not have: undefined below 2 rows (as fnn linear says).
+        w.WriteLine(samples < 2 ? $"{Prefix(what)}R^2: undefined ({Samples(samples)}; it needs at least 2)" : $"{Prefix(what)}R^2: {Fmt.G(r.R2)} ({Samples(samples)})");
         w.WriteLine($"{Prefix(what)}MSE: {Fmt.G(r.MeanSquaredError)}, MAE: {Fmt.G(r.MeanAbsoluteError)}");
     }
 

@@ -175,7 +175,7 @@ public static class TrainCommand
             }
             if (evaluation.IsRegression && evaluation.Regression is { } r)
             {
-                fields.Add(new("r2", r.R2));
+                fields.Add(new("r2", Report.R2(r, split.Test.SampleCount)));
                 fields.Add(new("mse", r.MeanSquaredError));
                 fields.Add(new("mae", r.MeanAbsoluteError));
             }
@@ -211,7 +211,7 @@ public static class TrainCommand
                 throw new ArgumentException($"the training rows hold only {present.Length} class ({string.Join(", ", present)}) of the target '{train.TargetName}'; a classifier needs at least two classes");
         }
         else if (train.Values is { Length: > 0 } y && y.All(v => v.Equals(y[0])))
-            throw new ArgumentException($"the target '{train.TargetName}' is {Fmt.G(y[0])} in every training row: there is nothing to learn (a regression needs a target that varies; a classifier needs at least two classes)");
+            throw new ArgumentException($"the target '{train.TargetName}' is {Fmt.G(y[0])} in {(y.Length == 1 ? "the only training row" : $"every training row ({y.Length} rows)")}: there is nothing to learn (a regression needs a target that varies; a classifier needs at least two classes)");
     }
 
     /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>

@@ -308,7 +308,7 @@ let tests =
             Expect.isFalse (out.Contains "layer 1:") "no summary"
             Expect.stringContains out "test accuracy: " "the results"
         }
-        test "numbers print as C's %g; a regressor's losses are in the target's units; a constant target is refused before training" {
+        test "numbers print as C's %g; a regressor's losses are in the target's units; R^2 of one test row is undefined; a constant target is refused before training" {
             let dir = tempDir ()
             try
                 // y in the thousands (standard deviation about 1,000): a loss left on the standardised target would be
@@ -331,6 +331,13 @@ let tests =
                 Expect.isGreaterThan testMse 1000.0 "the test MSE of a rough fit of a target in the thousands"
                 // The same quantity on other rows: within a factor of 5, where scaled units would differ by about 1e6.
                 Expect.isTrue (trainMse > testMse / 5.0 && trainMse < testMse * 5.0) (sprintf "training MSE %g against test MSE %g" trainMse testMse)
+                // One test row (commute's 5 rows, 20% held out): R^2 needs the rows' variance, so it is undefined, not 0.
+                let code, out, err, _ = run dir [ "train"; "--dataset"; "commute"; "--epochs"; "5"; "--quiet" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "test R^2: undefined (1 sample; it needs at least 2)" out
+                let code, out, err, _ = run dir [ "train"; "--dataset"; "commute"; "--epochs"; "5"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("r2").ValueKind) JsonValueKind.Null "JSON: r2 null"
                 // A target with one value (a regression by the rule) is refused before the summary and any training.
                 File.WriteAllText(Path.Combine(dir, "flat.csv"), "a,y\n" + String.Join("", [ for i in 1 .. 20 -> sprintf "%d,7\n" i ]))
                 let out = expectError dir [ "train"; "--data"; "flat.csv" ] 1 [ "the target 'y' is 7 in every training row"; "nothing to learn" ]
