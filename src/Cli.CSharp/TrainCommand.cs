@@ -81,12 +81,17 @@ public static class TrainCommand
             if (Directory.Exists(full)) throw new IOException($"--out {outPath} is a folder; give a model file's path");
             var folder = Path.GetDirectoryName(full);
             if (folder is not null && !Directory.Exists(folder)) throw new DirectoryNotFoundException($"--out {outPath}: the folder {folder} does not exist");
+            // A read-only model file is not replaced by the save (ModelFile's rule); refused here, not after training.
+            if (File.Exists(full) && IsReadOnly(full))
+                throw new IOException($"--out {outPath} is read-only, so the trained model could not replace it; make it writable or give another path");
+            if (folder is not null) CheckWritable(folder, $"--out {outPath}");
         }
         if (plots is not null)
         {
             if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
             try { Directory.CreateDirectory(plots); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"--plots {plots}: the folder cannot be created ({e.Message})"); }
+            CheckWritable(plots, $"--plots {plots}");
         }
 
         Dataset data;
@@ -197,6 +202,27 @@ public static class TrainCommand
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return interrupted ? 130 : 0;
+    }
+
+    /// <summary>True when a file may not be written (its owner's write permission, or Windows' read-only attribute).</summary>
+    private static bool IsReadOnly(string path)
+    {
+        if (OperatingSystem.IsWindows()) return File.GetAttributes(path).HasFlag(FileAttributes.ReadOnly);
+        return !File.GetUnixFileMode(path).HasFlag(UnixFileMode.UserWrite);
+    }
+
+    /// <summary>Creates and deletes a probe file in <paramref name="folder"/>, so that a folder that takes no new file
+    /// fails before training rather than at the save.</summary>
+    private static void CheckWritable(string folder, string option)
+    {
+        try
+        {
+            using var probe = new FileStream(Path.Combine(folder, $".fnn-probe-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{option}: the folder {folder} does not take a new file ({e.Message})");
+        }
     }
 
     /// <summary>Refuses, before the summary and any training, training rows with nothing to learn: a single class

@@ -287,6 +287,13 @@ let tests =
                 let code, out, err, _ = run dir [ "train"; "--dataset"; "iris"; "--epochs"; "100000"; "--plots"; "train.csv" ]
                 Expect.equal code 1 err
                 Expect.stringContains err "--plots train.csv is a file" "the reason"
+                // A read-only model file would be refused by the save (docs/data-and-models.md): refused before training.
+                File.WriteAllText(Path.Combine(dir, "ro.fnn"), "")
+                File.SetUnixFileMode(Path.Combine(dir, "ro.fnn"), IO.UnixFileMode.UserRead)
+                let code, out, err, _ = run dir [ "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--out"; "ro.fnn" ]
+                Expect.equal code 1 err
+                Expect.stringContains err "--out ro.fnn is read-only" "the reason"
+                Expect.isFalse (out.Contains "epoch 1/") "before any training"
                 // Typos get the nearest option or command the command reads (edit distance, issue 13).
                 expectError dir [ "train"; "--optimiser"; "adam" ] 2 [ "unknown option --optimiser"; "did you mean --optimizer?" ] |> ignore
                 expectError dir [ "train"; "--epoch"; "3" ] 2 [ "did you mean --epochs?" ] |> ignore
