@@ -195,7 +195,7 @@ public static class TrainCommand
             return interrupted ? 130 : 0;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{(model.IsClassifier ? "" : " (MSE in the target's units)")}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
@@ -203,6 +203,15 @@ public static class TrainCommand
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return interrupted ? 130 : 0;
     }
+
+    /// <summary>What a regressor's printed loss is (the pipeline reports squared losses in the target's units,
+    /// PipelineFitResult.History); nothing for a classifier.</summary>
+    private static string LossUnits(Pipeline model) => model.IsClassifier ? "" : model.Loss switch
+    {
+        Loss.MeanSquaredError => " (MSE in the target's units)",
+        Loss.HalfMeanSquaredError => " (half MSE in the target's units)",
+        _ => " (on the standardised target)",
+    };
 
     /// <summary>True when a file may not be written (its owner's write permission, or Windows' read-only attribute).</summary>
     private static bool IsReadOnly(string path)
