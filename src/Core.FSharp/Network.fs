@@ -295,6 +295,52 @@ module internal KernelNetwork =
         | Precision.Float64 -> predictT<float> onBadValue net x
         | Precision.Float32 -> predictT<float32> onBadValue net x
 
+    /// The input gradient of the element type 'T: the batch X (its shape and values checked by the
+    /// caller) converted once, then chunks of `chunk` rows through a pooled trainer's
+    /// `InputGradientsOf` (inference mode): a forward pass, dF/dO from `outputGradient` (given the
+    /// outputs of the chunk as a float64 matrix, it returns F of each row and dF/dO), a backward
+    /// pass to the input. Returns F of each row and dF/dX.
+    let private inputGradientT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (onBadValue: unit -> unit) (net: Network) (outputGradient: Matrix<float> -> float[] * Matrix<float>) (x: Matrix<float>) : float[] * Matrix<float> =
+        let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
+        let xs = GC.AllocateUninitializedArray<'T> (n * d)
+        if not (copyRowMajor x (Span xs)) then onBadValue ()
+        let pool = poolOf<'T> net
+        let trainer = pool.Rent()
+        try
+            let values = Array.zeroCreate<float> n
+            let grad = Array.zeroCreate<float> (n * d)   // column-major, as MathNet's dense storage
+            let mutable r0 = 0
+            while r0 < n do
+                let rows = min chunk (n - r0)
+                let start = r0
+                let seed =
+                    OutputGradient<'T>(fun (output: ReadOnlySpan<'T>) (g: Span<'T>) (count: int) ->
+                        let o = Matrix<float>.Build.Dense(count, k)
+                        for i in 0 .. count - 1 do
+                            for j in 0 .. k - 1 do o.[i, j] <- Double.CreateTruncating output.[i * k + j]
+                        let f, df = outputGradient o
+                        Array.blit f 0 values start count
+                        for i in 0 .. count - 1 do
+                            for j in 0 .. k - 1 do g.[i * k + j] <- 'T.CreateTruncating df.[i, j])
+                let dx = trainer.InputGradientsOf(ReadOnlySpan(xs, r0 * d, rows * d), rows, seed)
+                for i in 0 .. rows - 1 do
+                    for j in 0 .. d - 1 do
+                        grad.[j * n + r0 + i] <- Double.CreateTruncating dx.[i * d + j]
+                r0 <- r0 + rows
+            values, Matrix<float>.Build.Dense(n, d, grad)
+        finally
+            pool.Return trainer
+
+    /// The input gradient of a function F of the outputs through the kernels, in the network's
+    /// precision and inference mode: for each row of X (its shape checked), F and dF/dX, where
+    /// `outputGradient` gives F of each output row and dF/dO. onBadValue reports a value that is
+    /// not finite once converted.
+    let inputGradient (onBadValue: unit -> unit) (net: Network) (outputGradient: Matrix<float> -> float[] * Matrix<float>) (x: Matrix<float>) : float[] * Matrix<float> =
+        match net.Precision with
+        | Precision.Float64 -> inputGradientT<float> onBadValue net outputGradient x
+        | Precision.Float32 -> inputGradientT<float32> onBadValue net outputGradient x
+
     /// The single-sample predictor of one element type: for a network of dense layers the kernels'
     /// RowPredictor (the weights stored once as column panels, a layer's panels shared by the
     /// cores), for any other network of built-in blocks a batch-of-one DenseTrainer in inference

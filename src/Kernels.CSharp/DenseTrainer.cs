@@ -27,6 +27,12 @@ public enum TrainerParallelism
 public readonly record struct DenseLayerSpec(int Units, ActivationKind Activation, double Slope = 0.01, bool Bias = true);
 
 /// <summary>
+/// Writes dF/dOutput (rows x outputs, row-major) of a function F of a network's outputs, given the
+/// outputs of a forward pass (<see cref="DenseTrainer{T}.InputGradientsOf"/>).
+/// </summary>
+public delegate void OutputGradient<T>(ReadOnlySpan<T> output, Span<T> gradient, int rows);
+
+/// <summary>
 /// A fast, allocation-free trainer for a network of blocks (dense layers with their activation
 /// fused, activations, dropout, batch and layer normalisation, residual blocks) of fixed shape and
 /// batch size, in float or double. It owns every buffer (parameters as flat row-major arrays,
@@ -514,6 +520,32 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         if (!_inputGradients) throw new InvalidOperationException("Set InputGradientsEnabled before computing gradients to get input gradients.");
         if (rows < 1 || rows > BatchSize) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"rows must be in 1..{BatchSize}.");
         return new ReadOnlySpan<T>(_gp[0], rows * _width[0]);
+    }
+
+    /// <summary>
+    /// dF/dX of a function F of the network's outputs, for a batch of <paramref name="rows"/> samples
+    /// (x is rows x d_0), in inference mode: no training state is read or changed (dropout is the
+    /// identity, batch normalisation uses its running statistics). One forward pass; then
+    /// <paramref name="outputGradient"/> is given the outputs (rows x outputs) and writes dF/dOutput
+    /// (rows x outputs, in place of a loss's gradient); then one backward pass through every block down
+    /// to the input. Returns dF/dX (rows x d_0, the trainer's buffer, valid until the next call).
+    /// Sets <see cref="InputGradientsEnabled"/>; the parameter gradients are overwritten, the
+    /// parameters are not changed. Allocates nothing after the first call.
+    /// </summary>
+    public ReadOnlySpan<T> InputGradientsOf(ReadOnlySpan<T> x, int rows, OutputGradient<T> outputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(outputGradient);
+        CheckBatch(x, default, rows, false);
+        InputGradientsEnabled = true;
+        fixed (T* px = x)
+        {
+            Begin(px, PassMode.Inference, 0UL);
+            ForwardRows(0, rows, KernelParallel, false);
+            int k = Outputs;
+            outputGradient(new ReadOnlySpan<T>(_vp[_last], rows * k), new Span<T>(_gp[_last], rows * k), rows);
+            BackwardRows(null, 0, rows, KernelParallel, -1, false, T.Zero);
+            return new ReadOnlySpan<T>(_gp[0], rows * _width[0]);
+        }
     }
 
     private void CheckBatch(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int rows, bool needY, PassMode mode = PassMode.Inference)

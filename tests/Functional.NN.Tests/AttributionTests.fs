@@ -86,14 +86,76 @@ let tests =
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Output (f c.Network soft x) "f(x)")
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 }
-            "completeness holds on random networks of every block (inference mode: dropout off, batch normalisation by its running statistics)" <|
+            "completeness holds on random networks of every block, on the kernels and on the reference (inference mode: dropout off, batch normalisation by its running statistics)" <|
             Prop.forAll (Arb.fromGen (genBlockCase |> Gen.filter (steep >> not))) (fun (c: BlockCase) ->
                 let x = c.X.Row(0).ToArray()
                 let b = c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
-                let a = Attribution.explain c.Network (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline b) x
-                // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
-                let expected = f c.Network None x - f c.Network None b
-                Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "sum %.17g vs f(x) - f(b) = %.17g (%d steps)" (Array.sum a.Values) expected a.Steps))
+                // On each backend (the input gradients of the kernels, and of the reference's Network.backwardIn).
+                for backend in [ Backend.Kernels; Backend.Reference ] do
+                    let a = Attribution.explain c.Network (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline(b).WithBackend backend) x
+                    // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
+                    let expected = f c.Network None x - f c.Network None b
+                    Expect.equal a.Backend backend "the backend that ran"
+                    Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "%A: sum %.17g vs f(x) - f(b) = %.17g (%d steps)" backend (Array.sum a.Values) expected a.Steps))
+
+        for precision in [ Precision.Float64; Precision.Float32 ] do
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
+                (sprintf "%A: input gradients on the kernels equal the reference's (Network.backwardIn) on random networks of every block, raw output and softmax" precision) <|
+                Prop.forAll (Arb.fromGen genBlockCase) (fun (c: BlockCase) ->
+                    let net = Network.withPrecision precision c.Network
+                    // The kernels' stated tolerance (docs/backends.md, BackendTests and BlockBackendTests):
+                    // |kernels - reference| <= tol (1 + |reference|), tol 1e-9 in float64 and 2e-3 in float32.
+                    let tol = match precision with Precision.Float64 -> 1e-9 | Precision.Float32 -> 2e-3
+                    let k = net.OutputSize - 1
+                    for selector in [ OutputSelector.Output 0; OutputSelector.Softmax k; OutputSelector.Sigmoid (k, -1.0) ] do
+                        let reference = Attribution.inputGradientWith Backend.Reference net selector c.X
+                        let kernels = Attribution.inputGradientWith Backend.Kernels net selector c.X
+                        let close (what: string) (e: float) (a: float) =
+                            if not (abs (a - e) <= tol * (1.0 + abs e)) then
+                                failtestf "%A %s: kernels %s, reference %s (%O)" selector what (a.ToString "R") (e.ToString "R") c
+                        Array.iteri2 (fun i e a -> close (sprintf "f of row %d" i) e a) reference.Values kernels.Values
+                        for i in 0 .. c.X.RowCount - 1 do
+                            for j in 0 .. c.X.ColumnCount - 1 do
+                                close (sprintf "df/dx[%d, %d]" i j) reference.Gradient.[i, j] kernels.Gradient.[i, j])
+
+        test "input gradients on the kernels: a batch of 600 rows (three chunks of the trainer) equals the reference, and Auto picks the kernels" {
+            let net = Network.initBlocks 5 [ BlockSpec.Dense (LayerSpec.Of(7, Activation.Tanh)); BlockSpec.BatchNorm
+                                             BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(7, Activation.ReLU)); BlockSpec.LayerNorm ]
+                                             BlockSpec.Dropout 0.3; BlockSpec.Dense (LayerSpec.Of(3, Activation.Identity)) ] 7L
+            let xs, _ = Rng.many (600 * 5) (Rng.nextUniform -2.0 2.0) (Rng.create 5L)
+            let x = Mat.init 600 5 (fun i j -> xs.[i * 5 + j])
+            let reference = Attribution.inputGradientWith Backend.Reference net (OutputSelector.Softmax 2) x
+            let kernels = Attribution.inputGradientWith Backend.Kernels net (OutputSelector.Softmax 2) x
+            let auto = Attribution.inputGradient net (OutputSelector.Softmax 2) x
+            for i in 0 .. 599 do
+                // The kernels' stated float64 tolerance, 1e-9 (1 + |reference|).
+                Expect.isLessThanOrEqual (abs (kernels.Values.[i] - reference.Values.[i])) (1e-9 * (1.0 + abs reference.Values.[i])) (sprintf "f of row %d" i)
+                for j in 0 .. 4 do
+                    Expect.isLessThanOrEqual (abs (kernels.Gradient.[i, j] - reference.Gradient.[i, j])) (1e-9 * (1.0 + abs reference.Gradient.[i, j])) (sprintf "row %d column %d" i j)
+            Expect.equal (auto.Gradient.ToArray()) (kernels.Gradient.ToArray()) "Auto runs the kernels (bit for bit)"
+            let a = Attribution.explain net (OutputSelector.Softmax 2) AttributionOptions.Default (x.Row(0).ToArray())
+            Expect.equal a.Backend Backend.Kernels "the attribution says which backend ran"
+            let r = Attribution.explain net (OutputSelector.Softmax 2) (AttributionOptions.Default.WithBackend Backend.Reference) (x.Row(0).ToArray())
+            Expect.equal r.Backend Backend.Reference "the reference on request"
+            Expect.floatClose { absolute = 1e-9; relative = 1e-9 } (Array.sum a.Values) (Array.sum r.Values) "the same attributions' sum on both"
+        }
+
+        test "a custom block: Auto explains on the reference (and says so); Kernels is an error naming the backend" {
+            let custom =
+                { new ICustomBlock with
+                    member _.Name = "double"
+                    member _.InputSize = 3
+                    member _.OutputSize = 3
+                    member _.Parameters = [||]
+                    member this.WithParameters _ = this
+                    member _.Forward(x, _) = x * 2.0
+                    member _.Backward(_, _, g, _) = g * 2.0, [||] }
+            let net0 = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+            let net = { net0 with Blocks = net0.Blocks.Head :: Block.Custom custom :: net0.Blocks.Tail }
+            let a = Attribution.explain net (OutputSelector.Output 0) AttributionOptions.Default [| 0.4; -0.3 |]
+            Expect.equal a.Backend Backend.Reference "Auto falls back to the reference"
+            expectArg "backend" (fun () -> Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithBackend Backend.Kernels) [| 0.4; -0.3 |] |> ignore)
+        }
 
         test "completeness measured: 400 random networks from a fixed seed, the steps each needed for a gap <= 1e-7" {
             let cases = Array.init 400 (fun k -> randomCase (int64 k))

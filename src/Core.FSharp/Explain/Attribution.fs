@@ -44,12 +44,15 @@ type AttributionOptions =
       /// model; the training rows' mean for a pipeline with a standard scaler).
       Baseline: float[] option
       /// For a pipeline classifier: explain the class probability (true) or its logit/score (false).
-      Probability: bool }
+      Probability: bool
+      /// Which backend computes the input gradients (`Backend.Auto`, the default: the kernels
+      /// wherever they support the network, as for training and prediction).
+      Backend: Backend }
     /// Integrated gradients, adaptive steps to a gap of 1e-6 (at most 1024 nodes per segment),
     /// the default baseline, class probabilities.
     static member Default =
         { Method = AttributionMethod.IntegratedGradients; Steps = None; Tolerance = 1e-6; MaxSteps = 1024
-          Baseline = None; Probability = true }
+          Baseline = None; Probability = true; Backend = Backend.Auto }
     /// A copy with another method.
     member this.WithMethod(m) = { this with Method = m }
     /// A copy with a fixed number of nodes per segment.
@@ -64,6 +67,8 @@ type AttributionOptions =
     member this.WithBaseline(b: float[]) = { this with Baseline = Some (Array.copy b) }
     /// A copy that explains probabilities (true) or scores (false).
     member this.WithProbability(p) = { this with Probability = p }
+    /// A copy whose input gradients run on another backend.
+    member this.WithBackend(backend) = { this with Backend = backend }
 
 /// The value f(x) of a selected output and its gradient with respect to the inputs, row by row.
 type InputGradient =
@@ -94,7 +99,9 @@ type Attribution =
       /// The path's segments (split at the kinks of ReLU units, where the gradient jumps).
       Segments: int
       /// The quadrature rule, in words.
-      Quadrature: string }
+      Quadrature: string
+      /// The backend that computed the input gradients (Reference or Kernels).
+      Backend: Backend }
 
 /// Which inputs of a model make up each original column: input i belongs to column ColumnOf.[i].
 /// A pipeline's numeric column is one input; its one-hot encoded text column is several, whose
@@ -222,21 +229,45 @@ module Attribution =
             let v = Array.init n (fun i -> Activation.sigmoid (s * out.[i, j]))
             v, Mat.init n k (fun i c -> if c = j then s * v.[i] * (1.0 - v.[i]) else 0.0)
 
-    /// The input gradient without checks: ONE forward pass of the batch in inference mode and ONE
-    /// backward pass (Network.backwardIn, every block's vector-Jacobian product, keeping dL/dX).
+    /// The input gradient on a resolved backend (Reference or Kernels), without checks: ONE
+    /// forward pass of the batch in inference mode and ONE backward pass keeping dL/dX. The
+    /// reference: Network.forwardUnchecked and Network.backwardIn (every block's vector-Jacobian
+    /// product, the oracle). The kernels: the batch through a trainer holding the network
+    /// (`DenseTrainer.InputGradientsOf`, chunks of 256 rows), f and df/do from the outputs in
+    /// float64, df/do rounded to the network's precision, the backward pass of every block.
+    let private inputGradientOn (backend: Backend) (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
+        match backend with
+        | Backend.Kernels ->
+            let values, g =
+                KernelNetwork.inputGradient (fun () -> Mat.checkFinite "x" x; Network.checkRangeIn net.Precision "x" x) net (selectorValueAndGradient selector) x
+            { Values = values; Gradient = g }
+        | _ ->
+            let trace = Network.forwardUnchecked net x
+            let values, g = selectorValueAndGradient selector trace.Output
+            { Values = values; Gradient = snd (Network.backwardIn Mode.Inference net trace g) }
+
+    /// The input gradient without checks on the reference backend: ONE forward pass of the batch
+    /// in inference mode and ONE backward pass (Network.backwardIn, every block's vector-Jacobian
+    /// product, keeping dL/dX). The oracle of the kernels' input gradients.
     let inputGradientUnchecked (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
-        let trace = Network.forwardUnchecked net x
-        let values, g = selectorValueAndGradient selector trace.Output
-        { Values = values; Gradient = snd (Network.backwardIn Mode.Inference net trace g) }
+        inputGradientOn Backend.Reference net selector x
 
     /// The gradient of a selected output f with respect to the inputs, for every row of the batch
-    /// x (n x inputs): f of each row and df/dx (n x inputs). Raises ArgumentException for a bad x
-    /// or selector, InvalidOperationException for a step layer (its derivative carries no gradient).
-    let inputGradient (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
+    /// x (n x inputs), on a backend (Auto: the kernels wherever they support the network, else the
+    /// reference): f of each row and df/dx (n x inputs). Raises ArgumentException for a bad x or
+    /// selector (or "backend": Kernels on a network they do not run), InvalidOperationException for
+    /// a step layer (its derivative carries no gradient).
+    let inputGradientWith (backend: Backend) (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
         Network.checkInput net "x" x
         checkSelector net selector
         Network.checkDifferentiable net
-        inputGradientUnchecked net selector x
+        inputGradientOn (KernelNetwork.resolve "backend" backend net) net selector x
+
+    /// The gradient of a selected output f with respect to the inputs, for every row of the batch
+    /// x (n x inputs), on `Backend.Auto`: f of each row and df/dx (n x inputs). Raises
+    /// ArgumentException for a bad x or selector, InvalidOperationException for a step layer.
+    let inputGradient (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
+        inputGradientWith Backend.Auto net selector x
 
     let private checkRow (name: string) (width: int) (what: string) (row: float[]) =
         Check.notNull name row
@@ -321,7 +352,7 @@ module Attribution =
         ts
 
     /// One run of the quadrature with m nodes per segment: the attributions, f(x), f(b).
-    let private integrate (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
+    let private integrate (backend: Backend) (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
         let u, w = gaussLegendre m
         let segments = ts.Length - 1
         let nodes = Array.init (segments * m) (fun r -> let s, k = r / m, r % m in ts.[s] + (ts.[s + 1] - ts.[s]) * u.[k])
@@ -331,7 +362,7 @@ module Attribution =
         for i in 0 .. x.Length - 1 do
             batch.[nodes.Length, i] <- x.[i]
             batch.[nodes.Length + 1, i] <- b.[i]
-        let g = inputGradientUnchecked net selector batch
+        let g = inputGradientOn backend net selector batch
         let values =
             Array.init x.Length (fun i ->
                 let mutable s = 0.0
@@ -355,24 +386,28 @@ module Attribution =
         checkRow "row" net.InputSize "the network" row
         let b = defaultArg options.Baseline (Array.zeroCreate net.InputSize)
         checkRow "baseline" net.InputSize "the network" b
+        if net.Precision = Precision.Float32 then
+            Network.checkRangeIn net.Precision "row" (Matrix<float>.Build.DenseOfRowArrays [| row |])
+            Network.checkRangeIn net.Precision "baseline" (Matrix<float>.Build.DenseOfRowArrays [| b |])
         Network.checkDifferentiable net
+        let backend = KernelNetwork.resolve "backend" options.Backend net
         let x = Array.copy row
         let b = Array.copy b
         match options.Method with
         | AttributionMethod.GradientTimesInput ->
-            let g = inputGradientUnchecked net selector (Matrix<float>.Build.DenseOfRowArrays [| x; b |])
+            let g = inputGradientOn backend net selector (Matrix<float>.Build.DenseOfRowArrays [| x; b |])
             let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * g.Gradient.[0, i])
             let fx, fb = g.Values.[0], g.Values.[1]
             { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
               Gap = Array.sum values - (fx - fb); Steps = 1; NodesPerSegment = 1; Segments = 1
-              Quadrature = "none: the gradient at the input" }
+              Quadrature = "none: the gradient at the input"; Backend = backend }
         | AttributionMethod.IntegratedGradients ->
             let ts = kinkPoints net x b
             let result m =
-                let values, fx, fb = integrate net selector x b ts m
+                let values, fx, fb = integrate backend net selector x b ts m
                 { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
                   Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
-                  Segments = ts.Length - 1; Quadrature = quadratureName }
+                  Segments = ts.Length - 1; Quadrature = quadratureName; Backend = backend }
             match options.Steps with
             | Some m -> result m
             | None ->
@@ -428,8 +463,9 @@ module Attribution =
     /// logit, or a regressor's value in the target's units; classIndex is ignored for a regressor)
     /// with respect to each raw row of x (n x features): f of each row and df/dx in raw units,
     /// df/dx_ij = (df/dx'_ij) / scale_j through the scaler x' = (x - offset) / scale. One forward
-    /// and one backward pass of the batch. Raises ArgumentException naming "x" or "classIndex".
-    let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
+    /// and one backward pass of the batch on the backend (Auto: the kernels wherever they support
+    /// the network). Raises ArgumentException naming "x", "classIndex" or "backend".
+    let pipelineInputGradientWith (backend: Backend) (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
         Check.notNull "pipeline" (box pipeline)
         if pipeline.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then
             Check.fail "pipeline" "The gradient with respect to a raw row is not defined for a pipeline with text columns (a category index is not a number the network sees); explain the row (integrated gradients or gradient x input sum each text column's one-hot inputs), or use permutation importance."
@@ -442,9 +478,13 @@ module Attribution =
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
         let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
         Network.checkDifferentiable pipeline.Network
-        let g = inputGradientUnchecked pipeline.Network selector scaled
+        let g = inputGradientOn (KernelNetwork.resolve "backend" backend pipeline.Network) pipeline.Network selector scaled
         { Values = g.Values
           Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> if Double.IsNaN x.[i, j] then 0.0 else g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
+
+    /// `pipelineInputGradientWith Backend.Auto`: the kernels wherever they support the network.
+    let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
+        pipelineInputGradientWith Backend.Auto pipeline probability classIndex x
 
     /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
     /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
