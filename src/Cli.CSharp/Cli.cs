@@ -58,7 +58,8 @@ public static class Cli
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
             (a linear model file works with evaluate and predict; predict --target T names its column)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
-            [--class NAME] [--output probability|logit] [--steps N] [--repeats 5] [--seed 0] [--json] [--plots DIR]
+            [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
+            [--json] [--plots DIR]
         fnn --help | --version
         """;
 

@@ -22,6 +22,14 @@ public static class ExplainCommand
         var plots = o.Get("plots");
         var output = o.Get("output", "probability")!;
         if (output is not ("probability" or "logit")) throw new UsageException($"--output '{output}': use probability or logit");
+        var backendText = o.Get("backend");
+        var backend = (backendText ?? "auto").Trim().ToLowerInvariant() switch
+        {
+            "auto" => Backend.Auto,
+            "kernels" => Backend.Kernels,
+            "reference" => Backend.Reference,
+            _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
+        };
         o.CheckAllUsed();
         if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
@@ -31,11 +39,13 @@ public static class ExplainCommand
         switch (method)
         {
             case "permutation":
+                if (backendText is not null)
+                    throw new UsageException("--backend is for the gradient methods (integrated_gradients, gradient_x_input); permutation importance predicts on the auto backend");
                 return Permutation(w, model, LoadLabelled(model, dataPath, datasetName), dataName, repeats, seed, json, plots);
             case "integrated_gradients" or "gradient_x_input":
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
                 var x = dataPath is not null ? Dataset.LoadCsvFeatures(dataPath, model.FeatureNames) : model.FeaturesOf(Dataset.Embedded(datasetName!));
-                return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots);
+                return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         }
@@ -50,7 +60,7 @@ public static class ExplainCommand
     }
 
     private static int Row(TextWriter w, Pipeline model, double[,] x, string dataName, int row, AttributionMethod method, string? className,
-        int? steps, bool probability, bool json, string? plots)
+        int? steps, bool probability, bool json, string? plots, Backend backend)
     {
         int n = x.GetLength(0), d = x.GetLength(1);
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
@@ -73,7 +83,7 @@ public static class ExplainCommand
             baseline = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => x[i, j])).ToArray();
             baselineText = $"the mean of the {n} rows of {dataName}";
         }
-        var e = model.Explain(values, method, target, baseline, steps, probability: probability);
+        var e = model.Explain(values, method, target, baseline, steps, probability: probability, backend: backend);
         var written = new List<string>();
         if (plots is not null)
         {
@@ -84,7 +94,7 @@ public static class ExplainCommand
             if (model.IsClassifier && side * side == d && side >= 4)
             {
                 var perClass = Enumerable.Range(0, model.ClassNames.Length)
-                    .Select(c => model.Explain(values, method, c, baseline, steps, probability: probability).Values.ToArray()).ToList();
+                    .Select(c => model.Explain(values, method, c, baseline, steps, probability: probability, backend: backend).Values.ToArray()).ToList();
                 var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
                 Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
                 written.Add(images);
@@ -102,6 +112,7 @@ public static class ExplainCommand
                 ["f_baseline"] = e.BaselineOutput,
                 ["gap"] = e.Gap,
                 ["steps"] = e.Steps,
+                ["backend"] = e.Backend.ToString().ToLowerInvariant(),
                 ["baseline"] = baselineText,
                 ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object>
                 {
@@ -116,6 +127,7 @@ public static class ExplainCommand
         w.Write(e.ToString());
         if (method == AttributionMethod.IntegratedGradients)
             w.WriteLine($"quadrature: {e.Quadrature}, {e.Segments} segment(s) x {e.NodesPerSegment} node(s)");
+        w.WriteLine($"input gradients on the {e.Backend.ToString().ToLowerInvariant()} backend");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
     }

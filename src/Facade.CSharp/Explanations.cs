@@ -39,6 +39,7 @@ public sealed class FeatureAttribution
         NodesPerSegment = a.NodesPerSegment;
         Quadrature = a.Quadrature;
         Method = a.Method.IsIntegratedGradients ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
+        Backend = EnumInterop.FromCore(a.Backend);
     }
 
     /// <summary>The features' (original columns') names.</summary>
@@ -82,6 +83,10 @@ public sealed class FeatureAttribution
 
     /// <summary>The method used.</summary>
     public AttributionMethod Method { get; }
+
+    /// <summary>The backend that computed the input gradients (<see cref="FunctionalNN.Backend.Kernels"/> or
+    /// <see cref="FunctionalNN.Backend.Reference"/>).</summary>
+    public Backend Backend { get; }
 
     /// <summary>A table: feature, value, baseline, attribution (largest magnitude first), then f(x), f(baseline) and the gap.</summary>
     public override string ToString()
@@ -155,9 +160,11 @@ public sealed class PermutationImportanceResult
 /// <summary>Explanations of pipelines, networks and linear models: per-prediction attributions and permutation importance.</summary>
 public static class Explanations
 {
-    private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability)
+    private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
+        Backend backend = Backend.Auto)
     {
         var o = FN.AttributionOptions.Default
+            .WithBackend(backend.ToCore())
             .WithMethod(method == AttributionMethod.IntegratedGradients ? FN.AttributionMethod.IntegratedGradients : FN.AttributionMethod.GradientTimesInput)
             .WithTolerance(tolerance)
             .WithProbability(probability);
@@ -175,15 +182,18 @@ public static class Explanations
     /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive until |gap| &lt;= tolerance).</param>
     /// <param name="tolerance">The gap at which adaptive steps stop.</param>
     /// <param name="probability">Explain the class probability (true) or its logit or score (false).</param>
+    /// <param name="backend">Which backend computes the input gradients (Auto: the kernels wherever they support the
+    /// network); the result's <see cref="FeatureAttribution.Backend"/> says which ran.</param>
     /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN or infinity, steps &lt; 1,
     /// a class out of range, or no baseline for a model without a standard scaler (ParamName names which).</exception>
     public static FeatureAttribution Explain(this Pipeline pipeline, double[] row, AttributionMethod method = AttributionMethod.IntegratedGradients,
-        int? targetClass = null, double[]? baseline = null, int? steps = null, double tolerance = 1e-6, bool probability = true)
+        int? targetClass = null, double[]? baseline = null, int? steps = null, double tolerance = 1e-6, bool probability = true,
+        Backend backend = Backend.Auto)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(row);
         var target = targetClass is int c ? FSharpOption<int>.Some(c) : FSharpOption<int>.None;
-        var e = FN.AttributionModule.explainPipeline(pipeline.Core, Options(method, baseline, steps, tolerance, probability), target, row);
+        var e = FN.AttributionModule.explainPipeline(pipeline.Core, Options(method, baseline, steps, tolerance, probability, backend), target, row);
         return new FeatureAttribution(e.Names, e.Values, e.Attribution, e.Input, e.Baseline, e.OutputName, e.ClassIndex);
     }
 
@@ -212,23 +222,25 @@ public static class Explanations
     /// the probability (or, with <paramref name="probability"/> false, the logit or score) of
     /// <paramref name="targetClass"/> (null: each row's predicted class), or a regressor's value in the target's units.</summary>
     /// <exception cref="ArgumentException">x of the wrong width or with NaN (ParamName "x"), a class out of range ("targetClass").</exception>
-    public static double[,] InputGradient(this Pipeline pipeline, double[,] x, int? targetClass = null, bool probability = true)
+    public static double[,] InputGradient(this Pipeline pipeline, double[,] x, int? targetClass = null, bool probability = true,
+        Backend backend = Backend.Auto)
     {
+        var b = backend.ToCore();
         ArgumentNullException.ThrowIfNull(pipeline);
         var m = Interop.ToMatrix(x, nameof(x));
-        if (!pipeline.IsClassifier) return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, -1, m).Gradient.ToArray();
+        if (!pipeline.IsClassifier) return FN.AttributionModule.pipelineInputGradientWith(b, pipeline.Core, probability, -1, m).Gradient.ToArray();
         if (targetClass is int c)
         {
             if (c < 0 || c >= pipeline.ClassNames.Length)
                 throw new ArgumentException($"targetClass is {c} but the model has {pipeline.ClassNames.Length} classes.", nameof(targetClass));
-            return FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, c, m).Gradient.ToArray();
+            return FN.AttributionModule.pipelineInputGradientWith(b, pipeline.Core, probability, c, m).Gradient.ToArray();
         }
         // Each row toward its predicted class: one batch per class predicted.
         var predicted = FN.PipelineModule.predictClasses(pipeline.Core, m);
         var result = new double[m.RowCount, m.ColumnCount];
         foreach (var k in predicted.Distinct())
         {
-            var g = FN.AttributionModule.pipelineInputGradient(pipeline.Core, probability, k, m).Gradient;
+            var g = FN.AttributionModule.pipelineInputGradientWith(b, pipeline.Core, probability, k, m).Gradient;
             for (int i = 0; i < m.RowCount; i++)
                 if (predicted[i] == k)
                     for (int j = 0; j < m.ColumnCount; j++) result[i, j] = g[i, j];
@@ -240,27 +252,29 @@ public static class Explanations
     /// <paramref name="softmax"/>) for one input row, per input (baseline: zeros unless given).</summary>
     /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN, steps &lt; 1, an output out of range.</exception>
     public static FeatureAttribution Explain(this Network network, double[] row, int output = 0, bool softmax = false,
-        AttributionMethod method = AttributionMethod.IntegratedGradients, double[]? baseline = null, int? steps = null, double tolerance = 1e-6)
+        AttributionMethod method = AttributionMethod.IntegratedGradients, double[]? baseline = null, int? steps = null, double tolerance = 1e-6,
+        Backend backend = Backend.Auto)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(row);
         if (output < 0 || output >= network.OutputSize)
             throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
-        var a = FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true), row);
+        var a = FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row);
         var names = Enumerable.Range(0, network.InputSize).Select(i => $"x{i}").ToArray();
         return new FeatureAttribution(names, a.Values, a, a.Input, a.Baseline, softmax ? $"softmax output {output}" : $"output {output}", softmax ? output : -1);
     }
 
     /// <summary>The gradient of a network's output (or its softmax probability) with respect to each input row
-    /// (rows x inputs), from one forward and one backward pass of the batch.</summary>
-    public static double[,] InputGradient(this Network network, double[,] x, int output = 0, bool softmax = false)
+    /// (rows x inputs), from one forward and one backward pass of the batch on the backend (Auto: the kernels wherever they support
+    /// the network).</summary>
+    public static double[,] InputGradient(this Network network, double[,] x, int output = 0, bool softmax = false, Backend backend = Backend.Auto)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (output < 0 || output >= network.OutputSize)
             throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
-        return FN.AttributionModule.inputGradient(network.Core, selector, Interop.ToMatrix(x, nameof(x))).Gradient.ToArray();
+        return FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, Interop.ToMatrix(x, nameof(x))).Gradient.ToArray();
     }
 
     /// <summary>Permutation importance of a network on (x, class labels): accuracy of the argmax (one output: class 1

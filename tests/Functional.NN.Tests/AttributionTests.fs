@@ -365,6 +365,11 @@ let tests =
             Expect.equal (List.ofSeq e.Names) (List.ofArray data.FeatureNames) "names"
             Expect.isLessThanOrEqual (abs e.Gap) 1e-6 "gap"
             Expect.equal e.ClassIndex (model.PredictClasses(array2D [ row ])).[0] "the predicted class by default"
+            Expect.equal e.Backend FunctionalNN.Backend.Kernels "input gradients on the kernels by default"
+            let er = FunctionalNN.Explanations.Explain(model, row, backend = FunctionalNN.Backend.Reference)
+            Expect.equal er.Backend FunctionalNN.Backend.Reference "on the reference on request"
+            // The kernels' stated float64 tolerance against the reference: 1e-9 (1 + |reference|).
+            for j in 0 .. 3 do Expect.isLessThanOrEqual (abs (e.Values.[j] - er.Values.[j])) (1e-9 * (1.0 + abs er.Values.[j])) "same attributions"
             let text = e.ToString()
             for name in data.FeatureNames do Expect.stringContains text name "table names the feature"
             Expect.stringContains text "gap" "table shows the gap"
@@ -396,6 +401,15 @@ let tests =
             let total = j.GetProperty("features").EnumerateArray() |> Seq.sumBy (fun e -> e.GetProperty("attribution").GetDouble())
             // Completeness, as printed: the attributions sum to f(x) - f(baseline).
             Expect.floatClose { absolute = 1e-6; relative = 0.0 } total (j.GetProperty("f_x").GetDouble() - j.GetProperty("f_baseline").GetDouble()) "sum"
+            Expect.equal (j.GetProperty("backend").GetString()) "kernels" "input gradients on the kernels by default"
+            let attributions (j: Text.Json.JsonElement) = j.GetProperty("features").EnumerateArray() |> Seq.map (fun e -> e.GetProperty("attribution").GetDouble()) |> Array.ofSeq
+            let onKernels = attributions j
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--backend"; "reference" ]
+            Expect.equal code 0 out
+            let r = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.equal (r.GetProperty("backend").GetString()) "reference" "--backend reference"
+            // The kernels' stated float64 tolerance against the reference: 1e-9 (1 + |reference|).
+            Array.iteri2 (fun i e a -> Expect.isLessThanOrEqual (abs (a - e)) (1e-9 * (1.0 + abs e)) (sprintf "pixel %d" i)) (attributions r) onKernels
             for png in [ "attributions-row-3.png"; "attributions-row-3-classes.png" ] do
                 let b = IO.File.ReadAllBytes(IO.Path.Combine(dir, "p", png))
                 Expect.isTrue (b.Length > 5000 && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G') png
@@ -410,6 +424,9 @@ let tests =
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "0" ]
             Expect.equal code 1 out
             Expect.stringContains out "repeats must be at least 1" "typed error"
+            let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--backend"; "gpu" ]
+            Expect.equal code 2 out
+            Expect.stringContains out "--backend needs auto, kernels or reference" "usage error"
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "5000" ]
             Expect.equal code 2 out
             Expect.stringContains out "--row 5000" "usage error"
