@@ -96,7 +96,9 @@ let tests =
                     // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
                     let expected = f c.Network None x - f c.Network None b
                     Expect.equal a.Backend backend "the backend that ran"
-                    Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "%A: sum %.17g vs f(x) - f(b) = %.17g (%d steps)" backend (Array.sum a.Values) expected a.Steps))
+                    Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "%A: sum %.17g vs f(x) - f(b) = %.17g (%d steps)" backend (Array.sum a.Values) expected a.Steps)
+                    // The gap reported is that difference (f(x) and f(b) from the backend's batch, within its rounding).
+                    Expect.floatClose { absolute = 1e-10; relative = 1e-10 } a.Gap (Array.sum a.Values - expected) (sprintf "%A: reported gap" backend))
 
         for precision in [ Precision.Float64; Precision.Float32 ] do
             testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
