@@ -41,19 +41,32 @@ module Importance =
         check x repeats
         if map.ColumnOf.Length <> x.ColumnCount then
             Check.fail "map" (sprintf "The column table has %d inputs but x has shape %s." map.ColumnOf.Length (Mat.shapeOf x))
-        let n = x.RowCount
+        let n, d = x.RowCount, x.ColumnCount
         let baseline = score x
+        // The data once as a column-major array; each shuffle is a copy with the column's inputs
+        // gathered by the permutation, handed to the score as a new matrix.
+        let xa = x.ToColumnMajorArray()
+        let seen = Array.zeroCreate<bool> n
+        let isPermutation (perm: int[]) =
+            if isNull perm || perm.Length <> n then false
+            else
+                Array.fill seen 0 n false
+                let mutable ok = true
+                for p in perm do
+                    if p < 0 || p >= n || seen.[p] then ok <- false else seen.[p] <- true
+                ok
         let scores =
             Array.init map.Columns.Length (fun c ->
                 let inputs = FeatureMap.inputsOf map c
                 Array.init repeats (fun r ->
                     let perm = permutationOf c r
-                    if isNull perm || perm.Length <> n || (Array.sort perm) <> Array.init n id then
+                    if not (isPermutation perm) then
                         Check.fail "permutationOf" (sprintf "The permutation for column %d, repeat %d is not a permutation of 0 .. %d." c r (n - 1))
-                    let xp = x.Clone()
+                    let a = Array.copy xa
                     for j in inputs do
-                        for i in 0 .. n - 1 do xp.[i, j] <- x.[perm.[i], j]
-                    score xp))
+                        let o = j * n
+                        for i in 0 .. n - 1 do a.[o + i] <- xa.[o + perm.[i]]
+                    score (Matrix<float>.Build.Dense(n, d, a))))
         let drops = scores |> Array.map (Array.map (fun s -> baseline - s))
         let mean (d: float[]) = Array.average d
         let sd (d: float[]) = let m = mean d in sqrt (d |> Array.averageBy (fun v -> (v - m) * (v - m)))
@@ -115,7 +128,8 @@ module Importance =
 
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
     /// for a classifier (the data's classes must be the model's), R^2 in the target's units for a
-    /// regressor.
+    /// regressor. The rows are shuffled raw (a text column is one column of category codes), so a
+    /// one-hot encoded column's inputs move together, as one column.
     let ofPipeline (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
@@ -131,10 +145,10 @@ module Importance =
                 if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
                 let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
                 "r2", (fun xp -> RegressionMetrics.r2 (Pipeline.predictValues pipeline xp) y)
-        permutation scorer score (FeatureMap.ofPipeline pipeline) x repeats seed
+        permutation scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
 
     /// A pipeline's permutation importance with a given score of its raw features.
     let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
-        permutation scorer score (FeatureMap.ofPipeline pipeline) (Pipeline.featuresOf pipeline data) repeats seed
+        permutation scorer score (FeatureMap.identity pipeline.FeatureNames) (Pipeline.featuresOf pipeline data) repeats seed
