@@ -55,13 +55,36 @@ let private randomCase (seed: int64) : Case =
     let xs, _ = Rng.many (2 * (inputs + 1)) (Rng.nextUniform -1.0 1.0) rng
     { Network = net; Loss = Loss.MeanSquaredError; X = Mat.init 2 (inputs + 1) (fun i j -> xs.[i * (inputs + 1) + j]); Y = Mat.zeros 2 1 }
 
-/// Layer normalisation of two features is sign(x1 - x2) smoothed over a width of about
-/// sqrt(eps) = 0.003: a near-jump on the path that no quadrature integrates to 1e-6 in reasonable
-/// steps, so the completeness property draws such networks again (completeness holds in the limit).
+/// The path of the block completeness property: x = the case's first row, b = -0.5 times its last.
+let private pathOf (c: BlockCase) =
+    c.X.Row(0).ToArray(), c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
+
+/// Layer normalisation divides by sqrt(var + eps) (eps = 1e-5): where its input's features nearly
+/// coincide it is a near-jump over a width of about sqrt(eps) = 0.003, which no quadrature
+/// integrates to 1e-6 in reasonable steps. Layer normalisation of two features is sign(x1 - x2)
+/// smoothed so, everywhere; of more features, where the path passes near equal features (seen:
+/// the path through the origin, where a first block's three inputs are all about 0). So the
+/// completeness property draws again a network with a layer normalisation of two features, or
+/// one of three or more whose input's variance falls below 1e-3 at one of 1,025 points of the path
+/// (completeness holds in the limit).
 let private steep (c: BlockCase) =
     let mutable found = false
     Block.iter (fun b -> match b with Block.LayerNorm ln when ln.Width = 2 -> found <- true | _ -> ()) c.Network.Blocks
-    found
+    found ||
+        let x, b = pathOf c
+        let batch = Mat.init 1025 x.Length (fun r i -> b.[i] + float r / 1024.0 * (x.[i] - b.[i]))
+        let smallest (m: Matrix<float>) =
+            Seq.init m.RowCount (fun i ->
+                let row = m.Row(i).ToArray()
+                let mu = Array.average row
+                row |> Array.averageBy (fun v -> (v - mu) * (v - mu))) |> Seq.min
+        let rec variances (blocks: Block list) (steps: BlockTrace list) =
+            List.zip blocks steps |> List.collect (fun (block, step) ->
+                match block, step.Memory with
+                | Block.LayerNorm ln, _ when ln.Width >= 3 -> [ smallest step.Input ]
+                | Block.Residual inner, BlockMemory.Inner s -> variances inner s
+                | _ -> [])
+        variances c.Network.Blocks (Network.forwardUnchecked c.Network batch).Steps |> List.exists (fun v -> v < 1e-3)
 
 let private top2 (scores: float[]) = scores |> Array.indexed |> Array.sortByDescending snd |> Array.take 2 |> Array.map fst |> Array.sort
 
@@ -88,8 +111,7 @@ let tests =
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 }
             "completeness holds on random networks of every block, on the kernels and on the reference (inference mode: dropout off, batch normalisation by its running statistics)" <|
             Prop.forAll (Arb.fromGen (genBlockCase |> Gen.filter (steep >> not))) (fun (c: BlockCase) ->
-                let x = c.X.Row(0).ToArray()
-                let b = c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
+                let x, b = pathOf c
                 // On each backend (the input gradients of the kernels, and of the reference's Network.backwardIn).
                 for backend in [ Backend.Kernels; Backend.Reference ] do
                     let a = Attribution.explain c.Network (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline(b).WithBackend backend) x
@@ -307,6 +329,42 @@ let tests =
             // The target is exact (R^2 = 1), and columns the model does not read cannot matter.
             Expect.floatClose { absolute = 1e-12; relative = 0.0 } a.BaselineScore 1.0 "baseline"
             for j in 0 .. 9 do if j <> 2 && j <> 7 then Expect.equal a.Means.[j] 0.0 (sprintf "column %d" j)
+        }
+
+        test "a pipeline with a text column: permutation importance per original column, each shuffled raw (its one-hot inputs together), as defined" {
+            // 80 rows: a text column (red, green, blue) and a number in [-1, 1] from the library's Rng;
+            // class "yes" when (colour = red) differs from (size > 0), so both columns matter.
+            let draws, _ = Rng.many 160 Rng.nextFloat (Rng.create 31L)
+            let colours = [| "red"; "green"; "blue" |]
+            let rows =
+                [ for i in 0 .. 79 ->
+                    let c = colours.[min 2 (int (3.0 * draws.[2 * i]))]
+                    let size = 2.0 * draws.[2 * i + 1] - 1.0
+                    sprintf "%s,%.4f,%s" c size (if (c = "red") <> (size > 0.0) then "yes" else "no") ]
+            let data = Csv.loadText (CsvOptions.Default.WithTarget "y") (String.Join("\n", "colour,size,y" :: rows))
+            let model = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 6 |]).WithEpochs(40).WithSeed(2L)) data).Pipeline
+            Expect.isGreaterThan model.Network.InputSize 2 "the text column is one-hot encoded"
+            let imp = Importance.ofPipeline model data 2 1L
+            Expect.equal imp.Names [| "colour"; "size" |] "one importance per original column"
+            // Expected, by the definition: the raw column c's rows shuffled by the permutations drawn
+            // here from Rng.create 1 (column by column, repeat by repeat), the accuracy of the
+            // pipeline's predictions, and its drop from the unshuffled accuracy.
+            let x = Pipeline.featuresOf model data
+            let labels = match data.Target with Target.Classes (l, _) -> l | _ -> failwith "classes"
+            let accuracy (m: Matrix<float>) =
+                let p = Pipeline.predictClasses model m
+                float (Array.map2 (fun a b -> if a = b then 1 else 0) p labels |> Array.sum) / float labels.Length
+            let unshuffled = accuracy x
+            let mutable rng = Rng.create 1L
+            for c in 0 .. 1 do
+                let drops =
+                    Array.init 2 (fun _ ->
+                        let perm, next = Rng.permutation x.RowCount rng
+                        rng <- next
+                        unshuffled - accuracy (Mat.init x.RowCount x.ColumnCount (fun i j -> if j = c then x.[perm.[i], j] else x.[i, j])))
+                Expect.floatClose { absolute = 1e-15; relative = 0.0 } imp.Means.[c] (Array.average drops) (sprintf "column %d" c)
+            expectArg "permutationOf" (fun () ->
+                Importance.withPermutations "s" (fun _ -> 0.0) (FeatureMap.identity [| "a" |]) (Mat.zeros 3 1) 1 (fun _ _ -> [| 0; 0; 2 |]) |> ignore)
         }
 
         test "one-hot groups: a column of several inputs gets the sum of their attributions and is permuted as a whole" {
