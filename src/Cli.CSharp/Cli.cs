@@ -72,7 +72,8 @@ public static class Cli
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         try
         {
-            if (args.Length > 0 && (args[0] is "--help" or "-h" or "help"))
+            // "fnn train --help" (or -h after any command) is a request for the usage, not an option without its value.
+            if (args.Length > 0 && (args[0] is "--help" or "-h" or "help" || args.Skip(1).Any(a => a is "--help" or "-h")))
             {
                 stdout.WriteLine(Usage);
                 return 0;

@@ -91,11 +91,20 @@ public static class LinearCommand
     {
         model = ModelFile.LoadLinear(modelPath);
         var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
-        return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
+        try
+        {
+            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
+        }
+        catch (DataFormatException e) when (target is null && features is not null && e.Line == 1 && features.Contains(e.Column))
+        {
+            // The file holds no target name, so the target defaults to the data's last column; when that column is one of
+            // the model's features (fnn linear --target on a column other than the last), say which option names it.
+            throw new UsageException($"the linear model {modelPath} holds no target name and the last column of {dataPath}, '{e.Column}', is one of its features: name the target with --target");
+        }
     }
 
     /// <summary>fnn evaluate on a linear model: R^2, MSE and MAE on the file's target (--target, or the last
-    /// column that is not one of the model's features).</summary>
+    /// column; a usage error naming --target when the last column is one of the model's features).</summary>
     public static int Evaluate(string modelPath, string dataPath, string? target, CsvFormat? format, bool json, TextWriter w)
     {
         var data = Load(modelPath, dataPath, target, format, out var model);

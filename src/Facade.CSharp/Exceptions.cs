@@ -138,7 +138,8 @@ internal static class Errors
                     : p == "options" && a.Message.Contains("ValidationFraction") ? nameof(PipelineOptions.ValidationFraction)
                     : p;
                 var text = StripParam(a.Message, p);
-                var translated = Message(text);
+                // "Patience must be positive" names the core's field: the message names the facade's member, as ParamName does.
+                var translated = Message(name != p && text.StartsWith(p + " ", StringComparison.Ordinal) ? name + text[p.Length..] : text);
                 return name == p && translated == text ? null : new ArgumentException(translated, name, a);
             }
             case InvalidOperationException i when Message(i.Message) != i.Message:

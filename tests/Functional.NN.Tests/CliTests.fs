@@ -156,6 +156,15 @@ let tests =
                 Expect.equal lines.[0] "a,b,predicted_y" "the header"
                 // Row 2: a = 1, b = 3, y = 1 + 2 - 9 = -6.
                 Expect.floatClose { absolute = 1e-9; relative = 0.0 } (Double.Parse(lines.[2].Split(',').[2], Globalization.CultureInfo.InvariantCulture)) -6.0 "a prediction"
+                // The target first (y,a,b): the file holds no target name, so evaluate without --target would read the last
+                // column b, a feature: a usage error naming --target; with --target y it evaluates (R^2 1, as above).
+                File.WriteAllText(Path.Combine(dir, "first.csv"), "y,a,b\n" + String.Join("\n", rows |> List.map (fun r -> let p = r.Split(',') in String.Join(",", p.[2], p.[0], p.[1]))) + "\n")
+                let code, _, err, _ = run dir [ "linear"; "--data"; "first.csv"; "--target"; "y"; "--out"; "first.fnn" ]
+                Expect.equal code 0 err
+                expectError dir [ "evaluate"; "--model"; "first.fnn"; "--data"; "first.csv" ] 2 [ "holds no target name"; "'b', is one of its features"; "--target" ] |> ignore
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "first.fnn"; "--data"; "first.csv"; "--target"; "y"; "--json" ]
+                Expect.equal code 0 err
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate with --target"
             finally Directory.Delete(dir, true)
         }
         testCase "packaging: tests/pack-tool.sh packs the three packages, installs fnn from them and runs it (FNN_SLOW_TESTS=1)" <| fun () ->
@@ -299,6 +308,11 @@ let tests =
                 expectError dir [ "train"; "--epoch"; "3" ] 2 [ "did you mean --epochs?" ] |> ignore
                 expectError dir [ "evaluate"; "--modle"; "m.fnn"; "--data"; "train.csv" ] 2 [ "did you mean --model?" ] |> ignore
                 expectError dir [ "trian" ] 2 [ "unknown command 'trian'; did you mean 'train'?" ] |> ignore
+                // --help after a command prints the usage (exit 0), as fnn --help does, instead of "--help needs a value".
+                for cmd in [ "train"; "predict"; "linear" ] do
+                    let code, out, err, _ = run dir [ cmd; "--help" ]
+                    Expect.equal (code, err) (0, "") (sprintf "fnn %s --help" cmd)
+                    Expect.stringStarts out "fnn: train, evaluate and run" "the usage"
                 let _, _, err, _ = run dir [ "train"; "--colour"; "blue" ]
                 Expect.isFalse (err.Contains "did you mean") "no hint when nothing is near"
             finally Directory.Delete(dir, true)

@@ -99,9 +99,10 @@ let tests =
         }
         test "the facade shows C# names: ParamName and messages name its members, not the core's" {
             let iris = Dataset.Embedded "iris"
-            // The core checks options.HiddenLayers, Patience and the options record; the facade names its own members.
+            // The core checks options.HiddenLayers, Patience and the options record; the facade names its own members
+            // (in ParamName and in the message: "EarlyStoppingPatience must be positive", not the core's "Patience").
             expectArg "HiddenLayers" [ "HiddenLayers" ] (fun () -> Pipeline.Fit(iris, PipelineOptions(HiddenLayers = [| 0 |])) |> ignore)
-            expectArg "EarlyStoppingPatience" [] (fun () -> Pipeline.Fit(iris, PipelineOptions(Training = TrainingOptions(EarlyStoppingPatience = Nullable 0))) |> ignore)
+            expectArg "EarlyStoppingPatience" [ "EarlyStoppingPatience must be positive" ] (fun () -> Pipeline.Fit(iris, PipelineOptions(Training = TrainingOptions(EarlyStoppingPatience = Nullable 0))) |> ignore)
             expectArg "ValidationFraction" [ "ValidationFraction" ] (fun () -> Pipeline.Fit(iris, PipelineOptions(ValidationFraction = 1.5)) |> ignore)
             let withNaN = Dataset.FromArrays(array2D [ [ 1.0; nan ]; [ 2.0; 3.0 ]; [ 3.0; 4.0 ]; [ 4.0; 5.0 ] ], [| "x"; "z"; "x"; "z" |])
             let e = Expect.throwsC (fun () -> Pipeline.Fit(withNaN) |> ignore) id
