@@ -428,6 +428,25 @@ let tests =
             let after = bits (flat c.Network), bits (values c.X), bits (values c.Y)
             Expect.equal after before "inputs unchanged"
 
+        testPropertyWithConfig (config 30) "data changed in place between runs are trained on as changed: the kernels' cached conversion is checked every run" <| fun (c: Case) ->
+            // The kernels keep a converted copy of a data matrix for the next run and use it only if
+            // the matrix's values are those it was made from. The expected result is a run on a
+            // fresh copy of the changed matrices (which no cache has seen).
+            for precision in precisions do
+                let net = Network.withPrecision precision c.Network
+                let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithMaxEpochs(2).WithBackend(Backend.Kernels)
+                let x, y = c.X.Clone(), c.Y.Clone()
+                let run (x: Matrix<float>) (y: Matrix<float>) = outcomeOf (fun () -> Trainer.train options c.Loss (TrainingData.Of(x, y)) net)
+                run x y |> ignore
+                // One value of x changed; then two rows of y swapped (still valid targets).
+                x.[x.RowCount - 1, 0] <- x.[x.RowCount - 1, 0] + 0.5
+                expectSameOutcome (sprintf "%A: one value of x changed" precision) (run (x.Clone()) (y.Clone())) (run x y)
+                if y.RowCount > 1 then
+                    let first = y.Row 0
+                    y.SetRow(0, y.Row(y.RowCount - 1))
+                    y.SetRow(y.RowCount - 1, first)
+                    expectSameOutcome (sprintf "%A: two rows of y swapped" precision) (run (x.Clone()) (y.Clone())) (run x y)
+
         for precision in precisions do
             testPropertyWithConfig (config 40) (sprintf "%A: the predictor equals Network.predict sample by sample, through both overloads" precision) <| fun (c: Case) ->
                 let net = inPrecision precision c

@@ -6,17 +6,33 @@ open MathNet.Numerics.LinearAlgebra
 open Functional.NN.Kernels
 open KernelElement
 
+/// A matrix's values in the kernels' layout and element type, with the fingerprint
+/// (`Layout.Fingerprint`) of the float64 storage they were converted from.
+[<Sealed>]
+type internal ConvertedMatrix<'T>(fingerprint: uint64, rows: int, cols: int, values: 'T[]) =
+    member _.Fingerprint = fingerprint
+    member _.Rows = rows
+    member _.Cols = cols
+    member _.Values = values
+
 /// The pool of the kernels session's data buffers, one per element type: at most two arrays of each
 /// power-of-two size are kept between runs.
 type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> private () =
     static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 4)
+    /// The training data already converted, keyed on the caller's matrix storage (held weakly: an
+    /// entry lives as long as that array). An entry is used only when the storage's fingerprint
+    /// (every value's bits, `Layout.Fingerprint`, about a tenth of a conversion's time) is the one
+    /// it was converted from, so a matrix changed in place since is converted again; nothing a
+    /// caller holds is written. Entries are never changed once made (a run reads its arrays while
+    /// another may replace the entry).
+    static member val Converted = Runtime.CompilerServices.ConditionalWeakTable<float[], ConvertedMatrix<'T>>()
     /// Trainers left by finished runs, by shape (input width, blocks, loss, batch size): a run of
     /// the same shape takes one instead of allocating (and faulting in) its pinned buffers. Every
     /// run sets all parameters first and writes every scratch value before reading it, so results
     /// do not depend on which trainer it gets. At most two are kept per shape.
     static member val Trainers = Collections.Concurrent.ConcurrentDictionary<string, Collections.Concurrent.ConcurrentBag<DenseTrainer<'T>>>()
     static member Rent(inputs: int, blocks: KernelBlock[], loss: LossKind, batchCap: int) : string * DenseTrainer<'T> =
-        let key = sprintf "%d|%s|%A|%d" inputs (String.Join(";", blocks |> Array.map string)) loss batchCap
+        let key = String.Join("|", string inputs, String.Join(";", blocks |> Array.map string), loss.ToString(), string batchCap)
         match KernelBuffers<'T>.Trainers.TryGetValue key with
         | true, bag ->
             match bag.TryTake() with
@@ -40,15 +56,16 @@ type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
 [<Sealed>]
 type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
         (settings: OptimizerSettings, seed: int64, loss: Loss, data: TrainingData, net: Network, batchCap: int, fullBatch: bool,
-         model0: float[], state0: OptimizerState) =
+         model0: float[] option, state0: OptimizerState) =
     let precision = net.Precision
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
     let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.blocks net, Loss.kernel loss, batchCap)
     /// A matrix in the kernels' layout, its values checked in the same pass (a bad one is
     /// reported by Mat.checkFinite, which names its row and column).
-    // The converted data live in arrays rented from a pool kept for these conversions (returned by
-    // Dispose at the end of the run), so that repeated runs do not allocate and fault in tens of
-    // megabytes each time. Every element a run reads is written by the conversion first.
+    // The session's buffers live in arrays rented from a pool (returned by Dispose at the end of
+    // the run), so that repeated runs do not allocate and fault in megabytes each time. Every
+    // element a run reads is written first. The converted data of a dense matrix are cached instead
+    // (rowMajorOf).
     let rented = Collections.Generic.List<'T[]>()
     /// An array of at least `length` elements from the pool, returned by Dispose (the caller writes
     /// every element it reads).
@@ -56,13 +73,30 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         let a = KernelBuffers<'T>.Pool.Rent(length)
         rented.Add a
         a
-    let rowMajorOf (name: string) (m: Matrix<float>) =
-        let a = rent (m.RowCount * m.ColumnCount)
-        // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
-        if not (copyRowMajor m (Span a)) then
-            Mat.checkFinite name m
-            Network.checkRangeIn precision name m
-        a
+    /// The matrix's values row-major in 'T (read only): the cached conversion of its storage when
+    /// that storage still has the fingerprint it was converted from, else a new conversion (cached
+    /// for the next run when the matrix is dense).
+    let rowMajorOf (name: string) (m: Matrix<float>) : 'T[] =
+        let convert (a: 'T[]) =
+            // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
+            if not (copyRowMajor m (Span a)) then
+                Mat.checkFinite name m
+                Network.checkRangeIn precision name m
+        let rows, cols = m.RowCount, m.ColumnCount
+        match m.AsColumnMajorArray() with
+        | null ->
+            let a = rent (rows * cols)
+            convert a
+            a
+        | storage ->
+            let fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols))
+            match KernelBuffers<'T>.Converted.TryGetValue storage with
+            | true, c when c.Fingerprint = fingerprint && c.Rows = rows && c.Cols = cols -> c.Values
+            | _ ->
+                let a = GC.AllocateUninitializedArray<'T>(rows * cols)
+                convert a
+                KernelBuffers<'T>.Converted.AddOrUpdate(storage, ConvertedMatrix<'T>(fingerprint, rows, cols, a))
+                a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
         data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx.RowCount, Precision.roundMatrix precision vy)
@@ -159,9 +193,13 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             r
 
     do
-        if parameterCount + stateCount <> model0.Length then
-            invalidArg "theta" (sprintf "theta has %d values but the network has %d parameters and %d state values." model0.Length parameterCount stateCount)
-        setFlat model0
+        match model0 with
+        | Some model ->
+            if parameterCount + stateCount <> model.Length then
+                invalidArg "theta" (sprintf "theta has %d values but the network has %d parameters and %d state values." model.Length parameterCount stateCount)
+            setFlat model
+        // The network's own parameters and state, each rounded to 'T as setFlat rounds them.
+        | None -> KernelNetwork.load net trainer
 
     /// The loss of rows samples starting at row r0 of the training set, through the trainer.
     let chunkedLoss () =
@@ -308,11 +346,12 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
 /// Making kernel sessions.
 module internal KernelSessions =
 
-    /// A kernel session for the network in its precision, its model (parameters, then state) and
-    /// optimiser state from (model, state), dropout keys from the run's seed, with room for
-    /// batches of batchCap rows.
+    /// A kernel session for the network in its precision, its model (parameters, then state) from
+    /// `model` (None: the network's own) and its optimiser state from `state`, dropout keys from
+    /// the run's seed, with room for batches of batchCap rows; and a function giving the network
+    /// of the session's current parameters (a new value, built straight from the kernels' buffers).
     let create (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
-               (model: float[]) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
+               (model: float[] option) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
         match net.Precision with
         | Precision.Float64 ->
             let s = new KernelSession<float>(settings, seed, loss, data, net, batchCap, fullBatch, model, state)

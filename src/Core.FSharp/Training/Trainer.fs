@@ -96,11 +96,12 @@ module Trainer =
 
     /// Checks a checkpoint against n samples, p parameters and s state values; returns its
     /// optimiser state fitted to the rule (with keepEmpty, a fresh state stays empty: see fitState).
-    let private checkStart (options: TrainingOptions) (n: int) (p: int) (s: int) (keepEmpty: bool) (start: Checkpoint<float[]>) =
+    /// (`modelLength`: the number of values of the checkpoint's model.)
+    let private checkStart (options: TrainingOptions) (n: int) (p: int) (s: int) (keepEmpty: bool) (modelLength: int) (start: Checkpoint<'M>) =
         Check.notNull "checkpoint" (box start)
-        Check.notNull "parameters" start.Model
-        if start.Model.Length <> p + s then
-            Check.fail "checkpoint" (sprintf "The checkpoint holds %d parameters but the model has %d." start.Model.Length (p + s))
+        Check.notNull "parameters" (box start.Model)
+        if modelLength <> p + s then
+            Check.fail "checkpoint" (sprintf "The checkpoint holds %d parameters but the model has %d." modelLength (p + s))
         Check.notNull "PendingBatches" start.PendingBatches
         start.PendingBatches
         |> Array.iteri (fun b batch ->
@@ -119,8 +120,10 @@ module Trainer =
     /// the mark and replays the epoch's steps (they are deterministic) checking after each, so the
     /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
     /// check after every step.
+    /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
+    /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` is not read.
     let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj)
-                    (start: Checkpoint<float[]>) : TrainingResult<float[]> =
+                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
             match options.Batching with
@@ -279,7 +282,7 @@ module Trainer =
         // A stop inside an epoch: its steps have not been checked yet.
         if not (session.ParametersFinite()) then replay step
         let reason = stop.Value
-        let theta = session.Parameters()
+        let theta = snapshot ()
         let history = List.rev historyRev
         // The returned model's training loss: with ExactEpochLoss, a pass over the whole set;
         // else the batch losses' figure (the last epoch's, the restored best epoch's, or, stopped
@@ -295,8 +298,8 @@ module Trainer =
             | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
-                    bst.Model, session.TrainingLoss()
-                else bst.Model, defaultArg (lossOf bst.Epoch) nan
+                    ofFlat bst.Model, session.TrainingLoss()
+                else ofFlat bst.Model, defaultArg (lossOf bst.Epoch) nan
             | _ ->
                 if options.ExactEpochLoss || samples = 0 && List.isEmpty history then theta, session.TrainingLoss()
                 elif samples > 0 then theta, Precision.round session.Precision (lossSum / float samples)
@@ -318,7 +321,7 @@ module Trainer =
               Epoch = epoch
               PendingBatches = remaining
               History = history
-              Best = best
+              Best = best |> Option.map (fun b -> { Model = ofFlat b.Model; ValidationLoss = b.ValidationLoss; Epoch = b.Epoch })
               EpochsWithoutImprovement = worse
               Elapsed = elapsed ()
               EpochLossSum = (if remaining.Length = 0 then 0.0 else lossSum)
@@ -335,9 +338,10 @@ module Trainer =
         validateOptions options objective.Validation.IsSome
         Check.notNull "checkpoint" (box checkpoint)
         Check.notNull "parameters" checkpoint.Model
-        let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint
+        let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint.Model.Length checkpoint
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
-        run options hooks session box checkpoint
+        let s = session :> ITrainingSession
+        run options hooks s box (fun () -> s.Parameters()) id checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -416,32 +420,31 @@ module Trainer =
         let backend = KernelNetwork.resolve "Backend" options.Backend net
         NetworkData.check (backend <> Backend.Kernels) loss data net
         checkBatchRows options.Batching data.Inputs.RowCount net
-        let flat = Checkpoint.map ofNet checkpoint
         // A fresh state of a rule whose buffers start at zero stays empty for the kernels (their
         // session starts empty buffers at zero); AdaGrad's accumulator starts at its s0.
         let zeroStart =
             backend = Backend.Kernels
             && (match options.Optimizer.Optimizer with Optimizer.AdaGrad (_, s0) -> s0 = 0.0 | _ -> true)
-        let state = checkStart options data.Inputs.RowCount net.ParameterCount net.StateCount zeroStart flat |> Optimizer.roundState net.Precision
-        let flat = { flat with OptimizerState = state }
-        let session =
+        let state =
+            checkStart options data.Inputs.RowCount net.ParameterCount net.StateCount zeroStart (net.ParameterCount + net.StateCount) checkpoint
+            |> Optimizer.roundState net.Precision
+        // The checkpoint with flat models (early stopping's best; the start model only for the
+        // reference backend: the kernels session loads the network itself, and `run` does not read it).
+        let flat =
+            { Checkpoint.map (fun (_: Network) -> Array.empty<float>) checkpoint with
+                Model = (if backend = Backend.Kernels then Array.empty else ofNet net)
+                Best = checkpoint.Best |> Option.map (fun b -> { Model = ofNet b.Model; ValidationLoss = b.ValidationLoss; Epoch = b.Epoch })
+                OptimizerState = state }
+        let session, snapshot =
             match backend with
             | Backend.Kernels ->
                 let full = (options.Batching = Batching.FullBatch)
-                fst (KernelSessions.create options.Optimizer options.Seed loss data net (batchCap options.Batching data.Inputs.RowCount) full flat.Model state)
-            | _ -> NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
-        let r = try run options hooks session (toNet net >> box) flat finally session.Dispose()
-        let model = toNet net r.Model
-        // The last parameters are the returned model unless early stopping restored the best.
-        let last = if obj.ReferenceEquals(r.Checkpoint.Model, r.Model) then model else toNet net r.Checkpoint.Model
-        { Model = model
-          StopReason = r.StopReason
-          TrainLoss = r.TrainLoss
-          History = r.History
-          Steps = r.Steps
-          Epochs = r.Epochs
-          Checkpoint = Checkpoint.map (fun theta -> if obj.ReferenceEquals(theta, r.Checkpoint.Model) then last else toNet net theta) r.Checkpoint
-          Backend = r.Backend }
+                // The returned network is built straight from the kernels' buffers.
+                KernelSessions.create options.Optimizer options.Seed loss data net (batchCap options.Batching data.Inputs.RowCount) full None state
+            | _ ->
+                let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
+                session, (fun () -> toNet net (session.Parameters()))
+        try run options hooks session (toNet net >> box) snapshot (toNet net) flat finally session.Dispose()
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad
