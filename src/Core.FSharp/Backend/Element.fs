@@ -90,15 +90,21 @@ module internal KernelElement =
         | data -> Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, dst)
 
     /// A new rows x cols float64 matrix from row-major 'T values, built on its own column-major
-    /// array (filled by a tiled transpose; the matrix binds to it without another copy).
+    /// array (filled by a tiled transpose; the matrix binds to it without another copy). For
+    /// float64 values the transpose is Layout.ColumnMajorToRowMajor's (the row-major rows x cols
+    /// values are the column-major cols x rows matrix; split over the cores, 8 x 8 blocks).
     let matrixOfRowMajor<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (rows: int) (cols: int) (src: ReadOnlySpan<'T>) : Matrix<float> =
-        let data = Array.zeroCreate<float> (rows * cols)
-        for i0 in 0 .. 32 .. rows - 1 do
-            for j0 in 0 .. 32 .. cols - 1 do
-                for i in i0 .. min (i0 + 32) rows - 1 do
-                    for j in j0 .. min (j0 + 32) cols - 1 do
-                        data.[j * rows + i] <- Double.CreateTruncating src.[i * cols + j]
+        let data = GC.AllocateUninitializedArray<float> (rows * cols)
+        if typeof<'T> = typeof<float> then
+            let values = MemoryMarshal.Cast<'T, float>(src).Slice(0, rows * cols)
+            Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(values, cols, rows, Span<float>(data)) |> ignore
+        else
+            for i0 in 0 .. 32 .. rows - 1 do
+                for j0 in 0 .. 32 .. cols - 1 do
+                    for i in i0 .. min (i0 + 32) rows - 1 do
+                        for j in j0 .. min (j0 + 32) cols - 1 do
+                            data.[j * rows + i] <- Double.CreateTruncating src.[i * cols + j]
         Matrix<float>.Build.Dense(rows, cols, data)
 
     /// A new rows x cols float64 matrix of the row-major float64 values each rounded to float32
