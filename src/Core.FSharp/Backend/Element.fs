@@ -91,14 +91,21 @@ module internal KernelElement =
 
     /// A new rows x cols float64 matrix from row-major 'T values, built on its own column-major
     /// array (filled by a tiled transpose; the matrix binds to it without another copy). For
-    /// float64 values the transpose is Layout.ColumnMajorToRowMajor's (the row-major rows x cols
-    /// values are the column-major cols x rows matrix; split over the cores, 8 x 8 blocks).
+    /// float64 values (and large float32 ones, widened first) the transpose is
+    /// Layout.ColumnMajorToRowMajor's (the row-major rows x cols values are the column-major
+    /// cols x rows matrix; split over the cores, 8 x 8 blocks).
     let matrixOfRowMajor<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (rows: int) (cols: int) (src: ReadOnlySpan<'T>) : Matrix<float> =
         let data = GC.AllocateUninitializedArray<float> (rows * cols)
         if typeof<'T> = typeof<float> then
             let values = MemoryMarshal.Cast<'T, float>(src).Slice(0, rows * cols)
             Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(values, cols, rows, Span<float>(data)) |> ignore
+        elif rows * cols >= 4096 then
+            // Widened (exactly) into a pooled float64 copy first, then the same transpose.
+            let wide = Buffers.ArrayPool<float>.Shared.Rent(rows * cols)
+            for i in 0 .. rows * cols - 1 do wide.[i] <- Double.CreateTruncating src.[i]
+            Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan(wide, 0, rows * cols), cols, rows, Span<float>(data)) |> ignore
+            Buffers.ArrayPool<float>.Shared.Return wide
         else
             for i0 in 0 .. 32 .. rows - 1 do
                 for j0 in 0 .. 32 .. cols - 1 do
