@@ -294,12 +294,6 @@ module Attribution =
         | Activation.Identity | Activation.ReLU | Activation.LeakyReLU _ -> true
         | _ -> false
 
-    /// The points 0 = t_0 < ... < t_S = 1 of the path b + t (x - b) where a ReLU-type unit's
-    /// pre-activation crosses zero (where the gradient jumps), layer by layer. While every layer
-    /// before a kinked layer is piecewise linear, its pre-activations are linear in t between the
-    /// points found so far and each crossing is found exactly by linear interpolation; after a
-    /// smooth non-linear layer, sign changes are looked for on a grid of 32 intervals too and
-    /// located by 60 bisections.
     /// Every activation of the network in forward order, depth first, as (the value it is applied
     /// to, read from a trace; its activation), and whether the blocks before the next one are
     /// piecewise linear in their input (dense layers and activations of the identity or a ReLU
@@ -318,6 +312,54 @@ module Attribution =
                 | Block.Dropout _ | Block.BatchNorm _ -> [])
         go id net.Blocks |> List.map (fun (get, a, pl) -> (fun (t: Trace) -> get t.Steps), a, pl)
 
+    /// The smallest interval of the path the refinement of `samplePath` splits (a pair of
+    /// crossings closer than this changes the integral by at most its width times the jump).
+    let private minInterval = 1e-10
+
+    /// Samples of pre-activations z(t) (one column per unit) along the path, for a search of their
+    /// zeros where z is smooth but not linear in t: the points `ts`, then the midpoint of every
+    /// interval between neighbours, split again while some unit is not resolved on it. A unit is
+    /// resolved on [a, c] with midpoint m when its departure from the chord, d = |z(m) - (z(a) +
+    /// z(c)) / 2| (for a parabola, the largest departure on the interval), is small beside both
+    /// its distance from zero and its change: 8 d <= max(min(|z(a)|, |z(m)|, |z(c)|), |z(c) - z(a)|)
+    /// (with min |z| > d a parabola keeps its sign; with |z(c) - z(a)| > 4 d it is monotone, one
+    /// zero at most), or d is rounding (below 1e-13 of the unit's largest |z| on `ts`). So a unit
+    /// that dips through zero and back between two points of `ts` (two kinks, no sign change at the
+    /// points) is split until the dip shows. Intervals shorter than `minInterval` are not split.
+    /// The samples in order of t, with their rows of z.
+    let private samplePath (preAct: float[] -> Matrix<float>) (ts: float[]) : (float * float[])[] =
+        let z0 = preAct ts
+        let rows = Array.init ts.Length (fun r -> ts.[r], z0.Row(r).ToArray())
+        let noise = Array.init z0.ColumnCount (fun u -> 1e-13 * (rows |> Array.map (fun (_, z) -> abs z.[u]) |> Array.max))
+        let samples = ResizeArray(rows)
+        let mutable pending = Array.init (rows.Length - 1) (fun s -> rows.[s], rows.[s + 1])
+        while pending.Length > 0 do
+            let mids = pending |> Array.map (fun ((a, _), (c, _)) -> (a + c) / 2.0)
+            let zm = preAct mids
+            let next = ResizeArray()
+            pending |> Array.iteri (fun k ((a, za), (c, zc)) ->
+                let mid = mids.[k], zm.Row(k).ToArray()
+                samples.Add mid
+                let zk = snd mid
+                let unresolved =
+                    Seq.exists (fun u ->
+                        let d = abs (zk.[u] - (za.[u] + zc.[u]) / 2.0)
+                        d > noise.[u] && 8.0 * d > max (min (abs za.[u]) (min (abs zk.[u]) (abs zc.[u]))) (abs (zc.[u] - za.[u])))
+                        (seq { 0 .. zk.Length - 1 })
+                if unresolved && c - a > minInterval then
+                    next.Add(((a, za), mid))
+                    next.Add((mid, (c, zc))))
+            pending <- next.ToArray()
+        samples.ToArray() |> Array.sortBy fst
+
+    /// The points 0 = t_0 < ... < t_S = 1 of the path b + t (x - b) where a ReLU-type unit's
+    /// pre-activation crosses zero (where the gradient jumps), layer by layer. While every layer
+    /// before a kinked layer is piecewise linear, its pre-activations are linear in t between the
+    /// points found so far and each crossing is found exactly by linear interpolation; after a
+    /// smooth non-linear layer, the path is also cut on a grid of 32 intervals, sign changes are
+    /// looked for on the samples of `samplePath` (the intervals split until every unit is nearly
+    /// linear on each, so a dip through zero and back inside one interval is seen) and located by
+    /// 60 bisections.
     let private kinkPoints (net: Network) (x: float[]) (b: float[]) : float[] =
         let layers = Array.ofList (activations net)
         let mutable ts = [| 0.0; 1.0 |]
@@ -327,24 +369,36 @@ module Attribution =
             let _, activation, piecewiseLinear = layers.[l]
             if hasKink activation then
                 if smooth then ts <- Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
-                let z = preAct l ts
+                // Piecewise linear so far: z is linear between the points of ts, which are the samples.
+                // After a smooth block: the samples of the adaptive refinement.
+                let samples =
+                    if not smooth then let z = preAct l ts in Array.init ts.Length (fun r -> ts.[r], z.Row(r).ToArray())
+                    else samplePath (preAct l) ts
+                // Each unit's sign changes between consecutive samples (after a smooth block a sample
+                // where z is exactly zero is skipped: the change is then between its neighbours).
                 let crossings = ResizeArray()
-                for s in 0 .. ts.Length - 2 do
-                    for u in 0 .. z.ColumnCount - 1 do
-                        let za, zb = z.[s, u], z.[s + 1, u]
-                        if (za < 0.0 && zb > 0.0) || (za > 0.0 && zb < 0.0) then crossings.Add((s, u, za, zb))
+                let units = (snd samples.[0]).Length
+                for u in 0 .. units - 1 do
+                    let mutable last = None
+                    for (t, z) in samples do
+                        if z.[u] = 0.0 then (if not smooth then last <- None)   // linear: the kink is at t, already a point
+                        else
+                            match last with
+                            | Some (ta, za) when sign za <> sign z.[u] -> crossings.Add((u, ta, t, za, z.[u]))
+                            | _ -> ()
+                            last <- Some (t, z.[u])
                 if crossings.Count > 0 then
                     let roots =
                         if not smooth then
-                            crossings.ToArray() |> Array.map (fun (s, _, za, zb) -> ts.[s] + (ts.[s + 1] - ts.[s]) * za / (za - zb))
+                            crossings.ToArray() |> Array.map (fun (_, ta, tb, za, zb) -> ta + (tb - ta) * za / (za - zb))
                         else
-                            let lo = crossings.ToArray() |> Array.map (fun (s, _, _, _) -> ts.[s])
-                            let hi = crossings.ToArray() |> Array.map (fun (s, _, _, _) -> ts.[s + 1])
-                            let loSign = crossings.ToArray() |> Array.map (fun (_, _, za, _) -> sign za)
+                            let lo = crossings.ToArray() |> Array.map (fun (_, ta, _, _, _) -> ta)
+                            let hi = crossings.ToArray() |> Array.map (fun (_, _, tb, _, _) -> tb)
+                            let loSign = crossings.ToArray() |> Array.map (fun (_, _, _, za, _) -> sign za)
                             for _ in 1 .. 60 do
                                 let mid = Array.map2 (fun a c -> (a + c) / 2.0) lo hi
                                 let zm = preAct l mid
-                                crossings |> Seq.iteri (fun k (_, u, _, _) ->
+                                crossings |> Seq.iteri (fun k (u, _, _, _, _) ->
                                     if sign zm.[k, u] = loSign.[k] then lo.[k] <- mid.[k] else hi.[k] <- mid.[k])
                             Array.map2 (fun a c -> (a + c) / 2.0) lo hi
                     ts <- Array.append ts (roots |> Array.filter (fun t -> t > 0.0 && t < 1.0)) |> Array.distinct |> Array.sort
