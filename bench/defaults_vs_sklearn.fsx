@@ -1,6 +1,10 @@
 // Issue 13, must-show 1: every default against scikit-learn's default MLP on the same splits.
 //
-//   dotnet build -c Release && dotnet fsi bench/defaults_vs_sklearn.fsx [PYTHON]
+//   dotnet build -c Release && dotnet fsi bench/defaults_vs_sklearn.fsx [PYTHON] [--layers 64] [--activation tanh] [--seeds 0,1,2]
+//
+// --layers / --activation measure another hidden layer in place of FitOptions.Default's (on both the
+// CLI and the library side; every other default unchanged): how the default was chosen (the
+// candidates' table in bench/results/defaults_vs_sklearn.md). --seeds: other seeds than 0, 1, 2.
 //
 // For iris, digits, commute, randhie (target mdvis) and modechoice (target mode) and seeds 0, 1, 2:
 // - `fnn train --data F --target T --seed S --json` (nothing else: every training default);
@@ -24,7 +28,28 @@ open Functional.NN
 
 let inv = CultureInfo.InvariantCulture
 let root = Path.GetFullPath(Path.Combine(__SOURCE_DIRECTORY__, ".."))
-let python = match fsi.CommandLineArgs with [| _; p |] -> p | _ -> "/usr/bin/python3"
+let args = List.ofArray fsi.CommandLineArgs.[1..]
+let rec option name = function
+    | n :: v :: _ when n = name -> Some v
+    | _ :: rest -> option name rest
+    | [] -> None
+let positional =
+    let rec go = function
+        | (n: string) :: _ :: rest when n.StartsWith "--" -> go rest
+        | p :: rest -> p :: go rest
+        | [] -> []
+    go args
+let python = match positional with [ p ] -> p | _ -> "/usr/bin/python3"
+let layersArg = option "--layers" args
+let activationArg = option "--activation" args
+let fitDefaults =
+    let d = FitOptions.Default
+    let d = match layersArg with Some l -> d.WithHiddenLayers(l.Split(',') |> Array.map int) | None -> d
+    match activationArg with
+    | Some a -> d.WithActivation(match Activation.tryParse a with Some x -> x | None -> failwithf "unknown activation '%s'" a)
+    | None -> d
+let cliNetwork =
+    (match layersArg with Some l -> [ "--layers"; l ] | None -> []) @ (match activationArg with Some a -> [ "--activation"; a ] | None -> [])
 let fnnDll = Path.Combine(root, "src", "Cli.CSharp", "bin", "Release", "net10.0", "linux-x64", "fnn.dll")
 
 let tables =
@@ -33,7 +58,7 @@ let tables =
       "commute", "src/Core.FSharp/Data/commute.csv", "commute_min"
       "randhie", "tests/data/randhie.csv", "mdvis"
       "modechoice", "tests/data/modechoice.csv", "mode" ]
-let seeds = [ 0L; 1L; 2L ]
+let seeds = match option "--seeds" args with Some t -> t.Split(',') |> Array.map int64 |> List.ofArray | None -> [ 0L; 1L; 2L ]
 
 let run (fileName: string) (args: string list) =
     let psi = ProcessStartInfo(fileName, args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root)
@@ -64,8 +89,8 @@ for name, file, target in tables do
     let data = Csv.load { CsvOptions.Default with Target = Some target } path
     let task = if data.IsClassification then "classification" else "regression"
     for seed in seeds do
-        // The CLI, with nothing but data, target and seed.
-        let code, out, err = run "dotnet" [ fnnDll; "train"; "--data"; path; "--target"; target; "--seed"; string seed; "--json" ]
+        // The CLI, with nothing but data, target and seed (and a candidate's --layers / --activation).
+        let code, out, err = run "dotnet" ([ fnnDll; "train"; "--data"; path; "--target"; target; "--seed"; string seed; "--json" ] @ cliNetwork)
         let cli =
             if code <> 0 then sprintf "exit %d: %s" code (err.Trim())
             else
@@ -85,7 +110,7 @@ for name, file, target in tables do
                 let split, _ =
                     if data.IsClassification then Split.stratified 0.2 data.Labels rng else Split.shuffled 0.2 data.SampleCount rng
                 Dataset.selectRows split.Train data, Dataset.selectRows split.Test data
-        let options = FitOptions.Default.WithSeed(seed).WithTraining(TrainingOptions.Default.WithSeed seed)
+        let options = fitDefaults.WithSeed(seed).WithTraining(TrainingOptions.Default.WithSeed seed)
         let fit = PipelineFit.fit options train
         let library = score (Pipeline.evaluate fit.Pipeline test)
         let key = sprintf "%s-%d" name seed
