@@ -70,6 +70,7 @@ public static class Cli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        Stderr = stderr;
         try
         {
             // "fnn train --help" (or -h after any command) is a request for the usage, not an option without its value.
@@ -118,6 +119,17 @@ public static class Cli
             stderr.WriteLine($"fnn: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
             return 70;
         }
+    }
+
+    private static TextWriter Stderr = TextWriter.Null;
+
+    /// <summary>Prints the data's reading warnings (e.g. a header of numbers: probably a file without a header) on
+    /// stderr, one line each, and returns the data.</summary>
+    public static Dataset Warn(Dataset data)
+    {
+        foreach (var warning in data.Warnings)
+            Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
+        return data;
     }
 
     /// <summary>The reason in a TrainingDivergedException's message ("the batch loss became NaN", ...).</summary>
