@@ -152,7 +152,7 @@ module Dataset =
         for i in 0 .. n - 1 do
             for j in 0 .. d - 1 do
                 if Double.IsInfinity features.[i, j] then
-                    Check.fail "features" (sprintf "features holds %s at row index %d, column index %d; values must be finite (NaN marks a missing value)." (string features.[i, j]) i j)
+                    Check.fail "features" (sprintf "features holds %s at row index %d, column %d; values must be finite (NaN marks a missing value)." (string features.[i, j]) i j)
         let names =
             if isNull featureNames then Array.init d (fun j -> sprintf "x%d" (j + 1))
             else

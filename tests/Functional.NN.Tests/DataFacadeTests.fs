@@ -172,7 +172,7 @@ let tests =
                 Pipeline.Fit(Dataset.FromArrays(x, [| "a"; "b"; "a"; "b" |]), PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))) |> ignore)
             let model = Pipeline.Fit(Dataset.FromArrays(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ]; [ 4.0 ] ], [| "a"; "b"; "a"; "b" |]), PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
             // The first row of the array (index 0) is missing a value.
-            expectArg "x" [ "row index 0"; "column index 0"; "missing" ] (fun () -> model.PredictClasses(array2D [ [ nan ]; [ 1.0 ] ]) |> ignore)
+            expectArg "x" [ "row index 0"; "column 0 (x1)"; "missing" ] (fun () -> model.PredictClasses(array2D [ [ nan ]; [ 1.0 ] ]) |> ignore)
             // The same NaN read from a file: the file's line (header line 1, the empty cell on line 3).
             let fromText = Dataset.ParseCsv("x1,y\n1,a\n,b\n3,a\n4,b\n", format = CsvFormat(Missing = MissingValues.Drop)).WithMissing(MissingValues.Error)
             Expect.equal fromText.SampleCount 3 "the row with the empty cell was dropped at reading"

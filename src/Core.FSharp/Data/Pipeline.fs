@@ -102,7 +102,7 @@ module Pipeline =
         for i in 0 .. scaled.RowCount - 1 do
             for j in 0 .. scaled.ColumnCount - 1 do
                 if not (Double.IsFinite scaled.[i, j]) then
-                    Check.fail "x" (sprintf "x at row index %d, column index %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+                    Check.fail "x" (sprintf "x at row index %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
         Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax

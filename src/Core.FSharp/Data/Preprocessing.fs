@@ -351,15 +351,15 @@ module Preprocessor =
                 let mutable v = x.[i, j]
                 if Double.IsNaN v then
                     if p.Fill.Length = 0 then
-                        Check.fail "x" (sprintf "x at row index %d, column index %d (%s) is missing (NaN); the model was fitted with the missing-value policy '%s', which fills nothing: load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again, or supply a value." i j (name j) (missingName p.Missing))
+                        Check.fail "x" (sprintf "x at row index %d, column %d (%s) is missing (NaN); the model was fitted with the missing-value policy '%s', which fills nothing: load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again, or supply a value." i j (name j) (missingName p.Missing))
                     v <- p.Fill.[j]
-                if Double.IsInfinity v then Check.fail "x" (sprintf "x holds %s at row index %d, column index %d (%s); every value must be finite." (string v) i j (name j))
+                if Double.IsInfinity v then Check.fail "x" (sprintf "x holds %s at row index %d, column %d (%s); every value must be finite." (string v) i j (name j))
                 let k = p.Categories.[j].Length
                 if k = 0 then out.[i, starts.[j]] <- v
                 elif v = -1.0 then
                     if p.UnknownCategory = UnknownCategory.Error then
-                        Check.fail "x" (sprintf "x at row index %d, column index %d (%s) is an unseen category (-1); set UnknownCategory to Zeros to encode it as all zeros." i j (name j))
+                        Check.fail "x" (sprintf "x at row index %d, column %d (%s) is an unseen category (-1); set UnknownCategory to Zeros to encode it as all zeros." i j (name j))
                 elif v < 0.0 || v >= float k || Math.Round v <> v then
-                    Check.fail "x" (sprintf "x at row index %d, column index %d (%s) is %s, but that text column's cells are category indices 0 .. %d (or -1 for an unseen category)." i j (name j) (string v) (k - 1))
+                    Check.fail "x" (sprintf "x at row index %d, column %d (%s) is %s, but that text column's cells are category indices 0 .. %d (or -1 for an unseen category)." i j (name j) (string v) (k - 1))
                 else out.[i, starts.[j] + int v] <- 1.0
         out
