@@ -56,7 +56,7 @@ public static class Cli
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
-            (a linear model file works with evaluate and predict; predict --target T names its column)
+            (a linear model file keeps its target's name and works with evaluate and predict as a network's does)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR]
