@@ -56,7 +56,7 @@ public static class Cli
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
-            (a linear model file works with evaluate and predict; predict --target T names its column)
+            (a linear model file keeps its target's name and works with evaluate and predict as a network's does)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR]
@@ -70,6 +70,7 @@ public static class Cli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        Stderr = stderr;
         try
         {
             // "fnn train --help" (or -h after any command) is a request for the usage, not an option without its value.
@@ -118,6 +119,17 @@ public static class Cli
             stderr.WriteLine($"fnn: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
             return 70;
         }
+    }
+
+    private static TextWriter Stderr = TextWriter.Null;
+
+    /// <summary>Prints the data's reading warnings (e.g. a header of numbers: probably a file without a header) on
+    /// stderr, one line each, and returns the data.</summary>
+    public static Dataset Warn(Dataset data)
+    {
+        foreach (var warning in data.Warnings)
+            Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
+        return data;
     }
 
     /// <summary>The reason in a TrainingDivergedException's message ("the batch loss became NaN", ...).</summary>

@@ -21,7 +21,7 @@ public static class LinearCommand
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        var data = dataPath is not null ? Dataset.LoadCsv(dataPath, target, TargetKind.Regression, format: format)
+        var data = dataPath is not null ? Cli.Warn(LoadNumericTarget(dataPath, target, format))
             : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
         // Text columns hold category indices, not amounts: a least-squares fit on them would be meaningless.
@@ -39,6 +39,8 @@ public static class LinearCommand
         var model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
             : LinearRegression.Fit(train.Features, train.Values, featureNames: train.FeatureNames);
         if (lambda > 0) model = LinearModel.Create(model.Coefficients, model.Intercept, model.HasIntercept, train.FeatureNames);
+        // The file keeps the target's name, so fnn evaluate and fnn predict need no --target.
+        model = model.WithTargetNames(data.TargetName);
         var trainReport = Scores(model, train);
         var testReport = testFraction > 0 ? Scores(model, test) : null;
         if (outPath is not null) ModelFile.SaveLinear(model, outPath);
@@ -76,6 +78,31 @@ public static class LinearCommand
         return 0;
     }
 
+    /// <summary>The file with a numeric target; a target of text (classes) is a usage error naming --target and fnn train,
+    /// not a cell error.</summary>
+    private static Dataset LoadNumericTarget(string dataPath, string? target, CsvFormat? format)
+    {
+        try
+        {
+            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, format: format);
+        }
+        catch (DataFormatException e) when (e.Line > 1 && TextTarget(dataPath, target, format) is { } t && t.TargetName == e.Column)
+        {
+            throw new UsageException($"linear regression needs a numeric target, but the target column {t.TargetName} (--target) holds text such as '{t.ClassNames[0]}': name a numeric column with --target, or use fnn train for classes");
+        }
+    }
+
+    /// <summary>The file read by the target rule when that makes its target text classes (else null).</summary>
+    private static Dataset? TextTarget(string dataPath, string? target, CsvFormat? format)
+    {
+        try
+        {
+            var d = Dataset.LoadCsv(dataPath, target, TargetKind.Auto, format: format);
+            return d.IsClassification && d.ClassNames.Any(c => !double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) ? d : null;
+        }
+        catch (DataFormatException) { return null; }
+    }
+
     private static RegressionReport Scores(LinearModel model, Dataset d)
     {
         var yhat = model.PredictValues(d.Features);
@@ -91,20 +118,23 @@ public static class LinearCommand
     {
         model = ModelFile.LoadLinear(modelPath);
         var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
+        // The model's own target (files written by fnn linear keep it), unless --target names another column.
+        var own = model.TargetNames.Count == 1 ? model.TargetNames[0] : null;
         try
         {
-            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
+            return Dataset.LoadCsv(dataPath, target ?? own, TargetKind.Regression, features, format: format);
         }
-        catch (DataFormatException e) when (target is null && features is not null && e.Line == 1 && features.Contains(e.Column))
+        catch (DataFormatException e) when (target is null && own is null && features is not null && e.Line == 1 && features.Contains(e.Column))
         {
-            // The file holds no target name, so the target defaults to the data's last column; when that column is one of
-            // the model's features (fnn linear --target on a column other than the last), say which option names it.
-            throw new UsageException($"the linear model {modelPath} holds no target name and the last column of {dataPath}, '{e.Column}', is one of its features: name the target with --target");
+            // An older file holds no target name, so the target defaults to the data's last column; when that column is one
+            // of the model's features (fnn linear --target on a column other than the last), say which option names it.
+            throw new UsageException($"the linear model {modelPath} holds no target name (it was saved by an older version) and the last column of {dataPath}, '{e.Column}', is one of its features: name the target with --target");
         }
     }
 
-    /// <summary>fnn evaluate on a linear model: R^2, MSE and MAE on the file's target (--target, or the last
-    /// column; a usage error naming --target when the last column is one of the model's features).</summary>
+    /// <summary>fnn evaluate on a linear model: R^2, MSE and MAE on the file's target (--target, else the target the
+    /// model file names, else, for a file saved before it kept the name, the last column; a usage error naming
+    /// --target when that last column is one of the model's features).</summary>
     public static int Evaluate(string modelPath, string dataPath, string? target, CsvFormat? format, bool json, TextWriter w)
     {
         var data = Load(modelPath, dataPath, target, format, out var model);
@@ -123,7 +153,7 @@ public static class LinearCommand
     }
 
     /// <summary>fnn predict on a linear model: the model's feature columns and a column predicted_&lt;target&gt;
-    /// (the model file holds no target name: --target names it, else "predicted").</summary>
+    /// (the target the model file names, or --target; "predicted" for an older file without it).</summary>
     public static int Predict(string modelPath, string dataPath, string? target, string? outPath, TextWriter w)
     {
         var model = ModelFile.LoadLinear(modelPath);
@@ -131,7 +161,8 @@ public static class LinearCommand
             : throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
         var x = Dataset.LoadCsvFeatures(dataPath, names);
         var yhat = model.PredictValues(x);
-        var header = names.Append(target is null ? "predicted" : $"predicted_{target}");
+        var own = target ?? (model.TargetNames.Count == 1 ? model.TargetNames[0] : null);
+        var header = names.Append(own is null ? "predicted" : $"predicted_{own}");
         var rows = Enumerable.Range(0, yhat.Length)
             .Select(i => Enumerable.Range(0, names.Length).Select(j => Fmt.Cell(x[i, j])).Append(Fmt.Cell(yhat[i])).ToArray());
         var text = PredictCommand.CsvText(header, rows);

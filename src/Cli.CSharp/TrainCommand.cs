@@ -66,12 +66,14 @@ public static class TrainCommand
         int[] layers;
         try
         {
-            layers = layersText.Trim().ToLowerInvariant() is "" or "none" or "0" ? Array.Empty<int>()
+            // "0" is refused below (a width of 0 is no layer, not a way to say none): "none" or "" means no hidden layer.
+            layers = layersText.Trim().ToLowerInvariant() is "" or "none" ? Array.Empty<int>()
                 : layersText.Split(',', StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
         }
         catch (FormatException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
         catch (OverflowException) { throw new UsageException($"--layers needs widths like 16,16, not '{layersText}'"); }
-        if (layers.Any(x => x <= 0)) throw new UsageException($"--layers needs positive widths, not '{layersText}'");
+        if (layers.Any(x => x <= 0))
+            throw new UsageException($"--layers needs positive widths, not '{layersText}' (for no hidden layer, a linear model of the scaled features, give --layers none)");
         var (dropout, normalization) = Blocks(dropoutText, normalizationText, residual, layers, batchSize);
 
         // The output paths are checked before any training, so that a typo costs no training run.
@@ -90,12 +92,22 @@ public static class TrainCommand
         {
             if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
             try { Directory.CreateDirectory(plots); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"--plots {plots}: the folder cannot be created ({e.Message})"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // .NET reports a refused mkdir in /proc as "Could not find file": say what it means for the option instead.
+                var why = e switch
+                {
+                    UnauthorizedAccessException => "permission denied",
+                    FileNotFoundException or DirectoryNotFoundException => "the file system does not allow a new folder there",
+                    _ => e.Message,
+                };
+                throw new IOException($"--plots {plots}: the folder cannot be created or written ({why}); give a writable folder");
+            }
             CheckWritable(plots, $"--plots {plots}");
         }
 
         Dataset data;
-        if (dataPath is not null) data = Dataset.LoadCsv(dataPath, target, task, format: format);
+        if (dataPath is not null) data = Cli.Warn(Dataset.LoadCsv(dataPath, target, task, format: format));
         else
         {
             if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");

@@ -52,9 +52,20 @@ type Dataset =
       /// 0 .. k-1 into them), empty for a numeric column.
       Categories: string[][]
       /// What a pipeline fitted on these data does with missing (NaN) feature cells.
-      Missing: MissingPolicy }
+      Missing: MissingPolicy
+      /// The file line of each row when the data were read from a file or text (so messages say
+      /// "line N"); empty for data from memory (messages then say "row index i", counting from 0).
+      Lines: int[]
+      /// Warnings about the reading that are not errors (e.g. a header whose every field is a
+      /// number: probably a file without a header); shown by the data summary.
+      Warnings: string[] }
     /// n, the number of samples.
     member this.SampleCount = this.Features.RowCount
+    /// Where row i is, for messages: "line N" (the file's line) for data read from a file, else
+    /// "row index i" (counting from 0, as C# and F# arrays do).
+    member this.RowPlace(i: int) =
+        if this.Lines.Length = this.Features.RowCount && i >= 0 && i < this.Lines.Length then sprintf "line %d" this.Lines.[i]
+        else sprintf "row index %d" i
     /// d, the number of features.
     member this.FeatureCount = this.Features.ColumnCount
     /// True when the target is a class.
@@ -108,7 +119,8 @@ module Dataset =
             Target =
                 match data.Target with
                 | Target.Values v -> Target.Values (indices |> Array.map (fun i -> v.[i]))
-                | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names) }
+                | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names)
+            Lines = if data.Lines.Length = data.SampleCount then indices |> Array.map (fun i -> data.Lines.[i]) else [||] }
 
     /// The named feature columns only, in the given order (exact names, then ignoring case).
     let selectFeatures (names: string[]) (data: Dataset) : Dataset =
@@ -140,7 +152,7 @@ module Dataset =
         for i in 0 .. n - 1 do
             for j in 0 .. d - 1 do
                 if Double.IsInfinity features.[i, j] then
-                    Check.fail "features" (sprintf "features holds %s at row %d, column %d; values must be finite (NaN marks a missing value)." (string features.[i, j]) i j)
+                    Check.fail "features" (sprintf "features holds %s at row index %d, column %d; values must be finite (NaN marks a missing value)." (string features.[i, j]) i j)
         let names =
             if isNull featureNames then Array.init d (fun j -> sprintf "x%d" (j + 1))
             else
@@ -154,7 +166,7 @@ module Dataset =
 
     let private build targetName names x target =
         { Features = x; FeatureNames = names; TargetName = (if String.IsNullOrEmpty targetName then "target" else targetName)
-          Target = target; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error }
+          Target = target; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
 
     let private checkLength (name: string) (n: int) (length: int) =
         if length <> n then Check.fail name (sprintf "%s has %d entries but features has %d rows; it needs one per row." name length n)
@@ -207,8 +219,8 @@ module Dataset =
         let x = Array2D.zeroCreate items.Length d
         items |> Array.iteri (fun i item ->
             let v = features item
-            if isNull v then Check.fail "features" (sprintf "The features of row %d are null." i)
-            if v.Length <> d then Check.fail "features" (sprintf "Row %d has %d features but there are %d feature names." i v.Length d)
+            if isNull v then Check.fail "features" (sprintf "The features of row index %d are null." i)
+            if v.Length <> d then Check.fail "features" (sprintf "Row index %d has %d features but there are %d feature names." i v.Length d)
             for j in 0 .. d - 1 do x.[i, j] <- v.[j])
         items, x
 
@@ -232,7 +244,9 @@ module Dataset =
           TargetName = targetName
           Target = Target.Classes (Array.copy data.Labels, Array.copy data.ClassNames)
           Categories = Array.create data.FeatureNames.Length [||]
-          Missing = MissingPolicy.Error }
+          Missing = MissingPolicy.Error
+          Lines = [||]
+          Warnings = [||] }
 
 /// The stated rule by which a column of numbers becomes classes: a target whose values are all
 /// integers, with at most `maxClasses` distinct values that each occur at least `minCount`
@@ -338,5 +352,5 @@ module Datasets =
             let header, _ = embeddedCsv "commute.csv"
             let x, y, featureNames = commute ()
             { Features = x; FeatureNames = featureNames; TargetName = header.[2]; Target = Target.Values (y.Column(0).ToArray())
-              Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error }
+              Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
         | _ -> Check.fail "name" (sprintf "There is no embedded data set called '%s'; the embedded data sets are %s." name (String.Join(", ", names)))

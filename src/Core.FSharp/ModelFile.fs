@@ -266,14 +266,17 @@ module ModelFile =
     // ---- linear models -------------------------------------------------------------------
 
     /// A linear model's entries: "coefficients" (d x k), "intercept" (k), "has_intercept" (0/1),
-    /// "features", and for a Float32 model "precision" = "float32" with 4-byte coefficients and
-    /// intercept (a Float64 model's entries are those of version 1, byte for byte).
+    /// "features", "targets" when the model names its outputs (absent otherwise, and in files
+    /// written before it existed: such a file loads as a model without target names), and for a
+    /// Float32 model "precision" = "float32" with 4-byte coefficients and intercept (a Float64
+    /// model without target names has the entries of version 1, byte for byte).
     let linearEntries (m: LinearModel) : (string * ModelValue) list =
         [ if m.Precision <> Precision.Float64 then yield "precision", ModelValue.Text (Precision.name m.Precision)
           yield "coefficients", floatsOfMatrixIn m.Precision m.Coefficients
           yield "intercept", vectorIn m.Precision (m.Intercept.ToArray())
           yield "has_intercept", ModelValue.Int (if m.HasIntercept then 1L else 0L)
-          yield "features", ModelValue.Texts (Array.copy m.FeatureNames) ]
+          yield "features", ModelValue.Texts (Array.copy m.FeatureNames)
+          if m.TargetNames.Length > 0 then yield "targets", ModelValue.Texts (Array.copy m.TargetNames) ]
 
     /// The linear model of `linearEntries`, checked by LinearModel.create.
     let linearOf (e: ModelEntries) : LinearModel =
@@ -285,6 +288,7 @@ module ModelFile =
         // Widened float32 values are float32 values, so withPrecision changes none of them.
         rebuild "linear" (fun () ->
             LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features")
+            |> LinearModel.withTargetNames (if e.Has "targets" then e.Texts "targets" else [||])
             |> LinearModel.withPrecision precision)
 
     // ---- training checkpoints ----------------------------------------------------------

@@ -171,9 +171,12 @@ public sealed class Pipeline
     }
 
     /// <summary><see cref="Fit"/> on a thread-pool thread, for a UI or a server that must not block: the same result,
-    /// bit for bit. Cancelling <paramref name="cancellationToken"/> stops training before the next step and the task
-    /// completes with what was trained (<see cref="PipelineFitResult.StopReason"/> is <see cref="StopReason.Cancelled"/>),
-    /// as <see cref="Fit"/> does; <paramref name="progress"/> receives each epoch's record (a
+    /// bit for bit. Cancellation follows the .NET convention for work that has not started: a token already cancelled
+    /// (or cancelled before the task starts running) gives a cancelled task (awaiting it throws
+    /// <see cref="TaskCanceledException"/>, an <see cref="OperationCanceledException"/>) and trains nothing. Once training
+    /// runs, cancelling stops it before the next step and the task completes with the model trained so far
+    /// (<see cref="PipelineFitResult.StopReason"/> is <see cref="StopReason.Cancelled"/>), as <see cref="Fit"/> does, so
+    /// the work done is not lost; <paramref name="progress"/> receives each epoch's record (a
     /// <see cref="Progress{T}"/> made on a UI thread reports there).</summary>
     /// <param name="data">The training data.</param>
     /// <param name="options">The settings, or null for the defaults.</param>
@@ -185,7 +188,9 @@ public sealed class Pipeline
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return Task.Run(() => Fit(data, options, progress, cancellationToken), CancellationToken.None);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<PipelineFitResult>(cancellationToken);
+        // The token given to Task.Run cancels the task only before the delegate starts; afterwards Fit stops at the next step.
+        return Task.Run(() => Fit(data, options, progress, cancellationToken), cancellationToken);
     }
 
     /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of

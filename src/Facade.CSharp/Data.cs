@@ -212,9 +212,9 @@ public sealed class Dataset
         var x = new double[items.Length, featureNames.Length];
         for (int i = 0; i < items.Length; i++)
         {
-            var v = features(items[i]) ?? throw new ArgumentException($"The features of row {i} are null.", nameof(features));
+            var v = features(items[i]) ?? throw new ArgumentException($"The features of row index {i} are null.", nameof(features));
             if (v.Length != featureNames.Length)
-                throw new ArgumentException($"Row {i} has {v.Length} features but there are {featureNames.Length} feature names.", nameof(features));
+                throw new ArgumentException($"Row index {i} has {v.Length} features but there are {featureNames.Length} feature names.", nameof(features));
             for (int j = 0; j < v.Length; j++) x[i, j] = v[j];
         }
         return (x, items);
@@ -234,6 +234,11 @@ public sealed class Dataset
     /// <summary>The task the target means and why, by the stated rule (e.g. "classification: the values are 4
     /// distinct integers, each occurring at least 3 times").</summary>
     public string TaskReason => FN.TargetRule.explain(Core);
+
+    /// <summary>Warnings about how the file was read that are not errors, e.g. a header line whose every field is a
+    /// number (probably a file without a header: read it with <see cref="CsvFormat.HasHeader"/> false). Empty for data
+    /// from memory; <see cref="ToString"/> counts them.</summary>
+    public IReadOnlyList<string> Warnings => (string[])Core.Warnings.Clone();
 
     /// <summary>The text of a feature cell: a number, a text column's category, or "" when missing.</summary>
     public string CellText(int row, int column)
@@ -368,7 +373,8 @@ public sealed class Dataset
 
     /// <summary>A short description: rows, features, target.</summary>
     public override string ToString() =>
-        $"{SampleCount} rows, {FeatureCount} features, target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})";
+        $"{SampleCount} rows, {FeatureCount} features, target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})"
+        + (Core.Warnings.Length switch { 0 => "", 1 => "; 1 warning: " + Core.Warnings[0], var k => $"; {k} warnings, the first: {Core.Warnings[0]}" });
 }
 
 /// <summary>The two parts of a split, with the row indices each came from.</summary>

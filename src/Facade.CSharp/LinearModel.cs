@@ -24,6 +24,19 @@ public sealed class LinearModel
     /// <summary>The feature names (empty when unknown).</summary>
     public IReadOnlyList<string> FeatureNames => (string[])Core.FeatureNames.Clone();
 
+    /// <summary>The names of the outputs, the targets the model was fitted on (empty when unknown; one per output
+    /// otherwise). A model file keeps them, so evaluating a saved model needs no target option.</summary>
+    public IReadOnlyList<string> TargetNames => (string[])Core.TargetNames.Clone();
+
+    /// <summary>The model with names for its outputs: none, or one per output (for one output, the target's name).</summary>
+    /// <exception cref="ArgumentException">The count is neither 0 nor <see cref="OutputSize"/>, or a name is empty or
+    /// given twice (ParamName "targetNames").</exception>
+    public LinearModel WithTargetNames(params string[] targetNames)
+    {
+        ArgumentNullException.ThrowIfNull(targetNames);
+        return new(Errors.Run(() => FL.LinearModelModule.withTargetNames(targetNames, Core)));
+    }
+
     /// <summary>d, the number of features.</summary>
     public int InputSize => Core.InputSize;
 

@@ -35,9 +35,10 @@ public static class Trainer
         return RunNetwork(start, x, y, loss, o, validationX, validationY, progress, cancellationToken);
     }
 
-    /// <summary><see cref="Train"/> on a thread-pool thread: the same result, bit for bit. Cancelling
-    /// <paramref name="cancellationToken"/> stops training before the next step and the task completes with what was
-    /// trained (StopReason Cancelled), as <see cref="Train"/> does.</summary>
+    /// <summary><see cref="Train"/> on a thread-pool thread: the same result, bit for bit. A token already cancelled
+    /// (or cancelled before the task starts) gives a cancelled task (<see cref="TaskCanceledException"/> on await) and
+    /// trains nothing; once training runs, cancelling stops it before the next step and the task completes with what
+    /// was trained (StopReason Cancelled), as <see cref="Train"/> does.</summary>
     /// <param name="network">The starting network.</param>
     /// <param name="x">Inputs, one sample per row.</param>
     /// <param name="y">Targets, one sample per row.</param>
@@ -52,7 +53,9 @@ public static class Trainer
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return Task.Run(() => Train(network, x, y, loss, options, validationX, validationY, progress, cancellationToken), CancellationToken.None);
+        // As Pipeline.FitAsync: a token cancelled before the work starts gives a cancelled task; later, the network trained so far.
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<TrainingResult<Network>>(cancellationToken);
+        return Task.Run(() => Train(network, x, y, loss, options, validationX, validationY, progress, cancellationToken), cancellationToken);
     }
 
     /// <summary>Continues training from a checkpoint; with the options and data of the interrupted run,

@@ -150,19 +150,30 @@ let tests =
                 let code, out, err, _ = run dir [ "evaluate"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--json" ]
                 Expect.equal code 0 err
                 Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate reads the linear model"
-                let code, out, err, _ = run dir [ "predict"; "--model"; "lin.fnn"; "--data"; "lin.csv"; "--target"; "y" ]
+                // The model file keeps the target's name: predict names its column without --target.
+                let code, out, err, _ = run dir [ "predict"; "--model"; "lin.fnn"; "--data"; "lin.csv" ]
                 Expect.equal code 0 err
                 let lines = out.Trim().Split('\n')
-                Expect.equal lines.[0] "a,b,predicted_y" "the header"
+                Expect.equal lines.[0] "a,b,predicted_y" "the header names the model's target"
                 // Row 2: a = 1, b = 3, y = 1 + 2 - 9 = -6.
                 Expect.floatClose { absolute = 1e-9; relative = 0.0 } (Double.Parse(lines.[2].Split(',').[2], Globalization.CultureInfo.InvariantCulture)) -6.0 "a prediction"
-                // The target first (y,a,b): the file holds no target name, so evaluate without --target would read the last
-                // column b, a feature: a usage error naming --target; with --target y it evaluates (R^2 1, as above).
+                // The target first (y,a,b): the model file keeps the target's name, so evaluate needs no --target, as for a
+                // network (R^2 1, as above); predict names the column predicted_y.
                 File.WriteAllText(Path.Combine(dir, "first.csv"), "y,a,b\n" + String.Join("\n", rows |> List.map (fun r -> let p = r.Split(',') in String.Join(",", p.[2], p.[0], p.[1]))) + "\n")
                 let code, _, err, _ = run dir [ "linear"; "--data"; "first.csv"; "--target"; "y"; "--out"; "first.fnn" ]
                 Expect.equal code 0 err
-                expectError dir [ "evaluate"; "--model"; "first.fnn"; "--data"; "first.csv" ] 2 [ "holds no target name"; "'b', is one of its features"; "--target" ] |> ignore
-                let code, out, err, _ = run dir [ "evaluate"; "--model"; "first.fnn"; "--data"; "first.csv"; "--target"; "y"; "--json" ]
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "first.fnn"; "--data"; "first.csv"; "--json" ]
+                Expect.equal code 0 err
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate without --target"
+                let code, out, err, _ = run dir [ "predict"; "--model"; "first.fnn"; "--data"; "first.csv" ]
+                Expect.equal code 0 err
+                Expect.equal (out.Split('\n').[0]) "a,b,predicted_y" "predict's header"
+                // A file of the earlier format holds no target name (the same entries without "targets"): evaluate without
+                // --target would read the last column b, a feature: a usage error naming --target; with --target y it evaluates.
+                let c = Functional.NN.ModelContainer.read (File.ReadAllBytes(Path.Combine(dir, "first.fnn")))
+                File.WriteAllBytes(Path.Combine(dir, "older.fnn"), Functional.NN.ModelContainer.write { c with Entries = c.Entries |> List.filter (fun (n, _) -> n <> "targets") })
+                expectError dir [ "evaluate"; "--model"; "older.fnn"; "--data"; "first.csv" ] 2 [ "holds no target name"; "'b', is one of its features"; "--target" ] |> ignore
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "older.fnn"; "--data"; "first.csv"; "--target"; "y"; "--json" ]
                 Expect.equal code 0 err
                 Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 1.0 "evaluate with --target"
             finally Directory.Delete(dir, true)
@@ -196,7 +207,8 @@ let tests =
                 Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
                 Expect.isGreaterThanOrEqual ((json out).GetProperty("accuracy").GetDouble()) 0.9 "accuracy on all 60 rows"
                 File.WriteAllText(Path.Combine(dir, "new.csv"), "size;color\r\n12;red\r\n25;purple\r\nNA;blue\r\n")
-                expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "Row 2"; "column 'color'"; "'purple'"; "--unknown-category zeros" ] |> ignore
+                // purple is on the file's line 3 (the header is line 1): a file's rows are named by their line.
+                expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "At line 3"; "column 'color'"; "'purple'"; "--unknown-category zeros" ] |> ignore
                 let code, _, err, _ = run dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros"; "--out"; "p.csv" ]
                 Expect.equal code 0 (sprintf "predict with zeros (stderr: %s)" err)
                 let lines = File.ReadAllLines(Path.Combine(dir, "p.csv"))
@@ -227,6 +239,35 @@ let tests =
                 expectError dir [ "train"; "--data"; "one.csv"; "--missing"; "sometimes" ] 2 [ "--missing needs error, drop, mean, median or most_frequent" ] |> ignore
                 File.WriteAllText(Path.Combine(dir, "mixed.csv"), "size,color,price\n1,red,3\n2,blue,5\n3,red,7\n")
                 expectError dir [ "linear"; "--data"; "mixed.csv" ] 1 [ "column 'color' holds text" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "review wording: linear on a text target, --plots that cannot be made, --layers 0, one category, a header of numbers" {
+            let dir = tempDir ()
+            try
+                let iris = File.ReadAllLines(Repo.path [ "src"; "Core.FSharp"; "Data"; "iris.csv" ])
+                File.WriteAllText(Path.Combine(dir, "iris.csv"), String.Join("\n", iris) + "\n")
+                // iris's last column, species, holds class names: linear regression needs numbers.
+                expectError dir [ "linear"; "--data"; "iris.csv" ] 2 [ "linear regression needs a numeric target"; "species (--target)"; "'setosa'"; "fnn train" ] |> ignore
+                // /proc takes no new folder; .NET says "Could not find file", which is not what the user needs to hear.
+                let err = expectError dir [ "train"; "--data"; "iris.csv"; "--plots"; "/proc/fnn-plots" ] 1 [ "--plots /proc/fnn-plots"; "cannot be created or written" ]
+                Expect.isFalse (err.Contains "Could not find") "no misleading file-not-found"
+                expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "0" ] 2 [ "--layers needs positive widths, not '0'"; "--layers none" ] |> ignore
+                // A text feature with a single category: "(1 category)", not "(1 categories)".
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "size,color,label\n" + String.Join("\n", [ for i in 0 .. 19 -> sprintf "%d,red,%s" i (if i % 2 = 0 then "p" else "q") ]) + "\n")
+                let code, out, err, _ = run dir [ "train"; "--data"; "one.csv"; "--epochs"; "1" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "color (1 category)" "singular"
+                Expect.isFalse (out.Contains "1 categories") "no '1 categories'"
+                // iris without its header, read without --no-header: trains, with one warning line on stderr naming --no-header.
+                File.WriteAllText(Path.Combine(dir, "headless.csv"), String.Join("\n", iris.[1..]) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "headless.csv"; "--epochs"; "1"; "--quiet" ]
+                Expect.equal code 0 err
+                let lines = err.Trim().Split('\n')
+                Expect.equal lines.Length 1 (sprintf "one line on stderr: %s" err)
+                Expect.stringStarts lines.[0] "fnn: warning: The header line (5.1, 3.5, 1.4, 0.2, setosa) looks like data" "the warning"
+                Expect.stringContains lines.[0] "--no-header" "names the option"
+                let code, _, err, _ = run dir [ "train"; "--data"; "headless.csv"; "--no-header"; "--epochs"; "1"; "--quiet" ]
+                Expect.equal (code, err) (0, "") "no warning with --no-header"
             finally Directory.Delete(dir, true)
         }
         test "train --dropout --normalization --residual: the summary lists every block, the model file reads back" {

@@ -211,7 +211,8 @@ let tests =
             Expect.equal pre.Categories [| [||]; [| "green"; "red" |] |] "categories from the training rows, in ordinal order"
             Expect.equal (Preprocessor.outputNames pre train.FeatureNames) [| "size"; "color=green"; "color=red" |] "output columns"
             let probe = Csv.loadText CsvOptions.Default "size,color,y\n4,green,p\n5,purple,q\n"
-            argError "data" [ "Row 2"; "column 'color'"; "'purple'"; "Zeros"; "--unknown-category zeros" ] (fun () ->
+            // purple is on line 3 of the text (the header is line 1): rows read from text are named by their line.
+            argError "data" [ "At line 3"; "column 'color'"; "'purple'"; "Zeros"; "--unknown-category zeros" ] (fun () ->
                 Preprocessor.rawFeatures pre train.FeatureNames probe |> ignore)
             let zeros = Preprocessor.withUnknown UnknownCategory.Zeros pre
             let encoded = Preprocessor.transform zeros train.FeatureNames (Preprocessor.rawFeatures zeros train.FeatureNames probe)
@@ -389,7 +390,7 @@ let tests =
             Expect.equal fromSeqValues.Target (Target.Values [| 2.0; 4.0 |]) "a numeric selector"
             argError "labels" [ "2 entries"; "3 rows" ] (fun () -> Dataset.ofClassNames null null (array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]) [| "a"; "b" |] |> ignore)
             argError "featureNames" [ "'a' appears more than once" ] (fun () -> Dataset.ofValues [| "a"; "a" |] "y" (array2D [ [ 1.0; 2.0 ] ]) [| 1.0 |] |> ignore)
-            argError "features" [ "Row 1 has 1 features" ] (fun () -> Dataset.ofSeqValues [| "A"; "B" |] "y" (fun (r: float[]) -> r) (fun _ -> 0.0) [ [| 1.0; 2.0 |]; [| 1.0 |] ] |> ignore)
+            argError "features" [ "Row index 1 has 1 features" ] (fun () -> Dataset.ofSeqValues [| "A"; "B" |] "y" (fun (r: float[]) -> r) (fun _ -> 0.0) [ [| 1.0; 2.0 |]; [| 1.0 |] ] |> ignore)
         }
         test "checks before training: one class, an empty test split, an empty validation split, a missing value" {
             let x = array2D [ for i in 0 .. 5 -> [ float i ] ]
@@ -400,7 +401,8 @@ let tests =
             argError "testFraction" [ "test part would be empty" ] (fun () -> Split.stratified 0.2 singletons.Labels (Rng.create 1L) |> ignore)
             argError "options" [ "no validation row" ] (fun () -> PipelineFit.fit (FitOptions.Default.WithValidationFraction 0.2) singletons |> ignore)
             let withNaN = Dataset.ofValues null null (array2D [ [ 1.0 ]; [ nan ]; [ 3.0 ] ]) [| 1.0; 2.0; 3.0 |]
-            argError "data" [ "Row 2"; "column 'x1'"; "--missing" ] (fun () -> PipelineFit.fit FitOptions.Default withNaN |> ignore)
+            // Data from memory: the row's index, counting from 0 (the NaN is in the second row, index 1).
+            argError "data" [ "At row index 1"; "column 'x1'"; "--missing" ] (fun () -> PipelineFit.fit FitOptions.Default withNaN |> ignore)
         }
         test "the scaler on a constant column of 1e308 gives 0, never infinity or NaN; a column spanning the doubles is a typed error" {
             let big = Mat.ofRows [ [| 1e308; 1.0 |]; [| 1e308; 2.0 |]; [| 1e308; 3.0 |] ]

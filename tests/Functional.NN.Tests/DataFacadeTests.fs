@@ -152,6 +152,58 @@ let tests =
             let cancelled = Pipeline.FitAsync(iris, PipelineOptions(Training = TrainingOptions(MaxEpochs = 100, EarlyStoppingPatience = Nullable())), stopAt, cts.Token).Result
             Expect.equal (cancelled.StopReason, cancelled.Epochs) (StopReason.Cancelled, 2) "stopped after the epoch that cancelled"
         }
+        test "FitAsync and TrainAsync with a token cancelled before they start: a cancelled task, nothing trained" {
+            use cts = new Threading.CancellationTokenSource()
+            cts.Cancel()
+            let iris = Dataset.Embedded "iris"
+            let task = Pipeline.FitAsync(iris, PipelineOptions(Training = TrainingOptions(MaxEpochs = 5)), null, cts.Token)
+            // The .NET convention (Task.FromCanceled): the task is Canceled, and waiting on it throws TaskCanceledException.
+            Expect.isTrue task.IsCanceled "FitAsync: a cancelled task"
+            let e = Expect.throwsC (fun () -> task.GetAwaiter().GetResult() |> ignore) id
+            Expect.isTrue (e :? Threading.Tasks.TaskCanceledException) (sprintf "TaskCanceledException, got %s" (e.GetType().Name))
+            let net = Pipeline.Untrained(iris).Network
+            let train = Trainer.TrainAsync(net, iris.Features, Array2D.create iris.SampleCount 3 0.0, Loss.MeanSquaredError, cancellationToken = cts.Token)
+            Expect.isTrue train.IsCanceled "TrainAsync: a cancelled task"
+        }
+        test "row numbers: data from memory name the row index from 0, data from a file the file's line" {
+            // The NaN is in the second row: index 1 (counting from 0), as C# arrays count.
+            let x = array2D [ [ 1.0 ]; [ nan ]; [ 3.0 ]; [ 4.0 ] ]
+            expectArg "data" [ "At row index 1"; "column 'x1'"; "missing" ] (fun () ->
+                Pipeline.Fit(Dataset.FromArrays(x, [| "a"; "b"; "a"; "b" |]), PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))) |> ignore)
+            let model = Pipeline.Fit(Dataset.FromArrays(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ]; [ 4.0 ] ], [| "a"; "b"; "a"; "b" |]), PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
+            // The first row of the array (index 0) is missing a value.
+            expectArg "x" [ "row index 0"; "column 0 (x1)"; "missing" ] (fun () -> model.PredictClasses(array2D [ [ nan ]; [ 1.0 ] ]) |> ignore)
+            // The same NaN read from a file: the file's line (header line 1, the empty cell on line 3).
+            let fromText = Dataset.ParseCsv("x1,y\n1,a\n,b\n3,a\n4,b\n", format = CsvFormat(Missing = MissingValues.Drop)).WithMissing(MissingValues.Error)
+            Expect.equal fromText.SampleCount 3 "the row with the empty cell was dropped at reading"
+            let kept = Dataset.ParseCsv("x1,y\n1,a\nNA,b\n3,a\n4,b\n", format = CsvFormat(Missing = MissingValues.Mean)).WithMissing(MissingValues.Error)
+            expectArg "data" [ "At line 3"; "column 'x1'" ] (fun () -> Pipeline.Fit(kept, PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))) |> ignore)
+        }
+        test "a header line of numbers (a headerless file read with a header) is a warning in the data's summary, not an error" {
+            // Every header field a number: 1,2,3 is data. Read as a header, the data keep 2 rows and a warning.
+            let d = Dataset.ParseCsv("1,2,3\n4,5,6\n7,8,9\n", targetKind = TargetKind.Regression)
+            Expect.equal d.SampleCount 2 "the first line became the header"
+            Expect.equal d.Warnings.Count 1 "one warning"
+            Expect.stringContains d.Warnings.[0] "HasHeader = false" "names the option"
+            Expect.stringContains (string d) "1 warning: The header line" "the summary shows it"
+            // iris without its header: numbers and a class name that occurs in the target column.
+            let iris = File.ReadAllLines(Repo.path [ "src"; "Core.FSharp"; "Data"; "iris.csv" ])
+            let headless = Dataset.ParseCsv(String.Join("\n", iris.[1..]) + "\n")
+            Expect.equal headless.Warnings.Count 1 "iris without a header"
+            Expect.equal (Dataset.ParseCsv("1,2,3\n4,5,6\n", format = CsvFormat(HasHeader = false)).Warnings.Count) 0 "no warning with HasHeader false"
+            Expect.equal (Dataset.ParseCsv(String.Join("\n", iris) + "\n").Warnings.Count) 0 "no warning for a real header"
+            Expect.equal (Dataset.FromArrays(array2D [ [ 1.0 ] ], [| 1.0 |]).Warnings.Count) 0 "no warning for data from memory"
+        }
+        test "LinearModel.WithTargetNames: the names survive SaveLinear and LoadLinear; a wrong count names targetNames" {
+            let m = LinearModel.Create(array2D [ [ 2.0 ] ], [| 1.0 |], featureNames = [| "a" |]).WithTargetNames("y")
+            let path = Path.Combine(Path.GetTempPath(), "fnn-linear-" + Guid.NewGuid().ToString("N") + ".fnn")
+            try
+                ModelFile.SaveLinear(m, path)
+                let back = ModelFile.LoadLinear path
+                Expect.equal (List.ofSeq back.TargetNames, List.ofSeq back.FeatureNames) ([ "y" ], [ "a" ]) "names round-trip"
+            finally File.Delete path
+            expectArg "targetNames" [ "2 names"; "1 outputs" ] (fun () -> m.WithTargetNames("y", "z") |> ignore)
+        }
         test "FeatureScaler as scikit-learn's scalers (values of DataTests)" {
             let x = array2D [ [ 1.0; 5.0 ]; [ 2.0; 5.0 ]; [ 4.0; 5.0 ]; [ 9.0; 5.0 ] ]
             let s = FeatureScaler.Fit(x, Scaling.Standard)
@@ -219,7 +271,7 @@ let tests =
         }
         test "C# data from arrays and objects: shapes and selectors checked with C# parameter names" {
             expectArg "labels" [ "2 entries"; "3 rows" ] (fun () -> Dataset.FromArrays(Array2D.zeroCreate 3 1, [| "a"; "b" |]) |> ignore)
-            expectArg "features" [ "Row 1 has 1 features" ] (fun () ->
+            expectArg "features" [ "Row index 1 has 1 features" ] (fun () ->
                 Dataset.FromEnumerable([ [| 1.0; 2.0 |]; [| 3.0 |] ], Func<float[], float[]>(id), Func<float[], float>(fun r -> r.[0]), [| "a"; "b" |]) |> ignore)
             let d = Dataset.FromEnumerable([ [| 1.0; 2.0 |]; [| 3.0; 4.0 |]; [| 5.0; 6.0 |] ], Func<float[], float[]>(id), Func<float[], int>(fun r -> int r.[0] % 2), [| "a"; "b" |])
             // Labels 1 % 2 = 1, 3 % 2 = 1, 5 % 2 = 1: one class "1".
@@ -249,7 +301,8 @@ let tests =
                 File.WriteAllText(fresh, "3;purple\n;red\n")
                 let unseen = Dataset.LoadCsvForModel(fresh, model, CsvFormat(Separator = Nullable ';', HasHeader = false))
                 Expect.equal unseen.SampleCount 2 "both rows, the missing cell kept for the imputer"
-                expectArg "data" [ "Row 1"; "column 'column2'"; "'purple'" ] (fun () -> model.PredictClassNames unseen |> ignore)
+                // No header: purple is on the file's line 1.
+                expectArg "data" [ "At line 1"; "column 'column2'"; "'purple'" ] (fun () -> model.PredictClassNames unseen |> ignore)
                 let zeros = model.WithUnknownCategory(UnknownCategory.Zeros)
                 Expect.equal (zeros.PredictClassNames(unseen).Length) 2 "all zeros for purple, the mode for the missing size"
                 Expect.equal model.UnknownCategory UnknownCategory.Error "the original model is unchanged"

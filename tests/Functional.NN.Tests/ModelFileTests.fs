@@ -254,6 +254,23 @@ let tests =
             Expect.isTrue (e :? ModelFormatException) "typed error"
             Expect.stringContains e.Message "holds a linear model, not a pipeline model" "says what is wrong"
         }
+        test "a linear model file keeps the target's name; a file of the earlier format (no 'targets' entry) loads without one" {
+            let named = LinearModel.withTargetNames [| "commute_min" |] linear
+            let back = ModelFile.linearOfBytes (ModelFile.linearToBytes named)
+            Expect.equal back.TargetNames [| "commute_min" |] "the target's name round-trips"
+            Expect.equal back.FeatureNames [| "distance_km"; "weekday" |] "and the feature names"
+            Expect.equal back named "the whole model round-trips"
+            // The earlier format: the same entries without "targets" (the entries linearEntries wrote before the
+            // target's name was kept, its doc comment). Such bytes are exactly those of a model without target names.
+            let c = ModelContainer.read (ModelFile.linearToBytes named)
+            let older = ModelContainer.write { c with Entries = c.Entries |> List.filter (fun (name, _) -> name <> "targets") }
+            Expect.equal older (ModelFile.linearToBytes linear) "an unnamed model is written in the earlier format, byte for byte"
+            let loaded = ModelFile.linearOfBytes older
+            Expect.equal loaded.TargetNames [||] "an earlier file loads, without a target name"
+            Expect.equal loaded linear "and otherwise as saved"
+            let e = Expect.throwsC (fun () -> LinearModel.withTargetNames [| "a"; "b" |] linear |> ignore) id
+            Expect.equal (e :?> ArgumentException).ParamName "targetNames" "one name per output (this model has 1)"
+        }
         test "a checkpoint saved mid-epoch, loaded and resumed gives the uninterrupted run bit for bit" {
             let options, td, cut, whole = checkpointRun.Force()
             Expect.equal cut.StopReason StopReason.Cancelled "the first run was cut"

@@ -528,8 +528,21 @@ module Csv =
                                 fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." line (quoteText targetName) (quoteText s) (nameList names)))
                     Target.Classes (labels, names)
                 else Target.Values (rows |> Array.map (fun i -> number table i t))
+        // A header whose every field is a number is most likely the first data row of a file without a header; so is
+        // one whose feature fields are numbers while its target field is one of the target column's values (iris
+        // without its header: 5.1,3.5,1.4,0.2,setosa).
+        let headerIsData =
+            table.Header |> Array.forall parses
+            || (featureCols |> Array.forall (fun j -> parses table.Header.[j])
+                && (match targetIndex with
+                    | Some t -> rows |> Array.exists (fun i -> String.Equals(table.Rows.[i].[t], table.Header.[t], StringComparison.Ordinal))
+                    | None -> false))
+        let warnings =
+            if options.HasHeader && headerIsData then
+                [| sprintf "The header line (%s) looks like data (its fields are numbers%s): the file probably has no header, so its first row was read as the column names; read it with HasHeader = false (CLI: --no-header)." (nameList table.Header) (if table.Header |> Array.forall parses then "" else ", and its target field is one of the target's values") |]
+            else [||]
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target
-          Categories = categories; Missing = options.Missing }
+          Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
     /// column by name, read by TargetKind (Auto: TargetRule).

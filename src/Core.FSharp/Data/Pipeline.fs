@@ -102,7 +102,7 @@ module Pipeline =
         for i in 0 .. scaled.RowCount - 1 do
             for j in 0 .. scaled.ColumnCount - 1 do
                 if not (Double.IsFinite scaled.[i, j]) then
-                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+                    Check.fail "x" (sprintf "x at row index %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
         Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax
@@ -172,7 +172,7 @@ module Pipeline =
     let describe (pipeline: Pipeline) : string list =
         let pre = pipeline.Preprocessor
         [ yield sprintf "inputs: %d features (%s), scaling %s" pipeline.FeatureNames.Length (String.Join(", ", pipeline.FeatureNames |> Array.truncate 20)) (Scaler.kindName pipeline.Scaler.Kind)
-          let text = [| for j in 0 .. pre.Width - 1 do if pre.Categories.[j].Length > 0 then yield sprintf "%s (%d categories)" pipeline.FeatureNames.[j] pre.Categories.[j].Length |]
+          let text = [| for j in 0 .. pre.Width - 1 do let k = pre.Categories.[j].Length in if k > 0 then yield sprintf "%s (%d %s)" pipeline.FeatureNames.[j] k (if k = 1 then "category" else "categories") |]
           if text.Length > 0 then yield sprintf "text columns, one-hot (unseen category: %s): %s" (Preprocessor.unknownName pre.UnknownCategory) (String.Join(", ", text))
           if pre.Missing <> MissingPolicy.Error then yield sprintf "missing values: %s" (Preprocessor.missingName pre.Missing)
           yield! Network.describe pipeline.Network

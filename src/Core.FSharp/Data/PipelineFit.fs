@@ -211,7 +211,7 @@ module PipelineFit =
         if data.Missing = MissingPolicy.Error then
             match Dataset.firstMissing data with
             | Some (i, j) ->
-                Check.fail "data" (sprintf "Row %d, column '%s' is missing (NaN); set the data's missing-value policy (CsvOptions.Missing, Dataset.withMissing; CLI: --missing drop|mean|median|most_frequent) to drop or impute it." (i + 1) data.FeatureNames.[j])
+                Check.fail "data" (sprintf "At %s, column '%s' is missing (NaN); set the data's missing-value policy (CsvOptions.Missing, Dataset.withMissing; CLI: --missing drop|mean|median|most_frequent) to drop or impute it." (data.RowPlace i) data.FeatureNames.[j])
             | None -> ()
         checkClasses "data" data
         data

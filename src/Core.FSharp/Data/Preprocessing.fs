@@ -292,7 +292,7 @@ module Preprocessor =
                             match p.UnknownCategory with
                             | UnknownCategory.Zeros -> x.[i, k] <- -1.0
                             | UnknownCategory.Error ->
-                                Check.fail "data" (sprintf "Row %d, column '%s': the category '%s' is not among the %d categories of the training rows (%s); set UnknownCategory to Zeros (CLI: --unknown-category zeros) to encode it as all zeros." (i + 1) names.[k] (Csv.quoteText text) wanted.Length (String.Join(", ", wanted |> Array.truncate 12 |> Array.map Csv.quoteText)))
+                                Check.fail "data" (sprintf "At %s, column '%s': the category '%s' is not among the %d categories of the training rows (%s); set UnknownCategory to Zeros (CLI: --unknown-category zeros) to encode it as all zeros." (data.RowPlace i) names.[k] (Csv.quoteText text) wanted.Length (String.Join(", ", wanted |> Array.truncate 12 |> Array.map Csv.quoteText)))
         x
 
     /// Fitted on the training rows of a data set, by its Missing policy: the categories of each
@@ -351,15 +351,15 @@ module Preprocessor =
                 let mutable v = x.[i, j]
                 if Double.IsNaN v then
                     if p.Fill.Length = 0 then
-                        Check.fail "x" (sprintf "x at row %d, column %d (%s) is missing (NaN); the model was fitted with the missing-value policy '%s', which fills nothing: load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again, or supply a value." i j (name j) (missingName p.Missing))
+                        Check.fail "x" (sprintf "x at row index %d, column %d (%s) is missing (NaN); the model was fitted with the missing-value policy '%s', which fills nothing: load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again, or supply a value." i j (name j) (missingName p.Missing))
                     v <- p.Fill.[j]
-                if Double.IsInfinity v then Check.fail "x" (sprintf "x holds %s at row %d, column %d (%s); every value must be finite." (string v) i j (name j))
+                if Double.IsInfinity v then Check.fail "x" (sprintf "x holds %s at row index %d, column %d (%s); every value must be finite." (string v) i j (name j))
                 let k = p.Categories.[j].Length
                 if k = 0 then out.[i, starts.[j]] <- v
                 elif v = -1.0 then
                     if p.UnknownCategory = UnknownCategory.Error then
-                        Check.fail "x" (sprintf "x at row %d, column %d (%s) is an unseen category (-1); set UnknownCategory to Zeros to encode it as all zeros." i j (name j))
+                        Check.fail "x" (sprintf "x at row index %d, column %d (%s) is an unseen category (-1); set UnknownCategory to Zeros to encode it as all zeros." i j (name j))
                 elif v < 0.0 || v >= float k || Math.Round v <> v then
-                    Check.fail "x" (sprintf "x at row %d, column %d (%s) is %s, but that text column's cells are category indices 0 .. %d (or -1 for an unseen category)." i j (name j) (string v) (k - 1))
+                    Check.fail "x" (sprintf "x at row index %d, column %d (%s) is %s, but that text column's cells are category indices 0 .. %d (or -1 for an unseen category)." i j (name j) (string v) (k - 1))
                 else out.[i, starts.[j] + int v] <- 1.0
         out

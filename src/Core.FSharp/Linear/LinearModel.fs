@@ -17,6 +17,9 @@ type LinearModel =
       HasIntercept: bool
       /// The names of the d input features (may be empty when unknown).
       FeatureNames: string[]
+      /// The names of the k outputs, the targets (may be empty when unknown; `LinearModel.withTargetNames`
+      /// sets them, and a model file keeps them so that evaluating and predicting need no target option).
+      TargetNames: string[]
       /// The precision of the coefficients, the intercept and the predictions (Float64 for every
       /// fit; `LinearModel.withPrecision` gives a Float32 model, see docs/precision.md).
       Precision: Precision }
@@ -58,7 +61,18 @@ module LinearModel =
         if names.Length <> 0 && names.Length <> coefficients.RowCount then
             Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature)." names.Length coefficients.RowCount)
         { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names
-          Precision = Precision.Float64 }
+          TargetNames = [||]; Precision = Precision.Float64 }
+
+    /// The model with names for its k outputs (the targets it was fitted on): none (empty or null)
+    /// or one per output, each non-empty and given once. Raises ArgumentException (ParamName
+    /// "targetNames") otherwise.
+    let withTargetNames (targetNames: string[]) (model: LinearModel) : LinearModel =
+        Check.notNull "model" (box model)
+        let t = names targetNames
+        if t.Length <> 0 && t.Length <> model.OutputSize then
+            Check.fail "targetNames" (sprintf "targetNames has %d names but the model has %d outputs (coefficients %s); give one name per output, or none." t.Length model.OutputSize (Mat.shapeOf model.Coefficients))
+        t |> Array.iteri (fun j n -> if String.IsNullOrWhiteSpace n then Check.fail "targetNames" (sprintf "targetNames[%d] is empty; a target's name is the column it was read from." j))
+        { model with TargetNames = t }
 
     /// The model in another precision: a new model whose coefficients and intercept are rounded
     /// to p (`Precision.round`) and whose predictions are computed in p from then on. Widening a
@@ -97,12 +111,14 @@ module LinearModel =
               Intercept = theta.Row 0
               HasIntercept = true
               FeatureNames = names featureNames
+              TargetNames = [||]
               Precision = Precision.Float64 }
         else
             { Coefficients = theta.Clone()
               Intercept = Vector<float>.Build.Dense theta.ColumnCount
               HasIntercept = false
               FeatureNames = names featureNames
+              TargetNames = [||]
               Precision = Precision.Float64 }
 
     /// Raises unless X is a non-empty finite batch with as many columns as the model has inputs.

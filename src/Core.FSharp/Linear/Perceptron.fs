@@ -77,6 +77,7 @@ module Perceptron =
               Intercept = Vector<float>.Build.Dense(1, b)
               HasIntercept = true
               FeatureNames = names
+              TargetNames = [||]
               Precision = Precision.Float64 }
           Converged = (wrong = 0)
           Epochs = epochs
