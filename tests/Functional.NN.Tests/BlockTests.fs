@@ -167,8 +167,17 @@ let private check (c: BlockCase) = GradientCheck.checkNetworkIn GradientCheckOpt
 /// relative here (see GradientCheckOptions.Default); a wrong derivative is off by far more.
 let private tolerance = 1e-6
 
+/// Where the default step fails, the check is repeated once with h = 1e-3. The error of a four-point
+/// difference is truncation (about h^4 f^(5)) plus rounding (about the noise of f over h): for a
+/// batch normalisation of 2 rows behind dropout, f's rounding noise is far above 1e-16 |f| (the mean
+/// subtracted cancels), so at h = 1e-4 rounding alone can exceed 1e-6 of the floor. Seen on the
+/// replayed seed (1361871947918637746UL, 11689558189913287993UL): an entry of 3.4669618552e-5
+/// analytic was 1.3e-6 off (relative to the floor 1e-4) at h = 1e-4, 6.7e-7 at 3e-4, 5.2e-6 at 3e-5
+/// (error growing as h shrinks: rounding), and 2.1e-8 at h = 1e-3. A wrong derivative (the mutants
+/// below) is off by far more than 1e-6 at every step, so it fails at both.
 let private passes (c: BlockCase) =
     let r = check c
+    let r = if r.Passes tolerance then r else GradientCheck.checkNetworkIn (GradientCheckOptions.Default.WithEpsilon 1e-3) c.Mode c.Network c.Loss c.X c.Y
     if not (r.Passes tolerance) then
         failtestf "relative error %g at entry %d (analytic %.17g, numeric %.17g) for %O" r.MaxRelativeError r.WorstIndex r.Analytic.[r.WorstIndex] r.Numeric.[r.WorstIndex] c
 
