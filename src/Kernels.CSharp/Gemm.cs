@@ -101,7 +101,7 @@ public static unsafe partial class Gemm
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
             bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads);
-            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.MR - 1) / Config<T>.MR;
+            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.RowUnit - 1) / Config<T>.RowUnit;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
             {
@@ -128,12 +128,12 @@ public static unsafe partial class Gemm
     /// </summary>
     internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads) where T : unmanaged
     {
-        int mr = Config<T>.MR, nr = Config<T>.NR;
+        int mr = Config<T>.RowUnit, nr = Config<T>.NR;
         int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
         if (panelsN < 2) return false;
         if (panelsM < 2) return true;
         long lanes = Simd.Use512 ? 64 / Unsafe.SizeOf<T>() : Simd.Use256 ? 32 / Unsafe.SizeOf<T>() : 1;
-        long costA = ta ? 1 : mr == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
+        long costA = ta ? 1 : Config<T>.MR == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
         long costB = tb ? lanes : 1;
         long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
         long colsN = (long)((panelsN + threads - 1) / threads) * nr;
@@ -164,7 +164,7 @@ public static unsafe partial class Gemm
 
         public void Execute(int part, int parts)
         {
-            int unit = _splitN ? Config<T>.NR : Config<T>.MR;
+            int unit = _splitN ? Config<T>.NR : Config<T>.RowUnit;
             int total = _splitN ? _n : _m;
             int panels = (total + unit - 1) / unit;
             int p0 = (int)((long)panels * part / parts), p1 = (int)((long)panels * (part + 1) / parts);
@@ -202,6 +202,10 @@ public static unsafe partial class Gemm
     {
         public static readonly int MR = Simd.Use512 ? 12 : Simd.Use256 ? 6 : 4;
         public static readonly int NR = Simd.Use512 ? 2 * Vector512<T>.Count : Simd.Use256 ? 2 * Vector256<T>.Count : 4;
+        // The rows a thread's share of a product cut along m is a multiple of: 4 on AVX-512
+        // machines, whose 8- and 4-row kernels take a panel's last rows at the cost of their rows
+        // (so 512 rows are cut 256 / 256, not 264 / 248 in whole 12-row panels); MR elsewhere.
+        public static readonly int RowUnit = Simd.Use512 ? 4 : MR;
         // Derived from the cache sizes read at run time (GemmBlocking.For): on a Zen 4 core
         // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 256, MC = 252 (float) / 120 (double),
         // NC = 8192 / 4096. Only KC affects the bits of a result (the k-steps of each sum); it
@@ -258,6 +262,10 @@ public static unsafe partial class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int full = nc / NR * NR;
+            // Row blocks of equal size (a multiple of MR, at most MC): 256 rows as 132 + 124, not
+            // 252 + 4, whose last block would stream every B micro-panel for 4 rows of work.
+            int blocksM = (m + MC - 1) / MC;
+            int mcStep = ((m + blocksM - 1) / blocksM + MR - 1) / MR * MR;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
@@ -265,9 +273,9 @@ public static unsafe partial class Gemm
                 if (!direct) PackB(tb, b, ldb, pc, kc, jc, nc, bufB, NR);
                 else if (full < nc) PackB(tb, b, ldb, pc, kc, jc + full, nc - full, bufB, NR);
                 int mode = pc > 0 || beta == T.One ? Add : beta == T.Zero ? Store : Scale;
-                for (int ic = 0; ic < m; ic += MC)
+                for (int ic = 0; ic < m; ic += mcStep)
                 {
-                    int mc = Math.Min(MC, m - ic);
+                    int mc = Math.Min(mcStep, m - ic);
                     PackA(ta, a, lda, ic, mc, pc, kc, alpha, bufA, MR);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
@@ -286,6 +294,11 @@ public static unsafe partial class Gemm
                             if (rows == MR && cols == NR)
                             {
                                 MicroKernel(kc, pa, pb, bStep, pcOut, ldc, mode, beta);
+                            }
+                            else if (Simd.Use512 && cols == NR)
+                            {
+                                // A panel with fewer than 12 rows left: 8- and 4-row kernels (no FMAs on zero rows).
+                                EdgeRows512(kc, pa, pb, bStep, pcOut, ldc, rows, mode, beta, tile);
                             }
                             else if (Simd.Use512 && cols <= w)
                             {
@@ -326,6 +339,33 @@ public static unsafe partial class Gemm
 
     private static int ReadDirectBMaxRows()
         => int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_DIRECT_B_ROWS"), out int rows) && rows >= 0 ? rows : 192;
+
+    /// <summary>
+    /// An MR-tall panel of op(A) with only <paramref name="rows"/> (1 to 11) rows, times a whole
+    /// NR-wide panel of op(B) (AVX-512): the first 8 rows by the 8-row kernel, then groups of 4 by
+    /// the 4-row kernel (reading rows 8.., 4.. of the packed panel), straight into C where a group
+    /// is whole, through the tile buffer where it is not.
+    /// </summary>
+    private static void EdgeRows512<T>(int kc, T* pa, T* pb, nint bStep, T* c, nint ldc, int rows, int mode, T beta, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r = 0;
+        if (rows >= 8)
+        {
+            Kernel512Rows8(kc, pa, pb, bStep, c, ldc, mode, beta);
+            r = 8;
+        }
+        for (; r < rows; r += 4)
+        {
+            int left = Math.Min(4, rows - r);
+            if (left == 4) Kernel512Rows4(kc, pa + r, pb, bStep, c + r * ldc, ldc, mode, beta);
+            else
+            {
+                Kernel512Rows4(kc, pa + r, pb, bStep, tile, Config<T>.NR, Store, T.Zero);
+                MergeTile(tile, Config<T>.NR, c + r * ldc, ldc, left, Config<T>.NR, mode, beta);
+            }
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged, IFloatingPointIeee754<T>
