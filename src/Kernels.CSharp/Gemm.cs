@@ -100,7 +100,7 @@ public static unsafe partial class Gemm
         int threads = WorkerPool.Threads;
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
-            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads);
+            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads, ldb);
             int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.RowUnit - 1) / Config<T>.RowUnit;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
@@ -120,13 +120,15 @@ public static unsafe partial class Gemm
     /// takes whole NR-wide panels of columns) rather than along m (whole MR-tall panels of rows):
     /// the cut whose busiest thread has the least to do, counting its multiply-adds (rows and
     /// columns padded to whole micro-tiles, one vector of them per cycle) and its packing: a
-    /// thread packs all of op(A) when the cut is along n, all of op(B) along m. A value costs one
+    /// thread packs all of op(A) when the cut is along n, all of op(B) along m (nothing of op(B)
+    /// where it is read in place, see DirectB). Rows count in multiples of 4 on AVX-512 machines
+    /// (the 8- and 4-row kernels), of MR elsewhere. A value costs one
     /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
     /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX machines), a whole
     /// vector when it is copied alone (op(B) = B^T, strided stores). Only the speed depends on the
     /// choice: every element of C is the same sum in the same order either way.
     /// </summary>
-    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads) where T : unmanaged
+    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads, nint ldb) where T : unmanaged
     {
         int mr = Config<T>.RowUnit, nr = Config<T>.NR;
         int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
@@ -138,8 +140,11 @@ public static unsafe partial class Gemm
         long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
         long colsN = (long)((panelsN + threads - 1) / threads) * nr;
         long rowsM = (long)((panelsM + threads - 1) / threads) * mr;
-        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costB;
-        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costB;
+        // B read in place (DirectB) is not packed at all: then the cut along m packs nothing twice.
+        long costBN = DirectB<T>(tb, m, ldb) ? 0 : costB;
+        long costBM = DirectB<T>(tb, (int)Math.Min(rowsM, m), ldb) ? 0 : costB;
+        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costBN;
+        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costBM;
         return costN <= costM;
     }
 
