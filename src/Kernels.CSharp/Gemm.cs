@@ -6,6 +6,18 @@ using System.Runtime.Intrinsics.X86;
 namespace Functional.NN.Kernels;
 
 /// <summary>
+/// Work on whole rows of a product's C once they are final, run by <see cref="Gemm"/>'s Run with
+/// an epilogue (for example a layer's bias and activation). <c>Apply(row0, rows)</c> must treat
+/// each row on its own: it may be called once for all rows or once per thread's block of rows, at
+/// the same time on different threads.
+/// </summary>
+public interface IGemmRowEpilogue
+{
+    /// <summary>Applies the epilogue to rows row0..row0+rows of C.</summary>
+    void Apply(int row0, int rows);
+}
+
+/// <summary>
 /// General matrix product on row-major storage: C = alpha op(A) op(B) + beta C, where op(X) is X
 /// or its transpose. op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb and ldc are the row
 /// strides of the matrices as stored (at least their stored column counts). When beta is 0, C is
@@ -78,22 +90,37 @@ public static unsafe partial class Gemm
     /// </summary>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel = true) where T : unmanaged, IFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, null);
+
+    /// <summary>
+    /// As <see cref="Run{T}(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint, bool)"/>,
+    /// then <paramref name="epilogue"/> on whole rows of C once they are final (a layer's bias and
+    /// activation): where the product is cut along m, each thread applies it to its own rows right
+    /// after computing them (while they are in its cache, with no second fork-join); otherwise
+    /// once, on all rows, after the product. The epilogue must treat each row alone, so that the
+    /// result does not depend on how the rows are grouped.
+    /// </summary>
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, IGemmRowEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m <= 0 || n <= 0) return;
         if (k == 0 || alpha == T.Zero)
         {
             ScaleC(m, n, beta, c, ldc);
+            epilogue?.Apply(0, m);
             return;
         }
         if (m == 1 && Simd.Use512)
         {
             RowVector(transB, n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c, parallel);
+            epilogue?.Apply(0, m);
             return;
         }
         if (n == 1 && ldc == 1 && Simd.Use512)
         {
             // A column result: C^T (1 x m) = op(B)^T (1 x k) op(A)^T (k x m), a row-vector product.
             RowVector(!transA, m, k, alpha, b, transB ? 1 : ldb, a, lda, beta, c, parallel);
+            epilogue?.Apply(0, m);
             return;
         }
         long work = (long)m * n * k;
@@ -106,13 +133,15 @@ public static unsafe partial class Gemm
             if (parts > 1)
             {
                 var job = GemmJob<T>.ForThisThread;
-                job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN);
-                WorkerPool.Run(job, parts);
-                job.Clear();
+                job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN, splitN ? null : epilogue);
+                try { WorkerPool.Run(job, parts); }
+                finally { job.Clear(); }
+                if (splitN) epilogue?.Apply(0, m);
                 return;
             }
         }
         Sequential(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        epilogue?.Apply(0, m);
     }
 
     /// <summary>
@@ -158,14 +187,16 @@ public static unsafe partial class Gemm
         private T _alpha, _beta;
         private T* _a, _b, _c;
         private nint _lda, _ldb, _ldc;
+        private IGemmRowEpilogue? _epilogue;
 
-        public void Set(bool ta, bool tb, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool splitN)
+        public void Set(bool ta, bool tb, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool splitN,
+            IGemmRowEpilogue? epilogue)
         {
             _ta = ta; _tb = tb; _m = m; _n = n; _k = k; _alpha = alpha; _a = a; _lda = lda;
-            _b = b; _ldb = ldb; _beta = beta; _c = c; _ldc = ldc; _splitN = splitN;
+            _b = b; _ldb = ldb; _beta = beta; _c = c; _ldc = ldc; _splitN = splitN; _epilogue = epilogue;
         }
 
-        public void Clear() { _a = null; _b = null; _c = null; }
+        public void Clear() { _a = null; _b = null; _c = null; _epilogue = null; }
 
         public void Execute(int part, int parts)
         {
@@ -186,6 +217,7 @@ public static unsafe partial class Gemm
                 // Rows lo..hi of op(A) and of C.
                 T* a = _ta ? _a + lo : _a + lo * _lda;
                 Sequential(_ta, _tb, hi - lo, _n, _k, _alpha, a, _lda, _b, _ldb, _beta, _c + lo * _ldc, _ldc);
+                _epilogue?.Apply(lo, hi - lo);
             }
         }
     }
