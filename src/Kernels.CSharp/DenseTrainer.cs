@@ -585,6 +585,37 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     private bool KernelParallel => Parallelism != TrainerParallelism.None;
 
     /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>
+    /// <summary>
+    /// A dense layer's z += bias, a = s(z) on whole rows, as the epilogue of its forward product
+    /// (Activations.BiasActivate on the rows given: the same values however the rows are grouped).
+    /// One per thread, so that batch-parallel forward passes do not share it.
+    /// </summary>
+    private sealed class BiasActivation : IGemmRowEpilogue
+    {
+        [ThreadStatic] private static BiasActivation? t_instance;
+        public static BiasActivation ForThisThread => t_instance ??= new BiasActivation();
+
+        private T* _z, _a, _bias;
+        private int _cols;
+        private ActivationKind _kind;
+        private T _slope;
+
+        public void Set(T* z, T* a, T* bias, int cols, ActivationKind kind, T slope)
+        {
+            _z = z; _a = a; _bias = bias; _cols = cols; _kind = kind; _slope = slope;
+        }
+
+        public void Clear() { _z = null; _a = null; _bias = null; }
+
+        public void Apply(int row0, int rows)
+        {
+            nint off = (nint)row0 * _cols;
+            int count = rows * _cols;
+            Activations.BiasActivate(new Span<T>(_z + off, count), new Span<T>(_a + off, count), rows, _cols,
+                _bias == null ? default : new ReadOnlySpan<T>(_bias, _cols), _kind, _slope);
+        }
+    }
+
     private ReadOnlySpan<T> BiasOf(int l) => _layers[l].Bias ? new ReadOnlySpan<T>(_bp[l], _dout[l]) : default;
 
     /// <summary>True when layer l has a bias row.</summary>
@@ -623,9 +654,12 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 T* input = _vp[op.In] + (nint)r0 * din;
                 T* z = _zp[l] + (nint)r0 * dout;
                 T* a = _vp[op.Out] + (nint)r0 * dout;
-                Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel);
-                Activations.BiasActivate(new Span<T>(z, rows * dout), new Span<T>(a, rows * dout), rows, dout,
-                    BiasOf(l), _layers[l].Activation, _slopes[l]);
+                // The bias and activation run as the product's epilogue: on each thread's rows
+                // as soon as they are done (where the product is cut along m), no separate pass.
+                var epilogue = BiasActivation.ForThisThread;
+                epilogue.Set(z, a, _layers[l].Bias ? _bp[l] : null, dout, _layers[l].Activation, _slopes[l]);
+                try { Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel, epilogue); }
+                finally { epilogue.Clear(); }
                 break;
             }
             case OpKind.Activation:

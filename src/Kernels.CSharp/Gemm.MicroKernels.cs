@@ -57,6 +57,72 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
+    /// The AVX-512 micro-kernel for the first 8 rows of a 12-row A micro-panel (a panel of op(A)
+    /// with at most 8 rows left): a 8 x (2 x 512-bit) tile, reading rows 0..7 of each
+    /// 12-value step of A. Each element of C is the same chain of FMAs as in the 12-row kernel, so
+    /// the same bits; it spares the FMAs of the zero rows that the 12-row kernel would compute.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512Rows8<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 8, 2 * w * Unsafe.SizeOf<T>());
+        Vector512<T> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + w);
+            Vector512<T> x;
+            x = Vector512.Create(a[0]); c0a = Simd.Fma512(x, b0, c0a); c0b = Simd.Fma512(x, b1, c0b);
+            x = Vector512.Create(a[1]); c1a = Simd.Fma512(x, b0, c1a); c1b = Simd.Fma512(x, b1, c1b);
+            x = Vector512.Create(a[2]); c2a = Simd.Fma512(x, b0, c2a); c2b = Simd.Fma512(x, b1, c2b);
+            x = Vector512.Create(a[3]); c3a = Simd.Fma512(x, b0, c3a); c3b = Simd.Fma512(x, b1, c3b);
+            x = Vector512.Create(a[4]); c4a = Simd.Fma512(x, b0, c4a); c4b = Simd.Fma512(x, b1, c4b);
+            x = Vector512.Create(a[5]); c5a = Simd.Fma512(x, b0, c5a); c5b = Simd.Fma512(x, b1, c5b);
+            x = Vector512.Create(a[6]); c6a = Simd.Fma512(x, b0, c6a); c6b = Simd.Fma512(x, b1, c6b);
+            x = Vector512.Create(a[7]); c7a = Simd.Fma512(x, b0, c7a); c7b = Simd.Fma512(x, b1, c7b);
+            a += 12;
+            b += bStep;
+        }
+        Put512(c, w, mode, beta, c0a, c0b); c += ldc;
+        Put512(c, w, mode, beta, c1a, c1b); c += ldc;
+        Put512(c, w, mode, beta, c2a, c2b); c += ldc;
+        Put512(c, w, mode, beta, c3a, c3b); c += ldc;
+        Put512(c, w, mode, beta, c4a, c4b); c += ldc;
+        Put512(c, w, mode, beta, c5a, c5b); c += ldc;
+        Put512(c, w, mode, beta, c6a, c6b); c += ldc;
+        Put512(c, w, mode, beta, c7a, c7b);
+    }
+
+    /// <summary>
+    /// The AVX-512 micro-kernel for the first 4 rows of a 12-row A micro-panel (a panel of op(A)
+    /// with at most 4 rows left): a 4 x (2 x 512-bit) tile, reading rows 0..3 of each
+    /// 12-value step of A. Each element of C is the same chain of FMAs as in the 12-row kernel, so
+    /// the same bits; it spares the FMAs of the zero rows that the 12-row kernel would compute.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512Rows4<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 4, 2 * w * Unsafe.SizeOf<T>());
+        Vector512<T> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + w);
+            Vector512<T> x;
+            x = Vector512.Create(a[0]); c0a = Simd.Fma512(x, b0, c0a); c0b = Simd.Fma512(x, b1, c0b);
+            x = Vector512.Create(a[1]); c1a = Simd.Fma512(x, b0, c1a); c1b = Simd.Fma512(x, b1, c1b);
+            x = Vector512.Create(a[2]); c2a = Simd.Fma512(x, b0, c2a); c2b = Simd.Fma512(x, b1, c2b);
+            x = Vector512.Create(a[3]); c3a = Simd.Fma512(x, b0, c3a); c3b = Simd.Fma512(x, b1, c3b);
+            a += 12;
+            b += bStep;
+        }
+        Put512(c, w, mode, beta, c0a, c0b); c += ldc;
+        Put512(c, w, mode, beta, c1a, c1b); c += ldc;
+        Put512(c, w, mode, beta, c2a, c2b); c += ldc;
+        Put512(c, w, mode, beta, c3a, c3b);
+    }
+
+    /// <summary>
     /// The AVX-512 micro-kernel for a narrow panel (at most one vector of columns valid): a 12 x 1
     /// vector tile, reading the first vector of each step of a B micro-panel (<paramref name="bStep"/> values apart).
     /// </summary>

@@ -35,7 +35,7 @@ public static unsafe partial class Gemm
     /// <summary>
     /// y = alpha x op(B) + beta y for a row vector x of length k (element stride incx) and a row
     /// vector y of length n: the m = 1 product, without packing (B is streamed once). Used by
-    /// <see cref="Run{T}"/> when m = 1 on AVX-512 machines.
+    /// <c>Run</c> when m = 1 on AVX-512 machines.
     /// </summary>
     private static void RowVector<T>(bool tb, int n, int k, T alpha, T* x, nint incx, T* b, nint ldb, T beta, T* y, bool allowParallel)
         where T : unmanaged, IFloatingPointIeee754<T>

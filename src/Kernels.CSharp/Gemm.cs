@@ -6,6 +6,18 @@ using System.Runtime.Intrinsics.X86;
 namespace Functional.NN.Kernels;
 
 /// <summary>
+/// Work on whole rows of a product's C once they are final, run by <see cref="Gemm"/>'s Run with
+/// an epilogue (for example a layer's bias and activation). <c>Apply(row0, rows)</c> must treat
+/// each row on its own: it may be called once for all rows or once per thread's block of rows, at
+/// the same time on different threads.
+/// </summary>
+public interface IGemmRowEpilogue
+{
+    /// <summary>Applies the epilogue to rows row0..row0+rows of C.</summary>
+    void Apply(int row0, int rows);
+}
+
+/// <summary>
 /// General matrix product on row-major storage: C = alpha op(A) op(B) + beta C, where op(X) is X
 /// or its transpose. op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb and ldc are the row
 /// strides of the matrices as stored (at least their stored column counts). When beta is 0, C is
@@ -78,41 +90,58 @@ public static unsafe partial class Gemm
     /// </summary>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel = true) where T : unmanaged, IFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, null);
+
+    /// <summary>
+    /// As <see cref="Run{T}(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint, bool)"/>,
+    /// then <paramref name="epilogue"/> on whole rows of C once they are final (a layer's bias and
+    /// activation): where the product is cut along m, each thread applies it to its own rows right
+    /// after computing them (while they are in its cache, with no second fork-join); otherwise
+    /// once, on all rows, after the product. The epilogue must treat each row alone, so that the
+    /// result does not depend on how the rows are grouped.
+    /// </summary>
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, IGemmRowEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m <= 0 || n <= 0) return;
         if (k == 0 || alpha == T.Zero)
         {
             ScaleC(m, n, beta, c, ldc);
+            epilogue?.Apply(0, m);
             return;
         }
         if (m == 1 && Simd.Use512)
         {
             RowVector(transB, n, k, alpha, a, transA ? lda : 1, b, ldb, beta, c, parallel);
+            epilogue?.Apply(0, m);
             return;
         }
         if (n == 1 && ldc == 1 && Simd.Use512)
         {
             // A column result: C^T (1 x m) = op(B)^T (1 x k) op(A)^T (k x m), a row-vector product.
             RowVector(!transA, m, k, alpha, b, transB ? 1 : ldb, a, lda, beta, c, parallel);
+            epilogue?.Apply(0, m);
             return;
         }
         long work = (long)m * n * k;
         int threads = WorkerPool.Threads;
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
-            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads);
-            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.MR - 1) / Config<T>.MR;
+            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads, ldb);
+            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.RowUnit - 1) / Config<T>.RowUnit;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
             {
                 var job = GemmJob<T>.ForThisThread;
-                job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN);
-                WorkerPool.Run(job, parts);
-                job.Clear();
+                job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN, splitN ? null : epilogue);
+                try { WorkerPool.Run(job, parts); }
+                finally { job.Clear(); }
+                if (splitN) epilogue?.Apply(0, m);
                 return;
             }
         }
         Sequential(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        epilogue?.Apply(0, m);
     }
 
     /// <summary>
@@ -120,26 +149,31 @@ public static unsafe partial class Gemm
     /// takes whole NR-wide panels of columns) rather than along m (whole MR-tall panels of rows):
     /// the cut whose busiest thread has the least to do, counting its multiply-adds (rows and
     /// columns padded to whole micro-tiles, one vector of them per cycle) and its packing: a
-    /// thread packs all of op(A) when the cut is along n, all of op(B) along m. A value costs one
+    /// thread packs all of op(A) when the cut is along n, all of op(B) along m (nothing of op(B)
+    /// where it is read in place, see DirectB). Rows count in multiples of 4 on AVX-512 machines
+    /// (the 8- and 4-row kernels), of MR elsewhere. A value costs one
     /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
     /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX machines), a whole
     /// vector when it is copied alone (op(B) = B^T, strided stores). Only the speed depends on the
     /// choice: every element of C is the same sum in the same order either way.
     /// </summary>
-    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads) where T : unmanaged
+    internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads, nint ldb) where T : unmanaged
     {
-        int mr = Config<T>.MR, nr = Config<T>.NR;
+        int mr = Config<T>.RowUnit, nr = Config<T>.NR;
         int panelsN = (n + nr - 1) / nr, panelsM = (m + mr - 1) / mr;
         if (panelsN < 2) return false;
         if (panelsM < 2) return true;
         long lanes = Simd.Use512 ? 64 / Unsafe.SizeOf<T>() : Simd.Use256 ? 32 / Unsafe.SizeOf<T>() : 1;
-        long costA = ta ? 1 : mr == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
+        long costA = ta ? 1 : Config<T>.MR == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
         long costB = tb ? lanes : 1;
         long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
         long colsN = (long)((panelsN + threads - 1) / threads) * nr;
         long rowsM = (long)((panelsM + threads - 1) / threads) * mr;
-        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costB;
-        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costB;
+        // B read in place (DirectB) is not packed at all: then the cut along m packs nothing twice.
+        long costBN = DirectB<T>(tb, m, ldb) ? 0 : costB;
+        long costBM = DirectB<T>(tb, (int)Math.Min(rowsM, m), ldb) ? 0 : costB;
+        long costN = mPad * colsN * k + (long)m * k * costA + Math.Min(colsN, n) * k * costBN;
+        long costM = rowsM * nPad * k + Math.Min(rowsM, m) * k * costA + (long)n * k * costBM;
         return costN <= costM;
     }
 
@@ -153,18 +187,20 @@ public static unsafe partial class Gemm
         private T _alpha, _beta;
         private T* _a, _b, _c;
         private nint _lda, _ldb, _ldc;
+        private IGemmRowEpilogue? _epilogue;
 
-        public void Set(bool ta, bool tb, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool splitN)
+        public void Set(bool ta, bool tb, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool splitN,
+            IGemmRowEpilogue? epilogue)
         {
             _ta = ta; _tb = tb; _m = m; _n = n; _k = k; _alpha = alpha; _a = a; _lda = lda;
-            _b = b; _ldb = ldb; _beta = beta; _c = c; _ldc = ldc; _splitN = splitN;
+            _b = b; _ldb = ldb; _beta = beta; _c = c; _ldc = ldc; _splitN = splitN; _epilogue = epilogue;
         }
 
-        public void Clear() { _a = null; _b = null; _c = null; }
+        public void Clear() { _a = null; _b = null; _c = null; _epilogue = null; }
 
         public void Execute(int part, int parts)
         {
-            int unit = _splitN ? Config<T>.NR : Config<T>.MR;
+            int unit = _splitN ? Config<T>.NR : Config<T>.RowUnit;
             int total = _splitN ? _n : _m;
             int panels = (total + unit - 1) / unit;
             int p0 = (int)((long)panels * part / parts), p1 = (int)((long)panels * (part + 1) / parts);
@@ -181,6 +217,7 @@ public static unsafe partial class Gemm
                 // Rows lo..hi of op(A) and of C.
                 T* a = _ta ? _a + lo : _a + lo * _lda;
                 Sequential(_ta, _tb, hi - lo, _n, _k, _alpha, a, _lda, _b, _ldb, _beta, _c + lo * _ldc, _ldc);
+                _epilogue?.Apply(lo, hi - lo);
             }
         }
     }
@@ -202,9 +239,13 @@ public static unsafe partial class Gemm
     {
         public static readonly int MR = Simd.Use512 ? 12 : Simd.Use256 ? 6 : 4;
         public static readonly int NR = Simd.Use512 ? 2 * Vector512<T>.Count : Simd.Use256 ? 2 * Vector256<T>.Count : 4;
+        // The rows a thread's share of a product cut along m is a multiple of: 4 on AVX-512
+        // machines, whose 8- and 4-row kernels take a panel's last rows at the cost of their rows
+        // (so 512 rows are cut 256 / 256, not 264 / 248 in whole 12-row panels); MR elsewhere.
+        public static readonly int RowUnit = Simd.Use512 ? 4 : MR;
         // Derived from the cache sizes read at run time (GemmBlocking.For): on a Zen 4 core
-        // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 256, MC = 252 (float) / 120 (double),
-        // NC = 8192 / 4096. Only KC affects the bits of a result (the k-steps of each sum); it
+        // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 512, MC = 120 (float) / 60 (double),
+        // NC = 4096 / 2048. Only KC affects the bits of a result (the k-steps of each sum); it
         // depends on the machine's L1 only, never on the number of threads.
         private static readonly GemmBlocking s_blocking = GemmBlocking.For(CacheSizes.Current, Unsafe.SizeOf<T>(), MR, NR, WorkerPool.Threads);
         public static readonly int KC = s_blocking.KC;
@@ -258,6 +299,10 @@ public static unsafe partial class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int full = nc / NR * NR;
+            // Row blocks of equal size (a multiple of MR, at most MC): 256 rows as 132 + 124, not
+            // 252 + 4, whose last block would stream every B micro-panel for 4 rows of work.
+            int blocksM = (m + MC - 1) / MC;
+            int mcStep = ((m + blocksM - 1) / blocksM + MR - 1) / MR * MR;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
@@ -265,9 +310,9 @@ public static unsafe partial class Gemm
                 if (!direct) PackB(tb, b, ldb, pc, kc, jc, nc, bufB, NR);
                 else if (full < nc) PackB(tb, b, ldb, pc, kc, jc + full, nc - full, bufB, NR);
                 int mode = pc > 0 || beta == T.One ? Add : beta == T.Zero ? Store : Scale;
-                for (int ic = 0; ic < m; ic += MC)
+                for (int ic = 0; ic < m; ic += mcStep)
                 {
-                    int mc = Math.Min(MC, m - ic);
+                    int mc = Math.Min(mcStep, m - ic);
                     PackA(ta, a, lda, ic, mc, pc, kc, alpha, bufA, MR);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
@@ -286,6 +331,11 @@ public static unsafe partial class Gemm
                             if (rows == MR && cols == NR)
                             {
                                 MicroKernel(kc, pa, pb, bStep, pcOut, ldc, mode, beta);
+                            }
+                            else if (Simd.Use512 && cols == NR)
+                            {
+                                // A panel with fewer than 12 rows left: 8- and 4-row kernels (no FMAs on zero rows).
+                                EdgeRows512(kc, pa, pb, bStep, pcOut, ldc, rows, mode, beta, tile);
                             }
                             else if (Simd.Use512 && cols <= w)
                             {
@@ -326,6 +376,33 @@ public static unsafe partial class Gemm
 
     private static int ReadDirectBMaxRows()
         => int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_DIRECT_B_ROWS"), out int rows) && rows >= 0 ? rows : 192;
+
+    /// <summary>
+    /// An MR-tall panel of op(A) with only <paramref name="rows"/> (1 to 11) rows, times a whole
+    /// NR-wide panel of op(B) (AVX-512): the first 8 rows by the 8-row kernel, then groups of 4 by
+    /// the 4-row kernel (reading rows 8.., 4.. of the packed panel), straight into C where a group
+    /// is whole, through the tile buffer where it is not.
+    /// </summary>
+    private static void EdgeRows512<T>(int kc, T* pa, T* pb, nint bStep, T* c, nint ldc, int rows, int mode, T beta, T* tile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r = 0;
+        if (rows >= 8)
+        {
+            Kernel512Rows8(kc, pa, pb, bStep, c, ldc, mode, beta);
+            r = 8;
+        }
+        for (; r < rows; r += 4)
+        {
+            int left = Math.Min(4, rows - r);
+            if (left == 4) Kernel512Rows4(kc, pa + r, pb, bStep, c + r * ldc, ldc, mode, beta);
+            else
+            {
+                Kernel512Rows4(kc, pa + r, pb, bStep, tile, Config<T>.NR, Store, T.Zero);
+                MergeTile(tile, Config<T>.NR, c + r * ldc, ldc, left, Config<T>.NR, mode, beta);
+            }
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel<T>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, int mode, T beta) where T : unmanaged, IFloatingPointIeee754<T>

@@ -116,7 +116,7 @@ let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: '
 let inline gemmAcrossBlocks (num: Num<'T>) =
     let bl = Gemm.BlockingOf<'T>()
     let shapes =
-        [ (bl.MC + 13, 70, min 300 (bl.KC + 37)), [ false, false; true, true ]
+        [ (bl.MC + 13, 70, min 1100 (bl.KC + 37)), [ false, false; true, true ]
           (13, bl.NC + 40, 37), [ false, false; false, true ]
           (256, 256, 256), [ false, false; true, false ]
           (128, 256, 292), [ false, false; false, true ] ]
@@ -406,8 +406,8 @@ let tests =
         testList "Gemm" [
             testPropertyWithConfig config "float64 equals the triple loop on random shapes, transposes, strides, alpha, beta" (gemmCase f64)
             testPropertyWithConfig config "float32 equals the triple loop on random shapes, transposes, strides, alpha, beta" (gemmCase f32)
-            testCase "float64 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f64 (200, 130, 300)
-            testCase "float32 blocked and parallel (k > 256, m > 192) equals the triple loop" <| fun () -> gemmLarge f32 (203, 97, 290)
+            testCase "float64 blocked and parallel (k > 512, m > 192) equals the triple loop" <| fun () -> gemmLarge f64 (200, 130, 600)
+            testCase "float32 blocked and parallel (k > 512, m > 192) equals the triple loop" <| fun () -> gemmLarge f32 (203, 97, 590)
             testCase "float32 wider than one column block (n > 4096) equals the triple loop" <| fun () ->
                 let m, n, k = 13, 4100, 5
                 let rng = Random 11
@@ -475,16 +475,16 @@ let tests =
                 Expect.equal none.Source "fallback" "the fallback says so"
                 Expect.equal (CacheSizes.ParseSize "1G", CacheSizes.ParseSize "512", CacheSizes.ParseSize "x", CacheSizes.ParseSize null) (1073741824L, 512L, 0L, 0L) "sizes with and without a unit; 0 when unreadable"
             testCase "the blocking follows the cache sizes" <| fun () ->
-                // Hand derivation from GemmBlocking.For's rule (KC = L1d / (nr size) to a multiple of 16;
+                // Hand derivation from GemmBlocking.For's rule (KC = 2 L1d / (nr size) to a multiple of 16;
                 // MC = L2 / 4 / (KC size) to a multiple of mr; NC = L3 / (2 threads) / (KC size) to a multiple of nr).
                 let zen4 = CacheSizes(32768L, 1048576L, 33554432L, "test")
-                // float, 12 x 32 tiles, 2 threads: KC = 32768 / 128 = 256; MC = 262144 / 1024 = 256 -> 252; NC = 4194304 * 2 / 1024 = 8192.
-                Expect.equal (GemmBlocking.For(zen4, 4, 12, 32, 2)) (GemmBlocking(256, 252, 8192)) "float on a Zen 4 core"
-                // double, 12 x 16 tiles: KC = 32768 / 128 = 256; MC = 262144 / 2048 = 128 -> 120; NC = 8388608 / 2048 = 4096.
-                Expect.equal (GemmBlocking.For(zen4, 8, 12, 16, 2)) (GemmBlocking(256, 120, 4096)) "double on a Zen 4 core"
-                // A 48 KiB L1d, 2 MiB L2 (as on recent Intel cores), 1 thread, float 12 x 32: KC = 49152 / 128 = 384;
-                // MC = 524288 / 1536 = 341 -> 336; NC = 16777216 / 1536 = 10922 -> 10912.
-                Expect.equal (GemmBlocking.For(CacheSizes(49152L, 2097152L, 33554432L, "test"), 4, 12, 32, 1)) (GemmBlocking(384, 336, 10912)) "float with 48 KiB L1d"
+                // float, 12 x 32 tiles, 2 threads: KC = 65536 / 128 = 512; MC = 262144 / 2048 = 128 -> 120; NC = 8388608 / 2048 = 4096.
+                Expect.equal (GemmBlocking.For(zen4, 4, 12, 32, 2)) (GemmBlocking(512, 120, 4096)) "float on a Zen 4 core"
+                // double, 12 x 16 tiles: KC = 65536 / 128 = 512; MC = 262144 / 4096 = 64 -> 60; NC = 8388608 / 4096 = 2048.
+                Expect.equal (GemmBlocking.For(zen4, 8, 12, 16, 2)) (GemmBlocking(512, 60, 2048)) "double on a Zen 4 core"
+                // A 48 KiB L1d, 2 MiB L2 (as on recent Intel cores), 1 thread, float 12 x 32: KC = 98304 / 128 = 768;
+                // MC = 524288 / 3072 = 170 -> 168; NC = 16777216 / 3072 = 5461 -> 5440.
+                Expect.equal (GemmBlocking.For(CacheSizes(49152L, 2097152L, 33554432L, "test"), 4, 12, 32, 1)) (GemmBlocking(768, 168, 5440)) "float with 48 KiB L1d"
                 // Tiny caches hit the lower bounds: KC 64, MC = mr, NC = nr.
                 Expect.equal (GemmBlocking.For(CacheSizes(1024L, 1024L, 1024L, "test"), 8, 6, 8, 1)) (GemmBlocking(64, 6, 8)) "the lower bounds"
             testCase "a bad element size for the blocking names the parameter" <| fun () ->
