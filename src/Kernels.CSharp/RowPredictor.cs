@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Functional.NN.Kernels;
@@ -44,6 +45,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     private readonly T[][] _panels;
     private readonly T[][] _bias;
     private readonly T[][] _out;
+    private readonly int[] _panelCount;
     private readonly Job _job;
 
     /// <summary>A predictor of d_in = <paramref name="inputs"/> and the given layers, all weights and biases zero.</summary>
@@ -60,6 +62,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         _panels = new T[_layers.Length][];
         _bias = new T[_layers.Length][];
         _out = new T[_layers.Length][];
+        _panelCount = new int[_layers.Length];
         for (int l = 0; l < _layers.Length; l++)
         {
             if (_layers[l].Units < 1) throw new ArgumentOutOfRangeException(nameof(layers), _layers[l].Units, $"Layer {l} needs at least one unit.");
@@ -69,6 +72,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             _panels[l] = GC.AllocateArray<T>(_sizes[l] * padded, pinned: true);
             _bias[l] = GC.AllocateArray<T>(padded, pinned: true);
             _out[l] = GC.AllocateArray<T>(padded, pinned: true);
+            _panelCount[l] = (padded + PanelWidth - 1) / PanelWidth;
         }
         _job = new Job(this);
     }
@@ -121,25 +125,44 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         fixed (T* px = x)
         {
             T* input = px;
-            int threads = parallel ? WorkerPool.Threads : 1;
-            for (int l = 0; l < _layers.Length; l++)
+            int from = 0;
+            int parts = parallel ? Math.Min(WorkerPool.Threads, MaxParts) : 1;
+            int lastSplit = parts > 1 ? LastSplit() : -1;
+            if (lastSplit >= 0)
             {
-                int din = _sizes[l], dout = _sizes[l + 1];
-                int panels = (Padded(dout) + PanelWidth - 1) / PanelWidth;
-                int parts = Math.Min(threads, panels);
-                if (parts > 1 && (long)din * dout * Unsafe.SizeOf<T>() >= ParallelBytes)
-                {
-                    _job.Set(l, input);
-                    WorkerPool.Run(_job, parts, affinity: true);
-                    _job.Clear();
-                }
-                else
-                    Layer(l, input, 0, panels);
-                fixed (T* pa = _out[l]) input = pa; // pinned: the pointer stays valid
+                // One fork for every layer up to the last large one: each thread computes its run
+                // of each large layer's panels and waits for the others' at the end of the layer.
+                _job.Start(px, lastSplit);
+                WorkerPool.Run(_job, parts, affinity: true);
+                _job.Clear();
+                from = lastSplit + 1;
+                input = OutPtr(lastSplit);
+            }
+            for (int l = from; l < _layers.Length; l++)
+            {
+                Layer(l, input, 0, _panelCount[l]);
+                input = OutPtr(l);
             }
             new ReadOnlySpan<T>(input, Outputs).CopyTo(output);
         }
     }
+
+    /// <summary>The most parts a call splits a layer into (the worker pool's limit with affinity).</summary>
+    private const int MaxParts = 16;
+
+    /// <summary>Whether layer l is split over the threads: its weights take at least <see cref="ParallelBytes"/> and it has two panels or more.</summary>
+    private bool IsSplit(int l) => _panelCount[l] > 1 && (long)_sizes[l] * _sizes[l + 1] * Unsafe.SizeOf<T>() >= ParallelBytes;
+
+    /// <summary>The last layer split over the threads, or -1.</summary>
+    private int LastSplit()
+    {
+        for (int l = _layers.Length - 1; l >= 0; l--)
+            if (IsSplit(l)) return l;
+        return -1;
+    }
+
+    /// <summary>Layer l's output buffer (pinned).</summary>
+    private T* OutPtr(int l) => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_out[l]));
 
     /// <summary>Panels first..last-1 of layer l on the input x: sums, bias and activation into the layer's output.</summary>
     private void Layer(int l, T* x, int first, int last)
@@ -296,21 +319,73 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         *y = a + b;
     }
 
-    /// <summary>One layer split over the worker pool: part t takes the t-th run of panels.</summary>
+    /// <summary>
+    /// The layers 0 to the last large one, split over the worker pool in one fork. Layer l is cut
+    /// into chunks, part c taking the c-th run of its panels (one chunk for a small layer before a
+    /// large one). A thread first claims its own chunk, so that each core keeps reading the same
+    /// weights from its own cache, then claims any chunk nobody has claimed yet (a thread the
+    /// operating system has not scheduled delays nothing, and parts run one after another when the
+    /// pool is busy), then waits for the layer's other chunks before it starts the next layer. Each
+    /// chunk is computed once, by whichever thread claims it, so the values do not depend on who did.
+    /// </summary>
     private sealed class Job(RowPredictor<T> owner) : IParallelJob
     {
-        private int _layer;
+        // Per layer, on a cache line of its own (16 ints): the claimed flags of its chunks, and the
+        // number of chunks done.
+        private readonly int[] _claimed = new int[owner._layers.Length * 16];
+        private readonly int[] _done = new int[owner._layers.Length * 16];
+        private int _last;
         private T* _x;
 
-        public void Set(int layer, T* x) { _layer = layer; _x = x; }
+        public void Start(T* x, int last)
+        {
+            Array.Clear(_claimed, 0, (last + 1) * 16);
+            Array.Clear(_done, 0, (last + 1) * 16);
+            _x = x;
+            _last = last;
+        }
 
         public void Clear() => _x = null;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
         {
-            int panels = (Padded(owner._sizes[_layer + 1]) + PanelWidth - 1) / PanelWidth;
-            int first = (int)((long)panels * part / parts), last = (int)((long)panels * (part + 1) / parts);
-            if (last > first) owner.Layer(_layer, _x, first, last);
+            T* input = _x;
+            for (int l = 0; l <= _last; l++)
+            {
+                int chunks = owner.IsSplit(l) ? Math.Min(parts, owner._panelCount[l]) : 1;
+                if (part < chunks) TryRun(l, part, chunks, input);
+                for (int c = 0; c < chunks; c++) TryRun(l, c, chunks, input);
+                if (l < _last) Wait(l, chunks);
+                input = owner.OutPtr(l);
+            }
         }
+
+        /// <summary>Computes chunk c of layer l unless another thread has claimed it.</summary>
+        private void TryRun(int l, int c, int chunks, T* input)
+        {
+            if (Volatile.Read(ref _claimed[l * 16 + c]) != 0 || Interlocked.CompareExchange(ref _claimed[l * 16 + c], 1, 0) != 0) return;
+            int panels = owner._panelCount[l];
+            int first = (int)((long)panels * c / chunks), last = (int)((long)panels * (c + 1) / chunks);
+            try
+            {
+                if (last > first) owner.Layer(l, input, first, last);
+            }
+            finally { Interlocked.Increment(ref _done[l * 16]); }
+        }
+
+        /// <summary>Waits until every chunk of layer l is done: a pause loop, then yielding.</summary>
+        private void Wait(int l, int chunks)
+        {
+            ref int done = ref _done[l * 16];
+            if (Volatile.Read(ref done) >= chunks) return;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (Volatile.Read(ref done) < chunks && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks)
+                if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause(); else Thread.SpinWait(1);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref done) < chunks) spinner.SpinOnce(-1);
+        }
+
+        private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20000; // 50 us
     }
 }

@@ -623,6 +623,49 @@ let tests =
                     p.Predict(ReadOnlySpan x, Span both, true)
                     Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
                     expectClose f64 (sprintf "trial %d: naive loops" trial) a one
+            testCase "RowPredictor: one fork for several large layers (a small one between them) gives the one-thread bits, also when the pool runs the parts one after another" <| fun () ->
+                // float64 layers 300 x 170 (408 KB) and 40 x 330 (106 KB) pass RowPredictor.ParallelBytes
+                // (96 KB), the 170 x 40 layer between them (54 KB) does not: the threads share the first
+                // and third layers' panels, one of them computes the second, and each waits for the
+                // others' outputs between layers. Expected values: the naive loops of a_l = s(a_{l-1} W_l + b_l).
+                let sizes = [| 300; 170; 40; 330; 5 |]
+                let specs = [| DenseLayerSpec(170, ActivationKind.ReLU); DenseLayerSpec(40, ActivationKind.Tanh)
+                               DenseLayerSpec(330, ActivationKind.LeakyReLU, 0.1); DenseLayerSpec(5, ActivationKind.Identity) |]
+                let act l (v: float) = match l with 0 -> max v 0.0 | 1 -> tanh v | 2 -> (if v > 0.0 then v else 0.1 * v) | _ -> v
+                let rng = Random 12
+                let w = Array.init 4 (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> (rng.NextDouble() - 0.5) * 0.2))
+                let b = Array.init 4 (fun l -> Array.init sizes.[l + 1] (fun _ -> rng.NextDouble() - 0.5))
+                let p = RowPredictor<float>(300, specs)
+                for l in 0 .. 3 do p.SetParameters(l, ReadOnlySpan w.[l], ReadOnlySpan b.[l])
+                let xs = Array.init 6 (fun _ -> Array.init 300 (fun _ -> 2.0 * rng.NextDouble() - 1.0))
+                for trial in 0 .. xs.Length - 1 do
+                    let x = xs.[trial]
+                    let mutable a = x
+                    for l in 0 .. 3 do
+                        a <- Array.init sizes.[l + 1] (fun j -> act l (b.[l].[j] + Seq.sum (seq { for i in 0 .. sizes.[l] - 1 -> a.[i] * w.[l].[i * sizes.[l + 1] + j] })))
+                    let one, both = Array.zeroCreate 5, Array.zeroCreate 5
+                    p.Predict(ReadOnlySpan x, Span one, false)
+                    p.Predict(ReadOnlySpan x, Span both, true)
+                    Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
+                    expectClose f64 (sprintf "trial %d: naive loops" trial) a one
+                    // From inside a job of the pool, the pool runs the parts on this thread one after
+                    // another: part 0 must take part 1's share rather than wait for it.
+                    let nested = Array.zeroCreate 5
+                    WorkerPool.Run({ new IParallelJob with member _.Execute(part, _) = if part = 0 then p.Predict(ReadOnlySpan x, Span nested, true) }, 2)
+                    Expect.sequenceEqual nested one (sprintf "trial %d: inside a job equals one thread" trial)
+                // Several callers at once, each with its own predictor: all but one find the pool busy.
+                let ps = Array.init 3 (fun _ ->
+                    let q = RowPredictor<float>(300, specs)
+                    for l in 0 .. 3 do q.SetParameters(l, ReadOnlySpan w.[l], ReadOnlySpan b.[l])
+                    q)
+                let predict (q: RowPredictor<float>) (x: float[]) split =
+                    let o = Array.zeroCreate 5
+                    q.Predict(ReadOnlySpan x, Span o, split)
+                    o
+                let expected = xs |> Array.map (fun x -> predict p x false)
+                let got = Array.Parallel.init 3 (fun t -> Array.init 60 (fun i -> predict ps.[t] xs.[i % 6] true))
+                for t in 0 .. 2 do
+                    for i in 0 .. 59 do Expect.sequenceEqual got.[t].[i] expected.[i % 6] (sprintf "caller %d, call %d" t i)
             // Other tests run in parallel and allocate, so only this thread's count is checked here;
             // the benchmark (bench/) also reports the process-wide count, where nothing else runs.
             testSequenced <| testCase "float64 training steps and predictions allocate nothing" (fun () ->
