@@ -132,7 +132,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             {
                 // One fork for every layer up to the last large one: each thread computes its run
                 // of each large layer's panels and waits for the others' at the end of the layer.
-                _job.Start(px, lastSplit);
+                _job.Start(px, lastSplit, parts);
                 WorkerPool.Run(_job, parts, affinity: true);
                 _job.Clear();
                 from = lastSplit + 1;
@@ -320,27 +320,42 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>
-    /// The layers 0 to the last large one, split over the worker pool in one fork. Layer l is cut
-    /// into chunks, part c taking the c-th run of its panels (one chunk for a small layer before a
-    /// large one). A thread first claims its own chunk, so that each core keeps reading the same
-    /// weights from its own cache, then claims any chunk nobody has claimed yet (a thread the
-    /// operating system has not scheduled delays nothing, and parts run one after another when the
-    /// pool is busy), then waits for the layer's other chunks before it starts the next layer. Each
-    /// chunk is computed once, by whichever thread claims it, so the values do not depend on who did.
+    /// The layers 0 to the last large one, split over the worker pool in one fork. A large layer's
+    /// panels are cut into as many runs as there are parts, part c owning the c-th run (a small
+    /// layer before a large one is one run of part 0's). A thread takes the panels of its own run
+    /// one at a time from the front, so that each core keeps reading the same weights from its own
+    /// cache; when its run is done it takes, one at a time from the back, the panels of other runs
+    /// that their threads have not reached (a thread the operating system has not scheduled, or
+    /// stopped in the middle of its run, delays the others by one panel at most, and parts run one
+    /// after another when the pool is busy); then it waits until every panel of the layer is done
+    /// before it starts the next layer. Each panel is computed once, by whichever thread takes it,
+    /// so the values do not depend on who did.
     /// </summary>
     private sealed class Job(RowPredictor<T> owner) : IParallelJob
     {
-        // Per layer, on a cache line of its own (16 ints): the claimed flags of its chunks, and the
-        // number of chunks done.
-        private readonly int[] _claimed = new int[owner._layers.Length * 16];
-        private readonly int[] _done = new int[owner._layers.Length * 16];
+        // Per layer and run, a cache line of its own (8 longs): [0] the run's next panel from the
+        // front (low 32 bits) and its end (high 32 bits; thieves take from the end), [1] the
+        // number of its panels done.
+        private const int Line = 8;
+        private readonly long[] _runs = GC.AllocateArray<long>(owner._layers.Length * MaxParts * Line + Line, pinned: true);
         private int _last;
         private T* _x;
 
-        public void Start(T* x, int last)
+        /// <summary>The number of runs of layer l in a call of <paramref name="parts"/> parts.</summary>
+        private int Runs(int l, int parts) => owner.IsSplit(l) ? Math.Min(parts, owner._panelCount[l]) : 1;
+
+        public void Start(T* x, int last, int parts)
         {
-            Array.Clear(_claimed, 0, (last + 1) * 16);
-            Array.Clear(_done, 0, (last + 1) * 16);
+            for (int l = 0; l <= last; l++)
+            {
+                int runs = Runs(l, parts), panels = owner._panelCount[l];
+                for (int c = 0; c < runs; c++)
+                {
+                    long first = (long)panels * c / runs, end = (long)panels * (c + 1) / runs;
+                    _runs[(l * MaxParts + c) * Line] = first | (end << 32);
+                    _runs[(l * MaxParts + c) * Line + 1] = 0;
+                }
+            }
             _x = x;
             _last = last;
         }
@@ -353,37 +368,71 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             T* input = _x;
             for (int l = 0; l <= _last; l++)
             {
-                int chunks = owner.IsSplit(l) ? Math.Min(parts, owner._panelCount[l]) : 1;
-                if (part < chunks) TryRun(l, part, chunks, input);
-                for (int c = 0; c < chunks; c++) TryRun(l, c, chunks, input);
-                if (l < _last) Wait(l, chunks);
+                int runs = Runs(l, parts);
+                if (part < runs)
+                    while (TakeFront(l, part, out int panel)) Run(l, part, panel, input);
+                for (int c = 0; c < runs; c++)
+                    if (c != part)
+                        while (TakeBack(l, c, out int panel)) Run(l, c, panel, input);
+                if (l < _last) Wait(l, runs);
                 input = owner.OutPtr(l);
             }
         }
 
-        /// <summary>Computes chunk c of layer l unless another thread has claimed it.</summary>
-        private void TryRun(int l, int c, int chunks, T* input)
+        private ref long State(int l, int c) => ref _runs[(l * MaxParts + c) * Line];
+
+        /// <summary>Takes the next panel of run c of layer l from the front, if any is left.</summary>
+        private bool TakeFront(int l, int c, out int panel)
         {
-            if (Volatile.Read(ref _claimed[l * 16 + c]) != 0 || Interlocked.CompareExchange(ref _claimed[l * 16 + c], 1, 0) != 0) return;
-            int panels = owner._panelCount[l];
-            int first = (int)((long)panels * c / chunks), last = (int)((long)panels * (c + 1) / chunks);
-            try
+            ref long state = ref State(l, c);
+            while (true)
             {
-                if (last > first) owner.Layer(l, input, first, last);
+                long st = Volatile.Read(ref state);
+                int front = (int)st, end = (int)(st >> 32);
+                panel = front;
+                if (front >= end) return false;
+                if (Interlocked.CompareExchange(ref state, st + 1, st) == st) return true;
             }
-            finally { Interlocked.Increment(ref _done[l * 16]); }
         }
 
-        /// <summary>Waits until every chunk of layer l is done: a pause loop, then yielding.</summary>
-        private void Wait(int l, int chunks)
+        /// <summary>Takes the last panel not yet taken of run c of layer l, if any is left.</summary>
+        private bool TakeBack(int l, int c, out int panel)
         {
-            ref int done = ref _done[l * 16];
-            if (Volatile.Read(ref done) >= chunks) return;
+            ref long state = ref State(l, c);
+            while (true)
+            {
+                long st = Volatile.Read(ref state);
+                int front = (int)st, end = (int)(st >> 32);
+                panel = end - 1;
+                if (front >= end) return false;
+                if (Interlocked.CompareExchange(ref state, st - (1L << 32), st) == st) return true;
+            }
+        }
+
+        /// <summary>Computes one panel of layer l (taken from run c) and counts it done.</summary>
+        private void Run(int l, int c, int panel, T* input)
+        {
+            try { owner.Layer(l, input, panel, panel + 1); }
+            finally { Interlocked.Increment(ref _runs[(l * MaxParts + c) * Line + 1]); }
+        }
+
+        /// <summary>Waits until every panel of layer l is done: a pause loop, then yielding.</summary>
+        private void Wait(int l, int runs)
+        {
+            long total = owner._panelCount[l];
+            if (Done(l, runs) >= total) return;
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            while (Volatile.Read(ref done) < chunks && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks)
+            while (Done(l, runs) < total && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks)
                 if (System.Runtime.Intrinsics.X86.X86Base.IsSupported) System.Runtime.Intrinsics.X86.X86Base.Pause(); else Thread.SpinWait(1);
             var spinner = new SpinWait();
-            while (Volatile.Read(ref done) < chunks) spinner.SpinOnce(-1);
+            while (Done(l, runs) < total) spinner.SpinOnce(-1);
+        }
+
+        private long Done(int l, int runs)
+        {
+            long done = 0;
+            for (int c = 0; c < runs; c++) done += Volatile.Read(ref _runs[(l * MaxParts + c) * Line + 1]);
+            return done;
         }
 
         private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20000; // 50 us
