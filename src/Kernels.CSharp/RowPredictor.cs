@@ -17,7 +17,9 @@ namespace Functional.NN.Kernels;
 /// columns as they leave the registers. With <c>parallel</c> a layer large enough
 /// (<see cref="ParallelBytes"/>) gives each thread of the worker pool the same run of panels on
 /// every call (<see cref="WorkerPool.Run(IParallelJob, int, bool)"/> with affinity), so each
-/// core keeps its part of the weights in its own cache between calls.
+/// core keeps its part of the weights in its own cache between calls; every layer up to the last
+/// large one runs in one fork of the pool, the threads waiting for each other between layers
+/// (see <see cref="Job"/>), and the small layers after it on the calling thread.
 /// </para>
 /// <para>
 /// Every output is the same sum in the same order whichever thread computes it and however the
@@ -165,6 +167,8 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     private T* OutPtr(int l) => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_out[l]));
 
     /// <summary>Panels first..last-1 of layer l on the input x: sums, bias and activation into the layer's output.</summary>
+    // Optimised from the first call, as everything on a prediction's path (no tier-0 phase).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Layer(int l, T* x, int first, int last)
     {
         int din = _sizes[l], dout = _sizes[l + 1], padded = Padded(dout), pw = PanelWidth;
@@ -382,6 +386,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         private ref long State(int l, int c) => ref _runs[(l * MaxParts + c) * Line];
 
         /// <summary>Takes the next panel of run c of layer l from the front, if any is left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool TakeFront(int l, int c, out int panel)
         {
             ref long state = ref State(l, c);
@@ -396,6 +401,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         }
 
         /// <summary>Takes the last panel not yet taken of run c of layer l, if any is left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool TakeBack(int l, int c, out int panel)
         {
             ref long state = ref State(l, c);
@@ -410,6 +416,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         }
 
         /// <summary>Computes one panel of layer l (taken from run c) and counts it done.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run(int l, int c, int panel, T* input)
         {
             try { owner.Layer(l, input, panel, panel + 1); }
@@ -417,6 +424,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         }
 
         /// <summary>Waits until every panel of layer l is done: a pause loop, then yielding.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Wait(int l, int runs)
         {
             long total = owner._panelCount[l];
@@ -428,6 +436,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             while (Done(l, runs) < total) spinner.SpinOnce(-1);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private long Done(int l, int runs)
         {
             long done = 0;
