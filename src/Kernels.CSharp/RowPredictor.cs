@@ -345,14 +345,16 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         private int _last;
         private T* _x;
 
-        /// <summary>The number of runs of layer l in a call of <paramref name="parts"/> parts.</summary>
-        private int Runs(int l, int parts) => owner.IsSplit(l) ? Math.Min(parts, owner._panelCount[l]) : 1;
+        // The number of runs of each layer in this call, fixed at its start (ParallelBytes may change).
+        private readonly int[] _runCount = new int[owner._layers.Length];
 
         public void Start(T* x, int last, int parts)
         {
             for (int l = 0; l <= last; l++)
             {
-                int runs = Runs(l, parts), panels = owner._panelCount[l];
+                int panels = owner._panelCount[l];
+                int runs = owner.IsSplit(l) ? Math.Min(parts, panels) : 1;
+                _runCount[l] = runs;
                 for (int c = 0; c < runs; c++)
                 {
                     long first = (long)panels * c / runs, end = (long)panels * (c + 1) / runs;
@@ -372,7 +374,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             T* input = _x;
             for (int l = 0; l <= _last; l++)
             {
-                int runs = Runs(l, parts);
+                int runs = _runCount[l];
                 if (part < runs)
                     while (TakeFront(l, part, out int panel)) Run(l, part, panel, input);
                 for (int c = 0; c < runs; c++)
