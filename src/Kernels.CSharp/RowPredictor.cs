@@ -375,10 +375,12 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             for (int l = 0; l <= _last; l++)
             {
                 int runs = _runCount[l];
-                if (part < runs)
-                    while (TakeFront(l, part, out int panel)) Run(l, part, panel, input);
+                // The run of the core this thread is on (not of the thread: the operating system
+                // may move the threads between the cores, and the weights stay in the core's cache).
+                int home = runs == 1 ? 0 : (int)((uint)Thread.GetCurrentProcessorId() % (uint)runs);
+                while (TakeFront(l, home, out int panel)) Run(l, home, panel, input);
                 for (int c = 0; c < runs; c++)
-                    if (c != part)
+                    if (c != home)
                         while (TakeBack(l, c, out int panel)) Run(l, c, panel, input);
                 if (l < _last) Wait(l, runs);
                 input = owner.OutPtr(l);
