@@ -325,8 +325,9 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// The layers 0 to the last large one, split over the worker pool in one fork. A large layer's
-    /// panels are cut into as many runs as there are parts, part c owning the c-th run (a small
-    /// layer before a large one is one run of part 0's). A thread takes the panels of its own run
+    /// panels are cut into as many runs as there are parts, run c belonging to the cores whose
+    /// processor number is c modulo the runs (a small layer before a large one is one run). A
+    /// thread takes the panels of its core's run
     /// one at a time from the front, so that each core keeps reading the same weights from its own
     /// cache; when its run is done it takes, one at a time from the back, the panels of other runs
     /// that their threads have not reached (a thread the operating system has not scheduled, or
