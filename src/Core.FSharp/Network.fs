@@ -265,16 +265,23 @@ module internal KernelNetwork =
     let private poolOf<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (net: Network) =
         pools.GetValue(net, fun n -> box (Pool<'T>(n))) :?> Pool<'T>
 
+    /// X converted once to the kernels' layout in 'T (onBadValue reports a value that is not finite
+    /// once converted), and a trainer rented from the network's pool for `body`, returned after it.
+    let private withTrainer<'T, 'R when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (onBadValue: unit -> unit) (net: Network) (x: Matrix<float>) (body: 'T[] -> DenseTrainer<'T> -> 'R) : 'R =
+        let xs = GC.AllocateUninitializedArray<'T> (x.RowCount * x.ColumnCount)
+        if not (copyRowMajor x (Span xs)) then onBadValue ()
+        let pool = poolOf<'T> net
+        let trainer = pool.Rent()
+        try body xs trainer
+        finally pool.Return trainer
+
     /// The outputs of a batch X (its shape checked) through the kernels in the element type 'T:
     /// X converted to the kernels' layout in one pass that also checks its values (onBadValue
     /// reports a bad one), then forward passes of `chunk` rows.
     let private predictT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (onBadValue: unit -> unit) (net: Network) (x: Matrix<float>) : Matrix<float> =
         let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
-        let xs = GC.AllocateUninitializedArray<'T> (n * d)
-        if not (copyRowMajor x (Span xs)) then onBadValue ()
-        let pool = poolOf<'T> net
-        let trainer = pool.Rent()
-        try
+        withTrainer<'T, _> onBadValue net x (fun xs trainer ->
             let out = Array.zeroCreate<float> (n * k)
             let mutable r0 = 0
             while r0 < n do
@@ -284,9 +291,7 @@ module internal KernelNetwork =
                     for j in 0 .. k - 1 do
                         out.[j * n + r0 + i] <- Double.CreateTruncating y.[i * k + j]
                 r0 <- r0 + rows
-            Matrix<float>.Build.Dense(n, k, out)
-        finally
-            pool.Return trainer
+            Matrix<float>.Build.Dense(n, k, out))
 
     /// The outputs of a batch X (its shape checked) through the kernels, in the network's
     /// precision; onBadValue reports a value that is not finite once converted.
@@ -303,11 +308,7 @@ module internal KernelNetwork =
     let private inputGradientT<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (onBadValue: unit -> unit) (net: Network) (outputGradient: Matrix<float> -> float[] * Matrix<float>) (x: Matrix<float>) : float[] * Matrix<float> =
         let n, d, k = x.RowCount, x.ColumnCount, net.OutputSize
-        let xs = GC.AllocateUninitializedArray<'T> (n * d)
-        if not (copyRowMajor x (Span xs)) then onBadValue ()
-        let pool = poolOf<'T> net
-        let trainer = pool.Rent()
-        try
+        withTrainer<'T, _> onBadValue net x (fun xs trainer ->
             let values = Array.zeroCreate<float> n
             let grad = Array.zeroCreate<float> (n * d)   // column-major, as MathNet's dense storage
             let mutable r0 = 0
@@ -328,9 +329,7 @@ module internal KernelNetwork =
                     for j in 0 .. d - 1 do
                         grad.[j * n + r0 + i] <- Double.CreateTruncating dx.[i * d + j]
                 r0 <- r0 + rows
-            values, Matrix<float>.Build.Dense(n, d, grad)
-        finally
-            pool.Return trainer
+            values, Matrix<float>.Build.Dense(n, d, grad))
 
     /// The input gradient of a function F of the outputs through the kernels, in the network's
     /// precision and inference mode: for each row of X (its shape checked), F and dF/dX, where
