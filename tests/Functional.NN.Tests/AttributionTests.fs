@@ -390,6 +390,22 @@ let tests =
             for j in 0 .. 9 do if j <> 2 && j <> 7 then Expect.equal a.Means.[j] 0.0 (sprintf "column %d" j)
         }
 
+        test "a network's permutation importance: one sigmoid output is a probability (class 1 above 1/2), one identity output a logit (above 0)" {
+            // 200 rows in [-1, 1]^2 from the library's Rng; class 1 when x0 > 0.
+            let xs, _ = Rng.many 400 (Rng.nextUniform -1.0 1.0) (Rng.create 3L)
+            let x = Mat.init 200 2 (fun i j -> xs.[2 * i + j])
+            let labels = Array.init 200 (fun i -> if x.[i, 0] > 0.0 then 1 else 0)
+            for act in [ Activation.Sigmoid; Activation.Identity ] do
+                // f = act(10 x0): by hand, class 1 exactly when x0 > 0 (sigmoid above 1/2, logit above 0).
+                let net = Network.create [ Dense.create (Mat.ofRows [ [| 10.0 |]; [| 0.0 |] ]) None act ]
+                let imp = Importance.ofNetwork net [| "a"; "b" |] x (Target.Classes (labels, [| "no"; "yes" |])) 3 1L
+                Expect.equal imp.Scorer "accuracy" "scorer"
+                Expect.equal imp.BaselineScore 1.0 (sprintf "%s: every row classified right" (Activation.name act))
+                Expect.isGreaterThan imp.Means.[0] 0.2 (sprintf "%s: shuffling x0 costs accuracy" (Activation.name act))
+                // x1 has weight 0: shuffling it changes no prediction.
+                Expect.equal imp.Means.[1] 0.0 (sprintf "%s: x1 is not read" (Activation.name act))
+        }
+
         test "a pipeline with a text column: permutation importance per original column, each shuffled raw (its one-hot inputs together), as defined" {
             // 80 rows: a text column (red, green, blue) and a number in [-1, 1] from the library's Rng;
             // class "yes" when (colour = red) differs from (size > 0), so both columns matter.
@@ -451,6 +467,13 @@ let tests =
             let model = PipelineFit.untrained FitOptions.Default data
             expectArg "row" (fun () -> Attribution.explainPipeline model o None [| 1.0 |] |> ignore)
             expectArg "row" (fun () -> Attribution.explainPipeline model o None (Array.create 10 infinity) |> ignore)
+            // A missing cell under the policy 'error': the message speaks of the row, not of a batch "x".
+            match Expect.throwsC (fun () -> Attribution.explainPipeline model o None (Array.init 10 (fun j -> if j = 3 then nan else 0.0)) |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "row" "ParamName"
+                Expect.stringStarts e.Message "row at column 3 (f3) is missing" "message names the row and column"
+                Expect.isFalse (e.Message.Contains "'x'") e.Message
+            | e -> failtestf "expected ArgumentException, got %O" e
             expectArg "baseline" (fun () -> Attribution.explainPipeline model (o.WithBaseline [| 0.0; 0.0 |]) None (Array.zeroCreate 10) |> ignore)
             expectArg "targetClass" (fun () -> Attribution.explainPipeline model o (Some 2) (Array.zeroCreate 10) |> ignore)
             expectArg "repeats" (fun () -> Importance.ofPipeline model data 0 1L |> ignore)

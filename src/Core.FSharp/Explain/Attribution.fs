@@ -561,7 +561,11 @@ module Attribution =
                 Check.fail name (sprintf "%s has %d values but the model takes %d inputs; %s needs %d values." name v.Length width name width)
             let e =
                 try Preprocessor.transform pre pipeline.FeatureNames (Matrix<float>.Build.DenseOfRowArrays [| v |])
-                with :? ArgumentException as ex when ex.ParamName = "x" -> Check.fail name (ex.Message.Replace("x at row 0, column", sprintf "%s at column" name).Replace("x holds", sprintf "%s holds" name))
+                with :? ArgumentException as ex when ex.ParamName = "x" ->
+                    // The preprocessor's message is about row index 0 of a batch "x"; say it of `name`.
+                    let text = ex.Message.Replace(" (Parameter 'x')", "")
+                    Check.fail name (text.Replace("x at row index 0, column", sprintf "%s at column" name)
+                                         .Replace("x holds", sprintf "%s holds" name).Replace(" at row index 0, column", " at column"))
             let s = Scaler.transform pipeline.Scaler e
             s.Row(0).ToArray() |> Array.mapi (fun j t ->
                 if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j names.[j] (string e.[0, j]))

@@ -113,10 +113,22 @@ module Importance =
     let private namesOr (names: string[]) (width: int) =
         if isNull names || names.Length <> width then Array.init width (sprintf "x%d") else names
 
-    /// A network's permutation importance on (x, target): accuracy for classes, R^2 for values.
+    /// Whether a network's one output is a probability: its last block (dropout skipped) is a
+    /// dense layer or an activation with the sigmoid, so class 1 is an output above 1/2.
+    let private sigmoidOutput (net: Network) =
+        net.OutputSize = 1 &&
+            match net.Blocks |> List.filter (function Block.Dropout _ -> false | _ -> true) |> List.tryLast with
+            | Some (Block.Dense d) -> d.Activation = Activation.Sigmoid
+            | Some (Block.Activation a) -> a = Activation.Sigmoid
+            | _ -> false
+
+    /// A network's permutation importance on (x, target): accuracy for classes (argmax of the
+    /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for values.
     let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         Network.checkInput net "x" x
-        let scorer, score = defaultScore (Network.predict net) target x.RowCount
+        // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
+        let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
+        let scorer, score = defaultScore predict target x.RowCount
         permutation scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
 
     /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
