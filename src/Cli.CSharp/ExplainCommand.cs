@@ -44,7 +44,8 @@ public static class ExplainCommand
                 return Permutation(w, model, LoadLabelled(model, dataPath, datasetName), dataName, repeats, seed, json, plots);
             case "integrated_gradients" or "gradient_x_input":
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
-                var x = dataPath is not null ? Dataset.LoadCsvFeatures(dataPath, model.FeatureNames) : model.FeaturesOf(Dataset.Embedded(datasetName!));
+                // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer.
+                var x = model.FeaturesOf(dataPath is not null ? Dataset.LoadCsvForModel(dataPath, model) : Dataset.Embedded(datasetName!));
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
@@ -54,9 +55,11 @@ public static class ExplainCommand
     private static Dataset LoadLabelled(Pipeline model, string? path, string? name)
     {
         if (path is null) return Dataset.Embedded(name!);
-        return model.IsClassifier
-            ? Dataset.LoadCsv(path, model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames)
-            : Dataset.LoadCsv(path, model.TargetName, TargetKind.Regression, model.FeatureNames);
+        // The model's columns as it reads them (text columns as text), and its target with its classes.
+        var data = Dataset.LoadCsvForModel(path, model);
+        if (data.SampleCount > 0 && data.Labels.Length == 0 && data.Values.Length == 0)
+            throw new UsageException($"--method permutation scores the model against the target, but {Path.GetFileName(path)} has no column '{model.TargetName}'");
+        return data;
     }
 
     private static int Row(TextWriter w, Pipeline model, double[,] x, string dataName, int row, AttributionMethod method, string? className,
@@ -114,9 +117,11 @@ public static class ExplainCommand
                 ["steps"] = e.Steps,
                 ["backend"] = e.Backend.ToString().ToLowerInvariant(),
                 ["baseline"] = baselineText,
-                ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object>
+                // A text column's value is its category; its default baseline (the training frequencies of
+                // its categories) is no single value, so null (JSON has no NaN).
+                ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object?>
                 {
-                    ["name"] = e.Names[i], ["value"] = e.Input[i], ["baseline"] = e.Baseline[i], ["attribution"] = e.Values[i],
+                    ["name"] = e.Names[i], ["value"] = Cell(model, i, e.Input[i]), ["baseline"] = Cell(model, i, e.Baseline[i]), ["attribution"] = e.Values[i],
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
@@ -165,6 +170,16 @@ public static class ExplainCommand
         w.Write(imp.ToString());
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
+    }
+
+    /// <summary>A raw cell for JSON: a text column's category, a number, or null when it is not finite.</summary>
+    private static object? Cell(Pipeline model, int column, double v)
+    {
+        if (!double.IsFinite(v)) return null;
+        var categories = model.Categories[column];
+        if (categories.Length == 0) return v;
+        int k = (int)v;
+        return k >= 0 && k < categories.Length ? categories[k] : null;
     }
 
     private static string Label(AttributionMethod m) => m == AttributionMethod.IntegratedGradients ? "integrated gradients" : "gradient x input";

@@ -572,6 +572,23 @@ let tests =
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "5000" ]
             Expect.equal code 2 out
             Expect.stringContains out "--row 5000" "usage error"
+            // --data PATH with a text column: read as the model reads it (the text as its category), the
+            // JSON's value is the category, and the default baseline of a text column (its training
+            // frequencies, no single value) is null.
+            let colours = [| "red"; "green"; "blue" |]
+            let rows = [ for i in 0 .. 59 -> sprintf "%s,%.2f,%s" colours.[i % 3] (float (i % 7) / 3.0 - 1.0) (if (i % 3 = 0) <> (i % 7 > 3) then "yes" else "no") ]
+            IO.File.WriteAllLines(IO.Path.Combine(dir, "t.csv"), "colour,size,y" :: rows)
+            IO.File.WriteAllLines(IO.Path.Combine(dir, "x.csv"), "colour,size" :: (rows |> List.map (fun r -> r.Substring(0, r.LastIndexOf ','))))
+            let code, out = run [ "train"; "--data"; "t.csv"; "--target"; "y"; "--layers"; "4"; "--epochs"; "5"; "--out"; "t.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "t.fnn"; "--data"; "x.csv"; "--row"; "1"; "--json" ]
+            Expect.equal code 0 out
+            let colour = Text.Json.JsonDocument.Parse(out.Trim()).RootElement.GetProperty("features").EnumerateArray() |> Seq.find (fun e -> e.GetProperty("name").GetString() = "colour")
+            Expect.equal (colour.GetProperty("value").GetString()) "green" "row 1's colour, as text"
+            Expect.equal (colour.GetProperty("baseline").ValueKind) Text.Json.JsonValueKind.Null "a text column's mean baseline"
+            let code, out = run [ "explain"; "--model"; "t.fnn"; "--data"; "x.csv"; "--method"; "permutation" ]
+            Expect.equal code 2 out
+            Expect.stringContains out "has no column 'y'" "usage error: no target to score against"
             IO.Directory.Delete(dir, true)
         }
     ]
