@@ -23,8 +23,9 @@ public enum AttributionMethod
 public sealed class FeatureAttribution
 {
     internal FeatureAttribution(string[] names, double[] values, FN.Attribution a, double[] input, double[] baseline, string outputName,
-        int classIndex)
+        int classIndex, string[][]? categories = null)
     {
+        this.categories = categories;
         Names = names;
         Values = values;
         Input = input;
@@ -42,16 +43,19 @@ public sealed class FeatureAttribution
         Backend = EnumInterop.FromCore(a.Backend);
     }
 
+    private readonly string[][]? categories;
+
     /// <summary>The features' (original columns') names.</summary>
     public IReadOnlyList<string> Names { get; }
 
     /// <summary>The attribution of each feature, in the output's units.</summary>
     public IReadOnlyList<double> Values { get; }
 
-    /// <summary>The row explained.</summary>
+    /// <summary>The row explained (a text column's value is its category's index).</summary>
     public IReadOnlyList<double> Input { get; }
 
-    /// <summary>The baseline.</summary>
+    /// <summary>The baseline (NaN for a text column under the default baseline: its categories' training
+    /// frequencies, which no single value states).</summary>
     public IReadOnlyList<double> Baseline { get; }
 
     /// <summary>What the output is ("P(species = setosa)", "output 0", ...).</summary>
@@ -93,11 +97,17 @@ public sealed class FeatureAttribution
     {
         static string N(double v, int digits = 6) => v.ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e'); // C's %g
         var sb = new StringBuilder();
-        sb.AppendLine($"{Method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} steps)");
+        var method = Method == AttributionMethod.IntegratedGradients ? "Integrated gradients" : "Gradient x input";
+        // A text column's cell as its category; its default baseline (NaN) as the categories' mean.
+        string Cell(int j, double v) =>
+            categories is { } c && j < c.Length && c[j].Length > 0
+                ? (double.IsNaN(v) ? "(mean)" : v >= 0 && v < c[j].Length ? c[j][(int)v] : N(v))
+                : N(v);
+        sb.AppendLine($"{method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} steps)");
         int w = Math.Max(7, Names.Max(n => n.Length));
         sb.AppendLine($"{"feature".PadRight(w)}  {"value",12}  {"baseline",12}  {"attribution",12}");
         foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Math.Abs(Values[i])))
-            sb.AppendLine($"{Names[i].PadRight(w)}  {N(Input[i]),12}  {N(Baseline[i]),12}  {N(Values[i]),12}");
+            sb.AppendLine($"{Names[i].PadRight(w)}  {Cell(i, Input[i]),12}  {Cell(i, Baseline[i]),12}  {N(Values[i]),12}");
         return sb.ToString();
     }
 }
@@ -194,7 +204,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(row);
         var target = targetClass is int c ? FSharpOption<int>.Some(c) : FSharpOption<int>.None;
         var e = FN.AttributionModule.explainPipeline(pipeline.Core, Options(method, baseline, steps, tolerance, probability, backend), target, row);
-        return new FeatureAttribution(e.Names, e.Values, e.Attribution, e.Input, e.Baseline, e.OutputName, e.ClassIndex);
+        return new FeatureAttribution(e.Names, e.Values, e.Attribution, e.Input, e.Baseline, e.OutputName, e.ClassIndex, pipeline.Categories);
     }
 
     /// <summary>Permutation importance of a pipeline on labelled data: accuracy drop for a classifier, R^2 drop for a
