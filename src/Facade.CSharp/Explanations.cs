@@ -288,7 +288,7 @@ public static class Explanations
     }
 
     /// <summary>Permutation importance of a network on (x, class labels): accuracy of the argmax (one output: class 1
-    /// when it is positive).</summary>
+    /// when it is above 1/2 for a sigmoid output, a probability, else when it is positive).</summary>
     public static PermutationImportanceResult PermutationImportance(this Network network, double[,] x, int[] labels, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(network);

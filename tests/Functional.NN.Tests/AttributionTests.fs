@@ -306,6 +306,22 @@ let tests =
                 Expect.floatClose { absolute = 1e-14; relative = 0.0 } a.Gap 0.0 "gap"
         }
 
+        test "facade: a linear model's Explain is w_i (x_i - b_i) with its feature names; its PermutationImportance reads only the columns it weighs" {
+            let model = FunctionalNN.LinearModel.Create(array2D [ [ 2.0 ]; [ -3.0 ]; [ 0.0 ] ], [| 1.0 |], true, [| "a"; "b"; "c" |])
+            let e = FunctionalNN.Explanations.Explain(model, [| 1.0; 2.0; 3.0 |], baseline = [| 0.5; -1.0; 1.0 |])
+            // By hand: w_i (x_i - b_i) = 2 * 0.5, -3 * 3, 0 * 2.
+            Expect.equal (List.ofSeq e.Names) [ "a"; "b"; "c" ] "names"
+            List.iteri2 (fun i a v -> Expect.floatClose { absolute = 1e-15; relative = 1e-15 } a v (sprintf "a_%d" i)) (List.ofSeq e.Values) [ 1.0; -9.0; 0.0 ]
+            Expect.stringContains (e.ToString()) "Integrated gradients of output 0" "table header in words"
+            let x = Array2D.init 30 3 (fun i j -> float ((7 * i + 3 * j) % 11) - 5.0)
+            let y = Array.init 30 (fun i -> 2.0 * x.[i, 0] - 3.0 * x.[i, 1] + 1.0)
+            let imp = FunctionalNN.Explanations.PermutationImportance(model, x, y, 3, 2L)
+            // The model is the target's formula: R^2 = 1; column c has weight 0, so shuffling it drops nothing.
+            Expect.floatClose { absolute = 1e-12; relative = 0.0 } imp.BaselineScore 1.0 "R^2"
+            Expect.equal imp.Means.[2] 0.0 "c is not read"
+            Expect.isGreaterThan imp.Means.[1] imp.Means.[0] "b weighs more than a (on columns of similar spread)"
+        }
+
         test "a two-layer network of identity activations: integrated gradients are (W1 W2)_i (x_i - b_i)" {
             let l1 = Dense.create (Mat.ofRows [ [| 1.0; 2.0 |]; [| -1.0; 0.5 |] ]) (Some (Vector<float>.Build.Dense [| 0.3; -0.2 |])) Activation.Identity
             let l2 = Dense.create (Mat.ofRows [ [| 3.0 |]; [| -1.0 |] ]) (Some (Vector<float>.Build.Dense [| 0.7 |])) Activation.Identity
