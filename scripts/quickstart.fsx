@@ -11,7 +11,7 @@ let net = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Act
 // Loss and gradients in one call, then the gradient check against central differences.
 let loss, grads = Network.lossAndGradient net Loss.BinaryCrossEntropy x y
 let check = GradientCheck.checkNetwork GradientCheckOptions.Default net Loss.BinaryCrossEntropy x y
-printfn "loss %.3f, gradient check: largest relative error %.1e" loss check.MaxRelativeError
+printfn "loss %.3f, gradient check: largest relative error %.2g" loss check.MaxRelativeError
 
 // Gradient descent is a pure function: a new network, the old one unchanged.
 let trained, losses = GradientDescent.run 2.0 2000 Loss.BinaryCrossEntropy x y net
