@@ -85,25 +85,24 @@ module Loss =
         Mat.checkBatch name target
         if rows <> target.RowCount || cols <> target.ColumnCount then
             Check.fail name (sprintf "%s has shape %s but the output has shape %s; they must agree." name (Mat.shapeOf target) (Check.shape rows cols))
-        let margin = isMargin loss
-        let unit = match loss with Loss.BinaryCrossEntropy | Loss.BinaryCrossEntropyWithLogits | Loss.SoftmaxCrossEntropy -> true | _ -> false
-        // One pass over a dense target's storage; the row-by-row check below, which names the first
-        // bad label's row and column, runs only when that pass finds one (or for other storage).
-        let data = target.AsColumnMajorArray()
-        let mutable ok = not (isNull data)
-        if ok && (margin || unit) then
-            for y in data do
-                if margin && y <> 1.0 && y <> -1.0 || unit && (y < 0.0 || y > 1.0) then ok <- false
-        if not ok then
-            for i in 0 .. target.RowCount - 1 do
-                for j in 0 .. target.ColumnCount - 1 do
-                    let y = target.[i, j]
-                    if isMargin loss && y <> 1.0 && y <> -1.0 then
-                        Check.fail name (sprintf "%s holds %g at row %d, column %d; a margin loss takes labels -1 and +1." name y i j)
-                    match loss with
-                    | Loss.BinaryCrossEntropy | Loss.BinaryCrossEntropyWithLogits | Loss.SoftmaxCrossEntropy when y < 0.0 || y > 1.0 ->
-                        Check.fail name (sprintf "%s holds %g at row %d, column %d; a cross-entropy target must lie in [0, 1]." name y i j)
-                    | _ -> ()
+        // The labels the loss takes, and what the error says of them.
+        let rule =
+            match loss with
+            | _ when isMargin loss -> Some ((fun y -> y = 1.0 || y = -1.0), "a margin loss takes labels -1 and +1.")
+            | Loss.BinaryCrossEntropy | Loss.BinaryCrossEntropyWithLogits | Loss.SoftmaxCrossEntropy ->
+                Some ((fun y -> not (y < 0.0 || y > 1.0)), "a cross-entropy target must lie in [0, 1].")
+            | _ -> None
+        match rule with
+        | None -> ()
+        | Some (fits, what) ->
+            // One pass over a dense target's storage; the row-by-row search, which names the first
+            // bad label's row and column, runs only when that pass finds one (or for other storage).
+            let data = target.AsColumnMajorArray()
+            if isNull data || not (Array.forall fits data) then
+                for i in 0 .. target.RowCount - 1 do
+                    for j in 0 .. target.ColumnCount - 1 do
+                        let y = target.[i, j]
+                        if not (fits y) then Check.fail name (sprintf "%s holds %g at row %d, column %d; %s" name y i j what)
 
     /// Checks that output and target have one shape and are finite, and that labels suit the loss.
     let checkTargetNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) =
