@@ -584,7 +584,6 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     private bool KernelParallel => Parallelism != TrainerParallelism.None;
 
-    /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>
     /// <summary>
     /// A dense layer's z += bias, a = s(z) on whole rows, as the epilogue of its forward product
     /// (Activations.BiasActivate on the rows given: the same values however the rows are grouped).
@@ -616,6 +615,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
+    /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>
     private ReadOnlySpan<T> BiasOf(int l) => _layers[l].Bias ? new ReadOnlySpan<T>(_bp[l], _dout[l]) : default;
 
     /// <summary>True when layer l has a bias row.</summary>
