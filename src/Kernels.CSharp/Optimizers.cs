@@ -269,10 +269,28 @@ public static unsafe class Optimizers
         => typeof(T) == typeof(double) ? x : Avx512F.ConvertToVector512Double(Avx512F.ConvertToVector256Single(x));
 
     /// <summary>
+    /// x rounded to T and stored at p; returns the rounded value. For float32 the value is narrowed
+    /// once, for both the store and the widened result (a rounding then a store would narrow twice).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> RoundStore512<T>(T* p, Vector512<double> x) where T : unmanaged
+    {
+        if (typeof(T) == typeof(double))
+        {
+            x.Store((double*)p);
+            return x;
+        }
+        var f = Avx512F.ConvertToVector256Single(x);
+        f.Store((float*)p);
+        return Avx512F.ConvertToVector512Double(f);
+    }
+
+    /// <summary>
     /// Eight elements at once in 512-bit vectors (where they are accelerated): the same operations
     /// in the same order as <see cref="Lane{T}"/>, each one correctly rounded in double at any
-    /// width, so the bits are those of the 256-bit path; half the instructions, and one conversion
-    /// per rounding to float instead of a narrowing shuffle.
+    /// width, so the bits are those of the 256-bit path; half the instructions, and for float32 one
+    /// conversion per rounding that is stored (the new parameter is stored without being widened
+    /// again: narrowing x is the same as rounding x to float and storing it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Block512<T>(in Constants c, T* pt, T* pg, T* pv, T* pm, T* ps) where T : unmanaged
@@ -281,67 +299,61 @@ public static unsafe class Optimizers
         var g = Load512(pg);
         if (c.Clip) g = R512<T>(g * Vector512.Create(c.ClipScale.ToScalar()));
         if (c.Decay) g = R512<T>(g + Vector512.Create(c.WeightDecay.ToScalar()) * theta);
+        var eta = Vector512.Create(c.Eta.ToScalar());
         switch (c.Kind)
         {
             case OptimizerKind.Sgd:
-                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * g);
+                theta -= eta * g;
                 break;
             case OptimizerKind.Momentum:
             {
-                var v = c.First ? g : R512<T>(Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + Vector512.Create(c.OneMinusTau.ToScalar()) * g);
-                Store512(pv, v);
-                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * v);
+                var v = c.First ? RoundStore512(pv, g) : RoundStore512(pv, Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + Vector512.Create(c.OneMinusTau.ToScalar()) * g);
+                theta -= eta * v;
                 break;
             }
             case OptimizerKind.Nesterov:
             {
                 var mu = Vector512.Create(c.Mu.ToScalar());
-                var v = c.First ? g : R512<T>(mu * Load512(pv) + g);
-                Store512(pv, v);
-                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g + mu * v));
+                var v = c.First ? RoundStore512(pv, g) : RoundStore512(pv, mu * Load512(pv) + g);
+                theta -= eta * (g + mu * v);
                 break;
             }
             case OptimizerKind.AdaGrad:
             {
-                var sq = R512<T>(Load512(ps) + g * g);
-                Store512(ps, sq);
-                theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g / (Vector512.Sqrt(sq) + Vector512.Create(c.Eps.ToScalar()))));
+                var sq = RoundStore512(ps, Load512(ps) + g * g);
+                theta -= eta * (g / (Vector512.Sqrt(sq) + Vector512.Create(c.Eps.ToScalar())));
                 break;
             }
             case OptimizerKind.RMSProp:
             {
                 var alpha = Vector512.Create(c.Alpha.ToScalar());
                 var oneMinusAlpha = Vector512.Create(c.OneMinusAlpha.ToScalar());
-                var sq = R512<T>(alpha * Load512(ps) + oneMinusAlpha * g * g);
-                Store512(ps, sq);
+                var sq = RoundStore512(ps, alpha * Load512(ps) + oneMinusAlpha * g * g);
                 Vector512<double> d;
                 if (c.Centered)
                 {
-                    var m = R512<T>(alpha * Load512(pm) + oneMinusAlpha * g);
-                    Store512(pm, m);
+                    var m = RoundStore512(pm, alpha * Load512(pm) + oneMinusAlpha * g);
                     d = Vector512.Sqrt(sq - m * m) + Vector512.Create(c.Eps.ToScalar());
                 }
                 else d = Vector512.Sqrt(sq) + Vector512.Create(c.Eps.ToScalar());
                 if (c.RmsMomentum)
                 {
-                    var v = R512<T>(Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + g / d);
-                    Store512(pv, v);
-                    theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * v);
+                    var v = RoundStore512(pv, Vector512.Create(c.Mu.ToScalar()) * Load512(pv) + g / d);
+                    theta -= eta * v;
                 }
-                else theta = R512<T>(theta - Vector512.Create(c.Eta.ToScalar()) * (g / d));
+                else theta -= eta * (g / d);
                 break;
             }
             default:
             {
                 if (c.AdamWDecay) theta = R512<T>(theta * Vector512.Create(c.DecoupledFactor.ToScalar()));
-                var m = R512<T>(Vector512.Create(c.B1.ToScalar()) * Load512(pm) + Vector512.Create(c.OneMinusB1.ToScalar()) * g);
-                var sq = R512<T>(Vector512.Create(c.B2.ToScalar()) * Load512(ps) + Vector512.Create(c.OneMinusB2.ToScalar()) * g * g);
-                Store512(pm, m);
-                Store512(ps, sq);
-                theta = R512<T>(theta - Vector512.Create(c.StepSize.ToScalar()) * (m / (Vector512.Sqrt(sq) / Vector512.Create(c.Bc2.ToScalar()) + Vector512.Create(c.Eps.ToScalar()))));
+                var m = RoundStore512(pm, Vector512.Create(c.B1.ToScalar()) * Load512(pm) + Vector512.Create(c.OneMinusB1.ToScalar()) * g);
+                var sq = RoundStore512(ps, Vector512.Create(c.B2.ToScalar()) * Load512(ps) + Vector512.Create(c.OneMinusB2.ToScalar()) * g * g);
+                theta -= Vector512.Create(c.StepSize.ToScalar()) * (m / (Vector512.Sqrt(sq) / Vector512.Create(c.Bc2.ToScalar()) + Vector512.Create(c.Eps.ToScalar())));
                 break;
             }
         }
+        // Rounded to T by the store.
         Store512(pt, theta);
     }
 
