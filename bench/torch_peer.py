@@ -120,6 +120,26 @@ def w4_setup(dtype_np, n):
     return mm
 
 
+# W1's matrix products (bench/Bench.CSharp/Program.cs, W1Products): op(A) transposed, op(B)
+# transposed, m, n, k. numpy passes a transposed view to BLAS as a transposition flag, not a copy.
+W1_PRODUCTS = ((False, False, 128, 256, 784), (False, False, 128, 128, 256), (False, True, 128, 256, 128),
+               (True, False, 256, 128, 128), (True, False, 784, 256, 128))
+
+
+def w1_gemm_setup(dtype_np, shape):
+    ta, tb, m, n, k = W1_PRODUCTS[shape]
+    rng = np.random.default_rng(6)
+    a = rng.random((k, m) if ta else (m, k)).astype(dtype_np)
+    b = rng.random((n, k) if tb else (k, n)).astype(dtype_np)
+    opa, opb = (a.T if ta else a), (b.T if tb else b)
+    c = opa @ opb  # warm-up
+
+    def mm():
+        np.matmul(opa, opb, out=c)
+
+    return mm
+
+
 # Issue 11's workloads (U1..U4): the same work as the library's public API does.
 U1_ROWS, U1_FEATURES, U1_CLASSES, U1_EPOCHS, U1_BATCH, U1_RATE = 12000, 64, 10, 8, 128, 1e-3
 U4_SAMPLES, U4_STEPS, U4_RATE = 1000, 2000, 0.05
@@ -294,6 +314,8 @@ def handle(cmd):
             _cache[key] = w3_setup(tdtype)
         elif workload == "W4":
             _cache[key] = w4_setup(ndtype, int(cmd["size"]))
+        elif workload == "W1gemm":
+            _cache[key] = w1_gemm_setup(ndtype, int(cmd["size"]))
         elif workload == "U1":
             _cache[key] = u1_setup(tdtype)
         elif workload == "U1-blocks":
@@ -314,7 +336,7 @@ def handle(cmd):
             t0 = time.perf_counter()
             fn(calls)
             times.append((time.perf_counter() - t0) / calls)
-    elif workload == "W4":
+    elif workload in ("W4", "W1gemm"):
         inner = int(cmd.get("inner", 1))
         for _ in range(reps):
             t0 = time.perf_counter()

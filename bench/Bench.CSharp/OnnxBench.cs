@@ -15,7 +15,7 @@ internal static class OnnxBench
     /// <summary>Runs the benchmark; returns the exit code.</summary>
     public static int Run(string[] args)
     {
-        int rounds = 5, calls = 2000;
+        int rounds = 15, calls = 2000;
         bool breakdown = false;
         string python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";
         for (int i = 0; i < args.Length; i++)

@@ -55,7 +55,15 @@ foreach (string dtype in new[] { "float32", "float64" })
 items.Add(new Item("W3-forkjoin", "-", null, new ForkJoin(), options.Quick ? 1 : 3, peer: false));
 foreach (string dtype in new[] { "float64", "float32" })
     foreach (int n in options.Quick ? new[] { 256, 1024 } : new[] { 256, 512, 1024, 2048 })
-        items.Add(new Item("W4", dtype, n, dtype == "float32" ? new W4<float>(n) : new W4<double>(n), options.Quick ? 1 : 2, flops: 2.0 * n * n * n));
+        items.Add(new Item("W4", dtype, n, dtype == "float32" ? new Product<float>(false, false, n, n, n) : new Product<double>(false, false, n, n, n), options.Quick ? 1 : 2, flops: 2.0 * n * n * n));
+// Issue 17 must-show 4: W1's matrix products one by one (what limits W1 besides them is the rest of the step).
+foreach (string dtype in new[] { "float32", "float64" })
+    for (int s = 0; s < W1Products.Shapes.Length; s++)
+    {
+        var (_, ta, tb, m, n, k) = W1Products.Shapes[s];
+        items.Add(new Item("W1-gemm", dtype, s, dtype == "float32" ? new Product<float>(ta, tb, m, n, k) : new Product<double>(ta, tb, m, n, k),
+                           options.Quick ? 1 : 2, flops: 2.0 * m * n * k, peerWorkload: "W1gemm"));
+    }
 // Issue 11's workloads through the public API as it stands (Trainer.train, PipelineFit.fit,
 // Pipeline.probabilities): they measure whatever the public path does.
 foreach (string dtype in new[] { "float32", "float64" })
@@ -242,9 +250,15 @@ namespace Functional.NN.Bench
             double scale = micro ? 1e6 : 1e3;
             var (ratioTarget, peakTarget, source) = Target();
             double? ratio = null;
-            o["unit"] = Workload == "W4" ? "GFLOP/s" : unit;
+            bool product = Workload is "W4" or "W1-gemm";
+            o["unit"] = product ? "GFLOP/s" : unit;
             if (variant is not null) o["variant"] = variant;
-            if (Workload == "W4")
+            if (Workload == "W1-gemm" && Size is int shape)
+            {
+                var (name, ta, tb, m, n, k) = W1Products.Shapes[shape];
+                o["product"] = $"{name}: m {m}, n {n}, k {k}{(ta ? ", A transposed" : "")}{(tb ? ", B transposed" : "")}";
+            }
+            if (product)
             {
                 double g = flops!.Value / ours / 1e9;
                 o["functional_nn_gflops"] = Math.Round(g, 1);
@@ -536,8 +550,25 @@ namespace Functional.NN.Bench
         }
     }
 
-    /// <summary>W4: square matrix product C = A B of size n.</summary>
-    internal sealed class W4<T>(int n) : IWorkload where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// W1's matrix products, the ones that carry its flops (per step of 128 rows: the forward
+    /// products of layers 1 and 2, dX of layer 2, dW of layers 2 and 1; layer 3's are 1 % of the
+    /// flops): name, op(A) transposed, op(B) transposed, m, n, k. Timed alone, C = op(A) op(B).
+    /// </summary>
+    internal static class W1Products
+    {
+        public static readonly (string Name, bool TA, bool TB, int M, int N, int K)[] Shapes =
+        {
+            ("layer 1 forward X W1", false, false, 128, 256, 784),
+            ("layer 2 forward A1 W2", false, false, 128, 128, 256),
+            ("layer 2 dX D2 W2^T", false, true, 128, 256, 128),
+            ("layer 2 dW A1^T D2", true, false, 256, 128, 128),
+            ("layer 1 dW X^T D1", true, false, 784, 256, 128),
+        };
+    }
+
+    /// <summary>W4: square matrix product C = A B of size n (and W1-gemm: W1's products), C = op(A) op(B).</summary>
+    internal sealed class Product<T>(bool ta, bool tb, int m, int n, int k) : IWorkload where T : unmanaged, IFloatingPointIeee754<T>
     {
         private T[] _a = null!, _b = null!, _c = null!;
         public int Inner { get; private set; } = 1;
@@ -545,9 +576,9 @@ namespace Functional.NN.Bench
         public void Setup()
         {
             var rng = new Random(6);
-            _a = new T[n * n];
-            _b = new T[n * n];
-            _c = new T[n * n];
+            _a = new T[m * k];
+            _b = new T[k * n];
+            _c = new T[m * n];
             for (int i = 0; i < _a.Length; i++) { _a[i] = T.CreateTruncating(rng.NextDouble()); _b[i] = T.CreateTruncating(rng.NextDouble()); }
             for (int i = 0; i < 3; i++) Multiply();
             long t0 = Stopwatch.GetTimestamp();
@@ -557,7 +588,7 @@ namespace Functional.NN.Bench
             Inner = (int)Math.Clamp(0.25 / Math.Max(t, 1e-6), 1, 2000);
         }
 
-        private void Multiply() => Gemm.Multiply<T>(false, false, n, n, n, _a, _b, _c);
+        private void Multiply() => Gemm.Multiply<T>(ta, tb, m, n, k, _a, _b, _c);
 
         public Measurement Measure()
         {

@@ -385,8 +385,12 @@ module internal KernelNetwork =
                     if isNull row then trainer.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
                     else row.Predict(MemoryMarshal.Cast<float, 'T> x, MemoryMarshal.Cast<float, 'T> result, true)
                 else
-                    narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
-                    if isNull row then trainer.Predict(ReadOnlySpan input, Span output, true) else row.Predict(ReadOnlySpan input, Span output, true)
+                    // float32: the row predictor rounds x as each thread reads it (no core reads a
+                    // converted row another core has just written).
+                    if isNull row then
+                        narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
+                        trainer.Predict(ReadOnlySpan input, Span output, true)
+                    else row.PredictFromDoubles(x, Span output, true)
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate

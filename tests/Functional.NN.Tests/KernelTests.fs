@@ -623,6 +623,37 @@ let tests =
                     p.Predict(ReadOnlySpan x, Span both, true)
                     Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
                     expectClose f64 (sprintf "trial %d: naive loops" trial) a one
+            testCase "RowPredictor.PredictFromDoubles (each thread rounds the float64 input itself) gives Predict's bits on the row rounded first, float32 and float64, split or not" <| fun () ->
+                // A float32 layer of 784 x 256 (784 KiB) passes ParallelBytes (96 KiB), so the split
+                // path converts the row in every part; 301 inputs are not a multiple of 16, so the
+                // vector conversion's tail runs. Expected: Predict on x rounded by float32 (and on x
+                // itself in float64), one thread, which the test above checks against naive loops.
+                for inputs in [ 784; 301 ] do
+                    let specs = [| DenseLayerSpec(256, ActivationKind.ReLU); DenseLayerSpec(10, ActivationKind.Identity) |]
+                    let rng = Random 13
+                    let w0 = Array.init (inputs * 256) (fun _ -> rng.NextDouble() - 0.5)
+                    let w1 = Array.init 2560 (fun _ -> rng.NextDouble() - 0.5)
+                    let b0, b1 = Array.init 256 (fun _ -> rng.NextDouble()), Array.init 10 (fun _ -> rng.NextDouble())
+                    let p32 = RowPredictor<float32>(inputs, specs)
+                    p32.SetParameters(0, ReadOnlySpan (Array.map float32 w0), ReadOnlySpan (Array.map float32 b0))
+                    p32.SetParameters(1, ReadOnlySpan (Array.map float32 w1), ReadOnlySpan (Array.map float32 b1))
+                    let p64 = RowPredictor<float>(inputs, specs)
+                    p64.SetParameters(0, ReadOnlySpan w0, ReadOnlySpan b0)
+                    p64.SetParameters(1, ReadOnlySpan w1, ReadOnlySpan b1)
+                    for trial in 0 .. 3 do
+                        // Values that float32 rounds (not exactly representable), some large.
+                        let x = Array.init inputs (fun _ -> (2.0 * rng.NextDouble() - 1.0) * (if trial = 3 then 1e3 else 1.0))
+                        let expected32 = Array.zeroCreate<float32> 10
+                        p32.Predict(ReadOnlySpan (Array.map float32 x), Span expected32, false)
+                        let expected64 = Array.zeroCreate<float> 10
+                        p64.Predict(ReadOnlySpan x, Span expected64, false)
+                        for split in [ false; true ] do
+                            let o32 = Array.zeroCreate<float32> 10
+                            p32.PredictFromDoubles(ReadOnlySpan x, Span o32, split)
+                            Expect.sequenceEqual o32 expected32 (sprintf "%d inputs, trial %d, split %b: float32" inputs trial split)
+                            let o64 = Array.zeroCreate<float> 10
+                            p64.PredictFromDoubles(ReadOnlySpan x, Span o64, split)
+                            Expect.sequenceEqual o64 expected64 (sprintf "%d inputs, trial %d, split %b: float64" inputs trial split)
             testCase "RowPredictor: one fork for several large layers (a small one between them) gives the one-thread bits, also when the pool runs the parts one after another" <| fun () ->
                 // float64 layers 300 x 170 (408 KB) and 40 x 330 (106 KB) pass RowPredictor.ParallelBytes
                 // (96 KB), the 170 x 40 layer between them (54 KB) does not: the threads share the first
