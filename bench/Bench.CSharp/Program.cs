@@ -579,7 +579,8 @@ namespace Functional.NN.Bench
             _a = new T[m * k];
             _b = new T[k * n];
             _c = new T[m * n];
-            for (int i = 0; i < _a.Length; i++) { _a[i] = T.CreateTruncating(rng.NextDouble()); _b[i] = T.CreateTruncating(rng.NextDouble()); }
+            for (int i = 0; i < _a.Length; i++) _a[i] = T.CreateTruncating(rng.NextDouble());
+            for (int i = 0; i < _b.Length; i++) _b[i] = T.CreateTruncating(rng.NextDouble());
             for (int i = 0; i < 3; i++) Multiply();
             long t0 = Stopwatch.GetTimestamp();
             Multiply();

@@ -153,8 +153,8 @@ public static unsafe partial class Gemm
     /// where it is read in place, see DirectB). Rows count in multiples of 4 on AVX-512 machines
     /// (the 8- and 4-row kernels), of MR elsewhere. A value costs one
     /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
-    /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX machines), a whole
-    /// vector when it is copied alone (op(B) = B^T, strided stores). Only the speed depends on the
+    /// of a vector when 4 x 4 register transposes pack it (op(A) = A and op(B) = B^T on AVX
+    /// machines), a whole vector when it is copied alone (elsewhere, strided stores). Only the speed depends on the
     /// choice: every element of C is the same sum in the same order either way.
     /// </summary>
     internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads, nint ldb) where T : unmanaged
@@ -165,7 +165,7 @@ public static unsafe partial class Gemm
         if (panelsM < 2) return true;
         long lanes = Simd.Use512 ? 64 / Unsafe.SizeOf<T>() : Simd.Use256 ? 32 / Unsafe.SizeOf<T>() : 1;
         long costA = ta ? 1 : Config<T>.MR == 12 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes;
-        long costB = tb ? lanes : 1;
+        long costB = tb ? (nr % 4 == 0 && Avx.IsSupported ? Math.Max(1, lanes / 4) : lanes) : 1;
         long mPad = (long)panelsM * mr, nPad = (long)panelsN * nr;
         long colsN = (long)((panelsN + threads - 1) / threads) * nr;
         long rowsM = (long)((panelsM + threads - 1) / threads) * mr;
@@ -444,7 +444,7 @@ public static unsafe partial class Gemm
                 // (a whole 12-row panel by 4 x 4 transposes in registers).
                 if (rows == 12 && MR == 12 && Avx.IsSupported)
                 {
-                    PackA12(a + (i0 + ir) * lda + p0, lda, kc, alpha, scale, dst);
+                    PackTransposed(a + (i0 + ir) * lda + p0, lda, 12, kc, alpha, scale, dst);
                     dst += MR * kc;
                     continue;
                 }
@@ -484,14 +484,16 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// Packs 12 rows of kc values (row r at src + r lda) into the micro-panel layout dst[p 12 + r],
-    /// times alpha when <paramref name="scale"/>: blocks of 4 rows by 4 steps are loaded as four
-    /// vectors and transposed in registers (unpack and shuffle), four stores of 4 values each
-    /// where the scalar copy makes sixteen. The values are copied (or multiplied by alpha, as the
-    /// scalar path does), so the packed panel is the same bit for bit.
+    /// Packs <paramref name="rows"/> rows (a multiple of 4) of kc values (row r at src + r lda) into
+    /// the micro-panel layout dst[p rows + r], times alpha when <paramref name="scale"/>: an
+    /// MR-tall panel of a row-major A (rows = 12), or an NR-wide panel of op(B) = B^T (rows = NR,
+    /// B's rows being op(B)'s columns). Blocks of 4 rows by 4 steps are loaded as four vectors and
+    /// transposed in registers (unpack and shuffle), four stores of 4 values each where the scalar
+    /// copy makes sixteen. The values are copied (or multiplied by alpha, as the scalar path
+    /// does), so the packed panel is the same bit for bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA12<T>(T* src, nint lda, int kc, T alpha, bool scale, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackTransposed<T>(T* src, nint lda, int rows, int kc, T alpha, bool scale, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int p = 0;
         if (typeof(T) == typeof(float))
@@ -499,7 +501,7 @@ public static unsafe partial class Gemm
             var va = Vector128.Create(float.CreateTruncating(alpha));
             for (; p + 4 <= kc; p += 4)
             {
-                for (int rb = 0; rb < 12; rb += 4)
+                for (int rb = 0; rb < rows; rb += 4)
                 {
                     float* s0 = (float*)(src + rb * lda + p);
                     var v0 = Vector128.Load(s0);
@@ -511,11 +513,11 @@ public static unsafe partial class Gemm
                     var t1 = Sse.UnpackLow(v2, v3);
                     var t2 = Sse.UnpackHigh(v0, v1);
                     var t3 = Sse.UnpackHigh(v2, v3);
-                    float* d = (float*)(dst + p * 12 + rb);
+                    float* d = (float*)(dst + p * rows + rb);
                     Vector128.Store(Sse.MoveLowToHigh(t0, t1), d);
-                    Vector128.Store(Sse.MoveHighToLow(t1, t0), d + 12);
-                    Vector128.Store(Sse.MoveLowToHigh(t2, t3), d + 24);
-                    Vector128.Store(Sse.MoveHighToLow(t3, t2), d + 36);
+                    Vector128.Store(Sse.MoveHighToLow(t1, t0), d + rows);
+                    Vector128.Store(Sse.MoveLowToHigh(t2, t3), d + 2 * rows);
+                    Vector128.Store(Sse.MoveHighToLow(t3, t2), d + 3 * rows);
                 }
             }
         }
@@ -524,7 +526,7 @@ public static unsafe partial class Gemm
             var va = Vector256.Create(double.CreateTruncating(alpha));
             for (; p + 4 <= kc; p += 4)
             {
-                for (int rb = 0; rb < 12; rb += 4)
+                for (int rb = 0; rb < rows; rb += 4)
                 {
                     double* s0 = (double*)(src + rb * lda + p);
                     var v0 = Vector256.Load(s0);
@@ -536,19 +538,19 @@ public static unsafe partial class Gemm
                     var t1 = Avx.UnpackHigh(v0, v1);
                     var t2 = Avx.UnpackLow(v2, v3);
                     var t3 = Avx.UnpackHigh(v2, v3);
-                    double* d = (double*)(dst + p * 12 + rb);
+                    double* d = (double*)(dst + p * rows + rb);
                     Vector256.Store(Avx.Permute2x128(t0, t2, 0x20), d);
-                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x20), d + 12);
-                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x31), d + 24);
-                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x31), d + 36);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x20), d + rows);
+                    Vector256.Store(Avx.Permute2x128(t0, t2, 0x31), d + 2 * rows);
+                    Vector256.Store(Avx.Permute2x128(t1, t3, 0x31), d + 3 * rows);
                 }
             }
         }
         for (; p < kc; p++)
-            for (int r = 0; r < 12; r++)
+            for (int r = 0; r < rows; r++)
             {
                 T v = src[r * lda + p];
-                dst[p * 12 + r] = scale ? alpha * v : v;
+                dst[p * rows + r] = scale ? alpha * v : v;
             }
     }
 
@@ -648,6 +650,11 @@ public static unsafe partial class Gemm
                         for (int j = cols; j < NR; j++) d[j] = T.Zero;
                     }
                 }
+            }
+            else if (cols == NR && NR % 4 == 0 && Avx.IsSupported)
+            {
+                // op(B)[p, j] = B[j ldb + p]: NR rows of B, transposed 4 x 4 in registers.
+                PackTransposed(b + (j0 + jr) * ldb + p0, ldb, NR, kc, T.One, false, dst);
             }
             else
             {
