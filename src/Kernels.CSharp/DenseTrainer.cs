@@ -344,6 +344,19 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
             consumers[op.In]++;
             if (op.Kind == OpKind.ResidualEnd) consumers[op.Other]++;
         }
+        // A dense layer whose output only a dense layer reads gets its activation's derivative in
+        // the epilogue of that layer's dX product (which alone writes its gradient), not in a pass.
+        _derivativeAfter = Enumerable.Repeat(-1, _ops.Length).ToArray();
+        _derivativeFused = new bool[count];
+        var denseOf = Enumerable.Repeat(-1, values).ToArray();
+        foreach (var op in _ops)
+            if (op.Kind == OpKind.Dense) denseOf[op.Out] = op.Index;
+        for (int o = 0; o < _ops.Length; o++)
+            if (_ops[o].Kind == OpKind.Dense && _ops[o].In > 0 && denseOf[_ops[o].In] >= 0 && consumers[_ops[o].In] == 1)
+            {
+                _derivativeAfter[o] = denseOf[_ops[o].In];
+                _derivativeFused[denseOf[_ops[o].In]] = true;
+            }
         for (int v = 1; v < values; v++) { _gradBuf[v] = Pinned(batchSize * _width[v]); _gp[v] = Ptr(_gradBuf[v]!); }
         for (int o = _ops.Length - 1; o >= 0; o--)
         {
@@ -358,6 +371,10 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     }
 
     private readonly int[] _segLength;
+    // For dense op o, the dense layer whose activation's derivative its dX product's epilogue
+    // applies (-1: none); for dense layer l, whether its derivative is applied so.
+    private readonly int[] _derivativeAfter;
+    private readonly bool[] _derivativeFused;
 
     private static T[] Pinned(int length) => GC.AllocateArray<T>(Math.Max(length, 1), pinned: true);
     private static double[] PinnedDouble(int length) => GC.AllocateArray<double>(Math.Max(length, 1), pinned: true);
@@ -613,6 +630,29 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
             Activations.BiasActivate(new Span<T>(_z + off, count), new Span<T>(_a + off, count), rows, _cols,
                 _bias == null ? default : new ReadOnlySpan<T>(_bias, _cols), _kind, _slope);
         }
+    }
+
+    /// <summary>
+    /// Dense layer l's G o s'(Z) in place on rows of its output gradient, as the epilogue of the
+    /// next dense layer's dX product that writes them (ThroughActivationRows on the rows given:
+    /// the same values however the rows are grouped). One per thread, as BiasActivation.
+    /// </summary>
+    private sealed class ActivationDerivative : IGemmRowEpilogue
+    {
+        [ThreadStatic] private static ActivationDerivative? t_instance;
+        public static ActivationDerivative ForThisThread => t_instance ??= new ActivationDerivative();
+
+        private DenseTrainer<T>? _owner;
+        private int _layer, _value, _row0;
+
+        public void Set(DenseTrainer<T> owner, int layer, int value, int row0)
+        {
+            _owner = owner; _layer = layer; _value = value; _row0 = row0;
+        }
+
+        public void Clear() => _owner = null;
+
+        public void Apply(int row0, int rows) => _owner!.ThroughActivationRows(_layer, _value, _row0 + row0, rows);
     }
 
     /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>
@@ -881,11 +921,24 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 case OpKind.Dense:
                 {
                     int l = op.Index, din = _din[l], dout = _dout[l];
-                    ThroughActivationRows(l, op.Out, r0, rows);
+                    // D = G o s'(Z), unless the next layer's dX product did it as it wrote G.
+                    if (!_derivativeFused[l]) ThroughActivationRows(l, op.Out, r0, rows);
                     T* d = _gp[op.Out] + (nint)r0 * dout;
                     T* input = _vp[op.In] + (nint)r0 * din;
-                    // G_prev = D W^T, from the weights before this step's update.
-                    if (NeedGradient(op.In)) Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[op.In] + (nint)r0 * din, din, parallel);
+                    // G_prev = D W^T, from the weights before this step's update (and, where the
+                    // previous block is a dense layer, its activation's derivative on each block
+                    // of rows as soon as it is final).
+                    if (NeedGradient(op.In))
+                    {
+                        ActivationDerivative? after = null;
+                        if (_derivativeAfter[o] >= 0)
+                        {
+                            after = ActivationDerivative.ForThisThread;
+                            after.Set(this, _derivativeAfter[o], op.In, r0);
+                        }
+                        try { Gemm.Run(false, true, rows, din, dout, T.One, d, dout, _wp[l], dout, T.Zero, _gp[op.In] + (nint)r0 * din, din, parallel, after); }
+                        finally { after?.Clear(); }
+                    }
                     if (fused)
                     {
                         // W <- W - rate A^T D; b <- b - rate colSums D.
