@@ -634,8 +634,10 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// Dense layer l's G o s'(Z) in place on rows of its output gradient, as the epilogue of the
-    /// next dense layer's dX product that writes them (ThroughActivationRows on the rows given:
-    /// the same values however the rows are grouped). One per thread, as BiasActivation.
+    /// next dense layer's dX product that writes them, one row at a time: the derivative pass
+    /// vectorises a span as a vector body and a scalar tail (whose formulas differ in the last
+    /// bits, softplus's sigmoid for one), so row by row each element is computed the same way
+    /// however the product's rows are grouped between threads. One per thread, as BiasActivation.
     /// </summary>
     private sealed class ActivationDerivative : IGemmRowEpilogue
     {
@@ -652,7 +654,10 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
         public void Clear() => _owner = null;
 
-        public void Apply(int row0, int rows) => _owner!.ThroughActivationRows(_layer, _value, _row0 + row0, rows);
+        public void Apply(int row0, int rows)
+        {
+            for (int r = row0; r < row0 + rows; r++) _owner!.ThroughActivationRows(_layer, _value, _row0 + r, 1);
+        }
     }
 
     /// <summary>Layer l's bias for the forward pass: empty (nothing added) for a layer without one.</summary>

@@ -49,7 +49,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     private readonly T[][] _out;
     private readonly int[] _panelCount;
     private readonly Job _job;
-    // The input converted from float64, one buffer per part of a call (see the float64 Predict); pinned.
+    // The input converted from float64, one buffer per part of a call (see PredictFromDoubles); pinned.
     private readonly T[][] _converted;
 
     /// <summary>A predictor of d_in = <paramref name="inputs"/> and the given layers, all weights and biases zero.</summary>
@@ -79,7 +79,8 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             _panelCount[l] = (padded + PanelWidth - 1) / PanelWidth;
         }
         _job = new Job(this);
-        _converted = new T[Math.Min(WorkerPool.Threads, MaxParts)][];
+        // (float64 predictors read a float64 input in place: no buffers.)
+        _converted = new T[typeof(T) == typeof(double) ? 0 : Math.Min(WorkerPool.Threads, MaxParts)][];
         for (int i = 0; i < _converted.Length; i++) _converted[i] = GC.AllocateArray<T>(inputs, pinned: true);
     }
 
@@ -146,7 +147,11 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         if (x.Length < Inputs) throw new ArgumentException($"x has {x.Length} values; the network has {Inputs} inputs.", nameof(x));
         if (output.Length < Outputs) throw new ArgumentException($"output has {output.Length} values; the network has {Outputs} outputs.", nameof(output));
         fixed (double* px = x)
-            Run(null, px, output, parallel);
+        {
+            // float64: x is already the kernels' input.
+            if (typeof(T) == typeof(double)) Run((T*)px, null, output, parallel);
+            else Run(null, px, output, parallel);
+        }
     }
 
     /// <summary>The forward pass of the input x (in T), or xd (float64, converted by each thread that reads it).</summary>
@@ -182,7 +187,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     {
         T* dst = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_converted[part]));
         int n = Inputs, i = 0;
-        if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated)
+        if (typeof(T) == typeof(float) && Simd.Use512)
             for (; i + 16 <= n; i += 16)
                 Vector512.Narrow(Vector512.Load(xd + i), Vector512.Load(xd + i + 8)).Store((float*)dst + i);
         for (; i < n; i++) dst[i] = T.CreateTruncating(xd[i]);

@@ -166,6 +166,34 @@ let inline largeBatches (num0: Num<'T>) =
            KernelBlock.NewResidual [| KernelBlock.NewActivation ActivationKind.Tanh |]; KernelBlock.NewDense 10 |]
     run rowLocal TrainerParallelism.Batch |> ignore
 
+/// Dense layers whose output only the next dense layer reads get their activation's derivative
+/// in the epilogue of that layer's dX product, on the rows each thread computes. Softplus's
+/// derivative differs in the last bits between the pass's vector body and its scalar tail, so
+/// widths that leave tails (10 and 13 columns), 40 rows (cut 20 / 20 between two threads, where
+/// the whole batch's tail falls elsewhere) and every product split (ParallelThreshold 0) test
+/// that the bits do not depend on the split: the gradients and dL/dX equal those of one thread
+/// bit for bit (and the reference within tolerance, checked by checkAgainstReference).
+let inline fusedDerivativeSplit (num0: Num<'T>) =
+    let num = withTol num0
+    let inputs, rows = 64, 40
+    let blocks =
+        [| KernelBlock.NewDense(10, ActivationKind.Softplus); KernelBlock.NewDense(13, ActivationKind.Softplus)
+           KernelBlock.NewDense(7, ActivationKind.Tanh); KernelBlock.NewDense 5 |]
+    let run (parallelism: TrainerParallelism) =
+        let t = DenseTrainer<'T>(inputs, blocks, LossKind.SoftmaxCrossEntropy, rows)
+        t.Parallelism <- parallelism
+        t.InputGradientsEnabled <- true
+        checkAgainstReference num (Random 19) t blocks inputs 5 LossKind.SoftmaxCrossEntropy rows 19
+    let threshold = Gemm.ParallelThreshold
+    Gemm.ParallelThreshold <- 0L
+    try
+        let _, g1, d1 = run TrainerParallelism.None
+        let _, g2, d2 = run TrainerParallelism.Kernels
+        for s in 0 .. g1.Length - 1 do
+            Expect.isTrue ((Array.map num.To g1.[s]) = (Array.map num.To g2.[s])) (sprintf "%s gradient segment %d: split products equal one thread bit for bit" num.Name s)
+        Expect.isTrue ((Array.map num.To d1) = (Array.map num.To d2)) (sprintf "%s dL/dX: split products equal one thread bit for bit" num.Name)
+    finally Gemm.ParallelThreshold <- threshold
+
 /// The fraction of kept elements of n masks at rate p: within 5 binomial standard deviations of
 /// 1 - p (a fixed key, so the test is deterministic; a fair generator fails it with probability ~6e-7).
 let keepStatistics (p: float) =
@@ -234,6 +262,8 @@ let tests =
         testPropertyWithConfig blockConfig "float32 random networks of blocks: loss, gradients, dX, running statistics, inference and a step equal the reference" (blockCase f32)
         testCase "float64 large batches: split passes and the batch split equal the reference, split passes bit for bit" <| fun () -> largeBatches f64
         testCase "float32 large batches: split passes and the batch split equal the reference, split passes bit for bit" <| fun () -> largeBatches f32
+        testCase "float64 softplus layers: the activation derivative fused into the next layer's dX product gives the same bits split or not" <| fun () -> fusedDerivativeSplit f64
+        testCase "float32 softplus layers: the activation derivative fused into the next layer's dX product gives the same bits split or not" <| fun () -> fusedDerivativeSplit f32
         testSequenced <| testCase "float64 steps of a network of blocks allocate nothing" (fun () ->
             Expect.equal (blockStepAllocations f64) 0L "bytes allocated on the calling thread by 100 steps")
         testSequenced <| testCase "float32 steps of a network of blocks allocate nothing" (fun () ->
