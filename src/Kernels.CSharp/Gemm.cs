@@ -154,8 +154,9 @@ public static unsafe partial class Gemm
     /// (the 8- and 4-row kernels), of MR elsewhere. A value costs one
     /// multiply-add when it is packed by whole-vector copies (op(B) = B, op(A) = A^T), a quarter
     /// of a vector when 4 x 4 register transposes pack it (op(A) = A on AVX-512 machines, op(B) =
-    /// B^T on AVX machines), a whole vector when it is copied alone (elsewhere, strided stores). Only the speed depends on the
-    /// choice: every element of C is the same sum in the same order either way.
+    /// B^T on AVX machines), a whole vector when it is copied alone (elsewhere, strided stores).
+    /// Only the speed depends on the choice: every element of C is the same sum in the same order
+    /// either way.
     /// </summary>
     internal static bool SplitAlongN<T>(bool ta, bool tb, int m, int n, int k, int threads, nint ldb) where T : unmanaged
     {
