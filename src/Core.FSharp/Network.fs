@@ -388,7 +388,7 @@ module internal KernelNetwork =
                     // float32: the row predictor rounds x as each thread reads it (no core reads a
                     // converted row another core has just written).
                     if isNull row then
-                        narrow x (MemoryMarshal.Cast<'T, float32> (Span input))
+                        Layout.Round(x, Span input)
                         trainer.Predict(ReadOnlySpan input, Span output, true)
                     else row.PredictFromDoubles(x, Span output, true)
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]

@@ -17,6 +17,47 @@ public static unsafe class Layout
     private const int Band512 = 32;
 
     /// <summary>
+    /// dst[i] = src[i] rounded to T (to the nearest float32; copied for double), sixteen at a time
+    /// where 512-bit vectors are accelerated (the same rounding as one by one). dst must hold
+    /// src.Length values.
+    /// </summary>
+    public static void Round<T>(ReadOnlySpan<double> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (dst.Length < src.Length) throw new ArgumentException($"dst has {dst.Length} values; src has {src.Length}.", nameof(dst));
+        fixed (double* ps = src)
+        fixed (T* pd = dst)
+        {
+            int n = src.Length, i = 0;
+            if (typeof(T) == typeof(float) && Simd.Use512)
+                for (; i + 16 <= n; i += 16)
+                    Vector512.Narrow(Vector512.Load(ps + i), Vector512.Load(ps + i + 8)).Store((float*)pd + i);
+            for (; i < n; i++) pd[i] = T.CreateTruncating(ps[i]);
+        }
+    }
+
+    /// <summary>
+    /// dst[i] = src[i] as a double (exact), sixteen float32 values at a time where 512-bit vectors
+    /// are accelerated. dst must hold src.Length values.
+    /// </summary>
+    public static void Widen<T>(ReadOnlySpan<T> src, Span<double> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (dst.Length < src.Length) throw new ArgumentException($"dst has {dst.Length} values; src has {src.Length}.", nameof(dst));
+        fixed (T* ps = src)
+        fixed (double* pd = dst)
+        {
+            int n = src.Length, i = 0;
+            if (typeof(T) == typeof(float) && Simd.Use512)
+                for (; i + 16 <= n; i += 16)
+                {
+                    var (lo, hi) = Vector512.Widen(Vector512.Load((float*)ps + i));
+                    lo.Store(pd + i);
+                    hi.Store(pd + i + 8);
+                }
+            for (; i < n; i++) pd[i] = double.CreateTruncating(ps[i]);
+        }
+    }
+
+    /// <summary>
     /// dst[i * cols + j] = (T)src[j * rows + i] for a rows x cols matrix: a column-major double array
     /// into a row-major T array, transposed in tiles so that reads and writes stay within a few cache
     /// lines, the rows split over the worker pool. Returns false when a converted value is NaN or

@@ -185,13 +185,8 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T* Convert(double* xd, int part)
     {
-        T* dst = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_converted[part]));
-        int n = Inputs, i = 0;
-        if (typeof(T) == typeof(float) && Simd.Use512)
-            for (; i + 16 <= n; i += 16)
-                Vector512.Narrow(Vector512.Load(xd + i), Vector512.Load(xd + i + 8)).Store((float*)dst + i);
-        for (; i < n; i++) dst[i] = T.CreateTruncating(xd[i]);
-        return dst;
+        Layout.Round(new ReadOnlySpan<double>(xd, Inputs), _converted[part].AsSpan(0, Inputs));
+        return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_converted[part]));
     }
 
     /// <summary>The most parts a call splits a layer into (the worker pool's limit with affinity).</summary>

@@ -89,23 +89,6 @@ module internal KernelElement =
             ok
         | data -> Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, dst)
 
-    /// dst.[i] <- float src.[i] (exactly), sixteen at a time where the CPU has 512-bit vectors.
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
-    let widen (src: ReadOnlySpan<float32>) (dst: Span<float>) =
-        let mutable i = 0
-        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
-            let s = MemoryMarshal.Cast<float32, Runtime.Intrinsics.Vector512<float32>> src
-            let d = MemoryMarshal.Cast<float, Runtime.Intrinsics.Vector512<float>> dst
-            let blocks = min s.Length (d.Length / 2)
-            for p in 0 .. blocks - 1 do
-                let struct (lo, hi) = Runtime.Intrinsics.Vector512.Widen s.[p]
-                d.[2 * p] <- lo
-                d.[2 * p + 1] <- hi
-            i <- blocks * 16
-        while i < src.Length do
-            dst.[i] <- float src.[i]
-            i <- i + 1
-
     /// A new rows x cols float64 matrix from row-major 'T values, built on its own column-major
     /// array (filled by a tiled transpose; the matrix binds to it without another copy). For
     /// float64 values (and large float32 ones, widened first) the transpose is
@@ -120,7 +103,7 @@ module internal KernelElement =
         elif rows * cols >= 4096 then
             // Widened (exactly) into a pooled float64 copy first, then the same transpose.
             let wide = Buffers.ArrayPool<float>.Shared.Rent(rows * cols)
-            widen ((MemoryMarshal.Cast<'T, float32> src).Slice(0, rows * cols)) (Span<float>(wide, 0, rows * cols))
+            Functional.NN.Kernels.Layout.Widen(src.Slice(0, rows * cols), Span<float>(wide, 0, rows * cols))
             Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan(wide, 0, rows * cols), cols, rows, Span<float>(data)) |> ignore
             Buffers.ArrayPool<float>.Shared.Return wide
         else
@@ -148,19 +131,4 @@ module internal KernelElement =
         let data = Array.zeroCreate<float> src.Length
         for i in 0 .. src.Length - 1 do data.[i] <- Double.CreateTruncating src.[i]
         MathNet.Numerics.LinearAlgebra.Vector<float>.Build.Dense(data)
-
-    /// dst.[i] <- float32 src.[i] (rounded to nearest), sixteen at a time where the CPU has 512-bit vectors.
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
-    let narrow (src: ReadOnlySpan<float>) (dst: Span<float32>) =
-        let mutable i = 0
-        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
-            let s = MemoryMarshal.Cast<float, Runtime.Intrinsics.Vector512<float>> src
-            let d = MemoryMarshal.Cast<float32, Runtime.Intrinsics.Vector512<float32>> dst
-            let pairs = min (s.Length / 2) d.Length
-            for p in 0 .. pairs - 1 do
-                d.[p] <- Runtime.Intrinsics.Vector512.Narrow(s.[2 * p], s.[2 * p + 1])
-            i <- pairs * 16
-        while i < src.Length do
-            dst.[i] <- float32 src.[i]
-            i <- i + 1
 
