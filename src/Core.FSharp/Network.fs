@@ -105,11 +105,13 @@ type Predictor internal () =
             Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
         if output.Length <> this.OutputSize then
             Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." output.Length this.OutputSize)
-        if not (KernelElement.allFinite x) then
-            let mutable j = 0
-            while Double.IsFinite x.[j] do j <- j + 1
-            Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
-        if this.Precision = Precision.Float32 && not (KernelElement.withinFloat32 x) then
+        // One pass: every |x_j| within the precision's range (NaN and the infinities fail it too);
+        // the slow path then says which value and why.
+        let limit = if this.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
+        if not (KernelElement.allAbsAtMost x limit) then
+            for j in 0 .. x.Length - 1 do
+                if not (Double.IsFinite x.[j]) then
+                    Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
             for j in 0 .. x.Length - 1 do
                 if abs x.[j] > float Single.MaxValue then
                     Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)

@@ -658,6 +658,27 @@ let tests =
                 Expect.stringContains e.Message "index 1" (sprintf "%A: the predictor names the index" backend)
         }
 
+        test "the predictors find a bad input value at every position: in the vector body of the check and in its tail" {
+            // 37 inputs: four 8-lane vectors of float64 and a tail of 5 (or nine 4-lane vectors and 1).
+            // Each bad value is put at each position in turn into an otherwise good input (values up to
+            // 3e38, within float32's range of about 3.4e38); the error must name that index.
+            let wide = Network.init 37 [ LayerSpec.Of(2, Activation.Tanh) ] 5L
+            let good = Array.init 37 (fun j -> if j % 3 = 0 then 3e38 else float j - 18.0)
+            for precision in [ Precision.Float64; Precision.Float32 ] do
+                let net = Network.withPrecision precision wide
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let p = Network.predictorWith backend net
+                    p.Predict good |> ignore
+                    let bad = [ nan; infinity; -infinity ] @ (if precision = Precision.Float32 then [ 1e39; -3.5e38 ] else [])
+                    for value in bad do
+                        for j in 0 .. 36 do
+                            let x = Array.copy good
+                            x.[j] <- value
+                            let e = catch<ArgumentException> (fun () -> p.Predict x |> ignore)
+                            Expect.equal e.ParamName "x" "ParamName"
+                            Expect.stringContains e.Message (sprintf "index %d" j) (sprintf "%A %A: %g at %d" precision backend value j)
+        }
+
         test "a pipeline with a text column and imputation is explained per original column: one-hot inputs summed, completeness kept" {
             // color is one-hot encoded (two network inputs), size has a missing cell imputed by its mean.
             let text = "size,color,kind\n1,red,a\n2,blue,b\nNA,red,a\n4,blue,b\n5,red,a\n6,blue,b\n7,red,a\n8,blue,b\n"

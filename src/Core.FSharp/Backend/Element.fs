@@ -44,33 +44,40 @@ module Backend =
 
 module internal KernelElement =
 
-    /// True when every value is finite: v - v is 0 for a finite v and NaN for NaN or an infinity,
-    /// so one vector comparison covers Vector<'T>.Count values.
+    /// True when every |value| is at most `limit`; NaN fails (a comparison with NaN is false).
+    /// One pass without branches: the comparisons of each vector (512 bits where accelerated,
+    /// else Vector<'T>) are ANDed into one mask, tested once at the end.
     [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
-    let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
-            (values: ReadOnlySpan<'T>) : bool =
-        let vectors = MemoryMarshal.Cast<'T, Numerics.Vector<'T>> values
+    let allAbsAtMost<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (values: ReadOnlySpan<'T>) (limit: 'T) : bool =
         let mutable ok = true
-        for i in 0 .. vectors.Length - 1 do
-            let v = vectors.[i]
-            if not (Numerics.Vector.EqualsAll(v - v, Numerics.Vector<'T>.Zero)) then ok <- false
-        for i in vectors.Length * Numerics.Vector<'T>.Count .. values.Length - 1 do
-            if not ('T.IsFinite values.[i]) then ok <- false
+        let mutable from = 0
+        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
+            let vectors = MemoryMarshal.Cast<'T, Runtime.Intrinsics.Vector512<'T>> values
+            let bound = Runtime.Intrinsics.Vector512.Create limit
+            let mutable mask = Runtime.Intrinsics.Vector512<'T>.AllBitsSet
+            for i in 0 .. vectors.Length - 1 do
+                mask <- mask &&& Runtime.Intrinsics.Vector512.LessThanOrEqual(Runtime.Intrinsics.Vector512.Abs vectors.[i], bound)
+            ok <- Runtime.Intrinsics.Vector512.EqualsAll(Runtime.Intrinsics.Vector512.AsUInt64 mask, Runtime.Intrinsics.Vector512<uint64>.AllBitsSet)
+            from <- vectors.Length * Runtime.Intrinsics.Vector512<'T>.Count
+        else
+            let vectors = MemoryMarshal.Cast<'T, Numerics.Vector<'T>> values
+            let bound = Numerics.Vector<'T>(limit)
+            let mutable mask = Numerics.Vector<'T>.AllBitsSet
+            for i in 0 .. vectors.Length - 1 do
+                mask <- mask &&& Numerics.Vector.LessThanOrEqual(Numerics.Vector.Abs vectors.[i], bound)
+            ok <- Numerics.Vector.EqualsAll(Numerics.Vector.AsVectorUInt64 mask, Numerics.Vector<uint64>.AllBitsSet)
+            from <- vectors.Length * Numerics.Vector<'T>.Count
+        for i in from .. values.Length - 1 do
+            if not ('T.op_LessThanOrEqual('T.Abs values.[i], limit)) then ok <- false
         ok
 
-    /// True when every |value| is at most float32's largest (about 3.4e38): one vector
-    /// comparison per Vector<float>.Count values (NaN compares false, so it passes here; allFinite
-    /// catches it).
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
-    let withinFloat32 (values: ReadOnlySpan<float>) : bool =
-        let vectors = MemoryMarshal.Cast<float, Numerics.Vector<float>> values
-        let limit = Numerics.Vector<float>(float Single.MaxValue)
-        let mutable ok = true
-        for i in 0 .. vectors.Length - 1 do
-            if Numerics.Vector.GreaterThanAny(Numerics.Vector.Abs vectors.[i], limit) then ok <- false
-        for i in vectors.Length * Numerics.Vector<float>.Count .. values.Length - 1 do
-            if abs values.[i] > float Single.MaxValue then ok <- false
-        ok
+    /// True when every value is finite (|v| <= the largest finite value fails for NaN and the infinities).
+    let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
+            (values: ReadOnlySpan<'T>) : bool =
+        // The largest finite value of 'T (float32's is exact in float64).
+        let largest = 'T.CreateTruncating(if sizeof<'T> = 4 then float Single.MaxValue else Double.MaxValue)
+        allAbsAtMost<'T> values largest
 
     /// Writes a matrix's values into dst row-major, each converted to 'T (rounded to nearest):
     /// a dense matrix's column-major storage through Layout.ColumnMajorToRowMajor (tiled, both
