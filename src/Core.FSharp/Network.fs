@@ -99,22 +99,29 @@ type Predictor internal () =
             if not (Double.IsFinite output.[k]) then ok <- false
         if not ok then
             Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
-    member internal this.CheckSpans(x: ReadOnlySpan<float>, output: Span<float>) =
+    /// Checks the lengths of a sample and an output span against the sizes.
+    member internal this.CheckLengths(x: ReadOnlySpan<float>, output: Span<float>) =
         if x.Length <> this.InputSize then
             Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
         if output.Length <> this.OutputSize then
             Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." output.Length this.OutputSize)
-        // One pass: every |x_j| within the precision's range (NaN and the infinities fail it too);
-        // the slow path then says which value and why.
-        let limit = if this.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
-        if not (KernelElement.allAbsAtMost x limit) then
-            for j in 0 .. x.Length - 1 do
-                if not (Double.IsFinite x.[j]) then
-                    Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
+    /// Raises ArgumentException (ParamName "x") naming the first value of x that is not finite,
+    /// else the first beyond float32's range; returns when there is none.
+    member internal this.ReportInput(x: ReadOnlySpan<float>) =
+        for j in 0 .. x.Length - 1 do
+            if not (Double.IsFinite x.[j]) then
+                Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
+        if this.Precision = Precision.Float32 then
             for j in 0 .. x.Length - 1 do
                 if abs x.[j] > float Single.MaxValue then
                     Check.fail "x" (sprintf "x holds %s at index %d, beyond the range of float32 (about 3.4e38), the network's precision." (string x.[j]) j)
+    /// Checks a sample and an output span: the lengths, then in one pass every |x_j| within the
+    /// precision's range (NaN and the infinities fail it too); ReportInput then says which value and why.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    member internal this.CheckSpans(x: ReadOnlySpan<float>, output: Span<float>) =
+        this.CheckLengths(x, output)
+        let limit = if this.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
+        if not (KernelElement.allAbsAtMost x limit) then this.ReportInput x
 
 /// Networks of blocks on the kernels (Functional.NN.Kernels.DenseTrainer, which runs every
 /// built-in block): the table from blocks to the kernels' blocks, parameter and state copies both
@@ -378,7 +385,9 @@ module internal KernelNetwork =
         // Optimised from the first call (no tier-0 phase): a predictor exists for latency.
         [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
         override this.Predict(x: ReadOnlySpan<float>, result: Span<float>) =
-            this.CheckSpans(x, result)
+            // A float32 row predictor checks the values of x as each thread converts them.
+            let checkedByConversion = not (isNull row) && not (Type.op_Equality(typeof<'T>, typeof<float>))
+            if checkedByConversion then this.CheckLengths(x, result) else this.CheckSpans(x, result)
             Monitor.Enter gate
             try
                 // Both cores for the large layers; the values do not depend on the split.
@@ -390,9 +399,11 @@ module internal KernelNetwork =
                     // float32: the row predictor rounds x as each thread reads it (no core reads a
                     // converted row another core has just written).
                     if isNull row then
-                        Layout.Round(x, Span input)
+                        Layout.Round(x, Span input) |> ignore   // x was checked above
                         trainer.Predict(ReadOnlySpan input, Span output, true)
-                    else row.PredictFromDoubles(x, Span output, true)
+                    elif not (row.PredictFromDoubles(x, Span output, true)) then
+                        // A bad value: reported before anything is written to result.
+                        this.ReportInput x
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate

@@ -19,20 +19,73 @@ public static unsafe class Layout
     /// <summary>
     /// dst[i] = src[i] rounded to T (to the nearest float32; copied for double), sixteen at a time
     /// where 512-bit vectors are accelerated (the same rounding as one by one). dst must hold
-    /// src.Length values.
+    /// src.Length values. Returns whether every |src[i]| is at most T's largest finite value (false
+    /// for a NaN, an infinity or a value beyond float32's range), checked in the same pass: every
+    /// value is converted either way, and the caller reports a bad one.
     /// </summary>
-    public static void Round<T>(ReadOnlySpan<double> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
+    public static bool Round<T>(ReadOnlySpan<double> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (dst.Length < src.Length) throw new ArgumentException($"dst has {dst.Length} values; src has {src.Length}.", nameof(dst));
+        double largest = typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue;
         fixed (double* ps = src)
         fixed (T* pd = dst)
         {
             int n = src.Length, i = 0;
+            bool ok = true;
             if (typeof(T) == typeof(float) && Simd.Use512)
+            {
+                var bound = Vector512.Create(largest);
+                var within = Vector512<double>.AllBitsSet;
                 for (; i + 16 <= n; i += 16)
-                    Vector512.Narrow(Vector512.Load(ps + i), Vector512.Load(ps + i + 8)).Store((float*)pd + i);
-            for (; i < n; i++) pd[i] = T.CreateTruncating(ps[i]);
+                {
+                    Vector512<double> a = Vector512.Load(ps + i), b = Vector512.Load(ps + i + 8);
+                    // A comparison with NaN is false, so NaN fails it too.
+                    within &= Vector512.LessThanOrEqual(Vector512.Abs(a), bound) & Vector512.LessThanOrEqual(Vector512.Abs(b), bound);
+                    Vector512.Narrow(a, b).Store((float*)pd + i);
+                }
+                ok = Vector512.EqualsAll(within.AsUInt64(), Vector512<ulong>.AllBitsSet);
+            }
+            for (; i < n; i++)
+            {
+                if (!(Math.Abs(ps[i]) <= largest)) ok = false;
+                pd[i] = T.CreateTruncating(ps[i]);
+            }
+            return ok;
         }
+    }
+
+    /// <summary>
+    /// Whether every |values[i]| is at most <paramref name="limit"/>; false for NaN (a comparison
+    /// with NaN is false), so with T's largest finite value as the limit it says whether every value
+    /// is finite. One pass without branches: the comparisons of each vector (512 or 256 bits where
+    /// accelerated) are ANDed into one mask, tested once at the end.
+    /// </summary>
+    public static bool AllAbsAtMost<T>(ReadOnlySpan<T> values, T limit) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = values.Length, i = 0;
+        bool ok = true;
+        fixed (T* p = values)
+        {
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            {
+                var bound = Vector512.Create(limit);
+                var within = Vector512<T>.AllBitsSet;
+                for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+                    within &= Vector512.LessThanOrEqual(Vector512.Abs(Vector512.Load(p + i)), bound);
+                ok = Vector512.EqualsAll(within.AsUInt64(), Vector512<ulong>.AllBitsSet);
+            }
+            else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                var bound = Vector256.Create(limit);
+                var within = Vector256<T>.AllBitsSet;
+                for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+                    within &= Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Load(p + i)), bound);
+                ok = Vector256.EqualsAll(within.AsUInt64(), Vector256<ulong>.AllBitsSet);
+            }
+            for (; i < n; i++)
+                if (!(T.Abs(p[i]) <= limit)) ok = false;
+        }
+        return ok;
     }
 
     /// <summary>

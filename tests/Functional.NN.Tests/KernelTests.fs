@@ -649,11 +649,23 @@ let tests =
                         p64.Predict(ReadOnlySpan x, Span expected64, false)
                         for split in [ false; true ] do
                             let o32 = Array.zeroCreate<float32> 10
-                            p32.PredictFromDoubles(ReadOnlySpan x, Span o32, split)
+                            Expect.isTrue (p32.PredictFromDoubles(ReadOnlySpan x, Span o32, split)) "float32: a good input passes the check"
                             Expect.sequenceEqual o32 expected32 (sprintf "%d inputs, trial %d, split %b: float32" inputs trial split)
                             let o64 = Array.zeroCreate<float> 10
-                            p64.PredictFromDoubles(ReadOnlySpan x, Span o64, split)
+                            Expect.isTrue (p64.PredictFromDoubles(ReadOnlySpan x, Span o64, split)) "float64: a good input passes the check"
                             Expect.sequenceEqual o64 expected64 (sprintf "%d inputs, trial %d, split %b: float64" inputs trial split)
+                    // A bad value anywhere (the conversion's 16-value vectors and its tail: 784 = 49 x 16,
+                    // 301 = 18 x 16 + 13) makes it return false; 1e39 is beyond float32's range only.
+                    let good = Array.init inputs (fun j -> if j % 5 = 0 then 3e38 else 1.0)
+                    for value in [ nan; infinity; -infinity; 1e39 ] do
+                        for j in [ 0; 15; 16; inputs - 14; inputs - 13; inputs - 1 ] do
+                            let x = Array.copy good
+                            x.[j] <- value
+                            for split in [ false; true ] do
+                                let ok32 = p32.PredictFromDoubles(ReadOnlySpan x, Span (Array.zeroCreate<float32> 10), split)
+                                Expect.isFalse ok32 (sprintf "float32, %d inputs: %g at %d, split %b" inputs value j split)
+                                let ok64 = p64.PredictFromDoubles(ReadOnlySpan x, Span (Array.zeroCreate<float> 10), split)
+                                Expect.equal ok64 (value = 1e39) (sprintf "float64, %d inputs: %g at %d, split %b" inputs value j split)
             testCase "RowPredictor: one fork for several large layers (a small one between them) gives the one-thread bits, also when the pool runs the parts one after another" <| fun () ->
                 // float64 layers 300 x 170 (408 KB) and 40 x 330 (106 KB) pass RowPredictor.ParallelBytes
                 // (96 KB), the 170 x 40 layer between them (54 KB) does not: the threads share the first

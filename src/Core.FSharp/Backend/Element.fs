@@ -44,33 +44,10 @@ module Backend =
 
 module internal KernelElement =
 
-    /// True when every |value| is at most `limit`; NaN fails (a comparison with NaN is false).
-    /// One pass without branches: the comparisons of each vector (512 bits where accelerated,
-    /// else Vector<'T>) are ANDed into one mask, tested once at the end.
-    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    /// True when every |value| is at most `limit`; NaN fails (Layout.AllAbsAtMost).
     let allAbsAtMost<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (values: ReadOnlySpan<'T>) (limit: 'T) : bool =
-        let mutable ok = true
-        let mutable from = 0
-        if Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
-            let vectors = MemoryMarshal.Cast<'T, Runtime.Intrinsics.Vector512<'T>> values
-            let bound = Runtime.Intrinsics.Vector512.Create limit
-            let mutable mask = Runtime.Intrinsics.Vector512<'T>.AllBitsSet
-            for i in 0 .. vectors.Length - 1 do
-                mask <- mask &&& Runtime.Intrinsics.Vector512.LessThanOrEqual(Runtime.Intrinsics.Vector512.Abs vectors.[i], bound)
-            ok <- Runtime.Intrinsics.Vector512.EqualsAll(Runtime.Intrinsics.Vector512.AsUInt64 mask, Runtime.Intrinsics.Vector512<uint64>.AllBitsSet)
-            from <- vectors.Length * Runtime.Intrinsics.Vector512<'T>.Count
-        else
-            let vectors = MemoryMarshal.Cast<'T, Numerics.Vector<'T>> values
-            let bound = Numerics.Vector<'T>(limit)
-            let mutable mask = Numerics.Vector<'T>.AllBitsSet
-            for i in 0 .. vectors.Length - 1 do
-                mask <- mask &&& Numerics.Vector.LessThanOrEqual(Numerics.Vector.Abs vectors.[i], bound)
-            ok <- Numerics.Vector.EqualsAll(Numerics.Vector.AsVectorUInt64 mask, Numerics.Vector<uint64>.AllBitsSet)
-            from <- vectors.Length * Numerics.Vector<'T>.Count
-        for i in from .. values.Length - 1 do
-            if not ('T.op_LessThanOrEqual('T.Abs values.[i], limit)) then ok <- false
-        ok
+        Functional.NN.Kernels.Layout.AllAbsAtMost(values, limit)
 
     /// True when every value is finite (|v| <= the largest finite value fails for NaN and the infinities).
     let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
