@@ -123,7 +123,7 @@ foreach (var item in items)
     string key = item.Size is int s ? $"{item.Workload}/{item.Dtype}/{s}" : $"{item.Workload}/{item.Dtype}";
     results[key] = r;
     string pct = r["percent_of_peak"] is JsonNode pp
-        ? $"{(double)pp:F0} %" + (r["percent_of_peak_best"] is JsonNode pb ? $" ({(double)pb:F0})" : "") + (r["peer_percent_of_peak"] is JsonNode qq ? $" / {(double)qq:F0} %" : "")
+        ? $"{(double)pp:F0} %" + (r["percent_of_peak_best"] is JsonNode pb ? $" ({(double)pb:F0} %)" : "") + (r["peer_percent_of_peak"] is JsonNode qq ? $" / {(double)qq:F0} %" : "")
         : "-";
     Console.WriteLine($"{item.Workload,-15} {item.Dtype,-10} {(item.Size?.ToString() ?? "-"),-6} {r["ours_display"],-19} {r["peer_display"] ?? "-",-19} " +
                       $"{(r["ratio"] is JsonNode ra ? ((double)ra).ToString("F2") + "x" : "-"),-9} {(r["ratio_best"] is JsonNode rb ? ((double)rb).ToString("F2") + "x" : "-"),-9} " +

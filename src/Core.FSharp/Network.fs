@@ -404,6 +404,8 @@ module internal KernelNetwork =
                     elif not (row.PredictFromDoubles(x, Span output, true)) then
                         // A bad value: reported before anything is written to result.
                         this.ReportInput x
+                        // (ReportInput found none: x changed during the call.)
+                        Check.fail "x" "x changed while it was being predicted, and holds a value that is not finite or is beyond the range of float32, the network's precision."
                     for j in 0 .. output.Length - 1 do result.[j] <- Double.CreateTruncating output.[j]
             finally
                 Monitor.Exit gate

@@ -25,6 +25,7 @@ public static unsafe class Layout
     /// </summary>
     public static bool Round<T>(ReadOnlySpan<double> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Simd.CheckType<T>();
         if (dst.Length < src.Length) throw new ArgumentException($"dst has {dst.Length} values; src has {src.Length}.", nameof(dst));
         double largest = typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue;
         fixed (double* ps = src)

@@ -659,24 +659,32 @@ let tests =
         }
 
         test "the predictors find a bad input value at every position: in the vector body of the check and in its tail" {
-            // 37 inputs: four 8-lane vectors of float64 and a tail of 5 (or nine 4-lane vectors and 1).
-            // Each bad value is put at each position in turn into an otherwise good input (values up to
-            // 3e38, within float32's range of about 3.4e38); the error must name that index.
+            // 37 inputs: the float64 check's four 8-lane vectors and a tail of 5 (nine 4-lane vectors and
+            // 1 without AVX-512); the float32 conversion's two 16-value blocks and a tail of 5. Each bad
+            // value is put at each position in turn into an otherwise good input (values up to
+            // float32's largest, 3.4028235e38, itself included); the error must name that index, and
+            // the caller's output must be left as it was. float32's largest plus 1e30 still rounds to
+            // that largest value (half of float32's spacing there is 2^103, about 1.01e31) but is
+            // beyond the range, and is refused as before; so is the next float64 above it.
             let wide = Network.init 37 [ LayerSpec.Of(2, Activation.Tanh) ] 5L
-            let good = Array.init 37 (fun j -> if j % 3 = 0 then 3e38 else float j - 18.0)
+            let good = Array.init 37 (fun j -> if j % 3 = 0 then float Single.MaxValue elif j % 3 = 1 then -3e38 else float j - 18.0)
             for precision in [ Precision.Float64; Precision.Float32 ] do
                 let net = Network.withPrecision precision wide
                 for backend in [ Backend.Reference; Backend.Kernels ] do
                     let p = Network.predictorWith backend net
                     p.Predict good |> ignore
-                    let bad = [ nan; infinity; -infinity ] @ (if precision = Precision.Float32 then [ 1e39; -3.5e38 ] else [])
+                    let bad = [ nan; infinity; -infinity ] @ (if precision = Precision.Float32 then [ 1e39; -3.5e38; float Single.MaxValue + 1e30; Math.BitIncrement(float Single.MaxValue) ] else [])
                     for value in bad do
                         for j in 0 .. 36 do
                             let x = Array.copy good
                             x.[j] <- value
-                            let e = catch<ArgumentException> (fun () -> p.Predict x |> ignore)
+                            let output = Array.create 2 1234.5
+                            let e = catch<ArgumentException> (fun () -> p.Predict(ReadOnlySpan x, Span output))
                             Expect.equal e.ParamName "x" "ParamName"
                             Expect.stringContains e.Message (sprintf "index %d" j) (sprintf "%A %A: %g at %d" precision backend value j)
+                            Expect.sequenceEqual output [| 1234.5; 1234.5 |] (sprintf "%A %A: the output is not written" precision backend)
+                    // A good input after the bad ones is predicted again.
+                    p.Predict good |> ignore
         }
 
         test "a pipeline with a text column and imputation is explained per original column: one-hot inputs summed, completeness kept" {

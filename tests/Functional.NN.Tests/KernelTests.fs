@@ -655,9 +655,18 @@ let tests =
                             Expect.isTrue (p64.PredictFromDoubles(ReadOnlySpan x, Span o64, split)) "float64: a good input passes the check"
                             Expect.sequenceEqual o64 expected64 (sprintf "%d inputs, trial %d, split %b: float64" inputs trial split)
                     // A bad value anywhere (the conversion's 16-value vectors and its tail: 784 = 49 x 16,
-                    // 301 = 18 x 16 + 13) makes it return false; 1e39 is beyond float32's range only.
-                    let good = Array.init inputs (fun j -> if j % 5 = 0 then 3e38 else 1.0)
-                    for value in [ nan; infinity; -infinity; 1e39 ] do
+                    // 301 = 18 x 16 + 13) makes it return false. float32's largest value itself is good;
+                    // beyond float32's range only (good for float64): 1e39, and float32's largest plus
+                    // 1e30, which still rounds to that largest value (half of float32's spacing there is
+                    // 2^103, about 1.01e31) and is refused as the core refuses it (|x| > 3.4028235e38), and so
+                    // is the next float64 above it (Math.BitIncrement).
+                    let largest = float Single.MaxValue
+                    let good = Array.init inputs (fun j -> if j % 10 = 0 then largest elif j % 10 = 5 then -largest else 1.0)
+                    let goodOutput32, goodOutput64 = Array.zeroCreate<float32> 10, Array.zeroCreate<float> 10
+                    Expect.isTrue (p32.PredictFromDoubles(ReadOnlySpan good, Span goodOutput32, true)) "float32: its largest value passes"
+                    Expect.isTrue (p64.PredictFromDoubles(ReadOnlySpan good, Span goodOutput64, true)) "float64: float32's largest value passes"
+                    for value in [ nan; infinity; -infinity; 1e39; largest + 1e30; -(largest + 1e30); Math.BitIncrement largest ] do
+                        let beyondFloat32Only = Double.IsFinite value
                         for j in [ 0; 15; 16; inputs - 14; inputs - 13; inputs - 1 ] do
                             let x = Array.copy good
                             x.[j] <- value
@@ -665,7 +674,15 @@ let tests =
                                 let ok32 = p32.PredictFromDoubles(ReadOnlySpan x, Span (Array.zeroCreate<float32> 10), split)
                                 Expect.isFalse ok32 (sprintf "float32, %d inputs: %g at %d, split %b" inputs value j split)
                                 let ok64 = p64.PredictFromDoubles(ReadOnlySpan x, Span (Array.zeroCreate<float> 10), split)
-                                Expect.equal ok64 (value = 1e39) (sprintf "float64, %d inputs: %g at %d, split %b" inputs value j split)
+                                Expect.equal ok64 beyondFloat32Only (sprintf "float64, %d inputs: %g at %d, split %b" inputs value j split)
+                    // A good input after the bad ones passes again, with the same output (no state kept).
+                    for split in [ false; true ] do
+                        let o32, o64 = Array.zeroCreate<float32> 10, Array.zeroCreate<float> 10
+                        Expect.isTrue (p32.PredictFromDoubles(ReadOnlySpan good, Span o32, split)) "float32: good after bad"
+                        // Bits: values of 3.4e38 overflow the layers, so outputs may be infinite or NaN.
+                        Expect.sequenceEqual (Array.map BitConverter.SingleToInt32Bits o32) (Array.map BitConverter.SingleToInt32Bits goodOutput32) "float32: the same output after bad inputs"
+                        Expect.isTrue (p64.PredictFromDoubles(ReadOnlySpan good, Span o64, split)) "float64: good after bad"
+                        Expect.sequenceEqual (Array.map BitConverter.DoubleToInt64Bits o64) (Array.map BitConverter.DoubleToInt64Bits goodOutput64) "float64: the same output after bad inputs"
             testCase "RowPredictor: one fork for several large layers (a small one between them) gives the one-thread bits, also when the pool runs the parts one after another" <| fun () ->
                 // float64 layers 300 x 170 (408 KB) and 40 x 330 (106 KB) pass RowPredictor.ParallelBytes
                 // (96 KB), the 170 x 40 layer between them (54 KB) does not: the threads share the first
