@@ -25,9 +25,8 @@ public static unsafe class Layout
     /// </summary>
     public static bool Round<T>(ReadOnlySpan<double> src, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Simd.CheckType<T>();
         if (dst.Length < src.Length) throw new ArgumentException($"dst has {dst.Length} values; src has {src.Length}.", nameof(dst));
-        double largest = typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue;
+        double largest = double.CreateTruncating(Largest<T>());
         fixed (double* ps = src)
         fixed (T* pd = dst)
         {
@@ -56,10 +55,23 @@ public static unsafe class Layout
     }
 
     /// <summary>
+    /// Whether every value is finite: <see cref="AllAbsAtMost{T}(ReadOnlySpan{T}, T)"/> with T's
+    /// largest finite value as the limit (NaN and the infinities fail it). T is float or double.
+    /// </summary>
+    public static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+        => AllAbsAtMost(values, Largest<T>());
+
+    /// <summary>The largest finite float or double (float's is exact as a double); throws for another T.</summary>
+    private static T Largest<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Simd.CheckType<T>();
+        return T.CreateTruncating(typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue);
+    }
+
+    /// <summary>
     /// Whether every |values[i]| is at most <paramref name="limit"/>; false for NaN (a comparison
-    /// with NaN is false), so with T's largest finite value as the limit it says whether every value
-    /// is finite. One pass without branches: the comparisons of each vector (512 or 256 bits where
-    /// accelerated) are ANDed into one mask, tested once at the end.
+    /// with NaN is false). One pass without branches: the comparisons of each vector (512 or 256
+    /// bits where accelerated) are ANDed into one mask, tested once at the end.
     /// </summary>
     public static bool AllAbsAtMost<T>(ReadOnlySpan<T> values, T limit) where T : unmanaged, IFloatingPointIeee754<T>
     {

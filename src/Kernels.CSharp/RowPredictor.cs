@@ -156,7 +156,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             // float64: x is already the kernels' input, checked here.
             if (typeof(T) == typeof(double))
             {
-                bool finite = Layout.AllAbsAtMost(x.Slice(0, Inputs), double.MaxValue);
+                bool finite = Layout.AllFinite(x.Slice(0, Inputs));
                 Run((T*)px, null, output, parallel);
                 return finite;
             }

@@ -44,17 +44,16 @@ module Backend =
 
 module internal KernelElement =
 
-    /// True when every |value| is at most `limit`; NaN fails (Layout.AllAbsAtMost).
+    /// True when every |value| is at most `limit`; NaN fails (Layout.AllAbsAtMost; for callers in
+    /// the namespace, where `Kernels` names the Backend case).
     let allAbsAtMost<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (values: ReadOnlySpan<'T>) (limit: 'T) : bool =
         Functional.NN.Kernels.Layout.AllAbsAtMost(values, limit)
 
-    /// True when every value is finite (|v| <= the largest finite value fails for NaN and the infinities).
+    /// True when every value is finite (Layout.AllFinite).
     let allFinite<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
             (values: ReadOnlySpan<'T>) : bool =
-        // The largest finite value of 'T (float32's is exact in float64).
-        let largest = 'T.CreateTruncating(if sizeof<'T> = 4 then float Single.MaxValue else Double.MaxValue)
-        allAbsAtMost<'T> values largest
+        Functional.NN.Kernels.Layout.AllFinite values
 
     /// Writes a matrix's values into dst row-major, each converted to 'T (rounded to nearest):
     /// a dense matrix's column-major storage through Layout.ColumnMajorToRowMajor (tiled, both
