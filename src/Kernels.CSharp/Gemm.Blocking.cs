@@ -96,6 +96,10 @@ public readonly record struct GemmBlocking(int KC, int MC, int NC)
     internal static int? MCOverride { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_MC"), out int mc) && mc >= 12 && mc <= 4096 ? mc : null;
 
+    /// <summary>NC set by the environment variable FNN_GEMM_NC (16 to 65536, down to a multiple of nr), for measurements (no effect on the bits).</summary>
+    internal static int? NCOverride { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_NC"), out int nc) && nc >= 16 && nc <= 65536 ? nc : null;
+
     /// <summary>
     /// The block sizes for caches of the given sizes, elements of <paramref name="elementSize"/>
     /// bytes, an mr x nr micro-kernel and <paramref name="threads"/> threads sharing L3:
@@ -104,8 +108,12 @@ public readonly record struct GemmBlocking(int KC, int MC, int NC)
     /// cycle, which L2 supplies; the longer k-step halves the passes over C against KC = L1d / (nr
     /// x size), measured 2 to 4 % faster on a Zen 4 core, no gain beyond), rounded down to a
     /// multiple of 16 within [64, 1024]; MC = L2 / 4 / (KC x size),
-    /// rounded down to a multiple of mr within [mr, 1020]; NC = L3 / (2 threads) / (KC x size),
-    /// rounded down to a multiple of nr within [nr, 16384].
+    /// rounded down to a multiple of mr within [mr, 1020]; NC = L3 / (4 threads) / (KC x size),
+    /// rounded down to a multiple of nr within [nr, 16384]: the threads' packed panels of op(B)
+    /// together take a quarter of L3. Half of L3 (a float64 panel of 8 MiB per thread on a Zen 4
+    /// core with 2 threads) measured 9-11 % slower at n = 2048 than a quarter or an eighth, which
+    /// measured alike (in one process, the sizes alternating); the likely cause is the panels
+    /// falling out of L3, which C and A stream through as well.
     /// </summary>
     public static GemmBlocking For(CacheSizes caches, int elementSize, int mr, int nr, int threads)
     {
@@ -121,7 +129,8 @@ public readonly record struct GemmBlocking(int KC, int MC, int NC)
         if (KCOverride is int forced) kc = forced;
         long mc = Math.Clamp(l2 / 4 / (kc * elementSize) / mr * mr, mr, 1020 / mr * mr);
         if (MCOverride is int forcedMc) mc = Math.Max(mr, forcedMc / mr * mr);
-        long nc = Math.Clamp(l3 / (2L * threads) / (kc * elementSize) / nr * nr, nr, 16384 / nr * nr);
+        long nc = Math.Clamp(l3 / (4L * threads) / (kc * elementSize) / nr * nr, nr, 16384 / nr * nr);
+        if (NCOverride is int forcedNc) nc = Math.Max(nr, forcedNc / nr * nr);
         return new GemmBlocking((int)kc, (int)mc, (int)nc);
     }
 }

@@ -246,7 +246,7 @@ public static unsafe partial class Gemm
         public static readonly int RowUnit = Simd.Use512 ? 4 : MR;
         // Derived from the cache sizes read at run time (GemmBlocking.For): on a Zen 4 core
         // (32 KiB L1d, 1 MiB L2, 32 MiB L3, 2 threads) KC = 512, MC = 120 (float) / 60 (double),
-        // NC = 4096 / 2048. Only KC affects the bits of a result (the k-steps of each sum); it
+        // NC = 2048 / 1024. Only KC affects the bits of a result (the k-steps of each sum); it
         // depends on the machine's L1 only, never on the number of threads.
         private static readonly GemmBlocking s_blocking = GemmBlocking.For(CacheSizes.Current, Unsafe.SizeOf<T>(), MR, NR, WorkerPool.Threads);
         public static readonly int KC = s_blocking.KC;

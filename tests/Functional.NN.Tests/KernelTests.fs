@@ -476,15 +476,15 @@ let tests =
                 Expect.equal (CacheSizes.ParseSize "1G", CacheSizes.ParseSize "512", CacheSizes.ParseSize "x", CacheSizes.ParseSize null) (1073741824L, 512L, 0L, 0L) "sizes with and without a unit; 0 when unreadable"
             testCase "the blocking follows the cache sizes" <| fun () ->
                 // Hand derivation from GemmBlocking.For's rule (KC = 2 L1d / (nr size) to a multiple of 16;
-                // MC = L2 / 4 / (KC size) to a multiple of mr; NC = L3 / (2 threads) / (KC size) to a multiple of nr).
+                // MC = L2 / 4 / (KC size) to a multiple of mr; NC = L3 / (4 threads) / (KC size) to a multiple of nr).
                 let zen4 = CacheSizes(32768L, 1048576L, 33554432L, "test")
-                // float, 12 x 32 tiles, 2 threads: KC = 65536 / 128 = 512; MC = 262144 / 2048 = 128 -> 120; NC = 8388608 / 2048 = 4096.
-                Expect.equal (GemmBlocking.For(zen4, 4, 12, 32, 2)) (GemmBlocking(512, 120, 4096)) "float on a Zen 4 core"
-                // double, 12 x 16 tiles: KC = 65536 / 128 = 512; MC = 262144 / 4096 = 64 -> 60; NC = 8388608 / 4096 = 2048.
-                Expect.equal (GemmBlocking.For(zen4, 8, 12, 16, 2)) (GemmBlocking(512, 60, 2048)) "double on a Zen 4 core"
+                // float, 12 x 32 tiles, 2 threads: KC = 65536 / 128 = 512; MC = 262144 / 2048 = 128 -> 120; NC = 4194304 / 2048 = 2048.
+                Expect.equal (GemmBlocking.For(zen4, 4, 12, 32, 2)) (GemmBlocking(512, 120, 2048)) "float on a Zen 4 core"
+                // double, 12 x 16 tiles: KC = 65536 / 128 = 512; MC = 262144 / 4096 = 64 -> 60; NC = 4194304 / 4096 = 1024.
+                Expect.equal (GemmBlocking.For(zen4, 8, 12, 16, 2)) (GemmBlocking(512, 60, 1024)) "double on a Zen 4 core"
                 // A 48 KiB L1d, 2 MiB L2 (as on recent Intel cores), 1 thread, float 12 x 32: KC = 98304 / 128 = 768;
-                // MC = 524288 / 3072 = 170 -> 168; NC = 16777216 / 3072 = 5461 -> 5440.
-                Expect.equal (GemmBlocking.For(CacheSizes(49152L, 2097152L, 33554432L, "test"), 4, 12, 32, 1)) (GemmBlocking(768, 168, 5440)) "float with 48 KiB L1d"
+                // MC = 524288 / 3072 = 170 -> 168; NC = 8388608 / 3072 = 2730 -> 2720.
+                Expect.equal (GemmBlocking.For(CacheSizes(49152L, 2097152L, 33554432L, "test"), 4, 12, 32, 1)) (GemmBlocking(768, 168, 2720)) "float with 48 KiB L1d"
                 // Tiny caches hit the lower bounds: KC 64, MC = mr, NC = nr.
                 Expect.equal (GemmBlocking.For(CacheSizes(1024L, 1024L, 1024L, "test"), 8, 6, 8, 1)) (GemmBlocking(64, 6, 8)) "the lower bounds"
             testCase "a bad element size for the blocking names the parameter" <| fun () ->
