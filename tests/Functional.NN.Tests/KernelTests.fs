@@ -623,6 +623,34 @@ let tests =
                     p.Predict(ReadOnlySpan x, Span both, true)
                     Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
                     expectClose f64 (sprintf "trial %d: naive loops" trial) a one
+            testCase "RowPredictor: every other call reads the panels in reverse order, with the same bits, one thread or split" <| fun () ->
+                // 301 x 97 float64 (228 KiB, past ParallelBytes: split) and 97 x 70: several panels a
+                // layer, the last ones padded. Expected: the first call's bits (the test above checks a
+                // call against naive loops), for every call after it, two inputs interleaved; and
+                // naive loops within the float64 tolerance for both orders.
+                let sizes = [| 301; 97; 70 |]
+                let specs = [| DenseLayerSpec(97, ActivationKind.Tanh); DenseLayerSpec(70, ActivationKind.Sigmoid) |]
+                let rng = Random 17
+                let w = Array.init 2 (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> rng.NextDouble() - 0.5))
+                let b = Array.init 2 (fun l -> Array.init sizes.[l + 1] (fun _ -> rng.NextDouble() - 0.5))
+                let p = RowPredictor<float>(301, specs)
+                for l in 0 .. 1 do p.SetParameters(l, ReadOnlySpan w.[l], ReadOnlySpan b.[l])
+                let xs = Array.init 2 (fun _ -> Array.init 301 (fun _ -> 2.0 * rng.NextDouble() - 1.0))
+                let naive (x: float[]) =
+                    let mutable a = x
+                    for l in 0 .. 1 do
+                        a <- Array.init sizes.[l + 1] (fun j ->
+                            let z = b.[l].[j] + Seq.sum (seq { for i in 0 .. sizes.[l] - 1 -> a.[i] * w.[l].[i * sizes.[l + 1] + j] })
+                            if l = 0 then tanh z else 1.0 / (1.0 + exp -z))
+                    a
+                for split in [ false; true ] do
+                    let first = xs |> Array.map (fun x -> let o = Array.zeroCreate 70 in p.Predict(ReadOnlySpan x, Span o, split); o)
+                    for call in 0 .. 7 do
+                        let i = call % 2
+                        let o = Array.zeroCreate 70
+                        p.Predict(ReadOnlySpan xs.[i], Span o, split)
+                        Expect.sequenceEqual (Array.map BitConverter.DoubleToInt64Bits o) (Array.map BitConverter.DoubleToInt64Bits first.[i]) (sprintf "split %b, call %d: the first call's bits" split call)
+                        expectClose f64 (sprintf "split %b, call %d: naive loops" split call) (naive xs.[i]) o
             testCase "RowPredictor.PredictFromDoubles (each thread rounds the float64 input itself) gives Predict's bits on the row rounded first, float32 and float64, split or not" <| fun () ->
                 // A float32 layer of 784 x 256 (784 KiB) passes ParallelBytes (96 KiB), so the split
                 // path converts the row in every part; 301 inputs are not a multiple of 16, so the
