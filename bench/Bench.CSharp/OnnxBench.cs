@@ -1,7 +1,9 @@
 // The ONNX benchmark (issue 15, must-show 3): single-row prediction of a PyTorch 784-256-128-10
 // ReLU model (float32) exported by torch.onnx.export, imported by Functional.NN.Onnx.loadNetwork
-// and run through the library's public single-row predictor (Network.predictor), against ONNX
-// Runtime on the same file and against PyTorch itself, alternated round by round in the same run.
+// and run through the library's public single-row predictor (Network.predictor, its float32 span
+// overload: float32 rows in and outputs out, as ONNX Runtime and PyTorch take and give them),
+// against ONNX Runtime on the same file and against PyTorch itself, alternated round by round in
+// the same run.
 //
 //   bash bench/run.sh onnx [--rounds N] [--calls C] [--python PATH]
 using System.Diagnostics;
@@ -44,17 +46,19 @@ internal static class OnnxBench
             var predictor = Functional.NN.NetworkModule.predictor(Functional.NN.NetworkModule.withPrecision(Functional.NN.Precision.Float32, imported.Network));
             var reference = peer.Ask(new JsonObject { ["workload"] = "outputs" })!["y"]!.AsArray();
             var rows = RowsOf(peer, imported.Network);
+            // The rows as the float32 values they are (the peer's torch.rand rows).
+            var rows32 = rows.Select(r => r.Select(v => (float)v).ToArray()).ToArray();
             using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
             using var session = new InferenceSession(model, options);
             var ort = new OrtSide(session, "x", "y");
 
             // Agreement before timing: the library and ONNX Runtime against PyTorch's outputs.
             double worstOurs = 0, worstOrt = 0;
-            var output = new double[10];
+            var output = new float[10];
             for (int r = 0; r < 64; r++)
             {
-                predictor.Predict(rows[r], output);
-                var o = ort.Predict(rows[r]);
+                predictor.Predict(rows32[r], output);
+                var o = ort.Predict(rows32[r]);
                 for (int j = 0; j < 10; j++)
                 {
                     double t = (double)reference[r]![j]!;
@@ -72,13 +76,13 @@ internal static class OnnxBench
             void TimeOurs()
             {
                 long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < calls; i++) predictor.Predict(rows[i & 63], output);
+                for (int i = 0; i < calls; i++) predictor.Predict(rows32[i & 63], output);
                 ours.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / calls);
             }
             void TimeOrt()
             {
                 long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < calls; i++) ort.Predict(rows[i & 63]);
+                for (int i = 0; i < calls; i++) ort.Predict(rows32[i & 63]);
                 onnx.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / calls);
             }
             void TimeTorch()
@@ -89,8 +93,8 @@ internal static class OnnxBench
             }
             // Warm-up: half a second of calls on each side, past the JIT's tiering (code that is not
             // marked AggressiveOptimization runs unoptimised for its first ~100 ms, then is recompiled).
-            WarmUp(i => predictor.Predict(rows[i & 63], output));
-            WarmUp(i => ort.Predict(rows[i & 63]));
+            WarmUp(i => predictor.Predict(rows32[i & 63], output));
+            WarmUp(i => ort.Predict(rows32[i & 63]));
             for (int round = 0; round < rounds; round++)
             {
                 Machine.WaitForQuiet(0.15, TimeSpan.FromSeconds(30));
@@ -104,7 +108,7 @@ internal static class OnnxBench
             double bo = ours.Min() * 1e6, br = onnx.Min() * 1e6, bt = torch.Min() * 1e6;
             Console.WriteLine();
             Console.WriteLine("side                                   median us/call   PyTorch / side   ONNX Runtime / side   best us/call   PyTorch / side");
-            Console.WriteLine($"Functional.NN (Network.predictor)  {mo,14:F2}   {mt / mo,14:F2}x   {mr / mo,19:F2}x   {bo,12:F2}   {bt / bo,14:F2}x");
+            Console.WriteLine($"Functional.NN (Network.predictor)      {mo,14:F2}   {mt / mo,14:F2}x   {mr / mo,19:F2}x   {bo,12:F2}   {bt / bo,14:F2}x");
             Console.WriteLine($"ONNX Runtime 1 thread                  {mr,14:F2}   {mt / mr,14:F2}x   {1.0,19:F2}x   {br,12:F2}   {bt / br,14:F2}x");
             Console.WriteLine($"PyTorch (no_grad, eval)                {mt,14:F2}   {1.0,14:F2}x   {mr / mt,19:F2}x   {bt,12:F2}   {1.0,14:F2}x");
             Console.WriteLine($"Functional.NN is {mt / mo:F1}x PyTorch by the medians, {bt / bo:F1}x by the best rounds (issue 15 asks for at least 5x), and {mr / mo:F2}x ONNX Runtime (the goal is 1).");
@@ -121,7 +125,7 @@ internal static class OnnxBench
     /// </summary>
     private static void Breakdown(Functional.NN.Network net, double[][] rows, int calls, int rounds)
     {
-        var predictor = Functional.NN.NetworkModule.predictor(net);
+        var predictor = Functional.NN.NetworkModule.predictor(Functional.NN.NetworkModule.withPrecision(Functional.NN.Precision.Float32, net));
         var layers = net.Layers.ToArray();
         var specs = layers.Select(l => new Functional.NN.Kernels.DenseLayerSpec(l.OutputSize,
             l.Activation.IsReLU ? Functional.NN.Kernels.ActivationKind.ReLU : Functional.NN.Kernels.ActivationKind.Identity, 0.01, l.Bias != null)).ToArray();
@@ -163,6 +167,7 @@ internal static class OnnxBench
             for (int j = 0; j < check.Length; j++) worst = Math.Max(worst, Math.Abs(check[j] - outF[j]) / Math.Max(1, Math.Abs(outF[j])));
         }
         Console.WriteLine($"breakdown (median us per call); RowPredictor vs DenseTrainer.Predict: largest relative difference {worst:E1}");
+        Console.WriteLine($"  Network.predictor (float32 in and out)       {Time(i => predictor.Predict(fr[i & 63], outF)),8:F2}");
         Console.WriteLine($"  Network.predictor (float64 in and out)       {Time(i => predictor.Predict(rows[i & 63], outD)),8:F2}");
         Console.WriteLine($"  DenseTrainer.Predict float32, both cores     {Time(i => trainer.Predict(fr[i & 63], outF, true)),8:F2}");
         Console.WriteLine($"  DenseTrainer.Predict float32, one core       {Time(i => trainer.Predict(fr[i & 63], outF, false)),8:F2}");
@@ -226,9 +231,9 @@ internal static class OnnxBench
             _outputs = new[] { output };
         }
 
-        public float[] Predict(double[] row)
+        public float[] Predict(float[] row)
         {
-            for (int j = 0; j < 784; j++) _in[j] = (float)row[j];
+            row.AsSpan(0, 784).CopyTo(_in);
             _session.Run(_run, _inputs, new[] { _x }, _outputs, new[] { _y });
             return _out;
         }

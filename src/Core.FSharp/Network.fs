@@ -84,12 +84,27 @@ type Predictor internal () =
     /// values): s(... s(x W_1 + b_1) ... W_L + b_L), as Network.predict on a one-row matrix.
     /// Raises ArgumentException (ParamName "x" or "output") for a wrong length or a non-finite input.
     abstract Predict : x: ReadOnlySpan<float> * output: Span<float> -> unit
+    /// The same in float32, for callers whose samples are float32 (as ONNX Runtime's and PyTorch's
+    /// usually are). A float32 network reads x and writes output as they are, with no conversion:
+    /// the result is the float64 overload's on x widened, which that overload rounds to float32
+    /// before widening it (the same bits). A float64 network computes on x widened (exactly) and
+    /// rounds its outputs to float32. Raises ArgumentException (ParamName "x" or "output") for a
+    /// wrong length or a non-finite input (naming its index); allocates nothing on the kernels.
+    abstract Predict : x: ReadOnlySpan<float32> * output: Span<float32> -> unit
     /// The network's output for the sample x (InputSize values), as a new array.
     member this.Predict(x: float[]) : float[] =
         Check.notNull "x" x
         let output = Array.zeroCreate this.OutputSize
         this.Predict(ReadOnlySpan x, Span output)
         output
+    /// The network's output for the float32 sample x (InputSize values), as a new float32 array.
+    member this.Predict(x: float32[]) : float32[] =
+        Check.notNull "x" x
+        let output = Array.zeroCreate this.OutputSize
+        this.Predict(ReadOnlySpan x, Span output)
+        output
+    static member internal NotFiniteOutput() =
+        Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
     /// Checks a sample and an output span against the sizes.
     /// Raises ArgumentException (ParamName "x") when an output is not finite although x is.
     [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
@@ -97,20 +112,35 @@ type Predictor internal () =
         let mutable ok = true
         for k in 0 .. output.Length - 1 do
             if not (Double.IsFinite output.[k]) then ok <- false
-        if not ok then
-            Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
+        if not ok then Predictor.NotFiniteOutput()
+    /// As CheckResult, for a float32 output (a float64 network's output may overflow float32).
+    member internal this.CheckResult(output: Span<float32>) =
+        let mutable ok = true
+        for k in 0 .. output.Length - 1 do
+            if not (Single.IsFinite output.[k]) then ok <- false
+        if not ok then Predictor.NotFiniteOutput()
     /// Checks the lengths of a sample and an output span against the sizes.
-    member internal this.CheckLengths(x: ReadOnlySpan<float>, output: Span<float>) =
-        if x.Length <> this.InputSize then
-            Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." x.Length this.InputSize)
-        if output.Length <> this.OutputSize then
-            Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." output.Length this.OutputSize)
+    member internal this.CheckLengths(x: ReadOnlySpan<float>, output: Span<float>) = this.CheckLengths(x.Length, output.Length)
+    member internal this.CheckLengths(xLength: int, outputLength: int) =
+        if xLength <> this.InputSize then
+            Check.fail "x" (sprintf "x has %d values, but the network takes %d inputs." xLength this.InputSize)
+        if outputLength <> this.OutputSize then
+            Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." outputLength this.OutputSize)
+    /// Checks a float32 sample and output span: the lengths, then every value of x finite (a float32
+    /// is within float32's range); raises ArgumentException naming the first bad value's index.
+    [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+    member internal this.CheckSpans(x: ReadOnlySpan<float32>, output: Span<float32>) =
+        this.CheckLengths(x.Length, output.Length)
+        if not (KernelElement.allFinite x) then
+            for j in 0 .. x.Length - 1 do
+                if not (Single.IsFinite x.[j]) then Predictor.NotFiniteInput(float x.[j], j)
+    static member internal NotFiniteInput(value: float, j: int) =
+        Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string value) j)
     /// Raises ArgumentException (ParamName "x") naming the first value of x that is not finite,
     /// else the first beyond float32's range; returns when there is none.
     member internal this.ReportInput(x: ReadOnlySpan<float>) =
         for j in 0 .. x.Length - 1 do
-            if not (Double.IsFinite x.[j]) then
-                Check.fail "x" (sprintf "x holds %s at index %d; every value must be finite." (string x.[j]) j)
+            if not (Double.IsFinite x.[j]) then Predictor.NotFiniteInput(x.[j], j)
         if this.Precision = Precision.Float32 then
             for j in 0 .. x.Length - 1 do
                 if abs x.[j] > float Single.MaxValue then
@@ -410,6 +440,26 @@ module internal KernelNetwork =
             finally
                 Monitor.Exit gate
             this.CheckResult result
+        [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
+        override this.Predict(x: ReadOnlySpan<float32>, result: Span<float32>) =
+            this.CheckSpans(x, result)
+            Monitor.Enter gate
+            try
+                if Type.op_Equality(typeof<'T>, typeof<float32>) then
+                    // float32: the caller's spans are the kernels' input and output.
+                    let xt = MemoryMarshal.Cast<float32, 'T> x
+                    let rt = MemoryMarshal.Cast<float32, 'T> result
+                    if isNull row then trainer.Predict(xt, rt, true) else row.Predict(xt, rt, true)
+                else
+                    // float64: x widened exactly, the outputs rounded to float32.
+                    let wide = MemoryMarshal.Cast<'T, float>(Span input)
+                    Layout.Widen(x, wide)
+                    if isNull row then trainer.Predict(ReadOnlySpan input, Span output, true)
+                    else row.Predict(ReadOnlySpan input, Span output, true)
+                    for j in 0 .. output.Length - 1 do result.[j] <- Single.CreateTruncating output.[j]
+            finally
+                Monitor.Exit gate
+            this.CheckResult result
 
     /// A kernel predictor in the network's precision.
     let predictor (net: Network) : Predictor =
@@ -681,6 +731,13 @@ module Network =
                     for j in 0 .. x.Length - 1 do row.[0, j] <- x.[j]
                     let y = (forwardUnchecked net row).Output
                     for j in 0 .. output.Length - 1 do output.[j] <- y.[0, j]
+                    this.CheckResult output
+                member this.Predict(x: ReadOnlySpan<float32>, output: Span<float32>) =
+                    this.CheckSpans(x, output)
+                    let wide = Array.zeroCreate<float> x.Length
+                    for j in 0 .. x.Length - 1 do wide.[j] <- float x.[j]
+                    let y = this.Predict wide
+                    for j in 0 .. output.Length - 1 do output.[j] <- float32 y.[j]
                     this.CheckResult output }
 
     /// A single-sample predictor (`predictorWith Backend.Auto`).

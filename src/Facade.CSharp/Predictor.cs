@@ -35,6 +35,22 @@ public sealed class Predictor
         ArgumentNullException.ThrowIfNull(x);
         return _core.Predict(x);
     }
+
+    /// <summary>Writes the outputs for the float32 sample <paramref name="x"/> (<see cref="InputSize"/> values) into
+    /// <paramref name="output"/> (<see cref="OutputSize"/> values), for samples held as float (as ONNX Runtime and
+    /// PyTorch hold them). A float32 network reads and writes them with no conversion, with the bits of the double
+    /// overload on the same values; a float64 network computes on x widened and rounds its outputs to float.
+    /// Allocates nothing on the kernels.</summary>
+    /// <exception cref="ArgumentException">A length is wrong, or x holds NaN or an infinity.</exception>
+    public void Predict(ReadOnlySpan<float> x, Span<float> output) => _core.Predict(x, output);
+
+    /// <summary>The outputs for the float32 sample <paramref name="x"/>, as a new array (see
+    /// <see cref="Predict(ReadOnlySpan{float}, Span{float})"/>).</summary>
+    public float[] Predict(float[] x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return _core.Predict(x);
+    }
 }
 
 /// <summary>

@@ -461,6 +461,22 @@ let tests =
                         p.Predict(ReadOnlySpan row, Span output)
                         expectClose (tolerance precision / 100.0) (sprintf "row %d (span)" i) (expected.Row(i).ToArray()) output
 
+            testPropertyWithConfig (config 40) (sprintf "%A: the predictor's float32 overload gives the float64 overload's output, rounded to float32, bit for bit" precision) <| fun (c: Case) ->
+                // Expected: the float64 overload (checked against Network.predict above) on x rounded to
+                // float32 and widened back, its output rounded to float32: for a float32 network both
+                // compute the same float32 values (the float64 overload rounds x, then widens its
+                // float32 output exactly); for a float64 network the float32 overload widens x.
+                let net = inPrecision precision c
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let p = Network.predictorWith backend net
+                    let output = Array.create p.OutputSize Single.NaN
+                    for i in 0 .. c.X.RowCount - 1 do
+                        let row32 = c.X.Row(i).ToArray() |> Array.map float32
+                        let expected = p.Predict(Array.map float row32) |> Array.map (float32 >> BitConverter.SingleToInt32Bits)
+                        Expect.sequenceEqual (p.Predict row32 |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%A, row %d (array)" backend i)
+                        p.Predict(ReadOnlySpan row32, Span output)
+                        Expect.sequenceEqual (output |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%A, row %d (span)" backend i)
+
         test "the predictor's span overload allocates nothing per call; it keeps its own copy" {
             // W1's network (784-256-128-10), whose first layer is large enough to be split over the cores.
             let net = Network.init 784 [ LayerSpec.Of(256, Activation.ReLU); LayerSpec.Of(128, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 1L
@@ -475,6 +491,11 @@ let tests =
                 for _ in 1 .. 1000 do p.Predict(ReadOnlySpan x, Span output)
                 let bytes = fewestBytesOf100 (fun () -> p.Predict(ReadOnlySpan x, Span output))
                 Expect.equal bytes 0L (sprintf "%A: bytes allocated by 100 calls (the fewest of five runs)" precision)
+                // The float32 overload too.
+                let x32, output32 = Array.map float32 x, Array.zeroCreate<float32> 10
+                for _ in 1 .. 1000 do p.Predict(ReadOnlySpan x32, Span output32)
+                let bytes32 = fewestBytesOf100 (fun () -> p.Predict(ReadOnlySpan x32, Span output32))
+                Expect.equal bytes32 0L (sprintf "%A: bytes allocated by 100 float32 calls (the fewest of five runs)" precision)
                 expectClose (tolerance precision / 100.0) "W1 output" (values (Network.predictWith Backend.Reference net (Mat.init 1 784 (fun _ j -> x.[j])))) output
             Expect.equal (bits (flat (Network.init 784 [ LayerSpec.Of(256, Activation.ReLU); LayerSpec.Of(128, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 1L))) before "network unchanged"
         }
@@ -535,6 +556,17 @@ let tests =
                 let e = catch<ArgumentException> (fun () -> p.Predict([| 1.0; nan |]) |> ignore)
                 Expect.equal e.ParamName "x" "NaN in x"
                 Expect.stringContains e.Message "index 1" "names the index"
+                // The float32 overload: the same errors; a bad value leaves the output untouched.
+                let e = catch<ArgumentException> (fun () -> p.Predict([| 1.0f |]) |> ignore)
+                Expect.equal e.ParamName "x" "float32: short x"
+                let e = catch<ArgumentException> (fun () -> p.Predict(ReadOnlySpan [| 1.0f; 2.0f |], Span (Array.zeroCreate<float32> 2)))
+                Expect.equal e.ParamName "output" "float32: long output"
+                for value in [ Single.NaN; Single.PositiveInfinity; Single.NegativeInfinity ] do
+                    let out32 = [| 7.0f |]
+                    let e = catch<ArgumentException> (fun () -> p.Predict(ReadOnlySpan [| 1.0f; value |], Span out32))
+                    Expect.equal e.ParamName "x" (sprintf "float32: %g in x" value)
+                    Expect.stringContains e.Message "index 1" "float32: names the index"
+                    Expect.equal out32.[0] 7.0f "float32: the output is untouched"
             // The step activation: the kernels refuse it by name, Auto falls back to the reference.
             let step = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Step) ] 1L
             let e = catch<ArgumentException> (fun () -> Network.predictWith Backend.Kernels step x |> ignore)

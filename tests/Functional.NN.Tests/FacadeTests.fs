@@ -62,6 +62,22 @@ let tests =
             expectArg "x" [ "empty" ] (fun () -> net.Predict(Array2D.zeroCreate 0 3) |> ignore)
             expectArg "x" [] (fun () -> net.Predict(null) |> ignore)
         }
+        test "the predictor's float overloads give the double overloads' outputs rounded to float, and name bad input" {
+            // Expected: the double overload on the same values widened, rounded to float (exact for a
+            // float32 network, whose double overload widens a float result).
+            for n in [ net; net.WithPrecision Precision.Float32 ] do
+                let p = n.CreatePredictor()
+                for i in 0 .. 4 do
+                    let x = Array.init 3 (fun j -> float32 (sin (float (3 * i + j))))
+                    let expected = p.Predict(Array.map float x) |> Array.map float32
+                    Expect.equal (p.Predict x) expected (sprintf "%A, sample %d (array)" n.Precision i)
+                    let output = Array.zeroCreate<float32> 2
+                    p.Predict(ReadOnlySpan x, Span output)
+                    Expect.equal output expected (sprintf "%A, sample %d (span)" n.Precision i)
+                expectArg "x" [ "index 2" ] (fun () -> p.Predict([| 0.0f; 1.0f; Single.NaN |]) |> ignore)
+                expectArg "x" [ "2 values"; "3 inputs" ] (fun () -> p.Predict([| 0.0f; 1.0f |]) |> ignore)
+                expectArg "x" [] (fun () -> p.Predict(null: float32[]) |> ignore)
+        }
         test "arrays in and out are copies: changing them does not change the network" {
             let w = net.GetWeights 0
             w.[0, 0] <- 1e9
