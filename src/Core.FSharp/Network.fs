@@ -113,12 +113,13 @@ type Predictor internal () =
         for k in 0 .. output.Length - 1 do
             if not (Double.IsFinite output.[k]) then ok <- false
         if not ok then Predictor.NotFiniteOutput()
-    /// As CheckResult, for a float32 output (a float64 network's output may overflow float32).
+    /// As CheckResult, for a float32 output (a float64 network's output may also be beyond float32's range).
     member internal this.CheckResult(output: Span<float32>) =
         let mutable ok = true
         for k in 0 .. output.Length - 1 do
             if not (Single.IsFinite output.[k]) then ok <- false
-        if not ok then Predictor.NotFiniteOutput()
+        if not ok then
+            Check.fail "x" "The network's output for x is not finite in float32 although x is: a value far outside the range the network was trained on overflows a layer, or (for a float64 network) an output is beyond float32's range, about 3.4e38. Scale the inputs as for training, or use the float64 overload."
     /// Checks the lengths of a sample and an output span against the sizes.
     member internal this.CheckLengths(x: ReadOnlySpan<float>, output: Span<float>) = this.CheckLengths(x.Length, output.Length)
     member internal this.CheckLengths(xLength: int, outputLength: int) =

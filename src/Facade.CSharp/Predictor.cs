@@ -4,7 +4,7 @@ namespace FunctionalNN;
 
 /// <summary>
 /// A single-sample predictor (<see cref="Network.CreatePredictor"/>): a network's outputs for one sample at a
-/// time with low latency, from a private copy of its parameters. Thread-safe; the span overload allocates nothing.
+/// time with low latency, from a private copy of its parameters. Thread-safe; the span overloads (double and float) allocate nothing.
 /// </summary>
 public sealed class Predictor
 {

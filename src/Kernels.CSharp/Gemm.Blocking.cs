@@ -96,7 +96,7 @@ public readonly record struct GemmBlocking(int KC, int MC, int NC)
     internal static int? MCOverride { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_MC"), out int mc) && mc >= 12 && mc <= 4096 ? mc : null;
 
-    /// <summary>NC set by the environment variable FNN_GEMM_NC (16 to 65536, down to a multiple of nr), for measurements (no effect on the bits).</summary>
+    /// <summary>NC set by the environment variable FNN_GEMM_NC (16 to 65536, rounded down to a multiple of nr, at least nr), for measurements (no effect on the bits).</summary>
     internal static int? NCOverride { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("FNN_GEMM_NC"), out int nc) && nc >= 16 && nc <= 65536 ? nc : null;
 

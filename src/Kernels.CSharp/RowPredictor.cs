@@ -21,7 +21,7 @@ namespace Functional.NN.Kernels;
 /// large one runs in one fork of the pool, the threads waiting for each other between layers
 /// (see <see cref="Job"/>), and the small layers after it on the calling thread. Where a core's
 /// share of the weights is about the size of its L2 or less, every other call reads each layer's
-/// panels in the reverse order, so that a call starts with what the last one read last (see _reverse).
+/// panels in the reverse order, so that a call starts with what the last one read last.
 /// </para>
 /// <para>
 /// Every output is the same sum in the same order whichever thread computes it and however the

@@ -626,8 +626,9 @@ let tests =
             testCase "RowPredictor: every other call reads the panels in reverse order, with the same bits, one thread or split" <| fun () ->
                 // 301 x 97 float64 (228 KiB, past ParallelBytes: split) and 97 x 70: several panels a
                 // layer, the last ones padded. Expected: the first call's bits (the test above checks a
-                // call against naive loops), for every call after it, two inputs interleaved; and
-                // naive loops within the float64 tolerance for both orders.
+                // call against naive loops), for every call after it, three inputs in turn (so that
+                // each input is predicted in both orders: the order flips on every call); and naive
+                // loops within the float64 tolerance for both orders.
                 let sizes = [| 301; 97; 70 |]
                 let specs = [| DenseLayerSpec(97, ActivationKind.Tanh); DenseLayerSpec(70, ActivationKind.Sigmoid) |]
                 let rng = Random 17
@@ -635,7 +636,7 @@ let tests =
                 let b = Array.init 2 (fun l -> Array.init sizes.[l + 1] (fun _ -> rng.NextDouble() - 0.5))
                 let p = RowPredictor<float>(301, specs)
                 for l in 0 .. 1 do p.SetParameters(l, ReadOnlySpan w.[l], ReadOnlySpan b.[l])
-                let xs = Array.init 2 (fun _ -> Array.init 301 (fun _ -> 2.0 * rng.NextDouble() - 1.0))
+                let xs = Array.init 3 (fun _ -> Array.init 301 (fun _ -> 2.0 * rng.NextDouble() - 1.0))
                 let naive (x: float[]) =
                     let mutable a = x
                     for l in 0 .. 1 do
@@ -645,8 +646,8 @@ let tests =
                     a
                 for split in [ false; true ] do
                     let first = xs |> Array.map (fun x -> let o = Array.zeroCreate 70 in p.Predict(ReadOnlySpan x, Span o, split); o)
-                    for call in 0 .. 7 do
-                        let i = call % 2
+                    for call in 0 .. 8 do
+                        let i = call % 3
                         let o = Array.zeroCreate 70
                         p.Predict(ReadOnlySpan xs.[i], Span o, split)
                         Expect.sequenceEqual (Array.map BitConverter.DoubleToInt64Bits o) (Array.map BitConverter.DoubleToInt64Bits first.[i]) (sprintf "split %b, call %d: the first call's bits" split call)
