@@ -336,16 +336,16 @@ let tests =
                         if rng.Next 3 = 0 then let w2, b2 = mutate rng b1 in w1 + " + " + w2, b2 else w1, b1
                 let opts = options.[case % options.Length]
                 let watch = Diagnostics.Stopwatch.StartNew()
-                let result, allocated =
-                    allocation (fun () ->
-                        try
-                            let d =
-                                if case % 100 = 0 then
-                                    let path = tempFile bytes
-                                    try Csv.load opts path finally File.Delete path
-                                else Csv.loadText opts (Csv.decode bytes)
-                            Ok d
-                        with e -> Error e)
+                let load () =
+                    try
+                        let d =
+                            if case % 100 = 0 then
+                                let path = tempFile bytes
+                                try Csv.load opts path finally File.Delete path
+                            else Csv.loadText opts (Csv.decode bytes)
+                        Ok d
+                    with e -> Error e
+                let result, first = allocation load
                 let seconds = watch.Elapsed.TotalSeconds
                 count <- count + 1
                 slowest <- max slowest seconds
@@ -364,6 +364,11 @@ let tests =
                 // its message costs about 5-12 KB whatever the input); the file-backed cases also
                 // copy the bytes through a file stream: 256 KiB more for its buffers.
                 let allowed = max (100L * int64 bytes.Length) 16384L + (if case % 100 = 0 then 262144L else 0L)
+                // Over the limit, the same load is measured once more and the smaller count kept: what
+                // the loader allocates comes back every time, while a one-off on the thread (the
+                // runtime's first use of something, seen once in a full run at 18.6 KB for a 95-byte
+                // file) does not.
+                let allocated = if first > allowed then min first (snd (allocation load)) else first
                 if allocated > allowed then failures.Add(sprintf "case %d (%s): allocated %d bytes for %d" case what allocated bytes.Length)
                 if seconds > 1.0 then failures.Add(sprintf "case %d (%s): %.2f s" case what seconds)
             Console.Out.WriteLine(sprintf "CSV fuzz: %d files, %d loaded whole, %d DataFormatException; slowest %.3f s; %.1f s in all" count loaded rejected slowest clock.Elapsed.TotalSeconds)
