@@ -103,22 +103,14 @@ type Predictor internal () =
         let output = Array.zeroCreate this.OutputSize
         this.Predict(ReadOnlySpan x, Span output)
         output
-    static member internal NotFiniteOutput() =
-        Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
-    /// Checks a sample and an output span against the sizes.
     /// Raises ArgumentException (ParamName "x") when an output is not finite although x is.
     [<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)>]
     member internal this.CheckResult(output: Span<float>) =
-        let mutable ok = true
-        for k in 0 .. output.Length - 1 do
-            if not (Double.IsFinite output.[k]) then ok <- false
-        if not ok then Predictor.NotFiniteOutput()
+        if not (KernelElement.allFinite (Span<float>.op_Implicit output)) then
+            Check.fail "x" "The network's output for x is not finite although x is: a value far outside the range the network was trained on overflows a layer. Scale the inputs as for training."
     /// As CheckResult, for a float32 output (a float64 network's output may also be beyond float32's range).
     member internal this.CheckResult(output: Span<float32>) =
-        let mutable ok = true
-        for k in 0 .. output.Length - 1 do
-            if not (Single.IsFinite output.[k]) then ok <- false
-        if not ok then
+        if not (KernelElement.allFinite (Span<float32>.op_Implicit output)) then
             Check.fail "x" "The network's output for x is not finite in float32 although x is: a value far outside the range the network was trained on overflows a layer, or (for a float64 network) an output is beyond float32's range, about 3.4e38. Scale the inputs as for training, or use the float64 overload."
     /// Checks the lengths of a sample and an output span against the sizes.
     member internal this.CheckLengths(x: ReadOnlySpan<float>, output: Span<float>) = this.CheckLengths(x.Length, output.Length)
@@ -734,11 +726,12 @@ module Network =
                     for j in 0 .. output.Length - 1 do output.[j] <- y.[0, j]
                     this.CheckResult output
                 member this.Predict(x: ReadOnlySpan<float32>, output: Span<float32>) =
+                    // As the float64 overload on x widened (exactly), its outputs rounded to float32.
                     this.CheckSpans(x, output)
-                    let wide = Array.zeroCreate<float> x.Length
-                    for j in 0 .. x.Length - 1 do wide.[j] <- float x.[j]
-                    let y = this.Predict wide
-                    for j in 0 .. output.Length - 1 do output.[j] <- float32 y.[j]
+                    let row = Matrix<float>.Build.Dense(1, x.Length)
+                    for j in 0 .. x.Length - 1 do row.[0, j] <- float x.[j]
+                    let y = (forwardUnchecked net row).Output
+                    for j in 0 .. output.Length - 1 do output.[j] <- float32 y.[0, j]
                     this.CheckResult output }
 
     /// A single-sample predictor (`predictorWith Backend.Auto`).
