@@ -4,9 +4,11 @@
 Reads one JSON command per line on stdin and answers one JSON line on stdout, as torch_peer.py:
   {"workload": "export", "path": P}   builds the 784-256-128-10 ReLU nn.Sequential (float32, seed 1)
                                        and writes it with torch.onnx.export (opset 17, dynamic batch)
-  {"workload": "predict", "calls": C, "reps": R}
+  {"workload": "predict", "calls": C, "reps": R, "warm_s": W}
                                        R times: C single-row predictions (1 x 784, torch.no_grad,
-                                       eval mode) cycling 64 rows; answers each rep's seconds per call
+                                       eval mode) cycling 64 rows; answers each rep's seconds per call;
+                                       first, untimed, at least 200 calls and at least W seconds
+                                       (0 if absent), the warm-up the runner gives its own two sides
   {"workload": "rows"}                 the 64 input rows (torch.rand, seed 5)
   {"workload": "outputs"}              the model's outputs for the 64 rows (to check the three sides agree)
   {"workload": "info"} / {"workload": "quit"}
@@ -41,11 +43,13 @@ def handle(cmd):
         with torch.no_grad():
             return {"y": MODEL(ROWS).double().tolist()}
     if w == "predict":
-        calls, times = cmd["calls"], []
+        calls, times, warm_s = cmd["calls"], [], cmd.get("warm_s", 0.0)
         rows = [ROWS[i:i + 1].clone() for i in range(64)]
         with torch.no_grad():
-            for i in range(200):
+            t0, i = time.perf_counter(), 0
+            while i < 200 or time.perf_counter() - t0 < warm_s:
                 MODEL(rows[i & 63])
+                i += 1
             for _ in range(cmd["reps"]):
                 t0 = time.perf_counter()
                 for i in range(calls):

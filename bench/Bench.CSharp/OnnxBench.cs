@@ -5,7 +5,10 @@
 // against ONNX Runtime on the same file and against PyTorch itself, alternated round by round in
 // the same run.
 //
-//   bash bench/run.sh onnx [--rounds N] [--calls C] [--python PATH]
+// Each side, in each round, first makes untimed calls for at least 200 calls and at least
+// --warm-ms milliseconds (10 by default), the same for all three (the peer always made 200).
+//
+//   bash bench/run.sh onnx [--rounds N] [--calls C] [--warm-ms W] [--python PATH]
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.ML.OnnxRuntime;
@@ -18,6 +21,7 @@ internal static class OnnxBench
     public static int Run(string[] args)
     {
         int rounds = 15, calls = 2000;
+        double warmMs = 10;
         bool breakdown = false;
         string python = Environment.GetEnvironmentVariable("PYTHON") ?? "python3";
         for (int i = 0; i < args.Length; i++)
@@ -25,6 +29,7 @@ internal static class OnnxBench
             {
                 case "--rounds": rounds = int.Parse(args[++i]); break;
                 case "--calls": calls = int.Parse(args[++i]); break;
+                case "--warm-ms": warmMs = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--python": python = args[++i]; break;
                 case "--quick": rounds = 1; calls = 300; break;
                 case "--breakdown": breakdown = true; break;
@@ -39,7 +44,7 @@ internal static class OnnxBench
             var info = peer.Ask(new JsonObject { ["workload"] = "info" })!;
             string model = Path.Combine(dir, "mlp.onnx");
             Check(peer.Ask(new JsonObject { ["workload"] = "export", ["path"] = model })!);
-            Console.WriteLine($"ONNX benchmark: 784-256-128-10 ReLU float32 from torch {info["torch"]} ({info["torch_threads"]} threads), {rounds} rounds of {calls} single-row calls per side; CPU {Machine.CpuModel()}");
+            Console.WriteLine($"ONNX benchmark: 784-256-128-10 ReLU float32 from torch {info["torch"]} ({info["torch_threads"]} threads), {rounds} rounds of {calls} single-row calls per side, each after a warm-up of at least 200 calls and {warmMs:F0} ms; CPU {Machine.CpuModel()}");
 
             // The three sides, on the same 64 rows (the peer's, seed 5).
             var imported = Functional.NN.Onnx.loadNetwork(model);
@@ -73,21 +78,27 @@ internal static class OnnxBench
             var ours = new List<double>();
             var onnx = new List<double>();
             var torch = new List<double>();
+            // Before each timed round, the side's warm-up (as the peer's): without it, in rounds
+            // where the predictor followed the other two sides it ran 8-11 us a call for its
+            // first 500-800 calls (about 5 ms) and 5.6-6.3 us after (2026-12-06, 20 rounds,
+            // blocks of 100 calls); with it the profile is flat (bench/README.md).
             void TimeOurs()
             {
+                WarmUp(i => predictor.Predict(rows32[i & 63], output), warmMs / 1000);
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < calls; i++) predictor.Predict(rows32[i & 63], output);
                 ours.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / calls);
             }
             void TimeOrt()
             {
+                WarmUp(i => ort.Predict(rows32[i & 63]), warmMs / 1000);
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < calls; i++) ort.Predict(rows32[i & 63]);
                 onnx.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / calls);
             }
             void TimeTorch()
             {
-                var a = peer.Ask(new JsonObject { ["workload"] = "predict", ["calls"] = calls, ["reps"] = 1 })!;
+                var a = peer.Ask(new JsonObject { ["workload"] = "predict", ["calls"] = calls, ["reps"] = 1, ["warm_s"] = warmMs / 1000 })!;
                 Check(a);
                 torch.Add((double)a["times"]![0]!);
             }
@@ -186,11 +197,11 @@ internal static class OnnxBench
         }
     }
 
-    /// <summary>Calls <paramref name="call"/> for half a second (at least 200 times).</summary>
-    private static void WarmUp(Action<int> call)
+    /// <summary>Calls <paramref name="call"/> for <paramref name="seconds"/> (half a second unless told), and at least 200 times.</summary>
+    private static void WarmUp(Action<int> call, double seconds = 0.5)
     {
         long t0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < 200 || Stopwatch.GetElapsedTime(t0).TotalSeconds < 0.5; i++) call(i);
+        for (int i = 0; i < 200 || Stopwatch.GetElapsedTime(t0).TotalSeconds < seconds; i++) call(i);
     }
 
     private static unsafe void GemmRow(float[] x, float[] w, float[] y, int din, int dout, bool parallel)
