@@ -102,8 +102,9 @@ internal static class OnnxBench
                 Check(a);
                 torch.Add((double)a["times"]![0]!);
             }
-            // Warm-up: half a second of calls on each side, past the JIT's tiering (code that is not
-            // marked AggressiveOptimization runs unoptimised for its first ~100 ms, then is recompiled).
+            // Warm-up once: half a second of calls on this process's two sides, past the JIT's tiering
+            // (code that is not marked AggressiveOptimization runs unoptimised for its first ~100 ms,
+            // then is recompiled); PyTorch's side has no JIT to pass. Then every side warms up in every round.
             WarmUp(i => predictor.Predict(rows32[i & 63], output));
             WarmUp(i => ort.Predict(rows32[i & 63]));
             for (int round = 0; round < rounds; round++)

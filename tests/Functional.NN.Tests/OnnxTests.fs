@@ -22,13 +22,40 @@ open Functional.NN.OnnxProto
 /// nothing).
 let tolerance (p: Precision) = match p with Precision.Float32 -> 1e-5 | Precision.Float64 -> 1e-12
 
-let expectClose (tol: float) (what: string) (actual: float[,]) (expected: Matrix<float>) =
+/// Every value within tol i (row i's tolerance) relative to max(|expected|, 1).
+let expectCloseRows (tol: int -> float) (what: string) (actual: float[,]) (expected: Matrix<float>) =
     Expect.equal (Array2D.length1 actual, Array2D.length2 actual) (expected.RowCount, expected.ColumnCount) (what + ": shape")
     for i in 0 .. expected.RowCount - 1 do
         for j in 0 .. expected.ColumnCount - 1 do
             let a, e = actual.[i, j], expected.[i, j]
-            if not (abs (a - e) <= tol * max (abs e) 1.0) then
-                failtestf "%s at row %d, column %d: %s against %s (difference %g, tolerance %g relative)" what i j (a.ToString "R") (e.ToString "R") (abs (a - e)) tol
+            if not (abs (a - e) <= tol i * max (abs e) 1.0) then
+                failtestf "%s at row %d, column %d: %s against %s (difference %g, tolerance %g relative)" what i j (a.ToString "R") (e.ToString "R") (abs (a - e)) (tol i)
+
+let expectClose (tol: float) (what: string) (actual: float[,]) (expected: Matrix<float>) = expectCloseRows (fun _ -> tol) what actual expected
+
+/// For each row of x, the largest condition of the network's layer normalisations (nested ones
+/// too) on that row's path: (mean^2 + var) / (var + eps) of the normalised values, from the
+/// library's own trace. ONNX Runtime's float32 LayerNormalization loses about log10 of it in
+/// digits against the library's float64 sums rounded once (a row whose features nearly agree has
+/// a variance far below its mean square). Measured on 18,069 rows of 4,000 random float32 block
+/// networks (genBlocks, 2026-12-06): every row over 1e-5 relative (7 of them, at most 2.2e-5) had
+/// a condition of 1,000 or more; rows under 10 stayed within 1.9e-6. So rows whose condition is at
+/// most 100 are held to the issue's 1e-5, the others to 1e-4.
+let layerNormCondition (net: Network) (x: Matrix<float>) : float[] =
+    let k = Array.zeroCreate x.RowCount
+    let rec walk (blocks: Block list) (steps: BlockTrace list) =
+        for b, t in List.zip blocks steps do
+            match b, t.Memory with
+            | Block.LayerNorm ln, _ ->
+                for i in 0 .. x.RowCount - 1 do
+                    let r = t.Input.Row i
+                    let mean = r.Sum() / float r.Count
+                    let var = (r |> Seq.sumBy (fun v -> (v - mean) * (v - mean))) / float r.Count
+                    k.[i] <- max k.[i] ((mean * mean + var) / (var + ln.Epsilon))
+            | Block.Residual inner, BlockMemory.Inner ts -> walk inner ts
+            | _ -> ()
+    walk net.Blocks (Network.forward net x).Steps
+    k
 
 /// Runs ONNX bytes in ONNX Runtime on x (given to the input in `elemType`), every output by name.
 let ortRun (bytes: byte[]) (input: string) (float32Input: bool) (x: Matrix<float>) : Map<string, Choice<float[,], int64[]>> =
@@ -314,15 +341,18 @@ let mutations (valid: byte[]) (seed: int64) : seq<string * byte[]> =
         yield edit "a function's body changed" (fun c -> if c.Functions.Count > 0 then c.Functions.[0].Node.RemoveAt 1)
     }
 
-/// What the fuzz accepts: a valid network, or OnnxFormatException.
-let tryImport (bytes: byte[]) : Result<string, exn> =
+/// What the fuzz accepts from a reader (the network it read): Ok "ok" for a network whose values
+/// are all finite, Ok "format" for an OnnxFormatException, Error for anything else.
+let tryImportWith (read: byte[] -> Network) (bytes: byte[]) : Result<string, exn> =
     try
-        let r = Onnx.importNetwork bytes
-        if not (Parameters.isFinite r.Network) then failwith "an imported network holds a non-finite weight"
+        if not (Parameters.isFinite (read bytes)) then failwith "an imported model holds a non-finite weight"
         Ok "ok"
     with
     | :? OnnxFormatException -> Ok "format"
     | e -> Error e
+
+let tryImport = tryImportWith (fun b -> (Onnx.importNetwork b).Network)
+let tryImportPipeline = tryImportWith (fun b -> (Onnx.importPipeline b).Network)
 
 [<Tests>]
 let tests =
@@ -334,16 +364,14 @@ let tests =
                     // Expected: the library's own forward pass (Network.predict).
                     expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
             for p in [ Precision.Float64; Precision.Float32 ] do
-                // Normalisation divides by sqrt(var + eps): where a row's (or a column's) values are
-                // close, ONNX Runtime's float32 sums (another order than the library's float64
-                // sums rounded once) differ by a few ulps of the variance, and 1/std multiplies that
-                // difference; a failing case seen (layer normalisation of three features, two nested
-                // residuals) differed by 1.3e-5. So float32 block networks get 1e-4, float64 keeps 1e-12.
-                let blockTolerance = match p with Precision.Float32 -> 1e-4 | Precision.Float64 -> tolerance p
-                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g" (Precision.name p) blockTolerance) (genBlocks p) 60 (fun (net, x) ->
+                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g where conditioned" (Precision.name p) (tolerance p)) (genBlocks p) 60 (fun (net, x) ->
                     let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
-                    // Expected: the library's forward pass at inference (Network.predict).
-                    expectClose blockTolerance "output" (floats out "output") (Network.predict net x))
+                    // Expected: the library's forward pass at inference (Network.predict), each row
+                    // within the issue's tolerance unless a layer normalisation on its path is
+                    // ill-conditioned in float32 (see layerNormCondition).
+                    let kappa = layerNormCondition net x
+                    let rowTolerance i = if isFloat32 p && kappa.[i] > 100.0 then 1e-4 else tolerance p
+                    expectCloseRows rowTolerance "output" (floats out "output") (Network.predict net x))
             yield test "a custom block is refused by export with an ArgumentException naming it and its position" {
                 let custom =
                     { new ICustomBlock with
@@ -747,39 +775,38 @@ let tests =
                   Onnx.exportNetwork 13 (Network.withPrecision Precision.Float32 (Network.init 2 [ LayerSpec.Of(3, Activation.LeakyReLU 0.1); LayerSpec.Of(2, Activation.Sigmoid) ] 5L)), 3L
                   File.ReadAllBytes(fixture "torch_family_f32.onnx"), 4L
                   Onnx.exportNetwork 17 (fst (Gen.sampleWithSeed (Rnd(8UL)) 5 10 (genBlocks Precision.Float64) |> Array.maxBy (fun (n, _) -> n.Blocks.Length))), 5L ]
-            let mutable count, valid, worst = 0, 0, (0L, 0)
+            let mutable count, valid, worst, slowest = 0, 0, (0L, 0), 0.0
             let failures = Collections.Generic.List<string>()
+            /// Imports one file (tryImport or tryImportPipeline) and checks its allocation and time:
+            /// the parsed model, the weights as float64 and the network (or pipeline) take a small
+            /// multiple of the file's size, never what a damaged length or dimension declares; and
+            /// no file takes a second (a file takes about 0.1 ms).
+            let check (what: string) (import: byte[] -> Result<string, exn>) (b: byte[]) =
+                count <- count + 1
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                let started = Diagnostics.Stopwatch.GetTimestamp()
+                let result = import b
+                let seconds = Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                let allowed = 64L * int64 b.Length + 262144L
+                if allocated > fst worst then worst <- (allocated, b.Length)
+                slowest <- max slowest seconds
+                match result with
+                | Ok "ok" -> valid <- valid + 1
+                | Ok _ -> ()
+                | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
+                if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
+                if seconds > 1.0 then failures.Add(sprintf "%s: %.2f s for a %d-byte file" what seconds b.Length)
             for bytes, seed in files do
-                for what, b in mutations bytes seed do
-                    count <- count + 1
-                    let before = GC.GetAllocatedBytesForCurrentThread()
-                    let result = tryImport b
-                    let allocated = GC.GetAllocatedBytesForCurrentThread() - before
-                    // The parsed model, the weights as float64 and the network: a small multiple
-                    // of the file's size, never what a damaged length or dimension declares.
-                    let allowed = 64L * int64 b.Length + 262144L
-                    if allocated > fst worst then worst <- (allocated, b.Length)
-                    match result with
-                    | Ok "ok" -> valid <- valid + 1
-                    | Ok _ -> ()
-                    | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
-                    if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
+                for what, b in mutations bytes seed do check what tryImport b
             // Pipelines (imputation, one-hot, scaling, float32 and float64): a valid pipeline or OnnxFormatException.
             let pipelines = Gen.sampleWithSeed (Rnd(21UL)) 5 20 genPipeline |> Array.filter (fun (p, _) -> not p.Preprocessor.IsIdentity) |> Array.truncate 1
             for i, (p, _) in Array.indexed pipelines do
-                let bytes = Onnx.exportPipeline 17 p
-                for what, b in mutations bytes (10L + int64 i) do
-                    count <- count + 1
-                    try
-                        let back = Onnx.importPipeline b
-                        if not (Parameters.isFinite back.Network) then failures.Add(sprintf "pipeline %d, %s: a non-finite weight" i what)
-                        valid <- valid + 1
-                    with
-                    | :? OnnxFormatException -> ()
-                    | e -> failures.Add(sprintf "pipeline %d, %s: %s: %s" i what (e.GetType().Name) e.Message)
-            Console.Out.WriteLine(sprintf "onnx fuzz: %d files, %d imported as valid networks or pipelines, the rest as OnnxFormatException; largest allocation %d bytes (for a %d-byte file); %.1f s" count valid (fst worst) (snd worst) clock.Elapsed.TotalSeconds)
+                for what, b in mutations (Onnx.exportPipeline 17 p) (10L + int64 i) do
+                    check (sprintf "pipeline %d, %s" i what) tryImportPipeline b
+            Console.Out.WriteLine(sprintf "onnx fuzz: %d files, %d imported as valid networks or pipelines, the rest as OnnxFormatException; largest allocation %d bytes (for a %d-byte file); slowest file %.1f ms; %.1f s" count valid (fst worst) (snd worst) (slowest * 1e3) clock.Elapsed.TotalSeconds)
             if failures.Count > 0 then
-                failtestf "%d unexpected exceptions or allocations, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))
+                failtestf "%d unexpected exceptions, allocations or times, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))
             Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"
             Expect.isLessThan clock.Elapsed.TotalSeconds 30.0 "no hang: the whole fuzz under 30 s"
         }
