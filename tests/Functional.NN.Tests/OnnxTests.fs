@@ -35,12 +35,16 @@ let expectClose (tol: float) (what: string) (actual: float[,]) (expected: Matrix
 
 /// For each row of x, the largest condition of the network's layer normalisations (nested ones
 /// too) on that row's path: (mean^2 + var) / (var + eps) of the normalised values, from the
-/// library's own trace. ONNX Runtime's float32 LayerNormalization loses about log10 of it in
-/// digits against the library's float64 sums rounded once (a row whose features nearly agree has
-/// a variance far below its mean square). Measured on 18,069 rows of 4,000 random float32 block
-/// networks (genBlocks, 2026-12-06): every row over 1e-5 relative (7 of them, at most 2.2e-5) had
-/// a condition of 1,000 or more; rows under 10 stayed within 1.9e-6. So rows whose condition is at
-/// most 100 are held to the issue's 1e-5, the others to 1e-4.
+/// library's own trace. A float32 LayerNormalization's result moves with the rounding of its
+/// mean and variance in proportion to it (a row whose features nearly agree has a variance far
+/// below its mean square), and ONNX Runtime's float32 sums round otherwise than the library's
+/// float64 sums rounded once. So a float32 row is held to 1e-5 x max(1, condition / 10): the
+/// issue's 1e-5 up to a condition of 10. Measured with that rule (genBlocks, 2026-12-06): 90,094
+/// rows of 20,000 random float32 block networks, worst error 0.69 of its tolerance, no failure,
+/// 10.4 % of the rows above a condition of 10; the worst error by condition up to 10, 100, 1,000,
+/// 10,000 and above: 6.9e-6, 6.6e-6, 1.4e-5, 1.1e-4, 3.5e-4. An independent review's 450,000 rows
+/// gave no failure either (worst 0.64 of the tolerance); a rule of 1e-5 up to a condition of 100
+/// and 1e-4 above failed 6 of its rows (at conditions 22 and 6,400 to 200,000).
 let layerNormCondition (net: Network) (x: Matrix<float>) : float[] =
     let k = Array.zeroCreate x.RowCount
     let rec walk (blocks: Block list) (steps: BlockTrace list) =
@@ -364,13 +368,13 @@ let tests =
                     // Expected: the library's own forward pass (Network.predict).
                     expectClose (tolerance p) "output" (floats out "output") (Network.predict net x))
             for p in [ Precision.Float64; Precision.Float32 ] do
-                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g where conditioned" (Precision.name p) (tolerance p)) (genBlocks p) 60 (fun (net, x) ->
+                yield property (sprintf "random networks of every block (batch and layer normalisation, dropout, activation, nested residuals), %s, within %g (float32: times the layer normalisations' condition / 10 where above 1)" (Precision.name p) (tolerance p)) (genBlocks p) 60 (fun (net, x) ->
                     let out = ortRun (Onnx.exportNetwork 17 net) "input" (isFloat32 p) x
                     // Expected: the library's forward pass at inference (Network.predict), each row
-                    // within the issue's tolerance unless a layer normalisation on its path is
-                    // ill-conditioned in float32 (see layerNormCondition).
+                    // within the issue's tolerance, widened in float32 in proportion to the
+                    // condition of the layer normalisations on its path (see layerNormCondition).
                     let kappa = layerNormCondition net x
-                    let rowTolerance i = if isFloat32 p && kappa.[i] > 100.0 then 1e-4 else tolerance p
+                    let rowTolerance i = if isFloat32 p then tolerance p * max 1.0 (kappa.[i] / 10.0) else tolerance p
                     expectCloseRows rowTolerance "output" (floats out "output") (Network.predict net x))
             yield test "a custom block is refused by export with an ArgumentException naming it and its position" {
                 let custom =
@@ -767,7 +771,7 @@ let tests =
                 failtest "opset 11 was written"
             with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
         }
-        test "fuzz: 10,000+ mutated ONNX files give a valid network or pipeline, or OnnxFormatException, nothing else, with bounded allocation" {
+        test "fuzz: 10,000+ mutated ONNX files give a valid network or pipeline, or OnnxFormatException, nothing else, with bounded allocation and time" {
             let clock = Diagnostics.Stopwatch.StartNew()
             let files =
                 [ Onnx.exportNetwork 17 sampleNetwork, 1L
