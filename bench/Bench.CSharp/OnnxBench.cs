@@ -135,7 +135,7 @@ internal static class OnnxBench
             Console.WriteLine($"ONNX Runtime 1 thread                  {mr,14:F2}   {mt / mr,14:F2}x   {mrBest / mr,28:F2}x   {br,12:F2}   {bt / br,14:F2}x");
             Console.WriteLine($"ONNX Runtime 2 threads                 {mr2,14:F2}   {mt / mr2,14:F2}x   {mrBest / mr2,28:F2}x   {br2,12:F2}   {bt / br2,14:F2}x");
             Console.WriteLine($"PyTorch (no_grad, eval)                {mt,14:F2}   {1.0,14:F2}x   {mrBest / mt,28:F2}x   {bt,12:F2}   {1.0,14:F2}x");
-            Console.WriteLine($"Functional.NN is {mt / mo:F1}x PyTorch by the medians, {bt / bo:F1}x by the best rounds (issue 15 asks for at least 5x), and {mrBest / mo:F2}x ONNX Runtime in its faster configuration ({(mr <= mr2 ? "1 thread" : "2 threads")}; the goal is 1).");
+            Console.WriteLine($"Functional.NN is {mt / mo:F2}x PyTorch by the medians, {bt / bo:F2}x by the best rounds (issue 15 asks for at least 5x), and {mrBest / mo:F2}x ONNX Runtime in its faster configuration ({(mr <= mr2 ? "1 thread" : "2 threads")}; the goal is 1).");
             peer.Ask(new JsonObject { ["workload"] = "quit" }, expectAnswer: false);
             return 0;
         }
