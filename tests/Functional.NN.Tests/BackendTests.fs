@@ -251,6 +251,19 @@ let private probeIn (environment: (string * string) list) =
     let code, out, err = Repo.runSplit environment "dotnet" [ exe; "--determinism-probe" ] Repo.root (TimeSpan.FromMinutes 2.0)
     code, out.Trim(), err
 
+/// For each row of x, the predictor's float32 overloads (array and span) give, bit for bit, its
+/// float64 overload's output on the row rounded to float32 and widened back, rounded to float32:
+/// for a float32 network both compute the same float32 values (the float64 overload rounds x,
+/// then widens its float32 output exactly); for a float64 network the float32 overload widens x.
+let expectFloat32OverloadMatches (p: Predictor) (x: Matrix<float>) (what: string) =
+    let output = Array.create p.OutputSize Single.NaN
+    for i in 0 .. x.RowCount - 1 do
+        let row32 = x.Row(i).ToArray() |> Array.map float32
+        let expected = p.Predict(Array.map float row32) |> Array.map (float32 >> BitConverter.SingleToInt32Bits)
+        Expect.sequenceEqual (p.Predict row32 |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%s, row %d (array)" what i)
+        p.Predict(ReadOnlySpan row32, Span output)
+        Expect.sequenceEqual (output |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%s, row %d (span)" what i)
+
 [<Tests>]
 let tests =
     testList "Backends" [
@@ -462,20 +475,11 @@ let tests =
                         expectClose (tolerance precision / 100.0) (sprintf "row %d (span)" i) (expected.Row(i).ToArray()) output
 
             testPropertyWithConfig (config 40) (sprintf "%A: the predictor's float32 overload gives the float64 overload's output, rounded to float32, bit for bit" precision) <| fun (c: Case) ->
-                // Expected: the float64 overload (checked against Network.predict above) on x rounded to
-                // float32 and widened back, its output rounded to float32: for a float32 network both
-                // compute the same float32 values (the float64 overload rounds x, then widens its
-                // float32 output exactly); for a float64 network the float32 overload widens x.
+                // Expected: the float64 overload (checked against Network.predict above), see
+                // expectFloat32OverloadMatches.
                 let net = inPrecision precision c
                 for backend in [ Backend.Reference; Backend.Kernels ] do
-                    let p = Network.predictorWith backend net
-                    let output = Array.create p.OutputSize Single.NaN
-                    for i in 0 .. c.X.RowCount - 1 do
-                        let row32 = c.X.Row(i).ToArray() |> Array.map float32
-                        let expected = p.Predict(Array.map float row32) |> Array.map (float32 >> BitConverter.SingleToInt32Bits)
-                        Expect.sequenceEqual (p.Predict row32 |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%A, row %d (array)" backend i)
-                        p.Predict(ReadOnlySpan row32, Span output)
-                        Expect.sequenceEqual (output |> Array.map BitConverter.SingleToInt32Bits) expected (sprintf "%A, row %d (span)" backend i)
+                    expectFloat32OverloadMatches (Network.predictorWith backend net) c.X (sprintf "%A" backend)
 
         test "the predictor's span overload allocates nothing per call; it keeps its own copy" {
             // W1's network (784-256-128-10), whose first layer is large enough to be split over the cores.

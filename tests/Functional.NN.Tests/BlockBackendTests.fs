@@ -113,18 +113,12 @@ let tests =
             testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } (sprintf "%A: the predictor's float32 overload gives the float64 overload's outputs rounded to float32 on random networks of blocks, both backends" precision) <| fun (seed: int) ->
                 // Networks of blocks (normalisations, dropout, residuals) run on the kernels' batch-of-one
                 // trainer, not the row predictor. Expected: the float64 overload on x rounded to float32
-                // and widened, its outputs rounded to float32 (see BackendTests for dense networks).
+                // and widened, its outputs rounded to float32 (BackendTests.expectFloat32OverloadMatches).
                 let net, _, x, _, _ = randomCase seed
                 let net = Network.withPrecision precision net
                 for backend in [ Backend.Reference; Backend.Kernels ] do
-                    let p = Network.predictorWith backend net
-                    let output = Array.create p.OutputSize Single.NaN
-                    for i in 0 .. x.RowCount - 1 do
-                        let row32 = x.Row(i).ToArray() |> Array.map float32
-                        let expected = p.Predict(Array.map float row32) |> Array.map (float32 >> BitConverter.SingleToInt32Bits)
-                        p.Predict(ReadOnlySpan row32, Span output)
-                        Expect.sequenceEqual (Array.map BitConverter.SingleToInt32Bits output) expected
-                            (sprintf "%A, %s, row %d" backend (String.Join("; ", Network.describe net)) i)
+                    BackendTests.expectFloat32OverloadMatches (Network.predictorWith backend net) x
+                        (sprintf "%A, %s" backend (String.Join("; ", Network.describe net)))
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "on the kernels, networks of blocks train bit-identically across runs and across a checkpoint and resume (masks and running statistics included)" <| fun (seed: int) ->
             let net, loss, x, y, rng = randomCase seed
