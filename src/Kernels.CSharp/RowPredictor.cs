@@ -19,15 +19,20 @@ namespace Functional.NN.Kernels;
 /// every call (<see cref="WorkerPool.Run(IParallelJob, int, bool)"/> with affinity), so each
 /// core keeps its part of the weights in its own cache between calls; every layer up to the last
 /// large one runs in one fork of the pool, the threads waiting for each other between layers
-/// (see <see cref="Job"/>), and the small layers after it on the calling thread. Where a core's
+/// (see <see cref="Job"/>), and the small layers after it on the calling thread. Where the first
+/// two layers are the only large ones (as in 784-256-128-10), they are fused into units, each a
+/// panel of the first layer followed by the second layer's sums over that panel's outputs
+/// (<see cref="Unit"/>): no thread then waits for another's outputs in the middle of a call, and
+/// the caller adds the units' partial sums at the end. Where a core's
 /// share of the weights is about the size of its L2 or less, every other call reads each layer's
 /// panels in the reverse order, so that a call starts with what the last one read last.
 /// </para>
 /// <para>
 /// Every output is the same sum in the same order whichever thread computes it and however the
 /// panels are shared: s_even + s_odd, each the running fused multiply-add over its rows in order
-/// (the last row of an odd d_in goes to s_even). So the result does not depend on the number of
-/// threads. It differs from the batch path (<see cref="DenseTrainer{T}.Forward(ReadOnlySpan{T}, int)"/>) only by the
+/// (the last row of an odd d_in goes to s_even); a fused second layer's output is the sum, in the
+/// order of the units, of each unit's s_even + s_odd over its rows, with one thread as with many.
+/// So the result does not depend on the number of threads. It differs from the batch path (<see cref="DenseTrainer{T}.Forward(ReadOnlySpan{T}, int)"/>) only by the
 /// order of the additions.
 /// </para>
 /// </summary>
@@ -51,6 +56,10 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     private readonly T[][] _out;
     private readonly int[] _panelCount;
     private readonly Job _job;
+    // The fused units' partial sums of the second layer (see Unit): one run of its padded outputs
+    // a unit, each starting on a cache line of its own; pinned.
+    private readonly T[] _partials;
+    private readonly int _partialStride, _partialOffset;
     // The input converted from float64, one buffer per part of a call (see PredictFromDoubles); pinned.
     private readonly T[][] _converted;
     // Set by a conversion that met a value not finite or beyond T's range (every part converts all of x).
@@ -98,6 +107,10 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             _weightBytes += (long)_panels[l].Length * sizeof(T);
         }
         _job = new Job(this);
+        int line = 64 / sizeof(T);
+        _partialStride = _layers.Length > 1 ? (Padded(_sizes[2]) + line - 1) / line * line : 0;
+        _partials = GC.AllocateArray<T>(_partialStride * _panelCount[0] + line, pinned: true);
+        _partialOffset = (int)((64 - (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_partials)) % 64) % 64) / sizeof(T);
         // (float64 predictors read a float64 input in place: no buffers.)
         _converted = new T[typeof(T) == typeof(double) ? 0 : Math.Min(WorkerPool.Threads, MaxParts)][];
         for (int i = 0; i < _converted.Length; i++) _converted[i] = GC.AllocateArray<T>(inputs, pinned: true);
@@ -189,27 +202,87 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     {
         int from = 0;
         int parts = parallel ? Math.Min(WorkerPool.Threads, MaxParts) : 1;
-        int lastSplit = parts > 1 ? LastSplit() : -1;
+        int lastSplit = LastSplit();
+        bool fused = Fused(lastSplit);
         // Every other call reads each layer's panels last to first (see _reverse).
         bool reverse = _reverse = !_reverse && _weightBytes / parts <= ReverseBytes;
         T* input;
-        if (lastSplit >= 0)
+        if (parts > 1 && lastSplit >= 0)
         {
             // One fork for every layer up to the last large one: each thread computes its run
-            // of each large layer's panels and waits for the others' at the end of the layer.
-            _job.Start(x, xd, lastSplit, parts, reverse);
+            // of each large layer's panels and waits for the others' at the end of the layer; or,
+            // fused, its run of the first layer's units, and no thread waits for another.
+            _job.Start(x, xd, fused ? 0 : lastSplit, parts, reverse, fused);
             WorkerPool.Run(_job, parts, affinity: true);
             _job.Clear();
             from = lastSplit + 1;
+            if (fused) Combine();
             input = OutPtr(lastSplit);
         }
-        else input = xd == null ? x : Convert(xd, 0);
+        else
+        {
+            input = xd == null ? x : Convert(xd, 0);
+            if (fused)
+            {
+                for (int k = 0; k < _panelCount[0]; k++) Unit(input, reverse ? _panelCount[0] - 1 - k : k);
+                Combine();
+                from = 2;
+                input = OutPtr(1);
+            }
+        }
         for (int l = from; l < _layers.Length; l++)
         {
             Layer(l, input, 0, _panelCount[l], reverse);
             input = OutPtr(l);
         }
         new ReadOnlySpan<T>(input, Outputs).CopyTo(output);
+    }
+
+    /// <summary>
+    /// Whether the first two layers are computed as units (see <see cref="Unit"/>): where they are
+    /// the only large ones. Decided by the layers' sizes alone, so that one thread and many sum
+    /// in the same order.
+    /// </summary>
+    private bool Fused(int lastSplit) => lastSplit == 1 && IsSplit(0);
+
+    /// <summary>
+    /// Unit c of the fused first two layers: panel c of the first layer (its outputs, with bias and
+    /// activation), then the second layer's sums over just those outputs, for all its columns, into
+    /// partial c. A thread's units need nothing from another thread's, so the threads exchange
+    /// only the partials, once, at the end; <see cref="Combine"/> adds them in the order of c.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Unit(T* x, int c)
+    {
+        Layer(0, x, c, c + 1);
+        int pw = PanelWidth, din = _sizes[1], padded = Padded(_sizes[2]);
+        int r0 = c * pw, rows = Math.Min(pw, din - r0);
+        T* a = OutPtr(0) + r0;
+        T* y = PartialPtr(c);
+        fixed (T* w = _panels[1])
+            for (int c0 = 0; c0 < padded; c0 += pw)
+            {
+                int width = Math.Min(pw, padded - c0);
+                Sums(w + (nint)c0 * din + (nint)r0 * width, width, a, rows, y + c0);
+            }
+    }
+
+    /// <summary>The second layer's output from the units' partials: their sum in the order of the units, then bias and activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Combine()
+    {
+        int dout = _sizes[2], padded = Padded(dout);
+        T* y = OutPtr(1);
+        new ReadOnlySpan<T>(PartialPtr(0), padded).CopyTo(new Span<T>(y, padded));
+        for (int c = 1; c < _panelCount[0]; c++)
+        {
+            T* p = PartialPtr(c);
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; j + Vector512<T>.Count <= padded; j += Vector512<T>.Count) Vector512.Store(Vector512.Load(y + j) + Vector512.Load(p + j), y + j);
+            for (; j < padded; j++) y[j] += p[j];
+        }
+        Activations.BiasActivate(new Span<T>(y, dout), 1, dout, _layers[1].Bias ? new ReadOnlySpan<T>(_bias[1], 0, dout) : ReadOnlySpan<T>.Empty, _layers[1].Activation, _slopes[1]);
     }
 
     /// <summary>The float64 input rounded to T in part <paramref name="part"/>'s buffer; returns the buffer.</summary>
@@ -234,6 +307,9 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         return -1;
     }
 
+    /// <summary>Unit c's partial sums (pinned, on a cache line of their own).</summary>
+    private T* PartialPtr(int c) => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_partials)) + _partialOffset + (nint)c * _partialStride;
+
     /// <summary>Layer l's output buffer (pinned).</summary>
     private T* OutPtr(int l) => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_out[l]));
 
@@ -250,25 +326,31 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             {
                 int i = reverse ? first + last - 1 - k : k;
                 int c0 = i * pw, width = Math.Min(pw, padded - c0);
-                T* panel = w + (nint)c0 * din;
-                if (Simd.Use512)
-                {
-                    if (width == pw) Panel512Full(panel, x, din, y + c0);
-                    else for (int v = 0; v < width; v += Lanes) Panel512One(panel + v, width, x, din, y + c0 + v);
-                }
-                else if (Simd.Use256)
-                {
-                    if (width == pw) Panel256Full(panel, x, din, y + c0);
-                    else for (int v = 0; v < width; v += Lanes) Panel256One(panel + v, width, x, din, y + c0 + v);
-                }
-                else
-                    for (int v = 0; v < width; v++) PanelScalar(panel + v, width, x, din, y + c0 + v);
+                Sums(w + (nint)c0 * din, width, x, din, y + c0);
                 int real = Math.Min(width, dout - c0);
                 if (real > 0)
                     Activations.BiasActivate(new Span<T>(y + c0, real), 1, real,
                         _layers[l].Bias ? new ReadOnlySpan<T>(_bias[l], c0, real) : ReadOnlySpan<T>.Empty, _layers[l].Activation, _slopes[l]);
             }
         }
+    }
+
+    /// <summary>A panel's sums over k rows of x: the panel is <paramref name="width"/> columns wide, its rows one after another.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Sums(T* panel, int width, T* x, int k, T* y)
+    {
+        if (Simd.Use512)
+        {
+            if (width == PanelWidth) Panel512Full(panel, x, k, y);
+            else for (int v = 0; v < width; v += Lanes) Panel512One(panel + v, width, x, k, y + v);
+        }
+        else if (Simd.Use256)
+        {
+            if (width == PanelWidth) Panel256Full(panel, x, k, y);
+            else for (int v = 0; v < width; v += Lanes) Panel256One(panel + v, width, x, k, y + v);
+        }
+        else
+            for (int v = 0; v < width; v++) PanelScalar(panel + v, width, x, k, y + v);
     }
 
     /// <summary>A full panel (four vectors of columns, rows of 4 w values one after another) in 512 bits.</summary>
@@ -426,9 +508,13 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         // the others' ends, or, in reverse, from its run's end and the others' fronts.
         private bool _reverse;
 
-        public void Start(T* x, double* xd, int last, int parts, bool reverse)
+        // Whether this call's panels are the fused units of the first two layers (see RowPredictor.Unit).
+        private bool _fused;
+
+        public void Start(T* x, double* xd, int last, int parts, bool reverse, bool fused)
         {
             _reverse = reverse;
+            _fused = fused;
             for (int l = 0; l <= last; l++)
             {
                 int panels = owner._panelCount[l];
@@ -504,7 +590,11 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run(int l, int c, int panel, T* input)
         {
-            try { owner.Layer(l, input, panel, panel + 1); }
+            try
+            {
+                if (_fused) owner.Unit(input, panel);
+                else owner.Layer(l, input, panel, panel + 1);
+            }
             finally { Interlocked.Increment(ref _runs[(l * MaxParts + c) * Line + 1]); }
         }
 

@@ -623,6 +623,39 @@ let tests =
                     p.Predict(ReadOnlySpan x, Span both, true)
                     Expect.sequenceEqual both one (sprintf "trial %d: threaded equals one thread" trial)
                     expectClose f64 (sprintf "trial %d: naive loops" trial) a one
+            testCase "RowPredictor: the first two layers fused into units (both large, the only large ones) give the one-thread bits in both orders, equal to naive loops, float64 and float32" <| fun () ->
+                // 301 -> 97 -> d -> 3: the first layer (301 x 97) is large in both precisions, and
+                // d = 130 (float64) or 260 (float32) makes the second (97 x d, 100,880 bytes) pass
+                // RowPredictor.ParallelBytes (96 KiB) too, so the threads share units of a panel of the
+                // first layer and the second layer's sums over its outputs. 97 outputs leave a last
+                // panel of one real output (an odd number of rows for the second layer's sums), and
+                // d pads the second layer's last panel. Expected: naive loops of
+                // a_l = s(a_{l-1} W_l + b_l) within the precision's tolerance, and the one-thread bits
+                // (the same sums in the same order) for every split call, in both panel orders.
+                let check (num: Num<'T>) d =
+                    let sizes = [| 301; 97; d; 3 |]
+                    let specs = [| DenseLayerSpec(97, ActivationKind.Tanh); DenseLayerSpec(d, ActivationKind.ReLU); DenseLayerSpec(3, ActivationKind.Identity) |]
+                    let rng = Random 23
+                    let w = Array.init 3 (fun l -> Array.init (sizes.[l] * sizes.[l + 1]) (fun _ -> (rng.NextDouble() - 0.5) * 0.3))
+                    let b = Array.init 3 (fun l -> Array.init sizes.[l + 1] (fun _ -> rng.NextDouble() - 0.5))
+                    let p = RowPredictor<'T>(301, specs)
+                    for l in 0 .. 2 do p.SetParameters(l, ReadOnlySpan (Array.map num.Of w.[l]), ReadOnlySpan (Array.map num.Of b.[l]))
+                    for trial in 0 .. 3 do
+                        let x = Array.init 301 (fun _ -> num.Of (2.0 * rng.NextDouble() - 1.0))
+                        let mutable a = Array.map num.To x
+                        for l in 0 .. 2 do
+                            a <- Array.init sizes.[l + 1] (fun j ->
+                                let z = b.[l].[j] + Seq.sum (seq { for i in 0 .. sizes.[l] - 1 -> a.[i] * num.To (num.Of w.[l].[i * sizes.[l + 1] + j]) })
+                                match l with 0 -> tanh z | 1 -> max z 0.0 | _ -> z)
+                        let one = Array.zeroCreate<'T> 3
+                        p.Predict(ReadOnlySpan x, Span one, false)
+                        expectClose num (sprintf "%s trial %d: naive loops" num.Name trial) (Array.map num.Of a) one
+                        for call in 0 .. 3 do
+                            let both = Array.zeroCreate<'T> 3
+                            p.Predict(ReadOnlySpan x, Span both, true)
+                            Expect.sequenceEqual (Array.map num.To both) (Array.map num.To one) (sprintf "%s trial %d, call %d: split equals one thread" num.Name trial call)
+                check f64 130
+                check f32 260
             testCase "RowPredictor: every other call reads the panels in reverse order, with the same bits, one thread or split" <| fun () ->
                 // 301 x 97 float64 (228 KiB, past ParallelBytes: split) and 97 x 70: several panels a
                 // layer, the last ones padded. Expected: the first call's bits (the test above checks a
