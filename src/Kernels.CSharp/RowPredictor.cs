@@ -243,7 +243,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
     /// the only large ones. Decided by the layers' sizes alone, so that one thread and many sum
     /// in the same order.
     /// </summary>
-    private bool Fused(int lastSplit) => lastSplit == 1 && IsSplit(0);
+    private bool Fused(int lastSplit) => lastSplit == 1 && IsSplit(0) && _panelCount[0] < 1 << 20;
 
     /// <summary>
     /// Unit c of the fused first two layers: panel c of the first layer (its outputs, with bias and
@@ -515,6 +515,18 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         {
             _reverse = reverse;
             _fused = fused;
+            _x = x;
+            _xd = xd;
+            _last = last;
+            if (fused)
+            {
+                // No run's state is reset: each carries the number of the call that last took from
+                // it (see TakeAll), so that a thread finds its own run's line in its cache.
+                _call = (_call + 1) & TagMask;
+                int units = Math.Min(parts, owner._panelCount[0]);
+                if (_runCount[0] != units) _runCount[0] = units;
+                return;
+            }
             for (int l = 0; l <= last; l++)
             {
                 int panels = owner._panelCount[l];
@@ -527,9 +539,6 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
                     _runs[(l * MaxParts + c) * Line + 1] = 0;
                 }
             }
-            _x = x;
-            _xd = xd;
-            _last = last;
         }
 
         public void Clear() { _x = null; _xd = null; }
@@ -538,6 +547,22 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         public void Execute(int part, int parts)
         {
             T* input = _xd == null ? _x : owner.Convert(_xd, part);
+            if (_fused)
+            {
+                // Units: a thread takes its core's whole run in one step (no atomic operation
+                // between two units, each of which would wait for the stores before it, the partial
+                // sums of the unit before, which go to another core). Parts but the caller's then
+                // take every run left (that of a thread the operating system has not scheduled, or
+                // the caller's own where two threads share a core): every part runs, so every run
+                // is taken, and the caller reads no other thread's run, which would cost that
+                // thread the line on its next call.
+                int runs = _runCount[0];
+                int home = runs == 1 ? 0 : (int)((uint)Thread.GetCurrentProcessorId() % (uint)runs);
+                for (int i = 0; i < (part == 0 ? 1 : runs); i++)
+                    if (TakeAll((home + i) % runs, out int first, out int end))
+                        for (int k = first; k < end; k++) owner.Unit(input, _reverse ? first + end - 1 - k : k);
+                return;
+            }
             for (int l = 0; l <= _last; l++)
             {
                 int runs = _runCount[l];
@@ -555,6 +580,37 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         }
 
         private ref long State(int l, int c) => ref _runs[(l * MaxParts + c) * Line];
+
+        // A fused call's number (24 bits), and the state of a run of units: the number of the call
+        // that last took from it (bits 40-63), its end (20-39) and its next unit (0-19); a state
+        // of an earlier call stands for the whole run.
+        private const long TagMask = (1L << 24) - 1;
+        private long _call;
+
+        /// <summary>Takes every unit left of run c in this fused call, first..end-1, if any is left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private bool TakeAll(int c, out int first, out int end)
+        {
+            ref long state = ref _runs[c * Line + 2];
+            long call = _call;
+            while (true)
+            {
+                long st = Volatile.Read(ref state);
+                if (st >>> 40 == call)
+                {
+                    first = (int)(st & 0xFFFFF);
+                    end = (int)((st >> 20) & 0xFFFFF);
+                }
+                else
+                {
+                    int units = owner._panelCount[0], runs = _runCount[0];
+                    first = (int)((long)units * c / runs);
+                    end = (int)((long)units * (c + 1) / runs);
+                }
+                if (first >= end) return false;
+                if (Interlocked.CompareExchange(ref state, (call << 40) | ((long)end << 20) | (long)end, st) == st) return true;
+            }
+        }
 
         /// <summary>Takes the next panel of run c of layer l from the front, if any is left.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

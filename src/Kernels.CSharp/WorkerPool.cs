@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace Functional.NN.Kernels;
 
@@ -33,13 +34,32 @@ public static class WorkerPool
     private static readonly long s_spinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
     private static readonly long s_joinSpinTicks = Stopwatch.Frequency / 20000; // 50 us
     private static readonly Worker[] s_workers;
+    // The job in hand, or the last one: written only when it changes (so that a worker finds it in
+    // its cache when the same job runs again), it keeps the last job (a kernel's or a predictor's
+    // small object, owned by them) until the next one.
     private static IParallelJob? s_job;
     // The job's generation (high 32 bits), its number of parts (bits 16-30) and the next part to
     // claim (bits 0-15): a part is claimed by compare-and-swap on the whole word, so a claim can
     // never land on a later job.
-    private static long s_state;
-    private static int s_done;
-    private static int s_busy;
+    //
+    // The words that the threads share, each on a cache line of its own (the fields are 64 bytes
+    // apart): the caller's writes to one then do not take from the workers the line they are
+    // reading, nor wait for it.
+    [StructLayout(LayoutKind.Explicit, Size = 4 * 64)]
+    private struct SharedWords
+    {
+        // The job's generation, parts and claims (see above); the workers wait for it to change.
+        [FieldOffset(64)] public long State;
+        // The parts done since the pool was made (it is never reset, so that no caller writes it).
+        [FieldOffset(128)] public int Done;
+        // 1 while a caller holds the pool; with Target and Generation, touched by the caller only.
+        [FieldOffset(192)] public int Busy;
+        // The value of Done when the job in hand has finished.
+        [FieldOffset(196)] public int Target;
+        // The generation of the last job started (State's high 32 bits).
+        [FieldOffset(200)] public int Generation;
+    }
+    private static SharedWords s;
     // Bit 31 set: a job run with affinity, whose bits 0-15 are the set of claimed parts.
     private const long AffinityBit = 1L << 31;
     private static Exception? s_error;
@@ -87,19 +107,19 @@ public static class WorkerPool
     {
         ArgumentNullException.ThrowIfNull(job);
         parts = Math.Clamp(parts, 1, affinity ? 16 : 0x7FFF);
-        if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s.Busy, 1, 0) != 0)
         {
             RunInline(job, parts);
             return;
         }
         try
         {
-            s_job = job;
-            s_error = null;
-            Volatile.Write(ref s_done, 0);
-            int generation = (int)(Volatile.Read(ref s_state) >> 32) + 1;
+            if (!ReferenceEquals(s_job, job)) s_job = job;
+            if (s_error is not null) s_error = null;
+            int target = s.Target += parts;
+            int generation = ++s.Generation;
             // With affinity, part 0 is the caller's from the start (bit 0 of the claimed set).
-            Interlocked.Exchange(ref s_state, ((long)generation << 32) | ((long)parts << 16) | (affinity ? AffinityBit | 1 : 0));
+            Interlocked.Exchange(ref s.State, ((long)generation << 32) | ((long)parts << 16) | (affinity ? AffinityBit | 1 : 0));
             int wake = Math.Min(parts - 1, s_workers.Length);
             for (int i = 0; i < wake; i++)
             {
@@ -116,19 +136,18 @@ public static class WorkerPool
             // The join: a pause loop first (a few-microsecond part ends well inside it, with no
             // system call on the way, where SpinWait soon yields the thread), for at most 50 us;
             // then SpinWait, which yields to other threads (a worker descheduled mid-part may need this core).
-            if (Volatile.Read(ref s_done) < parts)
+            if (Volatile.Read(ref s.Done) - target < 0)
             {
                 long joinStart = Stopwatch.GetTimestamp();
-                while (Volatile.Read(ref s_done) < parts && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks) Pause();
+                while (Volatile.Read(ref s.Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks) Pause();
                 var spinner = new SpinWait();
-                while (Volatile.Read(ref s_done) < parts) spinner.SpinOnce(-1);
+                while (Volatile.Read(ref s.Done) - target < 0) spinner.SpinOnce(-1);
             }
             if (s_error is Exception e) ExceptionDispatchInfo.Capture(e).Throw();
         }
         finally
         {
-            s_job = null;
-            Volatile.Write(ref s_busy, 0);
+            Volatile.Write(ref s.Busy, 0);
         }
     }
 
@@ -150,7 +169,7 @@ public static class WorkerPool
     {
         while (true)
         {
-            long st = Volatile.Read(ref s_state);
+            long st = Volatile.Read(ref s.State);
             if ((int)(st >> 32) != generation) return;
             int parts = (int)((st >> 16) & 0x7FFF), next;
             long claimed;
@@ -173,7 +192,7 @@ public static class WorkerPool
                 if (next >= parts) return;
                 claimed = st + 1;
             }
-            if (Interlocked.CompareExchange(ref s_state, claimed, st) != st) continue;
+            if (Interlocked.CompareExchange(ref s.State, claimed, st) != st) continue;
             // Claimed: the job cannot finish (nor s_job change) before this part is done.
             RunPart(s_job!, next, parts);
         }
@@ -184,7 +203,7 @@ public static class WorkerPool
     {
         try { job.Execute(part, parts); }
         catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-        Interlocked.Increment(ref s_done);
+        Interlocked.Increment(ref s.Done);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -196,7 +215,7 @@ public static class WorkerPool
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
-            while ((int)(Volatile.Read(ref s_state) >> 32) == seen)
+            while ((int)(Volatile.Read(ref s.State) >> 32) == seen)
             {
                 if (Stopwatch.GetTimestamp() - start < s_spinTicks)
                 {
@@ -204,12 +223,12 @@ public static class WorkerPool
                     continue;
                 }
                 Interlocked.Exchange(ref w.Sleeping, 1);
-                if ((int)(Volatile.Read(ref s_state) >> 32) == seen) w.Wake.Wait();
+                if ((int)(Volatile.Read(ref s.State) >> 32) == seen) w.Wake.Wait();
                 w.Wake.Reset();
                 Interlocked.Exchange(ref w.Sleeping, 0);
                 start = Stopwatch.GetTimestamp();
             }
-            seen = (int)(Volatile.Read(ref s_state) >> 32);
+            seen = (int)(Volatile.Read(ref s.State) >> 32);
             ClaimAndRun(seen);
         }
     }
