@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 
 namespace Functional.NN.Kernels;
 
@@ -42,24 +41,22 @@ public static class WorkerPool
     // claim (bits 0-15): a part is claimed by compare-and-swap on the whole word, so a claim can
     // never land on a later job.
     //
-    // The words that the threads share, each on a cache line of its own (the fields are 64 bytes
-    // apart): the caller's writes to one then do not take from the workers the line they are
-    // reading, nor wait for it.
-    [StructLayout(LayoutKind.Explicit, Size = 4 * 64)]
-    private struct SharedWords
-    {
-        // The job's generation, parts and claims (see above); the workers wait for it to change.
-        [FieldOffset(64)] public long State;
-        // The parts done since the pool was made (it is never reset, so that no caller writes it).
-        [FieldOffset(128)] public int Done;
-        // 1 while a caller holds the pool; with Target and Generation, touched by the caller only.
-        [FieldOffset(192)] public int Busy;
-        // The value of Done when the job in hand has finished.
-        [FieldOffset(196)] public int Target;
-        // The generation of the last job started (State's high 32 bits).
-        [FieldOffset(200)] public int Generation;
-    }
-    private static SharedWords s;
+    // The words that the threads share, each on a cache line of its own, in a pinned array of
+    // their own with a line's margin at both ends: the caller's writes to one then do not take
+    // from the workers a line they are reading, nor wait for it, and no other object shares their
+    // lines. (A static struct with the same offsets, which the runtime boxes among other objects,
+    // made two-thread products three times slower; the cause was not isolated.)
+    private static readonly long[] s_words = GC.AllocateArray<long>(5 * 8, pinned: true);
+    // The job's generation, parts and claims (see above); the workers wait for it to change.
+    private static ref long State => ref s_words[8];
+    // The parts done since the pool was made (never reset, so that no caller writes it).
+    private static ref long Done => ref s_words[16];
+    // 1 while a caller holds the pool; with Target and Generation, touched by the caller only.
+    private static ref long Busy => ref s_words[24];
+    // The value of Done when the job in hand has finished.
+    private static ref long Target => ref s_words[25];
+    // The generation of the last job started (State's high 32 bits).
+    private static ref long Generation => ref s_words[26];
     // Bit 31 set: a job run with affinity, whose bits 0-15 are the set of claimed parts.
     private const long AffinityBit = 1L << 31;
     private static Exception? s_error;
@@ -107,7 +104,7 @@ public static class WorkerPool
     {
         ArgumentNullException.ThrowIfNull(job);
         parts = Math.Clamp(parts, 1, affinity ? 16 : 0x7FFF);
-        if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref s.Busy, 1, 0) != 0)
+        if (parts == 1 || s_workers.Length == 0 || t_insideJob || Interlocked.CompareExchange(ref Busy, 1, 0) != 0)
         {
             RunInline(job, parts);
             return;
@@ -116,10 +113,10 @@ public static class WorkerPool
         {
             if (!ReferenceEquals(s_job, job)) s_job = job;
             if (s_error is not null) s_error = null;
-            int target = s.Target += parts;
-            int generation = ++s.Generation;
+            long target = Target += parts;
+            int generation = (int)++Generation;
             // With affinity, part 0 is the caller's from the start (bit 0 of the claimed set).
-            Interlocked.Exchange(ref s.State, ((long)generation << 32) | ((long)parts << 16) | (affinity ? AffinityBit | 1 : 0));
+            Interlocked.Exchange(ref State, ((long)generation << 32) | ((long)parts << 16) | (affinity ? AffinityBit | 1 : 0));
             int wake = Math.Min(parts - 1, s_workers.Length);
             for (int i = 0; i < wake; i++)
             {
@@ -136,18 +133,18 @@ public static class WorkerPool
             // The join: a pause loop first (a few-microsecond part ends well inside it, with no
             // system call on the way, where SpinWait soon yields the thread), for at most 50 us;
             // then SpinWait, which yields to other threads (a worker descheduled mid-part may need this core).
-            if (Volatile.Read(ref s.Done) - target < 0)
+            if (Volatile.Read(ref Done) - target < 0)
             {
                 long joinStart = Stopwatch.GetTimestamp();
-                while (Volatile.Read(ref s.Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks) Pause();
+                while (Volatile.Read(ref Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks) Pause();
                 var spinner = new SpinWait();
-                while (Volatile.Read(ref s.Done) - target < 0) spinner.SpinOnce(-1);
+                while (Volatile.Read(ref Done) - target < 0) spinner.SpinOnce(-1);
             }
             if (s_error is Exception e) ExceptionDispatchInfo.Capture(e).Throw();
         }
         finally
         {
-            Volatile.Write(ref s.Busy, 0);
+            Volatile.Write(ref Busy, 0);
         }
     }
 
@@ -169,7 +166,7 @@ public static class WorkerPool
     {
         while (true)
         {
-            long st = Volatile.Read(ref s.State);
+            long st = Volatile.Read(ref State);
             if ((int)(st >> 32) != generation) return;
             int parts = (int)((st >> 16) & 0x7FFF), next;
             long claimed;
@@ -192,7 +189,7 @@ public static class WorkerPool
                 if (next >= parts) return;
                 claimed = st + 1;
             }
-            if (Interlocked.CompareExchange(ref s.State, claimed, st) != st) continue;
+            if (Interlocked.CompareExchange(ref State, claimed, st) != st) continue;
             // Claimed: the job cannot finish (nor s_job change) before this part is done.
             RunPart(s_job!, next, parts);
         }
@@ -203,7 +200,7 @@ public static class WorkerPool
     {
         try { job.Execute(part, parts); }
         catch (Exception e) { Interlocked.CompareExchange(ref s_error, e, null); }
-        Interlocked.Increment(ref s.Done);
+        Interlocked.Increment(ref Done);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -215,7 +212,7 @@ public static class WorkerPool
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
-            while ((int)(Volatile.Read(ref s.State) >> 32) == seen)
+            while ((int)(Volatile.Read(ref State) >> 32) == seen)
             {
                 if (Stopwatch.GetTimestamp() - start < s_spinTicks)
                 {
@@ -223,12 +220,12 @@ public static class WorkerPool
                     continue;
                 }
                 Interlocked.Exchange(ref w.Sleeping, 1);
-                if ((int)(Volatile.Read(ref s.State) >> 32) == seen) w.Wake.Wait();
+                if ((int)(Volatile.Read(ref State) >> 32) == seen) w.Wake.Wait();
                 w.Wake.Reset();
                 Interlocked.Exchange(ref w.Sleeping, 0);
                 start = Stopwatch.GetTimestamp();
             }
-            seen = (int)(Volatile.Read(ref s.State) >> 32);
+            seen = (int)(Volatile.Read(ref State) >> 32);
             ClaimAndRun(seen);
         }
     }
