@@ -646,11 +646,7 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run(int l, int c, int panel, T* input)
         {
-            try
-            {
-                if (_fused) owner.Unit(input, panel);
-                else owner.Layer(l, input, panel, panel + 1);
-            }
+            try { owner.Layer(l, input, panel, panel + 1); }
             finally { Interlocked.Increment(ref _runs[(l * MaxParts + c) * Line + 1]); }
         }
 
