@@ -240,8 +240,9 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// Whether the first two layers are computed as units (see <see cref="Unit"/>): where they are
-    /// the only large ones. Decided by the layers' sizes alone, so that one thread and many sum
-    /// in the same order.
+    /// the only large ones. Decided by the layers' sizes and <see cref="ParallelBytes"/> alone, so
+    /// that one thread and many sum in the same order (a change of ParallelBytes that fuses or
+    /// unfuses them changes the last bits of the outputs).
     /// </summary>
     private bool Fused(int lastSplit) => lastSplit == 1 && IsSplit(0) && _panelCount[0] < 1 << 20;
 
