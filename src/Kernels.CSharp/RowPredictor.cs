@@ -216,7 +216,6 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             WorkerPool.Run(_job, parts, affinity: true);
             _job.Clear();
             from = lastSplit + 1;
-            if (fused) Combine();
             input = OutPtr(lastSplit);
         }
         else
@@ -225,11 +224,12 @@ public sealed unsafe class RowPredictor<T> where T : unmanaged, IFloatingPointIe
             if (fused)
             {
                 for (int k = 0; k < _panelCount[0]; k++) Unit(input, reverse ? _panelCount[0] - 1 - k : k);
-                Combine();
                 from = 2;
                 input = OutPtr(1);
             }
         }
+        // The fused second layer, from the units' partial sums (either way, in the units' order).
+        if (fused) Combine();
         for (int l = from; l < _layers.Length; l++)
         {
             Layer(l, input, 0, _panelCount[l], reverse);
