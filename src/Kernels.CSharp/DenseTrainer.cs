@@ -703,7 +703,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 // as soon as they are done (where the product is cut along m), no separate pass.
                 var epilogue = BiasActivation.ForThisThread;
                 epilogue.Set(z, a, _layers[l].Bias ? _bp[l] : null, dout, _layers[l].Activation, _slopes[l]);
-                try { Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel, epilogue); }
+                try { Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel, epilogue, WeightsCut(op.In)); }
                 finally { epilogue.Clear(); }
                 break;
             }
@@ -910,6 +910,18 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
     private bool NeedGradient(int v) => v != 0 || _inputGradients;
 
     /// <summary>
+    /// How the products that read a dense layer's weights in place (its forward product) and write
+    /// them in place (its fused update) are cut over the cores, for the layer reading value v. A
+    /// layer that reads the network's input (the caller's memory, or the batch gathered before the
+    /// step; the step never writes it) is cut by its weights' columns: every core reads all the
+    /// input's rows, and keeps its own columns of the weights in its cache from the forward product
+    /// to the update and on to the next step's forward product, instead of reading the other
+    /// core's columns in each (a first layer's weights are a step's largest operand, too large for
+    /// one core's L2 in W1). Other layers take the cut of least work. The cut changes no bits.
+    /// </summary>
+    private static GemmCut WeightsCut(int v) => v == 0 ? GemmCut.Columns : GemmCut.Auto;
+
+    /// <summary>
     /// The backward pass of rows r0..r0+rows from dL/dOutput: parameter gradients into part
     /// <paramref name="part"/>'s buffers (-1: the trainer's own), or with <paramref name="fused"/>
     /// the SGD update W &lt;- W + minusRate dW (and the same for biases and normalisations) instead.
@@ -947,7 +959,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                     if (fused)
                     {
                         // W <- W - rate A^T D; b <- b - rate colSums D.
-                        Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, parallel);
+                        Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, parallel, null, WeightsCut(op.In));
                         if (_layers[l].Bias)
                             Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, new Span<T>(_bp[l], dout), minusRate, T.One);
                     }

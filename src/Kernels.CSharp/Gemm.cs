@@ -17,6 +17,20 @@ public interface IGemmRowEpilogue
     void Apply(int row0, int rows);
 }
 
+/// <summary>How a product split over the cores is cut; only the speed depends on it.</summary>
+public enum GemmCut
+{
+    /// <summary>The cut whose busiest thread has the least to do (see the product's remarks).</summary>
+    Auto,
+    /// <summary>
+    /// Along n wherever there are at least two NR-wide panels of columns (else along m): each
+    /// thread reads and writes only its own columns of op(B) and C, and reads all of op(A). For a
+    /// layer's weights read in place by its forward product and updated in place by its fused
+    /// step, each core then keeps its own columns of them in its cache from step to step.
+    /// </summary>
+    Columns,
+}
+
 /// <summary>
 /// General matrix product on row-major storage: C = alpha op(A) op(B) + beta C, where op(X) is X
 /// or its transpose. op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb and ldc are the row
@@ -102,6 +116,16 @@ public static unsafe partial class Gemm
     /// </summary>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, IGemmRowEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue, GemmCut.Auto);
+
+    /// <summary>
+    /// As <see cref="Run{T}(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint, bool, IGemmRowEpilogue?)"/>,
+    /// with the choice of how a product split over the cores is cut (<see cref="GemmCut"/>). Only
+    /// the speed depends on it: every element of C is the same sum in the same order either way.
+    /// </summary>
+    public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, IGemmRowEpilogue? epilogue, GemmCut cut)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m <= 0 || n <= 0) return;
         if (k == 0 || alpha == T.Zero)
@@ -127,8 +151,9 @@ public static unsafe partial class Gemm
         int threads = WorkerPool.Threads;
         if (parallel && threads > 1 && work >= ParallelThreshold)
         {
-            bool splitN = SplitAlongN<T>(transA, transB, m, n, k, threads, ldb);
-            int panels = splitN ? (n + Config<T>.NR - 1) / Config<T>.NR : (m + Config<T>.RowUnit - 1) / Config<T>.RowUnit;
+            int panelsN = (n + Config<T>.NR - 1) / Config<T>.NR;
+            bool splitN = cut == GemmCut.Columns ? panelsN >= 2 : SplitAlongN<T>(transA, transB, m, n, k, threads, ldb);
+            int panels = splitN ? panelsN : (m + Config<T>.RowUnit - 1) / Config<T>.RowUnit;
             int parts = Math.Min(threads, panels);
             if (parts > 1)
             {

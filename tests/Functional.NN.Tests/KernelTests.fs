@@ -95,8 +95,9 @@ let inline gemmLarge (num: Num<'T>) (m, n, k) =
         expectClose num (sprintf "C = op(A) op(B), m=%d n=%d k=%d ta=%b tb=%b" m n k ta tb) expected actual
 
 /// C = alpha op(A) op(B) + beta C through Gemm.Run on pinned copies, on the calling thread only
-/// (threaded = false, what FNN_THREADS=1 runs) or split over the worker pool (threaded = true).
-let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: 'T[]) (threaded: bool) : 'T[] =
+/// (threaded = false, what FNN_THREADS=1 runs) or split over the worker pool (threaded = true)
+/// with the given cut.
+let gemmRunCut (cut: GemmCut) (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: 'T[]) (threaded: bool) : 'T[] =
     let c = Array.copy c0
     let hx = Runtime.InteropServices.GCHandle.Alloc(a, Runtime.InteropServices.GCHandleType.Pinned)
     let hb = Runtime.InteropServices.GCHandle.Alloc(b, Runtime.InteropServices.GCHandleType.Pinned)
@@ -104,13 +105,20 @@ let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: '
     try
         Gemm.Run(ta, tb, m, n, k, alpha, NativeInterop.NativePtr.ofNativeInt (hx.AddrOfPinnedObject()), nativeint (if ta then m else k),
                  NativeInterop.NativePtr.ofNativeInt (hb.AddrOfPinnedObject()), nativeint (if tb then k else n), beta,
-                 NativeInterop.NativePtr.ofNativeInt (hc.AddrOfPinnedObject()), nativeint n, threaded)
+                 NativeInterop.NativePtr.ofNativeInt (hc.AddrOfPinnedObject()), nativeint n, threaded, null, cut)
     finally hx.Free(); hb.Free(); hc.Free()
     c
 
+/// gemmRunCut with the cut of least work (GemmCut.Auto).
+let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: 'T[]) (threaded: bool) : 'T[] =
+    gemmRunCut GemmCut.Auto (ta, tb) (m, n, k) alpha a b beta c0 threaded
+
 /// Products across this machine's blocks (Gemm.BlockingOf: m > MC with k > KC, n > NC) and the
-/// shapes that the work split cuts along m (square) and along n (W1's 128 x 256 layer): each
-/// equals the triple loop (Reference.Gemm) within rounding, and the threaded result equals the
+/// shapes that the work split cuts along m (square) and along n (W1's 128 x 256 layer), W1's first
+/// layer (forward 128 x 256 x 784 and the update's 784 x 256 x 128 with A transposed) and a product
+/// too narrow for two panels of columns: each equals the triple loop (Reference.Gemm) within
+/// rounding, and the threaded result, with the cut of least work and with the cut by columns
+/// (GemmCut.Columns, which falls back to rows where there is one panel of columns), equals the
 /// single-threaded one bit for bit (each element is the same sum in the same order however the
 /// work is cut).
 let inline gemmAcrossBlocks (num: Num<'T>) =
@@ -119,7 +127,10 @@ let inline gemmAcrossBlocks (num: Num<'T>) =
         [ (bl.MC + 13, 70, min 1100 (bl.KC + 37)), [ false, false; true, true ]
           (13, bl.NC + 40, 37), [ false, false; false, true ]
           (256, 256, 256), [ false, false; true, false ]
-          (128, 256, 292), [ false, false; false, true ] ]
+          (128, 256, 292), [ false, false; false, true ]
+          (128, 256, 784), [ false, false ]
+          (784, 256, 128), [ true, false ]
+          (200, 20, 300), [ false, false; true, false ] ]
     for (m, n, k), transposes in shapes do
         let rng = Random(m + 5 * n + 11 * k)
         let a, b, c0 = randomArray rng num (m * k), randomArray rng num (k * n), randomArray rng num (m * n)
@@ -132,6 +143,8 @@ let inline gemmAcrossBlocks (num: Num<'T>) =
                 let what = sprintf "%s m=%d n=%d k=%d ta=%b tb=%b alpha=%g beta=%g (%A)" num.Name m n k ta tb alpha beta bl
                 expectClose num what expected single
                 Expect.isTrue ((Array.map num.To threaded) = (Array.map num.To single)) (what + ": threaded equals single-threaded bit for bit")
+                let byColumns = gemmRunCut GemmCut.Columns (ta, tb) (m, n, k) (num.Of alpha) a b (num.Of beta) c0 true
+                Expect.isTrue ((Array.map num.To byColumns) = (Array.map num.To single)) (what + ": threaded and cut by columns equals single-threaded bit for bit")
 
 // ---------------------------------------------------------------------------------------------
 // Element-wise passes
