@@ -167,32 +167,38 @@ let inline largeBatches (num0: Num<'T>) =
     run rowLocal TrainerParallelism.Batch |> ignore
 
 /// Dense layers whose output only the next dense layer reads get their activation's derivative
-/// in the epilogue of that layer's dX product, on the rows each thread computes. Softplus's
+/// in the epilogue of that layer's dX product, on the rows each thread computes (or on all rows
+/// after the product where it is cut along its columns; so is a layer's bias and activation in
+/// its forward product, and the first layer's forward product is always cut so). Softplus's
 /// derivative differs in the last bits between the pass's vector body and its scalar tail, so
-/// widths that leave tails (10 and 13 columns), 40 rows (cut 20 / 20 between two threads, where
-/// the whole batch's tail falls elsewhere) and every product split (ParallelThreshold 0) test
-/// that the bits do not depend on the split: the gradients and dL/dX equal those of one thread
-/// bit for bit (and the reference within tolerance, checked by checkAgainstReference).
+/// widths that leave tails (10 and 13 columns; 40 and 45, two or three panels of columns with a
+/// tail in the last; 100 and 150, whose gradient products are cut by columns in float32 and
+/// float64 respectively, Gemm.SplitAlongN), 40 rows (cut 20 / 20 between two threads, where the whole batch's tail
+/// falls elsewhere) and every product split (ParallelThreshold 0) test that the bits do not
+/// depend on the split: the gradients and dL/dX equal those of one thread bit for bit (and the
+/// reference within tolerance, checked by checkAgainstReference).
 let inline fusedDerivativeSplit (num0: Num<'T>) =
     let num = withTol num0
     let inputs, rows = 64, 40
-    let blocks =
-        [| KernelBlock.NewDense(10, ActivationKind.Softplus); KernelBlock.NewDense(13, ActivationKind.Softplus)
-           KernelBlock.NewDense(7, ActivationKind.Tanh); KernelBlock.NewDense 5 |]
-    let run (parallelism: TrainerParallelism) =
-        let t = DenseTrainer<'T>(inputs, blocks, LossKind.SoftmaxCrossEntropy, rows)
-        t.Parallelism <- parallelism
-        t.InputGradientsEnabled <- true
-        checkAgainstReference num (Random 19) t blocks inputs 5 LossKind.SoftmaxCrossEntropy rows 19
-    let threshold = Gemm.ParallelThreshold
-    Gemm.ParallelThreshold <- 0L
-    try
-        let _, g1, d1 = run TrainerParallelism.None
-        let _, g2, d2 = run TrainerParallelism.Kernels
-        for s in 0 .. g1.Length - 1 do
-            Expect.isTrue ((Array.map num.To g1.[s]) = (Array.map num.To g2.[s])) (sprintf "%s gradient segment %d: split products equal one thread bit for bit" num.Name s)
-        Expect.isTrue ((Array.map num.To d1) = (Array.map num.To d2)) (sprintf "%s dL/dX: split products equal one thread bit for bit" num.Name)
-    finally Gemm.ParallelThreshold <- threshold
+    for first, second in [ 10, 13; 40, 45; 100, 45; 150, 10 ] do
+        let blocks =
+            [| KernelBlock.NewDense(first, ActivationKind.Softplus); KernelBlock.NewDense(second, ActivationKind.Softplus)
+               KernelBlock.NewDense(7, ActivationKind.Tanh); KernelBlock.NewDense 5 |]
+        let run (parallelism: TrainerParallelism) =
+            let t = DenseTrainer<'T>(inputs, blocks, LossKind.SoftmaxCrossEntropy, rows)
+            t.Parallelism <- parallelism
+            t.InputGradientsEnabled <- true
+            checkAgainstReference num (Random 19) t blocks inputs 5 LossKind.SoftmaxCrossEntropy rows 19
+        let threshold = Gemm.ParallelThreshold
+        Gemm.ParallelThreshold <- 0L
+        try
+            let _, g1, d1 = run TrainerParallelism.None
+            let _, g2, d2 = run TrainerParallelism.Kernels
+            for s in 0 .. g1.Length - 1 do
+                Expect.isTrue ((Array.map num.To g1.[s]) = (Array.map num.To g2.[s]))
+                    (sprintf "%s widths %d, %d, gradient segment %d: split products equal one thread bit for bit" num.Name first second s)
+            Expect.isTrue ((Array.map num.To d1) = (Array.map num.To d2)) (sprintf "%s widths %d, %d, dL/dX: split products equal one thread bit for bit" num.Name first second)
+        finally Gemm.ParallelThreshold <- threshold
 
 /// The fraction of kept elements of n masks at rate p: within 5 binomial standard deviations of
 /// 1 - p (a fixed key, so the test is deterministic; a fair generator fails it with probability ~6e-7).
