@@ -700,10 +700,11 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                 T* z = _zp[l] + (nint)r0 * dout;
                 T* a = _vp[op.Out] + (nint)r0 * dout;
                 // The bias and activation run as the product's epilogue: on each thread's rows
-                // as soon as they are done (where the product is cut along m), no separate pass.
+                // as soon as they are done where the product is cut along m, no separate pass;
+                // on all rows after it where it is cut along n (a first layer, WeightsCut).
                 var epilogue = BiasActivation.ForThisThread;
                 epilogue.Set(z, a, _layers[l].Bias ? _bp[l] : null, dout, _layers[l].Activation, _slopes[l]);
-                try { Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel, epilogue, WeightsCut(op.In)); }
+                try { Gemm.Run(false, false, rows, dout, din, T.One, input, din, _wp[l], dout, T.Zero, z, dout, parallel, epilogue, WeightsCut(op.In, rows)); }
                 finally { epilogue.Clear(); }
                 break;
             }
@@ -911,15 +912,21 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// How the products that read a dense layer's weights in place (its forward product) and write
-    /// them in place (its fused update) are cut over the cores, for the layer reading value v. A
-    /// layer that reads the network's input (the caller's memory, or the batch gathered before the
-    /// step; the step never writes it) is cut by its weights' columns: every core reads all the
-    /// input's rows, and keeps its own columns of the weights in its cache from the forward product
-    /// to the update and on to the next step's forward product, instead of reading the other
-    /// core's columns in each (a first layer's weights are a step's largest operand, too large for
-    /// one core's L2 in W1). Other layers take the cut of least work. The cut changes no bits.
+    /// them in place (its fused update) are cut over the cores, for the layer reading value v on a
+    /// batch of <paramref name="rows"/> rows. A layer that reads the network's input (the caller's
+    /// memory, or the batch gathered before the step; the step never writes it) on a minibatch of
+    /// at most <see cref="ColumnCutRows"/> rows is cut by its weights' columns: every core reads
+    /// all the batch's rows, and keeps its own columns of the weights in its cache from the forward
+    /// product to the update and on to the next step's forward product, instead of reading the
+    /// other core's columns in each (a first layer's weights are then a step's largest operand;
+    /// W1's are 1.6 MB in float64, more than one core's 1 MiB L2, and the gain was measured in
+    /// float64: bench/README.md). Other layers, and larger batches (whose rows, which each core
+    /// would pack whole, outweigh the weights), take the cut of least work. The cut changes no bits.
     /// </summary>
-    private static GemmCut WeightsCut(int v) => v == 0 ? GemmCut.Columns : GemmCut.Auto;
+    private static GemmCut WeightsCut(int v, int rows) => v == 0 && rows <= ColumnCutRows ? GemmCut.Columns : GemmCut.Auto;
+
+    /// <summary>The most rows of a batch for which a first layer's products are cut by columns (WeightsCut).</summary>
+    private const int ColumnCutRows = 256;
 
     /// <summary>
     /// The backward pass of rows r0..r0+rows from dL/dOutput: parameter gradients into part
@@ -959,7 +966,7 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
                     if (fused)
                     {
                         // W <- W - rate A^T D; b <- b - rate colSums D.
-                        Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, parallel, null, WeightsCut(op.In));
+                        Gemm.Run(true, false, din, dout, rows, minusRate, input, din, d, dout, T.One, _wp[l], dout, parallel, null, WeightsCut(op.In, rows));
                         if (_layers[l].Bias)
                             Reductions.ColumnSums(new ReadOnlySpan<T>(d, rows * dout), rows, dout, new Span<T>(_bp[l], dout), minusRate, T.One);
                     }

@@ -20,7 +20,7 @@ public interface IGemmRowEpilogue
 /// <summary>How a product split over the cores is cut; only the speed depends on it.</summary>
 public enum GemmCut
 {
-    /// <summary>The cut whose busiest thread has the least to do (see the product's remarks).</summary>
+    /// <summary>The cut whose busiest thread has the least to do, counting its multiply-adds and its packing.</summary>
     Auto,
     /// <summary>
     /// Along n wherever there are at least two NR-wide panels of columns (else along m): each

@@ -169,7 +169,8 @@ let inline largeBatches (num0: Num<'T>) =
 /// Dense layers whose output only the next dense layer reads get their activation's derivative
 /// in the epilogue of that layer's dX product, on the rows each thread computes (or on all rows
 /// after the product where it is cut along its columns; so is a layer's bias and activation in
-/// its forward product, and the first layer's forward product is always cut so). Softplus's
+/// its forward product, and the first layer's forward product is cut so wherever it has two
+/// panels of columns). Softplus's
 /// derivative differs in the last bits between the pass's vector body and its scalar tail, so
 /// widths that leave tails (10 and 13 columns; 40 and 45, two or three panels of columns with a
 /// tail in the last; 100 and 150, whose gradient products are cut by columns in float32 and
