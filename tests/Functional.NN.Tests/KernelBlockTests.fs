@@ -170,14 +170,14 @@ let inline largeBatches (num0: Num<'T>) =
 /// in the epilogue of that layer's dX product, on the rows each thread computes (or on all rows
 /// after the product where it is cut along its columns; so is a layer's bias and activation in
 /// its forward product, and the first layer's forward product is cut so wherever it has two
-/// panels of columns). Softplus's
-/// derivative differs in the last bits between the pass's vector body and its scalar tail, so
-/// widths that leave tails (10 and 13 columns; 40 and 45, two or three panels of columns with a
-/// tail in the last; 100 and 150, whose gradient products are cut by columns in float32 and
-/// float64 respectively, Gemm.SplitAlongN), 40 rows (cut 20 / 20 between two threads, where the whole batch's tail
-/// falls elsewhere) and every product split (ParallelThreshold 0) test that the bits do not
-/// depend on the split: the gradients and dL/dX equal those of one thread bit for bit (and the
-/// reference within tolerance, checked by checkAgainstReference).
+/// panels of columns). Softplus's derivative differs in the last bits between the pass's vector
+/// body and its scalar tail, so widths that leave tails (10 and 13 columns; 40 and 45, two or
+/// three panels of columns with a tail in the last; 100 and 150, whose gradient products are cut
+/// by columns in float32 and float64 respectively, Gemm.SplitAlongN), 40 rows (cut 20 / 20
+/// between two threads, where the whole batch's tail falls elsewhere) and every product split
+/// (ParallelThreshold 0) test that the bits do not depend on the split: the gradients and dL/dX
+/// equal those of one thread bit for bit (and the reference within tolerance, checked by
+/// checkAgainstReference).
 let inline fusedDerivativeSplit (num0: Num<'T>) =
     let num = withTol num0
     let inputs, rows = 64, 40

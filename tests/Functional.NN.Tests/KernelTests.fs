@@ -113,14 +113,14 @@ let gemmRunCut (cut: GemmCut) (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[])
 let gemmRun (ta, tb) (m, n, k) (alpha: 'T) (a: 'T[]) (b: 'T[]) (beta: 'T) (c0: 'T[]) (threaded: bool) : 'T[] =
     gemmRunCut GemmCut.Auto (ta, tb) (m, n, k) alpha a b beta c0 threaded
 
-/// Products across this machine's blocks (Gemm.BlockingOf: m > MC with k > KC, n > NC) and the
+/// Products across this machine's blocks (Gemm.BlockingOf: m > MC with k > KC, n > NC), the
 /// shapes that the work split cuts along m (square) and along n (W1's 128 x 256 layer), W1's first
-/// layer (forward 128 x 256 x 784 and the update's 784 x 256 x 128 with A transposed) and a product
-/// of 20 columns (one panel of columns in float32, two in float64 on AVX-512 machines): each equals the triple loop (Reference.Gemm) within
-/// rounding, and the threaded result, with the cut of least work and with the cut by columns
-/// (GemmCut.Columns, which falls back to rows where there is one panel of columns), equals the
-/// single-threaded one bit for bit (each element is the same sum in the same order however the
-/// work is cut).
+/// layer (forward 128 x 256 x 784 and the update's 784 x 256 x 128 with A transposed) and a
+/// product of 20 columns (one panel of columns in float32, two in float64 on AVX-512 machines):
+/// each equals the triple loop (Reference.Gemm) within rounding, and the threaded result, with
+/// the cut of least work and with the cut by columns (GemmCut.Columns, which falls back to rows
+/// where there is one panel of columns), equals the single-threaded one bit for bit (each
+/// element is the same sum in the same order however the work is cut).
 let inline gemmAcrossBlocks (num: Num<'T>) =
     let bl = Gemm.BlockingOf<'T>()
     let shapes =
