@@ -449,8 +449,7 @@ namespace Functional.NN.Bench
             _options = Functional.NN.TrainingOptions.Default.WithBatching(Functional.NN.BatchingModule.miniBatch(Batch))
                 .WithSchedule(Functional.NN.Schedule.NewConstant(0.01)).WithMaxEpochs(1).WithSeed(3L)
                 .WithOptimizer(Functional.NN.Optimizer.Sgd).WithoutEarlyStopping();
-            Epoch();
-            Epoch();
+            WarmUp.Run(() => Functional.NN.Trainer.train(_options.WithMaxSteps(2), Functional.NN.Loss.SoftmaxCrossEntropy, _data, _net), () => Epoch());
         }
 
         private double Epoch() =>
