@@ -266,7 +266,10 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
         _z = new T[count][]; _pz = new T[count][]; _pa = new T[count][];
         _wp = new T*[count]; _bp = new T*[count]; _zp = new T*[count];
         for (int l = 0; l < count; l++) _weightCount += (long)_din[l] * _dout[l];
-        for (int v = 0; v < values; v++) _widthSum += _width[v];
+        // The input's and every dense layer's output widths (the values the batch split was
+        // measured on; other blocks' values are not counted, UseBatchParallel).
+        _widthSum = inputs;
+        for (int l = 0; l < count; l++) _widthSum += _dout[l];
 
         _valBuf = new T[values][];
         _gradBuf = new T[values][];
@@ -1018,7 +1021,9 @@ public sealed unsafe class DenseTrainer<T> where T : unmanaged, IFloatingPointIe
             TrainerParallelism.Batch => true,
             // Small layers: the summed partial gradients cost little next to the per-row work,
             // and one fork-join a step replaces one per product. Split by rows where the weights
-            // are at most the batch's values (rows x the widths of every value): measured paired
+            // are at most the batch's values (rows x the input's and the dense layers' output
+            // widths; the other blocks' values are not counted, so that dropout or normalisation
+            // does not tip a network of large weights into the split, unmeasured): measured paired
             // through Trainer.train (AMD EPYC, 2 cores), U1's 64-128-64-10 on batches of 128
             // (17 K weights, 34 K values) took 0.82-0.86 of the time split by rows, 784-64-10
             // (51 K, 110 K) 0.94-1.00, while W1's 784-256-128-10 (235 K, 151 K) took 1.07-1.23
