@@ -229,19 +229,28 @@ let private allocationData () =
     let y = Mat.init 8192 4 (fun i j -> if (i + j) % 4 = 0 then 1.0 else 0.0)
     net, x, y
 
-/// The determinism probe: a fixed training run on the kernels whose parameters' bits, as hex, are
+/// The determinism probe: fixed training runs on the kernels whose parameters' bits, as hex, are
 /// printed by the test program when run with --determinism-probe (see Main.fs), so that a run with
-/// FNN_THREADS=1 can be compared with this process's.
+/// FNN_THREADS=1 can be compared with this process's. The 64-96-48-5 network on batches of 128
+/// is split by rows of the batch (DenseTrainer: 11 K weights, 27 K values), with Adam (gradients,
+/// then the update) and with plain SGD (the fused step); the 256-512-5 network (134 K weights,
+/// 99 K values) splits each product over the cores, its first layer's by the weights' columns,
+/// with plain SGD.
 let determinismProbe () : string =
-    let net = Network.init 64 [ LayerSpec.Of(96, Activation.Tanh); LayerSpec.Of(48, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ] 3L
-    let x = Mat.init 512 64 (fun i j -> sin (float (i * 64 + j) * 0.37))
-    let y = Mat.oneHot 5 (Array.init 512 (fun i -> (i * 7) % 5))
-    let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 128).WithMaxEpochs(3).WithBackend(Backend.Kernels)
-    let parts =
+    let run (inputs: int) (layers: LayerSpec list) (optimizer: Optimizer) (rate: float) =
+        let net = Network.init inputs layers 3L
+        let x = Mat.init 512 inputs (fun i j -> sin (float (i * inputs + j) * 0.37))
+        let y = Mat.oneHot 5 (Array.init 512 (fun i -> (i * 7) % 5))
+        let options = TestOptions.sgd.WithOptimizer(optimizer).WithSchedule(Schedule.Constant rate).WithBatching(Batching.miniBatch 128).WithMaxEpochs(3).WithBackend(Backend.Kernels)
         [ for p in precisions ->
             let r = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y)) (Network.withPrecision p net)
             let predicted = Network.predictWith Backend.Kernels r.Model x
             Array.append (flat r.Model) (values predicted) |> Array.map (fun v -> BitConverter.DoubleToInt64Bits(v).ToString "x16") |> String.concat "" ]
+    let small = [ LayerSpec.Of(96, Activation.Tanh); LayerSpec.Of(48, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ]
+    let parts =
+        run 64 small Optimizer.adam 1e-3
+        @ run 64 small Optimizer.Sgd 0.05
+        @ run 256 [ LayerSpec.Of(512, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ] Optimizer.Sgd 0.05
     String.Join("|", parts)
 
 /// The determinism probe in another process of this test program, with extra environment variables:
