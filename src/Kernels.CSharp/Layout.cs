@@ -264,7 +264,7 @@ public static unsafe class Layout
         }
     }
 
-    private static void Gather<T>(T* src, T* dst, int* rows, int r0, int r1, int cols) where T : unmanaged
+    internal static void Gather<T>(T* src, T* dst, int* rows, int r0, int r1, int cols) where T : unmanaged
     {
         nint bytes = (nint)cols * Unsafe.SizeOf<T>();
         for (int r = r0; r < r1; r++)

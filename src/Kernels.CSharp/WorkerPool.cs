@@ -21,6 +21,13 @@ public interface IParallelJob
 /// process leaves the cores to others; the caller waits for the last part in a pause loop for at
 /// most 50 us before it yields (the benchmark's W3-forkjoin measures the round trip). One job runs at a time: a caller that finds the pool busy
 /// (another thread's job, or a job started from inside a job) runs all parts itself.
+/// <para>
+/// Besides, one piece of background work may be posted (<see cref="Post"/>): idle workers run
+/// its parts between jobs, one part at a time, and the thread that posted it finishes it
+/// (<see cref="Finish"/>), running itself the parts no worker has taken. A trainer posts the
+/// next batch's gather this way, so that the worker, which would wait while the caller runs a
+/// layer on its own, copies rows instead.
+/// </para>
 /// </summary>
 public static class WorkerPool
 {
@@ -46,7 +53,7 @@ public static class WorkerPool
     // from the workers a line they are reading, nor wait for it, and no other object shares their
     // lines. (A static struct with the same offsets, which the runtime boxes among other objects,
     // made two-thread products three times slower; the cause was not isolated.)
-    private static readonly long[] s_words = GC.AllocateArray<long>(5 * 8, pinned: true);
+    private static readonly long[] s_words = GC.AllocateArray<long>(7 * 8, pinned: true);
     // The job's generation, parts and claims (see above); the workers wait for it to change.
     private static ref long State => ref s_words[8];
     // The parts done since the pool was made (never reset, so that no caller writes it).
@@ -57,6 +64,17 @@ public static class WorkerPool
     private static ref long Target => ref s_words[25];
     // The generation of the last job started (State's high 32 bits).
     private static ref long Generation => ref s_words[26];
+    // 1 while a caller's background work is posted and not finished; the value of BackgroundDone
+    // when it has finished; its generation. Touched by callers only.
+    private static ref long BackgroundBusy => ref s_words[27];
+    private static ref long BackgroundTarget => ref s_words[28];
+    private static ref long BackgroundGeneration => ref s_words[29];
+    // The background work's generation, parts and next part to claim, as State (no affinity).
+    private static ref long BackgroundState => ref s_words[32];
+    // The background parts done since the pool was made.
+    private static ref long BackgroundDone => ref s_words[40];
+    private static IParallelJob? s_background;
+    private static Exception? s_backgroundError;
     // Bit 31 set: a job run with affinity, whose bits 0-15 are the set of claimed parts.
     private const long AffinityBit = 1L << 31;
     private static Exception? s_error;
@@ -214,19 +232,99 @@ public static class WorkerPool
             long start = Stopwatch.GetTimestamp();
             while ((int)(Volatile.Read(ref State) >> 32) == seen)
             {
+                // Between jobs: a part of the background work, if any is left (a job posted
+                // meanwhile starts when that part is done).
+                if (RunBackgroundPart())
+                {
+                    start = Stopwatch.GetTimestamp();
+                    continue;
+                }
                 if (Stopwatch.GetTimestamp() - start < s_spinTicks)
                 {
                     Pause();
                     continue;
                 }
                 Interlocked.Exchange(ref w.Sleeping, 1);
-                if ((int)(Volatile.Read(ref State) >> 32) == seen) w.Wake.Wait();
+                if ((int)(Volatile.Read(ref State) >> 32) == seen && !BackgroundLeft()) w.Wake.Wait();
                 w.Wake.Reset();
                 Interlocked.Exchange(ref w.Sleeping, 0);
                 start = Stopwatch.GetTimestamp();
             }
             seen = (int)(Volatile.Read(ref State) >> 32);
             ClaimAndRun(seen);
+        }
+    }
+
+    /// <summary>
+    /// Posts <paramref name="job"/> as background work in <paramref name="parts"/> parts (1 to
+    /// 32767): idle workers run its parts between jobs, and <see cref="Finish"/> (which the posting
+    /// thread must call, before it touches what the parts write or frees what they read) runs the
+    /// rest and waits for the parts under way. Returns false, posting nothing, when there is no
+    /// worker or another thread's background work is posted: the caller then runs the work itself.
+    /// Allocates nothing.
+    /// </summary>
+    public static bool Post(IParallelJob job, int parts)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        parts = Math.Clamp(parts, 1, 0x7FFF);
+        if (s_workers.Length == 0 || Interlocked.CompareExchange(ref BackgroundBusy, 1, 0) != 0) return false;
+        s_background = job;
+        s_backgroundError = null;
+        BackgroundTarget += parts;
+        int generation = (int)++BackgroundGeneration;
+        Interlocked.Exchange(ref BackgroundState, ((long)generation << 32) | ((long)parts << 16));
+        foreach (var w in s_workers)
+            if (w.Sleeping != 0) w.Wake.Set();
+        return true;
+    }
+
+    /// <summary>
+    /// Finishes the background work <paramref name="job"/> that this thread posted: runs the parts
+    /// no worker has taken, waits for those under way, and rethrows the first exception a part threw.
+    /// Does nothing if <paramref name="job"/> is not the work posted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Finish(IParallelJob job)
+    {
+        if (Volatile.Read(ref BackgroundBusy) == 0 || !ReferenceEquals(s_background, job)) return;
+        bool inside = t_insideJob;
+        t_insideJob = true;
+        try { while (RunBackgroundPart()) { } }
+        finally { t_insideJob = inside; }
+        long target = BackgroundTarget;
+        if (Volatile.Read(ref BackgroundDone) - target < 0)
+        {
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref BackgroundDone) - target < 0) spinner.SpinOnce(-1);
+        }
+        var error = s_backgroundError;
+        s_background = null;
+        s_backgroundError = null;
+        Volatile.Write(ref BackgroundBusy, 0);
+        if (error is not null) ExceptionDispatchInfo.Capture(error).Throw();
+    }
+
+    /// <summary>Whether the background work has a part no thread has claimed.</summary>
+    private static bool BackgroundLeft()
+    {
+        long st = Volatile.Read(ref BackgroundState);
+        return (st & 0xFFFF) < ((st >> 16) & 0x7FFF);
+    }
+
+    /// <summary>Claims and runs one part of the background work; false if none was left.</summary>
+    private static bool RunBackgroundPart()
+    {
+        while (true)
+        {
+            long st = Volatile.Read(ref BackgroundState);
+            int parts = (int)((st >> 16) & 0x7FFF), next = (int)(st & 0xFFFF);
+            if (next >= parts) return false;
+            if (Interlocked.CompareExchange(ref BackgroundState, st + 1, st) != st) continue;
+            // Claimed: the work cannot be finished (nor s_background change) before this part is done.
+            try { s_background!.Execute(next, parts); }
+            catch (Exception e) { Interlocked.CompareExchange(ref s_backgroundError, e, null); }
+            Interlocked.Increment(ref BackgroundDone);
+            return true;
         }
     }
 

@@ -551,6 +551,47 @@ let tests =
                                   Threading.Interlocked.Increment(&finished.contents) |> ignore }
                 Expect.throwsT<InvalidOperationException> (fun () -> WorkerPool.Run(job, 4)) "the part's exception"
                 Expect.equal finished.Value 3 "the other parts ran"
+            testSequenced <| testCase "background work: every part runs once (idle workers take parts, Finish runs the rest) while jobs run as usual" (fun () ->
+                // Each background part spins 20 us, so that workers take some between the jobs
+                // run meanwhile; whoever runs them, each part runs once, and the jobs are whole.
+                for parts in [ 1; 2; 64 ] do
+                    let counts = Array.zeroCreate<int> parts
+                    let work = { new IParallelJob with
+                                   member _.Execute(part, total) =
+                                       Expect.equal total parts "parts passed to Execute"
+                                       let t0 = Diagnostics.Stopwatch.GetTimestamp()
+                                       while Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds < 0.02 do ()
+                                       Threading.Interlocked.Increment(&counts.[part]) |> ignore }
+                    let posted = WorkerPool.Post(work, parts)
+                    Expect.equal posted (WorkerPool.Threads > 1) "posted exactly when there is a worker"
+                    let jobCounts = Array.zeroCreate<int> 4
+                    let job = { new IParallelJob with member _.Execute(part, _) = Threading.Interlocked.Increment(&jobCounts.[part]) |> ignore }
+                    for _ in 1 .. 20 do WorkerPool.Run(job, 4)
+                    Expect.sequenceEqual jobCounts (Array.create 4 20) "the jobs run meanwhile are whole"
+                    if posted then WorkerPool.Finish work
+                    else for p in 0 .. parts - 1 do work.Execute(p, parts)
+                    Expect.sequenceEqual counts (Array.create parts 1) (sprintf "each of %d background parts ran once" parts))
+            testSequenced <| testCase "background work: one at a time, Finish rethrows a part's exception and frees the pool for the next" (fun () ->
+                if WorkerPool.Threads > 1 then
+                    let finished = ref 0
+                    let failing = { new IParallelJob with
+                                      member _.Execute(part, _) =
+                                          if part = 3 then invalidOp "part 3 fails"
+                                          Threading.Interlocked.Increment(&finished.contents) |> ignore }
+                    let other = { new IParallelJob with member _.Execute(_, _) = failtest "a refused post must not run" }
+                    Expect.isTrue (WorkerPool.Post(failing, 8)) "the first post"
+                    // Another thread's post is refused while this one is posted; finishing a job that
+                    // is not the posted one does nothing.
+                    let refused = Threading.Tasks.Task.Run(fun () -> WorkerPool.Post(other, 2)).Result
+                    Expect.isFalse refused "a second post while one is posted"
+                    WorkerPool.Finish other
+                    Expect.throwsT<InvalidOperationException> (fun () -> WorkerPool.Finish failing) "the part's exception"
+                    Expect.equal finished.Value 7 "the other parts ran"
+                    let ran = ref 0
+                    let next = { new IParallelJob with member _.Execute(_, _) = Threading.Interlocked.Increment(&ran.contents) |> ignore }
+                    Expect.isTrue (WorkerPool.Post(next, 3)) "the pool is free again"
+                    WorkerPool.Finish next
+                    Expect.equal ran.Value 3 "every part of the next work ran")
         ]
         testList "Layout" [
             testCase "column-major to row-major equals the element-by-element transpose, and finds every bad value" <| fun () ->
@@ -592,6 +633,60 @@ let tests =
                 Expect.throwsT<ArgumentOutOfRangeException> (fun () ->
                     Layout.GatherRows(ReadOnlySpan(Array.zeroCreate<float> 6), 3, ReadOnlySpan [| 0; 2 |], Span(Array.zeroCreate<float> 6)))
                     "row 2 of a 2-row source is out of range"
+            testSequenced <| testCase "batches gathered ahead hold the indexed rows: epochs reshuffled in place, a short last batch, a replay, a bad index" (fun () ->
+                // Expected values: row r of a batch is row order[offset + r] of each table (the
+                // definition), read straight from the tables. The order is reshuffled in place between
+                // epochs, as the trainer does, so the rows gathered ahead at an epoch's end no longer
+                // match; a replay asks for earlier batches again.
+                let check (name: string) (num: Num<'T>) =
+                    for n, d, k, b in [ 1000, 784, 10, 128; 37, 5, 3, 8; 64, 1, 1, 64 ] do
+                        let rng = Random(n + d)
+                        let x = randomArray rng num (n * d)
+                        let y = randomArray rng num (n * k)
+                        let buffer cols = Array.zeroCreate<'T> (b * cols)
+                        use g = new BatchGather<'T>(x, d, y, k, b, buffer d, buffer k, buffer d, buffer k)
+                        let order = Array.init n id
+                        let expectBatch (offset: int) (count: int) =
+                            g.Next(order, offset, count)
+                            for r in 0 .. count - 1 do
+                                for j in 0 .. d - 1 do
+                                    if g.X.[r * d + j] <> x.[order.[offset + r] * d + j] then failtestf "%s %d x %d: x row %d column %d at offset %d" name n d r j offset
+                                for j in 0 .. k - 1 do
+                                    if g.Y.[r * k + j] <> y.[order.[offset + r] * k + j] then failtestf "%s %d x %d: y row %d column %d at offset %d" name n d r j offset
+                        for epoch in 1 .. 3 do
+                            for i in n - 1 .. -1 .. 1 do
+                                let j = rng.Next(i + 1)
+                                let t = order.[i]
+                                order.[i] <- order.[j]
+                                order.[j] <- t
+                            let mutable offset = 0
+                            while offset < n do
+                                let count = min b (n - offset)
+                                expectBatch offset count
+                                offset <- offset + count
+                        // A replay: the first batches again, after the last one's; a batch of the
+                        // size gathered ahead but other rows (a skip, and a reshuffle in place while
+                        // rows are gathered ahead).
+                        expectBatch 0 (min b n)
+                        expectBatch (min b n / 2) (min b n / 2 |> max 1)
+                        if n >= 3 * b then
+                            expectBatch 0 b
+                            expectBatch (2 * b) b
+                            expectBatch 0 b
+                            Array.Reverse order
+                            expectBatch b b
+                        // An index out of range is named when its batch is asked for.
+                        if n >= 2 * b then
+                            order.[b] <- n
+                            expectBatch 0 b
+                            Expect.throwsT<ArgumentOutOfRangeException> (fun () -> g.Next(order, b, b)) (sprintf "%s: row %d is out of range" name n)
+                        Expect.throwsT<ArgumentOutOfRangeException> (fun () -> g.Next(order, n - 1, 2)) "a batch past the order's end"
+                    let gone = new BatchGather<'T>(Array.zeroCreate 4, 2, Array.zeroCreate 2, 1, 1, Array.zeroCreate 2, Array.zeroCreate 1, Array.zeroCreate 2, Array.zeroCreate 1)
+                    gone.Next([| 1; 0 |], 0, 1)
+                    gone.Dispose()
+                    Expect.throwsT<ObjectDisposedException> (fun () -> gone.Next([| 1; 0 |], 1, 1)) "after Dispose"
+                check "float64" f64
+                check "float32" f32)
         ]
         testList "Reductions" [
             testCase "axpy equals the loop" <| fun () ->

@@ -144,8 +144,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let first = buffer useM state0.FirstMoment
     let second = buffer useS state0.SecondMoment
     let mutable t = state0.Step
-    let xb = rent (batchCap * d)
-    let yb = rent (batchCap * k)
+    // Minibatches gathered one ahead, into two buffer pairs that take turns (made at the first
+    // minibatch: full batches read the data in place).
+    let mutable batches : BatchGather<'T> = null
     // Mark: the parameters and the state, copied flat (written by Mark before Rewind reads them).
     let markTheta = rent parameterCount
     let markState = rent (max stateCount 1)
@@ -256,11 +257,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             let srcX, srcY =
                 if fullBatch && rows = n then xs, ys
                 else
-                    // The batch's rows gathered (both cores for a large batch).
-                    let samples = ReadOnlySpan(order, offset, rows)
-                    Layout.GatherRows(ReadOnlySpan<'T>(xs, 0, n * d), d, samples, Span<'T>(xb))
-                    Layout.GatherRows(ReadOnlySpan<'T>(ys, 0, n * k), k, samples, Span<'T>(yb))
-                    xb, yb
+                    // The batch's rows, gathered while the step before trained (or now).
+                    if isNull batches then
+                        batches <- new BatchGather<'T>(xs, d, ys, k, batchCap, rent (batchCap * d), rent (batchCap * k), rent (batchCap * d), rent (batchCap * k))
+                    batches.Next(order, offset, rows)
+                    batches.X, batches.Y
             let x = ReadOnlySpan(srcX, 0, rows * d)
             let y = ReadOnlySpan(srcY, 0, rows * k)
             if measureChange then
@@ -339,6 +340,8 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.Dispose() =
             if not disposed then
                 disposed <- true
+                // First: it waits for a gather that may still write into rented buffers.
+                if not (isNull batches) then batches.Dispose()
                 for a in rented do KernelBuffers<'T>.Pool.Return a
                 rented.Clear()
                 KernelBuffers<'T>.Return(trainerKey, trainer)
