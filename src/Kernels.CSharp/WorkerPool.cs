@@ -260,8 +260,9 @@ public static class WorkerPool
     /// 32767): idle workers run its parts between jobs, and <see cref="Finish"/> (which the posting
     /// thread must call, before it touches what the parts write or frees what they read) runs the
     /// rest and waits for the parts under way. Returns false, posting nothing, when there is no
-    /// worker or another thread's background work is posted: the caller then runs the work itself.
-    /// Allocates nothing.
+    /// worker or background work is posted and not finished (this thread's or another's): the
+    /// caller then runs the work itself. Wakes at most as many sleeping workers as there are
+    /// parts. Allocates nothing.
     /// </summary>
     public static bool Post(IParallelJob job, int parts)
     {
@@ -273,8 +274,12 @@ public static class WorkerPool
         BackgroundTarget += parts;
         int generation = (int)++BackgroundGeneration;
         Interlocked.Exchange(ref BackgroundState, ((long)generation << 32) | ((long)parts << 16));
-        foreach (var w in s_workers)
+        int wake = Math.Min(parts, s_workers.Length);
+        for (int i = 0; i < wake; i++)
+        {
+            var w = s_workers[i];
             if (w.Sleeping != 0) w.Wake.Set();
+        }
         return true;
     }
 

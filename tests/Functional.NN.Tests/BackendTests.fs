@@ -440,6 +440,39 @@ let tests =
                     Expect.isLessThanOrEqual extra (9L * 300L + 2048L) (sprintf "%A %s: bytes of 9 more epochs (576 steps)" precision (Optimizer.name opt))
         }
 
+        test "minibatches on the kernels from a sparse input matrix train as from its dense copy, bit for bit" {
+            // A matrix that is not dense storage is converted into a pooled array, longer than its
+            // values; the batches must come from its rows only. Expected: the run on the dense copy.
+            let rng = Random(5)
+            let dense = Mat.init 100 3 (fun _ _ -> rng.NextDouble())
+            let sparse = Matrix<float>.Build.SparseOfMatrix dense
+            let y = Mat.init 100 1 (fun i _ -> dense.[i, 0] + dense.[i, 1])
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 7L
+            for precision in precisions do
+                let options = TestOptions.sgd.WithBatching(Batching.miniBatch 10).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+                let run x = Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y)) (Network.withPrecision precision net)
+                Expect.equal (bits (flat (run sparse).Model)) (bits (flat (run dense).Model)) (sprintf "%A: sparse and dense inputs" precision)
+        }
+
+        test "a checkpoint's pending batches larger than the new options' batches resume on the kernels as on the reference" {
+            // Stopped after one step of batches of 32, resumed with batches of 16: the pending
+            // batches of 32 come first. Expected: the reference backend's resumed run, within the
+            // backends' tolerance.
+            let x = Mat.init 100 3 (fun i j -> sin (float (i * 3 + j)))
+            let y = Mat.init 100 1 (fun i _ -> cos (float i))
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 7L
+            let data = TrainingData.Of(x, y)
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                let resumed backend =
+                    let options = TestOptions.sgd.WithBatching(Batching.miniBatch 32).WithMaxEpochs(3).WithBackend(backend)
+                    let part = Trainer.train (options.WithMaxSteps 1) Loss.MeanSquaredError data net
+                    Trainer.resume (options.WithBatching(Batching.miniBatch 16)) Loss.MeanSquaredError data part.Checkpoint
+                let reference, kernels = resumed Backend.Reference, resumed Backend.Kernels
+                Expect.equal kernels.Steps reference.Steps (sprintf "%A: steps" precision)
+                expectClose (tolerance precision) (sprintf "%A: parameters" precision) (flat reference.Model) (flat kernels.Model)
+        }
+
         testPropertyWithConfig (config 30) "the network and matrices passed in are unchanged bit for bit by training, prediction and predictors on both backends" <| fun (c: Case) ->
             let before = bits (flat c.Network), bits (values c.X), bits (values c.Y)
             for backend in [ Backend.Reference; Backend.Kernels ] do

@@ -568,9 +568,52 @@ let tests =
                     let job = { new IParallelJob with member _.Execute(part, _) = Threading.Interlocked.Increment(&jobCounts.[part]) |> ignore }
                     for _ in 1 .. 20 do WorkerPool.Run(job, 4)
                     Expect.sequenceEqual jobCounts (Array.create 4 20) "the jobs run meanwhile are whole"
+                    // An idle worker takes parts on its own: wait (at most 2 s) for the first one.
+                    if posted then
+                        let t0 = Diagnostics.Stopwatch.GetTimestamp()
+                        while Array.sum counts = 0 && Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds < 2.0 do Threading.Thread.Yield() |> ignore
+                        Expect.isGreaterThan (Array.sum counts) 0 "a worker ran a part before Finish"
                     if posted then WorkerPool.Finish work
                     else for p in 0 .. parts - 1 do work.Execute(p, parts)
                     Expect.sequenceEqual counts (Array.create parts 1) (sprintf "each of %d background parts ran once" parts))
+            testSequenced <| testCase "background work under stress: posts from two threads, jobs between, failing parts; each part runs exactly once" (fun () ->
+                // Each poster posts work of 1 to 1000 short parts (one part in 25 throws), runs jobs or
+                // waits a little, then finishes it, or runs it all itself when its post is refused
+                // (the other thread's work is posted). Expected: every part but the failing one ran
+                // exactly once, and Finish threw exactly when a part did.
+                let errors = Collections.Concurrent.ConcurrentQueue<string>()
+                let poster (seed: int) () =
+                    let rng = Random(seed)
+                    let counts = Array.zeroCreate<int> 1000
+                    let mutable fail = -1
+                    let work = { new IParallelJob with
+                                   member _.Execute(part, _) =
+                                       if part = fail then invalidOp "fails"
+                                       // A short part, so that the worker and the poster claim at the same time.
+                                       Threading.Thread.SpinWait 30
+                                       Threading.Interlocked.Increment(&counts.[part]) |> ignore }
+                    let job = { new IParallelJob with member _.Execute(_, _) = () }
+                    for it in 1 .. 3000 do
+                        let parts = if rng.Next 10 = 0 then rng.Next(1, 1001) else rng.Next(1, 65)
+                        Array.Clear(counts, 0, parts)
+                        fail <- if rng.Next 25 = 0 then rng.Next parts else -1
+                        let posted = WorkerPool.Post(work, parts)
+                        if rng.Next 3 = 0 then WorkerPool.Run(job, 2)
+                        if rng.Next 5 = 0 then Threading.Thread.SpinWait(rng.Next 2000)
+                        let threw =
+                            if posted then
+                                try WorkerPool.Finish work; false
+                                with :? InvalidOperationException -> true
+                            else
+                                for p in 0 .. parts - 1 do (try work.Execute(p, parts) with :? InvalidOperationException -> ())
+                                fail >= 0
+                        if threw <> (fail >= 0) then errors.Enqueue(sprintf "poster %d, post %d: threw %b, failing part %d" seed it threw fail)
+                        for p in 0 .. parts - 1 do
+                            if counts.[p] <> (if p = fail then 0 else 1) then errors.Enqueue(sprintf "poster %d, post %d: part %d of %d ran %d times" seed it p parts counts.[p])
+                let threads = [| for seed in 1 .. 2 -> Threading.Thread(Threading.ThreadStart(poster seed)) |]
+                for t in threads do t.Start()
+                for t in threads do t.Join()
+                Expect.isEmpty (List.ofSeq errors |> List.truncate 5) "every part ran exactly once")
             testSequenced <| testCase "background work: one at a time, Finish rethrows a part's exception and frees the pool for the next" (fun () ->
                 if WorkerPool.Threads > 1 then
                     let finished = ref 0
@@ -636,15 +679,17 @@ let tests =
             testSequenced <| testCase "batches gathered ahead hold the indexed rows: epochs reshuffled in place, a short last batch, a replay, a bad index" (fun () ->
                 // Expected values: row r of a batch is row order[offset + r] of each table (the
                 // definition), read straight from the tables. The order is reshuffled in place between
-                // epochs, as the trainer does, so the rows gathered ahead at an epoch's end no longer
-                // match; a replay asks for earlier batches again.
+                // epochs, as the trainer does (nothing is gathered ahead past an epoch's last batch);
+                // a replay asks for earlier batches again. Only the 784-wide case's batches reach the
+                // 32 KiB from which rows are gathered ahead; the others are gathered when asked for.
+                // The tables are longer than their rows (as a pooled array is): no row past them is read.
                 let check (name: string) (num: Num<'T>) =
                     for n, d, k, b in [ 1000, 784, 10, 128; 37, 5, 3, 8; 64, 1, 1, 64 ] do
                         let rng = Random(n + d)
-                        let x = randomArray rng num (n * d)
-                        let y = randomArray rng num (n * k)
+                        let x = randomArray rng num ((n + 3) * d)
+                        let y = randomArray rng num ((n + 5) * k)
                         let buffer cols = Array.zeroCreate<'T> (b * cols)
-                        use g = new BatchGather<'T>(x, d, y, k, b, buffer d, buffer k, buffer d, buffer k)
+                        use g = new BatchGather<'T>(x, d, y, k, n, b, buffer d, buffer k, buffer d, buffer k)
                         let order = Array.init n id
                         let expectBatch (offset: int) (count: int) =
                             g.Next(order, offset, count)
@@ -681,7 +726,7 @@ let tests =
                             expectBatch 0 b
                             Expect.throwsT<ArgumentOutOfRangeException> (fun () -> g.Next(order, b, b)) (sprintf "%s: row %d is out of range" name n)
                         Expect.throwsT<ArgumentOutOfRangeException> (fun () -> g.Next(order, n - 1, 2)) "a batch past the order's end"
-                    let gone = new BatchGather<'T>(Array.zeroCreate 4, 2, Array.zeroCreate 2, 1, 1, Array.zeroCreate 2, Array.zeroCreate 1, Array.zeroCreate 2, Array.zeroCreate 1)
+                    let gone = new BatchGather<'T>(Array.zeroCreate 4, 2, Array.zeroCreate 2, 1, 2, 1, Array.zeroCreate 2, Array.zeroCreate 1, Array.zeroCreate 2, Array.zeroCreate 1)
                     gone.Next([| 1; 0 |], 0, 1)
                     gone.Dispose()
                     Expect.throwsT<ObjectDisposedException> (fun () -> gone.Next([| 1; 0 |], 1, 1)) "after Dispose"

@@ -259,7 +259,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 else
                     // The batch's rows, gathered while the step before trained (or now).
                     if isNull batches then
-                        batches <- new BatchGather<'T>(xs, d, ys, k, batchCap, rent (batchCap * d), rent (batchCap * k), rent (batchCap * d), rent (batchCap * k))
+                        batches <- new BatchGather<'T>(xs, d, ys, k, n, batchCap, rent (batchCap * d), rent (batchCap * k), rent (batchCap * d), rent (batchCap * k))
                     batches.Next(order, offset, rows)
                     batches.X, batches.Y
             let x = ReadOnlySpan(srcX, 0, rows * d)
@@ -341,10 +341,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             if not disposed then
                 disposed <- true
                 // First: it waits for a gather that may still write into rented buffers.
-                if not (isNull batches) then batches.Dispose()
-                for a in rented do KernelBuffers<'T>.Pool.Return a
-                rented.Clear()
-                KernelBuffers<'T>.Return(trainerKey, trainer)
+                try if not (isNull batches) then batches.Dispose()
+                finally
+                    for a in rented do KernelBuffers<'T>.Pool.Return a
+                    rented.Clear()
+                    KernelBuffers<'T>.Return(trainerKey, trainer)
 
 /// Making kernel sessions.
 module internal KernelSessions =

@@ -440,7 +440,11 @@ module Trainer =
             | Backend.Kernels ->
                 let full = (options.Batching = Batching.FullBatch)
                 // The returned network is built straight from the kernels' buffers.
-                KernelSessions.create options.Optimizer options.Seed loss data net (batchCap options.Batching data.Inputs.RowCount) full None state
+                // Room for the options' batches and for a checkpoint's pending ones (made with
+                // another batch size, they may be larger).
+                let pending = checkpoint.PendingBatches |> Array.fold (fun m p -> max m p.Length) 0
+                let cap = max (batchCap options.Batching data.Inputs.RowCount) pending
+                KernelSessions.create options.Optimizer options.Seed loss data net cap full None state
             | _ ->
                 let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                 session, (fun () -> toNet net (session.Parameters()))
