@@ -10,7 +10,7 @@ namespace Functional.NN.Kernels;
 /// would wait for the caller (batches of less than 32 KiB are gathered when asked for: their copy
 /// is shorter than the hand-over). Two buffer pairs take turns. What the caller gets is the same
 /// whether the rows came gathered ahead or were gathered on asking (rows whose indices differ
-/// from those gathered ahead, as after a new shuffle, are gathered on asking), so the bits of
+/// from those gathered ahead, as on a replay, are gathered on asking), so the bits of
 /// training do not depend on it. The tables and buffers stay pinned until <see cref="Dispose"/>,
 /// which waits for a gather under way: call it before the arrays are reused.
 /// </summary>
