@@ -340,7 +340,7 @@ module ModelFile =
     /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
     /// a generator state that is not all zero, counters that are not negative, batches that are
     /// not empty and hold no negative index, history columns of one length, a best network of
-    /// the network's shape.
+    /// the network's blocks and shapes.
     let checkpointOf (e: ModelEntries) : Checkpoint<Network> =
         let net = networkOf "network." e
         let p = net.ParameterCount
@@ -390,9 +390,11 @@ module ModelFile =
                   ValidationMetric = (if hasValidation.[i] = 1 then Some valMetric.[i] else None)
                   StepSize = stepSize.[i]; GradientNorm = (if hasGradNorm.[i] = 1 then gradNorm.[i] else Double.NaN); Elapsed = TimeSpan.FromTicks ticks.[i] } ]
         let best =
-            if e.Has "best.layers" then
+            // A network of dense layers only is written as layers, any other as blocks.
+            if e.Has "best.layers" || e.Has "best.blocks" then
                 let b = networkOf "best." e
-                if b.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome) <> (net.Layers |> List.map (fun l -> l.Weights.RowCount, l.Weights.ColumnCount, l.Bias.IsSome)) then
+                // One line per block: its kind, widths, activation, bias and parameter count.
+                if Network.describe b <> Network.describe net then
                     bad "The best network in the checkpoint does not have the shape of its network."
                 if b.Precision <> net.Precision then
                     bad (sprintf "The best network in the checkpoint is %s but its network is %s." (Precision.name b.Precision) (Precision.name net.Precision))

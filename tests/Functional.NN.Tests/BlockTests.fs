@@ -696,5 +696,48 @@ let tests =
                 let resumedFile = Trainer.resume options Loss.HalfMeanSquaredError data reloaded
                 Expect.equal (bits resumedFile.Model) (bits whole.Model) "resumed through a file"
             }
+            test "a checkpoint file keeps early stopping's best network of blocks, and a run resumed from it stops where the uninterrupted one does, on both backends" {
+                // Files wrote a best network of blocks as blocks but read one back only as layers:
+                // the best was lost, and the resumed run took its next epoch for the best and
+                // trained past the uninterrupted run's early stop.
+                let net = Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(6, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ] 5L
+                let x, y = data 20 7L
+                let vx, vy = data 9 8L
+                let data = TrainingData.Of(x, y).WithValidation(vx, vy)
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let options =
+                        TrainingOptions.Default.WithBatching(Batching.FullBatch).WithSchedule(Schedule.Constant 0.3).WithMaxEpochs(200)
+                            .WithEarlyStopping({ Patience = 2; MinDelta = 0.0 }).WithBackend(backend)
+                    let whole = Trainer.train options Loss.HalfMeanSquaredError data net
+                    Expect.equal whole.StopReason StopReason.EarlyStopping (sprintf "%A: the uninterrupted run stops early" backend)
+                    // One step (one epoch) before that stop: a best network from an earlier epoch, one epoch without improvement.
+                    let part = Trainer.train (options.WithMaxSteps(whole.Steps - 1)) Loss.HalfMeanSquaredError data net
+                    let best = part.Checkpoint.Best |> Option.defaultWith (fun () -> failtestf "%A: no best network at the cut" backend)
+                    Expect.equal part.Checkpoint.EpochsWithoutImprovement 1 (sprintf "%A: one epoch without improvement at the cut" backend)
+                    let reloaded = ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes part.Checkpoint)
+                    match reloaded.Best with
+                    | Some b ->
+                        Expect.equal (bits b.Model) (bits best.Model) (sprintf "%A: the best network survives the file" backend)
+                        Expect.equal (b.Epoch, BitConverter.DoubleToInt64Bits b.ValidationLoss) (best.Epoch, BitConverter.DoubleToInt64Bits best.ValidationLoss) (sprintf "%A: its epoch and loss" backend)
+                    | None -> failtestf "%A: the file lost the best network" backend
+                    let resumed = Trainer.resume options Loss.HalfMeanSquaredError data reloaded
+                    Expect.equal (resumed.StopReason, resumed.Epochs) (whole.StopReason, whole.Epochs) (sprintf "%A: the same stop" backend)
+                    Expect.equal (bits resumed.Model) (bits whole.Model) (sprintf "%A: the same network, bit for bit" backend)
+            }
+            test "a checkpoint whose best network has other blocks than its network is refused at save time, naming the checkpoint and the best network" {
+                let net = Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(6, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ] 5L
+                let x, y = data 20 7L
+                let options = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithMaxEpochs(2).WithEarlyStopping({ Patience = 5; MinDelta = 0.0 })
+                let r = Trainer.train options Loss.HalfMeanSquaredError (TrainingData.Of(x, y).WithValidation(x, y)) net
+                let best = r.Checkpoint.Best |> Option.defaultWith (fun () -> failtest "no best network")
+                // The same widths and parameter count, another block: batch normalisation for layer normalisation.
+                let other = Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(6, Activation.Tanh)); BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ] 5L
+                // The writer reads its file back before returning it, with the reader's checks.
+                let e = Expect.throwsC (fun () -> ModelFile.checkpointToBytes { r.Checkpoint with Best = Some { best with Model = other } } |> ignore) id
+                match e with
+                | :? ArgumentException as a -> Expect.equal a.ParamName "checkpoint" "the parameter"
+                | _ -> failtestf "typed error expected, not %s" (e.GetType().Name)
+                Expect.stringContains e.Message "The best network in the checkpoint does not have the shape of its network" "names what is wrong"
+            }
         ]
     ]
