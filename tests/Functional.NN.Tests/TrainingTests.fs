@@ -418,6 +418,7 @@ let reproducibilityTests (backend: Backend) =
 // ---- Divergence ----------------------------------------------------------------------------------
 
 let divergenceTests (backend: Backend) =
+  testList "divergence" [
     test "step size 1e6 ends with TrainingDivergedException in the first epoch, with a finite last good network" {
         let (xTrain, yTrain), _ = irisSplit 5L 35
         let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
@@ -438,6 +439,33 @@ let divergenceTests (backend: Backend) =
             | :? Network as good -> Expect.isTrue (Parameters.isFinite good) "last good network has no NaN or infinity"
             | other -> failtestf "LastGood is %O, not a Network" other
     }
+    test "a divergence the whole set's loss finds (ExactEpochLoss) names the step that made it, and LastGood is from before that step" {
+        // Full-batch gradient descent at step size 3 on MSE: the weights grow until the outputs
+        // overflow while the weights are still finite, so the epoch's whole-set loss is the first
+        // to fail. The expected LastGood is a run stopped one step before the named step.
+        let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
+        let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
+        let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
+        let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(0.0).WithExactEpochLoss(true).WithBackend(backend)
+        let data = TrainingData.Of(x, y)
+        try
+            Trainer.train options Loss.MeanSquaredError data net |> ignore
+            failtest "training did not diverge"
+        with :? TrainingDivergedException as e ->
+            Expect.stringContains e.Message "the training loss on the whole set became" "found by the whole set's loss"
+            Expect.stringContains e.Message (sprintf "epoch %d, step %d" e.Epoch e.Step) "names epoch and step"
+            Expect.equal e.Epoch e.Step "one step an epoch"
+            let until k = (Trainer.train ((options.WithExactEpochLoss false).WithMaxSteps k) Loss.MeanSquaredError data net).Model
+            let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
+            match e.LastGood with
+            | :? Network as good -> Expect.equal (bits good) (bits (until (e.Step - 1))) "the parameters before the named step"
+            | other -> failtestf "LastGood is %O, not a Network" other
+            // The named step is the one whose parameters give a non-finite loss on the whole set.
+            let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+            Expect.isTrue (Double.IsFinite (lossAt (until (e.Step - 1)))) "finite before it"
+            Expect.isFalse (Double.IsFinite (lossAt (until e.Step))) "not after it"
+    }
+  ]
 
 [<Tests>]
 let tests =

@@ -245,7 +245,15 @@ module Trainer =
                     if not (session.ParametersFinite()) then replay step
                     epoch <- epoch + 1
                     let trainLoss = if options.ExactEpochLoss then session.TrainingLoss() else Precision.round session.Precision (lossSum / float samples)
-                    if nonFinite trainLoss then diverged epoch (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
+                    if nonFinite trainLoss then
+                        // The whole set's loss is at the parameters this step made, so this step
+                        // is the failing one; LastGood is from before it, as on every other path:
+                        // replay the epoch up to the step before (which checks those steps again).
+                        let failing = step
+                        epoch <- epoch - 1
+                        replay (failing - 1)
+                        step <- failing
+                        diverged (epoch + 1) (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
                     if epoch = 1 then baseline <- trainLoss
                     let validation = session.Validation()
                     // The plateau stop: on the validation loss (the best parameters are restored at
