@@ -225,7 +225,7 @@ public sealed class Dataset
 
     /// <summary>A copy with another missing-value policy (Drop leaves rows out before fitting; Mean, Median and
     /// MostFrequent make the pipeline impute).</summary>
-    public Dataset WithMissing(MissingValues missing) => new(FN.DatasetModule.withMissing(missing.ToCore(), Core));
+    public Dataset WithMissing(MissingValues missing) => new(FN.DatasetModule.withMissing(missing.ToCore(nameof(missing)), Core));
 
     /// <summary>For each feature column, its categories when it is a text column (then <see cref="Features"/> holds
     /// the category's index), else an empty array.</summary>
@@ -404,22 +404,23 @@ public sealed class DatasetSplit
 /// <summary>Conversions of the data enums.</summary>
 internal static class DataInterop
 {
-    internal static FN.ScalingKind ToCore(this Scaling s) => s switch
+    // paramName: the C# parameter or property the value came from (the options' property by default).
+    internal static FN.ScalingKind ToCore(this Scaling s, string paramName = nameof(PipelineOptions.Scaling)) => s switch
     {
         Scaling.None => FN.ScalingKind.Identity,
         Scaling.Standard => FN.ScalingKind.Standard,
         Scaling.MinMax => FN.ScalingKind.MinMax,
-        _ => throw new ArgumentOutOfRangeException(nameof(s), s, "Unknown scaling."),
+        _ => throw new ArgumentOutOfRangeException(paramName, s, $"{paramName} is {(int)s}, not a Scaling (None, Standard or MinMax)."),
     };
 
-    internal static FN.MissingPolicy ToCore(this MissingValues m) => m switch
+    internal static FN.MissingPolicy ToCore(this MissingValues m, string paramName = nameof(CsvFormat.Missing)) => m switch
     {
         MissingValues.Error => FN.MissingPolicy.Error,
         MissingValues.Drop => FN.MissingPolicy.Drop,
         MissingValues.Mean => FN.MissingPolicy.Mean,
         MissingValues.Median => FN.MissingPolicy.Median,
         MissingValues.MostFrequent => FN.MissingPolicy.MostFrequent,
-        _ => throw new ArgumentOutOfRangeException(nameof(m), m, "Unknown missing-value policy."),
+        _ => throw new ArgumentOutOfRangeException(paramName, m, $"{paramName} is {(int)m}, not a MissingValues (Error, Drop, Mean, Median or MostFrequent)."),
     };
 
     internal static MissingValues FromCore(FN.MissingPolicy m) =>
@@ -451,7 +452,7 @@ public sealed class FeatureScaler
     /// 1/n form), min-max (minimum, max - min) or none. A constant column gets scale 1.</summary>
     /// <exception cref="ArgumentException">x is empty or holds NaN or infinity (ParamName "x").</exception>
     public static FeatureScaler Fit(double[,] x, Scaling scaling = Scaling.Standard) =>
-        new(FN.ScalerModule.fit(scaling.ToCore(), Interop.ToMatrix(x, nameof(x))));
+        new(FN.ScalerModule.fit(scaling.ToCore(nameof(scaling)), Interop.ToMatrix(x, nameof(x))));
 
     /// <summary>How it was fitted.</summary>
     public Scaling Scaling => DataInterop.FromCore(Core.Kind);

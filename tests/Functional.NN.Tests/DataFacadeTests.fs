@@ -313,4 +313,12 @@ let tests =
             Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
             Expect.contains (docBlocks "fsharp") (normalise (String.Join("\n", script.[1..]))) "the document shows the script word for word"
         }
+        test "an unknown Scaling names the C# parameter or property" {
+            expectArg "scaling" [ "8" ] (fun () -> FeatureScaler.Fit(array2D [ [ 1.0 ]; [ 2.0 ] ], enum<Scaling> 8) |> ignore)
+            expectArg "Scaling" [ "8" ] (fun () -> Pipeline.Fit(Dataset.Embedded "iris", PipelineOptions(Scaling = enum<Scaling> 8)) |> ignore)
+        }
+        test "an unknown MissingValues names the C# parameter or property" {
+            expectArg "Missing" [ "9" ] (fun () -> Dataset.ParseCsv("a,y\n1,p\n2,q\n", format = CsvFormat(Missing = enum<MissingValues> 9)) |> ignore)
+            expectArg "missing" [ "9" ] (fun () -> Dataset.Embedded("iris").WithMissing(enum<MissingValues> 9) |> ignore)
+        }
     ]
