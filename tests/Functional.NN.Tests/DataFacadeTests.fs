@@ -321,4 +321,8 @@ let tests =
             expectArg "Missing" [ "9" ] (fun () -> Dataset.ParseCsv("a,y\n1,p\n2,q\n", format = CsvFormat(Missing = enum<MissingValues> 9)) |> ignore)
             expectArg "missing" [ "9" ] (fun () -> Dataset.Embedded("iris").WithMissing(enum<MissingValues> 9) |> ignore)
         }
+        test "Metrics.Classification refuses probabilities of another width than the class names" {
+            expectArg "probabilities" [ "2x3"; "2x2" ] (fun () ->
+                Metrics.Classification([| "a"; "b" |], [| 0; 1 |], [| 0; 1 |], array2D [ [ 0.5; 0.25; 0.25 ]; [ 0.1; 0.8; 0.1 ] ]) |> ignore)
+        }
     ]

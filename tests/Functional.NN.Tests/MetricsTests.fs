@@ -83,4 +83,46 @@ let tests =
                 total = pairs.Length
                 && abs (float diag / float pairs.Length - ClassificationMetrics.accuracy p a) < 1e-15
                 && (scores |> Array.mapi (fun c s -> s.Support = (a |> Array.filter ((=) c)).Length) |> Array.forall id))
+        test "a probabilities matrix whose width is not the number of classes is refused, naming both shapes" {
+            // 2 samples, 2 class names, but 3 probability columns: the report needs 2x2.
+            let p = Mat.ofRows [ [| 0.5; 0.25; 0.25 |]; [| 0.1; 0.8; 0.1 |] ]
+            match Expect.throwsC (fun () -> ClassificationMetrics.report [| "a"; "b" |] [| 0; 1 |] [| 0; 1 |] (Some p) |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "probabilities" e.Message
+                Expect.stringContains e.Message "2x3" "the matrix's shape"
+                Expect.stringContains e.Message "2x2" "the shape it needs"
+            | e -> failtestf "expected ArgumentException, got %O" e
+            // One column too few as well (2 names, 1 column).
+            Expect.throwsT<ArgumentException> (fun () -> ClassificationMetrics.report [| "a"; "b" |] [| 0; 1 |] [| 0; 1 |] (Some (Mat.ofRows [ [| 1.0 |]; [| 0.0 |] ])) |> ignore) "2x1"
+        }
+        test "R2 near the double range: scaled sums give the finite score" {
+            let col (v: float list) = Mat.ofRows [ for x in v -> [| x |] ]
+            // predicted [1e300; -1e300], actual [-1e300; 1e300]: errors -2e300 and 2e300, SS_res = 8e600;
+            // the mean of actual is 0, SS_tot = 2e600; R2 = 1 - 8e600 / 2e600 = -3 (by hand).
+            let p, a = col [ 1e300; -1e300 ], col [ -1e300; 1e300 ]
+            close (RegressionMetrics.r2 p a) -3.0 "R2"
+            close (Linear.Metrics.r2 p a) -3.0 "Linear R2"
+            // Target [1e-200; -1e-200] predicted by 0: SS_res = SS_tot = 2e-400, which underflows to 0 when squared
+            // directly; R2 = 1 - 1 = 0 (by hand), not the constant-target score.
+            close (RegressionMetrics.r2 (col [ 0.0; 0.0 ]) (col [ 1e-200; -1e-200 ])) 0.0 "R2 of tiny values"
+        }
+        test "MSE and MAE near the double range: scaled sums, or a clear error when the value is not a double" {
+            let col (v: float list) = Mat.ofRows [ for x in v -> [| x |] ]
+            let p, a = col [ 1e300; -1e300 ], col [ -1e300; 1e300 ]
+            // MSE = 8e600 / 2 = 4e600, beyond the largest double (1.8e308): an error, not infinity.
+            let mseError (f: unit -> float) (param: string) =
+                match Expect.throwsC (f >> ignore) id with
+                | :? ArgumentException as e -> Expect.equal e.ParamName param e.Message; Expect.stringContains e.Message "larger than the largest double" "says why"
+                | e -> failtestf "expected ArgumentException, got %O" e
+            mseError (fun () -> RegressionMetrics.meanSquaredError p a) "predicted"
+            mseError (fun () -> (RegressionMetrics.report p a).MeanSquaredError) "predicted"
+            mseError (fun () -> Linear.Metrics.meanSquaredError p a) "prediction"
+            // predicted [1e154; 1e154], actual [0; 0]: each squared error is 1e308 and their sum 2e308 overflows, but
+            // the mean, 1e308, is a double (by hand).
+            let p2, a2 = col [ 1e154; 1e154 ], col [ 0.0; 0.0 ]
+            close (RegressionMetrics.meanSquaredError p2 a2) 1e308 "MSE"
+            close (Linear.Metrics.meanSquaredError p2 a2) 1e308 "Linear MSE"
+            // predicted [1e308; 1e308], actual [-1e307; -1e307]: |errors| 1.1e308, sum 2.2e308 overflows, mean 1.1e308.
+            close (RegressionMetrics.meanAbsoluteError (col [ 1e308; 1e308 ]) (col [ -1e307; -1e307 ])) 1.1e308 "MAE"
+        }
     ]

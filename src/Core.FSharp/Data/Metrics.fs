@@ -110,6 +110,13 @@ module ClassificationMetrics =
     /// Every score at once; `probabilities` may be None (the log-loss is then NaN).
     let report (classNames: string[]) (predicted: int[]) (actual: int[]) (probabilities: Matrix<float> option) : ClassificationReport =
         Check.distinctNames "classNames" classNames
+        match probabilities with
+        | Some p ->
+            Check.notNull "probabilities" p
+            let rows = if isNull actual then p.RowCount else actual.Length
+            if p.ColumnCount <> classNames.Length || p.RowCount <> rows then
+                Check.fail "probabilities" (sprintf "probabilities has shape %s but there are %d class names and %d samples; it must be %s (one row per sample, one column per class)." (Check.shape p.RowCount p.ColumnCount) classNames.Length rows (Check.shape rows classNames.Length))
+        | None -> ()
         let confusion = confusionMatrix classNames.Length predicted actual
         let scores = scoresOf classNames confusion
         { Accuracy = accuracy predicted actual
@@ -134,18 +141,34 @@ module RegressionMetrics =
     /// Linear.Metrics.meanSquaredError (which sums over the columns) divided by the column count.
     let meanSquaredError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
         checkPair predicted actual
-        Linear.Metrics.meanSquaredError predicted actual / float predicted.ColumnCount
+        let plain = Loss.valueUnchecked Loss.MeanSquaredError predicted actual / float predicted.ColumnCount
+        if Double.IsFinite plain then plain
+        else Linear.Metrics.meanSquaredErrorScaled "predicted" 1.0 predicted actual
 
     /// 1/n sum_i |yhat_i - y_i| of each column, averaged over the columns.
     let meanAbsoluteError (predicted: Matrix<float>) (actual: Matrix<float>) : float =
         checkPair predicted actual
-        predicted |> perColumn (fun j -> Seq.init predicted.RowCount (fun i -> abs (predicted.[i, j] - actual.[i, j])) |> Seq.average)
+        let plain = predicted |> perColumn (fun j -> Seq.init predicted.RowCount (fun i -> abs (predicted.[i, j] - actual.[i, j])) |> Seq.average)
+        if Double.IsFinite plain then plain
+        else
+            // A running mean of the halved differences, which never overflow; doubled at the end.
+            let half =
+                predicted |> perColumn (fun j ->
+                    let mutable m = 0.0
+                    for i in 0 .. predicted.RowCount - 1 do
+                        m <- m + (abs (predicted.[i, j] / 2.0 - actual.[i, j] / 2.0) - m) / float (i + 1)
+                    m)
+            let mae = 2.0 * half
+            if not (Double.IsFinite mae) then
+                Check.fail "predicted" "The mean absolute error of these predictions is larger than the largest double; rescale the values to score them."
+            mae
 
     /// R^2 = 1 - SS_res / SS_tot of each column, averaged over the columns (scikit-learn's
     /// r2_score): Linear.Metrics.r2.
     let r2 (predicted: Matrix<float>) (actual: Matrix<float>) : float =
         checkPair predicted actual
-        Linear.Metrics.r2 predicted actual
+        try Linear.Metrics.r2 predicted actual
+        with :? ArgumentException as e when e.ParamName = "prediction" -> Check.fail "predicted" e.Message
 
     /// Every score at once.
     let report (predicted: Matrix<float>) (actual: Matrix<float>) : RegressionReport =

@@ -14,29 +14,83 @@ module Metrics =
         if prediction.RowCount <> target.RowCount || prediction.ColumnCount <> target.ColumnCount then
             Check.fail "target" (sprintf "target has shape %s but prediction has shape %s; they must agree." (Mat.shapeOf target) (Mat.shapeOf prediction))
 
+    /// sum of f(i)^2 over i < n as (big, s) with the sum = big^2 s: each term is divided by
+    /// big = max |f(i)| before squaring, so no square overflows or underflows to 0 (as the scaler
+    /// sums its deviations). (0, 0) when every term is 0.
+    let internal scaledSquares (n: int) (f: int -> float) : float * float =
+        let mutable big = 0.0
+        for i in 0 .. n - 1 do
+            let a = abs (f i)
+            if a > big then big <- a
+        if big = 0.0 then 0.0, 0.0
+        else
+            let mutable s = 0.0
+            for i in 0 .. n - 1 do
+                let r = f i / big
+                s <- s + r * r
+            big, s
+
+    /// The mean of (yhat - y)^2 over every entry, times `perRow` (the column count to sum over
+    /// the outputs, 1 to average over them), computed on halved differences yhat/2 - y/2 (which
+    /// never overflow) scaled by their largest. Raises ArgumentException (ParamName `name`) when
+    /// the finite inputs' mean squared error is larger than the largest double.
+    let internal meanSquaredErrorScaled (name: string) (perRow: float) (prediction: Matrix<float>) (target: Matrix<float>) : float =
+        let rows, cols = prediction.RowCount, prediction.ColumnCount
+        let count = rows * cols
+        let half k = prediction.[k / cols, k % cols] / 2.0 - target.[k / cols, k % cols] / 2.0
+        let big, s = scaledSquares count half
+        // mse = perRow * 4 big^2 s / count = (2 big sqrt(perRow s / count))^2.
+        let root = 2.0 * big * sqrt (perRow * s / float count)
+        let mse = root * root
+        if not (Double.IsFinite mse) then
+            Check.fail name (sprintf "The mean squared error of these predictions is larger than the largest double (the root mean squared error is %s); rescale the values (e.g. divide them by 1e150) to score them." (if Double.IsFinite root then string root else "itself beyond the double range"))
+        mse
+
     /// The plain mean squared error, 1/n sum_i sum_k (yhat_ik - y_ik)^2 (summed over the k
-    /// outputs, averaged over the n rows). The notes' cost (1.3) is half of it.
+    /// outputs, averaged over the n rows). The notes' cost (1.3) is half of it. Finite inputs give
+    /// the finite value whenever it is representable (the squares are scaled first); a value
+    /// beyond the double range raises ArgumentException (ParamName "prediction").
     let meanSquaredError (prediction: Matrix<float>) (target: Matrix<float>) : float =
         checkSameShape prediction target
-        Loss.valueUnchecked Loss.MeanSquaredError prediction target
+        let plain = Loss.valueUnchecked Loss.MeanSquaredError prediction target
+        if Double.IsFinite plain then plain
+        else meanSquaredErrorScaled "prediction" (float prediction.ColumnCount) prediction target
 
     /// The coefficient of determination R^2 = 1 - SS_res / SS_tot of each output column,
     /// averaged over the columns (scikit-learn's r2_score with uniform averaging). A column whose
     /// target is constant scores 1 when it is predicted exactly and 0 otherwise (as scikit-learn).
+    /// The sums of squares are taken on halved differences scaled by their largest, and the
+    /// mean as a running mean, so finite inputs near the double range give the right finite
+    /// score; a score beyond the double range (SS_res / SS_tot overflows) raises
+    /// ArgumentException (ParamName "prediction").
     let r2 (prediction: Matrix<float>) (target: Matrix<float>) : float =
         checkSameShape prediction target
         let n = target.RowCount
         let scores =
             Array.init target.ColumnCount (fun k ->
-                let mean = (Seq.init n (fun i -> target.[i, k]) |> Seq.sum) / float n
+                let plainMean = (Seq.init n (fun i -> target.[i, k]) |> Seq.sum) / float n
                 let mutable ssRes = 0.0
                 let mutable ssTot = 0.0
                 for i in 0 .. n - 1 do
                     let e = target.[i, k] - prediction.[i, k]
-                    let d = target.[i, k] - mean
+                    let d = target.[i, k] - plainMean
                     ssRes <- ssRes + e * e
                     ssTot <- ssTot + d * d
-                if ssTot = 0.0 then (if ssRes = 0.0 then 1.0 else 0.0) else 1.0 - ssRes / ssTot)
+                if Double.IsFinite plainMean && Double.IsFinite ssRes && Double.IsFinite ssTot && ssTot > 0.0 then 1.0 - ssRes / ssTot
+                else
+                    // Overflow (or a total that underflowed to 0): the scaled sums.
+                    let mutable mean = 0.0
+                    for i in 0 .. n - 1 do mean <- mean + (target.[i, k] - mean) / float (i + 1)
+                    let bigRes, sRes = scaledSquares n (fun i -> target.[i, k] / 2.0 - prediction.[i, k] / 2.0)
+                    let bigTot, sTot = scaledSquares n (fun i -> target.[i, k] / 2.0 - mean / 2.0)
+                    if bigTot = 0.0 then (if bigRes = 0.0 then 1.0 else 0.0)
+                    else
+                        // SS_res / SS_tot = (bigRes / bigTot)^2 sRes / sTot (the halving cancels).
+                        let q = bigRes / bigTot
+                        let score = 1.0 - q * q * (sRes / sTot)
+                        if not (Double.IsFinite score) then
+                            Check.fail "prediction" (sprintf "R^2 of output column %d is below the most negative double (the residual sum of squares is more than 1e308 times the total sum of squares); the predictions are far from the targets' range." k)
+                        score)
         Array.average scores
 
     /// Raises unless every label is -1 or +1 (the notes' binary labels).
