@@ -443,4 +443,12 @@ let tests =
             Expect.equal names old "no new entry in a plain pipeline's file"
             Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
         }
+        testList "round trips and checks found in review" [
+            test "the scaler refuses a column whose running mean overflows, and so does fitting on such a target" {
+                // 1e308, -1e308, 3: the running mean goes 1e308, then 1e308 + (-2e308)/2 = -inf, then -inf + inf = NaN.
+                argError "x" [ "spans more than the range of a double" ] (fun () -> Scaler.fitStandard (Mat.ofRows [ [| 1e308 |]; [| -1e308 |]; [| 3.0 |] ]) |> ignore)
+                let data = Dataset.ofValues null "y" (Array2D.init 3 1 (fun i _ -> float i)) [| 1e308; -1e308; 3.0 |]
+                argError "data" [ "target 'y'"; "spans more than the range of a double" ] (fun () -> PipelineFit.fit (FitOptions.Default.WithEpochs 1) data |> ignore)
+            }
+        ]
     ]

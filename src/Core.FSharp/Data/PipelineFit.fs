@@ -150,7 +150,10 @@ module PipelineFit =
         let targetScaler =
             match data.Target with
             | Target.Classes _ -> Scaler.identity 0
-            | Target.Values v -> Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
+            | Target.Values v ->
+                try Scaler.fitStandard (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
+                with :? ArgumentException as e when e.ParamName = "x" ->
+                    Check.fail "data" (sprintf "The target '%s' spans more than the range of a double: its standardisation overflows; rescale the target first (e.g. divide it by 1e300)." data.TargetName)
         Pipeline.createWith pre data.FeatureNames scaler net loss data.TargetName classNames targetScaler
 
     /// The factor that turns a loss on a regressor's standardised target into the target's own

@@ -68,12 +68,16 @@ module Scaler =
     let fitStandard (x: Matrix<float>) : Scaler =
         Mat.checkBatch "x" x
         let n = float x.RowCount
-        let mean = Array.init x.ColumnCount (columnMean x)
+        let mean = Array.init x.ColumnCount (fun j ->
+            let m = columnMean x j
+            // The running mean passes through an infinity (then NaN) when partial means overflow.
+            if not (Double.IsFinite m) then overflow j "running mean"
+            m)
         let sd = Array.init x.ColumnCount (fun j ->
             let mutable big = 0.0
             for i in 0 .. x.RowCount - 1 do
                 let d = abs (x.[i, j] - mean.[j])
-                if Double.IsInfinity d then overflow j "deviation from the mean"
+                if not (Double.IsFinite d) then overflow j "deviation from the mean"
                 if d > big then big <- d
             if big = 0.0 then 1.0
             else
