@@ -450,5 +450,14 @@ let tests =
                 let data = Dataset.ofValues null "y" (Array2D.init 3 1 (fun i _ -> float i)) [| 1e308; -1e308; 3.0 |]
                 argError "data" [ "target 'y'"; "spans more than the range of a double" ] (fun () -> PipelineFit.fit (FitOptions.Default.WithEpochs 1) data |> ignore)
             }
+            test "a loss that does not suit the task and the step activation are refused before training" {
+                let commute = Datasets.load "commute"
+                for loss in [ Loss.SoftmaxCrossEntropy; Loss.BinaryCrossEntropy; Loss.BinaryCrossEntropyWithLogits; Loss.Hinge; Loss.SquaredHinge; Loss.Logistic ] do
+                    argError "Loss" [ Loss.name loss; "commute_min"; "numeric" ] (fun () -> PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithLoss loss) commute |> ignore)
+                argError "Activation" [ "step" ] (fun () -> PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithActivation Activation.Step) (Datasets.load "iris") |> ignore)
+                // The regression losses still train.
+                for loss in [ Loss.MeanSquaredError; Loss.HalfMeanSquaredError ] do
+                    Expect.equal ((PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithLoss loss) commute).History.Length) 1 "one epoch"
+            }
         ]
     ]

@@ -129,10 +129,24 @@ module PipelineFit =
             if options.Dropout > 0.0 then yield BlockSpec.Dropout options.Dropout
           yield BlockSpec.Dense (LayerSpec.Of(outputs, outputActivation)) ]
 
+    /// Checks the options against the data before any work: the loss must suit the task (a
+    /// numeric target takes MeanSquaredError or HalfMeanSquaredError; the cross-entropies and the
+    /// margin losses need classes), and the hidden activation must carry a gradient (not the
+    /// step). Raises ArgumentException with ParamName "Loss" or "Activation".
+    let checkTask (options: FitOptions) (data: Dataset) =
+        Check.notNull "data" (box data)
+        if not (Activation.isDifferentiable options.Activation) then
+            Check.fail "Activation" (sprintf "Activation is %s, whose derivative is zero almost everywhere, so a network with it cannot be trained by gradient; use tanh, ReLU or sigmoid (the perceptron trains a step output)." (Activation.name options.Activation))
+        match options.Loss, data.Target with
+        | Some loss, Target.Values _ when not (loss = Loss.MeanSquaredError || loss = Loss.HalfMeanSquaredError) ->
+            Check.fail "Loss" (sprintf "Loss is %s, a classification loss, but the target '%s' is numeric (regression); use MeanSquaredError or HalfMeanSquaredError, or read the target as classes (TargetKind Classification)." (Loss.name loss) data.TargetName)
+        | _ -> ()
+
     /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
     /// from the seed (inputs, hidden layers, identity output) in the options' precision, the target scaler (regression:
     /// standardisation of the target, fitted on its rows).
     let untrained (options: FitOptions) (data: Dataset) : Pipeline =
+        checkTask options data
         Check.notNull "options.HiddenLayers" options.HiddenLayers
         options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
         let loss = defaultArg options.Loss (defaultLoss data)
@@ -227,6 +241,7 @@ module PipelineFit =
     /// stops being finite.
     let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
         Check.notNull "data" (box data)
+        checkTask options data
         let data = checkData data
         let train, validation = splitValidation options data
         checkClasses "data" train
