@@ -459,5 +459,10 @@ let tests =
                 for loss in [ Loss.MeanSquaredError; Loss.HalfMeanSquaredError ] do
                     Expect.equal ((PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithLoss loss) commute).History.Length) 1 "one epoch"
             }
+            test "evaluating on data without the target column says so" {
+                let model = (PipelineFit.fit (FitOptions.Default.WithEpochs 1) (Datasets.load "iris")).Pipeline
+                let noTarget = Csv.loadText ((CsvOptions.Default.WithTarget "species").WithRequireTarget false) "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+                argError "data" [ "no target column 'species'" ] (fun () -> Pipeline.evaluate model noTarget |> ignore)
+            }
         ]
     ]

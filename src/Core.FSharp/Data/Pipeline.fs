@@ -155,6 +155,10 @@ module Pipeline =
     /// to be its own (load the file with the model's class names: an unknown class is then an
     /// error naming its line).
     let evaluate (pipeline: Pipeline) (data: Dataset) : Evaluation =
+        Check.notNull "data" (box data)
+        let targetCount = match data.Target with Target.Classes (labels, _) -> labels.Length | Target.Values v -> v.Length
+        if targetCount = 0 then
+            Check.fail "data" (sprintf "The data have no target column '%s', so the model cannot be scored on them (%d rows, no target values); load a file that has the target column." data.TargetName data.SampleCount)
         let x = featuresOf pipeline data
         match data.Target with
         | Target.Classes (labels, names) ->
