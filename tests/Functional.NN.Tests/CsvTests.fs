@@ -464,5 +464,22 @@ let tests =
                 let noTarget = Csv.loadText ((CsvOptions.Default.WithTarget "species").WithRequireTarget false) "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
                 argError "data" [ "no target column 'species'" ] (fun () -> Pipeline.evaluate model noTarget |> ignore)
             }
+            test "a text category found only in the validation rows is encoded as zeros there, and training succeeds" {
+                // 20 rows; the validation split (fraction 0.25, seed 0) is Split.shuffled's with Rng.create 0, as splitValidation draws it.
+                let options = (FitOptions.Default.WithEpochs 3).WithValidationFraction 0.25
+                let held = (fst (Split.shuffled 0.25 20 (Rng.create 0L))).Test
+                let v = held.[0]
+                let rows = [ for i in 0 .. 19 -> sprintf "%d,%s,%d" i (if i = v then "z" elif i % 2 = 0 then "a" else "b") (3 * i) ]
+                let data = Csv.loadText CsvOptions.Default ("x,c,y\n" + String.Join("\n", rows) + "\n")
+                let train, validation = PipelineFit.splitValidation options data
+                let zCode = float (Array.IndexOf(data.Categories.[1], "z"))
+                Expect.isFalse (Seq.exists (fun i -> train.Features.[i, 1] = zCode) [ 0 .. train.SampleCount - 1 ]) "z is not in the training rows"
+                Expect.isTrue (Seq.exists (fun i -> validation.Value.Features.[i, 1] = zCode) [ 0 .. validation.Value.SampleCount - 1 ]) "z is in the validation rows"
+                let fit = PipelineFit.fit options data
+                Expect.equal fit.ValidationLosses.Length 3 "a validation loss each epoch"
+                Expect.isTrue (fit.ValidationLosses |> Array.forall Double.IsFinite) "finite"
+                Expect.equal fit.Pipeline.Preprocessor.Categories.[1] [| "a"; "b" |] "the model knows the training rows' categories"
+                Expect.equal fit.Pipeline.Preprocessor.UnknownCategory UnknownCategory.Error "and keeps its own unknown-category rule"
+            }
         ]
     ]

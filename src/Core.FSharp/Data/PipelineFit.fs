@@ -246,12 +246,16 @@ module PipelineFit =
         let train, validation = splitValidation options data
         checkClasses "data" train
         let start = untrained options train
-        let encode (d: Dataset) = Scaler.transform start.Scaler (Preprocessor.transform start.Preprocessor start.FeatureNames (Pipeline.featuresOf start d))
+        let encodeWith (p: Pipeline) (d: Dataset) = Scaler.transform p.Scaler (Preprocessor.transform p.Preprocessor p.FeatureNames (Pipeline.featuresOf p d))
+        let encode = encodeWith start
+        // A text category seen only in the validation rows is all zeros there (the preprocessor
+        // knows the training rows' categories only); the trained pipeline keeps its own rule.
+        let encodeValidation = encodeWith (Pipeline.withUnknownCategory UnknownCategory.Zeros start)
         let x = encode train
         let y = Pipeline.trainingTargets start train
         let trainingData =
             match validation with
-            | Some v -> (TrainingData.Of(x, y)).WithValidation(encode v, Pipeline.trainingTargets start v)
+            | Some v -> (TrainingData.Of(x, y)).WithValidation(encodeValidation v, Pipeline.trainingTargets start v)
             | None -> TrainingData.Of(x, y)
         let clock = Stopwatch.StartNew()
         let units = inTargetUnits start
