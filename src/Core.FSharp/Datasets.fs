@@ -90,6 +90,17 @@ module Dataset =
     let categoriesOf (data: Dataset) (j: int) : string[] =
         if isNull data.Categories || j >= data.Categories.Length || isNull data.Categories.[j] then [||] else data.Categories.[j]
 
+    /// The category code of text cell (i, j), an index into `categoriesOf data j`. Raises
+    /// ArgumentException (ParamName "data") naming the row and the column when the cell is not
+    /// one of the codes 0 .. k-1 (a negative, fractional or too large number).
+    let categoryIndex (data: Dataset) (i: int) (j: int) : int =
+        let k = (categoriesOf data j).Length
+        let v = data.Features.[i, j]
+        if not (v >= 0.0 && v < float k && Math.Round v = v) then
+            let name = if j < data.FeatureNames.Length then data.FeatureNames.[j] else string j
+            Check.fail "data" (sprintf "At %s, column '%s': the text column's cell holds %s, but its cells must be category codes 0 .. %d (an index into its %d categories) or NaN for a missing value." (data.RowPlace i) name (string v) (k - 1) k)
+        int v
+
     /// True when feature column j is a text column (its cells are category codes).
     let isText (data: Dataset) (j: int) = (categoriesOf data j).Length > 0
 

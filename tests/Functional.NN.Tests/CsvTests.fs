@@ -444,6 +444,19 @@ let tests =
             Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
         }
         testList "round trips and checks found in review" [
+            test "a text cell that is not a category code, or a label outside the classes, names its row and column" {
+                let data = Csv.loadText CsvOptions.Default "c,y\na,1.5\nb,2.5\na,3.5\n"
+                // Row index 1 (file line 3) gets the code 5 (of 2 categories), then 0.5.
+                for bad in [ 5.0; 0.5; -1.0 ] do
+                    let x = data.Features.Clone()
+                    x.[1, 0] <- bad
+                    let broken = { data with Features = x }
+                    argError "data" [ "At line 3"; "column 'c'"; "0 .. 1" ] (fun () -> Preprocessor.fit broken |> ignore)
+                    argError "data" [ "At line 3"; "column 'c'" ] (fun () -> Csv.ofDataset broken |> ignore)
+                    argError "data" [ "At line 3"; "column 'c'" ] (fun () -> Preprocessor.rawFeatures (Preprocessor.fit data) [| "c" |] broken |> ignore)
+                let classes = Dataset.ofClassNames null null (Array2D.zeroCreate 2 1) [| "p"; "q" |]
+                argError "data" [ "row index 1"; "class index 2"; "0 .. 1" ] (fun () -> Csv.ofDataset { classes with Target = Target.Classes ([| 0; 2 |], [| "p"; "q" |]) } |> ignore)
+            }
             test "the scaler refuses a column whose running mean overflows, and so does fitting on such a target" {
                 // 1e308, -1e308, 3: the running mean goes 1e308, then 1e308 + (-2e308)/2 = -inf, then -inf + inf = NaN.
                 argError "x" [ "spans more than the range of a double" ] (fun () -> Scaler.fitStandard (Mat.ofRows [ [| 1e308 |]; [| -1e308 |]; [| 3.0 |] ]) |> ignore)

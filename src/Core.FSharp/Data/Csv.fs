@@ -573,12 +573,18 @@ module Csv =
         if Double.IsNaN v then ""
         else
             let names = Dataset.categoriesOf data j
-            if names.Length > 0 then names.[int v] else formatNumber v
+            if names.Length > 0 then names.[Dataset.categoryIndex data i j] else formatNumber v
 
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal.
     let ofDataset (data: Dataset) : string =
         Check.notNull "data" (box data)
+        match data.Target with
+        | Target.Classes (labels, names) ->
+            labels |> Array.iteri (fun i l ->
+                if l < 0 || l >= names.Length then
+                    Check.fail "data" (sprintf "At %s, the target '%s' holds the class index %d, outside 0 .. %d (its %d class names)." (data.RowPlace i) data.TargetName l (names.Length - 1) names.Length))
+        | Target.Values _ -> ()
         let target (i: int) =
             match data.Target with
             | Target.Classes (labels, names) when labels.Length > 0 -> [| names.[labels.[i]] |]

@@ -279,7 +279,7 @@ module Preprocessor =
             if wanted.Length = 0 then
                 if own.Length > 0 then
                     let first = Seq.init n id |> Seq.tryFind (fun i -> not (Double.IsNaN data.Features.[i, j]))
-                    let sample = match first with Some i -> own.[int data.Features.[i, j]] | None -> own.[0]
+                    let sample = match first with Some i -> own.[Dataset.categoryIndex data i j] | None -> own.[0]
                     Check.fail "data" (sprintf "The column '%s' holds text ('%s') but the model reads it as numbers." names.[k] (Csv.quoteText sample))
                 for i in 0 .. n - 1 do x.[i, k] <- data.Features.[i, j]
             else
@@ -289,7 +289,7 @@ module Preprocessor =
                     let v = data.Features.[i, j]
                     if Double.IsNaN v then x.[i, k] <- nan
                     else
-                        let text = if own.Length > 0 then own.[int v] else Csv.formatNumber v
+                        let text = if own.Length > 0 then own.[Dataset.categoryIndex data i j] else Csv.formatNumber v
                         match map.TryGetValue text with
                         | true, c -> x.[i, k] <- float c
                         | _ ->
@@ -316,7 +316,7 @@ module Preprocessor =
                     let seen = Array.zeroCreate own.Length
                     for i in 0 .. x.RowCount - 1 do
                         let v = x.[i, j]
-                        if not (Double.IsNaN v) then seen.[int v] <- true
+                        if not (Double.IsNaN v) then seen.[Dataset.categoryIndex data i j] <- true
                     own |> Array.indexed |> Array.filter (fun (c, _) -> seen.[c]) |> Array.map snd)
         let p0 = { Categories = categories; Missing = data.Missing; Fill = [||]; UnknownCategory = UnknownCategory.Error }
         if not (imputes data.Missing) then p0
