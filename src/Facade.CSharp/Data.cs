@@ -260,8 +260,23 @@ public sealed class Dataset
         CsvFormat? format = null)
     {
         var f = format ?? new CsvFormat();
-        if (f.MissingMarkers is { } markers && markers.Any(m => m is null))
-            throw new ArgumentException("MissingMarkers holds a null marker.", nameof(format));
+        CheckEntries(features, nameof(features), nameof(features));
+        CheckEntries(classNames, nameof(classNames), nameof(classNames));
+        CheckEntries(f.MissingMarkers, nameof(format), "format." + nameof(CsvFormat.MissingMarkers));
+        CheckEntries(f.TextColumns, nameof(format), "format." + nameof(CsvFormat.TextColumns));
+        if (target is not null && string.IsNullOrWhiteSpace(target))
+            throw new ArgumentException("target is blank; give the target column's name, or null for the last column.", nameof(target));
+        if (classNames is not null)
+        {
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < classNames.Length; i++)
+            {
+                var key = classNames[i].Normalize(System.Text.NormalizationForm.FormC);
+                if (seen.TryGetValue(key, out var first))
+                    throw new ArgumentException($"classNames[{i}] = '{classNames[i]}' repeats classNames[{first}]; each class name must be distinct.", nameof(classNames));
+                seen[key] = i;
+            }
+        }
         return new FN.CsvOptions(target is null ? FSharpOption<string>.None : FSharpOption<string>.Some(target),
             kind switch
             {
@@ -279,6 +294,15 @@ public sealed class Dataset
             f.MissingMarkers is { } m ? (string[])m.Clone() : FN.CsvOptions.Default.MissingMarkers,
             f.Missing.ToCore(),
             f.TextColumns is { } t ? (string[])t.Clone() : Array.Empty<string>());
+    }
+
+    // A null entry in an array of names: ArgumentException naming the C# parameter and the index.
+    private static void CheckEntries(string[]? names, string paramName, string shownName)
+    {
+        if (names is null) return;
+        for (int i = 0; i < names.Length; i++)
+            if (names[i] is null)
+                throw new ArgumentException($"{shownName}[{i}] is null; every entry must be a text.", paramName);
     }
 
     /// <summary>The number of samples (rows).</summary>
@@ -344,6 +368,7 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(features);
+        CheckEntries(features, nameof(features), nameof(features));
         return Errors.Run(() => FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray());
     }
 

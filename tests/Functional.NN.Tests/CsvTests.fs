@@ -444,6 +444,21 @@ let tests =
             Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
         }
         testList "round trips and checks found in review" [
+            test "null or repeated entries in the options, and unknown text columns, are refused naming the option" {
+                let text = "a,b,y\n1,2,p\n3,4,q\n"
+                argError "Features" [ "Features[1]" ] (fun () -> CsvOptions.Default.WithFeatures [| "a"; null |] |> ignore)
+                argError "ClassNames" [ "ClassNames[0]" ] (fun () -> CsvOptions.Default.WithClassNames [| null; "p" |] |> ignore)
+                argError "ClassNames" [ "ClassNames[1]"; "more than once" ] (fun () -> CsvOptions.Default.WithClassNames [| "p"; "p"; "q" |] |> ignore)
+                argError "TextColumns" [ "TextColumns[0]" ] (fun () -> CsvOptions.Default.WithTextColumns [| null |] |> ignore)
+                argError "MissingMarkers" [ "MissingMarkers is null" ] (fun () -> CsvOptions.Default.WithMissingMarkers null |> ignore)
+                argError "Target" [ "Target" ] (fun () -> CsvOptions.Default.WithTarget null |> ignore)
+                // The same options set in the record directly are checked when reading.
+                argError "Features" [ "Features[1]" ] (fun () -> Csv.loadText { CsvOptions.Default with Features = Some [| "a"; null |] } text |> ignore)
+                argError "ClassNames" [ "ClassNames[1]" ] (fun () -> Csv.loadText { CsvOptions.Default with ClassNames = Some [| "p"; "p"; "q" |] } text |> ignore)
+                argError "Target" [ "Target" ] (fun () -> Csv.loadText { CsvOptions.Default with Target = Some null } text |> ignore)
+                argError "names" [ "names[0]" ] (fun () -> Csv.numericColumns [| null |] (Csv.parse text) |> ignore)
+                csvError (CsvOptions.Default.WithTextColumns [| "nope" |]) text 1 [ "TextColumns"; "'nope'"; "a, b, y" ] |> ignore
+            }
             test "a text cell that is not a category code, or a label outside the classes, names its row and column" {
                 let data = Csv.loadText CsvOptions.Default "c,y\na,1.5\nb,2.5\na,3.5\n"
                 // Row index 1 (file line 3) gets the code 5 (of 2 categories), then 0.5.

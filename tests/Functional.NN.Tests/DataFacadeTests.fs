@@ -313,6 +313,23 @@ let tests =
             Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
             Expect.contains (docBlocks "fsharp") (normalise (String.Join("\n", script.[1..]))) "the document shows the script word for word"
         }
+        test "null entries, repeated class names and unknown text columns are refused with C# names" {
+            let text = "a,b,y\n1,2,p\n3,4,q\n"
+            expectArg "features" [ "features[1]" ] (fun () -> Dataset.ParseCsv(text, features = [| "a"; null |]) |> ignore)
+            expectArg "classNames" [ "classNames[1]" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; null |]) |> ignore)
+            expectArg "classNames" [ "classNames[1]"; "classNames[0]" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; "p"; "q" |]) |> ignore)
+            expectArg "format" [ "format.TextColumns[0]" ] (fun () -> Dataset.ParseCsv(text, format = CsvFormat(TextColumns = [| null |])) |> ignore)
+            expectArg "format" [ "format.MissingMarkers[1]" ] (fun () -> Dataset.ParseCsv(text, format = CsvFormat(MissingMarkers = [| "NA"; null |])) |> ignore)
+            let e = Expect.throwsC (fun () -> Dataset.ParseCsv(text, format = CsvFormat(TextColumns = [| "nope" |])) |> ignore) id
+            Expect.stringContains e.Message "TextColumns" "names the option"
+            Expect.stringContains e.Message "'nope'" "and the column"
+            let path = Path.Combine(Path.GetTempPath(), "fnn-facade-" + Guid.NewGuid().ToString("N") + ".csv")
+            File.WriteAllText(path, text)
+            try
+                expectArg "features" [ "features[0]" ] (fun () -> Dataset.LoadCsvFeatures(path, [| null |]) |> ignore)
+                expectArg "features" [ "features[1]" ] (fun () -> Dataset.LoadCsv(path, features = [| "a"; null |]) |> ignore)
+            finally File.Delete path
+        }
         test "an unknown Scaling names the C# parameter or property" {
             expectArg "scaling" [ "8" ] (fun () -> FeatureScaler.Fit(array2D [ [ 1.0 ]; [ 2.0 ] ], enum<Scaling> 8) |> ignore)
             expectArg "Scaling" [ "8" ] (fun () -> Pipeline.Fit(Dataset.Embedded "iris", PipelineOptions(Scaling = enum<Scaling> 8)) |> ignore)

@@ -62,14 +62,22 @@ type CsvOptions =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
           Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
           Missing = MissingPolicy.Error; TextColumns = [||] }
-    /// A copy with the target column's name.
-    member this.WithTarget(name: string) = { this with Target = Some name }
+    /// A copy with the target column's name (ArgumentException, ParamName "Target", for null or blank).
+    member this.WithTarget(name: string) =
+        if String.IsNullOrWhiteSpace name then Check.fail "Target" "Target is null or blank; give the target column's name."
+        { this with Target = Some name }
     /// A copy with the target kind.
     member this.WithTargetKind(kind) = { this with TargetKind = kind }
     /// A copy with the feature columns.
-    member this.WithFeatures(names: string[]) = { this with Features = Some (Array.copy names) }
+    member this.WithFeatures(names: string[]) = { this with Features = Some (CsvOptions.CheckNames "Features" names) }
     /// A copy with known class names (a model's).
-    member this.WithClassNames(names: string[]) = { this with ClassNames = Some (Array.copy names) }
+    member this.WithClassNames(names: string[]) =
+        let names = CsvOptions.CheckNames "ClassNames" names
+        let seen = HashSet<string>(StringComparer.Ordinal)
+        names |> Array.iteri (fun i n ->
+            let key = if n.IsNormalized(NormalizationForm.FormC) then n else n.Normalize(NormalizationForm.FormC)
+            if not (seen.Add key) then Check.fail "ClassNames" (sprintf "ClassNames[%d] = '%s' appears more than once; each class name must be distinct." i n))
+        { this with ClassNames = Some names }
     /// A copy that does (true) or does not (false) require the target column.
     member this.WithRequireTarget(require) = { this with RequireTarget = require }
     /// A copy with a set separator.
@@ -79,11 +87,17 @@ type CsvOptions =
     /// A copy with (true) or without (false) a header row.
     member this.WithHeader(hasHeader: bool) = { this with HasHeader = hasHeader }
     /// A copy with other missing-value markers (the empty field is always missing).
-    member this.WithMissingMarkers(markers: string[]) = { this with MissingMarkers = Array.copy markers }
+    member this.WithMissingMarkers(markers: string[]) = { this with MissingMarkers = CsvOptions.CheckNames "MissingMarkers" markers }
     /// A copy with another missing-value policy.
     member this.WithMissing(policy: MissingPolicy) = { this with Missing = policy }
     /// A copy with columns read as text categories.
-    member this.WithTextColumns(names: string[]) = { this with TextColumns = Array.copy names }
+    member this.WithTextColumns(names: string[]) = { this with TextColumns = CsvOptions.CheckNames "TextColumns" names }
+    /// A copy of an option's array of names, checked: the array and each entry non-null
+    /// (ArgumentException with ParamName `option`, naming the index).
+    static member CheckNames (option: string) (names: string[]) : string[] =
+        if isNull names then Check.fail option (sprintf "%s is null; give an array (it may be empty)." option)
+        names |> Array.iteri (fun i n -> if isNull n then Check.fail option (sprintf "%s[%d] is null; every entry must be a text." option i))
+        Array.copy names
 
 /// A parsed CSV file: the header and the rows of text, each row with its line number.
 type CsvTable =
@@ -391,7 +405,7 @@ module Csv =
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`).
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
-        Check.notNull "names" names
+        CsvOptions.CheckNames "names" names |> ignore
         let maps = indexMaps table.Header
         let cols = names |> Array.map (fun name -> match tryIndex maps name with Some j -> j | None -> columnIndex table name)
         Mat.init table.Rows.Length cols.Length (fun i j -> number table i cols.[j])
@@ -410,6 +424,20 @@ module Csv =
     /// A column is numeric-looking when at most 1 in 20 of its present cells is not a number:
     /// such a cell is then an error, not a reason to read the column as text.
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
+
+    /// Checks options before any reading: a blank target name, a null entry in Features,
+    /// ClassNames, MissingMarkers or TextColumns, or a class name given twice (after Unicode
+    /// normalisation) is an ArgumentException whose ParamName is the option's name. (A null
+    /// MissingMarkers or TextColumns array means none.)
+    let checkOptions (options: CsvOptions) =
+        Check.notNull "options" (box options)
+        match options.Target with
+        | Some t when String.IsNullOrWhiteSpace t -> Check.fail "Target" "Target is null or blank; give the target column's name (or None for the last column)."
+        | _ -> ()
+        options.Features |> Option.iter (CsvOptions.CheckNames "Features" >> ignore)
+        options.ClassNames |> Option.iter (fun names -> CsvOptions.Default.WithClassNames names |> ignore)
+        if not (isNull options.MissingMarkers) then CsvOptions.CheckNames "MissingMarkers" options.MissingMarkers |> ignore
+        if not (isNull options.TextColumns) then CsvOptions.CheckNames "TextColumns" options.TextColumns |> ignore
 
     /// A data set from a parsed table (see `load`).
     let toDataset (options: CsvOptions) (table: CsvTable) : Dataset =
@@ -440,6 +468,9 @@ module Csv =
         featureCols |> Array.iter (fun j ->
             if Some j = targetIndex then fail 1 table.Header.[j] (sprintf "The column '%s' cannot be both a feature and the target." (quoteText table.Header.[j])))
         let textColumns = HashSet<string>((if isNull options.TextColumns then [||] else options.TextColumns), StringComparer.OrdinalIgnoreCase)
+        for name in textColumns do
+            if (tryIndex maps name).IsNone then
+                fail 1 name (sprintf "TextColumns names the column '%s', which the file does not have; the columns are %s." (quoteText name) (nameList table.Header))
         let n = table.Rows.Length
         // Rows to drop: a missing target (under every policy but Error), or any missing cell under Drop.
         let keep = Array.create n true
@@ -547,10 +578,12 @@ module Csv =
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
     /// column by name, read by TargetKind (Auto: TargetRule).
     let loadText (options: CsvOptions) (text: string) : Dataset =
+        checkOptions options
         toDataset options (parseWith options.Separator options.Quote options.HasHeader text)
 
     /// Loads a data set from a CSV file (see `loadText`, `readText`).
     let load (options: CsvOptions) (path: string) : Dataset =
+        checkOptions options
         toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
 
     let private quote (s: string) =
