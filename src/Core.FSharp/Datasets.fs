@@ -145,6 +145,11 @@ module Dataset =
                     match Array.tryFindIndex (fun (f: string) -> String.Equals(f, n, StringComparison.OrdinalIgnoreCase)) data.FeatureNames with
                     | Some j -> j
                     | None -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames))))
+        cols |> Array.iteri (fun k j ->
+            match Array.tryFindIndex ((=) j) cols with
+            | Some first when first < k ->
+                Check.fail "names" (sprintf "names[%d] = '%s' selects the column '%s' again (names[%d]); select each feature column once." k names.[k] data.FeatureNames.[j] first)
+            | _ -> ())
         { data with
             Features = Mat.init data.SampleCount cols.Length (fun i j -> data.Features.[i, cols.[j]])
             FeatureNames = cols |> Array.map (fun j -> data.FeatureNames.[j])
@@ -175,7 +180,11 @@ module Dataset =
                 | None -> Array.copy featureNames
         n, names, Matrix<float>.Build.DenseOfArray(Array2D.copy features)
 
-    let private build targetName names x target =
+    let private build targetName (names: string[]) x target =
+        if not (String.IsNullOrEmpty targetName) && Array.contains targetName names then
+            Check.fail "targetName" (sprintf "The target's name '%s' is also a feature name; the target and the features need distinct names." targetName)
+        if String.IsNullOrEmpty targetName && Array.contains "target" names then
+            Check.fail "targetName" "The target's default name 'target' is also a feature name; give the target another name (targetName)."
         { Features = x; FeatureNames = names; TargetName = (if String.IsNullOrEmpty targetName then "target" else targetName)
           Target = target; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
 

@@ -8,7 +8,9 @@ namespace FunctionalNN;
 public enum TargetKind
 {
     /// <summary>By the stated rule: text, or integers with at most 20 distinct values that each occur at least
-    /// 3 times, are classes; other numbers are a regression target (see <see cref="Dataset.TaskReason"/>).</summary>
+    /// 3 times, are classes; other numbers are a regression target (see <see cref="Dataset.TaskReason"/>). Numbers
+    /// quoted in every target cell, in a file with some unquoted feature cell, are class names (as
+    /// <see cref="Dataset.SaveCsv"/> writes them).</summary>
     Auto,
     /// <summary>Numbers, one per row.</summary>
     Regression,
@@ -340,7 +342,8 @@ public sealed class Dataset
     }
 
     /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
-    /// numbers written so that they read back exactly).</summary>
+    /// numbers written so that they read back exactly: <see cref="LoadCsv"/> gives the same features, classes and
+    /// kind of target; texts such as NA or 'a' and numeric class names are written in quotes).</summary>
     /// <param name="path">The file.</param>
     /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
     /// <remarks>Saved as model files are (<see cref="ModelFile"/>): atomically, through a symbolic link to its target,

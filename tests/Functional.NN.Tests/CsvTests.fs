@@ -444,6 +444,47 @@ let tests =
             Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
         }
         testList "round trips and checks found in review" [
+            test "a quoted missing-value marker is text; the writer quotes markers and a leading single quote" {
+                // "NA" in quotes is the category NA; bare NA is missing (Missing = Mean keeps the row, NaN).
+                let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "c,x,y\n\"NA\",1,a\nb,NA,b\nb,2,a\n"
+                Expect.equal d.Categories.[0] [| "NA"; "b" |] "the quoted NA is a category (ordinal order: N before b)"
+                Expect.isTrue (Double.IsNaN d.Features.[1, 1]) "the bare NA in x is missing"
+                // Classes and categories spelled like markers, and values in single quotes, read back the same.
+                let labels = [| "NA"; "?"; "null"; "NaN"; "nan"; "'a'"; "NA"; "?"; "null"; "NaN"; "nan"; "'a'" |]
+                let x = Array2D.init 12 1 (fun i _ -> float i)
+                let data = Dataset.ofClassNames [| "x" |] "y" x labels
+                let text = Csv.ofDataset data
+                let back = Csv.loadText CsvOptions.Default text
+                Expect.equal back.ClassNames data.ClassNames (sprintf "the class names read back (file:\n%s)" text)
+                Expect.equal back.Labels data.Labels "the labels read back"
+                let withText = Csv.loadText CsvOptions.Default "c,y\n\"NA\",1.5\n\"'q'\",2.5\nnull2,3.5\n"
+                Expect.equal withText.Categories.[0] [| "'q'"; "NA"; "null2" |] "categories as given (ordinal order)"
+                let again = Csv.loadText CsvOptions.Default (Csv.ofDataset withText)
+                Expect.equal again.Categories withText.Categories "the text column's categories read back"
+                Expect.equal (again.Features.ToArray()) (withText.Features.ToArray()) "its codes read back"
+            }
+            test "integer class labels read back as classes" {
+                // Labels 0,1,0,1: each class has 2 rows, fewer than the rule's 3, so a bare 0/1 column would be regression.
+                let data = Dataset.ofClassLabels null null (Array2D.init 4 1 (fun i _ -> float i)) [| 0; 1; 0; 1 |]
+                let back = Csv.loadText CsvOptions.Default (Csv.ofDataset data)
+                Expect.isTrue back.IsClassification "classification again"
+                Expect.equal (back.ClassNames, back.Labels) ([| "0"; "1" |], [| 0; 1; 0; 1 |]) "the same classes and labels"
+            }
+            test "a numeric target the rule reads as classes has one class per value: 1 and 1.0 are one class" {
+                // 0,0,0,1,1,1.0: the rule sees the values 0 (3 times) and 1 (3 times): two classes, named 0 and 1.
+                let d = Csv.loadText CsvOptions.Default "x,y\n1,0\n2,0\n3,0\n4,1\n5,1\n6,1.0\n"
+                Expect.equal (d.ClassNames, d.Labels) ([| "0"; "1" |], [| 0; 0; 0; 1; 1; 1 |]) "one class per value"
+            }
+            test "a target name equal to a feature name is refused up front" {
+                argError "targetName" [ "'a'"; "also a feature name" ] (fun () -> Dataset.ofValues [| "a"; "b" |] "a" (Array2D.zeroCreate 2 2) [| 1.0; 2.0 |] |> ignore)
+            }
+            test "selecting a feature twice is refused, and a record with a duplicate name cannot be written" {
+                let iris = Datasets.load "iris"
+                argError "names" [ "names[1]"; "sepal_length" ] (fun () -> Dataset.selectFeatures [| "sepal_length"; "sepal_length" |] iris |> ignore)
+                // A data set built as a record with a duplicate name cannot be written.
+                argError "data" [ "'" + iris.FeatureNames.[0] + "'"; "more than once" ] (fun () -> Csv.ofDataset { iris with TargetName = iris.FeatureNames.[0] } |> ignore)
+                ignore (Csv.ofDataset { iris with TargetName = "species" })
+            }
             test "null or repeated entries in the options, and unknown text columns, are refused naming the option" {
                 let text = "a,b,y\n1,2,p\n3,4,q\n"
                 argError "Features" [ "Features[1]" ] (fun () -> CsvOptions.Default.WithFeatures [| "a"; null |] |> ignore)

@@ -313,6 +313,33 @@ let tests =
             Expect.equal script.[0] "#load \"load.fsx\"" "the script's first line loads the core"
             Expect.contains (docBlocks "fsharp") (normalise (String.Join("\n", script.[1..]))) "the document shows the script word for word"
         }
+        test "SaveCsv then LoadCsv: marker-like and quoted class names, integer labels" {
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-facade-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let path = Path.Combine(dir, "d.csv")
+                let x = Array2D.init 6 1 (fun i _ -> float i)
+                // Class names that a reader takes for missing values, or for quoted text.
+                let named = Dataset.FromArrays(x, [| "NA"; "?"; "null"; "NaN"; "'a'"; "nan" |])
+                named.SaveCsv path
+                let back = Dataset.LoadCsv path
+                Expect.equal (back.ClassNames, back.Labels) (named.ClassNames, named.Labels) "the same classes and labels"
+                // Integer labels 0,1,0,1 (2 rows each: by the rule a bare column would be a regression target).
+                let ints = Dataset.FromArrays(Array2D.init 4 1 (fun i _ -> float i), [| 0; 1; 0; 1 |])
+                ints.SaveCsv path
+                let back = Dataset.LoadCsv path
+                Expect.isTrue back.IsClassification "classification again"
+                Expect.equal (back.ClassNames, back.Labels) ([| "0"; "1" |], [| 0; 1; 0; 1 |]) "the same classes and labels"
+                // A text category NA (quoted in the text) survives the round trip too.
+                let text = Dataset.ParseCsv("c,y\n\"NA\",1.5\nb,2.5\n")
+                text.SaveCsv path
+                Expect.equal (Dataset.LoadCsv path).Categories text.Categories "categories NA and b"
+            finally Directory.Delete(dir, true)
+        }
+        test "FromArrays with a target named as a feature, and SelectFeatures with a name twice, are refused" {
+            expectArg "targetName" [ "'a'" ] (fun () -> Dataset.FromArrays(Array2D.zeroCreate 2 2, [| 1.0; 2.0 |], featureNames = [| "a"; "b" |], targetName = "a") |> ignore)
+            expectArg "names" [ "names[1]" ] (fun () -> Dataset.Embedded("iris").SelectFeatures("sepal_length", "sepal_length") |> ignore)
+        }
         test "null entries, repeated class names and unknown text columns are refused with C# names" {
             let text = "a,b,y\n1,2,p\n3,4,q\n"
             expectArg "features" [ "features[1]" ] (fun () -> Dataset.ParseCsv(text, features = [| "a"; null |]) |> ignore)

@@ -21,7 +21,9 @@ type DataFormatException(message: string, line: int, column: string) =
 [<RequireQualifiedAccess>]
 type TargetKind =
     /// By the stated rule (TargetRule): text, or integers with few distinct values that each
-    /// occur several times, are classes; other numbers are a regression target.
+    /// occur several times, are classes; other numbers are a regression target. Numbers quoted in
+    /// every target cell (in a file that leaves some feature cell unquoted) are class names, as
+    /// `Csv.ofDataset` writes numeric class names.
     | Auto
     /// Numbers, one per row (an error names the first row that is not a number).
     | Regression
@@ -106,7 +108,10 @@ type CsvTable =
       /// The fields of each data row (as many as the header has names).
       Rows: string[][]
       /// The file line (from 1) on which each row starts.
-      Lines: int[] }
+      Lines: int[]
+      /// For each row, whether each field was quoted (empty when no field of the row was): a
+      /// quoted field is never a missing-value marker ("NA" in quotes is the text NA).
+      Quoted: bool[][] }
 
 /// CSV files (RFC 4180 with a detected dialect: the separator ',', ';' or tab, the quote '"'
 /// or '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
@@ -202,9 +207,10 @@ module Csv =
     /// Splits the text into records of fields, with the line each record starts on. Linear in
     /// the text's length: each character is looked at once; an unquoted field is cut out of the
     /// text in one piece, a quoted one is built character by character (its doubled quotes undone).
-    let private records (separator: char) (quote: char) (text: string) : List<int * string[]> =
-        let result = List<int * string[]>()
+    let private records (separator: char) (quote: char) (text: string) : List<int * string[] * bool[]> =
+        let result = List<int * string[] * bool[]>()
         let fields = List<string>()
+        let quoted = List<bool>()
         let field = StringBuilder()
         let n = text.Length
         let mutable line = 1
@@ -221,6 +227,7 @@ module Csv =
             field.Append(c) |> ignore
         // Ends the field that runs from fieldStart to just before index `stop`.
         let endField (stop: int) =
+            quoted.Add wasQuoted
             if wasQuoted then
                 fields.Add(field.ToString())
                 field.Clear() |> ignore
@@ -232,8 +239,9 @@ module Csv =
         let endRecord (stop: int) =
             endField stop
             let isBlank = fields.Count = 1 && fields.[0] = ""
-            if not isBlank then result.Add((start, fields.ToArray()))
+            if not isBlank then result.Add((start, fields.ToArray(), (if quoted.Contains true then quoted.ToArray() else [||])))
             fields.Clear()
+            quoted.Clear()
         while i < n do
             let c = text.[i]
             if inQuotes then
@@ -289,7 +297,7 @@ module Csv =
         if all.Count = 0 then fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
         let headerLine, header, first =
             if hasHeader then
-                let line, names = all.[0]
+                let line, names, _ = all.[0]
                 names |> Array.iteri (fun j name ->
                     if name = "" then fail line "" (sprintf "Line %d (the header): column %d has no name." line (j + 1)))
                 let seen = HashSet<string>(StringComparer.Ordinal)
@@ -298,19 +306,21 @@ module Csv =
                         fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once." line (quoteText name))
                 line, names, 1
             else
-                let _, fields = all.[0]
+                let _, fields, _ = all.[0]
                 0, Array.init fields.Length (fun j -> sprintf "column%d" (j + 1)), 0
         if all.Count <= first then fail headerLine "" "The file has a header row but no data rows."
         let count = all.Count - first
         let rows = Array.zeroCreate count
         let lines = Array.zeroCreate count
+        let quotedFlags = Array.zeroCreate count
         for k in 0 .. count - 1 do
-            let line, fields = all.[first + k]
+            let line, fields, q = all.[first + k]
+            quotedFlags.[k] <- q
             if fields.Length <> header.Length then
                 fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator))
             rows.[k] <- fields
             lines.[k] <- line
-        { Header = header; Rows = rows; Lines = lines }
+        { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags }
 
     /// Parses CSV text with a header row, detecting the separator and the quote (see `parseWith`).
     let parse (text: string) : CsvTable = parseWith None None true text
@@ -423,6 +433,9 @@ module Csv =
 
     /// A column is numeric-looking when at most 1 in 20 of its present cells is not a number:
     /// such a cell is then an error, not a reason to read the column as text.
+    /// A number as CSV text that reads back to the same double ("R" format, invariant culture).
+    let formatNumber (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
 
     /// Checks options before any reading: a blank target name, a null entry in Features,
@@ -442,9 +455,14 @@ module Csv =
     /// A data set from a parsed table (see `load`).
     let toDataset (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
-        let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> if isNull m then "" else m.Trim()), StringComparer.OrdinalIgnoreCase)
-        markers.Add "" |> ignore
-        let isMissing (s: string) = markers.Contains s
+        checkOptions options
+        let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
+        let wasQuoted (i: int) (col: int) =
+            not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && col < q.Length && q.[col])
+        // The empty field is always missing; a marker only when it was not quoted.
+        let isMissingAt (i: int) (col: int) =
+            let s = table.Rows.[i].[col]
+            s = "" || (markers.Contains s && not (wasQuoted i col))
         let missingOption = "set the option Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values"
         let maps = indexMaps table.Header
         let targetName =
@@ -491,7 +509,7 @@ module Csv =
                 let mutable firstBad = -1
                 for i in 0 .. n - 1 do
                     let s = table.Rows.[i].[col]
-                    if isMissing s then noteMissing i col false
+                    if isMissingAt i col then noteMissing i col false
                     else
                         present <- present + 1
                         if parses s then numbers <- numbers + 1
@@ -504,7 +522,7 @@ module Csv =
                         (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; correct the cell or add it to MissingMarkers (CLI: --missing-values)." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present)
                 else true)
         match targetIndex with
-        | Some t -> for i in 0 .. n - 1 do if isMissing table.Rows.[i].[t] then noteMissing i t true
+        | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
         | None -> ()
         let rows = Array.init n id |> Array.filter (fun i -> keep.[i])
         if rows.Length = 0 then fail 0 "" "Every row has a missing value, so no row is left to read."
@@ -513,7 +531,7 @@ module Csv =
         let x = Matrix<float>.Build.Dense(rows.Length, featureCols.Length)
         featureCols |> Array.iteri (fun k col ->
             if kinds.[k] then
-                let texts = rows |> Array.map (fun i -> let s = table.Rows.[i].[col] in if isMissing s then null else nfc s)
+                let texts = rows |> Array.map (fun i -> if isMissingAt i col then null else nfc table.Rows.[i].[col])
                 let names = texts |> Array.filter (isNull >> not) |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
                 let index = Dictionary<string, int>(StringComparer.Ordinal)
                 names |> Array.iteri (fun c name -> index.[name] <- c)
@@ -521,8 +539,7 @@ module Csv =
                 texts |> Array.iteri (fun r s -> x.[r, k] <- if isNull s then nan else float index.[s])
             else
                 rows |> Array.iteri (fun r i ->
-                    let s = table.Rows.[i].[col]
-                    x.[r, k] <- if isMissing s then nan else number table i col))
+                    x.[r, k] <- if isMissingAt i col then nan else number table i col))
         let target =
             match targetIndex with
             | None ->
@@ -532,20 +549,33 @@ module Csv =
             | Some t ->
                 let texts = rows |> Array.map (fun i -> nfc table.Rows.[i].[t])
                 let numbers = texts |> Array.filter parses |> Array.length
+                // Numbers quoted in every target cell, in a file with an unquoted non-empty feature cell, are
+                // class names (text, as a writer that quotes strings only marks them; `ofDataset` writes numeric
+                // class names so); a file that quotes every field says nothing by its quotes.
+                let quotedClasses =
+                    rows |> Array.forall (fun i -> wasQuoted i t)
+                    && rows |> Array.exists (fun i -> featureCols |> Array.exists (fun col -> table.Rows.[i].[col] <> "" && not (wasQuoted i col)))
+                // When the numeric rule decides classes, one text per value: "1" and "1.0" are the class "1".
+                let mutable canonical = false
                 let asClasses =
                     options.ClassNames.IsSome
                     || (match options.TargetKind with
                         | TargetKind.Classification -> true
                         | TargetKind.Regression -> false
                         | TargetKind.Auto ->
-                            if numbers = texts.Length then
-                                fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                            if numbers = texts.Length && quotedClasses then true
+                            elif numbers = texts.Length then
+                                canonical <- fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                                canonical
                             elif looksNumeric numbers texts.Length then
                                 let r = texts |> Array.findIndex (parses >> not)
                                 let i = rows.[r]
                                 fail table.Lines.[i] targetName
                                     (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; correct the cell, mark it missing, or set TargetKind (CLI: --task classification)." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length)
                             else true)
+                let texts =
+                    if not canonical then texts
+                    else texts |> Array.map (fun s -> let v = Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture) in formatNumber (if v = 0.0 then 0.0 else v))
                 if asClasses then
                     let names = match options.ClassNames with Some n -> n |> Array.map nfc | None -> classOrder texts
                     let index = Dictionary<string, int>(StringComparer.Ordinal)
@@ -586,8 +616,15 @@ module Csv =
         checkOptions options
         toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
 
+    /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
+    let private defaultMarkers = HashSet<string>([| "NA"; "NaN"; "?"; "null"; "nan" |], StringComparer.OrdinalIgnoreCase)
+
+    /// A field as CSV text: quoted when it holds a separator (',', ';', tab), a quote ('"', or
+    /// '\'' at its start), a line end, surrounding spaces, or is a missing-value marker.
     let private quote (s: string) =
-        if s.IndexOfAny([| ','; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() then "\"" + s.Replace("\"", "\"\"") + "\"" else s
+        if s.IndexOfAny([| ','; ';'; '\t'; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() || s.StartsWith "'" || defaultMarkers.Contains s then
+            "\"" + s.Replace("\"", "\"\"") + "\""
+        else s
 
     /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n.
     let format (header: string seq) (rows: string[] seq) : string =
@@ -596,9 +633,6 @@ module Csv =
         line header
         rows |> Seq.iter (fun r -> line r)
         sb.ToString()
-
-    /// A number as CSV text that reads back to the same double ("R" format, invariant culture).
-    let formatNumber (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
 
     /// The text of a feature cell: its category for a text column, "" when missing, else the number.
     let cellText (data: Dataset) (i: int) (j: int) : string =
@@ -609,7 +643,11 @@ module Csv =
             if names.Length > 0 then names.[Dataset.categoryIndex data i j] else formatNumber v
 
     /// A data set as CSV text: its feature columns, then its target column (class names, or
-    /// numbers in the round-trip "R" format), so that `loadText` reads it back equal.
+    /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
+    /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
+    /// and numeric class names are quoted so that they read back as classes. Raises
+    /// ArgumentException (ParamName "data") for duplicate column names (the target's name equal
+    /// to a feature's), a text cell that is not a category code, or a label outside the classes.
     let ofDataset (data: Dataset) : string =
         Check.notNull "data" (box data)
         match data.Target with
@@ -625,7 +663,23 @@ module Csv =
             | _ -> [||]
         let hasTarget = (target 0 |> Array.length) > 0 || data.SampleCount = 0
         let header = Array.append data.FeatureNames (if hasTarget then [| data.TargetName |] else [||])
-        format header (Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i)))
+        let seen = HashSet<string>(StringComparer.Ordinal)
+        for name in header do
+            if not (seen.Add name) then
+                Check.fail "data" (sprintf "The column name '%s' appears more than once among the feature names and the target's name; a CSV file needs distinct column names." name)
+        // Numeric class names are written in quotes, which the reader takes for class names (not a
+        // regression target), so that the file reads back as classes whatever the target rule says.
+        let numericClasses = match data.Target with Target.Classes (_, names) -> names |> Array.exists isNumber | _ -> false
+        let body = Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i))
+        if not numericClasses then format header body
+        else
+            let sb = Text.StringBuilder()
+            let line (fields: string seq) = sb.Append(String.Join(",", fields |> Seq.map quote)).Append('\n') |> ignore
+            line header
+            for r in body do
+                let last = r.Length - 1
+                sb.Append(String.Join(",", r |> Array.mapi (fun j f -> if j = last then "\"" + f.Replace("\"", "\"\"") + "\"" else quote f))).Append('\n') |> ignore
+            sb.ToString()
 
     /// Writes a data set as a CSV file (see `ofDataset`).
     let save (path: string) (data: Dataset) =
