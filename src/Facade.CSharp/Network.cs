@@ -481,6 +481,7 @@ public static class Labels
     public static double[,] OneHot(int[] labels, int classes) => FN.Mat.oneHot(classes, labels).ToArray();
 
     /// <summary>The column of the largest value in each row.</summary>
-    /// <exception cref="ArgumentException">A row holds NaN (ParamName "scores", naming the row).</exception>
+    /// <exception cref="ArgumentException">A row holds NaN (ParamName "scores", naming the row), or scores has no
+    /// columns.</exception>
     public static int[] ArgMax(double[,] scores) => FN.Mat.argmaxRowsNamed(nameof(scores), Interop.ToMatrix(scores, nameof(scores)));
 }
