@@ -465,12 +465,18 @@ module Network =
 
     /// A network from blocks whose widths agree (every dropout rate in [0, 1), every residual
     /// block keeping its width, at least one block that fixes a width: a dense layer, a
-    /// normalisation or a custom block). Raises ArgumentException naming the block, its position
-    /// ("2.1": the second block inside block 2) and both widths.
+    /// normalisation or a custom block), residual blocks nested at most `Block.maxDepth` (32) deep.
+    /// Raises ArgumentException naming the block, its position ("2.1": the second block inside
+    /// block 2) and both widths (or the nesting).
     let ofBlocks (blocks: Block seq) : Network =
         Check.notNull "blocks" blocks
         let blocks = List.ofSeq blocks
         if List.isEmpty blocks then Check.fail "blocks" "A network needs at least one block."
+        // First, as the walks below recurse into residual blocks.
+        match Block.tooDeep blocks with
+        | Some here ->
+            Check.fail "blocks" (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here Block.maxDepth Block.maxDepth)
+        | None -> ()
         Block.iter (fun b -> if isNull (box b) then Check.fail "blocks" "blocks holds a null block.") blocks
         match Block.checkWidths "blocks" "" None blocks with
         | None -> Check.fail "blocks" "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
@@ -528,6 +534,9 @@ module Network =
                 | BlockSpec.LayerNorm -> Block.LayerNorm (LayerNorm.create width) :: blocks, width, rng
                 | BlockSpec.Residual inner ->
                     if List.isEmpty inner then Check.fail "specs" (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
+                    // `here` has one dot per enclosing residual: its inner blocks lie one deeper.
+                    if here |> Seq.filter ((=) '.') |> Seq.length >= Block.maxDepth then
+                        Check.fail "specs" (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here Block.maxDepth Block.maxDepth)
                     let innerBlocks, w, rng = build here width rng inner
                     if w <> width then
                         Check.fail "specs" (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here width w)
