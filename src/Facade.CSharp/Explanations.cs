@@ -178,10 +178,12 @@ public static class Explanations
         Backend backend = Backend.Auto)
     {
         if (method != AttributionMethod.IntegratedGradients && method != AttributionMethod.GradientTimesInput)
-            throw new ArgumentOutOfRangeException(nameof(method), method,
+            throw new ArgumentOutOfRangeException(nameof(method),
                 $"method is {(int)method}, which is not an AttributionMethod (IntegratedGradients or GradientTimesInput).");
         if (steps is int st && (st < 1 || st > MaxSteps))
-            throw new ArgumentOutOfRangeException(nameof(steps), st, $"steps must be between 1 and {MaxSteps} (Explanations.MaxSteps), but is {st}.");
+            throw new ArgumentOutOfRangeException(nameof(steps), st < 1
+                ? $"steps must be at least 1, but is {st}."
+                : $"steps is {st}, above the limit of {MaxSteps} Gauss-Legendre nodes per segment (Explanations.MaxSteps).");
         var o = FN.AttributionOptions.Default
             .WithBackend(backend.ToCore())
             .WithMethod(method == AttributionMethod.IntegratedGradients ? FN.AttributionMethod.IntegratedGradients : FN.AttributionMethod.GradientTimesInput)

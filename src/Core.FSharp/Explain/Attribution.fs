@@ -286,14 +286,14 @@ module Attribution =
     let private checkOptions (options: AttributionOptions) =
         Check.notNull "options" (box options)
         match options.Steps with
-        | Some s when s < 1 -> raise (ArgumentOutOfRangeException("steps", s, sprintf "steps must be at least 1, but is %d." s))
-        | Some s when s > StepLimit -> raise (ArgumentOutOfRangeException("steps", s, sprintf "steps is %d, above the limit of %d Gauss-Legendre nodes per segment." s StepLimit))
+        | Some s when s < 1 -> raise (ArgumentOutOfRangeException("steps", sprintf "steps must be at least 1, but is %d." s))
+        | Some s when s > StepLimit -> raise (ArgumentOutOfRangeException("steps", sprintf "steps is %d, above the limit of %d Gauss-Legendre nodes per segment." s StepLimit))
         | _ -> ()
         if not (options.Tolerance > 0.0 && Double.IsFinite options.Tolerance) then
             Check.fail "tolerance" (sprintf "tolerance must be a positive finite number, but is %s." (string options.Tolerance))
         if options.MaxSteps < 1 then Check.fail "maxSteps" (sprintf "maxSteps must be at least 1, but is %d." options.MaxSteps)
         if options.MaxSteps > StepLimit then
-            raise (ArgumentOutOfRangeException("maxSteps", options.MaxSteps, sprintf "maxSteps is %d, above the limit of %d Gauss-Legendre nodes per segment." options.MaxSteps StepLimit))
+            raise (ArgumentOutOfRangeException("maxSteps", sprintf "maxSteps is %d, above the limit of %d Gauss-Legendre nodes per segment." options.MaxSteps StepLimit))
 
     let private pathBatch (x: float[]) (b: float[]) (ts: float[]) =
         Mat.init ts.Length x.Length (fun r i -> b.[i] + ts.[r] * (x.[i] - b.[i]))

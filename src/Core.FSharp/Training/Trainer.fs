@@ -67,7 +67,7 @@ module Trainer =
             Check.fail "TargetLoss" "TargetLoss must be finite, or NaN for off."
         // A factor in (0, 1] would call a falling loss divergence (the rule compares with max(L0, 1)).
         if not (options.DivergenceFactor = 0.0 || options.DivergenceFactor > 1.0) || Double.IsInfinity options.DivergenceFactor then
-            raise (ArgumentOutOfRangeException("DivergenceFactor", options.DivergenceFactor, sprintf "DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose loss is falling), but is %s." (string options.DivergenceFactor)))
+            raise (ArgumentOutOfRangeException("DivergenceFactor", sprintf "DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose loss is falling), but is %s." (string options.DivergenceFactor)))
         match options.EarlyStopping with
         | Some e ->
             Check.positiveInt "Patience" e.Patience
