@@ -85,9 +85,12 @@ module Mat =
 
     /// The column of the largest value in each row (the first on a tie; +infinity is the
     /// largest value). Raises ArgumentException (ParamName `name`) naming the first row that
-    /// holds NaN, which has no largest value.
+    /// holds NaN, which has no largest value, or when `m` has no columns (no row has a largest
+    /// value then; column 0 would be an index out of range).
     let argmaxRowsNamed (name: string) (m: Matrix<float>) : int[] =
         Check.notNull name m
+        if m.ColumnCount = 0 then
+            Check.fail name (sprintf "%s has shape %s: with no columns, no row has a largest value." name (shapeOf m))
         Array.init m.RowCount (fun i ->
             let mutable best = 0
             for j in 0 .. m.ColumnCount - 1 do

@@ -465,12 +465,18 @@ module Network =
 
     /// A network from blocks whose widths agree (every dropout rate in [0, 1), every residual
     /// block keeping its width, at least one block that fixes a width: a dense layer, a
-    /// normalisation or a custom block). Raises ArgumentException naming the block, its position
-    /// ("2.1": the second block inside block 2) and both widths.
+    /// normalisation or a custom block), residual blocks nested at most `Block.maxDepth` (32) deep.
+    /// Raises ArgumentException naming the block, its position ("2.1": the second block inside
+    /// block 2) and both widths (or the nesting).
     let ofBlocks (blocks: Block seq) : Network =
         Check.notNull "blocks" blocks
         let blocks = List.ofSeq blocks
         if List.isEmpty blocks then Check.fail "blocks" "A network needs at least one block."
+        // First, as the walks below recurse into residual blocks.
+        match Block.tooDeep blocks with
+        | Some here ->
+            Check.fail "blocks" (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here Block.maxDepth Block.maxDepth)
+        | None -> ()
         Block.iter (fun b -> if isNull (box b) then Check.fail "blocks" "blocks holds a null block.") blocks
         match Block.checkWidths "blocks" "" None blocks with
         | None -> Check.fail "blocks" "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
@@ -528,6 +534,9 @@ module Network =
                 | BlockSpec.LayerNorm -> Block.LayerNorm (LayerNorm.create width) :: blocks, width, rng
                 | BlockSpec.Residual inner ->
                     if List.isEmpty inner then Check.fail "specs" (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
+                    // `here` has one dot per enclosing residual: its inner blocks lie one deeper.
+                    if here |> Seq.filter ((=) '.') |> Seq.length >= Block.maxDepth then
+                        Check.fail "specs" (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here Block.maxDepth Block.maxDepth)
                     let innerBlocks, w, rng = build here width rng inner
                     if w <> width then
                         Check.fail "specs" (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here width w)
@@ -787,8 +796,9 @@ module Network =
 
     /// The loss of the batch (X, Y) and its gradient with respect to every parameter, in inference
     /// mode (dropout off, batch normalisation by its running statistics; the trainer uses
-    /// `lossAndGradientIn` with a training mode). Raises ArgumentException for a bad X or Y,
-    /// InvalidOperationException for a step activation. A Float32 network computes as
+    /// `lossAndGradientIn` with a training mode). Raises ArgumentException for a bad X or Y, a
+    /// loss that overflows the double range (ParamName "y", naming the row, as `loss`) or a
+    /// gradient that does (ParamName "x"), InvalidOperationException for a step activation. A Float32 network computes as
     /// `lossAndGradientIn` says (every value float32).
     let lossAndGradient (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         checkInput net "x" x
@@ -798,7 +808,27 @@ module Network =
         Loss.checkTargetNamed "y" loss trace.Output y
         let y = Precision.roundMatrix p y
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
-        value, backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
+        // A finite output and target whose loss overflows (targets of 1e308): the error `loss` gives.
+        if not (Double.IsFinite value) then Loss.failOverflow "y" loss trace.Output y
+        let g = backwardUnchecked net trace (Loss.gradientUnchecked loss trace.Output y)
+        // A finite loss whose gradient overflows (inputs of 1e200 times a finite dL/dZ): no silent infinity.
+        let rec firstBad (gs: BlockGradient list) =
+            let bad (xs: float seq) = Seq.tryFind (fun v -> not (Double.IsFinite v)) xs
+            gs |> List.tryPick (fun bg ->
+                match bg with
+                | BlockGradient.Dense d ->
+                    match bad (d.Weights.Enumerate()) with
+                    | Some v -> Some v
+                    | None -> d.Bias |> Option.bind (fun b -> bad (b.Enumerate()))
+                | BlockGradient.Normalization (sc, sh) -> match bad (sc.Enumerate()) with Some v -> Some v | None -> bad (sh.Enumerate())
+                | BlockGradient.Residual inner -> firstBad inner
+                | BlockGradient.Custom a -> bad a
+                | BlockGradient.NoParameters -> None)
+        match firstBad g.Blocks with
+        | Some v ->
+            Check.fail "x" (sprintf "The gradient of the loss holds %s although the loss (%s) is finite: the inputs or targets are too large for the network. Scale the inputs and targets (for example standardise them)." (string v) (string value))
+        | None -> ()
+        value, g
 
     /// The loss of the batch (X, Y), rounded to the network's precision (Y is rounded first).
     let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =

@@ -170,9 +170,20 @@ public sealed class PermutationImportanceResult
 /// <summary>Explanations of pipelines, networks and linear models: per-prediction attributions and permutation importance.</summary>
 public static class Explanations
 {
+    /// <summary>The most Gauss-Legendre nodes per path segment an explanation takes (<c>steps</c>): 4096. A larger
+    /// <c>steps</c> throws ArgumentOutOfRangeException; past a few hundred nodes the rule is exact to rounding.</summary>
+    public const int MaxSteps = FN.AttributionModule.StepLimit;
+
     private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
         Backend backend = Backend.Auto)
     {
+        if (method != AttributionMethod.IntegratedGradients && method != AttributionMethod.GradientTimesInput)
+            throw new ArgumentOutOfRangeException(nameof(method),
+                $"method is {(int)method}, which is not an AttributionMethod (IntegratedGradients or GradientTimesInput).");
+        if (steps is int st && (st < 1 || st > MaxSteps))
+            throw new ArgumentOutOfRangeException(nameof(steps), st < 1
+                ? $"steps must be at least 1, but is {st}."
+                : $"steps is {st}, above the limit of {MaxSteps} Gauss-Legendre nodes per segment (Explanations.MaxSteps).");
         var o = FN.AttributionOptions.Default
             .WithBackend(backend.ToCore())
             .WithMethod(method == AttributionMethod.IntegratedGradients ? FN.AttributionMethod.IntegratedGradients : FN.AttributionMethod.GradientTimesInput)
@@ -260,7 +271,10 @@ public static class Explanations
 
     /// <summary>Explains a network's output <paramref name="output"/> (its raw value, or its softmax probability with
     /// <paramref name="softmax"/>) for one input row, per input (baseline: zeros unless given).</summary>
-    /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN, steps &lt; 1, an output out of range.</exception>
+    /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN, an output out of range, or a row
+    /// or baseline where the network's output (as <see cref="Network.Predict"/> checks it) or an attribution is not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">steps outside 1 .. <see cref="MaxSteps"/>, or a method that is not an
+    /// <see cref="AttributionMethod"/>.</exception>
     public static FeatureAttribution Explain(this Network network, double[] row, int output = 0, bool softmax = false,
         AttributionMethod method = AttributionMethod.IntegratedGradients, double[]? baseline = null, int? steps = null, double tolerance = 1e-6,
         Backend backend = Backend.Auto)
@@ -293,6 +307,14 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(labels);
+        CheckRows(x, labels.Length, nameof(labels));
+        // One output: class 0 or 1 (the output above its threshold); k outputs: the argmax, 0 .. k-1.
+        var highest = Math.Max(1, network.OutputSize - 1);
+        for (var i = 0; i < labels.Length; i++)
+            if (labels[i] < 0 || labels[i] > highest)
+                throw new ArgumentException(network.OutputSize == 1
+                    ? $"labels[{i}] is {labels[i]}, but a network with one output predicts class 0 or 1."
+                    : $"labels[{i}] is {labels[i]}, but the network has {network.OutputSize} outputs (classes 0 .. {network.OutputSize - 1}).", nameof(labels));
         var classes = Math.Max(2, labels.Length == 0 ? 0 : labels.Max() + 1);
         var target = FN.Target.NewClasses((int[])labels.Clone(), Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
         return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
@@ -303,6 +325,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(y);
+        CheckValues(x, y);
         return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
     }
 
@@ -323,6 +346,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(y);
+        CheckValues(x, y);
         return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
     }
 
@@ -332,9 +356,37 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
+        CheckRows(x, labels.Length, nameof(labels));
+        // One output: -1/+1 (or 0/1) by the sign of x w + b; k outputs: the argmax, 0 .. k-1.
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var ok = model.OutputSize == 1 ? labels[i] is -1 or 0 or 1 : labels[i] >= 0 && labels[i] < model.OutputSize;
+            if (!ok)
+                throw new ArgumentException(model.OutputSize == 1
+                    ? $"labels[{i}] is {labels[i]}, but a linear model with one output takes the labels -1 and +1 (or 0 and 1)."
+                    : $"labels[{i}] is {labels[i]}, but the model has {model.OutputSize} outputs (classes 0 .. {model.OutputSize - 1}).", nameof(labels));
+        }
         var mapped = labels.Select(l => l == -1 ? 0 : l).ToArray();
         var classes = Math.Max(2, mapped.Length == 0 ? 0 : mapped.Max() + 1);
         var target = FN.Target.NewClasses(mapped, Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
         return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
+    }
+
+    /// <summary>Throws ArgumentNullException for a null x, and ArgumentException (ParamName <paramref name="name"/>)
+    /// when the count of labels or values differs from x's rows.</summary>
+    private static void CheckRows(double[,] x, int count, string name)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (count != x.GetLength(0))
+            throw new ArgumentException($"{name} has {count} entries but x has {x.GetLength(0)} rows (shape {x.GetLength(0)}x{x.GetLength(1)}).", name);
+    }
+
+    /// <summary>Checks y against x's rows and for NaN or infinity (ParamName "y").</summary>
+    private static void CheckValues(double[,] x, double[] y)
+    {
+        CheckRows(x, y.Length, nameof(y));
+        for (var i = 0; i < y.Length; i++)
+            if (!double.IsFinite(y[i]))
+                throw new ArgumentException($"y holds {y[i]} at row {i}; every value must be finite.", nameof(y));
     }
 }

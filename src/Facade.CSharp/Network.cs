@@ -152,6 +152,9 @@ public sealed class Network
     }
 
     /// <summary>The loss of the batch (x, y) and its gradient by backpropagation.</summary>
+    /// <exception cref="ArgumentException">Bad shapes or values, a loss that overflows the double range from finite
+    /// inputs (ParamName "y", naming the row, as <see cref="Loss(double[,], double[,], FunctionalNN.Loss)"/>), or a gradient that does
+    /// (ParamName "x").</exception>
     public LossAndGradient LossAndGradient(double[,] x, double[,] y, Loss loss)
     {
         var result = FN.NetworkModule.lossAndGradient(Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
@@ -159,10 +162,21 @@ public sealed class Network
     }
 
     /// <summary>One gradient-descent step, theta - learningRate * gradient, as a new network.</summary>
+    /// <exception cref="ArgumentException">learningRate is not a positive finite number, the gradient does not fit the
+    /// network, or a new parameter is not finite (ParamName "gradient", naming the parameter: the gradient holds a
+    /// non-finite value, or learningRate times it overflows).</exception>
     public Network GradientDescentStep(LossAndGradient gradient, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(gradient);
-        return new Network(FN.GradientDescent.step(learningRate, Core, gradient.CoreGradients));
+        for (var k = 0; k < gradient.Gradient.Length; k++)
+            if (!double.IsFinite(gradient.Gradient[k]))
+                throw new ArgumentException($"gradient holds {gradient.Gradient[k]} at parameter {k} of {gradient.Gradient.Length}; a step needs a finite gradient.", nameof(gradient));
+        var stepped = FN.GradientDescent.step(learningRate, Core, gradient.CoreGradients);
+        var theta = FN.Parameters.ofNetwork(stepped);
+        for (var k = 0; k < theta.Count; k++)
+            if (!double.IsFinite(theta[k]))
+                throw new ArgumentException($"The step makes parameter {k} of {theta.Count} {theta[k]} (it was {FN.Parameters.ofNetwork(Core)[k]}, its gradient is {gradient.Gradient[k]}, learningRate is {learningRate}): learningRate times the gradient overflows{(Core.Precision.Equals(FN.Precision.Float32) ? " float32's range" : " the double range")}. Use a smaller learningRate or scale the data.", nameof(gradient));
+        return new Network(stepped);
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>
@@ -467,6 +481,7 @@ public static class Labels
     public static double[,] OneHot(int[] labels, int classes) => FN.Mat.oneHot(classes, labels).ToArray();
 
     /// <summary>The column of the largest value in each row.</summary>
-    /// <exception cref="ArgumentException">A row holds NaN (ParamName "scores", naming the row).</exception>
+    /// <exception cref="ArgumentException">A row holds NaN (ParamName "scores", naming the row), or scores has no
+    /// columns.</exception>
     public static int[] ArgMax(double[,] scores) => FN.Mat.argmaxRowsNamed(nameof(scores), Interop.ToMatrix(scores, nameof(scores)));
 }

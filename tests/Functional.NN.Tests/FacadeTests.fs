@@ -105,4 +105,90 @@ let tests =
             let r = GradientChecker.Check(f, g, [| 2.0 |])
             Expect.isTrue (r.Passes 1e-10) "x^3"
         }
+        test "LossAndGradient refuses a loss that overflows as Loss does, and a step refuses a non-finite result" {
+            let n = NetworkBuilder(2).Dense(1, Activation.Identity).Seed(3L).Build()
+            let x = array2D [ [ 1e200; 1e200 ] ]
+            let y = array2D [ [ 1.0 ] ]
+            // Expected: the same ArgumentException (ParamName "y") that net.Loss gives for this batch,
+            // whose squared error (about 1e400) is beyond the double range.
+            let lossError = Expect.throwsC (fun () -> n.Loss(x, y, Loss.MeanSquaredError) |> ignore) id
+            Expect.equal (lossError :?> ArgumentException).ParamName "y" "Loss names y"
+            expectArg "y" [ "overflows" ] (fun () -> n.LossAndGradient(x, y, Loss.MeanSquaredError) |> ignore)
+            // x = 1e100 gives a finite loss (about 1e200) and gradient (about 1e200); a step of
+            // 1e200 times it (about 1e400) is beyond the double range.
+            let g = n.LossAndGradient(array2D [ [ 1e100; 1e100 ] ], array2D [ [ 0.0 ] ], Loss.HalfMeanSquaredError)
+            Expect.isTrue (Double.IsFinite g.Loss && g.Gradient |> Array.forall Double.IsFinite) "finite loss and gradient"
+            expectArg "gradient" [ "learningRate" ] (fun () -> n.GradientDescentStep(g, 1e200) |> ignore)
+            // A step of a reasonable size still works: theta - 1e-300 g, every value finite.
+            let stepped = n.GradientDescentStep(g, 1e-300)
+            Expect.isTrue (stepped.GetWeights 0 |> Seq.cast<float> |> Seq.forall Double.IsFinite) "a small step"
+        }
+        test "Explain refuses steps above Explanations.MaxSteps, an undefined method, and outputs Predict refuses" {
+            let row = [| 0.5; -0.25; 1.0 |]
+            let outOfRange (param: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentOutOfRangeException as e -> Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+                | e -> failtestf "expected ArgumentOutOfRangeException for %s, got %O" param e
+            outOfRange "steps" (fun () -> net.Explain(row, steps = Nullable Int32.MaxValue) |> ignore)
+            outOfRange "steps" (fun () -> net.Explain(row, steps = Nullable(Explanations.MaxSteps + 1)) |> ignore)
+            outOfRange "steps" (fun () -> net.Explain(row, steps = Nullable 0) |> ignore)
+            // The limit itself is accepted; integrated gradients then satisfy completeness (the sum of
+            // the attributions is f(x) - f(baseline)) to rounding.
+            let a = net.Explain(row, steps = Nullable Explanations.MaxSteps)
+            let fx = (net.Predict(array2D [ row ])).[0, 0]
+            let fb = (net.Predict(Array2D.zeroCreate 1 3)).[0, 0]
+            Expect.floatClose Accuracy.high (a.Values |> Seq.cast<float> |> Seq.sum) (fx - fb) "completeness at the limit"
+            outOfRange "method" (fun () -> net.Explain(row, method = enum<AttributionMethod> 9) |> ignore)
+            // A 1 -> 1 identity network with weight 1e300: at x = 1e10 the output (1e310) is not
+            // finite, and Predict refuses it; Explain must not return Infinity instead.
+            let big = NetworkBuilder(1).Dense(1, Activation.Identity, false).Build().WithLayerParameters(0, array2D [ [ 1e300 ] ], null)
+            expectArg "x" [ "not finite" ] (fun () -> big.Predict(array2D [ [ 1e10 ] ]) |> ignore)
+            for m in [ AttributionMethod.IntegratedGradients; AttributionMethod.GradientTimesInput ] do
+                expectArg "row" [ "not finite" ] (fun () -> big.Explain([| 1e10 |], method = m) |> ignore)
+            // Finite output (1e300 at x = 1) but the baseline too far away: the baseline is named.
+            expectArg "baseline" [ "not finite" ] (fun () -> big.Explain([| 1.0 |], baseline = [| -1e10 |]) |> ignore)
+        }
+        test "ArgMax refuses scores with no columns" {
+            expectArg "scores" [ "2x0" ] (fun () -> Labels.ArgMax(Array2D.zeroCreate 2 0) |> ignore)
+            // A real argmax still works (the first of a tie).
+            Expect.equal (Labels.ArgMax(array2D [ [ 1.0; 3.0; 3.0 ]; [ 2.0; 0.0; -1.0 ] ])) [| 1; 0 |] "argmax"
+        }
+        test "PermutationImportance checks labels against the model's outputs and names the C# parameters" {
+            let x = Array2D.init 6 3 (fun i j -> sin (float (3 * i + j)))
+            // net has 2 outputs: classes 0 and 1.
+            expectArg "labels" [ "labels[2]"; "-1" ] (fun () -> net.PermutationImportance(x, [| 0; 1; -1; 0; 1; 0 |]) |> ignore)
+            let three = NetworkBuilder(3).Dense(3, Activation.Identity).Seed(2L).Build()
+            expectArg "labels" [ "labels[1]"; "7"; "3 outputs" ] (fun () -> three.PermutationImportance(x, [| 0; 7; 2; 0; 1; 0 |]) |> ignore)
+            expectArg "labels" [ "5 entries"; "6 rows" ] (fun () -> three.PermutationImportance(x, [| 0; 1; 2; 0; 1 |]) |> ignore)
+            expectArg "y" [ "5 entries"; "6 rows" ] (fun () -> net.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
+            // Valid labels work: accuracy is in [0, 1], so every mean drop is within [-1, 1].
+            let r = three.PermutationImportance(x, [| 0; 1; 2; 0; 1; 2 |], 2, 1L)
+            Expect.isTrue (r.Means |> Seq.cast<float> |> Seq.forall (fun m -> m >= -1.0 && m <= 1.0)) "accuracy drops"
+            // A linear model with one output takes -1/+1 (or 0/1); -2 is no label.
+            let lm = LinearModel.Create(array2D [ [ 1.0 ]; [ -1.0 ]; [ 0.5 ] ], [| 0.0 |])
+            expectArg "labels" [ "labels[0]"; "-2" ] (fun () -> lm.PermutationImportance(x, [| -2; 1; 1; -1; 1; -1 |]) |> ignore)
+            lm.PermutationImportance(x, [| -1; 1; 1; -1; 1; -1 |], 2, 1L) |> ignore
+            expectArg "y" [ "5 entries" ] (fun () -> lm.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
+        }
+        test "feature names must fit x at fit time; target names are named targetNames" {
+            let x = array2D [ [ 1.0; 2.0 ]; [ 2.0; 1.0 ]; [ 3.0; 5.0 ]; [ 4.0; 3.0 ] ]
+            let y = [| 1.0; 2.0; 4.0; 3.0 |]
+            expectArg "featureNames" [ "1 names"; "2 features" ] (fun () -> LinearRegression.Fit(x, y, featureNames = [| "a" |]) |> ignore)
+            expectArg "featureNames" [ "1 names"; "2 rows" ] (fun () -> LinearModel.Create(array2D [ [ 1.0 ]; [ 2.0 ] ], [| 0.0 |], featureNames = [| "a" |]) |> ignore)
+            let lm = LinearRegression.Fit(x, y, featureNames = [| "a"; "b" |])
+            Expect.sequenceEqual lm.FeatureNames [| "a"; "b" |] "one name per column is kept"
+            expectArg "targetNames" [ "targetNames[0]" ] (fun () -> lm.WithTargetNames([| (null: string) |]) |> ignore)
+        }
+        test "polynomial features refuse a degree whose columns are too many before building them" {
+            // C(20 + 10, 10) - 1 = 30,045,014 monomials (the binomial coefficient), above the limit.
+            expectArg "degree" [ "100000" ] (fun () -> PolynomialRegression.Monomials(Array2D.zeroCreate 1 20, 10) |> ignore)
+            expectArg "degree" [ "100000" ] (fun () -> PolynomialRegression.Phi([| 1.0 |], Int32.MaxValue) |> ignore)
+            // Degree 300 on 2 inputs: C(302, 2) - 1 = 45,450 monomials, under the limit but more
+            // than 3 samples can determine.
+            let x = array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ] ]
+            expectArg "degree" [ "45450 monomials"; "3 rows" ] (fun () -> PolynomialRegression.Fit(x, [| 1.0; 2.0; 3.0 |], 300) |> ignore)
+            // At the edge: degree 1 on 2 inputs is 2 monomials + intercept = 3 unknowns, 3 samples.
+            let m = PolynomialRegression.Fit(x, [| 1.0; 2.0; 3.0 |], 1)
+            Expect.floatClose Accuracy.high (m.Predict(array2D [ [ 2.0; 2.0 ] ]).[0, 0]) 3.0 "interpolates its 3 samples"
+        }
     ]

@@ -234,9 +234,44 @@ let tests =
                 Expect.equal (PolynomialFeatures.names 2 [| "a"; "b" |]) [| "a"; "b"; "a^2"; "a b"; "b^2" |] "names"
                 // Count: C(d + m, m) - 1 monomials of degree 1..m; d = 3, m = 3: 19.
                 Expect.equal (PolynomialFeatures.exponents 3 3).Length 19 "C(6,3) - 1"
-            testCase "a degree too high for the samples gets the rank error" <| fun () ->
+            testCase "a degree too high for the samples is refused, naming degree, before the design is built" <| fun () ->
+                // A cubic has 3 monomials and an intercept: 4 unknowns, which 3 points cannot determine.
                 let xs = [| 0.0; 1.0; 2.0 |]
-                expectRankError (fun () -> PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance (LinearModel.column xs) (LinearModel.column xs)) "cubic through 3 points"
+                match Expect.throwsC (fun () -> PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance (LinearModel.column xs) (LinearModel.column xs) |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "degree" "ParamName"
+                    Expect.stringContains e.Message "4 unknowns" "the unknowns"
+                    Expect.stringContains e.Message "3 rows" "the samples"
+                | e -> failtestf "expected ArgumentException, got %O" e
+            testCase "the monomial count is C(d + m, m) - 1, and counts above MaxColumns are refused" <| fun () ->
+                // Binomial coefficients: C(6, 3) - 1 = 19; C(12, 2) - 1 = 65; C(30, 10) - 1 = 30,045,014.
+                Expect.equal (PolynomialFeatures.columnCount 3 3) (Some 19) "d = 3, m = 3"
+                Expect.equal (PolynomialFeatures.columnCount 2 10) (Some 65) "d = 10, m = 2"
+                Expect.equal (PolynomialFeatures.columnCount 10 20) None "d = 20, m = 10: 30,045,014 > 100,000"
+                Expect.equal (PolynomialFeatures.columnCount Int32.MaxValue 1) None "d = 1, m = Int32.MaxValue"
+                Expect.equal (PolynomialFeatures.columnCount 2 Int32.MaxValue) None "d = Int32.MaxValue, m = 2 (no overflow)"
+                // d = 1: m monomials, so MaxColumns itself is the largest degree.
+                Expect.equal (PolynomialFeatures.columnCount PolynomialFeatures.MaxColumns 1) (Some PolynomialFeatures.MaxColumns) "the limit"
+                Expect.equal (PolynomialFeatures.columnCount (PolynomialFeatures.MaxColumns + 1) 1) None "one past the limit"
+                Expect.equal (PolynomialFeatures.exponents 3 3).Length 19 "exponents agree"
+            testCase "feature names must match the data's width in every fit; target names are named targetNames" <| fun () ->
+                let x = Mat.ofRows [ [| 1.0; 2.0 |]; [| 2.0; 1.0 |]; [| 3.0; 5.0 |]; [| 4.0; 3.0 |] ]
+                let y = LinearModel.column [| 1.0; 2.0; 4.0; 3.0 |]
+                let expectNames (what: string) (f: unit -> unit) =
+                    match Expect.throwsC f id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "featureNames" (what + ": ParamName")
+                        Expect.stringContains e.Message "1 names" (what + ": the count")
+                    | e -> failtestf "%s: expected ArgumentException, got %O" what e
+                expectNames "least squares" (fun () -> LeastSquares.fitNamed LeastSquaresOptions.Default [| "a" |] x y |> ignore)
+                expectNames "ridge" (fun () -> Ridge.fitNamed RidgeOptions.Default [| "a" |] x y |> ignore)
+                expectNames "create" (fun () -> LinearModel.create (Mat.ofRows [ [| 1.0 |]; [| 2.0 |] ]) (Vector<float>.Build.Dense 1) true [| "a" |] |> ignore)
+                let m = LeastSquares.fitNamed LeastSquaresOptions.Default [| "a"; "b" |] x y
+                match Expect.throwsC (fun () -> LinearModel.withTargetNames [| null |] m |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "targetNames" "ParamName"
+                    Expect.stringContains e.Message "targetNames[0]" "the entry"
+                | e -> failtestf "expected ArgumentException, got %O" e
         ]
 
         testList "binary classifiers (notes 1.4, 2.2.2)" [

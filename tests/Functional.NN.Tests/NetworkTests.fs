@@ -204,5 +204,63 @@ let errors =
         }
     ]
 
+/// Residual blocks nested `depth` deep around one dense layer (built by a loop: no recursion).
+let nestedResiduals (depth: int) : Block list =
+    let mutable blocks = [ Block.Dense (Dense.create (Matrix<float>.Build.DenseIdentity 2) None Activation.Tanh) ]
+    for _ in 1 .. depth do blocks <- [ Block.Residual blocks ]
+    blocks
+
+let private argumentError (f: unit -> unit) : ArgumentException =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e -> e
+    | e -> failtestf "expected ArgumentException, got %O" e
+
+let reviewFixes =
+    testList "review fixes" [
+        test "Network.ofBlocks refuses residual blocks nested deeper than a model file holds (32)" {
+            // Expected limit: ModelFile.maxBlockDepth, the nesting a model file may hold.
+            Expect.equal Block.maxDepth ModelFile.maxBlockDepth "one limit"
+            let ok = Network.ofBlocks (nestedResiduals 32)
+            Expect.equal (Block.nesting ok.Blocks) 32 "32 deep is a network"
+            for depth in [ 33; 40000 ] do
+                let e = argumentError (fun () -> Network.ofBlocks (nestedResiduals depth) |> ignore)
+                Expect.equal e.ParamName "blocks" (sprintf "depth %d: ParamName" depth)
+                Expect.stringContains e.Message "at most 32 deep" (sprintf "depth %d: the limit" depth)
+            // The same limit for specifications.
+            let mutable specs = [ BlockSpec.Dense (LayerSpec.Of(2, Activation.Tanh)) ]
+            for _ in 1 .. 33 do specs <- [ BlockSpec.Residual specs ]
+            let e = argumentError (fun () -> Network.initBlocks 2 specs 1L |> ignore)
+            Expect.equal e.ParamName "specs" "initBlocks"
+        }
+        test "DivergenceFactor is 0 (off) or above 1; a factor in (0, 1] is refused before training" {
+            let x = Matrix<float>.Build.Dense(4, 1, fun i _ -> float i)
+            let y = x * 2.0
+            let net = Network.init 1 [ LayerSpec.Of(1, Activation.Identity) ] 1L
+            let options = TrainingOptions.Default.WithMaxEpochs(3)
+            for factor in [ 0.5; 1.0; -1.0; infinity; nan ] do
+                match Expect.throwsC (fun () -> Trainer.train (options.WithDivergenceFactor factor) Loss.MeanSquaredError (TrainingData.Of(x, y)) net |> ignore) id with
+                | :? ArgumentOutOfRangeException as e -> Expect.equal e.ParamName "DivergenceFactor" (sprintf "factor %g" factor)
+                | e -> failtestf "factor %g: expected ArgumentOutOfRangeException, got %O" factor e
+            for factor in [ 0.0; 1.5 ] do
+                let r = Trainer.train (options.WithDivergenceFactor factor) Loss.MeanSquaredError (TrainingData.Of(x, y)) net
+                Expect.equal r.History.Length 3 (sprintf "factor %g trains its 3 epochs" factor)
+        }
+        test "a loss that is not finite at the initial parameters is a data error, not divergence" {
+            // Inputs of 1e200 through a 1 -> 1 layer: outputs of order 1e200 whose squared error
+            // (about 1e400) is beyond the double range before any step is taken.
+            let x = Matrix<float>.Build.Dense(4, 1, fun i _ -> 1e200 * float (i + 1))
+            let y = Matrix<float>.Build.Dense(4, 1, fun i _ -> float i)
+            let net = Network.init 1 [ LayerSpec.Of(1, Activation.Identity) ] 1L
+            for backend in [ Backend.Reference; Backend.Auto ] do
+                let e = argumentError (fun () -> Trainer.train (TrainingOptions.Default.WithMaxEpochs(2).WithBackend backend) Loss.MeanSquaredError (TrainingData.Of(x, y)) net |> ignore)
+                Expect.equal e.ParamName "y" (sprintf "%A: ParamName" backend)
+                Expect.stringContains e.Message "Scale the targets" (sprintf "%A: the loss check's advice" backend)
+            // A step size that makes finite data diverge is still divergence.
+            let x = Matrix<float>.Build.Dense(4, 1, fun i _ -> float (i + 1))
+            let options = TrainingOptions.GradientDescent(10.0, 200)
+            Expect.throwsT<TrainingDivergedException> (fun () -> Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y)) net |> ignore) "a step of 10 diverges"
+        }
+    ]
+
 [<Tests>]
-let tests = testList "Network" [ notesExamples; gradientProperty; errors ]
+let tests = testList "Network" [ notesExamples; gradientProperty; errors; reviewFixes ]

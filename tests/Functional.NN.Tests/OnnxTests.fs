@@ -264,6 +264,12 @@ module OnnxCommonTest =
         if elemType = 1 then t.FloatData.Add(float32 v) else t.DoubleData.Add v
         t
 
+/// Residual blocks nested `depth` deep around one 2 -> 2 dense layer (built by a loop).
+let nestedResidualsOnnx (depth: int) : Block list =
+    let mutable blocks = [ Block.Dense (Dense.create (Matrix<float>.Build.DenseIdentity 2) None Activation.Tanh) ]
+    for _ in 1 .. depth do blocks <- [ Block.Residual blocks ]
+    blocks
+
 let importError (bytes: byte[]) =
     try
         Onnx.importNetwork bytes |> ignore
@@ -814,4 +820,73 @@ let tests =
             Expect.isGreaterThanOrEqual count 10000 "at least 10,000 files"
             Expect.isLessThan clock.Elapsed.TotalSeconds 30.0 "no hang: the whole fuzz under 30 s"
         }
+        testList "review fixes" [
+            test "export refuses non-finite parameters up front, naming the network" {
+                let w = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0 ]; [ Double.NegativeInfinity ] ])
+                let bad = { Blocks = [ Block.Dense { Weights = w; Bias = None; Activation = Activation.Identity } ]; Precision = Precision.Float64 }
+                match Expect.throwsC (fun () -> Onnx.exportNetwork 17 bad |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "network" "ParamName"
+                    Expect.stringContains e.Message "Block 0's weights" "the block and its part"
+                | e -> failtestf "expected ArgumentException, got %O" e
+            }
+            test "import refuses residual Adds nested deeper than a network holds (ModelFile.maxBlockDepth)" {
+                // Built as a record: Network.ofBlocks refuses 33 (NetworkTests), but a file can say anything.
+                let net depth = { Blocks = nestedResidualsOnnx depth @ [ Block.Dense (Dense.create (Matrix<float>.Build.DenseIdentity 2) None Activation.Identity) ]; Precision = Precision.Float64 }
+                let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (net 32))).Network
+                Expect.equal (Block.nesting back.Blocks) 32 "32 deep comes back"
+                match importError (Onnx.exportNetwork 17 (net 33)) with
+                | Some e ->
+                    Expect.equal e.OperatorType "Add" "the Add that closes the 33rd level"
+                    Expect.stringContains e.Message "at most 32 deep" "the limit"
+                | None -> failtest "a network nested 33 deep imported"
+            }
+            test "a BatchNormalization momentum far outside [0, 1] is a format error naming the node" {
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 4L |> Network.withPrecision Precision.Float32
+                for momentum in [ 1e29f; -8e28f; 1.5f ] do
+                    let m = parse (Onnx.exportNetwork 17 net)
+                    let node = m.Graph.Node |> Seq.find (fun n -> n.OpType = "BatchNormalization")
+                    node.DocString <- ""
+                    (node.Attribute |> Seq.find (fun a -> a.Name = "momentum")).F <- momentum
+                    expectImportError (bytesOf m) node.Name "BatchNormalization" "momentum" (sprintf "momentum %g" momentum)
+            }
+            test "LayerNormalization below opset 17 is a format error, for a network and for a pipeline" {
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ] 5L |> Network.withPrecision Precision.Float32
+                let atOpset16 (bytes: byte[]) =
+                    let m = parse bytes
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- 16L
+                    bytesOf m
+                let m = parse (Onnx.exportNetwork 17 net)
+                let node = m.Graph.Node |> Seq.find (fun n -> n.OpType = "LayerNormalization")
+                expectImportError (atOpset16 (Onnx.exportNetwork 17 net)) node.Name "LayerNormalization" "opset 17" "network at opset 16"
+                let pre = Preprocessor.create [| [||]; [||] |] MissingPolicy.Error [||] UnknownCategory.Zeros
+                let p = Pipeline.createWith pre [| "a"; "b" |] (Scaler.identity 2) net Loss.MeanSquaredError "y" [||] (Scaler.create ScalingKind.Standard [| 1.0; 2.0 |] [| 3.0; 4.0 |])
+                match Expect.throwsC (fun () -> Onnx.importPipeline (atOpset16 (Onnx.exportPipeline 17 p)) |> ignore) id with
+                | :? OnnxFormatException as e -> Expect.stringContains e.Message "opset 17" "the operator's opset"
+                | e -> failtestf "expected OnnxFormatException, got %O" e
+            }
+            test "a float32 normalisation epsilon below float32's smallest normal value is refused at export" {
+                let withEpsilon (eps: float) (p: Precision) =
+                    let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 6L
+                    { net with
+                        Blocks = net.Blocks |> List.map (function
+                            | Block.LayerNorm ln -> Block.LayerNorm { ln with Epsilon = eps }
+                            | Block.BatchNorm bn -> Block.BatchNorm { bn with Epsilon = eps }
+                            | b -> b) }
+                    |> Network.withPrecision p
+                // 2^-126 = 1.1754943508222875e-38 is float32's smallest normal value (IEEE 754 binary32).
+                let smallestNormal = Math.Pow(2.0, -126.0)
+                for eps in [ 1e-40; smallestNormal / 2.0; 1e-45 ] do
+                    match Expect.throwsC (fun () -> Onnx.exportNetwork 17 (withEpsilon eps Precision.Float32) |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "network" (sprintf "epsilon %g: ParamName" eps)
+                        Expect.stringContains e.Message "Block 1" (sprintf "epsilon %g: the first normalisation" eps)
+                    | e -> failtestf "epsilon %g: expected ArgumentException, got %O" eps e
+                    // Float64 keeps the value exactly (a DOUBLE initialiser): exported and read back.
+                    let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (withEpsilon eps Precision.Float64))).Network
+                    Expect.equal (back.Blocks |> List.pick (function Block.LayerNorm ln -> Some ln.Epsilon | _ -> None)) eps (sprintf "epsilon %g in float64" eps)
+                // The smallest normal value itself is a float32 number ONNX Runtime keeps.
+                Onnx.exportNetwork 17 (withEpsilon smallestNormal Precision.Float32) |> ignore
+            }
+        ]
     ]

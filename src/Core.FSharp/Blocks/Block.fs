@@ -165,6 +165,31 @@ module Block =
     /// "2.1" for the second block inside block 2. Errors and files name blocks by it.
     let position (path: string) (i: int) = if path = "" then string i else sprintf "%s.%d" path i
 
+    /// The deepest nesting of residual blocks a network may have: 32 (a residual block's inner
+    /// blocks are at depth 1, a residual inside it puts its own at depth 2, ...), the depth a model
+    /// file holds (ModelFile.maxBlockDepth); deeper networks could not be saved, and the recursive
+    /// passes over blocks are bounded by it.
+    let maxDepth = 32
+
+    /// The position of the first residual block (depth first) whose inner blocks lie deeper than
+    /// `maxDepth`, or None. The walk stops at that depth, so any nesting is safe to check.
+    let tooDeep (blocks: Block list) : string option =
+        let rec go (path: string) (depth: int) (bs: Block list) =
+            bs |> List.indexed |> List.tryPick (fun (i, b) ->
+                match b with
+                | Block.Residual inner ->
+                    let here = position path i
+                    if depth + 1 > maxDepth then Some here
+                    elif isNull (box inner) then None
+                    else go here (depth + 1) inner
+                | _ -> None)
+        go "" 0 blocks
+
+    /// How deep the residual blocks of `blocks` nest (0: none; a residual of dense layers: 1). For
+    /// blocks already within `maxDepth` (the recursion follows the nesting).
+    let rec nesting (blocks: Block list) : int =
+        blocks |> List.fold (fun d b -> match b with Block.Residual inner -> max d (1 + nesting inner) | _ -> d) 0
+
     /// The position ("3", or "2.1" for the second block inside block 2) of the first block, depth
     /// first, for which `f` holds.
     let rec tryFindPath (f: Block -> bool) (path: string) (blocks: Block list) : string option =

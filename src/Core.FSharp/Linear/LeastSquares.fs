@@ -44,7 +44,7 @@ module LeastSquares =
     let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
         checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let design = LinearModel.design options.FitIntercept x
         let theta = NormalEquation.leastSquares options.RankTolerance (columnName options.FitIntercept names) design y
         LinearModel.checkFitFinite "y" theta

@@ -86,7 +86,7 @@ module LinearClassifier =
     let fitNamed (options: ClassifierOptions) (featureNames: string[]) (x: Matrix<float>) (labels: int[]) : LinearFitResult =
         checkData x labels
         checkMargin options.Loss
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let design = LinearModel.design options.FitIntercept x
         let y = LinearModel.column (labels |> Array.map float)
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, 1)

@@ -83,7 +83,7 @@ module LinearGradientDescent =
                 let l = LinearCost.smoothness cost x
                 if l > 0.0 then 1.0 / l else 0.0
             else options.LearningRate
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let design = LinearModel.design cost.FitIntercept x
         let costs = ResizeArray<float>()
         let rec loop (t: int) (theta: Matrix<float>) (lastGood: Matrix<float>) =

@@ -40,6 +40,15 @@ module LinearModel =
             Check.distinctNames "featureNames" featureNames
             Array.copy featureNames
 
+    /// `names`, and none or one name per feature: raises ArgumentException (ParamName
+    /// "featureNames", with both counts) when names are given for another number of features than
+    /// the data's `width` (a model whose names do not match its coefficients could not be saved).
+    let namesFor (width: int) (featureNames: string[]) : string[] =
+        let n = names featureNames
+        if n.Length <> 0 && n.Length <> width then
+            Check.fail "featureNames" (sprintf "featureNames has %d names but the data have %d features (columns); give one name per feature, or none." n.Length width)
+        n
+
     /// Raises ArgumentException (ParamName `name`, the data whose size caused it) when a fit's
     /// stacked weights are not finite: the solve overflowed the double range.
     let checkFitFinite (name: string) (theta: Matrix<float>) =
@@ -59,7 +68,7 @@ module LinearModel =
             Check.fail "intercept" "intercept must be all zeros when hasIntercept is false."
         let names = names featureNames
         if names.Length <> 0 && names.Length <> coefficients.RowCount then
-            Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature)." names.Length coefficients.RowCount)
+            Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature, shape %s)." names.Length coefficients.RowCount (Mat.shapeOf coefficients))
         { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names
           TargetNames = [||]; Precision = Precision.Float64 }
 
@@ -68,7 +77,7 @@ module LinearModel =
     /// "targetNames") otherwise.
     let withTargetNames (targetNames: string[]) (model: LinearModel) : LinearModel =
         Check.notNull "model" (box model)
-        let t = names targetNames
+        let t = if isNull targetNames then [||] else (Check.distinctNames "targetNames" targetNames; Array.copy targetNames)
         if t.Length <> 0 && t.Length <> model.OutputSize then
             Check.fail "targetNames" (sprintf "targetNames has %d names but the model has %d outputs (coefficients %s); give one name per output, or none." t.Length model.OutputSize (Mat.shapeOf model.Coefficients))
         t |> Array.iteri (fun j n -> if String.IsNullOrWhiteSpace n then Check.fail "targetNames" (sprintf "targetNames[%d] is empty; a target's name is the column it was read from." j))

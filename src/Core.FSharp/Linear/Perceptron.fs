@@ -49,7 +49,7 @@ module Perceptron =
         LinearClassifier.checkData x labels
         Check.positive "learningRate" options.LearningRate
         if options.MaxEpochs < 0 then Check.fail "maxEpochs" (sprintf "maxEpochs must not be negative, but is %d." options.MaxEpochs)
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let n, d = x.RowCount, x.ColumnCount
         let w = Array.zeroCreate<float> d
         let mutable b = 0.0

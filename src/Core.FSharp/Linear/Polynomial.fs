@@ -11,10 +11,40 @@ module PolynomialFeatures =
     let private checkDegree (degree: int) =
         if degree < 1 then Check.fail "degree" (sprintf "degree must be at least 1, but is %d." degree)
 
+    /// The most feature columns a polynomial map builds: 100,000 (`phi`'s m + 1, or the
+    /// C(d + m, m) - 1 monomials of `exponents`, `monomials` and `names`). A larger degree raises
+    /// ArgumentException (ParamName "degree") before anything is built.
+    [<Literal>]
+    let MaxColumns = 100000
+
+    /// The number of monomials of total degree 1 .. m in d variables, C(d + m, m) - 1, or None
+    /// when it is above MaxColumns (computed by C(d + k, k) = C(d + k - 1, k - 1) (d + k) / k in
+    /// checked 64-bit arithmetic, stopping as soon as the count passes the limit).
+    let columnCount (degree: int) (inputs: int) : int option =
+        checkDegree degree
+        Check.positiveInt "inputs" inputs
+        let mutable c = 1L
+        let mutable k = 1
+        while k <= degree && c - 1L <= int64 MaxColumns do
+            c <- Checked.(*) c (int64 inputs + int64 k) / int64 k
+            k <- k + 1
+        if c - 1L > int64 MaxColumns then None else Some (int (c - 1L))
+
+    /// Raises ArgumentException (ParamName "degree") when degree m on d inputs gives more than
+    /// MaxColumns monomials; else their number.
+    let checkColumns (degree: int) (inputs: int) : int =
+        match columnCount degree inputs with
+        | Some c -> c
+        | None ->
+            Check.fail "degree" (sprintf "degree %d on %d input%s gives more than %d monomials (C(d + m, m) - 1 columns), the most a polynomial map builds; use a lower degree or fewer inputs." degree inputs (if inputs = 1 then "" else "s") MaxColumns)
+
     /// The notes' phi of one input: the n x (m + 1) matrix [1, x, x^2, ..., x^m], the constant
-    /// column included (fit it with FitIntercept = false, or the constant appears twice).
+    /// column included (fit it with FitIntercept = false, or the constant appears twice). Raises
+    /// ArgumentException (ParamName "degree") when m + 1 is above MaxColumns.
     let phi (degree: int) (x: float[]) : Matrix<float> =
         checkDegree degree
+        if degree >= MaxColumns then
+            Check.fail "degree" (sprintf "degree is %d, which gives %d columns, more than the %d a polynomial map builds." degree (int64 degree + 1L) MaxColumns)
         Check.notNull "x" x
         Check.finite2D "x" 1 x.Length (fun _ j -> x.[j])
         Matrix<float>.Build.Dense(x.Length, degree + 1, fun i j -> pown x.[i] j)
@@ -24,8 +54,7 @@ module PolynomialFeatures =
     /// combinations with replacement of the variable indices in lexicographic order).
     /// For d = 2, m = 2: x0, x1, x0^2, x0 x1, x1^2.
     let exponents (degree: int) (inputs: int) : int[][] =
-        checkDegree degree
-        Check.positiveInt "inputs" inputs
+        checkColumns degree inputs |> ignore
         let rec combos (start: int) (k: int) : int list list =
             if k = 0 then [ [] ]
             else [ for i in start .. inputs - 1 do for rest in combos i (k - 1) -> i :: rest ]
@@ -73,8 +102,16 @@ module PolynomialRegression =
     /// Fits a polynomial of total degree m in the columns of X to Y by least squares (QR of the
     /// monomial design, with the rank test at `rankTolerance`, NormalEquation.DefaultRankTolerance
     /// by default). The constant term is always fitted, as the intercept (w_0 of the notes'
-    /// (1.8)); with one input, the coefficients are w_1 .. w_m.
+    /// (1.8)); with one input, the coefficients are w_1 .. w_m. Raises ArgumentException (ParamName
+    /// "degree") before building anything when the monomials are more than MaxColumns or more
+    /// than the samples can determine (C(d + m, m) > n).
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
+        Mat.checkBatch "x" x
+        let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
+        // The monomials and the intercept are columns + 1 unknowns: fewer samples cannot determine
+        // them (least squares would refuse too, but only after building the whole design).
+        if x.RowCount < columns + 1 then
+            Check.fail "degree" (sprintf "degree %d on %d input%s gives %d monomials, which with the intercept are %d unknowns, but x has only %d rows (samples): least squares cannot determine more unknowns than samples. Use a lower degree or more samples." degree x.ColumnCount (if x.ColumnCount = 1 then "" else "s") columns (columns + 1) x.RowCount)
         let features = PolynomialFeatures.monomials degree x
         let linear =
             LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames x.ColumnCount)) features y

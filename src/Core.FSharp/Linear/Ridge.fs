@@ -54,7 +54,7 @@ module Ridge =
         NormalEquation.checkLambda "lambda" options.Lambda
         if options.Form <> RidgeForm.PenalizeAll && options.Form <> RidgeForm.InterceptUnpenalized then
             Check.fail "form" (sprintf "form %d is not a RidgeForm." (int options.Form))
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let n = float x.RowCount
         if options.Lambda = 0.0 then
             LeastSquares.checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept

@@ -110,7 +110,7 @@ module Sgd =
         LinearCost.check cost
         LinearModel.checkData x y
         check options
-        let names = LinearModel.names featureNames
+        let names = LinearModel.namesFor x.ColumnCount featureNames
         let design = LinearModel.design cost.FitIntercept x
         let lossAndGradient (theta: Matrix<float>) (rows: int[]) =
             let d, t = if rows.Length = design.RowCount && isAll rows then design, y else Mat.selectRows rows design, Mat.selectRows rows y

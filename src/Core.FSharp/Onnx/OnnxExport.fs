@@ -4,6 +4,7 @@ open System
 open System.Globalization
 open System.Text.Json
 open Google.Protobuf
+open MathNet.Numerics.LinearAlgebra
 open Functional.NN.OnnxProto
 open Functional.NN.OnnxCommon
 
@@ -141,6 +142,45 @@ module internal OnnxExport =
             | Block.Custom c ->
                 Check.fail "network" (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
 
+    /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
+    let private float32MinNormal = Math.Pow(2.0, -126.0)
+
+    /// Raises ArgumentException (ParamName `name`) before anything is written when a block holds
+    /// a value ONNX cannot carry faithfully: a parameter or running statistic that is NaN or
+    /// infinite (the file could not be read back), or, in a Float32 network, a normalisation
+    /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as
+    /// 0 or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant
+    /// row where the library gives a number (the export refuses it rather than change the result).
+    let checkWritable (name: string) (net: Network) =
+        let isF32 = net.Precision = Precision.Float32
+        let nonFinite (what: string) (here: string) (v: Vector<float>) =
+            match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) v with
+            | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here what (string v.[k]) k name)
+            | None -> ()
+        let epsilon (here: string) (e: float) =
+            if isF32 && e < float32MinNormal then
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (e.ToString("R", CultureInfo.InvariantCulture)))
+        let rec walk (position: string) (bs: Block list) =
+            bs |> List.iteri (fun i b ->
+                let here = if position = "" then string i else sprintf "%s.%d" position i
+                match b with
+                | Block.Dense d ->
+                    nonFinite "weights" here (Vector<float>.Build.DenseOfArray(d.Weights.ToColumnMajorArray()))
+                    d.Bias |> Option.iter (nonFinite "bias" here)
+                | Block.BatchNorm bn ->
+                    nonFinite "scale" here bn.Scale
+                    nonFinite "shift" here bn.Shift
+                    nonFinite "running mean" here bn.RunningMean
+                    nonFinite "running variance" here bn.RunningVariance
+                    epsilon here bn.Epsilon
+                | Block.LayerNorm ln ->
+                    nonFinite "scale" here ln.Scale
+                    nonFinite "shift" here ln.Shift
+                    epsilon here ln.Epsilon
+                | Block.Residual inner -> walk here inner
+                | _ -> ())
+        walk "" net.Blocks
+
     /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>".
     let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
         blocks g (elementType net.Precision) prefix "" net.Blocks input output
@@ -182,6 +222,7 @@ module internal OnnxExport =
         Check.notNull "network" (box net)
         if List.isEmpty net.Blocks then Check.fail "network" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
         checkOpset opset
+        checkWritable "network" net
         let g = newGraph opset
         let t = elementType net.Precision
         network g "" net "input" "output"
@@ -261,6 +302,7 @@ module internal OnnxExport =
         Check.notNull "pipeline" (box p)
         checkOpset opset
         let net = p.Network
+        checkWritable "pipeline" net
         let g = newGraph opset
         let t = elementType net.Precision
         let scaled = inputStages g p "features"

@@ -104,7 +104,9 @@ module internal OnnxImport =
     /// Everything the table's entries need to read a node.
     type private Context =
         { Constants: Dictionary<string, TensorProto>
-          Functions: Dictionary<string, FunctionProto> }
+          Functions: Dictionary<string, FunctionProto>
+          /// The default domain's opset of the model.
+          Opset: int }
 
     let private attrs (node: NodeProto) (allowed: string list) =
         let d = Dictionary<string, AttributeProto>()
@@ -248,6 +250,11 @@ module internal OnnxImport =
                 if width >= 0 && s.Width >= 0 && width <> s.Width then
                     fail node (sprintf "it adds '%s' (%d columns) and '%s' (%d columns); a residual block keeps its width." node.Input.[i] width s.Current s.Width)
                 let innerReversed, rest = List.splitAt (n - k) s.Blocks
+                // Each Add nests the residuals read since x one deeper: refuse past what a network
+                // (and a model file, ModelFile.maxBlockDepth) holds, before any recursive pass.
+                let depth = 1 + Block.nesting innerReversed
+                if depth > ModelFile.maxBlockDepth then
+                    fail node (sprintf "it closes a residual block that nests residual blocks %d deep; a network nests them at most %d deep." depth ModelFile.maxBlockDepth)
                 let points = s.Points |> Map.filter (fun _ (c, _) -> c <= k)
                 { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Current = node.Output.[0]; Width = width } |> mark
             | None ->
@@ -386,6 +393,10 @@ module internal OnnxImport =
         let epsAttr = floatAttr node a "epsilon" 1e-5f
         let momentumAttr = floatAttr node a "momentum" 0.9f
         if not (Single.IsFinite epsAttr && Single.IsFinite momentumAttr) then fail node "its epsilon or momentum is not finite."
+        // ONNX's momentum weighs the running statistics, in [0, 1] (PyTorch's is 1 minus it); checked
+        // before the decimal arithmetic below, which overflows for |momentum| >= about 7.9e28.
+        if not (momentumAttr >= 0.0f && momentumAttr <= 1.0f) then
+            fail node (sprintf "its momentum is %s; ONNX's momentum (the running statistics' weight) lies in [0, 1]." (momentumAttr.ToString("R", CultureInfo.InvariantCulture)))
         let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
         let momentum =
             match node.DocString.Split(' ') |> Array.tryPick (fun p -> if p.StartsWith("momentum=", StringComparison.Ordinal) then Some (p.Substring 9) else None) with
@@ -407,6 +418,10 @@ module internal OnnxImport =
     /// normalisation block (no bias input: beta = 0). epsilon as for BatchNormalization.
     let private layerNorm (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 2 3 3
+        // The operator exists from opset 17 on: a file of an older opset that uses it is not a
+        // valid model (and the library's exporter could not write it back).
+        if ctx.Opset < 17 then
+            fail node (sprintf "LayerNormalization is an operator of opset 17 and later, but the model uses opset %d." ctx.Opset)
         let a = attrs node [ "axis"; "epsilon"; "stash_type" ]
         let axis = intAttr node a "axis" -1L
         if axis <> -1L && axis <> 1L then fail node (sprintf "axis is %d; the importer reads a normalisation over the features (axis -1 or 1)." axis)
@@ -514,7 +529,7 @@ module internal OnnxImport =
         model, opset
 
     /// The model's initialisers by name (each named once) and the library's functions it defines.
-    let private contextOf (model: ModelProto) : Context =
+    let private contextOf (model: ModelProto) (opset: int) : Context =
         let graph = model.Graph
         let functions = Dictionary<string, FunctionProto>()
         for f in model.Functions do
@@ -525,7 +540,7 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
-        { Constants = constants; Functions = functions }
+        { Constants = constants; Functions = functions; Opset = opset }
 
     /// Reads the nodes in order as one chain from the state's current value, each by its entry
     /// of the table; every value a node reads must be in `defined` (the graph input, an
@@ -589,7 +604,7 @@ module internal OnnxImport =
     let read (bytes: byte[]) : OnnxImportResult =
         let model, opset = parseModel bytes
         let graph = model.Graph
-        let ctx = contextOf model
+        let ctx = contextOf model opset
         let constants = ctx.Constants
         // The one data input: a graph input that is not an initialiser (older files list both).
         let inputs = graph.Input |> Seq.filter (fun v -> not (constants.ContainsKey v.Name)) |> List.ofSeq
@@ -678,7 +693,7 @@ module internal OnnxImport =
         let unknown = parsed "unknown_category" Preprocessor.tryParseUnknown (Some UnknownCategory.Error)
         let scalerKind = parsed "scaler_kind" Scaler.tryParseKind None
         let targetKind = parsed "target_scaler_kind" Scaler.tryParseKind (Some ScalingKind.Standard)
-        let ctx = contextOf model
+        let ctx = contextOf model opset
         let vector name =
             match ctx.Constants.TryGetValue name with
             | true, t ->
@@ -718,7 +733,10 @@ module internal OnnxImport =
         let pipeline =
             part "structure" (fun () -> Pipeline.createWith preprocessor featureNames scaler net loss targetName classNames targetScaler)
         // The file must be exactly what the exporter writes for this pipeline.
-        let expected = ModelProto.Parser.ParseFrom(OnnxExport.pipelineModel opset pipeline)
+        let expected =
+            try ModelProto.Parser.ParseFrom(OnnxExport.pipelineModel opset pipeline)
+            with :? ArgumentException as e ->
+                bad (sprintf "The pipeline the file describes cannot be written back by the exporter at opset %d, so the file is not one of its exports: %s" opset e.Message)
         let g, e = graph, expected.Graph
         for i in 0 .. max g.Node.Count e.Node.Count - 1 do
             if i >= g.Node.Count then

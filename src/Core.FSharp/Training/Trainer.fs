@@ -65,8 +65,9 @@ module Trainer =
             Check.fail "ParameterTolerance" (sprintf "ParameterTolerance must be 0 (off) or a positive finite number, but is %s." (string options.ParameterTolerance))
         if Double.IsInfinity options.TargetLoss then
             Check.fail "TargetLoss" "TargetLoss must be finite, or NaN for off."
-        if not (options.DivergenceFactor >= 0.0) || Double.IsInfinity options.DivergenceFactor then
-            Check.fail "DivergenceFactor" (sprintf "DivergenceFactor must be 0 (off) or a positive finite number, but is %s." (string options.DivergenceFactor))
+        // A factor in (0, 1] would call a falling loss divergence (the rule compares with max(L0, 1)).
+        if not (options.DivergenceFactor = 0.0 || options.DivergenceFactor > 1.0) || Double.IsInfinity options.DivergenceFactor then
+            raise (ArgumentOutOfRangeException("DivergenceFactor", sprintf "DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose loss is falling), but is %s." (string options.DivergenceFactor)))
         match options.EarlyStopping with
         | Some e ->
             Check.positiveInt "Patience" e.Patience
@@ -417,8 +418,10 @@ module Trainer =
     /// uninterrupted run with the same options and data on the same backend. The run has the
     /// network's precision (for a Float32 network every value it keeps is a float32 value) and
     /// runs on `options.Backend` (Auto: the kernels wherever they support the network); the
-    /// result says which ran. Raises ArgumentException for bad options, data or checkpoint,
-    /// TrainingDivergedException (LastGood: the last finite Network) when training diverges.
+    /// result says which ran. Raises ArgumentException for bad options, data or checkpoint (also
+    /// when a fresh run's loss at the initial parameters is not finite: ParamName "x" when the
+    /// network's output overflows, "y" when the loss does), TrainingDivergedException (LastGood:
+    /// the last finite Network) when training diverges.
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
@@ -456,7 +459,17 @@ module Trainer =
             | _ ->
                 let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                 session, (fun () -> toNet net (session.Parameters()))
-        try run options hooks session (toNet net >> box) snapshot (toNet net) flat finally session.Dispose()
+        try
+            try run options hooks session (toNet net >> box) snapshot (toNet net) flat finally session.Dispose()
+        with :? TrainingDivergedException as e when checkpoint.Step = 0 && e.Step = 1 ->
+            // The very first step of a fresh run: when the loss is already not finite at the
+            // initial parameters, before any step, no step size is to blame: the data are too large
+            // for the network. Report it as the loss's own data check would (naming x or y).
+            let out = (Network.forwardUnchecked net data.Inputs).Output
+            Network.checkOutput "x" data.Inputs out
+            let y = Precision.roundMatrix net.Precision data.Targets
+            if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
+            reraise ()
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad

@@ -56,7 +56,9 @@ type TrainingOptions =
       RecordGradientNorm: bool
       /// Divergence beyond NaN and infinity: training stops with TrainingDivergedException when a
       /// batch loss exceeds DivergenceFactor * max(L0, 1), where L0 is the first epoch's training
-      /// loss (during the first epoch: the run's first batch loss). 0 turns the rule off.
+      /// loss (during the first epoch: the run's first batch loss). 0 turns the rule off; otherwise
+      /// it must be a finite number above 1 (training raises ArgumentOutOfRangeException naming
+      /// DivergenceFactor for anything else: a factor of at most 1 would stop a falling loss).
       DivergenceFactor: float }
     /// The one set of defaults, used alone, by the pipeline, the C# facade and the CLI (none of
     /// them copies a value). Chosen so that standardised data do not diverge; where each value
