@@ -6,6 +6,9 @@ namespace FunctionalNN.Cli;
 /// <summary>A command-line mistake: an unknown option, a missing value, a value that does not parse.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>Data a saved model cannot read, with advice that works for that model (exit code 1).</summary>
+public sealed class ModelDataException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>The commands of fnn and their error handling: every error is one line on stderr and a non-zero exit.</summary>
 public static class Cli
 {
@@ -109,7 +112,7 @@ public static class Cli
         catch (Exception e) when (e is DataFormatException or ModelFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or IOException or UnauthorizedAccessException
                                       or ArgumentException or TrainingDivergedException or InvalidOperationException
-                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException)
+                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException or ModelDataException)
         {
             stderr.WriteLine($"fnn: {Describe(e)}");
             return 1;
@@ -144,7 +147,7 @@ public static class Cli
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        DataFormatException or FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
+        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
         _ => OneLine(e.Message),
     };

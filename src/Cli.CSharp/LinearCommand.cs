@@ -112,7 +112,7 @@ public static class LinearCommand
     }
 
     /// <summary>True when the model file holds a linear model (fnn linear --out).</summary>
-    public static bool IsLinear(string modelPath) => File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
+    public static bool IsLinear(string modelPath) => !ImportCommand.IsOnnx(modelPath) && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
 
     private static Dataset Load(string modelPath, string dataPath, string? target, CsvFormat? format, out LinearModel model)
     {

@@ -63,6 +63,10 @@ public static class TrainCommand
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (epochs <= 0) throw new UsageException("--epochs must be positive");
         if (lr is double lrv && !(lrv > 0)) throw new UsageException("--lr must be positive");
+        // Checked before the data are read and the summary is printed, naming the option (not the library's property).
+        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
+        if (!(validationFraction >= 0 && validationFraction < 1))
+            throw new UsageException($"--validation-fraction must lie in [0, 1) (the share of training rows held out for the validation loss), not {Fmt.G(validationFraction)}");
         int[] layers;
         try
         {
@@ -115,7 +119,6 @@ public static class TrainCommand
             data = Dataset.Embedded(datasetName ?? "iris");
         }
         if (features is not null) data = data.SelectFeatures(features);
-        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
         var split = data.SplitStratified(testFraction, seed);
         RefuseNothingToLearn(split.Train);
 
