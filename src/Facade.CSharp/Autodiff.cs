@@ -106,7 +106,7 @@ public sealed class Node
     public static Node operator /(double k, Node a) => Autodiff.Constant(k) / a;
 
     /// <summary>The matrix product this · other.</summary>
-    public Node MatMul(Node other) => new(Errors.Run(() => AD.NodeModule.matMul(Core, C(other, nameof(other))), ("b", nameof(other))));
+    public Node MatMul(Node other) => new(Errors.Run(() => AD.NodeModule.matMul(Core, C(other, nameof(other))), new[] { ("b", nameof(other)) }, new[] { (" and b is ", " and other is ") }));
 
     /// <summary>The transpose.</summary>
     public Node Transpose() => new(AD.NodeModule.transpose(Core));

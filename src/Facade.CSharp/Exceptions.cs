@@ -143,9 +143,8 @@ internal static class Errors
         if (e is ArgumentException { ParamName: { } lp } la && Local(lp) is { } local)
         {
             var text = StripParam(la.Message, lp);
-            text = Message(text, words);
-            // The core's parameter wherever the message names it ("validationInputs needs 2 columns", "a is 2x3 and b is 2x3").
-            if (local != "") text = System.Text.RegularExpressions.Regex.Replace(text, $@"\b{System.Text.RegularExpressions.Regex.Escape(lp)}\b(?!')", local);
+            // The message's first word when it is the parameter ("validationInputs has shape ..."); elsewhere the call's words.
+            text = Message(local != "" && text.StartsWith(lp + " ", StringComparison.Ordinal) ? local + text[lp.Length..] : text, words);
             return la switch
             {
                 ArgumentNullException => new ArgumentNullException(local == "" ? null : local, text),
@@ -208,6 +207,14 @@ internal static class Errors
     {
         try { return f(); }
         catch (Exception e) when (Translate(e, names) is { } t) { throw t; }
+    }
+
+    /// <summary>Runs <paramref name="f"/>, translating the core's exceptions with this call's parameter names and
+    /// message words first.</summary>
+    internal static T Run<T>(Func<T> f, (string Core, string Facade)[] names, (string Core, string Facade)[] words)
+    {
+        try { return f(); }
+        catch (Exception e) when (Translate(e, names, words) is { } t) { throw t; }
     }
 
     /// <summary>Runs <paramref name="f"/>, translating the core's exceptions.</summary>
