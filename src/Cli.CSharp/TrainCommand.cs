@@ -146,11 +146,17 @@ public static class TrainCommand
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
+        // The network is drawn before anything is printed, so that layers too wide for memory are a usage error naming --layers.
+        Pipeline untrained;
+        try { untrained = Pipeline.Untrained(split.Train, options); }
+        catch (ArgumentException e) when (e.ParamName == nameof(PipelineOptions.HiddenLayers))
+        {
+            throw new UsageException($"--layers {layersText}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+        }
         if (!json && !quiet)
         {
             w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
             w.WriteLine($"task: {data.TaskReason}");
-            var untrained = Pipeline.Untrained(split.Train, options);
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             var t = options.Training;

@@ -528,5 +528,18 @@ let tests =
                 Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "-0.1" ] 2 [ "--validation-fraction" ]) "" "nothing printed"
                 expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--steps"; "0" ] 2 [ "--steps" ] |> ignore
                 expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--repeats"; "0" ] 2 [ "--repeats" ] |> ignore
+                // Hidden layers too wide for memory: a usage error naming --layers, before the summary.
+                let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 2 [ "--layers 2147483647"; "2147483647 units" ]
+                Expect.equal out "" "nothing printed"
+        }
+        test "fnn linear on a rank-deficient design advises --lambda, not the library's member" {
+            withModels <| fun dir ->
+                // b = 2a: the design is rank-deficient.
+                File.WriteAllText(Path.Combine(dir, "rank.csv"), "a,b,y\n1,2,3\n2,4,5\n3,6,7\n4,8,9\n5,10,12\n6,12,13\n")
+                let _, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ]
+                Expect.isFalse (err.Contains "Ridge.fit" || err.Contains "FitRidge") err
+                expectError dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ] 1 [ "rank-deficient"; "fnn linear --lambda" ] |> ignore
+                let code, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0"; "--lambda"; "0.01" ]
+                Expect.equal code 0 (sprintf "the advice works (stderr: %s)" err)
         }
     ]
