@@ -66,7 +66,7 @@ public static class ImportCommand
             features = table.Header;
         }
         else if (features.Length != network.InputSize)
-            throw new UsageException($"--features names {features.Length} columns but the network takes {network.InputSize} inputs");
+            throw new UsageException($"--features names {features.Length} column{(features.Length == 1 ? "" : "s")} but the network takes {network.InputSize} inputs");
         var x = Functional.NN.Csv.numericColumns(features, table).ToArray();
         var y = network.Predict(x);
         int n = y.GetLength(0), k = y.GetLength(1);

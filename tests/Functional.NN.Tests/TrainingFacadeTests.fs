@@ -124,7 +124,7 @@ let tests =
             let e = Expect.throwsC (fun () -> Batching.MiniBatch 0 |> ignore) id
             Expect.equal (e :?> ArgumentException).ParamName "size" "batch size"
             let e = Expect.throwsC (fun () -> Schedule.Constant -1.0 |> ignore) id
-            Expect.equal (e :?> ArgumentException).ParamName "schedule" "schedule"
+            Expect.equal (e :?> ArgumentException).ParamName "eta" "Schedule.Constant's parameter"
             let e = Expect.throwsC (fun () -> Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, TrainingOptions(MaxEpochs = 0)) |> ignore) id
             Expect.equal (e :?> ArgumentException).ParamName "MaxEpochs" "max epochs"
             let e = Expect.throwsC (fun () -> Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, null, xorX) |> ignore) id
