@@ -6,6 +6,9 @@ namespace FunctionalNN.Cli;
 /// <summary>A command-line mistake: an unknown option, a missing value, a value that does not parse.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
+/// <summary>Data a saved model cannot read, with advice that works for that model (exit code 1).</summary>
+public sealed class ModelDataException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>The commands of fnn and their error handling: every error is one line on stderr and a non-zero exit.</summary>
 public static class Cli
 {
@@ -44,7 +47,7 @@ public static class Cli
             --quiet                    no summary and no progress lines: only the results
           Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
           report and exits with 130 (a second Ctrl-C ends the process at once)
-          data options (train, evaluate, predict):
+          data options (train, evaluate, predict, explain):
             --separator ,|;|tab        the field separator (default: detected)
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
@@ -52,14 +55,15 @@ public static class Cli
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]
-        fnn predict --model M.onnx --data PATH [--features A,B] [--out CSV]
+        fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
         fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
             (a linear model file keeps its target's name and works with evaluate and predict as a network's does)
         fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
-            [--json] [--plots DIR]
+            [--json] [--plots DIR] [data options]
+          (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline models only)
         fnn --help | --version
         """;
 
@@ -109,7 +113,7 @@ public static class Cli
         catch (Exception e) when (e is DataFormatException or ModelFormatException or FileNotFoundException
                                       or DirectoryNotFoundException or IOException or UnauthorizedAccessException
                                       or ArgumentException or TrainingDivergedException or InvalidOperationException
-                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException)
+                                      or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException or ModelDataException)
         {
             stderr.WriteLine($"fnn: {Describe(e)}");
             return 1;
@@ -144,7 +148,7 @@ public static class Cli
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        DataFormatException or FN.DataFormatException => $"the data cannot be read: {OneLine(e.Message)}",
+        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(e.Message)}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
         _ => OneLine(e.Message),
     };

@@ -14,16 +14,17 @@ public static class EvaluateCommand
         var unknown = o.Unknown();
         o.CheckAllUsed();
         if (LinearCommand.IsLinear(modelPath)) return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
-        var model = Pipeline.Load(modelPath);
+        var model = PredictCommand.LoadPipeline("evaluate", "pipeline and linear models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         // The model's own feature columns and classes: a class it never saw is an error naming its line.
         var textColumns = model.FeatureNames.Where((_, j) => model.Categories[j].Length > 0).ToArray();
         var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
         var f = (format ?? new CsvFormat()) with { TextColumns = textColumns };
         if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
-        var data = model.IsClassifier
+        PredictCommand.CheckMissing(model, format);
+        var data = PredictCommand.ForModel(model, () => model.IsClassifier
             ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
-            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f);
+            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f));
         var e = model.Evaluate(data);
         if (json)
         {

@@ -30,10 +30,19 @@ public static class ExplainCommand
             "reference" => Backend.Reference,
             _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
         };
+        // Named as the option, before the model is read (exit code 1, as the library's own check gave).
+        if (steps is < 1) throw new ArgumentException($"--steps must be at least 1, not {steps}");
+        if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, not {repeats}");
+        // The data options, as fnn predict and fnn evaluate read them.
+        var format = o.DataFormat();
+        var unknown = o.Unknown();
         o.CheckAllUsed();
         if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        var model = Pipeline.Load(modelPath);
+        if (datasetName is not null && format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
+        var model = PredictCommand.LoadPipeline("explain", "pipeline models", modelPath);
+        if (unknown is { } u) model = model.WithUnknownCategory(u);
+        PredictCommand.CheckMissing(model, format);
         var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
         if (plots is not null) Directory.CreateDirectory(plots);
         switch (method)
@@ -41,22 +50,22 @@ public static class ExplainCommand
             case "permutation":
                 if (backendText is not null)
                     throw new UsageException("--backend is for the gradient methods (integrated_gradients, gradient_x_input); permutation importance predicts on the auto backend");
-                return Permutation(w, model, LoadLabelled(model, dataPath, datasetName), dataName, repeats, seed, json, plots);
+                return Permutation(w, model, LoadLabelled(model, dataPath, datasetName, format), dataName, repeats, seed, json, plots);
             case "integrated_gradients" or "gradient_x_input":
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer.
-                var x = model.FeaturesOf(dataPath is not null ? Dataset.LoadCsvForModel(dataPath, model) : Dataset.Embedded(datasetName!));
+                var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, format)) : Dataset.Embedded(datasetName!));
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         }
     }
 
-    private static Dataset LoadLabelled(Pipeline model, string? path, string? name)
+    private static Dataset LoadLabelled(Pipeline model, string? path, string? name, CsvFormat? format)
     {
         if (path is null) return Dataset.Embedded(name!);
         // The model's columns as it reads them (text columns as text), and its target with its classes.
-        var data = Dataset.LoadCsvForModel(path, model);
+        var data = PredictCommand.ForModel(model, () => Dataset.LoadCsvForModel(path, model, format));
         if (data.SampleCount > 0 && data.Labels.Length == 0 && data.Values.Length == 0)
             throw new UsageException($"--method permutation scores the model against the target, but {Path.GetFileName(path)} has no column '{model.TargetName}'");
         return data;

@@ -39,30 +39,50 @@ public static class ImportCommand
 
     /// <summary>fnn predict --model M.onnx: the network's outputs (softmax probabilities and the class index when the
     /// graph ends in a Softmax) for the CSV's feature columns: those of --features, or every column when their number
-    /// is the network's input count.</summary>
-    public static int Predict(string modelPath, string dataPath, string[]? features, string? outPath, TextWriter w)
+    /// is the network's input count. The file is read by the library's CSV reader, with --separator and --no-header
+    /// as for the other commands.</summary>
+    public static int Predict(string modelPath, string dataPath, string[]? features, CsvFormat? format, string? outPath, TextWriter w)
     {
+        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null))
+            throw new UsageException("--missing and --missing-values go with pipeline models; an ONNX network reads numbers only (fill or drop the missing values first)");
+        // The data file is checked as the other commands check it (a folder is "a directory, not a file").
+        Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
         var imported = OnnxModel.Import(modelPath);
-        var network = imported.Network;
-        features ??= HeaderOf(dataPath);
-        if (features.Length != network.InputSize)
-            throw new UsageException($"{dataPath} has {features.Length} columns but the ONNX network takes {network.InputSize} inputs; name them with --features A,B,...");
-        var x = Dataset.LoadCsvFeatures(dataPath, features);
+        return Predict(imported.Network, imported.TrailingSoftmax, imported.OutputName, dataPath, features, format, outPath, w);
+    }
+
+    /// <summary>A network's outputs for the CSV's feature columns (<see cref="Predict(string, string, string[], CsvFormat, string, TextWriter)"/>);
+    /// with <paramref name="softmax"/>, the softmax probabilities and the class index.</summary>
+    public static int Predict(Network network, bool softmax, string outputName, string dataPath, string[]? features, CsvFormat? format, string? outPath, TextWriter w)
+    {
+        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null))
+            throw new UsageException("--missing and --missing-values go with pipeline models; a network reads numbers only (fill or drop the missing values first)");
+        Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
+        var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Microsoft.FSharp.Core.FSharpOption<char>.None, format?.HasHeader ?? true, dataPath);
+        if (features is null)
+        {
+            if (table.Header.Length != network.InputSize)
+                throw new UsageException($"{dataPath} has {table.Header.Length} columns but the network takes {network.InputSize} inputs; name them with --features A,B,...");
+            features = table.Header;
+        }
+        else if (features.Length != network.InputSize)
+            throw new UsageException($"--features names {features.Length} column{(features.Length == 1 ? "" : "s")} but the network takes {network.InputSize} inputs");
+        var x = Functional.NN.Csv.numericColumns(features, table).ToArray();
         var y = network.Predict(x);
         int n = y.GetLength(0), k = y.GetLength(1);
         var header = new List<string>(features);
-        if (imported.TrailingSoftmax)
+        if (softmax)
         {
             y = Softmax(y);
             header.Add("class_index");
             header.AddRange(Enumerable.Range(0, k).Select(j => $"p_{j}"));
         }
-        else header.AddRange(Enumerable.Range(0, k).Select(j => $"{imported.OutputName}_{j}"));
+        else header.AddRange(Enumerable.Range(0, k).Select(j => $"{outputName}_{j}"));
         var rows = new List<string[]>();
         for (int i = 0; i < n; i++)
         {
             var row = Enumerable.Range(0, features.Length).Select(j => Fmt.Cell(x[i, j]));
-            if (imported.TrailingSoftmax)
+            if (softmax)
             {
                 var best = 0;
                 for (int j = 1; j < k; j++) if (y[i, j] > y[i, best]) best = j;
@@ -80,11 +100,8 @@ public static class ImportCommand
         return 0;
     }
 
-    private static string[] HeaderOf(string path)
-    {
-        var first = File.ReadLines(path).FirstOrDefault() ?? throw new UsageException($"{path} is empty");
-        return first.Split(',').Select(s => s.Trim().Trim('"')).ToArray();
-    }
+    private static Microsoft.FSharp.Core.FSharpOption<char> Opt(char? c) =>
+        c is char v ? Microsoft.FSharp.Core.FSharpOption<char>.Some(v) : Microsoft.FSharp.Core.FSharpOption<char>.None;
 
     /// <summary>Row-wise softmax, shifted by each row's maximum.</summary>
     private static double[,] Softmax(double[,] z)

@@ -36,8 +36,17 @@ public static class LinearCommand
                 throw new UsageException($"--test-fraction {Fmt.G(testFraction)} leaves no test row of {data.SampleCount}; use a larger fraction, or 0 to fit every row");
             (train, test) = (split.Train, split.Test);
         }
-        var model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
-            : LinearRegression.Fit(train.Features, train.Values, featureNames: train.FeatureNames);
+        LinearModel model;
+        try
+        {
+            model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
+                : LinearRegression.Fit(train.Features, train.Values, featureNames: train.FeatureNames);
+        }
+        catch (ArgumentException e) when (e.Message.Contains("use ridge regression (LinearRegression.FitRidge with lambda > 0)"))
+        {
+            // The library's advice names its C# member; on the command line, ridge regression is --lambda.
+            throw new ArgumentException(e.Message.Replace(" (Parameter 'x')", "").Replace("use ridge regression (LinearRegression.FitRidge with lambda > 0)", "use ridge regression (fnn linear --lambda L with L > 0, e.g. --lambda 0.01)"), e);
+        }
         if (lambda > 0) model = LinearModel.Create(model.Coefficients, model.Intercept, model.HasIntercept, train.FeatureNames);
         // The file keeps the target's name, so fnn evaluate and fnn predict need no --target.
         model = model.WithTargetNames(data.TargetName);
@@ -112,7 +121,7 @@ public static class LinearCommand
     }
 
     /// <summary>True when the model file holds a linear model (fnn linear --out).</summary>
-    public static bool IsLinear(string modelPath) => File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
+    public static bool IsLinear(string modelPath) => !ImportCommand.IsOnnx(modelPath) && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
 
     private static Dataset Load(string modelPath, string dataPath, string? target, CsvFormat? format, out LinearModel model)
     {

@@ -60,7 +60,17 @@ public static class Names
         _ => throw new UsageException($"--task: unknown task '{s}' (auto, classification, regression)"),
     };
 
-    /// <summary>snake_case of a stop reason, for JSON.</summary>
+    /// <summary>A missing-value policy as --missing names it.</summary>
+    public static string Snake(MissingValues m) => m switch
+    {
+        MissingValues.Error => "error",
+        MissingValues.Drop => "drop",
+        MissingValues.Mean => "mean",
+        MissingValues.Median => "median",
+        _ => "most_frequent",
+    };
+
+    /// <summary>A stop reason as the JSON and the report print it.</summary>
     public static string Snake(StopReason r) => r switch
     {
         StopReason.MaxEpochs => "max_epochs",

@@ -12,14 +12,23 @@ public static class PredictCommand
         // An .onnx network predicts through ImportCommand.Predict; an .onnx pipeline the library exported is read
         // back as a pipeline and predicts as its .fnn file would.
         bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
-        if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, outPath, w); }
+        if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); var csv = o.DataFormat(); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, csv, outPath, w); }
         if (!onnxPipeline && LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
+        if (!onnxPipeline && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "network")
+        {
+            // A network model file (fnn import of an ONNX network) predicts as its .onnx file does.
+            var features = o.List("features");
+            var csv = o.DataFormat();
+            o.CheckAllUsed();
+            return ImportCommand.Predict(ModelFile.LoadNetwork(modelPath), false, "output", dataPath, features, csv, outPath, w);
+        }
         var format = o.DataFormat();
         var unknown = o.Unknown();
         o.CheckAllUsed();
-        var model = onnxPipeline ? OnnxModel.ImportPipeline(modelPath) : Pipeline.Load(modelPath);
+        var model = LoadPipeline("predict", "pipeline, linear and network models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
-        var data = Dataset.LoadCsvForModel(dataPath, model, format);
+        CheckMissing(model, format);
+        var data = ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, format));
         var header = new List<string>(model.FeatureNames);
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
@@ -54,6 +63,39 @@ public static class PredictCommand
             w.WriteLine($"{n} predictions written to {outPath}");
         }
         return 0;
+    }
+
+    /// <summary>The pipeline of a model file or of a pipeline's ONNX export (fnn export); another kind of model is a
+    /// usage error naming the kinds <paramref name="command"/> takes.</summary>
+    public static Pipeline LoadPipeline(string command, string takes, string modelPath)
+    {
+        if (ImportCommand.IsOnnx(modelPath))
+            return OnnxModel.IsPipeline(modelPath) ? OnnxModel.ImportPipeline(modelPath)
+                : throw new UsageException($"fnn {command} takes {takes}; {modelPath} holds an ONNX network, not a pipeline (fnn predict runs it)");
+        if (File.Exists(modelPath) && ModelFile.KindOf(modelPath) is var kind && kind != "pipeline")
+            throw new UsageException($"fnn {command} takes {takes}; {modelPath} holds a {kind} model");
+        return Pipeline.Load(modelPath);
+    }
+
+    /// <summary>Refuses an imputing --missing for a model that imputes nothing (it would fail on the first missing
+    /// value), before any reading.</summary>
+    public static void CheckMissing(Pipeline model, CsvFormat? format)
+    {
+        if (format is { Missing: MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent } && model.Missing is MissingValues.Error or MissingValues.Drop)
+            throw new UsageException($"--missing {Names.Snake(format.Missing)}: the model was trained without imputation (missing-value policy '{Names.Snake(model.Missing)}'), so it cannot fill missing values; use --missing drop to skip those rows, or retrain with --missing mean|median|most_frequent");
+    }
+
+    /// <summary>Reads data for a saved model; a missing value the model cannot fill gets advice that works at
+    /// prediction time (the reader's own advice is for training).</summary>
+    public static T ForModel<T>(Pipeline model, Func<T> load)
+    {
+        try { return load(); }
+        catch (DataFormatException e) when (e.Message.Contains("(CLI: --missing drop|mean|median|most_frequent)"))
+        {
+            var cut = e.Message.IndexOf("; set ", StringComparison.Ordinal);
+            var what = cut >= 0 ? e.Message[..cut] : e.Message;
+            throw new ModelDataException($"{what}; the model was trained without imputation (missing-value policy '{Names.Snake(model.Missing)}'): use --missing drop to skip the rows with missing values, or retrain with --missing mean|median|most_frequent", e);
+        }
     }
 
     /// <summary>CSV text, quoting fields that hold a comma, a quote, a line break or edge spaces.</summary>

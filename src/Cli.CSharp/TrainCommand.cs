@@ -63,6 +63,10 @@ public static class TrainCommand
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (epochs <= 0) throw new UsageException("--epochs must be positive");
         if (lr is double lrv && !(lrv > 0)) throw new UsageException("--lr must be positive");
+        // Checked before the data are read and the summary is printed, naming the option (not the library's property).
+        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
+        if (!(validationFraction >= 0 && validationFraction < 1))
+            throw new UsageException($"--validation-fraction must lie in [0, 1) (the share of training rows held out for the validation loss), not {Fmt.G(validationFraction)}");
         int[] layers;
         try
         {
@@ -115,7 +119,6 @@ public static class TrainCommand
             data = Dataset.Embedded(datasetName ?? "iris");
         }
         if (features is not null) data = data.SelectFeatures(features);
-        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
         var split = data.SplitStratified(testFraction, seed);
         RefuseNothingToLearn(split.Train);
 
@@ -143,11 +146,18 @@ public static class TrainCommand
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
+        // The network is drawn before anything is printed, so that layers too wide for memory are an error naming --layers
+        // (exit code 1: the widths parse, the machine cannot hold them).
+        Pipeline untrained;
+        try { untrained = Pipeline.Untrained(split.Train, options); }
+        catch (ArgumentException e) when (e.ParamName == nameof(PipelineOptions.HiddenLayers))
+        {
+            throw new ArgumentException($"--layers {layersText}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+        }
         if (!json && !quiet)
         {
             w.WriteLine($"data: {name}, {data}; {split.Train.SampleCount} training and {split.Test.SampleCount} test rows (seed {seed})");
             w.WriteLine($"task: {data.TaskReason}");
-            var untrained = Pipeline.Untrained(split.Train, options);
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             var t = options.Training;

@@ -106,7 +106,7 @@ public sealed class Node
     public static Node operator /(double k, Node a) => Autodiff.Constant(k) / a;
 
     /// <summary>The matrix product this · other.</summary>
-    public Node MatMul(Node other) => new(AD.NodeModule.matMul(Core, C(other, nameof(other))));
+    public Node MatMul(Node other) => new(Errors.Run(() => AD.NodeModule.matMul(Core, C(other, nameof(other))), new[] { ("b", nameof(other)) }, new[] { (" and b is ", " and other is ") }));
 
     /// <summary>The transpose.</summary>
     public Node Transpose() => new(AD.NodeModule.transpose(Core));
@@ -124,10 +124,10 @@ public sealed class Node
     public Node Mean(Axis axis) => new(AD.NodeModule.meanAlong(ToCore(axis), Core));
 
     /// <summary>This 1 x c row repeated to <paramref name="rows"/> rows.</summary>
-    public Node BroadcastRows(int rows) => new(AD.NodeModule.broadcastRows(rows, Core));
+    public Node BroadcastRows(int rows) => new(Errors.Run(() => AD.NodeModule.broadcastRows(rows, Core), ("row", "")));
 
     /// <summary>This r x c node plus the 1 x c <paramref name="row"/> added to every row (a bias row).</summary>
-    public Node AddRow(Node row) => new(AD.NodeModule.addRow(Core, C(row, nameof(row))));
+    public Node AddRow(Node row) => new(Errors.Run(() => AD.NodeModule.addRow(Core, C(row, nameof(row)))));
 
     /// <summary>Element-wise power with a fixed exponent.</summary>
     public Node Pow(double exponent) => new(AD.NodeModule.pow(exponent, Core));
@@ -160,13 +160,13 @@ public sealed class Node
     /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
     /// gradient with respect to every variable (in float64).</summary>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    public GradientRun Backward() => new(AD.Autodiff.gradient(Core));
+    public GradientRun Backward() => new(Errors.Run(() => AD.Autodiff.gradient(Core), ("graph", "")));
 
     /// <summary>The forward and backward passes in a precision: in <see cref="Precision.Float32"/> every value,
     /// adjoint and gradient of the run is a float32 value (each computed in float64 and rounded once).</summary>
     /// <param name="precision">The precision of every value of the run.</param>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    public GradientRun Backward(Precision precision) => new(AD.Autodiff.gradientIn(precision.ToCore(), Core));
+    public GradientRun Backward(Precision precision) => new(Errors.Run(() => AD.Autodiff.gradientIn(precision.ToCore(), Core), ("graph", "")));
 
     /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>
     public string ToDot() => AD.Explain.dot(AD.GraphModule.ofOutput(Core));

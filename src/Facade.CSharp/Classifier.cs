@@ -73,7 +73,7 @@ public sealed record PipelineOptions
             Normalization.Layer => FN.HiddenNormalization.Layer,
             _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, "Unknown normalisation."),
         };
-        return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(),
+        return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(paramName: nameof(Activation)),
             Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
             Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(), Dropout, normalization, Residual);
     }
@@ -134,6 +134,9 @@ public sealed class PipelineFitResult
 /// </code></example>
 public sealed class Pipeline
 {
+    // The core names a hidden layer's width "units"; the C# user set PipelineOptions.HiddenLayers.
+    private static readonly (string, string)[] HiddenLayerNames = { ("units", nameof(PipelineOptions.HiddenLayers)) };
+
     internal Pipeline(FN.Pipeline core) => Core = core;
 
     internal FN.Pipeline Core { get; }
@@ -164,7 +167,7 @@ public sealed class Pipeline
         {
             return new PipelineFitResult(FN.PipelineFit.fitWith(hooks, (options ?? new PipelineOptions()).ToCore(), data.Core));
         }
-        catch (Exception e) when (Errors.Translate(e) is { } t)
+        catch (Exception e) when (Errors.Translate(e, HiddenLayerNames) is { } t)
         {
             throw t;
         }
@@ -198,7 +201,7 @@ public sealed class Pipeline
     public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new(Errors.Run(() => FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core)));
+        return new(Errors.Run(() => FN.PipelineFit.untrained((options ?? new PipelineOptions()).ToCore(), data.Core), HiddenLayerNames));
     }
 
     /// <summary>Loads a pipeline saved by <see cref="Save"/>.</summary>

@@ -108,7 +108,7 @@ internal static class EnumInterop
     internal static Precision FromCore(Functional.NN.Precision precision) =>
         precision.IsFloat32 ? Precision.Float32 : Precision.Float64;
 
-    internal static Functional.NN.Activation ToCore(this Activation activation, double leakySlope = 0.01) => activation switch
+    internal static Functional.NN.Activation ToCore(this Activation activation, double leakySlope = 0.01, string paramName = "activation") => activation switch
     {
         Activation.Identity => Functional.NN.Activation.Identity,
         Activation.Sigmoid => Functional.NN.Activation.Sigmoid,
@@ -118,7 +118,7 @@ internal static class EnumInterop
             : throw new ArgumentOutOfRangeException(nameof(leakySlope), leakySlope, $"leakySlope must be finite, but is {leakySlope}."),
         Activation.Softplus => Functional.NN.Activation.Softplus,
         Activation.Step => Functional.NN.Activation.Step,
-        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+        _ => throw new ArgumentOutOfRangeException(paramName, activation, "Unknown activation."),
     };
 
     internal static Activation FromCore(Functional.NN.Activation activation) => activation.Tag switch
@@ -145,7 +145,8 @@ internal static class EnumInterop
         _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
     };
 
-    internal static Functional.NN.Initializer? ToCore(this Initializer init) => init switch
+    // The C# parameter is NetworkBuilder.Dense's initializer.
+    internal static Functional.NN.Initializer? ToCore(this Initializer initializer) => initializer switch
     {
         Initializer.Default => null,
         Initializer.GlorotUniform => Functional.NN.Initializer.GlorotUniform,
@@ -153,6 +154,6 @@ internal static class EnumInterop
         Initializer.HeUniform => Functional.NN.Initializer.HeUniform,
         Initializer.HeNormal => Functional.NN.Initializer.HeNormal,
         Initializer.Zeros => Functional.NN.Initializer.Zeros,
-        _ => throw new ArgumentOutOfRangeException(nameof(init), init, "Unknown initializer."),
+        _ => throw new ArgumentOutOfRangeException(nameof(initializer), initializer, "Unknown initializer."),
     };
 }

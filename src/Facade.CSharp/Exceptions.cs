@@ -101,18 +101,57 @@ internal static class Errors
         ("use predictValues", "use PredictValues"),
         ("use predictClasses", "use PredictClasses"),
         ("options.HiddenLayers", "HiddenLayers"),
-        ("Ridge.fit", "LinearRegression.Fit"),
+        ("Ridge.fit", "LinearRegression.FitRidge"),
+        // LinearRegression.FitByGradientDescent: the automatic rate is LinearGradientDescentOptions.LearningRate = null.
+        ("use AutoLearningRate or a smaller rate", "leave LearningRate null (the automatic rate 1/L) or give a smaller rate"),
+        // Node.Backward and the shape errors of Node's members (the core's functions take the node as a, the facade's members act on this node).
+        ("backward needs a 1x1 output", "Backward needs a 1x1 output"),
+        ("reduce it with Node.sum or Node.mean", "reduce it with Sum() or Mean()"),
+        ("matMul needs a's columns to equal b's rows, but a is ", "MatMul needs this node's columns to equal other's rows, but this node is "),
+        ("broadcastRows needs a 1xc row, but row is ", "BroadcastRows needs a 1xc node, but this node is "),
+        ("addRow needs a ", "AddRow needs a "),
+        (" row for a of shape ", " row for this node of shape "),
+        // OnnxModel.Import and OnnxModel.ImportPipeline point to each other.
+        ("read it with Onnx.importPipeline", "read it with OnnxModel.ImportPipeline"),
+        ("read its network with Onnx.importNetwork", "read its network with OnnxModel.Import"),
+        // PipelinePredictor on a regressor: its member for the network's outputs.
+        ("This pipeline is a regressor; use Predict.", "This pipeline is a regressor; use PredictOutputs."),
+        ("no class probabilities (use Predict).", "no class probabilities (use PredictOutputs)."),
+        ("; use Predict for its outputs.", "; use PredictOutputs for its outputs."),
     };
 
-    private static string Message(string message)
+    // Options properties a core message can start with when its ParamName names the whole options record or one of
+    // its parts ("WeightDecay must be a non-negative finite number" under ParamName "optimizer"): the property set.
+    private static readonly HashSet<string> OptionProperties =
+        typeof(TrainingOptions).GetProperties().Select(p => p.Name).Concat(typeof(PipelineOptions).GetProperties().Select(p => p.Name)).ToHashSet();
+
+    internal static string Message(string message, (string Core, string Facade)[]? words = null)
     {
+        if (words is not null) foreach (var (core, facade) in words) message = message.Replace(core, facade);
         foreach (var (core, facade) in Words) message = message.Replace(core, facade);
         return message;
     }
 
     /// <summary>The facade's exception for a core one, or null when <paramref name="e"/> needs no translation.</summary>
-    internal static Exception? Translate(Exception e)
+    /// <param name="e">The core's exception.</param>
+    /// <param name="names">ParamNames of this call only (the core's parameter -> the C# member's parameter, or "" for
+    /// none: the node the member acts on), before the shared map.</param>
+    /// <param name="words">Message words of this call only, before the shared ones.</param>
+    internal static Exception? Translate(Exception e, (string Core, string Facade)[]? names = null, (string Core, string Facade)[]? words = null)
     {
+        string? Local(string? p) => p is null || names is null ? null : names.Where(n => n.Core == p).Select(n => n.Facade).FirstOrDefault();
+        if (e is ArgumentException { ParamName: { } lp } la && Local(lp) is { } local)
+        {
+            var text = StripParam(la.Message, lp);
+            // The message's first word when it is the parameter ("validationInputs has shape ..."); elsewhere the call's words.
+            text = Message(local != "" && text.StartsWith(lp + " ", StringComparison.Ordinal) ? local + text[lp.Length..] : text, words);
+            return la switch
+            {
+                ArgumentNullException => new ArgumentNullException(local == "" ? null : local, text),
+                ArgumentOutOfRangeException => new ArgumentOutOfRangeException(local == "" ? null : local, text),
+                _ => local == "" ? new ArgumentException(text, la) : new ArgumentException(text, local, la),
+            };
+        }
         switch (e)
         {
             case FN.TrainingDivergedException d:
@@ -138,12 +177,16 @@ internal static class Errors
                     : p == "options" && a.Message.Contains("ValidationFraction") ? nameof(PipelineOptions.ValidationFraction)
                     : p;
                 var text = StripParam(a.Message, p);
+                // A message about one property of the options (WeightDecay under the optimizer's settings) names that property.
+                if (name is "options" or nameof(TrainingOptions.Optimizer) or nameof(TrainingOptions.Schedule) or nameof(TrainingOptions.Batching)
+                    && text.Split(' ', 2)[0] is var first && first != name && OptionProperties.Contains(first))
+                    name = first;
                 // "Patience must be positive" names the core's field: the message names the facade's member, as ParamName does.
-                var translated = Message(name != p && text.StartsWith(p + " ", StringComparison.Ordinal) ? name + text[p.Length..] : text);
+                var translated = Message(name != p && text.StartsWith(p + " ", StringComparison.Ordinal) ? name + text[p.Length..] : text, words);
                 return name == p && translated == text ? null : new ArgumentException(translated, name, a);
             }
-            case InvalidOperationException i when Message(i.Message) != i.Message:
-                return new InvalidOperationException(Message(i.Message), i);
+            case InvalidOperationException i when Message(i.Message, words) != i.Message:
+                return new InvalidOperationException(Message(i.Message, words), i);
             default:
                 return null;
         }
@@ -156,6 +199,22 @@ internal static class Errors
     {
         try { return f(); }
         catch (Exception e) when (Translate(e) is { } t) { throw t; }
+    }
+
+    /// <summary>Runs <paramref name="f"/>, translating the core's exceptions with this call's parameter names first
+    /// (the core's -> the C# member's; "" when the member has no such parameter).</summary>
+    internal static T Run<T>(Func<T> f, params (string Core, string Facade)[] names)
+    {
+        try { return f(); }
+        catch (Exception e) when (Translate(e, names) is { } t) { throw t; }
+    }
+
+    /// <summary>Runs <paramref name="f"/>, translating the core's exceptions with this call's parameter names and
+    /// message words first.</summary>
+    internal static T Run<T>(Func<T> f, (string Core, string Facade)[] names, (string Core, string Facade)[] words)
+    {
+        try { return f(); }
+        catch (Exception e) when (Translate(e, names, words) is { } t) { throw t; }
     }
 
     /// <summary>Runs <paramref name="f"/>, translating the core's exceptions.</summary>

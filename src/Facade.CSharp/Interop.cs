@@ -39,7 +39,7 @@ internal static class Interop
         }
         catch (Functional.NN.TrainingDivergedException e) when (e.LastGood is not null)
         {
-            throw new TrainingDivergedException<TModel>(e.Epoch, e.Step, convert(e.LastGood), e.Message, e);
+            throw new TrainingDivergedException<TModel>(e.Epoch, e.Step, convert(e.LastGood), Errors.Message(e.Message), e);
         }
     }
 

@@ -86,8 +86,8 @@ public static class LinearRegression
         Fit(x, Interop.ToMatrix(y, nameof(y)), fitIntercept, featureNames);
 
     private static LinearModel Fit(double[,] x, Matrix<double> y, bool fitIntercept, string[]? featureNames) =>
-        new(FL.LeastSquares.fitNamed(FL.LeastSquaresOptions.Default.WithFitIntercept(fitIntercept), featureNames ?? Array.Empty<string>(),
-            Interop.ToMatrix(x, nameof(x)), y));
+        new(Errors.Run(() => FL.LeastSquares.fitNamed(FL.LeastSquaresOptions.Default.WithFitIntercept(fitIntercept), featureNames ?? Array.Empty<string>(),
+            Interop.ToMatrix(x, nameof(x)), y)));
 
     /// <summary>Ridge regression with lambda/2 ||W||^2 (the notes' scale). <paramref name="form"/> says whether
     /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda).</summary>

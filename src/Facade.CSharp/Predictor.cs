@@ -82,20 +82,28 @@ public sealed class PipelinePredictor
     /// (<see cref="ClassCount"/> values), as <see cref="Pipeline.PredictProbabilities(double[,])"/> on one row.</summary>
     /// <exception cref="ArgumentException">A length is wrong, or the row holds NaN or an infinity.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is a regressor.</exception>
-    public void PredictProbabilities(ReadOnlySpan<double> row, Span<double> probabilities) => _core.PredictProbabilities(row, probabilities);
+    public void PredictProbabilities(ReadOnlySpan<double> row, Span<double> probabilities)
+    {
+        try { _core.PredictProbabilities(row, probabilities); }
+        catch (Exception e) when (Errors.Translate(e) is { } t) { throw t; }
+    }
 
     /// <summary>A classifier's class probabilities for <paramref name="row"/>, as a new array.</summary>
     public double[] PredictProbabilities(double[] row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        return _core.PredictProbabilities(row);
+        return Errors.Run(() => _core.PredictProbabilities(row));
     }
 
     /// <summary>A classifier's predicted class index for <paramref name="row"/>.</summary>
-    public int PredictClassIndex(ReadOnlySpan<double> row) => _core.PredictClass(row);
+    public int PredictClassIndex(ReadOnlySpan<double> row)
+    {
+        try { return _core.PredictClass(row); }
+        catch (Exception e) when (Errors.Translate(e) is { } t) { throw t; }
+    }
 
     /// <summary>A classifier's predicted class name for <paramref name="row"/>.</summary>
-    public string PredictClassName(ReadOnlySpan<double> row) => _classNames[_core.PredictClass(row)];
+    public string PredictClassName(ReadOnlySpan<double> row) => _classNames[PredictClassIndex(row)];
 
     /// <summary>Writes the network's raw outputs for <paramref name="row"/> (logits, probabilities, or a regressor's
     /// scaled values) into <paramref name="output"/>.</summary>

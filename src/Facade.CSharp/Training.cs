@@ -125,7 +125,9 @@ public static class Trainer
         if (validationX is not null)
             data = data.WithValidation(Interop.ToMatrix(validationX, nameof(validationX)), Interop.ToMatrix(validationY!, nameof(validationY)));
         // The core's errors as the facade's: TrainingDivergedException<Network> carries the facade's Network.
-        var r = Errors.Run(() => FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start));
+        var r = Errors.Run(() => FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start),
+            new[] { ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)) },
+            new[] { ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)) });
         var c = r.Checkpoint;
         return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs,
             new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch), r.Backend);

@@ -52,20 +52,20 @@ public sealed class Batching
 
     private static Sampling FromCore(FN.Sampling s) => s.IsWithReplacement ? Sampling.WithReplacement : Sampling.WithoutReplacement;
 
-    private static FN.Sampling ToCore(Sampling s) => s switch
+    private static FN.Sampling ToCore(Sampling sampling) => sampling switch
     {
         Sampling.WithoutReplacement => FN.Sampling.WithoutReplacement,
         Sampling.WithReplacement => FN.Sampling.WithReplacement,
-        _ => throw new ArgumentOutOfRangeException(nameof(s), s, "Unknown sampling."),
+        _ => throw new ArgumentOutOfRangeException(nameof(sampling), sampling, "Unknown sampling."),
     };
 }
 
 /// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ...</summary>
 public sealed class Schedule
 {
-    private Schedule(FN.Schedule core)
+    private Schedule(FN.Schedule core, params (string Fragment, string Param)[] parameters)
     {
-        FN.ScheduleModule.validate(core);
+        Validated(() => FN.ScheduleModule.validate(core), "schedule", parameters);
         Core = core;
     }
 
@@ -73,23 +73,40 @@ public sealed class Schedule
 
     internal static Schedule FromCore(FN.Schedule core) => new(core);
 
+    /// <summary>Runs a core check whose errors name <paramref name="coreParam"/> (the whole schedule or optimizer);
+    /// an error about one value names the C# parameter that gave it: the first of <paramref name="parameters"/>
+    /// whose fragment the message holds.</summary>
+    internal static void Validated(Action check, string coreParam, (string Fragment, string Param)[] parameters)
+    {
+        try { check(); }
+        catch (ArgumentException e) when (e.ParamName == coreParam && parameters.Length > 0)
+        {
+            var param = parameters.FirstOrDefault(p => System.Text.RegularExpressions.Regex.IsMatch(e.Message, $@"\b{System.Text.RegularExpressions.Regex.Escape(p.Fragment)}\b")).Param
+                        ?? parameters[0].Param;
+            throw new ArgumentException(e.Message.Replace($" (Parameter '{coreParam}')", ""), param, e);
+        }
+    }
+
     /// <summary>eta_t = eta.</summary>
-    public static Schedule Constant(double eta) => new(FN.Schedule.NewConstant(eta));
+    public static Schedule Constant(double eta) => new(FN.Schedule.NewConstant(eta), ("step size", nameof(eta)));
 
     /// <summary>The notes' eta_t = C / sqrt(t).</summary>
-    public static Schedule InverseSqrt(double c) => new(FN.Schedule.NewInverseSqrt(c));
+    public static Schedule InverseSqrt(double c) => new(FN.Schedule.NewInverseSqrt(c), ("constant C", nameof(c)));
 
     /// <summary>eta_t = C / t.</summary>
-    public static Schedule Inverse(double c) => new(FN.Schedule.NewInverse(c));
+    public static Schedule Inverse(double c) => new(FN.Schedule.NewInverse(c), ("constant C", nameof(c)));
 
     /// <summary>eta_t = eta0 * gamma^floor((t - 1) / every).</summary>
-    public static Schedule StepDecay(double eta0, double gamma, int every) => new(FN.Schedule.NewStepDecay(eta0, gamma, every));
+    public static Schedule StepDecay(double eta0, double gamma, int every) =>
+        new(FN.Schedule.NewStepDecay(eta0, gamma, every), ("eta0", nameof(eta0)), ("gamma", nameof(gamma)), ("interval", nameof(every)));
 
     /// <summary>eta_t = eta0 * gamma^(t - 1).</summary>
-    public static Schedule Exponential(double eta0, double gamma) => new(FN.Schedule.NewExponential(eta0, gamma));
+    public static Schedule Exponential(double eta0, double gamma) =>
+        new(FN.Schedule.NewExponential(eta0, gamma), ("eta0", nameof(eta0)), ("gamma", nameof(gamma)));
 
     /// <summary>eta_t = etaMin + (etaMax - etaMin) (1 + cos(pi min(t - 1, period) / period)) / 2.</summary>
-    public static Schedule Cosine(double etaMax, double etaMin, int period) => new(FN.Schedule.NewCosine(etaMax, etaMin, period));
+    public static Schedule Cosine(double etaMax, double etaMin, int period) =>
+        new(FN.Schedule.NewCosine(etaMax, etaMin, period), ("etaMin", nameof(etaMin)), ("etaMax", nameof(etaMax)), ("period", nameof(period)));
 
     /// <summary>eta_t at step <paramref name="t"/> (from 1).</summary>
     public double Rate(int t)
@@ -105,9 +122,10 @@ public sealed class Schedule
 /// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md).</summary>
 public sealed class Optimizer
 {
-    private Optimizer(FN.Optimizer core)
+    private Optimizer(FN.Optimizer core, params string[] parameters)
     {
-        FN.OptimizerModule.validate(new FN.OptimizerSettings(core, 0.0, 0.0));
+        Schedule.Validated(() => FN.OptimizerModule.validate(new FN.OptimizerSettings(core, 0.0, 0.0)), "optimizer",
+            parameters.Select(p => (p, p)).ToArray());
         Core = core;
     }
 
@@ -119,24 +137,27 @@ public sealed class Optimizer
     public static Optimizer Sgd() => new(FN.Optimizer.Sgd);
 
     /// <summary>torch.optim.SGD with momentum: v = mu v + (1 - dampening) g (v_1 = g_1), theta -= eta v.</summary>
-    public static Optimizer Momentum(double momentum = 0.9, double dampening = 0.0) => new(FN.Optimizer.NewMomentum(momentum, dampening));
+    public static Optimizer Momentum(double momentum = 0.9, double dampening = 0.0) =>
+        new(FN.Optimizer.NewMomentum(momentum, dampening), nameof(dampening), nameof(momentum));
 
     /// <summary>torch.optim.SGD with nesterov=True: v = mu v + g, theta -= eta (g + mu v).</summary>
-    public static Optimizer Nesterov(double momentum = 0.9) => new(FN.Optimizer.NewNesterov(momentum));
+    public static Optimizer Nesterov(double momentum = 0.9) => new(FN.Optimizer.NewNesterov(momentum), nameof(momentum));
 
     /// <summary>torch.optim.Adagrad: s += g^2, theta -= eta g / (sqrt s + eps).</summary>
-    public static Optimizer AdaGrad(double epsilon = 1e-10, double initialAccumulator = 0.0) => new(FN.Optimizer.NewAdaGrad(epsilon, initialAccumulator));
+    public static Optimizer AdaGrad(double epsilon = 1e-10, double initialAccumulator = 0.0) =>
+        new(FN.Optimizer.NewAdaGrad(epsilon, initialAccumulator), nameof(epsilon), nameof(initialAccumulator));
 
     /// <summary>torch.optim.RMSprop: s = alpha s + (1 - alpha) g^2, theta -= eta g / (sqrt s + eps) (eps outside the root).</summary>
     public static Optimizer RMSProp(double alpha = 0.99, double epsilon = 1e-8, double momentum = 0.0, bool centered = false) =>
-        new(FN.Optimizer.NewRMSProp(alpha, epsilon, momentum, centered));
+        new(FN.Optimizer.NewRMSProp(alpha, epsilon, momentum, centered), nameof(alpha), nameof(epsilon), nameof(momentum));
 
     /// <summary>torch.optim.Adam with bias correction; eps is added to sqrt(v_hat).</summary>
-    public static Optimizer Adam(double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) => new(FN.Optimizer.NewAdam(beta1, beta2, epsilon));
+    public static Optimizer Adam(double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8) =>
+        new(FN.Optimizer.NewAdam(beta1, beta2, epsilon), nameof(beta1), nameof(beta2), nameof(epsilon));
 
     /// <summary>torch.optim.AdamW: theta *= (1 - eta lambda), then the Adam step.</summary>
     public static Optimizer AdamW(double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0.01) =>
-        new(FN.Optimizer.NewAdamW(beta1, beta2, epsilon, weightDecay));
+        new(FN.Optimizer.NewAdamW(beta1, beta2, epsilon, weightDecay), nameof(beta1), nameof(beta2), nameof(epsilon), nameof(weightDecay));
 
     /// <inheritdoc/>
     public override string ToString() => FN.OptimizerModule.name(Core);

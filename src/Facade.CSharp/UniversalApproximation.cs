@@ -19,7 +19,15 @@ public static class UniversalApproximation
     public static Network ReluInterpolant(Func<double, double> f, double a, double b, int points)
     {
         ArgumentNullException.ThrowIfNull(f);
-        return new Network(Approx.ReluInterpolant.construct(f, a, b, points));
+        try
+        {
+            return new Network(Approx.ReluInterpolant.construct(f, a, b, points));
+        }
+        catch (ArgumentException e) when (e.ParamName == "weights")
+        {
+            // The network's weights are the slopes of f between knots: weights that overflow come from f's values.
+            throw new ArgumentException($"f's values at the knots change too steeply for finite weights (the slopes between knots overflow): {e.Message.Replace(" (Parameter 'weights')", "")}", nameof(f), e);
+        }
     }
 
     /// <summary>The knots a, a + h, ..., b.</summary>

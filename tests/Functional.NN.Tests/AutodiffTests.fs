@@ -392,7 +392,7 @@ let facade =
             close 0.0 "value" run.Value 52.0
             Expect.equal (run.Gradient "A") (array2D [ [ 8.0; 12.0 ]; [ 8.0; 12.0 ] ]) "gradient"
             let e = Expect.throwsC (fun () -> a.MatMul(FunctionalNN.Autodiff.Constant(array2D [ [ 1.0; 2.0; 3.0 ] ])) |> ignore) id :?> ArgumentException
-            Expect.equal e.ParamName "b" "ParamName"
+            Expect.equal e.ParamName "other" "ParamName: MatMul's parameter"
             Expect.stringContains e.Message "1x3" "the other shape"
             Expect.throwsT<ArgumentNullException> (fun () -> a.MatMul(null) |> ignore) "null operand"
         }

@@ -65,6 +65,32 @@ let private isPng (path: string) =
     let b = File.ReadAllBytes path
     b.Length > 5000 && b.[0] = 0x89uy && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G'
 
+/// A folder with the models the CLI makes (a pipeline, its ONNX export, an ONNX network and its model file made by
+/// fnn import, a linear model) and their data, for the tests of the commands that read them.
+let private withModels (f: string -> unit) =
+    let dir = tempDir ()
+    try
+        let write name (text: string) = File.WriteAllText(Path.Combine(dir, name), text)
+        File.WriteAllText(Path.Combine(dir, "iris.csv"), File.ReadAllText(Repo.path [ "src"; "Core.FSharp"; "Data"; "iris.csv" ]))
+        let code, _, err, _ = run dir [ "train"; "--data"; "iris.csv"; "--epochs"; "5"; "--out"; "cls.fnn"; "--quiet" ]
+        Expect.equal code 0 err
+        let code, _, err, _ = run dir [ "export"; "--model"; "cls.fnn"; "--out"; "cls.onnx" ]
+        Expect.equal code 0 err
+        // A 2-input network as ONNX, and its model file made by fnn import.
+        let net = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Identity).Build()
+        FunctionalNN.OnnxExtensions.ExportOnnx(net, Path.Combine(dir, "mlp.onnx"), FunctionalNN.OnnxModel.DefaultOpset)
+        let code, _, err, _ = run dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "mlp.fnn" ]
+        Expect.equal code 0 err
+        let rows = [ for i in 0 .. 39 -> let a, b = float (i % 7), float ((i * 3) % 11) in sprintf "%g,%g,%g" a b (1.0 + 2.0 * a - 3.0 * b) ]
+        write "lin.csv" ("a,b,y\n" + String.Join("\n", rows) + "\n")
+        let code, _, err, _ = run dir [ "linear"; "--data"; "lin.csv"; "--out"; "lin.fnn" ]
+        Expect.equal code 0 err
+        write "semi.csv" "p;q;r\n1;2;9\n3;4;9\n"
+        write "quoted.csv" "\"p\",\"q,x\",r\n1,2,3\n"
+        write "missfeat.csv" "sepal_length,sepal_width,petal_length,petal_width,species\n5.1,,1.4,0.2,setosa\n6.0,3.0,4.5,1.5,versicolor\n"
+        f dir
+    finally Directory.Delete(dir, true)
+
 [<Tests>]
 let tests =
     testSequenced <| testList "CLI" [
@@ -453,5 +479,67 @@ let tests =
                 let accuracy = JsonDocument.Parse(json.Trim()).RootElement.GetProperty("accuracy").GetDouble()
                 Expect.isGreaterThan accuracy 0.3 "the interrupted model learnt something"
             finally Directory.Delete(dir, true)
+        }
+        test "predict on an ONNX network reads the header with the library's CSV reader (--separator, quoted names) and checks the path" {
+            withModels <| fun dir ->
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv" ] 2 [ "semi.csv has 3 columns but the network takes 2 inputs"; "--features" ] |> ignore
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "quoted.csv" ] 2 [ "quoted.csv has 3 columns" ] |> ignore
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--features"; "p" ] 2 [ "--features names 1 column but the network takes 2 inputs" ] |> ignore
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "." ] 1 [ "is a directory, not a file" ] |> ignore
+                let code, out, err, _ = run dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ]
+                Expect.equal code 0 err
+                Expect.equal (out.Split('\n').[0]) "p,q,output_0" "the named columns and the output"
+                Expect.equal (out.Trim().Split('\n').Length) 3 "one line per row"
+        }
+        test "predict, evaluate, explain and export take the models the CLI makes, or refuse them with a usage error naming the kind" {
+            withModels <| fun dir ->
+                // The network model file fnn import made predicts as its .onnx file does (the same numbers).
+                let _, fromOnnx, _, _ = run dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--features"; "p,q" ]
+                let code, fromFnn, err, _ = run dir [ "predict"; "--model"; "mlp.fnn"; "--data"; "semi.csv"; "--features"; "p,q" ]
+                Expect.equal code 0 err
+                Expect.equal fromFnn fromOnnx "the .fnn network predicts as the .onnx network"
+                expectError dir [ "evaluate"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn evaluate takes pipeline and linear models"; "holds a network model" ] |> ignore
+                expectError dir [ "explain"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn explain takes pipeline models"; "holds a network model" ] |> ignore
+                expectError dir [ "explain"; "--model"; "lin.fnn"; "--data"; "lin.csv" ] 2 [ "fnn explain takes pipeline models"; "holds a linear model" ] |> ignore
+                expectError dir [ "export"; "--model"; "cls.onnx"; "--out"; "again.onnx" ] 2 [ "already ONNX"; "fnn import" ] |> ignore
+                // The library's own pipeline export is evaluated and explained as its .fnn file is.
+                let _, viaFnn, _, _ = run dir [ "evaluate"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--json" ]
+                let code, viaOnnx, err, _ = run dir [ "evaluate"; "--model"; "cls.onnx"; "--data"; "iris.csv"; "--json" ]
+                Expect.equal code 0 err
+                Expect.floatClose Accuracy.high ((json viaOnnx).GetProperty("accuracy").GetDouble()) ((json viaFnn).GetProperty("accuracy").GetDouble()) "the same accuracy"
+                let code, _, err, _ = run dir [ "explain"; "--model"; "cls.onnx"; "--data"; "iris.csv"; "--json" ]
+                Expect.equal code 0 err
+        }
+        test "a missing value under a model trained without imputation gets advice that works; explain takes the data options" {
+            withModels <| fun dir ->
+                for cmd in [ "evaluate"; "predict"; "explain" ] do
+                    expectError dir [ cmd; "--model"; "cls.fnn"; "--data"; "missfeat.csv" ] 1 [ "'sepal_width'"; "--missing drop"; "retrain with --missing" ] |> ignore
+                    expectError dir [ cmd; "--model"; "cls.fnn"; "--data"; "missfeat.csv"; "--missing"; "mean" ] 2 [ "--missing mean"; "without imputation"; "--missing drop" ] |> ignore
+                    // The advice given works.
+                    let code, _, err, _ = run dir [ cmd; "--model"; "cls.fnn"; "--data"; "missfeat.csv"; "--missing"; "drop" ]
+                    Expect.equal code 0 (sprintf "fnn %s --missing drop (stderr: %s)" cmd err)
+                let code, out, err, _ = run dir [ "explain"; "--model"; "cls.fnn"; "--data"; "missfeat.csv"; "--missing"; "drop"; "--unknown-category"; "zeros"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("row").GetInt32()) 0 "explain takes the data options"
+        }
+        test "numeric options out of range are errors naming the option, before any summary or training" {
+            withModels <| fun dir ->
+                Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "1" ] 2 [ "--validation-fraction"; "[0, 1)" ]) "" "nothing printed"
+                Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "-0.1" ] 2 [ "--validation-fraction" ]) "" "nothing printed"
+                // --steps, --repeats and widths too large for memory keep exit code 1 (AttributionTests, RobustnessTests) but name the option.
+                expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--steps"; "0" ] 1 [ "--steps must be at least 1" ] |> ignore
+                expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--repeats"; "0" ] 1 [ "--repeats must be at least 1" ] |> ignore
+                let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 1 [ "--layers 2147483647"; "2147483647 units" ]
+                Expect.equal out "" "nothing printed"
+        }
+        test "fnn linear on a rank-deficient design advises --lambda, not the library's member" {
+            withModels <| fun dir ->
+                // b = 2a: the design is rank-deficient.
+                File.WriteAllText(Path.Combine(dir, "rank.csv"), "a,b,y\n1,2,3\n2,4,5\n3,6,7\n4,8,9\n5,10,12\n6,12,13\n")
+                let _, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ]
+                Expect.isFalse (err.Contains "Ridge.fit" || err.Contains "FitRidge") err
+                expectError dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ] 1 [ "rank-deficient"; "fnn linear --lambda" ] |> ignore
+                let code, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0"; "--lambda"; "0.01" ]
+                Expect.equal code 0 (sprintf "the advice works (stderr: %s)" err)
         }
     ]

@@ -124,7 +124,7 @@ let tests =
             let e = Expect.throwsC (fun () -> Batching.MiniBatch 0 |> ignore) id
             Expect.equal (e :?> ArgumentException).ParamName "size" "batch size"
             let e = Expect.throwsC (fun () -> Schedule.Constant -1.0 |> ignore) id
-            Expect.equal (e :?> ArgumentException).ParamName "schedule" "schedule"
+            Expect.equal (e :?> ArgumentException).ParamName "eta" "Schedule.Constant's parameter"
             let e = Expect.throwsC (fun () -> Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, TrainingOptions(MaxEpochs = 0)) |> ignore) id
             Expect.equal (e :?> ArgumentException).ParamName "MaxEpochs" "max epochs"
             let e = Expect.throwsC (fun () -> Trainer.Train(xorNet (), xorX, xorY, Loss.BinaryCrossEntropy, null, xorX) |> ignore) id
@@ -142,3 +142,57 @@ let docsTests =
         let body = normalise (String.Join("\n", script.[1..]))
         Expect.stringContains doc ("```fsharp\n" + body + "\n```") "the docs' F# block is the script"
     }
+
+/// The facade's errors name what a C# user wrote: its members in messages, its parameters and properties in
+/// ParamName (never the core's F# names).
+[<Tests>]
+let facadeNames =
+    testList "TrainingFacade names" [
+        test "errors name the C# member, parameter or property the user set" {
+            // Every case is checked and every mismatch listed, so that a failure shows each case that is wrong.
+            let failures = Collections.Generic.List<string>()
+            let check (what: string) (f: unit -> obj) (param: string) (fragments: string list) (absent: string list) =
+                match (try f () |> ignore; None with e -> Some e) with
+                | None -> failures.Add(sprintf "%s: no exception" what)
+                | Some e ->
+                    let actual = match e with :? ArgumentException as a -> a.ParamName | _ -> null
+                    if actual <> param then failures.Add(sprintf "%s: ParamName '%s', expected '%s' (%s: %s)" what actual param (e.GetType().Name) e.Message)
+                    for s in fragments do if not (e.Message.Contains s) then failures.Add(sprintf "%s: no '%s' in: %s" what s e.Message)
+                    for s in absent do if e.Message.Contains s then failures.Add(sprintf "%s: '%s' in: %s" what s e.Message)
+            let x = Array2D.init 5 2 (fun i _ -> float i)
+            check "LinearRegression.Fit, rank-deficient" (fun () -> box (LinearRegression.Fit(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]))) "x" [ "LinearRegression.FitRidge" ] [ "Ridge.fit" ]
+            check "FitByGradientDescent diverging" (fun () -> box (LinearRegression.FitByGradientDescent(Array2D.init 5 1 (fun i _ -> float i), [| 1.0; 2.0; 3.0; 4.0; 5.0 |], LinearGradientDescentOptions(LearningRate = Nullable 10.0)))) null [ "LearningRate null" ] [ "AutoLearningRate" ]
+            let m = Autodiff.Variable("m", Array2D.zeroCreate 2 3)
+            check "Backward" (fun () -> box (m.Backward())) null [ "Sum() or Mean()" ] [ "Node.sum" ]
+            check "MatMul" (fun () -> box (m.MatMul m)) "other" [ "MatMul needs"; "other is 2x3" ] [ "matMul"; "b is" ]
+            check "BroadcastRows" (fun () -> box (m.BroadcastRows 3)) null [ "BroadcastRows needs"; "this node is 2x3" ] [ "broadcastRows" ]
+            check "AddRow" (fun () -> box (m.AddRow m)) "row" [ "AddRow needs"; "for this node of shape" ] [ "addRow" ]
+            let net = NetworkBuilder(2).Dense(3, Activation.Tanh).Dense(1, Activation.Identity).Build()
+            check "Train validationX" (fun () -> box (Trainer.Train(net, x, Array2D.zeroCreate 5 1, Loss.MeanSquaredError, null, Array2D.zeroCreate 3 5, Array2D.zeroCreate 3 1))) "validationX" [ "validationX" ] [ "validationInputs" ]
+            check "Train validationY" (fun () -> box (Trainer.Train(net, x, Array2D.zeroCreate 5 1, Loss.MeanSquaredError, null, Array2D.zeroCreate 3 2, Array2D.zeroCreate 2 1))) "validationY" [ "validationY" ] [ "validationTargets" ]
+            check "WeightDecay" (fun () -> box (Trainer.Train(net, x, Array2D.zeroCreate 5 1, Loss.MeanSquaredError, TrainingOptions(WeightDecay = -1.0)))) "WeightDecay" [ "WeightDecay" ] []
+            check "Dense initializer" (fun () -> box (NetworkBuilder(2).Dense(3, Activation.Tanh, true, enum<Initializer> 42))) "initializer" [] []
+            check "MiniBatch sampling" (fun () -> box (Batching.MiniBatch(2, enum<Sampling> 5))) "sampling" [] []
+            check "Schedule.Constant" (fun () -> box (Schedule.Constant -1.0)) "eta" [] []
+            check "Schedule.StepDecay" (fun () -> box (Schedule.StepDecay(0.1, 0.5, 0))) "every" [] []
+            check "Optimizer.Momentum" (fun () -> box (Optimizer.Momentum 1.5)) "momentum" [] []
+            check "Optimizer.Adam" (fun () -> box (Optimizer.Adam(0.9, 1.5))) "beta2" [] []
+            check "ReluInterpolant" (fun () -> box (UniversalApproximation.ReluInterpolant((fun v -> if v > 0.5 then 1e308 else -1e308), 0.0, 1.0, 5))) "f" [ "f's values" ] []
+            let iris = Dataset.Embedded "iris"
+            check "PipelineOptions.Activation" (fun () -> box (Pipeline.Fit(iris, PipelineOptions(Activation = enum<Activation> 77)))) "Activation" [] []
+            check "PipelineOptions.HiddenLayers" (fun () -> box (Pipeline.Fit(iris, PipelineOptions(HiddenLayers = [| Int32.MaxValue |])))) "HiddenLayers" [] []
+            let reg = Pipeline.Fit(Dataset.Embedded "commute", PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
+            let p = reg.CreatePredictor()
+            check "PipelinePredictor on a regressor" (fun () -> box (p.PredictProbabilities [| 1.0; 2.0 |])) null [ "use PredictOutputs" ] []
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-names-" + Guid.NewGuid().ToString "N")
+            IO.Directory.CreateDirectory dir |> ignore
+            try
+                let pipe, plain = IO.Path.Combine(dir, "p.onnx"), IO.Path.Combine(dir, "n.onnx")
+                Pipeline.Fit(iris, PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model.ExportOnnx pipe
+                net.ExportOnnx plain
+                check "OnnxModel.Import of a pipeline" (fun () -> box (OnnxModel.Import pipe)) null [ "OnnxModel.ImportPipeline" ] [ "Onnx.importPipeline" ]
+                check "OnnxModel.ImportPipeline of a network" (fun () -> box (OnnxModel.ImportPipeline plain)) null [ "OnnxModel.Import" ] [ "Onnx.importNetwork" ]
+            finally IO.Directory.Delete(dir, true)
+            Expect.isEmpty failures (String.Join("\n", failures))
+        }
+    ]
