@@ -1,5 +1,6 @@
 namespace Functional.NN
 
+open System
 open MathNet.Numerics.LinearAlgebra
 
 /// The notes' batch gradient descent, theta <- theta - eta grad L(theta), as a pure step (for
@@ -34,8 +35,18 @@ module GradientDescent =
         check "" net.Blocks gradients.Blocks
         let theta = Parameters.ofNetwork net
         let g = Parameters.ofGradients gradients
+        for k in 0 .. g.Count - 1 do
+            if not (Double.IsFinite g.[k]) then
+                Check.fail "gradients" (sprintf "gradients holds %g at parameter %d of %d; a step needs a finite gradient." g.[k] k g.Count)
         // theta - eta g in float64, rounded once to the precision by toNetwork.
-        Parameters.toNetwork net (theta - learningRate * g)
+        let stepped = Parameters.toNetwork net (theta - learningRate * g)
+        let after = Parameters.ofNetwork stepped
+        for k in 0 .. after.Count - 1 do
+            if not (Double.IsFinite after.[k]) then
+                Check.fail "gradients"
+                    (sprintf "The step makes parameter %d of %d %g (it was %g, its gradient is %g, learningRate is %g): learningRate times the gradient overflows %s. Use a smaller learningRate or scale the data."
+                        k after.Count after.[k] theta.[k] g.[k] learningRate (if net.Precision = Precision.Float32 then "float32's range" else "the double range"))
+        stepped
 
     /// `steps` full-batch gradient-descent steps on (X, Y), through the one trainer (Trainer.train
     /// with full batches, a constant step size and plain SGD, on the default backend). Returns the

@@ -66,8 +66,8 @@ module ModelFile =
     let private refuseCustom (param: string) (here: string) (c: ICustomBlock) : 'a =
         Check.fail param (sprintf "Block %s is the custom block '%s', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks." here c.Name)
 
-    /// The deepest nesting of residual blocks a file may hold.
-    let maxBlockDepth = 32
+    /// The deepest nesting of residual blocks a file may hold: the deepest a network may have.
+    let maxBlockDepth = Block.maxDepth
 
     /// A network's entries, prefixed. A network of dense layers only is written as before
     /// (format version 1, or 2 for float32): "<p>layers" (count), for a Float32 network

@@ -180,10 +180,6 @@ public static class Explanations
         if (method != AttributionMethod.IntegratedGradients && method != AttributionMethod.GradientTimesInput)
             throw new ArgumentOutOfRangeException(nameof(method),
                 $"method is {(int)method}, which is not an AttributionMethod (IntegratedGradients or GradientTimesInput).");
-        if (steps is int st && (st < 1 || st > MaxSteps))
-            throw new ArgumentOutOfRangeException(nameof(steps), st < 1
-                ? $"steps must be at least 1, but is {st}."
-                : $"steps is {st}, above the limit of {MaxSteps} Gauss-Legendre nodes per segment (Explanations.MaxSteps).");
         var o = FN.AttributionOptions.Default
             .WithBackend(backend.ToCore())
             .WithMethod(method == AttributionMethod.IntegratedGradients ? FN.AttributionMethod.IntegratedGradients : FN.AttributionMethod.GradientTimesInput)
@@ -307,17 +303,9 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(labels);
-        CheckRows(x, labels.Length, nameof(labels));
-        // One output: class 0 or 1 (the output above its threshold); k outputs: the argmax, 0 .. k-1.
-        var highest = Math.Max(1, network.OutputSize - 1);
-        for (var i = 0; i < labels.Length; i++)
-            if (labels[i] < 0 || labels[i] > highest)
-                throw new ArgumentException(network.OutputSize == 1
-                    ? $"labels[{i}] is {labels[i]}, but a network with one output predicts class 0 or 1."
-                    : $"labels[{i}] is {labels[i]}, but the network has {network.OutputSize} outputs (classes 0 .. {network.OutputSize - 1}).", nameof(labels));
         var classes = Math.Max(2, labels.Length == 0 ? 0 : labels.Max() + 1);
         var target = FN.Target.NewClasses((int[])labels.Clone(), Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
-        return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
+        return new(Errors.Run(() => FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 
     /// <summary>Permutation importance of a network on (x, y values): R^2.</summary>
@@ -325,8 +313,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(y);
-        CheckValues(x, y);
-        return new(FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
+        return new(Errors.Run(() => FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed), ("target", nameof(y))));
     }
 
     /// <summary>Explains a linear model's output for one row: integrated gradients and gradient times input both give
@@ -346,8 +333,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(y);
-        CheckValues(x, y);
-        return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed));
+        return new(Errors.Run(() => FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), FN.Target.NewValues((double[])y.Clone()), repeats, seed), ("target", nameof(y))));
     }
 
     /// <summary>Permutation importance of a linear classifier on (x, labels -1/+1 or class indices): accuracy of
@@ -356,37 +342,10 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
-        CheckRows(x, labels.Length, nameof(labels));
-        // One output: -1/+1 (or 0/1) by the sign of x w + b; k outputs: the argmax, 0 .. k-1.
-        for (var i = 0; i < labels.Length; i++)
-        {
-            var ok = model.OutputSize == 1 ? labels[i] is -1 or 0 or 1 : labels[i] >= 0 && labels[i] < model.OutputSize;
-            if (!ok)
-                throw new ArgumentException(model.OutputSize == 1
-                    ? $"labels[{i}] is {labels[i]}, but a linear model with one output takes the labels -1 and +1 (or 0 and 1)."
-                    : $"labels[{i}] is {labels[i]}, but the model has {model.OutputSize} outputs (classes 0 .. {model.OutputSize - 1}).", nameof(labels));
-        }
-        var mapped = labels.Select(l => l == -1 ? 0 : l).ToArray();
+        // The C# convention for one output is -1/+1 (or 0/1); the core's classes are 0 and 1.
+        var mapped = model.OutputSize == 1 ? labels.Select(l => l == -1 ? 0 : l).ToArray() : (int[])labels.Clone();
         var classes = Math.Max(2, mapped.Length == 0 ? 0 : mapped.Max() + 1);
         var target = FN.Target.NewClasses(mapped, Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
-        return new(FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed));
-    }
-
-    /// <summary>Throws ArgumentNullException for a null x, and ArgumentException (ParamName <paramref name="name"/>)
-    /// when the count of labels or values differs from x's rows.</summary>
-    private static void CheckRows(double[,] x, int count, string name)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (count != x.GetLength(0))
-            throw new ArgumentException($"{name} has {count} entries but x has {x.GetLength(0)} rows (shape {x.GetLength(0)}x{x.GetLength(1)}).", name);
-    }
-
-    /// <summary>Checks y against x's rows and for NaN or infinity (ParamName "y").</summary>
-    private static void CheckValues(double[,] x, double[] y)
-    {
-        CheckRows(x, y.Length, nameof(y));
-        for (var i = 0; i < y.Length; i++)
-            if (!double.IsFinite(y[i]))
-                throw new ArgumentException($"y holds {y[i]} at row {i}; every value must be finite.", nameof(y));
+        return new(Errors.Run(() => FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 }

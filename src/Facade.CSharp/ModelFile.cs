@@ -18,7 +18,7 @@ public static class ModelFile
     public static void SaveNetwork(Network network, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(network);
-        FN.ModelFile.saveNetworkWith(Options(overwriteReadOnly), path, network.Core);
+        Errors.Run(() => FN.ModelFile.saveNetworkWith(Options(overwriteReadOnly), path, network.Core));
     }
 
     /// <summary>Loads a network.</summary>

@@ -96,7 +96,7 @@ public sealed class Network
     /// <exception cref="ArgumentOutOfRangeException">An unknown precision.</exception>
     /// <exception cref="ArgumentException">A parameter beyond float32's range (about 3.4e38).</exception>
     public Network WithPrecision(Precision precision) =>
-        new(FN.NetworkModule.withPrecision(precision.ToCore(), Core));
+        new(Errors.Run(() => FN.NetworkModule.withPrecision(precision.ToCore(), Core)));
 
     /// <summary>The dense layers, first to last (depth first into residual blocks; <see cref="Blocks"/> lists every block).</summary>
     public IReadOnlyList<LayerInfo> Layers =>
@@ -168,15 +168,7 @@ public sealed class Network
     public Network GradientDescentStep(LossAndGradient gradient, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(gradient);
-        for (var k = 0; k < gradient.Gradient.Length; k++)
-            if (!double.IsFinite(gradient.Gradient[k]))
-                throw new ArgumentException($"gradient holds {gradient.Gradient[k]} at parameter {k} of {gradient.Gradient.Length}; a step needs a finite gradient.", nameof(gradient));
-        var stepped = FN.GradientDescent.step(learningRate, Core, gradient.CoreGradients);
-        var theta = FN.Parameters.ofNetwork(stepped);
-        for (var k = 0; k < theta.Count; k++)
-            if (!double.IsFinite(theta[k]))
-                throw new ArgumentException($"The step makes parameter {k} of {theta.Count} {theta[k]} (it was {FN.Parameters.ofNetwork(Core)[k]}, its gradient is {gradient.Gradient[k]}, learningRate is {learningRate}): learningRate times the gradient overflows{(Core.Precision.Equals(FN.Precision.Float32) ? " float32's range" : " the double range")}. Use a smaller learningRate or scale the data.", nameof(gradient));
-        return new Network(stepped);
+        return new Network(Errors.Run(() => FN.GradientDescent.step(learningRate, Core, gradient.CoreGradients), ("gradients", nameof(gradient))));
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>

@@ -230,7 +230,8 @@ public sealed record TrainingOptions
     public bool RecordGradientNorm { get; init; } = D.RecordGradientNorm;
 
     /// <summary>Stop with <c>TrainingDivergedException</c> when a batch loss exceeds this factor times
-    /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off).</summary>
+    /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off; otherwise it
+    /// must be a finite number above 1, else training throws ArgumentOutOfRangeException).</summary>
     public double DivergenceFactor { get; init; } = D.DivergenceFactor;
 
     /// <summary>The notes' plain gradient descent: full batch, constant step <paramref name="rate"/>, plain SGD,

@@ -153,22 +153,27 @@ let tests =
             // A real argmax still works (the first of a tie).
             Expect.equal (Labels.ArgMax(array2D [ [ 1.0; 3.0; 3.0 ]; [ 2.0; 0.0; -1.0 ] ])) [| 1; 0 |] "argmax"
         }
+        test "WithPrecision names the network (C#) when a parameter is beyond float32's range" {
+            // 1e39 is above float32's largest finite value, about 3.4e38.
+            let big = NetworkBuilder(1).Dense(1, Activation.Identity).Seed(1L).Build().WithLayerParameters(0, array2D [ [ 1e39 ] ], [| 0.0 |])
+            expectArg "network" [ "beyond the range of float32" ] (fun () -> big.WithPrecision(Precision.Float32) |> ignore)
+        }
         test "PermutationImportance checks labels against the model's outputs and names the C# parameters" {
             let x = Array2D.init 6 3 (fun i j -> sin (float (3 * i + j)))
             // net has 2 outputs: classes 0 and 1.
-            expectArg "labels" [ "labels[2]"; "-1" ] (fun () -> net.PermutationImportance(x, [| 0; 1; -1; 0; 1; 0 |]) |> ignore)
+            expectArg "labels" [ "label -1"; "row 2"; "2 outputs" ] (fun () -> net.PermutationImportance(x, [| 0; 1; -1; 0; 1; 0 |]) |> ignore)
             let three = NetworkBuilder(3).Dense(3, Activation.Identity).Seed(2L).Build()
-            expectArg "labels" [ "labels[1]"; "7"; "3 outputs" ] (fun () -> three.PermutationImportance(x, [| 0; 7; 2; 0; 1; 0 |]) |> ignore)
-            expectArg "labels" [ "5 entries"; "6 rows" ] (fun () -> three.PermutationImportance(x, [| 0; 1; 2; 0; 1 |]) |> ignore)
-            expectArg "y" [ "5 entries"; "6 rows" ] (fun () -> net.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
+            expectArg "labels" [ "label 7"; "row 1"; "3 outputs" ] (fun () -> three.PermutationImportance(x, [| 0; 7; 2; 0; 1; 0 |]) |> ignore)
+            expectArg "labels" [ "5 labels"; "6 rows" ] (fun () -> three.PermutationImportance(x, [| 0; 1; 2; 0; 1 |]) |> ignore)
+            expectArg "y" [ "5 values"; "6 rows" ] (fun () -> net.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
             // Valid labels work: accuracy is in [0, 1], so every mean drop is within [-1, 1].
             let r = three.PermutationImportance(x, [| 0; 1; 2; 0; 1; 2 |], 2, 1L)
             Expect.isTrue (r.Means |> Seq.cast<float> |> Seq.forall (fun m -> m >= -1.0 && m <= 1.0)) "accuracy drops"
             // A linear model with one output takes -1/+1 (or 0/1); -2 is no label.
             let lm = LinearModel.Create(array2D [ [ 1.0 ]; [ -1.0 ]; [ 0.5 ] ], [| 0.0 |])
-            expectArg "labels" [ "labels[0]"; "-2" ] (fun () -> lm.PermutationImportance(x, [| -2; 1; 1; -1; 1; -1 |]) |> ignore)
+            expectArg "labels" [ "label -2"; "row 0"; "class 0 or 1" ] (fun () -> lm.PermutationImportance(x, [| -2; 1; 1; -1; 1; -1 |]) |> ignore)
             lm.PermutationImportance(x, [| -1; 1; 1; -1; 1; -1 |], 2, 1L) |> ignore
-            expectArg "y" [ "5 entries" ] (fun () -> lm.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
+            expectArg "y" [ "5 values" ] (fun () -> lm.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
         }
         test "feature names must fit x at fit time; target names are named targetNames" {
             let x = array2D [ [ 1.0; 2.0 ]; [ 2.0; 1.0 ]; [ 3.0; 5.0 ]; [ 4.0; 3.0 ] ]

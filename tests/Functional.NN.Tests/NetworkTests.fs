@@ -218,8 +218,7 @@ let private argumentError (f: unit -> unit) : ArgumentException =
 let reviewFixes =
     testList "review fixes" [
         test "Network.ofBlocks refuses residual blocks nested deeper than a model file holds (32)" {
-            // Expected limit: ModelFile.maxBlockDepth, the nesting a model file may hold.
-            Expect.equal Block.maxDepth ModelFile.maxBlockDepth "one limit"
+            // Expected limit: 32, the nesting a model file may hold (ModelFile.maxBlockDepth is Block.maxDepth).
             let ok = Network.ofBlocks (nestedResiduals 32)
             Expect.equal (Block.nesting ok.Blocks) 32 "32 deep is a network"
             for depth in [ 33; 40000 ] do

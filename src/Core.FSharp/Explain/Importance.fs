@@ -100,13 +100,23 @@ module Importance =
 
     /// The default score of a model's outputs on a target (scikit-learn's default scorers):
     /// accuracy of `classesOfScores` for classes, R^2 (averaged over the columns) for values.
-    let private defaultScore (predict: Matrix<float> -> Matrix<float>) (target: Target) (rows: int) : string * (Matrix<float> -> float) =
+    /// A model of `outputs` outputs predicts classes 0 .. outputs - 1 (the argmax), or 0 and 1 for
+    /// one output (`classesOfScores`): labels outside them are refused, as are non-finite values.
+    let private defaultScore (predict: Matrix<float> -> Matrix<float>) (outputs: int) (target: Target) (rows: int) : string * (Matrix<float> -> float) =
         match target with
         | Target.Classes (labels, _) ->
             if labels.Length <> rows then Check.fail "target" (sprintf "target has %d labels but x has %d rows." labels.Length rows)
+            let highest = max 1 (outputs - 1)
+            labels |> Array.iteri (fun i l ->
+                if l < 0 || l > highest then
+                    Check.fail "target"
+                        (if outputs = 1 then sprintf "target holds the label %d at row %d, but a model with one output predicts class 0 or 1." l i
+                         else sprintf "target holds the label %d at row %d, but the model has %d outputs (classes 0 .. %d)." l i outputs (outputs - 1)))
             "accuracy", (fun xp -> ClassificationMetrics.accuracy (classesOfScores (predict xp)) labels)
         | Target.Values v ->
             if v.Length <> rows then Check.fail "target" (sprintf "target has %d values but x has %d rows." v.Length rows)
+            v |> Array.iteri (fun i value ->
+                if not (Double.IsFinite value) then Check.fail "target" (sprintf "target holds %g at row %d; every value must be finite." value i))
             let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
             "r2", (fun xp -> RegressionMetrics.r2 (predict xp) y)
 
@@ -128,14 +138,14 @@ module Importance =
         Network.checkInput net "x" x
         // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
         let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
-        let scorer, score = defaultScore predict target x.RowCount
+        let scorer, score = defaultScore predict net.OutputSize target x.RowCount
         permutation scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
 
     /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
     /// class 1 when x w + b > 0), R^2 for values.
     let ofLinearModel (model: LinearModel) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         LinearModel.checkInput model "x" x
-        let scorer, score = defaultScore (LinearModel.predict model) target x.RowCount
+        let scorer, score = defaultScore (LinearModel.predict model) model.OutputSize target x.RowCount
         permutation scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
 
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
