@@ -164,19 +164,27 @@ public sealed class PolynomialModel
 /// <summary>Polynomial regression (notes ch. 1.5) and its feature maps.</summary>
 public static class PolynomialRegression
 {
+    /// <summary>The most columns a polynomial map builds: 100,000.</summary>
+    public const int MaxColumns = FL.PolynomialFeatures.MaxColumns;
+
     /// <summary>Fits y = w0 + w1 x + ... + wm x^m by least squares.</summary>
     /// <exception cref="ArgumentException">Bad arguments, or fewer distinct points than coefficients.</exception>
     public static PolynomialModel Fit(double[] x, double[] y, int degree) =>
         new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 
     /// <summary>Fits a polynomial of total degree m in the d columns of x (all monomials, scikit-learn's order).</summary>
+    /// <exception cref="ArgumentException">Bad arguments; a degree whose C(m + d, d) - 1 monomials are more than
+    /// <see cref="MaxColumns"/> or more than the samples can determine (ParamName "degree").</exception>
     public static PolynomialModel Fit(double[,] x, double[] y, int degree) =>
         new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 
     /// <summary>The notes' phi(x) = [1, x, ..., x^m] of each point, as rows.</summary>
+    /// <exception cref="ArgumentException">A degree whose m + 1 columns are more than <see cref="MaxColumns"/> (ParamName "degree").</exception>
     public static double[,] Phi(double[] x, int degree) => FL.PolynomialFeatures.phi(degree, LinearInterop.NotNull(x, nameof(x))).ToArray();
 
     /// <summary>All monomials of total degree 1 .. m of the columns of x, in scikit-learn's
     /// PolynomialFeatures(degree, include_bias=False) order.</summary>
+    /// <exception cref="ArgumentException">A degree whose C(m + d, d) - 1 monomials are more than <see cref="MaxColumns"/>
+    /// (ParamName "degree"), refused before any is built.</exception>
     public static double[,] Monomials(double[,] x, int degree) => FL.PolynomialFeatures.monomials(degree, Interop.ToMatrix(x, nameof(x))).ToArray();
 }
