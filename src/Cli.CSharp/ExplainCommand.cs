@@ -30,9 +30,12 @@ public static class ExplainCommand
             "reference" => Backend.Reference,
             _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
         };
-        // Named as the option, before the model is read (exit code 1, as the library's own check gave).
-        if (steps is < 1) throw new ArgumentException($"--steps must be at least 1, not {steps}");
-        if (repeats < 1) throw new ArgumentException($"--repeats must be at least 1, not {repeats}");
+        // Usage errors naming the option, before the model is read (the library's own checks would name its parameters
+        // and member, Explanations.MaxSteps, after the data were read).
+        if (steps is < 1) throw new UsageException($"--steps must be at least 1, not {steps}");
+        if (steps is > Explanations.MaxSteps)
+            throw new UsageException($"--steps must be at most {Explanations.MaxSteps} (Gauss-Legendre nodes per segment; past a few hundred the rule is exact to rounding), not {steps}");
+        if (repeats < 1) throw new UsageException($"--repeats must be at least 1, not {repeats}");
         // The data options, as fnn predict and fnn evaluate read them.
         var format = o.DataFormat();
         var unknown = o.Unknown();

@@ -146,13 +146,13 @@ public static class TrainCommand
             },
         };
         var name = dataPath is not null ? Path.GetFileName(dataPath) : datasetName ?? "iris";
-        // The network is drawn before anything is printed, so that layers too wide for memory are an error naming --layers
-        // (exit code 1: the widths parse, the machine cannot hold them).
+        // The network is drawn before anything is printed, so that layers too wide for memory are a usage error naming
+        // --layers (exit code 2, as every bad option value), not the library's property.
         Pipeline untrained;
         try { untrained = Pipeline.Untrained(split.Train, options); }
         catch (ArgumentException e) when (e.ParamName == nameof(PipelineOptions.HiddenLayers))
         {
-            throw new ArgumentException($"--layers {layersText}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
+            throw new UsageException($"--layers {layersText}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "")}");
         }
         if (!json && !quiet)
         {

@@ -15,19 +15,13 @@ public static class UniversalApproximation
     /// <summary>The network (N - 1 ReLU hidden units, an identity output with a bias) that interpolates
     /// <paramref name="f"/> at the <paramref name="points"/> knots of [a, b]. It predicts and trains like any other
     /// <see cref="Network"/> (one input, one output).</summary>
-    /// <exception cref="ArgumentException">a ≥ b, fewer than 2 points, or f not finite at a knot.</exception>
+    /// <exception cref="ArgumentException">a ≥ b, fewer than 2 points, f not finite at a knot, or f's values
+    /// overflowing the weights (a slope between knots, its change, or a hidden unit's bias not finite; ParamName f).</exception>
     public static Network ReluInterpolant(Func<double, double> f, double a, double b, int points)
     {
         ArgumentNullException.ThrowIfNull(f);
-        try
-        {
-            return new Network(Approx.ReluInterpolant.construct(f, a, b, points));
-        }
-        catch (ArgumentException e) when (e.ParamName == "weights")
-        {
-            // The network's weights are the slopes of f between knots: weights that overflow come from f's values.
-            throw new ArgumentException($"f's values at the knots change too steeply for finite weights (the slopes between knots overflow): {e.Message.Replace(" (Parameter 'weights')", "")}", nameof(f), e);
-        }
+        // The core names f (this parameter's name too) for values that are not finite or that overflow the weights.
+        return new Network(Approx.ReluInterpolant.construct(f, a, b, points));
     }
 
     /// <summary>The knots a, a + h, ..., b.</summary>

@@ -109,4 +109,21 @@ let tests =
             Expect.equal (pn (fun () -> ReluInterpolant.ofFunction sin 0.0 1.0 1 |> ignore)) "points" "one point"
             Expect.equal (pn (fun () -> ReluInterpolant.ofFunction (fun x -> 1.0 / x) 0.0 1.0 4 |> ignore)) "f" "f infinite at 0"
         }
+
+        test "finite values of f that overflow the weights are an ArgumentException naming f, not the network's weights" {
+            let expectF (what: string) (build: unit -> Network) (fragments: string list) =
+                let e = Expect.throwsC (fun () -> build () |> ignore) id
+                Expect.isTrue (e :? ArgumentException) (sprintf "%s: an ArgumentException, not %s" what (e.GetType().Name))
+                Expect.equal (e :?> ArgumentException).ParamName "f" (sprintf "%s: ParamName f (the function argument), not weights or bias" what)
+                for s in "f's values overflow" :: fragments do Expect.stringContains e.Message s what
+            // A slope between knots overflows: (1e308 - -1e308) / 0.25.
+            let step v = if v > 0.5 then 1e308 else -1e308
+            expectF "ofFunction, slope" (fun () -> ReluInterpolant.ofFunction step 0.0 1.0 5) [ "the slope between knots 2 and 3" ]
+            expectF "construct, slope" (fun () -> ReluInterpolant.construct (Func<float, float> step) 0.0 1.0 5) [ "the slope between knots 2 and 3" ]
+            // Finite slopes 1e308 and -1e308 whose change overflows.
+            expectF "change of slope" (fun () -> ReluInterpolant.ofFunction (fun v -> if v = 1.0 then 1e308 else 0.0) 0.0 2.0 3) [ "the change of slope at knot 1" ]
+            // Knots 1e300, 1.5e300, 2e300 and values 0, 0, 1.5e308: a finite change of slope (3e8) at knot 1,
+            // whose hidden unit's bias, -3e8 * 1.5e300, overflows.
+            expectF "bias" (fun () -> ReluInterpolant.ofFunction (fun v -> if v >= 2e300 then 1.5e308 else 0.0) 1e300 2e300 3) [ "the bias of hidden unit 1" ]
+        }
     ]

@@ -576,12 +576,13 @@ let tests =
             let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
             Expect.equal (j.GetProperty("scorer").GetString()) "accuracy" "scorer"
             Expect.equal (j.GetProperty("features").GetArrayLength()) 64 "64 pixels"
+            // A bad option value is a usage error (exit 2), as --backend and --row below, naming the option.
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--steps"; "0" ]
-            Expect.equal code 1 out
-            Expect.stringContains out "steps must be at least 1" "typed error"
+            Expect.equal code 2 out
+            Expect.stringContains out "--steps must be at least 1" "usage error"
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "0" ]
-            Expect.equal code 1 out
-            Expect.stringContains out "repeats must be at least 1" "typed error"
+            Expect.equal code 2 out
+            Expect.stringContains out "--repeats must be at least 1" "usage error"
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--backend"; "gpu" ]
             Expect.equal code 2 out
             Expect.stringContains out "--backend needs auto, kernels or reference" "usage error"

@@ -522,14 +522,20 @@ let tests =
                 Expect.equal code 0 err
                 Expect.equal ((json out).GetProperty("row").GetInt32()) 0 "explain takes the data options"
         }
-        test "numeric options out of range are errors naming the option, before any summary or training" {
+        test "numeric options out of range are usage errors (exit 2) naming the option, before any summary or training" {
             withModels <| fun dir ->
                 Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "1" ] 2 [ "--validation-fraction"; "[0, 1)" ]) "" "nothing printed"
                 Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "-0.1" ] 2 [ "--validation-fraction" ]) "" "nothing printed"
-                // --steps, --repeats and widths too large for memory keep exit code 1 (AttributionTests, RobustnessTests) but name the option.
-                expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--steps"; "0" ] 1 [ "--steps must be at least 1" ] |> ignore
-                expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--repeats"; "0" ] 1 [ "--repeats must be at least 1" ] |> ignore
-                let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 1 [ "--layers 2147483647"; "2147483647 units" ]
+                // --steps, --repeats and widths too large for memory: usage errors as the others (exit 2), naming the option.
+                Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--steps"; "0" ] 2 [ "--steps must be at least 1" ]) "" "nothing printed"
+                Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--repeats"; "0" ] 2 [ "--repeats must be at least 1" ]) "" "nothing printed"
+                // Above Explanations.MaxSteps: the option and its limit, not the library's member (which gave exit 1).
+                let code, out, err, _ = run dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "gradient_x_input"; "--steps"; "5000" ]
+                Expect.equal code 2 err
+                Expect.equal out "" "nothing printed"
+                Expect.stringContains err "--steps must be at most 4096" "the option and its limit"
+                Expect.isFalse (err.Contains "Explanations.MaxSteps") "not the library's member"
+                let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 2 [ "--layers 2147483647"; "2147483647 units" ]
                 Expect.equal out "" "nothing printed"
         }
         test "fnn linear on a rank-deficient design advises --lambda, not the library's member" {

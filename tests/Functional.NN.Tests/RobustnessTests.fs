@@ -300,7 +300,9 @@ let tests =
         }
         test "the CLI refuses --layers 100000,100000 with one line before allocating, and a directory as --data" {
             let exit, err = runCli [ "train"; "--dataset"; "iris"; "--layers"; "100000,100000"; "--epochs"; "1" ]
-            Expect.equal exit 1 (sprintf "exit code 1, not 70 (stderr: %s)" err)
+            // A usage error (exit 2, as every bad option value; not 70, an internal error), naming the option.
+            Expect.equal exit 2 (sprintf "exit code 2, a usage error (stderr: %s)" err)
+            Expect.stringContains err "--layers 100000,100000" "names the option"
             Expect.stringContains err "2147483591" "states the limit"
             let dir = tempDir ()
             try

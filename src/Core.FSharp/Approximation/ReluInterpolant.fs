@@ -55,7 +55,10 @@ module ReluInterpolant =
 
     /// The one-hidden-layer ReLU network (N - 1 hidden units, ReLU; one identity output with a
     /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and
-    /// trains like any other. Raises ArgumentException when f is not finite at a knot.
+    /// trains like any other. Raises ArgumentException (ParamName "f") when f is not finite at a
+    /// knot, or when f's values, though finite, overflow the network's weights: a slope between
+    /// neighbouring knots, a change of slope at a knot, or a hidden unit's bias -|change| x_k that
+    /// is not a finite double.
     let construct (f: Func<float, float>) (a: float) (b: float) (points: int) : Network =
         Check.notNull "f" f
         let xs = knots a b points
@@ -63,9 +66,21 @@ module ReluInterpolant =
             let y = f.Invoke x
             if not (Double.IsFinite y) then Check.fail "f" (sprintf "f(%g) = %g at knot %d; f must be finite at every knot." x y k)
             y)
-        let slopes = Array.init (points - 1) (fun k -> (ys.[k + 1] - ys.[k]) / (xs.[k + 1] - xs.[k]))
+        let overflow (what: string) =
+            Check.fail "f" (sprintf "f's values overflow the interpolant's weights: %s is not a finite double. The network's weights are f's slopes between knots and their changes; use a smaller scale of f (divide it by a constant and multiply the network's output back) or fewer points." what)
+        let slopes = Array.init (points - 1) (fun k ->
+            let m = (ys.[k + 1] - ys.[k]) / (xs.[k + 1] - xs.[k])
+            if not (Double.IsFinite m) then
+                overflow (sprintf "the slope between knots %d and %d, (f(%g) - f(%g)) / h = (%g - %g) / %g," k (k + 1) xs.[k + 1] xs.[k] ys.[k + 1] ys.[k] (xs.[k + 1] - xs.[k]))
+            m)
         // The change of slope at knot k: m_0 at x_0, m_k - m_{k-1} after.
-        let bends = Array.init (points - 1) (fun k -> if k = 0 then slopes.[0] else slopes.[k] - slopes.[k - 1])
+        let bends = Array.init (points - 1) (fun k ->
+            let d = if k = 0 then slopes.[0] else slopes.[k] - slopes.[k - 1]
+            if k > 0 && not (Double.IsFinite d) then
+                overflow (sprintf "the change of slope at knot %d (x = %g), %g - %g," k xs.[k] slopes.[k] slopes.[k - 1])
+            if not (Double.IsFinite (abs d * xs.[k])) then
+                overflow (sprintf "the bias of hidden unit %d, -|%g| * %g (the change of slope times the knot x = %g)," k d xs.[k] xs.[k])
+            d)
         let units = points - 1
         let w = Mat.init 1 units (fun _ k -> abs bends.[k])
         let bias = Vector<float>.Build.Dense(units, fun k -> -(abs bends.[k]) * xs.[k])
