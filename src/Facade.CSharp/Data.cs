@@ -103,7 +103,7 @@ public sealed class Dataset
         string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
-        return new(Errors.Run(() => FN.Csv.load(Options(target, targetKind, features, classNames, true, format), path)));
+        return new(CsvErrors(() => FN.Csv.load(Options(target, targetKind, features, classNames, true, format), path)));
     }
 
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
@@ -126,7 +126,7 @@ public sealed class Dataset
         };
         var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
-        return new(Errors.Run(() => FN.Csv.load(options, path)));
+        return new(CsvErrors(() => FN.Csv.load(options, path)));
     }
 
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>
@@ -140,7 +140,7 @@ public sealed class Dataset
         string[]? features = null, string[]? classNames = null, CsvFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return new(Errors.Run(() => FN.Csv.loadText(Options(target, targetKind, features, classNames, true, format), text)));
+        return new(CsvErrors(() => FN.Csv.loadText(Options(target, targetKind, features, classNames, true, format), text)));
     }
 
     /// <summary>A classification data set from arrays in memory: one row of <paramref name="features"/> per sample
@@ -258,27 +258,12 @@ public sealed class Dataset
     /// <summary>The names <see cref="Embedded"/> accepts.</summary>
     public static IReadOnlyList<string> EmbeddedNames => (string[])FN.Datasets.names.Clone();
 
+    // The core's CsvOptions as given: Csv.checkOptions (in Csv.load and Csv.loadText) checks them, and CsvErrors maps
+    // its option names to the C# parameters.
     internal static FN.CsvOptions Options(string? target, TargetKind kind, string[]? features, string[]? classNames, bool requireTarget,
         CsvFormat? format = null)
     {
         var f = format ?? new CsvFormat();
-        CheckEntries(features, nameof(features), nameof(features));
-        CheckEntries(classNames, nameof(classNames), nameof(classNames));
-        CheckEntries(f.MissingMarkers, nameof(format), "format." + nameof(CsvFormat.MissingMarkers));
-        CheckEntries(f.TextColumns, nameof(format), "format." + nameof(CsvFormat.TextColumns));
-        if (target is not null && string.IsNullOrWhiteSpace(target))
-            throw new ArgumentException("target is blank; give the target column's name, or null for the last column.", nameof(target));
-        if (classNames is not null)
-        {
-            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (int i = 0; i < classNames.Length; i++)
-            {
-                var key = classNames[i].Normalize(System.Text.NormalizationForm.FormC);
-                if (seen.TryGetValue(key, out var first))
-                    throw new ArgumentException($"classNames[{i}] = '{classNames[i]}' repeats classNames[{first}]; each class name must be distinct.", nameof(classNames));
-                seen[key] = i;
-            }
-        }
         return new FN.CsvOptions(target is null ? FSharpOption<string>.None : FSharpOption<string>.Some(target),
             kind switch
             {
@@ -296,15 +281,6 @@ public sealed class Dataset
             f.MissingMarkers is { } m ? (string[])m.Clone() : FN.CsvOptions.Default.MissingMarkers,
             f.Missing.ToCore(),
             f.TextColumns is { } t ? (string[])t.Clone() : Array.Empty<string>());
-    }
-
-    // A null entry in an array of names: ArgumentException naming the C# parameter and the index.
-    private static void CheckEntries(string[]? names, string paramName, string shownName)
-    {
-        if (names is null) return;
-        for (int i = 0; i < names.Length; i++)
-            if (names[i] is null)
-                throw new ArgumentException($"{shownName}[{i}] is null; every entry must be a text.", paramName);
     }
 
     /// <summary>The number of samples (rows).</summary>
@@ -371,9 +347,30 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(features);
-        CheckEntries(features, nameof(features), nameof(features));
-        return Errors.Run(() => FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray());
+        return CsvErrors(() =>
+        {
+            // The core's check of the names before the file is read (Csv.numericColumns checks them again).
+            FN.CsvOptions.CheckNames("names", features);
+            return FN.Csv.numericColumns(features, FN.Csv.readFile(path)).ToArray();
+        }, ("names", nameof(features)));
     }
+
+    // The core's CSV option names (Csv.checkOptions, CsvOptions.CheckNames) -> the C# parameters; an option of the
+    // format as the facade exposes it (format.MissingMarkers). extra: names of one call.
+    internal static T CsvErrors<T>(Func<T> f, params (string Core, string Facade)[] extra) =>
+        Errors.Run(f,
+            extra.Concat(new[]
+            {
+                ("Target", "target"), ("Features", "features"), ("ClassNames", "classNames"),
+                ("MissingMarkers", "format"), ("TextColumns", "format"),
+            }).ToArray(),
+            extra.Select(n => (n.Core + "[", n.Facade + "[")).Concat(new[]
+            {
+                ("Features[", "features["), ("ClassNames[", "classNames["),
+                ("MissingMarkers[", "format." + nameof(CsvFormat.MissingMarkers) + "["),
+                ("TextColumns[", "format." + nameof(CsvFormat.TextColumns) + "["),
+                ("(or None for the last column)", "(or null for the last column)"),
+            }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification
     /// (each class keeps its share in both parts), a plain shuffle for a regression.</summary>

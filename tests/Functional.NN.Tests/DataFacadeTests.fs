@@ -344,7 +344,9 @@ let tests =
             let text = "a,b,y\n1,2,p\n3,4,q\n"
             expectArg "features" [ "features[1]" ] (fun () -> Dataset.ParseCsv(text, features = [| "a"; null |]) |> ignore)
             expectArg "classNames" [ "classNames[1]" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; null |]) |> ignore)
-            expectArg "classNames" [ "classNames[1]"; "classNames[0]" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; "p"; "q" |]) |> ignore)
+            // The core's check (Csv.checkOptions) with the C# names: the repeat's index, not the first one's.
+            expectArg "classNames" [ "classNames[1] = 'p' appears more than once" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; "p"; "q" |]) |> ignore)
+            expectArg "target" [ "target is null or blank"; "(or null for the last column)" ] (fun () -> Dataset.ParseCsv(text, target = " ") |> ignore)
             expectArg "format" [ "format.TextColumns[0]" ] (fun () -> Dataset.ParseCsv(text, format = CsvFormat(TextColumns = [| null |])) |> ignore)
             expectArg "format" [ "format.MissingMarkers[1]" ] (fun () -> Dataset.ParseCsv(text, format = CsvFormat(MissingMarkers = [| "NA"; null |])) |> ignore)
             let e = Expect.throwsC (fun () -> Dataset.ParseCsv(text, format = CsvFormat(TextColumns = [| "nope" |])) |> ignore) id
