@@ -31,11 +31,13 @@ public static class ExplainCommand
             _ => throw new UsageException($"--backend needs auto, kernels or reference, not '{backendText}'"),
         };
         // Usage errors naming the option, before the model is read (the library's own checks would name its parameters
-        // and member, Explanations.MaxSteps, after the data were read).
+        // and members, Explanations.MaxSteps and MaxRepeats, after the data were read).
         if (steps is < 1) throw new UsageException($"--steps must be at least 1, not {steps}");
         if (steps is > Explanations.MaxSteps)
             throw new UsageException($"--steps must be at most {Explanations.MaxSteps} (Gauss-Legendre nodes per segment; past a few hundred the rule is exact to rounding), not {steps}");
         if (repeats < 1) throw new UsageException($"--repeats must be at least 1, not {repeats}");
+        if (repeats > Explanations.MaxRepeats)
+            throw new UsageException($"--repeats must be at most {Explanations.MaxRepeats} (shuffles per feature; the mean drop's standard error falls as 1/sqrt(repeats)), not {repeats}");
         // The data options, as fnn predict and fnn evaluate read them.
         var format = o.DataFormat();
         var unknown = o.Unknown();

@@ -174,6 +174,11 @@ public static class Explanations
     /// <c>steps</c> throws ArgumentOutOfRangeException; past a few hundred nodes the rule is exact to rounding.</summary>
     public const int MaxSteps = FN.AttributionModule.StepLimit;
 
+    /// <summary>The most shuffles per feature permutation importance takes (<c>repeats</c>): 10,000. A larger
+    /// <c>repeats</c> throws ArgumentOutOfRangeException (ParamName "repeats") before any scoring; the mean drop's
+    /// standard error falls as 1/sqrt(repeats), so 10,000 repeats make it 1% of one shuffle's spread.</summary>
+    public const int MaxRepeats = FN.Importance.RepeatLimit;
+
     private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
         Backend backend = Backend.Auto)
     {
@@ -217,6 +222,7 @@ public static class Explanations
     /// <summary>Permutation importance of a pipeline on labelled data: accuracy drop for a classifier, R^2 drop for a
     /// regressor, <paramref name="repeats"/> shuffles per feature drawn from <paramref name="seed"/>.</summary>
     /// <exception cref="ArgumentException">repeats &lt; 1, or data that do not fit the model.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">repeats above <see cref="MaxRepeats"/>.</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(pipeline);

@@ -406,6 +406,39 @@ let tests =
             for j in 0 .. 9 do if j <> 2 && j <> 7 then Expect.equal a.Means.[j] 0.0 (sprintf "column %d" j)
         }
 
+        test "permutation importance refuses repeats above RepeatLimit before any scoring, and takes RepeatLimit" {
+            Expect.equal Importance.RepeatLimit 10000 "the documented limit"
+            let mutable scored = 0
+            let score (_: Matrix<float>) = scored <- scored + 1; 0.5
+            let x = Mat.init 3 2 (fun i j -> float (i + j))
+            let map = FeatureMap.identity [| "a"; "b" |]
+            for repeats in [ Importance.RepeatLimit + 1; Int32.MaxValue ] do
+                match Expect.throwsC (fun () -> Importance.permutation "s" score map x repeats 1L |> ignore) id with
+                | :? ArgumentOutOfRangeException as e ->
+                    Expect.equal e.ParamName "repeats" "ParamName"
+                    Expect.stringContains e.Message (sprintf "repeats is %d, above the limit of 10000" repeats) "message names the value and the limit"
+                | e -> failtestf "expected ArgumentOutOfRangeException, got %O" e
+                Expect.throwsT<ArgumentOutOfRangeException> (fun () -> Importance.withPermutations "s" score map x repeats (fun _ _ -> [| 0; 1; 2 |]) |> ignore) "withPermutations too"
+            Expect.equal scored 0 "nothing was scored"
+            let data = planted false
+            let model = PipelineFit.untrained FitOptions.Default data
+            Expect.throwsT<ArgumentOutOfRangeException> (fun () -> Importance.ofPipeline model data Int32.MaxValue 1L |> ignore) "a pipeline"
+            // The limit itself is taken: one baseline and columns x repeats shuffles scored, each drawn as permutationsFromSeed draws it.
+            let a = Importance.permutation "s" score map x Importance.RepeatLimit 3L
+            Expect.equal (a.Repeats, a.Scores.[1].Length) (10000, 10000) "repeats"
+            Expect.equal scored (1 + 2 * 10000) "scores"
+            let perms = Importance.permutationsFromSeed 2 3 Importance.RepeatLimit 3L
+            let b = Importance.withPermutations "s" (fun m -> m.[0, 0] * 10.0 + m.[1, 1]) map x Importance.RepeatLimit (fun c r -> perms.[c].[r])
+            let c = Importance.permutation "s" (fun m -> m.[0, 0] * 10.0 + m.[1, 1]) map x Importance.RepeatLimit 3L
+            Expect.equal c.Scores b.Scores "the same permutations, drawn one at a time"
+            // The facade: the constant, and the same exception with the C# parameter's name.
+            Expect.equal FunctionalNN.Explanations.MaxRepeats Importance.RepeatLimit "Explanations.MaxRepeats"
+            let fmodel = FunctionalNN.Pipeline.Untrained(FunctionalNN.Dataset.Embedded "iris", FunctionalNN.PipelineOptions(HiddenLayers = [| 2 |]))
+            match Expect.throwsC (fun () -> FunctionalNN.Explanations.PermutationImportance(fmodel, FunctionalNN.Dataset.Embedded "iris", FunctionalNN.Explanations.MaxRepeats + 1, 1L) |> ignore) id with
+            | :? ArgumentOutOfRangeException as e -> Expect.equal e.ParamName "repeats" "facade ParamName"
+            | e -> failtestf "expected ArgumentOutOfRangeException, got %O" e
+        }
+
         test "a network's permutation importance: one sigmoid output is a probability (class 1 above 1/2), one identity output a logit (above 0)" {
             // 200 rows in [-1, 1]^2 from the library's Rng; class 1 when x0 > 0.
             let xs, _ = Rng.many 400 (Rng.nextUniform -1.0 1.0) (Rng.create 3L)
@@ -583,6 +616,13 @@ let tests =
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "0" ]
             Expect.equal code 2 out
             Expect.stringContains out "--repeats must be at least 1" "usage error"
+            // Above Explanations.MaxRepeats: a usage error before any work (it ran out of memory, exit 70), before the
+            // model is read too (a file that does not exist is not reported).
+            for model in [ "d.fnn"; "no-such-model.fnn" ] do
+                let code, out = run [ "explain"; "--model"; model; "--dataset"; "digits"; "--method"; "permutation"; "--repeats"; "2147483647" ]
+                Expect.equal code 2 out
+                Expect.stringContains out "--repeats must be at most 10000" "usage error naming the limit"
+                Expect.isFalse (out.Contains "no-such-model") out
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--backend"; "gpu" ]
             Expect.equal code 2 out
             Expect.stringContains out "--backend needs auto, kernels or reference" "usage error"
