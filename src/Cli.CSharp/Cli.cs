@@ -131,10 +131,14 @@ public static class Cli
     /// stderr, one line each, and returns the data.</summary>
     public static Dataset Warn(Dataset data)
     {
-        foreach (var warning in data.Warnings)
-            Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
+        foreach (var warning in data.Warnings) Warn(warning);
         return data;
     }
+
+    /// <summary>Prints a warning that is not an error on stderr, on one line, as <see cref="Warn(Dataset)"/> prints
+    /// the data's reading warnings.</summary>
+    public static void Warn(string warning) =>
+        Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
 
     /// <summary>The reason in a TrainingDivergedException's message ("the batch loss became NaN", ...).</summary>
     private static string DivergenceReason(string message)

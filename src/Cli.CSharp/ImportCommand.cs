@@ -58,7 +58,13 @@ public static class ImportCommand
         if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null))
             throw new UsageException("--missing and --missing-values go with pipeline models; a network reads numbers only (fill or drop the missing values first)");
         Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
-        var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Microsoft.FSharp.Core.FSharpOption<char>.None, format?.HasHeader ?? true, dataPath);
+        var hasHeader = format?.HasHeader ?? true;
+        var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Microsoft.FSharp.Core.FSharpOption<char>.None, hasHeader, dataPath);
+        // A header whose every field is a number is most likely the first data row of a file without a header: the
+        // warning the library's reader gives a data set (Csv.toDataset, printed by Cli.Warn on the pipeline path), by
+        // its rule (every field parses as a number, invariant culture).
+        if (hasHeader && table.Header.Length > 0 && table.Header.All(h => double.TryParse(h, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            Cli.Warn($"The header line ({NameList(table.Header)}) looks like data (its fields are numbers): the file probably has no header, so its first row was read as the column names; read it with --no-header.");
         if (features is null)
         {
             if (table.Header.Length != network.InputSize)
@@ -94,11 +100,16 @@ public static class ImportCommand
         if (outPath is null) w.Write(text);
         else
         {
-            File.WriteAllText(outPath, text);
+            // Saved as the pipeline path saves: atomically, through a symbolic link, keeping permissions, refusing a read-only file.
+            Functional.NN.ModelFile.writeAtomic(outPath, new System.Text.UTF8Encoding(false).GetBytes(text));
             w.WriteLine($"{n} predictions written to {outPath}");
         }
         return 0;
     }
+
+    // Column names as the reader's messages list them: at most 12, then how many in all.
+    private static string NameList(string[] names) =>
+        string.Join(", ", names.Take(12).Select(Functional.NN.Csv.quoteText)) + (names.Length > 12 ? $", ... ({names.Length} columns in all)" : "");
 
     private static Microsoft.FSharp.Core.FSharpOption<char> Opt(char? c) =>
         c is char v ? Microsoft.FSharp.Core.FSharpOption<char>.Some(v) : Microsoft.FSharp.Core.FSharpOption<char>.None;

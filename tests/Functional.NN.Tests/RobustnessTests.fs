@@ -311,6 +311,46 @@ let tests =
                 Expect.stringContains err "is a directory" "says it is a directory"
             finally Directory.Delete(dir, true)
         }
+        test "fnn predict on a network warns when a header of numbers is probably a data row, and writes --out atomically" {
+            let dir = tempDir ()
+            try
+                // y = x0 + 2 x1 (a dense identity layer set by hand), as a network model file and as ONNX.
+                let net = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |]; [| 2.0 |] ]) None Activation.Identity ]
+                let fnnPath, onnxPath = Path.Combine(dir, "net.fnn"), Path.Combine(dir, "net.onnx")
+                ModelFile.saveNetwork fnnPath net
+                Onnx.saveNetwork onnxPath 17 net
+                // Two data rows and no header: without --no-header the first row is read as the column names.
+                let data = Path.Combine(dir, "f.csv")
+                File.WriteAllText(data, "1.5,2.5\n3,4\n")
+                for model in [ fnnPath; onnxPath ] do
+                    let exit, err = runCli [ "predict"; "--model"; model; "--data"; data ]
+                    Expect.equal exit 0 err
+                    Expect.stringContains err "fnn: warning: The header line (1.5, 2.5) looks like data" (sprintf "%s: the reader's warning" model)
+                    Expect.stringContains err "read it with --no-header" "the option to use"
+                    // With --no-header, or a header of names, there is nothing to warn about.
+                    let exit, err = runCli [ "predict"; "--model"; model; "--data"; data; "--no-header" ]
+                    Expect.equal (exit, err) (0, "") "no warning with --no-header"
+                let named = Path.Combine(dir, "named.csv")
+                File.WriteAllText(named, "a,b\n1.5,2.5\n")
+                let exit, err = runCli [ "predict"; "--model"; fnnPath; "--data"; named ]
+                Expect.equal (exit, err) (0, "") "no warning for a header of names"
+                // --out: a read-only file is refused and left as it was (ModelFile.writeAtomic, as the pipeline path
+                // writes it; File.WriteAllText replaced it, as the tests may run as root); a writable one gets the rows.
+                let out = Path.Combine(dir, "p.csv")
+                File.WriteAllText(out, "old")
+                File.SetAttributes(out, FileAttributes.ReadOnly)
+                let exit, err = runCli [ "predict"; "--model"; fnnPath; "--data"; data; "--no-header"; "--out"; out ]
+                Expect.equal exit 1 err
+                Expect.stringContains err "is read-only, so it was not replaced" "the refusal"
+                Expect.equal (File.ReadAllText out) "old" "the read-only file is unchanged"
+                File.SetAttributes(out, FileAttributes.Normal)
+                let exit, err = runCli [ "predict"; "--model"; fnnPath; "--data"; data; "--no-header"; "--out"; out ]
+                Expect.equal (exit, err) (0, "") "written"
+                // y = x0 + 2 x1: 1.5 + 5 = 6.5 and 3 + 8 = 11 (hand arithmetic).
+                Expect.equal (File.ReadAllText out) "column1,column2,output_0\n1.5,2.5,6.5\n3,4,11\n" "the predictions"
+                Expect.isEmpty (Directory.GetFiles(dir, "*.tmp")) "no temporary file left"
+            finally Directory.Delete(dir, true)
+        }
         test "the largest eigenvalue of X^T X / n with subnormal or near-1e154 inputs: a value or a typed error, not IndexOutOfRange" {
             // Found by the facade fuzz (FuzzTests.fs): MathNet's decomposition failed on these.
             // x = [5e-324, 1] with an intercept: H = v v^T for v = (1, 5e-324, 1), whose largest
