@@ -720,8 +720,8 @@ module Csv =
     /// and numeric class names are quoted so that they read back as classes. Header names and
     /// feature cells are quoted only when they need it, so the reader never takes the output for a
     /// file that quotes every field (whose quotes say nothing), even when every field in it is
-    /// quoted. A data set without feature columns is written, but the reader refuses a file
-    /// without a feature column. Raises
+    /// quoted. (A data set needs a feature column: the reader refuses a file without one, as the
+    /// constructors refuse a 0-column feature matrix.) Raises
     /// ArgumentException (ParamName "data") for duplicate column names (the target's name equal
     /// to a feature's), a text cell that is not a category code, or a label outside the classes.
     let ofDataset (data: Dataset) : string =
