@@ -538,6 +538,26 @@ let tests =
                 let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 2 [ "--layers 2147483647"; "2147483647 units" ]
                 Expect.equal out "" "nothing printed"
         }
+        test "a model trained on labels spelled 1.0/2.0 predicts, evaluates and explains on its own file; a quote-all file's NA is missing" {
+            let dir = tempDir ()
+            try
+                // 40 rows, labels 1.0/2.0 by the sign of a - b: the rule reads two classes, named 1 and 2.
+                let rows = [ for i in 0 .. 39 -> sprintf "%d,%d,%s" (i % 7) (i % 5) (if i % 7 > i % 5 then "1.0" else "2.0") ]
+                File.WriteAllText(Path.Combine(dir, "c.csv"), "a,b,label\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "c.csv"; "--epochs"; "5"; "--quiet"; "--out"; "c.model" ]
+                Expect.equal code 0 err
+                for args in [ [ "evaluate"; "--model"; "c.model"; "--data"; "c.csv" ]
+                              [ "predict"; "--model"; "c.model"; "--data"; "c.csv" ]
+                              [ "explain"; "--model"; "c.model"; "--data"; "c.csv" ] ] do
+                    let code, _, err, _ = run dir args
+                    Expect.equal code 0 (sprintf "fnn %s (stderr: %s)" (String.Join(" ", args)) err)
+                // Python's csv.QUOTE_ALL: every field quoted, "NA" in a numeric column is missing and imputed.
+                let quoted = [ for i in 0 .. 29 -> sprintf "\"%s\",\"%d\",\"%s\"" (if i = 4 then "NA" else string (i % 6)) (i % 4) (if i % 2 = 0 then "p" else "q") ]
+                File.WriteAllText(Path.Combine(dir, "qa.csv"), "\"a\",\"b\",\"y\"\n" + String.Join("\n", quoted) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "qa.csv"; "--missing"; "mean"; "--epochs"; "2"; "--quiet" ]
+                Expect.equal code 0 (sprintf "train on the quote-all file (stderr: %s)" err)
+            finally Directory.Delete(dir, true)
+        }
         test "fnn linear on a rank-deficient design advises --lambda, not the library's member" {
             withModels <| fun dir ->
                 // b = 2a: the design is rank-deficient.

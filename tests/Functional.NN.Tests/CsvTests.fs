@@ -475,6 +475,73 @@ let tests =
                 let d = Csv.loadText CsvOptions.Default "x,y\n1,0\n2,0\n3,0\n4,1\n5,1\n6,1.0\n"
                 Expect.equal (d.ClassNames, d.Labels) ([| "0"; "1" |], [| 0; 0; 0; 1; 1; 1 |]) "one class per value"
             }
+            test "numeric labels spelled 1.0 and 2.0: Auto and Classification both give the classes 1 and 2, and the file reloads with those class names" {
+                // 12 rows, labels 1.0/2.0 alternating: the rule sees two integers 6 times each, so classes, named by value.
+                let text = "a,b,label\n" + String.Join("\n", [ for i in 0 .. 11 -> sprintf "%d,%d,%s" i (i * i % 7) (if i % 2 = 0 then "1.0" else "2.0") ]) + "\n"
+                let expected = [| for i in 0 .. 11 -> i % 2 |]
+                let auto = Csv.loadText CsvOptions.Default text
+                Expect.equal (auto.ClassNames, auto.Labels) ([| "1"; "2" |], expected) "Auto: one class per value, canonical text"
+                let cls = Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Classification) text
+                Expect.equal (cls.ClassNames, cls.Labels) ([| "1"; "2" |], expected) "Classification spells them as Auto does"
+                // Reloading with the class names (as evaluate does): "1.0" is not a class name, so it matches "1" by value.
+                let again = Csv.loadText ((CsvOptions.Default.WithTargetKind TargetKind.Classification).WithClassNames auto.ClassNames) text
+                Expect.equal (again.ClassNames, again.Labels) ([| "1"; "2" |], expected) "reloaded with the model's class names"
+                // The same through a trained model: it evaluates on its own training file.
+                let model = (PipelineFit.fit (FitOptions.Default.WithEpochs 2) auto).Pipeline
+                let forModel = Csv.loadText ((CsvOptions.Default.WithTargetKind TargetKind.Classification).WithClassNames model.ClassNames) text
+                Expect.equal forModel.Labels expected "the training file read for the model"
+                match Pipeline.evaluate model forModel with
+                | Evaluation.Classification r -> Expect.equal (Seq.sum (Seq.cast<int> r.ConfusionMatrix)) 12 "and it evaluates on the 12 rows"
+                | e -> failtestf "expected a classification report, got %A" e
+                // An exact class name wins over a value; a label whose value two class names share is an error naming them.
+                let both = Csv.loadText (CsvOptions.Default.WithClassNames [| "1"; "1.0"; "2" |]) "a,y\n1,1.0\n2,1\n3,2.0\n"
+                Expect.equal both.Labels [| 1; 0; 2 |] "1.0 is the class 1.0, 1 the class 1, 2.0 the class 2 by value"
+                csvError (CsvOptions.Default.WithClassNames [| "1"; "1.0" |]) "a,y\n1,1.00\n" 2 [ "'1.00'"; "2 of them have its value"; "1, 1.0" ] |> ignore
+                // Quoted numeric codes keep their spelling under Classification, as under Auto (ofDataset writes them so).
+                let codes = Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Classification) "a,y\n1,\"007\"\n2,\"7\"\n"
+                Expect.equal (codes.ClassNames, codes.Labels) ([| "007"; "7" |], [| 0; 1 |]) "two classes, as written"
+            }
+            test "a file that quotes every field (csv.QUOTE_ALL) reads its markers as missing; elsewhere a quoted marker is text, and the error says so" {
+                // Python's csv.QUOTE_ALL: every field quoted, the header too. "NA" in x is missing (kept as NaN under Mean).
+                let quoteAll = "\"x\",\"c\",\"y\"\n\"1.5\",\"p\",\"a\"\n\"NA\",\"q\",\"b\"\n\"2.5\",\"NA\",\"a\"\n"
+                let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) quoteAll
+                Expect.isTrue (Double.IsNaN d.Features.[1, 0]) "the quoted NA in the numeric column is missing"
+                Expect.isTrue (Double.IsNaN d.Features.[2, 1]) "the quoted NA in the text column is missing"
+                Expect.equal d.Categories.[1] [| "p"; "q" |] "NA is no category"
+                csvError CsvOptions.Default quoteAll 3 [ "column 'x'"; "missing ('NA')" ] |> ignore
+                // A file that leaves some field bare: the quoted NA is the text NA; in a numeric column the error says
+                // it is quoted, and does not advise MissingMarkers (it is one already).
+                let rows = [ for i in 1 .. 20 -> sprintf "%d,%d" i (2 * i) ]
+                let text = "x,y\n" + String.Join("\n", rows) + "\n\"NA\",50\n"
+                let e = csvError CsvOptions.Default text 22 [ "column 'x'"; "'NA' is not a number"; "in quotes"; "without quotes" ]
+                Expect.isFalse (e.Message.Contains "MissingMarkers") e.Message
+            }
+            test "ofDataset's output reads back as written even when every field in it is quoted" {
+                // The only feature is a text column whose categories need quotes (a comma; NA), every column name needs
+                // quotes ("c,d"; "?"), and the class names are numbers (quoted; 0 and 1 twice each, which the rule
+                // alone would read as a regression target): no field is bare, yet no header name or
+                // feature cell is quoted without need, so the file is not read as one that quotes everything.
+                let data = { Dataset.ofClassNames [| "c,d" |] "?" (Array2D.init 4 1 (fun i _ -> float (i / 2))) [| "0"; "1"; "0"; "1" |]
+                             with Categories = [| [| "NA"; "p,q" |] |] }
+                let text = Csv.ofDataset data
+                let table = Csv.parse text
+                Expect.isTrue (Array.forall id table.HeaderQuoted && table.Quoted |> Array.forall (fun q -> q.Length = 2 && Array.forall id q))
+                    (sprintf "every field is quoted:\n%s" text)
+                let back = Csv.loadText CsvOptions.Default text
+                Expect.isTrue back.IsClassification (sprintf "classes again (file:\n%s)" text)
+                Expect.equal (back.ClassNames, back.Labels) (data.ClassNames, data.Labels) "the same classes and labels"
+                Expect.equal back.Categories data.Categories "NA is a category again, not missing"
+                Expect.equal (back.Features.ToArray()) (data.Features.ToArray()) "its codes read back"
+                // With a plain column name the same holds (the commas-in-categories case of the review).
+                let plain = { data with FeatureNames = [| "c" |]; TargetName = "y" }
+                let back = Csv.loadText CsvOptions.Default (Csv.ofDataset plain)
+                Expect.equal (back.ClassNames, back.Labels, back.Categories) (plain.ClassNames, plain.Labels, plain.Categories) "read back"
+                // A file with no feature column is refused by the reader, whatever its target: such a data set is written, not read back.
+                csvError CsvOptions.Default "y\n\"0\"\n\"1\"\n" 1 [ "no feature columns" ] |> ignore
+            }
+            test "a column selected twice as a feature is refused naming both places" {
+                csvError (CsvOptions.Default.WithFeatures [| "a"; "b"; "A" |]) "a,b,y\n1,2,3\n2,3,4\n" 1 [ "Features names the column 'a' more than once"; "Features[0] and Features[2]" ] |> ignore
+            }
             test "a target name equal to a feature name is refused up front" {
                 argError "targetName" [ "'a'"; "also a feature name" ] (fun () -> Dataset.ofValues [| "a"; "b" |] "a" (Array2D.zeroCreate 2 2) [| 1.0; 2.0 |] |> ignore)
             }

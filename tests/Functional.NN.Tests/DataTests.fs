@@ -42,7 +42,8 @@ let tests =
                 | Target.Values v -> Expect.equal v [| 2.5; 4.5; 10.0 |] "values"
                 | t -> failtestf "expected values, got %A" t
                 let d = Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Classification) text
-                Expect.equal d.ClassNames [| "2.5"; "4.5"; "1e1" |] "classes by numeric value"
+                // Sorted by value, each spelled as Auto spells a numeric class: 1e1 is the class 10.
+                Expect.equal d.ClassNames [| "2.5"; "4.5"; "10" |] "classes by numeric value, one text per value"
             }
             test "quoted fields, CRLF line ends, blank lines and surrounding spaces" {
                 let d = Csv.loadText CsvOptions.Default "\"a, b\",c\r\n 1 , \"x \"\"y\"\"\"\r\n\r\n2,z\r\n"

@@ -22,12 +22,15 @@ type DataFormatException(message: string, line: int, column: string) =
 type TargetKind =
     /// By the stated rule (TargetRule): text, or integers with few distinct values that each
     /// occur several times, are classes; other numbers are a regression target. Numbers quoted in
-    /// every target cell (in a file that leaves some feature cell unquoted) are class names, as
-    /// `Csv.ofDataset` writes numeric class names.
+    /// every target cell (in a file that does not quote every field) are class names, as
+    /// `Csv.ofDataset` writes numeric class names; numbers the rule reads as classes get one class
+    /// per value ("1.0" and "1" are the class "1").
     | Auto
     /// Numbers, one per row (an error names the first row that is not a number).
     | Regression
-    /// Class names, whatever they look like ("0" .. "9" are class names too).
+    /// Class names, whatever they look like ("0" .. "9" are class names too). Unquoted numbers get
+    /// one class per value, spelled as under Auto ("1.0" and "1" are the class "1"); numbers quoted
+    /// in every target cell keep their spelling ("007").
     | Classification
 
 /// What `Csv.load` reads from a CSV file.
@@ -36,9 +39,12 @@ type CsvOptions =
       Target: string option
       /// How the target is read.
       TargetKind: TargetKind
-      /// The feature columns, in this order (None: every column but the target).
+      /// The feature columns, in this order (None: every column but the target); a column named
+      /// twice, or the target among them, is refused.
       Features: string[] option
-      /// The known class names in index order (a model's): a label outside them is an error.
+      /// The known class names in index order (a model's): a label outside them is an error. A
+      /// numeric label that is not a class name matches the one class name of the same value
+      /// ("1.0" is the class "1").
       /// None: the classes are the distinct labels, sorted (numerically when all are numbers).
       ClassNames: string[] option
       /// When false the file need not have the target column: the data set's target is empty
@@ -51,12 +57,14 @@ type CsvOptions =
       /// False when the first line is data: the columns are then named column1 .. columnN.
       HasHeader: bool
       /// The texts that mean a missing value besides the empty field (compared ignoring case
-      /// and surrounding spaces). Default: NA, NaN, ?, null.
+      /// and surrounding spaces). Default: NA, NaN, ?, null. A quoted marker is text, unless the
+      /// file quotes every field (Python's csv.QUOTE_ALL): then it is missing too.
       MissingMarkers: string[]
       /// What to do with missing values: an error (default), drop the rows, or keep them as
       /// NaN for the pipeline to impute (a missing target always drops its row then).
       Missing: MissingPolicy
-      /// Feature columns read as text categories even when they hold numbers (a model's text columns).
+      /// Feature columns read as text categories even when they hold numbers (a model's text
+      /// columns); each must name a column of the file.
       TextColumns: string[] }
     /// The last column is the target, Auto kind, every other column a feature, separator and
     /// quote detected, a header row, missing values an error.
@@ -110,8 +118,12 @@ type CsvTable =
       /// The file line (from 1) on which each row starts.
       Lines: int[]
       /// For each row, whether each field was quoted (empty when no field of the row was): a
-      /// quoted field is never a missing-value marker ("NA" in quotes is the text NA).
-      Quoted: bool[][] }
+      /// quoted field is a missing-value marker only in a file that quotes every field
+      /// (see `Csv.toDataset`); elsewhere "NA" in quotes is the text NA.
+      Quoted: bool[][]
+      /// Whether each header name was quoted; empty when the file has no header line (the
+      /// columns are then named column1 .. columnN).
+      HeaderQuoted: bool[] }
 
 /// CSV files (RFC 4180 with a detected dialect: the separator ',', ';' or tab, the quote '"'
 /// or '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
@@ -295,19 +307,19 @@ module Csv =
             Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
         let all = records separator quote text
         if all.Count = 0 then fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
-        let headerLine, header, first =
+        let headerLine, header, headerQuoted, first =
             if hasHeader then
-                let line, names, _ = all.[0]
+                let line, names, q = all.[0]
                 names |> Array.iteri (fun j name ->
                     if name = "" then fail line "" (sprintf "Line %d (the header): column %d has no name." line (j + 1)))
                 let seen = HashSet<string>(StringComparer.Ordinal)
                 for name in names do
                     if not (seen.Add name) then
                         fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once." line (quoteText name))
-                line, names, 1
+                line, names, (if q.Length = 0 then Array.create names.Length false else q), 1
             else
                 let _, fields, _ = all.[0]
-                0, Array.init fields.Length (fun j -> sprintf "column%d" (j + 1)), 0
+                0, Array.init fields.Length (fun j -> sprintf "column%d" (j + 1)), [||], 0
         if all.Count <= first then fail headerLine "" "The file has a header row but no data rows."
         let count = all.Count - first
         let rows = Array.zeroCreate count
@@ -320,7 +332,7 @@ module Csv =
                 fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator))
             rows.[k] <- fields
             lines.[k] <- line
-        { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags }
+        { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags; HeaderQuoted = headerQuoted }
 
     /// Parses CSV text with a header row, detecting the separator and the quote (see `parseWith`).
     let parse (text: string) : CsvTable = parseWith None None true text
@@ -436,7 +448,38 @@ module Csv =
     /// A number as CSV text that reads back to the same double ("R" format, invariant culture).
     let formatNumber (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
 
+    /// The value of a numeric text, with -0 as 0 (one class per value).
+    let private valueOf (s: string) = let v = Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture) in if v = 0.0 then 0.0 else v
+
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
+
+    /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
+    let private defaultMarkers = HashSet<string>([| "NA"; "NaN"; "?"; "null"; "nan" |], StringComparer.OrdinalIgnoreCase)
+
+    /// Whether the writer (`format`, `ofDataset`) puts a text in quotes: when it holds a separator
+    /// (',', ';', tab), a quote ('"', or '\'' at its start), a line end, surrounding spaces, or is
+    /// a missing-value marker. Any other quoted field was quoted by a writer that quotes everything.
+    let private needsQuotes (s: string) =
+        s.IndexOfAny([| ','; ';'; '\t'; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() || s.StartsWith "'" || defaultMarkers.Contains s
+
+    /// Whether a parsed file quotes every field (as Python's csv.QUOTE_ALL writes), so that its
+    /// quotes say nothing about a field: no non-empty field (header name or cell) is bare, and
+    /// some header name or cell outside the target column is quoted though it needs no quotes
+    /// (`needsQuotes` is false: "a", "1.5"). The second condition is what tells such a file from
+    /// one `ofDataset` wrote: that writer quotes a header name or a feature cell only when it
+    /// needs quotes, and quotes without need only the target's numeric class names; so a file it
+    /// wrote is never taken for one that quotes everything, even when every field in it is quoted
+    /// (column names and categories with commas or marker-like texts, numeric class names).
+    let private quotesEverything (table: CsvTable) (targetIndex: int option) =
+        let quotedAt (i: int) (j: int) =
+            not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && j < q.Length && q.[j])
+        let headerQuoted = if isNull table.HeaderQuoted then [||] else table.HeaderQuoted
+        let headerHasBare = headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> h <> "" && not (j < headerQuoted.Length && headerQuoted.[j])) |> Array.exists id
+        let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j)) |> Array.exists id
+        let plainQuoted () =
+            (headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> j < headerQuoted.Length && headerQuoted.[j] && not (needsQuotes h)) |> Array.exists id)
+            || Seq.exists (fun i -> table.Rows.[i] |> Array.mapi (fun j s -> Some j <> targetIndex && quotedAt i j && not (needsQuotes s)) |> Array.exists id) (seq { 0 .. table.Rows.Length - 1 })
+        not headerHasBare && not (Seq.exists rowHasBare (seq { 0 .. table.Rows.Length - 1 })) && plainQuoted ()
 
     /// Checks options before any reading: a blank target name, a null entry in Features,
     /// ClassNames, MissingMarkers or TextColumns, or a class name given twice (after Unicode
@@ -459,10 +502,6 @@ module Csv =
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
         let wasQuoted (i: int) (col: int) =
             not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && col < q.Length && q.[col])
-        // The empty field is always missing; a marker only when it was not quoted.
-        let isMissingAt (i: int) (col: int) =
-            let s = table.Rows.[i].[col]
-            s = "" || (markers.Contains s && not (wasQuoted i col))
         let missingOption = "set the option Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values"
         let maps = indexMaps table.Header
         let targetName =
@@ -475,12 +514,33 @@ module Csv =
             | None when options.RequireTarget ->
                 fail 1 targetName (sprintf "There is no target column '%s'; the columns are %s." (quoteText targetName) (nameList table.Header))
             | None -> None
+        // A file that quotes every field (Python's csv.QUOTE_ALL) says nothing by its quotes: there a quoted
+        // marker is missing, and quoted numbers in the target are read by the target rule. In any other file a
+        // quoted field is text as written: "NA" in quotes is the category or class NA (as `ofDataset` writes
+        // one), and numbers quoted in every target cell are class names. `quotesEverything` tells the two
+        // apart, also for a file `ofDataset` wrote with every field quoted.
+        let quotesAll = quotesEverything table targetIndex
+        // The empty field is always missing; a marker when it was not quoted, or when the file quotes everything.
+        let isMissingAt (i: int) (col: int) =
+            let s = table.Rows.[i].[col]
+            s = "" || (markers.Contains s && (quotesAll || not (wasQuoted i col)))
+        // A marker read as text because of its quotes: the advice is to write it bare, not to add it to MissingMarkers.
+        let quotedMarker (i: int) (col: int) =
+            let s = table.Rows.[i].[col]
+            if markers.Contains s then
+                sprintf "it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing" (quoteText s)
+            else ""
         let targetName = match targetIndex with Some j -> table.Header.[j] | None -> targetName
         let featureCols =
             match options.Features with
             | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
             | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
         let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
+        featureCols |> Array.iteri (fun k j ->
+            match Array.tryFindIndex ((=) j) featureCols with
+            | Some first when first < k ->
+                fail 1 table.Header.[j] (sprintf "Features names the column '%s' more than once (Features[%d] and Features[%d]); select each feature once." (quoteText table.Header.[j]) first k)
+            | _ -> ())
         if featureNames.Length = 0 then
             fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
         featureCols |> Array.iter (fun j ->
@@ -518,8 +578,9 @@ module Csv =
                 if asText || firstBad < 0 then asText
                 elif looksNumeric numbers present then
                     let i = firstBad
+                    let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
                     fail table.Lines.[i] table.Header.[col]
-                        (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; correct the cell or add it to MissingMarkers (CLI: --missing-values)." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present)
+                        (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; %s." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present advice)
                 else true)
         match targetIndex with
         | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
@@ -549,18 +610,19 @@ module Csv =
             | Some t ->
                 let texts = rows |> Array.map (fun i -> nfc table.Rows.[i].[t])
                 let numbers = texts |> Array.filter parses |> Array.length
-                // Numbers quoted in every target cell, in a file with an unquoted non-empty feature cell, are
-                // class names (text, as a writer that quotes strings only marks them; `ofDataset` writes numeric
-                // class names so); a file that quotes every field says nothing by its quotes.
-                let quotedClasses =
-                    rows |> Array.forall (fun i -> wasQuoted i t)
-                    && rows |> Array.exists (fun i -> featureCols |> Array.exists (fun col -> table.Rows.[i].[col] <> "" && not (wasQuoted i col)))
-                // When the numeric rule decides classes, one text per value: "1" and "1.0" are the class "1".
+                // Numbers quoted in every target cell, in a file that does not quote everything, are class names
+                // (text, as a writer that quotes strings only marks them; `ofDataset` writes numeric class names so).
+                let quotedClasses = not quotesAll && rows |> Array.forall (fun i -> wasQuoted i t)
+                // Numbers read as classes without quotes get one text per value: "1" and "1.0" are the class "1",
+                // under Auto (when the numeric rule decides classes) and under Classification alike. Given class
+                // names (a model's) keep their spelling: a label matches one exactly, or else by value (below).
                 let mutable canonical = false
                 let asClasses =
                     options.ClassNames.IsSome
                     || (match options.TargetKind with
-                        | TargetKind.Classification -> true
+                        | TargetKind.Classification ->
+                            canonical <- not quotedClasses && texts |> Array.forall isNumber
+                            true
                         | TargetKind.Regression -> false
                         | TargetKind.Auto ->
                             if numbers = texts.Length && quotedClasses then true
@@ -570,23 +632,38 @@ module Csv =
                             elif looksNumeric numbers texts.Length then
                                 let r = texts |> Array.findIndex (parses >> not)
                                 let i = rows.[r]
+                                let advice = match quotedMarker i t with "" -> "correct the cell, mark it missing, or set TargetKind (CLI: --task classification)" | a -> a
                                 fail table.Lines.[i] targetName
-                                    (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; correct the cell, mark it missing, or set TargetKind (CLI: --task classification)." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length)
+                                    (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; %s." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length advice)
                             else true)
                 let texts =
                     if not canonical then texts
-                    else texts |> Array.map (fun s -> let v = Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture) in formatNumber (if v = 0.0 then 0.0 else v))
+                    else texts |> Array.map (valueOf >> formatNumber)
                 if asClasses then
                     let names = match options.ClassNames with Some n -> n |> Array.map nfc | None -> classOrder texts
                     let index = Dictionary<string, int>(StringComparer.Ordinal)
                     names |> Array.iteri (fun k name -> index.TryAdd(name, k) |> ignore)
+                    // A numeric label that is not a class name matches the class name of the same value: a model
+                    // trained on 1.0/2.0 has the classes 1 and 2, and its training file must still evaluate.
+                    let byValue = Dictionary<float, ResizeArray<int>>()
+                    names |> Array.iteri (fun k name ->
+                        if isNumber name then
+                            let v = valueOf name
+                            match byValue.TryGetValue v with
+                            | true, ks -> ks.Add k
+                            | _ -> byValue.[v] <- ResizeArray [ k ])
                     let labels =
                         texts |> Array.mapi (fun r s ->
                             match index.TryGetValue s with
                             | true, k -> k
                             | _ ->
                                 let line = table.Lines.[rows.[r]]
-                                fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." line (quoteText targetName) (quoteText s) (nameList names)))
+                                match (if isNumber s then byValue.TryGetValue(valueOf s) else (false, null)) with
+                                | true, ks when ks.Count = 1 -> ks.[0]
+                                | true, ks ->
+                                    fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes, and %d of them have its value (%s); write the label as one of them." line (quoteText targetName) (quoteText s) ks.Count (nameList (ks.ToArray() |> Array.map (fun k -> names.[k]))))
+                                | _ ->
+                                    fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." line (quoteText targetName) (quoteText s) (nameList names)))
                     Target.Classes (labels, names)
                 else Target.Values (rows |> Array.map (fun i -> number table i t))
         // A header whose every field is a number is most likely the first data row of a file without a header; so is
@@ -616,15 +693,10 @@ module Csv =
         checkOptions options
         toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
 
-    /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
-    let private defaultMarkers = HashSet<string>([| "NA"; "NaN"; "?"; "null"; "nan" |], StringComparer.OrdinalIgnoreCase)
-
     /// A field as CSV text: quoted when it holds a separator (',', ';', tab), a quote ('"', or
     /// '\'' at its start), a line end, surrounding spaces, or is a missing-value marker.
     let private quote (s: string) =
-        if s.IndexOfAny([| ','; ';'; '\t'; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() || s.StartsWith "'" || defaultMarkers.Contains s then
-            "\"" + s.Replace("\"", "\"\"") + "\""
-        else s
+        if needsQuotes s then "\"" + s.Replace("\"", "\"\"") + "\"" else s
 
     /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n.
     let format (header: string seq) (rows: string[] seq) : string =
@@ -645,7 +717,11 @@ module Csv =
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
     /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
-    /// and numeric class names are quoted so that they read back as classes. Raises
+    /// and numeric class names are quoted so that they read back as classes. Header names and
+    /// feature cells are quoted only when they need it, so the reader never takes the output for a
+    /// file that quotes every field (whose quotes say nothing), even when every field in it is
+    /// quoted. (A data set needs a feature column: the reader refuses a file without one, as the
+    /// constructors refuse a 0-column feature matrix.) Raises
     /// ArgumentException (ParamName "data") for duplicate column names (the target's name equal
     /// to a feature's), a text cell that is not a category code, or a label outside the classes.
     let ofDataset (data: Dataset) : string =
