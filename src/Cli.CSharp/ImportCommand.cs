@@ -62,8 +62,8 @@ public static class ImportCommand
         var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Microsoft.FSharp.Core.FSharpOption<char>.None, hasHeader, dataPath);
         // A header whose every field is a number is most likely the first data row of a file without a header: the
         // warning the library's reader gives a data set (Csv.toDataset, printed by Cli.Warn on the pipeline path), by
-        // its rule (every field parses as a number, invariant culture).
-        if (hasHeader && table.Header.Length > 0 && table.Header.All(h => double.TryParse(h, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+        // its rule.
+        if (hasHeader && Functional.NN.Csv.headerIsNumbers(table))
             Cli.Warn($"The header line ({NameList(table.Header)}) looks like data (its fields are numbers): the file probably has no header, so its first row was read as the column names; read it with --no-header.");
         if (features is null)
         {

@@ -415,6 +415,12 @@ module Csv =
         let mutable v = 0.0
         Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
 
+    /// True when a table read with a header has one whose every field is a number (invariant
+    /// culture): most likely the first data row of a file without a header. The data-set reader
+    /// warns on it (with one more case, a header whose target field is one of the target's values).
+    let headerIsNumbers (table: CsvTable) : bool =
+        table.Header.Length > 0 && table.Header |> Array.forall parses
+
     /// The text of a field as a finite number, or a DataFormatException naming line, column and text.
     let private number (table: CsvTable) (row: int) (col: int) : float =
         let text = table.Rows.[row].[col]
@@ -670,14 +676,14 @@ module Csv =
         // one whose feature fields are numbers while its target field is one of the target column's values (iris
         // without its header: 5.1,3.5,1.4,0.2,setosa).
         let headerIsData =
-            table.Header |> Array.forall parses
+            headerIsNumbers table
             || (featureCols |> Array.forall (fun j -> parses table.Header.[j])
                 && (match targetIndex with
                     | Some t -> rows |> Array.exists (fun i -> String.Equals(table.Rows.[i].[t], table.Header.[t], StringComparison.Ordinal))
                     | None -> false))
         let warnings =
             if options.HasHeader && headerIsData then
-                [| sprintf "The header line (%s) looks like data (its fields are numbers%s): the file probably has no header, so its first row was read as the column names; read it with HasHeader = false (CLI: --no-header)." (nameList table.Header) (if table.Header |> Array.forall parses then "" else ", and its target field is one of the target's values") |]
+                [| sprintf "The header line (%s) looks like data (its fields are numbers%s): the file probably has no header, so its first row was read as the column names; read it with HasHeader = false (CLI: --no-header)." (nameList table.Header) (if headerIsNumbers table then "" else ", and its target field is one of the target's values") |]
             else [||]
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target
           Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
