@@ -162,7 +162,7 @@ internal static class Errors
                     _ => new TrainingDivergedException(d.Epoch, d.Step, Message(d.Message), d),
                 };
             case FN.DataFormatException f:
-                return new DataFormatException(Message(f.Message), f.Line, f.Column, f);
+                return new DataFormatException(Message(f.Message, words), f.Line, f.Column, f);
             case FN.OnnxFormatException o:
                 return new OnnxFormatException(Message(o.Message), o.NodeName, o.OperatorType, o);
             case FN.ModelFormatException m:

@@ -444,6 +444,35 @@ let tests =
             Expect.equal (ModelFile.pipelineOfBytes (ModelFile.pipelineToBytes plain)) plain "and it loads as before"
         }
         testList "round trips and checks found in review" [
+            test "a file that quotes every cell under a bare header (PostgreSQL's FORCE_QUOTE *) keeps a numeric target numeric" {
+                // Prices are numbers: the target is a regression target, as in the same file without quotes; the
+                // quotes of a writer that quotes every cell say nothing about a field.
+                let quoted = Csv.loadText CsvOptions.Default "sqft,rooms,price\n\"84\",\"5\",\"158.65\"\n\"70\",\"4\",\"120.5\"\n\"95\",\"6\",\"181.25\"\n"
+                match quoted.Target with
+                | Target.Values v -> Expect.equal v [| 158.65; 120.5; 181.25 |] "the prices, as written"
+                | t -> failtestf "a regression target expected, got %A" t
+                Expect.equal quoted.Features.[0, 0] 84.0 "quoted feature cells are numbers"
+                // A quoted NA in such a file is missing (the same rule).
+                let na = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "a,y\n\"1\",\"2.5\"\n\"NA\",\"3.5\"\n\"3\",\"4.5\"\n"
+                Expect.isTrue (Double.IsNaN na.Features.[1, 0]) "the quoted NA is missing"
+            }
+            test "labels a double cannot hold exactly (17-digit codes) stay distinct classes, as written, under Classification and when matched" {
+                // 12345678901234567, ...68 and ...69 are one double; read by value they would be one class.
+                let text = "x,y\n1,12345678901234567\n2,12345678901234568\n3,12345678901234569\n"
+                let d = Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Classification) text
+                match d.Target with
+                | Target.Classes (labels, names) ->
+                    Expect.equal names [| "12345678901234567"; "12345678901234568"; "12345678901234569" |] "three classes, spelled as written"
+                    Expect.equal labels [| 0; 1; 2 |] "one label each"
+                | t -> failtestf "classes expected, got %A" t
+                // With those names given, each label matches its own name only.
+                let again = Csv.loadText (CsvOptions.Default.WithClassNames [| "12345678901234569"; "12345678901234567"; "12345678901234568" |]) text
+                match again.Target with
+                | Target.Classes (labels, _) -> Expect.equal labels [| 1; 2; 0 |] "matched by text"
+                | t -> failtestf "classes expected, got %A" t
+                // A code a double does not hold is not matched to a name by value.
+                Expect.throwsT<DataFormatException> (fun () -> Csv.loadText (CsvOptions.Default.WithClassNames [| "12345678901234568" |]) "x,y\n1,12345678901234567\n" |> ignore) "no match by value"
+            }
             test "a quoted missing-value marker is text; the writer quotes markers and a leading single quote" {
                 // "NA" in quotes is the category NA; bare NA is missing (Missing = Mean keeps the row, NaN).
                 let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "c,x,y\n\"NA\",1,a\nb,NA,b\nb,2,a\n"
@@ -540,7 +569,7 @@ let tests =
                 csvError CsvOptions.Default "y\n\"0\"\n\"1\"\n" 1 [ "no feature columns" ] |> ignore
             }
             test "a column selected twice as a feature is refused naming both places" {
-                csvError (CsvOptions.Default.WithFeatures [| "a"; "b"; "A" |]) "a,b,y\n1,2,3\n2,3,4\n" 1 [ "Features names the column 'a' more than once"; "Features[0] and Features[2]" ] |> ignore
+                csvError (CsvOptions.Default.WithFeatures [| "a"; "b"; "A" |]) "a,b,y\n1,2,3\n2,3,4\n" 1 [ "The column 'a' is selected more than once"; "Features[0] and Features[2]" ] |> ignore
             }
             test "a target name equal to a feature name is refused up front" {
                 argError "targetName" [ "'a'"; "also a feature name" ] (fun () -> Dataset.ofValues [| "a"; "b" |] "a" (Array2D.zeroCreate 2 2) [| 1.0; 2.0 |] |> ignore)

@@ -344,6 +344,12 @@ let tests =
             let text = "a,b,y\n1,2,p\n3,4,q\n"
             expectArg "features" [ "features[1]" ] (fun () -> Dataset.ParseCsv(text, features = [| "a"; null |]) |> ignore)
             expectArg "classNames" [ "classNames[1]" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; null |]) |> ignore)
+            // A feature selected twice: the reader's DataFormatException, in C# words.
+            match Expect.throwsC (fun () -> Dataset.ParseCsv(text, features = [| "a"; "a" |]) |> ignore) id with
+            | :? DataFormatException as e ->
+                Expect.stringContains e.Message "(features[0] and features[1])" "the C# parameter's entries"
+                Expect.isFalse (e.Message.Contains "Features") "no F# option name"
+            | e -> failtestf "DataFormatException expected, got %O" e
             // The core's check (Csv.checkOptions) with the C# names: the repeat's index, not the first one's.
             expectArg "classNames" [ "classNames[1] = 'p' appears more than once" ] (fun () -> Dataset.ParseCsv(text, classNames = [| "p"; "p"; "q" |]) |> ignore)
             expectArg "target" [ "target is null or blank"; "(or null for the last column)" ] (fun () -> Dataset.ParseCsv(text, target = " ") |> ignore)

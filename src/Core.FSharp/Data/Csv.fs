@@ -28,9 +28,10 @@ type TargetKind =
     | Auto
     /// Numbers, one per row (an error names the first row that is not a number).
     | Regression
-    /// Class names, whatever they look like ("0" .. "9" are class names too). Unquoted numbers get
-    /// one class per value, spelled as under Auto ("1.0" and "1" are the class "1"); numbers quoted
-    /// in every target cell keep their spelling ("007").
+    /// Class names, whatever they look like ("0" .. "9" are class names too). When every label is
+    /// an unquoted number a double holds exactly, they get one class per value, spelled as under
+    /// Auto ("1.0" and "1" are the class "1"); numbers quoted in every target cell keep their
+    /// spelling ("007"), and so do labels of 17 or more digits, which a double would merge.
     | Classification
 
 /// What `Csv.load` reads from a CSV file.
@@ -457,6 +458,17 @@ module Csv =
     /// The value of a numeric text, with -0 as 0 (one class per value).
     let private valueOf (s: string) = let v = Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture) in if v = 0.0 then 0.0 else v
 
+    /// A number text whose value a double holds exactly, so that its shortest text names the same
+    /// number ("1.0", "1e1", "2.5"; not "12345678901234567", which a double rounds to ...68): only
+    /// such labels are spelled, and matched, by value.
+    let private exactNumber (s: string) =
+        isNumber s
+        && (let mutable a = 0m
+            let mutable b = 0m
+            Decimal.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &a)
+            && Decimal.TryParse(formatNumber (valueOf s), NumberStyles.Float, CultureInfo.InvariantCulture, &b)
+            && a = b)
+
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
 
     /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
@@ -469,8 +481,9 @@ module Csv =
         s.IndexOfAny([| ','; ';'; '\t'; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() || s.StartsWith "'" || defaultMarkers.Contains s
 
     /// Whether a parsed file quotes every field (as Python's csv.QUOTE_ALL writes), so that its
-    /// quotes say nothing about a field: no non-empty field (header name or cell) is bare, and
-    /// some header name or cell outside the target column is quoted though it needs no quotes
+    /// quotes say nothing about a field: no non-empty cell is bare (the header may be: PostgreSQL's
+    /// FORCE_QUOTE * quotes every cell but no header name), and some header name or cell outside
+    /// the target column is quoted though it needs no quotes
     /// (`needsQuotes` is false: "a", "1.5"). The second condition is what tells such a file from
     /// one `ofDataset` wrote: that writer quotes a header name or a feature cell only when it
     /// needs quotes, and quotes without need only the target's numeric class names; so a file it
@@ -480,12 +493,11 @@ module Csv =
         let quotedAt (i: int) (j: int) =
             not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && j < q.Length && q.[j])
         let headerQuoted = if isNull table.HeaderQuoted then [||] else table.HeaderQuoted
-        let headerHasBare = headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> h <> "" && not (j < headerQuoted.Length && headerQuoted.[j])) |> Array.exists id
         let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j)) |> Array.exists id
         let plainQuoted () =
             (headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> j < headerQuoted.Length && headerQuoted.[j] && not (needsQuotes h)) |> Array.exists id)
             || Seq.exists (fun i -> table.Rows.[i] |> Array.mapi (fun j s -> Some j <> targetIndex && quotedAt i j && not (needsQuotes s)) |> Array.exists id) (seq { 0 .. table.Rows.Length - 1 })
-        not headerHasBare && not (Seq.exists rowHasBare (seq { 0 .. table.Rows.Length - 1 })) && plainQuoted ()
+        not (Seq.exists rowHasBare (seq { 0 .. table.Rows.Length - 1 })) && plainQuoted ()
 
     /// Checks options before any reading: a blank target name, a null entry in Features,
     /// ClassNames, MissingMarkers or TextColumns, or a class name given twice (after Unicode
@@ -545,7 +557,7 @@ module Csv =
         featureCols |> Array.iteri (fun k j ->
             match Array.tryFindIndex ((=) j) featureCols with
             | Some first when first < k ->
-                fail 1 table.Header.[j] (sprintf "Features names the column '%s' more than once (Features[%d] and Features[%d]); select each feature once." (quoteText table.Header.[j]) first k)
+                fail 1 table.Header.[j] (sprintf "The column '%s' is selected more than once (Features[%d] and Features[%d]); select each feature once." (quoteText table.Header.[j]) first k)
             | _ -> ())
         if featureNames.Length = 0 then
             fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
@@ -627,14 +639,15 @@ module Csv =
                     options.ClassNames.IsSome
                     || (match options.TargetKind with
                         | TargetKind.Classification ->
-                            canonical <- not quotedClasses && texts |> Array.forall isNumber
+                            canonical <- not quotedClasses && texts |> Array.forall exactNumber
                             true
                         | TargetKind.Regression -> false
                         | TargetKind.Auto ->
                             if numbers = texts.Length && quotedClasses then true
                             elif numbers = texts.Length then
-                                canonical <- fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
-                                canonical
+                                let classes = fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                                canonical <- classes && texts |> Array.forall exactNumber
+                                classes
                             elif looksNumeric numbers texts.Length then
                                 let r = texts |> Array.findIndex (parses >> not)
                                 let i = rows.[r]
@@ -653,7 +666,7 @@ module Csv =
                     // trained on 1.0/2.0 has the classes 1 and 2, and its training file must still evaluate.
                     let byValue = Dictionary<float, ResizeArray<int>>()
                     names |> Array.iteri (fun k name ->
-                        if isNumber name then
+                        if exactNumber name then
                             let v = valueOf name
                             match byValue.TryGetValue v with
                             | true, ks -> ks.Add k
@@ -664,7 +677,7 @@ module Csv =
                             | true, k -> k
                             | _ ->
                                 let line = table.Lines.[rows.[r]]
-                                match (if isNumber s then byValue.TryGetValue(valueOf s) else (false, null)) with
+                                match (if exactNumber s then byValue.TryGetValue(valueOf s) else (false, null)) with
                                 | true, ks when ks.Count = 1 -> ks.[0]
                                 | true, ks ->
                                     fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes, and %d of them have its value (%s); write the label as one of them." line (quoteText targetName) (quoteText s) ks.Count (nameList (ks.ToArray() |> Array.map (fun k -> names.[k]))))

@@ -38,7 +38,7 @@ module Importance =
         Mat.checkBatch "x" x
         if repeats < 1 then Check.fail "repeats" (sprintf "repeats must be at least 1, but is %d." repeats)
         if repeats > RepeatLimit then
-            raise (ArgumentOutOfRangeException("repeats", sprintf "repeats is %d, above the limit of %d shuffles per column (Importance.RepeatLimit)." repeats RepeatLimit))
+            raise (ArgumentOutOfRangeException("repeats", sprintf "repeats is %d, above the limit of %d shuffles per column." repeats RepeatLimit))
 
     /// Permutation importance with given permutations: for each column c of `map` (all its inputs
     /// together) and repeat r, the rows of those inputs are taken in the order `permutationOf c r`
