@@ -16,6 +16,7 @@ public static class ExplainCommand
         int row = o.Int("row", 0);
         var className = o.Get("class");
         int? steps = o.Has("steps") ? o.Int("steps", 0) : null;
+        bool repeatsGiven = o.Has("repeats");
         int repeats = o.Int("repeats", 5);
         long seed = o.Long("seed", 0);
         bool json = o.Flag("json");
@@ -38,6 +39,11 @@ public static class ExplainCommand
         if (repeats < 1) throw new UsageException($"--repeats must be at least 1, not {repeats}");
         if (repeats > Explanations.MaxRepeats)
             throw new UsageException($"--repeats must be at most {Explanations.MaxRepeats} (shuffles per feature; the mean drop's standard error falls as 1/sqrt(repeats)), not {repeats}");
+        // An option the method does not use is a usage error, not silently ignored (as --backend with permutation).
+        if (steps is not null && method is "gradient_x_input" or "permutation")
+            throw new UsageException($"--steps is for --method integrated_gradients (its Gauss-Legendre nodes per segment); --method {method} takes none");
+        if (repeatsGiven && method is "integrated_gradients" or "gradient_x_input")
+            throw new UsageException($"--repeats is for --method permutation (shuffles per feature); --method {method} takes none");
         // The data options, as fnn predict and fnn evaluate read them.
         var format = o.DataFormat();
         var unknown = o.Unknown();

@@ -537,6 +537,10 @@ let tests =
                 Expect.isFalse (err.Contains "Explanations.MaxSteps") "not the library's member"
                 let out = expectError dir [ "train"; "--data"; "iris.csv"; "--layers"; "2147483647" ] 2 [ "--layers 2147483647"; "2147483647 units" ]
                 Expect.equal out "" "nothing printed"
+                // An option the method does not use is refused, not ignored (as --backend with permutation).
+                Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--steps"; "64" ] 2 [ "--steps is for --method integrated_gradients" ]) "" "nothing printed"
+                Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "gradient_x_input"; "--steps"; "64" ] 2 [ "--method gradient_x_input takes none" ]) "" "nothing printed"
+                Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--repeats"; "3" ] 2 [ "--repeats is for --method permutation" ]) "" "nothing printed"
         }
         test "a model trained on labels spelled 1.0/2.0 predicts, evaluates and explains on its own file; a quote-all file's NA is missing" {
             let dir = tempDir ()
