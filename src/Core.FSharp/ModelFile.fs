@@ -570,13 +570,25 @@ module ModelFile =
     /// - if anything fails the temporary file is deleted and the target is untouched;
     /// - errors name the user's path, never the temporary one.
     /// A directory at `path` is an ArgumentException (ParamName "path"); a missing folder a
-    /// DirectoryNotFoundException.
+    /// DirectoryNotFoundException. A path under /dev or /proc (a device, a pipe, the process's own
+    /// descriptors: /dev/null, /dev/stdout) is written in place, appending, not replaced.
     let writeAtomicWithOptions (options: SaveOptions) (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
         Check.notNull "path" path
         Check.notNull "bytes" bytes
         Check.notNull "options" (box options)
         if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the file to write."
         let full = Path.GetFullPath path
+        // A device, a pipe or one of the process's own descriptors (/dev/null, /dev/stdout,
+        // /proc/self/fd/1) is written in place, appending: replacing it would put a regular file
+        // where the device was (in /dev, as root), and a pipe has no path to replace.
+        let special (p: string) =
+            not (OperatingSystem.IsWindows()) && (p.StartsWith("/dev/", StringComparison.Ordinal) || p.StartsWith("/proc/", StringComparison.Ordinal))
+        if special full then
+            use file = new FileStream(full, FileMode.Append, FileAccess.Write)
+            use stream = wrap (file :> Stream)
+            stream.Write(bytes, 0, bytes.Length)
+            stream.Flush()
+        else
         let target =
             let info = FileInfo(full)
             if isNull info.LinkTarget then full

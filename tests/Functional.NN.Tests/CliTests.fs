@@ -522,6 +522,20 @@ let tests =
                 Expect.equal code 0 err
                 Expect.equal ((json out).GetProperty("row").GetInt32()) 0 "explain takes the data options"
         }
+        test "--out /dev/stdout writes the predictions into the pipe, for a pipeline and for a network" {
+            // The atomic write replaced the path: a pipe has none ("Could not find file"). The rows come from the data:
+            // one per row of iris.csv (150) after the header, whose columns the pipeline's predictions name.
+            withModels <| fun dir ->
+                let code, out, err, _ = run dir [ "predict"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--out"; "/dev/stdout" ]
+                Expect.equal code 0 err
+                let lines = out.Split('\n') |> Array.filter (fun l -> l.Contains ",")
+                Expect.stringContains lines.[0] "predicted_species" "the header"
+                Expect.equal lines.Length 151 "the header and one line per row"
+                File.WriteAllText(Path.Combine(dir, "xy.csv"), "a,b\n0.5,1\n-1,2\n")
+                let code, out, err, _ = run dir [ "predict"; "--model"; "mlp.fnn"; "--data"; "xy.csv"; "--out"; "/dev/stdout" ]
+                Expect.equal code 0 err
+                Expect.equal (out.Split('\n') |> Array.filter (fun l -> l.Contains ",") |> Array.length) 3 "the header and two rows"
+        }
         test "numeric options out of range are usage errors (exit 2) naming the option, before any summary or training" {
             withModels <| fun dir ->
                 Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "1" ] 2 [ "--validation-fraction"; "[0, 1)" ]) "" "nothing printed"
