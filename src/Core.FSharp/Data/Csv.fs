@@ -480,6 +480,10 @@ module Csv =
     let private needsQuotes (s: string) =
         s.IndexOfAny([| ','; ';'; '\t'; '"'; '\n'; '\r' |]) >= 0 || s <> s.Trim() || s.StartsWith "'" || defaultMarkers.Contains s
 
+    /// Whether row i's field j was quoted in the file.
+    let private quotedAt (table: CsvTable) (i: int) (j: int) =
+        not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && j < q.Length && q.[j])
+
     /// Whether a parsed file quotes every field (as Python's csv.QUOTE_ALL writes), so that its
     /// quotes say nothing about a field: no non-empty cell is bare (the header may be: PostgreSQL's
     /// FORCE_QUOTE * quotes every cell but no header name), and some header name or cell outside
@@ -490,8 +494,7 @@ module Csv =
     /// wrote is never taken for one that quotes everything, even when every field in it is quoted
     /// (column names and categories with commas or marker-like texts, numeric class names).
     let private quotesEverything (table: CsvTable) (targetIndex: int option) =
-        let quotedAt (i: int) (j: int) =
-            not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && j < q.Length && q.[j])
+        let quotedAt = quotedAt table
         let headerQuoted = if isNull table.HeaderQuoted then [||] else table.HeaderQuoted
         let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j)) |> Array.exists id
         let plainQuoted () =
@@ -518,8 +521,7 @@ module Csv =
         Check.notNull "table" table
         checkOptions options
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
-        let wasQuoted (i: int) (col: int) =
-            not (isNull table.Quoted) && i < table.Quoted.Length && (let q = table.Quoted.[i] in not (isNull q) && col < q.Length && q.[col])
+        let wasQuoted = quotedAt table
         let missingOption = "set the option Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values"
         let maps = indexMaps table.Header
         let targetName =
@@ -554,11 +556,13 @@ module Csv =
             | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
             | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
         let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
+        // One pass with the first position of each column (a file may have hundreds of thousands).
+        let firstAt = Dictionary<int, int>()
         featureCols |> Array.iteri (fun k j ->
-            match Array.tryFindIndex ((=) j) featureCols with
-            | Some first when first < k ->
+            match firstAt.TryGetValue j with
+            | true, first ->
                 fail 1 table.Header.[j] (sprintf "The column '%s' is selected more than once (Features[%d] and Features[%d]); select each feature once." (quoteText table.Header.[j]) first k)
-            | _ -> ())
+            | _ -> firstAt.[j] <- k)
         if featureNames.Length = 0 then
             fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
         featureCols |> Array.iter (fun j ->
