@@ -31,6 +31,20 @@ let private run (dir: string) (args: string list) =
 [<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
 extern int private kill(int pid, int signal)
 
+/// POSIX signal(2), to give SIGINT back its default action.
+[<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
+extern nativeint private signal(int signum, nativeint handler)
+
+/// A child inherits an ignored SIGINT, and then Ctrl-C does not reach it (as it should not: that is
+/// what nohup and a shell's background job without job control ask for). When this test process
+/// was started that way, SIGINT goes back to its default action here first, so that the child
+/// under test starts as from a terminal. Where SIGINT is handled (the usual case) nothing changes.
+let private sigintNotIgnored () =
+    let sigIgn =
+        File.ReadAllLines "/proc/self/status"
+        |> Array.pick (fun l -> if l.StartsWith "SigIgn:" then Some(Convert.ToUInt64(l.Substring(7).Trim(), 16)) else None)
+    if sigIgn &&& 2UL <> 0UL then signal (2, 0n) |> ignore
+
 let private tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "fnn-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore
@@ -449,6 +463,7 @@ let tests =
             let dir = tempDir ()
             try
                 let model = Path.Combine(dir, "m.fnn")
+                sigintNotIgnored ()
                 // A run far longer than the test: 100,000 epochs without the plateau stop.
                 let psi = ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
                                            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
