@@ -214,6 +214,9 @@ module internal KernelNetwork =
 
     /// Copies a vector into a span, each value rounded to 'T.
     let private putVector<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> (v: MathNet.Numerics.LinearAlgebra.Vector<float>) (dst: Span<'T>) =
+        // A network written as a record ({ Blocks = ...; ... }) skips Network.ofBlocks's checks.
+        if v.Count <> dst.Length then
+            Check.fail "net" (sprintf "A block's vector (a bias, or a normalisation's scale, shift or statistic) has %d values where the block's width needs %d; build blocks with Network.ofBlocks, Dense.create, BatchNorm.createWith or LayerNorm.createWith, which check them." v.Count dst.Length)
         for j in 0 .. v.Count - 1 do dst.[j] <- 'T.CreateTruncating v.[j]
 
     /// Copies the network's parameters and state into a trainer of its shape (each rounded to
@@ -481,7 +484,7 @@ module Network =
         match Block.checkWidths "blocks" "" None blocks with
         | None -> Check.fail "blocks" "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
         | Some _ -> ()
-        { Blocks = blocks; Precision = Precision.Float64 }
+        { Blocks = Block.checkedCopy "blocks" "" blocks; Precision = Precision.Float64 }
 
     /// A network from dense layers whose shapes agree; raises ArgumentException naming both shapes.
     let create (layers: Dense seq) : Network =
@@ -493,7 +496,7 @@ module Network =
         |> List.iteri (fun i (a, b) ->
             if a.OutputSize <> b.InputSize then
                 Check.fail "layers" (sprintf "Layer %d gives %d outputs (weights %s) but layer %d takes %d inputs (weights %s)." i a.OutputSize (Mat.shapeOf a.Weights) (i + 1) b.InputSize (Mat.shapeOf b.Weights)))
-        { Blocks = layers |> List.map Block.Dense; Precision = Precision.Float64 }
+        { Blocks = layers |> List.map Block.Dense |> Block.checkedCopy "layers" ""; Precision = Precision.Float64 }
 
     /// A network of `inputs` inputs and the given blocks, its weights drawn from `rng` (each dense
     /// layer's by its initialiser, in order, depth first), its normalisations started as PyTorch's.

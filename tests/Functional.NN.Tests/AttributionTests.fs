@@ -455,6 +455,14 @@ let tests =
                 Expect.equal imp.Means.[1] 0.0 (sprintf "%s: x1 is not read" (Activation.name act))
         }
 
+        test "permutation importance: numeric targets on a model of two outputs are refused up front, naming target" {
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Identity) ] 1L
+            let x = Matrix<float>.Build.Dense(10, 3, fun i j -> float (i + j) / 10.0)
+            let e = try Importance.ofNetwork net null x (Target.Values (Array.zeroCreate 10)) 2 0L |> ignore; failtest "refused" with :? ArgumentException as e -> e
+            Expect.equal e.ParamName "target" "ParamName"
+            Expect.stringContains e.Message "the model has 2 outputs" "says why"
+        }
+
         test "a pipeline with a text column: permutation importance per original column, each shuffled raw (its one-hot inputs together), as defined" {
             // 80 rows: a text column (red, green, blue) and a number in [-1, 1] from the library's Rng;
             // class "yes" when (colour = red) differs from (size > 0), so both columns matter.

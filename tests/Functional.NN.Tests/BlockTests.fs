@@ -649,6 +649,47 @@ let tests =
                                        Block.Residual [ Block.LayerNorm (LayerNorm.create 4); Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) None Activation.Tanh) ] ] |> ignore)
                 Expect.stringContains e.Message "Block 1.1 (dense) takes 3 features (weights 3x4)" "nested position"
             }
+            test "blocks written as records: ofBlocks and create check their values as the blocks' constructors do, naming the block" {
+                let d = Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) None Activation.Identity
+                let ln = Block.LayerNorm (LayerNorm.create 4)
+                // (block, the block's position and kind, what the message must name)
+                let cases =
+                    [ Block.Dense { d with Bias = Some (Vector<float>.Build.Dense 2) }, "Block 0 (dense)", "bias has length 2"
+                      Block.Dense { d with Weights = Matrix<float>.Build.Dense(3, 4, nan) }, "Block 0 (dense)", "weights holds NaN"
+                      Block.Dense { d with Activation = Activation.LeakyReLU infinity }, "Block 0 (dense)", "slope must be finite"
+                      Block.Residual [ Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 3, 0.1)) None Activation.Tanh); Block.Activation (Activation.LeakyReLU nan) ], "Block 0.1 (", "slope must be finite"
+                      Block.BatchNorm { BatchNorm.create 3 with RunningMean = Vector<float>.Build.Dense 2 }, "Block 0 (batch normalisation)", "runningMean has length 2"
+                      Block.BatchNorm { BatchNorm.create 3 with RunningVariance = Vector<float>.Build.Dense(3, -1.0) }, "Block 0 (batch normalisation)", "negative"
+                      Block.BatchNorm { BatchNorm.create 3 with Momentum = 1.5 }, "Block 0 (batch normalisation)", "momentum must lie in [0, 1]"
+                      Block.LayerNorm { LayerNorm.create 3 with Shift = Vector<float>.Build.Dense 4 }, "Block 0 (layer normalisation)", "shift has length 4"
+                      Block.LayerNorm { LayerNorm.create 3 with Epsilon = 0.0 }, "Block 0 (layer normalisation)", "epsilon must be positive" ]
+                for block, here, what in cases do
+                    let e = argumentError (fun () -> Network.ofBlocks [ block ] |> ignore)
+                    Expect.equal e.ParamName "blocks" (sprintf "%s: ParamName" what)
+                    Expect.stringContains e.Message here (sprintf "%s: names the block and its position" what)
+                    Expect.stringContains e.Message what "says what is wrong"
+                // Network.create takes dense layers: the same checks, ParamName "layers".
+                let e = argumentError (fun () -> Network.create [ { d with Bias = Some (Vector<float>.Build.Dense 2) } ] |> ignore)
+                Expect.equal e.ParamName "layers" "create: ParamName"
+                Expect.stringContains e.Message "Block 0 (dense): bias has length 2" "create: the layer and what is wrong"
+                // A network written as a record skips those checks: the kernels refuse its short bias
+                // rather than read another run's values (the reference's own check names "index").
+                let net = { Blocks = [ Block.Dense { d with Bias = Some (Vector<float>.Build.Dense 2) }; ln ]; Precision = Precision.Float64 }
+                let e = argumentError (fun () -> Network.predictWith Backend.Kernels net (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
+                Expect.stringContains e.Message "has 2 values where the block's width needs 4" "the kernels name both lengths"
+            }
+            test "ofBlocks copies the blocks' values: changing the caller's matrices afterwards changes neither backend's predictions" {
+                let w = Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; -0.3 ]; [ 0.2; 0.8 ]; [ -0.6; 0.1 ] ])
+                let b = Vector<float>.Build.DenseOfArray [| 0.1; -0.2 |]
+                let net = Network.ofBlocks [ Block.Dense { Weights = w; Bias = Some b; Activation = Activation.Identity }; Block.LayerNorm (LayerNorm.create 2) ]
+                let x = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0; -1.0 ]; [ 0.5; -0.5; 3.0 ] ])
+                let before = Network.predictWith Backend.Reference net x
+                Expect.floatClose Accuracy.high ((Network.predictWith Backend.Kernels net x - before).L1Norm()) 0.0 "the kernels agree before"
+                w.[0, 0] <- w.[0, 0] + 5.0
+                b.[1] <- 7.0
+                Expect.equal (Network.predictWith Backend.Reference net x) before "the reference: unchanged"
+                Expect.floatClose Accuracy.high ((Network.predictWith Backend.Kernels net x - before).L1Norm()) 0.0 "the kernels: unchanged"
+            }
             test "batch normalisation with a batch of one in training mode: ArgumentException from the trainer, checkModeRows and the gradient check" {
                 let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Residual [ BlockSpec.BatchNorm ] ] 1L
                 let x, y = m [ [ 0.1; 0.2 ]; [ 0.3; -0.4 ]; [ 0.5; 0.6 ] ], m [ [ 1.0; 0.0; 0.0 ]; [ 0.0; 1.0; 0.0 ]; [ 0.0; 0.0; 1.0 ] ]

@@ -248,6 +248,30 @@ module Block =
                 | Some need -> Some (outputWidth need b)
                 | None -> None) width
 
+    /// The blocks with their values checked and copied, as `Dense.create`, `BatchNorm.createWith`
+    /// and `LayerNorm.createWith` check and copy them: a block written as a record (`{ d with Bias
+    /// = ... }`) may hold a bias or a statistic of another length than its width, a value that is
+    /// not finite, a negative running variance, a setting out of range or a leaky ReLU's slope
+    /// that is not finite. Raises ArgumentException (ParamName `param`) naming the block, its
+    /// position and what is wrong. The copies make the network the caller's matrices cannot change.
+    let rec checkedCopy (param: string) (path: string) (blocks: Block list) : Block list =
+        blocks
+        |> List.mapi (fun i b ->
+            let here = position path i
+            let slope (a: Activation) = match a with Activation.LeakyReLU s -> Check.finiteScalar "slope" s | _ -> ()
+            try
+                match b with
+                | Block.Dense d -> Block.Dense (Dense.create d.Weights d.Bias d.Activation)
+                | Block.BatchNorm bn -> Block.BatchNorm (BatchNorm.createWith bn.Scale bn.Shift bn.RunningMean bn.RunningVariance bn.Momentum bn.Epsilon)
+                | Block.LayerNorm ln -> Block.LayerNorm (LayerNorm.createWith ln.Scale ln.Shift ln.Epsilon)
+                | Block.Activation a -> slope a; b
+                | Block.Residual inner -> Block.Residual (checkedCopy param here inner)
+                | Block.Dropout _ | Block.Custom _ -> b
+            with
+            | :? ArgumentException as e when e.ParamName <> param ->
+                let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+                Check.fail param (sprintf "Block %s (%s): %s" here (name b) text))
+
     /// The forward pass of a sequence of blocks from X (already rounded to the precision), keeping
     /// each block's trace. `dropouts` counts the dropout blocks met so far (the mask's block number).
     let rec forwardAll (p: Precision) (mode: Mode) (dropouts: int ref) (blocks: Block list) (x: Matrix<float>) : BlockTrace list =

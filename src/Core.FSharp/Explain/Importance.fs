@@ -137,6 +137,8 @@ module Importance =
             "accuracy", (fun xp -> ClassificationMetrics.accuracy (classesOfScores (predict xp)) labels)
         | Target.Values v ->
             if v.Length <> rows then Check.fail "target" (sprintf "target has %d values but x has %d rows." v.Length rows)
+            if outputs <> 1 then
+                Check.fail "target" (sprintf "target holds one value per row, but the model has %d outputs; numeric targets score a model with one output (R^2), class labels any model (accuracy)." outputs)
             v |> Array.iteri (fun i value ->
                 if not (Double.IsFinite value) then Check.fail "target" (sprintf "target holds %g at row %d; every value must be finite." value i))
             let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
