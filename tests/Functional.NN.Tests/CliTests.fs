@@ -258,6 +258,35 @@ let tests =
                 Expect.stringStarts lines.[3] ",blue,3," "the missing size is imputed and written empty; a blue shape is class 3"
             finally Directory.Delete(dir, true)
         }
+        test "the task: line agrees with the target: line (quoted numbers are class names as written; integers of 9e15 or more are numbers)" {
+            let dir = tempDir ()
+            try
+                // 30 rows, the target cycling through three labels, 10 rows each.
+                let write name (labels: string[]) =
+                    File.WriteAllText(Path.Combine(dir, name), "a,y\n" + String.Join("", [ for i in 0 .. 29 -> sprintf "%d,%s\n" (i % 7) labels.[i % 3] ]))
+                let summary name (extra: string list) =
+                    let code, out, err, _ = run dir ([ "train"; "--data"; name; "--epochs"; "1" ] @ extra)
+                    Expect.equal code 0 (sprintf "train %s (stderr: %s)" name err)
+                    let line (prefix: string) = out.Split('\n') |> Array.find (fun l -> l.StartsWith prefix) |> fun l -> l.TrimEnd()
+                    line "task: ", line "target: "
+                // docs/data-and-models.md: numbers quoted in every target cell are class names kept as written,
+                // so "007" and "7" are two of three classes, and the reason counts three.
+                write "quoted.csv" [| "\"007\""; "\"7\""; "\"10\"" |]
+                Expect.equal (summary "quoted.csv" [])
+                    ("task: classification: every target cell is a number in quotes, so each is a class name as written (3 classes)",
+                     "target: y, 3 classes (007, 7, 10)") "quoted numbers"
+                // Integers of magnitude 9e15 or more count as numbers (a double cannot hold every integer from 2^53):
+                // a regression target, and the reason says so rather than that they are not integers.
+                write "ids.csv" [| "12345678901234567"; "12345678901234569"; "12345678901234571" |]
+                Expect.equal (summary "ids.csv" [])
+                    ("task: regression: the values are integers, but some are 9e15 or more in magnitude (from 2^53, about 9.007e15, a double cannot hold every integer, so distinct labels could read as one number)",
+                     "target: y (regression)") "17-digit integers"
+                // --task classification reads them as three classes, each spelled as written.
+                Expect.equal (summary "ids.csv" [ "--task"; "classification" ])
+                    ("task: classification (set explicitly; the class names are numbers kept as written, 3 classes)",
+                     "target: y, 3 classes (12345678901234567, 12345678901234569, 12345678901234571)") "set as classes"
+            finally Directory.Delete(dir, true)
+        }
         test "--separator, --no-header, --missing drop, --missing-values and --task set the reading; bad data are refused before training" {
             let dir = tempDir ()
             try
