@@ -26,7 +26,7 @@ let score (r: float[]) = 0.06 * (r.[0] - 60.0) - 8.0 * (r.[1] - 0.3) + 0.12 * (r
 let labels = Array.init n (fun i -> if u i 6 < Activation.sigmoid (score rows.[i] + 2.0) then 0 else 1)
 let data =
     { Features = Mat.ofRows rows; FeatureNames = names; TargetName = "decision"
-      Target = Target.Classes (labels, [| "approved"; "refused" |])
+      Target = Target.Classes (labels, [| "approved"; "refused" |]); TargetReading = TargetReading.Given
       Categories = Array.create names.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
 
 // Train: standardised inputs, one hidden layer of 8 tanh units, Adam on minibatches.

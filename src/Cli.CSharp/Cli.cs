@@ -53,14 +53,15 @@ public static class Cli
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
             --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
             --unknown-category error   error or zeros: an unseen text category at prediction
-        fnn evaluate --model MODEL --data PATH [data options] [--json]
+        fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]
         fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
-        fnn linear --data PATH [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0] [--out MODEL] [--json]
+        fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
+            [--out MODEL] [--json]
             (a linear model file keeps its target's name and works with evaluate and predict as a network's does)
-        fnn explain --model MODEL --data PATH [--row N] [--method integrated_gradients|gradient_x_input|permutation]
+        fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR] [data options]
           (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline models only)

@@ -30,6 +30,8 @@ public static class ImportCommand
             w.WriteLine($"  {line}");
         if (imported.TrailingSoftmax)
             w.WriteLine("the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)");
+        else
+            w.WriteLine("the graph does not end in a Softmax: the saved network's outputs are the graph's outputs, unchanged");
         w.WriteLine($"saved to {outPath}");
         return 0;
     }

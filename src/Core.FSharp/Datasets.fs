@@ -36,6 +36,21 @@ type MissingPolicy =
     /// Filled with the column's most frequent value over the training rows (the smallest on a tie).
     | MostFrequent
 
+/// How a data set's target came to be classes or numbers, so that its summary
+/// (`TargetRule.explain`) can say why.
+[<RequireQualifiedAccess>]
+type TargetReading =
+    /// By the target rule (the CSV reader under `TargetKind.Auto`): text holds classes, numbers
+    /// are classes or values by `TargetRule.ofNumbers`.
+    | Rule
+    /// By the target rule's clause for quoted numbers (the CSV reader under `TargetKind.Auto`):
+    /// every target cell is a number in quotes, in a file that does not quote every field, so the
+    /// cells are class names as written ("007" and "7" are two classes).
+    | QuotedNumbers
+    /// Set by the caller: `TargetKind.Classification` or `Regression`, a model's class names, or
+    /// data made in memory as classes or as values (and the embedded data sets).
+    | Given
+
 /// A table of samples: numeric features (n x d, one sample per row) with their column names,
 /// and the target column's name and values. A text feature column holds category codes: cell
 /// k means `Categories.[j].[k]`; a missing cell is NaN.
@@ -48,6 +63,8 @@ type Dataset =
       TargetName: string
       /// The target of each sample.
       Target: Target
+      /// How the target's kind was decided (for `TargetRule.explain`).
+      TargetReading: TargetReading
       /// For each feature column, its categories when it is a text column (the cells are codes
       /// 0 .. k-1 into them), empty for a numeric column.
       Categories: string[][]
@@ -186,7 +203,7 @@ module Dataset =
         if String.IsNullOrEmpty targetName && Array.contains "target" names then
             Check.fail "targetName" "The target's default name 'target' is also a feature name; give the target another name (targetName)."
         { Features = x; FeatureNames = names; TargetName = (if String.IsNullOrEmpty targetName then "target" else targetName)
-          Target = target; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+          Target = target; TargetReading = TargetReading.Given; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
 
     let private checkLength (name: string) (n: int) (length: int) =
         if length <> n then Check.fail name (sprintf "%s has %d entries but features has %d rows; it needs one per row." name length n)
@@ -263,6 +280,7 @@ module Dataset =
           FeatureNames = Array.copy data.FeatureNames
           TargetName = targetName
           Target = Target.Classes (Array.copy data.Labels, Array.copy data.ClassNames)
+          TargetReading = TargetReading.Given
           Categories = Array.create data.FeatureNames.Length [||]
           Missing = MissingPolicy.Error
           Lines = [||]
@@ -272,7 +290,10 @@ module Dataset =
 /// integers, with at most `maxClasses` distinct values that each occur at least `minCount`
 /// times, holds class labels (0/1/2 labels); any other column of numbers (fractions, or a count
 /// such as a number of visits with dozens of values or rare values) is a regression target. A
-/// column with text in it holds classes. The CSV reader applies it when TargetKind is Auto.
+/// column with an integer of magnitude `maxExactInteger` or more is a regression target too: a
+/// double cannot hold every integer from 2^53 on, so distinct labels there could read as one
+/// number. A column with text in it holds classes. The CSV reader applies it when TargetKind is
+/// Auto.
 module TargetRule =
 
     /// At most this many distinct integer values make classes (20).
@@ -281,10 +302,17 @@ module TargetRule =
     /// Each integer value must occur at least this often to make classes (3).
     let minCount = 3
 
+    /// Integers of this magnitude or more (9e15, just below 2^53 = 9007199254740992) are not read
+    /// as class labels: a double cannot hold every integer beyond 2^53, so two distinct labels
+    /// there may read as one number.
+    let maxExactInteger = 9.0e15
+
     /// Whether numbers are class labels by the rule, and why, in one phrase.
     let ofNumbers (values: float[]) : bool * string =
-        let integral = values |> Array.forall (fun v -> Double.IsFinite v && Math.Round v = v && abs v < 9.0e15)
-        if not integral then false, "the values are numbers that are not all integers"
+        if not (values |> Array.forall (fun v -> Double.IsFinite v && Math.Round v = v)) then
+            false, "the values are numbers that are not all integers"
+        elif values |> Array.exists (fun v -> abs v >= maxExactInteger) then
+            false, "the values are integers, but some are 9e15 or more in magnitude (from 2^53, about 9.007e15, a double cannot hold every integer, so distinct labels could read as one number)"
         else
             let counts = values |> Array.countBy id
             let fewest = if counts.Length = 0 then 0 else counts |> Array.map snd |> Array.min
@@ -294,20 +322,30 @@ module TargetRule =
             else true, sprintf "the values are %d distinct integers, each occurring at least %d times" counts.Length minCount
 
     /// The task a data set's target means, and why (for summaries): "classification (...)" or
-    /// "regression (...)". A target whose kind was set against the rule says so.
+    /// "regression (...)". A target whose kind was set against the rule says so; class names that
+    /// are numbers kept as written (quoted in the file, or given so) are counted as written, never
+    /// merged by value.
     let explain (data: Dataset) : string =
         let isNumber (s: string) = match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Double.IsFinite v | _ -> false
+        let valueOf (s: string) = let v = Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture) in if v = 0.0 then 0.0 else v
+        // The rule's reading of numbers as classes names each class by its value's shortest text ("1.0" is the
+        // class "1"), so class names in that spelling are one per value, and the rule can be applied to them.
+        let isValueName (s: string) = valueOf s |> fun v -> v.ToString("R", CultureInfo.InvariantCulture) = s
         match data.Target with
         | Target.Values v ->
             let classes, why = ofNumbers v
             if classes then sprintf "regression (set explicitly; by the rule it would be classes: %s)" why
             else sprintf "regression: %s" why
+        | Target.Classes (_, names) when data.TargetReading = TargetReading.QuotedNumbers ->
+            sprintf "classification: every target cell is a number in quotes, so each is a class name as written (%d classes)" names.Length
         | Target.Classes (labels, names) ->
             if names |> Array.forall isNumber then
-                let values = labels |> Array.map (fun l -> Double.Parse(names.[l], CultureInfo.InvariantCulture))
-                let classes, why = ofNumbers values
-                if classes then sprintf "classification: %s" why
-                else sprintf "classification (set explicitly; by the rule it would be regression: %s)" why
+                if names |> Array.forall isValueName then
+                    let values = labels |> Array.map (fun l -> valueOf names.[l])
+                    let classes, why = ofNumbers values
+                    if classes then sprintf "classification: %s" why
+                    else sprintf "classification (set explicitly; by the rule it would be regression: %s)" why
+                else sprintf "classification (set explicitly; the class names are numbers kept as written, %d classes)" names.Length
             else sprintf "classification: the column holds text (%d classes)" names.Length
 
 /// The data sets embedded in the library (shared/data of the repository; origins in
@@ -372,5 +410,5 @@ module Datasets =
             let header, _ = embeddedCsv "commute.csv"
             let x, y, featureNames = commute ()
             { Features = x; FeatureNames = featureNames; TargetName = header.[2]; Target = Target.Values (y.Column(0).ToArray())
-              Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+              TargetReading = TargetReading.Given; Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
         | _ -> Check.fail "name" (sprintf "There is no embedded data set called '%s'; the embedded data sets are %s." name (String.Join(", ", names)))

@@ -8,7 +8,8 @@ namespace FunctionalNN;
 public enum TargetKind
 {
     /// <summary>By the stated rule: text, or integers with at most 20 distinct values that each occur at least
-    /// 3 times, are classes; other numbers are a regression target (see <see cref="Dataset.TaskReason"/>). Numbers
+    /// 3 times, are classes; other numbers are a regression target (see <see cref="Dataset.TaskReason"/>); integers
+    /// of magnitude 9e15 or more (near 2^53, from which a double cannot hold every integer) count as numbers. Numbers
     /// quoted in every target cell, in a file with some unquoted feature cell, are class names (as
     /// <see cref="Dataset.SaveCsv"/> writes them).</summary>
     Auto,
@@ -234,7 +235,9 @@ public sealed class Dataset
     public string[][] Categories => Enumerable.Range(0, FeatureCount).Select(j => (string[])FN.DatasetModule.categoriesOf(Core, j).Clone()).ToArray();
 
     /// <summary>The task the target means and why, by the stated rule (e.g. "classification: the values are 4
-    /// distinct integers, each occurring at least 3 times").</summary>
+    /// distinct integers, each occurring at least 3 times"; for numbers quoted in every target cell, "classification:
+    /// every target cell is a number in quotes, so each is a class name as written (3 classes)"), or that it was set
+    /// explicitly.</summary>
     public string TaskReason => FN.TargetRule.explain(Core);
 
     /// <summary>Warnings about how the file was read that are not errors, e.g. a header line whose every field is a

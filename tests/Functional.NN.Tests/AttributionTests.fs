@@ -34,7 +34,7 @@ let private planted (classes: bool) =
     let target =
         if classes then Target.Classes (Array.init n (fun i -> if x.[i, 2] - x.[i, 7] > 0.0 then 1 else 0), [| "no"; "yes" |])
         else Target.Values (Array.init n (fun i -> 3.0 * x.[i, 2] - 2.0 * x.[i, 7]))
-    { Features = x; FeatureNames = names; TargetName = "y"; Target = target; Categories = Array.create d [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+    { Features = x; FeatureNames = names; TargetName = "y"; Target = target; TargetReading = TargetReading.Given; Categories = Array.create d [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
 
 /// A random network from a seed (the library's Rng): 1 to 4 layers of widths 1 to 8, any
 /// differentiable activation, biases in [-0.5, 0.5], inputs 1 to 8, a two-row batch in [-1, 1].

@@ -258,6 +258,52 @@ let tests =
                 Expect.stringStarts lines.[3] ",blue,3," "the missing size is imputed and written empty; a blue shape is class 3"
             finally Directory.Delete(dir, true)
         }
+        test "the task: line agrees with the target: line (quoted numbers are class names as written; integers of 9e15 or more are numbers)" {
+            let dir = tempDir ()
+            try
+                // 30 rows, the target cycling through three labels, 10 rows each.
+                let write name (labels: string[]) =
+                    File.WriteAllText(Path.Combine(dir, name), "a,y\n" + String.Join("", [ for i in 0 .. 29 -> sprintf "%d,%s\n" (i % 7) labels.[i % 3] ]))
+                let summary name (extra: string list) =
+                    let code, out, err, _ = run dir ([ "train"; "--data"; name; "--epochs"; "1" ] @ extra)
+                    Expect.equal code 0 (sprintf "train %s (stderr: %s)" name err)
+                    let line (prefix: string) = out.Split('\n') |> Array.find (fun l -> l.StartsWith prefix) |> fun l -> l.TrimEnd()
+                    line "task: ", line "target: "
+                // docs/data-and-models.md: numbers quoted in every target cell are class names kept as written,
+                // so "007" and "7" are two of three classes, and the reason counts three.
+                write "quoted.csv" [| "\"007\""; "\"7\""; "\"10\"" |]
+                Expect.equal (summary "quoted.csv" [])
+                    ("task: classification: every target cell is a number in quotes, so each is a class name as written (3 classes)",
+                     "target: y, 3 classes (007, 7, 10)") "quoted numbers"
+                // Integers of magnitude 9e15 or more count as numbers (a double cannot hold every integer from 2^53):
+                // a regression target, and the reason says so rather than that they are not integers.
+                write "ids.csv" [| "12345678901234567"; "12345678901234569"; "12345678901234571" |]
+                Expect.equal (summary "ids.csv" [])
+                    ("task: regression: the values are integers, but some are 9e15 or more in magnitude (from 2^53, about 9.007e15, a double cannot hold every integer, so distinct labels could read as one number)",
+                     "target: y (regression)") "17-digit integers"
+                // --task classification reads them as three classes, each spelled as written.
+                Expect.equal (summary "ids.csv" [ "--task"; "classification" ])
+                    ("task: classification (set explicitly; the class names are numbers kept as written, 3 classes)",
+                     "target: y, 3 classes (12345678901234567, 12345678901234569, 12345678901234571)") "set as classes"
+            finally Directory.Delete(dir, true)
+        }
+        test "fnn --help names what each command's parser reads, and docs/cli.md has a row for every option of train and every data option it lists" {
+            let code, out, err, _ = run Repo.root [ "--help" ]
+            Expect.equal (code, err) (0, "") "fnn --help"
+            // evaluate reads --target; linear and explain read --dataset as well as --data.
+            Expect.stringContains out "fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]" "evaluate's line"
+            Expect.stringContains out "fnn linear (--data PATH | --dataset commute) [--target COLUMN]" "linear's line"
+            Expect.stringContains out "fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N]" "explain's line"
+            // The options listed under fnn [train] (its own and the data options), one per line from "--".
+            let lines = out.Replace("\r\n", "\n").Split('\n') |> Array.map (fun l -> l.Trim())
+            let first = lines |> Array.findIndex (fun l -> l.StartsWith "fnn [train]")
+            let last = lines |> Array.findIndex (fun l -> l.StartsWith "fnn evaluate")
+            let options = lines.[first + 1 .. last - 1] |> Array.filter (fun l -> l.StartsWith "--") |> Array.map (fun l -> l.Split(' ').[0])
+            Expect.isGreaterThan options.Length 25 (sprintf "the usage's train options: %A" options)
+            let doc = File.ReadAllText(Repo.path [ "docs"; "cli.md" ]).Replace("\r\n", "\n")
+            let missing = options |> Array.filter (fun o -> not (doc.Contains("\n| `" + o + " ") || doc.Contains("\n| `" + o + "`")))
+            Expect.isEmpty missing "options of the usage without a row in docs/cli.md's tables"
+        }
         test "--separator, --no-header, --missing drop, --missing-values and --task set the reading; bad data are refused before training" {
             let dir = tempDir ()
             try
@@ -505,6 +551,29 @@ let tests =
                 Expect.equal code 0 err
                 Expect.equal (out.Split('\n').[0]) "p,q,output_0" "the named columns and the output"
                 Expect.equal (out.Trim().Split('\n').Length) 3 "one line per row"
+        }
+        test "import says whether the graph ends in a Softmax, either way" {
+            withModels <| fun dir ->
+                // mlp.onnx: dense, tanh, dense (no Softmax); PyTorch's family fixture ends in nn.Softmax (OnnxTests).
+                let softmaxLines (out: string) = out.Split('\n') |> Array.filter (fun l -> l.Contains "Softmax") |> Array.map (fun l -> l.TrimEnd())
+                let code, out, err, _ = run dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "again.fnn" ]
+                Expect.equal code 0 err
+                Expect.equal (softmaxLines out) [| "the graph does not end in a Softmax: the saved network's outputs are the graph's outputs, unchanged" |] "no Softmax"
+                let code, out, err, _ = run dir [ "import"; "--onnx"; Repo.path [ "tests"; "fixtures"; "onnx"; "torch_family_f64.onnx" ]; "--out"; "family.fnn" ]
+                Expect.equal code 0 err
+                Expect.equal (softmaxLines out) [| "the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)" |] "a Softmax"
+        }
+        test "docs/cli.md quotes the missing-value error as the CLI prints it" {
+            let dir = tempDir ()
+            try
+                File.WriteAllText(Path.Combine(dir, "miss.csv"), "a,b,c\n1,,x\n2,3,y\n3,4,x\n4,5,y\n5,6,x\n6,7,y\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "miss.csv" ]
+                Expect.equal code 1 err
+                let line = err.Trim()
+                Expect.equal line "fnn: the data cannot be read: Line 2, column 'b': the value is missing (an empty field); set CsvFormat.Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values." "the line"
+                let doc = File.ReadAllText(Repo.path [ "docs"; "cli.md" ])
+                Expect.stringContains doc ("| 1 | a missing value | `" + line.Replace("|", "\\|") + "` |") "the Errors table quotes it word for word"
+            finally Directory.Delete(dir, true)
         }
         test "predict, evaluate, explain and export take the models the CLI makes, or refuse them with a usage error naming the kind" {
             withModels <| fun dir ->

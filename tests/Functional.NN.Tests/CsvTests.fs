@@ -254,6 +254,41 @@ let tests =
             Expect.isFalse forced.IsClassification "TargetKind Regression"
             Expect.stringContains (TargetRule.explain forced) "set explicitly" "the summary says it was set"
         }
+        test "the target's reason says what decided: quoted numbers are class names as written, integers of 9e15 or more are numbers" {
+            // 30 rows, the target cycling through three labels (10 rows each), written bare or in quotes.
+            let load (options: CsvOptions) (quoted: bool) (labels: string[]) =
+                let cell (s: string) = if quoted then "\"" + s + "\"" else s
+                Csv.loadText options ("x,y\n" + String.Join("", [ for i in 0 .. 29 -> sprintf "%d,%s\n" (i % 7) (cell labels.[i % 3]) ]))
+            // docs/data-and-models.md: numbers quoted in every target cell are class names kept as written, so "007"
+            // and "7" are two classes of the three; the reason counts the names, not the values (which are 2).
+            let quoted = load CsvOptions.Default true [| "007"; "7"; "10" |]
+            Expect.equal quoted.ClassNames [| "007"; "7"; "10" |] "three class names as written (by value, then ordinal)"
+            Expect.equal quoted.TargetReading TargetReading.QuotedNumbers "decided by the clause for quoted numbers"
+            Expect.equal (TargetRule.explain quoted) "classification: every target cell is a number in quotes, so each is a class name as written (3 classes)" "the reason counts 3 classes"
+            // The same labels bare: one class per value (7 with 20 rows, 10 with 10), by the numeric rule.
+            let bare = load CsvOptions.Default false [| "007"; "7"; "10" |]
+            Expect.equal bare.ClassNames [| "7"; "10" |] "one class per value"
+            Expect.equal (TargetRule.explain bare) "classification: the values are 2 distinct integers, each occurring at least 3 times" "the numeric rule's reason"
+            // Quoted fractions are class names too: quoted, not set explicitly (and not what the numeric rule would say).
+            let fractions = load CsvOptions.Default true [| "1.5"; "2.5"; "3.5" |]
+            Expect.equal (TargetRule.explain fractions) "classification: every target cell is a number in quotes, so each is a class name as written (3 classes)" "quoted fractions"
+            // Integers of magnitude 9e15 or more (TargetRule.maxExactInteger, just below 2^53) are numbers, not
+            // class labels: 3 distinct 17-digit integers, 10 rows each, are a regression target, and the reason says
+            // they are integers too large to tell apart, not that they are not integers.
+            Expect.equal TargetRule.maxExactInteger 9.0e15 "the documented cutoff"
+            let big = load CsvOptions.Default false [| "12345678901234567"; "12345678901234569"; "12345678901234571" |]
+            Expect.isFalse big.IsClassification "regression"
+            Expect.equal big.TargetReading TargetReading.Rule "decided by the rule"
+            Expect.equal (TargetRule.explain big) "regression: the values are integers, but some are 9e15 or more in magnitude (from 2^53, about 9.007e15, a double cannot hold every integer, so distinct labels could read as one number)" "the reason names the cutoff"
+            // Just below the cutoff, 3 distinct integers 10 times each are classes; at it, numbers.
+            let below = load CsvOptions.Default false [| "8999999999999997"; "8999999999999998"; "8999999999999999" |]
+            Expect.equal (TargetRule.explain below) "classification: the values are 3 distinct integers, each occurring at least 3 times" "below 9e15"
+            Expect.isFalse (load CsvOptions.Default false [| "9000000000000000"; "9000000000000001"; "9000000000000002" |]).IsClassification "at 9e15"
+            // Set as classes, the 17-digit labels keep their spelling (three classes), and the reason says so.
+            let forced = load (CsvOptions.Default.WithTargetKind TargetKind.Classification) false [| "12345678901234567"; "12345678901234569"; "12345678901234571" |]
+            Expect.equal forced.ClassNames [| "12345678901234567"; "12345678901234569"; "12345678901234571" |] "three classes as written"
+            Expect.equal (TargetRule.explain forced) "classification (set explicitly; the class names are numbers kept as written, 3 classes)" "set explicitly"
+        }
         test "a numeric-looking target with an unparsable cell is a one-line error naming the line and the cell" {
             // 24 numbers and '3..5' (1 in 25 is not a number): numeric-looking, so an error.
             let rows = String.Join("", [ for i in 1 .. 24 -> sprintf "%d,%d.25\n" i i ])

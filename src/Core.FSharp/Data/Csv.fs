@@ -623,6 +623,9 @@ module Csv =
             else
                 rows |> Array.iteri (fun r i ->
                     x.[r, k] <- if isMissingAt i col then nan else number table i col))
+        // How the target's kind was decided (for TargetRule.explain): by the rule, by its clause for quoted numbers, or
+        // by the caller (TargetKind, a model's class names).
+        let mutable reading = if options.ClassNames.IsSome || options.TargetKind <> TargetKind.Auto then TargetReading.Given else TargetReading.Rule
         let target =
             match targetIndex with
             | None ->
@@ -647,7 +650,9 @@ module Csv =
                             true
                         | TargetKind.Regression -> false
                         | TargetKind.Auto ->
-                            if numbers = texts.Length && quotedClasses then true
+                            if numbers = texts.Length && quotedClasses then
+                                reading <- TargetReading.QuotedNumbers
+                                true
                             elif numbers = texts.Length then
                                 let classes = fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
                                 canonical <- classes && texts |> Array.forall exactNumber
@@ -702,7 +707,7 @@ module Csv =
             if options.HasHeader && headerIsData then
                 [| sprintf "The header line (%s) looks like data (its fields are numbers%s): the file probably has no header, so its first row was read as the column names; read it with HasHeader = false (CLI: --no-header)." (nameList table.Header) (if headerIsNumbers table then "" else ", and its target field is one of the target's values") |]
             else [||]
-        { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target
+        { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target; TargetReading = reading
           Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
