@@ -195,8 +195,8 @@ module Graph =
             | Some (i, j, v) ->
                 let names = names.Value
                 let input = values.[id]
-                let inputValue = GraphText.at input m.RowCount m.ColumnCount i j |> Option.map (fun x -> sprintf ", whose value there is %s" (GraphText.num x)) |> Option.defaultValue ""
-                Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s, from %s (adjoint %s); every adjoint must be finite: the operation's derivative is infinite there (a fractional power or log at 0, a division by a number near 0) or the adjoint is beyond the range of a double%s." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g) inPrecision)
+                let inputValue = GraphText.at input m.RowCount m.ColumnCount i j |> Option.map (fun x -> sprintf " (where %s = %s)" names.[id] (GraphText.num x)) |> Option.defaultValue ""
+                Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s from %s, whose adjoint is %s; every adjoint must be finite: the operation's derivative is infinite there (a fractional power at 0, a division by a number near 0) or the adjoint is beyond the range of a double%s." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g) inPrecision)
         let accumulate (from: GraphNode) (g: Matrix<float>) (adjoints: Map<int, Matrix<float>>) (id: int, share: Matrix<float>) =
             let share = round share |> check id from g "the adjoint share"
             adjoints.Change(id, function Some prev -> Some (round (prev + share) |> check id from g "the adjoint (a sum of shares)") | None -> Some share)
