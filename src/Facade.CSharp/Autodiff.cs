@@ -49,10 +49,13 @@ public static class Autodiff
 
     /// <summary>The loss of the batch (x, y) and its gradient by autodiff of the network's graph: an independent
     /// check of <see cref="Network.LossAndGradient"/>, which uses the hand-derived backward pass.</summary>
+    /// <exception cref="InvalidOperationException">A node's value or adjoint in the graph is NaN or infinite (the
+    /// graph's losses have no clamp: binary cross-entropy of an output of exactly 0 or 1 is infinite); the message
+    /// names the node.</exception>
     public static LossAndGradient NetworkLossAndGradient(Network network, double[,] x, double[,] y, Loss loss)
     {
         ArgumentNullException.ThrowIfNull(network);
-        var result = AD.NetworkGraph.lossAndGradient(network.Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
+        var result = Node.Run(() => AD.NetworkGraph.lossAndGradient(network.Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y))));
         return new LossAndGradient(result.Item1, result.Item2);
     }
 }
@@ -150,26 +153,48 @@ public sealed class Node
         new(AD.NodeModule.softmaxCrossEntropy(Interop.ToMatrix(target, nameof(target)), Core));
 
     /// <summary>The node's value (a forward pass of the graph below it, in float64).</summary>
-    public double[,] Evaluate() => AD.Autodiff.evaluate(Core).ToArray();
+    /// <exception cref="InvalidOperationException">A node's value is NaN or infinite (log of a number &lt;= 0, a
+    /// fractional power of a negative number, a division by 0, exp(1000)); the message names the node, its formula,
+    /// the value and where it is.</exception>
+    public double[,] Evaluate() => Run(() => AD.Autodiff.evaluate(Core)).ToArray();
 
     /// <summary>The node's value computed in a precision: in <see cref="Precision.Float32"/> every variable and
     /// constant is rounded to float32 as it is read and every node's value is rounded once to float32.</summary>
     /// <param name="precision">The precision of every value of the pass.</param>
-    public double[,] Evaluate(Precision precision) => AD.Autodiff.evaluateIn(precision.ToCore(), Core).ToArray();
+    /// <exception cref="InvalidOperationException">A node's value is NaN or infinite in that precision.</exception>
+    public double[,] Evaluate(Precision precision) => Run(() => AD.Autodiff.evaluateIn(precision.ToCore(), Core)).ToArray();
 
     /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
     /// gradient with respect to every variable (in float64).</summary>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    public GradientRun Backward() => new(Errors.Run(() => AD.Autodiff.gradient(Core), ("graph", "")));
+    /// <exception cref="InvalidOperationException">A node's value or adjoint, or a variable's gradient, is NaN or
+    /// infinite (log of a number &lt;= 0, x / 0, exp(1000), the derivative of x^0.5 at 0); the message names the node,
+    /// its formula, the value and where it is. A run never holds NaN or an infinity.</exception>
+    public GradientRun Backward() => new(Run(() => AD.Autodiff.gradient(Core)));
 
     /// <summary>The forward and backward passes in a precision: in <see cref="Precision.Float32"/> every value,
     /// adjoint and gradient of the run is a float32 value (each computed in float64 and rounded once).</summary>
     /// <param name="precision">The precision of every value of the run.</param>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    public GradientRun Backward(Precision precision) => new(Errors.Run(() => AD.Autodiff.gradientIn(precision.ToCore(), Core), ("graph", "")));
+    /// <exception cref="InvalidOperationException">A node's value or adjoint, or a variable's gradient, is NaN or
+    /// infinite in that precision.</exception>
+    public GradientRun Backward(Precision precision) => new(Run(() => AD.Autodiff.gradientIn(precision.ToCore(), Core)));
 
     /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>
     public string ToDot() => AD.Explain.dot(AD.GraphModule.ofOutput(Core));
+
+    /// <summary>Runs a pass of this node's graph: the core's error about a value that is not finite (ParamName
+    /// "output", the node the core's function takes, which is this node here) becomes an InvalidOperationException
+    /// with the same message, as the run is invalid for the graph's values; other errors as <see cref="Errors"/>
+    /// translates them.</summary>
+    internal static T Run<T>(Func<T> f)
+    {
+        try { return Errors.Run(f, ("graph", "")); }
+        catch (ArgumentException e) when (e.ParamName == "output" && e is not ArgumentNullException)
+        {
+            throw new InvalidOperationException(e.Message.Replace(" (Parameter 'output')", ""), e);
+        }
+    }
 
     private static AD.Node C(Node node, string name)
     {

@@ -15,7 +15,8 @@ public static class UniversalApproximation
     /// <summary>The network (N - 1 ReLU hidden units, an identity output with a bias) that interpolates
     /// <paramref name="f"/> at the <paramref name="points"/> knots of [a, b]. It predicts and trains like any other
     /// <see cref="Network"/> (one input, one output).</summary>
-    /// <exception cref="ArgumentException">a ≥ b, fewer than 2 points, f not finite at a knot, or f's values
+    /// <exception cref="ArgumentException">a ≥ b, an interval too narrow for that many distinct knots in double
+    /// precision (ParamName b), fewer than 2 points, f not finite at a knot, or f's values
     /// overflowing the weights (a slope between knots, its change, or a hidden unit's bias not finite; ParamName f).</exception>
     public static Network ReluInterpolant(Func<double, double> f, double a, double b, int points)
     {
@@ -24,7 +25,9 @@ public static class UniversalApproximation
         return new Network(Approx.ReluInterpolant.construct(f, a, b, points));
     }
 
-    /// <summary>The knots a, a + h, ..., b.</summary>
+    /// <summary>The knots a, a + h, ..., b, each above the one before.</summary>
+    /// <exception cref="ArgumentException">a ≥ b, or [a, b] too narrow for that many distinct knots in double precision
+    /// (ParamName b).</exception>
     public static double[] Knots(double a, double b, int points) => Approx.ReluInterpolant.knots(a, b, points);
 
     /// <summary>The linear-interpolation bound h²/8 · <paramref name="maxSecondDerivative"/> for N knots of [a, b].</summary>

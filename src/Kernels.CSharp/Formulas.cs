@@ -12,12 +12,19 @@ public static class Formulas
     /// <summary>
     /// log(1 + x), accurate also for tiny x (where 1 + x rounds to 1): the classic correction
     /// log(u) x / (u - 1) with u = 1 + x (Goldberg, "What every computer scientist should know
-    /// about floating-point arithmetic", 1991, theorem 4).
+    /// about floating-point arithmetic", 1991, theorem 4). Where the product log(u) x overflows
+    /// (x above about 2.5e305 in double, 3.9e36 in float, and x = +infinity) the result is log(u):
+    /// there log(1 + x) = log(x) + log1p(1/x) and 1/x is far below an ulp of log(x).
     /// </summary>
     public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
     {
         T u = T.One + x;
-        return u == T.One ? x : T.Log(u) * x / (u - T.One);
+        if (u == T.One) return x;
+        T l = T.Log(u);
+        T p = l * x;
+        // The same operations in the same order as log(u) * x / (u - 1) wherever the product is finite, so
+        // every other result keeps its bits (and the kernels' vectorised softplus, which uses x in (0, 1], agrees).
+        return T.IsInfinity(p) && !T.IsInfinity(l) ? l : T.IsPositiveInfinity(x) ? x : p / (u - T.One);
     }
 
     /// <summary>The logistic function 1 / (1 + e^-z), without overflow for large |z|.</summary>

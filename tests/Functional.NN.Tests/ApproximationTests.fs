@@ -110,6 +110,23 @@ let tests =
             Expect.equal (pn (fun () -> ReluInterpolant.ofFunction (fun x -> 1.0 / x) 0.0 1.0 4 |> ignore)) "f" "f infinite at 0"
         }
 
+        test "an interval too narrow for the points' knots to differ as doubles is an ArgumentException naming b, not f" {
+            // [1, 1 + 2 ulp] (1.0000000000000004 = 1 + 2 * 2^-52) with 10 points: h = 4.4e-16 / 9 = 4.9e-17 is below
+            // half the doubles' spacing 2.2e-16 at 1, so 1 + h rounds to 1 (by hand); the slope was (f - f) / 0.
+            let b = 1.0000000000000004
+            for what, build in [ "construct", (fun () -> ReluInterpolant.construct (Func<float, float>(fun _ -> 1.0)) 1.0 b 10 |> ignore)
+                                 "knots", (fun () -> ReluInterpolant.knots 1.0 b 10 |> ignore)
+                                 "the facade", (fun () -> FunctionalNN.UniversalApproximation.ReluInterpolant((fun _ -> 1.0), 1.0, b, 10) |> ignore)
+                                 "the facade's Knots", (fun () -> FunctionalNN.UniversalApproximation.Knots(1.0, b, 10) |> ignore) ] do
+                let e = Expect.throwsC build id
+                Expect.equal (e.GetType()) typeof<ArgumentException> (sprintf "%s: %s" what e.Message)
+                Expect.equal (e :?> ArgumentException).ParamName "b" what
+                Expect.stringContains e.Message "too narrow for 10 points" what
+                Expect.stringContains e.Message "knots 0 and 1" what
+            // The same interval with 3 points (h = 2.2e-16, one ulp) has distinct knots 1, 1 + ulp, 1 + 2 ulp.
+            Expect.equal (ReluInterpolant.knots 1.0 b 3) [| 1.0; 1.0000000000000002; b |] "3 points fit"
+        }
+
         test "finite values of f that overflow the weights are an ArgumentException naming f, not the network's weights" {
             let expectF (what: string) (build: unit -> Network) (fragments: string list) =
                 let e = Expect.throwsC (fun () -> build () |> ignore) id

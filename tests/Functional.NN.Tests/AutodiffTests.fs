@@ -398,5 +398,70 @@ let facade =
         }
     ]
 
+let domainAndDerivatives =
+    testList "derivatives at 0 and values outside the domain" [
+        test "d/dx x^0 = 0 at x = 0 and elsewhere (by hand: x^0 = 1 is constant)" {
+            for x0 in [ 0.0; -2.0; 3.5 ] do
+                let r = Autodiff.gradient (Node.pow 0.0 (Node.scalarVariable "x" x0))
+                Expect.equal r.Value 1.0 (sprintf "0^0 = 1 (IEEE pow), x = %g" x0)
+                Expect.equal (scalarOf r "x") 0.0 (sprintf "d/dx x^0 at x = %g" x0)
+            // The other exponents whose derivative p x^(p-1) is finite at 0: p 0^(p-1) = 1, 0, 0, 0 for p = 1..4 (by hand).
+            for p, expected in [ 1.0, 1.0; 2.0, 0.0; 3.0, 0.0; 4.0, 0.0 ] do
+                let r = Autodiff.gradient (Node.pow p (Node.scalarVariable "x" 0.0))
+                Expect.equal (scalarOf r "x") expected (sprintf "p = %g" p)
+        }
+        test "d(a/b)/db = -a/b^2 stays finite where b^2 underflows: a = 0 gives 0, a = b gives -1/b (by hand)" {
+            // b = 1e-200: b^2 = 1e-400 underflows to 0, so -(G a)/(b b) was 0/0 = NaN for a = 0 and -infinity for a = b.
+            let b = 1e-200
+            let r0 = Autodiff.gradient (Node.divide (Node.scalarVariable "a" 0.0) (Node.scalarVariable "b" b))
+            Expect.equal (scalarOf r0 "b") 0.0 "a = 0: -0/b^2 = 0"
+            Expect.equal (scalarOf r0 "a") 1e200 "da = 1/b"
+            let r1 = Autodiff.gradient (Node.divide (Node.scalarVariable "a" b) (Node.scalarVariable "b" b))
+            Expect.equal (scalarOf r1 "b") -1e200 "a = b: -b/b^2 = -1/b"
+        }
+        test "values that are not finite are ArgumentExceptions naming the node, its formula and the value" {
+            let fails (what: string) (param: string) (f: unit -> unit) (fragments: string list) =
+                let e = Expect.throwsC f id
+                Expect.equal (e.GetType()) typeof<ArgumentException> (sprintf "%s: an ArgumentException (%s)" what e.Message)
+                Expect.equal (e :?> ArgumentException).ParamName param (sprintf "%s: ParamName" what)
+                for s in fragments do Expect.stringContains e.Message s (sprintf "%s: the message names %s" what s)
+            let x v = Node.scalarVariable "x" v
+            // log(-1) = NaN (the gradient was a finite -1 before); pow 0.5 of -4 = NaN; 1/0 = infinity; exp(1000) = infinity.
+            fails "log(-1)" "output" (fun () -> Autodiff.gradient (Node.log (x -1.0)) |> ignore) [ "log(x)"; "NaN"; "x = -1"; "row 0, column 0" ]
+            fails "log(-1), evaluate" "output" (fun () -> Autodiff.evaluate (Node.log (x -1.0)) |> ignore) [ "log(x)"; "NaN" ]
+            fails "(-4)^0.5" "output" (fun () -> Autodiff.gradient (Node.named "root" (Node.pow 0.5 (x -4.0))) |> ignore) [ "'root'"; "x^0.5"; "NaN"; "x = -4" ]
+            fails "x / 0" "output" (fun () -> Autodiff.gradient (Node.divide (x 1.0) (Node.scalarVariable "y" 0.0)) |> ignore) [ "x / y"; "Infinity"; "y = 0" ]
+            fails "exp(1000)" "output" (fun () -> Autodiff.gradient (Node.exp (x 1000.0)) |> ignore) [ "exp(x)"; "Infinity"; "x = 1000" ]
+            fails "Graph.run" "graph" (fun () -> Graph.run (Graph.ofOutput (Node.log (x 0.0))) |> ignore) [ "log(x)"; "-Infinity" ]
+            // Element (1, 0) of a 2x2 matrix: the message says where.
+            let m = Node.variable "M" (m [ [ 1.0; 2.0 ]; [ -3.0; 4.0 ] ])
+            fails "log of a matrix" "output" (fun () -> Autodiff.gradient (Node.sum (Node.log m)) |> ignore) [ "log(M)"; "row 1, column 0"; "M = -3" ]
+            // A value finite in float64 but beyond float32's range (3.4e38) in Float32.
+            fails "Float32 overflow" "output" (fun () -> Autodiff.gradientIn Precision.Float32 (Node.multiply (x 1e30) (x 1e30)) |> ignore) [ "x * x"; "Infinity"; "float32" ]
+        }
+        test "an adjoint that is not finite is an ArgumentException naming the node: d/dx x^0.5 at 0 is infinite" {
+            // Forward: 0^0.5 = 0, finite; backward: 0.5 * 0^-0.5 = infinity (by hand).
+            let e = Expect.throwsC (fun () -> Autodiff.gradient (Node.named "root" (Node.pow 0.5 (Node.scalarVariable "x" 0.0))) |> ignore) id
+            Expect.equal (e.GetType()) typeof<ArgumentException> e.Message
+            Expect.equal (e :?> ArgumentException).ParamName "output" "ParamName"
+            for s in [ "backward pass"; "node 'x'"; "Infinity"; "'root' (x^0.5"; "where x = 0"; "whose adjoint is 1" ] do Expect.stringContains e.Message s s
+        }
+        test "the facade: Backward and Evaluate raise InvalidOperationException with the node in the message" {
+            let x = FunctionalNN.Autodiff.Variable("x", -1.0)
+            let e = Expect.throwsC (fun () -> x.Log().Named("lx").Backward() |> ignore) id
+            Expect.equal (e.GetType()) typeof<InvalidOperationException> e.Message
+            for s in [ "'lx'"; "log(x)"; "NaN"; "x = -1" ] do Expect.stringContains e.Message s s
+            Expect.isFalse (e.Message.Contains "Parameter") "no core parameter name"
+            let e2 = Expect.throwsC (fun () -> (x / 0.0).Evaluate() |> ignore) id
+            Expect.equal (e2.GetType()) typeof<InvalidOperationException> e2.Message
+            Expect.stringContains e2.Message "Infinity" "x / 0"
+            let e3 = Expect.throwsC (fun () -> FunctionalNN.Autodiff.Variable("x", 0.0).Pow(0.5).Backward() |> ignore) id
+            Expect.equal (e3.GetType()) typeof<InvalidOperationException> e3.Message
+            Expect.stringContains e3.Message "backward pass" "an adjoint"
+            // x^0 through the facade: the gradient is 0 (by hand), not NaN.
+            Expect.equal (FunctionalNN.Autodiff.Variable("x", 0.0).Pow(0.0).Backward().ScalarGradient "x") 0.0 "d/dx x^0 at 0"
+        }
+    ]
+
 [<Tests>]
-let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade ]
+let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade; domainAndDerivatives ]

@@ -39,10 +39,17 @@ module ReluInterpolant =
             Check.fail "b" (sprintf "The interval [%g, %g] is too wide (b - a overflows) or too narrow for %d points: the knot spacing is %g." a b points h)
         h
 
-    /// The N equally spaced knots a, a + h, ..., b (the last is exactly b).
+    /// The N equally spaced knots a, a + h, ..., b (the last is exactly b), each a double above
+    /// the one before. Raises ArgumentException (ParamName "b") when two knots round to the same
+    /// double (or out of order): the interval is too narrow for that many points in double
+    /// precision (for example [1, 1 + 4.4e-16] with 10 points, h below the doubles' spacing near 1).
     let knots (a: float) (b: float) (points: int) : float[] =
         let h = spacing a b points
-        Array.init points (fun k -> if k = points - 1 then b else a + float k * h)
+        let xs = Array.init points (fun k -> if k = points - 1 then b else a + float k * h)
+        for k in 1 .. points - 1 do
+            if not (xs.[k] > xs.[k - 1]) then
+                Check.fail "b" (sprintf "The interval [%s, %s] is too narrow for %d points: knots %d and %d round to %s and %s, so they do not increase (the spacing h = %s is below the spacing of doubles there, %s). Use fewer points or a wider interval." (string a) (string b) points (k - 1) k (string xs.[k - 1]) (string xs.[k]) (string h) (string (Math.BitIncrement (abs xs.[k - 1]) - abs xs.[k - 1])))
+        xs
 
     /// The linear-interpolation error bound h^2/8 max|f''| for N equally spaced points of [a, b],
     /// given (a bound on) max |f''| over [a, b].
@@ -55,7 +62,8 @@ module ReluInterpolant =
 
     /// The one-hidden-layer ReLU network (N - 1 hidden units, ReLU; one identity output with a
     /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and
-    /// trains like any other. Raises ArgumentException (ParamName "f") when f is not finite at a
+    /// trains like any other. Raises ArgumentException (ParamName "b") when the interval is too
+    /// narrow for that many distinct knots (see `knots`), and (ParamName "f") when f is not finite at a
     /// knot, or when f's values, though finite, overflow the network's weights: a slope between
     /// neighbouring knots, a change of slope at a knot, or a hidden unit's bias -|change| x_k that
     /// is not a finite double.

@@ -10,48 +10,16 @@ open Functional.NN
 /// adjoint, and the graph as Graphviz DOT text, so that the chain rule can be followed node by node.
 module Explain =
 
-    let private num (x: float) =
-        let r = Math.Round(x, 12)
-        (if r = 0.0 then 0.0 else r).ToString("G6", CultureInfo.InvariantCulture)
+    let private num (x: float) = GraphText.num x
 
     /// A matrix as text: "-12" for 1 x 1, "[1 2; 3 4]" up to 4 x 4, "r x c, max |.| m" beyond.
     let formatMatrix (m: Matrix<float>) : string =
         Check.notNull "m" m
-        if m.RowCount = 1 && m.ColumnCount = 1 then num m.[0, 0]
-        elif m.RowCount <= 4 && m.ColumnCount <= 4 then
-            let rows = [ for i in 0 .. m.RowCount - 1 -> String.Join(" ", [ for j in 0 .. m.ColumnCount - 1 -> num m.[i, j] ]) ]
-            "[" + String.Join("; ", rows) + "]"
-        else sprintf "%dx%d, max |.| %s" m.RowCount m.ColumnCount (num (Mat.maxAbs m))
+        GraphText.formatMatrix m
 
-    let private axisText (axis: Axis) = match axis with Axis.Rows -> "rows" | Axis.Columns -> "columns"
+    let private names (graph: Graph) : string[] = GraphText.names graph
 
-    /// Every node's label by id, or "n<id>" for a node without one.
-    let private names (graph: Graph) : string[] =
-        graph.Nodes |> List.map (fun gn -> if gn.Node.Label = "" then sprintf "n%d" gn.Id else gn.Node.Label) |> Array.ofList
-
-    let private formulaWith (names: string[]) (node: GraphNode) : string =
-        let arg k = names.[List.item k node.Inputs]
-        match node.Node.Op with
-        | Op.Constant _ -> "constant"
-        | Op.Variable _ -> "variable"
-        | Op.Add _ -> sprintf "%s + %s" (arg 0) (arg 1)
-        | Op.Subtract _ -> sprintf "%s - %s" (arg 0) (arg 1)
-        | Op.Multiply _ -> sprintf "%s * %s" (arg 0) (arg 1)
-        | Op.Divide _ -> sprintf "%s / %s" (arg 0) (arg 1)
-        | Op.MatMul _ -> sprintf "%s @ %s" (arg 0) (arg 1)
-        | Op.Transpose _ -> sprintf "%s^T" (arg 0)
-        | Op.Sum _ -> sprintf "sum(%s)" (arg 0)
-        | Op.SumAlong (axis, _) -> sprintf "sum(%s, %s)" (arg 0) (axisText axis)
-        | Op.Mean _ -> sprintf "mean(%s)" (arg 0)
-        | Op.MeanAlong (axis, _) -> sprintf "mean(%s, %s)" (arg 0) (axisText axis)
-        | Op.BroadcastRows (_, rows) -> sprintf "rows(%s, %d)" (arg 0) rows
-        | Op.Pow (_, p) -> sprintf "%s^%s" (arg 0) (num p)
-        | Op.Exp _ -> sprintf "exp(%s)" (arg 0)
-        | Op.Log _ -> sprintf "log(%s)" (arg 0)
-        | Op.Activate (s, _) -> sprintf "%s(%s)" (Activation.name s) (arg 0)
-        | Op.SoftmaxCrossEntropy _ -> sprintf "softmax_cross_entropy(%s)" (arg 0)
-        | Op.Custom (block, _, inputs) ->
-            if List.length inputs = 1 then sprintf "%s(%s)" block.Name (arg 0) else sprintf "%s(%s; %s)" block.Name (arg 0) (arg 1)
+    let private formulaWith (names: string[]) (node: GraphNode) : string = GraphText.formulaWith names node
 
     /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
     let formula (graph: Graph) (node: GraphNode) : string = formulaWith (names graph) node

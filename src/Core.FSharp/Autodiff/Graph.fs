@@ -1,6 +1,8 @@
 namespace Functional.NN.Autodiff
 
+open System
 open System.Collections.Generic
+open System.Globalization
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 
@@ -31,6 +33,79 @@ type GradientResult =
     member this.Value = this.Values.[this.Graph.Output].[0, 0]
     /// The gradient of one variable (KeyNotFoundException for an unknown name).
     member this.Gradient(name: string) = this.Gradients.[name]
+
+/// Nodes as text for tables, DOT text and error messages: names, formulas and values.
+module internal GraphText =
+
+    /// A number rounded to 12 decimals, in at most 6 significant digits ("NaN", "Infinity" as .NET writes them).
+    let num (x: float) =
+        if Double.IsNaN x || Double.IsInfinity x then x.ToString(CultureInfo.InvariantCulture)
+        else
+            let r = Math.Round(x, 12)
+            (if r = 0.0 then 0.0 else r).ToString("G6", CultureInfo.InvariantCulture)
+
+    /// A matrix as text: "-12" for 1 x 1, "[1 2; 3 4]" up to 4 x 4, "r x c, max |.| m" beyond.
+    let formatMatrix (m: Matrix<float>) : string =
+        if m.RowCount = 1 && m.ColumnCount = 1 then num m.[0, 0]
+        elif m.RowCount <= 4 && m.ColumnCount <= 4 then
+            let rows = [ for i in 0 .. m.RowCount - 1 -> String.Join(" ", [ for j in 0 .. m.ColumnCount - 1 -> num m.[i, j] ]) ]
+            "[" + String.Join("; ", rows) + "]"
+        else sprintf "%dx%d, max |.| %s" m.RowCount m.ColumnCount (num (Mat.maxAbs m))
+
+    let private axisText (axis: Axis) = match axis with Axis.Rows -> "rows" | Axis.Columns -> "columns"
+
+    /// Every node's label by id, or "n<id>" for a node without one.
+    let names (graph: Graph) : string[] =
+        graph.Nodes |> List.map (fun gn -> if gn.Node.Label = "" then sprintf "n%d" gn.Id else gn.Node.Label) |> Array.ofList
+
+    /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
+    let formulaWith (names: string[]) (node: GraphNode) : string =
+        let arg k = names.[List.item k node.Inputs]
+        match node.Node.Op with
+        | Op.Constant _ -> "constant"
+        | Op.Variable _ -> "variable"
+        | Op.Add _ -> sprintf "%s + %s" (arg 0) (arg 1)
+        | Op.Subtract _ -> sprintf "%s - %s" (arg 0) (arg 1)
+        | Op.Multiply _ -> sprintf "%s * %s" (arg 0) (arg 1)
+        | Op.Divide _ -> sprintf "%s / %s" (arg 0) (arg 1)
+        | Op.MatMul _ -> sprintf "%s @ %s" (arg 0) (arg 1)
+        | Op.Transpose _ -> sprintf "%s^T" (arg 0)
+        | Op.Sum _ -> sprintf "sum(%s)" (arg 0)
+        | Op.SumAlong (axis, _) -> sprintf "sum(%s, %s)" (arg 0) (axisText axis)
+        | Op.Mean _ -> sprintf "mean(%s)" (arg 0)
+        | Op.MeanAlong (axis, _) -> sprintf "mean(%s, %s)" (arg 0) (axisText axis)
+        | Op.BroadcastRows (_, rows) -> sprintf "rows(%s, %d)" (arg 0) rows
+        | Op.Pow (_, p) -> sprintf "%s^%s" (arg 0) (num p)
+        | Op.Exp _ -> sprintf "exp(%s)" (arg 0)
+        | Op.Log _ -> sprintf "log(%s)" (arg 0)
+        | Op.Activate (s, _) -> sprintf "%s(%s)" (Activation.name s) (arg 0)
+        | Op.SoftmaxCrossEntropy _ -> sprintf "softmax_cross_entropy(%s)" (arg 0)
+        | Op.Custom (block, _, inputs) ->
+            if List.length inputs = 1 then sprintf "%s(%s)" block.Name (arg 0) else sprintf "%s(%s; %s)" block.Name (arg 0) (arg 1)
+
+    /// "node 'q' (x + y, 2x3)": a node's name, formula and shape.
+    let describe (names: string[]) (gn: GraphNode) =
+        sprintf "node '%s' (%s, %s)" names.[gn.Id] (formulaWith names gn) (Check.shape gn.Node.Rows gn.Node.Cols)
+
+    /// The first element of a matrix that is NaN or infinite, by row and column.
+    let firstNonFinite (m: Matrix<float>) : (int * int * float) option =
+        let mutable found = None
+        let mutable i = 0
+        while found.IsNone && i < m.RowCount do
+            let mutable j = 0
+            while found.IsNone && j < m.ColumnCount do
+                let v = m.[i, j]
+                if Double.IsNaN v || Double.IsInfinity v then found <- Some (i, j, v)
+                j <- j + 1
+            i <- i + 1
+        found
+
+    /// The value of a matrix at (i, j) of a matrix of the node's shape, when it has that shape or is
+    /// 1 x 1 (a broadcast operand); None otherwise.
+    let at (m: Matrix<float>) (rows: int) (cols: int) (i: int) (j: int) =
+        if m.RowCount = rows && m.ColumnCount = cols then Some m.[i, j]
+        elif m.RowCount = 1 && m.ColumnCount = 1 then Some m.[0, 0]
+        else None
 
 /// Sorting, evaluation and differentiation of graphs. Nothing here changes a node or a matrix it
 /// is given: every pass returns new maps.
@@ -70,15 +145,33 @@ module Graph =
                 | _ -> acc.Add(name, v)
             | _ -> acc) Map.empty
 
+    /// `forwardIn` with the ParamName of its error about a value that is not finite.
+    let internal forwardNamed (param: string) (precision: Precision) (graph: Graph) : Map<int, Matrix<float>> =
+        let names = lazy (GraphText.names graph)
+        graph.Nodes
+        |> List.fold (fun (values: Map<int, Matrix<float>>) gn ->
+            let rule = Rules.ofOp gn.Node.Op
+            let inputs = gn.Inputs |> List.map (fun i -> values.[i])
+            let value = rule.Forward inputs |> Precision.roundMatrix precision
+            match GraphText.firstNonFinite value with
+            | None -> values.Add(gn.Id, value)
+            | Some (i, j, v) ->
+                let names = names.Value
+                let where =
+                    List.zip gn.Inputs inputs
+                    |> List.choose (fun (id, m) -> GraphText.at m value.RowCount value.ColumnCount i j |> Option.map (fun x -> sprintf "%s = %s" names.[id] (GraphText.num x)))
+                let inputsText = if List.isEmpty where then "" else sprintf " (where %s)" (String.Join(", ", where))
+                let inPrecision = match precision with Precision.Float32 -> " in float32" | _ -> ""
+                Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s%s; every value must be finite: an input is outside the operation's domain (log of a number <= 0, a fractional power of a negative number, a division by 0) or the result is beyond the range of a double%s." (GraphText.describe names gn) (GraphText.num v) i j inPrecision inputsText inPrecision)) Map.empty
+
     /// The forward pass in a precision: every node's value, by id, in topological order, each
     /// computed in float64 from its inputs' values and rounded once to the precision
     /// (`Precision.roundMatrix`: in Float32 a variable's or constant's value is rounded as it is
     /// read, and every operation's result is a float32 value; nothing is rounded in Float64).
-    let forwardIn (precision: Precision) (graph: Graph) : Map<int, Matrix<float>> =
-        graph.Nodes
-        |> List.fold (fun (values: Map<int, Matrix<float>>) gn ->
-            let rule = Rules.ofOp gn.Node.Op
-            values.Add(gn.Id, rule.Forward (gn.Inputs |> List.map (fun i -> values.[i])) |> Precision.roundMatrix precision)) Map.empty
+    /// Raises ArgumentException (ParamName "graph") when a node's value is NaN or infinite (log of
+    /// a negative number, x / 0, exp(1000), ...), naming the node, its formula, the value, where
+    /// it is, and the inputs' values there.
+    let forwardIn (precision: Precision) (graph: Graph) : Map<int, Matrix<float>> = forwardNamed "graph" precision graph
 
     /// The forward pass: every node's value, by id, in topological order (`forwardIn Float64`).
     let forward (graph: Graph) : Map<int, Matrix<float>> = forwardIn Precision.Float64 graph
@@ -87,14 +180,26 @@ module Graph =
     /// id. The output's adjoint is 1; nodes are visited in reverse topological order, and each
     /// passes its inputs their VJP shares, which are summed when a node feeds several others (or
     /// one node twice). Each share and each sum of shares is rounded once to the precision.
-    let backwardIn (precision: Precision) (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
+    let internal backwardNamed (param: string) (precision: Precision) (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
         let out = values.[graph.Output]
         if out.RowCount <> 1 || out.ColumnCount <> 1 then
             Check.fail "graph" (sprintf "backward needs a 1x1 output, but the output is %s; reduce it with Node.sum or Node.mean." (Mat.shapeOf out))
         let round = Precision.roundMatrix precision
-        let accumulate (adjoints: Map<int, Matrix<float>>) (id: int, share: Matrix<float>) =
-            let share = round share
-            adjoints.Change(id, function Some prev -> Some (round (prev + share)) | None -> Some share)
+        let names = lazy (GraphText.names graph)
+        let nodes = graph.Nodes |> Array.ofList
+        let inPrecision = match precision with Precision.Float32 -> " in float32" | _ -> ""
+        // from: the node whose VJP passed the share, with its adjoint g.
+        let check (id: int) (from: GraphNode) (g: Matrix<float>) (what: string) (m: Matrix<float>) =
+            match GraphText.firstNonFinite m with
+            | None -> m
+            | Some (i, j, v) ->
+                let names = names.Value
+                let input = values.[id]
+                let inputValue = GraphText.at input m.RowCount m.ColumnCount i j |> Option.map (fun x -> sprintf " (where %s = %s)" names.[id] (GraphText.num x)) |> Option.defaultValue ""
+                Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s from %s, whose adjoint is %s; every adjoint must be finite: the operation's derivative is infinite there (a fractional power at 0, a division by a number near 0) or the adjoint is beyond the range of a double%s." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g) inPrecision)
+        let accumulate (from: GraphNode) (g: Matrix<float>) (adjoints: Map<int, Matrix<float>>) (id: int, share: Matrix<float>) =
+            let share = round share |> check id from g "the adjoint share"
+            adjoints.Change(id, function Some prev -> Some (round (prev + share) |> check id from g "the adjoint (a sum of shares)") | None -> Some share)
         List.rev graph.Nodes
         |> List.fold (fun (adjoints: Map<int, Matrix<float>>) gn ->
             match adjoints.TryFind gn.Id with
@@ -102,8 +207,18 @@ module Graph =
             | Some g ->
                 let rule = Rules.ofOp gn.Node.Op
                 let shares = rule.Backward (gn.Inputs |> List.map (fun i -> values.[i])) values.[gn.Id] g
-                List.zip gn.Inputs shares |> List.fold accumulate adjoints)
+                List.zip gn.Inputs shares |> List.fold (accumulate gn g) adjoints)
             (Map.empty.Add(graph.Output, Mat.init 1 1 (fun _ _ -> 1.0)))
+
+    /// The backward pass in a precision, from the forward values: the adjoint of every node, by
+    /// id. The output's adjoint is 1; nodes are visited in reverse topological order, and each
+    /// passes its inputs their VJP shares, which are summed when a node feeds several others (or
+    /// one node twice). Each share and each sum of shares is rounded once to the precision.
+    /// Raises ArgumentException (ParamName "graph") when a share or a sum of shares is NaN or
+    /// infinite (the derivative of x^0.5 at 0, an adjoint beyond the double range), naming the
+    /// node that receives it, the node that passes it, and the value.
+    let backwardIn (precision: Precision) (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
+        backwardNamed "graph" precision graph values
 
     /// The backward pass in float64 (`backwardIn Float64`).
     let backward (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
@@ -113,18 +228,32 @@ module Graph =
     /// `forwardIn` and `backwardIn`), with the gradient of the output with respect to every
     /// variable (summed over the nodes that share its name, each sum rounded to the precision).
     /// In Float32 every value, adjoint and gradient of the result is a float32 value.
-    let runIn (precision: Precision) (graph: Graph) : GradientResult =
+    let internal runNamed (param: string) (precision: Precision) (graph: Graph) : GradientResult =
         variables graph |> ignore
-        let values = forwardIn precision graph
-        let adjoints = backwardIn precision graph values
+        let values = forwardNamed param precision graph
+        let adjoints = backwardNamed param precision graph values
         let gradients =
             graph.Nodes
             |> List.fold (fun (acc: Map<string, Matrix<float>>) gn ->
                 match gn.Node.Op with
                 | Op.Variable (name, _) ->
-                    acc.Change(name, function Some prev -> Some (Precision.roundMatrix precision (prev + adjoints.[gn.Id])) | None -> Some adjoints.[gn.Id])
+                    let sum prev =
+                        let s = Precision.roundMatrix precision (prev + adjoints.[gn.Id])
+                        match GraphText.firstNonFinite s with
+                        | None -> s
+                        | Some (i, j, v) ->
+                            Check.fail param (sprintf "The gradient of variable '%s' (the sum over the nodes named '%s') is %s at row %d, column %d: the sum is beyond the range of a double; every gradient must be finite." name name (GraphText.num v) i j)
+                    acc.Change(name, function Some prev -> Some (sum prev) | None -> Some adjoints.[gn.Id])
                 | _ -> acc) Map.empty
         { Graph = graph; Values = values; Adjoints = adjoints; Gradients = gradients }
+
+    /// The forward and backward passes of a graph whose output is 1 x 1 in a precision (see
+    /// `forwardIn` and `backwardIn`), with the gradient of the output with respect to every
+    /// variable (summed over the nodes that share its name, each sum rounded to the precision).
+    /// In Float32 every value, adjoint and gradient of the result is a float32 value. Raises
+    /// ArgumentException (ParamName "graph") when a value, an adjoint or a gradient is NaN or
+    /// infinite (see `forwardIn` and `backwardIn`): a run never returns one.
+    let runIn (precision: Precision) (graph: Graph) : GradientResult = runNamed "graph" precision graph
 
     /// The forward and backward passes in float64 (`runIn Float64`).
     let run (graph: Graph) : GradientResult = runIn Precision.Float64 graph
@@ -132,17 +261,21 @@ module Graph =
 /// Reverse-mode automatic differentiation of graphs built with the Node module.
 module Autodiff =
 
-    /// The value of a node computed in a precision (`Graph.forwardIn`).
+    /// The value of a node computed in a precision (`Graph.forwardIn`). Raises ArgumentException
+    /// (ParamName "output") when a node's value is NaN or infinite, naming the node, its formula
+    /// and the value.
     let evaluateIn (precision: Precision) (output: Node) : Matrix<float> =
         let graph = Graph.ofOutput output
-        (Graph.forwardIn precision graph).[graph.Output]
+        (Graph.forwardNamed "output" precision graph).[graph.Output]
 
-    /// The value of a node (the forward pass of the graph below it, in float64).
+    /// The value of a node (the forward pass of the graph below it, in float64; see `evaluateIn`).
     let evaluate (output: Node) : Matrix<float> = evaluateIn Precision.Float64 output
 
     /// The forward and backward passes below a 1 x 1 output in a precision (`Graph.runIn`).
-    let gradientIn (precision: Precision) (output: Node) : GradientResult = Graph.runIn precision (Graph.ofOutput output)
+    /// Raises ArgumentException (ParamName "output") when a node's value or adjoint, or a
+    /// variable's gradient, is NaN or infinite, naming the node, its formula and the value.
+    let gradientIn (precision: Precision) (output: Node) : GradientResult = Graph.runNamed "output" precision (Graph.ofOutput output)
 
     /// The forward and backward passes below a 1 x 1 output: its value, every node's value and
-    /// adjoint, and the gradient with respect to every variable (in float64).
+    /// adjoint, and the gradient with respect to every variable (in float64; see `gradientIn`).
     let gradient (output: Node) : GradientResult = gradientIn Precision.Float64 output

@@ -50,8 +50,10 @@ module Rules =
             binary (zip (-)) (fun a b _ g -> reduceTo a g, reduceTo b (-g))
         | Op.Multiply _ ->       // z = a o b;          da = G o b, db = G o a
             binary (zip (*)) (fun a b _ g -> reduceTo a (zip (*) g b), reduceTo b (zip (*) g a))
-        | Op.Divide _ ->         // z = a / b;          da = G / b, db = -G o a / b^2
-            binary (zip (/)) (fun a b _ g -> reduceTo a (zip (/) g b), reduceTo b (-(zip (/) (zip (*) g a) (zip (*) b b))))
+        | Op.Divide _ ->         // z = a / b;          da = G / b, db = -G o a / b^2 = -(G / b) o z
+            // db as -(G / b) o z, not -(G o a) / (b o b): b o b underflows to 0 for |b| below 1e-162
+            // (a = 0 then gives 0 / 0 = NaN, a != 0 an infinity), where both factors here are finite.
+            binary (zip (/)) (fun a b z g -> let gb = zip (/) g b in reduceTo a gb, reduceTo b (-(zip (*) gb z)))
         | Op.MatMul _ ->         // Z = A B;            dA = G B^T, dB = A^T G
             binary (fun a b -> a * b) (fun a b _ g -> g.TransposeAndMultiply b, a.TransposeThisAndMultiply g)
         | Op.Transpose _ ->      // Z = A^T;            dA = G^T
@@ -73,8 +75,12 @@ module Rules =
                   (fun a _ g -> Mat.init a.RowCount a.ColumnCount (fun i _ -> g.[i, 0] / float a.ColumnCount))
         | Op.BroadcastRows (_, rows) ->     // Z = 1 a (a is 1 x c);  da = 1^T G (column sums)
             unary (fun a -> Mat.init rows a.ColumnCount (fun _ j -> a.[0, j])) (fun _ _ g -> Mat.init 1 g.ColumnCount (fun _ j -> g.Column(j).Sum()))
-        | Op.Pow (_, p) ->       // z = a^p;            da = G o p a^(p-1)
-            unary (Mat.map (fun x -> if p = 2.0 then x * x else x ** p)) (fun a _ g -> Mat.map2 (fun x gi -> gi * p * (if p = 2.0 then x else x ** (p - 1.0))) a g)
+        | Op.Pow (_, p) ->       // z = a^p;            da = G o p a^(p-1)  (0 for p = 0)
+            // For p = 0, z = 1 everywhere and da = 0: not p * x^(-1), which is 0 * infinity = NaN at x = 0.
+            // For p >= 1, x^(p-1) at x = 0 is 0 (or 1 for p = 1): the product is finite there.
+            unary (Mat.map (fun x -> if p = 2.0 then x * x else x ** p))
+                  (fun a _ g -> if p = 0.0 then Mat.zeros a.RowCount a.ColumnCount
+                                else Mat.map2 (fun x gi -> gi * p * (if p = 2.0 then x else x ** (p - 1.0))) a g)
         | Op.Exp _ ->            // z = e^a;            da = G o z
             unary (Mat.map exp) (fun _ z g -> Mat.hadamard g z)
         | Op.Log _ ->            // z = ln a;           da = G / a
