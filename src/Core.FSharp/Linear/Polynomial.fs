@@ -131,8 +131,15 @@ module PolynomialRegression =
             Check.fail "x" (sprintf "x has shape %s, which gives %d monomials of degree <= %d, but the model has %d." (Mat.shapeOf x) e.Length model.Degree model.Linear.InputSize)
         LinearModel.predict model.Linear (PolynomialFeatures.monomials model.Degree x)
 
-    /// R^2 of the model on (X, Y).
-    let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = Metrics.r2 (predict model x) y
+    let private scored (score: Matrix<float> -> Matrix<float> -> float) (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) =
+        LinearModel.checkData x y
+        let prediction = predict model x
+        LinearModel.checkOutputWidth prediction y
+        score prediction y
 
-    /// The plain mean squared error of the model on (X, Y).
-    let meanSquaredError (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = Metrics.meanSquaredError (predict model x) y
+    /// R^2 of the model on (X, Y). Raises ArgumentException (ParamName "y") when Y is not a
+    /// finite batch with one row per row of X and one column per output.
+    let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.r2 model x y
+
+    /// The plain mean squared error of the model on (X, Y), with the checks of `r2`.
+    let meanSquaredError (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.meanSquaredError model x y
