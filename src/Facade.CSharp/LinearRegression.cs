@@ -144,8 +144,15 @@ public sealed class PolynomialModel
     /// <summary>m, the highest total degree.</summary>
     public int Degree => Core.Degree;
 
-    /// <summary>The linear model on the monomial features.</summary>
+    /// <summary>The linear model on the monomials of the standardised inputs u = x / Scale - Offset / Scale
+    /// (<see cref="Coefficients"/> gives the weights of the raw monomials).</summary>
     public LinearModel Linear => new(Core.Linear);
+
+    /// <summary>The offset of each input (the midpoint of its range in the fitted data).</summary>
+    public double[] Offset => (double[])Core.Offset.Clone();
+
+    /// <summary>The scale of each input (a power of two, at least half its range; 1 for a constant input).</summary>
+    public double[] Scale => (double[])Core.Scale.Clone();
 
     /// <summary>The notes' weights [w0, w1, ..., wm] of a one-input polynomial.</summary>
     public double[] Coefficients() => FL.PolynomialRegression.coefficients(Core, 0);

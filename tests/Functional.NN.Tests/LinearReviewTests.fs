@@ -107,4 +107,64 @@ let tests =
                 Expect.isFalse (e.Message.Contains "Ridge.fit") "FitRidge: no core name"
                 Expect.stringContains e.Message "LinearRegression.FitRidge" "FitRidge: the C# name"
         ]
+        testList "polynomial regression of years (standardised inputs)" [
+            testCase "C# Fit(years 2000..2020, 3 + 0.5 (t - 2000) + 0.02 (t - 2000)^2, 2) fits" <| fun () ->
+                // By hand: in t the polynomial is 0.02 t^2 + (0.5 - 0.04 * 2000) t + (3 - 0.5 * 2000 + 0.02 * 2000^2)
+                // = 0.02 t^2 - 79.5 t + 79003; at t = 2025 it is 3 + 12.5 + 12.5 = 28.
+                let t = Array.init 21 (fun i -> 2000.0 + float i)
+                let y = t |> Array.map (fun t -> 3.0 + 0.5 * (t - 2000.0) + 0.02 * (t - 2000.0) * (t - 2000.0))
+                let m = FunctionalNN.PolynomialRegression.Fit(t, y, 2)
+                rel 1e-9 (m.Predict [| 2025.0 |]).[0] 28.0 "prediction at 2025"
+                rel 1e-12 (m.R2(t, y)) 1.0 "R^2"
+                let c = m.Coefficients()
+                rel 1e-6 c.[0] 79003.0 "w0"
+                rel 1e-6 c.[1] -79.5 "w1"
+                rel 1e-6 c.[2] 0.02 "w2"
+            testCase "two inputs: raw monomial weights expand back exactly enough" <| fun () ->
+                // y = 1 + 2 a - b + 0.5 a^2 + 3 a b (exponent order x0, x1, x0^2, x0 x1, x1^2) on a grid
+                // with a in 2000 .. 2004, b in 1000 .. 1003, both far from 0 (the raw monomials fail the
+                // rank test: a^2 is nearly 4004 a - const on this range).
+                let pts = [| for a in 2000.0 .. 2004.0 do for b in 1000.0 .. 1003.0 -> a, b |]
+                let x = Matrix<float>.Build.DenseOfRowArrays(pts |> Array.map (fun (a, b) -> [| a; b |]))
+                let y = col (pts |> Array.map (fun (a, b) -> 1.0 + 2.0 * a - b + 0.5 * a * a + 3.0 * a * b))
+                let m = PolynomialRegression.fit 2 NormalEquation.DefaultRankTolerance x y
+                let w = PolynomialRegression.coefficients m 0
+                // The raw weights are ill-conditioned in themselves (y ~ 1.2e7 is a sum of terms that cancel),
+                // so weight k of total degree g is held to 1e-8 max|y| / 2000^g (1.2e-1 for w0, 3e-8 for a^2).
+                let maxY = y.Column(0).AbsoluteMaximum()
+                Array.iteri2 (fun i (a: float) (e: float, g: int) ->
+                    if abs (a - e) > 1e-8 * maxY / Math.Pow(2000.0, float g) then failtestf "w[%d] = %.17g, expected %g" i a e)
+                    w [| 1.0, 0; 2.0, 1; -1.0, 1; 0.5, 2; 3.0, 2; 0.0, 2 |]
+        ]
+        testList "ridge with lambda = 0, intercept unpenalised" [
+            testCase "a constant feature is refused as by least squares (C# FitRidgeLikeScikitLearn)" <| fun () ->
+                // Column 0 is 0.1 in every row: with the unpenalised intercept it is a multiple of the
+                // column of ones, so there is no unique solution (LeastSquares.fit refuses it too).
+                let x = array2D [ [ 0.1; 1.0 ]; [ 0.1; 2.0 ]; [ 0.1; 3.0 ] ]
+                let e = argError (fun () -> FunctionalNN.LinearRegression.FitRidgeLikeScikitLearn(x, [| 1.0; 2.5; 2.9 |], 0.0))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "rank-deficient" "the rank error"
+                let e = argError (fun () -> Ridge.fit { RidgeOptions.Default with Lambda = 0.0; Form = RidgeForm.InterceptUnpenalized } (Matrix<float>.Build.DenseOfArray x) (col [| 1.0; 2.5; 2.9 |]))
+                Expect.stringContains e.Message "feature 0" "names the constant column"
+        ]
+        testList "polynomial features that overflow or are too large" [
+            testCase "monomials and phi of 1e200 name x, the monomial and the row" <| fun () ->
+                let x = col [| 1e200; 2e200; 3e200; 4e200 |]
+                let e = argError (fun () -> PolynomialFeatures.monomials 2 x)
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "x0^2 overflows" "the monomial"
+                Expect.stringContains e.Message "row 0" "the row"
+                Expect.isFalse (e.Message.Contains "column 1") "no column that x does not have"
+                let e = argError (fun () -> PolynomialFeatures.phi 2 [| 1.0; 1e200 |])
+                Expect.equal e.ParamName "x" "phi: ParamName"
+                Expect.stringContains e.Message "x[1]^2" "phi: the entry and power"
+            testCase "C# PolynomialRegression.Fit at 1e200 fits (the inputs are standardised)" <| fun () ->
+                // y = x / 1e200 exactly on the points 1e200 .. 4e200 (by hand): a straight line.
+                let m = FunctionalNN.PolynomialRegression.Fit([| 1e200; 2e200; 3e200; 4e200 |], [| 1.0; 2.0; 3.0; 4.0 |], 2)
+                rel 1e-12 (m.Predict [| 2.5e200 |]).[0] 2.5 "prediction"
+            testCase "phi with more values than an array holds names degree" <| fun () ->
+                // 30,000 rows x 99,999 columns = 2,999,970,000 > Array.MaxLength (2,147,483,591).
+                let e = argError (fun () -> PolynomialFeatures.phi 99998 (Array.create 30000 0.5))
+                Expect.equal e.ParamName "degree" "ParamName"
+        ]
     ]
