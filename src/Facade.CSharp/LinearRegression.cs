@@ -92,11 +92,11 @@ public static class LinearRegression
     /// <summary>Ridge regression with lambda/2 ||W||^2 (the notes' scale). <paramref name="form"/> says whether
     /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda).</summary>
     public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true) =>
-        new(FL.Ridge.fit(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(Errors.Run(() => FL.Ridge.fit(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 
     /// <summary>scikit-learn's Ridge(alpha): the intercept unpenalised, lambda = alpha / n.</summary>
     public static LinearModel FitRidgeLikeScikitLearn(double[,] x, double[] y, double alpha) =>
-        new(FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(Errors.Run(() => FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
     /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
@@ -144,8 +144,15 @@ public sealed class PolynomialModel
     /// <summary>m, the highest total degree.</summary>
     public int Degree => Core.Degree;
 
-    /// <summary>The linear model on the monomial features.</summary>
+    /// <summary>The linear model on the monomials of the standardised inputs u = x / Scale - Offset / Scale
+    /// (<see cref="Coefficients"/> gives the weights of the raw monomials).</summary>
     public LinearModel Linear => new(Core.Linear);
+
+    /// <summary>The offset of each input (the midpoint of its range in the fitted data).</summary>
+    public double[] Offset => (double[])Core.Offset.Clone();
+
+    /// <summary>The scale of each input (a power of two, at least half its range; 1 for a constant input).</summary>
+    public double[] Scale => (double[])Core.Scale.Clone();
 
     /// <summary>The notes' weights [w0, w1, ..., wm] of a one-input polynomial.</summary>
     public double[] Coefficients() => FL.PolynomialRegression.coefficients(Core, 0);
@@ -158,7 +165,7 @@ public sealed class PolynomialModel
 
     /// <summary>R^2 of a one-input polynomial on (x, y).</summary>
     public double R2(double[] x, double[] y) =>
-        FL.PolynomialRegression.r2(Core, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
+        Errors.Run(() => FL.PolynomialRegression.r2(Core, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 }
 
 /// <summary>Polynomial regression (notes ch. 1.5) and its feature maps.</summary>
@@ -167,16 +174,21 @@ public static class PolynomialRegression
     /// <summary>The most columns a polynomial map builds: 100,000.</summary>
     public const int MaxColumns = FL.PolynomialFeatures.MaxColumns;
 
+    // The core's rank error points to ridge; a polynomial fit's C# ridge is LinearRegression.FitRidge on Monomials.
+    private static readonly (string Core, string Facade)[] PolynomialNames = Array.Empty<(string, string)>();
+    private static readonly (string Core, string Facade)[] PolynomialWords =
+        { ("(Ridge.fit with lambda > 0)", "(LinearRegression.FitRidge with lambda > 0 on PolynomialRegression.Monomials of x)") };
+
     /// <summary>Fits y = w0 + w1 x + ... + wm x^m by least squares.</summary>
     /// <exception cref="ArgumentException">Bad arguments, or fewer distinct points than coefficients.</exception>
     public static PolynomialModel Fit(double[] x, double[] y, int degree) =>
-        new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(Errors.Run(() => FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))), PolynomialNames, PolynomialWords));
 
     /// <summary>Fits a polynomial of total degree m in the d columns of x (all monomials, scikit-learn's order).</summary>
     /// <exception cref="ArgumentException">Bad arguments; a degree whose C(m + d, d) - 1 monomials are more than
     /// <see cref="MaxColumns"/> or more than the samples can determine (ParamName "degree").</exception>
     public static PolynomialModel Fit(double[,] x, double[] y, int degree) =>
-        new(FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
+        new(Errors.Run(() => FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))), PolynomialNames, PolynomialWords));
 
     /// <summary>The notes' phi(x) = [1, x, ..., x^m] of each point, as rows.</summary>
     /// <exception cref="ArgumentException">A degree whose m + 1 columns are more than <see cref="MaxColumns"/> (ParamName "degree").</exception>

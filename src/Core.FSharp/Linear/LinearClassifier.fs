@@ -62,19 +62,19 @@ module LinearClassifier =
         if not (Loss.isMargin loss) then
             Check.fail "loss" (sprintf "loss %s is not a margin loss; a linear classifier on labels -1, +1 takes hinge, squared_hinge or logistic." (Loss.name loss))
 
-    /// The mean margin loss 1/n sum_i G(y_i yhat_i) of the model on (X, labels). Raises
-    /// ArgumentException (ParamName "loss") for a loss that is not a margin loss.
-    let cost (loss: Loss) (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
-        checkMargin loss
-        Metrics.checkLabels "labels" labels
-        let scores = LinearModel.predict model x
-        Loss.value loss scores (LinearModel.column (labels |> Array.map float))
-
     let internal checkData (x: Matrix<float>) (labels: int[]) =
         Mat.checkBatch "x" x
         Metrics.checkLabels "labels" labels
         if labels.Length <> x.RowCount then
             Check.fail "labels" (sprintf "labels has %d entries but x has shape %s; they need one entry per row." labels.Length (Mat.shapeOf x))
+
+    /// The mean margin loss 1/n sum_i G(y_i yhat_i) of the model on (X, labels). Raises
+    /// ArgumentException (ParamName "loss") for a loss that is not a margin loss.
+    let cost (loss: Loss) (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
+        checkMargin loss
+        checkData x labels
+        let scores = LinearModel.predict model x
+        Loss.value loss scores (LinearModel.column (labels |> Array.map float))
 
     /// The mean gradient of the margin loss over the rows of a design X1 at theta:
     /// X1^T dL/dyhat (Loss.gradient already divides by the number of rows).

@@ -152,11 +152,25 @@ module LinearModel =
             Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s); y needs one column per output." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
 
     /// X W + 1 b: the model's outputs, n x k. For a Float32 model X is rounded to float32 first
-    /// and each output, accumulated in float64, is rounded once to float32.
+    /// and each output, accumulated in float64, is rounded once to float32. Raises
+    /// ArgumentException (ParamName "x", naming the row) when an output of finite inputs is not
+    /// finite: the products or their sum overflow the range of the model's precision (never a
+    /// silent Infinity or NaN, which a classifier would turn into a label).
     let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
         checkInput model "x" x
         let p = model.Precision
-        Mat.addRow model.Intercept (Precision.roundMatrix p x * model.Coefficients) |> Precision.roundMatrix p
+        let out = Mat.addRow model.Intercept (Precision.roundMatrix p x * model.Coefficients) |> Precision.roundMatrix p
+        for i in 0 .. out.RowCount - 1 do
+            for k in 0 .. out.ColumnCount - 1 do
+                if not (Double.IsFinite out.[i, k]) then
+                    Check.fail "x" (sprintf "x at row %d gives output %d = %s: the values of x times the model's weights overflow the %s range (about %s), so the output cannot be computed. Scale x (and refit) so that its values times the weights stay within range." i k (string out.[i, k]) (Precision.name p) (if p = Precision.Float32 then "3.4e38" else "1.8e308"))
+        out
+
+    /// Checks targets Y against a model's outputs `prediction` for X (scored by Metrics): Y as
+    /// wide as the outputs (ParamName "y", with both shapes). `checkData x y` checks the rest.
+    let checkOutputWidth (prediction: Matrix<float>) (y: Matrix<float>) =
+        if y.ColumnCount <> prediction.ColumnCount then
+            Check.fail "y" (sprintf "y has shape %s but the model has %d outputs; y needs one column per output." (Mat.shapeOf y) prediction.ColumnCount)
 
     /// The plain mean squared error of the model on (X, Y). Raises ArgumentException (ParamName
     /// "y", both shapes) when Y does not match X or the model (see checkTargets).

@@ -66,27 +66,37 @@ module Metrics =
     let r2 (prediction: Matrix<float>) (target: Matrix<float>) : float =
         checkSameShape prediction target
         let n = target.RowCount
+        // A sum of squares of the differences f(i) as (big, s, h) with the sum = (h big)^2 s: on the
+        // differences themselves (h = 1) unless one of them overflows, then on halved ones (h = 2).
+        let squares (f: int -> float) (g: int -> float) =
+            let big, s = scaledSquares n f
+            if Double.IsFinite big then big, s, 1.0
+            else let big, s = scaledSquares n g in big, s, 2.0
         let scores =
             Array.init target.ColumnCount (fun k ->
-                let plainMean = (Seq.init n (fun i -> target.[i, k]) |> Seq.sum) / float n
-                let mutable ssRes = 0.0
-                let mutable ssTot = 0.0
-                for i in 0 .. n - 1 do
-                    let e = target.[i, k] - prediction.[i, k]
-                    let d = target.[i, k] - plainMean
-                    ssRes <- ssRes + e * e
-                    ssTot <- ssTot + d * d
-                if Double.IsFinite plainMean && Double.IsFinite ssRes && Double.IsFinite ssTot && ssTot > 0.0 then 1.0 - ssRes / ssTot
+                let t0 = target.[0, k]
+                if Seq.init n id |> Seq.forall (fun i -> target.[i, k] = t0) then
+                    // A constant target (checked exactly, before any mean is computed, whose rounding
+                    // would make the total sum of squares tiny instead of 0): 1 when predicted
+                    // exactly, else 0.
+                    if Seq.init n id |> Seq.forall (fun i -> prediction.[i, k] = t0) then 1.0 else 0.0
                 else
-                    // Overflow (or a total that underflowed to 0): the scaled sums.
-                    let mutable mean = 0.0
-                    for i in 0 .. n - 1 do mean <- mean + (target.[i, k] - mean) / float (i + 1)
-                    let bigRes, sRes = scaledSquares n (fun i -> target.[i, k] / 2.0 - prediction.[i, k] / 2.0)
-                    let bigTot, sTot = scaledSquares n (fun i -> target.[i, k] / 2.0 - mean / 2.0)
-                    if bigTot = 0.0 then (if bigRes = 0.0 then 1.0 else 0.0)
+                    // The mean: the plain one when the sum is finite, else a running mean.
+                    let plainMean = (Seq.init n (fun i -> target.[i, k]) |> Seq.sum) / float n
+                    let mean =
+                        if Double.IsFinite plainMean then plainMean
+                        else
+                            let mutable m = 0.0
+                            for i in 0 .. n - 1 do m <- m + (target.[i, k] - m) / float (i + 1)
+                            m
+                    // Scaled sums of squares (no square overflows or underflows to 0).
+                    let bigRes, sRes, hRes = squares (fun i -> target.[i, k] - prediction.[i, k]) (fun i -> target.[i, k] / 2.0 - prediction.[i, k] / 2.0)
+                    let bigTot, sTot, hTot = squares (fun i -> target.[i, k] - mean) (fun i -> target.[i, k] / 2.0 - mean / 2.0)
+                    if bigRes = 0.0 then 1.0
+                    elif bigTot = 0.0 then 0.0
                     else
-                        // SS_res / SS_tot = (bigRes / bigTot)^2 sRes / sTot (the halving cancels).
-                        let q = bigRes / bigTot
+                        // SS_res / SS_tot = (hRes bigRes / (hTot bigTot))^2 sRes / sTot.
+                        let q = (bigRes / bigTot) * (hRes / hTot)
                         let score = 1.0 - q * q * (sRes / sTot)
                         if not (Double.IsFinite score) then
                             Check.fail "prediction" (sprintf "R^2 of output column %d is below the most negative double (the residual sum of squares is more than 1e308 times the total sum of squares); the predictions are far from the targets' range." k)

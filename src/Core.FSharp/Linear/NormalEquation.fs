@@ -71,14 +71,30 @@ module NormalEquation =
     let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
         Check.positive "tolerance" tolerance
         let p = design.ColumnCount
-        let qr = design.QR(QRMethod.Thin)
+        // Each column of the design (and of Y) is multiplied by a power of two 2^-e that brings
+        // its largest |value| into [0.5, 1): exact in binary floating point (short of subnormals),
+        // so the scaled problem has the same solution up to the inverse scaling of the weights,
+        // and MathNet's Householder QR neither overflows (its sums of squares, entries >= 1e154)
+        // nor underflows (entries <= 1e-154) on it. sin^2 of the rank test does not depend on a
+        // column's scale, so the test is the same on the scaled design.
+        let exponentOf (m: Matrix<float>) (j: int) =
+            let big = m.Column(j).AbsoluteMaximum()
+            if big > 0.0 && Double.IsFinite big then Math.ILogB big + 1 else 0
+        let dExp = Array.init p (exponentOf design)
+        let yExp = Array.init y.ColumnCount (exponentOf y)
+        let scaled = design.MapIndexed(fun _ j v -> Math.ScaleB(v, -dExp.[j]))
+        let ys = y.MapIndexed(fun _ k v -> Math.ScaleB(v, -yExp.[k]))
+        let qr = scaled.QR(QRMethod.Thin)
         let r = qr.R
         let ratio j =
-            let norm = design.Column(j).L2Norm()
+            let norm = scaled.Column(j).L2Norm()
             if norm > 0.0 then (r.[j, j] / norm) * (r.[j, j] / norm) else 0.0
         match Seq.init p id |> Seq.tryFind (fun j -> let q = ratio j in q < tolerance || Double.IsNaN q) with
         | Some j -> singular p columnName tolerance j (ratio j)
-        | None -> qr.Solve y
+        | None ->
+            // design = scaled D with D = diag(2^dExp), Y = Ys E with E = diag(2^yExp):
+            // W = D^-1 Ws E, so weight [j, k] = Ws[j, k] 2^(yExp[k] - dExp[j]).
+            qr.Solve ys |> fun ws -> ws.MapIndexed(fun j k v -> Math.ScaleB(v, yExp.[k] - dExp.[j]))
 
     /// The ridge solution W of (G + lambda I) W = B for G = X^T X / n (p x p, symmetric positive
     /// semi-definite), B = X^T Y / n and lambda > 0, by a Cholesky factorisation of G + lambda I.

@@ -38,6 +38,12 @@ module PolynomialFeatures =
         | None ->
             Check.fail "degree" (sprintf "degree %d on %d input%s gives more than %d monomials (C(d + m, m) - 1 columns), the most a polynomial map builds; use a lower degree or fewer inputs." degree inputs (if inputs = 1 then "" else "s") MaxColumns)
 
+    /// Raises ArgumentException (ParamName "degree") when a map of `rows` x `columns` values is
+    /// larger than the largest array (Array.MaxLength values).
+    let private checkSize (degree: int) (rows: int) (columns: int) =
+        if int64 rows * int64 columns > int64 Array.MaxLength then
+            Check.fail "degree" (sprintf "degree %d on %d rows gives %d x %d = %d values, more than the largest array holds (%d); use a lower degree or fewer rows." degree rows rows columns (int64 rows * int64 columns) Array.MaxLength)
+
     /// The notes' phi of one input: the n x (m + 1) matrix [1, x, x^2, ..., x^m], the constant
     /// column included (fit it with FitIntercept = false, or the constant appears twice). Raises
     /// ArgumentException (ParamName "degree") when m + 1 is above MaxColumns.
@@ -47,7 +53,13 @@ module PolynomialFeatures =
             Check.fail "degree" (sprintf "degree is %d, which gives %d columns, more than the %d a polynomial map builds." degree (int64 degree + 1L) MaxColumns)
         Check.notNull "x" x
         Check.finite2D "x" 1 x.Length (fun _ j -> x.[j])
-        Matrix<float>.Build.Dense(x.Length, degree + 1, fun i j -> pown x.[i] j)
+        checkSize degree x.Length (degree + 1)
+        let m = Matrix<float>.Build.Dense(x.Length, degree + 1, fun i j -> pown x.[i] j)
+        for i in 0 .. x.Length - 1 do
+            for j in 0 .. degree do
+                if not (Double.IsFinite m.[i, j]) then
+                    Check.fail "x" (sprintf "x[%d]^%d overflows the double range (x[%d] = %g): phi cannot be built. Scale x first (for example to [-1, 1])." i j i x.[i])
+        m
 
     /// The exponent vectors of every monomial of total degree 1 .. m in d variables, in
     /// scikit-learn's PolynomialFeatures order (degree by degree; within a degree, the
@@ -66,15 +78,27 @@ module PolynomialFeatures =
 
     /// Every monomial of total degree 1 .. m of the d columns of X (n x d), as columns, in the
     /// order of `exponents`: scikit-learn's PolynomialFeatures(degree, include_bias=False). The
-    /// constant is left to the model's intercept. For d = 1 this is [x, x^2, ..., x^m].
+    /// constant is left to the model's intercept. For d = 1 this is [x, x^2, ..., x^m]. Raises
+    /// ArgumentException (ParamName "x", naming the monomial and the row) when a monomial overflows,
+    /// and (ParamName "degree") when the map would be larger than the largest array.
     let monomials (degree: int) (x: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "x" x
         let e = exponents degree x.ColumnCount
-        Matrix<float>.Build.Dense(x.RowCount, e.Length, fun i j ->
-            let mutable p = 1.0
-            for v in 0 .. x.ColumnCount - 1 do
-                if e.[j].[v] > 0 then p <- p * pown x.[i, v] e.[j].[v]
-            p)
+        checkSize degree x.RowCount e.Length
+        let m =
+            Matrix<float>.Build.Dense(x.RowCount, e.Length, fun i j ->
+                let mutable p = 1.0
+                for v in 0 .. x.ColumnCount - 1 do
+                    if e.[j].[v] > 0 then p <- p * pown x.[i, v] e.[j].[v]
+                p)
+        for i in 0 .. m.RowCount - 1 do
+            for j in 0 .. m.ColumnCount - 1 do
+                if not (Double.IsFinite m.[i, j]) then
+                    let name =
+                        e.[j] |> Array.mapi (fun v p -> match p with 0 -> None | 1 -> Some (sprintf "x%d" v) | p -> Some (sprintf "x%d^%d" v p))
+                        |> Array.choose id |> String.concat " "
+                    Check.fail "x" (sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." name i (Mat.shapeOf x))
+        m
 
     /// Names of the monomials ("x0", "x0^2", "x0 x1") from the names of the inputs.
     let names (degree: int) (inputNames: string[]) : string[] =
@@ -86,25 +110,40 @@ module PolynomialFeatures =
             |> Array.choose id
             |> String.concat " ")
 
-/// A polynomial regression model: the monomials of degree 1 .. m of the inputs (see
-/// PolynomialFeatures.monomials) followed by a linear model with an intercept.
+/// A polynomial regression model: each input x_v is first standardised to
+/// u_v = x_v / s_v - c_v / s_v (c_v the midpoint of the fitted inputs' range, s_v a power of two
+/// at least half that range, so |u_v| <= 1), then the monomials of degree 1 .. m of u (see
+/// PolynomialFeatures.monomials) go into a linear model with an intercept. Standardising keeps
+/// the monomial design well conditioned (the monomials of raw years 2000 .. 2020 are nearly
+/// collinear) and its values in range; `PolynomialRegression.coefficients` gives the weights of
+/// the raw monomials.
 type PolynomialModel =
     { /// m, the highest total degree of the monomials.
       Degree: int
-      /// The linear model on the monomial features (its FeatureNames name the monomials).
-      Linear: LinearModel }
+      /// The linear model on the monomials of the standardised inputs u (its FeatureNames name
+      /// the monomials: "x0^2" is u_0^2).
+      Linear: LinearModel
+      /// c_v, the offset of each input (the midpoint of its range in the fitted data).
+      Offset: float[]
+      /// s_v, the scale of each input (a power of two, at least half its range; 1 for a constant input).
+      Scale: float[] }
 
 /// Polynomial regression: least squares (or ridge) on monomial features.
 module PolynomialRegression =
 
     let private inputNames (d: int) = Array.init d (fun v -> sprintf "x%d" v)
 
+    /// u = x / s - c / s, column by column (division by a power of two is exact, and neither
+    /// term overflows).
+    let private standardised (offset: float[]) (scale: float[]) (x: Matrix<float>) : Matrix<float> =
+        x.MapIndexed(fun _ v a -> a / scale.[v] - offset.[v] / scale.[v])
+
     /// Fits a polynomial of total degree m in the columns of X to Y by least squares (QR of the
-    /// monomial design, with the rank test at `rankTolerance`, NormalEquation.DefaultRankTolerance
-    /// by default). The constant term is always fitted, as the intercept (w_0 of the notes'
-    /// (1.8)); with one input, the coefficients are w_1 .. w_m. Raises ArgumentException (ParamName
-    /// "degree") before building anything when the monomials are more than MaxColumns or more
-    /// than the samples can determine (C(d + m, m) > n).
+    /// monomial design of the standardised inputs, see PolynomialModel, with the rank test at
+    /// `rankTolerance`, NormalEquation.DefaultRankTolerance by default). The constant term is
+    /// always fitted, as the intercept (w_0 of the notes' (1.8)). Raises ArgumentException
+    /// (ParamName "degree") before building anything when the monomials are more than MaxColumns
+    /// or more than the samples can determine (C(d + m, m) > n).
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
         Mat.checkBatch "x" x
         let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
@@ -112,27 +151,68 @@ module PolynomialRegression =
         // them (least squares would refuse too, but only after building the whole design).
         if x.RowCount < columns + 1 then
             Check.fail "degree" (sprintf "degree %d on %d input%s gives %d monomials, which with the intercept are %d unknowns, but x has only %d rows (samples): least squares cannot determine more unknowns than samples. Use a lower degree or more samples." degree x.ColumnCount (if x.ColumnCount = 1 then "" else "s") columns (columns + 1) x.RowCount)
-        let features = PolynomialFeatures.monomials degree x
+        let d = x.ColumnCount
+        let lo = Array.init d (fun v -> x.Column(v).Minimum())
+        let hi = Array.init d (fun v -> x.Column(v).Maximum())
+        let offset = Array.init d (fun v -> lo.[v] / 2.0 + hi.[v] / 2.0)
+        let scale =
+            Array.init d (fun v ->
+                let half = hi.[v] / 2.0 - lo.[v] / 2.0
+                if half > 0.0 then Math.ScaleB(1.0, Math.ILogB half + 1) else 1.0)
+        let features = PolynomialFeatures.monomials degree (standardised offset scale x)
         let linear =
-            LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames x.ColumnCount)) features y
-        { Degree = degree; Linear = linear }
+            LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames d)) features y
+        { Degree = degree; Linear = linear; Offset = offset; Scale = scale }
 
-    /// The notes' weights [w_0, w_1, ..., w_m] of a one-input polynomial (output column k).
+    /// The notes' weights [w_0, w_1, ..., w_m] of output column k: the intercept, then the weight
+    /// of each monomial of the raw inputs in the order of PolynomialFeatures.exponents (for one
+    /// input, of x, x^2, .., x^m), expanded from the model on the standardised inputs
+    /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). A weight beyond
+    /// the double range comes out infinite, one below it 0.
     let coefficients (model: PolynomialModel) (output: int) : float[] =
         if output < 0 || output >= model.Linear.OutputSize then
             Check.fail "output" (sprintf "output must lie in 0 .. %d, but is %d." (model.Linear.OutputSize - 1) output)
-        Array.append [| model.Linear.Intercept.[output] |] (model.Linear.Coefficients.Column(output).ToArray())
+        let d = model.Offset.Length
+        let e = PolynomialFeatures.exponents model.Degree d
+        let index = Collections.Generic.Dictionary<string, int>()
+        e |> Array.iteri (fun j ex -> index.[String.Join(",", ex)] <- j + 1)
+        let w = Array.zeroCreate (e.Length + 1)
+        w.[0] <- model.Linear.Intercept.[output]
+        let binomial (n: int) (k: int) = Seq.fold (fun acc i -> acc * float (n - k + i) / float i) 1.0 (seq { 1 .. k })
+        for j in 0 .. e.Length - 1 do
+            let a = model.Linear.Coefficients.[j, output]
+            let f = Array.zeroCreate d
+            let rec expand (v: int) (coef: float) =
+                if v = d then
+                    let k = if Array.forall ((=) 0) f then 0 else index.[String.Join(",", f)]
+                    w.[k] <- w.[k] + a * coef
+                else
+                    let ev = e.[j].[v]
+                    for fv in 0 .. ev do
+                        f.[v] <- fv
+                        let mutable t = coef * binomial ev fv * pown (-model.Offset.[v] / model.Scale.[v]) (ev - fv)
+                        for _ in 1 .. fv do t <- t / model.Scale.[v]
+                        expand (v + 1) t
+                    f.[v] <- 0
+            expand 0 1.0
+        w
 
     /// The model's outputs for X (n x d, the raw inputs).
     let predict (model: PolynomialModel) (x: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "x" x
-        let e = PolynomialFeatures.exponents model.Degree x.ColumnCount
-        if e.Length <> model.Linear.InputSize then
-            Check.fail "x" (sprintf "x has shape %s, which gives %d monomials of degree <= %d, but the model has %d." (Mat.shapeOf x) e.Length model.Degree model.Linear.InputSize)
-        LinearModel.predict model.Linear (PolynomialFeatures.monomials model.Degree x)
+        if x.ColumnCount <> model.Offset.Length then
+            Check.fail "x" (sprintf "x has shape %s, but the model takes %d input%s." (Mat.shapeOf x) model.Offset.Length (if model.Offset.Length = 1 then "" else "s"))
+        LinearModel.predict model.Linear (PolynomialFeatures.monomials model.Degree (standardised model.Offset model.Scale x))
 
-    /// R^2 of the model on (X, Y).
-    let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = Metrics.r2 (predict model x) y
+    let private scored (score: Matrix<float> -> Matrix<float> -> float) (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) =
+        LinearModel.checkData x y
+        let prediction = predict model x
+        LinearModel.checkOutputWidth prediction y
+        score prediction y
 
-    /// The plain mean squared error of the model on (X, Y).
-    let meanSquaredError (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = Metrics.meanSquaredError (predict model x) y
+    /// R^2 of the model on (X, Y). Raises ArgumentException (ParamName "y") when Y is not a
+    /// finite batch with one row per row of X and one column per output.
+    let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.r2 model x y
+
+    /// The plain mean squared error of the model on (X, Y), with the checks of `r2`.
+    let meanSquaredError (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.meanSquaredError model x y

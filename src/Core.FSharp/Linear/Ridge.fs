@@ -75,6 +75,14 @@ module Ridge =
             let mx = x.ColumnSums() / n
             let my = y.ColumnSums() / n
             let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
+            if options.Lambda = 0.0 then
+                // Least squares: a centred column that is only rounding (a constant column 0.1
+                // centres to about 1e-17, not 0) is zero, so the rank test refuses it as it refuses
+                // a constant column next to the intercept of plain least squares. Rounding of the
+                // mean and the differences is below n eps ||x_j||.
+                for j in 0 .. x.ColumnCount - 1 do
+                    let tiny = n * 2.220446049250313e-16 * x.Column(j).L2Norm()
+                    if xc.Column(j).L2Norm() <= tiny then xc.SetColumn(j, Vector<float>.Build.Dense x.RowCount)
             let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
             let w = solve xc yc false
             let b = my - w.TransposeThisAndMultiply mx

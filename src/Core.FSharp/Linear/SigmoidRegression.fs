@@ -70,9 +70,17 @@ module SigmoidRegression =
     /// The network's outputs for X.
     let predict (network: Network) (x: Matrix<float>) : Matrix<float> = Network.predict network x
 
-    /// R^2 of the network on (X, Y).
-    let r2 (network: Network) (x: Matrix<float>) (y: Matrix<float>) : float = Metrics.r2 (predict network x) y
+    let private scored (score: Matrix<float> -> Matrix<float> -> float) (network: Network) (x: Matrix<float>) (y: Matrix<float>) =
+        LinearModel.checkData x y
+        let prediction = predict network x
+        LinearModel.checkOutputWidth prediction y
+        score prediction y
 
-    /// The plain mean squared error of the network on (X, Y) (twice the cost (3.2)).
+    /// R^2 of the network on (X, Y). Raises ArgumentException (ParamName "y") when Y is not a
+    /// finite batch with one row per row of X and one column per output.
+    let r2 (network: Network) (x: Matrix<float>) (y: Matrix<float>) : float = scored Metrics.r2 network x y
+
+    /// The plain mean squared error of the network on (X, Y) (twice the cost (3.2)), with the
+    /// checks of `r2`.
     let meanSquaredError (network: Network) (x: Matrix<float>) (y: Matrix<float>) : float =
-        Metrics.meanSquaredError (predict network x) y
+        scored Metrics.meanSquaredError network x y

@@ -1,0 +1,170 @@
+module Functional.NN.Tests.LinearReviewTests
+
+open System
+open Expecto
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.Linear
+
+/// |actual - expected| <= relative |expected|, printing both numbers in full.
+let private rel (relative: float) (actual: float) (expected: float) (what: string) =
+    if not (abs (actual - expected) <= relative * abs expected) then
+        failtestf "%s: expected %.17g, got %.17g (relative tolerance %g)" what expected actual relative
+
+let private argError (f: unit -> 'a) : ArgumentException =
+    match Expect.throwsC (fun () -> f () |> ignore) id with
+    | :? ArgumentException as e -> e
+    | e -> failtestf "expected ArgumentException, got %O" e
+
+let private col (values: float[]) = LinearModel.column values
+
+[<Tests>]
+let tests =
+    testList "LinearReview" [
+        testList "least squares at extreme feature scales" [
+            // By hand, with u = x / s for s = 1e200 (u = 1, 2, 3) and y = 1, 2, 3.1: mean u = 2,
+            // mean y = 6.1 / 3; slope in u = sum (u - 2)(y - ybar) / sum (u - 2)^2
+            // = (1.0333.. + 1.0666..) / 2 = 1.05, intercept = 6.1/3 - 2.1 = -0.0666..; the
+            // residuals 1/60, -1/30, 1/60 give SS_res = 1/600, SS_tot = 2.2066.., R^2 = 0.999244712.
+            // In x the slope is 1.05 / s. Without an intercept: sum u y / sum u^2 = 14.3 / 14.
+            for s in [ 1e200; 1e154; 1e160; 1e300; 1e-200 ] do
+                testCase (sprintf "x = [1; 2; 3] * %g" s) <| fun () ->
+                    let x = col [| 1.0 * s; 2.0 * s; 3.0 * s |]
+                    let y = col [| 1.0; 2.0; 3.1 |]
+                    let m = LeastSquares.fit LeastSquaresOptions.Default x y
+                    rel 1e-12 m.Coefficients.[0, 0] (1.05 / s) "slope"
+                    rel 1e-12 m.Intercept.[0] (-0.2 / 3.0) "intercept"
+                    rel 1e-12 (LinearModel.r2 m x y) (1.0 - (1.0 / 600.0) / (2.0 + 0.62 / 3.0)) "R^2"
+                    let m0 = LeastSquares.fit (LeastSquaresOptions.Default.WithFitIntercept false) x y
+                    rel 1e-12 m0.Coefficients.[0, 0] (14.3 / 14.0 / s) "slope without intercept"
+            testCase "a duplicated column at scale 1e200 is still rank-deficient" <| fun () ->
+                let x = Matrix<float>.Build.DenseOfArray(array2D [ [ 1e200; 2e200 ]; [ 2e200; 4e200 ]; [ 3e200; 6e200 ]; [ 4e200; 8.5e200 ] ])
+                let e = argError (fun () -> LeastSquares.fit (LeastSquaresOptions.Default.WithFitIntercept false) (x.SubMatrix(0, 4, 0, 1).Append(x.SubMatrix(0, 4, 0, 1) * 2.0)) (col [| 1.0; 2.0; 3.0; 4.0 |]))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "rank-deficient" "message"
+        ]
+        testList "R^2 of constant and tiny targets" [
+            testCase "a constant target scores 0 unless predicted exactly, then 1 (the documented rule)" <| fun () ->
+                // 0.1 + 0.1 + 0.1 = 0.30000000000000004, so a computed mean is not 0.1 and SS_tot was a
+                // tiny non-zero number; the rule (Metrics.r2's doc comment) says 0 and 1.
+                for c in [ 0.2; 0.1; 1e-300; 3e300 ] do
+                    let t = col [| c; c; c |]
+                    Expect.equal (Metrics.r2 (col [| 0.1; 0.1; 0.1 |]) t) (if c = 0.1 then 1.0 else 0.0) (sprintf "constant %g vs 0.1" c)
+                    Expect.equal (Metrics.r2 (col [| c; c; c |]) t) 1.0 (sprintf "constant %g predicted exactly" c)
+                    Expect.equal (Metrics.r2 (col [| c; c; c * 0.5 |]) t) 0.0 (sprintf "constant %g, one prediction off" c)
+            testCase "targets [1; 2; 3.1] * s, predictions [0.9; 2.1; 3.0] * s score the same at every scale s" <| fun () ->
+                for s in [ 1.0; 1e-161; 1e-300; 1e300 ] do
+                    // By hand: mean 6.1/3, SS_tot = 2 + 0.62/3 (deviations -1.0333, -0.0333, 1.0667),
+                    // SS_res = 3 * 0.01 = 0.03, R^2 = 1 - 0.03 / 2.20667 = 0.98640483.. at every scale.
+                    let r = Metrics.r2 (col [| 0.9 * s; 2.1 * s; 3.0 * s |]) (col [| 1.0 * s; 2.0 * s; 3.1 * s |])
+                    rel 1e-9 r (1.0 - 0.03 / (2.0 + 0.62 / 3.0)) (sprintf "R^2 at scale %g" s)
+        ]
+        testList "predict never returns a silent NaN or Infinity" [
+            let model = LinearModel.create (Matrix<float>.Build.DenseOfArray(array2D [ [ 2.0 ]; [ -2.0 ] ])) (Vector<float>.Build.Dense 1) false [||]
+            testCase "x W overflows: ArgumentException naming x and the row" <| fun () ->
+                // 2e308 - 2e308: the true output is 0 (by hand) but each product overflows to Infinity.
+                for x in [ array2D [ [ 1.0; 1.0 ]; [ 1e308; 1e308 ] ]; array2D [ [ 1.0; 1.0 ]; [ 1e308; 0.0 ] ] ] do
+                    let x = Matrix<float>.Build.DenseOfArray x
+                    let e = argError (fun () -> LinearModel.predict model x)
+                    Expect.equal e.ParamName "x" "ParamName"
+                    Expect.stringContains e.Message "row 1" "the row"
+                    Expect.stringContains e.Message "overflow" "says why"
+                    let c = argError (fun () -> LinearClassifier.predict model x)
+                    Expect.equal c.ParamName "x" "the classifier raises instead of labelling NaN -1"
+                // Finite outputs are unchanged.
+                let x = Matrix<float>.Build.DenseOfArray(array2D [ [ 1e307; 1e307 ]; [ 3.0; 1.0 ] ])
+                Expect.equal ((LinearModel.predict model x).Column(0).ToArray()) [| 0.0; 4.0 |] "2 x0 - 2 x1 (by hand)"
+        ]
+        testList "ParamNames of the parameters that exist" [
+            testCase "LinearClassifier.cost with one label for five rows: labels" <| fun () ->
+                let model = LinearModel.create (Matrix<float>.Build.Dense(1, 1, 1.0)) (Vector<float>.Build.Dense 1) true [||]
+                let x = col [| 1.0; 2.0; 3.0; 4.0; 5.0 |]
+                let e = argError (fun () -> LinearClassifier.cost Loss.Hinge model x [| 1 |])
+                Expect.equal e.ParamName "labels" "ParamName"
+                Expect.stringContains e.Message "1 entries" "the count"
+            testCase "PolynomialModel.R2 with 2 targets for 4 rows, or a NaN target: y" <| fun () ->
+                let xs = [| 0.0; 1.0; 2.0; 3.0 |]
+                let m = FunctionalNN.PolynomialRegression.Fit(xs, [| 1.0; 2.0; 5.0; 10.0 |], 2)
+                let e = argError (fun () -> m.R2(xs, [| 1.0; 2.0 |]))
+                Expect.equal e.ParamName "y" "wrong length"
+                let e = argError (fun () -> m.R2(xs, [| 1.0; nan; 5.0; 10.0 |]))
+                Expect.equal e.ParamName "y" "NaN target"
+                let e = argError (fun () -> PolynomialRegression.meanSquaredError (PolynomialRegression.fit 2 1e-10 (col xs) (col [| 1.0; 2.0; 5.0; 10.0 |])) (col xs) (col [| 1.0 |]))
+                Expect.equal e.ParamName "y" "core meanSquaredError"
+            testCase "SigmoidRegression.r2 with targets of another length: y" <| fun () ->
+                let net = SigmoidRegression.create 1 1 7L
+                let e = argError (fun () -> SigmoidRegression.r2 net (col [| 0.0; 1.0; 2.0 |]) (col [| 0.5 |]))
+                Expect.equal e.ParamName "y" "ParamName"
+                let e = argError (fun () -> SigmoidRegression.meanSquaredError net (col [| 0.0; 1.0 |]) (col [| 0.5; nan |]))
+                Expect.equal e.ParamName "y" "NaN target"
+            testCase "C# rank errors name the C# calls, not Ridge.fit" <| fun () ->
+                // Two distinct x values cannot determine a quadratic: x^2 = 3x - 2 on x in {1, 2}.
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit([| 1.0; 1.0; 2.0; 2.0 |], [| 1.0; 1.1; 2.0; 2.1 |], 2))
+                Expect.isFalse (e.Message.Contains "Ridge.fit") "no core name"
+                Expect.stringContains e.Message "LinearRegression.FitRidge" "the C# ridge"
+                let dup = array2D [ [ 1.0; 2.0 ]; [ 2.0; 4.0 ]; [ 3.0; 6.0 ]; [ 4.0; 8.0 ] ]
+                let e = argError (fun () -> FunctionalNN.LinearRegression.FitRidge(dup, [| 1.0; 2.0; 3.0; 5.0 |], 0.0))
+                Expect.isFalse (e.Message.Contains "Ridge.fit") "FitRidge: no core name"
+                Expect.stringContains e.Message "LinearRegression.FitRidge" "FitRidge: the C# name"
+        ]
+        testList "polynomial regression of years (standardised inputs)" [
+            testCase "C# Fit(years 2000..2020, 3 + 0.5 (t - 2000) + 0.02 (t - 2000)^2, 2) fits" <| fun () ->
+                // By hand: in t the polynomial is 0.02 t^2 + (0.5 - 0.04 * 2000) t + (3 - 0.5 * 2000 + 0.02 * 2000^2)
+                // = 0.02 t^2 - 79.5 t + 79003; at t = 2025 it is 3 + 12.5 + 12.5 = 28.
+                let t = Array.init 21 (fun i -> 2000.0 + float i)
+                let y = t |> Array.map (fun t -> 3.0 + 0.5 * (t - 2000.0) + 0.02 * (t - 2000.0) * (t - 2000.0))
+                let m = FunctionalNN.PolynomialRegression.Fit(t, y, 2)
+                rel 1e-9 (m.Predict [| 2025.0 |]).[0] 28.0 "prediction at 2025"
+                rel 1e-12 (m.R2(t, y)) 1.0 "R^2"
+                let c = m.Coefficients()
+                rel 1e-6 c.[0] 79003.0 "w0"
+                rel 1e-6 c.[1] -79.5 "w1"
+                rel 1e-6 c.[2] 0.02 "w2"
+            testCase "two inputs: raw monomial weights expand back exactly enough" <| fun () ->
+                // y = 1 + 2 a - b + 0.5 a^2 + 3 a b (exponent order x0, x1, x0^2, x0 x1, x1^2) on a grid
+                // with a in 2000 .. 2004, b in 1000 .. 1003, both far from 0 (the raw monomials fail the
+                // rank test: a^2 is nearly 4004 a - const on this range).
+                let pts = [| for a in 2000.0 .. 2004.0 do for b in 1000.0 .. 1003.0 -> a, b |]
+                let x = Matrix<float>.Build.DenseOfRowArrays(pts |> Array.map (fun (a, b) -> [| a; b |]))
+                let y = col (pts |> Array.map (fun (a, b) -> 1.0 + 2.0 * a - b + 0.5 * a * a + 3.0 * a * b))
+                let m = PolynomialRegression.fit 2 NormalEquation.DefaultRankTolerance x y
+                let w = PolynomialRegression.coefficients m 0
+                // The raw weights are ill-conditioned in themselves (y ~ 1.2e7 is a sum of terms that cancel),
+                // so weight k of total degree g is held to 1e-8 max|y| / 2000^g (1.2e-1 for w0, 3e-8 for a^2).
+                let maxY = y.Column(0).AbsoluteMaximum()
+                Array.iteri2 (fun i (a: float) (e: float, g: int) ->
+                    if abs (a - e) > 1e-8 * maxY / Math.Pow(2000.0, float g) then failtestf "w[%d] = %.17g, expected %g" i a e)
+                    w [| 1.0, 0; 2.0, 1; -1.0, 1; 0.5, 2; 3.0, 2; 0.0, 2 |]
+        ]
+        testList "ridge with lambda = 0, intercept unpenalised" [
+            testCase "a constant feature is refused as by least squares (C# FitRidgeLikeScikitLearn)" <| fun () ->
+                // Column 0 is 0.1 in every row: with the unpenalised intercept it is a multiple of the
+                // column of ones, so there is no unique solution (LeastSquares.fit refuses it too).
+                let x = array2D [ [ 0.1; 1.0 ]; [ 0.1; 2.0 ]; [ 0.1; 3.0 ] ]
+                let e = argError (fun () -> FunctionalNN.LinearRegression.FitRidgeLikeScikitLearn(x, [| 1.0; 2.5; 2.9 |], 0.0))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "rank-deficient" "the rank error"
+                let e = argError (fun () -> Ridge.fit { RidgeOptions.Default with Lambda = 0.0; Form = RidgeForm.InterceptUnpenalized } (Matrix<float>.Build.DenseOfArray x) (col [| 1.0; 2.5; 2.9 |]))
+                Expect.stringContains e.Message "feature 0" "names the constant column"
+        ]
+        testList "polynomial features that overflow or are too large" [
+            testCase "monomials and phi of 1e200 name x, the monomial and the row" <| fun () ->
+                let x = col [| 1e200; 2e200; 3e200; 4e200 |]
+                let e = argError (fun () -> PolynomialFeatures.monomials 2 x)
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "x0^2 overflows" "the monomial"
+                Expect.stringContains e.Message "row 0" "the row"
+                Expect.isFalse (e.Message.Contains "column 1") "no column that x does not have"
+                let e = argError (fun () -> PolynomialFeatures.phi 2 [| 1.0; 1e200 |])
+                Expect.equal e.ParamName "x" "phi: ParamName"
+                Expect.stringContains e.Message "x[1]^2" "phi: the entry and power"
+            testCase "C# PolynomialRegression.Fit at 1e200 fits (the inputs are standardised)" <| fun () ->
+                // y = x / 1e200 exactly on the points 1e200 .. 4e200 (by hand): a straight line.
+                let m = FunctionalNN.PolynomialRegression.Fit([| 1e200; 2e200; 3e200; 4e200 |], [| 1.0; 2.0; 3.0; 4.0 |], 2)
+                rel 1e-12 (m.Predict [| 2.5e200 |]).[0] 2.5 "prediction"
+            testCase "phi with more values than an array holds names degree" <| fun () ->
+                // 30,000 rows x 99,999 columns = 2,999,970,000 > Array.MaxLength (2,147,483,591).
+                let e = argError (fun () -> PolynomialFeatures.phi 99998 (Array.create 30000 0.5))
+                Expect.equal e.ParamName "degree" "ParamName"
+        ]
+    ]
