@@ -375,6 +375,11 @@ module Attribution =
             pending <- next.ToArray()
         samples.ToArray() |> Array.sortBy fst
 
+    /// The closest two cuts of `normCuts` may be (a few steps of a float64 t below 1): the graded
+    /// cuts around a minimum whose h is narrower than `minInterval` are kept (with eps = 1e-12,
+    /// after another layer normalisation, h is about 5e-13).
+    let private minCut = 1e-15
+
     /// The rows of a layer normalisation's input, centred: y - mean(y), row by row.
     let private centred (y: Matrix<float>) : Matrix<float> =
         let w = y.ColumnCount
@@ -427,8 +432,9 @@ module Attribution =
     /// h 4^k <= D / 4: every piece then lies at least a sixteenth of its length from the poles (the
     /// first, [t*, t* +- h], its length) and takes few nodes (that test: 17 segments of 8 nodes). A
     /// minimum with h > D / 16 on both sides is left to the rule: its poles lie more than 1/32 of
-    /// the segment's length from it. t* itself is not added when it is a point of `ts` already (or
-    /// within `minInterval` of one); the graded cuts are. `centredAt` gives the centred input rows
+    /// the segment's length from it. t* itself is not added when it is a point of `ts` already (or,
+    /// found by search, within `minInterval` of one, which then stands for it); the graded cuts
+    /// are, down to `minCut` apart. `centredAt` gives the centred input rows
     /// at points of the path. `linear`: the input is linear in t on each segment of `ts`, so
     /// d(t) = d_s + u (d_s+1 - d_s) with u in [0, 1] and v is a parabola there, its minimum on the
     /// segment at u* = -d_s . (d_s+1 - d_s) / |d_s+1 - d_s|^2 clamped to [0, 1] (an end of the
@@ -527,11 +533,11 @@ module Attribution =
                             r <- r + probes
                             dir, h, dist)
                     add t isPoint sides
-        // Sorted, without a cut within minInterval of a point of ts or of the cut before it.
+        // Sorted, without a cut within minCut of a point of ts or of the cut before it.
         cuts.ToArray()
-        |> Array.filter (fun t -> t > 0.0 && t < 1.0 && ts |> Array.forall (fun p -> abs (p - t) > minInterval))
+        |> Array.filter (fun t -> t > 0.0 && t < 1.0 && ts |> Array.forall (fun p -> abs (p - t) > minCut))
         |> Array.sort
-        |> Array.fold (fun (kept: float list) t -> match kept with p :: _ when t - p <= minInterval -> kept | _ -> t :: kept) []
+        |> Array.fold (fun (kept: float list) t -> match kept with p :: _ when t - p <= minCut -> kept | _ -> t :: kept) []
         |> List.rev |> Array.ofList
 
     /// The points 0 = t_0 < ... < t_S = 1 of the path b + t (x - b) where a ReLU-type unit's
