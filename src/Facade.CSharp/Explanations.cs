@@ -11,7 +11,7 @@ namespace FunctionalNN;
 public enum AttributionMethod
 {
     /// <summary>Integrated gradients (Sundararajan, Taly and Yan, 2017): a_i = (x_i - b_i) times the mean of
-    /// df/dx_i along the straight path from the baseline b to x (Gauss-Legendre on each segment between ReLU kinks).</summary>
+    /// df/dx_i along the straight path from the baseline b to x (Gauss-Legendre on each segment between ReLU kinks and layer normalisations' variance minima).</summary>
     IntegratedGradients,
 
     /// <summary>Gradient times input: a_i = (x_i - b_i) df/dx_i at x.</summary>
@@ -76,7 +76,7 @@ public sealed class FeatureAttribution
     /// <summary>Gradient evaluations used.</summary>
     public int Steps { get; }
 
-    /// <summary>Segments of the path (split at ReLU kinks).</summary>
+    /// <summary>Segments of the path (split at ReLU kinks, and around the points where a layer normalisation's input nearly loses its variance).</summary>
     public int Segments { get; }
 
     /// <summary>Gauss-Legendre nodes per segment.</summary>

@@ -59,32 +59,57 @@ let private randomCase (seed: int64) : Case =
 let private pathOf (c: BlockCase) =
     c.X.Row(0).ToArray(), c.X.Row(c.X.RowCount - 1).ToArray() |> Array.map (fun v -> -0.5 * v)
 
-/// Layer normalisation divides by sqrt(var + eps) (eps = 1e-5): where its input's features nearly
-/// coincide it is a near-jump over a width of about sqrt(eps) = 0.003, which no quadrature
-/// integrates to 1e-6 in reasonable steps. Layer normalisation of two features is sign(x1 - x2)
-/// smoothed so, everywhere; of more features, where the path passes near equal features (seen:
-/// the path through the origin, where a first block's three inputs are all about 0). So the
-/// completeness property draws again a network with a layer normalisation of two features, or
-/// one of three or more whose input's variance falls below 1e-3 at one of 1,025 points of the path
-/// (completeness holds in the limit).
-let private steep (c: BlockCase) =
-    let mutable found = false
-    Block.iter (fun b -> match b with Block.LayerNorm ln when ln.Width = 2 -> found <- true | _ -> ()) c.Network.Blocks
-    found ||
-        let x, b = pathOf c
-        let batch = Mat.init 1025 x.Length (fun r i -> b.[i] + float r / 1024.0 * (x.[i] - b.[i]))
-        let smallest (m: Matrix<float>) =
-            Seq.init m.RowCount (fun i ->
-                let row = m.Row(i).ToArray()
-                let mu = Array.average row
-                row |> Array.averageBy (fun v -> (v - mu) * (v - mu))) |> Seq.min
-        let rec variances (blocks: Block list) (steps: BlockTrace list) =
-            List.zip blocks steps |> List.collect (fun (block, step) ->
-                match block, step.Memory with
-                | Block.LayerNorm ln, _ when ln.Width >= 3 -> [ smallest step.Input ]
-                | Block.Residual inner, BlockMemory.Inner s -> variances inner s
-                | _ -> [])
-        variances c.Network.Blocks (Network.forwardUnchecked c.Network batch).Steps |> List.exists (fun v -> v < 1e-3)
+/// A random network whose layer normalisations all have 2 or 3 features, and a path through it,
+/// from a seed (the library's Rng): 2 or 3 inputs, then 1 to 4 blocks that keep the width at 2 or
+/// 3 (dense layers of any differentiable activation, bias on or off; activations; layer
+/// normalisation; batch normalisation; dropout; residual blocks of a square dense layer and a
+/// layer normalisation or an activation), a layer normalisation put at a random place when none
+/// was drawn, and a dense output layer of 1 or 2 units; every parameter moved by up to 0.3 from
+/// its start, running statistics in [0.2, 1.5]; x and b uniform in [-1, 1]. Where the path takes a
+/// narrow layer normalisation's input through (or near) equal features, the block is a near-jump
+/// over about sqrt(eps) = 0.003 in its input (about eps after another such block), its derivative
+/// a spike.
+let private narrowNormCase (seed: int) : Network * float[] * float[] =
+    let draw bound (rng: Rng) = let struct (v, r) = Rng.nextInt bound rng in v, r
+    let activation (rng: Rng) = let a, rng = draw differentiableActivations.Length rng in differentiableActivations.[a], rng
+    let rng = Rng.create (5000L + int64 seed)
+    let inputs, rng = draw 2 rng
+    let inputs = inputs + 2
+    let count, rng = draw 4 rng
+    let specs, rng =
+        List.fold (fun (acc, width, rng) _ ->
+            let kind, rng = draw 6 rng
+            let a, rng = activation rng
+            match kind with
+            | 0 ->
+                let w, rng = draw 2 rng
+                let bias, rng = draw 2 rng
+                acc @ [ BlockSpec.Dense { LayerSpec.Of(w + 2, a) with UseBias = (bias = 1) } ], w + 2, rng
+            | 1 -> acc @ [ BlockSpec.Activation a ], width, rng
+            | 2 -> acc @ [ BlockSpec.LayerNorm ], width, rng
+            | 3 -> acc @ [ BlockSpec.BatchNorm ], width, rng
+            | 4 -> acc @ [ BlockSpec.Dropout 0.2 ], width, rng
+            | _ ->
+                let inner, rng = activation rng
+                let norm, rng = draw 2 rng
+                acc @ [ BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(width, a)); (if norm = 1 then BlockSpec.LayerNorm else BlockSpec.Activation inner) ] ], width, rng)
+            ([], inputs, rng) [ 0 .. count ]
+        |> fun (specs, _, rng) -> specs, rng
+    let isNorm (spec: BlockSpec) =
+        match spec with
+        | BlockSpec.LayerNorm | BlockSpec.Residual [ _; BlockSpec.LayerNorm ] -> true
+        | _ -> false
+    let at, rng = draw (specs.Length + 1) rng
+    let specs = if List.exists isNorm specs then specs else List.insertAt at BlockSpec.LayerNorm specs
+    let outputs, rng = draw 2 rng
+    let a, rng = activation rng
+    let net0, rng = Network.initBlocksWith inputs (specs @ [ BlockSpec.Dense (LayerSpec.Of(outputs + 1, a)) ]) rng
+    let moves, rng = Rng.many net0.ParameterCount (Rng.nextUniform -0.3 0.3) rng
+    let net = Parameters.toNetwork net0 ((Parameters.ofNetwork net0).MapIndexed(fun i v -> v + moves.[i]))
+    let state, rng = Rng.many net.StateCount (Rng.nextUniform 0.2 1.5) rng
+    let net = Parameters.withState net state
+    let xb, _ = Rng.many (2 * inputs) (Rng.nextUniform -1.0 1.0) rng
+    net, Array.sub xb 0 inputs, Array.sub xb inputs inputs
 
 let private top2 (scores: float[]) = scores |> Array.indexed |> Array.sortByDescending snd |> Array.take 2 |> Array.map fst |> Array.sort
 
@@ -108,9 +133,13 @@ let tests =
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Gap (total - expected) "reported gap"
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a.Output (f c.Network soft x) "f(x)")
 
+        // Every drawn network, layer normalisations of 2 features too: this property once drew
+        // again the networks where a layer normalisation nearly jumps along the path (its input's
+        // variance below 1e-3 at one of 1,025 points, or 2 features anywhere), which the quadrature
+        // did not integrate to 1e-6 before the path was cut at the variance's minima.
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 }
             "completeness holds on random networks of every block, on the kernels and on the reference (inference mode: dropout off, batch normalisation by its running statistics)" <|
-            Prop.forAll (Arb.fromGen (genBlockCase |> Gen.filter (steep >> not))) (fun (c: BlockCase) ->
+            Prop.forAll (Arb.fromGen genBlockCase) (fun (c: BlockCase) ->
                 let x, b = pathOf c
                 // On each backend (the input gradients of the kernels, and of the reference's Network.backwardIn).
                 for backend in [ Backend.Kernels; Backend.Reference ] do
@@ -180,6 +209,48 @@ let tests =
             [| -0.0038482529136159016; 0.5690492013943407; -0.7405687585908709 |]
             [| 0.3892822812985026; 0.2878392951117388; 0.3334353250677149 |]
             None
+
+        // Layer normalisation of 2 features is sign(y_1 - y_2) smoothed over about sqrt(eps) = 0.003
+        // (eps = 1e-5): where the path crosses y_1 = y_2 the integrand is a spike of height ~300,
+        // and after a second such block (its input then crosses zero as steeply) a spike of width
+        // about 5e-6 in t. Before the path was cut at the variance's minima (and graded toward
+        // them), the quadrature returned gaps of -4.4e-5 and 141 at 1024 nodes, on both backends.
+        // Expected values: printed by /usr/bin/python3 tests/reference/attribution_layernorm.py
+        // (numpy: the midpoint rule on 2,000,000 points of the path with layer normalisation's
+        // gradient written out, which changes by 2e-15 and 3e-12 from 1,000,000 points; the
+        // first is also 1 / (2 sqrt(0.25 + 1e-5)) each, by hand).
+        let normCase (name: string) (net: Network) (x: float[]) (b: float[]) (expected: float[]) =
+            test name {
+                for backend in [ Backend.Kernels; Backend.Reference ] do
+                    let a = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithBaseline(b).WithBackend backend) x
+                    let total = f net None x - f net None b
+                    Expect.isLessThanOrEqual (abs (Array.sum a.Values - total)) 1e-6 (sprintf "%A: sum %.17g vs f(x) - f(b) = %.17g (%d steps, %d segments)" backend (Array.sum a.Values) total a.Steps a.Segments)
+                    for i in 0 .. 1 do
+                        Expect.isLessThanOrEqual (abs (a.Values.[i] - expected.[i])) 1e-6 (sprintf "%A: a_%d = %.12f vs %.12f" backend i a.Values.[i] expected.[i])
+                    // With a tolerance of 1e-10 the values agree with the reference's to 1e-9.
+                    let fine = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-10).WithBaseline(b).WithBackend backend) x
+                    for i in 0 .. 1 do
+                        Expect.isLessThanOrEqual (abs (fine.Values.[i] - expected.[i])) 1e-9 (sprintf "%A, tolerance 1e-10: a_%d = %.12f vs %.12f" backend i fine.Values.[i] expected.[i])
+            }
+        let first = Block.Dense (Dense.create (Mat.ofRows [ [| 1.0 |]; [| 0.0 |] ]) None Activation.Identity)
+        normCase "integrated gradients cut the path where a layer normalisation's variance is smallest: 2 features from (0, 1) to (1, 0), a near-jump at t = 1/2"
+            (Network.ofBlocks [ Block.LayerNorm (LayerNorm.create 2); first ]) [| 1.0; 0.0 |] [| 0.0; 1.0 |]
+            [| 0.999980000600; 0.999980000600 |]
+        normCase "integrated gradients cut the path where a layer normalisation's variance is smallest: two of 2 features in a residual block, a near-jump of width 5e-6 at t = 0.6356"
+            (Network.ofBlocks [ Block.Residual [ Block.LayerNorm (LayerNorm.create 2); Block.LayerNorm (LayerNorm.create 2) ]; first ])
+            [| 0.3709188562; -0.9615177582 |] [| -0.7757982215; 1.547325145 |]
+            [| 1.774096384872; 1.372610692752 |]
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 1000 }
+            "completeness holds on random networks with narrow layer normalisations (2 or 3 features), on the kernels and on the reference" <|
+            Prop.forAll (Arb.fromGen (Gen.choose (0, Int32.MaxValue - 1))) (fun (seed: int) ->
+                let net, x, b = narrowNormCase seed
+                // Expected: f(x) - f(b) by Network.predict (the definition of completeness).
+                let expected = f net None x - f net None b
+                for backend in [ Backend.Kernels; Backend.Reference ] do
+                    let a = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithTolerance(1e-7).WithBaseline(b).WithBackend backend) x
+                    Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6
+                        (sprintf "narrowNormCase %d, %A: sum %.17g vs f(x) - f(b) = %.17g (%d steps, %d segments; blocks %s)" seed backend (Array.sum a.Values) expected a.Steps a.Segments (String.Join("; ", Network.describe net))))
 
         for precision in [ Precision.Float64; Precision.Float32 ] do
             testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }

@@ -96,7 +96,9 @@ type Attribution =
       Steps: int
       /// Gauss-Legendre nodes in each segment of the path.
       NodesPerSegment: int
-      /// The path's segments (split at the kinks of ReLU units, where the gradient jumps).
+      /// The path's segments (split at the kinks of ReLU units, where the gradient jumps, and
+      /// around the points where a layer normalisation's input nearly loses its variance, where
+      /// the gradient has a narrow spike).
       Segments: int
       /// The quadrature rule, in words.
       Quadrature: string
@@ -304,23 +306,34 @@ module Attribution =
         | Activation.Identity | Activation.ReLU | Activation.LeakyReLU _ -> true
         | _ -> false
 
-    /// Every activation of the network in forward order, depth first, as (the value it is applied
-    /// to, read from a trace; its activation), and whether the blocks before the next one are
-    /// piecewise linear in their input (dense layers and activations of the identity or a ReLU
-    /// type, dropout and batch normalisation in inference mode, residual sums) or not (other
-    /// activations, layer normalisation, custom blocks).
-    let private activations (net: Network) : ((Trace -> Matrix<float>) * Activation * bool) list =
+    /// What the search of the path looks for at a block's input.
+    [<RequireQualifiedAccess>]
+    type private Site =
+        /// Units with an activation: kinks where a ReLU-type unit's pre-activation crosses zero.
+        | Units of Activation
+        /// A layer normalisation: where a row's variance is smallest, the block steepest.
+        | Norm of LayerNorm
+        /// A custom block: smooth, nothing to find.
+        | Opaque
+
+    /// Every activation and layer normalisation of the network in forward order, depth first, as
+    /// (the value it is applied to, read from a trace; what to look for there), and whether the
+    /// blocks before the next one are piecewise linear in their input (dense layers and
+    /// activations of the identity or a ReLU type, dropout and batch normalisation in inference
+    /// mode, residual sums) or not (other activations, layer normalisation, custom blocks).
+    let private sites (net: Network) : ((Trace -> Matrix<float>) * Site * bool) list =
         let rec go (at: BlockTrace list -> BlockTrace list) (blocks: Block list) =
             blocks |> List.indexed |> List.collect (fun (i, b) ->
                 let step (ts: BlockTrace list) = List.item i (at ts)
                 match b with
                 | Block.Dense d ->
-                    [ (fun (t: BlockTrace list) -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input), d.Activation, isPiecewiseLinear d.Activation ]
-                | Block.Activation a -> [ (fun t -> (step t).Input), a, isPiecewiseLinear a ]
+                    [ (fun (t: BlockTrace list) -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input), Site.Units d.Activation, isPiecewiseLinear d.Activation ]
+                | Block.Activation a -> [ (fun t -> (step t).Input), Site.Units a, isPiecewiseLinear a ]
                 | Block.Residual inner -> go (fun ts -> match (step ts).Memory with BlockMemory.Inner inner -> inner | _ -> []) inner
-                | Block.LayerNorm _ | Block.Custom _ -> [ (fun t -> (step t).Input), Activation.Sigmoid, false ]
+                | Block.LayerNorm ln -> [ (fun t -> (step t).Input), Site.Norm ln, false ]
+                | Block.Custom _ -> [ (fun t -> (step t).Input), Site.Opaque, false ]
                 | Block.Dropout _ | Block.BatchNorm _ -> [])
-        go id net.Blocks |> List.map (fun (get, a, pl) -> (fun (t: Trace) -> get t.Steps), a, pl)
+        go id net.Blocks |> List.map (fun (get, s, pl) -> (fun (t: Trace) -> get t.Steps), s, pl)
 
     /// The smallest interval of the path the refinement of `samplePath` splits (a pair of
     /// crossings closer than this changes the integral by at most its width times the jump).
@@ -362,22 +375,194 @@ module Attribution =
             pending <- next.ToArray()
         samples.ToArray() |> Array.sortBy fst
 
+    /// The closest two cuts of `normCuts` may be (a few steps of a float64 t below 1): the graded
+    /// cuts around a minimum whose h is narrower than `minInterval` are kept (with eps = 1e-12,
+    /// after another layer normalisation, h is about 5e-13).
+    let private minCut = 1e-15
+
+    /// The rows of a layer normalisation's input, centred: y - mean(y), row by row.
+    let private centred (y: Matrix<float>) : Matrix<float> =
+        let w = y.ColumnCount
+        let mean = Array.init y.RowCount (fun r -> let mutable s = 0.0 in (for j in 0 .. w - 1 do s <- s + y.[r, j]); s / float w)
+        Mat.init y.RowCount w (fun r j -> y.[r, j] - mean.[r])
+
+    /// The biased variance of a row from its centred values d: |d|^2 / w.
+    let private varianceOf (d: float[]) = (Array.sumBy (fun v -> v * v) d) / float d.Length
+
+    /// The minima of functions g_k on brackets [lo_k, hi_k] by golden-section search, all brackets
+    /// in one batch per step (`g` takes the points, one per bracket, and returns the values),
+    /// until every bracket is shorter than 1e-15 (at most 80 steps); the brackets' midpoints.
+    let private goldenMinima (g: float[] -> float[]) (lo: float[]) (hi: float[]) : float[] =
+        let c = (sqrt 5.0 - 1.0) / 2.0
+        let n = lo.Length
+        let lo, hi = Array.copy lo, Array.copy hi
+        let x1 = Array.init n (fun k -> hi.[k] - c * (hi.[k] - lo.[k]))
+        let x2 = Array.init n (fun k -> lo.[k] + c * (hi.[k] - lo.[k]))
+        let g12 = g (Array.append x1 x2)
+        let g1, g2 = Array.sub g12 0 n, Array.sub g12 n n
+        let mutable steps = 0
+        while steps < 80 && Seq.exists (fun k -> hi.[k] - lo.[k] > 1e-15) (seq { 0 .. n - 1 }) do
+            // The lower of the two inner points keeps its side: the bracket drops the other end.
+            let left = Array.init n (fun k -> g1.[k] < g2.[k])
+            let probes =
+                Array.init n (fun k ->
+                    if left.[k] then
+                        hi.[k] <- x2.[k]; x2.[k] <- x1.[k]; g2.[k] <- g1.[k]
+                        x1.[k] <- hi.[k] - c * (hi.[k] - lo.[k]); x1.[k]
+                    else
+                        lo.[k] <- x1.[k]; x1.[k] <- x2.[k]; g1.[k] <- g2.[k]
+                        x2.[k] <- lo.[k] + c * (hi.[k] - lo.[k]); x2.[k])
+            let values = g probes
+            for k in 0 .. n - 1 do
+                if left.[k] then g1.[k] <- values.[k] else g2.[k] <- values.[k]
+            steps <- steps + 1
+        Array.init n (fun k -> (lo.[k] + hi.[k]) / 2.0)
+
+    /// The points of the path where a layer normalisation (variance epsilon eps) is to be cut,
+    /// around each local minimum t* of its input row's variance v(t) along the path. Near t*,
+    /// v = v(t*) + a (t - t*)^2 and the normalisation's output is about (t - t*) / sqrt((t - t*)^2
+    /// + h^2) times a constant, h = sqrt((v(t*) + eps) / a): a jump at t* smoothed over h (with two
+    /// features, sign(y_1 - y_2) smoothed over about sqrt(eps) in y_1 - y_2), whose derivative in
+    /// the integrand is a spike with poles at t* +- i h. Inside a segment of length L such a spike
+    /// keeps the Gauss-Legendre rule's error large until m is several times L/h; at a segment's
+    /// end, where the nodes cluster, several times sqrt(L/h) (two such blocks in a row, in the
+    /// tests: h = 5e-6, L = 0.36, m = 2048). So on each side of t* where h (there: the distance at
+    /// which v reaches 2 v(t*) + eps) is at most a sixteenth of the distance D to the next point of
+    /// `ts`, the path is cut at t* and graded toward it, at t* +- h 4^k for k = 0, 1, ... while
+    /// h 4^k <= D / 4: every piece then lies at least a sixteenth of its length from the poles (the
+    /// first, [t*, t* +- h], its length) and takes few nodes (that test: 17 segments of 8 nodes). A
+    /// minimum with h > D / 16 on both sides is left to the rule: its poles lie more than 1/32 of
+    /// the segment's length from it. t* itself is not added when it is a point of `ts` already (or,
+    /// found by search, within `minInterval` of one, which then stands for it); the graded cuts
+    /// are, down to `minCut` apart. `centredAt` gives the centred input rows
+    /// at points of the path. `linear`: the input is linear in t on each segment of `ts`, so
+    /// d(t) = d_s + u (d_s+1 - d_s) with u in [0, 1] and v is a parabola there, its minimum on the
+    /// segment at u* = -d_s . (d_s+1 - d_s) / |d_s+1 - d_s|^2 clamped to [0, 1] (an end of the
+    /// segment where v is monotone on it), and h comes from the parabola, exactly. Otherwise the
+    /// input is sampled by `samplePath` from `ts` and a grid of 32 intervals (every unit nearly
+    /// linear between samples, or far from zero); a minimum is bracketed by a sample where v is
+    /// lower than at both neighbours (with them), or by two neighbouring samples where the line
+    /// through their d passes closest to zero between them, golden-section search locates it, and
+    /// h on each side is the smallest of the distances D 2^-k (k = 0 .. 47) at which v >= 2 v(t*)
+    /// + eps (at most twice the true h).
+    let private normCuts (centredAt: float[] -> Matrix<float>) (eps: float) (linear: bool) (ts: float[]) : float[] =
+        let cuts = ResizeArray<float>()
+        let add (t: float) (isPoint: bool) (sides: (float * float * float) list) =
+            let graded =
+                sides |> List.collect (fun (dir, h, dist) ->
+                    if h > dist / 16.0 then []
+                    else List.unfold (fun s -> if s <= dist / 4.0 then Some (t + dir * s, 4.0 * s) else None) h)
+            if not graded.IsEmpty then
+                if not isPoint then cuts.Add t
+                cuts.AddRange graded
+        if linear then
+            let d = centredAt ts
+            let w = float d.ColumnCount
+            for s in 0 .. ts.Length - 2 do
+                let ta, tc = ts.[s], ts.[s + 1]
+                let da, dc = d.Row(s).ToArray(), d.Row(s + 1).ToArray()
+                let delta = Array.map2 (-) dc da
+                let dd = Array.sumBy (fun v -> v * v) delta
+                if dd > 0.0 then
+                    // v(t) = low + a (t - tLow)^2 on the segment (tLow outside it when v is monotone there).
+                    let length = tc - ta
+                    let u = -(Array.map2 (*) da delta |> Array.sum) / dd
+                    let a = dd / (w * length * length)
+                    let low = varianceOf (Array.map2 (fun x e -> x + u * e) da delta)
+                    let tLow = ta + u * length
+                    let p, vp = if u <= 0.0 then ta, varianceOf da elif u >= 1.0 then tc, varianceOf dc else tLow, low
+                    // The distance from tLow at which v = 2 v(p) + eps.
+                    let reach = sqrt ((2.0 * vp + eps - low) / a)
+                    add p (p = ta || p = tc)
+                        [ if p < tc then yield 1.0, reach - (p - tLow), tc - p
+                          if p > ta then yield -1.0, reach - (tLow - p), p - ta ]
+        else
+            let grid = Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
+            let rows = samplePath centredAt grid
+            let samples = rows |> Array.map (fun (t, d) -> t, varianceOf d)
+            let last = samples.Length - 1
+            // Brackets of the minima: a sample where v is lower than at both neighbours, with them;
+            // two neighbouring samples between which d passes closest to zero inside (the line
+            // through them, d_a + u (d_c - d_a), is closest to zero at a u in (0, 1): v decreases
+            // at the first, increases at the second).
+            let brackets =
+                [| for k in 0 .. last do
+                     if (k = 0 || snd samples.[k] < snd samples.[k - 1]) && (k = last || snd samples.[k] < snd samples.[k + 1]) then
+                         yield fst samples.[max 0 (k - 1)], fst samples.[min last (k + 1)]
+                   for k in 0 .. last - 1 do
+                     let (ta, da), (tc, dc) = rows.[k], rows.[k + 1]
+                     let delta = Array.map2 (-) dc da
+                     if Array.map2 (*) da delta |> Array.sum < 0.0 && Array.map2 (*) dc delta |> Array.sum > 0.0 then
+                         yield ta, tc |]
+            if brackets.Length > 0 then
+                let variances (points: float[]) =
+                    let d = centredAt points
+                    Array.init points.Length (fun r -> varianceOf (d.Row(r).ToArray()))
+                // Each minimum, or the point of ts it is within minInterval of.
+                let found =
+                    goldenMinima variances (Array.map fst brackets) (Array.map snd brackets)
+                    |> Array.map (fun t ->
+                        match ts |> Array.tryFind (fun p -> abs (p - t) <= minInterval) with
+                        | Some p -> p, true
+                        | None -> t, false)
+                    |> Array.sortBy fst
+                    |> Array.fold (fun (kept: (float * bool) list) (t, isPoint) ->
+                        match kept with
+                        | (p, _) :: _ when t - p <= minInterval -> kept
+                        | _ -> (t, isPoint) :: kept) []
+                    |> List.rev |> Array.ofList
+                let probes = 48
+                let sidesOf (t: float) =
+                    [ match ts |> Array.tryFind (fun p -> p > t) with Some p -> yield 1.0, p - t | None -> ()
+                      match ts |> Array.tryFindBack (fun p -> p < t) with Some p -> yield -1.0, t - p | None -> () ]
+                let points =
+                    found |> Array.collect (fun (t, _) ->
+                        [| yield t
+                           for dir, dist in sidesOf t do
+                               for k in 0 .. probes - 1 do yield t + dir * dist * Math.Pow(2.0, float -k) |])
+                let v = variances points
+                let mutable r = 0
+                for t, isPoint in found do
+                    let threshold = 2.0 * v.[r] + eps
+                    r <- r + 1
+                    let sides =
+                        sidesOf t |> List.map (fun (dir, dist) ->
+                            let mutable h = infinity
+                            for k in 0 .. probes - 1 do
+                                if v.[r + k] >= threshold then h <- dist * Math.Pow(2.0, float -k)
+                            r <- r + probes
+                            dir, h, dist)
+                    add t isPoint sides
+        // Sorted, without a cut within minCut of a point of ts or of the cut before it.
+        cuts.ToArray()
+        |> Array.filter (fun t -> t > 0.0 && t < 1.0 && ts |> Array.forall (fun p -> abs (p - t) > minCut))
+        |> Array.sort
+        |> Array.fold (fun (kept: float list) t -> match kept with p :: _ when t - p <= minCut -> kept | _ -> t :: kept) []
+        |> List.rev |> Array.ofList
+
     /// The points 0 = t_0 < ... < t_S = 1 of the path b + t (x - b) where a ReLU-type unit's
-    /// pre-activation crosses zero (where the gradient jumps), layer by layer. While every layer
-    /// before a kinked layer is piecewise linear, its pre-activations are linear in t between the
-    /// points found so far and each crossing is found exactly by linear interpolation; after a
-    /// smooth non-linear layer, the path is also cut on a grid of 32 intervals, sign changes are
-    /// looked for on the samples of `samplePath` (the intervals split until every unit is nearly
-    /// linear on each, so a dip through zero and back inside one interval is seen) and located by
-    /// 60 bisections.
+    /// pre-activation crosses zero (where the gradient jumps), or a layer normalisation's input
+    /// row nearly loses its variance (where its output nearly jumps: `normCuts`), layer by layer.
+    /// While every layer before a kinked layer is piecewise linear, its pre-activations are linear
+    /// in t between the points found so far and each crossing is found exactly by linear
+    /// interpolation; after a smooth non-linear layer, the path is also cut on a grid of 32
+    /// intervals, sign changes are looked for on the samples of `samplePath` (the intervals split
+    /// until every unit is nearly linear on each, so a dip through zero and back inside one
+    /// interval is seen) and located by 60 bisections. A layer normalisation's variance minima
+    /// are found exactly likewise while the blocks before it are piecewise linear, else on the
+    /// samples of `samplePath` and by golden-section search.
     let private kinkPoints (net: Network) (x: float[]) (b: float[]) : float[] =
-        let layers = Array.ofList (activations net)
+        let layers = Array.ofList (sites net)
         let mutable ts = [| 0.0; 1.0 |]
         let mutable smooth = false
         let preAct (l: int) (points: float[]) = let get, _, _ = layers.[l] in get (Network.forwardUnchecked net (pathBatch x b points))
         for l in 0 .. layers.Length - 1 do
-            let _, activation, piecewiseLinear = layers.[l]
-            if hasKink activation then
+            let _, site, piecewiseLinear = layers.[l]
+            match site with
+            | Site.Norm ln ->
+                let cuts = normCuts (preAct l >> centred) ln.Epsilon (not smooth) ts
+                if cuts.Length > 0 then ts <- Array.append ts cuts |> Array.sort
+            | Site.Units activation when hasKink activation ->
                 if smooth then ts <- Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
                 // Piecewise linear so far: z is linear between the points of ts, which are the samples.
                 // After a smooth block: the samples of the adaptive refinement.
@@ -412,6 +597,7 @@ module Attribution =
                                     if sign zm.[k, u] = loSign.[k] then lo.[k] <- mid.[k] else hi.[k] <- mid.[k])
                             Array.map2 (fun a c -> (a + c) / 2.0) lo hi
                     ts <- Array.append ts (roots |> Array.filter (fun t -> t > 0.0 && t < 1.0)) |> Array.distinct |> Array.sort
+            | _ -> ()
             if not piecewiseLinear then smooth <- true
         ts
 
@@ -434,13 +620,14 @@ module Attribution =
                 (x.[i] - b.[i]) * s)
         values, g.Values.[nodes.Length], g.Values.[nodes.Length + 1]
 
-    let private quadratureName = "Gauss-Legendre on each segment between the ReLU kinks of the path"
+    let private quadratureName = "Gauss-Legendre on each segment between the ReLU kinks and layer normalisations' variance minima of the path"
 
     /// Attributions of one row x of a network's inputs to the selected output f. Integrated
     /// gradients split the path b + t (x - b), t in [0, 1], at the kinks of ReLU-type units (found
-    /// exactly for piecewise-linear layers) and apply the Gauss-Legendre rule with m nodes to each
-    /// segment, all nodes as ONE batch; so a piecewise-linear network with a linear f is integrated
-    /// exactly with m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
+    /// exactly for piecewise-linear layers) and around the minima of a layer normalisation's input
+    /// variance where it nearly vanishes (graded toward them: `normCuts`), and apply the
+    /// Gauss-Legendre rule with m nodes to each segment, all nodes as ONE batch; so a
+    /// piecewise-linear network with a linear f is integrated exactly with m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
     /// MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
     /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector" (ArgumentOutOfRangeException
     /// for steps or maxSteps outside 1 .. StepLimit), and for "row" or "baseline" when the network's
