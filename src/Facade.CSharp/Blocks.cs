@@ -248,7 +248,9 @@ public sealed class BlockInfo
         var output = FN.BlockModule.outputWidth(width, block);
         var none = Array.Empty<BlockInfo>();
         // The core's summary line of a block that fixes its width (dense, normalisation, custom).
-        string Line() => FN.NetworkModule.describe(FN.NetworkModule.ofBlocks(new[] { block })).Head;
+        // (The block is one of a network's, checked when the network was made: described as a
+        // one-block network without Network.ofBlocks's checks and copies.)
+        string Line() => FN.NetworkModule.describe(new FN.Network(ListModule.OfSeq(new[] { block }), FN.Precision.Float64)).Head;
         switch (block)
         {
             case FN.Block.Dense d:

@@ -439,6 +439,17 @@ let domainAndDerivatives =
             // A value finite in float64 but beyond float32's range (3.4e38) in Float32.
             fails "Float32 overflow" "output" (fun () -> Autodiff.gradientIn Precision.Float32 (Node.multiply (x 1e30) (x 1e30)) |> ignore) [ "x * x"; "Infinity"; "float32" ]
         }
+        test "an infinity inside the graph that later nodes bring back into range is kept: 1 / (1 + exp(-x)) at x = -1000 is 0" {
+            // By hand (IEEE): exp(1000) = infinity, 1 + infinity = infinity, 1 / infinity = 0.
+            let x = Node.scalarVariable "x" -1000.0
+            let sigmoid = Node.divide (Node.scalar 1.0) (Node.add (Node.scalar 1.0) (Node.exp (Node.negate x)))
+            Expect.equal ((Autodiff.evaluate sigmoid).[0, 0]) 0.0 "evaluate: 0"
+            // exp(-(y y)) at y = 1e200: y y = infinity, exp(-infinity) = 0.
+            let y = Node.scalarVariable "y" 1e200
+            Expect.equal ((Autodiff.evaluate (Node.exp (Node.negate (Node.multiply y y)))).[0, 0]) 0.0 "evaluate: exp(-(y y)) = 0"
+            // The gradient meets 0 times infinity (exp's adjoint): that is an error, not NaN.
+            Expect.throwsT<ArgumentException> (fun () -> Autodiff.gradient sigmoid |> ignore) "gradient raises"
+        }
         test "an adjoint that is not finite is an ArgumentException naming the node: d/dx x^0.5 at 0 is infinite" {
             // Forward: 0^0.5 = 0, finite; backward: 0.5 * 0^-0.5 = infinity (by hand).
             let e = Expect.throwsC (fun () -> Autodiff.gradient (Node.named "root" (Node.pow 0.5 (Node.scalarVariable "x" 0.0))) |> ignore) id

@@ -37,13 +37,17 @@ extern nativeint private signal(int signum, nativeint handler)
 
 /// A child inherits an ignored SIGINT, and then Ctrl-C does not reach it (as it should not: that is
 /// what nohup and a shell's background job without job control ask for). When this test process
-/// was started that way, SIGINT goes back to its default action here first, so that the child
-/// under test starts as from a terminal. Where SIGINT is handled (the usual case) nothing changes.
-let private sigintNotIgnored () =
+/// was started that way, `start` runs with SIGINT at its default action, so that the child under
+/// test starts as from a terminal, and SIGINT is ignored again as soon as the child has started.
+/// Where SIGINT is handled (the usual case) nothing changes.
+let private withSigintDefault (start: unit -> unit) =
     let sigIgn =
         File.ReadAllLines "/proc/self/status"
         |> Array.pick (fun l -> if l.StartsWith "SigIgn:" then Some(Convert.ToUInt64(l.Substring(7).Trim(), 16)) else None)
-    if sigIgn &&& 2UL <> 0UL then signal (2, 0n) |> ignore
+    if sigIgn &&& 2UL <> 0UL then
+        signal (2, 0n) |> ignore
+        try start () finally signal (2, 1n) |> ignore   // SIG_IGN = 1
+    else start ()
 
 let private tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "fnn-cli-" + Guid.NewGuid().ToString("N"))
@@ -509,7 +513,6 @@ let tests =
             let dir = tempDir ()
             try
                 let model = Path.Combine(dir, "m.fnn")
-                sigintNotIgnored ()
                 // A run far longer than the test: 100,000 epochs without the plateau stop.
                 let psi = ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
                                            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
@@ -521,7 +524,7 @@ let tests =
                     if not (isNull e.Data) then
                         lock out (fun () -> out.AppendLine e.Data |> ignore)
                         if e.Data.StartsWith "epoch 1/" then firstEpoch.Set())
-                p.Start() |> ignore
+                withSigintDefault (fun () -> p.Start() |> ignore)
                 p.BeginOutputReadLine()
                 let errText = p.StandardError.ReadToEndAsync()
                 Expect.isTrue (firstEpoch.Wait(TimeSpan.FromSeconds 60.0)) "the first epoch ended within 60 s"

@@ -135,6 +135,13 @@ let tests =
                 Array.iteri2 (fun i (a: float) (e: float, g: int) ->
                     if abs (a - e) > 1e-8 * maxY / Math.Pow(2000.0, float g) then failtestf "w[%d] = %.17g, expected %g" i a e)
                     w [| 1.0, 0; 2.0, 1; -1.0, 1; 0.5, 2; 3.0, 2; 0.0, 2 |]
+            testCase "inputs spanning 2^1024 and more (-1e308 .. 1e308) fit: the scale stays finite" <| fun () ->
+                // By hand: y = 2 + 1e-308 x exactly at x = -1e308, 0, 1e308, 5e307 (y = 1, 2, 3, 2.5); half the
+                // range is 1e308 >= 2^1023, whose next power of two (2^1024) is infinity.
+                let x = [| -1e308; 0.0; 1e308; 5e307 |]
+                let m = PolynomialRegression.fit 1 NormalEquation.DefaultRankTolerance (col x) (col [| 1.0; 2.0; 3.0; 2.5 |])
+                let p = PolynomialRegression.predict m (col [| 2e307 |])
+                rel 1e-12 p.[0, 0] 2.2 "prediction at 2e307"
         ]
         testList "ridge with lambda = 0, intercept unpenalised" [
             testCase "a constant feature is refused as by least squares (C# FitRidgeLikeScikitLearn)" <| fun () ->

@@ -87,18 +87,22 @@ module internal GraphText =
     let describe (names: string[]) (gn: GraphNode) =
         sprintf "node '%s' (%s, %s)" names.[gn.Id] (formulaWith names gn) (Check.shape gn.Node.Rows gn.Node.Cols)
 
-    /// The first element of a matrix that is NaN or infinite, by row and column.
-    let firstNonFinite (m: Matrix<float>) : (int * int * float) option =
+    /// The first element of a matrix that `bad` holds for, by row and column.
+    let firstWhere (bad: float -> bool) (m: Matrix<float>) : (int * int * float) option =
         let mutable found = None
         let mutable i = 0
         while found.IsNone && i < m.RowCount do
             let mutable j = 0
             while found.IsNone && j < m.ColumnCount do
                 let v = m.[i, j]
-                if Double.IsNaN v || Double.IsInfinity v then found <- Some (i, j, v)
+                if bad v then found <- Some (i, j, v)
                 j <- j + 1
             i <- i + 1
         found
+
+    /// The first element of a matrix that is NaN or infinite, by row and column.
+    let firstNonFinite (m: Matrix<float>) : (int * int * float) option =
+        firstWhere (fun v -> Double.IsNaN v || Double.IsInfinity v) m
 
     /// The value of a matrix at (i, j) of a matrix of the node's shape, when it has that shape or is
     /// 1 x 1 (a broadcast operand); None otherwise.
@@ -153,7 +157,10 @@ module Graph =
             let rule = Rules.ofOp gn.Node.Op
             let inputs = gn.Inputs |> List.map (fun i -> values.[i])
             let value = rule.Forward inputs |> Precision.roundMatrix precision
-            match GraphText.firstNonFinite value with
+            // NaN anywhere, an infinity at the output: an infinity inside the graph may come back
+            // into range (1 / (1 + exp(1000)) is 0, as IEEE arithmetic gives it).
+            let bad = if gn.Id = graph.Output then GraphText.firstNonFinite value else GraphText.firstWhere Double.IsNaN value
+            match bad with
             | None -> values.Add(gn.Id, value)
             | Some (i, j, v) ->
                 let names = names.Value

@@ -158,7 +158,9 @@ module PolynomialRegression =
         let scale =
             Array.init d (fun v ->
                 let half = hi.[v] / 2.0 - lo.[v] / 2.0
-                if half > 0.0 then Math.ScaleB(1.0, Math.ILogB half + 1) else 1.0)
+                // 2^1023 at most: half of a range at or above 2^1023 (x from -1e308 to 1e308)
+                // would make 2^1024 = infinity; |x - offset| <= half < 2^1024 keeps |u| <= 2.
+                if half > 0.0 then Math.ScaleB(1.0, min 1023 (Math.ILogB half + 1)) else 1.0)
         let features = PolynomialFeatures.monomials degree (standardised offset scale x)
         let linear =
             LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames d)) features y
