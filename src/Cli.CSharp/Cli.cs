@@ -47,7 +47,7 @@ public static class Cli
             --quiet                    no summary and no progress lines: only the results
           Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
           report and exits with 130 (a second Ctrl-C ends the process at once)
-          data options (train, evaluate, predict, explain):
+          data options (train, evaluate, predict, explain; linear all but --unknown-category; with --data only):
             --separator ,|;|tab        the field separator (default: detected)
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
@@ -59,8 +59,9 @@ public static class Cli
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
         fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
-            [--out MODEL] [--json]
-            (a linear model file keeps its target's name and works with evaluate and predict as a network's does)
+            [--out MODEL] [--json] [data options]
+            (--missing mean|median|most_frequent fills the training and test rows with the training rows' values;
+            a linear model file keeps its target's name, no fill values, and works with evaluate and predict as a network's does)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR] [data options]

@@ -50,7 +50,7 @@ public static class ExplainCommand
         o.CheckAllUsed();
         if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (datasetName is not null && format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
+        if (datasetName is not null) Options.CheckEmbedded(format);
         var model = PredictCommand.LoadPipeline("explain", "pipeline models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         PredictCommand.CheckMissing(model, format);

@@ -21,6 +21,7 @@ public static class LinearCommand
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
+        if (datasetName is not null) Options.CheckEmbedded(format, target);
         var data = dataPath is not null ? Cli.Warn(LoadNumericTarget(dataPath, target, format))
             : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
@@ -36,6 +37,15 @@ public static class LinearCommand
                 throw new UsageException($"--test-fraction {Fmt.G(testFraction)} leaves no test row of {data.SampleCount}; use a larger fraction, or 0 to fit every row");
             (train, test) = (split.Train, split.Test);
         }
+        // --missing mean|median|most_frequent: the training rows' fill values (a pipeline's imputer, fitted as fnn train
+        // fits it) fill the training and the test rows; Drop has left the rows out as the file was read.
+        int filled = CountMissing(train) + (testFraction > 0 ? CountMissing(test) : 0);
+        if (filled > 0 && data.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent)
+        {
+            var fittedOn = train;
+            (train, test) = (train.FillMissing(fittedOn), test.FillMissing(fittedOn));
+        }
+        else filled = 0;
         LinearModel model;
         try
         {
@@ -75,6 +85,8 @@ public static class LinearCommand
             return 0;
         }
         w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
+        if (filled > 0)
+            w.WriteLine($"missing values: {filled} cell{(filled == 1 ? "" : "s")} filled with the training rows' {Names.Snake(data.Missing)} (the model file keeps no fill values: evaluate and predict need complete rows)");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
         w.WriteLine($"{"(intercept)".PadRight(width)} {Fmt.G(model.Intercept[0])}");
         for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {Fmt.G(coef[j, 0])}");
@@ -110,6 +122,14 @@ public static class LinearCommand
             return d.IsClassification && d.ClassNames.Any(c => !double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) ? d : null;
         }
         catch (DataFormatException) { return null; }
+    }
+
+    private static int CountMissing(Dataset d)
+    {
+        var x = d.Features;
+        int n = 0;
+        foreach (var v in x) if (double.IsNaN(v)) n++;
+        return n;
     }
 
     private static RegressionReport Scores(LinearModel model, Dataset d)

@@ -115,6 +115,15 @@ public sealed class Options
         };
     }
 
+    /// <summary>Refuses, as a usage error, the options that go with --data only when the data are an embedded data
+    /// set (--dataset): the CSV options of <see cref="DataFormat"/> (there is no file to read with them), and
+    /// --target when the command reads one (<paramref name="target"/>; the data set has its own).</summary>
+    public static void CheckEmbedded(CsvFormat? format, string? target = null)
+    {
+        if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
+        if (format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
+    }
+
     /// <summary>--unknown-category error|zeros, or null when not given.</summary>
     public UnknownCategory? Unknown()
     {

@@ -114,8 +114,7 @@ public static class TrainCommand
         if (dataPath is not null) data = Cli.Warn(Dataset.LoadCsv(dataPath, target, task, format: format));
         else
         {
-            if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
-            if (format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
+            Options.CheckEmbedded(format, target);
             data = Dataset.Embedded(datasetName ?? "iris");
         }
         if (features is not null) data = data.SelectFeatures(features);

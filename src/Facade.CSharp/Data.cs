@@ -230,6 +230,20 @@ public sealed class Dataset
     /// MostFrequent make the pipeline impute).</summary>
     public Dataset WithMissing(MissingValues missing) => new(FN.DatasetModule.withMissing(missing.ToCore(nameof(missing)), Core));
 
+    /// <summary>A copy whose missing feature cells are filled as a pipeline fitted on <paramref name="trainingRows"/>
+    /// fills them, by their policy (<see cref="Missing"/>): Mean or Median, the column's mean or median of the
+    /// values present in those rows; MostFrequent (and every text column), the most frequent value, the smallest
+    /// on a tie. For models that read the raw columns, such as <see cref="LinearRegression"/>: fill the training
+    /// rows and the test rows from the training rows. The data as they are when the policy is Error or Drop.</summary>
+    /// <param name="trainingRows">The rows the fill values are fitted on (often this data set itself).</param>
+    /// <exception cref="ArgumentException">A column to fill has no value in <paramref name="trainingRows"/>, or
+    /// is not one of theirs (ParamName "data").</exception>
+    public Dataset FillMissing(Dataset trainingRows)
+    {
+        ArgumentNullException.ThrowIfNull(trainingRows);
+        return new(Errors.Run(() => FN.PreprocessorModule.fillMissing(FN.PreprocessorModule.fit(trainingRows.Core), trainingRows.Core.FeatureNames, Core)));
+    }
+
     /// <summary>For each feature column, its categories when it is a text column (then <see cref="Features"/> holds
     /// the category's index), else an empty array.</summary>
     public string[][] Categories => Enumerable.Range(0, FeatureCount).Select(j => (string[])FN.DatasetModule.categoriesOf(Core, j).Clone()).ToArray();

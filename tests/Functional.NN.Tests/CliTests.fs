@@ -180,6 +180,47 @@ let tests =
                 Expect.equal (line.Substring(name.Length).Trim()) printed name
                 Expect.floatClose { absolute = 1e-10; relative = 1e-10 } (j.GetProperty(key).GetDouble()) value name
         }
+        test "linear refuses the data options and --target with --dataset, as train and explain do" {
+            for args in [ [ "--separator"; ";" ]; [ "--no-header" ]; [ "--missing"; "mean" ]; [ "--missing-values"; "NA" ] ] do
+                for cmd in [ [ "linear" ]; [ "train" ]; [ "explain"; "--model"; "none.fnn" ] ] do
+                    expectError Repo.root (cmd @ [ "--dataset"; "commute" ] @ args) 2
+                        [ "--separator, --no-header, --missing and --missing-values go with --data" ] |> ignore
+            for cmd in [ "linear"; "train" ] do
+                expectError Repo.root [ cmd; "--dataset"; "commute"; "--target"; "y" ] 2
+                    [ "--target goes with --data; an embedded data set has its own target" ] |> ignore
+        }
+        test "linear --missing mean fills an empty feature cell with the training rows' mean before the fit" {
+            let dir = tempDir ()
+            try
+                // x2 is missing on line 3. By hand: the mean of x2's present values 2, 1, 4, 7 is 3.5, and every y is
+                // 1 + 2 x1 + 3 x2 with that 3.5 in its place (line 3: 1 + 4 + 10.5 = 15.5), so the fit of every row is
+                // exact: intercept 1, x1 2, x2 3, training R^2 1. The median (3) would not fit exactly.
+                File.WriteAllText(Path.Combine(dir, "m.csv"), "x1,x2,y\n1,2,9\n2,,15.5\n3,1,10\n4,4,21\n5,7,32\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "mean"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 (sprintf "linear --missing mean (stderr: %s)" err)
+                let j = json out
+                let close what expected (name: string) = Expect.floatClose { absolute = 1e-9; relative = 1e-9 } (j.GetProperty(name).GetDouble()) expected what
+                close "intercept" 1.0 "intercept"
+                close "x1" 2.0 "coefficient_x1"
+                close "x2" 3.0 "coefficient_x2"
+                close "exact fit" 1.0 "train_r2"
+                Expect.equal (j.GetProperty("train_samples").GetInt32()) 5 "no row dropped"
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "mean"; "--test-fraction"; "0" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "missing values: 1 cell filled with the training rows' mean" "the report says so"
+                // --median fills 3 (of 1, 2, 4, 7): no longer an exact fit. --missing drop fits the 4 complete rows exactly.
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "median"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                Expect.isLessThan ((json out).GetProperty("train_r2").GetDouble()) 0.999 "median fill"
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "drop"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("train_samples").GetInt32()) 4 "drop"
+                // With a test split the test rows are filled too (from the training rows), so both R^2 are numbers.
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "mean"; "--test-fraction"; "0.4"; "--json" ]
+                Expect.equal code 0 err
+                Expect.isTrue (Double.IsFinite((json out).GetProperty("mse").GetDouble())) "test MSE"
+            finally Directory.Delete(dir, true)
+        }
         test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
             let dir = tempDir ()
             try

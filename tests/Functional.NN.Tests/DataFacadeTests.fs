@@ -179,6 +179,23 @@ let tests =
             let kept = Dataset.ParseCsv("x1,y\n1,a\nNA,b\n3,a\n4,b\n", format = CsvFormat(Missing = MissingValues.Mean)).WithMissing(MissingValues.Error)
             expectArg "data" [ "At line 3"; "column 'x1'" ] (fun () -> Pipeline.Fit(kept, PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))) |> ignore)
         }
+        test "Dataset.FillMissing fills the cells as the pipeline's imputer fitted on the training rows would" {
+            let fmt = CsvFormat(Missing = MissingValues.Mean)
+            let train = Dataset.ParseCsv("x1,c,y\n1,red,1\nNA,red,2\n3,blue,3\n5,,4\n", targetKind = TargetKind.Regression, format = fmt)
+            // By hand: the mean of x1's present values 1, 3, 5 is 3; c's most frequent category is red (2 of 3).
+            let filled = train.FillMissing(train)
+            Expect.equal (filled.CellText(1, 0), filled.CellText(3, 1)) ("3", "red") "the training rows"
+            Expect.equal (filled.CellText(0, 0), filled.CellText(2, 1)) ("1", "blue") "present cells unchanged"
+            let test = Dataset.ParseCsv("x1,c,y\nNA,red,9\n7,,8\n", targetKind = TargetKind.Regression, format = fmt)
+            let t = test.FillMissing(train)
+            Expect.equal (t.CellText(0, 0), t.CellText(1, 1)) ("3", "red") "other rows get the training rows' values, not their own"
+            let median = train.WithMissing(MissingValues.Median).FillMissing(train.WithMissing(MissingValues.Median))
+            Expect.equal (median.CellText(1, 0)) "3" "the median of 1, 3, 5"
+            let notFilled = train.WithMissing(MissingValues.Error).FillMissing(train.WithMissing(MissingValues.Error))
+            Expect.equal (notFilled.CellText(1, 0)) "" "Error fills nothing"
+            let empty = Dataset.ParseCsv("x1,y\nNA,1\nNA,2\n", targetKind = TargetKind.Regression, format = fmt)
+            expectArg "data" [ "column 'x1' has no value in the training rows" ] (fun () -> empty.FillMissing(empty) |> ignore)
+        }
         test "a header line of numbers (a headerless file read with a header) is a warning in the data's summary, not an error" {
             // Every header field a number: 1,2,3 is data. Read as a header, the data keep 2 rows and a warning.
             let d = Dataset.ParseCsv("1,2,3\n4,5,6\n7,8,9\n", targetKind = TargetKind.Regression)

@@ -338,6 +338,37 @@ module Preprocessor =
                         | _ -> mostFrequent present)
             { p0 with Fill = fill }
 
+    /// A copy of a data set whose missing (NaN) feature cells hold the preprocessor's fill values (its columns
+    /// taken by name; a text column's fill as the data's own code of that category), for a model that reads
+    /// the raw columns without the preprocessor (a least-squares fit); the data as they are when the
+    /// preprocessor fills nothing (Error, Drop). Raises ArgumentException (ParamName "data") for a column the
+    /// preprocessor was not fitted on, or read otherwise (text against numbers), or whose fill category the
+    /// data lack.
+    let fillMissing (p: Preprocessor) (names: string[]) (data: Dataset) : Dataset =
+        Check.notNull "data" (box data)
+        Check.notNull "names" names
+        if p.Fill.Length = 0 then data
+        else
+            let x = data.Features.Clone()
+            for j in 0 .. data.FeatureCount - 1 do
+                let name = data.FeatureNames.[j]
+                let k = Array.IndexOf(names, name)
+                if k < 0 || k >= p.Width then
+                    Check.fail "data" (sprintf "The data's column '%s' is not one of the columns the imputer was fitted on." name)
+                let own = Dataset.categoriesOf data j
+                if (own.Length > 0) <> (p.Categories.[k].Length > 0) then
+                    Check.fail "data" (sprintf "The column '%s' holds %s, but the imputer was fitted on it as %s." name (if own.Length > 0 then "text" else "numbers") (if own.Length > 0 then "numbers" else "text"))
+                let fill =
+                    if own.Length = 0 then p.Fill.[k]
+                    else
+                        let category = p.Categories.[k].[int p.Fill.[k]]
+                        match Array.IndexOf(own, category) with
+                        | c when c >= 0 -> float c
+                        | _ -> Check.fail "data" (sprintf "The column '%s' has no category '%s', its fill value." name (Csv.quoteText category))
+                for i in 0 .. x.RowCount - 1 do
+                    if Double.IsNaN x.[i, j] then x.[i, j] <- fill
+            { data with Features = x }
+
     /// The network's input before scaling: each numeric column as it is (a missing cell filled),
     /// each text column one-hot (an unseen category, -1, all zeros under Zeros). Raises
     /// ArgumentException (ParamName "x") for the wrong width, a missing value the preprocessor
