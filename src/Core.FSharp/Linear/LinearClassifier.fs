@@ -47,8 +47,12 @@ module LinearClassifier =
     let label (z: float) : int = if z > 0.0 then 1 else -1
 
     /// The predicted labels: +1 where the score is > 0, -1 elsewhere (the perceptron's rule, `label`).
+    /// A score that overflows to one infinity keeps its sign, so it still gives a label; a NaN
+    /// score (overflows of both signs) raises ArgumentException (ParamName "x", the row).
     let predict (model: LinearModel) (x: Matrix<float>) : int[] =
-        decision model x |> Array.map label
+        if model.OutputSize <> 1 then
+            Check.fail "model" (sprintf "a binary classifier has one output, but the model has %d (coefficients %s)." model.OutputSize (Mat.shapeOf model.Coefficients))
+        (LinearModel.outputs true model x).Column(0).ToArray() |> Array.map label
 
     /// The fraction of samples classified correctly.
     let accuracy (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =

@@ -151,20 +151,25 @@ module LinearModel =
         if y.ColumnCount <> model.OutputSize then
             Check.fail "y" (sprintf "y has shape %s but the model has %d outputs (coefficients %s); y needs one column per output." (Mat.shapeOf y) model.OutputSize (Mat.shapeOf model.Coefficients))
 
-    /// X W + 1 b: the model's outputs, n x k. For a Float32 model X is rounded to float32 first
-    /// and each output, accumulated in float64, is rounded once to float32. Raises
-    /// ArgumentException (ParamName "x", naming the row) when an output of finite inputs is not
-    /// finite: the products or their sum overflow the range of the model's precision (never a
-    /// silent Infinity or NaN, which a classifier would turn into a label).
-    let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
+    /// `predict`, with outputs of +-infinity allowed when `allowInfinite` (a classifier's label
+    /// needs only the score's sign, which an overflow to one infinity keeps); NaN (overflows of
+    /// both signs meeting) always raises.
+    let internal outputs (allowInfinite: bool) (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
         checkInput model "x" x
         let p = model.Precision
         let out = Mat.addRow model.Intercept (Precision.roundMatrix p x * model.Coefficients) |> Precision.roundMatrix p
         for i in 0 .. out.RowCount - 1 do
             for k in 0 .. out.ColumnCount - 1 do
-                if not (Double.IsFinite out.[i, k]) then
+                if Double.IsNaN out.[i, k] || (not allowInfinite && Double.IsInfinity out.[i, k]) then
                     Check.fail "x" (sprintf "x at row %d gives output %d = %s: the values of x times the model's weights overflow the %s range (about %s), so the output cannot be computed. Scale x (and refit) so that its values times the weights stay within range." i k (string out.[i, k]) (Precision.name p) (if p = Precision.Float32 then "3.4e38" else "1.8e308"))
         out
+
+    /// X W + 1 b: the model's outputs, n x k. For a Float32 model X is rounded to float32 first
+    /// and each output, accumulated in float64, is rounded once to float32. Raises
+    /// ArgumentException (ParamName "x", naming the row) when an output of finite inputs is not
+    /// finite: the products or their sum overflow the range of the model's precision (never a
+    /// silent Infinity or NaN).
+    let predict (model: LinearModel) (x: Matrix<float>) : Matrix<float> = outputs false model x
 
     /// Checks targets Y against a model's outputs `prediction` for X (scored by Metrics): Y as
     /// wide as the outputs (ParamName "y", with both shapes). `checkData x y` checks the rest.
