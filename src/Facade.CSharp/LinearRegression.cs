@@ -144,9 +144,11 @@ public sealed class PolynomialModel
     /// <summary>m, the highest total degree.</summary>
     public int Degree => Core.Degree;
 
-    /// <summary>The linear model on the monomials of the standardised inputs u = x / Scale - Offset / Scale
-    /// (<see cref="Coefficients"/> gives the weights of the raw monomials).</summary>
-    public LinearModel Linear => new(Core.Linear);
+    /// <summary>The linear model on the monomials of the standardised inputs u = x / Scale - Offset / Scale, not
+    /// of x itself (<see cref="Coefficients"/> gives the weights of the raw monomials). Named so since the inputs
+    /// are standardised: the member that was the model on the raw monomials (<c>Linear</c>) is gone, so that code
+    /// written for it stops at compile time rather than predicting from the wrong inputs.</summary>
+    public LinearModel LinearOnStandardizedInputs => new(Core.Linear);
 
     /// <summary>The offset of each input (the midpoint of its range in the fitted data).</summary>
     public double[] Offset => (double[])Core.Offset.Clone();
