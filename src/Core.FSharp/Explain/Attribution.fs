@@ -389,6 +389,17 @@ module Attribution =
     /// The biased variance of a row from its centred values d: |d|^2 / w.
     let private varianceOf (d: float[]) = (Array.sumBy (fun v -> v * v) d) / float d.Length
 
+    /// With the centred row linear between da (at t) and dc (at t + length), d_a + u (d_c - d_a),
+    /// its variance is the parabola low + a (t - tLow)^2, tLow = t + u length: (u, a, low), or
+    /// None when da = dc (the variance is constant).
+    let private parabola (da: float[]) (dc: float[]) (length: float) =
+        let delta = Array.map2 (-) dc da
+        let dd = Array.sumBy (fun v -> v * v) delta
+        if dd > 0.0 then
+            let u = -(Array.map2 (*) da delta |> Array.sum) / dd
+            Some (u, dd / (float da.Length * length * length), varianceOf (Array.map2 (fun x e -> x + u * e) da delta))
+        else None
+
     /// The minima of functions g_k on brackets [lo_k, hi_k] by golden-section search, all brackets
     /// in one batch per step (`g` takes the points, one per bracket, and returns the values),
     /// until every bracket is shorter than 1e-15 (at most 80 steps); the brackets' midpoints.
@@ -457,18 +468,14 @@ module Attribution =
                 cuts.AddRange graded
         if linear then
             let d = centredAt ts
-            let w = float d.ColumnCount
             for s in 0 .. ts.Length - 2 do
                 let ta, tc = ts.[s], ts.[s + 1]
                 let da, dc = d.Row(s).ToArray(), d.Row(s + 1).ToArray()
-                let delta = Array.map2 (-) dc da
-                let dd = Array.sumBy (fun v -> v * v) delta
-                if dd > 0.0 then
+                let length = tc - ta
+                match parabola da dc length with
+                | None -> ()
+                | Some (u, a, low) ->
                     // v(t) = low + a (t - tLow)^2 on the segment (tLow outside it when v is monotone there).
-                    let length = tc - ta
-                    let u = -(Array.map2 (*) da delta |> Array.sum) / dd
-                    let a = dd / (w * length * length)
-                    let low = varianceOf (Array.map2 (fun x e -> x + u * e) da delta)
                     let tLow = ta + u * length
                     let p, vp = if u <= 0.0 then ta, varianceOf da elif u >= 1.0 then tc, varianceOf dc else tLow, low
                     // The distance from tLow at which v = 2 v(p) + eps.
@@ -500,7 +507,6 @@ module Attribution =
             // when some pair of neighbouring samples inside it has its minimum inside the pair and
             // an h below a quarter of the larger distance to a point of ts (four times the rule's
             // bound, for the parabola's error). The search costs some 130 passes of the network.
-            let w = float (snd rows.[0]).Length
             let narrow (ta: float, tc: float) =
                 let tm = (ta + tc) / 2.0
                 let far =
@@ -510,15 +516,9 @@ module Attribution =
                 |> Seq.filter (fun k -> fst rows.[k] >= ta && fst rows.[k + 1] <= tc)
                 |> Seq.exists (fun k ->
                     let (t0, d0), (t1, d1) = rows.[k], rows.[k + 1]
-                    let delta = Array.map2 (-) d1 d0
-                    let dd = Array.sumBy (fun v -> v * v) delta
-                    let u = if dd > 0.0 then -(Array.map2 (*) d0 delta |> Array.sum) / dd else -1.0
-                    if u <= 0.0 || u >= 1.0 then false
-                    else
-                        let length = t1 - t0
-                        let low = varianceOf (Array.map2 (fun x e -> x + u * e) d0 delta)
-                        let a = dd / (w * length * length)
-                        sqrt ((low + eps) / a) <= far / 4.0)
+                    match parabola d0 d1 (t1 - t0) with
+                    | Some (u, a, low) when u > 0.0 && u < 1.0 -> sqrt ((low + eps) / a) <= far / 4.0
+                    | _ -> false)
             let brackets = brackets |> Array.filter narrow
             if brackets.Length > 0 then
                 let variances (points: float[]) =
