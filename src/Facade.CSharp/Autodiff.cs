@@ -153,31 +153,32 @@ public sealed class Node
         new(AD.NodeModule.softmaxCrossEntropy(Interop.ToMatrix(target, nameof(target)), Core));
 
     /// <summary>The node's value (a forward pass of the graph below it, in float64).</summary>
-    /// <exception cref="InvalidOperationException">A node's value is NaN or infinite (log of a number &lt;= 0, a
-    /// fractional power of a negative number, a division by 0, exp(1000)); the message names the node, its formula,
-    /// the value and where it is.</exception>
+    /// <exception cref="InvalidOperationException">A node's value is NaN (log of a negative number, a fractional
+    /// power of a negative number, 0 / 0), or the output's value is infinite (log of 0, a division by 0, exp(1000));
+    /// the message names the node, its formula, the value and where it is. An infinity inside the graph that later
+    /// nodes bring back into range is kept: 1 / (1 + exp(1000)) is 0.</exception>
     public double[,] Evaluate() => Run(() => AD.Autodiff.evaluate(Core)).ToArray();
 
     /// <summary>The node's value computed in a precision: in <see cref="Precision.Float32"/> every variable and
     /// constant is rounded to float32 as it is read and every node's value is rounded once to float32.</summary>
     /// <param name="precision">The precision of every value of the pass.</param>
-    /// <exception cref="InvalidOperationException">A node's value is NaN or infinite in that precision.</exception>
+    /// <exception cref="InvalidOperationException">A node's value is NaN, or the output's value infinite, in that precision.</exception>
     public double[,] Evaluate(Precision precision) => Run(() => AD.Autodiff.evaluateIn(precision.ToCore(), Core)).ToArray();
 
     /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
     /// gradient with respect to every variable (in float64).</summary>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    /// <exception cref="InvalidOperationException">A node's value or adjoint, or a variable's gradient, is NaN or
-    /// infinite (log of a number &lt;= 0, x / 0, exp(1000), the derivative of x^0.5 at 0); the message names the node,
-    /// its formula, the value and where it is. A run never holds NaN or an infinity.</exception>
+    /// <exception cref="InvalidOperationException">A node's value is NaN or the output's infinite (as for
+    /// <see cref="Evaluate()"/>), or an adjoint or a variable's gradient is NaN or infinite (the derivative of x^0.5
+    /// at 0; 0 times infinity where an infinite value was brought back into range); the message names the node, its
+    /// formula, the value and where it is. A run never holds a NaN, nor an infinite gradient.</exception>
     public GradientRun Backward() => new(Run(() => AD.Autodiff.gradient(Core)));
 
     /// <summary>The forward and backward passes in a precision: in <see cref="Precision.Float32"/> every value,
     /// adjoint and gradient of the run is a float32 value (each computed in float64 and rounded once).</summary>
     /// <param name="precision">The precision of every value of the run.</param>
     /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    /// <exception cref="InvalidOperationException">A node's value or adjoint, or a variable's gradient, is NaN or
-    /// infinite in that precision.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Backward()"/>, in that precision.</exception>
     public GradientRun Backward(Precision precision) => new(Run(() => AD.Autodiff.gradientIn(precision.ToCore(), Core)));
 
     /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>
