@@ -744,4 +744,73 @@ let tests =
                     false
                 with :? ArgumentException as e -> e.ParamName = "x" && e.Message.Contains "rank-deficient"
         ]
+        testList "fill values for missing cells (LinearModel.withFill, fillMissing; Preprocessor.fillLinear)" [
+            // x2 is missing on the second row. By hand: x2's present values are 2, 1, 4, 7: mean 3.5, median 3.
+            let csv = "x1,x2,y\n1,2,9\n2,,15.5\n3,1,10\n4,4,21\n5,7,32\n"
+            let load (missing: MissingPolicy) = Csv.loadText (CsvOptions.Default.WithMissing missing) csv
+            // Least squares on the rows filled by the imputer fitted on them, keeping its fill values.
+            let fitImputed (missing: MissingPolicy) =
+                let data = load missing
+                let p = Preprocessor.fit data
+                let filled = Preprocessor.fillMissing p data.FeatureNames data
+                LeastSquares.fitNamed LeastSquaresOptions.Default filled.FeatureNames filled.Features (LinearModel.column (filled.Target |> function Target.Values v -> v | _ -> failwith "numeric"))
+                |> Preprocessor.fillLinear p data.FeatureNames
+            test "a model fitted on mean-imputed rows predicts for a row with a missing cell what it predicts with the mean typed in" {
+                let model = fitImputed MissingPolicy.Mean
+                Expect.equal model.Fill (Some { Missing = MissingPolicy.Mean; Values = [| 3.0; 3.5 |] }) "the policy and x1's mean 3 (of 1..5), x2's mean 3.5 (by hand)"
+                let withHole = Mat.ofRows [ [| 4.0; nan |]; [| nan; 1.0 |] ]
+                let byHand = Mat.ofRows [ [| 4.0; 3.5 |]; [| 3.0; 1.0 |] ]
+                let filled = LinearModel.fillMissing model withHole
+                Expect.equal (filled.ToArray()) (byHand.ToArray()) "the missing cells hold the training means"
+                Expect.isTrue (Double.IsNaN withHole.[0, 1]) "the input is not changed"
+                Expect.equal (column0 (LinearModel.predict model filled)) (column0 (LinearModel.predict model byHand)) "the same predictions, bit for bit"
+                // The filled rows fit y = 1 + 2 x1 + 3 x2 exactly (the mean 3.5 gives line 3's y 15.5), so row [4, 3.5]
+                // predicts 1 + 8 + 10.5 = 19.5.
+                close 1e-9 (LinearModel.predict model filled).[0, 0] 19.5 "1 + 2 * 4 + 3 * 3.5"
+            }
+            test "median and most_frequent keep their own values and policy" {
+                let median = fitImputed MissingPolicy.Median
+                Expect.equal median.Fill (Some { Missing = MissingPolicy.Median; Values = [| 3.0; 3.0 |] }) "x2's median (2 + 4) / 2 = 3"
+                let mode = fitImputed MissingPolicy.MostFrequent
+                // Every value occurs once: the smallest on a tie (x1: 1, x2: 1).
+                Expect.equal mode.Fill (Some { Missing = MissingPolicy.MostFrequent; Values = [| 1.0; 1.0 |] }) "the smallest on a tie"
+                Expect.equal (LinearModel.fillMissing mode (Mat.ofRows [ [| nan; nan |] ])).[0, 1] 1.0 "filled with the mode"
+            }
+            test "the values are taken by feature name: an imputer fitted on the columns in another order" {
+                let model = fitImputed MissingPolicy.Mean
+                // The same rows with the columns swapped (x2 first): the imputer's Fill is [3.5; 3] by column.
+                let swapped = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "x2,x1,y\n2,1,9\n,2,15.5\n1,3,10\n4,4,21\n7,5,32\n"
+                let p = Preprocessor.fit swapped
+                Expect.equal p.Fill [| 3.5; 3.0 |] "the imputer's own order"
+                let m = Preprocessor.fillLinear p swapped.FeatureNames { model with Fill = None }
+                Expect.equal m.Fill model.Fill "x1 still gets 3 and x2 3.5"
+                // An imputer without x2: ParamName "data", naming the feature.
+                let only = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "x1,y\n1,2\n,3\n"
+                match Expect.throwsC (fun () -> Preprocessor.fillLinear (Preprocessor.fit only) only.FeatureNames model |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "data" "ParamName"
+                    Expect.stringContains e.Message "'x2'" "names the feature"
+                | e -> failtestf "expected ArgumentException, got %O" e
+                // An imputer that fills nothing (Drop): the model without fill values.
+                Expect.isNone (Preprocessor.fillLinear (Preprocessor.fit (load MissingPolicy.Drop)) [| "x1"; "x2" |] model).Fill "Drop fills nothing"
+            }
+            test "a model without fill values refuses a missing cell, naming the row and the feature; withFill checks its values" {
+                let model = { fitImputed MissingPolicy.Mean with Fill = None }
+                match Expect.throwsC (fun () -> LinearModel.fillMissing model (Mat.ofRows [ [| 1.0; 2.0 |]; [| 1.0; nan |] ]) |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "x" "ParamName"
+                    for part in [ "row index 1"; "column 1 (x2)"; "no fill values" ] do Expect.stringContains e.Message part "the message"
+                | e -> failtestf "expected ArgumentException, got %O" e
+                Expect.equal ((LinearModel.fillMissing model (Mat.ofRows [ [| 1.0; 2.0 |] ])).ToArray()) (array2D [ [ 1.0; 2.0 ] ]) "complete rows pass"
+                let param (what: string) (expected: string) (f: unit -> LinearModel) =
+                    match Expect.throwsC (f >> ignore) id with
+                    | :? ArgumentException as e -> Expect.equal e.ParamName expected what
+                    | e -> failtestf "%s: expected ArgumentException, got %O" what e
+                param "Drop fills nothing" "missing" (fun () -> LinearModel.withFill MissingPolicy.Drop [| 1.0; 2.0 |] model)
+                param "Error fills nothing" "missing" (fun () -> LinearModel.withFill MissingPolicy.Error [| 1.0; 2.0 |] model)
+                param "one value per feature" "values" (fun () -> LinearModel.withFill MissingPolicy.Mean [| 1.0 |] model)
+                param "finite values" "values" (fun () -> LinearModel.withFill MissingPolicy.Mean [| 1.0; infinity |] model)
+                param "wrong width" "x" (fun () -> LinearModel.fillMissing model (Mat.ofRows [ [| 1.0 |] ]) |> ignore; model)
+            }
+        ]
     ]

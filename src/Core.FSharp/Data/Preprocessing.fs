@@ -369,6 +369,30 @@ module Preprocessor =
                     if Double.IsNaN x.[i, j] then x.[i, j] <- fill
             { data with Features = x }
 
+    /// The linear model with the fill values of `p` (fitted, as by `fit`, on the columns `names`),
+    /// each taken by the model's feature name, and p's policy: the model then fills a missing cell of
+    /// a feature as `fillMissing p names` fills that column (`LinearModel.fillMissing`), so rows at
+    /// prediction time are imputed as the training rows were. The model without fill values when p
+    /// fills nothing (Error, Drop). Raises ArgumentException: ParamName "model" for a model without
+    /// feature names (its fill values could not be matched to columns); "data" for a feature of the
+    /// model that is not one of `names`, or that p reads as text (a linear model reads numbers).
+    let fillLinear (p: Preprocessor) (names: string[]) (model: Linear.LinearModel) : Linear.LinearModel =
+        Check.notNull "model" (box model)
+        Check.notNull "names" names
+        if p.Fill.Length = 0 then { model with Fill = None }
+        else
+            if model.FeatureNames.Length = 0 then
+                Check.fail "model" "The model has no feature names, so fill values cannot be matched to its features by name; fit it with feature names."
+            let values =
+                model.FeatureNames |> Array.map (fun name ->
+                    let k = Array.IndexOf(names, name)
+                    if k < 0 || k >= p.Width then
+                        Check.fail "data" (sprintf "The model's feature '%s' is not one of the columns the imputer was fitted on (%s)." name (String.Join(", ", names |> Array.truncate 12)))
+                    if p.Categories.[k].Length > 0 then
+                        Check.fail "data" (sprintf "The column '%s' holds text; a linear model reads numbers, so it has no fill value for it." name)
+                    p.Fill.[k])
+            Linear.LinearModel.withFill p.Missing values model
+
     /// The network's input before scaling: each numeric column as it is (a missing cell filled),
     /// each text column one-hot (an unseen category, -1, all zeros under Zeros). Raises
     /// ArgumentException (ParamName "x") for the wrong width, a missing value the preprocessor

@@ -4,6 +4,17 @@ open System
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 
+/// The values with which a linear model fills a missing input cell: those of the imputer that
+/// filled its training rows (`Preprocessor.fit`, by the rows' missing-value policy), kept so that
+/// new rows are filled the same way (`LinearModel.fillMissing`; `fnn linear --missing mean` keeps
+/// them in the model file, and `fnn evaluate` and `fnn predict` fill with them).
+type LinearFill =
+    { /// The policy the values were fitted by: Mean, Median or MostFrequent.
+      Missing: MissingPolicy
+      /// One finite value per feature, in the order of the coefficients' rows (of FeatureNames):
+      /// Values.[j] fills a missing cell of feature j.
+      Values: float[] }
+
 /// A fitted linear model f(x) = x W + b in the batch layout (one sample per row): for an n x d
 /// batch X it predicts X W + 1 b, an n x k matrix. The notes' column form f(x) = W'^T x with
 /// x_0 = 1 is the same model with W' = [b; W] (see `LinearModel.stacked`).
@@ -22,7 +33,12 @@ type LinearModel =
       TargetNames: string[]
       /// The precision of the coefficients, the intercept and the predictions (Float64 for every
       /// fit; `LinearModel.withPrecision` gives a Float32 model, see docs/precision.md).
-      Precision: Precision }
+      Precision: Precision
+      /// The values that fill a missing input cell, when the model was fitted on rows whose missing
+      /// cells were imputed (`LinearModel.withFill`, `Preprocessor.fillLinear`); None otherwise (every
+      /// fit). `predict` reads complete rows; `fillMissing` fills a batch's missing (NaN) cells with
+      /// these values first. A model file keeps them.
+      Fill: LinearFill option }
     /// d, the number of input features.
     member this.InputSize = this.Coefficients.RowCount
     /// k, the number of outputs.
@@ -70,7 +86,7 @@ module LinearModel =
         if names.Length <> 0 && names.Length <> coefficients.RowCount then
             Check.fail "featureNames" (sprintf "featureNames has %d names but coefficients has %d rows (one per feature, shape %s)." names.Length coefficients.RowCount (Mat.shapeOf coefficients))
         { Coefficients = coefficients.Clone(); Intercept = intercept.Clone(); HasIntercept = hasIntercept; FeatureNames = names
-          TargetNames = [||]; Precision = Precision.Float64 }
+          TargetNames = [||]; Precision = Precision.Float64; Fill = None }
 
     /// The model with names for its k outputs (the targets it was fitted on): none (empty or null)
     /// or one per output, each non-empty and given once. Raises ArgumentException (ParamName
@@ -82,6 +98,43 @@ module LinearModel =
             Check.fail "targetNames" (sprintf "targetNames has %d names but the model has %d outputs (coefficients %s); give one name per output, or none." t.Length model.OutputSize (Mat.shapeOf model.Coefficients))
         t |> Array.iteri (fun j n -> if String.IsNullOrWhiteSpace n then Check.fail "targetNames" (sprintf "targetNames[%d] is empty; a target's name is the column it was read from." j))
         { model with TargetNames = t }
+
+    /// The model with fill values for its missing input cells: one finite value per feature (in the
+    /// order of the coefficients' rows, of FeatureNames) and the policy they were fitted by, Mean,
+    /// Median or MostFrequent (`Preprocessor.fillLinear` takes them from a fitted imputer by feature
+    /// name). Raises ArgumentException: ParamName "missing" for Error or Drop (they fill nothing),
+    /// "values" for another count than the model's features or a value that is not finite.
+    let withFill (missing: MissingPolicy) (values: float[]) (model: LinearModel) : LinearModel =
+        Check.notNull "model" (box model)
+        Check.notNull "values" values
+        match missing with
+        | MissingPolicy.Mean | MissingPolicy.Median | MissingPolicy.MostFrequent -> ()
+        | _ -> Check.fail "missing" (sprintf "missing is %A, which fills nothing; fill values go with Mean, Median or MostFrequent." missing)
+        if values.Length <> model.InputSize then
+            Check.fail "values" (sprintf "values has %d entries but the model has %d features (coefficients %s); give one fill value per feature." values.Length model.InputSize (Mat.shapeOf model.Coefficients))
+        values |> Array.iteri (fun j v ->
+            if not (Double.IsFinite v) then Check.fail "values" (sprintf "values[%d] is %s; a fill value must be finite." j (string v)))
+        { model with Fill = Some { Missing = missing; Values = Array.copy values } }
+
+    /// A copy of the batch X (n x d) whose missing (NaN) cells hold the model's fill values (cell
+    /// [i, j] gets Fill.Values.[j]), for `predict`. Raises ArgumentException (ParamName "x") for the
+    /// wrong width, and, for a model without fill values, for a missing cell (naming its row and
+    /// feature). Other values are left as they are, for `predict` to check.
+    let fillMissing (model: LinearModel) (x: Matrix<float>) : Matrix<float> =
+        Check.notNull "model" (box model)
+        Check.notNull "x" x
+        if x.ColumnCount <> model.InputSize then
+            Check.fail "x" (sprintf "x has shape %s but the model takes %d features (coefficients %s)." (Mat.shapeOf x) model.InputSize (Mat.shapeOf model.Coefficients))
+        let name j = if j < model.FeatureNames.Length then sprintf "%d (%s)" j model.FeatureNames.[j] else string j
+        let filled = x.Clone()
+        for i in 0 .. x.RowCount - 1 do
+            for j in 0 .. x.ColumnCount - 1 do
+                if Double.IsNaN x.[i, j] then
+                    match model.Fill with
+                    | Some f -> filled.[i, j] <- f.Values.[j]
+                    | None ->
+                        Check.fail "x" (sprintf "x at row index %d, column %s is missing (NaN), and the model has no fill values (it was fitted without imputation): supply a value, or fit the model on imputed rows and keep their fill values (CLI: fnn linear --missing mean|median|most_frequent)." i (name j))
+        filled
 
     /// The model in another precision: a new model whose coefficients and intercept are rounded
     /// to p (`Precision.round`) and whose predictions are computed in p from then on. Widening a
@@ -121,14 +174,16 @@ module LinearModel =
               HasIntercept = true
               FeatureNames = names featureNames
               TargetNames = [||]
-              Precision = Precision.Float64 }
+              Precision = Precision.Float64
+              Fill = None }
         else
             { Coefficients = theta.Clone()
               Intercept = Vector<float>.Build.Dense theta.ColumnCount
               HasIntercept = false
               FeatureNames = names featureNames
               TargetNames = [||]
-              Precision = Precision.Float64 }
+              Precision = Precision.Float64
+              Fill = None }
 
     /// Raises unless X is a non-empty finite batch with as many columns as the model has inputs.
     let checkInput (model: LinearModel) (name: string) (x: Matrix<float>) =

@@ -78,7 +78,8 @@ module Perceptron =
               HasIntercept = true
               FeatureNames = names
               TargetNames = [||]
-              Precision = Precision.Float64 }
+              Precision = Precision.Float64
+              Fill = None }
           Converged = (wrong = 0)
           Epochs = epochs
           Updates = updates

@@ -87,7 +87,7 @@ module Ridge =
             let w = solve xc yc false
             let b = my - w.TransposeThisAndMultiply mx
             LinearModel.checkFitFinite "y" (Matrix<float>.Build.DenseOfRowVectors [| b |])
-            { Coefficients = w; Intercept = b; HasIntercept = true; FeatureNames = Array.copy names; TargetNames = [||]; Precision = Precision.Float64 }
+            { Coefficients = w; Intercept = b; HasIntercept = true; FeatureNames = Array.copy names; TargetNames = [||]; Precision = Precision.Float64; Fill = None }
 
     /// `fitNamed` without feature names.
     let fit (options: RidgeOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
