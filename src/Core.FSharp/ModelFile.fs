@@ -267,18 +267,43 @@ module ModelFile =
 
     /// A linear model's entries: "coefficients" (d x k), "intercept" (k), "has_intercept" (0/1),
     /// "features", "targets" when the model names its outputs (absent otherwise, and in files
-    /// written before it existed: such a file loads as a model without target names), and for a
-    /// Float32 model "precision" = "float32" with 4-byte coefficients and intercept (a Float64
-    /// model without target names has the entries of version 1, byte for byte).
+    /// written before it existed: such a file loads as a model without target names), when the
+    /// model has fill values "missing" (the policy, Preprocessor.missingName: mean, median or
+    /// most_frequent) and "fill" (d float64 values, one per feature in the order of "features";
+    /// both absent otherwise and in files written before them: such a file loads as a model without
+    /// fill values), and for a Float32 model "precision" = "float32" with 4-byte coefficients and
+    /// intercept (a Float64 model without target names and fill values has the entries of version
+    /// 1, byte for byte).
     let linearEntries (m: LinearModel) : (string * ModelValue) list =
         [ if m.Precision <> Precision.Float64 then yield "precision", ModelValue.Text (Precision.name m.Precision)
           yield "coefficients", floatsOfMatrixIn m.Precision m.Coefficients
           yield "intercept", vectorIn m.Precision (m.Intercept.ToArray())
           yield "has_intercept", ModelValue.Int (if m.HasIntercept then 1L else 0L)
           yield "features", ModelValue.Texts (Array.copy m.FeatureNames)
-          if m.TargetNames.Length > 0 then yield "targets", ModelValue.Texts (Array.copy m.TargetNames) ]
+          if m.TargetNames.Length > 0 then yield "targets", ModelValue.Texts (Array.copy m.TargetNames)
+          match m.Fill with
+          | Some f ->
+              yield "missing", ModelValue.Text (Preprocessor.missingName f.Missing)
+              yield "fill", vector f.Values
+          | None -> () ]
 
-    /// The linear model of `linearEntries`, checked by LinearModel.create.
+    /// The fill values of `linearEntries` ("missing" and "fill", both or neither), checked against
+    /// the model by LinearModel.withFill.
+    let private linearFillOf (e: ModelEntries) (model: LinearModel) : LinearModel =
+        match e.Has "missing", e.Has "fill" with
+        | false, false -> model
+        | true, false -> bad "The file has the entry 'missing' but no entry 'fill'; a linear model's fill values need both."
+        | false, true -> bad "The file has the entry 'fill' but no entry 'missing'; a linear model's fill values need both."
+        | true, true ->
+            let missing =
+                match Preprocessor.tryParseMissing (e.Text "missing") with
+                | Some (MissingPolicy.Mean | MissingPolicy.Median | MissingPolicy.MostFrequent as m) -> m
+                | _ -> bad (sprintf "The entry 'missing' is '%s'; a linear model's fill values go with mean, median or most_frequent." (e.Text "missing"))
+            let values = e.Vector("fill", model.InputSize)
+            rebuild "linear" (fun () -> LinearModel.withFill missing values model)
+
+    /// The linear model of `linearEntries`, checked by LinearModel.create (and its fill values by
+    /// LinearModel.withFill).
     let linearOf (e: ModelEntries) : LinearModel =
         let precision = precisionOf "" e
         let rows, cols, w = e.MatrixIn("coefficients", precision)
@@ -290,6 +315,7 @@ module ModelFile =
             LinearModel.create (matrixOf (rows, cols, w)) (Vector<float>.Build.DenseOfArray b) hasIntercept (e.Texts "features")
             |> LinearModel.withTargetNames (if e.Has "targets" then e.Texts "targets" else [||])
             |> LinearModel.withPrecision precision)
+        |> linearFillOf e
 
     // ---- training checkpoints ----------------------------------------------------------
 

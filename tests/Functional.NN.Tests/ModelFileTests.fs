@@ -271,6 +271,43 @@ let tests =
             let e = Expect.throwsC (fun () -> LinearModel.withTargetNames [| "a"; "b" |] linear |> ignore) id
             Expect.equal (e :?> ArgumentException).ParamName "targetNames" "one name per output (this model has 1)"
         }
+        test "a linear model file keeps fill values ('missing' and 'fill'); a file without them, or of the earlier format, loads without" {
+            let filled = LinearModel.withFill MissingPolicy.Median [| 4.25; -0.5 |] linear
+            let bytes = ModelFile.linearToBytes filled
+            let back = ModelFile.linearOfBytes bytes
+            Expect.equal back.Fill (Some { Missing = MissingPolicy.Median; Values = [| 4.25; -0.5 |] }) "the policy and one value per feature"
+            Expect.equal back filled "the whole model round-trips"
+            let entries = (ModelContainer.read bytes).Entries |> Map.ofList
+            Expect.equal entries.["missing"] (ModelValue.Text "median") "the policy's name"
+            Expect.equal entries.["fill"] (ModelValue.Floats ([| 2 |], [| 4.25; -0.5 |])) "the values, in the order of 'features'"
+            // Without the two entries the bytes are those of the model without fill values (the earlier format), which
+            // loads without them and fills nothing.
+            let c = ModelContainer.read bytes
+            let older = ModelContainer.write { c with Entries = c.Entries |> List.filter (fun (name, _) -> name <> "missing" && name <> "fill") }
+            Expect.equal older (ModelFile.linearToBytes linear) "a model without fill values is written in the earlier format, byte for byte"
+            Expect.isNone (ModelFile.linearOfBytes older).Fill "loads without fill values"
+            // A file written by the version before fill values existed (commit c7b5f29, ModelFile.linearToBytes of
+            // 1 + 2 x1 + 3 x2 named y): it loads as written, and this version writes the same bytes for that model.
+            let earlier = Convert.FromBase64String "Rk5OTU9ERUwBAAYAAABsaW5lYXIFAAAADAAAAGNvZWZmaWNpZW50cwQCAgAAAAEAAAAAAAAAAAAAQAAAAAAAAAhACQAAAGludGVyY2VwdAQBAQAAAAAAAAAAAPA/DQAAAGhhc19pbnRlcmNlcHQBAQAAAAAAAAAIAAAAZmVhdHVyZXMFAgAAAAIAAAB4MQIAAAB4MgcAAAB0YXJnZXRzBQEAAAABAAAAeSFphKM="
+            let m = ModelFile.linearOfBytes earlier
+            Expect.equal (m.FeatureNames, m.TargetNames, m.Fill) ([| "x1"; "x2" |], [| "y" |], None) "names, and no fill values"
+            Expect.equal (LinearModel.predict m (Mat.ofRows [ [| 4.0; 3.5 |] ])).[0, 0] 19.5 "1 + 2 * 4 + 3 * 3.5"
+            Expect.equal (ModelFile.linearToBytes m) earlier "written back byte for byte"
+            let e = Expect.throwsC (fun () -> LinearModel.fillMissing m (Mat.ofRows [ [| 4.0; nan |] ]) |> ignore) id
+            Expect.equal (e :?> ArgumentException).ParamName "x" "a missing cell is still an error"
+            // Damaged fill entries are a ModelFormatException saying what is wrong.
+            let withEntries (f: (string * ModelValue) list -> (string * ModelValue) list) = ModelContainer.write { c with Entries = f c.Entries }
+            let set name value = List.map (fun (n, v) -> if n = name then n, value else n, v)
+            for what, damaged, part in
+                [ "no 'fill'", withEntries (List.filter (fun (n, _) -> n <> "fill")), "no entry 'fill'"
+                  "no 'missing'", withEntries (List.filter (fun (n, _) -> n <> "missing")), "no entry 'missing'"
+                  "a policy that fills nothing", withEntries (set "missing" (ModelValue.Text "drop")), "mean, median or most_frequent"
+                  "an unknown policy", withEntries (set "missing" (ModelValue.Text "average")), "'average'"
+                  "one value short", withEntries (set "fill" (ModelValue.Floats ([| 1 |], [| 4.25 |]))), "fill" ] do
+                let e = Expect.throwsC (fun () -> ModelFile.linearOfBytes damaged |> ignore) id
+                Expect.isTrue (e :? ModelFormatException) (sprintf "%s: typed error, got %O" what e)
+                Expect.stringContains e.Message part what
+        }
         test "a checkpoint saved mid-epoch, loaded and resumed gives the uninterrupted run bit for bit" {
             let options, td, cut, whole = checkpointRun.Force()
             Expect.equal cut.StopReason StopReason.Cancelled "the first run was cut"
