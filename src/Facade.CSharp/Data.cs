@@ -130,6 +130,30 @@ public sealed class Dataset
         return new(CsvErrors(() => FN.Csv.load(options, path)));
     }
 
+    /// <summary>Loads the feature columns of a CSV file for a linear model's predictions: the model's features (by
+    /// name, as numbers), and no target (a target column in the file is not read, so a missing value in it drops no
+    /// row; the data set's target is empty). Missing values are kept (NaN) for the model's fill values when it has
+    /// them (<see cref="LinearModel.FillMissing"/>), unless the format says Drop; for a model without fill values the
+    /// format's policy applies (by default an error naming the line and the column, as for <see cref="LoadCsv"/>).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose columns are read; it needs feature names.</param>
+    /// <param name="format">The separator, quote, header and missing values, or null to detect them.</param>
+    /// <exception cref="ArgumentException">The model has no feature names (ParamName "model").</exception>
+    /// <exception cref="DataFormatException">A missing column, a column of text, a missing value the format makes an
+    /// error: the message names the line, the column and the text.</exception>
+    public static Dataset LoadCsvForPrediction(string path, LinearModel model, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.FeatureNames.Count == 0)
+            throw new ArgumentException("The linear model has no feature names, so its columns cannot be found in the file; fit it with feature names.", nameof(model));
+        var f = format ?? new CsvFormat();
+        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
+        if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
+        var options = Options(null, TargetKind.Regression, model.FeatureNames.ToArray(), null, false, f);
+        return new(CsvErrors(() => FN.Csv.loadNumericFeatures(options, path)));
+    }
+
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>
     /// <param name="text">The CSV text.</param>
     /// <param name="target">The target column's name, or null for the last column.</param>

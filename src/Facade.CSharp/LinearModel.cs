@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using FN = Functional.NN;
 using FL = Functional.NN.Linear;
 
 namespace FunctionalNN;
@@ -35,6 +36,42 @@ public sealed class LinearModel
     {
         ArgumentNullException.ThrowIfNull(targetNames);
         return new(Errors.Run(() => FL.LinearModelModule.withTargetNames(targetNames, Core)));
+    }
+
+    /// <summary>The missing-value policy its fill values were fitted by (<see cref="MissingValues.Mean"/>,
+    /// <see cref="MissingValues.Median"/> or <see cref="MissingValues.MostFrequent"/>); <see cref="MissingValues.Error"/>
+    /// when the model has no fill values (every fit: see <see cref="WithFillValues"/>).</summary>
+    public MissingValues Missing => Core.Fill is { } f ? DataInterop.FromCore(f.Value.Missing) : MissingValues.Error;
+
+    /// <summary>The values that fill a missing cell, one per feature in the order of <see cref="FeatureNames"/>
+    /// (a copy); empty when the model has none. A model file keeps them.</summary>
+    public IReadOnlyList<double> FillValues => Core.Fill is { } f ? (double[])f.Value.Values.Clone() : Array.Empty<double>();
+
+    /// <summary>The model with the fill values that <see cref="Dataset.FillMissing"/> fits on
+    /// <paramref name="trainingRows"/> (by their policy, <see cref="Dataset.Missing"/>), each taken by this model's
+    /// feature name: fit on <c>train.FillMissing(train)</c>, then keep the values with
+    /// <c>model.WithFillValues(train)</c>, and <see cref="FillMissing"/> (and <c>fnn evaluate</c> and
+    /// <c>fnn predict</c> of its file) fills new rows as the training rows were filled. The model without fill values
+    /// when the policy is Error or Drop.</summary>
+    /// <param name="trainingRows">The rows the fill values are fitted on, with a column for each of the model's features.</param>
+    /// <exception cref="ArgumentException">The model has no feature names (ParamName "model"); a feature of the model
+    /// is not a column of <paramref name="trainingRows"/>, is a text column there, or has no value in them (ParamName
+    /// "trainingRows").</exception>
+    public LinearModel WithFillValues(Dataset trainingRows)
+    {
+        ArgumentNullException.ThrowIfNull(trainingRows);
+        return new(Errors.Run(() => FN.PreprocessorModule.fillLinear(FN.PreprocessorModule.fit(trainingRows.Core), trainingRows.Core.FeatureNames, Core),
+            ("data", nameof(trainingRows))));
+    }
+
+    /// <summary>A copy of x (n x d) whose missing (NaN) cells hold the model's <see cref="FillValues"/> (cell [i, j]
+    /// gets FillValues[j]), ready for <see cref="Predict"/>, which reads complete rows.</summary>
+    /// <exception cref="ArgumentException">x has the wrong width, or holds a missing cell and the model has no fill
+    /// values (ParamName "x", naming the row and the feature).</exception>
+    public double[,] FillMissing(double[,] x)
+    {
+        var m = Interop.ToMatrix(x, nameof(x));
+        return Errors.Run(() => FL.LinearModelModule.fillMissing(Core, m).ToArray());
     }
 
     /// <summary>d, the number of features.</summary>

@@ -664,6 +664,19 @@ let tests =
                 let noTarget = Csv.loadText ((CsvOptions.Default.WithTarget "species").WithRequireTarget false) "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
                 argError "data" [ "no target column 'species'" ] (fun () -> Pipeline.evaluate model noTarget |> ignore)
             }
+            test "featuresOf reads the features only: a target column in the file, or a missing value in it, changes nothing" {
+                let options = (CsvOptions.Default.WithMissing MissingPolicy.Mean).WithFeatures [| "b"; "a" |]
+                // y is the last column and empty on line 2: read as a target under Mean its row would be dropped.
+                let d = Csv.featuresOf options (Csv.parse "a,b,y\n1,NA,\n3,4,5\n")
+                Expect.equal (d.FeatureNames, d.SampleCount) ([| "b"; "a" |], 2) "the features asked for, every row"
+                Expect.isTrue (Double.IsNaN d.Features.[0, 0]) "the missing feature cell is NaN"
+                Expect.equal (d.Target, d.TargetName) (Target.Values [||], "target") "no target, named target"
+                // The absent target's name is no column's: "target_1" when the file has a column "target".
+                let t = Csv.featuresOf (CsvOptions.Default.WithFeatures [| "target" |]) (Csv.parse "target,y\n1,2\n")
+                Expect.equal t.TargetName "target_1" "a fresh name"
+                // Without Features every column is a feature, the last one too.
+                Expect.equal (Csv.featuresOf CsvOptions.Default (Csv.parse "a,b\n1,2\n")).FeatureNames [| "a"; "b" |] "all columns"
+            }
             test "a text category found only in the validation rows is encoded as zeros there, and training succeeds" {
                 // 20 rows; the validation split (fraction 0.25, seed 0) is Split.shuffled's with Rng.create 0, as splitValidation draws it.
                 let options = (FitOptions.Default.WithEpochs 3).WithValidationFraction 0.25

@@ -196,6 +196,43 @@ let tests =
             let empty = Dataset.ParseCsv("x1,y\nNA,1\nNA,2\n", targetKind = TargetKind.Regression, format = fmt)
             expectArg "data" [ "column 'x1' has no value in the training rows" ] (fun () -> empty.FillMissing(empty) |> ignore)
         }
+        test "LinearModel.WithFillValues keeps the training rows' fill values; FillMissing and LoadCsvForPrediction use them" {
+            let fmt = CsvFormat(Missing = MissingValues.Mean)
+            // x2 is missing on the second row; by hand the means are x1: 3 (of 1..5), x2: 3.5 (of 2, 1, 4, 7).
+            let train = Dataset.ParseCsv("x1,x2,y\n1,2,9\n2,NA,15.5\n3,1,10\n4,4,21\n5,7,32\n", format = fmt)
+            let filled = train.FillMissing(train)
+            let fitted = LinearRegression.Fit(filled.Features, filled.Values, featureNames = filled.FeatureNames)
+            Expect.equal (fitted.Missing, fitted.FillValues.Count) (MissingValues.Error, 0) "a fit keeps no fill values"
+            let model = fitted.WithFillValues(train)
+            Expect.equal (model.Missing, List.ofSeq model.FillValues) (MissingValues.Mean, [ 3.0; 3.5 ]) "the policy and the means, by feature"
+            Expect.equal (List.ofSeq (model.WithTargetNames("y").FillValues)) [ 3.0; 3.5 ] "kept by the other With* copies"
+            let x = model.FillMissing(array2D [ [ 4.0; nan ] ])
+            Expect.equal x (array2D [ [ 4.0; 3.5 ] ]) "the mean typed in"
+            Expect.equal (bits (array2D [ [ model.PredictValues(x).[0] ] ])) (bits (array2D [ [ model.PredictValues(array2D [ [ 4.0; 3.5 ] ]).[0] ] ])) "the same prediction"
+            expectArg "x" [ "row index 0"; "column 1 (x2)"; "no fill values" ] (fun () -> fitted.FillMissing(array2D [ [ 4.0; nan ] ]) |> ignore)
+            let dropped = Dataset.ParseCsv("x1,x2,y\n1,2,9\n3,1,10\n", format = CsvFormat(Missing = MissingValues.Drop))
+            Expect.equal (fitted.WithFillValues(dropped).FillValues.Count) 0 "Drop fills nothing"
+            expectArg "trainingRows" [ "'x2'" ] (fun () -> fitted.WithFillValues(train.SelectFeatures("x1")) |> ignore)
+            // The file read for predictions: the features only (the empty y on line 2 drops no row), a missing cell NaN.
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-fill-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let path = Path.Combine(dir, "new.csv")
+                File.WriteAllText(path, "x2,y,x1\nNA,,4\n1,5,2\n")
+                let d = Dataset.LoadCsvForPrediction(path, model)
+                Expect.equal (d.FeatureNames, d.SampleCount) ([| "x1"; "x2" |], 2) "the model's features, every row"
+                Expect.isTrue (Double.IsNaN d.Features.[0, 1]) "the missing cell"
+                Expect.equal (model.FillMissing(d.Features)) (array2D [ [ 4.0; 3.5 ]; [ 2.0; 1.0 ] ]) "filled"
+                // Without fill values a missing cell is an error naming its line and column; a text column too.
+                match Expect.throwsC (fun () -> Dataset.LoadCsvForPrediction(path, fitted) |> ignore) id with
+                | :? DataFormatException as e -> Expect.equal (e.Line, e.Column) (2, "x2") e.Message
+                | e -> failtestf "expected DataFormatException, got %O" e
+                File.WriteAllText(path, "x1,x2\n1,a\n2,b\n")
+                match Expect.throwsC (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore) id with
+                | :? DataFormatException as e -> Expect.stringContains e.Message "Line 2, column 'x2': 'a' is not a number" e.Message
+                | e -> failtestf "expected DataFormatException, got %O" e
+            finally Directory.Delete(dir, true)
+        }
         test "a header line of numbers (a headerless file read with a header) is a warning in the data's summary, not an error" {
             // Every header field a number: 1,2,3 is data. Read as a header, the data keep 2 rows and a warning.
             let d = Dataset.ParseCsv("1,2,3\n4,5,6\n7,8,9\n", targetKind = TargetKind.Regression)

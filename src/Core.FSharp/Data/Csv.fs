@@ -516,8 +516,9 @@ module Csv =
         if not (isNull options.MissingMarkers) then CsvOptions.CheckNames "MissingMarkers" options.MissingMarkers |> ignore
         if not (isNull options.TextColumns) then CsvOptions.CheckNames "TextColumns" options.TextColumns |> ignore
 
-    /// A data set from a parsed table (see `load`).
-    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset =
+    /// A data set from a parsed table (see `load`); with `readTarget` false no column is the
+    /// target (see `featuresOf`).
+    let private toDatasetWith (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
         checkOptions options
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
@@ -530,6 +531,7 @@ module Csv =
             | None -> table.Header.[table.Header.Length - 1]
         let targetIndex =
             match tryIndex maps targetName with
+            | _ when not readTarget -> None
             | Some j -> Some j
             | None when options.RequireTarget ->
                 fail 1 targetName (sprintf "There is no target column '%s'; the columns are %s." (quoteText targetName) (nameList table.Header))
@@ -550,7 +552,14 @@ module Csv =
             if markers.Contains s then
                 sprintf "it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing" (quoteText s)
             else ""
-        let targetName = match targetIndex with Some j -> table.Header.[j] | None -> targetName
+        let targetName =
+            match targetIndex with
+            | Some j -> table.Header.[j]
+            // Features only: the absent target is named "target", or "target_<k>" when the file has such a column, so
+            // that it is no feature's name.
+            | None when not readTarget ->
+                Seq.initInfinite (fun k -> if k = 0 then "target" else sprintf "target_%d" k) |> Seq.find (fun n -> (tryIndex maps n).IsNone)
+            | None -> targetName
         let featureCols =
             match options.Features with
             | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
@@ -628,6 +637,7 @@ module Csv =
         let mutable reading = if options.ClassNames.IsSome || options.TargetKind <> TargetKind.Auto then TargetReading.Given else TargetReading.Rule
         let target =
             match targetIndex with
+            | None when not readTarget -> Target.Values [||]
             | None ->
                 match options.ClassNames with
                 | Some names -> Target.Classes ([||], names |> Array.map nfc)
@@ -709,6 +719,35 @@ module Csv =
             else [||]
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target; TargetReading = reading
           Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
+
+    /// A data set from a parsed table (see `load`).
+    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith true options table
+
+    /// The feature columns of a parsed table, for prediction: `toDataset` with no column read as the
+    /// target (Target, TargetKind, ClassNames and RequireTarget are not used), so that a target
+    /// column in the file, or a missing value in it, changes nothing. The data set's target is
+    /// empty (regression values), named "target" (or "target_<k>" when the file has a column of
+    /// that name). With Features None every column is a feature.
+    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith false options table
+
+    /// `featuresOf` of a CSV file (see `load`, `readText`).
+    let loadFeatures (options: CsvOptions) (path: string) : Dataset =
+        checkOptions options
+        featuresOf options (readFileWith options.Separator options.Quote options.HasHeader path)
+
+    /// `loadFeatures` for a model that reads numbers only (a linear model): a column that holds text
+    /// (read as categories) is a DataFormatException naming the line, the column and the text of its
+    /// first text cell.
+    let loadNumericFeatures (options: CsvOptions) (path: string) : Dataset =
+        let d = loadFeatures options path
+        for j in 0 .. d.FeatureCount - 1 do
+            let own = Dataset.categoriesOf d j
+            if own.Length > 0 then
+                let i = Seq.init d.SampleCount id |> Seq.find (fun i -> not (Double.IsNaN d.Features.[i, j]))
+                let line = if i < d.Lines.Length then d.Lines.[i] else 0
+                fail line d.FeatureNames.[j]
+                    (sprintf "Line %d, column '%s': '%s' is not a number (the column holds text); the model reads numbers only." line (quoteText d.FeatureNames.[j]) (quoteText own.[Dataset.categoryIndex d i j]))
+        d
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
     /// column by name, read by TargetKind (Auto: TargetRule).
