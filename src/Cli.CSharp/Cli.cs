@@ -61,7 +61,8 @@ public static class Cli
         fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
             [--out MODEL] [--json] [data options]
             (--missing mean|median|most_frequent fills the training and test rows with the training rows' values;
-            a linear model file keeps its target's name, no fill values, and works with evaluate and predict as a network's does)
+            a linear model file keeps its target's name and those fill values, and works with evaluate and predict as a
+            network's does, filling missing cells as the training rows were)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR] [data options]

@@ -38,14 +38,12 @@ public static class LinearCommand
             (train, test) = (split.Train, split.Test);
         }
         // --missing mean|median|most_frequent: the training rows' fill values (a pipeline's imputer, fitted as fnn train
-        // fits it) fill the training and the test rows; Drop has left the rows out as the file was read.
-        int filled = CountMissing(train) + (testFraction > 0 ? CountMissing(test) : 0);
-        if (filled > 0 && data.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent)
-        {
-            var fittedOn = train;
-            (train, test) = (train.FillMissing(fittedOn), test.FillMissing(fittedOn));
-        }
-        else filled = 0;
+        // fits it) fill the training and the test rows, and the model keeps them (below); Drop has left the rows out as
+        // the file was read.
+        bool imputes = data.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
+        var fittedOn = train;
+        int filled = imputes ? CountMissing(train) + (testFraction > 0 ? CountMissing(test) : 0) : 0;
+        if (filled > 0) (train, test) = (train.FillMissing(fittedOn), test.FillMissing(fittedOn));
         LinearModel model;
         try
         {
@@ -60,6 +58,9 @@ public static class LinearCommand
         if (lambda > 0) model = LinearModel.Create(model.Coefficients, model.Intercept, model.HasIntercept, train.FeatureNames);
         // The file keeps the target's name, so fnn evaluate and fnn predict need no --target.
         model = model.WithTargetNames(data.TargetName);
+        // The fill values go with the model (and its file), so fnn evaluate and fnn predict fill missing cells as the
+        // training rows were filled, as a pipeline's imputer does.
+        if (imputes) model = model.WithFillValues(fittedOn);
         var trainReport = Scores(model, train);
         var testReport = testFraction > 0 ? Scores(model, test) : null;
         if (outPath is not null) ModelFile.SaveLinear(model, outPath);
@@ -80,13 +81,17 @@ public static class LinearCommand
             fields.Add(new("r2", testReport?.R2));
             fields.Add(new("mse", testReport?.MeanSquaredError));
             fields.Add(new("test_samples", testFraction > 0 ? test.SampleCount : 0));
+            // The missing-value policy, and how many feature cells of the training and test rows it filled (0 unless mean,
+            // median or most_frequent).
+            fields.Add(new("missing", Names.Snake(data.Missing)));
+            fields.Add(new("missing_filled", filled));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
             return 0;
         }
         w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
         if (filled > 0)
-            w.WriteLine($"missing values: {filled} cell{(filled == 1 ? "" : "s")} filled with the training rows' {Names.Snake(data.Missing)} (the model file keeps no fill values: evaluate and predict need complete rows)");
+            w.WriteLine($"missing values: {filled} cell{(filled == 1 ? "" : "s")} filled with the training rows' {Names.Snake(data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
         w.WriteLine($"{"(intercept)".PadRight(width)} {Fmt.G(model.Intercept[0])}");
         for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {Fmt.G(coef[j, 0])}");
@@ -132,9 +137,16 @@ public static class LinearCommand
         return n;
     }
 
+    /// <summary>True when the model keeps fill values (fnn linear --missing mean|median|most_frequent).</summary>
+    private static bool Imputes(LinearModel model) => model.FillValues.Count > 0;
+
+    /// <summary>The rows' features, their missing cells filled with the model's fill values when it has them (a model
+    /// without them gets the rows as they are, so a missing cell is the error it always was).</summary>
+    private static double[,] Filled(LinearModel model, double[,] x) => Imputes(model) ? model.FillMissing(x) : x;
+
     private static RegressionReport Scores(LinearModel model, Dataset d)
     {
-        var yhat = model.PredictValues(d.Features);
+        var yhat = model.PredictValues(Filled(model, d.Features));
         var y = d.Values;
         return new RegressionReport(Metrics.MeanSquaredError(yhat, y), Metrics.MeanAbsoluteError(yhat, y),
             y.Length < 2 ? double.NaN : Metrics.R2(yhat, y));
@@ -149,6 +161,10 @@ public static class LinearCommand
         var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
         // The model's own target (files written by fnn linear keep it), unless --target names another column.
         var own = model.TargetNames.Count == 1 ? model.TargetNames[0] : null;
+        // A model with fill values fills missing cells itself, as a pipeline that imputes does: they are read as missing
+        // (unless --missing drop leaves their rows out).
+        if (Imputes(model) && (format?.Missing ?? MissingValues.Error) == MissingValues.Error)
+            format = (format ?? new CsvFormat()) with { Missing = MissingValues.Mean };
         try
         {
             return Dataset.LoadCsv(dataPath, target ?? own, TargetKind.Regression, features, format: format);
@@ -188,12 +204,14 @@ public static class LinearCommand
         var model = ModelFile.LoadLinear(modelPath);
         var names = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray()
             : throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
-        var x = Dataset.LoadCsvFeatures(dataPath, names);
-        var yhat = model.PredictValues(x);
+        // A model with fill values reads missing cells as missing and fills them (as a pipeline that imputes does; the
+        // cell is written empty, as read); without them, the features must be numbers, every one.
+        var x = Imputes(model) ? Dataset.LoadCsvForPrediction(dataPath, model).Features : Dataset.LoadCsvFeatures(dataPath, names);
+        var yhat = model.PredictValues(Filled(model, x));
         var own = target ?? (model.TargetNames.Count == 1 ? model.TargetNames[0] : null);
         var header = names.Append(own is null ? "predicted" : $"predicted_{own}");
         var rows = Enumerable.Range(0, yhat.Length)
-            .Select(i => Enumerable.Range(0, names.Length).Select(j => Fmt.Cell(x[i, j])).Append(Fmt.Cell(yhat[i])).ToArray());
+            .Select(i => Enumerable.Range(0, names.Length).Select(j => double.IsNaN(x[i, j]) ? "" : Fmt.Cell(x[i, j])).Append(Fmt.Cell(yhat[i])).ToArray());
         var text = PredictCommand.CsvText(header, rows);
         if (outPath is null) w.Write(text);
         else

@@ -221,6 +221,61 @@ let tests =
                 Expect.isTrue (Double.IsFinite((json out).GetProperty("mse").GetDouble())) "test MSE"
             finally Directory.Delete(dir, true)
         }
+        test "linear --missing mean keeps its fill values: evaluate and predict of its file fill missing cells as the training rows were" {
+            let dir = tempDir ()
+            try
+                // x2 is missing on line 3; the training means (by hand) are x1: 3 (of 1..5), x2: 3.5 (of 2, 1, 4, 7), and
+                // the filled rows fit y = 1 + 2 x1 + 3 x2 exactly (as in the test above).
+                File.WriteAllText(Path.Combine(dir, "m.csv"), "x1,x2,y\n1,2,9\n2,,15.5\n3,1,10\n4,4,21\n5,7,32\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "mean"; "--test-fraction"; "0"; "--out"; "m.fnn"; "--json" ]
+                Expect.equal code 0 err
+                let j = json out
+                Expect.equal (j.GetProperty("missing").GetString()) "mean" "the policy in the JSON"
+                Expect.equal (j.GetProperty("missing_filled").GetInt32()) 1 "one cell filled, in the JSON"
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "mean"; "--test-fraction"; "0" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "missing values: 1 cell filled with the training rows' mean (the model keeps the fill values" "the report"
+                Expect.isFalse (out.Contains "keeps no fill values") "no longer says the file keeps none"
+                // Row 1 has x2 missing, row 2 the same row with the training mean 3.5 typed in, row 3 has x1 missing (3).
+                // By hand: 1 + 2 * 4 + 3 * 3.5 = 19.5 for rows 1 and 2, 1 + 2 * 3 + 3 * 1 = 10 for row 3. The file's
+                // target column, empty on row 1, is not read: no row is dropped.
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "x1,x2,y\n4,NA,\n4,3.5,\n,1,\n")
+                let code, out, err, _ = run dir [ "predict"; "--model"; "m.fnn"; "--data"; "new.csv" ]
+                Expect.equal code 0 (sprintf "predict fills the missing cells (stderr: %s)" err)
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "x1,x2,predicted_y" "the header"
+                Expect.equal lines.Length 4 "one line per row"
+                let cells = lines.[1..] |> Array.map (fun l -> l.Split(','))
+                Expect.equal (cells |> Array.map (fun c -> c.[0], c.[1])) [| "4", ""; "4", "3.5"; "", "1" |] "the feature cells as read, a missing one empty"
+                let predicted = cells |> Array.map (fun c -> Double.Parse(c.[2], Globalization.CultureInfo.InvariantCulture))
+                Expect.equal predicted.[0] predicted.[1] "a missing cell predicts as the training mean typed in, bit for bit"
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } predicted.[0] 19.5 "1 + 8 + 10.5"
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } predicted.[2] 10.0 "1 + 6 + 3"
+                // evaluate fills them too (every y below is the model's exact prediction, by hand as above); --missing drop
+                // leaves the rows with a missing cell out, and --missing median still fills with the model's means.
+                File.WriteAllText(Path.Combine(dir, "lab.csv"), "x1,x2,y\n4,NA,19.5\n,1,10\n2,3,14\n")
+                for extra, samples in [ [], 3; [ "--missing"; "median" ], 3; [ "--missing"; "drop" ], 1 ] do
+                    let code, out, err, _ = run dir ([ "evaluate"; "--model"; "m.fnn"; "--data"; "lab.csv"; "--json" ] @ extra)
+                    Expect.equal code 0 (sprintf "evaluate %A (stderr: %s)" extra err)
+                    let j = json out
+                    Expect.equal (j.GetProperty("samples").GetInt32()) samples (sprintf "rows evaluated, %A" extra)
+                    Expect.floatClose { absolute = 1e-12; relative = 0.0 } (j.GetProperty("mse").GetDouble()) 0.0 (sprintf "exact predictions, %A" extra)
+                // A model fitted with --missing drop keeps no fill values: a missing cell is the error it always was.
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--missing"; "drop"; "--test-fraction"; "0"; "--out"; "d.fnn"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("missing").GetString(), (json out).GetProperty("missing_filled").GetInt32()) ("drop", 0) "nothing filled"
+                // The same for a file of the earlier format: m.fnn without its 'missing' and 'fill' entries.
+                let c = Functional.NN.ModelContainer.read (File.ReadAllBytes(Path.Combine(dir, "m.fnn")))
+                Expect.isTrue (c.Entries |> List.exists (fun (n, _) -> n = "fill")) "m.fnn keeps its fill values"
+                File.WriteAllBytes(Path.Combine(dir, "older.fnn"), Functional.NN.ModelContainer.write { c with Entries = c.Entries |> List.filter (fun (n, _) -> n <> "missing" && n <> "fill") })
+                for model in [ "d.fnn"; "older.fnn" ] do
+                    expectError dir [ "predict"; "--model"; model; "--data"; "new.csv" ] 1 [ "Line 4, column 'x1': the value is missing (an empty field); every feature needs a number." ] |> ignore
+                    expectError dir [ "evaluate"; "--model"; model; "--data"; "lab.csv" ] 1 [ "Line 3, column 'x1': the value is missing (an empty field)"; "--missing drop|mean|median|most_frequent" ] |> ignore
+                    let code, out, err, _ = run dir [ "evaluate"; "--model"; model; "--data"; "lab.csv"; "--missing"; "drop"; "--json" ]
+                    Expect.equal code 0 err
+                    Expect.equal ((json out).GetProperty("samples").GetInt32()) 1 "drop still drops"
+            finally Directory.Delete(dir, true)
+        }
         test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
             let dir = tempDir ()
             try
