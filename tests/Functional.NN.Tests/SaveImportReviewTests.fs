@@ -1,0 +1,230 @@
+/// A review of saving and ONNX import and export (branch filefix): what a save replaces is decided
+/// by the file's type, not its path; import is linear and bounded by the data in the file; export
+/// never writes what import refuses; refusals name the caller's parameter; a validation loss that
+/// overflows is an error naming the validation targets. Each test below failed before its fix
+/// (checked by reverting the fix) unless it says it guards behaviour that already held; each
+/// expected value says where it comes from.
+module Functional.NN.Tests.SaveImportReviewTests
+
+open System
+open System.Buffers.Binary
+open System.Diagnostics
+open System.IO
+open Expecto
+open Google.Protobuf
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+open Functional.NN.OnnxProto
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) : ArgumentException =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e ->
+        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+        for fr in fragments do Expect.stringContains e.Message fr "message"
+        e
+    | e -> failtestf "expected ArgumentException (ParamName %s), got %s: %s" param (e.GetType().Name) e.Message
+
+/// How often `part` occurs in `text`.
+let private occurrences (part: string) (text: string) =
+    let mutable n, i = 0, text.IndexOf(part, StringComparison.Ordinal)
+    while i >= 0 do
+        n <- n + 1
+        i <- text.IndexOf(part, i + part.Length, StringComparison.Ordinal)
+    n
+
+/// Two different networks: a save of the second over the first must leave the second's bytes only.
+let private netA = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |]; [| 2.0 |] ]) None Activation.Identity ]
+let private netB =
+    Network.create [ Dense.create (Mat.ofRows [ [| 0.5; -1.0; 2.0 |]; [| 3.0; 0.25; -4.0 |] ]) (Some (Vector<float>.Build.DenseOfArray [| 0.1; 0.2; 0.3 |])) Activation.Tanh
+                     Dense.create (Mat.ofRows [ [| 1.0 |]; [| -2.0 |]; [| 0.5 |] ]) None Activation.Identity ]
+
+/// Makes a FIFO with mkfifo(1), or None where there is none (Windows, no coreutils).
+let private mkfifo (path: string) =
+    if OperatingSystem.IsWindows() then false
+    else
+        try
+            let psi = ProcessStartInfo("mkfifo", [ path ], UseShellExecute = false, RedirectStandardError = true)
+            use p = Process.Start psi
+            p.WaitForExit 10000 && p.ExitCode = 0
+        with _ -> false
+
+/// Saves into `path` while a reader drains `fifo` (the FIFO `path` names, maybe through a link),
+/// and returns what the reader got. The test holds a writer of its own open meanwhile, so that the
+/// reader ends (at end of file, when the last writer closes) whether or not the save wrote into the
+/// FIFO: a save that replaced the FIFO by a regular file gives an empty read, not a hang.
+let private readWhileSaving (fifo: string) (save: unit -> unit) : byte[] =
+    let reader = Threading.Tasks.Task.Run(fun () -> File.ReadAllBytes fifo)
+    do
+        use _holder = new FileStream(fifo, FileMode.Open, FileAccess.Write)
+        save ()
+    if not (reader.Wait(TimeSpan.FromSeconds 20.0)) then failtest "the FIFO's reader did not finish in 20 s"
+    reader.Result
+
+// ---- ONNX graphs built by hand -------------------------------------------------------------
+
+let private floatMatrix (name: string) (rows: int) (cols: int) (value: int -> float32) =
+    let t = TensorProto(Name = name, DataType = 1)
+    t.Dims.Add [ int64 rows; int64 cols ]
+    let raw = Array.zeroCreate<byte> (4 * rows * cols)
+    for k in 0 .. rows * cols - 1 do BinaryPrimitives.WriteSingleLittleEndian(Span<byte>(raw, 4 * k, 4), value k)
+    t.RawData <- ByteString.CopyFrom raw
+    t
+
+let private onnxNode (op: string) (name: string) (inputs: string list) (output: string) =
+    let n = NodeProto(OpType = op, Name = name)
+    n.Input.Add inputs
+    n.Output.Add output
+    n
+
+/// A FLOAT model (IR 8, opset 17) of one input "x" (N x width), the initialisers and nodes given,
+/// and the output `output`.
+let private onnxModel (width: int) (inits: TensorProto list) (nodes: NodeProto seq) (output: string) : byte[] =
+    let shape = TensorShapeProto()
+    shape.Dim.Add(TensorShapeProto.Types.Dimension(DimParam = "N"))
+    shape.Dim.Add(TensorShapeProto.Types.Dimension(DimValue = int64 width))
+    let g = GraphProto(Name = "g")
+    g.Input.Add(ValueInfoProto(Name = "x", Type = TypeProto(TensorType = TypeProto.Types.Tensor(ElemType = 1, Shape = shape))))
+    g.Output.Add(ValueInfoProto(Name = output))
+    g.Initializer.Add inits
+    g.Node.Add nodes
+    let m = ModelProto(IrVersion = 8L, Graph = g)
+    m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 17L))
+    m.ToByteArray()
+
+/// Gemm(x, W) -> a0, Relu -> b0, then `pairs` times Relu(cur) -> r_i, Add(cur, r_i) -> s_i: a
+/// dense layer and `pairs` residual blocks x + relu(x), as a chain.
+let private residualChain (pairs: int) =
+    let nodes = ResizeArray [ onnxNode "Gemm" "gemm" [ "x"; "W" ] "a0"; onnxNode "Relu" "relu" [ "a0" ] "b0" ]
+    let mutable cur = "b0"
+    for i in 0 .. pairs - 1 do
+        nodes.Add(onnxNode "Relu" (sprintf "relu%d" i) [ cur ] (sprintf "r%d" i))
+        nodes.Add(onnxNode "Add" (sprintf "add%d" i) [ cur; sprintf "r%d" i ] (sprintf "s%d" i))
+        cur <- sprintf "s%d" i
+    onnxModel 4 [ floatMatrix "W" 4 4 (fun k -> if k % 5 = 0 then 1.0f else 0.0f) ] nodes cur
+
+/// Runs the built fnn tool (as CliTests does) in `dir`: its exit code and stderr.
+let private runCli (dir: string) (args: string list) =
+    let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
+    let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
+    let psi = ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir)
+    psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    if not (p.WaitForExit 60000) then
+        p.Kill true
+        failtestf "fnn %s did not finish in 60 s" (String.Join(" ", args))
+    p.WaitForExit()
+    out.Result |> ignore
+    p.ExitCode, err.Result
+
+/// A custom block (code, not data), which neither a model file nor ONNX can hold.
+let private twice =
+    { new ICustomBlock with
+        member _.Name = "twice"
+        member _.InputSize = 2
+        member _.OutputSize = 2
+        member _.Parameters = [||]
+        member this.WithParameters _ = this
+        member _.Forward(x, _) = 2.0 * x
+        member _.Backward(_, _, g, _) = 2.0 * g, [||] }
+
+let private customNet =
+    Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 2 2 (fun _ _ -> 0.1)) None Activation.Tanh); Block.Custom twice
+                       Block.Dense (Dense.create (Mat.init 2 1 (fun _ _ -> 0.1)) None Activation.Identity) ]
+
+let private regressor (net: Network) =
+    let pre = Preprocessor.create [| [||]; [||] |] MissingPolicy.Error [||] UnknownCategory.Zeros
+    Pipeline.createWith pre [| "a"; "b" |] (Scaler.identity 2) net Loss.MeanSquaredError "y" [||] (Scaler.create ScalingKind.Standard [| 1.0 |] [| 3.0 |])
+
+/// 2 -> dense 3 (tanh) -> layer norm -> batch norm -> dense 1, with both epsilons `eps`.
+let private withEpsilon (eps: float) (p: Precision) =
+    let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 6L
+    { net with
+        Blocks = net.Blocks |> List.map (function
+            | Block.LayerNorm ln -> Block.LayerNorm { ln with Epsilon = eps }
+            | Block.BatchNorm bn -> Block.BatchNorm { bn with Epsilon = eps }
+            | b -> b) }
+    |> Network.withPrecision p
+
+[<Tests>]
+let tests =
+    testList "Save and import review" [
+        testList "what a save replaces" [
+            test "a save replaces a regular file, in a temporary folder and in /dev/shm: the second model alone is read back" {
+                // The defect: a path under /dev was taken for a device and appended to, so the
+                // second save left both models (and a checksum error). Expected bytes: the second
+                // model's own, from networkToBytes and exportNetwork (what a save writes).
+                let dir = tempDir ()
+                let shm = "/dev/shm"
+                try
+                    for folder in [ yield dir; if Directory.Exists shm then yield shm ] do
+                        let name = "fnn-review-" + Guid.NewGuid().ToString("N")
+                        let fnn, onnx = Path.Combine(folder, name + ".fnn"), Path.Combine(folder, name + ".onnx")
+                        try
+                            Expect.isFalse (ModelFile.writesInPlace folder) (sprintf "%s: a folder is not written in place" folder)
+                            ModelFile.saveNetwork fnn netA
+                            Expect.isFalse (ModelFile.writesInPlace fnn) (sprintf "%s: a regular file is replaced" fnn)
+                            ModelFile.saveNetwork fnn netB
+                            Expect.equal (File.ReadAllBytes fnn) (ModelFile.networkToBytes netB) (sprintf "%s: the second model's bytes only" fnn)
+                            Expect.equal (ModelFile.networkToBytes (ModelFile.loadNetwork fnn)) (ModelFile.networkToBytes netB) (sprintf "%s: loads as the second model" fnn)
+                            Onnx.saveNetwork onnx 17 netA
+                            Onnx.saveNetwork onnx 17 netB
+                            Expect.equal (File.ReadAllBytes onnx) (Onnx.exportNetwork 17 netB) (sprintf "%s: the second export only" onnx)
+                            Expect.equal (Onnx.loadNetwork onnx).Network.Blocks.Length 2 (sprintf "%s: imports as the second network" onnx)
+                            Expect.isEmpty (Directory.GetFiles(folder, "." + name + "*")) (sprintf "%s: no temporary file left" folder)
+                        finally
+                            File.Delete fnn
+                            File.Delete onnx
+                finally Directory.Delete(dir, true)
+            }
+            test "a symbolic link to a regular file is written through: the target gets the model, the link stays a link" {
+                // Guards behaviour that held before (docs/data-and-models.md), now decided by type.
+                let dir = tempDir ()
+                try
+                    let target, link = Path.Combine(dir, "real.fnn"), Path.Combine(dir, "link.fnn")
+                    ModelFile.saveNetwork target netA
+                    File.CreateSymbolicLink(link, target) |> ignore
+                    ModelFile.saveNetwork link netB
+                    Expect.equal (FileInfo(link).LinkTarget) target "the link is still a link to the target"
+                    Expect.equal (File.ReadAllBytes target) (ModelFile.networkToBytes netB) "the target holds the second model"
+                    Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort) [| "link.fnn"; "real.fnn" |] "nothing else in the folder"
+                finally Directory.Delete(dir, true)
+            }
+            test "a FIFO, and a link to one, are written into, not replaced: the reader gets the model and the FIFO stays a FIFO" {
+                // The defect: a link (outside /dev) to a device or FIFO was resolved and its target
+                // replaced by a regular file (as root, a device node in /dev). A FIFO in a
+                // temporary folder shows it without touching /dev.
+                let dir = tempDir ()
+                try
+                    let fifo, link = Path.Combine(dir, "pipe"), Path.Combine(dir, "out.fnn")
+                    if not (mkfifo fifo) then skiptest "mkfifo is not available"
+                    File.CreateSymbolicLink(link, fifo) |> ignore
+                    Expect.isTrue (ModelFile.writesInPlace fifo) "a FIFO is written in place"
+                    Expect.isTrue (ModelFile.writesInPlace link) "a link to a FIFO is written in place"
+                    let expected = ModelFile.networkToBytes netB
+                    Expect.equal (readWhileSaving fifo (fun () -> ModelFile.saveNetwork link netB)) expected "through the link: the reader got the model"
+                    Expect.equal (readWhileSaving fifo (fun () -> ModelFile.saveNetwork fifo netB)) expected "the FIFO itself: the reader got the model"
+                    Expect.isTrue (ModelFile.writesInPlace fifo) "still a FIFO"
+                    Expect.equal (FileInfo(fifo).Length) 0L "not a regular file holding the model"
+                    Expect.equal (FileInfo(link).LinkTarget) fifo "the link is still a link"
+                    Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort) [| "out.fnn"; "pipe" |] "nothing else in the folder"
+                finally Directory.Delete(dir, true)
+            }
+            test "/dev/null is written in place and stays a device" {
+                if not (File.Exists "/dev/null") then skiptest "no /dev/null"
+                // Checked first, so that a broken type test can never make a save replace /dev/null.
+                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "/dev/null is a character device"
+                ModelFile.saveNetwork "/dev/null" netB
+                Onnx.saveNetwork "/dev/null" 17 netB
+                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "still a device"
+                Expect.equal (File.ReadAllBytes "/dev/null") [||] "reads as empty, as a device does"
+                Expect.isFalse (ModelFile.writesInPlace (Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N")))) "a path where nothing is: replaced (created)"
+            }
+        ]
+    ]
