@@ -56,10 +56,15 @@ module ModelFile =
 
     let private bad (message: string) : 'a = raise (ModelFormatException message)
 
+    /// An ArgumentException's message without its " (Parameter '...')": for a message that goes
+    /// on inside another error, which names its own parameter or none.
+    let private messageOf (e: ArgumentException) =
+        if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+
     /// Turns the ArgumentException of a model's own constructor into the file format's error.
     let private rebuild (kind: string) (f: unit -> 'T) : 'T =
         try f ()
-        with :? ArgumentException as e -> bad (sprintf "The %s model in the file is inconsistent: %s" kind e.Message)
+        with :? ArgumentException as e -> bad (sprintf "The %s model in the file is inconsistent: %s" kind (messageOf e))
 
     let private floatsOfMatrix (m: Matrix<float>) =
         ModelValue.Floats ([| m.RowCount; m.ColumnCount |], Array.init (m.RowCount * m.ColumnCount) (fun k -> m.[k / m.ColumnCount, k % m.ColumnCount]))
@@ -460,19 +465,20 @@ module ModelFile =
     /// Save validates what load validates: the bytes of a model are read back by the same reader
     /// that loading uses, and a model whose file could not be loaded (a NaN or infinite value, a
     /// name given twice, an activation or shape the reader refuses) raises ArgumentException
-    /// (ParamName `param`) saying what is wrong, before anything is written.
+    /// (ParamName `param`) saying what is wrong, before anything is written. A model whose bytes
+    /// cannot even be made (a null text) raises the same, saying so; the message of an inner
+    /// ArgumentException is kept without its own " (Parameter '...')", so that only `param` is named.
     let private validated (param: string) (what: string) (write: unit -> byte[]) (read: byte[] -> 'T) : byte[] =
-        let refuse (message: string) : 'a =
-            raise (ArgumentException(sprintf "The %s cannot be saved: its file could not be loaded back. %s" what message, param))
+        let fail (message: string) : 'a = raise (ArgumentException(sprintf "The %s cannot be saved: %s" what message, param))
         let bytes =
             try write ()
             with
-            | :? ArgumentException as e -> refuse e.Message
-            | :? NullReferenceException -> refuse "A part of it is null."
+            | :? ArgumentNullException | :? NullReferenceException -> fail "a part of it is null."
+            | :? ArgumentException as e -> fail (messageOf e)
         try
             read bytes |> ignore
             bytes
-        with :? ModelFormatException as e -> refuse e.Message
+        with :? ModelFormatException as e -> fail ("its file could not be loaded back. " + e.Message)
 
     /// A network's entries checked for null parts.
     let private notNullNetwork (param: string) (net: Network) =
@@ -502,6 +508,7 @@ module ModelFile =
     /// "pipeline") for a pipeline whose file could not be loaded back.
     let pipelineToBytes (p: Pipeline) =
         Check.notNull "pipeline" (box p)
+        notNullNetwork "pipeline" p.Network
         validated "pipeline" "pipeline" (fun () -> ModelContainer.write { Kind = "pipeline"; Entries = pipelineEntries p }) pipelineOfBytes
     /// A linear model from file bytes; raises ModelFormatException.
     let linearOfBytes (bytes: byte[]) = linearOf (ofBytes "linear" bytes)
@@ -517,6 +524,8 @@ module ModelFile =
     /// ArgumentException (ParamName "checkpoint") for one whose file could not be loaded back.
     let checkpointToBytes (c: Checkpoint<Network>) =
         Check.notNull "checkpoint" (box c)
+        notNullNetwork "checkpoint" c.Model
+        c.Best |> Option.iter (fun b -> if not (isNull (box b.Model)) then notNullNetwork "checkpoint" b.Model)
         validated "checkpoint" "checkpoint" (fun () -> ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }) checkpointOfBytes
 
     /// The kind of model a file's bytes hold ("network", "pipeline", "linear", ...), after

@@ -227,4 +227,47 @@ let tests =
                 Expect.isFalse (ModelFile.writesInPlace (Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N")))) "a path where nothing is: replaced (created)"
             }
         ]
+        testList "refusals name the caller's parameter" [
+            test "a custom block in a checkpoint or a pipeline is refused naming checkpoint or pipeline, once, before anything is written" {
+                // The message is the one networkToBytes gives (ParamName net), with the caller's
+                // parameter: before, "(Parameter 'net') (Parameter 'checkpoint')", behind a claim that
+                // the file could not be loaded back, and ONNX named "network" for a pipeline.
+                let block1 = "Block 1 is the custom block 'twice', which a model file cannot hold (its code is not data). Save its parameters yourself, or replace it by built-in blocks."
+                let e = expectArg "checkpoint" [] (fun () -> ModelFile.checkpointToBytes (Checkpoint.start TrainingOptions.Default 0 customNet) |> ignore)
+                Expect.equal e.Message (block1 + " (Parameter 'checkpoint')") "checkpoint: the block, the parameter once"
+                let e = expectArg "pipeline" [] (fun () -> ModelFile.pipelineToBytes (regressor customNet) |> ignore)
+                Expect.equal e.Message (block1 + " (Parameter 'pipeline')") "pipeline"
+                let e = expectArg "pipeline" [ "Block 1 is the custom block 'twice', which ONNX export cannot write" ] (fun () -> Onnx.exportPipeline 17 (regressor customNet) |> ignore)
+                Expect.equal (occurrences "(Parameter" e.Message) 1 "ONNX pipeline: the parameter once"
+                let e = expectArg "network" [ "Block 1 is the custom block 'twice'" ] (fun () -> Onnx.exportNetwork 17 customNet |> ignore)
+                Expect.equal (occurrences "(Parameter" e.Message) 1 "ONNX network: the parameter once"
+            }
+            test "a model whose bytes cannot be made says so, naming the caller's parameter once (not 'could not be loaded back')" {
+                // A record built around LinearModel.create's checks: a null feature name, which the
+                // container cannot write (ParamName "container" inside).
+                let m = Linear.LinearModel.create (Mat.init 1 1 (fun _ _ -> 2.0)) (Vector<float>.Build.Dense(1, 1.0)) true [| "x" |]
+                let e = expectArg "model" [] (fun () -> ModelFile.linearToBytes { m with FeatureNames = [| null |] } |> ignore)
+                Expect.equal e.Message "The linear model cannot be saved: A model file cannot hold a null text (a kind, an entry name or a text value is null). (Parameter 'model')" "the container's reason, the parameter once"
+                let c = { Checkpoint.start TrainingOptions.Default 0 netA with PendingBatches = [| null |] }
+                let e = expectArg "checkpoint" [] (fun () -> ModelFile.checkpointToBytes c |> ignore)
+                Expect.equal e.Message "The checkpoint cannot be saved: a part of it is null. (Parameter 'checkpoint')" "a null part"
+                // What the reader refuses still says so.
+                let e = expectArg "model" [ "The linear model cannot be saved: its file could not be loaded back." ] (fun () -> ModelFile.linearToBytes { m with FeatureNames = [| "x"; "x" |] } |> ignore)
+                Expect.equal (occurrences "(Parameter" e.Message) 1 "the parameter once"
+            }
+            test "C#: ModelFile.SaveCheckpoint with a custom block names checkpoint, never the core's net" {
+                let net = FunctionalNN.NetworkBuilder(2).Dense(2, FunctionalNN.Activation.Tanh).Add(Swish(2)).Dense(1, FunctionalNN.Activation.Identity).Seed(3L).Build()
+                let x = Array2D.init 6 2 (fun i j -> float (i + j) / 6.0)
+                let y = Array2D.init 6 1 (fun i _ -> float i / 6.0)
+                let r = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.MeanSquaredError, FunctionalNN.TrainingOptions(MaxEpochs = 1, Backend = FunctionalNN.Backend.Reference))
+                let dir = tempDir ()
+                try
+                    let path = Path.Combine(dir, "c.fnn")
+                    let e = expectArg "checkpoint" [ "custom block 'swish'" ] (fun () -> FunctionalNN.ModelFile.SaveCheckpoint(r.Checkpoint, path))
+                    Expect.isFalse (e.Message.Contains "'net'") (sprintf "the core's parameter is not shown: %s" e.Message)
+                    Expect.equal (occurrences "(Parameter" e.Message) 1 "the parameter once"
+                    Expect.isFalse (File.Exists path) "nothing written"
+                finally Directory.Delete(dir, true)
+            }
+        ]
     ]

@@ -119,8 +119,9 @@ module internal OnnxExport =
     /// on its own by the activation table; dropout as Dropout(x, ratio) at inference (the identity;
     /// the rate a DOUBLE scalar "<name>.ratio", so it comes back); the normalisations as above; a
     /// residual as its inner blocks and Add(x, f(x)). A custom block has no ONNX translation: an
-    /// ArgumentException (ParamName "network") naming it and its position.
-    let rec blocks (g: Graph) (elemType: int) (prefix: string) (position: string) (bs: Block list) (input: string) (output: string) =
+    /// ArgumentException (ParamName `param`: "network", or "pipeline" for a pipeline's network)
+    /// naming it and its position.
+    let rec blocks (param: string) (g: Graph) (elemType: int) (prefix: string) (position: string) (bs: Block list) (input: string) (output: string) =
         let last = List.length bs - 1
         bs
         |> List.iteri (fun i block ->
@@ -137,10 +138,10 @@ module internal OnnxExport =
             | Block.BatchNorm bn -> batchNorm g name elemType bn inp out
             | Block.LayerNorm ln -> layerNorm g name elemType ln inp out
             | Block.Residual inner ->
-                blocks g elemType (name + ".") here inner inp (name + ".f")
+                blocks param g elemType (name + ".") here inner inp (name + ".f")
                 g.Add(node "Add" (name + ".residual") [ inp; name + ".f" ] [ out ] [])
             | Block.Custom c ->
-                Check.fail "network" (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
+                Check.fail param (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
 
     /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
     let private float32MinNormal = Math.Pow(2.0, -126.0)
@@ -181,9 +182,10 @@ module internal OnnxExport =
                 | _ -> ())
         walk "" net.Blocks
 
-    /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>".
-    let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
-        blocks g (elementType net.Precision) prefix "" net.Blocks input output
+    /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>" (errors
+    /// name the parameter `param`).
+    let network (param: string) (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
+        blocks param g (elementType net.Precision) prefix "" net.Blocks input output
 
     let valueInfo (name: string) (elemType: int) (dims: Choice<string, int> list) (doc: string) =
         let shape = TensorShapeProto()
@@ -225,7 +227,7 @@ module internal OnnxExport =
         checkWritable "network" net
         let g = newGraph opset
         let t = elementType net.Precision
-        network g "" net "input" "output"
+        network "network" g "" net "input" "output"
         model opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
             [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
             [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
@@ -311,7 +313,7 @@ module internal OnnxExport =
             else
                 g.Add(node "Cast" "to_float" [ scaled ] [ "network.input" ] [ attrInt "to" (int64 floatType) ])
                 "network.input", "network.output"
-        network g "network." net netIn netOut
+        network "pipeline" g "network." net netIn netOut
         if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ "outputs" ] [ attrInt "to" (int64 doubleType) ])
         let k = net.OutputSize
         let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]
