@@ -227,6 +227,35 @@ let tests =
                 Expect.isFalse (ModelFile.writesInPlace (Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N")))) "a path where nothing is: replaced (created)"
             }
         ]
+        testList "ONNX import is linear and bounded" [
+            test "one initialiser read by 1,000 Gemm nodes is refused at the fifth, naming it, within the documented allocation" {
+                // W is 256 x 256 (65,536 values, 262,144 bytes). Reads may total 4 x 65,536: four
+                // Gemm nodes reach exactly that, the fifth passes it (docs/onnx.md). Before the fix
+                // this file imported, allocating about 2.4 GB (1,000 decoded copies of W).
+                let nodes = [ for i in 0 .. 999 -> onnxNode "Gemm" (sprintf "gemm%d" i) [ (if i = 0 then "x" else sprintf "y%d" (i - 1)); "W" ] (sprintf "y%d" i) ]
+                let bytes = onnxModel 256 [ floatMatrix "W" 256 256 (fun k -> float32 (k % 7) * 1e-3f) ] nodes "y999"
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                match Expect.throwsC (fun () -> Onnx.importNetwork bytes |> ignore) id with
+                | :? OnnxFormatException as e ->
+                    Expect.equal (e.NodeName, e.OperatorType) ("gemm4", "Gemm") "the fifth node"
+                    Expect.stringContains e.Message "'W'" "names the initialiser"
+                    Expect.stringContains e.Message "more than 4 times the 65536 values" "the cause"
+                | e -> failtestf "expected OnnxFormatException, got %O" e
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                // docs/onnx.md: an import allocates at most 64 times the file plus 256 KiB.
+                Expect.isLessThan allocated (64L * int64 bytes.Length + 262144L) (sprintf "allocated %d bytes for a file of %d" allocated bytes.Length)
+            }
+            test "a weight shared by two nodes (weight tying) still imports" {
+                // Reads 2 x 9 of 9 stored values: within the factor of 4. Both layers are W.
+                let w k = float32 (k + 1) / 10.0f
+                let bytes = onnxModel 3 [ floatMatrix "W" 3 3 w ] [ onnxNode "Gemm" "g0" [ "x"; "W" ] "a"; onnxNode "Relu" "r0" [ "a" ] "b"; onnxNode "Gemm" "g1" [ "b"; "W" ] "c" ] "c"
+                let net = (Onnx.importNetwork bytes).Network
+                Expect.equal net.Layers.Length 2 "two dense layers"
+                for l in net.Layers do
+                    Expect.equal (l.Weights.ToRowMajorArray()) (Array.init 9 (fun k -> float (w k))) "W, row by row"
+                Expect.equal (net.Layers |> List.map (fun l -> l.Activation)) [ Activation.ReLU; Activation.Identity ] "the activations"
+            }
+        ]
         testList "refusals name the caller's parameter" [
             test "a custom block in a checkpoint or a pipeline is refused naming checkpoint or pipeline, once, before anything is written" {
                 // The message is the one networkToBytes gives (ParamName net), with the caller's

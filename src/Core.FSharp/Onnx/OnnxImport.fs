@@ -32,6 +32,11 @@ module internal OnnxImport =
     let maxNodes = 100_000
     let maxLayers = 10_000
     let maxElements = 1L <<< 28
+    /// The weight values the nodes may read in all, as a multiple of the values the initialisers
+    /// and constants hold: each is read once as a rule (a normalisation's scale twice), a weight
+    /// shared by a few nodes passes, and a small file whose one initialiser hundreds of nodes
+    /// read (which would build a network far larger than the file) is refused.
+    let maxReadFactor = 4L
 
     let private fail (node: NodeProto) (message: string) : 'a =
         let name, op = if isNull node then "", "" else node.Name, node.OpType
@@ -106,7 +111,20 @@ module internal OnnxImport =
         { Constants: Dictionary<string, TensorProto>
           Functions: Dictionary<string, FunctionProto>
           /// The default domain's opset of the model.
-          Opset: int }
+          Opset: int
+          /// The values the initialisers and Constant nodes read so far hold (their data, not their
+          /// declared shapes).
+          mutable Stored: int64
+          /// The weight values the nodes have read so far (a tensor read by two nodes counts twice).
+          mutable Read: int64 }
+
+    /// The values a FLOAT or DOUBLE tensor's data holds (0 for other element types, which are
+    /// refused when read as weights).
+    let private storedValues (t: TensorProto) : int64 =
+        match t.DataType with
+        | 1 -> if t.HasRawData then int64 t.RawData.Length / 4L else int64 t.FloatData.Count
+        | 11 -> if t.HasRawData then int64 t.RawData.Length / 8L else int64 t.DoubleData.Count
+        | _ -> 0L
 
     let private attrs (node: NodeProto) (allowed: string list) =
         let d = Dictionary<string, AttributeProto>()
@@ -146,6 +164,11 @@ module internal OnnxImport =
         let name = node.Input.[i]
         match ctx.Constants.TryGetValue name with
         | true, t ->
+            // Counted before it is decoded, so that a refused read allocates nothing.
+            let count = storedValues t
+            ctx.Read <- ctx.Read + count
+            if ctx.Read > maxReadFactor * ctx.Stored then
+                fail node (sprintf "its %s '%s' (%d values) brings the weight values the graph's nodes read to %d, more than %d times the %d values its initialisers and constants hold: a graph that reads one initialiser in many nodes would build a network far larger than its file, and is refused." what name count ctx.Read maxReadFactor ctx.Stored)
             let dims, values, et = tensorValues node t
             if et <> s.ElemType then
                 fail node (sprintf "its %s '%s' is %s but the graph computes in %s; every weight must have the input's element type." what name (typeName et) (typeName s.ElemType))
@@ -540,7 +563,8 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
-        { Constants = constants; Functions = functions; Opset = opset }
+        { Constants = constants; Functions = functions; Opset = opset
+          Stored = constants.Values |> Seq.sumBy storedValues; Read = 0L }
 
     /// Reads the nodes in order as one chain from the state's current value, each by its entry
     /// of the table; every value a node reads must be in `defined` (the graph input, an
@@ -561,6 +585,7 @@ module internal OnnxImport =
                         let t = v.T.Clone()
                         t.Name <- node.Output.[0]
                         ctx.Constants.[node.Output.[0]] <- t
+                        ctx.Stored <- ctx.Stored + storedValues t
                     | _ -> fail node "a Constant is read only with a tensor 'value'."
                 else
                     match readers.TryGetValue node.OpType with
