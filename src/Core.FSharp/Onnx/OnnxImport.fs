@@ -100,6 +100,10 @@ module internal OnnxImport =
           /// The values of the chain at block boundaries (the graph input, each block's output), with
           /// the number of blocks before them and their width: where a residual Add may start.
           Points: Map<string, int * int>
+          /// The names in Points with their block counts, the latest first (so counts never rise
+          /// from the head on): an Add drops the boundaries after its start from the head, in time
+          /// proportional to what it drops, so that reading stays linear in the nodes.
+          Marked: (string * int) list
           Current: string
           Width: int
           Softmax: bool
@@ -188,7 +192,9 @@ module internal OnnxImport =
 
     /// Records the current value as a block boundary (when no dense layer is pending).
     let private mark (s: State) : State =
-        if s.Pending.IsSome then s else { s with Points = s.Points.Add(s.Current, (s.Count, s.Width)) }
+        // A value is defined once, so a value marked again is marked at the same count and width.
+        if s.Pending.IsSome || s.Points.ContainsKey s.Current then s
+        else { s with Points = s.Points.Add(s.Current, (s.Count, s.Width)); Marked = (s.Current, s.Count) :: s.Marked }
 
     /// Closes what is pending and appends a block whose output is the node's, of the given width.
     let private block (node: NodeProto) (s: State) (b: Block) (width: int) : State =
@@ -278,8 +284,13 @@ module internal OnnxImport =
                 let depth = 1 + Block.nesting innerReversed
                 if depth > ModelFile.maxBlockDepth then
                     fail node (sprintf "it closes a residual block that nests residual blocks %d deep; a network nests them at most %d deep." depth ModelFile.maxBlockDepth)
-                let points = s.Points |> Map.filter (fun _ (c, _) -> c <= k)
-                { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Current = node.Output.[0]; Width = width } |> mark
+                // The boundaries inside the block (after x) are gone; x and those before it stay.
+                let rec drop (points: Map<string, int * int>) (marked: (string * int) list) =
+                    match marked with
+                    | (name, c) :: earlier when c > k -> drop (points.Remove name) earlier
+                    | _ -> points, marked
+                let points, marked = drop s.Points s.Marked
+                { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Marked = marked; Current = node.Output.[0]; Width = width } |> mark
             | None ->
                 fail node (sprintf "it adds '%s', which is not an earlier block boundary of the chain (a residual block adds the value it started from, x + f(x))." node.Input.[i])
         else
@@ -662,7 +673,7 @@ module internal OnnxImport =
                 bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
         let defined = HashSet<string>(constants.Keys)
         defined.Add input.Name |> ignore
-        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType } |> mark
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Marked = []; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType } |> mark
         let state = close (walk ctx defined start graph.Node) Activation.Identity
         if output.Name <> state.Current then
             bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
@@ -752,7 +763,7 @@ module internal OnnxImport =
             | [] -> bad "The pipeline has no network layers (nodes named network.layer<i>)."
         let defined = HashSet<string>(ctx.Constants.Keys)
         defined.Add first.Input.[0] |> ignore
-        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision } |> mark
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Marked = []; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision } |> mark
         let state = close (walk ctx defined start layerNodes) Activation.Identity
         let net = networkOf state
         let pipeline =
