@@ -286,6 +286,44 @@ let tests =
                 | e -> failtestf "expected OnnxFormatException, got %O" e
             }
         ]
+        testList "ONNX export writes only what import reads" [
+            test "a Float32 epsilon or leaky slope beyond float32's range is refused, naming the parameter and the block" {
+                // float32's largest value is about 3.4028e38 (IEEE 754 binary32), so 1e39 is written
+                // as infinity, which the importer refuses ("its epsilon is not finite").
+                let e = expectArg "network" [ "Block 1"; "epsilon 1E+39"; "beyond float32's range" ] (fun () -> Onnx.exportNetwork 17 (withEpsilon 1e39 Precision.Float32) |> ignore)
+                Expect.equal (occurrences "(Parameter" e.Message) 1 "one parameter named"
+                expectArg "pipeline" [ "Block 1"; "beyond float32's range" ] (fun () -> Onnx.exportPipeline 17 (regressor (withEpsilon 1e39 Precision.Float32)) |> ignore) |> ignore
+                let leaky slope where =
+                    let dense = Dense.create (Mat.init 2 2 (fun i j -> float (i + j))) None Activation.Identity
+                    let blocks =
+                        match where with
+                        | "dense" -> [ Block.Dense { dense with Activation = Activation.LeakyReLU slope } ]
+                        | _ -> [ Block.Dense dense; Block.Activation (Activation.LeakyReLU slope) ]
+                    { Blocks = blocks; Precision = Precision.Float32 }
+                expectArg "network" [ "Block 0's leaky ReLU slope -1E+39"; "beyond float32's range" ] (fun () -> Onnx.exportNetwork 17 (leaky -1e39 "dense") |> ignore) |> ignore
+                expectArg "network" [ "Block 1's leaky ReLU slope 1E+39" ] (fun () -> Onnx.exportNetwork 17 (leaky 1e39 "block") |> ignore) |> ignore
+                // Float64 writes them as DOUBLE: exported and read back exactly.
+                let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (withEpsilon 1e39 Precision.Float64))).Network
+                Expect.equal (back.Blocks |> List.pick (function Block.LayerNorm ln -> Some ln.Epsilon | _ -> None)) 1e39 "epsilon 1e39 in float64"
+                let float64Leaky = { (leaky -1e39 "block") with Precision = Precision.Float64 }
+                Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 float64Leaky)).Network.Blocks.[1] (Block.Activation (Activation.LeakyReLU -1e39)) "slope -1e39 in float64"
+            }
+            test "an export the importer would refuse is refused at export (read back, as model files are)" {
+                // 10,001 blocks: checkWritable has nothing against them, but the importer reads at
+                // most 10,000 (OnnxImport.maxLayers), so before this the file was written and then
+                // could not be imported.
+                let net = { Blocks = Block.Dense (Dense.create (Mat.init 2 2 (fun _ _ -> 1.0)) None Activation.Identity) :: List.replicate 10000 (Block.Activation Activation.ReLU); Precision = Precision.Float64 }
+                let dir = tempDir ()
+                try
+                    let path = Path.Combine(dir, "big.onnx")
+                    expectArg "network" [ "The network cannot be exported: its ONNX file could not be read back."; "more than 10000 blocks" ] (fun () -> Onnx.saveNetwork path 17 net) |> ignore
+                    Expect.isFalse (File.Exists path) "nothing written"
+                finally Directory.Delete(dir, true)
+                // 10,000 blocks in all export and import.
+                let fits = { net with Blocks = List.take 10000 net.Blocks }
+                Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 fits)).Network.Blocks.Length 10000 "10,000 blocks round-trip"
+            }
+        ]
         testList "refusals name the caller's parameter" [
             test "a custom block in a checkpoint or a pipeline is refused naming checkpoint or pipeline, once, before anything is written" {
                 // The message is the one networkToBytes gives (ParamName net), with the caller's

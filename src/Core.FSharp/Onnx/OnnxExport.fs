@@ -148,19 +148,37 @@ module internal OnnxExport =
 
     /// Raises ArgumentException (ParamName `name`) before anything is written when a block holds
     /// a value ONNX cannot carry faithfully: a parameter or running statistic that is NaN or
-    /// infinite (the file could not be read back), or, in a Float32 network, a normalisation
-    /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as
-    /// 0 or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant
-    /// row where the library gives a number (the export refuses it rather than change the result).
+    /// infinite, or a normalisation epsilon or leaky-ReLU slope that is (the file could not be
+    /// read back); in a Float32 network, whose values are written as float32, any of these beyond
+    /// float32's range (about 3.4028e38, where float32 has only infinity), and a normalisation
+    /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as 0
+    /// or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant row
+    /// where the library gives a number (the export refuses it rather than change the result).
     let checkWritable (name: string) (net: Network) =
         let isF32 = net.Precision = Precision.Float32
+        let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+        let beyondFloat32 (v: float) = isF32 && Double.IsFinite v && not (Single.IsFinite (float32 v))
         let nonFinite (what: string) (here: string) (v: Vector<float>) =
             match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) v with
             | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here what (string v.[k]) k name)
-            | None -> ()
+            | None ->
+                match Seq.tryFindIndex beyondFloat32 v with
+                | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here what (r v.[k]) k)
+                | None -> ()
         let epsilon (here: string) (e: float) =
+            if not (Double.IsFinite e) then
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
+            if beyondFloat32 e then
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, beyond float32's range (about 3.4028e38): in a float32 ONNX model it would be infinite, and the file could not be read back. Use a smaller epsilon (the default is 1e-5) or a Float64 network." here (r e))
             if isF32 && e < float32MinNormal then
-                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (e.ToString("R", CultureInfo.InvariantCulture)))
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (r e))
+        let slope (here: string) (act: Activation) =
+            match act with
+            | Activation.LeakyReLU a when not (Double.IsFinite a) ->
+                Check.fail name (sprintf "Block %s's leaky ReLU slope is %s: a non-finite slope cannot be exported (the file could not be read back)." here (r a))
+            | Activation.LeakyReLU a when beyondFloat32 a ->
+                Check.fail name (sprintf "Block %s's leaky ReLU slope %s is beyond float32's range (about 3.4028e38): a Float32 network's LeakyRelu alpha is a float32, where it would be infinite (the file could not be read back). Use a smaller slope or a Float64 network." here (r a))
+            | _ -> ()
         let rec walk (position: string) (bs: Block list) =
             bs |> List.iteri (fun i b ->
                 let here = if position = "" then string i else sprintf "%s.%d" position i
@@ -168,6 +186,8 @@ module internal OnnxExport =
                 | Block.Dense d ->
                     nonFinite "weights" here (Vector<float>.Build.DenseOfArray(d.Weights.ToColumnMajorArray()))
                     d.Bias |> Option.iter (nonFinite "bias" here)
+                    slope here d.Activation
+                | Block.Activation act -> slope here act
                 | Block.BatchNorm bn ->
                     nonFinite "scale" here bn.Scale
                     nonFinite "shift" here bn.Shift
