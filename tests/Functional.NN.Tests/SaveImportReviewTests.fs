@@ -367,4 +367,39 @@ let tests =
                 finally Directory.Delete(dir, true)
             }
         ]
+        testList "a validation loss that overflows" [
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                test (sprintf "%A: is an error naming validationTargets and the row, in float64 and float32" backend) {
+                    // Row 1's target is 1e200: (output - 1e200)^2 is about 1e400, beyond the double
+                    // range (about 1.8e308), though the target itself is finite. In float32, 1e30
+                    // squares to 1e60, finite as a double but beyond float32's 3.4028e38.
+                    let x = Mat.init 8 2 (fun i j -> float (i - j) / 8.0)
+                    let y = Mat.init 8 1 (fun i _ -> float i / 8.0)
+                    let net p = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 4L |> Network.withPrecision p
+                    let options = { TestOptions.sgd with MaxEpochs = 3 }.WithBackend(backend)
+                    for p, big, fragments in [ Precision.Float64, 1e200, [ "The mse loss of row 1 overflows the double range" ]
+                                               Precision.Float32, 1e30, [ "validation loss of row 1 is beyond float32's range" ] ] do
+                        let vx = Mat.init 3 2 (fun i j -> float (i + j) / 4.0)
+                        let vy = Mat.ofRows [ [| 1.0 |]; [| big |]; [| 2.0 |] ]
+                        let data = TrainingData.Of(x, y).WithValidation(vx, vy)
+                        let e = expectArg "validationTargets" ("validationTargets" :: fragments) (fun () -> Trainer.train options Loss.MeanSquaredError data (net p) |> ignore)
+                        Expect.equal (occurrences "(Parameter" e.Message) 1 (sprintf "%A: the parameter once" p)
+                        // Finite validation losses still train, and their checkpoint saves.
+                        let ok = TrainingData.Of(x, y).WithValidation(vx, Mat.ofRows [ [| 1.0 |]; [| 3.0 |]; [| 2.0 |] ])
+                        let r = Trainer.train options Loss.MeanSquaredError ok (net p)
+                        Expect.isTrue (r.History |> List.forall (fun h -> h.ValidationLoss |> Option.exists Double.IsFinite)) (sprintf "%A: finite validation losses" p)
+                        Expect.equal (ModelFile.checkpointOfBytes (ModelFile.checkpointToBytes r.Checkpoint)).Epoch 3 (sprintf "%A: the checkpoint saves" p)
+                }
+            test "C#: Trainer.Train names validationY, on both backends" {
+                for backend in [ FunctionalNN.Backend.Reference; FunctionalNN.Backend.Kernels ] do
+                    let net = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Identity).Seed(4L).Build()
+                    let x = Array2D.init 8 2 (fun i j -> float (i - j) / 8.0)
+                    let y = Array2D.init 8 1 (fun i _ -> float i / 8.0)
+                    let vx = Array2D.init 3 2 (fun i j -> float (i + j) / 4.0)
+                    let vy = array2D [ [ 1.0 ]; [ 1e200 ]; [ 2.0 ] ]
+                    let options = FunctionalNN.TrainingOptions(MaxEpochs = 2, Backend = backend)
+                    let e = expectArg "validationY" [ "row 1"; "validationY" ] (fun () -> FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.MeanSquaredError, options, vx, vy) |> ignore)
+                    Expect.isFalse (e.Message.Contains "validationTargets") (sprintf "%A: the core's name is not shown: %s" backend e.Message)
+            }
+        ]
     ]
