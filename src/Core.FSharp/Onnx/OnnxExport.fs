@@ -115,7 +115,7 @@ module internal OnnxExport =
             g.Add(nodeIn domain layerNormName (name + ".layer_norm") (inputs @ [ name + ".eps" ]) [ output ] [])
 
     /// The blocks of a network, from `input` to `output`; block i named "<prefix>layer<i>" (a
-    /// residual's inner blocks "<prefix>layer<i>.<j>"): a dense layer as `dense`; an activation
+    /// residual's inner block j "<prefix>layer<i>.layer<j>"): a dense layer as `dense`; an activation
     /// on its own by the activation table; dropout as Dropout(x, ratio) at inference (the identity;
     /// the rate a DOUBLE scalar "<name>.ratio", so it comes back); the normalisations as above; a
     /// residual as its inner blocks and Add(x, f(x)). A custom block has no ONNX translation: an
