@@ -308,6 +308,18 @@ let tests =
                 let float64Leaky = { (leaky -1e39 "block") with Precision = Precision.Float64 }
                 Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 float64Leaky)).Network.Blocks.[1] (Block.Activation (Activation.LeakyReLU -1e39)) "slope -1e39 in float64"
             }
+            test "fnn export --opset 13 of a float32 layer normalisation is a usage error naming --opset" {
+                // An opset in 13..17 that the model cannot use is a bad option value (exit 2, as an
+                // opset out of range is), not an error of the model (exit 1).
+                let dir = tempDir ()
+                try
+                    ModelFile.saveNetwork (Path.Combine(dir, "ln.fnn")) (withEpsilon 1e-5 Precision.Float32)
+                    let exit, err = runCli dir [ "export"; "--model"; "ln.fnn"; "--out"; "ln.onnx"; "--opset"; "13" ]
+                    Expect.equal exit 2 (sprintf "a usage error (stderr: %s)" err)
+                    Expect.equal (err.Trim()) "fnn: --opset 13: the network has a float32 layer normalisation (layer1), whose ONNX operator LayerNormalization needs opset 17." "one line naming the option"
+                    Expect.isFalse (File.Exists(Path.Combine(dir, "ln.onnx"))) "nothing written"
+                finally Directory.Delete(dir, true)
+            }
             test "an export the importer would refuse is refused at export (read back, as model files are)" {
                 // 10,001 blocks: checkWritable has nothing against them, but the importer reads at
                 // most 10,000 (OnnxImport.maxLayers), so before this the file was written and then
