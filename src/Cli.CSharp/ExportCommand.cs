@@ -13,6 +13,22 @@ public static class ExportCommand
         if (opset < 13 || opset > 17) throw new UsageException($"--opset must be between 13 and 17, not {opset}");
         if (ImportCommand.IsOnnx(modelPath))
             throw new UsageException($"fnn export writes ONNX from a model file (a network or a pipeline); {modelPath} is already ONNX (fnn import --onnx {modelPath} --out MODEL makes a model file of it)");
+        try
+        {
+            return Export(modelPath, outPath, opset, w);
+        }
+        catch (ArgumentException e) when (e.ParamName == "opset")
+        {
+            // An opset in 13..17 that this model still cannot use (a float32 layer normalisation needs
+            // 17): a bad option value, so a usage error naming the option, as for one out of range.
+            var text = e.Message.Replace(" (Parameter 'opset')", "");
+            var prefix = $"opset is {opset}, but ";
+            throw new UsageException($"--opset {opset}: {(text.StartsWith(prefix, StringComparison.Ordinal) ? text[prefix.Length..] : text)}");
+        }
+    }
+
+    private static int Export(string modelPath, string outPath, int opset, TextWriter w)
+    {
         switch (ModelFile.KindOf(modelPath))
         {
             case "pipeline":

@@ -15,6 +15,38 @@ type SaveOptions =
     /// A copy with OverwriteReadOnly changed.
     member this.WithOverwriteReadOnly(overwrite: bool) = { this with OverwriteReadOnly = overwrite }
 
+/// The type of the file a path names, as stat(2) gives it (symbolic links followed), through the
+/// runtime's own native shim (libSystem.Native, which System.IO uses on every Unix): the one way to
+/// tell a device, a pipe or a socket from a regular file, which System.IO does not expose.
+module internal FileType =
+
+    [<System.Runtime.InteropServices.DllImport("libSystem.Native", EntryPoint = "SystemNative_Stat")>]
+    extern int systemNativeStat(string path, byte[] status)
+
+    /// The mode bits of the shim's FileStatus (its second int32, after Flags), in the shim's own
+    /// constants, which are the same on every Unix: the type is mode &&& 0xF000.
+    let private typeMask = 0xF000
+    let private fifo = 0x1000
+    let private charDevice = 0x2000
+    let private blockDevice = 0x6000
+    let private socket = 0xC000
+
+    /// True when `path` (links followed) is a character or block device, a FIFO or a socket:
+    /// something to write into, not a file to replace. False for a regular file, a directory,
+    /// a path that does not exist, on Windows, and when the type cannot be learned.
+    let isDeviceOrPipe (path: string) : bool =
+        if OperatingSystem.IsWindows() then false
+        else
+            // FileStatus is about 130 bytes; the buffer leaves room for fields later runtimes add.
+            let status = Array.zeroCreate<byte> 512
+            let ok =
+                try systemNativeStat(path, status) = 0
+                with :? DllNotFoundException | :? EntryPointNotFoundException -> false
+            if not ok then false
+            else
+                let kind = BitConverter.ToInt32(status, 4) &&& typeMask
+                kind = charDevice || kind = blockDevice || kind = fifo || kind = socket
+
 /// Saving and loading models in the library's one file format (see ModelContainer). Each model
 /// kind is one pair of mapping functions between the model and named values; loading checks
 /// every shape and rebuilds the model through its own checked constructor, and raises only
@@ -24,10 +56,15 @@ module ModelFile =
 
     let private bad (message: string) : 'a = raise (ModelFormatException message)
 
+    /// An ArgumentException's message without its " (Parameter '...')": for a message that goes
+    /// on inside another error, which names its own parameter or none.
+    let private messageOf (e: ArgumentException) =
+        if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+
     /// Turns the ArgumentException of a model's own constructor into the file format's error.
     let private rebuild (kind: string) (f: unit -> 'T) : 'T =
         try f ()
-        with :? ArgumentException as e -> bad (sprintf "The %s model in the file is inconsistent: %s" kind e.Message)
+        with :? ArgumentException as e -> bad (sprintf "The %s model in the file is inconsistent: %s" kind (messageOf e))
 
     let private floatsOfMatrix (m: Matrix<float>) =
         ModelValue.Floats ([| m.RowCount; m.ColumnCount |], Array.init (m.RowCount * m.ColumnCount) (fun k -> m.[k / m.ColumnCount, k % m.ColumnCount]))
@@ -454,19 +491,20 @@ module ModelFile =
     /// Save validates what load validates: the bytes of a model are read back by the same reader
     /// that loading uses, and a model whose file could not be loaded (a NaN or infinite value, a
     /// name given twice, an activation or shape the reader refuses) raises ArgumentException
-    /// (ParamName `param`) saying what is wrong, before anything is written.
+    /// (ParamName `param`) saying what is wrong, before anything is written. A model whose bytes
+    /// cannot even be made (a null text) raises the same, saying so; the message of an inner
+    /// ArgumentException is kept without its own " (Parameter '...')", so that only `param` is named.
     let private validated (param: string) (what: string) (write: unit -> byte[]) (read: byte[] -> 'T) : byte[] =
-        let refuse (message: string) : 'a =
-            raise (ArgumentException(sprintf "The %s cannot be saved: its file could not be loaded back. %s" what message, param))
+        let fail (message: string) : 'a = raise (ArgumentException(sprintf "The %s cannot be saved: %s" what message, param))
         let bytes =
             try write ()
             with
-            | :? ArgumentException as e -> refuse e.Message
-            | :? NullReferenceException -> refuse "A part of it is null."
+            | :? ArgumentNullException | :? NullReferenceException -> fail "a part of it is null."
+            | :? ArgumentException as e -> fail (messageOf e)
         try
             read bytes |> ignore
             bytes
-        with :? ModelFormatException as e -> refuse e.Message
+        with :? ModelFormatException as e -> fail ("its file could not be loaded back. " + e.Message)
 
     /// A network's entries checked for null parts.
     let private notNullNetwork (param: string) (net: Network) =
@@ -496,6 +534,7 @@ module ModelFile =
     /// "pipeline") for a pipeline whose file could not be loaded back.
     let pipelineToBytes (p: Pipeline) =
         Check.notNull "pipeline" (box p)
+        notNullNetwork "pipeline" p.Network
         validated "pipeline" "pipeline" (fun () -> ModelContainer.write { Kind = "pipeline"; Entries = pipelineEntries p }) pipelineOfBytes
     /// A linear model from file bytes; raises ModelFormatException.
     let linearOfBytes (bytes: byte[]) = linearOf (ofBytes "linear" bytes)
@@ -511,6 +550,8 @@ module ModelFile =
     /// ArgumentException (ParamName "checkpoint") for one whose file could not be loaded back.
     let checkpointToBytes (c: Checkpoint<Network>) =
         Check.notNull "checkpoint" (box c)
+        notNullNetwork "checkpoint" c.Model
+        c.Best |> Option.iter (fun b -> if not (isNull (box b.Model)) then notNullNetwork "checkpoint" b.Model)
         validated "checkpoint" "checkpoint" (fun () -> ModelContainer.write { Kind = "checkpoint"; Entries = checkpointEntries c }) checkpointOfBytes
 
     /// The kind of model a file's bytes hold ("network", "pipeline", "linear", ...), after
@@ -583,6 +624,14 @@ module ModelFile =
             prefix <- prefix.Substring(0, cut)
         "." + prefix + suffix
 
+    /// True when a save to `path` writes into it in place instead of replacing it: when `path`, its
+    /// symbolic links followed, is a character or block device, a FIFO or a socket (/dev/null,
+    /// /dev/stdout into a pipe or a terminal, a link to a device). False for a regular file
+    /// (wherever it is, /dev/shm too), a directory, a path where nothing is, and on Windows.
+    let writesInPlace (path: string) : bool =
+        Check.notNull "path" path
+        not (String.IsNullOrWhiteSpace path) && FileType.isDeviceOrPipe (Path.GetFullPath path)
+
     /// Writes bytes to `path` atomically, with the semantics of a careful tool:
     /// - a symbolic link at `path` is followed (through a chain of links) and its target is
     ///   written; the link stays a link;
@@ -596,21 +645,22 @@ module ModelFile =
     /// - if anything fails the temporary file is deleted and the target is untouched;
     /// - errors name the user's path, never the temporary one.
     /// A directory at `path` is an ArgumentException (ParamName "path"); a missing folder a
-    /// DirectoryNotFoundException. A path under /dev or /proc (a device, a pipe, the process's own
-    /// descriptors: /dev/null, /dev/stdout) is written in place, appending, not replaced.
+    /// DirectoryNotFoundException. What is replaced is decided by the type of the file `path`
+    /// names once its links are followed, never by where it is: a character or block device, a
+    /// FIFO or a socket (/dev/null, /dev/stdout into a pipe, a link to a device) is written in
+    /// place from its start (a device cannot be truncated or replaced: a regular file would take
+    /// the device's place), and the link or device stays what it was; a regular file anywhere
+    /// (in /dev/shm too) is replaced as above.
     let writeAtomicWithOptions (options: SaveOptions) (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
         Check.notNull "path" path
         Check.notNull "bytes" bytes
         Check.notNull "options" (box options)
         if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the file to write."
         let full = Path.GetFullPath path
-        // A device, a pipe or one of the process's own descriptors (/dev/null, /dev/stdout,
-        // /proc/self/fd/1) is written in place, appending: replacing it would put a regular file
-        // where the device was (in /dev, as root), and a pipe has no path to replace.
-        let special (p: string) =
-            not (OperatingSystem.IsWindows()) && (p.StartsWith("/dev/", StringComparison.Ordinal) || p.StartsWith("/proc/", StringComparison.Ordinal))
-        if special full then
-            use file = new FileStream(full, FileMode.Append, FileAccess.Write)
+        // stat follows the links, so a link to a device is a device here, and /dev/stdout is the
+        // pipe or terminal (or regular file) it stands for.
+        if writesInPlace full then
+            use file = new FileStream(full, FileMode.Open, FileAccess.Write)
             use stream = wrap (file :> Stream)
             stream.Write(bytes, 0, bytes.Length)
             stream.Flush()

@@ -217,7 +217,7 @@ public sealed class Pipeline
     /// <exception cref="ArgumentException">A pipeline whose file could not be loaded back (ParamName "pipeline"), or a
     /// directory as <paramref name="path"/>.</exception>
     public void Save(string path, bool overwriteReadOnly = false) =>
-        FN.ModelFile.savePipelineWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, Core);
+        Errors.Run(() => FN.ModelFile.savePipelineWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, Core));
 
     /// <summary>True for a classifier.</summary>
     public bool IsClassifier => Core.IsClassifier;

@@ -38,7 +38,7 @@ public static class ModelFile
     public static void SaveLinear(LinearModel model, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        FN.ModelFile.saveLinearWith(Options(overwriteReadOnly), path, model.Core);
+        Errors.Run(() => FN.ModelFile.saveLinearWith(Options(overwriteReadOnly), path, model.Core));
     }
 
     /// <summary>Loads a linear model.</summary>
@@ -48,7 +48,7 @@ public static class ModelFile
     public static void SaveCheckpoint(TrainingCheckpoint<Network> checkpoint, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        FN.ModelFile.saveCheckpointWith(Options(overwriteReadOnly), path, (FN.Checkpoint<FN.Network>)checkpoint.Core);
+        Errors.Run(() => FN.ModelFile.saveCheckpointWith(Options(overwriteReadOnly), path, (FN.Checkpoint<FN.Network>)checkpoint.Core));
     }
 
     /// <summary>Loads a network training checkpoint; resume it with <see cref="Trainer.Resume"/>.</summary>

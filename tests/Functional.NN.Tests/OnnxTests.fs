@@ -835,9 +835,26 @@ let tests =
                 let net depth = { Blocks = nestedResidualsOnnx depth @ [ Block.Dense (Dense.create (Matrix<float>.Build.DenseIdentity 2) None Activation.Identity) ]; Precision = Precision.Float64 }
                 let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (net 32))).Network
                 Expect.equal (Block.nesting back.Blocks) 32 "32 deep comes back"
-                match importError (Onnx.exportNetwork 17 (net 33)) with
+                // Export reads its file back, so it refuses 33 itself. The file of 33 levels is the
+                // 32-deep export with one more Add around block 0: Add(input, layer0.a) -> layer0.b,
+                // which block 1 then reads.
+                match Expect.throwsC (fun () -> Onnx.exportNetwork 17 (net 33) |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "network" "export: ParamName"
+                    Expect.stringContains e.Message "at most 32 deep" "export: the limit"
+                | e -> failtestf "expected ArgumentException, got %O" e
+                let m = parse (Onnx.exportNetwork 17 (net 32))
+                let at = m.Graph.Node |> Seq.findIndex (fun n -> n.Name = "layer0.residual")
+                for n in m.Graph.Node do
+                    for k in 0 .. n.Input.Count - 1 do
+                        if n.Input.[k] = "layer0.a" then n.Input.[k] <- "layer0.b"
+                let outer = NodeProto(OpType = "Add", Name = "layer0.outer")
+                outer.Input.Add [ "input"; "layer0.a" ]
+                outer.Output.Add "layer0.b"
+                m.Graph.Node.Insert(at + 1, outer)
+                match importError (bytesOf m) with
                 | Some e ->
-                    Expect.equal e.OperatorType "Add" "the Add that closes the 33rd level"
+                    Expect.equal (e.NodeName, e.OperatorType) ("layer0.outer", "Add") "the Add that closes the 33rd level"
                     Expect.stringContains e.Message "at most 32 deep" "the limit"
                 | None -> failtest "a network nested 33 deep imported"
             }

@@ -1,5 +1,6 @@
 namespace Functional.NN
 
+open System
 open System.IO
 
 /// ONNX export and import (docs/onnx.md). Export writes a network of built-in blocks or a whole
@@ -20,16 +21,31 @@ module Onnx =
     /// The highest opset the exporter writes: 17 (what ONNX 1.12 knows).
     let maxOpset = OnnxCommon.maxOpset
 
+    /// Export validates what import validates (as a model file's save does): the bytes are read
+    /// back by the importer, and a model whose ONNX file it would refuse raises ArgumentException
+    /// (ParamName `param`) with the importer's message, before anything is written.
+    let private readBack (param: string) (what: string) (read: byte[] -> 'T) (bytes: byte[]) : byte[] =
+        try
+            read bytes |> ignore
+            bytes
+        with :? OnnxFormatException as e ->
+            raise (ArgumentException(sprintf "The %s cannot be exported: its ONNX file could not be read back. %s" what e.Message, param))
+
     /// A network as the bytes of an ONNX model: input "input" (N x d_in), output "output"
     /// (N x d_out), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension
-    /// "N" dynamic. Raises ArgumentException (ParamName "opset") for an opset outside 13..17.
-    let exportNetwork (opset: int) (network: Network) : byte[] = OnnxExport.networkModel opset network
+    /// "N" dynamic. Raises ArgumentException (ParamName "opset") for an opset outside 13..17, and
+    /// (ParamName "network") for a network ONNX cannot carry (a custom block, a non-finite value,
+    /// a Float32 value beyond float32's range) or whose file `importNetwork` would refuse.
+    let exportNetwork (opset: int) (network: Network) : byte[] =
+        OnnxExport.networkModel opset network |> readBack "network" "network" OnnxImport.read
 
     /// A pipeline as the bytes of an ONNX model: input "features" (N x d, DOUBLE, raw values),
     /// the scaling, the network, and outputs "outputs" (raw network outputs), "probabilities" and
     /// "class_index" for a classifier, "values" for a regressor; class and feature names in the
-    /// metadata (docs/onnx.md). Raises ArgumentException naming a part it cannot write.
-    let exportPipeline (opset: int) (pipeline: Pipeline) : byte[] = OnnxExport.pipelineModel opset pipeline
+    /// metadata (docs/onnx.md). Raises ArgumentException naming a part it cannot write (ParamName
+    /// "pipeline", or "opset"), also for a pipeline whose file `importPipeline` would refuse.
+    let exportPipeline (opset: int) (pipeline: Pipeline) : byte[] =
+        OnnxExport.pipelineModel opset pipeline |> readBack "pipeline" "pipeline" OnnxImport.readPipeline
 
     /// Reads an ONNX model's bytes into a network. Raises OnnxFormatException (a
     /// ModelFormatException) naming the node and the operator for a graph outside the family, and

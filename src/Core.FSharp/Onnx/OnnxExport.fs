@@ -115,12 +115,13 @@ module internal OnnxExport =
             g.Add(nodeIn domain layerNormName (name + ".layer_norm") (inputs @ [ name + ".eps" ]) [ output ] [])
 
     /// The blocks of a network, from `input` to `output`; block i named "<prefix>layer<i>" (a
-    /// residual's inner blocks "<prefix>layer<i>.<j>"): a dense layer as `dense`; an activation
+    /// residual's inner block j "<prefix>layer<i>.layer<j>"): a dense layer as `dense`; an activation
     /// on its own by the activation table; dropout as Dropout(x, ratio) at inference (the identity;
     /// the rate a DOUBLE scalar "<name>.ratio", so it comes back); the normalisations as above; a
     /// residual as its inner blocks and Add(x, f(x)). A custom block has no ONNX translation: an
-    /// ArgumentException (ParamName "network") naming it and its position.
-    let rec blocks (g: Graph) (elemType: int) (prefix: string) (position: string) (bs: Block list) (input: string) (output: string) =
+    /// ArgumentException (ParamName `param`: "network", or "pipeline" for a pipeline's network)
+    /// naming it and its position.
+    let rec blocks (param: string) (g: Graph) (elemType: int) (prefix: string) (position: string) (bs: Block list) (input: string) (output: string) =
         let last = List.length bs - 1
         bs
         |> List.iteri (fun i block ->
@@ -137,29 +138,47 @@ module internal OnnxExport =
             | Block.BatchNorm bn -> batchNorm g name elemType bn inp out
             | Block.LayerNorm ln -> layerNorm g name elemType ln inp out
             | Block.Residual inner ->
-                blocks g elemType (name + ".") here inner inp (name + ".f")
+                blocks param g elemType (name + ".") here inner inp (name + ".f")
                 g.Add(node "Add" (name + ".residual") [ inp; name + ".f" ] [ out ] [])
             | Block.Custom c ->
-                Check.fail "network" (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
+                Check.fail param (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
 
     /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
     let private float32MinNormal = Math.Pow(2.0, -126.0)
 
     /// Raises ArgumentException (ParamName `name`) before anything is written when a block holds
     /// a value ONNX cannot carry faithfully: a parameter or running statistic that is NaN or
-    /// infinite (the file could not be read back), or, in a Float32 network, a normalisation
-    /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as
-    /// 0 or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant
-    /// row where the library gives a number (the export refuses it rather than change the result).
+    /// infinite, or a normalisation epsilon or leaky-ReLU slope that is (the file could not be
+    /// read back); in a Float32 network, whose values are written as float32, any of these beyond
+    /// float32's range (about 3.4028e38, where float32 has only infinity), and a normalisation
+    /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as 0
+    /// or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant row
+    /// where the library gives a number (the export refuses it rather than change the result).
     let checkWritable (name: string) (net: Network) =
         let isF32 = net.Precision = Precision.Float32
+        let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+        let beyondFloat32 (v: float) = isF32 && Double.IsFinite v && not (Single.IsFinite (float32 v))
         let nonFinite (what: string) (here: string) (v: Vector<float>) =
             match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) v with
             | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here what (string v.[k]) k name)
-            | None -> ()
+            | None ->
+                match Seq.tryFindIndex beyondFloat32 v with
+                | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here what (r v.[k]) k)
+                | None -> ()
         let epsilon (here: string) (e: float) =
+            if not (Double.IsFinite e) then
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
+            if beyondFloat32 e then
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, beyond float32's range (about 3.4028e38): in a float32 ONNX model it would be infinite, and the file could not be read back. Use a smaller epsilon (the default is 1e-5) or a Float64 network." here (r e))
             if isF32 && e < float32MinNormal then
-                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (e.ToString("R", CultureInfo.InvariantCulture)))
+                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (r e))
+        let slope (here: string) (act: Activation) =
+            match act with
+            | Activation.LeakyReLU a when not (Double.IsFinite a) ->
+                Check.fail name (sprintf "Block %s's leaky ReLU slope is %s: a non-finite slope cannot be exported (the file could not be read back)." here (r a))
+            | Activation.LeakyReLU a when beyondFloat32 a ->
+                Check.fail name (sprintf "Block %s's leaky ReLU slope %s is beyond float32's range (about 3.4028e38): a Float32 network's LeakyRelu alpha is a float32, where it would be infinite (the file could not be read back). Use a smaller slope or a Float64 network." here (r a))
+            | _ -> ()
         let rec walk (position: string) (bs: Block list) =
             bs |> List.iteri (fun i b ->
                 let here = if position = "" then string i else sprintf "%s.%d" position i
@@ -167,6 +186,8 @@ module internal OnnxExport =
                 | Block.Dense d ->
                     nonFinite "weights" here (Vector<float>.Build.DenseOfArray(d.Weights.ToColumnMajorArray()))
                     d.Bias |> Option.iter (nonFinite "bias" here)
+                    slope here d.Activation
+                | Block.Activation act -> slope here act
                 | Block.BatchNorm bn ->
                     nonFinite "scale" here bn.Scale
                     nonFinite "shift" here bn.Shift
@@ -181,9 +202,10 @@ module internal OnnxExport =
                 | _ -> ())
         walk "" net.Blocks
 
-    /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>".
-    let network (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
-        blocks g (elementType net.Precision) prefix "" net.Blocks input output
+    /// Every block of a network, from `input` to `output`; blocks named "<prefix>layer<i>" (errors
+    /// name the parameter `param`).
+    let network (param: string) (g: Graph) (prefix: string) (net: Network) (input: string) (output: string) =
+        blocks param g (elementType net.Precision) prefix "" net.Blocks input output
 
     let valueInfo (name: string) (elemType: int) (dims: Choice<string, int> list) (doc: string) =
         let shape = TensorShapeProto()
@@ -225,7 +247,7 @@ module internal OnnxExport =
         checkWritable "network" net
         let g = newGraph opset
         let t = elementType net.Precision
-        network g "" net "input" "output"
+        network "network" g "" net "input" "output"
         model opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
             [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
             [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
@@ -311,7 +333,7 @@ module internal OnnxExport =
             else
                 g.Add(node "Cast" "to_float" [ scaled ] [ "network.input" ] [ attrInt "to" (int64 floatType) ])
                 "network.input", "network.output"
-        network g "network." net netIn netOut
+        network "pipeline" g "network." net netIn netOut
         if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ "outputs" ] [ attrInt "to" (int64 doubleType) ])
         let k = net.OutputSize
         let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]

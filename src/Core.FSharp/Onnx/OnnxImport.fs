@@ -32,6 +32,11 @@ module internal OnnxImport =
     let maxNodes = 100_000
     let maxLayers = 10_000
     let maxElements = 1L <<< 28
+    /// The weight values the nodes may read in all, as a multiple of the values the initialisers
+    /// and constants hold: each is read once as a rule (a normalisation's scale twice), a weight
+    /// shared by a few nodes passes, and a small file whose one initialiser hundreds of nodes
+    /// read (which would build a network far larger than the file) is refused.
+    let maxReadFactor = 4L
 
     let private fail (node: NodeProto) (message: string) : 'a =
         let name, op = if isNull node then "", "" else node.Name, node.OpType
@@ -95,6 +100,10 @@ module internal OnnxImport =
           /// The values of the chain at block boundaries (the graph input, each block's output), with
           /// the number of blocks before them and their width: where a residual Add may start.
           Points: Map<string, int * int>
+          /// The names in Points with their block counts, the latest first (so counts never rise
+          /// from the head on): an Add drops the boundaries after its start from the head, in time
+          /// proportional to what it drops, so that reading stays linear in the nodes.
+          Marked: (string * int) list
           Current: string
           Width: int
           Softmax: bool
@@ -106,7 +115,20 @@ module internal OnnxImport =
         { Constants: Dictionary<string, TensorProto>
           Functions: Dictionary<string, FunctionProto>
           /// The default domain's opset of the model.
-          Opset: int }
+          Opset: int
+          /// The values the initialisers and Constant nodes read so far hold (their data, not their
+          /// declared shapes).
+          mutable Stored: int64
+          /// The weight values the nodes have read so far (a tensor read by two nodes counts twice).
+          mutable Read: int64 }
+
+    /// The values a FLOAT or DOUBLE tensor's data holds (0 for other element types, which are
+    /// refused when read as weights).
+    let private storedValues (t: TensorProto) : int64 =
+        match t.DataType with
+        | 1 -> if t.HasRawData then int64 t.RawData.Length / 4L else int64 t.FloatData.Count
+        | 11 -> if t.HasRawData then int64 t.RawData.Length / 8L else int64 t.DoubleData.Count
+        | _ -> 0L
 
     let private attrs (node: NodeProto) (allowed: string list) =
         let d = Dictionary<string, AttributeProto>()
@@ -146,6 +168,11 @@ module internal OnnxImport =
         let name = node.Input.[i]
         match ctx.Constants.TryGetValue name with
         | true, t ->
+            // Counted before it is decoded, so that a refused read allocates nothing.
+            let count = storedValues t
+            ctx.Read <- ctx.Read + count
+            if ctx.Read > maxReadFactor * ctx.Stored then
+                fail node (sprintf "its %s '%s' (%d values) brings the weight values the graph's nodes read to %d, more than %d times the %d values its initialisers and constants hold: a graph that reads one initialiser in many nodes would build a network far larger than its file, and is refused." what name count ctx.Read maxReadFactor ctx.Stored)
             let dims, values, et = tensorValues node t
             if et <> s.ElemType then
                 fail node (sprintf "its %s '%s' is %s but the graph computes in %s; every weight must have the input's element type." what name (typeName et) (typeName s.ElemType))
@@ -165,7 +192,9 @@ module internal OnnxImport =
 
     /// Records the current value as a block boundary (when no dense layer is pending).
     let private mark (s: State) : State =
-        if s.Pending.IsSome then s else { s with Points = s.Points.Add(s.Current, (s.Count, s.Width)) }
+        // A value is defined once, so a value marked again is marked at the same count and width.
+        if s.Pending.IsSome || s.Points.ContainsKey s.Current then s
+        else { s with Points = s.Points.Add(s.Current, (s.Count, s.Width)); Marked = (s.Current, s.Count) :: s.Marked }
 
     /// Closes what is pending and appends a block whose output is the node's, of the given width.
     let private block (node: NodeProto) (s: State) (b: Block) (width: int) : State =
@@ -255,8 +284,13 @@ module internal OnnxImport =
                 let depth = 1 + Block.nesting innerReversed
                 if depth > ModelFile.maxBlockDepth then
                     fail node (sprintf "it closes a residual block that nests residual blocks %d deep; a network nests them at most %d deep." depth ModelFile.maxBlockDepth)
-                let points = s.Points |> Map.filter (fun _ (c, _) -> c <= k)
-                { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Current = node.Output.[0]; Width = width } |> mark
+                // The boundaries inside the block (after x) are gone; x and those before it stay.
+                let rec drop (points: Map<string, int * int>) (marked: (string * int) list) =
+                    match marked with
+                    | (name, c) :: earlier when c > k -> drop (points.Remove name) earlier
+                    | _ -> points, marked
+                let points, marked = drop s.Points s.Marked
+                { s with Blocks = Block.Residual (List.rev innerReversed) :: rest; Count = k + 1; Points = points; Marked = marked; Current = node.Output.[0]; Width = width } |> mark
             | None ->
                 fail node (sprintf "it adds '%s', which is not an earlier block boundary of the chain (a residual block adds the value it started from, x + f(x))." node.Input.[i])
         else
@@ -540,7 +574,8 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
-        { Constants = constants; Functions = functions; Opset = opset }
+        { Constants = constants; Functions = functions; Opset = opset
+          Stored = constants.Values |> Seq.sumBy storedValues; Read = 0L }
 
     /// Reads the nodes in order as one chain from the state's current value, each by its entry
     /// of the table; every value a node reads must be in `defined` (the graph input, an
@@ -561,6 +596,7 @@ module internal OnnxImport =
                         let t = v.T.Clone()
                         t.Name <- node.Output.[0]
                         ctx.Constants.[node.Output.[0]] <- t
+                        ctx.Stored <- ctx.Stored + storedValues t
                     | _ -> fail node "a Constant is read only with a tensor 'value'."
                 else
                     match readers.TryGetValue node.OpType with
@@ -637,7 +673,7 @@ module internal OnnxImport =
                 bad (sprintf "The graph has %d outputs; the importer reads graphs of one output." os.Length)
         let defined = HashSet<string>(constants.Keys)
         defined.Add input.Name |> ignore
-        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType } |> mark
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Marked = []; Current = input.Name; Width = width; Softmax = false; Precision = precision; ElemType = elemType } |> mark
         let state = close (walk ctx defined start graph.Node) Activation.Identity
         if output.Name <> state.Current then
             bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
@@ -727,7 +763,7 @@ module internal OnnxImport =
             | [] -> bad "The pipeline has no network layers (nodes named network.layer<i>)."
         let defined = HashSet<string>(ctx.Constants.Keys)
         defined.Add first.Input.[0] |> ignore
-        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision } |> mark
+        let start = { Blocks = []; Count = 0; Pending = None; Points = Map.empty; Marked = []; Current = first.Input.[0]; Width = -1; Softmax = false; Precision = precision; ElemType = elementType precision } |> mark
         let state = close (walk ctx defined start layerNodes) Activation.Identity
         let net = networkOf state
         let pipeline =

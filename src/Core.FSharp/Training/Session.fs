@@ -209,6 +209,32 @@ module NetworkData =
                     s <- s + d * d
             sqrt (s / float (output.RowCount * output.ColumnCount))
 
+    /// The validation loss and metric of a network's outputs `out` for the validation inputs vx
+    /// and targets vy (rounded to the precision p), checked as the training loss is, so that a run
+    /// never records an infinite validation loss (which its checkpoint could not hold): an output
+    /// that is not finite raises ArgumentException (ParamName "validationInputs", naming the row,
+    /// see Network.checkOutput); a loss that overflows the double range ParamName
+    /// "validationTargets", naming the row (see Loss.failOverflow); a loss beyond float32's range
+    /// in a Float32 run, or a metric that overflows, ParamName "validationTargets" too. Both
+    /// backends' sessions give their validation values through it.
+    let validationOf (p: Precision) (loss: Loss) (vx: Matrix<float>) (out: Matrix<float>) (vy: Matrix<float>) : float * float =
+        Network.checkOutput "validationInputs" vx out
+        let value = Loss.valueUnchecked loss out vy
+        if not (Double.IsFinite value) then Loss.failOverflow "validationTargets" loss out vy
+        let rounded = Precision.round p value
+        let row (m: Matrix<float>) i = String.Join(", ", m.Row(i).ToArray() |> Array.map string)
+        if not (Double.IsFinite rounded) then
+            let rowLoss i = Precision.round p (Loss.valueUnchecked loss (out.SubMatrix(i, 1, 0, out.ColumnCount)) (vy.SubMatrix(i, 1, 0, vy.ColumnCount)))
+            match Seq.init out.RowCount id |> Seq.tryFind (fun i -> not (Double.IsFinite (rowLoss i))) with
+            | Some i ->
+                Check.fail "validationTargets" (sprintf "The %s validation loss of row %d is beyond float32's range (about 3.4028e38), the network's precision: the output and validationTargets differ by too much there (output %s, validationTargets %s). Scale the targets (for example standardise them)." (Loss.name loss) i (row out i) (row vy i))
+            | None ->
+                Check.fail "validationTargets" (sprintf "The %s validation loss is %s, beyond float32's range (about 3.4028e38), the network's precision. Scale the targets (for example standardise them)." (Loss.name loss) (string value))
+        let metric = defaultMetric loss out vy
+        if not (Double.IsFinite metric) then
+            Check.fail "validationTargets" (sprintf "The validation metric (the root-mean-square error of the %s loss) overflows the double range: the outputs and validationTargets differ by too much. Scale the targets (for example standardise them)." (Loss.name loss))
+        rounded, metric
+
     /// Checks the data against the network from shapes and values alone (no pass through the
     /// network): inputs and targets non-empty and finite, as many input columns as the network
     /// takes, targets of the output's shape holding labels the loss takes, the same for the
@@ -238,9 +264,7 @@ module NetworkData =
             validationData
             |> Option.map (fun (vx, vy) ->
                 let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
-                fun (theta: float[]) ->
-                    let out = (Network.forwardUnchecked (toNet theta) vx).Output
-                    Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
+                fun (theta: float[]) -> validationOf p loss vx (Network.forwardUnchecked (toNet theta) vx).Output vy)
         { SampleCount = x.RowCount
           LossAndGradient =
             fun theta idx ->
@@ -262,7 +286,5 @@ module NetworkData =
         let p = net.Precision
         let rounded = data.Validation |> Option.map (fun (vx, vy) -> Precision.roundMatrix p vx, Precision.roundMatrix p vy)
         let validation (current: Network) =
-            rounded |> Option.map (fun (vx, vy) ->
-                let out = (Network.forwardUnchecked current vx).Output
-                Precision.round p (Loss.valueUnchecked loss out vy), defaultMetric loss out vy)
+            rounded |> Option.map (fun (vx, vy) -> validationOf p loss vx (Network.forwardUnchecked current vx).Output vy)
         new NetworkSession(settings, seed, loss, Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets, validation, net, model, state) :> ITrainingSession
