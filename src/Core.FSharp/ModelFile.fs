@@ -33,19 +33,31 @@ module internal FileType =
 
     /// True when `path` (links followed) is a character or block device, a FIFO or a socket:
     /// something to write into, not a file to replace. False for a regular file, a directory,
-    /// a path that does not exist, on Windows, and when the type cannot be learned.
+    /// a path that does not exist, and on Windows. Should the runtime lack the shim (a runtime
+    /// that no longer ships it), the path decides as a last resort: a path under /dev/ or /proc/,
+    /// its links followed, is written in place, so that a save never puts a regular file in
+    /// place of /dev/null.
     let isDeviceOrPipe (path: string) : bool =
         if OperatingSystem.IsWindows() then false
         else
             // FileStatus is about 130 bytes; the buffer leaves room for fields later runtimes add.
             let status = Array.zeroCreate<byte> 512
-            let ok =
-                try systemNativeStat(path, status) = 0
-                with :? DllNotFoundException | :? EntryPointNotFoundException -> false
-            if not ok then false
-            else
+            let answer =
+                try Some (systemNativeStat(path, status) = 0)
+                with :? DllNotFoundException | :? EntryPointNotFoundException -> None
+            match answer with
+            | Some false -> false
+            | Some true ->
                 let kind = BitConverter.ToInt32(status, 4) &&& typeMask
                 kind = charDevice || kind = blockDevice || kind = fifo || kind = socket
+            | None ->
+                let resolved =
+                    try
+                        match FileInfo(path).ResolveLinkTarget(true) with
+                        | null -> path
+                        | t -> t.FullName
+                    with :? IOException -> path
+                resolved.StartsWith("/dev/", StringComparison.Ordinal) || resolved.StartsWith("/proc/", StringComparison.Ordinal)
 
 /// Saving and loading models in the library's one file format (see ModelContainer). Each model
 /// kind is one pair of mapping functions between the model and named values; loading checks
