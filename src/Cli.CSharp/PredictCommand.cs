@@ -28,7 +28,8 @@ public static class PredictCommand
         var model = LoadPipeline("predict", "pipeline, linear and network models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         CheckMissing(model, format);
-        var data = ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, format));
+        // The model's feature columns only: a target column in the file is not read, whatever it holds (one prediction per row).
+        var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
         var header = new List<string>(model.FeatureNames);
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;

@@ -108,8 +108,10 @@ public sealed class Dataset
     }
 
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
-    /// the target when the file has it (read with the model's classes). Missing values are kept for the model's
-    /// imputer when it has one (unless the format says Drop).</summary>
+    /// the target when the file has it (read with the model's classes: an empty target cell leaves its row out, an
+    /// unknown class is an error), for scoring the model. Missing values are kept for the model's imputer when it
+    /// has one (unless the format says Drop). To predict, read with <see cref="LoadCsvForPrediction"/>, which
+    /// ignores the target column.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
@@ -117,6 +119,31 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
+        var options = ModelOptions(model, format);
+        return new(CsvErrors(() => FN.Csv.load(options, path)));
+    }
+
+    /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
+    /// <see cref="LoadCsvForModel"/> reads them (its text columns as text, missing values kept for its imputer),
+    /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class
+    /// the model never saw, text): every row is kept, so there is one prediction per row (but for rows the format's
+    /// Drop leaves out for a missing feature). The data set's target is empty.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose feature columns are read.</param>
+    /// <param name="format">The separator, quote and header, or null to detect them.</param>
+    /// <exception cref="DataFormatException">A ragged row, a missing feature column, a bad or (for a model without
+    /// imputation) missing feature value: the message names the line, the column and the text.</exception>
+    public static Dataset LoadCsvForPrediction(string path, Pipeline model, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        var options = ModelOptions(model, format);
+        return new(CsvErrors(() => FN.CsvFeatures.load(options, path)));
+    }
+
+    // The reading options of a model's columns: its text columns as text, missing values kept for its imputer.
+    private static FN.CsvOptions ModelOptions(Pipeline model, CsvFormat? format)
+    {
         var f = format ?? new CsvFormat();
         var textColumns = model.FeatureNames.Where((_, j) => model.Core.Preprocessor.Categories[j].Length > 0).ToArray();
         var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
@@ -125,9 +152,8 @@ public sealed class Dataset
             TextColumns = (f.TextColumns ?? Array.Empty<string>()).Concat(textColumns).ToArray(),
             Missing = imputes && f.Missing == MissingValues.Error ? MissingValues.Mean : f.Missing,
         };
-        var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
+        return Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
-        return new(CsvErrors(() => FN.Csv.load(options, path)));
     }
 
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>

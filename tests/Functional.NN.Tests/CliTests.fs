@@ -714,4 +714,38 @@ let tests =
                 let code, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0"; "--lambda"; "0.01" ]
                 Expect.equal code 0 (sprintf "the advice works (stderr: %s)" err)
         }
+        test "predict and explain --row read the model's features only: a blank, unseen or text target cell neither fails nor drops a row" {
+            let dir = tempDir ()
+            try
+                let write name (text: string) = File.WriteAllText(Path.Combine(dir, name), text)
+                // 40 rows: y = 2a + b (a regression), label hi when a > b (two classes).
+                let ab = [ for i in 0 .. 39 -> i % 7, (i * 3) % 5 ]
+                write "reg.csv" ("a,b,y\n" + String.Join("", [ for a, b in ab -> sprintf "%d,%d,%d\n" a b (2 * a + b) ]))
+                write "cls.csv" ("a,b,label\n" + String.Join("", [ for a, b in ab -> sprintf "%d,%d,%s\n" a b (if a > b then "hi" else "lo") ]))
+                for data, model, extra in [ "reg.csv", "reg.fnn", []; "reg.csv", "regm.fnn", [ "--missing"; "mean" ]
+                                            "cls.csv", "cls.fnn", []; "cls.csv", "clsm.fnn", [ "--missing"; "mean" ] ] do
+                    let code, _, err, _ = run dir ([ "train"; "--data"; data; "--epochs"; "3"; "--quiet"; "--out"; model ] @ extra)
+                    Expect.equal code 0 err
+                // Three rows to predict; the target column holds a value, a blank and a text the models never saw (a
+                // regressor reads numbers, a classifier knows hi and lo). The same rows without the target column are the
+                // expected predictions: the target plays no part in a prediction.
+                write "features.csv" "a,b\n1,2\n3,1\n2,2\n"
+                write "newreg.csv" "a,b,y\n1,2,4\n3,1,\n2,2,unknown\n"
+                write "newcls.csv" "a,b,label\n1,2,lo\n3,1,\n2,2,zzz\n"
+                for model, fresh in [ "reg.fnn", "newreg.csv"; "regm.fnn", "newreg.csv"; "cls.fnn", "newcls.csv"; "clsm.fnn", "newcls.csv" ] do
+                    let code, expected, err, _ = run dir [ "predict"; "--model"; model; "--data"; "features.csv" ]
+                    Expect.equal code 0 err
+                    let code, out, err, _ = run dir [ "predict"; "--model"; model; "--data"; fresh ]
+                    Expect.equal code 0 (sprintf "predict --model %s --data %s (stderr: %s)" model fresh err)
+                    Expect.equal (out.Trim().Split('\n').Length) 4 (sprintf "%s: the header and one prediction per row" model)
+                    Expect.equal out expected (sprintf "%s: the predictions of the features alone" model)
+                    // explain --row 2 reaches the third row (the one with the unseen target), and explains the output predict gave.
+                    let code, out, err, _ = run dir [ "explain"; "--model"; model; "--data"; fresh; "--row"; "2"; "--json" ]
+                    Expect.equal code 0 (sprintf "explain --model %s --row 2 (stderr: %s)" model err)
+                    let features = (json out).GetProperty("features")
+                    Expect.equal [ for f in features.EnumerateArray() -> f.GetProperty("value").GetDouble() ] [ 2.0; 2.0 ] "row 2's features"
+                // evaluate still reads the target with the model's classes: the unseen class is an error naming it.
+                expectError dir [ "evaluate"; "--model"; "cls.fnn"; "--data"; "newcls.csv"; "--missing"; "drop" ] 1 [ "'zzz' is not one of the model's classes" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
     ]
