@@ -179,10 +179,14 @@ public static class TrainCommand
         progress.Finish(fit.Epochs);
         bool interrupted = fit.StopReason == StopReason.Cancelled;
         var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
-        var evaluation = model.Evaluate(split.Test);
-        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
-
+        // The model is saved first: nothing after the training (the test report, the plots) can lose it.
         if (outPath is not null) model.Save(outPath);
+        // A category of the test rows that the training rows lack is all zeros in the test metrics, as the fit encodes
+        // the validation rows (the saved model keeps its own rule, --unknown-category), and a warning says so.
+        var unseen = UnseenCategories(model, split.Test);
+        WarnUnseen(unseen, model.UnknownCategory);
+        var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
+        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
         var written = plots is null ? new List<string>() : Plots.ForTraining(plots, fit, evaluation, split);
 
         if (json)
@@ -211,6 +215,7 @@ public static class TrainCommand
             fields.Add(new("backend", fit.Backend.ToString().ToLowerInvariant()));
             fields.Add(new("seconds", fit.Seconds));
             fields.Add(new("test_samples", split.Test.SampleCount));
+            fields.Add(new("unseen_categories", unseen.Select(x => new Dictionary<string, object> { ["column"] = x.Column, ["category"] = x.Category, ["test_rows"] = x.Rows }).ToArray()));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
             return interrupted ? 130 : 0;
@@ -223,6 +228,49 @@ public static class TrainCommand
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
         foreach (var p in written) w.WriteLine($"plot written: {p}");
         return interrupted ? 130 : 0;
+    }
+
+    /// <summary>A text category of the test rows that the training rows did not have, and how many test rows hold it.</summary>
+    private sealed record Unseen(string Column, string Category, int Rows);
+
+    /// <summary>The test rows' categories that the model's training rows lack, per text column (the model's order),
+    /// each column's categories in ordinal order; missing cells are not categories.</summary>
+    private static List<Unseen> UnseenCategories(Pipeline model, Dataset test)
+    {
+        var found = new List<Unseen>();
+        var known = model.Categories;
+        for (int k = 0; k < model.FeatureNames.Length; k++)
+        {
+            if (known[k].Length == 0) continue;
+            int j = Array.IndexOf(test.FeatureNames, model.FeatureNames[k]);
+            if (j < 0) continue;
+            var categories = new HashSet<string>(known[k], StringComparer.Ordinal);
+            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < test.SampleCount; i++)
+            {
+                var text = test.CellText(i, j);
+                if (text.Length == 0 || categories.Contains(text)) continue;
+                counts[text] = counts.TryGetValue(text, out var c) ? c + 1 : 1;
+            }
+            found.AddRange(counts.Select(p => new Unseen(model.FeatureNames[k], p.Key, p.Value)));
+        }
+        return found;
+    }
+
+    /// <summary>One warning line per text column whose test rows hold categories the training rows lack: the column,
+    /// the categories (at most 12 named) with their test rows, and what the metrics and the saved model do with them.</summary>
+    private static void WarnUnseen(List<Unseen> unseen, UnknownCategory rule)
+    {
+        foreach (var column in unseen.GroupBy(x => x.Column))
+        {
+            var all = column.ToArray();
+            var named = string.Join(", ", all.Take(12).Select(x => $"'{x.Category}' ({x.Rows} test row{(x.Rows == 1 ? "" : "s")})"));
+            if (all.Length > 12) named += $", ... ({all.Length} categories in {all.Sum(x => x.Rows)} test rows in all)";
+            var saved = rule == UnknownCategory.Zeros
+                ? "as the saved model encodes them (--unknown-category zeros)"
+                : "though the saved model refuses them (--unknown-category error; give --unknown-category zeros to predict such rows)";
+            Cli.Warn($"the test rows of column '{column.Key}' hold {(all.Length == 1 ? "a category" : "categories")} the training rows do not: {named}; the test metrics encode {(all.Length == 1 ? "it" : "them")} as all zeros in the column's one-hot inputs, {saved}");
+        }
     }
 
     /// <summary>What a regressor's printed loss is (the pipeline reports squared losses in the target's units,

@@ -748,4 +748,47 @@ let tests =
                 expectError dir [ "evaluate"; "--model"; "cls.fnn"; "--data"; "newcls.csv"; "--missing"; "drop" ] 1 [ "'zzz' is not one of the model's classes" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "train saves the model first, and a test row's unseen category is all zeros in the report with a warning (also in --json)" {
+            let dir = tempDir ()
+            try
+                // 190 rows of red, green, blue and one row each of 10 rare colours: some of them fall in the test rows only.
+                let colours = Array.append [| for i in 0 .. 189 -> [| "red"; "green"; "blue" |].[i % 3] |] [| "purple"; "teal"; "navy"; "olive"; "maroon"; "cyan"; "lime"; "pink"; "gold"; "gray" |]
+                let rows = colours |> Array.mapi (fun i c -> sprintf "%g,%s,%s" (float ((i * 37) % 100) / 10.0) c (if (i * 7) % 3 = 0 then "yes" else "no"))
+                let path = Path.Combine(dir, "rare.csv")
+                File.WriteAllText(path, "size,color,label\n" + String.Join("\n", rows) + "\n")
+                // The expected unseen categories, from the data: the library's split (seed 1, 20 % tested, as train draws
+                // it) and the colours written above; a test row's colour that no training row has, counted.
+                let split = FunctionalNN.Dataset.LoadCsv(path).SplitStratified(0.2, 1L)
+                let trained = set [ for i in split.TrainRows -> colours.[i] ]
+                let expected =
+                    split.TestRows |> Array.map (fun i -> colours.[i]) |> Array.filter (trained.Contains >> not)
+                    |> Array.countBy id |> Array.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b)) |> List.ofArray
+                Expect.isNonEmpty expected "the data put some rare colour in the test rows only"
+                let code, out, err, _ = run dir [ "train"; "--data"; "rare.csv"; "--quiet"; "--json"; "--seed"; "1"; "--epochs"; "20"; "--out"; "rare.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.isTrue (File.Exists(Path.Combine(dir, "rare.fnn"))) "the model is saved"
+                let j = json out
+                Expect.equal (j.GetProperty("test_samples").GetInt32()) split.TestRows.Length "the test rows"
+                let unseen = [ for u in j.GetProperty("unseen_categories").EnumerateArray() -> u.GetProperty("category").GetString(), u.GetProperty("test_rows").GetInt32() ]
+                Expect.equal unseen expected "unseen_categories: each category and its test rows"
+                for u in j.GetProperty("unseen_categories").EnumerateArray() do Expect.equal (u.GetProperty("column").GetString()) "color" "the column"
+                let warning = err.Trim().Split('\n')
+                Expect.equal warning.Length 1 (sprintf "one warning line for the one column: %s" err)
+                Expect.stringStarts warning.[0] "fnn: warning: the test rows of column 'color' hold" "the warning names the column"
+                for c, k in expected do Expect.stringContains warning.[0] (sprintf "'%s' (%d test row" c k) "each category and its count"
+                // The test report: the saved model, its unseen categories as zeros, on the test rows, evaluated by fnn evaluate.
+                let lines = File.ReadAllLines path
+                File.WriteAllLines(Path.Combine(dir, "test.csv"), Array.append [| lines.[0] |] [| for i in split.TestRows -> lines.[i + 1] |])
+                let code, ev, err, _ = run dir [ "evaluate"; "--model"; "rare.fnn"; "--data"; "test.csv"; "--unknown-category"; "zeros"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json ev).GetProperty("accuracy").GetDouble()) (j.GetProperty("accuracy").GetDouble()) "the same test accuracy"
+                // The saved model keeps its own rule (--unknown-category error, the default): evaluate refuses the rows as documented.
+                expectError dir [ "evaluate"; "--model"; "rare.fnn"; "--data"; "test.csv" ] 1 [ "column 'color'"; "--unknown-category zeros" ] |> ignore
+                // The text report says it too, on stderr, and prints the metrics.
+                let code, out, err, _ = run dir [ "train"; "--data"; "rare.csv"; "--quiet"; "--seed"; "1"; "--epochs"; "20" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "test accuracy: " "the report"
+                Expect.stringContains err "column 'color'" "the warning"
+            finally Directory.Delete(dir, true)
+        }
     ]
