@@ -187,7 +187,6 @@ public static class TrainCommand
         WarnUnseen(unseen, model.UnknownCategory);
         var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
         double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
-        var written = plots is null ? new List<string>() : Plots.ForTraining(plots, fit, evaluation, split);
 
         if (json)
         {
@@ -218,7 +217,9 @@ public static class TrainCommand
             fields.Add(new("unseen_categories", unseen.Select(x => new Dictionary<string, object> { ["column"] = x.Column, ["category"] = x.Category, ["test_rows"] = x.Rows }).ToArray()));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
-            return interrupted ? 130 : 0;
+            // The plots after the report: a plot that fails loses neither the model nor the report.
+            bool plotted = WritePlots(plots, fit, evaluation, split, null);
+            return interrupted ? 130 : plotted ? 0 : 1;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
@@ -226,8 +227,21 @@ public static class TrainCommand
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
-        foreach (var p in written) w.WriteLine($"plot written: {p}");
-        return interrupted ? 130 : 0;
+        bool written = WritePlots(plots, fit, evaluation, split, w);
+        return interrupted ? 130 : written ? 0 : 1;
+    }
+
+    /// <summary>Writes the plots of --plots after the report: each written one is listed on <paramref name="w"/> (the
+    /// text report; null for --json), a plot that does not suit the data is skipped with a warning, and one that fails
+    /// is an error line on stderr. False when one failed (the exit code is then 1; the model and the report are out).</summary>
+    private static bool WritePlots(string? plots, PipelineFitResult fit, Evaluation evaluation, DatasetSplit split, TextWriter? w)
+    {
+        if (plots is null) return true;
+        var result = Plots.ForTraining(plots, fit, evaluation, split);
+        foreach (var p in result.Written) w?.WriteLine($"plot written: {p}");
+        foreach (var note in result.Skipped) Cli.Warn(note);
+        foreach (var failure in result.Failed) Cli.Error(failure);
+        return result.Failed.Count == 0;
     }
 
     /// <summary>A text category of the test rows that the training rows did not have, and how many test rows hold it.</summary>

@@ -83,6 +83,51 @@ let private isPng (path: string) =
     let b = File.ReadAllBytes path
     b.Length > 5000 && b.[0] = 0x89uy && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G'
 
+/// The share of a PNG's pixels that are tinted (their largest and smallest RGB channels at least 20 apart: not white,
+/// grey or black), decoded here (8-bit RGB or RGBA, not interlaced; the five row filters of the PNG standard), so that
+/// a test can tell a plot with shaded regions from one with white space and a few dots.
+let private tintedShare (path: string) =
+    let b = File.ReadAllBytes path
+    let be (o: int) = (int b.[o] <<< 24) ||| (int b.[o + 1] <<< 16) ||| (int b.[o + 2] <<< 8) ||| int b.[o + 3]
+    let width, height, depth, colour = be 16, be 20, int b.[24], int b.[25]
+    Expect.isTrue (depth = 8 && (colour = 2 || colour = 6) && b.[28] = 0uy) (sprintf "%s: an 8-bit RGB(A) PNG without interlacing" path)
+    use idat = new MemoryStream()
+    let mutable o = 8
+    while o < b.Length do
+        let length = be o
+        if Text.Encoding.ASCII.GetString(b, o + 4, 4) = "IDAT" then idat.Write(b, o + 8, length)
+        o <- o + 12 + length
+    use z = new Compression.ZLibStream(new MemoryStream(idat.ToArray()), Compression.CompressionMode.Decompress)
+    use inflated = new MemoryStream()
+    z.CopyTo inflated
+    let raw = inflated.ToArray()
+    let bpp = if colour = 6 then 4 else 3
+    let stride = width * bpp
+    let px = Array.zeroCreate<byte> (height * stride)
+    for y in 0 .. height - 1 do
+        let filter = raw.[y * (stride + 1)]
+        for x in 0 .. stride - 1 do
+            let r = int raw.[y * (stride + 1) + 1 + x]
+            let a = if x >= bpp then int px.[y * stride + x - bpp] else 0
+            let up = if y > 0 then int px.[(y - 1) * stride + x] else 0
+            let c = if x >= bpp && y > 0 then int px.[(y - 1) * stride + x - bpp] else 0
+            let predicted =
+                match filter with
+                | 0uy -> 0
+                | 1uy -> a
+                | 2uy -> up
+                | 3uy -> (a + up) / 2
+                | _ ->
+                    let p = a + up - c
+                    let pa, pb, pc = abs (p - a), abs (p - up), abs (p - c)
+                    if pa <= pb && pa <= pc then a elif pb <= pc then up else c
+            px.[y * stride + x] <- byte ((r + predicted) &&& 0xFF)
+    let tinted =
+        Seq.init (width * height) id
+        |> Seq.filter (fun i -> let p = px.[i * bpp .. i * bpp + 2] in int (Array.max p) - int (Array.min p) >= 20)
+        |> Seq.length
+    float tinted / float (width * height)
+
 /// A folder with the models the CLI makes (a pipeline, its ONNX export, an ONNX network and its model file made by
 /// fnn import, a linear model) and their data, for the tests of the commands that read them.
 let private withModels (f: string -> unit) =
@@ -789,6 +834,39 @@ let tests =
                 Expect.equal code 0 err
                 Expect.stringContains out "test accuracy: " "the report"
                 Expect.stringContains err "column 'color'" "the warning"
+            finally Directory.Delete(dir, true)
+        }
+        test "--plots: a text feature skips regions.png with a note; missing values draw the regions over the finite range; a failing plot loses nothing" {
+            let dir = tempDir ()
+            try
+                // x in [0, 10), code one of 007, 008, 010, A12 (a text column: A12 is no number), label by row parity.
+                let codes = [ for i in 0 .. 119 -> sprintf "%g,%s,%s" (float ((i * 37) % 100) / 10.0) [| "007"; "008"; "010"; "A12" |].[i % 4] (if i % 2 = 0 then "yes" else "no") ]
+                File.WriteAllText(Path.Combine(dir, "codes.csv"), "x,code,label\n" + String.Join("\n", codes) + "\n")
+                let code, out, err, _ = run dir [ "train"; "--data"; "codes.csv"; "--features"; "x,code"; "--plots"; "pl"; "--epochs"; "5"; "--out"; "codes.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.stringContains out "test accuracy: " "the report"
+                Expect.stringContains out "model saved to codes.fnn" "the model"
+                for png in [ "loss.png"; "confusion.png" ] do Expect.isTrue (isPng (Path.Combine(dir, "pl", png))) png
+                Expect.isFalse (File.Exists(Path.Combine(dir, "pl", "regions.png"))) "no regions for a text feature"
+                Expect.equal (err.Trim().Split('\n')) [| "fnn: warning: --plots: regions.png is not drawn: the feature 'code' is a text column (categories, not an axis of numbers), and the regions need two numeric features" |] "one note"
+                // x missing in every 13th row, imputed (--missing mean); the label is x > y. The regions fill the plane:
+                // most of the picture is shaded (with a NaN range nothing but the dots and the frame would be).
+                let rows = [ for i in 0 .. 119 -> let x, y = float ((i * 37) % 100) / 10.0, float ((i * 53) % 100) / 10.0 in sprintf "%s,%g,%s" (if i % 13 = 3 then "" else sprintf "%g" x) y (if x > y then "yes" else "no") ]
+                File.WriteAllText(Path.Combine(dir, "miss.csv"), "x,y,label\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "miss.csv"; "--missing"; "mean"; "--plots"; "pm"; "--epochs"; "30"; "--quiet" ]
+                Expect.equal (code, err) (0, "") "train with missing values"
+                Expect.isGreaterThan (tintedShare (Path.Combine(dir, "pm", "regions.png"))) 0.4 "the regions are shaded"
+                // A folder named loss.png stands where the plot goes: that plot fails in one line, after the report and the
+                // saved model, and the other plots are written (exit 1: not everything asked for was written).
+                Directory.CreateDirectory(Path.Combine(dir, "pf", "loss.png")) |> ignore
+                let code, out, err, _ = run dir [ "train"; "--data"; "miss.csv"; "--missing"; "mean"; "--plots"; "pf"; "--epochs"; "5"; "--out"; "pf.fnn"; "--json" ]
+                Expect.equal code 1 err
+                Expect.isGreaterThan ((json out).GetProperty("accuracy").GetDouble()) 0.0 "the JSON report is printed"
+                Expect.isTrue (File.Exists(Path.Combine(dir, "pf.fnn"))) "the model is saved"
+                let lines = err.Trim().Split('\n')
+                Expect.equal lines.Length 1 err
+                Expect.stringStarts lines.[0] "fnn: --plots pf: loss.png could not be written" "the failing plot"
+                for png in [ "confusion.png"; "regions.png" ] do Expect.isTrue (isPng (Path.Combine(dir, "pf", png))) png
             finally Directory.Delete(dir, true)
         }
     ]
