@@ -99,14 +99,8 @@ public static class PredictCommand
         }
     }
 
-    /// <summary>CSV text, quoting fields that hold a comma, a quote, a line break or edge spaces.</summary>
-    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
-    {
-        static string Q(string s) =>
-            s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 || s != s.Trim() ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-        var sb = new System.Text.StringBuilder();
-        sb.Append(string.Join(",", header.Select(Q))).Append('\n');
-        foreach (var r in rows) sb.Append(string.Join(",", r.Select(Q))).Append('\n');
-        return sb.ToString();
-    }
+    /// <summary>CSV text by the library's writing rules (<see cref="Dataset.FormatCsv"/>), so that every file the CLI
+    /// writes reads back with the same values: a field is quoted when it holds a separator (',', ';', tab), a quote, a
+    /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA).</summary>
+    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows) => Dataset.FormatCsv(header, rows);
 }

@@ -374,6 +374,45 @@ public sealed class Dataset
             new System.Text.UTF8Encoding(false).GetBytes(FN.Csv.ofDataset(Core)));
     }
 
+    /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of
+    /// <see cref="SaveCsv"/>): fields separated by ',', lines ending in \n, a field put in double quotes (its quotes
+    /// doubled) when it holds a separator (',', ';' or tab), a quote, a line break, surrounding spaces, starts with
+    /// a single quote, or is a missing-value marker (NA, NaN, ?, null), so that a text such as "NA" reads back as
+    /// that text, not as a missing value. <see cref="ParseCsv"/> and <see cref="LoadCsv"/> (with the default
+    /// markers) read it back to the same fields; an empty field reads as a missing value. (A row of one empty field
+    /// is a blank line, which the reader skips: give such a table a second column.)</summary>
+    /// <param name="header">The column names: at least one, none blank, no name twice (the reader refuses both).</param>
+    /// <param name="rows">The rows, each with one field per column (null fields are refused; "" is a missing value).</param>
+    /// <exception cref="ArgumentException">A blank or repeated name, a null name or field, or a row of another
+    /// length (ParamName "header" or "rows", naming the index).</exception>
+    public static string FormatCsv(IEnumerable<string> header, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(rows);
+        var names = header.ToArray();
+        if (names.Length == 0) throw new ArgumentException("header is empty; a CSV file needs at least one column.", nameof(header));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int j = 0; j < names.Length; j++)
+        {
+            if (names[j] is null) throw new ArgumentException($"header[{j}] is null; every column needs a name.", nameof(header));
+            if (names[j].Trim().Length == 0) throw new ArgumentException($"header[{j}] is empty or blank; every column needs a name.", nameof(header));
+            if (!seen.Add(names[j])) throw new ArgumentException($"header[{j}] = '{names[j]}' appears more than once; a CSV file needs distinct column names.", nameof(header));
+        }
+        var body = new List<string[]>();
+        int i = 0;
+        foreach (var row in rows)
+        {
+            if (row is null) throw new ArgumentException($"rows[{i}] is null.", nameof(rows));
+            if (row.Count != names.Length) throw new ArgumentException($"rows[{i}] has {row.Count} fields but the header has {names.Length} columns.", nameof(rows));
+            var fields = new string[row.Count];
+            for (int j = 0; j < fields.Length; j++)
+                fields[j] = row[j] ?? throw new ArgumentException($"rows[{i}][{j}] is null; write \"\" for a missing value.", nameof(rows));
+            body.Add(fields);
+            i++;
+        }
+        return FN.Csv.format(names, body);
+    }
+
     /// <summary>The named feature columns only, in the given order.</summary>
     /// <exception cref="ArgumentException">An unknown column (ParamName "names").</exception>
     public Dataset SelectFeatures(params string[] names)

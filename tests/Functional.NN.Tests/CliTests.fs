@@ -869,4 +869,24 @@ let tests =
                 for png in [ "confusion.png"; "regions.png" ] do Expect.isTrue (isPng (Path.Combine(dir, "pf", png))) png
             finally Directory.Delete(dir, true)
         }
+        test "predict --out writes a file predict reads back with the same values: a category NA, separators and spaces are quoted" {
+            let dir = tempDir ()
+            try
+                // grade's categories in quotes (the text NA, a semicolon, a leading space), as docs/data-and-models.md says
+                // quoted markers are text.
+                let grades = [| "\"NA\""; "\"a;b\""; "plain"; "\" sp\"" |]
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%s,%s" (i % 7) grades.[i % 4] (if i % 2 = 0 then "p" else "q") ]
+                File.WriteAllText(Path.Combine(dir, "na.csv"), "x,grade,label\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "na.csv"; "--epochs"; "3"; "--quiet"; "--out"; "na.fnn" ]
+                Expect.equal code 0 err
+                let code, _, err, _ = run dir [ "predict"; "--model"; "na.fnn"; "--data"; "na.csv"; "--out"; "p.csv" ]
+                Expect.equal code 0 err
+                let first = File.ReadAllLines(Path.Combine(dir, "p.csv"))
+                // The first four rows' features as the input had them: NA, a;b and ' sp' need quotes, plain does not.
+                Expect.equal [ for l in first.[1..4] -> String.Join(",", l.Split(',').[0..1]) ] [ "0,\"NA\""; "1,\"a;b\""; "2,plain"; "3,\" sp\"" ] "the quoted features"
+                let code, _, err, _ = run dir [ "predict"; "--model"; "na.fnn"; "--data"; "p.csv"; "--out"; "p2.csv" ]
+                Expect.equal code 0 (sprintf "predict reads its own output (stderr: %s)" err)
+                Expect.equal (File.ReadAllLines(Path.Combine(dir, "p2.csv"))) first "the same features, so the same predictions"
+            finally Directory.Delete(dir, true)
+        }
     ]

@@ -422,4 +422,18 @@ let tests =
                 Expect.equal (only.FeatureNames, only.CellText(0, 0), only.CellText(0, 1)) ([| "a"; "color" |], "1", "red") "the model's columns by name"
             finally Directory.Delete(dir, true)
         }
+        test "FormatCsv writes by the library's rules: ParseCsv reads back every text, markers and separators included" {
+            // Texts that need quotes (a marker, separators, a quote, a line break, edge spaces, a leading single quote)
+            // and some that do not; "" is a missing value.
+            let texts = [| "NA"; "nan"; "?"; "null"; "a;b"; "a,b"; "tab\there"; "say \"hi\""; "two\nlines"; " edge "; "'quoted'"; "plain"; "1.5"; "" |]
+            let rows = texts |> Array.mapi (fun i t -> [| string i; t; (if i % 2 = 0 then "NA" else "b;c") |])
+            let text = Dataset.FormatCsv([| "id"; "text"; "class" |], rows |> Array.map (fun r -> r :> Collections.Generic.IReadOnlyList<string>))
+            let data = Dataset.ParseCsv(text, target = "class", format = CsvFormat(TextColumns = [| "text" |], Missing = MissingValues.MostFrequent))
+            Expect.equal [ for i in 0 .. texts.Length - 1 -> data.CellText(i, 1) ] (List.ofArray texts) "every text as written"
+            Expect.equal [ for i in 0 .. texts.Length - 1 -> data.ClassNames.[data.Labels.[i]] ] [ for i in 0 .. texts.Length - 1 -> if i % 2 = 0 then "NA" else "b;c" ] "the class NA is a class"
+            Expect.stringStarts text "id,text,class\n0,\"NA\",\"NA\"\n" "quoted where needed only"
+            expectArg "rows" [ "rows[0]"; "2 fields"; "3 columns" ] (fun () -> Dataset.FormatCsv([| "a"; "b"; "c" |], [| [| "1"; "2" |] :> Collections.Generic.IReadOnlyList<string> |]) |> ignore)
+            expectArg "rows" [ "rows[0][1]" ] (fun () -> Dataset.FormatCsv([| "a"; "b" |], [| [| "1"; null |] :> Collections.Generic.IReadOnlyList<string> |]) |> ignore)
+            expectArg "header" [ "header[1]"; "more than once" ] (fun () -> Dataset.FormatCsv([| "a"; "a" |], [||]) |> ignore)
+        }
     ]
