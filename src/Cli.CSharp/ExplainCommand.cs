@@ -55,7 +55,8 @@ public static class ExplainCommand
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         PredictCommand.CheckMissing(model, format);
         var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
-        if (plots is not null) Directory.CreateDirectory(plots);
+        // The folder is made, or refused in one line naming --plots, as fnn train does it.
+        if (plots is not null) TrainCommand.PreparePlotsFolder(plots);
         switch (method)
         {
             case "permutation":

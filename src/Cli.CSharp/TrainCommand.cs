@@ -92,23 +92,7 @@ public static class TrainCommand
                 throw new IOException($"--out {outPath} is read-only, so the trained model could not replace it; make it writable or give another path");
             if (folder is not null) CheckWritable(folder, $"--out {outPath}");
         }
-        if (plots is not null)
-        {
-            if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
-            try { Directory.CreateDirectory(plots); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // .NET reports a refused mkdir in /proc as "Could not find file": say what it means for the option instead.
-                var why = e switch
-                {
-                    UnauthorizedAccessException => "permission denied",
-                    FileNotFoundException or DirectoryNotFoundException => "the file system does not allow a new folder there",
-                    _ => e.Message,
-                };
-                throw new IOException($"--plots {plots}: the folder cannot be created or written ({why}); give a writable folder");
-            }
-            CheckWritable(plots, $"--plots {plots}");
-        }
+        if (plots is not null) PreparePlotsFolder(plots);
 
         Dataset data;
         if (dataPath is not null) data = Cli.Warn(Dataset.LoadCsv(dataPath, target, task, format: format));
@@ -295,6 +279,27 @@ public static class TrainCommand
         Loss.HalfMeanSquaredError => " (half MSE in the target's units)",
         _ => " (on the standardised target)",
     };
+
+    /// <summary>Makes the folder of --plots (or refuses it in one line naming the option): a path that is a file, a
+    /// folder that cannot be created (a read-only file system, /proc, no permission) or that takes no new file. fnn train
+    /// calls it before training, fnn explain before reading the data.</summary>
+    public static void PreparePlotsFolder(string plots)
+    {
+        if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
+        try { Directory.CreateDirectory(plots); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET reports a refused mkdir in /proc as "Could not find file": say what it means for the option instead.
+            var why = e switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                FileNotFoundException or DirectoryNotFoundException => "the file system does not allow a new folder there",
+                _ => e.Message,
+            };
+            throw new IOException($"--plots {plots}: the folder cannot be created or written ({why}); give a writable folder");
+        }
+        CheckWritable(plots, $"--plots {plots}");
+    }
 
     /// <summary>True when a file may not be written (its owner's write permission, or Windows' read-only attribute).</summary>
     private static bool IsReadOnly(string path)

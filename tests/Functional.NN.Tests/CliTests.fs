@@ -889,4 +889,10 @@ let tests =
                 Expect.equal (File.ReadAllLines(Path.Combine(dir, "p2.csv"))) first "the same features, so the same predictions"
             finally Directory.Delete(dir, true)
         }
+        test "explain --plots names the option when the folder cannot be made, as train does" {
+            withModels <| fun dir ->
+                // /proc takes no new folder; .NET says "Could not find file '/proc/fnn-plots'", which names no option.
+                let out = expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--plots"; "/proc/fnn-plots" ] 1 [ "--plots /proc/fnn-plots: the folder cannot be created or written"; "give a writable folder" ]
+                Expect.equal out "" "nothing explained"
+        }
     ]
