@@ -101,6 +101,15 @@ public static class PredictCommand
 
     /// <summary>CSV text by the library's writing rules (<see cref="Dataset.FormatCsv"/>), so that every file the CLI
     /// writes reads back with the same values: a field is quoted when it holds a separator (',', ';', tab), a quote, a
-    /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA).</summary>
-    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows) => Dataset.FormatCsv(header, rows);
+    /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA). A column name that
+    /// would appear twice (a column selected twice, or a data column named like a prediction column) is refused in
+    /// one line, as the reader would refuse the file.</summary>
+    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
+    {
+        var names = header.ToArray();
+        var repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is not null)
+            throw new ArgumentException($"the predictions would have two columns named '{repeated}', and a CSV file with a repeated column name cannot be read back: name each column once (--features), and rename a data column named like a prediction column");
+        return Dataset.FormatCsv(names, rows);
+    }
 }

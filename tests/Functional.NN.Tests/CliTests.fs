@@ -895,4 +895,9 @@ let tests =
                 let out = expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--plots"; "/proc/fnn-plots" ] 1 [ "--plots /proc/fnn-plots: the folder cannot be created or written"; "give a writable folder" ]
                 Expect.equal out "" "nothing explained"
         }
+        test "predict refuses to write predictions with a repeated column name (the reader would refuse the file), naming --features" {
+            withModels <| fun dir ->
+                // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--separator"; ";"; "--features"; "p,p" ] 1 [ "two columns named 'p'"; "--features" ] |> ignore
+        }
     ]
