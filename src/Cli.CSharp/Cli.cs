@@ -143,6 +143,10 @@ public static class Cli
     public static void Warn(string warning) =>
         Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
 
+    /// <summary>Prints an error line on stderr (<c>fnn: </c> and the message on one line), for an error that does not
+    /// end the command at once (a plot that could not be written after the model was saved and the report printed).</summary>
+    public static void Error(string message) => Stderr.WriteLine($"fnn: {OneLine(message)}");
+
     /// <summary>The reason in a TrainingDivergedException's message ("the batch loss became NaN", ...).</summary>
     private static string DivergenceReason(string message)
     {

@@ -55,7 +55,8 @@ public static class ExplainCommand
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         PredictCommand.CheckMissing(model, format);
         var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
-        if (plots is not null) Directory.CreateDirectory(plots);
+        // The folder is made, or refused in one line naming --plots, as fnn train does it.
+        if (plots is not null) TrainCommand.PreparePlotsFolder(plots);
         switch (method)
         {
             case "permutation":
@@ -64,8 +65,9 @@ public static class ExplainCommand
                 return Permutation(w, model, LoadLabelled(model, dataPath, datasetName, format), dataName, repeats, seed, json, plots);
             case "integrated_gradients" or "gradient_x_input":
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
-                // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer.
-                var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, format)) : Dataset.Embedded(datasetName!));
+                // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
+                // the target column is not read (as fnn predict reads the rows), so --row counts every row.
+                var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!));
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");

@@ -6,27 +6,72 @@ namespace FunctionalNN.Cli;
 /// matrix as a heat map, and the decision regions of a two-feature classifier with the samples on top.</summary>
 public static class Plots
 {
-    /// <summary>Writes the plots that suit the run into <paramref name="dir"/> (created if needed); returns their paths.</summary>
-    public static List<string> ForTraining(string dir, PipelineFitResult fit, Evaluation test, DatasetSplit split)
+    /// <summary>What <see cref="ForTraining"/> did: the plots written, those skipped (why, one line each) and those that
+    /// failed (the plot and the reason, one line each).</summary>
+    public sealed record TrainingPlots(List<string> Written, List<string> Skipped, List<string> Failed);
+
+    /// <summary>Writes the plots that suit the run into <paramref name="dir"/> (created if needed). Each plot is drawn on
+    /// its own: one that fails (a full disk, a file in the way) is listed in Failed, and the others are still written;
+    /// the decision regions are skipped (listed in Skipped) when a feature cannot be laid on an axis (a text column).</summary>
+    public static TrainingPlots ForTraining(string dir, PipelineFitResult fit, Evaluation test, DatasetSplit split)
     {
-        Directory.CreateDirectory(dir);
-        var written = new List<string>();
-        var loss = Path.Combine(dir, "loss.png");
-        LossCurve(fit.History, fit.Model.IsClassifier ? fit.Model.Loss.ToString() : $"{fit.Model.Loss} in {fit.Model.TargetName}'s units", loss);
-        written.Add(loss);
-        if (test.IsClassification && test.Classification is { } c)
+        var result = new TrainingPlots(new(), new(), new());
+        void Draw(string file, Action<string> draw)
         {
-            var cm = Path.Combine(dir, "confusion.png");
-            ConfusionMatrix(c, cm);
-            written.Add(cm);
-            if (fit.Model.FeatureNames.Length == 2)
+            var path = Path.Combine(dir, file);
+            try
             {
-                var regions = Path.Combine(dir, "regions.png");
-                DecisionRegions(fit.Model, split.Train, split.Test, regions);
-                written.Add(regions);
+                draw(path);
+                result.Written.Add(path);
+            }
+            catch (Exception e)
+            {
+                result.Failed.Add($"--plots {dir}: {file} could not be written ({e.Message.Replace("\r", " ").Replace("\n", " ")}); the model and the report are not affected");
             }
         }
-        return written;
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            result.Failed.Add($"--plots {dir}: the folder cannot be created or written ({e.Message}); the model and the report are not affected");
+            return result;
+        }
+        Draw("loss.png", path => LossCurve(fit.History, fit.Model.IsClassifier ? fit.Model.Loss.ToString() : $"{fit.Model.Loss} in {fit.Model.TargetName}'s units", path));
+        if (test.IsClassification && test.Classification is { } c)
+        {
+            Draw("confusion.png", path => ConfusionMatrix(c, path));
+            if (fit.Model.FeatureNames.Length == 2)
+            {
+                if (RegionsSkipReason(fit.Model) is string why) result.Skipped.Add($"--plots: regions.png is not drawn: {why}");
+                else Draw("regions.png", path => DecisionRegions(fit.Model, split.Train, split.Test, path));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Why the decision regions of a two-feature classifier cannot be drawn, or null: a text feature (its
+    /// categories are no axis of numbers to grid).</summary>
+    public static string? RegionsSkipReason(Pipeline model)
+    {
+        var text = model.FeatureNames.Where((_, j) => model.Categories[j].Length > 0).ToArray();
+        return text.Length == 0 ? null
+            : $"the feature{(text.Length == 1 ? "" : "s")} {string.Join(" and ", text.Select(t => $"'{t}'"))} {(text.Length == 1 ? "is a text column" : "are text columns")} (categories, not an axis of numbers), and the regions need two numeric features";
+    }
+
+    /// <summary>The range of column j's finite values over two data sets (missing cells, NaN, are left out), widened by
+    /// 8 % on each side (a constant column by half a unit, or 8 % of its value); (-1, 1) when the column has no value.</summary>
+    public static (double Low, double High) FiniteRange(double[,] a, double[,] b, int j)
+    {
+        double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var x in new[] { a, b })
+            for (int i = 0; i < x.GetLength(0); i++)
+                if (double.IsFinite(x[i, j]))
+                {
+                    lo = Math.Min(lo, x[i, j]);
+                    hi = Math.Max(hi, x[i, j]);
+                }
+        if (lo > hi) return (-1, 1);
+        double margin = hi > lo ? 0.08 * (hi - lo) : Math.Max(0.5, 0.08 * Math.Abs(lo));
+        return (lo - margin, hi + margin);
     }
 
     /// <summary>Training (and validation) loss per epoch.</summary>
@@ -93,13 +138,10 @@ public static class Plots
     /// (small dots) and test samples (large dots, black edge) on top, coloured by their true class.</summary>
     public static void DecisionRegions(Pipeline model, Dataset train, Dataset test, string path)
     {
-        var x = train.Features;
-        var tx = test.Features;
-        double Min(int j) => Math.Min(Enumerable.Range(0, x.GetLength(0)).Min(i => x[i, j]), Enumerable.Range(0, tx.GetLength(0)).Min(i => tx[i, j]));
-        double Max(int j) => Math.Max(Enumerable.Range(0, x.GetLength(0)).Max(i => x[i, j]), Enumerable.Range(0, tx.GetLength(0)).Max(i => tx[i, j]));
-        double x0 = Min(0), x1 = Max(0), y0 = Min(1), y1 = Max(1);
-        double mx = 0.08 * (x1 - x0) + 1e-9, my = 0.08 * (y1 - y0) + 1e-9;
-        x0 -= mx; x1 += mx; y0 -= my; y1 += my;
+        if (RegionsSkipReason(model) is string why) throw new ArgumentException($"the decision regions cannot be drawn: {why}");
+        // The plane spans the finite values only: a missing cell (NaN, filled by the model's imputer) is no position.
+        var (x0, x1) = FiniteRange(train.Features, test.Features, 0);
+        var (y0, y1) = FiniteRange(train.Features, test.Features, 1);
         const int grid = 120;
         double dx = (x1 - x0) / grid, dy = (y1 - y0) / grid;
         var g = new double[grid * grid, 2];
@@ -131,7 +173,8 @@ public static class Plots
             var labels = d.Labels;
             for (int c = 0; c < model.ClassNames.Length; c++)
             {
-                var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).ToArray();
+                // A sample with a missing coordinate has no place on the plane: it is left out of the dots.
+                var rows = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c && double.IsFinite(f[i, 0]) && double.IsFinite(f[i, 1])).ToArray();
                 if (rows.Length == 0) continue;
                 var m = plt.Add.Markers(rows.Select(i => f[i, 0]).ToArray(), rows.Select(i => f[i, 1]).ToArray(), MarkerShape.FilledCircle, size, palette.GetColor(c));
                 if (edge)

@@ -28,7 +28,8 @@ public static class PredictCommand
         var model = LoadPipeline("predict", "pipeline, linear and network models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         CheckMissing(model, format);
-        var data = ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, format));
+        // The model's feature columns only: a target column in the file is not read, whatever it holds (one prediction per row).
+        var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
         var header = new List<string>(model.FeatureNames);
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
@@ -98,14 +99,17 @@ public static class PredictCommand
         }
     }
 
-    /// <summary>CSV text, quoting fields that hold a comma, a quote, a line break or edge spaces.</summary>
+    /// <summary>CSV text by the library's writing rules (<see cref="Dataset.FormatCsv"/>), so that every file the CLI
+    /// writes reads back with the same values: a field is quoted when it holds a separator (',', ';', tab), a quote, a
+    /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA). A column name that
+    /// would appear twice (a column selected twice, or a data column named like a prediction column) is refused in
+    /// one line, as the reader would refuse the file.</summary>
     public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
     {
-        static string Q(string s) =>
-            s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 || s != s.Trim() ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-        var sb = new System.Text.StringBuilder();
-        sb.Append(string.Join(",", header.Select(Q))).Append('\n');
-        foreach (var r in rows) sb.Append(string.Join(",", r.Select(Q))).Append('\n');
-        return sb.ToString();
+        var names = header.ToArray();
+        var repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is not null)
+            throw new ArgumentException($"the predictions would have two columns named '{repeated}', and a CSV file with a repeated column name cannot be read back: name each column once (--features), and rename a data column named like a prediction column");
+        return Dataset.FormatCsv(names, rows);
     }
 }

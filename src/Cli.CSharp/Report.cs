@@ -121,6 +121,8 @@ public static class Report
                         }
                         j.WriteEndArray();
                         break;
+                    // An array of objects (train's unseen_categories): each a JSON object of its entries.
+                    case Dictionary<string, object>[] objects: JsonSerializer.Serialize(j, objects); break;
                     default: j.WriteStringValue(value.ToString()); break;
                 }
             }

@@ -92,23 +92,7 @@ public static class TrainCommand
                 throw new IOException($"--out {outPath} is read-only, so the trained model could not replace it; make it writable or give another path");
             if (folder is not null) CheckWritable(folder, $"--out {outPath}");
         }
-        if (plots is not null)
-        {
-            if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
-            try { Directory.CreateDirectory(plots); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // .NET reports a refused mkdir in /proc as "Could not find file": say what it means for the option instead.
-                var why = e switch
-                {
-                    UnauthorizedAccessException => "permission denied",
-                    FileNotFoundException or DirectoryNotFoundException => "the file system does not allow a new folder there",
-                    _ => e.Message,
-                };
-                throw new IOException($"--plots {plots}: the folder cannot be created or written ({why}); give a writable folder");
-            }
-            CheckWritable(plots, $"--plots {plots}");
-        }
+        if (plots is not null) PreparePlotsFolder(plots);
 
         Dataset data;
         if (dataPath is not null) data = Cli.Warn(Dataset.LoadCsv(dataPath, target, task, format: format));
@@ -179,11 +163,14 @@ public static class TrainCommand
         progress.Finish(fit.Epochs);
         bool interrupted = fit.StopReason == StopReason.Cancelled;
         var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
-        var evaluation = model.Evaluate(split.Test);
-        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
-
+        // The model is saved first: nothing after the training (the test report, the plots) can lose it.
         if (outPath is not null) model.Save(outPath);
-        var written = plots is null ? new List<string>() : Plots.ForTraining(plots, fit, evaluation, split);
+        // A category of the test rows that the training rows lack is all zeros in the test metrics, as the fit encodes
+        // the validation rows (the saved model keeps its own rule, --unknown-category), and a warning says so.
+        var unseen = UnseenCategories(model, split.Test);
+        WarnUnseen(unseen, model.UnknownCategory);
+        var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
+        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
 
         if (json)
         {
@@ -211,9 +198,12 @@ public static class TrainCommand
             fields.Add(new("backend", fit.Backend.ToString().ToLowerInvariant()));
             fields.Add(new("seconds", fit.Seconds));
             fields.Add(new("test_samples", split.Test.SampleCount));
+            fields.Add(new("unseen_categories", unseen.Select(x => new Dictionary<string, object> { ["column"] = x.Column, ["category"] = x.Category, ["test_rows"] = x.Rows }).ToArray()));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
-            return interrupted ? 130 : 0;
+            // The plots after the report: a plot that fails loses neither the model nor the report.
+            bool plotted = WritePlots(plots, fit, evaluation, split, null);
+            return interrupted ? 130 : plotted ? 0 : 1;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
         w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
@@ -221,8 +211,64 @@ public static class TrainCommand
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
         if (outPath is not null) w.WriteLine($"\nmodel saved to {outPath}");
-        foreach (var p in written) w.WriteLine($"plot written: {p}");
-        return interrupted ? 130 : 0;
+        bool written = WritePlots(plots, fit, evaluation, split, w);
+        return interrupted ? 130 : written ? 0 : 1;
+    }
+
+    /// <summary>Writes the plots of --plots after the report: each written one is listed on <paramref name="w"/> (the
+    /// text report; null for --json), a plot that does not suit the data is skipped with a warning, and one that fails
+    /// is an error line on stderr. False when one failed (the exit code is then 1; the model and the report are out).</summary>
+    private static bool WritePlots(string? plots, PipelineFitResult fit, Evaluation evaluation, DatasetSplit split, TextWriter? w)
+    {
+        if (plots is null) return true;
+        var result = Plots.ForTraining(plots, fit, evaluation, split);
+        foreach (var p in result.Written) w?.WriteLine($"plot written: {p}");
+        foreach (var note in result.Skipped) Cli.Warn(note);
+        foreach (var failure in result.Failed) Cli.Error(failure);
+        return result.Failed.Count == 0;
+    }
+
+    /// <summary>A text category of the test rows that the training rows did not have, and how many test rows hold it.</summary>
+    private sealed record Unseen(string Column, string Category, int Rows);
+
+    /// <summary>The test rows' categories that the model's training rows lack, per text column (the model's order),
+    /// each column's categories in ordinal order; missing cells are not categories.</summary>
+    private static List<Unseen> UnseenCategories(Pipeline model, Dataset test)
+    {
+        var found = new List<Unseen>();
+        var known = model.Categories;
+        for (int k = 0; k < model.FeatureNames.Length; k++)
+        {
+            if (known[k].Length == 0) continue;
+            int j = Array.IndexOf(test.FeatureNames, model.FeatureNames[k]);
+            if (j < 0) continue;
+            var categories = new HashSet<string>(known[k], StringComparer.Ordinal);
+            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < test.SampleCount; i++)
+            {
+                var text = test.CellText(i, j);
+                if (text.Length == 0 || categories.Contains(text)) continue;
+                counts[text] = counts.TryGetValue(text, out var c) ? c + 1 : 1;
+            }
+            found.AddRange(counts.Select(p => new Unseen(model.FeatureNames[k], p.Key, p.Value)));
+        }
+        return found;
+    }
+
+    /// <summary>One warning line per text column whose test rows hold categories the training rows lack: the column,
+    /// the categories (at most 12 named) with their test rows, and what the metrics and the saved model do with them.</summary>
+    private static void WarnUnseen(List<Unseen> unseen, UnknownCategory rule)
+    {
+        foreach (var column in unseen.GroupBy(x => x.Column))
+        {
+            var all = column.ToArray();
+            var named = string.Join(", ", all.Take(12).Select(x => $"'{x.Category}' ({x.Rows} test row{(x.Rows == 1 ? "" : "s")})"));
+            if (all.Length > 12) named += $", ... ({all.Length} categories in {all.Sum(x => x.Rows)} test rows in all)";
+            var saved = rule == UnknownCategory.Zeros
+                ? "as the saved model encodes them (--unknown-category zeros)"
+                : "though the saved model refuses them (--unknown-category error; give --unknown-category zeros to predict such rows)";
+            Cli.Warn($"the test rows of column '{column.Key}' hold {(all.Length == 1 ? "a category" : "categories")} the training rows do not: {named}; the test metrics encode {(all.Length == 1 ? "it" : "them")} as all zeros in the column's one-hot inputs, {saved}");
+        }
     }
 
     /// <summary>What a regressor's printed loss is (the pipeline reports squared losses in the target's units,
@@ -233,6 +279,27 @@ public static class TrainCommand
         Loss.HalfMeanSquaredError => " (half MSE in the target's units)",
         _ => " (on the standardised target)",
     };
+
+    /// <summary>Makes the folder of --plots (or refuses it in one line naming the option): a path that is a file, a
+    /// folder that cannot be created (a read-only file system, /proc, no permission) or that takes no new file. fnn train
+    /// calls it before training, fnn explain before reading the data.</summary>
+    public static void PreparePlotsFolder(string plots)
+    {
+        if (File.Exists(plots)) throw new IOException($"--plots {plots} is a file; give a folder");
+        try { Directory.CreateDirectory(plots); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET reports a refused mkdir in /proc as "Could not find file": say what it means for the option instead.
+            var why = e switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                FileNotFoundException or DirectoryNotFoundException => "the file system does not allow a new folder there",
+                _ => e.Message,
+            };
+            throw new IOException($"--plots {plots}: the folder cannot be created or written ({why}); give a writable folder");
+        }
+        CheckWritable(plots, $"--plots {plots}");
+    }
 
     /// <summary>True when a file may not be written (its owner's write permission, or Windows' read-only attribute).</summary>
     private static bool IsReadOnly(string path)

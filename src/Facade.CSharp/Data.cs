@@ -108,8 +108,10 @@ public sealed class Dataset
     }
 
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
-    /// the target when the file has it (read with the model's classes). Missing values are kept for the model's
-    /// imputer when it has one (unless the format says Drop).</summary>
+    /// the target when the file has it (read with the model's classes: an empty target cell leaves its row out, an
+    /// unknown class is an error), for scoring the model. Missing values are kept for the model's imputer when it
+    /// has one (unless the format says Drop). To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
+    /// ignores the target column.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
@@ -117,6 +119,31 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
+        var options = ModelOptions(model, format);
+        return new(CsvErrors(() => FN.Csv.load(options, path)));
+    }
+
+    /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
+    /// <see cref="LoadCsvForModel"/> reads them (its text columns as text, missing values kept for its imputer),
+    /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class
+    /// the model never saw, text): every row is kept, so there is one prediction per row (but for rows the format's
+    /// Drop leaves out for a missing feature). The data set's target is empty.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose feature columns are read.</param>
+    /// <param name="format">The separator, quote and header, or null to detect them.</param>
+    /// <exception cref="DataFormatException">A ragged row, a missing feature column, a bad or (for a model without
+    /// imputation) missing feature value: the message names the line, the column and the text.</exception>
+    public static Dataset LoadCsvForPrediction(string path, Pipeline model, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        var options = ModelOptions(model, format);
+        return new(CsvErrors(() => FN.Csv.loadFeatures(options, path)));
+    }
+
+    // The reading options of a model's columns: its text columns as text, missing values kept for its imputer.
+    private static FN.CsvOptions ModelOptions(Pipeline model, CsvFormat? format)
+    {
         var f = format ?? new CsvFormat();
         var textColumns = model.FeatureNames.Where((_, j) => model.Core.Preprocessor.Categories[j].Length > 0).ToArray();
         var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
@@ -125,9 +152,8 @@ public sealed class Dataset
             TextColumns = (f.TextColumns ?? Array.Empty<string>()).Concat(textColumns).ToArray(),
             Missing = imputes && f.Missing == MissingValues.Error ? MissingValues.Mean : f.Missing,
         };
-        var options = Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
+        return Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
-        return new(CsvErrors(() => FN.Csv.load(options, path)));
     }
 
     /// <summary>Loads the feature columns of a CSV file for a linear model's predictions: the model's features (by
@@ -370,6 +396,45 @@ public sealed class Dataset
         ArgumentNullException.ThrowIfNull(path);
         FN.ModelFile.writeAtomicOptions(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path,
             new System.Text.UTF8Encoding(false).GetBytes(FN.Csv.ofDataset(Core)));
+    }
+
+    /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of
+    /// <see cref="SaveCsv"/>): fields separated by ',', lines ending in \n, a field put in double quotes (its quotes
+    /// doubled) when it holds a separator (',', ';' or tab), a quote, a line break, surrounding spaces, starts with
+    /// a single quote, or is a missing-value marker (NA, NaN, ?, null), so that a text such as "NA" reads back as
+    /// that text, not as a missing value. <see cref="ParseCsv"/> and <see cref="LoadCsv"/> (with the default
+    /// markers) read it back to the same fields; an empty field reads as a missing value. (A row of one empty field
+    /// is a blank line, which the reader skips: give such a table a second column.)</summary>
+    /// <param name="header">The column names: at least one, none blank, no name twice (the reader refuses both).</param>
+    /// <param name="rows">The rows, each with one field per column (null fields are refused; "" is a missing value).</param>
+    /// <exception cref="ArgumentException">A blank or repeated name, a null name or field, or a row of another
+    /// length (ParamName "header" or "rows", naming the index).</exception>
+    public static string FormatCsv(IEnumerable<string> header, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(rows);
+        var names = header.ToArray();
+        if (names.Length == 0) throw new ArgumentException("header is empty; a CSV file needs at least one column.", nameof(header));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int j = 0; j < names.Length; j++)
+        {
+            if (names[j] is null) throw new ArgumentException($"header[{j}] is null; every column needs a name.", nameof(header));
+            if (names[j].Trim().Length == 0) throw new ArgumentException($"header[{j}] is empty or blank; every column needs a name.", nameof(header));
+            if (!seen.Add(names[j])) throw new ArgumentException($"header[{j}] = '{names[j]}' appears more than once; a CSV file needs distinct column names.", nameof(header));
+        }
+        var body = new List<string[]>();
+        int i = 0;
+        foreach (var row in rows)
+        {
+            if (row is null) throw new ArgumentException($"rows[{i}] is null.", nameof(rows));
+            if (row.Count != names.Length) throw new ArgumentException($"rows[{i}] has {row.Count} fields but the header has {names.Length} columns.", nameof(rows));
+            var fields = new string[row.Count];
+            for (int j = 0; j < fields.Length; j++)
+                fields[j] = row[j] ?? throw new ArgumentException($"rows[{i}][{j}] is null; write \"\" for a missing value.", nameof(rows));
+            body.Add(fields);
+            i++;
+        }
+        return FN.Csv.format(names, body);
     }
 
     /// <summary>The named feature columns only, in the given order.</summary>

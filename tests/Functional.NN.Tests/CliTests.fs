@@ -83,6 +83,51 @@ let private isPng (path: string) =
     let b = File.ReadAllBytes path
     b.Length > 5000 && b.[0] = 0x89uy && b.[1] = byte 'P' && b.[2] = byte 'N' && b.[3] = byte 'G'
 
+/// The share of a PNG's pixels that are tinted (their largest and smallest RGB channels at least 20 apart: not white,
+/// grey or black), decoded here (8-bit RGB or RGBA, not interlaced; the five row filters of the PNG standard), so that
+/// a test can tell a plot with shaded regions from one with white space and a few dots.
+let private tintedShare (path: string) =
+    let b = File.ReadAllBytes path
+    let be (o: int) = (int b.[o] <<< 24) ||| (int b.[o + 1] <<< 16) ||| (int b.[o + 2] <<< 8) ||| int b.[o + 3]
+    let width, height, depth, colour = be 16, be 20, int b.[24], int b.[25]
+    Expect.isTrue (depth = 8 && (colour = 2 || colour = 6) && b.[28] = 0uy) (sprintf "%s: an 8-bit RGB(A) PNG without interlacing" path)
+    use idat = new MemoryStream()
+    let mutable o = 8
+    while o < b.Length do
+        let length = be o
+        if Text.Encoding.ASCII.GetString(b, o + 4, 4) = "IDAT" then idat.Write(b, o + 8, length)
+        o <- o + 12 + length
+    use z = new Compression.ZLibStream(new MemoryStream(idat.ToArray()), Compression.CompressionMode.Decompress)
+    use inflated = new MemoryStream()
+    z.CopyTo inflated
+    let raw = inflated.ToArray()
+    let bpp = if colour = 6 then 4 else 3
+    let stride = width * bpp
+    let px = Array.zeroCreate<byte> (height * stride)
+    for y in 0 .. height - 1 do
+        let filter = raw.[y * (stride + 1)]
+        for x in 0 .. stride - 1 do
+            let r = int raw.[y * (stride + 1) + 1 + x]
+            let a = if x >= bpp then int px.[y * stride + x - bpp] else 0
+            let up = if y > 0 then int px.[(y - 1) * stride + x] else 0
+            let c = if x >= bpp && y > 0 then int px.[(y - 1) * stride + x - bpp] else 0
+            let predicted =
+                match filter with
+                | 0uy -> 0
+                | 1uy -> a
+                | 2uy -> up
+                | 3uy -> (a + up) / 2
+                | _ ->
+                    let p = a + up - c
+                    let pa, pb, pc = abs (p - a), abs (p - up), abs (p - c)
+                    if pa <= pb && pa <= pc then a elif pb <= pc then up else c
+            px.[y * stride + x] <- byte ((r + predicted) &&& 0xFF)
+    let tinted =
+        Seq.init (width * height) id
+        |> Seq.filter (fun i -> let p = px.[i * bpp .. i * bpp + 2] in int (Array.max p) - int (Array.min p) >= 20)
+        |> Seq.length
+    float tinted / float (width * height)
+
 /// A folder with the models the CLI makes (a pipeline, its ONNX export, an ONNX network and its model file made by
 /// fnn import, a linear model) and their data, for the tests of the commands that read them.
 let private withModels (f: string -> unit) =
@@ -768,5 +813,146 @@ let tests =
                 expectError dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ] 1 [ "rank-deficient"; "fnn linear --lambda" ] |> ignore
                 let code, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0"; "--lambda"; "0.01" ]
                 Expect.equal code 0 (sprintf "the advice works (stderr: %s)" err)
+        }
+        test "predict and explain --row read the model's features only: a blank, unseen or text target cell neither fails nor drops a row" {
+            let dir = tempDir ()
+            try
+                let write name (text: string) = File.WriteAllText(Path.Combine(dir, name), text)
+                // 40 rows: y = 2a + b (a regression), label hi when a > b (two classes).
+                let ab = [ for i in 0 .. 39 -> i % 7, (i * 3) % 5 ]
+                write "reg.csv" ("a,b,y\n" + String.Join("", [ for a, b in ab -> sprintf "%d,%d,%d\n" a b (2 * a + b) ]))
+                write "cls.csv" ("a,b,label\n" + String.Join("", [ for a, b in ab -> sprintf "%d,%d,%s\n" a b (if a > b then "hi" else "lo") ]))
+                for data, model, extra in [ "reg.csv", "reg.fnn", []; "reg.csv", "regm.fnn", [ "--missing"; "mean" ]
+                                            "cls.csv", "cls.fnn", []; "cls.csv", "clsm.fnn", [ "--missing"; "mean" ] ] do
+                    let code, _, err, _ = run dir ([ "train"; "--data"; data; "--epochs"; "3"; "--quiet"; "--out"; model ] @ extra)
+                    Expect.equal code 0 err
+                // Three rows to predict; the target column holds a value, a blank and a text the models never saw (a
+                // regressor reads numbers, a classifier knows hi and lo). The same rows without the target column are the
+                // expected predictions: the target plays no part in a prediction.
+                write "features.csv" "a,b\n1,2\n3,1\n2,2\n"
+                write "newreg.csv" "a,b,y\n1,2,4\n3,1,\n2,2,unknown\n"
+                write "newcls.csv" "a,b,label\n1,2,lo\n3,1,\n2,2,zzz\n"
+                for model, fresh in [ "reg.fnn", "newreg.csv"; "regm.fnn", "newreg.csv"; "cls.fnn", "newcls.csv"; "clsm.fnn", "newcls.csv" ] do
+                    let code, expected, err, _ = run dir [ "predict"; "--model"; model; "--data"; "features.csv" ]
+                    Expect.equal code 0 err
+                    let code, out, err, _ = run dir [ "predict"; "--model"; model; "--data"; fresh ]
+                    Expect.equal code 0 (sprintf "predict --model %s --data %s (stderr: %s)" model fresh err)
+                    Expect.equal (out.Trim().Split('\n').Length) 4 (sprintf "%s: the header and one prediction per row" model)
+                    Expect.equal out expected (sprintf "%s: the predictions of the features alone" model)
+                    // explain --row 2 reaches the third row (the one with the unseen target), and explains the output predict gave.
+                    let code, out, err, _ = run dir [ "explain"; "--model"; model; "--data"; fresh; "--row"; "2"; "--json" ]
+                    Expect.equal code 0 (sprintf "explain --model %s --row 2 (stderr: %s)" model err)
+                    let features = (json out).GetProperty("features")
+                    Expect.equal [ for f in features.EnumerateArray() -> f.GetProperty("value").GetDouble() ] [ 2.0; 2.0 ] "row 2's features"
+                // evaluate still reads the target with the model's classes: the unseen class is an error naming it.
+                expectError dir [ "evaluate"; "--model"; "cls.fnn"; "--data"; "newcls.csv"; "--missing"; "drop" ] 1 [ "'zzz' is not one of the model's classes" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "train saves the model first, and a test row's unseen category is all zeros in the report with a warning (also in --json)" {
+            let dir = tempDir ()
+            try
+                // 190 rows of red, green, blue and one row each of 10 rare colours: some of them fall in the test rows only.
+                let colours = Array.append [| for i in 0 .. 189 -> [| "red"; "green"; "blue" |].[i % 3] |] [| "purple"; "teal"; "navy"; "olive"; "maroon"; "cyan"; "lime"; "pink"; "gold"; "gray" |]
+                let rows = colours |> Array.mapi (fun i c -> sprintf "%g,%s,%s" (float ((i * 37) % 100) / 10.0) c (if (i * 7) % 3 = 0 then "yes" else "no"))
+                let path = Path.Combine(dir, "rare.csv")
+                File.WriteAllText(path, "size,color,label\n" + String.Join("\n", rows) + "\n")
+                // The expected unseen categories, from the data: the library's split (seed 1, 20 % tested, as train draws
+                // it) and the colours written above; a test row's colour that no training row has, counted.
+                let split = FunctionalNN.Dataset.LoadCsv(path).SplitStratified(0.2, 1L)
+                let trained = set [ for i in split.TrainRows -> colours.[i] ]
+                let expected =
+                    split.TestRows |> Array.map (fun i -> colours.[i]) |> Array.filter (trained.Contains >> not)
+                    |> Array.countBy id |> Array.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b)) |> List.ofArray
+                Expect.isNonEmpty expected "the data put some rare colour in the test rows only"
+                let code, out, err, _ = run dir [ "train"; "--data"; "rare.csv"; "--quiet"; "--json"; "--seed"; "1"; "--epochs"; "20"; "--out"; "rare.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.isTrue (File.Exists(Path.Combine(dir, "rare.fnn"))) "the model is saved"
+                let j = json out
+                Expect.equal (j.GetProperty("test_samples").GetInt32()) split.TestRows.Length "the test rows"
+                let unseen = [ for u in j.GetProperty("unseen_categories").EnumerateArray() -> u.GetProperty("category").GetString(), u.GetProperty("test_rows").GetInt32() ]
+                Expect.equal unseen expected "unseen_categories: each category and its test rows"
+                for u in j.GetProperty("unseen_categories").EnumerateArray() do Expect.equal (u.GetProperty("column").GetString()) "color" "the column"
+                let warning = err.Trim().Split('\n')
+                Expect.equal warning.Length 1 (sprintf "one warning line for the one column: %s" err)
+                Expect.stringStarts warning.[0] "fnn: warning: the test rows of column 'color' hold" "the warning names the column"
+                for c, k in expected do Expect.stringContains warning.[0] (sprintf "'%s' (%d test row" c k) "each category and its count"
+                // The test report: the saved model, its unseen categories as zeros, on the test rows, evaluated by fnn evaluate.
+                let lines = File.ReadAllLines path
+                File.WriteAllLines(Path.Combine(dir, "test.csv"), Array.append [| lines.[0] |] [| for i in split.TestRows -> lines.[i + 1] |])
+                let code, ev, err, _ = run dir [ "evaluate"; "--model"; "rare.fnn"; "--data"; "test.csv"; "--unknown-category"; "zeros"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json ev).GetProperty("accuracy").GetDouble()) (j.GetProperty("accuracy").GetDouble()) "the same test accuracy"
+                // The saved model keeps its own rule (--unknown-category error, the default): evaluate refuses the rows as documented.
+                expectError dir [ "evaluate"; "--model"; "rare.fnn"; "--data"; "test.csv" ] 1 [ "column 'color'"; "--unknown-category zeros" ] |> ignore
+                // The text report says it too, on stderr, and prints the metrics.
+                let code, out, err, _ = run dir [ "train"; "--data"; "rare.csv"; "--quiet"; "--seed"; "1"; "--epochs"; "20" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "test accuracy: " "the report"
+                Expect.stringContains err "column 'color'" "the warning"
+            finally Directory.Delete(dir, true)
+        }
+        test "--plots: a text feature skips regions.png with a note; missing values draw the regions over the finite range; a failing plot loses nothing" {
+            let dir = tempDir ()
+            try
+                // x in [0, 10), code one of 007, 008, 010, A12 (a text column: A12 is no number), label by row parity.
+                let codes = [ for i in 0 .. 119 -> sprintf "%g,%s,%s" (float ((i * 37) % 100) / 10.0) [| "007"; "008"; "010"; "A12" |].[i % 4] (if i % 2 = 0 then "yes" else "no") ]
+                File.WriteAllText(Path.Combine(dir, "codes.csv"), "x,code,label\n" + String.Join("\n", codes) + "\n")
+                let code, out, err, _ = run dir [ "train"; "--data"; "codes.csv"; "--features"; "x,code"; "--plots"; "pl"; "--epochs"; "5"; "--out"; "codes.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                Expect.stringContains out "test accuracy: " "the report"
+                Expect.stringContains out "model saved to codes.fnn" "the model"
+                for png in [ "loss.png"; "confusion.png" ] do Expect.isTrue (isPng (Path.Combine(dir, "pl", png))) png
+                Expect.isFalse (File.Exists(Path.Combine(dir, "pl", "regions.png"))) "no regions for a text feature"
+                Expect.equal (err.Trim().Split('\n')) [| "fnn: warning: --plots: regions.png is not drawn: the feature 'code' is a text column (categories, not an axis of numbers), and the regions need two numeric features" |] "one note"
+                // x missing in every 13th row, imputed (--missing mean); the label is x > y. The regions fill the plane:
+                // most of the picture is shaded (with a NaN range nothing but the dots and the frame would be).
+                let rows = [ for i in 0 .. 119 -> let x, y = float ((i * 37) % 100) / 10.0, float ((i * 53) % 100) / 10.0 in sprintf "%s,%g,%s" (if i % 13 = 3 then "" else sprintf "%g" x) y (if x > y then "yes" else "no") ]
+                File.WriteAllText(Path.Combine(dir, "miss.csv"), "x,y,label\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "miss.csv"; "--missing"; "mean"; "--plots"; "pm"; "--epochs"; "30"; "--quiet" ]
+                Expect.equal (code, err) (0, "") "train with missing values"
+                Expect.isGreaterThan (tintedShare (Path.Combine(dir, "pm", "regions.png"))) 0.4 "the regions are shaded"
+                // A folder named loss.png stands where the plot goes: that plot fails in one line, after the report and the
+                // saved model, and the other plots are written (exit 1: not everything asked for was written).
+                Directory.CreateDirectory(Path.Combine(dir, "pf", "loss.png")) |> ignore
+                let code, out, err, _ = run dir [ "train"; "--data"; "miss.csv"; "--missing"; "mean"; "--plots"; "pf"; "--epochs"; "5"; "--out"; "pf.fnn"; "--json" ]
+                Expect.equal code 1 err
+                Expect.isGreaterThan ((json out).GetProperty("accuracy").GetDouble()) 0.0 "the JSON report is printed"
+                Expect.isTrue (File.Exists(Path.Combine(dir, "pf.fnn"))) "the model is saved"
+                let lines = err.Trim().Split('\n')
+                Expect.equal lines.Length 1 err
+                Expect.stringStarts lines.[0] "fnn: --plots pf: loss.png could not be written" "the failing plot"
+                for png in [ "confusion.png"; "regions.png" ] do Expect.isTrue (isPng (Path.Combine(dir, "pf", png))) png
+            finally Directory.Delete(dir, true)
+        }
+        test "predict --out writes a file predict reads back with the same values: a category NA, separators and spaces are quoted" {
+            let dir = tempDir ()
+            try
+                // grade's categories in quotes (the text NA, a semicolon, a leading space), as docs/data-and-models.md says
+                // quoted markers are text.
+                let grades = [| "\"NA\""; "\"a;b\""; "plain"; "\" sp\"" |]
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%s,%s" (i % 7) grades.[i % 4] (if i % 2 = 0 then "p" else "q") ]
+                File.WriteAllText(Path.Combine(dir, "na.csv"), "x,grade,label\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "na.csv"; "--epochs"; "3"; "--quiet"; "--out"; "na.fnn" ]
+                Expect.equal code 0 err
+                let code, _, err, _ = run dir [ "predict"; "--model"; "na.fnn"; "--data"; "na.csv"; "--out"; "p.csv" ]
+                Expect.equal code 0 err
+                let first = File.ReadAllLines(Path.Combine(dir, "p.csv"))
+                // The first four rows' features as the input had them: NA, a;b and ' sp' need quotes, plain does not.
+                Expect.equal [ for l in first.[1..4] -> String.Join(",", l.Split(',').[0..1]) ] [ "0,\"NA\""; "1,\"a;b\""; "2,plain"; "3,\" sp\"" ] "the quoted features"
+                let code, _, err, _ = run dir [ "predict"; "--model"; "na.fnn"; "--data"; "p.csv"; "--out"; "p2.csv" ]
+                Expect.equal code 0 (sprintf "predict reads its own output (stderr: %s)" err)
+                Expect.equal (File.ReadAllLines(Path.Combine(dir, "p2.csv"))) first "the same features, so the same predictions"
+            finally Directory.Delete(dir, true)
+        }
+        test "explain --plots names the option when the folder cannot be made, as train does" {
+            withModels <| fun dir ->
+                // /proc takes no new folder; .NET says "Could not find file '/proc/fnn-plots'", which names no option.
+                let out = expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--plots"; "/proc/fnn-plots" ] 1 [ "--plots /proc/fnn-plots: the folder cannot be created or written"; "give a writable folder" ]
+                Expect.equal out "" "nothing explained"
+        }
+        test "predict refuses to write predictions with a repeated column name (the reader would refuse the file), naming --features" {
+            withModels <| fun dir ->
+                // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.
+                expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--separator"; ";"; "--features"; "p,p" ] 1 [ "two columns named 'p'"; "--features" ] |> ignore
         }
     ]

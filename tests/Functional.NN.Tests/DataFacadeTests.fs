@@ -431,4 +431,46 @@ let tests =
             expectArg "probabilities" [ "2x3"; "2x2" ] (fun () ->
                 Metrics.Classification([| "a"; "b" |], [| 0; 1 |], [| 0; 1 |], array2D [ [ 0.5; 0.25; 0.25 ]; [ 0.1; 0.8; 0.1 ] ]) |> ignore)
         }
+        test "LoadCsvForPrediction reads a model's features only: the target column's blanks, unseen classes and text keep every row" {
+            let dir = Path.Combine(Path.GetTempPath(), "fnn-predict-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let data = Dataset.ParseCsv("a,color,label\n" + String.Join("", [ for i in 0 .. 29 -> sprintf "%d,%s,%s\n" (i % 5) [| "red"; "blue" |].[i % 2] (if i % 3 = 0 then "x" else "y") ]), format = CsvFormat(Missing = MissingValues.Mean))
+                let model = Pipeline.Fit(data, PipelineOptions(Training = TrainingOptions(MaxEpochs = 2))).Model
+                let path = Path.Combine(dir, "new.csv")
+                // The target cells: a class, a blank (missing), a class the model never saw, a marker; a missing feature too.
+                File.WriteAllText(path, "a,color,label\n1,red,x\n2,blue,\n3,red,zzz\nNA,blue,NA\n")
+                let rows = Dataset.LoadCsvForPrediction(path, model)
+                Expect.equal rows.SampleCount 4 "every row"
+                // The features as written (a's NA missing for the imputer; color by name).
+                Expect.equal [ for i in 0 .. 3 -> rows.CellText(i, 0), rows.CellText(i, 1) ] [ "1", "red"; "2", "blue"; "3", "red"; "", "blue" ] "the feature cells"
+                Expect.equal (rows.Labels, rows.ClassNames) ([||], [| "x"; "y" |]) "no labels; the model's classes"
+                Expect.equal (model.PredictClassNames(rows).Length) 4 "one prediction per row"
+                // The labelled read refuses the unseen class (and would drop the blank): it is for scoring, not predicting.
+                Expect.throwsT<DataFormatException> (fun () -> Dataset.LoadCsvForModel(path, model) |> ignore) "LoadCsvForModel reads the target"
+                // A file that quotes every non-empty field (PostgreSQL's FORCE_QUOTE *, its empty cells bare): its quoted NA
+                // is missing in the features, as the labelled read takes it, whatever the target column holds.
+                File.WriteAllText(path, "\"a\",\"color\",\"label\"\n\"1\",\"red\",\"x\"\n\"NA\",\"blue\",\n")
+                let quoted = Dataset.LoadCsvForPrediction(path, model)
+                Expect.equal [ for i in 0 .. 1 -> quoted.CellText(i, 0) ] [ "1"; "" ] "QUOTE_ALL: a quoted NA is missing"
+                // No target column at all: the same features.
+                File.WriteAllText(path, "color,a\nred,1\n")
+                let only = Dataset.LoadCsvForPrediction(path, model)
+                Expect.equal (only.FeatureNames, only.CellText(0, 0), only.CellText(0, 1)) ([| "a"; "color" |], "1", "red") "the model's columns by name"
+            finally Directory.Delete(dir, true)
+        }
+        test "FormatCsv writes by the library's rules: ParseCsv reads back every text, markers and separators included" {
+            // Texts that need quotes (a marker, separators, a quote, a line break, edge spaces, a leading single quote)
+            // and some that do not; "" is a missing value.
+            let texts = [| "NA"; "nan"; "?"; "null"; "a;b"; "a,b"; "tab\there"; "say \"hi\""; "two\nlines"; " edge "; "'quoted'"; "plain"; "1.5"; "" |]
+            let rows = texts |> Array.mapi (fun i t -> [| string i; t; (if i % 2 = 0 then "NA" else "b;c") |])
+            let text = Dataset.FormatCsv([| "id"; "text"; "class" |], rows |> Array.map (fun r -> r :> Collections.Generic.IReadOnlyList<string>))
+            let data = Dataset.ParseCsv(text, target = "class", format = CsvFormat(TextColumns = [| "text" |], Missing = MissingValues.MostFrequent))
+            Expect.equal [ for i in 0 .. texts.Length - 1 -> data.CellText(i, 1) ] (List.ofArray texts) "every text as written"
+            Expect.equal [ for i in 0 .. texts.Length - 1 -> data.ClassNames.[data.Labels.[i]] ] [ for i in 0 .. texts.Length - 1 -> if i % 2 = 0 then "NA" else "b;c" ] "the class NA is a class"
+            Expect.stringStarts text "id,text,class\n0,\"NA\",\"NA\"\n" "quoted where needed only"
+            expectArg "rows" [ "rows[0]"; "2 fields"; "3 columns" ] (fun () -> Dataset.FormatCsv([| "a"; "b"; "c" |], [| [| "1"; "2" |] :> Collections.Generic.IReadOnlyList<string> |]) |> ignore)
+            expectArg "rows" [ "rows[0][1]" ] (fun () -> Dataset.FormatCsv([| "a"; "b" |], [| [| "1"; null |] :> Collections.Generic.IReadOnlyList<string> |]) |> ignore)
+            expectArg "header" [ "header[1]"; "more than once" ] (fun () -> Dataset.FormatCsv([| "a"; "a" |], [||]) |> ignore)
+        }
     ]

@@ -541,7 +541,9 @@ module Csv =
         // quoted field is text as written: "NA" in quotes is the category or class NA (as `ofDataset` writes
         // one), and numbers quoted in every target cell are class names. `quotesEverything` tells the two
         // apart, also for a file `ofDataset` wrote with every field quoted.
-        let quotesAll = quotesEverything table targetIndex
+        // Features only: whether the file quotes everything is decided as for the labelled read, with the
+        // file's target column (when it has one) set apart as there.
+        let quotesAll = quotesEverything table (if readTarget then targetIndex else tryIndex maps targetName)
         // The empty field is always missing; a marker when it was not quoted, or when the file quotes everything.
         let isMissingAt (i: int) (col: int) =
             let s = table.Rows.[i].[col]
@@ -637,7 +639,6 @@ module Csv =
         let mutable reading = if options.ClassNames.IsSome || options.TargetKind <> TargetKind.Auto then TargetReading.Given else TargetReading.Rule
         let target =
             match targetIndex with
-            | None when not readTarget -> Target.Values [||]
             | None ->
                 match options.ClassNames with
                 | Some names -> Target.Classes ([||], names |> Array.map nfc)
@@ -724,10 +725,12 @@ module Csv =
     let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith true options table
 
     /// The feature columns of a parsed table, for prediction: `toDataset` with no column read as the
-    /// target (Target, TargetKind, ClassNames and RequireTarget are not used), so that a target
-    /// column in the file, or a missing value in it, changes nothing. The data set's target is
-    /// empty (regression values), named "target" (or "target_<k>" when the file has a column of
-    /// that name). With Features None every column is a feature.
+    /// target (TargetKind and RequireTarget are not used; Target only names the column set apart
+    /// when deciding whether the file quotes every field, as the labelled read does), so that a
+    /// target column in the file, or anything in it, changes nothing. The data set's target is
+    /// empty: no labels of the options' ClassNames when given (a model's classes), else no values;
+    /// named "target" (or "target_<k>" when the file has a column of that name). With Features None
+    /// every column is a feature.
     let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith false options table
 
     /// `featuresOf` of a CSV file (see `load`, `readText`).
