@@ -384,25 +384,41 @@ module Csv =
     /// Reads and parses a CSV file with a header row, detecting the dialect.
     let readFile (path: string) : CsvTable = readFileWith None None true path
 
+    /// The lookup of column names: exact, and ignoring case (-1 for a spelling that two or more
+    /// columns share ignoring case, such as 'A' and 'a').
     let private indexMaps (header: string[]) =
         let exact = Dictionary<string, int>(StringComparer.Ordinal)
         let loose = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
         header |> Array.iteri (fun j h ->
             exact.TryAdd(h, j) |> ignore
-            loose.TryAdd(h, j) |> ignore)
-        exact, loose
+            if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
+        header, exact, loose
 
-    let private tryIndex (exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
+    /// The index of the column a name means: the column spelled exactly so, else the one column
+    /// spelled so ignoring case; None when no column is. A name that matches no column exactly and
+    /// two or more ignoring case ('ab' with the columns 'Ab' and 'aB') is a DataFormatException
+    /// naming them, never a guess. `what` names the option the name comes from.
+    let private tryIndex (header: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (what: string) (name: string) =
         match exact.TryGetValue name with
         | true, j -> Some j
         | _ ->
             match loose.TryGetValue name with
-            | true, j -> Some j
+            | true, j when j >= 0 -> Some j
+            | true, _ ->
+                let matches = header |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase))
+                fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); write it exactly as the header does."
+                                 (if what = "" then "" else what + ": ") (quoteText name) matches.Length (nameList matches))
             | _ -> None
 
-    /// The index of a column by name (exact, then ignoring case); raises naming the columns there are.
+    /// Whether a name matches a column exactly or ignoring case (one column or several; never raises).
+    let private namesColumn (_: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
+        exact.ContainsKey name || loose.ContainsKey name
+
+    /// The index of a column by name: exact, then ignoring case when only one column matches so (a
+    /// name that matches several columns ignoring case and none exactly is an error naming them);
+    /// raises naming the columns there are.
     let columnIndex (table: CsvTable) (name: string) : int =
-        match tryIndex (indexMaps table.Header) name with
+        match tryIndex (indexMaps table.Header) "" name with
         | Some j -> j
         | None -> fail 1 name (sprintf "There is no column '%s'; the columns are %s." (quoteText name) (nameList table.Header))
 
@@ -436,7 +452,7 @@ module Csv =
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
         CsvOptions.CheckNames "names" names |> ignore
         let maps = indexMaps table.Header
-        let cols = names |> Array.map (fun name -> match tryIndex maps name with Some j -> j | None -> columnIndex table name)
+        let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
         Mat.init table.Rows.Length cols.Length (fun i j -> number table i cols.[j])
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
@@ -530,7 +546,8 @@ module Csv =
             | Some t -> t
             | None -> table.Header.[table.Header.Length - 1]
         let targetIndex =
-            match tryIndex maps targetName with
+            // Features only: the Target option names no column, so it is not looked up (an ambiguous name is no error).
+            match (if readTarget then tryIndex maps "Target" targetName else None) with
             | _ when not readTarget -> None
             | Some j -> Some j
             | None when options.RequireTarget ->
@@ -558,11 +575,11 @@ module Csv =
             // Features only: the absent target is named "target", or "target_<k>" when the file has such a column, so
             // that it is no feature's name.
             | None when not readTarget ->
-                Seq.initInfinite (fun k -> if k = 0 then "target" else sprintf "target_%d" k) |> Seq.find (fun n -> (tryIndex maps n).IsNone)
+                Seq.initInfinite (fun k -> if k = 0 then "target" else sprintf "target_%d" k) |> Seq.find (fun n -> not (namesColumn maps n))
             | None -> targetName
         let featureCols =
             match options.Features with
-            | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
+            | Some names -> names |> Array.map (fun n -> match tryIndex maps "Features" n with Some j -> j | None -> columnIndex table n)
             | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
         let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
         // One pass with the first position of each column (a file may have hundreds of thousands).
@@ -576,10 +593,13 @@ module Csv =
             fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
         featureCols |> Array.iter (fun j ->
             if Some j = targetIndex then fail 1 table.Header.[j] (sprintf "The column '%s' cannot be both a feature and the target." (quoteText table.Header.[j])))
-        let textColumns = HashSet<string>((if isNull options.TextColumns then [||] else options.TextColumns), StringComparer.OrdinalIgnoreCase)
-        for name in textColumns do
-            if (tryIndex maps name).IsNone then
-                fail 1 name (sprintf "TextColumns names the column '%s', which the file does not have; the columns are %s." (quoteText name) (nameList table.Header))
+        // The text columns by index, each name resolved as every other name is (exactly, then ignoring case when only
+        // one column matches so): with the columns 'A' (text) and 'a' (numbers), TextColumns = [A] makes 'A' text only.
+        let textColumns = HashSet<int>()
+        for name in (if isNull options.TextColumns then [||] else options.TextColumns) do
+            match tryIndex maps "TextColumns" name with
+            | Some j -> textColumns.Add j |> ignore
+            | None -> fail 1 name (sprintf "TextColumns names the column '%s', which the file does not have; the columns are %s." (quoteText name) (nameList table.Header))
         let n = table.Rows.Length
         // Rows to drop: a missing target (under every policy but Error), or any missing cell under Drop.
         let keep = Array.create n true
@@ -605,7 +625,7 @@ module Csv =
                         present <- present + 1
                         if parses s then numbers <- numbers + 1
                         elif firstBad < 0 then firstBad <- i
-                let asText = textColumns.Contains table.Header.[col]
+                let asText = textColumns.Contains col
                 if asText || firstBad < 0 then asText
                 elif looksNumeric numbers present then
                     let i = firstBad
