@@ -296,14 +296,18 @@ module Csv =
         endRecord n
         result
 
+    /// The quote and the separator of a text: the given ones, else detected (`detectQuote`, `detectSeparator`).
+    let private dialect (separator: char option) (quote: char option) (text: string) : char * char =
+        let quote = match quote with Some q -> q | None -> detectQuote text
+        quote, (match separator with Some s -> s | None -> detectSeparator quote text)
+
     /// Parses CSV text with a set or detected dialect. With a header: its names must be
     /// non-empty and distinct; without: the columns are named column1 .. columnN. Every row needs
     /// as many fields as the first. Raises DataFormatException for an empty text, a bad header,
     /// a ragged row (naming its line and both counts) or a field longer than `maxFieldChars`.
     let parseWith (separator: char option) (quote: char option) (hasHeader: bool) (text: string) : CsvTable =
         Check.notNull "text" text
-        let quote = match quote with Some q -> q | None -> detectQuote text
-        let separator = match separator with Some s -> s | None -> detectSeparator quote text
+        let quote, separator = dialect separator quote text
         if separator = quote || separator = '\n' || separator = '\r' then
             Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
         let all = records separator quote text
@@ -432,6 +436,21 @@ module Csv =
         let mutable v = 0.0
         Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
 
+    let private isDigits (s: string) (start: int) (stop: int) =
+        stop > start && (let mutable ok = true in (for k in start .. stop - 1 do if s.[k] < '0' || s.[k] > '9' then ok <- false); ok)
+
+    let private signEnd (s: string) = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then 1 else 0
+
+    /// A number written with a decimal comma, as a spreadsheet in a European locale saves it: an
+    /// optional sign, digits, one comma, digits ("0,90", "-12,5"; not "1,2,3", "1.234,5" or ",5").
+    let private decimalComma (s: string) =
+        let k = s.IndexOf ','
+        let a = signEnd s
+        k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
+
+    /// An optional sign and digits: how such a file writes a whole number ("1", as R's write.csv2 does).
+    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length
+
     /// True when a table read with a header has one whose every field is a number (invariant
     /// culture): most likely the first data row of a file without a header. The data-set reader
     /// warns on it (with one more case, a header whose target field is one of the target's values).
@@ -446,7 +465,9 @@ module Csv =
         if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
         match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v when Double.IsFinite v -> v
-        | _ -> fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number." line (quoteText name) (quoteText text))
+        | _ ->
+            let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
+            fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`).
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
@@ -532,9 +553,9 @@ module Csv =
         if not (isNull options.MissingMarkers) then CsvOptions.CheckNames "MissingMarkers" options.MissingMarkers |> ignore
         if not (isNull options.TextColumns) then CsvOptions.CheckNames "TextColumns" options.TextColumns |> ignore
 
-    /// A data set from a parsed table (see `load`); with `readTarget` false no column is the
-    /// target (see `featuresOf`).
-    let private toDatasetWith (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
+    /// A data set from a parsed table read with `separator` (None: not known; see `toDataset`); with
+    /// `readTarget` false no column is the target (see `featuresOf`).
+    let private toDatasetWith (separator: char option) (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
         checkOptions options
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
@@ -569,6 +590,32 @@ module Csv =
             if markers.Contains s then
                 sprintf "it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing" (quoteText s)
             else ""
+        // A column that would be text but whose every present value is a number written with a decimal comma ("0,90";
+        // whole numbers "1" may be among them, as R's write.csv2 writes them), in a file whose separator is not a
+        // comma, is a file saved with a decimal comma (a European locale), not a column of categories: an error that
+        // says so, not a one-hot of every value. A comma inside a field shows the separator is not a comma when the
+        // field is bare; a quoted one only when the separator is known ("1,5" quoted in a comma-separated file is text).
+        let separatorNotComma = match separator with Some c -> c <> ',' | None -> false
+        let checkDecimalComma (rowsOf: int[]) (col: int) (what: string) =
+            let mutable example = -1
+            let mutable all = true
+            let mutable present = 0
+            for i in rowsOf do
+                if all && not (isMissingAt i col) then
+                    let s = table.Rows.[i].[col]
+                    present <- present + 1
+                    if decimalComma s && (separatorNotComma || not (wasQuoted i col)) then
+                        if example < 0 then example <- i
+                    elif not (wholeNumber s) then all <- false
+            if all && example >= 0 then
+                let i = example
+                let name = table.Header.[col]
+                fail table.Lines.[i] name
+                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
+                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col]) what present
+                        (match separator with Some c -> sprintf " (its separator is '%s')" (if c = '\t' then "tab" else string c) | None -> "")
+                        what (if what = "target" then "class names" else "text categories")
+                        (if what = "target" then "the labels are class names, set TargetKind to Classification (CLI: --task classification)" else "the column is text, name it in TextColumns"))
         let targetName =
             match targetIndex with
             | Some j -> table.Header.[j]
@@ -613,6 +660,7 @@ module Csv =
             | MissingPolicy.Drop -> keep.[i] <- false
             | _ -> if isTarget then keep.[i] <- false
         // Pass 1: missing cells and column kinds.
+        let allRows = Array.init n id
         let kinds =
             featureCols |> Array.map (fun col ->
                 let mutable numbers = 0
@@ -632,7 +680,9 @@ module Csv =
                     let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
                     fail table.Lines.[i] table.Header.[col]
                         (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; %s." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present advice)
-                else true)
+                else
+                    checkDecimalComma allRows col "column"
+                    true)
         match targetIndex with
         | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
         | None -> ()
@@ -693,7 +743,9 @@ module Csv =
                                 let advice = match quotedMarker i t with "" -> "correct the cell, mark it missing, or set TargetKind (CLI: --task classification)" | a -> a
                                 fail table.Lines.[i] targetName
                                     (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; %s." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length advice)
-                            else true)
+                            else
+                                checkDecimalComma rows t "target"
+                                true)
                 let texts =
                     if not canonical then texts
                     else texts |> Array.map (valueOf >> formatNumber)
@@ -740,20 +792,28 @@ module Csv =
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target; TargetReading = reading
           Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
 
-    /// A data set from a parsed table (see `load`).
-    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith true options table
+    /// A data set from a parsed table (see `load`). A column that would be text but holds numbers
+    /// written with a decimal comma ("0,90") is a DataFormatException when the table shows that its
+    /// separator is not a comma (such a value unquoted); `load` and `loadText`, which know the
+    /// separator, also catch quoted ones.
+    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None true options table
+
+    let private loadWith (readTarget: bool) (options: CsvOptions) (text: string) =
+        Check.notNull "text" text
+        let quote, separator = dialect options.Separator options.Quote text
+        toDatasetWith (Some separator) readTarget options (parseWith (Some separator) (Some quote) options.HasHeader text)
 
     /// The feature columns of a parsed table, for prediction: `toDataset` with no column read as the
     /// target (Target, TargetKind, ClassNames and RequireTarget are not used), so that a target
     /// column in the file, or a missing value in it, changes nothing. The data set's target is
     /// empty (regression values), named "target" (or "target_<k>" when the file has a column of
     /// that name). With Features None every column is a feature.
-    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith false options table
+    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None false options table
 
     /// `featuresOf` of a CSV file (see `load`, `readText`).
     let loadFeatures (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        featuresOf options (readFileWith options.Separator options.Quote options.HasHeader path)
+        loadWith false options (readText path)
 
     /// `loadFeatures` for a model that reads numbers only (a linear model): a column that holds text
     /// (read as categories) is a DataFormatException naming the line, the column and the text of its
@@ -770,15 +830,18 @@ module Csv =
         d
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
-    /// column by name, read by TargetKind (Auto: TargetRule).
+    /// column by name, read by TargetKind (Auto: TargetRule). Numbers are read with a decimal
+    /// point: a file whose separator is not a comma and whose column (or Auto target) holds only
+    /// numbers written with a decimal comma ("0,90"; whole numbers among them) is a
+    /// DataFormatException naming the column, a cell and its line, never a column of categories.
     let loadText (options: CsvOptions) (text: string) : Dataset =
         checkOptions options
-        toDataset options (parseWith options.Separator options.Quote options.HasHeader text)
+        loadWith true options text
 
     /// Loads a data set from a CSV file (see `loadText`, `readText`).
     let load (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
+        loadWith true options (readText path)
 
     /// A field as CSV text: quoted when it holds a separator (',', ';', tab), a quote ('"', or
     /// '\'' at its start), a line end, surrounding spaces, or is a missing-value marker.
