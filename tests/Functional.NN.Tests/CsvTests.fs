@@ -642,6 +642,22 @@ let tests =
                 // Whole numbers alone are numbers, as before.
                 Expect.equal ((Csv.loadText CsvOptions.Default "x;label\n1;a\n2;b\n").Features.Column(0).ToArray()) [| 1.0; 2.0 |] "numbers"
             }
+            test "a header with a repeated or empty name says when the first line looks like data or a saved index" {
+                // randhie without its header line: its first data row (0, 4.61512, 1, ...) becomes the header and '0'
+                // appears twice there; every field of it is a number, so the error gives the header warning's advice.
+                let lines = File.ReadAllLines(Repo.path [ "tests"; "data"; "randhie.csv" ])
+                let headerless = String.Join("\n", lines |> Array.skip 1) + "\n"
+                csvError CsvOptions.Default headerless 1 [ "the column name '0' appears more than once"; "looks like data"; "read it with HasHeader = false (CLI: --no-header)" ] |> ignore
+                Expect.equal (Csv.loadText (CsvOptions.Default.WithHeader false) headerless).SampleCount (lines.Length - 1) "read without a header, every line is a row"
+                // A headerless file whose first row has an empty field: numbers and an empty field, so the same advice.
+                csvError CsvOptions.Default ",1,2\n3,4,5\n" 1 [ "column 1 has no name"; "looks like data"; "HasHeader = false" ] |> ignore
+                // pandas' to_csv() with its index: an unnamed first column over named ones.
+                let e = csvError CsvOptions.Default ",x,y\n0,1.5,a\n1,2.5,b\n" 1 [ "column 1 has no name"; "saved row index"; "index=False"; "Features" ]
+                Expect.isFalse (e.Message.Contains "HasHeader") "not the no-header advice"
+                // A repeated name in a header of names: no advice about data.
+                let e = csvError CsvOptions.Default "a,a,b\n1,2,x\n" 1 [ "'a' appears more than once" ]
+                Expect.isFalse (e.Message.Contains "looks like data") "a header of names"
+            }
             test "a column selected twice as a feature is refused naming both places" {
                 csvError (CsvOptions.Default.WithFeatures [| "a"; "b"; "A" |]) "a,b,y\n1,2,3\n2,3,4\n" 1 [ "The column 'a' is selected more than once"; "Features[0] and Features[2]" ] |> ignore
             }

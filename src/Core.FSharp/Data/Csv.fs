@@ -296,6 +296,11 @@ module Csv =
         endRecord n
         result
 
+    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
+    let private parses (s: string) =
+        let mutable v = 0.0
+        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
+
     /// The quote and the separator of a text: the given ones, else detected (`detectQuote`, `detectSeparator`).
     let private dialect (separator: char option) (quote: char option) (text: string) : char * char =
         let quote = match quote with Some q -> q | None -> detectQuote text
@@ -315,12 +320,26 @@ module Csv =
         let headerLine, header, headerQuoted, first =
             if hasHeader then
                 let line, names, q = all.[0]
+                // A header of numbers (some fields perhaps empty) is most likely a first data row: a file without a
+                // header, whose repeated or empty "names" are values. The advice is the data-set reader's warning's.
+                let looksLikeData = names |> Array.exists (fun n -> n <> "") && names |> Array.forall (fun n -> n = "" || parses n)
+                let dataAdvice =
+                    if looksLikeData then
+                        sprintf " The header line (%s) looks like data (its fields are numbers): the file probably has no header; read it with HasHeader = false (CLI: --no-header)." (nameList names)
+                    else ""
                 names |> Array.iteri (fun j name ->
-                    if name = "" then fail line "" (sprintf "Line %d (the header): column %d has no name." line (j + 1)))
+                    if name = "" then
+                        // An unnamed first column over named ones is what pandas' to_csv writes for the row index.
+                        let advice =
+                            if looksLikeData then dataAdvice
+                            elif j = 0 && names.Length > 1 then
+                                " An unnamed first column is most likely a saved row index (pandas' to_csv writes one unless called with index=False): save the file with index=False, or give the column a name in the header (and leave it out with Features, CLI: --features)."
+                            else " Every column needs a name: add it to the header."
+                        fail line "" (sprintf "Line %d (the header): column %d has no name.%s" line (j + 1) advice))
                 let seen = HashSet<string>(StringComparer.Ordinal)
                 for name in names do
                     if not (seen.Add name) then
-                        fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once." line (quoteText name))
+                        fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once.%s" line (quoteText name) dataAdvice)
                 line, names, (if q.Length = 0 then Array.create names.Length false else q), 1
             else
                 let _, fields, _ = all.[0]
@@ -430,11 +449,6 @@ module Csv =
         match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v -> Double.IsFinite v
         | _ -> false
-
-    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
-    let private parses (s: string) =
-        let mutable v = 0.0
-        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
 
     let private isDigits (s: string) (start: int) (stop: int) =
         stop > start && (let mutable ok = true in (for k in start .. stop - 1 do if s.[k] < '0' || s.[k] > '9' then ok <- false); ok)
