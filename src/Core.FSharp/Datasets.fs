@@ -150,7 +150,8 @@ module Dataset =
                 | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names)
             Lines = if data.Lines.Length = data.SampleCount then indices |> Array.map (fun i -> data.Lines.[i]) else [||] }
 
-    /// The named feature columns only, in the given order (exact names, then ignoring case).
+    /// The named feature columns only, in the given order (exact names, then ignoring case when only
+    /// one column matches so; a name that matches several ignoring case and none exactly is refused).
     let selectFeatures (names: string[]) (data: Dataset) : Dataset =
         Check.notNull "names" names
         if names.Length = 0 then Check.fail "names" "Select at least one feature column."
@@ -159,9 +160,11 @@ module Dataset =
                 match Array.tryFindIndex ((=) n) data.FeatureNames with
                 | Some j -> j
                 | None ->
-                    match Array.tryFindIndex (fun (f: string) -> String.Equals(f, n, StringComparison.OrdinalIgnoreCase)) data.FeatureNames with
-                    | Some j -> j
-                    | None -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames))))
+                    match Array.indexed data.FeatureNames |> Array.filter (fun (_, f) -> String.Equals(f, n, StringComparison.OrdinalIgnoreCase)) with
+                    | [| j, _ |] -> j
+                    | [||] -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames)))
+                    | several ->
+                        Check.fail "names" (sprintf "The name '%s' matches no feature column exactly and %d when case is ignored (%s); write it exactly as the column is named." n several.Length (String.Join(", ", several |> Array.map snd))))
         cols |> Array.iteri (fun k j ->
             match Array.tryFindIndex ((=) j) cols with
             | Some first when first < k ->

@@ -2,11 +2,12 @@ using FN = Functional.NN;
 
 namespace FunctionalNN;
 
-/// <summary>Precision, recall and F1 of one class, with its support.</summary>
+/// <summary>Precision, recall and F1 of one class, with its support. A class that is neither the true nor the
+/// predicted class of any sample has no scores: its precision, recall and F1 are NaN (undefined).</summary>
 /// <param name="ClassName">The class.</param>
-/// <param name="Precision">TP / (TP + FP); 0 when the class is never predicted.</param>
-/// <param name="Recall">TP / (TP + FN); 0 when the class has no samples.</param>
-/// <param name="F1">2 P R / (P + R); 0 when both are 0.</param>
+/// <param name="Precision">TP / (TP + FP); 0 when the class is never predicted but has samples; NaN when it has neither.</param>
+/// <param name="Recall">TP / (TP + FN); 0 when the class has no samples but is predicted; NaN when it has neither.</param>
+/// <param name="F1">2 P R / (P + R); 0 when both are 0; NaN when the class has neither samples nor predictions.</param>
 /// <param name="Support">The number of samples of the class.</param>
 public sealed record ClassScores(string ClassName, double Precision, double Recall, double F1, int Support);
 
@@ -32,7 +33,8 @@ public sealed class ClassificationReport
     /// <summary>Scores per class, in class-index order.</summary>
     public IReadOnlyList<ClassScores> PerClass { get; }
 
-    /// <summary>The mean of the per-class F1.</summary>
+    /// <summary>The mean of the per-class F1 over the classes that are the true or the predicted class of some sample
+    /// (scikit-learn's <c>f1_score(average='macro')</c>); a class with neither (F1 NaN) is left out.</summary>
     public double MacroF1 { get; }
 
     /// <summary>The log-loss of the predicted probabilities, or null when the model gives none.</summary>
@@ -42,7 +44,8 @@ public sealed class ClassificationReport
     public string[] ClassNames { get; }
 
     /// <summary>A table like scikit-learn's <c>classification_report</c>: precision, recall, F1 and support per
-    /// class, then accuracy, the macro average and the support-weighted average (and the log-loss when there is one).</summary>
+    /// class (NaN for a class that is neither true nor predicted), then accuracy, the macro average over the classes
+    /// with scores and the support-weighted average (and the log-loss when there is one).</summary>
     public override string ToString()
     {
         // scikit-learn's layout: names right-aligned to max(12, longest name), then " {:>9}" columns after one space.
@@ -57,8 +60,11 @@ public sealed class ClassificationReport
         sb.Append('\n');
         int total = PerClass.Sum(s => s.Support);
         sb.Append(string.Format(inv, "{0}  {1,9} {2,9} {3,9:F2} {4,9}", "accuracy".PadLeft(width), "", "", Accuracy, total)).Append('\n');
-        double Mean(Func<ClassScores, double> f) => PerClass.Count == 0 ? 0 : PerClass.Average(f);
-        double Weighted(Func<ClassScores, double> f) => total == 0 ? 0 : PerClass.Sum(s => f(s) * s.Support) / total;
+        // Averages over the classes with scores (scikit-learn's unique_labels(y_true, y_pred)): a class that is neither
+        // true nor predicted has NaN scores and no support, and is left out of both.
+        var scored = PerClass.Where(s => !double.IsNaN(s.F1)).ToArray();
+        double Mean(Func<ClassScores, double> f) => scored.Length == 0 ? 0 : scored.Average(f);
+        double Weighted(Func<ClassScores, double> f) => total == 0 ? 0 : scored.Sum(s => f(s) * s.Support) / total;
         sb.Append(Row("macro avg", Mean(s => s.Precision), Mean(s => s.Recall), Mean(s => s.F1), total)).Append('\n');
         sb.Append(Row("weighted avg", Weighted(s => s.Precision), Weighted(s => s.Recall), Weighted(s => s.F1), total)).Append('\n');
         if (LogLoss is double l) sb.Append(string.Format(inv, "{0}  {1,9:F4}", "log-loss".PadLeft(width), l)).Append('\n');

@@ -603,6 +603,61 @@ let tests =
                 // A file with no feature column is refused by the reader, whatever its target: such a data set is written, not read back.
                 csvError CsvOptions.Default "y\n\"0\"\n\"1\"\n" 1 [ "no feature columns" ] |> ignore
             }
+            test "numbers written with a decimal comma are an error naming the column, a cell and its line, not text categories" {
+                // A European spreadsheet's file: separator ';', decimals "0,90". Each row i holds x = i/100 and y = 1 + i/10,
+                // both with a comma; 60 rows, so x would have become 60 categories (line 2 is the first data row).
+                let rows sep = String.Join("", [ for i in 1 .. 60 -> sprintf "0,%02d%s%d,%d%s%s\n" i sep (1 + i / 10) (i % 10) sep (if i % 2 = 0 then "a" else "b") ])
+                let euro = "x;y;label\n" + rows ";"
+                let e = csvError CsvOptions.Default euro 2 [ "column 'x'"; "'0,01'"; "decimal comma"; "separator is ';'"; "60 in all"; "decimal point"; "TextColumns" ]
+                Expect.equal e.Column "x" "the Column property"
+                // The same with tab, and with the separator given.
+                csvError CsvOptions.Default ("x\ty\tlabel\n" + rows "\t") 2 [ "column 'x'"; "separator is 'tab'" ] |> ignore
+                csvError (CsvOptions.Default.WithSeparator ';') euro 2 [ "column 'x'"; "decimal comma" ] |> ignore
+                // Whole numbers among them, as R's write.csv2 writes 1 and 0,5: still a decimal-comma column (line 3 is "0,5").
+                csvError CsvOptions.Default "x;label\n1;a\n0,5;b\n2;a\n-1,25;b\n" 3 [ "column 'x'"; "'0,5'"; "whole numbers aside" ] |> ignore
+                // Quoted in a file that quotes every field (csv.QUOTE_ALL with sep=';'): the reader knows the separator is ';'.
+                csvError CsvOptions.Default "\"x\";\"label\"\n\"0,5\";\"a\"\n\"1,5\";\"b\"\n" 2 [ "column 'x'"; "'0,5'" ] |> ignore
+                // A target of such numbers under Auto would have become one class per value: the same error, with its advice.
+                csvError CsvOptions.Default "x;y\n1;0,5\n2;1,25\n3;2,75\n" 2 [ "column 'y'"; "'0,5'"; "the target's other values"; "--task classification" ] |> ignore
+                // Asked for as classes, such labels are class names as written.
+                Expect.equal (Csv.loadText (CsvOptions.Default.WithTargetKind TargetKind.Classification) "x;y\n1;0,5\n2;1,25\n").ClassNames [| "0,5"; "1,25" |] "class names"
+                // As a regression target, the not-a-number error says why.
+                csvError (CsvOptions.Default.WithTargetKind TargetKind.Regression) "x;y\n1;0,5\n2;1,25\n" 2 [ "'0,5' is not a finite number"; "decimal comma" ] |> ignore
+                // Named in TextColumns, the column is text as asked.
+                Expect.equal (Csv.loadText (CsvOptions.Default.WithTextColumns [| "x" |]) "x;label\n0,5;a\n1,5;b\n").Categories.[0] [| "0,5"; "1,5" |] "text on request"
+                // Csv.toDataset of a parsed table (separator not known): bare "0,5" shows the separator is not a comma.
+                let table = Csv.parseWith (Some ';') None true "x;label\n0,5;a\n1,5;b\n"
+                Expect.throwsT<DataFormatException> (fun () -> Csv.toDataset CsvOptions.Default table |> ignore) "toDataset"
+            }
+            test "texts that only look like decimal commas stay text: quoted thousands in a comma file, code lists, mixed columns" {
+                // A comma-separated file with quoted thousands ("1,234"): the comma is not a decimal comma, the column is text as before.
+                let d = Csv.loadText CsvOptions.Default "amount,label\n\"1,234\",a\n\"2,500\",b\n\"12,000\",a\n"
+                Expect.equal d.Categories.[0] [| "1,234"; "12,000"; "2,500" |] "quoted thousands: text"
+                let d = Csv.loadText (CsvOptions.Default.WithSeparator ',') "amount,label\n\"1,234\",a\n\"2,500\",b\n"
+                Expect.equal d.Categories.[0] [| "1,234"; "2,500" |] "also with the separator given"
+                // Code lists with two commas, texts among the numbers, a leading comma: not of the decimal form.
+                for column in [ [ "1,2,3"; "4,5,6" ]; [ "0,5"; "abc" ]; [ ",5"; "1,5" ]; [ "1.234,5"; "2,5" ] ] do
+                    let text = "x;label\n" + String.Join("", column |> List.mapi (fun i v -> sprintf "%s;%s\n" v (if i % 2 = 0 then "a" else "b")))
+                    Expect.equal (Csv.loadText CsvOptions.Default text).Categories.[0] (column |> List.toArray |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))) (sprintf "%A: text" column)
+                // Whole numbers alone are numbers, as before.
+                Expect.equal ((Csv.loadText CsvOptions.Default "x;label\n1;a\n2;b\n").Features.Column(0).ToArray()) [| 1.0; 2.0 |] "numbers"
+            }
+            test "a header with a repeated or empty name says when the first line looks like data or a saved index" {
+                // randhie without its header line: its first data row (0, 4.61512, 1, ...) becomes the header and '0'
+                // appears twice there; every field of it is a number, so the error gives the header warning's advice.
+                let lines = File.ReadAllLines(Repo.path [ "tests"; "data"; "randhie.csv" ])
+                let headerless = String.Join("\n", lines |> Array.skip 1) + "\n"
+                csvError CsvOptions.Default headerless 1 [ "the column name '0' appears more than once"; "looks like data"; "read it with HasHeader = false (CLI: --no-header)" ] |> ignore
+                Expect.equal (Csv.loadText (CsvOptions.Default.WithHeader false) headerless).SampleCount (lines.Length - 1) "read without a header, every line is a row"
+                // A headerless file whose first row has an empty field: numbers and an empty field, so the same advice.
+                csvError CsvOptions.Default ",1,2\n3,4,5\n" 1 [ "column 1 has no name"; "looks like data"; "HasHeader = false" ] |> ignore
+                // pandas' to_csv() with its index: an unnamed first column over named ones.
+                let e = csvError CsvOptions.Default ",x,y\n0,1.5,a\n1,2.5,b\n" 1 [ "column 1 has no name"; "saved row index"; "index=False"; "Features" ]
+                Expect.isFalse (e.Message.Contains "HasHeader") "not the no-header advice"
+                // A repeated name in a header of names: no advice about data.
+                let e = csvError CsvOptions.Default "a,a,b\n1,2,x\n" 1 [ "'a' appears more than once" ]
+                Expect.isFalse (e.Message.Contains "looks like data") "a header of names"
+            }
             test "a column selected twice as a feature is refused naming both places" {
                 csvError (CsvOptions.Default.WithFeatures [| "a"; "b"; "A" |]) "a,b,y\n1,2,3\n2,3,4\n" 1 [ "The column 'a' is selected more than once"; "Features[0] and Features[2]" ] |> ignore
             }

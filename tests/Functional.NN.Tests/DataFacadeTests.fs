@@ -126,6 +126,19 @@ let tests =
             let sklearn =
                 "              precision    recall  f1-score   support\n\n           a       1.00      0.50      0.67         2\n           b       0.67      1.00      0.80         2\n\n    accuracy                           0.75         4\n   macro avg       0.83      0.75      0.73         4\nweighted avg       0.83      0.75      0.73         4\n"
             Expect.equal (report.ToString()) sklearn "scikit-learn's classification_report"
+            // A class predicted but never true (c) counts in the averages with zeros; one neither true nor predicted (d)
+            // prints NaN and is left out. scikit-learn 1.2.1: classification_report([0,0,1,1], [0,2,1,1],
+            // target_names=['a','b','c']) has the rows a, b, c and the averages below (its labels are unique_labels,
+            // {0, 1, 2}; by hand: macro P (1 + 1 + 0)/3, R (1/2 + 1 + 0)/3, F1 (2/3 + 1 + 0)/3; weighted by the
+            // supports 2, 2, 0: P 1, R 3/4, F1 5/6).
+            let report = Metrics.Classification([| "a"; "b"; "c"; "d" |], [| 0; 2; 1; 1 |], [| 0; 0; 1; 1 |])
+            let text = report.ToString()
+            for row in [ "           c       0.00      0.00      0.00         0\n"
+                         "           d        NaN       NaN       NaN         0\n"
+                         "   macro avg       0.67      0.50      0.56         4\n"
+                         "weighted avg       1.00      0.75      0.83         4\n" ] do
+                Expect.stringContains text row "a row of the report"
+            Expect.floatClose Accuracy.veryHigh report.MacroF1 (5.0 / 9.0) "MacroF1"
         }
         test "Summary() on networks and pipelines, like Keras' model.summary(); ToString() says what it is" {
             let model = Pipeline.Untrained(Dataset.Embedded "iris", PipelineOptions())

@@ -81,6 +81,27 @@ let tests =
                 csvError CsvOptions.Default "a,b\n" 1 [ "no data rows" ]
                 csvError CsvOptions.Default "a,a,b\n1,2,x\n" 1 [ "'a' appears more than once" ]
             }
+            test "a column name matches exactly first, and ignoring case only when one column matches so" {
+                let text = "Ab,aB,x,y\n1,2,3,u\n4,5,6,v\n"
+                // Exact names pick their own column even when another differs only in case.
+                let d = Csv.loadText (CsvOptions.Default.WithFeatures [| "aB"; "Ab" |]) text
+                Expect.equal (d.Features.Row(0).ToArray()) [| 2.0; 1.0 |] "aB then Ab"
+                // 'X' matches only 'x' ignoring case: that column.
+                Expect.equal (Csv.loadText (CsvOptions.Default.WithFeatures [| "X" |]) text).FeatureNames [| "x" |] "X is x"
+                // 'ab' matches none exactly and two ignoring case: an error naming both, for every option that names columns.
+                csvError (CsvOptions.Default.WithFeatures [| "ab" |]) text 1 [ "Features"; "'ab'"; "2 columns when case is ignored"; "Ab, aB" ]
+                csvError (CsvOptions.Default.WithTextColumns [| "ab" |]) text 1 [ "TextColumns"; "'ab'"; "Ab, aB" ]
+                csvError (CsvOptions.Default.WithTarget "AB") text 1 [ "Target"; "'AB'"; "Ab, aB" ]
+                // TextColumns resolves by index: 'aB' (exact) makes that column text, and 'Ab' stays numbers.
+                let d = Csv.loadText (CsvOptions.Default.WithTextColumns [| "aB" |]) text
+                Expect.equal (Dataset.categoriesOf d 1) [| "2"; "5" |] "aB is text"
+                Expect.equal (Dataset.categoriesOf d 0) [||] "Ab is numbers"
+                // Dataset.selectFeatures resolves names the same way.
+                Expect.equal (Dataset.selectFeatures [| "aB" |] d).FeatureNames [| "aB" |] "exact"
+                let e = Expect.throwsC (fun () -> Dataset.selectFeatures [| "AB" |] d |> ignore) id
+                Expect.equal (e :?> ArgumentException).ParamName "names" "ParamName"
+                Expect.stringContains e.Message "Ab, aB" "names both columns"
+            }
             test "a class never seen in training is an error at evaluation time" {
                 let known = CsvOptions.Default.WithClassNames [| "setosa"; "versicolor" |]
                 csvError known flowers 4 [ "Line 4"; "'virginica'"; "setosa, versicolor" ]
@@ -245,6 +266,27 @@ let tests =
                     | e -> failtestf "%A" e
                 }
               ]
+            test "columns whose names differ only in case: a model evaluates on its own training file" {
+                // 'A' holds the texts p/q/r and 'a' numbers; the header check is exact, so they are two columns. The model's
+                // text column 'A' must make 'A' text only (resolved by index, exact name first), not 'a' as well, which
+                // read as text gave "The column 'a' holds text ('0.5') but the model reads it as numbers".
+                let rows = String.Join("", [ for i in 0 .. 59 -> sprintf "%c,%s,%s\n" "pqr".[i % 3] (Csv.formatNumber (float ((i * 37) % 100) / 100.0)) (if i % 2 = 0 then "yes" else "no") ])
+                let text = "A,a,y\n" + rows
+                let d = Csv.loadText CsvOptions.Default text
+                Expect.equal (Dataset.categoriesOf d 0) [| "p"; "q"; "r" |] "A is text"
+                Expect.equal (Dataset.categoriesOf d 1) [||] "a is numbers"
+                let p = PipelineFit.untrained FitOptions.Default d
+                let textColumns = p.FeatureNames |> Array.indexed |> Array.filter (fun (j, _) -> p.Preprocessor.Categories.[j].Length > 0) |> Array.map snd
+                Expect.equal textColumns [| "A" |] "the model's text column"
+                // As the CLI's evaluate and C#'s LoadCsvForModel read a file for a model.
+                let forModel = { CsvOptions.Default.WithTarget("y").WithTargetKind(TargetKind.Classification).WithFeatures(p.FeatureNames).WithClassNames(p.ClassNames).WithTextColumns(textColumns) with RequireTarget = false }
+                let again = Csv.loadText forModel text
+                Expect.equal (Dataset.categoriesOf again 1) [||] "a is still numbers"
+                Expect.equal (again.Features.Column(1).ToArray()) (d.Features.Column(1).ToArray()) "the same numbers"
+                match Pipeline.evaluate p again with
+                | Evaluation.Classification c -> Expect.equal (Array.sum (c.PerClass |> Array.map (fun s -> s.Support))) 60 "every row evaluated"
+                | e -> failtestf "expected a classification, got %A" e
+            }
             test "evaluating data whose classes are not the model's is an error" {
                 let d = Datasets.load "iris"
                 let p = PipelineFit.untrained FitOptions.Default d

@@ -41,6 +41,35 @@ let tests =
             Expect.equal (s.[1].Precision, s.[1].Recall, s.[1].F1) (0.0, 0.0, 0.0) "class never predicted"
             close s.[0].Precision (1.0 / 3.0) "class 0: 1 right of 3 predicted"
         }
+        test "macro F1 averages over the classes that are true or predicted (scikit-learn's unique_labels), not over absent ones" {
+            // Iris's first 10 rows are all setosa, and a model that gets them right predicts setosa only. Hand count:
+            // setosa has TP = 10, FP = FN = 0, so P = R = F1 = 1; versicolor and virginica are neither true nor
+            // predicted (TP + FP + FN = 0): their scores are 0 / 0, undefined (NaN). scikit-learn's
+            // f1_score(average='macro') averages over unique_labels(y_true, y_pred) = {setosa}: macro F1 = 1, not 1/3.
+            let r = ClassificationMetrics.report [| "setosa"; "versicolor"; "virginica" |] (Array.zeroCreate 10) (Array.zeroCreate 10) None
+            close r.Accuracy 1.0 "accuracy"
+            close r.MacroF1 1.0 "macro F1 over the one class present"
+            Expect.equal (r.PerClass.[0].Precision, r.PerClass.[0].Recall, r.PerClass.[0].F1, r.PerClass.[0].Support) (1.0, 1.0, 1.0, 10) "setosa"
+            for c in 1 .. 2 do
+                let s = r.PerClass.[c]
+                Expect.isTrue (Double.IsNaN s.Precision && Double.IsNaN s.Recall && Double.IsNaN s.F1) (sprintf "%s: undefined scores, not 0: %A" s.ClassName s)
+                Expect.equal s.Support 0 "no support"
+            Expect.equal r.PerClass.Length 3 "a row for every class"
+        }
+        test "a class predicted but never true counts in macro F1 with F1 = 0; a class with neither does not" {
+            // actual [a, a, b, b], predicted [a, c, b, b]; class d appears in neither. Hand count:
+            //   a: TP 1, FP 0, FN 1 -> P = 1, R = 1/2, F1 = 2/3;   b: TP 2, FP 0, FN 0 -> P = R = F1 = 1;
+            //   c: TP 0, FP 1, FN 0 -> P = 0, R = 0/0 (scikit-learn's zero_division gives 0), F1 = 0;
+            //   d: TP + FP + FN = 0 -> undefined (NaN), left out.
+            // scikit-learn: f1_score([0,0,1,1], [0,2,1,1], average='macro') averages over unique_labels = {0, 1, 2}:
+            // (2/3 + 1 + 0) / 3 = 5/9.
+            let r = ClassificationMetrics.report [| "a"; "b"; "c"; "d" |] [| 0; 2; 1; 1 |] [| 0; 0; 1; 1 |] None
+            close r.MacroF1 (5.0 / 9.0) "macro F1 over a, b and c"
+            close r.PerClass.[0].F1 (2.0 / 3.0) "F1 of a"
+            Expect.equal (r.PerClass.[2].Precision, r.PerClass.[2].Recall, r.PerClass.[2].F1, r.PerClass.[2].Support) (0.0, 0.0, 0.0, 0) "c: predicted once, never true"
+            Expect.isTrue (Double.IsNaN r.PerClass.[3].F1 && Double.IsNaN r.PerClass.[3].Precision && Double.IsNaN r.PerClass.[3].Recall) "d: undefined"
+            close (ClassificationMetrics.macroF1 r.PerClass) (5.0 / 9.0) "macroF1 of the scores"
+        }
         test "log-loss clips probabilities at 1e-15 like scikit-learn" {
             // -log(1e-15) = 34.538776394910684 (hand: 15 ln 10).
             close (ClassificationMetrics.logLoss (Mat.ofRows [ [| 1.0; 0.0 |] ]) [| 1 |]) (15.0 * log 10.0) "a sure wrong answer"

@@ -296,14 +296,23 @@ module Csv =
         endRecord n
         result
 
+    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
+    let private parses (s: string) =
+        let mutable v = 0.0
+        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
+
+    /// The quote and the separator of a text: the given ones, else detected (`detectQuote`, `detectSeparator`).
+    let private dialect (separator: char option) (quote: char option) (text: string) : char * char =
+        let quote = match quote with Some q -> q | None -> detectQuote text
+        quote, (match separator with Some s -> s | None -> detectSeparator quote text)
+
     /// Parses CSV text with a set or detected dialect. With a header: its names must be
     /// non-empty and distinct; without: the columns are named column1 .. columnN. Every row needs
     /// as many fields as the first. Raises DataFormatException for an empty text, a bad header,
     /// a ragged row (naming its line and both counts) or a field longer than `maxFieldChars`.
     let parseWith (separator: char option) (quote: char option) (hasHeader: bool) (text: string) : CsvTable =
         Check.notNull "text" text
-        let quote = match quote with Some q -> q | None -> detectQuote text
-        let separator = match separator with Some s -> s | None -> detectSeparator quote text
+        let quote, separator = dialect separator quote text
         if separator = quote || separator = '\n' || separator = '\r' then
             Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
         let all = records separator quote text
@@ -311,12 +320,26 @@ module Csv =
         let headerLine, header, headerQuoted, first =
             if hasHeader then
                 let line, names, q = all.[0]
+                // A header of numbers (some fields perhaps empty) is most likely a first data row: a file without a
+                // header, whose repeated or empty "names" are values. The advice is the data-set reader's warning's.
+                let looksLikeData = names |> Array.exists (fun n -> n <> "") && names |> Array.forall (fun n -> n = "" || parses n)
+                let dataAdvice =
+                    if looksLikeData then
+                        sprintf " The header line (%s) looks like data (its fields are numbers): the file probably has no header; read it with HasHeader = false (CLI: --no-header)." (nameList names)
+                    else ""
                 names |> Array.iteri (fun j name ->
-                    if name = "" then fail line "" (sprintf "Line %d (the header): column %d has no name." line (j + 1)))
+                    if name = "" then
+                        // An unnamed first column over named ones is what pandas' to_csv writes for the row index.
+                        let advice =
+                            if looksLikeData then dataAdvice
+                            elif j = 0 && names.Length > 1 then
+                                " An unnamed first column is most likely a saved row index (pandas' to_csv writes one unless called with index=False): save the file with index=False, or give the column a name in the header (and leave it out with Features, CLI: --features)."
+                            else " Every column needs a name: add it to the header."
+                        fail line "" (sprintf "Line %d (the header): column %d has no name.%s" line (j + 1) advice))
                 let seen = HashSet<string>(StringComparer.Ordinal)
                 for name in names do
                     if not (seen.Add name) then
-                        fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once." line (quoteText name))
+                        fail line name (sprintf "Line %d (the header): the column name '%s' appears more than once.%s" line (quoteText name) dataAdvice)
                 line, names, (if q.Length = 0 then Array.create names.Length false else q), 1
             else
                 let _, fields, _ = all.[0]
@@ -384,25 +407,41 @@ module Csv =
     /// Reads and parses a CSV file with a header row, detecting the dialect.
     let readFile (path: string) : CsvTable = readFileWith None None true path
 
+    /// The lookup of column names: exact, and ignoring case (-1 for a spelling that two or more
+    /// columns share ignoring case, such as 'A' and 'a').
     let private indexMaps (header: string[]) =
         let exact = Dictionary<string, int>(StringComparer.Ordinal)
         let loose = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
         header |> Array.iteri (fun j h ->
             exact.TryAdd(h, j) |> ignore
-            loose.TryAdd(h, j) |> ignore)
-        exact, loose
+            if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
+        header, exact, loose
 
-    let private tryIndex (exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
+    /// The index of the column a name means: the column spelled exactly so, else the one column
+    /// spelled so ignoring case; None when no column is. A name that matches no column exactly and
+    /// two or more ignoring case ('ab' with the columns 'Ab' and 'aB') is a DataFormatException
+    /// naming them, never a guess. `what` names the option the name comes from.
+    let private tryIndex (header: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (what: string) (name: string) =
         match exact.TryGetValue name with
         | true, j -> Some j
         | _ ->
             match loose.TryGetValue name with
-            | true, j -> Some j
+            | true, j when j >= 0 -> Some j
+            | true, _ ->
+                let matches = header |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase))
+                fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); write it exactly as the header does."
+                                 (if what = "" then "" else what + ": ") (quoteText name) matches.Length (nameList matches))
             | _ -> None
 
-    /// The index of a column by name (exact, then ignoring case); raises naming the columns there are.
+    /// Whether a name matches a column exactly or ignoring case (one column or several; never raises).
+    let private namesColumn (_: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
+        exact.ContainsKey name || loose.ContainsKey name
+
+    /// The index of a column by name: exact, then ignoring case when only one column matches so (a
+    /// name that matches several columns ignoring case and none exactly is an error naming them);
+    /// raises naming the columns there are.
     let columnIndex (table: CsvTable) (name: string) : int =
-        match tryIndex (indexMaps table.Header) name with
+        match tryIndex (indexMaps table.Header) "" name with
         | Some j -> j
         | None -> fail 1 name (sprintf "There is no column '%s'; the columns are %s." (quoteText name) (nameList table.Header))
 
@@ -411,10 +450,20 @@ module Csv =
         | true, v -> Double.IsFinite v
         | _ -> false
 
-    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
-    let private parses (s: string) =
-        let mutable v = 0.0
-        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
+    let private isDigits (s: string) (start: int) (stop: int) =
+        stop > start && (let mutable ok = true in (for k in start .. stop - 1 do if s.[k] < '0' || s.[k] > '9' then ok <- false); ok)
+
+    let private signEnd (s: string) = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then 1 else 0
+
+    /// A number written with a decimal comma, as a spreadsheet in a European locale saves it: an
+    /// optional sign, digits, one comma, digits ("0,90", "-12,5"; not "1,2,3", "1.234,5" or ",5").
+    let private decimalComma (s: string) =
+        let k = s.IndexOf ','
+        let a = signEnd s
+        k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
+
+    /// An optional sign and digits: how such a file writes a whole number ("1", as R's write.csv2 does).
+    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length
 
     /// True when a table read with a header has one whose every field is a number (invariant
     /// culture): most likely the first data row of a file without a header. The data-set reader
@@ -430,13 +479,15 @@ module Csv =
         if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
         match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v when Double.IsFinite v -> v
-        | _ -> fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number." line (quoteText name) (quoteText text))
+        | _ ->
+            let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
+            fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`).
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
         CsvOptions.CheckNames "names" names |> ignore
         let maps = indexMaps table.Header
-        let cols = names |> Array.map (fun name -> match tryIndex maps name with Some j -> j | None -> columnIndex table name)
+        let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
         Mat.init table.Rows.Length cols.Length (fun i j -> number table i cols.[j])
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
@@ -516,9 +567,9 @@ module Csv =
         if not (isNull options.MissingMarkers) then CsvOptions.CheckNames "MissingMarkers" options.MissingMarkers |> ignore
         if not (isNull options.TextColumns) then CsvOptions.CheckNames "TextColumns" options.TextColumns |> ignore
 
-    /// A data set from a parsed table (see `load`); with `readTarget` false no column is the
-    /// target (see `featuresOf`).
-    let private toDatasetWith (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
+    /// A data set from a parsed table read with `separator` (None: not known; see `toDataset`); with
+    /// `readTarget` false no column is the target (see `featuresOf`).
+    let private toDatasetWith (separator: char option) (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
         checkOptions options
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
@@ -530,7 +581,8 @@ module Csv =
             | Some t -> t
             | None -> table.Header.[table.Header.Length - 1]
         let targetIndex =
-            match tryIndex maps targetName with
+            // Features only: the Target option names no column, so it is not looked up (an ambiguous name is no error).
+            match (if readTarget then tryIndex maps "Target" targetName else None) with
             | _ when not readTarget -> None
             | Some j -> Some j
             | None when options.RequireTarget ->
@@ -543,7 +595,13 @@ module Csv =
         // apart, also for a file `ofDataset` wrote with every field quoted.
         // Features only: whether the file quotes everything is decided as for the labelled read, with the
         // file's target column (when it has one) set apart as there.
-        let quotesAll = quotesEverything table (if readTarget then targetIndex else tryIndex maps targetName)
+        let quotesAll =
+            let (_, exact, loose) = maps
+            let fileTarget =
+                match exact.TryGetValue targetName with
+                | true, j -> Some j
+                | _ -> match loose.TryGetValue targetName with | true, j when j >= 0 -> Some j | _ -> None
+            quotesEverything table (if readTarget then targetIndex else fileTarget)
         // The empty field is always missing; a marker when it was not quoted, or when the file quotes everything.
         let isMissingAt (i: int) (col: int) =
             let s = table.Rows.[i].[col]
@@ -554,17 +612,43 @@ module Csv =
             if markers.Contains s then
                 sprintf "it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing" (quoteText s)
             else ""
+        // A column that would be text but whose every present value is a number written with a decimal comma ("0,90";
+        // whole numbers "1" may be among them, as R's write.csv2 writes them), in a file whose separator is not a
+        // comma, is a file saved with a decimal comma (a European locale), not a column of categories: an error that
+        // says so, not a one-hot of every value. A comma inside a field shows the separator is not a comma when the
+        // field is bare; a quoted one only when the separator is known ("1,5" quoted in a comma-separated file is text).
+        let separatorNotComma = match separator with Some c -> c <> ',' | None -> false
+        let checkDecimalComma (rowsOf: int[]) (col: int) (what: string) =
+            let mutable example = -1
+            let mutable all = true
+            let mutable present = 0
+            for i in rowsOf do
+                if all && not (isMissingAt i col) then
+                    let s = table.Rows.[i].[col]
+                    present <- present + 1
+                    if decimalComma s && (separatorNotComma || not (wasQuoted i col)) then
+                        if example < 0 then example <- i
+                    elif not (wholeNumber s) then all <- false
+            if all && example >= 0 then
+                let i = example
+                let name = table.Header.[col]
+                fail table.Lines.[i] name
+                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
+                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col]) what present
+                        (match separator with Some c -> sprintf " (its separator is '%s')" (if c = '\t' then "tab" else string c) | None -> "")
+                        what (if what = "target" then "class names" else "text categories")
+                        (if what = "target" then "the labels are class names, set TargetKind to Classification (CLI: --task classification)" else "the column is text, name it in TextColumns"))
         let targetName =
             match targetIndex with
             | Some j -> table.Header.[j]
             // Features only: the absent target is named "target", or "target_<k>" when the file has such a column, so
             // that it is no feature's name.
             | None when not readTarget ->
-                Seq.initInfinite (fun k -> if k = 0 then "target" else sprintf "target_%d" k) |> Seq.find (fun n -> (tryIndex maps n).IsNone)
+                Seq.initInfinite (fun k -> if k = 0 then "target" else sprintf "target_%d" k) |> Seq.find (fun n -> not (namesColumn maps n))
             | None -> targetName
         let featureCols =
             match options.Features with
-            | Some names -> names |> Array.map (fun n -> match tryIndex maps n with Some j -> j | None -> columnIndex table n)
+            | Some names -> names |> Array.map (fun n -> match tryIndex maps "Features" n with Some j -> j | None -> columnIndex table n)
             | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
         let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
         // One pass with the first position of each column (a file may have hundreds of thousands).
@@ -578,10 +662,13 @@ module Csv =
             fail 1 "" (sprintf "The file has no feature columns: its only column is the target '%s'." (quoteText targetName))
         featureCols |> Array.iter (fun j ->
             if Some j = targetIndex then fail 1 table.Header.[j] (sprintf "The column '%s' cannot be both a feature and the target." (quoteText table.Header.[j])))
-        let textColumns = HashSet<string>((if isNull options.TextColumns then [||] else options.TextColumns), StringComparer.OrdinalIgnoreCase)
-        for name in textColumns do
-            if (tryIndex maps name).IsNone then
-                fail 1 name (sprintf "TextColumns names the column '%s', which the file does not have; the columns are %s." (quoteText name) (nameList table.Header))
+        // The text columns by index, each name resolved as every other name is (exactly, then ignoring case when only
+        // one column matches so): with the columns 'A' (text) and 'a' (numbers), TextColumns = [A] makes 'A' text only.
+        let textColumns = HashSet<int>()
+        for name in (if isNull options.TextColumns then [||] else options.TextColumns) do
+            match tryIndex maps "TextColumns" name with
+            | Some j -> textColumns.Add j |> ignore
+            | None -> fail 1 name (sprintf "TextColumns names the column '%s', which the file does not have; the columns are %s." (quoteText name) (nameList table.Header))
         let n = table.Rows.Length
         // Rows to drop: a missing target (under every policy but Error), or any missing cell under Drop.
         let keep = Array.create n true
@@ -595,6 +682,7 @@ module Csv =
             | MissingPolicy.Drop -> keep.[i] <- false
             | _ -> if isTarget then keep.[i] <- false
         // Pass 1: missing cells and column kinds.
+        let allRows = Array.init n id
         let kinds =
             featureCols |> Array.map (fun col ->
                 let mutable numbers = 0
@@ -607,14 +695,16 @@ module Csv =
                         present <- present + 1
                         if parses s then numbers <- numbers + 1
                         elif firstBad < 0 then firstBad <- i
-                let asText = textColumns.Contains table.Header.[col]
+                let asText = textColumns.Contains col
                 if asText || firstBad < 0 then asText
                 elif looksNumeric numbers present then
                     let i = firstBad
                     let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
                     fail table.Lines.[i] table.Header.[col]
                         (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; %s." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present advice)
-                else true)
+                else
+                    checkDecimalComma allRows col "column"
+                    true)
         match targetIndex with
         | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
         | None -> ()
@@ -674,7 +764,9 @@ module Csv =
                                 let advice = match quotedMarker i t with "" -> "correct the cell, mark it missing, or set TargetKind (CLI: --task classification)" | a -> a
                                 fail table.Lines.[i] targetName
                                     (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the target's %d values are; %s." table.Lines.[i] (quoteText targetName) (quoteText table.Rows.[i].[t]) numbers texts.Length advice)
-                            else true)
+                            else
+                                checkDecimalComma rows t "target"
+                                true)
                 let texts =
                     if not canonical then texts
                     else texts |> Array.map (valueOf >> formatNumber)
@@ -721,8 +813,16 @@ module Csv =
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target; TargetReading = reading
           Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
 
-    /// A data set from a parsed table (see `load`).
-    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith true options table
+    /// A data set from a parsed table (see `load`). A column that would be text but holds numbers
+    /// written with a decimal comma ("0,90") is a DataFormatException when the table shows that its
+    /// separator is not a comma (such a value unquoted); `load` and `loadText`, which know the
+    /// separator, also catch quoted ones.
+    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None true options table
+
+    let private loadWith (readTarget: bool) (options: CsvOptions) (text: string) =
+        Check.notNull "text" text
+        let quote, separator = dialect options.Separator options.Quote text
+        toDatasetWith (Some separator) readTarget options (parseWith (Some separator) (Some quote) options.HasHeader text)
 
     /// The feature columns of a parsed table, for prediction: `toDataset` with no column read as the
     /// target (TargetKind and RequireTarget are not used; Target only names the column set apart
@@ -731,12 +831,12 @@ module Csv =
     /// empty: no labels of the options' ClassNames when given (a model's classes), else no values;
     /// named "target" (or "target_<k>" when the file has a column of that name). With Features None
     /// every column is a feature.
-    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith false options table
+    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None false options table
 
     /// `featuresOf` of a CSV file (see `load`, `readText`).
     let loadFeatures (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        featuresOf options (readFileWith options.Separator options.Quote options.HasHeader path)
+        loadWith false options (readText path)
 
     /// `loadFeatures` for a model that reads numbers only (a linear model): a column that holds text
     /// (read as categories) is a DataFormatException naming the line, the column and the text of its
@@ -753,15 +853,18 @@ module Csv =
         d
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
-    /// column by name, read by TargetKind (Auto: TargetRule).
+    /// column by name, read by TargetKind (Auto: TargetRule). Numbers are read with a decimal
+    /// point: a file whose separator is not a comma and whose column (or Auto target) holds only
+    /// numbers written with a decimal comma ("0,90"; whole numbers among them) is a
+    /// DataFormatException naming the column, a cell and its line, never a column of categories.
     let loadText (options: CsvOptions) (text: string) : Dataset =
         checkOptions options
-        toDataset options (parseWith options.Separator options.Quote options.HasHeader text)
+        loadWith true options text
 
     /// Loads a data set from a CSV file (see `loadText`, `readText`).
     let load (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        toDataset options (readFileWith options.Separator options.Quote options.HasHeader path)
+        loadWith true options (readText path)
 
     /// A field as CSV text: quoted when it holds a separator (',', ';', tab), a quote ('"', or
     /// '\'' at its start), a line end, surrounding spaces, or is a missing-value marker.

@@ -3,15 +3,20 @@ namespace Functional.NN
 open System
 open MathNet.Numerics.LinearAlgebra
 
-/// Precision, recall and F1 of one class, with its support.
+/// Precision, recall and F1 of one class, with its support. A class that is neither the true class
+/// of a sample nor predicted for one (TP + FP + FN = 0) has no scores: its precision, recall and F1
+/// are NaN (undefined), and the macro average leaves it out, as scikit-learn's does.
 type ClassScores =
     { /// The class's name.
       ClassName: string
-      /// TP / (TP + FP): of the samples predicted as the class, the fraction that are (0 when none is predicted).
+      /// TP / (TP + FP): of the samples predicted as the class, the fraction that are (0 when none is
+      /// predicted but the class has samples, scikit-learn's zero_division = 0; NaN when it has neither).
       Precision: float
-      /// TP / (TP + FN): of the samples of the class, the fraction found (0 when the class has none).
+      /// TP / (TP + FN): of the samples of the class, the fraction found (0 when the class has none but
+      /// is predicted, scikit-learn's zero_division = 0; NaN when it has neither).
       Recall: float
-      /// 2 P R / (P + R), the harmonic mean (0 when P + R = 0).
+      /// 2 P R / (P + R), the harmonic mean (0 when P + R = 0; NaN when the class has neither samples
+      /// nor predictions).
       F1: float
       /// The number of samples whose true class it is.
       Support: int }
@@ -24,7 +29,9 @@ type ClassificationReport =
       ConfusionMatrix: int[,]
       /// Scores per class, in class-index order.
       PerClass: ClassScores[]
-      /// The unweighted mean of the per-class F1.
+      /// The unweighted mean of the per-class F1 over the classes that are the true class or the
+      /// predicted class of at least one sample (scikit-learn's f1_score(average='macro'), which
+      /// averages over unique_labels(y_true, y_pred)); a class with neither (F1 NaN) is left out.
       MacroF1: float
       /// The log-loss of the predicted probabilities (NaN when the model gives no probabilities).
       LogLoss: float }
@@ -72,7 +79,8 @@ module ClassificationMetrics =
         Array.iter2 (fun p a -> m.[a, p] <- m.[a, p] + 1) predicted actual
         m
 
-    /// Precision, recall, F1 and support of each class from a confusion matrix (rows true).
+    /// Precision, recall, F1 and support of each class from a confusion matrix (rows true). A class
+    /// whose row and column are all zeros (neither true nor predicted) gets NaN scores (undefined).
     let scoresOf (classNames: string[]) (confusion: int[,]) : ClassScores[] =
         Check.distinctNames "classNames" classNames
         Check.notNull "confusion" confusion
@@ -83,10 +91,22 @@ module ClassificationMetrics =
             let tp = float confusion.[c, c]
             let predictedC = Seq.sum (seq { for t in 0 .. k - 1 -> confusion.[t, c] }) |> float
             let actualC = Seq.sum (seq { for p in 0 .. k - 1 -> confusion.[c, p] })
-            let precision = if predictedC = 0.0 then 0.0 else tp / predictedC
-            let recall = if actualC = 0 then 0.0 else tp / float actualC
-            let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
-            { ClassName = classNames.[c]; Precision = precision; Recall = recall; F1 = f1; Support = actualC })
+            if predictedC = 0.0 && actualC = 0 then
+                // Neither a true nor a predicted class: every score is 0 / 0.
+                { ClassName = classNames.[c]; Precision = nan; Recall = nan; F1 = nan; Support = 0 }
+            else
+                let precision = if predictedC = 0.0 then 0.0 else tp / predictedC
+                let recall = if actualC = 0 then 0.0 else tp / float actualC
+                let f1 = if precision + recall = 0.0 then 0.0 else 2.0 * precision * recall / (precision + recall)
+                { ClassName = classNames.[c]; Precision = precision; Recall = recall; F1 = f1; Support = actualC })
+
+    /// The unweighted mean F1 over the classes that have scores (the true or predicted class of
+    /// some sample; NaN F1 left out), as scikit-learn's f1_score(average='macro'); NaN when no
+    /// class has scores (an empty confusion matrix).
+    let macroF1 (scores: ClassScores[]) : float =
+        Check.notNull "scores" scores
+        let defined = scores |> Array.filter (fun s -> not (Double.IsNaN s.F1))
+        if defined.Length = 0 then nan else defined |> Array.averageBy (fun s -> s.F1)
 
     /// The mean negative log-probability of the true class, -1/n sum_i log p_i,y_i, with p
     /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss). Rows of p are probabilities.
@@ -122,7 +142,7 @@ module ClassificationMetrics =
         { Accuracy = accuracy predicted actual
           ConfusionMatrix = confusion
           PerClass = scores
-          MacroF1 = scores |> Array.averageBy (fun s -> s.F1)
+          MacroF1 = macroF1 scores
           LogLoss = match probabilities with Some p -> logLoss p actual | None -> Double.NaN }
 
 /// Scores of regressors, from predictions and targets of one shape (n x k, one sample per row).
