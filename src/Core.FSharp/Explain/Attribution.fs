@@ -316,24 +316,35 @@ module Attribution =
         /// A custom block: smooth, nothing to find.
         | Opaque
 
-    /// Every activation and layer normalisation of the network in forward order, depth first, as
-    /// (the value it is applied to, read from a trace; what to look for there), and whether the
-    /// blocks before the next one are piecewise linear in their input (dense layers and
-    /// activations of the identity or a ReLU type, dropout and batch normalisation in inference
-    /// mode, residual sums) or not (other activations, layer normalisation, custom blocks).
-    let private sites (net: Network) : ((Trace -> Matrix<float>) * Site * bool) list =
-        let rec go (at: BlockTrace list -> BlockTrace list) (blocks: Block list) =
+    /// A place of the network where the search of the path looks (`sites`).
+    type private SiteOf =
+        { /// What to look for there.
+          Site: Site
+          /// Whether the block is piecewise linear in its input (dense layers and activations of
+          /// the identity or a ReLU type) or not (other activations, layer normalisation, custom
+          /// blocks); dropout and batch normalisation in inference mode, and residual sums, are
+          /// no sites and piecewise linear.
+          PiecewiseLinear: bool
+          /// The blocks whose output is the value the block is applied to, in order: the blocks
+          /// before it (for a block inside a residual block, the blocks before that and the
+          /// residual's inner blocks before it), and for a dense layer the layer itself with the
+          /// identity (its pre-activation).
+          Value: Block list }
+
+    /// Every activation and layer normalisation of the network in forward order, depth first.
+    let private sites (net: Network) : SiteOf list =
+        let rec go (before: Block list) (blocks: Block list) =
             blocks |> List.indexed |> List.collect (fun (i, b) ->
-                let step (ts: BlockTrace list) = List.item i (at ts)
+                let prefix = before @ List.take i blocks
+                let site site pl value = [ { Site = site; PiecewiseLinear = pl; Value = value } ]
                 match b with
-                | Block.Dense d ->
-                    [ (fun (t: BlockTrace list) -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input), Site.Units d.Activation, isPiecewiseLinear d.Activation ]
-                | Block.Activation a -> [ (fun t -> (step t).Input), Site.Units a, isPiecewiseLinear a ]
-                | Block.Residual inner -> go (fun ts -> match (step ts).Memory with BlockMemory.Inner inner -> inner | _ -> []) inner
-                | Block.LayerNorm ln -> [ (fun t -> (step t).Input), Site.Norm ln, false ]
-                | Block.Custom _ -> [ (fun t -> (step t).Input), Site.Opaque, false ]
+                | Block.Dense d -> site (Site.Units d.Activation) (isPiecewiseLinear d.Activation) (prefix @ [ Block.Dense { d with Activation = Activation.Identity } ])
+                | Block.Activation a -> site (Site.Units a) (isPiecewiseLinear a) prefix
+                | Block.Residual inner -> go prefix inner
+                | Block.LayerNorm ln -> site (Site.Norm ln) false prefix
+                | Block.Custom _ -> site Site.Opaque false prefix
                 | Block.Dropout _ | Block.BatchNorm _ -> [])
-        go id net.Blocks |> List.map (fun (get, s, pl) -> (fun (t: Trace) -> get t.Steps), s, pl)
+        go [] net.Blocks
 
     /// The smallest interval of the path the refinement of `samplePath` splits (a pair of
     /// crossings closer than this changes the integral by at most its width times the jump).
@@ -581,9 +592,15 @@ module Attribution =
         let layers = Array.ofList (sites net)
         let mutable ts = [| 0.0; 1.0 |]
         let mutable smooth = false
-        let preAct (l: int) (points: float[]) = let get, _, _ = layers.[l] in get (Network.forwardUnchecked net (pathBatch x b points))
+        // The value at a site for points of the path: a forward pass (inference mode) of the
+        // blocks up to it only, the same operations as the network's forward pass.
+        let preAct (l: int) (points: float[]) =
+            let input = Precision.roundMatrix net.Precision (pathBatch x b points)
+            match Block.forwardAll net.Precision Mode.Inference (ref 0) layers.[l].Value input with
+            | [] -> input
+            | steps -> (List.last steps).Output
         for l in 0 .. layers.Length - 1 do
-            let _, site, piecewiseLinear = layers.[l]
+            let { Site = site; PiecewiseLinear = piecewiseLinear } = layers.[l]
             match site with
             | Site.Norm ln ->
                 let cuts = normCuts (preAct l >> centred) ln.Epsilon (not smooth) ts
