@@ -635,25 +635,33 @@ module Attribution =
             match clearance with
             | None -> false
             | Some c ->
-                let rows = Array.init points.Length (fun r -> d.Row(r).ToArray())
-                let norms = rows |> Array.map (fun v -> sqrt (Array.sumBy (fun e -> e * e) v))
+                let n, w = d.RowCount, d.ColumnCount
+                let v = d.ToColumnMajorArray()   // d_r,j at v.[j * n + r]
+                let norm r = let mutable s = 0.0 in (for j in 0 .. w - 1 do s <- s + v.[j * n + r] * v.[j * n + r]); sqrt s
                 let mutable m = infinity
-                for k in 0 .. points.Length - 2 do
+                for k in 0 .. n - 2 do
                     let length = points.[k + 1] - points.[k]
-                    let cone = (norms.[k] + norms.[k + 1] - c.Slope * length) / 2.0
+                    let cone = (norm k + norm (k + 1) - c.Slope * length) / 2.0
                     let chord =
                         match c.Curvature with
                         | Some bend ->
-                            // The chord's point closest to zero: u = -d_a . delta / |delta|^2 in [0, 1].
-                            let da = rows.[k]
-                            let delta = Array.map2 (-) rows.[k + 1] da
-                            let dd = Array.sumBy (fun e -> e * e) delta
-                            let u = if dd > 0.0 then max 0.0 (min 1.0 (-(Array.map2 (*) da delta |> Array.sum) / dd)) else 0.0
-                            sqrt (Array.map2 (fun a e -> let v = a + u * e in v * v) da delta |> Array.sum) - bend * length * length / 8.0
+                            // The chord's point closest to zero: d_a + u delta, u = -d_a . delta / |delta|^2 in [0, 1].
+                            let mutable ad = 0.0
+                            let mutable dd = 0.0
+                            for j in 0 .. w - 1 do
+                                let a, e = v.[j * n + k], v.[j * n + k + 1] - v.[j * n + k]
+                                ad <- ad + a * e
+                                dd <- dd + e * e
+                            let u = if dd > 0.0 then max 0.0 (min 1.0 (-ad / dd)) else 0.0
+                            let mutable closest = 0.0
+                            for j in 0 .. w - 1 do
+                                let p = v.[j * n + k] + u * (v.[j * n + k + 1] - v.[j * n + k])
+                                closest <- closest + p * p
+                            sqrt closest - bend * length * length / 8.0
                         | None -> -infinity
                     m <- min m (max cone chord)
                 let m = max 0.0 (m - c.Noise)
-                let floor = float d.ColumnCount * eps
+                let floor = float w * eps
                 let rise = if m * m >= floor / 2.0 then sqrt (2.0 * m * m + floor) - m else sqrt (floor / 2.0)
                 rise > c.Slope * widest / 16.0 * (1.0 + 1e-9)
         let grid = Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
