@@ -316,24 +316,154 @@ module Attribution =
         /// A custom block: smooth, nothing to find.
         | Opaque
 
-    /// Every activation and layer normalisation of the network in forward order, depth first, as
-    /// (the value it is applied to, read from a trace; what to look for there), and whether the
-    /// blocks before the next one are piecewise linear in their input (dense layers and
-    /// activations of the identity or a ReLU type, dropout and batch normalisation in inference
-    /// mode, residual sums) or not (other activations, layer normalisation, custom blocks).
-    let private sites (net: Network) : ((Trace -> Matrix<float>) * Site * bool) list =
-        let rec go (at: BlockTrace list -> BlockTrace list) (blocks: Block list) =
+    /// A place of the network where the search of the path looks (`sites`).
+    type private SiteOf =
+        { /// The value the block is applied to, read from a trace of the whole network.
+          Read: Trace -> Matrix<float>
+          /// What to look for there.
+          Site: Site
+          /// Whether the block is piecewise linear in its input (dense layers and activations of
+          /// the identity or a ReLU type) or not (other activations, layer normalisation, custom
+          /// blocks); dropout and batch normalisation in inference mode, and residual sums, are
+          /// no sites and piecewise linear.
+          PiecewiseLinear: bool
+          /// The blocks that map the network's input to the block's input, in order: the blocks
+          /// before it (for a block inside a residual block, the blocks before that and the
+          /// residual's inner blocks before it).
+          Before: Block list
+          /// The blocks whose output is the value the block is applied to: `Before`, and for a
+          /// dense layer the layer itself with the identity (its pre-activation).
+          Value: Block list }
+
+    /// Every activation and layer normalisation of the network in forward order, depth first.
+    let private sites (net: Network) : SiteOf list =
+        let rec go (at: BlockTrace list -> BlockTrace list) (before: Block list) (blocks: Block list) =
             blocks |> List.indexed |> List.collect (fun (i, b) ->
                 let step (ts: BlockTrace list) = List.item i (at ts)
+                let prefix = before @ List.take i blocks
+                let site read site pl value = [ { Read = (fun (t: Trace) -> read t.Steps); Site = site; PiecewiseLinear = pl; Before = prefix; Value = value } ]
                 match b with
                 | Block.Dense d ->
-                    [ (fun (t: BlockTrace list) -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input), Site.Units d.Activation, isPiecewiseLinear d.Activation ]
-                | Block.Activation a -> [ (fun t -> (step t).Input), Site.Units a, isPiecewiseLinear a ]
-                | Block.Residual inner -> go (fun ts -> match (step ts).Memory with BlockMemory.Inner inner -> inner | _ -> []) inner
-                | Block.LayerNorm ln -> [ (fun t -> (step t).Input), Site.Norm ln, false ]
-                | Block.Custom _ -> [ (fun t -> (step t).Input), Site.Opaque, false ]
+                    site (fun t -> match (step t).Memory with BlockMemory.PreActivation z -> z | _ -> (step t).Input)
+                        (Site.Units d.Activation) (isPiecewiseLinear d.Activation) (prefix @ [ Block.Dense { d with Activation = Activation.Identity } ])
+                | Block.Activation a -> site (fun t -> (step t).Input) (Site.Units a) (isPiecewiseLinear a) prefix
+                | Block.Residual inner -> go (fun ts -> match (step ts).Memory with BlockMemory.Inner inner -> inner | _ -> []) prefix inner
+                | Block.LayerNorm ln -> site (fun t -> (step t).Input) (Site.Norm ln) false prefix
+                | Block.Custom _ -> site (fun t -> (step t).Input) Site.Opaque false prefix
                 | Block.Dropout _ | Block.BatchNorm _ -> [])
-        go id net.Blocks |> List.map (fun (get, s, pl) -> (fun (t: Trace) -> get t.Steps), s, pl)
+        go id [] net.Blocks
+
+    /// What `pathBounds` knows of a block's output y along the path b + t (x - b), t in [0, 1].
+    [<RequireQualifiedAccess>]
+    type private Along =
+        /// Affine in t: these values at t = 0 and at t = 1.
+        | Affine of float[] * float[]
+        /// |y_j'(t)| <= g_j and, when known (no ReLU-type kink can lie on the path), |y_j''(t)|
+        /// <= k_j everywhere on the path.
+        | Bounded of g: float[] * k: float[] option
+
+    /// The largest value on [lo, hi] of an even function h that rises on [0, p] and falls after:
+    /// h(p) when the interval holds p or -p, else the larger of h(|lo|) and h(|hi|).
+    let private peakOn (h: float -> float) (p: float) (lo: float) (hi: float) =
+        if (lo <= p && p <= hi) || (lo <= -p && -p <= hi) then h p else max (h (abs lo)) (h (abs hi))
+
+    /// The largest |s'(z)| of an activation for z in [lo, hi] (its Lipschitz constant there; for
+    /// a ReLU type, the largest slope of the pieces the interval meets): the identity 1; tanh
+    /// sech^2 and sigmoid s(1 - s) at the point of the interval closest to 0; softplus the
+    /// sigmoid at hi (increasing); ReLU 1 when hi > 0, else 0; leaky ReLU 1 when hi > 0 and |slope|
+    /// when lo < 0 (the larger); the step infinity (its jump).
+    let private slopeOn (a: Activation) (lo: float) (hi: float) : float =
+        let nearest = max lo (min hi 0.0)
+        match a with
+        | Activation.Identity -> 1.0
+        | Activation.Tanh -> let c = cosh nearest in 1.0 / (c * c)
+        | Activation.Sigmoid -> let e = exp (-(abs nearest)) in e / ((1.0 + e) * (1.0 + e))
+        | Activation.Softplus -> Activation.sigmoid hi
+        | Activation.ReLU -> if hi > 0.0 then 1.0 else 0.0
+        | Activation.LeakyReLU slope -> max (if hi > 0.0 then 1.0 else 0.0) (if lo < 0.0 then abs slope else 0.0)
+        | Activation.Step -> infinity
+
+    /// The largest |s''(z)| of an activation for z in [lo, hi]: the identity 0; tanh
+    /// |s''| = 2 |tanh z| sech^2 z, largest 4 / (3 sqrt 3) at |z| = atanh(1/sqrt 3); sigmoid
+    /// |s''| = s (1 - s) |1 - 2 s|, largest 1 / (6 sqrt 3) at |z| = ln(2 + sqrt 3); softplus
+    /// s'' = the sigmoid's derivative, largest at the point closest to 0; a ReLU type 0 unless
+    /// the interval holds its kink inside (lo < 0 < hi: the slope jumps, infinity); the step infinity.
+    let private bendOn (a: Activation) (lo: float) (hi: float) : float =
+        let sigmoidSlope (z: float) = let e = exp (-(abs z)) in e / ((1.0 + e) * (1.0 + e))
+        match a with
+        | Activation.Identity -> 0.0
+        | Activation.Tanh -> peakOn (fun z -> let c = cosh z in 2.0 * abs (tanh z) / (c * c)) (Math.Atanh (1.0 / sqrt 3.0)) lo hi
+        | Activation.Sigmoid -> peakOn (fun z -> let e = exp (-z) in sigmoidSlope z * (1.0 - e) / (1.0 + e)) (log (2.0 + sqrt 3.0)) lo hi
+        | Activation.Softplus -> sigmoidSlope (max lo (min hi 0.0))
+        | Activation.ReLU | Activation.LeakyReLU _ -> if lo < 0.0 && 0.0 < hi then infinity else 0.0
+        | Activation.Step -> infinity
+
+    /// Bounds on how fast the output y of `prefix` (blocks in order, inference mode) moves and
+    /// bends along the path b + t (x - b), t in [0, 1]: (g, k) with |y_j'(t)| <= g_j and, when
+    /// known, |y_j''(t)| <= k_j for every t; None when a block has no bound (a layer normalisation,
+    /// whose slope grows as 1/sqrt(eps) where its input's variance vanishes, or a custom block).
+    /// While the blocks are affine in t (dense layers with the identity, batch normalisation by
+    /// its running statistics, dropout, residual sums of such) their values at t = 0 and 1 are
+    /// carried exactly; an activation then bounds each unit by dz_j = z_j(1) - z_j(0): g_j = |dz_j|
+    /// times its largest slope between z_j(0) and z_j(1) (`slopeOn`), k_j = dz_j^2 times its
+    /// largest |s''| there (`bendOn`). After that, a dense layer maps both by |W| (g'_k = sum_j
+    /// |W_jk| g_j), an activation s gives y' <= S1 z' and y'' <= S2 z'^2 + S1 z'' with S1, S2 the
+    /// largest |s'|, |s''| anywhere (no k for a ReLU type), batch normalisation scales both by
+    /// |gamma_j| / sqrt(var_j + eps), and a residual block adds its input's bounds to its inner
+    /// blocks'.
+    let private pathBounds (x: float[]) (b: float[]) (prefix: Block list) : (float[] * float[] option) option =
+        let bounds (s: Along) =
+            match s with
+            | Along.Affine (v0, v1) -> Array.map2 (fun a c -> abs (c - a)) v0 v1, Some (Array.zeroCreate v0.Length)
+            | Along.Bounded (g, k) -> g, k
+        let activate (a: Activation) (z0: float[]) (z1: float[]) =
+            let span j = min z0.[j] z1.[j], max z0.[j] z1.[j], z1.[j] - z0.[j]
+            let g = Array.init z0.Length (fun j -> let lo, hi, dz = span j in abs dz * slopeOn a lo hi)
+            let k = Array.init z0.Length (fun j -> let lo, hi, dz = span j in let c = bendOn a lo hi in if c = 0.0 then 0.0 else dz * dz * c)
+            Along.Bounded (g, if Array.forall Double.IsFinite k then Some k else None)
+        // y' <= s1 z' and y'' <= s2 z'^2 + s1 z'' for an activation of slopes up to s1 and bends up to s2.
+        let through (a: Activation) (gz: float[]) (kz: float[] option) =
+            let s1, s2 = slopeOn a -infinity infinity, bendOn a -infinity infinity
+            let k = if Double.IsFinite s2 then kz |> Option.map (Array.map2 (fun gv kv -> s2 * gv * gv + s1 * kv) gz) else None
+            Along.Bounded (gz |> Array.map (fun v -> s1 * v), k)
+        let rec walk (state: Along) (blocks: Block list) : Along option =
+            match blocks with
+            | [] -> Some state
+            | block :: rest ->
+                let next =
+                    match block, state with
+                    | Block.Dense d, Along.Affine (v0, v1) ->
+                        let affine (v: float[]) =
+                            let z = d.Weights.TransposeThisAndMultiply(Vector<float>.Build.DenseOfArray v)
+                            (match d.Bias with Some bias -> z + bias | None -> z).ToArray()
+                        let z0, z1 = affine v0, affine v1
+                        Some (if d.Activation = Activation.Identity then Along.Affine (z0, z1) else activate d.Activation z0 z1)
+                    | Block.Dense d, Along.Bounded (g, k) ->
+                        let w = d.Weights.PointwiseAbs()
+                        let map (v: float[]) = w.TransposeThisAndMultiply(Vector<float>.Build.DenseOfArray v).ToArray()
+                        Some (through d.Activation (map g) (Option.map map k))
+                    | Block.Activation Activation.Identity, _ | Block.Dropout _, _ -> Some state
+                    | Block.Activation a, Along.Affine (v0, v1) -> Some (activate a v0 v1)
+                    | Block.Activation a, Along.Bounded (g, k) -> Some (through a g k)
+                    | Block.BatchNorm bn, _ ->
+                        let r = Array.init bn.Width (fun j -> bn.Scale.[j] / sqrt (bn.RunningVariance.[j] + bn.Epsilon))
+                        match state with
+                        | Along.Affine (v0, v1) ->
+                            let map (v: float[]) = Array.init v.Length (fun j -> (v.[j] - bn.RunningMean.[j]) * r.[j] + bn.Shift.[j])
+                            Some (Along.Affine (map v0, map v1))
+                        | Along.Bounded (g, k) ->
+                            let map (v: float[]) = Array.init v.Length (fun j -> v.[j] * abs r.[j])
+                            Some (Along.Bounded (map g, Option.map map k))
+                    | Block.Residual inner, _ ->
+                        walk state inner |> Option.map (fun f ->
+                            match state, f with
+                            | Along.Affine (a0, a1), Along.Affine (f0, f1) -> Along.Affine (Array.map2 (+) a0 f0, Array.map2 (+) a1 f1)
+                            | _ ->
+                                let (ga, ka), (gf, kf) = bounds state, bounds f
+                                Along.Bounded (Array.map2 (+) ga gf, Option.map2 (Array.map2 (+)) ka kf))
+                    | Block.LayerNorm _, _ | Block.Custom _, _ -> None
+                next |> Option.bind (fun s -> walk s rest)
+        walk (Along.Affine (Array.copy b, Array.copy x)) prefix |> Option.map bounds
 
     /// The smallest interval of the path the refinement of `samplePath` splits (a pair of
     /// crossings closer than this changes the integral by at most its width times the jump).
@@ -349,9 +479,9 @@ module Attribution =
     /// zero at most), or d is rounding (below 1e-13 of the unit's largest |z| on `ts`). So a unit
     /// that dips through zero and back between two points of `ts` (two kinks, no sign change at the
     /// points) is split until the dip shows. Intervals shorter than `minInterval` are not split.
-    /// The samples in order of t, with their rows of z.
-    let private samplePath (preAct: float[] -> Matrix<float>) (ts: float[]) : (float * float[])[] =
-        let z0 = preAct ts
+    /// `z0` holds z at the points `ts` (row r at ts.[r]). The samples in order of t, with their
+    /// rows of z.
+    let private samplePathFrom (preAct: float[] -> Matrix<float>) (ts: float[]) (z0: Matrix<float>) : (float * float[])[] =
         let rows = Array.init ts.Length (fun r -> ts.[r], z0.Row(r).ToArray())
         let noise = Array.init z0.ColumnCount (fun u -> 1e-13 * (rows |> Array.map (fun (_, z) -> abs z.[u]) |> Array.max))
         let samples = ResizeArray(rows)
@@ -374,6 +504,10 @@ module Attribution =
                     next.Add((mid, (c, zc))))
             pending <- next.ToArray()
         samples.ToArray() |> Array.sortBy fst
+
+    /// `samplePathFrom` with z at `ts` from `preAct`.
+    let private samplePath (preAct: float[] -> Matrix<float>) (ts: float[]) : (float * float[])[] =
+        samplePathFrom preAct ts (preAct ts)
 
     /// The closest two cuts of `normCuts` may be (a few steps of a float64 t below 1): the graded
     /// cuts around a minimum whose h is narrower than `minInterval` are kept (with eps = 1e-12,
@@ -429,6 +563,31 @@ module Attribution =
             steps <- steps + 1
         Array.init n (fun k -> (lo.[k] + hi.[k]) / 2.0)
 
+    /// What shows, without a search, that a layer normalisation's input (w features, centred
+    /// rows d(t) along the path) has no variance minimum narrow enough for `normCuts` to cut:
+    /// bounds G >= |d'(t)| and, when known, K >= |d''(t)| on [0, 1] (the Euclidean norms of
+    /// `pathBounds`' g and k: centring is a projection, so |d'| <= |y'| and |d''| <= |y''|), the
+    /// centred rows at t = 0 and t = 1, and an allowance for rounding (`Noise`, subtracted from
+    /// the distances of d from zero). Between neighbouring points a < c where d is known, |d(t)|
+    /// >= |d(a)| - G (t - a) and >= |d(c)| - G (c - t), so |d| >= (|d(a)| + |d(c)| - G (c - a)) / 2
+    /// on [a, c]; and d departs from its chord by at most K (t - a) (c - t) / 2, so |d| >= (the
+    /// chord's least distance from zero) - K (c - a)^2 / 8: m is the larger. A cut needs, at a t* (a minimum
+    /// found, or the point of the cuts that stands for it) and a probe t' at distance h from it
+    /// with v(t') >= 2 v(t*) + eps, h <= D / 16, D <= the longest segment of the cuts so far. But
+    /// |d(t')| <= |d(t*)| + G h, so G h >= sqrt(2 s^2 + w eps) - s with s = |d(t*)| >= m, whose
+    /// least value over s >= m is that at s = m when m^2 >= w eps / 2, else sqrt(w eps / 2).
+    /// When that least h exceeds the longest segment / 16 on every interval, no side of any
+    /// minimum is graded and `normCuts` returns no cut, as its search would.
+    type private Clearance =
+        { /// G: |d'(t)| <= G for t in [0, 1].
+          Slope: float
+          /// K: |d''(t)| <= K for t in [0, 1], when known.
+          Curvature: float option
+          /// The centred input rows at t = 0 (the baseline) and t = 1 (the row), one row each.
+          Ends: Matrix<float>
+          /// Subtracted from each lower bound m of |d| (rounding of the network's values).
+          Noise: float }
+
     /// The points of the path where a layer normalisation (variance epsilon eps) is to be cut,
     /// around each local minimum t* of its input row's variance v(t) along the path. Near t*,
     /// v = v(t*) + a (t - t*)^2 and the normalisation's output is about (t - t*) / sqrt((t - t*)^2
@@ -455,8 +614,11 @@ module Attribution =
     /// lower than at both neighbours (with them), or by two neighbouring samples where the line
     /// through their d passes closest to zero between them, golden-section search locates it, and
     /// h on each side is the smallest of the distances D 2^-k (k = 0 .. 47) at which v >= 2 v(t*)
-    /// + eps (at most twice the true h).
-    let private normCuts (centredAt: float[] -> Matrix<float>) (eps: float) (linear: bool) (ts: float[]) : float[] =
+    /// + eps (at most twice the true h). Before any of that, `clearance` (when the blocks before
+    /// the normalisation have bounds, `pathBounds`) may show that no minimum can be that
+    /// narrow (`Clearance`): from the rows at t = 0 and 1, else from those on the grid (then the
+    /// first level of the samples); then there is no cut and nothing more is computed.
+    let private normCuts (centredAt: float[] -> Matrix<float>) (eps: float) (linear: bool) (clearance: Clearance option) (ts: float[]) : float[] =
         let cuts = ResizeArray<float>()
         let add (t: float) (isPoint: bool) (sides: (float * float * float) list) =
             let graded =
@@ -466,6 +628,49 @@ module Attribution =
             if not graded.IsEmpty then
                 if not isPoint then cuts.Add t
                 cuts.AddRange graded
+        // After a smooth block: `Clearance` may show that no minimum is narrow enough to cut, from
+        // the rows at t = 0 and 1, or else from the grid's (which then start the samples).
+        let widest = ts |> Array.pairwise |> Array.map (fun (a, c) -> c - a) |> Array.max
+        let clear (points: float[]) (d: Matrix<float>) =
+            match clearance with
+            | None -> false
+            | Some c ->
+                let n, w = d.RowCount, d.ColumnCount
+                let v = d.ToColumnMajorArray()   // d_r,j at v.[j * n + r]
+                let norm r = let mutable s = 0.0 in (for j in 0 .. w - 1 do s <- s + v.[j * n + r] * v.[j * n + r]); sqrt s
+                let mutable m = infinity
+                for k in 0 .. n - 2 do
+                    let length = points.[k + 1] - points.[k]
+                    let cone = (norm k + norm (k + 1) - c.Slope * length) / 2.0
+                    let chord =
+                        match c.Curvature with
+                        | Some bend ->
+                            // The chord's point closest to zero: d_a + u delta, u = -d_a . delta / |delta|^2 in [0, 1].
+                            let mutable ad = 0.0
+                            let mutable dd = 0.0
+                            for j in 0 .. w - 1 do
+                                let a, e = v.[j * n + k], v.[j * n + k + 1] - v.[j * n + k]
+                                ad <- ad + a * e
+                                dd <- dd + e * e
+                            let u = if dd > 0.0 then max 0.0 (min 1.0 (-ad / dd)) else 0.0
+                            let mutable closest = 0.0
+                            for j in 0 .. w - 1 do
+                                let p = v.[j * n + k] + u * (v.[j * n + k + 1] - v.[j * n + k])
+                                closest <- closest + p * p
+                            sqrt closest - bend * length * length / 8.0
+                        | None -> -infinity
+                    m <- min m (max cone chord)
+                let m = max 0.0 (m - c.Noise)
+                let floor = float w * eps
+                let rise = if m * m >= floor / 2.0 then sqrt (2.0 * m * m + floor) - m else sqrt (floor / 2.0)
+                rise > c.Slope * widest / 16.0 * (1.0 + 1e-9)
+        let grid = Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
+        let atGrid = lazy (centredAt grid)
+        let cleared () =
+            match clearance with
+            | Some c when clear [| 0.0; 1.0 |] c.Ends -> true
+            | Some _ -> clear grid atGrid.Value
+            | None -> false
         if linear then
             let d = centredAt ts
             for s in 0 .. ts.Length - 2 do
@@ -483,9 +688,8 @@ module Attribution =
                     add p (p = ta || p = tc)
                         [ if p < tc then yield 1.0, reach - (p - tLow), tc - p
                           if p > ta then yield -1.0, reach - (tLow - p), p - ta ]
-        else
-            let grid = Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
-            let rows = samplePath centredAt grid
+        elif not (cleared ()) then
+            let rows = samplePathFrom centredAt grid atGrid.Value
             let samples = rows |> Array.map (fun (t, d) -> t, varianceOf d)
             let last = samples.Length - 1
             // Brackets of the minima: a sample where v is lower than at both neighbours, with them;
@@ -576,17 +780,37 @@ module Attribution =
     /// until every unit is nearly linear on each, so a dip through zero and back inside one
     /// interval is seen) and located by 60 bisections. A layer normalisation's variance minima
     /// are found exactly likewise while the blocks before it are piecewise linear, else on the
-    /// samples of `samplePath` and by golden-section search.
-    let private kinkPoints (net: Network) (x: float[]) (b: float[]) : float[] =
+    /// samples of `samplePath` and by golden-section search, unless `Clearance` shows from the
+    /// traces `atB` and `atX` of the network at b and at x (and, failing that, from the grid's
+    /// samples) that no minimum is narrow enough to cut.
+    let private kinkPoints (net: Network) (x: float[]) (b: float[]) (atB: Trace) (atX: Trace) : float[] =
         let layers = Array.ofList (sites net)
         let mutable ts = [| 0.0; 1.0 |]
         let mutable smooth = false
-        let preAct (l: int) (points: float[]) = let get, _, _ = layers.[l] in get (Network.forwardUnchecked net (pathBatch x b points))
+        // The value at a site for points of the path: a forward pass (inference mode) of the
+        // blocks up to it only, the same operations as the network's forward pass.
+        let preAct (l: int) (points: float[]) =
+            let input = Precision.roundMatrix net.Precision (pathBatch x b points)
+            match Block.forwardAll net.Precision Mode.Inference (ref 0) layers.[l].Value input with
+            | [] -> input
+            | steps -> (List.last steps).Output
+        // The network's values carry rounding errors of about 1e-16 (float64) or 6e-8 (float32)
+        // of their size per operation: a generous allowance for them in `Clearance`.
+        let rounding = match net.Precision with Precision.Float64 -> 1e-12 | Precision.Float32 -> 1e-5
         for l in 0 .. layers.Length - 1 do
-            let _, site, piecewiseLinear = layers.[l]
+            let { Read = get; Site = site; PiecewiseLinear = piecewiseLinear; Before = prefix } = layers.[l]
             match site with
             | Site.Norm ln ->
-                let cuts = normCuts (preAct l >> centred) ln.Epsilon (not smooth) ts
+                let clearance =
+                    if not smooth then None
+                    else
+                        pathBounds x b prefix |> Option.map (fun (g, k) ->
+                            let ends = (get atB).Stack(get atX)
+                            let norm (v: float[]) = sqrt (Array.sumBy (fun e -> e * e) v)
+                            let slope = norm g
+                            { Slope = slope; Curvature = Option.map norm k; Ends = centred ends
+                              Noise = rounding * (ends.Row(0).L2Norm() + ends.Row(1).L2Norm() + slope) })
+                let cuts = normCuts (preAct l >> centred) ln.Epsilon (not smooth) clearance ts
                 if cuts.Length > 0 then ts <- Array.append ts cuts |> Array.sort
             | Site.Units activation when hasKink activation ->
                 if smooth then ts <- Array.append ts (Array.init 33 (fun k -> float k / 32.0)) |> Array.distinct |> Array.sort
@@ -671,9 +895,13 @@ module Attribution =
         Network.checkDifferentiable net
         // The output finiteness check of `Network.predict`, on f(x) and f(b): an attribution of an
         // output that overflows would be Infinity or NaN.
-        for name, v in [ "row", row; "baseline", b ] do
+        let traceOf (name: string) (v: float[]) =
             let m = Matrix<float>.Build.DenseOfRowArrays [| v |]
-            Network.checkOutput name m (Network.forwardUnchecked net m).Output
+            let trace = Network.forwardUnchecked net m
+            Network.checkOutput name m trace.Output
+            trace
+        let atX = traceOf "row" row
+        let atB = traceOf "baseline" b
         let backend = KernelNetwork.resolve "backend" options.Backend net
         let x = Array.copy row
         let b = Array.copy b
@@ -687,7 +915,7 @@ module Attribution =
                 Gap = Array.sum values - (fx - fb); Steps = 1; NodesPerSegment = 1; Segments = 1
                 Quadrature = "none: the gradient at the input"; Backend = backend }
           | AttributionMethod.IntegratedGradients ->
-              let ts = kinkPoints net x b
+              let ts = kinkPoints net x b atB atX
               let result m =
                   let values, fx, fb = integrate backend net selector x b ts m
                   { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
