@@ -74,8 +74,12 @@ public static class Report
         int width = Math.Max(9, r.ClassNames.Max(n => n.Length) + 1);
         w.WriteLine();
         w.WriteLine($"{"class".PadRight(width)} precision    recall        F1  support");
+        // A class neither in these rows nor predicted has no scores (NaN): "-", left out of the macro F1.
+        static string Score(double v) => double.IsNaN(v) ? "-" : Fmt.G(v);
         foreach (var s in r.PerClass)
-            w.WriteLine($"{s.ClassName.PadRight(width)} {Fmt.G(s.Precision),9} {Fmt.G(s.Recall),9} {Fmt.G(s.F1),9} {s.Support,8}");
+            w.WriteLine($"{s.ClassName.PadRight(width)} {Score(s.Precision),9} {Score(s.Recall),9} {Score(s.F1),9} {s.Support,8}");
+        if (r.PerClass.Any(s => double.IsNaN(s.F1)))
+            w.WriteLine("(-: a class that is neither in these rows nor predicted has no scores; the macro F1 leaves it out)");
         w.WriteLine();
         w.WriteLine("confusion matrix (rows: true class, columns: predicted class)");
         int k = r.ClassNames.Length;

@@ -199,6 +199,18 @@ let tests =
                 Expect.equal lines.[0] "petal_length,petal_width,predicted_species,p_setosa,p_versicolor,p_virginica" "header (the prediction column is predicted_<target>, docs/cli.md)"
                 Expect.equal lines.Length 151 "one line per row"
                 Expect.stringContains lines.[1] ",setosa," "the first flower is a setosa"
+                // Setosa rows only (iris.csv's first 50 rows after the header): the other two classes are neither true
+                // nor predicted (petal length under 2 cm is setosa's alone), so they have no scores, printed "-" and
+                // left out of the macro F1 (scikit-learn's f1_score(average='macro') over unique_labels: 1.0).
+                File.WriteAllLines(Path.Combine(dir, "setosa.csv"), File.ReadAllLines(Path.Combine(dir, "iris.csv")) |> Array.truncate 51)
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "iris.fnn"; "--data"; "setosa.csv" ]
+                Expect.equal code 0 (sprintf "evaluate on setosa rows (stderr: %s)" err)
+                Expect.stringContains out "macro F1: 1" "only setosa is true or predicted, and every row is right"
+                let rows = out.Split('\n') |> Array.map (fun l -> l.Trim())
+                for c in [ "versicolor"; "virginica" ] do
+                    let row = rows |> Array.find (fun l -> l.StartsWith(c + " "))
+                    Expect.equal (row.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| c; "-"; "-"; "-"; "0" |] (sprintf "%s has no scores and no support" c)
+                Expect.stringContains out "has no scores; the macro F1 leaves it out" "the line saying why"
             finally Directory.Delete(dir, true)
         }
         test "--patience stops early on the validation loss and says so in the JSON" {
