@@ -709,10 +709,9 @@ let tests =
         }
     
         test "fnn explain: digits row attributions as JSON with a gap, bar chart and per-class 8x8 images, permutation importance, typed errors" {
-            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
             let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-explain-" + Guid.NewGuid().ToString("N"))
             IO.Directory.CreateDirectory dir |> ignore
-            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
             let code, out = run [ "train"; "--dataset"; "digits"; "--optimizer"; "adam"; "--lr"; "0.01"; "--batch-size"; "64"; "--epochs"; "5"; "--out"; "d.fnn" ]
             Expect.equal code 0 out
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--plots"; "p" ]

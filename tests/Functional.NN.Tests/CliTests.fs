@@ -8,24 +8,11 @@ open System.IO
 open System.Text.Json
 open Expecto
 
-/// The built tool (the test project's reference to src/Cli.CSharp builds it in the same configuration).
-let private fnn =
-    let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
-    Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
-
 /// Runs fnn with arguments in a folder; returns (exit code, stdout, stderr, seconds).
 let private run (dir: string) (args: string list) =
-    let psi = ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
-    psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
     let clock = Stopwatch.StartNew()
-    use p = Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    if not (p.WaitForExit 120000) then
-        p.Kill true
-        failtestf "fnn %s did not finish in 120 s" (String.Join(" ", args))
-    p.WaitForExit()
-    p.ExitCode, out.Result, err.Result, clock.Elapsed.TotalSeconds
+    let code, out, err = Repo.runFnn dir args (TimeSpan.FromSeconds 120.0)
+    code, out, err, clock.Elapsed.TotalSeconds
 
 /// POSIX kill(2), to send SIGINT (2) as Ctrl-C does.
 [<System.Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
@@ -667,7 +654,7 @@ let tests =
             try
                 let model = Path.Combine(dir, "m.fnn")
                 // A run far longer than the test: 100,000 epochs without the plateau stop.
-                let psi = ProcessStartInfo("dotnet", [ fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
+                let psi = ProcessStartInfo("dotnet", [ Repo.fnn; "train"; "--dataset"; "digits"; "--epochs"; "100000"; "--patience"; "off"; "--out"; model ],
                                            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir, UseShellExecute = false)
                 psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
                 use p = new Process(StartInfo = psi)

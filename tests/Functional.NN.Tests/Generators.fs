@@ -156,3 +156,13 @@ let genBlockCase : Gen<BlockCase> =
         let! y = genTarget loss n outputs
         return { Network = net; Loss = loss; X = x; Y = y; Mode = (if training then Mode.Training (uint64 key) else Mode.Inference) }
     }
+
+/// 2 -> dense 3 (tanh) -> layer norm -> batch norm -> dense 1, with both epsilons `eps`.
+let withEpsilon (eps: float) (p: Precision) =
+    let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 6L
+    { net with
+        Blocks = net.Blocks |> List.map (function
+            | Block.LayerNorm ln -> Block.LayerNorm { ln with Epsilon = eps }
+            | Block.BatchNorm bn -> Block.BatchNorm { bn with Epsilon = eps }
+            | b -> b) }
+    |> Network.withPrecision p

@@ -719,10 +719,9 @@ let tests =
             Expect.stringContains out "read back: 198 parameters" "exported again and read back"
         }
         test "fnn export, import and predict --model M.onnx" {
-            let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; "Release"; "net10.0"; "linux-x64"; "fnn.dll" ]
             let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli-%s" (Guid.NewGuid().ToString "N"))
             Directory.CreateDirectory dir |> ignore
-            let run args = Repo.run "dotnet" (fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
             try
                 let code, out = run [ "train"; "--dataset"; "iris"; "--epochs"; "20"; "--out"; "iris.fnn" ]
                 Expect.equal code 0 out
@@ -883,14 +882,7 @@ let tests =
                 | e -> failtestf "expected OnnxFormatException, got %O" e
             }
             test "a float32 normalisation epsilon below float32's smallest normal value is refused at export" {
-                let withEpsilon (eps: float) (p: Precision) =
-                    let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 6L
-                    { net with
-                        Blocks = net.Blocks |> List.map (function
-                            | Block.LayerNorm ln -> Block.LayerNorm { ln with Epsilon = eps }
-                            | Block.BatchNorm bn -> Block.BatchNorm { bn with Epsilon = eps }
-                            | b -> b) }
-                    |> Network.withPrecision p
+                let withEpsilon = Generators.withEpsilon
                 // 2^-126 = 1.1754943508222875e-38 is float32's smallest normal value (IEEE 754 binary32).
                 let smallestNormal = Math.Pow(2.0, -126.0)
                 for eps in [ 1e-40; smallestNormal / 2.0; 1e-45 ] do

@@ -42,3 +42,10 @@ let run (fileName: string) (args: string list) (workingDir: string) (timeout: Ti
 let fnn =
     let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
     path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
+
+/// Runs fnn as a user does, in a folder; returns (exit code, stdout, stderr). A run that does not end
+/// within the timeout is killed and raises, naming the command.
+let runFnn (workingDir: string) (args: string list) (timeout: TimeSpan) : int * string * string =
+    let code, out, err = runSplit [] "dotnet" (fnn :: args) workingDir timeout
+    if code = -1 && err.StartsWith "timed out" then failwithf "fnn %s did not finish in %O" (String.Join(" ", args)) timeout
+    code, out, err

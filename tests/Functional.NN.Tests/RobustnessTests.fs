@@ -55,19 +55,8 @@ let private fileWithShape (shape: int[]) (payload: int) =
 
 /// Runs the built fnn tool (as CliTests does) and returns its exit code and stderr.
 let private runCli (args: string list) =
-    let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
-    let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
-    let psi = Diagnostics.ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-    psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
-    use p = Diagnostics.Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    if not (p.WaitForExit 60000) then
-        p.Kill true
-        failtestf "fnn %s did not finish in 60 s" (String.Join(" ", args))
-    p.WaitForExit()
-    out.Result |> ignore
-    p.ExitCode, err.Result
+    let code, _, err = Repo.runFnn Repo.root args (TimeSpan.FromSeconds 60.0)
+    code, err
 
 [<Tests>]
 let tests =

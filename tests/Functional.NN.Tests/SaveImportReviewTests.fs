@@ -109,19 +109,8 @@ let private residualChain (pairs: int) =
 
 /// Runs the built fnn tool (as CliTests does) in `dir`: its exit code and stderr.
 let private runCli (dir: string) (args: string list) =
-    let configuration = if AppContext.BaseDirectory.Contains(string Path.DirectorySeparatorChar + "Debug" + string Path.DirectorySeparatorChar) then "Debug" else "Release"
-    let fnn = Repo.path [ "src"; "Cli.CSharp"; "bin"; configuration; "net10.0"; "linux-x64"; "fnn.dll" ]
-    let psi = ProcessStartInfo("dotnet", fnn :: args, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = dir)
-    psi.Environment.["DOTNET_CLI_TELEMETRY_OPTOUT"] <- "1"
-    use p = Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    if not (p.WaitForExit 60000) then
-        p.Kill true
-        failtestf "fnn %s did not finish in 60 s" (String.Join(" ", args))
-    p.WaitForExit()
-    out.Result |> ignore
-    p.ExitCode, err.Result
+    let code, _, err = Repo.runFnn dir args (TimeSpan.FromSeconds 60.0)
+    code, err
 
 /// A custom block (code, not data), which neither a model file nor ONNX can hold.
 let private twice =
@@ -142,15 +131,6 @@ let private regressor (net: Network) =
     let pre = Preprocessor.create [| [||]; [||] |] MissingPolicy.Error [||] UnknownCategory.Zeros
     Pipeline.createWith pre [| "a"; "b" |] (Scaler.identity 2) net Loss.MeanSquaredError "y" [||] (Scaler.create ScalingKind.Standard [| 1.0 |] [| 3.0 |])
 
-/// 2 -> dense 3 (tanh) -> layer norm -> batch norm -> dense 1, with both epsilons `eps`.
-let private withEpsilon (eps: float) (p: Precision) =
-    let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.LayerNorm; BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 6L
-    { net with
-        Blocks = net.Blocks |> List.map (function
-            | Block.LayerNorm ln -> Block.LayerNorm { ln with Epsilon = eps }
-            | Block.BatchNorm bn -> Block.BatchNorm { bn with Epsilon = eps }
-            | b -> b) }
-    |> Network.withPrecision p
 
 [<Tests>]
 let tests =
@@ -290,9 +270,9 @@ let tests =
             test "a Float32 epsilon or leaky slope beyond float32's range is refused, naming the parameter and the block" {
                 // float32's largest value is about 3.4028e38 (IEEE 754 binary32), so 1e39 is written
                 // as infinity, which the importer refuses ("its epsilon is not finite").
-                let e = expectArg "network" [ "Block 1"; "epsilon 1E+39"; "beyond float32's range" ] (fun () -> Onnx.exportNetwork 17 (withEpsilon 1e39 Precision.Float32) |> ignore)
+                let e = expectArg "network" [ "Block 1"; "epsilon 1E+39"; "beyond float32's range" ] (fun () -> Onnx.exportNetwork 17 (Generators.withEpsilon 1e39 Precision.Float32) |> ignore)
                 Expect.equal (occurrences "(Parameter" e.Message) 1 "one parameter named"
-                expectArg "pipeline" [ "Block 1"; "beyond float32's range" ] (fun () -> Onnx.exportPipeline 17 (regressor (withEpsilon 1e39 Precision.Float32)) |> ignore) |> ignore
+                expectArg "pipeline" [ "Block 1"; "beyond float32's range" ] (fun () -> Onnx.exportPipeline 17 (regressor (Generators.withEpsilon 1e39 Precision.Float32)) |> ignore) |> ignore
                 let leaky slope where =
                     let dense = Dense.create (Mat.init 2 2 (fun i j -> float (i + j))) None Activation.Identity
                     let blocks =
@@ -303,7 +283,7 @@ let tests =
                 expectArg "network" [ "Block 0's leaky ReLU slope -1E+39"; "beyond float32's range" ] (fun () -> Onnx.exportNetwork 17 (leaky -1e39 "dense") |> ignore) |> ignore
                 expectArg "network" [ "Block 1's leaky ReLU slope 1E+39" ] (fun () -> Onnx.exportNetwork 17 (leaky 1e39 "block") |> ignore) |> ignore
                 // Float64 writes them as DOUBLE: exported and read back exactly.
-                let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (withEpsilon 1e39 Precision.Float64))).Network
+                let back = (Onnx.importNetwork (Onnx.exportNetwork 17 (Generators.withEpsilon 1e39 Precision.Float64))).Network
                 Expect.equal (back.Blocks |> List.pick (function Block.LayerNorm ln -> Some ln.Epsilon | _ -> None)) 1e39 "epsilon 1e39 in float64"
                 let float64Leaky = { (leaky -1e39 "block") with Precision = Precision.Float64 }
                 Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 float64Leaky)).Network.Blocks.[1] (Block.Activation (Activation.LeakyReLU -1e39)) "slope -1e39 in float64"
@@ -313,7 +293,7 @@ let tests =
                 // opset out of range is), not an error of the model (exit 1).
                 let dir = tempDir ()
                 try
-                    ModelFile.saveNetwork (Path.Combine(dir, "ln.fnn")) (withEpsilon 1e-5 Precision.Float32)
+                    ModelFile.saveNetwork (Path.Combine(dir, "ln.fnn")) (Generators.withEpsilon 1e-5 Precision.Float32)
                     let exit, err = runCli dir [ "export"; "--model"; "ln.fnn"; "--out"; "ln.onnx"; "--opset"; "13" ]
                     Expect.equal exit 2 (sprintf "a usage error (stderr: %s)" err)
                     Expect.equal (err.Trim()) "fnn: --opset 13: the network has a float32 layer normalisation (layer1), whose ONNX operator LayerNormalization needs opset 17." "one line naming the option"
