@@ -124,7 +124,7 @@ public sealed class Dataset
     }
 
     /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
-    /// <see cref="LoadCsvForModel"/> reads them (its text columns as text, missing values kept for its imputer),
+    /// <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/> reads them (its text columns as text, missing values kept for its imputer),
     /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class
     /// the model never saw, text): every row is kept, so there is one prediction per row (but for rows the format's
     /// Drop leaves out for a missing feature). The data set's target is empty.</summary>
@@ -154,6 +154,30 @@ public sealed class Dataset
         };
         return Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
             model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
+    }
+
+    /// <summary>Loads a CSV file to score a linear model: the model's features (by name, as numbers: a column of text
+    /// is an error, as for <see cref="LoadCsvForPrediction(string, LinearModel, CsvFormat?)"/>, never categories) and
+    /// the target <paramref name="target"/> (null: the target the model names, else the last column), read as numbers.
+    /// Missing feature values are kept for the model's fill values when it has them (unless the format says Drop); for a
+    /// model without fill values the format's policy applies (by default an error naming the line and the column).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose columns are read (a model without feature names reads every column but the target).</param>
+    /// <param name="target">The target column's name, or null for the model's own target (else the last column).</param>
+    /// <param name="format">The separator, quote, header and missing values, or null to detect them.</param>
+    /// <exception cref="DataFormatException">A missing column, a feature cell that is not a finite number, a missing value
+    /// the format makes an error: the message names the line, the column and the text.</exception>
+    public static Dataset LoadCsvForModel(string path, LinearModel model, string? target = null, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        var f = format ?? new CsvFormat();
+        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
+        if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
+        var own = target ?? (model.TargetNames.Count == 1 ? model.TargetNames[0] : null);
+        var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
+        var options = Options(own, TargetKind.Regression, features, null, true, f);
+        return new(CsvErrors(() => FN.Csv.loadNumeric(options, path)));
     }
 
     /// <summary>Loads the feature columns of a CSV file for a linear model's predictions: the model's features (by

@@ -242,8 +242,21 @@ let tests =
                 | e -> failtestf "expected DataFormatException, got %O" e
                 File.WriteAllText(path, "x1,x2\n1,a\n2,b\n")
                 match Expect.throwsC (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore) id with
-                | :? DataFormatException as e -> Expect.stringContains e.Message "Line 2, column 'x2': 'a' is not a number" e.Message
+                | :? DataFormatException as e -> Expect.stringContains e.Message "Line 2, column 'x2': 'a' is not a finite number." e.Message
                 | e -> failtestf "expected DataFormatException, got %O" e
+                // A column that holds numbers first: both prediction readers (with and without fill values) and the
+                // scoring reader name its first cell that is not a number, 'b' on line 4, never its first cell.
+                File.WriteAllText(path, "x1,x2,y\n1,2,3\n2,5,4\nb,7,5\n3,a,6\n")
+                let readers : (string * (unit -> unit)) list =
+                    [ "LoadCsvForPrediction, fill values", (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore)
+                      "LoadCsvFeatures", (fun () -> Dataset.LoadCsvFeatures(path, [| "x1"; "x2" |]) |> ignore)
+                      "LoadCsvForModel, fill values", (fun () -> Dataset.LoadCsvForModel(path, model) |> ignore)
+                      "LoadCsvForModel, no fill values", (fun () -> Dataset.LoadCsvForModel(path, fitted, "y") |> ignore) ]
+                for name, read in readers do
+                    match Expect.throwsC read id with
+                    | :? DataFormatException as e ->
+                        Expect.equal (e.Line, e.Column, e.Message) (4, "x1", "Line 4, column 'x1': 'b' is not a finite number.") name
+                    | e -> failtestf "%s: expected DataFormatException, got %O" name e
             finally Directory.Delete(dir, true)
         }
         test "a header line of numbers (a headerless file read with a header) is a warning in the data's summary, not an error" {

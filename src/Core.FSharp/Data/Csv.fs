@@ -471,17 +471,28 @@ module Csv =
     let headerIsNumbers (table: CsvTable) : bool =
         table.Header.Length > 0 && table.Header |> Array.forall parses
 
+    /// The text of a present field as a finite number, or None.
+    let private finite (text: string) : float option =
+        match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, v when Double.IsFinite v -> Some v
+        | _ -> None
+
+    /// The one error for a cell that a numbers-only reader (a linear model's features: `numericColumns`,
+    /// `loadNumericFeatures`, `loadNumeric`) cannot read as a finite number: a DataFormatException naming the
+    /// line, the column and the cell's text.
+    let private notFiniteNumber (line: int) (name: string) (text: string) : 'a =
+        let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
+        fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
+
     /// The text of a field as a finite number, or a DataFormatException naming line, column and text.
     let private number (table: CsvTable) (row: int) (col: int) : float =
         let text = table.Rows.[row].[col]
         let line = table.Lines.[row]
         let name = table.Header.[col]
         if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
-        match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, v when Double.IsFinite v -> v
-        | _ ->
-            let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
-            fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
+        match finite text with
+        | Some v -> v
+        | None -> notFiniteNumber line name text
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`).
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
@@ -569,7 +580,7 @@ module Csv =
 
     /// A data set from a parsed table read with `separator` (None: not known; see `toDataset`); with
     /// `readTarget` false no column is the target (see `featuresOf`).
-    let private toDatasetWith (separator: char option) (readTarget: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
+    let private toDatasetWith (separator: char option) (readTarget: bool) (numbersOnly: bool) (options: CsvOptions) (table: CsvTable) : Dataset =
         Check.notNull "table" table
         checkOptions options
         let markers = HashSet<string>((if isNull options.MissingMarkers then [||] else options.MissingMarkers) |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
@@ -681,6 +692,13 @@ module Csv =
                         (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption)
             | MissingPolicy.Drop -> keep.[i] <- false
             | _ -> if isTarget then keep.[i] <- false
+        // A reader of numbers only (a linear model's features): the first present feature cell, row by row, that is not
+        // a finite number is the error `numericColumns` gives for it, before any column is read as text.
+        if numbersOnly then
+            for i in 0 .. n - 1 do
+                for col in featureCols do
+                    if not (isMissingAt i col) && (finite table.Rows.[i].[col]).IsNone then
+                        notFiniteNumber table.Lines.[i] table.Header.[col] table.Rows.[i].[col]
         // Pass 1: missing cells and column kinds.
         let allRows = Array.init n id
         let kinds =
@@ -817,12 +835,12 @@ module Csv =
     /// written with a decimal comma ("0,90") is a DataFormatException when the table shows that its
     /// separator is not a comma (such a value unquoted); `load` and `loadText`, which know the
     /// separator, also catch quoted ones.
-    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None true options table
+    let toDataset (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None true false options table
 
-    let private loadWith (readTarget: bool) (options: CsvOptions) (text: string) =
+    let private loadWith (readTarget: bool) (numbersOnly: bool) (options: CsvOptions) (text: string) =
         Check.notNull "text" text
         let quote, separator = dialect options.Separator options.Quote text
-        toDatasetWith (Some separator) readTarget options (parseWith (Some separator) (Some quote) options.HasHeader text)
+        toDatasetWith (Some separator) readTarget numbersOnly options (parseWith (Some separator) (Some quote) options.HasHeader text)
 
     /// The feature columns of a parsed table, for prediction: `toDataset` with no column read as the
     /// target (TargetKind and RequireTarget are not used; Target only names the column set apart
@@ -831,26 +849,26 @@ module Csv =
     /// empty: no labels of the options' ClassNames when given (a model's classes), else no values;
     /// named "target" (or "target_<k>" when the file has a column of that name). With Features None
     /// every column is a feature.
-    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None false options table
+    let featuresOf (options: CsvOptions) (table: CsvTable) : Dataset = toDatasetWith None false false options table
 
     /// `featuresOf` of a CSV file (see `load`, `readText`).
     let loadFeatures (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        loadWith false options (readText path)
+        loadWith false false options (readText path)
 
-    /// `loadFeatures` for a model that reads numbers only (a linear model): a column that holds text
-    /// (read as categories) is a DataFormatException naming the line, the column and the text of its
-    /// first text cell.
+    /// `loadFeatures` for a model that reads numbers only (a linear model): the first present feature cell
+    /// (row by row, in the order of the features) that is not a finite number is a DataFormatException
+    /// naming its line, its column and its text, the error `numericColumns` gives for the same cell.
     let loadNumericFeatures (options: CsvOptions) (path: string) : Dataset =
-        let d = loadFeatures options path
-        for j in 0 .. d.FeatureCount - 1 do
-            let own = Dataset.categoriesOf d j
-            if own.Length > 0 then
-                let i = Seq.init d.SampleCount id |> Seq.find (fun i -> not (Double.IsNaN d.Features.[i, j]))
-                let line = if i < d.Lines.Length then d.Lines.[i] else 0
-                fail line d.FeatureNames.[j]
-                    (sprintf "Line %d, column '%s': '%s' is not a number (the column holds text); the model reads numbers only." line (quoteText d.FeatureNames.[j]) (quoteText own.[Dataset.categoryIndex d i j]))
-        d
+        checkOptions options
+        loadWith false true options (readText path)
+
+    /// `load` for a model that reads numbers only (a linear model's evaluation): the target as `load`
+    /// reads it, and the features as `loadNumericFeatures` does (a cell that is not a finite number is
+    /// the error naming its line, column and text; no column is read as text).
+    let loadNumeric (options: CsvOptions) (path: string) : Dataset =
+        checkOptions options
+        loadWith true true options (readText path)
 
     /// Loads a data set from CSV text: feature columns (numbers, or text categories), and a target
     /// column by name, read by TargetKind (Auto: TargetRule). Numbers are read with a decimal
@@ -859,12 +877,12 @@ module Csv =
     /// DataFormatException naming the column, a cell and its line, never a column of categories.
     let loadText (options: CsvOptions) (text: string) : Dataset =
         checkOptions options
-        loadWith true options text
+        loadWith true false options text
 
     /// Loads a data set from a CSV file (see `loadText`, `readText`).
     let load (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
-        loadWith true options (readText path)
+        loadWith true false options (readText path)
 
     /// A field as CSV text: quoted when it holds a separator (',', ';', tab), a quote ('"', or
     /// '\'' at its start), a line end, surrounding spaces, or is a missing-value marker.
