@@ -161,13 +161,23 @@ public static class LinearCommand
         var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
         // The model's own target (files written by fnn linear keep it), unless --target names another column.
         var own = model.TargetNames.Count == 1 ? model.TargetNames[0] : null;
-        // A model with fill values fills missing cells itself, as a pipeline that imputes does: they are read as missing
+        // A model without fill values cannot fill a missing cell: an imputing --missing is refused before any reading,
+        // as for a pipeline trained without imputation.
+        if (!Imputes(model) && format is { Missing: MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent })
+            throw new UsageException($"--missing {Names.Snake(format.Missing)}: the linear model {modelPath} has no fill values (it was fitted with --missing error or drop), so it cannot fill missing values; use --missing drop to skip those rows, or refit it with fnn linear --missing mean|median|most_frequent");
+        // The features as numbers only (a text cell is the error fnn predict gives, naming its line, column and cell); a
+        // model with fill values fills missing cells itself, as a pipeline that imputes does: they are read as missing
         // (unless --missing drop leaves their rows out).
-        if (Imputes(model) && (format?.Missing ?? MissingValues.Error) == MissingValues.Error)
-            format = (format ?? new CsvFormat()) with { Missing = MissingValues.Mean };
         try
         {
-            return Dataset.LoadCsv(dataPath, target ?? own, TargetKind.Regression, features, format: format);
+            return Dataset.LoadCsvForModel(dataPath, model, target, format);
+        }
+        catch (DataFormatException e) when (!Imputes(model) && e.Message.Contains("(CLI: --missing drop|mean|median|most_frequent)"))
+        {
+            // The reader's advice is for training; for this model only --missing drop (or a refit) helps.
+            var cut = e.Message.IndexOf("; set ", StringComparison.Ordinal);
+            var what = cut >= 0 ? e.Message[..cut] : e.Message;
+            throw new ModelDataException($"{what}; the linear model was fitted without fill values: use --missing drop to skip the rows with missing values, or refit it with fnn linear --missing mean|median|most_frequent", e);
         }
         catch (DataFormatException e) when (target is null && own is null && features is not null && e.Line == 1 && features.Contains(e.Column))
         {
