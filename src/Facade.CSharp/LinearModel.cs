@@ -54,12 +54,15 @@ public sealed class LinearModel
     /// <c>fnn predict</c> of its file) fills new rows as the training rows were filled. The model without fill values
     /// when the policy is Error or Drop.</summary>
     /// <param name="trainingRows">The rows the fill values are fitted on, with a column for each of the model's features.</param>
-    /// <exception cref="ArgumentException">The model has no feature names (ParamName "model"); a feature of the model
-    /// is not a column of <paramref name="trainingRows"/>, is a text column there, or has no value in them (ParamName
-    /// "trainingRows").</exception>
+    /// <exception cref="InvalidOperationException">This model has no feature names (its fill values could not be matched
+    /// to columns), and the training rows' policy fills missing values.</exception>
+    /// <exception cref="ArgumentException">A feature of the model is not a column of <paramref name="trainingRows"/>, is
+    /// a text column there, or has no value in them (ParamName "trainingRows").</exception>
     public LinearModel WithFillValues(Dataset trainingRows)
     {
         ArgumentNullException.ThrowIfNull(trainingRows);
+        if (FeatureNames.Count == 0 && trainingRows.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent)
+            throw new InvalidOperationException("This model has no feature names, so fill values cannot be matched to its features by name; fit it on a Dataset (whose columns name its features) before calling WithFillValues.");
         return new(Errors.Run(() => FN.PreprocessorModule.fillLinear(FN.PreprocessorModule.fit(trainingRows.Core), trainingRows.Core.FeatureNames, Core),
             ("data", nameof(trainingRows))));
     }

@@ -226,6 +226,12 @@ let tests =
             let dropped = Dataset.ParseCsv("x1,x2,y\n1,2,9\n3,1,10\n", format = CsvFormat(Missing = MissingValues.Drop))
             Expect.equal (fitted.WithFillValues(dropped).FillValues.Count) 0 "Drop fills nothing"
             expectArg "trainingRows" [ "'x2'" ] (fun () -> fitted.WithFillValues(train.SelectFeatures("x1")) |> ignore)
+            // A model without feature names: the instance cannot take fill values (no parameter is at fault).
+            let unnamed = LinearRegression.Fit(filled.Features, filled.Values)
+            match Expect.throwsC (fun () -> unnamed.WithFillValues(train) |> ignore) id with
+            | :? InvalidOperationException as e -> Expect.stringContains e.Message "This model has no feature names" e.Message
+            | e -> failtestf "expected InvalidOperationException, got %O" e
+            Expect.equal (unnamed.WithFillValues(dropped).FillValues.Count) 0 "Drop fills nothing, names or not"
             // The file read for predictions: the features only (the empty y on line 2 drops no row), a missing cell NaN.
             let dir = Path.Combine(Path.GetTempPath(), "fnn-fill-" + Guid.NewGuid().ToString("N"))
             Directory.CreateDirectory dir |> ignore
