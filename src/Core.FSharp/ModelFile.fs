@@ -77,23 +77,43 @@ module internal FileType =
     /// The paths that name one of the process's own descriptors: /dev/stdin, /dev/stdout,
     /// /dev/stderr, /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N and /proc/<pid>/fd/N.
     let private descriptorPath =
-        Text.RegularExpressions.Regex(@"^/(dev/(stdin|stdout|stderr|fd/[0-9]+)|proc/(self|thread-self|[0-9]+)/fd/[0-9]+)$")
+        Text.RegularExpressions.Regex(@"^/(dev/((?<name>stdin|stdout|stderr)|fd/(?<n>[0-9]{1,18}))|proc/(self|thread-self|(?<pid>[0-9]{1,18}))/fd/(?<n>[0-9]{1,18}))$")
 
-    /// True when `path` (a full path), or a link on the way from it to its target, is one of the
-    /// process's own descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/<pid|self>/fd/N):
-    /// what the descriptor stands for (a terminal, a pipe, or the shell's regular file behind
-    /// `>> log.txt`) is the process's output, to be written into, never replaced. False on Windows.
-    let isOwnDescriptor (path: string) : bool =
-        if OperatingSystem.IsWindows() then false
+    /// The descriptor that `path` (a full path), or a link on the way from it to its target,
+    /// names when it is one of the process's own descriptors (/dev/stdout, /dev/stderr,
+    /// /dev/fd/N, /proc/<pid|self>/fd/N): Some N for this process's descriptor N, Some -1 for a
+    /// descriptor of another process (/proc/<other pid>/fd/N); None otherwise and on Windows.
+    /// What the descriptor stands for (a terminal, a pipe, or the shell's regular file behind
+    /// `> out.csv`) is the process's output, to be written into, never replaced.
+    let ownDescriptor (path: string) : int option =
+        if OperatingSystem.IsWindows() then None
         else
+            let ofMatch (m: Text.RegularExpressions.Match) =
+                let thisProcess =
+                    match m.Groups.["pid"] with
+                    | g when g.Success -> (match Int64.TryParse g.Value with | true, pid -> pid = int64 Environment.ProcessId | _ -> true)
+                    | _ -> true
+                match m.Groups.["name"].Value with
+                | "stdin" -> Some 0
+                | "stdout" -> Some 1
+                | "stderr" -> Some 2
+                | _ ->
+                    let number = Int64.Parse(m.Groups.["n"].Value, Globalization.CultureInfo.InvariantCulture)
+                    Some (if thisProcess && number <= int64 Int32.MaxValue then int number else -1)
             // At most 40 links, as the kernel follows (ELOOP beyond).
             let rec walk (p: string) (steps: int) =
-                descriptorPath.IsMatch p
-                || (steps < 40
-                    && match (try FileInfo(p).LinkTarget with :? IOException | :? UnauthorizedAccessException -> null) with
-                       | null -> false
-                       | t -> walk (Path.GetFullPath(Path.Combine(Path.GetDirectoryName p, t))) (steps + 1))
+                let m = descriptorPath.Match p
+                if m.Success then ofMatch m
+                elif steps >= 40 then None
+                else
+                    match (try FileInfo(p).LinkTarget with :? IOException | :? UnauthorizedAccessException -> null) with
+                    | null -> None
+                    | t -> walk (Path.GetFullPath(Path.Combine(Path.GetDirectoryName p, t))) (steps + 1)
             walk path 0
+
+    /// True when `ownDescriptor path` is Some: `path` is, or resolves through, one of the
+    /// process's own descriptors. False on Windows.
+    let isOwnDescriptor (path: string) : bool = (ownDescriptor path).IsSome
 
     [<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)>]
     extern int private libcOpen(string path, int flags)
@@ -762,7 +782,9 @@ module ModelFile =
     /// an IOException naming the path; a regular file anywhere (in /dev/shm too) is replaced as
     /// above. A path that is, or resolves through, one of the process's own descriptors
     /// (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/<pid|self>/fd/N) is appended to in place,
-    /// whatever it stands for: `--out /dev/stdout >> log.txt` adds to log.txt, never replaces it.
+    /// whatever it stands for: `--out /dev/stdout >> log.txt` adds to log.txt, never replaces it;
+    /// the process's standard output and error are written through their own descriptors (their
+    /// offsets), so that with `> out.csv` what the process writes later follows the bytes.
     let writeAtomicWithOptions (options: SaveOptions) (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
         Check.notNull "path" path
         Check.notNull "bytes" bytes
@@ -772,7 +794,16 @@ module ModelFile =
         // /dev/stdout and the like are the process's own output, whatever they stand for (the
         // shell's regular file behind `>> log.txt` too): appended to, never replaced. Otherwise
         // stat follows the links, so a link to a device is a device here.
-        if FileType.isOwnDescriptor full then writeInPlace true wrap path full bytes
+        let descriptor = FileType.ownDescriptor full
+        if descriptor = Some 1 || descriptor = Some 2 then
+            // The process's own standard output or error: written through that descriptor (its
+            // open file, its offset), as the process's own output is, so that `> out.csv` gets
+            // the bytes at the current end and what the process writes later follows them.
+            use console = if descriptor = Some 1 then Console.OpenStandardOutput() else Console.OpenStandardError()
+            use stream = wrap console
+            stream.Write(bytes, 0, bytes.Length)
+            stream.Flush()
+        elif descriptor.IsSome then writeInPlace true wrap path full bytes
         elif FileType.isDeviceOrPipe full then writeInPlace false wrap path full bytes
         else
         let target =

@@ -216,7 +216,7 @@ let tests =
             }
         ]
         testList "writing in place: own descriptors, FIFOs, truncation" [
-            test "--out /dev/stdout with stdout appended to a file (>>) adds the CSV after the file's lines and keeps the file" {
+            test "--out /dev/stdout with stdout redirected to a file (>> or >) writes the CSV into it, after what is there, and keeps the file" {
                 // The defect: stat follows /dev/stdout to the shell's regular file, which the save
                 // then replaced: the old lines were lost and later output went to an unlinked file.
                 if OperatingSystem.IsWindows() || not (File.Exists "/bin/bash") then skiptest "needs bash"
@@ -237,6 +237,34 @@ let tests =
                     Expect.stringEnds text "\nend\n" "later output of the shell lands in the same file"
                     // The header and 20 predictions, once each (fnn's own stdout line and "end" have no commas).
                     Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once"
+                    // `> out.csv` (no append): the CSV goes through the shell's descriptor, so fnn's own
+                    // line after it follows it instead of overwriting its start (a second open of the
+                    // file, at its own offset, let that line overwrite the header).
+                    let command = sprintf "dotnet '%s' predict --model lin.fnn --data lin.csv --out /dev/stdout > out.csv" Repo.fnn
+                    let code, _, err = Repo.runSplit [] "/bin/bash" [ "-c"; command ] dir (TimeSpan.FromSeconds 60.0)
+                    Expect.equal code 0 err
+                    let text = File.ReadAllText(Path.Combine(dir, "out.csv"))
+                    Expect.stringStarts text "a,b,predicted_y\n" "the CSV's header first"
+                    Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once (> out.csv)"
+                finally Directory.Delete(dir, true)
+            }
+            test "the paths of the process's own descriptors, and links to them, name the descriptor" {
+                if OperatingSystem.IsWindows() then skiptest "Unix paths"
+                let own = Environment.ProcessId
+                Expect.equal (FileType.ownDescriptor "/dev/stdout") (Some 1) "/dev/stdout"
+                Expect.equal (FileType.ownDescriptor "/dev/stderr") (Some 2) "/dev/stderr"
+                Expect.equal (FileType.ownDescriptor "/dev/fd/3") (Some 3) "/dev/fd/N"
+                Expect.equal (FileType.ownDescriptor "/proc/self/fd/2") (Some 2) "/proc/self/fd/N"
+                Expect.equal (FileType.ownDescriptor (sprintf "/proc/%d/fd/5" own)) (Some 5) "/proc/<own pid>/fd/N"
+                Expect.equal (FileType.ownDescriptor (sprintf "/proc/%d/fd/5" (own + 1))) (Some -1) "another process's descriptor"
+                Expect.equal (FileType.ownDescriptor "/dev/null") None "/dev/null is no descriptor"
+                Expect.equal (FileType.ownDescriptor "/dev/fd") None "the folder is no descriptor"
+                let dir = tempDir ()
+                try
+                    let link = Path.Combine(dir, "err")
+                    File.CreateSymbolicLink(link, "/dev/stderr") |> ignore
+                    Expect.equal (FileType.ownDescriptor link) (Some 2) "a link to /dev/stderr"
+                    Expect.isTrue (ModelFile.writesInPlace link) "written in place"
                 finally Directory.Delete(dir, true)
             }
             test "a FIFO that no process reads: a clear IOException naming it within seconds, not a hang" {
