@@ -31,6 +31,14 @@ module internal FileType =
     let private blockDevice = 0x6000
     let private socket = 0xC000
 
+    /// The type bits (mode &&& 0xF000) of the file `path` names, links followed: Some bits, or
+    /// None when stat fails (nothing is there). Raises DllNotFoundException or
+    /// EntryPointNotFoundException when the runtime lacks the shim.
+    let private typeBits (path: string) : int option =
+        // FileStatus is about 130 bytes; the buffer leaves room for fields later runtimes add.
+        let status = Array.zeroCreate<byte> 512
+        if systemNativeStat(path, status) = 0 then Some (BitConverter.ToInt32(status, 4) &&& typeMask) else None
+
     /// True when `path` (links followed) is a character or block device, a FIFO or a socket:
     /// something to write into, not a file to replace. False for a regular file, a directory,
     /// a path that does not exist, and on Windows. Should the runtime lack the shim (a runtime
@@ -40,16 +48,12 @@ module internal FileType =
     let isDeviceOrPipe (path: string) : bool =
         if OperatingSystem.IsWindows() then false
         else
-            // FileStatus is about 130 bytes; the buffer leaves room for fields later runtimes add.
-            let status = Array.zeroCreate<byte> 512
             let answer =
-                try Some (systemNativeStat(path, status) = 0)
+                try Some (typeBits path)
                 with :? DllNotFoundException | :? EntryPointNotFoundException -> None
             match answer with
-            | Some false -> false
-            | Some true ->
-                let kind = BitConverter.ToInt32(status, 4) &&& typeMask
-                kind = charDevice || kind = blockDevice || kind = fifo || kind = socket
+            | Some None -> false
+            | Some (Some kind) -> kind = charDevice || kind = blockDevice || kind = fifo || kind = socket
             | None ->
                 let resolved =
                     try
@@ -58,6 +62,96 @@ module internal FileType =
                         | t -> t.FullName
                     with :? IOException -> path
                 resolved.StartsWith("/dev/", StringComparison.Ordinal) || resolved.StartsWith("/proc/", StringComparison.Ordinal)
+
+    /// True when `path` (links followed) is a FIFO; false otherwise, on Windows, and without the shim.
+    let isFifo (path: string) : bool =
+        not (OperatingSystem.IsWindows())
+        && (try typeBits path = Some fifo with :? DllNotFoundException | :? EntryPointNotFoundException -> false)
+
+    /// True when `path` (links followed) is a character device; false otherwise, on Windows, and
+    /// without the shim.
+    let isCharDevice (path: string) : bool =
+        not (OperatingSystem.IsWindows())
+        && (try typeBits path = Some charDevice with :? DllNotFoundException | :? EntryPointNotFoundException -> false)
+
+    /// The paths that name one of the process's own descriptors: /dev/stdin, /dev/stdout,
+    /// /dev/stderr, /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N and /proc/<pid>/fd/N.
+    let private descriptorPath =
+        Text.RegularExpressions.Regex(@"^/(dev/((?<name>stdin|stdout|stderr)|fd/(?<n>[0-9]{1,18}))|proc/(self|thread-self|(?<pid>[0-9]{1,18}))/fd/(?<n>[0-9]{1,18}))$")
+
+    /// The descriptor that `path` (a full path), or a link on the way from it to its target,
+    /// names when it is one of the process's own descriptors (/dev/stdout, /dev/stderr,
+    /// /dev/fd/N, /proc/<pid|self>/fd/N): Some N for this process's descriptor N, Some -1 for a
+    /// descriptor of another process (/proc/<other pid>/fd/N); None otherwise and on Windows.
+    /// What the descriptor stands for (a terminal, a pipe, or the shell's regular file behind
+    /// `> out.csv`) is the process's output, to be written into, never replaced.
+    let ownDescriptor (path: string) : int option =
+        if OperatingSystem.IsWindows() then None
+        else
+            let ofMatch (m: Text.RegularExpressions.Match) =
+                let thisProcess =
+                    match m.Groups.["pid"] with
+                    | g when g.Success -> (match Int64.TryParse g.Value with | true, pid -> pid = int64 Environment.ProcessId | _ -> true)
+                    | _ -> true
+                match m.Groups.["name"].Value with
+                | "stdin" -> Some 0
+                | "stdout" -> Some 1
+                | "stderr" -> Some 2
+                | _ ->
+                    let number = Int64.Parse(m.Groups.["n"].Value, Globalization.CultureInfo.InvariantCulture)
+                    Some (if thisProcess && number <= int64 Int32.MaxValue then int number else -1)
+            // At most 40 links, as the kernel follows (ELOOP beyond).
+            let rec walk (p: string) (steps: int) =
+                let m = descriptorPath.Match p
+                if m.Success then ofMatch m
+                elif steps >= 40 then None
+                else
+                    match (try FileInfo(p).LinkTarget with :? IOException | :? UnauthorizedAccessException -> null) with
+                    | null -> None
+                    | t -> walk (Path.GetFullPath(Path.Combine(Path.GetDirectoryName p, t))) (steps + 1)
+            walk path 0
+
+    /// True when `ownDescriptor path` is Some: `path` is, or resolves through, one of the
+    /// process's own descriptors. False on Windows.
+    let isOwnDescriptor (path: string) : bool = (ownDescriptor path).IsSome
+
+    [<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)>]
+    extern int private libcOpen(string path, int flags)
+
+    [<System.Runtime.InteropServices.DllImport("libSystem.Native", EntryPoint = "SystemNative_FcntlSetIsNonBlocking", SetLastError = true)>]
+    extern int private systemNativeSetIsNonBlocking(nativeint fd, int isNonBlocking)
+
+    /// Opens the FIFO `full` for writing without ever blocking in open(2): a non-blocking open
+    /// fails (ENXIO) while no process has the FIFO open for reading, so it is retried every 20 ms
+    /// until `wait` has passed, then IOException naming `display` ("no process reads the FIFO").
+    /// Once open, the descriptor is made blocking again, so that writes wait for the reader.
+    let openFifoForWriting (display: string) (full: string) (wait: TimeSpan) : FileStream =
+        let oWronly = 1
+        let oNonBlock, oCloexec = if OperatingSystem.IsLinux() then 0x800, 0x80000 else 0x4, 0x1000000
+        let enxio = 6
+        let clock = Diagnostics.Stopwatch.StartNew()
+        let rec attempt () =
+            let fd = libcOpen(full, oWronly ||| oNonBlock ||| oCloexec)
+            if fd >= 0 then fd
+            else
+                let errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError()
+                if errno = enxio && clock.Elapsed < wait then
+                    Threading.Thread.Sleep 20
+                    attempt ()
+                elif errno = enxio then
+                    raise (IOException(sprintf "Cannot write to the FIFO '%s': no process reads the FIFO (none opened it for reading within %g s)." display wait.TotalSeconds))
+                else
+                    let reason = System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage errno
+                    if errno = 13 then raise (UnauthorizedAccessException(sprintf "Cannot write to the FIFO '%s': %s." display reason))
+                    else raise (IOException(sprintf "Cannot write to the FIFO '%s': %s." display reason))
+        let handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(nativeint (attempt ()), true)
+        try
+            if systemNativeSetIsNonBlocking(handle.DangerousGetHandle(), 0) <> 0 then
+                raise (IOException(sprintf "Cannot write to the FIFO '%s': %s." display (System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(System.Runtime.InteropServices.Marshal.GetLastPInvokeError()))))
+            new FileStream(handle, FileAccess.Write, 0)
+        with _ ->
+            handle.Dispose()
+            reraise ()
 
 /// Saving and loading models in the library's one file format (see ModelContainer). Each model
 /// kind is one pair of mapping functions between the model and named values; loading checks
@@ -636,13 +730,35 @@ module ModelFile =
             prefix <- prefix.Substring(0, cut)
         "." + prefix + suffix
 
-    /// True when a save to `path` writes into it in place instead of replacing it: when `path`, its
-    /// symbolic links followed, is a character or block device, a FIFO or a socket (/dev/null,
-    /// /dev/stdout into a pipe or a terminal, a link to a device). False for a regular file
-    /// (wherever it is, /dev/shm too), a directory, a path where nothing is, and on Windows.
+    /// True when a save to `path` writes into it in place instead of replacing it: when `path` is,
+    /// or resolves through, one of the process's own descriptors (/dev/stdout, /dev/stderr,
+    /// /dev/fd/N, /proc/<pid|self>/fd/N), whatever it stands for (a regular file too), or when
+    /// `path`, its symbolic links followed, is a character or block device, a FIFO or a socket
+    /// (/dev/null, a link to a device). False for a regular file (wherever it is, /dev/shm too), a
+    /// directory, a path where nothing is, and on Windows.
     let writesInPlace (path: string) : bool =
         Check.notNull "path" path
-        not (String.IsNullOrWhiteSpace path) && FileType.isDeviceOrPipe (Path.GetFullPath path)
+        not (String.IsNullOrWhiteSpace path)
+        && (let full = Path.GetFullPath path in FileType.isOwnDescriptor full || FileType.isDeviceOrPipe full)
+
+    /// How long a save to a FIFO waits for a process to open it for reading: 5 s.
+    let fifoWait = TimeSpan.FromSeconds 5.0
+
+    /// Writes `bytes` into the file `full` (the user's `path`) in place. `append`: at its end,
+    /// nothing truncated (one of the process's own descriptors); otherwise from its start, and
+    /// then, when the stream can seek, truncated after the bytes (a device refuses that, which is
+    /// ignored), so a shorter save leaves no tail of the old file. A FIFO is opened without
+    /// blocking: `openFifoForWriting` with `fifoWait`.
+    let internal writeInPlace (append: bool) (wrap: Stream -> Stream) (path: string) (full: string) (bytes: byte[]) =
+        use file =
+            if FileType.isFifo full then FileType.openFifoForWriting path full fifoWait
+            else new FileStream(full, (if append then FileMode.Append else FileMode.Open), FileAccess.Write)
+        use stream = wrap (file :> Stream)
+        stream.Write(bytes, 0, bytes.Length)
+        stream.Flush()
+        if not append && file.CanSeek then
+            try file.SetLength file.Position
+            with :? IOException | :? NotSupportedException -> ()
 
     /// Writes bytes to `path` atomically, with the semantics of a careful tool:
     /// - a symbolic link at `path` is followed (through a chain of links) and its target is
@@ -659,23 +775,36 @@ module ModelFile =
     /// A directory at `path` is an ArgumentException (ParamName "path"); a missing folder a
     /// DirectoryNotFoundException. What is replaced is decided by the type of the file `path`
     /// names once its links are followed, never by where it is: a character or block device, a
-    /// FIFO or a socket (/dev/null, /dev/stdout into a pipe, a link to a device) is written in
-    /// place from its start (a device cannot be truncated or replaced: a regular file would take
-    /// the device's place), and the link or device stays what it was; a regular file anywhere
-    /// (in /dev/shm too) is replaced as above.
+    /// FIFO or a socket (/dev/null, a link to a device) is written in place from its start (a
+    /// device cannot be replaced: a regular file would take the device's place; what can be
+    /// truncated after the bytes is), and the link or device stays what it was; a FIFO is opened
+    /// without blocking, and when no process opens it for reading within `fifoWait` the save is
+    /// an IOException naming the path; a regular file anywhere (in /dev/shm too) is replaced as
+    /// above. A path that is, or resolves through, one of the process's own descriptors
+    /// (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/<pid|self>/fd/N) is appended to in place,
+    /// whatever it stands for: `--out /dev/stdout >> log.txt` adds to log.txt, never replaces it;
+    /// the process's standard output and error are written through their own descriptors (their
+    /// offsets), so that with `> out.csv` what the process writes later follows the bytes.
     let writeAtomicWithOptions (options: SaveOptions) (wrap: Stream -> Stream) (path: string) (bytes: byte[]) =
         Check.notNull "path" path
         Check.notNull "bytes" bytes
         Check.notNull "options" (box options)
         if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the file to write."
         let full = Path.GetFullPath path
-        // stat follows the links, so a link to a device is a device here, and /dev/stdout is the
-        // pipe or terminal (or regular file) it stands for.
-        if writesInPlace full then
-            use file = new FileStream(full, FileMode.Open, FileAccess.Write)
-            use stream = wrap (file :> Stream)
+        // /dev/stdout and the like are the process's own output, whatever they stand for (the
+        // shell's regular file behind `>> log.txt` too): appended to, never replaced. Otherwise
+        // stat follows the links, so a link to a device is a device here.
+        let descriptor = FileType.ownDescriptor full
+        if descriptor = Some 1 || descriptor = Some 2 then
+            // The process's own standard output or error: written through that descriptor (its
+            // open file, its offset), as the process's own output is, so that `> out.csv` gets
+            // the bytes at the current end and what the process writes later follows them.
+            use console = if descriptor = Some 1 then Console.OpenStandardOutput() else Console.OpenStandardError()
+            use stream = wrap console
             stream.Write(bytes, 0, bytes.Length)
             stream.Flush()
+        elif descriptor.IsSome then writeInPlace true wrap path full bytes
+        elif FileType.isDeviceOrPipe full then writeInPlace false wrap path full bytes
         else
         let target =
             let info = FileInfo(full)

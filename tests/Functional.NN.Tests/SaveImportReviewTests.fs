@@ -199,12 +199,116 @@ let tests =
             test "/dev/null is written in place and stays a device" {
                 if not (File.Exists "/dev/null") then skiptest "no /dev/null"
                 // Checked first, so that a broken type test can never make a save replace /dev/null.
-                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "/dev/null is a character device"
+                Expect.isTrue (FileType.isCharDevice "/dev/null") "/dev/null is a character device (stat)"
+                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "/dev/null is written in place"
                 ModelFile.saveNetwork "/dev/null" netB
                 Onnx.saveNetwork "/dev/null" 17 netB
-                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "still a device"
-                Expect.equal (File.ReadAllBytes "/dev/null") [||] "reads as empty, as a device does"
+                // stat's own answer (not a read, which is empty for a device and for an empty
+                // regular file alike): a save that replaced /dev/null left a regular file.
+                Expect.isTrue (FileType.isCharDevice "/dev/null") "still a character device (stat)"
+                Expect.isTrue (ModelFile.writesInPlace "/dev/null") "still written in place"
+                // The check tells a regular file from a device: it is false for one.
+                let regular = Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N"))
+                File.WriteAllText(regular, "")
+                try Expect.isFalse (FileType.isCharDevice regular) "a regular file is no character device"
+                finally File.Delete regular
                 Expect.isFalse (ModelFile.writesInPlace (Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N")))) "a path where nothing is: replaced (created)"
+            }
+        ]
+        testList "writing in place: own descriptors, FIFOs, truncation" [
+            test "--out /dev/stdout with stdout redirected to a file (>> or >) writes the CSV into it, after what is there, and keeps the file" {
+                // The defect: stat follows /dev/stdout to the shell's regular file, which the save
+                // then replaced: the old lines were lost and later output went to an unlinked file.
+                if OperatingSystem.IsWindows() || not (File.Exists "/bin/bash") then skiptest "needs bash"
+                let dir = tempDir ()
+                try
+                    // y = 1 + 2a - 3b exactly (as CliTests): a linear model, then its predictions.
+                    let rows = [ for i in 0 .. 19 -> let a, b = float (i % 7), float ((i * 3) % 11) in sprintf "%g,%g,%g" a b (1.0 + 2.0 * a - 3.0 * b) ]
+                    File.WriteAllText(Path.Combine(dir, "lin.csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                    let code, _, err = Repo.runFnn dir [ "linear"; "--data"; "lin.csv"; "--out"; "lin.fnn" ] (TimeSpan.FromSeconds 60.0)
+                    Expect.equal code 0 err
+                    let log = Path.Combine(dir, "log.txt")
+                    File.WriteAllText(log, "line1\nline2\n")
+                    let command = sprintf "{ dotnet '%s' predict --model lin.fnn --data lin.csv --out /dev/stdout; echo end; } >> log.txt" Repo.fnn
+                    let code, _, err = Repo.runSplit [] "/bin/bash" [ "-c"; command ] dir (TimeSpan.FromSeconds 60.0)
+                    Expect.equal code 0 err
+                    let text = File.ReadAllText log
+                    Expect.stringStarts text "line1\nline2\na,b,predicted_y\n" "the old lines, then the CSV's header"
+                    Expect.stringEnds text "\nend\n" "later output of the shell lands in the same file"
+                    // The header and 20 predictions, once each (fnn's own stdout line and "end" have no commas).
+                    Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once"
+                    // `> out.csv` (no append): the CSV goes through the shell's descriptor, so fnn's own
+                    // line after it follows it instead of overwriting its start (a second open of the
+                    // file, at its own offset, let that line overwrite the header).
+                    let command = sprintf "dotnet '%s' predict --model lin.fnn --data lin.csv --out /dev/stdout > out.csv" Repo.fnn
+                    let code, _, err = Repo.runSplit [] "/bin/bash" [ "-c"; command ] dir (TimeSpan.FromSeconds 60.0)
+                    Expect.equal code 0 err
+                    let text = File.ReadAllText(Path.Combine(dir, "out.csv"))
+                    Expect.stringStarts text "a,b,predicted_y\n" "the CSV's header first"
+                    Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once (> out.csv)"
+                finally Directory.Delete(dir, true)
+            }
+            test "the paths of the process's own descriptors, and links to them, name the descriptor" {
+                if OperatingSystem.IsWindows() then skiptest "Unix paths"
+                let own = Environment.ProcessId
+                Expect.equal (FileType.ownDescriptor "/dev/stdout") (Some 1) "/dev/stdout"
+                Expect.equal (FileType.ownDescriptor "/dev/stderr") (Some 2) "/dev/stderr"
+                Expect.equal (FileType.ownDescriptor "/dev/fd/3") (Some 3) "/dev/fd/N"
+                Expect.equal (FileType.ownDescriptor "/proc/self/fd/2") (Some 2) "/proc/self/fd/N"
+                Expect.equal (FileType.ownDescriptor (sprintf "/proc/%d/fd/5" own)) (Some 5) "/proc/<own pid>/fd/N"
+                Expect.equal (FileType.ownDescriptor (sprintf "/proc/%d/fd/5" (own + 1))) (Some -1) "another process's descriptor"
+                Expect.equal (FileType.ownDescriptor "/dev/null") None "/dev/null is no descriptor"
+                Expect.equal (FileType.ownDescriptor "/dev/fd") None "the folder is no descriptor"
+                let dir = tempDir ()
+                try
+                    let link = Path.Combine(dir, "err")
+                    File.CreateSymbolicLink(link, "/dev/stderr") |> ignore
+                    Expect.equal (FileType.ownDescriptor link) (Some 2) "a link to /dev/stderr"
+                    Expect.isTrue (ModelFile.writesInPlace link) "written in place"
+                finally Directory.Delete(dir, true)
+            }
+            test "a FIFO that no process reads: a clear IOException naming it within seconds, not a hang" {
+                // The defect: the save blocked in open(2) forever, waiting for a reader.
+                let dir = tempDir ()
+                try
+                    let fifo = Path.Combine(dir, "pipe")
+                    if not (mkfifo fifo) then skiptest "mkfifo is not available"
+                    let clock = Stopwatch.StartNew()
+                    let save = Threading.Tasks.Task.Run(fun () -> ModelFile.saveNetwork fifo netB)
+                    let ended = try save.Wait(TimeSpan.FromSeconds 14.0) with _ -> true
+                    if not ended then
+                        // Unblock the save (a reader opens the FIFO) before failing, so no thread stays stuck.
+                        use _reader = new FileStream(fifo, FileMode.Open, FileAccess.Read)
+                        failtest "the save to a FIFO without a reader did not end within 14 s"
+                    Expect.isLessThan clock.Elapsed.TotalSeconds 14.0 "bounded wait"
+                    match save.Exception with
+                    | null -> failtest "the save to a FIFO without a reader succeeded"
+                    | e ->
+                        match e.InnerException with
+                        | :? IOException as io ->
+                            Expect.stringContains io.Message fifo "names the FIFO"
+                            Expect.stringContains io.Message "no process reads the FIFO" "says why"
+                        | other -> failtestf "expected IOException, got %s: %s" (other.GetType().Name) other.Message
+                    Expect.isTrue (FileType.isFifo fifo) "the FIFO is still a FIFO"
+                finally Directory.Delete(dir, true)
+            }
+            test "an in-place write from the start truncates what is left of a longer file; an append keeps it" {
+                // The defect: a regular file written in place (the fallback without the runtime's
+                // shim sends a regular file under /dev/ there) kept the old file's tail after a
+                // shorter save, which made the model file unreadable.
+                let dir = tempDir ()
+                try
+                    let file = Path.Combine(dir, "m.fnn")
+                    ModelFile.saveNetwork file netB
+                    let longer = File.ReadAllBytes file
+                    let shorter = ModelFile.networkToBytes netA
+                    Expect.isLessThan shorter.Length longer.Length "netA's file is the shorter"
+                    ModelFile.writeInPlace false id file file shorter
+                    Expect.equal (File.ReadAllBytes file) shorter "exactly the new bytes, no old tail"
+                    Expect.equal (ModelFile.loadNetwork file |> ModelFile.networkToBytes) shorter "and it loads"
+                    ModelFile.writeInPlace true id file file longer
+                    Expect.equal (File.ReadAllBytes file) (Array.append shorter longer) "append: the old bytes, then the new"
+                finally Directory.Delete(dir, true)
             }
         ]
         testList "ONNX import is linear and bounded" [
