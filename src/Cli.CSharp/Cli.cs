@@ -6,7 +6,8 @@ namespace FunctionalNN.Cli;
 /// <summary>A command-line mistake: an unknown option, a missing value, a value that does not parse.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Data a saved model cannot read, with advice that works for that model (exit code 1).</summary>
+/// <summary>Data that cannot be read, its message rewritten for the command line: advice that works for a saved
+/// model, or the option or model a column name came from (exit code 1).</summary>
 public sealed class ModelDataException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>The commands of fnn and their error handling: every error is one line on stderr and a non-zero exit.</summary>
@@ -159,10 +160,31 @@ public static class Cli
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(e.Message)}",
+        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(OptionNames(e.Message))}",
         ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
         _ => OneLine(e.Message),
     };
+
+    /// <summary>A reading error's message with the option a column name came from as the command line spells it: the
+    /// data set's target parameter is --target (a command whose target may be the model's says so itself, see
+    /// <see cref="NamesFrom"/>); the features the commands pass to the reader are a model's.</summary>
+    private static string OptionNames(string message) =>
+        message.StartsWith("target: the column name '", StringComparison.Ordinal) ? "--target" + message["target".Length..]
+        : message.StartsWith("features: the column name '", StringComparison.Ordinal) ? "the model's feature '" + message["features: the column name '".Length..]
+        : message;
+
+    /// <summary>Runs <paramref name="load"/>; a reading error whose message starts with one of the prefixes (a name
+    /// from an option of the library's API) is rethrown with the prefix replaced (the command line's option, or the
+    /// model the name came from).</summary>
+    public static T NamesFrom<T>(Func<T> load, params (string Prefix, string Replacement)[] prefixes)
+    {
+        try { return load(); }
+        catch (Exception e) when (e is DataFormatException or FN.DataFormatException
+                                  && prefixes.FirstOrDefault(p => e.Message.StartsWith(p.Prefix, StringComparison.Ordinal)) is { Prefix: not null } p)
+        {
+            throw new ModelDataException(p.Replacement + e.Message[p.Prefix.Length..], e);
+        }
+    }
 
     private static string OneLine(string s) => s.Replace("\r", " ").Replace("\n", " ");
 }

@@ -22,9 +22,12 @@ public static class EvaluateCommand
         var f = (format ?? new CsvFormat()) with { TextColumns = textColumns };
         if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
         PredictCommand.CheckMissing(model, format);
-        var data = PredictCommand.ForModel(model, () => model.IsClassifier
-            ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
-            : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f));
+        // A name that matches several columns ignoring case names where it came from: --target, or the model.
+        var data = PredictCommand.ForModel(model, () => Cli.NamesFrom(() => model.IsClassifier
+                ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
+                : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f),
+            ("target: the column name '", target is null ? "the model's target '" : "--target: the column name '"),
+            ("features: the column name '", "the model's feature '")));
         var e = model.Evaluate(data);
         if (json)
         {

@@ -75,17 +75,13 @@ public static class ImportCommand
         }
         else if (features.Length != network.InputSize)
             throw new UsageException($"--features names {features.Length} column{(features.Length == 1 ? "" : "s")} but the network takes {network.InputSize} inputs");
-        var x = Functional.NN.Csv.numericColumns(features, table).ToArray();
+        var x = Cli.NamesFrom(() => Functional.NN.Csv.numericColumns(features, table).ToArray(), ("names: the column name '", "--features: the column name '"));
         var y = network.Predict(x);
         int n = y.GetLength(0), k = y.GetLength(1);
-        var header = new List<string>(features);
-        if (softmax)
-        {
-            y = Softmax(y);
-            header.Add("class_index");
-            header.AddRange(Enumerable.Range(0, k).Select(j => $"p_{j}"));
-        }
-        else header.AddRange(Enumerable.Range(0, k).Select(j => $"{outputName}_{j}"));
+        if (softmax) y = Softmax(y);
+        var header = PredictCommand.Header(features, softmax
+            ? Enumerable.Range(0, k).Select(j => $"p_{j}").Prepend("class_index")
+            : Enumerable.Range(0, k).Select(j => $"{outputName}_{j}"));
         var rows = new List<string[]>();
         for (int i = 0; i < n; i++)
         {

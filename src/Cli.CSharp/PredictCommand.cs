@@ -1,3 +1,5 @@
+using FN = Functional.NN;
+
 namespace FunctionalNN.Cli;
 
 /// <summary>fnn predict: a saved model's predictions for each row of a CSV file.</summary>
@@ -30,18 +32,19 @@ public static class PredictCommand
         CheckMissing(model, format);
         // The model's feature columns only: a target column in the file is not read, whatever it holds (one prediction per row).
         var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
-        var header = new List<string>(model.FeatureNames);
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
-        var cols = model.FeatureNames.Select(f => Array.IndexOf(data.FeatureNames, f)).ToArray();
+        // Each model feature's column by the reader's rule (exactly, else the one column spelled so ignoring case).
+        var lookup = FN.Csv.columnLookup(data.FeatureNames);
+        var cols = model.FeatureNames.Select(f => lookup.Invoke(f) is { IsOk: true } r ? r.ResultValue : throw new InvalidOperationException($"the data read for the model have no column '{f}'")).ToArray();
         IEnumerable<string> Features(int i) => Enumerable.Range(0, d).Select(j => data.CellText(i, cols[j]));
         var predicted = $"predicted_{model.TargetName}";
+        List<string> header;
         if (model.IsClassifier)
         {
             var names = model.PredictClassNames(data);
             var p = model.PredictProbabilities(data);
-            header.Add(predicted);
-            if (p is not null) header.AddRange(model.ClassNames.Select(c => $"p_{c}"));
+            header = Header(model.FeatureNames, p is null ? [predicted] : model.ClassNames.Select(c => $"p_{c}").Prepend(predicted));
             for (int i = 0; i < n; i++)
             {
                 var row = Features(i).Append(names[i]);
@@ -52,7 +55,7 @@ public static class PredictCommand
         else
         {
             var v = model.PredictValues(data);
-            header.Add(predicted);
+            header = Header(model.FeatureNames, [predicted]);
             for (int i = 0; i < n; i++) rows.Add(Features(i).Append(Fmt.Cell(v[i])).ToArray());
         }
         var text = CsvText(header, rows);
@@ -99,17 +102,38 @@ public static class PredictCommand
         }
     }
 
+    /// <summary>The output's header: the feature columns, then the prediction columns, each prediction column that a
+    /// feature (or an earlier prediction column) is already named renamed with the first free suffix _1, _2, ... (a
+    /// model may read a feature named predicted_y or p_a, which cannot be renamed); a rename is said in one line on
+    /// stderr. Repeated feature names are left for <see cref="CsvText"/> to refuse.</summary>
+    public static List<string> Header(IEnumerable<string> features, IEnumerable<string> predictions)
+    {
+        var header = new List<string>(features);
+        var taken = new HashSet<string>(header, StringComparer.Ordinal);
+        var renamed = new List<string>();
+        foreach (var name in predictions)
+        {
+            var unique = name;
+            for (int k = 1; !taken.Add(unique); k++) unique = $"{name}_{k}";
+            if (unique != name) renamed.Add($"'{name}' as '{unique}'");
+            header.Add(unique);
+        }
+        if (renamed.Count > 0)
+            Cli.Warn($"the data have a column named like a prediction column, so the predictions are written under other names: {string.Join(", ", renamed)}");
+        return header;
+    }
+
     /// <summary>CSV text by the library's writing rules (<see cref="Dataset.FormatCsv"/>), so that every file the CLI
     /// writes reads back with the same values: a field is quoted when it holds a separator (',', ';', tab), a quote, a
     /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA). A column name that
-    /// would appear twice (a column selected twice, or a data column named like a prediction column) is refused in
-    /// one line, as the reader would refuse the file.</summary>
+    /// would appear twice (a column selected twice: prediction columns are made unique by <see cref="Header"/>) is
+    /// refused in one line, as the reader would refuse the file.</summary>
     public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
     {
         var names = header.ToArray();
         var repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
         if (repeated is not null)
-            throw new ArgumentException($"the predictions would have two columns named '{repeated}', and a CSV file with a repeated column name cannot be read back: name each column once (--features), and rename a data column named like a prediction column");
+            throw new ArgumentException($"the predictions would have two columns named '{repeated}', and a CSV file with a repeated column name cannot be read back: name each column once (--features)");
         return Dataset.FormatCsv(names, rows);
     }
 }

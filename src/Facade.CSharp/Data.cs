@@ -120,7 +120,7 @@ public sealed class Dataset
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
         var options = ModelOptions(model, format);
-        return new(CsvErrors(() => FN.Csv.load(options, path)));
+        return new(CsvErrors(() => FN.Csv.load(options, path), ModelNames, []));
     }
 
     /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
@@ -138,7 +138,7 @@ public sealed class Dataset
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
         var options = ModelOptions(model, format);
-        return new(CsvErrors(() => FN.Csv.loadFeatures(options, path)));
+        return new(CsvErrors(() => FN.Csv.loadFeatures(options, path), ModelNames, []));
     }
 
     // The reading options of a model's columns: its text columns as text, missing values kept for its imputer.
@@ -201,7 +201,7 @@ public sealed class Dataset
         var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
         if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
         var options = Options(null, TargetKind.Regression, model.FeatureNames.ToArray(), null, false, f);
-        return new(CsvErrors(() => FN.Csv.loadNumericFeatures(options, path)));
+        return new(CsvErrors(() => FN.Csv.loadNumericFeatures(options, path), ModelNames, []));
     }
 
     /// <summary>Parses CSV text as <see cref="LoadCsv"/> reads a file.</summary>
@@ -427,8 +427,8 @@ public sealed class Dataset
     /// doubled) when it holds a separator (',', ';' or tab), a quote, a line break, surrounding spaces, starts with
     /// a single quote, or is a missing-value marker (NA, NaN, ?, null), so that a text such as "NA" reads back as
     /// that text, not as a missing value. <see cref="ParseCsv"/> and <see cref="LoadCsv"/> (with the default
-    /// markers) read it back to the same fields; an empty field reads as a missing value. (A row of one empty field
-    /// is a blank line, which the reader skips: give such a table a second column.)</summary>
+    /// markers) read it back to the same fields; an empty field reads as a missing value. A row of one empty field is
+    /// written <c>""</c> (a bare one would be a blank line, which the reader skips), so it reads back as a row.</summary>
     /// <param name="header">The column names: at least one, none blank, no name twice (the reader refuses both).</param>
     /// <param name="rows">The rows, each with one field per column (null fields are refused; "" is a missing value).</param>
     /// <exception cref="ArgumentException">A blank or repeated name, a null name or field, or a row of another
@@ -487,15 +487,28 @@ public sealed class Dataset
 
     // The core's CSV option names (Csv.checkOptions, CsvOptions.CheckNames) -> the C# parameters; an option of the
     // format as the facade exposes it (format.MissingMarkers). extra: names of one call.
-    internal static T CsvErrors<T>(Func<T> f, params (string Core, string Facade)[] extra) =>
+    internal static T CsvErrors<T>(Func<T> f, params (string Core, string Facade)[] extra) => CsvErrors(f, [], extra);
+
+    // The reader's messages about a name the model gave (its features, its target), not a parameter of the call.
+    private static readonly (string Core, string Facade)[] ModelNames =
+    {
+        ("Features: the column name '", "the model's feature '"),
+        ("Target: the column name '", "the model's target '"),
+    };
+
+    private static T CsvErrors<T>(Func<T> f, (string Core, string Facade)[] words, (string Core, string Facade)[] extra) =>
         Errors.Run(f,
             extra.Concat(new[]
             {
                 ("Target", "target"), ("Features", "features"), ("ClassNames", "classNames"),
                 ("MissingMarkers", "format"), ("TextColumns", "format"),
             }).ToArray(),
-            extra.Select(n => (n.Core + "[", n.Facade + "[")).Concat(new[]
+            words.Concat(extra.Select(n => (n.Core + "[", n.Facade + "["))).Concat(extra.Select(n => (n.Core + ": the column name '", n.Facade + ": the column name '"))).Concat(new[]
             {
+                // The option a name that matches several columns ignoring case came from (Csv's column lookup).
+                ("Target: the column name '", "target: the column name '"),
+                ("Features: the column name '", "features: the column name '"),
+                ("TextColumns: the column name '", "format." + nameof(CsvFormat.TextColumns) + ": the column name '"),
                 ("Features[", "features["), ("ClassNames[", "classNames["),
                 ("MissingMarkers[", "format." + nameof(CsvFormat.MissingMarkers) + "["),
                 ("TextColumns[", "format." + nameof(CsvFormat.TextColumns) + "["),

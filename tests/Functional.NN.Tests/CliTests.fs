@@ -915,6 +915,17 @@ let tests =
                 Expect.equal code 0 err
                 Expect.stringContains out "test accuracy: " "the report"
                 Expect.stringContains err "column 'color'" "the warning"
+                // The order itself: a report that cannot be written (stdout on /dev/full: no space left) fails the command
+                // after the training, and the model is saved all the same; were the save after the report, there would be
+                // no file. (No data make the test evaluation itself fail now that unseen categories are zeros, so a save
+                // between the evaluation and the report would go unseen here.)
+                let full = Path.Combine(dir, "full.fnn")
+                let code, _, err =
+                    Repo.runSplit [] "sh" [ "-c"; "exec dotnet \"$0\" \"$@\" > /dev/full"; Repo.fnn; "train"; "--data"; "rare.csv"; "--quiet"; "--json"; "--seed"; "1"; "--epochs"; "20"; "--out"; full ] dir (TimeSpan.FromSeconds 120.0)
+                Expect.equal code 1 (sprintf "the report could not be written (stderr: %s)" err)
+                Expect.stringContains err "No space left on device" "the write error is the reason"
+                Expect.isTrue (File.Exists full) "the model was saved before the report"
+                Expect.equal (FunctionalNN.Pipeline.Load(full).FeatureNames) [| "size"; "color" |] "the saved model reads back"
             finally Directory.Delete(dir, true)
         }
         test "--plots: a text feature skips regions.png with a note; missing values draw the regions over the finite range; a failing plot loses nothing" {

@@ -649,8 +649,10 @@ let tests =
                 let headerless = String.Join("\n", lines |> Array.skip 1) + "\n"
                 csvError CsvOptions.Default headerless 1 [ "the column name '0' appears more than once"; "looks like data"; "read it with HasHeader = false (CLI: --no-header)" ] |> ignore
                 Expect.equal (Csv.loadText (CsvOptions.Default.WithHeader false) headerless).SampleCount (lines.Length - 1) "read without a header, every line is a row"
-                // A headerless file whose first row has an empty field: numbers and an empty field, so the same advice.
-                csvError CsvOptions.Default ",1,2\n3,4,5\n" 1 [ "column 1 has no name"; "looks like data"; "HasHeader = false" ] |> ignore
+                // An empty first name over numbers: a saved index (pd.DataFrame(array).to_csv() writes ",0,1,2") or a
+                // headerless file whose first value is missing; the saved-index advice first, the no-header one after it.
+                let e = csvError CsvOptions.Default ",1,2\n3,4,5\n" 1 [ "column 1 has no name"; "saved row index"; "looks like data"; "HasHeader = false" ]
+                Expect.isLessThan (e.Message.IndexOf "index=False") (e.Message.IndexOf "HasHeader = false") "the saved-index advice comes first"
                 // pandas' to_csv() with its index: an unnamed first column over named ones.
                 let e = csvError CsvOptions.Default ",x,y\n0,1.5,a\n1,2.5,b\n" 1 [ "column 1 has no name"; "saved row index"; "index=False"; "Features" ]
                 Expect.isFalse (e.Message.Contains "HasHeader") "not the no-header advice"

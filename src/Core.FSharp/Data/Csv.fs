@@ -251,7 +251,8 @@ module Csv =
             onlySpace <- true
         let endRecord (stop: int) =
             endField stop
-            let isBlank = fields.Count = 1 && fields.[0] = ""
+            // A blank line is no record; a lone quoted empty field ("") is one, whose field is empty (missing).
+            let isBlank = fields.Count = 1 && fields.[0] = "" && not quoted.[0]
             if not isBlank then result.Add((start, fields.ToArray(), (if quoted.Contains true then quoted.ToArray() else [||])))
             fields.Clear()
             quoted.Clear()
@@ -323,17 +324,23 @@ module Csv =
                 // A header of numbers (some fields perhaps empty) is most likely a first data row: a file without a
                 // header, whose repeated or empty "names" are values. The advice is the data-set reader's warning's.
                 let looksLikeData = names |> Array.exists (fun n -> n <> "") && names |> Array.forall (fun n -> n = "" || parses n)
+                // An unnamed first column over named ones is what pandas' to_csv writes for the row index, also when the
+                // other names are numbers (pd.DataFrame(array).to_csv() writes ",0,1,2"): that advice comes first, since
+                // reading such a file without a header would take its header line for a row of data.
+                let savedIndex = names.Length > 1 && names.[0] = "" && names |> Array.skip 1 |> Array.forall (fun n -> n <> "")
                 let dataAdvice =
                     if looksLikeData then
                         sprintf " The header line (%s) looks like data (its fields are numbers): the file probably has no header; read it with HasHeader = false (CLI: --no-header)." (nameList names)
                     else ""
                 names |> Array.iteri (fun j name ->
                     if name = "" then
-                        // An unnamed first column over named ones is what pandas' to_csv writes for the row index.
+                        let indexAdvice =
+                            " An unnamed first column is most likely a saved row index (pandas' to_csv writes one unless called with index=False): save the file with index=False, or give the column a name in the header (and leave it out with Features, CLI: --features)."
                         let advice =
-                            if looksLikeData then dataAdvice
-                            elif j = 0 && names.Length > 1 then
-                                " An unnamed first column is most likely a saved row index (pandas' to_csv writes one unless called with index=False): save the file with index=False, or give the column a name in the header (and leave it out with Features, CLI: --features)."
+                            if j = 0 && savedIndex && looksLikeData then
+                                indexAdvice + sprintf " (The header line (%s) looks like data, its other fields being numbers: only if it is a first row of data whose first value is missing, read the file with HasHeader = false, CLI: --no-header.)" (nameList names)
+                            elif looksLikeData then dataAdvice
+                            elif j = 0 && names.Length > 1 then indexAdvice
                             else " Every column needs a name: add it to the header."
                         fail line "" (sprintf "Line %d (the header): column %d has no name.%s" line (j + 1) advice))
                 let seen = HashSet<string>(StringComparer.Ordinal)
@@ -417,6 +424,23 @@ module Csv =
             if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
         header, exact, loose
 
+    /// The one rule by which a name means a column, the reader's and a trained model's alike: the
+    /// column spelled exactly so, else the one column spelled so ignoring case. `columnLookup
+    /// columns` (built once for many names) gives Ok index, or Error with the columns the name
+    /// matches ignoring case: none (no such column) or two or more (ambiguous: 'ab' with 'Ab' and
+    /// 'aB'; never a guess).
+    let columnLookup (columns: string[]) : string -> Result<int, string[]> =
+        Check.notNull "columns" columns
+        let (_, exact, loose) = indexMaps columns
+        fun name ->
+            match exact.TryGetValue name with
+            | true, j -> Ok j
+            | _ ->
+                match loose.TryGetValue name with
+                | true, j when j >= 0 -> Ok j
+                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase)))
+                | _ -> Error [||]
+
     /// The index of the column a name means: the column spelled exactly so, else the one column
     /// spelled so ignoring case; None when no column is. A name that matches no column exactly and
     /// two or more ignoring case ('ab' with the columns 'Ab' and 'aB') is a DataFormatException
@@ -429,7 +453,7 @@ module Csv =
             | true, j when j >= 0 -> Some j
             | true, _ ->
                 let matches = header |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase))
-                fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); write it exactly as the header does."
+                fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); spell it exactly as the header does, or rename the columns so that only one matches."
                                  (if what = "" then "" else what + ": ") (quoteText name) matches.Length (nameList matches))
             | _ -> None
 
@@ -889,10 +913,15 @@ module Csv =
     let private quote (s: string) =
         if needsQuotes s then "\"" + s.Replace("\"", "\"\"") + "\"" else s
 
-    /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n.
+    /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n. A row
+    /// of one empty field is written "" (a bare one would be a blank line, which the reader skips),
+    /// so that it reads back as a row with a missing value.
     let format (header: string seq) (rows: string[] seq) : string =
         let sb = Text.StringBuilder()
-        let line (fields: string seq) = sb.Append(String.Join(",", fields |> Seq.map quote)).Append('\n') |> ignore
+        let line (fields: string seq) =
+            let fields = Array.ofSeq fields
+            let text = if fields.Length = 1 && fields.[0] = "" then "\"\"" else String.Join(",", fields |> Seq.map quote)
+            sb.Append(text).Append('\n') |> ignore
         line header
         rows |> Seq.iter (fun r -> line r)
         sb.ToString()

@@ -101,12 +101,16 @@ module ClassificationMetrics =
                 { ClassName = classNames.[c]; Precision = precision; Recall = recall; F1 = f1; Support = actualC })
 
     /// The unweighted mean F1 over the classes that have scores (the true or predicted class of
-    /// some sample; NaN F1 left out), as scikit-learn's f1_score(average='macro'); NaN when no
-    /// class has scores (an empty confusion matrix).
+    /// some sample; NaN F1 left out), as scikit-learn's f1_score(average='macro'). Raises
+    /// ArgumentException (ParamName "scores") when no class has scores (no classes, or an empty
+    /// confusion matrix): a mean of nothing is no score.
     let macroF1 (scores: ClassScores[]) : float =
         Check.notNull "scores" scores
+        if scores.Length = 0 then Check.fail "scores" "scores is empty; the macro F1 needs the scores of at least one class."
         let defined = scores |> Array.filter (fun s -> not (Double.IsNaN s.F1))
-        if defined.Length = 0 then nan else defined |> Array.averageBy (fun s -> s.F1)
+        if defined.Length = 0 then
+            Check.fail "scores" (sprintf "None of the %d classes has scores (none is the true or predicted class of a sample: the confusion matrix is empty), so the macro F1 is undefined." scores.Length)
+        defined |> Array.averageBy (fun s -> s.F1)
 
     /// The mean negative log-probability of the true class, -1/n sum_i log p_i,y_i, with p
     /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss). Rows of p are probabilities.

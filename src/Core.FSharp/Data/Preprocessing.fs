@@ -255,19 +255,23 @@ module Preprocessor =
         let m = s.Length / 2
         if s.Length % 2 = 1 then s.[m] else s.[m - 1] + (s.[m] - s.[m - 1]) / 2.0
 
-    /// The raw input matrix of a data set for `names` (the preprocessor's columns, taken by name):
+    /// The raw input matrix of a data set for `names` (the preprocessor's columns, taken by name as
+    /// the CSV reader takes them: exactly, else the one column spelled so ignoring case):
     /// numbers as they are, a text column's categories as indices into `p.Categories` (a data set's
     /// own codes mapped by name), NaN for a missing cell. An unseen category is -1 under Zeros, an
     /// ArgumentException (ParamName "data") naming the row, the column and the category under Error.
     let rawFeatures (p: Preprocessor) (names: string[]) (data: Dataset) : MathNet.Numerics.LinearAlgebra.Matrix<float> =
         Check.notNull "data" (box data)
-        let index = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
-        data.FeatureNames |> Array.iteri (fun j n -> index.TryAdd(n, j) |> ignore)
+        // Each name by the reader's rule (Csv.columnLookup): the column spelled exactly so, else the one column
+        // spelled so ignoring case; two or more such columns (and none exact) are an error naming them.
+        let lookup = Csv.columnLookup data.FeatureNames
         let cols =
             names |> Array.map (fun name ->
-                match index.TryGetValue name with
-                | true, j -> j
-                | _ ->
+                match lookup name with
+                | Ok j -> j
+                | Error matches when matches.Length > 1 ->
+                    Check.fail "data" (sprintf "The model's feature '%s' matches no column of the data exactly and %d columns when case is ignored (%s); rename the columns so that one is spelled '%s'." (Csv.quoteText name) matches.Length (String.Join(", ", matches |> Array.map Csv.quoteText)) (Csv.quoteText name))
+                | Error _ ->
                     let shown = data.FeatureNames |> Array.truncate 12
                     Check.fail "data" (sprintf "The data have no feature column '%s', which the model reads; their columns are %s%s." name (String.Join(", ", shown)) (if data.FeatureNames.Length > 12 then ", ..." else "")))
         let n = data.SampleCount
