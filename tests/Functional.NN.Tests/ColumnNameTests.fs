@@ -1,7 +1,7 @@
 /// Column names as the reader, a trained model and fnn resolve them (one rule: exact, then the one
 /// column spelled so ignoring case), the messages that name where an ambiguous name came from, the
 /// header advice for a pandas file with a saved index, and files written so that they read back.
-module Functional.NN.Tests.NameFixTests
+module Functional.NN.Tests.ColumnNameTests
 
 open System
 open System.IO

@@ -1,10 +1,10 @@
-/// A review of saving and ONNX import and export (branch filefix): what a save replaces is decided
+/// Saving and ONNX import and export: what a save replaces is decided
 /// by the file's type, not its path; import is linear and bounded by the data in the file; export
 /// never writes what import refuses; refusals name the caller's parameter; a validation loss that
 /// overflows is an error naming the validation targets. Each test below failed before its fix
 /// (checked by reverting the fix) unless it says it guards behaviour that already held; each
 /// expected value says where it comes from.
-module Functional.NN.Tests.SaveImportReviewTests
+module Functional.NN.Tests.SaveAndImportTests
 
 open System
 open System.Buffers.Binary
@@ -134,7 +134,7 @@ let private regressor (net: Network) =
 
 [<Tests>]
 let tests =
-    testList "Save and import review" [
+    testList "Saving and ONNX import" [
         testList "what a save replaces" [
             test "a save replaces a regular file, in a temporary folder and in /dev/shm: the second model alone is read back" {
                 // The defect: a path under /dev was taken for a device and appended to, so the
