@@ -1,5 +1,3 @@
-using FN = Functional.NN;
-
 namespace FunctionalNN.Cli;
 
 /// <summary>fnn predict: a saved model's predictions for each row of a CSV file.</summary>
@@ -34,10 +32,11 @@ public static class PredictCommand
         var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
-        // Each model feature's column by the reader's rule (exactly, else the one column spelled so ignoring case).
-        var lookup = FN.Csv.columnLookup(data.FeatureNames);
-        var cols = model.FeatureNames.Select(f => lookup.Invoke(f) is { IsOk: true } r ? r.ResultValue : throw new InvalidOperationException($"the data read for the model have no column '{f}'")).ToArray();
-        IEnumerable<string> Features(int i) => Enumerable.Range(0, d).Select(j => data.CellText(i, cols[j]));
+        // The reader gives the model's features in the model's order (each found by the reader's rule: exactly, else the
+        // one column spelled so ignoring case), so feature j of the data is the model's feature j.
+        if (data.FeatureCount != d)
+            throw new InvalidOperationException($"the data read for the model have {data.FeatureCount} feature columns; the model reads {d}");
+        IEnumerable<string> Features(int i) => Enumerable.Range(0, d).Select(j => data.CellText(i, j));
         var predicted = $"predicted_{model.TargetName}";
         List<string> header;
         if (model.IsClassifier)
