@@ -150,21 +150,42 @@ module Dataset =
                 | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names)
             Lines = if data.Lines.Length = data.SampleCount then indices |> Array.map (fun i -> data.Lines.[i]) else [||] }
 
-    /// The named feature columns only, in the given order (exact names, then ignoring case when only
-    /// one column matches so; a name that matches several ignoring case and none exactly is refused).
+    /// The one rule by which a name means a column, the CSV reader's and a trained model's alike:
+    /// the column spelled exactly so, else the one column spelled so ignoring case. `columnLookup
+    /// columns` (built once for many names) gives Ok index, or Error with the columns the name
+    /// matches ignoring case: none (no such column) or two or more (ambiguous: 'ab' with 'Ab' and
+    /// 'aB'; never a guess).
+    let columnLookup (columns: string[]) : string -> Result<int, string[]> =
+        Check.notNull "columns" columns
+        let exact = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
+        // -1 for a spelling that two or more columns share ignoring case, such as 'A' and 'a'.
+        let loose = Collections.Generic.Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
+        columns |> Array.iteri (fun j h ->
+            exact.TryAdd(h, j) |> ignore
+            if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
+        fun name ->
+            match exact.TryGetValue name with
+            | true, j -> Ok j
+            | _ ->
+                match loose.TryGetValue name with
+                | true, j when j >= 0 -> Ok j
+                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase)))
+                | _ -> Error [||]
+
+    /// The named feature columns only, in the given order (by `columnLookup`: exact names, then
+    /// ignoring case when only one column matches so; a name that matches several ignoring case and
+    /// none exactly is refused).
     let selectFeatures (names: string[]) (data: Dataset) : Dataset =
         Check.notNull "names" names
         if names.Length = 0 then Check.fail "names" "Select at least one feature column."
+        let lookup = columnLookup data.FeatureNames
         let cols =
             names |> Array.map (fun n ->
-                match Array.tryFindIndex ((=) n) data.FeatureNames with
-                | Some j -> j
-                | None ->
-                    match Array.indexed data.FeatureNames |> Array.filter (fun (_, f) -> String.Equals(f, n, StringComparison.OrdinalIgnoreCase)) with
-                    | [| j, _ |] -> j
-                    | [||] -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames)))
-                    | several ->
-                        Check.fail "names" (sprintf "The name '%s' matches no feature column exactly and %d when case is ignored (%s); write it exactly as the column is named." n several.Length (String.Join(", ", several |> Array.map snd))))
+                match lookup n with
+                | Ok j -> j
+                | Error [||] -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames)))
+                | Error several ->
+                    Check.fail "names" (sprintf "The name '%s' matches no feature column exactly and %d when case is ignored (%s); write it exactly as the column is named." n several.Length (String.Join(", ", several))))
         cols |> Array.iteri (fun k j ->
             match Array.tryFindIndex ((=) j) cols with
             | Some first when first < k ->

@@ -414,52 +414,26 @@ module Csv =
     /// Reads and parses a CSV file with a header row, detecting the dialect.
     let readFile (path: string) : CsvTable = readFileWith None None true path
 
-    /// The lookup of column names: exact, and ignoring case (-1 for a spelling that two or more
-    /// columns share ignoring case, such as 'A' and 'a').
-    let private indexMaps (header: string[]) =
-        let exact = Dictionary<string, int>(StringComparer.Ordinal)
-        let loose = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
-        header |> Array.iteri (fun j h ->
-            exact.TryAdd(h, j) |> ignore
-            if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
-        header, exact, loose
+    /// The lookup of a header's column names (`Dataset.columnLookup`: exact, else the one column
+    /// spelled so ignoring case).
+    let private indexMaps (header: string[]) = Dataset.columnLookup header
 
-    /// The one rule by which a name means a column, the reader's and a trained model's alike: the
-    /// column spelled exactly so, else the one column spelled so ignoring case. `columnLookup
-    /// columns` (built once for many names) gives Ok index, or Error with the columns the name
-    /// matches ignoring case: none (no such column) or two or more (ambiguous: 'ab' with 'Ab' and
-    /// 'aB'; never a guess).
-    let columnLookup (columns: string[]) : string -> Result<int, string[]> =
-        Check.notNull "columns" columns
-        let (_, exact, loose) = indexMaps columns
-        fun name ->
-            match exact.TryGetValue name with
-            | true, j -> Ok j
-            | _ ->
-                match loose.TryGetValue name with
-                | true, j when j >= 0 -> Ok j
-                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase)))
-                | _ -> Error [||]
-
-    /// The index of the column a name means: the column spelled exactly so, else the one column
-    /// spelled so ignoring case; None when no column is. A name that matches no column exactly and
-    /// two or more ignoring case ('ab' with the columns 'Ab' and 'aB') is a DataFormatException
-    /// naming them, never a guess. `what` names the option the name comes from.
-    let private tryIndex (header: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (what: string) (name: string) =
-        match exact.TryGetValue name with
-        | true, j -> Some j
-        | _ ->
-            match loose.TryGetValue name with
-            | true, j when j >= 0 -> Some j
-            | true, _ ->
-                let matches = header |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase))
-                fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); spell it exactly as the header does, or rename the columns so that only one matches."
-                                 (if what = "" then "" else what + ": ") (quoteText name) matches.Length (nameList matches))
-            | _ -> None
+    /// The index of the column a name means (`Dataset.columnLookup`); None when no column is. A name that
+    /// matches no column exactly and two or more ignoring case ('ab' with the columns 'Ab' and 'aB')
+    /// is a DataFormatException naming them, never a guess. `what` names the option the name comes from.
+    let private tryIndex (lookup: string -> Result<int, string[]>) (what: string) (name: string) =
+        match lookup name with
+        | Ok j -> Some j
+        | Error [||] -> None
+        | Error matches ->
+            fail 1 name (sprintf "%sthe column name '%s' matches no column exactly and %d columns when case is ignored (%s); spell it exactly as the header does, or rename the columns so that only one matches."
+                             (if what = "" then "" else what + ": ") (quoteText name) matches.Length (nameList matches))
 
     /// Whether a name matches a column exactly or ignoring case (one column or several; never raises).
-    let private namesColumn (_: string[], exact: Dictionary<string, int>, loose: Dictionary<string, int>) (name: string) =
-        exact.ContainsKey name || loose.ContainsKey name
+    let private namesColumn (lookup: string -> Result<int, string[]>) (name: string) =
+        match lookup name with
+        | Ok _ -> true
+        | Error matches -> matches.Length > 0
 
     /// The index of a column by name: exact, then ignoring case when only one column matches so (a
     /// name that matches several columns ignoring case and none exactly is an error naming them);
@@ -631,11 +605,7 @@ module Csv =
         // Features only: whether the file quotes everything is decided as for the labelled read, with the
         // file's target column (when it has one) set apart as there.
         let quotesAll =
-            let (_, exact, loose) = maps
-            let fileTarget =
-                match exact.TryGetValue targetName with
-                | true, j -> Some j
-                | _ -> match loose.TryGetValue targetName with | true, j when j >= 0 -> Some j | _ -> None
+            let fileTarget = match maps targetName with Ok j -> Some j | Error _ -> None
             quotesEverything table (if readTarget then targetIndex else fileTarget)
         // The empty field is always missing; a marker when it was not quoted, or when the file quotes everything.
         let isMissingAt (i: int) (col: int) =

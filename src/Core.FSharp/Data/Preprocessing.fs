@@ -262,9 +262,9 @@ module Preprocessor =
     /// ArgumentException (ParamName "data") naming the row, the column and the category under Error.
     let rawFeatures (p: Preprocessor) (names: string[]) (data: Dataset) : MathNet.Numerics.LinearAlgebra.Matrix<float> =
         Check.notNull "data" (box data)
-        // Each name by the reader's rule (Csv.columnLookup): the column spelled exactly so, else the one column
+        // Each name by the reader's rule (Dataset.columnLookup): the column spelled exactly so, else the one column
         // spelled so ignoring case; two or more such columns (and none exact) are an error naming them.
-        let lookup = Csv.columnLookup data.FeatureNames
+        let lookup = Dataset.columnLookup data.FeatureNames
         let cols =
             names |> Array.map (fun name ->
                 match lookup name with
