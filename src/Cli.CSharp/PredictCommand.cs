@@ -57,7 +57,7 @@ public static class PredictCommand
             header = Header(model.FeatureNames, [predicted]);
             for (int i = 0; i < n; i++) rows.Add(Features(i).Append(Fmt.Cell(v[i])).ToArray());
         }
-        var text = CsvText(header, rows);
+        var text = CsvText(header, rows, format);
         if (outPath is null) w.Write(text);
         else
         {
@@ -122,17 +122,18 @@ public static class PredictCommand
         return header;
     }
 
-    /// <summary>CSV text by the library's writing rules (<see cref="Dataset.FormatCsv"/>), so that every file the CLI
+    /// <summary>CSV text by the library's writing rules (<c>Dataset.FormatCsv</c> with the markers of --missing-values), so that every file the CLI
     /// writes reads back with the same values: a field is quoted when it holds a separator (',', ';', tab), a quote, a
     /// line break or edge spaces, or is a missing-value marker (a category "NA" stays the text NA). A column name that
     /// would appear twice (a column selected twice: prediction columns are made unique by <see cref="Header"/>) is
     /// refused in one line, as the reader would refuse the file.</summary>
-    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows)
+    public static string CsvText(IEnumerable<string> header, IEnumerable<string[]> rows, CsvFormat? format = null)
     {
         var names = header.ToArray();
         var repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
         if (repeated is not null)
             throw new ArgumentException($"the predictions would have two columns named '{repeated}', and a CSV file with a repeated column name cannot be read back: name each column once (--features)");
-        return Dataset.FormatCsv(names, rows);
+        // A marker of --missing-values is quoted as the default ones are, so the file reads back the same with that option.
+        return Dataset.FormatCsv(names, rows, format?.MissingMarkers);
     }
 }

@@ -434,6 +434,19 @@ public sealed class Dataset
     /// <exception cref="ArgumentException">A blank or repeated name, a null name or field, or a row of another
     /// length (ParamName "header" or "rows", naming the index).</exception>
     public static string FormatCsv(IEnumerable<string> header, IEnumerable<IReadOnlyList<string>> rows)
+        => FormatCsv(header, rows, null);
+
+    /// <summary>As <see cref="FormatCsv(IEnumerable{string}, IEnumerable{IReadOnlyList{string}})"/>, with a field that
+    /// is one of <paramref name="missingMarkers"/> (compared as the reader compares them: trimmed, ignoring case) also
+    /// put in double quotes, so that the text reads back as the same fields with a <see cref="CsvFormat"/> whose
+    /// <see cref="CsvFormat.MissingMarkers"/> are those markers: a quoted marker is text to the reader, a bare one a
+    /// missing value.</summary>
+    /// <param name="header">The column names: at least one, none blank, no name twice.</param>
+    /// <param name="rows">The rows, each with one field per column ("" is a missing value).</param>
+    /// <param name="missingMarkers">The markers the text will be read with besides the default ones, or null for none.</param>
+    /// <exception cref="ArgumentException">A blank or repeated name, a null name, field or marker, or a row of another
+    /// length (ParamName "header", "rows" or "missingMarkers", naming the index).</exception>
+    public static string FormatCsv(IEnumerable<string> header, IEnumerable<IReadOnlyList<string>> rows, IEnumerable<string>? missingMarkers)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(rows);
@@ -458,7 +471,10 @@ public sealed class Dataset
             body.Add(fields);
             i++;
         }
-        return FN.Csv.format(names, body);
+        var markers = missingMarkers?.ToArray() ?? [];
+        for (int m = 0; m < markers.Length; m++)
+            if (markers[m] is null) throw new ArgumentException($"missingMarkers[{m}] is null.", nameof(missingMarkers));
+        return FN.Csv.formatWithMarkers(markers, names, body);
     }
 
     /// <summary>The named feature columns only, in the given order.</summary>

@@ -475,6 +475,23 @@ let tests =
             let missing = options |> Array.filter (fun o -> not (doc.Contains("\n| `" + o + " ") || doc.Contains("\n| `" + o + "`")))
             Expect.isEmpty missing "options of the usage without a row in docs/cli.md's tables"
         }
+        test "predict with --missing-values quotes a category spelled like the marker, so the output reads back with that option" {
+            let dir = tempDir ()
+            try
+                // The category "-" is quoted in the file, so with --missing-values - it is the text "-" (a bare - would be missing).
+                let rows = [ for i in 0 .. 29 -> sprintf "%s,%d,%s" (match i % 3 with 0 -> "\"-\"" | 1 -> "red" | _ -> "blue") i (if i % 2 = 0 then "a" else "b") ]
+                File.WriteAllText(Path.Combine(dir, "d.csv"), "color,x,y\n" + String.Join("\n", rows) + "\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "d.csv"; "--missing-values"; "-"; "--epochs"; "2"; "--out"; "m.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "color,x\n\"-\",1\nred,2\n")
+                let code, _, err, _ = run dir [ "predict"; "--model"; "m.fnn"; "--data"; "new.csv"; "--missing-values"; "-"; "--out"; "p.csv" ]
+                Expect.equal code 0 (sprintf "predict (stderr: %s)" err)
+                let text = File.ReadAllText(Path.Combine(dir, "p.csv"))
+                Expect.stringContains text "\n\"-\",1," "the category - written in quotes"
+                let back = FunctionalNN.Dataset.LoadCsv(Path.Combine(dir, "p.csv"), target = "predicted_y", format = FunctionalNN.CsvFormat(MissingMarkers = [| "-" |], TextColumns = [| "color" |]))
+                Expect.equal (back.CellText(0, 0), back.CellText(1, 0)) ("-", "red") "read back with the marker: the same categories"
+            finally Directory.Delete(dir, true)
+        }
         test "--separator, --no-header, --missing drop, --missing-values and --task set the reading; bad data are refused before training" {
             let dir = tempDir ()
             try

@@ -505,4 +505,19 @@ let tests =
             expectArg "rows" [ "rows[0][1]" ] (fun () -> Dataset.FormatCsv([| "a"; "b" |], [| [| "1"; null |] :> Collections.Generic.IReadOnlyList<string> |]) |> ignore)
             expectArg "header" [ "header[1]"; "more than once" ] (fun () -> Dataset.FormatCsv([| "a"; "a" |], [||]) |> ignore)
         }
+        test "FormatCsv with missing markers quotes them, so the text reads back the same with those markers" {
+            // The reader takes a bare marker for a missing value and a quoted one for text (DataFacadeTests above):
+            // a category "-" written bare would come back missing from a read with the marker "-".
+            let rows = [| [| "-"; "1" |]; [| "x"; "2" |]; [| ""; "3" |]; [| " - "; "4" |]; [| "MISSING"; "5" |] |] |> Array.map (fun r -> r :> Collections.Generic.IReadOnlyList<string>)
+            let markers = [| "-"; "missing" |]
+            let text = Dataset.FormatCsv([| "c"; "y" |], rows, markers)
+            Expect.equal text "c,y\n\"-\",1\nx,2\n,3\n\" - \",4\n\"MISSING\",5\n" "markers quoted (ignoring case), other texts bare"
+            let data = Dataset.ParseCsv(text, target = "y", format = CsvFormat(TextColumns = [| "c" |], MissingMarkers = markers, Missing = MissingValues.MostFrequent))
+            Expect.equal [ for i in 0 .. 4 -> data.CellText(i, 0) ] [ "-"; "x"; ""; " - "; "MISSING" ] "every text as written; the empty field missing"
+            // Without the markers the same rows written bare: the marker comes back missing (what the overload prevents).
+            let bare = Dataset.FormatCsv([| "c"; "y" |], rows)
+            let lost = Dataset.ParseCsv(bare, target = "y", format = CsvFormat(TextColumns = [| "c" |], MissingMarkers = markers, Missing = MissingValues.MostFrequent))
+            Expect.equal (lost.CellText(0, 0)) "" "bare, the marker reads as missing"
+            expectArg "missingMarkers" [ "missingMarkers[1]" ] (fun () -> Dataset.FormatCsv([| "a" |], [||], [| "-"; null |]) |> ignore)
+        }
     ]

@@ -553,8 +553,10 @@ module Csv =
     /// needs quotes, and quotes without need only the target's numeric class names; so a file it
     /// wrote is never taken for one that quotes everything, even when every field in it is quoted
     /// (column names and categories with commas or marker-like texts, numeric class names).
-    let private quotesEverything (table: CsvTable) (targetIndex: int option) =
+    let private quotesEverything (table: CsvTable) (targetIndex: int option) (markers: HashSet<string>) =
         let quotedAt = quotedAt table
+        // A marker of this read is quoted by need, as the default ones are (`formatWithMarkers`).
+        let needsQuotes (s: string) = needsQuotes s || markers.Contains s
         let headerQuoted = if isNull table.HeaderQuoted then [||] else table.HeaderQuoted
         let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j)) |> Array.exists id
         let plainQuoted () =
@@ -606,7 +608,7 @@ module Csv =
         // file's target column (when it has one) set apart as there.
         let quotesAll =
             let fileTarget = match maps targetName with Ok j -> Some j | Error _ -> None
-            quotesEverything table (if readTarget then targetIndex else fileTarget)
+            quotesEverything table (if readTarget then targetIndex else fileTarget) markers
         // The empty field is always missing; a marker when it was not quoted, or when the file quotes everything.
         let isMissingAt (i: int) (col: int) =
             let s = table.Rows.[i].[col]
@@ -883,18 +885,30 @@ module Csv =
     let private quote (s: string) =
         if needsQuotes s then "\"" + s.Replace("\"", "\"\"") + "\"" else s
 
-    /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n. A row
-    /// of one empty field is written "" (a bare one would be a blank line, which the reader skips),
-    /// so that it reads back as a row with a missing value.
-    let format (header: string seq) (rows: string[] seq) : string =
+    /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n, a
+    /// field that is one of `markers` (compared as the reader compares them: trimmed, ignoring
+    /// case) quoted as the default markers are, so that a file read with those markers reads back
+    /// the same: a quoted marker is text to the reader, a bare one a missing value. A row of one
+    /// empty field is written "" (a bare one would be a blank line, which the reader skips), so
+    /// that it reads back as a row with a missing value.
+    let formatWithMarkers (markers: string seq) (header: string seq) (rows: string[] seq) : string =
+        let extra =
+            HashSet<string>((if isNull (box markers) then Seq.empty else markers) |> Seq.filter (isNull >> not) |> Seq.map (fun m -> m.Trim()),
+                            StringComparer.OrdinalIgnoreCase)
+        let quoteField (s: string) =
+            if extra.Contains(s.Trim()) && s <> "" && not (needsQuotes s) then "\"" + s + "\"" else quote s
         let sb = Text.StringBuilder()
         let line (fields: string seq) =
             let fields = Array.ofSeq fields
-            let text = if fields.Length = 1 && fields.[0] = "" then "\"\"" else String.Join(",", fields |> Seq.map quote)
+            let text = if fields.Length = 1 && fields.[0] = "" then "\"\"" else String.Join(",", fields |> Seq.map quoteField)
             sb.Append(text).Append('\n') |> ignore
         line header
         rows |> Seq.iter (fun r -> line r)
         sb.ToString()
+
+    /// CSV text from a header and rows of fields (quoted where needed), lines ending in \n
+    /// (`formatWithMarkers` with the default markers only).
+    let format (header: string seq) (rows: string[] seq) : string = formatWithMarkers Seq.empty header rows
 
     /// The text of a feature cell: its category for a text column, "" when missing, else the number.
     let cellText (data: Dataset) (i: int) (j: int) : string =
