@@ -8,7 +8,7 @@
 // and last hidden layer at the start (the vanishing gradient of a deep sigmoid stack), the loss and
 // the held-out accuracy per epoch, and draws both curves (scripts/output/blocks-loss.png and
 // scripts/output/blocks-accuracy.png). See docs/blocks.md.
-// The networks run on the reference backend (the kernels take dense networks only for now).
+// The networks run on the kernels backend, the default for networks of built-in blocks (each prints its backend).
 // Run from the repository root after a Release build of the tests: dotnet fsi scripts/blocks.fsx
 #load "load.fsx"
 // The plots are drawn with ScottPlot from the command-line tool's build folder (as scripts/loan.fsx).

@@ -39,6 +39,9 @@ let notes =
         // The notes' plain SGD and their stopping rule only (the defaults' Adam and plateau stop off).
         Optimizer = OptimizerSettings.Default
         EarlyStopping = None
+        // C(W) below is the cost of the weights at each epoch's end (the whole set, one more pass), not the
+        // mean of the batch losses measured before their steps (the default's free figure).
+        ExactEpochLoss = true
         Seed = 1L
         MaxEpochs = Int32.MaxValue }
 

@@ -16,7 +16,9 @@ public static class Report
     public static double? R2(RegressionReport r, int samples) => samples < 2 ? null : r.R2;
 
     /// <summary>The network summary: one line per block with its shapes and parameter count ("layer i" for the dense
-    /// layers of a network of dense layers only, "block i" otherwise, "block i.j" inside a residual block), then the total.</summary>
+    /// layers of a network of dense layers only, "block i" otherwise, "block i.j" inside a residual block), then the total.
+    /// Blocks are numbered from 0, as the library's messages and Network.Blocks number them (an error about "Block 1" is
+    /// the summary's line 1, as PyTorch prints a model's modules from 0).</summary>
     public static void Summary(TextWriter w, Pipeline model)
     {
         var net = model.Network;
@@ -33,7 +35,7 @@ public static class Report
         for (int i = 0; i < blocks.Count; i++)
         {
             var b = blocks[i];
-            var number = $"{prefix}{i + 1}";
+            var number = $"{prefix}{i}";
             var indent = new string(' ', 2 * prefix.Count(c => c == '.'));
             w.WriteLine($"{indent}{label}{number}: {BlockLine(b)}");
             if (b.Kind == BlockKind.Residual) Blocks(w, b.Inner, label, number + ".");
