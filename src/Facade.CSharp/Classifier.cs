@@ -156,7 +156,8 @@ public sealed class Pipeline
     /// <param name="progress">Receives each epoch's record (a regressor's losses in the target's units, as <see cref="PipelineFitResult.History"/>), or null (called synchronously on the training thread).</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data.</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite, or grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is <see cref="Network"/>).</exception>
     public static PipelineFitResult Fit(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -186,7 +187,8 @@ public sealed class Pipeline
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data (the task faults with it).</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite, or grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is <see cref="Network"/>).</exception>
     public static Task<PipelineFitResult> FitAsync(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
         CancellationToken cancellationToken = default)
     {

@@ -229,9 +229,13 @@ public sealed record TrainingOptions
     /// epoch; default false, when the history's GradientNorm is NaN).</summary>
     public bool RecordGradientNorm { get; init; } = D.RecordGradientNorm;
 
-    /// <summary>Stop with <c>TrainingDivergedException</c> when a batch loss exceeds this factor times
-    /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off; otherwise it
-    /// must be a finite number above 1, else training throws ArgumentOutOfRangeException).</summary>
+    /// <summary>The growth rule: stop with <see cref="TrainingDivergedException{TModel}"/> when the epoch's loss so far
+    /// (the sum of its batch losses so far, each times its batch size, divided by the number of samples; at the epoch's
+    /// end the mean of its batch losses) exceeds this factor times max(L0, 1), L0 the loss of the whole training set at
+    /// the initial parameters; checked after every step (default 1e4; 0 turns the rule off, NaN and infinity still stop
+    /// training; otherwise it must be a finite number above 1, else training throws ArgumentOutOfRangeException). Single
+    /// batch losses are not compared (with small batches one sample's loss may be n times the mean): while the weights
+    /// stay where they started the rule cannot fire. See docs/training.md.</summary>
     public double DivergenceFactor { get; init; } = D.DivergenceFactor;
 
     /// <summary>The notes' plain gradient descent: full batch, constant step <paramref name="rate"/>, plain SGD,

@@ -184,7 +184,22 @@ module Trainer =
             samples <- 0
         let tolOn = options.ParameterTolerance > 0.0
         let factor = options.DivergenceFactor
-        let tooLarge (loss: float) = factor > 0.0 && not (Double.IsNaN baseline) && loss > factor * max baseline 1.0
+        // The growth rule's L0: the loss of the whole training set at the run's initial
+        // parameters (one pass over the set, once per run; a checkpoint keeps it). When it is not
+        // finite the rule waits for the end of the epoch, whose training loss becomes L0.
+        if factor > 0.0 && Double.IsNaN baseline then
+            let l0 = session.TrainingLoss()
+            if Double.IsFinite l0 then baseline <- l0
+        // The growth rule (see TrainingOptions.DivergenceFactor): the epoch's loss so far, the sum
+        // of its batch losses (each times its batch size) over the n samples - at the end of an
+        // epoch its mean batch loss - against factor * max(L0, 1). While the parameters stay
+        // where they started, the batches of an epoch are part of the set, so this sum is at most
+        // n * L0 for a loss that is never negative: finite data cannot set it off; one batch's
+        // loss alone may be up to n / b times L0.
+        let tooLarge (epochSum: float) = factor > 0.0 && not (Double.IsNaN baseline) && epochSum / float n > factor * max baseline 1.0
+        let growth (epochSum: float) =
+            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times the loss at the start %g (TrainingOptions.DivergenceFactor)"
+                n (epochSum / float n) factor baseline
         let diverged (e: int) (what: string) (good: float[]) =
             raise (TrainingDivergedException(e, step, lastGood good,
                     sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e step what (Schedule.rate options.Schedule (max step 1))))
@@ -214,10 +229,8 @@ module Trainer =
                 step <- step + 1
                 let struct (loss, _) = session.Step(order, o, c, Schedule.rate options.Schedule step, false)
                 if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) good
-                if tooLarge loss then
-                    diverged (epoch + 1) (sprintf "the batch loss %g grew past %g times its starting value %g (TrainingOptions.DivergenceFactor)" loss factor baseline) good
+                if tooLarge (lossSum + loss * float c) then diverged (epoch + 1) (growth (lossSum + loss * float c)) good
                 if not (session.ParametersFinite()) then diverged (epoch + 1) "a parameter became NaN or infinite" good
-                if Double.IsNaN baseline then baseline <- loss
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
         setMark ()
@@ -236,8 +249,7 @@ module Trainer =
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
                 let struct (loss, change) = session.Step(order, o, c, eta, tolOn)
-                if nonFinite loss || tooLarge loss then replay step
-                if Double.IsNaN baseline then baseline <- loss
+                if nonFinite loss || tooLarge (lossSum + loss * float c) then replay step
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
                 let tolHit = tolOn && change < options.ParameterTolerance
@@ -255,7 +267,7 @@ module Trainer =
                         replay (failing - 1)
                         step <- failing
                         diverged (epoch + 1) (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
-                    if epoch = 1 then baseline <- trainLoss
+                    if Double.IsNaN baseline then baseline <- trainLoss
                     let validation = session.Validation()
                     // The plateau stop: on the validation loss (the best parameters are restored at
                     // the end) or, without a validation set, on the training loss (scikit-learn's
