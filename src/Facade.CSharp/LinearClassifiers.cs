@@ -82,8 +82,8 @@ public static class Perceptron
 public static class SigmoidRegression
 {
     /// <summary>Trains a one-layer sigmoid network (a <see cref="Network"/>) on x (n x d) and y in [0, 1].</summary>
-    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
-    /// <see cref="Network"/> (the facade's).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is <see cref="Network"/>, the type this method returns: a
+    /// sigmoid network is not a <see cref="LinearModel"/>) The weights blew up; LastGood is the last finite network.</exception>
     public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42)
     {
         var xm = Interop.ToMatrix(x, nameof(x));

@@ -149,8 +149,9 @@ type StopReason =
     | ParameterTolerance = 2
     /// The training loss reached the target.
     | TargetLoss = 3
-    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the best
-    /// weights were restored) or, without a validation set, the training loss.
+    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the result
+    /// holds the best epoch's weights, restored) or, without a validation set, the training loss
+    /// (the result holds the last weights, not restored).
     | EarlyStopping = 4
     /// Cancellation was requested; the result holds what was trained so far (under the plateau
     /// stop watching a validation loss, the best epoch's weights so far; the checkpoint the last).
