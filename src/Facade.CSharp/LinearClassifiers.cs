@@ -29,7 +29,7 @@ public static class LinearClassifier
         LinearInterop.Option(o.Loss is Loss.Hinge or Loss.SquaredHinge or Loss.Logistic, nameof(options),
             $"options.Loss is {o.Loss}, which is not a margin loss; a linear classifier on labels -1, +1 takes Hinge, SquaredHinge or Logistic.");
         LinearInterop.Option(o.Sgd is not null, nameof(options), "options.Sgd must not be null.");
-        o.Sgd!.Validate(nameof(options));
+        o.Sgd!.Validate(nameof(options), "options.Sgd");
         var core = new FL.ClassifierOptions(o.Loss.ToCore(), o.Sgd.ToCore(), o.FitIntercept);
         var xm = Interop.ToMatrix(x, nameof(x));
         var l = LinearInterop.NotNull(labels, nameof(labels));
