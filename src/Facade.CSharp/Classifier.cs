@@ -71,11 +71,11 @@ public sealed record PipelineOptions
             Normalization.None => FN.HiddenNormalization.None,
             Normalization.Batch => FN.HiddenNormalization.Batch,
             Normalization.Layer => FN.HiddenNormalization.Layer,
-            _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, "Unknown normalisation."),
+            _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, $"Normalization is {(int)Normalization}, not a Normalization (None, Batch or Layer)."),
         };
         return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(paramName: nameof(Activation)),
-            Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
-            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(), Dropout, normalization, Residual);
+            Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore(nameof(Loss))) : FSharpOption<FN.Loss>.None,
+            Scaling.ToCore(nameof(Scaling)), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(nameof(Precision)), Dropout, normalization, Residual);
     }
 }
 

@@ -206,7 +206,9 @@ public sealed record TrainingOptions
     /// <summary>The notes' rule: stop when one step changes no parameter by this much (default 0: off).</summary>
     public double ParameterTolerance { get; init; } = D.ParameterTolerance;
 
-    /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off).</summary>
+    /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off). A value must be
+    /// finite: NaN or an infinity is refused when training starts (ArgumentException, ParamName "TargetLoss"); null, not
+    /// NaN, turns the rule off.</summary>
     public double? TargetLoss { get; init; } = double.IsNaN(D.TargetLoss) ? null : D.TargetLoss;
 
     /// <summary>The plateau stop: epochs in a row without an improvement of <see cref="EarlyStoppingMinDelta"/>
@@ -262,11 +264,14 @@ public sealed record TrainingOptions
         ArgumentNullException.ThrowIfNull(Batching, nameof(Batching));
         ArgumentNullException.ThrowIfNull(Schedule, nameof(Schedule));
         ArgumentNullException.ThrowIfNull(Optimizer, nameof(Optimizer));
+        // The core spells "off" NaN; in C# it is null, so a NaN here is a mistake, not "off".
+        if (TargetLoss is double t && !double.IsFinite(t))
+            throw new ArgumentException($"TargetLoss must be a finite number, or null for off, but is {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}.", nameof(TargetLoss));
         var early = EarlyStoppingPatience is int p
             ? FSharpOption<FN.EarlyStopping>.Some(new FN.EarlyStopping(p, EarlyStoppingMinDelta))
             : FSharpOption<FN.EarlyStopping>.None;
         return new FN.TrainingOptions(Batching.Core, Schedule.Core, new FN.OptimizerSettings(Optimizer.Core, WeightDecay, ClipNorm),
             Seed, MaxEpochs, MaxSteps, ParameterTolerance, TargetLoss ?? double.NaN, early,
-            Backend.ToCore(), ExactEpochLoss, RecordGradientNorm, DivergenceFactor);
+            Backend.ToCore(nameof(Backend)), ExactEpochLoss, RecordGradientNorm, DivergenceFactor);
     }
 }
