@@ -14,7 +14,8 @@ public enum Normalization
     Layer,
 }
 
-/// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
+/// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train. Two options are
+/// equal (<c>==</c>, <c>Equals</c>) when every property is: <see cref="HiddenLayers"/> by its contents.</summary>
 public sealed record PipelineOptions
 {
     // Every default is the core's FitOptions.Default; this class copies none.
@@ -59,6 +60,36 @@ public sealed record PipelineOptions
     /// <summary>Skip connections (default false): a hidden layer whose width equals the previous hidden layer's becomes
     /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
     public bool Residual { get; init; } = D.Residual;
+
+    /// <summary>True when every property is equal: <see cref="HiddenLayers"/> by its contents (the same widths in the same
+    /// order), <see cref="Training"/> by value (a record whose batching, schedule and optimiser compare by value), the
+    /// rest as values.</summary>
+    /// <param name="other">The options to compare with, or null.</param>
+    public bool Equals(PipelineOptions? other) =>
+        other is not null
+        && (ReferenceEquals(HiddenLayers, other.HiddenLayers)
+            || HiddenLayers is not null && other.HiddenLayers is not null && HiddenLayers.AsSpan().SequenceEqual(other.HiddenLayers))
+        && Activation == other.Activation && Loss == other.Loss && Scaling == other.Scaling && Seed == other.Seed
+        && ValidationFraction.Equals(other.ValidationFraction) && Equals(Training, other.Training) && Precision == other.Precision
+        && Dropout.Equals(other.Dropout) && Normalization == other.Normalization && Residual == other.Residual;
+
+    /// <summary>A hash consistent with <see cref="Equals(PipelineOptions)"/> (over the hidden layers' contents).</summary>
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (var w in HiddenLayers ?? Array.Empty<int>()) h.Add(w);
+        h.Add(Activation);
+        h.Add(Loss);
+        h.Add(Scaling);
+        h.Add(Seed);
+        h.Add(ValidationFraction);
+        h.Add(Training);
+        h.Add(Precision);
+        h.Add(Dropout);
+        h.Add(Normalization);
+        h.Add(Residual);
+        return h.ToHashCode();
+    }
 
     internal FN.FitOptions ToCore()
     {

@@ -12,8 +12,9 @@ public enum Sampling
     WithReplacement,
 }
 
-/// <summary>How much data one step sees: full-batch gradient descent, one-sample SGD, or minibatches.</summary>
-public sealed class Batching
+/// <summary>How much data one step sees: full-batch gradient descent, one-sample SGD, or minibatches. Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Batching : IEquatable<Batching>
 {
     private Batching(FN.Batching core, string text)
     {
@@ -43,6 +44,26 @@ public sealed class Batching
     /// <inheritdoc/>
     public override string ToString() => Text;
 
+    /// <summary>True when <paramref name="other"/> is the same batching (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The batching to compare with, or null.</param>
+    public bool Equals(Batching? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Batching);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Batching)"/>.</summary>
+    /// <param name="left">A batching, or null.</param>
+    /// <param name="right">A batching, or null.</param>
+    public static bool operator ==(Batching? left, Batching? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A batching, or null.</param>
+    /// <param name="right">A batching, or null.</param>
+    public static bool operator !=(Batching? left, Batching? right) => !(left == right);
+
     internal static Batching FromCore(FN.Batching core) => core switch
     {
         FN.Batching.MiniBatch m => MiniBatch(m.size, FromCore(m.sampling)),
@@ -60,8 +81,9 @@ public sealed class Batching
     };
 }
 
-/// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ...</summary>
-public sealed class Schedule
+/// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ... Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Schedule : IEquatable<Schedule>
 {
     private Schedule(FN.Schedule core, params (string Fragment, string Param)[] parameters)
     {
@@ -117,10 +139,31 @@ public sealed class Schedule
 
     /// <inheritdoc/>
     public override string ToString() => FN.ScheduleModule.describe(Core);
+
+    /// <summary>True when <paramref name="other"/> is the same schedule (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The schedule to compare with, or null.</param>
+    public bool Equals(Schedule? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Schedule);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Schedule)"/>.</summary>
+    /// <param name="left">A schedule, or null.</param>
+    /// <param name="right">A schedule, or null.</param>
+    public static bool operator ==(Schedule? left, Schedule? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A schedule, or null.</param>
+    /// <param name="right">A schedule, or null.</param>
+    public static bool operator !=(Schedule? left, Schedule? right) => !(left == right);
 }
 
-/// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md).</summary>
-public sealed class Optimizer
+/// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md). Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Optimizer : IEquatable<Optimizer>
 {
     private Optimizer(FN.Optimizer core, params string[] parameters)
     {
@@ -161,6 +204,26 @@ public sealed class Optimizer
 
     /// <inheritdoc/>
     public override string ToString() => FN.OptimizerModule.name(Core);
+
+    /// <summary>True when <paramref name="other"/> is the same update rule (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The optimizer to compare with, or null.</param>
+    public bool Equals(Optimizer? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Optimizer);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Optimizer)"/>.</summary>
+    /// <param name="left">A optimizer, or null.</param>
+    /// <param name="right">A optimizer, or null.</param>
+    public static bool operator ==(Optimizer? left, Optimizer? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A optimizer, or null.</param>
+    /// <param name="right">A optimizer, or null.</param>
+    public static bool operator !=(Optimizer? left, Optimizer? right) => !(left == right);
 }
 
 /// <summary>The hyperparameters of a training run. Every default is the core's
@@ -170,7 +233,9 @@ public sealed class Optimizer
 /// MLP defaults (solver adam, learning_rate_init 0.001, max_iter 200, n_iter_no_change 10, tol 1e-4) with
 /// Keras' batch size 32; see docs/training.md. Every stopping rule that is set is checked; the first that
 /// fires stops training and is named in the result. The notes' plain gradient descent is
-/// <see cref="GradientDescent"/>.</summary>
+/// <see cref="GradientDescent"/>. Two options are equal (<c>==</c>, <c>Equals</c>) when every property is; the
+/// <see cref="FunctionalNN.Batching"/>, <see cref="FunctionalNN.Schedule"/> and <see cref="FunctionalNN.Optimizer"/>
+/// compare by value.</summary>
 /// <example><code>
 /// var adam = new TrainingOptions();                                 // the defaults
 /// var notes = TrainingOptions.GradientDescent(rate: 0.5, epochs: 500); // full batch, plain SGD, no plateau stop
