@@ -230,7 +230,9 @@ public sealed class Pipeline
     }
 
     /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of
-    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training.</summary>
+    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training. It checks the options
+    /// as <see cref="Fit"/> does (the same check), so options that Fit refuses are refused here too.</summary>
+    /// <exception cref="ArgumentException">Bad options (ParamName the property, as <see cref="Fit"/> names it) or data.</exception>
     public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
