@@ -299,7 +299,8 @@ public sealed record TrainingOptions
     /// <summary>The growth rule: stop with <see cref="TrainingDivergedException{TModel}"/> when the epoch's loss so far
     /// (the sum of its batch losses so far, each times its batch size, divided by the number of samples; at the epoch's
     /// end the mean of its batch losses) exceeds this factor times max(L0, 1), L0 the loss of the whole training set at
-    /// the initial parameters; checked after every step (default 1e4; 0 turns the rule off, NaN and infinity still stop
+    /// the initial parameters (measured by one pass over the set only when the epoch's loss first passes this factor);
+    /// checked after every step (default 1e4; 0 turns the rule off, NaN and infinity still stop
     /// training; otherwise it must be a finite number above 1, else training throws ArgumentOutOfRangeException). Single
     /// batch losses are not compared (with small batches one sample's loss may be n times the mean): while the weights
     /// stay where they started the rule cannot fire. See docs/training.md.</summary>

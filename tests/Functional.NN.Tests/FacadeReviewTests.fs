@@ -89,6 +89,31 @@ let tests =
                     Expect.isLessThanOrEqual (Seq.last r.Costs) r.Costs.[0] (sprintf "seed %d: the cost did not grow" seed)
             }
 
+            test "L0 costs a pass over the set only when the epoch's loss passes DivergenceFactor" {
+                // The whole set is evaluated (a call with all n rows; the batches hold 2) only to measure L0, and only once
+                // the epoch's loss so far passes 1e4, the least the bound 1e4 * max(L0, 1) can be. Targets near 1 keep every
+                // loss below 1 (no pass: a one-epoch call costs one epoch); targets of 1e4 give losses near 5e7 at w = 0, so
+                // the first step passes 1e4 and L0 is measured, once; steps of 1e-300 do not move w, so nothing diverges.
+                let whole (y: float[]) =
+                    let x = Array.init 10 (fun i -> 1.0 + float i / 10.0)
+                    let inner = lineObjective x y
+                    let mutable calls = 0
+                    let counting = { inner with LossAndGradient = fun w rows -> (if rows.Length = 10 then calls <- calls + 1); inner.LossAndGradient w rows }
+                    let options =
+                        Functional.NN.TrainingOptions.Default
+                            .WithBatching(Functional.NN.Batching.MiniBatch(2, Functional.NN.Sampling.WithoutReplacement)).WithSchedule(Functional.NN.Schedule.Constant 1e-300)
+                            .WithOptimizerSettings(Functional.NN.OptimizerSettings.Default).WithoutEarlyStopping().WithMaxEpochs(4)
+                    let r = coreTrainVector options counting [| 0.0 |]
+                    Expect.equal r.StopReason Functional.NN.StopReason.MaxEpochs "trained to the epoch cap"
+                    calls, r.Checkpoint.LossBaseline
+                let calls, baseline = whole (Array.init 10 (fun i -> 1.0 + 0.01 * float i))
+                Expect.equal calls 0 "small losses: no pass over the whole set"
+                Expect.isTrue (Double.IsNaN baseline) "L0 never measured"
+                let calls, baseline = whole (Array.create 10 1e4)
+                Expect.equal calls 1 "large losses: one pass, for L0"
+                Expect.equal baseline 5e7 "L0 = (0 - 1e4)^2 / 2 at w = 0"
+            }
+
             test "a loss that grows 4x per step is stopped at the step the rule's bound gives, naming the epoch and step" {
                 // f(w) = w^2 / 2 from w = 1 with plain SGD at step 3: w <- -2 w, so the loss before step t
                 // is 4^(t-1) / 2 (hand derivation). Full batch: the epoch's loss so far is that loss, L0 =

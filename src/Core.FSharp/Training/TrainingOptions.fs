@@ -59,7 +59,10 @@ type TrainingOptions =
       /// far, each times its batch size, divided by the number of samples n; at the end of the
       /// epoch its mean batch loss (the history's TrainLoss) - exceeds
       /// DivergenceFactor * max(L0, 1), L0 the loss of the whole training set at the initial
-      /// parameters (one pass over the set at the start of a run; a checkpoint keeps it). It is
+      /// parameters (one pass over the set, made only when the epoch's loss so far first passes
+      /// DivergenceFactor, the least the bound can be, so a run whose loss stays below it makes
+      /// none; a checkpoint keeps L0 once measured, and a run resumed from one taken before
+      /// measures it at the checkpoint's parameters). It is
       /// checked after every step. Single batch losses are not compared: with small batches they
       /// legitimately differ by far more than any factor (one sample's loss may be n times the
       /// mean). While the parameters stay where they started, an epoch's batches are part of the
@@ -221,7 +224,7 @@ type Checkpoint<'Model> =
       /// The current epoch's completed batches: the number of samples they held.
       EpochSamples: int
       /// The divergence rule's L0, the whole set's loss at the run's initial parameters (NaN
-      /// before a run starts; see `DivergenceFactor`).
+      /// until the rule first needs it; see `DivergenceFactor`).
       LossBaseline: float }
 
 /// What a training run returns.
