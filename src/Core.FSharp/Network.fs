@@ -584,27 +584,33 @@ module Network =
     /// network whose parameters and state are rounded to p (`Precision.round`) and which computes
     /// in p from then on. Widening a Float32 network to Float64 is exact (every float32 is a
     /// float64); narrowing rounds each value to the nearest float32 (a value beyond float32's
-    /// range, |v| > 3.4e38, raises ArgumentException naming its block).
+    /// range, |v| > 3.4e38, raises ArgumentException (ParamName "net") naming its block, the
+    /// parameter and its position, e.g. "Block 0's weights[0, 0] = 1E+300").
     let withPrecision (p: Precision) (net: Network) : Network =
         Check.notNull "net" (box net)
         let index = ref 0
-        let fail () = Check.fail "net" (sprintf "Block %d has a parameter beyond the range of %s (about 3.4e38)." index.Value (Precision.name p))
-        let vec (v: Vector<float>) =
+        let fail (what: string) (v: float) =
+            Check.fail "net" (sprintf "Block %d's %s = %s is beyond the range of %s (about 3.4e38), so the network has no %s form." index.Value what (string v) (Precision.name p) (Precision.name p))
+        let vec (name: string) (v: Vector<float>) =
             let r = Precision.roundVector p v
-            if not (r.ForAll(fun x -> Double.IsFinite x)) then fail ()
-            r
+            match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) r with
+            | Some j -> fail (sprintf "%s[%d]" name j) v.[j]
+            | None -> r
         let mat (m: Matrix<float>) =
             let r = Precision.roundMatrix p m
-            if not (Mat.maxAbs r < infinity) then fail ()
+            if not (Mat.maxAbs r < infinity) then
+                for i in 0 .. r.RowCount - 1 do
+                    for j in 0 .. r.ColumnCount - 1 do
+                        if not (Double.IsFinite r.[i, j]) then fail (sprintf "weights[%d, %d]" i j) m.[i, j]
             r
         let net =
             net |> mapBlocks (fun b ->
                 let b' =
                     match b with
-                    | Block.Dense l -> Block.Dense { l with Weights = mat l.Weights; Bias = l.Bias |> Option.map vec }
+                    | Block.Dense l -> Block.Dense { l with Weights = mat l.Weights; Bias = l.Bias |> Option.map (vec "bias") }
                     | Block.BatchNorm bn ->
-                        Block.BatchNorm { bn with Scale = vec bn.Scale; Shift = vec bn.Shift; RunningMean = vec bn.RunningMean; RunningVariance = vec bn.RunningVariance }
-                    | Block.LayerNorm ln -> Block.LayerNorm { ln with Scale = vec ln.Scale; Shift = vec ln.Shift }
+                        Block.BatchNorm { bn with Scale = vec "scale" bn.Scale; Shift = vec "shift" bn.Shift; RunningMean = vec "running mean" bn.RunningMean; RunningVariance = vec "running variance" bn.RunningVariance }
+                    | Block.LayerNorm ln -> Block.LayerNorm { ln with Scale = vec "scale" ln.Scale; Shift = vec "shift" ln.Shift }
                     | Block.Custom c -> Block.Custom (c.WithParameters(Precision.roundArray p c.Parameters))
                     | b -> b
                 index.Value <- index.Value + 1

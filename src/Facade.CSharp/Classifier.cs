@@ -14,7 +14,8 @@ public enum Normalization
     Layer,
 }
 
-/// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train.</summary>
+/// <summary>The settings of <see cref="Pipeline.Fit"/>: the hidden layers, the scaling, and how to train. Two options are
+/// equal (<c>==</c>, <c>Equals</c>) when every property is: <see cref="HiddenLayers"/> by its contents.</summary>
 public sealed record PipelineOptions
 {
     // Every default is the core's FitOptions.Default; this class copies none.
@@ -60,6 +61,36 @@ public sealed record PipelineOptions
     /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
     public bool Residual { get; init; } = D.Residual;
 
+    /// <summary>True when every property is equal: <see cref="HiddenLayers"/> by its contents (the same widths in the same
+    /// order), <see cref="Training"/> by value (a record whose batching, schedule and optimiser compare by value), the
+    /// rest as values.</summary>
+    /// <param name="other">The options to compare with, or null.</param>
+    public bool Equals(PipelineOptions? other) =>
+        other is not null
+        && (ReferenceEquals(HiddenLayers, other.HiddenLayers)
+            || HiddenLayers is not null && other.HiddenLayers is not null && HiddenLayers.AsSpan().SequenceEqual(other.HiddenLayers))
+        && Activation == other.Activation && Loss == other.Loss && Scaling == other.Scaling && Seed == other.Seed
+        && ValidationFraction.Equals(other.ValidationFraction) && Equals(Training, other.Training) && Precision == other.Precision
+        && Dropout.Equals(other.Dropout) && Normalization == other.Normalization && Residual == other.Residual;
+
+    /// <summary>A hash consistent with <see cref="Equals(PipelineOptions)"/> (over the hidden layers' contents).</summary>
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (var w in HiddenLayers ?? Array.Empty<int>()) h.Add(w);
+        h.Add(Activation);
+        h.Add(Loss);
+        h.Add(Scaling);
+        h.Add(Seed);
+        h.Add(ValidationFraction);
+        h.Add(Training);
+        h.Add(Precision);
+        h.Add(Dropout);
+        h.Add(Normalization);
+        h.Add(Residual);
+        return h.ToHashCode();
+    }
+
     internal FN.FitOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
@@ -71,11 +102,11 @@ public sealed record PipelineOptions
             Normalization.None => FN.HiddenNormalization.None,
             Normalization.Batch => FN.HiddenNormalization.Batch,
             Normalization.Layer => FN.HiddenNormalization.Layer,
-            _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, "Unknown normalisation."),
+            _ => throw new ArgumentOutOfRangeException(nameof(Normalization), Normalization, $"Normalization is {(int)Normalization}, not a Normalization (None, Batch or Layer)."),
         };
         return new FN.FitOptions((int[])HiddenLayers.Clone(), Activation.ToCore(paramName: nameof(Activation)),
-            Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore()) : FSharpOption<FN.Loss>.None,
-            Scaling.ToCore(), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(), Dropout, normalization, Residual);
+            Loss is Loss l ? FSharpOption<FN.Loss>.Some(l.ToCore(nameof(Loss))) : FSharpOption<FN.Loss>.None,
+            Scaling.ToCore(nameof(Scaling)), Seed, Training.ToCore(), ValidationFraction, Precision.ToCore(nameof(Precision)), Dropout, normalization, Residual);
     }
 }
 
@@ -156,7 +187,8 @@ public sealed class Pipeline
     /// <param name="progress">Receives each epoch's record (a regressor's losses in the target's units, as <see cref="PipelineFitResult.History"/>), or null (called synchronously on the training thread).</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data.</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite, or grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is <see cref="Network"/>).</exception>
     public static PipelineFitResult Fit(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -186,7 +218,8 @@ public sealed class Pipeline
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad options or data (the task faults with it).</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite (TModel is <see cref="Network"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss became NaN or infinite, or grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is <see cref="Network"/>).</exception>
     public static Task<PipelineFitResult> FitAsync(Dataset data, PipelineOptions? options = null, IProgress<EpochRecord>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -197,7 +230,9 @@ public sealed class Pipeline
     }
 
     /// <summary>The untrained pipeline <see cref="Fit"/> starts from (scaler fitted on all of
-    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training.</summary>
+    /// <paramref name="data"/>'s rows, weights drawn from the seed), for summaries before training. It checks the options
+    /// as <see cref="Fit"/> does (the same check), so options that Fit refuses are refused here too.</summary>
+    /// <exception cref="ArgumentException">Bad options (ParamName the property, as <see cref="Fit"/> names it) or data.</exception>
     public static Pipeline Untrained(Dataset data, PipelineOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);

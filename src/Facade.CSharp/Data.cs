@@ -611,11 +611,11 @@ internal static class DataInterop
         m.IsDrop ? MissingValues.Drop : m.IsMean ? MissingValues.Mean : m.IsMedian ? MissingValues.Median
         : m.IsMostFrequent ? MissingValues.MostFrequent : MissingValues.Error;
 
-    internal static FN.UnknownCategory ToCore(this UnknownCategory u) => u switch
+    internal static FN.UnknownCategory ToCore(this UnknownCategory u, string paramName = "unknownCategory") => u switch
     {
         UnknownCategory.Error => FN.UnknownCategory.Error,
         UnknownCategory.Zeros => FN.UnknownCategory.Zeros,
-        _ => throw new ArgumentOutOfRangeException(nameof(u), u, "Unknown unknown-category rule."),
+        _ => throw new ArgumentOutOfRangeException(paramName, u, $"{paramName} is {(int)u}, not an UnknownCategory."),
     };
 
     internal static Scaling FromCore(FN.ScalingKind s) =>

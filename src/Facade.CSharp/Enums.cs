@@ -87,22 +87,24 @@ public enum Backend
 
 internal static class EnumInterop
 {
-    internal static Functional.NN.Backend ToCore(this Backend backend) => backend switch
+    // Each converter names the C# parameter (the method's, by default) or the options property (passed by the options'
+    // ToCore: "Backend", "Loss", "Precision", as Activation, Scaling and Normalization) that gave the unknown value.
+    internal static Functional.NN.Backend ToCore(this Backend backend, string paramName = "backend") => backend switch
     {
         Backend.Auto => Functional.NN.Backend.Auto,
         Backend.Reference => Functional.NN.Backend.Reference,
         Backend.Kernels => Functional.NN.Backend.Kernels,
-        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend."),
+        _ => throw new ArgumentOutOfRangeException(paramName, backend, $"{paramName} is {(int)backend}, not a Backend (Auto, Reference or Kernels)."),
     };
 
     internal static Backend FromCore(Functional.NN.Backend backend) =>
         backend.IsKernels ? Backend.Kernels : backend.IsReference ? Backend.Reference : Backend.Auto;
 
-    internal static Functional.NN.Precision ToCore(this Precision precision) => precision switch
+    internal static Functional.NN.Precision ToCore(this Precision precision, string paramName = "precision") => precision switch
     {
         Precision.Float64 => Functional.NN.Precision.Float64,
         Precision.Float32 => Functional.NN.Precision.Float32,
-        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
+        _ => throw new ArgumentOutOfRangeException(paramName, precision, $"{paramName} is {(int)precision}, not a Precision (Float64 or Float32)."),
     };
 
     internal static Precision FromCore(Functional.NN.Precision precision) =>
@@ -118,7 +120,7 @@ internal static class EnumInterop
             : throw new ArgumentOutOfRangeException(nameof(leakySlope), leakySlope, $"leakySlope must be finite, but is {leakySlope}."),
         Activation.Softplus => Functional.NN.Activation.Softplus,
         Activation.Step => Functional.NN.Activation.Step,
-        _ => throw new ArgumentOutOfRangeException(paramName, activation, "Unknown activation."),
+        _ => throw new ArgumentOutOfRangeException(paramName, activation, $"{paramName} is {(int)activation}, not an Activation."),
     };
 
     internal static Activation FromCore(Functional.NN.Activation activation) => activation.Tag switch
@@ -132,7 +134,7 @@ internal static class EnumInterop
         _ => Activation.Step,
     };
 
-    internal static Functional.NN.Loss ToCore(this Loss loss) => loss switch
+    internal static Functional.NN.Loss ToCore(this Loss loss, string paramName = "loss") => loss switch
     {
         Loss.HalfMeanSquaredError => Functional.NN.Loss.HalfMeanSquaredError,
         Loss.MeanSquaredError => Functional.NN.Loss.MeanSquaredError,
@@ -142,7 +144,7 @@ internal static class EnumInterop
         Loss.Hinge => Functional.NN.Loss.Hinge,
         Loss.SquaredHinge => Functional.NN.Loss.SquaredHinge,
         Loss.Logistic => Functional.NN.Loss.Logistic,
-        _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, "Unknown loss."),
+        _ => throw new ArgumentOutOfRangeException(paramName, loss, $"{paramName} is {(int)loss}, not a Loss."),
     };
 
     // The C# parameter is NetworkBuilder.Dense's initializer.

@@ -2,9 +2,9 @@ using FN = Functional.NN;
 
 namespace FunctionalNN;
 
-/// <summary>Training stopped because the loss or a weight became NaN or infinite, or a batch loss grew past
-/// <see cref="TrainingOptions.DivergenceFactor"/> times its start. Catch <see cref="TrainingDivergedException{TModel}"/>
-/// for the last finite model.</summary>
+/// <summary>Training stopped because the loss or a weight became NaN or infinite, or the epoch's loss so far grew past
+/// <see cref="TrainingOptions.DivergenceFactor"/> (or <see cref="LinearSgdOptions.DivergenceFactor"/>) times the loss at the
+/// start. Catch <see cref="TrainingDivergedException{TModel}"/> for the last finite model.</summary>
 public class TrainingDivergedException : Exception
 {
     internal TrainingDivergedException(int epoch, int step, string message, Exception inner) : base(message, inner)

@@ -29,7 +29,7 @@ public static class LinearClassifier
         LinearInterop.Option(o.Loss is Loss.Hinge or Loss.SquaredHinge or Loss.Logistic, nameof(options),
             $"options.Loss is {o.Loss}, which is not a margin loss; a linear classifier on labels -1, +1 takes Hinge, SquaredHinge or Logistic.");
         LinearInterop.Option(o.Sgd is not null, nameof(options), "options.Sgd must not be null.");
-        o.Sgd!.Validate(nameof(options));
+        o.Sgd!.Validate(nameof(options), "options.Sgd");
         var core = new FL.ClassifierOptions(o.Loss.ToCore(), o.Sgd.ToCore(), o.FitIntercept);
         var xm = Interop.ToMatrix(x, nameof(x));
         var l = LinearInterop.NotNull(labels, nameof(labels));
@@ -82,8 +82,8 @@ public static class Perceptron
 public static class SigmoidRegression
 {
     /// <summary>Trains a one-layer sigmoid network (a <see cref="Network"/>) on x (n x d) and y in [0, 1].</summary>
-    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
-    /// <see cref="Network"/> (the facade's).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is <see cref="Network"/>, the type this method returns: a
+    /// sigmoid network is not a <see cref="LinearModel"/>) The weights blew up; LastGood is the last finite network.</exception>
     public static Network Fit(double[,] x, double[] y, double learningRate = 0.5, int steps = 2000, long seed = 42)
     {
         var xm = Interop.ToMatrix(x, nameof(x));

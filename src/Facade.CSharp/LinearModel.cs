@@ -93,9 +93,12 @@ public sealed class LinearModel
     /// is the float32 rounding of its float64 solution. Widening is exact.
     /// </summary>
     /// <param name="precision">The precision of the new model.</param>
-    /// <exception cref="ArgumentException">A coefficient is beyond float32's range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An unknown precision.</exception>
+    /// <exception cref="ArgumentException">A coefficient or the intercept of this model is beyond the range of the
+    /// requested precision (float32's, about 3.4e38), so the model has no form in it: ParamName "precision" (the
+    /// argument this model's content cannot take), the message naming the coefficient and its position.</exception>
     public LinearModel WithPrecision(Precision precision) =>
-        new(FL.LinearModelModule.withPrecision(precision.ToCore(), Core));
+        new(Errors.Run(() => FL.LinearModelModule.withPrecision(precision.ToCore(), Core), ("model", nameof(precision))));
 
     /// <summary>The notes' stacked weights [b; W], (1 + d) x k with the intercept row first (W alone
     /// without an intercept). For the commute example this is the notes' W* = [w0, w1, w2].</summary>

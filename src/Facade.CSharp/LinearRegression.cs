@@ -58,17 +58,28 @@ public sealed class LinearSgdOptions
     /// <summary>The seed of the sample order (default 42).</summary>
     public long Seed { get; init; } = 42;
 
-    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message)
-    /// for a property out of range.</summary>
-    internal void Validate(string paramName)
+    /// <summary>The trainer's divergence growth rule, as <see cref="TrainingOptions.DivergenceFactor"/> (the same rule
+    /// and default, 1e4): training stops with <see cref="TrainingDivergedException{TModel}"/> when the epoch's loss so far
+    /// (its batch losses times their sizes, summed and divided by the number of samples) exceeds this times max(L0, 1),
+    /// L0 the cost at W = 0. 0 turns the rule off (a NaN or infinite cost or weight still stops training); otherwise it
+    /// must be a finite number above 1.</summary>
+    public double DivergenceFactor { get; init; } = FL.LinearSgdOptions.Default.DivergenceFactor;
+
+    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message as
+    /// <paramref name="path"/>.Property, path defaulting to the parameter: "options.Sgd.BatchSize" for the options of
+    /// a classifier) for a property out of range.</summary>
+    internal void Validate(string paramName, string? path = null)
     {
-        LinearInterop.Option(Schedule is not null, paramName, $"{paramName}.Schedule must not be null.");
-        LinearInterop.Option(BatchSize >= 1, paramName, $"{paramName}.BatchSize must be at least 1, but is {BatchSize}.");
-        LinearInterop.Option(Epochs >= 0, paramName, $"{paramName}.Epochs must not be negative, but is {Epochs}.");
-        LinearInterop.Option(StepTolerance >= 0 && double.IsFinite(StepTolerance), paramName, $"{paramName}.StepTolerance must be a finite number >= 0, but is {StepTolerance}.");
+        var p = path ?? paramName;
+        LinearInterop.Option(Schedule is not null, paramName, $"{p}.Schedule must not be null.");
+        LinearInterop.Option(BatchSize >= 1, paramName, $"{p}.BatchSize must be at least 1, but is {BatchSize}.");
+        LinearInterop.Option(Epochs >= 0, paramName, $"{p}.Epochs must not be negative, but is {Epochs}.");
+        LinearInterop.Option(StepTolerance >= 0 && double.IsFinite(StepTolerance), paramName, $"{p}.StepTolerance must be a finite number >= 0, but is {StepTolerance}.");
+        LinearInterop.Option(DivergenceFactor == 0 || DivergenceFactor > 1 && double.IsFinite(DivergenceFactor), paramName,
+            $"{p}.DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose cost is falling), but is {DivergenceFactor}.");
     }
 
-    internal FL.LinearSgdOptions ToCore() => new(Schedule.Core, BatchSize, Epochs, StepTolerance, Seed);
+    internal FL.LinearSgdOptions ToCore() => new(Schedule.Core, BatchSize, Epochs, StepTolerance, Seed, DivergenceFactor);
 }
 
 /// <summary>Least squares and ridge regression (notes ch. 1), in closed form (least squares by a QR factorisation

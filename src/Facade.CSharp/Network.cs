@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using FN = Functional.NN;
@@ -94,9 +95,12 @@ public sealed class Network
     /// computes (activations, loss, gradients, optimiser state, updated parameters) a float32 value.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An unknown precision.</exception>
-    /// <exception cref="ArgumentException">A parameter beyond float32's range (about 3.4e38).</exception>
+    /// <exception cref="ArgumentException">A parameter of this network is beyond the range of the requested precision
+    /// (float32's, about 3.4e38), so the network has no form in it: ParamName "precision" (the argument this network's
+    /// content cannot take), the message naming the block, the parameter and its position (e.g. "Block 0's
+    /// weights[0, 0] = 1E+39").</exception>
     public Network WithPrecision(Precision precision) =>
-        new(Errors.Run(() => FN.NetworkModule.withPrecision(precision.ToCore(), Core)));
+        new(Errors.Run(() => FN.NetworkModule.withPrecision(precision.ToCore(), Core), ("net", nameof(precision))));
 
     /// <summary>The dense layers, first to last (depth first into residual blocks; <see cref="Blocks"/> lists every block).</summary>
     public IReadOnlyList<LayerInfo> Layers =>
@@ -113,7 +117,8 @@ public sealed class Network
     /// <summary>A network with dense layer <paramref name="layer"/>'s weights and bias replaced (copied), numbered as in
     /// <see cref="Layers"/>; every other block is kept.</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such dense layer (the message gives the count).</exception>
-    /// <exception cref="ArgumentException">Weights or bias of the wrong shape, or not finite.</exception>
+    /// <exception cref="ArgumentException">Weights or bias of the wrong shape, not finite, or (for a Float32 network) holding a
+    /// value beyond float32's range, about 3.4e38 (ParamName "weights" or "bias", the message naming the position).</exception>
     public Network WithLayerParameters(int layer, double[,] weights, double[]? bias)
     {
         var old = LayerAt(layer);
@@ -123,6 +128,15 @@ public sealed class Network
         if ((bias is null) != (old.Bias == null))
             throw new ArgumentException(old.Bias == null ? $"Layer {layer} has no bias; pass null." : $"Layer {layer} has a bias; pass one of length {old.OutputSize}.", nameof(bias));
         var b = bias is null ? null : Interop.ToVector(bias, nameof(bias));
+        // The network's precision must hold the new values (the rounding withPrecision applies below).
+        var p = Core.Precision;
+        for (int i = 0; i < w.RowCount; i++)
+            for (int j = 0; j < w.ColumnCount; j++)
+                if (!double.IsFinite(FN.PrecisionModule.round(p, w[i, j])) && double.IsFinite(w[i, j]))
+                    throw new ArgumentException($"weights[{i}, {j}] = {w[i, j].ToString(CultureInfo.InvariantCulture)} is beyond the range of {FN.PrecisionModule.name(p)} (about 3.4e38), the network's precision.", nameof(weights));
+        for (int j = 0; b is not null && j < b.Count; j++)
+            if (!double.IsFinite(FN.PrecisionModule.round(p, b[j])) && double.IsFinite(b[j]))
+                throw new ArgumentException($"bias[{j}] = {b[j].ToString(CultureInfo.InvariantCulture)} is beyond the range of {FN.PrecisionModule.name(p)} (about 3.4e38), the network's precision.", nameof(bias));
         var replaced = FN.DenseModule.create(w, Interop.Some(b), old.Activation);
         var mapped = FN.NetworkModule.mapLayers(FuncConvert.FromFunc((int i, FN.Dense l) => i == layer ? replaced : l), Core);
         // Keeps the network's precision; a Float32 network rounds the new values to float32.

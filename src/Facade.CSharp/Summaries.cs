@@ -40,7 +40,7 @@ internal static class Summaries
         sb.AppendLine($"input".PadRight(w0) + $"(n, {net.InputSize})".PadRight(w1) + "0".PadLeft(w2));
         foreach (var r in rows) sb.AppendLine(r.Name.PadRight(w0) + r.Shape.PadRight(w1) + r.Params.ToString("N0", Inv).PadLeft(w2));
         sb.AppendLine(rule);
-        sb.AppendLine($"Total params: {net.ParameterCount.ToString("N0", Inv)} ({(net.Precision.IsFloat32 ? "float32" : "float64")}, {net.ParameterCount * (net.Precision.IsFloat32 ? 4 : 8) / 1024.0:F1} KiB)");
+        sb.AppendLine($"Total params: {net.ParameterCount.ToString("N0", Inv)} ({(net.Precision.IsFloat32 ? "float32" : "float64")}, {(net.ParameterCount * (net.Precision.IsFloat32 ? 4 : 8) / 1024.0).ToString("F1", Inv)} KiB)");
         return sb.ToString().TrimEnd();
     }
 

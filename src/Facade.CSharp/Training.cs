@@ -23,7 +23,8 @@ public static class Trainer
     /// <param name="progress">Receives each epoch's record as it ends, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step; the result holds what was trained.</param>
     /// <exception cref="ArgumentException">Bad data or options (ParamName names them).</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight became NaN or infinite (TModel is
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight became NaN or infinite, or the loss grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is
     /// <see cref="Network"/>); LastGood is the last finite network.</exception>
     public static TrainingResult<Network> Train(Network network, double[,] x, double[,] y, Loss loss,
         TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
@@ -86,7 +87,8 @@ public static class Trainer
     /// <param name="options">Hyperparameters; null for the defaults.</param>
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss or a parameter became NaN or infinite (TModel is double[]); LastGood is the last finite parameters.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a parameter became NaN or infinite, or the loss grew past
+    /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is double[]); LastGood is the last finite parameters.</exception>
     public static TrainingResult<double[]> TrainVector(double[] parameters, int sampleCount,
         Func<double[], int[], BatchLossAndGradient> lossAndGradient, TrainingOptions? options = null,
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)

@@ -12,8 +12,9 @@ public enum Sampling
     WithReplacement,
 }
 
-/// <summary>How much data one step sees: full-batch gradient descent, one-sample SGD, or minibatches.</summary>
-public sealed class Batching
+/// <summary>How much data one step sees: full-batch gradient descent, one-sample SGD, or minibatches. Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Batching : IEquatable<Batching>
 {
     private Batching(FN.Batching core, string text)
     {
@@ -43,6 +44,26 @@ public sealed class Batching
     /// <inheritdoc/>
     public override string ToString() => Text;
 
+    /// <summary>True when <paramref name="other"/> is the same batching (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The batching to compare with, or null.</param>
+    public bool Equals(Batching? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Batching);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Batching)"/>.</summary>
+    /// <param name="left">A batching, or null.</param>
+    /// <param name="right">A batching, or null.</param>
+    public static bool operator ==(Batching? left, Batching? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A batching, or null.</param>
+    /// <param name="right">A batching, or null.</param>
+    public static bool operator !=(Batching? left, Batching? right) => !(left == right);
+
     internal static Batching FromCore(FN.Batching core) => core switch
     {
         FN.Batching.MiniBatch m => MiniBatch(m.size, FromCore(m.sampling)),
@@ -60,8 +81,9 @@ public sealed class Batching
     };
 }
 
-/// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ...</summary>
-public sealed class Schedule
+/// <summary>A step-size schedule eta_t, a pure function of the step count t = 1, 2, ... Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Schedule : IEquatable<Schedule>
 {
     private Schedule(FN.Schedule core, params (string Fragment, string Param)[] parameters)
     {
@@ -117,10 +139,31 @@ public sealed class Schedule
 
     /// <inheritdoc/>
     public override string ToString() => FN.ScheduleModule.describe(Core);
+
+    /// <summary>True when <paramref name="other"/> is the same schedule (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The schedule to compare with, or null.</param>
+    public bool Equals(Schedule? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Schedule);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Schedule)"/>.</summary>
+    /// <param name="left">A schedule, or null.</param>
+    /// <param name="right">A schedule, or null.</param>
+    public static bool operator ==(Schedule? left, Schedule? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A schedule, or null.</param>
+    /// <param name="right">A schedule, or null.</param>
+    public static bool operator !=(Schedule? left, Schedule? right) => !(left == right);
 }
 
-/// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md).</summary>
-public sealed class Optimizer
+/// <summary>An update rule, each equal to PyTorch's torch.optim rule of the same name (see docs/training.md). Compared by value: two
+/// made with the same arguments are equal (<c>==</c>, <c>Equals</c>).</summary>
+public sealed class Optimizer : IEquatable<Optimizer>
 {
     private Optimizer(FN.Optimizer core, params string[] parameters)
     {
@@ -161,6 +204,26 @@ public sealed class Optimizer
 
     /// <inheritdoc/>
     public override string ToString() => FN.OptimizerModule.name(Core);
+
+    /// <summary>True when <paramref name="other"/> is the same update rule (compared by value: the same kind and the same constants).</summary>
+    /// <param name="other">The optimizer to compare with, or null.</param>
+    public bool Equals(Optimizer? other) => other is not null && Core.Equals(other.Core);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Optimizer);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Core.GetHashCode();
+
+    /// <summary>Value equality, as <see cref="Equals(Optimizer)"/>.</summary>
+    /// <param name="left">A optimizer, or null.</param>
+    /// <param name="right">A optimizer, or null.</param>
+    public static bool operator ==(Optimizer? left, Optimizer? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality, the negation of <c>==</c>.</summary>
+    /// <param name="left">A optimizer, or null.</param>
+    /// <param name="right">A optimizer, or null.</param>
+    public static bool operator !=(Optimizer? left, Optimizer? right) => !(left == right);
 }
 
 /// <summary>The hyperparameters of a training run. Every default is the core's
@@ -170,7 +233,9 @@ public sealed class Optimizer
 /// MLP defaults (solver adam, learning_rate_init 0.001, max_iter 200, n_iter_no_change 10, tol 1e-4) with
 /// Keras' batch size 32; see docs/training.md. Every stopping rule that is set is checked; the first that
 /// fires stops training and is named in the result. The notes' plain gradient descent is
-/// <see cref="GradientDescent"/>.</summary>
+/// <see cref="GradientDescent"/>. Two options are equal (<c>==</c>, <c>Equals</c>) when every property is; the
+/// <see cref="FunctionalNN.Batching"/>, <see cref="FunctionalNN.Schedule"/> and <see cref="FunctionalNN.Optimizer"/>
+/// compare by value.</summary>
 /// <example><code>
 /// var adam = new TrainingOptions();                                 // the defaults
 /// var notes = TrainingOptions.GradientDescent(rate: 0.5, epochs: 500); // full batch, plain SGD, no plateau stop
@@ -206,7 +271,9 @@ public sealed record TrainingOptions
     /// <summary>The notes' rule: stop when one step changes no parameter by this much (default 0: off).</summary>
     public double ParameterTolerance { get; init; } = D.ParameterTolerance;
 
-    /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off).</summary>
+    /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off). A value must be
+    /// finite: NaN or an infinity is refused when training starts (ArgumentException, ParamName "TargetLoss"); null, not
+    /// NaN, turns the rule off.</summary>
     public double? TargetLoss { get; init; } = double.IsNaN(D.TargetLoss) ? null : D.TargetLoss;
 
     /// <summary>The plateau stop: epochs in a row without an improvement of <see cref="EarlyStoppingMinDelta"/>
@@ -229,9 +296,14 @@ public sealed record TrainingOptions
     /// epoch; default false, when the history's GradientNorm is NaN).</summary>
     public bool RecordGradientNorm { get; init; } = D.RecordGradientNorm;
 
-    /// <summary>Stop with <c>TrainingDivergedException</c> when a batch loss exceeds this factor times
-    /// max(L0, 1), L0 the first epoch's training loss (default 1e4; 0 turns the rule off; otherwise it
-    /// must be a finite number above 1, else training throws ArgumentOutOfRangeException).</summary>
+    /// <summary>The growth rule: stop with <see cref="TrainingDivergedException{TModel}"/> when the epoch's loss so far
+    /// (the sum of its batch losses so far, each times its batch size, divided by the number of samples; at the epoch's
+    /// end the mean of its batch losses) exceeds this factor times max(L0, 1), L0 the loss of the whole training set at
+    /// the initial parameters (measured by one pass over the set only when the epoch's loss first passes this factor);
+    /// checked after every step (default 1e4; 0 turns the rule off, NaN and infinity still stop
+    /// training; otherwise it must be a finite number above 1, else training throws ArgumentOutOfRangeException). Single
+    /// batch losses are not compared (with small batches one sample's loss may be n times the mean): while the weights
+    /// stay where they started the rule cannot fire. See docs/training.md.</summary>
     public double DivergenceFactor { get; init; } = D.DivergenceFactor;
 
     /// <summary>The notes' plain gradient descent: full batch, constant step <paramref name="rate"/>, plain SGD,
@@ -258,11 +330,14 @@ public sealed record TrainingOptions
         ArgumentNullException.ThrowIfNull(Batching, nameof(Batching));
         ArgumentNullException.ThrowIfNull(Schedule, nameof(Schedule));
         ArgumentNullException.ThrowIfNull(Optimizer, nameof(Optimizer));
+        // The core spells "off" NaN; in C# it is null, so a NaN here is a mistake, not "off".
+        if (TargetLoss is double t && !double.IsFinite(t))
+            throw new ArgumentException($"TargetLoss must be a finite number, or null for off, but is {t.ToString(System.Globalization.CultureInfo.InvariantCulture)}.", nameof(TargetLoss));
         var early = EarlyStoppingPatience is int p
             ? FSharpOption<FN.EarlyStopping>.Some(new FN.EarlyStopping(p, EarlyStoppingMinDelta))
             : FSharpOption<FN.EarlyStopping>.None;
         return new FN.TrainingOptions(Batching.Core, Schedule.Core, new FN.OptimizerSettings(Optimizer.Core, WeightDecay, ClipNorm),
             Seed, MaxEpochs, MaxSteps, ParameterTolerance, TargetLoss ?? double.NaN, early,
-            Backend.ToCore(), ExactEpochLoss, RecordGradientNorm, DivergenceFactor);
+            Backend.ToCore(nameof(Backend)), ExactEpochLoss, RecordGradientNorm, DivergenceFactor);
     }
 }

@@ -13,7 +13,10 @@ public enum StopReason
     ParameterTolerance,
     /// <summary>The training loss reached the target.</summary>
     TargetLoss,
-    /// <summary>The validation loss stopped improving; the best weights were restored.</summary>
+    /// <summary>The plateau stop: the monitored loss did not improve by <see cref="TrainingOptions.EarlyStoppingMinDelta"/>
+    /// for <see cref="TrainingOptions.EarlyStoppingPatience"/> epochs in a row. With validation data it watches the
+    /// validation loss and the result's model is the best epoch's weights (restored); without, it watches the training
+    /// loss and the result's model is the last weights (not restored).</summary>
     EarlyStopping,
     /// <summary>Cancellation was requested; the result holds what was trained so far.</summary>
     Cancelled,
@@ -93,7 +96,12 @@ public sealed class TrainingResult<TModel>
     /// <summary>The rule that stopped training.</summary>
     public StopReason StopReason { get; }
 
-    /// <summary>The loss of <see cref="Model"/> on the whole training set.</summary>
+    /// <summary>The training loss of <see cref="Model"/>. With <see cref="TrainingOptions.ExactEpochLoss"/> it is the loss of
+    /// <see cref="Model"/> on the whole training set. With the default (false) it is the batch losses' figure, no extra
+    /// pass over the data: the mean of the last epoch's batch losses, each measured before its step and weighted by its
+    /// batch size (the last <see cref="EpochRecord.TrainLoss"/>; the best epoch's when early stopping restored it; for
+    /// a run stopped inside an epoch the mean of that epoch's batch losses so far), which is not the loss of
+    /// <see cref="Model"/> itself (the weights moved during the epoch).</summary>
     public double TrainLoss { get; }
 
     /// <summary>One record per completed epoch, oldest first.</summary>

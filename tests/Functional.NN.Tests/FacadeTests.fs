@@ -153,10 +153,10 @@ let tests =
             // A real argmax still works (the first of a tie).
             Expect.equal (Labels.ArgMax(array2D [ [ 1.0; 3.0; 3.0 ]; [ 2.0; 0.0; -1.0 ] ])) [| 1; 0 |] "argmax"
         }
-        test "WithPrecision names the network (C#) when a parameter is beyond float32's range" {
+        test "WithPrecision names its precision argument (C#; the network has no such parameter) and the weight when a parameter is beyond float32's range" {
             // 1e39 is above float32's largest finite value, about 3.4e38.
             let big = NetworkBuilder(1).Dense(1, Activation.Identity).Seed(1L).Build().WithLayerParameters(0, array2D [ [ 1e39 ] ], [| 0.0 |])
-            expectArg "network" [ "beyond the range of float32" ] (fun () -> big.WithPrecision(Precision.Float32) |> ignore)
+            expectArg "precision" [ "beyond the range of float32"; "weights[0, 0]" ] (fun () -> big.WithPrecision(Precision.Float32) |> ignore)
         }
         test "PermutationImportance checks labels against the model's outputs and names the C# parameters" {
             let x = Array2D.init 6 3 (fun i j -> sin (float (3 * i + j)))

@@ -142,13 +142,31 @@ module PipelineFit =
             Check.fail "Loss" (sprintf "Loss is %s, a classification loss, but the target '%s' is numeric (regression); use MeanSquaredError or HalfMeanSquaredError, or read the target as classes (TargetKind Classification)." (Loss.name loss) data.TargetName)
         | _ -> ()
 
-    /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
-    /// from the seed (inputs, hidden layers, identity output) in the options' precision, the target scaler (regression:
-    /// standardisation of the target, fitted on its rows).
-    let untrained (options: FitOptions) (data: Dataset) : Pipeline =
-        checkTask options data
+    /// Raises ArgumentException (ParamName "options") unless the validation fraction lies in [0, 1).
+    let private checkValidationFraction (options: FitOptions) =
+        if not (options.ValidationFraction >= 0.0 && options.ValidationFraction < 1.0) then
+            Check.fail "options" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
+
+    /// The checks of the options alone (no data), which `untrained` and `fitWith` both make before
+    /// any work, so that a pipeline is never built from options its training would refuse: the
+    /// hidden layers' widths ("options.HiddenLayers"), the dropout rate ("options.Dropout"), the
+    /// validation fraction in [0, 1) ("options") and the trainer's options
+    /// (`Trainer.validateOptions`, naming the field). Raises ArgumentException.
+    let checkOptions (options: FitOptions) =
+        Check.notNull "options" (box options)
         Check.notNull "options.HiddenLayers" options.HiddenLayers
         options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
+        Dropout.checkRate "options.Dropout" options.Dropout
+        checkValidationFraction options
+        Trainer.validateOptions options.Training (options.ValidationFraction > 0.0)
+
+    /// An untrained pipeline for a data set: the scaler fitted on its rows, the network drawn
+    /// from the seed (inputs, hidden layers, identity output) in the options' precision, the target scaler (regression:
+    /// standardisation of the target, fitted on its rows). Checks the options as `fitWith` does
+    /// (`checkOptions`, `checkTask`).
+    let untrained (options: FitOptions) (data: Dataset) : Pipeline =
+        checkOptions options
+        checkTask options data
         let loss = defaultArg options.Loss (defaultLoss data)
         let classNames = data.ClassNames
         let outputs =
@@ -197,8 +215,7 @@ module PipelineFit =
 
     /// Splits off the validation rows (stratified for classes) with the options' seed.
     let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
-        if not (options.ValidationFraction >= 0.0 && options.ValidationFraction < 1.0) then
-            Check.fail "options" (sprintf "ValidationFraction must lie in [0, 1), but is %s." (string options.ValidationFraction))
+        checkValidationFraction options
         if options.ValidationFraction = 0.0 then data, None
         else
             if data.IsClassification && (data.Labels |> Array.countBy id |> Array.forall (fun (_, c) -> c < 2)) then
@@ -241,6 +258,7 @@ module PipelineFit =
     /// stops being finite.
     let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
         Check.notNull "data" (box data)
+        checkOptions options
         checkTask options data
         let data = checkData data
         let train, validation = splitValidation options data

@@ -141,13 +141,19 @@ module LinearModel =
     /// Float32 model is exact. The fits solve in float64 (QR or the normal equations in float32
     /// would lose half their digits or all of them, docs/precision.md), so the Float32 model of a
     /// fit is the float32 rounding of the float64 solution: `fit ... |> withPrecision Float32`.
-    /// A coefficient beyond float32's range raises ArgumentException (ParamName "model").
+    /// A coefficient beyond float32's range raises ArgumentException (ParamName "model", the
+    /// message naming the coefficient or intercept and its position).
     let withPrecision (p: Precision) (model: LinearModel) : LinearModel =
         Check.notNull "model" (box model)
         let w = Precision.roundMatrix p model.Coefficients
         let b = Precision.roundVector p model.Intercept
-        if not (Mat.maxAbs w < infinity && b.ForAll(fun v -> Double.IsFinite v)) then
-            Check.fail "model" (sprintf "The model has a coefficient or intercept beyond the range of %s (about 3.4e38)." (Precision.name p))
+        let fail (what: string) (v: float) =
+            Check.fail "model" (sprintf "The model's %s = %s is beyond the range of %s (about 3.4e38), so the model has no %s form." what (string v) (Precision.name p) (Precision.name p))
+        for i in 0 .. w.RowCount - 1 do
+            for j in 0 .. w.ColumnCount - 1 do
+                if not (Double.IsFinite w.[i, j]) then fail (sprintf "coefficient [%d, %d]" i j) model.Coefficients.[i, j]
+        for j in 0 .. b.Count - 1 do
+            if not (Double.IsFinite b.[j]) then fail (sprintf "intercept [%d]" j) model.Intercept.[j]
         { model with Coefficients = w; Intercept = b; Precision = p }
 
     /// The design matrix: X itself, or [1 X] (a column of ones first, the notes' x_0 = 1) when

@@ -22,10 +22,18 @@ type LinearSgdOptions =
       /// ParameterTolerance); 0 never stops early.
       StepTolerance: float
       /// The seed of the library's generator (Rng), which draws the order of the samples.
-      Seed: int64 }
-    /// eta_t = 0.01 / sqrt t, b = 1, 100 epochs, no early stop, seed 42.
+      Seed: int64
+      /// The trainer's divergence growth rule (TrainingOptions.DivergenceFactor, the same rule and
+      /// default 1e4): training stops with TrainingDivergedException when the epoch's loss so far
+      /// (its batch losses times their sizes, summed and divided by n) exceeds this times
+      /// max(L0, 1), L0 the cost at W = 0. 0 turns it off (NaN and infinity still stop training);
+      /// otherwise a finite number above 1.
+      DivergenceFactor: float }
+    /// eta_t = 0.01 / sqrt t, b = 1, 100 epochs, no early stop, seed 42, the trainer's divergence
+    /// factor (1e4).
     static member Default =
-        { Schedule = Schedule.InverseSqrt 0.01; BatchSize = 1; Epochs = 100; StepTolerance = 0.0; Seed = 42L }
+        { Schedule = Schedule.InverseSqrt 0.01; BatchSize = 1; Epochs = 100; StepTolerance = 0.0; Seed = 42L
+          DivergenceFactor = TrainingOptions.Default.DivergenceFactor }
     /// A copy with Schedule changed.
     member this.WithSchedule(schedule: Schedule) = { this with Schedule = schedule }
     /// A copy with BatchSize changed.
@@ -36,13 +44,16 @@ type LinearSgdOptions =
     member this.WithStepTolerance(tolerance: float) = { this with StepTolerance = tolerance }
     /// A copy with Seed changed.
     member this.WithSeed(seed: int64) = { this with Seed = seed }
+    /// A copy with DivergenceFactor changed (0: off).
+    member this.WithDivergenceFactor(factor: float) = { this with DivergenceFactor = factor }
 
 /// Minibatch SGD for the linear models, on the general trainer: the linear model's stacked
 /// weights theta = [b; W] are the trainer's parameter vector (column-major), and its batches,
 /// schedule and stopping rule are the trainer's (Batching, Schedule, ParameterTolerance).
 module Sgd =
 
-    /// Checks the options (ParamName "schedule", "batchSize", "epochs", "stepTolerance").
+    /// Checks the options (ParamName "schedule", "batchSize", "epochs", "stepTolerance",
+    /// "divergenceFactor").
     let check (options: LinearSgdOptions) =
         Check.notNull "schedule" (box options.Schedule)
         Schedule.validate options.Schedule
@@ -50,6 +61,8 @@ module Sgd =
         if options.Epochs < 0 then Check.fail "epochs" (sprintf "epochs must not be negative, but is %d." options.Epochs)
         if Double.IsNaN options.StepTolerance || Double.IsInfinity options.StepTolerance || options.StepTolerance < 0.0 then
             Check.fail "stepTolerance" (sprintf "stepTolerance must be a finite number >= 0, but is %s." (string options.StepTolerance))
+        if not (options.DivergenceFactor = 0.0 || options.DivergenceFactor > 1.0) || Double.IsInfinity options.DivergenceFactor then
+            raise (ArgumentOutOfRangeException("divergenceFactor", sprintf "divergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose loss is falling), but is %s." (string options.DivergenceFactor)))
 
     /// The trainer's options for these SGD options.
     let trainingOptions (options: LinearSgdOptions) : TrainingOptions =
@@ -63,6 +76,7 @@ module Sgd =
             Seed = options.Seed
             MaxEpochs = options.Epochs
             ParameterTolerance = options.StepTolerance
+            DivergenceFactor = options.DivergenceFactor
             // Costs holds the cost on the whole data after each epoch.
             ExactEpochLoss = true }
 
@@ -90,7 +104,9 @@ module Sgd =
                 try Trainer.trainVector (trainingOptions options) objective (theta0.ToColumnMajorArray())
                 with :? TrainingDivergedException as e ->
                     let good = match e.LastGood with :? (float[]) as v -> toModel (toMatrix v) | other -> other
-                    raise (TrainingDivergedException(e.Epoch, e.Step, good, e.Message))
+                    // The growth rule's factor is this API's option.
+                    let message = e.Message.Replace("(TrainingOptions.DivergenceFactor)", "(LinearSgdOptions.DivergenceFactor)")
+                    raise (TrainingDivergedException(e.Epoch, e.Step, good, message))
             let reason =
                 match r.StopReason with
                 | StopReason.ParameterTolerance -> LinearStopReason.StepTolerance

@@ -110,6 +110,11 @@ module Optimizer =
         let bad msg = Check.fail "optimizer" msg
         let unit name v = if not (v >= 0.0 && v < 1.0) then bad (sprintf "%s must lie in [0, 1), but is %s." name (string v))
         let nonNeg name v = if not (v >= 0.0) || Double.IsInfinity v then bad (sprintf "%s must be a non-negative finite number, but is %s." name (string v))
+        // The adaptive rules divide by sqrt(s) + epsilon: at epsilon 0 a parameter whose gradient
+        // has been 0 so far (s = 0) would compute 0/0.
+        let positiveEpsilon v =
+            if not (v > 0.0) || Double.IsInfinity v then
+                bad (sprintf "epsilon must be a positive finite number (the update divides by sqrt(s) + epsilon, which is 0 for a parameter whose gradient has been 0), but is %s." (string v))
         nonNeg "WeightDecay" settings.WeightDecay
         nonNeg "ClipNorm" settings.ClipNorm
         match settings.Optimizer with
@@ -121,20 +126,20 @@ module Optimizer =
             unit "momentum" mu
             if mu = 0.0 then bad "Nesterov momentum needs a momentum above 0."
         | Optimizer.AdaGrad (eps, s0) ->
-            nonNeg "epsilon" eps
+            positiveEpsilon eps
             nonNeg "initialAccumulator" s0
         | Optimizer.RMSProp (alpha, eps, mu, _) ->
             unit "alpha" alpha
-            nonNeg "epsilon" eps
+            positiveEpsilon eps
             unit "momentum" mu
         | Optimizer.Adam (b1, b2, eps) ->
             unit "beta1" b1
             unit "beta2" b2
-            nonNeg "epsilon" eps
+            positiveEpsilon eps
         | Optimizer.AdamW (b1, b2, eps, wd) ->
             unit "beta1" b1
             unit "beta2" b2
-            nonNeg "epsilon" eps
+            positiveEpsilon eps
             nonNeg "weightDecay" wd
 
     /// |g|_2, the Euclidean norm of a whole gradient.

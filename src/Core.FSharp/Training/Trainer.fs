@@ -122,9 +122,10 @@ module Trainer =
     /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
     /// check after every step.
     /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
-    /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` is not read.
+    /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` is not read, and
+    /// `initial ()` (the run's starting parameters, flat) only when the growth rule needs L0.
     let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj)
-                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (start: Checkpoint<float[]>) : TrainingResult<'M> =
+                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: unit -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
             match options.Batching with
@@ -184,19 +185,47 @@ module Trainer =
             samples <- 0
         let tolOn = options.ParameterTolerance > 0.0
         let factor = options.DivergenceFactor
-        let tooLarge (loss: float) = factor > 0.0 && not (Double.IsNaN baseline) && loss > factor * max baseline 1.0
+        // The growth rule's L0: the loss of the whole training set at the run's initial
+        // parameters (`initial ()`), measured only when the rule first needs it - when the epoch's
+        // loss so far passes factor * 1, a bound that factor * max(L0, 1) is never below - so a
+        // run whose loss stays under factor makes no extra pass (a checkpoint keeps L0 once
+        // measured). The session's parameters and state are set back bit for bit after the pass.
+        // When L0 is not finite the rule waits for the end of the epoch, whose training loss
+        // becomes L0.
+        let mutable baselineMeasured = not (Double.IsNaN baseline)
+        let measureBaseline () =
+            if not baselineMeasured then
+                baselineMeasured <- true
+                let current = session.Parameters()
+                session.SetParameters (initial ())
+                let l0 = session.TrainingLoss()
+                session.SetParameters current
+                if Double.IsFinite l0 then baseline <- l0
+        // The growth rule (see TrainingOptions.DivergenceFactor): the epoch's loss so far, the sum
+        // of its batch losses (each times its batch size) over the n samples - at the end of an
+        // epoch its mean batch loss - against factor * max(L0, 1). While the parameters stay
+        // where they started, the batches of an epoch are part of the set, so this sum is at most
+        // n * L0 for a loss that is never negative: finite data cannot set it off; one batch's
+        // loss alone may be up to n / b times L0.
+        let tooLarge (epochSum: float) =
+            factor > 0.0 && epochSum / float n > factor
+            && (measureBaseline ()
+                not (Double.IsNaN baseline) && epochSum / float n > factor * max baseline 1.0)
+        let growth (epochSum: float) =
+            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times the loss at the start %g (TrainingOptions.DivergenceFactor)"
+                n (epochSum / float n) factor baseline
         let diverged (e: int) (what: string) (good: float[]) =
             raise (TrainingDivergedException(e, step, lastGood good,
                     sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e step what (Schedule.rate options.Schedule (max step 1))))
         // The mark: where a replay starts.
-        let mutable markStep, markPosition, markSum, markSamples, markBaseline = step, position, lossSum, samples, baseline
+        // (L0 is not part of the mark: it is the loss at the run's start, whenever it is measured.)
+        let mutable markStep, markPosition, markSum, markSamples = step, position, lossSum, samples
         let setMark () =
             session.Mark()
             markStep <- step
             markPosition <- position
             markSum <- lossSum
             markSamples <- samples
-            markBaseline <- baseline
         /// Rewinds to the mark and replays up to `untilStep`, checking after every step; raises at
         /// the first bad one. Returns normally only if none is bad (then the state is as before).
         let replay (untilStep: int) =
@@ -205,7 +234,6 @@ module Trainer =
             position <- markPosition
             lossSum <- markSum
             samples <- markSamples
-            baseline <- markBaseline
             while step < untilStep do
                 let good = session.Parameters()
                 let o = starts.[position]
@@ -214,10 +242,8 @@ module Trainer =
                 step <- step + 1
                 let struct (loss, _) = session.Step(order, o, c, Schedule.rate options.Schedule step, false)
                 if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) good
-                if tooLarge loss then
-                    diverged (epoch + 1) (sprintf "the batch loss %g grew past %g times its starting value %g (TrainingOptions.DivergenceFactor)" loss factor baseline) good
+                if tooLarge (lossSum + loss * float c) then diverged (epoch + 1) (growth (lossSum + loss * float c)) good
                 if not (session.ParametersFinite()) then diverged (epoch + 1) "a parameter became NaN or infinite" good
-                if Double.IsNaN baseline then baseline <- loss
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
         setMark ()
@@ -236,8 +262,7 @@ module Trainer =
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
                 let struct (loss, change) = session.Step(order, o, c, eta, tolOn)
-                if nonFinite loss || tooLarge loss then replay step
-                if Double.IsNaN baseline then baseline <- loss
+                if nonFinite loss || tooLarge (lossSum + loss * float c) then replay step
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
                 let tolHit = tolOn && change < options.ParameterTolerance
@@ -255,7 +280,7 @@ module Trainer =
                         replay (failing - 1)
                         step <- failing
                         diverged (epoch + 1) (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
-                    if epoch = 1 then baseline <- trainLoss
+                    if baselineMeasured && Double.IsNaN baseline then baseline <- trainLoss
                     let validation = session.Validation()
                     // The plateau stop: on the validation loss (the best parameters are restored at
                     // the end) or, without a validation set, on the training loss (scikit-learn's
@@ -350,7 +375,7 @@ module Trainer =
         let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint.Model.Length checkpoint
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         let s = session :> ITrainingSession
-        run options hooks s box (fun () -> s.Parameters()) id checkpoint
+        run options hooks s box (fun () -> s.Parameters()) id (fun () -> checkpoint.Model) checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -460,7 +485,7 @@ module Trainer =
                 let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                 session, (fun () -> toNet net (session.Parameters()))
         try
-            try run options hooks session (toNet net >> box) snapshot (toNet net) flat finally session.Dispose()
+            try run options hooks session (toNet net >> box) snapshot (toNet net) (fun () -> ofNet net) flat finally session.Dispose()
         with :? TrainingDivergedException as e when checkpoint.Step = 0 && e.Step = 1 ->
             // The very first step of a fresh run: when the loss is already not finite at the
             // initial parameters, before any step, no step size is to blame: the data are too large

@@ -54,11 +54,24 @@ type TrainingOptions =
       /// Whether each epoch records |grad|_2 on the whole training set (one more forward and
       /// backward pass over the set per epoch); when false the history's GradientNorm is NaN.
       RecordGradientNorm: bool
-      /// Divergence beyond NaN and infinity: training stops with TrainingDivergedException when a
-      /// batch loss exceeds DivergenceFactor * max(L0, 1), where L0 is the first epoch's training
-      /// loss (during the first epoch: the run's first batch loss). 0 turns the rule off; otherwise
-      /// it must be a finite number above 1 (training raises ArgumentOutOfRangeException naming
-      /// DivergenceFactor for anything else: a factor of at most 1 would stop a falling loss).
+      /// Divergence beyond NaN and infinity (the growth rule): training stops with
+      /// TrainingDivergedException when the epoch's loss so far - the sum of its batch losses so
+      /// far, each times its batch size, divided by the number of samples n; at the end of the
+      /// epoch its mean batch loss (the history's TrainLoss) - exceeds
+      /// DivergenceFactor * max(L0, 1), L0 the loss of the whole training set at the initial
+      /// parameters (one pass over the set, made only when the epoch's loss so far first passes
+      /// DivergenceFactor, the least the bound can be, so a run whose loss stays below it makes
+      /// none; a checkpoint keeps L0 once measured, and a run resumed from one taken before
+      /// measures it at the checkpoint's parameters). It is
+      /// checked after every step. Single batch losses are not compared: with small batches they
+      /// legitimately differ by far more than any factor (one sample's loss may be n times the
+      /// mean). While the parameters stay where they started, an epoch's batches are part of the
+      /// set, so for a loss that is never negative the sum is at most n * L0 and the rule cannot
+      /// fire (with replacement only if one sample is drawn more than DivergenceFactor times in
+      /// an epoch); a loss that really grows reaches the bound within the epoch it passes it.
+      /// 0 turns the rule off; otherwise it must be a finite number above 1 (training raises
+      /// ArgumentOutOfRangeException naming DivergenceFactor for anything else: a factor of at
+      /// most 1 would stop a falling loss).
       DivergenceFactor: float }
     /// The one set of defaults, used alone, by the pipeline, the C# facade and the CLI (none of
     /// them copies a value). Chosen so that standardised data do not diverge; where each value
@@ -139,8 +152,9 @@ type StopReason =
     | ParameterTolerance = 2
     /// The training loss reached the target.
     | TargetLoss = 3
-    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the best
-    /// weights were restored) or, without a validation set, the training loss.
+    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the result
+    /// holds the best epoch's weights, restored) or, without a validation set, the training loss
+    /// (the result holds the last weights, not restored).
     | EarlyStopping = 4
     /// Cancellation was requested; the result holds what was trained so far (under the plateau
     /// stop watching a validation loss, the best epoch's weights so far; the checkpoint the last).
@@ -209,7 +223,8 @@ type Checkpoint<'Model> =
       EpochLossSum: float
       /// The current epoch's completed batches: the number of samples they held.
       EpochSamples: int
-      /// The divergence rule's L0 (NaN before the first step; see `DivergenceFactor`).
+      /// The divergence rule's L0, the whole set's loss at the run's initial parameters (NaN
+      /// until the rule first needs it; see `DivergenceFactor`).
       LossBaseline: float }
 
 /// What a training run returns.

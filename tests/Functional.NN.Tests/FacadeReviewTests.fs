@@ -1,0 +1,339 @@
+/// A review of the trainer's divergence rule and of the C# facade's errors, docs and equality:
+/// false divergence on finite data, parameter names in errors, enum and NaN options, value
+/// equality of the options, culture-independent summaries, Pipeline.Untrained's checks.
+module Functional.NN.Tests.FacadeReviewTests
+
+open System
+open System.Globalization
+open Expecto
+open FsCheck
+open FunctionalNN
+
+/// The core's trainer (the facade's Trainer is in scope under its name).
+let private coreTrainVector options objective theta0 = Functional.NN.Trainer.trainVector options objective theta0
+
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
+    match Expect.throwsC f id with
+    | :? ArgumentException as e ->
+        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+        for fr in fragments do Expect.stringContains e.Message fr "message"
+        e
+    | e -> failtestf "expected ArgumentException, got %O" e
+
+/// The regression data of the review: x = i / 20, y = 1 + x for i = 0 .. 19, one target y[7] = 300.
+let private outlierX = Array2D.init 20 1 (fun i _ -> float i / 20.0)
+let private outlierY = Array.init 20 (fun i -> if i = 7 then 300.0 else 1.0 + float i / 20.0)
+
+/// Least squares of a line through the origin, w x_i ~ y_i, as a parameter-vector objective: the mean
+/// of (w x_i - y_i)^2 / 2 over the batch (never negative) and its gradient.
+let private lineObjective (x: float[]) (y: float[]) : Functional.NN.Objective =
+    { SampleCount = x.Length
+      LossAndGradient = fun w rows ->
+          let mutable l = 0.0
+          let mutable g = 0.0
+          for i in rows do
+              let r = w.[0] * x.[i] - y.[i]
+              l <- l + r * r / 2.0
+              g <- g + r * x.[i]
+          l / float rows.Length, [| g / float rows.Length |]
+      Validation = None }
+
+[<Tests>]
+let tests =
+    testList "FacadeReview" [
+        testList "divergence growth rule" [
+            testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 }
+                "parameters that do not move never trip the growth rule, whatever the batching and however far one target lies out" <| fun (seed: int, size: int, kind: int, power: int) ->
+                // Derivation (docs/training.md, Divergence): with the parameters at their start, an
+                // epoch's batches are part of the set (each sample once without replacement; with
+                // replacement at most n <= 50 < 1e4 draws of one sample), so the epoch's loss so far
+                // S / n is at most n * L0 / n * (draws of a sample) < 1e4 * L0 for a loss >= 0. A step of
+                // 1e-300 moves w by about 1e-300 * |g|, which changes no loss here (relative 1e-290).
+                // The former rule compared one sample's loss with the first one's (here up to 1e12 times).
+                let n = 2 + abs (size % 49)
+                let rng = Random(seed)
+                let x = Array.init n (fun i -> 1.0 + float i / float n)
+                let y = Array.init n (fun i -> 1.0 + 0.1 * float i)
+                y.[rng.Next n] <- 10.0 ** float (1 + abs (power % 6))
+                let batching =
+                    match abs (kind % 5) with
+                    | 0 -> Functional.NN.Batching.FullBatch
+                    | 1 -> Functional.NN.Batching.Stochastic Functional.NN.Sampling.WithoutReplacement
+                    | 2 -> Functional.NN.Batching.Stochastic Functional.NN.Sampling.WithReplacement
+                    | 3 -> Functional.NN.Batching.MiniBatch(1 + rng.Next 4, Functional.NN.Sampling.WithoutReplacement)
+                    | _ -> Functional.NN.Batching.MiniBatch(1 + rng.Next 4, Functional.NN.Sampling.WithReplacement)
+                let options =
+                    Functional.NN.TrainingOptions.Default
+                        .WithBatching(batching).WithSchedule(Functional.NN.Schedule.Constant 1e-300)
+                        .WithOptimizerSettings(Functional.NN.OptimizerSettings.Default).WithoutEarlyStopping()
+                        .WithMaxEpochs(3).WithSeed(int64 seed)
+                let r = coreTrainVector options (lineObjective x y) [| 0.0 |]
+                Expect.equal r.StopReason Functional.NN.StopReason.MaxEpochs "trained to the epoch cap"
+
+            test "the review's reproductions: one outlying target does not stop SGD with batch size 1" {
+                // Trainer.Train on targets 0 .. 3000, one sample per step ("diverged" for 3 of 10 seeds).
+                let x = Array2D.init 31 1 (fun i _ -> float i / 30.0)
+                let y = Array2D.init 31 1 (fun i _ -> 100.0 * float i)
+                for seed in 0L .. 9L do
+                    let net = NetworkBuilder(1).Dense(8, Activation.Tanh).Dense(1, Activation.Identity).Seed(seed).Build()
+                    let r = Trainer.Train(net, x, y, Loss.MeanSquaredError, TrainingOptions(Batching = Batching.Stochastic(), Seed = seed, MaxEpochs = 5))
+                    Expect.isTrue (Double.IsFinite r.TrainLoss) (sprintf "seed %d trained" seed)
+                // Each ran into "Training diverged ... grew past 10000 times its starting value" before:
+                // FitBySgd with its defaults, and with Schedule.Constant(1e-4) for 19 of 20 seeds.
+                let r = LinearRegression.FitBySgd(outlierX, outlierY)
+                Expect.isTrue (r.Costs |> Seq.forall Double.IsFinite) "finite costs"
+                for seed in 0L .. 19L do
+                    let r = LinearRegression.FitBySgd(outlierX, outlierY, LinearSgdOptions(Schedule = Schedule.Constant 1e-4, Seed = seed))
+                    // Steps of 1e-4 lower the cost slowly (a small enough step on a convex cost never
+                    // raises C by more than rounding over an epoch), so the last epoch's cost is at most C(0).
+                    Expect.isLessThanOrEqual (Seq.last r.Costs) r.Costs.[0] (sprintf "seed %d: the cost did not grow" seed)
+            }
+
+            test "L0 costs a pass over the set only when the epoch's loss passes DivergenceFactor" {
+                // The whole set is evaluated (a call with all n rows; the batches hold 2) only to measure L0, and only once
+                // the epoch's loss so far passes 1e4, the least the bound 1e4 * max(L0, 1) can be. Targets near 1 keep every
+                // loss below 1 (no pass: a one-epoch call costs one epoch); targets of 1e4 give losses near 5e7 at w = 0, so
+                // the first step passes 1e4 and L0 is measured, once; steps of 1e-300 do not move w, so nothing diverges.
+                let whole (y: float[]) =
+                    let x = Array.init 10 (fun i -> 1.0 + float i / 10.0)
+                    let inner = lineObjective x y
+                    let mutable calls = 0
+                    let counting = { inner with LossAndGradient = fun w rows -> (if rows.Length = 10 then calls <- calls + 1); inner.LossAndGradient w rows }
+                    let options =
+                        Functional.NN.TrainingOptions.Default
+                            .WithBatching(Functional.NN.Batching.MiniBatch(2, Functional.NN.Sampling.WithoutReplacement)).WithSchedule(Functional.NN.Schedule.Constant 1e-300)
+                            .WithOptimizerSettings(Functional.NN.OptimizerSettings.Default).WithoutEarlyStopping().WithMaxEpochs(4)
+                    let r = coreTrainVector options counting [| 0.0 |]
+                    Expect.equal r.StopReason Functional.NN.StopReason.MaxEpochs "trained to the epoch cap"
+                    calls, r.Checkpoint.LossBaseline
+                let calls, baseline = whole (Array.init 10 (fun i -> 1.0 + 0.01 * float i))
+                Expect.equal calls 0 "small losses: no pass over the whole set"
+                Expect.isTrue (Double.IsNaN baseline) "L0 never measured"
+                let calls, baseline = whole (Array.create 10 1e4)
+                Expect.equal calls 1 "large losses: one pass, for L0"
+                Expect.equal baseline 5e7 "L0 = (0 - 1e4)^2 / 2 at w = 0"
+            }
+
+            test "a loss that grows 4x per step is stopped at the step the rule's bound gives, naming the epoch and step" {
+                // f(w) = w^2 / 2 from w = 1 with plain SGD at step 3: w <- -2 w, so the loss before step t
+                // is 4^(t-1) / 2 (hand derivation). Full batch: the epoch's loss so far is that loss, L0 =
+                // 1/2, the bound 1e4 * max(1/2, 1) = 1e4: step 8 has 8192, step 9 has 32768, the first above.
+                let options =
+                    Functional.NN.TrainingOptions.Default
+                        .WithBatching(Functional.NN.Batching.FullBatch).WithSchedule(Functional.NN.Schedule.Constant 3.0)
+                        .WithOptimizerSettings(Functional.NN.OptimizerSettings.Default).WithoutEarlyStopping().WithMaxEpochs(100)
+                let objective : Functional.NN.Objective =
+                    { SampleCount = 1; LossAndGradient = (fun w _ -> 0.5 * w.[0] * w.[0], [| w.[0] |]); Validation = None }
+                match Expect.throwsC (fun () -> coreTrainVector options objective [| 1.0 |] |> ignore) id with
+                | :? Functional.NN.TrainingDivergedException as e ->
+                    Expect.equal (e.Epoch, e.Step) (9, 9) "epoch and step 9"
+                    Expect.stringContains e.Message "epoch 9, step 9" "named in the message"
+                    Expect.stringContains e.Message "(TrainingOptions.DivergenceFactor)" "the option"
+                    Expect.equal (e.LastGood :?> float[]) [| 256.0 |] "LastGood is w before step 9: (-2)^8"
+                | other -> failtestf "expected TrainingDivergedException, got %O" other
+            }
+
+            test "linear SGD: DivergenceFactor is an option of LinearSgdOptions (F# and C#), named in the message, 0 turns it off" {
+                // The commute data at a constant rate of 10, far above 2/L (L = 13.3): the cost grows by
+                // orders of magnitude per step (LinearTests: it diverges).
+                let x = array2D [ [ 2.7; 1.0 ]; [ 4.1; 1.0 ]; [ 1.0; 0.0 ]; [ 5.2; 1.0 ]; [ 2.8; 0.0 ] ]
+                let y = [| 25.0; 33.0; 15.0; 45.0; 22.0 |]
+                let on = Expect.throwsC (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(Schedule = Schedule.Constant 10.0)) |> ignore) id
+                Expect.isTrue (on :? TrainingDivergedException<LinearModel>) "LinearModel LastGood"
+                Expect.stringContains on.Message "(LinearSgdOptions.DivergenceFactor)" "the API's own option"
+                Expect.isFalse (on.Message.Contains "TrainingOptions") "not the trainer's options"
+                // Off, only NaN or infinity stops the same run, later.
+                let off = Expect.throwsC (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(Schedule = Schedule.Constant 10.0, DivergenceFactor = 0.0)) |> ignore) id :?> TrainingDivergedException
+                Expect.isFalse (off.Message.Contains "DivergenceFactor") "no growth rule"
+                Expect.isGreaterThan off.Step (on :?> TrainingDivergedException).Step "later"
+                // A larger factor fires later (the cost grows monotonically here), never after infinity does.
+                let huge = Expect.throwsC (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(Schedule = Schedule.Constant 10.0, DivergenceFactor = 1e300)) |> ignore) id :?> TrainingDivergedException
+                Expect.isGreaterThan huge.Step (on :?> TrainingDivergedException).Step "1e300 fires later than 1e4"
+                Expect.isLessThanOrEqual huge.Step off.Step "and no later than infinity"
+                // Out of range: C# names options and the property; F# names the field.
+                for bad in [ 0.5; 1.0; -1.0; nan; infinity ] do
+                    expectArg "options" [ "options.DivergenceFactor" ] (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(DivergenceFactor = bad)) |> ignore) |> ignore
+                    expectArg "options" [ "options.Sgd.DivergenceFactor" ] (fun () ->
+                        LinearClassifier.Fit(x, [| 1; 1; -1; 1; -1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(DivergenceFactor = bad))) |> ignore) |> ignore
+                    let core = { Functional.NN.Linear.LinearSgdOptions.Default with DivergenceFactor = bad }
+                    let xm = Functional.NN.Mat.init 5 2 (fun i j -> x.[i, j])
+                    let ym = Functional.NN.Mat.init 5 1 (fun i _ -> y.[i])
+                    match Expect.throwsC (fun () -> Functional.NN.Linear.Sgd.fit core (Functional.NN.Linear.LinearCost.LeastSquares true) xm ym |> ignore) id with
+                    | :? ArgumentOutOfRangeException as e -> Expect.equal e.ParamName "divergenceFactor" "F# field"
+                    | e -> failtestf "expected ArgumentOutOfRangeException, got %O" e
+                Expect.equal (LinearSgdOptions().DivergenceFactor) Functional.NN.TrainingOptions.Default.DivergenceFactor "the trainer's default"
+            }
+        ]
+
+        test "TrainingResult.TrainLoss is, as documented, the last epoch's mean batch loss by default and the whole set's loss with ExactEpochLoss" {
+            let x = Array2D.init 40 2 (fun i j -> sin (float (3 * i + j)))
+            let y = Array2D.init 40 1 (fun i _ -> cos (float i))
+            let net = NetworkBuilder(2).Dense(6, Activation.Tanh).Dense(1, Activation.Identity).Seed(3L).Build()
+            let opts exact = TrainingOptions(Batching = Batching.MiniBatch 8, MaxEpochs = 5, EarlyStoppingPatience = Nullable(), ExactEpochLoss = exact)
+            let options = opts false
+            let batches = Trainer.Train(net, x, y, Loss.MeanSquaredError, options)
+            Expect.equal batches.TrainLoss (Seq.last batches.History).TrainLoss "default: the last epoch's record"
+            // The model's own loss on the whole set (Network.Loss, not the trainer) differs: the weights moved.
+            Expect.notEqual batches.TrainLoss (batches.Model.Loss(x, y, Loss.MeanSquaredError)) "not the model's loss"
+            let exact = Trainer.Train(net, x, y, Loss.MeanSquaredError, opts true)
+            Expect.floatClose Accuracy.veryHigh exact.TrainLoss (exact.Model.Loss(x, y, Loss.MeanSquaredError)) "ExactEpochLoss: the model's loss"
+        }
+
+        test "StopReason.EarlyStopping without validation data keeps the last weights, with validation data restores the best" {
+            let x = Array2D.init 30 1 (fun i _ -> float i / 30.0)
+            let y = Array2D.init 30 1 (fun i _ -> float (i % 2))
+            let net = NetworkBuilder(1).Dense(4, Activation.Tanh).Dense(1, Activation.Identity).Seed(1L).Build()
+            // MinDelta 1: no epoch improves on the first by 1 (losses below 1), so patience 2 stops at epoch 3.
+            let options = TrainingOptions(Batching = Batching.FullBatch, Schedule = Schedule.Constant 0.01, EarlyStoppingPatience = Nullable 2, EarlyStoppingMinDelta = 1.0)
+            let weights (n: Network) = [| for l in 0 .. n.Layers.Count - 1 do yield! Seq.cast<float> (n.GetWeights l); yield! n.GetBias l |]
+            let r = Trainer.Train(net, x, y, Loss.MeanSquaredError, options)
+            Expect.equal (r.StopReason, r.Epochs) (StopReason.EarlyStopping, 3) "stopped by the plateau rule at epoch 3"
+            Expect.equal (weights r.Model) (weights r.Checkpoint.Model) "the last weights"
+            let v = Trainer.Train(net, x, y, Loss.MeanSquaredError, options, x, y)
+            Expect.equal v.StopReason StopReason.EarlyStopping "with validation data"
+            Expect.notEqual (weights v.Model) (weights v.Checkpoint.Model) "the best (epoch 1) weights, not the last"
+        }
+
+        testList "errors name the C# parameter" [
+            test "WithLayerParameters on a Float32 network names weights or bias; WithPrecision names precision and the weight" {
+                let f32 = NetworkBuilder(2).Dense(3, Activation.Identity).Precision(Precision.Float32).Seed(1L).Build()
+                let w = Array2D.init 2 3 (fun i j -> if (i, j) = (1, 2) then 1e300 else 0.5)
+                expectArg "weights" [ "weights[1, 2]"; "1E+300"; "float32" ] (fun () -> f32.WithLayerParameters(0, w, Array.zeroCreate 3) |> ignore) |> ignore
+                expectArg "bias" [ "bias[1]"; "float32" ] (fun () -> f32.WithLayerParameters(0, Array2D.create 2 3 0.5, [| 0.0; -1e39; 0.0 |]) |> ignore) |> ignore
+                // The same values are fine for a Float64 network, which then has no float32 form.
+                let f64 = NetworkBuilder(2).Dense(3, Activation.Identity).Seed(1L).Build().WithLayerParameters(0, w, Array.zeroCreate 3)
+                expectArg "precision" [ "weights[1, 2]"; "1E+300"; "float32" ] (fun () -> f64.WithPrecision(Precision.Float32) |> ignore) |> ignore
+                let linear = LinearRegression.Fit(array2D [ [ 0.0 ]; [ 1.0 ]; [ 2.0 ] ], [| 0.0; 1e300; 2e300 |])
+                expectArg "precision" [ "coefficient [0, 0]"; "float32" ] (fun () -> linear.WithPrecision(Precision.Float32) |> ignore) |> ignore
+            }
+
+            test "enum options name the property, as Activation, Scaling and Normalization do" {
+                let x = Array2D.init 6 1 (fun i _ -> float i)
+                let y = Array2D.init 6 1 (fun i _ -> float i)
+                let net = NetworkBuilder(1).Dense(1, Activation.Identity).Build()
+                let e = Expect.throwsC (fun () -> Trainer.Train(net, x, y, Loss.MeanSquaredError, TrainingOptions(Backend = enum<Backend> 99)) |> ignore) id
+                Expect.equal (e :?> ArgumentOutOfRangeException).ParamName "Backend" "TrainingOptions.Backend"
+                let data = Dataset.FromArrays(x, [| "a"; "b"; "a"; "b"; "a"; "b" |])
+                for name, options in [ "Loss", PipelineOptions(Loss = Nullable(enum<Loss> 99))
+                                       "Precision", PipelineOptions(Precision = enum<Precision> 9)
+                                       "Activation", PipelineOptions(Activation = enum<Activation> 99)
+                                       "Scaling", PipelineOptions(Scaling = enum<Scaling> 99)
+                                       "Normalization", PipelineOptions(Normalization = enum<Normalization> 99) ] do
+                    for what, f in [ "Fit", (fun () -> Pipeline.Fit(data, options) |> ignore); "Untrained", (fun () -> Pipeline.Untrained(data, options) |> ignore) ] do
+                        match Expect.throwsC f id with
+                        | :? ArgumentOutOfRangeException as e ->
+                            Expect.equal e.ParamName name (sprintf "%s: %s" what name)
+                            Expect.stringContains e.Message (name + " is ") "the message names it too"
+                        | e -> failtestf "%s %s: expected ArgumentOutOfRangeException, got %O" what name e
+                // A method's parameter keeps its own (lowercase) name.
+                let e = Expect.throwsC (fun () -> net.Predict(x, enum<Backend> 99) |> ignore) id
+                Expect.equal (e :?> ArgumentOutOfRangeException).ParamName "backend" "Predict's parameter"
+            }
+
+            test "LinearClassifier.Fit names options.Sgd.BatchSize" {
+                let x = array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]
+                expectArg "options" [ "options.Sgd.BatchSize" ] (fun () ->
+                    LinearClassifier.Fit(x, [| 1; -1; 1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(BatchSize = 0))) |> ignore) |> ignore
+                // FitBySgd's options are the LinearSgdOptions themselves.
+                expectArg "options" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
+            }
+
+            test "epsilon 0 is refused by the adaptive optimisers (F# and C#), naming epsilon" {
+                // At epsilon 0 a parameter whose gradient is 0 computes 0 / (sqrt 0 + 0) = NaN.
+                for name, f in [ "Adam", (fun () -> Optimizer.Adam(epsilon = 0.0) |> ignore)
+                                 "AdamW", (fun () -> Optimizer.AdamW(epsilon = 0.0) |> ignore)
+                                 "AdaGrad", (fun () -> Optimizer.AdaGrad(epsilon = 0.0) |> ignore)
+                                 "RMSProp", (fun () -> Optimizer.RMSProp(epsilon = -1e-8) |> ignore) ] do
+                    let e = expectArg "epsilon" [ "epsilon must be a positive" ] f
+                    Expect.isNotNull e (name + " refused")
+                for opt in [ Functional.NN.Optimizer.Adam(0.9, 0.999, 0.0); Functional.NN.Optimizer.AdaGrad(0.0, 0.0)
+                             Functional.NN.Optimizer.RMSProp(0.99, 0.0, 0.0, false); Functional.NN.Optimizer.AdamW(0.9, 0.999, 0.0, 0.01) ] do
+                    let options = Functional.NN.TrainingOptions.Default.WithOptimizer opt
+                    match Expect.throwsC (fun () -> coreTrainVector options (lineObjective [| 0.0; 1.0 |] [| 0.0; 1.0 |]) [| 0.0 |] |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "optimizer" "the core's field"
+                        Expect.stringContains e.Message "epsilon" "names epsilon"
+                    | e -> failtestf "expected ArgumentException, got %O" e
+                // The defaults (1e-8, 1e-10) train a parameter with a zero gradient without trouble: x = 0
+                // gives gradient 0 for that weight on every step.
+                let r = coreTrainVector (Functional.NN.TrainingOptions.Default.WithOptimizer(Functional.NN.Optimizer.adam).WithMaxEpochs 3) (lineObjective [| 0.0; 0.0 |] [| 0.0; 0.0 |]) [| 1.0 |]
+                Expect.equal r.Model [| 1.0 |] "a zero gradient leaves the weight"
+            }
+
+            test "TargetLoss NaN is refused in C# (null is off), and the infinity message says null" {
+                let x = Array2D.init 4 1 (fun i _ -> float i)
+                let net = NetworkBuilder(1).Dense(1, Activation.Identity).Build()
+                for bad in [ nan; infinity; -infinity ] do
+                    let e = expectArg "TargetLoss" [ "null for off" ] (fun () -> Trainer.Train(net, x, x, Loss.MeanSquaredError, TrainingOptions(TargetLoss = Nullable bad)) |> ignore)
+                    Expect.isFalse (e.Message.Contains "NaN for off") "not the F# convention"
+                let r = Trainer.Train(net, x, x, Loss.MeanSquaredError, TrainingOptions(TargetLoss = Nullable(), MaxEpochs = 2))
+                Expect.equal r.Epochs 2 "null: off"
+            }
+        ]
+
+        test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
+            Expect.isTrue (Batching.MiniBatch 32 = Batching.MiniBatch 32 && Batching.MiniBatch(32).Equals(Batching.MiniBatch 32)) "batching"
+            Expect.isFalse (Batching.MiniBatch 32 = Batching.MiniBatch 16 || Batching.Stochastic() = Batching.Stochastic(Sampling.WithReplacement)) "other batching"
+            Expect.isTrue (Schedule.Constant 0.1 = Schedule.Constant 0.1 && Schedule.Constant(0.1).GetHashCode() = Schedule.Constant(0.1).GetHashCode()) "schedule"
+            Expect.isFalse (Schedule.Constant 0.1 = Schedule.InverseSqrt 0.1) "other schedule"
+            Expect.isTrue (Optimizer.Adam().Equals(Optimizer.Adam()) && not (Optimizer.Adam().Equals(Optimizer.Adam(beta1 = 0.8)))) "optimizer"
+            // The C# operators (op_Equality, op_Inequality), as C# code calls them.
+            let op (name: string) (t: Type) (a: obj) (b: obj) =
+                match t.GetMethod(name, [| t; t |]) with
+                | null -> failtestf "%s has no %s" t.Name name
+                | m -> m.Invoke(null, [| a; b |]) :?> bool
+            for t, make in [ typeof<Batching>, (fun () -> box (Batching.MiniBatch 7)); typeof<Schedule>, (fun () -> box (Schedule.Constant 0.1))
+                             typeof<Optimizer>, (fun () -> box (Optimizer.Sgd())); typeof<TrainingOptions>, (fun () -> box (TrainingOptions()))
+                             typeof<PipelineOptions>, (fun () -> box (PipelineOptions(HiddenLayers = [| 8; 4 |]))) ] do
+                Expect.isTrue (op "op_Equality" t (make ()) (make ())) (sprintf "%s: == of two made alike" t.Name)
+                Expect.isFalse (op "op_Inequality" t (make ()) (make ())) (sprintf "%s: !=" t.Name)
+                Expect.isTrue (op "op_Inequality" t (make ()) null) (sprintf "%s: != null" t.Name)
+                Expect.equal ((make ()).GetHashCode()) ((make ()).GetHashCode()) (sprintf "%s: equal hashes" t.Name)
+            // Every property takes part: a copy with any one property changed is unequal.
+            let changed (t: Type) (current: obj) : obj =
+                if t = typeof<int[]> then box [| 99 |]
+                elif t = typeof<int> then box ((current :?> int) + 1)
+                elif t = typeof<int64> then box ((current :?> int64) + 1L)
+                elif t = typeof<float> then box ((current :?> float) + 0.25)
+                elif t = typeof<bool> then box (not (current :?> bool))
+                elif t = typeof<Nullable<int>> then box (Nullable 77)
+                elif t = typeof<Nullable<float>> then box (Nullable 0.125)
+                elif t = typeof<Nullable<Loss>> then box (Nullable Loss.Hinge)
+                elif t.IsEnum then Enum.ToObject(t, (Convert.ToInt32 current + 1) % Enum.GetValues(t).Length)
+                elif t = typeof<Batching> then box (Batching.MiniBatch 3)
+                elif t = typeof<Schedule> then box (Schedule.Constant 0.7)
+                elif t = typeof<Optimizer> then box (Optimizer.Nesterov())
+                elif t = typeof<TrainingOptions> then box (TrainingOptions(MaxEpochs = 3))
+                else failwithf "no changed value for %s" t.Name
+            for make in [ (fun () -> box (TrainingOptions())); (fun () -> box (PipelineOptions())) ] do
+                for p in (make ()).GetType().GetProperties() |> Array.filter (fun p -> p.CanWrite && p.GetIndexParameters().Length = 0 && p.Name <> "EqualityContract") do
+                    let a, b = make (), make ()
+                    Expect.isTrue (a.Equals b) "fresh defaults are equal"
+                    p.SetValue(b, changed p.PropertyType (p.GetValue b))
+                    Expect.isFalse (a.Equals b) (sprintf "%s.%s takes part" (a.GetType().Name) p.Name)
+        }
+
+        test "Summary is culture-invariant (de-DE)" {
+            // 229 * (6 + 1) = 1603 parameters of 8 bytes: 12824 bytes = 12.52 KiB.
+            let net = NetworkBuilder(6).Dense(229, Activation.Identity).Build()
+            let saved = CultureInfo.CurrentCulture
+            try
+                CultureInfo.CurrentCulture <- CultureInfo("de-DE")
+                Expect.stringContains (net.Summary()) "Total params: 1,603 (float64, 12.5 KiB)" "invariant figures"
+            finally
+                CultureInfo.CurrentCulture <- saved
+        }
+
+        test "Pipeline.Untrained refuses the options Fit refuses, with the same error" {
+            let data = Dataset.FromArrays(Array2D.init 8 2 (fun i j -> float (i * j)), [| "a"; "b"; "a"; "b"; "a"; "b"; "a"; "b" |])
+            for name, options in [ "ValidationFraction", PipelineOptions(ValidationFraction = nan)
+                                   "ValidationFraction", PipelineOptions(ValidationFraction = 1.0)
+                                   "MaxEpochs", PipelineOptions(Training = TrainingOptions(MaxEpochs = 0))
+                                   "TargetLoss", PipelineOptions(Training = TrainingOptions(TargetLoss = Nullable nan))
+                                   "WeightDecay", PipelineOptions(Training = TrainingOptions(Optimizer = Optimizer.Sgd(), WeightDecay = -1.0)) ] do
+                let fit = Expect.throwsC (fun () -> Pipeline.Fit(data, options) |> ignore) id
+                let untrained = Expect.throwsC (fun () -> Pipeline.Untrained(data, options) |> ignore) id
+                Expect.equal (untrained.GetType(), untrained.Message) (fit.GetType(), fit.Message) (sprintf "%s: the same error" name)
+                Expect.equal (untrained :?> ArgumentException).ParamName (fit :?> ArgumentException).ParamName (sprintf "%s: the same ParamName" name)
+        }
+    ]
