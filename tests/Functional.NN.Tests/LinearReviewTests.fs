@@ -224,7 +224,8 @@ let tests =
             testCase "a weight beyond the double range is said so, not blamed on large y" <| fun () ->
                 // By hand: y = 1, 2, 3.5 at x = 1e-310, 2e-310, 3e-310 has slope 1.25 / 1e-310 = 1.25e310 > 1.8e308.
                 let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (col [| 1e-310; 2e-310; 3e-310 |]) (col [| 1.0; 2.0; 3.5 |]))
-                Expect.stringContains e.Message "weights lie beyond the double range" "says the weights overflow"
+                Expect.stringContains e.Message "the weight the data ask for is larger in magnitude than the largest double" "says the weight itself overflows"
+                Expect.stringContains e.Message "a feature of tiny values" "names the tiny feature as a cause"
                 Expect.isFalse (e.Message.Contains "y holds values too large") "does not blame y's size"
         ]
         testList "polynomial features that overflow or are too large" [

@@ -72,7 +72,7 @@ module LinearModel =
         for i in 0 .. theta.RowCount - 1 do
             for j in 0 .. theta.ColumnCount - 1 do
                 if not (Double.IsFinite theta.[i, j]) then
-                    Check.fail name (sprintf "The solution's weights lie beyond the double range: weight [%d, %d] comes out %s, because the least-squares weight the data ask for is larger in magnitude than the largest double (about 1.8e308): the targets are huge against the features (a feature of tiny values, such as 1e-300, and targets of ordinary size need a weight of about 1e300 or more). Rescale the data (for example standardise the features, or divide the targets by a constant) before fitting." i j (string theta.[i, j]))
+                    Check.fail name (sprintf "The solution overflows the double range: weight [%d, %d] comes out %s, because the weight the data ask for is larger in magnitude than the largest double (about 1.8e308): the targets are too large against the features (targets near 1e308, or a feature of tiny values, such as 1e-300, with targets of ordinary size, which needs a weight of about 1e300 or more). Rescale the data (for example standardise the features, or divide the targets by a constant) before fitting." i j (string theta.[i, j]))
 
     /// A model from its coefficients (d x k) and intercept (length k), checked and copied.
     let create (coefficients: Matrix<float>) (intercept: Vector<float>) (hasIntercept: bool) (featureNames: string[]) : LinearModel =
