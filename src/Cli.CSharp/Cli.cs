@@ -61,7 +61,8 @@ public static class Cli
         fnn import --onnx M.onnx --out MODEL
         fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
             [--out MODEL] [--json] [data options]
-            (--missing mean|median|most_frequent fills the training and test rows with the training rows' values;
+            (--lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
+            --missing mean|median|most_frequent fills the training and test rows with the training rows' values;
             a linear model file keeps its target's name and those fill values, and works with evaluate and predict as a
             network's does, filling missing cells as the training rows were)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]

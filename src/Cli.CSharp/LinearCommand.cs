@@ -1,6 +1,7 @@
 namespace FunctionalNN.Cli;
 
-/// <summary>fnn linear: the notes' least squares (or ridge with --lambda) on a CSV file, fitted on a training
+/// <summary>fnn linear: the notes' least squares (or ridge with --lambda, the intercept not penalised as in scikit-learn's
+/// Ridge) on a CSV file, fitted on a training
 /// split, with the coefficients by feature name and the training and test R^2. Its model files are read by
 /// fnn evaluate and fnn predict.</summary>
 public static class LinearCommand
@@ -47,15 +48,27 @@ public static class LinearCommand
         LinearModel model;
         try
         {
-            model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda)
+            // Ridge as scikit-learn's Ridge fits it (the convention a user with a table expects): the intercept is not
+            // penalised, cost 1/(2n) ||X w + b - y||^2 + lambda/2 ||w||^2 on the n training rows (alpha = n lambda).
+            model = lambda > 0 ? LinearRegression.FitRidge(train.Features, train.Values, lambda, RidgeForm.InterceptUnpenalized, featureNames: train.FeatureNames)
                 : LinearRegression.Fit(train.Features, train.Values, featureNames: train.FeatureNames);
         }
         catch (ArgumentException e) when (e.Message.Contains("use ridge regression (LinearRegression.FitRidge with lambda > 0)"))
         {
             // The library's advice names its C# member; on the command line, ridge regression is --lambda.
-            throw new ArgumentException(e.Message.Replace(" (Parameter 'x')", "").Replace("use ridge regression (LinearRegression.FitRidge with lambda > 0)", "use ridge regression (fnn linear --lambda L with L > 0, e.g. --lambda 0.01)"), e);
+            throw new ArgumentException(e.Message.Replace(" (Parameter 'x')", "")
+                .Replace("use ridge regression (LinearRegression.FitRidge with lambda > 0)", "use ridge regression (fnn linear --lambda L with L > 0, e.g. --lambda 0.01)")
+                .Replace("(the C# members use this default tolerance)", "(fnn linear uses this default tolerance)"), e);
         }
-        if (lambda > 0) model = LinearModel.Create(model.Coefficients, model.Intercept, model.HasIntercept, train.FeatureNames);
+        catch (ArgumentException e) when (lambda > 0 && e.ParamName == "lambda")
+        {
+            // The library's refusal of a lambda too small for the data, in the command's terms: --lambda, and each column by
+            // its name (the centred design of the unpenalised form has no intercept column: design column j is feature j).
+            var message = System.Text.RegularExpressions.Regex.Replace(e.Message.Replace(" (Parameter 'lambda')", ""), "^lambda = [^ ]+ is too small", $"--lambda {Fmt.G(lambda)} is too small")
+                .Replace("increase lambda", "increase --lambda");
+            for (int j = 0; j < train.FeatureCount; j++) message = message.Replace($"design column {j} (feature {j}, {train.FeatureNames[j]})", $"the column '{train.FeatureNames[j]}'");
+            throw new ArgumentException(message, e);
+        }
         // The file keeps the target's name, so fnn evaluate and fnn predict need no --target.
         model = model.WithTargetNames(data.TargetName);
         // The fill values go with the model (and its file), so fnn evaluate and fnn predict fill missing cells as the
@@ -71,6 +84,8 @@ public static class LinearCommand
             {
                 new("method", lambda > 0 ? "ridge" : "least_squares"),
                 new("lambda", lambda),
+                // Which weights the ridge penalty acts on: the features' only, never the intercept (null for least squares).
+                new("ridge_form", lambda > 0 ? "intercept_unpenalized" : null),
                 new("intercept", model.Intercept[0]),
             };
             for (int j = 0; j < data.FeatureCount; j++) fields.Add(new($"coefficient_{data.FeatureNames[j]}", coef[j, 0]));
@@ -89,7 +104,7 @@ public static class LinearCommand
             Report.Json(w, fields);
             return 0;
         }
-        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)})" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
+        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)}, intercept not penalised)" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
         if (filled > 0)
             w.WriteLine($"missing values: {filled} cell{(filled == 1 ? "" : "s")} filled with the training rows' {Names.Snake(data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);

@@ -102,6 +102,9 @@ internal static class Errors
         ("use predictClasses", "use PredictClasses"),
         ("options.HiddenLayers", "HiddenLayers"),
         ("Ridge.fit", "LinearRegression.FitRidge"),
+        // The rank tolerance of least squares: the C# members use the default (LeastSquaresOptions is the F# core's).
+        ("Lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit) if the column is wanted, remove it",
+         "Remove the column (the C# members use this default tolerance)"),
         // LinearRegression.FitByGradientDescent: the automatic rate is LinearGradientDescentOptions.LearningRate = null.
         ("use AutoLearningRate or a smaller rate", "leave LearningRate null (the automatic rate 1/L) or give a smaller rate"),
         // Node.Backward and the shape errors of Node's members (the core's functions take the node as a, the facade's members act on this node).

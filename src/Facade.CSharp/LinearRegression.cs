@@ -101,11 +101,17 @@ public static class LinearRegression
             Interop.ToMatrix(x, nameof(x)), y)));
 
     /// <summary>Ridge regression with lambda/2 ||W||^2 (the notes' scale). <paramref name="form"/> says whether
-    /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda).</summary>
-    public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true) =>
-        new(Errors.Run(() => FL.Ridge.fit(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
+    /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda); <paramref name="featureNames"/>
+    /// names the features in the model and in the messages.</summary>
+    /// <exception cref="ArgumentException">Bad arguments; with lambda = 0, a rank-deficient design (as <see cref="Fit(double[,], double[], bool, string[])"/>);
+    /// a lambda &gt; 0 so small that X^T X / n + lambda I, scaled to unit diagonal, has a condition number above 1e14
+    /// (ParamName "lambda"; the message names the nearly dependent columns). Columns of very different scales are fine.</exception>
+    public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true, string[]? featureNames = null) =>
+        new(Errors.Run(() => FL.Ridge.fitNamed(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), featureNames ?? Array.Empty<string>(), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 
     /// <summary>scikit-learn's Ridge(alpha): the intercept unpenalised, lambda = alpha / n.</summary>
+    /// <exception cref="ArgumentException">Bad arguments; an alpha &gt; 0 too small for the data (ParamName "alpha", the
+    /// message says alpha and lambda = alpha / n), as for <see cref="FitRidge"/>.</exception>
     public static LinearModel FitRidgeLikeScikitLearn(double[,] x, double[] y, double alpha) =>
         new(Errors.Run(() => FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 

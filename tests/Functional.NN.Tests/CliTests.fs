@@ -851,6 +851,61 @@ let tests =
                 Expect.equal code 0 (sprintf "train on the quote-all file (stderr: %s)" err)
             finally Directory.Delete(dir, true)
         }
+        test "fnn linear --lambda fits ridge with the intercept unpenalised (scikit-learn's convention)" {
+            let dir = tempDir ()
+            try
+                // 60 rows, y = 1000 + 3a - 20b + e (e in -0.3 .. 0.3), written in tenths so the file is exact.
+                let tenths (v: int) = sprintf "%d.%d" (v / 10) (v % 10)
+                let row i =
+                    let a, b10, e10 = (i * 7) % 11, 10 * ((i * 3) % 5) + 5 * (i % 4), (i * 13) % 7 - 3
+                    sprintf "%d,%s,%s\n" a (tenths b10) (tenths (10000 + 30 * a - 20 * b10 + e10))
+                let rows = List.init 60 row
+                File.WriteAllText(Path.Combine(dir, "r.csv"), "a,b,y\n" + String.Join("", rows))
+                let code, out, err, _ = run dir [ "linear"; "--data"; "r.csv"; "--lambda"; "0.01"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                let j = json out
+                // Expected (numpy): centre X and y, solve the augmented least squares [Xc; sqrt(n lambda) I] w = [yc; 0] with
+                // np.linalg.lstsq, b = mean y - mean x . w: the minimiser of 1/(2n) ||X w + b - y||^2 + lambda/2 ||w||^2.
+                // The notes' form (intercept penalised) gives 941.48, 7.125, -9.667 and R^2 0.42 here (numpy's closed form).
+                let close (what: string) (expected: float) =
+                    let v = j.GetProperty(what).GetDouble()
+                    if abs (v - expected) > 1e-9 * abs expected then failtestf "%s: %.17g, numpy %.17g" what v expected
+                close "intercept" 999.775464785513
+                close "coefficient_a" 2.992643703338845
+                close "coefficient_b" -19.903112980822883
+                close "train_r2" 0.999938555052782
+                Expect.equal (j.GetProperty("ridge_form").GetString()) "intercept_unpenalized" "the JSON says the form"
+                let code, out, err, _ = run dir [ "linear"; "--data"; "r.csv"; "--lambda"; "0.01"; "--test-fraction"; "0" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "ridge regression (lambda 0.01, intercept not penalised)" "the report says the form"
+                // A column of scale 1e7 next to one of scale 1 (12 rows: b = 1e7 i + 1e6 (i mod 3)): the equilibrated matrix has
+                // condition number 6.6e3 (numpy), so ridge fits; numpy's values as above with lambda = 0.001.
+                let rows = [ for i in 0 .. 11 -> sprintf "%d,%d,%d.%d%d\n" i (i * 10000000 + (i % 3) * 1000000) (2 * i) (i % 3) (i % 2) ]
+                File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,y\n" + String.Join("", rows))
+                let code, out, err, _ = run dir [ "linear"; "--data"; "big.csv"; "--lambda"; "0.001"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                let j = json out
+                let close (what: string) (expected: float) (tol: float) =
+                    let v = j.GetProperty(what).GetDouble()
+                    if abs (v - expected) > tol * abs expected then failtestf "%s: %.17g, numpy %.17g" what v expected
+                // The intercept is mean y - mean x . w = 11.005 - 11.01 (cancellation), so it keeps fewer relative digits.
+                close "intercept" -0.005154305624689215 1e-6
+                close "coefficient_a" 0.8636137381781973 1e-9
+                close "coefficient_b" 1.1357640617222512e-07 1e-9
+            finally Directory.Delete(dir, true)
+        }
+        test "fnn linear --lambda too small for the data: the message names --lambda and the columns by name" {
+            let dir = tempDir ()
+            try
+                // a2 is a copy of a: with --lambda 1e-20 the equilibrated matrix is singular in double precision.
+                let rows = [ for i in 0 .. 11 -> sprintf "%d,%d,%d.%d\n" i i (2 * i) (i % 3) ]
+                File.WriteAllText(Path.Combine(dir, "dup.csv"), "a,a2,y\n" + String.Join("", rows))
+                let _, _, err, _ = run dir [ "linear"; "--data"; "dup.csv"; "--lambda"; "1e-20"; "--test-fraction"; "0" ]
+                expectError dir [ "linear"; "--data"; "dup.csv"; "--lambda"; "1e-20"; "--test-fraction"; "0" ] 1
+                    [ "--lambda 1e-20 is too small"; "the column 'a' and the column 'a2'"; "or increase --lambda" ] |> ignore
+                Expect.isFalse (err.Contains "(feature 0" || err.Contains "lambda = " || err.Contains "Standardise") err
+            finally Directory.Delete(dir, true)
+        }
         test "fnn linear on a rank-deficient design advises --lambda, not the library's member" {
             withModels <| fun dir ->
                 // b = 2a: the design is rank-deficient.

@@ -158,6 +158,76 @@ let tests =
                 let e = argError (fun () -> Ridge.fit { RidgeOptions.Default with Lambda = 0.0; Form = RidgeForm.InterceptUnpenalized } (Matrix<float>.Build.DenseOfArray x) (col [| 1.0; 2.5; 2.9 |]))
                 Expect.stringContains e.Message "feature 0" "names the constant column"
         ]
+        testList "ridge conditioning and the solvers' messages" [
+            testCase "ridge on columns of scale 1e8, 1e-8 and 1 fits (the equilibrated matrix is well conditioned)" <| fun () ->
+                // X^T X / n + lambda I has condition number 1.5e17 here, but scaled to unit diagonal only 1.9 (numpy:
+                // np.linalg.cond of G / outer(d, d)); the old bound on the raw matrix refused it ("lambda = 0.125 is too small").
+                let n = 8
+                let x = Matrix<float>.Build.Dense(n, 3, fun i j -> match j with 0 -> 1e8 * float ((i * 3) % 5) | 1 -> 1e-8 * float ((i * 5) % 7) | _ -> float (i % 3) - 0.5 * float i)
+                let y = Matrix<float>.Build.Dense(n, 1, fun i _ -> 1.0 + float i * 0.3 - float ((i * 5) % 7))
+                let m = Ridge.fitLikeScikitLearn 1.0 x y
+                // Expected: the exact solution of (Xc^T Xc + alpha I) w = Xc^T yc, b = mean y - mean x . w, in exact rational
+                // arithmetic (Python fractions) on these doubles' exact values; numpy's lstsq of the column-scaled augmented
+                // system [Xc; sqrt(alpha) I] agrees to 6e-9 relative in w_1 (-2.574158637e-07), 1e-15 elsewhere.
+                // Measured: relative differences <= 4e-16.
+                let expected = [| -5.358173076923066e-09; -2.5741586538461465e-07; -1.1274038461538443 |]
+                for j in 0 .. 2 do rel 1e-12 m.Coefficients.[j, 0] expected.[j] (sprintf "w_%d" j)
+                rel 1e-12 m.Intercept.[0] -0.6237980769230704 "intercept"
+            testCase "FitRidgeLikeScikitLearn names alpha when alpha is too small" <| fun () ->
+                // Two identical columns: with alpha = 1e-20 the scaled matrix is singular in double precision (its
+                // off-diagonal entry 1 - lambda / (g + lambda) rounds to 1), so the solve is refused.
+                let x = array2D [ [ 1.0; 1.0 ]; [ 2.0; 2.0 ]; [ 3.0; 3.0 ]; [ 4.0; 4.0 ] ]
+                let e = argError (fun () -> FunctionalNN.LinearRegression.FitRidgeLikeScikitLearn(x, [| 1.0; 2.0; 3.0; 4.5 |], 1e-20))
+                Expect.equal e.ParamName "alpha" "ParamName: the C# parameter"
+                Expect.stringContains e.Message "alpha = 1e-20 (lambda = alpha / n = 2.5e-21 with n = 4) is too small" "says alpha, and lambda = alpha / n"
+                Expect.stringContains e.Message "or increase alpha" "the advice names alpha"
+                Expect.isFalse (e.Message.StartsWith "lambda") "does not start with lambda"
+            testCase "a refusal stays for a genuinely ill-conditioned ridge problem at any column scale" <| fun () ->
+                // The same two identical columns, both scaled by 1e8: the equilibrated matrix does not change, so neither
+                // does the refusal (lambda = 1e-4 is 1e-20 against their mean square 7.5e16).
+                let x = Matrix<float>.Build.Dense(4, 2, fun i _ -> 1e8 * float (i + 1))
+                let e = argError (fun () -> Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x (col [| 1.0; 2.0; 3.0; 4.5 |]))
+                Expect.equal e.ParamName "lambda" "ParamName"
+                Expect.stringContains e.Message "design column 1 (feature 0) and design column 2 (feature 1)" "names the two copies"
+            testCase "a degree-20 polynomial on 40 points: numerically dependent at the tolerance, not singular" <| fun () ->
+                // numpy: Polynomial.fit(x, sin x, 20) has rank 21 (full) and residual 1.6e-32; the Vandermonde matrix of
+                // 2x - 1 has condition number 2.7e7 (np.linalg.cond), so a column's squared sine to the span of the others
+                // (4.8e-11, measured) falls below the default tolerance 1e-10 without the design being singular.
+                let xs = Array.init 40 (fun i -> float i / 39.0)
+                let ys = Array.map sin xs
+                let e = argError (fun () -> PolynomialRegression.fit 20 NormalEquation.DefaultRankTolerance (col xs) (col ys))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "numerically rank-deficient at the rank tolerance 1e-10" "says numerically, and the tolerance"
+                Expect.stringContains e.Message "LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit" "the options that set it"
+                Expect.stringContains e.Message "lower the degree" "the polynomial's remedy"
+                Expect.isFalse (e.Message.Contains "has no unique solution") "does not claim the design singular"
+                Expect.isFalse (e.Message.Contains "is a linear combination of the columns before it") "nor the column a linear combination"
+                // The advice works: at tolerance 1e-13 the same data fit, and the fit reproduces sin at the points
+                // (sin is within 1/21! = 2e-20 of its degree-20 Taylor polynomial on [0, 1]; measured 1.2e-15).
+                let m = PolynomialRegression.fit 20 1e-13 (col xs) (col ys)
+                let p = PolynomialRegression.predict m (col xs)
+                for i in 0 .. 39 do if abs (p.[i, 0] - ys.[i]) > 1e-12 then failtestf "point %d: %g vs sin %g" i p.[i, 0] ys.[i]
+                // The C# members have no tolerance option: their message does not point to one.
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, ys, 20))
+                Expect.stringContains e.Message "numerically rank-deficient" "C#: says numerically"
+                Expect.isFalse (e.Message.Contains "LeastSquaresOptions") "C#: no F# option"
+            testCase "a constant feature with the intercept unpenalised and lambda = 0 is named constant, X^T X has one row per unknown" <| fun () ->
+                let x = Matrix<float>.Build.DenseOfArray(array2D [ [ 0.1; 1.0 ]; [ 0.1; 2.0 ]; [ 0.1; 3.0 ] ])
+                let e = argError (fun () -> Ridge.fit { RidgeOptions.Default with Lambda = 0.0; Form = RidgeForm.InterceptUnpenalized } x (col [| 1.0; 2.5; 2.9 |]))
+                Expect.equal e.ParamName "x" "ParamName"
+                // Three unknowns (the intercept and two weights): X^T X is 3x3; column 1 of the design [1 X] is feature 0.
+                Expect.stringContains e.Message "X^T X (3x3)" "3 unknowns"
+                Expect.stringContains e.Message "design column 1 (feature 0) is constant (every value is 0.1), so it is a multiple of design column 0 (the intercept column of ones)" "says constant"
+                // Least squares says the same.
+                let e2 = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default x (col [| 1.0; 2.5; 2.9 |]))
+                Expect.equal e2.Message e.Message "as least squares"
+            testCase "a weight beyond the double range is said so, not blamed on large y" <| fun () ->
+                // By hand: y = 1, 2, 3.5 at x = 1e-310, 2e-310, 3e-310 has slope 1.25 / 1e-310 = 1.25e310 > 1.8e308.
+                let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (col [| 1e-310; 2e-310; 3e-310 |]) (col [| 1.0; 2.0; 3.5 |]))
+                Expect.stringContains e.Message "the weight the data ask for is larger in magnitude than the largest double" "says the weight itself overflows"
+                Expect.stringContains e.Message "a feature of tiny values" "names the tiny feature as a cause"
+                Expect.isFalse (e.Message.Contains "y holds values too large") "does not blame y's size"
+        ]
         testList "polynomial features that overflow or are too large" [
             testCase "monomials and phi of 1e200 name x, the monomial and the row" <| fun () ->
                 let x = col [| 1e200; 2e200; 3e200; 4e200 |]

@@ -489,15 +489,20 @@ let tests =
                         // The identifiable part of two identical columns is the sum of their weights
                         // (measured relative difference 5.4e-10 for the 1e6 copies, 1e-14 unscaled).
                         close (1e-8 * abs (svd.[2] + svd.[3])) (w.[2] + w.[3]) (svd.[2] + svd.[3]) "sum of the weights of the identical columns"
-            testCase "ridge with a lambda too small for the scale of the data gets a ridge-specific error" <| fun () ->
+            testCase "ridge with a lambda too small for the data gets a ridge-specific error naming the dependent columns" <| fun () ->
                 let x, y, names = commute ()
                 let dup = Matrix<float>.Build.Dense(5, 3, fun i j -> if j < 2 then x.[i, j] else x.[i, 1])
-                // (lambda_max + lambda) / lambda = 13.8 / 1e-20 > 1e14.
+                // By hand: with D = diag(A), A = X1^T X1 / n + lambda I, the scaled matrix D^-1/2 A D^-1/2 has
+                // rows 2 and 3 (the two weekday copies, mean square g) equal but for the diagonal: off-diagonal
+                // g / (g + lambda) = 1 - lambda / (g + lambda), which is 1 in double precision for lambda = 1e-20,
+                // so its smallest eigenvalue is rounding (condition number far above 1e14) and its eigenvector
+                // is (0, 0, 1, -1) / sqrt 2: design columns 2 and 3.
                 let e = Expect.throwsC (fun () -> Ridge.fitNamed (RidgeOptions.Default.WithLambda 1e-20) (Array.append names [| "weekday again" |]) dup y |> ignore) id
                 Expect.equal (e :?> ArgumentException).ParamName "lambda" "ParamName"
-                Expect.stringContains e.Message "too small for the scale of column 1 (feature 0, distance_km)" "names the column with the largest mean square"
-                Expect.stringContains e.Message "Standardise the features" "says what to do"
-                Expect.stringContains e.Message "increase lambda" "says what to do"
+                Expect.stringContains e.Message "lambda = 1e-20 is too small" "names lambda"
+                Expect.stringContains e.Message "design column 2 (feature 1, weekday) and design column 3 (feature 2, weekday again)" "names the dependent columns"
+                Expect.isFalse (e.Message.Contains "distance_km") "not the independent column"
+                Expect.stringContains e.Message "Remove or combine the dependent columns, or increase lambda" "says what to do"
                 Expect.isFalse (e.Message.Contains "rank-deficient") "not the least-squares message"
             testCase "a degree-5 polynomial on [0, 10] from 40 noiseless points: coefficients within 1e-9 (QR of X)" <| fun () ->
                 // y = 5 - 4x + 3x^2 - 2x^3 + x^4 - 0.5x^5 at x_i = 10 i / 39; the coefficients are the expected

@@ -65,13 +65,14 @@ module LinearModel =
             Check.fail "featureNames" (sprintf "featureNames has %d names but the data have %d features (columns); give one name per feature, or none." n.Length width)
         n
 
-    /// Raises ArgumentException (ParamName `name`, the data whose size caused it) when a fit's
-    /// stacked weights are not finite: the solve overflowed the double range.
+    /// Raises ArgumentException (ParamName `name`) when a fit's stacked weights are not finite: the
+    /// solvers scale the data so that no intermediate overflows, so the weights themselves lie beyond
+    /// the double range.
     let checkFitFinite (name: string) (theta: Matrix<float>) =
         for i in 0 .. theta.RowCount - 1 do
             for j in 0 .. theta.ColumnCount - 1 do
                 if not (Double.IsFinite theta.[i, j]) then
-                    Check.fail name (sprintf "The fit overflows the double range: weight [%d, %d] comes out %s. %s holds values too large for the solve (about 1e154 or more squared overflow); scale the data (for example standardise it) before fitting." i j (string theta.[i, j]) name)
+                    Check.fail name (sprintf "The solution overflows the double range: weight [%d, %d] comes out %s, because the weight the data ask for is larger in magnitude than the largest double (about 1.8e308): the targets are too large against the features (targets near 1e308, or a feature of tiny values, such as 1e-300, with targets of ordinary size, which needs a weight of about 1e300 or more). Rescale the data (for example standardise the features, or divide the targets by a constant) before fitting." i j (string theta.[i, j]))
 
     /// A model from its coefficients (d x k) and intercept (length k), checked and copied.
     let create (coefficients: Matrix<float>) (intercept: Vector<float>) (hasIntercept: bool) (featureNames: string[]) : LinearModel =

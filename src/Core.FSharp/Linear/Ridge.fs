@@ -36,20 +36,18 @@ type RidgeOptions =
     member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
 
 /// Ridge (regularised least-squares) regression, notes ch. 1.6, in both forms (see RidgeForm),
-/// solved by a Cholesky factorisation of the regularised normal equation, never by an inverse
-/// (NormalEquation.ridge). With lambda > 0 there is no rank test: a duplicated or constant
-/// column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
+/// solved by a Cholesky factorisation of the regularised normal equation equilibrated to unit
+/// diagonal, never by an inverse (NormalEquation.ridgeNamed). With lambda > 0 there is no rank
+/// test: a duplicated or constant column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
 ///
 /// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
 /// derivative of lambda/2 ||W||^2 is lambda W, which is what the notes' final line and the
 /// closed form W* = (X^T X / n + lambda I)^-1 (X^T Y / n) use, and what the library uses.
 module Ridge =
 
-    /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
-    /// Raises ArgumentException for bad arguments, when lambda = 0 for a rank-deficient design,
-    /// and when lambda > 0 is too small for the scale of the data (ParamName "lambda", see
-    /// NormalEquation.ridge).
-    let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+    /// fitNamed with the penalty named as the caller names it: `lambdaName` the ParamName of a
+    /// refusal, `lambdaText` the penalty in the message ("alpha = 0.05 (lambda = alpha / n = 0.0125)").
+    let private fitWith (lambdaName: string) (lambdaText: string) (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
         NormalEquation.checkLambda "lambda" options.Lambda
         if options.Form <> RidgeForm.PenalizeAll && options.Form <> RidgeForm.InterceptUnpenalized then
@@ -65,37 +63,41 @@ module Ridge =
             else
                 let g = design.TransposeThisAndMultiply design / n
                 let b = design.TransposeThisAndMultiply target / n
-                NormalEquation.ridge options.Lambda columnName g b
+                NormalEquation.ridgeNamed lambdaName lambdaText options.Lambda columnName g b
             |> fun theta -> LinearModel.checkFitFinite "y" theta; theta
         if not options.FitIntercept then
             LinearModel.ofStacked false names (solve x y false)
-        elif options.Form = RidgeForm.PenalizeAll then
+        elif options.Form = RidgeForm.PenalizeAll || options.Lambda = 0.0 then
+            // Lambda = 0 is least squares in both forms: the design with its column of ones, so that the
+            // rank test and its messages are those of least squares (a constant feature is a multiple of
+            // the intercept column; X^T X has one row per unknown).
             LinearModel.ofStacked true names (solve (LinearModel.design true x) y true)
         else
             let mx = x.ColumnSums() / n
             let my = y.ColumnSums() / n
             let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
-            if options.Lambda = 0.0 then
-                // Least squares: a centred column that is only rounding (a constant column 0.1
-                // centres to about 1e-17, not 0) is zero, so the rank test refuses it as it refuses
-                // a constant column next to the intercept of plain least squares. Rounding of the
-                // mean and the differences is below n eps ||x_j||.
-                for j in 0 .. x.ColumnCount - 1 do
-                    let tiny = n * 2.220446049250313e-16 * x.Column(j).L2Norm()
-                    if xc.Column(j).L2Norm() <= tiny then xc.SetColumn(j, Vector<float>.Build.Dense x.RowCount)
             let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
             let w = solve xc yc false
             let b = my - w.TransposeThisAndMultiply mx
             LinearModel.checkFitFinite "y" (Matrix<float>.Build.DenseOfRowVectors [| b |])
             { Coefficients = w; Intercept = b; HasIntercept = true; FeatureNames = Array.copy names; TargetNames = [||]; Precision = Precision.Float64; Fill = None }
 
+    /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
+    /// Raises ArgumentException for bad arguments, when lambda = 0 for a rank-deficient design,
+    /// and when lambda > 0 is too small for the data (ParamName "lambda", see
+    /// NormalEquation.ridgeNamed).
+    let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
+        fitWith "lambda" (sprintf "lambda = %g" options.Lambda) options featureNames x y
+
     /// `fitNamed` without feature names.
     let fit (options: RidgeOptions) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         fitNamed options [||] x y
 
     /// scikit-learn's Ridge(alpha, fit_intercept=True): the InterceptUnpenalized form with
-    /// lambda = alpha / n.
+    /// lambda = alpha / n. A refusal of a too small penalty names alpha (ParamName "alpha").
     let fitLikeScikitLearn (alpha: float) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         Mat.checkBatch "x" x
         NormalEquation.checkLambda "alpha" alpha
-        fit { Lambda = alpha / float x.RowCount; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } x y
+        let n = x.RowCount
+        fitWith "alpha" (sprintf "alpha = %g (lambda = alpha / n = %g with n = %d)" alpha (alpha / float n) n)
+            { Lambda = alpha / float n; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } [||] x y
