@@ -481,13 +481,14 @@ let tests =
                     let m = Ridge.fit (RidgeOptions.Default.WithLambda 0.1) xd y
                     let w = column0 (LinearModel.stacked m)
                     let svd = ridgeBySvd 0.1 xd y
-                    // Measured: differences <= 2e-14 (unscaled), <= 7.1e-9 (1e6 copies: (lambda_max + lambda) / lambda
-                    // = 1.2e13, so Cholesky keeps about 3 digits of the two tiny, 1.4e-6, weights); 1e-8 absolute.
+                    // Measured (the unit-diagonal scaled Cholesky solve): differences <= 2.7e-14 (unscaled), <= 3.7e-9
+                    // (both copies scaled by 1e6: the two copies are dependent, so the scaled system keeps its condition
+                    // 1.2e13 and only about 3 digits of the two tiny, 1.4e-6, weights), <= 2.5e-10 (one copy scaled); 1e-8 absolute.
                     closeAll 1e-8 w svd "stacked W against the SVD solve"
                     closeAll 1e-8 (column0 (LinearModel.predict m xd)) (column0 (LinearModel.design true xd * Matrix<float>.Build.DenseOfColumnArrays([| svd |]))) "fitted values"
                     if scale2 = scale3 then
                         // The identifiable part of two identical columns is the sum of their weights
-                        // (measured relative difference 5.4e-10 for the 1e6 copies, 1e-14 unscaled).
+                        // (measured relative difference 5.4e-10 for the 1e6 copies, 2.6e-14 unscaled).
                         close (1e-8 * abs (svd.[2] + svd.[3])) (w.[2] + w.[3]) (svd.[2] + svd.[3]) "sum of the weights of the identical columns"
             testCase "ridge with a lambda too small for the data gets a ridge-specific error naming the dependent columns" <| fun () ->
                 let x, y, names = commute ()
