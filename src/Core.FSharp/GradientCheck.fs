@@ -34,11 +34,13 @@ type GradientCheckOptions =
 
 /// The result of comparing an analytic gradient with central differences.
 type GradientCheckResult =
-    { /// max_i |analytic_i - numeric_i|.
+    { /// max_i |analytic_i - numeric_i|; +infinity when an entry of either gradient is NaN or infinite.
       MaxAbsoluteError: float
-      /// max_i |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, RelativeFloor).
+      /// max_i |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, RelativeFloor); +infinity
+      /// when an entry of either gradient is NaN or infinite (such a gradient never passes).
       MaxRelativeError: float
-      /// The parameter index where the relative error is largest (-1 for no parameters).
+      /// The parameter index where the relative error is largest (-1 for no parameters); the first
+      /// NaN or infinite entry when there is one.
       WorstIndex: int
       /// The analytic gradient.
       Analytic: float[]
@@ -95,8 +97,10 @@ module GradientCheck =
         let mutable worst = if analytic.Length = 0 then -1 else 0
         for i in 0 .. analytic.Length - 1 do
             let a, n = analytic.[i], numeric.[i]
-            let d = abs (a - n)
-            let rel = if Double.IsNaN d then Double.PositiveInfinity else d / (max (max (abs a) (abs n)) options.RelativeFloor)
+            // A non-finite entry (NaN, or +/-infinity on either side) is an error of +infinity:
+            // inf - inf is NaN and inf / inf is NaN, and a NaN would be skipped by `rel > maxRel`.
+            let d = if Double.IsFinite a && Double.IsFinite n then abs (a - n) else Double.PositiveInfinity
+            let rel = if Double.IsFinite d then d / (max (max (abs a) (abs n)) options.RelativeFloor) else Double.PositiveInfinity
             maxAbs <- max maxAbs d
             if rel > maxRel then
                 maxRel <- rel

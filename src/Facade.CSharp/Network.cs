@@ -423,13 +423,15 @@ public sealed class GradientCheckResult
         Numeric = r.Numeric;
     }
 
-    /// <summary>The largest |analytic - numeric|.</summary>
+    /// <summary>The largest |analytic - numeric|; +infinity when an entry of either gradient is NaN or infinite.</summary>
     public double MaxAbsoluteError { get; }
 
-    /// <summary>The largest |analytic - numeric| / max(|analytic|, |numeric|, floor).</summary>
+    /// <summary>The largest |analytic - numeric| / max(|analytic|, |numeric|, floor); +infinity when an entry of either
+    /// gradient is NaN or infinite (such a gradient never passes).</summary>
     public double MaxRelativeError { get; }
 
-    /// <summary>The parameter index of the largest relative error (-1 when there are no parameters).</summary>
+    /// <summary>The parameter index of the largest relative error (-1 when there are no parameters); the first NaN or
+    /// infinite entry when there is one.</summary>
     public int WorstIndex { get; }
 
     /// <summary>The analytic gradient.</summary>
