@@ -451,7 +451,8 @@ public static class GradientChecker
     /// <param name="function">The function f(theta).</param>
     /// <param name="gradient">Its gradient as the user computes it.</param>
     /// <param name="parameters">The point theta (not changed).</param>
-    /// <param name="epsilon">The central-difference step h.</param>
+    /// <param name="epsilon">The central-difference step: h = epsilon max(1, |x|) at a parameter x (relative for |x| &gt; 1), the
+    /// difference divided by the distance between the points as rounded.</param>
     /// <param name="relativeFloor">Entries smaller than this are compared relative to it.</param>
     public static GradientCheckResult Check(Func<double[], double> function, Func<double[], double[]> gradient, double[] parameters,
         double epsilon = 1e-4, double relativeFloor = 1e-4)

@@ -44,4 +44,30 @@ let gradientCheckTests =
             Expect.equal r.WorstIndex 1 "worst index"
             Expect.isFalse (r.Passes 1e-3) "fails"
         }
+        test "the numeric derivative of f(t) = t is 1 far from 0 (the step scales with |t| and the rounded step divides)" {
+            // d/dt t = 1 (by hand). With an absolute step 1e-4, t + h rounds at 1e10 (spacing 1.9e-6), and at 1e13
+            // (spacing 2e-3) t + h = t, giving 0. f is linear, so a difference over the points actually evaluated is 1
+            // up to the rounding of one subtraction.
+            for t in [ 1e10; 1e12; 1e13; -1e13; 3.7e15 ] do
+                for scheme in [ DifferenceScheme.TwoPoint; DifferenceScheme.FourPoint ] do
+                    let g = GradientCheck.numericGradientWith scheme 1e-4 (fun v -> v.[0]) [| t |]
+                    Expect.floatClose { absolute = 0.0; relative = 1e-12 } g.[0] 1.0 (sprintf "%A at t = %g" scheme t)
+        }
+        test "the numeric derivative of t^2 at 1e12 is 2e12 with the default options" {
+            // d/dt t^2 = 2t (by hand). The two- and four-point formulas are exact for a quadratic; what remains is
+            // rounding: f near 1e24 has spacing about 1.3e8, over points 2h = 2e8 apart where f changes by 4e20: a
+            // relative error near 1e-12. (An absolute step 1e-4 is below t's spacing, 1.2e-4, and gives rubbish.)
+            let g = GradientCheck.numericGradientWith DifferenceScheme.FourPoint 1e-4 (fun v -> v.[0] * v.[0]) [| 1e12 |]
+            Expect.floatClose { absolute = 0.0; relative = 1e-10 } g.[0] 2e12 "2t"
+            let r = GradientCheck.check GradientCheckOptions.Default (fun v -> v.[0] * v.[0]) (fun v -> [| 2.0 * v.[0] |]) [| 1e12 |]
+            Expect.isTrue (r.Passes 1e-10) (sprintf "passes (max rel %g)" r.MaxRelativeError)
+        }
+        test "an epsilon too small to move a parameter is an ArgumentException naming epsilon" {
+            // At 0 a step of 1e-17 is exact; at x = 1 the spacing of doubles is 2.2e-16, so 1 + 1e-17 = 1 = 1 - 1e-17.
+            match Expect.throwsC (fun () -> GradientCheck.numericGradientWith DifferenceScheme.TwoPoint 1e-17 (fun v -> v.[0]) [| 0.0; 1.0 |] |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "epsilon" "ParamName"
+                Expect.stringContains e.Message "theta[1]" "names the parameter that did not move"
+            | e -> failtestf "expected ArgumentException, got %O" e
+        }
     ]
