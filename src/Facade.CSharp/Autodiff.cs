@@ -51,7 +51,8 @@ public static class Autodiff
     /// check of <see cref="Network.LossAndGradient"/>, which uses the hand-derived backward pass.</summary>
     /// <exception cref="InvalidOperationException">A node's value or adjoint in the graph is NaN or infinite (the
     /// graph's losses have no clamp: binary cross-entropy of an output of exactly 0 or 1 is infinite); the message
-    /// names the node.</exception>
+    /// names the node. Or a custom block's Forward or Backward returns null or a wrong shape (as in
+    /// <see cref="Network.LossAndGradient"/>); the message names the block.</exception>
     public static LossAndGradient NetworkLossAndGradient(Network network, double[,] x, double[,] y, Loss loss)
     {
         ArgumentNullException.ThrowIfNull(network);

@@ -4,7 +4,9 @@ module Functional.NN.Tests.NumericsReviewTests
 
 open System
 open Expecto
+open MathNet.Numerics.LinearAlgebra
 open Functional.NN
+open Functional.NN.Autodiff
 
 [<Tests>]
 let gradientCheckTests =
@@ -69,5 +71,90 @@ let gradientCheckTests =
                 Expect.equal e.ParamName "epsilon" "ParamName"
                 Expect.stringContains e.Message "theta[1]" "names the parameter that did not move"
             | e -> failtestf "expected ArgumentException, got %O" e
+        }
+    ]
+
+/// What a faulty custom block gets wrong.
+type private Fault =
+    | NoFault
+    | ForwardShape
+    | DxShape
+    | DxNull
+    | ThetaLength
+    | ThetaNull
+
+/// f(X; c) = c X on 2 columns, one parameter c: dL/dX = c G, dL/dc = sum(G o X) (hand derivation),
+/// or the fault's wrong return.
+let rec private faulty (fault: Fault) (c: float) =
+    { new ICustomBlock with
+        member _.Name = "faulty"
+        member _.InputSize = 2
+        member _.OutputSize = 2
+        member _.Parameters = [| c |]
+        member _.WithParameters p = faulty fault p.[0]
+        member _.Forward(x, _) = if fault = ForwardShape then (c * x).SubMatrix(0, x.RowCount, 0, 1) else c * x
+        member _.Backward(x, _, g, _) =
+            let dx = match fault with DxShape -> (c * g).SubMatrix(0, 1, 0, 2) | DxNull -> null | _ -> c * g
+            let dc = match fault with ThetaLength -> [||] | ThetaNull -> null | _ -> [| (g.PointwiseMultiply x).RowSums().Sum() |]
+            dx, dc }
+
+/// L = sum(f(X; c)) for the block on the graph: X (2 x 2) and c as variables.
+let private graphOf (block: ICustomBlock) =
+    let x = Matrix<float>.Build.DenseOfRowArrays [| [| 1.0; 2.0 |]; [| -3.0; 0.5 |] |]
+    Node.sum (Node.custom block false (Node.variable "X" x) (Some (Node.variable "theta" (Matrix<float>.Build.Dense(1, 1, block.Parameters.[0])))))
+
+/// y_ij = c x_ij written against the facade's CustomBlock, whose Backward returns no gradients (nulls).
+type private NullGradient() =
+    inherit FunctionalNN.CustomBlock()
+    override _.Name = "nullgrad"
+    override _.InputSize = 2
+    override _.OutputSize = 2
+    override _.Parameters = [| 1.5 |]
+    override _.WithParameters(_: float[]) = NullGradient() :> FunctionalNN.CustomBlock
+    override _.Forward(x: float[,], _training: bool) = Array2D.map (fun v -> 1.5 * v) x
+    override _.Backward(_x: float[,], _y: float[,], _g: float[,], _training: bool) = FunctionalNN.CustomBlockGradient(null, [||])
+
+[<Tests>]
+let customNodeTests =
+    testList "Autodiff custom node review" [
+        test "a correct custom block on the graph: dL/dX = c and dL/dc = sum X (hand derivation)" {
+            // L = sum(c X) with c = 3: dL/dX = 3 everywhere, dL/dc = 1 + 2 - 3 + 0.5 = 0.5.
+            let r = Autodiff.gradient (graphOf (faulty NoFault 3.0))
+            Expect.equal ((r.Gradient "X").ToArray()) (array2D [ [ 3.0; 3.0 ]; [ 3.0; 3.0 ] ]) "dL/dX"
+            Expect.equal (r.Gradient "theta").[0, 0] 0.5 "dL/dc"
+        }
+        test "a custom block returning a wrong shape or a null on the graph is an InvalidOperationException naming the block" {
+            for fault, fragment in [ ForwardShape, "returned 2x1 for an input of 2x2"
+                                     DxShape, "input gradient of 1x2 for an input of 2x2"
+                                     DxNull, "input gradient of null"
+                                     ThetaLength, "returned 0 parameter gradients for its 1 parameters"
+                                     ThetaNull, "parameter gradients for its 1 parameters" ] do
+                match Expect.throwsC (fun () -> Autodiff.gradient (graphOf (faulty fault 3.0)) |> ignore) id with
+                | :? InvalidOperationException as e ->
+                    Expect.stringContains e.Message "'faulty'" (sprintf "%A: names the block" fault)
+                    Expect.stringContains e.Message fragment (sprintf "%A: says what is wrong" fault)
+                | e -> failtestf "%A: expected InvalidOperationException, got %O" fault e
+        }
+        test "the same checks on a network's graph (NetworkGraph.ofBatch) as on the network's own backward pass" {
+            let net = Network.ofBlocks [ Block.Dense (Dense.create (Matrix<float>.Build.DenseOfRowArrays [| [| 1.0; -1.0 |]; [| 0.5; 2.0 |] |]) None Activation.Identity)
+                                         Block.Custom (faulty DxShape 3.0) ]
+            // Two rows: the fault returns dx of one row.
+            let x = Matrix<float>.Build.DenseOfRowArrays [| [| 1.0; 2.0 |]; [| 0.0; -1.0 |] |]
+            let y = Matrix<float>.Build.DenseOfRowArrays [| [| 0.0; 1.0 |]; [| 1.0; 0.0 |] |]
+            let message f = match Expect.throwsC f id with :? InvalidOperationException as e -> e.Message | e -> failtestf "expected InvalidOperationException, got %O" e
+            let viaNetwork = message (fun () -> Network.lossAndGradient net Loss.HalfMeanSquaredError x y |> ignore)
+            let viaGraph = message (fun () -> Autodiff.gradient (NetworkGraph.ofBatch net Loss.HalfMeanSquaredError x y) |> ignore)
+            Expect.equal viaGraph viaNetwork "one message from one check"
+        }
+        test "a C# CustomBlock whose Backward returns nulls: the facade's autodiff raises InvalidOperationException naming the block" {
+            let net = FunctionalNN.NetworkBuilder(2).Add(NullGradient()).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            let x = array2D [ [ 1.0; 2.0 ]; [ -1.0; 0.5 ] ]
+            let y = array2D [ [ 0.5 ]; [ -0.5 ] ]
+            let expectNamed what (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? InvalidOperationException as e -> Expect.stringContains e.Message "'nullgrad'" (what + ": names the block")
+                | e -> failtestf "%s: expected InvalidOperationException, got %O" what e
+            expectNamed "NetworkLossAndGradient" (fun () -> FunctionalNN.Autodiff.NetworkLossAndGradient(net, x, y, FunctionalNN.Loss.HalfMeanSquaredError) |> ignore)
+            expectNamed "NetworkLoss(...).Backward()" (fun () -> FunctionalNN.Autodiff.NetworkLoss(net, x, y, FunctionalNN.Loss.HalfMeanSquaredError).Backward() |> ignore)
         }
     ]
