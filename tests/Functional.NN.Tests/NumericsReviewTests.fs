@@ -7,6 +7,7 @@ open Expecto
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 open Functional.NN.Autodiff
+open Functional.NN.Approximation
 
 [<Tests>]
 let gradientCheckTests =
@@ -156,5 +157,53 @@ let customNodeTests =
                 | e -> failtestf "%s: expected InvalidOperationException, got %O" what e
             expectNamed "NetworkLossAndGradient" (fun () -> FunctionalNN.Autodiff.NetworkLossAndGradient(net, x, y, FunctionalNN.Loss.HalfMeanSquaredError) |> ignore)
             expectNamed "NetworkLoss(...).Backward()" (fun () -> FunctionalNN.Autodiff.NetworkLoss(net, x, y, FunctionalNN.Loss.HalfMeanSquaredError).Backward() |> ignore)
+        }
+    ]
+
+[<Tests>]
+let interpolantTests =
+    let predictAt (net: Network) (xs: float[]) =
+        let out = Network.predict net (Mat.init xs.Length 1 (fun i _ -> xs.[i]))
+        Array.init xs.Length (fun i -> out.[i, 0])
+    testList "ReluInterpolant review" [
+        test "far from 0 (sin(x - 1e12) on [1e12, 1e12 + 1], N = 100) the interpolant meets its knots and the h^2/8 bound" {
+            // x - 1e12 is exact for the doubles of this interval, so f is evaluated exactly where the network is.
+            let f x = sin (x - 1e12)
+            let a, b, n = 1e12, 1e12 + 1.0, 100
+            let net = ReluInterpolant.ofFunction f a b n
+            let knots = ReluInterpolant.knots a b n
+            // The documented rounding term, (N + 2) 1.1e-16 (|f(a)| + sum_k |d_k| max(0, x - x_k)), from the output
+            // layer's weights d_k; it is near 2e-14 here (|d_0| ~ 1, the later |d_k| ~ h = 0.01). With units
+            // |d| x - |d| x_k the knots were missed by 2.1e-5.
+            let d = net.Layers.[1].Weights.Column(0).ToArray()
+            let rounding (x: float) = float (n + 2) * 1.1e-16 * (abs (f a) + Array.sum (Array.init (n - 1) (fun k -> abs d.[k] * max 0.0 (x - knots.[k]))))
+            Array.iter2 (fun (x: float) v ->
+                Expect.isLessThanOrEqual (abs (v - f x)) (rounding x) (sprintf "knot x = %.17g: |h - f| within the rounding term" x)) knots (predictAt net knots)
+            Expect.isLessThan (rounding b) 1e-13 "the rounding term is small"
+            // On a grid: the chord's error on [x_k, x_k+1] is at most (x_k+1 - x_k)^2/8 max|f''| (standard), with
+            // max |f''| = max |sin| over [0, 1] = sin 1; the knots are rounded to the doubles' spacing 1.2e-4 near
+            // 1e12, so the widest gap, not h = 1/99, enters. The library's nominal bound h^2/8 (max|f''| = 1) must
+            // hold too (the reviewer measured 2.1e-5 against it, 1.28e-5).
+            let grid = Array.init 20001 (fun i -> a + (b - a) * float i / 20000.0)
+            let worst = Array.map2 (fun (x: float) v -> abs (v - f x)) grid (predictAt net grid) |> Array.max
+            let widest = knots |> Array.pairwise |> Array.map (fun (p, q) -> q - p) |> Array.max
+            Expect.isLessThanOrEqual worst (widest * widest / 8.0 * sin 1.0 + rounding b) "the chord bound on the actual knots"
+            Expect.isLessThanOrEqual worst (ReluInterpolant.errorBound a b n 1.0) "the documented bound h^2/8 max|f''|"
+        }
+        test "values whose output would overflow on [a, b] are refused naming f (f = -1e308, 0, 1e308 at knots 0, 1, 2)" {
+            // The spline's value at 2 is 1e308, but the network forms it as -1e308 + 1e308 (2 - 0) = -1e308 + 2e308,
+            // which overflows: it predicted infinity at x = 2 although it promises f at every knot.
+            let g = fun v -> if v = 0.0 then -1e308 elif v = 1.0 then 0.0 else 1e308
+            let expectF what (build: unit -> unit) =
+                match Expect.throwsC build id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "f" (what + ": ParamName")
+                    Expect.stringContains e.Message "overflow" (what + ": says it overflows")
+                | e -> failtestf "%s: expected ArgumentException, got %O" what e
+            expectF "core" (fun () -> ReluInterpolant.ofFunction g 0.0 2.0 3 |> ignore)
+            expectF "facade" (fun () -> FunctionalNN.UniversalApproximation.ReluInterpolant(Func<float, float> g, 0.0, 2.0, 3) |> ignore)
+            // Half the scale is accepted and interpolates: -0.5e308, 0, 0.5e308 at 0, 1, 2 (its terms are at most 1e308).
+            let half = ReluInterpolant.ofFunction (fun v -> 0.5 * g v) 0.0 2.0 3
+            Expect.equal (predictAt half [| 0.0; 1.0; 2.0 |]) [| -0.5e308; 0.0; 0.5e308 |] "interpolates at the knots"
         }
     ]
