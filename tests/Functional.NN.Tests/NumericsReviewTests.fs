@@ -207,3 +207,25 @@ let interpolantTests =
             Expect.equal (predictAt half [| 0.0; 1.0; 2.0 |]) [| -0.5e308; 0.0; 0.5e308 |] "interpolates at the knots"
         }
     ]
+
+[<Tests>]
+let reluKinkTests =
+    testList "ReLU at the kink" [
+        test "ReLU'(0) = 0 in the core's derivative, the autodiff graph and backpropagation (note 003's table says 1)" {
+            // Both 0 and 1 are subgradients of max(0, z) at 0; the library takes 0 (README, "Where the notes slip").
+            Expect.equal (Activation.derivative Activation.ReLU 0.0 0.0) 0.0 "Activation.derivative at 0"
+            Expect.equal (Activation.derivative Activation.ReLU 1e-300 1e-300) 1.0 "and 1 just right of it"
+            // Autodiff: d/dz relu(z) at z = 0.
+            let r = Autodiff.gradient (Node.sum (Node.activate Activation.ReLU (Node.scalarVariable "z" 0.0)))
+            Expect.equal (r.Gradient "z").[0, 0] 0.0 "autodiff at 0"
+            // Backpropagation, by hand: x = 1, hidden z = 1 * 1 - 1 = 0, a = relu(0) = 0, output yhat = 1 * a = 0,
+            // half MSE with y = 1: dL/dyhat = yhat - y = -1, dL/da = -1, dL/dz = -1 * relu'(0) = 0, so dL/dw1 = x * 0 = 0
+            // (with relu'(0) = 1 it would be -1) and dL/db1 = 0; dL/dw2 = a * (-1) = 0.
+            let one = Matrix<float>.Build.Dense(1, 1, 1.0)
+            let net = Network.create [ Dense.create one (Some (Vector<float>.Build.Dense(1, -1.0))) Activation.ReLU
+                                       Dense.create one None Activation.Identity ]
+            let _, g = Network.lossAndGradient net Loss.HalfMeanSquaredError one one
+            Expect.equal g.Layers.[0].Weights.[0, 0] 0.0 "dL/dw1"
+            Expect.equal g.Layers.[0].Bias.Value.[0] 0.0 "dL/db1"
+        }
+    ]
