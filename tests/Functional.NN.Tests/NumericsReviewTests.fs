@@ -229,3 +229,21 @@ let reluKinkTests =
             Expect.equal g.Layers.[0].Bias.Value.[0] 0.0 "dL/db1"
         }
     ]
+
+[<Tests>]
+let graphTextTests =
+    testList "Graph text review" [
+        test "the explain table and the DOT text show a small value, not 0" {
+            // f = 3e-14 * x at x = 1: the value and dL/dx are 3e-14, which rounding to 12 decimals showed as 0.
+            let x = Node.scalarVariable "x" 1.0
+            let r = Autodiff.gradient (Node.named "f" (Node.multiply (Node.scalar 3e-14) x))
+            Expect.stringContains (Explain.table r) "3E-14" "table"
+            Expect.stringContains (Explain.dotOfRun r) "3E-14" "DOT text"
+        }
+        test "an error message names an input of 1e-320 by its value, not as 0" {
+            // 1 / 1e-320 overflows to infinity (1e320 > 1.8e308); 1e-320 is a subnormal double near 9.99989e-321.
+            let e = Expect.throwsC (fun () -> Autodiff.gradient (Node.divide (Node.scalarVariable "x" 1.0) (Node.scalarVariable "y" 1e-320)) |> ignore) id
+            Expect.stringContains e.Message "y = 9.99989E-321" "the divisor's value"
+            Expect.isFalse (e.Message.Contains "y = 0") "not shown as 0"
+        }
+    ]
