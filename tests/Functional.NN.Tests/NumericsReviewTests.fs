@@ -247,3 +247,24 @@ let graphTextTests =
             Expect.isFalse (e.Message.Contains "y = 0") "not shown as 0"
         }
     ]
+
+[<Tests>]
+let facadeScalarTests =
+    testList "Autodiff facade scalar operators review" [
+        test "a scalar operator's NaN or infinite operand is an ArgumentException naming the C# parameter k" {
+            let x = FunctionalNN.Autodiff.Variable("x", 1.0)
+            // The eight operators Node op double and double op Node; each C# operator names its scalar k.
+            let ops : (string * (float -> FunctionalNN.Node)) list =
+                [ "x + k", (fun k -> x + k); "k + x", (fun k -> k + x); "x - k", (fun k -> x - k); "k - x", (fun k -> k - x)
+                  "x * k", (fun k -> x * k); "k * x", (fun k -> k * x); "x / k", (fun k -> x / k); "k / x", (fun k -> k / x) ]
+            for name, op in ops do
+                for k in [ nan; infinity; -infinity ] do
+                    match Expect.throwsC (fun () -> op k |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "k" (sprintf "%s with k = %g: ParamName" name k)
+                        Expect.stringStarts e.Message "k must be finite" (sprintf "%s with k = %g: message" name k)
+                    | e -> failtestf "%s with k = %g: expected ArgumentException, got %O" name k e
+            // A finite k still works: (x + 2) * 3 at x = 1 is 9 (by hand).
+            Expect.equal (((x + 2.0) * 3.0).Evaluate()) (array2D [ [ 9.0 ] ]) "finite k"
+        }
+    ]
