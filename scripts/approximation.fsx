@@ -1,8 +1,8 @@
 // Universal approximation by one hidden layer of ReLUs (note 002's theorem, 1D case, equation (6),
 // and its proof by a ReLU linear spline; note 000's h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU):
 // ReluInterpolant.construct builds, without training, the network
-// h(x) = c + sum_i +-max(0, w_i x + b_i) that interpolates f at N equally spaced points (the linear
-// spline). The script prints the construction, checks the error bound h^2/8 max|f''|, and draws
+// h(x) = c + sum_k d_k max(0, x - x_k) that interpolates f at N equally spaced knots x_k (the linear
+// spline; d_k is the change of slope at x_k). The script prints the construction, checks the error bound h^2/8 max|f''|, and draws
 // f against the network as SVG line charts in scripts/output/ (written by hand: no plotting package).
 // Run from the repository root after a Release build: dotnet fsi scripts/approximation.fsx
 #load "load.fsx"
@@ -85,9 +85,9 @@ let show (name: string) (f: float -> float) (a: float) (b: float) (maxF2: float)
 // The construction for N = 5 points of sin on [0, 2 pi], term by term.
 let small = ReluInterpolant.ofFunction sin 0.0 (2.0 * Math.PI) 5
 let hidden, output = small.Layers.[0], small.Layers.[1]
-Console.WriteLine("sin on [0, 2 pi], N = 5: h(x) = c + sum_i s_i max(0, w_i x + b_i)")
+Console.WriteLine("sin on [0, 2 pi], N = 5: h(x) = c + sum_k d_k max(0, w_k x + b_k)")
 for i in 0 .. hidden.OutputSize - 1 do
-    Console.WriteLine(sprintf "  %s max(0, %.6f x %+.6f)" (if output.Weights.[i, 0] < 0.0 then "-" else "+") hidden.Weights.[0, i] (hidden.Bias.Value.[i] + 0.0))
+    Console.WriteLine(sprintf "  %+.6f max(0, %.6f x %+.6f)" output.Weights.[i, 0] hidden.Weights.[0, i] (hidden.Bias.Value.[i] + 0.0))
 Console.WriteLine(sprintf "  c = %.6f" output.Bias.Value.[0])
 for line in Network.describe small do Console.WriteLine("  " + line)
 

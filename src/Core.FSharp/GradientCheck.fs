@@ -13,7 +13,8 @@ type DifferenceScheme =
 
 /// Settings of a gradient check.
 type GradientCheckOptions =
-    { /// The step h of the central difference.
+    { /// The step of the central difference: h = Epsilon max(1, |x|) at a parameter x (relative for
+      /// |x| > 1), the difference divided by the distance between the points as rounded.
       Epsilon: float
       /// The difference formula.
       Scheme: DifferenceScheme
@@ -34,11 +35,13 @@ type GradientCheckOptions =
 
 /// The result of comparing an analytic gradient with central differences.
 type GradientCheckResult =
-    { /// max_i |analytic_i - numeric_i|.
+    { /// max_i |analytic_i - numeric_i|; +infinity when an entry of either gradient is NaN or infinite.
       MaxAbsoluteError: float
-      /// max_i |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, RelativeFloor).
+      /// max_i |analytic_i - numeric_i| / max(|analytic_i|, |numeric_i|, RelativeFloor); +infinity
+      /// when an entry of either gradient is NaN or infinite (such a gradient never passes).
       MaxRelativeError: float
-      /// The parameter index where the relative error is largest (-1 for no parameters).
+      /// The parameter index where the relative error is largest (-1 for no parameters); the first
+      /// NaN or infinite entry when there is one.
       WorstIndex: int
       /// The analytic gradient.
       Analytic: float[]
@@ -60,26 +63,40 @@ module GradientCheck =
         if not (floor > 0.0) || Double.IsInfinity floor then
             Check.fail "relativeFloor" (sprintf "relativeFloor must be a positive finite number, but is %s." (string floor))
 
-    /// The central-difference gradient of f at theta (theta is not changed). Raises
-    /// ArgumentException for a theta that is not finite (ParamName "theta") or a step that is
-    /// not positive and finite (ParamName "epsilon").
+    /// The central-difference gradient of f at theta (theta is not changed). The step at a
+    /// parameter x is h = epsilon max(1, |x|), relative for |x| > 1 (an absolute step smaller
+    /// than x's spacing, about 2.2e-16 |x|, would round away: x + 1e-4 is x at 1e13), and each
+    /// difference is divided by the distance between the points actually evaluated,
+    /// (x + h) - (x - h), not by 2h (x + h rounds to x's spacing). The four-point formula is the
+    /// Richardson combination (4 D(h) - D(2h)) / 3 of such two-point differences D. Raises
+    /// ArgumentException for a theta that is not finite (ParamName "theta"), or a step that is not
+    /// positive and finite or is too small to move a parameter (x + h rounds to x; ParamName
+    /// "epsilon").
     let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
         checkTheta "theta" theta
         Check.positive "epsilon" epsilon
         let work = Array.copy theta
-        let at i delta =
+        let at i (point: float) =
             let x = work.[i]
-            work.[i] <- x + delta
+            work.[i] <- point
             let v = f (Array.copy work)
             work.[i] <- x
             v
+        // (f(x + h) - f(x - h)) / ((x + h) - (x - h)): the points as rounded, and the distance between them.
+        let central i h =
+            let x = theta.[i]
+            let xp, xm = x + h, x - h
+            if not (xp - xm > 0.0) || not (Double.IsFinite (xp - xm)) then
+                Check.fail "epsilon" (sprintf "epsilon %s does not move theta[%d] = %s: the step %s rounds away (or overflows); use a larger epsilon." (string epsilon) i (string x) (string h))
+            (at i xp - at i xm) / (xp - xm)
         Array.init theta.Length (fun i ->
+            let h = epsilon * max 1.0 (abs theta.[i])
             match scheme with
-            | DifferenceScheme.TwoPoint -> (at i epsilon - at i -epsilon) / (2.0 * epsilon)
-            | DifferenceScheme.FourPoint ->
-                (8.0 * (at i epsilon - at i -epsilon) - (at i (2.0 * epsilon) - at i (-2.0 * epsilon))) / (12.0 * epsilon))
+            | DifferenceScheme.TwoPoint -> central i h
+            | DifferenceScheme.FourPoint -> (4.0 * central i h - central i (2.0 * h)) / 3.0)
 
-    /// The two-point central-difference gradient of f at theta with step h (theta is not changed).
+    /// The two-point central-difference gradient of f at theta with step epsilon max(1, |x|) at each
+    /// parameter x (theta is not changed; see numericGradientWith).
     let numericGradient (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
         numericGradientWith DifferenceScheme.TwoPoint epsilon f theta
 
@@ -95,8 +112,10 @@ module GradientCheck =
         let mutable worst = if analytic.Length = 0 then -1 else 0
         for i in 0 .. analytic.Length - 1 do
             let a, n = analytic.[i], numeric.[i]
-            let d = abs (a - n)
-            let rel = if Double.IsNaN d then Double.PositiveInfinity else d / (max (max (abs a) (abs n)) options.RelativeFloor)
+            // A non-finite entry (NaN, or +/-infinity on either side) is an error of +infinity:
+            // inf - inf is NaN and inf / inf is NaN, and a NaN would be skipped by `rel > maxRel`.
+            let d = if Double.IsFinite a && Double.IsFinite n then abs (a - n) else Double.PositiveInfinity
+            let rel = if Double.IsFinite d then d / (max (max (abs a) (abs n)) options.RelativeFloor) else Double.PositiveInfinity
             maxAbs <- max maxAbs d
             if rel > maxRel then
                 maxRel <- rel

@@ -51,7 +51,8 @@ public static class Autodiff
     /// check of <see cref="Network.LossAndGradient"/>, which uses the hand-derived backward pass.</summary>
     /// <exception cref="InvalidOperationException">A node's value or adjoint in the graph is NaN or infinite (the
     /// graph's losses have no clamp: binary cross-entropy of an output of exactly 0 or 1 is infinite); the message
-    /// names the node.</exception>
+    /// names the node. Or a custom block's Forward or Backward returns null or a wrong shape (as in
+    /// <see cref="Network.LossAndGradient"/>); the message names the block.</exception>
     public static LossAndGradient NetworkLossAndGradient(Network network, double[,] x, double[,] y, Loss loss)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -91,22 +92,26 @@ public sealed class Node
     public static Node operator /(Node a, Node b) => new(AD.NodeModule.divide(C(a, nameof(a)), C(b, nameof(b))));
     /// <summary>-a.</summary>
     public static Node operator -(Node a) => new(AD.NodeModule.negate(C(a, nameof(a))));
-    /// <summary>a + k (k a 1 x 1 constant).</summary>
-    public static Node operator +(Node a, double k) => a + Autodiff.Constant(k);
+    /// <summary>a + k (k a 1 x 1 constant; a k that is NaN or infinite is an ArgumentException naming k).</summary>
+    public static Node operator +(Node a, double k) => a + K(k);
     /// <summary>k + a.</summary>
-    public static Node operator +(double k, Node a) => Autodiff.Constant(k) + a;
+    public static Node operator +(double k, Node a) => K(k) + a;
     /// <summary>a - k.</summary>
-    public static Node operator -(Node a, double k) => a - Autodiff.Constant(k);
+    public static Node operator -(Node a, double k) => a - K(k);
     /// <summary>k - a.</summary>
-    public static Node operator -(double k, Node a) => Autodiff.Constant(k) - a;
+    public static Node operator -(double k, Node a) => K(k) - a;
     /// <summary>k a.</summary>
-    public static Node operator *(Node a, double k) => a * Autodiff.Constant(k);
+    public static Node operator *(Node a, double k) => a * K(k);
     /// <summary>k a.</summary>
-    public static Node operator *(double k, Node a) => Autodiff.Constant(k) * a;
+    public static Node operator *(double k, Node a) => K(k) * a;
     /// <summary>a / k.</summary>
-    public static Node operator /(Node a, double k) => a / Autodiff.Constant(k);
+    public static Node operator /(Node a, double k) => a / K(k);
     /// <summary>k / a.</summary>
-    public static Node operator /(double k, Node a) => Autodiff.Constant(k) / a;
+    public static Node operator /(double k, Node a) => K(k) / a;
+
+    /// <summary>The 1 x 1 constant k of a scalar operator: the core's error for a k that is not finite names the
+    /// operators' parameter k, not the core's "value".</summary>
+    private static Node K(double k) => new(Errors.Run(() => AD.NodeModule.scalar(k), ("value", "k")));
 
     /// <summary>The matrix product this · other.</summary>
     public Node MatMul(Node other) => new(Errors.Run(() => AD.NodeModule.matMul(Core, C(other, nameof(other))), new[] { ("b", nameof(other)) }, new[] { (" and b is ", " and other is ") }));

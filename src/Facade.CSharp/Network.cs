@@ -437,13 +437,15 @@ public sealed class GradientCheckResult
         Numeric = r.Numeric;
     }
 
-    /// <summary>The largest |analytic - numeric|.</summary>
+    /// <summary>The largest |analytic - numeric|; +infinity when an entry of either gradient is NaN or infinite.</summary>
     public double MaxAbsoluteError { get; }
 
-    /// <summary>The largest |analytic - numeric| / max(|analytic|, |numeric|, floor).</summary>
+    /// <summary>The largest |analytic - numeric| / max(|analytic|, |numeric|, floor); +infinity when an entry of either
+    /// gradient is NaN or infinite (such a gradient never passes).</summary>
     public double MaxRelativeError { get; }
 
-    /// <summary>The parameter index of the largest relative error (-1 when there are no parameters).</summary>
+    /// <summary>The parameter index of the largest relative error (-1 when there are no parameters); the first NaN or
+    /// infinite entry when there is one.</summary>
     public int WorstIndex { get; }
 
     /// <summary>The analytic gradient.</summary>
@@ -463,7 +465,8 @@ public static class GradientChecker
     /// <param name="function">The function f(theta).</param>
     /// <param name="gradient">Its gradient as the user computes it.</param>
     /// <param name="parameters">The point theta (not changed).</param>
-    /// <param name="epsilon">The central-difference step h.</param>
+    /// <param name="epsilon">The central-difference step: h = epsilon max(1, |x|) at a parameter x (relative for |x| &gt; 1), the
+    /// difference divided by the distance between the points as rounded.</param>
     /// <param name="relativeFloor">Entries smaller than this are compared relative to it.</param>
     public static GradientCheckResult Check(Func<double[], double> function, Func<double[], double[]> gradient, double[] parameters,
         double epsilon = 1e-4, double relativeFloor = 1e-4)

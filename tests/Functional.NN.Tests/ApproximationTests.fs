@@ -44,14 +44,21 @@ let tests =
             for n in [ 8; 32; 128 ] -> interpolates "exp on [-1, 1]" exp -1.0 1.0 (Math.E) n
         ]
 
-        test "the interpolant is a core network: N - 1 ReLU units with output weights +-1, an identity output with a bias" {
+        test "the interpolant is a core network: N - 1 ReLU units relu(x - x_k), output weights the changes of slope, an identity output with a bias" {
             let net = ReluInterpolant.ofFunction sin 0.0 (2.0 * Math.PI) 16
             Expect.equal net.Layers.Length 2 "two layers"
             let hidden, output = net.Layers.[0], net.Layers.[1]
             Expect.equal (hidden.InputSize, hidden.OutputSize) (1, 15) "1 -> 15"
             Expect.equal hidden.Activation Activation.ReLU "ReLU hidden layer"
             Expect.equal output.Activation Activation.Identity "identity output"
-            Expect.isTrue (output.Weights.Enumerate() |> Seq.forall (fun v -> v = 1.0 || v = -1.0)) "output weights are +-1"
+            Expect.isTrue (hidden.Weights.Enumerate() |> Seq.forall (fun v -> v = 1.0)) "hidden weights are 1"
+            let knots = ReluInterpolant.knots 0.0 (2.0 * Math.PI) 16
+            Expect.equal (hidden.Bias.Value.ToArray()) (Array.map (fun x -> -x) (Array.take 15 knots)) "hidden biases -x_k"
+            // The spline's slopes m_k = (sin x_{k+1} - sin x_k) / (x_{k+1} - x_k), and their changes d_0 = m_0,
+            // d_k = m_k - m_{k-1}, computed here from the knots.
+            let m = Array.init 15 (fun k -> (sin knots.[k + 1] - sin knots.[k]) / (knots.[k + 1] - knots.[k]))
+            let d = Array.init 15 (fun k -> if k = 0 then m.[0] else m.[k] - m.[k - 1])
+            Expect.equal (output.Weights.Column(0).ToArray()) d "output weights d_k"
             // The output bias is f(a) = sin 0 = 0.
             Expect.equal output.Bias.Value.[0] 0.0 "output bias f(a)"
         }
@@ -63,14 +70,14 @@ let tests =
             Expect.sequenceEqual (predictAt loaded xs) (predictAt net xs) "same predictions"
         }
 
-        test "a hand-sized example: |x| on [-1, 1] with 3 points is 1 - max(0, x + 1) + max(0, 2 x)" {
+        test "a hand-sized example: |x| on [-1, 1] with 3 points is 1 - max(0, x + 1) + 2 max(0, x)" {
             // Knots -1, 0, 1; values 1, 0, 1; slopes -1, 1; bends m0 = -1 at -1, m1 - m0 = 2 at 0.
-            // h(x) = 1 - max(0, x + 1) + max(0, 2 x): h(-1) = 1, h(0) = 0, h(1) = 1 - 2 + 2 = 1, h(0.5) = 0.5.
+            // h(x) = 1 - max(0, x + 1) + 2 max(0, x): h(-1) = 1, h(0) = 0, h(1) = 1 - 2 + 2 = 1, h(0.5) = 0.5.
             let net = ReluInterpolant.ofFunction abs -1.0 1.0 3
             let hidden = net.Layers.[0]
-            Expect.equal (hidden.Weights.Row(0).ToArray()) [| 1.0; 2.0 |] "w = |bends|"
-            Expect.equal (hidden.Bias.Value.ToArray()) [| 1.0; 0.0 |] "b = -|bend| x_k"
-            Expect.equal (net.Layers.[1].Weights.Column(0).ToArray()) [| -1.0; 1.0 |] "signs of the bends"
+            Expect.equal (hidden.Weights.Row(0).ToArray()) [| 1.0; 1.0 |] "w = 1"
+            Expect.equal (hidden.Bias.Value.ToArray()) [| 1.0; 0.0 |] "b = -x_k"
+            Expect.equal (net.Layers.[1].Weights.Column(0).ToArray()) [| -1.0; 2.0 |] "the bends"
             Expect.equal (predictAt net [| -1.0; 0.0; 1.0; 0.5; -0.25 |]) [| 1.0; 0.0; 1.0; 0.5; 0.25 |] "values"
         }
 
@@ -127,7 +134,7 @@ let tests =
             Expect.equal (ReluInterpolant.knots 1.0 b 3) [| 1.0; 1.0000000000000002; b |] "3 points fit"
         }
 
-        test "finite values of f that overflow the weights are an ArgumentException naming f, not the network's weights" {
+        test "finite values of f that overflow the network are an ArgumentException naming f, not the network's weights" {
             let expectF (what: string) (build: unit -> Network) (fragments: string list) =
                 let e = Expect.throwsC (fun () -> build () |> ignore) id
                 Expect.isTrue (e :? ArgumentException) (sprintf "%s: an ArgumentException, not %s" what (e.GetType().Name))
@@ -137,10 +144,14 @@ let tests =
             let step v = if v > 0.5 then 1e308 else -1e308
             expectF "ofFunction, slope" (fun () -> ReluInterpolant.ofFunction step 0.0 1.0 5) [ "the slope between knots 2 and 3" ]
             expectF "construct, slope" (fun () -> ReluInterpolant.construct (Func<float, float> step) 0.0 1.0 5) [ "the slope between knots 2 and 3" ]
-            // Finite slopes 1e308 and -1e308 whose change overflows.
-            expectF "change of slope" (fun () -> ReluInterpolant.ofFunction (fun v -> if v = 1.0 then 1e308 else 0.0) 0.0 2.0 3) [ "the change of slope at knot 1" ]
-            // Knots 1e300, 1.5e300, 2e300 and values 0, 0, 1.5e308: a finite change of slope (3e8) at knot 1,
-            // whose hidden unit's bias, -3e8 * 1.5e300, overflows.
-            expectF "bias" (fun () -> ReluInterpolant.ofFunction (fun v -> if v >= 2e300 then 1.5e308 else 0.0) 1e300 2e300 3) [ "the bias of hidden unit 1" ]
+            // Knots 0, 1e-300, 2e-300 and values 0, 1e8, 0: finite slopes 1e308 and -1e308 whose change overflows
+            // (the first unit's output term, 1e308 * 2e-300, is small).
+            expectF "change of slope" (fun () -> ReluInterpolant.ofFunction (fun v -> if v = 1e-300 then 1e8 else 0.0) 0.0 2e-300 3) [ "the change of slope at knot 1" ]
+            // Knots 0, 1, 2 and values -1e308, 0, 1e308: slopes 1e308 and 1e308 (finite), but the output at 2 is
+            // -1e308 + 1e308 * (2 - 0), whose term 2e308 overflows (the value there, 1e308, is finite).
+            expectF "output term" (fun () -> ReluInterpolant.ofFunction (fun v -> if v = 0.0 then -1e308 elif v = 1.0 then 0.0 else 1e308) 0.0 2.0 3) [ "the output term of hidden unit 0" ]
+            // Knots 0, 1 and values 1e308, -0.7e308: the term |d_0| (1 - 0) = 1.7e308 is finite, but the bound
+            // |f(a)| + 1.7e308 on the output's partial sums is not (the largest double is 1.797e308).
+            expectF "output bound" (fun () -> ReluInterpolant.ofFunction (fun v -> if v = 0.0 then 1e308 else -0.7e308) 0.0 1.0 2) [ "the bound on the output over [a, b]" ]
         }
     ]

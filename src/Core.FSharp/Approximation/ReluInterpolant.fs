@@ -6,20 +6,28 @@ open Functional.NN
 
 /// Universal approximation made concrete for 1-D functions, as in the proof of note 002's theorem
 /// (1D case, equation (6)): sample f, and build a ReLU network through the samples (a linear
-/// spline). The network has one hidden layer of
-/// ReLUs, h(x) = c + sum_i s_i max(0, w_i x + b_i) with s_i = +1 or -1 (the first note's
-/// h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU), built without training so that it interpolates
-/// f at N equally spaced points of [a, b]: it is the piecewise-linear spline through them.
+/// spline). The network has one hidden layer of ReLUs, h(x) = c + sum_k d_k max(0, x - x_k) (the
+/// first note's h(x) = sum_j a_j s(w_j x + b_j) with s = ReLU, w_j = 1, b_j = -x_j), built without
+/// training so that it interpolates f at N equally spaced points of [a, b]: it is the
+/// piecewise-linear spline through them.
 ///
 /// With knots x_k = a + k h (h = (b - a)/(N - 1)) and slopes m_k = (f(x_{k+1}) - f(x_k)) / h,
 /// the spline on [a, b] is
 ///   S(x) = f(x_0) + m_0 max(0, x - x_0) + sum_{k=1}^{N-2} (m_k - m_{k-1}) max(0, x - x_k),
-/// since max(0, x - x_0) = x - x_0 there and each later term bends the slope at its knot. A term
-/// d max(0, x - x_k) is written sign(d) max(0, |d| x - |d| x_k), so hidden unit k has weight
-/// w_k = |d|, bias b_k = -|d| x_k and output weight sign(d) (+1 for d = 0). Left of a the network
-/// is constant f(x_0); right of b it continues the last piece.
+/// since max(0, x - x_0) = x - x_0 there and each later term bends the slope at its knot. Hidden
+/// unit k has weight 1 and bias -x_k, and output weight d_k, the change of slope at x_k (d_0 = m_0,
+/// d_k = m_k - m_{k-1}); the output bias is f(x_0). Note 002 writes the same function as
+/// sum +-max(0, w_i x + b_i): d max(0, x - x_k) = sign(d) max(0, |d| x - |d| x_k). The library keeps
+/// |d| in the output weight because in doubles |d| x - |d| x_k cancels, with an error of about
+/// |d| |x| 1.1e-16 that far from 0 exceeds the interpolation error (sin(x - 1e12) on
+/// [1e12, 1e12 + 1] with N = 100 missed its knots by 2e-5), while x - x_k is exact near x_k.
+/// Left of a the network is constant f(x_0); right of b it continues the last piece.
 ///
 /// Error: for f twice continuously differentiable, |f(x) - S(x)| <= h^2/8 max |f''| on [a, b].
+/// The network computes S in doubles, adding rounding of at most about
+/// (N + 2) 1.1e-16 (|f(x_0)| + sum_k |d_k| max(0, x - x_k)) (the bias and N - 1 terms summed, each
+/// term a rounded product of a rounded difference), negligible beside the bound unless f is
+/// nearly linear or N very large.
 module ReluInterpolant =
 
     /// The most knots accepted: 10,000,000 (the interpolant then has about 4 * 10^7 parameters,
@@ -64,9 +72,10 @@ module ReluInterpolant =
     /// bias) that interpolates f at the N knots of [a, b]: a core Network that predicts, saves and
     /// trains like any other. Raises ArgumentException (ParamName "b") when the interval is too
     /// narrow for that many distinct knots (see `knots`), and (ParamName "f") when f is not finite at a
-    /// knot, or when f's values, though finite, overflow the network's weights: a slope between
-    /// neighbouring knots, a change of slope at a knot, or a hidden unit's bias -|change| x_k that
-    /// is not a finite double.
+    /// knot, or when f's values, though finite, overflow the network: a slope between neighbouring
+    /// knots or a change of slope at a knot (an output weight) that is not a finite double, or an
+    /// output that could overflow on [a, b]: a term |d_k| (b - x_k), or their sum with |f(x_0)|
+    /// (which bounds every partial sum of the output layer on [a, b]), beyond the doubles' range.
     let construct (f: Func<float, float>) (a: float) (b: float) (points: int) : Network =
         Check.notNull "f" f
         let xs = knots a b points
@@ -75,7 +84,7 @@ module ReluInterpolant =
             if not (Double.IsFinite y) then Check.fail "f" (sprintf "f(%g) = %g at knot %d; f must be finite at every knot." x y k)
             y)
         let overflow (what: string) =
-            Check.fail "f" (sprintf "f's values overflow the interpolant's weights: %s is not a finite double. The network's weights are f's slopes between knots and their changes; use a smaller scale of f (divide it by a constant and multiply the network's output back) or fewer points." what)
+            Check.fail "f" (sprintf "f's values overflow the interpolant: %s is not a finite double. The network's output weights are the changes of f's slope between knots, and its output sums them times the distances to the knots; use a smaller scale of f (divide it by a constant and multiply the network's output back) or fewer points." what)
         let slopes = Array.init (points - 1) (fun k ->
             let m = (ys.[k + 1] - ys.[k]) / (xs.[k + 1] - xs.[k])
             if not (Double.IsFinite m) then
@@ -86,13 +95,18 @@ module ReluInterpolant =
             let d = if k = 0 then slopes.[0] else slopes.[k] - slopes.[k - 1]
             if k > 0 && not (Double.IsFinite d) then
                 overflow (sprintf "the change of slope at knot %d (x = %g), %g - %g," k xs.[k] slopes.[k] slopes.[k - 1])
-            if not (Double.IsFinite (abs d * xs.[k])) then
-                overflow (sprintf "the bias of hidden unit %d, -|%g| * %g (the change of slope times the knot x = %g)," k d xs.[k] xs.[k])
+            // On [a, b] unit k's output term d_k max(0, x - x_k) is at most |d_k| (b - x_k).
+            if not (Double.IsFinite (abs d * (b - xs.[k]))) then
+                overflow (sprintf "the output term of hidden unit %d at x = b, |%g| * (%g - %g) (the change of slope at knot x = %g times the distance to b)," k d b xs.[k] xs.[k])
             d)
+        // |f(x_0)| + sum_k |d_k| (b - x_k) bounds |c + any partial sum of the terms| on [a, b].
+        let largest = bends |> Array.mapi (fun k d -> abs d * (b - xs.[k])) |> Array.fold (+) (abs ys.[0])
+        if not (Double.IsFinite largest) then
+            overflow (sprintf "the bound on the output over [a, b], |f(a)| + sum_k |d_k| (b - x_k) (f(a) = %g, %d hidden units)," ys.[0] (points - 1))
         let units = points - 1
-        let w = Mat.init 1 units (fun _ k -> abs bends.[k])
-        let bias = Vector<float>.Build.Dense(units, fun k -> -(abs bends.[k]) * xs.[k])
-        let outW = Mat.init units 1 (fun k _ -> if bends.[k] < 0.0 then -1.0 else 1.0)
+        let w = Mat.init 1 units (fun _ _ -> 1.0)
+        let bias = Vector<float>.Build.Dense(units, fun k -> -xs.[k])
+        let outW = Mat.init units 1 (fun k _ -> bends.[k])
         let outB = Vector<float>.Build.Dense(1, ys.[0])
         Network.create [ Dense.create w (Some bias) Activation.ReLU
                          Dense.create outW (Some outB) Activation.Identity ]

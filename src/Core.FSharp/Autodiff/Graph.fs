@@ -37,12 +37,12 @@ type GradientResult =
 /// Nodes as text for tables, DOT text and error messages: names, formulas and values.
 module internal GraphText =
 
-    /// A number rounded to 12 decimals, in at most 6 significant digits ("NaN", "Infinity" as .NET writes them).
+    /// A number in at most 6 significant digits, small magnitudes kept ("3E-14", "1E-320"; only
+    /// 0 and -0 are "0"), "NaN" and "Infinity" as .NET writes them.
     let num (x: float) =
         if Double.IsNaN x || Double.IsInfinity x then x.ToString(CultureInfo.InvariantCulture)
-        else
-            let r = Math.Round(x, 12)
-            (if r = 0.0 then 0.0 else r).ToString("G6", CultureInfo.InvariantCulture)
+        elif x = 0.0 then "0"
+        else x.ToString("G6", CultureInfo.InvariantCulture)
 
     /// A matrix as text: "-12" for 1 x 1, "[1 2; 3 4]" up to 4 x 4, "r x c, max |.| m" beyond.
     let formatMatrix (m: Matrix<float>) : string =

@@ -272,6 +272,24 @@ module Block =
                 let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
                 Check.fail param (sprintf "Block %s (%s): %s" here (name b) text))
 
+    /// Raises InvalidOperationException, naming the custom block and both shapes, unless what its
+    /// Forward returned for `input` is a matrix of input's rows and the block's OutputSize columns.
+    /// (The network's forward pass and the autodiff graph's custom node both use it.)
+    let checkCustomOutput (c: ICustomBlock) (input: Matrix<float>) (y: Matrix<float>) =
+        if isNull y || y.RowCount <> input.RowCount || y.ColumnCount <> c.OutputSize then
+            invalidOp (sprintf "The custom block '%s' returned %s for an input of %s; it must return %d rows and %d columns (its OutputSize)."
+                        c.Name (if isNull y then "null" else Mat.shapeOf y) (Mat.shapeOf input) input.RowCount c.OutputSize)
+
+    /// Raises InvalidOperationException, naming the custom block, unless what its Backward returned
+    /// is an input gradient of input's shape and one parameter gradient per parameter (neither
+    /// null). (The network's backward pass and the autodiff graph's custom node both use it.)
+    let checkCustomGradient (c: ICustomBlock) (input: Matrix<float>) (dx: Matrix<float>) (dTheta: float[]) =
+        if isNull dx || dx.RowCount <> input.RowCount || dx.ColumnCount <> input.ColumnCount then
+            invalidOp (sprintf "The custom block '%s' returned an input gradient of %s for an input of %s; the shapes must agree." c.Name (if isNull dx then "null" else Mat.shapeOf dx) (Mat.shapeOf input))
+        let count = c.Parameters.Length
+        if isNull dTheta || dTheta.Length <> count then
+            invalidOp (sprintf "The custom block '%s' returned %d parameter gradients for its %d parameters." c.Name (if isNull dTheta then 0 else dTheta.Length) count)
+
     /// The forward pass of a sequence of blocks from X (already rounded to the precision), keeping
     /// each block's trace. `dropouts` counts the dropout blocks met so far (the mask's block number).
     let rec forwardAll (p: Precision) (mode: Mode) (dropouts: int ref) (blocks: Block list) (x: Matrix<float>) : BlockTrace list =
@@ -304,9 +322,7 @@ module Block =
                     input + fx |> Precision.roundMatrix p, BlockMemory.Inner traces
                 | Block.Custom c ->
                     let y = c.Forward(input, mode.IsTraining)
-                    if isNull y || y.RowCount <> input.RowCount || y.ColumnCount <> c.OutputSize then
-                        invalidOp (sprintf "The custom block '%s' returned %s for an input of %s; it must return %d rows and %d columns (its OutputSize)."
-                                    c.Name (if isNull y then "null" else Mat.shapeOf y) (Mat.shapeOf input) input.RowCount c.OutputSize)
+                    checkCustomOutput c input y
                     Precision.roundMatrix p y, BlockMemory.Nothing
             ({ Input = input; Output = output; Memory = memory } :: acc, output)
         let traces, _ = List.fold folder ([], x) blocks
@@ -336,11 +352,7 @@ module Block =
                     BlockGradient.Residual grads, g + dInner |> Precision.roundMatrix p
                 | Block.Custom c, _ ->
                     let dx, dTheta = c.Backward(trace.Input, trace.Output, g, mode.IsTraining)
-                    if isNull dx || dx.RowCount <> trace.Input.RowCount || dx.ColumnCount <> trace.Input.ColumnCount then
-                        invalidOp (sprintf "The custom block '%s' returned an input gradient of %s for an input of %s; the shapes must agree." c.Name (if isNull dx then "null" else Mat.shapeOf dx) (Mat.shapeOf trace.Input))
-                    let count = c.Parameters.Length
-                    if isNull dTheta || dTheta.Length <> count then
-                        invalidOp (sprintf "The custom block '%s' returned %d parameter gradients for its %d parameters." c.Name (if isNull dTheta then 0 else dTheta.Length) count)
+                    checkCustomGradient c trace.Input dx dTheta
                     BlockGradient.Custom (Precision.roundArray p dTheta), Precision.roundMatrix p dx
                 | b, _ -> invalidOp (sprintf "The trace does not belong to the %s block: it was made by another network." (name b))
             (grad :: acc, dx)
