@@ -504,7 +504,9 @@ module ModelFile =
           yield "elapsed_ticks", ModelValue.Int c.Elapsed.Ticks
           yield "epoch.loss_sum", ModelValue.Float c.EpochLossSum
           yield "epoch.samples", ModelValue.Int (int64 c.EpochSamples)
-          if not (Double.IsNaN c.LossBaseline) then yield "loss_baseline", ModelValue.Float c.LossBaseline ]
+          if not (Double.IsNaN c.LossBaseline) then yield "loss_baseline", ModelValue.Float c.LossBaseline
+          // Until L0 is measured, the run's initial network, where a resumed run measures it.
+          elif not (obj.ReferenceEquals(c.Initial, c.Model)) then yield! networkEntries "initial." c.Initial ]
 
     /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
     /// a generator state that is not all zero, counters that are not negative, batches that are
@@ -585,7 +587,15 @@ module ModelFile =
           // boundary's values.
           EpochLossSum = (if e.Has "epoch.loss_sum" then e.Float "epoch.loss_sum" else 0.0)
           EpochSamples = (if e.Has "epoch.samples" then e.IntIn("epoch.samples", 0L, maxInt) else 0)
-          LossBaseline = (if e.Has "loss_baseline" then e.Float "loss_baseline" else Double.NaN) }
+          LossBaseline = (if e.Has "loss_baseline" then e.Float "loss_baseline" else Double.NaN)
+          // Absent when L0 was measured (or the checkpoint is a run's start): the network itself.
+          Initial =
+            if e.Has "initial.layers" || e.Has "initial.blocks" then
+                let i = networkOf "initial." e
+                if Network.describe i <> Network.describe net || i.Precision <> net.Precision then
+                    bad "The initial network in the checkpoint does not have the shape and precision of its network."
+                i
+            else net }
 
     // ---- bytes ---------------------------------------------------------------------------
 

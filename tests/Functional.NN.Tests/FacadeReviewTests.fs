@@ -114,6 +114,40 @@ let tests =
                 Expect.equal baseline 5e7 "L0 = (0 - 1e4)^2 / 2 at w = 0"
             }
 
+            test "a resumed run measures L0 where the first run started, so it ends as the uninterrupted run (vectors, and networks through a file)" {
+                // The review's case: theta = [a; c], every sample's loss a^2; c is a clock (gradient -1, so +1 a step
+                // at rate 1) and the gradient on a is a while c < 10 (a step to 0), then -1 (a up by 1 a step). Ten
+                // samples, one a step: epoch 1 takes a from 7 to 0 and c to 10; epochs 2 and 3 raise a to 10 and 20.
+                // L0 = 7^2 = 49, the bound 10 * 49 = 490; the epochs' losses so far stay below (at most 1450 / 10 = 145,
+                // by hand), so nothing diverges. Measured at the checkpoint after epoch 1 (a = 0) L0 would be 0 and the
+                // bound 10: epoch 2 passes it at its 8th step (0 + 1 + ... + 49 = 140 > 100).
+                let objective : Functional.NN.Objective =
+                    { SampleCount = 10
+                      LossAndGradient = fun w _ -> w.[0] * w.[0], [| (if w.[1] < 10.0 then w.[0] else -1.0); -1.0 |]
+                      Validation = None }
+                let options =
+                    Functional.NN.TrainingOptions.Default
+                        .WithBatching(Functional.NN.Batching.Stochastic Functional.NN.Sampling.WithoutReplacement).WithSchedule(Functional.NN.Schedule.Constant 1.0)
+                        .WithOptimizerSettings(Functional.NN.OptimizerSettings.Default).WithoutEarlyStopping().WithDivergenceFactor(10.0)
+                let whole = coreTrainVector (options.WithMaxEpochs 3) objective [| 7.0; 0.0 |]
+                Expect.equal whole.Model [| 20.0; 30.0 |] "uninterrupted: a = 20, c = 30 (by hand)"
+                let first = coreTrainVector (options.WithMaxEpochs 1) objective [| 7.0; 0.0 |]
+                Expect.equal first.Model [| 0.0; 10.0 |] "after epoch 1 (by hand)"
+                Expect.isTrue (Double.IsNaN first.Checkpoint.LossBaseline) "L0 not yet needed"
+                let resumed = Functional.NN.Trainer.resumeVector (options.WithMaxEpochs 3) objective first.Checkpoint
+                Expect.equal resumed.Model whole.Model "resumed: the uninterrupted result"
+                Expect.equal resumed.Checkpoint.LossBaseline 49.0 "L0 at the first run's start"
+                // A network's checkpoint file keeps the initial network until L0 is measured, and reads it back.
+                let net = Functional.NN.Network.init 2 [ Functional.NN.LayerSpec.Of(2, Functional.NN.Activation.Tanh); Functional.NN.LayerSpec.Of(1, Functional.NN.Activation.Identity) ] 3L
+                let x = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(8, 2, fun i j -> float (i + j) / 8.0)
+                let y = MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(8, 1, fun i _ -> float i / 8.0)
+                let run = Functional.NN.Trainer.train (Functional.NN.TrainingOptions.Default.WithMaxEpochs 2) Functional.NN.Loss.MeanSquaredError (Functional.NN.TrainingData.Of(x, y)) net
+                Expect.isTrue (Double.IsNaN run.Checkpoint.LossBaseline) "L0 not needed"
+                let back = Functional.NN.ModelFile.checkpointOfBytes (Functional.NN.ModelFile.checkpointToBytes run.Checkpoint)
+                Expect.equal (Functional.NN.Parameters.ofNetwork back.Initial) (Functional.NN.Parameters.ofNetwork net) "the initial network, read back"
+                Expect.notEqual (Functional.NN.Parameters.ofNetwork back.Model) (Functional.NN.Parameters.ofNetwork net) "not the trained one"
+            }
+
             test "a loss that grows 4x per step is stopped at the step the rule's bound gives, naming the epoch and step" {
                 // f(w) = w^2 / 2 from w = 1 with plain SGD at step 3: w <- -2 w, so the loss before step t
                 // is 4^(t-1) / 2 (hand derivation). Full batch: the epoch's loss so far is that loss, L0 =

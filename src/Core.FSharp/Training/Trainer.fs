@@ -23,7 +23,8 @@ module Checkpoint =
           Elapsed = TimeSpan.Zero
           EpochLossSum = 0.0
           EpochSamples = 0
-          LossBaseline = Double.NaN }
+          LossBaseline = Double.NaN
+          Initial = model }
 
     /// The same checkpoint with its parameters (and early stopping's best ones) converted by f.
     let map (f: 'A -> 'B) (c: Checkpoint<'A>) : Checkpoint<'B> =
@@ -39,7 +40,8 @@ module Checkpoint =
           Elapsed = c.Elapsed
           EpochLossSum = c.EpochLossSum
           EpochSamples = c.EpochSamples
-          LossBaseline = c.LossBaseline }
+          LossBaseline = c.LossBaseline
+          Initial = f c.Initial }
 
 /// The trainer: a loop of (draw a batch, take a step on it) that is a pure function of its
 /// options, data, starting parameters and seed. It drives a backend through `ITrainingSession`
@@ -122,10 +124,11 @@ module Trainer =
     /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
     /// check after every step.
     /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
-    /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` is not read, and
-    /// `initial ()` (the run's starting parameters, flat) only when the growth rule needs L0.
+    /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` and `start.Initial` are
+    /// not read. `initial` is the first run's starting model (the result's checkpoint carries it),
+    /// flattened by `flat` only when the growth rule needs L0.
     let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj)
-                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: unit -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
+                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
             match options.Batching with
@@ -186,7 +189,7 @@ module Trainer =
         let tolOn = options.ParameterTolerance > 0.0
         let factor = options.DivergenceFactor
         // The growth rule's L0: the loss of the whole training set at the run's initial
-        // parameters (`initial ()`), measured only when the rule first needs it - when the epoch's
+        // parameters (`initial`, the first run's, carried by checkpoints), measured only when the rule first needs it - when the epoch's
         // loss so far passes factor * 1, a bound that factor * max(L0, 1) is never below - so a
         // run whose loss stays under factor makes no extra pass (a checkpoint keeps L0 once
         // measured). The session's parameters and state are set back bit for bit after the pass.
@@ -197,7 +200,7 @@ module Trainer =
             if not baselineMeasured then
                 baselineMeasured <- true
                 let current = session.Parameters()
-                session.SetParameters (initial ())
+                session.SetParameters (flat initial)
                 let l0 = session.TrainingLoss()
                 session.SetParameters current
                 if Double.IsFinite l0 then baseline <- l0
@@ -360,7 +363,8 @@ module Trainer =
               Elapsed = elapsed ()
               EpochLossSum = (if remaining.Length = 0 then 0.0 else lossSum)
               EpochSamples = (if remaining.Length = 0 then 0 else samples)
-              LossBaseline = baseline }
+              LossBaseline = baseline
+              Initial = initial }
           Backend = session.Backend }
 
     /// Continues training a parameter vector from a checkpoint, with progress hooks, on the
@@ -375,7 +379,10 @@ module Trainer =
         let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint.Model.Length checkpoint
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         let s = session :> ITrainingSession
-        run options hooks s box (fun () -> s.Parameters()) id (fun () -> checkpoint.Model) checkpoint
+        Check.notNull "checkpoint.Initial" checkpoint.Initial
+        if checkpoint.Initial.Length <> checkpoint.Model.Length then
+            Check.fail "checkpoint" (sprintf "The checkpoint's initial parameters have %d values but its parameters %d." checkpoint.Initial.Length checkpoint.Model.Length)
+        run options hooks s box (fun () -> s.Parameters()) id checkpoint.Initial id checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -451,6 +458,9 @@ module Trainer =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
         Check.notNull "checkpoint.Model" (box net)
+        Check.notNull "checkpoint.Initial" (box checkpoint.Initial)
+        if not (obj.ReferenceEquals(checkpoint.Initial, net)) && Network.describe checkpoint.Initial <> Network.describe net then
+            Check.fail "checkpoint" "The checkpoint's initial network does not have the shape of its network."
         Network.checkDifferentiable net
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
@@ -485,7 +495,7 @@ module Trainer =
                 let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                 session, (fun () -> toNet net (session.Parameters()))
         try
-            try run options hooks session (toNet net >> box) snapshot (toNet net) (fun () -> ofNet net) flat finally session.Dispose()
+            try run options hooks session (toNet net >> box) snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
         with :? TrainingDivergedException as e when checkpoint.Step = 0 && e.Step = 1 ->
             // The very first step of a fresh run: when the loss is already not finite at the
             // initial parameters, before any step, no step size is to blame: the data are too large

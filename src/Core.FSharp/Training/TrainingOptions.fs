@@ -61,8 +61,8 @@ type TrainingOptions =
       /// DivergenceFactor * max(L0, 1), L0 the loss of the whole training set at the initial
       /// parameters (one pass over the set, made only when the epoch's loss so far first passes
       /// DivergenceFactor, the least the bound can be, so a run whose loss stays below it makes
-      /// none; a checkpoint keeps L0 once measured, and a run resumed from one taken before
-      /// measures it at the checkpoint's parameters). It is
+      /// none; a checkpoint keeps L0 once measured, and the initial parameters until then, so a
+      /// resumed run measures the same L0). It is
       /// checked after every step. Single batch losses are not compared: with small batches they
       /// legitimately differ by far more than any factor (one sample's loss may be n times the
       /// mean). While the parameters stay where they started, an epoch's batches are part of the
@@ -225,7 +225,11 @@ type Checkpoint<'Model> =
       EpochSamples: int
       /// The divergence rule's L0, the whole set's loss at the run's initial parameters (NaN
       /// until the rule first needs it; see `DivergenceFactor`).
-      LossBaseline: float }
+      LossBaseline: float
+      /// The parameters the first run started from, carried through every resume (a reference,
+      /// not a copy): where the growth rule measures L0 when it first needs it, so that a resumed
+      /// run measures the L0 an uninterrupted run would.
+      Initial: 'Model }
 
 /// What a training run returns.
 type TrainingResult<'Model> =
