@@ -13,8 +13,9 @@ type DifferenceScheme =
 
 /// Settings of a gradient check.
 type GradientCheckOptions =
-    { /// The step of the central difference: h = Epsilon max(1, |x|) at a parameter x (relative for
-      /// |x| > 1), the difference divided by the distance between the points as rounded.
+    { /// The step of the central difference: h = max(Epsilon, 1e4 u |x|) at a parameter x (u = 2^-52:
+      /// Epsilon itself up to |x| = 4.5e7 for 1e-4, then 1e4 of x's spacings), the difference divided
+      /// by the distance between the points as rounded.
       Epsilon: float
       /// The difference formula.
       Scheme: DifferenceScheme
@@ -64,9 +65,11 @@ module GradientCheck =
             Check.fail "relativeFloor" (sprintf "relativeFloor must be a positive finite number, but is %s." (string floor))
 
     /// The central-difference gradient of f at theta (theta is not changed). The step at a
-    /// parameter x is h = epsilon max(1, |x|), relative for |x| > 1 (an absolute step smaller
-    /// than x's spacing, about 2.2e-16 |x|, would round away: x + 1e-4 is x at 1e13), and each
-    /// difference is divided by the distance between the points actually evaluated,
+    /// parameter x is h = max(epsilon, 1e4 u |x|), u = 2^-52 the doubles' relative spacing: the
+    /// absolute step epsilon (as PyTorch's gradcheck and SciPy's approx_fprime take it, right for a
+    /// function that bends on a fixed scale: sin(x) at 1e4 keeps 9 digits) until it would span
+    /// fewer than about 1e4 of x's spacings (|x| > 4.5e7 for epsilon = 1e-4; x + 1e-4 is x at
+    /// 1e13), then 1e4 spacings; and each difference is divided by the distance between the points actually evaluated,
     /// (x + h) - (x - h), not by 2h (x + h rounds to x's spacing). The four-point formula is the
     /// Richardson combination (4 D(h) - D(2h)) / 3 of such two-point differences D. Raises
     /// ArgumentException for a theta that is not finite (ParamName "theta"), or a step that is not
@@ -90,13 +93,13 @@ module GradientCheck =
                 Check.fail "epsilon" (sprintf "epsilon %s does not move theta[%d] = %s: the step %s rounds away (or overflows); use a larger epsilon." (string epsilon) i (string x) (string h))
             (at i xp - at i xm) / (xp - xm)
         Array.init theta.Length (fun i ->
-            let h = epsilon * max 1.0 (abs theta.[i])
+            let h = max epsilon (1e4 * 2.220446049250313e-16 * abs theta.[i])
             match scheme with
             | DifferenceScheme.TwoPoint -> central i h
             | DifferenceScheme.FourPoint -> (4.0 * central i h - central i (2.0 * h)) / 3.0)
 
-    /// The two-point central-difference gradient of f at theta with step epsilon max(1, |x|) at each
-    /// parameter x (theta is not changed; see numericGradientWith).
+    /// The two-point central-difference gradient of f at theta with step max(epsilon, 1e4 u |x|) at
+    /// each parameter x (theta is not changed; see numericGradientWith).
     let numericGradient (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
         numericGradientWith DifferenceScheme.TwoPoint epsilon f theta
 

@@ -18,7 +18,7 @@ open Functional.NN
 /// unit k has weight 1 and bias -x_k, and output weight d_k, the change of slope at x_k (d_0 = m_0,
 /// d_k = m_k - m_{k-1}); the output bias is f(x_0). Note 002 writes the same function as
 /// sum +-max(0, w_i x + b_i): d max(0, x - x_k) = sign(d) max(0, |d| x - |d| x_k). The library keeps
-/// |d| in the output weight because in doubles |d| x - |d| x_k cancels, with an error of about
+/// the signed d_k in the output weight (and 1 in the hidden weight) because in doubles |d| x - |d| x_k cancels, with an error of about
 /// |d| |x| 1.1e-16 that far from 0 exceeds the interpolation error (sin(x - 1e12) on
 /// [1e12, 1e12 + 1] with N = 100 missed its knots by 2e-5), while x - x_k is exact near x_k.
 /// Left of a the network is constant f(x_0); right of b it continues the last piece.
