@@ -69,7 +69,8 @@ type Network =
 /// A single-sample predictor (`Network.predictor`): the network's output for one sample at a time,
 /// with low latency. It owns its buffers and a private copy of the network's parameters, so the
 /// network it was made from stays unchanged and nothing outside can change what it computes.
-/// Thread-safe (calls are serialised by a lock); the span overload allocates nothing.
+/// Thread-safe (calls are serialised by a lock); on the kernels backend the span overload allocates
+/// nothing (the reference backend's predictor builds its matrices on each call).
 [<AbstractClass>]
 type Predictor internal () =
     /// The backend that computes (Reference or Kernels).

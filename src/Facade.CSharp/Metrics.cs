@@ -75,7 +75,7 @@ public sealed class ClassificationReport
 /// <summary>A regressor's scores on labelled data.</summary>
 /// <param name="MeanSquaredError">1/n sum (yhat - y)^2.</param>
 /// <param name="MeanAbsoluteError">1/n sum |yhat - y|.</param>
-/// <param name="R2">1 - SS_res / SS_tot.</param>
+/// <param name="R2">1 - SS_res / SS_tot (NaN with fewer than two samples, where it is undefined).</param>
 public sealed record RegressionReport(double MeanSquaredError, double MeanAbsoluteError, double R2)
 {
     /// <summary>The three scores, one per line, in the target's units: R^2, MSE and MAE.</summary>
@@ -136,7 +136,9 @@ public static class Metrics
         return new ClassificationReport(FN.ClassificationMetrics.report(classNames, predicted, actual, p), classNames);
     }
 
-    /// <summary>-1/n sum log p[i, actual[i]], probabilities clipped to [1e-15, 1 - 1e-15].</summary>
+    /// <summary>-1/n sum log p[i, actual[i]], probabilities clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss up to
+    /// version 1.1; since 1.2 it clips to 2.2e-16, which differs only where a true class has a probability below 1e-15);
+    /// rows are used as given, not renormalised.</summary>
     public static double LogLoss(double[,] probabilities, int[] actual) =>
         FN.ClassificationMetrics.logLoss(Interop.ToMatrix(probabilities, nameof(probabilities)), actual);
 
@@ -148,7 +150,8 @@ public static class Metrics
     public static double MeanAbsoluteError(double[] predicted, double[] actual) =>
         FN.RegressionMetrics.meanAbsoluteError(Col(predicted, nameof(predicted)), Col(actual, nameof(actual)));
 
-    /// <summary>The coefficient of determination 1 - SS_res / SS_tot.</summary>
+    /// <summary>The coefficient of determination 1 - SS_res / SS_tot (scikit-learn's r2_score): NaN with fewer than two
+    /// samples, where it is undefined.</summary>
     public static double R2(double[] predicted, double[] actual) =>
         FN.RegressionMetrics.r2(Col(predicted, nameof(predicted)), Col(actual, nameof(actual)));
 

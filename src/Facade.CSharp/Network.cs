@@ -151,7 +151,8 @@ public sealed class Network
     /// <summary>
     /// A low-latency predictor for one sample at a time, with a private copy of the parameters (this network is
     /// not changed): <c>Predict(x, output)</c> writes the outputs for one sample, the values of <see cref="Predict(double[,], Backend)"/>
-    /// on a one-row batch, and allocates nothing. Thread-safe.
+    /// on a one-row batch, and on the kernels backend allocates nothing (the reference backend's, for a network the kernels
+    /// do not run, builds its matrices on each call). Thread-safe.
     /// </summary>
     public Predictor CreatePredictor(Backend backend = Backend.Auto) => new(FN.NetworkModule.predictorWith(backend.ToCore(), Core));
 
@@ -465,8 +466,9 @@ public static class GradientChecker
     /// <param name="function">The function f(theta).</param>
     /// <param name="gradient">Its gradient as the user computes it.</param>
     /// <param name="parameters">The point theta (not changed).</param>
-    /// <param name="epsilon">The central-difference step: h = epsilon max(1, |x|) at a parameter x (relative for |x| &gt; 1), the
-    /// difference divided by the distance between the points as rounded.</param>
+    /// <param name="epsilon">The central-difference step: h = max(epsilon, 1e4 u |x|) at a parameter x (u = 2^-52: epsilon
+    /// itself up to |x| = 4.5e7 for 1e-4, then 1e4 of x's spacings), the difference divided by the distance between the
+    /// points as rounded.</param>
     /// <param name="relativeFloor">Entries smaller than this are compared relative to it.</param>
     public static GradientCheckResult Check(Func<double[], double> function, Func<double[], double[]> gradient, double[] parameters,
         double epsilon = 1e-4, double relativeFloor = 1e-4)

@@ -4,7 +4,9 @@ namespace FunctionalNN;
 
 /// <summary>
 /// A single-sample predictor (<see cref="Network.CreatePredictor"/>): a network's outputs for one sample at a
-/// time with low latency, from a private copy of its parameters. Thread-safe; the span overloads (double and float) allocate nothing.
+/// time with low latency, from a private copy of its parameters. Thread-safe; on the kernels backend (the default wherever it runs the network) the span overloads (double and float)
+/// allocate nothing; the reference backend's predictor (a network with a custom block or the step activation) builds its
+/// matrices on each call.
 /// </summary>
 public sealed class Predictor
 {
@@ -56,7 +58,8 @@ public sealed class Predictor
 /// <summary>
 /// A single-row predictor of a <see cref="Pipeline"/> (<see cref="Pipeline.CreatePredictor"/>): one row of raw
 /// features at a time, scaled as the pipeline scales them, through the network's single-sample predictor.
-/// Thread-safe; the span overloads allocate nothing for a pipeline without text columns or imputation.
+/// Thread-safe; on the kernels backend the span overloads allocate nothing for a pipeline without text columns or
+/// imputation (the reference backend's predictor builds its matrices on each call).
 /// </summary>
 public sealed class PipelinePredictor
 {

@@ -127,8 +127,9 @@ public static unsafe class Layout
     /// dst[i * cols + j] = (T)src[j * rows + i] for a rows x cols matrix: a column-major double array
     /// into a row-major T array, transposed in tiles so that reads and writes stay within a few cache
     /// lines, the rows split over the worker pool. Returns false when a converted value is NaN or
-    /// infinite (a NaN, an infinity, or a double beyond float's range; the caller then reports it,
-    /// nothing is thrown here).
+    /// infinite (a NaN, an infinity, or a double beyond float's range), or, for T = float, a value
+    /// lies beyond float's largest value even where it rounds to it (the core's range rule); the
+    /// caller then reports it, nothing is thrown here.
     /// </summary>
     public static bool ColumnMajorToRowMajor<T>(ReadOnlySpan<double> src, int rows, int cols, Span<T> dst)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -296,6 +297,11 @@ public static unsafe class Layout
 
     private sealed class TransposeJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>For T = float: whether v lies beyond float's largest value (so beyond the network's
+        /// range, even where it would round to that value); false for T = double.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool BeyondFloat(double v) => typeof(T) == typeof(float) && Math.Abs(v) > float.MaxValue;
+
         [ThreadStatic] private static TransposeJob<T>? t_job;
         public static TransposeJob<T> ForThisThread => t_job ??= new TransposeJob<T>();
 
@@ -338,9 +344,10 @@ public static unsafe class Layout
                         double* column = src + (nint)j * rows;
                         for (int i = i0; i < i1; i++)
                         {
-                            // Not finite once converted: NaN, an infinity, or beyond float's range.
+                            // Not finite once converted (NaN, an infinity), or beyond float's largest value
+                            // (which a value just beyond it would round to): the core's range rule.
                             T t = T.CreateTruncating(column[i]);
-                            if (!T.IsFinite(t)) bad = true;
+                            if (!T.IsFinite(t) || BeyondFloat(column[i])) bad = true;
                             dst[(nint)i * cols + j] = t;
                         }
                     }
@@ -383,7 +390,7 @@ public static unsafe class Layout
                     for (int j = jStart; j < cols; j++)
                     {
                         T t = T.CreateTruncating(src[(nint)j * rows + i]);
-                        if (!T.IsFinite(t)) bad = true;
+                        if (!T.IsFinite(t) || BeyondFloat(src[(nint)j * rows + i])) bad = true;
                         dst[(nint)i * cols + j] = t;
                     }
                 }
@@ -422,7 +429,12 @@ public static unsafe class Layout
             }
             else
             {
-                // Rounded to nearest float; a value beyond float's range becomes an infinity (not finite).
+                // Rounded to nearest float; a value beyond float's range becomes an infinity (not finite),
+                // and one just beyond float's largest value, which rounds to it, is caught before rounding
+                // (all bits set, a NaN, where |v| > float.MaxValue).
+                var big = Vector512.Max(Vector512.Max(Vector512.Max(Vector512.Abs(r0), Vector512.Abs(r1)), Vector512.Max(Vector512.Abs(r2), Vector512.Abs(r3))),
+                                        Vector512.Max(Vector512.Max(Vector512.Abs(r4), Vector512.Abs(r5)), Vector512.Max(Vector512.Abs(r6), Vector512.Abs(r7))));
+                acc += Vector512.GreaterThan(big, Vector512.Create((double)float.MaxValue));
                 var f0 = Avx512F.ConvertToVector256Single(r0); var f1 = Avx512F.ConvertToVector256Single(r1);
                 var f2 = Avx512F.ConvertToVector256Single(r2); var f3 = Avx512F.ConvertToVector256Single(r3);
                 var f4 = Avx512F.ConvertToVector256Single(r4); var f5 = Avx512F.ConvertToVector256Single(r5);

@@ -67,7 +67,8 @@ module internal KernelElement =
             let mutable ok = true
             for i in 0 .. a.Length - 1 do
                 let v = 'T.CreateTruncating a.[i]
-                if not ('T.IsFinite v) then ok <- false
+                // Beyond float32's largest value is beyond its range, even where it rounds to that value.
+                if not ('T.IsFinite v) || (typeof<'T> = typeof<float32> && abs a.[i] > float Single.MaxValue) then ok <- false
                 dst.[i] <- v
             ok
         | data -> Functional.NN.Kernels.Layout.ColumnMajorToRowMajor(ReadOnlySpan data, m.RowCount, m.ColumnCount, dst)

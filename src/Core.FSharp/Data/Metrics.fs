@@ -113,7 +113,10 @@ module ClassificationMetrics =
         defined |> Array.averageBy (fun s -> s.F1)
 
     /// The mean negative log-probability of the true class, -1/n sum_i log p_i,y_i, with p
-    /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss). Rows of p are probabilities.
+    /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss up to version 1.1; since 1.2 it
+    /// clips to the data type's epsilon, 2.2e-16 for float64, which differs only where a true
+    /// class has a probability below 1e-15). Rows of p are probabilities, used as given: a row
+    /// that does not sum to 1 is not renormalised (scikit-learn 1.1 renormalised; later versions warn).
     let logLoss (probabilities: Matrix<float>) (actual: int[]) : float =
         Mat.checkBatch "probabilities" probabilities
         Check.notNull "actual" actual

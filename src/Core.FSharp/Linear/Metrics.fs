@@ -59,6 +59,7 @@ module Metrics =
     /// The coefficient of determination R^2 = 1 - SS_res / SS_tot of each output column,
     /// averaged over the columns (scikit-learn's r2_score with uniform averaging). A column whose
     /// target is constant scores 1 when it is predicted exactly and 0 otherwise (as scikit-learn).
+    /// With fewer than two rows R^2 is undefined: NaN (scikit-learn returns NaN with a warning).
     /// The sums of squares are taken on halved differences scaled by their largest, and the
     /// mean as a running mean, so finite inputs near the double range give the right finite
     /// score; a score beyond the double range (SS_res / SS_tot overflows) raises
@@ -66,6 +67,7 @@ module Metrics =
     let r2 (prediction: Matrix<float>) (target: Matrix<float>) : float =
         checkSameShape prediction target
         let n = target.RowCount
+        if n < 2 then nan else
         // A sum of squares of the differences f(i) as (big, s, h) with the sum = (h big)^2 s: on the
         // differences themselves (h = 1) unless one of them overflows, then on halved ones (h = 2).
         let squares (f: int -> float) (g: int -> float) =
