@@ -159,6 +159,9 @@ public static class ExplainCommand
         return 0;
     }
 
+    /// <summary>The value, or null when it is NaN or infinite (JSON has no such numbers).</summary>
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
     private static int Permutation(TextWriter w, Pipeline model, Dataset data, string dataName, int repeats, long seed, bool json, string? plots)
     {
         var imp = model.PermutationImportance(data, repeats, seed);
@@ -176,12 +179,13 @@ public static class ExplainCommand
             {
                 ["method"] = "permutation",
                 ["scorer"] = imp.Scorer,
-                ["baseline_score"] = imp.BaselineScore,
+                // A score that is not a number (R^2 of one row is undefined) is written null, as Report.Json writes it.
+                ["baseline_score"] = Finite(imp.BaselineScore),
                 ["repeats"] = imp.Repeats,
                 ["seed"] = seed,
-                ["features"] = Enumerable.Range(0, imp.Names.Count).Select(i => new Dictionary<string, object>
+                ["features"] = Enumerable.Range(0, imp.Names.Count).Select(i => new Dictionary<string, object?>
                 {
-                    ["name"] = imp.Names[i], ["mean"] = imp.Means[i], ["std"] = imp.StandardDeviations[i],
+                    ["name"] = imp.Names[i], ["mean"] = Finite(imp.Means[i]), ["std"] = Finite(imp.StandardDeviations[i]),
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };

@@ -72,9 +72,13 @@ module GradientCheck =
     /// 1e13), then 1e4 spacings; and each difference is divided by the distance between the points actually evaluated,
     /// (x + h) - (x - h), not by 2h (x + h rounds to x's spacing). The four-point formula is the
     /// Richardson combination (4 D(h) - D(2h)) / 3 of such two-point differences D. Raises
-    /// ArgumentException for a theta that is not finite (ParamName "theta"), or a step that is not
-    /// positive and finite or is too small to move a parameter (x + h rounds to x; ParamName
-    /// "epsilon").
+    /// ArgumentException for a theta that is not finite (ParamName "theta"), an epsilon that is not
+    /// positive and finite, or a step that overflows (a parameter near the double range;
+    /// ParamName "epsilon").
+    /// No step suits every function: one whose scale grows with |x| (x^2 / 2 at 4e7, where the
+    /// step spans only 1e4 spacings of x) is checked to about 2e-5 with the default; a larger
+    /// epsilon (a step relative to |x|) checks it better, and a function that bends on a fixed
+    /// scale (sin) worse.
     let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
         checkTheta "theta" theta
         Check.positive "epsilon" epsilon
@@ -90,7 +94,7 @@ module GradientCheck =
             let x = theta.[i]
             let xp, xm = x + h, x - h
             if not (xp - xm > 0.0) || not (Double.IsFinite (xp - xm)) then
-                Check.fail "epsilon" (sprintf "epsilon %s does not move theta[%d] = %s: the step %s rounds away (or overflows); use a larger epsilon." (string epsilon) i (string x) (string h))
+                Check.fail "epsilon" (sprintf "The step %s from theta[%d] = %s (epsilon %s) overflows the double range: a parameter this close to it cannot be differenced." (string h) i (string x) (string epsilon))
             (at i xp - at i xm) / (xp - xm)
         Array.init theta.Length (fun i ->
             let h = max epsilon (1e4 * 2.220446049250313e-16 * abs theta.[i])

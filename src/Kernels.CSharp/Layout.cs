@@ -429,18 +429,22 @@ public static unsafe class Layout
             }
             else
             {
-                // Rounded to nearest float; a value beyond float's range becomes an infinity (not finite),
-                // and one just beyond float's largest value, which rounds to it, is caught before rounding
-                // (all bits set, a NaN, where |v| > float.MaxValue).
-                var big = Vector512.Max(Vector512.Max(Vector512.Max(Vector512.Abs(r0), Vector512.Abs(r1)), Vector512.Max(Vector512.Abs(r2), Vector512.Abs(r3))),
-                                        Vector512.Max(Vector512.Max(Vector512.Abs(r4), Vector512.Abs(r5)), Vector512.Max(Vector512.Abs(r6), Vector512.Abs(r7))));
-                acc += Vector512.GreaterThan(big, Vector512.Create((double)float.MaxValue));
+                // Rounded to nearest float; a value beyond float's range becomes an infinity (not finite).
                 var f0 = Avx512F.ConvertToVector256Single(r0); var f1 = Avx512F.ConvertToVector256Single(r1);
                 var f2 = Avx512F.ConvertToVector256Single(r2); var f3 = Avx512F.ConvertToVector256Single(r3);
                 var f4 = Avx512F.ConvertToVector256Single(r4); var f5 = Avx512F.ConvertToVector256Single(r5);
                 var f6 = Avx512F.ConvertToVector256Single(r6); var f7 = Avx512F.ConvertToVector256Single(r7);
                 var e = (f0 - f0) + (f1 - f1) + (f2 - f2) + (f3 - f3) + (f4 - f4) + (f5 - f5) + (f6 - f6) + (f7 - f7);
                 acc += Avx512F.ConvertToVector512Double(e);
+                // A value just beyond float's largest rounds to it: only where a converted value is +-float.MaxValue
+                // (rare) are the block's doubles compared with it (a NaN into acc where one lies beyond).
+                var top = Vector256.Create(float.MaxValue);
+                var edge = Vector256.Max(Vector256.Max(Vector256.Max(Vector256.Abs(f0), Vector256.Abs(f1)), Vector256.Max(Vector256.Abs(f2), Vector256.Abs(f3))),
+                                         Vector256.Max(Vector256.Max(Vector256.Abs(f4), Vector256.Abs(f5)), Vector256.Max(Vector256.Abs(f6), Vector256.Abs(f7))));
+                if (Vector256.EqualsAny(edge, top))
+                    for (int q = 0; q < 8; q++)
+                        for (int c = 0; c < 8; c++)
+                            if (Math.Abs(s[q * ld + c]) > float.MaxValue) acc += Vector512.Create(double.NaN);
                 float* p = (float*)d;
                 f0.Store(p); f1.Store(p + ldd); f2.Store(p + 2 * ldd); f3.Store(p + 3 * ldd);
                 f4.Store(p + 4 * ldd); f5.Store(p + 5 * ldd); f6.Store(p + 6 * ldd); f7.Store(p + 7 * ldd);

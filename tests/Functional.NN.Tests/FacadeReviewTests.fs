@@ -146,6 +146,11 @@ let tests =
                 let back = Functional.NN.ModelFile.checkpointOfBytes (Functional.NN.ModelFile.checkpointToBytes run.Checkpoint)
                 Expect.equal (Functional.NN.Parameters.ofNetwork back.Initial) (Functional.NN.Parameters.ofNetwork net) "the initial network, read back"
                 Expect.notEqual (Functional.NN.Parameters.ofNetwork back.Model) (Functional.NN.Parameters.ofNetwork net) "not the trained one"
+                // A hand-made checkpoint whose initial network has another precision is refused at resume (its file
+                // could not be read back), as one of another shape is.
+                let mixed = { Functional.NN.Checkpoint.map (Functional.NN.Network.withPrecision Functional.NN.Precision.Float32) run.Checkpoint with Initial = net }
+                expectArg "checkpoint" [ "shape and precision" ] (fun () ->
+                    Functional.NN.Trainer.resume (Functional.NN.TrainingOptions.Default.WithMaxEpochs 3) Functional.NN.Loss.MeanSquaredError (Functional.NN.TrainingData.Of(x, y)) mixed |> ignore) |> ignore
             }
 
             test "a loss that grows 4x per step is stopped at the step the rule's bound gives, naming the epoch and step" {

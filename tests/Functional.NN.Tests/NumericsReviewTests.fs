@@ -118,6 +118,7 @@ let gradientCheckTests =
             | :? ArgumentException as e ->
                 Expect.equal e.ParamName "epsilon" "ParamName"
                 Expect.stringContains e.Message "theta[1]" "names the parameter whose step overflows"
+                Expect.stringContains e.Message "overflows" "says why"
             | e -> failtestf "expected ArgumentException, got %O" e
         }
     ]

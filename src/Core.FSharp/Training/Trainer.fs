@@ -459,8 +459,9 @@ module Trainer =
         let net = checkpoint.Model
         Check.notNull "checkpoint.Model" (box net)
         Check.notNull "checkpoint.Initial" (box checkpoint.Initial)
-        if not (obj.ReferenceEquals(checkpoint.Initial, net)) && Network.describe checkpoint.Initial <> Network.describe net then
-            Check.fail "checkpoint" "The checkpoint's initial network does not have the shape of its network."
+        if not (obj.ReferenceEquals(checkpoint.Initial, net))
+           && (Network.describe checkpoint.Initial <> Network.describe net || checkpoint.Initial.Precision <> net.Precision) then
+            Check.fail "checkpoint" "The checkpoint's initial network does not have the shape and precision of its network."
         Network.checkDifferentiable net
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
