@@ -27,12 +27,8 @@ type private Gain(beta: float[], mutant: bool, badShape: bool) =
         let db = Array.init beta.Length (fun j -> (if mutant then 0.5 else 1.0) * Seq.sum (seq { for i in 0 .. n - 1 -> g.[i, j] * x.[i, j] }))
         CustomBlockGradient(dx, db)
 
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-    | e -> failtestf "expected ArgumentException, got %O" e
+/// `Expectations.expectArgument`, for statements.
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
 let private random (seed: int) (rows: int) (cols: int) =
     let r = Random(seed)

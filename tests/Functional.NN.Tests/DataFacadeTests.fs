@@ -9,12 +9,8 @@ open System.Text.RegularExpressions
 open Expecto
 open FunctionalNN
 
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-    | e -> failtestf "expected ArgumentException, got %O" e
+/// `Expectations.expectArgument`, for statements.
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
 let private normalise (s: string) = s.Replace("\r\n", "\n").Trim()
 

@@ -12,13 +12,7 @@ open FunctionalNN
 /// The core's trainer (the facade's Trainer is in scope under its name).
 let private coreTrainVector options objective theta0 = Functional.NN.Trainer.trainVector options objective theta0
 
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-        e
-    | e -> failtestf "expected ArgumentException, got %O" e
+let private expectArg = Expectations.expectArgument
 
 /// The regression data of the review: x = i / 20, y = 1 + x for i = 0 .. 19, one target y[7] = 300.
 let private outlierX = Array2D.init 20 1 (fun i _ -> float i / 20.0)

@@ -18,12 +18,8 @@ let rec private isFSharpType (t: Type) =
         not (isNull name)
         && (name.StartsWith "Microsoft.FSharp." || name.StartsWith "System.Tuple" || name.StartsWith "System.ValueTuple")
 
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-    | e -> failtestf "expected ArgumentException, got %O" e
+/// `Expectations.expectArgument`, for statements.
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
 [<Tests>]
 let tests =

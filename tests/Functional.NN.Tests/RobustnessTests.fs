@@ -15,12 +15,8 @@ open Functional.NN.Approximation
 
 /// The exception f raises, which must be an ArgumentException (or a subclass) with this ParamName
 /// and a message holding every fragment.
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-    | e -> failtestf "expected ArgumentException (ParamName %s), got %s: %s" param (e.GetType().Name) e.Message
+/// `Expectations.expectArgument`, for statements.
+let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
 let private expectFormat (fragments: string list) (f: unit -> unit) =
     match Expect.throwsC f id with

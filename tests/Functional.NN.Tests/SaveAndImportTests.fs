@@ -21,13 +21,7 @@ let private tempDir () =
     Directory.CreateDirectory d |> ignore
     d
 
-let private expectArg (param: string) (fragments: string list) (f: unit -> unit) : ArgumentException =
-    match Expect.throwsC f id with
-    | :? ArgumentException as e ->
-        Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
-        for fr in fragments do Expect.stringContains e.Message fr "message"
-        e
-    | e -> failtestf "expected ArgumentException (ParamName %s), got %s: %s" param (e.GetType().Name) e.Message
+let private expectArg = Expectations.expectArgument
 
 /// How often `part` occurs in `text`.
 let private occurrences (part: string) (text: string) =
