@@ -377,11 +377,11 @@ module Trainer =
         Check.notNull "checkpoint" (box checkpoint)
         Check.notNull "parameters" checkpoint.Model
         let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint.Model.Length checkpoint
-        let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
-        let s = session :> ITrainingSession
         Check.notNull "checkpoint.Initial" checkpoint.Initial
         if checkpoint.Initial.Length <> checkpoint.Model.Length then
             Check.fail "checkpoint" (sprintf "The checkpoint's initial parameters have %d values but its parameters %d." checkpoint.Initial.Length checkpoint.Model.Length)
+        let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
+        let s = session :> ITrainingSession
         run options hooks s box (fun () -> s.Parameters()) id checkpoint.Initial id checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
