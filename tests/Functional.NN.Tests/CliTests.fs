@@ -932,6 +932,14 @@ let tests =
                 expectError dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0" ] 1 [ "rank-deficient"; "fnn linear --lambda" ] |> ignore
                 let code, _, err, _ = run dir [ "linear"; "--data"; "rank.csv"; "--test-fraction"; "0"; "--lambda"; "0.01" ]
                 Expect.equal code 0 (sprintf "the advice works (stderr: %s)" err)
+                // b = 2a + 1e-7 on every other row: full rank, but about 4e-17 of b's squared length lies outside the span
+                // of the intercept and a (by hand: (0.5e-7)^2 against a mean b^2 near 60), below the rank tolerance 1e-10
+                // and above rounding: "numerically rank-deficient", with no advice to lower a polynomial's degree.
+                let near = [ for i in 1 .. 8 -> sprintf "%d,%s,%d\n" i ((2.0 * float i + (if i % 2 = 0 then 1e-7 else 0.0)).ToString("R", Globalization.CultureInfo.InvariantCulture)) (3 * i) ]
+                File.WriteAllText(Path.Combine(dir, "near.csv"), "a,b,y\n" + String.Join("", near))
+                expectError dir [ "linear"; "--data"; "near.csv"; "--test-fraction"; "0" ] 1 [ "numerically rank-deficient"; "fnn linear --lambda" ] |> ignore
+                let _, _, err, _ = run dir [ "linear"; "--data"; "near.csv"; "--test-fraction"; "0" ]
+                Expect.isFalse (err.Contains "lower the degree" || err.Contains "LeastSquaresOptions") err
         }
         test "predict and explain --row read the model's features only: a blank, unseen or text target cell neither fails nor drops a row" {
             let dir = tempDir ()

@@ -159,6 +159,15 @@ let tests =
                 Expect.stringContains e.Message "feature 0" "names the constant column"
         ]
         testList "ridge conditioning and the solvers' messages" [
+            testCase "an alpha so small that alpha / n underflows to 0 is refused naming alpha, not fitted as least squares" <| fun () ->
+                // 5e-324 / 8 rounds to 0 in doubles (the smallest subnormal halved and less), which would be least squares.
+                let x = Matrix<float>.Build.Dense(8, 2, fun i j -> float (i + j * i))
+                let y = Matrix<float>.Build.Dense(8, 1, fun i _ -> float i)
+                match Expect.throwsC (fun () -> Ridge.fitLikeScikitLearn 5e-324 x y |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "alpha" "ParamName"
+                    Expect.stringContains e.Message "underflows" "says why"
+                | e -> failtestf "expected ArgumentException, got %O" e
             testCase "ridge on columns of scale 1e8, 1e-8 and 1 fits (the equilibrated matrix is well conditioned)" <| fun () ->
                 // X^T X / n + lambda I has condition number 1.5e17 here, but scaled to unit diagonal only 1.9 (numpy:
                 // np.linalg.cond of G / outer(d, d)); the old bound on the raw matrix refused it ("lambda = 0.125 is too small").

@@ -99,5 +99,8 @@ module Ridge =
         Mat.checkBatch "x" x
         NormalEquation.checkLambda "alpha" alpha
         let n = x.RowCount
+        // alpha / n underflows to 0 for an alpha near the smallest double: that would be least squares, not ridge.
+        if alpha > 0.0 && not (alpha / float n > 0.0) then
+            Check.fail "alpha" (sprintf "alpha = %g is so small that lambda = alpha / n (n = %d) underflows to 0, which is least squares, not ridge; give a larger alpha." alpha n)
         fitWith "alpha" (sprintf "alpha = %g (lambda = alpha / n = %g with n = %d)" alpha (alpha / float n) n)
             { Lambda = alpha / float n; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } [||] x y
