@@ -347,15 +347,7 @@ let tests =
         }
 
         test "a custom block: Auto explains on the reference (and says so); Kernels is an error naming the backend" {
-            let custom =
-                { new ICustomBlock with
-                    member _.Name = "double"
-                    member _.InputSize = 3
-                    member _.OutputSize = 3
-                    member _.Parameters = [||]
-                    member this.WithParameters _ = this
-                    member _.Forward(x, _) = x * 2.0
-                    member _.Backward(_, _, g, _) = g * 2.0, [||] }
+            let custom = Fixtures.scalingBlock "double" 3 2.0
             let net0 = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
             let net = { net0 with Blocks = net0.Blocks.Head :: Block.Custom custom :: net0.Blocks.Tail }
             let a = Attribution.explain net (OutputSelector.Output 0) AttributionOptions.Default [| 0.4; -0.3 |]

@@ -211,15 +211,7 @@ let tests =
             Expect.isTrue (sameBits back.Model r.Checkpoint.Model) "the checkpoint's network, running statistics included"
         }
         test "a custom block is refused at save time, naming it and its position; an unknown block kind in a file is named with its position" {
-            let custom =
-                { new ICustomBlock with
-                    member _.Name = "twice"
-                    member _.InputSize = 4
-                    member _.OutputSize = 4
-                    member _.Parameters = [||]
-                    member this.WithParameters _ = this
-                    member _.Forward(x, _) = 2.0 * x
-                    member _.Backward(_, _, g, _) = 2.0 * g, [||] }
+            let custom = Fixtures.scalingBlock "twice" 4 2.0
             let net = Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 3 4 (fun _ _ -> 0.1)) None Activation.Tanh); Block.Residual [ Block.Custom custom ] ]
             let e = Expect.throwsC (fun () -> ModelFile.networkToBytes net |> ignore) id
             Expect.isTrue (e :? ArgumentException) "typed error"

@@ -383,15 +383,7 @@ let tests =
                     let rowTolerance i = if isFloat32 p then tolerance p * max 1.0 (kappa.[i] / 10.0) else tolerance p
                     expectCloseRows rowTolerance "output" (floats out "output") (Network.predict net x))
             yield test "a custom block is refused by export with an ArgumentException naming it and its position" {
-                let custom =
-                    { new ICustomBlock with
-                        member _.Name = "my_gate"
-                        member _.InputSize = 3
-                        member _.OutputSize = 3
-                        member _.Parameters = [||]
-                        member this.WithParameters _ = this
-                        member _.Forward(x, _) = x
-                        member _.Backward(_, _, g, _) = g, [||] }
+                let custom = Fixtures.scalingBlock "my_gate" 3 1.0
                 let net = Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 2 3 (fun i j -> float (i + j))) None Activation.Tanh); Block.Residual [ Block.Custom custom ] ]
                 try
                     Onnx.exportNetwork 17 net |> ignore

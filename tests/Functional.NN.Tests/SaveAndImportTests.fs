@@ -107,15 +107,7 @@ let private runCli (dir: string) (args: string list) =
     code, err
 
 /// A custom block (code, not data), which neither a model file nor ONNX can hold.
-let private twice =
-    { new ICustomBlock with
-        member _.Name = "twice"
-        member _.InputSize = 2
-        member _.OutputSize = 2
-        member _.Parameters = [||]
-        member this.WithParameters _ = this
-        member _.Forward(x, _) = 2.0 * x
-        member _.Backward(_, _, g, _) = 2.0 * g, [||] }
+let private twice = Fixtures.scalingBlock "twice" 2 2.0
 
 let private customNet =
     Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 2 2 (fun _ _ -> 0.1)) None Activation.Tanh); Block.Custom twice
