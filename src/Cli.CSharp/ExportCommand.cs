@@ -11,6 +11,8 @@ public static class ExportCommand
         var opset = o.Int("opset", OnnxModel.DefaultOpset);
         o.CheckAllUsed();
         if (opset < 13 || opset > 17) throw new UsageException($"--opset must be between 13 and 17, not {opset}");
+        if (ImportCommand.IsOnnx(modelPath) && ImportCommand.IsModelFile(modelPath))
+            throw new UsageException($"{modelPath} is a Functional.NN model file named .onnx, which the CLI reads as ONNX by its extension; rename it to {Path.ChangeExtension(modelPath, ".fnn")} and export that");
         if (ImportCommand.IsOnnx(modelPath))
             throw new UsageException($"fnn export writes ONNX from a model file (a network or a pipeline); {modelPath} is already ONNX (fnn import --onnx {modelPath} --out MODEL makes a model file of it)");
         try

@@ -12,6 +12,7 @@ public static class ImportCommand
         var onnxPath = o.Require("onnx", "ONNX");
         var outPath = o.Require("out", "MODEL");
         o.CheckAllUsed();
+        CheckModelOut("import", outPath, onnxPath);
         if (OnnxModel.IsPipeline(onnxPath))
         {
             // A pipeline the library exported comes back whole: preprocessing, scaling, network, names.
@@ -38,6 +39,38 @@ public static class ImportCommand
 
     /// <summary>True when a model path names an ONNX file (by its extension).</summary>
     public static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Refuses, as a usage error before any work, an --out path with the .onnx extension for a command that
+    /// writes a Functional.NN model file: every reader of the CLI picks the format by the extension (<see cref="IsOnnx"/>),
+    /// so such a file could not be read back. <paramref name="onnxSource"/> (fnn import's --onnx) is the ONNX file
+    /// the model came from, when there is one.</summary>
+    public static void CheckModelOut(string command, string? outPath, string? onnxSource = null)
+    {
+        if (outPath is null || !IsOnnx(outPath)) return;
+        var fnnPath = Path.ChangeExtension(outPath, ".fnn");
+        var advice = command switch
+        {
+            "linear" => "fnn export does not write linear models as ONNX",
+            "import" => $"{onnxSource} is already ONNX; fnn export --model {fnnPath} --out M.onnx writes ONNX again",
+            _ => $"for ONNX, run fnn export --model {fnnPath} --out {outPath} afterwards",
+        };
+        throw new UsageException($"--out {outPath}: fnn {command} writes a Functional.NN model file (.fnn), which the CLI would read as ONNX under that name; give a .fnn path such as {fnnPath} ({advice})");
+    }
+
+    /// <summary>True when the file at <paramref name="path"/> starts as a Functional.NN model file does ("FNNMODEL"),
+    /// whatever its name: a model file named .onnx (which an older fnn train or fnn import could write).</summary>
+    public static bool IsModelFile(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return false;
+            using var stream = File.OpenRead(path);
+            var head = new byte[8];
+            return stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.AsSpan().SequenceEqual("FNNMODEL"u8);
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
 
     /// <summary>fnn predict --model M.onnx: the network's outputs (softmax probabilities and the class index when the
     /// graph ends in a Softmax) for the CSV's feature columns: those of --features, or every column when their number

@@ -19,6 +19,7 @@ public static class LinearCommand
         var format = o.DataFormat();
         bool json = o.Flag("json");
         o.CheckAllUsed();
+        ImportCommand.CheckModelOut("linear", outPath);
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");

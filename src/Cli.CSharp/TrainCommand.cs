@@ -59,6 +59,7 @@ public static class TrainCommand
         bool json = o.Flag("json");
         bool quiet = o.Flag("quiet");
         o.CheckAllUsed();
+        ImportCommand.CheckModelOut("train", outPath);
 
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (epochs <= 0) throw new UsageException("--epochs must be positive");

@@ -109,7 +109,8 @@ public static class OnnxExtensions
     {
         /// <summary>Writes the network as an ONNX model (atomically): input "input" (N x inputs), output "output"
         /// (N x outputs), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension "N" dynamic.</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17.</exception>
+        /// <exception cref="ArgumentException">opset outside 13..17, or a network whose ONNX file would be larger than
+        /// the 1 GiB an import reads (ParamName "network").</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(network);
@@ -117,7 +118,8 @@ public static class OnnxExtensions
         }
 
         /// <summary>Writes the network as an ONNX model to a stream (left open).</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17.</exception>
+        /// <exception cref="ArgumentException">opset outside 13..17, or a network whose ONNX file would be larger than
+        /// the 1 GiB an import reads (ParamName "network").</exception>
         public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(network);
@@ -149,7 +151,8 @@ public static class OnnxExtensions
         /// <summary>Writes the whole pipeline as an ONNX model (atomically): input "features" (N x features, DOUBLE,
         /// raw values), the scaling, the network, and outputs "outputs", then "probabilities" and "class_index" for a
         /// classifier or "values" for a regressor; class and feature names in the metadata (docs/onnx.md).</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17, or a part of the pipeline ONNX export cannot write.</exception>
+        /// <exception cref="ArgumentException">opset outside 13..17, a part of the pipeline ONNX export cannot write, or a
+        /// pipeline whose ONNX file would be larger than the 1 GiB an import reads (ParamName "pipeline").</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(pipeline);

@@ -771,6 +771,28 @@ let tests =
                 Expect.equal code 0 err
                 Expect.equal (softmaxLines out) [| "the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)" |] "a Softmax"
         }
+        test "train, import and linear refuse an --out named .onnx before any work (they write model files, which the CLI reads by extension)" {
+            withModels <| fun dir ->
+                let exists name = File.Exists(Path.Combine(dir, name))
+                let out = expectError dir [ "train"; "--dataset"; "iris"; "--epochs"; "2"; "--quiet"; "--out"; "trained.onnx" ] 2 [ "--out trained.onnx"; "fnn train writes a Functional.NN model file (.fnn)"; "trained.fnn"; "fnn export --model trained.fnn --out trained.onnx" ]
+                Expect.equal out "" "nothing trained or printed"
+                Expect.isFalse (exists "trained.onnx") "no file written"
+                expectError dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "back.ONNX" ] 2 [ "fnn import writes a Functional.NN model file (.fnn)"; "back.fnn"; "mlp.onnx is already ONNX"; "fnn export" ] |> ignore
+                Expect.isFalse (exists "back.ONNX") "no file written"
+                expectError dir [ "linear"; "--dataset"; "commute"; "--out"; "lin.onnx" ] 2 [ "fnn linear writes a Functional.NN model file (.fnn)"; "lin.fnn" ] |> ignore
+                Expect.isFalse (exists "lin.onnx") "no file written"
+                // A model file named .onnx (as an older fnn wrote one) is named as what it is by the readers.
+                File.Copy(Path.Combine(dir, "mlp.fnn"), Path.Combine(dir, "old.onnx"))
+                expectError dir [ "predict"; "--model"; "old.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ] 1 [ "Functional.NN model file"; "rename it to .fnn" ] |> ignore
+                expectError dir [ "export"; "--model"; "old.onnx"; "--out"; "new.onnx" ] 2 [ "old.onnx is a Functional.NN model file named .onnx"; "rename it to old.fnn" ] |> ignore
+                // The names the advice gives work: train to .fnn, export to .onnx, predict and export read them.
+                let code, _, err, _ = run dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "back.fnn" ]
+                Expect.equal code 0 err
+                let code, _, err, _ = run dir [ "export"; "--model"; "back.fnn"; "--out"; "back.onnx" ]
+                Expect.equal code 0 err
+                let code, _, err, _ = run dir [ "predict"; "--model"; "back.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ]
+                Expect.equal code 0 err
+        }
         test "docs/cli.md quotes the missing-value error as the CLI prints it" {
             let dir = tempDir ()
             try

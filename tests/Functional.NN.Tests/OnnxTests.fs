@@ -890,4 +890,118 @@ let tests =
                 Onnx.exportNetwork 17 (withEpsilon smallestNormal Precision.Float32) |> ignore
             }
         ]
+
+        testList "ONNX review: size cap, declared output, residual width, function opsets, float32 bound" [
+            test "an export larger than the loaders' cap is refused before anything is written, naming the size and the cap" {
+                // sampleNetwork: 3 -> 4 tanh -> 2, float64, biases: (3 * 4 + 4 + 4 * 2 + 2) * 8 = 208
+                // bytes of values (counted by hand), a lower bound of the file's size.
+                let exact = (Onnx.exportNetwork 17 sampleNetwork).LongLength
+                let refused (cap: int64) (export: unit -> byte[]) (param: string) (fragments: string list) =
+                    match Expect.throwsC (fun () -> export () |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName param (sprintf "cap %d: ParamName" cap)
+                        for f in fragments do Expect.stringContains e.Message f (sprintf "cap %d" cap)
+                    | e -> failtestf "cap %d: expected ArgumentException, got %O" cap e
+                // Below the values' bytes: refused before the graph is built ("at least").
+                refused 100L (fun () -> Onnx.exportNetworkCapped 100L 17 sampleNetwork) "network" [ "at least 208 bytes"; "more than the 100 bytes" ]
+                // Between the values' bytes and the file's size: refused with the file's exact size,
+                // which is the length of the uncapped export's bytes.
+                refused (exact - 1L) (fun () -> Onnx.exportNetworkCapped (exact - 1L) 17 sampleNetwork) "network" [ sprintf "would be %d bytes" exact; sprintf "more than the %d bytes" (exact - 1L) ]
+                // At the cap exactly: written, the same bytes.
+                Expect.equal (Onnx.exportNetworkCapped exact 17 sampleNetwork) (Onnx.exportNetwork 17 sampleNetwork) "a file of exactly the cap is written"
+                // A pipeline too.
+                let pre = Preprocessor.create [| [||]; [||]; [||] |] MissingPolicy.Error [||] UnknownCategory.Zeros
+                let p = Pipeline.createWith pre [| "a"; "b"; "c" |] (Scaler.identity 3) sampleNetwork Loss.MeanSquaredError "y" [||] (Scaler.create ScalingKind.Standard [| 1.0; 2.0 |] [| 3.0; 4.0 |])
+                let pipelineBytes = (Onnx.exportPipeline 17 p).LongLength
+                refused (pipelineBytes - 1L) (fun () -> Onnx.exportPipelineCapped (pipelineBytes - 1L) 17 p) "pipeline" [ sprintf "would be %d bytes" pipelineBytes ]
+                Expect.equal (Onnx.exportPipelineCapped pipelineBytes 17 p) (Onnx.exportPipeline 17 p) "a pipeline of exactly the cap is written"
+                // The export's cap is the loaders' (ModelFile.readBytes refuses more than 2^30 bytes),
+                // and a size past protobuf's 2 GiB limit gets the same typed error (the check is in
+                // int64, before protobuf's int-sized serialisation): 3 GiB = 3221225472 bytes.
+                Expect.equal OnnxExport.maxModelBytes ModelFile.maxFileBytes "the loaders' cap"
+                refused OnnxExport.maxModelBytes (fun () -> OnnxExport.checkSize "network" "network" OnnxExport.maxModelBytes true (3L <<< 30); [||]) "network" [ "at least 3221225472 bytes"; "more than the 1073741824 bytes (1 GiB)" ]
+            }
+            test "the graph output's declared element type and width must be what the graph computes" {
+                let valid = Onnx.exportNetwork 17 sampleNetwork
+                let edit (f: ModelProto -> unit) = let m = parse valid in f m; bytesOf m
+                // sampleNetwork is float64: DOUBLE in, DOUBLE out. ONNX Runtime refuses an output
+                // declared FLOAT (an independent check that the file is wrong).
+                let asFloat = edit (fun m -> m.Graph.Output.[0].Type.TensorType.ElemType <- 1)
+                expectImportError asFloat "" "" "output 'output' is declared FLOAT, but the graph computes in DOUBLE" "output declared FLOAT"
+                Expect.throws (fun () -> ortRun asFloat "input" false (Generators.m [ [ 0.5; -1.0; 2.0 ] ]) |> ignore) "ONNX Runtime refuses the FLOAT output too"
+                let wide = edit (fun m -> m.Graph.Output.[0].Type.TensorType.Shape.Dim.[1].DimValue <- 7L)
+                expectImportError wide "" "" "output 'output' is declared 7 wide, but the network gives 2 outputs" "output declared 7 wide"
+                let flat = edit (fun m -> m.Graph.Output.[0].Type.TensorType.Shape.Dim.RemoveAt 1)
+                expectImportError flat "" "" "declared with 1 dimensions" "output declared as a vector"
+                // What is not declared is not checked: a symbolic width, no shape, no type.
+                for what, f in [ "symbolic width", (fun (m: ModelProto) -> m.Graph.Output.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "k")
+                                 "no shape", (fun m -> m.Graph.Output.[0].Type.TensorType.Shape <- null)
+                                 "no type", (fun m -> m.Graph.Output.[0].Type <- null) ] do
+                    Expect.equal (Onnx.importNetwork (edit f)).Network.Blocks sampleNetwork.Blocks what
+            }
+            test "a residual Add whose sides differ is a format error naming the Add, also from an input of symbolic width" {
+                // Input x of symbolic width; layer 0 takes 3 and gives 4; Add(x, layer0.a) adds 3
+                // columns to 4.
+                let m = parse (Onnx.exportNetwork 17 sampleNetwork)
+                m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "F"
+                let add = NodeProto(Name = "res", OpType = "Add")
+                add.Input.Add [ "input"; "layer0.a" ]
+                add.Output.Add "res"
+                let at = m.Graph.Node |> Seq.findIndex (fun n -> n.Name = "layer1.gemm")
+                m.Graph.Node.[at].Input.[0] <- "res"
+                m.Graph.Node.Insert(at, add)
+                match importError (bytesOf m) with
+                | Some e ->
+                    Expect.equal (e.NodeName, e.OperatorType) ("res", "Add") "the Add is named"
+                    Expect.stringContains e.Message "'input' (3 columns) and 'layer0.a' (4 columns)" "the two widths"
+                    Expect.isFalse (e.Message.Contains "(Parameter") "no core parameter name"
+                | None -> failtest "a residual of 3 + 4 columns imported"
+                // A residual that keeps its width still imports from a symbolic input.
+                let net = Network.ofBlocks [ Block.Residual [ Block.Dense (Dense.create (Mat.init 3 3 (fun i j -> float (i - j) / 4.0)) None Activation.Tanh) ]; Block.Dense (Dense.create (Mat.init 3 2 (fun i j -> float (i + j))) None Activation.Identity) ]
+                let m = parse (Onnx.exportNetwork 17 net)
+                m.Graph.Input.[0].Type.TensorType.Shape.Dim.[1].DimParam <- "F"
+                Expect.equal (Onnx.importNetwork (bytesOf m)).Network.Blocks net.Blocks "the residual from the symbolic input"
+            }
+            test "the library's functions are read only at the opsets the exporter writes them (13 to 17), importing the model's own" {
+                let net = Network.ofBlocks [ Block.Dense (Dense.create (Mat.init 3 3 (fun i j -> float (i + 2 * j) / 5.0)) None Activation.Identity); Block.LayerNorm (LayerNorm.createWith (Vector<float>.Build.Dense(3, 1.0)) (Vector<float>.Build.Dense 3) 1e-5) ]
+                let valid = Onnx.exportNetwork 17 net
+                let node = (parse valid).Graph.Node |> Seq.find (fun n -> n.OpType = "LayerNorm_double")
+                let atOpsets (model: int64) (fn: int64) =
+                    let m = parse valid
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- model
+                    for f in m.Functions do (f.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- fn
+                    bytesOf m
+                // At 18, ReduceMean takes its axes as an input (ONNX's ReduceMean-18): ONNX Runtime
+                // refuses the body's axes attribute, independently of the library.
+                for opset in [ 18L; 22L ] do
+                    expectImportError (atOpsets opset opset) node.Name "LayerNorm_double" (sprintf "imports opset %d" opset) (sprintf "opset %d" opset)
+                Expect.throws (fun () -> ortRun (atOpsets 18L 18L) "input" false (Generators.m [ [ 0.5; -1.0; 2.0 ] ]) |> ignore) "ONNX Runtime refuses the body at opset 18"
+                expectImportError (atOpsets 17L 16L) node.Name "LayerNorm_double" "imports opset 16 but the model opset 17" "function opset differs from the model's"
+                for opset in 13L .. 17L do
+                    Expect.equal (Onnx.importNetwork (Onnx.exportNetwork (int opset) net)).Network.Blocks net.Blocks (sprintf "opset %d" opset)
+            }
+            test "a wide float32 layer on unscaled inputs: ONNX Runtime and the library agree within the float32 dot-product bound" {
+                // 784 inputs of 0 .. 255 (integers, exact in float32), 10 identity outputs with biases.
+                // Bound (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 3.5):
+                // a float32 sum of n terms in any order is within gamma_n * sum |term| of the exact
+                // sum, gamma_n = n u / (1 - n u), u = 2^-24 (eq. 3.5 is the inner product's: each
+                // product's rounding included); here n = 785, the 784 products and the bias (a
+                // product with 1), so the two results differ by at most
+                // 2 gamma_785 (sum_k |w_kj x_ik| + |b_j|).
+                let net0 = Network.initBlocks 784 [ BlockSpec.Dense (LayerSpec.Of(10, Activation.Identity)) ] 3L
+                let net = net0 |> Network.mapLayers (fun _ l -> { l with Bias = l.Bias |> Option.map (fun b -> b.MapIndexed(fun j _ -> 0.25 * float (j - 5))) }) |> Network.withPrecision Precision.Float32
+                let x = Mat.init 40 784 (fun i j -> float ((i * 7919 + j * 104729) % 256))
+                let out = floats (ortRun (Onnx.exportNetwork 17 net) "input" true x) "output"
+                let lib = Network.predict net x
+                let layer = net.Layers.[0]
+                let u = Math.Pow(2.0, -24.0)
+                let gamma = 785.0 * u / (1.0 - 785.0 * u)
+                for i in 0 .. 39 do
+                    for j in 0 .. 9 do
+                        let terms = Seq.sum (seq { for k in 0 .. 783 -> abs (layer.Weights.[k, j] * x.[i, k]) }) + abs layer.Bias.Value.[j]
+                        let bound = 2.0 * gamma * terms
+                        if not (abs (out.[i, j] - lib.[i, j]) <= bound) then
+                            failtestf "row %d, output %d: ONNX Runtime %s, library %s, difference %g beyond the bound %g" i j (out.[i, j].ToString "R") (lib.[i, j].ToString "R") (abs (out.[i, j] - lib.[i, j])) bound
+            }
+        ]
     ]

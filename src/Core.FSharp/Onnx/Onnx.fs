@@ -31,21 +31,32 @@ module Onnx =
         with :? OnnxFormatException as e ->
             raise (ArgumentException(sprintf "The %s cannot be exported: its ONNX file could not be read back. %s" what e.Message, param))
 
+    /// `exportNetwork` with the size cap `cap` (in bytes) in place of the loaders' (for tests).
+    let internal exportNetworkCapped (cap: int64) (opset: int) (network: Network) : byte[] =
+        OnnxExport.networkModelCapped cap opset network |> readBack "network" "network" OnnxImport.read
+
     /// A network as the bytes of an ONNX model: input "input" (N x d_in), output "output"
     /// (N x d_out), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension
     /// "N" dynamic. Raises ArgumentException (ParamName "opset") for an opset outside 13..17, and
     /// (ParamName "network") for a network ONNX cannot carry (a custom block, a non-finite value,
-    /// a Float32 value beyond float32's range) or whose file `importNetwork` would refuse.
+    /// a Float32 value beyond float32's range), whose file would be larger than the 1 GiB
+    /// `loadNetwork` reads (before it is built when its values alone take more), or whose file
+    /// `importNetwork` would refuse.
     let exportNetwork (opset: int) (network: Network) : byte[] =
-        OnnxExport.networkModel opset network |> readBack "network" "network" OnnxImport.read
+        exportNetworkCapped OnnxExport.maxModelBytes opset network
+
+    /// `exportPipeline` with the size cap `cap` (in bytes) in place of the loaders' (for tests).
+    let internal exportPipelineCapped (cap: int64) (opset: int) (pipeline: Pipeline) : byte[] =
+        OnnxExport.pipelineModelCapped cap opset pipeline |> readBack "pipeline" "pipeline" OnnxImport.readPipeline
 
     /// A pipeline as the bytes of an ONNX model: input "features" (N x d, DOUBLE, raw values),
     /// the scaling, the network, and outputs "outputs" (raw network outputs), "probabilities" and
     /// "class_index" for a classifier, "values" for a regressor; class and feature names in the
     /// metadata (docs/onnx.md). Raises ArgumentException naming a part it cannot write (ParamName
-    /// "pipeline", or "opset"), also for a pipeline whose file `importPipeline` would refuse.
+    /// "pipeline", or "opset"), also for a pipeline whose file would be larger than the 1 GiB
+    /// `loadPipeline` reads, or whose file `importPipeline` would refuse.
     let exportPipeline (opset: int) (pipeline: Pipeline) : byte[] =
-        OnnxExport.pipelineModel opset pipeline |> readBack "pipeline" "pipeline" OnnxImport.readPipeline
+        exportPipelineCapped OnnxExport.maxModelBytes opset pipeline
 
     /// Reads an ONNX model's bytes into a network. Raises OnnxFormatException (a
     /// ModelFormatException) naming the node and the operator for a graph outside the family, and

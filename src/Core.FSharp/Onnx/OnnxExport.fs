@@ -222,36 +222,89 @@ module internal OnnxExport =
         if opset < minOpset || opset > maxOpset then
             Check.fail "opset" (sprintf "opset is %d; the exporter writes opsets %d to %d (default %d)." opset minOpset maxOpset defaultOpset)
 
+    /// The largest ONNX model the exporter writes: the largest file the loaders read
+    /// (ModelFile.maxFileBytes, 1 GiB: Onnx.loadNetwork, Onnx.loadPipeline and fnn import refuse
+    /// larger files), so that every file written can be read back.
+    let maxModelBytes = ModelFile.maxFileBytes
+
+    /// Raises ArgumentException (ParamName `param`) when the `what`'s ONNX file would be `size`
+    /// bytes (`atLeast`: at least that many) and that is more than `cap`.
+    let checkSize (param: string) (what: string) (cap: int64) (atLeast: bool) (size: int64) =
+        if size > cap then
+            Check.fail param (sprintf "The %s cannot be exported: its ONNX file would be %s%d bytes, more than the %d bytes%s that an ONNX file may have to be imported from a file (larger files are refused), so it could not be read back; nothing is written. A Float64 network's values take 8 bytes each in the file, a Float32 network's 4." what (if atLeast then "at least " else "") size cap (if cap = ModelFile.maxFileBytes then " (1 GiB)" else ""))
+
+    /// The bytes a network's weights, biases, scales, shifts and running statistics take in its
+    /// initialisers (4 per value in a Float32 network, 8 in a Float64 one), counted in int64
+    /// from the blocks: a lower bound of its ONNX file's size, known before anything is built.
+    let valueBytes (net: Network) : int64 =
+        let len (v: Vector<float>) = int64 v.Count
+        let rec count (blocks: Block list) =
+            blocks |> List.sumBy (fun b ->
+                match b with
+                | Block.Dense d -> int64 d.Weights.RowCount * int64 d.Weights.ColumnCount + (d.Bias |> Option.map len |> Option.defaultValue 0L)
+                | Block.BatchNorm bn -> len bn.Scale + len bn.Shift + len bn.RunningMean + len bn.RunningVariance
+                | Block.LayerNorm ln -> len ln.Scale + len ln.Shift
+                | Block.Residual inner -> count inner
+                | _ -> 0L)
+        count net.Blocks * (if net.Precision = Precision.Float32 then 4L else 8L)
+
+    /// The bytes of a varint (a length prefix).
+    let private varintBytes (v: int64) =
+        let mutable n = 1L
+        let mutable x = uint64 v
+        while x >= 128UL do
+            x <- x >>> 7
+            n <- n + 1L
+        n
+
+    /// The bytes of the elements of a repeated message field whose number is below 16 (a one-byte
+    /// tag), each element's own size an int (each is far below 2 GiB) summed as int64.
+    let private repeatedBytes (items: seq<'M> when 'M :> IMessage) : int64 =
+        items |> Seq.sumBy (fun m -> let n = int64 (m.CalculateSize()) in 1L + varintBytes n + n)
+
     /// The model around a graph: IR version 8, the default domain at `opset` (and the library's
-    /// domain at version 1 when a function is used), producer and metadata.
-    let model (opset: int) (g: Graph) (graphName: string) (doc: string) (inputs: ValueInfoProto list) (outputs: ValueInfoProto list) (metadata: (string * string) list) : byte[] =
+    /// domain at version 1 when a function is used), producer and metadata. Its size is computed
+    /// exactly in int64 first (protobuf's own sizes are ints, which wrap past 2 GiB), and a
+    /// model larger than `cap` raises ArgumentException (ParamName `param`) before it is
+    /// serialised.
+    let model (param: string) (what: string) (cap: int64) (opset: int) (g: Graph) (graphName: string) (doc: string) (inputs: ValueInfoProto list) (outputs: ValueInfoProto list) (metadata: (string * string) list) : byte[] =
         let graph = GraphProto(Name = graphName, DocString = doc)
-        graph.Node.Add g.Nodes
-        graph.Initializer.Add g.Initializers
         graph.Input.Add inputs
         graph.Output.Add outputs
-        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = "0.1.0", Graph = graph)
+        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = "0.1.0")
         m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         if g.Functions.Count > 0 then
             m.OpsetImport.Add(OperatorSetIdProto(Domain = domain, Version = 1L))
             m.Functions.Add g.Functions
         for (k, v) in metadata do m.MetadataProps.Add(StringStringEntryProto(Key = k, Value = v))
+        // GraphProto's node (1) and initializer (5) and ModelProto's graph (7) have one-byte tags.
+        let graphBytes = int64 (graph.CalculateSize()) + repeatedBytes g.Nodes + repeatedBytes g.Initializers
+        let total = int64 (m.CalculateSize()) + 1L + varintBytes graphBytes + graphBytes
+        checkSize param what cap false total
+        graph.Node.Add g.Nodes
+        graph.Initializer.Add g.Initializers
+        m.Graph <- graph
         m.ToByteArray()
 
     /// A network as an ONNX model: input "input" (N x d_in), output "output" (N x d_out), in the
     /// network's element type (FLOAT for Float32, DOUBLE for Float64).
-    let networkModel (opset: int) (net: Network) : byte[] =
+    let networkModelCapped (cap: int64) (opset: int) (net: Network) : byte[] =
         Check.notNull "network" (box net)
         if List.isEmpty net.Blocks then Check.fail "network" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
         checkOpset opset
+        // Before anything is built (or a tensor's byte count could pass an int's range).
+        checkSize "network" "network" cap true (valueBytes net)
         checkWritable "network" net
         let g = newGraph opset
         let t = elementType net.Precision
         network "network" g "" net "input" "output"
-        model opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
+        model "network" "network" cap opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
             [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
             [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
             [ "functional_nn.kind", "network"; "functional_nn.precision", Precision.name net.Precision ]
+
+    /// `networkModelCapped` at the loaders' cap, `maxModelBytes`.
+    let networkModel (opset: int) (net: Network) : byte[] = networkModelCapped maxModelBytes opset net
 
     let private json (xs: string[]) = JsonSerializer.Serialize xs
 
@@ -320,10 +373,11 @@ module internal OnnxExport =
     /// Pipeline.predictValues). Metadata: feature_names, class_names (JSON arrays), target_name,
     /// loss, precision, and the parts OnnxImport.readPipeline needs to rebuild the pipeline:
     /// categories (a JSON array of arrays), missing, unknown_category and scaler_kind.
-    let pipelineModel (opset: int) (p: Pipeline) : byte[] =
+    let pipelineModelCapped (cap: int64) (opset: int) (p: Pipeline) : byte[] =
         Check.notNull "pipeline" (box p)
         checkOpset opset
         let net = p.Network
+        checkSize "pipeline" "pipeline" cap true (valueBytes net)
         checkWritable "pipeline" net
         let g = newGraph opset
         let t = elementType net.Precision
@@ -385,6 +439,9 @@ module internal OnnxExport =
               "unknown_category", Preprocessor.unknownName p.Preprocessor.UnknownCategory
               "scaler_kind", Scaler.kindName p.Scaler.Kind
               if not p.IsClassifier then "target_scaler_kind", Scaler.kindName p.TargetScaler.Kind ]
-        model opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
+        model "pipeline" "pipeline" cap opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
             [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames) + (if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then " (a text column's cells are category indices into the metadata's categories, -1 for an unseen one; NaN is a missing value)" else "")) ]
             (List.ofSeq outputs) metadata
+
+    /// `pipelineModelCapped` at the loaders' cap, `maxModelBytes`.
+    let pipelineModel (opset: int) (p: Pipeline) : byte[] = pipelineModelCapped maxModelBytes opset p

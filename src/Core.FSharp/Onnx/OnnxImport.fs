@@ -45,6 +45,11 @@ module internal OnnxImport =
 
     let private bad (message: string) : 'a = raise (OnnxFormatException(message, "", ""))
 
+    /// An ArgumentException's message without its " (Parameter '...')": the core's parameter
+    /// names (blocks, scale, ...) mean nothing to the reader of an ONNX file's error.
+    let private plain (e: ArgumentException) =
+        if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+
     /// The element count of a shape, refusing negative dimensions and sizes beyond the cap.
     let private elementCount (node: NodeProto) (what: string) (dims: int64 seq) : int =
         let mutable n = 1L
@@ -276,9 +281,15 @@ module internal OnnxImport =
             | Some (k, width) ->
                 let n = s.Count
                 if n = k then fail node "it adds a value to itself; a residual block adds a value and what blocks made of it."
+                let innerReversed, rest = List.splitAt (n - k) s.Blocks
+                // The start's width: as recorded, or (the graph input with a symbolic width) what
+                // the first block after it that has a width takes (blocks before it keep widths).
+                let width =
+                    if width >= 0 then width
+                    else innerReversed |> List.rev |> List.tryPick Block.inputWidth |> Option.defaultValue -1
                 if width >= 0 && s.Width >= 0 && width <> s.Width then
                     fail node (sprintf "it adds '%s' (%d columns) and '%s' (%d columns); a residual block keeps its width." node.Input.[i] width s.Current s.Width)
-                let innerReversed, rest = List.splitAt (n - k) s.Blocks
+                let width = if width >= 0 then width else s.Width
                 // Each Add nests the residuals read since x one deeper: refuse past what a network
                 // (and a model file, ModelFile.maxBlockDepth) holds, before any recursive pass.
                 let depth = 1 + Block.nesting innerReversed
@@ -411,7 +422,7 @@ module internal OnnxImport =
     let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
         let bn =
             try BatchNorm.createWith scale shift mean var momentum epsilon
-            with :? ArgumentException as e -> fail node e.Message
+            with :? ArgumentException as e -> fail node (plain e)
         block node s (Block.BatchNorm bn) bn.Width
 
     /// BatchNormalization at inference (PyTorch's BatchNorm1d): a batch normalisation block with
@@ -445,7 +456,7 @@ module internal OnnxImport =
     let private pushLayerNorm (s: State) (node: NodeProto) scale shift (epsilon: float) =
         let ln =
             try LayerNorm.createWith scale shift epsilon
-            with :? ArgumentException as e -> fail node e.Message
+            with :? ArgumentException as e -> fail node (plain e)
         block node s (Block.LayerNorm ln) ln.Width
 
     /// LayerNormalization over the features (opset 17, PyTorch's LayerNorm): a layer
@@ -481,9 +492,19 @@ module internal OnnxImport =
         let canonical =
             if not defined then knownFunction node.OpType minOpset
             else
+                // The bodies are the library's at the opsets its exporter writes (13 to 17), where
+                // their operators mean what the library computes; from opset 18 on ReduceMean
+                // (in LayerNorm_double) takes its axes as an input, not an attribute, so a body
+                // read at 18 or later is not a valid model (ONNX Runtime refuses it). The function
+                // imports the model's own opset, as the exporter writes it (onnx.checker wants the
+                // two compatible).
                 match f.OpsetImport |> Seq.tryFind (fun o -> o.Domain = "") with
-                | Some o when o.Version >= int64 minOpset && o.Version <= int64 maxImportOpset -> knownFunction node.OpType (int o.Version)
-                | _ -> knownFunction node.OpType minOpset
+                | Some o when o.Version < int64 minOpset || o.Version > int64 maxOpset ->
+                    fail node (sprintf "the model's function %s imports opset %d; the library's functions are read at opsets %d to %d, those its exporter writes them at (from opset 18 on, ReduceMean takes its axes as an input, so their bodies are not valid there)." node.OpType o.Version minOpset maxOpset)
+                | Some o when o.Version <> int64 ctx.Opset ->
+                    fail node (sprintf "the model's function %s imports opset %d but the model opset %d; the library's functions import the model's own opset." node.OpType o.Version ctx.Opset)
+                | Some o -> knownFunction node.OpType (int o.Version)
+                | None -> knownFunction node.OpType minOpset
         match canonical, defined with
         | Some canonical, true when f.Equals canonical && (node.OpType = batchNormName || node.OpType = layerNormName) ->
             if s.ElemType <> doubleType then fail node (sprintf "it computes in DOUBLE but the graph computes in %s." (typeName s.ElemType))
@@ -543,6 +564,9 @@ module internal OnnxImport =
     /// of the default domain in range): the model and that opset.
     let private parseModel (bytes: byte[]) : ModelProto * int =
         Check.notNull "bytes" bytes
+        // A Functional.NN model file (under an .onnx name, say) is named as what it is, not as a damaged protobuf.
+        if bytes.Length >= ModelContainer.magic.Length && ReadOnlySpan(bytes, 0, ModelContainer.magic.Length).SequenceEqual(ReadOnlySpan ModelContainer.magic) then
+            bad "The bytes are a Functional.NN model file (they start with FNNMODEL), not an ONNX model: read them with the ModelFile functions (a model file named .onnx: rename it to .fnn)."
         let model =
             try ModelProto.Parser.ParseFrom bytes
             with
@@ -614,11 +638,11 @@ module internal OnnxImport =
         if List.isEmpty state.Blocks then bad "The graph has no block."
         let net =
             try Network.ofBlocks (List.rev state.Blocks)
-            with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" e.Message)
+            with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" (plain e))
         if state.Precision = Precision.Float64 then net
         else
             try Network.withPrecision Precision.Float32 net
-            with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" e.Message)
+            with :? ArgumentException as e -> bad (sprintf "A FLOAT model's weights do not fit float32: %s" (plain e))
 
     /// The model's metadata as a dictionary (a key given twice is refused).
     let private metadataOf (model: ModelProto) =
@@ -678,6 +702,18 @@ module internal OnnxImport =
         if output.Name <> state.Current then
             bad (sprintf "The graph's output '%s' is not the end of the chain of layers ('%s')." output.Name state.Current)
         let net = networkOf state
+        // The output's declared element type and width must be what the graph computes (ONNX
+        // Runtime refuses a mismatch): a type or shape left out is not checked.
+        if not (isNull output.Type) && not (isNull output.Type.TensorType) then
+            let ot = output.Type.TensorType
+            if ot.ElemType <> 0 && ot.ElemType <> elemType then
+                bad (sprintf "The graph's output '%s' is declared %s, but the graph computes in %s (its input '%s')." output.Name (typeName ot.ElemType) (typeName elemType) input.Name)
+            if not (isNull ot.Shape) then
+                if ot.Shape.Dim.Count <> 2 then
+                    bad (sprintf "The graph's output '%s' is declared with %d dimensions; the network gives a matrix (batch x %d outputs)." output.Name ot.Shape.Dim.Count net.OutputSize)
+                let d = ot.Shape.Dim.[1]
+                if d.ValueCase = TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue <> int64 net.OutputSize then
+                    bad (sprintf "The graph's output '%s' is declared %d wide, but the network gives %d outputs." output.Name d.DimValue net.OutputSize)
         let producer = (model.ProducerName + " " + model.ProducerVersion).Trim()
         { Network = net; TrailingSoftmax = state.Softmax; InputName = input.Name; OutputName = output.Name; Opset = opset; Producer = producer }
 
@@ -739,7 +775,7 @@ module internal OnnxImport =
             | _ -> None
         let part (what: string) (make: unit -> 'a) =
             try make ()
-            with :? ArgumentException as e -> bad (sprintf "The pipeline's %s is not valid: %s" what e.Message)
+            with :? ArgumentException as e -> bad (sprintf "The pipeline's %s is not valid: %s" what (plain e))
         let fill = match vector "impute.fill" with Some v -> v | None -> [||]
         let preprocessor = part "preprocessor" (fun () -> Preprocessor.create categories missing fill unknown)
         let scaler =
@@ -772,7 +808,7 @@ module internal OnnxImport =
         let expected =
             try ModelProto.Parser.ParseFrom(OnnxExport.pipelineModel opset pipeline)
             with :? ArgumentException as e ->
-                bad (sprintf "The pipeline the file describes cannot be written back by the exporter at opset %d, so the file is not one of its exports: %s" opset e.Message)
+                bad (sprintf "The pipeline the file describes cannot be written back by the exporter at opset %d, so the file is not one of its exports: %s" opset (plain e))
         let g, e = graph, expected.Graph
         for i in 0 .. max g.Node.Count e.Node.Count - 1 do
             if i >= g.Node.Count then
