@@ -83,7 +83,8 @@ public sealed class LinearSgdOptions
 }
 
 /// <summary>Least squares and ridge regression (notes ch. 1), in closed form (least squares by a QR factorisation
-/// of the design, ridge by a Cholesky solve of its normal equation, never an inverse) and by gradient descent or SGD.</summary>
+/// of the design, ridge by a Cholesky solve of its normal equation or, near singular, a QR of the stacked system
+/// [X; sqrt(n lambda) I], never an inverse) and by gradient descent or SGD.</summary>
 public static class LinearRegression
 {
     /// <summary>Least squares: minimises 1/(2n) ||X W + b - y||^2 for x (n x d) and one target per row.</summary>

@@ -182,6 +182,41 @@ let tests =
                 let expected = [| -5.358173076923066e-09; -2.5741586538461465e-07; -1.1274038461538443 |]
                 for j in 0 .. 2 do rel 1e-12 m.Coefficients.[j, 0] expected.[j] (sprintf "w_%d" j)
                 rel 1e-12 m.Intercept.[0] -0.6237980769230704 "intercept"
+            testCase "ridge near the refusal bound at n = 100,000: weights within 1e-6 (QR of the stacked system, not X^T X / n)" <| fun () ->
+                // Two columns equal up to 1e-8 (x2 - x1 = 1e-8 (((31 i) mod 17) - 8)), no intercept, lambda = 8.8e-15: the
+                // matrix X^T X / n + lambda I scaled to unit diagonal has condition number 6.66e13, just below the bound 1e14.
+                // Expected: the exact solution of (X^T X / n + lambda I) w = X^T y / n in rational arithmetic (Python
+                // fractions) on these doubles' exact values (each is a correctly rounded operation, the same in Python),
+                // rounded to double; the condition number from the exact entries with mpmath (50 digits).
+                // Measured: relative error 2.3e-8 with the stacked QR; 8.6e-2 with the old solver (Cholesky of the formed
+                // X^T X / n), which fails this test.
+                let n = 100000
+                let x = Matrix<float>.Build.Dense(n, 2, fun i j ->
+                    let x1 = float ((i * 7919) % 1000) / 1000.0
+                    if j = 0 then x1 else x1 + 1e-8 * (float ((i * 31) % 17) - 8.0))
+                let y = Matrix<float>.Build.Dense(n, 1, fun i _ -> x.[i, 0] + float ((i * 13) % 11) / 11.0)
+                let m = Ridge.fit { Lambda = 8.8e-15; Form = RidgeForm.PenalizeAll; FitIntercept = false } x y
+                let expected = [| -205.92096909893033; 207.60313271722566 |]
+                let error = sqrt ((m.Coefficients.[0, 0] - expected.[0]) ** 2.0 + (m.Coefficients.[1, 0] - expected.[1]) ** 2.0) / sqrt (expected.[0] ** 2.0 + expected.[1] ** 2.0)
+                Expect.isLessThanOrEqual error 1e-6 (sprintf "relative error of the weights %g" error)
+            testCase "NormalEquation.ridge given X^T X / n refuses a tiny lambda on duplicated columns and names both" <| fun () ->
+                // G of the design [1 t t] for t = 1 .. 4 (hand arithmetic: mean t = 2.5, mean t^2 = 7.5): the two copies make
+                // the unit-diagonal matrix singular to double precision for lambda = 1e-20 (off-diagonal entry of the copies
+                // 1 - lambda / (7.5 + lambda), which rounds to 1; measured estimate 2.1e17), so the solve is refused; the
+                // refusal names the copies (design columns 1 and 2, equal in the near-singular direction up to sign), not the
+                // intercept column.
+                let g = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.5; 2.5 ]; [ 2.5; 7.5; 7.5 ]; [ 2.5; 7.5; 7.5 ] ])
+                let b = Matrix<float>.Build.Dense(3, 1, 1.0)
+                let e = argError (fun () -> NormalEquation.ridge 1e-20 (fun j -> sprintf "c%d" j) g b)
+                Expect.equal e.ParamName "lambda" "ParamName"
+                Expect.stringContains e.Message "lambda = 1e-20 is too small for these data" "says lambda is too small"
+                Expect.stringContains e.Message "design column 1 (c1) and design column 2 (c2)" "names the two copies"
+                Expect.isFalse (e.Message.Contains "(c0)") "not the intercept column"
+                Expect.stringContains e.Message "Remove or combine the dependent columns, or increase lambda" "the advice"
+                // lambda = 1e-3 fits: the two copies share the weight (their rows of G + lambda I are equal but for the
+                // diagonal, so the solution gives them equal weights).
+                let w = NormalEquation.ridge 1e-3 (fun j -> sprintf "c%d" j) g b
+                rel 1e-12 w.[1, 0] w.[2, 0] "equal weights of the copies"
             testCase "FitRidgeLikeScikitLearn names alpha when alpha is too small" <| fun () ->
                 // Two identical columns: with alpha = 1e-20 the scaled matrix is singular in double precision (its
                 // off-diagonal entry 1 - lambda / (g + lambda) rounds to 1), so the solve is refused.

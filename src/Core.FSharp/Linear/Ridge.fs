@@ -36,8 +36,10 @@ type RidgeOptions =
     member this.WithFitIntercept(fitIntercept: bool) = { this with FitIntercept = fitIntercept }
 
 /// Ridge (regularised least-squares) regression, notes ch. 1.6, in both forms (see RidgeForm),
-/// solved by a Cholesky factorisation of the regularised normal equation equilibrated to unit
-/// diagonal, never by an inverse (NormalEquation.ridgeNamed). With lambda > 0 there is no rank
+/// never by an inverse (NormalEquation.ridgeLeastSquares): by a Cholesky factorisation of the
+/// regularised normal equation equilibrated to unit diagonal when its estimated condition number is
+/// small enough that forming X^T X / n costs no accuracy, otherwise by a Householder QR of the
+/// stacked system [X; sqrt(n lambda) I]. With lambda > 0 there is no rank
 /// test: a duplicated or constant column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
 ///
 /// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
@@ -61,9 +63,7 @@ module Ridge =
             if options.Lambda = 0.0 then
                 NormalEquation.leastSquares NormalEquation.DefaultRankTolerance columnName design target
             else
-                let g = design.TransposeThisAndMultiply design / n
-                let b = design.TransposeThisAndMultiply target / n
-                NormalEquation.ridgeNamed lambdaName lambdaText options.Lambda columnName g b
+                NormalEquation.ridgeLeastSquares lambdaName lambdaText options.Lambda columnName design target
             |> fun theta -> LinearModel.checkFitFinite "y" theta; theta
         if not options.FitIntercept then
             LinearModel.ofStacked false names (solve x y false)
@@ -85,7 +85,7 @@ module Ridge =
     /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
     /// Raises ArgumentException for bad arguments, when lambda = 0 for a rank-deficient design,
     /// and when lambda > 0 is too small for the data (ParamName "lambda", see
-    /// NormalEquation.ridgeNamed).
+    /// NormalEquation.ridgeLeastSquares).
     let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         fitWith "lambda" (sprintf "lambda = %g" options.Lambda) options featureNames x y
 
