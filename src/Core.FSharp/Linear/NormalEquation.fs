@@ -3,6 +3,7 @@ namespace Functional.NN.Linear
 open System
 open MathNet.Numerics.LinearAlgebra
 open MathNet.Numerics.LinearAlgebra.Factorization
+open Functional.NN.Kernels
 open Functional.NN
 
 /// Solvers of the normal equation, never by forming an inverse:
@@ -351,11 +352,26 @@ module NormalEquation =
     ///   direction. The QR's error grows with the condition number of R, the square root of S's, plus
     ///   a term with S's own condition number times the relative size of the stacked residual, and not
     ///   with n as the rounding of X^T X does.
+    /// A^T B for A (n x p) and B (n x k), by the kernels' blocked product (`Gemm`) on the matrices'
+    /// column-major storage: the same multiply-adds as MathNet's TransposeThisAndMultiply, summed in
+    /// blocks of 512 along n (the kernels' k-blocks, the same order on every run and every thread
+    /// count), at the kernels' speed (forming X^T X for n = 4000, p = 2000 took 13 to 26 s with
+    /// MathNet's managed product).
+    let private transposeTimes (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
+        let n, p, k = a.RowCount, a.ColumnCount, b.ColumnCount
+        let storage (m: Matrix<float>) = match m.AsColumnMajorArray() with null -> m.ToColumnMajorArray() | values -> values
+        // Column-major A is row-major A^T (p x n), column-major B is row-major B^T (k x n): the row-major
+        // k x p product B^T A is the column-major p x k matrix A^T B.
+        let c = Array.zeroCreate (p * k)
+        if n > 0 && p > 0 && k > 0 then
+            Gemm.Multiply(false, true, k, p, n, ReadOnlySpan(storage b), ReadOnlySpan(storage a), Span(c))
+        Matrix<float>.Build.Dense(p, k, c)
+
     let ridgeLeastSquares (lambdaName: string) (lambdaText: string) (lambda: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
         let n = design.RowCount
         let p = design.ColumnCount
-        let g = design.TransposeThisAndMultiply design / float n
-        let b = design.TransposeThisAndMultiply y / float n
+        let g = transposeTimes design design / float n
+        let b = transposeTimes design y / float n
         let s, bs, r = equilibrate lambdaName lambdaText lambda g b
         let formed =
             match cholesky s with
