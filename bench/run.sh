@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Functional.NN benchmark (W1..W4) beside its PyTorch / OpenBLAS peer and writes
-# bench/results/latest.json. Set-up once: see bench/README.md. Extra arguments go to the runner
-# (--rounds N, --quick, --no-peer, --only W1,W4). `bash bench/run.sh onnx [--rounds N] [--calls C] [--warm-ms W] [--breakdown] [--quick] [--python PATH]` runs the
+# bench/results/latest.json; a partial run (--only, --no-peer, --quick, fewer than 7 rounds) writes
+# bench/results/partial.json instead, which git ignores (--out FILE: elsewhere). Set-up once: see
+# bench/README.md. Extra arguments go to the runner (--rounds N, --quick, --no-peer, --only W1,W4, --out FILE). `bash bench/run.sh onnx [--rounds N] [--calls C] [--warm-ms W] [--breakdown] [--quick] [--python PATH]` runs the
 # ONNX benchmark instead (bench/Bench.CSharp/OnnxBench.cs, peer bench/onnx_peer.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,8 @@
 // The Functional.NN benchmark (issues 7, 11 and 17): workloads W1..W4 and U1..U4 for
 // Functional.NN and for the PyTorch / numpy (OpenBLAS) peer, alternated round by round in the same
 // run, beside an FMA peak probed in the same process. Prints a table and writes
-// bench/results/latest.json. See bench/README.md.
+// bench/results/latest.json (a partial run, with --only, --no-peer, --quick or fewer rounds, writes
+// bench/results/partial.json, which git ignores). See bench/README.md.
 //
 //   dotnet run -c Release --project bench/Bench.CSharp -- [--rounds N] [--quick] [--no-peer]
 //       [--python PATH] [--out FILE] [--only W1,W4,U2] [--no-settle]
@@ -20,7 +21,13 @@ if (args.Length > 0 && args[0] == "onnx") return OnnxBench.Run(args[1..]); // is
 
 var options = Options.Parse(args);
 string root = Paths.RepositoryRoot();
-string outFile = options.Out ?? Path.Combine(root, "bench", "results", "latest.json");
+// A full run (every workload, the peer, at least the default rounds) replaces the tracked bench/results/latest.json; a
+// partial one (--only, --no-peer, fewer rounds, --quick) writes bench/results/partial.json, which git ignores, unless
+// --out names the file.
+bool partial = options.Only is not null || options.NoPeer || options.Quick || options.Rounds < Options.DefaultRounds;
+string outFile = Path.GetFullPath(options.Out ?? Path.Combine(root, "bench", "results", partial ? "partial.json" : "latest.json"));
+if (partial && options.Out is null)
+    Console.WriteLine($"A partial run (--only, --no-peer, --quick or fewer than {Options.DefaultRounds} rounds): it writes bench/results/partial.json (not tracked), not latest.json; --out FILE writes elsewhere.");
 
 Console.WriteLine($"Functional.NN benchmark: {options.Rounds} rounds, {Environment.ProcessorCount} cores, .NET {Environment.Version}, worker threads {WorkerPool.Threads}");
 Console.WriteLine($"CPU: {MachineInfo.CpuModel()}");
@@ -794,7 +801,9 @@ namespace Functional.NN.Bench
 
     internal sealed class Options
     {
-        public int Rounds = 7;
+        /// <summary>The rounds of a full run, the one that writes bench/results/latest.json.</summary>
+        public const int DefaultRounds = 7;
+        public int Rounds = DefaultRounds;
         public int QuietWaitSeconds = 30;
         public bool Quick, NoPeer;
         /// <summary>Start each side only once the other process has stopped using CPU (--no-settle: off).</summary>

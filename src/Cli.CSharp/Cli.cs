@@ -112,7 +112,8 @@ public static class Cli
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"fnn: {e.Message}");
+            // A message naming the command ("fnn export writes ONNX ...") after the tool's own prefix: "fnn: export writes ...".
+            stderr.WriteLine($"fnn: {(e.Message.StartsWith("fnn ", StringComparison.Ordinal) ? e.Message["fnn ".Length..] : e.Message)}");
             return 2;
         }
         catch (Exception e) when (e is DataFormatException or ModelFormatException or FileNotFoundException
@@ -143,7 +144,34 @@ public static class Cli
     /// <summary>Prints a warning that is not an error on stderr, on one line, as <see cref="Warn(Dataset)"/> prints
     /// the data's reading warnings.</summary>
     public static void Warn(string warning) =>
-        Stderr.WriteLine($"fnn: warning: {OneLine(warning.Replace("HasHeader = false (CLI: --no-header)", "--no-header"))}");
+        Stderr.WriteLine($"fnn: warning: {OneLine(CommandLineAdvice(warning))}");
+
+    // The library's advice names an option of its API and then the command line's ("set CsvFormat.Missing (CLI: --missing
+    // ...)"); fnn says only the command line's. The core's form and the C# facade's (which names its members) both.
+    private static readonly (string Api, string CommandLine)[] Advice =
+    {
+        ("set CsvFormat.Missing (CLI: --missing drop|mean|median|most_frequent)", "use --missing drop|mean|median|most_frequent"),
+        ("set the option Missing (CLI: --missing drop|mean|median|most_frequent)", "use --missing drop|mean|median|most_frequent"),
+        ("set UnknownCategory to Zeros (CLI: --unknown-category zeros)", "use --unknown-category zeros"),
+        ("read it with HasHeader = false (CLI: --no-header)", "read it with --no-header"),
+        ("set TargetKind to Classification (CLI: --task classification)", "use --task classification"),
+        ("set TargetKind (CLI: --task classification)", "use --task classification"),
+        ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again",
+         "train again with --missing mean|median|most_frequent"),
+        ("fit the model on imputed rows and keep their fill values (CLI: fnn linear --missing mean|median|most_frequent)",
+         "refit it with fnn linear --missing mean|median|most_frequent"),
+    };
+
+    /// <summary>A library message as fnn prints it: advice that names an option of the library's API and then the
+    /// command line's (<c>set CsvFormat.Missing (CLI: --missing drop|mean|median|most_frequent)</c>) names only the
+    /// command line's (<c>use --missing drop|mean|median|most_frequent</c>).</summary>
+    /// <param name="message">The library's message.</param>
+    public static string CommandLineAdvice(string message)
+    {
+        foreach (var (api, commandLine) in Advice) message = message.Replace(api, commandLine, StringComparison.Ordinal);
+        return message;
+    }
 
     /// <summary>Prints an error line on stderr (<c>fnn: </c> and the message on one line), for an error that does not
     /// end the command at once (a plot that could not be written after the model was saved and the report printed).</summary>
@@ -161,9 +189,9 @@ public static class Cli
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
-        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(OptionNames(e.Message))}",
-        ArgumentException a when a.ParamName is not null => OneLine(a.Message.Replace($" (Parameter '{a.ParamName}')", "")),
-        _ => OneLine(e.Message),
+        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(CommandLineAdvice(OptionNames(e.Message)))}",
+        ArgumentException a when a.ParamName is not null => OneLine(CommandLineAdvice(a.Message.Replace($" (Parameter '{a.ParamName}')", ""))),
+        _ => OneLine(CommandLineAdvice(e.Message)),
     };
 
     /// <summary>A reading error's message with the option a column name came from as the command line spells it: the

@@ -214,7 +214,7 @@ module Dataset =
             if isNull featureNames then Array.init d (fun j -> sprintf "x%d" (j + 1))
             else
                 if featureNames.Length <> d then
-                    Check.fail "featureNames" (sprintf "There are %d feature names but features has %d columns." featureNames.Length d)
+                    Check.fail "featureNames" (sprintf "featureNames holds %s but features has %s; give one name per column." (Check.counted featureNames.Length "name" "names") (Check.counted d "column" "columns"))
                 featureNames |> Array.iteri (fun j name -> if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty." j))
                 match featureNames |> Array.countBy id |> Array.tryFind (fun (_, c) -> c > 1) with
                 | Some (name, _) -> Check.fail "featureNames" (sprintf "The feature name '%s' appears more than once." name)
@@ -342,7 +342,7 @@ module TargetRule =
             let fewest = if counts.Length = 0 then 0 else counts |> Array.map snd |> Array.min
             if counts.Length < 2 then false, "the values are all the same number"
             elif counts.Length > maxClasses then false, sprintf "the integer values take %d distinct values, more than %d" counts.Length maxClasses
-            elif fewest < minCount then false, sprintf "some integer value occurs only %d time(s), fewer than %d" fewest minCount
+            elif fewest < minCount then false, sprintf "some integer value occurs only %s, fewer than %d" (Check.counted fewest "time" "times") minCount
             else true, sprintf "the values are %d distinct integers, each occurring at least %d times" counts.Length minCount
 
     /// The task a data set's target means, and why (for summaries): "classification (...)" or

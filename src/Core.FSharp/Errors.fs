@@ -22,6 +22,10 @@ type ModelFormatException(message: string) =
 /// (ParamName is set) and, for shapes, both shapes.
 module Check =
 
+    /// A count with its noun in the right number, for messages: `counted 1 "class" "classes"` is
+    /// "1 class", `counted 3 "class" "classes"` "3 classes".
+    let counted (n: int) (one: string) (many: string) = sprintf "%d %s" n (if n = 1 then one else many)
+
     /// "n x m" for a matrix shape.
     let shape (rows: int) (cols: int) = sprintf "%dx%d" rows cols
 

@@ -42,6 +42,19 @@ module Loss =
         | Loss.SquaredHinge -> "squared_hinge"
         | Loss.Logistic -> "logistic"
 
+    /// The loss's case name (`MeanSquaredError`), the same in the F# core and the C# facade: the
+    /// name error messages use (`name` is the short name of files and the command line).
+    let caseName (loss: Loss) =
+        match loss with
+        | Loss.HalfMeanSquaredError -> "HalfMeanSquaredError"
+        | Loss.MeanSquaredError -> "MeanSquaredError"
+        | Loss.BinaryCrossEntropy -> "BinaryCrossEntropy"
+        | Loss.BinaryCrossEntropyWithLogits -> "BinaryCrossEntropyWithLogits"
+        | Loss.SoftmaxCrossEntropy -> "SoftmaxCrossEntropy"
+        | Loss.Hinge -> "Hinge"
+        | Loss.SquaredHinge -> "SquaredHinge"
+        | Loss.Logistic -> "Logistic"
+
     /// Row-wise softmax, shifted by each row's maximum so that logits of 1e4 do not overflow.
     let softmax (z: Matrix<float>) : Matrix<float> =
         let result = Mat.zeros z.RowCount z.ColumnCount
@@ -79,9 +92,20 @@ module Loss =
         | Loss.Hinge | Loss.SquaredHinge -> abs (1.0 - y * yhat)
         | _ -> Double.PositiveInfinity
 
-    /// Checks that a target is finite, of the shape rows x cols of the output it is compared
-    /// with, and holds labels the loss takes (from shapes alone: no output is computed).
+    /// Raises ArgumentException (ParamName "loss") when the loss cannot train an output of `cols`
+    /// columns: softmax cross-entropy on one column, whose softmax is 1 whatever the logit, so
+    /// the loss is 0 and its gradient 0 (training would learn nothing, silently).
+    let checkOutputWidth (loss: Loss) (cols: int) =
+        if loss = Loss.SoftmaxCrossEntropy && cols = 1 then
+            Check.fail "loss" "The loss is SoftmaxCrossEntropy but the output has one column: the softmax of one column is 1 whatever its value, so the loss is always 0 and training learns nothing. For two classes in one output column use BinaryCrossEntropyWithLogits (on a logit) or BinaryCrossEntropy (on a sigmoid output); for softmax cross-entropy give the network one output column per class."
+
+    /// Checks that the loss suits an output of `cols` columns (`checkOutputWidth`, ParamName
+    /// "loss"), and that a target is finite, of the shape rows x cols of the output it is compared
+    /// with, and holds labels the loss takes (from shapes alone: no output is computed). Every
+    /// place a loss meets a network's output (the trainer's checks on both backends, the loss and
+    /// its gradient, gradient checks) comes through here.
     let checkTargetFor (name: string) (loss: Loss) (rows: int) (cols: int) (target: Matrix<float>) =
+        checkOutputWidth loss cols
         Mat.checkBatch name target
         if rows <> target.RowCount || cols <> target.ColumnCount then
             Check.fail name (sprintf "%s has shape %s but the output has shape %s; they must agree." name (Mat.shapeOf target) (Check.shape rows cols))
@@ -165,9 +189,9 @@ module Loss =
         let row i = valueUnchecked loss (output.SubMatrix(i, 1, 0, output.ColumnCount)) (target.SubMatrix(i, 1, 0, target.ColumnCount))
         match Seq.init output.RowCount id |> Seq.tryFind (fun i -> not (Double.IsFinite (row i))) with
         | Some i ->
-            Check.fail name (sprintf "The %s loss of row %d overflows the double range (it is %s): the output and %s differ by too much there (output %s, %s %s). Scale the targets (for example standardise them)." (name_ loss) i (string (row i)) name (String.Join(", ", output.Row(i).ToArray() |> Array.map string)) name (String.Join(", ", target.Row(i).ToArray() |> Array.map string)))
+            Check.fail name (sprintf "The %s loss of row %d overflows the double range (it is %s): the output and %s differ by too much there (output %s, %s %s). Scale the targets (for example standardise them)." (caseName loss) i (string (row i)) name (String.Join(", ", output.Row(i).ToArray() |> Array.map string)) name (String.Join(", ", target.Row(i).ToArray() |> Array.map string)))
         | None ->
-            Check.fail name (sprintf "The %s loss overflows the double range: every row's loss is finite but their sum is not. Scale the targets (for example standardise them)." (name_ loss))
+            Check.fail name (sprintf "The %s loss overflows the double range: every row's loss is finite but their sum is not. Scale the targets (for example standardise them)." (caseName loss))
 
     /// `value` with the target named `name` in errors (see `value`).
     let valueNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
@@ -191,7 +215,7 @@ module Loss =
         for i in 0 .. g.RowCount - 1 do
             for j in 0 .. g.ColumnCount - 1 do
                 if not (Double.IsFinite g.[i, j]) then
-                    Check.fail "target" (sprintf "The gradient of the %s loss overflows the double range at row %d, column %d (it is %s): the output %s and the target %s differ by too much. Scale the targets (for example standardise them)." (name_ loss) i j (string g.[i, j]) (string output.[i, j]) (string target.[i, j]))
+                    Check.fail "target" (sprintf "The gradient of the %s loss overflows the double range at row %d, column %d (it is %s): the output %s and the target %s differ by too much. Scale the targets (for example standardise them)." (caseName loss) i j (string g.[i, j]) (string output.[i, j]) (string target.[i, j]))
         g
 
     /// The name used in files and on the command line.

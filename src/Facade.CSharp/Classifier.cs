@@ -153,6 +153,13 @@ public sealed class PipelineFitResult
 
     /// <summary>The state to resume training from (save it with <see cref="ModelFile.SaveCheckpoint"/>).</summary>
     public TrainingCheckpoint<Network> Checkpoint { get; }
+
+    /// <summary>A summary, culture-invariant: the stop reason, epochs and steps, the time, the backend, the last epoch's
+    /// training loss and, with a validation set, validation loss and metric (in the target's units, as
+    /// <see cref="History"/>), then the model (<see cref="Pipeline.ToString"/>).</summary>
+    public override string ToString() =>
+        ResultText.Summary("PipelineFitResult", StopReason, Epochs, Steps, Seconds, Backend,
+            History.Count > 0 ? History[^1].TrainLoss : double.NaN, History) + "; model: " + Model;
 }
 
 /// <summary>A trained model with everything it needs to run on raw data: the feature columns it reads, the

@@ -1,3 +1,4 @@
+using System.Globalization;
 using FN = Functional.NN;
 
 namespace FunctionalNN;
@@ -118,4 +119,30 @@ public sealed class TrainingResult<TModel>
 
     /// <summary>The backend that computed the run (<see cref="FunctionalNN.Backend.Reference"/> or <see cref="FunctionalNN.Backend.Kernels"/>).</summary>
     public Backend Backend { get; }
+
+    /// <summary>A one-line summary, culture-invariant: the stop reason, epochs and steps, the backend, the training loss
+    /// and, with validation data, the last epoch's validation loss and metric.</summary>
+    public override string ToString() =>
+        ResultText.Summary("TrainingResult", StopReason, Epochs, Steps, null, Backend, TrainLoss, History);
+}
+
+/// <summary>The one-line summaries of the training results.</summary>
+internal static class ResultText
+{
+    private static string N(double v) => v.ToString("G6", CultureInfo.InvariantCulture).Replace('E', 'e');
+
+    private static string Count(int n, string one, string many) => n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? one : many);
+
+    /// <summary>"{what}: stopped by {reason} after {epochs} ({steps}) [in {seconds} s] on the {backend} backend; training
+    /// loss {loss}[; validation loss {v}, metric {m}]".</summary>
+    internal static string Summary(string what, StopReason reason, int epochs, int steps, double? seconds, Backend backend,
+        double trainLoss, IReadOnlyList<EpochRecord> history)
+    {
+        var text = $"{what}: stopped by {reason} after {Count(epochs, "epoch", "epochs")} ({Count(steps, "step", "steps")})"
+            + (seconds is { } s ? $" in {N(s)} s" : "")
+            + $" on the {backend} backend; training loss {N(trainLoss)}";
+        if (history.Count > 0 && history[^1] is { ValidationLoss: { } vl } last)
+            text += $"; validation loss {N(vl)}" + (last.ValidationMetric is { } m ? $", metric {N(m)}" : "");
+        return text;
+    }
 }

@@ -65,7 +65,8 @@ let private randomCase (seed: int) =
     let n = 2 + rng.Next 14
     let x = Mat.init n inputs (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
     let k = net.OutputSize
-    let loss = if rng.Next 2 = 0 then Loss.MeanSquaredError else Loss.SoftmaxCrossEntropy
+    // Softmax cross-entropy needs two output columns or more (Loss.checkOutputWidth).
+    let loss = if rng.Next 2 = 0 || k = 1 then Loss.MeanSquaredError else Loss.SoftmaxCrossEntropy
     let y =
         match loss with
         | Loss.SoftmaxCrossEntropy -> Mat.oneHot k (Array.init n (fun i -> i % k))

@@ -419,7 +419,7 @@ let tests =
                 Expect.isGreaterThanOrEqual ((json out).GetProperty("accuracy").GetDouble()) 0.9 "accuracy on all 60 rows"
                 File.WriteAllText(Path.Combine(dir, "new.csv"), "size;color\r\n12;red\r\n25;purple\r\nNA;blue\r\n")
                 // purple is on the file's line 3 (the header is line 1): a file's rows are named by their line.
-                expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "At line 3"; "column 'color'"; "'purple'"; "--unknown-category zeros" ] |> ignore
+                expectError dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv" ] 1 [ "At line 3"; "column 'color'"; "'purple'"; "; use --unknown-category zeros to encode it as all zeros." ] |> ignore
                 let code, _, err, _ = run dir [ "predict"; "--model"; "shapes.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros"; "--out"; "p.csv" ]
                 Expect.equal code 0 (sprintf "predict with zeros (stderr: %s)" err)
                 let lines = File.ReadAllLines(Path.Combine(dir, "p.csv"))
@@ -793,6 +793,27 @@ let tests =
                 let code, _, err, _ = run dir [ "predict"; "--model"; "back.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ]
                 Expect.equal code 0 err
         }
+        test "every library advice that names an API option and then the command line's reads with the command line's words only in fnn" {
+            // Each literal of the core (and the facade, which renames some of the core's words) holding "(CLI: ...)".
+            let sources =
+                [ yield! Directory.GetFiles(Repo.path [ "src"; "Core.FSharp" ], "*.fs", SearchOption.AllDirectories)
+                  yield! Directory.GetFiles(Repo.path [ "src"; "Facade.CSharp" ], "*.cs") ]
+            let literals =
+                [ for f in sources do
+                    for m in Text.RegularExpressions.Regex.Matches(File.ReadAllText f, "\"([^\"\n]*\\(CLI: [^\"\n]*)\"") do
+                        yield Path.GetFileName f, m.Groups.[1].Value ]
+            Expect.isGreaterThanOrEqual literals.Length 8 "the advice literals are found"
+            // The tool's table (Cli.Advice: the API's phrase, the command line's), which Cli.CommandLineAdvice applies to
+            // every error and warning it prints; the tests above and below run the tool on two of them.
+            let table =
+                [ for m in Text.RegularExpressions.Regex.Matches(File.ReadAllText(Repo.path [ "src"; "Cli.CSharp"; "Cli.cs" ]), "\\(\"([^\"\n]*\\(CLI: [^\"\n]*)\",\\s*\"([^\"\n]*)\"\\)") ->
+                    m.Groups.[1].Value, m.Groups.[2].Value ]
+            Expect.isGreaterThanOrEqual table.Length 8 "the table is found"
+            for _, commandLine in table do Expect.isFalse (commandLine.Contains "(CLI:") commandLine
+            for file, text in literals do
+                let shown = table |> List.fold (fun (t: string) (api, commandLine) -> t.Replace(api, commandLine)) text
+                Expect.isFalse (shown.Contains "(CLI:") (sprintf "%s: fnn's table rewords %s (it leaves %s)" file text shown)
+        }
         test "docs/cli.md quotes the missing-value error as the CLI prints it" {
             let dir = tempDir ()
             try
@@ -800,7 +821,7 @@ let tests =
                 let code, _, err, _ = run dir [ "train"; "--data"; "miss.csv" ]
                 Expect.equal code 1 err
                 let line = err.Trim()
-                Expect.equal line "fnn: the data cannot be read: Line 2, column 'b': the value is missing (an empty field); set CsvFormat.Missing (CLI: --missing drop|mean|median|most_frequent) to drop or impute missing values." "the line"
+                Expect.equal line "fnn: the data cannot be read: Line 2, column 'b': the value is missing (an empty field); use --missing drop|mean|median|most_frequent to drop or impute missing values." "the line"
                 let doc = File.ReadAllText(Repo.path [ "docs"; "cli.md" ])
                 Expect.stringContains doc ("| 1 | a missing value | `" + line.Replace("|", "\\|") + "` |") "the Errors table quotes it word for word"
             finally Directory.Delete(dir, true)
@@ -812,10 +833,10 @@ let tests =
                 let code, fromFnn, err, _ = run dir [ "predict"; "--model"; "mlp.fnn"; "--data"; "semi.csv"; "--features"; "p,q" ]
                 Expect.equal code 0 err
                 Expect.equal fromFnn fromOnnx "the .fnn network predicts as the .onnx network"
-                expectError dir [ "evaluate"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn evaluate takes pipeline and linear models"; "holds a network model" ] |> ignore
-                expectError dir [ "explain"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn explain takes pipeline models"; "holds a network model" ] |> ignore
-                expectError dir [ "explain"; "--model"; "lin.fnn"; "--data"; "lin.csv" ] 2 [ "fnn explain takes pipeline models"; "holds a linear model" ] |> ignore
-                expectError dir [ "export"; "--model"; "cls.onnx"; "--out"; "again.onnx" ] 2 [ "already ONNX"; "fnn import" ] |> ignore
+                expectError dir [ "evaluate"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn: evaluate takes pipeline and linear models"; "holds a network model" ] |> ignore
+                expectError dir [ "explain"; "--model"; "mlp.fnn"; "--data"; "iris.csv" ] 2 [ "fnn: explain takes pipeline models"; "holds a network model" ] |> ignore
+                expectError dir [ "explain"; "--model"; "lin.fnn"; "--data"; "lin.csv" ] 2 [ "fnn: explain takes pipeline models"; "holds a linear model" ] |> ignore
+                expectError dir [ "export"; "--model"; "cls.onnx"; "--out"; "again.onnx" ] 2 [ "fnn: export writes ONNX"; "already ONNX"; "fnn import" ] |> ignore
                 // The library's own pipeline export is evaluated and explained as its .fnn file is.
                 let _, viaFnn, _, _ = run dir [ "evaluate"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--json" ]
                 let code, viaOnnx, err, _ = run dir [ "evaluate"; "--model"; "cls.onnx"; "--data"; "iris.csv"; "--json" ]

@@ -710,7 +710,7 @@ let tests =
             test "a loss that does not suit the task and the step activation are refused before training" {
                 let commute = Datasets.load "commute"
                 for loss in [ Loss.SoftmaxCrossEntropy; Loss.BinaryCrossEntropy; Loss.BinaryCrossEntropyWithLogits; Loss.Hinge; Loss.SquaredHinge; Loss.Logistic ] do
-                    argError "Loss" [ Loss.name loss; "commute_min"; "numeric" ] (fun () -> PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithLoss loss) commute |> ignore)
+                    argError "Loss" [ Loss.caseName loss; "commute_min"; "numeric" ] (fun () -> PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithLoss loss) commute |> ignore)
                 argError "Activation" [ "step" ] (fun () -> PipelineFit.fit ((FitOptions.Default.WithEpochs 1).WithActivation Activation.Step) (Datasets.load "iris") |> ignore)
                 // The regression losses still train.
                 for loss in [ Loss.MeanSquaredError; Loss.HalfMeanSquaredError ] do

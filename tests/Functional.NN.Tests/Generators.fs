@@ -69,6 +69,9 @@ let genCase : Gen<Case> =
         let! seed = Gen.choose (0, 1_000_000)
         let acts =
             if loss = Loss.BinaryCrossEntropy then List.updateAt (depth - 1) Activation.Sigmoid acts else acts
+        // Softmax cross-entropy needs two output columns or more (Loss.checkOutputWidth).
+        let widths =
+            if loss = Loss.SoftmaxCrossEntropy && List.last widths = 1 then List.updateAt (depth - 1) 2 widths else widths
         let specs =
             List.map3 (fun w a b -> { Units = w; Activation = a; UseBias = b; Initializer = Some Initializer.GlorotUniform }) widths acts biases
         let net0 = Network.init inputs specs (int64 seed)
@@ -131,6 +134,8 @@ let genBlockCase : Gen<BlockCase> =
         let! rates = Gen.listOfLength count (Gen.choose (0, 5))
         let! loss = Gen.elements Loss.all
         let! outputs = Gen.choose (1, 3)
+        // Softmax cross-entropy needs two output columns or more (Loss.checkOutputWidth).
+        let outputs = if loss = Loss.SoftmaxCrossEntropy then max 2 outputs else outputs
         let! n = Gen.choose (2, 6)
         let! seed = Gen.choose (0, 1_000_000)
         let! key = Gen.choose (0, Int32.MaxValue - 1)

@@ -459,7 +459,7 @@ let tests =
                     let y = Mat.init 8 1 (fun i _ -> float i / 8.0)
                     let net p = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 4L |> Network.withPrecision p
                     let options = { TestOptions.sgd with MaxEpochs = 3 }.WithBackend(backend)
-                    for p, big, fragments in [ Precision.Float64, 1e200, [ "The mse loss of row 1 overflows the double range" ]
+                    for p, big, fragments in [ Precision.Float64, 1e200, [ "The MeanSquaredError loss of row 1 overflows the double range" ]
                                                Precision.Float32, 1e30, [ "validation loss of row 1 is beyond float32's range" ] ] do
                         let vx = Mat.init 3 2 (fun i j -> float (i + j) / 4.0)
                         let vy = Mat.ofRows [ [| 1.0 |]; [| big |]; [| 2.0 |] ]

@@ -88,9 +88,12 @@ module NetworkGraph =
     /// BCE -sum(y o ln p + (1 - y) o ln(1 - p)) / n (without the core's clamp of p to [1e-15, 1 - 1e-15]);
     /// BCE on logits sum(softplus(z) - z o y) / n (softplus(z) = max(z, 0) + ln(1 + e^-|z|));
     /// softmax cross-entropy by its own node; hinge sum(relu(1 - m)) / n;
-    /// squared hinge sum(relu(1 - m)^2) / 2n; logistic sum(softplus(-m)) / n.
+    /// squared hinge sum(relu(1 - m)^2) / 2n; logistic sum(softplus(-m)) / n. Softmax
+    /// cross-entropy on a one-column output raises ArgumentException (ParamName "loss",
+    /// `Loss.checkOutputWidth`).
     let loss (loss: Loss) (output: Node) (y: Matrix<float>) : Node =
         Check.notNull "output" output
+        Loss.checkOutputWidth loss output.Cols
         Mat.checkBatch "y" y
         if y.RowCount <> output.Rows || y.ColumnCount <> output.Cols then
             Check.fail "y" (sprintf "y has shape %s but the output has shape %s; they must agree." (Mat.shapeOf y) (Check.shape output.Rows output.Cols))

@@ -62,7 +62,7 @@ module Pipeline =
             Check.fail "preprocessor" (sprintf "The preprocessor reads %d columns but there are %d feature names." preprocessor.Width featureNames.Length)
         if preprocessor.OutputWidth <> network.InputSize then
             if preprocessor.IsIdentity then
-                Check.fail "featureNames" (sprintf "There are %d feature names but the network takes %d inputs." featureNames.Length network.InputSize)
+                Check.fail "featureNames" (sprintf "featureNames holds %s but the network takes %s." (Check.counted featureNames.Length "name" "names") (Check.counted network.InputSize "input" "inputs"))
             else Check.fail "preprocessor" (sprintf "The preprocessor gives %d columns (text columns one-hot) but the network takes %d inputs." preprocessor.OutputWidth network.InputSize)
         if scaler.Width <> network.InputSize then
             Check.fail "scaler" (sprintf "The scaler has %d columns but the network takes %d inputs." scaler.Width network.InputSize)
@@ -71,7 +71,7 @@ module Pipeline =
             Check.distinctNames "classNames" classNames
             let ok = network.OutputSize = classNames.Length || (classNames.Length = 2 && isBinaryOutput loss network)
             if not ok then
-                Check.fail "classNames" (sprintf "There are %d classes but the network has %d outputs; a classifier needs one output per class (or one output for two classes with binary cross-entropy)." classNames.Length network.OutputSize)
+                Check.fail "classNames" (sprintf "There %s %s but the network has %s; a classifier needs one output per class (or one output for two classes with binary cross-entropy)." (if classNames.Length = 1 then "is" else "are") (Check.counted classNames.Length "class" "classes") (Check.counted network.OutputSize "output" "outputs"))
             if targetScaler.Width <> 0 then
                 Check.fail "targetScaler" "A classifier's target scaler must have width 0."
         elif targetScaler.Width <> network.OutputSize then

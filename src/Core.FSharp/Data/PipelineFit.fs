@@ -139,7 +139,7 @@ module PipelineFit =
             Check.fail "Activation" (sprintf "Activation is %s, whose derivative is zero almost everywhere, so a network with it cannot be trained by gradient; use tanh, ReLU or sigmoid (the perceptron trains a step output)." (Activation.name options.Activation))
         match options.Loss, data.Target with
         | Some loss, Target.Values _ when not (loss = Loss.MeanSquaredError || loss = Loss.HalfMeanSquaredError) ->
-            Check.fail "Loss" (sprintf "Loss is %s, a classification loss, but the target '%s' is numeric (regression); use MeanSquaredError or HalfMeanSquaredError, or read the target as classes (TargetKind Classification)." (Loss.name loss) data.TargetName)
+            Check.fail "Loss" (sprintf "Loss is %s, a classification loss, but the target '%s' is numeric (regression); use MeanSquaredError or HalfMeanSquaredError, or read the target as classes (TargetKind Classification)." (Loss.caseName loss) data.TargetName)
         | _ -> ()
 
     /// Raises ArgumentException (ParamName "options") unless the validation fraction lies in [0, 1).

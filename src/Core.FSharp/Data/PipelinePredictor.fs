@@ -69,7 +69,7 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
     /// regressor or a loss without probabilities.
     member this.PredictProbabilities(row: ReadOnlySpan<float>, probabilities: Span<float>) =
         if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; it has no class probabilities (use Predict)."
-        if not (softmaxed || binary) then invalidOp (sprintf "This classifier's loss (%s) gives no probabilities; use Predict for its outputs." (Loss.name pipeline.Loss))
+        if not (softmaxed || binary) then invalidOp (sprintf "This classifier's loss (%s) gives no probabilities; use Predict for its outputs." (Loss.caseName pipeline.Loss))
         if probabilities.Length <> pipeline.ClassNames.Length then
             Check.fail "probabilities" (sprintf "probabilities has %d values, but the pipeline has %d classes." probabilities.Length pipeline.ClassNames.Length)
         Monitor.Enter gate

@@ -227,12 +227,12 @@ module NetworkData =
             let rowLoss i = Precision.round p (Loss.valueUnchecked loss (out.SubMatrix(i, 1, 0, out.ColumnCount)) (vy.SubMatrix(i, 1, 0, vy.ColumnCount)))
             match Seq.init out.RowCount id |> Seq.tryFind (fun i -> not (Double.IsFinite (rowLoss i))) with
             | Some i ->
-                Check.fail "validationTargets" (sprintf "The %s validation loss of row %d is beyond float32's range (about 3.4028e38), the network's precision: the output and validationTargets differ by too much there (output %s, validationTargets %s). Scale the targets (for example standardise them)." (Loss.name loss) i (row out i) (row vy i))
+                Check.fail "validationTargets" (sprintf "The %s validation loss of row %d is beyond float32's range (about 3.4028e38), the network's precision: the output and validationTargets differ by too much there (output %s, validationTargets %s). Scale the targets (for example standardise them)." (Loss.caseName loss) i (row out i) (row vy i))
             | None ->
-                Check.fail "validationTargets" (sprintf "The %s validation loss is %s, beyond float32's range (about 3.4028e38), the network's precision. Scale the targets (for example standardise them)." (Loss.name loss) (string value))
+                Check.fail "validationTargets" (sprintf "The %s validation loss is %s, beyond float32's range (about 3.4028e38), the network's precision. Scale the targets (for example standardise them)." (Loss.caseName loss) (string value))
         let metric = defaultMetric loss out vy
         if not (Double.IsFinite metric) then
-            Check.fail "validationTargets" (sprintf "The validation metric (the root-mean-square error of the %s loss) overflows the double range: the outputs and validationTargets differ by too much. Scale the targets (for example standardise them)." (Loss.name loss))
+            Check.fail "validationTargets" (sprintf "The validation metric (the root-mean-square error of the %s loss) overflows the double range: the outputs and validationTargets differ by too much. Scale the targets (for example standardise them)." (Loss.caseName loss))
         rounded, metric
 
     /// Checks the data against the network from shapes and values alone (no pass through the

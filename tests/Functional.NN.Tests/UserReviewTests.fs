@@ -1,0 +1,125 @@
+/// A review by new users of the README and docs: softmax cross-entropy on one output column (which
+/// learns nothing, silently) is refused on every path, messages count in the right number and name
+/// losses by their public names, and the training results print a summary.
+module Functional.NN.Tests.UserReviewTests
+
+open System
+open System.Globalization
+open Expecto
+open Functional.NN
+
+let private expectArg = Expectations.expectArgument
+
+/// 4 rows of 2 inputs, and a one-column target in [0, 1] (a valid cross-entropy target).
+let private x = Mat.ofRows [ [| 0.0; 1.0 |]; [| 1.0; 0.0 |]; [| 1.0; 1.0 |]; [| 0.5; -0.5 |] ]
+let private y1 = Mat.ofRows [ [| 1.0 |]; [| 0.0 |]; [| 1.0 |]; [| 0.0 |] ]
+
+/// The message's words: the loss, the cause and the losses to use instead.
+let private oneColumnWords = [ "SoftmaxCrossEntropy"; "one column"; "always 0"; "BinaryCrossEntropyWithLogits"; "BinaryCrossEntropy (on a sigmoid output)" ]
+
+[<Tests>]
+let tests =
+    testList "UserReview" [
+        testList "softmax cross-entropy on one output column" [
+            test "the trainer refuses it on both backends, the loss, its gradient and gradient checks too (ParamName loss)" {
+                let net = Network.init 2 [ LayerSpec.Of(1, Activation.Identity) ] 3L
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let options = TrainingOptions.Default.WithMaxEpochs(2).WithBackend(backend)
+                    expectArg "loss" oneColumnWords (fun () -> Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x, y1)) net |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> Network.loss net Loss.SoftmaxCrossEntropy x y1 |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> Network.lossAndGradient net Loss.SoftmaxCrossEntropy x y1 |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> GradientCheck.checkNetwork GradientCheckOptions.Default net Loss.SoftmaxCrossEntropy x y1 |> ignore) |> ignore
+                // Before the fix: loss 0 and a zero gradient, whatever the weights (the softmax of one column is 1).
+                // The losses meant for one column train it.
+                for loss in [ Loss.BinaryCrossEntropyWithLogits; Loss.MeanSquaredError ] do
+                    Expect.isTrue (Double.IsFinite (Network.loss net loss x y1)) (Loss.caseName loss)
+                // Two columns or more are what softmax cross-entropy is for.
+                let net2 = Network.init 2 [ LayerSpec.Of(2, Activation.Identity) ] 3L
+                Expect.isGreaterThan (Network.loss net2 Loss.SoftmaxCrossEntropy x (Mat.oneHot 2 [| 0; 1; 1; 0 |])) 0.0 "two columns"
+            }
+            test "the C# facade refuses it naming its parameter loss" {
+                let xa, ya = x.ToArray(), y1.ToArray()
+                let net = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Build()
+                let sce = FunctionalNN.Loss.SoftmaxCrossEntropy
+                expectArg "loss" oneColumnWords (fun () -> FunctionalNN.Trainer.Train(net, xa, ya, sce) |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> net.Loss(xa, ya, sce) |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> net.LossAndGradient(xa, ya, sce) |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> net.CheckGradients(xa, ya, sce) |> ignore) |> ignore
+                expectArg "loss" oneColumnWords (fun () -> FunctionalNN.Autodiff.NetworkLoss(net, xa, ya, sce) |> ignore) |> ignore
+            }
+        ]
+
+        testList "wording" [
+            test "the task rule counts times in the right number" {
+                let _, once = TargetRule.ofNumbers [| 1.0; 1.0; 1.0; 2.0 |]
+                Expect.stringContains once "some integer value occurs only 1 time, fewer than 3" "singular"
+                let _, twice = TargetRule.ofNumbers [| 1.0; 1.0; 1.0; 2.0; 2.0 |]
+                Expect.stringContains twice "some integer value occurs only 2 times, fewer than 3" "plural"
+                let data = FunctionalNN.Dataset.FromArrays(Array2D.init 4 1 (fun i _ -> float i), [| 1.0; 1.0; 1.0; 2.0 |])
+                Expect.stringContains data.TaskReason "occurs only 1 time, fewer than 3" "Dataset.TaskReason"
+                Expect.isFalse (data.TaskReason.Contains "(s)") data.TaskReason
+            }
+            test "Dataset.FromArrays counts feature names and columns in the right number" {
+                let features = Array2D.init 4 2 (fun i j -> float (i + j))
+                expectArg "featureNames" [ "featureNames holds 1 name but features has 2 columns" ] (fun () ->
+                    FunctionalNN.Dataset.FromArrays(features, [| "a"; "b"; "a"; "b" |], [| "u" |]) |> ignore) |> ignore
+                expectArg "featureNames" [ "featureNames holds 3 names but features has 1 column" ] (fun () ->
+                    FunctionalNN.Dataset.FromArrays(Array2D.init 4 1 (fun i _ -> float i), [| "a"; "b"; "a"; "b" |], [| "u"; "v"; "w" |]) |> ignore) |> ignore
+            }
+            test "an overflowing loss is named by its public name (MeanSquaredError), in the core and in C#" {
+                let big = Mat.ofRows [ [| 1e200 |]; [| 0.0 |]; [| 0.0 |]; [| 0.0 |] ]
+                let net = Network.init 2 [ LayerSpec.Of(1, Activation.Identity) ] 3L
+                expectArg "y" [ "The MeanSquaredError loss of row 0 overflows the double range" ] (fun () -> Network.loss net Loss.MeanSquaredError x big |> ignore) |> ignore
+                let facadeNet = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Build()
+                let e = expectArg "y" [ "The MeanSquaredError loss of row 0 overflows the double range" ] (fun () -> facadeNet.Loss(x.ToArray(), big.ToArray(), FunctionalNN.Loss.MeanSquaredError) |> ignore)
+                Expect.isFalse (e.Message.Contains "mse") e.Message
+            }
+        ]
+
+        test "the README says how to run the ONNX sample and what it prints (the lines OnnxTests checks)" {
+            let readme = IO.File.ReadAllText(Repo.path [ "README.md" ]).Replace("\r\n", "\n")
+            let sample = readme.IndexOf "// 1. Train in C#, export the whole pipeline"
+            let before = readme.Substring(0, sample)
+            let intro = before.Substring(before.LastIndexOf "The program below is tests/OnnxQuickStart.CSharp")
+            Expect.stringContains intro "`Microsoft.ML.OnnxRuntime`" "the package to add"
+            let fixture = "tests/fixtures/onnx/torch_family_f32.onnx"
+            Expect.stringContains intro ("dotnet run --project tests/OnnxQuickStart.CSharp -c Release -- " + fixture) "the command"
+            Expect.isTrue (IO.File.Exists(Repo.path [ "tests"; "fixtures"; "onnx"; "torch_family_f32.onnx" ])) "the fixture exists"
+            // OnnxTests' "the README's ONNX example ... runs" asserts these lines of the program's output.
+            for line in [ "pytorch 1.13.0: 6 layers, softmax at the end: True"; "logits: -0.0733 0.4495 -0.4908"; "read back: 198 parameters" ] do
+                Expect.stringContains intro ("\n" + line + "\n") line
+        }
+
+        testList "result summaries" [
+            test "TrainingResult<Network>.ToString summarises the run, culture-invariant" {
+                let saved = CultureInfo.CurrentCulture
+                try
+                    CultureInfo.CurrentCulture <- CultureInfo("de-DE")
+                    let net = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Build()
+                    let options = FunctionalNN.TrainingOptions(MaxEpochs = 3, Backend = FunctionalNN.Backend.Reference)
+                    let r = FunctionalNN.Trainer.Train(net, x.ToArray(), y1.ToArray(), FunctionalNN.Loss.MeanSquaredError, options)
+                    let text = r.ToString()
+                    let expected =
+                        sprintf "TrainingResult: stopped by MaxEpochs after 3 epochs (%d steps) on the Reference backend; training loss %s"
+                            r.Steps (r.TrainLoss.ToString("G6", CultureInfo.InvariantCulture))
+                    Expect.equal text expected "the summary"
+                    Expect.isFalse (text.Contains "FunctionalNN.") "not the type name"
+                finally
+                    CultureInfo.CurrentCulture <- saved
+            }
+            test "PipelineFitResult.ToString summarises the run and the model, culture-invariant" {
+                let saved = CultureInfo.CurrentCulture
+                try
+                    CultureInfo.CurrentCulture <- CultureInfo("de-DE")
+                    let options = FunctionalNN.PipelineOptions(ValidationFraction = 0.2, Training = FunctionalNN.TrainingOptions(MaxEpochs = 2))
+                    let r = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", options)
+                    let text = r.ToString()
+                    let last = r.History.[r.History.Count - 1]
+                    let g (v: float) = v.ToString("G6", CultureInfo.InvariantCulture)
+                    Expect.stringStarts text (sprintf "PipelineFitResult: stopped by MaxEpochs after 2 epochs (%d steps) in " r.Steps) "the run"
+                    Expect.stringContains text (sprintf " s on the %O backend; training loss %s; validation loss %s, metric %s; model: %O" r.Backend (g last.TrainLoss) (g last.ValidationLoss.Value) (g last.ValidationMetric.Value) r.Model) "losses and the model"
+                finally
+                    CultureInfo.CurrentCulture <- saved
+            }
+        ]
+    ]
