@@ -36,7 +36,7 @@ public static class ExportCommand
             case "pipeline":
                 var pipeline = Pipeline.Load(modelPath);
                 pipeline.ExportOnnx(outPath, opset);
-                var outputs = pipeline.IsClassifier ? "outputs, probabilities (when the loss gives them), class_index" : "outputs, values";
+                var outputs = pipeline.IsClassifier ? "'outputs', 'probabilities' (when the loss gives them) and 'class_index'" : "'outputs' and 'values'";
                 w.WriteLine($"exported the pipeline to {outPath} (ONNX opset {opset}): input 'features' ({pipeline.FeatureNames.Length} columns: {string.Join(", ", pipeline.FeatureNames)}); outputs {outputs}");
                 break;
             case "network":
