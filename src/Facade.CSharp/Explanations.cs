@@ -73,7 +73,9 @@ public sealed class FeatureAttribution
     /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
     public double Gap { get; }
 
-    /// <summary>Gradient evaluations used.</summary>
+    /// <summary>The path nodes of the rule whose values these are: <see cref="NodesPerSegment"/> x <see cref="Segments"/> (1 for
+    /// gradient times input). Not the whole cost: an adaptive run also evaluated the smaller rules before it (about as many
+    /// nodes again), the gradients at x and the baseline, and the search of the path for kinks.</summary>
     public int Steps { get; }
 
     /// <summary>Segments of the path (split at ReLU kinks, and around the points where a layer normalisation's input nearly loses its variance).</summary>
