@@ -13,6 +13,7 @@ public static class ExplainCommand
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
         var method = o.Get("method", "integrated_gradients")!;
+        bool rowGiven = o.Has("row");
         int row = o.Int("row", 0);
         var className = o.Get("class");
         int? steps = o.Has("steps") ? o.Int("steps", 0) : null;
@@ -21,6 +22,7 @@ public static class ExplainCommand
         long seed = o.Long("seed", 0);
         bool json = o.Flag("json");
         var plots = o.Get("plots");
+        bool outputGiven = o.Has("output");
         var output = o.Get("output", "probability")!;
         if (output is not ("probability" or "logit")) throw new UsageException($"--output '{output}': use probability or logit");
         var backendText = o.Get("backend");
@@ -44,6 +46,13 @@ public static class ExplainCommand
             throw new UsageException($"--steps is for --method integrated_gradients (its Gauss-Legendre nodes per segment); --method {method} takes none");
         if (repeatsGiven && method is "integrated_gradients" or "gradient_x_input")
             throw new UsageException($"--repeats is for --method permutation (shuffles per feature); --method {method} takes none");
+        if (method is "permutation")
+        {
+            // Permutation importance scores the whole data against the target: no row, no class, no output to choose.
+            var unused = new[] { (rowGiven, "--row"), (className is not null, "--class"), (outputGiven, "--output") }.Where(u => u.Item1).Select(u => u.Item2).ToArray();
+            if (unused.Length > 0)
+                throw new UsageException($"{string.Join(", ", unused)} {(unused.Length == 1 ? "is" : "are")} for the gradient methods (integrated_gradients, gradient_x_input), which explain one row; --method permutation scores every row against the target and takes none");
+        }
         // The data options, as fnn predict and fnn evaluate read them.
         var format = o.DataFormat();
         var unknown = o.Unknown();
@@ -68,6 +77,8 @@ public static class ExplainCommand
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
                 var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!));
+                if (outputGiven && !model.IsClassifier)
+                    throw new UsageException($"--output is for classifiers (a class's probability or logit); this model is a regressor, explained in the target's units");
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
@@ -99,16 +110,23 @@ public static class ExplainCommand
             if (c < 0) throw new UsageException($"--class '{className}' is not one of the model's classes ({string.Join(", ", model.ClassNames)})");
             target = c;
         }
-        // The training rows' mean is the default baseline; a model without a standard scaler does not keep it,
-        // so the mean of the data's rows stands in (and the output says so).
-        double[]? baseline = null;
+        // The training rows' mean is the default baseline; a model without a standard scaler does not keep it, so the
+        // mean of the data's rows stands in, taken as the network sees them before scaling (the library's baselineRows:
+        // missing cells filled as the model fills them, a text column's one-hot inputs averaged into its categories'
+        // frequencies), and the output says so.
+        double[,]? baselineRows = null;
         var baselineText = "the training rows' mean";
         if (model.Scaling != Scaling.Standard)
         {
-            baseline = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => x[i, j])).ToArray();
-            baselineText = $"the mean of the {n} rows of {dataName}";
+            baselineRows = x;
+            bool anyMissing = false;
+            foreach (var v in x) if (double.IsNaN(v)) { anyMissing = true; break; }
+            var how = new List<string>();
+            if (anyMissing) how.Add("missing cells filled as the model fills them");
+            if (model.Categories.Any(c => c.Length > 0)) how.Add("text columns as their categories' frequencies");
+            baselineText = $"the mean of the {n} rows of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
         }
-        var e = model.Explain(values, method, target, baseline, steps, probability: probability, backend: backend);
+        var e = model.Explain(values, method, target, null, steps, probability: probability, backend: backend, baselineRows: baselineRows);
         var written = new List<string>();
         if (plots is not null)
         {
@@ -119,7 +137,7 @@ public static class ExplainCommand
             if (model.IsClassifier && side * side == d && side >= 4)
             {
                 var perClass = Enumerable.Range(0, model.ClassNames.Length)
-                    .Select(c => model.Explain(values, method, c, baseline, steps, probability: probability, backend: backend).Values.ToArray()).ToList();
+                    .Select(c => model.Explain(values, method, c, null, steps, probability: probability, backend: backend, baselineRows: baselineRows).Values.ToArray()).ToList();
                 var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
                 Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
                 written.Add(images);

@@ -73,7 +73,9 @@ public sealed class FeatureAttribution
     /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
     public double Gap { get; }
 
-    /// <summary>Gradient evaluations used.</summary>
+    /// <summary>The path nodes of the rule whose values these are: <see cref="NodesPerSegment"/> x <see cref="Segments"/> (1 for
+    /// gradient times input). Not the whole cost: an adaptive run also evaluated the smaller rules before it (about as many
+    /// nodes again), the gradients at x and the baseline, and the search of the path for kinks.</summary>
     public int Steps { get; }
 
     /// <summary>Segments of the path (split at ReLU kinks, and around the points where a layer normalisation's input nearly loses its variance).</summary>
@@ -179,6 +181,16 @@ public static class Explanations
     /// standard error falls as 1/sqrt(repeats), so 10,000 repeats make it 1% of one shuffle's spread.</summary>
     public const int MaxRepeats = FN.Importance.RepeatLimit;
 
+    // The core's selector is the C# softmax flag and output index: its refusal of the softmax of a one-output network
+    // names softmax, in C# words.
+    private static readonly (string Core, string Facade)[] SoftmaxNames = { ("selector", "softmax") };
+    private static readonly (string Core, string Facade)[] SoftmaxWords =
+    {
+        // (The message's first word is already the C# parameter's name.)
+        ("softmax is Softmax 0 but the network has one output", "softmax is true but the network has one output"),
+        ("explain the raw output, or its sigmoid for a binary logit.", "explain the raw output (softmax: false)."),
+    };
+
     private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
         Backend backend = Backend.Auto)
     {
@@ -200,22 +212,36 @@ public static class Explanations
     /// <param name="row">The raw features, in <see cref="Pipeline.FeatureNames"/> order.</param>
     /// <param name="method">Integrated gradients (default) or gradient times input.</param>
     /// <param name="targetClass">The class explained (null: the predicted one); ignored for a regressor.</param>
-    /// <param name="baseline">The baseline (null: the training rows' mean, kept by a standard scaler).</param>
+    /// <param name="baseline">The baseline (null: the mean of <paramref name="baselineRows"/> when given, else the training
+    /// rows' mean, kept by a standard scaler).</param>
     /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive until |gap| &lt;= tolerance).</param>
     /// <param name="tolerance">The gap at which adaptive steps stop.</param>
     /// <param name="probability">Explain the class probability (true) or its logit or score (false).</param>
     /// <param name="backend">Which backend computes the input gradients (Auto: the kernels wherever they support the
     /// network); the result's <see cref="FeatureAttribution.Backend"/> says which ran.</param>
+    /// <param name="baselineRows">Raw rows (rows x features, <see cref="Pipeline.FeatureNames"/> order; for example the
+    /// training rows) whose mean is the baseline, taken as the network sees them before scaling: missing cells filled as the
+    /// model fills them, a text column one-hot, so its baseline is its categories' frequencies in these rows
+    /// (<see cref="FeatureAttribution.Baseline"/> then holds NaN for it, and for a numeric column the mean used). Any
+    /// scaler; not together with <paramref name="baseline"/>.</param>
     /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN or infinity, steps &lt; 1,
-    /// a class out of range, or no baseline for a model without a standard scaler (ParamName names which).</exception>
+    /// a class out of range, no baseline for a model without a standard scaler, baselineRows of the wrong width, without
+    /// rows, with a cell the model cannot encode or together with a baseline (ParamName names which).</exception>
     public static FeatureAttribution Explain(this Pipeline pipeline, double[] row, AttributionMethod method = AttributionMethod.IntegratedGradients,
         int? targetClass = null, double[]? baseline = null, int? steps = null, double tolerance = 1e-6, bool probability = true,
-        Backend backend = Backend.Auto)
+        Backend backend = Backend.Auto, double[,]? baselineRows = null)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(row);
         var target = targetClass is int c ? FSharpOption<int>.Some(c) : FSharpOption<int>.None;
-        var e = FN.AttributionModule.explainPipeline(pipeline.Core, Options(method, baseline, steps, tolerance, probability, backend), target, row);
+        var options = Options(method, baseline, steps, tolerance, probability, backend);
+        var e = baselineRows is null
+            ? FN.AttributionModule.explainPipeline(pipeline.Core, options, target, row)
+            : Errors.Run(() => FN.AttributionModule.explainPipelineAgainst(pipeline.Core, options, target, Interop.ToMatrix(baselineRows, nameof(baselineRows)), row),
+                new[] { ("reference", nameof(baselineRows)) },
+                // (The message's first word is already the C# parameter's name.)
+                new[] { ("baselineRows rows and a baseline were both given", "baselineRows and baseline were both given"), ("mean of the reference rows", "mean of baselineRows"),
+                        ("reference", nameof(baselineRows)) });
         return new FeatureAttribution(e.Names, e.Values, e.Attribution, e.Input, e.Baseline, e.OutputName, e.ClassIndex, pipeline.Categories);
     }
 
@@ -286,7 +312,8 @@ public static class Explanations
         if (output < 0 || output >= network.OutputSize)
             throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
-        var a = FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row);
+        var a = Errors.Run(() => FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row),
+            SoftmaxNames, SoftmaxWords);
         var names = Enumerable.Range(0, network.InputSize).Select(i => $"x{i}").ToArray();
         return new FeatureAttribution(names, a.Values, a, a.Input, a.Baseline, softmax ? $"softmax output {output}" : $"output {output}", softmax ? output : -1);
     }
@@ -300,7 +327,8 @@ public static class Explanations
         if (output < 0 || output >= network.OutputSize)
             throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
-        return FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, Interop.ToMatrix(x, nameof(x))).Gradient.ToArray();
+        var m = Interop.ToMatrix(x, nameof(x));
+        return Errors.Run(() => FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, m).Gradient.ToArray(), SoftmaxNames, SoftmaxWords);
     }
 
     /// <summary>Permutation importance of a network on (x, class labels): accuracy of the argmax (one output: class 1

@@ -11,6 +11,7 @@ open MathNet.Numerics.LinearAlgebra
 open Functional.NN
 open Functional.NN.Linear
 open Functional.NN.Tests.Generators
+open Functional.NN.Tests.Expectations
 
 let private expectArg (param: string) (f: unit -> unit) =
     match Expect.throwsC f id with
@@ -144,6 +145,47 @@ let private opaqueBeforeNorms (net: Network) : Network =
     { net with Blocks = fst (go false net.Blocks) }
 
 let private top2 (scores: float[]) = scores |> Array.indexed |> Array.sortByDescending snd |> Array.take 2 |> Array.map fst |> Array.sort
+
+/// A random small float64 network from a seed (System.Random): 2 or 3 inputs, one or two hidden
+/// dense layers of 2 to 4 units with the given activation, 2 or 3 identity outputs, weights and
+/// biases uniform in [-1.5, 1.5]; x and b uniform in [-1, 1].
+let private smallNet (activation: Activation) (seed: int) : Network * float[] * float[] =
+    let r = Random seed
+    let inputs = 2 + r.Next 2
+    let hidden = [ for _ in 0 .. r.Next 2 -> LayerSpec.Of(2 + r.Next 3, activation) ]
+    let net0 = Network.init inputs (hidden @ [ LayerSpec.Of(2 + r.Next 2, Activation.Identity) ]) (int64 seed)
+    let u () = 3.0 * r.NextDouble() - 1.5
+    let net = net0 |> Network.mapLayers (fun _ l -> { l with Weights = l.Weights.Map(fun _ -> u ()); Bias = l.Bias |> Option.map (fun b -> b.Map(fun _ -> u ())) })
+    net, Array.init inputs (fun _ -> 2.0 * r.NextDouble() - 1.0), Array.init inputs (fun _ -> 2.0 * r.NextDouble() - 1.0)
+
+/// An identity block that records the most rows its backward pass was given (a custom block makes
+/// Auto run the reference, whose backward pass goes through every block once per batch).
+let private rowRecorder (width: int) (most: int ref) =
+    Block.Custom
+        { new ICustomBlock with
+            member _.Name = "recorder"
+            member _.InputSize = width
+            member _.OutputSize = width
+            member _.Parameters = [||]
+            member this.WithParameters _ = this
+            member _.Forward(x, _) = x.Clone()
+            member _.Backward(_, _, g, _) =
+                lock most (fun () -> most.Value <- max most.Value g.RowCount)
+                g.Clone(), [||] }
+
+/// A table with a numeric column a, a text column colour (red, green, blue; every 7th cell
+/// missing) and a numeric column b (every 5th cell missing), 40 rows, classes from a and b.
+let private mixedTable (missing: MissingPolicy) =
+    let n = 40
+    let a = Array.init n (fun i -> float ((13 * i) % 17) / 4.0 - 2.0)
+    let colour = Array.init n (fun i -> if i % 7 = 3 then nan else float ((2 * i + i / 4) % 3))
+    let b = Array.init n (fun i -> if i % 5 = 2 then nan else 10.0 + float ((7 * i) % 11))
+    { Features = Mat.init n 3 (fun i j -> match j with 0 -> a.[i] | 1 -> colour.[i] | _ -> b.[i])
+      FeatureNames = [| "a"; "colour"; "b" |]; TargetName = "y"
+      Target = Target.Classes (Array.init n (fun i -> if a.[i] + (if Double.IsNaN b.[i] then 0.0 else b.[i] - 15.0) > 0.0 then 1 else 0), [| "no"; "yes" |])
+      TargetReading = TargetReading.Given
+      Categories = [| [||]; [| "red"; "green"; "blue" |]; [||] |]
+      Missing = missing; Lines = [||]; Warnings = [||] }
 
 [<Tests>]
 let tests =
@@ -313,7 +355,9 @@ let tests =
                     // |kernels - reference| <= tol (1 + |reference|), tol 1e-9 in float64 and 2e-3 in float32.
                     let tol = match precision with Precision.Float64 -> 1e-9 | Precision.Float32 -> 2e-3
                     let k = net.OutputSize - 1
-                    for selector in [ OutputSelector.Output 0; OutputSelector.Softmax k; OutputSelector.Sigmoid (k, -1.0) ] do
+                    for selector in [ yield OutputSelector.Output 0
+                                      if net.OutputSize > 1 then yield OutputSelector.Softmax k
+                                      yield OutputSelector.Sigmoid (k, -1.0) ] do
                         let reference = Attribution.inputGradientWith Backend.Reference net selector c.X
                         let kernels = Attribution.inputGradientWith Backend.Kernels net selector c.X
                         let close (what: string) (e: float) (a: float) =
@@ -369,7 +413,7 @@ let tests =
                         Expect.isLessThanOrEqual (abs (Array.sum a.Values - expected)) 1e-6 (sprintf "%O: gap %g" c a.Gap)
                         a.Steps |])
             let sorted = Array.sort steps
-            Console.Out.WriteLine(sprintf "integrated gradients, %d explanations: gradient evaluations per row median %d, 99th percentile %d, max %d"
+            Console.Out.WriteLine(sprintf "integrated gradients, %d explanations: path nodes of the rule returned (Steps) per row median %d, 99th percentile %d, max %d"
                                       steps.Length sorted.[sorted.Length / 2] sorted.[sorted.Length * 99 / 100] (Array.last sorted))
         }
 
@@ -377,7 +421,8 @@ let tests =
             "input gradients equal central differences of f (random smooth networks, logit and softmax)" <|
             Prop.forAll (Arb.fromGen genSmoothCase) (fun (c: Case) ->
                 let k = c.Network.OutputSize - 1
-                for selector, soft in [ OutputSelector.Output 0, None; OutputSelector.Softmax k, Some k ] do
+                for selector, soft in [ yield OutputSelector.Output 0, None
+                                        if c.Network.OutputSize > 1 then yield OutputSelector.Softmax k, Some k ] do
                     let g = Attribution.inputGradient c.Network selector c.X
                     for i in 0 .. c.X.RowCount - 1 do
                         let x = c.X.Row(i).ToArray()
@@ -700,6 +745,235 @@ let tests =
             | ex -> failtestf "expected ArgumentException, got %O" ex
         }
     
+        test "a pipeline against reference rows: their mean as the network sees it (filled, one-hot), with any scaler" {
+            let data = mixedTable MissingPolicy.Median
+            let x = data.Features
+            let n = x.RowCount
+            // By hand: the median policy fills b with the median of its present cells and colour with
+            // its most frequent category (the smallest on a tie); text cells become one-hot.
+            let present = [| for i in 0 .. n - 1 do if not (Double.IsNaN x.[i, 2]) then yield x.[i, 2] |] |> Array.sort
+            let median = let m = present.Length in if m % 2 = 1 then present.[m / 2] else (present.[m / 2 - 1] + present.[m / 2]) / 2.0
+            let counts = Array.init 3 (fun c -> [| for i in 0 .. n - 1 -> x.[i, 1] |] |> Array.filter (fun v -> v = float c) |> Array.length)
+            let mode = Array.IndexOf(counts, Array.max counts)
+            let encode (i: int) =
+                let c = if Double.IsNaN x.[i, 1] then mode else int x.[i, 1]
+                [| x.[i, 0]; (if c = 0 then 1.0 else 0.0); (if c = 1 then 1.0 else 0.0); (if c = 2 then 1.0 else 0.0)
+                   (if Double.IsNaN x.[i, 2] then median else x.[i, 2]) |]
+            let mean = Array.init 5 (fun k -> (Array.init n (fun i -> (encode i).[k]) |> Array.sum) / float n)
+            for scaling in [ ScalingKind.MinMax; ScalingKind.Identity ] do
+                let model = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |]).WithScaling(scaling).WithSeed(4L)) data
+                Expect.equal model.Preprocessor.Fill.[2] median "the model fills b with its median (by hand)"
+                let scale (v: float[]) = Array.init 5 (fun k -> (v.[k] - model.Scaler.Offset.[k]) / model.Scaler.Scale.[k])
+                for row in [ 1; 3; 7 ] do
+                    let raw = x.Row(row).ToArray()
+                    let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) x raw
+                    // The raw baseline: the means used for a and b (b's with the fill), NaN for colour.
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } e.Baseline.[0] mean.[0] "a's mean"
+                    Expect.isTrue (Double.IsNaN e.Baseline.[1]) "colour: its categories' frequencies, no raw value"
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } e.Baseline.[2] mean.[4] "b's mean with the missing cells filled"
+                    // The network's baseline input: the hand-encoded mean, scaled; f(b) from Network.predict there.
+                    Array.iteri2 (fun k e a -> Expect.floatClose { absolute = 1e-12; relative = 1e-12 } a e (sprintf "baseline input %d" k)) (scale mean) e.Attribution.Baseline
+                    let o = (Network.predict model.Network (Mat.ofRows [ scale mean ])).Row(0).ToArray()
+                    let p = exp o.[1] / (exp o.[0] + exp o.[1])
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } e.BaselineOutput p "f(baseline) = P(yes) at the mean row"
+                    Expect.isLessThan (abs e.Gap) 1e-6 "completeness"
+                    // The same attributions as the network's own explanation from that baseline, summed per column.
+                    let direct = Attribution.explain model.Network (OutputSelector.Softmax 1) (AttributionOptions.Default.WithBaseline (scale mean)) (scale (encode row))
+                    let perColumn = [| direct.Values.[0]; direct.Values.[1] + direct.Values.[2] + direct.Values.[3]; direct.Values.[4] |]
+                    Array.iteri2 (fun j e a -> Expect.floatClose { absolute = 1e-9; relative = 1e-9 } a e (sprintf "column %d" j)) perColumn e.Values
+            // A standard scaler keeps the training rows' mean (its offset): the reference of all training
+            // rows is the default baseline.
+            let standard = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |]).WithSeed(4L)) data
+            let d = Attribution.explainPipeline standard AttributionOptions.Default (Some 0) (x.Row(2).ToArray())
+            let r = Attribution.explainPipelineAgainst standard AttributionOptions.Default (Some 0) x (x.Row(2).ToArray())
+            Array.iteri2 (fun j e a -> Expect.floatClose { absolute = 1e-12; relative = 1e-10 } a e (sprintf "standard: column %d" j)) d.Values r.Values
+            // Typed errors naming reference.
+            let minmax = PipelineFit.untrained (FitOptions.Default.WithScaling ScalingKind.MinMax) data
+            let o = AttributionOptions.Default
+            expectArg "reference" (fun () -> Attribution.explainPipelineAgainst minmax (o.WithBaseline (x.Row(0).ToArray())) None x (x.Row(0).ToArray()) |> ignore)
+            expectArg "reference" (fun () -> Attribution.explainPipelineAgainst minmax o None (Mat.zeros 3 2) (x.Row(0).ToArray()) |> ignore)
+            expectArg "reference" (fun () -> Attribution.explainPipelineAgainst minmax o None (Mat.zeros 0 3) (x.Row(0).ToArray()) |> ignore)
+            expectArg "reference" (fun () -> Attribution.explainPipelineAgainst minmax o None (Mat.ofRows [ [| 0.0; 5.0; 1.0 |] ]) (x.Row(0).ToArray()) |> ignore)
+            let noFill = PipelineFit.untrained (FitOptions.Default.WithScaling ScalingKind.MinMax) { mixedTable MissingPolicy.Error with Features = x.Map(fun v -> if Double.IsNaN v then 0.0 else v) }
+            let e = expectArgument "reference" [ "reference at row index 2, column 2 (b) is missing" ] (fun () ->
+                        Attribution.explainPipelineAgainst noFill o None x (Array.zeroCreate 3) |> ignore)
+            Expect.isFalse (e.Message.Contains "'x'") e.Message
+        }
+
+        test "facade: Explain with baselineRows is the explanation from their column means (numeric columns); both baselines refused naming baselineRows" {
+            let x = Array2D.init 30 3 (fun i j -> float ((5 * i + 3 * j) % 13) / 3.0 - 2.0 + float j)
+            let labels = Array.init 30 (fun i -> if x.[i, 0] - x.[i, 2] + 2.0 > 0.0 then "up" else "down")
+            let model = FunctionalNN.Pipeline.Untrained(FunctionalNN.Dataset.FromArrays(x, labels), FunctionalNN.PipelineOptions(HiddenLayers = [| 4 |], Scaling = FunctionalNN.Scaling.MinMax))
+            let row = [| 0.5; -1.0; 2.5 |]
+            // By hand: numeric columns without missing cells: the reference's mean is the column mean.
+            let means = Array.init 3 (fun j -> (Array.init 30 (fun i -> x.[i, j]) |> Array.sum) / 30.0)
+            let byRows = FunctionalNN.Explanations.Explain(model, row, targetClass = 1, baselineRows = x)
+            let byMean = FunctionalNN.Explanations.Explain(model, row, targetClass = 1, baseline = means)
+            for j in 0 .. 2 do
+                Expect.floatClose { absolute = 1e-12; relative = 1e-12 } byRows.Baseline.[j] means.[j] (sprintf "baseline %d" j)
+                Expect.floatClose { absolute = 1e-12; relative = 1e-10 } byRows.Values.[j] byMean.Values.[j] (sprintf "attribution %d" j)
+            expectArgument "baselineRows" [ "baselineRows and baseline were both given" ] (fun () ->
+                FunctionalNN.Explanations.Explain(model, row, baseline = means, baselineRows = x) |> ignore) |> ignore
+            expectArgument "baselineRows" [ "baselineRows has 2 columns" ] (fun () ->
+                FunctionalNN.Explanations.Explain(model, row, baselineRows = Array2D.zeroCreate 3 2) |> ignore) |> ignore
+        }
+
+        test "the softmax of a network's one output is refused naming selector (facade: softmax), not explained as all zeros" {
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 1L
+            let row = [| 1.0; -2.0; 0.5 |]
+            expectArgument "selector" [ "one output" ] (fun () -> Attribution.explain net (OutputSelector.Softmax 0) AttributionOptions.Default row |> ignore) |> ignore
+            expectArgument "selector" [ "one output" ] (fun () -> Attribution.inputGradient net (OutputSelector.Softmax 0) (Mat.ofRows [ row ]) |> ignore) |> ignore
+            let fnet = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            let e = expectArgument "softmax" [ "softmax is true but the network has one output"; "softmax: false" ] (fun () ->
+                        FunctionalNN.Explanations.Explain(fnet, row, softmax = true) |> ignore)
+            Expect.isFalse (e.Message.Contains "Softmax 0") e.Message
+            expectArgument "softmax" [ "softmax is true" ] (fun () -> FunctionalNN.Explanations.InputGradient(fnet, array2D [ row ], softmax = true) |> ignore) |> ignore
+            // Two outputs: the softmax is explained.
+            let two = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(2, Activation.Identity) ] 1L
+            Expect.isLessThan (abs (Attribution.explain two (OutputSelector.Softmax 0) AttributionOptions.Default row).Gap) 1e-6 "two outputs"
+        }
+
+        test "many segments at many nodes: the path goes through the backend in batches of at most PathChunkRows rows, with the values of one batch bit for bit and of the exact one-node rule" {
+            // A 10-64-64-3 ReLU network with random biases: a path crossing many kinks.
+            let r = Random 5
+            let net0 = Network.init 10 [ LayerSpec.Of(64, Activation.ReLU); LayerSpec.Of(64, Activation.ReLU); LayerSpec.Of(3, Activation.Identity) ] 9L
+            let net0 = net0 |> Network.mapLayers (fun _ l -> { l with Bias = l.Bias |> Option.map (fun b -> b.Map(fun _ -> r.NextDouble() - 0.5)) })
+            let most = ref 0
+            let net = { net0 with Blocks = net0.Blocks @ [ rowRecorder 3 most ] }
+            let x = Array.init 10 (fun _ -> 4.0 * r.NextDouble() - 2.0)
+            let b = Array.init 10 (fun _ -> 4.0 * r.NextDouble() - 2.0)
+            let o = AttributionOptions.Default.WithBaseline(b).WithSteps(512)
+            let a = Attribution.explain net (OutputSelector.Output 1) o x
+            Expect.isGreaterThan a.Steps (3 * Attribution.PathChunkRows) (sprintf "several batches' worth of nodes (%d segments)" a.Segments)
+            Expect.isLessThanOrEqual most.Value Attribution.PathChunkRows "the largest batch"
+            // A piecewise-linear network with a linear f: the one-node rule per segment is exact, so
+            // 512 nodes give the same values up to rounding.
+            let exact = Attribution.explain net (OutputSelector.Output 1) (o.WithSteps 1) x
+            Array.iteri2 (fun i e v -> Expect.floatClose { absolute = 1e-10; relative = 1e-10 } v e (sprintf "a_%d against m = 1" i)) exact.Values a.Values
+            Expect.isLessThan (abs a.Gap) 1e-10 "completeness"
+            // One batch of every row (a chunk larger than the path) gives the same bits.
+            let one = Attribution.explainChunked Int32.MaxValue net (OutputSelector.Output 1) o x
+            Expect.isGreaterThan most.Value Attribution.PathChunkRows "the one batch was one batch"
+            Expect.equal a.Values one.Values "bit for bit"
+            Expect.equal (a.Output, a.BaselineOutput, a.Gap) (one.Output, one.BaselineOutput, one.Gap) "f(x), f(b), gap"
+        }
+
+        test "chunked and one-batch quadratures agree bit for bit on both backends (random networks, chunks of 1, 77, 256 and 4096 rows)" {
+            for seed in 0 .. 5 do
+                let net, x, b = smallNet (if seed % 2 = 0 then Activation.ReLU else Activation.Tanh) (100 + seed)
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let o = AttributionOptions.Default.WithBaseline(b).WithSteps(300).WithBackend(backend)
+                    let one = Attribution.explainChunked Int32.MaxValue net (OutputSelector.Softmax 1) o x
+                    for chunk in [ 1; 77; 256; 4096 ] do
+                        let c = Attribution.explainChunked chunk net (OutputSelector.Softmax 1) o x
+                        Expect.equal (c.Values, c.Output, c.BaselineOutput) (one.Values, one.Output, one.BaselineOutput) (sprintf "seed %d, %A, chunk %d" seed backend chunk)
+        }
+
+        test "integrated gradients per feature equal a 20,000-point midpoint rule of central differences of the reference forward pass (random small networks, five activations, raw and softmax)" {
+            let n = 20000
+            let h = 1.0 / float n
+            for activation in [ Activation.Tanh; Activation.Sigmoid; Activation.Softplus; Activation.ReLU; Activation.LeakyReLU 0.1 ] do
+                let kinked = match activation with Activation.ReLU | Activation.LeakyReLU _ -> true | _ -> false
+                for seed in 0 .. 3 do
+                    let net, x, b = smallNet activation (200 + seed)
+                    let d = x.Length
+                    // The reference forward pass (Network.forwardUnchecked, not the attribution's code) at
+                    // p_r +- delta e_i for the midpoints p_r = b + (r + 1/2)/n (x - b): a central
+                    // difference of step delta (1e-5: truncation delta^2/6 |f^(3)| ~ 1e-11, rounding
+                    // 1e-16 |f| / delta ~ 1e-11; 1e-6 on piecewise-linear networks, exact off the kinks).
+                    let delta = if kinked then 1e-6 else 1e-5
+                    let rows = Mat.init (2 * d * n) d (fun q j ->
+                                   let r, rest = q / (2 * d), q % (2 * d)
+                                   let i, s = rest / 2, (if rest % 2 = 0 then 1.0 else -1.0)
+                                   let t = (float r + 0.5) * h
+                                   b.[j] + t * (x.[j] - b.[j]) + (if j = i then s * delta else 0.0))
+                    let out = (Network.forwardUnchecked net rows).Output
+                    let k = net.OutputSize - 1
+                    for softmax in [ false; true ] do
+                        let fOf (q: int) =
+                            if not softmax then out.[q, k]
+                            else
+                                let m = Seq.max (out.Row q)
+                                exp (out.[q, k] - m) / (Seq.sum (out.Row(q).Map(fun v -> exp (v - m))))
+                        let selector = if softmax then OutputSelector.Softmax k else OutputSelector.Output k
+                        let a = Attribution.explain net selector (AttributionOptions.Default.WithBaseline(b).WithTolerance(1e-10)) x
+                        for i in 0 .. d - 1 do
+                            let g = Array.init n (fun r -> (fOf (r * 2 * d + 2 * i) - fOf (r * 2 * d + 2 * i + 1)) / (2.0 * delta))
+                            let expected = (x.[i] - b.[i]) * h * Array.sum g
+                            // The midpoint rule's error on [0, 1]: at most h^2/24 max|g''| for a smooth g
+                            // (g'' from second differences of the samples, doubled); for a g with jumps (the
+                            // kinks) at most h times its total variation (that of the samples, doubled).
+                            let bound =
+                                if kinked then 2.0 * h * (Array.pairwise g |> Array.sumBy (fun (u, v) -> abs (v - u)))
+                                else 2.0 * h * h / 24.0 * (Array.init (n - 2) (fun r -> abs (g.[r + 2] - 2.0 * g.[r + 1] + g.[r]) / (h * h)) |> Array.max)
+                            let tol = abs (x.[i] - b.[i]) * bound + 1e-9
+                            if not (abs (a.Values.[i] - expected) <= tol) then
+                                failtestf "%s seed %d softmax %b a_%d = %.12g, the midpoint rule %.12g (tolerance %.2g)" (Activation.name activation) seed softmax i a.Values.[i] expected tol
+        }
+
+        test "fnn explain without a standard scaler: the baseline is the data rows' mean as the model sees them (text columns, missing cells); options a method does not use are usage errors" {
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-explain-mm-" + Guid.NewGuid().ToString("N"))
+            IO.Directory.CreateDirectory dir |> ignore
+            let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+            let colours = [| "red"; "red"; "green"; "blue" |]
+            let a = Array.init 60 (fun i -> float ((11 * i) % 17) / 8.0 - 1.0)
+            let b = Array.init 60 (fun i -> float ((7 * i) % 23) * 4.0)
+            let line (i: int) (bText: string) = sprintf "%.4f,%s,%s,%s" a.[i] bText colours.[i % 4] (if a.[i] + b.[i] / 50.0 > 1.0 then "yes" else "no")
+            IO.File.WriteAllLines(IO.Path.Combine(dir, "t2.csv"), "a,b,color,y" :: [ for i in 0 .. 59 -> line i (sprintf "%.1f" b.[i]) ])
+            // Every 10th cell of b empty.
+            IO.File.WriteAllLines(IO.Path.Combine(dir, "t.csv"), "a,b,color,y" :: [ for i in 0 .. 59 -> line i (if i % 10 = 1 then "" else sprintf "%.1f" b.[i]) ])
+            let features (out: string) =
+                let j = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+                j, j.GetProperty("features").EnumerateArray() |> Seq.map (fun e -> e.GetProperty("name").GetString(), e.GetProperty("baseline").Clone()) |> Map.ofSeq
+            // A text column under minmax scaling (the plain average of category indices was refused, exit 1).
+            let code, out = run [ "train"; "--data"; "t2.csv"; "--layers"; "5"; "--scaling"; "minmax"; "--epochs"; "5"; "--out"; "mm2.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "mm2.fnn"; "--data"; "t2.csv"; "--row"; "1"; "--json" ]
+            Expect.equal code 0 out
+            let j, baseOf = features out
+            Expect.equal (j.GetProperty("baseline").GetString()) "the mean of the 60 rows of t2.csv, text columns as their categories' frequencies" "what the baseline is"
+            // By hand: the column means of the values written (4 decimals for a, 1 for b).
+            let mean (v: float[]) (digits: int) = (v |> Array.sumBy (fun x -> Math.Round(x, digits))) / 60.0
+            Expect.floatClose { absolute = 1e-12; relative = 1e-12 } (baseOf.["a"].GetDouble()) (mean a 4) "a's baseline, the value used"
+            Expect.floatClose { absolute = 1e-12; relative = 1e-12 } (baseOf.["b"].GetDouble()) (mean b 1) "b's baseline"
+            Expect.equal baseOf.["color"].ValueKind Text.Json.JsonValueKind.Null "color: its categories' frequencies, no single value"
+            Expect.isLessThan (abs (j.GetProperty("gap").GetDouble())) 1e-6 "completeness"
+            let code, out = run [ "explain"; "--model"; "mm2.fnn"; "--data"; "t2.csv"; "--row"; "1" ]
+            Expect.equal code 0 out
+            Expect.stringContains out "t2.csv, row 1; baseline: the mean of the 60 rows of t2.csv, text columns as their categories' frequencies" "the header says what the baseline is"
+            // Missing cells, filled by the model's imputer (the plain average was NaN).
+            let code, out = run [ "train"; "--data"; "t.csv"; "--layers"; "5"; "--scaling"; "minmax"; "--missing"; "mean"; "--epochs"; "5"; "--out"; "mm.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "mm.fnn"; "--data"; "t.csv"; "--missing"; "mean"; "--row"; "1"; "--json" ]
+            Expect.equal code 0 out
+            let j, baseOf = features out
+            Expect.equal (j.GetProperty("baseline").GetString())
+                "the mean of the 60 rows of t.csv, missing cells filled as the model fills them, text columns as their categories' frequencies" "what the baseline is"
+            Expect.equal baseOf.["b"].ValueKind Text.Json.JsonValueKind.Number "b's baseline is a number"
+            // The 54 cells present and 6 fills, each fill the mean of present cells: within their range.
+            let present = [| for i in 0 .. 59 do if i % 10 <> 1 then yield Math.Round(b.[i], 1) |]
+            Expect.isGreaterThanOrEqual (baseOf.["b"].GetDouble()) (Array.min present) "b's baseline in range"
+            Expect.isLessThanOrEqual (baseOf.["b"].GetDouble()) (Array.max present) "b's baseline in range"
+            Expect.floatClose { absolute = 1e-12; relative = 1e-12 } (baseOf.["a"].GetDouble()) (mean a 4) "a's baseline"
+            // Options the method does not use: usage errors (exit 2), before the model is read.
+            for extra, named in [ [ "--row"; "5" ], "--row"; [ "--class"; "yes" ], "--class"; [ "--output"; "logit" ], "--output"
+                                  [ "--class"; "yes"; "--output"; "logit"; "--row"; "5" ], "--row, --class, --output are" ] do
+                let code, out = run ([ "explain"; "--model"; "no-such.fnn"; "--data"; "t.csv"; "--method"; "permutation" ] @ extra)
+                Expect.equal code 2 out
+                Expect.stringContains out named "names the option"
+                Expect.stringContains out "--method permutation scores every row" "says why"
+            // --output on a regressor (b is the target): a usage error; without it, the regressor is explained.
+            let code, out = run [ "train"; "--data"; "t2.csv"; "--target"; "b"; "--layers"; "3"; "--epochs"; "3"; "--out"; "reg.fnn" ]
+            Expect.equal code 0 out
+            for value in [ "logit"; "probability" ] do
+                let code, out = run [ "explain"; "--model"; "reg.fnn"; "--data"; "t2.csv"; "--output"; value ]
+                Expect.equal code 2 out
+                Expect.stringContains out "--output is for classifiers" "usage error"
+            let code, out = run [ "explain"; "--model"; "reg.fnn"; "--data"; "t2.csv" ]
+            Expect.equal code 0 out
+            IO.Directory.Delete(dir, true)
+        }
+
         test "fnn explain: digits row attributions as JSON with a gap, bar chart and per-class 8x8 images, permutation importance, typed errors" {
             let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-explain-" + Guid.NewGuid().ToString("N"))
             IO.Directory.CreateDirectory dir |> ignore

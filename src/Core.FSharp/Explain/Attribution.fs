@@ -92,7 +92,11 @@ type Attribution =
       BaselineOutput: float
       /// The completeness gap: sum_i a_i - (f(x) - f(b)) (zero for exact integrated gradients).
       Gap: float
-      /// Gradient evaluations used (path nodes; 1 for gradient x input).
+      /// The path nodes of the quadrature that gave these values: NodesPerSegment x Segments (1
+      /// for gradient x input). It is not the whole cost: an adaptive run also evaluated the
+      /// rules of m/2, m/4, ..., 2 nodes per segment before (about as many nodes again), every run
+      /// also takes the gradients at x and b, and the search of the path for kinks runs forward
+      /// passes; `WithSteps NodesPerSegment` reproduces these values with this many nodes.
       Steps: int
       /// Gauss-Legendre nodes in each segment of the path.
       NodesPerSegment: int
@@ -212,7 +216,13 @@ module Attribution =
             if k < 0 || k >= net.OutputSize then
                 Check.fail "selector" (sprintf "selector names output %d but the network has %d outputs (0 .. %d)." k net.OutputSize (net.OutputSize - 1))
         match selector with
-        | OutputSelector.Output k | OutputSelector.Softmax k -> index k
+        | OutputSelector.Output k -> index k
+        | OutputSelector.Softmax k ->
+            index k
+            // The softmax of a single output is 1 at every input: f would be constant and every
+            // attribution 0, which says nothing about the network.
+            if net.OutputSize = 1 then
+                Check.fail "selector" "selector is Softmax 0 but the network has one output, whose softmax is 1 at every input (every attribution would be 0); explain the raw output, or its sigmoid for a binary logit."
         | OutputSelector.Affine (k, a, c) -> index k; Check.finiteScalar "scale" a; Check.finiteScalar "offset" c
         | OutputSelector.Sigmoid (k, s) ->
             index k
@@ -851,38 +861,54 @@ module Attribution =
             if not piecewiseLinear then smooth <- true
         ts
 
-    /// One run of the quadrature with m nodes per segment: the attributions, f(x), f(b).
-    let private integrate (backend: Backend) (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
+    /// The most rows of the path one gradient batch of `integrate` holds: 4096 (a multiple of the
+    /// kernels' chunks of 256 rows). The nodes are segments x m, and the segments grow with the
+    /// ReLU kinks on the path without a cap (a 20-512-512-10 ReLU network at 4096 nodes: 438
+    /// segments, 1.8 million rows), so the rows go through the backend in batches of at most this
+    /// many; memory then stays bounded, time grows with the rows.
+    [<Literal>]
+    let PathChunkRows = 4096
+
+    /// One run of the quadrature with m nodes per segment: the attributions, f(x), f(b). The path's
+    /// nodes, then x and b themselves (for f(x) and f(b)), go through the backend's input gradient
+    /// in batches of at most `chunk` rows, in order; the weighted sums accumulate over the nodes
+    /// r = 0 .. N-1 in that order, so the result is bit for bit that of one batch of every row
+    /// wherever a row's gradient does not depend on the other rows of its batch.
+    let private integrate (chunk: int) (backend: Backend) (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
         let u, w = gaussLegendre m
         let segments = ts.Length - 1
         let nodes = Array.init (segments * m) (fun r -> let s, k = r / m, r % m in ts.[s] + (ts.[s + 1] - ts.[s]) * u.[k])
         let weights = Array.init (segments * m) (fun r -> let s, k = r / m, r % m in (ts.[s + 1] - ts.[s]) * w.[k])
-        // ONE batch: every node of the path, then x and b themselves (for f(x) and f(b)).
-        let batch = pathBatch x b (Array.append nodes [| 1.0; 0.0 |])
-        for i in 0 .. x.Length - 1 do
-            batch.[nodes.Length, i] <- x.[i]
-            batch.[nodes.Length + 1, i] <- b.[i]
-        let g = inputGradientOn backend net selector batch
-        let values =
-            Array.init x.Length (fun i ->
-                let mutable s = 0.0
-                for r in 0 .. nodes.Length - 1 do s <- s + weights.[r] * g.Gradient.[r, i]
-                (x.[i] - b.[i]) * s)
-        values, g.Values.[nodes.Length], g.Values.[nodes.Length + 1]
+        let n = nodes.Length
+        let total = n + 2
+        let sums = Array.zeroCreate x.Length
+        let mutable fx = nan
+        let mutable fb = nan
+        let mutable start = 0
+        while start < total do
+            let count = min chunk (total - start)
+            // Row q of the whole: node q of the path (as `pathBatch` makes it), then x, then b.
+            let batch =
+                Mat.init count x.Length (fun r i ->
+                    let q = start + r
+                    if q < n then b.[i] + nodes.[q] * (x.[i] - b.[i]) elif q = n then x.[i] else b.[i])
+            let g = inputGradientOn backend net selector batch
+            for r in 0 .. count - 1 do
+                let q = start + r
+                if q < n then
+                    for i in 0 .. x.Length - 1 do sums.[i] <- sums.[i] + weights.[q] * g.Gradient.[r, i]
+                elif q = n then fx <- g.Values.[r]
+                else fb <- g.Values.[r]
+            start <- start + count
+        let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * sums.[i])
+        values, fx, fb
 
     let private quadratureName = "Gauss-Legendre on each segment between the ReLU kinks and layer normalisations' variance minima of the path"
 
-    /// Attributions of one row x of a network's inputs to the selected output f. Integrated
-    /// gradients split the path b + t (x - b), t in [0, 1], at the kinks of ReLU-type units (found
-    /// exactly for piecewise-linear layers) and around the minima of a layer normalisation's input
-    /// variance where it nearly vanishes (graded toward them: `normCuts`), and apply the
-    /// Gauss-Legendre rule with m nodes to each segment, all nodes as ONE batch; so a
-    /// piecewise-linear network with a linear f is integrated exactly with m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
-    /// MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
-    /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector" (ArgumentOutOfRangeException
-    /// for steps or maxSteps outside 1 .. StepLimit), and for "row" or "baseline" when the network's
-    /// output there is not finite (as `Network.predict`) or an attribution overflows.
-    let explain (net: Network) (selector: OutputSelector) (options: AttributionOptions) (row: float[]) : Attribution =
+    /// `explain` with the path's rows going through the backend in batches of at most `chunk`
+    /// rows (`explain`: `PathChunkRows`); the result does not depend on it.
+    let internal explainChunked (chunk: int) (net: Network) (selector: OutputSelector) (options: AttributionOptions) (row: float[]) : Attribution =
+        Check.positiveInt "chunk" chunk
         Check.notNull "net" (box net)
         checkOptions options
         checkSelector net selector
@@ -917,7 +943,7 @@ module Attribution =
           | AttributionMethod.IntegratedGradients ->
               let ts = kinkPoints net x b atB atX
               let result m =
-                  let values, fx, fb = integrate backend net selector x b ts m
+                  let values, fx, fb = integrate chunk backend net selector x b ts m
                   { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
                     Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
                     Segments = ts.Length - 1; Quadrature = quadratureName; Backend = backend }
@@ -932,6 +958,21 @@ module Attribution =
         | Some i ->
             Check.fail "row" (sprintf "The attribution of input %d is %s although the network's outputs at the row (%s) and the baseline (%s) are finite: the gradient times the distance from the baseline overflows. Scale the inputs as for training." i (string attribution.Values.[i]) (string attribution.Output) (string attribution.BaselineOutput))
         | None -> attribution
+
+    /// Attributions of one row x of a network's inputs to the selected output f. Integrated
+    /// gradients split the path b + t (x - b), t in [0, 1], at the kinks of ReLU-type units (found
+    /// exactly for piecewise-linear layers) and around the minima of a layer normalisation's input
+    /// variance where it nearly vanishes (graded toward them: `normCuts`), and apply the
+    /// Gauss-Legendre rule with m nodes to each segment, the nodes in batches of at most
+    /// `PathChunkRows` rows (memory stays bounded however many segments the kinks make; time grows
+    /// with segments x m); so a piecewise-linear network with a linear f is integrated exactly with
+    /// m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
+    /// MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
+    /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector" (ArgumentOutOfRangeException
+    /// for steps or maxSteps outside 1 .. StepLimit), and for "row" or "baseline" when the network's
+    /// output there is not finite (as `Network.predict`) or an attribution overflows.
+    let explain (net: Network) (selector: OutputSelector) (options: AttributionOptions) (row: float[]) : Attribution =
+        explainChunked PathChunkRows net selector options row
 
     /// A linear model f(x) = x W + b as the one-layer identity network it is.
     let networkOfLinear (model: LinearModel) : Network =
@@ -1003,14 +1044,8 @@ module Attribution =
     let pipelineInputGradient (pipeline: Pipeline) (probability: bool) (classIndex: int) (x: Matrix<float>) : InputGradient =
         pipelineInputGradientWith Backend.Auto pipeline probability classIndex x
 
-    /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
-    /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
-    /// (FeatureMap.ofPipeline), the scaler folded in. Integrated gradients do not change under the
-    /// scaler's per-column affine map, so the values in raw units equal those on the scaled
-    /// inputs; gradient x input is (x_i - b_i) df/dx_i in raw units. Raises ArgumentException
-    /// naming "row", "baseline" (also when none is given and the scaler is not standard),
-    /// "targetClass", "steps", "tolerance" or "maxSteps".
-    let explainPipeline (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (row: float[]) : Explanation =
+    /// `explainPipeline` (reference None) or `explainPipelineAgainst` (Some rows).
+    let private explainPipelineFrom (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (reference: Matrix<float> option) (row: float[]) : Explanation =
         Check.notNull "pipeline" (box pipeline)
         checkOptions options
         let pre = pipeline.Preprocessor
@@ -1038,9 +1073,41 @@ module Attribution =
         // standard scaler's offset: for a text column, each category's frequency, so the baseline
         // is the average row, which no raw row can state; its raw value is then NaN).
         let baseline, bs =
-            match options.Baseline with
-            | Some b -> Array.copy b, encode "baseline" b
-            | None ->
+            match options.Baseline, reference with
+            | Some _, Some _ ->
+                Check.fail "reference" "reference rows and a baseline were both given; the baseline is either the given row or the mean of the reference rows: give one of them."
+            | Some b, None -> Array.copy b, encode "baseline" b
+            | None, Some r ->
+                // The mean of the reference rows in the network's input space before scaling: each
+                // row encoded as the model encodes it (a missing cell filled, a text cell one-hot),
+                // then averaged; so a text column's inputs hold its categories' frequencies (no raw
+                // value states them: NaN), a numeric column's the mean of its filled cells.
+                Check.notNull "reference" (box r)
+                if r.ColumnCount <> width then
+                    Check.fail "reference" (sprintf "reference has %d columns but the model reads %d; reference needs %d columns (FeatureNames order)." r.ColumnCount width width)
+                if r.RowCount = 0 then Check.fail "reference" "reference has no rows; the baseline is their mean."
+                let e =
+                    try Preprocessor.transform pre pipeline.FeatureNames r
+                    with :? ArgumentException as ex when ex.ParamName = "x" ->
+                        let text = ex.Message.Replace(" (Parameter 'x')", "")
+                        Check.fail "reference" (text.Replace("x at row index", "reference at row index").Replace("x holds", "reference holds"))
+                let mean =
+                    Array.init e.ColumnCount (fun k ->
+                        let mutable total = 0.0
+                        for i in 0 .. e.RowCount - 1 do total <- total + e.[i, k]
+                        total / float e.RowCount)
+                let scaled = (Scaler.transform pipeline.Scaler (Matrix<float>.Build.DenseOfRowArrays [| mean |])).Row(0).ToArray()
+                scaled |> Array.iteri (fun k t ->
+                    if not (Double.IsFinite t) then
+                        Check.fail "reference" (sprintf "The mean of the reference rows at input %d (%s) is %s, whose scaled value is not finite." k names.[k] (string mean.[k])))
+                let raw = Array.zeroCreate width
+                let mutable k = 0
+                for j in 0 .. width - 1 do
+                    let c = pre.Categories.[j].Length
+                    raw.[j] <- (if c = 0 then mean.[k] else nan)
+                    k <- k + max 1 c
+                raw, scaled
+            | None, None ->
                 match defaultBaseline pipeline with
                 | Some offset ->
                     let raw = Array.zeroCreate width
@@ -1065,3 +1132,27 @@ module Attribution =
         let map = FeatureMap.ofPipeline pipeline
         { Names = Array.copy map.Columns; Values = FeatureMap.sum map a.Values; Input = Array.copy row; Baseline = baseline
           ClassIndex = classIndex; OutputName = outputName; Attribution = a }
+
+    /// A pipeline's explanation of one raw row (FeatureNames order): the attributions to the class
+    /// `targetClass` (None: the predicted class; ignored for a regressor), per original column
+    /// (FeatureMap.ofPipeline), the scaler folded in. Integrated gradients do not change under the
+    /// scaler's per-column affine map, so the values in raw units equal those on the scaled
+    /// inputs; gradient x input is (x_i - b_i) df/dx_i in raw units. The baseline: the options' raw
+    /// row, else the training rows' mean a standard scaler keeps (`defaultBaseline`). Raises
+    /// ArgumentException naming "row", "baseline" (also when none is given and the scaler is not
+    /// standard: see `explainPipelineAgainst`), "targetClass", "steps", "tolerance" or "maxSteps".
+    let explainPipeline (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (row: float[]) : Explanation =
+        explainPipelineFrom pipeline options targetClass None row
+
+    /// `explainPipeline` against the mean of reference rows (raw, FeatureNames order, n x
+    /// features; for example the training rows) taken in the network's input space before
+    /// scaling, as the standard scaler's stored mean is for the default baseline: each row encoded
+    /// as the model encodes it (a missing cell filled as the model fills it, a text cell one-hot),
+    /// then averaged, so a text column's inputs hold its categories' frequencies in the rows. The
+    /// explanation's raw baseline holds the mean used for a numeric column (of its filled cells)
+    /// and NaN for a text column (no raw value states the frequencies). Works with any scaler.
+    /// Raises ArgumentException naming "reference" (no rows, the wrong width, a cell the model
+    /// cannot encode, or a baseline in the options too), or as `explainPipeline`.
+    let explainPipelineAgainst (pipeline: Pipeline) (options: AttributionOptions) (targetClass: int option) (reference: Matrix<float>) (row: float[]) : Explanation =
+        Check.notNull "reference" (box reference)
+        explainPipelineFrom pipeline options targetClass (Some reference) row
