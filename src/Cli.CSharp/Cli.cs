@@ -161,6 +161,8 @@ public static class Cli
          "train again with --missing mean|median|most_frequent"),
         ("fit the model on imputed rows and keep their fill values (CLI: fnn linear --missing mean|median|most_frequent)",
          "refit it with fnn linear --missing mean|median|most_frequent"),
+        ("read them with the ModelFile functions (CLI: rename it to .fnn, the name the command line reads model files by)",
+         "rename it to .fnn, the name fnn reads model files by"),
     };
 
     /// <summary>A library message as fnn prints it: advice that names an option of the library's API and then the
@@ -188,7 +190,7 @@ public static class Cli
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
-        ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(e.Message)}",
+        ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(CommandLineAdvice(e.Message))}",
         DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(CommandLineAdvice(OptionNames(e.Message)))}",
         ArgumentException a when a.ParamName is not null => OneLine(CommandLineAdvice(a.Message.Replace($" (Parameter '{a.ParamName}')", ""))),
         _ => OneLine(CommandLineAdvice(e.Message)),

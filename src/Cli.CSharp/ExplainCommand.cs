@@ -61,6 +61,9 @@ public static class ExplainCommand
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format);
         var model = PredictCommand.LoadPipeline("explain", "pipeline models", modelPath);
+        // Before the data are read: --output would be ignored on a regressor.
+        if (outputGiven && !model.IsClassifier)
+            throw new UsageException($"--output is for classifiers (a class's probability or logit); this model is a regressor, explained in the target's units");
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         PredictCommand.CheckMissing(model, format);
         var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
@@ -77,8 +80,6 @@ public static class ExplainCommand
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
                 var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!));
-                if (outputGiven && !model.IsClassifier)
-                    throw new UsageException($"--output is for classifiers (a class's probability or logit); this model is a regressor, explained in the target's units");
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
@@ -171,7 +172,7 @@ public static class ExplainCommand
         w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
         w.Write(e.ToString());
         if (method == AttributionMethod.IntegratedGradients)
-            w.WriteLine($"quadrature: {e.Quadrature}, {e.Segments} segment(s) x {e.NodesPerSegment} node(s)");
+            w.WriteLine($"quadrature: {e.Quadrature}, {e.Segments} {(e.Segments == 1 ? "segment" : "segments")} x {e.NodesPerSegment} {(e.NodesPerSegment == 1 ? "node" : "nodes")}");
         w.WriteLine($"input gradients on the {e.Backend.ToString().ToLowerInvariant()} backend");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;

@@ -29,7 +29,9 @@ public static class ImportCommand
         w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {n.InputSize} inputs, {n.OutputSize} outputs, {n.ParameterCount} parameters, {n.Precision}");
         foreach (var line in n.Describe())
             w.WriteLine($"  {line}");
-        if (imported.TrailingSoftmax)
+        if (imported.TrailingSoftmax && n.OutputSize == 1)
+            w.WriteLine("the graph ends in a Softmax over its one output, which is 1 for every row: the saved network gives the output before it (a softmax cross-entropy needs two or more outputs; train a one-output network with bce_logits)");
+        else if (imported.TrailingSoftmax)
             w.WriteLine("the graph ends in a Softmax: the saved network gives the logits (train it with cross_entropy; fnn predict --model on the .onnx file applies the softmax)");
         else
             w.WriteLine("the graph does not end in a Softmax: the saved network's outputs are the graph's outputs, unchanged");

@@ -105,7 +105,7 @@ public sealed class FeatureAttribution
             categories is { } c && j < c.Length && c[j].Length > 0
                 ? (double.IsNaN(v) ? "(mean)" : v >= 0 && v < c[j].Length ? c[j][(int)v] : N(v))
                 : N(v);
-        sb.AppendLine($"{method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} steps)");
+        sb.AppendLine($"{method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} {(Steps == 1 ? "step" : "steps")})");
         int w = Math.Max(7, Names.Max(n => n.Length));
         sb.AppendLine($"{"feature".PadRight(w)}  {"value",12}  {"baseline",12}  {"attribution",12}");
         foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Math.Abs(Values[i])))

@@ -800,6 +800,26 @@ let tests =
             Expect.isFalse (e.Message.Contains "'x'") e.Message
         }
 
+        test "a pipeline against reference rows near the double range: their mean is finite (no overflowing running sum), and the explanation runs" {
+            // Column a spans [0, 1e308] in the training rows (a min-max scale of 1e308, finite); the reference
+            // rows hold 1e308 twice and 0 once, whose sum overflows but whose mean, 2e308 / 3, does not.
+            let n = 12
+            let a = Array.init n (fun i -> if i % 3 = 0 then 1e308 else 0.0)
+            let data =
+                { Features = Mat.init n 2 (fun i j -> if j = 0 then a.[i] else float (i % 4))
+                  FeatureNames = [| "a"; "b" |]; TargetName = "y"
+                  Target = Target.Classes (Array.init n (fun i -> i % 2), [| "no"; "yes" |])
+                  TargetReading = TargetReading.Given; Categories = [| [||]; [||] |]
+                  Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+            let model = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 3 |]).WithScaling(ScalingKind.MinMax).WithSeed(2L)) data
+            let reference = Mat.ofRows [ [| 1e308; 1.0 |]; [| 1e308; 2.0 |]; [| 0.0; 3.0 |] ]
+            let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) reference [| 0.0; 1.0 |]
+            // Expected by hand: (1e308 + 1e308 + 0) / 3 = 1e308 * (2 / 3), and (1 + 2 + 3) / 3 = 2.
+            Expect.floatClose { absolute = 0.0; relative = 1e-15 } e.Baseline.[0] (1e308 * (2.0 / 3.0)) "a's mean"
+            Expect.equal e.Baseline.[1] 2.0 "b's mean"
+            Expect.isLessThan (abs e.Attribution.Gap) 1e-6 "completeness"
+        }
+
         test "facade: Explain with baselineRows is the explanation from their column means (numeric columns); both baselines refused naming baselineRows" {
             let x = Array2D.init 30 3 (fun i j -> float ((5 * i + 3 * j) % 13) / 3.0 - 2.0 + float j)
             let labels = Array.init 30 (fun i -> if x.[i, 0] - x.[i, 2] + 2.0 > 0.0 then "up" else "down")

@@ -783,7 +783,11 @@ let tests =
                 Expect.isFalse (exists "lin.onnx") "no file written"
                 // A model file named .onnx (as an older fnn wrote one) is named as what it is by the readers.
                 File.Copy(Path.Combine(dir, "mlp.fnn"), Path.Combine(dir, "old.onnx"))
-                expectError dir [ "predict"; "--model"; "old.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ] 1 [ "Functional.NN model file"; "rename it to .fnn" ] |> ignore
+                expectError dir [ "predict"; "--model"; "old.onnx"; "--data"; "semi.csv"; "--features"; "p,q"; "--separator"; ";" ] 1 [ "Functional.NN model file"; "rename it to .fnn, the name fnn reads model files by" ] |> ignore
+                // The command line's words only: not the API's ModelFile functions.
+                let _, _, err, _ = run dir [ "evaluate"; "--model"; "old.onnx"; "--data"; "semi.csv"; "--separator"; ";" ]
+                Expect.stringContains err "rename it to .fnn" "evaluate names the file as what it is"
+                Expect.isFalse (err.Contains "ModelFile") (sprintf "the command line's words only: %s" err)
                 expectError dir [ "export"; "--model"; "old.onnx"; "--out"; "new.onnx" ] 2 [ "old.onnx is a Functional.NN model file named .onnx"; "rename it to old.fnn" ] |> ignore
                 // The names the advice gives work: train to .fnn, export to .onnx, predict and export read them.
                 let code, _, err, _ = run dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "back.fnn" ]

@@ -211,6 +211,9 @@ let tests =
                 Expect.equal e.ParamName "lambda" "ParamName"
                 Expect.stringContains e.Message "lambda = 1e-20 is too small for these data" "says lambda is too small"
                 Expect.stringContains e.Message "design column 1 (c1) and design column 2 (c2)" "names the two copies"
+                // An estimate beyond 1 / u = 2^53 (here 2.1e17) is rounding's, not a condition number to print.
+                Expect.stringContains e.Message "beyond 1e16 (it is singular to double precision)" "singular, not a number"
+                Expect.isFalse (e.Message.Contains "e+17") "no meaningless estimate"
                 Expect.isFalse (e.Message.Contains "(c0)") "not the intercept column"
                 Expect.stringContains e.Message "Remove or combine the dependent columns, or increase lambda" "the advice"
                 // lambda = 1e-3 fits: the two copies share the weight (their rows of G + lambda I are equal but for the

@@ -1072,6 +1072,16 @@ module Attribution =
         // The baseline: the given raw row, or the training rows' mean of the network's inputs (the
         // standard scaler's offset: for a text column, each category's frequency, so the baseline
         // is the average row, which no raw row can state; its raw value is then NaN).
+        // A baseline of the network's inputs before scaling stated as a raw row: a numeric column's
+        // value, NaN for a text column (its one-hot inputs hold frequencies, which no raw row states).
+        let rawBaseline (inputs: float[]) =
+            let raw = Array.zeroCreate width
+            let mutable k = 0
+            for j in 0 .. width - 1 do
+                let c = pre.Categories.[j].Length
+                raw.[j] <- (if c = 0 then inputs.[k] else nan)
+                k <- k + max 1 c
+            raw
         let baseline, bs =
             match options.Baseline, reference with
             | Some _, Some _ ->
@@ -1095,28 +1105,21 @@ module Attribution =
                     Array.init e.ColumnCount (fun k ->
                         let mutable total = 0.0
                         for i in 0 .. e.RowCount - 1 do total <- total + e.[i, k]
-                        total / float e.RowCount)
+                        if Double.IsFinite total then total / float e.RowCount
+                        else
+                            // The sum of finite values overflowed (values near 1e308): the mean of
+                            // v / n, each term at most the largest |v| / n, is finite.
+                            let mutable m = 0.0
+                            for i in 0 .. e.RowCount - 1 do m <- m + e.[i, k] / float e.RowCount
+                            m)
+                let notFinite (k: int) =
+                    Check.fail "reference" (sprintf "The mean of the reference rows at input %d (%s) is %s, whose scaled value is not finite." k names.[k] (string mean.[k]))
                 let scaled = (Scaler.transform pipeline.Scaler (Matrix<float>.Build.DenseOfRowArrays [| mean |])).Row(0).ToArray()
-                scaled |> Array.iteri (fun k t ->
-                    if not (Double.IsFinite t) then
-                        Check.fail "reference" (sprintf "The mean of the reference rows at input %d (%s) is %s, whose scaled value is not finite." k names.[k] (string mean.[k])))
-                let raw = Array.zeroCreate width
-                let mutable k = 0
-                for j in 0 .. width - 1 do
-                    let c = pre.Categories.[j].Length
-                    raw.[j] <- (if c = 0 then mean.[k] else nan)
-                    k <- k + max 1 c
-                raw, scaled
+                scaled |> Array.iteri (fun k t -> if not (Double.IsFinite t) then notFinite k)
+                rawBaseline mean, scaled
             | None, None ->
                 match defaultBaseline pipeline with
-                | Some offset ->
-                    let raw = Array.zeroCreate width
-                    let mutable k = 0
-                    for j in 0 .. width - 1 do
-                        let c = pre.Categories.[j].Length
-                        raw.[j] <- (if c = 0 then offset.[k] else nan)
-                        k <- k + max 1 c
-                    raw, Array.zeroCreate offset.Length   // the offset scales to zero
+                | Some offset -> rawBaseline offset, Array.zeroCreate offset.Length   // the offset scales to zero
                 | None -> Check.fail "baseline" (sprintf "This model's scaler (%s) does not keep the training rows' mean; give a baseline (for example the mean of the training rows)." (Scaler.kindName pipeline.Scaler.Kind))
         let classIndex =
             if not pipeline.IsClassifier then -1

@@ -15,7 +15,9 @@ type OnnxImportResult =
       Network: Network
       /// True when the graph ends in a Softmax over the outputs (PyTorch's nn.Softmax): the
       /// network gives the logits, so train it further with SoftmaxCrossEntropy and apply
-      /// Loss.softmax to its outputs to get what the ONNX model gave.
+      /// Loss.softmax to its outputs to get what the ONNX model gave. Over one output the
+      /// Softmax is 1 for every row, and SoftmaxCrossEntropy refuses a one-output network:
+      /// train such a network with BinaryCrossEntropyWithLogits.
       TrailingSoftmax: bool
       /// The graph's input and output names.
       InputName: string
@@ -566,7 +568,7 @@ module internal OnnxImport =
         Check.notNull "bytes" bytes
         // A Functional.NN model file (under an .onnx name, say) is named as what it is, not as a damaged protobuf.
         if bytes.Length >= ModelContainer.magic.Length && ReadOnlySpan(bytes, 0, ModelContainer.magic.Length).SequenceEqual(ReadOnlySpan ModelContainer.magic) then
-            bad "The bytes are a Functional.NN model file (they start with FNNMODEL), not an ONNX model: read them with the ModelFile functions (a model file named .onnx: rename it to .fnn)."
+            bad "The bytes are a Functional.NN model file (they start with FNNMODEL), not an ONNX model: read them with the ModelFile functions (CLI: rename it to .fnn, the name the command line reads model files by)."
         let model =
             try ModelProto.Parser.ParseFrom bytes
             with
