@@ -21,7 +21,7 @@ type ModelValue =
     /// A list of 64-bit integers.
     | Ints of int64[]
     /// Finite 32-bit floats with a shape (rank 1 to 4, row-major), 4 bytes each: the parameters
-    /// of a Float32 network. Only format version 2 holds them.
+    /// of a Float32 network. Format versions 2 and 3 hold them (a version 1 file has none).
     | Floats32 of shape: int[] * values: float32[]
 
 /// A model file's contents: what kind of model it holds ("network", "pipeline", "linear",

@@ -586,7 +586,8 @@ module Network =
     /// in p from then on. Widening a Float32 network to Float64 is exact (every float32 is a
     /// float64); narrowing rounds each value to the nearest float32 (a value beyond float32's
     /// range, |v| > 3.4e38, raises ArgumentException (ParamName "net") naming its block, the
-    /// parameter and its position, e.g. "Block 0's weights[0, 0] = 1E+300").
+    /// parameter and its position, e.g. "Block 0's weights[0, 0] = 1E+300" or, for a custom block,
+    /// "Block 2's custom 'gate' parameters[0] = 1E+39").
     let withPrecision (p: Precision) (net: Network) : Network =
         Check.notNull "net" (box net)
         let index = ref 0
@@ -612,7 +613,12 @@ module Network =
                     | Block.BatchNorm bn ->
                         Block.BatchNorm { bn with Scale = vec "scale" bn.Scale; Shift = vec "shift" bn.Shift; RunningMean = vec "running mean" bn.RunningMean; RunningVariance = vec "running variance" bn.RunningVariance }
                     | Block.LayerNorm ln -> Block.LayerNorm { ln with Scale = vec "scale" ln.Scale; Shift = vec "shift" ln.Shift }
-                    | Block.Custom c -> Block.Custom (c.WithParameters(Precision.roundArray p c.Parameters))
+                    | Block.Custom c ->
+                        let given = c.Parameters
+                        let r = Precision.roundArray p given
+                        match Seq.tryFindIndex (fun k -> Double.IsFinite given.[k] && not (Double.IsFinite r.[k])) (seq { 0 .. given.Length - 1 }) with
+                        | Some j -> fail (sprintf "custom '%s' parameters[%d]" c.Name j) given.[j]
+                        | None -> Block.Custom (c.WithParameters r)
                     | b -> b
                 index.Value <- index.Value + 1
                 b')

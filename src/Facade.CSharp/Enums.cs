@@ -68,7 +68,8 @@ public enum Precision
     Float64,
     /// <summary>Single precision: a Float32 network holds and computes only float32 values (products and sums
     /// accumulated in double and rounded once on the reference backend, in float32 on the kernels backend,
-    /// which agree to about 1e-4 relative).</summary>
+    /// whose matrix products agree with the reference's to about 1e-6 relative or better; training moves the two
+    /// further apart, by about 2e-5 after 5 epochs of Adam on Iris; docs/backends.md).</summary>
     Float32,
 }
 

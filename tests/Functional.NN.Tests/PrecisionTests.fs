@@ -266,6 +266,79 @@ let tests =
             let huge = Network.create [ Dense.create (Mat.ofRows [ [| 1e39 |] ]) None Activation.Identity ]
             Expect.throwsT<ArgumentException> (fun () -> f32 huge |> ignore) "1e39 is beyond float32's range"
         }
+        test "withPrecision Float32 refuses a custom block's parameter beyond float32's range, naming the block, the parameter and its position" {
+            // A custom block y = g * x with parameters [| g; spare |].
+            let rec gain (ps: float[]) : ICustomBlock =
+                { new ICustomBlock with
+                    member _.Name = "gain"
+                    member _.InputSize = 1
+                    member _.OutputSize = 1
+                    member _.Parameters = Array.copy ps
+                    member _.WithParameters p = gain p
+                    member _.Forward(x, _) = ps.[0] * x
+                    member _.Backward(x, _, g, _) = ps.[0] * g, [| (x.PointwiseMultiply g).Enumerate() |> Seq.sum; 0.0 |] }
+            let front = Block.Dense (Dense.create (Mat.ofRows [ [| 1.0 |] ]) None Activation.Identity)
+            let net = Network.ofBlocks [ front; Block.Custom (gain [| 0.1; 1e39 |]) ]
+            // 1e39 > float32's largest finite value 3.4028234663852886e38 (2^128 - 2^104), so it rounds to infinity.
+            match Expect.throwsC (fun () -> f32 net |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "net" "ParamName"
+                Expect.stringContains e.Message "Block 1's custom 'gain' parameters[1] = 1E+39" "names the block, the parameter and its position"
+            | e -> failtestf "expected ArgumentException, got %O" e
+            // In range, each parameter is the float32 nearest it (0.1 -> 0.10000000149011612).
+            let ok = f32 (Network.ofBlocks [ front; Block.Custom (gain [| 0.1; 3.4e38 |]) ])
+            match ok.Blocks.[1] with
+            | Block.Custom c -> Expect.sequenceEqual c.Parameters [| r32 0.1; r32 3.4e38 |] "rounded to float32"
+            | b -> failtestf "expected the custom block, got %A" b
+        }
+        test "Autodiff in Float32 refuses a variable or constant beyond float32's range, naming it and the value given" {
+            let argError (param: string) (fragments: string list) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+                    for fr in fragments do Expect.stringContains e.Message fr "message"
+                | e -> failtestf "expected ArgumentException, got %O" e
+            let reciprocal v = Autodiff.Node.divide (Autodiff.Node.scalar 1.0) (Autodiff.Node.scalarVariable "a" v)
+            argError "output" [ "Variable 'a'"; "1E+39"; "float32" ] (fun () -> Autodiff.Autodiff.gradientIn Precision.Float32 (reciprocal 1e39) |> ignore)
+            argError "output" [ "Variable 'a'"; "-1E+39" ] (fun () -> Autodiff.Autodiff.evaluateIn Precision.Float32 (reciprocal -1e39) |> ignore)
+            argError "graph" [ "Variable 'a'"; "1E+39" ] (fun () -> Autodiff.Graph.forwardIn Precision.Float32 (Autodiff.Graph.ofOutput (reciprocal 1e39)) |> ignore)
+            argError "output" [ "Constant"; "1E+39" ] (fun () ->
+                Autodiff.Autodiff.evaluateIn Precision.Float32 (Autodiff.Node.add (Autodiff.Node.scalar 1e39) (Autodiff.Node.scalarVariable "z" 3.0)) |> ignore)
+            // A result that overflows float32 names the node and gives its value before rounding:
+            // 1e30 * 1e30 = 1e60 (the float32 neighbours of 1e30 multiply to ~1e60 as well).
+            argError "output" [ "a * b"; "1E+60"; "beyond float32's range" ] (fun () ->
+                Autodiff.Autodiff.gradientIn Precision.Float32 (Autodiff.Node.multiply (Autodiff.Node.scalarVariable "a" 1e30) (Autodiff.Node.scalarVariable "b" 1e30)) |> ignore)
+            // float32's largest value itself is accepted: 1 / 3.4028234663852886e38 = 2.9e-39, a
+            // float32 subnormal (the smallest positive float32 is 1.4e-45), so not 0.
+            let top = float Single.MaxValue
+            let r = Autodiff.Autodiff.gradientIn Precision.Float32 (reciprocal top)
+            Expect.equal r.Value (r32 (1.0 / top)) "1 / max float32, rounded once"
+            Expect.isTrue (r.Value > 0.0) "a subnormal float32, not 0"
+            // Float64 is unchanged: 1 / 1e39 = 1e-39 and d/da (1/a) = -1/a^2 = -1e-78 (calculus).
+            let r64 = Autodiff.Autodiff.gradientIn Precision.Float64 (reciprocal 1e39)
+            Expect.floatClose Accuracy.veryHigh r64.Value 1e-39 "1 / 1e39 in float64"
+            Expect.floatClose Accuracy.veryHigh (r64.Gradient "a").[0, 0] -1e-78 "-1 / a^2 in float64"
+        }
+        test "a Float32 pipeline's range error quotes the value given and the scaled one, naming the column" {
+            // Scaler (x - offset) / scale with column b's scale 1/4: b = 1e38 (within float32's
+            // range, < 3.4028e38) becomes (1e38 - 1) * 4 = 4e38, beyond it.
+            let scaler = Scaler.create ScalingKind.Standard [| 0.0; 1.0 |] [| 1.0; 0.25 |]
+            let net = Network.init 2 [ LayerSpec.Of(1, Activation.Identity) ] 3L |> f32
+            let pipeline = Pipeline.create [| "a"; "b" |] scaler net Loss.MeanSquaredError "y" [||] (Scaler.identity 1)
+            let x = Mat.ofRows [ [| 0.5; 1e38 |] ]
+            let check (what: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "x" (sprintf "%s: ParamName of: %s" what e.Message)
+                    for fr in [ "column 1 (b) is 1E+38"; "turns into 4E+38"; "float32" ] do Expect.stringContains e.Message fr what
+                | e -> failtestf "%s: expected ArgumentException, got %O" what e
+            check "outputs" (fun () -> Pipeline.outputs pipeline x |> ignore)
+            check "predictValues" (fun () -> Pipeline.predictValues pipeline x |> ignore)
+            check "pipelineInputGradient" (fun () -> Attribution.pipelineInputGradient pipeline false 0 x |> ignore)
+            // The same pipeline in Float64 takes 4e38.
+            let p64 = Pipeline.create [| "a"; "b" |] scaler (Network.withPrecision Precision.Float64 net) Loss.MeanSquaredError "y" [||] (Scaler.identity 1)
+            Expect.equal (Pipeline.outputs p64 x).RowCount 1 "Float64 accepts it"
+        }
         handTests
         testPropertyWithConfig (config 100) "Float32: every parameter, Z, A, loss, gradient, optimiser buffer and trained parameter is a float32 value" <|
             Prop.forAll (Arb.fromGen genF32Case) (fun c ->

@@ -156,7 +156,22 @@ module Graph =
         |> List.fold (fun (values: Map<int, Matrix<float>>) gn ->
             let rule = Rules.ofOp gn.Node.Op
             let inputs = gn.Inputs |> List.map (fun i -> values.[i])
-            let value = rule.Forward inputs |> Precision.roundMatrix precision
+            let raw = rule.Forward inputs
+            let value = raw |> Precision.roundMatrix precision
+            // A variable or constant is read in the precision: in Float32 a finite value beyond
+            // float32's range (|v| > 3.4e38) would become an infinity, so it is refused here,
+            // naming the leaf and the value it was given (as networks refuse such inputs).
+            match gn.Node.Op with
+            | Op.Variable _ | Op.Constant _ when precision = Precision.Float32 ->
+                match GraphText.firstWhere Double.IsInfinity value with
+                | Some (i, j, _) when Double.IsFinite raw.[i, j] ->
+                    let what =
+                        match gn.Node.Op with
+                        | Op.Variable (name, _) -> sprintf "Variable '%s'" name
+                        | _ -> sprintf "Constant %s" (GraphText.describe names.Value gn)
+                    Check.fail param (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the precision of the run; scale it, or run in Precision.Float64." what (string raw.[i, j]) i j)
+                | _ -> ()
+            | _ -> ()
             // NaN anywhere, an infinity at the output: an infinity inside the graph may come back
             // into range (1 / (1 + exp(1000)) is 0, as IEEE arithmetic gives it).
             let bad = if gn.Id = graph.Output then GraphText.firstNonFinite value else GraphText.firstWhere Double.IsNaN value
@@ -168,8 +183,11 @@ module Graph =
                     List.zip gn.Inputs inputs
                     |> List.choose (fun (id, m) -> GraphText.at m value.RowCount value.ColumnCount i j |> Option.map (fun x -> sprintf "%s = %s" names.[id] (GraphText.num x)))
                 let inputsText = if List.isEmpty where then "" else sprintf " (where %s)" (String.Join(", ", where))
-                let inPrecision = match precision with Precision.Float32 -> " in float32" | _ -> ""
-                Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s%s; every value must be finite: an input is outside the operation's domain (log of a number <= 0, a fractional power of a negative number, a division by 0) or the result is beyond the range of a double%s." (GraphText.describe names gn) (GraphText.num v) i j inPrecision inputsText inPrecision)) Map.empty
+                if precision = Precision.Float32 && Double.IsFinite raw.[i, j] then
+                    // Finite in float64, infinite once rounded: the result overflows float32.
+                    Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s, beyond float32's range (about 3.4e38): it rounds to %s in float32, the precision of the run; every value must be finite. Scale the inputs, or run in Precision.Float64." (GraphText.describe names gn) (GraphText.num raw.[i, j]) i j inputsText (GraphText.num v))
+                else
+                    Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s; every value must be finite: an input is outside the operation's domain (log of a number <= 0, a fractional power of a negative number, a division by 0) or the result is beyond the range of a double." (GraphText.describe names gn) (GraphText.num v) i j inputsText)) Map.empty
 
     /// The forward pass in a precision: every node's value, by id, in topological order, each
     /// computed in float64 from its inputs' values and rounded once to the precision
@@ -196,17 +214,22 @@ module Graph =
         let nodes = graph.Nodes |> Array.ofList
         let inPrecision = match precision with Precision.Float32 -> " in float32" | _ -> ""
         // from: the node whose VJP passed the share, with its adjoint g.
-        let check (id: int) (from: GraphNode) (g: Matrix<float>) (what: string) (m: Matrix<float>) =
+        // raw: the share (or sum) computed in float64; m: raw rounded to the precision.
+        let check (id: int) (from: GraphNode) (g: Matrix<float>) (what: string) (raw: Matrix<float>) =
+            let m = round raw
             match GraphText.firstNonFinite m with
             | None -> m
             | Some (i, j, v) ->
                 let names = names.Value
                 let input = values.[id]
                 let inputValue = GraphText.at input m.RowCount m.ColumnCount i j |> Option.map (fun x -> sprintf " (where %s = %s)" names.[id] (GraphText.num x)) |> Option.defaultValue ""
-                Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s from %s, whose adjoint is %s; every adjoint must be finite: the operation's derivative is infinite there (a fractional power at 0, a division by a number near 0) or the adjoint is beyond the range of a double%s." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g) inPrecision)
+                if precision = Precision.Float32 && Double.IsFinite raw.[i, j] then
+                    Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s from %s, whose adjoint is %s, beyond float32's range (about 3.4e38): it rounds to %s in float32, the precision of the run; every adjoint must be finite. Scale the inputs, or run in Precision.Float64." (GraphText.describe names nodes.[id]) what (GraphText.num raw.[i, j]) i j inputValue (GraphText.describe names from) (GraphText.formatMatrix g) (GraphText.num v))
+                else
+                    Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s from %s, whose adjoint is %s; every adjoint must be finite: the operation's derivative is infinite there (a fractional power at 0, a division by a number near 0) or the adjoint is beyond the range of a double." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g))
         let accumulate (from: GraphNode) (g: Matrix<float>) (adjoints: Map<int, Matrix<float>>) (id: int, share: Matrix<float>) =
-            let share = round share |> check id from g "the adjoint share"
-            adjoints.Change(id, function Some prev -> Some (round (prev + share) |> check id from g "the adjoint (a sum of shares)") | None -> Some share)
+            let share = share |> check id from g "the adjoint share"
+            adjoints.Change(id, function Some prev -> Some (prev + share |> check id from g "the adjoint (a sum of shares)") | None -> Some share)
         List.rev graph.Nodes
         |> List.fold (fun (adjoints: Map<int, Matrix<float>>) gn ->
             match adjoints.TryFind gn.Id with
@@ -249,7 +272,8 @@ module Graph =
                         match GraphText.firstNonFinite s with
                         | None -> s
                         | Some (i, j, v) ->
-                            Check.fail param (sprintf "The gradient of variable '%s' (the sum over the nodes named '%s') is %s at row %d, column %d: the sum is beyond the range of a double; every gradient must be finite." name name (GraphText.num v) i j)
+                            let range = if precision = Precision.Float32 then "float32's range (about 3.4e38), the precision of the run" else "the range of a double"
+                            Check.fail param (sprintf "The gradient of variable '%s' (the sum over the nodes named '%s') is %s at row %d, column %d: the sum is beyond %s; every gradient must be finite." name name (GraphText.num v) i j range)
                     acc.Change(name, function Some prev -> Some (sum prev) | None -> Some adjoints.[gn.Id])
                 | _ -> acc) Map.empty
         { Graph = graph; Values = values; Adjoints = adjoints; Gradients = gradients }

@@ -89,20 +89,38 @@ module Pipeline =
     let withUnknownCategory (unknown: UnknownCategory) (pipeline: Pipeline) : Pipeline =
         { pipeline with Preprocessor = Preprocessor.withUnknown unknown pipeline.Preprocessor }
 
+    /// Raises ArgumentException (ParamName `name`) when a scaled value (`scaled`, the scaler's
+    /// output for the encoded rows `encoded`) is not finite, or lies beyond float32's range
+    /// (|v| > 3.4e38) for a Float32 network: the message quotes the value as given (before
+    /// scaling), its row, column and name, the scaler's offset and scale, and the scaled value.
+    let internal checkScaled (pipeline: Pipeline) (name: string) (encoded: Matrix<float>) (scaled: Matrix<float>) =
+        let limit = if pipeline.Network.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
+        let mutable ok = true
+        for i in 0 .. scaled.RowCount - 1 do
+            for j in 0 .. scaled.ColumnCount - 1 do
+                if not (abs scaled.[i, j] <= limit) then ok <- false
+        if not ok then
+            let names = Preprocessor.outputNames pipeline.Preprocessor pipeline.FeatureNames
+            for i in 0 .. scaled.RowCount - 1 do
+                for j in 0 .. scaled.ColumnCount - 1 do
+                    let v = scaled.[i, j]
+                    if not (abs v <= limit) then
+                        let range =
+                            if Double.IsFinite v then ", beyond the range of float32 (about 3.4e38), the network's precision"
+                            else ""
+                        Check.fail name (sprintf "%s at row index %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s%s: the value is far outside the range of the training data." name i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string v) range)
+
     /// The network's raw outputs (logits, probabilities or scaled values) for raw features x
     /// (one column per feature name; a text column's cells are category indices, -1 unseen, NaN
     /// missing). Raises ArgumentException (ParamName "x") when x has the wrong width, holds an
     /// infinity or a missing value that is not imputed, or when scaling a value overflows (a
-    /// value far outside the range of the training data).
+    /// value far outside the range of the training data) or, for a Float32 network, gives a
+    /// value beyond float32's range (the message quotes the value given and the scaled one).
     let outputs (pipeline: Pipeline) (x: Matrix<float>) : Matrix<float> =
         Check.notNull "x" x
         let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
         let scaled = Scaler.transform pipeline.Scaler encoded
-        let names = Preprocessor.outputNames pipeline.Preprocessor pipeline.FeatureNames
-        for i in 0 .. scaled.RowCount - 1 do
-            for j in 0 .. scaled.ColumnCount - 1 do
-                if not (Double.IsFinite scaled.[i, j]) then
-                    Check.fail "x" (sprintf "x at row index %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string scaled.[i, j]))
+        checkScaled pipeline "x" encoded scaled
         Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax

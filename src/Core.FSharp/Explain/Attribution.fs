@@ -1031,7 +1031,7 @@ module Attribution =
         // cells are the network's inputs before scaling.
         let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
         let scaled = Scaler.transform pipeline.Scaler encoded
-        Mat.checkFinite "x" scaled
+        Pipeline.checkScaled pipeline "x" encoded scaled
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
         let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
@@ -1067,6 +1067,8 @@ module Attribution =
             let s = Scaler.transform pipeline.Scaler e
             s.Row(0).ToArray() |> Array.mapi (fun j t ->
                 if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j names.[j] (string e.[0, j]))
+                if pipeline.Network.Precision = Precision.Float32 && abs t > float Single.MaxValue then
+                    Check.fail name (sprintf "%s at column %d (%s) is %s, which the model's scaler turns into %s, beyond the range of float32 (about 3.4e38), the network's precision: the value is far outside the range of the training data." name j names.[j] (string e.[0, j]) (string t))
                 t)
         let xs = encode "row" row
         // The baseline: the given raw row, or the training rows' mean of the network's inputs (the
