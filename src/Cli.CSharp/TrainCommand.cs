@@ -171,7 +171,10 @@ public static class TrainCommand
         var unseen = UnseenCategories(model, split.Test);
         WarnUnseen(unseen, model.UnknownCategory);
         var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
-        double finalLoss = fit.History.Count > 0 ? fit.History[^1].TrainLoss : double.NaN;
+        // The training loss of the model evaluated and saved (the restored best epoch's after early stopping), in the
+        // units of the printed losses.
+        double finalLoss = fit.TrainLoss;
+        var restored = fit.BestEpoch is int be ? $"; best epoch {be} restored" : "";
 
         if (json)
         {
@@ -194,6 +197,7 @@ public static class TrainCommand
                 fields.Add(new("mae", r.MeanAbsoluteError));
             }
             fields.Add(new("loss", finalLoss));
+            fields.Add(new("best_epoch", fit.BestEpoch));
             fields.Add(new("epochs", fit.Epochs));
             fields.Add(new("stop_reason", Names.Snake(fit.StopReason)));
             fields.Add(new("backend", fit.Backend.ToString().ToLowerInvariant()));
@@ -207,7 +211,7 @@ public static class TrainCommand
             return interrupted ? 130 : plotted ? 0 : 1;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend{restored}; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");

@@ -122,6 +122,8 @@ public sealed class PipelineFitResult
         Steps = r.Training.Steps;
         Backend = EnumInterop.FromCore(r.Training.Backend);
         Seconds = r.Seconds;
+        TrainLoss = r.TrainLoss;
+        BestEpoch = Interop.ValueOrNull(r.BestEpoch);
         var c = r.Training.Checkpoint;
         Checkpoint = new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
     }
@@ -139,6 +141,15 @@ public sealed class PipelineFitResult
     /// <summary>The rule that stopped training.</summary>
     public StopReason StopReason { get; }
 
+    /// <summary>The training loss of <see cref="Model"/>'s network, in the target's units (as <see cref="History"/>):
+    /// <see cref="TrainingResult{TModel}.TrainLoss"/>'s figure, the restored best epoch's when early stopping restored
+    /// one (<see cref="BestEpoch"/>), else the last epoch's.</summary>
+    public double TrainLoss { get; }
+
+    /// <summary>The epoch whose network <see cref="Model"/> holds when early stopping restored it (see
+    /// <see cref="TrainingResult{TModel}.BestEpoch"/>); null when it holds the last weights.</summary>
+    public int? BestEpoch { get; }
+
     /// <summary>Epochs completed.</summary>
     public int Epochs { get; }
 
@@ -154,12 +165,13 @@ public sealed class PipelineFitResult
     /// <summary>The state to resume training from (save it with <see cref="ModelFile.SaveCheckpoint"/>).</summary>
     public TrainingCheckpoint<Network> Checkpoint { get; }
 
-    /// <summary>A summary, culture-invariant: the stop reason, epochs and steps, the time, the backend, the last epoch's
-    /// training loss and, with a validation set, validation loss and metric (in the target's units, as
-    /// <see cref="History"/>), then the model (<see cref="Pipeline.ToString"/>).</summary>
+    /// <summary>A summary, culture-invariant: the stop reason, epochs and steps, the time, the backend, then the figures of
+    /// <see cref="Model"/>'s network: its training loss (<see cref="TrainLoss"/>) and, with a validation set, its epoch's
+    /// validation loss and metric (the last epoch's, or "best epoch k restored" and that epoch's), in the target's units
+    /// as <see cref="History"/>, then the model (<see cref="Pipeline.ToString"/>).</summary>
     public override string ToString() =>
-        ResultText.Summary("PipelineFitResult", StopReason, Epochs, Steps, Seconds, Backend,
-            History.Count > 0 ? History[^1].TrainLoss : double.NaN, History) + "; model: " + Model;
+        ResultText.Summary("PipelineFitResult", StopReason, Epochs, Steps, Seconds, Backend, TrainLoss, BestEpoch, History)
+            + "; model: " + Model;
 }
 
 /// <summary>A trained model with everything it needs to run on raw data: the feature columns it reads, the

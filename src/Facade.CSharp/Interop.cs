@@ -28,6 +28,10 @@ internal static class Interop
     internal static T? OrNull<T>(FSharpOption<T>? option) where T : class =>
         FSharpOption<T>.get_IsSome(option) ? option!.Value : null;
 
+    /// <summary>The value of an F# option of a value type, or null.</summary>
+    internal static T? ValueOrNull<T>(FSharpOption<T>? option) where T : struct =>
+        FSharpOption<T>.get_IsSome(option) ? option!.Value : null;
+
     /// <summary>Runs <paramref name="train"/>; when it diverges, throws the facade's
     /// <see cref="TrainingDivergedException{TModel}"/> with the last good model converted by <paramref name="convert"/>
     /// to the facade's type, so that no core type reaches a C# caller.</summary>

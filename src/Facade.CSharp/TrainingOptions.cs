@@ -281,7 +281,10 @@ public sealed record TrainingOptions
     /// (and then restores the best epoch's weights), else the training loss (and keeps the last weights).</summary>
     public int? EarlyStoppingPatience { get; init; } = D.EarlyStopping is { } e ? e.Value.Patience : null;
 
-    /// <summary>The loss decrease that counts as an improvement for the plateau stop (default 1e-4).</summary>
+    /// <summary>The loss decrease that counts as an improvement for the plateau stop (default 1e-4): an epoch improves
+    /// when its loss is below the best before it minus this. The best epoch (the one restored,
+    /// <see cref="TrainingResult{TModel}.BestEpoch"/>) is the last epoch that improved so, which with a value above 0
+    /// is not always the epoch of the lowest loss.</summary>
     public double EarlyStoppingMinDelta { get; init; } = D.EarlyStopping is { } e ? e.Value.MinDelta : 0.0;
 
     /// <summary>Which implementation computes the steps (default <see cref="FunctionalNN.Backend.Auto"/>: the kernels

@@ -19,7 +19,10 @@ public enum StopReason
     /// validation loss and the result's model is the best epoch's weights (restored); without, it watches the training
     /// loss and the result's model is the last weights (not restored).</summary>
     EarlyStopping,
-    /// <summary>Cancellation was requested; the result holds what was trained so far.</summary>
+    /// <summary>Cancellation was requested; the result holds what was trained so far: under the plateau stop watching a
+    /// validation loss (<see cref="TrainingOptions.EarlyStoppingPatience"/> set, validation data given), the best epoch's
+    /// weights so far (restored, see <see cref="TrainingResult{TModel}.BestEpoch"/>), else the last weights; the
+    /// checkpoint holds the last weights either way.</summary>
     Cancelled,
 }
 
@@ -78,9 +81,10 @@ public sealed class TrainingCheckpoint<TModel>
 /// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
 public sealed class TrainingResult<TModel>
 {
-    internal TrainingResult(TModel model, FN.StopReason reason, double trainLoss, IEnumerable<FN.EpochRecord> history, int steps, int epochs, TrainingCheckpoint<TModel> checkpoint,
-        FN.Backend backend)
+    internal TrainingResult(TModel model, FN.StopReason reason, double trainLoss, IEnumerable<FN.EpochRecord> history, int steps, int epochs, int? bestEpoch,
+        TrainingCheckpoint<TModel> checkpoint, FN.Backend backend)
     {
+        BestEpoch = bestEpoch;
         Backend = EnumInterop.FromCore(backend);
         Model = model;
         StopReason = (StopReason)(int)reason;
@@ -108,6 +112,13 @@ public sealed class TrainingResult<TModel>
     /// <summary>One record per completed epoch, oldest first.</summary>
     public IReadOnlyList<EpochRecord> History { get; }
 
+    /// <summary>The epoch whose weights <see cref="Model"/> holds when the plateau stop restored them (a stop by
+    /// <see cref="StopReason.EarlyStopping"/>, or <see cref="StopReason.Cancelled"/> under it, watching a validation loss):
+    /// the best epoch, which is the last epoch whose validation loss beat the best before it by more than
+    /// <see cref="TrainingOptions.EarlyStoppingMinDelta"/> (with a MinDelta above 0 not always the lowest validation loss
+    /// of <see cref="History"/>). Null when <see cref="Model"/> is the last weights (nothing was restored).</summary>
+    public int? BestEpoch { get; }
+
     /// <summary>Steps taken in all.</summary>
     public int Steps { get; }
 
@@ -120,10 +131,11 @@ public sealed class TrainingResult<TModel>
     /// <summary>The backend that computed the run (<see cref="FunctionalNN.Backend.Reference"/> or <see cref="FunctionalNN.Backend.Kernels"/>).</summary>
     public Backend Backend { get; }
 
-    /// <summary>A one-line summary, culture-invariant: the stop reason, epochs and steps, the backend, the training loss
-    /// and, with validation data, the last epoch's validation loss and metric.</summary>
+    /// <summary>A one-line summary, culture-invariant: the stop reason, epochs and steps, the backend, then the figures of
+    /// <see cref="Model"/>: its training loss (<see cref="TrainLoss"/>) and, with validation data, its epoch's validation
+    /// loss and metric: the last epoch's, or when early stopping restored one, "best epoch k restored" and that epoch's.</summary>
     public override string ToString() =>
-        ResultText.Summary("TrainingResult", StopReason, Epochs, Steps, null, Backend, TrainLoss, History);
+        ResultText.Summary("TrainingResult", StopReason, Epochs, Steps, null, Backend, TrainLoss, BestEpoch, History);
 }
 
 /// <summary>The one-line summaries of the training results.</summary>
@@ -133,16 +145,21 @@ internal static class ResultText
 
     private static string Count(int n, string one, string many) => n.ToString(CultureInfo.InvariantCulture) + " " + (n == 1 ? one : many);
 
-    /// <summary>"{what}: stopped by {reason} after {epochs} ({steps}) [in {seconds} s] on the {backend} backend; training
-    /// loss {loss}[; validation loss {v}, metric {m}]".</summary>
+    /// <summary>"{what}: stopped by {reason} after {epochs} ({steps}) [in {seconds} s] on the {backend} backend; [best
+    /// epoch {k} restored: ]training loss {loss}[; validation loss {v}, metric {m}]" (a comma before "validation" after
+    /// "restored"): the loss is the returned model's, the
+    /// validation figures its epoch's (the restored epoch's record, else the last).</summary>
     internal static string Summary(string what, StopReason reason, int epochs, int steps, double? seconds, Backend backend,
-        double trainLoss, IReadOnlyList<EpochRecord> history)
+        double trainLoss, int? bestEpoch, IReadOnlyList<EpochRecord> history)
     {
         var text = $"{what}: stopped by {reason} after {Count(epochs, "epoch", "epochs")} ({Count(steps, "step", "steps")})"
             + (seconds is { } s ? $" in {N(s)} s" : "")
-            + $" on the {backend} backend; training loss {N(trainLoss)}";
-        if (history.Count > 0 && history[^1] is { ValidationLoss: { } vl } last)
-            text += $"; validation loss {N(vl)}" + (last.ValidationMetric is { } m ? $", metric {N(m)}" : "");
+            + $" on the {backend} backend; "
+            + (bestEpoch is { } k ? $"best epoch {k.ToString(CultureInfo.InvariantCulture)} restored: " : "")
+            + $"training loss {N(trainLoss)}";
+        var record = bestEpoch is { } b ? history.FirstOrDefault(h => h.Epoch == b) : history.Count > 0 ? history[^1] : null;
+        if (record is { ValidationLoss: { } vl })
+            text += (bestEpoch is null ? "; " : ", ") + $"validation loss {N(vl)}" + (record.ValidationMetric is { } m ? $", metric {N(m)}" : "");
         return text;
     }
 }

@@ -208,6 +208,30 @@ let tests =
             Expect.isLessThan (j.GetProperty("epochs").GetInt32()) 200 "stopped before the epoch limit"
             Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 "the best epoch's weights"
         }
+        test "after early stopping restored the best epoch, loss is that epoch's training loss and the restored epoch is named" {
+            // The review's case: the plateau stop ends the run at epoch 200 and restores an earlier epoch k. The loss
+            // reported must be the saved model's, that is, the loss printed by an independent run of exactly k epochs
+            // (its last epoch is epoch k, bit for bit: same seed, split and batches), not epoch 200's.
+            let args = [ "--dataset"; "iris"; "--validation-fraction"; "0.3"; "--patience"; "3"; "--lr"; "0.05"; "--optimizer"; "sgd"; "--seed"; "2" ]
+            let code, out, err, _ = run Repo.root (args @ [ "--json" ])
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let j = json out
+            Expect.equal (j.GetProperty("stop_reason").GetString()) "early_stopping" out
+            let epochs = j.GetProperty("epochs").GetInt32()
+            let k = j.GetProperty("best_epoch").GetInt32()
+            Expect.equal k (epochs - 3) "the best epoch is patience epochs before the last"
+            let code, shorter, err, _ = run Repo.root (args @ [ "--epochs"; string k; "--json" ])
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let s = json shorter
+            Expect.equal (s.GetProperty("stop_reason").GetString()) "max_epochs" "the k-epoch run ends at its limit"
+            Expect.equal (s.GetProperty("best_epoch").ValueKind) JsonValueKind.Null "nothing restored: best_epoch is null"
+            Expect.equal (s.GetProperty("log_loss").GetDouble()) (j.GetProperty("log_loss").GetDouble()) "the same model is evaluated"
+            Expect.equal (j.GetProperty("loss").GetDouble()) (s.GetProperty("loss").GetDouble()) "the restored epoch's training loss"
+            let code, text, err, _ = run Repo.root args
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let loss = s.GetProperty("loss").GetDouble().ToString("G6", Globalization.CultureInfo.InvariantCulture)
+            Expect.stringContains text (sprintf "backend; best epoch %d restored; final training loss %s" k loss) "the stopped: line"
+        }
         test "linear prints the notes' least-squares coefficients of the commute data by name" {
             // The notes fit all 5 rows: --test-fraction 0 (the default holds out 20% for a test R^2).
             let code, out, err, _ = run Repo.root [ "linear"; "--dataset"; "commute"; "--test-fraction"; "0" ]

@@ -262,6 +262,7 @@ let stoppingTests =
             let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
             let r = Trainer.trainVector (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)) (halving v) [| 1.0 |]
             Expect.equal (r.StopReason, r.Epochs, r.Model) (StopReason.EarlyStopping, 5, [| 0.125 |]) "best epoch 3 restored"
+            Expect.equal r.BestEpoch (Some 3) "the result names the restored epoch"
             Expect.equal r.Checkpoint.Model [| 0.03125 |] "the checkpoint keeps the last weights"
             Expect.equal (r.History |> List.map (fun h -> h.ValidationLoss.IsSome)) [ true; true; true; true; true ] "validation in history"
         }

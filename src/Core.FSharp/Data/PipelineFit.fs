@@ -91,6 +91,12 @@ type FitResult =
       /// (half) MSE times the target's scale squared and its validation RMSE times the scale, so
       /// that they read as the target's own MSE and RMSE; a classifier's records as trained.
       History: EpochRecord[]
+      /// The training loss of the returned pipeline's network (`Training.TrainLoss`: the restored
+      /// best epoch's after early stopping), in the target's units (as `History`).
+      TrainLoss: float
+      /// The epoch whose network the pipeline holds when early stopping restored it
+      /// (`Training.BestEpoch`); None when it holds the last weights.
+      BestEpoch: int option
       /// The training loss after each epoch, in the target's units (as `History`).
       TrainLosses: float[]
       /// The validation loss after each epoch, in the target's units (empty without a validation set).
@@ -282,6 +288,8 @@ module PipelineFit =
         { Pipeline = { start with Network = result.Model }
           Training = result
           History = history
+          TrainLoss = result.TrainLoss * lossScale start
+          BestEpoch = result.BestEpoch
           TrainLosses = history |> Array.map (fun e -> e.TrainLoss)
           ValidationLosses = history |> Array.choose (fun e -> e.ValidationLoss)
           Seconds = clock.Elapsed.TotalSeconds }

@@ -99,7 +99,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
-        data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx, Precision.roundMatrix precision vy)
+        data.Validation |> Option.map (fun (vx, vy) -> rowMajorOf "validationInputs" vx, vx, NetworkData.owned precision vy)
     // The flat layout's segments (the trainer's, in the core's order: for each layer its weights
     // row by row then its bias when it has one): segment b starts at blockOffset.[b] in the flat
     // order. Every per-parameter pass below runs over these segments.

@@ -253,6 +253,16 @@ module NetworkData =
             Loss.checkTargetFor "validationTargets" loss vx.RowCount net.OutputSize vy
         | None -> ()
 
+    /// A copy of the caller's matrix rounded to the precision (a new matrix for Float64 too), so
+    /// that a run trains on the data as they were at its start, whatever the caller does to its
+    /// matrices meanwhile (an OnEpoch callback, another thread), as the kernels' converted copy
+    /// does. It costs one copy of the data for the run. (The kernels' session converts the inputs
+    /// to its own layout and takes the validation targets through this.)
+    let internal owned (p: Precision) (m: Matrix<float>) : Matrix<float> =
+        match p with
+        | Precision.Float64 -> m.Clone()
+        | _ -> Precision.roundMatrix p m
+
     let private isIdentity (idx: int[]) (n: int) =
         idx.Length = n && (let mutable ok = true in (for i in 0 .. n - 1 do if idx.[i] <> i then ok <- false); ok)
 
@@ -263,7 +273,7 @@ module NetworkData =
         let validation =
             validationData
             |> Option.map (fun (vx, vy) ->
-                let vx, vy = Precision.roundMatrix p vx, Precision.roundMatrix p vy
+                let vx, vy = owned p vx, owned p vy
                 fun (theta: float[]) -> validationOf p loss vx (Network.forwardUnchecked (toNet theta) vx).Output vy)
         { SampleCount = x.RowCount
           LossAndGradient =
@@ -276,15 +286,16 @@ module NetworkData =
     /// The reference objective of a network (data already checked): the loss of the batch's rows
     /// and its gradient, through Parameters.toNetwork and Network.lossAndGradientUnchecked. For a
     /// Float32 network the data are rounded to float32 once, here, and the losses (training and
-    /// validation) are float32 values.
+    /// validation) are float32 values; either way the objective reads its own copies (see `owned`).
     let objective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
         let p = net.Precision
-        objectiveOn loss (Precision.roundMatrix p data.Inputs) (Precision.roundMatrix p data.Targets) data.Validation net
+        objectiveOn loss (owned p data.Inputs) (owned p data.Targets) data.Validation net
 
-    /// The reference session of a network (data already checked): `NetworkSession`.
+    /// The reference session of a network (data already checked): `NetworkSession`, on its own
+    /// copies of the data (see `owned`).
     let referenceSession (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (model: float[]) (state: OptimizerState) : ITrainingSession =
         let p = net.Precision
-        let rounded = data.Validation |> Option.map (fun (vx, vy) -> Precision.roundMatrix p vx, Precision.roundMatrix p vy)
+        let rounded = data.Validation |> Option.map (fun (vx, vy) -> owned p vx, owned p vy)
         let validation (current: Network) =
             rounded |> Option.map (fun (vx, vy) -> validationOf p loss vx (Network.forwardUnchecked current vx).Output vy)
-        new NetworkSession(settings, seed, loss, Precision.roundMatrix p data.Inputs, Precision.roundMatrix p data.Targets, validation, net, model, state) :> ITrainingSession
+        new NetworkSession(settings, seed, loss, owned p data.Inputs, owned p data.Targets, validation, net, model, state) :> ITrainingSession

@@ -330,23 +330,24 @@ module Trainer =
         // does a cancellation under it (Ctrl-C keeps the best model so far). The checkpoint keeps the
         // last parameters either way, so a resumed run is still bit-identical.
         let validated = not (List.isEmpty history) && (List.last history).ValidationLoss.IsSome
-        let model, trainLoss =
+        let model, trainLoss, restored =
             match reason, best with
             | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
-                    ofFlat bst.Model, session.TrainingLoss()
-                else ofFlat bst.Model, defaultArg (lossOf bst.Epoch) nan
+                    ofFlat bst.Model, session.TrainingLoss(), Some bst.Epoch
+                else ofFlat bst.Model, defaultArg (lossOf bst.Epoch) nan, Some bst.Epoch
             | _ ->
-                if options.ExactEpochLoss || samples = 0 && List.isEmpty history then theta, session.TrainingLoss()
-                elif samples > 0 then theta, Precision.round session.Precision (lossSum / float samples)
-                else theta, defaultArg (lossOf epoch) nan
+                if options.ExactEpochLoss || samples = 0 && List.isEmpty history then theta, session.TrainingLoss(), None
+                elif samples > 0 then theta, Precision.round session.Precision (lossSum / float samples), None
+                else theta, defaultArg (lossOf epoch) nan, None
         let remaining =
             if position >= stepsInEpoch then Array.empty
             else Array.init (stepsInEpoch - position) (fun i -> order.[starts.[position + i] .. starts.[position + i + 1] - 1])
         { Model = model
           StopReason = reason
           TrainLoss = trainLoss
+          BestEpoch = restored
           History = history
           Steps = step
           Epochs = epoch

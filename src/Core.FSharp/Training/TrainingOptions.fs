@@ -11,7 +11,8 @@ open System
 type EarlyStopping =
     { /// Epochs without improvement before stopping (at least 1).
       Patience: int
-      /// The improvement that counts: loss < best - MinDelta.
+      /// The improvement that counts: loss < best - MinDelta. The best epoch (the one restored) is
+      /// the last that improved so (Keras' rule), with MinDelta > 0 not always the lowest loss.
       MinDelta: float }
     /// Patience 10, MinDelta 1e-4: scikit-learn's MLP defaults n_iter_no_change=10, tol=1e-4.
     static member Default = { Patience = 10; MinDelta = 1e-4 }
@@ -241,6 +242,11 @@ type TrainingResult<'Model> =
       /// else the figure of the batch losses (the last epoch's TrainLoss, the restored best
       /// epoch's, or for a run stopped inside an epoch the mean of that epoch's batch losses).
       TrainLoss: float
+      /// The epoch whose weights `Model` holds when the plateau stop restored them (a stop by
+      /// `EarlyStopping`, or `Cancelled` under it, watching a validation loss): the best epoch,
+      /// the last one whose monitored loss beat the best before it by more than `MinDelta`.
+      /// None when `Model` is the last weights.
+      BestEpoch: int option
       /// One record per completed epoch, oldest first.
       History: EpochRecord list
       /// Steps taken in all.

@@ -1,0 +1,184 @@
+/// The trainer review's findings: which epoch a restored result holds (the core's and the C# BestEpoch,
+/// the summaries' figures), the data a run trains on when the caller changes its matrices during the
+/// run, and what a throwing progress callback does.
+module Functional.NN.Tests.TrainingReviewTests
+
+open System
+open System.Globalization
+open Expecto
+open MathNet.Numerics.LinearAlgebra
+open Functional.NN
+
+let private bits (a: float[]) = a |> Array.map BitConverter.DoubleToInt64Bits
+
+/// Epoch, step and the losses of each record, as bits (not the wall time).
+let private historyBits (r: TrainingResult<Network>) =
+    r.History |> List.map (fun h ->
+        h.Epoch, h.Step, BitConverter.DoubleToInt64Bits h.TrainLoss,
+        h.ValidationLoss |> Option.map BitConverter.DoubleToInt64Bits, h.ValidationMetric |> Option.map BitConverter.DoubleToInt64Bits)
+
+/// 1/2 t^2 from t = 1 with full-batch steps of 0.5: t_k = 0.5^k (TrainingTests' halving objective).
+let private halving (validation: (float[] -> float * float) option) : Objective =
+    { SampleCount = 1; LossAndGradient = (fun t _ -> 0.5 * t.[0] * t.[0], [| t.[0] |]); Validation = validation }
+
+let private halvingOptions =
+    { TestOptions.sgd with Batching = Batching.FullBatch; Schedule = Schedule.Constant 0.5; MaxEpochs = 50 }
+
+/// 50 rows of 4 features, 3 classes, and 20 validation rows (seeded).
+let private data () =
+    let rnd = Random 5
+    let label (x: Matrix<float>) i = if x.[i, 0] + x.[i, 1] * x.[i, 2] > 0.0 then 1 elif x.[i, 3] > 0.3 then 2 else 0
+    let x = Mat.init 50 4 (fun _ _ -> rnd.NextDouble() * 2.0 - 1.0)
+    let xv = Mat.init 20 4 (fun _ _ -> rnd.NextDouble() * 2.0 - 1.0)
+    x, Mat.oneHot 3 (Array.init 50 (label x)), xv, Mat.oneHot 3 (Array.init 20 (label xv))
+
+/// Raised by the test callbacks: a type the library never raises.
+exception private CallbackFailed of string
+
+/// An XOR-like 2-feature problem for the C# facade: 60 training and 30 validation rows (seeded).
+let private quadrants () =
+    let rnd = Random 3
+    let x = Array2D.init 60 2 (fun _ _ -> rnd.NextDouble() * 2.0 - 1.0)
+    let y = Array2D.init 60 1 (fun i _ -> if x.[i, 0] * x.[i, 1] > 0.0 then 1.0 else 0.0)
+    let xv = Array2D.init 30 2 (fun _ _ -> rnd.NextDouble() * 2.0 - 1.0)
+    let yv = Array2D.init 30 1 (fun i _ -> if xv.[i, 0] * xv.[i, 1] > 0.0 then 1.0 else 0.0)
+    x, y, xv, yv
+
+let private g (v: float) = v.ToString("G6", CultureInfo.InvariantCulture).Replace('E', 'e')
+
+[<Tests>]
+let tests =
+    testList "Training review" [
+        testList "the restored epoch" [
+            test "BestEpoch is the restored epoch, and with MinDelta > 0 not the lowest validation loss" {
+                // Validation loss t_k = 0.5^k: 0.5, 0.25, 0.125, 0.0625, 0.03125 (hand derivation). With MinDelta 0.1
+                // and patience 2: epochs 2 and 3 beat the best by more than 0.1 (0.25 < 0.4, 0.125 < 0.15); epoch 4
+                // (0.0625) is not below 0.125 - 0.1 = 0.025, nor epoch 5 (0.03125): stop at 5, epoch 3 restored,
+                // although epoch 5 has the lowest validation loss (Keras's rule for min_delta).
+                let v = Some (fun (t: float[]) -> t.[0], 0.0)
+                let options = halvingOptions.WithEarlyStopping({ Patience = 2; MinDelta = 0.1 })
+                let r = Trainer.trainVector options (halving v) [| 1.0 |]
+                Expect.equal (r.StopReason, r.Epochs, r.BestEpoch, r.Model) (StopReason.EarlyStopping, 5, Some 3, [| 0.125 |]) "epoch 3 restored"
+                let lowest = r.History |> List.minBy (fun h -> h.ValidationLoss.Value)
+                Expect.equal lowest.Epoch 5 "the lowest validation loss is epoch 5's"
+                Expect.equal r.TrainLoss (r.History.[2].TrainLoss) "the restored epoch's training loss"
+            }
+            test "BestEpoch is None when the result holds the last weights" {
+                let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+                let byEpochs = Trainer.trainVector (halvingOptions.WithMaxEpochs 3) (halving v) [| 1.0 |]
+                Expect.equal (byEpochs.StopReason, byEpochs.BestEpoch) (StopReason.MaxEpochs, None) "the epoch limit restores nothing"
+                // Without validation the plateau stop watches the training loss and keeps the last weights.
+                let noValidation = Trainer.trainVector (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)) (halving None) [| 1.0 |]
+                Expect.equal noValidation.StopReason StopReason.EarlyStopping "stopped by the plateau"
+                Expect.isSome noValidation.Checkpoint.Best "a best epoch is tracked"
+                Expect.equal noValidation.BestEpoch None "but not restored"
+            }
+            test "a cancellation under the plateau stop names the best epoch so far" {
+                // As TrainingTests: validation (t - 0.1)^2 is lowest at epoch 3 of 5; cancelled before step 6.
+                let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+                let mutable asked = 0
+                let hooks = { TrainingHooks.None with ShouldStop = fun () -> asked <- asked + 1; asked > 5 }
+                let r = Trainer.trainVectorWith hooks (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 100)) (halving v) [| 1.0 |]
+                Expect.equal (r.StopReason, r.BestEpoch, r.Model) (StopReason.Cancelled, Some 3, [| 0.125 |]) "epoch 3 kept"
+            }
+            test "C#: BestEpoch, TrainLoss and ToString are the restored epoch's" {
+                let x, y, xv, yv = quadrants ()
+                let net = FunctionalNN.NetworkBuilder(2).Dense(8, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Sigmoid).Seed(1L).Build()
+                let options =
+                    FunctionalNN.TrainingOptions(MaxEpochs = 400, Batching = FunctionalNN.Batching.MiniBatch 8, Optimizer = FunctionalNN.Optimizer.Sgd(),
+                                                 Schedule = FunctionalNN.Schedule.Constant 0.5, EarlyStoppingPatience = Nullable 5,
+                                                 Backend = FunctionalNN.Backend.Reference)
+                let r = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, options, xv, yv)
+                Expect.equal r.StopReason FunctionalNN.StopReason.EarlyStopping "stopped by the plateau"
+                Expect.isTrue r.BestEpoch.HasValue "an epoch restored"
+                let k = r.BestEpoch.Value
+                // Patience 5: the run stops after 5 epochs in a row without improvement, so the best is 5 before the end.
+                Expect.equal k (r.Epochs - 5) "the best epoch is patience epochs before the last"
+                let best = r.History.[k - 1]
+                let last = r.History.[r.History.Count - 1]
+                // The returned model's own validation loss (an independent pass) is the restored epoch's record.
+                Expect.floatClose Accuracy.veryHigh (r.Model.Loss(xv, yv, FunctionalNN.Loss.BinaryCrossEntropy)) best.ValidationLoss.Value "the model is epoch k's"
+                Expect.equal r.TrainLoss best.TrainLoss "TrainLoss is epoch k's"
+                Expect.notEqual (g best.ValidationLoss.Value) (g last.ValidationLoss.Value) "the last epoch's validation loss differs (the test can tell them apart)"
+                let text = r.ToString()
+                Expect.stringContains text
+                    (sprintf "; best epoch %d restored: training loss %s, validation loss %s, metric %s" k (g best.TrainLoss) (g best.ValidationLoss.Value) (g best.ValidationMetric.Value))
+                    "the summary names the restored epoch and gives its figures"
+                Expect.isFalse (text.Contains(g last.ValidationLoss.Value)) "not the last epoch's validation loss"
+                let plain = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 3), xv, yv)
+                Expect.isFalse plain.BestEpoch.HasValue "nothing restored by the epoch limit"
+            }
+            test "C#: PipelineFitResult's TrainLoss, BestEpoch and ToString are the returned model's" {
+                let options =
+                    FunctionalNN.PipelineOptions(ValidationFraction = 0.3, Seed = 2L,
+                        Training = FunctionalNN.TrainingOptions(Optimizer = FunctionalNN.Optimizer.Sgd(), Schedule = FunctionalNN.Schedule.Constant 0.05,
+                                                                EarlyStoppingPatience = Nullable 3, MaxEpochs = 1000, Seed = 2L))
+                let r = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", options)
+                Expect.equal r.StopReason FunctionalNN.StopReason.EarlyStopping "stopped by the plateau"
+                let k = r.BestEpoch.Value
+                Expect.equal k (r.Epochs - 3) "patience 3"
+                let best = r.History.[k - 1]
+                let last = r.History.[r.History.Count - 1]
+                Expect.equal r.TrainLoss best.TrainLoss "the restored epoch's training loss"
+                Expect.notEqual (g best.TrainLoss) (g last.TrainLoss) "the last epoch's differs (the test can tell them apart)"
+                Expect.stringContains (r.ToString())
+                    (sprintf "best epoch %d restored: training loss %s, validation loss %s, metric %s; model: " k (g best.TrainLoss) (g best.ValidationLoss.Value) (g best.ValidationMetric.Value))
+                    "the summary"
+            }
+        ]
+        testList "the caller's data changed during the run" [
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+              for precision in [ Precision.Float64; Precision.Float32 ] do
+                test (sprintf "%A %A: the run trains on the data as they were at its start" backend precision) {
+                    let x, y, xv, yv = data ()
+                    let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 2L |> Network.withPrecision precision
+                    let options = TrainingOptions.Default.WithBatching(Batching.miniBatch 8).WithMaxEpochs(5).WithBackend(backend).WithoutEarlyStopping()
+                    let plain = Trainer.train options Loss.SoftmaxCrossEntropy (TrainingData.Of(x.Clone(), y.Clone()).WithValidation(xv.Clone(), yv.Clone())) net
+                    let xq, yq, xvq, yvq = x.Clone(), y.Clone(), xv.Clone(), yv.Clone()
+                    let change (h: EpochRecord) =
+                        if h.Epoch = 2 then
+                            xq.[0, 0] <- 100.0
+                            xvq.[1, 1] <- 3.0
+                            // Row 0's label moves to the next class (still one-hot).
+                            let row = Array.init 3 (fun j -> yq.[0, j])
+                            for j in 0 .. 2 do yq.[0, j] <- row.[(j + 2) % 3]
+                            let vrow = Array.init 3 (fun j -> yvq.[0, j])
+                            for j in 0 .. 2 do yvq.[0, j] <- vrow.[(j + 2) % 3]
+                    let changed = Trainer.trainWith { TrainingHooks.None with OnEpoch = change } options Loss.SoftmaxCrossEntropy (TrainingData.Of(xq, yq).WithValidation(xvq, yvq)) net
+                    Expect.equal xq.[0, 0] 100.0 "the caller's x did change"
+                    Expect.equal (bits (Parameters.modelOf changed.Model)) (bits (Parameters.modelOf plain.Model)) "the same parameters, bit for bit"
+                    Expect.equal (historyBits changed) (historyBits plain) "the same history (training and validation losses), bit for bit"
+                }
+        ]
+        testList "a progress callback that throws" [
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                test (sprintf "%A: OnEpoch's and ShouldStop's exceptions propagate unchanged, and the next run is unaffected" backend) {
+                    let x, y, xv, yv = data ()
+                    let d = TrainingData.Of(x, y).WithValidation(xv, yv)
+                    let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 2L
+                    let options = TrainingOptions.Default.WithBatching(Batching.miniBatch 8).WithMaxEpochs(4).WithBackend(backend)
+                    let thrown = CallbackFailed "epoch"
+                    let onEpoch = { TrainingHooks.None with OnEpoch = fun h -> if h.Epoch = 2 then raise thrown }
+                    let e = Expect.throwsC (fun () -> Trainer.trainWith onEpoch options Loss.SoftmaxCrossEntropy d net |> ignore) id
+                    Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "the callback's own exception, got %O" e)
+                    let stopThrown = InvalidOperationException "stop"
+                    let shouldStop = { TrainingHooks.None with ShouldStop = fun () -> raise stopThrown }
+                    let e = Expect.throwsC (fun () -> Trainer.trainWith shouldStop options Loss.SoftmaxCrossEntropy d net |> ignore) id
+                    Expect.isTrue (obj.ReferenceEquals(e, stopThrown)) (sprintf "ShouldStop's own exception, got %O" e)
+                    // The session was disposed (its pooled buffers returned): a run after is the same as one before.
+                    let a = Trainer.train options Loss.SoftmaxCrossEntropy d net
+                    let b = Trainer.train options Loss.SoftmaxCrossEntropy d net
+                    Expect.equal (bits (Parameters.modelOf a.Model)) (bits (Parameters.modelOf b.Model)) "runs after the throw agree"
+                }
+            test "C#: IProgress's exception propagates unchanged (Trainer.Train and Pipeline.Fit)" {
+                let x, y, xv, yv = quadrants ()
+                let net = FunctionalNN.NetworkBuilder(2).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Sigmoid).Seed(1L).Build()
+                let thrown = TimeoutException "progress"
+                let progress = { new IProgress<FunctionalNN.EpochRecord> with member _.Report r = if r.Epoch = 2 then raise thrown }
+                let e = Expect.throwsC (fun () -> FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 5), xv, yv, progress) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "Trainer.Train: the callback's own exception, got %O" e)
+                let e = Expect.throwsC (fun () -> FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", FunctionalNN.PipelineOptions(), progress) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "Pipeline.Fit: the callback's own exception, got %O" e)
+            }
+        ]
+    ]
