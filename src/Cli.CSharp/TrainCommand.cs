@@ -211,7 +211,7 @@ public static class TrainCommand
             return interrupted ? 130 : plotted ? 0 : 1;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} epochs ({fit.Steps} steps) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend{restored}; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} {(fit.Epochs == 1 ? "epoch" : "epochs")} ({fit.Steps} {(fit.Steps == 1 ? "step" : "steps")}) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend{restored}; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
@@ -317,13 +317,16 @@ public static class TrainCommand
     /// fails before training rather than at the save.</summary>
     private static void CheckWritable(string folder, string option)
     {
+        var probePath = Path.Combine(folder, $".fnn-probe-{Guid.NewGuid():N}");
         try
         {
-            using var probe = new FileStream(Path.Combine(folder, $".fnn-probe-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            using var probe = new FileStream(probePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"{option}: the folder {folder} does not take a new file ({e.Message})");
+            // The reason without the probe's own name, which the user never gave ("Access to the path '...' is denied.").
+            var reason = e.Message.Replace($" : '{probePath}'", "").Replace($" '{probePath}'", "").Replace(probePath, "the new file");
+            throw new IOException($"{option}: the folder {folder} does not take a new file ({reason})");
         }
     }
 

@@ -208,6 +208,17 @@ let tests =
             Expect.isLessThan (j.GetProperty("epochs").GetInt32()) 200 "stopped before the epoch limit"
             Expect.isGreaterThanOrEqual (j.GetProperty("accuracy").GetDouble()) 0.95 "the best epoch's weights"
         }
+        test "one epoch reads '1 epoch'; a folder that takes no file is named without the tool's probe file" {
+            let dir = tempDir ()
+            // Iris has 120 training rows after the default split, 4 batches of 32: "1 epoch (4 steps)".
+            let code, out, err, _ = run dir [ "train"; "--dataset"; "iris"; "--epochs"; "1" ]
+            Expect.equal code 0 err
+            Expect.stringContains out "after 1 epoch (4 steps)" "singular epoch"
+            // /proc takes no new file (for root too): one line naming --out and the folder, not the probe's name.
+            expectError dir [ "train"; "--dataset"; "iris"; "--epochs"; "1"; "--quiet"; "--out"; "/proc/m.fnn" ] 1 [ "--out /proc/m.fnn: the folder /proc does not take a new file" ] |> ignore
+            let _, _, err, _ = run dir [ "train"; "--dataset"; "iris"; "--epochs"; "1"; "--quiet"; "--out"; "/proc/m.fnn" ]
+            Expect.isFalse (err.Contains ".fnn-probe") (sprintf "no probe file named: %s" err)
+        }
         test "after early stopping restored the best epoch, loss is that epoch's training loss and the restored epoch is named" {
             // The review's case: the plateau stop ends the run at epoch 200 and restores an earlier epoch k. The loss
             // reported must be the saved model's, that is, the loss printed by an independent run of exactly k epochs
