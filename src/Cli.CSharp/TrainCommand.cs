@@ -325,7 +325,9 @@ public static class TrainCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The reason without the probe's own name, which the user never gave ("Access to the path '...' is denied.").
-            var reason = e.Message.Replace($" : '{probePath}'", "").Replace($" '{probePath}'", "").Replace(probePath, "the new file");
+            var reason = e is FileNotFoundException
+                ? "the file system does not allow a new file there"
+                : e.Message.Replace($" : '{probePath}'", "").Replace($" '{probePath}'", "").Replace(probePath, "the new file");
             throw new IOException($"{option}: the folder {folder} does not take a new file ({reason})");
         }
     }

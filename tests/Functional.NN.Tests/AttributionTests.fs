@@ -812,6 +812,11 @@ let tests =
             Expect.floatClose { absolute = 0.0; relative = 1e-15 } e.Baseline.[0] (1e308 * (2.0 / 3.0)) "a's mean"
             Expect.equal e.Baseline.[1] 2.0 "b's mean"
             Expect.isLessThan (abs e.Attribution.Gap) 1e-6 "completeness"
+            // Three copies of the largest double: three rounded thirds of it sum past it; the mean of equal values is
+            // that value (by definition).
+            let top = Mat.ofRows [ for _ in 1 .. 3 -> [| Double.MaxValue; 1.0 |] ]
+            let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) top [| 0.0; 1.0 |]
+            Expect.equal e.Baseline.[0] Double.MaxValue "the mean of three copies of the largest double"
         }
 
         test "facade: Explain with baselineRows is the explanation from their column means (numeric columns); both baselines refused naming baselineRows" {

@@ -338,6 +338,19 @@ let tests =
             // The same pipeline in Float64 takes 4e38.
             let p64 = Pipeline.create [| "a"; "b" |] scaler (Network.withPrecision Precision.Float64 net) Loss.MeanSquaredError "y" [||] (Scaler.identity 1)
             Expect.equal (Pipeline.outputs p64 x).RowCount 1 "Float64 accepts it"
+            // A text column t (three categories, three one-hot inputs) before b: the message counts the caller's
+            // columns (b is column 1 of [t; b], not the network's input 3), and a missing b filled with 1e38 is
+            // quoted as missing.
+            let scaler4 = Scaler.create ScalingKind.Standard [| 0.0; 0.0; 0.0; 1.0 |] [| 1.0; 1.0; 1.0; 0.25 |]
+            let net4 = Network.init 4 [ LayerSpec.Of(1, Activation.Identity) ] 3L |> f32
+            let pre = Preprocessor.create [| [| "r"; "g"; "b" |]; [||] |] MissingPolicy.Mean [| 0.0; 1e38 |] UnknownCategory.Error
+            let withText = Pipeline.createWith pre [| "t"; "b" |] scaler4 net4 Loss.MeanSquaredError "y" [||] (Scaler.identity 1)
+            let message (x: Matrix<float>) =
+                match Expect.throwsC (fun () -> Pipeline.outputs withText x |> ignore) id with
+                | :? ArgumentException as e -> e.Message
+                | e -> failtestf "expected ArgumentException, got %O" e
+            Expect.stringContains (message (Mat.ofRows [ [| 1.0; 1e38 |] ])) "x at row index 0, column 1 (b) is 1E+38," "the caller's column"
+            Expect.stringContains (message (Mat.ofRows [ [| 1.0; nan |] ])) "column 1 (b) is missing, filled with 1E+38," "a missing cell as missing"
         }
         handTests
         testPropertyWithConfig (config 100) "Float32: every parameter, Z, A, loss, gradient, optimiser buffer and trained parameter is a float32 value" <|

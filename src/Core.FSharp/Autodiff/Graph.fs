@@ -187,7 +187,9 @@ module Graph =
                     // Finite in float64, infinite once rounded: the result overflows float32.
                     Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s, beyond float32's range (about 3.4e38): it rounds to %s in float32, the precision of the run; every value must be finite. Scale the inputs, or run in Precision.Float64." (GraphText.describe names gn) (GraphText.num raw.[i, j]) i j inputsText (GraphText.num v))
                 else
-                    Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s; every value must be finite: an input is outside the operation's domain (log of a number <= 0, a fractional power of a negative number, a division by 0) or the result is beyond the range of a double." (GraphText.describe names gn) (GraphText.num v) i j inputsText)) Map.empty
+                    // In Float32 an input may have been rounded on the way in (1e-46 flushes to 0): say so.
+                    let inPrecision = match precision with Precision.Float32 -> " in float32 (the inputs rounded to float32 first)" | _ -> ""
+                    Check.fail param (sprintf "The forward pass gives %s the value %s at row %d, column %d%s%s; every value must be finite: an input is outside the operation's domain (log of a number <= 0, a fractional power of a negative number, a division by 0) or the result is beyond the range of a double." (GraphText.describe names gn) (GraphText.num v) i j inPrecision inputsText)) Map.empty
 
     /// The forward pass in a precision: every node's value, by id, in topological order, each
     /// computed in float64 from its inputs' values and rounded once to the precision

@@ -90,25 +90,37 @@ module Pipeline =
         { pipeline with Preprocessor = Preprocessor.withUnknown unknown pipeline.Preprocessor }
 
     /// Raises ArgumentException (ParamName `name`) when a scaled value (`scaled`, the scaler's
-    /// output for the encoded rows `encoded`) is not finite, or lies beyond float32's range
-    /// (|v| > 3.4e38) for a Float32 network: the message quotes the value as given (before
-    /// scaling), its row, column and name, the scaler's offset and scale, and the scaled value.
-    let internal checkScaled (pipeline: Pipeline) (name: string) (encoded: Matrix<float>) (scaled: Matrix<float>) =
+    /// output for `encoded`, the preprocessor's encoding of the raw rows `raw`) is not finite, or
+    /// lies beyond float32's range (|v| > 3.4e38) for a Float32 network: the message quotes the
+    /// cell as given in `raw` (its row, its column among the raw columns and its name; a missing
+    /// cell as missing and the value it was filled with), the scaler's offset and scale, and the
+    /// scaled value. One raw row named other than "x" (an explained row) is quoted by column only.
+    let internal checkScaled (pipeline: Pipeline) (name: string) (raw: Matrix<float>) (encoded: Matrix<float>) (scaled: Matrix<float>) =
         let limit = if pipeline.Network.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
         let mutable ok = true
         for i in 0 .. scaled.RowCount - 1 do
             for j in 0 .. scaled.ColumnCount - 1 do
                 if not (abs scaled.[i, j] <= limit) then ok <- false
         if not ok then
-            let names = Preprocessor.outputNames pipeline.Preprocessor pipeline.FeatureNames
+            // The raw column of each encoded column: a text column spans its categories' one-hot inputs.
+            let rawColumn =
+                [| for c in 0 .. pipeline.Preprocessor.Categories.Length - 1 do
+                     for _ in 1 .. max 1 pipeline.Preprocessor.Categories.[c].Length -> c |]
             for i in 0 .. scaled.RowCount - 1 do
                 for j in 0 .. scaled.ColumnCount - 1 do
                     let v = scaled.[i, j]
                     if not (abs v <= limit) then
+                        let c = rawColumn.[j]
+                        let where =
+                            if raw.RowCount = 1 && name <> "x" then sprintf "%s at column %d (%s)" name c pipeline.FeatureNames.[c]
+                            else sprintf "%s at row index %d, column %d (%s)" name i c pipeline.FeatureNames.[c]
+                        let given =
+                            if Double.IsNaN raw.[i, c] then sprintf "is missing, filled with %s," (string encoded.[i, j])
+                            else sprintf "is %s," (string raw.[i, c])
                         let range =
                             if Double.IsFinite v then ", beyond the range of float32 (about 3.4e38), the network's precision"
                             else ""
-                        Check.fail name (sprintf "%s at row index %d, column %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s%s: the value is far outside the range of the training data." name i j names.[j] (string encoded.[i, j]) (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string v) range)
+                        Check.fail name (sprintf "%s %s which the model's scaler (offset %s, scale %s) turns into %s%s: the value is far outside the range of the training data." where given (string pipeline.Scaler.Offset.[j]) (string pipeline.Scaler.Scale.[j]) (string v) range)
 
     /// The network's raw outputs (logits, probabilities or scaled values) for raw features x
     /// (one column per feature name; a text column's cells are category indices, -1 unseen, NaN
@@ -120,7 +132,7 @@ module Pipeline =
         Check.notNull "x" x
         let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
         let scaled = Scaler.transform pipeline.Scaler encoded
-        checkScaled pipeline "x" encoded scaled
+        checkScaled pipeline "x" x encoded scaled
         Network.predict pipeline.Network scaled
 
     /// Class probabilities (n x classes) of a classifier: softmax of the logits for softmax

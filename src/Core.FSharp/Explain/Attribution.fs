@@ -1031,7 +1031,7 @@ module Attribution =
         // cells are the network's inputs before scaling.
         let encoded = Preprocessor.transform pipeline.Preprocessor pipeline.FeatureNames x
         let scaled = Scaler.transform pipeline.Scaler encoded
-        Pipeline.checkScaled pipeline "x" encoded scaled
+        Pipeline.checkScaled pipeline "x" x encoded scaled
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
         let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
@@ -1065,11 +1065,8 @@ module Attribution =
                     Check.fail name (text.Replace("x at row index 0, column", sprintf "%s at column" name)
                                          .Replace("x holds", sprintf "%s holds" name).Replace(" at row index 0, column", " at column"))
             let s = Scaler.transform pipeline.Scaler e
-            s.Row(0).ToArray() |> Array.mapi (fun j t ->
-                if not (Double.IsFinite t) then Check.fail name (sprintf "%s at column %d (%s) is %s, far outside the range of the training data." name j names.[j] (string e.[0, j]))
-                if pipeline.Network.Precision = Precision.Float32 && abs t > float Single.MaxValue then
-                    Check.fail name (sprintf "%s at column %d (%s) is %s, which the model's scaler turns into %s, beyond the range of float32 (about 3.4e38), the network's precision: the value is far outside the range of the training data." name j names.[j] (string e.[0, j]) (string t))
-                t)
+            Pipeline.checkScaled pipeline name (Matrix<float>.Build.DenseOfRowArrays [| v |]) e s
+            s.Row(0).ToArray()
         let xs = encode "row" row
         // The baseline: the given raw row, or the training rows' mean of the network's inputs (the
         // standard scaler's offset: for a text column, each category's frequency, so the baseline
@@ -1110,10 +1107,17 @@ module Attribution =
                         if Double.IsFinite total then total / float e.RowCount
                         else
                             // The sum of finite values overflowed (values near 1e308): the mean of
-                            // v / n, each term at most the largest |v| / n, is finite.
+                            // v / n, each term at most the largest |v| / n, kept within the column's
+                            // least and largest values, where the mean lies (n rounded copies of
+                            // MaxValue / n can sum past MaxValue).
                             let mutable m = 0.0
-                            for i in 0 .. e.RowCount - 1 do m <- m + e.[i, k] / float e.RowCount
-                            m)
+                            let mutable lo = infinity
+                            let mutable hi = -infinity
+                            for i in 0 .. e.RowCount - 1 do
+                                m <- m + e.[i, k] / float e.RowCount
+                                lo <- min lo e.[i, k]
+                                hi <- max hi e.[i, k]
+                            max lo (min hi m))
                 let notFinite (k: int) =
                     Check.fail "reference" (sprintf "The mean of the reference rows at input %d (%s) is %s, whose scaled value is not finite." k names.[k] (string mean.[k]))
                 let scaled = (Scaler.transform pipeline.Scaler (Matrix<float>.Build.DenseOfRowArrays [| mean |])).Row(0).ToArray()
