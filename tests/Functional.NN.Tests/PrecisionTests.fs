@@ -351,6 +351,14 @@ let tests =
                 | e -> failtestf "expected ArgumentException, got %O" e
             Expect.stringContains (message (Mat.ofRows [ [| 1.0; 1e38 |] ])) "x at row index 0, column 1 (b) is 1E+38," "the caller's column"
             Expect.stringContains (message (Mat.ofRows [ [| 1.0; nan |] ])) "column 1 (b) is missing, filled with 1E+38," "a missing cell as missing"
+            // The single-row predictor names its own parameter, row, and the value as given, with and without text columns.
+            for p, what in [ pipeline, "numeric columns"; withText, "a text column" ] do
+                let row = if what = "a text column" then [| 1.0; 1e38 |] else [| 0.5; 1e38 |]
+                match Expect.throwsC (fun () -> (PipelinePredictor.create p).Predict(ReadOnlySpan row, Span(Array.zeroCreate<float> 1))) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "row" (sprintf "%s: %s" what e.Message)
+                    for fr in [ "row at index 1 (b) is 1E+38"; "float32" ] do Expect.stringContains e.Message fr what
+                | e -> failtestf "%s: expected ArgumentException, got %O" what e
         }
         handTests
         testPropertyWithConfig (config 100) "Float32: every parameter, Z, A, loss, gradient, optimiser buffer and trained parameter is a float32 value" <|

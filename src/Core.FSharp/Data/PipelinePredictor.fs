@@ -21,6 +21,8 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
     let scale : float[] = Array.copy pipeline.Scaler.Scale
     let scaled = Array.zeroCreate<float> network.InputSize
     let raw = Array.zeroCreate<float> network.OutputSize
+    // The largest scaled value the network takes: float32's for a Float32 network.
+    let limit = if pipeline.Network.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
     let gate = obj ()
     let softmaxed = pipeline.Loss = Loss.SoftmaxCrossEntropy && network.OutputSize > 1
     let binary = network.OutputSize = 1 && (pipeline.Loss = Loss.BinaryCrossEntropy || pipeline.Loss = Loss.BinaryCrossEntropyWithLogits)
@@ -32,15 +34,21 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
         if direct then
             for j in 0 .. width - 1 do
                 let v = (row.[j] - offset.[j]) / scale.[j]
-                if not (Double.IsFinite v) then
+                if not (abs v <= limit) then
                     if not (Double.IsFinite row.[j]) then Check.fail "row" (sprintf "row holds %s at index %d (%s); every value must be finite." (string row.[j]) j pipeline.FeatureNames.[j])
-                    Check.fail "row" (sprintf "row at index %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s: the value is far outside the range of the training data." j pipeline.FeatureNames.[j] (string row.[j]) (string offset.[j]) (string scale.[j]) (string v))
+                    let range = if Double.IsFinite v then ", beyond the range of float32 (about 3.4e38), the network's precision" else ""
+                    Check.fail "row" (sprintf "row at index %d (%s) is %s, which the model's scaler (offset %s, scale %s) turns into %s%s: the value is far outside the range of the training data." j pipeline.FeatureNames.[j] (string row.[j]) (string offset.[j]) (string scale.[j]) (string v) range)
                 scaled.[j] <- v
             network.Predict(ReadOnlySpan scaled, Span raw)
         else
             let x = Matrix<float>.Build.Dense(1, width)
             for j in 0 .. width - 1 do x.[0, j] <- row.[j]
-            let out = Pipeline.outputs pipeline x
+            let out =
+                try Pipeline.outputs pipeline x
+                with :? ArgumentException as e when e.ParamName = "x" ->
+                    // Pipeline.outputs speaks of row index 0 of a batch x; this is the caller's row.
+                    let text = e.Message.Replace(" (Parameter 'x')", "")
+                    Check.fail "row" (text.Replace("x at row index 0, column", "row at index").Replace("x holds", "row holds").Replace(" at row index 0, column", " at index"))
             for k in 0 .. raw.Length - 1 do raw.[k] <- out.[0, k]
 
     /// The backend of the network's predictor.
