@@ -117,7 +117,7 @@ internal sealed class CustomBlockAdapter : FN.ICustomBlock
 
     public FN.ICustomBlock WithParameters(double[] values)
     {
-        var next = Block.WithParameters((double[])values.Clone())
+        var next = Errors.Caller(() => Block.WithParameters((double[])values.Clone()))
             ?? throw new InvalidOperationException($"The custom block '{Name}' returned null from WithParameters.");
         var adapter = Of(next, "parameters");
         if (adapter.parameters.Length != parameters.Length || adapter.InputSize != InputSize || adapter.OutputSize != OutputSize)
@@ -128,14 +128,14 @@ internal sealed class CustomBlockAdapter : FN.ICustomBlock
 
     public Matrix<double> Forward(Matrix<double> input, bool training)
     {
-        var y = Block.Forward(input.ToArray(), training);
+        var y = Errors.Caller(() => Block.Forward(input.ToArray(), training));
         // null goes back to the core, whose error names the block and both shapes.
         return y is null ? null! : Matrix<double>.Build.DenseOfArray(y);
     }
 
     public Tuple<Matrix<double>, double[]> Backward(Matrix<double> input, Matrix<double> output, Matrix<double> outputGradient, bool training)
     {
-        var (dx, dp) = Block.Backward(input.ToArray(), output.ToArray(), outputGradient.ToArray(), training);
+        var (dx, dp) = Errors.Caller(() => Block.Backward(input.ToArray(), output.ToArray(), outputGradient.ToArray(), training));
         return Tuple.Create(dx is null ? null! : Matrix<double>.Build.DenseOfArray(dx), dp is null ? null! : (double[])dp.Clone());
     }
 }

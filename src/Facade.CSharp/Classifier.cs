@@ -212,7 +212,7 @@ public sealed class Pipeline
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var hooks = new FN.TrainingHooks(FuncConvert.FromAction<FN.EpochRecord>(r => progress?.Report(EpochRecord.FromCore(r))),
+        var hooks = new FN.TrainingHooks(FuncConvert.FromAction<FN.EpochRecord>(r => Errors.Caller(() => progress?.Report(EpochRecord.FromCore(r)))),
             FuncConvert.FromFunc(() => cancellationToken.IsCancellationRequested));
         try
         {

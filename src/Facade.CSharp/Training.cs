@@ -147,13 +147,13 @@ public static class Trainer
         if (sampleCount <= 0) throw new ArgumentOutOfRangeException(nameof(sampleCount), sampleCount, "sampleCount must be positive.");
         var curried = FuncConvert.FromFunc<double[], int[], Tuple<double, double[]>>((theta, batch) =>
         {
-            var g = f((double[])theta.Clone(), (int[])batch.Clone());
+            var g = Errors.Caller(() => f((double[])theta.Clone(), (int[])batch.Clone()));
             return Tuple.Create(g.Loss, g.Gradient ?? throw new InvalidOperationException("lossAndGradient returned a null gradient."));
         });
         return new FN.Objective(sampleCount, curried, FSharpOption<FSharpFunc<double[], Tuple<double, double>>>.None);
     }
 
     private static FN.TrainingHooks Hooks(IProgress<EpochRecord>? progress, CancellationToken token) =>
-        new(FuncConvert.FromAction<FN.EpochRecord>(r => progress?.Report(EpochRecord.FromCore(r))),
+        new(FuncConvert.FromAction<FN.EpochRecord>(r => Errors.Caller(() => progress?.Report(EpochRecord.FromCore(r)))),
             FuncConvert.FromFunc(() => token.IsCancellationRequested));
 }

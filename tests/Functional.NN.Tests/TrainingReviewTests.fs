@@ -179,6 +179,15 @@ let tests =
                 Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "Trainer.Train: the callback's own exception, got %O" e)
                 let e = Expect.throwsC (fun () -> FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", FunctionalNN.PipelineOptions(), progress) |> ignore) id
                 Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "Pipeline.Fit: the callback's own exception, got %O" e)
+                // An ArgumentException of the caller's whose ParamName is one the facade renames in the core's errors
+                // (net -> network, optimizer -> Optimizer: Exceptions.cs's ParamNames) comes out as thrown too, not translated.
+                for name in [ "net"; "optimizer" ] do
+                    let own = ArgumentException("the caller's own check", name)
+                    let progress = { new IProgress<FunctionalNN.EpochRecord> with member _.Report r = if r.Epoch = 2 then raise own }
+                    let e = Expect.throwsC (fun () -> FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 5), xv, yv, progress) |> ignore) id
+                    Expect.isTrue (obj.ReferenceEquals(e, own)) (sprintf "Trainer.Train, ParamName %s: the callback's own exception, got %O" name e)
+                    let e = Expect.throwsC (fun () -> FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", FunctionalNN.PipelineOptions(), progress) |> ignore) id
+                    Expect.isTrue (obj.ReferenceEquals(e, own)) (sprintf "Pipeline.Fit, ParamName %s: the callback's own exception, got %O" name e)
             }
         ]
     ]
