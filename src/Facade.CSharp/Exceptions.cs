@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FN = Functional.NN;
 
 namespace FunctionalNN;
@@ -143,7 +144,7 @@ internal static class Errors
     internal static Exception? Translate(Exception e, (string Core, string Facade)[]? names = null, (string Core, string Facade)[]? words = null)
     {
         // The caller's own exception (from its progress callback or objective) passes unchanged, whatever its ParamName.
-        if (e.Data.Contains(CallerKey)) return null;
+        if (ThrownByCaller.TryGetValue(e, out _)) return null;
         string? Local(string? p) => p is null || names is null ? null : names.Where(n => n.Core == p).Select(n => n.Facade).FirstOrDefault();
         if (e is ArgumentException { ParamName: { } lp } la && Local(lp) is { } local)
         {
@@ -199,22 +200,23 @@ internal static class Errors
 
     private static string StripParam(string message, string param) => message.Replace($" (Parameter '{param}')", "");
 
-    /// <summary>The key in <see cref="Exception.Data"/> that marks an exception thrown by the caller's own code.</summary>
-    private const string CallerKey = "FunctionalNN.ThrownByCaller";
+    /// <summary>The exceptions thrown by the caller's own code, kept aside (weakly: an entry lives as long as its
+    /// exception), so that the caller's object is not touched (its <see cref="Exception.Data"/> may be read-only).</summary>
+    private static readonly ConditionalWeakTable<Exception, object?> ThrownByCaller = new();
 
     /// <summary>Runs the caller's own code (a progress callback, an objective) inside the core: an exception it throws is
-    /// marked, so that <see cref="Translate"/> lets it through as the caller threw it (the same object, its stack trace).</summary>
+    /// noted, so that <see cref="Translate"/> lets it through as the caller threw it (the same object, its stack trace).</summary>
     internal static void Caller(Action f)
     {
         try { f(); }
-        catch (Exception e) { e.Data[CallerKey] = true; throw; }
+        catch (Exception e) { ThrownByCaller.AddOrUpdate(e, null); throw; }
     }
 
     /// <summary>As <see cref="Caller(Action)"/>, for code that returns a value.</summary>
     internal static T Caller<T>(Func<T> f)
     {
         try { return f(); }
-        catch (Exception e) { e.Data[CallerKey] = true; throw; }
+        catch (Exception e) { ThrownByCaller.AddOrUpdate(e, null); throw; }
     }
 
     /// <summary>Runs <paramref name="f"/>, translating the core's exceptions.</summary>

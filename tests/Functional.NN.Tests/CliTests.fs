@@ -144,11 +144,12 @@ let private withModels (f: string -> unit) =
 [<Tests>]
 let tests =
     testSequenced <| testList "CLI" [
-        test "with no arguments: trains on Iris, test accuracy >= 0.93, in under 10 seconds" {
+        test "with no arguments: trains on Iris, test accuracy >= 0.93" {
             let code, out, err, seconds = run Repo.root []
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             Expect.isGreaterThanOrEqual (metric out "test accuracy: ") 0.93 out
-            Expect.isLessThan seconds 10.0 "wall time of the whole process"
+            // A hang guard, not a performance measure (the run takes about a second; the benchmark measures speed).
+            Expect.isLessThan seconds 60.0 "wall time of the whole process"
             // The library's defaults (TrainingOptions.Default): Adam 1e-3, batches of 32, at most 200 epochs, the plateau stop.
             for part in [ "layer 0: dense 4 -> 16, tanh, W 4x16 + b 16 = 80 parameters"; "total: 131 parameters"; "training: adam"; "at most 200 epochs"; "epoch 1/200: loss"; "confusion matrix" ] do
                 Expect.stringContains out part "the report"

@@ -13,3 +13,8 @@ let expectArgument (param: string) (fragments: string list) (f: unit -> unit) : 
         for fr in fragments do Expect.stringContains e.Message fr "message"
         e
     | e -> failtestf "expected ArgumentException (ParamName %s), got %s: %s" param (e.GetType().Name) e.Message
+
+/// The time one fuzz case (a damaged file, a random call) may take before the test calls it a hang:
+/// a guard against a case that never ends or blows up, not a performance measure (cases take
+/// milliseconds; the host's stalls and a full garbage collection can take a second).
+let hangGuardSeconds = 10.0

@@ -191,5 +191,5 @@ let tests =
                     failtestf "%s threw %s: %s\n%s" name (e.GetType().FullName) e.Message e.StackTrace
                 | _ -> ()
                 // A hang guard, not a performance measure.
-                if seconds > 1.0 then failtestf "%s took %.2f s" name seconds
+                if seconds > Expectations.hangGuardSeconds then failtestf "%s took %.2f s" name seconds
     ]

@@ -381,7 +381,7 @@ let tests =
                     | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
                     if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
                     // A hang guard, not a performance measure: the slowest case takes milliseconds.
-                    if seconds > 1.0 then failures.Add(sprintf "%s: took %.2f s" what seconds)
+                    if seconds > Expectations.hangGuardSeconds then failures.Add(sprintf "%s: took %.2f s" what seconds)
             Console.Out.WriteLine(sprintf "model-file fuzz: %d files, %d loaded as valid models, the rest as ModelFormatException; largest allocation %d bytes (for a %d-byte file); slowest case %.3f s (%s); %.1f s" count valid (fst worst) (snd worst) (fst slowest) (snd slowest) clock.Elapsed.TotalSeconds)
             if failures.Count > 0 then
                 failtestf "%d unexpected exceptions, allocations or times, the first ones:\n%s" failures.Count (String.Join("\n", failures |> Seq.truncate 20))

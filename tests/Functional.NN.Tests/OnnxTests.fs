@@ -797,7 +797,7 @@ let tests =
                 | Ok _ -> ()
                 | Error e -> failures.Add(sprintf "%s: %s: %s" what (e.GetType().Name) e.Message)
                 if allocated > allowed then failures.Add(sprintf "%s: allocated %d bytes for a %d-byte file" what allocated b.Length)
-                if seconds > 1.0 then failures.Add(sprintf "%s: %.2f s for a %d-byte file" what seconds b.Length)
+                if seconds > Expectations.hangGuardSeconds then failures.Add(sprintf "%s: %.2f s for a %d-byte file" what seconds b.Length)
             for bytes, seed in files do
                 for what, b in mutations bytes seed do check what tryImport b
             // Pipelines (imputation, one-hot, scaling, float32 and float64): a valid pipeline or OnnxFormatException.

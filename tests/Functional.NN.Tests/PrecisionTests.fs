@@ -351,6 +351,18 @@ let tests =
                 | e -> failtestf "expected ArgumentException, got %O" e
             Expect.stringContains (message (Mat.ofRows [ [| 1.0; 1e38 |] ])) "x at row index 0, column 1 (b) is 1E+38," "the caller's column"
             Expect.stringContains (message (Mat.ofRows [ [| 1.0; nan |] ])) "column 1 (b) is missing, filled with 1E+38," "a missing cell as missing"
+            // A hand-made scaler that blows up a text column's one-hot input (offset 0.5, scale 1e-300 on t's first
+            // input): the message quotes the category given (or filled) and the one-hot input's value.
+            let scalerT = Scaler.create ScalingKind.Standard [| 0.5; 0.0; 0.0; 1.0 |] [| 1e-300; 1.0; 1.0; 0.25 |]
+            let textBlowUp = Pipeline.createWith pre [| "t"; "b" |] scalerT net4 Loss.MeanSquaredError "y" [||] (Scaler.identity 1)
+            let messageT (x: Matrix<float>) =
+                match Expect.throwsC (fun () -> Pipeline.outputs textBlowUp x |> ignore) id with
+                | :? ArgumentException as e -> e.Message
+                | e -> failtestf "expected ArgumentException, got %O" e
+            let m = messageT (Mat.ofRows [ [| 1.0; 0.0 |] ])
+            for fr in [ "column 0 (t) is category 'g'; its one-hot input"; " is 0, which the model's scaler (offset 0.5, scale 1E-300)" ] do
+                Expect.stringContains m fr "a text cell as its category"
+            Expect.stringContains (messageT (Mat.ofRows [ [| nan; 0.0 |] ])) "column 0 (t) is missing, filled with category 'r'; its one-hot input" "a missing text cell"
             // The single-row predictor names its own parameter, row, and the value as given, with and without text columns.
             for p, what in [ pipeline, "numeric columns"; withText, "a text column" ] do
                 let row = if what = "a text column" then [| 1.0; 1e38 |] else [| 0.5; 1e38 |]

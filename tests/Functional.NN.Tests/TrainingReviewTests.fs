@@ -46,6 +46,12 @@ let private quadrants () =
 
 let private g (v: float) = v.ToString("G6", CultureInfo.InvariantCulture).Replace('E', 'e')
 
+/// A caller's exception whose Data refuses writes (Exception.Data is virtual): the facade must not
+/// touch the caller's object to let it through.
+type private ReadOnlyDataException() =
+    inherit Exception("the caller's exception, read-only Data")
+    override _.Data = Collections.ObjectModel.ReadOnlyDictionary<obj, obj>(Collections.Generic.Dictionary<obj, obj>()) :> Collections.IDictionary
+
 [<Tests>]
 let tests =
     testList "Training review" [
@@ -181,6 +187,10 @@ let tests =
                 Expect.isTrue (obj.ReferenceEquals(e, thrown)) (sprintf "Pipeline.Fit: the callback's own exception, got %O" e)
                 // An ArgumentException of the caller's whose ParamName is one the facade renames in the core's errors
                 // (net -> network, optimizer -> Optimizer: Exceptions.cs's ParamNames) comes out as thrown too, not translated.
+                let own = ReadOnlyDataException()
+                let readOnly = { new IProgress<FunctionalNN.EpochRecord> with member _.Report r = if r.Epoch = 2 then raise own }
+                let e = Expect.throwsC (fun () -> FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 5), xv, yv, readOnly) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, own)) (sprintf "read-only Data: the callback's own exception, got %O" e)
                 for name in [ "net"; "optimizer" ] do
                     let own = ArgumentException("the caller's own check", name)
                     let progress = { new IProgress<FunctionalNN.EpochRecord> with member _.Report r = if r.Epoch = 2 then raise own }

@@ -114,8 +114,18 @@ module Pipeline =
                         let where =
                             if raw.RowCount = 1 && name <> "x" then sprintf "%s at column %d (%s)" name c pipeline.FeatureNames.[c]
                             else sprintf "%s at row index %d, column %d (%s)" name i c pipeline.FeatureNames.[c]
+                        let categories = pipeline.Preprocessor.Categories.[c]
+                        let category (index: float) =
+                            if index >= 0.0 && index < float categories.Length then sprintf "'%s'" categories.[int index] else "unseen"
                         let given =
-                            if Double.IsNaN raw.[i, c] then sprintf "is missing, filled with %s," (string encoded.[i, j])
+                            if categories.Length > 0 then
+                                // A text column: the scaled value is one of its one-hot inputs.
+                                let input = (Preprocessor.outputNames pipeline.Preprocessor pipeline.FeatureNames).[j]
+                                let cell =
+                                    if Double.IsNaN raw.[i, c] then sprintf "is missing, filled with category %s" (category pipeline.Preprocessor.Fill.[c])
+                                    else sprintf "is category %s" (category raw.[i, c])
+                                sprintf "%s; its one-hot input %s is %s," cell input (string encoded.[i, j])
+                            elif Double.IsNaN raw.[i, c] then sprintf "is missing, filled with %s," (string encoded.[i, j])
                             else sprintf "is %s," (string raw.[i, c])
                         let range =
                             if Double.IsFinite v then ", beyond the range of float32 (about 3.4e38), the network's precision"
