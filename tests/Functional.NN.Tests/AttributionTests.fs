@@ -112,18 +112,6 @@ let private narrowNormCase (seed: int) : Network * float[] * float[] =
     let xb, _ = Rng.many (2 * inputs) (Rng.nextUniform -1.0 1.0) rng
     net, Array.sub xb 0 inputs, Array.sub xb inputs inputs
 
-/// A custom block computing the identity, without parameters; `onBackward` sees each output
-/// gradient its backward pass is given.
-let private identityBlock (name: string) (width: int) (onBackward: Matrix<float> -> unit) : ICustomBlock =
-    { new ICustomBlock with
-        member _.Name = name
-        member _.InputSize = width
-        member _.OutputSize = width
-        member _.Parameters = [||]
-        member this.WithParameters _ = this
-        member _.Forward(x, _) = x.Clone()
-        member _.Backward(_, _, g, _) = onBackward g; g.Clone(), [||] }
-
 /// The network with an identity custom block put before each layer normalisation that follows a
 /// smooth block (in forward order, depth first: an activation other than the identity or a ReLU
 /// type, a layer normalisation or a custom block comes before it). It computes the same values,
@@ -131,7 +119,7 @@ let private identityBlock (name: string) (width: int) (onBackward: Matrix<float>
 /// these layer normalisations' variance minima always, where the network itself may skip the
 /// search when its blocks' bounds show that no minimum is narrow enough to cut.
 let private opaqueBeforeNorms (net: Network) : Network =
-    let identity (width: int) = identityBlock "identity" width ignore
+    let identity (width: int) = Fixtures.scalingBlock "identity" width 1.0
     let smooth (a: Activation) =
         match a with
         | Activation.Identity | Activation.ReLU | Activation.LeakyReLU _ -> false
@@ -165,7 +153,7 @@ let private smallNet (activation: Activation) (seed: int) : Network * float[] * 
 /// An identity block that records the most rows its backward pass was given (a custom block makes
 /// Auto run the reference, whose backward pass goes through every block once per batch).
 let private rowRecorder (width: int) (most: int ref) =
-    Block.Custom (identityBlock "recorder" width (fun g -> lock most (fun () -> most.Value <- max most.Value g.RowCount)))
+    Block.Custom (Fixtures.observedScalingBlock "recorder" width 1.0 (fun g -> lock most (fun () -> most.Value <- max most.Value g.RowCount)))
 
 /// A table with a numeric column a, a text column colour (red, green, blue; every 7th cell
 /// missing) and a numeric column b (every 5th cell missing), 40 rows, classes from a and b.

@@ -4,8 +4,9 @@ module Functional.NN.Tests.Fixtures
 open Functional.NN
 
 /// A parameter-free custom block (code, not data) of the given name and width that multiplies its
-/// input by `factor` (forward) and its output gradient by the same factor (backward).
-let scalingBlock (name: string) (width: int) (factor: float) : ICustomBlock =
+/// input by `factor` (forward) and its output gradient by the same factor (backward); `onBackward`
+/// sees each output gradient its backward pass is given.
+let observedScalingBlock (name: string) (width: int) (factor: float) (onBackward: MathNet.Numerics.LinearAlgebra.Matrix<float> -> unit) : ICustomBlock =
     { new ICustomBlock with
         member _.Name = name
         member _.InputSize = width
@@ -13,4 +14,7 @@ let scalingBlock (name: string) (width: int) (factor: float) : ICustomBlock =
         member _.Parameters = [||]
         member this.WithParameters _ = this
         member _.Forward(x, _) = factor * x
-        member _.Backward(_, _, g, _) = factor * g, [||] }
+        member _.Backward(_, _, g, _) = onBackward g; factor * g, [||] }
+
+/// `observedScalingBlock` without an observer.
+let scalingBlock (name: string) (width: int) (factor: float) : ICustomBlock = observedScalingBlock name width factor ignore
