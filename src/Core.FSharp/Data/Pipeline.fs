@@ -89,6 +89,12 @@ module Pipeline =
     let withUnknownCategory (unknown: UnknownCategory) (pipeline: Pipeline) : Pipeline =
         { pipeline with Preprocessor = Preprocessor.withUnknown unknown pipeline.Preprocessor }
 
+    /// The message of an error about a one-row batch x ("x at row index 0, column j ...", "x holds ...")
+    /// said of the caller's single row `name`, whose cells are called by `column` ("column", "index").
+    let internal oneRowMessage (name: string) (column: string) (e: ArgumentException) =
+        e.Message.Replace(" (Parameter 'x')", "").Replace("x at row index 0, column", sprintf "%s at %s" name column)
+            .Replace("x holds", sprintf "%s holds" name).Replace(" at row index 0, column", sprintf " at %s" column)
+
     /// Raises ArgumentException (ParamName `name`) when a scaled value (`scaled`, the scaler's
     /// output for `encoded`, the preprocessor's encoding of the raw rows `raw`) is not finite, or
     /// lies beyond float32's range (|v| > 3.4e38) for a Float32 network: the message quotes the

@@ -47,8 +47,7 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
                 try Pipeline.outputs pipeline x
                 with :? ArgumentException as e when e.ParamName = "x" ->
                     // Pipeline.outputs speaks of row index 0 of a batch x; this is the caller's row.
-                    let text = e.Message.Replace(" (Parameter 'x')", "")
-                    Check.fail "row" (text.Replace("x at row index 0, column", "row at index").Replace("x holds", "row holds").Replace(" at row index 0, column", " at index"))
+                    Check.fail "row" (Pipeline.oneRowMessage "row" "index" e)
             for k in 0 .. raw.Length - 1 do raw.[k] <- out.[0, k]
 
     /// The backend of the network's predictor.

@@ -1061,9 +1061,7 @@ module Attribution =
                 try Preprocessor.transform pre pipeline.FeatureNames (Matrix<float>.Build.DenseOfRowArrays [| v |])
                 with :? ArgumentException as ex when ex.ParamName = "x" ->
                     // The preprocessor's message is about row index 0 of a batch "x"; say it of `name`.
-                    let text = ex.Message.Replace(" (Parameter 'x')", "")
-                    Check.fail name (text.Replace("x at row index 0, column", sprintf "%s at column" name)
-                                         .Replace("x holds", sprintf "%s holds" name).Replace(" at row index 0, column", " at column"))
+                    Check.fail name (Pipeline.oneRowMessage name "column" ex)
             let s = Scaler.transform pipeline.Scaler e
             Pipeline.checkScaled pipeline name (Matrix<float>.Build.DenseOfRowArrays [| v |]) e s
             s.Row(0).ToArray()

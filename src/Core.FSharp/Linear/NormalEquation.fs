@@ -289,6 +289,13 @@ module NormalEquation =
     /// The Cholesky factor L of S (S = L L^T), or None when S is not numerically positive definite.
     let private cholesky (s: Matrix<float>) = try Some (s.Cholesky()) with :? ArgumentException -> None
 
+    /// Hager's estimate of S's condition number and S's near-singular direction, from S's Cholesky factor.
+    let private choleskyCondition (c: Cholesky<float>) = conditionEstimate (c.Factor.Transpose().ToArray())
+
+    /// W = D^-1/2 Z from S Z = D^-1/2 B (`bs`), given S's Cholesky factor and the entries `r` of D^-1/2.
+    let private solveEquilibrated (c: Cholesky<float>) (bs: Matrix<float>) (r: float[]) =
+        (c.Solve bs).MapIndexed(fun i _ v -> v * r.[i])
+
     /// The ridge solution W of (G + lambda I) W = B for G = X^T X / n (p x p, symmetric positive
     /// semi-definite), B = X^T Y / n and lambda > 0, given G and B (Ridge.fit uses ridgeLeastSquares,
     /// which is given X and Y and is more accurate near the refusal bound), by a Cholesky
@@ -310,15 +317,15 @@ module NormalEquation =
         let p = s.RowCount
         match cholesky s with
         | Some c ->
-            let condition, direction = conditionEstimate (c.Factor.Transpose().ToArray())
+            let condition, direction = choleskyCondition c
             if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText p columnName condition direction
-            c.Solve bs |> fun z -> z.MapIndexed(fun i _ v -> v * r.[i])
+            solveEquilibrated c bs r
         | None ->
             // S is singular to double precision. Its near-singular direction, to name the columns, from the
             // factor of S slightly shifted (2^-40 I, far above rounding and far below S's unit diagonal).
             let direction =
                 match cholesky (s + Matrix<float>.Build.DenseIdentity(p) * Math.ScaleB(1.0, -40)) with
-                | Some c -> snd (conditionEstimate (c.Factor.Transpose().ToArray()))
+                | Some c -> snd (choleskyCondition c)
                 | None -> [||]
             refuseSmallPenalty lambdaName lambdaText p columnName infinity direction
 
@@ -378,9 +385,9 @@ module NormalEquation =
         let formed =
             match cholesky s with
             | Some c ->
-                let condition, _ = conditionEstimate (c.Factor.Transpose().ToArray())
+                let condition, _ = choleskyCondition c
                 if condition * sqrt (float n) * Math.ScaleB(1.0, -53) <= formedErrorBound then
-                    Some (c.Solve bs |> fun z -> z.MapIndexed(fun i _ v -> v * r.[i]))
+                    Some (solveEquilibrated c bs r)
                 else None
             | None -> None
         match formed with
