@@ -125,7 +125,7 @@ public sealed class PipelineFitResult
         TrainLoss = r.TrainLoss;
         BestEpoch = Interop.ValueOrNull(r.BestEpoch);
         var c = r.Training.Checkpoint;
-        Checkpoint = new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
+        Checkpoint = Checkpoints.FromCore(c);
     }
 
     /// <summary>The trained pipeline.</summary>

@@ -55,7 +55,7 @@ public static class ModelFile
     public static TrainingCheckpoint<Network> LoadCheckpoint(string path)
     {
         var c = Errors.Run(() => FN.ModelFile.loadCheckpoint(path));
-        return new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch);
+        return Checkpoints.FromCore(c);
     }
 
     private static FN.SaveOptions Options(bool overwriteReadOnly) => FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly);

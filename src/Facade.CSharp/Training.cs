@@ -132,14 +132,14 @@ public static class Trainer
             new[] { ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)) });
         var c = r.Checkpoint;
         return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs, Interop.ValueOrNull(r.BestEpoch),
-            new TrainingCheckpoint<Network>(c, new Network(c.Model), c.Step, c.Epoch), r.Backend);
+            Checkpoints.FromCore(c), r.Backend);
     }
 
     private static TrainingResult<double[]> VectorResult(FN.TrainingResult<double[]> r)
     {
         var c = r.Checkpoint;
         return new TrainingResult<double[]>((double[])r.Model.Clone(), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs, Interop.ValueOrNull(r.BestEpoch),
-            new TrainingCheckpoint<double[]>(c, (double[])c.Model.Clone(), c.Step, c.Epoch), r.Backend);
+            Checkpoints.FromCore(c), r.Backend);
     }
 
     private static FN.Objective Objective(int sampleCount, Func<double[], int[], BatchLossAndGradient> f)

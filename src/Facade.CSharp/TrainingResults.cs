@@ -57,12 +57,14 @@ public readonly record struct BatchLossAndGradient(double Loss, double[] Gradien
 /// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
 public sealed class TrainingCheckpoint<TModel>
 {
-    internal TrainingCheckpoint(object core, TModel model, int step, int epoch)
+    internal TrainingCheckpoint(object core, TModel model, int step, int epoch, int? bestEpoch, IEnumerable<FN.EpochRecord> history)
     {
         Core = core;
         Model = model;
         Step = step;
         Epoch = epoch;
+        BestEpoch = bestEpoch;
+        History = history.Select(EpochRecord.FromCore).ToArray();
     }
 
     internal object Core { get; }
@@ -75,6 +77,23 @@ public sealed class TrainingCheckpoint<TModel>
 
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; }
+
+    /// <summary>The epoch whose weights the plateau stop keeps as the best so far (the ones it restores when it stops
+    /// watching a validation loss, in this run or in a resumed one); null without
+    /// <see cref="TrainingOptions.EarlyStoppingPatience"/> or before the first epoch ended.</summary>
+    public int? BestEpoch { get; }
+
+    /// <summary>The history so far, one record per completed epoch, oldest first (carried on by a resumed run).</summary>
+    public IReadOnlyList<EpochRecord> History { get; }
+}
+
+internal static class Checkpoints
+{
+    internal static TrainingCheckpoint<Network> FromCore(FN.Checkpoint<FN.Network> c) =>
+        new(c, new Network(c.Model), c.Step, c.Epoch, c.Best is null ? null : c.Best.Value.Epoch, c.History);
+
+    internal static TrainingCheckpoint<double[]> FromCore(FN.Checkpoint<double[]> c) =>
+        new(c, (double[])c.Model.Clone(), c.Step, c.Epoch, c.Best is null ? null : c.Best.Value.Epoch, c.History);
 }
 
 /// <summary>What a training run returns.</summary>

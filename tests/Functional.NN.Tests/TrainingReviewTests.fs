@@ -113,6 +113,19 @@ let tests =
                 Expect.isFalse (text.Contains(g last.ValidationLoss.Value)) "not the last epoch's validation loss"
                 let plain = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 3), xv, yv)
                 Expect.isFalse plain.BestEpoch.HasValue "nothing restored by the epoch limit"
+                // The checkpoint carries the plateau stop's best epoch and the history, also through a file.
+                let file = IO.Path.GetTempFileName()
+                try
+                    FunctionalNN.ModelFile.SaveCheckpoint(r.Checkpoint, file)
+                    for c in [ r.Checkpoint; FunctionalNN.ModelFile.LoadCheckpoint file ] do
+                        Expect.equal c.BestEpoch (Nullable k) "the checkpoint's best epoch is the restored one"
+                        Expect.equal (c.History |> Seq.map (fun h -> h.Epoch, g h.TrainLoss) |> List.ofSeq)
+                                     (r.History |> Seq.map (fun h -> h.Epoch, g h.TrainLoss) |> List.ofSeq) "the checkpoint's history is the run's"
+                finally IO.File.Delete file
+                let none = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy,
+                                                      FunctionalNN.TrainingOptions(MaxEpochs = 3, EarlyStoppingPatience = Nullable()), xv, yv)
+                Expect.isFalse none.Checkpoint.BestEpoch.HasValue "no plateau stop, no best epoch in the checkpoint"
+                Expect.equal none.Checkpoint.History.Count 3 "three epochs recorded"
             }
             test "C#: PipelineFitResult's TrainLoss, BestEpoch and ToString are the returned model's" {
                 let options =
