@@ -138,7 +138,7 @@ public static class Metrics
 
     /// <summary>-1/n sum log p[i, actual[i]], probabilities clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss up to
     /// version 1.1; since 1.2 it clips to 2.2e-16, which differs only where a true class has a probability below 1e-15);
-    /// rows are used as given, not renormalised.</summary>
+    /// each row must sum to 1 within 1e-5 (ArgumentException naming the row and its sum), not renormalised.</summary>
     public static double LogLoss(double[,] probabilities, int[] actual) =>
         FN.ClassificationMetrics.logLoss(Interop.ToMatrix(probabilities, nameof(probabilities)), actual);
 

@@ -164,6 +164,17 @@ let tests =
             expectArg "probabilities" [ "row 0"; "column 1"; "-5" ] (fun () -> ClassificationMetrics.logLoss (Mat.ofRows [ [| 0.5; -5.0 |] ]) [| 0 |] |> ignore)
             expectArg "probabilities" [ "row 1"; "1.5" ] (fun () -> FunctionalNN.Metrics.LogLoss(array2D [ [ 0.5; 0.5 ]; [ 1.5; 0.0 ] ], [| 0; 1 |]) |> ignore)
         }
+        test "log loss of a row that is no distribution is refused, naming the row and its sum" {
+            // 0.5 + 0.4 = 0.9 (row 1); a float32 softmax row of 1000 classes sums to 1 within 1e-5 and passes.
+            expectArg "probabilities" [ "row 1"; "0.9" ] (fun () -> ClassificationMetrics.logLoss (Mat.ofRows [ [| 0.5; 0.5 |]; [| 0.5; 0.4 |] ]) [| 0; 1 |] |> ignore)
+            expectArg "probabilities" [ "row 0"; "sums to 2" ] (fun () -> FunctionalNN.Metrics.LogLoss(array2D [ [ 1.0; 1.0 ] ], [| 0 |]) |> ignore)
+            let rnd = Random 4
+            let scores = Array.init 1000 (fun _ -> float32 (rnd.NextDouble()))
+            let total = Array.sum scores
+            let row = scores |> Array.map (fun v -> float (v / total))
+            let l = ClassificationMetrics.logLoss (Mat.ofRows [ row ]) [| 7 |]
+            Expect.floatClose Accuracy.high l (-(log row.[7])) "a float32-rounded distribution is accepted"
+        }
         test "duplicate or null class names are refused in metrics, reports and pipelines" {
             expectArg "classNames" [ "'a'" ] (fun () -> ClassificationMetrics.report [| "a"; "a" |] [| 0; 1 |] [| 0; 1 |] None |> ignore)
             expectArg "classNames" [ "null" ] (fun () -> FunctionalNN.Metrics.Classification([| "a"; null |], [| 0; 1 |], [| 0; 1 |]) |> ignore)

@@ -115,8 +115,10 @@ module ClassificationMetrics =
     /// The mean negative log-probability of the true class, -1/n sum_i log p_i,y_i, with p
     /// clipped to [1e-15, 1 - 1e-15] (scikit-learn's log_loss up to version 1.1; since 1.2 it
     /// clips to the data type's epsilon, 2.2e-16 for float64, which differs only where a true
-    /// class has a probability below 1e-15). Rows of p are probabilities, used as given: a row
-    /// that does not sum to 1 is not renormalised (scikit-learn 1.1 renormalised; later versions warn).
+    /// class has a probability below 1e-15). Each row of p must be a distribution over the classes:
+    /// a row whose sum differs from 1 by more than 1e-5 is refused (ArgumentException, ParamName
+    /// "probabilities", naming the row and its sum), where scikit-learn 1.1 renormalised it and
+    /// later versions warn; the tolerance admits float32 probabilities of any number of classes.
     let logLoss (probabilities: Matrix<float>) (actual: int[]) : float =
         Mat.checkBatch "probabilities" probabilities
         Check.notNull "actual" actual
@@ -128,6 +130,11 @@ module ClassificationMetrics =
                 let p = probabilities.[i, j]
                 if p < 0.0 || p > 1.0 then
                     Check.fail "probabilities" (sprintf "probabilities holds %s at row %d, column %d; a probability lies in [0, 1]." (string p) i j)
+            let mutable sum = 0.0
+            for j in 0 .. k - 1 do sum <- sum + probabilities.[i, j]
+            if abs (sum - 1.0) > 1e-5 then
+                Check.fail "probabilities"
+                    (sprintf "probabilities row %d sums to %s; each row must be a distribution over the %d classes, summing to 1 (within 1e-5). Scores proportional to probabilities can be divided by their row's sum first." i (sum.ToString("R", Globalization.CultureInfo.InvariantCulture)) k)
         let mutable s = 0.0
         actual |> Array.iteri (fun i c ->
             if c < 0 || c >= k then Check.fail "actual" (sprintf "actual[%d] = %d is outside 0 .. %d." i c (k - 1))
