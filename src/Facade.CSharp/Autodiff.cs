@@ -222,8 +222,9 @@ public sealed class Node
 /// <param name="Formula">The operation over its inputs' names, e.g. "x + y".</param>
 /// <param name="InputIds">The ids of its inputs.</param>
 /// <param name="Value">Its forward value.</param>
-/// <param name="Adjoint">dL/dnode, shaped like the value.</param>
-public sealed record NodeReport(int Id, string Name, string Formula, IReadOnlyList<int> InputIds, double[,] Value, double[,] Adjoint);
+/// <param name="Adjoint">dL/dnode, shaped like the value; null for a node computed from constants alone (no gradient
+/// depends on it, so the backward pass gives it no adjoint, as PyTorch gives none to a tensor that does not require one).</param>
+public sealed record NodeReport(int Id, string Name, string Formula, IReadOnlyList<int> InputIds, double[,] Value, double[,]? Adjoint);
 
 /// <summary>The result of <see cref="Node.Backward()"/>: the output's value, the gradient of every variable and,
 /// for explanation, every node's value and adjoint as a table and as DOT text.</summary>
@@ -242,7 +243,7 @@ public sealed class GradientRun
             formulas[gn.Id],
             gn.Inputs.ToArray(),
             result.Values[gn.Id].ToArray(),
-            result.Adjoints[gn.Id].ToArray())).ToArray();
+            result.Adjoints.TryFind(gn.Id) is { } a ? a.Value.ToArray() : null)).ToArray();
     }
 
     /// <summary>The output's value.</summary>

@@ -490,5 +490,71 @@ let domainAndDerivatives =
         }
     ]
 
+let private ofRows (rows: float list list) = Matrix<float>.Build.DenseOfRows(rows |> List.map Seq.ofList)
+
+/// The autodiff review's findings: constants' adjoints, results that share nothing, names of errors.
+let review =
+    testList "review" [
+        test "a node computed from constants alone gets no adjoint: sqrt of a 0 in the data does not block w's gradient" {
+            // f = sum(sqrt(C) w), C = [[0, 4], [1, 9]], w = [0.5; -1]: sqrt(C) = [[0, 2], [1, 3]], sqrt(C) w = [-2; -2.5],
+            // f = -4.5, df/dw = sqrt(C)^T [1; 1] = [1; 5] (by hand; PyTorch gives the same: w.grad = [[1], [5]]).
+            // d sqrt(c)/dc is infinite at c = 0, but no gradient depends on C.
+            let c = Node.named "c" (Node.constant (ofRows [ [ 0.0; 4.0 ]; [ 1.0; 9.0 ] ]))
+            let root = Node.named "root" (Node.pow 0.5 c)
+            let w = Node.variable "w" (ofRows [ [ 0.5 ]; [ -1.0 ] ])
+            let r = Autodiff.gradient (Node.sum (Node.matMul root w))
+            close 0.0 "f" r.Value -4.5
+            Expect.equal (r.Gradient "w" |> Mat.toArray2D) (array2D [ [ 1.0 ]; [ 5.0 ] ]) "df/dw"
+            for label in [ "c"; "root" ] do
+                let gn = r.Graph.Nodes |> List.find (fun gn -> gn.Node.Label = label)
+                Expect.isFalse (r.Adjoints.ContainsKey gn.Id) (sprintf "%s has no adjoint" label)
+            let rootRow = (Explain.table r).Split('\n') |> Array.find (fun l -> l.Contains "| root")
+            Expect.stringEnds (rootRow.TrimEnd()) "none" "the table says none"
+            Expect.isFalse ((Explain.dotOfRun r).Contains "root = c^0.5\\nvalue [[0, 2], [1, 3]]\\nadjoint") "no adjoint in the DOT box"
+            // (x 1e-200) 1e200 at x = 1e200: the share of the constant 1e-200 would be 1e200 x = infinity; dx = 1e200 1e-200 = 1.
+            let x = Node.scalarVariable "x" 1e200
+            let r2 = Autodiff.gradient ((x * Node.scalar 1e-200) * Node.scalar 1e200)
+            close 1e-15 "d/dx" (scalarOf r2 "x") 1.0
+            // A variable below the kink still gives the documented error: sqrt(v) at v = 0.
+            Expect.throwsT<ArgumentException> (fun () -> Autodiff.gradient (Node.sum (Node.pow 0.5 (Node.variable "v" (ofRows [ [ 0.0; 1.0 ] ])))) |> ignore) "a variable's infinite derivative"
+        }
+        test "the facade: a constant's NodeReport has no adjoint" {
+            let w = FunctionalNN.Autodiff.Variable("w", 2.0)
+            let run = (FunctionalNN.Autodiff.Constant(0.0).Pow(0.5) + w).Backward()
+            Expect.equal (run.ScalarGradient "w") 1.0 "d/dw (sqrt 0 + w) = 1"
+            Expect.isNull (run.Nodes.[0].Adjoint) "the constant 0"
+            Expect.isNotNull (run.Nodes |> Seq.find (fun n -> n.Name = "w")).Adjoint "w"
+        }
+        test "gradients and adjoints are matrices of their own" {
+            // a + b passes the same adjoint on to both inputs; the result must not hand out one matrix twice.
+            let r = Autodiff.gradient (Node.sum (Node.variable "a" (ofRows [ [ 1.0; 2.0 ] ]) + Node.variable "b" (ofRows [ [ 3.0; 4.0 ] ])))
+            Expect.isFalse (obj.ReferenceEquals(r.Gradient "a", r.Gradient "b")) "two gradients"
+            (r.Gradient "a").MapInplace(fun v -> v * 0.1)
+            Expect.equal (r.Gradient "b" |> Mat.toArray2D) (array2D [ [ 1.0; 1.0 ] ]) "b's gradient unchanged"
+            let ids = r.Graph.Nodes |> List.map (fun gn -> gn.Id)
+            for i in ids do
+                for j in ids do
+                    if i < j then Expect.isFalse (obj.ReferenceEquals(r.Adjoints.[i], r.Adjoints.[j])) (sprintf "adjoints %d and %d" i j)
+        }
+        test "a leaf's value read through Op is a copy: changing it does not change the node" {
+            let w = Node.variable "w" (ofRows [ [ 2.0 ] ])
+            let f = Node.pow 2.0 w
+            match w.Op with
+            | Op.Variable (_, v) -> v.[0, 0] <- 10.0
+            | _ -> failtest "a variable"
+            close 0.0 "f = w^2 at w = 2" (Autodiff.evaluate f).[0, 0] 4.0
+        }
+        test "errors of Autodiff.gradient and evaluate name the parameter 'output'" {
+            let e = Expect.throwsC (fun () -> Autodiff.gradient (Node.variable "a" (Matrix<float>.Build.Dense(2, 3, 1.0))) |> ignore) id
+            Expect.equal (e :?> ArgumentException).ParamName "output" "a 2x3 output"
+            Expect.stringContains e.Message "2x3" "the shape"
+            let twoA = Node.variable "a" (ofRows [ [ 1.0 ] ]) + Node.variable "a" (ofRows [ [ 2.0 ] ])
+            for f in [ (fun () -> Autodiff.gradient twoA |> ignore); (fun () -> Autodiff.evaluate twoA |> ignore) ] do
+                let e = Expect.throwsC f id
+                Expect.equal (e :?> ArgumentException).ParamName "output" "two variables named a"
+                Expect.stringContains e.Message "named 'a'" "the name"
+        }
+    ]
+
 [<Tests>]
-let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade; domainAndDerivatives ]
+let tests = testList "Autodiff" [ notesGraphs; sharedNodes; properties; construction; facade; domainAndDerivatives; review ]

@@ -29,8 +29,15 @@ module Explain =
         let names = names graph
         graph.Nodes |> List.map (formulaWith names) |> Array.ofList
 
+    /// A node's adjoint as text: "none" for a node computed from constants alone (no gradient
+    /// depends on it, so the backward pass gives it no adjoint).
+    let private adjointText (result: GradientResult) (id: int) : string =
+        match result.Adjoints.TryFind id with
+        | Some a -> formatMatrix a
+        | None -> "none"
+
     /// A text table of a run, one row per node in topological order: id, name, formula, shape,
-    /// forward value and adjoint dL/dnode.
+    /// forward value and adjoint dL/dnode ("none" for a node computed from constants alone).
     let table (result: GradientResult) : string =
         let g = result.Graph
         let names = names g
@@ -38,7 +45,7 @@ module Explain =
         let rows =
             g.Nodes |> List.map (fun gn ->
                 [ string gn.Id; names.[gn.Id]; formulaWith names gn; Check.shape gn.Node.Rows gn.Node.Cols
-                  formatMatrix result.Values.[gn.Id]; formatMatrix result.Adjoints.[gn.Id] ])
+                  formatMatrix result.Values.[gn.Id]; adjointText result gn.Id ])
         let widths = header |> List.mapi (fun k h -> (h :: List.map (List.item k) rows) |> List.map String.length |> List.max)
         let line (cells: string list) = String.Join(" | ", List.map2 (fun (c: string) w -> c.PadRight w) cells widths).TrimEnd()
         let rule = String.Join("-+-", widths |> List.map (fun w -> String('-', w)))
@@ -53,13 +60,13 @@ module Explain =
         for gn in graph.Nodes do
             let name = names.[gn.Id]
             let head =
-                match gn.Node.Op with
+                match gn.Node.Operation with
                 | Op.Constant _ | Op.Variable _ -> name
                 | _ -> sprintf "%s = %s" name (formulaWith names gn)
             let value = values |> Option.map (fun v -> sprintf "\\nvalue %s" (escape (formatMatrix v.[gn.Id]))) |> Option.defaultValue ""
-            let adjoint = adjoints |> Option.map (fun a -> sprintf "\\nadjoint %s" (escape (formatMatrix a.[gn.Id]))) |> Option.defaultValue ""
+            let adjoint = adjoints |> Option.bind (fun (a: Map<int, Matrix<float>>) -> a.TryFind gn.Id) |> Option.map (fun a -> sprintf "\\nadjoint %s" (escape (formatMatrix a))) |> Option.defaultValue ""
             let style =
-                match gn.Node.Op with
+                match gn.Node.Operation with
                 | Op.Variable _ -> ", style=filled, fillcolor=\"#dde8ff\""
                 | Op.Constant _ -> ", style=dashed"
                 | _ -> ""
@@ -73,5 +80,6 @@ module Explain =
     /// each input to the node that uses it.
     let dot (graph: Graph) : string = dotText graph None None
 
-    /// The graph of a run as DOT text, each box showing the node's value and adjoint.
+    /// The graph of a run as DOT text, each box showing the node's value and adjoint (no adjoint
+    /// for a node computed from constants alone).
     let dotOfRun (result: GradientResult) : string = dotText result.Graph (Some result.Values) (Some result.Adjoints)

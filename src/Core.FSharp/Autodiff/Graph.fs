@@ -25,7 +25,8 @@ type GradientResult =
       Graph: Graph
       /// Every node's forward value, by id.
       Values: Map<int, Matrix<float>>
-      /// Every node's adjoint dL/dnode (L the output), by id, shaped like its value.
+      /// The adjoint dL/dnode (L the output) of the output and of every node with a variable below
+      /// it, by id, shaped like its value; a node computed from constants alone has none.
       Adjoints: Map<int, Matrix<float>>
       /// The gradient dL/dv of every variable, by name.
       Gradients: Map<string, Matrix<float>> }
@@ -61,7 +62,7 @@ module internal GraphText =
     /// The operation as a formula over its inputs' names, e.g. "x + y" or "relu(n3)".
     let formulaWith (names: string[]) (node: GraphNode) : string =
         let arg k = names.[List.item k node.Inputs]
-        match node.Node.Op with
+        match node.Node.Operation with
         | Op.Constant _ -> "constant"
         | Op.Variable _ -> "variable"
         | Op.Add _ -> sprintf "%s + %s" (arg 0) (arg 1)
@@ -136,37 +137,52 @@ module Graph =
                         if not (ids.ContainsKey input) then stack.Push((input, false))
         { Nodes = List.ofSeq sorted; Output = ids.[output] }
 
-    /// The variables of a graph by name, with their values. Raises ArgumentException when two
-    /// variables share a name but not a value.
-    let variables (graph: Graph) : Map<string, Matrix<float>> =
+    /// `variables` with the ParamName of its error.
+    let internal variablesNamed (param: string) (graph: Graph) : Map<string, Matrix<float>> =
         graph.Nodes
         |> List.fold (fun (acc: Map<string, Matrix<float>>) gn ->
-            match gn.Node.Op with
+            match gn.Node.Operation with
             | Op.Variable (name, v) ->
                 match acc.TryFind name with
                 | Some other when not (other.Equals v) ->
-                    Check.fail "graph" (sprintf "Two variables are named '%s' but hold different values (shapes %s and %s); a name must denote one variable." name (Mat.shapeOf other) (Mat.shapeOf v))
+                    Check.fail param (sprintf "Two variables are named '%s' but hold different values (shapes %s and %s); a name must denote one variable." name (Mat.shapeOf other) (Mat.shapeOf v))
                 | _ -> acc.Add(name, v)
             | _ -> acc) Map.empty
+
+    /// The variables of a graph by name, with their values. Raises ArgumentException when two
+    /// variables share a name but not a value.
+    let variables (graph: Graph) : Map<string, Matrix<float>> = variablesNamed "graph" graph
+
+    /// For each node, by id: whether a variable lies below it (the node is one, or one of its
+    /// inputs has one below it): the nodes the backward pass passes adjoints to, as PyTorch passes
+    /// gradients only to tensors that require them.
+    let internal dependsOnVariable (graph: Graph) : bool[] =
+        let below = Array.zeroCreate graph.Nodes.Length
+        for gn in graph.Nodes do
+            below.[gn.Id] <-
+                match gn.Node.Operation with
+                | Op.Variable _ -> true
+                | _ -> gn.Inputs |> List.exists (fun i -> below.[i])
+        below
 
     /// `forwardIn` with the ParamName of its error about a value that is not finite.
     let internal forwardNamed (param: string) (precision: Precision) (graph: Graph) : Map<int, Matrix<float>> =
         let names = lazy (GraphText.names graph)
         graph.Nodes
         |> List.fold (fun (values: Map<int, Matrix<float>>) gn ->
-            let rule = Rules.ofOp gn.Node.Op
+            let rule = Rules.ofOp gn.Node.Operation
             let inputs = gn.Inputs |> List.map (fun i -> values.[i])
             let raw = rule.Forward inputs
             let value = raw |> Precision.roundMatrix precision
             // A variable or constant is read in the precision: in Float32 a finite value beyond
             // float32's range (|v| > 3.4e38) would become an infinity, so it is refused here,
             // naming the leaf and the value it was given (as networks refuse such inputs).
-            match gn.Node.Op with
+            match gn.Node.Operation with
             | Op.Variable _ | Op.Constant _ when precision = Precision.Float32 ->
                 match GraphText.firstWhere Double.IsInfinity value with
                 | Some (i, j, _) when Double.IsFinite raw.[i, j] ->
                     let what =
-                        match gn.Node.Op with
+                        match gn.Node.Operation with
                         | Op.Variable (name, _) -> sprintf "Variable '%s'" name
                         | _ -> sprintf "Constant %s" (GraphText.describe names.Value gn)
                     Check.fail param (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the precision of the run; scale it, or run in Precision.Float64." what (string raw.[i, j]) i j)
@@ -203,14 +219,17 @@ module Graph =
     /// The forward pass: every node's value, by id, in topological order (`forwardIn Float64`).
     let forward (graph: Graph) : Map<int, Matrix<float>> = forwardIn Precision.Float64 graph
 
-    /// The backward pass in a precision, from the forward values: the adjoint of every node, by
-    /// id. The output's adjoint is 1; nodes are visited in reverse topological order, and each
-    /// passes its inputs their VJP shares, which are summed when a node feeds several others (or
-    /// one node twice). Each share and each sum of shares is rounded once to the precision.
+    /// The backward pass in a precision, from the forward values: the adjoint of the output and of
+    /// every node with a variable below it, by id. The output's adjoint is 1; nodes are visited in
+    /// reverse topological order, and each passes its inputs their VJP shares, which are summed when
+    /// a node feeds several others (or one node twice). Each share and each sum of shares is rounded
+    /// once to the precision. A node computed from constants alone receives no share (no adjoint):
+    /// no gradient depends on it, so an infinite derivative there (the square root of a 0 in the
+    /// data) is no error. Every adjoint is a matrix of its own, shared with nothing.
     let internal backwardNamed (param: string) (precision: Precision) (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
         let out = values.[graph.Output]
         if out.RowCount <> 1 || out.ColumnCount <> 1 then
-            Check.fail "graph" (sprintf "backward needs a 1x1 output, but the output is %s; reduce it with Node.sum or Node.mean." (Mat.shapeOf out))
+            Check.fail param (sprintf "backward needs a 1x1 output, but the output is %s; reduce it with Node.sum or Node.mean." (Mat.shapeOf out))
         let round = Precision.roundMatrix precision
         let names = lazy (GraphText.names graph)
         let nodes = graph.Nodes |> Array.ofList
@@ -231,22 +250,31 @@ module Graph =
                     Check.fail param (sprintf "The backward pass gives %s %s %s at row %d, column %d%s%s from %s, whose adjoint is %s; every adjoint must be finite: the operation's derivative is infinite there (a fractional power at 0, a division by a number near 0) or the adjoint is beyond the range of a double." (GraphText.describe names nodes.[id]) what (GraphText.num v) i j inPrecision inputValue (GraphText.describe names from) (GraphText.formatMatrix g))
         let accumulate (from: GraphNode) (g: Matrix<float>) (adjoints: Map<int, Matrix<float>>) (id: int, share: Matrix<float>) =
             let share = share |> check id from g "the adjoint share"
-            adjoints.Change(id, function Some prev -> Some (prev + share |> check id from g "the adjoint (a sum of shares)") | None -> Some share)
+            // A rule may pass G itself on (z = a + b gives both inputs G): a copy, so that no two
+            // adjoints are one matrix.
+            let own = if obj.ReferenceEquals(share, g) then share.Clone() else share
+            adjoints.Change(id, function Some prev -> Some (prev + share |> check id from g "the adjoint (a sum of shares)") | None -> Some own)
+        let below = dependsOnVariable graph
         List.rev graph.Nodes
         |> List.fold (fun (adjoints: Map<int, Matrix<float>>) gn ->
-            match adjoints.TryFind gn.Id with
-            | None -> adjoints.Add(gn.Id, Mat.zeros values.[gn.Id].RowCount values.[gn.Id].ColumnCount)
-            | Some g ->
-                let rule = Rules.ofOp gn.Node.Op
-                let shares = rule.Backward (gn.Inputs |> List.map (fun i -> values.[i])) values.[gn.Id] g
-                List.zip gn.Inputs shares |> List.fold (accumulate gn g) adjoints)
+            if not below.[gn.Id] then adjoints
+            else
+                match adjoints.TryFind gn.Id with
+                | None -> adjoints.Add(gn.Id, Mat.zeros values.[gn.Id].RowCount values.[gn.Id].ColumnCount)
+                | Some g ->
+                    let rule = Rules.ofOp gn.Node.Operation
+                    let shares = rule.Backward (gn.Inputs |> List.map (fun i -> values.[i])) values.[gn.Id] g
+                    List.zip gn.Inputs shares
+                    |> List.filter (fun (i, _) -> below.[i])
+                    |> List.fold (accumulate gn g) adjoints)
             (Map.empty.Add(graph.Output, Mat.init 1 1 (fun _ _ -> 1.0)))
 
-    /// The backward pass in a precision, from the forward values: the adjoint of every node, by
-    /// id. The output's adjoint is 1; nodes are visited in reverse topological order, and each
-    /// passes its inputs their VJP shares, which are summed when a node feeds several others (or
-    /// one node twice). Each share and each sum of shares is rounded once to the precision.
-    /// Raises ArgumentException (ParamName "graph") when a share or a sum of shares is NaN or
+    /// The backward pass in a precision, from the forward values: the adjoint of the output and of
+    /// every node with a variable below it, by id (a node computed from constants alone has none:
+    /// no gradient depends on it). The output's adjoint is 1; nodes are visited in reverse
+    /// topological order, and each passes its inputs their VJP shares, which are summed when a
+    /// node feeds several others (or one node twice). Each share and each sum of shares is rounded
+    /// once to the precision. Raises ArgumentException (ParamName "graph") when a share or a sum of shares is NaN or
     /// infinite (the derivative of x^0.5 at 0, an adjoint beyond the double range), naming the
     /// node that receives it, the node that passes it, and the value.
     let backwardIn (precision: Precision) (graph: Graph) (values: Map<int, Matrix<float>>) : Map<int, Matrix<float>> =
@@ -261,13 +289,13 @@ module Graph =
     /// variable (summed over the nodes that share its name, each sum rounded to the precision).
     /// In Float32 every value, adjoint and gradient of the result is a float32 value.
     let internal runNamed (param: string) (precision: Precision) (graph: Graph) : GradientResult =
-        variables graph |> ignore
+        variablesNamed param graph |> ignore
         let values = forwardNamed param precision graph
         let adjoints = backwardNamed param precision graph values
         let gradients =
             graph.Nodes
             |> List.fold (fun (acc: Map<string, Matrix<float>>) gn ->
-                match gn.Node.Op with
+                match gn.Node.Operation with
                 | Op.Variable (name, _) ->
                     let sum prev =
                         let s = Precision.roundMatrix precision (prev + adjoints.[gn.Id])
@@ -276,7 +304,7 @@ module Graph =
                         | Some (i, j, v) ->
                             let range = if precision = Precision.Float32 then "float32's range (about 3.4e38), the precision of the run" else "the range of a double"
                             Check.fail param (sprintf "The gradient of variable '%s' (the sum over the nodes named '%s') is %s at row %d, column %d: the sum is beyond %s; every gradient must be finite." name name (GraphText.num v) i j range)
-                    acc.Change(name, function Some prev -> Some (sum prev) | None -> Some adjoints.[gn.Id])
+                    acc.Change(name, function Some prev -> Some (sum prev) | None -> Some (adjoints.[gn.Id].Clone()))
                 | _ -> acc) Map.empty
         { Graph = graph; Values = values; Adjoints = adjoints; Gradients = gradients }
 
@@ -296,9 +324,10 @@ module Autodiff =
 
     /// The value of a node computed in a precision (`Graph.forwardIn`). Raises ArgumentException
     /// (ParamName "output") when a node's value is NaN or infinite, naming the node, its formula
-    /// and the value.
+    /// and the value, and when two variables share a name but not a value.
     let evaluateIn (precision: Precision) (output: Node) : Matrix<float> =
         let graph = Graph.ofOutput output
+        Graph.variablesNamed "output" graph |> ignore
         (Graph.forwardNamed "output" precision graph).[graph.Output]
 
     /// The value of a node (the forward pass of the graph below it, in float64; see `evaluateIn`).
@@ -306,9 +335,10 @@ module Autodiff =
 
     /// The forward and backward passes below a 1 x 1 output in a precision (`Graph.runIn`).
     /// Raises ArgumentException (ParamName "output") when a node's value or adjoint, or a
-    /// variable's gradient, is NaN or infinite, naming the node, its formula and the value.
+    /// variable's gradient, is NaN or infinite, naming the node, its formula and the value, when
+    /// the output is not 1 x 1, and when two variables share a name but not a value.
     let gradientIn (precision: Precision) (output: Node) : GradientResult = Graph.runNamed "output" precision (Graph.ofOutput output)
 
-    /// The forward and backward passes below a 1 x 1 output: its value, every node's value and
-    /// adjoint, and the gradient with respect to every variable (in float64; see `gradientIn`).
+    /// The forward and backward passes below a 1 x 1 output: its value, every node's value, the
+    /// adjoints (of every node with a variable below it), and the gradient with respect to every variable (in float64; see `gradientIn`).
     let gradient (output: Node) : GradientResult = gradientIn Precision.Float64 output

@@ -23,8 +23,15 @@ type Node =
           rows: int
           cols: int
           label: string }
-    /// The operation that computes this node from its inputs.
-    member this.Op = this.op
+    /// The operation that computes this node from its inputs. A constant's or a variable's value
+    /// comes as a copy: changing it does not change the node.
+    member this.Op =
+        match this.op with
+        | Op.Constant v -> Op.Constant(v.Clone())
+        | Op.Variable (name, v) -> Op.Variable(name, v.Clone())
+        | op -> op
+    /// The operation itself, the leaves' values not copied (the library's own reads).
+    member internal this.Operation = this.op
     /// The number of rows of the node's value.
     member this.Rows = this.rows
     /// The number of columns of the node's value.
@@ -89,7 +96,7 @@ module Node =
 
     /// The inputs of an operation, in order (none for constants and variables).
     let inputs (node: Node) : Node list =
-        match node.Op with
+        match node.Operation with
         | Op.Constant _ | Op.Variable _ -> []
         | Op.Add (a, b) | Op.Subtract (a, b) | Op.Multiply (a, b) | Op.Divide (a, b) | Op.MatMul (a, b) -> [ a; b ]
         | Op.Transpose a | Op.Sum a | Op.SumAlong (_, a) | Op.Mean a | Op.MeanAlong (_, a)
