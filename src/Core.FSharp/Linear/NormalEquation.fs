@@ -101,15 +101,31 @@ module NormalEquation =
             let big = m.Column(j).AbsoluteMaximum()
             if big > 0.0 && Double.IsFinite big then Math.ILogB big + 1 else 0)
 
-    /// m with column j multiplied by 2^-e_j.
-    let private scaleColumns (e: int[]) (m: Matrix<float>) : Matrix<float> =
-        m.MapIndexed(fun _ j v -> Math.ScaleB(v, -e.[j]))
+    /// The column-major storage of m with column j multiplied by 2^-e_j, in a new array (m is not
+    /// changed): what the Householder QR factors or applies Q^T to in place.
+    let private scaledStorage (e: int[]) (m: Matrix<float>) : float[] =
+        let a = m.ToColumnMajorArray()
+        let n = m.RowCount
+        for j in 0 .. e.Length - 1 do
+            let s = -e.[j]
+            if s <> 0 then
+                for i in j * n .. j * n + n - 1 do a.[i] <- Math.ScaleB(a.[i], s)
+        a
+
 
     /// The solution W of the unscaled problem from the solution Ws of the scaled one: the design is
     /// scaled D with D = diag(2^dExp) and Y = Ys E with E = diag(2^yExp), so W = D^-1 Ws E and
     /// weight [j, k] = Ws[j, k] 2^(yExp[k] - dExp[j]).
     let private unscaleSolution (dExp: int[]) (yExp: int[]) (ws: Matrix<float>) : Matrix<float> =
         ws.MapIndexed(fun j k v -> Math.ScaleB(v, yExp.[k] - dExp.[j]))
+
+    /// The least-squares solution of the unscaled problem from the factor of the scaled design
+    /// (columns scaled by 2^-dExp) and the unscaled targets y: Q^T applied to a copy of y with its
+    /// columns scaled by 2^-yExp, back substitution with R, then unscaleSolution.
+    let private solveScaled (qr: HouseholderQr.Factor) (dExp: int[]) (yExp: int[]) (y: Matrix<float>) : Matrix<float> =
+        let ys = scaledStorage yExp y
+        HouseholderQr.applyQtInPlace qr y.ColumnCount ys
+        unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr y.ColumnCount ys)
 
     /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
     /// n >= p) and targets Y (n x k), by one thin QR factorisation of X. `columnName j` names
@@ -118,23 +134,26 @@ module NormalEquation =
     /// column is dependent and points to ridge regression when the rank test fails.
     let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
         Check.positive "tolerance" tolerance
+        let n = design.RowCount
         let p = design.ColumnCount
         let dExp = columnExponents design
         let yExp = columnExponents y
-        let scaled = scaleColumns dExp design
-        let ys = scaleColumns yExp y
-        let qr = scaled.QR(QRMethod.Thin)
-        let r = qr.R
+        let scaled = scaledStorage dExp design
+        // The norms of the scaled design's columns, before the factorisation overwrites them.
+        let norms = Array.init p (fun j -> HouseholderQr.norm2 scaled (j * n) n)
+        let qr = HouseholderQr.factorInPlace n p scaled
+        let rDiagonal = HouseholderQr.rDiagonal qr
         let ratio j =
-            let norm = scaled.Column(j).L2Norm()
-            if norm > 0.0 then (r.[j, j] / norm) * (r.[j, j] / norm) else 0.0
+            let norm = norms.[j]
+            let rjj = rDiagonal.[j]
+            if norm > 0.0 then (rjj / norm) * (rjj / norm) else 0.0
         match Seq.init p id |> Seq.tryFind (fun j -> let q = ratio j in q < tolerance || Double.IsNaN q) with
         | Some j ->
             let constantValue k =
                 let c = design.[0, k]
                 if design.Column(k).ForAll(fun v -> v = c) then Some c else None
             singular p columnName constantValue tolerance j (ratio j)
-        | None -> unscaleSolution dExp yExp (qr.Solve ys)
+        | None -> solveScaled qr dExp yExp y
 
     /// x with U x = b for an upper triangular U (p x p) whose diagonal is `pivot` (U's own diagonal,
     /// or with its zeros replaced, see conditionEstimate); reads U by rows.
@@ -399,12 +418,12 @@ module NormalEquation =
             let rhs = y.Stack(Matrix<float>.Build.Dense(p, y.ColumnCount))
             let dExp = columnExponents m
             let yExp = columnExponents rhs
-            let qr = (scaleColumns dExp m).QR(QRMethod.Thin)
-            let rf = qr.R
+            let qr = HouseholderQr.factorInPlace (n + p) p (scaledStorage dExp m)
             // Column j of R has the norm of column j of the scaled stacked matrix (> 0: it holds the scaled
             // sqrt(n lambda)); R with unit columns is the Cholesky factor of S, up to the signs of its rows.
-            let norms = Array.init p (fun j -> rf.Column(j).L2Norm())
+            let norms = Array.init p (HouseholderQr.rColumnNorm qr)
+            let rf = HouseholderQr.r qr
             let u = Array2D.init p p (fun i j -> rf.[i, j] / norms.[j])
             let condition, direction = conditionEstimate u
             if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText p columnName condition direction
-            unscaleSolution dExp yExp (qr.Solve(scaleColumns yExp rhs))
+            solveScaled qr dExp yExp rhs
