@@ -18,7 +18,9 @@ open Functional.NN.Linear
 // - the least-squares perturbation bound (Higham Thm 20.1) gives a relative error of the solution of
 //   at most gamma (kappa + kappa^2 ||r|| / (||X||_2 ||w||)) (kappa = sigma_max / sigma_min of X, r the
 //   residual) for each of two backward-stable solvers, so they differ by at most twice that.
-// Measured errors are 10 to 1000 times below these bounds.
+// Measured on the seeded panel-boundary cases: the Gram error 0 to 0.023 of its bound, the solution's
+// difference 2e-6 to 0.11 of its bound (the 0.11 at 1 x 1; the bounds grow like n p, typical errors
+// like sqrt(n p)), while a wrong reflector or block T gives errors of order 1.
 
 let private u = Math.ScaleB(1.0, -53)
 let private gamma (n: int) (p: int) = float (2 * n * p + n + 16) * u

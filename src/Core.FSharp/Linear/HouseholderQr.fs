@@ -252,12 +252,6 @@ module internal HouseholderQr =
             let m = n - j0
             applyBlock (reflectors f.Packed n j0 b) m b t y n j0 0 k)
 
-    /// Q^T Y (n x k) for a copy of Y.
-    let applyQt (f: Factor) (y: MathNet.Numerics.LinearAlgebra.Matrix<float>) : MathNet.Numerics.LinearAlgebra.Matrix<float> =
-        let values = y.ToColumnMajorArray()
-        applyQtInPlace f y.ColumnCount values
-        MathNet.Numerics.LinearAlgebra.Matrix<float>.Build.Dense(f.Rows, y.ColumnCount, values)
-
     /// W (p x k) with R W = (Q^T Y)_(0..p-1), given qty = Q^T Y (n x k, column-major), by back
     /// substitution along R's columns. R_jj = 0 gives infinities or NaN (the callers' rank test and
     /// condition estimate come first).

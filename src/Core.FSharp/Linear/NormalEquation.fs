@@ -9,7 +9,8 @@ open Functional.NN
 /// Solvers of the normal equation, never by forming an inverse:
 ///
 /// - least squares, X^T X W = X^T Y, by a thin QR factorisation X = Q R of the design itself
-///   (W = R^-1 Q^T Y). Factorising X^T X (Cholesky) would square the condition number of X;
+///   (W = R^-1 Q^T Y; HouseholderQr, a blocked Householder QR whose products run on the kernels'
+///   Gemm and which never forms Q). Factorising X^T X (Cholesky) would square the condition number of X;
 ///   QR keeps it, so an ill-conditioned design (a polynomial of degree 5 on [0, 10]) loses
 ///   about half as many digits.
 /// - ridge, (X^T X / n + lambda I) W = X^T Y / n with lambda > 0, by a Cholesky factorisation
@@ -93,9 +94,12 @@ module NormalEquation =
     /// column is multiplied by 2^-e_j (0 for a zero or non-finite column). Both QR solvers (least
     /// squares and ridge's stacked system) scale by them: multiplying by a power of two is exact in
     /// binary floating point (short of subnormals), so the scaled problem has the same solution up to
-    /// the inverse scaling of the weights, and MathNet's Householder QR neither overflows (its sums of
-    /// squares, entries >= 1e154) nor underflows (entries <= 1e-154) on it. sin^2 of the rank test does
-    /// not depend on a column's scale, so the test is the same on the scaled design.
+    /// the inverse scaling of the weights, and the Householder QR (HouseholderQr) works on entries of
+    /// at most 1 in size: its sums of squares and products neither overflow (entries >= 1e154 would)
+    /// nor underflow (entries <= 1e-154) but for entries far below their column's largest. (Its norms
+    /// are safe on any scale by their own power-of-two scaling; MathNet's QR, used before, was not, and
+    /// needed this.) sin^2 of the rank test does not depend on a column's scale, so the test is the
+    /// same on the scaled design.
     let private columnExponents (m: Matrix<float>) : int[] =
         Array.init m.ColumnCount (fun j ->
             let big = m.Column(j).AbsoluteMaximum()
@@ -128,7 +132,8 @@ module NormalEquation =
         unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr y.ColumnCount ys)
 
     /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
-    /// n >= p) and targets Y (n x k), by one thin QR factorisation of X. `columnName j` names
+    /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
+    /// Q^T Y applied by panels, then back substitution with R). `columnName j` names
     /// column j of the design for the message (for example "feature 0, distance_km" or "the
     /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
     /// column is dependent and points to ridge regression when the rank test fails.
@@ -387,8 +392,8 @@ module NormalEquation =
     ///   factor, O(p^2)) keeps kappa sqrt(n) u <= 1e-6 (the typical size of that error), that solve
     ///   is the answer.
     /// - Otherwise (or when the Cholesky factorisation fails) it solves the equivalent least-squares
-    ///   problem of the stacked system [X; sqrt(n lambda) I] W = [Y; 0] by a thin Householder QR,
-    ///   with the power-of-two column scaling of leastSquares, without forming X^T X: the R factor
+    ///   problem of the stacked system [X; sqrt(n lambda) I] W = [Y; 0] by the blocked Householder QR
+    ///   of leastSquares (HouseholderQr), with its power-of-two column scaling, without forming X^T X: the R factor
     ///   with its columns scaled to unit norm is the Cholesky factor of S (S = R^T R), so the same
     ///   Hager estimate of S's condition number comes from R, and it refuses a lambda with an estimate
     ///   above MaxRidgeCondition as ridgeNamed does, naming the columns of the estimate's near-singular
