@@ -507,7 +507,7 @@ let tests =
                 Expect.isFalse (e.Message.Contains "rank-deficient") "not the least-squares message"
             testCase "a degree-5 polynomial on [0, 10] from 40 noiseless points: coefficients within 1e-9 (QR of X)" <| fun () ->
                 // y = 5 - 4x + 3x^2 - 2x^3 + x^4 - 0.5x^5 at x_i = 10 i / 39; the coefficients are the expected
-                // values. Measured: QR of X 2.3e-11; a Cholesky solve of X^T X (the old solver) 3.6e-8.
+                // values. Measured: QR of X 8.2e-12 (largest absolute error; MathNet's QR, used before, 2.6e-11); a Cholesky solve of X^T X (the old solver) 3.6e-8.
                 let xs = Array.init 40 (fun i -> 10.0 * float i / 39.0)
                 let c = [| 5.0; -4.0; 3.0; -2.0; 1.0; -0.5 |]
                 let f x = Array.foldBack (fun ci acc -> ci + x * acc) c 0.0

@@ -20,8 +20,9 @@ type LeastSquaresOptions =
 /// Ordinary least squares by the normal equation (notes, ch. 1.3). The cost is the notes' (1.3),
 /// C(W) = 1/(2n) ||X W - Y||^2, its gradient (1.5) is (X^T X W - X^T Y) / n, and W* solves
 /// X^T X W* = X^T Y (1.6). The notes write W* = (X^T X)^-1 X^T Y; the library never forms the
-/// inverse (nor X^T X) but solves the least-squares problem by a QR factorisation of the design
-/// X (NormalEquation.leastSquares), which keeps the condition number of X instead of squaring it.
+/// inverse (nor X^T X) but solves the least-squares problem by a blocked Householder QR factorisation
+/// of the design X (NormalEquation.leastSquares), which keeps the condition number of X instead of
+/// squaring it.
 module LeastSquares =
 
     /// The name of column j of the design for error messages.

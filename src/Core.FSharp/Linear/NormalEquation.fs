@@ -9,7 +9,8 @@ open Functional.NN
 /// Solvers of the normal equation, never by forming an inverse:
 ///
 /// - least squares, X^T X W = X^T Y, by a thin QR factorisation X = Q R of the design itself
-///   (W = R^-1 Q^T Y). Factorising X^T X (Cholesky) would square the condition number of X;
+///   (W = R^-1 Q^T Y; HouseholderQr, a blocked Householder QR whose products run on the kernels'
+///   Gemm and which never forms Q). Factorising X^T X (Cholesky) would square the condition number of X;
 ///   QR keeps it, so an ill-conditioned design (a polynomial of degree 5 on [0, 10]) loses
 ///   about half as many digits.
 /// - ridge, (X^T X / n + lambda I) W = X^T Y / n with lambda > 0, by a Cholesky factorisation
@@ -93,17 +94,28 @@ module NormalEquation =
     /// column is multiplied by 2^-e_j (0 for a zero or non-finite column). Both QR solvers (least
     /// squares and ridge's stacked system) scale by them: multiplying by a power of two is exact in
     /// binary floating point (short of subnormals), so the scaled problem has the same solution up to
-    /// the inverse scaling of the weights, and MathNet's Householder QR neither overflows (its sums of
-    /// squares, entries >= 1e154) nor underflows (entries <= 1e-154) on it. sin^2 of the rank test does
-    /// not depend on a column's scale, so the test is the same on the scaled design.
+    /// the inverse scaling of the weights, and the Householder QR (HouseholderQr) works on entries of
+    /// at most 1 in size: its sums of squares and products neither overflow (entries >= 1e154 would)
+    /// nor underflow (entries <= 1e-154) but for entries far below their column's largest. (Its norms
+    /// are safe on any scale by their own power-of-two scaling; MathNet's QR, used before, was not, and
+    /// needed this.) sin^2 of the rank test does not depend on a column's scale, so the test is the
+    /// same on the scaled design.
     let private columnExponents (m: Matrix<float>) : int[] =
         Array.init m.ColumnCount (fun j ->
             let big = m.Column(j).AbsoluteMaximum()
             if big > 0.0 && Double.IsFinite big then Math.ILogB big + 1 else 0)
 
-    /// m with column j multiplied by 2^-e_j.
-    let private scaleColumns (e: int[]) (m: Matrix<float>) : Matrix<float> =
-        m.MapIndexed(fun _ j v -> Math.ScaleB(v, -e.[j]))
+    /// The column-major storage of m with column j multiplied by 2^-e_j, in a new array (m is not
+    /// changed): what the Householder QR factors or applies Q^T to in place.
+    let private scaledStorage (e: int[]) (m: Matrix<float>) : float[] =
+        let a = m.ToColumnMajorArray()
+        let n = m.RowCount
+        for j in 0 .. e.Length - 1 do
+            let s = -e.[j]
+            if s <> 0 then
+                for i in j * n .. j * n + n - 1 do a.[i] <- Math.ScaleB(a.[i], s)
+        a
+
 
     /// The solution W of the unscaled problem from the solution Ws of the scaled one: the design is
     /// scaled D with D = diag(2^dExp) and Y = Ys E with E = diag(2^yExp), so W = D^-1 Ws E and
@@ -111,30 +123,42 @@ module NormalEquation =
     let private unscaleSolution (dExp: int[]) (yExp: int[]) (ws: Matrix<float>) : Matrix<float> =
         ws.MapIndexed(fun j k v -> Math.ScaleB(v, yExp.[k] - dExp.[j]))
 
+    /// The least-squares solution of the unscaled problem from the factor of the scaled design
+    /// (columns scaled by 2^-dExp) and the unscaled targets y: Q^T applied to a copy of y with its
+    /// columns scaled by 2^-yExp, back substitution with R, then unscaleSolution.
+    let private solveScaled (qr: HouseholderQr.Factor) (dExp: int[]) (yExp: int[]) (y: Matrix<float>) : Matrix<float> =
+        let ys = scaledStorage yExp y
+        HouseholderQr.applyQtInPlace qr y.ColumnCount ys
+        unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr y.ColumnCount ys)
+
     /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
-    /// n >= p) and targets Y (n x k), by one thin QR factorisation of X. `columnName j` names
+    /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
+    /// Q^T Y applied by panels, then back substitution with R). `columnName j` names
     /// column j of the design for the message (for example "feature 0, distance_km" or "the
     /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
     /// column is dependent and points to ridge regression when the rank test fails.
     let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
         Check.positive "tolerance" tolerance
+        let n = design.RowCount
         let p = design.ColumnCount
         let dExp = columnExponents design
         let yExp = columnExponents y
-        let scaled = scaleColumns dExp design
-        let ys = scaleColumns yExp y
-        let qr = scaled.QR(QRMethod.Thin)
-        let r = qr.R
+        let scaled = scaledStorage dExp design
+        // The norms of the scaled design's columns, before the factorisation overwrites them.
+        let norms = Array.init p (fun j -> HouseholderQr.norm2 scaled (j * n) n)
+        let qr = HouseholderQr.factorInPlace n p scaled
+        let rDiagonal = HouseholderQr.rDiagonal qr
         let ratio j =
-            let norm = scaled.Column(j).L2Norm()
-            if norm > 0.0 then (r.[j, j] / norm) * (r.[j, j] / norm) else 0.0
+            let norm = norms.[j]
+            let rjj = rDiagonal.[j]
+            if norm > 0.0 then (rjj / norm) * (rjj / norm) else 0.0
         match Seq.init p id |> Seq.tryFind (fun j -> let q = ratio j in q < tolerance || Double.IsNaN q) with
         | Some j ->
             let constantValue k =
                 let c = design.[0, k]
                 if design.Column(k).ForAll(fun v -> v = c) then Some c else None
             singular p columnName constantValue tolerance j (ratio j)
-        | None -> unscaleSolution dExp yExp (qr.Solve ys)
+        | None -> solveScaled qr dExp yExp y
 
     /// x with U x = b for an upper triangular U (p x p) whose diagonal is `pivot` (U's own diagonal,
     /// or with its zeros replaced, see conditionEstimate); reads U by rows.
@@ -368,8 +392,8 @@ module NormalEquation =
     ///   factor, O(p^2)) keeps kappa sqrt(n) u <= 1e-6 (the typical size of that error), that solve
     ///   is the answer.
     /// - Otherwise (or when the Cholesky factorisation fails) it solves the equivalent least-squares
-    ///   problem of the stacked system [X; sqrt(n lambda) I] W = [Y; 0] by a thin Householder QR,
-    ///   with the power-of-two column scaling of leastSquares, without forming X^T X: the R factor
+    ///   problem of the stacked system [X; sqrt(n lambda) I] W = [Y; 0] by the blocked Householder QR
+    ///   of leastSquares (HouseholderQr), with its power-of-two column scaling, without forming X^T X: the R factor
     ///   with its columns scaled to unit norm is the Cholesky factor of S (S = R^T R), so the same
     ///   Hager estimate of S's condition number comes from R, and it refuses a lambda with an estimate
     ///   above MaxRidgeCondition as ridgeNamed does, naming the columns of the estimate's near-singular
@@ -399,12 +423,12 @@ module NormalEquation =
             let rhs = y.Stack(Matrix<float>.Build.Dense(p, y.ColumnCount))
             let dExp = columnExponents m
             let yExp = columnExponents rhs
-            let qr = (scaleColumns dExp m).QR(QRMethod.Thin)
-            let rf = qr.R
+            let qr = HouseholderQr.factorInPlace (n + p) p (scaledStorage dExp m)
             // Column j of R has the norm of column j of the scaled stacked matrix (> 0: it holds the scaled
             // sqrt(n lambda)); R with unit columns is the Cholesky factor of S, up to the signs of its rows.
-            let norms = Array.init p (fun j -> rf.Column(j).L2Norm())
+            let norms = Array.init p (HouseholderQr.rColumnNorm qr)
+            let rf = HouseholderQr.r qr
             let u = Array2D.init p p (fun i j -> rf.[i, j] / norms.[j])
             let condition, direction = conditionEstimate u
             if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText p columnName condition direction
-            unscaleSolution dExp yExp (qr.Solve(scaleColumns yExp rhs))
+            solveScaled qr dExp yExp rhs

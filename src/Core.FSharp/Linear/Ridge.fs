@@ -38,8 +38,8 @@ type RidgeOptions =
 /// Ridge (regularised least-squares) regression, notes ch. 1.6, in both forms (see RidgeForm),
 /// never by an inverse (NormalEquation.ridgeLeastSquares): by a Cholesky factorisation of the
 /// regularised normal equation equilibrated to unit diagonal when its estimated condition number is
-/// small enough that forming X^T X / n costs no accuracy, otherwise by a Householder QR of the
-/// stacked system [X; sqrt(n lambda) I]. With lambda > 0 there is no rank
+/// small enough that forming X^T X / n costs no accuracy, otherwise by a blocked Householder QR of
+/// the stacked system [X; sqrt(n lambda) I] (the QR of least squares). With lambda > 0 there is no rank
 /// test: a duplicated or constant column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
 ///
 /// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
