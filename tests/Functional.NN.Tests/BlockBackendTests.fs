@@ -9,7 +9,9 @@
 /// grown over at most 4 steps and scaled by a normalisation's 1/sqrt(var + eps) <= 1/sqrt(1e-5)
 /// ~ 300), float32 2e-3 (the kernels accumulate products in float32, the reference in float64
 /// rounded once: ~1e-6 relative per product over widths <= 8, scaled as above). Expected values
-/// come from the reference backend, never from the kernels.
+/// come from the reference backend, never from the kernels. They hold for the cases drawn here
+/// (widths <= 8, 2 to 15 rows, at most 4 steps), not for ill-conditioned training: batch
+/// normalisation on 2-row batches over more steps can exceed them (docs/backends.md).
 module Functional.NN.Tests.BlockBackendTests
 
 open System
