@@ -3,7 +3,9 @@ namespace Functional.NN
 open System
 open MathNet.Numerics.LinearAlgebra
 
-/// An element-wise activation function s applied to a layer's pre-activation Z.
+/// An element-wise activation function s applied to a layer's pre-activation Z. Every activation
+/// keeps NaN (s(NaN) = NaN, as PyTorch's), on both backends, so a NaN made inside a network reaches
+/// the output and the output and loss checks instead of becoming a finite wrong value.
 [<RequireQualifiedAccess>]
 type Activation =
     /// s(z) = z; s'(z) = 1.
@@ -12,13 +14,14 @@ type Activation =
     | Sigmoid
     /// s(z) = tanh z; s'(z) = 1 - tanh^2 z, computed from the output.
     | Tanh
-    /// s(z) = max(0, z); s'(z) = 1 for z > 0, else 0 (the value 0 is taken at the kink).
+    /// s(z) = max(0, z), with s(NaN) = NaN (torch.relu); s'(z) = 1 for z > 0, else 0 (the value 0
+    /// is taken at the kink).
     | ReLU
     /// s(z) = z for z > 0, slope * z otherwise; s'(z) = 1 or slope.
     | LeakyReLU of slope: float
     /// s(z) = log(1 + e^z), computed without overflow; s'(z) = 1 / (1 + e^-z).
     | Softplus
-    /// The perceptron's unit step: s(z) = 1 for z >= 0, else 0. Its derivative is zero almost
+    /// The perceptron's unit step: s(z) = 1 for z >= 0, else 0 (NaN for NaN). Its derivative is zero almost
     /// everywhere, so a network with a step layer cannot be trained by gradient.
     | Step
 

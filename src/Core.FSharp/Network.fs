@@ -476,15 +476,7 @@ module Network =
         Check.notNull "blocks" blocks
         let blocks = List.ofSeq blocks
         if List.isEmpty blocks then Check.fail "blocks" "A network needs at least one block."
-        // First, as the walks below recurse into residual blocks.
-        match Block.tooDeep blocks with
-        | Some here ->
-            Check.fail "blocks" (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here Block.maxDepth Block.maxDepth)
-        | None -> ()
-        Block.iter (fun b -> if isNull (box b) then Check.fail "blocks" "blocks holds a null block.") blocks
-        match Block.checkWidths "blocks" "" None blocks with
-        | None -> Check.fail "blocks" "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
-        | Some _ -> ()
+        Block.checkNetwork "blocks" blocks
         { Blocks = Block.checkedCopy "blocks" "" blocks; Precision = Precision.Float64 }
 
     /// A network from dense layers whose shapes agree; raises ArgumentException naming both shapes.
@@ -512,25 +504,34 @@ module Network =
         let rec build (path: string) (width: int) (rng: Rng) (specs: BlockSpec list) : Block list * int * Rng =
             let folder (blocks, width, rng) (i: int, spec: BlockSpec) =
                 let here = Block.position path i
+                // The messages of a spec's own checks end by naming its position ("units must be
+                // positive, but is 0 (block 1, dense).": the parameter first, as the C# facade reads it).
+                let at (kind: string) (text: string) = sprintf "%s (block %s, %s)." (text.TrimEnd('.')) here kind
                 match spec with
                 | BlockSpec.Dense spec ->
-                    Check.positiveInt "units" spec.Units
+                    if spec.Units <= 0 then Check.fail "units" (at "dense" (sprintf "units must be positive, but is %d" spec.Units))
                     match spec.Activation with
-                    | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
+                    | Activation.LeakyReLU s when not (Double.IsFinite s) ->
+                        Check.fail "slope" (at "dense" (sprintf "slope must be finite, but is %s" (string s)))
                     | _ -> ()
                     // Checked before anything is allocated: every layer's d_in x d_out weights must
                     // fit in one .NET array and the whole network's parameters in an int.
                     let weights = int64 width * int64 spec.Units
                     if weights > int64 Array.MaxLength then
-                        Check.fail "units" (sprintf "A layer of %d units after %d inputs needs %d weights; a layer holds at most %d (Array.MaxLength) weights." spec.Units width weights Array.MaxLength)
+                        Check.fail "units" (at "dense" (sprintf "A layer of %d units after %d inputs needs %d weights; a layer holds at most %d (Array.MaxLength) weights." spec.Units width weights Array.MaxLength))
                     total.Value <- total.Value + weights + (if spec.UseBias then int64 spec.Units else 0L)
                     if total.Value > int64 Int32.MaxValue then
-                        Check.fail "units" (sprintf "The network's layers need %d parameters so far; a network holds at most %d (Int32.MaxValue) parameters." total.Value Int32.MaxValue)
+                        Check.fail "units" (at "dense" (sprintf "The network's layers need %d parameters so far; a network holds at most %d (Int32.MaxValue) parameters." total.Value Int32.MaxValue))
                     let init = defaultArg spec.Initializer (Init.defaultFor spec.Activation)
                     let w, rng = Init.weights init width spec.Units rng
                     let bias = if spec.UseBias then Some (Vector<float>.Build.Dense spec.Units) else None
                     Block.Dense { Weights = w; Bias = bias; Activation = spec.Activation } :: blocks, spec.Units, rng
-                | BlockSpec.Activation a -> Block.Activation a :: blocks, width, rng
+                | BlockSpec.Activation a ->
+                    match a with
+                    | Activation.LeakyReLU s when not (Double.IsFinite s) ->
+                        Check.fail "slope" (at "activation" (sprintf "slope must be finite, but is %s" (string s)))
+                    | _ -> ()
+                    Block.Activation a :: blocks, width, rng
                 | BlockSpec.Dropout rate ->
                     Dropout.checkRateAt "rate" here rate
                     Block.Dropout rate :: blocks, width, rng
@@ -553,6 +554,10 @@ module Network =
             let blocks, width, rng = List.fold folder ([], width, rng) (List.indexed specs)
             List.rev blocks, width, rng
         let blocks, _, rng = build "" inputs rng specs
+        // A network keeps its input width only in its blocks: activation and dropout blocks alone
+        // take any width, so `inputs` cannot be recorded (ofBlocks would refuse them naming "blocks").
+        if (Block.checkWidths "specs" "" None blocks).IsNone then
+            Check.fail "specs" (sprintf "No block of specs fixes a width (activation and dropout blocks take any width), and a network records its input width only in its blocks, so inputs = %d cannot be kept: add a dense layer, a normalisation or a custom block." inputs)
         ofBlocks blocks, rng
 
     /// `initBlocksWith` from a seed.
@@ -640,8 +645,13 @@ module Network =
                         if abs v > limit then
                             Check.fail name (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the network's precision." name (string v) i j)
 
+    /// Raises ArgumentException (ParamName "net") unless the network's blocks are what
+    /// `ofBlocks` accepts, with its messages ("Block 1 (dense) takes 5 features (weights 5x4) but
+    /// the blocks before it give 4."): a network written as a record (`{ net with Blocks = ... }`)
+    /// is checked here, once per public call, not when it is built.
     let private checkBlocks (net: Network) =
         if isNull (box net.Blocks) || List.isEmpty net.Blocks then Check.fail "net" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
+        Block.checkNetwork "net" net.Blocks
 
     let private failInputs (net: Network) (name: string) (x: Matrix<float>) =
         let first =
@@ -713,7 +723,8 @@ module Network =
 
     /// The network's output for a batch X (n x d_in): an n x d_out matrix, computed by the given
     /// backend (`Backend.Auto`: the kernels wherever they support the network). Raises
-    /// ArgumentException for a bad X, or for Backend.Kernels on a network they do not support.
+    /// ArgumentException for a bad X, for blocks whose widths do not agree (ParamName "net", as
+    /// `ofBlocks` says it), or for Backend.Kernels on a network they do not support.
     let predictWith (backend: Backend) (net: Network) (x: Matrix<float>) : Matrix<float> =
         checkInputShape net "x" x
         let out =
@@ -722,7 +733,9 @@ module Network =
                 // The values are checked in the kernels' conversion pass; a bad one is named here.
                 KernelNetwork.predict (fun () -> Mat.checkFinite "x" x; checkRangeIn net.Precision "x" x) net x
             | _ ->
-                checkInput net "x" x
+                // The shape and the blocks are checked above: only the values here.
+                Mat.checkFinite "x" x
+                if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 "x" x
                 (forwardUnchecked net x).Output
         checkOutput "x" x out
         out
@@ -731,9 +744,11 @@ module Network =
     let predict (net: Network) (x: Matrix<float>) : Matrix<float> = predictWith Backend.Auto net x
 
     /// A single-sample predictor on the given backend, with a private copy of the network's
-    /// parameters. Raises ArgumentException for Backend.Kernels on a network they do not support.
+    /// parameters. Raises ArgumentException for blocks whose widths do not agree (ParamName "net",
+    /// as `ofBlocks` says it), or for Backend.Kernels on a network they do not support.
     let predictorWith (backend: Backend) (net: Network) : Predictor =
         Check.notNull "net" (box net)
+        checkBlocks net
         match KernelNetwork.resolve "backend" backend net with
         | Backend.Kernels -> KernelNetwork.predictor net
         | _ ->
@@ -871,8 +886,11 @@ module Network =
 
     /// One line per block, nested blocks indented by two spaces: "dense 4 -> 16, relu, bias (80
     /// parameters)", "batch normalisation 16 (32 parameters, 32 running statistics)", "dropout 0.1 (16)",
-    /// "residual 16 -> 16 (1,056 parameters)" followed by its inner blocks.
+    /// "residual 16 -> 16 (1,056 parameters)" followed by its inner blocks. Raises ArgumentException
+    /// (ParamName "net") for blocks whose widths do not agree, as `ofBlocks` says it.
     let describe (net: Network) : string list =
+        Check.notNull "net" (box net)
+        checkBlocks net
         let rec lines (indent: string) (width: int) (blocks: Block list) =
             let folder (acc, w) (b: Block) =
                 let line =

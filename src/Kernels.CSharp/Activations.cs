@@ -4,7 +4,10 @@ using System.Runtime.Intrinsics;
 
 namespace Functional.NN.Kernels;
 
-/// <summary>The element-wise activations the kernels fuse (the core's differentiable ones).</summary>
+/// <summary>
+/// The element-wise activations the kernels fuse (the core's differentiable ones). Every one keeps
+/// NaN (s(NaN) = NaN) in the vector path and the scalar path alike (<see cref="Formulas.Activate"/>).
+/// </summary>
 public enum ActivationKind
 {
     /// <summary>s(z) = z.</summary>
@@ -13,14 +16,17 @@ public enum ActivationKind
     Sigmoid,
     /// <summary>s(z) = tanh z; s' = 1 - a^2 from the output a.</summary>
     Tanh,
-    /// <summary>s(z) = max(0, z); s' = 1 where z &gt; 0 (equivalently a &gt; 0), else 0.</summary>
+    /// <summary>
+    /// s(z) = max(0, z), keeping NaN (s(NaN) = NaN, as torch.relu); s' = 1 where z &gt; 0
+    /// (equivalently a &gt; 0), else 0 (also at NaN).
+    /// </summary>
     ReLU,
     /// <summary>s(z) = z for z &gt; 0, slope z otherwise; s' = 1 or slope.</summary>
     LeakyReLU,
     /// <summary>s(z) = log(1 + e^z) without overflow; s' = sigmoid(z), from z.</summary>
     Softplus,
     /// <summary>
-    /// The perceptron's unit step: s(z) = 1 for z &gt;= 0, else 0; s' = 0. The formulas know it
+    /// The perceptron's unit step: s(z) = 1 for z &gt;= 0, NaN for NaN, else 0; s' = 0. The formulas know it
     /// (<see cref="Formulas"/>), the fused kernels do not (nothing can be trained through it).
     /// </summary>
     Step,

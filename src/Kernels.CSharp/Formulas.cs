@@ -39,22 +39,31 @@ public static class Formulas
     public static T Softplus<T>(T z) where T : IFloatingPointIeee754<T>
         => z > T.Zero ? z + Log1p(T.Exp(-z)) : Log1p(T.Exp(z));
 
-    /// <summary>s(z) of an activation (the leaky ReLU's slope in <paramref name="slope"/>).</summary>
+    /// <summary>
+    /// s(z) of an activation (the leaky ReLU's slope in <paramref name="slope"/>). Every activation
+    /// keeps NaN: s(NaN) = NaN (as torch.relu(nan) and numpy's heaviside(nan, 1)), so a NaN produced
+    /// inside a network reaches its output and the output and loss checks, never a finite value.
+    /// ReLU is max(z, 0) by IEEE 754-2019's maximum (<c>T.Max</c>, which keeps NaN and gives +0 for
+    /// -0), the same operation as the kernels' vector path (<c>Vector512.Max</c>).
+    /// </summary>
     public static T Activate<T>(ActivationKind kind, T slope, T z) where T : IFloatingPointIeee754<T> => kind switch
     {
         ActivationKind.Identity => z,
         ActivationKind.Sigmoid => Sigmoid(z),
         ActivationKind.Tanh => T.Tanh(z),
-        ActivationKind.ReLU => z > T.Zero ? z : T.Zero,
+        ActivationKind.ReLU => T.Max(z, T.Zero),
         ActivationKind.LeakyReLU => z > T.Zero ? z : slope * z,
         ActivationKind.Softplus => Softplus(z),
-        ActivationKind.Step => z >= T.Zero ? T.One : T.Zero,
+        ActivationKind.Step => z >= T.Zero ? T.One : T.IsNaN(z) ? z : T.Zero,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation."),
     };
 
     /// <summary>
     /// s'(z) of an activation, given z and the output a = s(z): sigmoid and tanh use a (cheaper);
-    /// ReLU takes 0 at the kink; the step's derivative is 0 everywhere it exists.
+    /// ReLU takes 0 at the kink; the step's derivative is 0 everywhere it exists. At z = NaN the
+    /// derivative is NaN for sigmoid, tanh and softplus, and the value of the z &lt;= 0 branch
+    /// otherwise (0 for ReLU and the step, the slope for the leaky ReLU), as in the kernels' vector
+    /// path; the NaN itself already reaches the output through <see cref="Activate"/>.
     /// </summary>
     public static T Derivative<T>(ActivationKind kind, T slope, T z, T a) where T : IFloatingPointIeee754<T> => kind switch
     {

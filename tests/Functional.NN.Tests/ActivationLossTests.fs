@@ -31,6 +31,19 @@ let activations =
             Expect.equal (Activation.value Activation.Step 0.0) 1.0 "step at 0"
             Expect.equal (Activation.value Activation.Step -1e-300) 0.0 "step below 0"
         }
+        test "every activation keeps NaN: s(NaN) = NaN, in float64 and float32 (relu turned it into 0)" {
+            // Expected: torch.relu(torch.tensor(float('nan'))) = nan and np.maximum(nan, 0) = nan;
+            // np.heaviside(nan, 1) = nan; by hand for the others (each is an arithmetic expression in z).
+            for act in Activation.Step :: differentiableActivations do
+                Expect.isTrue (Double.IsNaN (Activation.value act nan)) (sprintf "%s(NaN) is %g" (Activation.name act) (Activation.value act nan))
+                let kind, slope = Activation.kernel act
+                let v = Functional.NN.Kernels.Formulas.Activate<float32>(kind, float32 slope, Single.NaN)
+                Expect.isTrue (Single.IsNaN v) (sprintf "float32 %s(NaN) is %g" (Activation.name act) v)
+            // Unchanged elsewhere: relu(-0) = +0 (as the kernels' vector max), relu(-inf) = 0.
+            Expect.equal (BitConverter.DoubleToInt64Bits (Activation.value Activation.ReLU -0.0)) 0L "relu(-0) = +0"
+            Expect.equal (Activation.value Activation.ReLU Double.NegativeInfinity) 0.0 "relu(-inf)"
+            Expect.equal (Activation.value Activation.ReLU Double.PositiveInfinity) Double.PositiveInfinity "relu(+inf)"
+        }
         test "no overflow far from zero" {
             Expect.equal (Activation.value Activation.Sigmoid -1000.0) 0.0 "sigmoid -1000"
             Expect.equal (Activation.value Activation.Sigmoid 1000.0) 1.0 "sigmoid 1000"

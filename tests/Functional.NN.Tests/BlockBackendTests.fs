@@ -9,13 +9,16 @@
 /// grown over at most 4 steps and scaled by a normalisation's 1/sqrt(var + eps) <= 1/sqrt(1e-5)
 /// ~ 300), float32 2e-3 (the kernels accumulate products in float32, the reference in float64
 /// rounded once: ~1e-6 relative per product over widths <= 8, scaled as above). Expected values
-/// come from the reference backend, never from the kernels.
+/// come from the reference backend, never from the kernels. They hold for the cases drawn here
+/// (widths <= 8, 2 to 15 rows, at most 4 steps), not for ill-conditioned training: batch
+/// normalisation on 2-row batches over more steps can exceed them (docs/backends.md).
 module Functional.NN.Tests.BlockBackendTests
 
 open System
 open Expecto
 open MathNet.Numerics.LinearAlgebra
 open Functional.NN
+open Functional.NN.Tests.Expectations
 
 let private tolerance precision = match precision with Precision.Float64 -> 1e-9 | Precision.Float32 -> 2e-3
 
@@ -134,6 +137,30 @@ let tests =
             Expect.equal (bits (Trainer.train options loss data net)) (bits first) "a second run"
             let part = Trainer.train (options.WithMaxSteps 2) loss data net
             Expect.equal (bits (Trainer.resume options loss data part.Checkpoint)) (bits first) "stopped after 2 steps and resumed"
+
+        testCase "a NaN made inside a network reaches the output on both backends and is refused (ReLU turned it into a finite value)" <| fun () ->
+            // inf - inf = NaN inside the network. By hand: x = [1e308, 1e308] times [[1, -1], [1, -1]]
+            // is [inf, -inf] (1e308 + 1e308 overflows); a ReLU layer of all-ones weights then has
+            // z = inf - inf = NaN; torch.relu(nan) = nan, so the output is NaN, not the last bias 0.5.
+            let dense (w: float[,]) (b: float[]) act = Block.Dense (Dense.create (Matrix<float>.Build.DenseOfArray w) (Some (Vector<float>.Build.DenseOfArray b)) act)
+            let net = Network.ofBlocks [ dense (array2D [ [ 1.0; -1.0 ]; [ 1.0; -1.0 ] ]) [| 0.0; 0.0 |] Activation.Identity
+                                         dense (Array2D.create 2 3 1.0) [| 0.0; 0.0; 0.0 |] Activation.ReLU
+                                         dense (Array2D.create 3 1 1.0) [| 0.5 |] Activation.Identity ]
+            let x = Matrix<float>.Build.DenseOfArray (array2D [ [ 1e308; 1e308 ] ])
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                expectArgument "x" [ "not finite" ] (fun () -> Network.predictWith backend net x |> ignore) |> ignore
+                let out = Array.zeroCreate<float> 1
+                expectArgument "x" [ "not finite" ] (fun () -> (Network.predictorWith backend net).Predict(ReadOnlySpan [| 1e308; 1e308 |], Span out)) |> ignore
+            // Widths that put the NaN in the kernels' vector body (8), in both body and tail (9, 17),
+            // in the tail only (3): Dense 1 -> w of weights [1e308, -1e308, 1, ...] at x = 10 gives
+            // [inf, -inf, 10, ...]; layer normalisation's mean is then NaN in every column; ReLU keeps
+            // it. Both backends refuse every width (they disagreed: zeros, NaN and zeros, an error).
+            for w in [ 3; 8; 9; 17 ] do
+                let weights = Array2D.init 1 w (fun _ j -> match j with 0 -> 1e308 | 1 -> -1e308 | _ -> 1.0)
+                let net = Network.ofBlocks [ dense weights (Array.zeroCreate w) Activation.Identity; Block.LayerNorm (LayerNorm.create w); Block.Activation Activation.ReLU ]
+                let x = Matrix<float>.Build.Dense(1, 1, 10.0)
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    expectArgument "x" [ "not finite" ] (fun () -> Network.predictWith backend net x |> ignore) |> ignore
 
         testCase "both backends draw the same dropout masks: the first step's training loss (before any update) agrees to 1e-12" <| fun () ->
             // A wide dropout layer at p = 0.5 between dense layers: another mask changes the loss by

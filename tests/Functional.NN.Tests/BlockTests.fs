@@ -659,6 +659,49 @@ let tests =
                                        Block.Residual [ Block.LayerNorm (LayerNorm.create 4); Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) None Activation.Tanh) ] ] |> ignore)
                 Expect.stringContains e.Message "Block 1.1 (dense) takes 3 features (weights 3x4)" "nested position"
             }
+            test "a network written as a record with widths that disagree: every public call raises ofBlocks' message, ParamName net" {
+                // The review's case: the second layer's weights are 5x2 after a layer of 4 outputs.
+                // Expected: the message Network.ofBlocks gives for the same blocks (by hand: block 1
+                // is the second, dense, 5 x 2 weights, after 4 features).
+                let d i o = Block.Dense (Dense.create (Matrix<float>.Build.Dense(i, o, 0.1)) (Some (Vector<float>.Build.Dense o)) Activation.Tanh)
+                let expected = "Block 1 (dense) takes 5 features (weights 5x2) but the blocks before it give 4."
+                Expect.stringContains (argumentError (fun () -> Network.ofBlocks [ d 3 4; d 5 2 ] |> ignore)).Message expected "ofBlocks' own message"
+                let bad = { Network.ofBlocks [ d 3 4; d 4 2 ] with Blocks = [ d 3 4; d 5 2 ] }
+                let x = Matrix<float>.Build.Dense(2, 3, 0.5)
+                let y = Matrix<float>.Build.Dense(2, 2, 0.5)
+                let calls : (string * (unit -> unit)) list =
+                    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
+                      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
+                      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
+                      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
+                      "forward", (fun () -> Network.forward bad x |> ignore)
+                      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "describe", (fun () -> Network.describe bad |> ignore)
+                      "Trainer.train", (fun () -> Trainer.train TrainingOptions.Default Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
+                for what, call in calls do
+                    let e = argumentError call
+                    Expect.equal e.ParamName "net" (sprintf "%s: ParamName" what)
+                    Expect.stringContains e.Message expected (sprintf "%s: ofBlocks' message" what)
+                // A record whose blocks fix no width: ofBlocks' message too.
+                let e = argumentError (fun () -> Network.predict { bad with Blocks = [ Block.Activation Activation.Tanh ] } x |> ignore)
+                Expect.equal e.ParamName "net" "no width: ParamName"
+                Expect.stringContains e.Message "No block fixes the network's width" "no width: ofBlocks' message"
+            }
+            test "initBlocks names the spec's position in its errors, and the argument specs when no block fixes a width" {
+                // units = 0 in the second spec: the message says so and names block 1 (by hand); ParamName
+                // stays "units" (the C# pipeline maps it to HiddenLayers).
+                let e = argumentError (fun () -> Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(4, Activation.Tanh)); BlockSpec.Dense (LayerSpec.Of(0, Activation.Tanh)) ] 1L |> ignore)
+                Expect.equal e.ParamName "units" "units: ParamName"
+                Expect.stringContains e.Message "units must be positive, but is 0 (block 1, dense)." "units: the value and the block's position"
+                let e = argumentError (fun () -> Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Activation (Activation.LeakyReLU nan) ] 1L |> ignore)
+                Expect.equal e.ParamName "slope" "slope: ParamName"
+                Expect.stringContains e.Message "(block 1, activation)" "slope: the block's position"
+                // Only an activation block: the argument is specs, and inputs = 2 was given.
+                let e = argumentError (fun () -> Network.initBlocks 2 [ BlockSpec.Activation Activation.Tanh ] 1L |> ignore)
+                Expect.equal e.ParamName "specs" "no width: ParamName"
+                Expect.stringContains e.Message "inputs = 2" "no width: says why the given inputs do not suffice"
+            }
             test "blocks written as records: ofBlocks and create check their values as the blocks' constructors do, naming the block" {
                 let d = Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) None Activation.Identity
                 let ln = Block.LayerNorm (LayerNorm.create 4)

@@ -182,6 +182,36 @@ let inline activationCase (num: Num<'T>) (seed: int) =
     Activations.MultiplyByDerivative(Span g, ReadOnlySpan aRef, zArg, kind, slopeT)
     expectClose num (sprintf "G o s'(Z) %A(%g) %dx%d" kind slope rows cols) gRef g
 
+/// NaN at one position of rows of widths 1 to 20: in the vector body of a row or in its scalar
+/// tail. Every activation must give NaN there (torch.relu(nan) = nan; by hand for the others), as
+/// the reference does, on both fused passes (bias + activation, activation alone); the derivatives
+/// must agree with the reference's (0 for ReLU, the slope for the leaky ReLU, NaN for the others).
+let inline nanActivationCase (num: Num<'T>) =
+    for kind, slope in activations do
+        let slopeT = num.Of slope
+        for cols in 1 .. 20 do
+            for at in 0 .. cols - 1 do
+                let rows = 2
+                let z0 = Array.init (rows * cols) (fun k -> num.Of (if k = cols + at then nan else float (k % 5) - 2.0))
+                let bias = Array.init cols (fun j -> num.Of (0.25 * float j))
+                let zRef, aRef = Array.copy z0, Array.zeroCreate<'T> (rows * cols)
+                Reference.BiasActivate(Span zRef, Span aRef, rows, cols, ReadOnlySpan bias, kind, slopeT)
+                Expect.isTrue (Double.IsNaN (num.To aRef.[cols + at])) (sprintf "reference %A(NaN)" kind)
+                let what = sprintf "%A(%g) NaN at column %d of %d" kind slope at cols
+                let x = Array.copy z0
+                Activations.BiasActivate(Span x, rows, cols, ReadOnlySpan bias, kind, slopeT)
+                expectClose num ("s(z + b) " + what) aRef x
+                let a = Array.zeroCreate<'T> (rows * cols)
+                Activations.Apply(ReadOnlySpan zRef, Span a, rows, cols, kind, slopeT)
+                expectClose num ("s(z) " + what) aRef a
+                let g0 = Array.init (rows * cols) (fun k -> num.Of (1.0 + 0.125 * float k))
+                let gRef = Array.copy g0
+                Reference.MultiplyByDerivative(Span gRef, ReadOnlySpan aRef, ReadOnlySpan zRef, kind, slopeT)
+                let g = Array.copy g0
+                let zArg = if Activations.DerivativeFromOutput(kind, slope) then ReadOnlySpan<'T>.Empty else ReadOnlySpan zRef
+                Activations.MultiplyByDerivative(Span g, ReadOnlySpan aRef, zArg, kind, slopeT)
+                expectClose num ("G o s'(Z) " + what) gRef g
+
 let inline columnSumsCase (num: Num<'T>) (seed: int) =
     let rng = Random seed
     let rows, cols = pickSize rng 200, pickSize rng 150
@@ -516,6 +546,8 @@ let tests =
         testList "Activations" [
             testPropertyWithConfig config "float64 bias + activation and derivative equal the reference" (activationCase f64)
             testPropertyWithConfig config "float32 bias + activation and derivative equal the reference" (activationCase f32)
+            testCase "float64: NaN stays NaN in the vector body and the scalar tail of every activation, as in the reference" <| fun () -> nanActivationCase f64
+            testCase "float32: NaN stays NaN in the vector body and the scalar tail of every activation, as in the reference" <| fun () -> nanActivationCase f32
         ]
         testList "WorkerPool" [
             testCase "every part runs once, also with more parts than threads" <| fun () ->

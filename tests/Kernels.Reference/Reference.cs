@@ -31,13 +31,13 @@ public static class Reference
             }
     }
 
-    /// <summary>s(z) as the core defines it.</summary>
+    /// <summary>s(z) as the core defines it; NaN stays NaN (torch.relu(nan) = nan, by hand for the others).</summary>
     public static double Value(ActivationKind kind, double slope, double z) => kind switch
     {
         ActivationKind.Identity => z,
         ActivationKind.Sigmoid => z >= 0 ? 1.0 / (1.0 + Math.Exp(-z)) : Math.Exp(z) / (1.0 + Math.Exp(z)),
         ActivationKind.Tanh => Math.Tanh(z),
-        ActivationKind.ReLU => z > 0 ? z : 0.0,
+        ActivationKind.ReLU => double.IsNaN(z) || z > 0 ? z : 0.0,
         ActivationKind.LeakyReLU => z > 0 ? z : slope * z,
         ActivationKind.Softplus => z > 0 ? z + double.LogP1(Math.Exp(-z)) : double.LogP1(Math.Exp(z)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),

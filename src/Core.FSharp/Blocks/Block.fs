@@ -174,6 +174,7 @@ module Block =
     /// The position of the first residual block (depth first) whose inner blocks lie deeper than
     /// `maxDepth`, or None. The walk stops at that depth, so any nesting is safe to check.
     let tooDeep (blocks: Block list) : string option =
+        let hasResidual = blocks |> List.exists (fun b -> match b with Block.Residual _ -> true | _ -> false)
         let rec go (path: string) (depth: int) (bs: Block list) =
             bs |> List.indexed |> List.tryPick (fun (i, b) ->
                 match b with
@@ -183,7 +184,7 @@ module Block =
                     elif isNull (box inner) then None
                     else go here (depth + 1) inner
                 | _ -> None)
-        go "" 0 blocks
+        if hasResidual then go "" 0 blocks else None
 
     /// How deep the residual blocks of `blocks` nest (0: none; a residual of dense layers: 1). For
     /// blocks already within `maxDepth` (the recursion follows the nesting).
@@ -220,33 +221,61 @@ module Block =
     /// for the second block inside residual block 2). Raises ArgumentException (ParamName `param`)
     /// naming the block, its position and both widths.
     let rec checkWidths (param: string) (path: string) (width: int option) (blocks: Block list) : int option =
-        blocks
-        |> List.indexed
-        |> List.fold (fun (w: int option) (i, b) ->
-            let here = position path i
-            match b, w with
-            | Block.Dropout rate, _ ->
-                Dropout.checkRateAt param here rate
-                w
-            | Block.Activation _, _ -> w
-            | Block.Residual inner, _ ->
-                if List.isEmpty inner then Check.fail param (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
-                let wIn = match w with Some w -> Some w | None -> inner |> List.tryPick inputWidth
-                let wOut = checkWidths param here wIn inner
-                match wIn, wOut with
-                | Some a, Some c when a <> c ->
-                    Check.fail param (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here a c)
-                | _ -> wOut
-            | _, Some wv ->
-                match inputWidth b with
-                | Some need when need <> wv ->
-                    let shape = match b with Block.Dense d -> sprintf " (weights %s)" (Mat.shapeOf d.Weights) | _ -> ""
-                    Check.fail param (sprintf "Block %s (%s) takes %d features%s but the blocks before it give %d." here (name b) need shape wv)
-                | _ -> Some (outputWidth wv b)
-            | _, None ->
-                match inputWidth b with
-                | Some need -> Some (outputWidth need b)
-                | None -> None) width
+        // The position's text is built only on a failure or for a residual's path: checking a valid
+        // network is cheap enough for every public call on it (Network.checkInput).
+        let rec go (i: int) (w: int option) (bs: Block list) =
+            match bs with
+            | [] -> w
+            | b :: rest ->
+                let next =
+                    match b, w with
+                    | Block.Dropout rate, _ ->
+                        if not (rate >= 0.0 && rate < 1.0) then Dropout.checkRateAt param (position path i) rate
+                        w
+                    | Block.Activation _, _ -> w
+                    | Block.Residual inner, _ ->
+                        let here = position path i
+                        if List.isEmpty inner then Check.fail param (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
+                        let wIn = match w with Some w -> Some w | None -> inner |> List.tryPick inputWidth
+                        let wOut = checkWidths param here wIn inner
+                        match wIn, wOut with
+                        | Some a, Some c when a <> c ->
+                            Check.fail param (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here a c)
+                        | _ -> wOut
+                    | _, Some wv ->
+                        match inputWidth b with
+                        | Some need when need <> wv ->
+                            let shape = match b with Block.Dense d -> sprintf " (weights %s)" (Mat.shapeOf d.Weights) | _ -> ""
+                            Check.fail param (sprintf "Block %s (%s) takes %d features%s but the blocks before it give %d." (position path i) (name b) need shape wv)
+                        | _ -> if outputWidth wv b = wv then w else Some (outputWidth wv b)
+                    | _, None ->
+                        match inputWidth b with
+                        | Some need -> Some (outputWidth need b)
+                        | None -> None
+                go (i + 1) next rest
+        go 0 width blocks
+
+    /// Checks the blocks of a network as `Network.ofBlocks` does, in its order and with its
+    /// messages: residual blocks nested at most `maxDepth` deep, no null block, widths that agree
+    /// (`checkWidths` from no fixed width) and at least one block that fixes a width. Raises
+    /// ArgumentException (ParamName `param`). Cheap (a walk over the blocks), so that every public
+    /// call on a network runs it: a network written as a record (`{ net with Blocks = ... }`) is
+    /// not checked when it is built.
+    let checkNetwork (param: string) (blocks: Block list) =
+        match tooDeep blocks with
+        | Some here ->
+            Check.fail param (sprintf "Block %s (residual) nests residual blocks more than %d deep; a network (and a model file) nests them at most %d deep." here maxDepth maxDepth)
+        | None -> ()
+        let rec nulls (bs: Block list) =
+            for b in bs do
+                if isNull (box b) then Check.fail param (sprintf "%s holds a null block." param)
+                match b with
+                | Block.Residual inner when not (isNull (box inner)) -> nulls inner
+                | _ -> ()
+        nulls blocks
+        match checkWidths param "" None blocks with
+        | None -> Check.fail param "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
+        | Some _ -> ()
 
     /// The blocks with their values checked and copied, as `Dense.create`, `BatchNorm.createWith`
     /// and `LayerNorm.createWith` check and copy them: a block written as a record (`{ d with Bias
