@@ -50,7 +50,9 @@ public sealed record CsvFormat
     /// <summary>The field separator, or null to detect it among ',', ';' and tab (the default).</summary>
     public char? Separator { get; init; }
 
-    /// <summary>The quote character, or null to detect it ('"', or ''' when the file quotes with it).</summary>
+    /// <summary>The quote character, or null for '"' (RFC 4180, Python's csv module; the default). It is never guessed
+    /// from the file: an apostrophe in a field ('90s, rock 'n' roll) is a character of the field. Set it to '\'' for a
+    /// file that quotes fields with apostrophes.</summary>
     public char? Quote { get; init; }
 
     /// <summary>False when the first line is data: the columns are then named column1 .. columnN (default true).</summary>

@@ -264,7 +264,7 @@ let tests =
             for args in [ [ "--separator"; ";" ]; [ "--no-header" ]; [ "--missing"; "mean" ]; [ "--missing-values"; "NA" ] ] do
                 for cmd in [ [ "linear" ]; [ "train" ]; [ "explain"; "--model"; "none.fnn" ] ] do
                     expectError Repo.root (cmd @ [ "--dataset"; "commute" ] @ args) 2
-                        [ "--separator, --no-header, --missing and --missing-values go with --data" ] |> ignore
+                        [ "--separator, --quote, --no-header, --missing and --missing-values go with --data" ] |> ignore
             for cmd in [ "linear"; "train" ] do
                 expectError Repo.root [ cmd; "--dataset"; "commute"; "--target"; "y" ] 2
                     [ "--target goes with --data; an embedded data set has its own target" ] |> ignore

