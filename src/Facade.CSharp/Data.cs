@@ -363,7 +363,7 @@ public sealed class Dataset
                 TargetKind.Auto => FN.TargetKind.Auto,
                 TargetKind.Regression => FN.TargetKind.Regression,
                 TargetKind.Classification => FN.TargetKind.Classification,
-                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown target kind."),
+                _ => throw new ArgumentOutOfRangeException("targetKind", kind, $"targetKind is {(int)kind}, not a TargetKind (Auto, Regression or Classification)."),
             },
             features is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])features.Clone()),
             classNames is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])classNames.Clone()),
@@ -519,7 +519,7 @@ public sealed class Dataset
             extra.Concat(new[]
             {
                 ("Target", "target"), ("Features", "features"), ("ClassNames", "classNames"),
-                ("MissingMarkers", "format"), ("TextColumns", "format"),
+                ("MissingMarkers", "format"), ("TextColumns", "format"), ("separator", "format"), ("quote", "format"),
             }).ToArray(),
             words.Concat(extra.Select(n => (n.Core + "[", n.Facade + "["))).Concat(extra.Select(n => (n.Core + ": the column name '", n.Facade + ": the column name '"))).Concat(new[]
             {
@@ -531,14 +531,22 @@ public sealed class Dataset
                 ("MissingMarkers[", "format." + nameof(CsvFormat.MissingMarkers) + "["),
                 ("TextColumns[", "format." + nameof(CsvFormat.TextColumns) + "["),
                 ("(or None for the last column)", "(or null for the last column)"),
+                ("The separator ", "The separator (format." + nameof(CsvFormat.Separator) + ") "),
+                ("The quote character ", "The quote character (format." + nameof(CsvFormat.Quote) + ") "),
             }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification
     /// (each class keeps its share in both parts), a plain shuffle for a regression.</summary>
     /// <param name="testFraction">The share of rows in the test part, strictly between 0 and 1.</param>
     /// <param name="seed">The seed of the library's generator.</param>
+    /// <exception cref="ArgumentException">testFraction outside (0, 1), or a classification whose every class has one
+    /// row, so that the test part would be empty (ParamName "testFraction").</exception>
+    /// <exception cref="InvalidOperationException">The data set has fewer than 2 rows.</exception>
     public DatasetSplit SplitStratified(double testFraction, long seed)
     {
+        // The core's split names its own argument (n, labels) for too few rows; here they are this data set's.
+        if (SampleCount < 2)
+            throw new InvalidOperationException($"A split needs at least 2 rows, but the data set has {SampleCount}.");
         var rng = FN.RngModule.create(seed);
         var split = IsClassification
             ? FN.Split.stratified(testFraction, Core.Labels, rng).Item1

@@ -86,4 +86,55 @@ let tests =
             Expect.isTrue (Double.IsNaN (column d 0).[1]) "nan is missing by default"
             csvError (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "x,y\n1,a\n2,b\nnan,a\n" 4 [ "'nan' is not a finite number" ]
         }
+        test "3. fnn train --features reads only those columns and the target: an unused column neither blocks nor drops rows" {
+            let dir = tempDir ()
+            try
+                // notes empty in every other row; size and label whole: 40 rows, by construction.
+                let rows = [ for i in 0 .. 39 -> sprintf "%s,%d,%s" (if i % 2 = 0 then "" else "note") i (if i % 2 = 0 then "a" else "b") ]
+                File.WriteAllText(Path.Combine(dir, "unused.csv"), "notes,size,label\n" + String.Join("\n", rows) + "\n")
+                let code, out, err = fnn dir [ "train"; "--data"; "unused.csv"; "--features"; "size"; "--epochs"; "1" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "data: unused.csv, 40 rows, 1 features" "every row, one feature"
+                let code, out, err = fnn dir [ "train"; "--data"; "unused.csv"; "--features"; "size"; "--missing"; "drop"; "--epochs"; "1" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "data: unused.csv, 40 rows" "no row dropped for a column not used"
+                let code, _, err = fnn dir [ "train"; "--data"; "unused.csv"; "--features"; "size,size"; "--epochs"; "1" ]
+                Expect.equal code 2 (sprintf "a usage error (stderr: %s)" err)
+                Expect.stringContains err "--features names the column 'size' twice" "names --features"
+                Expect.isFalse (err.Contains "names[") "not the API's parameter"
+            finally Directory.Delete(dir, true)
+        }
+        test "6. names at the C# surface: SplitStratified of 1 row, a line-end separator, an unknown targetKind" {
+            let one = FunctionalNN.Dataset.FromArrays(array2D [ [ 1.0 ] ], [| 2.0 |])
+            let e = Expect.throwsC (fun () -> one.SplitStratified(0.5, 1L) |> ignore) id
+            Expect.isTrue (e :? InvalidOperationException) (sprintf "the data set's state, not an argument n: %s %s" (e.GetType().Name) e.Message)
+            Expect.stringContains e.Message "has 1" "names the row count"
+            let sep = Expectations.expectArgument "format" [ "'\\n'"; "Separator" ] (fun () ->
+                FunctionalNN.Dataset.ParseCsv("a,b\n1,2\n", format = FunctionalNN.CsvFormat(Separator = Nullable '\n')) |> ignore)
+            Expect.isFalse (sep.Message.Contains "\n") (sprintf "one line: %s" sep.Message)
+            Expectations.expectArgument "targetKind" [ "42" ] (fun () ->
+                FunctionalNN.Dataset.ParseCsv("a,b\n1,2\n3,4\n", targetKind = enum<FunctionalNN.TargetKind> 42) |> ignore) |> ignore
+        }
+        test "6. fnn train names --validation-fraction and --test-fraction, and advises what it offers" {
+            let dir = tempDir ()
+            try
+                // 3 rows, classes a a b: the test part takes one a, the 2 training rows (a, b) leave no validation row.
+                File.WriteAllText(Path.Combine(dir, "n3c.csv"), "x,y\n1,a\n2,a\n3,b\n")
+                let err = fnnError dir [ "train"; "--data"; "n3c.csv"; "--validation-fraction"; "0.5"; "--epochs"; "1" ] [ "--validation-fraction 0.5" ]
+                Expect.isFalse (err.Contains "ValidationFraction") "not the library's property"
+                // 2 rows of 2 classes: no test row; the advice names what fnn offers, not a plain shuffled split.
+                File.WriteAllText(Path.Combine(dir, "n2c.csv"), "x,y\n1,a\n2,b\n")
+                let err = fnnError dir [ "train"; "--data"; "n2c.csv"; "--epochs"; "1" ] [ "--test-fraction"; "add rows" ]
+                Expect.isFalse (err.Contains "shuffled") "no split fnn does not offer"
+            finally Directory.Delete(dir, true)
+        }
+        test "7. fnn train checks the rows trained on, after the validation split, for something to learn" {
+            let dir = tempDir ()
+            try
+                // 3 regression rows: 1 test row, 2 training rows, 1 of them held out for validation: one row to learn from.
+                File.WriteAllText(Path.Combine(dir, "n3r.csv"), "x,y\n1,1.5\n2,2.5\n3,3.5\n")
+                fnnError dir [ "train"; "--data"; "n3r.csv"; "--validation-fraction"; "0.5"; "--epochs"; "1" ]
+                    [ "the only training row"; "--validation-fraction 0.5"; "nothing to learn" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
     ]

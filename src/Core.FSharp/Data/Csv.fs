@@ -322,8 +322,12 @@ module Csv =
     let parseWith (separator: char option) (quote: char option) (hasHeader: bool) (text: string) : CsvTable =
         Check.notNull "text" text
         let quote, separator = dialect separator quote text
+        // The character as a one-line message shows it: a line end or a tab escaped.
+        let shown (c: char) = match c with '\n' -> "'\\n'" | '\r' -> "'\\r'" | '\t' -> "tab" | c -> sprintf "'%c'" c
+        if quote = '\n' || quote = '\r' then
+            Check.fail "quote" (sprintf "The quote character %s cannot be a line end." (shown quote))
         if separator = quote || separator = '\n' || separator = '\r' then
-            Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
+            Check.fail "separator" (sprintf "The separator %s cannot be the quote character or a line end." (shown separator))
         let all = records separator quote text
         if all.Count = 0 then fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
         let headerLine, header, headerQuoted, first =
