@@ -310,10 +310,12 @@ public sealed class Dataset
     /// fills them, by their policy (<see cref="Missing"/>): Mean or Median, the column's mean or median of the
     /// values present in those rows; MostFrequent (and every text column), the most frequent value, the smallest
     /// on a tie. For models that read the raw columns, such as <see cref="LinearRegression"/>: fill the training
-    /// rows and the test rows from the training rows. The data as they are when the policy is Error or Drop.</summary>
+    /// rows and the test rows from the training rows. The data as they are when the policy is Error or Drop. A text
+    /// column without a missing cell is left as it is; one whose fill category (the training rows' most frequent)
+    /// these rows lack gets it added to its <see cref="Categories"/> at its ordinal place.</summary>
     /// <param name="trainingRows">The rows the fill values are fitted on (often this data set itself).</param>
-    /// <exception cref="ArgumentException">A column to fill has no value in <paramref name="trainingRows"/>, or
-    /// is not one of theirs (ParamName "data").</exception>
+    /// <exception cref="ArgumentException">A column of <paramref name="trainingRows"/> has no value there, or a column
+    /// of these rows is not one of theirs or is read otherwise, text against numbers (ParamName "data").</exception>
     public Dataset FillMissing(Dataset trainingRows)
     {
         ArgumentNullException.ThrowIfNull(trainingRows);

@@ -104,6 +104,21 @@ let tests =
                 Expect.isFalse (err.Contains "names[") "not the API's parameter"
             finally Directory.Delete(dir, true)
         }
+        test "4. FillMissing fills what is missing; a text column without a missing cell is left alone, a lacking fill category added" {
+            let fmt = FunctionalNN.CsvFormat(Missing = FunctionalNN.MissingValues.MostFrequent)
+            let train = FunctionalNN.Dataset.ParseCsv("color,x,y\nred,1,1.5\nred,2,2.5\ngreen,,3.5\nred,4,4.5\n", format = fmt)
+            // The review's case: x's fill is 1 (1, 2, 4 once each: the smallest on a tie), color has nothing to fill.
+            let test = FunctionalNN.Dataset.ParseCsv("color,x,y\ngreen,,1.5\nblue,2,2.5\n", format = fmt)
+            let filled = test.FillMissing train
+            Expect.equal filled.Features (array2D [ [ 1.0; 1.0 ]; [ 0.0; 2.0 ] ]) "x filled with 1; color codes as read (blue 0, green 1)"
+            Expect.equal filled.Categories.[0] [| "blue"; "green" |] "color unchanged"
+            // An empty color where the rows lack red (train's most frequent, 3 of 4): red is added in ordinal order,
+            // by hand: apple, red, zebra; the codes of zebra move from 1 to 2.
+            let test2 = FunctionalNN.Dataset.ParseCsv("color,x,y\n,1,1.5\nzebra,2,2.5\napple,4,1\n", format = fmt)
+            let filled2 = test2.FillMissing train
+            Expect.equal filled2.Categories.[0] [| "apple"; "red"; "zebra" |] "red added"
+            Expect.equal (Array.init 3 (fun i -> filled2.CellText(i, 0))) [| "red"; "zebra"; "apple" |] "each cell's text"
+        }
         test "6. names at the C# surface: SplitStratified of 1 row, a line-end separator, an unknown targetKind" {
             let one = FunctionalNN.Dataset.FromArrays(array2D [ [ 1.0 ] ], [| 2.0 |])
             let e = Expect.throwsC (fun () -> one.SplitStratified(0.5, 1L) |> ignore) id
