@@ -414,9 +414,13 @@ public sealed class Dataset
 
     /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
     /// numbers written so that they read back exactly: <see cref="LoadCsv"/> gives the same features, classes and
-    /// kind of target; texts such as NA or 'a' and numeric class names are written in quotes).</summary>
+    /// kind of target; texts such as NA or 'a', numeric class names, and every cell of a text column with a category
+    /// that reads as a number, such as 007, are written in quotes).</summary>
     /// <param name="path">The file.</param>
     /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
+    /// <exception cref="ArgumentException">Every cell would be in quotes (only text columns with numeric-looking
+    /// categories, and numeric class names): such a file reads back as one that quotes every field, whose quotes say
+    /// nothing (ParamName "data").</exception>
     /// <remarks>Saved as model files are (<see cref="ModelFile"/>): atomically, through a symbolic link to its target,
     /// keeping the replaced file's permissions.</remarks>
     public void SaveCsv(string path, bool overwriteReadOnly = false)

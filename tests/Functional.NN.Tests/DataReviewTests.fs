@@ -119,6 +119,29 @@ let tests =
             Expect.equal filled2.Categories.[0] [| "apple"; "red"; "zebra" |] "red added"
             Expect.equal (Array.init 3 (fun i -> filled2.CellText(i, 0))) [| "red"; "zebra"; "apple" |] "each cell's text"
         }
+        test "5. a text column whose categories look like numbers round-trips through SaveCsv and LoadCsv, the target too" {
+            let fmt = FunctionalNN.CsvFormat(TextColumns = [| "zip" |])
+            // The target quoted in every cell: the class names 01 and 2 as written (the target rule's clause for quoted numbers).
+            let d = FunctionalNN.Dataset.ParseCsv("zip,x,y\n007,1.5,\"01\"\n10,2,\"2\"\n2,3,\"01\"\n", format = fmt)
+            Expect.equal d.Categories.[0] [| "007"; "10"; "2" |] "as read (ordinal order, by hand)"
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "zip.csv")
+                d.SaveCsv path
+                let back = FunctionalNN.Dataset.LoadCsv path
+                Expect.equal back.Categories.[0] [| "007"; "10"; "2" |] (sprintf "categories read back (file:\n%s)" (File.ReadAllText path))
+                Expect.equal back.Features d.Features "codes read back"
+                Expect.equal back.ClassNames [| "01"; "2" |] "class names read back"
+                Expect.equal back.Labels d.Labels "labels read back"
+                // Without the numeric column every cell would be quoted: such a file reads as one that quotes every field
+                // (PostgreSQL's FORCE_QUOTE *), so the writer refuses it rather than write what reads back otherwise.
+                let onlyQuoted = FunctionalNN.Dataset.ParseCsv("zip,y\n007,\"01\"\n10,\"2\"\n2,\"01\"\n", format = fmt)
+                Expectations.expectArgument "data" [ "'zip'"; "every cell" ] (fun () -> onlyQuoted.SaveCsv path) |> ignore
+                // F#: loadText (ofDataset d) is d's reading again.
+                let again = Csv.loadText CsvOptions.Default (Csv.ofDataset (Csv.loadText (CsvOptions.Default.WithTextColumns [| "zip" |]) "zip,y\n007,a\n10,b\n2,a\n"))
+                Expect.equal (Dataset.categoriesOf again 0) [| "007"; "10"; "2" |] "loadText reads ofDataset's text back"
+            finally Directory.Delete(dir, true)
+        }
         test "6. names at the C# surface: SplitStratified of 1 row, a line-end separator, an unknown targetKind" {
             let one = FunctionalNN.Dataset.FromArrays(array2D [ [ 1.0 ] ], [| 2.0 |])
             let e = Expect.throwsC (fun () -> one.SplitStratified(0.5, 1L) |> ignore) id

@@ -566,10 +566,10 @@ module Csv =
     /// FORCE_QUOTE * quotes every cell but no header name), and some header name or cell outside
     /// the target column is quoted though it needs no quotes
     /// (`needsQuotes` is false: "a", "1.5"). The second condition is what tells such a file from
-    /// one `ofDataset` wrote: that writer quotes a header name or a feature cell only when it
-    /// needs quotes, and quotes without need only the target's numeric class names; so a file it
-    /// wrote is never taken for one that quotes everything, even when every field in it is quoted
-    /// (column names and categories with commas or marker-like texts, numeric class names).
+    /// one `ofDataset` wrote: that writer quotes a header name only when it needs quotes, and
+    /// quotes without need only the target's numeric class names and the cells of a text column
+    /// with a numeric-looking category; so a file it wrote is taken for one that quotes everything
+    /// only when every non-empty cell is such a cell (see `ofDataset`).
     let private quotesEverything (table: CsvTable) (targetIndex: int option) (markers: HashSet<string>) =
         let quotedAt = quotedAt table
         // A marker of this read is quoted by need, as the default ones are (`formatWithMarkers`).
@@ -719,15 +719,22 @@ module Csv =
                 let mutable numbers = 0
                 let mutable present = 0
                 let mutable firstBad = -1
+                let mutable allQuoted = true
                 for i in 0 .. n - 1 do
                     let s = table.Rows.[i].[col]
                     if isMissingAt i col then noteMissing i col false
                     else
                         present <- present + 1
+                        if not (wasQuoted i col) then allQuoted <- false
                         if parses s then numbers <- numbers + 1
                         elif firstBad < 0 then firstBad <- i
                 let asText = textColumns.Contains col
-                if asText || firstBad < 0 then asText
+                // Numbers quoted in every present cell of a feature column, in a file that does not quote every field,
+                // are text as written ("007"), as in the target: a writer that quotes strings only marks them so, and
+                // `ofDataset` writes a text column whose categories look like numbers so. (Not for a reader of numbers.)
+                let quotedText = not numbersOnly && not quotesAll && present > 0 && allQuoted
+                if asText then true
+                elif firstBad < 0 then quotedText
                 elif looksNumeric numbers present then
                     let i = firstBad
                     let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
@@ -938,12 +945,16 @@ module Csv =
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
     /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
-    /// and numeric class names are quoted so that they read back as classes. Header names and
-    /// feature cells are quoted only when they need it, so the reader never takes the output for a
-    /// file that quotes every field (whose quotes say nothing), even when every field in it is
-    /// quoted. (A data set needs a feature column: the reader refuses a file without one, as the
+    /// numeric class names are quoted so that they read back as classes, and every present cell of a
+    /// text column with a category that reads as a number ("007") is quoted, so that the column reads
+    /// back as text with its spelling. Data whose every cell would then be in quotes, some of them
+    /// without need, are refused (an ArgumentException, ParamName "data"): the reader takes such a
+    /// file for one that quotes every field (PostgreSQL's FORCE_QUOTE *), whose quotes say nothing.
+    /// Header names and other feature cells are quoted only when they need it, so the reader never
+    /// takes the output for a file that quotes every field (whose quotes say nothing) otherwise, even
+    /// when every field in it is quoted. (A data set needs a feature column: the reader refuses a file without one, as the
     /// constructors refuse a 0-column feature matrix.) Raises
-    /// ArgumentException (ParamName "data") for duplicate column names (the target's name equal
+    /// ArgumentException (ParamName "data") for such data, for duplicate column names (the target's name equal
     /// to a feature's), a text cell that is not a category code, or a label outside the classes.
     let ofDataset (data: Dataset) : string =
         Check.notNull "data" (box data)
@@ -965,17 +976,36 @@ module Csv =
             if not (seen.Add name) then
                 Check.fail "data" (sprintf "The column name '%s' appears more than once among the feature names and the target's name; a CSV file needs distinct column names." name)
         // Numeric class names are written in quotes, which the reader takes for class names (not a
-        // regression target), so that the file reads back as classes whatever the target rule says.
+        // regression target), so that the file reads back as classes whatever the target rule says; so is every
+        // present cell of a text column with a category that reads as a number ("007", "10"), which the reader
+        // takes for a text column (numbers quoted in every present cell), keeping "007" as written.
         let numericClasses = match data.Target with Target.Classes (_, names) -> names |> Array.exists isNumber | _ -> false
+        let quotedColumns = Array.init data.FeatureCount (fun j -> Dataset.categoriesOf data j |> Array.exists parses)
         let body = Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i))
-        if not numericClasses then format header body
+        if not numericClasses && not (Array.contains true quotedColumns) then format header body
         else
+            // A file whose every non-empty cell is in quotes reads as one that quotes every field (PostgreSQL's FORCE_QUOTE *,
+            // whose quotes say nothing), which would lose what the quotes mean here: refused, never written to read back otherwise.
+            let quotedCell (j: int) (f: string) = f = "" || needsQuotes f || (if j < data.FeatureCount then quotedColumns.[j] else numericClasses)
+            // (Quotes every cell needs, a comma, a marker, do not make such a file: some feature cell must be quoted without need.)
+            let withoutNeed (r: string[]) = r |> Array.mapi (fun j f -> j < data.FeatureCount && quotedColumns.[j] && f <> "" && not (needsQuotes f)) |> Array.exists id
+            if data.SampleCount > 0 && body |> Array.forall (fun r -> r |> Array.mapi quotedCell |> Array.forall id) && body |> Array.exists withoutNeed then
+                Check.fail "data" (sprintf "Every cell of the CSV text would be in quotes (the text columns %s have categories that read as numbers%s), and a file whose every cell is quoted reads as one that quotes every field, whose quotes say nothing, so the categories would read back as numbers; add a numeric column or a column of other text, or save the columns with Csv.format."
+                                       (String.Join(", ", data.FeatureNames |> Array.indexed |> Array.filter (fun (j, _) -> quotedColumns.[j]) |> Array.map (fun (_, n) -> "'" + quoteText n + "'")))
+                                       (if numericClasses then ", and the target's class names are numbers" else ""))
+            let always (f: string) = "\"" + f.Replace("\"", "\"\"") + "\""
             let sb = Text.StringBuilder()
             let line (fields: string seq) = sb.Append(String.Join(",", fields |> Seq.map quote)).Append('\n') |> ignore
             line header
             for r in body do
-                let last = r.Length - 1
-                sb.Append(String.Join(",", r |> Array.mapi (fun j f -> if j = last then "\"" + f.Replace("\"", "\"\"") + "\"" else quote f))).Append('\n') |> ignore
+                let text =
+                    if r.Length = 1 && r.[0] = "" then "\"\""
+                    else
+                        String.Join(",", r |> Array.mapi (fun j f ->
+                            if j < data.FeatureCount then (if quotedColumns.[j] && f <> "" then always f else quote f)
+                            elif numericClasses then always f
+                            else quote f))
+                sb.Append(text).Append('\n') |> ignore
             sb.ToString()
 
     /// Writes a data set as a CSV file (see `ofDataset`).
