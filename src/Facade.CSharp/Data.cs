@@ -79,8 +79,8 @@ public enum Scaling
     MinMax,
 }
 
-/// <summary>A table of samples: numeric features (one sample per row) with their names, and a target that is
-/// either numbers (regression) or classes. Immutable; every property returns a copy.</summary>
+/// <summary>A table of samples: feature columns (one sample per row; numbers, or text categories held as category
+/// codes, see <see cref="Categories"/>) with their names, and a target that is either numbers (regression) or classes. Immutable; every property returns a copy.</summary>
 /// <example><code>
 /// var data = Dataset.LoadCsv("flowers.csv", target: "species");
 /// var split = data.SplitStratified(testFraction: 0.2, seed: 1);
@@ -91,11 +91,14 @@ public sealed class Dataset
 
     internal FN.Dataset Core { get; }
 
-    /// <summary>Loads a CSV file: a header row, numeric feature columns, and the target column
-    /// <paramref name="target"/> (null: the last column).</summary>
+    /// <summary>Loads a CSV file: a header row, feature columns (numbers, or text categories, which a pipeline one-hot
+    /// encodes), and the target column <paramref name="target"/> (null: the last column). Column names are matched
+    /// exactly, else after Unicode normalisation (NFC), else ignoring case when only one column matches.</summary>
     /// <param name="path">The file.</param>
     /// <param name="target">The target column's name, or null for the last column.</param>
-    /// <param name="targetKind">How the target is read (Auto: numbers mean regression, text means classes).</param>
+    /// <param name="targetKind">How the target is read. Auto: text, numbers quoted in every target cell, and integers
+    /// with few distinct values that each occur several times (at most 20 values, each at least 3 times) are classes;
+    /// other numbers are a regression target (<see cref="TaskReason"/> says which and why).</param>
     /// <param name="features">The feature columns in order, or null for every column but the target.</param>
     /// <param name="classNames">Known class names in index order (a model's): another label is an error.</param>
     /// <exception cref="DataFormatException">A ragged row, a missing or non-numeric value, a missing target

@@ -175,4 +175,13 @@ let tests =
                     [ "the only training row"; "--validation-fraction 0.5"; "nothing to learn" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "8. column names match after Unicode normalisation (NFC), as class names do" {
+            // The header's café in NFD (e + U+0301); the target and a feature named in NFC (é, U+00E9).
+            let text = "x,cafe\u0301,z\n1,a,3\n2,b,4\n3,a,5\n"
+            let d = Csv.loadText (CsvOptions.Default.WithTarget "caf\u00e9") text
+            Expect.equal d.TargetName "cafe\u0301" "the target found, named as the header spells it"
+            Expect.equal d.ClassNames [| "a"; "b" |] "its classes"
+            let f = Csv.loadText (CsvOptions.Default.WithFeatures [| "caf\u00e9" |]) text
+            Expect.equal f.FeatureNames [| "cafe\u0301" |] "a feature by its NFC name"
+        }
     ]
