@@ -50,13 +50,14 @@ public static class Cli
           report and exits with 130 (a second Ctrl-C ends the process at once)
           data options (train, evaluate, predict, explain; linear all but --unknown-category; with --data only):
             --separator ,|;|tab        the field separator (default: detected)
+            --quote "'"                the quote character (default: ", as RFC 4180; never guessed)
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
             --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]
-        fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--no-header] [--out CSV]
+        fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--quote Q] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
         fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
@@ -157,6 +158,7 @@ public static class Cli
         ("set TargetKind to Classification (CLI: --task classification)", "use --task classification"),
         ("set TargetKind (CLI: --task classification)", "use --task classification"),
         ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("set the quote character to ' (Quote; CLI: --quote \"'\")", "use --quote \"'\""),
         ("load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again",
          "train again with --missing mean|median|most_frequent"),
         ("fit the model on imputed rows and keep their fill values (CLI: fnn linear --missing mean|median|most_frequent)",

@@ -96,7 +96,7 @@ public static class ImportCommand
             throw new UsageException("--missing and --missing-values go with pipeline models; a network reads numbers only (fill or drop the missing values first)");
         Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
         var hasHeader = format?.HasHeader ?? true;
-        var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Microsoft.FSharp.Core.FSharpOption<char>.None, hasHeader, dataPath);
+        var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Opt(format?.Quote), hasHeader, dataPath);
         // A header whose every field is a number is most likely the first data row of a file without a header: the
         // warning the library's reader gives a data set (Csv.toDataset, printed by Cli.Warn on the pipeline path), by
         // its rule.

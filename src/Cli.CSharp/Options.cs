@@ -78,15 +78,24 @@ public sealed class Options
     public string[]? List(string name) =>
         Get(name) is string v ? v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
 
-    /// <summary>The CSV options --separator, --no-header, --missing and --missing-values, as a format
+    /// <summary>The CSV options --separator, --quote, --no-header, --missing and --missing-values, as a format
     /// (null when none is given, so that the library detects and defaults everything).</summary>
     public CsvFormat? DataFormat()
     {
         var separator = Get("separator");
+        var quoteText = Get("quote");
         var noHeader = Flag("no-header");
         var missing = Get("missing");
         var markers = Get("missing-values");
-        if (separator is null && !noHeader && missing is null && markers is null) return null;
+        if (separator is null && quoteText is null && !noHeader && missing is null && markers is null) return null;
+        char? quote = quoteText switch
+        {
+            null => null,
+            _ when quoteText.Trim().ToLowerInvariant() is "double" => '"',
+            _ when quoteText.Trim().ToLowerInvariant() is "single" or "apostrophe" => '\'',
+            _ when quoteText.Length == 1 && quoteText[0] is not ('\n' or '\r') => quoteText[0],
+            _ => throw new UsageException($"--quote needs one character (\" or ', or the names double and single), not '{quoteText.Replace("\n", "\\n").Replace("\r", "\\r")}'"),
+        };
         char? sep = separator?.Trim().ToLowerInvariant() switch
         {
             null => null,
@@ -109,6 +118,7 @@ public sealed class Options
         return new CsvFormat
         {
             Separator = sep,
+            Quote = quote,
             HasHeader = !noHeader,
             Missing = policy,
             MissingMarkers = markers?.Split(',', StringSplitOptions.TrimEntries),
@@ -121,7 +131,7 @@ public sealed class Options
     public static void CheckEmbedded(CsvFormat? format, string? target = null)
     {
         if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
-        if (format is not null) throw new UsageException("--separator, --no-header, --missing and --missing-values go with --data");
+        if (format is not null) throw new UsageException("--separator, --quote, --no-header, --missing and --missing-values go with --data");
     }
 
     /// <summary>--unknown-category error|zeros, or null when not given.</summary>

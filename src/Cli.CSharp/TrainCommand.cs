@@ -95,16 +95,46 @@ public static class TrainCommand
         }
         if (plots is not null) PreparePlotsFolder(plots);
 
+        if (features is not null)
+            for (int k = 1; k < features.Length; k++)
+                if (Array.IndexOf(features, features[k], 0, k) is var first && first >= 0)
+                    throw new UsageException($"--features names the column '{features[k]}' twice (entries {first + 1} and {k + 1}); name each feature once");
         Dataset data;
-        if (dataPath is not null) data = Cli.Warn(Dataset.LoadCsv(dataPath, target, task, format: format));
+        if (dataPath is not null)
+        {
+            // Only the --features columns (and the target) are read, as LoadCsv(..., features:) reads them: a column the
+            // model does not use neither blocks the reading (a missing cell, text) nor drops rows (--missing drop).
+            data = Cli.Warn(Cli.NamesFrom(() => Dataset.LoadCsv(dataPath, target, task, features, format: format),
+                ("features: the column name '", "--features: the column name '")));
+        }
         else
         {
             Options.CheckEmbedded(format, target);
             data = Dataset.Embedded(datasetName ?? "iris");
+            if (features is not null)
+            {
+                try { data = data.SelectFeatures(features); }
+                catch (ArgumentException e) when (e.ParamName == "names")
+                {
+                    throw new ArgumentException(System.Text.RegularExpressions.Regex.Replace(e.Message.Replace($" (Parameter '{e.ParamName}')", ""),
+                        @"names\[(\d+)\]", m => $"entry {int.Parse(m.Groups[1].Value) + 1} of --features"));
+                }
+            }
         }
-        if (features is not null) data = data.SelectFeatures(features);
-        var split = data.SplitStratified(testFraction, seed);
-        RefuseNothingToLearn(split.Train);
+        var split = Split(data, testFraction, seed);
+        // The rows the network is trained on: the training part less the validation rows the fit holds out (the same
+        // split: PipelineFit.splitValidation draws it with the seed from the training part, stratified for classes, as
+        // SplitStratified does), so that the check below sees what is learnt from.
+        var fitRows = split.Train;
+        if (validationFraction > 0)
+        {
+            try { fitRows = split.Train.SplitStratified(validationFraction, seed).Train; }
+            catch (Exception e) when (e is ArgumentException { ParamName: "testFraction" } or InvalidOperationException)
+            {
+                throw new ArgumentException($"--validation-fraction {Fmt.G(validationFraction)} leaves no validation row: the {split.Train.SampleCount} training rows{(split.Train.IsClassification ? " hold no class with 2 rows or more" : " are too few")}; add rows, or give --validation-fraction 0 for no validation set");
+            }
+        }
+        RefuseNothingToLearn(fitRows, validationFraction > 0 ? $" (after --validation-fraction {Fmt.G(validationFraction)} holds out {split.Train.SampleCount - fitRows.SampleCount} of the {split.Train.SampleCount} training rows)" : "");
 
         var options = new PipelineOptions
         {
@@ -335,16 +365,29 @@ public static class TrainCommand
     /// <summary>Refuses, before the summary and any training, training rows with nothing to learn: a single class
     /// (a classifier needs two), or a numeric target with one value in every row (its R^2 is undefined). An empty
     /// test part is refused by the split itself, and --batch-size 0 by the option's parsing.</summary>
-    private static void RefuseNothingToLearn(Dataset train)
+    /// <param name="train">The rows the network is fitted on (after the validation rows are held out).</param>
+    /// <param name="held">How the validation split made them, for the message ("" without one).</param>
+    private static void RefuseNothingToLearn(Dataset train, string held)
     {
         if (train.IsClassification)
         {
             var present = train.Labels.Distinct().Select(k => train.ClassNames[k]).ToArray();
             if (present.Length < 2)
-                throw new ArgumentException($"the training rows hold only {present.Length} class ({string.Join(", ", present)}) of the target '{train.TargetName}'; a classifier needs at least two classes");
+                throw new ArgumentException($"the training rows{held} hold only {present.Length} class ({string.Join(", ", present)}) of the target '{train.TargetName}'; a classifier needs at least two classes");
         }
         else if (train.Values is { Length: > 0 } y && y.All(v => v.Equals(y[0])))
-            throw new ArgumentException($"the target '{train.TargetName}' is {Fmt.G(y[0])} in {(y.Length == 1 ? "the only training row" : $"every training row ({y.Length} rows)")}: there is nothing to learn (a regression needs a target that varies; a classifier needs at least two classes)");
+            throw new ArgumentException($"the target '{train.TargetName}' is {Fmt.G(y[0])} in {(y.Length == 1 ? "the only training row" : $"every training row ({y.Length} rows)")}{held}: there is nothing to learn (a regression needs a target that varies; a classifier needs at least two classes)");
+    }
+
+    /// <summary>The train/test split of --test-fraction; a split that leaves no test row is refused naming what the
+    /// command line offers (more rows, another --test-fraction), not the library's other splits.</summary>
+    private static DatasetSplit Split(Dataset data, double testFraction, long seed)
+    {
+        try { return data.SplitStratified(testFraction, seed); }
+        catch (ArgumentException e) when (e.ParamName is "testFraction" or "data" && data.IsClassification)
+        {
+            throw new ArgumentException($"--test-fraction {Fmt.G(testFraction)} leaves no test row: no class of the {data.SampleCount} rows has 2 rows or more, and the split (stratified by class) never takes a class's only row; add rows");
+        }
     }
 
     /// <summary>Checks --dropout, --normalization and --residual against --layers and --batch-size.</summary>

@@ -151,26 +151,36 @@ module Dataset =
             Lines = if data.Lines.Length = data.SampleCount then indices |> Array.map (fun i -> data.Lines.[i]) else [||] }
 
     /// The one rule by which a name means a column, the CSV reader's and a trained model's alike:
-    /// the column spelled exactly so, else the one column spelled so ignoring case. `columnLookup
-    /// columns` (built once for many names) gives Ok index, or Error with the columns the name
-    /// matches ignoring case: none (no such column) or two or more (ambiguous: 'ab' with 'Ab' and
-    /// 'aB'; never a guess).
+    /// the column spelled exactly so, else the one column spelled so after Unicode normalisation
+    /// (NFC, as class names and categories are compared: 'café' with é or with e + U+0301), else the
+    /// one column spelled so ignoring case (after NFC). `columnLookup columns` (built once for many
+    /// names) gives Ok index, or Error with the columns the name matches ignoring case: none (no
+    /// such column) or two or more (ambiguous: 'ab' with 'Ab' and 'aB'; never a guess).
     let columnLookup (columns: string[]) : string -> Result<int, string[]> =
         Check.notNull "columns" columns
+        let nfc (s: string) = if isNull s || s.IsNormalized(Text.NormalizationForm.FormC) then s else s.Normalize(Text.NormalizationForm.FormC)
         let exact = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
-        // -1 for a spelling that two or more columns share ignoring case, such as 'A' and 'a'.
+        // -1 for a spelling that two or more columns share after NFC, or ignoring case, such as 'A' and 'a'.
+        let normal = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
         let loose = Collections.Generic.Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
         columns |> Array.iteri (fun j h ->
             exact.TryAdd(h, j) |> ignore
-            if not (loose.TryAdd(h, j)) then loose.[h] <- -1)
+            let key = nfc h
+            if not (normal.TryAdd(key, j)) then normal.[key] <- -1
+            if not (loose.TryAdd(key, j)) then loose.[key] <- -1)
         fun name ->
             match exact.TryGetValue name with
             | true, j -> Ok j
             | _ ->
-                match loose.TryGetValue name with
+                let key = nfc name
+                match normal.TryGetValue key with
                 | true, j when j >= 0 -> Ok j
-                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(h, name, StringComparison.OrdinalIgnoreCase)))
-                | _ -> Error [||]
+                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(nfc h, key, StringComparison.Ordinal)))
+                | _ ->
+                    match loose.TryGetValue key with
+                    | true, j when j >= 0 -> Ok j
+                    | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(nfc h, key, StringComparison.OrdinalIgnoreCase)))
+                    | _ -> Error [||]
 
     /// The named feature columns only, in the given order (by `columnLookup`: exact names, then
     /// ignoring case when only one column matches so; a name that matches several ignoring case and

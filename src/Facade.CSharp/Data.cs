@@ -50,7 +50,9 @@ public sealed record CsvFormat
     /// <summary>The field separator, or null to detect it among ',', ';' and tab (the default).</summary>
     public char? Separator { get; init; }
 
-    /// <summary>The quote character, or null to detect it ('"', or ''' when the file quotes with it).</summary>
+    /// <summary>The quote character, or null for '"' (RFC 4180, Python's csv module; the default). It is never guessed
+    /// from the file: an apostrophe in a field ('90s, rock 'n' roll) is a character of the field. Set it to '\'' for a
+    /// file that quotes fields with apostrophes.</summary>
     public char? Quote { get; init; }
 
     /// <summary>False when the first line is data: the columns are then named column1 .. columnN (default true).</summary>
@@ -77,8 +79,8 @@ public enum Scaling
     MinMax,
 }
 
-/// <summary>A table of samples: numeric features (one sample per row) with their names, and a target that is
-/// either numbers (regression) or classes. Immutable; every property returns a copy.</summary>
+/// <summary>A table of samples: feature columns (one sample per row; numbers, or text categories held as category
+/// codes, see <see cref="Categories"/>) with their names, and a target that is either numbers (regression) or classes. Immutable; every property returns a copy.</summary>
 /// <example><code>
 /// var data = Dataset.LoadCsv("flowers.csv", target: "species");
 /// var split = data.SplitStratified(testFraction: 0.2, seed: 1);
@@ -89,11 +91,14 @@ public sealed class Dataset
 
     internal FN.Dataset Core { get; }
 
-    /// <summary>Loads a CSV file: a header row, numeric feature columns, and the target column
-    /// <paramref name="target"/> (null: the last column).</summary>
+    /// <summary>Loads a CSV file: a header row, feature columns (numbers, or text categories, which a pipeline one-hot
+    /// encodes), and the target column <paramref name="target"/> (null: the last column). Column names are matched
+    /// exactly, else after Unicode normalisation (NFC), else ignoring case when only one column matches.</summary>
     /// <param name="path">The file.</param>
     /// <param name="target">The target column's name, or null for the last column.</param>
-    /// <param name="targetKind">How the target is read (Auto: numbers mean regression, text means classes).</param>
+    /// <param name="targetKind">How the target is read. Auto: text, numbers quoted in every target cell, and integers
+    /// with few distinct values that each occur several times (at most 20 values, each at least 3 times) are classes;
+    /// other numbers are a regression target (<see cref="TaskReason"/> says which and why).</param>
     /// <param name="features">The feature columns in order, or null for every column but the target.</param>
     /// <param name="classNames">Known class names in index order (a model's): another label is an error.</param>
     /// <exception cref="DataFormatException">A ragged row, a missing or non-numeric value, a missing target
@@ -308,10 +313,12 @@ public sealed class Dataset
     /// fills them, by their policy (<see cref="Missing"/>): Mean or Median, the column's mean or median of the
     /// values present in those rows; MostFrequent (and every text column), the most frequent value, the smallest
     /// on a tie. For models that read the raw columns, such as <see cref="LinearRegression"/>: fill the training
-    /// rows and the test rows from the training rows. The data as they are when the policy is Error or Drop.</summary>
+    /// rows and the test rows from the training rows. The data as they are when the policy is Error or Drop. A text
+    /// column without a missing cell is left as it is; one whose fill category (the training rows' most frequent)
+    /// these rows lack gets it added to its <see cref="Categories"/> at its ordinal place.</summary>
     /// <param name="trainingRows">The rows the fill values are fitted on (often this data set itself).</param>
-    /// <exception cref="ArgumentException">A column to fill has no value in <paramref name="trainingRows"/>, or
-    /// is not one of theirs (ParamName "data").</exception>
+    /// <exception cref="ArgumentException">A column of <paramref name="trainingRows"/> has no value there, or a column
+    /// of these rows is not one of theirs or is read otherwise, text against numbers (ParamName "data").</exception>
     public Dataset FillMissing(Dataset trainingRows)
     {
         ArgumentNullException.ThrowIfNull(trainingRows);
@@ -361,7 +368,7 @@ public sealed class Dataset
                 TargetKind.Auto => FN.TargetKind.Auto,
                 TargetKind.Regression => FN.TargetKind.Regression,
                 TargetKind.Classification => FN.TargetKind.Classification,
-                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown target kind."),
+                _ => throw new ArgumentOutOfRangeException("targetKind", kind, $"targetKind is {(int)kind}, not a TargetKind (Auto, Regression or Classification)."),
             },
             features is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])features.Clone()),
             classNames is null ? FSharpOption<string[]>.None : FSharpOption<string[]>.Some((string[])classNames.Clone()),
@@ -410,9 +417,13 @@ public sealed class Dataset
 
     /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
     /// numbers written so that they read back exactly: <see cref="LoadCsv"/> gives the same features, classes and
-    /// kind of target; texts such as NA or 'a' and numeric class names are written in quotes).</summary>
+    /// kind of target; texts such as NA or 'a', numeric class names, and every cell of a text column with a category
+    /// that reads as a number, such as 007, are written in quotes).</summary>
     /// <param name="path">The file.</param>
     /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
+    /// <exception cref="ArgumentException">Every cell would be in quotes (only text columns with numeric-looking
+    /// categories, and numeric class names): such a file reads back as one that quotes every field, whose quotes say
+    /// nothing (ParamName "data").</exception>
     /// <remarks>Saved as model files are (<see cref="ModelFile"/>): atomically, through a symbolic link to its target,
     /// keeping the replaced file's permissions.</remarks>
     public void SaveCsv(string path, bool overwriteReadOnly = false)
@@ -517,7 +528,7 @@ public sealed class Dataset
             extra.Concat(new[]
             {
                 ("Target", "target"), ("Features", "features"), ("ClassNames", "classNames"),
-                ("MissingMarkers", "format"), ("TextColumns", "format"),
+                ("MissingMarkers", "format"), ("TextColumns", "format"), ("separator", "format"), ("quote", "format"),
             }).ToArray(),
             words.Concat(extra.Select(n => (n.Core + "[", n.Facade + "["))).Concat(extra.Select(n => (n.Core + ": the column name '", n.Facade + ": the column name '"))).Concat(new[]
             {
@@ -529,14 +540,22 @@ public sealed class Dataset
                 ("MissingMarkers[", "format." + nameof(CsvFormat.MissingMarkers) + "["),
                 ("TextColumns[", "format." + nameof(CsvFormat.TextColumns) + "["),
                 ("(or None for the last column)", "(or null for the last column)"),
+                ("The separator ", "The separator (format." + nameof(CsvFormat.Separator) + ") "),
+                ("The quote character ", "The quote character (format." + nameof(CsvFormat.Quote) + ") "),
             }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification
     /// (each class keeps its share in both parts), a plain shuffle for a regression.</summary>
     /// <param name="testFraction">The share of rows in the test part, strictly between 0 and 1.</param>
     /// <param name="seed">The seed of the library's generator.</param>
+    /// <exception cref="ArgumentException">testFraction outside (0, 1), or a classification whose every class has one
+    /// row, so that the test part would be empty (ParamName "testFraction").</exception>
+    /// <exception cref="InvalidOperationException">The data set has fewer than 2 rows.</exception>
     public DatasetSplit SplitStratified(double testFraction, long seed)
     {
+        // The core's split names its own argument (n, labels) for too few rows; here they are this data set's.
+        if (SampleCount < 2)
+            throw new InvalidOperationException($"A split needs at least 2 rows, but the data set has {SampleCount}.");
         var rng = FN.RngModule.create(seed);
         var split = IsClassification
             ? FN.Split.stratified(testFraction, Core.Labels, rng).Item1

@@ -264,7 +264,7 @@ let tests =
             for args in [ [ "--separator"; ";" ]; [ "--no-header" ]; [ "--missing"; "mean" ]; [ "--missing-values"; "NA" ] ] do
                 for cmd in [ [ "linear" ]; [ "train" ]; [ "explain"; "--model"; "none.fnn" ] ] do
                     expectError Repo.root (cmd @ [ "--dataset"; "commute" ] @ args) 2
-                        [ "--separator, --no-header, --missing and --missing-values go with --data" ] |> ignore
+                        [ "--separator, --quote, --no-header, --missing and --missing-values go with --data" ] |> ignore
             for cmd in [ "linear"; "train" ] do
                 expectError Repo.root [ cmd; "--dataset"; "commute"; "--target"; "y" ] 2
                     [ "--target goes with --data; an embedded data set has its own target" ] |> ignore
@@ -561,7 +561,7 @@ let tests =
                 // A single class, an empty test part and --batch-size 0 are refused before the summary and any training.
                 Expect.equal (expectError dir [ "train"; "--data"; "one.csv" ] 1 [ "only 1 class (x) of the target 'b'"; "at least two classes" ]) "" "nothing on stdout"
                 File.WriteAllText(Path.Combine(dir, "single.csv"), "a,b\n1,x\n2,y\n3,z\n")
-                Expect.equal (expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "test part would be empty" ]) "" "nothing on stdout"
+                Expect.equal (expectError dir [ "train"; "--data"; "single.csv" ] 1 [ "--test-fraction 0.2 leaves no test row"; "add rows" ]) "" "nothing on stdout"
                 Expect.equal (expectError dir [ "train"; "--data"; "one.csv"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows" ]) "" "nothing on stdout"
                 expectError dir [ "train"; "--data"; "one.csv"; "--missing"; "sometimes" ] 2 [ "--missing needs error, drop, mean, median or most_frequent" ] |> ignore
                 File.WriteAllText(Path.Combine(dir, "mixed.csv"), "size,color,price\n1,red,3\n2,blue,5\n3,red,7\n")

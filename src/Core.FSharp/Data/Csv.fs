@@ -53,7 +53,9 @@ type CsvOptions =
       RequireTarget: bool
       /// The field separator (None: detected from the file among ',', ';' and tab).
       Separator: char option
-      /// The quote character (None: detected: '"', or '\'' when the file has no '"' and quotes fields with ').
+      /// The quote character (None: '"', as RFC 4180 and Python's csv module; never guessed from the
+      /// file, so an apostrophe in a field ('90s, rock 'n' roll) is a character of it). A file that
+      /// quotes fields with '\'' is read with Quote = Some '\''.
       Quote: char option
       /// False when the first line is data: the columns are then named column1 .. columnN.
       HasHeader: bool
@@ -67,8 +69,8 @@ type CsvOptions =
       /// Feature columns read as text categories even when they hold numbers (a model's text
       /// columns); each must name a column of the file.
       TextColumns: string[] }
-    /// The last column is the target, Auto kind, every other column a feature, separator and
-    /// quote detected, a header row, missing values an error.
+    /// The last column is the target, Auto kind, every other column a feature, the separator
+    /// detected, the quote '"', a header row, missing values an error.
     static member Default =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
           Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
@@ -126,8 +128,8 @@ type CsvTable =
       /// columns are then named column1 .. columnN).
       HeaderQuoted: bool[] }
 
-/// CSV files (RFC 4180 with a detected dialect: the separator ',', ';' or tab, the quote '"'
-/// or '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
+/// CSV files (RFC 4180 with a detected separator, ',', ';' or tab; the quote '"' unless the
+/// options set another, such as '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
 /// order mark is skipped): parsing in time and memory linear in the text's length, and turning
 /// columns into numbers, text categories and missing values. Every error is a
 /// DataFormatException naming the line, the column and the text, never a silent NaN or a
@@ -170,21 +172,6 @@ module Csv =
         raise (DataFormatException(message, line, quoteText column))
 
     let private nfc (s: string) = if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
-
-    /// The quote character of a text: '"' when it holds one in its first 64 KiB, else '\'' when
-    /// a field there starts and ends with one, else '"'.
-    let detectQuote (text: string) : char =
-        let n = min text.Length 65536
-        if text.IndexOf('"', 0, n) >= 0 then '"'
-        else
-            let isEdge (c: char) = c = ',' || c = ';' || c = '\t' || c = '\n' || c = '\r'
-            let mutable opens = false
-            let mutable closes = false
-            for i in 0 .. n - 1 do
-                if text.[i] = '\'' then
-                    if i = 0 || isEdge text.[i - 1] then opens <- true
-                    if i = n - 1 || isEdge text.[i + 1] then closes <- true
-            if opens && closes then '\'' else '"'
 
     /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
     /// the first line and the same number of times on the most of the first 50 lines; ties go
@@ -297,14 +284,35 @@ module Csv =
         endRecord n
         result
 
-    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error).
+    /// Whether a text spells a non-finite number as NumPy, Python and C write one and .NET does not read:
+    /// inf, infinity or nan with an optional sign, in any case ("inf", "-inf", "+Inf", "-nan"). (.NET reads
+    /// "Infinity", "-Infinity", "NaN" and "∞" itself.)
+    let private nonFiniteSpelling (s: string) =
+        let t = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then s.Substring 1 else s
+        t.Equals("inf", StringComparison.OrdinalIgnoreCase) || t.Equals("infinity", StringComparison.OrdinalIgnoreCase)
+        || t.Equals("nan", StringComparison.OrdinalIgnoreCase)
+
+    /// Parses as a double, finite or not: such a cell makes a column numeric (an infinity is then an error,
+    /// naming its line and column). "inf", "-inf" and "nan" (NumPy's and Python's spellings) count as numbers
+    /// too, as "Infinity" and "NaN" do: a column of numbers with one inf is a numeric column with a bad cell,
+    /// never a column of text categories.
     let private parses (s: string) =
         let mutable v = 0.0
-        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v)
+        Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) || nonFiniteSpelling s
 
-    /// The quote and the separator of a text: the given ones, else detected (`detectQuote`, `detectSeparator`).
+    /// The value of a text `parses` accepts: the invariant culture's reading, else the non-finite number
+    /// it spells (inf as +infinity, -inf as -infinity, nan as NaN).
+    let private parseAny (s: string) : float =
+        let mutable v = 0.0
+        if Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) then v
+        elif s.ToLowerInvariant().Contains "nan" then nan
+        elif s.StartsWith "-" then Double.NegativeInfinity
+        else Double.PositiveInfinity
+
+    /// The quote and the separator of a text: the given ones, else '"' (never guessed: a guessed '\'' merged
+    /// rows at apostrophes) and the detected separator (`detectSeparator`).
     let private dialect (separator: char option) (quote: char option) (text: string) : char * char =
-        let quote = match quote with Some q -> q | None -> detectQuote text
+        let quote = match quote with Some q -> q | None -> '"'
         quote, (match separator with Some s -> s | None -> detectSeparator quote text)
 
     /// Parses CSV text with a set or detected dialect. With a header: its names must be
@@ -314,8 +322,12 @@ module Csv =
     let parseWith (separator: char option) (quote: char option) (hasHeader: bool) (text: string) : CsvTable =
         Check.notNull "text" text
         let quote, separator = dialect separator quote text
+        // The character as a one-line message shows it: a line end or a tab escaped.
+        let shown (c: char) = match c with '\n' -> "'\\n'" | '\r' -> "'\\r'" | '\t' -> "tab" | c -> sprintf "'%c'" c
+        if quote = '\n' || quote = '\r' then
+            Check.fail "quote" (sprintf "The quote character %s cannot be a line end." (shown quote))
         if separator = quote || separator = '\n' || separator = '\r' then
-            Check.fail "separator" (sprintf "The separator '%c' cannot be the quote character or a line end." separator)
+            Check.fail "separator" (sprintf "The separator %s cannot be the quote character or a line end." (shown separator))
         let all = records separator quote text
         if all.Count = 0 then fail 0 "" "The file is empty: a CSV file needs a header row and at least one data row."
         let headerLine, header, headerQuoted, first =
@@ -360,7 +372,12 @@ module Csv =
             let line, fields, q = all.[first + k]
             quotedFlags.[k] <- q
             if fields.Length <> header.Length then
-                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator))
+                // A file quoting with apostrophes, read with the default quote '"': the advice names the option.
+                let apostrophes =
+                    if quote = '"' && fields |> Array.exists (fun f -> f.StartsWith "'") then
+                        "; if the file quotes fields with ', set the quote character to ' (Quote; CLI: --quote \"'\")"
+                    else ""
+                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')%s." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
             rows.[k] <- fields
             lines.[k] <- line
         { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags; HeaderQuoted = headerQuoted }
@@ -549,10 +566,10 @@ module Csv =
     /// FORCE_QUOTE * quotes every cell but no header name), and some header name or cell outside
     /// the target column is quoted though it needs no quotes
     /// (`needsQuotes` is false: "a", "1.5"). The second condition is what tells such a file from
-    /// one `ofDataset` wrote: that writer quotes a header name or a feature cell only when it
-    /// needs quotes, and quotes without need only the target's numeric class names; so a file it
-    /// wrote is never taken for one that quotes everything, even when every field in it is quoted
-    /// (column names and categories with commas or marker-like texts, numeric class names).
+    /// one `ofDataset` wrote: that writer quotes a header name only when it needs quotes, and
+    /// quotes without need only the target's numeric class names and the cells of a text column
+    /// with a numeric-looking category; so a file it wrote is taken for one that quotes everything
+    /// only when every non-empty cell is such a cell (see `ofDataset`).
     let private quotesEverything (table: CsvTable) (targetIndex: int option) (markers: HashSet<string>) =
         let quotedAt = quotedAt table
         // A marker of this read is quoted by need, as the default ones are (`formatWithMarkers`).
@@ -702,15 +719,22 @@ module Csv =
                 let mutable numbers = 0
                 let mutable present = 0
                 let mutable firstBad = -1
+                let mutable allQuoted = true
                 for i in 0 .. n - 1 do
                     let s = table.Rows.[i].[col]
                     if isMissingAt i col then noteMissing i col false
                     else
                         present <- present + 1
+                        if not (wasQuoted i col) then allQuoted <- false
                         if parses s then numbers <- numbers + 1
                         elif firstBad < 0 then firstBad <- i
                 let asText = textColumns.Contains col
-                if asText || firstBad < 0 then asText
+                // Numbers quoted in every present cell of a feature column, in a file that does not quote every field,
+                // are text as written ("007"), as in the target: a writer that quotes strings only marks them so, and
+                // `ofDataset` writes a text column whose categories look like numbers so. (Not for a reader of numbers.)
+                let quotedText = not numbersOnly && not quotesAll && present > 0 && allQuoted
+                if asText then true
+                elif firstBad < 0 then quotedText
                 elif looksNumeric numbers present then
                     let i = firstBad
                     let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
@@ -769,7 +793,7 @@ module Csv =
                                 reading <- TargetReading.QuotedNumbers
                                 true
                             elif numbers = texts.Length then
-                                let classes = fst (TargetRule.ofNumbers (texts |> Array.map (fun s -> Double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))))
+                                let classes = fst (TargetRule.ofNumbers (texts |> Array.map parseAny))
                                 canonical <- classes && texts |> Array.forall exactNumber
                                 classes
                             elif looksNumeric numbers texts.Length then
@@ -921,12 +945,16 @@ module Csv =
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
     /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
-    /// and numeric class names are quoted so that they read back as classes. Header names and
-    /// feature cells are quoted only when they need it, so the reader never takes the output for a
-    /// file that quotes every field (whose quotes say nothing), even when every field in it is
-    /// quoted. (A data set needs a feature column: the reader refuses a file without one, as the
+    /// numeric class names are quoted so that they read back as classes, and every present cell of a
+    /// text column with a category that reads as a number ("007") is quoted, so that the column reads
+    /// back as text with its spelling. Data whose every cell would then be in quotes, some of them
+    /// without need, are refused (an ArgumentException, ParamName "data"): the reader takes such a
+    /// file for one that quotes every field (PostgreSQL's FORCE_QUOTE *), whose quotes say nothing.
+    /// Header names and other feature cells are quoted only when they need it, so the reader never
+    /// takes the output for a file that quotes every field (whose quotes say nothing) otherwise, even
+    /// when every field in it is quoted. (A data set needs a feature column: the reader refuses a file without one, as the
     /// constructors refuse a 0-column feature matrix.) Raises
-    /// ArgumentException (ParamName "data") for duplicate column names (the target's name equal
+    /// ArgumentException (ParamName "data") for such data, for duplicate column names (the target's name equal
     /// to a feature's), a text cell that is not a category code, or a label outside the classes.
     let ofDataset (data: Dataset) : string =
         Check.notNull "data" (box data)
@@ -948,17 +976,36 @@ module Csv =
             if not (seen.Add name) then
                 Check.fail "data" (sprintf "The column name '%s' appears more than once among the feature names and the target's name; a CSV file needs distinct column names." name)
         // Numeric class names are written in quotes, which the reader takes for class names (not a
-        // regression target), so that the file reads back as classes whatever the target rule says.
+        // regression target), so that the file reads back as classes whatever the target rule says; so is every
+        // present cell of a text column with a category that reads as a number ("007", "10"), which the reader
+        // takes for a text column (numbers quoted in every present cell), keeping "007" as written.
         let numericClasses = match data.Target with Target.Classes (_, names) -> names |> Array.exists isNumber | _ -> false
+        let quotedColumns = Array.init data.FeatureCount (fun j -> Dataset.categoriesOf data j |> Array.exists parses)
         let body = Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i))
-        if not numericClasses then format header body
+        if not numericClasses && not (Array.contains true quotedColumns) then format header body
         else
+            // A file whose every non-empty cell is in quotes reads as one that quotes every field (PostgreSQL's FORCE_QUOTE *,
+            // whose quotes say nothing), which would lose what the quotes mean here: refused, never written to read back otherwise.
+            let quotedCell (j: int) (f: string) = f = "" || needsQuotes f || (if j < data.FeatureCount then quotedColumns.[j] else numericClasses)
+            // (Quotes every cell needs, a comma, a marker, do not make such a file: some feature cell must be quoted without need.)
+            let withoutNeed (r: string[]) = r |> Array.mapi (fun j f -> j < data.FeatureCount && quotedColumns.[j] && f <> "" && not (needsQuotes f)) |> Array.exists id
+            if data.SampleCount > 0 && body |> Array.forall (fun r -> r |> Array.mapi quotedCell |> Array.forall id) && body |> Array.exists withoutNeed then
+                Check.fail "data" (sprintf "Every cell of the CSV text would be in quotes (the text columns %s have categories that read as numbers%s), and a file whose every cell is quoted reads as one that quotes every field, whose quotes say nothing, so the categories would read back as numbers; add a numeric column or a column of other text, or save the columns with Csv.format."
+                                       (String.Join(", ", data.FeatureNames |> Array.indexed |> Array.filter (fun (j, _) -> quotedColumns.[j]) |> Array.map (fun (_, n) -> "'" + quoteText n + "'")))
+                                       (if numericClasses then ", and the target's class names are numbers" else ""))
+            let always (f: string) = "\"" + f.Replace("\"", "\"\"") + "\""
             let sb = Text.StringBuilder()
             let line (fields: string seq) = sb.Append(String.Join(",", fields |> Seq.map quote)).Append('\n') |> ignore
             line header
             for r in body do
-                let last = r.Length - 1
-                sb.Append(String.Join(",", r |> Array.mapi (fun j f -> if j = last then "\"" + f.Replace("\"", "\"\"") + "\"" else quote f))).Append('\n') |> ignore
+                let text =
+                    if r.Length = 1 && r.[0] = "" then "\"\""
+                    else
+                        String.Join(",", r |> Array.mapi (fun j f ->
+                            if j < data.FeatureCount then (if quotedColumns.[j] && f <> "" then always f else quote f)
+                            elif numericClasses then always f
+                            else quote f))
+                sb.Append(text).Append('\n') |> ignore
             sb.ToString()
 
     /// Writes a data set as a CSV file (see `ofDataset`).

@@ -345,15 +345,18 @@ module Preprocessor =
     /// A copy of a data set whose missing (NaN) feature cells hold the preprocessor's fill values (its columns
     /// taken by name; a text column's fill as the data's own code of that category), for a model that reads
     /// the raw columns without the preprocessor (a least-squares fit); the data as they are when the
-    /// preprocessor fills nothing (Error, Drop). Raises ArgumentException (ParamName "data") for a column the
-    /// preprocessor was not fitted on, or read otherwise (text against numbers), or whose fill category the
-    /// data lack.
+    /// preprocessor fills nothing (Error, Drop). A text column's fill category is looked up only when the
+    /// column has a missing cell; a category the data lack (test rows without the training rows' most
+    /// frequent category) is added to the column's categories at its ordinal place (the other cells' codes
+    /// follow it), so that the filled cell holds it. Raises ArgumentException (ParamName "data") for a column
+    /// the preprocessor was not fitted on, or read otherwise (text against numbers).
     let fillMissing (p: Preprocessor) (names: string[]) (data: Dataset) : Dataset =
         Check.notNull "data" (box data)
         Check.notNull "names" names
         if p.Fill.Length = 0 then data
         else
             let x = data.Features.Clone()
+            let categories = Array.init data.FeatureCount (Dataset.categoriesOf data)
             for j in 0 .. data.FeatureCount - 1 do
                 let name = data.FeatureNames.[j]
                 let k = Array.IndexOf(names, name)
@@ -362,16 +365,25 @@ module Preprocessor =
                 let own = Dataset.categoriesOf data j
                 if (own.Length > 0) <> (p.Categories.[k].Length > 0) then
                     Check.fail "data" (sprintf "The column '%s' holds %s, but the imputer was fitted on it as %s." name (if own.Length > 0 then "text" else "numbers") (if own.Length > 0 then "numbers" else "text"))
-                let fill =
-                    if own.Length = 0 then p.Fill.[k]
-                    else
-                        let category = p.Categories.[k].[int p.Fill.[k]]
-                        match Array.IndexOf(own, category) with
-                        | c when c >= 0 -> float c
-                        | _ -> Check.fail "data" (sprintf "The column '%s' has no category '%s', its fill value." name (Csv.quoteText category))
-                for i in 0 .. x.RowCount - 1 do
-                    if Double.IsNaN x.[i, j] then x.[i, j] <- fill
-            { data with Features = x }
+                let hasMissing = Seq.exists (fun i -> Double.IsNaN x.[i, j]) (seq { 0 .. x.RowCount - 1 })
+                if hasMissing then
+                    let fill =
+                        if own.Length = 0 then p.Fill.[k]
+                        else
+                            let category = p.Categories.[k].[int p.Fill.[k]]
+                            match Array.IndexOf(own, category) with
+                            | c when c >= 0 -> float c
+                            | _ ->
+                                // Added where ordinal order puts it (before the first category that sorts after it); the
+                                // codes from there on move up by one.
+                                let at = match Array.tryFindIndex (fun (c: string) -> String.CompareOrdinal(c, category) > 0) own with Some a -> a | None -> own.Length
+                                categories.[j] <- Array.concat [ own.[.. at - 1]; [| category |]; own.[at ..] ]
+                                for i in 0 .. x.RowCount - 1 do
+                                    if not (Double.IsNaN x.[i, j]) && x.[i, j] >= float at then x.[i, j] <- x.[i, j] + 1.0
+                                float at
+                    for i in 0 .. x.RowCount - 1 do
+                        if Double.IsNaN x.[i, j] then x.[i, j] <- fill
+            { data with Features = x; Categories = categories }
 
     /// The linear model with the fill values of `p` (fitted, as by `fit`, on the columns `names`),
     /// each taken by the model's feature name, and p's policy: the model then fills a missing cell of

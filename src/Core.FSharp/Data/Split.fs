@@ -44,7 +44,7 @@ module Split =
             let k = if nc < 2 then 0 else min (nc - 1) (max 1 (int (Math.Round(testFraction * float nc, MidpointRounding.AwayFromZero))))
             perm |> Array.iteri (fun r p -> (if r < k then test else train).Add rows.[p])
         if test.Count = 0 then
-            Check.fail "testFraction" (sprintf "The test part would be empty: no class of the %d rows has 2 rows or more, and a stratified split never takes a class's only row; add rows or use a plain shuffled split." labels.Length)
+            Check.fail "testFraction" (sprintf "The test part would be empty: no class of the %d rows has 2 rows or more, and a stratified split never takes a class's only row; add rows." labels.Length)
         { Train = Array.sort (train.ToArray()); Test = Array.sort (test.ToArray()) }, g
 
     /// k folds of n rows: the rows are shuffled and dealt into k folds whose sizes differ by at
