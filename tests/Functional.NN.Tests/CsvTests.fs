@@ -10,15 +10,8 @@ open System.IO
 open System.Text
 open Expecto
 open Functional.NN
+open Functional.NN.Tests.Expectations
 
-/// The DataFormatException a CSV text raises, with its message checked for each fragment.
-let private csvError (options: CsvOptions) (text: string) (line: int) (fragments: string list) =
-    match Expect.throwsC (fun () -> Csv.loadText options text |> ignore) id with
-    | :? DataFormatException as e ->
-        Expect.equal e.Line line (sprintf "line of: %s" e.Message)
-        for f in fragments do Expect.stringContains e.Message f "message"
-        e
-    | e -> failtestf "expected DataFormatException, got %O" e
 
 let private argError (param: string) (fragments: string list) (f: unit -> unit) =
     match Expect.throwsC f id with

@@ -9,15 +9,8 @@ open System
 open System.IO
 open Expecto
 open Functional.NN
+open Functional.NN.Tests.Expectations
 
-/// The DataFormatException of reading a CSV text, with its line and the fragments of its message.
-let private csvError (options: CsvOptions) (text: string) (line: int) (fragments: string list) =
-    match Expect.throwsC (fun () -> Csv.loadText options text |> ignore) id with
-    | :? DataFormatException as e ->
-        Expect.equal e.Line line (sprintf "line of: %s" e.Message)
-        for f in fragments do Expect.stringContains e.Message f "message"
-        Expect.isFalse (e.Message.Contains "\n") "one line"
-    | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message
 
 let private column (d: Dataset) (j: int) = d.Features.Column(j).ToArray()
 
@@ -54,7 +47,7 @@ let tests =
             let smith = "name,x,y\n'Smith, J',1,a\n'Doe, K',2,b\n'Smith, J',3,a\n"
             let q = Csv.loadText (CsvOptions.Default.WithQuote '\'') smith
             Expect.equal (Dataset.categoriesOf q 0) [| "Doe, K"; "Smith, J" |] "Quote = ' reads the commas inside"
-            csvError CsvOptions.Default smith 2 [ "Line 2 has 4 fields"; "--quote \"'\"" ]
+            csvError CsvOptions.Default smith 2 [ "Line 2 has 4 fields"; "--quote \"'\"" ] |> ignore
         }
         test "1. fnn train reads apos.csv's 6 rows, and --quote \"'\" reads a file quoted with '" {
             let dir = tempDir ()
@@ -75,16 +68,16 @@ let tests =
             // A column of 10 numbers with one inf (np.savetxt('%g') of [1..9, inf] writes 'inf'): by hand, line 8 holds it.
             let xs = [| "1"; "2"; "3"; "4"; "5"; "6"; "inf"; "8"; "9"; "10" |]
             let text = "x,y\n" + String.Join("", xs |> Array.mapi (fun i x -> sprintf "%s,%d\n" x (i % 2)))
-            csvError CsvOptions.Default text 8 [ "Line 8, column 'x': 'inf' is not a finite number" ]
-            csvError CsvOptions.Default (text.Replace("inf", "-inf")) 8 [ "'-inf' is not a finite number" ]
-            csvError CsvOptions.Default (text.Replace("inf", "+INF")) 8 [ "'+INF' is not a finite number" ]
+            csvError CsvOptions.Default text 8 [ "Line 8, column 'x': 'inf' is not a finite number" ] |> ignore
+            csvError CsvOptions.Default (text.Replace("inf", "-inf")) 8 [ "'-inf' is not a finite number" ] |> ignore
+            csvError CsvOptions.Default (text.Replace("inf", "+INF")) 8 [ "'+INF' is not a finite number" ] |> ignore
             // A target with inf among numbers: the same error, not a 3-class classification.
             let target = "x,y\n1,0.5\n2,1.5\n3,inf\n4,2.5\n"
-            csvError CsvOptions.Default target 4 [ "Line 4, column 'y': 'inf' is not a finite number" ]
+            csvError CsvOptions.Default target 4 [ "Line 4, column 'y': 'inf' is not a finite number" ] |> ignore
             // nan is a missing-value marker by default (NaN, compared ignoring case); without it, the same error as inf.
             let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) "x,y\n1,a\nnan,b\n3,a\n"
             Expect.isTrue (Double.IsNaN (column d 0).[1]) "nan is missing by default"
-            csvError (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "x,y\n1,a\n2,b\nnan,a\n" 4 [ "'nan' is not a finite number" ]
+            csvError (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "x,y\n1,a\n2,b\nnan,a\n" 4 [ "'nan' is not a finite number" ] |> ignore
         }
         test "3. fnn train --features reads only those columns and the target: an unused column neither blocks nor drops rows" {
             let dir = tempDir ()

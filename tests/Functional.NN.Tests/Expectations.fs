@@ -18,3 +18,14 @@ let expectArgument (param: string) (fragments: string list) (f: unit -> unit) : 
 /// a guard against a case that never ends or blows up, not a performance measure (cases take
 /// milliseconds; the host's stalls and a full garbage collection can take a second).
 let hangGuardSeconds = 10.0
+
+/// The DataFormatException of reading a CSV text with `Functional.NN.Csv.loadText`: at `line`, its
+/// message on one line and holding every fragment; returns it for further checks.
+let csvError (options: Functional.NN.CsvOptions) (text: string) (line: int) (fragments: string list) : Functional.NN.DataFormatException =
+    match Expect.throwsC (fun () -> Functional.NN.Csv.loadText options text |> ignore) id with
+    | :? Functional.NN.DataFormatException as e ->
+        Expect.equal e.Line line (sprintf "line of: %s" e.Message)
+        for f in fragments do Expect.stringContains e.Message f "message"
+        Expect.isFalse (e.Message.Contains "\n") (sprintf "one line: %s" e.Message)
+        e
+    | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message
