@@ -177,4 +177,40 @@ let tests =
             let f = Csv.loadText (CsvOptions.Default.WithFeatures [| "caf\u00e9" |]) text
             Expect.equal f.FeatureNames [| "cafe\u0301" |] "a feature by its NFC name"
         }
+    
+        testList "the review of the fixes" [
+            test "an all-quoted numeric export with bare NULL markers reads as numbers (MySQL's \\N, PostgreSQL's NA)" {
+                // MySQL's INTO OUTFILE ... ENCLOSED BY '"' quotes every cell but writes NULL as a bare \N; the quotes say
+                // nothing, so a and b are numbers. b's mean fill is (2 + 4 + 1) / 3 (by hand).
+                let mysql = "a,b,y\n\"1.5\",\"2\",\"0.5\"\n\"2.5\",\\N,\"1.5\"\n\"3.5\",\"4\",\"2.5\"\n\"4\",\"1\",\"3\"\n"
+                let d = Csv.loadText (CsvOptions.Default.WithMissingMarkers([| "\\N" |]).WithMissing MissingPolicy.Mean) mysql
+                Expect.equal (Dataset.categoriesOf d 0, Dataset.categoriesOf d 1) ([||], [||]) "no text columns"
+                Expect.equal (d.Features.Column(0).ToArray()) [| 1.5; 2.5; 3.5; 4.0 |] "a"
+                let b = d.Features.Column(1).ToArray()
+                Expect.equal (b.[0], b.[2], b.[3]) (2.0, 4.0, 1.0) "b"
+                Expect.isTrue (Double.IsNaN b.[1]) "b's \\N is missing (NaN until filled), not the text \\N"
+                let pg = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) (mysql.Replace("\\N", "NA"))
+                Expect.equal (Dataset.categoriesOf pg 1) [||] "a bare NA among quoted numbers (PostgreSQL FORCE_QUOTE *)"
+            }
+            test "numbers between apostrophes under the quote \" are an error naming the option, not text categories" {
+                // A file quoted with ': read with ", '1.5' would be the category '1.5' with its apostrophes.
+                let text = "a,b,y\n'1.5','2',x\n'2.5','3',y\n'3.5','1',x\n'4.5','0',y\n"
+                csvError CsvOptions.Default text 2 [ "column 'a'"; "'1.5'"; "--quote \"'\""; "TextColumns" ] |> ignore
+                // Read with Quote = ', a file that quotes every field says nothing by its quotes: numbers, classes x and y.
+                let q = Csv.loadText (CsvOptions.Default.WithQuote '\'') "a,b,y\n'1.5','2','x'\n'2.5','3','y'\n'3.5','1','x'\n'4.5','0','y'\n"
+                Expect.equal (q.Features.Column(0).ToArray()) [| 1.5; 2.5; 3.5; 4.5 |] "read with Quote = '"
+                Expect.equal q.ClassNames [| "x"; "y" |] "the classes without their quotes"
+                let t = Csv.loadText (CsvOptions.Default.WithTextColumns [| "a"; "b" |]) text
+                Expect.equal (Dataset.categoriesOf t 1) [| "'0'"; "'1'"; "'2'"; "'3'" |] "named text: the values as written"
+                csvError CsvOptions.Default "a,y\n1,'1'\n2,'2'\n3,'1'\n" 2 [ "the target"; "--quote" ] |> ignore
+            }
+            test "a text column quoted in every cell, mostly numbers, round-trips through SaveCsv and LoadCsv" {
+                // 20 numeric-looking codes and one 'x': the writer quotes the column's every cell, the reader reads it back as text.
+                let text = "code,v,y\n" + String.Join("", [ for i in 1 .. 20 -> sprintf "%d,%g,%d\n" i (float i * 0.5) (i % 2) ]) + "x,3.5,1\n"
+                let d = Csv.loadText (CsvOptions.Default.WithTextColumns [| "code" |]) text
+                let back = Csv.loadText CsvOptions.Default (Csv.ofDataset d)
+                Expect.equal (Dataset.categoriesOf back 0) (Dataset.categoriesOf d 0) "the categories read back"
+                Expect.equal back.Features d.Features "the codes read back"
+            }
+        ]
     ]

@@ -575,7 +575,9 @@ module Csv =
         // A marker of this read is quoted by need, as the default ones are (`formatWithMarkers`).
         let needsQuotes (s: string) = needsQuotes s || markers.Contains s
         let headerQuoted = if isNull table.HeaderQuoted then [||] else table.HeaderQuoted
-        let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j)) |> Array.exists id
+        // A bare missing-value marker is no bare cell: MySQL's INTO OUTFILE ... ENCLOSED BY '"' writes NULL as a bare \N,
+        // PostgreSQL's FORCE_QUOTE * a bare NULL marker, and quotes every other cell.
+        let rowHasBare (i: int) = table.Rows.[i] |> Array.mapi (fun j s -> s <> "" && not (quotedAt i j) && not (markers.Contains s)) |> Array.exists id
         let plainQuoted () =
             (headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> j < headerQuoted.Length && headerQuoted.[j] && not (needsQuotes h)) |> Array.exists id)
             || Seq.exists (fun i -> table.Rows.[i] |> Array.mapi (fun j s -> Some j <> targetIndex && quotedAt i j && not (needsQuotes s)) |> Array.exists id) (seq { 0 .. table.Rows.Length - 1 })
@@ -712,6 +714,30 @@ module Csv =
                 for col in featureCols do
                     if not (isMissingAt i col) && (finite table.Rows.[i].[col]).IsNone then
                         notFiniteNumber table.Lines.[i] table.Header.[col] table.Rows.[i].[col]
+        // A column whose every present cell is a number between apostrophes ('1.5'), read with another quote
+        // character: the file quotes fields with ', and its numbers would be read as text categories (or class
+        // names) with the apostrophes kept, silently. An error with the way out, unless the column is named text.
+        let quoteChar = defaultArg options.Quote '"'
+        let refuseApostropheNumbers (col: int) (what: string) =
+            if quoteChar <> '\'' then
+                let mutable first = -1
+                let mutable all = true
+                for i in 0 .. n - 1 do
+                    if all && not (isMissingAt i col) then
+                        let s = table.Rows.[i].[col]
+                        if s.Length >= 3 && s.[0] = '\'' && s.[s.Length - 1] = '\'' && parses (s.Substring(1, s.Length - 2)) then
+                            if first < 0 then first <- i
+                        else all <- false
+                if all && first >= 0 then
+                    let i = first
+                    fail table.Lines.[i] table.Header.[col]
+                        (sprintf "Line %d, column '%s': '%s' is a number between apostrophes, as is every value of the %s, so the file seems to quote its fields with ' where this read's quote character is %s; set the quote character to ' (Quote; CLI: --quote \"'\"): its numbers are then numbers if the file quotes every field, and text where it quotes only some%s."
+                            table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) what
+                            (if quoteChar = '"' then "\"" else sprintf "'%c'" quoteChar)
+                            (if what = "column" then ", or name the column in TextColumns to read its values as text" else ""))
+        for col in featureCols do
+            if not (textColumns.Contains col) then refuseApostropheNumbers col "column"
+        targetIndex |> Option.iter (fun t -> refuseApostropheNumbers t "target")
         // Pass 1: missing cells and column kinds.
         let allRows = Array.init n id
         let kinds =
@@ -729,12 +755,13 @@ module Csv =
                         if parses s then numbers <- numbers + 1
                         elif firstBad < 0 then firstBad <- i
                 let asText = textColumns.Contains col
-                // Numbers quoted in every present cell of a feature column, in a file that does not quote every field,
-                // are text as written ("007"), as in the target: a writer that quotes strings only marks them so, and
-                // `ofDataset` writes a text column whose categories look like numbers so. (Not for a reader of numbers.)
+                // Every present cell of a feature column quoted, in a file that does not quote every field: text as
+                // written ("007"), as in the target, numbers or not: a writer that quotes strings only marks them so,
+                // and `ofDataset` writes a text column whose categories look like numbers so. (Not for a reader of
+                // numbers.)
                 let quotedText = not numbersOnly && not quotesAll && present > 0 && allQuoted
-                if asText then true
-                elif firstBad < 0 then quotedText
+                if asText || quotedText then true
+                elif firstBad < 0 then false
                 elif looksNumeric numbers present then
                     let i = firstBad
                     let advice = match quotedMarker i col with "" -> "correct the cell or add it to MissingMarkers (CLI: --missing-values)" | a -> a
