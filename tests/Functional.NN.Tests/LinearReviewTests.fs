@@ -295,4 +295,63 @@ let tests =
                 let e = argError (fun () -> PolynomialFeatures.phi 99998 (Array.create 30000 0.5))
                 Expect.equal e.ParamName "degree" "ParamName"
         ]
+        testList "second review: least squares with an intercept on offset features" [
+            // The timestamps of the review's item 1 made deterministic: t_k = 1.7e9 + off_k (an hour in
+            // steps of 72 s), y_k = 3 + 0.002 off_k + noise_k. Expected values: exact rational
+            // arithmetic on these doubles (Python fractions): slope 0.0020046652111510607, intercept
+            // -3407927.8692092816; scikit-learn 1.2.1 LinearRegression gives 0.0020046652111510603,
+            // -3407927.869209281 and R^2 0.9991212919499965.
+            let offsets = Array.init 50 (fun k -> 72.0 * float k + float ((k * 37) % 11))
+            let t = offsets |> Array.map (fun o -> 1.7e9 + o)
+            let ys = offsets |> Array.mapi (fun k o -> 3.0 + 0.002 * o + float ((k * 7) % 13 - 6) / 60.0)
+            let slope, intercept = 0.0020046652111510607, -3407927.8692092816
+            testCase "timestamps near 1.7e9 over an hour fit as scikit-learn does (no rank error)" <| fun () ->
+                let m = LeastSquares.fitNamed LeastSquaresOptions.Default [| "timestamp" |] (col t) (col ys)
+                rel 1e-12 m.Coefficients.[0, 0] slope "slope"
+                rel 1e-12 m.Intercept.[0] intercept "intercept"
+                rel 1e-12 (LinearModel.r2 m (col t) (col ys)) 0.9991212919499965 "R^2"
+                let r = Ridge.fit (RidgeOptions.Default.WithLambda(0.0).WithForm RidgeForm.InterceptUnpenalized) (col t) (col ys)
+                rel 1e-12 r.Coefficients.[0, 0] slope "ridge with lambda = 0: slope"
+                rel 1e-12 r.Intercept.[0] intercept "ridge with lambda = 0: intercept"
+                let c = FunctionalNN.LinearRegression.Fit(Array2D.init 50 1 (fun i _ -> t.[i]), ys)
+                rel 1e-12 (c.StackedWeights()).[1, 0] slope "C#: slope"
+            testCase "x = 1e8 + {0, 1e-7, 3e-7, 0} has full rank: the exact slope, not a rounding message" <| fun () ->
+                // Exact rational arithmetic on the four doubles (Python fractions), y = 1, 2, 3, 4:
+                // slope 1635267.5388940957, intercept -163526753889407.22 (scikit-learn 1.2.1 gives
+                // 1633736.4, off in the third digit: its rounded mean).
+                let x = col [| 1e8; 1e8 + 1e-7; 1e8 + 3e-7; 1e8 |]
+                let m = LeastSquares.fit LeastSquaresOptions.Default x (col [| 1.0; 2.0; 3.0; 4.0 |])
+                rel 1e-9 m.Coefficients.[0, 0] 1635267.5388940957 "slope"
+                rel 1e-9 m.Intercept.[0] -163526753889407.22 "intercept"
+            testCase "rank messages at an offset still name the caller's constant, duplicated and dependent columns" <| fun () ->
+                let names = [| "t"; "flag"; "u"; "v" |]
+                let x (f: int -> float[]) = Matrix<float>.Build.DenseOfRowArrays(Array.init 50 f)
+                let fit (m: Matrix<float>) = argError (fun () -> LeastSquares.fitNamed LeastSquaresOptions.Default names m (col ys))
+                // A constant 0.1 (whose computed mean is not 0.1: 0.1 * 50 / 50 rounds) next to the intercept.
+                let e = fit (x (fun k -> [| t.[k]; 0.1; float k; float (k % 7) |]))
+                Expect.equal e.ParamName "x" "constant: ParamName"
+                Expect.stringContains e.Message "design column 2 (feature 1, flag) is constant (every value is 0.1), so it is a multiple of design column 0 (the intercept column of ones)" "constant"
+                // u a copy of t.
+                let e = fit (x (fun k -> [| t.[k]; float (k % 3); t.[k]; float (k % 7) |]))
+                Expect.stringContains e.Message "design column 3 (feature 2, u) is a linear combination of the columns before it" "duplicate"
+                // v = t + 2 flag - 5 (a combination of earlier columns and the ones).
+                let e = fit (x (fun k -> [| t.[k]; float (k % 3); float (k % 5); t.[k] + 2.0 * float (k % 3) - 5.0 |]))
+                Expect.stringContains e.Message "design column 4 (feature 3, v)" "dependent"
+                Expect.stringContains e.Message "linear combination" "dependent: why"
+                // A column of zeros.
+                let e = fit (x (fun k -> [| t.[k]; 0.0; float k; float (k % 7) |]))
+                Expect.stringContains e.Message "design column 2 (feature 1, flag) holds only zeros" "zeros"
+            testCase "fnn linear on the timestamps prints scikit-learn's fit" <| fun () ->
+                let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-ts-" + Guid.NewGuid().ToString("N"))
+                IO.Directory.CreateDirectory dir |> ignore
+                try
+                    let rows = Array.map2 (fun (a: float) (b: float) -> a.ToString("R", Globalization.CultureInfo.InvariantCulture) + "," + b.ToString("R", Globalization.CultureInfo.InvariantCulture)) t ys
+                    IO.File.WriteAllText(IO.Path.Combine(dir, "ts.csv"), "timestamp,reading\n" + String.Join("\n", rows) + "\n")
+                    let code, out, err = Repo.runFnn dir [ "linear"; "--data"; "ts.csv"; "--test-fraction"; "0"; "--json" ] (TimeSpan.FromSeconds 120.0)
+                    Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                    let j = Text.Json.JsonDocument.Parse(out).RootElement
+                    rel 1e-12 (j.GetProperty("coefficient_timestamp").GetDouble()) slope "slope"
+                    rel 1e-12 (j.GetProperty("intercept").GetDouble()) intercept "intercept"
+                finally IO.Directory.Delete(dir, true)
+        ]
     ]

@@ -40,14 +40,20 @@ module LeastSquares =
             Check.fail "x" (sprintf "x has %d rows (samples) but the model has %d unknowns (%d features%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove features, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." n p d (if intercept then " and the intercept" else "") (Check.shape p p) n)
 
     /// Fits W (and b) minimising 1/(2n) ||X W + 1 b - Y||^2 for X (n x d, one sample per row)
-    /// and Y (n x k). Raises ArgumentException for bad shapes or values, and for a rank-deficient
-    /// design (a duplicated feature, fewer samples than unknowns), saying why and pointing to ridge.
+    /// and Y (n x k). With FitIntercept this is the notes' design [1 X] (the column of ones), solved
+    /// as the equivalent centred problem (NormalEquation.leastSquaresCentred: the features and
+    /// targets minus their means, so that a feature with a large offset and a small spread, such as
+    /// a timestamp, is not refused by the rank test); without it, X itself. Raises ArgumentException
+    /// for bad shapes or values, and for a rank-deficient design (a duplicated or constant feature,
+    /// fewer samples than unknowns), saying why and pointing to ridge.
     let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
         checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
         let names = LinearModel.namesFor x.ColumnCount featureNames
-        let design = LinearModel.design options.FitIntercept x
-        let theta = NormalEquation.leastSquares options.RankTolerance (columnName options.FitIntercept names) design y
+        let columnName = columnName options.FitIntercept names
+        let theta =
+            if options.FitIntercept then NormalEquation.leastSquaresCentred options.RankTolerance columnName x y
+            else NormalEquation.leastSquares options.RankTolerance columnName x y
         LinearModel.checkFitFinite "y" theta
         LinearModel.ofStacked options.FitIntercept names theta
 
