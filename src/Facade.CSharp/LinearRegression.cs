@@ -118,9 +118,11 @@ public static class LinearRegression
 
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
     /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
-    /// named in the message).</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L; LastGood is the
-    /// last finite <see cref="LinearModel"/>.</exception>
+    /// named in the message); targets so large that the cost at W = 0, ||y||^2 / (2n), overflows (ParamName "y": rescale
+    /// the data, or use <see cref="Fit(double[,], double[], bool, string[])"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L, or, with
+    /// the automatic rate, data too large for the products (the message says which); LastGood is the last finite
+    /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitByGradientDescent(double[,] x, double[] y, LinearGradientDescentOptions? options = null)
     {
         var o = options ?? new LinearGradientDescentOptions();
@@ -137,7 +139,8 @@ public static class LinearRegression
     /// <paramref name="form"/> as in ridge), on the trainer (its minibatches without replacement, schedule and
     /// max-norm step rule).</summary>
     /// <exception cref="ArgumentException">Bad data or lambda, an invalid form, or an option out of range
-    /// (ParamName "options", the property named in the message).</exception>
+    /// (ParamName "options", the property named in the message); targets so large that the cost at W = 0 overflows
+    /// (ParamName "y", before any step).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitBySgd(double[,] x, double[] y, LinearSgdOptions? options = null, double lambda = 0.0,

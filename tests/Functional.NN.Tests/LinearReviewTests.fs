@@ -381,4 +381,36 @@ let tests =
                     Expect.equal e.ParamName "degree" "ParamName"
                     Expect.stringContains e.Message "memory available to the process" "says why"
         ]
+        testList "second review: iterative fits on targets that overflow the cost" [
+            // By hand: ||y||^2 = (1 + 4 + 9) 1e400 overflows the double range, so the cost at W = 0 is infinite.
+            let x = Array2D.init 3 1 (fun i _ -> float (i + 1))
+            let y = [| 1e200; 2e200; 3e200 |]
+            let check (e: ArgumentException) (what: string) =
+                Expect.equal e.ParamName "y" (what + ": ParamName")
+                Expect.stringContains e.Message "overflows the double range" (what + ": says the cost overflows")
+                Expect.stringContains e.Message "Rescale the data" (what + ": says to rescale")
+                Expect.isFalse (e.Message.Contains "learning rate is above") (what + ": does not blame the rate")
+            testCase "C# gradient descent and SGD name y, not the learning rate" <| fun () ->
+                check (argError (fun () -> FunctionalNN.LinearRegression.FitByGradientDescent(x, y))) "gradient descent"
+                check (argError (fun () -> FunctionalNN.LinearRegression.FitBySgd(x, y))) "SGD"
+            testCase "F# gradient descent and SGD name y" <| fun () ->
+                let xm, ym = Matrix<float>.Build.DenseOfArray x, col y
+                check (argError (fun () -> LinearGradientDescent.fit LinearGradientDescentOptions.Default (LinearCost.LeastSquares true) xm ym)) "gradient descent"
+                check (argError (fun () -> Sgd.fit LinearSgdOptions.Default (LinearCost.LeastSquares true) xm ym)) "SGD"
+            testCase "the closed form fits the same data (y = 1e200 x, by hand)" <| fun () ->
+                let m = FunctionalNN.LinearRegression.Fit(x, y)
+                rel 1e-12 (m.StackedWeights()).[1, 0] 1e200 "slope"
+        ]
+        testList "second review: perceptron overflow" [
+            testCase "features of 1e308 name x and say to scale them" <| fun () ->
+                // By hand: sample 0 (score 0, label +1) is wrong, w = 2e308 = infinity at the first update.
+                let e = argError (fun () -> FunctionalNN.Perceptron.Fit(array2D [ [ 1e308 ]; [ -1e308 ]; [ 1e308 ] ], [| 1; -1; -1 |]))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "Scale the features" "remedy"
+                Expect.isFalse (e.Message.Contains "a learning rate of 1 gives the same classifier") "no pointless advice"
+            testCase "a learning rate above 1 is still named when 1 would do" <| fun () ->
+                // By hand: 2 * 1e300 * 1e10 = 2e310 overflows; with eta = 1 the update is 2e300.
+                let e = argError (fun () -> Perceptron.fit (PerceptronOptions.Default.WithLearningRate 1e10) (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e300 ]; [ -1e300 ] ])) [| 1; -1 |])
+                Expect.equal e.ParamName "learningRate" "ParamName"
+        ]
     ]
