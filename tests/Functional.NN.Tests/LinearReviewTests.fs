@@ -413,4 +413,43 @@ let tests =
                 let e = argError (fun () -> Perceptron.fit (PerceptronOptions.Default.WithLearningRate 1e10) (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e300 ]; [ -1e300 ] ])) [| 1; -1 |])
                 Expect.equal e.ParamName "learningRate" "ParamName"
         ]
+        testList "second review: polynomial rank errors in the caller's terms" [
+            testCase "x with fewer distinct values than degree + 1 says so, not u's constant 0.25 or zeros" <| fun () ->
+                // By hand: x = 1, 1, 1, 2 has 2 distinct values; degree 2 needs 3 (a parabola through 2 points is not unique).
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit([| 1.0; 1.0; 1.0; 2.0 |], [| 1.0; 2.0; 3.0; 4.0 |], 2))
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "x takes only 2 distinct values (1, 2), fewer than degree + 1 = 3" "the caller's x"
+                Expect.isFalse (e.Message.Contains "0.25") "not the standardised value"
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit([| 3.0; 3.0; 3.0; 3.0 |], [| 1.0; 2.0; 3.0; 4.0 |], 1))
+                Expect.stringContains e.Message "x takes only 1 distinct value (3), fewer than degree + 1 = 2" "constant x"
+                Expect.isFalse (e.Message.Contains "holds only zeros") "not u's zeros"
+                // Two inputs, the second 0/1 only: its square equals itself.
+                let x2 = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 0.0 ]; [ 2.0; 0.0 ]; [ 3.0; 1.0 ]; [ 4.0; 1.0 ]; [ 5.0; 0.0 ]; [ 6.0; 1.0 ]; [ 7.0; 1.0 ] ])
+                let e = argError (fun () -> PolynomialRegression.fit 2 NormalEquation.DefaultRankTolerance x2 (col [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0 |]))
+                Expect.stringContains e.Message "input 1 of x (column 1) takes only 2 distinct values (0, 1)" "names the input"
+            testCase "a numerical rank failure names the monomial of the standardised input and how u is made" <| fun () ->
+                // x in [0, 1]: midpoint 0.5, half range 0.5, scale the power of two 2^(ilogb 0.5 + 1) = 1 (by hand).
+                let xs = Array.init 40 (fun i -> float i / 39.0)
+                let e = argError (fun () -> PolynomialRegression.fit 20 NormalEquation.DefaultRankTolerance (col xs) (col (Array.map sin xs)))
+                Expect.stringContains e.Message "of the standardised input u0 = (x0 - 0.5) / 1)" "u named and defined"
+            testCase "the C# message of a numerical rank failure is not garbled" <| fun () ->
+                let xs = Array.init 40 (fun i -> float i / 39.0)
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, Array.map sin xs, 20))
+                Expect.stringContains e.Message "always invertible (the C# members use the default tolerance, 1e-10, and have no option to lower it)." "the C# remark in its place"
+                Expect.isFalse (e.Message.Contains ") (for a polynomial") "no stacked parentheses"
+                Expect.stringContains e.Message "Remove the column (for a polynomial, lower the degree) or use ridge regression (LinearRegression.FitRidge with lambda > 0 on PolynomialRegression.Monomials of x)" "remedies"
+        ]
+        testList "second review: rank tolerance" [
+            testCase "a rank tolerance of 1 or more (or not positive) is refused, named as the caller names it" <| fun () ->
+                let x, y = col [| 1.0; 2.0; 3.0 |], col [| 1.0; 2.0; 3.5 |]
+                for t in [ 2.0; 1.0; 0.0; -1e-10; nan ] do
+                    let e = argError (fun () -> LeastSquares.fit (LeastSquaresOptions.Default.WithRankTolerance t) x y)
+                    Expect.equal e.ParamName "RankTolerance" (sprintf "%g: ParamName" t)
+                    Expect.stringContains e.Message "must lie strictly between 0 and 1" (sprintf "%g: message" t)
+                    let e = argError (fun () -> PolynomialRegression.fit 1 t x y)
+                    Expect.equal e.ParamName "rankTolerance" (sprintf "%g: polynomial ParamName" t)
+                // Just below 1 is accepted (sin^2 of the angle is 1 here for the feature after centring, 1 for the ones).
+                let m = LeastSquares.fit (LeastSquaresOptions.Default.WithRankTolerance 0.999) x y
+                rel 1e-12 m.Coefficients.[0, 0] 1.25 "slope (by hand: (1, 2, 3.5) against (1, 2, 3): 2.5 / 2)"
+        ]
     ]

@@ -8,7 +8,9 @@ open Functional.NN
 type LeastSquaresOptions =
     { /// Add a column of ones to X (the notes' x_0 = 1) and fit its weight, the intercept b.
       FitIntercept: bool
-      /// The relative tolerance of the rank test (see NormalEquation): 1e-10 by default.
+      /// The relative tolerance of the rank test (see NormalEquation): 1e-10 by default. It must lie
+      /// strictly between 0 and 1 (the test compares it with a fraction in [0, 1]); fitting raises
+      /// ArgumentException (ParamName "RankTolerance") otherwise.
       RankTolerance: float }
     /// FitIntercept = true, RankTolerance = 1e-10.
     static member Default = { FitIntercept = true; RankTolerance = NormalEquation.DefaultRankTolerance }
@@ -45,9 +47,11 @@ module LeastSquares =
     /// targets minus their means, so that a feature with a large offset and a small spread, such as
     /// a timestamp, is not refused by the rank test); without it, X itself. Raises ArgumentException
     /// for bad shapes or values, and for a rank-deficient design (a duplicated or constant feature,
-    /// fewer samples than unknowns), saying why and pointing to ridge.
+    /// fewer samples than unknowns), saying why and pointing to ridge, and (ParamName
+    /// "RankTolerance") for a rank tolerance outside (0, 1).
     let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
+        NormalEquation.checkTolerance "RankTolerance" options.RankTolerance
         checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
         let names = LinearModel.namesFor x.ColumnCount featureNames
         let columnName = columnName options.FitIntercept names

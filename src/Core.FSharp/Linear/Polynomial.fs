@@ -178,9 +178,14 @@ module PolynomialRegression =
     /// `rankTolerance`, NormalEquation.DefaultRankTolerance by default). The constant term is
     /// always fitted, as the intercept (w_0 of the notes' (1.8)). Raises ArgumentException
     /// (ParamName "degree") before building anything when the monomials are more than MaxColumns
-    /// or more than the samples can determine (C(d + m, m) > n).
+    /// or more than the samples can determine (C(d + m, m) > n); (ParamName "x") when an input takes
+    /// fewer than m + 1 distinct values (its powers are then linearly dependent; the message names
+    /// the input and its values) or when the rank test fails otherwise (the message names the
+    /// monomial of the standardised inputs u_v = (x_v - c_v) / s_v that the design holds); (ParamName
+    /// "rankTolerance") for a tolerance outside (0, 1).
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
         Mat.checkBatch "x" x
+        NormalEquation.checkTolerance "rankTolerance" rankTolerance
         let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
         // The monomials and the intercept are columns + 1 unknowns: fewer samples cannot determine
         // them (least squares would refuse too, but only after building the whole design).
@@ -196,10 +201,31 @@ module PolynomialRegression =
                 // 2^1023 at most: half of a range at or above 2^1023 (x from -1e308 to 1e308)
                 // would make 2^1024 = infinity; |x - offset| <= half < 2^1024 keeps |u| <= 2.
                 if half > 0.0 then Math.ScaleB(1.0, min 1023 (Math.ILogB half + 1)) else 1.0)
+        // On N distinct values the powers 1, x_v, .., x_v^m (all among the monomials with the
+        // intercept) are linearly dependent when N < m + 1: say so in the caller's terms, before the
+        // rank test would name a monomial of the standardised inputs.
+        for v in 0 .. d - 1 do
+            let distinct = Collections.Generic.HashSet<float>()
+            let mutable i = 0
+            while i < x.RowCount && distinct.Count <= degree do
+                distinct.Add x.[i, v] |> ignore
+                i <- i + 1
+            if distinct.Count <= degree then
+                let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
+                let values = distinct |> Seq.sort |> Seq.map string |> String.concat ", "
+                Check.fail "x" (sprintf "%s takes only %d distinct value%s (%s), fewer than degree + 1 = %d: on N distinct points the powers 1, x, .., x^m of a polynomial of degree m are linearly dependent when N < m + 1, so least squares has no unique solution. Use a degree of at most %d, data with more distinct values, or ridge regression (Ridge.fit with lambda > 0)." which distinct.Count (if distinct.Count = 1 then "" else "s") values (degree + 1) (distinct.Count - 1))
         let features = PolynomialFeatures.monomials degree (standardised offset scale x)
-        let linear =
-            LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames d)) features y
-        { Degree = degree; Linear = linear; Offset = offset; Scale = scale }
+        let names = PolynomialFeatures.names degree (inputNames d)
+        // The rank test's messages name the monomials of the standardised inputs u_v, which the design holds.
+        let uNames = PolynomialFeatures.names degree (Array.init d (fun v -> sprintf "u%d" v))
+        let uDefinitions = String.concat ", " [ for v in 0 .. d - 1 -> sprintf "u%d = (x%d - %g) / %g" v v offset.[v] scale.[v] ]
+        let columnName j =
+            if j = 0 then "the intercept column of ones"
+            else sprintf "feature %d, %s of the standardised input%s %s" (j - 1) uNames.[j - 1] (if d = 1 then "" else "s") uDefinitions
+        LinearModel.checkData features y
+        let theta = NormalEquation.leastSquaresCentred rankTolerance columnName features y
+        LinearModel.checkFitFinite "y" theta
+        { Degree = degree; Linear = LinearModel.ofStacked true names theta; Offset = offset; Scale = scale }
 
     /// The notes' weights [w_0, w_1, ..., w_m] of output column k: the intercept, then the weight
     /// of each monomial of the raw inputs in the order of PolynomialFeatures.exponents (for one
