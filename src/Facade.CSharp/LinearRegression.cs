@@ -186,7 +186,8 @@ public sealed class PolynomialModel
     /// <summary>Predictions for raw inputs x (n x d): n x k.</summary>
     public double[,] Predict(double[,] x) => FL.PolynomialRegression.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
 
-    /// <summary>R^2 of a one-input polynomial on (x, y).</summary>
+    /// <summary>R^2 of a one-input polynomial on (x, y). With a single point R^2 is undefined and the result is NaN
+    /// (scikit-learn returns NaN with a warning).</summary>
     public double R2(double[] x, double[] y) =>
         Errors.Run(() => FL.PolynomialRegression.r2(Core, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 }

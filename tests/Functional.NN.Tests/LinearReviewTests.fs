@@ -452,4 +452,9 @@ let tests =
                 let m = LeastSquares.fit (LeastSquaresOptions.Default.WithRankTolerance 0.999) x y
                 rel 1e-12 m.Coefficients.[0, 0] 1.25 "slope (by hand: (1, 2, 3.5) against (1, 2, 3): 2.5 / 2)"
         ]
+        testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
+            let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
+            Expect.isTrue (Double.IsNaN (m.R2(array2D [ [ 1.0 ] ], [| 1.0 |]))) "LinearModel.R2"
+            let p = FunctionalNN.PolynomialRegression.Fit([| 1.0; 2.0; 3.0 |], [| 1.0; 2.0; 3.5 |], 1)
+            Expect.isTrue (Double.IsNaN (p.R2([| 1.0 |], [| 1.0 |]))) "PolynomialModel.R2"
     ]

@@ -284,8 +284,9 @@ module PolynomialRegression =
         LinearModel.checkOutputWidth prediction y
         score prediction y
 
-    /// R^2 of the model on (X, Y). Raises ArgumentException (ParamName "y") when Y is not a
-    /// finite batch with one row per row of X and one column per output.
+    /// R^2 of the model on (X, Y) (Metrics.r2: NaN for a single row, where R^2 is undefined). Raises
+    /// ArgumentException (ParamName "y") when Y is not a finite batch with one row per row of X and
+    /// one column per output.
     let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.r2 model x y
 
     /// The plain mean squared error of the model on (X, Y), with the checks of `r2`.
