@@ -24,7 +24,8 @@ open Functional.NN
 /// before it (sin^2 of the angle between them; it equals L_jj^2 / A_jj of the Cholesky factor
 /// of A = X^T X). It does not depend on the scale of the column. When it is below `tolerance`
 /// (Default 1e-10) for some j, column j is treated as a linear combination of the earlier ones
-/// and X^T X as singular. Ridge has no rank test: X^T X / n + lambda I is invertible for every
+/// and X^T X as singular. With an intercept (leastSquaresCentred) the test runs on the design with
+/// its feature columns centred, so that a feature's offset does not count against it. Ridge has no rank test: X^T X / n + lambda I is invertible for every
 /// lambda > 0; it only refuses a lambda so small that the matrix scaled to unit diagonal
 /// (D^-1/2 A D^-1/2, D = diag A) has an estimated condition number above 1e14 (Hager's 1-norm
 /// estimate from a triangular factor). That scaled condition number, not A's own, governs the
