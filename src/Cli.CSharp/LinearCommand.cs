@@ -59,7 +59,7 @@ public static class LinearCommand
             // The library's advice names its C# member; on the command line, ridge regression is --lambda.
             throw new ArgumentException(e.Message.Replace(" (Parameter 'x')", "")
                 .Replace("use ridge regression (LinearRegression.FitRidge with lambda > 0)", "use ridge regression (fnn linear --lambda L with L > 0, e.g. --lambda 0.01)")
-                .Replace("(the C# members use this default tolerance)", "(fnn linear uses this default tolerance)")
+                .Replace("(the C# members use the default tolerance, 1e-10, and have no option to lower it)", "(fnn linear uses the default tolerance, 1e-10, and has no option to lower it)")
                 .Replace(" (for a polynomial, lower the degree)", ""), e);
         }
         catch (ArgumentException e) when (lambda > 0 && e.ParamName == "lambda")

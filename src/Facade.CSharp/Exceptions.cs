@@ -104,8 +104,8 @@ internal static class Errors
         ("options.HiddenLayers", "HiddenLayers"),
         ("Ridge.fit", "LinearRegression.FitRidge"),
         // The rank tolerance of least squares: the C# members use the default (LeastSquaresOptions is the F# core's).
-        ("Lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit) if the column is wanted, remove it",
-         "Remove the column (the C# members use this default tolerance)"),
+        ("; or, if the column is wanted, lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit).",
+         " (the C# members use the default tolerance, 1e-10, and have no option to lower it)."),
         // LinearRegression.FitByGradientDescent: the automatic rate is LinearGradientDescentOptions.LearningRate = null.
         ("use AutoLearningRate or a smaller rate", "leave LearningRate null (the automatic rate 1/L) or give a smaller rate"),
         // Node.Backward and the shape errors of Node's members (the core's functions take the node as a, the facade's members act on this node).

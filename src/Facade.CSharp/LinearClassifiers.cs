@@ -73,6 +73,8 @@ public static class Perceptron
 {
     /// <summary>Trains the perceptron on x (n x d) and labels -1, +1 from zero weights, stopping when every sample
     /// is right or after <paramref name="maxEpochs"/> passes.</summary>
+    /// <exception cref="ArgumentException">Bad arguments; weights that overflow the double range: ParamName "learningRate"
+    /// for a rate above 1 (a rate of 1 gives the same classifier), otherwise "x" (features too large: scale them).</exception>
     public static PerceptronResult Fit(double[,] x, int[] labels, double learningRate = 1.0, int maxEpochs = 1000) =>
         new(FL.Perceptron.fit(new FL.PerceptronOptions(learningRate, maxEpochs), Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels))));
 }

@@ -121,13 +121,14 @@ public sealed class LinearModel
         return FL.LinearModelModule.predict(Core, Interop.ToMatrix(x, nameof(x))).Column(0).ToArray();
     }
 
-    /// <summary>R^2 (scikit-learn's r2_score) of a one-output model on (x, y).</summary>
+    /// <summary>R^2 (scikit-learn's r2_score) of a one-output model on (x, y). With a single row R^2 is undefined and
+    /// the result is NaN (scikit-learn returns NaN with a warning).</summary>
     /// <exception cref="ArgumentException">x or y is empty or not finite, y does not have one entry per row of x
     /// (ParamName "y", both shapes), or x has the wrong width (ParamName "x").</exception>
     public double R2(double[,] x, double[] y) =>
         FL.LinearModelModule.r2(Core, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)));
 
-    /// <summary>R^2 on (x, y), averaged over the output columns.</summary>
+    /// <summary>R^2 on (x, y), averaged over the output columns; NaN for a single row (R^2 is undefined there).</summary>
     public double R2(double[,] x, double[,] y) =>
         FL.LinearModelModule.r2(Core, Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));
 

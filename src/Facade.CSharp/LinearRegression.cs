@@ -118,9 +118,11 @@ public static class LinearRegression
 
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
     /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
-    /// named in the message).</exception>
-    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L; LastGood is the
-    /// last finite <see cref="LinearModel"/>.</exception>
+    /// named in the message); targets so large that the cost at W = 0, ||y||^2 / (2n), overflows (ParamName "y": rescale
+    /// the data, or use <see cref="Fit(double[,], double[], bool, string[])"/>).</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L, or, with
+    /// the automatic rate, data too large for the products (the message says which); LastGood is the last finite
+    /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitByGradientDescent(double[,] x, double[] y, LinearGradientDescentOptions? options = null)
     {
         var o = options ?? new LinearGradientDescentOptions();
@@ -137,7 +139,8 @@ public static class LinearRegression
     /// <paramref name="form"/> as in ridge), on the trainer (its minibatches without replacement, schedule and
     /// max-norm step rule).</summary>
     /// <exception cref="ArgumentException">Bad data or lambda, an invalid form, or an option out of range
-    /// (ParamName "options", the property named in the message).</exception>
+    /// (ParamName "options", the property named in the message); targets so large that the cost at W = 0 overflows
+    /// (ParamName "y", before any step).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult FitBySgd(double[,] x, double[] y, LinearSgdOptions? options = null, double lambda = 0.0,
@@ -183,7 +186,8 @@ public sealed class PolynomialModel
     /// <summary>Predictions for raw inputs x (n x d): n x k.</summary>
     public double[,] Predict(double[,] x) => FL.PolynomialRegression.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
 
-    /// <summary>R^2 of a one-input polynomial on (x, y).</summary>
+    /// <summary>R^2 of a one-input polynomial on (x, y). With a single point R^2 is undefined and the result is NaN
+    /// (scikit-learn returns NaN with a warning).</summary>
     public double R2(double[] x, double[] y) =>
         Errors.Run(() => FL.PolynomialRegression.r2(Core, LinearInterop.Column(x, nameof(x)), LinearInterop.Column(y, nameof(y))));
 }

@@ -8,7 +8,9 @@ open Functional.NN
 type LeastSquaresOptions =
     { /// Add a column of ones to X (the notes' x_0 = 1) and fit its weight, the intercept b.
       FitIntercept: bool
-      /// The relative tolerance of the rank test (see NormalEquation): 1e-10 by default.
+      /// The relative tolerance of the rank test (see NormalEquation): 1e-10 by default. It must lie
+      /// strictly between 0 and 1 (the test compares it with a fraction in [0, 1]); fitting raises
+      /// ArgumentException (ParamName "RankTolerance") otherwise.
       RankTolerance: float }
     /// FitIntercept = true, RankTolerance = 1e-10.
     static member Default = { FitIntercept = true; RankTolerance = NormalEquation.DefaultRankTolerance }
@@ -40,14 +42,22 @@ module LeastSquares =
             Check.fail "x" (sprintf "x has %d rows (samples) but the model has %d unknowns (%d features%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove features, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." n p d (if intercept then " and the intercept" else "") (Check.shape p p) n)
 
     /// Fits W (and b) minimising 1/(2n) ||X W + 1 b - Y||^2 for X (n x d, one sample per row)
-    /// and Y (n x k). Raises ArgumentException for bad shapes or values, and for a rank-deficient
-    /// design (a duplicated feature, fewer samples than unknowns), saying why and pointing to ridge.
+    /// and Y (n x k). With FitIntercept this is the notes' design [1 X] (the column of ones), solved
+    /// as the equivalent centred problem (NormalEquation.leastSquaresCentred: the features and
+    /// targets minus their means, so that a feature with a large offset and a small spread, such as
+    /// a timestamp, is not refused by the rank test); without it, X itself. Raises ArgumentException
+    /// for bad shapes or values, and for a rank-deficient design (a duplicated or constant feature,
+    /// fewer samples than unknowns), saying why and pointing to ridge, and (ParamName
+    /// "RankTolerance") for a rank tolerance outside (0, 1).
     let fitNamed (options: LeastSquaresOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         LinearModel.checkData x y
+        NormalEquation.checkTolerance "RankTolerance" options.RankTolerance
         checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
         let names = LinearModel.namesFor x.ColumnCount featureNames
-        let design = LinearModel.design options.FitIntercept x
-        let theta = NormalEquation.leastSquares options.RankTolerance (columnName options.FitIntercept names) design y
+        let columnName = columnName options.FitIntercept names
+        let theta =
+            if options.FitIntercept then NormalEquation.leastSquaresCentred options.RankTolerance columnName x y
+            else NormalEquation.leastSquares options.RankTolerance columnName x y
         LinearModel.checkFitFinite "y" theta
         LinearModel.ofStacked options.FitIntercept names theta
 

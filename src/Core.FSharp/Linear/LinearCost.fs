@@ -50,6 +50,14 @@ module LinearCost =
         let fro (m: Matrix<float>) = let f = m.FrobeniusNorm() in f * f
         fro r / (2.0 * float design.RowCount) + cost.Lambda / 2.0 * fro p
 
+    /// Raises ArgumentException (ParamName "y") when `startingCost`, the cost at W = 0 (where it is
+    /// ||Y||^2 / (2n), whatever X and lambda), is not finite: the targets are too large to square and
+    /// sum in double precision, so no iterative fit can evaluate its cost (the closed forms, which
+    /// scale the data, can). Gradient descent and SGD check it before their first step.
+    let internal checkStartingCost (startingCost: float) (y: Matrix<float>) =
+        if not (Double.IsFinite startingCost) then
+            Check.fail "y" (sprintf "The cost at the starting weights W = 0, ||y||^2 / (2n), overflows the double range (it is %s): y holds values up to %g in magnitude, too large to square and sum in double precision, so the iterative fit cannot evaluate its cost (this is not a matter of the learning rate; no step was taken). Rescale the data (for example divide y by a constant, or standardise it) before fitting, or use the closed form (least squares or ridge), which scales the data itself." (string startingCost) (Mat.maxAbs y))
+
     /// grad C(theta) on a design X1 that already holds the column of ones (no checks).
     let internal gradientOfDesign (cost: LinearCost) (design: Matrix<float>) (y: Matrix<float>) (theta: Matrix<float>) =
         let g = design.TransposeThisAndMultiply(design * theta - y) / float design.RowCount

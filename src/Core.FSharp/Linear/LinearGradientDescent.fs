@@ -69,9 +69,11 @@ module LinearGradientDescent =
         Check.positive "gradientTolerance" options.GradientTolerance
         if not options.AutoLearningRate then Check.positive "learningRate" options.LearningRate
 
-    /// Minimises the cost on (X, Y) from W = 0. Raises TrainingDivergedException (with the last
-    /// finite LinearModel in LastGood) when a fixed learning rate is too large and the weights
-    /// blow up. With AutoLearningRate and L = 0 (no intercept, lambda = 0 and X all zeros) the
+    /// Minimises the cost on (X, Y) from W = 0. Raises ArgumentException (ParamName "y") when the
+    /// cost at W = 0 already overflows (LinearCost.checkStartingCost: targets too large to square),
+    /// and TrainingDivergedException (with the last finite LinearModel in LastGood) when the cost
+    /// or the weights stop being finite: a fixed learning rate above 2/L, or, with the automatic
+    /// rate, data too large for the products (the message says which). With AutoLearningRate and L = 0 (no intercept, lambda = 0 and X all zeros) the
     /// cost is constant, its gradient is 0 at W = 0, and the fit stops there after no step,
     /// reporting LearningRate = 0 (there is no 1/L).
     let fitNamed (options: LinearGradientDescentOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
@@ -90,13 +92,18 @@ module LinearGradientDescent =
             let c = LinearCost.valueOfDesign cost design y theta
             let g = LinearCost.gradientOfDesign cost design y theta
             if not (Double.IsFinite c) || not (theta.ForAll(fun v -> Double.IsFinite v)) then
+                let why =
+                    if options.AutoLearningRate then
+                        sprintf "The learning rate is the automatic 1/L = %g, with which every step lowers the cost in exact arithmetic, so the values overflowed the double range: the features or the targets are too large for the products of gradient descent. Rescale the data (for example standardise the features and divide the targets by a constant) before fitting, or use the closed form." eta
+                    else sprintf "The learning rate %g is above 2/L for this cost; use AutoLearningRate or a smaller rate." eta
                 raise (TrainingDivergedException(1, t, box (LinearModel.ofStacked cost.FitIntercept names lastGood),
-                                                 sprintf "Gradient descent diverged at step %d: the cost became %g. The learning rate %g is above 2/L for this cost; use AutoLearningRate or a smaller rate." t c eta))
+                                                 sprintf "Gradient descent diverged at step %d: the cost became %g. %s" t c why))
             costs.Add c
             if g.FrobeniusNorm() < options.GradientTolerance || eta = 0.0 then theta, t, LinearStopReason.GradientTolerance
             elif t >= options.MaxSteps then theta, t, LinearStopReason.StepCap
             else loop (t + 1) (theta - eta * g) theta
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, y.ColumnCount)
+        LinearCost.checkStartingCost (LinearCost.valueOfDesign cost design y theta0) y
         let theta, steps, reason = loop 0 theta0 theta0
         { Model = LinearModel.ofStacked cost.FitIntercept names theta
           Steps = steps; StopReason = reason; Costs = costs.ToArray(); LearningRate = eta }

@@ -245,7 +245,7 @@ module LinearModel =
         checkTargets model x y
         Metrics.meanSquaredError (predict model x) y
 
-    /// R^2 of the model on (X, Y) (see Metrics.r2), with the checks of checkTargets.
+    /// R^2 of the model on (X, Y) (see Metrics.r2: NaN for a single row), with the checks of checkTargets.
     let r2 (model: LinearModel) (x: Matrix<float>) (y: Matrix<float>) : float =
         checkTargets model x y
         Metrics.r2 (predict model x) y

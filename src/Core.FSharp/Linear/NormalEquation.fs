@@ -24,7 +24,8 @@ open Functional.NN
 /// before it (sin^2 of the angle between them; it equals L_jj^2 / A_jj of the Cholesky factor
 /// of A = X^T X). It does not depend on the scale of the column. When it is below `tolerance`
 /// (Default 1e-10) for some j, column j is treated as a linear combination of the earlier ones
-/// and X^T X as singular. Ridge has no rank test: X^T X / n + lambda I is invertible for every
+/// and X^T X as singular. With an intercept (leastSquaresCentred) the test runs on the design with
+/// its feature columns centred, so that a feature's offset does not count against it. Ridge has no rank test: X^T X / n + lambda I is invertible for every
 /// lambda > 0; it only refuses a lambda so small that the matrix scaled to unit diagonal
 /// (D^-1/2 A D^-1/2, D = diag A) has an estimated condition number above 1e14 (Hager's 1-norm
 /// estimate from a triangular factor). That scaled condition number, not A's own, governs the
@@ -69,6 +70,13 @@ module NormalEquation =
                 with :? IndexOutOfRangeException | :? ArithmeticException -> [||]
             if eigen.Length = 0 || eigen |> Array.exists Double.IsNaN then nan else s * Array.max eigen
 
+    /// Raises ArgumentException (ParamName `name`) unless the rank tolerance lies strictly between 0
+    /// and 1: the rank test compares it with sin^2 of an angle, a fraction in [0, 1], so a tolerance
+    /// of 1 or more would refuse every design.
+    let checkTolerance (name: string) (tolerance: float) =
+        if not (tolerance > 0.0 && tolerance < 1.0) then
+            Check.fail name (sprintf "%s must lie strictly between 0 and 1, but is %s: the rank test compares it with the fraction of a column's squared length that lies outside the span of the columns before it, a number in [0, 1], so a tolerance of 1 or more refuses every design. The default is %g." name (string tolerance) DefaultRankTolerance)
+
     /// Below this fraction of its squared length outside the span of the columns before it (sin of the
     /// angle below 1e-10, a million times double precision's rounding), a column that fails the rank test
     /// is reported as a linear combination of them up to rounding; above it, as nearly one (numerically
@@ -88,7 +96,7 @@ module NormalEquation =
         | _ when ratio < roundingLevel ->
             exact "is a linear combination of the columns before it" (if ratio > 0.0 then sprintf "only %.3g of its squared length lies outside their span, which is rounding; " ratio else "no part of it lies outside their span, up to rounding; ")
         | _ ->
-            Check.fail "x" (sprintf "The design matrix is numerically rank-deficient at the rank tolerance %g: design column %d (%s) is nearly a linear combination of the columns before it (only %.3g of its squared length lies outside their span, less than the tolerance), so least squares cannot determine its weight reliably. The design may have full rank in exact arithmetic (a polynomial of high degree on many points is such a design), but its columns are numerically dependent: at this tolerance X^T X (%s) is numerically singular, too ill-conditioned for least squares. Lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit) if the column is wanted, remove it (for a polynomial, lower the degree), or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." tolerance j (columnName j) ratio (Check.shape p p))
+            Check.fail "x" (sprintf "The design matrix is numerically rank-deficient at the rank tolerance %g: design column %d (%s) is nearly a linear combination of the columns before it (only %.3g of its squared length lies outside their span, less than the tolerance), so least squares cannot determine its weight reliably. The design may have full rank in exact arithmetic (a polynomial of high degree on many points is such a design), but its columns are numerically dependent: at this tolerance X^T X (%s) is numerically singular, too ill-conditioned for least squares. Remove the column (for a polynomial, lower the degree) or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible; or, if the column is wanted, lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit)." tolerance j (columnName j) ratio (Check.shape p p))
 
     /// The exponents e_j that bring the largest |value| of each column j of m into [0.5, 1) when the
     /// column is multiplied by 2^-e_j (0 for a zero or non-finite column). Both QR solvers (least
@@ -131,14 +139,10 @@ module NormalEquation =
         HouseholderQr.applyQtInPlace qr y.ColumnCount ys
         unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr y.ColumnCount ys)
 
-    /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
-    /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
-    /// Q^T Y applied by panels, then back substitution with R). `columnName j` names
-    /// column j of the design for the message (for example "feature 0, distance_km" or "the
-    /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
-    /// column is dependent and points to ridge regression when the rank test fails.
-    let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
-        Check.positive "tolerance" tolerance
+    /// The factorisation, rank test and solve of leastSquares, with `constantValue k` = Some c when
+    /// design column k stands for a column that holds c in every row (for the message).
+    let private leastSquaresWith (tolerance: float) (columnName: int -> string) (constantValue: int -> float option) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        checkTolerance "tolerance" tolerance
         let n = design.RowCount
         let p = design.ColumnCount
         let dExp = columnExponents design
@@ -153,12 +157,81 @@ module NormalEquation =
             let rjj = rDiagonal.[j]
             if norm > 0.0 then (rjj / norm) * (rjj / norm) else 0.0
         match Seq.init p id |> Seq.tryFind (fun j -> let q = ratio j in q < tolerance || Double.IsNaN q) with
-        | Some j ->
-            let constantValue k =
-                let c = design.[0, k]
-                if design.Column(k).ForAll(fun v -> v = c) then Some c else None
-            singular p columnName constantValue tolerance j (ratio j)
+        | Some j -> singular p columnName constantValue tolerance j (ratio j)
         | None -> solveScaled qr dExp yExp y
+
+    /// The value c when every entry of column k of m is c.
+    let private constantColumn (m: Matrix<float>) (k: int) : float option =
+        let c = m.[0, k]
+        if m.Column(k).ForAll(fun v -> v = c) then Some c else None
+
+    /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
+    /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
+    /// Q^T Y applied by panels, then back substitution with R). `columnName j` names
+    /// column j of the design for the message (for example "feature 0, distance_km" or "the
+    /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
+    /// column is dependent and points to ridge regression when the rank test fails, and
+    /// (ParamName "tolerance") for a tolerance that is not in (0, 1) (see checkTolerance).
+    let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        leastSquaresWith tolerance columnName (constantColumn design) design y
+
+    /// The column means of m (n x c) scaled by 2^-e_j (column j's entries scaled to below 1 in size,
+    /// see columnExponents): the scaled columns (column-major, a new array) and their means, each
+    /// the mean plus the mean of the deviations from it (two passes), kept within the column's
+    /// smallest and largest value, so that a constant column's mean is its value exactly.
+    let private scaledMeans (e: int[]) (m: Matrix<float>) : float[] * float[] =
+        let n = m.RowCount
+        let a = scaledStorage e m
+        let means =
+            Array.init m.ColumnCount (fun j ->
+                let start = j * n
+                let mutable sum = 0.0
+                let mutable lo = infinity
+                let mutable hi = -infinity
+                for i in start .. start + n - 1 do
+                    sum <- sum + a.[i]
+                    lo <- min lo a.[i]
+                    hi <- max hi a.[i]
+                let first = sum / float n
+                let mutable deviation = 0.0
+                for i in start .. start + n - 1 do deviation <- deviation + (a.[i] - first)
+                max lo (min hi (first + deviation / float n)))
+        a, means
+
+    /// The least-squares fit with an intercept, W and b minimising ||X W + 1 b - Y||^2 for X (n x d,
+    /// n >= d + 1) and Y (n x k), returned as the stacked (1 + d) x k matrix [b; W]: the notes'
+    /// design [1 X] with the feature columns and the targets centred first. With the column means
+    /// mx of X and my of Y, [1 (X - 1 mx)] spans the same columns as [1 X], so the fit of
+    /// Y - 1 my on it has the same W and the intercept b' + my - mx W; the rank test (see
+    /// leastSquares) runs on the centred design. On the uncentred design a feature whose mean is
+    /// large against its spread (timestamps near 1.7e9 over an hour) is nearly parallel to the
+    /// column of ones (sin^2 of the angle is (spread / root mean square)^2) and would be refused,
+    /// although the centred problem is well conditioned. The centring is done on the columns
+    /// scaled by powers of two (as the QR scales them), so that no sum overflows, and the
+    /// weights are scaled back at the end. The messages name the caller's columns: design column 0
+    /// is the intercept column of ones, column j + 1 is feature j; a constant feature (a column of
+    /// zeros once centred) is reported as constant, with its value, a multiple of the intercept column.
+    let leastSquaresCentred (tolerance: float) (columnName: int -> string) (x: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        checkTolerance "tolerance" tolerance
+        let n = x.RowCount
+        let d = x.ColumnCount
+        let k = y.ColumnCount
+        let xExp = columnExponents x
+        let yExp = columnExponents y
+        let xs, mx = scaledMeans xExp x
+        let ys, my = scaledMeans yExp y
+        let design = Matrix<float>.Build.Dense(n, d + 1, fun i j -> if j = 0 then 1.0 else xs.[(j - 1) * n + i] - mx.[j - 1])
+        let target = Matrix<float>.Build.Dense(n, k, fun i c -> ys.[c * n + i] - my.[c])
+        let constantValue j = if j = 0 then Some 1.0 else constantColumn x (j - 1)
+        // ys - my = b' + (xs - mx) Ws, with xs = x 2^-xExp and ys = y 2^-yExp: W = Ws 2^(yExp - xExp)
+        // and b = 2^yExp (my + b' - mx Ws).
+        let ws = leastSquaresWith tolerance columnName constantValue design target
+        Matrix<float>.Build.Dense(d + 1, k, fun r c ->
+            if r = 0 then
+                let mutable sum = my.[c] + ws.[0, c]
+                for j in 0 .. d - 1 do sum <- sum - mx.[j] * ws.[j + 1, c]
+                Math.ScaleB(sum, yExp.[c])
+            else Math.ScaleB(ws.[r, c], yExp.[c] - xExp.[r - 1]))
 
     /// x with U x = b for an upper triangular U (p x p) whose diagonal is `pivot` (U's own diagonal,
     /// or with its zeros replaced, see conditionEstimate); reads U by rows.

@@ -44,7 +44,9 @@ type PerceptronResult =
 /// y (W^T x + b) <= 0 for y = +1 and < 0 for y = -1 (and their update is zero otherwise anyway).
 module Perceptron =
 
-    /// Trains the perceptron on X (n x d) and labels in {-1, +1}.
+    /// Trains the perceptron on X (n x d) and labels in {-1, +1}. Raises ArgumentException when the
+    /// weights overflow the double range: ParamName "learningRate" when the rate is above 1 (a rate
+    /// of 1 gives the same classifier), otherwise "x" (the features are too large: scale them).
     let fitNamed (options: PerceptronOptions) (featureNames: string[]) (x: Matrix<float>) (labels: int[]) : PerceptronResult =
         LinearClassifier.checkData x labels
         Check.positive "learningRate" options.LearningRate
@@ -70,7 +72,14 @@ module Perceptron =
                     b <- b + s
                     updates <- updates + 1
                     if not (Double.IsFinite b && Array.forall Double.IsFinite w) then
-                        Check.fail "learningRate" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): learningRate %g times the features (largest %g) is too large. The perceptron's decisions do not depend on the scale of learningRate from zero weights, so a learning rate of 1 gives the same classifier." updates epochs i options.LearningRate (Mat.maxAbs x))
+                        let largest = Mat.maxAbs x
+                        // From zero weights the decisions do not depend on eta, so a rate above 1 can be
+                        // lowered to 1 for the same classifier; at eta <= 1, or with features whose update
+                        // 2 x alone overflows, the features are too large.
+                        if options.LearningRate > 1.0 && Double.IsFinite (2.0 * largest) then
+                            Check.fail "learningRate" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): learningRate %g times the features (largest %g) is too large. The perceptron's decisions do not depend on the scale of learningRate from zero weights, so a learning rate of 1 gives the same classifier." updates epochs i options.LearningRate largest)
+                        else
+                            Check.fail "x" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): the features are too large (largest %g in magnitude; each update adds 2 learningRate x, and the weights sum such updates), and lowering learningRate (%g) does not help, since the perceptron's decisions from zero weights do not depend on its scale. Scale the features (for example divide x by a power of ten, or standardise it) before fitting." updates epochs i largest options.LearningRate)
         let wrong = misclassified ()
         { Model =
             { Coefficients = Matrix<float>.Build.Dense(d, 1, fun j _ -> w.[j])

@@ -38,11 +38,20 @@ module PolynomialFeatures =
         | None ->
             Check.fail "degree" (sprintf "degree %d on %d input%s gives more than %d monomials (C(d + m, m) - 1 columns), the most a polynomial map builds; use a lower degree or fewer inputs." degree inputs (if inputs = 1 then "" else "s") MaxColumns)
 
+    /// The most values (doubles) a polynomial map builds: the smaller of Array.MaxLength and a
+    /// quarter of the memory available to the process (GC's TotalAvailableMemoryBytes, the
+    /// machine's or the container's limit) in doubles; a fit holds a few copies of the map (the
+    /// design, its centred and scaled copy for the QR).
+    let maxValues () : int64 =
+        min (int64 Array.MaxLength) (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4L / 8L)
+
     /// Raises ArgumentException (ParamName "degree") when a map of `rows` x `columns` values is
-    /// larger than the largest array (Array.MaxLength values).
+    /// larger than maxValues ().
     let private checkSize (degree: int) (rows: int) (columns: int) =
-        if int64 rows * int64 columns > int64 Array.MaxLength then
-            Check.fail "degree" (sprintf "degree %d on %d rows gives %d x %d = %d values, more than the largest array holds (%d); use a lower degree or fewer rows." degree rows rows columns (int64 rows * int64 columns) Array.MaxLength)
+        let values = int64 rows * int64 columns
+        let limit = maxValues ()
+        if values > limit then
+            Check.fail "degree" (sprintf "degree %d on %d rows gives %d x %d = %d values (%.3g GB of doubles), more than a polynomial map builds here (%d values: the smaller of the largest array and a quarter of the %.3g GB of memory available to the process); use a lower degree or fewer rows." degree rows rows columns values (float values * 8e-9) limit (float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) * 1e-9))
 
     /// The notes' phi of one input: the n x (m + 1) matrix [1, x, x^2, ..., x^m], the constant
     /// column included (fit it with FitIntercept = false, or the constant appears twice). Raises
@@ -63,18 +72,37 @@ module PolynomialFeatures =
 
     /// The exponent vectors of every monomial of total degree 1 .. m in d variables, in
     /// scikit-learn's PolynomialFeatures order (degree by degree; within a degree, the
-    /// combinations with replacement of the variable indices in lexicographic order).
-    /// For d = 2, m = 2: x0, x1, x0^2, x0 x1, x1^2.
+    /// combinations with replacement of the variable indices in lexicographic order, which is the
+    /// exponent vectors in decreasing lexicographic order: [k, 0, .., 0] first, [0, .., 0, k] last).
+    /// For d = 2, m = 2: x0, x1, x0^2, x0 x1, x1^2. Generated iteratively, each vector from the one
+    /// before it in O(d) steps (linear in the output's C(d + m, m) - 1 vectors of d entries; the
+    /// recursion used before was as deep as the degree and took 27 s for degree 16,000 on one input).
     let exponents (degree: int) (inputs: int) : int[][] =
-        checkColumns degree inputs |> ignore
-        let rec combos (start: int) (k: int) : int list list =
-            if k = 0 then [ [] ]
-            else [ for i in start .. inputs - 1 do for rest in combos i (k - 1) -> i :: rest ]
-        [| for m in 1 .. degree do
-             for c in combos 0 m do
-                 let e = Array.zeroCreate inputs
-                 for i in c do e.[i] <- e.[i] + 1
-                 yield e |]
+        let count = checkColumns degree inputs
+        let result = Array.zeroCreate<int[]> count
+        let mutable next = 0
+        for m in 1 .. degree do
+            // The largest vector of degree m, [m, 0, .., 0]; then repeatedly its successor: with i the
+            // last index before d - 1 whose entry is positive, e_i decreases by 1, e_(i+1) becomes the
+            // sum of e_(i+1) .. e_(d-1) plus 1, and the entries after i + 1 become 0. No such i: the
+            // last vector [0, .., 0, m].
+            let e = Array.zeroCreate<int> inputs
+            e.[0] <- m
+            let mutable go = true
+            while go do
+                result.[next] <- Array.copy e
+                next <- next + 1
+                let mutable i = inputs - 2
+                while i >= 0 && e.[i] = 0 do i <- i - 1
+                if i < 0 then go <- false
+                else
+                    let mutable tail = 0
+                    for v in i + 1 .. inputs - 1 do
+                        tail <- tail + e.[v]
+                        e.[v] <- 0
+                    e.[i] <- e.[i] - 1
+                    e.[i + 1] <- tail + 1
+        result
 
     /// Every monomial of total degree 1 .. m of the d columns of X (n x d), as columns, in the
     /// order of `exponents`: scikit-learn's PolynomialFeatures(degree, include_bias=False). The
@@ -85,12 +113,19 @@ module PolynomialFeatures =
         Mat.checkBatch "x" x
         let e = exponents degree x.ColumnCount
         checkSize degree x.RowCount e.Length
-        let m =
-            Matrix<float>.Build.Dense(x.RowCount, e.Length, fun i j ->
+        // Each monomial's variables with a positive exponent (at most min(d, m) of them), so that the
+        // cost is that of the output times at most the degree, not times d.
+        let nonzero = e |> Array.map (fun ej -> [| for v in 0 .. ej.Length - 1 do if ej.[v] > 0 then yield struct (v, ej.[v]) |])
+        let n = x.RowCount
+        let xs = x.ToColumnMajorArray()
+        let values = Array.zeroCreate<float> (n * e.Length)
+        for j in 0 .. e.Length - 1 do
+            let start = j * n
+            for i in 0 .. n - 1 do
                 let mutable p = 1.0
-                for v in 0 .. x.ColumnCount - 1 do
-                    if e.[j].[v] > 0 then p <- p * pown x.[i, v] e.[j].[v]
-                p)
+                for struct (v, power) in nonzero.[j] do p <- p * pown xs.[v * n + i] power
+                values.[start + i] <- p
+        let m = Matrix<float>.Build.Dense(n, e.Length, values)
         for i in 0 .. m.RowCount - 1 do
             for j in 0 .. m.ColumnCount - 1 do
                 if not (Double.IsFinite m.[i, j]) then
@@ -143,9 +178,14 @@ module PolynomialRegression =
     /// `rankTolerance`, NormalEquation.DefaultRankTolerance by default). The constant term is
     /// always fitted, as the intercept (w_0 of the notes' (1.8)). Raises ArgumentException
     /// (ParamName "degree") before building anything when the monomials are more than MaxColumns
-    /// or more than the samples can determine (C(d + m, m) > n).
+    /// or more than the samples can determine (C(d + m, m) > n); (ParamName "x") when an input takes
+    /// fewer than m + 1 distinct values (its powers are then linearly dependent; the message names
+    /// the input and its values) or when the rank test fails otherwise (the message names the
+    /// monomial of the standardised inputs u_v = (x_v - c_v) / s_v that the design holds); (ParamName
+    /// "rankTolerance") for a tolerance outside (0, 1).
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
         Mat.checkBatch "x" x
+        NormalEquation.checkTolerance "rankTolerance" rankTolerance
         let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
         // The monomials and the intercept are columns + 1 unknowns: fewer samples cannot determine
         // them (least squares would refuse too, but only after building the whole design).
@@ -161,16 +201,39 @@ module PolynomialRegression =
                 // 2^1023 at most: half of a range at or above 2^1023 (x from -1e308 to 1e308)
                 // would make 2^1024 = infinity; |x - offset| <= half < 2^1024 keeps |u| <= 2.
                 if half > 0.0 then Math.ScaleB(1.0, min 1023 (Math.ILogB half + 1)) else 1.0)
+        // On N distinct values the powers 1, x_v, .., x_v^m (all among the monomials with the
+        // intercept) are linearly dependent when N < m + 1: say so in the caller's terms, before the
+        // rank test would name a monomial of the standardised inputs.
+        for v in 0 .. d - 1 do
+            let distinct = Collections.Generic.HashSet<float>()
+            let mutable i = 0
+            while i < x.RowCount && distinct.Count <= degree do
+                distinct.Add x.[i, v] |> ignore
+                i <- i + 1
+            if distinct.Count <= degree then
+                let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
+                let values = distinct |> Seq.sort |> Seq.map string |> String.concat ", "
+                Check.fail "x" (sprintf "%s takes only %d distinct value%s (%s), fewer than degree + 1 = %d: on N distinct points the powers 1, x, .., x^m of a polynomial of degree m are linearly dependent when N < m + 1, so least squares has no unique solution. Use a degree of at most %d, data with more distinct values, or ridge regression (Ridge.fit with lambda > 0)." which distinct.Count (if distinct.Count = 1 then "" else "s") values (degree + 1) (distinct.Count - 1))
         let features = PolynomialFeatures.monomials degree (standardised offset scale x)
-        let linear =
-            LeastSquares.fitNamed { FitIntercept = true; RankTolerance = rankTolerance } (PolynomialFeatures.names degree (inputNames d)) features y
-        { Degree = degree; Linear = linear; Offset = offset; Scale = scale }
+        let names = PolynomialFeatures.names degree (inputNames d)
+        // The rank test's messages name the monomials of the standardised inputs u_v, which the design holds.
+        let uNames = PolynomialFeatures.names degree (Array.init d (fun v -> sprintf "u%d" v))
+        let uDefinitions = String.concat ", " [ for v in 0 .. d - 1 -> sprintf "u%d = (x%d - %g) / %g" v v offset.[v] scale.[v] ]
+        let columnName j =
+            if j = 0 then "the intercept column of ones"
+            else sprintf "feature %d, %s of the standardised input%s %s" (j - 1) uNames.[j - 1] (if d = 1 then "" else "s") uDefinitions
+        LinearModel.checkData features y
+        let theta = NormalEquation.leastSquaresCentred rankTolerance columnName features y
+        LinearModel.checkFitFinite "y" theta
+        { Degree = degree; Linear = LinearModel.ofStacked true names theta; Offset = offset; Scale = scale }
 
     /// The notes' weights [w_0, w_1, ..., w_m] of output column k: the intercept, then the weight
     /// of each monomial of the raw inputs in the order of PolynomialFeatures.exponents (for one
     /// input, of x, x^2, .., x^m), expanded from the model on the standardised inputs
     /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). A weight beyond
-    /// the double range comes out infinite, one below it 0.
+    /// the double range comes out infinite, one below it 0. The expansion takes sum_j prod_v (e_jv + 1)
+    /// terms over the monomials j (for one input and degree m, (m + 1)(m + 2) / 2 - 1: quadratic in
+    /// the degree, though each term is O(1)).
     let coefficients (model: PolynomialModel) (output: int) : float[] =
         if output < 0 || output >= model.Linear.OutputSize then
             Check.fail "output" (sprintf "output must lie in 0 .. %d, but is %d." (model.Linear.OutputSize - 1) output)
@@ -180,7 +243,15 @@ module PolynomialRegression =
         e |> Array.iteri (fun j ex -> index.[String.Join(",", ex)] <- j + 1)
         let w = Array.zeroCreate (e.Length + 1)
         w.[0] <- model.Linear.Intercept.[output]
-        let binomial (n: int) (k: int) = Seq.fold (fun acc i -> acc * float (n - k + i) / float i) 1.0 (seq { 1 .. k })
+        // C(e, f) for f = 0 .. e, each from the one before: C(e, f + 1) = C(e, f) (e - f) / (f + 1)
+        // (exact while below 2^53, as the product of the fold used before).
+        let binomials (ev: int) =
+            let b = Array.zeroCreate (ev + 1)
+            b.[0] <- 1.0
+            for f in 0 .. ev - 1 do b.[f + 1] <- b.[f] * float (ev - f) / float (f + 1)
+            b
+        // s_v is a power of two: dividing by s_v^f is scaling by 2^(-f log2 s_v), exact (short of subnormals).
+        let scaleExponent = model.Scale |> Array.map (fun s -> Math.ILogB s)
         for j in 0 .. e.Length - 1 do
             let a = model.Linear.Coefficients.[j, output]
             let f = Array.zeroCreate d
@@ -190,11 +261,12 @@ module PolynomialRegression =
                     w.[k] <- w.[k] + a * coef
                 else
                     let ev = e.[j].[v]
+                    let b = binomials ev
+                    let c = -model.Offset.[v] / model.Scale.[v]
                     for fv in 0 .. ev do
                         f.[v] <- fv
-                        let mutable t = coef * binomial ev fv * pown (-model.Offset.[v] / model.Scale.[v]) (ev - fv)
-                        for _ in 1 .. fv do t <- t / model.Scale.[v]
-                        expand (v + 1) t
+                        let t = coef * b.[fv] * pown c (ev - fv)
+                        expand (v + 1) (Math.ScaleB(t, -fv * scaleExponent.[v]))
                     f.[v] <- 0
             expand 0 1.0
         w
@@ -212,8 +284,9 @@ module PolynomialRegression =
         LinearModel.checkOutputWidth prediction y
         score prediction y
 
-    /// R^2 of the model on (X, Y). Raises ArgumentException (ParamName "y") when Y is not a
-    /// finite batch with one row per row of X and one column per output.
+    /// R^2 of the model on (X, Y) (Metrics.r2: NaN for a single row, where R^2 is undefined). Raises
+    /// ArgumentException (ParamName "y") when Y is not a finite batch with one row per row of X and
+    /// one column per output.
     let r2 (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) = scored Metrics.r2 model x y
 
     /// The plain mean squared error of the model on (X, Y), with the checks of `r2`.

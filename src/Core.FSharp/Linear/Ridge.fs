@@ -61,16 +61,17 @@ module Ridge =
         let solve (design: Matrix<float>) (target: Matrix<float>) (intercept: bool) =
             let columnName = LeastSquares.columnName intercept names
             if options.Lambda = 0.0 then
-                NormalEquation.leastSquares NormalEquation.DefaultRankTolerance columnName design target
+                if intercept then NormalEquation.leastSquaresCentred NormalEquation.DefaultRankTolerance columnName x target
+                else NormalEquation.leastSquares NormalEquation.DefaultRankTolerance columnName design target
             else
                 NormalEquation.ridgeLeastSquares lambdaName lambdaText options.Lambda columnName design target
             |> fun theta -> LinearModel.checkFitFinite "y" theta; theta
         if not options.FitIntercept then
             LinearModel.ofStacked false names (solve x y false)
         elif options.Form = RidgeForm.PenalizeAll || options.Lambda = 0.0 then
-            // Lambda = 0 is least squares in both forms: the design with its column of ones, so that the
-            // rank test and its messages are those of least squares (a constant feature is a multiple of
-            // the intercept column; X^T X has one row per unknown).
+            // Lambda = 0 is least squares in both forms: the design with its column of ones (solved centred,
+            // as LeastSquares.fitNamed), so that the rank test and its messages are those of least squares
+            // (a constant feature is a multiple of the intercept column; X^T X has one row per unknown).
             LinearModel.ofStacked true names (solve (LinearModel.design true x) y true)
         else
             let mx = x.ColumnSums() / n

@@ -121,7 +121,10 @@ module Sgd =
     let internal isAll (rows: int[]) = rows |> Array.forall2 (=) (Array.init rows.Length id)
 
     /// Minimises a least-squares or ridge cost on (X, Y) by minibatch SGD from W = 0, with the
-    /// per-sample gradient grad C_i(theta) = x1_i (x1_i^T theta - y_i) + lambda P theta.
+    /// per-sample gradient grad C_i(theta) = x1_i (x1_i^T theta - y_i) + lambda P theta. Raises
+    /// ArgumentException (ParamName "y") when the cost at W = 0 overflows
+    /// (LinearCost.checkStartingCost), before any step, and TrainingDivergedException when the
+    /// trainer's divergence rules stop training.
     let fitNamed (options: LinearSgdOptions) (cost: LinearCost) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearFitResult =
         LinearCost.check cost
         LinearModel.checkData x y
@@ -132,6 +135,7 @@ module Sgd =
             let d, t = if rows.Length = design.RowCount && isAll rows then design, y else Mat.selectRows rows design, Mat.selectRows rows y
             LinearCost.valueOfDesign cost d t theta, LinearCost.gradientOfDesign cost d t theta
         let theta0 = Matrix<float>.Build.Dense(design.ColumnCount, y.ColumnCount)
+        LinearCost.checkStartingCost (LinearCost.valueOfDesign cost design y theta0) y
         let theta, steps, reason, costs =
             run options x.RowCount theta0 lossAndGradient (fun th -> box (LinearModel.ofStacked cost.FitIntercept names th))
         { Model = LinearModel.ofStacked cost.FitIntercept names theta
