@@ -374,6 +374,35 @@ let tests =
                 let e = PolynomialFeatures.exponents 20000 1
                 Expect.isLessThan clock.Elapsed.TotalSeconds Expectations.hangGuardSeconds "seconds"
                 Expect.equal (m.ColumnCount, names.[19999], e.[19999].[0]) (20000, "x^20000", 20000) "the last monomial"
+            testCase "coefficients of (x - 0.5)^1100 are finite: binomials beyond the double range spoil no term" <| fun () ->
+                // A hand-made model: weight 1 on u^1100, u = (x - 0.5) / 1, so w_k = C(1100, k) (-1/2)^(1100 - k). Python's
+                // math.comb and fractions: the largest |w_k| is w_733 = -1.279064882403821e192, w_1000 =
+                // 1.1225231726833567e114, w_700 = 1.3342861603260359e191, w_1099 = -550; w_0 = 2^-1100 rounds to 0.
+                let unit = PolynomialRegression.fit 1 1e-10 (col [| 0.0; 1.0; 2.0 |]) (col [| 0.0; 1.0; 2.0 |])
+                let w = Matrix<float>.Build.Dense(1100, 1)
+                w.[1099, 0] <- 1.0
+                let model =
+                    { unit with Degree = 1100; Offset = [| 0.5 |]; Scale = [| 1.0 |]
+                                Linear = { unit.Linear with Coefficients = w; Intercept = Vector<float>.Build.Dense 1; FeatureNames = PolynomialFeatures.names 1100 [| "x0" |] } }
+                let c = PolynomialRegression.coefficients model 0
+                Expect.isTrue (Array.forall Double.IsFinite c) "every weight finite"
+                Expect.equal (c.[1100], c.[1099]) (1.0, -550.0) (sprintf "the ends: %.17g, %.17g" c.[1100] c.[1099])
+                Expect.equal c.[0] 0.0 (sprintf "w_0 underflows to 0: %.17g" c.[0])
+                for k, expected in [ 733, -1.279064882403821e192; 1000, 1.1225231726833567e114; 700, 1.3342861603260359e191 ] do
+                    Expect.floatClose { absolute = 0.0; relative = 1e-12 } c.[k] expected (sprintf "w_%d" k)
+            testCase "a fit refuses a map of more than its share of the memory, naming degree (a fixed limit)" <| fun () ->
+                // The size check with a limit of 8000 values: a fit holds 8 copies, so 1000 values at most.
+                PolynomialFeatures.checkSizeWithin 8000L PolynomialFeatures.FitCopies 3 250 4
+                let e = argError (fun () -> PolynomialFeatures.checkSizeWithin 8000L PolynomialFeatures.FitCopies 3 251 4)
+                Expect.equal e.ParamName "degree" "ParamName"
+                for fragment in [ "251 x 4 = 1004 values"; "a polynomial fit builds"; "8 copies"; "1000 values" ] do
+                    Expect.stringContains e.Message fragment fragment
+            testCase "a constant input is refused as constant, not with a degree of 0" <| fun () ->
+                let e = argError (fun () -> PolynomialRegression.fit 1 1e-10 (Matrix<float>.Build.DenseOfRowArrays [| [| 1.0; 2.0 |]; [| 1.0; 3.0 |]; [| 1.0; 4.0 |]; [| 1.0; 5.0 |] |]) (col [| 1.0; 2.0; 3.0; 4.0 |]) |> ignore)
+                Expect.equal e.ParamName "x" "ParamName"
+                Expect.stringContains e.Message "input 0 of x (column 0) takes only 1 distinct value (1)" "names the input"
+                Expect.stringContains e.Message "Remove the input" "the remedy"
+                Expect.isFalse (e.Message.Contains "degree of at most 0") "no impossible degree"
             testCase "a map larger than a quarter of the available memory is refused before it is built" <| fun () ->
                 let limit = PolynomialFeatures.maxValues ()
                 if limit < int64 Array.MaxLength then
@@ -409,6 +438,11 @@ let tests =
                 Expect.equal e.ParamName "x" "ParamName"
                 Expect.stringContains e.Message "Scale the features" "remedy"
                 Expect.isFalse (e.Message.Contains "a learning rate of 1 gives the same classifier") "no pointless advice"
+                // A smaller rate does avoid the overflow, with the same classifier (the review's data: 1e-10 and 1e-300 fit).
+                Expect.stringContains e.Message "or lower learningRate" "the other remedy"
+                Expect.isFalse (e.Message.Contains "does not help") "no false advice"
+                let small = FunctionalNN.Perceptron.Fit(array2D [ [ 1e308 ]; [ -1e308 ]; [ 1e308 ] ], [| 1; -1; -1 |], learningRate = 1e-10)
+                Expect.isNotNull (box small) "a smaller rate fits"
             testCase "a learning rate above 1 is still named when 1 would do" <| fun () ->
                 // By hand: 2 * 1e300 * 1e10 = 2e310 overflows; with eta = 1 the update is 2e300.
                 let e = argError (fun () -> Perceptron.fit (PerceptronOptions.Default.WithLearningRate 1e10) (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e300 ]; [ -1e300 ] ])) [| 1; -1 |])
@@ -422,7 +456,8 @@ let tests =
                 Expect.stringContains e.Message "x takes only 2 distinct values (1, 2), fewer than degree + 1 = 3" "the caller's x"
                 Expect.isFalse (e.Message.Contains "0.25") "not the standardised value"
                 let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit([| 3.0; 3.0; 3.0; 3.0 |], [| 1.0; 2.0; 3.0; 4.0 |], 1))
-                Expect.stringContains e.Message "x takes only 1 distinct value (3), fewer than degree + 1 = 2" "constant x"
+                Expect.stringContains e.Message "x takes only 1 distinct value (3)" "constant x"
+                Expect.stringContains e.Message "Remove the input" "constant x: the remedy is no lower degree"
                 Expect.isFalse (e.Message.Contains "holds only zeros") "not u's zeros"
                 // Two inputs, the second 0/1 only: its square equals itself.
                 let x2 = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 0.0 ]; [ 2.0; 0.0 ]; [ 3.0; 1.0 ]; [ 4.0; 1.0 ]; [ 5.0; 0.0 ]; [ 6.0; 1.0 ]; [ 7.0; 1.0 ] ])

@@ -45,13 +45,21 @@ module PolynomialFeatures =
     let maxValues () : int64 =
         min (int64 Array.MaxLength) (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4L / 8L)
 
+    /// Raises ArgumentException (ParamName "degree") when `copies` maps of `rows` x `columns` values
+    /// are together more than `limit` values (a map alone: copies = 1, limit = maxValues ()).
+    let internal checkSizeWithin (limit: int64) (copies: int) (degree: int) (rows: int) (columns: int) =
+        let values = int64 rows * int64 columns
+        if values > limit / int64 copies then
+            let builds = if copies = 1 then "a polynomial map builds" else sprintf "a polynomial fit builds (it holds about %d copies of the map: the standardised inputs, the monomials, the design and its scaled copy for the QR)" copies
+            Check.fail "degree" (sprintf "degree %d on %d rows gives %d x %d = %d values (%.3g GB of doubles), more than %s here (%d values: the smaller of the largest array and a quarter of the %.3g GB of memory available to the process, divided by %d); use a lower degree or fewer rows." degree rows rows columns values (float values * 8e-9) builds (limit / int64 copies) (float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) * 1e-9) copies)
+
+    /// The copies of the monomials a polynomial fit holds at once, for its size check.
+    [<Literal>]
+    let FitCopies = 8
+
     /// Raises ArgumentException (ParamName "degree") when a map of `rows` x `columns` values is
     /// larger than maxValues ().
-    let private checkSize (degree: int) (rows: int) (columns: int) =
-        let values = int64 rows * int64 columns
-        let limit = maxValues ()
-        if values > limit then
-            Check.fail "degree" (sprintf "degree %d on %d rows gives %d x %d = %d values (%.3g GB of doubles), more than a polynomial map builds here (%d values: the smaller of the largest array and a quarter of the %.3g GB of memory available to the process); use a lower degree or fewer rows." degree rows rows columns values (float values * 8e-9) limit (float (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) * 1e-9))
+    let private checkSize (degree: int) (rows: int) (columns: int) = checkSizeWithin (maxValues ()) 1 degree rows columns
 
     /// The notes' phi of one input: the n x (m + 1) matrix [1, x, x^2, ..., x^m], the constant
     /// column included (fit it with FitIntercept = false, or the constant appears twice). Raises
@@ -191,6 +199,7 @@ module PolynomialRegression =
         // them (least squares would refuse too, but only after building the whole design).
         if x.RowCount < columns + 1 then
             Check.fail "degree" (sprintf "degree %d on %d input%s gives %d monomials, which with the intercept are %d unknowns, but x has only %d rows (samples): least squares cannot determine more unknowns than samples. Use a lower degree or more samples." degree x.ColumnCount (if x.ColumnCount = 1 then "" else "s") columns (columns + 1) x.RowCount)
+        PolynomialFeatures.checkSizeWithin (PolynomialFeatures.maxValues ()) PolynomialFeatures.FitCopies degree x.RowCount columns
         let d = x.ColumnCount
         let lo = Array.init d (fun v -> x.Column(v).Minimum())
         let hi = Array.init d (fun v -> x.Column(v).Maximum())
@@ -210,6 +219,9 @@ module PolynomialRegression =
             while i < x.RowCount && distinct.Count <= degree do
                 distinct.Add x.[i, v] |> ignore
                 i <- i + 1
+            if distinct.Count = 1 then
+                let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
+                Check.fail "x" (sprintf "%s takes only 1 distinct value (%s): its powers are constant, multiples of the intercept, so least squares has no unique solution at any degree. Remove the input (a constant adds nothing beyond the intercept), or give data in which it varies." which (string (Seq.head distinct)))
             if distinct.Count <= degree then
                 let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
                 let values = distinct |> Seq.sort |> Seq.map string |> String.concat ", "
@@ -230,8 +242,11 @@ module PolynomialRegression =
     /// The notes' weights [w_0, w_1, ..., w_m] of output column k: the intercept, then the weight
     /// of each monomial of the raw inputs in the order of PolynomialFeatures.exponents (for one
     /// input, of x, x^2, .., x^m), expanded from the model on the standardised inputs
-    /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). A weight beyond
-    /// the double range comes out infinite, one below it 0. The expansion takes sum_j prod_v (e_jv + 1)
+    /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). Each term is formed
+    /// with its factors held as mantissas and powers of two, so a binomial or power beyond the double
+    /// range spoils no term that is within it ((x - 0.5)^1100 expands to finite weights). A weight
+    /// beyond the double range comes out infinite (NaN where infinite terms of both signs meet), one
+    /// below it 0. The expansion takes sum_j prod_v (e_jv + 1)
     /// terms over the monomials j (for one input and degree m, (m + 1)(m + 2) / 2 - 1: quadratic in
     /// the degree, though each term is O(1)).
     let coefficients (model: PolynomialModel) (output: int) : float[] =
@@ -243,32 +258,57 @@ module PolynomialRegression =
         e |> Array.iteri (fun j ex -> index.[String.Join(",", ex)] <- j + 1)
         let w = Array.zeroCreate (e.Length + 1)
         w.[0] <- model.Linear.Intercept.[output]
-        // C(e, f) for f = 0 .. e, each from the one before: C(e, f + 1) = C(e, f) (e - f) / (f + 1)
-        // (exact while below 2^53, as the product of the fold used before).
+        // Each term is a product of a coefficient, a binomial C(e, f), a power c^(e - f) and 2^(-f log2 s), which
+        // may each be beyond the double range while the term is not ((x - 0.5)^1100: C(1100, 550) overflows,
+        // C(1100, 550) 0.5^550 does not). So every factor is held as a mantissa in [1, 2) (or 0) and a power of
+        // two, x = m 2^k exactly, and only the term is rounded to a double: an infinite factor times 0 would be NaN.
+        let split (x: float) : struct (float * int) =
+            if x = 0.0 then struct (0.0, 0)
+            else let k = Math.ILogB x in struct (Math.ScaleB(x, -k), k)
+        let times (struct (m1: float, k1: int)) (struct (m2: float, k2: int)) =
+            let struct (m, k) = split (m1 * m2)
+            struct (m, k1 + k2 + k)
+        // C(e, f) for f = 0 .. e/2, each from the one before: C(e, f + 1) = C(e, f) (e - f) / (f + 1) (exact while
+        // the binomial's integer fits in 53 bits: the mantissa's scaling by powers of two changes no rounding),
+        // and the other half by symmetry, C(e, e - f) = C(e, f), so that both ends are exact whatever the degree.
         let binomials (ev: int) =
             let b = Array.zeroCreate (ev + 1)
-            b.[0] <- 1.0
-            for f in 0 .. ev - 1 do b.[f + 1] <- b.[f] * float (ev - f) / float (f + 1)
+            b.[0] <- struct (1.0, 0)
+            for f in 0 .. ev / 2 - 1 do
+                let struct (m, k) = b.[f]
+                let struct (m2, k2) = split (m * float (ev - f) / float (f + 1))
+                b.[f + 1] <- struct (m2, k + k2)
+            for f in ev / 2 + 1 .. ev do b.[f] <- b.[ev - f]
             b
-        // s_v is a power of two: dividing by s_v^f is scaling by 2^(-f log2 s_v), exact (short of subnormals).
+        // c^q for q = 0 .. count, each from the one before.
+        let powers (c: float) (count: int) =
+            let p = Array.zeroCreate (count + 1)
+            p.[0] <- struct (1.0, 0)
+            let sc = split c
+            for q in 1 .. count do p.[q] <- times p.[q - 1] sc
+            p
+        // s_v is a power of two: dividing by s_v^f subtracts f log2 s_v from the exponent.
         let scaleExponent = model.Scale |> Array.map (fun s -> Math.ILogB s)
         for j in 0 .. e.Length - 1 do
             let a = model.Linear.Coefficients.[j, output]
-            let f = Array.zeroCreate d
-            let rec expand (v: int) (coef: float) =
-                if v = d then
-                    let k = if Array.forall ((=) 0) f then 0 else index.[String.Join(",", f)]
-                    w.[k] <- w.[k] + a * coef
-                else
-                    let ev = e.[j].[v]
-                    let b = binomials ev
-                    let c = -model.Offset.[v] / model.Scale.[v]
-                    for fv in 0 .. ev do
-                        f.[v] <- fv
-                        let t = coef * b.[fv] * pown c (ev - fv)
-                        expand (v + 1) (Math.ScaleB(t, -fv * scaleExponent.[v]))
-                    f.[v] <- 0
-            expand 0 1.0
+            // A monomial of weight 0 adds nothing (and 0 times an infinite term would be NaN).
+            if a <> 0.0 then
+                let f = Array.zeroCreate d
+                let rec expand (v: int) (coef: struct (float * int)) =
+                    if v = d then
+                        let k = if Array.forall ((=) 0) f then 0 else index.[String.Join(",", f)]
+                        let struct (m, ex) = coef
+                        w.[k] <- w.[k] + a * Math.ScaleB(m, ex)
+                    else
+                        let ev = e.[j].[v]
+                        let b = binomials ev
+                        let p = powers (-model.Offset.[v] / model.Scale.[v]) ev
+                        for fv in 0 .. ev do
+                            f.[v] <- fv
+                            let struct (m, ex) = times (times coef b.[fv]) p.[ev - fv]
+                            expand (v + 1) (struct (m, ex - fv * scaleExponent.[v]))
+                        f.[v] <- 0
+                expand 0 (struct (1.0, 0))
         w
 
     /// The model's outputs for X (n x d, the raw inputs).
