@@ -174,7 +174,7 @@ public sealed class PolynomialModel
     /// <summary>The offset of each input (the midpoint of its range in the fitted data).</summary>
     public double[] Offset => (double[])Core.Offset.Clone();
 
-    /// <summary>The scale of each input (a power of two, at least half its range; 1 for a constant input).</summary>
+    /// <summary>The scale of each input (a power of two, at least half its range).</summary>
     public double[] Scale => (double[])Core.Scale.Clone();
 
     /// <summary>The notes' weights [w0, w1, ..., wm] of a one-input polynomial.</summary>

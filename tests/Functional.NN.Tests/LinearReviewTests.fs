@@ -390,6 +390,22 @@ let tests =
                 Expect.equal c.[0] 0.0 (sprintf "w_0 underflows to 0: %.17g" c.[0])
                 for k, expected in [ 733, -1.279064882403821e192; 1000, 1.1225231726833567e114; 700, 1.3342861603260359e191 ] do
                     Expect.floatClose { absolute = 0.0; relative = 1e-12 } c.[k] expected (sprintf "w_%d" k)
+            testCase "coefficients: the weight is a factor of the term, so a tiny weight times a huge binomial stays finite" <| fun () ->
+                // Weight 1e-300 on u^1100 with u = x - 1: w_k = 1e-300 C(1100, k) (-1)^(1100 - k); Python's math.comb and
+                // fractions (the double 1e-300 times the exact binomial): w_550 = 3.2669331367788505e29 (C(1100, 550) alone, 3.3e329, is beyond the double range).
+                let unit = PolynomialRegression.fit 1 1e-10 (col [| 0.0; 1.0; 2.0 |]) (col [| 0.0; 1.0; 2.0 |])
+                let w = Matrix<float>.Build.Dense(1100, 1)
+                w.[1099, 0] <- 1e-300
+                let model =
+                    { unit with Degree = 1100; Offset = [| 1.0 |]; Scale = [| 1.0 |]
+                                Linear = { unit.Linear with Coefficients = w; Intercept = Vector<float>.Build.Dense 1; FeatureNames = PolynomialFeatures.names 1100 [| "x0" |] } }
+                let c = PolynomialRegression.coefficients model 0
+                Expect.isTrue (Array.forall Double.IsFinite c) "every weight finite"
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } c.[550] 3.2669331367788505e29 "w_550"
+                // A scale that is no power of two (a model made by hand) is refused, not expanded wrongly.
+                let e = argError (fun () -> PolynomialRegression.coefficients { model with Scale = [| 3.0 |] } 0)
+                Expect.equal e.ParamName "model" "ParamName"
+                Expect.stringContains e.Message "Scale[0] is 3" "names the scale"
             testCase "a fit refuses a map of more than its share of the memory, naming degree (a fixed limit)" <| fun () ->
                 // The size check with a limit of 8000 values: a fit holds 8 copies, so 1000 values at most.
                 PolynomialFeatures.checkSizeWithin 8000L PolynomialFeatures.FitCopies 3 250 4

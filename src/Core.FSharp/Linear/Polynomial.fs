@@ -168,7 +168,7 @@ type PolynomialModel =
       Linear: LinearModel
       /// c_v, the offset of each input (the midpoint of its range in the fitted data).
       Offset: float[]
-      /// s_v, the scale of each input (a power of two, at least half its range; 1 for a constant input).
+      /// s_v, the scale of each input (a power of two, at least half its range).
       Scale: float[] }
 
 /// Polynomial regression: least squares (or ridge) on monomial features.
@@ -242,9 +242,11 @@ module PolynomialRegression =
     /// The notes' weights [w_0, w_1, ..., w_m] of output column k: the intercept, then the weight
     /// of each monomial of the raw inputs in the order of PolynomialFeatures.exponents (for one
     /// input, of x, x^2, .., x^m), expanded from the model on the standardised inputs
-    /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). Each term is formed
-    /// with its factors held as mantissas and powers of two, so a binomial or power beyond the double
-    /// range spoils no term that is within it ((x - 0.5)^1100 expands to finite weights). A weight
+    /// (binomially: ((x - c) / s)^e = sum_f C(e, f) (-c / s)^(e - f) x^f / s^f). Each term, the
+    /// model's weight times the binomial, the power and 1 / s^f, is formed with its factors held as
+    /// mantissas and powers of two and rounded once, so a factor beyond the double range spoils no
+    /// term that is within it ((x - 0.5)^1100 expands to finite weights). Raises ArgumentException
+    /// (ParamName "model") for a scale that is not a positive power of two (a model made by hand). A weight
     /// beyond the double range comes out infinite (NaN where infinite terms of both signs meet), one
     /// below it 0. The expansion takes sum_j prod_v (e_jv + 1)
     /// terms over the monomials j (for one input and degree m, (m + 1)(m + 2) / 2 - 1: quadratic in
@@ -287,7 +289,10 @@ module PolynomialRegression =
             let sc = split c
             for q in 1 .. count do p.[q] <- times p.[q - 1] sc
             p
-        // s_v is a power of two: dividing by s_v^f subtracts f log2 s_v from the exponent.
+        // s_v is a power of two (as every fit makes it): dividing by s_v^f subtracts f log2 s_v from the exponent.
+        model.Scale |> Array.iteri (fun v sv ->
+            if not (sv > 0.0 && Double.IsFinite sv && Math.ScaleB(1.0, Math.ILogB sv) = sv) then
+                Check.fail "model" (sprintf "model.Scale[%d] is %s; the scales of a polynomial model are positive powers of two (as PolynomialRegression.fit makes them), which the expansion divides by exactly." v (string sv)))
         let scaleExponent = model.Scale |> Array.map (fun s -> Math.ILogB s)
         for j in 0 .. e.Length - 1 do
             let a = model.Linear.Coefficients.[j, output]
@@ -298,7 +303,7 @@ module PolynomialRegression =
                     if v = d then
                         let k = if Array.forall ((=) 0) f then 0 else index.[String.Join(",", f)]
                         let struct (m, ex) = coef
-                        w.[k] <- w.[k] + a * Math.ScaleB(m, ex)
+                        w.[k] <- w.[k] + Math.ScaleB(m, ex)
                     else
                         let ev = e.[j].[v]
                         let b = binomials ev
@@ -308,7 +313,8 @@ module PolynomialRegression =
                             let struct (m, ex) = times (times coef b.[fv]) p.[ev - fv]
                             expand (v + 1) (struct (m, ex - fv * scaleExponent.[v]))
                         f.[v] <- 0
-                expand 0 (struct (1.0, 0))
+                // The weight itself is a factor of the product: a tiny weight times a huge binomial is a term in range.
+                expand 0 (split a)
         w
 
     /// The model's outputs for X (n x d, the raw inputs).
