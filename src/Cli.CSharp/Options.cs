@@ -8,6 +8,9 @@ public sealed class Options
     private static readonly HashSet<string> Flags = new() { "json", "no-header", "residual", "quiet" };
     private readonly Dictionary<string, string> values = new();
     private readonly HashSet<string> used = new();
+    /// <summary>Options given without a value (at the end of the line, or followed by another option), with what
+    /// followed them: an error only when the command reads them, so that an unknown one is reported as unknown.</summary>
+    private readonly Dictionary<string, string?> withoutValue = new();
 
     /// <summary>Parses the arguments after the command name.</summary>
     public static Options Parse(string[] args)
@@ -22,18 +25,33 @@ public sealed class Options
             var eq = name.IndexOf('=');
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
             else if (Flags.Contains(name)) value = "true";
-            else if (i + 1 < args.Length) value = args[++i];
-            else throw new UsageException($"--{name} needs a value");
+            else if (i + 1 < args.Length && !IsOption(args[i + 1])) value = args[++i];
+            else
+            {
+                // "--out --json": the next argument is an option, not --out's value (--out=--json gives such a value).
+                value = "";
+                o.withoutValue[name] = i + 1 < args.Length ? args[i + 1] : null;
+            }
             if (!o.values.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
         }
         return o;
     }
 
+    private static bool IsOption(string a) => a.StartsWith("--") && a.Length >= 3;
+
     /// <summary>True when the option was given.</summary>
     public bool Has(string name) { used.Add(name); return values.ContainsKey(name); }
 
     /// <summary>The option's text, or the default.</summary>
-    public string? Get(string name, string? fallback = null) { used.Add(name); return values.TryGetValue(name, out var v) ? v : fallback; }
+    public string? Get(string name, string? fallback = null)
+    {
+        used.Add(name);
+        if (withoutValue.TryGetValue(name, out var next))
+            throw new UsageException(next is null
+                ? $"--{name} needs a value"
+                : $"--{name} needs a value: the next argument, {next}, is an option (write --{name}={next} for a value that starts with --)");
+        return values.TryGetValue(name, out var v) ? v : fallback;
+    }
 
     /// <summary>The option's text; a usage error when it is missing.</summary>
     public string Require(string name, string what)

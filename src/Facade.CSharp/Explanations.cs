@@ -26,10 +26,10 @@ public sealed class FeatureAttribution
         int classIndex, string[][]? categories = null)
     {
         this.categories = categories;
-        Names = names;
-        Values = values;
-        Input = input;
-        Baseline = baseline;
+        Names = Array.AsReadOnly((string[])names.Clone());
+        Values = Array.AsReadOnly((double[])values.Clone());
+        Input = Array.AsReadOnly((double[])input.Clone());
+        Baseline = Array.AsReadOnly((double[])baseline.Clone());
         OutputName = outputName;
         ClassIndex = classIndex;
         Output = a.Output;
@@ -120,11 +120,11 @@ public sealed class PermutationImportanceResult
 {
     internal PermutationImportanceResult(FN.PermutationImportance core)
     {
-        Names = (string[])core.Names.Clone();
+        Names = Array.AsReadOnly((string[])core.Names.Clone());
         Scorer = core.Scorer;
         BaselineScore = core.BaselineScore;
-        Means = (double[])core.Means.Clone();
-        StandardDeviations = (double[])core.StandardDeviations.Clone();
+        Means = Array.AsReadOnly((double[])core.Means.Clone());
+        StandardDeviations = Array.AsReadOnly((double[])core.StandardDeviations.Clone());
         Repeats = core.Repeats;
         var s = new double[core.Scores.Length, core.Repeats];
         for (int c = 0; c < core.Scores.Length; c++)

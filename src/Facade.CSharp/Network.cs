@@ -434,8 +434,8 @@ public sealed class GradientCheckResult
         MaxAbsoluteError = r.MaxAbsoluteError;
         MaxRelativeError = r.MaxRelativeError;
         WorstIndex = r.WorstIndex;
-        Analytic = r.Analytic;
-        Numeric = r.Numeric;
+        Analytic = Array.AsReadOnly((double[])r.Analytic.Clone());
+        Numeric = Array.AsReadOnly((double[])r.Numeric.Clone());
     }
 
     /// <summary>The largest |analytic - numeric|; +infinity when an entry of either gradient is NaN or infinite.</summary>
@@ -523,9 +523,9 @@ public sealed class GradientPropertyResult
     {
         Cases = r.Cases;
         Tolerance = r.Tolerance;
-        FailedCases = r.FailedCases;
+        FailedCases = Array.AsReadOnly((int[])r.FailedCases.Clone());
         WorstCase = r.WorstCase;
-        WorstPoint = r.WorstPoint;
+        WorstPoint = Array.AsReadOnly((double[])r.WorstPoint.Clone());
         Worst = new GradientCheckResult(r.Worst);
     }
 

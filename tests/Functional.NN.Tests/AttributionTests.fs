@@ -455,6 +455,9 @@ let tests =
             Expect.equal (List.ofSeq e.Names) [ "a"; "b"; "c" ] "names"
             List.iteri2 (fun i a v -> Expect.floatClose { absolute = 1e-15; relative = 1e-15 } a v (sprintf "a_%d" i)) (List.ofSeq e.Values) [ 1.0; -9.0; 0.0 ]
             Expect.stringContains (e.ToString()) "Integrated gradients of output 0" "table header in words"
+            // The lists are read-only: a cast to an array cannot change the explanation (a review wrote 999 into Values).
+            for l in [ box e.Names; box e.Values; box e.Input; box e.Baseline ] do
+                Expect.isFalse (l :? float[] || l :? string[]) "no array to write"
             let x = Array2D.init 30 3 (fun i j -> float ((7 * i + 3 * j) % 11) - 5.0)
             let y = Array.init 30 (fun i -> 2.0 * x.[i, 0] - 3.0 * x.[i, 1] + 1.0)
             let imp = FunctionalNN.Explanations.PermutationImportance(model, x, y, 3, 2L)

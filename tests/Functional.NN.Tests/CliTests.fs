@@ -657,6 +657,11 @@ let tests =
                 expectError dir [ "train"; "--optimizer"; "magic" ] 2 [ "unknown optimizer 'magic'" ] |> ignore
                 expectError dir [ "train"; "--colour"; "blue" ] 2 [ "unknown option --colour" ] |> ignore
                 expectError dir [ "train"; "--epochs" ] 2 [ "--epochs needs a value" ] |> ignore
+                // An option followed by another takes no value from it (it made a model file named --json), and an
+                // unknown option at the end is unknown, not one that "needs a value".
+                expectError dir [ "train"; "--data"; "train.csv"; "--out"; "--json" ] 2 [ "--out needs a value: the next argument, --json, is an option"; "--out=--json" ] |> ignore
+                Expect.isFalse (File.Exists(Path.Combine(dir, "--json"))) "no file named --json"
+                expectError dir [ "train"; "--data"; "train.csv"; "--bogus" ] 2 [ "unknown option --bogus" ] |> ignore
                 expectError dir [ "train"; "--patience"; "0" ] 2 [ "--patience needs a positive number of epochs, or 'off'" ] |> ignore
                 expectError dir [ "train"; "--batch-size"; "0" ] 2 [ "--batch-size must be a positive number of rows, or 'full'" ] |> ignore
                 expectError dir [ "explode" ] 2 [ "unknown command 'explode'" ] |> ignore

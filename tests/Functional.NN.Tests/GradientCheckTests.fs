@@ -93,6 +93,10 @@ let tests =
                 Expect.isFalse r.Passed "fails"
                 Expect.isGreaterThan r.WorstPoint.[0] 1.0 "the point"
                 Expect.equal r.Cases 100 "the default"
+                // The result's lists are read-only views of its own copies: no cast to an array changes it.
+                Expect.isFalse (box r.WorstPoint :? float[]) "WorstPoint is no array to write"
+                Expect.isFalse (box r.FailedCases :? int[]) "FailedCases is no array to write"
+                Expect.isFalse (box r.Worst.Analytic :? float[]) "Analytic is no array to write"
                 let e = Expect.throwsC (fun () -> FunctionalNN.GradientChecker.CheckNear(System.Func<_, _> f, System.Func<_, _> right, [| 0.5; 0.5 |], -1.0) |> ignore) id
                 Expect.equal (e :?> System.ArgumentException).ParamName "radius" "radius"
                 // The caller's own exception comes through as thrown.
