@@ -127,20 +127,24 @@ module PolynomialFeatures =
         let n = x.RowCount
         let xs = x.ToColumnMajorArray()
         let values = Array.zeroCreate<float> (n * e.Length)
+        let mutable overflow = false
         for j in 0 .. e.Length - 1 do
             let start = j * n
             for i in 0 .. n - 1 do
                 let mutable p = 1.0
                 for struct (v, power) in nonzero.[j] do p <- p * pown xs.[v * n + i] power
                 values.[start + i] <- p
+                if not (Double.IsFinite p) then overflow <- true
         let m = Matrix<float>.Build.Dense(n, e.Length, values)
-        for i in 0 .. m.RowCount - 1 do
-            for j in 0 .. m.ColumnCount - 1 do
-                if not (Double.IsFinite m.[i, j]) then
-                    let name =
-                        e.[j] |> Array.mapi (fun v p -> match p with 0 -> None | 1 -> Some (sprintf "x%d" v) | p -> Some (sprintf "x%d^%d" v p))
-                        |> Array.choose id |> String.concat " "
-                    Check.fail "x" (sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." name i (Mat.shapeOf x))
+        // Only after an overflow: the first one row by row is the one the message names.
+        if overflow then
+            for i in 0 .. m.RowCount - 1 do
+                for j in 0 .. m.ColumnCount - 1 do
+                    if not (Double.IsFinite m.[i, j]) then
+                        let name =
+                            e.[j] |> Array.mapi (fun v p -> match p with 0 -> None | 1 -> Some (sprintf "x%d" v) | p -> Some (sprintf "x%d^%d" v p))
+                            |> Array.choose id |> String.concat " "
+                        Check.fail "x" (sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." name i (Mat.shapeOf x))
         m
 
     /// Names of the monomials ("x0", "x0^2", "x0 x1") from the names of the inputs.
@@ -219,13 +223,12 @@ module PolynomialRegression =
             while i < x.RowCount && distinct.Count <= degree do
                 distinct.Add x.[i, v] |> ignore
                 i <- i + 1
+            let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
             if distinct.Count = 1 then
-                let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
                 Check.fail "x" (sprintf "%s takes only 1 distinct value (%s): its powers are constant, multiples of the intercept, so least squares has no unique solution at any degree. Remove the input (a constant adds nothing beyond the intercept), or give data in which it varies." which (string (Seq.head distinct)))
             if distinct.Count <= degree then
-                let which = if d = 1 then "x" else sprintf "input %d of x (column %d)" v v
                 let values = distinct |> Seq.sort |> Seq.map string |> String.concat ", "
-                Check.fail "x" (sprintf "%s takes only %d distinct value%s (%s), fewer than degree + 1 = %d: on N distinct points the powers 1, x, .., x^m of a polynomial of degree m are linearly dependent when N < m + 1, so least squares has no unique solution. Use a degree of at most %d, data with more distinct values, or ridge regression (Ridge.fit with lambda > 0)." which distinct.Count (if distinct.Count = 1 then "" else "s") values (degree + 1) (distinct.Count - 1))
+                Check.fail "x" (sprintf "%s takes only %d distinct values (%s), fewer than degree + 1 = %d: on N distinct points the powers 1, x, .., x^m of a polynomial of degree m are linearly dependent when N < m + 1, so least squares has no unique solution. Use a degree of at most %d, data with more distinct values, or ridge regression (Ridge.fit with lambda > 0)." which distinct.Count values (degree + 1) (distinct.Count - 1))
         let features = PolynomialFeatures.monomials degree (standardised offset scale x)
         let names = PolynomialFeatures.names degree (inputNames d)
         // The rank test's messages name the monomials of the standardised inputs u_v, which the design holds.
