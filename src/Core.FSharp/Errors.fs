@@ -2,14 +2,17 @@ namespace Functional.NN
 
 open System
 
-/// Training stopped because the loss or a weight became NaN or infinite.
-/// `LastGood` holds the parameters from before the failing step (boxed, so that this type
-/// does not depend on the model type); they contain no NaN.
+/// Training stopped because the loss or a weight became NaN or infinite, or the loss grew past
+/// `TrainingOptions.DivergenceFactor`. The failing step is the one that made the bad parameters:
+/// parameters that are not finite, or whose loss (the next step's batch loss, or with
+/// `ExactEpochLoss` the whole set's) is not finite or too large. `LastGood` holds the parameters
+/// from before that step (boxed, so that this type does not depend on the model type); they
+/// contain no NaN.
 type TrainingDivergedException(epoch: int, step: int, lastGood: obj, message: string) =
     inherit Exception(message)
-    /// The epoch (from 1) in which training diverged.
+    /// The epoch (from 1) of the failing step.
     member _.Epoch = epoch
-    /// The step (from 1, counted over the whole run) at which training diverged.
+    /// The failing step (from 1, counted over the whole run).
     member _.Step = step
     /// The last parameters that were finite (a Network for network training).
     member _.LastGood = lastGood

@@ -14,10 +14,12 @@ public class TrainingDivergedException : Exception
         Step = step;
     }
 
-    /// <summary>The epoch (from 1) in which training diverged.</summary>
+    /// <summary>The epoch (from 1) of the failing step.</summary>
     public int Epoch { get; }
 
-    /// <summary>The step (from 1, counted over the whole run) at which training diverged.</summary>
+    /// <summary>The failing step (from 1, counted over the whole run): the step that made the bad parameters (not finite,
+    /// or whose loss, measured by the next step's batch or with <see cref="TrainingOptions.ExactEpochLoss"/> on the whole
+    /// set, is not finite or too large).</summary>
     public int Step { get; }
 }
 
@@ -29,7 +31,8 @@ public sealed class TrainingDivergedException<TModel> : TrainingDivergedExceptio
     internal TrainingDivergedException(int epoch, int step, TModel lastGood, string message, Exception inner)
         : base(epoch, step, message, inner) => LastGood = lastGood;
 
-    /// <summary>The parameters before the failing step; they hold no NaN or infinity.</summary>
+    /// <summary>The parameters before the failing step; they hold no NaN or infinity. (In a resumed run whose first step
+    /// finds the checkpoint's parameters bad, the checkpoint's model: the parameters before it are not kept.)</summary>
     public TModel LastGood { get; }
 }
 
@@ -89,6 +92,7 @@ internal static class Errors
         ["options.HiddenLayers"] = nameof(PipelineOptions.HiddenLayers),
         ["net"] = "network",
         ["theta0"] = "parameters",
+        ["objective"] = "lossAndGradient",
         ["checkpoint.Model"] = "checkpoint",
         ["checkpoint.OptimizerState"] = "checkpoint",
         ["PendingBatches"] = "checkpoint",
@@ -100,6 +104,9 @@ internal static class Errors
         ("CsvOptions.Missing, Dataset.withMissing", "CsvFormat.Missing, Dataset.WithMissing"),
         ("set the option Missing (CLI", "set CsvFormat.Missing (CLI"),
         ("use predictValues", "use PredictValues"),
+        // Trainer.TrainVector: the objective is the lossAndGradient delegate.
+        ("The objective's loss at the starting parameters", "The loss lossAndGradient gave at the starting parameters"),
+        ("check the objective and the starting parameters", "check lossAndGradient and the starting parameters"),
         ("use predictClasses", "use PredictClasses"),
         ("options.HiddenLayers", "HiddenLayers"),
         ("Ridge.fit", "LinearRegression.FitRidge"),

@@ -148,7 +148,10 @@ public static class Trainer
         var curried = FuncConvert.FromFunc<double[], int[], Tuple<double, double[]>>((theta, batch) =>
         {
             var g = Errors.Caller(() => f((double[])theta.Clone(), (int[])batch.Clone()));
-            return Tuple.Create(g.Loss, g.Gradient ?? throw new InvalidOperationException("lossAndGradient returned a null gradient."));
+            var gradient = g.Gradient ?? throw new InvalidOperationException("lossAndGradient returned a null gradient.");
+            if (gradient.Length != theta.Length)
+                throw new InvalidOperationException($"lossAndGradient returned a gradient of length {gradient.Length} for {theta.Length} parameters.");
+            return Tuple.Create(g.Loss, gradient);
         });
         return new FN.Objective(sampleCount, curried, FSharpOption<FSharpFunc<double[], Tuple<double, double>>>.None);
     }

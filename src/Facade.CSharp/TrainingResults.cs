@@ -120,12 +120,13 @@ public sealed class TrainingResult<TModel>
     /// <summary>The rule that stopped training.</summary>
     public StopReason StopReason { get; }
 
-    /// <summary>The training loss of <see cref="Model"/>. With <see cref="TrainingOptions.ExactEpochLoss"/> it is the loss of
+    /// <summary>The training loss. With <see cref="TrainingOptions.ExactEpochLoss"/> it is the loss of
     /// <see cref="Model"/> on the whole training set. With the default (false) it is the batch losses' figure, no extra
     /// pass over the data: the mean of the last epoch's batch losses, each measured before its step and weighted by its
     /// batch size (the last <see cref="EpochRecord.TrainLoss"/>; the best epoch's when early stopping restored it; for
     /// a run stopped inside an epoch the mean of that epoch's batch losses so far), which is not the loss of
-    /// <see cref="Model"/> itself (the weights moved during the epoch).</summary>
+    /// <see cref="Model"/> itself (the weights moved during the epoch; with full batches it is the loss of the model
+    /// before the last step).</summary>
     public double TrainLoss { get; }
 
     /// <summary>One record per completed epoch, oldest first.</summary>

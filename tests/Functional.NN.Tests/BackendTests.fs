@@ -164,6 +164,8 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
     let mutable step = 0
     let mutable result = None
     let mutable epoch = 1
+    // The step before: its epoch, its number and the parameters before it.
+    let mutable previous = None
     while result.IsNone && epoch <= epochs do
         let batches, r = Batching.epoch (Batching.miniBatch b) n rng
         rng <- r
@@ -179,7 +181,16 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
             // network's loss of 1e39 is float32's infinity, a divergence at this step (a replayed
             // seed found the unrounded check one step late).
             let value = trainer.Step(ReadOnlySpan xb, ReadOnlySpan yb, batch.Length, rateT) |> Precision.round net.Precision
-            if not (Double.IsFinite value) || not (finite (parameters ())) then result <- Some (Diverged (epoch, step, networkOf before))
+            // The docs' rule (docs/training.md, "Divergence"): a step fails when the batch loss the next
+            // step measures at its parameters is not finite (LastGood: the parameters before it), or
+            // when its own parameters are not (LastGood: those before it). The generated cases start
+            // from a finite loss (a loss that is not finite at the start is a data error).
+            if not (Double.IsFinite value) then
+                match previous with
+                | Some (e, s, ps) -> result <- Some (Diverged (e, s, networkOf ps))
+                | None -> failwith "the loss at the initial parameters is not finite: not a divergence case"
+            elif not (finite (parameters ())) then result <- Some (Diverged (epoch, step, networkOf before))
+            previous <- Some (epoch, step, before)
             total <- total + Precision.round net.Precision value * float batch.Length
             i <- i + 1
         losses.[epoch - 1] <- total / float n

@@ -151,6 +151,8 @@ let tests =
                 // f(w) = w^2 / 2 from w = 1 with plain SGD at step 3: w <- -2 w, so the loss before step t
                 // is 4^(t-1) / 2 (hand derivation). Full batch: the epoch's loss so far is that loss, L0 =
                 // 1/2, the bound 1e4 * max(1/2, 1) = 1e4: step 8 has 8192, step 9 has 32768, the first above.
+                // That loss is at the parameters step 8 made, so step 8 fails (docs/training.md) and
+                // LastGood is w before step 8: (-2)^7.
                 let options =
                     Functional.NN.TrainingOptions.Default
                         .WithBatching(Functional.NN.Batching.FullBatch).WithSchedule(Functional.NN.Schedule.Constant 3.0)
@@ -159,10 +161,11 @@ let tests =
                     { SampleCount = 1; LossAndGradient = (fun w _ -> 0.5 * w.[0] * w.[0], [| w.[0] |]); Validation = None }
                 match Expect.throwsC (fun () -> coreTrainVector options objective [| 1.0 |] |> ignore) id with
                 | :? Functional.NN.TrainingDivergedException as e ->
-                    Expect.equal (e.Epoch, e.Step) (9, 9) "epoch and step 9"
-                    Expect.stringContains e.Message "epoch 9, step 9" "named in the message"
+                    Expect.equal (e.Epoch, e.Step) (8, 8) "epoch and step 8"
+                    Expect.stringContains e.Message "epoch 8, step 8" "named in the message"
                     Expect.stringContains e.Message "(TrainingOptions.DivergenceFactor)" "the option"
-                    Expect.equal (e.LastGood :?> float[]) [| 256.0 |] "LastGood is w before step 9: (-2)^8"
+                    Expect.stringContains e.Message "32768 grew past 10000 times max(L0, 1) = 10000, where L0 = 0.5" "the bound the rule used"
+                    Expect.equal (e.LastGood :?> float[]) [| -128.0 |] "LastGood is w before step 8: (-2)^7"
                 | other -> failtestf "expected TrainingDivergedException, got %O" other
             }
 

@@ -6,6 +6,7 @@ open System
 open System.Threading
 open Expecto
 open FunctionalNN
+open Functional.NN.Tests.Expectations
 
 /// An IProgress that reports synchronously (Progress<T> posts to a thread pool).
 type private Collect() =
@@ -101,6 +102,18 @@ let tests =
                 Expect.isTrue (e.LastGood |> Array.forall Double.IsFinite) "finite"
                 Expect.isGreaterThan e.Step 1 "a step is named"
             | other -> failtestf "expected TrainingDivergedException<double[]>, got %O" other
+        }
+        test "a parameter vector whose loss is NaN at the start, before any step, is an ArgumentException naming lossAndGradient, not a divergence" {
+            // No step was taken, so no step size is to blame (the review's case: a constant NaN loss).
+            let f = Func<float[], int[], BatchLossAndGradient>(fun _ _ -> BatchLossAndGradient(Double.NaN, [| 1.0; 1.0 |]))
+            let e = expectArgument "lossAndGradient" [ "The loss lossAndGradient gave at the starting parameters is NaN, before any step"; "check lossAndGradient" ] (fun () ->
+                        Trainer.TrainVector([| 1.0; -1.0 |], 4, f) |> ignore)
+            Expect.isFalse (e.Message.Contains "objective") (sprintf "C# names only: %s" e.Message)
+            // A gradient of the wrong length names the delegate too.
+            let g = Func<float[], int[], BatchLossAndGradient>(fun _ _ -> BatchLossAndGradient(1.0, [| 1.0 |]))
+            match Expect.throwsC (fun () -> Trainer.TrainVector([| 1.0; -1.0 |], 4, g) |> ignore) id with
+            | :? InvalidOperationException as e -> Expect.equal e.Message "lossAndGradient returned a gradient of length 1 for 2 parameters." "the message"
+            | other -> failtestf "expected InvalidOperationException, got %O" other
         }
         test "a parameter vector trains through a C# delegate (the notes' least squares)" {
             let xs = [| [| 1.0; 2.7; 1.0 |]; [| 1.0; 4.1; 1.0 |]; [| 1.0; 1.0; 0.0 |]; [| 1.0; 5.2; 1.0 |]; [| 1.0; 2.8; 0.0 |] |]

@@ -466,6 +466,63 @@ let divergenceTests (backend: Backend) =
             Expect.isTrue (Double.IsFinite (lossAt (until (e.Step - 1)))) "finite before it"
             Expect.isFalse (Double.IsFinite (lossAt (until e.Step))) "not after it"
     }
+    test "a divergence the batch losses find (the default) names the step that made the bad parameters, as ExactEpochLoss does" {
+        // The same run as above with the default batch losses. The loss a step measures is at the
+        // parameters the step before made, so the failing step is that one, and LastGood is from
+        // before it (the review's case: LastGood was the model whose loss was infinite, and the step
+        // named one later than with ExactEpochLoss). Expected: the step whose parameters' whole-set
+        // loss is the first not finite, computed here from runs stopped by MaxSteps.
+        let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
+        let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
+        let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
+        let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(0.0).WithBackend(backend)
+        let data = TrainingData.Of(x, y)
+        let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
+        let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> not (Double.IsFinite (lossAt (until k))))
+        let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
+        for exact in [ false; true ] do
+            match Expect.throwsC (fun () -> Trainer.train (options.WithExactEpochLoss exact) Loss.MeanSquaredError data net |> ignore) id with
+            | :? TrainingDivergedException as e ->
+                Expect.equal (e.Epoch, e.Step) (failing, failing) (sprintf "ExactEpochLoss %b: the step whose parameters' loss is not finite" exact)
+                Expect.stringContains e.Message (sprintf "epoch %d, step %d" failing failing) "named in the message"
+                let good = e.LastGood :?> Network
+                Expect.equal (bits good) (bits (until (failing - 1))) "LastGood: the parameters before that step"
+                Expect.isTrue (Double.IsFinite (lossAt good)) "LastGood's loss is finite"
+                if not exact then
+                    Expect.stringContains e.Message (sprintf "at the parameters step %d made (measured on step %d's batch)" failing (failing + 1)) "says where the loss was measured"
+            | other -> failtestf "expected TrainingDivergedException, got %O" other
+        // A run resumed from the checkpoint after the failing step: the loss at its first step is
+        // at the checkpoint's parameters, the parameters before them are not kept, so it names the
+        // same step with the checkpoint's model as LastGood, and says so.
+        let first = Trainer.train (options.WithMaxSteps failing) Loss.MeanSquaredError data net
+        match Expect.throwsC (fun () -> Trainer.resume options Loss.MeanSquaredError data first.Checkpoint |> ignore) id with
+        | :? TrainingDivergedException as e ->
+            Expect.equal (e.Epoch, e.Step) (failing, failing) "resumed: the same step"
+            Expect.stringContains e.Message "resumed from a checkpoint" "says why LastGood is the checkpoint's"
+            Expect.equal (bits (e.LastGood :?> Network)) (bits first.Model) "LastGood: the checkpoint's model"
+        | other -> failtestf "expected TrainingDivergedException, got %O" other
+    }
+    test "a growth-rule divergence's LastGood is under the rule's bound, and the named step's parameters are over it" {
+        // Full batch, so the epoch's loss so far is the whole set's loss before the step (the
+        // parameters the step before made). Expected, from runs stopped by MaxSteps: the first step
+        // whose parameters' whole-set loss passes factor * max(L0, 1), L0 the loss at the start.
+        let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
+        let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
+        let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
+        let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(100.0).WithBackend(backend)
+        let data = TrainingData.Of(x, y)
+        let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
+        let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+        let bound = 100.0 * max (lossAt net) 1.0
+        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> lossAt (until k) > bound)
+        match Expect.throwsC (fun () -> Trainer.train options Loss.MeanSquaredError data net |> ignore) id with
+        | :? TrainingDivergedException as e ->
+            Expect.equal (e.Epoch, e.Step) (failing, failing) "the first step whose parameters pass the bound"
+            Expect.stringContains e.Message "(TrainingOptions.DivergenceFactor)" "the growth rule"
+            Expect.isLessThanOrEqual (lossAt (e.LastGood :?> Network)) bound "LastGood is under the bound"
+        | other -> failtestf "expected TrainingDivergedException, got %O" other
+    }
   ]
 
 [<Tests>]

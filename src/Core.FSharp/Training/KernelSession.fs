@@ -15,10 +15,12 @@ type internal ConvertedMatrix<'T>(fingerprint: uint64, rows: int, cols: int, val
     member _.Cols = cols
     member _.Values = values
 
-/// The pool of the kernels session's data buffers, one per element type: at most two arrays of each
-/// power-of-two size are kept between runs.
+/// The pool of the kernels session's data buffers, one per element type: at most twelve arrays of
+/// each power-of-two size are kept between runs (a run of the optimiser with the most buffers,
+/// centred RMSProp with momentum, rents eleven of its parameter count: three for its state, four
+/// for each of its two marks).
 type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>> private () =
-    static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 4)
+    static member val Pool : Buffers.ArrayPool<'T> = Buffers.ArrayPool<'T>.Create(1 <<< 30, 12)
     /// The training data already converted, keyed on the caller's matrix storage (held weakly: an
     /// entry lives as long as that array). An entry is used only when the storage's fingerprint
     /// (every value's bits, `Layout.Fingerprint`, about a tenth of a conversion's time) is the one
@@ -147,14 +149,17 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     // Minibatches gathered one ahead, into two buffer pairs that take turns (made at the first
     // minibatch: full batches read the data in place).
     let mutable batches : BatchGather<'T> = null
-    // Mark: the parameters and the state, copied flat (written by Mark before Rewind reads them).
-    let markTheta = rent parameterCount
-    let markState = rent (max stateCount 1)
-    let markOf (a: 'T[]) = if a.Length = 0 then Array.empty<'T> else rent parameterCount
-    let markV, markM, markS = markOf velocity, markOf first, markOf second
+    // Marks: the parameters and the states, copied flat, in two sets that take turns (Mark writes
+    // the set the mark before last used; `newest` is the set of the last Mark), written by Mark
+    // before Rewind reads them.
+    let markSet () =
+        let markOf (a: 'T[]) = if a.Length = 0 then Array.empty<'T> else rent parameterCount
+        struct (rent parameterCount, rent (max stateCount 1), markOf velocity, markOf first, markOf second)
+    let marks = [| markSet (); markSet () |]
+    let markT = [| t; t |]
+    let mutable newest = 0
     /// Copies the first parameterCount values (a rule's unused buffer is empty: nothing).
     let blit (src: 'T[]) (dst: 'T[]) = if src.Length > 0 then Array.blit src 0 dst 0 parameterCount
-    let mutable markT = t
     let mutable before : 'T[] = null
     let mutable disposed = false
 
@@ -305,19 +310,23 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 if not (allFinite (Span<'T>.op_Implicit (trainer.StateSegment b))) then ok <- false
             ok
         member _.Mark() =
+            newest <- 1 - newest
+            let struct (markTheta, markState, markV, markM, markS) = marks.[newest]
             copyParametersTo (Span markTheta)
             copyStateTo (Span markState)
             blit velocity markV
             blit first markM
             blit second markS
-            markT <- t
-        member _.Rewind() =
+            markT.[newest] <- t
+        member _.Rewind(older) =
+            let set = if older then 1 - newest else newest
+            let struct (markTheta, markState, markV, markM, markS) = marks.[set]
             copyParametersFrom (ReadOnlySpan(markTheta, 0, parameterCount))
             copyStateFrom (ReadOnlySpan(markState, 0, stateCount))
             blit markV velocity
             blit markM first
             blit markS second
-            t <- markT
+            t <- markT.[set]
         member _.TrainingLoss() = Precision.round precision (chunkedLoss ())
         member _.GradientNorm() =
             let acc = Array.zeroCreate<float> parameterCount

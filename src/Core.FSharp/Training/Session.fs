@@ -52,10 +52,12 @@ type ITrainingSession =
     abstract Step : order: int[] * offset: int * count: int * eta: float * measureChange: bool -> struct (float * float)
     /// True when every parameter is finite.
     abstract ParametersFinite : unit -> bool
-    /// Keeps the parameters and the optimiser state, to rewind to.
+    /// Keeps the parameters, the model's state and the optimiser's state, to rewind to; the mark
+    /// the previous call kept stays, as the older one (the trainer marks each epoch's start, and
+    /// finds a failure at an epoch's first step by replaying the epoch before).
     abstract Mark : unit -> unit
-    /// Restores what Mark kept.
-    abstract Rewind : unit -> unit
+    /// Restores what the last call of Mark kept, or (older) the call before it.
+    abstract Rewind : older: bool -> unit
     /// The loss of the whole training set at the current parameters (a forward pass).
     abstract TrainingLoss : unit -> float
     /// |grad|_2 of the training loss over the whole training set at the current parameters.
@@ -74,6 +76,7 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
     let mutable theta = Array.copy theta0
     let mutable state = state0
     let mutable marked = theta, state
+    let mutable markedBefore = marked
     let nonFinite (x: float) = not (Double.IsFinite x)
     interface ITrainingSession with
         member _.Backend = Backend.Reference
@@ -101,9 +104,11 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
             state <- state'
             struct (loss, change)
         member _.ParametersFinite() = not (Array.exists nonFinite theta)
-        member _.Mark() = marked <- theta, state
-        member _.Rewind() =
-            let t, s = marked
+        member _.Mark() =
+            markedBefore <- marked
+            marked <- theta, state
+        member _.Rewind(older) =
+            let t, s = if older then markedBefore else marked
             theta <- t
             state <- s
         member _.TrainingLoss() =
@@ -129,6 +134,7 @@ type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Mat
     let mutable blockState = Array.sub model0 pc sc
     let mutable state = state0
     let mutable marked = theta, blockState, state
+    let mutable markedBefore = marked
     let current () =
         let net = Parameters.toNetwork template (Vector<float>.Build.DenseOfArray theta)
         if sc = 0 then net else Parameters.withState net blockState
@@ -164,9 +170,11 @@ type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Mat
             state <- state'
             struct (value, change)
         member _.ParametersFinite() = Array.forall Double.IsFinite theta && Array.forall Double.IsFinite blockState
-        member _.Mark() = marked <- theta, blockState, state
-        member _.Rewind() =
-            let t, b, s = marked
+        member _.Mark() =
+            markedBefore <- marked
+            marked <- theta, blockState, state
+        member _.Rewind(older) =
+            let t, b, s = if older then markedBefore else marked
             theta <- t
             blockState <- b
             state <- s

@@ -4,6 +4,29 @@ open System
 open System.Diagnostics
 open MathNet.Numerics.LinearAlgebra
 
+/// Where the trainer's replay starts: the loop's counters and the epoch's batches at a session
+/// mark (`ITrainingSession.Mark`).
+[<Sealed>]
+type internal LoopMark() =
+    /// False until the mark is set.
+    member val Valid = false with get, set
+    /// The steps taken before the mark.
+    member val Step = 0 with get, set
+    /// The epochs completed before the mark (its steps belong to the next).
+    member val Epoch = 0 with get, set
+    /// The epoch's steps taken before the mark.
+    member val Position = 0 with get, set
+    /// The epoch's batch losses so far, each times its size.
+    member val Sum = 0.0 with get, set
+    /// The epoch's samples so far.
+    member val Samples = 0 with get, set
+    /// The epoch's sample order (not changed while the mark is in use).
+    member val Order : int[] = Array.empty with get, set
+    /// The epoch's batch boundaries in Order.
+    member val Starts : int[] = Array.empty with get, set
+    /// The epoch's number of steps.
+    member val StepsInEpoch = 0 with get, set
+
 /// Checkpoints: the start of a run and conversions between parameter representations.
 [<RequireQualifiedAccess>]
 module Checkpoint =
@@ -122,12 +145,15 @@ module Trainer =
     /// past DivergenceFactor), and at its end every parameter. On trouble the session rewinds to
     /// the mark and replays the epoch's steps (they are deterministic) checking after each, so the
     /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
-    /// check after every step.
+    /// check after every step. A batch loss is measured at the parameters the step before made, so
+    /// a bad one fails that step (at an epoch's first step: the epoch before's last, replayed from
+    /// the older mark). `initialLossBad` is called when the loss at a fresh run's initial
+    /// parameters is not finite (it raises the caller's data error).
     /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
     /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` and `start.Initial` are
     /// not read. `initial` is the first run's starting model (the result's checkpoint carries it),
     /// flattened by `flat` only when the growth rule needs L0.
-    let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj)
+    let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj) (initialLossBad: float -> unit)
                     (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
@@ -135,9 +161,17 @@ module Trainer =
             | Batching.FullBatch -> 1, n, None
             | Batching.Stochastic s -> n, 1, Some s
             | Batching.MiniBatch (b, s) -> let b = min b n in (n + b - 1) / b, b, Some s
+        // The epoch's batches: order.[starts.[i] .. starts.[i + 1] - 1] for its steps i. Two sets of
+        // buffers take turns from one epoch to the next, so that the epoch before the current one
+        // can still be replayed (see `located`); full batches use one identity order.
         let perm = Array.init n id
-        let draws = match sampling with Some Sampling.WithReplacement -> Array.zeroCreate (stepsMax * b) | _ -> Array.empty
-        let starts = Array.zeroCreate<int> (max stepsMax start.PendingBatches.Length + 1)
+        let perms = [| perm; (match sampling with Some Sampling.WithoutReplacement -> Array.zeroCreate n | _ -> perm) |]
+        let drawsOf () = match sampling with Some Sampling.WithReplacement -> Array.zeroCreate (stepsMax * b) | _ -> Array.empty
+        let draws = [| drawsOf (); drawsOf () |]
+        let startsOf () = Array.zeroCreate<int> (max stepsMax start.PendingBatches.Length + 1)
+        let startSets = [| startsOf (); startsOf () |]
+        let mutable slot = 0
+        let mutable starts = startSets.[0]
         let clock = Stopwatch.StartNew()
         let elapsed () = start.Elapsed + clock.Elapsed
         let mutable rng = start.Rng
@@ -161,6 +195,8 @@ module Trainer =
             order <- pending
             stepsInEpoch <- start.PendingBatches.Length
         let newEpoch () =
+            slot <- 1 - slot
+            starts <- startSets.[slot]
             match sampling with
             | None ->
                 starts.[0] <- 0
@@ -168,21 +204,22 @@ module Trainer =
                 stepsInEpoch <- 1
                 order <- perm
             | Some Sampling.WithoutReplacement ->
-                rng <- Rng.permuteInto perm rng
+                rng <- Rng.permuteInto perms.[slot] rng
                 for i in 0 .. stepsMax - 1 do starts.[i] <- i * b
                 starts.[stepsMax] <- n
                 stepsInEpoch <- stepsMax
-                order <- perm
+                order <- perms.[slot]
             | Some Sampling.WithReplacement ->
+                let drawn = draws.[slot]
                 let mutable g = rng
-                for i in 0 .. draws.Length - 1 do
+                for i in 0 .. drawn.Length - 1 do
                     let struct (x, g') = Rng.nextInt n g
-                    draws.[i] <- x
+                    drawn.[i] <- x
                     g <- g'
                 rng <- g
                 for i in 0 .. stepsMax do starts.[i] <- i * b
                 stepsInEpoch <- stepsMax
-                order <- draws
+                order <- drawn
             position <- 0
             lossSum <- 0.0
             samples <- 0
@@ -215,40 +252,86 @@ module Trainer =
             && (measureBaseline ()
                 not (Double.IsNaN baseline) && epochSum / float n > factor * max baseline 1.0)
         let growth (epochSum: float) =
-            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times the loss at the start %g (TrainingOptions.DivergenceFactor)"
-                n (epochSum / float n) factor baseline
-        let diverged (e: int) (what: string) (good: float[]) =
-            raise (TrainingDivergedException(e, step, lastGood good,
-                    sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e step what (Schedule.rate options.Schedule (max step 1))))
-        // The mark: where a replay starts.
-        // (L0 is not part of the mark: it is the loss at the run's start, whenever it is measured.)
-        let mutable markStep, markPosition, markSum, markSamples = step, position, lossSum, samples
+            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times max(L0, 1) = %g, where L0 = %g is the loss at the start (TrainingOptions.DivergenceFactor)"
+                n (epochSum / float n) factor (factor * max baseline 1.0) baseline
+        let rate (s: int) = Schedule.rate options.Schedule (max s 1)
+        let diverged (e: int) (s: int) (what: string) (good: float[]) =
+            raise (TrainingDivergedException(e, s, lastGood good,
+                    sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e s what (rate s)))
+        // The marks: where a replay starts. The session keeps two (Mark, Rewind): the newest, at
+        // the start of the current epoch (or of the run), and the one before it, at the start of
+        // the epoch before; the loop keeps the same two here with their counters and batches.
+        // (L0 is not part of a mark: it is the loss at the run's start, whenever it is measured.)
+        let newMark () = LoopMark()
+        let mutable mark, markBefore = newMark (), newMark ()
         let setMark () =
             session.Mark()
-            markStep <- step
-            markPosition <- position
-            markSum <- lossSum
-            markSamples <- samples
-        /// Rewinds to the mark and replays up to `untilStep`, checking after every step; raises at
-        /// the first bad one. Returns normally only if none is bad (then the state is as before).
-        let replay (untilStep: int) =
-            session.Rewind()
-            step <- markStep
-            position <- markPosition
-            lossSum <- markSum
-            samples <- markSamples
+            let m = markBefore
+            markBefore <- mark
+            mark <- m
+            m.Valid <- true
+            m.Step <- step
+            m.Epoch <- epoch
+            m.Position <- position
+            m.Sum <- lossSum
+            m.Samples <- samples
+            m.Order <- order
+            m.Starts <- starts
+            m.StepsInEpoch <- stepsInEpoch
+        /// Rewinds to a mark (the newest, or with older the one before) and replays up to
+        /// `untilStep`, checking after every step, and raises at the first failing one; returns
+        /// (the state then that after `untilStep`) only if none fails.
+        /// A step fails when its parameters are not finite (LastGood: those before it), or when
+        /// the batch loss the next step measures at them is not finite or sets off the growth rule:
+        /// then the step that made them fails, and LastGood is from before it - the same step and
+        /// LastGood as `ExactEpochLoss`'s check of the whole set's loss at the step's end. (When
+        /// that step is the mark's last, before the mark, the epoch before is replayed up to it.)
+        let rec replay (older: bool) (untilStep: int) =
+            let m = if older then markBefore else mark
+            session.Rewind older
+            step <- m.Step
+            epoch <- m.Epoch
+            position <- m.Position
+            lossSum <- m.Sum
+            samples <- m.Samples
+            order <- m.Order
+            starts <- m.Starts
+            stepsInEpoch <- m.StepsInEpoch
+            let mutable before : float[] = null
             while step < untilStep do
                 let good = session.Parameters()
                 let o = starts.[position]
                 let c = starts.[position + 1] - o
                 position <- position + 1
                 step <- step + 1
-                let struct (loss, _) = session.Step(order, o, c, Schedule.rate options.Schedule step, false)
-                if nonFinite loss then diverged (epoch + 1) (sprintf "the batch loss became %g" loss) good
-                if tooLarge (lossSum + loss * float c) then diverged (epoch + 1) (growth (lossSum + loss * float c)) good
-                if not (session.ParametersFinite()) then diverged (epoch + 1) "a parameter became NaN or infinite" good
-                lossSum <- lossSum + loss * float c
+                let struct (loss, _) = session.Step(order, o, c, rate step, false)
+                let sum = lossSum + loss * float c
+                let bad =
+                    if nonFinite loss then Some (sprintf "the batch loss became %g" loss)
+                    elif tooLarge sum then Some (growth sum)
+                    else None
+                match bad with
+                | Some what ->
+                    // The parameters of this step's start are bad: the step before made them.
+                    let what = sprintf "%s at the parameters step %d made (measured on step %d's batch)" what (step - 1) step
+                    if not (isNull before) then diverged (epoch + 1) (step - 1) what before
+                    elif not older && markBefore.Valid && markBefore.Step < m.Step then
+                        // The step before is the epoch before's last: replay that epoch up to it.
+                        replay true (m.Step - 1)
+                        diverged (epoch + 1) m.Step what (session.Parameters())
+                    elif m.Step = 0 then
+                        // The run's initial parameters: no step made them (the caller says what is wrong).
+                        initialLossBad loss
+                        diverged (epoch + 1) step (sprintf "the batch loss became %g at the initial parameters" loss) good
+                    else
+                        // A resumed run's first step: the parameters before its checkpoint are not kept.
+                        diverged (if m.Position > 0 || start.PendingBatches.Length > 0 then epoch + 1 else epoch) m.Step
+                            (what + "; the run resumed from a checkpoint at these parameters, and those before them are not kept, so LastGood is the checkpoint's") good
+                | None -> ()
+                if not (session.ParametersFinite()) then diverged (epoch + 1) step "a parameter became NaN or infinite" good
+                lossSum <- sum
                 samples <- samples + c
+                before <- good
         setMark ()
         while stop.IsNone do
             let atBoundary = position >= stepsInEpoch
@@ -265,13 +348,13 @@ module Trainer =
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
                 let struct (loss, change) = session.Step(order, o, c, eta, tolOn)
-                if nonFinite loss || tooLarge (lossSum + loss * float c) then replay step
+                if nonFinite loss || tooLarge (lossSum + loss * float c) then replay false step
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
                 let tolHit = tolOn && change < options.ParameterTolerance
                 let mutable epochStop = None
                 if position >= stepsInEpoch then
-                    if not (session.ParametersFinite()) then replay step
+                    if not (session.ParametersFinite()) then replay false step
                     epoch <- epoch + 1
                     let trainLoss = if options.ExactEpochLoss then session.TrainingLoss() else Precision.round session.Precision (lossSum / float samples)
                     if nonFinite trainLoss then
@@ -279,10 +362,8 @@ module Trainer =
                         // is the failing one; LastGood is from before it, as on every other path:
                         // replay the epoch up to the step before (which checks those steps again).
                         let failing = step
-                        epoch <- epoch - 1
-                        replay (failing - 1)
-                        step <- failing
-                        diverged (epoch + 1) (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
+                        replay false (failing - 1)
+                        diverged (epoch + 1) failing (sprintf "the training loss on the whole set became %g" trainLoss) (session.Parameters())
                     if baselineMeasured && Double.IsNaN baseline then baseline <- trainLoss
                     let validation = session.Validation()
                     // The plateau stop: on the validation loss (the best parameters are restored at
@@ -317,7 +398,7 @@ module Trainer =
                 if tolHit then stop <- Some StopReason.ParameterTolerance
                 elif epochStop.IsSome then stop <- epochStop
         // A stop inside an epoch: its steps have not been checked yet.
-        if not (session.ParametersFinite()) then replay step
+        if not (session.ParametersFinite()) then replay false step
         let reason = stop.Value
         let theta = snapshot ()
         let history = List.rev historyRev
@@ -383,7 +464,10 @@ module Trainer =
             Check.fail "checkpoint" (sprintf "The checkpoint's initial parameters have %d values but its parameters %d." checkpoint.Initial.Length checkpoint.Model.Length)
         let session = new ObjectiveSession(Precision.Float64, options.Optimizer, objective, None, checkpoint.Model, state)
         let s = session :> ITrainingSession
-        run options hooks s box (fun () -> s.Parameters()) id checkpoint.Initial id checkpoint
+        // A loss that is not finite at the starting parameters, before any step: no step size is to blame.
+        let initialLossBad (loss: float) =
+            Check.fail "objective" (sprintf "The objective's loss at the starting parameters is %g, before any step (so no step size is to blame): check the objective and the starting parameters." loss)
+        run options hooks s box initialLossBad (fun () -> s.Parameters()) id checkpoint.Initial id checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -496,17 +580,15 @@ module Trainer =
             | _ ->
                 let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                 session, (fun () -> toNet net (session.Parameters()))
-        try
-            try run options hooks session (toNet net >> box) snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
-        with :? TrainingDivergedException as e when checkpoint.Step = 0 && e.Step = 1 ->
-            // The very first step of a fresh run: when the loss is already not finite at the
-            // initial parameters, before any step, no step size is to blame: the data are too large
-            // for the network. Report it as the loss's own data check would (naming x or y).
+        // A fresh run whose loss is already not finite at the initial parameters, before any step:
+        // no step size is to blame, the data are too large for the network. It is reported as the
+        // loss's own data check would (naming x or y).
+        let initialLossBad (_: float) =
             let out = (Network.forwardUnchecked net data.Inputs).Output
             Network.checkOutput "x" data.Inputs out
             let y = Precision.roundMatrix net.Precision data.Targets
             if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
-            reraise ()
+        try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad

@@ -238,9 +238,11 @@ type TrainingResult<'Model> =
       Model: 'Model
       /// The rule that stopped training.
       StopReason: StopReason
-      /// The training loss of `Model`: with `ExactEpochLoss`, its loss on the whole training set;
+      /// The training loss: with `ExactEpochLoss`, the loss of `Model` on the whole training set;
       /// else the figure of the batch losses (the last epoch's TrainLoss, the restored best
-      /// epoch's, or for a run stopped inside an epoch the mean of that epoch's batch losses).
+      /// epoch's, or for a run stopped inside an epoch the mean of that epoch's batch losses),
+      /// each measured before its step, so not the loss of `Model` itself (with full batches, the
+      /// loss of the model before the last step).
       TrainLoss: float
       /// The epoch whose weights `Model` holds when the plateau stop restored them (a stop by
       /// `EarlyStopping`, or `Cancelled` under it, watching a validation loss): the best epoch,
