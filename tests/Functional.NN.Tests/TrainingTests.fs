@@ -418,6 +418,20 @@ let reproducibilityTests (backend: Backend) =
 
 // ---- Divergence ----------------------------------------------------------------------------------
 
+/// Full-batch gradient descent at step size 3 on MSE (12 x 2 data, a 2-8-2 ReLU network), whose
+/// weights grow until the outputs overflow while the weights are still finite; with a divergence
+/// factor and a backend: the data, the network, the options, the model after k steps (a run
+/// stopped by MaxSteps) and the whole set's loss of a network (the reference's).
+let private growingRun (factor: float) (backend: Backend) =
+    let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
+    let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
+    let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
+    let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(factor).WithBackend(backend)
+    let data = TrainingData.Of(x, y)
+    let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
+    let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+    data, net, options, until, lossAt
+
 let divergenceTests (backend: Backend) =
   testList "divergence" [
     test "step size 1e6 ends with TrainingDivergedException in the first epoch, with a finite last good network" {
@@ -467,18 +481,12 @@ let divergenceTests (backend: Backend) =
             Expect.isFalse (Double.IsFinite (lossAt (until e.Step))) "not after it"
     }
     test "a divergence the batch losses find (the default) names the step that made the bad parameters, as ExactEpochLoss does" {
-        // The same run as above with the default batch losses. The loss a step measures is at the
+        // The run above with the default batch losses. The loss a step measures is at the
         // parameters the step before made, so the failing step is that one, and LastGood is from
         // before it (the review's case: LastGood was the model whose loss was infinite, and the step
         // named one later than with ExactEpochLoss). Expected: the step whose parameters' whole-set
         // loss is the first not finite, computed here from runs stopped by MaxSteps.
-        let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
-        let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
-        let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
-        let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(0.0).WithBackend(backend)
-        let data = TrainingData.Of(x, y)
-        let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
-        let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+        let data, net, options, until, lossAt = growingRun 0.0 backend
         let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> not (Double.IsFinite (lossAt (until k))))
         let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
         for exact in [ false; true ] do
@@ -504,16 +512,10 @@ let divergenceTests (backend: Backend) =
         | other -> failtestf "expected TrainingDivergedException, got %O" other
     }
     test "a growth-rule divergence's LastGood is under the rule's bound, and the named step's parameters are over it" {
-        // Full batch, so the epoch's loss so far is the whole set's loss before the step (the
+        // Full batch, so the epoch's loss so far is the whole set's loss before the step (at the
         // parameters the step before made). Expected, from runs stopped by MaxSteps: the first step
         // whose parameters' whole-set loss passes factor * max(L0, 1), L0 the loss at the start.
-        let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
-        let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
-        let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
-        let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(100.0).WithBackend(backend)
-        let data = TrainingData.Of(x, y)
-        let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
-        let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+        let data, net, options, until, lossAt = growingRun 100.0 backend
         let bound = 100.0 * max (lossAt net) 1.0
         let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> lossAt (until k) > bound)
         match Expect.throwsC (fun () -> Trainer.train options Loss.MeanSquaredError data net |> ignore) id with
