@@ -79,7 +79,7 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     /// that storage still has the fingerprint it was converted from, else a new conversion (cached
     /// for the next run when the matrix is dense).
     let rowMajorOf (name: string) (m: Matrix<float>) : 'T[] =
-        let convert (a: 'T[]) =
+        let convert (m: Matrix<float>) (a: 'T[]) =
             // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
             if not (copyRowMajor m (Span a)) then
                 Mat.checkFinite name m
@@ -88,16 +88,22 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         match m.AsColumnMajorArray() with
         | null ->
             let a = rent (rows * cols)
-            convert a
+            convert m a
             a
         | storage ->
             let fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols))
             match KernelBuffers<'T>.Converted.TryGetValue storage with
             | true, c when c.Fingerprint = fingerprint && c.Rows = rows && c.Cols = cols -> c.Values
             | _ ->
+                // Converted from a copy and cached under the copy's fingerprint, so the cache never
+                // holds values its key does not describe, even when another thread writes the
+                // caller's matrix meanwhile (a review found later runs on the restored matrix
+                // training on a value seen only during the conversion).
+                let copy = GC.AllocateUninitializedArray<float>(rows * cols)
+                Array.blit storage 0 copy 0 copy.Length
                 let a = GC.AllocateUninitializedArray<'T>(rows * cols)
-                convert a
-                KernelBuffers<'T>.Converted.AddOrUpdate(storage, ConvertedMatrix<'T>(fingerprint, rows, cols, a))
+                convert (Matrix<float>.Build.Dense(rows, cols, copy)) a
+                KernelBuffers<'T>.Converted.AddOrUpdate(storage, ConvertedMatrix<'T>(Layout.Fingerprint(ReadOnlySpan copy), rows, cols, a))
                 a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
