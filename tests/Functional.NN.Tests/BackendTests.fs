@@ -691,6 +691,13 @@ let tests =
                 Expect.stringContains line "training diverged at epoch" (sprintf "%s: the divergence line" opt)
                 Expect.stringContains line "lower --lr" (sprintf "%s: the option to lower" opt)
                 Expect.isFalse (line.Contains "LastGood") (sprintf "%s: no LastGood for a command-line user" opt)
+                Expect.isFalse (line.Contains "TrainingOptions") (sprintf "%s: no library option name" opt)
+            // The growth rule at full batch, rate 1e5 (as a review found at 1e3): the line gives the rule and no
+            // library option name (its message puts the option after where the loss was measured).
+            let code, _, err = run [ "train"; "--dataset"; "digits"; "--layers"; "32"; "--optimizer"; "sgd"; "--batch-size"; "full"; "--lr"; "1e5"; "--epochs"; "50"; "--patience"; "off" ]
+            Expect.equal code 1 "growth: exit code"
+            Expect.stringContains err "grew past" "growth: the rule"
+            Expect.isFalse (err.Contains "TrainingOptions") (sprintf "growth: no library option name in %s" err)
         }
 
         test "Pipeline.Fit runs on either backend; the two pipelines agree on Iris" {

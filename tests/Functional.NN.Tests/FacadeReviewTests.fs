@@ -169,6 +169,67 @@ let tests =
                 | other -> failtestf "expected TrainingDivergedException, got %O" other
             }
 
+            test "a growth-rule trip at the first step is a divergence at the initial parameters, not a bad starting loss" {
+                // Per-sample losses 100 (1 + w^2) and -99 (1 + w^2), w = 0, stochastic steps: L0 = 1/2,
+                // the bound 10 * max(1/2, 1) = 10; when sample 0 comes first, the epoch's loss so far
+                // after step 1 is 100 / 2 = 50 > 10 (hand derivation), at parameters no step made. A
+                // review found it reported as the objective's bad starting loss (an ArgumentException).
+                let c = [| 100.0; -99.0 |]
+                let mutable first : int[] = null
+                let objective : Functional.NN.Objective =
+                    { SampleCount = 2
+                      LossAndGradient = (fun w batch ->
+                          if isNull first then first <- Array.copy batch
+                          let m = batch |> Array.averageBy (fun i -> c.[i])
+                          m * (1.0 + w.[0] * w.[0]), [| 2.0 * m * w.[0] |])
+                      Validation = None }
+                let tried =
+                    [ for seed in 0L .. 9L do
+                        first <- null
+                        let options =
+                            Functional.NN.TrainingOptions.Default
+                                .WithBatching(Functional.NN.Batching.Stochastic Functional.NN.Sampling.WithoutReplacement)
+                                .WithSchedule(Functional.NN.Schedule.Constant 0.1).WithOptimizerSettings(Functional.NN.OptimizerSettings.Default)
+                                .WithoutEarlyStopping().WithMaxEpochs(1).WithDivergenceFactor(10.0).WithSeed(seed)
+                        let outcome = try Choice1Of2 (coreTrainVector options objective [| 0.0 |]) with e -> Choice2Of2 e
+                        yield first.[0], outcome ]
+                let sampleZeroFirst = tried |> List.filter (fun (s, _) -> s = 0)
+                Expect.isNonEmpty sampleZeroFirst "some seed draws sample 0 first"
+                for _, outcome in sampleZeroFirst do
+                    match outcome with
+                    | Choice2Of2 (:? Functional.NN.TrainingDivergedException as e) ->
+                        Expect.equal (e.Epoch, e.Step) (1, 1) "epoch 1, step 1"
+                        Expect.stringContains e.Message "grew past 10 times max(L0, 1) = 10" "the growth rule"
+                        Expect.stringContains e.Message "step 1: at the initial parameters, the epoch's loss so far" "where"
+                        Expect.stringContains e.Message "is the loss at the start (TrainingOptions.DivergenceFactor). The last finite" "the option last"
+                        Expect.equal (e.LastGood :?> float[]) [| 0.0 |] "LastGood: the start"
+                    | other -> failtestf "expected TrainingDivergedException, got %A" other
+            }
+
+            test "batch losses whose sum passes the double range fail the step before, and say so" {
+                // Four equal samples of loss 0.5e300 w^2 from w = 1.8e4 at rate 0.5e-300: w halves each step
+                // (hand derivation); the loss before step 1 is 1.62e308 and before step 2 4.05e307, finite,
+                // but their sum 2.025e308 passes the double range (about 1.797e308): the epoch's mean would
+                // be infinite. A review found it reported as "the training loss on the whole set became
+                // Infinity" at the epoch's last step, whose whole-set loss was finite.
+                let objective : Functional.NN.Objective =
+                    { SampleCount = 4
+                      LossAndGradient = (fun w _ -> 0.5e300 * w.[0] * w.[0], [| 1e300 * w.[0] |])
+                      Validation = None }
+                let options =
+                    Functional.NN.TrainingOptions.Default
+                        .WithBatching(Functional.NN.Batching.Stochastic Functional.NN.Sampling.WithoutReplacement)
+                        .WithSchedule(Functional.NN.Schedule.Constant 0.5e-300).WithOptimizerSettings(Functional.NN.OptimizerSettings.Default)
+                        .WithoutEarlyStopping().WithMaxEpochs(3).WithDivergenceFactor(0.0)
+                match Expect.throwsC (fun () -> coreTrainVector options objective [| 1.8e4 |] |> ignore) id with
+                | :? Functional.NN.TrainingDivergedException as e ->
+                    Expect.equal (e.Epoch, e.Step) (1, 1) "step 1 made the parameters whose loss passed the range"
+                    Expect.stringContains e.Message "summed past the double range" "says what happened"
+                    Expect.isFalse (e.Message.Contains "whole set") "not the whole set's loss"
+                    Expect.equal (e.LastGood :?> float[]) [| 1.8e4 |] "LastGood: the start"
+                | other -> failtestf "expected TrainingDivergedException, got %O" other
+            }
+
             test "linear SGD: DivergenceFactor is an option of LinearSgdOptions (F# and C#), named in the message, 0 turns it off" {
                 // The commute data at a constant rate of 10, far above 2/L (L = 13.3): the cost grows by
                 // orders of magnitude per step (LinearTests: it diverges).

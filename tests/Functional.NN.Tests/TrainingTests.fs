@@ -498,7 +498,7 @@ let divergenceTests (backend: Backend) =
                 Expect.equal (bits good) (bits (until (failing - 1))) "LastGood: the parameters before that step"
                 Expect.isTrue (Double.IsFinite (lossAt good)) "LastGood's loss is finite"
                 if not exact then
-                    Expect.stringContains e.Message (sprintf "at the parameters step %d made (measured on step %d's batch)" failing (failing + 1)) "says where the loss was measured"
+                    Expect.stringContains e.Message (sprintf "step %d: at the parameters step %d made (measured on step %d's batch), the batch loss became" failing failing (failing + 1)) "says where the loss was measured"
             | other -> failtestf "expected TrainingDivergedException, got %O" other
         // A run resumed from the checkpoint after the failing step: the loss at its first step is
         // at the checkpoint's parameters, the parameters before them are not kept, so it names the

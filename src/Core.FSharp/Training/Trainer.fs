@@ -252,7 +252,7 @@ module Trainer =
             && (measureBaseline ()
                 not (Double.IsNaN baseline) && epochSum / float n > factor * max baseline 1.0)
         let growth (epochSum: float) =
-            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times max(L0, 1) = %g, where L0 = %g is the loss at the start (TrainingOptions.DivergenceFactor)"
+            sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times max(L0, 1) = %g, where L0 = %g is the loss at the start"
                 n (epochSum / float n) factor (factor * max baseline 1.0) baseline
         let rate (s: int) = Schedule.rate options.Schedule (max s 1)
         let diverged (e: int) (s: int) (what: string) (good: float[]) =
@@ -306,27 +306,32 @@ module Trainer =
                 step <- step + 1
                 let struct (loss, _) = session.Step(order, o, c, rate step, false)
                 let sum = lossSum + loss * float c
+                // What is wrong, and the option that set the bound (last in the message, where the
+                // CLI finds it to leave it out).
                 let bad =
-                    if nonFinite loss then Some (sprintf "the batch loss became %g" loss)
-                    elif tooLarge sum then Some (growth sum)
+                    if nonFinite loss then Some (sprintf "the batch loss became %g" loss, "")
+                    elif nonFinite sum then Some (sprintf "the epoch's batch losses, times their sizes, summed past the double range (this batch's loss %g)" loss, "")
+                    elif tooLarge sum then Some (growth sum, " (TrainingOptions.DivergenceFactor)")
                     else None
                 match bad with
-                | Some what ->
+                | Some (what, option) ->
                     // The parameters of this step's start are bad: the step before made them.
-                    let what = sprintf "%s at the parameters step %d made (measured on step %d's batch)" what (step - 1) step
-                    if not (isNull before) then diverged (epoch + 1) (step - 1) what before
+                    let at = sprintf "at the parameters step %d made (measured on step %d's batch), %s" (step - 1) step what
+                    if not (isNull before) then diverged (epoch + 1) (step - 1) (at + option) before
                     elif not older && markBefore.Valid && markBefore.Step < m.Step then
                         // The step before is the epoch before's last: replay that epoch up to it.
                         replay true (m.Step - 1)
-                        diverged (epoch + 1) m.Step what (session.Parameters())
+                        diverged (epoch + 1) m.Step (at + option) (session.Parameters())
                     elif m.Step = 0 then
-                        // The run's initial parameters: no step made them (the caller says what is wrong).
-                        initialLossBad loss
-                        diverged (epoch + 1) step (sprintf "the batch loss became %g at the initial parameters" loss) good
+                        // The run's initial parameters: no step made them. A loss that is not finite
+                        // there is the caller's data error (initialLossBad raises it); a growth-rule
+                        // trip (a training-mode loss above the inference-mode L0) is reported here.
+                        if nonFinite loss then initialLossBad loss
+                        diverged (epoch + 1) step (sprintf "at the initial parameters, %s%s" what option) good
                     else
                         // A resumed run's first step: the parameters before its checkpoint are not kept.
-                        diverged (if m.Position > 0 || start.PendingBatches.Length > 0 then epoch + 1 else epoch) m.Step
-                            (what + "; the run resumed from a checkpoint at these parameters, and those before them are not kept, so LastGood is the checkpoint's") good
+                        diverged (if start.PendingBatches.Length > 0 then epoch + 1 else epoch) m.Step
+                            (at + "; the run resumed from a checkpoint at these parameters, and those before them are not kept, so LastGood is the checkpoint's" + option) good
                 | None -> ()
                 if not (session.ParametersFinite()) then diverged (epoch + 1) step "a parameter became NaN or infinite" good
                 lossSum <- sum
@@ -348,7 +353,7 @@ module Trainer =
                 step <- step + 1
                 let eta = Schedule.rate options.Schedule step
                 let struct (loss, change) = session.Step(order, o, c, eta, tolOn)
-                if nonFinite loss || tooLarge (lossSum + loss * float c) then replay false step
+                if nonFinite loss || nonFinite (lossSum + loss * float c) || tooLarge (lossSum + loss * float c) then replay false step
                 lossSum <- lossSum + loss * float c
                 samples <- samples + c
                 let tolHit = tolOn && change < options.ParameterTolerance
