@@ -361,11 +361,21 @@ module internal OnnxImport =
                 | _ -> None
             else None)
 
-    /// Identity: right after a dense layer, that layer's identity activation (as the exporter
-    /// writes it); elsewhere an identity activation block (as the exporter writes one).
-    let private passThrough (_: Context) (s: State) (node: NodeProto) =
+    /// Identity: of a constant (an initialiser or a Constant's output), a second name for that
+    /// constant (torch.onnx.export keeps one initialiser of two parameters with equal values, such
+    /// as the zero biases of two Linear layers, and writes the other as Identity(first) -> second);
+    /// of the chain's value, right after a dense layer, that layer's identity activation (as the
+    /// exporter writes it), and elsewhere an identity activation block (as the exporter writes one).
+    let private passThrough (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 1 1 1
         attrs node [] |> ignore
+        match ctx.Constants.TryGetValue node.Input.[0] with
+        | true, t when node.Input.[0] <> s.Current ->
+            // The same tensor under the alias (its data is not copied, nor counted as stored again:
+            // every node that reads it counts as a read, as for the original).
+            ctx.Constants.[node.Output.[0]] <- t
+            s
+        | _ ->
         dataInput s node 0
         match s.Pending with
         | Some _ -> mark { close s Activation.Identity with Current = node.Output.[0] }
