@@ -913,6 +913,46 @@ let tests =
                     Expect.equal (bn.Shift.ToArray(), bn.RunningMean.ToArray()) (Array.zeroCreate 4, Array.zeroCreate 4) "shift and running mean"
                 | other -> failtestf "torch_bnfresh_f32: %A" (List.map Block.name other)
             }
+            test "a Dropout with the attribute ratio at opset 12 or later, or with a ratio input before 12, is a format error naming the node" {
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Dropout 0.25; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 4L
+                let x = Generators.m [ [ 0.5; -1.0 ] ]
+                // The export (opset 17): Dropout(x, ratio). The ratio as an attribute instead, Dropout-10's form.
+                let asAttribute (opset: int64) =
+                    let m = parse (Onnx.exportNetwork 17 net)
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- opset
+                    let d = m.Graph.Node |> Seq.find (fun n -> n.OpType = "Dropout")
+                    d.Input.RemoveAt 1
+                    d.Attribute.Add(AttributeProto(Name = "ratio", Type = AttributeProto.Types.AttributeType.Float, F = 0.25f))
+                    bytesOf m
+                for opset in [ 12L; 17L ] do
+                    expectImportError (asAttribute opset) "layer1.dropout" "Dropout" "attribute 'ratio'" (sprintf "ratio attribute at opset %d" opset)
+                    // ONNX Runtime refuses the file too (independently of the library).
+                    Expect.throws (fun () -> ortRun (asAttribute opset) "input" false x |> ignore) (sprintf "ONNX Runtime refuses the ratio attribute at opset %d" opset)
+                // Before opset 12 the attribute is Dropout's ratio: read as the rate, as ONNX Runtime runs it.
+                let back = (Onnx.importNetwork (asAttribute 11L)).Network
+                Expect.equal back.Blocks net.Blocks "the ratio attribute at opset 11"
+                expectClose 1e-12 "ONNX Runtime at opset 11" (floats (ortRun (asAttribute 11L) "input" false x) "output") (Network.predict net x)
+                // The ratio as an input at opset 11 (Dropout-10 has one input).
+                let m = parse (Onnx.exportNetwork 17 net)
+                (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- 11L
+                expectImportError (bytesOf m) "layer1.dropout" "Dropout" "before opset 12" "a ratio input at opset 11"
+                Expect.throws (fun () -> ortRun (bytesOf m) "input" false x |> ignore) "ONNX Runtime refuses the ratio input at opset 11"
+            }
+            test "a Gemm without C before opset 11 is a format error naming the node" {
+                // No biases: the export writes Gemm(A, B).
+                let net = Network.init 2 [ { LayerSpec.Of(3, Activation.Tanh) with UseBias = false }; { LayerSpec.Of(1, Activation.Identity) with UseBias = false } ] 4L
+                let x = Generators.m [ [ 0.5; -1.0 ] ]
+                let atOpset (opset: int64) =
+                    let m = parse (Onnx.exportNetwork 17 net)
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- opset
+                    bytesOf m
+                for opset in [ 9L; 10L ] do
+                    expectImportError (atOpset opset) "layer0.gemm" "Gemm" "no input C" (sprintf "Gemm without C at opset %d" opset)
+                    Expect.throws (fun () -> ortRun (atOpset opset) "input" false x |> ignore) (sprintf "ONNX Runtime refuses it at opset %d" opset)
+                // From opset 11 on C is optional.
+                Expect.equal (Onnx.importNetwork (atOpset 11L)).Network.Blocks net.Blocks "Gemm without C at opset 11"
+                expectClose 1e-12 "ONNX Runtime at opset 11" (floats (ortRun (atOpset 11L) "input" false x) "output") (Network.predict net x)
+            }
         ]
 
         testList "ONNX review: size cap, declared output, residual width, function opsets, float32 bound" [

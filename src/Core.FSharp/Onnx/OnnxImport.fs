@@ -229,9 +229,13 @@ module internal OnnxImport =
     // ---- the table: one reader per operator ------------------------------------------------
 
     /// Gemm(A, B, C): Y = alpha A' B' + beta C with A' = A (transA must be 0) and B' = B or B^T
-    /// (transB = 1 is PyTorch's layout, W stored d_out x d_in).
+    /// (transB = 1 is PyTorch's layout, W stored d_out x d_in). C is optional from opset 11 on
+    /// only (Gemm-11); before, a Gemm without it is refused.
     let private gemm (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 2 3 1
+        // C is optional from Gemm-11 on; before, a Gemm without it is not a valid model.
+        if ctx.Opset < 11 && (node.Input.Count < 3 || node.Input.[2] = "") then
+            fail node (sprintf "it has no input C; Gemm's C is optional from opset 11 on, but the model uses opset %d, where a Gemm takes three inputs." ctx.Opset)
         dataInput s node 0
         let a = attrs node [ "alpha"; "beta"; "transA"; "transB" ]
         let alpha = float (floatAttr node a "alpha" 1.0f)
@@ -383,9 +387,22 @@ module internal OnnxImport =
 
     /// Dropout at inference: a dropout block (the identity when predicting, dropping at its rate
     /// when trained further). The rate is the constant ratio input (opset 12+, FLOAT or DOUBLE),
-    /// the ratio attribute (older opsets) or ONNX's default 0.5.
+    /// the ratio attribute (older opsets) or ONNX's default 0.5; a ratio attribute at opset 12+,
+    /// or a second input before 12, is refused (not a valid model of its opset).
     let private dropout (ctx: Context) (s: State) (node: NodeProto) =
-        checkArity node 1 3 2
+        // Dropout-12 made the ratio an input (with training_mode and the attribute seed); before,
+        // the ratio is an attribute and the data the one input. A file mixing the two is not a
+        // valid model of its opset (ONNX Runtime refuses it).
+        if ctx.Opset >= 12 then
+            checkArity node 1 3 2
+            if node.Attribute |> Seq.exists (fun a -> a.Name = "ratio") then
+                fail node (sprintf "it has the attribute 'ratio', which Dropout no longer has from opset 12 on (the ratio is its second input), but the model uses opset %d." ctx.Opset)
+        else
+            if node.Input.Count > 1 then
+                fail node (sprintf "it has %d inputs; before opset 12, Dropout takes only its data (the ratio is an attribute), and the model uses opset %d." node.Input.Count ctx.Opset)
+            checkArity node 1 1 2
+            if node.Attribute |> Seq.exists (fun a -> a.Name = "seed") then
+                fail node (sprintf "it has the attribute 'seed', which Dropout has from opset 12 on, but the model uses opset %d." ctx.Opset)
         let a = attrs node [ "seed"; "ratio" ]
         dataInput s node 0
         if node.Input.Count = 3 && node.Input.[2] <> "" then
