@@ -953,6 +953,25 @@ let tests =
                 Expect.equal (Onnx.importNetwork (atOpset 11L)).Network.Blocks net.Blocks "Gemm without C at opset 11"
                 expectClose 1e-12 "ONNX Runtime at opset 11" (floats (ortRun (atOpset 11L) "input" false x) "output") (Network.predict net x)
             }
+            test "a FLOAT normalisation epsilon below float32's smallest normal value is refused at import, as at export" {
+                // Generators.withEpsilon: Dense, LayerNorm, BatchNorm, Dense; float32, epsilon 1e-5 here.
+                let valid = Onnx.exportNetwork 17 (Generators.withEpsilon 1e-5 Precision.Float32)
+                // 1e-45 is float32's smallest subnormal (2^-149 = 1.4e-45); 2^-127 lies below the
+                // smallest normal value 2^-126 (IEEE 754 binary32).
+                for op in [ "LayerNormalization"; "BatchNormalization" ] do
+                    for eps in [ 1e-45f; float32 (Math.Pow(2.0, -127.0)) ] do
+                        let m = parse valid
+                        let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = op)
+                        n.DocString <- ""
+                        (n.Attribute |> Seq.find (fun a -> a.Name = "epsilon")).F <- eps
+                        expectImportError (bytesOf m) n.Name op "below float32's smallest normal value" (sprintf "%s epsilon %g" op eps)
+                // The smallest normal value itself imports (and exports again).
+                let m = parse valid
+                let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = "LayerNormalization")
+                n.DocString <- ""
+                (n.Attribute |> Seq.find (fun a -> a.Name = "epsilon")).F <- float32 (Math.Pow(2.0, -126.0))
+                Onnx.exportNetwork 17 (Onnx.importNetwork (bytesOf m)).Network |> ignore
+            }
         ]
 
         testList "ONNX review: size cap, declared output, residual width, function opsets, float32 bound" [

@@ -143,9 +143,6 @@ module internal OnnxExport =
             | Block.Custom c ->
                 Check.fail param (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
 
-    /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
-    let private float32MinNormal = Math.Pow(2.0, -126.0)
-
     /// Raises ArgumentException (ParamName `name`) before anything is written when a block holds
     /// a value ONNX cannot carry faithfully: a parameter or running statistic that is NaN or
     /// infinite, or a normalisation epsilon or leaky-ReLU slope that is (the file could not be
@@ -170,8 +167,9 @@ module internal OnnxExport =
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
             if beyondFloat32 e then
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, beyond float32's range (about 3.4028e38): in a float32 ONNX model it would be infinite, and the file could not be read back. Use a smaller epsilon (the default is 1e-5) or a Float64 network." here (r e))
-            if isF32 && e < float32MinNormal then
-                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (r e))
+            match (if isF32 then float32EpsilonProblem e else None) with
+            | Some problem -> Check.fail name (sprintf "Block %s is a normalisation with %s. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here problem)
+            | None -> ()
         let slope (here: string) (act: Activation) =
             match act with
             | Activation.LeakyReLU a when not (Double.IsFinite a) ->
