@@ -913,6 +913,63 @@ let tests =
                     Expect.equal (bn.Shift.ToArray(), bn.RunningMean.ToArray()) (Array.zeroCreate 4, Array.zeroCreate 4) "shift and running mean"
                 | other -> failtestf "torch_bnfresh_f32: %A" (List.map Block.name other)
             }
+            test "a pipeline export that fills no missing value: a row with a NaN feature gives NaN outputs and class_index -1 in ONNX Runtime; other rows the library's" {
+                // Columns: numeric, text (3 categories), numeric.
+                let pre policy = Preprocessor.create [| [||]; [| "a"; "b"; "c" |]; [||] |] policy [||] UnknownCategory.Zeros
+                let names = [| "f0"; "f1"; "f2" |]
+                let normal = Generators.m [ [ 0.5; 0.0; -1.2 ]; [ 2.0; 2.0; 0.3 ]; [ -1.0; 1.0; 4.0 ]; [ 0.25; -1.0; 1.5 ] ]
+                // A NaN in the first numeric column, in the text column, in the last column.
+                let missingRows = Generators.m [ [ nan; 1.0; 0.5 ]; [ 0.5; nan; 0.5 ]; [ 0.5; 1.0; nan ] ]
+                let mutable cases = 0
+                for policy in [ MissingPolicy.Error; MissingPolicy.Drop ] do
+                    for precision in [ Precision.Float64; Precision.Float32 ] do
+                        // Step maps NaN to 0 and ReLU may: the NaN must not depend on the network passing it on.
+                        for act in [ Activation.Tanh; Activation.Step; Activation.ReLU ] do
+                            for kind in [ "softmax"; "hinge"; "logits"; "probability"; "regression" ] do
+                                let outputs, last, loss, classes =
+                                    match kind with
+                                    | "softmax" -> 3, Activation.Identity, Loss.SoftmaxCrossEntropy, [| "x"; "y"; "z" |]
+                                    | "hinge" -> 3, Activation.Identity, Loss.Hinge, [| "x"; "y"; "z" |]
+                                    | "logits" -> 1, Activation.Identity, Loss.BinaryCrossEntropyWithLogits, [| "no"; "yes" |]
+                                    | "probability" -> 1, Activation.Sigmoid, Loss.BinaryCrossEntropy, [| "no"; "yes" |]
+                                    | _ -> 2, Activation.Identity, Loss.MeanSquaredError, [||]
+                                let pre = pre policy
+                                let net = Network.init pre.OutputWidth [ LayerSpec.Of(4, act); LayerSpec.Of(outputs, last) ] 11L |> Network.withPrecision precision
+                                let scaler = Scaler.fitStandard (Preprocessor.transform pre names normal)
+                                let target = if classes.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
+                                let p = Pipeline.createWith pre names scaler net loss "y" classes target
+                                for opset in [ 13; 17 ] do
+                                    cases <- cases + 1
+                                    let what = sprintf "%s, %s, %s, %s, opset %d" (Preprocessor.missingName policy) (Precision.name precision) (Activation.name act) kind opset
+                                    let bytes = Onnx.exportPipeline opset p
+                                    // Normal rows: the library's own predictions.
+                                    let out = ortRun bytes "features" false normal
+                                    let tol = tolerance precision
+                                    expectClose tol (what + ": outputs") (floats out "outputs") (Pipeline.outputs p normal)
+                                    match Pipeline.probabilities p normal with
+                                    | Some probs -> expectClose tol (what + ": probabilities") (floats out "probabilities") probs
+                                    | None -> ()
+                                    if p.IsClassifier then Expect.sequenceEqual (ints out "class_index" |> Array.map int) (Pipeline.predictClasses p normal) (what + ": classes")
+                                    else expectClose tol (what + ": values") (floats out "values") (Pipeline.predictValues p normal)
+                                    // Rows with a NaN: the library raises for each (its policy fills nothing) ...
+                                    for i in 0 .. missingRows.RowCount - 1 do
+                                        Expect.throwsC (fun () -> Pipeline.outputs p (missingRows.SubMatrix(i, 1, 0, 3)) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (sprintf "%s: row %d: %O" what i e)) |> ignore
+                                    // ... and ONNX Runtime gives NaN for every output and probability, and class -1
+                                    // (docs/onnx.md's promise: a missing value the policy does not fill makes its row NaN).
+                                    let out = ortRun bytes "features" false missingRows
+                                    let allNaN name = Expect.isTrue (floats out name |> Seq.cast<float> |> Seq.forall Double.IsNaN) (sprintf "%s: %s all NaN: %A" what name (floats out name))
+                                    allNaN "outputs"
+                                    if out.ContainsKey "probabilities" then allNaN "probabilities"
+                                    if p.IsClassifier then Expect.sequenceEqual (ints out "class_index") [| -1L; -1L; -1L |] (what + ": class_index -1")
+                                    else allNaN "values"
+                                    // Rows mixed: only the row with the NaN changes.
+                                    let mixed = Generators.m [ [ 0.5; 0.0; -1.2 ]; [ nan; 1.0; 0.5 ] ]
+                                    let out = ortRun bytes "features" false mixed
+                                    Expect.isTrue (floats out "outputs" |> fun a -> Double.IsFinite a.[0, 0] && Double.IsNaN a.[1, 0]) (what + ": the row without a NaN keeps its outputs")
+                                    // And the export is still read back whole.
+                                    expectSamePipeline (Onnx.importPipeline bytes) p
+                Expect.equal cases 120 "every case ran"
+            }
             test "a Dropout with the attribute ratio at opset 12 or later, or with a ratio input before 12, is a format error naming the node" {
                 let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Dropout 0.25; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 4L
                 let x = Generators.m [ [ 0.5; -1.0 ] ]

@@ -152,7 +152,7 @@ module internal OnnxCommon =
         f.Node.Add(node "Where" "y" [ "positive"; "z"; "scaled" ] [ "y" ] [])
         f
 
-    let private attrInts (name: string) (vs: int64 list) =
+    let attrInts (name: string) (vs: int64 list) =
         let a = AttributeProto(Name = name, Type = AttributeProto.Types.AttributeType.Ints)
         a.Ints.Add vs
         a
