@@ -1029,6 +1029,51 @@ let tests =
                 (n.Attribute |> Seq.find (fun a -> a.Name = "epsilon")).F <- float32 (Math.Pow(2.0, -126.0))
                 Onnx.exportNetwork 17 (Onnx.importNetwork (bytesOf m)).Network |> ignore
             }
+            test "a model file's reader names an ONNX file as one" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-named-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                try
+                    let path = Path.Combine(dir, "exported.fnn")
+                    File.WriteAllBytes(path, Onnx.exportNetwork 17 sampleNetwork)
+                    for what, read in [ "loadNetwork", (fun () -> ModelFile.loadNetwork path |> ignore); "kindOfBytes", (fun () -> ModelFile.kindOfBytes (File.ReadAllBytes path) |> ignore) ] do
+                        match Expect.throwsC read id with
+                        | :? ModelFormatException as e -> Expect.stringContains e.Message "is an ONNX model, not a Functional.NN model file" what
+                        | e -> failtestf "%s: expected ModelFormatException, got %O" what e
+                    // The C# facade names its own members.
+                    match Expect.throwsC (fun () -> FunctionalNN.ModelFile.LoadNetwork path |> ignore) id with
+                    | :? FunctionalNN.ModelFormatException as e ->
+                        Expect.stringContains e.Message "read it with the ONNX importer (OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export;" "the facade's names"
+                        Expect.isFalse (e.Message.Contains "Onnx.load") "no F# function named"
+                    | e -> failtestf "facade: expected ModelFormatException, got %O" e
+                    // PyTorch's file too.
+                    match Expect.throwsC (fun () -> ModelFile.kindOfBytes (File.ReadAllBytes(fixture "torch_family_f32.onnx")) |> ignore) id with
+                    | :? ModelFormatException as e -> Expect.stringContains e.Message "ONNX model" "PyTorch's export"
+                    | e -> failtestf "expected ModelFormatException, got %O" e
+                    // Other bytes keep their message.
+                    match Expect.throwsC (fun () -> ModelFile.kindOfBytes (Text.Encoding.UTF8.GetBytes "a,b,c\n1,2,3\n4,5,6\n7,8,9\n") |> ignore) id with
+                    | :? ModelFormatException as e -> Expect.stringContains e.Message "does not start with FNNMODEL" "a CSV file"
+                    | e -> failtestf "expected ModelFormatException, got %O" e
+                finally Directory.Delete(dir, true)
+            }
+            test "fnn export needs an --out ending in .onnx; fnn predict names an ONNX file given as a model file" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli2-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    ModelFile.saveNetwork (Path.Combine(dir, "net.fnn")) sampleNetwork
+                    for out in [ "exported.fnn"; "exported" ] do
+                        let code, text = run [ "export"; "--model"; "net.fnn"; "--out"; out ]
+                        Expect.equal code 2 (sprintf "--out %s: a usage error\n%s" out text)
+                        Expect.stringContains text "give a path ending in .onnx" out
+                        Expect.isFalse (File.Exists(Path.Combine(dir, out))) (sprintf "%s not written" out)
+                    // An ONNX file under a model file's name (from an older fnn, or renamed) is named as ONNX.
+                    File.WriteAllBytes(Path.Combine(dir, "renamed.fnn"), Onnx.exportNetwork 17 sampleNetwork)
+                    File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c\n1,2,3\n")
+                    let code, text = run [ "predict"; "--model"; "renamed.fnn"; "--data"; "rows.csv" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "is an ONNX model, not a Functional.NN model file: name it .onnx, the name fnn reads ONNX files by" "named as ONNX, with the CLI's advice"
+                finally Directory.Delete(dir, true)
+            }
         ]
 
         testList "ONNX review: size cap, declared output, residual width, function opsets, float32 bound" [
