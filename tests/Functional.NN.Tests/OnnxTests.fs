@@ -1074,6 +1074,20 @@ let tests =
                     Expect.stringContains text "is an ONNX model, not a Functional.NN model file: name it .onnx, the name fnn reads ONNX files by" "named as ONNX, with the CLI's advice"
                 finally Directory.Delete(dir, true)
             }
+            test "fnn predict of a FLOAT ONNX network: a cell beyond float32's range names its line and column" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli3-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    // torch_mlp_f32: a FLOAT network of inputs a, b, c, d; 1e39 is beyond float32's
+                    // largest value, about 3.4028e38.
+                    File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1e39,0,0\n")
+                    let code, text = run [ "predict"; "--model"; fixture "torch_mlp_f32.onnx"; "--data"; "big.csv" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "Line 3, column 'b': '1e39' is beyond the range of float32" "the file's line and column"
+                    Expect.isFalse (text.Contains "x holds") "not the API's wording"
+                finally Directory.Delete(dir, true)
+            }
         ]
 
         testList "ONNX review: size cap, declared output, residual width, function opsets, float32 bound" [
