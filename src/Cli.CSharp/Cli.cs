@@ -165,6 +165,10 @@ public static class Cli
          "refit it with fnn linear --missing mean|median|most_frequent"),
         ("read them with the ModelFile functions (CLI: rename it to .fnn, the name the command line reads model files by)",
          "rename it to .fnn, the name fnn reads model files by"),
+        ("read it with the ONNX importer (Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)",
+         "name it .onnx, the name fnn reads ONNX files by"),
+        ("read it with the ONNX importer (OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)",
+         "name it .onnx, the name fnn reads ONNX files by"),
     };
 
     /// <summary>A library message as fnn prints it: advice that names an option of the library's API and then the

@@ -11,6 +11,10 @@ public static class ExportCommand
         var opset = o.Int("opset", OnnxModel.DefaultOpset);
         o.CheckAllUsed();
         if (opset < 13 || opset > 17) throw new UsageException($"--opset must be between 13 and 17, not {opset}");
+        // Every reader of the CLI picks the format by the extension: an ONNX file under another name would be read as a
+        // Functional.NN model file (and refused as one).
+        if (!ImportCommand.IsOnnx(outPath))
+            throw new UsageException($"--out {outPath}: fnn export writes an ONNX file, which fnn reads as ONNX by its extension .onnx (under another name it would be read as a Functional.NN model file); give a path ending in .onnx, such as {Path.ChangeExtension(outPath, ".onnx")}");
         if (ImportCommand.IsOnnx(modelPath) && ImportCommand.IsModelFile(modelPath))
             throw new UsageException($"{modelPath} is a Functional.NN model file named .onnx, which the CLI reads as ONNX by its extension; rename it to {Path.ChangeExtension(modelPath, ".fnn")} and export that");
         if (ImportCommand.IsOnnx(modelPath))

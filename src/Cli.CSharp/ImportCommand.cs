@@ -111,6 +111,7 @@ public static class ImportCommand
         else if (features.Length != network.InputSize)
             throw new UsageException($"--features names {features.Length} column{(features.Length == 1 ? "" : "s")} but the network takes {network.InputSize} inputs");
         var x = Cli.NamesFrom(() => Functional.NN.Csv.numericColumns(features, table).ToArray(), ("names: the column name '", "--features: the column name '"));
+        if (network.Precision == Precision.Float32) CheckFloat32Range(x, table, features);
         var y = network.Predict(x);
         int n = y.GetLength(0), k = y.GetLength(1);
         if (softmax) y = Softmax(y);
@@ -138,6 +139,25 @@ public static class ImportCommand
             w.WriteLine($"{n} predictions written to {outPath}");
         }
         return 0;
+    }
+
+    // A float32 network takes values within float32's range only (about 3.4e38): a cell beyond it is a data error naming
+    // the file's line and the column, as every other cell the network cannot take (the network's own check names x's row
+    // and column index).
+    private static void CheckFloat32Range(double[,] x, Functional.NN.CsvTable table, string[] features)
+    {
+        for (int i = 0; i < x.GetLength(0); i++)
+            for (int j = 0; j < x.GetLength(1); j++)
+                if (Math.Abs(x[i, j]) > float.MaxValue)
+                {
+                    var name = features[j];
+                    var col = Array.IndexOf(table.Header, name);
+                    var text = col >= 0 ? table.Rows[i][col] : x[i, j].ToString("R", CultureInfo.InvariantCulture);
+                    var line = table.Lines[i];
+                    throw new Functional.NN.DataFormatException(
+                        $"Line {line}, column '{Functional.NN.Csv.quoteText(name)}': '{Functional.NN.Csv.quoteText(text)}' is beyond the range of float32 (about 3.4e38), the network's precision.",
+                        line, name);
+                }
     }
 
     // Column names as the reader's messages list them: at most 12, then how many in all.

@@ -178,6 +178,21 @@ module ModelContainer =
             try utf8.GetString(bytes, pos - n, n)
             with :? DecoderFallbackException -> bad (sprintf "At byte %d %s is not valid UTF-8." at what)
 
+    /// The error for an ONNX model read as a model file (an export saved under another name).
+    let onnxMessage =
+        "The file is an ONNX model, not a Functional.NN model file: read it with the ONNX importer (Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)."
+
+    /// True when the bytes are an ONNX model: they start with ModelProto's ir_version field (tag
+    /// 0x08, which ONNX writers put first) and parse as a ModelProto with a graph and an opset.
+    let private looksLikeOnnx (bytes: byte[]) =
+        bytes.Length > 0 && bytes.[0] = 0x08uy
+        && (try
+                let m = Functional.NN.OnnxProto.ModelProto.Parser.ParseFrom bytes
+                not (isNull m.Graph) && m.OpsetImport.Count > 0
+            with
+            | :? OutOfMemoryException -> reraise ()
+            | _ -> false)
+
     /// Reads a file's bytes, checking everything: magic, version, checksum, every length
     /// against the bytes left, tags, shapes, finite numbers, unique names, no trailing bytes.
     /// Raises ModelFormatException (and nothing else) saying what is wrong.
@@ -187,6 +202,7 @@ module ModelContainer =
         if bytes.Length < headerBytes + 4 + 4 + 4 then
             bad (sprintf "The file is %d bytes long, too short to be a Functional.NN model file." bytes.Length)
         if not (ReadOnlySpan(bytes, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
+            if looksLikeOnnx bytes then bad onnxMessage
             bad "The file does not start with FNNMODEL: it is not a Functional.NN model file."
         let version = BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(bytes, magic.Length, 2))
         if version < 1us || version > formatVersion then

@@ -125,6 +125,8 @@ internal static class Errors
         // OnnxModel.Import and OnnxModel.ImportPipeline point to each other.
         ("read it with Onnx.importPipeline", "read it with OnnxModel.ImportPipeline"),
         ("read its network with Onnx.importNetwork", "read its network with OnnxModel.Import"),
+        // A model file's reader given an ONNX model.
+        ("(Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export;", "(OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export;"),
         // PipelinePredictor on a regressor: its member for the network's outputs.
         ("This pipeline is a regressor; use Predict.", "This pipeline is a regressor; use PredictOutputs."),
         ("no class probabilities (use Predict).", "no class probabilities (use PredictOutputs)."),

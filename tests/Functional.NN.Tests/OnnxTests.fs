@@ -520,7 +520,9 @@ let tests =
             }
         ]
         testList "PyTorch's exports" [
-            for name in [ "torch_family_f32"; "torch_family_f64"; "torch_nobias_f32"; "torch_mlp_f32"; "torch_batchnorm_f64"; "torch_layernorm_f32"; "torch_residual_f32" ] ->
+            // torch_alias_f32 and torch_bnfresh_f32: torch writes a parameter equal to another as an
+            // alias, Identity(0.bias) -> 2.bias (and 1.running_var of 1.weight, 1.running_mean of 1.bias).
+            for name in [ "torch_family_f32"; "torch_family_f64"; "torch_nobias_f32"; "torch_mlp_f32"; "torch_batchnorm_f64"; "torch_layernorm_f32"; "torch_residual_f32"; "torch_alias_f32"; "torch_bnfresh_f32" ] ->
                 test (sprintf "%s imports and predicts what PyTorch predicted" name) {
                     let x, y, dtype = torchExpected name
                     let r = Onnx.importNetwork (File.ReadAllBytes(fixture (name + ".onnx")))
@@ -888,6 +890,203 @@ let tests =
                     Expect.equal (back.Blocks |> List.pick (function Block.LayerNorm ln -> Some ln.Epsilon | _ -> None)) eps (sprintf "epsilon %g in float64" eps)
                 // The smallest normal value itself is a float32 number ONNX Runtime keeps.
                 Onnx.exportNetwork 17 (withEpsilon smallestNormal Precision.Float32) |> ignore
+            }
+        ]
+
+        testList "ONNX review: aliases, missing values in pipelines, opset rules, the float32 epsilon, export names" [
+            test "an Identity of an initialiser is a second name for it (torch's alias of equal parameters), not a chain step" {
+                // The alias nodes are torch's own (onnx_torch_fixtures.py); the predictions are compared
+                // with PyTorch's in "PyTorch's exports". Here: what the aliases became.
+                let m = parse (File.ReadAllBytes(fixture "torch_alias_f32.onnx"))
+                let alias = m.Graph.Node |> Seq.find (fun n -> n.OpType = "Identity")
+                Expect.equal (List.ofSeq alias.Input, List.ofSeq alias.Output) ([ "0.bias" ], [ "2.bias" ]) "torch wrote 2.bias as an alias of 0.bias"
+                match (Onnx.importNetwork (File.ReadAllBytes(fixture "torch_alias_f32.onnx"))).Network.Blocks with
+                | [ Block.Dense a; Block.Dense b; Block.Dense c ] ->
+                    // Expected: nn.init.zeros_ on the biases of layers 0 and 2 (onnx_torch_fixtures.py).
+                    Expect.equal (a.Bias.Value.ToArray(), b.Bias.Value.ToArray()) (Array.zeroCreate 4, Array.zeroCreate 4) "both zero biases"
+                    Expect.equal (a.Activation, b.Activation, c.Activation) (Activation.ReLU, Activation.ReLU, Activation.Identity) "Linear, ReLU, Linear, ReLU, Linear"
+                | other -> failtestf "torch_alias_f32: %A" (List.map Block.name other)
+                match (Onnx.importNetwork (File.ReadAllBytes(fixture "torch_bnfresh_f32.onnx"))).Network.Blocks with
+                | [ Block.Dense _; Block.BatchNorm bn; Block.Activation Activation.ReLU ] ->
+                    // Expected: a fresh BatchNorm1d(4): weight and running_var ones, bias and running_mean zeros.
+                    Expect.equal (bn.Scale.ToArray(), bn.RunningVariance.ToArray()) (Array.create 4 1.0, Array.create 4 1.0) "scale and running variance"
+                    Expect.equal (bn.Shift.ToArray(), bn.RunningMean.ToArray()) (Array.zeroCreate 4, Array.zeroCreate 4) "shift and running mean"
+                | other -> failtestf "torch_bnfresh_f32: %A" (List.map Block.name other)
+            }
+            test "a pipeline export that fills no missing value: a row with a NaN feature gives NaN outputs and class_index -1 in ONNX Runtime; other rows the library's" {
+                // Columns: numeric, text (3 categories), numeric.
+                let pre policy = Preprocessor.create [| [||]; [| "a"; "b"; "c" |]; [||] |] policy [||] UnknownCategory.Zeros
+                let names = [| "f0"; "f1"; "f2" |]
+                let normal = Generators.m [ [ 0.5; 0.0; -1.2 ]; [ 2.0; 2.0; 0.3 ]; [ -1.0; 1.0; 4.0 ]; [ 0.25; -1.0; 1.5 ] ]
+                // A NaN in the first numeric column, in the text column, in the last column.
+                let missingRows = Generators.m [ [ nan; 1.0; 0.5 ]; [ 0.5; nan; 0.5 ]; [ 0.5; 1.0; nan ] ]
+                let mutable cases = 0
+                for policy in [ MissingPolicy.Error; MissingPolicy.Drop ] do
+                    for precision in [ Precision.Float64; Precision.Float32 ] do
+                        // Step maps NaN to 0 and ReLU may: the NaN must not depend on the network passing it on.
+                        for act in [ Activation.Tanh; Activation.Step; Activation.ReLU ] do
+                            for kind in [ "softmax"; "hinge"; "logits"; "probability"; "regression" ] do
+                                let outputs, last, loss, classes =
+                                    match kind with
+                                    | "softmax" -> 3, Activation.Identity, Loss.SoftmaxCrossEntropy, [| "x"; "y"; "z" |]
+                                    | "hinge" -> 3, Activation.Identity, Loss.Hinge, [| "x"; "y"; "z" |]
+                                    | "logits" -> 1, Activation.Identity, Loss.BinaryCrossEntropyWithLogits, [| "no"; "yes" |]
+                                    | "probability" -> 1, Activation.Sigmoid, Loss.BinaryCrossEntropy, [| "no"; "yes" |]
+                                    | _ -> 2, Activation.Identity, Loss.MeanSquaredError, [||]
+                                let pre = pre policy
+                                let net = Network.init pre.OutputWidth [ LayerSpec.Of(4, act); LayerSpec.Of(outputs, last) ] 11L |> Network.withPrecision precision
+                                let scaler = Scaler.fitStandard (Preprocessor.transform pre names normal)
+                                let target = if classes.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
+                                let p = Pipeline.createWith pre names scaler net loss "y" classes target
+                                for opset in [ 13; 17 ] do
+                                    cases <- cases + 1
+                                    let what = sprintf "%s, %s, %s, %s, opset %d" (Preprocessor.missingName policy) (Precision.name precision) (Activation.name act) kind opset
+                                    let bytes = Onnx.exportPipeline opset p
+                                    // Normal rows: the library's own predictions.
+                                    let out = ortRun bytes "features" false normal
+                                    let tol = tolerance precision
+                                    expectClose tol (what + ": outputs") (floats out "outputs") (Pipeline.outputs p normal)
+                                    match Pipeline.probabilities p normal with
+                                    | Some probs -> expectClose tol (what + ": probabilities") (floats out "probabilities") probs
+                                    | None -> ()
+                                    if p.IsClassifier then Expect.sequenceEqual (ints out "class_index" |> Array.map int) (Pipeline.predictClasses p normal) (what + ": classes")
+                                    else expectClose tol (what + ": values") (floats out "values") (Pipeline.predictValues p normal)
+                                    // Rows with a NaN: the library raises for each (its policy fills nothing) ...
+                                    for i in 0 .. missingRows.RowCount - 1 do
+                                        Expect.throwsC (fun () -> Pipeline.outputs p (missingRows.SubMatrix(i, 1, 0, 3)) |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (sprintf "%s: row %d: %O" what i e)) |> ignore
+                                    // ... and ONNX Runtime gives NaN for every output and probability, and class -1
+                                    // (docs/onnx.md's promise: a missing value the policy does not fill makes its row NaN).
+                                    let out = ortRun bytes "features" false missingRows
+                                    let allNaN name = Expect.isTrue (floats out name |> Seq.cast<float> |> Seq.forall Double.IsNaN) (sprintf "%s: %s all NaN: %A" what name (floats out name))
+                                    allNaN "outputs"
+                                    if out.ContainsKey "probabilities" then allNaN "probabilities"
+                                    if p.IsClassifier then Expect.sequenceEqual (ints out "class_index") [| -1L; -1L; -1L |] (what + ": class_index -1")
+                                    else allNaN "values"
+                                    // Rows mixed: only the row with the NaN changes.
+                                    let mixed = Generators.m [ [ 0.5; 0.0; -1.2 ]; [ nan; 1.0; 0.5 ] ]
+                                    let out = ortRun bytes "features" false mixed
+                                    Expect.isTrue (floats out "outputs" |> fun a -> Double.IsFinite a.[0, 0] && Double.IsNaN a.[1, 0]) (what + ": the row without a NaN keeps its outputs")
+                                    // And the export is still read back whole.
+                                    expectSamePipeline (Onnx.importPipeline bytes) p
+                Expect.equal cases 120 "every case ran"
+            }
+            test "a Dropout with the attribute ratio at opset 12 or later, or with a ratio input before 12, is a format error naming the node" {
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Dropout 0.25; BlockSpec.Dense (LayerSpec.Of(1, Activation.Identity)) ] 4L
+                let x = Generators.m [ [ 0.5; -1.0 ] ]
+                // The export (opset 17): Dropout(x, ratio). The ratio as an attribute instead, Dropout-10's form.
+                let asAttribute (opset: int64) =
+                    let m = parse (Onnx.exportNetwork 17 net)
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- opset
+                    let d = m.Graph.Node |> Seq.find (fun n -> n.OpType = "Dropout")
+                    d.Input.RemoveAt 1
+                    d.Attribute.Add(AttributeProto(Name = "ratio", Type = AttributeProto.Types.AttributeType.Float, F = 0.25f))
+                    bytesOf m
+                for opset in [ 12L; 17L ] do
+                    expectImportError (asAttribute opset) "layer1.dropout" "Dropout" "attribute 'ratio'" (sprintf "ratio attribute at opset %d" opset)
+                    // ONNX Runtime refuses the file too (independently of the library).
+                    Expect.throws (fun () -> ortRun (asAttribute opset) "input" false x |> ignore) (sprintf "ONNX Runtime refuses the ratio attribute at opset %d" opset)
+                // Before opset 12 the attribute is Dropout's ratio: read as the rate, as ONNX Runtime runs it.
+                let back = (Onnx.importNetwork (asAttribute 11L)).Network
+                Expect.equal back.Blocks net.Blocks "the ratio attribute at opset 11"
+                expectClose 1e-12 "ONNX Runtime at opset 11" (floats (ortRun (asAttribute 11L) "input" false x) "output") (Network.predict net x)
+                // The ratio as an input at opset 11 (Dropout-10 has one input).
+                let m = parse (Onnx.exportNetwork 17 net)
+                (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- 11L
+                expectImportError (bytesOf m) "layer1.dropout" "Dropout" "before opset 12" "a ratio input at opset 11"
+                Expect.throws (fun () -> ortRun (bytesOf m) "input" false x |> ignore) "ONNX Runtime refuses the ratio input at opset 11"
+            }
+            test "a Gemm without C before opset 11 is a format error naming the node" {
+                // No biases: the export writes Gemm(A, B).
+                let net = Network.init 2 [ { LayerSpec.Of(3, Activation.Tanh) with UseBias = false }; { LayerSpec.Of(1, Activation.Identity) with UseBias = false } ] 4L
+                let x = Generators.m [ [ 0.5; -1.0 ] ]
+                let atOpset (opset: int64) =
+                    let m = parse (Onnx.exportNetwork 17 net)
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- opset
+                    bytesOf m
+                for opset in [ 9L; 10L ] do
+                    expectImportError (atOpset opset) "layer0.gemm" "Gemm" "no input C" (sprintf "Gemm without C at opset %d" opset)
+                    Expect.throws (fun () -> ortRun (atOpset opset) "input" false x |> ignore) (sprintf "ONNX Runtime refuses it at opset %d" opset)
+                // From opset 11 on C is optional.
+                Expect.equal (Onnx.importNetwork (atOpset 11L)).Network.Blocks net.Blocks "Gemm without C at opset 11"
+                expectClose 1e-12 "ONNX Runtime at opset 11" (floats (ortRun (atOpset 11L) "input" false x) "output") (Network.predict net x)
+            }
+            test "a FLOAT normalisation epsilon below float32's smallest normal value is refused at import, as at export" {
+                // Generators.withEpsilon: Dense, LayerNorm, BatchNorm, Dense; float32, epsilon 1e-5 here.
+                let valid = Onnx.exportNetwork 17 (Generators.withEpsilon 1e-5 Precision.Float32)
+                // 1e-45 is float32's smallest subnormal (2^-149 = 1.4e-45); 2^-127 lies below the
+                // smallest normal value 2^-126 (IEEE 754 binary32).
+                for op in [ "LayerNormalization"; "BatchNormalization" ] do
+                    for eps in [ 1e-45f; float32 (Math.Pow(2.0, -127.0)) ] do
+                        let m = parse valid
+                        let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = op)
+                        n.DocString <- ""
+                        (n.Attribute |> Seq.find (fun a -> a.Name = "epsilon")).F <- eps
+                        expectImportError (bytesOf m) n.Name op "below float32's smallest normal value" (sprintf "%s epsilon %g" op eps)
+                // The smallest normal value itself imports (and exports again).
+                let m = parse valid
+                let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = "LayerNormalization")
+                n.DocString <- ""
+                (n.Attribute |> Seq.find (fun a -> a.Name = "epsilon")).F <- float32 (Math.Pow(2.0, -126.0))
+                Onnx.exportNetwork 17 (Onnx.importNetwork (bytesOf m)).Network |> ignore
+            }
+            test "a model file's reader names an ONNX file as one" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-named-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                try
+                    let path = Path.Combine(dir, "exported.fnn")
+                    File.WriteAllBytes(path, Onnx.exportNetwork 17 sampleNetwork)
+                    for what, read in [ "loadNetwork", (fun () -> ModelFile.loadNetwork path |> ignore); "kindOfBytes", (fun () -> ModelFile.kindOfBytes (File.ReadAllBytes path) |> ignore) ] do
+                        match Expect.throwsC read id with
+                        | :? ModelFormatException as e -> Expect.stringContains e.Message "is an ONNX model, not a Functional.NN model file" what
+                        | e -> failtestf "%s: expected ModelFormatException, got %O" what e
+                    // The C# facade names its own members.
+                    match Expect.throwsC (fun () -> FunctionalNN.ModelFile.LoadNetwork path |> ignore) id with
+                    | :? FunctionalNN.ModelFormatException as e ->
+                        Expect.stringContains e.Message "read it with the ONNX importer (OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export;" "the facade's names"
+                        Expect.isFalse (e.Message.Contains "Onnx.load") "no F# function named"
+                    | e -> failtestf "facade: expected ModelFormatException, got %O" e
+                    // PyTorch's file too.
+                    match Expect.throwsC (fun () -> ModelFile.kindOfBytes (File.ReadAllBytes(fixture "torch_family_f32.onnx")) |> ignore) id with
+                    | :? ModelFormatException as e -> Expect.stringContains e.Message "ONNX model" "PyTorch's export"
+                    | e -> failtestf "expected ModelFormatException, got %O" e
+                    // Other bytes keep their message.
+                    match Expect.throwsC (fun () -> ModelFile.kindOfBytes (Text.Encoding.UTF8.GetBytes "a,b,c\n1,2,3\n4,5,6\n7,8,9\n") |> ignore) id with
+                    | :? ModelFormatException as e -> Expect.stringContains e.Message "does not start with FNNMODEL" "a CSV file"
+                    | e -> failtestf "expected ModelFormatException, got %O" e
+                finally Directory.Delete(dir, true)
+            }
+            test "fnn export needs an --out ending in .onnx; fnn predict names an ONNX file given as a model file" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli2-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    ModelFile.saveNetwork (Path.Combine(dir, "net.fnn")) sampleNetwork
+                    for out in [ "exported.fnn"; "exported" ] do
+                        let code, text = run [ "export"; "--model"; "net.fnn"; "--out"; out ]
+                        Expect.equal code 2 (sprintf "--out %s: a usage error\n%s" out text)
+                        Expect.stringContains text "give a path ending in .onnx" out
+                        Expect.isFalse (File.Exists(Path.Combine(dir, out))) (sprintf "%s not written" out)
+                    // An ONNX file under a model file's name (from an older fnn, or renamed) is named as ONNX.
+                    File.WriteAllBytes(Path.Combine(dir, "renamed.fnn"), Onnx.exportNetwork 17 sampleNetwork)
+                    File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c\n1,2,3\n")
+                    let code, text = run [ "predict"; "--model"; "renamed.fnn"; "--data"; "rows.csv" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "is an ONNX model, not a Functional.NN model file: name it .onnx, the name fnn reads ONNX files by" "named as ONNX, with the CLI's advice"
+                finally Directory.Delete(dir, true)
+            }
+            test "fnn predict of a FLOAT ONNX network: a cell beyond float32's range names its line and column" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli3-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    // torch_mlp_f32: a FLOAT network of inputs a, b, c, d; 1e39 is beyond float32's
+                    // largest value, about 3.4028e38.
+                    File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1e39,0,0\n")
+                    let code, text = run [ "predict"; "--model"; fixture "torch_mlp_f32.onnx"; "--data"; "big.csv" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "Line 3, column 'b': '1e39' is beyond the range of float32" "the file's line and column"
+                    Expect.isFalse (text.Contains "x holds") "not the API's wording"
+                finally Directory.Delete(dir, true)
             }
         ]
 

@@ -26,16 +26,17 @@ def export(name, model, x, opset=17, dynamic=True):
     model.eval()
     with torch.no_grad():
         y = model(x)
-        # The README's ONNX quick start prints the logits of the row [1, 2, 3, 4] (the model without its Softmax).
+        # The README's ONNX quick start prints the logits of the row [1, 2, 3, 4] (the model without
+        # its Softmax); models of another input width have none.
         row = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=x.dtype)
-        logits = (model[:-1] if isinstance(model[-1], nn.Softmax) else model)(row)
+        logits = (model[:-1] if isinstance(model[-1], nn.Softmax) else model)(row) if x.shape[1] == 4 else None
     path = os.path.join(out_dir, name + ".onnx")
     torch.onnx.export(model, x, path, input_names=["x"], output_names=["y"], opset_version=opset,
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}} if dynamic else None)
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump({"producer": "torch " + torch.__version__, "dtype": str(x.dtype).replace("torch.", ""),
                    "x": x.double().tolist(), "y": y.double().tolist(),
-                   "logits_1234": logits.double().tolist()[0]}, f)
+                   **({"logits_1234": logits.double().tolist()[0]} if logits is not None else {})}, f)
     print(name, tuple(x.shape), "->", tuple(y.shape), os.path.getsize(path), "bytes")
 
 torch.manual_seed(15)
@@ -74,3 +75,15 @@ res = nn.Sequential(nn.Linear(4, 6), nn.ReLU(),
 with torch.no_grad():
     res[2].f[2].weight.copy_(torch.randn(6)); res[2].f[2].bias.copy_(torch.randn(6))
 export("torch_residual_f32", res, x)
+# Two parameters of equal values: torch.onnx.export keeps one initialiser and writes the other as an
+# alias, Identity(<first>) -> <second> (here: the zero biases of layers 0 and 2, 0.bias and 2.bias).
+torch.manual_seed(22)
+alias = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+with torch.no_grad():
+    nn.init.zeros_(alias[0].bias); nn.init.zeros_(alias[2].bias)
+x5 = torch.randn(7, 5) * 2.0
+export("torch_alias_f32", alias, x5)
+# A fresh BatchNorm1d in eval mode: its running_var (ones) equals its weight (ones), and its
+# running_mean (zeros) its bias (zeros), so the statistics are aliases of the parameters.
+torch.manual_seed(23)
+export("torch_bnfresh_f32", nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4), nn.ReLU()), x5)

@@ -31,6 +31,19 @@ module internal OnnxCommon =
     /// TensorProto.DataType codes.
     let floatType, doubleType, int64Type, boolType = 1, 11, 7, 9
 
+    /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
+    let float32MinNormal = Math.Pow(2.0, -126.0)
+
+    /// Why a float32 (FLOAT) model cannot carry a normalisation epsilon `e`, or None when it can:
+    /// below float32's smallest normal value, float32 stores it as 0 or a subnormal, which runtimes
+    /// flush to 0, so that ONNX Runtime gives NaN for a row of equal values where the library gives
+    /// a number. The one rule of the exporter (which refuses such a network) and the importer
+    /// (which refuses such a file, as the exporter could not write it back).
+    let float32EpsilonProblem (e: float) : string option =
+        if e < float32MinNormal then
+            Some (sprintf "epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number" (e.ToString("R", Globalization.CultureInfo.InvariantCulture)))
+        else None
+
     let elementType (p: Precision) = match p with Precision.Float32 -> floatType | Precision.Float64 -> doubleType
     let typeName (t: int) =
         match t with
@@ -139,7 +152,7 @@ module internal OnnxCommon =
         f.Node.Add(node "Where" "y" [ "positive"; "z"; "scaled" ] [ "y" ] [])
         f
 
-    let private attrInts (name: string) (vs: int64 list) =
+    let attrInts (name: string) (vs: int64 list) =
         let a = AttributeProto(Name = name, Type = AttributeProto.Types.AttributeType.Ints)
         a.Ints.Add vs
         a

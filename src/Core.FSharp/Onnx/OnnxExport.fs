@@ -143,9 +143,6 @@ module internal OnnxExport =
             | Block.Custom c ->
                 Check.fail param (sprintf "Block %s is the custom block '%s', which ONNX export cannot write (a custom block's computation is code, not ONNX operators); replace it with built-in blocks to export." here c.Name))
 
-    /// float32's smallest normal value, 2^-126 (about 1.1755e-38).
-    let private float32MinNormal = Math.Pow(2.0, -126.0)
-
     /// Raises ArgumentException (ParamName `name`) before anything is written when a block holds
     /// a value ONNX cannot carry faithfully: a parameter or running statistic that is NaN or
     /// infinite, or a normalisation epsilon or leaky-ReLU slope that is (the file could not be
@@ -170,8 +167,9 @@ module internal OnnxExport =
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
             if beyondFloat32 e then
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, beyond float32's range (about 3.4028e38): in a float32 ONNX model it would be infinite, and the file could not be read back. Use a smaller epsilon (the default is 1e-5) or a Float64 network." here (r e))
-            if isF32 && e < float32MinNormal then
-                Check.fail name (sprintf "Block %s is a normalisation with epsilon %s, below float32's smallest normal value (about 1.1755e-38): in a float32 ONNX model it becomes 0 or a subnormal, and ONNX Runtime then gives NaN for a row of equal values where the library gives a number. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here (r e))
+            match (if isF32 then float32EpsilonProblem e else None) with
+            | Some problem -> Check.fail name (sprintf "Block %s is a normalisation with %s. Use an epsilon of at least 1.1755e-38 (the default is 1e-5) or a Float64 network." here problem)
+            | None -> ()
         let slope (here: string) (act: Activation) =
             match act with
             | Activation.LeakyReLU a when not (Double.IsFinite a) ->
@@ -313,9 +311,10 @@ module internal OnnxExport =
     /// them): imputation `Where(IsNaN(x), fill, x)` when the policy fills; then, when a column
     /// is text, each run of numeric columns gathered as it is and each text column one-hot as
     /// `Cast(Equal(column, [0, 1, ..., k-1]))` (an unseen -1 gives all zeros), concatenated in
-    /// column order, as Preprocessor.transform. Where the library raises (a missing value the
-    /// policy does not fill, an unseen category under UnknownCategory.Error, an index out of
-    /// range), an ONNX runtime cannot: NaN passes on, and such a category gives all zeros.
+    /// column order, as Preprocessor.transform. Where the library raises for an unseen category
+    /// under UnknownCategory.Error or an index out of range, an ONNX runtime cannot: such a
+    /// category gives all zeros. A missing value the policy does not fill is not handled here: the
+    /// pipeline's outputs are made NaN for its row (`missingRows`, used by pipelineModelCapped).
     let private preprocessorStages (g: Graph) (pre: Preprocessor) (input: string) : string =
         let mutable x = input
         if pre.Fill.Length > 0 then
@@ -348,6 +347,22 @@ module internal OnnxExport =
             x <- "encoded"
         x
 
+    /// The rows holding a missing value (NaN) in any feature, when the pipeline's policy fills
+    /// nothing (Error or Drop, where the library raises for such a row): "missing" (N x 1, BOOL) =
+    /// Cast(ReduceMax(Cast(IsNaN(features)), axis 1)), with the initialisers "missing.nan" (a DOUBLE
+    /// NaN) and, for a classifier, "missing.index" (an INT64 -1) that the outputs take on those
+    /// rows. None when the policy fills every missing value (no NaN reaches the network).
+    let private missingRows (g: Graph) (pre: Preprocessor) (classifier: bool) (input: string) : string option =
+        if pre.Fill.Length > 0 then None
+        else
+            g.Init(tensor "missing.nan" doubleType [] [| nan |])
+            if classifier then g.Init(int64Tensor "missing.index" [] [| -1L |])
+            g.Add(node "IsNaN" "missing.cells" [ input ] [ "missing.cells" ] [])
+            g.Add(node "Cast" "missing.cells_double" [ "missing.cells" ] [ "missing.cells_double" ] [ attrInt "to" (int64 doubleType) ])
+            g.Add(node "ReduceMax" "missing.any" [ "missing.cells_double" ] [ "missing.any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
+            g.Add(node "Cast" "missing" [ "missing.any" ] [ "missing" ] [ attrInt "to" (int64 boolType) ])
+            Some "missing"
+
     /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input:
     /// the preprocessor's (imputation, one-hot encoding of text columns), then the scaler's
     /// (Sub offset, Div scale, in float64 as Scaler.transform; none for an identity scaler).
@@ -370,7 +385,9 @@ module internal OnnxExport =
     /// "outputs" (the network's raw outputs), and for a classifier "probabilities" (N x classes,
     /// when the loss defines them, as Pipeline.probabilities) and "class_index" (N, INT64, as
     /// Pipeline.predictClasses), for a regressor "values" (N x outputs, in the target's units, as
-    /// Pipeline.predictValues). Metadata: feature_names, class_names (JSON arrays), target_name,
+    /// Pipeline.predictValues). When the missing-value policy fills nothing (Error, Drop), a row
+    /// with a NaN in any feature, for which the library raises, gets NaN outputs, probabilities
+    /// and values and the class index -1 (`missingRows`). Metadata: feature_names, class_names (JSON arrays), target_name,
     /// loss, precision, and the parts OnnxImport.readPipeline needs to rebuild the pipeline:
     /// categories (a JSON array of arrays), missing, unknown_category and scaler_kind.
     let pipelineModelCapped (cap: int64) (opset: int) (p: Pipeline) : byte[] =
@@ -381,21 +398,30 @@ module internal OnnxExport =
         checkWritable "pipeline" net
         let g = newGraph opset
         let t = elementType net.Precision
+        let missing = missingRows g p.Preprocessor p.IsClassifier "features"
+        // An output computed as `name`, or (when rows may hold a missing value) as "<name>.computed"
+        // and then NaN (`value`: "missing.nan", or "missing.index" for the class index) on those rows.
+        let computed (name: string) = if missing.IsSome then name + ".computed" else name
+        let guard (name: string) (value: string) =
+            match missing with
+            | Some m -> g.Add(node "Where" (name + ".missing") [ m; value; name + ".computed" ] [ name ] [])
+            | None -> ()
         let scaled = inputStages g p "features"
         let netIn, netOut =
-            if t = doubleType then scaled, "outputs"
+            if t = doubleType then scaled, computed "outputs"
             else
                 g.Add(node "Cast" "to_float" [ scaled ] [ "network.input" ] [ attrInt "to" (int64 floatType) ])
                 "network.input", "network.output"
         network "pipeline" g "network." net netIn netOut
-        if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ "outputs" ] [ attrInt "to" (int64 doubleType) ])
+        if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ computed "outputs" ] [ attrInt "to" (int64 doubleType) ])
+        guard "outputs" "missing.nan"
         let k = net.OutputSize
         let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]
         let scalar name v = g.Init(tensor name doubleType [] [| v |])
         if p.IsClassifier then
             let classes = p.ClassNames.Length
             let probs = valueInfo "probabilities" doubleType [ batch; Choice2Of2 classes ] "class probabilities, classes in the order of class_names"
-            let index = valueInfo "class_index" int64Type [ batch ] "the predicted class (an index into class_names)"
+            let index = valueInfo "class_index" int64Type [ batch ] ("the predicted class (an index into class_names)" + (if missing.IsSome then "; -1 for a row with a missing value (NaN)" else ""))
             if k = 1 then
                 // One output for two classes: p = sigmoid(logit) or clip(output, 0, 1); index = output > threshold.
                 let threshold = if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0
@@ -407,18 +433,33 @@ module internal OnnxExport =
                         g.Add(node "Clip" "p1" [ "outputs"; "zero"; "one" ] [ "p1" ] [])
                     else g.Add(node "Sigmoid" "p1" [ "outputs" ] [ "p1" ] [])
                     g.Add(node "Sub" "p0" [ "one"; "p1" ] [ "p0" ] [])
-                    g.Add(node "Concat" "probabilities" [ "p0"; "p1" ] [ "probabilities" ] [ attrInt "axis" 1L ])
+                    g.Add(node "Concat" "probabilities" [ "p0"; "p1" ] [ computed "probabilities" ] [ attrInt "axis" 1L ])
+                    guard "probabilities" "missing.nan"
                     outputs.Add probs
                 scalar "threshold" threshold
                 g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
                 g.Add(node "Greater" "above" [ "outputs"; "threshold" ] [ "above" ] [])
                 g.Add(node "Cast" "above_int" [ "above" ] [ "above_int" ] [ attrInt "to" (int64 int64Type) ])
-                g.Add(node "Squeeze" "class_index" [ "above_int"; "squeeze_axes" ] [ "class_index" ] [])
+                let above =
+                    match missing with
+                    | Some m ->
+                        g.Add(node "Where" "above_int.missing" [ m; "missing.index"; "above_int" ] [ "above_int.checked" ] [])
+                        "above_int.checked"
+                    | None -> "above_int"
+                g.Add(node "Squeeze" "class_index" [ above; "squeeze_axes" ] [ "class_index" ] [])
             else
                 if p.Loss = Loss.SoftmaxCrossEntropy then
-                    g.Add(node "Softmax" "probabilities" [ "outputs" ] [ "probabilities" ] [ attrInt "axis" 1L ])
+                    g.Add(node "Softmax" "probabilities" [ "outputs" ] [ computed "probabilities" ] [ attrInt "axis" 1L ])
+                    guard "probabilities" "missing.nan"
                     outputs.Add probs
-                g.Add(node "ArgMax" "class_index" [ "outputs" ] [ "class_index" ] [ attrInt "axis" 1L; attrInt "keepdims" 0L ])
+                match missing with
+                | Some m ->
+                    // The best class as a column (N x 1), -1 on the rows with a missing value, then a vector.
+                    g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
+                    g.Add(node "ArgMax" "argmax" [ "outputs" ] [ "argmax" ] [ attrInt "axis" 1L; attrInt "keepdims" 1L ])
+                    g.Add(node "Where" "argmax.missing" [ m; "missing.index"; "argmax" ] [ "argmax.checked" ] [])
+                    g.Add(node "Squeeze" "class_index" [ "argmax.checked"; "squeeze_axes" ] [ "class_index" ] [])
+                | None -> g.Add(node "ArgMax" "class_index" [ "outputs" ] [ "class_index" ] [ attrInt "axis" 1L; attrInt "keepdims" 0L ])
             outputs.Add index
         else
             let ts = p.TargetScaler

@@ -229,9 +229,13 @@ module internal OnnxImport =
     // ---- the table: one reader per operator ------------------------------------------------
 
     /// Gemm(A, B, C): Y = alpha A' B' + beta C with A' = A (transA must be 0) and B' = B or B^T
-    /// (transB = 1 is PyTorch's layout, W stored d_out x d_in).
+    /// (transB = 1 is PyTorch's layout, W stored d_out x d_in). C is optional from opset 11 on
+    /// only (Gemm-11); before, a Gemm without it is refused.
     let private gemm (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 2 3 1
+        // C is optional from Gemm-11 on; before, a Gemm without it is not a valid model.
+        if ctx.Opset < 11 && (node.Input.Count < 3 || node.Input.[2] = "") then
+            fail node (sprintf "it has no input C; Gemm's C is optional from opset 11 on, but the model uses opset %d, where a Gemm takes three inputs." ctx.Opset)
         dataInput s node 0
         let a = attrs node [ "alpha"; "beta"; "transA"; "transB" ]
         let alpha = float (floatAttr node a "alpha" 1.0f)
@@ -361,11 +365,21 @@ module internal OnnxImport =
                 | _ -> None
             else None)
 
-    /// Identity: right after a dense layer, that layer's identity activation (as the exporter
-    /// writes it); elsewhere an identity activation block (as the exporter writes one).
-    let private passThrough (_: Context) (s: State) (node: NodeProto) =
+    /// Identity: of a constant (an initialiser or a Constant's output), a second name for that
+    /// constant (torch.onnx.export keeps one initialiser of two parameters with equal values, such
+    /// as the zero biases of two Linear layers, and writes the other as Identity(first) -> second);
+    /// of the chain's value, right after a dense layer, that layer's identity activation (as the
+    /// exporter writes it), and elsewhere an identity activation block (as the exporter writes one).
+    let private passThrough (ctx: Context) (s: State) (node: NodeProto) =
         checkArity node 1 1 1
         attrs node [] |> ignore
+        match ctx.Constants.TryGetValue node.Input.[0] with
+        | true, t when node.Input.[0] <> s.Current ->
+            // The same tensor under the alias (its data is not copied, nor counted as stored again:
+            // every node that reads it counts as a read, as for the original).
+            ctx.Constants.[node.Output.[0]] <- t
+            s
+        | _ ->
         dataInput s node 0
         match s.Pending with
         | Some _ -> mark { close s Activation.Identity with Current = node.Output.[0] }
@@ -373,9 +387,22 @@ module internal OnnxImport =
 
     /// Dropout at inference: a dropout block (the identity when predicting, dropping at its rate
     /// when trained further). The rate is the constant ratio input (opset 12+, FLOAT or DOUBLE),
-    /// the ratio attribute (older opsets) or ONNX's default 0.5.
+    /// the ratio attribute (older opsets) or ONNX's default 0.5; a ratio attribute at opset 12+,
+    /// or a second input before 12, is refused (not a valid model of its opset).
     let private dropout (ctx: Context) (s: State) (node: NodeProto) =
-        checkArity node 1 3 2
+        // Dropout-12 made the ratio an input (with training_mode and the attribute seed); before,
+        // the ratio is an attribute and the data the one input. A file mixing the two is not a
+        // valid model of its opset (ONNX Runtime refuses it).
+        if ctx.Opset >= 12 then
+            checkArity node 1 3 2
+            if node.Attribute |> Seq.exists (fun a -> a.Name = "ratio") then
+                fail node (sprintf "it has the attribute 'ratio', which Dropout no longer has from opset 12 on (the ratio is its second input), but the model uses opset %d." ctx.Opset)
+        else
+            if node.Input.Count > 1 then
+                fail node (sprintf "it has %d inputs; before opset 12, Dropout takes only its data (the ratio is an attribute), and the model uses opset %d." node.Input.Count ctx.Opset)
+            checkArity node 1 1 2
+            if node.Attribute |> Seq.exists (fun a -> a.Name = "seed") then
+                fail node (sprintf "it has the attribute 'seed', which Dropout has from opset 12 on, but the model uses opset %d." ctx.Opset)
         let a = attrs node [ "seed"; "ratio" ]
         dataInput s node 0
         if node.Input.Count = 3 && node.Input.[2] <> "" then
@@ -420,6 +447,13 @@ module internal OnnxImport =
         if s.Width >= 0 && width <> s.Width then fail node (sprintf "its scale has %d values but the previous block gives %d columns." width s.Width)
         width
 
+    /// Refuses the epsilon of a FLOAT normalisation operator (BatchNormalization,
+    /// LayerNormalization) that the exporter would refuse to write back (OnnxCommon.float32EpsilonProblem).
+    let private checkFloat32Epsilon (node: NodeProto) (eps: float) =
+        match float32EpsilonProblem eps with
+        | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
+        | None -> ()
+
     /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
     let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
         let bn =
@@ -450,6 +484,7 @@ module internal OnnxImport =
             | Some text when (match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> float32 (1.0 - m) = momentumAttr | _ -> false) ->
                 Double.Parse(text, CultureInfo.InvariantCulture)
             | _ -> float (1.0m - decimal (shortest momentumAttr))
+        checkFloat32Epsilon node eps
         let width = normWidth ctx s node
         let vec i what = featureVector ctx s node i what width
         pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
@@ -476,6 +511,7 @@ module internal OnnxImport =
         let epsAttr = floatAttr node a "epsilon" 1e-5f
         if not (Single.IsFinite epsAttr) then fail node "its epsilon is not finite."
         let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
+        checkFloat32Epsilon node eps
         let width = normWidth ctx s node
         let scale = featureVector ctx s node 1 "scale" width
         let shift = if node.Input.Count = 3 && node.Input.[2] <> "" then featureVector ctx s node 2 "bias" width else Vector<float>.Build.Dense width
