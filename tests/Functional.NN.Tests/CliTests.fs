@@ -528,7 +528,7 @@ let tests =
                 Expect.equal (back.CellText(0, 0), back.CellText(1, 0)) ("-", "red") "read back with the marker: the same categories"
             finally Directory.Delete(dir, true)
         }
-        test "explain --method permutation --json writes null for a score that is not a number (R^2 of one row)" {
+        test "explain --method permutation refuses one row (every shuffle is the identity; R^2 needs two rows): exit 1, no plot" {
             let dir = tempDir ()
             try
                 let rows = [ for i in 0 .. 59 -> sprintf "%d,%d,%g" i (i % 7) (0.5 * float i + float (i % 7)) ]
@@ -536,13 +536,17 @@ let tests =
                 let code, _, err, _ = run dir [ "train"; "--data"; "reg.csv"; "--target"; "y"; "--epochs"; "5"; "--out"; "reg.fnn" ]
                 Expect.equal code 0 (sprintf "train (stderr: %s)" err)
                 File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b,y\n3,3,4.5\n")
-                // R^2 of one row is undefined (NaN, as scikit-learn's r2_score), and JSON has no NaN: null, as every other
-                // JSON report of the CLI writes it.
-                let code, out, err, _ = run dir [ "explain"; "--model"; "reg.fnn"; "--data"; "one.csv"; "--method"; "permutation"; "--json" ]
+                // Review finding: this exited 0 with null (NaN) figures and a plot of NaNs.
+                for extra in [ [ "--json" ]; [ "--plots"; "plots" ] ] do
+                    let out = expectError dir ([ "explain"; "--model"; "reg.fnn"; "--data"; "one.csv"; "--method"; "permutation" ] @ extra) 1
+                                          [ "needs at least 2 rows"; "one.csv has 1"; "identity" ]
+                    Expect.equal out "" "nothing printed"
+                Expect.isFalse (File.Exists(Path.Combine(dir, "plots", "importance.png"))) "no plot drawn"
+                // Two rows are scored.
+                File.WriteAllText(Path.Combine(dir, "two.csv"), "a,b,y\n3,3,4.5\n8,1,5\n")
+                let code, out, err, _ = run dir [ "explain"; "--model"; "reg.fnn"; "--data"; "two.csv"; "--method"; "permutation"; "--json" ]
                 Expect.equal code 0 (sprintf "explain (stderr: %s)" err)
-                let j = json out
-                Expect.equal (j.GetProperty("baseline_score").ValueKind) JsonValueKind.Null "baseline null"
-                Expect.equal (j.GetProperty("features").[0].GetProperty("mean").ValueKind) JsonValueKind.Null "mean null"
+                Expect.equal ((json out).GetProperty("baseline_score").ValueKind) JsonValueKind.Number "a finite R^2"
             finally Directory.Delete(dir, true)
         }
         test "--separator, --no-header, --missing drop, --missing-values and --task set the reading; bad data are refused before training" {
