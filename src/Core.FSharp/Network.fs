@@ -701,9 +701,10 @@ module Network =
             | None -> ()
 
     /// The widest matrix a batch makes on its way through the network: the most columns of its
-    /// inputs and of any block's input or output (nested blocks included).
+    /// inputs and of any block's input or output (nested blocks included); 0 for blocks that fix no
+    /// width (a network of a dropout alone keeps its input's width).
     let widest (net: Network) : int =
-        let mutable w = net.InputSize
+        let mutable w = net.Blocks |> List.tryPick Block.inputWidth |> Option.defaultValue 0
         Block.iter (fun b ->
             match b with
             | Block.Dense d -> w <- max w (max d.InputSize d.OutputSize)
@@ -740,6 +741,7 @@ module Network =
     /// float32. Raises ArgumentException (ParamName "x") for a batch too large for one matrix
     /// (`checkBatchEntries`).
     let forwardIn (mode: Mode) (net: Network) (x: Matrix<float>) : Trace =
+        // (A batch's own width never needs checking: x exists, and blocks that fix no width keep it.)
         checkBatchEntries net "x" x.RowCount
         let p = net.Precision
         { Steps = Block.forwardAll p mode (ref 0) net.Blocks (Precision.roundMatrix p x) }
@@ -776,7 +778,7 @@ module Network =
                 Mat.checkFinite "x" x
                 if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 "x" x
                 let n = x.RowCount
-                let rows = max 1 (ReferenceChunkEntries / widest net)
+                let rows = max 1 (ReferenceChunkEntries / max 1 (max x.ColumnCount (widest net)))
                 if n <= rows then (forwardUnchecked net x).Output
                 else
                     // In chunks of rows (each row's output is its own in inference mode): no matrix
