@@ -1,4 +1,4 @@
-// The third note's loan example (section 7): a bank's network refuses you a loan, and you want to
+// Note 003's loan example (section 7): a bank's network refuses you a loan, and you want to
 // know why, not "the computer decided". A small synthetic loan table, a trained pipeline, one
 // refused applicant, and the refusal explained per feature by integrated gradients from the average
 // applicant, with a bar chart (scripts/output/loan-refusal.png). See docs/explanations.md.

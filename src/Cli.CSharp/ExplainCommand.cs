@@ -183,6 +183,10 @@ public static class ExplainCommand
 
     private static int Permutation(TextWriter w, Pipeline model, Dataset data, string dataName, int repeats, long seed, bool json, string? plots)
     {
+        // One row measures nothing (every permutation is the identity; R^2 of one row is undefined): refused before any
+        // scoring or plot, as the library refuses it.
+        if (data.SampleCount < Explanations.MinRows)
+            throw new ArgumentException($"--method permutation needs at least {Explanations.MinRows} rows, but {dataName} has {data.SampleCount}: with one row every shuffle is the identity, so it measures nothing (and R² needs two rows)");
         var imp = model.PermutationImportance(data, repeats, seed);
         var written = new List<string>();
         if (plots is not null)
@@ -198,7 +202,8 @@ public static class ExplainCommand
             {
                 ["method"] = "permutation",
                 ["scorer"] = imp.Scorer,
-                // A score that is not a number (R^2 of one row is undefined) is written null, as Report.Json writes it.
+                // A score that is not a number would be written null, as Report.Json writes it (the default scorers give
+                // finite scores on the two or more rows taken above).
                 ["baseline_score"] = Finite(imp.BaselineScore),
                 ["repeats"] = imp.Repeats,
                 ["seed"] = seed,

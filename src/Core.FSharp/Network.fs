@@ -700,10 +700,49 @@ module Network =
                 Check.fail name (sprintf "%s has %d row, but block %s (batch normalisation) in training mode needs at least 2 rows per batch (it normalises by the batch's variance); use a batch size of 2 or more." name rows position)
             | None -> ()
 
-    /// The forward pass in a mode, without argument checks, keeping what backward needs. For a
-    /// Float32 network X is rounded to float32 first, and each block's output (a dense layer's
-    /// Z = A W + 1 b and s(Z), products and sums accumulated in float64) is rounded once to float32.
+    /// The widest matrix a batch makes on its way through the network: the most columns of its
+    /// inputs and of any block's input or output (nested blocks included); 0 for blocks that fix no
+    /// width (a network of a dropout alone keeps its input's width).
+    let widest (net: Network) : int =
+        let mutable w = net.Blocks |> List.tryPick Block.inputWidth |> Option.defaultValue 0
+        Block.iter (fun b ->
+            match b with
+            | Block.Dense d -> w <- max w (max d.InputSize d.OutputSize)
+            | Block.Custom c -> w <- max w (max c.InputSize c.OutputSize)
+            | Block.BatchNorm n -> w <- max w n.Width
+            | Block.LayerNorm n -> w <- max w n.Width
+            | Block.Activation _ | Block.Dropout _ | Block.Residual _ -> ()) net.Blocks
+        w
+
+    /// Raises ArgumentException (ParamName `name`) when a batch of `rows` rows would make a matrix
+    /// (rows x `widest net`) of more entries than one array holds (Array.MaxLength, 2,147,483,591):
+    /// the reference backend's forward and backward passes hold each block's output as one
+    /// matrix, and MathNet fails past that with an untyped error. The message names both numbers.
+    /// `forwardIn` (so `forward`, the losses, gradients and training on the reference backend)
+    /// checks it; `predictWith` Backend.Reference passes such a batch in row chunks instead.
+    let checkBatchEntries (net: Network) (name: string) (rows: int) =
+        let w = widest net
+        if int64 rows * int64 w > int64 Array.MaxLength then
+            Check.fail name
+                (sprintf "%s has %d rows and the network's widest layer %d units: one pass of the batch would need a %d x %d matrix (%d entries), more than the %d one array holds. Pass at most %d rows at a time (Network.predict does so itself)."
+                    name rows w rows w (int64 rows * int64 w) Array.MaxLength (Array.MaxLength / w))
+
+    /// The most entries (rows x widest layer) of a batch the reference backend's `predictWith`
+    /// passes at once: 4,194,304 (32 MB per float64 matrix). A larger batch is predicted in chunks
+    /// of max 1 (ReferenceChunkEntries / widest) rows; each row's output depends on that row only
+    /// in inference mode, so the answer is the unchunked one's (and the kernels', within their
+    /// documented tolerance), in bounded memory.
+    [<Literal>]
+    let ReferenceChunkEntries = 4194304
+
+    /// The forward pass in a mode, without argument checks of the values, keeping what backward
+    /// needs. For a Float32 network X is rounded to float32 first, and each block's output (a dense
+    /// layer's Z = A W + 1 b and s(Z), products and sums accumulated in float64) is rounded once to
+    /// float32. Raises ArgumentException (ParamName "x") for a batch too large for one matrix
+    /// (`checkBatchEntries`).
     let forwardIn (mode: Mode) (net: Network) (x: Matrix<float>) : Trace =
+        // (A batch's own width never needs checking: x exists, and blocks that fix no width keep it.)
+        checkBatchEntries net "x" x.RowCount
         let p = net.Precision
         { Steps = Block.forwardAll p mode (ref 0) net.Blocks (Precision.roundMatrix p x) }
 
@@ -724,7 +763,9 @@ module Network =
     /// The network's output for a batch X (n x d_in): an n x d_out matrix, computed by the given
     /// backend (`Backend.Auto`: the kernels wherever they support the network). Raises
     /// ArgumentException for a bad X, for blocks whose widths do not agree (ParamName "net", as
-    /// `ofBlocks` says it), or for Backend.Kernels on a network they do not support.
+    /// `ofBlocks` says it), or for Backend.Kernels on a network they do not support. The reference
+    /// backend passes a batch of more than ReferenceChunkEntries entries (rows x widest layer) in
+    /// chunks of rows, as the kernels pass theirs in chunks of 256 rows.
     let predictWith (backend: Backend) (net: Network) (x: Matrix<float>) : Matrix<float> =
         checkInputShape net "x" x
         let out =
@@ -736,7 +777,23 @@ module Network =
                 // The shape and the blocks are checked above: only the values here.
                 Mat.checkFinite "x" x
                 if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 "x" x
-                (forwardUnchecked net x).Output
+                let n = x.RowCount
+                let rows = max 1 (ReferenceChunkEntries / max 1 (max x.ColumnCount (widest net)))
+                if n <= rows then (forwardUnchecked net x).Output
+                else
+                    // In chunks of rows (each row's output is its own in inference mode): no matrix
+                    // above ReferenceChunkEntries entries (or one row), however many rows.
+                    let outputs = net.OutputSize
+                    if int64 n * int64 outputs > int64 Array.MaxLength then
+                        Check.fail "x" (sprintf "x has %d rows and the network %d outputs: the output would be a %d x %d matrix (%d entries), more than the %d one array holds. Predict at most %d rows at a time." n outputs n outputs (int64 n * int64 outputs) Array.MaxLength (Array.MaxLength / outputs))
+                    let out = Matrix<float>.Build.Dense(n, outputs)
+                    let d = x.ColumnCount
+                    let mutable r0 = 0
+                    while r0 < n do
+                        let m = min rows (n - r0)
+                        out.SetSubMatrix(r0, 0, (forwardUnchecked net (x.SubMatrix(r0, m, 0, d))).Output)
+                        r0 <- r0 + m
+                    out
         checkOutput "x" x out
         out
 

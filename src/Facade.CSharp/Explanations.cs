@@ -181,6 +181,11 @@ public static class Explanations
     /// standard error falls as 1/sqrt(repeats), so 10,000 repeats make it 1% of one shuffle's spread.</summary>
     public const int MaxRepeats = FN.Importance.RepeatLimit;
 
+    /// <summary>The fewest rows permutation importance takes (2): with one row every permutation is the identity, so
+    /// shuffling a column changes nothing (and R^2 needs two rows). Fewer rows raise ArgumentException naming x
+    /// (a pipeline's: dataset), for every scorer.</summary>
+    public const int MinRows = FN.Importance.MinRows;
+
     // The core's selector is the C# softmax flag and output index: its refusal of the softmax of a one-output network
     // names softmax, in C# words.
     private static readonly (string Core, string Facade)[] SoftmaxNames = { ("selector", "softmax") };
@@ -247,13 +252,14 @@ public static class Explanations
 
     /// <summary>Permutation importance of a pipeline on labelled data: accuracy drop for a classifier, R^2 drop for a
     /// regressor, <paramref name="repeats"/> shuffles per feature drawn from <paramref name="seed"/>.</summary>
-    /// <exception cref="ArgumentException">repeats &lt; 1, or data that do not fit the model.</exception>
+    /// <exception cref="ArgumentException">repeats &lt; 1, data that do not fit the model, or a data set of fewer than
+    /// <see cref="MinRows"/> rows (ParamName "dataset").</exception>
     /// <exception cref="ArgumentOutOfRangeException">repeats above <see cref="MaxRepeats"/>.</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(dataset);
-        return new(FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed));
+        return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
     }
 
     /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames).</summary>
@@ -264,7 +270,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(scorer);
         var f = FuncConvert.FromFunc<Matrix<double>, double>(m => scorer(m.ToArray()));
-        return new(FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed));
+        return new(Errors.Run(() => FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
     }
 
     /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):

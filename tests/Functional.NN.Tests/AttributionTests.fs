@@ -608,6 +608,40 @@ let tests =
             Expect.stringContains e.Message "the model has 2 outputs" "says why"
         }
 
+        test "permutation importance refuses fewer than two rows for every scorer and path, naming x (a pipeline's data), saying why" {
+            // Review finding: one row gave BaselineScore NaN and NaN means (R^2 of one row is undefined).
+            // With one row the only permutation is the identity (by hand), so nothing is measured.
+            Expect.equal Importance.MinRows 2 "the documented minimum"
+            let one = Mat.init 1 2 (fun _ j -> float j)
+            let expectRows (param: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message)
+                    Expect.stringContains e.Message (param + " has 1 row") "names the count"
+                    Expect.stringContains e.Message "at least 2" "names the minimum"
+                    Expect.stringContains e.Message "identity" "says why"
+                | e -> failtestf "expected ArgumentException naming %s, got %O" param e
+            let net = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |]; [| 2.0 |] ]) None Activation.Identity ]
+            expectRows "x" (fun () -> Importance.ofNetwork net null one (Target.Values [| 1.0 |]) 3 1L |> ignore)
+            // Accuracy of one row is defined, but a shuffle of one row still changes nothing: refused too.
+            expectRows "x" (fun () -> Importance.ofNetwork net null one (Target.Classes ([| 1 |], [| "a"; "b" |])) 3 1L |> ignore)
+            let lin = LinearModel.create (Mat.ofRows [ [| 1.0 |]; [| 2.0 |] ]) (Vector<float>.Build.Dense [| 0.0 |]) true null
+            expectRows "x" (fun () -> Importance.ofLinearModel lin one (Target.Values [| 1.0 |]) 3 1L |> ignore)
+            expectRows "x" (fun () -> Importance.permutation "s" (fun _ -> 1.0) (FeatureMap.identity [| "a"; "b" |]) one 3 1L |> ignore)
+            expectRows "x" (fun () -> Importance.withPermutations "s" (fun _ -> 1.0) (FeatureMap.identity [| "a"; "b" |]) one 1 (fun _ _ -> [| 0 |]) |> ignore)
+            let data = Csv.loadText (CsvOptions.Default.WithTarget "y") "a,b,y\n0,1,1\n1,0,2\n2,2,3\n3,1,5\n"
+            let model = PipelineFit.untrained FitOptions.Default data
+            let oneRow = Csv.loadText (CsvOptions.Default.WithTarget "y") "a,b,y\n0,1,1\n"
+            expectRows "data" (fun () -> Importance.ofPipeline model oneRow 3 1L |> ignore)
+            expectRows "data" (fun () -> Importance.ofPipelineWith "s" (fun _ -> 1.0) model oneRow 3 1L |> ignore)
+            // Two rows are taken: R^2 is finite there (here a model predicting 0 on targets 1 and 2:
+            // by hand SS_res = 1 + 4 = 5, SS_tot = 0.25 + 0.25 = 0.5, R^2 = 1 - 10 = -9).
+            let zero = Network.create [ Dense.create (Mat.ofRows [ [| 0.0 |]; [| 0.0 |] ]) None Activation.Identity ]
+            let two = Importance.ofNetwork zero null (Mat.init 2 2 (fun i j -> float (i + j))) (Target.Values [| 1.0; 2.0 |]) 3 1L
+            Expect.equal two.BaselineScore -9.0 "R^2 of two rows, by hand"
+            Expect.equal two.Means [| 0.0; 0.0 |] "a model that reads nothing loses nothing"
+        }
+
         test "a pipeline with a text column: permutation importance per original column, each shuffled raw (its one-hot inputs together), as defined" {
             // 80 rows: a text column (red, green, blue) and a number in [-1, 1] from the library's Rng;
             // class "yes" when (colour = red) differs from (size > 0), so both columns matter.
@@ -728,6 +762,19 @@ let tests =
             match Expect.throwsC (fun () -> FunctionalNN.Explanations.PermutationImportance(model, data, 0, 1L) |> ignore) id with
             | :? ArgumentException as ex -> Expect.equal ex.ParamName "repeats" "facade ParamName"
             | ex -> failtestf "expected ArgumentException, got %O" ex
+            // One row: refused naming the C# parameter, in C# words (see the core test of MinRows).
+            Expect.equal FunctionalNN.Explanations.MinRows Importance.MinRows "Explanations.MinRows"
+            match Expect.throwsC (fun () -> FunctionalNN.Explanations.PermutationImportance(model, data.SelectRows [| 0 |], 2, 1L) |> ignore) id with
+            | :? ArgumentException as ex ->
+                Expect.equal ex.ParamName "dataset" "facade ParamName"
+                Expect.stringStarts ex.Message "dataset has 1 row" "the message names the C# parameter"
+            | ex -> failtestf "expected ArgumentException, got %O" ex
+            let net = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            for call in [ (fun () -> FunctionalNN.Explanations.PermutationImportance(net, array2D [ [ 0.0; 1.0 ] ], [| 1.0 |]) |> ignore)
+                          (fun () -> FunctionalNN.Explanations.PermutationImportance(net, array2D [ [ 0.0; 1.0 ] ], [| 1 |]) |> ignore) ] do
+                match Expect.throwsC call id with
+                | :? ArgumentException as ex -> Expect.equal ex.ParamName "x" "facade ParamName"
+                | ex -> failtestf "expected ArgumentException, got %O" ex
         }
     
         test "a pipeline against reference rows: their mean as the network sees it (filled, one-hot), with any scaler" {

@@ -287,6 +287,71 @@ let expectFloat32OverloadMatches (p: Predictor) (x: Matrix<float>) (what: string
 [<Tests>]
 let tests =
     testList "Backends" [
+        test "a batch too large for one matrix: the reference's forward pass and loss gradients refuse it naming x with both numbers" {
+            // Review finding: predictWith Backend.Reference on 65536 rows through 65537 hidden units
+            // (65536 x 65537 = 4,295,032,832 entries, by hand, above Array.MaxLength = 2,147,483,591)
+            // failed inside MathNet with an untyped AggregateException / IndexOutOfRangeException.
+            let net = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 65538
+            Expect.equal (Network.widest net) 65537 "65538 points, 65537 hidden units"
+            let x = Mat.init 65536 1 (fun i _ -> float i / 65536.0)
+            let y = Mat.zeros 65536 1
+            let expectTooLarge (what: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "x" (what + ": ParamName")
+                    for part in [ "65536 rows"; "65537 units"; "4295032832"; "2147483591" ] do
+                        Expect.stringContains e.Message part (what + ": the message")
+                | e -> failtestf "%s: expected ArgumentException naming x, got %O" what e
+            expectTooLarge "forward" (fun () -> Network.forward net x |> ignore)
+            expectTooLarge "lossAndGradient" (fun () -> Network.lossAndGradient net Loss.MeanSquaredError x y |> ignore)
+            expectTooLarge "lossAndGradientIn (training mode)" (fun () -> Network.lossAndGradientIn (Mode.Training 1UL) net Loss.MeanSquaredError x y |> ignore)
+            // (Network.loss predicts on the auto backend, here the kernels, in chunks of 256 rows: it takes the batch.)
+            // The bound itself: Array.MaxLength / 65537 = 32767 rows (integer division, by hand) fit, one more does not.
+            Network.checkBatchEntries net "x" 32767
+            expectTooLarge "checkBatchEntries" (fun () -> Network.checkBatchEntries net "x" 65536)
+            Expect.throwsT<ArgumentException> (fun () -> Network.checkBatchEntries net "x" 32768) "one row above the bound"
+        }
+
+        test "predictWith Backend.Reference passes a batch of more than ReferenceChunkEntries entries in chunks of rows, with the same answer" {
+            // The ReLU interpolant of sin at 2049 equally spaced points of [0, 1] (2048 hidden units),
+            // with an identity custom block of that width between its layers that records the most
+            // rows one forward pass is given. 4096 rows x 2048 units = 8,388,608 entries, above
+            // ReferenceChunkEntries = 4,194,304: chunks of 4194304 / 2048 = 2048 rows (by hand).
+            let interp = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 2049
+            let most = ref 0
+            let recorder =
+                { new ICustomBlock with
+                    member _.Name = "recorder"
+                    member _.InputSize = 2048
+                    member _.OutputSize = 2048
+                    member _.Parameters = [||]
+                    member this.WithParameters _ = this
+                    member _.Forward(x, _) = lock most (fun () -> most.Value <- max most.Value x.RowCount); x
+                    member _.Backward(_, _, g, _) = g, [||] }
+            let net = Network.ofBlocks [ interp.Blocks.[0]; Block.Custom recorder; interp.Blocks.[1] ]
+            let n = 4096
+            let x = Mat.init n 1 (fun i _ -> (float i + 0.5) / float n)
+            let out = Network.predictWith Backend.Reference net x
+            Expect.equal most.Value 2048 "no forward pass saw more than 2048 rows"
+            Expect.equal (out.RowCount, out.ColumnCount) (n, 1) "one output per row"
+            // Expected: the piecewise linear interpolation of sin between the knots k / 2048, written
+            // here from its definition (what the interpolant computes, note 000), independent of the network.
+            let h = 1.0 / 2048.0
+            for i in 0 .. n - 1 do
+                let t = x.[i, 0]
+                let k = min 2047 (int (t / h))
+                let x0, x1 = float k * h, float (k + 1) * h
+                let expected = sin x0 + (t - x0) / (x1 - x0) * (sin x1 - sin x0)
+                Expect.isLessThanOrEqual (abs (out.[i, 0] - expected)) 1e-12 (sprintf "row %d" i)
+            // The kernels (chunks of 256 rows) on the interpolant itself, within their float64 tolerance.
+            let r = Network.predictWith Backend.Reference interp x
+            let kernels = Network.predictWith Backend.Kernels interp x
+            for i in 0 .. n - 1 do
+                Expect.isLessThanOrEqual (abs (r.[i, 0] - kernels.[i, 0])) (1e-9 * (1.0 + abs r.[i, 0])) (sprintf "kernels, row %d" i)
+                Expect.equal r.[i, 0] out.[i, 0] "the recorder changes nothing"
+            Expect.equal Network.ReferenceChunkEntries 4194304 "the documented chunk size"
+        }
+
         for precision in precisions do
             testPropertyWithConfig (config 300) (sprintf "%A: the kernels' predictions equal the reference's on random networks of every activation, with and without bias" precision) <| fun (c: Case) ->
                 let net = inPrecision precision c

@@ -509,12 +509,15 @@ module Csv =
         | Some v -> v
         | None -> notFiniteNumber line name text
 
-    /// The named columns as an n x d matrix of numbers (in the order of `names`).
+    /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
+    /// row by row, so the first bad one (empty, or not a finite number) in that order is the error.
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
         CsvOptions.CheckNames "names" names |> ignore
         let maps = indexMaps table.Header
         let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
-        Mat.init table.Rows.Length cols.Length (fun i j -> number table i cols.[j])
+        // Row by row (Mat.init fills column by column, which named a later row's empty cell in an earlier column first).
+        let values = Array.init table.Rows.Length (fun i -> cols |> Array.map (number table i))
+        Mat.init table.Rows.Length cols.Length (fun i j -> values.[i].[j])
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
     /// when every label is a number ("2" before "10"), otherwise by ordinal string comparison.
@@ -708,12 +711,19 @@ module Csv =
             | MissingPolicy.Drop -> keep.[i] <- false
             | _ -> if isTarget then keep.[i] <- false
         // A reader of numbers only (a linear model's features): the first present feature cell, row by row, that is not
-        // a finite number is the error `numericColumns` gives for it, before any column is read as text.
+        // a finite number is the error `numericColumns` gives for it, before any column is read as text. Under the
+        // policy Error a missing cell is a bad cell too, taken in the same order (the row's features, then its target):
+        // the first bad cell row by row is the one named, missing or not a number.
         if numbersOnly then
+            let strict = options.Missing = MissingPolicy.Error
             for i in 0 .. n - 1 do
                 for col in featureCols do
-                    if not (isMissingAt i col) && (finite table.Rows.[i].[col]).IsNone then
+                    if isMissingAt i col then (if strict then noteMissing i col false)
+                    elif (finite table.Rows.[i].[col]).IsNone then
                         notFiniteNumber table.Lines.[i] table.Header.[col] table.Rows.[i].[col]
+                match targetIndex with
+                | Some t when strict && readTarget && isMissingAt i t -> noteMissing i t true
+                | _ -> ()
         // A column whose every present cell is a number between apostrophes ('1.5'), read with another quote
         // character: the file quotes fields with ', and its numbers would be read as text categories (or class
         // names) with the apostrophes kept, silently. An error with the way out, unless the column is named text.
@@ -903,16 +913,18 @@ module Csv =
         checkOptions options
         loadWith false false options (readText path)
 
-    /// `loadFeatures` for a model that reads numbers only (a linear model): the first present feature cell
-    /// (row by row, in the order of the features) that is not a finite number is a DataFormatException
-    /// naming its line, its column and its text, the error `numericColumns` gives for the same cell.
+    /// `loadFeatures` for a model that reads numbers only (a linear model): the first bad feature cell
+    /// (row by row, in the order of the features), a present one that is not a finite number or, under
+    /// MissingPolicy.Error, a missing one, is a DataFormatException naming its line, its column and its
+    /// text, the error `numericColumns` (or the missing-value policy) gives for the same cell.
     let loadNumericFeatures (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
         loadWith false true options (readText path)
 
     /// `load` for a model that reads numbers only (a linear model's evaluation): the target as `load`
-    /// reads it, and the features as `loadNumericFeatures` does (a cell that is not a finite number is
-    /// the error naming its line, column and text; no column is read as text).
+    /// reads it, and the features as `loadNumericFeatures` does (the first bad cell row by row, not a
+    /// finite number or, under MissingPolicy.Error, missing, a row's target after its features, is the
+    /// error naming its line, column and text; no column is read as text).
     let loadNumeric (options: CsvOptions) (path: string) : Dataset =
         checkOptions options
         loadWith true true options (readText path)

@@ -34,8 +34,20 @@ module Importance =
     [<Literal>]
     let RepeatLimit = 10000
 
+    /// The fewest rows permutation importance takes: 2. With one row every permutation is the
+    /// identity, so no shuffle changes the data and every drop is 0 whatever the model does (and
+    /// R^2, the default score of values, needs two rows: it is NaN for one); fewer rows are an
+    /// ArgumentException before any scoring, for every scorer.
+    [<Literal>]
+    let MinRows = 2
+
+    let private rowsMessage (name: string) (rows: int) =
+        sprintf "%s has %d %s, but permutation importance needs at least %d: with one row every permutation is the identity, so shuffling a column changes nothing and measures nothing (and R^2 needs two rows)."
+            name rows (if rows = 1 then "row" else "rows") MinRows
+
     let private check (x: Matrix<float>) (repeats: int) =
         Mat.checkBatch "x" x
+        if x.RowCount < MinRows then Check.fail "x" (rowsMessage "x" x.RowCount)
         if repeats < 1 then Check.fail "repeats" (sprintf "repeats must be at least 1, but is %d." repeats)
         if repeats > RepeatLimit then
             raise (ArgumentOutOfRangeException("repeats", sprintf "repeats is %d, above the limit of %d shuffles per column." repeats RepeatLimit))
@@ -144,6 +156,10 @@ module Importance =
             let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
             "r2", (fun xp -> RegressionMetrics.r2 (predict xp) y)
 
+    /// A data set of fewer than MinRows rows is refused naming "data" (see MinRows).
+    let private checkDataRows (data: Dataset) =
+        if data.Features.RowCount < MinRows then Check.fail "data" (rowsMessage "data" data.Features.RowCount)
+
     let private namesOr (names: string[]) (width: int) =
         if isNull names || names.Length <> width then Array.init width (sprintf "x%d") else names
 
@@ -160,6 +176,7 @@ module Importance =
     /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for values.
     let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         Network.checkInput net "x" x
+        check x repeats
         // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
         let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
         let scorer, score = defaultScore predict net.OutputSize target x.RowCount
@@ -169,6 +186,7 @@ module Importance =
     /// class 1 when x w + b > 0), R^2 for values.
     let ofLinearModel (model: LinearModel) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         LinearModel.checkInput model "x" x
+        check x repeats
         let scorer, score = defaultScore (LinearModel.predict model) model.OutputSize target x.RowCount
         permutation scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
 
@@ -179,6 +197,7 @@ module Importance =
     let ofPipeline (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
+        checkDataRows data
         let x = Pipeline.featuresOf pipeline data
         let scorer, score =
             match data.Target with
@@ -197,4 +216,5 @@ module Importance =
     let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
+        checkDataRows data
         permutation scorer score (FeatureMap.identity pipeline.FeatureNames) (Pipeline.featuresOf pipeline data) repeats seed
