@@ -762,7 +762,9 @@ module internal OnnxImport =
     /// it is exactly what the exporter writes for that pipeline at the file's opset (every node,
     /// initialiser, input, output and function), so what an ONNX runtime computes with the file
     /// is what the pipeline computes; anything else is an OnnxFormatException naming the first
-    /// node that differs.
+    /// node that differs, or, for a file without the guard for refused rows (the nodes
+    /// 'refused.*', written by versions of the library before it), saying so and to export the
+    /// pipeline again from its .fnn model.
     let readPipeline (bytes: byte[]) : Pipeline =
         let model, opset = parseModel bytes
         let meta = metadataOf model
@@ -848,6 +850,11 @@ module internal OnnxImport =
             with :? ArgumentException as e ->
                 bad (sprintf "The pipeline the file describes cannot be written back by the exporter at opset %d, so the file is not one of its exports: %s" opset (plain e))
         let g, e = graph, expected.Graph
+        // The exporter's guard for refused rows (OnnxExport.refusedRows): a file without it was written
+        // by an earlier version of the library, whose outputs were confident answers on such rows.
+        let isGuard (n: NodeProto) = n.Name = "refused" || n.Name.StartsWith("refused.", StringComparison.Ordinal)
+        if Seq.exists isGuard e.Node && not (Seq.exists isGuard g.Node) then
+            bad "The pipeline was written by an earlier version of the library, without the guard for refused values (the nodes 'refused.*', which give a row the library refuses, such as one with an infinity, a missing value the policy does not fill or a text code that is not a category index, NaN outputs and class index -1); this version does not read that form. Export the pipeline again from its .fnn model (fnn export --model <file>.fnn --out <file>.onnx, or Onnx.exportPipeline)."
         for i in 0 .. max g.Node.Count e.Node.Count - 1 do
             if i >= g.Node.Count then
                 bad (sprintf "The graph ends before the node '%s' (%s) that the exporter writes for the pipeline its metadata and initialisers describe." e.Node.[i].Name e.Node.[i].OpType)
