@@ -1334,5 +1334,44 @@ let tests =
                             Expect.stringContains e.Message "Export the pipeline again from its .fnn model" what
                         | e -> failtestf "%s: %O" what e
             }
+            test "a DOUBLE BatchNormalization or LayerNormalization with epsilon 1e-45 imports and predicts as ONNX Runtime runs it" {
+                let x, _, _ = torchExpected "torch_batchnorm_f64"
+                let setEpsilon (n: NodeProto) =
+                    n.DocString <- ""
+                    match n.Attribute |> Seq.tryFind (fun a -> a.Name = "epsilon") with
+                    | Some a -> a.F <- 1e-45f
+                    | None -> n.Attribute.Add(AttributeProto(Name = "epsilon", Type = AttributeProto.Types.AttributeType.Float, F = 1e-45f))
+                // torch's float64 BatchNorm1d export with its eps set to 1e-45 (float32's smallest subnormal).
+                let batchNorm =
+                    let m = parse (File.ReadAllBytes(fixture "torch_batchnorm_f64.onnx"))
+                    setEpsilon (m.Graph.Node |> Seq.find (fun n -> n.OpType = "BatchNormalization"))
+                    m
+                // The same graph with a LayerNormalization (x, scale, bias) in the BatchNormalization's place, at opset 17.
+                let layerNorm =
+                    let m = batchNorm.Clone()
+                    let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = "BatchNormalization")
+                    let unused = [ n.Input.[3]; n.Input.[4] ]
+                    n.OpType <- "LayerNormalization"
+                    n.Input.RemoveAt 4
+                    n.Input.RemoveAt 3
+                    n.Attribute.Clear()
+                    n.Attribute.Add(AttributeProto(Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = -1L))
+                    setEpsilon n
+                    for name in unused do
+                        m.Graph.Initializer.Remove(m.Graph.Initializer |> Seq.find (fun t -> t.Name = name)) |> ignore
+                        match m.Graph.Input |> Seq.tryFind (fun v -> v.Name = name) with
+                        | Some v -> m.Graph.Input.Remove v |> ignore
+                        | None -> ()
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- 17L
+                    m
+                for what, m in [ "BatchNormalization", batchNorm; "LayerNormalization", layerNorm ] do
+                    let bytes = bytesOf m
+                    let r = Onnx.importNetwork bytes
+                    Expect.equal r.Network.Precision Precision.Float64 (what + ": a float64 network")
+                    let eps = r.Network.Blocks |> List.pick (function Block.BatchNorm b -> Some b.Epsilon | Block.LayerNorm l -> Some l.Epsilon | _ -> None)
+                    Expect.equal eps 1e-45 (what + ": the epsilon read")
+                    let ort = floats (ortRun bytes m.Graph.Input.[0].Name false x) m.Graph.Output.[0].Name
+                    expectClose 1e-12 (what + ": ONNX Runtime's outputs") ort (Network.predict r.Network x)
+            }
         ]
     ]

@@ -447,12 +447,15 @@ module internal OnnxImport =
         if s.Width >= 0 && width <> s.Width then fail node (sprintf "its scale has %d values but the previous block gives %d columns." width s.Width)
         width
 
-    /// Refuses the epsilon of a FLOAT normalisation operator (BatchNormalization,
-    /// LayerNormalization) that the exporter would refuse to write back (OnnxCommon.float32EpsilonProblem).
-    let private checkFloat32Epsilon (node: NodeProto) (eps: float) =
-        match float32EpsilonProblem eps with
-        | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
-        | None -> ()
+    /// Refuses the epsilon of a normalisation operator (BatchNormalization, LayerNormalization)
+    /// in a FLOAT graph that the exporter would refuse to write back (OnnxCommon.float32EpsilonProblem);
+    /// a DOUBLE graph's epsilon is not held to float32's range (the exporter writes a Float64
+    /// network's epsilon as a DOUBLE input).
+    let private checkFloat32Epsilon (s: State) (node: NodeProto) (eps: float) =
+        if s.ElemType = floatType then
+            match float32EpsilonProblem eps with
+            | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
+            | None -> ()
 
     /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
     let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
@@ -484,7 +487,7 @@ module internal OnnxImport =
             | Some text when (match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> float32 (1.0 - m) = momentumAttr | _ -> false) ->
                 Double.Parse(text, CultureInfo.InvariantCulture)
             | _ -> float (1.0m - decimal (shortest momentumAttr))
-        checkFloat32Epsilon node eps
+        checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let vec i what = featureVector ctx s node i what width
         pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
@@ -511,7 +514,7 @@ module internal OnnxImport =
         let epsAttr = floatAttr node a "epsilon" 1e-5f
         if not (Single.IsFinite epsAttr) then fail node "its epsilon is not finite."
         let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
-        checkFloat32Epsilon node eps
+        checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let scale = featureVector ctx s node 1 "scale" width
         let shift = if node.Input.Count = 3 && node.Input.[2] <> "" then featureVector ctx s node 2 "bias" width else Vector<float>.Build.Dense width
