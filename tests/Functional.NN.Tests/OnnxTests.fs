@@ -1228,7 +1228,7 @@ let tests =
                             failtestf "row %d, output %d: ONNX Runtime %s, library %s, difference %g beyond the bound %g" i j (out.[i, j].ToString "R") (lib.[i, j].ToString "R") (abs (out.[i, j] - lib.[i, j])) bound
             }
         ]
-        testList "ONNX review: refused rows in pipelines, exports without the guard, DOUBLE epsilon" [
+        testList "ONNX review: refused rows in pipelines, exports without the guard, DOUBLE epsilon, CLI messages" [
             test "a pipeline export marks every row the library refuses (infinities, text codes not in range or not whole, float32 overflow) with NaN outputs and class_index -1, under every policy" {
                 // Columns: numeric, text (3 categories a, b, c), numeric.
                 let names = [| "f0"; "f1"; "f2" |]
@@ -1372,6 +1372,38 @@ let tests =
                     Expect.equal eps 1e-45 (what + ": the epsilon read")
                     let ort = floats (ortRun bytes m.Graph.Input.[0].Name false x) m.Graph.Output.[0].Name
                     expectClose 1e-12 (what + ": ONNX Runtime's outputs") ort (Network.predict r.Network x)
+            }
+            test "fnn predict --features in another case than the header: the float32 range error names the header's column and the cell's own text" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli4-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    // torch_mlp_f32: a FLOAT network of 4 inputs; 1E39 (so written) is beyond float32's largest
+                    // value, about 3.4028e38. The reader resolves --features A,B,C,D to the header's a,b,c,d.
+                    File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1E39,0,0\n")
+                    let code, text = run [ "predict"; "--model"; fixture "torch_mlp_f32.onnx"; "--data"; "big.csv"; "--features"; "A,B,C,D" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "Line 3, column 'b': '1E39' is beyond the range of float32" "the header's name and the cell's text"
+                finally Directory.Delete(dir, true)
+            }
+            test "fnn export of an ONNX file named other than .onnx says it is already an ONNX model, not to rename it" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli5-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    File.WriteAllBytes(Path.Combine(dir, "mlp.fnn"), File.ReadAllBytes(fixture "torch_mlp_f32.onnx"))
+                    let code, text = run [ "export"; "--model"; "mlp.fnn"; "--out"; "o.onnx" ]
+                    Expect.equal code 2 text
+                    Expect.stringContains text "mlp.fnn is already an ONNX model" "export: already ONNX"
+                    Expect.stringContains text "nothing to export" "export: nothing to do"
+                    Expect.isFalse (text.Contains "name it .onnx") "export: not the advice to rename it"
+                    Expect.isFalse (File.Exists(Path.Combine(dir, "o.onnx"))) "nothing written"
+                    // predict keeps the advice to name it .onnx (the name fnn reads ONNX files by).
+                    File.WriteAllText(Path.Combine(dir, "x.csv"), "a,b,c,d\n1,2,3,4\n")
+                    let code, text = run [ "predict"; "--model"; "mlp.fnn"; "--data"; "x.csv" ]
+                    Expect.notEqual code 0 text
+                    Expect.stringContains text "name it .onnx, the name fnn reads ONNX files by" "predict: the advice stays"
+                finally Directory.Delete(dir, true)
             }
         ]
     ]
