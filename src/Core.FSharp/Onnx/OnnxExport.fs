@@ -311,10 +311,11 @@ module internal OnnxExport =
     /// them): imputation `Where(IsNaN(x), fill, x)` when the policy fills; then, when a column
     /// is text, each run of numeric columns gathered as it is and each text column one-hot as
     /// `Cast(Equal(column, [0, 1, ..., k-1]))` (an unseen -1 gives all zeros), concatenated in
-    /// column order, as Preprocessor.transform. A code the library refuses (a missing value
-    /// the policy does not fill, an infinity, a code that is not a whole number in range, -1
-    /// under UnknownCategory.Error) gives all zeros here (or NaN for a numeric column); the
-    /// pipeline's outputs are made NaN for its row (`refusedRows`, used by pipelineModelCapped).
+    /// column order, as Preprocessor.transform. A text code the library refuses (a missing
+    /// value the policy does not fill, an infinity, a code that is not a whole number in range, -1
+    /// under UnknownCategory.Error) gives all zeros here, and a refused numeric cell (an infinity,
+    /// an unfilled NaN) passes on as it is; the pipeline's outputs are made NaN for such a row
+    /// (`refusedRows`, used by pipelineModelCapped).
     let private preprocessorStages (g: Graph) (pre: Preprocessor) (input: string) : string =
         let mutable x = input
         if pre.Fill.Length > 0 then
