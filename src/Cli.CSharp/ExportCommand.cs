@@ -23,6 +23,13 @@ public static class ExportCommand
         {
             return Export(modelPath, outPath, opset, w);
         }
+        catch (Exception e) when (e is ModelFormatException or Functional.NN.ModelFormatException
+                                  && e.Message.Contains(Functional.NN.ModelContainerModule.onnxHeadline, StringComparison.Ordinal))
+        {
+            // An ONNX file under another name than .onnx: the reader's advice (name it .onnx) is right for the commands that
+            // read ONNX, but export would then refuse it as ONNX; for export there is nothing to do.
+            throw new UsageException($"{modelPath} is already an ONNX model (its bytes are ONNX, whatever its name), so there is nothing to export: fnn export writes ONNX from a Functional.NN model file (a network or a pipeline); fnn import --onnx {modelPath} --out MODEL.fnn makes a model file of it");
+        }
         catch (ArgumentException e) when (e.ParamName == "opset")
         {
             // An opset in 13..17 that this model still cannot use (a float32 layer normalisation needs

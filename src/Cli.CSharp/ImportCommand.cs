@@ -142,17 +142,19 @@ public static class ImportCommand
     }
 
     // A float32 network takes values within float32's range only (about 3.4e38): a cell beyond it is a data error naming
-    // the file's line and the column, as every other cell the network cannot take (the network's own check names x's row
-    // and column index).
+    // the file's line, the column as the header names it and the cell's text, as every other cell the network cannot take
+    // (the network's own check names x's row and column index).
     private static void CheckFloat32Range(double[,] x, Functional.NN.CsvTable table, string[] features)
     {
         for (int i = 0; i < x.GetLength(0); i++)
             for (int j = 0; j < x.GetLength(1); j++)
                 if (Math.Abs(x[i, j]) > float.MaxValue)
                 {
-                    var name = features[j];
-                    var col = Array.IndexOf(table.Header, name);
-                    var text = col >= 0 ? table.Rows[i][col] : x[i, j].ToString("R", CultureInfo.InvariantCulture);
+                    // The column as the reader resolved --features (Csv.columnIndex: exact, else NFC, else ignoring
+                    // case), named as the header spells it, and the cell's own text.
+                    var col = Functional.NN.Csv.columnIndex(table, features[j]);
+                    var name = table.Header[col];
+                    var text = table.Rows[i][col];
                     var line = table.Lines[i];
                     throw new Functional.NN.DataFormatException(
                         $"Line {line}, column '{Functional.NN.Csv.quoteText(name)}': '{Functional.NN.Csv.quoteText(text)}' is beyond the range of float32 (about 3.4e38), the network's precision.",

@@ -178,9 +178,13 @@ module ModelContainer =
             try utf8.GetString(bytes, pos - n, n)
             with :? DecoderFallbackException -> bad (sprintf "At byte %d %s is not valid UTF-8." at what)
 
+    /// The start of the error for an ONNX model read as a model file (`onnxMessage`), which the
+    /// C# facade keeps when it names its own members in the rest (the CLI's fnn export tells it by this).
+    let onnxHeadline = "The file is an ONNX model, not a Functional.NN model file"
+
     /// The error for an ONNX model read as a model file (an export saved under another name).
     let onnxMessage =
-        "The file is an ONNX model, not a Functional.NN model file: read it with the ONNX importer (Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)."
+        onnxHeadline + ": read it with the ONNX importer (Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)."
 
     /// True when the bytes are an ONNX model: they start with ModelProto's ir_version field (tag
     /// 0x08, which ONNX writers put first) and parse as a ModelProto with a graph and an opset.

@@ -150,9 +150,10 @@ public static class OnnxExtensions
     {
         /// <summary>Writes the whole pipeline as an ONNX model (atomically): input "features" (N x features, DOUBLE,
         /// raw values), the scaling, the network, and outputs "outputs", then "probabilities" and "class_index" for a
-        /// classifier or "values" for a regressor; class and feature names in the metadata (docs/onnx.md). When the
-        /// missing-value policy fills nothing (<c>MissingValues.Error</c>, <c>MissingValues.Drop</c>), a row with a NaN in any feature gets
-        /// NaN outputs, probabilities and values and class_index -1 (the pipeline itself refuses such a row).</summary>
+        /// classifier or "values" for a regressor; class and feature names in the metadata (docs/onnx.md). A row the
+        /// pipeline itself refuses (a missing value the policy does not fill, an infinity, a text column's code that is not a category
+        /// index it accepts, a value that scales beyond the network's range) gets NaN outputs, probabilities and values and
+        /// class_index -1.</summary>
         /// <exception cref="ArgumentException">opset outside 13..17, a part of the pipeline ONNX export cannot write, or a
         /// pipeline whose ONNX file would be larger than the 1 GiB an import reads (ParamName "pipeline").</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)

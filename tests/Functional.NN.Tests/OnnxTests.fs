@@ -364,6 +364,31 @@ let tryImportWith (read: byte[] -> Network) (bytes: byte[]) : Result<string, exn
 let tryImport = tryImportWith (fun b -> (Onnx.importNetwork b).Network)
 let tryImportPipeline = tryImportWith (fun b -> (Onnx.importPipeline b).Network)
 
+/// A pipeline export with its guard for refused rows removed: the nodes and initialisers named
+/// "refused" or "refused.*" go, and each Where over "refused" becomes an Identity of its computed
+/// value: the graph an exporter without the guard wrote (for the import's message, and as the
+/// reference for the normal rows' bits).
+let withoutGuard (bytes: byte[]) =
+    let m = parse bytes
+    let isGuard (name: string) = name = "refused" || name.StartsWith("refused.", StringComparison.Ordinal)
+    let nodes =
+        m.Graph.Node
+        |> Seq.filter (fun n -> not (isGuard n.Name))
+        |> Seq.map (fun n ->
+            if n.OpType = "Where" && n.Input.[0] = "refused" then
+                let id = NodeProto(OpType = "Identity", Name = n.Name)
+                id.Input.Add n.Input.[2]
+                id.Output.Add n.Output.[0]
+                id
+            else n)
+        |> Array.ofSeq
+    m.Graph.Node.Clear()
+    m.Graph.Node.Add nodes
+    let inits = m.Graph.Initializer |> Seq.filter (fun t -> not (isGuard t.Name)) |> Array.ofSeq
+    m.Graph.Initializer.Clear()
+    m.Graph.Initializer.Add inits
+    bytesOf m
+
 [<Tests>]
 let tests =
     testList "ONNX" [
@@ -1201,6 +1226,184 @@ let tests =
                         let bound = 2.0 * gamma * terms
                         if not (abs (out.[i, j] - lib.[i, j]) <= bound) then
                             failtestf "row %d, output %d: ONNX Runtime %s, library %s, difference %g beyond the bound %g" i j (out.[i, j].ToString "R") (lib.[i, j].ToString "R") (abs (out.[i, j] - lib.[i, j])) bound
+            }
+        ]
+        testList "ONNX review: refused rows in pipelines, exports without the guard, DOUBLE epsilon, CLI messages" [
+            test "a pipeline export marks every row the library refuses (infinities, text codes not in range or not whole, float32 overflow) with NaN outputs and class_index -1, under every policy" {
+                // Columns: numeric, text (3 categories a, b, c), numeric.
+                let names = [| "f0"; "f1"; "f2" |]
+                let categories = [| [||]; [| "a"; "b"; "c" |]; [||] |]
+                let normal = Generators.m [ [ 0.5; 0.0; -1.2 ]; [ 2.0; 2.0; 0.3 ]; [ -1.0; 1.0; 4.0 ]; [ 0.25; 1.0; 1.5 ] ]
+                let row (values: float list) = Generators.m [ values ]
+                let mutable cases = 0
+                for policy in [ MissingPolicy.Error; MissingPolicy.Drop; MissingPolicy.Mean; MissingPolicy.MostFrequent ] do
+                    let fills = policy = MissingPolicy.Mean || policy = MissingPolicy.MostFrequent
+                    // A fill value per column; the text column's is a category index (b).
+                    let fill = if fills then [| 0.4; 1.0; 0.7 |] else [||]
+                    for unknown in [ UnknownCategory.Zeros; UnknownCategory.Error ] do
+                        let pre = Preprocessor.create categories policy fill unknown
+                        for precision in [ Precision.Float64; Precision.Float32 ] do
+                            // Rows the library refuses, each for its own reason (hand-made: 3 categories, codes 0, 1, 2).
+                            let refused =
+                                [ yield "+inf in a numeric column", row [ infinity; 1.0; 0.5 ]
+                                  yield "-inf in the last numeric column", row [ 0.5; 1.0; -infinity ]
+                                  yield "+inf as a text code", row [ 0.5; infinity; 0.5 ]
+                                  yield "-inf as a text code", row [ 0.5; -infinity; 0.5 ]
+                                  yield "text code 1.5", row [ 0.5; 1.5; 0.5 ]
+                                  yield "text code -0.5", row [ 0.5; -0.5; 0.5 ]
+                                  yield "text code 3 of 3 categories", row [ 0.5; 3.0; 0.5 ]
+                                  yield "text code 7", row [ 0.5; 7.0; 0.5 ]
+                                  yield "text code -2", row [ 0.5; -2.0; 0.5 ]
+                                  if unknown = UnknownCategory.Error then yield "unseen (-1) under UnknownCategory Error", row [ 0.5; -1.0; 0.5 ]
+                                  if not fills then
+                                      yield "NaN in a numeric column, not filled", row [ nan; 1.0; 0.5 ]
+                                      yield "NaN as a text code, not filled", row [ 0.5; nan; 0.5 ]
+                                  if precision = Precision.Float32 then
+                                      yield "1e39 (beyond float32) in a numeric column", row [ 1e39; 1.0; 0.5 ]
+                                      yield "-1e39 in the last column", row [ 0.5; 1.0; -1e39 ] ]
+                            // Rows the library accepts besides the normal ones.
+                            let accepted =
+                                [ if unknown = UnknownCategory.Zeros then yield row [ 0.25; -1.0; 1.5 ]
+                                  if fills then
+                                      yield row [ nan; 1.0; 0.5 ]
+                                      yield row [ 0.5; nan; 0.5 ] ]
+                            let good = List.fold (fun (m: Matrix<float>) (r: Matrix<float>) -> m.Stack r) normal accepted
+                            for kind in [ "softmax"; "logits"; "regression" ] do
+                                let outputs, loss, classes =
+                                    match kind with
+                                    | "softmax" -> 3, Loss.SoftmaxCrossEntropy, [| "x"; "y"; "z" |]
+                                    | "logits" -> 1, Loss.BinaryCrossEntropyWithLogits, [| "no"; "yes" |]
+                                    | _ -> 2, Loss.MeanSquaredError, [||]
+                                let net = Network.init pre.OutputWidth [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(outputs, Activation.Identity) ] 11L |> Network.withPrecision precision
+                                let scaler = Scaler.fitStandard (Preprocessor.transform pre names normal)
+                                let target = if classes.Length > 0 then Scaler.identity 0 else Scaler.create ScalingKind.Standard [| 10.0; -3.5 |] [| 2.5; 0.125 |]
+                                let p = Pipeline.createWith pre names scaler net loss "y" classes target
+                                for opset in [ 13; 17 ] do
+                                    cases <- cases + 1
+                                    let what = sprintf "%s, %A, %s, %s, opset %d" (Preprocessor.missingName policy) unknown (Precision.name precision) kind opset
+                                    let bytes = Onnx.exportPipeline opset p
+                                    // Rows the library accepts: its predictions, and bit for bit the graph without the guard.
+                                    let out = ortRun bytes "features" false good
+                                    let bare = ortRun (withoutGuard bytes) "features" false good
+                                    expectClose (tolerance precision) (what + ": outputs") (floats out "outputs") (Pipeline.outputs p good)
+                                    for name in Map.keys out do
+                                        match out.[name], bare.[name] with
+                                        | Choice1Of2 a, Choice1Of2 b ->
+                                            let bits (m: float[,]) = m |> Seq.cast<float> |> Seq.map BitConverter.DoubleToInt64Bits |> Array.ofSeq
+                                            Expect.sequenceEqual (bits a) (bits b) (sprintf "%s: %s bit for bit as without the guard" what name)
+                                        | Choice2Of2 a, Choice2Of2 b -> Expect.sequenceEqual a b (sprintf "%s: %s as without the guard" what name)
+                                        | _ -> failtestf "%s: %s differs in type" what name
+                                    if p.IsClassifier then Expect.sequenceEqual (ints out "class_index" |> Array.map int) (Pipeline.predictClasses p good) (what + ": classes")
+                                    else expectClose (tolerance precision) (what + ": values") (floats out "values") (Pipeline.predictValues p good)
+                                    for reason, r in refused do
+                                        // The library refuses the row ...
+                                        Expect.throwsC (fun () -> Pipeline.outputs p r |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (sprintf "%s: %s: %O" what reason e)) |> ignore
+                                        // ... and ONNX Runtime marks it, also between two normal rows, which keep their outputs.
+                                        let x = (normal.SubMatrix(0, 1, 0, 3)).Stack(r).Stack(normal.SubMatrix(1, 1, 0, 3))
+                                        let out = ortRun bytes "features" false x
+                                        let o = floats out "outputs"
+                                        for j in 0 .. outputs - 1 do
+                                            Expect.isTrue (Double.IsNaN o.[1, j]) (sprintf "%s: %s: output %d NaN, got %g" what reason j o.[1, j])
+                                            Expect.isTrue (Double.IsFinite o.[0, j] && Double.IsFinite o.[2, j]) (sprintf "%s: %s: the normal rows keep their outputs" what reason)
+                                        if out.ContainsKey "probabilities" then
+                                            Expect.isTrue ((floats out "probabilities").[1, *] |> Array.forall Double.IsNaN) (sprintf "%s: %s: probabilities NaN" what reason)
+                                        if p.IsClassifier then Expect.equal (ints out "class_index").[1] -1L (sprintf "%s: %s: class_index -1" what reason)
+                                        else Expect.isTrue ((floats out "values").[1, *] |> Array.forall Double.IsNaN) (sprintf "%s: %s: values NaN" what reason)
+                                    expectSamePipeline (Onnx.importPipeline bytes) p
+                Expect.equal cases 96 "every case ran"
+            }
+            test "a pipeline export without the guard for refused rows (an earlier version's) is refused, saying so and to export it again from its .fnn model" {
+                let names = [| "f0"; "f1" |]
+                let x = Generators.m [ [ 0.5; 0.0 ]; [ 2.0; 1.0 ]; [ -1.0; 1.0 ] ]
+                for policy, fill in [ MissingPolicy.Error, [||]; MissingPolicy.Mean, [| 0.5; 1.0 |] ] do
+                    for classifier in [ true; false ] do
+                        let pre = Preprocessor.create [| [||]; [| "a"; "b" |] |] policy fill UnknownCategory.Zeros
+                        let net = Network.init pre.OutputWidth [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of((if classifier then 2 else 1), Activation.Identity) ] 5L
+                        let scaler = Scaler.fitStandard (Preprocessor.transform pre names x)
+                        let p =
+                            if classifier then Pipeline.createWith pre names scaler net Loss.SoftmaxCrossEntropy "y" [| "u"; "v" |] (Scaler.identity 0)
+                            else Pipeline.createWith pre names scaler net Loss.MeanSquaredError "y" [||] (Scaler.create ScalingKind.Standard [| 1.0 |] [| 2.0 |])
+                        let what = sprintf "%s, %s" (Preprocessor.missingName policy) (if classifier then "classifier" else "regressor")
+                        let old = withoutGuard (Onnx.exportPipeline 17 p)
+                        // ONNX Runtime runs the file (it is a valid model) ...
+                        ortRun old "features" false x |> ignore
+                        // ... and the importer says what it is.
+                        match Expect.throwsC (fun () -> Onnx.importPipeline old |> ignore) id with
+                        | :? OnnxFormatException as e ->
+                            Expect.stringContains e.Message "written by an earlier version of the library, without the guard for refused values" what
+                            Expect.stringContains e.Message "Export the pipeline again from its .fnn model" what
+                        | e -> failtestf "%s: %O" what e
+            }
+            test "a DOUBLE BatchNormalization or LayerNormalization with epsilon 1e-45 imports and predicts as ONNX Runtime runs it" {
+                let x, _, _ = torchExpected "torch_batchnorm_f64"
+                let setEpsilon (n: NodeProto) =
+                    n.DocString <- ""
+                    match n.Attribute |> Seq.tryFind (fun a -> a.Name = "epsilon") with
+                    | Some a -> a.F <- 1e-45f
+                    | None -> n.Attribute.Add(AttributeProto(Name = "epsilon", Type = AttributeProto.Types.AttributeType.Float, F = 1e-45f))
+                // torch's float64 BatchNorm1d export with its eps set to 1e-45 (float32's smallest subnormal).
+                let batchNorm =
+                    let m = parse (File.ReadAllBytes(fixture "torch_batchnorm_f64.onnx"))
+                    setEpsilon (m.Graph.Node |> Seq.find (fun n -> n.OpType = "BatchNormalization"))
+                    m
+                // The same graph with a LayerNormalization (x, scale, bias) in the BatchNormalization's place, at opset 17.
+                let layerNorm =
+                    let m = batchNorm.Clone()
+                    let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = "BatchNormalization")
+                    let unused = [ n.Input.[3]; n.Input.[4] ]
+                    n.OpType <- "LayerNormalization"
+                    n.Input.RemoveAt 4
+                    n.Input.RemoveAt 3
+                    n.Attribute.Clear()
+                    n.Attribute.Add(AttributeProto(Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = -1L))
+                    setEpsilon n
+                    for name in unused do
+                        m.Graph.Initializer.Remove(m.Graph.Initializer |> Seq.find (fun t -> t.Name = name)) |> ignore
+                        match m.Graph.Input |> Seq.tryFind (fun v -> v.Name = name) with
+                        | Some v -> m.Graph.Input.Remove v |> ignore
+                        | None -> ()
+                    (m.OpsetImport |> Seq.find (fun o -> o.Domain = "")).Version <- 17L
+                    m
+                for what, m in [ "BatchNormalization", batchNorm; "LayerNormalization", layerNorm ] do
+                    let bytes = bytesOf m
+                    let r = Onnx.importNetwork bytes
+                    Expect.equal r.Network.Precision Precision.Float64 (what + ": a float64 network")
+                    let eps = r.Network.Blocks |> List.pick (function Block.BatchNorm b -> Some b.Epsilon | Block.LayerNorm l -> Some l.Epsilon | _ -> None)
+                    Expect.equal eps 1e-45 (what + ": the epsilon read")
+                    let ort = floats (ortRun bytes m.Graph.Input.[0].Name false x) m.Graph.Output.[0].Name
+                    expectClose 1e-12 (what + ": ONNX Runtime's outputs") ort (Network.predict r.Network x)
+            }
+            test "fnn predict --features in another case than the header: the float32 range error names the header's column and the cell's own text" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli4-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    // torch_mlp_f32: a FLOAT network of 4 inputs; 1E39 (so written) is beyond float32's largest
+                    // value, about 3.4028e38. The reader resolves --features A,B,C,D to the header's a,b,c,d.
+                    File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1E39,0,0\n")
+                    let code, text = run [ "predict"; "--model"; fixture "torch_mlp_f32.onnx"; "--data"; "big.csv"; "--features"; "A,B,C,D" ]
+                    Expect.equal code 1 text
+                    Expect.stringContains text "Line 3, column 'b': '1E39' is beyond the range of float32" "the header's name and the cell's text"
+                finally Directory.Delete(dir, true)
+            }
+            test "fnn export of an ONNX file named other than .onnx says it is already an ONNX model, not to rename it" {
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli5-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
+                try
+                    File.WriteAllBytes(Path.Combine(dir, "mlp.fnn"), File.ReadAllBytes(fixture "torch_mlp_f32.onnx"))
+                    let code, text = run [ "export"; "--model"; "mlp.fnn"; "--out"; "o.onnx" ]
+                    Expect.equal code 2 text
+                    Expect.stringContains text "mlp.fnn is already an ONNX model" "export: already ONNX"
+                    Expect.stringContains text "nothing to export" "export: nothing to do"
+                    Expect.isFalse (text.Contains "name it .onnx") "export: not the advice to rename it"
+                    Expect.isFalse (File.Exists(Path.Combine(dir, "o.onnx"))) "nothing written"
+                    // predict keeps the advice to name it .onnx (the name fnn reads ONNX files by).
+                    File.WriteAllText(Path.Combine(dir, "x.csv"), "a,b,c,d\n1,2,3,4\n")
+                    let code, text = run [ "predict"; "--model"; "mlp.fnn"; "--data"; "x.csv" ]
+                    Expect.notEqual code 0 text
+                    Expect.stringContains text "name it .onnx, the name fnn reads ONNX files by" "predict: the advice stays"
+                finally Directory.Delete(dir, true)
             }
         ]
     ]

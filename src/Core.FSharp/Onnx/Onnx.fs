@@ -52,8 +52,9 @@ module Onnx =
     /// A pipeline as the bytes of an ONNX model: input "features" (N x d, DOUBLE, raw values),
     /// the scaling, the network, and outputs "outputs" (raw network outputs), "probabilities" and
     /// "class_index" for a classifier, "values" for a regressor; class and feature names in the
-    /// metadata (docs/onnx.md). When the missing-value policy fills nothing (Error, Drop), a row
-    /// with a NaN in any feature (which Pipeline.outputs refuses) gets NaN outputs, probabilities
+    /// metadata (docs/onnx.md). A row Pipeline.outputs refuses (a missing value the policy does
+    /// not fill, an infinity, a text column's code that is not a category index the pipeline
+    /// accepts, a value that scales beyond the network's range) gets NaN outputs, probabilities
     /// and values and class_index -1. Raises ArgumentException naming a part it cannot write (ParamName
     /// "pipeline", or "opset"), also for a pipeline whose file would be larger than the 1 GiB
     /// `loadPipeline` reads, or whose file `importPipeline` would refuse.

@@ -311,10 +311,11 @@ module internal OnnxExport =
     /// them): imputation `Where(IsNaN(x), fill, x)` when the policy fills; then, when a column
     /// is text, each run of numeric columns gathered as it is and each text column one-hot as
     /// `Cast(Equal(column, [0, 1, ..., k-1]))` (an unseen -1 gives all zeros), concatenated in
-    /// column order, as Preprocessor.transform. Where the library raises for an unseen category
-    /// under UnknownCategory.Error or an index out of range, an ONNX runtime cannot: such a
-    /// category gives all zeros. A missing value the policy does not fill is not handled here: the
-    /// pipeline's outputs are made NaN for its row (`missingRows`, used by pipelineModelCapped).
+    /// column order, as Preprocessor.transform. A text code the library refuses (a missing
+    /// value the policy does not fill, an infinity, a code that is not a whole number in range, -1
+    /// under UnknownCategory.Error) gives all zeros here, and a refused numeric cell (an infinity,
+    /// an unfilled NaN) passes on as it is; the pipeline's outputs are made NaN for such a row
+    /// (`refusedRows`, used by pipelineModelCapped).
     let private preprocessorStages (g: Graph) (pre: Preprocessor) (input: string) : string =
         let mutable x = input
         if pre.Fill.Length > 0 then
@@ -347,21 +348,55 @@ module internal OnnxExport =
             x <- "encoded"
         x
 
-    /// The rows holding a missing value (NaN) in any feature, when the pipeline's policy fills
-    /// nothing (Error or Drop, where the library raises for such a row): "missing" (N x 1, BOOL) =
-    /// Cast(ReduceMax(Cast(IsNaN(features)), axis 1)), with the initialisers "missing.nan" (a DOUBLE
-    /// NaN) and, for a classifier, "missing.index" (an INT64 -1) that the outputs take on those
-    /// rows. None when the policy fills every missing value (no NaN reaches the network).
-    let private missingRows (g: Graph) (pre: Preprocessor) (classifier: bool) (input: string) : string option =
-        if pre.Fill.Length > 0 then None
-        else
-            g.Init(tensor "missing.nan" doubleType [] [| nan |])
-            if classifier then g.Init(int64Tensor "missing.index" [] [| -1L |])
-            g.Add(node "IsNaN" "missing.cells" [ input ] [ "missing.cells" ] [])
-            g.Add(node "Cast" "missing.cells_double" [ "missing.cells" ] [ "missing.cells_double" ] [ attrInt "to" (int64 doubleType) ])
-            g.Add(node "ReduceMax" "missing.any" [ "missing.cells_double" ] [ "missing.any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
-            g.Add(node "Cast" "missing" [ "missing.any" ] [ "missing" ] [ attrInt "to" (int64 boolType) ])
-            Some "missing"
+    /// The rows the library refuses (Pipeline.outputs raises for each), as "refused" (N x 1, BOOL):
+    /// a row is refused when a scaled network input is NaN or beyond the network's range
+    /// (Or(IsNaN(scaled), Greater(Abs(scaled), limit)), limit float32's largest value for a
+    /// Float32 network, as the library's check, else float64's: this covers a numeric cell that
+    /// is infinite, missing (NaN) under a policy that fills nothing, or scaled out of range), or
+    /// when a text column's code, after imputation, is not a whole number from the lowest code
+    /// the pipeline accepts (-1, an unseen category, under UnknownCategory.Zeros; 0 under Error)
+    /// to the column's number of categories minus 1 (Not(And(Equal(Floor(code), code),
+    /// And(Not(Less(code, low)), Less(code, count))))): NaN (unfilled), an infinity, 1.5, 7 for 3
+    /// categories. The checks are concatenated and reduced over each row as
+    /// Cast(ReduceMax(Cast(checks, DOUBLE), axis 1), BOOL). Initialisers: "refused.limit",
+    /// "refused.codes.columns", "refused.codes.low", "refused.codes.count" (the last three when a
+    /// column is text), "refused.nan" (a DOUBLE NaN) and, for a classifier, "refused.index" (an
+    /// INT64 -1): the values the outputs take on refused rows. `imputed` is the features after
+    /// imputation (the features themselves when the policy fills nothing); `scaled` the network's
+    /// input in float64.
+    let private refusedRows (g: Graph) (p: Pipeline) (imputed: string) (scaled: string) : string =
+        let pre = p.Preprocessor
+        let limit = if p.Network.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
+        g.Init(tensor "refused.limit" doubleType [] [| limit |])
+        g.Add(node "IsNaN" "refused.scaled_nan" [ scaled ] [ "refused.scaled_nan" ] [])
+        g.Add(node "Abs" "refused.scaled_abs" [ scaled ] [ "refused.scaled_abs" ] [])
+        g.Add(node "Greater" "refused.scaled_over" [ "refused.scaled_abs"; "refused.limit" ] [ "refused.scaled_over" ] [])
+        g.Add(node "Or" "refused.scaled" [ "refused.scaled_nan"; "refused.scaled_over" ] [ "refused.scaled" ] [])
+        let text = [| for j in 0 .. pre.Width - 1 do if pre.Categories.[j].Length > 0 then j |]
+        let checks =
+            if text.Length = 0 then "refused.scaled"
+            else
+                let low = if pre.UnknownCategory = UnknownCategory.Zeros then -1.0 else 0.0
+                g.Init(int64Tensor "refused.codes.columns" [ text.Length ] (text |> Array.map int64))
+                g.Init(tensor "refused.codes.low" doubleType [] [| low |])
+                g.Init(tensor "refused.codes.count" doubleType [ text.Length ] (text |> Array.map (fun j -> float pre.Categories.[j].Length)))
+                g.Add(node "Gather" "refused.codes" [ imputed; "refused.codes.columns" ] [ "refused.codes" ] [ attrInt "axis" 1L ])
+                g.Add(node "Floor" "refused.codes.floor" [ "refused.codes" ] [ "refused.codes.floor" ] [])
+                g.Add(node "Equal" "refused.codes.whole" [ "refused.codes.floor"; "refused.codes" ] [ "refused.codes.whole" ] [])
+                g.Add(node "Less" "refused.codes.below" [ "refused.codes"; "refused.codes.low" ] [ "refused.codes.below" ] [])
+                g.Add(node "Not" "refused.codes.from_low" [ "refused.codes.below" ] [ "refused.codes.from_low" ] [])
+                g.Add(node "Less" "refused.codes.under" [ "refused.codes"; "refused.codes.count" ] [ "refused.codes.under" ] [])
+                g.Add(node "And" "refused.codes.in_range" [ "refused.codes.from_low"; "refused.codes.under" ] [ "refused.codes.in_range" ] [])
+                g.Add(node "And" "refused.codes.valid" [ "refused.codes.whole"; "refused.codes.in_range" ] [ "refused.codes.valid" ] [])
+                g.Add(node "Not" "refused.codes.bad" [ "refused.codes.valid" ] [ "refused.codes.bad" ] [])
+                g.Add(node "Concat" "refused.cells" [ "refused.scaled"; "refused.codes.bad" ] [ "refused.cells" ] [ attrInt "axis" 1L ])
+                "refused.cells"
+        g.Init(tensor "refused.nan" doubleType [] [| nan |])
+        if p.IsClassifier then g.Init(int64Tensor "refused.index" [] [| -1L |])
+        g.Add(node "Cast" "refused.cells_double" [ checks ] [ "refused.cells_double" ] [ attrInt "to" (int64 doubleType) ])
+        g.Add(node "ReduceMax" "refused.any" [ "refused.cells_double" ] [ "refused.any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
+        g.Add(node "Cast" "refused" [ "refused.any" ] [ "refused" ] [ attrInt "to" (int64 boolType) ])
+        "refused"
 
     /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input:
     /// the preprocessor's (imputation, one-hot encoding of text columns), then the scaler's
@@ -385,9 +420,10 @@ module internal OnnxExport =
     /// "outputs" (the network's raw outputs), and for a classifier "probabilities" (N x classes,
     /// when the loss defines them, as Pipeline.probabilities) and "class_index" (N, INT64, as
     /// Pipeline.predictClasses), for a regressor "values" (N x outputs, in the target's units, as
-    /// Pipeline.predictValues). When the missing-value policy fills nothing (Error, Drop), a row
-    /// with a NaN in any feature, for which the library raises, gets NaN outputs, probabilities
-    /// and values and the class index -1 (`missingRows`). Metadata: feature_names, class_names (JSON arrays), target_name,
+    /// Pipeline.predictValues). A row the library refuses (Pipeline.outputs raises for it: a
+    /// missing value the policy does not fill, an infinity, a text column's code that is not a
+    /// category index the pipeline accepts, a value that scales beyond the network's range) gets
+    /// NaN outputs, probabilities and values and the class index -1 (`refusedRows`). Metadata: feature_names, class_names (JSON arrays), target_name,
     /// loss, precision, and the parts OnnxImport.readPipeline needs to rebuild the pipeline:
     /// categories (a JSON array of arrays), missing, unknown_category and scaler_kind.
     let pipelineModelCapped (cap: int64) (opset: int) (p: Pipeline) : byte[] =
@@ -398,15 +434,13 @@ module internal OnnxExport =
         checkWritable "pipeline" net
         let g = newGraph opset
         let t = elementType net.Precision
-        let missing = missingRows g p.Preprocessor p.IsClassifier "features"
-        // An output computed as `name`, or (when rows may hold a missing value) as "<name>.computed"
-        // and then NaN (`value`: "missing.nan", or "missing.index" for the class index) on those rows.
-        let computed (name: string) = if missing.IsSome then name + ".computed" else name
-        let guard (name: string) (value: string) =
-            match missing with
-            | Some m -> g.Add(node "Where" (name + ".missing") [ m; value; name + ".computed" ] [ name ] [])
-            | None -> ()
         let scaled = inputStages g p "features"
+        let refused = refusedRows g p (if p.Preprocessor.Fill.Length > 0 then "imputed" else "features") scaled
+        // An output computed as "<name>.computed" and then `value` ("refused.nan", or "refused.index"
+        // for the class index) on the refused rows.
+        let computed (name: string) = name + ".computed"
+        let guard (name: string) (value: string) =
+            g.Add(node "Where" (name + ".refused") [ refused; value; name + ".computed" ] [ name ] [])
         let netIn, netOut =
             if t = doubleType then scaled, computed "outputs"
             else
@@ -414,14 +448,14 @@ module internal OnnxExport =
                 "network.input", "network.output"
         network "pipeline" g "network." net netIn netOut
         if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ computed "outputs" ] [ attrInt "to" (int64 doubleType) ])
-        guard "outputs" "missing.nan"
+        guard "outputs" "refused.nan"
         let k = net.OutputSize
         let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]
         let scalar name v = g.Init(tensor name doubleType [] [| v |])
         if p.IsClassifier then
             let classes = p.ClassNames.Length
             let probs = valueInfo "probabilities" doubleType [ batch; Choice2Of2 classes ] "class probabilities, classes in the order of class_names"
-            let index = valueInfo "class_index" int64Type [ batch ] ("the predicted class (an index into class_names)" + (if missing.IsSome then "; -1 for a row with a missing value (NaN)" else ""))
+            let index = valueInfo "class_index" int64Type [ batch ] "the predicted class (an index into class_names); -1 for a row the library refuses (a missing value the policy does not fill, an infinity, a text code that is not a category index, a value beyond the network's range)"
             if k = 1 then
                 // One output for two classes: p = sigmoid(logit) or clip(output, 0, 1); index = output > threshold.
                 let threshold = if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0
@@ -434,32 +468,24 @@ module internal OnnxExport =
                     else g.Add(node "Sigmoid" "p1" [ "outputs" ] [ "p1" ] [])
                     g.Add(node "Sub" "p0" [ "one"; "p1" ] [ "p0" ] [])
                     g.Add(node "Concat" "probabilities" [ "p0"; "p1" ] [ computed "probabilities" ] [ attrInt "axis" 1L ])
-                    guard "probabilities" "missing.nan"
+                    guard "probabilities" "refused.nan"
                     outputs.Add probs
                 scalar "threshold" threshold
                 g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
                 g.Add(node "Greater" "above" [ "outputs"; "threshold" ] [ "above" ] [])
                 g.Add(node "Cast" "above_int" [ "above" ] [ "above_int" ] [ attrInt "to" (int64 int64Type) ])
-                let above =
-                    match missing with
-                    | Some m ->
-                        g.Add(node "Where" "above_int.missing" [ m; "missing.index"; "above_int" ] [ "above_int.checked" ] [])
-                        "above_int.checked"
-                    | None -> "above_int"
-                g.Add(node "Squeeze" "class_index" [ above; "squeeze_axes" ] [ "class_index" ] [])
+                g.Add(node "Where" "above_int.refused" [ refused; "refused.index"; "above_int" ] [ "above_int.checked" ] [])
+                g.Add(node "Squeeze" "class_index" [ "above_int.checked"; "squeeze_axes" ] [ "class_index" ] [])
             else
                 if p.Loss = Loss.SoftmaxCrossEntropy then
                     g.Add(node "Softmax" "probabilities" [ "outputs" ] [ computed "probabilities" ] [ attrInt "axis" 1L ])
-                    guard "probabilities" "missing.nan"
+                    guard "probabilities" "refused.nan"
                     outputs.Add probs
-                match missing with
-                | Some m ->
-                    // The best class as a column (N x 1), -1 on the rows with a missing value, then a vector.
-                    g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
-                    g.Add(node "ArgMax" "argmax" [ "outputs" ] [ "argmax" ] [ attrInt "axis" 1L; attrInt "keepdims" 1L ])
-                    g.Add(node "Where" "argmax.missing" [ m; "missing.index"; "argmax" ] [ "argmax.checked" ] [])
-                    g.Add(node "Squeeze" "class_index" [ "argmax.checked"; "squeeze_axes" ] [ "class_index" ] [])
-                | None -> g.Add(node "ArgMax" "class_index" [ "outputs" ] [ "class_index" ] [ attrInt "axis" 1L; attrInt "keepdims" 0L ])
+                // The best class as a column (N x 1), -1 on the refused rows, then a vector.
+                g.Init(int64Tensor "squeeze_axes" [ 1 ] [| 1L |])
+                g.Add(node "ArgMax" "argmax" [ "outputs" ] [ "argmax" ] [ attrInt "axis" 1L; attrInt "keepdims" 1L ])
+                g.Add(node "Where" "argmax.refused" [ refused; "refused.index"; "argmax" ] [ "argmax.checked" ] [])
+                g.Add(node "Squeeze" "class_index" [ "argmax.checked"; "squeeze_axes" ] [ "class_index" ] [])
             outputs.Add index
         else
             let ts = p.TargetScaler

@@ -447,12 +447,15 @@ module internal OnnxImport =
         if s.Width >= 0 && width <> s.Width then fail node (sprintf "its scale has %d values but the previous block gives %d columns." width s.Width)
         width
 
-    /// Refuses the epsilon of a FLOAT normalisation operator (BatchNormalization,
-    /// LayerNormalization) that the exporter would refuse to write back (OnnxCommon.float32EpsilonProblem).
-    let private checkFloat32Epsilon (node: NodeProto) (eps: float) =
-        match float32EpsilonProblem eps with
-        | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
-        | None -> ()
+    /// Refuses the epsilon of a normalisation operator (BatchNormalization, LayerNormalization)
+    /// in a FLOAT graph that the exporter would refuse to write back (OnnxCommon.float32EpsilonProblem);
+    /// a DOUBLE graph's epsilon is not held to float32's range (the exporter writes a Float64
+    /// network's epsilon as a DOUBLE input).
+    let private checkFloat32Epsilon (s: State) (node: NodeProto) (eps: float) =
+        if s.ElemType = floatType then
+            match float32EpsilonProblem eps with
+            | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
+            | None -> ()
 
     /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
     let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
@@ -484,7 +487,7 @@ module internal OnnxImport =
             | Some text when (match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> float32 (1.0 - m) = momentumAttr | _ -> false) ->
                 Double.Parse(text, CultureInfo.InvariantCulture)
             | _ -> float (1.0m - decimal (shortest momentumAttr))
-        checkFloat32Epsilon node eps
+        checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let vec i what = featureVector ctx s node i what width
         pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
@@ -511,7 +514,7 @@ module internal OnnxImport =
         let epsAttr = floatAttr node a "epsilon" 1e-5f
         if not (Single.IsFinite epsAttr) then fail node "its epsilon is not finite."
         let eps = exactSetting node "epsilon" epsAttr |> Option.defaultValue (shortest epsAttr)
-        checkFloat32Epsilon node eps
+        checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let scale = featureVector ctx s node 1 "scale" width
         let shift = if node.Input.Count = 3 && node.Input.[2] <> "" then featureVector ctx s node 2 "bias" width else Vector<float>.Build.Dense width
@@ -762,7 +765,9 @@ module internal OnnxImport =
     /// it is exactly what the exporter writes for that pipeline at the file's opset (every node,
     /// initialiser, input, output and function), so what an ONNX runtime computes with the file
     /// is what the pipeline computes; anything else is an OnnxFormatException naming the first
-    /// node that differs.
+    /// node that differs, or, for a file without the guard for refused rows (the nodes
+    /// 'refused.*', written by versions of the library before it), saying so and to export the
+    /// pipeline again from its .fnn model.
     let readPipeline (bytes: byte[]) : Pipeline =
         let model, opset = parseModel bytes
         let meta = metadataOf model
@@ -848,6 +853,11 @@ module internal OnnxImport =
             with :? ArgumentException as e ->
                 bad (sprintf "The pipeline the file describes cannot be written back by the exporter at opset %d, so the file is not one of its exports: %s" opset (plain e))
         let g, e = graph, expected.Graph
+        // The exporter's guard for refused rows (OnnxExport.refusedRows): a file without it was written
+        // by an earlier version of the library, whose outputs were confident answers on such rows.
+        let isGuard (n: NodeProto) = n.Name = "refused" || n.Name.StartsWith("refused.", StringComparison.Ordinal)
+        if Seq.exists isGuard e.Node && not (Seq.exists isGuard g.Node) then
+            bad "The pipeline was written by an earlier version of the library, without the guard for refused values (the nodes 'refused.*', which give a row the library refuses, such as one with an infinity, a missing value the policy does not fill or a text code that is not a category index, NaN outputs and class index -1); this version does not read that form. Export the pipeline again from its .fnn model (fnn export --model <file>.fnn --out <file>.onnx, or Onnx.exportPipeline)."
         for i in 0 .. max g.Node.Count e.Node.Count - 1 do
             if i >= g.Node.Count then
                 bad (sprintf "The graph ends before the node '%s' (%s) that the exporter writes for the pipeline its metadata and initialisers describe." e.Node.[i].Name e.Node.[i].OpType)
