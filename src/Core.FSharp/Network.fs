@@ -724,7 +724,7 @@ module Network =
         let w = widest net
         if int64 rows * int64 w > int64 Array.MaxLength then
             Check.fail name
-                (sprintf "%s has %d rows and the network's widest layer %d units: one pass of the batch would need a %d x %d matrix (%d entries), more than the %d one array holds. Pass at most %d rows at a time (Network.predict does so itself)."
+                (sprintf "%s has %d rows and the network's widest layer %d units: one pass of the batch would need a %d x %d matrix (%d entries), more than the %d one array holds. Pass at most %d rows at a time (predictions, and training's losses of whole sets, do so themselves; a training batch or a gradient over the whole set cannot)."
                     name rows w rows w (int64 rows * int64 w) Array.MaxLength (Array.MaxLength / w))
 
     /// The most entries (rows x widest layer) of a batch the reference backend's `predictWith`
@@ -755,6 +755,29 @@ module Network =
         checkInput net "x" x
         forwardUnchecked net x
 
+    /// The output of a batch X in inference mode, without argument checks: `forwardUnchecked`'s,
+    /// passed in chunks of rows when rows x widest layer is above ReferenceChunkEntries (each row's
+    /// output is its own in inference mode: see ICustomBlock), so that no matrix holds more than
+    /// that (or one row), however many rows: the reference backend's predictions, and the whole
+    /// set's and the validation set's losses of reference training. Raises ArgumentException
+    /// (ParamName `name`) only when the output itself (rows x outputs) is more than one array holds.
+    let outputIn (name: string) (net: Network) (x: Matrix<float>) : Matrix<float> =
+        let n = x.RowCount
+        let rows = max 1 (ReferenceChunkEntries / max 1 (max x.ColumnCount (widest net)))
+        if n <= rows then (forwardUnchecked net x).Output
+        else
+            let outputs = net.OutputSize
+            if int64 n * int64 outputs > int64 Array.MaxLength then
+                Check.fail name (sprintf "%s has %d rows and the network %d outputs: the output would be a %d x %d matrix (%d entries), more than the %d one array holds. Use at most %d rows at a time." name n outputs n outputs (int64 n * int64 outputs) Array.MaxLength (Array.MaxLength / outputs))
+            let out = Matrix<float>.Build.Dense(n, outputs)
+            let d = x.ColumnCount
+            let mutable r0 = 0
+            while r0 < n do
+                let m = min rows (n - r0)
+                out.SetSubMatrix(r0, 0, (forwardUnchecked net (x.SubMatrix(r0, m, 0, d))).Output)
+                r0 <- r0 + m
+            out
+
     /// The network after a training step's forward pass: each batch normalisation's running
     /// statistics moved towards the batch's (a new network; `net` is unchanged).
     let updateState (net: Network) (trace: Trace) : Network =
@@ -777,23 +800,8 @@ module Network =
                 // The shape and the blocks are checked above: only the values here.
                 Mat.checkFinite "x" x
                 if net.Precision = Precision.Float32 then checkRangeIn Precision.Float32 "x" x
-                let n = x.RowCount
-                let rows = max 1 (ReferenceChunkEntries / max 1 (max x.ColumnCount (widest net)))
-                if n <= rows then (forwardUnchecked net x).Output
-                else
-                    // In chunks of rows (each row's output is its own in inference mode): no matrix
-                    // above ReferenceChunkEntries entries (or one row), however many rows.
-                    let outputs = net.OutputSize
-                    if int64 n * int64 outputs > int64 Array.MaxLength then
-                        Check.fail "x" (sprintf "x has %d rows and the network %d outputs: the output would be a %d x %d matrix (%d entries), more than the %d one array holds. Predict at most %d rows at a time." n outputs n outputs (int64 n * int64 outputs) Array.MaxLength (Array.MaxLength / outputs))
-                    let out = Matrix<float>.Build.Dense(n, outputs)
-                    let d = x.ColumnCount
-                    let mutable r0 = 0
-                    while r0 < n do
-                        let m = min rows (n - r0)
-                        out.SetSubMatrix(r0, 0, (forwardUnchecked net (x.SubMatrix(r0, m, 0, d))).Output)
-                        r0 <- r0 + m
-                    out
+                // In chunks of rows when large (outputIn).
+                outputIn "x" net x
         checkOutput "x" x out
         out
 

@@ -54,7 +54,9 @@ public abstract class CustomBlock
         return this;
     }
 
-    /// <summary>Y = f(X) for a batch X (n x <see cref="InputSize"/>): an n x <see cref="OutputSize"/> array.</summary>
+    /// <summary>Y = f(X) for a batch X (n x <see cref="InputSize"/>): an n x <see cref="OutputSize"/> array. For prediction
+    /// (<paramref name="training"/> false) each output row must depend on its input row only, as every built-in block's
+    /// does: predictions of a large batch pass it in chunks of rows.</summary>
     /// <param name="input">The batch, one sample per row (a copy the block may keep).</param>
     /// <param name="training">True in a training step, false for prediction (as dropout and batch normalisation use it).</param>
     public abstract double[,] Forward(double[,] input, bool training);

@@ -352,6 +352,34 @@ let tests =
             Expect.equal Network.ReferenceChunkEntries 4194304 "the documented chunk size"
         }
 
+        test "reference training's whole-set losses (ExactEpochLoss, validation) pass a large set in chunks of rows, with the same answer" {
+            // A review: a whole set whose rows x widest layer passes one array was refused with the
+            // batch guard's message though training's batches were small. The interpolant network with
+            // a recorder of the rows one inference pass is given (as above): 4096 rows x 2048 units,
+            // chunks of 2048 rows by hand. Expected losses: the test's own unchunked forward pass.
+            let interp = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 2049
+            let most = ref 0
+            let recorder =
+                { new ICustomBlock with
+                    member _.Name = "recorder"
+                    member _.InputSize = 2048
+                    member _.OutputSize = 2048
+                    member _.Parameters = [||]
+                    member this.WithParameters _ = this
+                    member _.Forward(x, training) = (if not training then lock most (fun () -> most.Value <- max most.Value x.RowCount)); x
+                    member _.Backward(_, _, g, _) = g, [||] }
+            let net = Network.ofBlocks [ interp.Blocks.[0]; Block.Custom recorder; interp.Blocks.[1] ]
+            let n = 4096
+            let x = Mat.init n 1 (fun i _ -> (float i + 0.5) / float n)
+            let y = Mat.init n 1 (fun i _ -> sin x.[i, 0])
+            let options = TestOptions.sgd.WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 1024).WithMaxEpochs(1).WithExactEpochLoss(true).WithBackend(Backend.Reference)
+            let r = Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y).WithValidation(x, y)) net
+            Expect.equal most.Value 2048 "no inference pass saw more than 2048 rows"
+            let whole = Loss.valueUnchecked Loss.MeanSquaredError (Network.forward r.Model x).Output y
+            Expect.equal r.TrainLoss whole "the training loss: the whole set's, unchunked"
+            Expect.equal r.History.Head.ValidationLoss (Some whole) "the validation loss: the same set's"
+        }
+
         for precision in precisions do
             testPropertyWithConfig (config 300) (sprintf "%A: the kernels' predictions equal the reference's on random networks of every activation, with and without bias" precision) <| fun (c: Case) ->
                 let net = inPrecision precision c

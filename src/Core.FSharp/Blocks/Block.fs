@@ -29,7 +29,11 @@ type ICustomBlock =
     abstract Parameters : float[]
     /// The same block with other parameters (as many as Parameters).
     abstract WithParameters : parameters: float[] -> ICustomBlock
-    /// Y = f(X) for a batch X (n x InputSize); `training` tells the mode.
+    /// Y = f(X) for a batch X (n x InputSize); `training` tells the mode. In inference mode
+    /// (training false) each output row must depend on its input row only, as every built-in
+    /// block's does: predictions and whole-set losses may pass a large batch in chunks of rows
+    /// (`Network.outputIn`). A block that mixes rows may do so in training mode (as batch
+    /// normalisation does).
     abstract Forward : input: Matrix<float> * training: bool -> Matrix<float>
     /// Given X, Y = f(X) and G = dL/dY: (dL/dX, dL/dparameters in the order of Parameters).
     abstract Backward : input: Matrix<float> * output: Matrix<float> * outputGradient: Matrix<float> * training: bool -> Matrix<float> * float[]

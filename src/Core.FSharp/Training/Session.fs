@@ -179,7 +179,7 @@ type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Mat
             blockState <- b
             state <- s
         member _.TrainingLoss() =
-            let out = (Network.forwardUnchecked (current ()) x).Output
+            let out = Network.outputIn "x" (current ()) x
             Precision.round p (Loss.valueUnchecked loss out y)
         member _.GradientNorm() =
             let _, g, _ = Network.lossAndGradientIn Mode.Inference (current ()) loss x y
@@ -282,7 +282,7 @@ module NetworkData =
             validationData
             |> Option.map (fun (vx, vy) ->
                 let vx, vy = owned p vx, owned p vy
-                fun (theta: float[]) -> validationOf p loss vx (Network.forwardUnchecked (toNet theta) vx).Output vy)
+                fun (theta: float[]) -> validationOf p loss vx (Network.outputIn "validationInputs" (toNet theta) vx) vy)
         { SampleCount = x.RowCount
           LossAndGradient =
             fun theta idx ->
@@ -305,5 +305,5 @@ module NetworkData =
         let p = net.Precision
         let rounded = data.Validation |> Option.map (fun (vx, vy) -> owned p vx, owned p vy)
         let validation (current: Network) =
-            rounded |> Option.map (fun (vx, vy) -> validationOf p loss vx (Network.forwardUnchecked current vx).Output vy)
+            rounded |> Option.map (fun (vx, vy) -> validationOf p loss vx (Network.outputIn "validationInputs" current vx) vy)
         new NetworkSession(settings, seed, loss, owned p data.Inputs, owned p data.Targets, validation, net, model, state) :> ITrainingSession

@@ -589,7 +589,7 @@ module Trainer =
         // no step size is to blame, the data are too large for the network. It is reported as the
         // loss's own data check would (naming x or y).
         let initialLossBad (_: float) =
-            let out = (Network.forwardUnchecked net data.Inputs).Output
+            let out = Network.outputIn "x" net data.Inputs
             Network.checkOutput "x" data.Inputs out
             let y = Precision.roundMatrix net.Precision data.Targets
             if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
