@@ -375,7 +375,7 @@ let withoutGuard (bytes: byte[]) =
         m.Graph.Node
         |> Seq.filter (fun n -> not (isGuard n.Name))
         |> Seq.map (fun n ->
-            if n.OpType = "Where" && n.Input.[0] = "refused" then
+            if n.OpType = "Where" && isGuard n.Input.[0] then
                 let id = NodeProto(OpType = "Identity", Name = n.Name)
                 id.Input.Add n.Input.[2]
                 id.Output.Add n.Output.[0]
@@ -1311,6 +1311,40 @@ let tests =
                                         else Expect.isTrue ((floats out "values").[1, *] |> Array.forall Double.IsNaN) (sprintf "%s: %s: values NaN" what reason)
                                     expectSamePipeline (Onnx.importPipeline bytes) p
                 Expect.equal cases 96 "every case ran"
+            }
+            test "a row whose network output is not finite (the library refuses it) gets NaN outputs and class_index -1 in the export" {
+                // A review: rows whose inputs pass but whose network output overflows were answered. Hand-made
+                // networks (identity scalers): outputs 10 a + 10 b, so a = 1e38, b = 1e37 give 1.1e39, beyond
+                // float32; Float64 with W = [[10, -10], [10, 5]] and a = 1e308, b = 1e307 overflow both outputs;
+                // a ReLU layer of weight 10 then a weight 0 makes inf * 0 = NaN at a = 1e308. Normal rows
+                // [1, 2] and [-0.5, 0.25] keep the library's outputs.
+                let pre = Preprocessor.create [| [||]; [||] |] MissingPolicy.Error [||] UnknownCategory.Zeros
+                let names = [| "a"; "b" |]
+                let dense (rows: float list list) (act: Activation) = Dense.create (Generators.m rows) None act |> Block.Dense
+                let f32Logits = Network.ofBlocks [ dense [ [ 10.0 ]; [ 10.0 ] ] Activation.Identity ] |> Network.withPrecision Precision.Float32
+                let f64Softmax = Network.ofBlocks [ dense [ [ 10.0; -10.0 ]; [ 10.0; 5.0 ] ] Activation.Identity ]
+                let infTimesZero = Network.ofBlocks [ dense [ [ 10.0 ]; [ 0.0 ] ] Activation.ReLU; dense [ [ 0.0; 1.0 ] ] Activation.Identity ]
+                let f64Regressor = Network.ofBlocks [ dense [ [ 10.0 ]; [ 10.0 ] ] Activation.Identity ]
+                let cases =
+                    [ "float32 logits overflow", f32Logits, Loss.BinaryCrossEntropyWithLogits, [| "n"; "p" |], [ 1e38; 1e37 ]
+                      "float64 softmax overflow", f64Softmax, Loss.SoftmaxCrossEntropy, [| "u"; "v" |], [ 1e308; 1e307 ]
+                      "inf * 0 = NaN", infTimesZero, Loss.SoftmaxCrossEntropy, [| "u"; "v" |], [ 1e308; 1e308 ]
+                      "float64 regressor overflow", f64Regressor, Loss.MeanSquaredError, [||], [ 1e308; 1e307 ] ]
+                for what, net, loss, classes, bad in cases do
+                    let p = Pipeline.createWith pre names (Scaler.identity 2) net loss "y" classes (if classes.Length > 0 then Scaler.identity 0 else Scaler.identity 1)
+                    let badRow = Generators.m [ bad ]
+                    Expect.throwsC (fun () -> Pipeline.outputs p badRow |> ignore) (fun e -> Expect.isTrue (e :? ArgumentException) (sprintf "%s: the library refuses the row: %O" what e)) |> ignore
+                    let x = Generators.m [ [ 1.0; 2.0 ]; bad; [ -0.5; 0.25 ] ]
+                    for opset in [ 13; 17 ] do
+                        let out = ortRun (Onnx.exportPipeline opset p) "features" false x
+                        let o = floats out "outputs"
+                        Expect.isTrue (o.[1, *] |> Array.forall Double.IsNaN) (sprintf "%s, opset %d: outputs NaN, got %A" what opset o.[1, *])
+                        let normal = Generators.m [ [ 1.0; 2.0 ]; [ -0.5; 0.25 ] ]
+                        expectClose (tolerance net.Precision) (what + ": normal rows") (array2D [ o.[0, *]; o.[2, *] ]) (Pipeline.outputs p normal)
+                        if out.ContainsKey "probabilities" then
+                            Expect.isTrue ((floats out "probabilities").[1, *] |> Array.forall Double.IsNaN) (sprintf "%s: probabilities NaN" what)
+                        if p.IsClassifier then Expect.equal (ints out "class_index").[1] -1L (sprintf "%s: class_index -1" what)
+                        else Expect.isTrue ((floats out "values").[1, *] |> Array.forall Double.IsNaN) (sprintf "%s: values NaN" what)
             }
             test "a pipeline export without the guard for refused rows (an earlier version's) is refused, saying so and to export it again from its .fnn model" {
                 let names = [| "f0"; "f1" |]

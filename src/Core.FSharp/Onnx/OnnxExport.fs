@@ -363,7 +363,7 @@ module internal OnnxExport =
     /// column is text), "refused.nan" (a DOUBLE NaN) and, for a classifier, "refused.index" (an
     /// INT64 -1): the values the outputs take on refused rows. `imputed` is the features after
     /// imputation (the features themselves when the policy fills nothing); `scaled` the network's
-    /// input in float64.
+    /// input in float64. (pipelineModelCapped adds the rows whose network output is not finite.)
     let private refusedRows (g: Graph) (p: Pipeline) (imputed: string) (scaled: string) : string =
         let pre = p.Preprocessor
         let limit = if p.Network.Precision = Precision.Float32 then float Single.MaxValue else Double.MaxValue
@@ -437,10 +437,8 @@ module internal OnnxExport =
         let scaled = inputStages g p "features"
         let refused = refusedRows g p (if p.Preprocessor.Fill.Length > 0 then "imputed" else "features") scaled
         // An output computed as "<name>.computed" and then `value` ("refused.nan", or "refused.index"
-        // for the class index) on the refused rows.
+        // for the class index) on the refused rows (`guard`, below).
         let computed (name: string) = name + ".computed"
-        let guard (name: string) (value: string) =
-            g.Add(node "Where" (name + ".refused") [ refused; value; name + ".computed" ] [ name ] [])
         let netIn, netOut =
             if t = doubleType then scaled, computed "outputs"
             else
@@ -448,6 +446,19 @@ module internal OnnxExport =
                 "network.input", "network.output"
         network "pipeline" g "network." net netIn netOut
         if t <> doubleType then g.Add(node "Cast" "to_double" [ netOut ] [ computed "outputs" ] [ attrInt "to" (int64 doubleType) ])
+        // A row whose inputs pass but whose network output is not finite (a layer overflows, or
+        // inf * 0): the library refuses it too (Network.checkOutput), so it joins the refused rows
+        // ("refused.all" = Or(refused, any output NaN or infinite in the row)).
+        g.Add(node "IsNaN" "refused.output_nan" [ computed "outputs" ] [ "refused.output_nan" ] [])
+        g.Add(node "IsInf" "refused.output_inf" [ computed "outputs" ] [ "refused.output_inf" ] [])
+        g.Add(node "Or" "refused.output_cells" [ "refused.output_nan"; "refused.output_inf" ] [ "refused.output_cells" ] [])
+        g.Add(node "Cast" "refused.output_double" [ "refused.output_cells" ] [ "refused.output_double" ] [ attrInt "to" (int64 doubleType) ])
+        g.Add(node "ReduceMax" "refused.output_any" [ "refused.output_double" ] [ "refused.output_any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
+        g.Add(node "Cast" "refused.output" [ "refused.output_any" ] [ "refused.output" ] [ attrInt "to" (int64 boolType) ])
+        g.Add(node "Or" "refused.all" [ refused; "refused.output" ] [ "refused.all" ] [])
+        let refused = "refused.all"
+        let guard (name: string) (value: string) =
+            g.Add(node "Where" (name + ".refused") [ refused; value; name + ".computed" ] [ name ] [])
         guard "outputs" "refused.nan"
         let k = net.OutputSize
         let outputs = ResizeArray [ valueInfo "outputs" doubleType [ batch; Choice2Of2 k ] "the network's raw outputs" ]
@@ -455,7 +466,7 @@ module internal OnnxExport =
         if p.IsClassifier then
             let classes = p.ClassNames.Length
             let probs = valueInfo "probabilities" doubleType [ batch; Choice2Of2 classes ] "class probabilities, classes in the order of class_names"
-            let index = valueInfo "class_index" int64Type [ batch ] "the predicted class (an index into class_names); -1 for a row the library refuses (a missing value the policy does not fill, an infinity, a text code that is not a category index, a value beyond the network's range)"
+            let index = valueInfo "class_index" int64Type [ batch ] "the predicted class (an index into class_names); -1 for a row the library refuses (a missing value the policy does not fill, an infinity, a text code that is not a category index, a value beyond the network's range, a network output that is not finite)"
             if k = 1 then
                 // One output for two classes: p = sigmoid(logit) or clip(output, 0, 1); index = output > threshold.
                 let threshold = if p.Loss = Loss.BinaryCrossEntropy then 0.5 else 0.0
