@@ -185,8 +185,15 @@ public static class ExplainCommand
     {
         // One row measures nothing (every permutation is the identity; R^2 of one row is undefined): refused before any
         // scoring or plot, as the library refuses it.
+        // Under --missing drop the count is of the rows left, not of the file's rows (the reader left the others out).
         if (data.SampleCount < Explanations.MinRows)
-            throw new ArgumentException($"--method permutation needs at least {Explanations.MinRows} rows, but {dataName} has {data.SampleCount}: with one row every shuffle is the identity, so it measures nothing (and R² needs two rows)");
+        {
+            var rows = $"{data.SampleCount} {(data.SampleCount == 1 ? "row" : "rows")}";
+            var has = data.Missing == MissingValues.Drop
+                ? $"{rows} of {dataName} {(data.SampleCount == 1 ? "is" : "are")} left after --missing drop (the rows with a missing cell are left out)"
+                : $"{dataName} has {data.SampleCount}";
+            throw new ArgumentException($"--method permutation needs at least {Explanations.MinRows} rows, but {has}: with one row every shuffle is the identity, so it measures nothing (and R² needs two rows)");
+        }
         var imp = model.PermutationImportance(data, repeats, seed);
         var written = new List<string>();
         if (plots is not null)

@@ -497,7 +497,9 @@ public sealed class Dataset
     }
 
     /// <summary>Reads the named numeric columns of a CSV file (in that order), for prediction: the file need
-    /// not have a target column. Errors name the line, the column and the text.</summary>
+    /// not have a target column. Every cell must be a finite number: an empty cell or a missing-value marker (NA, NaN, ?,
+    /// null, as the reader takes them) is an error saying the value is missing, other text one saying it is not a finite
+    /// number; errors name the line, the column and the text.</summary>
     /// <param name="path">The file.</param>
     /// <param name="features">The columns to read, e.g. a model's <see cref="Pipeline.FeatureNames"/>.</param>
     public static double[,] LoadCsvFeatures(string path, string[] features)

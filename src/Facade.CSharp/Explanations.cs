@@ -251,9 +251,11 @@ public static class Explanations
     }
 
     /// <summary>Permutation importance of a pipeline on labelled data: accuracy drop for a classifier, R^2 drop for a
-    /// regressor, <paramref name="repeats"/> shuffles per feature drawn from <paramref name="seed"/>.</summary>
+    /// regressor, <paramref name="repeats"/> shuffles per feature drawn from <paramref name="seed"/>. Missing cells are
+    /// taken when the pipeline fills missing values (a shuffled column carries them along).</summary>
     /// <exception cref="ArgumentException">repeats &lt; 1, data that do not fit the model, or a data set of fewer than
-    /// <see cref="MinRows"/> rows (ParamName "dataset").</exception>
+    /// <see cref="MinRows"/> rows (ParamName "dataset"); a value the pipeline refuses (a missing cell it does not fill,
+    /// an infinity), with the error its predictions give (ParamName "x").</exception>
     /// <exception cref="ArgumentOutOfRangeException">repeats above <see cref="MaxRepeats"/>.</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
     {
@@ -262,7 +264,8 @@ public static class Explanations
         return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
     }
 
-    /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames).</summary>
+    /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames; NaN where a
+    /// cell is missing). The raw features are checked as the other overload checks them, before the scorer is called.</summary>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, Func<double[,], double> scorer,
         string scorerName, int repeats = 5, long seed = 0)
     {

@@ -642,6 +642,51 @@ let tests =
             Expect.equal two.Means [| 0.0; 0.0 |] "a model that reads nothing loses nothing"
         }
 
+        test "permutation importance of a pipeline that fills missing values takes missing cells; one that fills none refuses them with its own error" {
+            // Review finding: a missing cell (NaN in the raw features) was refused by the generic
+            // finiteness check ("x holds NaN at row 2, column 1"), though the pipeline fills it and
+            // evaluate and predict take it.
+            let text = "a,b,c,y\n0.1,0.2,r,1\n0.5,0.3,g,2\n0.5,,g,2\n0.9,0.7,r,3\n"
+            let data = Csv.loadText ((CsvOptions.Default.WithTarget "y").WithMissing MissingPolicy.Mean) text
+            let model = PipelineFit.untrained FitOptions.Default data
+            let imp = Importance.ofPipeline model data 3 1L
+            Expect.equal imp.Names [| "a"; "b"; "c" |] "one importance per column"
+            // The baseline is the R^2 evaluate gives on the same data (the pipeline fills the cell).
+            match Pipeline.evaluate model data with
+            | Evaluation.Regression r -> Expect.floatClose Accuracy.veryHigh imp.BaselineScore r.R2 "baseline = evaluate's R^2"
+            | e -> failtestf "expected a regression report, got %A" e
+            for c in imp.Scores do for s in c do Expect.isTrue (Double.IsFinite s) "every shuffled score is finite (the cell is filled wherever it lands)"
+            // A shuffled column carries its missing cell along: a score that reports the row of
+            // column b's NaN (row 2, the third data line) sees it at row i where the permutation maps i to row 2 (row i gets
+            // row perm.[i]'s values); the permutations are those of permutationsFromSeed.
+            let nanRow (m: Matrix<float>) = float (Seq.init m.RowCount id |> Seq.find (fun i -> Double.IsNaN m.[i, 1]))
+            let withScore = Importance.ofPipelineWith "nan row" nanRow model data 2 7L
+            Expect.equal withScore.BaselineScore 2.0 "unshuffled: row 2"
+            let perms = Importance.permutationsFromSeed 3 4 2 7L
+            Expect.equal withScore.Scores.[1] (Array.init 2 (fun r -> float (Array.findIndex (fun p -> p = 2) perms.[1].[r]))) "b's NaN moves with its column"
+            Expect.equal withScore.Scores.[0] [| 2.0; 2.0 |] "shuffling a leaves b's NaN in place"
+            // A pipeline that fills nothing refuses the cell with the error its predictions give.
+            let strictData = Csv.loadText ((CsvOptions.Default.WithTarget "y").WithMissing MissingPolicy.Error) "a,b,c,y\n0.1,0.2,r,1\n0.5,0.3,g,2\n0.9,0.7,r,3\n"
+            let strict = PipelineFit.untrained FitOptions.Default strictData
+            let predictError = try Pipeline.predictValues strict (Pipeline.featuresOf strict data) |> ignore; failtest "predict refuses" with :? ArgumentException as e -> e
+            for f in [ (fun () -> Importance.ofPipeline strict data 3 1L |> ignore)
+                       (fun () -> Importance.ofPipelineWith "s" (fun _ -> 1.0) strict data 3 1L |> ignore) ] do
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName predictError.ParamName "the pipeline's ParamName"
+                    Expect.equal e.Message predictError.Message "the pipeline's own message"
+                    Expect.stringContains e.Message "missing" "says the cell is missing"
+                | e -> failtestf "expected ArgumentException, got %O" e
+            // The facade too: the same data parsed there, a pipeline drawn there, both overloads.
+            let fdata = FunctionalNN.Dataset.ParseCsv(text, "y", format = FunctionalNN.CsvFormat(Missing = FunctionalNN.MissingValues.Mean))
+            let fmodel = FunctionalNN.Pipeline.Untrained(fdata)
+            let fimp = FunctionalNN.Explanations.PermutationImportance(fmodel, fdata, 3, 1L)
+            Expect.equal fimp.Names.Count 3 "facade: one per column"
+            Expect.isTrue (Double.IsFinite fimp.BaselineScore) "facade: a finite baseline"
+            let fwith = FunctionalNN.Explanations.PermutationImportance(fmodel, fdata, (fun (m: float[,]) -> if Double.IsNaN m.[2, 1] then 1.0 else 0.0), "nan at row 2", 2, 7L)
+            Expect.equal fwith.BaselineScore 1.0 "facade: the scorer sees the missing cell as NaN"
+        }
+
         test "a pipeline with a text column: permutation importance per original column, each shuffled raw (its one-hot inputs together), as defined" {
             // 80 rows: a text column (red, green, blue) and a number in [-1, 1] from the library's Rng;
             // class "yes" when (colour = red) differs from (size > 0), so both columns matter.

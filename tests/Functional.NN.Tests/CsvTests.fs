@@ -681,6 +681,19 @@ let tests =
                 argError "names" [ "names[0]" ] (fun () -> Csv.numericColumns [| null |] (Csv.parse text) |> ignore)
                 csvError (CsvOptions.Default.WithTextColumns [| "nope" |]) text 1 [ "TextColumns"; "'nope'"; "a, b, y" ] |> ignore
             }
+            test "numericColumns: a missing-value marker is missing as the reader takes it (bare, or quoted in a file that quotes every field); a quoted one elsewhere is text" {
+                let message (text: string) =
+                    try Csv.numericColumns [| "a"; "b" |] (Csv.parse text) |> ignore; failtest "refused"
+                    with :? DataFormatException as e -> e.Message
+                // Review finding: predict of a linear model called a bare NA "not a finite number", evaluate "missing".
+                Expect.equal (message "a,b,y\n1,2,3\n4,NA,6\n") "Line 3, column 'b': the value is missing ('NA'); every feature needs a number." "bare NA"
+                Expect.equal (message "a,b,y\n?,2,3\n") "Line 2, column 'a': the value is missing ('?'); every feature needs a number." "bare ?"
+                Expect.equal (message "a,b,y\n1,2,3\n4,\"NA\",6\n") "Line 3, column 'b': 'NA' is not a finite number." "quoted NA among bare cells: text"
+                Expect.equal (message "\"a\",\"b\",\"y\"\n\"1\",\"NA\",\"3\"\n") "Line 2, column 'b': the value is missing ('NA'); every feature needs a number." "quoted NA in a file that quotes everything"
+                Expect.equal (message "a,b,y\n1,NAN2,3\n") "Line 2, column 'b': 'NAN2' is not a finite number." "not a marker"
+                // Whole rows read as before (a marker in an unread column is no matter).
+                Expect.equal ((Csv.numericColumns [| "b"; "a" |] (Csv.parse "a,b,y\n1,2,NA\n")).ToArray()) (array2D [ [ 2.0; 1.0 ] ]) "numbers by name"
+            }
             test "a text cell that is not a category code, or a label outside the classes, names its row and column" {
                 let data = Csv.loadText CsvOptions.Default "c,y\na,1.5\nb,2.5\na,3.5\n"
                 // Row index 1 (file line 3) gets the code 5 (of 2 categories), then 0.5.

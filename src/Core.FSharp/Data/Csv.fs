@@ -499,26 +499,6 @@ module Csv =
         let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
         fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
-    /// The text of a field as a finite number, or a DataFormatException naming line, column and text.
-    let private number (table: CsvTable) (row: int) (col: int) : float =
-        let text = table.Rows.[row].[col]
-        let line = table.Lines.[row]
-        let name = table.Header.[col]
-        if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
-        match finite text with
-        | Some v -> v
-        | None -> notFiniteNumber line name text
-
-    /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
-    /// row by row, so the first bad one (empty, or not a finite number) in that order is the error.
-    let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
-        CsvOptions.CheckNames "names" names |> ignore
-        let maps = indexMaps table.Header
-        let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
-        // Row by row (Mat.init fills column by column, which named a later row's empty cell in an earlier column first).
-        let values = Array.init table.Rows.Length (fun i -> cols |> Array.map (number table i))
-        Mat.init table.Rows.Length cols.Length (fun i j -> values.[i].[j])
-
     /// The class names of a column of labels, in the library's stable order: sorted by value
     /// when every label is a number ("2" before "10"), otherwise by ordinal string comparison.
     /// The order depends only on the set of labels, never on the order of the rows.
@@ -585,6 +565,36 @@ module Csv =
             (headerQuoted.Length > 0 && table.Header |> Array.mapi (fun j h -> j < headerQuoted.Length && headerQuoted.[j] && not (needsQuotes h)) |> Array.exists id)
             || Seq.exists (fun i -> table.Rows.[i] |> Array.mapi (fun j s -> Some j <> targetIndex && quotedAt i j && not (needsQuotes s)) |> Array.exists id) (seq { 0 .. table.Rows.Length - 1 })
         not (Seq.exists rowHasBare (seq { 0 .. table.Rows.Length - 1 })) && plainQuoted ()
+
+    /// The text of a field as a finite number, or a DataFormatException naming line, column and text.
+    /// `isMarker` tells a missing-value marker (as the reader takes it) from text: such a cell, as
+    /// the empty field, is missing.
+    let private number (table: CsvTable) (isMarker: int -> int -> bool) (row: int) (col: int) : float =
+        let text = table.Rows.[row].[col]
+        let line = table.Lines.[row]
+        let name = table.Header.[col]
+        if text = "" then fail line name (sprintf "Line %d, column '%s': the value is missing (an empty field); every feature needs a number." line (quoteText name))
+        if isMarker row col then fail line name (sprintf "Line %d, column '%s': the value is missing ('%s'); every feature needs a number." line (quoteText name) (quoteText text))
+        match finite text with
+        | Some v -> v
+        | None -> notFiniteNumber line name text
+
+    /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
+    /// row by row, so the first bad one (empty, a missing-value marker, or not a finite number) in
+    /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, NaN, ?,
+    /// null, any case) taken as the reader takes it: bare, or quoted in a file that quotes every
+    /// field (the last column set apart as the reader's default target); such a cell is missing, as
+    /// the empty field is, and otherwise it is text, not a finite number.
+    let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
+        CsvOptions.CheckNames "names" names |> ignore
+        let maps = indexMaps table.Header
+        let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
+        let markers = HashSet<string>(CsvOptions.Default.MissingMarkers |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
+        let quotesAll = lazy (quotesEverything table (Some (table.Header.Length - 1)) markers)
+        let isMarker (i: int) (j: int) = markers.Contains table.Rows.[i].[j] && (not (quotedAt table i j) || quotesAll.Force())
+        // Row by row (Mat.init fills column by column, which named a later row's empty cell in an earlier column first).
+        let values = Array.init table.Rows.Length (fun i -> cols |> Array.map (number table isMarker i))
+        Mat.init table.Rows.Length cols.Length (fun i j -> values.[i].[j])
 
     /// Checks options before any reading: a blank target name, a null entry in Features,
     /// ClassNames, MissingMarkers or TextColumns, or a class name given twice (after Unicode
@@ -798,7 +808,7 @@ module Csv =
                 texts |> Array.iteri (fun r s -> x.[r, k] <- if isNull s then nan else float index.[s])
             else
                 rows |> Array.iteri (fun r i ->
-                    x.[r, k] <- if isMissingAt i col then nan else number table i col))
+                    x.[r, k] <- if isMissingAt i col then nan else number table (fun _ _ -> false) i col))
         // How the target's kind was decided (for TargetRule.explain): by the rule, by its clause for quoted numbers, or
         // by the caller (TargetKind, a model's class names).
         let mutable reading = if options.ClassNames.IsSome || options.TargetKind <> TargetKind.Auto then TargetReading.Given else TargetReading.Rule
@@ -871,7 +881,7 @@ module Csv =
                                 | _ ->
                                     fail line targetName (sprintf "Line %d, column '%s': the class '%s' is not one of the model's classes (%s)." line (quoteText targetName) (quoteText s) (nameList names)))
                     Target.Classes (labels, names)
-                else Target.Values (rows |> Array.map (fun i -> number table i t))
+                else Target.Values (rows |> Array.map (fun i -> number table (fun _ _ -> false) i t))
         // A header whose every field is a number is most likely the first data row of a file without a header; so is
         // one whose feature fields are numbers while its target field is one of the target column's values (iris
         // without its header: 5.1,3.5,1.4,0.2,setosa).

@@ -45,22 +45,25 @@ module Importance =
         sprintf "%s has %d %s, but permutation importance needs at least %d: with one row every permutation is the identity, so shuffling a column changes nothing and measures nothing (and R^2 needs two rows)."
             name rows (if rows = 1 then "row" else "rows") MinRows
 
-    let private check (x: Matrix<float>) (repeats: int) =
-        Mat.checkBatch "x" x
+    /// The shape, row count and repeats checks, without the values' finiteness: a pipeline's raw
+    /// features hold NaN where a cell is missing, and the pipeline itself judges them.
+    let private checkCounts (x: Matrix<float>) (repeats: int) =
+        Mat.checkShape "x" x
         if x.RowCount < MinRows then Check.fail "x" (rowsMessage "x" x.RowCount)
         if repeats < 1 then Check.fail "repeats" (sprintf "repeats must be at least 1, but is %d." repeats)
         if repeats > RepeatLimit then
             raise (ArgumentOutOfRangeException("repeats", sprintf "repeats is %d, above the limit of %d shuffles per column." repeats RepeatLimit))
 
-    /// Permutation importance with given permutations: for each column c of `map` (all its inputs
-    /// together) and repeat r, the rows of those inputs are taken in the order `permutationOf c r`
-    /// (row i gets row perm.[i]'s values) and the data are scored with `score`. For comparing with
-    /// another implementation given the same permutations; `permutation` draws them from a seed.
-    let withPermutations (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
+    let private check (x: Matrix<float>) (repeats: int) =
+        Mat.checkShape "x" x
+        Mat.checkFinite "x" x
+        checkCounts x repeats
+
+    // withPermutations without the checks of x and repeats (its callers make them).
+    let private shuffled (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
                          (permutationOf: int -> int -> int[]) : PermutationImportance =
         Check.notNull "score" (box score)
         Check.notNull "map" (box map)
-        check x repeats
         if map.ColumnOf.Length <> x.ColumnCount then
             Check.fail "map" (sprintf "The column table has %d inputs but x has shape %s." map.ColumnOf.Length (Mat.shapeOf x))
         let n, d = x.RowCount, x.ColumnCount
@@ -95,6 +98,17 @@ module Importance =
         { Names = Array.copy map.Columns; Scorer = scorer; BaselineScore = baseline; Scores = scores
           Means = drops |> Array.map mean; StandardDeviations = drops |> Array.map sd; Repeats = repeats }
 
+    /// Permutation importance with given permutations: for each column c of `map` (all its inputs
+    /// together) and repeat r, the rows of those inputs are taken in the order `permutationOf c r`
+    /// (row i gets row perm.[i]'s values) and the data are scored with `score`. For comparing with
+    /// another implementation given the same permutations; `permutation` draws them from a seed.
+    let withPermutations (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
+                         (permutationOf: int -> int -> int[]) : PermutationImportance =
+        Check.notNull "score" (box score)
+        Check.notNull "map" (box map)
+        check x repeats
+        shuffled scorer score map x repeats permutationOf
+
     /// The permutations `permutation` uses: column by column, repeat by repeat, each drawn by
     /// Rng.permutation (Fisher-Yates) from one generator created from the seed.
     let permutationsFromSeed (columns: int) (rows: int) (repeats: int) (seed: int64) : int[][][] =
@@ -105,15 +119,9 @@ module Importance =
                 rng <- next
                 p))
 
-    /// Permutation importance with a given score (of the whole data x, e.g. accuracy against fixed
-    /// labels), `repeats` shuffles per column drawn from `seed` with the library's Rng (the
-    /// permutations of `permutationsFromSeed`, each drawn when its shuffle is scored). Raises
-    /// ArgumentException naming "repeats" (below 1; ArgumentOutOfRangeException above
-    /// RepeatLimit) or "x".
-    let permutation (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
-        check x repeats
-        Check.notNull "map" (box map)
-        // withPermutations asks for each permutation once, column by column and repeat by repeat:
+    // permutation without the checks of x and repeats (its callers make them).
+    let private seeded (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
+        // shuffled asks for each permutation once, column by column and repeat by repeat:
         // the order in which permutationsFromSeed draws them, so one generator gives the same ones
         // without holding columns x repeats x rows indices at once.
         let rng = ref (Rng.create seed)
@@ -124,7 +132,17 @@ module Importance =
             rng.Value <- g
             next.Value <- if r + 1 < repeats then (c, r + 1) else (c + 1, 0)
             p
-        withPermutations scorer score map x repeats draw
+        shuffled scorer score map x repeats draw
+
+    /// Permutation importance with a given score (of the whole data x, e.g. accuracy against fixed
+    /// labels), `repeats` shuffles per column drawn from `seed` with the library's Rng (the
+    /// permutations of `permutationsFromSeed`, each drawn when its shuffle is scored). Raises
+    /// ArgumentException naming "repeats" (below 1; ArgumentOutOfRangeException above
+    /// RepeatLimit) or "x".
+    let permutation (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
+        check x repeats
+        Check.notNull "map" (box map)
+        seeded scorer score map x repeats seed
 
     /// The class of each row of scores: the argmax, or for one column class 1 when the score is
     /// positive (a logit or margin).
@@ -193,12 +211,20 @@ module Importance =
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
     /// for a classifier (the data's classes must be the model's), R^2 in the target's units for a
     /// regressor. The rows are shuffled raw (a text column is one column of category codes), so a
-    /// one-hot encoded column's inputs move together, as one column.
+    /// one-hot encoded column's inputs move together, as one column. A missing cell (NaN in the raw
+    /// features) is taken when the pipeline fills missing values (a shuffled column carries it
+    /// along, and the pipeline fills it where it lands); values the pipeline refuses (a missing
+    /// cell it does not fill, an infinity, an unseen category it does not encode) are refused, before
+    /// any shuffle, with the pipeline's own errors (Pipeline.outputs, ParamName "x").
     let ofPipeline (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
         checkDataRows data
         let x = Pipeline.featuresOf pipeline data
+        checkCounts x repeats
+        // The pipeline's own checks of its raw features, once: a shuffle moves a column's values
+        // between rows but changes none, so every shuffled copy passes them too.
+        Pipeline.outputs pipeline x |> ignore
         let scorer, score =
             match data.Target with
             | Target.Classes (labels, names) ->
@@ -210,11 +236,17 @@ module Importance =
                 if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
                 let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
                 "r2", (fun xp -> RegressionMetrics.r2 (Pipeline.predictValues pipeline xp) y)
-        permutation scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
+        seeded scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
 
-    /// A pipeline's permutation importance with a given score of its raw features.
+    /// A pipeline's permutation importance with a given score of its raw features (NaN where a
+    /// cell is missing). The raw features are checked as `ofPipeline` checks them: missing cells
+    /// pass when the pipeline fills them, and what the pipeline refuses is refused with its own
+    /// errors (Pipeline.outputs, ParamName "x") before the score is called.
     let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
         checkDataRows data
-        permutation scorer score (FeatureMap.identity pipeline.FeatureNames) (Pipeline.featuresOf pipeline data) repeats seed
+        let x = Pipeline.featuresOf pipeline data
+        checkCounts x repeats
+        Pipeline.outputs pipeline x |> ignore
+        seeded scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
