@@ -204,6 +204,23 @@ let private perStepIn (precision: Precision) =
     | Precision.Float64 -> perStep<float>
     | Precision.Float32 -> perStep<float32>
 
+/// The ReLU interpolant of sin at 2049 equally spaced points of [0, 1] (2048 hidden units), and the
+/// same network with an identity custom block of that width between its layers that records the most
+/// rows one inference pass (training false) is given, with that count.
+let private recordingInterpolant () =
+    let interp = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 2049
+    let most = ref 0
+    let recorder =
+        { new ICustomBlock with
+            member _.Name = "recorder"
+            member _.InputSize = 2048
+            member _.OutputSize = 2048
+            member _.Parameters = [||]
+            member this.WithParameters _ = this
+            member _.Forward(x, training) = (if not training then lock most (fun () -> most.Value <- max most.Value x.RowCount)); x
+            member _.Backward(_, _, g, _) = g, [||] }
+    interp, Network.ofBlocks [ interp.Blocks.[0]; Block.Custom recorder; interp.Blocks.[1] ], most
+
 /// The fewest bytes allocated on this thread by 100 calls of `call`, over five runs of 100 calls.
 /// The fewest, because a call can, once, grow a per-thread buffer of the kernels (when the calling
 /// thread first runs a part of a split product meant for a worker that the busy machine has not
@@ -317,18 +334,7 @@ let tests =
             // with an identity custom block of that width between its layers that records the most
             // rows one forward pass is given. 4096 rows x 2048 units = 8,388,608 entries, above
             // ReferenceChunkEntries = 4,194,304: chunks of 4194304 / 2048 = 2048 rows (by hand).
-            let interp = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 2049
-            let most = ref 0
-            let recorder =
-                { new ICustomBlock with
-                    member _.Name = "recorder"
-                    member _.InputSize = 2048
-                    member _.OutputSize = 2048
-                    member _.Parameters = [||]
-                    member this.WithParameters _ = this
-                    member _.Forward(x, _) = lock most (fun () -> most.Value <- max most.Value x.RowCount); x
-                    member _.Backward(_, _, g, _) = g, [||] }
-            let net = Network.ofBlocks [ interp.Blocks.[0]; Block.Custom recorder; interp.Blocks.[1] ]
+            let interp, net, most = recordingInterpolant ()
             let n = 4096
             let x = Mat.init n 1 (fun i _ -> (float i + 0.5) / float n)
             let out = Network.predictWith Backend.Reference net x
@@ -357,18 +363,7 @@ let tests =
             // batch guard's message though training's batches were small. The interpolant network with
             // a recorder of the rows one inference pass is given (as above): 4096 rows x 2048 units,
             // chunks of 2048 rows by hand. Expected losses: the test's own unchunked forward pass.
-            let interp = Approximation.ReluInterpolant.ofFunction sin 0.0 1.0 2049
-            let most = ref 0
-            let recorder =
-                { new ICustomBlock with
-                    member _.Name = "recorder"
-                    member _.InputSize = 2048
-                    member _.OutputSize = 2048
-                    member _.Parameters = [||]
-                    member this.WithParameters _ = this
-                    member _.Forward(x, training) = (if not training then lock most (fun () -> most.Value <- max most.Value x.RowCount)); x
-                    member _.Backward(_, _, g, _) = g, [||] }
-            let net = Network.ofBlocks [ interp.Blocks.[0]; Block.Custom recorder; interp.Blocks.[1] ]
+            let _, net, most = recordingInterpolant ()
             let n = 4096
             let x = Mat.init n 1 (fun i _ -> (float i + 0.5) / float n)
             let y = Mat.init n 1 (fun i _ -> sin x.[i, 0])

@@ -249,6 +249,14 @@ let expectSamePipeline (back: Pipeline) (p: Pipeline) =
 
 let fixture (name: string) = Repo.path [ "tests"; "fixtures"; "onnx"; name ]
 
+/// Runs `body` with a new temporary folder and a runner of `fnn` in it (arguments to the exit code
+/// and the output), then deletes the folder.
+let withCliFolder (body: string -> (string list -> int * string) -> unit) =
+    let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli-%s" (Guid.NewGuid().ToString "N"))
+    Directory.CreateDirectory dir |> ignore
+    try body dir (fun args -> Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0))
+    finally Directory.Delete(dir, true)
+
 /// A PyTorch fixture's inputs and outputs (from its .json, written by onnx_torch_fixtures.py).
 let torchExpected (name: string) =
     use doc = JsonDocument.Parse(File.ReadAllText(fixture (name + ".json")))
@@ -1081,10 +1089,7 @@ let tests =
                 finally Directory.Delete(dir, true)
             }
             test "fnn export needs an --out ending in .onnx; fnn predict names an ONNX file given as a model file" {
-                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli2-%s" (Guid.NewGuid().ToString "N"))
-                Directory.CreateDirectory dir |> ignore
-                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
-                try
+                withCliFolder <| fun dir run ->
                     ModelFile.saveNetwork (Path.Combine(dir, "net.fnn")) sampleNetwork
                     for out in [ "exported.fnn"; "exported" ] do
                         let code, text = run [ "export"; "--model"; "net.fnn"; "--out"; out ]
@@ -1097,13 +1102,9 @@ let tests =
                     let code, text = run [ "predict"; "--model"; "renamed.fnn"; "--data"; "rows.csv" ]
                     Expect.equal code 1 text
                     Expect.stringContains text "is an ONNX model, not a Functional.NN model file: name it .onnx, the name fnn reads ONNX files by" "named as ONNX, with the CLI's advice"
-                finally Directory.Delete(dir, true)
             }
             test "fnn predict of a FLOAT ONNX network: a cell beyond float32's range names its line and column" {
-                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli3-%s" (Guid.NewGuid().ToString "N"))
-                Directory.CreateDirectory dir |> ignore
-                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
-                try
+                withCliFolder <| fun dir run ->
                     // torch_mlp_f32: a FLOAT network of inputs a, b, c, d; 1e39 is beyond float32's
                     // largest value, about 3.4028e38.
                     File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1e39,0,0\n")
@@ -1111,7 +1112,6 @@ let tests =
                     Expect.equal code 1 text
                     Expect.stringContains text "Line 3, column 'b': '1e39' is beyond the range of float32" "the file's line and column"
                     Expect.isFalse (text.Contains "x holds") "not the API's wording"
-                finally Directory.Delete(dir, true)
             }
         ]
 
@@ -1408,23 +1408,16 @@ let tests =
                     expectClose 1e-12 (what + ": ONNX Runtime's outputs") ort (Network.predict r.Network x)
             }
             test "fnn predict --features in another case than the header: the float32 range error names the header's column and the cell's own text" {
-                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli4-%s" (Guid.NewGuid().ToString "N"))
-                Directory.CreateDirectory dir |> ignore
-                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
-                try
+                withCliFolder <| fun dir run ->
                     // torch_mlp_f32: a FLOAT network of 4 inputs; 1E39 (so written) is beyond float32's largest
                     // value, about 3.4028e38. The reader resolves --features A,B,C,D to the header's a,b,c,d.
                     File.WriteAllText(Path.Combine(dir, "big.csv"), "a,b,c,d\n1,2,3,4\n0.5,1E39,0,0\n")
                     let code, text = run [ "predict"; "--model"; fixture "torch_mlp_f32.onnx"; "--data"; "big.csv"; "--features"; "A,B,C,D" ]
                     Expect.equal code 1 text
                     Expect.stringContains text "Line 3, column 'b': '1E39' is beyond the range of float32" "the header's name and the cell's text"
-                finally Directory.Delete(dir, true)
             }
             test "fnn export of an ONNX file named other than .onnx says it is already an ONNX model, not to rename it" {
-                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-cli5-%s" (Guid.NewGuid().ToString "N"))
-                Directory.CreateDirectory dir |> ignore
-                let run args = Repo.run "dotnet" (Repo.fnn :: args) dir (TimeSpan.FromMinutes 2.0)
-                try
+                withCliFolder <| fun dir run ->
                     File.WriteAllBytes(Path.Combine(dir, "mlp.fnn"), File.ReadAllBytes(fixture "torch_mlp_f32.onnx"))
                     let code, text = run [ "export"; "--model"; "mlp.fnn"; "--out"; "o.onnx" ]
                     Expect.equal code 2 text
@@ -1437,7 +1430,6 @@ let tests =
                     let code, text = run [ "predict"; "--model"; "mlp.fnn"; "--data"; "x.csv" ]
                     Expect.notEqual code 0 text
                     Expect.stringContains text "name it .onnx, the name fnn reads ONNX files by" "predict: the advice stays"
-                finally Directory.Delete(dir, true)
             }
         ]
     ]
