@@ -215,7 +215,9 @@ module Importance =
     /// features) is taken when the pipeline fills missing values (a shuffled column carries it
     /// along, and the pipeline fills it where it lands); values the pipeline refuses (a missing
     /// cell it does not fill, an infinity, an unseen category it does not encode) are refused, before
-    /// any shuffle, with the pipeline's own errors (Pipeline.outputs, ParamName "x").
+    /// any shuffle, with the pipeline's own errors (Pipeline.outputs, ParamName "x"). A shuffle makes
+    /// new rows of the same cells, so a row whose network output is not finite (cells that overflow
+    /// together) can still arise during the shuffles, and raises the same error for that shuffled row.
     let ofPipeline (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
@@ -223,7 +225,8 @@ module Importance =
         let x = Pipeline.featuresOf pipeline data
         checkCounts x repeats
         // The pipeline's own checks of its raw features, once: a shuffle moves a column's values
-        // between rows but changes none, so every shuffled copy passes them too.
+        // between rows but changes none, so every shuffled copy passes the checks of single cells
+        // too (not the network output's, which depends on how a row's cells combine).
         Pipeline.outputs pipeline x |> ignore
         let scorer, score =
             match data.Target with
@@ -241,7 +244,8 @@ module Importance =
     /// A pipeline's permutation importance with a given score of its raw features (NaN where a
     /// cell is missing). The raw features are checked as `ofPipeline` checks them: missing cells
     /// pass when the pipeline fills them, and what the pipeline refuses is refused with its own
-    /// errors (Pipeline.outputs, ParamName "x") before the score is called.
+    /// errors (Pipeline.outputs, ParamName "x") before the score is called (a shuffled row whose
+    /// network output is not finite raises during the shuffles: see `ofPipeline`).
     let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
