@@ -198,7 +198,7 @@ module Importance =
         // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
         let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
         let scorer, score = defaultScore predict net.OutputSize target x.RowCount
-        permutation scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
+        seeded scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
 
     /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
     /// class 1 when x w + b > 0), R^2 for values.
@@ -206,7 +206,7 @@ module Importance =
         LinearModel.checkInput model "x" x
         check x repeats
         let scorer, score = defaultScore (LinearModel.predict model) model.OutputSize target x.RowCount
-        permutation scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
+        seeded scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
 
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
     /// for a classifier (the data's classes must be the model's), R^2 in the target's units for a
