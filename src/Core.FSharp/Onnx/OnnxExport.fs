@@ -348,6 +348,13 @@ module internal OnnxExport =
             x <- "encoded"
         x
 
+    /// Whether any of each row's BOOL checks (N x m) holds, as `result` (N x 1, BOOL):
+    /// Cast(ReduceMax(Cast(checks, DOUBLE), axis 1), BOOL), through the values `asDouble` and `reduced`.
+    let private anyInRow (g: Graph) (checks: string) (asDouble: string) (reduced: string) (result: string) =
+        g.Add(node "Cast" asDouble [ checks ] [ asDouble ] [ attrInt "to" (int64 doubleType) ])
+        g.Add(node "ReduceMax" reduced [ asDouble ] [ reduced ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
+        g.Add(node "Cast" result [ reduced ] [ result ] [ attrInt "to" (int64 boolType) ])
+
     /// The rows the library refuses (Pipeline.outputs raises for each), as "refused" (N x 1, BOOL):
     /// a row is refused when a scaled network input is NaN or beyond the network's range
     /// (Or(IsNaN(scaled), Greater(Abs(scaled), limit)), limit float32's largest value for a
@@ -393,9 +400,7 @@ module internal OnnxExport =
                 "refused.cells"
         g.Init(tensor "refused.nan" doubleType [] [| nan |])
         if p.IsClassifier then g.Init(int64Tensor "refused.index" [] [| -1L |])
-        g.Add(node "Cast" "refused.cells_double" [ checks ] [ "refused.cells_double" ] [ attrInt "to" (int64 doubleType) ])
-        g.Add(node "ReduceMax" "refused.any" [ "refused.cells_double" ] [ "refused.any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
-        g.Add(node "Cast" "refused" [ "refused.any" ] [ "refused" ] [ attrInt "to" (int64 boolType) ])
+        anyInRow g checks "refused.cells_double" "refused.any" "refused"
         "refused"
 
     /// The pipeline's input stages, in order, from "features" (DOUBLE) to the network's input:
@@ -452,9 +457,7 @@ module internal OnnxExport =
         g.Add(node "IsNaN" "refused.output_nan" [ computed "outputs" ] [ "refused.output_nan" ] [])
         g.Add(node "IsInf" "refused.output_inf" [ computed "outputs" ] [ "refused.output_inf" ] [])
         g.Add(node "Or" "refused.output_cells" [ "refused.output_nan"; "refused.output_inf" ] [ "refused.output_cells" ] [])
-        g.Add(node "Cast" "refused.output_double" [ "refused.output_cells" ] [ "refused.output_double" ] [ attrInt "to" (int64 doubleType) ])
-        g.Add(node "ReduceMax" "refused.output_any" [ "refused.output_double" ] [ "refused.output_any" ] [ attrInts "axes" [ 1L ]; attrInt "keepdims" 1L ])
-        g.Add(node "Cast" "refused.output" [ "refused.output_any" ] [ "refused.output" ] [ attrInt "to" (int64 boolType) ])
+        anyInRow g "refused.output_cells" "refused.output_double" "refused.output_any" "refused.output"
         g.Add(node "Or" "refused.all" [ refused; "refused.output" ] [ "refused.all" ] [])
         let refused = "refused.all"
         let guard (name: string) (value: string) =
