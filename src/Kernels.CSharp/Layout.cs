@@ -161,36 +161,28 @@ public static unsafe class Layout
     /// bijection of h for each value, so a change of any one value always changes the result; the
     /// lanes and the length are then mixed in order. The two halves run on the worker pool for a
     /// large span (the split is fixed, so the result does not depend on the thread count). The same
-    /// values give the same fingerprint within a process (the vector width may differ between machines).
+    /// values give the same fingerprint within a process (the vector width may differ between
+    /// machines). <see cref="PendingFingerprint"/> computes the same value in chunks.
     /// </summary>
     public static ulong Fingerprint(ReadOnlySpan<double> values)
     {
-        if (values.IsEmpty) return Mix(0);
+        if (values.IsEmpty) return FingerprintHalf.Combine(0, 0, 0, true);
         fixed (double* p = values)
         {
             var job = FingerprintJob.ForThisThread;
             job.Set(p, values.Length);
-            if (values.Length >= 1 << 16 && WorkerPool.Threads > 1) WorkerPool.Run(job, 2);
+            if (values.Length >= PendingFingerprint.ParallelFrom && WorkerPool.Threads > 1) WorkerPool.Run(job, 2);
             else { job.Execute(0, 2); job.Execute(1, 2); }
-            ulong h = Mix(Mix(job.H0 ^ (ulong)values.Length) ^ job.H1);
+            ulong h = FingerprintHalf.Combine(job.H0, job.H1, values.Length, false);
             job.Clear();
             return h;
         }
-    }
-
-    /// <summary>SplitMix64's finaliser (a bijection of 64-bit values).</summary>
-    private static ulong Mix(ulong x)
-    {
-        x ^= x >> 30; x *= 0xBF58476D1CE4E5B9UL;
-        x ^= x >> 27; x *= 0x94D049BB133111EBUL;
-        return x ^ (x >> 31);
     }
 
     private sealed class FingerprintJob : IParallelJob
     {
         [ThreadStatic] private static FingerprintJob? t_job;
         public static FingerprintJob ForThisThread => t_job ??= new FingerprintJob();
-        private const ulong K = 0x9E3779B97F4A7C15UL;
 
         private double* _values;
         private long _count;
@@ -199,38 +191,11 @@ public static unsafe class Layout
         public void Set(double* values, long count) { _values = values; _count = count; H0 = 0; H1 = 0; }
         public void Clear() => _values = null;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
         {
-            long i0 = _count * part / parts, i1 = _count * (part + 1) / parts;
-            ulong* v = (ulong*)_values;
-            ulong h = (ulong)part + 1;
-            long i = i0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var k = Vector512.Create(K);
-                var a = Vector512.Create(h); var b = Vector512.Create(h + 2);
-                for (; i + 16 <= i1; i += 16)
-                {
-                    a = (a ^ Vector512.Load(v + i)) * k; a ^= Vector512.ShiftRightLogical(a, 29);
-                    b = (b ^ Vector512.Load(v + i + 8)) * k; b ^= Vector512.ShiftRightLogical(b, 29);
-                }
-                for (int l = 0; l < 8; l++) h = Mix(Mix(h ^ a.GetElement(l)) ^ b.GetElement(l));
-            }
-            else
-            {
-                ulong a = h, b = h + 1, c = h + 2, d = h + 3;
-                for (; i + 4 <= i1; i += 4)
-                {
-                    a = (a ^ v[i]) * K; a ^= a >> 29;
-                    b = (b ^ v[i + 1]) * K; b ^= b >> 29;
-                    c = (c ^ v[i + 2]) * K; c ^= c >> 29;
-                    d = (d ^ v[i + 3]) * K; d ^= d >> 29;
-                }
-                h = Mix(Mix(Mix(Mix(h ^ a) ^ b) ^ c) ^ d);
-            }
-            for (; i < i1; i++) h = Mix(h ^ v[i]);
-            if (part == 0) H0 = h; else H1 = h;
+            var half = new FingerprintHalf(_count, part);
+            half.Advance((ulong*)_values, long.MaxValue);
+            if (part == 0) H0 = half.Result; else H1 = half.Result;
         }
     }
 

@@ -12,6 +12,17 @@ public interface IParallelJob
     void Execute(int part, int parts);
 }
 
+/// <summary>Work that threads of the pool do in short chunks while they would otherwise wait (<see cref="WorkerPool.SetIdle"/>).</summary>
+public interface IIdleWork
+{
+    /// <summary>
+    /// Runs one chunk of about a microsecond; false when there was none to take. <paramref name="home"/>
+    /// is 0 on a caller, i on worker i. Must not throw, and must be safe to call from any thread at
+    /// any time, also after the work is finished.
+    /// </summary>
+    bool RunChunk(int home);
+}
+
 /// <summary>
 /// A persistent pool of worker threads (one fewer than the cores), for fork-join of kernels without
 /// allocating. The parts of a job are claimed one at a time by the calling thread and the workers
@@ -27,6 +38,11 @@ public interface IParallelJob
 /// (<see cref="Finish"/>), running itself the parts no worker has taken. A trainer posts the
 /// next batch's gather this way, so that the worker, which would wait while the caller runs a
 /// layer on its own, copies rows instead.
+/// </para>
+/// <para>
+/// And one piece of idle work may be set (<see cref="SetIdle"/>): a caller waiting for a job's
+/// last part (in its pause loop) and a worker between jobs run chunks of it, so a check that
+/// must read a large array (<see cref="PendingFingerprint"/>) takes time that would be spent waiting.
 /// </para>
 /// </summary>
 public static class WorkerPool
@@ -74,6 +90,7 @@ public static class WorkerPool
     // The background parts done since the pool was made.
     private static ref long BackgroundDone => ref s_words[40];
     private static IParallelJob? s_background;
+    private static IIdleWork? s_idle;
     private static Exception? s_backgroundError;
     // Bit 31 set: a job run with affinity, whose bits 0-15 are the set of claimed parts.
     private const long AffinityBit = 1L << 31;
@@ -154,7 +171,11 @@ public static class WorkerPool
             if (Volatile.Read(ref Done) - target < 0)
             {
                 long joinStart = Stopwatch.GetTimestamp();
-                while (Volatile.Read(ref Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks) Pause();
+                while (Volatile.Read(ref Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks)
+                {
+                    if (Volatile.Read(ref s_idle) is { } idle && idle.RunChunk(0)) continue;
+                    Pause();
+                }
                 var spinner = new SpinWait();
                 while (Volatile.Read(ref Done) - target < 0) spinner.SpinOnce(-1);
             }
@@ -234,7 +255,7 @@ public static class WorkerPool
             {
                 // Between jobs: a part of the background work, if any is left (a job posted
                 // meanwhile starts when that part is done).
-                if (RunBackgroundPart())
+                if (RunBackgroundPart() || Volatile.Read(ref s_idle) is { } idle && idle.RunChunk(home))
                 {
                     start = Stopwatch.GetTimestamp();
                     continue;
@@ -308,6 +329,19 @@ public static class WorkerPool
         Volatile.Write(ref BackgroundBusy, 0);
         if (error is not null) ExceptionDispatchInfo.Capture(error).Throw();
     }
+
+    /// <summary>
+    /// Sets the idle work (replacing any other), which waiting threads run in chunks until it is
+    /// cleared (<see cref="ClearIdle"/>) or replaced. It does not wake a sleeping worker.
+    /// </summary>
+    public static void SetIdle(IIdleWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        Volatile.Write(ref s_idle, work);
+    }
+
+    /// <summary>Clears the idle work if it is <paramref name="work"/> (a thread may still be running a chunk of it).</summary>
+    public static void ClearIdle(IIdleWork work) => Interlocked.CompareExchange(ref s_idle, null, work);
 
     /// <summary>Whether the background work has a part no thread has claimed.</summary>
     private static bool BackgroundLeft()

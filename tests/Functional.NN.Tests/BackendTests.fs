@@ -632,6 +632,118 @@ let tests =
                     y.SetRow(y.RowCount - 1, first)
                     expectSameOutcome (sprintf "%A: two rows of y swapped" precision) (run (x.Clone()) (y.Clone())) (run x y)
 
+        test "the pending fingerprint gives Layout.Fingerprint's value however waiting threads cut its chunks, and that value follows its documented rule" {
+            // Expected: a scalar implementation, written here, of the rule Layout.Fingerprint
+            // documents: two halves; in each, lanes (8 + 8 with 512-bit vectors, else 4) that run
+            // h = xorshift29((h ^ bits) * K) from their seeds over whole blocks; the lanes folded in
+            // order with SplitMix64's finaliser, then the tail one by one; then the halves and the length.
+            let k = 0x9E3779B97F4A7C15UL
+            let mix (x: uint64) =
+                let x = (x ^^^ (x >>> 30)) * 0xBF58476D1CE4E5B9UL
+                let x = (x ^^^ (x >>> 27)) * 0x94D049BB133111EBUL
+                x ^^^ (x >>> 31)
+            let wide = Runtime.Intrinsics.Vector512.IsHardwareAccelerated
+            let width = if wide then 16 else 4
+            let half (v: uint64[]) (count: int) (part: int) =
+                let i0, i1 = int (int64 count * int64 part / 2L), int (int64 count * int64 (part + 1) / 2L)
+                let seed = uint64 part + 1UL
+                let lane = Array.init width (fun l -> if wide then (if l < 8 then seed else seed + 2UL) else seed + uint64 l)
+                let mutable i = i0
+                while i + width <= i1 do
+                    for l in 0 .. width - 1 do
+                        let a = (lane.[l] ^^^ v.[i + l]) * k
+                        lane.[l] <- a ^^^ (a >>> 29)
+                    i <- i + width
+                let mutable h = seed
+                if wide then for l in 0 .. 7 do h <- mix (mix (h ^^^ lane.[l]) ^^^ lane.[l + 8])
+                else for l in 0 .. 3 do h <- mix (h ^^^ lane.[l])
+                while i < i1 do
+                    h <- mix (h ^^^ v.[i])
+                    i <- i + 1
+                h
+            let rule (v: uint64[]) (count: int) = if count = 0 then mix 0UL else mix (mix (half v count 0 ^^^ uint64 count) ^^^ half v count 1)
+            let rng = Random(23)
+            let other = Array.init 300000 (fun i -> float i)
+            for count in [ 0; 1; 15; 16; 17; 33; 4097; 65535; 65536; 65537; 200003 ] do
+                // Any bits, NaN payloads and negative zeros included; three values past the count.
+                let raw = Array.init (count + 3) (fun _ -> uint64 (rng.NextInt64()) ^^^ (uint64 (rng.Next 2) <<< 63))
+                let values = raw |> Array.map (fun b -> BitConverter.Int64BitsToDouble(int64 b))
+                let expected = rule raw count
+                Expect.equal (Kernels.Layout.Fingerprint(ReadOnlySpan(values, 0, count))) expected (sprintf "%d values: Layout.Fingerprint" count)
+                for trial in 1 .. 3 do
+                    use p = new Kernels.PendingFingerprint(values, count)
+                    for _ in 1 .. rng.Next(0, 200) do p.RunChunk(rng.Next 2) |> ignore
+                    if trial = 3 then
+                        // Set as the pool's idle work: the caller waiting for a job's last part and
+                        // the worker between jobs read chunks of it.
+                        Kernels.WorkerPool.SetIdle p
+                        for _ in 1 .. 5 do Kernels.Layout.Fingerprint(ReadOnlySpan other) |> ignore
+                    Expect.equal (p.Complete()) expected (sprintf "%d values, trial %d: PendingFingerprint" count trial)
+                    Expect.isFalse (p.RunChunk 0 || p.RunChunk 1) "nothing left to read once complete"
+                    p.Dispose()
+                    Expect.isFalse (p.RunChunk 0) "nothing read once disposed"
+        }
+
+        test "a run on inputs changed in place since the kernels cached them is made again on them: as a run on a copy, each epoch reported once" {
+            // 2000 x 40 inputs (80,000 values): the kernels start on their cached conversion and check
+            // it while they train. Expected: runs on fresh copies of the data, which no cache has seen.
+            let rng = Random(17)
+            let x = Mat.init 2000 40 (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
+            let y = Mat.init 2000 1 (fun i _ -> sin (x.[i, 0] + x.[i, 1]))
+            let net0 = Network.init 40 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+            for precision in precisions do
+                let net = Network.withPrecision precision net0
+                let options = TestOptions.sgd.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 1e-3).WithBatching(Batching.miniBatch 100).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+                let run (x: Matrix<float>) =
+                    let records = Collections.Generic.List<EpochRecord>()
+                    let asked = ref 0
+                    let hooks = { OnEpoch = records.Add; ShouldStop = fun () -> asked.Value <- asked.Value + 1; false }
+                    let r = Trainer.trainWith hooks options Loss.MeanSquaredError (TrainingData.Of(x, y)) net
+                    bits (flat r.Model), [ for e in records -> e.Epoch, e.Step, BitConverter.DoubleToInt64Bits e.TrainLoss ], asked.Value
+                let x = x.Clone()
+                run x |> ignore
+                let model, records, asked = run (x.Clone())
+                let model', records', asked' = run x
+                Expect.equal (model', records') (model, records) (sprintf "%A: unchanged inputs, cached: as a copy" precision)
+                Expect.equal asked' asked (sprintf "%A: unchanged inputs: one attempt (ShouldStop asked as often as on a copy)" precision)
+                x.[1999, 39] <- x.[1999, 39] + 0.5
+                let model, records, asked = run (x.Clone())
+                let model', records', asked' = run x
+                Expect.equal model' model (sprintf "%A: one value changed: the parameters of a run on a copy" precision)
+                Expect.equal records' records (sprintf "%A: one value changed: each epoch reported once, as on a copy" precision)
+                Expect.equal records'.Length 3 "three epochs"
+                Expect.isGreaterThan asked' asked (sprintf "%A: one value changed: the run on the cached copy was made, found out and dropped" precision)
+        }
+
+        test "inputs changed in place to values refused, or that make training diverge, or back, end as on a copy" {
+            // A linear model (40 -> 1) with plain SGD at rate 0.1: it trains on inputs in [-1, 1] and
+            // diverges on the same inputs times 1000. Expected: runs on fresh copies.
+            let rng = Random(19)
+            let x = Mat.init 2000 40 (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
+            let y = Mat.init 2000 1 (fun i _ -> x.[i, 0] - x.[i, 1])
+            let net0 = Network.init 40 [ LayerSpec.Of(1, Activation.Identity) ] 5L
+            for precision in precisions do
+                let net = Network.withPrecision precision net0
+                let options = TestOptions.sgd.WithSchedule(Schedule.Constant 0.1).WithBatching(Batching.miniBatch 100).WithMaxEpochs(2).WithBackend(Backend.Kernels)
+                let run (x: Matrix<float>) = outcomeOf (fun () -> Trainer.train options Loss.MeanSquaredError (TrainingData.Of(x, y)) net)
+                let x = x.Clone()
+                let normal = x.Clone()
+                let scaled = x * 1000.0
+                match run (normal.Clone()), run (scaled.Clone()) with
+                | Trained _, Diverged _ -> ()
+                | a, b -> failtestf "%A: the case needs inputs that train and inputs that diverge, got %A and %A" precision a b
+                run x |> ignore
+                x.SetSubMatrix(0, 0, scaled)
+                expectSameOutcome (sprintf "%A: cached as trained, changed to diverge" precision) (run (x.Clone())) (run x)
+                x.SetSubMatrix(0, 0, normal)
+                expectSameOutcome (sprintf "%A: cached as diverged, changed back" precision) (run (x.Clone())) (run x)
+                x.[7, 3] <- nan
+                let expected = catch<ArgumentException> (fun () -> run (x.Clone()) |> ignore)
+                let actual = catch<ArgumentException> (fun () -> run x |> ignore)
+                Expect.equal (actual.ParamName, actual.Message) (expected.ParamName, expected.Message) (sprintf "%A: cached, then a NaN written: the copy's error" precision)
+                Expect.stringContains actual.Message "row 7" "names the row"
+        }
+
         for precision in precisions do
             testPropertyWithConfig (config 40) (sprintf "%A: the predictor equals Network.predict sample by sample, through both overloads" precision) <| fun (c: Case) ->
                 let net = inPrecision precision c

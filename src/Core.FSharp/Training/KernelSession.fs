@@ -24,8 +24,8 @@ type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     /// The training data already converted, keyed on the caller's matrix storage (held weakly: an
     /// entry lives as long as that array). An entry is used only when the storage's fingerprint
     /// (every value's bits, `Layout.Fingerprint`, about a tenth of a conversion's time) is the one
-    /// it was converted from, so a matrix changed in place since is converted again; nothing a
-    /// caller holds is written. Entries are never changed once made (a run reads its arrays while
+    /// it was converted from, so a matrix changed in place since is converted again (for x, the
+    /// fingerprint may be read while the run trains: see rowMajorOf); nothing a caller holds is written. Entries are never changed once made (a run reads its arrays while
     /// another may replace the entry).
     static member val Converted = Runtime.CompilerServices.ConditionalWeakTable<float[], ConvertedMatrix<'T>>()
     /// Trainers left by finished runs, by shape (input width, blocks, loss, batch size): a run of
@@ -58,7 +58,7 @@ type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
 [<Sealed>]
 type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> IFloatingPointIeee754<'T>>
         (settings: OptimizerSettings, seed: int64, loss: Loss, data: TrainingData, net: Network, batchCap: int, fullBatch: bool,
-         model0: float[] option, state0: OptimizerState) =
+         model0: float[] option, state0: OptimizerState, lazyCheck: bool) =
     let precision = net.Precision
     let n, d, k = data.Inputs.RowCount, net.InputSize, net.OutputSize
     let trainerKey, trainer = KernelBuffers<'T>.Rent(d, KernelNetwork.blocks net, Loss.kernel loss, batchCap)
@@ -75,9 +75,17 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         let a = KernelBuffers<'T>.Pool.Rent(length)
         rented.Add a
         a
+    // The check of x's cached conversion, when it is read while the run trains (see rowMajorOf):
+    // the storage, the fingerprint the conversion was made from, and the check once started.
+    let mutable lazyStorage : float[] = null
+    let mutable lazyExpected = 0UL
+    let mutable pending : PendingFingerprint = null
+    let mutable confirmed = true
     /// The matrix's values row-major in 'T (read only): the cached conversion of its storage when
     /// that storage still has the fingerprint it was converted from, else a new conversion (cached
-    /// for the next run when the matrix is dense).
+    /// for the next run when the matrix is dense). With lazyCheck, the inputs' cached conversion
+    /// (of at least PendingFingerprint.ParallelFrom values) is used at once, and the fingerprint is
+    /// read by the worker pool's waiting threads while the run trains; ConfirmData finishes it.
     let rowMajorOf (name: string) (m: Matrix<float>) : 'T[] =
         let convert (m: Matrix<float>) (a: 'T[]) =
             // false: a value is not finite once converted (NaN, an infinity, or beyond float32's range).
@@ -91,9 +99,12 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             convert m a
             a
         | storage ->
-            let fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols))
             match KernelBuffers<'T>.Converted.TryGetValue storage with
-            | true, c when c.Fingerprint = fingerprint && c.Rows = rows && c.Cols = cols -> c.Values
+            | true, c when lazyCheck && name = "x" && c.Rows = rows && c.Cols = cols && rows * cols >= PendingFingerprint.ParallelFrom ->
+                lazyStorage <- storage
+                lazyExpected <- c.Fingerprint
+                c.Values
+            | true, c when c.Rows = rows && c.Cols = cols && c.Fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols)) -> c.Values
             | _ ->
                 // Converted from a copy and cached under the copy's fingerprint, so the cache never
                 // holds values its key does not describe, even when another thread writes the
@@ -212,6 +223,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             setFlat model
         // The network's own parameters and state, each rounded to 'T as setFlat rounds them.
         | None -> KernelNetwork.load net trainer
+        // Last, so that nothing after it in construction can throw with the storage pinned.
+        if not (isNull lazyStorage) then
+            pending <- new PendingFingerprint(lazyStorage, data.Inputs.RowCount * data.Inputs.ColumnCount)
+            confirmed <- false
+            WorkerPool.SetIdle pending
 
     /// The loss of rows samples starting at row r0 of the training set, through the trainer.
     let chunkedLoss () =
@@ -240,10 +256,20 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     /// The network the session's parameters make (a new value, the template's shape and precision).
     member _.Network() = KernelNetwork.toNetwork net trainer
 
+    /// Finishes the check of x's cached conversion, if one is under way (once).
+    member private _.Confirm() =
+        if not (isNull pending) then
+            let p = pending
+            pending <- null
+            try confirmed <- p.Complete() = lazyExpected
+            finally p.Dispose()
+        confirmed
+
     /// a.[o .. o + len - 1], or nothing for a buffer the rule does not keep.
     static member private Slice(a: 'T[], o: int, len: int) : Span<'T> = if a.Length = 0 then Span<'T>.Empty else Span(a, o, len)
 
     interface ITrainingSession with
+        member this.ConfirmData() = this.Confirm()
         member _.Backend = Backend.Kernels
         member _.Precision = precision
         member _.ParameterCount = parameterCount
@@ -353,8 +379,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
         member _.Dispose() =
             if not disposed then
                 disposed <- true
-                // First: it waits for a gather that may still write into rented buffers.
-                try if not (isNull batches) then batches.Dispose()
+                // First: it waits for a gather that may still write into rented buffers, and for a
+                // chunk of the check under way.
+                try
+                    try if not (isNull batches) then batches.Dispose()
+                    finally if not (isNull pending) then pending.Dispose()
                 finally
                     for a in rented do KernelBuffers<'T>.Pool.Return a
                     rented.Clear()
@@ -368,11 +397,11 @@ module internal KernelSessions =
     /// the run's seed, with room for batches of batchCap rows; and a function giving the network
     /// of the session's current parameters (a new value, built straight from the kernels' buffers).
     let create (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
-               (model: float[] option) (state: OptimizerState) : ITrainingSession * (unit -> Network) =
+               (model: float[] option) (state: OptimizerState) (lazyCheck: bool) : ITrainingSession * (unit -> Network) =
         match net.Precision with
         | Precision.Float64 ->
-            let s = new KernelSession<float>(settings, seed, loss, data, net, batchCap, fullBatch, model, state)
+            let s = new KernelSession<float>(settings, seed, loss, data, net, batchCap, fullBatch, model, state, lazyCheck)
             s :> ITrainingSession, s.Network
         | Precision.Float32 ->
-            let s = new KernelSession<float32>(settings, seed, loss, data, net, batchCap, fullBatch, model, state)
+            let s = new KernelSession<float32>(settings, seed, loss, data, net, batchCap, fullBatch, model, state, lazyCheck)
             s :> ITrainingSession, s.Network

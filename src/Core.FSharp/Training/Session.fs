@@ -64,6 +64,11 @@ type ITrainingSession =
     abstract GradientNorm : unit -> float
     /// (validation loss, validation metric) at the current parameters, with a validation set.
     abstract Validation : unit -> (float * float) option
+    /// Whether the session has read the caller's data as they are: false when it started on a
+    /// cached copy that the data, changed in place since, no longer match (the run is then to be
+    /// made again on a fresh session, and nothing of it may leave the trainer). A session may check
+    /// this while it trains; the first call finishes the check, later calls repeat its answer.
+    abstract ConfirmData : unit -> bool
 
 /// The reference backend: any `Objective` (a network's through MathNet matrices, or a plain
 /// parameter vector's), with the optimiser as a pure function (`Optimizer.stepIn`). Every step
@@ -117,6 +122,7 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
             | None -> fst (objective.LossAndGradient theta all)
         member _.GradientNorm() = Optimizer.globalNorm (snd (objective.LossAndGradient theta all))
         member _.Validation() = objective.Validation |> Option.map (fun v -> v theta)
+        member _.ConfirmData() = true
         member _.Dispose() = ()
 
 /// The reference backend of a network of any blocks: each step is the core's pure functions
@@ -185,6 +191,7 @@ type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Mat
             let _, g, _ = Network.lossAndGradientIn Mode.Inference (current ()) loss x y
             Parameters.gradientNorm g
         member _.Validation() = validation (current ())
+        member _.ConfirmData() = true
         member _.Dispose() = ()
 
 /// How the trainer reaches a network's data: validation from shapes, the reference objective.

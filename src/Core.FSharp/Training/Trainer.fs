@@ -27,6 +27,12 @@ type internal LoopMark() =
     /// The epoch's number of steps.
     member val StepsInEpoch = 0 with get, set
 
+/// Raised inside the trainer when its session finds that the data were changed in place since
+/// the cached copy it started on was made (`ITrainingSession.ConfirmData`): the run is made again.
+[<Sealed>]
+type internal StaleDataException() =
+    inherit Exception("The training data were changed in place since the copy this run started on was made.")
+
 /// Checkpoints: the start of a run and conversions between parameter representations.
 [<RequireQualifiedAccess>]
 module Checkpoint =
@@ -153,8 +159,8 @@ module Trainer =
     /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` and `start.Initial` are
     /// not read. `initial` is the first run's starting model (the result's checkpoint carries it),
     /// flattened by `flat` only when the growth rule needs L0.
-    let private run (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj) (initialLossBad: float -> unit)
-                    (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
+    let private runOnce (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj) (initialLossBad: float -> unit)
+                        (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
             match options.Batching with
@@ -255,6 +261,9 @@ module Trainer =
             sprintf "the epoch's loss so far (its batch losses times their sizes, summed over the steps so far and divided by the %d samples) %g grew past %g times max(L0, 1) = %g, where L0 = %g is the loss at the start"
                 n (epochSum / float n) factor (factor * max baseline 1.0) baseline
         let rate (s: int) = Schedule.rate options.Schedule (max s 1)
+        // Nothing of the run leaves it (an epoch's record, the result) before the session has
+        // confirmed that it read the caller's data as they are.
+        let confirm () = if not (session.ConfirmData()) then raise (StaleDataException())
         let diverged (e: int) (s: int) (what: string) (good: float[]) =
             raise (TrainingDivergedException(e, s, lastGood good,
                     sprintf "Training diverged at epoch %d, step %d: %s. The last finite parameters are in LastGood; try a smaller step size (the schedule gave %g)." e s what (rate s)))
@@ -395,6 +404,7 @@ module Trainer =
                           GradientNorm = (if options.RecordGradientNorm then session.GradientNorm() else Double.NaN)
                           Elapsed = elapsed () }
                     historyRev <- record :: historyRev
+                    confirm ()
                     hooks.OnEpoch record
                     if not (Double.IsNaN options.TargetLoss) && trainLoss <= options.TargetLoss then
                         epochStop <- Some StopReason.TargetLoss
@@ -402,6 +412,7 @@ module Trainer =
                     samples <- 0
                 if tolHit then stop <- Some StopReason.ParameterTolerance
                 elif epochStop.IsSome then stop <- epochStop
+        confirm ()
         // A stop inside an epoch: its steps have not been checked yet.
         if not (session.ParametersFinite()) then replay false step
         let reason = stop.Value
@@ -453,6 +464,16 @@ module Trainer =
               LossBaseline = baseline
               Initial = initial }
           Backend = session.Backend }
+
+    /// `runOnce`, where an exception leaves only once the session has confirmed its data (an error
+    /// from data changed in place since the session's cached copy was made is StaleDataException:
+    /// the run is to be made again on a fresh session, which raises the error the data deserve).
+    let private run options hooks (session: ITrainingSession) lastGood initialLossBad snapshot ofFlat initial flat start =
+        try runOnce options hooks session lastGood initialLossBad snapshot ofFlat initial flat start
+        with e ->
+            match e with
+            | :? StaleDataException -> reraise ()
+            | _ -> if session.ConfirmData() then reraise () else raise (StaleDataException())
 
     /// Continues training a parameter vector from a checkpoint, with progress hooks, on the
     /// reference backend (an `Objective` is a function, which no other backend can run). With the
@@ -543,7 +564,10 @@ module Trainer =
     /// result says which ran. Raises ArgumentException for bad options, data or checkpoint (also
     /// when a fresh run's loss at the initial parameters is not finite: ParamName "x" when the
     /// network's output overflows, "y" when the loss does), TrainingDivergedException (LastGood:
-    /// the last finite Network) when training diverges.
+    /// the last finite Network) when training diverges. The kernels may start on their cached
+    /// conversion of x and check it while they train; a run that finds x changed in place since
+    /// is made again on it before anything leaves the trainer (`TrainingHooks.ShouldStop` is then
+    /// asked again from the first step; docs/backends.md).
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
@@ -572,19 +596,6 @@ module Trainer =
                 Model = (if backend = Backend.Kernels then Array.empty else ofNet net)
                 Best = checkpoint.Best |> Option.map (fun b -> { Model = ofNet b.Model; ValidationLoss = b.ValidationLoss; Epoch = b.Epoch })
                 OptimizerState = state }
-        let session, snapshot =
-            match backend with
-            | Backend.Kernels ->
-                let full = (options.Batching = Batching.FullBatch)
-                // The returned network is built straight from the kernels' buffers.
-                // Room for the options' batches and for a checkpoint's pending ones (made with
-                // another batch size, they may be larger).
-                let pending = checkpoint.PendingBatches |> Array.fold (fun m p -> max m p.Length) 0
-                let cap = max (batchCap options.Batching data.Inputs.RowCount) pending
-                KernelSessions.create options.Optimizer options.Seed loss data net cap full None state
-            | _ ->
-                let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
-                session, (fun () -> toNet net (session.Parameters()))
         // A fresh run whose loss is already not finite at the initial parameters, before any step:
         // no step size is to blame, the data are too large for the network. It is reported as the
         // loss's own data check would (naming x or y).
@@ -593,7 +604,24 @@ module Trainer =
             Network.checkOutput "x" data.Inputs out
             let y = Precision.roundMatrix net.Precision data.Targets
             if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
-        try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
+        // With lazyCheck, the kernels may start on their cached conversion of x and confirm it
+        // while they train (KernelSession); a run that finds x changed is made again without.
+        let attempt (lazyCheck: bool) =
+            let session, snapshot =
+                match backend with
+                | Backend.Kernels ->
+                    let full = (options.Batching = Batching.FullBatch)
+                    // The returned network is built straight from the kernels' buffers.
+                    // Room for the options' batches and for a checkpoint's pending ones (made with
+                    // another batch size, they may be larger).
+                    let pending = checkpoint.PendingBatches |> Array.fold (fun m p -> max m p.Length) 0
+                    let cap = max (batchCap options.Batching data.Inputs.RowCount) pending
+                    KernelSessions.create options.Optimizer options.Seed loss data net cap full None state lazyCheck
+                | _ ->
+                    let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
+                    session, (fun () -> toNet net (session.Parameters()))
+            try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
+        try attempt true with :? StaleDataException -> attempt false
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad
