@@ -189,10 +189,17 @@ public sealed unsafe class PendingFingerprint : IIdleWork, IDisposable
         public void Execute(int part, int parts) => owner.Finish(part);
     }
 
+    /// <summary>Unpins the array of a fingerprint that was never disposed (no thread can be reading it then).</summary>
+    ~PendingFingerprint()
+    {
+        if (_pin.IsAllocated) _pin.Free();
+    }
+
     /// <summary>Stops the idle threads' reading (waiting for a chunk under way) and unpins the array.</summary>
     public void Dispose()
     {
         if (_disposed) return;
+        GC.SuppressFinalize(this);
         WorkerPool.ClearIdle(this);
         for (int part = 0; part < 2; part++)
         {

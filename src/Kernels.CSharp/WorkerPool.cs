@@ -30,7 +30,7 @@ public interface IIdleWork
 /// delays nothing: the caller runs the parts left over itself. Idle workers spin for a short while
 /// (so back-to-back kernels start in well under a microsecond), then sleep on an event, so an idle
 /// process leaves the cores to others; the caller waits for the last part in a pause loop for at
-/// most 50 us before it yields (the benchmark's W3-forkjoin measures the round trip). One job runs at a time: a caller that finds the pool busy
+/// most 50 us (plus a chunk of idle work under way, about a microsecond) before it yields (the benchmark's W3-forkjoin measures the round trip). One job runs at a time: a caller that finds the pool busy
 /// (another thread's job, or a job started from inside a job) runs all parts itself.
 /// <para>
 /// Besides, one piece of background work may be posted (<see cref="Post"/>): idle workers run
@@ -173,7 +173,7 @@ public static class WorkerPool
                 long joinStart = Stopwatch.GetTimestamp();
                 while (Volatile.Read(ref Done) - target < 0 && Stopwatch.GetTimestamp() - joinStart < s_joinSpinTicks)
                 {
-                    if (Volatile.Read(ref s_idle) is { } idle && idle.RunChunk(0)) continue;
+                    if (Volatile.Read(ref s_idle) is { } idle && RunIdleChunk(idle, 0)) continue;
                     Pause();
                 }
                 var spinner = new SpinWait();
@@ -255,7 +255,7 @@ public static class WorkerPool
             {
                 // Between jobs: a part of the background work, if any is left (a job posted
                 // meanwhile starts when that part is done).
-                if (RunBackgroundPart() || Volatile.Read(ref s_idle) is { } idle && idle.RunChunk(home))
+                if (RunBackgroundPart() || Volatile.Read(ref s_idle) is { } idle && RunIdleChunk(idle, home))
                 {
                     start = Stopwatch.GetTimestamp();
                     continue;
@@ -342,6 +342,17 @@ public static class WorkerPool
 
     /// <summary>Clears the idle work if it is <paramref name="work"/> (a thread may still be running a chunk of it).</summary>
     public static void ClearIdle(IIdleWork work) => Interlocked.CompareExchange(ref s_idle, null, work);
+
+    /// <summary>A chunk of the idle work; work that throws (which it must not) is cleared and its exception dropped, so that it can neither end a worker nor leave a job unjoined.</summary>
+    private static bool RunIdleChunk(IIdleWork work, int home)
+    {
+        try { return work.RunChunk(home); }
+        catch (Exception)
+        {
+            ClearIdle(work);
+            return false;
+        }
+    }
 
     /// <summary>Whether the background work has a part no thread has claimed.</summary>
     private static bool BackgroundLeft()

@@ -703,16 +703,73 @@ let tests =
                 let x = x.Clone()
                 run x |> ignore
                 let model, records, asked = run (x.Clone())
+                let restarts = Restarts.Count
                 let model', records', asked' = run x
-                Expect.equal (model', records') (model, records) (sprintf "%A: unchanged inputs, cached: as a copy" precision)
-                Expect.equal asked' asked (sprintf "%A: unchanged inputs: one attempt (ShouldStop asked as often as on a copy)" precision)
+                Expect.equal (model', records', asked') (model, records, asked) (sprintf "%A: unchanged inputs, cached: as a copy" precision)
+                Expect.equal Restarts.Count restarts (sprintf "%A: unchanged inputs: one attempt" precision)
                 x.[1999, 39] <- x.[1999, 39] + 0.5
                 let model, records, asked = run (x.Clone())
+                let restarts = Restarts.Count
                 let model', records', asked' = run x
                 Expect.equal model' model (sprintf "%A: one value changed: the parameters of a run on a copy" precision)
                 Expect.equal records' records (sprintf "%A: one value changed: each epoch reported once, as on a copy" precision)
                 Expect.equal records'.Length 3 "three epochs"
-                Expect.isGreaterThan asked' asked (sprintf "%A: one value changed: the run on the cached copy was made, found out and dropped" precision)
+                Expect.equal asked' asked (sprintf "%A: one value changed: ShouldStop asked once per step, as on a copy" precision)
+                Expect.equal Restarts.Count (restarts + 1) (sprintf "%A: one value changed: the run on the cached copy was made, found out and made again" precision)
+        }
+
+        test "a run on inputs changed in place that a cancellation or MaxSteps stops inside its first epoch stops where a run on a copy does" {
+            // Review: the dropped run on the stale copy asked ShouldStop, and the run made again asked
+            // from the first step, so a cancellation that stays set stopped it at once (0 steps).
+            // Expected: runs on fresh copies, with hooks alike (each a new flag set at its 11th call,
+            // or a count of 70 calls; MaxSteps 12 without hooks).
+            let rng = Random(29)
+            let x = Mat.init 2048 32 (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
+            let y = Mat.init 2048 1 (fun i _ -> cos (x.[i, 0] - x.[i, 1]))
+            let net0 = Network.init 32 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 7L
+            let sticky () =
+                let calls = ref 0
+                fun () -> calls.Value <- calls.Value + 1; calls.Value >= 11
+            let counted () =
+                let calls = ref 0
+                fun () -> calls.Value <- calls.Value + 1; calls.Value = 70
+            for precision in precisions do
+                let net = Network.withPrecision precision net0
+                let options = TestOptions.sgd.WithSchedule(Schedule.Constant 0.05).WithBatching(Batching.miniBatch 64).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+                for what, options, hook in [ "a cancellation set at the 11th step", options, Some sticky
+                                             "ShouldStop true at its 70th call only", options, Some counted
+                                             "MaxSteps 12", options.WithMaxSteps 12, None ] do
+                    let run (x: Matrix<float>) =
+                        let hooks = match hook with Some make -> { TrainingHooks.None with ShouldStop = make () } | None -> TrainingHooks.None
+                        let r = Trainer.trainWith hooks options Loss.MeanSquaredError (TrainingData.Of(x, y)) net
+                        r.Steps, r.StopReason, bits (flat r.Model), bits (flat r.Checkpoint.Model)
+                    let x = x.Clone()
+                    run x |> ignore
+                    x.[2047, 31] <- x.[2047, 31] + 0.5
+                    let expected = run (x.Clone())
+                    let steps, _, _, _ = expected
+                    Expect.isGreaterThan steps 0 "the case stops after some steps"
+                    let restarts = Restarts.Count
+                    Expect.equal (run x) expected (sprintf "%A, %s: steps, stop reason, model and checkpoint of a run on a copy" precision what)
+                    Expect.equal Restarts.Count (restarts + 1) (sprintf "%A, %s: made again" precision what)
+        }
+
+        test "idle work that throws is dropped: no worker ends, jobs still join" {
+            // IIdleWork must not throw; if it does, the pool clears it and carries on.
+            let thrown = ref 0
+            let work = { new Kernels.IIdleWork with member _.RunChunk(_) = Threading.Interlocked.Increment thrown |> ignore; failwith "idle work threw" }
+            let values = Array.init 1_000_000 float
+            let expected = Kernels.Layout.Fingerprint(ReadOnlySpan values)
+            // Set again until a thread has run it (a test running at the same time may set its own).
+            let mutable tries = 0
+            while thrown.Value = 0 && tries < 1000 do
+                Kernels.WorkerPool.SetIdle work
+                Expect.equal (Kernels.Layout.Fingerprint(ReadOnlySpan values)) expected "a job run while the idle work throws"
+                tries <- tries + 1
+            Expect.isGreaterThan thrown.Value 0 "the idle work ran"
+            for _ in 1 .. 50 do Expect.equal (Kernels.Layout.Fingerprint(ReadOnlySpan values)) expected "a job run after it threw"
+            Expect.isLessThanOrEqual thrown.Value Kernels.WorkerPool.Threads "cleared once it threw (each thread may have taken it once before)"
+            Kernels.WorkerPool.ClearIdle work
         }
 
         test "inputs changed in place to values refused, or that make training diverge, or back, end as on a copy" {

@@ -33,6 +33,12 @@ type internal LoopMark() =
 type internal StaleDataException() =
     inherit Exception("The training data were changed in place since the copy this run started on was made.")
 
+/// The runs this thread made again because their inputs had changed in place (read by tests).
+type internal Restarts() =
+    [<ThreadStatic; DefaultValue>] static val mutable private count: int
+    /// The count on this thread.
+    static member Count with get () = Restarts.count and set (v: int) = Restarts.count <- v
+
 /// Checkpoints: the start of a run and conversions between parameter representations.
 [<RequireQualifiedAccess>]
 module Checkpoint =
@@ -566,8 +572,8 @@ module Trainer =
     /// network's output overflows, "y" when the loss does), TrainingDivergedException (LastGood:
     /// the last finite Network) when training diverges. The kernels may start on their cached
     /// conversion of x and check it while they train; a run that finds x changed in place since
-    /// is made again on it before anything leaves the trainer (`TrainingHooks.ShouldStop` is then
-    /// asked again from the first step; docs/backends.md).
+    /// is made again on it before anything leaves the trainer (with `TrainingHooks.ShouldStop`'s
+    /// answers to the dropped run given again; docs/backends.md).
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
@@ -606,6 +612,27 @@ module Trainer =
             if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
         // With lazyCheck, the kernels may start on their cached conversion of x and confirm it
         // while they train (KernelSession); a run that finds x changed is made again without.
+        // ShouldStop's answers to the dropped attempt (the false ones, then a true one if it
+        // stopped it) are given again, in order, to the attempt made after it, without asking the
+        // hook: so the hook is asked once per step in all, and a run stopped by it (a cancellation
+        // token stays set) stops where it did, as a run on a copy of the changed data would.
+        let falseAnswers, stopped, given = ref 0, ref false, ref 0
+        let recording =
+            { hooks with
+                ShouldStop = fun () ->
+                    let answer = hooks.ShouldStop ()
+                    if answer then stopped.Value <- true else falseAnswers.Value <- falseAnswers.Value + 1
+                    answer }
+        let replaying =
+            { hooks with
+                ShouldStop = fun () ->
+                    if given.Value < falseAnswers.Value then
+                        given.Value <- given.Value + 1
+                        false
+                    elif given.Value = falseAnswers.Value && stopped.Value then
+                        given.Value <- given.Value + 1
+                        true
+                    else hooks.ShouldStop () }
         let attempt (lazyCheck: bool) =
             let session, snapshot =
                 match backend with
@@ -620,8 +647,12 @@ module Trainer =
                 | _ ->
                     let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
                     session, (fun () -> toNet net (session.Parameters()))
+            let hooks = if lazyCheck then recording else replaying
             try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
-        try attempt true with :? StaleDataException -> attempt false
+        try attempt true
+        with :? StaleDataException ->
+            Restarts.Count <- Restarts.Count + 1
+            attempt false
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad

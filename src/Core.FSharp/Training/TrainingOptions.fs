@@ -265,9 +265,9 @@ type TrainingHooks =
     { /// Called after every epoch with its record.
       OnEpoch: EpochRecord -> unit
       /// Asked before every step; when it returns true training stops and returns what it has.
-      /// (Asked again from the first step when a run on the kernels finds, before its first
-      /// epoch's record, that its inputs were changed in place since the copy it started on was
-      /// made, and is made again.)
+      /// (Once per step also when a run on the kernels finds, before its first epoch's record, that
+      /// its inputs were changed in place since the copy it started on was made, and is made
+      /// again: the answers the dropped run got are given again to the new one.)
       ShouldStop: unit -> bool }
     /// No reporting, never stops early.
     static member None = { OnEpoch = ignore; ShouldStop = fun () -> false }
