@@ -25,8 +25,9 @@ type internal KernelBuffers<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     /// entry lives as long as that array). An entry is used only when the storage's fingerprint
     /// (every value's bits, `Layout.Fingerprint`, about a tenth of a conversion's time) is the one
     /// it was converted from, so a matrix changed in place since is converted again (for x, the
-    /// fingerprint may be read while the run trains: see rowMajorOf); nothing a caller holds is written. Entries are never changed once made (a run reads its arrays while
-    /// another may replace the entry).
+    /// fingerprint may be read while the run trains: see rowMajorOf); nothing a caller holds is
+    /// written. Entries are never changed once made (a run reads its arrays while another may
+    /// replace the entry).
     static member val Converted = Runtime.CompilerServices.ConditionalWeakTable<float[], ConvertedMatrix<'T>>()
     /// Trainers left by finished runs, by shape (input width, blocks, loss, batch size): a run of
     /// the same shape takes one instead of allocating (and faulting in) its pinned buffers. Every
