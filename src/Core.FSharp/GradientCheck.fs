@@ -21,7 +21,10 @@ type GradientCheckOptions =
       Scheme: DifferenceScheme
       /// Entries whose analytic and numeric magnitudes are both below this floor are compared
       /// relative to the floor: central differences cannot resolve a derivative much smaller
-      /// than their own rounding error, about 1e-16 |f| / h.
+      /// than their own rounding error, about 1e-16 |f| / h. The floor is absolute: with the
+      /// default 1e-4, an entry's error below tolerance x 1e-4 always passes, so a function on a
+      /// scale far below 1 (a gradient wrong by a factor 2 of f = 1e-12 |x|^2 passes) is to be
+      /// scaled to order 1 before it is checked, or checked with a smaller floor.
       RelativeFloor: float }
     /// The four-point formula with h = 1e-4 (its truncation error, about h^4 |f^(5)| / 30, and its
     /// rounding error, about 1.5e-16 |f| / h, are both near 1e-12 for f of order 1) and floor 1e-4.
@@ -125,7 +128,10 @@ module GradientCheck =
             let h = max epsilon (1e4 * 2.220446049250313e-16 * abs theta.[i])
             match scheme with
             | DifferenceScheme.TwoPoint -> central i h
-            | DifferenceScheme.FourPoint -> (4.0 * central i h - central i (2.0 * h)) / 3.0)
+            | DifferenceScheme.FourPoint ->
+                // (4 D(h) - D(2h)) / 3 written so that it does not overflow where D does not.
+                let d = central i h
+                d + (d - central i (2.0 * h)) / 3.0)
 
     /// The two-point central-difference gradient of f at theta with step max(epsilon, 1e4 u |x|) at
     /// each parameter x (theta is not changed; see numericGradientWith).

@@ -12,7 +12,9 @@ type Loss =
     /// The plain form: L = 1/n sum (yhat - y)^2; dL/dyhat = 2 (yhat - y)/n.
     | MeanSquaredError
     /// On probabilities p in (0, 1): L = -1/n sum [y log p + (1 - y) log(1 - p)];
-    /// dL/dp = (p - y) / (p (1 - p)) / n. p is clamped to [1e-15, 1 - 1e-15].
+    /// dL/dp = (p - y) / (p (1 - p)) / n. p is clamped to [1e-15, 1 - 1e-15]; an output outside
+    /// [0, 1] is refused (`checkProbabilities`), and a network trained with it must end with the
+    /// sigmoid (`Network.checkLossFits`).
     | BinaryCrossEntropy
     /// On logits z, stable: L = 1/n sum [max(z, 0) - z y + log(1 + e^-|z|)]; dL/dz = (sigmoid z - y)/n.
     | BinaryCrossEntropyWithLogits
@@ -193,16 +195,33 @@ module Loss =
         | None ->
             Check.fail name (sprintf "The %s loss overflows the double range: every row's loss is finite but their sum is not. Scale the targets (for example standardise them)." (caseName loss))
 
+    /// Raises ArgumentException (ParamName `name`) when the loss is binary cross-entropy and
+    /// `output` (called `what` in the message) holds a value outside [0, 1], naming its row and
+    /// column: the loss takes probabilities (its clamp would give such a value a loss of about 0
+    /// and a gradient pointing further out, as a check of the output catches in PyTorch's BCELoss).
+    let checkProbabilities (name: string) (what: string) (loss: Loss) (output: Matrix<float>) =
+        if loss = Loss.BinaryCrossEntropy then
+            let inRange (p: float) = not (p < 0.0 || p > 1.0)
+            let storage = output.AsColumnMajorArray()
+            if isNull storage || not (Array.forall inRange storage) then
+                for i in 0 .. output.RowCount - 1 do
+                    for j in 0 .. output.ColumnCount - 1 do
+                        let p = output.[i, j]
+                        if not (inRange p) then
+                            Check.fail name (sprintf "BinaryCrossEntropy takes probabilities in [0, 1], but %s holds %s at row %d, column %d: end the network with the sigmoid activation, or use BinaryCrossEntropyWithLogits on raw outputs." what (string p) i j)
+
     /// `value` with the target named `name` in errors (see `value`).
     let valueNamed (name: string) (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
         Mat.checkBatch "output" output
         checkTargetNamed name loss output target
+        checkProbabilities "output" "output" loss output
         let v = valueUnchecked loss output target
         if not (Double.IsFinite v) then failOverflow name loss output target
         v
 
     /// The loss of a batch. Raises ArgumentException for shapes that disagree, non-finite values,
-    /// labels the loss does not take, or a loss that overflows (naming the row, see `failOverflow`).
+    /// labels the loss does not take, outputs outside [0, 1] for binary cross-entropy (ParamName
+    /// "output", see `checkProbabilities`), or a loss that overflows (naming the row, see `failOverflow`).
     let value (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : float =
         valueNamed "target" loss output target
 
@@ -211,6 +230,7 @@ module Loss =
     let gradient (loss: Loss) (output: Matrix<float>) (target: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "output" output
         checkTarget loss output target
+        checkProbabilities "output" "output" loss output
         let g = gradientUnchecked loss output target
         for i in 0 .. g.RowCount - 1 do
             for j in 0 .. g.ColumnCount - 1 do

@@ -842,6 +842,28 @@ module Network =
     /// A single-sample predictor (`predictorWith Backend.Auto`).
     let predictor (net: Network) : Predictor = predictorWith Backend.Auto net
 
+    /// Raises ArgumentException (ParamName "loss") when the loss is binary cross-entropy and the
+    /// network's last block can give values outside [0, 1]: it must end with the sigmoid activation
+    /// (a dense layer's or an activation block's). A custom last block is allowed; its values are
+    /// checked where the loss is computed (`Loss.checkProbabilities`).
+    let checkLossFits (loss: Loss) (net: Network) =
+        if loss = Loss.BinaryCrossEntropy then
+            let ending =
+                match List.tryLast net.Blocks with
+                | Some (Block.Dense l) when l.Activation = Activation.Sigmoid -> None
+                | Some (Block.Activation Activation.Sigmoid) | Some (Block.Custom _) -> None
+                | Some (Block.Dense l) -> Some (sprintf "a dense layer with the %s activation" (Activation.name l.Activation))
+                | Some (Block.Activation a) -> Some (sprintf "the %s activation" (Activation.name a))
+                | Some (Block.Dropout _) -> Some "dropout (which scales its kept values up in training)"
+                | Some (Block.BatchNorm _) -> Some "batch normalisation"
+                | Some (Block.LayerNorm _) -> Some "layer normalisation"
+                | Some (Block.Residual _) -> Some "a residual block"
+                | None -> Some "no block"
+            match ending with
+            | Some what ->
+                Check.fail "loss" (sprintf "BinaryCrossEntropy takes probabilities in [0, 1], but the network ends with %s, whose outputs can leave [0, 1]: end it with the sigmoid activation, or use BinaryCrossEntropyWithLogits on its raw outputs." what)
+            | None -> ()
+
     /// Raises InvalidOperationException when an activation carries no gradient (the step).
     let checkDifferentiable (net: Network) =
         match Block.firstNonDifferentiable "" net.Blocks with
@@ -881,6 +903,8 @@ module Network =
         let p = net.Precision
         let y = Precision.roundMatrix p y
         let trace = forwardIn mode net x
+        // The one check here: a custom last block may give binary cross-entropy values outside [0, 1].
+        Loss.checkProbabilities "loss" "the network's output" loss trace.Output
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         let g, _ = backwardIn mode net trace (Loss.gradientUnchecked loss trace.Output y)
         value, g, trace
@@ -902,6 +926,7 @@ module Network =
         let p = net.Precision
         let trace = forwardUnchecked net x
         Loss.checkTargetNamed "y" loss trace.Output y
+        Loss.checkProbabilities "loss" "the network's output" loss trace.Output
         let y = Precision.roundMatrix p y
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         // A finite output and target whose loss overflows (targets of 1e308): the error `loss` gives.
@@ -930,6 +955,7 @@ module Network =
     let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =
         let out = predict net x
         Loss.checkTargetNamed "y" loss out y
+        Loss.checkProbabilities "loss" "the network's output" loss out
         let y = Precision.roundMatrix net.Precision y
         let v = Loss.valueUnchecked loss out y |> Precision.round net.Precision
         // A finite output and target whose loss overflows (targets of 1e308): an error naming the row.

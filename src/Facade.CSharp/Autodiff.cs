@@ -83,13 +83,13 @@ public sealed class Node
     public Node Named(string label) => new(AD.NodeModule.named(label, Core));
 
     /// <summary>a + b.</summary>
-    public static Node operator +(Node a, Node b) => new(AD.NodeModule.add(C(a, nameof(a)), C(b, nameof(b))));
+    public static Node operator +(Node a, Node b) => new(Errors.Run(() => AD.NodeModule.add(C(a, nameof(a)), C(b, nameof(b)))));
     /// <summary>a - b.</summary>
-    public static Node operator -(Node a, Node b) => new(AD.NodeModule.subtract(C(a, nameof(a)), C(b, nameof(b))));
+    public static Node operator -(Node a, Node b) => new(Errors.Run(() => AD.NodeModule.subtract(C(a, nameof(a)), C(b, nameof(b)))));
     /// <summary>a o b (element-wise).</summary>
-    public static Node operator *(Node a, Node b) => new(AD.NodeModule.multiply(C(a, nameof(a)), C(b, nameof(b))));
+    public static Node operator *(Node a, Node b) => new(Errors.Run(() => AD.NodeModule.multiply(C(a, nameof(a)), C(b, nameof(b)))));
     /// <summary>a / b (element-wise).</summary>
-    public static Node operator /(Node a, Node b) => new(AD.NodeModule.divide(C(a, nameof(a)), C(b, nameof(b))));
+    public static Node operator /(Node a, Node b) => new(Errors.Run(() => AD.NodeModule.divide(C(a, nameof(a)), C(b, nameof(b)))));
     /// <summary>-a.</summary>
     public static Node operator -(Node a) => new(AD.NodeModule.negate(C(a, nameof(a))));
     /// <summary>a + k (k a 1 x 1 constant; a k that is NaN or infinite is an ArgumentException naming k).</summary>

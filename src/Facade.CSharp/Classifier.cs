@@ -193,8 +193,9 @@ public sealed class Pipeline
 
     /// <summary>
     /// A low-latency predictor for one row of raw features at a time (scaling, the network on the
-    /// kernels, the class probabilities), with its own copies: the span overloads allocate nothing for a
-    /// pipeline without text columns or imputation. Thread-safe.
+    /// kernels, a classifier's class probabilities or a regressor's value in the target's units), with its
+    /// own copies: the span overloads allocate nothing for a pipeline without text columns or imputation.
+    /// Thread-safe.
     /// </summary>
     public PipelinePredictor CreatePredictor(Backend backend = Backend.Auto) =>
         new(FN.PipelinePredictorModule.createWith(backend.ToCore(), Core), ClassNames);

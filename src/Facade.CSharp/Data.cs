@@ -351,7 +351,11 @@ public sealed class Dataset
     /// <summary>An embedded data set by name: "iris" (150 flowers, 3 species), "digits" (1797 8x8 images,
     /// 10 classes) or "commute" (the notes' 5-row regression example).</summary>
     /// <exception cref="ArgumentException">An unknown name (ParamName "name").</exception>
-    public static Dataset Embedded(string name) => new(FN.Datasets.load(name));
+    public static Dataset Embedded(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return new(FN.Datasets.load(name));
+    }
 
     /// <summary>The names <see cref="Embedded"/> accepts.</summary>
     public static IReadOnlyList<string> EmbeddedNames => (string[])FN.Datasets.names.Clone();
@@ -412,7 +416,7 @@ public sealed class Dataset
     public Dataset SelectRows(int[] rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return new(FN.DatasetModule.selectRows(rows, Core));
+        return new(Errors.Run(() => FN.DatasetModule.selectRows(rows, Core), new[] { ("indices", nameof(rows)) }, new[] { ("indices", nameof(rows)) }));
     }
 
     /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or

@@ -26,7 +26,8 @@ public enum Loss
     HalfMeanSquaredError,
     /// <summary>1/n sum (yhat - y)^2.</summary>
     MeanSquaredError,
-    /// <summary>Binary cross-entropy on probabilities.</summary>
+    /// <summary>Binary cross-entropy on probabilities: an output outside [0, 1] is refused, and a network trained with
+    /// it must end with the sigmoid activation (use <see cref="BinaryCrossEntropyWithLogits"/> on raw outputs).</summary>
     BinaryCrossEntropy,
     /// <summary>Binary cross-entropy on logits (numerically stable).</summary>
     BinaryCrossEntropyWithLogits,

@@ -121,15 +121,22 @@ internal static class Errors
         ("matMul needs a's columns to equal b's rows, but a is ", "MatMul needs this node's columns to equal other's rows, but this node is "),
         ("broadcastRows needs a 1xc row, but row is ", "BroadcastRows needs a 1xc node, but this node is "),
         ("addRow needs a ", "AddRow needs a "),
+        // The element-wise operators of two nodes.
+        ("add needs operands of one shape", "operator + needs operands of one shape"),
+        ("subtract needs operands of one shape", "operator - needs operands of one shape"),
+        ("multiply needs operands of one shape", "operator * needs operands of one shape"),
+        ("divide needs operands of one shape", "operator / needs operands of one shape"),
+        // ModelFile's save options.
+        ("save with OverwriteReadOnly to replace it", "save with overwriteReadOnly: true to replace it"),
         (" row for a of shape ", " row for this node of shape "),
         // OnnxModel.Import and OnnxModel.ImportPipeline point to each other.
         ("read it with Onnx.importPipeline", "read it with OnnxModel.ImportPipeline"),
         ("read its network with Onnx.importNetwork", "read its network with OnnxModel.Import"),
         // A model file's reader given an ONNX model.
         ("(Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export;", "(OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export;"),
-        // PipelinePredictor on a regressor: its member for the network's outputs.
-        ("This pipeline is a regressor; use Predict.", "This pipeline is a regressor; use PredictOutputs."),
-        ("no class probabilities (use Predict).", "no class probabilities (use PredictOutputs)."),
+        // PipelinePredictor: a classifier's class member, and a classifier's member for its network's outputs
+        // (a regressor's, PredictValue, has the same name in C#).
+        ("This pipeline is a classifier; use PredictClass.", "This pipeline is a classifier; use PredictClassIndex."),
         ("; use Predict for its outputs.", "; use PredictOutputs for its outputs."),
     };
 

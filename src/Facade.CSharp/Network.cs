@@ -469,7 +469,8 @@ public static class GradientChecker
     /// <param name="epsilon">The central-difference step: h = max(epsilon, 1e4 u |x|) at a parameter x (u = 2^-52: epsilon
     /// itself up to |x| = 4.5e7 for 1e-4, then 1e4 of x's spacings), the difference divided by the distance between the
     /// points as rounded.</param>
-    /// <param name="relativeFloor">Entries smaller than this are compared relative to it.</param>
+    /// <param name="relativeFloor">Entries smaller than this are compared relative to it: an absolute floor, so scale a
+    /// function far below 1 to order 1 before checking it (or give a smaller floor).</param>
     public static GradientCheckResult Check(Func<double[], double> function, Func<double[], double[]> gradient, double[] parameters,
         double epsilon = 1e-4, double relativeFloor = 1e-4)
     {
@@ -498,7 +499,8 @@ public static class GradientChecker
     /// <param name="tolerance">The bound on each point's largest relative error.</param>
     /// <param name="seed">The generator's seed.</param>
     /// <param name="epsilon">The central-difference step, as in <see cref="Check"/>.</param>
-    /// <param name="relativeFloor">Entries smaller than this are compared relative to it.</param>
+    /// <param name="relativeFloor">Entries smaller than this are compared relative to it: an absolute floor, so scale a
+    /// function far below 1 to order 1 before checking it (or give a smaller floor).</param>
     /// <exception cref="ArgumentException">A parameter out of range (named), a centre that is not finite, or a point that
     /// overflows (named <paramref name="radius"/>).</exception>
     public static GradientPropertyResult CheckNear(Func<double[], double> function, Func<double[], double[]> gradient, double[] center,

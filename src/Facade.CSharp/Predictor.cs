@@ -108,7 +108,18 @@ public sealed class PipelinePredictor
     /// <summary>A classifier's predicted class name for <paramref name="row"/>.</summary>
     public string PredictClassName(ReadOnlySpan<double> row) => _classNames[PredictClassIndex(row)];
 
+    /// <summary>A regressor's prediction for <paramref name="row"/> in the target's units, as
+    /// <see cref="Pipeline.PredictValues(double[,])"/> on one row.</summary>
+    /// <exception cref="ArgumentException">The row's length is wrong, or it holds NaN or an infinity.</exception>
+    /// <exception cref="InvalidOperationException">The pipeline is a classifier.</exception>
+    public double PredictValue(ReadOnlySpan<double> row)
+    {
+        try { return _core.PredictValue(row); }
+        catch (Exception e) when (Errors.Translate(e) is { } t) { throw t; }
+    }
+
     /// <summary>Writes the network's raw outputs for <paramref name="row"/> (logits, probabilities, or a regressor's
-    /// scaled values) into <paramref name="output"/>.</summary>
+    /// standardised values: <see cref="PredictValue"/> gives a regressor's prediction in the target's units) into
+    /// <paramref name="output"/>.</summary>
     public void PredictOutputs(ReadOnlySpan<double> row, Span<double> output) => _core.Predict(row, output);
 }

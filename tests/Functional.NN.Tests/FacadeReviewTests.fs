@@ -291,6 +291,43 @@ let tests =
             Expect.notEqual (weights v.Model) (weights v.Checkpoint.Model) "the best (epoch 1) weights, not the last"
         }
 
+        testList "a review of the facade and the gradient check (2026-12-07)" [
+            test "a regressor's single-row predictor gives its value in the target's units; its errors point to C# members" {
+                // Review: a regressor's predictor had only PredictOutputs (the network's standardised
+                // output), and its errors pointed there. Expected: Pipeline.PredictValues on the same
+                // rows, to rounding (the single-row path sums in another order).
+                let fit = Pipeline.Fit(Dataset.Embedded("commute"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)))
+                let p = fit.Model.CreatePredictor()
+                let rows = array2D [ [ 1.0; 1.0 ]; [ 5.0; 0.0 ]; [ 12.0; 1.0 ] ]
+                let expected = fit.Model.PredictValues rows
+                for i in 0 .. 2 do
+                    let v = p.PredictValue(ReadOnlySpan [| rows.[i, 0]; rows.[i, 1] |])
+                    Expect.floatClose Accuracy.high v expected.[i] (sprintf "row %d" i)
+                let e = Expect.throwsC (fun () -> p.PredictClassIndex(ReadOnlySpan [| 1.0; 1.0 |]) |> ignore) id
+                Expect.stringContains e.Message "use PredictValue" "a regressor's class: points to PredictValue"
+                let classifier = Pipeline.Fit(Dataset.Embedded("iris"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 2))).Model.CreatePredictor()
+                let e = Expect.throwsC (fun () -> classifier.PredictValue(ReadOnlySpan [| 5.0; 3.0; 1.5; 0.2 |]) |> ignore) id
+                Expect.isTrue (e :? InvalidOperationException) "InvalidOperationException"
+                Expect.stringContains e.Message "use PredictClassIndex" "a classifier's value: points to PredictClassIndex"
+            }
+            test "Dataset.SelectRows and Dataset.Embedded name their C# parameters; the nodes' operators their C# names" {
+                let e = Expectations.expectArgument "rows" [ "150" ] (fun () -> Dataset.Embedded("iris").SelectRows([| 0; 150 |]) |> ignore)
+                Expect.isFalse (e.Message.Contains "indices") "no F# parameter name"
+                let e = Expect.throwsC (fun () -> Dataset.Embedded(null) |> ignore) id
+                Expect.isTrue (e :? ArgumentNullException && (e :?> ArgumentNullException).ParamName = "name") (sprintf "ArgumentNullException name, got %O" e)
+                let a, b = Autodiff.Variable("a", array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ]), Autodiff.Variable("b", array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ]; [ 5.0; 6.0 ] ])
+                for name, op in [ "+", (fun () -> a + b); "-", (fun () -> a - b); "*", (fun () -> a * b); "/", (fun () -> a / b) ] do
+                    let e = Expectations.expectArgument "b" [ sprintf "operator %s needs operands of one shape" name ] (fun () -> op () |> ignore)
+                    Expect.isFalse (e.Message.StartsWith "add" || e.Message.StartsWith "subtract" || e.Message.StartsWith "multiply" || e.Message.StartsWith "divide") "no F# function name"
+            }
+            test "the four-point difference does not overflow where the two-point differences do not" {
+                // Review: (4 D(h) - D(2h)) / 3 overflowed for D near 4.5e307 and reported a correct gradient
+                // of 1e308 x as infinitely wrong. Expected: f = 1e308 x has derivative 1e308 exactly.
+                let r = GradientChecker.Check((fun t -> 1e308 * t.[0]), (fun _ -> [| 1e308 |]), [| 0.5 |])
+                Expect.isLessThan r.MaxRelativeError 1e-10 (sprintf "relative error %g, numeric %A" r.MaxRelativeError r.Numeric)
+            }
+        ]
+
         testList "errors name the C# parameter" [
             test "WithLayerParameters on a Float32 network names weights or bias; WithPrecision names precision and the weight" {
                 let f32 = NetworkBuilder(2).Dense(3, Activation.Identity).Precision(Precision.Float32).Seed(1L).Build()

@@ -196,7 +196,7 @@ let facadeNames =
             check "PipelineOptions.HiddenLayers" (fun () -> box (Pipeline.Fit(iris, PipelineOptions(HiddenLayers = [| Int32.MaxValue |])))) "HiddenLayers" [] []
             let reg = Pipeline.Fit(Dataset.Embedded "commute", PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
             let p = reg.CreatePredictor()
-            check "PipelinePredictor on a regressor" (fun () -> box (p.PredictProbabilities [| 1.0; 2.0 |])) null [ "use PredictOutputs" ] []
+            check "PipelinePredictor on a regressor" (fun () -> box (p.PredictProbabilities [| 1.0; 2.0 |])) null [ "use PredictValue" ] []
             let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-names-" + Guid.NewGuid().ToString "N")
             IO.Directory.CreateDirectory dir |> ignore
             try

@@ -49,6 +49,43 @@ let tests =
             }
         ]
 
+        testList "binary cross-entropy on outputs outside [0, 1]" [
+            // Review: the loss clamps p to [1e-15, 1 - 1e-15], so an output of 1.5 for target 1 had a
+            // loss of about 1e-15 and a gradient pushing it further up; training "converged" to
+            // outputs of 100 and -100. Expected (PyTorch's BCELoss refuses such input too): a typed
+            // error naming the value's row and column, or, for a network that does not end with the
+            // sigmoid, the loss up front; networks ending with the sigmoid train as before.
+            test "the loss and its gradient refuse an output outside [0, 1], naming the row and column (ParamName output)" {
+                let out = Mat.ofRows [ [| 0.5 |]; [| 1.5 |] ]
+                let y = Mat.ofRows [ [| 1.0 |]; [| 1.0 |] ]
+                let words = [ "BinaryCrossEntropy"; "[0, 1]"; "1.5"; "row 1, column 0"; "BinaryCrossEntropyWithLogits" ]
+                expectArg "output" words (fun () -> Loss.value Loss.BinaryCrossEntropy out y |> ignore) |> ignore
+                expectArg "output" words (fun () -> Loss.gradient Loss.BinaryCrossEntropy out y |> ignore) |> ignore
+                expectArg "output" [ "-0.5"; "row 0, column 0" ] (fun () -> Loss.value Loss.BinaryCrossEntropy (Mat.ofRows [ [| -0.5 |] ]) (Mat.ofRows [ [| 0.0 |] ]) |> ignore) |> ignore
+                // Exactly 0 and 1 are probabilities (the clamp keeps log 0 away): each row's loss is -log(1 - 1e-15), by hand.
+                Expect.floatClose Accuracy.high (Loss.value Loss.BinaryCrossEntropy (Mat.ofRows [ [| 1.0 |]; [| 0.0 |] ]) (Mat.ofRows [ [| 1.0 |]; [| 0.0 |] ])) (-(log (1.0 - 1e-15))) "0 and 1 on their own targets"
+            }
+            test "training refuses a network that does not end with the sigmoid, on both backends (ParamName loss); the network's loss refuses its outputs" {
+                let net = Network.init 2 [ LayerSpec.Of(1, Activation.Identity) ] 3L
+                let ends = [ "BinaryCrossEntropy"; "a dense layer with the identity activation"; "sigmoid"; "BinaryCrossEntropyWithLogits" ]
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let options = TrainingOptions.Default.WithMaxEpochs(2).WithBackend(backend)
+                    expectArg "loss" ends (fun () -> Trainer.train options Loss.BinaryCrossEntropy (TrainingData.Of(x, y1)) net |> ignore) |> ignore
+                let dense act = Block.Dense (Dense.create (Mat.ofRows [ [| 0.5 |]; [| -0.25 |] ]) (Some (MathNet.Numerics.LinearAlgebra.Vector<float>.Build.Dense [| 0.1 |])) act)
+                let dropoutLast = Network.ofBlocks [ dense Activation.Sigmoid; Block.Dropout 0.5 ]
+                expectArg "loss" [ "dropout" ] (fun () -> Trainer.train TrainingOptions.Default Loss.BinaryCrossEntropy (TrainingData.Of(x, y1)) dropoutLast |> ignore) |> ignore
+                // x's rows give outputs outside [0, 1] through the identity (row 2: w1 + w2 + b).
+                let big = Mat.ofRows [ [| 50.0; 50.0 |] ]
+                expectArg "loss" [ "the network's output"; "row 0, column 0" ] (fun () -> Network.loss net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
+                expectArg "loss" [ "the network's output" ] (fun () -> Network.lossAndGradient net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
+                // The sigmoid as a dense layer's activation or as a block of its own: trains.
+                for net in [ Network.init 2 [ LayerSpec.Of(1, Activation.Sigmoid) ] 3L
+                             Network.ofBlocks [ dense Activation.Identity; Block.Activation Activation.Sigmoid ] ] do
+                    let r = Trainer.train (TrainingOptions.Default.WithMaxEpochs 5) Loss.BinaryCrossEntropy (TrainingData.Of(x, y1)) net
+                    Expect.isTrue (Double.IsFinite r.TrainLoss && r.TrainLoss > 0.0) "a sigmoid output trains"
+            }
+        ]
+
         testList "wording" [
             test "the task rule counts times in the right number" {
                 let _, once = TargetRule.ofNumbers [| 1.0; 1.0; 1.0; 2.0 |]

@@ -75,7 +75,7 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
     /// cross-entropy, [1 - p, p] for one binary output). Raises InvalidOperationException for a
     /// regressor or a loss without probabilities.
     member this.PredictProbabilities(row: ReadOnlySpan<float>, probabilities: Span<float>) =
-        if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; it has no class probabilities (use Predict)."
+        if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; it has no class probabilities (use PredictValue)."
         if not (softmaxed || binary) then invalidOp (sprintf "This classifier's loss (%s) gives no probabilities; use Predict for its outputs." (Loss.caseName pipeline.Loss))
         if probabilities.Length <> pipeline.ClassNames.Length then
             Check.fail "probabilities" (sprintf "probabilities has %d values, but the pipeline has %d classes." probabilities.Length pipeline.ClassNames.Length)
@@ -107,7 +107,7 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
 
     /// A classifier's predicted class index for one row (as `Pipeline.predictClasses`).
     member this.PredictClass(row: ReadOnlySpan<float>) : int =
-        if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; use Predict."
+        if not pipeline.IsClassifier then invalidOp "This pipeline is a regressor; use PredictValue."
         Monitor.Enter gate
         try
             this.Outputs row
@@ -119,6 +119,17 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
                 for k in 1 .. raw.Length - 1 do
                     if raw.[k] > raw.[best] then best <- k
                 best
+        finally Monitor.Exit gate
+
+    /// A regressor's prediction for one row in the target's units (the network's output through
+    /// the target scaler's inverse), as `Pipeline.predictValues` on a one-row matrix. Raises
+    /// InvalidOperationException for a classifier.
+    member this.PredictValue(row: ReadOnlySpan<float>) : float =
+        if pipeline.IsClassifier then invalidOp "This pipeline is a classifier; use PredictClass."
+        Monitor.Enter gate
+        try
+            this.Outputs row
+            Scaler.inverseValue pipeline.TargetScaler 0 raw.[0]
         finally Monitor.Exit gate
 
 /// Making single-row predictors of pipelines.

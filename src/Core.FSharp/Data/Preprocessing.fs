@@ -115,10 +115,13 @@ module Scaler =
         checkWidth scaler x
         Mat.init x.RowCount x.ColumnCount (fun i j -> (x.[i, j] - scaler.Offset.[j]) / scaler.Scale.[j])
 
+    /// Column j's value v in the original units (v * Scale[j] + Offset[j]), as `inverse` maps each entry.
+    let inverseValue (scaler: Scaler) (j: int) (v: float) : float = v * scaler.Scale.[j] + scaler.Offset.[j]
+
     /// x' scale + offset, column by column: the inverse of `transform`.
     let inverse (scaler: Scaler) (x: Matrix<float>) : Matrix<float> =
         checkWidth scaler x
-        Mat.init x.RowCount x.ColumnCount (fun i j -> x.[i, j] * scaler.Scale.[j] + scaler.Offset.[j])
+        Mat.init x.RowCount x.ColumnCount (fun i j -> inverseValue scaler j x.[i, j])
 
     /// The name used in files and on the command line: "none", "standard" or "minmax".
     let kindName (kind: ScalingKind) =

@@ -524,6 +524,7 @@ module Trainer =
     /// and validation) are float32 values.
     let networkObjective (loss: Loss) (data: TrainingData) (net: Network) : Objective =
         NetworkData.check true loss data net
+        Network.checkLossFits loss net
         NetworkData.objective loss data net
 
     /// The network of a model vector (parameters then state).
@@ -583,6 +584,7 @@ module Trainer =
            && (Network.describe checkpoint.Initial <> Network.describe net || checkpoint.Initial.Precision <> net.Precision) then
             Check.fail "checkpoint" "The checkpoint's initial network does not have the shape and precision of its network."
         Network.checkDifferentiable net
+        Network.checkLossFits loss net
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
         NetworkData.check (backend <> Backend.Kernels) loss data net
