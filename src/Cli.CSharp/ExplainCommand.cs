@@ -59,7 +59,7 @@ public static class ExplainCommand
         o.CheckAllUsed();
         if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (datasetName is not null) Options.CheckEmbedded(format);
+        if (datasetName is not null) Options.CheckEmbedded(format, name: datasetName);
         var model = PredictCommand.LoadPipeline("explain", "pipeline models", modelPath);
         // Before the data are read: --output would be ignored on a regressor.
         if (outputGiven && !model.IsClassifier)

@@ -23,7 +23,7 @@ public static class LinearCommand
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (datasetName is not null) Options.CheckEmbedded(format, target);
+        if (datasetName is not null) Options.CheckEmbedded(format, target, datasetName);
         var data = dataPath is not null ? Cli.Warn(LoadNumericTarget(dataPath, target, format))
             : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");

@@ -145,9 +145,12 @@ public sealed class Options
 
     /// <summary>Refuses, as a usage error, the options that go with --data only when the data are an embedded data
     /// set (--dataset): the CSV options of <see cref="DataFormat"/> (there is no file to read with them), and
-    /// --target when the command reads one (<paramref name="target"/>; the data set has its own).</summary>
-    public static void CheckEmbedded(CsvFormat? format, string? target = null)
+    /// --target when the command reads one (<paramref name="target"/>; the data set has its own), and a
+    /// <paramref name="name"/> that is no embedded data set's.</summary>
+    public static void CheckEmbedded(CsvFormat? format, string? target = null, string? name = null)
     {
+        if (name is not null && !Dataset.EmbeddedNames.Contains(name.Trim().ToLowerInvariant()))
+            throw new UsageException($"--dataset: there is no embedded data set called '{name}'; the embedded data sets are {string.Join(", ", Dataset.EmbeddedNames)} (or give --data PATH)");
         if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
         if (format is not null) throw new UsageException("--separator, --quote, --no-header, --missing and --missing-values go with --data");
     }

@@ -109,7 +109,7 @@ public static class TrainCommand
         }
         else
         {
-            Options.CheckEmbedded(format, target);
+            Options.CheckEmbedded(format, target, datasetName);
             data = Dataset.Embedded(datasetName ?? "iris");
             if (features is not null)
             {
@@ -121,6 +121,9 @@ public static class TrainCommand
                 }
             }
         }
+        // A loss that does not suit the target, named in the command line's terms (exit 2), before any split or work.
+        if (loss is Loss l && !data.IsClassification && l is not (Loss.MeanSquaredError or Loss.HalfMeanSquaredError))
+            throw new UsageException($"--loss {o.Get("loss")!.Trim()} is a classification loss, but the target '{data.TargetName}' is numeric (regression); use --loss mse or half_mse, or --task classification to read the target as classes");
         var split = Split(data, testFraction, seed);
         // The rows the network is trained on: the training part less the validation rows the fit holds out (the same
         // split: PipelineFit.splitValidation draws it with the seed from the training part, stratified for classes, as

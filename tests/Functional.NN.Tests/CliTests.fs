@@ -986,6 +986,12 @@ let tests =
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--steps"; "64" ] 2 [ "--steps is for --method integrated_gradients" ]) "" "nothing printed"
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "gradient_x_input"; "--steps"; "64" ] 2 [ "--method gradient_x_input takes none" ]) "" "nothing printed"
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--repeats"; "3" ] 2 [ "--repeats is for --method permutation" ]) "" "nothing printed"
+                // Review: a loss that does not suit the target, and an unknown embedded data set, were data errors
+                // (exit 1) in the library's words; they are option mistakes, named in the command line's terms.
+                let out = expectError dir [ "train"; "--dataset"; "commute"; "--loss"; "cross_entropy" ] 2 [ "--loss cross_entropy is a classification loss"; "commute_min"; "--loss mse"; "--task classification" ]
+                Expect.equal out "" "nothing printed"
+                for args in [ [ "train"; "--dataset"; "mnist" ]; [ "linear"; "--dataset"; "mnist" ]; [ "explain"; "--model"; "cls.fnn"; "--dataset"; "mnist" ] ] do
+                    Expect.equal (expectError dir args 2 [ "--dataset: there is no embedded data set called 'mnist'"; "iris" ]) "" (sprintf "%A: nothing printed" args)
         }
         test "a model trained on labels spelled 1.0/2.0 predicts, evaluates and explains on its own file; a quote-all file's NA is missing" {
             let dir = tempDir ()
