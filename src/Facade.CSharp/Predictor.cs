@@ -82,7 +82,8 @@ public sealed class PipelinePredictor
     public int ClassCount => _core.ClassCount;
 
     /// <summary>Writes a classifier's class probabilities for <paramref name="row"/> into <paramref name="probabilities"/>
-    /// (<see cref="ClassCount"/> values), as <see cref="Pipeline.PredictProbabilities(double[,])"/> on one row.</summary>
+    /// (<see cref="ClassCount"/> values), as <see cref="Pipeline.PredictProbabilities(double[,])"/> on one row (to rounding: the
+    /// single-row products add in another order).</summary>
     /// <exception cref="ArgumentException">A length is wrong, or the row holds NaN or an infinity.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is a regressor.</exception>
     public void PredictProbabilities(ReadOnlySpan<double> row, Span<double> probabilities)
@@ -109,7 +110,7 @@ public sealed class PipelinePredictor
     public string PredictClassName(ReadOnlySpan<double> row) => _classNames[PredictClassIndex(row)];
 
     /// <summary>A regressor's prediction for <paramref name="row"/> in the target's units, as
-    /// <see cref="Pipeline.PredictValues(double[,])"/> on one row.</summary>
+    /// <see cref="Pipeline.PredictValues(double[,])"/> on one row (to rounding).</summary>
     /// <exception cref="ArgumentException">The row's length is wrong, or it holds NaN or an infinity.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is a classifier.</exception>
     public double PredictValue(ReadOnlySpan<double> row)

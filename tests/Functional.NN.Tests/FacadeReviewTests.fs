@@ -320,6 +320,12 @@ let tests =
                     let e = Expectations.expectArgument "b" [ sprintf "operator %s needs operands of one shape" name ] (fun () -> op () |> ignore)
                     Expect.isFalse (e.Message.StartsWith "add" || e.Message.StartsWith "subtract" || e.Message.StartsWith "multiply" || e.Message.StartsWith "divide") "no F# function name"
             }
+            test "a linear classifier's accuracy names x's rows against the labels, not an internal array" {
+                let m = LinearModel.Create(array2D [ [ 1.0 ] ], [| 0.0 |])
+                for f in [ (fun () -> m.Accuracy(array2D [ [ 1.0 ]; [ 2.0 ] ], [| 1 |])); (fun () -> m.ZeroOneError(array2D [ [ 1.0 ]; [ 2.0 ] ], [| 1 |])) ] do
+                    let e = Expectations.expectArgument "labels" [ "labels has 1 entries but x has 2 rows" ] (fun () -> f () |> ignore)
+                    Expect.isFalse (e.Message.Contains "predicted") "no internal name"
+            }
             test "the four-point difference does not overflow where the two-point differences do not" {
                 // Review: (4 D(h) - D(2h)) / 3 overflowed for D near 4.5e307 and reported a correct gradient
                 // of 1e308 x as infinitely wrong. Expected: f = 1e308 x has derivative 1e308 exactly.

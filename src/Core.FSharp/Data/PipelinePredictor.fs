@@ -60,7 +60,8 @@ type PipelinePredictor internal (pipeline: Pipeline, backend: Backend) =
     member _.OutputSize = raw.Length
 
     /// Writes the network's raw outputs (logits, probabilities or scaled values) for one row of
-    /// raw features into `output` (OutputSize values), as `Pipeline.outputs` on a one-row matrix.
+    /// raw features into `output` (OutputSize values), as `Pipeline.outputs` on a one-row matrix (to
+    /// rounding on the kernels backend: the single-row products add in another order).
     member this.Predict(row: ReadOnlySpan<float>, output: Span<float>) =
         if output.Length <> raw.Length then
             Check.fail "output" (sprintf "output has %d values, but the network has %d outputs." output.Length raw.Length)

@@ -54,13 +54,23 @@ module LinearClassifier =
             Check.fail "model" (sprintf "a binary classifier has one output, but the model has %d (coefficients %s)." model.OutputSize (Mat.shapeOf model.Coefficients))
         (LinearModel.outputs true model x).Column(0).ToArray() |> Array.map label
 
+    /// Raises ArgumentException (ParamName "labels") unless there is one label per row of x.
+    let private checkLabelCount (x: Matrix<float>) (labels: int[]) =
+        Check.notNull "labels" labels
+        if labels.Length <> x.RowCount then
+            Check.fail "labels" (sprintf "labels has %d entries but x has %d rows; they must agree." labels.Length x.RowCount)
+
     /// The fraction of samples classified correctly.
     let accuracy (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
-        Metrics.accuracy (predict model x) labels
+        let predicted = predict model x
+        checkLabelCount x labels
+        Metrics.accuracy predicted labels
 
     /// The 0-1 error, 1 - accuracy.
     let zeroOneError (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =
-        Metrics.zeroOneError (predict model x) labels
+        let predicted = predict model x
+        checkLabelCount x labels
+        Metrics.zeroOneError predicted labels
 
     let private checkMargin (loss: Loss) =
         if not (Loss.isMargin loss) then
