@@ -209,6 +209,8 @@ internal static class Errors
             }
             case InvalidOperationException i when Message(i.Message, words) != i.Message:
                 return new InvalidOperationException(Message(i.Message, words), i);
+            case UnauthorizedAccessException u when Message(u.Message, words) != u.Message:
+                return new UnauthorizedAccessException(Message(u.Message, words), u);
             default:
                 return null;
         }

@@ -157,8 +157,9 @@ public sealed class Network
     public Predictor CreatePredictor(Backend backend = Backend.Auto) => new(FN.NetworkModule.predictorWith(backend.ToCore(), Core));
 
     /// <summary>The loss of the batch (x, y).</summary>
-    /// <exception cref="ArgumentException">Bad shapes or values, or a loss that overflows the double range from finite
-    /// inputs (ParamName "y", naming the row).</exception>
+    /// <exception cref="ArgumentException">Bad shapes or values, a loss that overflows the double range from finite
+    /// inputs (ParamName "y", naming the row), or an output outside [0, 1] for <see cref="FunctionalNN.Loss.BinaryCrossEntropy"/>
+    /// (ParamName "loss", naming the row and column).</exception>
     public double Loss(double[,] x, double[,] y, Loss loss)
     {
         var (xm, ym, l) = (Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)), loss.ToCore());
@@ -168,8 +169,8 @@ public sealed class Network
 
     /// <summary>The loss of the batch (x, y) and its gradient by backpropagation.</summary>
     /// <exception cref="ArgumentException">Bad shapes or values, a loss that overflows the double range from finite
-    /// inputs (ParamName "y", naming the row, as <see cref="Loss(double[,], double[,], FunctionalNN.Loss)"/>), or a gradient that does
-    /// (ParamName "x").</exception>
+    /// inputs (ParamName "y", naming the row, as <see cref="Loss(double[,], double[,], FunctionalNN.Loss)"/>), a gradient that does
+    /// (ParamName "x"), or an output outside [0, 1] for binary cross-entropy (ParamName "loss").</exception>
     public LossAndGradient LossAndGradient(double[,] x, double[,] y, Loss loss)
     {
         var result = FN.NetworkModule.lossAndGradient(Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y)));

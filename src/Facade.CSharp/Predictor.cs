@@ -111,7 +111,8 @@ public sealed class PipelinePredictor
 
     /// <summary>A regressor's prediction for <paramref name="row"/> in the target's units, as
     /// <see cref="Pipeline.PredictValues(double[,])"/> on one row (to rounding).</summary>
-    /// <exception cref="ArgumentException">The row's length is wrong, or it holds NaN or an infinity.</exception>
+    /// <exception cref="ArgumentException">The row's length is wrong, or it holds an infinity, or NaN where the pipeline
+    /// does not fill missing values.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is a classifier.</exception>
     public double PredictValue(ReadOnlySpan<double> row)
     {

@@ -754,6 +754,32 @@ let tests =
                     Expect.equal Restarts.Count (restarts + 1) (sprintf "%A, %s: made again" precision what)
         }
 
+        test "a run on inputs changed in place whose ShouldStop throws ends with that exception where a run on a copy does" {
+            // Review: the run made again asked the hook afresh after the dropped run's answers, so a
+            // hook that threw once (a budget) answered false the second time and the exception was lost.
+            // Expected: a run on a fresh copy with a hook alike (it throws at its 5th call).
+            let rng = Random(31)
+            let x = Mat.init 2048 32 (fun _ _ -> 2.0 * rng.NextDouble() - 1.0)
+            let y = Mat.init 2048 1 (fun i _ -> cos (x.[i, 0] - x.[i, 1]))
+            let net = Network.init 32 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 7L
+            let options = TestOptions.sgd.WithSchedule(Schedule.Constant 0.05).WithBatching(Batching.miniBatch 64).WithMaxEpochs(3).WithBackend(Backend.Kernels)
+            let run (x: Matrix<float>) =
+                let calls = ref 0
+                let hooks = { TrainingHooks.None with ShouldStop = fun () -> (calls.Value <- calls.Value + 1; if calls.Value = 5 then raise (TimeoutException "budget")); false }
+                let outcome =
+                    try Trainer.trainWith hooks options Loss.MeanSquaredError (TrainingData.Of(x, y)) net |> ignore; "returned"
+                    with :? TimeoutException as e -> "threw " + e.Message
+                outcome, calls.Value
+            let x = x.Clone()
+            run x |> ignore
+            x.[2047, 31] <- x.[2047, 31] + 0.5
+            let expected = run (x.Clone())
+            Expect.equal expected ("threw budget", 5) "the case: the hook's exception ends a run on a copy"
+            let restarts = Restarts.Count
+            Expect.equal (run x) expected "the same exception, the hook asked as often"
+            Expect.equal Restarts.Count (restarts + 1) "made again"
+        }
+
         test "idle work that throws is dropped: no worker ends, jobs still join" {
             // IIdleWork must not throw; if it does, the pool clears it and carries on.
             let thrown = ref 0

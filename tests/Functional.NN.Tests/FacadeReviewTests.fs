@@ -326,6 +326,25 @@ let tests =
                     let e = Expectations.expectArgument "labels" [ "labels has 1 entries but x has 2 rows" ] (fun () -> f () |> ignore)
                     Expect.isFalse (e.Message.Contains "predicted") "no internal name"
             }
+            test "saving over a read-only file names the C# parameter overwriteReadOnly" {
+                let dir = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-ro-" + Guid.NewGuid().ToString "N")
+                IO.Directory.CreateDirectory dir |> ignore
+                try
+                    let net = NetworkBuilder(2).Dense(1, Activation.Identity).Seed(1L).Build()
+                    let path = IO.Path.Combine(dir, "net.fnn")
+                    let csv = IO.Path.Combine(dir, "iris.csv")
+                    ModelFile.SaveNetwork(net, path)
+                    Dataset.Embedded("iris").SaveCsv(csv)
+                    for p in [ path; csv ] do IO.File.SetAttributes(p, IO.FileAttributes.ReadOnly)
+                    for what, save in [ "SaveNetwork", (fun () -> ModelFile.SaveNetwork(net, path)); "SaveCsv", (fun () -> Dataset.Embedded("iris").SaveCsv(csv)) ] do
+                        let e = Expect.throwsC save id
+                        Expect.isTrue (e :? UnauthorizedAccessException) (sprintf "%s: UnauthorizedAccessException, got %O" what e)
+                        Expect.stringContains e.Message "overwriteReadOnly: true" (sprintf "%s: the C# parameter" what)
+                        Expect.isFalse (e.Message.Contains "OverwriteReadOnly") (sprintf "%s: not the F# option" what)
+                finally
+                    for f in IO.Directory.GetFiles dir do IO.File.SetAttributes(f, IO.FileAttributes.Normal)
+                    IO.Directory.Delete(dir, true)
+            }
             test "the four-point difference does not overflow where the two-point differences do not" {
                 // Review: (4 D(h) - D(2h)) / 3 overflowed for D near 4.5e307 and reported a correct gradient
                 // of 1e308 x as infinitely wrong. Expected: f = 1e308 x has derivative 1e308 exactly.

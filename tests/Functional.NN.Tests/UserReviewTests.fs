@@ -78,6 +78,10 @@ let tests =
                 let big = Mat.ofRows [ [| 50.0; 50.0 |] ]
                 expectArg "loss" [ "the network's output"; "row 0, column 0" ] (fun () -> Network.loss net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
                 expectArg "loss" [ "the network's output" ] (fun () -> Network.lossAndGradient net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
+                // The other paths that compute the loss: the gradient check in a mode, autodiff, gradient descent of 0 steps.
+                expectArg "loss" [ "the network's output" ] (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default Mode.Inference net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
+                expectArg "loss" [ "the network's output" ] (fun () -> Functional.NN.Autodiff.NetworkGraph.lossAndGradient net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
+                expectArg "loss" ends (fun () -> GradientDescent.run 0.1 0 Loss.BinaryCrossEntropy x y1 net |> ignore) |> ignore
                 // The sigmoid as a dense layer's activation or as a block of its own: trains.
                 for net in [ Network.init 2 [ LayerSpec.Of(1, Activation.Sigmoid) ] 3L
                              Network.ofBlocks [ dense Activation.Identity; Block.Activation Activation.Sigmoid ] ] do

@@ -151,7 +151,9 @@ module NetworkGraph =
     let lossAndGradientIn (mode: Mode) (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         Check.notNull "net" net
         Network.checkDifferentiable net
-        Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
+        let out = Network.predict net x
+        Loss.checkTargetNamed "y" lossKind out y
+        Loss.checkProbabilities "loss" "the network's output" lossKind out
         let result = Autodiff.gradientIn net.Precision (ofBatchIn mode net lossKind x y)
         result.Value, gradientsOf net result
 

@@ -6,7 +6,8 @@ open MathNet.Numerics.LinearAlgebra
 
 /// A single-row predictor of a pipeline (`PipelinePredictor.create`): the row's features scaled as
 /// the pipeline scales them, the network through its single-sample predictor (the kernels under
-/// Backend.Auto), and the class probabilities as `Pipeline.probabilities` computes them. It keeps
+/// Backend.Auto), and a classifier's class probabilities as `Pipeline.probabilities` computes them
+/// or a regressor's value in the target's units as `Pipeline.predictValues` does. It keeps
 /// its own buffers and copies, so the pipeline is not changed; thread-safe (calls are serialised by
 /// a lock). For a pipeline without text columns or imputation, on the kernels backend (the default),
 /// the span overloads allocate nothing;

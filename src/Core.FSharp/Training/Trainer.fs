@@ -614,15 +614,21 @@ module Trainer =
             if not (Double.IsFinite (Loss.valueUnchecked loss out y)) then Loss.failOverflow "y" loss out y
         // With lazyCheck, the kernels may start on their cached conversion of x and confirm it
         // while they train (KernelSession); a run that finds x changed is made again without.
-        // ShouldStop's answers to the dropped attempt (the false ones, then a true one if it
-        // stopped it) are given again, in order, to the attempt made after it, without asking the
-        // hook: so the hook is asked once per step in all, and a run stopped by it (a cancellation
-        // token stays set) stops where it did, as a run on a copy of the changed data would.
+        // ShouldStop's answers to the dropped attempt (the false ones, then a true one or the
+        // exception that ended it) are given again, in order, to the attempt made after it, without
+        // asking the hook: so the hook is asked once per step in all, and a run it stopped (a
+        // cancellation token stays set) or ended (its exception, the same object, is thrown again)
+        // ends where it did, as a run on a copy of the changed data would.
         let falseAnswers, stopped, given = ref 0, ref false, ref 0
+        let thrown : Runtime.ExceptionServices.ExceptionDispatchInfo option ref = ref None
         let recording =
             { hooks with
                 ShouldStop = fun () ->
-                    let answer = hooks.ShouldStop ()
+                    let answer =
+                        try hooks.ShouldStop ()
+                        with e ->
+                            thrown.Value <- Some (Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e)
+                            reraise ()
                     if answer then stopped.Value <- true else falseAnswers.Value <- falseAnswers.Value + 1
                     answer }
         let replaying =
@@ -631,9 +637,11 @@ module Trainer =
                     if given.Value < falseAnswers.Value then
                         given.Value <- given.Value + 1
                         false
-                    elif given.Value = falseAnswers.Value && stopped.Value then
+                    elif given.Value = falseAnswers.Value && (stopped.Value || thrown.Value.IsSome) then
                         given.Value <- given.Value + 1
-                        true
+                        match thrown.Value with
+                        | Some e -> e.Throw(); true
+                        | None -> true
                     else hooks.ShouldStop () }
         let attempt (lazyCheck: bool) =
             let session, snapshot =
