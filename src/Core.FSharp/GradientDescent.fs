@@ -57,6 +57,7 @@ module GradientDescent =
         if steps < 0 then Check.fail "steps" (sprintf "steps must not be negative, but is %d." steps)
         if steps = 0 then
             // The checks a run of steps makes (the trainer's), without a step.
+            Check.notNull "net" (box net)
             Network.checkLossFits loss net
             Network.lossAndGradient net loss x y |> ignore
             net, []

@@ -53,6 +53,8 @@ public static class Autodiff
     /// graph's losses have no clamp: binary cross-entropy of an output of exactly 0 or 1 is infinite); the message
     /// names the node. Or a custom block's Forward or Backward returns null or a wrong shape (as in
     /// <see cref="Network.LossAndGradient"/>); the message names the block.</exception>
+    /// <exception cref="ArgumentException">Bad x or y, or an output outside [0, 1] for binary cross-entropy (ParamName
+    /// "loss", naming the row and column).</exception>
     public static LossAndGradient NetworkLossAndGradient(Network network, double[,] x, double[,] y, Loss loss)
     {
         ArgumentNullException.ThrowIfNull(network);

@@ -214,7 +214,8 @@ public sealed class Network
     /// <see cref="FunctionalNN.LossAndGradient.Gradient"/>) followed by dL/dx row by row; an index at or beyond
     /// <see cref="ParameterCount"/> is an input value.
     /// </summary>
-    /// <exception cref="ArgumentException">Bad x or y, or a batch of one row for batch normalisation in training mode.</exception>
+    /// <exception cref="ArgumentException">Bad x or y, a batch of one row for batch normalisation in training mode, or an
+    /// output outside [0, 1] for binary cross-entropy (ParamName "loss").</exception>
     /// <exception cref="InvalidOperationException">A step activation (no gradient).</exception>
     public GradientCheckResult CheckGradients(double[,] x, double[,] y, Loss loss, NetworkMode mode, long dropoutSeed = 0,
         double epsilon = 1e-4, double relativeFloor = 1e-4)

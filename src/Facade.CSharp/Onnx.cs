@@ -111,10 +111,11 @@ public static class OnnxExtensions
         /// (N x outputs), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension "N" dynamic.</summary>
         /// <exception cref="ArgumentException">opset outside 13..17, or a network whose ONNX file would be larger than
         /// the 1 GiB an import reads (ParamName "network").</exception>
-        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
+        /// <exception cref="UnauthorizedAccessException">The file is read-only and <paramref name="overwriteReadOnly"/> is false.</exception>
+        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset, bool overwriteReadOnly = false)
         {
             ArgumentNullException.ThrowIfNull(network);
-            FN.Onnx.saveNetwork(path, opset, network.Core);
+            Errors.Run(() => FN.Onnx.saveNetworkWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, opset, network.Core));
         }
 
         /// <summary>Writes the network as an ONNX model to a stream (left open).</summary>
@@ -156,10 +157,11 @@ public static class OnnxExtensions
         /// class_index -1.</summary>
         /// <exception cref="ArgumentException">opset outside 13..17, a part of the pipeline ONNX export cannot write, or a
         /// pipeline whose ONNX file would be larger than the 1 GiB an import reads (ParamName "pipeline").</exception>
-        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset)
+        /// <exception cref="UnauthorizedAccessException">The file is read-only and <paramref name="overwriteReadOnly"/> is false.</exception>
+        public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset, bool overwriteReadOnly = false)
         {
             ArgumentNullException.ThrowIfNull(pipeline);
-            FN.Onnx.savePipeline(path, opset, pipeline.Core);
+            Errors.Run(() => FN.Onnx.savePipelineWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, opset, pipeline.Core));
         }
 
         /// <summary>Writes the whole pipeline as an ONNX model to a stream (left open).</summary>

@@ -323,7 +323,7 @@ let tests =
             test "a linear classifier's accuracy names x's rows against the labels, not an internal array" {
                 let m = LinearModel.Create(array2D [ [ 1.0 ] ], [| 0.0 |])
                 for f in [ (fun () -> m.Accuracy(array2D [ [ 1.0 ]; [ 2.0 ] ], [| 1 |])); (fun () -> m.ZeroOneError(array2D [ [ 1.0 ]; [ 2.0 ] ], [| 1 |])) ] do
-                    let e = Expectations.expectArgument "labels" [ "labels has 1 entries but x has 2 rows" ] (fun () -> f () |> ignore)
+                    let e = Expectations.expectArgument "labels" [ "There are 1 labels for the 2 rows of x" ] (fun () -> f () |> ignore)
                     Expect.isFalse (e.Message.Contains "predicted") "no internal name"
             }
             test "saving over a read-only file names the C# parameter overwriteReadOnly" {
@@ -335,12 +335,21 @@ let tests =
                     let csv = IO.Path.Combine(dir, "iris.csv")
                     ModelFile.SaveNetwork(net, path)
                     Dataset.Embedded("iris").SaveCsv(csv)
-                    for p in [ path; csv ] do IO.File.SetAttributes(p, IO.FileAttributes.ReadOnly)
-                    for what, save in [ "SaveNetwork", (fun () -> ModelFile.SaveNetwork(net, path)); "SaveCsv", (fun () -> Dataset.Embedded("iris").SaveCsv(csv)) ] do
+                    let onnx = IO.Path.Combine(dir, "net.onnx")
+                    let pipelineOnnx = IO.Path.Combine(dir, "pipeline.onnx")
+                    let pipeline = Pipeline.Fit(Dataset.Embedded("iris"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
+                    net.ExportOnnx(onnx)
+                    pipeline.ExportOnnx(pipelineOnnx)
+                    for p in [ path; csv; onnx; pipelineOnnx ] do IO.File.SetAttributes(p, IO.FileAttributes.ReadOnly)
+                    for what, save in [ "SaveNetwork", (fun () -> ModelFile.SaveNetwork(net, path)); "SaveCsv", (fun () -> Dataset.Embedded("iris").SaveCsv(csv))
+                                        "network ExportOnnx", (fun () -> net.ExportOnnx(onnx)); "pipeline ExportOnnx", (fun () -> pipeline.ExportOnnx(pipelineOnnx)) ] do
                         let e = Expect.throwsC save id
                         Expect.isTrue (e :? UnauthorizedAccessException) (sprintf "%s: UnauthorizedAccessException, got %O" what e)
                         Expect.stringContains e.Message "overwriteReadOnly: true" (sprintf "%s: the C# parameter" what)
                         Expect.isFalse (e.Message.Contains "OverwriteReadOnly") (sprintf "%s: not the F# option" what)
+                    // The option the message names replaces the file.
+                    net.ExportOnnx(onnx, overwriteReadOnly = true)
+                    pipeline.ExportOnnx(pipelineOnnx, overwriteReadOnly = true)
                 finally
                     for f in IO.Directory.GetFiles dir do IO.File.SetAttributes(f, IO.FileAttributes.Normal)
                     IO.Directory.Delete(dir, true)

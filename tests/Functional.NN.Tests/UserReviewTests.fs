@@ -82,6 +82,13 @@ let tests =
                 expectArg "loss" [ "the network's output" ] (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default Mode.Inference net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
                 expectArg "loss" [ "the network's output" ] (fun () -> Functional.NN.Autodiff.NetworkGraph.lossAndGradient net Loss.BinaryCrossEntropy big (Mat.ofRows [ [| 1.0 |] ]) |> ignore) |> ignore
                 expectArg "loss" ends (fun () -> GradientDescent.run 0.1 0 Loss.BinaryCrossEntropy x y1 net |> ignore) |> ignore
+                Expect.throwsT<ArgumentNullException> (fun () -> GradientDescent.run 0.1 0 Loss.BinaryCrossEntropy x y1 (Unchecked.defaultof<Network>) |> ignore) "a null network: ArgumentNullException"
+                // Autodiff checks the output in the mode asked for: dropout after the sigmoid leaves [0, 1] in training.
+                let dropped = Network.ofBlocks [ dense Activation.Sigmoid; Block.Dropout 0.5 ]
+                let rows = Mat.init 8 2 (fun i j -> float (i - 4 + j))
+                let targets = Mat.init 8 1 (fun i _ -> float (i % 2))
+                Functional.NN.Autodiff.NetworkGraph.lossAndGradient dropped Loss.BinaryCrossEntropy rows targets |> ignore
+                expectArg "loss" [ "the network's output" ] (fun () -> Functional.NN.Autodiff.NetworkGraph.lossAndGradientIn (Mode.Training 0UL) dropped Loss.BinaryCrossEntropy rows targets |> ignore) |> ignore
                 // The sigmoid as a dense layer's activation or as a block of its own: trains.
                 for net in [ Network.init 2 [ LayerSpec.Of(1, Activation.Sigmoid) ] 3L
                              Network.ofBlocks [ dense Activation.Identity; Block.Activation Activation.Sigmoid ] ] do

@@ -151,9 +151,10 @@ module NetworkGraph =
     let lossAndGradientIn (mode: Mode) (net: Network) (lossKind: Loss) (x: Matrix<float>) (y: Matrix<float>) : float * Gradients =
         Check.notNull "net" net
         Network.checkDifferentiable net
-        let out = Network.predict net x
-        Loss.checkTargetNamed "y" lossKind out y
-        Loss.checkProbabilities "loss" "the network's output" lossKind out
+        Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
+        // The output in the mode asked for (dropout after the sigmoid can leave [0, 1] in training).
+        if lossKind = Loss.BinaryCrossEntropy then
+            Loss.checkProbabilities "loss" "the network's output" lossKind (Network.forwardIn mode net x).Output
         let result = Autodiff.gradientIn net.Precision (ofBatchIn mode net lossKind x y)
         result.Value, gradientsOf net result
 

@@ -58,7 +58,7 @@ module LinearClassifier =
     let private checkLabelCount (x: Matrix<float>) (labels: int[]) =
         Check.notNull "labels" labels
         if labels.Length <> x.RowCount then
-            Check.fail "labels" (sprintf "labels has %d entries but x has %d rows; they must agree." labels.Length x.RowCount)
+            Check.fail "labels" (sprintf "There are %d labels for the %d rows of x; there must be one label per row." labels.Length x.RowCount)
 
     /// The fraction of samples classified correctly.
     let accuracy (model: LinearModel) (x: Matrix<float>) (labels: int[]) : float =

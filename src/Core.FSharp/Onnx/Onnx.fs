@@ -80,15 +80,23 @@ module Onnx =
     /// Reads a pipeline export from a file (files over 1 GiB are refused).
     let loadPipeline (path: string) : Pipeline = importPipeline (ModelFile.readBytes path)
 
-    /// Writes `exportNetwork opset network` to a file atomically.
-    let saveNetwork (path: string) (opset: int) (network: Network) =
+    /// Writes `exportNetwork opset network` to a file atomically, replacing a read-only file only
+    /// with options.OverwriteReadOnly.
+    let saveNetworkWith (options: SaveOptions) (path: string) (opset: int) (network: Network) =
         let bytes = exportNetwork opset network
-        ModelFile.writeAtomic path bytes
+        ModelFile.writeAtomicOptions options path bytes
 
-    /// Writes `exportPipeline opset pipeline` to a file atomically.
-    let savePipeline (path: string) (opset: int) (pipeline: Pipeline) =
+    /// Writes `exportNetwork opset network` to a file atomically (`saveNetworkWith SaveOptions.Default`).
+    let saveNetwork (path: string) (opset: int) (network: Network) = saveNetworkWith SaveOptions.Default path opset network
+
+    /// Writes `exportPipeline opset pipeline` to a file atomically, replacing a read-only file only
+    /// with options.OverwriteReadOnly.
+    let savePipelineWith (options: SaveOptions) (path: string) (opset: int) (pipeline: Pipeline) =
         let bytes = exportPipeline opset pipeline
-        ModelFile.writeAtomic path bytes
+        ModelFile.writeAtomicOptions options path bytes
+
+    /// Writes `exportPipeline opset pipeline` to a file atomically (`savePipelineWith SaveOptions.Default`).
+    let savePipeline (path: string) (opset: int) (pipeline: Pipeline) = savePipelineWith SaveOptions.Default path opset pipeline
 
     /// Reads an ONNX file into a network (files over 1 GiB are refused, as for model files).
     let loadNetwork (path: string) : OnnxImportResult = importNetwork (ModelFile.readBytes path)
