@@ -258,7 +258,7 @@ module GradientCheck =
         let net = Network.withPrecision Precision.Float64 net
         let trace = Network.forwardIn mode net x
         Loss.checkTargetNamed "y" loss trace.Output y
-        Loss.checkProbabilities "loss" "the network's output" loss trace.Output
+        Network.checkOutputProbabilities loss trace.Output
         let g, dx = Network.backwardIn mode net trace (Loss.gradientUnchecked loss trace.Output y)
         let pc = net.ParameterCount
         let rows, cols = x.RowCount, x.ColumnCount

@@ -864,6 +864,11 @@ module Network =
                 Check.fail "loss" (sprintf "BinaryCrossEntropy takes probabilities in [0, 1], but the network ends with %s, whose outputs can leave [0, 1]: end it with the sigmoid activation, or use BinaryCrossEntropyWithLogits on its raw outputs." what)
             | None -> ()
 
+    /// `Loss.checkProbabilities` of a network's output (ParamName "loss"): binary cross-entropy's
+    /// output must lie in [0, 1].
+    let checkOutputProbabilities (loss: Loss) (output: Matrix<float>) =
+        Loss.checkProbabilities "loss" "the network's output" loss output
+
     /// Raises InvalidOperationException when an activation carries no gradient (the step).
     let checkDifferentiable (net: Network) =
         match Block.firstNonDifferentiable "" net.Blocks with
@@ -904,7 +909,7 @@ module Network =
         let y = Precision.roundMatrix p y
         let trace = forwardIn mode net x
         // The one check here: a custom last block may give binary cross-entropy values outside [0, 1].
-        Loss.checkProbabilities "loss" "the network's output" loss trace.Output
+        checkOutputProbabilities loss trace.Output
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         let g, _ = backwardIn mode net trace (Loss.gradientUnchecked loss trace.Output y)
         value, g, trace
@@ -926,7 +931,7 @@ module Network =
         let p = net.Precision
         let trace = forwardUnchecked net x
         Loss.checkTargetNamed "y" loss trace.Output y
-        Loss.checkProbabilities "loss" "the network's output" loss trace.Output
+        checkOutputProbabilities loss trace.Output
         let y = Precision.roundMatrix p y
         let value = Loss.valueUnchecked loss trace.Output y |> Precision.round p
         // A finite output and target whose loss overflows (targets of 1e308): the error `loss` gives.
@@ -955,7 +960,7 @@ module Network =
     let loss (net: Network) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) : float =
         let out = predict net x
         Loss.checkTargetNamed "y" loss out y
-        Loss.checkProbabilities "loss" "the network's output" loss out
+        checkOutputProbabilities loss out
         let y = Precision.roundMatrix net.Precision y
         let v = Loss.valueUnchecked loss out y |> Precision.round net.Precision
         // A finite output and target whose loss overflows (targets of 1e308): an error naming the row.

@@ -154,7 +154,7 @@ module NetworkGraph =
         Loss.checkTargetNamed "y" lossKind (Network.predict net x) y
         // The output in the mode asked for (dropout after the sigmoid can leave [0, 1] in training).
         if lossKind = Loss.BinaryCrossEntropy then
-            Loss.checkProbabilities "loss" "the network's output" lossKind (Network.forwardIn mode net x).Output
+            Network.checkOutputProbabilities lossKind (Network.forwardIn mode net x).Output
         let result = Autodiff.gradientIn net.Precision (ofBatchIn mode net lossKind x y)
         result.Value, gradientsOf net result
 
