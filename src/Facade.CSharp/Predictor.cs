@@ -31,6 +31,16 @@ public sealed class Predictor
     /// <exception cref="ArgumentException">A length is wrong, or x holds NaN or an infinity.</exception>
     public void Predict(ReadOnlySpan<double> x, Span<double> output) => _core.Predict(x, output);
 
+    /// <summary>As <see cref="Predict(ReadOnlySpan{double}, Span{double})"/> for arrays, which must not be null.
+    /// Allocates nothing.</summary>
+    /// <exception cref="ArgumentNullException">x or output is null.</exception>
+    public void Predict(double[] x, double[] output)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(output);
+        _core.Predict(x, output);
+    }
+
     /// <summary>The outputs for the sample <paramref name="x"/>, as a new array.</summary>
     public double[] Predict(double[] x)
     {
@@ -45,6 +55,15 @@ public sealed class Predictor
     /// Allocates nothing on the kernels.</summary>
     /// <exception cref="ArgumentException">A length is wrong, or x holds NaN or an infinity.</exception>
     public void Predict(ReadOnlySpan<float> x, Span<float> output) => _core.Predict(x, output);
+
+    /// <summary>As <see cref="Predict(ReadOnlySpan{float}, Span{float})"/> for arrays, which must not be null.</summary>
+    /// <exception cref="ArgumentNullException">x or output is null.</exception>
+    public void Predict(float[] x, float[] output)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(output);
+        _core.Predict(x, output);
+    }
 
     /// <summary>The outputs for the float32 sample <paramref name="x"/>, as a new array (see
     /// <see cref="Predict(ReadOnlySpan{float}, Span{float})"/>).</summary>

@@ -354,6 +354,28 @@ let tests =
                     for f in IO.Directory.GetFiles dir do IO.File.SetAttributes(f, IO.FileAttributes.Normal)
                     IO.Directory.Delete(dir, true)
             }
+            test "a network predictor's array overload refuses null arrays by name, gives the span overload's values and allocates nothing" {
+                // Review: a null array converted to an empty span and was reported as a length error.
+                let net = NetworkBuilder(4).Dense(3, Activation.Tanh).Dense(2, Activation.Identity).Seed(2L).Build()
+                let p = net.CreatePredictor()
+                let x = [| 0.5; -1.0; 2.0; 0.25 |]
+                for name, call in [ "x", (fun () -> p.Predict((null: float[]), Array.zeroCreate<float> 2)); "output", (fun () -> p.Predict(x, (null: float[]))) ] do
+                    let e = Expect.throwsC call id
+                    Expect.isTrue (e :? ArgumentNullException && (e :?> ArgumentNullException).ParamName = name) (sprintf "ArgumentNullException %s, got %O" name e)
+                let e = Expect.throwsC (fun () -> p.Predict((null: float32[]), Array.zeroCreate<float32> 2)) id
+                Expect.isTrue (e :? ArgumentNullException) "float32: ArgumentNullException"
+                let bySpan, byArray = Array.zeroCreate<float> 2, Array.zeroCreate<float> 2
+                p.Predict(ReadOnlySpan x, Span bySpan)
+                p.Predict(x, byArray)
+                Expect.equal byArray bySpan "the span overload's values"
+                for _ in 1 .. 1000 do p.Predict(x, byArray)
+                let fewest =
+                    [ for _ in 1 .. 5 ->
+                        let before = GC.GetAllocatedBytesForCurrentThread()
+                        for _ in 1 .. 100 do p.Predict(x, byArray)
+                        GC.GetAllocatedBytesForCurrentThread() - before ] |> List.min
+                Expect.equal fewest 0L "bytes allocated by 100 calls (the fewest of five runs)"
+            }
             test "the four-point difference does not overflow where the two-point differences do not" {
                 // Review: (4 D(h) - D(2h)) / 3 overflowed for D near 4.5e307 and reported a correct gradient
                 // of 1e308 x as infinitely wrong. Expected: f = 1e308 x has derivative 1e308 exactly.
