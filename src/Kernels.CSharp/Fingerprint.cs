@@ -81,8 +81,8 @@ internal unsafe struct FingerprintHalf
     }
 
     /// <summary>The fingerprint of <paramref name="count"/> values from its two halves' results (of none: a constant).</summary>
-    public static ulong Combine(ulong h0, ulong h1, long count, bool empty) =>
-        empty ? Mix(0) : Mix(Mix(h0 ^ (ulong)count) ^ h1);
+    public static ulong Combine(ulong h0, ulong h1, long count) =>
+        count == 0 ? Mix(0) : Mix(Mix(h0 ^ (ulong)count) ^ h1);
 
     /// <summary>SplitMix64's finaliser (a bijection of 64-bit values).</summary>
     private static ulong Mix(ulong x)
@@ -165,7 +165,7 @@ public sealed unsafe class PendingFingerprint : IIdleWork, IDisposable
         long left = _halves[0].State.End - _halves[0].State.Position + _halves[1].State.End - _halves[1].State.Position;
         if (left >= ParallelFrom && !_halves[0].State.Done && !_halves[1].State.Done && WorkerPool.Threads > 1) WorkerPool.Run(_job, 2);
         else { Finish(0); Finish(1); }
-        return FingerprintHalf.Combine(_halves[0].State.Result, _halves[1].State.Result, _count, _count == 0);
+        return FingerprintHalf.Combine(_halves[0].State.Result, _halves[1].State.Result, _count);
     }
 
     /// <summary>Takes half <paramref name="part"/> (waiting for a chunk under way) and reads the rest of it.</summary>

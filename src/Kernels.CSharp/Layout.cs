@@ -166,14 +166,14 @@ public static unsafe class Layout
     /// </summary>
     public static ulong Fingerprint(ReadOnlySpan<double> values)
     {
-        if (values.IsEmpty) return FingerprintHalf.Combine(0, 0, 0, true);
+        if (values.IsEmpty) return FingerprintHalf.Combine(0, 0, 0);
         fixed (double* p = values)
         {
             var job = FingerprintJob.ForThisThread;
             job.Set(p, values.Length);
             if (values.Length >= PendingFingerprint.ParallelFrom && WorkerPool.Threads > 1) WorkerPool.Run(job, 2);
             else { job.Execute(0, 2); job.Execute(1, 2); }
-            ulong h = FingerprintHalf.Combine(job.H0, job.H1, values.Length, false);
+            ulong h = FingerprintHalf.Combine(job.H0, job.H1, values.Length);
             job.Clear();
             return h;
         }

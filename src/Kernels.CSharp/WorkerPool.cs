@@ -17,8 +17,8 @@ public interface IIdleWork
 {
     /// <summary>
     /// Runs one chunk of about a microsecond; false when there was none to take. <paramref name="home"/>
-    /// is 0 on a caller, i on worker i. Must not throw, and must be safe to call from any thread at
-    /// any time, also after the work is finished.
+    /// is 0 on a caller, i on worker i. Must be safe to call from any thread at any time, also after
+    /// the work is finished; it should not throw (work that throws is cleared and its exception dropped).
     /// </summary>
     bool RunChunk(int home);
 }
