@@ -123,7 +123,7 @@ if (peak256["float32"].Count > 0)
 
 var results = new JsonObject();
 Console.WriteLine();
-Console.WriteLine("workload        precision  size   Functional.NN       peer                ratio     best      % of peak: ours (best) / peer   target            met");
+Console.WriteLine("workload        precision  size   Functional.NN       peer                ratio     best      paired    % of peak: ours (best) / peer   target            met");
 foreach (var item in items)
 {
     var r = item.Summarise(peakGflops.TryGetValue(item.Dtype, out double pk) ? pk : double.NaN);
@@ -134,6 +134,7 @@ foreach (var item in items)
         : "-";
     Console.WriteLine($"{item.Workload,-15} {item.Dtype,-10} {(item.Size?.ToString() ?? "-"),-6} {r["ours_display"],-19} {r["peer_display"] ?? "-",-19} " +
                       $"{(r["ratio"] is JsonNode ra ? ((double)ra).ToString("F2") + "x" : "-"),-9} {(r["ratio_best"] is JsonNode rb ? ((double)rb).ToString("F2") + "x" : "-"),-9} " +
+                      $"{(r["ratio_paired"] is JsonNode rp ? ((double)rp).ToString("F2") + "x" : "-"),-9} " +
                       $"{pct,-30} {r["target"]?.ToString() ?? "-",-17} {r["met"]?.ToString() ?? "-"}");
 }
 
@@ -172,6 +173,7 @@ var doc = new JsonObject
     ["peer"] = peerInfo?.DeepClone(),
     ["notes"] = "ratio: for W1-W3 and U1-U4 the peer's median time over Functional.NN's (higher is better for Functional.NN); " +
                 "ratio_best: the peer's best (least) time over Functional.NN's, each side undisturbed (the host's slow mode, bench/README.md); " +
+                "ratio_paired: the median over the rounds of the peer's time over Functional.NN's in the same round (the targets are judged on ratio); " +
                 "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). percent_of_peak: the item's GFLOP/s over the probe's peak of its precision " +
                 "(W1 and U2 count 1,007,104 flops per sample: forward, dW, and dX for every layer but the first); " +
                 "percent_of_peak_best: the best sample's GFLOP/s over the same peak (both the fastest of the run). " +
@@ -311,6 +313,13 @@ namespace Functional.NN.Bench
             // modes for seconds at a time (bench/README.md), and a median of 7 samples mixes them,
             // often one side's fast samples with the other's slow ones.
             if (peer is not null && _ours.Count > 0) o["ratio_best"] = Math.Round(_peer.Min() / _ours.Min(), 3);
+            // The median of the rounds' own ratios (sample i of each side, measured one after the
+            // other in round i, the order alternating): a mode that lasts seconds slows both sides
+            // of a round alike, so this ratio moves less with the modes than the medians' ratio,
+            // which may pair one side's fast rounds with the other's slow ones. Reported beside
+            // it; the targets are judged on the medians' ratio.
+            if (peer is not null && _ours.Count > 0 && _peer.Count == _ours.Count)
+                o["ratio_paired"] = Math.Round(Stats.Median(_ours.Select((t, i) => _peer[i] / t).ToList()), 3);
             double? percent = null;
             if (flops is double f && double.IsFinite(peakGflops) && peakGflops > 0)
             {
