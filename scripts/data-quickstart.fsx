@@ -29,5 +29,6 @@ match Pipeline.evaluate model test with
 let path = Path.Combine(folder, "iris.fnn")
 ModelFile.savePipeline path model
 let loaded = ModelFile.loadPipeline path
-let predicted = Pipeline.predictClasses loaded test.Features
-printfn "first test flower: %s; loaded model agrees: %b" loaded.ClassNames.[predicted.[0]] (predicted = Pipeline.predictClasses model test.Features)
+let x = Pipeline.featuresOf loaded test // the model's inputs, by column name (a text column's categories as the model's indices)
+let predicted = Pipeline.predictClasses loaded x
+printfn "first test flower: %s; loaded model agrees: %b" loaded.ClassNames.[predicted.[0]] (predicted = Pipeline.predictClasses model x)

@@ -115,7 +115,9 @@ public sealed class Dataset
     /// <summary>Loads a CSV file for a trained model: the model's feature columns (its text columns as text), and
     /// the target when the file has it (read with the model's classes: an empty target cell leaves its row out, an
     /// unknown class is an error), for scoring the model. Missing values are kept for the model's imputer when it
-    /// has one (unless the format says Drop). To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
+    /// has one (unless the format says Drop). A text column lists the model's categories first, in the model's order
+    /// (then any the model does not know), so <see cref="Dataset.Features"/> holds the codes the model's array methods
+    /// read. To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
     /// ignores the target column.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
@@ -125,14 +127,17 @@ public sealed class Dataset
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
         var options = ModelOptions(model, format);
-        return new(CsvErrors(() => FN.Csv.load(options, path), ModelNames, []));
+        return new(FN.PipelineModule.alignCategories(model.Core, CsvErrors(() => FN.Csv.load(options, path), ModelNames, [])));
     }
 
     /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
     /// <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/> reads them (its text columns as text, missing values kept for its imputer),
     /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class
     /// the model never saw, text): every row is kept, so there is one prediction per row (but for rows the format's
-    /// Drop leaves out for a missing feature). The data set's target is empty.</summary>
+    /// Drop leaves out for a missing feature). The data set's target is empty. A text column lists the model's
+    /// categories first, in the model's order (then any the model does not know, which the model's methods refuse
+    /// unless it encodes unknown categories as zeros), so <see cref="Dataset.Features"/> holds the codes the model's
+    /// array methods and predictors read.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose feature columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
@@ -143,7 +148,7 @@ public sealed class Dataset
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
         var options = ModelOptions(model, format);
-        return new(CsvErrors(() => FN.Csv.loadFeatures(options, path), ModelNames, []));
+        return new(FN.PipelineModule.alignCategories(model.Core, CsvErrors(() => FN.Csv.loadFeatures(options, path), ModelNames, [])));
     }
 
     // The reading options of a model's columns: its text columns as text, missing values kept for its imputer.
@@ -391,7 +396,11 @@ public sealed class Dataset
     /// <summary>The number of features (columns).</summary>
     public int FeatureCount => Core.FeatureCount;
 
-    /// <summary>The features, SampleCount x FeatureCount.</summary>
+    /// <summary>The features, SampleCount x FeatureCount. A text column's cell is the index of its category in this
+    /// data set's <see cref="Categories"/>, which is the model's index only for data read for the model
+    /// (<see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/>)
+    /// : for other data sets, a test split included, give the model the data set itself, or
+    /// <see cref="Pipeline.FeaturesOf(Dataset)"/>, which maps the categories by name.</summary>
     public double[,] Features => Core.Features.ToArray();
 
     /// <summary>The feature columns' names.</summary>

@@ -30,7 +30,7 @@ Console.WriteLine($"test accuracy {report.Accuracy:F3}, macro F1 {report.MacroF1
 string path = Path.Combine(folder, "iris.fnn");
 model.Save(path);
 Pipeline loaded = Pipeline.Load(path);
-double[,] x = split.Test.Features;
+double[,] x = loaded.FeaturesOf(split.Test); // the model's inputs, by column name (a text column's categories as the model's indices)
 string[] predicted = loaded.PredictClassNames(x);
 bool same = predicted.SequenceEqual(model.PredictClassNames(x));
 Console.WriteLine($"first test flower: {predicted[0]}; loaded model agrees: {same}");

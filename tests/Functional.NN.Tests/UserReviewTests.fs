@@ -138,6 +138,76 @@ let tests =
                 Expect.stringContains intro ("\n" + line + "\n") line
         }
 
+        testList "text columns of data read for a model" [
+            // Review (high): Dataset.Features held a text cell as the index of its category in the file's own
+            // categories, so a file without one of the training categories (or with them in another order)
+            // shifted the codes, and the array methods and predictors, which read the model's indices, gave
+            // confident wrong answers (the file's [green; red] as codes 0, 1 against the model's
+            // [blue; green; red]). Expected: data read for the model hold the model's index of each category,
+            // taken from model.Categories (the model's own list, not the code under test), and the array
+            // methods agree with the data set methods, which map categories by name.
+            let training =
+                let rng = Random 1
+                let rows =
+                    [ for i in 0 .. 299 ->
+                        let c = [| "red"; "green"; "blue" |].[i % 3]
+                        sprintf "%s,%s,%s" c ((rng.NextDouble()).ToString("F3", CultureInfo.InvariantCulture)) (if c = "red" then "stop" else "go") ]
+                String.Join("\n", "color,size,label" :: rows)
+            let model () =
+                let options = FunctionalNN.PipelineOptions(Training = FunctionalNN.TrainingOptions(MaxEpochs = 60, Seed = 1L))
+                FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.ParseCsv(training, target = "label"), options).Model
+            let withFile (text: string) (f: string -> unit) =
+                let path = IO.Path.Combine(IO.Path.GetTempPath(), sprintf "fnn-categories-%s.csv" (Guid.NewGuid().ToString "N"))
+                IO.File.WriteAllText(path, text)
+                try f path finally IO.File.Delete path
+            test "LoadCsvForPrediction and LoadCsvForModel give the model's category indices, and the array methods agree" {
+                let m = model ()
+                let known = m.Categories.[0]
+                Expect.equal (Array.sort known) [| "blue"; "green"; "red" |] "the model's categories"
+                withFile "color,size\nred,0.5\ngreen,0.5\n" (fun path ->
+                    let fresh = FunctionalNN.Dataset.LoadCsvForPrediction(path, m)
+                    let x = fresh.Features
+                    Expect.equal [| x.[0, 0]; x.[1, 0] |] [| float (Array.IndexOf(known, "red")); float (Array.IndexOf(known, "green")) |] "the model's indices"
+                    Expect.equal x (m.FeaturesOf fresh) "the codes FeaturesOf maps by name"
+                    Expect.equal (m.PredictClassNames x) (m.PredictClassNames fresh) "array and data set predictions"
+                    Expect.equal (m.PredictClassNames fresh) [| "stop"; "go" |] "what the rows are"
+                    let p = m.CreatePredictor()
+                    Expect.equal (p.PredictClassName(ReadOnlySpan [| x.[1, 0]; x.[1, 1] |])) "go" "the predictor")
+                withFile "color,size,label\ngreen,0.5,go\nred,0.5,stop\n" (fun path ->
+                    let scored = FunctionalNN.Dataset.LoadCsvForModel(path, m)
+                    Expect.equal scored.Features.[0, 0] (float (Array.IndexOf(known, "green"))) "LoadCsvForModel too"
+                    Expect.equal (m.PredictClassNames scored.Features) [| "go"; "stop" |] "its array predictions")
+            }
+            test "a category the model does not know comes after the model's and is refused by both paths" {
+                let m = model ()
+                withFile "color,size\nplane,0.5\nred,0.5\n" (fun path ->
+                    let fresh = FunctionalNN.Dataset.LoadCsvForPrediction(path, m)
+                    Expect.equal fresh.Categories.[0] (Array.append m.Categories.[0] [| "plane" |]) "the model's categories, then the file's others"
+                    Expect.equal fresh.Features.[0, 0] 3.0 "past the model's codes"
+                    Expect.throwsT<ArgumentException> (fun () -> m.PredictClassNames fresh.Features |> ignore) "the array method"
+                    let e = Expect.throwsC (fun () -> m.PredictClassNames fresh |> ignore) id
+                    Expect.stringContains e.Message "'plane'" "the data set method names it")
+            }
+            test "Pipeline.alignCategories keeps numeric columns, missing cells and each cell's category" {
+                // Column a: text with the categories [z; y] (codes 0, 1, NaN); b: numbers. The preprocessor knows
+                // [x; y; z] for a and reads b as numbers: a's codes become y -> 1, z -> 2, b is untouched.
+                let data =
+                    { Features = Mat.ofRows [ [| 0.0; 5.0 |]; [| 1.0; 6.0 |]; [| nan; 7.0 |] ]; FeatureNames = [| "a"; "b" |]
+                      TargetName = "t"; Target = Target.Values [| 1.0; 2.0; 3.0 |]; TargetReading = TargetReading.Given
+                      Categories = [| [| "z"; "y" |]; [||] |]; Missing = MissingPolicy.Mean; Lines = [| 2; 3; 4 |]; Warnings = [||] }
+                let p = Preprocessor.create [| [| "x"; "y"; "z" |]; [||] |] MissingPolicy.Mean [| 0.0; 6.0 |] UnknownCategory.Error
+                let aligned = Preprocessor.alignCategories p [| "a"; "b" |] data
+                Expect.equal aligned.Categories [| [| "x"; "y"; "z" |]; [||] |] "the model's list"
+                Expect.equal (aligned.Features.Column(0).ToArray() |> Array.take 2) [| 2.0; 1.0 |] "z -> 2, y -> 1"
+                Expect.isTrue (Double.IsNaN aligned.Features.[2, 0]) "a missing cell stays missing"
+                Expect.equal (aligned.Features.Column(1).ToArray()) [| 5.0; 6.0; 7.0 |] "numbers untouched"
+                Expect.equal aligned.Lines data.Lines "lines kept"
+                Expect.equal (data.Features.[0, 0], data.Categories.[0]) (0.0, [| "z"; "y" |]) "the caller's data set unchanged"
+                let cells (m: MathNet.Numerics.LinearAlgebra.Matrix<float>) = m.ToRowArrays() |> Array.map (Array.map (fun v -> if Double.IsNaN v then "NaN" else string v))
+                Expect.equal (cells (Preprocessor.rawFeatures p [| "a"; "b" |] aligned)) (cells (Preprocessor.rawFeatures p [| "a"; "b" |] data)) "what the model reads"
+            }
+        ]
+
         testList "result summaries" [
             test "TrainingResult<Network>.ToString summarises the run, culture-invariant" {
                 let saved = CultureInfo.CurrentCulture

@@ -185,6 +185,12 @@ module Pipeline =
     let featuresOf (pipeline: Pipeline) (data: Dataset) : Matrix<float> =
         Preprocessor.rawFeatures pipeline.Preprocessor pipeline.FeatureNames data
 
+    /// A copy of a data set whose text columns list the pipeline's categories first, in its order,
+    /// so that its `Features` hold the codes the pipeline's array methods read (see
+    /// Preprocessor.alignCategories); what the data set's rows mean is unchanged.
+    let alignCategories (pipeline: Pipeline) (data: Dataset) : Dataset =
+        Preprocessor.alignCategories pipeline.Preprocessor pipeline.FeatureNames data
+
     /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
     /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
     /// values through the target scaler.

@@ -306,6 +306,42 @@ module Preprocessor =
                                 Check.fail "data" (sprintf "At %s, column '%s': the category '%s' is not among the %d categories of the training rows (%s); set UnknownCategory to Zeros (CLI: --unknown-category zeros) to encode it as all zeros." (data.RowPlace i) names.[k] (Csv.quoteText text) wanted.Length (String.Join(", ", wanted |> Array.truncate 12 |> Array.map Csv.quoteText)))
         x
 
+    /// A copy of a data set whose text columns that the preprocessor reads as text (taken by name
+    /// as `rawFeatures` takes them) list the preprocessor's categories first, in its order, then the
+    /// column's other categories in the data set's own order. A cell's code is then the model's
+    /// index of its category wherever the model knows the category, so the data set's `Features`
+    /// are the raw inputs the model's array methods read; a category the model does not know gets
+    /// a code past the model's, which those methods refuse, and `rawFeatures` treats as before
+    /// (each cell keeps its category: only the codes and the category lists change). A column the
+    /// data set holds as numbers, or the model reads as numbers, is kept as it is.
+    let alignCategories (p: Preprocessor) (names: string[]) (data: Dataset) : Dataset =
+        Check.notNull "data" (box data)
+        Check.notNull "names" names
+        let lookup = Dataset.columnLookup data.FeatureNames
+        let categories = Array.init data.FeatureCount (Dataset.categoriesOf data)
+        let mutable x = data.Features
+        let mutable changed = false
+        let done' = Collections.Generic.HashSet<int>()
+        for k in 0 .. min names.Length p.Width - 1 do
+            match lookup names.[k] with
+            | Ok j when p.Categories.[k].Length > 0 && categories.[j].Length > 0 && done'.Add j ->
+                let wanted = p.Categories.[k]
+                let own = categories.[j]
+                if own <> wanted then
+                    let known = Collections.Generic.HashSet<string>(wanted, StringComparer.Ordinal)
+                    let merged = Array.append wanted (own |> Array.filter (known.Contains >> not))
+                    let position = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
+                    merged |> Array.iteri (fun c name -> position.[name] <- c)
+                    let code = own |> Array.map (fun name -> float position.[name])
+                    if not changed then
+                        x <- x.Clone()
+                        changed <- true
+                    for i in 0 .. x.RowCount - 1 do
+                        if not (Double.IsNaN x.[i, j]) then x.[i, j] <- code.[Dataset.categoryIndex data i j]
+                    categories.[j] <- merged
+            | _ -> ()
+        if changed then { data with Features = x; Categories = categories } else data
+
     /// Fitted on the training rows of a data set, by its Missing policy: the categories of each
     /// text column that occur in these rows (ordinal order), and the fill values (Mean, Median:
     /// the column's mean or median of the present values; MostFrequent, and every text column:
