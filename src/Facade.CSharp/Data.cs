@@ -418,6 +418,9 @@ public sealed class Dataset
     /// <summary>The class index of each sample (empty for regression).</summary>
     public int[] Labels => Core.IsClassification ? Core.Labels : Array.Empty<int>();
 
+    // The number of target values: 0 for data read for prediction (no target).
+    private int TargetLength => Core.Target switch { FN.Target.Classes c => c.labels.Length, FN.Target.Values v => v.values.Length, _ => 0 };
+
     /// <summary>The regression target of each sample (empty for classification).</summary>
     public double[] Values => Core.Target is FN.Target.Values v ? (double[])v.values.Clone() : Array.Empty<double>();
 
@@ -591,7 +594,8 @@ public sealed class Dataset
 
     /// <summary>A short description: rows, features, target.</summary>
     public override string ToString() =>
-        $"{SampleCount} rows, {FeatureCount} features, target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})"
+        $"{SampleCount} rows, {FeatureCount} features, " +
+        (SampleCount > 0 && TargetLength == 0 ? "no target (read for prediction)" : $"target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})")
         + (Core.Warnings.Length switch { 0 => "", 1 => "; 1 warning: " + Core.Warnings[0], var k => $"; {k} warnings, the first: {Core.Warnings[0]}" });
 }
 

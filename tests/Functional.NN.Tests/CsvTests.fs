@@ -725,7 +725,10 @@ let tests =
             test "evaluating on data without the target column says so" {
                 let model = (PipelineFit.fit (FitOptions.Default.WithEpochs 1) (Datasets.load "iris")).Pipeline
                 let noTarget = Csv.loadText ((CsvOptions.Default.WithTarget "species").WithRequireTarget false) "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
-                argError "data" [ "no target column 'species'" ] (fun () -> Pipeline.evaluate model noTarget |> ignore)
+                argError "data" [ "no target values"; "the model's target column 'species'" ] (fun () -> Pipeline.evaluate model noTarget |> ignore)
+                // A file without the target column read for the model: its target is named "target", a placeholder;
+                // the message names the model's target (a user review).
+                argError "data" [ "the model's target column 'species'" ] (fun () -> Pipeline.evaluate model { noTarget with TargetName = "target" } |> ignore)
             }
             test "featuresOf reads the features only: a target column in the file, or a missing value in it, changes nothing" {
                 let options = (CsvOptions.Default.WithMissing MissingPolicy.Mean).WithFeatures [| "b"; "a" |]

@@ -171,6 +171,7 @@ let tests =
                     Expect.equal x (m.FeaturesOf fresh) "the codes FeaturesOf maps by name"
                     Expect.equal (m.PredictClassNames x) (m.PredictClassNames fresh) "array and data set predictions"
                     Expect.equal (m.PredictClassNames fresh) [| "stop"; "go" |] "what the rows are"
+                    Expect.equal (fresh.ToString()) "2 rows, 2 features, no target (read for prediction)" "its summary says it has no target"
                     let p = m.CreatePredictor()
                     Expect.equal (p.PredictClassName(ReadOnlySpan [| x.[1, 0]; x.[1, 1] |])) "go" "the predictor")
                 withFile "color,size,label\ngreen,0.5,go\nred,0.5,stop\n" (fun path ->

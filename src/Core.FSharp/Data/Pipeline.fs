@@ -210,7 +210,7 @@ module Pipeline =
         Check.notNull "data" (box data)
         let targetCount = match data.Target with Target.Classes (labels, _) -> labels.Length | Target.Values v -> v.Length
         if targetCount = 0 then
-            Check.fail "data" (sprintf "The data have no target column '%s', so the model cannot be scored on them (%d rows, no target values); load a file that has the target column." data.TargetName data.SampleCount)
+            Check.fail "data" (sprintf "The data have no target values (%d rows), so the model cannot be scored on them; load a file that has the model's target column '%s'." data.SampleCount pipeline.TargetName)
         let x = featuresOf pipeline data
         match data.Target with
         | Target.Classes (labels, names) ->
