@@ -461,6 +461,32 @@ let tests =
             }
         ]
 
+        testList "low items: C# overloads, labels, scorers, names" [
+            test "C#: CheckGradients(x, y, loss, 0) binds to epsilon (and 0 is refused by name); the documented calls bind as before" {
+                // Review: C# converts the literal 0 to double and to any enum, so CheckGradients(x, y, loss, 0)
+                // was error CS0121 (ambiguous with the NetworkMode overload). FacadeCalls.CSharp holds the calls
+                // as C# code writes them, so the C# compiler picks each overload; which one ran shows in the
+                // length of the vectors: the parameters only, or the parameters and then every input value.
+                let net = NetworkBuilder(2).Dense(3, Activation.Tanh).Dense(1, Activation.Identity).Seed(5L).Build()
+                let x = array2D [ [ 0.1; 0.2 ]; [ 0.3; -0.4 ]; [ 0.5; 0.6 ] ]
+                let y = array2D [ [ 1.0 ]; [ 0.0 ]; [ 0.5 ] ]
+                // Counted by hand: (2 x 3 weights + 3 biases) + (3 x 1 + 1) = 13 parameters; x holds 3 x 2 = 6 inputs.
+                Expect.equal net.ParameterCount 13 "parameters, by hand"
+                for literal, call in [ "0", FacadeCalls.CheckGradientsCalls.EpsilonLiteralZero; "0.0", FacadeCalls.CheckGradientsCalls.EpsilonLiteralZeroPointZero ] do
+                    let e = expectArg "epsilon" [ "epsilon must be a positive finite number" ] (fun () -> call (net, x, y) |> ignore)
+                    Expect.isNotNull e (sprintf "CheckGradients(x, y, loss, %s): epsilon 0, refused" literal)
+                for name, call in [ "no fourth argument", FacadeCalls.CheckGradientsCalls.Default; "1", FacadeCalls.CheckGradientsCalls.EpsilonLiteralOne
+                                    "epsilon and floor by position", FacadeCalls.CheckGradientsCalls.EpsilonAndFloor
+                                    "epsilon by name", FacadeCalls.CheckGradientsCalls.NamedEpsilon ] do
+                    Expect.equal (call (net, x, y)).Numeric.Count 13 (sprintf "%s: the parameters only" name)
+                for name, call in [ "NetworkMode.Training", FacadeCalls.CheckGradientsCalls.Training
+                                    "a NetworkMode variable", (fun (n, a, b) -> FacadeCalls.CheckGradientsCalls.InMode(n, a, b, NetworkMode.Inference))
+                                    "the mode by position, the rest by name", FacadeCalls.CheckGradientsCalls.TrainingNamed
+                                    "every argument by name", FacadeCalls.CheckGradientsCalls.AllNamed ] do
+                    Expect.equal (call (net, x, y)).Numeric.Count (13 + 6) (sprintf "%s: the parameters and the inputs" name)
+            }
+        ]
+
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
             Expect.isTrue (Batching.MiniBatch 32 = Batching.MiniBatch 32 && Batching.MiniBatch(32).Equals(Batching.MiniBatch 32)) "batching"
             Expect.isFalse (Batching.MiniBatch 32 = Batching.MiniBatch 16 || Batching.Stochastic() = Batching.Stochastic(Sampling.WithReplacement)) "other batching"
