@@ -485,6 +485,20 @@ let tests =
                                     "every argument by name", FacadeCalls.CheckGradientsCalls.AllNamed ] do
                     Expect.equal (call (net, x, y)).Numeric.Count (13 + 6) (sprintf "%s: the parameters and the inputs" name)
             }
+            test "BinaryLabels refuses a positive class that occurs nowhere, naming positive and the classes that occur (C# and F#)" {
+                // Review: positive 5 among classes 0, 1, 2 gave all -1, silently (a problem without a positive sample).
+                let classes = [| 0; 2; 1; 2; 0 |]
+                for what, f in [ "C#", (fun () -> LinearClassifier.BinaryLabels(classes, 5) |> ignore)
+                                 "F#", (fun () -> Functional.NN.Linear.LinearClassifier.binaryLabels 5 classes |> ignore) ] do
+                    let e = expectArg "positive" [ "positive is 5"; "does not occur among the classes (0, 1, 2)" ] f
+                    Expect.isNotNull e what
+                // More than ten classes: the first ten and the count.
+                expectArg "positive" [ "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... (12 classes))" ] (fun () ->
+                    LinearClassifier.BinaryLabels(Array.init 24 (fun i -> i % 12), 20) |> ignore) |> ignore
+                // By the definition (+1 for class 2, -1 for the others); no samples: no labels.
+                Expect.equal (LinearClassifier.BinaryLabels(classes, 2)) [| -1; 1; -1; 1; -1 |] "class 2 against the rest"
+                Expect.equal (LinearClassifier.BinaryLabels([||], 5)) [||] "an empty array gives an empty array"
+            }
         ]
 
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
