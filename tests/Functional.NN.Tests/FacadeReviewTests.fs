@@ -499,6 +499,36 @@ let tests =
                 Expect.equal (LinearClassifier.BinaryLabels(classes, 2)) [| -1; 1; -1; 1; -1 |] "class 2 against the rest"
                 Expect.equal (LinearClassifier.BinaryLabels([||], 5)) [||] "an empty array gives an empty array"
             }
+            test "permutation importance: a scorer that gives NaN or an infinity is refused naming scorer (F#: score), the column and the repeat" {
+                // Review: a custom scorer's NaN made every importance NaN, printed as such. The calls come in
+                // the documented order (Importance.fs, shuffled): the baseline, then column by column,
+                // repeat by repeat; iris's columns are sepal_length, sepal_width, petal_length, petal_width.
+                let iris = Dataset.Embedded("iris")
+                let model = Pipeline.Untrained(iris)
+                let failingAt (call: int) (bad: float) =
+                    let mutable calls = 0
+                    Func<float[,], float>(fun _ -> calls <- calls + 1; if calls = call then bad else 0.5)
+                expectArg "scorer" [ "scorer ('auc') gave NaN for the data as given (the baseline)"; "finite" ]
+                    (fun () -> model.PermutationImportance(iris, failingAt 1 nan, "auc", 2, 1L) |> ignore) |> ignore
+                // Call 4 with 2 repeats: column 0 repeats 0 and 1 are calls 2 and 3, so column 1, repeat 0.
+                for bad, text in [ nan, "NaN"; infinity, "Infinity"; -infinity, "-Infinity" ] do
+                    expectArg "scorer" [ sprintf "scorer ('auc') gave %s with column 1 ('sepal_width') shuffled by repeat 0 (of 0 .. 1)" text ]
+                        (fun () -> model.PermutationImportance(iris, failingAt 4 bad, "auc", 2, 1L) |> ignore) |> ignore
+                // The scorer's own exception passes unchanged (its ParamName is not taken for the core's data).
+                let mine = ArgumentException("the scorer's own error", "data")
+                let e = Expect.throwsC (fun () -> model.PermutationImportance(iris, Func<float[,], float>(fun _ -> raise mine), "own", 2, 1L) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, mine)) (sprintf "the scorer's exception itself, got %O" e)
+                // F#: the core's score, in each function that takes one.
+                let x = Functional.NN.Mat.init 4 2 (fun i j -> float (i + 3 * j))
+                let map = Functional.NN.FeatureMap.identity [| "a"; "b" |]
+                let perms = Functional.NN.Importance.permutationsFromSeed 2 4 3 1L
+                let coreModel = Functional.NN.PipelineFit.untrained Functional.NN.FitOptions.Default (Functional.NN.Datasets.load "iris")
+                for what, f in [ "permutation", (fun () -> Functional.NN.Importance.permutation "s" (fun _ -> nan) map x 3 1L |> ignore)
+                                 "withPermutations", (fun () -> Functional.NN.Importance.withPermutations "s" (fun _ -> nan) map x 3 (fun c r -> perms.[c].[r]) |> ignore)
+                                 "ofPipelineWith", (fun () -> Functional.NN.Importance.ofPipelineWith "s" (fun _ -> nan) coreModel (Functional.NN.Datasets.load "iris") 3 1L |> ignore) ] do
+                    let e = expectArg "score" [ "score ('s') gave NaN for the data as given (the baseline)" ] f
+                    Expect.isNotNull e what
+            }
         ]
 
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
