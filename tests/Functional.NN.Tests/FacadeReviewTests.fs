@@ -529,6 +529,29 @@ let tests =
                     let e = expectArg "score" [ "score ('s') gave NaN for the data as given (the baseline)" ] f
                     Expect.isNotNull e what
             }
+            test "a null feature name is refused as null, naming the parameter and the index (it was reported as empty, or as 'key')" {
+                // Review: Dataset.FromArrays with featureNames [| "f"; null |] said "featureNames[1] is empty", and
+                // SelectFeatures with a null name threw ArgumentNullException for a dictionary's 'key'.
+                let x = array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]
+                let names = [| "f"; null |]
+                for what, f in [ "class names", (fun () -> Dataset.FromArrays(x, [| "a"; "b" |], names) |> ignore)
+                                 "class labels", (fun () -> Dataset.FromArrays(x, [| 0; 1 |], names) |> ignore)
+                                 "values", (fun () -> Dataset.FromArrays(x, [| 1.0; 2.0 |], names) |> ignore)
+                                 "enumerable", (fun () -> Dataset.FromEnumerable([ [| 1.0; 2.0 |] ], (fun r -> r), (fun _ -> 1.0), names) |> ignore) ] do
+                    let e = expectArg "featureNames" [ "featureNames[1] is null" ] f
+                    Expect.isFalse (e.Message.Contains "empty") (sprintf "%s: not called empty" what)
+                // An empty or blank name is still called empty.
+                expectArg "featureNames" [ "featureNames[0] is empty" ] (fun () -> Dataset.FromArrays(x, [| 1.0; 2.0 |], [| " "; "g" |]) |> ignore) |> ignore
+                let e = Expect.throwsC (fun () -> Dataset.Embedded("iris").SelectFeatures("sepal_width", null) |> ignore) id
+                Expect.isTrue (e :? ArgumentException && not (e :? ArgumentNullException)) (sprintf "ArgumentException, got %O" e)
+                expectArg "names" [ "names[1] is null" ] (fun () -> Dataset.Embedded("iris").SelectFeatures("sepal_width", null) |> ignore) |> ignore
+                // F#: the explanations' column tables, and a network's permutation importance given input names.
+                expectArg "names" [ "names[1] is null" ] (fun () -> Functional.NN.FeatureMap.identity names |> ignore) |> ignore
+                expectArg "columns" [ "columns[0] is null" ] (fun () -> Functional.NN.FeatureMap.create [| null |] [| 0 |] |> ignore) |> ignore
+                let coreNet = Functional.NN.Network.init 2 [ Functional.NN.LayerSpec.Of(1, Functional.NN.Activation.Identity) ] 1L
+                expectArg "names" [ "names[1] is null" ] (fun () ->
+                    Functional.NN.Importance.ofNetwork coreNet names (Functional.NN.Mat.init 3 2 (fun i j -> float (i * j))) (Functional.NN.Target.Values [| 1.0; 2.0; 3.0 |]) 2 1L |> ignore) |> ignore
+            }
         ]
 
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {

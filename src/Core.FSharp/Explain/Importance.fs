@@ -203,6 +203,8 @@ module Importance =
 
     /// A network's permutation importance on (x, target): accuracy for classes (argmax of the
     /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for values.
+    /// `names` are the inputs' names (null, or not one per input: x0, x1, ...); a null entry raises
+    /// ArgumentException (ParamName "names", naming its index).
     let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         Network.checkInput net "x" x
         check x repeats
