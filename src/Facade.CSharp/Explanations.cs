@@ -255,13 +255,14 @@ public static class Explanations
     /// taken when the pipeline fills missing values (a shuffled column carries them along).</summary>
     /// <exception cref="ArgumentException">repeats &lt; 1, data that do not fit the model, or a data set of fewer than
     /// <see cref="MinRows"/> rows (ParamName "dataset"); a value the pipeline refuses (a missing cell it does not fill,
-    /// an infinity), with the error its predictions give (ParamName "x").</exception>
+    /// an infinity), with the message its predictions give, naming the row and the column (ParamName "dataset").</exception>
     /// <exception cref="ArgumentOutOfRangeException">repeats above <see cref="MaxRepeats"/>.</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(dataset);
-        return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
+        // The core refuses a cell the pipeline refuses with the pipeline's own error, whose x is the dataset's features here.
+        return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset)), ("x", nameof(dataset))));
     }
 
     /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames; NaN where a
@@ -277,7 +278,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(scorer);
         var f = FuncConvert.FromFunc<Matrix<double>, double>(m => Errors.Caller(() => scorer(m.ToArray())));
         return new(Errors.Run(() => FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed),
-            ("data", nameof(dataset)), ("score", nameof(scorer))));
+            ("data", nameof(dataset)), ("x", nameof(dataset)), ("score", nameof(scorer))));
     }
 
     /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):

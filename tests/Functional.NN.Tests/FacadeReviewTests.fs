@@ -552,6 +552,18 @@ let tests =
                 expectArg "names" [ "names[1] is null" ] (fun () ->
                     Functional.NN.Importance.ofNetwork coreNet names (Functional.NN.Mat.init 3 2 (fun i j -> float (i * j))) (Functional.NN.Target.Values [| 1.0; 2.0; 3.0 |]) 2 1L |> ignore) |> ignore
             }
+            test "a pipeline's permutation importance names dataset, not the core's x, for a cell the pipeline refuses (both overloads)" {
+                // Review: a missing cell in a pipeline that fills none was refused with ParamName "x", which
+                // PermutationImportance(pipeline, dataset, ...) does not have. Expected: the pipeline's own
+                // message (PredictValues of the same raw features gives it, naming its x), under dataset.
+                let strict = Pipeline.Untrained(Dataset.ParseCsv("a,b,y\n0.1,0.2,1\n0.5,0.3,2\n0.9,0.7,3\n", "y"))
+                let data = Dataset.ParseCsv("a,b,y\n0.1,0.2,1\n0.5,,2\n0.9,0.7,3\n", "y", format = CsvFormat(Missing = MissingValues.Mean))
+                let predictError = expectArg "x" [ "missing" ] (fun () -> strict.PredictValues(array2D [ [ 0.1; 0.2 ]; [ 0.5; nan ]; [ 0.9; 0.7 ] ]) |> ignore)
+                for what, f in [ "default scorer", (fun () -> strict.PermutationImportance(data, 2, 1L) |> ignore)
+                                 "given scorer", (fun () -> strict.PermutationImportance(data, Func<float[,], float>(fun _ -> 1.0), "one", 2, 1L) |> ignore) ] do
+                    let e = expectArg "dataset" [ "missing"; "row index 1, column 1 (b)" ] f
+                    Expect.equal (e.Message.Replace("dataset", "x")) predictError.Message (sprintf "%s: the pipeline's own message, naming dataset" what)
+            }
         ]
 
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
