@@ -184,13 +184,15 @@ module Dataset =
 
     /// The named feature columns only, in the given order (by `columnLookup`: exact names, then
     /// ignoring case when only one column matches so; a name that matches several ignoring case and
-    /// none exactly is refused).
+    /// none exactly is refused; a null name raises ArgumentException, ParamName "names", naming its
+    /// index).
     let selectFeatures (names: string[]) (data: Dataset) : Dataset =
         Check.notNull "names" names
         if names.Length = 0 then Check.fail "names" "Select at least one feature column."
         let lookup = columnLookup data.FeatureNames
         let cols =
-            names |> Array.map (fun n ->
+            names |> Array.mapi (fun k n ->
+                if isNull n then Check.fail "names" (sprintf "names[%d] is null; give the name of a feature column." k)
                 match lookup n with
                 | Ok j -> j
                 | Error [||] -> Check.fail "names" (sprintf "There is no feature column '%s'; the feature columns are %s." n (String.Join(", ", data.FeatureNames)))
@@ -225,7 +227,9 @@ module Dataset =
             else
                 if featureNames.Length <> d then
                     Check.fail "featureNames" (sprintf "featureNames holds %s but features has %s; give one name per column." (Check.counted featureNames.Length "name" "names") (Check.counted d "column" "columns"))
-                featureNames |> Array.iteri (fun j name -> if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty." j))
+                featureNames |> Array.iteri (fun j name ->
+                    if isNull name then Check.fail "featureNames" (sprintf "featureNames[%d] is null; every column needs a name." j)
+                    if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty; every column needs a name." j))
                 match featureNames |> Array.countBy id |> Array.tryFind (fun (_, c) -> c > 1) with
                 | Some (name, _) -> Check.fail "featureNames" (sprintf "The feature name '%s' appears more than once." name)
                 | None -> Array.copy featureNames
@@ -245,7 +249,9 @@ module Dataset =
     /// A classification data set from numbers in memory: features (n x d; NaN marks a missing
     /// value), the class name of each row (compared after Unicode normalisation NFC; classes in
     /// `Csv.classOrder`-like order: numerically when every name is a number, else ordinal), the
-    /// feature names (null: x1 .. xd) and the target's name (null or empty: "target").
+    /// feature names (null: x1 .. xd; a null, blank or repeated name raises ArgumentException,
+    /// ParamName "featureNames", naming its index or the name) and the target's name (null or
+    /// empty: "target").
     let ofClassNames (featureNames: string[]) (targetName: string) (features: float[,]) (labels: string[]) : Dataset =
         let n, names, x = checkFeatures features featureNames
         Check.notNull "labels" labels

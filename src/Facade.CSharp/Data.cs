@@ -235,8 +235,8 @@ public sealed class Dataset
     /// <param name="labels">n class names.</param>
     /// <param name="featureNames">d names, or null for x1 .. xd.</param>
     /// <param name="targetName">The target's name (default "target").</param>
-    /// <exception cref="ArgumentException">Shapes that do not match, an infinite value, an empty label or name
-    /// (ParamName the parameter's name).</exception>
+    /// <exception cref="ArgumentException">Shapes that do not match, an infinite value, an empty label, a null, empty or
+    /// repeated feature name (ParamName the parameter's name; a label or name by its index).</exception>
     public static Dataset FromArrays(double[,] features, string[] labels, string[]? featureNames = null, string targetName = "target")
     {
         ArgumentNullException.ThrowIfNull(features);
@@ -505,7 +505,8 @@ public sealed class Dataset
     }
 
     /// <summary>The named feature columns only, in the given order.</summary>
-    /// <exception cref="ArgumentException">An unknown column (ParamName "names").</exception>
+    /// <exception cref="ArgumentException">An unknown column, or a null name (ParamName "names", naming the name or its
+    /// index).</exception>
     public Dataset SelectFeatures(params string[] names)
     {
         ArgumentNullException.ThrowIfNull(names);

@@ -255,25 +255,30 @@ public static class Explanations
     /// taken when the pipeline fills missing values (a shuffled column carries them along).</summary>
     /// <exception cref="ArgumentException">repeats &lt; 1, data that do not fit the model, or a data set of fewer than
     /// <see cref="MinRows"/> rows (ParamName "dataset"); a value the pipeline refuses (a missing cell it does not fill,
-    /// an infinity), with the error its predictions give (ParamName "x").</exception>
+    /// an infinity), with the message its predictions give, naming the row and the column (ParamName "dataset").</exception>
     /// <exception cref="ArgumentOutOfRangeException">repeats above <see cref="MaxRepeats"/>.</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(dataset);
-        return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
+        // The core refuses a cell the pipeline refuses with the pipeline's own error, whose x is the dataset's features here.
+        return new(Errors.Run(() => FN.Importance.ofPipeline(pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset)), ("x", nameof(dataset))));
     }
 
     /// <summary>Permutation importance of a pipeline with a given scorer of its raw features (rows x FeatureNames; NaN where a
-    /// cell is missing). The raw features are checked as the other overload checks them, before the scorer is called.</summary>
+    /// cell is missing). The raw features are checked as the other overload checks them, before the scorer is called.
+    /// An exception the scorer throws passes unchanged.</summary>
+    /// <exception cref="ArgumentException">As the other overload; or the scorer returned NaN or an infinity, for the data as
+    /// given or a shuffled copy (ParamName "scorer", naming the feature's column and the repeat).</exception>
     public static PermutationImportanceResult PermutationImportance(this Pipeline pipeline, Dataset dataset, Func<double[,], double> scorer,
         string scorerName, int repeats = 5, long seed = 0)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(scorer);
-        var f = FuncConvert.FromFunc<Matrix<double>, double>(m => scorer(m.ToArray()));
-        return new(Errors.Run(() => FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed), ("data", nameof(dataset))));
+        var f = FuncConvert.FromFunc<Matrix<double>, double>(m => Errors.Caller(() => scorer(m.ToArray())));
+        return new(Errors.Run(() => FN.Importance.ofPipelineWith(scorerName ?? "score", f, pipeline.Core, dataset.Core, repeats, seed),
+            ("data", nameof(dataset)), ("x", nameof(dataset)), ("score", nameof(scorer))));
     }
 
     /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):

@@ -36,7 +36,10 @@ public static class LinearClassifier
         return Interop.Diverging(() => new LinearFitResult(FL.LinearClassifier.fit(core, xm, l)), LinearInterop.LastGood);
     }
 
-    /// <summary>+1 for the samples of class <paramref name="positive"/>, -1 for the others.</summary>
+    /// <summary>+1 for the samples of class <paramref name="positive"/>, -1 for the others; an empty
+    /// <paramref name="classes"/> gives an empty array.</summary>
+    /// <exception cref="ArgumentException"><paramref name="positive"/> occurs nowhere in a non-empty
+    /// <paramref name="classes"/> (every label would be -1; the message lists the classes that occur).</exception>
     public static int[] BinaryLabels(int[] classes, int positive) => FL.LinearClassifier.binaryLabels(positive, LinearInterop.NotNull(classes, nameof(classes)));
 }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using FN = Functional.NN;
@@ -202,6 +203,11 @@ public sealed class Network
     /// <summary>Compares backpropagation with central differences over every parameter (in inference mode: dropout
     /// off, batch normalisation by its running statistics). The vectors are in the flat parameter order of
     /// <see cref="FunctionalNN.LossAndGradient.Gradient"/>.</summary>
+    /// <remarks>A fourth argument that is a number is <paramref name="epsilon"/>, the literal <c>0</c> included: this overload
+    /// has the higher overload resolution priority, since C# converts a constant 0 to any enum and the call would otherwise be
+    /// ambiguous with the overload taking a <see cref="NetworkMode"/> (write the mode by name, <c>NetworkMode.Inference</c>).
+    /// An epsilon that is not a positive finite number (0 among them) throws ArgumentException (ParamName "epsilon").</remarks>
+    [OverloadResolutionPriority(1)]
     public GradientCheckResult CheckGradients(double[,] x, double[,] y, Loss loss, double epsilon = 1e-4, double relativeFloor = 1e-4) =>
         new(FN.GradientCheck.checkNetwork(new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor), Core, loss.ToCore(), Interop.ToMatrix(x, nameof(x)), Interop.ToMatrix(y, nameof(y))));
 

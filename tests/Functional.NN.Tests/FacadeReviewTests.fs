@@ -461,6 +461,111 @@ let tests =
             }
         ]
 
+        testList "low items: C# overloads, labels, scorers, names" [
+            test "C#: CheckGradients(x, y, loss, 0) binds to epsilon (and 0 is refused by name); the documented calls bind as before" {
+                // Review: C# converts the literal 0 to double and to any enum, so CheckGradients(x, y, loss, 0)
+                // was error CS0121 (ambiguous with the NetworkMode overload). FacadeCalls.CSharp holds the calls
+                // as C# code writes them, so the C# compiler picks each overload; which one ran shows in the
+                // length of the vectors: the parameters only, or the parameters and then every input value.
+                let net = NetworkBuilder(2).Dense(3, Activation.Tanh).Dense(1, Activation.Identity).Seed(5L).Build()
+                let x = array2D [ [ 0.1; 0.2 ]; [ 0.3; -0.4 ]; [ 0.5; 0.6 ] ]
+                let y = array2D [ [ 1.0 ]; [ 0.0 ]; [ 0.5 ] ]
+                // Counted by hand: (2 x 3 weights + 3 biases) + (3 x 1 + 1) = 13 parameters; x holds 3 x 2 = 6 inputs.
+                Expect.equal net.ParameterCount 13 "parameters, by hand"
+                for literal, call in [ "0", FacadeCalls.CheckGradientsCalls.EpsilonLiteralZero; "0.0", FacadeCalls.CheckGradientsCalls.EpsilonLiteralZeroPointZero ] do
+                    let e = expectArg "epsilon" [ "epsilon must be a positive finite number" ] (fun () -> call (net, x, y) |> ignore)
+                    Expect.isNotNull e (sprintf "CheckGradients(x, y, loss, %s): epsilon 0, refused" literal)
+                for name, call in [ "no fourth argument", FacadeCalls.CheckGradientsCalls.Default; "1", FacadeCalls.CheckGradientsCalls.EpsilonLiteralOne
+                                    "epsilon and floor by position", FacadeCalls.CheckGradientsCalls.EpsilonAndFloor
+                                    "epsilon by name", FacadeCalls.CheckGradientsCalls.NamedEpsilon ] do
+                    Expect.equal (call (net, x, y)).Numeric.Count 13 (sprintf "%s: the parameters only" name)
+                for name, call in [ "NetworkMode.Training", FacadeCalls.CheckGradientsCalls.Training
+                                    "a NetworkMode variable", (fun (n, a, b) -> FacadeCalls.CheckGradientsCalls.InMode(n, a, b, NetworkMode.Inference))
+                                    "the mode by position, the rest by name", FacadeCalls.CheckGradientsCalls.TrainingNamed
+                                    "every argument by name", FacadeCalls.CheckGradientsCalls.AllNamed ] do
+                    Expect.equal (call (net, x, y)).Numeric.Count (13 + 6) (sprintf "%s: the parameters and the inputs" name)
+            }
+            test "BinaryLabels refuses a positive class that occurs nowhere, naming positive and the classes that occur (C# and F#)" {
+                // Review: positive 5 among classes 0, 1, 2 gave all -1, silently (a problem without a positive sample).
+                let classes = [| 0; 2; 1; 2; 0 |]
+                for what, f in [ "C#", (fun () -> LinearClassifier.BinaryLabels(classes, 5) |> ignore)
+                                 "F#", (fun () -> Functional.NN.Linear.LinearClassifier.binaryLabels 5 classes |> ignore) ] do
+                    let e = expectArg "positive" [ "positive is 5"; "does not occur among the classes (0, 1, 2)" ] f
+                    Expect.isNotNull e what
+                // More than ten classes: the first ten and the count.
+                expectArg "positive" [ "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... (12 classes))" ] (fun () ->
+                    LinearClassifier.BinaryLabels(Array.init 24 (fun i -> i % 12), 20) |> ignore) |> ignore
+                // By the definition (+1 for class 2, -1 for the others); no samples: no labels.
+                Expect.equal (LinearClassifier.BinaryLabels(classes, 2)) [| -1; 1; -1; 1; -1 |] "class 2 against the rest"
+                Expect.equal (LinearClassifier.BinaryLabels([||], 5)) [||] "an empty array gives an empty array"
+            }
+            test "permutation importance: a scorer that gives NaN or an infinity is refused naming scorer (F#: score), the column and the repeat" {
+                // Review: a custom scorer's NaN made every importance NaN, printed as such. The calls come in
+                // the documented order (Importance.fs, shuffled): the baseline, then column by column,
+                // repeat by repeat; iris's columns are sepal_length, sepal_width, petal_length, petal_width.
+                let iris = Dataset.Embedded("iris")
+                let model = Pipeline.Untrained(iris)
+                let failingAt (call: int) (bad: float) =
+                    let mutable calls = 0
+                    Func<float[,], float>(fun _ -> calls <- calls + 1; if calls = call then bad else 0.5)
+                expectArg "scorer" [ "scorer ('auc') gave NaN for the data as given (the baseline)"; "finite" ]
+                    (fun () -> model.PermutationImportance(iris, failingAt 1 nan, "auc", 2, 1L) |> ignore) |> ignore
+                // Call 4 with 2 repeats: column 0 repeats 0 and 1 are calls 2 and 3, so column 1, repeat 0.
+                for bad, text in [ nan, "NaN"; infinity, "Infinity"; -infinity, "-Infinity" ] do
+                    expectArg "scorer" [ sprintf "scorer ('auc') gave %s with column 1 ('sepal_width') shuffled by repeat 0 (of 0 .. 1)" text ]
+                        (fun () -> model.PermutationImportance(iris, failingAt 4 bad, "auc", 2, 1L) |> ignore) |> ignore
+                // The scorer's own exception passes unchanged (its ParamName is not taken for the core's data).
+                let mine = ArgumentException("the scorer's own error", "data")
+                let e = Expect.throwsC (fun () -> model.PermutationImportance(iris, Func<float[,], float>(fun _ -> raise mine), "own", 2, 1L) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, mine)) (sprintf "the scorer's exception itself, got %O" e)
+                // F#: the core's score, in each function that takes one.
+                let x = Functional.NN.Mat.init 4 2 (fun i j -> float (i + 3 * j))
+                let map = Functional.NN.FeatureMap.identity [| "a"; "b" |]
+                let perms = Functional.NN.Importance.permutationsFromSeed 2 4 3 1L
+                let coreModel = Functional.NN.PipelineFit.untrained Functional.NN.FitOptions.Default (Functional.NN.Datasets.load "iris")
+                for what, f in [ "permutation", (fun () -> Functional.NN.Importance.permutation "s" (fun _ -> nan) map x 3 1L |> ignore)
+                                 "withPermutations", (fun () -> Functional.NN.Importance.withPermutations "s" (fun _ -> nan) map x 3 (fun c r -> perms.[c].[r]) |> ignore)
+                                 "ofPipelineWith", (fun () -> Functional.NN.Importance.ofPipelineWith "s" (fun _ -> nan) coreModel (Functional.NN.Datasets.load "iris") 3 1L |> ignore) ] do
+                    let e = expectArg "score" [ "score ('s') gave NaN for the data as given (the baseline)" ] f
+                    Expect.isNotNull e what
+            }
+            test "a null feature name is refused as null, naming the parameter and the index (it was reported as empty, or as 'key')" {
+                // Review: Dataset.FromArrays with featureNames [| "f"; null |] said "featureNames[1] is empty", and
+                // SelectFeatures with a null name threw ArgumentNullException for a dictionary's 'key'.
+                let x = array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]
+                let names = [| "f"; null |]
+                for what, f in [ "class names", (fun () -> Dataset.FromArrays(x, [| "a"; "b" |], names) |> ignore)
+                                 "class labels", (fun () -> Dataset.FromArrays(x, [| 0; 1 |], names) |> ignore)
+                                 "values", (fun () -> Dataset.FromArrays(x, [| 1.0; 2.0 |], names) |> ignore)
+                                 "enumerable", (fun () -> Dataset.FromEnumerable([ [| 1.0; 2.0 |] ], (fun r -> r), (fun _ -> 1.0), names) |> ignore) ] do
+                    let e = expectArg "featureNames" [ "featureNames[1] is null" ] f
+                    Expect.isFalse (e.Message.Contains "empty") (sprintf "%s: not called empty" what)
+                // An empty or blank name is still called empty.
+                expectArg "featureNames" [ "featureNames[0] is empty" ] (fun () -> Dataset.FromArrays(x, [| 1.0; 2.0 |], [| " "; "g" |]) |> ignore) |> ignore
+                let e = Expect.throwsC (fun () -> Dataset.Embedded("iris").SelectFeatures("sepal_width", null) |> ignore) id
+                Expect.isTrue (e :? ArgumentException && not (e :? ArgumentNullException)) (sprintf "ArgumentException, got %O" e)
+                expectArg "names" [ "names[1] is null" ] (fun () -> Dataset.Embedded("iris").SelectFeatures("sepal_width", null) |> ignore) |> ignore
+                // F#: the explanations' column tables, and a network's permutation importance given input names.
+                expectArg "names" [ "names[1] is null" ] (fun () -> Functional.NN.FeatureMap.identity names |> ignore) |> ignore
+                expectArg "columns" [ "columns[0] is null" ] (fun () -> Functional.NN.FeatureMap.create [| null |] [| 0 |] |> ignore) |> ignore
+                let coreNet = Functional.NN.Network.init 2 [ Functional.NN.LayerSpec.Of(1, Functional.NN.Activation.Identity) ] 1L
+                expectArg "names" [ "names[1] is null" ] (fun () ->
+                    Functional.NN.Importance.ofNetwork coreNet names (Functional.NN.Mat.init 3 2 (fun i j -> float (i * j))) (Functional.NN.Target.Values [| 1.0; 2.0; 3.0 |]) 2 1L |> ignore) |> ignore
+            }
+            test "a pipeline's permutation importance names dataset, not the core's x, for a cell the pipeline refuses (both overloads)" {
+                // Review: a missing cell in a pipeline that fills none was refused with ParamName "x", which
+                // PermutationImportance(pipeline, dataset, ...) does not have. Expected: the pipeline's own
+                // message (PredictValues of the same raw features gives it, naming its x), under dataset.
+                let strict = Pipeline.Untrained(Dataset.ParseCsv("a,b,y\n0.1,0.2,1\n0.5,0.3,2\n0.9,0.7,3\n", "y"))
+                let data = Dataset.ParseCsv("a,b,y\n0.1,0.2,1\n0.5,,2\n0.9,0.7,3\n", "y", format = CsvFormat(Missing = MissingValues.Mean))
+                let predictError = expectArg "x" [ "missing" ] (fun () -> strict.PredictValues(array2D [ [ 0.1; 0.2 ]; [ 0.5; nan ]; [ 0.9; 0.7 ] ]) |> ignore)
+                for what, f in [ "default scorer", (fun () -> strict.PermutationImportance(data, 2, 1L) |> ignore)
+                                 "given scorer", (fun () -> strict.PermutationImportance(data, Func<float[,], float>(fun _ -> 1.0), "one", 2, 1L) |> ignore) ] do
+                    let e = expectArg "dataset" [ "missing"; "row index 1, column 1 (b)" ] f
+                    Expect.equal (e.Message.Replace("dataset", "x")) predictError.Message (sprintf "%s: the pipeline's own message, naming dataset" what)
+            }
+        ]
+
         test "options compare by value: Batching, Schedule, Optimizer, TrainingOptions and PipelineOptions (HiddenLayers by contents)" {
             Expect.isTrue (Batching.MiniBatch 32 = Batching.MiniBatch 32 && Batching.MiniBatch(32).Equals(Batching.MiniBatch 32)) "batching"
             Expect.isFalse (Batching.MiniBatch 32 = Batching.MiniBatch 16 || Batching.Stochastic() = Batching.Stochastic(Sampling.WithReplacement)) "other batching"

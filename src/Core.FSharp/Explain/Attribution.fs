@@ -121,14 +121,18 @@ type FeatureMap =
 /// Input-to-column tables.
 module FeatureMap =
 
-    /// Every input its own column.
+    /// Every input its own column. A null name raises ArgumentException (ParamName "names",
+    /// naming its index).
     let identity (names: string[]) : FeatureMap =
         Check.notNull "names" names
+        names |> Array.iteri (fun j n -> if isNull n then Check.fail "names" (sprintf "names[%d] is null; every column needs a name." j))
         { Columns = Array.copy names; ColumnOf = Array.init names.Length id }
 
-    /// A table from its parts, checked: every input's column index is in range.
+    /// A table from its parts, checked: every column has a name (not null) and every input's
+    /// column index is in range.
     let create (columns: string[]) (columnOf: int[]) : FeatureMap =
         Check.notNull "columns" columns
+        columns |> Array.iteri (fun j n -> if isNull n then Check.fail "columns" (sprintf "columns[%d] is null; every column needs a name." j))
         Check.notNull "columnOf" columnOf
         columnOf |> Array.iteri (fun i c ->
             if c < 0 || c >= columns.Length then

@@ -59,15 +59,22 @@ module Importance =
         Mat.checkFinite "x" x
         checkCounts x repeats
 
-    // withPermutations without the checks of x and repeats (its callers make them).
-    let private shuffled (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
+    // withPermutations without the checks of x and repeats (its callers make them). `given`: the
+    // score is the caller's, whose every value is checked to be finite (ParamName "score"); the
+    // default scores (accuracy, and R^2 on the two or more rows `check` asks for) are finite.
+    let private shuffled (given: bool) (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
                          (permutationOf: int -> int -> int[]) : PermutationImportance =
         Check.notNull "score" (box score)
         Check.notNull "map" (box map)
         if map.ColumnOf.Length <> x.ColumnCount then
             Check.fail "map" (sprintf "The column table has %d inputs but x has shape %s." map.ColumnOf.Length (Mat.shapeOf x))
         let n, d = x.RowCount, x.ColumnCount
-        let baseline = score x
+        // A NaN or infinite score would make every drop, mean and deviation NaN or infinite.
+        let checkScore (s: float) (where: unit -> string) =
+            if given && not (Double.IsFinite s) then
+                Check.fail "score" (sprintf "score ('%s') gave %s %s; every score must be a finite number." scorer (string s) (where ()))
+            s
+        let baseline = checkScore (score x) (fun () -> "for the data as given (the baseline)")
         // The data once as a column-major array; each shuffle is a copy with the column's inputs
         // gathered by the permutation, handed to the score as a new matrix.
         let xa = x.ToColumnMajorArray()
@@ -91,7 +98,8 @@ module Importance =
                     for j in inputs do
                         let o = j * n
                         for i in 0 .. n - 1 do a.[o + i] <- xa.[o + perm.[i]]
-                    score (Matrix<float>.Build.Dense(n, d, a))))
+                    checkScore (score (Matrix<float>.Build.Dense(n, d, a)))
+                        (fun () -> sprintf "with column %d ('%s') shuffled by repeat %d (of 0 .. %d)" c map.Columns.[c] r (repeats - 1))))
         let drops = scores |> Array.map (Array.map (fun s -> baseline - s))
         let mean (d: float[]) = Array.average d
         let sd (d: float[]) = let m = mean d in sqrt (d |> Array.averageBy (fun v -> (v - m) * (v - m)))
@@ -102,12 +110,14 @@ module Importance =
     /// together) and repeat r, the rows of those inputs are taken in the order `permutationOf c r`
     /// (row i gets row perm.[i]'s values) and the data are scored with `score`. For comparing with
     /// another implementation given the same permutations; `permutation` draws them from a seed.
+    /// A score that is NaN or infinite, for the data as given or a shuffled copy, raises
+    /// ArgumentException (ParamName "score", naming the column and the repeat).
     let withPermutations (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int)
                          (permutationOf: int -> int -> int[]) : PermutationImportance =
         Check.notNull "score" (box score)
         Check.notNull "map" (box map)
         check x repeats
-        shuffled scorer score map x repeats permutationOf
+        shuffled true scorer score map x repeats permutationOf
 
     /// The permutations `permutation` uses: column by column, repeat by repeat, each drawn by
     /// Rng.permutation (Fisher-Yates) from one generator created from the seed.
@@ -120,7 +130,7 @@ module Importance =
                 p))
 
     // permutation without the checks of x and repeats (its callers make them).
-    let private seeded (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
+    let private seeded (given: bool) (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
         // shuffled asks for each permutation once, column by column and repeat by repeat:
         // the order in which permutationsFromSeed draws them, so one generator gives the same ones
         // without holding columns x repeats x rows indices at once.
@@ -132,17 +142,18 @@ module Importance =
             rng.Value <- g
             next.Value <- if r + 1 < repeats then (c, r + 1) else (c + 1, 0)
             p
-        shuffled scorer score map x repeats draw
+        shuffled given scorer score map x repeats draw
 
     /// Permutation importance with a given score (of the whole data x, e.g. accuracy against fixed
     /// labels), `repeats` shuffles per column drawn from `seed` with the library's Rng (the
     /// permutations of `permutationsFromSeed`, each drawn when its shuffle is scored). Raises
     /// ArgumentException naming "repeats" (below 1; ArgumentOutOfRangeException above
-    /// RepeatLimit) or "x".
+    /// RepeatLimit), "x", or "score" (a NaN or infinite score, for the data as given or a
+    /// shuffled copy, naming the column and the repeat).
     let permutation (scorer: string) (score: Matrix<float> -> float) (map: FeatureMap) (x: Matrix<float>) (repeats: int) (seed: int64) =
         check x repeats
         Check.notNull "map" (box map)
-        seeded scorer score map x repeats seed
+        seeded true scorer score map x repeats seed
 
     /// The class of each row of scores: the argmax, or for one column class 1 when the score is
     /// positive (a logit or margin).
@@ -192,13 +203,15 @@ module Importance =
 
     /// A network's permutation importance on (x, target): accuracy for classes (argmax of the
     /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for values.
+    /// `names` are the inputs' names (null, or not one per input: x0, x1, ...); a null entry raises
+    /// ArgumentException (ParamName "names", naming its index).
     let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         Network.checkInput net "x" x
         check x repeats
         // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
         let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
         let scorer, score = defaultScore predict net.OutputSize target x.RowCount
-        seeded scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
+        seeded false scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
 
     /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
     /// class 1 when x w + b > 0), R^2 for values.
@@ -206,7 +219,7 @@ module Importance =
         LinearModel.checkInput model "x" x
         check x repeats
         let scorer, score = defaultScore (LinearModel.predict model) model.OutputSize target x.RowCount
-        seeded scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
+        seeded false scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
 
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
     /// for a classifier (the data's classes must be the model's), R^2 in the target's units for a
@@ -239,13 +252,15 @@ module Importance =
                 if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
                 let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
                 "r2", (fun xp -> RegressionMetrics.r2 (Pipeline.predictValues pipeline xp) y)
-        seeded scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
+        seeded false scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
 
     /// A pipeline's permutation importance with a given score of its raw features (NaN where a
     /// cell is missing). The raw features are checked as `ofPipeline` checks them: missing cells
     /// pass when the pipeline fills them, and what the pipeline refuses is refused with its own
     /// errors (Pipeline.outputs, ParamName "x") before the score is called (a shuffled row whose
-    /// network output is not finite raises during the shuffles: see `ofPipeline`).
+    /// network output is not finite raises during the shuffles: see `ofPipeline`). A score that is
+    /// NaN or infinite, for the data as given or a shuffled copy, raises ArgumentException
+    /// (ParamName "score", naming the column and the repeat).
     let ofPipelineWith (scorer: string) (score: Matrix<float> -> float) (pipeline: Pipeline) (data: Dataset) (repeats: int) (seed: int64) =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
@@ -253,4 +268,4 @@ module Importance =
         let x = Pipeline.featuresOf pipeline data
         checkCounts x repeats
         Pipeline.outputs pipeline x |> ignore
-        seeded scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed
+        seeded true scorer score (FeatureMap.identity pipeline.FeatureNames) x repeats seed

@@ -31,9 +31,19 @@ type ClassifierOptions =
 module LinearClassifier =
 
     /// +1 for samples of class `positive`, -1 for every other class (for example to make Iris
-    /// setosa against versicolor a {-1, +1} problem).
+    /// setosa against versicolor a {-1, +1} problem). A `positive` that occurs nowhere in a
+    /// non-empty `classes` raises ArgumentException (ParamName "positive", naming the classes
+    /// that occur): every label would be -1, a problem without a positive sample. An empty
+    /// `classes` (no samples) gives an empty array.
     let binaryLabels (positive: int) (classes: int[]) : int[] =
         Check.notNull "classes" classes
+        if classes.Length > 0 && not (Array.contains positive classes) then
+            let occurring = Array.distinct classes |> Array.sort
+            let shown =
+                if occurring.Length <= 10 then String.Join(", ", occurring)
+                else String.Join(", ", occurring.[.. 9]) + sprintf ", ... (%d classes)" occurring.Length
+            Check.fail "positive"
+                (sprintf "positive is %d, which does not occur among the classes (%s); every label would be -1. Give a class that occurs." positive shown)
         classes |> Array.map (fun c -> if c = positive then 1 else -1)
 
     /// The scores yhat = x W + b of the samples (one output column).
