@@ -397,9 +397,9 @@ public sealed class Dataset
     public int FeatureCount => Core.FeatureCount;
 
     /// <summary>The features, SampleCount x FeatureCount. A text column's cell is the index of its category in this
-    /// data set's <see cref="Categories"/>, which is the model's index only for data read for the model
-    /// (<see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/>)
-    /// : for other data sets, a test split included, give the model the data set itself, or
+    /// data set's <see cref="Categories"/>. That is the model's index only for data read for the model, with
+    /// <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/> or <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/>.
+    /// For other data sets, a test split included, give the model the data set itself, or
     /// <see cref="Pipeline.FeaturesOf(Dataset)"/>, which maps the categories by name.</summary>
     public double[,] Features => Core.Features.ToArray();
 
