@@ -21,8 +21,9 @@ type Activation =
     | LeakyReLU of slope: float
     /// s(z) = log(1 + e^z), computed without overflow; s'(z) = 1 / (1 + e^-z).
     | Softplus
-    /// The perceptron's unit step: s(z) = 1 for z >= 0, else 0 (NaN for NaN). Its derivative is zero almost
-    /// everywhere, so a network with a step layer cannot be trained by gradient.
+    /// The unit step (note 003's binary step): s(z) = 1 for z >= 0, else 0 (NaN for NaN). At a score of
+    /// exactly 0 it gives 1, while the perceptron (`Perceptron`, `LinearClassifier.label`) labels -1.
+    /// Its derivative is zero almost everywhere, so a network with a step layer cannot be trained by gradient.
     | Step
 
 /// Values and derivatives of activations, side by side. The formulas themselves are written

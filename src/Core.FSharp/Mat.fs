@@ -13,8 +13,19 @@ module Mat =
     /// A matrix from a 2-D array (copied).
     let ofArray2D (a: float[,]) : Matrix<float> = Matrix<float>.Build.DenseOfArray a
 
-    /// A matrix from rows (copied); every row must have the same length.
-    let ofRows (rows: float[] seq) : Matrix<float> = Matrix<float>.Build.DenseOfRowArrays(Seq.toArray rows)
+    /// A matrix from rows (copied). ArgumentException (ParamName "rows") for no rows, a null or
+    /// empty row, or rows of different lengths (naming the first row whose length differs from
+    /// the first row's).
+    let ofRows (rows: float[] seq) : Matrix<float> =
+        Check.notNull "rows" rows
+        let a = Seq.toArray rows
+        if a.Length = 0 then Check.fail "rows" "rows is empty; give at least one row."
+        a |> Array.iteri (fun i r ->
+            if isNull r then Check.fail "rows" (sprintf "rows[%d] is null." i)
+            if r.Length = 0 then Check.fail "rows" (sprintf "rows[%d] is empty; every row needs at least one value." i)
+            if r.Length <> a.[0].Length then
+                Check.fail "rows" (sprintf "rows[%d] has %s but rows[0] has %s; every row must have the same length." i (Check.counted r.Length "value" "values") (Check.counted a.[0].Length "value" "values")))
+        Matrix<float>.Build.DenseOfRowArrays a
 
     /// A matrix from a function of (row, column).
     let init (rows: int) (cols: int) (f: int -> int -> float) : Matrix<float> =
@@ -36,15 +47,26 @@ module Mat =
     /// Element-wise (Hadamard) product.
     let hadamard (a: Matrix<float>) (b: Matrix<float>) : Matrix<float> = a.PointwiseMultiply b
 
-    /// Adds the row vector b to every row of m (the bias row of a dense layer).
+    /// Adds the row vector b to every row of m (the bias row of a dense layer). ArgumentException
+    /// (ParamName "b") when b does not have one entry per column of m.
     let addRow (b: Vector<float>) (m: Matrix<float>) : Matrix<float> =
+        Check.notNull "b" b
+        Check.notNull "m" m
+        if b.Count <> m.ColumnCount then
+            Check.fail "b" (sprintf "b has %s but m has shape %dx%d; b needs one entry per column of m." (Check.counted b.Count "entry" "entries") m.RowCount m.ColumnCount)
         Matrix<float>.Build.Dense(m.RowCount, m.ColumnCount, fun i j -> m.[i, j] + b.[j])
 
     /// The sum of each column, as a vector (the gradient of a bias row).
     let columnSums (m: Matrix<float>) : Vector<float> = m.ColumnSums()
 
-    /// The rows whose indices are given, in that order, as a new matrix.
+    /// The rows whose indices are given, in that order, as a new matrix. ArgumentException
+    /// (ParamName "indices") for an index outside the rows of m, naming its place.
     let selectRows (indices: int[]) (m: Matrix<float>) : Matrix<float> =
+        Check.notNull "indices" indices
+        Check.notNull "m" m
+        indices |> Array.iteri (fun k i ->
+            if i < 0 || i >= m.RowCount then
+                Check.fail "indices" (sprintf "indices[%d] = %d is outside 0 .. %d (m has %d rows)." k i (m.RowCount - 1) m.RowCount))
         Matrix<float>.Build.Dense(indices.Length, m.ColumnCount, fun i j -> m.[indices.[i], j])
 
     /// Checks that a matrix is non-empty and finite, naming the row and column of a bad value.

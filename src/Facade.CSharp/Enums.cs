@@ -15,7 +15,7 @@ public enum Activation
     LeakyReLU,
     /// <summary>s(z) = log(1 + e^z).</summary>
     Softplus,
-    /// <summary>The perceptron's unit step; it cannot be trained by gradient.</summary>
+    /// <summary>The unit step: 1 for z &gt;= 0 (1 at 0, where the perceptron labels -1), else 0; it cannot be trained by gradient.</summary>
     Step,
 }
 

@@ -26,7 +26,7 @@ public enum ActivationKind
     /// <summary>s(z) = log(1 + e^z) without overflow; s' = sigmoid(z), from z.</summary>
     Softplus,
     /// <summary>
-    /// The perceptron's unit step: s(z) = 1 for z &gt;= 0, NaN for NaN, else 0; s' = 0. The formulas know it
+    /// The unit step (note 003's binary step): s(z) = 1 for z &gt;= 0, NaN for NaN, else 0; s' = 0. The formulas know it
     /// (<see cref="Formulas"/>), the fused kernels do not (nothing can be trained through it).
     /// </summary>
     Step,
