@@ -173,7 +173,7 @@ var doc = new JsonObject
     ["peer"] = peerInfo?.DeepClone(),
     ["notes"] = "ratio: for W1-W3 and U1-U4 the peer's median time over Functional.NN's (higher is better for Functional.NN); " +
                 "ratio_best: the peer's best (least) time over Functional.NN's, each side undisturbed (the host's slow mode, bench/README.md); " +
-                "ratio_paired: the median over the rounds of the peer's time over Functional.NN's in the same round (the targets are judged on ratio); " +
+                "ratio_paired: the median of the peer's k-th time over Functional.NN's k-th, each pair from one round (the targets are judged on ratio); " +
                 "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). percent_of_peak: the item's GFLOP/s over the probe's peak of its precision " +
                 "(W1 and U2 count 1,007,104 flops per sample: forward, dW, and dX for every layer but the first); " +
                 "percent_of_peak_best: the best sample's GFLOP/s over the same peak (both the fastest of the run). " +
@@ -313,8 +313,9 @@ namespace Functional.NN.Bench
             // modes for seconds at a time (bench/README.md), and a median of 7 samples mixes them,
             // often one side's fast samples with the other's slow ones.
             if (peer is not null && _ours.Count > 0) o["ratio_best"] = Math.Round(_peer.Min() / _ours.Min(), 3);
-            // The median of the rounds' own ratios (sample i of each side, measured one after the
-            // other in round i, the order alternating): a mode that lasts seconds slows both sides
+            // The median of the rounds' own ratios (the k-th sample of each side, a pair measured in
+            // the same round one side after the other, the order alternating; both sides take as many
+            // samples a round): a mode that lasts seconds slows both sides
             // of a round alike, so this ratio moves less with the modes than the medians' ratio,
             // which may pair one side's fast rounds with the other's slow ones. Reported beside
             // it; the targets are judged on the medians' ratio.

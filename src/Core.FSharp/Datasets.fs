@@ -146,6 +146,9 @@ module Dataset =
             Features = Mat.selectRows indices data.Features
             Target =
                 match data.Target with
+                // A data set read for prediction has no target values: its rows keep none.
+                | Target.Values v when v.Length = 0 -> Target.Values [||]
+                | Target.Classes (labels, names) when labels.Length = 0 -> Target.Classes ([||], Array.copy names)
                 | Target.Values v -> Target.Values (indices |> Array.map (fun i -> v.[i]))
                 | Target.Classes (labels, names) -> Target.Classes (indices |> Array.map (fun i -> labels.[i]), Array.copy names)
             Lines = if data.Lines.Length = data.SampleCount then indices |> Array.map (fun i -> data.Lines.[i]) else [||] }

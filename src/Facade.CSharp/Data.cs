@@ -117,7 +117,8 @@ public sealed class Dataset
     /// unknown class is an error), for scoring the model. Missing values are kept for the model's imputer when it
     /// has one (unless the format says Drop). A text column lists the model's categories first, in the model's order
     /// (then any the model does not know), so <see cref="Dataset.Features"/> holds the codes the model's array methods
-    /// read. To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
+    /// read (text in a column the model reads as numbers is a <see cref="DataFormatException"/> naming the line and the
+    /// column). To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
     /// ignores the target column.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
@@ -126,8 +127,8 @@ public sealed class Dataset
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
-        var options = ModelOptions(model, format);
-        return new(FN.PipelineModule.alignCategories(model.Core, CsvErrors(() => FN.Csv.load(options, path), ModelNames, [])));
+        var options = Options(null, TargetKind.Auto, null, null, false, format);
+        return new(CsvErrors(() => FN.PipelineModule.loadCsv(model.Core, options, path), ModelNames, []));
     }
 
     /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
@@ -135,35 +136,22 @@ public sealed class Dataset
     /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class
     /// the model never saw, text): every row is kept, so there is one prediction per row (but for rows the format's
     /// Drop leaves out for a missing feature). The data set's target is empty. A text column lists the model's
-    /// categories first, in the model's order (then any the model does not know, which the model's methods refuse
-    /// unless it encodes unknown categories as zeros), so <see cref="Dataset.Features"/> holds the codes the model's
-    /// array methods and predictors read.</summary>
+    /// categories first, in the model's order, so <see cref="Dataset.Features"/> holds the codes the model's array
+    /// methods and predictors read. A category the model does not know comes after them: the array methods refuse its
+    /// code; the methods that take the data set refuse it too, or, for a model that encodes unknown categories as
+    /// zeros, encode it so (as <see cref="Pipeline.FeaturesOf(Dataset)"/> does, with the code -1).</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose feature columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
     /// <exception cref="DataFormatException">A ragged row, a missing feature column, a bad or (for a model without
-    /// imputation) missing feature value: the message names the line, the column and the text.</exception>
+    /// imputation) missing feature value, text in a column the model reads as numbers: the message names the line,
+    /// the column and the text.</exception>
     public static Dataset LoadCsvForPrediction(string path, Pipeline model, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
         ArgumentNullException.ThrowIfNull(model);
-        var options = ModelOptions(model, format);
-        return new(FN.PipelineModule.alignCategories(model.Core, CsvErrors(() => FN.Csv.loadFeatures(options, path), ModelNames, [])));
-    }
-
-    // The reading options of a model's columns: its text columns as text, missing values kept for its imputer.
-    private static FN.CsvOptions ModelOptions(Pipeline model, CsvFormat? format)
-    {
-        var f = format ?? new CsvFormat();
-        var textColumns = model.FeatureNames.Where((_, j) => model.Core.Preprocessor.Categories[j].Length > 0).ToArray();
-        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
-        f = f with
-        {
-            TextColumns = (f.TextColumns ?? Array.Empty<string>()).Concat(textColumns).ToArray(),
-            Missing = imputes && f.Missing == MissingValues.Error ? MissingValues.Mean : f.Missing,
-        };
-        return Options(model.TargetName, model.IsClassifier ? TargetKind.Classification : TargetKind.Regression,
-            model.FeatureNames, model.IsClassifier ? model.ClassNames : null, false, f);
+        var options = Options(null, TargetKind.Auto, null, null, false, format);
+        return new(CsvErrors(() => FN.PipelineModule.loadCsvFeatures(model.Core, options, path), ModelNames, []));
     }
 
     /// <summary>Loads a CSV file to score a linear model: the model's features (by name, as numbers: a column of text
@@ -564,7 +552,8 @@ public sealed class Dataset
             }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification
-    /// (each class keeps its share in both parts), a plain shuffle for a regression.</summary>
+    /// (each class keeps its share in both parts), a plain shuffle for a regression or for data without target values
+    /// (read for prediction).</summary>
     /// <param name="testFraction">The share of rows in the test part, strictly between 0 and 1.</param>
     /// <param name="seed">The seed of the library's generator.</param>
     /// <exception cref="ArgumentException">testFraction outside (0, 1), or a classification whose every class has one
@@ -576,27 +565,28 @@ public sealed class Dataset
         if (SampleCount < 2)
             throw new InvalidOperationException($"A split needs at least 2 rows, but the data set has {SampleCount}.");
         var rng = FN.RngModule.create(seed);
-        var split = IsClassification
+        // Data read for prediction have no labels to stratify by: a plain shuffle of their rows.
+        var split = IsClassification && TargetLength > 0
             ? FN.Split.stratified(testFraction, Core.Labels, rng).Item1
             : FN.Split.shuffled(testFraction, SampleCount, rng).Item1;
         return new DatasetSplit(SelectRows(split.Train), SelectRows(split.Test), split.Train, split.Test);
     }
 
-    /// <summary>k folds drawn from <paramref name="seed"/> (stratified by class for a classification): fold f's
+    /// <summary>k folds drawn from <paramref name="seed"/> (stratified by class for a classification with target values): fold f's
     /// test part is its rows, its training part all the others.</summary>
     /// <param name="k">The number of folds (2 .. SampleCount).</param>
     /// <param name="seed">The seed of the library's generator.</param>
     public IReadOnlyList<DatasetSplit> KFold(int k, long seed)
     {
         var rng = FN.RngModule.create(seed);
-        var folds = IsClassification ? FN.Split.stratifiedKFold(k, Core.Labels, rng).Item1 : FN.Split.kFold(k, SampleCount, rng).Item1;
+        var folds = IsClassification && TargetLength > 0 ? FN.Split.stratifiedKFold(k, Core.Labels, rng).Item1 : FN.Split.kFold(k, SampleCount, rng).Item1;
         return folds.Select(f => new DatasetSplit(SelectRows(f.Train), SelectRows(f.Test), f.Train, f.Test)).ToArray();
     }
 
     /// <summary>A short description: rows, features, target.</summary>
     public override string ToString() =>
         $"{SampleCount} rows, {FeatureCount} features, " +
-        (SampleCount > 0 && TargetLength == 0 ? "no target (read for prediction)" : $"target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})")
+        (SampleCount > 0 && TargetLength == 0 ? "no target values" : $"target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})")
         + (Core.Warnings.Length switch { 0 => "", 1 => "; 1 warning: " + Core.Warnings[0], var k => $"; {k} warnings, the first: {Core.Warnings[0]}" });
 }
 

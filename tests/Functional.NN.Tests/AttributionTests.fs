@@ -827,13 +827,15 @@ let tests =
             let x = data.Features
             let n = x.RowCount
             // By hand: the median policy fills b with the median of its present cells and colour with
-            // its most frequent category (the smallest on a tie); text cells become one-hot.
+            // its most frequent category (the smallest on a tie); text cells become one-hot, one input per
+            // category in ordinal order (blue, green, red: the data's codes red 0, green 1, blue 2 reversed).
             let present = [| for i in 0 .. n - 1 do if not (Double.IsNaN x.[i, 2]) then yield x.[i, 2] |] |> Array.sort
             let median = let m = present.Length in if m % 2 = 1 then present.[m / 2] else (present.[m / 2 - 1] + present.[m / 2]) / 2.0
-            let counts = Array.init 3 (fun c -> [| for i in 0 .. n - 1 -> x.[i, 1] |] |> Array.filter (fun v -> v = float c) |> Array.length)
+            let ordinal (code: float) = 2 - int code
+            let counts = Array.init 3 (fun c -> [| for i in 0 .. n - 1 -> x.[i, 1] |] |> Array.filter (fun v -> not (Double.IsNaN v) && ordinal v = c) |> Array.length)
             let mode = Array.IndexOf(counts, Array.max counts)
             let encode (i: int) =
-                let c = if Double.IsNaN x.[i, 1] then mode else int x.[i, 1]
+                let c = if Double.IsNaN x.[i, 1] then mode else ordinal x.[i, 1]
                 [| x.[i, 0]; (if c = 0 then 1.0 else 0.0); (if c = 1 then 1.0 else 0.0); (if c = 2 then 1.0 else 0.0)
                    (if Double.IsNaN x.[i, 2] then median else x.[i, 2]) |]
             let mean = Array.init 5 (fun k -> (Array.init n (fun i -> (encode i).[k]) |> Array.sum) / float n)
@@ -841,9 +843,11 @@ let tests =
                 let model = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |]).WithScaling(scaling).WithSeed(4L)) data
                 Expect.equal model.Preprocessor.Fill.[2] median "the model fills b with its median (by hand)"
                 let scale (v: float[]) = Array.init 5 (fun k -> (v.[k] - model.Scaler.Offset.[k]) / model.Scaler.Scale.[k])
+                // The model's raw inputs: its category indices (ordinal), not the data set's own codes.
+                let xm = Pipeline.featuresOf model data
                 for row in [ 1; 3; 7 ] do
-                    let raw = x.Row(row).ToArray()
-                    let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) x raw
+                    let raw = xm.Row(row).ToArray()
+                    let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) xm raw
                     // The raw baseline: the means used for a and b (b's with the fill), NaN for colour.
                     Expect.floatClose { absolute = 1e-12; relative = 1e-12 } e.Baseline.[0] mean.[0] "a's mean"
                     Expect.isTrue (Double.IsNaN e.Baseline.[1]) "colour: its categories' frequencies, no raw value"
@@ -861,8 +865,9 @@ let tests =
             // A standard scaler keeps the training rows' mean (its offset): the reference of all training
             // rows is the default baseline.
             let standard = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 5 |]).WithSeed(4L)) data
-            let d = Attribution.explainPipeline standard AttributionOptions.Default (Some 0) (x.Row(2).ToArray())
-            let r = Attribution.explainPipelineAgainst standard AttributionOptions.Default (Some 0) x (x.Row(2).ToArray())
+            let xs = Pipeline.featuresOf standard data
+            let d = Attribution.explainPipeline standard AttributionOptions.Default (Some 0) (xs.Row(2).ToArray())
+            let r = Attribution.explainPipelineAgainst standard AttributionOptions.Default (Some 0) xs (xs.Row(2).ToArray())
             Array.iteri2 (fun j e a -> Expect.floatClose { absolute = 1e-12; relative = 1e-10 } a e (sprintf "standard: column %d" j)) d.Values r.Values
             // Typed errors naming reference.
             let minmax = PipelineFit.untrained (FitOptions.Default.WithScaling ScalingKind.MinMax) data

@@ -171,7 +171,7 @@ let tests =
                     Expect.equal x (m.FeaturesOf fresh) "the codes FeaturesOf maps by name"
                     Expect.equal (m.PredictClassNames x) (m.PredictClassNames fresh) "array and data set predictions"
                     Expect.equal (m.PredictClassNames fresh) [| "stop"; "go" |] "what the rows are"
-                    Expect.equal (fresh.ToString()) "2 rows, 2 features, no target (read for prediction)" "its summary says it has no target"
+                    Expect.equal (fresh.ToString()) "2 rows, 2 features, no target values" "its summary says it has no target"
                     let p = m.CreatePredictor()
                     Expect.equal (p.PredictClassName(ReadOnlySpan [| x.[1, 0]; x.[1, 1] |])) "go" "the predictor")
                 withFile "color,size,label\ngreen,0.5,go\nred,0.5,stop\n" (fun path ->
@@ -188,6 +188,61 @@ let tests =
                     Expect.throwsT<ArgumentException> (fun () -> m.PredictClassNames fresh.Features |> ignore) "the array method"
                     let e = Expect.throwsC (fun () -> m.PredictClassNames fresh |> ignore) id
                     Expect.stringContains e.Message "'plane'" "the data set method names it")
+            }
+            // A review of the fix: text in a column the model reads as numbers still reached Features (its text's
+            // codes read as numbers by the array methods); F# users' Csv.loadFeatures did not align; SaveCsv refused
+            // aligned data whose unused model category reads as a number; fitting on aligned data ordered the
+            // categories otherwise; SelectRows, splits and permutation importance failed on data without target
+            // values. Expected values: the file's line and column, the model's own lists, the unaligned reads.
+            test "text in a column the model reads as numbers is a DataFormatException naming the line and the column" {
+                let m = model ()
+                withFile "color,size\ngreen,0.5\nred,big\n" (fun path ->
+                    for load in [ (fun () -> FunctionalNN.Dataset.LoadCsvForPrediction(path, m) |> ignore); (fun () -> FunctionalNN.Dataset.LoadCsvForModel(path, m) |> ignore) ] do
+                        let e = Expect.throwsC load id
+                        match e with
+                        | :? FunctionalNN.DataFormatException as d ->
+                            Expect.equal (d.Line, d.Column) (3, "size") "the first line with text there"
+                            Expect.stringContains d.Message "'big' is not a number" "the text"
+                        | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message)
+            }
+            test "F#: Pipeline.loadCsvFeatures aligns as the C# read does, and its array predictions are the data set's" {
+                let m = (PipelineFit.fit (FitOptions.Default.WithEpochs 60) (Csv.loadText (CsvOptions.Default.WithTarget "label") training)).Pipeline
+                withFile "color,size\nred,0.5\ngreen,0.5\n" (fun path ->
+                    let data = Pipeline.loadCsvFeatures m CsvOptions.Default path
+                    Expect.equal data.Categories.[0].[.. m.Preprocessor.Categories.[0].Length - 1] m.Preprocessor.Categories.[0] "the model's categories first"
+                    Expect.equal (Pipeline.predictClasses m data.Features) (Pipeline.predictClasses m (Pipeline.featuresOf m data)) "array and by name"
+                    let plain = Csv.loadFeatures (Pipeline.csvOptions m CsvOptions.Default) path
+                    Expect.equal plain.Categories.[0] [| "green"; "red" |] "the reader alone: the file's own categories")
+            }
+            test "data read for a model save and read back, select rows, split, and refuse to be scored without target values" {
+                // A model whose categories include one that reads as a number ("10"), which the file does not hold.
+                let rows = [ for i in 0 .. 59 -> sprintf "%s,%d,%s" [| "S"; "M"; "10" |].[i % 3] (i % 7) (if i % 3 = 0 then "a" else "b") ]
+                let options = FunctionalNN.PipelineOptions(Training = FunctionalNN.TrainingOptions(MaxEpochs = 5, Seed = 1L))
+                let m = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.ParseCsv(String.Join("\n", "code,n,label" :: rows), target = "label"), options).Model
+                withFile "code,n\nS,1\nM,2\nS,3\nM,4\n" (fun path ->
+                    let d = FunctionalNN.Dataset.LoadCsvForPrediction(path, m)
+                    withFile "" (fun out ->
+                        d.SaveCsv(out)
+                        Expect.equal (IO.File.ReadAllText out) "code,n\nS,1\nM,2\nS,3\nM,4\n" "the file as read, no quotes needed")
+                    let picked = d.SelectRows [| 3; 0 |]
+                    Expect.equal picked.Features.[0, 0] d.Features.[3, 0] "the rows picked"
+                    Expect.equal (picked.ToString()) "2 rows, 2 features, no target values" "still without target values"
+                    let split = d.SplitStratified(0.5, 1L)
+                    Expect.equal (split.Train.SampleCount + split.Test.SampleCount) 4 "a plain split of the rows"
+                    Expect.equal (d.KFold(2, 1L).Count) 2 "two folds"
+                    expectArg "dataset" [ "no target values" ] (fun () -> FunctionalNN.Explanations.PermutationImportance(m, d) |> ignore) |> ignore)
+            }
+            test "a pipeline fitted on data read for a model is the one fitted on the same file read plainly" {
+                let m = model ()
+                // "plane", which m does not know, is listed after m's categories when read for m: [blue; green; red; plane].
+                withFile "color,size,label\nred,0.1,stop\ngreen,0.2,go\nplane,0.3,stop\ngreen,0.9,go\nred,0.5,stop\nplane,0.6,go\n" (fun path ->
+                    let options = FunctionalNN.PipelineOptions(Training = FunctionalNN.TrainingOptions(MaxEpochs = 3, Seed = 2L))
+                    let a = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.LoadCsvForModel(path, m), options).Model
+                    let b = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.LoadCsv(path, target = "label"), options).Model
+                    Expect.equal a.Categories.[0] [| "green"; "plane"; "red" |] "ordinal, as the reader's"
+                    Expect.equal a.Categories b.Categories "the same lists"
+                    let x = b.FeaturesOf(FunctionalNN.Dataset.LoadCsv(path, target = "label"))
+                    Expect.equal (a.PredictProbabilities x) (b.PredictProbabilities x) "the same model")
             }
             test "Pipeline.alignCategories keeps numeric columns, missing cells and each cell's category" {
                 // Column a: text with the categories [z; y] (codes 0, 1, NaN); b: numbers. The preprocessor knows
@@ -206,6 +261,32 @@ let tests =
                 Expect.equal (data.Features.[0, 0], data.Categories.[0]) (0.0, [| "z"; "y" |]) "the caller's data set unchanged"
                 let cells (m: MathNet.Numerics.LinearAlgebra.Matrix<float>) = m.ToRowArrays() |> Array.map (Array.map (fun v -> if Double.IsNaN v then "NaN" else string v))
                 Expect.equal (cells (Preprocessor.rawFeatures p [| "a"; "b" |] aligned)) (cells (Preprocessor.rawFeatures p [| "a"; "b" |] data)) "what the model reads"
+            }
+        ]
+
+        testList "the matrix helpers refuse shapes they cannot use" [
+            // A review by a student of the notes: Mat.ofRows (the README's F# quick start builds its data with it)
+            // dropped the extra value of a longer second row (2x1 [1; 2] from [1] and [2; 3]) or threw
+            // IndexOutOfRangeException; Mat.addRow ignored extra bias entries; Mat.selectRows threw MathNet's
+            // 'row'. Expected: ArgumentException naming the parameter and the place, as every other check.
+            test "Mat.ofRows refuses ragged, empty and null rows, naming the row (ParamName rows)" {
+                expectArg "rows" [ "rows[1] has 2 values but rows[0] has 1 value" ] (fun () -> Mat.ofRows [ [| 1.0 |]; [| 2.0; 3.0 |] ] |> ignore) |> ignore
+                expectArg "rows" [ "rows[1] has 1 value but rows[0] has 2 values" ] (fun () -> Mat.ofRows [ [| 1.0; 2.0 |]; [| 3.0 |] ] |> ignore) |> ignore
+                expectArg "rows" [ "rows is empty" ] (fun () -> Mat.ofRows [] |> ignore) |> ignore
+                expectArg "rows" [ "rows[0] is empty" ] (fun () -> Mat.ofRows [ [||] ] |> ignore) |> ignore
+                expectArg "rows" [ "rows[1] is null" ] (fun () -> Mat.ofRows [ [| 1.0 |]; null ] |> ignore) |> ignore
+                let m = Mat.ofRows [ [| 1.0; 2.0 |]; [| 3.0; 4.0 |] ]
+                Expect.equal (m.ToArray()) (array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]) "rows of one length still make the matrix"
+            }
+            test "Mat.addRow and Mat.selectRows refuse a bias of another width and an index outside the rows" {
+                let m = Mat.ofRows [ [| 1.0; 2.0 |]; [| 3.0; 4.0 |] ]
+                let v (a: float[]) = MathNet.Numerics.LinearAlgebra.Vector<float>.Build.DenseOfArray a
+                expectArg "b" [ "b has 3 entries"; "2x2" ] (fun () -> Mat.addRow (v [| 10.0; 20.0; 30.0 |]) m |> ignore) |> ignore
+                expectArg "b" [ "b has 1 entry"; "2x2" ] (fun () -> Mat.addRow (v [| 10.0 |]) m |> ignore) |> ignore
+                Expect.equal ((Mat.addRow (v [| 10.0; 20.0 |]) m).ToArray()) (array2D [ [ 11.0; 22.0 ]; [ 13.0; 24.0 ] ]) "by hand"
+                expectArg "indices" [ "indices[1] = 2 is outside 0 .. 1" ] (fun () -> Mat.selectRows [| 0; 2 |] m |> ignore) |> ignore
+                expectArg "indices" [ "indices[0] = -1" ] (fun () -> Mat.selectRows [| -1 |] m |> ignore) |> ignore
+                Expect.equal ((Mat.selectRows [| 1; 0; 1 |] m).ToArray()) (array2D [ [ 3.0; 4.0 ]; [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ]) "by hand"
             }
         ]
 

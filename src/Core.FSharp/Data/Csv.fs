@@ -296,7 +296,7 @@ module Csv =
     /// naming its line and column). "inf", "-inf" and "nan" (NumPy's and Python's spellings) count as numbers
     /// too, as "Infinity" and "NaN" do: a column of numbers with one inf is a numeric column with a bad cell,
     /// never a column of text categories.
-    let private parses (s: string) =
+    let internal parses (s: string) =
         let mutable v = 0.0
         Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) || nonFiniteSpelling s
 
@@ -1029,7 +1029,13 @@ module Csv =
         // present cell of a text column with a category that reads as a number ("007", "10"), which the reader
         // takes for a text column (numbers quoted in every present cell), keeping "007" as written.
         let numericClasses = match data.Target with Target.Classes (_, names) -> names |> Array.exists isNumber | _ -> false
-        let quotedColumns = Array.init data.FeatureCount (fun j -> Dataset.categoriesOf data j |> Array.exists parses)
+        // Only the categories that some present cell holds count: a data set read for a model lists the model's
+        // categories too (Pipeline.alignCategories), which the file's cells need not hold.
+        let quotedColumns =
+            Array.init data.FeatureCount (fun j ->
+                let own = Dataset.categoriesOf data j
+                own.Length > 0
+                && Seq.init data.SampleCount id |> Seq.exists (fun i -> not (Double.IsNaN data.Features.[i, j]) && parses own.[Dataset.categoryIndex data i j]))
         let body = Array.init data.SampleCount (fun i -> Array.append (Array.init data.FeatureCount (fun j -> cellText data i j)) (target i))
         if not numericClasses && not (Array.contains true quotedColumns) then format header body
         else

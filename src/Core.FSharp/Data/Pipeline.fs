@@ -191,6 +191,57 @@ module Pipeline =
     let alignCategories (pipeline: Pipeline) (data: Dataset) : Dataset =
         Preprocessor.alignCategories pipeline.Preprocessor pipeline.FeatureNames data
 
+    /// The options that read a CSV file's columns for the pipeline, from the file's format (its
+    /// separator, quote, header, missing-value markers and policy, and text columns of its own; its
+    /// target and feature settings are replaced): the pipeline's feature columns, its text columns
+    /// read as text, its target (with its classes for a classifier) when the file has it, and
+    /// missing feature cells kept for its imputer when it has one and the format makes them an error.
+    let csvOptions (pipeline: Pipeline) (format: CsvOptions) : CsvOptions =
+        Check.notNull "pipeline" (box pipeline)
+        let textColumns = pipeline.FeatureNames |> Array.indexed |> Array.filter (fun (k, _) -> k < pipeline.Preprocessor.Width && pipeline.Preprocessor.Categories.[k].Length > 0) |> Array.map snd
+        let imputes = pipeline.Preprocessor.Missing = MissingPolicy.Mean || pipeline.Preprocessor.Missing = MissingPolicy.Median || pipeline.Preprocessor.Missing = MissingPolicy.MostFrequent
+        { format with
+            Target = Some pipeline.TargetName
+            TargetKind = if pipeline.IsClassifier then TargetKind.Classification else TargetKind.Regression
+            Features = Some (Array.copy pipeline.FeatureNames)
+            ClassNames = if pipeline.IsClassifier then Some (Array.copy pipeline.ClassNames) else None
+            RequireTarget = false
+            TextColumns = Array.append (if isNull format.TextColumns then [||] else format.TextColumns) textColumns
+            Missing = if imputes && format.Missing = MissingPolicy.Error then MissingPolicy.Mean else format.Missing }
+
+    // Data read for the pipeline: a column it reads as numbers that holds text is a DataFormatException naming the
+    // first line with text there (the array methods would read the text's codes as numbers); then aligned.
+    let private forPipeline (pipeline: Pipeline) (data: Dataset) : Dataset =
+        let lookup = Dataset.columnLookup data.FeatureNames
+        for k in 0 .. min pipeline.FeatureNames.Length pipeline.Preprocessor.Width - 1 do
+            match lookup pipeline.FeatureNames.[k] with
+            | Ok j when pipeline.Preprocessor.Categories.[k].Length = 0 && Dataset.isText data j ->
+                let own = Dataset.categoriesOf data j
+                let column = Csv.quoteText data.FeatureNames.[j]
+                let textAt i = if Double.IsNaN data.Features.[i, j] then None else Some own.[Dataset.categoryIndex data i j]
+                match Seq.init data.SampleCount id |> Seq.tryFind (fun i -> match textAt i with Some t -> not (Csv.parses t) | None -> false) with
+                | Some i ->
+                    let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0
+                    let place = if line > 0 then sprintf "Line %d" line else sprintf "Row index %d" i
+                    raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a number, but the model reads the column as numbers." place column (Csv.quoteText (textAt i).Value), line, column))
+                | None ->
+                    // Numbers read as text: the format's TextColumns named the column.
+                    raise (DataFormatException(sprintf "The column '%s' is read as text (the format's TextColumns name it), but the model reads it as numbers; leave it out of TextColumns." column, 0, column))
+            | _ -> ()
+        alignCategories pipeline data
+
+    /// Loads a CSV file for the pipeline (`csvOptions`), with the target when the file has it, for
+    /// scoring: its text columns list the pipeline's categories first (`alignCategories`), so the data
+    /// set's `Features` are what the pipeline's array methods read. Text in a column the pipeline reads
+    /// as numbers is a DataFormatException naming the line and the column.
+    let loadCsv (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
+        Csv.load (csvOptions pipeline format) path |> forPipeline pipeline
+
+    /// `loadCsv` without the target: the target column, when the file has one, is not read at all
+    /// (Csv.loadFeatures), so every row is kept for a prediction.
+    let loadCsvFeatures (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
+        Csv.loadFeatures (csvOptions pipeline format) path |> forPipeline pipeline
+
     /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
     /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
     /// values through the target scaler.
@@ -203,14 +254,19 @@ module Pipeline =
         | Target.Classes (labels, _) -> Mat.oneHot pipeline.ClassNames.Length labels
         | Target.Values v -> Scaler.transform pipeline.TargetScaler (Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i]))
 
+    /// Raises ArgumentException (ParamName "data") when the data have rows but no target values
+    /// (data read for prediction), naming the pipeline's target column: what scores a model needs.
+    let checkTargetValues (pipeline: Pipeline) (data: Dataset) =
+        let targetCount = match data.Target with Target.Classes (labels, _) -> labels.Length | Target.Values v -> v.Length
+        if targetCount = 0 then
+            Check.fail "data" (sprintf "The data have no target values (%d rows), so the model cannot be scored on them; load a file that has the model's target column '%s'." data.SampleCount pipeline.TargetName)
+
     /// The scores of the pipeline on a labelled data set. A classifier needs the data's classes
     /// to be its own (load the file with the model's class names: an unknown class is then an
     /// error naming its line).
     let evaluate (pipeline: Pipeline) (data: Dataset) : Evaluation =
         Check.notNull "data" (box data)
-        let targetCount = match data.Target with Target.Classes (labels, _) -> labels.Length | Target.Values v -> v.Length
-        if targetCount = 0 then
-            Check.fail "data" (sprintf "The data have no target values (%d rows), so the model cannot be scored on them; load a file that has the model's target column '%s'." data.SampleCount pipeline.TargetName)
+        checkTargetValues pipeline data
         let x = featuresOf pipeline data
         match data.Target with
         | Target.Classes (labels, names) ->

@@ -360,7 +360,10 @@ module Preprocessor =
                     for i in 0 .. x.RowCount - 1 do
                         let v = x.[i, j]
                         if not (Double.IsNaN v) then seen.[Dataset.categoryIndex data i j] <- true
-                    own |> Array.indexed |> Array.filter (fun (c, _) -> seen.[c]) |> Array.map snd)
+                    // Ordinal order whatever the data set's own (the CSV reader's is ordinal; data read for a model
+                    // list the model's categories first), so that the same rows make the same model.
+                    own |> Array.indexed |> Array.filter (fun (c, _) -> seen.[c]) |> Array.map snd
+                    |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b)))
         let p0 = { Categories = categories; Missing = data.Missing; Fill = [||]; UnknownCategory = UnknownCategory.Error }
         if not (imputes data.Missing) then p0
         else

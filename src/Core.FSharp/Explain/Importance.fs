@@ -235,6 +235,7 @@ module Importance =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "data" (box data)
         checkDataRows data
+        Pipeline.checkTargetValues pipeline data
         let x = Pipeline.featuresOf pipeline data
         checkCounts x repeats
         // The pipeline's own checks of its raw features, once: a shuffle moves a column's values
