@@ -117,8 +117,8 @@ public sealed class Dataset
     /// unknown class is an error), for scoring the model. Missing values are kept for the model's imputer when it
     /// has one (unless the format says Drop). A text column lists the model's categories first, in the model's order
     /// (then any the model does not know), so <see cref="Dataset.Features"/> holds the codes the model's array methods
-    /// read (text in a column the model reads as numbers is a <see cref="DataFormatException"/> naming the line and the
-    /// column). To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
+    /// read. A column the model reads as numbers is read as numbers, even quoted in every cell; a cell there that is not
+    /// a finite number is a <see cref="DataFormatException"/> naming the line and the column. To predict, read with <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, which
     /// ignores the target column.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose columns are read.</param>
@@ -144,8 +144,8 @@ public sealed class Dataset
     /// <param name="model">The model whose feature columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
     /// <exception cref="DataFormatException">A ragged row, a missing feature column, a bad or (for a model without
-    /// imputation) missing feature value, text in a column the model reads as numbers: the message names the line,
-    /// the column and the text.</exception>
+    /// imputation) missing feature value, a cell that is not a finite number in a column the model reads as numbers: the
+    /// message names the line, the column and the text.</exception>
     public static Dataset LoadCsvForPrediction(string path, Pipeline model, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);

@@ -202,7 +202,7 @@ let tests =
                         match e with
                         | :? FunctionalNN.DataFormatException as d ->
                             Expect.equal (d.Line, d.Column) (3, "size") "the first line with text there"
-                            Expect.stringContains d.Message "'big' is not a number" "the text"
+                            Expect.stringContains d.Message "'big' is not a finite number" "the text"
                         | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message)
             }
             test "F#: Pipeline.loadCsvFeatures aligns as the C# read does, and its array predictions are the data set's" {
@@ -213,6 +213,22 @@ let tests =
                     Expect.equal (Pipeline.predictClasses m data.Features) (Pipeline.predictClasses m (Pipeline.featuresOf m data)) "array and by name"
                     let plain = Csv.loadFeatures (Pipeline.csvOptions m CsvOptions.Default) path
                     Expect.equal plain.Categories.[0] [| "green"; "red" |] "the reader alone: the file's own categories")
+            }
+            // A review of the fix: a numeric column the reader took for text without any text cell (numbers quoted in
+            // every cell, or 'abc' only in a row Drop leaves out) was refused blaming TextColumns, with no line; the
+            // evaluate path quoted the column's first cell ('1') as its text; a null format threw NullReferenceException.
+            test "a column the model reads as numbers is read as numbers even quoted; a cell that is not one is named by its line" {
+                let m = (PipelineFit.fit (FitOptions.Default.WithEpochs 5) (Csv.loadText (CsvOptions.Default.WithTarget "label") training)).Pipeline
+                withFile "color,size\nred,\"0.5\"\ngreen,\"0.25\"\n" (fun path ->
+                    let d = Pipeline.loadCsvFeatures m CsvOptions.Default path
+                    Expect.equal (Dataset.categoriesOf d 1) [||] "a numeric column"
+                    Expect.equal (d.Features.Column(1).ToArray()) [| 0.5; 0.25 |] "the values written in the file")
+                withFile "color,size\nred,0.5\n,abc\ngreen,0.75\n" (fun path ->
+                    let d = Pipeline.loadCsvFeatures m (CsvOptions.Default.WithMissing MissingPolicy.Drop) path
+                    Expect.equal (d.Features.Column(1).ToArray()) [| 0.5; 0.75 |] "the rows Drop keeps, as numbers")
+                let labelled = Csv.loadText (CsvOptions.Default.WithTarget "label") "color,size,label\nred,1,stop\ngreen,abc,go\n"
+                expectArg "data" [ "At line 3, column 'size': 'abc' is not a number" ] (fun () -> Pipeline.evaluate m labelled |> ignore) |> ignore
+                expectArg "format" [] (fun () -> Pipeline.csvOptions m (Unchecked.defaultof<CsvOptions>) |> ignore) |> ignore
             }
             test "data read for a model save and read back, select rows, split, and refuse to be scored without target values" {
                 // A model whose categories include one that reads as a number ("10"), which the file does not hold.

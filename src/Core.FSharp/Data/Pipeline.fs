@@ -198,6 +198,7 @@ module Pipeline =
     /// missing feature cells kept for its imputer when it has one and the format makes them an error.
     let csvOptions (pipeline: Pipeline) (format: CsvOptions) : CsvOptions =
         Check.notNull "pipeline" (box pipeline)
+        Check.notNull "format" (box format)
         let textColumns = pipeline.FeatureNames |> Array.indexed |> Array.filter (fun (k, _) -> k < pipeline.Preprocessor.Width && pipeline.Preprocessor.Categories.[k].Length > 0) |> Array.map snd
         let imputes = pipeline.Preprocessor.Missing = MissingPolicy.Mean || pipeline.Preprocessor.Missing = MissingPolicy.Median || pipeline.Preprocessor.Missing = MissingPolicy.MostFrequent
         { format with
@@ -209,31 +210,42 @@ module Pipeline =
             TextColumns = Array.append (if isNull format.TextColumns then [||] else format.TextColumns) textColumns
             Missing = if imputes && format.Missing = MissingPolicy.Error then MissingPolicy.Mean else format.Missing }
 
-    // Data read for the pipeline: a column it reads as numbers that holds text is a DataFormatException naming the
-    // first line with text there (the array methods would read the text's codes as numbers); then aligned.
+    // Data read for the pipeline. A column it reads as numbers that the reader took for text (numbers quoted in every
+    // cell, or a text cell only in rows the Drop policy left out, or the format's TextColumns) holds numbers again;
+    // one with a cell that is not a finite number is a DataFormatException naming its line (the array methods would
+    // read the text's codes as numbers). Then aligned.
     let private forPipeline (pipeline: Pipeline) (data: Dataset) : Dataset =
         let lookup = Dataset.columnLookup data.FeatureNames
+        let mutable x = data.Features
+        let mutable categories = data.Categories
+        let done' = Collections.Generic.HashSet<int>()
         for k in 0 .. min pipeline.FeatureNames.Length pipeline.Preprocessor.Width - 1 do
             match lookup pipeline.FeatureNames.[k] with
-            | Ok j when pipeline.Preprocessor.Categories.[k].Length = 0 && Dataset.isText data j ->
+            | Ok j when pipeline.Preprocessor.Categories.[k].Length = 0 && Dataset.isText data j && done'.Add j ->
                 let own = Dataset.categoriesOf data j
                 let column = Csv.quoteText data.FeatureNames.[j]
-                let textAt i = if Double.IsNaN data.Features.[i, j] then None else Some own.[Dataset.categoryIndex data i j]
-                match Seq.init data.SampleCount id |> Seq.tryFind (fun i -> match textAt i with Some t -> not (Csv.parses t) | None -> false) with
-                | Some i ->
-                    let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0
-                    let place = if line > 0 then sprintf "Line %d" line else sprintf "Row index %d" i
-                    raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a number, but the model reads the column as numbers." place column (Csv.quoteText (textAt i).Value), line, column))
-                | None ->
-                    // Numbers read as text: the format's TextColumns named the column.
-                    raise (DataFormatException(sprintf "The column '%s' is read as text (the format's TextColumns name it), but the model reads it as numbers; leave it out of TextColumns." column, 0, column))
+                if obj.ReferenceEquals(x, data.Features) then
+                    x <- data.Features.Clone()
+                    categories <- Array.init data.FeatureCount (Dataset.categoriesOf data)
+                for i in 0 .. data.SampleCount - 1 do
+                    if not (Double.IsNaN data.Features.[i, j]) then
+                        let text = own.[Dataset.categoryIndex data i j]
+                        let mutable v = 0.0
+                        if Double.TryParse(text, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture, &v) && Double.IsFinite v then x.[i, j] <- v
+                        else
+                            let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0
+                            let place = if line > 0 then sprintf "Line %d" line else sprintf "Row index %d" i
+                            raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a finite number, but the model reads the column as numbers." place column (Csv.quoteText text), line, column))
+                categories.[j] <- [||]
             | _ -> ()
+        let data = if obj.ReferenceEquals(x, data.Features) then data else { data with Features = x; Categories = categories }
         alignCategories pipeline data
 
     /// Loads a CSV file for the pipeline (`csvOptions`), with the target when the file has it, for
     /// scoring: its text columns list the pipeline's categories first (`alignCategories`), so the data
-    /// set's `Features` are what the pipeline's array methods read. Text in a column the pipeline reads
-    /// as numbers is a DataFormatException naming the line and the column.
+    /// set's `Features` are what the pipeline's array methods read. A column the pipeline reads as
+    /// numbers is read as numbers (even quoted in every cell); a cell there that is not a finite
+    /// number is a DataFormatException naming its line and the column.
     let loadCsv (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
         Csv.load (csvOptions pipeline format) path |> forPipeline pipeline
 

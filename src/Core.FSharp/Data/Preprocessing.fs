@@ -285,9 +285,11 @@ module Preprocessor =
             let wanted = if k < p.Width then p.Categories.[k] else [||]
             if wanted.Length = 0 then
                 if own.Length > 0 then
-                    let first = Seq.init n id |> Seq.tryFind (fun i -> not (Double.IsNaN data.Features.[i, j]))
-                    let sample = match first with Some i -> own.[Dataset.categoryIndex data i j] | None -> own.[0]
-                    Check.fail "data" (sprintf "The column '%s' holds text ('%s') but the model reads it as numbers." names.[k] (Csv.quoteText sample))
+                    // The first cell that is not a number (a column of numbers quoted in every cell reads as text too).
+                    let textAt i = if Double.IsNaN data.Features.[i, j] then None else Some own.[Dataset.categoryIndex data i j]
+                    match Seq.init n id |> Seq.tryFind (fun i -> match textAt i with Some t -> not (Csv.parses t) | None -> false) with
+                    | Some i -> Check.fail "data" (sprintf "At %s, column '%s': '%s' is not a number, but the model reads the column as numbers." (data.RowPlace i) names.[k] (Csv.quoteText (textAt i).Value))
+                    | None -> Check.fail "data" (sprintf "The column '%s' holds numbers as text categories (%s), but the model reads it as numbers; read the file for the model (Pipeline.loadCsv or loadCsvFeatures), which reads such a column as numbers." names.[k] (String.Join(", ", own |> Array.truncate 5 |> Array.map Csv.quoteText)))
                 for i in 0 .. n - 1 do x.[i, k] <- data.Features.[i, j]
             else
                 let map = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
