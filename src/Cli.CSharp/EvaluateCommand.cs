@@ -16,18 +16,12 @@ public static class EvaluateCommand
         if (LinearCommand.IsLinear(modelPath)) return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
         var model = PredictCommand.LoadPipeline("evaluate", "pipeline and linear models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
-        // The model's own feature columns and classes: a class it never saw is an error naming its line.
-        var textColumns = model.FeatureNames.Where((_, j) => model.Categories[j].Length > 0).ToArray();
-        var imputes = model.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
-        var f = (format ?? new CsvFormat()) with { TextColumns = textColumns };
-        if (imputes && f.Missing == MissingValues.Error) f = f with { Missing = MissingValues.Mean };
+        // Read for the model (its feature columns, text columns and classes, numbers in its numeric columns, missing
+        // cells kept for its imputer): a class it never saw is an error naming its line.
         PredictCommand.CheckMissing(model, format);
         // A name that matches several columns ignoring case names where it came from: --target, or the model.
-        var data = PredictCommand.ForModel(model, () => Cli.NamesFrom(() => model.IsClassifier
-                ? Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Classification, model.FeatureNames, model.ClassNames, f)
-                : Dataset.LoadCsv(dataPath, target ?? model.TargetName, TargetKind.Regression, model.FeatureNames, format: f),
-            ("target: the column name '", target is null ? "the model's target '" : "--target: the column name '"),
-            ("features: the column name '", "the model's feature '")));
+        var data = PredictCommand.ForModel(model, () => Cli.NamesFrom(() => Dataset.LoadCsvForModel(dataPath, model, target ?? model.TargetName, format),
+            ("target: the column name '", target is null ? "the model's target '" : "--target: the column name '")));
         var e = model.Evaluate(data);
         if (json)
         {

@@ -131,6 +131,25 @@ public sealed class Dataset
         return new(CsvErrors(() => FN.PipelineModule.loadCsv(model.Core, options, path), ModelNames, []));
     }
 
+    /// <summary>Loads a CSV file for a trained model as <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/> does,
+    /// with the target read from the column <paramref name="target"/> (which may be named otherwise than the model's),
+    /// which the file must have.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="model">The model whose columns are read.</param>
+    /// <param name="target">The target column's name.</param>
+    /// <param name="format">The separator, quote and header, or null to detect them.</param>
+    /// <exception cref="DataFormatException">The file has no column <paramref name="target"/>, or as for
+    /// <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>: the message names the line, the column and the text.</exception>
+    public static Dataset LoadCsvForModel(string path, Pipeline model, string target, CsvFormat? format = null)
+    {
+        FN.ModelFile.checkReadablePath(nameof(path), "data file", path);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(target);
+        var options = Options(null, TargetKind.Auto, null, null, false, format);
+        // The model's features are named as the model's; the target as the caller's target.
+        return new(CsvErrors(() => FN.PipelineModule.loadCsvWithTarget(model.Core, target, options, path), [ModelNames[0]], []));
+    }
+
     /// <summary>Loads a CSV file's rows to predict with a trained model: the model's feature columns, read as
     /// <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/> reads them (its text columns as text, missing values kept for its imputer),
     /// while the target column, when the file has one, is not read at all, whatever it holds (empty cells, a class

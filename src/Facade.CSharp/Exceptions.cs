@@ -138,6 +138,8 @@ internal static class Errors
         // (a regressor's, PredictValue, has the same name in C#).
         ("This pipeline is a classifier; use PredictClass.", "This pipeline is a classifier; use PredictClassIndex."),
         ("; use Predict for its outputs.", "; use PredictOutputs for its outputs."),
+        // A model's numeric column read as text categories: the readers for a model.
+        ("(Pipeline.loadCsv or loadCsvFeatures)", "(Dataset.LoadCsvForModel or LoadCsvForPrediction)"),
     };
 
     // Options properties a core message can start with when its ParamName names the whole options record or one of

@@ -227,8 +227,18 @@ let tests =
                     let d = Pipeline.loadCsvFeatures m (CsvOptions.Default.WithMissing MissingPolicy.Drop) path
                     Expect.equal (d.Features.Column(1).ToArray()) [| 0.5; 0.75 |] "the rows Drop keeps, as numbers")
                 let labelled = Csv.loadText (CsvOptions.Default.WithTarget "label") "color,size,label\nred,1,stop\ngreen,abc,go\n"
-                expectArg "data" [ "At line 3, column 'size': 'abc' is not a number" ] (fun () -> Pipeline.evaluate m labelled |> ignore) |> ignore
+                expectArg "data" [ "At line 3, column 'size': 'abc' is not a finite number" ] (fun () -> Pipeline.evaluate m labelled |> ignore) |> ignore
                 expectArg "format" [] (fun () -> Pipeline.csvOptions m (Unchecked.defaultof<CsvOptions>) |> ignore) |> ignore
+            }
+            test "C#: data read plainly with a model's numeric column quoted are refused naming the C# readers, which read them" {
+                let m = model ()
+                withFile "color,size,label\nred,\"0.5\",stop\ngreen,\"0.25\",go\n" (fun path ->
+                    let plain = FunctionalNN.Dataset.LoadCsv(path, target = "label")
+                    let e = expectArg "data" [ "holds numbers as text categories"; "(Dataset.LoadCsvForModel or LoadCsvForPrediction)" ] (fun () -> m.Evaluate plain |> ignore)
+                    Expect.isFalse (e.Message.Contains "Pipeline.loadCsv") "no F# name"
+                    let forModel = FunctionalNN.Dataset.LoadCsvForModel(path, m, "label")
+                    Expect.equal forModel.Features.[1, 1] 0.25 "read as the number"
+                    Expect.equal (m.Evaluate(forModel).Classification.ConfusionMatrix |> Seq.cast<int> |> Seq.sum) 2 "both rows scored")
             }
             test "data read for a model save and read back, select rows, split, and refuse to be scored without target values" {
                 // A model whose categories include one that reads as a number ("10"), which the file does not hold.

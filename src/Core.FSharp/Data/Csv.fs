@@ -300,6 +300,12 @@ module Csv =
         let mutable v = 0.0
         Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) || nonFiniteSpelling s
 
+    /// The finite number a text spells by the reader's rule for a numeric cell (invariant culture,
+    /// NumberStyles.Float), or None.
+    let internal finiteNumber (s: string) : float option =
+        let mutable v = 0.0
+        if Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) && Double.IsFinite v then Some v else None
+
     /// The value of a text `parses` accepts: the invariant culture's reading, else the non-finite number
     /// it spells (inf as +infinity, -inf as -infinity, nan as NaN).
     let private parseAny (s: string) : float =

@@ -230,9 +230,9 @@ module Pipeline =
                 for i in 0 .. data.SampleCount - 1 do
                     if not (Double.IsNaN data.Features.[i, j]) then
                         let text = own.[Dataset.categoryIndex data i j]
-                        let mutable v = 0.0
-                        if Double.TryParse(text, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture, &v) && Double.IsFinite v then x.[i, j] <- v
-                        else
+                        match Csv.finiteNumber text with
+                        | Some v -> x.[i, j] <- v
+                        | None ->
                             let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0
                             let place = if line > 0 then sprintf "Line %d" line else sprintf "Row index %d" i
                             raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a finite number, but the model reads the column as numbers." place column (Csv.quoteText text), line, column))
@@ -248,6 +248,12 @@ module Pipeline =
     /// number is a DataFormatException naming its line and the column.
     let loadCsv (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
         Csv.load (csvOptions pipeline format) path |> forPipeline pipeline
+
+    /// `loadCsv` with the target read from the column `target` (which may differ from the
+    /// pipeline's), which the file must have (a DataFormatException naming it otherwise).
+    let loadCsvWithTarget (pipeline: Pipeline) (target: string) (format: CsvOptions) (path: string) : Dataset =
+        let options = (csvOptions pipeline format).WithTarget target
+        Csv.load { options with RequireTarget = true } path |> forPipeline pipeline
 
     /// `loadCsv` without the target: the target column, when the file has one, is not read at all
     /// (Csv.loadFeatures), so every row is kept for a prediction.

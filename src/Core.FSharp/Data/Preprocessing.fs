@@ -287,8 +287,8 @@ module Preprocessor =
                 if own.Length > 0 then
                     // The first cell that is not a number (a column of numbers quoted in every cell reads as text too).
                     let textAt i = if Double.IsNaN data.Features.[i, j] then None else Some own.[Dataset.categoryIndex data i j]
-                    match Seq.init n id |> Seq.tryFind (fun i -> match textAt i with Some t -> not (Csv.parses t) | None -> false) with
-                    | Some i -> Check.fail "data" (sprintf "At %s, column '%s': '%s' is not a number, but the model reads the column as numbers." (data.RowPlace i) names.[k] (Csv.quoteText (textAt i).Value))
+                    match Seq.init n id |> Seq.tryFind (fun i -> match textAt i with Some t -> (Csv.finiteNumber t).IsNone | None -> false) with
+                    | Some i -> Check.fail "data" (sprintf "At %s, column '%s': '%s' is not a finite number, but the model reads the column as numbers." (data.RowPlace i) names.[k] (Csv.quoteText (textAt i).Value))
                     | None -> Check.fail "data" (sprintf "The column '%s' holds numbers as text categories (%s), but the model reads it as numbers; read the file for the model (Pipeline.loadCsv or loadCsvFeatures), which reads such a column as numbers." names.[k] (String.Join(", ", own |> Array.truncate 5 |> Array.map Csv.quoteText)))
                 for i in 0 .. n - 1 do x.[i, k] <- data.Features.[i, j]
             else
