@@ -138,8 +138,11 @@ public sealed class Dataset
     /// <param name="model">The model whose columns are read.</param>
     /// <param name="target">The target column's name.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
-    /// <exception cref="DataFormatException">The file has no column <paramref name="target"/>, or as for
-    /// <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>: the message names the line, the column and the text.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/>, <paramref name="model"/> or <paramref name="target"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="target"/> is blank or one of the model's feature columns (ParamName "target").</exception>
+    /// <exception cref="DataFormatException">The file has no column <paramref name="target"/>, a class the model does not
+    /// have, or as for <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>: the message names the line, the
+    /// column and the text.</exception>
     public static Dataset LoadCsvForModel(string path, Pipeline model, string target, CsvFormat? format = null)
     {
         FN.ModelFile.checkReadablePath(nameof(path), "data file", path);

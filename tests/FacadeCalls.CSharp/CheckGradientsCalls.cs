@@ -46,4 +46,8 @@ public static class CheckGradientsCalls
     /// <summary>Every argument by name.</summary>
     public static GradientCheckResult AllNamed(Network net, double[,] x, double[,] y) =>
         net.CheckGradients(x: x, y: y, loss: Loss.MeanSquaredError, mode: NetworkMode.Inference, epsilon: 1e-3);
+
+    /// <summary>Dataset.LoadCsvForModel with a third argument null: the format (C# prefers the overload that needs no
+    /// default for an omitted parameter over the one taking a target column's name and a format).</summary>
+    public static Dataset LoadForModelNullFormat(string path, Pipeline model) => Dataset.LoadCsvForModel(path, model, null);
 }

@@ -236,6 +236,8 @@ let tests =
                     let plain = FunctionalNN.Dataset.LoadCsv(path, target = "label")
                     let e = expectArg "data" [ "holds numbers as text categories"; "(Dataset.LoadCsvForModel or LoadCsvForPrediction)" ] (fun () -> m.Evaluate plain |> ignore)
                     Expect.isFalse (e.Message.Contains "Pipeline.loadCsv") "no F# name"
+                    expectArg "target" [ "'size', one of the model's feature columns" ] (fun () -> FunctionalNN.Dataset.LoadCsvForModel(path, m, "size") |> ignore) |> ignore
+                    expectArg "target" [ "blank" ] (fun () -> FunctionalNN.Dataset.LoadCsvForModel(path, m, " ") |> ignore) |> ignore
                     let forModel = FunctionalNN.Dataset.LoadCsvForModel(path, m, "label")
                     Expect.equal forModel.Features.[1, 1] 0.25 "read as the number"
                     Expect.equal (m.Evaluate(forModel).Classification.ConfusionMatrix |> Seq.cast<int> |> Seq.sum) 2 "both rows scored")

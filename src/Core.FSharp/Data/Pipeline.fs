@@ -249,9 +249,14 @@ module Pipeline =
     let loadCsv (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
         Csv.load (csvOptions pipeline format) path |> forPipeline pipeline
 
-    /// `loadCsv` with the target read from the column `target` (which may differ from the
-    /// pipeline's), which the file must have (a DataFormatException naming it otherwise).
+    /// `loadCsv` with the target read from the column `target` (the pipeline's own or another),
+    /// which the file must have (a DataFormatException naming it otherwise). A null or blank
+    /// target, or one of the pipeline's feature columns, raises ArgumentException (ParamName "target").
     let loadCsvWithTarget (pipeline: Pipeline) (target: string) (format: CsvOptions) (path: string) : Dataset =
+        Check.notNull "pipeline" (box pipeline)
+        if String.IsNullOrWhiteSpace target then Check.fail "target" "target is null or blank; give the target column's name."
+        if Array.contains target pipeline.FeatureNames then
+            Check.fail "target" (sprintf "target is '%s', one of the model's feature columns; give the column of the target." (Csv.quoteText target))
         let options = (csvOptions pipeline format).WithTarget target
         Csv.load { options with RequireTarget = true } path |> forPipeline pipeline
 
