@@ -8,7 +8,7 @@ public static class EvaluateCommand
     {
         var modelPath = o.Require("model", "MODEL");
         var dataPath = o.Require("data", "PATH");
-        var target = o.Get("target");
+        var target = o.GetColumnName("target");
         bool json = o.Flag("json");
         var format = o.DataFormat();
         var unknown = o.Unknown();

@@ -11,7 +11,7 @@ public static class LinearCommand
     {
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
-        var target = o.Get("target");
+        var target = o.GetColumnName("target");
         double lambda = o.Double("lambda", 0.0);
         double testFraction = o.Double("test-fraction", 0.2);
         long seed = o.Long("seed", 0);

@@ -53,6 +53,14 @@ public sealed class Options
         return values.TryGetValue(name, out var v) ? v : fallback;
     }
 
+    /// <summary>The option's text, a column's name (null when absent); a usage error when it is empty or blank.</summary>
+    public string? GetColumnName(string name)
+    {
+        var v = Get(name);
+        if (v is not null && string.IsNullOrWhiteSpace(v)) throw new UsageException($"--{name} is empty; give a column's name");
+        return v;
+    }
+
     /// <summary>The option's text; a usage error when it is missing.</summary>
     public string Require(string name, string what)
     {

@@ -13,7 +13,7 @@ public static class PredictCommand
         // back as a pipeline and predicts as its .fnn file would.
         bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
         if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); var csv = o.DataFormat(); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, csv, outPath, w); }
-        if (!onnxPipeline && LinearCommand.IsLinear(modelPath)) { var target = o.Get("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
+        if (!onnxPipeline && LinearCommand.IsLinear(modelPath)) { var target = o.GetColumnName("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
         if (!onnxPipeline && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "network")
         {
             // A network model file (fnn import of an ONNX network) predicts as its .onnx file does.

@@ -8,7 +8,7 @@ public static class TrainCommand
     {
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
-        var target = o.Get("target");
+        var target = o.GetColumnName("target");
         var task = Names.ParseTask(o.Get("task", "auto")!);
         var features = o.List("features");
         // Every default is the library's (PipelineOptions' and TrainingOptions', the core's); an option given replaces one.

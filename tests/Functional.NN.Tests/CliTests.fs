@@ -468,6 +468,13 @@ let tests =
                 File.WriteAllText(Path.Combine(dir, "inf.csv"), "color,size,label\nred,\"inf\",stop\ngreen,\"7\",go\n")
                 for command in [ "predict"; "evaluate" ] do
                     expectError dir [ command; "--model"; "m.fnn"; "--data"; "inf.csv" ] 1 [ "Line 2, column 'size': 'inf' is not a finite number" ] |> ignore
+                // Reviews: a target name that matches two columns ignoring case names where it came from (the model, or
+                // --target); an empty --target is a usage error naming the option (it said 'target is null or blank', exit 1).
+                File.WriteAllText(Path.Combine(dir, "amb.csv"), "color,size,Label,LABEL,Truth,TRUTH\nred,1,stop,stop,stop,stop\n")
+                expectError dir [ "evaluate"; "--model"; "m.fnn"; "--data"; "amb.csv" ] 1 [ "the model's target 'label' matches no column exactly and 2 columns" ] |> ignore
+                expectError dir [ "evaluate"; "--model"; "m.fnn"; "--data"; "amb.csv"; "--target"; "truth" ] 1 [ "--target: the column name 'truth' matches no column exactly and 2 columns" ] |> ignore
+                for args in [ [ "evaluate"; "--model"; "m.fnn"; "--data"; "q.csv" ]; [ "train"; "--data"; "t.csv" ]; [ "linear"; "--data"; "t.csv" ] ] do
+                    expectError dir (args @ [ "--target"; "" ]) 2 [ "--target is empty" ] |> ignore
             finally Directory.Delete(dir, true)
         }
         testCase "packaging: tests/pack-tool.sh packs the three packages, installs fnn from them and runs it (FNN_SLOW_TESTS=1)" <| fun () ->
