@@ -226,6 +226,20 @@ let tests =
                 withFile "color,size\nred,0.5\n,abc\ngreen,0.75\n" (fun path ->
                     let d = Pipeline.loadCsvFeatures m (CsvOptions.Default.WithMissing MissingPolicy.Drop) path
                     Expect.equal (d.Features.Column(1).ToArray()) [| 0.5; 0.75 |] "the rows Drop keeps, as numbers")
+                // The reader's advice for such cells (a review): a decimal comma, a quoted missing-value marker.
+                let refusal (text: string) =
+                    let mutable message = ""
+                    withFile text (fun path ->
+                        match Expect.throwsC (fun () -> Pipeline.loadCsvFeatures m CsvOptions.Default path |> ignore) id with
+                        | :? DataFormatException as e -> message <- e.Message
+                        | e -> failtestf "expected DataFormatException, got %s: %s" (e.GetType().Name) e.Message)
+                    message
+                let comma = refusal "color;size\nred;\"1,5\"\ngreen;\"2,5\"\n"
+                Expect.stringContains comma "Line 2, column 'size': '1,5' is not a finite number" comma
+                Expect.stringContains comma "decimal comma" comma
+                let marker = refusal "color,size\nred,\"1\"\ngreen,\"NA\"\n"
+                Expect.stringContains marker "Line 3, column 'size': 'NA' is not a finite number" marker
+                Expect.stringContains marker "it is in quotes, so it is the text 'NA', not a missing value" marker
                 let labelled = Csv.loadText (CsvOptions.Default.WithTarget "label") "color,size,label\nred,1,stop\ngreen,abc,go\n"
                 expectArg "data" [ "At line 3, column 'size': 'abc' is not a finite number" ] (fun () -> Pipeline.evaluate m labelled |> ignore) |> ignore
                 expectArg "format" [] (fun () -> Pipeline.csvOptions m (Unchecked.defaultof<CsvOptions>) |> ignore) |> ignore

@@ -483,6 +483,16 @@ module Csv =
         let a = signEnd s
         k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
 
+    /// The reader's advice for a cell that a numeric column cannot hold, to follow its message: a
+    /// number written with a decimal comma, or one of the options' missing-value markers (compared
+    /// ignoring case and surrounding spaces) that the reader kept as text because it was quoted.
+    let internal numericCellAdvice (options: CsvOptions) (text: string) : string =
+        let markers = if isNull options.MissingMarkers then [||] else options.MissingMarkers
+        if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
+        elif markers |> Array.exists (fun m -> not (isNull m) && String.Equals(m.Trim(), text.Trim(), StringComparison.OrdinalIgnoreCase)) then
+            sprintf " (it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing)" (quoteText text)
+        else ""
+
     /// An optional sign and digits: how such a file writes a whole number ("1", as R's write.csv2 does).
     let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length
 

@@ -214,7 +214,7 @@ module Pipeline =
     // cell, or a text cell only in rows the Drop policy left out, or the format's TextColumns) holds numbers again;
     // one with a cell that is not a finite number is a DataFormatException naming its line (the array methods would
     // read the text's codes as numbers). Then aligned.
-    let private forPipeline (pipeline: Pipeline) (data: Dataset) : Dataset =
+    let private forPipeline (pipeline: Pipeline) (options: CsvOptions) (data: Dataset) : Dataset =
         let lookup = Dataset.columnLookup data.FeatureNames
         let mutable x = data.Features
         let mutable categories = data.Categories
@@ -235,7 +235,7 @@ module Pipeline =
                         | None ->
                             let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0
                             let place = if line > 0 then sprintf "Line %d" line else sprintf "Row index %d" i
-                            raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a finite number, but the model reads the column as numbers." place column (Csv.quoteText text), line, column))
+                            raise (DataFormatException(sprintf "%s, column '%s': '%s' is not a finite number, but the model reads the column as numbers%s." place column (Csv.quoteText text) (Csv.numericCellAdvice options text), line, column))
                 categories.[j] <- [||]
             | _ -> ()
         let data = if obj.ReferenceEquals(x, data.Features) then data else { data with Features = x; Categories = categories }
@@ -247,7 +247,8 @@ module Pipeline =
     /// numbers is read as numbers (even quoted in every cell); a cell there that is not a finite
     /// number is a DataFormatException naming its line and the column.
     let loadCsv (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
-        Csv.load (csvOptions pipeline format) path |> forPipeline pipeline
+        let options = csvOptions pipeline format
+        Csv.load options path |> forPipeline pipeline options
 
     /// `loadCsv` with the target read from the column `target` (the pipeline's own or another),
     /// which the file must have (a DataFormatException naming it otherwise). A null or blank
@@ -258,12 +259,13 @@ module Pipeline =
         if Array.contains target pipeline.FeatureNames then
             Check.fail "target" (sprintf "target is '%s', one of the model's feature columns; give the column of the target." (Csv.quoteText target))
         let options = (csvOptions pipeline format).WithTarget target
-        Csv.load { options with RequireTarget = true } path |> forPipeline pipeline
+        Csv.load { options with RequireTarget = true } path |> forPipeline pipeline options
 
     /// `loadCsv` without the target: the target column, when the file has one, is not read at all
     /// (Csv.loadFeatures), so every row is kept for a prediction.
     let loadCsvFeatures (pipeline: Pipeline) (format: CsvOptions) (path: string) : Dataset =
-        Csv.loadFeatures (csvOptions pipeline format) path |> forPipeline pipeline
+        let options = csvOptions pipeline format
+        Csv.loadFeatures options path |> forPipeline pipeline options
 
     /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
     /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
