@@ -144,20 +144,28 @@ public static class Metrics
 
     /// <summary>1/n sum (predicted - actual)^2.</summary>
     public static double MeanSquaredError(double[] predicted, double[] actual) =>
-        FN.RegressionMetrics.meanSquaredError(Col(predicted, nameof(predicted)), Col(actual, nameof(actual)));
+        Pair(predicted, actual, (p, a) => FN.RegressionMetrics.meanSquaredError(p, a));
 
     /// <summary>1/n sum |predicted - actual|.</summary>
     public static double MeanAbsoluteError(double[] predicted, double[] actual) =>
-        FN.RegressionMetrics.meanAbsoluteError(Col(predicted, nameof(predicted)), Col(actual, nameof(actual)));
+        Pair(predicted, actual, (p, a) => FN.RegressionMetrics.meanAbsoluteError(p, a));
 
     /// <summary>The coefficient of determination 1 - SS_res / SS_tot (scikit-learn's r2_score): NaN with fewer than two
     /// samples, where it is undefined.</summary>
     public static double R2(double[] predicted, double[] actual) =>
-        FN.RegressionMetrics.r2(Col(predicted, nameof(predicted)), Col(actual, nameof(actual)));
+        Pair(predicted, actual, (p, a) => FN.RegressionMetrics.r2(p, a));
 
-    private static MathNet.Numerics.LinearAlgebra.Matrix<double> Col(double[] values, string name)
+    // The two vectors as columns for a core score; their lengths are compared here, since the core's check of the
+    // columns' shapes would describe the C# arrays as n x 1 matrices.
+    private static double Pair(double[] predicted, double[] actual,
+        Func<MathNet.Numerics.LinearAlgebra.Matrix<double>, MathNet.Numerics.LinearAlgebra.Matrix<double>, double> score)
     {
-        ArgumentNullException.ThrowIfNull(values, name);
-        return DataInterop.Column(values);
+        ArgumentNullException.ThrowIfNull(predicted);
+        ArgumentNullException.ThrowIfNull(actual);
+        if (predicted.Length != actual.Length)
+            throw new ArgumentException($"actual has {Values(actual.Length)} but predicted has {Values(predicted.Length)}; they must agree.", nameof(actual));
+        return score(DataInterop.Column(predicted), DataInterop.Column(actual));
     }
+
+    private static string Values(int n) => n == 1 ? "1 value" : $"{n} values";
 }

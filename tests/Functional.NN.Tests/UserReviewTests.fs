@@ -332,6 +332,19 @@ let tests =
             }
         ]
 
+        testList "regression metrics of C# arrays" [
+            // A user review: Metrics.R2(new double[] { 1, 2 }, new double[] { 1 }) said "actual has shape 1x1 but predicted
+            // has shape 2x1". Expected: the arrays' lengths, ParamName actual; equal lengths score as before (by hand).
+            test "arrays of different lengths are named by their lengths" {
+                for score in [ (fun (p: float[]) (a: float[]) -> FunctionalNN.Metrics.R2(p, a) |> ignore)
+                               (fun p a -> FunctionalNN.Metrics.MeanSquaredError(p, a) |> ignore)
+                               (fun p a -> FunctionalNN.Metrics.MeanAbsoluteError(p, a) |> ignore) ] do
+                    expectArg "actual" [ "actual has 1 value but predicted has 2 values" ] (fun () -> score [| 1.0; 2.0 |] [| 1.0 |]) |> ignore
+                Expect.equal (FunctionalNN.Metrics.MeanSquaredError([| 1.0; 2.0 |], [| 1.0; 4.0 |])) 2.0 "(0 + 4) / 2"
+                Expect.equal (FunctionalNN.Metrics.MeanAbsoluteError([| 1.0; 2.0 |], [| 1.0; 4.0 |])) 1.0 "(0 + 2) / 2"
+            }
+        ]
+
         testList "result summaries" [
             test "TrainingResult<Network>.ToString summarises the run, culture-invariant" {
                 let saved = CultureInfo.CurrentCulture
