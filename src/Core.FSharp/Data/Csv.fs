@@ -300,12 +300,6 @@ module Csv =
         let mutable v = 0.0
         Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) || nonFiniteSpelling s
 
-    /// The finite number a text spells by the reader's rule for a numeric cell (invariant culture,
-    /// NumberStyles.Float), or None.
-    let internal finiteNumber (s: string) : float option =
-        let mutable v = 0.0
-        if Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, &v) && Double.IsFinite v then Some v else None
-
     /// The value of a text `parses` accepts: the invariant culture's reading, else the non-finite number
     /// it spells (inf as +infinity, -inf as -infinity, nan as NaN).
     let private parseAny (s: string) : float =
@@ -483,12 +477,15 @@ module Csv =
         let a = signEnd s
         k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
 
+    /// What follows the message for a number written with a decimal comma.
+    let private decimalCommaAdvice = " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
+
     /// The reader's advice for a cell that a numeric column cannot hold, to follow its message: a
     /// number written with a decimal comma, or one of the options' missing-value markers (compared
     /// ignoring case and surrounding spaces) that the reader kept as text because it was quoted.
     let internal numericCellAdvice (options: CsvOptions) (text: string) : string =
         let markers = if isNull options.MissingMarkers then [||] else options.MissingMarkers
-        if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
+        if decimalComma text then decimalCommaAdvice
         elif markers |> Array.exists (fun m -> not (isNull m) && String.Equals(m.Trim(), text.Trim(), StringComparison.OrdinalIgnoreCase)) then
             sprintf " (it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing)" (quoteText text)
         else ""
@@ -502,8 +499,9 @@ module Csv =
     let headerIsNumbers (table: CsvTable) : bool =
         table.Header.Length > 0 && table.Header |> Array.forall parses
 
-    /// The text of a present field as a finite number, or None.
-    let private finite (text: string) : float option =
+    /// The text of a present field as a finite number, or None: the reader's rule for a numeric cell
+    /// (invariant culture, NumberStyles.Float).
+    let internal finite (text: string) : float option =
         match Double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v when Double.IsFinite v -> Some v
         | _ -> None
@@ -512,7 +510,7 @@ module Csv =
     /// `loadNumericFeatures`, `loadNumeric`) cannot read as a finite number: a DataFormatException naming the
     /// line, the column and the cell's text.
     let private notFiniteNumber (line: int) (name: string) (text: string) : 'a =
-        let comma = if decimalComma text then " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)" else ""
+        let comma = if decimalComma text then decimalCommaAdvice else ""
         fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
     /// The class names of a column of labels, in the library's stable order: sorted by value

@@ -200,7 +200,6 @@ module Pipeline =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "format" (box format)
         let textColumns = pipeline.FeatureNames |> Array.indexed |> Array.filter (fun (k, _) -> k < pipeline.Preprocessor.Width && pipeline.Preprocessor.Categories.[k].Length > 0) |> Array.map snd
-        let imputes = pipeline.Preprocessor.Missing = MissingPolicy.Mean || pipeline.Preprocessor.Missing = MissingPolicy.Median || pipeline.Preprocessor.Missing = MissingPolicy.MostFrequent
         { format with
             Target = Some pipeline.TargetName
             TargetKind = if pipeline.IsClassifier then TargetKind.Classification else TargetKind.Regression
@@ -208,7 +207,7 @@ module Pipeline =
             ClassNames = if pipeline.IsClassifier then Some (Array.copy pipeline.ClassNames) else None
             RequireTarget = false
             TextColumns = Array.append (if isNull format.TextColumns then [||] else format.TextColumns) textColumns
-            Missing = if imputes && format.Missing = MissingPolicy.Error then MissingPolicy.Mean else format.Missing }
+            Missing = if Preprocessor.imputes pipeline.Preprocessor.Missing && format.Missing = MissingPolicy.Error then MissingPolicy.Mean else format.Missing }
 
     // Data read for the pipeline. A column it reads as numbers that the reader took for text (numbers quoted in every
     // cell, or a text cell only in rows the Drop policy left out, or the format's TextColumns) holds numbers again;
@@ -230,7 +229,7 @@ module Pipeline =
                 for i in 0 .. data.SampleCount - 1 do
                     if not (Double.IsNaN data.Features.[i, j]) then
                         let text = own.[Dataset.categoryIndex data i j]
-                        match Csv.finiteNumber text with
+                        match Csv.finite text with
                         | Some v -> x.[i, j] <- v
                         | None ->
                             let line = if data.Lines.Length = data.SampleCount then data.Lines.[i] else 0

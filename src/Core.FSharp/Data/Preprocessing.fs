@@ -213,7 +213,7 @@ module Preprocessor =
         | "zeros" | "zero" -> Some UnknownCategory.Zeros
         | _ -> None
 
-    let private imputes (p: MissingPolicy) = not (p = MissingPolicy.Error || p = MissingPolicy.Drop)
+    let internal imputes (p: MissingPolicy) = not (p = MissingPolicy.Error || p = MissingPolicy.Drop)
 
     /// The preprocessor of `width` numeric columns that changes nothing.
     let identity (width: int) : Preprocessor =
@@ -287,7 +287,7 @@ module Preprocessor =
                 if own.Length > 0 then
                     // The first cell that is not a number (a column of numbers quoted in every cell reads as text too).
                     let textAt i = if Double.IsNaN data.Features.[i, j] then None else Some own.[Dataset.categoryIndex data i j]
-                    match Seq.init n id |> Seq.tryFind (fun i -> match textAt i with Some t -> (Csv.finiteNumber t).IsNone | None -> false) with
+                    match Seq.init n id |> Seq.tryFind (fun i -> match textAt i with Some t -> (Csv.finite t).IsNone | None -> false) with
                     | Some i -> Check.fail "data" (sprintf "At %s, column '%s': '%s' is not a finite number, but the model reads the column as numbers." (data.RowPlace i) names.[k] (Csv.quoteText (textAt i).Value))
                     | None -> Check.fail "data" (sprintf "The column '%s' holds numbers as text categories (%s), but the model reads it as numbers; read the file for the model (Pipeline.loadCsv or loadCsvFeatures), which reads such a column as numbers." names.[k] (String.Join(", ", own |> Array.truncate 5 |> Array.map Csv.quoteText)))
                 for i in 0 .. n - 1 do x.[i, k] <- data.Features.[i, j]
