@@ -51,7 +51,8 @@ public sealed class FeatureAttribution
     /// <summary>The attribution of each feature, in the output's units.</summary>
     public IReadOnlyList<double> Values { get; }
 
-    /// <summary>The row explained (a text column's value is its category's index).</summary>
+    /// <summary>The row explained (a text column's value is its category's index, -1 for a category the model never saw
+    /// under <c>UnknownCategory.Zeros</c>; NaN is a missing cell, which the model fills as its imputer says).</summary>
     public IReadOnlyList<double> Input { get; }
 
     /// <summary>The baseline (NaN for a text column under the default baseline: its categories' training
@@ -94,22 +95,27 @@ public sealed class FeatureAttribution
     /// <see cref="FunctionalNN.Backend.Reference"/>).</summary>
     public Backend Backend { get; }
 
-    /// <summary>A table: feature, value, baseline, attribution (largest magnitude first), then f(x), f(baseline) and the gap.</summary>
+    /// <summary>A table: f(x), f(baseline) and the gap, then feature, value, baseline, attribution (largest magnitude first).
+    /// A text column's value is its category, "(unseen)" for one the model never saw; a missing cell is "(missing)"; a
+    /// text column's default baseline is "(mean)" (its categories' training frequencies).</summary>
     public override string ToString()
     {
         static string N(double v, int digits = 6) => v.ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e'); // C's %g
         var sb = new StringBuilder();
         var method = Method == AttributionMethod.IntegratedGradients ? "Integrated gradients" : "Gradient x input";
-        // A text column's cell as its category; its default baseline (NaN) as the categories' mean.
-        string Cell(int j, double v) =>
-            categories is { } c && j < c.Length && c[j].Length > 0
-                ? (double.IsNaN(v) ? "(mean)" : v >= 0 && v < c[j].Length ? c[j][(int)v] : N(v))
+        // A text column's cell as its category (-1: a category the model never saw, under UnknownCategory.Zeros);
+        // its default baseline (NaN) as the categories' mean. A missing input cell (NaN), which the model fills
+        // as its imputer says, is "(missing)" in any column.
+        string Cell(int j, double v, bool baseline) =>
+            double.IsNaN(v) && !baseline ? "(missing)"
+            : categories is { } c && j < c.Length && c[j].Length > 0
+                ? (double.IsNaN(v) ? "(mean)" : v == -1.0 ? "(unseen)" : v >= 0 && v < c[j].Length ? c[j][(int)v] : N(v))
                 : N(v);
         sb.AppendLine($"{method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} {(Steps == 1 ? "step" : "steps")})");
         int w = Math.Max(7, Names.Max(n => n.Length));
         sb.AppendLine($"{"feature".PadRight(w)}  {"value",12}  {"baseline",12}  {"attribution",12}");
         foreach (var i in Enumerable.Range(0, Names.Count).OrderByDescending(i => Math.Abs(Values[i])))
-            sb.AppendLine($"{Names[i].PadRight(w)}  {Cell(i, Input[i]),12}  {Cell(i, Baseline[i]),12}  {N(Values[i]),12}");
+            sb.AppendLine($"{Names[i].PadRight(w)}  {Cell(i, Input[i], false),12}  {Cell(i, Baseline[i], true),12}  {N(Values[i]),12}");
         return sb.ToString();
     }
 }

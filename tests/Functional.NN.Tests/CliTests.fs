@@ -515,6 +515,16 @@ let tests =
                 Expect.equal lines.Length 4 "one line per row"
                 Expect.stringStarts lines.[1] "12,red,1," "a red shape is class 1"
                 Expect.stringStarts lines.[3] ",blue,3," "the missing size is imputed and written empty; a blue shape is class 3"
+                // explain's table names what the model was given: the unseen purple (its one-hot inputs all zeros)
+                // and the missing size (filled by the imputer) are not shown as a code (-1) or as the baseline's "(mean)".
+                let cells row feature =
+                    let code, out, err, _ = run dir [ "explain"; "--model"; "shapes.fnn"; "--data"; "new.csv"; "--row"; string row; "--unknown-category"; "zeros" ]
+                    Expect.equal code 0 (sprintf "explain row %d (stderr: %s)" row err)
+                    let line = out.Split('\n') |> Array.find (fun l -> l.StartsWith(feature + " "))
+                    line.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.take 3
+                Expect.equal (cells 1 "color") [| "color"; "(unseen)"; "(mean)" |] "row 1: purple is unseen; the baseline is the categories' mean"
+                Expect.equal (cells 2 "size").[1] "(missing)" "row 2: the size NA is missing"
+                Expect.equal (cells 2 "color").[1] "blue" "row 2: a seen category is named"
             finally Directory.Delete(dir, true)
         }
         test "the task: line agrees with the target: line (quoted numbers are class names as written; integers of 9e15 or more are numbers)" {
