@@ -37,6 +37,11 @@ let tests =
             Expect.stringStarts m "format.TextColumns: the column name 'ab'" m
             let m = dataError (fun () -> Dataset.LoadCsvFeatures((let d = tempDir () in let p = Path.Combine(d, "amb.csv") in File.WriteAllText(p, amb); p), [| "ab" |]) |> ignore)
             Expect.stringStarts m "features: the column name 'ab'" m
+            // A name no column has is named by its parameter too (the review's low item: it was "There is no column 'x'").
+            let m = dataError (fun () -> Dataset.ParseCsv(amb, features = [| "zz" |]) |> ignore)
+            Expect.stringStarts m "features: the column name 'zz' matches no column; the columns are Ab, aB, y." m
+            let m = dataError (fun () -> Dataset.LoadCsvFeatures((let d = tempDir () in let p = Path.Combine(d, "amb.csv") in File.WriteAllText(p, amb); p), [| "Ab"; "zz" |]) |> ignore)
+            Expect.stringStarts m "features: the column name 'zz' matches no column" m
             // The F# reader keeps its own option names.
             match Expect.throwsC (fun () -> Functional.NN.Csv.loadText (Functional.NN.CsvOptions.Default.WithTarget "ab") "Ab,aB,y\n1,2,3\n" |> ignore) id with
             | :? Functional.NN.DataFormatException as e -> Expect.stringStarts e.Message "Target: the column name 'ab'" e.Message
@@ -51,6 +56,12 @@ let tests =
                 for load in [ (fun () -> Dataset.LoadCsvForModel(path, model) |> ignore); (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore) ] do
                     let m = dataError load
                     Expect.stringStarts m "the model's feature 'ab' matches no column exactly and 2 columns when case is ignored (Ab, aB)" m
+                // A file without the model's column at all.
+                let none = Path.Combine(dir, "none.csv")
+                File.WriteAllText(none, "cd,y\n1,2\n")
+                for load in [ (fun () -> Dataset.LoadCsvForModel(none, model) |> ignore); (fun () -> Dataset.LoadCsvForPrediction(none, model) |> ignore) ] do
+                    let m = dataError load
+                    Expect.stringStarts m "the model's feature 'ab' matches no column; the columns are cd, y." m
             finally Directory.Delete(dir, true)
         }
         test "fnn: an ambiguous --target is named --target; a model's feature is the model's" {

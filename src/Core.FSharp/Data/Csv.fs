@@ -460,6 +460,12 @@ module Csv =
         | Some j -> j
         | None -> fail 1 name (sprintf "There is no column '%s'; the columns are %s." (quoteText name) (nameList table.Header))
 
+    /// As `columnIndex`, for a name given by the option `what` ("Features", "names"), which both errors name.
+    let private optionColumnIndex (maps: string -> Result<int, string[]>) (table: CsvTable) (what: string) (name: string) : int =
+        match tryIndex maps what name with
+        | Some j -> j
+        | None -> fail 1 name (sprintf "%s: the column name '%s' matches no column; the columns are %s." what (quoteText name) (nameList table.Header))
+
     let private isNumber (s: string) =
         match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v -> Double.IsFinite v
@@ -602,7 +608,7 @@ module Csv =
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
         CsvOptions.CheckNames "names" names |> ignore
         let maps = indexMaps table.Header
-        let cols = names |> Array.map (fun name -> match tryIndex maps "names" name with Some j -> j | None -> columnIndex table name)
+        let cols = names |> Array.map (optionColumnIndex maps table "names")
         let markers = HashSet<string>(CsvOptions.Default.MissingMarkers |> Seq.map (fun m -> m.Trim()), StringComparer.OrdinalIgnoreCase)
         let quotesAll = lazy (quotesEverything table (Some (table.Header.Length - 1)) markers)
         let isMarker (i: int) (j: int) = markers.Contains table.Rows.[i].[j] && (not (quotedAt table i j) || quotesAll.Force())
@@ -701,7 +707,7 @@ module Csv =
             | None -> targetName
         let featureCols =
             match options.Features with
-            | Some names -> names |> Array.map (fun n -> match tryIndex maps "Features" n with Some j -> j | None -> columnIndex table n)
+            | Some names -> names |> Array.map (optionColumnIndex maps table "Features")
             | None -> Array.init table.Header.Length id |> Array.filter (fun j -> Some j <> targetIndex)
         let featureNames = featureCols |> Array.map (fun j -> table.Header.[j])
         // One pass with the first position of each column (a file may have hundreds of thousands).
