@@ -225,8 +225,9 @@ public static class Explanations
     /// <param name="targetClass">The class explained (null: the predicted one); ignored for a regressor.</param>
     /// <param name="baseline">The baseline (null: the mean of <paramref name="baselineRows"/> when given, else the training
     /// rows' mean, kept by a standard scaler).</param>
-    /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive until |gap| &lt;= tolerance).</param>
-    /// <param name="tolerance">The gap at which adaptive steps stop.</param>
+    /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive, 1, 2, 4, ... nodes until |gap| &lt;= tolerance
+    /// and no attribution moved by more than tolerance from the rule before).</param>
+    /// <param name="tolerance">The gap, and the change of each attribution between successive rules, at which adaptive steps stop.</param>
     /// <param name="probability">Explain the class probability (true) or its logit or score (false).</param>
     /// <param name="backend">Which backend computes the input gradients (Auto: the kernels wherever they support the
     /// network); the result's <see cref="FeatureAttribution.Backend"/> says which ran.</param>

@@ -437,6 +437,23 @@ let tests =
                         Expect.floatClose { absolute = 1e-7; relative = 1e-5 } g.Gradient.[i, j] numeric (sprintf "class %d row %d column %d" c i j)
         }
 
+        test "the adaptive rule does not stop on a gap whose errors cancel: f = tanh(3 x1) - tanh(3 x2) at (1, 1)" {
+            // A review's case: the gap is 0 at 2 nodes by symmetry while each attribution is 8.5 % off.
+            let net =
+                Network.ofBlocks [ Block.Dense (Dense.create (Mat.ofRows [ [| 3.0; 0.0 |]; [| 0.0; 3.0 |] ]) None Activation.Tanh)
+                                   Block.Dense (Dense.create (Mat.ofRows [ [| 1.0 |]; [| -1.0 |] ]) None Activation.Identity) ]
+            // Expected: a_1 = integral of 3 (1 - tanh^2 (3t)) dt over [0, 1] = tanh 3, a_2 = -tanh 3 (the path from 0).
+            let exact = tanh 3.0
+            for backend in [ Backend.Kernels; Backend.Reference ] do
+                let a = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithBackend backend) [| 1.0; 1.0 |]
+                Expect.isLessThanOrEqual (abs (a.Values.[0] - exact)) 1e-6 (sprintf "%A: a_1 = %.10f vs tanh 3 = %.10f (%d nodes)" backend a.Values.[0] exact a.NodesPerSegment)
+                Expect.isLessThanOrEqual (abs (a.Values.[1] + exact)) 1e-6 (sprintf "%A: a_2 = %.10f" backend a.Values.[1])
+                // The 2-node rule alone is the wrong answer the gap did not show.
+                let two = Attribution.explain net (OutputSelector.Output 0) (AttributionOptions.Default.WithSteps(2).WithBackend backend) [| 1.0; 1.0 |]
+                Expect.isLessThanOrEqual (abs two.Gap) 1e-15 "the 2-node rule's gap is 0"
+                Expect.isGreaterThan (abs (two.Values.[0] - exact)) 0.05 "the 2-node rule is off by more than 0.05"
+        }
+
         test "a linear model: integrated gradients and gradient x input are w_i (x_i - b_i), exactly" {
             let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |]; [| 0.5 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b"; "c" |]
             let x, b = [| 1.0; 2.0; 3.0 |], [| 0.5; -1.0; 1.0 |]

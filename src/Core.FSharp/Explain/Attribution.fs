@@ -33,10 +33,12 @@ type AttributionMethod =
 type AttributionOptions =
     { /// The method.
       Method: AttributionMethod
-      /// Gauss-Legendre nodes per segment of the path (None: adaptive, 2, 4, 8, ... until the
-      /// completeness gap is at most `Tolerance` or `MaxSteps` is reached).
+      /// Gauss-Legendre nodes per segment of the path (None: adaptive, 1, 2, 4, 8, ... until the
+      /// completeness gap is at most `Tolerance` and no attribution moved by more than `Tolerance`
+      /// from the rule before, or `MaxSteps` is reached).
       Steps: int option
-      /// The completeness gap at which the adaptive rule stops (absolute, in the output's units).
+      /// The completeness gap, and the change of each attribution from one rule to the next, at
+      /// which the adaptive rule stops (absolute, in the output's units).
       Tolerance: float
       /// The most nodes per segment the adaptive rule tries.
       MaxSteps: int
@@ -954,10 +956,16 @@ module Attribution =
               match options.Steps with
               | Some m -> result m
               | None ->
-                  let rec adapt m =
+                  // The gap is the sum of the features' quadrature errors, which can cancel (f = tanh(3 x1) -
+                  // tanh(3 x2) at x = (1, 1) has gap 0 at m = 2 with both attributions 8.5 % off), so the rule
+                  // also stops only when no attribution moved by more than the tolerance since the rule before.
+                  let settled (r: Attribution) (before: Attribution) =
+                      abs r.Gap <= options.Tolerance
+                      && Array.forall2 (fun (a: float) (p: float) -> abs (a - p) <= options.Tolerance) r.Values before.Values
+                  let rec adapt (before: Attribution) m =
                       let r = result m
-                      if abs r.Gap <= options.Tolerance || 2 * m > options.MaxSteps then r else adapt (2 * m)
-                  adapt (min 2 options.MaxSteps)
+                      if settled r before || 2 * m > options.MaxSteps then r else adapt r (2 * m)
+                  if options.MaxSteps < 2 then result 1 else adapt (result 1) 2
         match Array.tryFindIndex (fun v -> not (Double.IsFinite v)) attribution.Values with
         | Some i ->
             Check.fail "row" (sprintf "The attribution of input %d is %s although the network's outputs at the row (%s) and the baseline (%s) are finite: the gradient times the distance from the baseline overflows. Scale the inputs as for training." i (string attribution.Values.[i]) (string attribution.Output) (string attribution.BaselineOutput))
@@ -970,8 +978,9 @@ module Attribution =
     /// Gauss-Legendre rule with m nodes to each segment, the nodes in batches of at most
     /// `PathChunkRows` rows (memory stays bounded however many segments the kinks make; time grows
     /// with segments x m); so a piecewise-linear network with a linear f is integrated exactly with
-    /// m = 1. With adaptive steps, m = 2, 4, 8, ... until |gap| <= Tolerance or m >
-    /// MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
+    /// m = 1. With adaptive steps, m = 1, 2, 4, 8, ... until |gap| <= Tolerance and no attribution
+    /// moved by more than Tolerance from the rule before (the gap alone sums the features' errors,
+    /// which can cancel), or until m would pass MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
     /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector" (ArgumentOutOfRangeException
     /// for steps or maxSteps outside 1 .. StepLimit), and for "row" or "baseline" when the network's
     /// output there is not finite (as `Network.predict`) or an attribution overflows.
