@@ -454,6 +454,28 @@ let tests =
                 Expect.isGreaterThan (abs (two.Values.[0] - exact)) 0.05 "the 2-node rule is off by more than 0.05"
         }
 
+        test "a pipeline trained with bce (a probability output) explains its logit when asked, not the probability" {
+            // A review found Probability = false ignored for binary cross-entropy on probabilities.
+            let data = planted true
+            let model = (PipelineFit.fit (FitOptions.Default.WithHiddenLayers([| 4 |]).WithLoss(Loss.BinaryCrossEntropy).WithEpochs(30)) data).Pipeline
+            let prob (r: float[]) = (Pipeline.probabilities model (Matrix<float>.Build.DenseOfRowArrays [| r |])).Value.[0, 1]
+            // Expected: the logit of class 1 is log(p / (1 - p)) of the model's probability; of class 0, its negative.
+            let logit r = let p = prob r in log (p / (1.0 - p))
+            let x = data.Features.Row(3).ToArray()
+            let b = data.Features.Row(4).ToArray()
+            for c, sign in [ 1, 1.0; 0, -1.0 ] do
+                let e = Attribution.explainPipeline model (AttributionOptions.Default.WithBaseline(b).WithTolerance(1e-9) |> fun o -> { o with Probability = false }) (Some c) x
+                Expect.stringStarts e.OutputName "logit of y = " "named a logit"
+                Expect.floatClose { absolute = 1e-9; relative = 1e-9 } e.Attribution.Output (sign * logit x) "f(x) is the class's logit"
+                Expect.floatClose { absolute = 1e-7; relative = 1e-7 } (Array.sum e.Values) (sign * (logit x - logit b)) "the attributions sum to the logit's change"
+                let p = Attribution.explainPipeline model (AttributionOptions.Default.WithBaseline(b)) (Some c) x
+                Expect.floatClose { absolute = 1e-12; relative = 1e-12 } p.Attribution.Output (if c = 1 then prob x else 1.0 - prob x) "the default is still the probability"
+            // The raw-unit gradient of the logit: a central difference of log(p / (1 - p)).
+            let g = Attribution.pipelineInputGradient model false 1 (Matrix<float>.Build.DenseOfRowArrays [| x |])
+            let numeric = (logit (Array.mapi (fun j v -> if j = 2 then v + 1e-5 else v) x) - logit (Array.mapi (fun j v -> if j = 2 then v - 1e-5 else v) x)) / 2e-5
+            Expect.floatClose { absolute = 1e-6; relative = 1e-5 } g.Gradient.[0, 2] numeric "d logit / d x_2"
+        }
+
         test "a linear model: integrated gradients and gradient x input are w_i (x_i - b_i), exactly" {
             let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |]; [| 0.5 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b"; "c" |]
             let x, b = [| 1.0; 2.0; 3.0 |], [| 0.5; -1.0; 1.0 |]

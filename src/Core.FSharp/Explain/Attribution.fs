@@ -1006,31 +1006,45 @@ module Attribution =
     let defaultBaseline (pipeline: Pipeline) : float[] option =
         if pipeline.Scaler.Kind = ScalingKind.Standard then Some (Array.copy pipeline.Scaler.Offset) else None
 
-    /// What a pipeline's explanation is about for a class (or -1 for a regressor): the selector
-    /// on the network's outputs and its name. Classifiers: the class probability (softmax, or
-    /// sigmoid of one logit, or the probability output itself) with `probability`, else the
-    /// class's logit or score; other losses (mse on one-hot targets, hinge...): the class's score.
-    /// Regressors: the value in the target's units (through the target scaler).
-    let pipelineSelector (pipeline: Pipeline) (probability: bool) (classIndex: int) : OutputSelector * string =
+    /// What a pipeline's explanation is about for a class (or -1 for a regressor): the network
+    /// whose output is explained, the selector on its outputs, and the output's name. Classifiers:
+    /// the class probability (softmax, or sigmoid of one logit, or the probability output itself)
+    /// with `probability`, else the class's logit or score; other losses (mse on one-hot targets,
+    /// hinge...): the class's score. The logit of a network that outputs a probability (binary
+    /// cross-entropy on probabilities) is its last dense layer's output before the sigmoid: the
+    /// network returned is the pipeline's with that layer's activation made the identity (a
+    /// network whose last block is not a dense sigmoid layer has no logit: ArgumentException naming
+    /// "probability"). Regressors: the value in the target's units (through the target scaler).
+    let pipelineOutput (pipeline: Pipeline) (probability: bool) (classIndex: int) : Network * OutputSelector * string =
+        Check.notNull "pipeline" (box pipeline)
+        let net = pipeline.Network
         if not pipeline.IsClassifier then
-            OutputSelector.Affine (0, pipeline.TargetScaler.Scale.[0], pipeline.TargetScaler.Offset.[0]), pipeline.TargetName
+            net, OutputSelector.Affine (0, pipeline.TargetScaler.Scale.[0], pipeline.TargetScaler.Offset.[0]), pipeline.TargetName
         else
             let name = sprintf "%s = %s" pipeline.TargetName pipeline.ClassNames.[classIndex]
-            let single = pipeline.Network.OutputSize = 1
+            let single = net.OutputSize = 1
             let sign = if classIndex = 1 then 1.0 else -1.0
             match pipeline.Loss with
             | Loss.SoftmaxCrossEntropy when not single ->
-                if probability then OutputSelector.Softmax classIndex, sprintf "P(%s)" name
-                else OutputSelector.Output classIndex, sprintf "logit of %s" name
+                if probability then net, OutputSelector.Softmax classIndex, sprintf "P(%s)" name
+                else net, OutputSelector.Output classIndex, sprintf "logit of %s" name
             | Loss.BinaryCrossEntropyWithLogits when single ->
-                if probability then OutputSelector.Sigmoid (0, sign), sprintf "P(%s)" name
-                else OutputSelector.Affine (0, sign, 0.0), sprintf "logit of %s" name
+                if probability then net, OutputSelector.Sigmoid (0, sign), sprintf "P(%s)" name
+                else net, OutputSelector.Affine (0, sign, 0.0), sprintf "logit of %s" name
             | Loss.BinaryCrossEntropy when single ->
-                OutputSelector.Affine (0, sign, (if classIndex = 1 then 0.0 else 1.0)), sprintf "P(%s)" name
-            | _ when single -> OutputSelector.Affine (0, sign, 0.0), sprintf "score of %s" name
-            | _ -> OutputSelector.Output classIndex, sprintf "score of %s" name
+                if probability then net, OutputSelector.Affine (0, sign, (if classIndex = 1 then 0.0 else 1.0)), sprintf "P(%s)" name
+                else
+                    // P(class 0) = 1 - sigmoid(z) = sigmoid(-z): the logit of class 0 is -z.
+                    match List.tryLast net.Blocks with
+                    | Some (Block.Dense d) when d.Activation = Activation.Sigmoid ->
+                        let logits = { net with Blocks = (net.Blocks |> List.take (net.Blocks.Length - 1)) @ [ Block.Dense { d with Activation = Activation.Identity } ] }
+                        logits, OutputSelector.Affine (0, sign, 0.0), sprintf "logit of %s" name
+                    | _ ->
+                        Check.fail "probability" "This model's network outputs a probability (binary cross-entropy) and its last block is not a dense layer with a sigmoid, so it has no logit to explain; explain the probability."
+            | _ when single -> net, OutputSelector.Affine (0, sign, 0.0), sprintf "score of %s" name
+            | _ -> net, OutputSelector.Output classIndex, sprintf "score of %s" name
 
-    /// The gradient of a pipeline's output f (`pipelineSelector`: the class's probability or
+    /// The gradient of a pipeline's output f (`pipelineOutput`: the class's probability or
     /// logit, or a regressor's value in the target's units; classIndex is ignored for a regressor)
     /// with respect to each raw row of x (n x features): f of each row and df/dx in raw units,
     /// df/dx_ij = (df/dx'_ij) / scale_j through the scaler x' = (x - offset) / scale. One forward
@@ -1047,9 +1061,9 @@ module Attribution =
         Pipeline.checkScaled pipeline "x" x encoded scaled
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
-        let selector, _ = pipelineSelector pipeline probability (if pipeline.IsClassifier then classIndex else -1)
-        Network.checkDifferentiable pipeline.Network
-        let g = inputGradientOn (KernelNetwork.resolve "backend" backend pipeline.Network) pipeline.Network selector scaled
+        let net, selector, _ = pipelineOutput pipeline probability (if pipeline.IsClassifier then classIndex else -1)
+        Network.checkDifferentiable net
+        let g = inputGradientOn (KernelNetwork.resolve "backend" backend net) net selector scaled
         { Values = g.Values
           Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> if Double.IsNaN x.[i, j] then 0.0 else g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }
 
@@ -1147,8 +1161,8 @@ module Attribution =
                         Check.fail "targetClass" (sprintf "targetClass is %d but the model has %d classes (0 .. %d)." c pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
                     c
                 | None -> (Pipeline.predictClasses pipeline (Matrix<float>.Build.DenseOfRowArrays [| row |])).[0]
-        let selector, outputName = pipelineSelector pipeline options.Probability classIndex
-        let a = explain pipeline.Network selector { options with Baseline = Some bs } xs
+        let net, selector, outputName = pipelineOutput pipeline options.Probability classIndex
+        let a = explain net selector { options with Baseline = Some bs } xs
         let map = FeatureMap.ofPipeline pipeline
         { Names = Array.copy map.Columns; Values = FeatureMap.sum map a.Values; Input = Array.copy row; Baseline = baseline
           ClassIndex = classIndex; OutputName = outputName; Attribution = a }
