@@ -137,14 +137,18 @@ public static class OnnxExtensions
 
     extension(Network)
     {
-        /// <summary>Reads the network of an ONNX file (see <see cref="OnnxModel"/> for what it reads; use
-        /// <see cref="OnnxModel.Import(string)"/> to learn whether the graph ended in a Softmax).</summary>
-        /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged file.</exception>
-        public static Network ImportOnnx(string path) => OnnxModel.Import(path).Network;
+        /// <summary>Reads the network of an ONNX file, which computes what the file's model computes (see
+        /// <see cref="OnnxModel"/> for what it reads). A graph that ends in a Softmax is refused: read it with
+        /// <see cref="OnnxModel.Import(string)"/>, whose network gives the logits and whose
+        /// <see cref="ImportedNetwork.TrailingSoftmax"/> says so.</summary>
+        /// <exception cref="OnnxFormatException">A graph outside the family, a graph that ends in a Softmax
+        /// (OperatorType "Softmax"), or a damaged file.</exception>
+        public static Network ImportOnnx(string path) => new(Errors.Run(() => FN.Onnx.loadNetworkExact(path)));
 
-        /// <summary>Reads the network of an ONNX model from a stream.</summary>
-        /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged model.</exception>
-        public static Network ImportOnnx(Stream stream) => OnnxModel.Import(stream).Network;
+        /// <summary>Reads the network of an ONNX model from a stream (to its end, at most <see cref="OnnxModel.MaxBytes"/>);
+        /// a graph that ends in a Softmax is refused, as by <see cref="ImportOnnx(string)"/>.</summary>
+        /// <exception cref="OnnxFormatException">A graph outside the family, a graph that ends in a Softmax, or a damaged model.</exception>
+        public static Network ImportOnnx(Stream stream) => new(Errors.Run(() => FN.Onnx.importNetworkExact(OnnxModel.ReadAll(stream))));
     }
 
     extension(Pipeline pipeline)

@@ -803,6 +803,26 @@ let tests =
                 failtest "opset 11 was written"
             with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
         }
+        test "Network.ImportOnnx refuses a graph that ends in a Softmax (its network would give the logits); OnnxModel.Import reports it" {
+            // A review: the shortcut dropped PyTorch's trailing Softmax silently, so the network and a re-export computed
+            // the logits where the file computed probabilities. torch_family_f32 ends in nn.Softmax (onnx_torch_fixtures.py).
+            let path = fixture "torch_family_f32.onnx"
+            let refused (message: string) =
+                Expect.stringContains message "ends in a Softmax" message
+                Expect.stringContains message "OnnxModel.Import" "names the import that reports it"
+            for read in [ (fun () -> FunctionalNN.OnnxExtensions.ImportOnnx(path) |> ignore)
+                          (fun () -> (use s = File.OpenRead path in FunctionalNN.OnnxExtensions.ImportOnnx(s :> Stream)) |> ignore) ] do
+                match Expect.throwsC read id with
+                | :? FunctionalNN.OnnxFormatException as e -> Expect.equal e.OperatorType "Softmax" "the operator"; refused e.Message
+                | e -> failtestf "expected the facade's OnnxFormatException, got %O" e
+            match Expect.throwsC (fun () -> Onnx.loadNetworkExact path |> ignore) id with
+            | :? OnnxFormatException as e -> Expect.equal e.OperatorType "Softmax" "the operator"; refused e.Message
+            | e -> failtestf "expected OnnxFormatException, got %O" e
+            Expect.isTrue (FunctionalNN.OnnxModel.Import(path).TrailingSoftmax) "OnnxModel.Import reads it and says so"
+            // A graph without a Softmax (torch_mlp_f32) reads through the shortcut, the same network as Import's.
+            let mlp = fixture "torch_mlp_f32.onnx"
+            Expect.equal (FunctionalNN.OnnxExtensions.ToOnnx(FunctionalNN.OnnxExtensions.ImportOnnx(mlp), 17)) (Onnx.exportNetwork 17 (Onnx.importNetwork (File.ReadAllBytes mlp)).Network) "the same network (its export, byte for byte)"
+        }
         test "fuzz: 10,000+ mutated ONNX files give a valid network or pipeline, or OnnxFormatException, nothing else, with bounded allocation and time" {
             let clock = Diagnostics.Stopwatch.StartNew()
             let files =

@@ -101,6 +101,20 @@ module Onnx =
     /// Reads an ONNX file into a network (files over 1 GiB are refused, as for model files).
     let loadNetwork (path: string) : OnnxImportResult = importNetwork (ModelFile.readBytes path)
 
+    /// The network of an ONNX model that computes what the model computes: as `importNetwork`,
+    /// but a graph that ends in a Softmax (which a network does not hold: `importNetwork` drops
+    /// it and reports `TrailingSoftmax`, the network then gives the logits) raises
+    /// OnnxFormatException (operator "Softmax"), so that the network is never silently another
+    /// function than the file's.
+    let importNetworkExact (bytes: byte[]) : Network =
+        let r = importNetwork bytes
+        if r.TrailingSoftmax then
+            raise (OnnxFormatException("The graph ends in a Softmax, which a network does not hold: the network read would give the logits, not the model's output. Read it with the import that reports the Softmax (F# Onnx.importNetwork or loadNetwork, C# OnnxModel.Import: TrailingSoftmax), whose network gives the logits, and apply a softmax to its outputs to get the model's.", "", "Softmax"))
+        r.Network
+
+    /// `importNetworkExact` of a file's bytes.
+    let loadNetworkExact (path: string) : Network = importNetworkExact (ModelFile.readBytes path)
+
     /// Writes the bytes of `exportNetwork` to a stream (left open).
     let writeNetwork (stream: Stream) (opset: int) (network: Network) =
         Check.notNull "stream" stream
