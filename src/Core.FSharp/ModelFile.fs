@@ -684,11 +684,13 @@ module ModelFile =
     /// when it has more (so an endless stream of zeros costs 1 GiB at most, never more).
     let maxFileBytes = 1L <<< 30
 
-    /// Raises ArgumentException (ParamName `param`) when `path` names a directory, and
-    /// FileNotFoundException naming the path when nothing is there: the checks every file
-    /// entry point (model files, CSV files) makes first.
+    /// Raises ArgumentException (ParamName `param`) when `path` is empty or blank (as a save
+    /// does) or names a directory, and FileNotFoundException naming the path when nothing is
+    /// there: the checks every file entry point (model files, CSV files) makes first.
     let checkReadablePath (param: string) (what: string) (path: string) =
         Check.notNull param path
+        if String.IsNullOrWhiteSpace path then
+            Check.fail param (sprintf "%s is empty; give the %s to read." param what)
         if Directory.Exists path then
             Check.fail param (sprintf "The %s '%s' is a directory, not a file." what path)
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "The %s '%s' does not exist." what path, path))
@@ -722,8 +724,8 @@ module ModelFile =
 
     /// A file's bytes for a model reader: `readBytesCapped maxFileBytes`. A file larger than 1 GiB
     /// is refused as a ModelFormatException (a regular file before it is read, a device or pipe
-    /// after 1 GiB); a missing file is a FileNotFoundException; a directory an ArgumentException
-    /// (ParamName "path").
+    /// after 1 GiB); a missing file is a FileNotFoundException; an empty or blank path or a
+    /// directory an ArgumentException (ParamName "path").
     let readBytes (path: string) : byte[] = readBytesCapped maxFileBytes path
 
     /// The temporary file's name for a save of `name`: ".<name>.<16 hex digits>.tmp", with
@@ -782,8 +784,9 @@ module ModelFile =
     /// - the temporary name stays within 255 bytes (`tempNameFor`);
     /// - if anything fails the temporary file is deleted and the target is untouched;
     /// - errors name the user's path, never the temporary one.
-    /// A directory at `path` is an ArgumentException (ParamName "path"); a missing folder a
-    /// DirectoryNotFoundException. What is replaced is decided by the type of the file `path`
+    /// An empty or blank path, a directory at `path`, or a file where a folder of the path should
+    /// be (`a.fnn/m.fnn` with `a.fnn` a file) is an ArgumentException (ParamName "path"); a missing
+    /// folder a DirectoryNotFoundException. What is replaced is decided by the type of the file `path`
     /// names once its links are followed, never by where it is: a character or block device, a
     /// FIFO or a socket (/dev/null, a link to a device) is written in place from its start (a
     /// device cannot be replaced: a regular file would take the device's place; what can be
@@ -826,7 +829,18 @@ module ModelFile =
         if Directory.Exists target then Check.fail "path" (sprintf "'%s' is a directory; a file cannot be saved in its place." path)
         let dir = Path.GetDirectoryName target
         if not (Directory.Exists dir) then
-            raise (DirectoryNotFoundException(sprintf "The folder '%s' of the file '%s' does not exist." dir path))
+            // The nearest ancestor that exists: a file there (a.fnn/m.fnn with a.fnn a file) is
+            // said to be a file, not reported as a missing folder.
+            let rec existing (d: string) =
+                if isNull d || d = "" then None
+                elif File.Exists d then Some d
+                elif Directory.Exists d then None
+                else existing (Path.GetDirectoryName d)
+            match existing dir with
+            | Some file ->
+                Check.fail "path" (sprintf "Cannot save '%s': '%s' is a file, not a folder, so no file can be saved under it." path file)
+            | None ->
+                raise (DirectoryNotFoundException(sprintf "The folder '%s' of the file '%s' does not exist." dir path))
         let existing = File.Exists target
         let mode = if existing && not (OperatingSystem.IsWindows()) then Some (File.GetUnixFileMode target) else None
         if existing then

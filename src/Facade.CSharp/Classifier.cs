@@ -162,7 +162,10 @@ public sealed class PipelineFitResult
     /// <summary>Wall time of training, in seconds.</summary>
     public double Seconds { get; }
 
-    /// <summary>The state to resume training from (save it with <see cref="ModelFile.SaveCheckpoint"/>).</summary>
+    /// <summary>The trainer's state at the end of the fit: the network's last weights (not a restored best epoch's), its
+    /// optimiser state, step, epoch and history, to inspect or save (<see cref="ModelFile.SaveCheckpoint"/>). Resuming a
+    /// pipeline fit is not offered: the network was trained on the pipeline's encoded, scaled training split (and a
+    /// regressor's standardised target), which the fit does not return; fit again with more epochs to train longer.</summary>
     public TrainingCheckpoint<Network> Checkpoint { get; }
 
     /// <summary>A summary, culture-invariant: the stop reason, epochs and steps, the time, the backend, then the figures of

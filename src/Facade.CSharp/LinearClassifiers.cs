@@ -76,8 +76,12 @@ public static class Perceptron
 {
     /// <summary>Trains the perceptron on x (n x d) and labels -1, +1 from zero weights, stopping when every sample
     /// is right or after <paramref name="maxEpochs"/> passes.</summary>
+    /// <remarks>From zero weights the rate only scales the weights, so in exact arithmetic the decisions do not depend on it.
+    /// In doubles a power-of-two rate (1, 0.5, 0.25 ...) scales exactly and gives the same classifier bit for bit (the
+    /// weights and bias times the rate); another rate may round a score of exactly 0 to about 1e-16 of either sign and so
+    /// break ties differently (other updates, another classifier).</remarks>
     /// <exception cref="ArgumentException">Bad arguments; weights that overflow the double range: ParamName "learningRate"
-    /// for a rate above 1 (a rate of 1 gives the same classifier), otherwise "x" (features too large: scale them).</exception>
+    /// for a rate above 1 (a power-of-two rate such as 1 or 0.5 avoids it), otherwise "x" (features too large: scale them).</exception>
     public static PerceptronResult Fit(double[,] x, int[] labels, double learningRate = 1.0, int maxEpochs = 1000) =>
         new(FL.Perceptron.fit(new FL.PerceptronOptions(learningRate, maxEpochs), Interop.ToMatrix(x, nameof(x)), LinearInterop.NotNull(labels, nameof(labels))));
 }

@@ -53,7 +53,9 @@ public sealed record EpochRecord(int Epoch, int Step, double TrainLoss, double? 
 public readonly record struct BatchLossAndGradient(double Loss, double[] Gradient);
 
 /// <summary>The state to resume training from: parameters, optimiser buffers, generator, step, epoch,
-/// history. Resuming with the same options and data is bit-identical to training never interrupted.</summary>
+/// history. Resuming with the same options and data is bit-identical to training never interrupted. A network's
+/// checkpoint can be saved to a file (<see cref="ModelFile.SaveCheckpoint"/>); a parameter vector's
+/// (<see cref="Trainer.TrainVector"/>, <see cref="Trainer.ResumeVector"/>) cannot, and lives in memory only.</summary>
 /// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
 public sealed class TrainingCheckpoint<TModel>
 {

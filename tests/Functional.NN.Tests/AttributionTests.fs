@@ -803,6 +803,51 @@ let tests =
             Expect.throwsT<InvalidOperationException> (fun () -> Attribution.explain step (OutputSelector.Output 0) o [| 1.0 |] |> ignore) "a step layer has no gradient"
         }
 
+        test "a linear model's row or baseline of the wrong width names the model, a network's the network" {
+            // y = 2 x0 - x1 + 0.5: two inputs; the row or baseline gives one value.
+            let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -1.0 |] ]) (Vector<float>.Build.Dense(1, 0.5)) true [| "a"; "b" |]
+            let o = AttributionOptions.Default
+            let message (param: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e -> Expect.equal e.ParamName param (sprintf "ParamName of: %s" e.Message); e.Message
+                | e -> failtestf "expected ArgumentException naming %s, got %O" param e
+            let m = message "baseline" (fun () -> Attribution.explainLinear model 0 (o.WithBaseline [| 0.0 |]) [| 1.0; 2.0 |] |> ignore)
+            Expect.stringStarts m "baseline has 1 value but the model takes 2 inputs; baseline needs 2 values." "core: the model"
+            let m = message "row" (fun () -> Attribution.explainLinear model 0 o [| 1.0 |] |> ignore)
+            Expect.stringStarts m "row has 1 value but the model takes 2 inputs" "core: the model (row)"
+            let facade = FunctionalNN.LinearModel.Create(array2D [ [ 2.0 ]; [ -1.0 ] ], [| 0.5 |])
+            let m = message "baseline" (fun () -> FunctionalNN.Explanations.Explain(facade, [| 1.0; 2.0 |], baseline = [| 0.0 |]) |> ignore)
+            Expect.stringStarts m "baseline has 1 value but the model takes 2 inputs" "facade: the model"
+            // A network keeps its own word.
+            let net = Network.create [ Dense.create (Mat.ofRows [ [| 2.0 |]; [| -1.0 |] ]) None Activation.Identity ]
+            let m = message "baseline" (fun () -> Attribution.explain net (OutputSelector.Output 0) (o.WithBaseline [| 0.0 |]) [| 1.0; 2.0 |] |> ignore)
+            Expect.stringStarts m "baseline has 1 value but the network takes 2 inputs" "a network: the network"
+        }
+
+        test "a step layer is refused as having no input gradient to explain, not as untrainable" {
+            let step = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |]; [| 1.0 |] ]) None Activation.Step ]
+            let o = AttributionOptions.Default
+            let check (what: string) (f: unit -> unit) =
+                match Expect.throwsC f id with
+                | :? InvalidOperationException as e ->
+                    Expect.stringContains e.Message "Block 0 uses the step activation" (what + ": names the block")
+                    Expect.stringContains e.Message "no input gradient to explain" (what + ": says why in an explanation's terms")
+                    Expect.stringContains e.Message "Permutation importance needs no gradient" (what + ": what does work")
+                    Expect.isFalse (e.Message.Contains "cannot be trained") (what + ": not the training message")
+                    Expect.isFalse (e.Message.Contains "Perceptron") (what + ": no advice to train a perceptron")
+                | e -> failtestf "%s: expected InvalidOperationException, got %O" what e
+            check "explain" (fun () -> Attribution.explain step (OutputSelector.Output 0) o [| 1.0; 2.0 |] |> ignore)
+            check "gradient x input" (fun () -> Attribution.explain step (OutputSelector.Output 0) (o.WithMethod AttributionMethod.GradientTimesInput) [| 1.0; 2.0 |] |> ignore)
+            check "input gradient" (fun () -> Attribution.inputGradient step (OutputSelector.Output 0) (Mat.ofRows [ [| 1.0; 2.0 |] ]) |> ignore)
+            let facade = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Step).Seed(1L).Build()
+            check "facade Explain" (fun () -> FunctionalNN.Explanations.Explain(facade, [| 1.0; 2.0 |]) |> ignore)
+            check "facade InputGradient" (fun () -> FunctionalNN.Explanations.InputGradient(facade, array2D [ [ 1.0; 2.0 ] ]) |> ignore)
+            // Training through it keeps the training message.
+            match Expect.throwsC (fun () -> Network.lossAndGradient step Loss.MeanSquaredError (Mat.ofRows [ [| 1.0; 2.0 |] ]) (Mat.ofRows [ [| 1.0 |] ]) |> ignore) id with
+            | :? InvalidOperationException as e -> Expect.stringContains e.Message "cannot be trained by gradient" "training: the training message"
+            | e -> failtestf "training: expected InvalidOperationException, got %O" e
+        }
+
         test "nothing the caller holds is changed" {
             let net = Network.init 2 [ LayerSpec.Of(3, Activation.ReLU); LayerSpec.Of(1, Activation.Identity) ] 4L
             let row, b = [| 0.3; -0.8 |], [| 0.1; 0.2 |]

@@ -454,7 +454,7 @@ let tests =
                 Expect.equal e.ParamName "x" "ParamName"
                 Expect.stringContains e.Message "Scale the features" "remedy"
                 Expect.isFalse (e.Message.Contains "a learning rate of 1 gives the same classifier") "no pointless advice"
-                // A smaller rate does avoid the overflow, with the same classifier (the review's data: 1e-10 and 1e-300 fit).
+                // A smaller rate does avoid the overflow (the review's data: 1e-10 and 1e-300 fit).
                 Expect.stringContains e.Message "or lower learningRate" "the other remedy"
                 Expect.isFalse (e.Message.Contains "does not help") "no false advice"
                 let small = FunctionalNN.Perceptron.Fit(array2D [ [ 1e308 ]; [ -1e308 ]; [ 1e308 ] ], [| 1; -1; -1 |], learningRate = 1e-10)
@@ -463,6 +463,34 @@ let tests =
                 // By hand: 2 * 1e300 * 1e10 = 2e310 overflows; with eta = 1 the update is 2e300.
                 let e = argError (fun () -> Perceptron.fit (PerceptronOptions.Default.WithLearningRate 1e10) (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e300 ]; [ -1e300 ] ])) [| 1; -1 |])
                 Expect.equal e.ParamName "learningRate" "ParamName"
+                // Only a power-of-two rate gives the same classifier in doubles (third review).
+                Expect.stringContains e.Message "use a power-of-two rate such as 1 or 0.5" "the advice"
+                Expect.isFalse (e.Message.Contains "a learning rate of 1 gives the same classifier") "no claim that any rate gives the same classifier"
+        ]
+        testList "third review: the perceptron's learning rate in doubles" [
+            // The review's data. From zero weights eta only scales W and b; multiplying by a power
+            // of two is exact in doubles (barring overflow and underflow), so every score at
+            // eta = 0.5 is exactly half the score at eta = 1, its sign the same, and the run is
+            // the same with W and b halved. The counts and weights at eta = 1 and 0.1 were computed
+            // independently, by a few lines of Python with the same float operations in the same
+            // order (eta = 1: 35 updates, W = [-6, 2], b = -10; eta = 0.1: 61 updates, W = [-0.6, 0.4],
+            // b = -1.8 to rounding, since a score exactly 0 at eta = 1 becomes about +-1e-16).
+            let x = Matrix<float>.Build.DenseOfArray(array2D [ [ -3.0; 2.0 ]; [ -1.0; 3.0 ]; [ -1.0; 2.0 ] ])
+            let y = [| 1; 1; -1 |]
+            let fit eta = Perceptron.fit { LearningRate = eta; MaxEpochs = 200 } x y
+            let weightsOf (r: PerceptronResult) = [| r.Model.Coefficients.[0, 0]; r.Model.Coefficients.[1, 0]; r.Model.Intercept.[0] |]
+            testCase "power-of-two rates give the same classifier, W and b scaled exactly" <| fun () ->
+                let one = fit 1.0
+                Expect.equal (one.Updates, one.Converged) (35, true) "eta = 1: 35 updates, converged"
+                Expect.equal (weightsOf one) [| -6.0; 2.0; -10.0 |] "eta = 1: W and b"
+                for eta in [ 0.5; 0.25; 2.0 ** -20.0 ] do
+                    let r = fit eta
+                    Expect.equal (r.Updates, r.Epochs, r.Converged) (one.Updates, one.Epochs, one.Converged) (sprintf "eta = %g: the same run" eta)
+                    Expect.equal (weightsOf r) (weightsOf one |> Array.map (fun v -> v * eta)) (sprintf "eta = %g: W and b times eta, bit for bit" eta)
+            testCase "another rate may break a tie at score 0 differently" <| fun () ->
+                let r = fit 0.1
+                Expect.equal (r.Updates, r.Converged) (61, true) "eta = 0.1: 61 updates, converged"
+                Array.iter2 (fun a e -> rel 1e-12 a e "eta = 0.1: W and b") (weightsOf r) [| -0.6; 0.4; -1.8 |]
         ]
         testList "second review: polynomial rank errors in the caller's terms" [
             testCase "x with fewer distinct values than degree + 1 says so, not u's constant 0.25 or zeros" <| fun () ->

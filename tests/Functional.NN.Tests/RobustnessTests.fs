@@ -205,6 +205,42 @@ let tests =
                 expectArg "path" [ "is a directory" ] (fun () -> Csv.readText dir |> ignore)
             finally Directory.Delete(dir, true)
         }
+        test "an empty or blank path is refused by a load as by a save (ParamName path), not as a missing file" {
+            // Before: FileNotFoundException "The model file '' does not exist." for a load, while a
+            // save said "path is empty".
+            let model = LinearModel.create (Mat.init 1 1 (fun _ _ -> 2.0)) (Vector<float>.Build.Dense(1, 1.0)) true [| "x" |]
+            for path in [ ""; "   " ] do
+                expectArg "path" [ "path is empty" ] (fun () -> ModelFile.saveLinear path model)
+                expectArg "path" [ "path is empty"; "model file" ] (fun () -> ModelFile.loadLinear path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> ModelFile.loadNetwork path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> ModelFile.loadPipeline path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> ModelFile.loadCheckpoint path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.LoadLinear path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.LoadNetwork path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.LoadPipeline path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.LoadCheckpoint path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.KindOf path |> ignore)
+                expectArg "path" [ "path is empty" ] (fun () -> FunctionalNN.ModelFile.SaveLinear(FunctionalNN.LinearModel.Create(Array2D.create 1 1 1.0, [| 0.0 |]), path))
+                // The data readers share the check.
+                expectArg "path" [ "path is empty"; "data file" ] (fun () -> FunctionalNN.Dataset.LoadCsv path |> ignore)
+                expectArg "path" [ "path is empty"; "data file" ] (fun () -> Csv.readText path |> ignore)
+        }
+        test "saving under a file (its parent is a file) says it is a file, not a missing folder" {
+            let dir = tempDir ()
+            try
+                let file = Path.Combine(dir, "a.fnn")
+                File.WriteAllText(file, "not a folder")
+                let model = LinearModel.create (Mat.init 1 1 (fun _ _ -> 2.0)) (Vector<float>.Build.Dense(1, 1.0)) true [| "x" |]
+                for path in [ Path.Combine(file, "m.fnn"); Path.Combine(file, "sub", "m.fnn") ] do
+                    let e = Expectations.expectArgument "path" [ path; "'" + file + "' is a file, not a folder" ] (fun () -> ModelFile.saveLinear path model)
+                    Expect.isFalse (e.Message.Contains "does not exist") "not a missing folder"
+                    expectArg "path" [ "is a file, not a folder" ] (fun () -> FunctionalNN.ModelFile.SaveLinear(FunctionalNN.LinearModel.Create(Array2D.create 1 1 1.0, [| 0.0 |]), path))
+                Expect.equal (File.ReadAllText file) "not a folder" "the file is untouched"
+                Expect.equal (Directory.GetFiles dir) [| file |] "nothing else written"
+                // A folder that really is missing is still a DirectoryNotFoundException.
+                Expect.throwsT<DirectoryNotFoundException> (fun () -> ModelFile.saveLinear (Path.Combine(dir, "missing", "m.fnn")) model) "a missing folder"
+            finally Directory.Delete(dir, true)
+        }
         test "a device file (an endless stream of zeros) is capped by the bytes actually read" {
             if File.Exists "/dev/zero" then
                 let before = GC.GetAllocatedBytesForCurrentThread()

@@ -213,4 +213,24 @@ let tests =
                     Expect.isTrue (obj.ReferenceEquals(e, own)) (sprintf "Pipeline.Fit, ParamName %s: the callback's own exception, got %O" name e)
             }
         ]
+        testList "resuming mid-epoch" [
+            test "the epoch in progress is finished even when MaxEpochs is already reached" {
+                // 10 rows in batches of 2: 5 steps an epoch (by hand). MaxSteps 9 stops at step 9,
+                // inside epoch 2 with one batch pending; resumed with MaxEpochs 1 (already passed),
+                // the run finishes epoch 2 (step 10) and stops there: 2 epochs, the same as a run of
+                // 2 epochs straight.
+                let x, y, _, _ = data ()
+                let x, y = x.SubMatrix(0, 10, 0, 4), y.SubMatrix(0, 10, 0, 3)
+                let net = Network.init 4 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 2L
+                let options = { TestOptions.sgd with Batching = Batching.MiniBatch(2, Sampling.WithoutReplacement) }
+                let d = TrainingData.Of(x, y)
+                let cut = Trainer.train ((options.WithMaxEpochs 5).WithMaxSteps 9) Loss.SoftmaxCrossEntropy d net
+                Expect.equal (cut.StopReason, cut.Steps, cut.Epochs, cut.Checkpoint.PendingBatches.Length) (StopReason.MaxSteps, 9, 1, 1) "cut at step 9 in epoch 2, one batch pending"
+                let resumed = Trainer.resume (options.WithMaxEpochs 1) Loss.SoftmaxCrossEntropy d cut.Checkpoint
+                Expect.equal (resumed.StopReason, resumed.Steps, resumed.Epochs) (StopReason.MaxEpochs, 10, 2) "epoch 2 finished: 10 steps, 2 epochs"
+                let straight = Trainer.train (options.WithMaxEpochs 2) Loss.SoftmaxCrossEntropy d net
+                Expect.equal (bits (Parameters.modelOf resumed.Model)) (bits (Parameters.modelOf straight.Model)) "the weights of 2 epochs straight"
+                Expect.equal (historyBits resumed) (historyBits straight) "the history of 2 epochs straight"
+            }
+        ]
     ]

@@ -44,7 +44,8 @@ type Node =
 /// The operations of a graph. Element-wise binary operations take operands of one shape, or a
 /// 1 x 1 operand that is broadcast to the other's shape.
 and [<RequireQualifiedAccess; ReferenceEquality>] Op =
-    /// A fixed value (data): it receives an adjoint but no gradient is reported for it.
+    /// A fixed value (data): no adjoint flows to it (nor to a node computed from constants alone)
+    /// and no gradient is reported for it.
     | Constant of value: Matrix<float>
     /// A named variable: the backward pass reports the gradient for every variable name.
     | Variable of name: string * value: Matrix<float>

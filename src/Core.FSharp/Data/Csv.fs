@@ -397,10 +397,11 @@ module Csv =
 
     /// A file's text (UTF-8, with or without a byte order mark): a regular file larger than
     /// `maxFileBytes` is refused before it is read; any other file (a pipe, a device) is read up
-    /// to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for a directory,
-    /// FileNotFoundException for a missing file, DataFormatException beyond a cap.
+    /// to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for an empty or blank path
+    /// or a directory, FileNotFoundException for a missing file, DataFormatException beyond a cap.
     let readText (path: string) : string =
         Check.notNull "path" path
+        if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the data file to read."
         if Directory.Exists path then
             Check.fail "path" (sprintf "The data file '%s' is a directory; give the path of a CSV file." path)
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "The data file '%s' does not exist." path, path))

@@ -85,7 +85,11 @@ type FitResult =
     { /// The trained pipeline (the best epoch's network after early stopping).
       Pipeline: Pipeline
       /// The trainer's result: history, stop reason, steps, checkpoint. Its losses are the
-      /// trainer's own, on the network's targets (a regressor's standardised target).
+      /// trainer's own, on the network's targets (a regressor's standardised target). Its
+      /// Checkpoint holds the network's last weights (not a restored best epoch's) and the
+      /// optimiser's state at the end of the fit, to inspect or save; nothing resumes a pipeline
+      /// fit from it (the network was trained on the pipeline's encoded, scaled training split,
+      /// which the fit does not return).
       Training: TrainingResult<Network>
       /// One record per epoch in the target's units (`PipelineFit.inTargetUnits`): a regressor's
       /// (half) MSE times the target's scale squared and its validation RMSE times the scale, so

@@ -270,6 +270,15 @@ module Attribution =
     let inputGradientUnchecked (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
         inputGradientOn Backend.Reference net selector x
 
+    /// Raises InvalidOperationException when an activation carries no gradient (the step), in the
+    /// words of an explanation: the network has no input gradient to explain (`Network.checkDifferentiable`
+    /// says it for training).
+    let private checkExplainable (net: Network) =
+        match Block.firstNonDifferentiable "" net.Blocks with
+        | Some (position, a) ->
+            raise (InvalidOperationException(sprintf "Block %s uses the %s activation, whose derivative is zero almost everywhere, so the network has no input gradient to explain: integrated gradients, gradient x input and the input gradient all need one. Permutation importance needs no gradient and ranks the inputs of such a network." position (Activation.name a)))
+        | None -> ()
+
     /// The gradient of a selected output f with respect to the inputs, for every row of the batch
     /// x (n x inputs), on a backend (Auto: the kernels wherever they support the network, else the
     /// reference): f of each row and df/dx (n x inputs). Raises ArgumentException for a bad x or
@@ -278,7 +287,7 @@ module Attribution =
     let inputGradientWith (backend: Backend) (net: Network) (selector: OutputSelector) (x: Matrix<float>) : InputGradient =
         Network.checkInput net "x" x
         checkSelector net selector
-        Network.checkDifferentiable net
+        checkExplainable net
         inputGradientOn (KernelNetwork.resolve "backend" backend net) net selector x
 
     /// The gradient of a selected output f with respect to the inputs, for every row of the batch
@@ -290,7 +299,7 @@ module Attribution =
     let private checkRow (name: string) (width: int) (what: string) (row: float[]) =
         Check.notNull name row
         if row.Length <> width then
-            Check.fail name (sprintf "%s has %d values but %s takes %d inputs; %s needs %d values." name row.Length what width name width)
+            Check.fail name (sprintf "%s has %s but %s takes %s; %s needs %s." name (Check.counted row.Length "value" "values") what (Check.counted width "input" "inputs") name (Check.counted width "value" "values"))
         row |> Array.iteri (fun j v ->
             if not (Double.IsFinite v) then Check.fail name (sprintf "%s holds %s at column %d; every value must be finite." name (string v) j))
 
@@ -924,7 +933,7 @@ module Attribution =
         if net.Precision = Precision.Float32 then
             Network.checkRangeIn net.Precision "row" (Matrix<float>.Build.DenseOfRowArrays [| row |])
             Network.checkRangeIn net.Precision "baseline" (Matrix<float>.Build.DenseOfRowArrays [| b |])
-        Network.checkDifferentiable net
+        checkExplainable net
         // The output finiteness check of `Network.predict`, on f(x) and f(b): an attribution of an
         // output that overflows would be Infinity or NaN.
         let traceOf (name: string) (v: float[]) =
@@ -999,6 +1008,11 @@ module Attribution =
         let net = networkOfLinear model
         if output < 0 || output >= model.OutputSize then
             Check.fail "output" (sprintf "output is %d but the model has %d outputs (0 .. %d)." output model.OutputSize (model.OutputSize - 1))
+        // The row's and baseline's widths in the caller's terms (a model, not a network) before
+        // `explain` checks them again.
+        checkOptions options
+        checkRow "row" model.InputSize "the model" row
+        options.Baseline |> Option.iter (checkRow "baseline" model.InputSize "the model")
         explain net (OutputSelector.Output output) options row
 
     /// The default baseline of a pipeline: the training rows' mean, which a standard scaler keeps
@@ -1062,7 +1076,7 @@ module Attribution =
         if pipeline.IsClassifier && (classIndex < 0 || classIndex >= pipeline.ClassNames.Length) then
             Check.fail "classIndex" (sprintf "classIndex is %d but the model has %d classes (0 .. %d)." classIndex pipeline.ClassNames.Length (pipeline.ClassNames.Length - 1))
         let net, selector, _ = pipelineOutput pipeline probability (if pipeline.IsClassifier then classIndex else -1)
-        Network.checkDifferentiable net
+        checkExplainable net
         let g = inputGradientOn (KernelNetwork.resolve "backend" backend net) net selector scaled
         { Values = g.Values
           Gradient = Mat.init x.RowCount x.ColumnCount (fun i j -> if Double.IsNaN x.[i, j] then 0.0 else g.Gradient.[i, j] / pipeline.Scaler.Scale.[j]) }

@@ -44,9 +44,14 @@ type PerceptronResult =
 /// y (W^T x + b) <= 0 for y = +1 and < 0 for y = -1 (and their update is zero otherwise anyway).
 module Perceptron =
 
-    /// Trains the perceptron on X (n x d) and labels in {-1, +1}. Raises ArgumentException when the
-    /// weights overflow the double range: ParamName "learningRate" when the rate is above 1 (a rate
-    /// of 1 gives the same classifier), otherwise "x" (the features are too large: scale them).
+    /// Trains the perceptron on X (n x d) and labels in {-1, +1}. From zero weights the rate only
+    /// scales the weights, so in exact arithmetic the decisions do not depend on it; in doubles a
+    /// power-of-two rate scales every product and sum exactly and gives the same classifier bit for
+    /// bit (W and b times the rate, barring overflow or underflow), while another rate may round a
+    /// score of exactly 0 to +-1e-16 and so break a tie differently (other updates, another
+    /// classifier). Raises ArgumentException when the weights overflow the double range: ParamName
+    /// "learningRate" when the rate is above 1 (a power-of-two rate such as 1 or 0.5 avoids it),
+    /// otherwise "x" (the features are too large: scale them).
     let fitNamed (options: PerceptronOptions) (featureNames: string[]) (x: Matrix<float>) (labels: int[]) : PerceptronResult =
         LinearClassifier.checkData x labels
         Check.positive "learningRate" options.LearningRate
@@ -73,13 +78,14 @@ module Perceptron =
                     updates <- updates + 1
                     if not (Double.IsFinite b && Array.forall Double.IsFinite w) then
                         let largest = Mat.maxAbs x
-                        // From zero weights the decisions do not depend on eta, so a rate above 1 can be
-                        // lowered to 1 for the same classifier; at eta <= 1, or with features whose update
-                        // 2 x alone overflows, the features are too large.
+                        // From zero weights eta only scales the weights, so a rate above 1 can be lowered
+                        // (to a power of two, which scales exactly: the same decisions as any power of two);
+                        // at eta <= 1, or with features whose update 2 x alone overflows, the features are
+                        // too large.
                         if options.LearningRate > 1.0 && Double.IsFinite (2.0 * largest) then
-                            Check.fail "learningRate" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): learningRate %g times the features (largest %g) is too large. The perceptron's decisions do not depend on the scale of learningRate from zero weights, so a learning rate of 1 gives the same classifier." updates epochs i options.LearningRate largest)
+                            Check.fail "learningRate" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): learningRate %g times the features (largest %g) is too large. From zero weights learningRate only scales the weights, so the perceptron's decisions do not depend on it in exact arithmetic: use a power-of-two rate such as 1 or 0.5, which scales them exactly (another rate may break a tie at a score of 0 differently)." updates epochs i options.LearningRate largest)
                         else
-                            Check.fail "x" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): the features are too large for learningRate %g (largest %g in magnitude; each update adds 2 learningRate x, and the weights sum such updates). Scale the features (for example divide x by a power of ten, or standardise it) before fitting, or lower learningRate: from zero weights the perceptron's decisions do not depend on its scale, so a smaller rate gives the same classifier." updates epochs i options.LearningRate largest)
+                            Check.fail "x" (sprintf "The perceptron's weights overflow the double range at update %d (epoch %d, sample %d): the features are too large for learningRate %g (largest %g in magnitude; each update adds 2 learningRate x, and the weights sum such updates). Scale the features (for example divide x by a power of ten, or standardise it) before fitting, or lower learningRate: from zero weights the rate only scales the weights (exactly for a power of two such as 0.5; another rate may break a tie at a score of 0 differently)." updates epochs i options.LearningRate largest)
         let wrong = misclassified ()
         { Model =
             { Coefficients = Matrix<float>.Build.Dense(d, 1, fun j _ -> w.[j])
