@@ -144,6 +144,13 @@ public static class ExplainCommand
                 written.Add(images);
             }
         }
+        // A gap the rule could not close: the attributions do not add up to f(x) - f(baseline), on stderr in both forms.
+        if (method == AttributionMethod.IntegratedGradients && !(Math.Abs(e.Gap) <= GapTolerance))
+            Cli.Warn($"the integrated gradients have not converged: the gap {Fmt.G(e.Gap, 3)} is above the tolerance {Fmt.G(GapTolerance, 3)}" +
+                     (steps is null
+                         ? $" after {e.NodesPerSegment} nodes per segment, the most the adaptive rule tries (a unit that saturates steeply along the path, such as a sigmoid or a softmax of large logits)"
+                         : $" with --steps {steps} (more steps, or none for the adaptive rule, close it)") +
+                     ", so the attributions do not add up to f(x) - f(baseline); read them with care");
         if (json)
         {
             var obj = new Dictionary<string, object?>
@@ -155,6 +162,8 @@ public static class ExplainCommand
                 ["f_x"] = e.Output,
                 ["f_baseline"] = e.BaselineOutput,
                 ["gap"] = e.Gap,
+                // Integrated gradients only: whether the quadrature met the tolerance (gradient x input's gap is no quadrature error).
+                ["converged"] = method == AttributionMethod.IntegratedGradients ? Math.Abs(e.Gap) <= GapTolerance : null,
                 ["steps"] = e.Steps,
                 ["backend"] = e.Backend.ToString().ToLowerInvariant(),
                 ["baseline"] = baselineText,
@@ -238,6 +247,9 @@ public static class ExplainCommand
         int k = (int)v;
         return k >= 0 && k < categories.Length ? categories[k] : null;
     }
+
+    /// <summary>The gap the adaptive rule stops at (the library's default tolerance, which fnn explain uses).</summary>
+    private const double GapTolerance = 1e-6;
 
     private static string Label(AttributionMethod m) => m == AttributionMethod.IntegratedGradients ? "integrated gradients" : "gradient x input";
 }

@@ -1180,6 +1180,16 @@ let tests =
             // Completeness, as printed: the attributions sum to f(x) - f(baseline).
             Expect.floatClose { absolute = 1e-6; relative = 0.0 } total (j.GetProperty("f_x").GetDouble() - j.GetProperty("f_baseline").GetDouble()) "sum"
             Expect.equal (j.GetProperty("backend").GetString()) "kernels" "input gradients on the kernels by default"
+            Expect.isTrue (j.GetProperty("converged").GetBoolean()) "the adaptive rule met the tolerance"
+            // One node per segment leaves a gap above the tolerance: the JSON says not converged and stderr warns (a review:
+            // an unconverged table came back with no flag). Expected: converged is |gap| <= 1e-6, the default tolerance.
+            let code, out, err = Repo.runFnn dir [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--steps"; "1" ] (TimeSpan.FromMinutes 2.0)
+            Expect.equal code 0 err
+            let one = Text.Json.JsonDocument.Parse(out.Trim()).RootElement
+            Expect.isGreaterThan (abs (one.GetProperty("gap").GetDouble())) 1e-6 "one node per segment does not close the gap"
+            Expect.isFalse (one.GetProperty("converged").GetBoolean()) "converged is false"
+            Expect.stringContains err "fnn: warning: the integrated gradients have not converged" err
+            Expect.stringContains err "with --steps 1" err
             let attributions (j: Text.Json.JsonElement) = j.GetProperty("features").EnumerateArray() |> Seq.map (fun e -> e.GetProperty("attribution").GetDouble()) |> Array.ofSeq
             let onKernels = attributions j
             let code, out = run [ "explain"; "--model"; "d.fnn"; "--dataset"; "digits"; "--row"; "3"; "--json"; "--backend"; "reference" ]
