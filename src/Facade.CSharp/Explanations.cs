@@ -302,7 +302,7 @@ public static class Explanations
         if (targetClass is int c)
         {
             if (c < 0 || c >= pipeline.ClassNames.Length)
-                throw new ArgumentException($"targetClass is {c} but the model has {pipeline.ClassNames.Length} classes.", nameof(targetClass));
+                throw new ArgumentException($"targetClass is {c} but the model has {pipeline.ClassNames.Length} classes (0 .. {pipeline.ClassNames.Length - 1}).", nameof(targetClass));
             return FN.AttributionModule.pipelineInputGradientWith(b, pipeline.Core, probability, c, m).Gradient.ToArray();
         }
         // Each row toward its predicted class: one batch per class predicted.
@@ -331,7 +331,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(row);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var a = Errors.Run(() => FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row),
             SoftmaxNames, SoftmaxWords);
@@ -346,7 +346,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs.", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var m = Interop.ToMatrix(x, nameof(x));
         return Errors.Run(() => FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, m).Gradient.ToArray(), SoftmaxNames, SoftmaxWords);

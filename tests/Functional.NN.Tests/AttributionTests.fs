@@ -623,6 +623,24 @@ let tests =
             | e -> failtestf "expected ArgumentOutOfRangeException, got %O" e
         }
 
+        test "C#: an output or class out of range is named with the valid range" {
+            let net = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            for f in [ (fun () -> FunctionalNN.Explanations.Explain(net, [| 1.0; 2.0 |], output = 3) |> ignore)
+                       (fun () -> FunctionalNN.Explanations.InputGradient(net, array2D [ [ 1.0; 2.0 ] ], output = 3) |> ignore) ] do
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "output" "ParamName"
+                    Expect.stringStarts e.Message "output is 3 but the network has 3 outputs (0 .. 2)." e.Message
+                | e -> failtestf "expected ArgumentException, got %O" e
+            let iris = FunctionalNN.Dataset.Embedded "iris"
+            let model = FunctionalNN.Pipeline.Untrained(iris, FunctionalNN.PipelineOptions(HiddenLayers = [| 2 |]))
+            match Expect.throwsC (fun () -> FunctionalNN.Explanations.InputGradient(model, iris.Features, targetClass = 3) |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "targetClass" "ParamName"
+                Expect.stringStarts e.Message "targetClass is 3 but the model has 3 classes (0 .. 2)." e.Message
+            | e -> failtestf "expected ArgumentException, got %O" e
+        }
+
         test "a network's permutation importance: one sigmoid output is a probability (class 1 above 1/2), one identity output a logit (above 0)" {
             // 200 rows in [-1, 1]^2 from the library's Rng; class 1 when x0 > 0.
             let xs, _ = Rng.many 400 (Rng.nextUniform -1.0 1.0) (Rng.create 3L)
