@@ -193,7 +193,19 @@ public static class TrainCommand
             ctx.Cancel = true;
             interrupt.Cancel();
         });
-        var fit = Pipeline.Fit(split.Train, options, progress, interrupt.Token);
+        PipelineFitResult fit;
+        try { fit = Pipeline.Fit(split.Train, options, progress, interrupt.Token); }
+        catch (ArgumentException e) when (e.ParamName == nameof(TrainingOptions.Batching) && normalization == Normalization.Batch)
+        {
+            // The library's refusal of a batch of one row for batch normalisation (a last batch of 1 row: the training
+            // rows, after the test and validation rows are held out, leave 1 row over), in the command line's words.
+            var why = e.Message.Replace($" (Parameter '{e.ParamName}')", "");
+            int at = why.IndexOf("the options give ", StringComparison.Ordinal);
+            var what = at >= 0 ? why[(at + "the options give ".Length)..].Split(". ")[0] : why;
+            // The block by the number the summary printed for it ("Block 1 holds batch normalisation").
+            var block = System.Text.RegularExpressions.Regex.Match(why, @"^Block (\d+) ");
+            throw new UsageException($"--normalization batch{(block.Success ? $" (block {block.Groups[1].Value})" : "")} needs at least 2 rows in every training batch (it normalises by the batch's variance), but --batch-size {(fullBatch ? "full" : batchSize > 0 ? batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture) : "(the default)")} gives {what}; choose another --batch-size, or --normalization layer");
+        }
         progress.Finish(fit.Epochs);
         bool interrupted = fit.StopReason == StopReason.Cancelled;
         var model = unknown is { } u ? fit.Model.WithUnknownCategory(u) : fit.Model;
@@ -417,7 +429,7 @@ public static class TrainCommand
             if (normalization != Normalization.None) throw new UsageException("--normalization goes before hidden activations, but --layers gives no hidden layer");
         }
         if (residual && !layers.Zip(layers.Skip(1)).Any(p => p.First == p.Second))
-            throw new UsageException($"--residual adds skip connections around consecutive hidden layers of equal width, but --layers {string.Join(",", layers)} has none (try --layers 16,16,16)");
+            throw new UsageException($"--residual adds skip connections around consecutive hidden layers of equal width, but {(layers.Length == 0 ? "--layers gives no hidden layer" : $"--layers {string.Join(",", layers)} has none")} (try --layers 16,16,16)");
         if (normalization == Normalization.Batch && batchSize == 1)
             throw new UsageException("--normalization batch needs batches of at least 2 rows (it normalises by the batch's variance); use --batch-size 2 or more, or --normalization layer");
         return (dropout, normalization);

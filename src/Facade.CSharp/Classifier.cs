@@ -49,16 +49,19 @@ public sealed record PipelineOptions
     /// (see <see cref="Network.WithPrecision"/>).</summary>
     public Precision Precision { get; init; } = EnumInterop.FromCore(D.Precision);
 
-    /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1).</summary>
+    /// <summary>The rate of a dropout block after every hidden layer (default 0: none), in [0, 1); a rate above 0 with no
+    /// hidden layers is refused (ArgumentException, ParamName "Dropout").</summary>
     public double Dropout { get; init; } = D.Dropout;
 
     /// <summary>The normalisation of every hidden layer (default none): with Batch or Layer, a hidden layer is
-    /// dense (identity) -> normalisation -> activation.</summary>
+    /// dense (identity) -> normalisation -> activation. Batch or Layer with no hidden layers is refused (ArgumentException,
+    /// ParamName "Normalization").</summary>
     public Normalization Normalization { get; init; } =
         D.Normalization.IsBatch ? Normalization.Batch : D.Normalization.IsLayer ? Normalization.Layer : Normalization.None;
 
     /// <summary>Skip connections (default false): a hidden layer whose width equals the previous hidden layer's becomes
-    /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum.</summary>
+    /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)); a dropout block, if any, follows the sum. True without two consecutive
+    /// hidden layers of equal width is refused (ArgumentException, ParamName "Residual").</summary>
     public bool Residual { get; init; } = D.Residual;
 
     /// <summary>True when every property is equal: <see cref="HiddenLayers"/> by its contents (the same widths in the same

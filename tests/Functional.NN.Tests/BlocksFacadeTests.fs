@@ -227,6 +227,28 @@ let tests =
             finally File.Delete path
         }
 
+        test "pipeline options that would build no block are refused, not ignored (Dropout or Normalization without hidden layers, Residual without equal widths)" {
+            // A review: Pipeline.Fit built a plain network for these in silence, while fnn train refuses them.
+            let iris = Dataset.Embedded "iris"
+            let refused (options: PipelineOptions) (param: string) (fragment: string) =
+                for make in [ (fun () -> Pipeline.Untrained(iris, options) |> ignore); (fun () -> Pipeline.Fit(iris, options) |> ignore) ] do
+                    match Expect.throwsC make id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName param e.Message
+                        Expect.stringContains e.Message fragment e.Message
+                    | e -> failtestf "expected ArgumentException, got %O" e
+            refused (PipelineOptions(HiddenLayers = [| 16; 8 |], Residual = true)) "Residual" "HiddenLayers is [16, 8], with no such pair"
+            refused (PipelineOptions(HiddenLayers = [||], Residual = true)) "Residual" "HiddenLayers is empty"
+            refused (PipelineOptions(HiddenLayers = [||], Dropout = 0.5)) "Dropout" "HiddenLayers is empty"
+            refused (PipelineOptions(HiddenLayers = [||], Normalization = Normalization.Layer)) "Normalization" "HiddenLayers is empty"
+            // The F# options name the field as the core does.
+            match Expect.throwsC (fun () -> Functional.NN.PipelineFit.checkOptions (Functional.NN.FitOptions.Default.WithHiddenLayers([| 4; 5 |]).WithResidual true)) id with
+            | :? ArgumentException as e -> Expect.equal e.ParamName "options.Residual" "F# ParamName"
+            | e -> failtestf "expected ArgumentException, got %O" e
+            // What builds something is taken: equal widths somewhere, dropout after a hidden layer.
+            Expect.equal (Pipeline.Untrained(iris, PipelineOptions(HiddenLayers = [| 4; 8; 8 |], Residual = true)).Network.Blocks.[2].Kind) BlockKind.Residual "dense 4, dense 8, then the second 8 in a residual"
+        }
+
         test "the README's custom C# block is tests/CustomBlockQuickStart.CSharp/Program.cs; it is gradient-checked, trained, and learns XOR" {
             let normalise (s: string) = s.Replace("\r\n", "\n").Trim()
             let program = normalise (File.ReadAllText(Repo.path [ "tests"; "CustomBlockQuickStart.CSharp"; "Program.cs" ]))

@@ -36,12 +36,14 @@ type FitOptions =
       /// The network's precision (Network.withPrecision): Float32 trains and stores a float32
       /// network, Float64 (the default) a float64 one.
       Precision: Precision
-      /// The dropout rate of a dropout block after every hidden layer (0: none), in [0, 1).
+      /// The dropout rate of a dropout block after every hidden layer (0: none), in [0, 1); above 0
+      /// it needs hidden layers (`PipelineFit.checkOptions`).
       Dropout: float
-      /// The normalisation of every hidden layer, before its activation.
+      /// The normalisation of every hidden layer, before its activation (other than None, it
+      /// needs hidden layers).
       Normalization: HiddenNormalization
       /// Skip connections: a hidden layer whose width equals the previous hidden layer's becomes
-      /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)).
+      /// a residual block, h_k = h_(k-1) + f_k(h_(k-1)) (true needs such a pair of hidden layers).
       Residual: bool }
     /// One hidden layer of 16 tanh units, default loss, standardised inputs, seed 0, the
     /// trainer's defaults (TrainingOptions.Default: Adam 1e-3 on minibatches of 32, at most 200
@@ -114,17 +116,34 @@ module PipelineFit =
     /// The loss used when none is given: softmax cross-entropy for classes, MSE for numbers.
     let defaultLoss (data: Dataset) = if data.IsClassification then Loss.SoftmaxCrossEntropy else Loss.MeanSquaredError
 
+    /// Raises ArgumentException for block options that would build nothing (so that they are
+    /// never ignored in silence): a dropout rate (ParamName "options.Dropout") or a normalisation
+    /// ("options.Normalization") without hidden layers, and Residual without two consecutive
+    /// hidden layers of equal width ("options.Residual").
+    let private checkBlockOptions (options: FitOptions) =
+        let widths = options.HiddenLayers
+        if widths.Length = 0 then
+            if options.Dropout > 0.0 then
+                Check.fail "options.Dropout" (sprintf "Dropout is %s, but HiddenLayers is empty: a dropout block follows each hidden layer, and there is none. Add hidden layers, or set Dropout to 0." (string options.Dropout))
+            if options.Normalization <> HiddenNormalization.None then
+                Check.fail "options.Normalization" (sprintf "Normalization is %A, but HiddenLayers is empty: a normalisation goes before each hidden layer's activation, and there is none. Add hidden layers, or set Normalization to None." options.Normalization)
+        if options.Residual && not (Array.pairwise widths |> Array.exists (fun (a, b) -> a = b)) then
+            let given = if widths.Length = 0 then "is empty" else sprintf "is [%s]" (String.Join(", ", widths))
+            Check.fail "options.Residual" (sprintf "Residual wraps each hidden layer whose width equals the previous hidden layer's in a skip connection, but HiddenLayers %s, with no such pair, so there would be none. Give consecutive equal widths (e.g. [16, 16, 16]), or set Residual to false." given)
+
     /// The blocks of a pipeline's network for the options (the first hidden layer takes the
     /// encoded inputs): hidden layer k is dense(width_k, activation), or with a normalisation
     /// dense(width_k, identity, the activation's initialiser) -> normalisation -> activation;
     /// with Residual, a hidden layer whose width equals the previous hidden layer's is wrapped in
     /// a residual block; with a dropout rate, a dropout block follows every hidden layer (after
     /// the residual sum); last, the output layer dense(outputs, outputActivation).
-    /// Raises ArgumentException (ParamName "options.Dropout", "options.HiddenLayers") for bad options.
+    /// Raises ArgumentException (ParamName "options.Dropout", "options.HiddenLayers",
+    /// "options.Normalization", "options.Residual") for bad options (`checkOptions`).
     let hiddenBlocks (options: FitOptions) (outputs: int) (outputActivation: Activation) : BlockSpec list =
         Check.notNull "options.HiddenLayers" options.HiddenLayers
         options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
         Dropout.checkRate "options.Dropout" options.Dropout
+        checkBlockOptions options
         let layer (width: int) : BlockSpec list =
             match options.Normalization with
             | HiddenNormalization.None -> [ BlockSpec.Dense (LayerSpec.Of(width, options.Activation)) ]
@@ -159,14 +178,17 @@ module PipelineFit =
 
     /// The checks of the options alone (no data), which `untrained` and `fitWith` both make before
     /// any work, so that a pipeline is never built from options its training would refuse: the
-    /// hidden layers' widths ("options.HiddenLayers"), the dropout rate ("options.Dropout"), the
-    /// validation fraction in [0, 1) ("options") and the trainer's options
-    /// (`Trainer.validateOptions`, naming the field). Raises ArgumentException.
+    /// hidden layers' widths ("options.HiddenLayers"), the dropout rate ("options.Dropout"), block
+    /// options that would build nothing (dropout or a normalisation without hidden layers, Residual
+    /// without two consecutive hidden layers of equal width: "options.Dropout",
+    /// "options.Normalization", "options.Residual"), the validation fraction in [0, 1) ("options")
+    /// and the trainer's options (`Trainer.validateOptions`, naming the field). Raises ArgumentException.
     let checkOptions (options: FitOptions) =
         Check.notNull "options" (box options)
         Check.notNull "options.HiddenLayers" options.HiddenLayers
         options.HiddenLayers |> Array.iter (Check.positiveInt "options.HiddenLayers")
         Dropout.checkRate "options.Dropout" options.Dropout
+        checkBlockOptions options
         checkValidationFraction options
         Trainer.validateOptions options.Training (options.ValidationFraction > 0.0)
 
