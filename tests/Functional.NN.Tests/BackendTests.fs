@@ -980,15 +980,21 @@ let tests =
             let e = catch<ArgumentException> (fun () -> Network.predictWith Backend.Kernels step x |> ignore)
             Expect.stringContains e.Message "layer 1" "names the layer"
             Expect.equal (Network.predictor step).Backend Backend.Reference "Auto falls back to the reference"
-            // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before).
+            // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before):
+            // named by the checkpoint's record of its setup, and, for a checkpoint without one (a
+            // file from before the record, Checkpoint.withoutSetup), by its buffers that do not fit.
             let sgd = Trainer.train (TestOptions.sgd.WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
-            for opt in [ Optimizer.momentum; Optimizer.adam ] do
+            for opt, described in [ Optimizer.momentum, "Momentum(momentum 0.9, dampening 0)"; Optimizer.adam, "Adam(beta1 0.9, beta2 0.999, epsilon 1E-08)" ] do
                 let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) sgd.Checkpoint |> ignore)
                 Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s" (Optimizer.name opt))
-                Expect.stringContains e.Message "another optimiser" "says why"
+                Expect.stringContains e.Message (sprintf "taken with the optimiser Sgd; the options give %s." described) "says why"
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) (Checkpoint.withoutSetup sgd.Checkpoint) |> ignore)
+                Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s, no record" (Optimizer.name opt))
+                Expect.stringContains e.Message "another optimiser" "says why, without a record"
             let adam = Trainer.train (TestOptions.sgd.WithOptimizer(Optimizer.adam).WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
-            let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) adam.Checkpoint |> ignore)
-            Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
+            for c in [ adam.Checkpoint; Checkpoint.withoutSetup adam.Checkpoint ] do
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) c |> ignore)
+                Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
         }
 
         test "fnn train runs on the kernels backend and says so; --backend reference runs the reference" {
