@@ -464,11 +464,149 @@ module ModelFile =
 
     let private ints (xs: int seq) = ModelValue.Ints (xs |> Seq.map int64 |> Array.ofSeq)
 
+    /// A checkpoint's record of how it was trained (`TrainedWith`), as "trained.*" entries: the
+    /// update rule ("trained.optimizer", Optimizer.name) and its constants in its case's order (a
+    /// centred RMSProp's flag as 1 or 0), weight decay, clip norm, the schedule (its kind, its float
+    /// constants in order, and a step decay's interval or a cosine's period in
+    /// "trained.schedule.steps"), the batching ("full", "stochastic" or "minibatch"), its batch size
+    /// and sampling, the seed, the number of samples and whether there was a validation set; for a
+    /// network run the loss (Loss.name) and the training and validation data ("trained.data",
+    /// "trained.validation_data": rows, input width, target width and the two fingerprints, as
+    /// two's-complement int64). None writes nothing (as a file from before the record).
+    let private setupEntries (setup: TrainingSetup option) : (string * ModelValue) list =
+        match setup with
+        | None -> []
+        | Some s ->
+            let floats (xs: float list) = vector (Array.ofList xs)
+            let constants =
+                match s.Optimizer.Optimizer with
+                | Optimizer.Sgd -> []
+                | Optimizer.Momentum (mu, tau) -> [ mu; tau ]
+                | Optimizer.Nesterov mu -> [ mu ]
+                | Optimizer.AdaGrad (eps, s0) -> [ eps; s0 ]
+                | Optimizer.RMSProp (alpha, eps, mu, centered) -> [ alpha; eps; mu; (if centered then 1.0 else 0.0) ]
+                | Optimizer.Adam (b1, b2, eps) -> [ b1; b2; eps ]
+                | Optimizer.AdamW (b1, b2, eps, lambda) -> [ b1; b2; eps; lambda ]
+            let schedule, scheduleConstants, steps =
+                match s.Schedule with
+                | Schedule.Constant eta -> "constant", [ eta ], None
+                | Schedule.InverseSqrt c -> "inverse_sqrt", [ c ], None
+                | Schedule.Inverse c -> "inverse", [ c ], None
+                | Schedule.StepDecay (eta0, gamma, every) -> "step_decay", [ eta0; gamma ], Some every
+                | Schedule.Exponential (eta0, gamma) -> "exponential", [ eta0; gamma ], None
+                | Schedule.Cosine (etaMax, etaMin, period) -> "cosine", [ etaMax; etaMin ], Some period
+            let batching, size, sampling =
+                match s.Batching with
+                | Batching.FullBatch -> "full", None, None
+                | Batching.Stochastic sampling -> "stochastic", None, Some sampling
+                | Batching.MiniBatch (b, sampling) -> "minibatch", Some b, Some sampling
+            let data (d: DataRecord) =
+                ModelValue.Ints [| int64 d.Rows; int64 d.InputWidth; int64 d.TargetWidth; int64 d.InputsFingerprint; int64 d.TargetsFingerprint |]
+            [ yield "trained.optimizer", ModelValue.Text (Optimizer.name s.Optimizer.Optimizer)
+              yield "trained.optimizer.constants", floats constants
+              yield "trained.weight_decay", ModelValue.Float s.Optimizer.WeightDecay
+              yield "trained.clip_norm", ModelValue.Float s.Optimizer.ClipNorm
+              yield "trained.schedule", ModelValue.Text schedule
+              yield "trained.schedule.constants", floats scheduleConstants
+              match steps with Some k -> yield "trained.schedule.steps", ModelValue.Int (int64 k) | None -> ()
+              yield "trained.batching", ModelValue.Text batching
+              match size with Some b -> yield "trained.batch_size", ModelValue.Int (int64 b) | None -> ()
+              match sampling with
+              | Some Sampling.WithReplacement -> yield "trained.sampling", ModelValue.Text "with_replacement"
+              | Some Sampling.WithoutReplacement -> yield "trained.sampling", ModelValue.Text "without_replacement"
+              | None -> ()
+              yield "trained.seed", ModelValue.Int s.Seed
+              yield "trained.samples", ModelValue.Int (int64 s.SampleCount)
+              yield "trained.has_validation", ModelValue.Int (if s.HasValidation then 1L else 0L)
+              match s.Network with
+              | Some n ->
+                  yield "trained.loss", ModelValue.Text (Loss.name n.Loss)
+                  yield "trained.data", data n.Data
+                  match n.Validation with Some v -> yield "trained.validation_data", data v | None -> ()
+              | None -> () ]
+
+    /// The record of `setupEntries`, checked (its options as training checks them, its counts
+    /// positive, a network run's rows the sample count and its validation data there exactly when
+    /// it had a validation set); None when the file has no "trained.optimizer" entry.
+    let private setupOf (e: ModelEntries) : TrainingSetup option =
+        if not (e.Has "trained.optimizer") then None
+        else
+            let maxInt = int64 Int32.MaxValue
+            let text name = e.Text name
+            let unknown name (what: string) = bad (sprintf "The entry '%s' is '%s', which is not %s this library knows." name (text name) what)
+            let constants name count = e.Vector(name, count)
+            let rule =
+                let c n = constants "trained.optimizer.constants" n
+                match text "trained.optimizer" with
+                | "sgd" -> c 0 |> ignore; Optimizer.Sgd
+                | "momentum" -> let k = c 2 in Optimizer.Momentum(k.[0], k.[1])
+                | "nesterov" -> let k = c 1 in Optimizer.Nesterov k.[0]
+                | "adagrad" -> let k = c 2 in Optimizer.AdaGrad(k.[0], k.[1])
+                | "rmsprop" ->
+                    let k = c 4
+                    if k.[3] <> 0.0 && k.[3] <> 1.0 then bad (sprintf "The entry 'trained.optimizer.constants' holds %s as RMSProp's centred flag; it must be 0 or 1." (string k.[3]))
+                    Optimizer.RMSProp(k.[0], k.[1], k.[2], (k.[3] = 1.0))
+                | "adam" -> let k = c 3 in Optimizer.Adam(k.[0], k.[1], k.[2])
+                | "adamw" -> let k = c 4 in Optimizer.AdamW(k.[0], k.[1], k.[2], k.[3])
+                | _ -> unknown "trained.optimizer" "an optimiser"
+            let settings = { Optimizer = rule; WeightDecay = e.Float "trained.weight_decay"; ClipNorm = e.Float "trained.clip_norm" }
+            rebuild "checkpoint" (fun () -> Optimizer.validate settings)
+            let schedule =
+                let c n = constants "trained.schedule.constants" n
+                let steps () = e.IntIn("trained.schedule.steps", 1L, maxInt)
+                match text "trained.schedule" with
+                | "constant" -> Schedule.Constant (c 1).[0]
+                | "inverse_sqrt" -> Schedule.InverseSqrt (c 1).[0]
+                | "inverse" -> Schedule.Inverse (c 1).[0]
+                | "step_decay" -> let k = c 2 in Schedule.StepDecay(k.[0], k.[1], steps ())
+                | "exponential" -> let k = c 2 in Schedule.Exponential(k.[0], k.[1])
+                | "cosine" -> let k = c 2 in Schedule.Cosine(k.[0], k.[1], steps ())
+                | _ -> unknown "trained.schedule" "a schedule"
+            rebuild "checkpoint" (fun () -> Schedule.validate schedule)
+            let sampling () =
+                match text "trained.sampling" with
+                | "without_replacement" -> Sampling.WithoutReplacement
+                | "with_replacement" -> Sampling.WithReplacement
+                | _ -> unknown "trained.sampling" "a sampling"
+            let batching =
+                match text "trained.batching" with
+                | "full" -> Batching.FullBatch
+                | "stochastic" -> Batching.Stochastic (sampling ())
+                | "minibatch" -> Batching.MiniBatch(e.IntIn("trained.batch_size", 1L, maxInt), sampling ())
+                | _ -> unknown "trained.batching" "a batching"
+            let samples = e.IntIn("trained.samples", 1L, maxInt)
+            let hasValidation = e.IntIn("trained.has_validation", 0L, 1L) = 1
+            let data name =
+                match e.Ints name with
+                | [| rows; inputs; targets; fx; fy |] ->
+                    let count what (v: int64) =
+                        if v < 1L || v > maxInt then bad (sprintf "The entry '%s' gives %d %s; it must lie in 1 .. %d." name v what maxInt) else int v
+                    { Rows = count "rows" rows; InputWidth = count "input columns" inputs; TargetWidth = count "target columns" targets
+                      InputsFingerprint = uint64 fx; TargetsFingerprint = uint64 fy }
+                | values -> bad (sprintf "The entry '%s' has %d values; it holds 5 (rows, input and target widths, two fingerprints)." name values.Length)
+            let network =
+                if e.Has "trained.loss" then
+                    let loss =
+                        match Loss.tryParse (text "trained.loss") with
+                        | Some l -> l
+                        | None -> unknown "trained.loss" "a loss"
+                    let training = data "trained.data"
+                    if training.Rows <> samples then
+                        bad (sprintf "The entry 'trained.data' gives %d rows but 'trained.samples' %d." training.Rows samples)
+                    let validation = if e.Has "trained.validation_data" then Some (data "trained.validation_data") else None
+                    if validation.IsSome <> hasValidation then
+                        bad (sprintf "The entry 'trained.has_validation' is %d but the file %s 'trained.validation_data'." (if hasValidation then 1 else 0) (if validation.IsSome then "has" else "has no"))
+                    Some { Loss = loss; Data = training; Validation = validation }
+                else None
+            Some { Optimizer = settings; Schedule = schedule; Batching = batching; Seed = e.Int "trained.seed"
+                   SampleCount = samples; HasValidation = hasValidation; Network = network }
+
     /// A network training checkpoint's entries: the network ("network."), the optimiser's step
     /// and buffers ("optimizer.*"), the generator's four words ("rng", as two's-complement
     /// int64), "step", "epoch", the pending batches (their lengths and their indices, flat),
     /// the history by column, early stopping's best network ("best.", absent before one) and its
-    /// counters, and the elapsed time in ticks. The optimiser's buffers of a Float32 network are
+    /// counters, the elapsed time in ticks, and how it was trained ("trained.*", `setupEntries`;
+    /// absent when the checkpoint records nothing). The optimiser's buffers of a Float32 network are
     /// float32 arrays (they hold float32 values, see `Optimizer.stepIn`).
     let checkpointEntries (c: Checkpoint<Network>) : (string * ModelValue) list =
         let h = Array.ofList c.History
@@ -506,7 +644,8 @@ module ModelFile =
           yield "epoch.samples", ModelValue.Int (int64 c.EpochSamples)
           if not (Double.IsNaN c.LossBaseline) then yield "loss_baseline", ModelValue.Float c.LossBaseline
           // Until L0 is measured, the run's initial network, where a resumed run measures it.
-          elif not (obj.ReferenceEquals(c.Initial, c.Model)) then yield! networkEntries "initial." c.Initial ]
+          elif not (obj.ReferenceEquals(c.Initial, c.Model)) then yield! networkEntries "initial." c.Initial
+          yield! setupEntries c.TrainedWith ]
 
     /// The checkpoint of `checkpointEntries`, checked: buffers empty or one entry per parameter,
     /// a generator state that is not all zero, counters that are not negative, batches that are
@@ -595,7 +734,9 @@ module ModelFile =
                 if Network.describe i <> Network.describe net || i.Precision <> net.Precision then
                     bad "The initial network in the checkpoint does not have the shape and precision of its network."
                 i
-            else net }
+            else net
+          // Absent from files written before checkpoints recorded it: resuming them is not checked.
+          TrainedWith = setupOf e }
 
     // ---- bytes ---------------------------------------------------------------------------
 

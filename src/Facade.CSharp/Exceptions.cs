@@ -107,6 +107,8 @@ internal static class Errors
         ("CsvOptions.Missing, Dataset.withMissing", "CsvFormat.Missing, Dataset.WithMissing"),
         ("set the option Missing (CLI", "set CsvFormat.Missing (CLI"),
         ("use predictValues", "use PredictValues"),
+        // Trainer.Resume: a checkpoint trained with other settings.
+        ("resume from Checkpoint.withoutSetup checkpoint.", "resume from checkpoint.WithoutSetup()."),
         // Trainer.TrainVector: the objective is the lossAndGradient delegate.
         ("The objective's loss at the starting parameters", "The loss lossAndGradient gave at the starting parameters"),
         ("check the objective and the starting parameters", "check lossAndGradient and the starting parameters"),

@@ -44,7 +44,8 @@ public static class ModelFile
     /// <summary>Loads a linear model.</summary>
     public static LinearModel LoadLinear(string path) => new(Errors.Run(() => FN.ModelFile.loadLinear(path)));
 
-    /// <summary>Saves a network training checkpoint (parameters, optimiser state, generator, step, epoch, history).</summary>
+    /// <summary>Saves a network training checkpoint (parameters, optimiser state, generator, step, epoch, history, and how it
+    /// was trained, which <see cref="Trainer.Resume"/> checks).</summary>
     public static void SaveCheckpoint(TrainingCheckpoint<Network> checkpoint, string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);

@@ -60,7 +60,12 @@ public static class Trainer
     }
 
     /// <summary>Continues training from a checkpoint; with the options and data of the interrupted run,
-    /// bit-identical to a run never interrupted. Raise MaxEpochs (or MaxSteps) to train further.</summary>
+    /// bit-identical to a run never interrupted. Raise MaxEpochs (or MaxSteps) to train further. The checkpoint records
+    /// how it was trained (optimiser with its constants, weight decay, clip norm, schedule, batching, seed, loss, the
+    /// training and validation data's shapes and values by fingerprint), and a resume that differs in any of it is
+    /// refused; the limits, the other stopping rules, the history's options, the divergence factor and the backend may
+    /// change. To change the rest deliberately, resume from <see cref="TrainingCheckpoint{TModel}.WithoutSetup"/>.
+    /// A checkpoint file from before the record is resumed unchecked, as before.</summary>
     /// <param name="checkpoint">A result's <see cref="TrainingResult{TModel}.Checkpoint"/>.</param>
     /// <param name="x">Inputs, one sample per row.</param>
     /// <param name="y">Targets, one sample per row.</param>
@@ -70,6 +75,8 @@ public static class Trainer
     /// <param name="validationY">Validation targets, or null.</param>
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
+    /// <exception cref="ArgumentException">Bad data or options; or (ParamName checkpoint) options, loss or data other than
+    /// those the checkpoint was trained with, each difference named with both values.</exception>
     public static TrainingResult<Network> Resume(TrainingCheckpoint<Network> checkpoint, double[,] x, double[,] y, Loss loss,
         TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
@@ -100,7 +107,10 @@ public static class Trainer
         return VectorResult(result);
     }
 
-    /// <summary>Continues training a parameter vector from a checkpoint, bit-identically.</summary>
+    /// <summary>Continues training a parameter vector from a checkpoint, bit-identically. As <see cref="Resume"/>, a
+    /// checkpoint that records how it was trained is resumed only with the same optimiser, weight decay, clip norm,
+    /// schedule, batching, seed and sampleCount (ArgumentException, ParamName checkpoint, otherwise); the function
+    /// itself cannot be compared.</summary>
     /// <param name="checkpoint">A result's checkpoint.</param>
     /// <param name="sampleCount">The number of training samples n.</param>
     /// <param name="lossAndGradient">The batch objective of the interrupted run.</param>

@@ -53,9 +53,11 @@ public sealed record EpochRecord(int Epoch, int Step, double TrainLoss, double? 
 public readonly record struct BatchLossAndGradient(double Loss, double[] Gradient);
 
 /// <summary>The state to resume training from: parameters, optimiser buffers, generator, step, epoch,
-/// history. Resuming with the same options and data is bit-identical to training never interrupted. A network's
-/// checkpoint can be saved to a file (<see cref="ModelFile.SaveCheckpoint"/>); a parameter vector's
-/// (<see cref="Trainer.TrainVector"/>, <see cref="Trainer.ResumeVector"/>) cannot, and lives in memory only.</summary>
+/// history, and how it was trained (the optimiser, schedule, batching, seed, loss and data). Resuming with the same
+/// options and data is bit-identical to training never interrupted; resuming with others is refused (see
+/// <see cref="Trainer.Resume"/>) unless the record is dropped with <see cref="WithoutSetup"/>. A network's checkpoint can
+/// be saved to a file (<see cref="ModelFile.SaveCheckpoint"/>); a parameter vector's (<see cref="Trainer.TrainVector"/>,
+/// <see cref="Trainer.ResumeVector"/>) cannot, and lives in memory only.</summary>
 /// <typeparam name="TModel"><see cref="Network"/> or double[] (a parameter vector).</typeparam>
 public sealed class TrainingCheckpoint<TModel>
 {
@@ -87,6 +89,26 @@ public sealed class TrainingCheckpoint<TModel>
 
     /// <summary>The history so far, one record per completed epoch, oldest first (carried on by a resumed run).</summary>
     public IReadOnlyList<EpochRecord> History { get; }
+
+    /// <summary>True when the checkpoint records how it was trained, so that a resume with other settings is refused;
+    /// false for a checkpoint file from before the record and for one from <see cref="WithoutSetup"/>.</summary>
+    public bool RecordsSetup => Core switch
+    {
+        FN.Checkpoint<FN.Network> c => c.TrainedWith is not null,
+        FN.Checkpoint<double[]> c => c.TrainedWith is not null,
+        _ => false,
+    };
+
+    /// <summary>The same checkpoint without its record of how it was trained: resuming it accepts other options, loss
+    /// and data, to change them deliberately (fine-tuning on other data, another schedule or batch size). The resumed
+    /// run continues from the checkpoint's weights, optimiser state, generator and pending batches under the new
+    /// settings, and its own checkpoint records them. This checkpoint is not changed.</summary>
+    public TrainingCheckpoint<TModel> WithoutSetup() => Core switch
+    {
+        FN.Checkpoint<FN.Network> c => (TrainingCheckpoint<TModel>)(object)Checkpoints.FromCore(FN.Checkpoint.withoutSetup(c)),
+        FN.Checkpoint<double[]> c => (TrainingCheckpoint<TModel>)(object)Checkpoints.FromCore(FN.Checkpoint.withoutSetup(c)),
+        _ => throw new InvalidOperationException("A checkpoint of an unknown kind."),
+    };
 }
 
 internal static class Checkpoints

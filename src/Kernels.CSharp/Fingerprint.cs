@@ -5,17 +5,18 @@ using System.Runtime.Intrinsics;
 namespace Functional.NN.Kernels;
 
 /// <summary>
-/// One half of <see cref="Layout.Fingerprint"/>: the lanes' running values over values
-/// [count * part / 2, count * (part + 1) / 2), advanced in whole blocks (16 values with 512-bit
-/// vectors, 4 without) as far as asked, and folded into <see cref="Result"/> once fewer than a
-/// block are left. However the advances are cut, the result is the same.
+/// One half of <see cref="Layout.Fingerprint"/>: sixteen lanes' running values over values
+/// [count * part / 2, count * (part + 1) / 2), lane l reading the values at l, l + 16, l + 32, ...
+/// of the half, advanced in whole blocks of 16 values as far as asked, and folded into
+/// <see cref="Result"/> once fewer than a block are left. However the advances are cut, and
+/// whatever the machine's vectors (512-bit, 256-bit or none), the result is the same.
 /// </summary>
 internal unsafe struct FingerprintHalf
 {
     private const ulong K = 0x9E3779B97F4A7C15UL;
     private readonly ulong _seed;
+    // Lanes 0-7 (seeded with seed) and 8-15 (seed + 2).
     private Vector512<ulong> _a, _b;
-    private ulong _s0, _s1, _s2, _s3;
 
     /// <summary>The next value to read.</summary>
     public long Position;
@@ -33,7 +34,6 @@ internal unsafe struct FingerprintHalf
         _seed = (ulong)part + 1;
         _a = Vector512.Create(_seed);
         _b = Vector512.Create(_seed + 2);
-        (_s0, _s1, _s2, _s3) = (_seed, _seed + 1, _seed + 2, _seed + 3);
         Done = false;
         Result = 0;
     }
@@ -44,7 +44,6 @@ internal unsafe struct FingerprintHalf
     {
         if (Done) return;
         long i = Position, stop = End - i <= limit ? End : i + limit;
-        ulong h = _seed;
         if (Vector512.IsHardwareAccelerated)
         {
             var k = Vector512.Create(K);
@@ -55,25 +54,38 @@ internal unsafe struct FingerprintHalf
                 b = (b ^ Vector512.Load(v + i + 8)) * k; b ^= Vector512.ShiftRightLogical(b, 29);
             }
             _a = a; _b = b;
-            Position = i;
-            if (End - i >= 16) return;
-            for (int l = 0; l < 8; l++) h = Mix(Mix(h ^ a.GetElement(l)) ^ b.GetElement(l));
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            // The same lanes, four to a vector.
+            var k = Vector256.Create(K);
+            Vector256<ulong> a0 = _a.GetLower(), a1 = _a.GetUpper(), b0 = _b.GetLower(), b1 = _b.GetUpper();
+            for (; i + 16 <= stop; i += 16)
+            {
+                a0 = (a0 ^ Vector256.Load(v + i)) * k; a0 ^= Vector256.ShiftRightLogical(a0, 29);
+                a1 = (a1 ^ Vector256.Load(v + i + 4)) * k; a1 ^= Vector256.ShiftRightLogical(a1, 29);
+                b0 = (b0 ^ Vector256.Load(v + i + 8)) * k; b0 ^= Vector256.ShiftRightLogical(b0, 29);
+                b1 = (b1 ^ Vector256.Load(v + i + 12)) * k; b1 ^= Vector256.ShiftRightLogical(b1, 29);
+            }
+            _a = Vector512.Create(a0, a1); _b = Vector512.Create(b0, b1);
         }
         else
         {
-            ulong a = _s0, b = _s1, c = _s2, d = _s3;
-            for (; i + 4 <= stop; i += 4)
-            {
-                a = (a ^ v[i]) * K; a ^= a >> 29;
-                b = (b ^ v[i + 1]) * K; b ^= b >> 29;
-                c = (c ^ v[i + 2]) * K; c ^= c >> 29;
-                d = (d ^ v[i + 3]) * K; d ^= d >> 29;
-            }
-            (_s0, _s1, _s2, _s3) = (a, b, c, d);
-            Position = i;
-            if (End - i >= 4) return;
-            h = Mix(Mix(Mix(Mix(h ^ a) ^ b) ^ c) ^ d);
+            // The same lanes, one value at a time.
+            ulong* s = stackalloc ulong[16];
+            _a.Store(s); _b.Store(s + 8);
+            for (; i + 16 <= stop; i += 16)
+                for (int l = 0; l < 16; l++)
+                {
+                    ulong x = (s[l] ^ v[i + l]) * K;
+                    s[l] = x ^ (x >> 29);
+                }
+            _a = Vector512.Load(s); _b = Vector512.Load(s + 8);
         }
+        Position = i;
+        if (End - i >= 16) return;
+        ulong h = _seed;
+        for (int l = 0; l < 8; l++) h = Mix(Mix(h ^ _a.GetElement(l)) ^ _b.GetElement(l));
         for (; i < End; i++) h = Mix(h ^ v[i]);
         Position = End;
         Result = h;

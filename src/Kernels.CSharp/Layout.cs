@@ -156,13 +156,15 @@ public static unsafe class Layout
     }
 
     /// <summary>
-    /// A 64-bit fingerprint of the values' bits, in order: each 512-bit lane (or, without 512-bit
-    /// vectors, each of four scalar lanes) runs h = xorshift((h ^ bits) * K) over its values, a
-    /// bijection of h for each value, so a change of any one value always changes the result; the
-    /// lanes and the length are then mixed in order. The two halves run on the worker pool for a
-    /// large span (the split is fixed, so the result does not depend on the thread count). The same
-    /// values give the same fingerprint within a process (the vector width may differ between
-    /// machines). <see cref="PendingFingerprint"/> computes the same value in chunks.
+    /// A 64-bit fingerprint of the values' bits, in order: in each half of the span, sixteen lanes
+    /// (lane l reads the half's values l, l + 16, ...) each run h = xorshift((h ^ bits) * K) over
+    /// their values, a bijection of h for each value, so a change of any one value always changes
+    /// the result; the lanes, the values past the last whole block of 16, the halves and the length
+    /// are then mixed in order. The two halves run on the worker pool for a large span (the split is
+    /// fixed, so the result does not depend on the thread count). The same values give the same
+    /// fingerprint on every machine (512-bit vectors, 256-bit vectors or none compute the same
+    /// lanes), so it may be stored in a file. <see cref="PendingFingerprint"/> computes the same
+    /// value in chunks.
     /// </summary>
     public static ulong Fingerprint(ReadOnlySpan<double> values)
     {

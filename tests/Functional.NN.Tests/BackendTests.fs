@@ -281,12 +281,33 @@ let determinismProbe () : string =
         @ run 256 [ LayerSpec.Of(512, Activation.ReLU); LayerSpec.Of(5, Activation.Identity) ] Optimizer.Sgd 0.05
     String.Join("|", parts)
 
-/// The determinism probe in another process of this test program, with extra environment variables:
+/// The fingerprint probe: the vectors the runtime accelerates ("512 256": which of Vector512 and
+/// Vector256, as true/false), then `Layout.Fingerprint` of fixed arrays (empty, shorter than a
+/// block, not a whole number of blocks, past PendingFingerprint.ParallelFrom) and
+/// `PendingFingerprint` of the largest, as hex; printed by the test program when run with
+/// --fingerprint-probe (see Main.fs), so that a process with other vectors (AVX-512 or AVX2 turned
+/// off) can be compared with this one.
+let fingerprintProbe () : string =
+    let accelerated = sprintf "%b %b" Runtime.Intrinsics.Vector512.IsHardwareAccelerated Runtime.Intrinsics.Vector256.IsHardwareAccelerated
+    let values (count: int) = Array.init count (fun i -> BitConverter.Int64BitsToDouble(int64 (uint64 i * 0x9E3779B97F4A7C15UL ^^^ (uint64 i <<< 52))))
+    let sizes = [ 0; 1; 15; 16; 17; 47; 4097; 70001 ]
+    let direct = sizes |> List.map (fun n -> Kernels.Layout.Fingerprint(ReadOnlySpan(values n)))
+    let pending =
+        let v = values 70001
+        use p = new Kernels.PendingFingerprint(v, v.Length)
+        for _ in 1 .. 7 do p.RunChunk 1 |> ignore
+        p.Complete()
+    accelerated + " | " + ((direct @ [ pending ]) |> List.map (fun h -> h.ToString "x16") |> String.concat " ")
+
+/// A probe of this test program (--determinism-probe or --fingerprint-probe) in another process, with extra environment variables:
 /// (exit code, the probe's output, stderr).
-let private probeIn (environment: (string * string) list) =
+let private probeOf (probe: string) (environment: (string * string) list) =
     let exe = Reflection.Assembly.GetExecutingAssembly().Location
-    let code, out, err = Repo.runSplit environment "dotnet" [ exe; "--determinism-probe" ] Repo.root (TimeSpan.FromMinutes 2.0)
+    let code, out, err = Repo.runSplit environment "dotnet" [ exe; probe ] Repo.root (TimeSpan.FromMinutes 2.0)
     code, out.Trim(), err
+
+/// The determinism probe in another process (see probeOf).
+let private probeIn (environment: (string * string) list) = probeOf "--determinism-probe" environment
 
 /// For each row of x, the predictor's float32 overloads (array and span) give, bit for bit, its
 /// float64 overload's output on the row rounded to float32 and widened back, rounded to float32:
@@ -446,6 +467,23 @@ let tests =
                 expectClose (tolerance Precision.Float32) (sprintf "float32, %s=0" variable) here.[1] there.[1]
         }
 
+        test "the data fingerprint is the same whatever the vectors: AVX-512 off (256-bit vectors) and AVX2 off (none) give this process's values" {
+            // A checkpoint file stores fingerprints of the training data, and a resume on another
+            // machine compares them with its own: they must not depend on the vector width.
+            // Expected: this process's values (the rule itself is checked against a scalar
+            // implementation in the test above). The probe says which vectors its runtime
+            // accelerates, so that a variable the runtime ignores is seen (.NET 10 reads
+            // DOTNET_EnableAVX512, not DOTNET_EnableAVX512F).
+            let split (probe: string) = let parts = probe.Split(" | ") in parts.[0], parts.[1]
+            let _, here = split (fingerprintProbe ())
+            for variable, vectors in [ "DOTNET_EnableAVX512", sprintf "false %b" Runtime.Intrinsics.Vector256.IsHardwareAccelerated; "DOTNET_EnableAVX2", "false false" ] do
+                let code, output, err = probeOf "--fingerprint-probe" [ variable, "0" ]
+                Expect.equal code 0 (sprintf "the probe ran with %s=0 (%s)" variable err)
+                let accelerated, there = split output
+                Expect.equal accelerated vectors (sprintf "Vector512 and Vector256 accelerated with %s=0" variable)
+                Expect.equal there here (sprintf "the fingerprints with %s=0" variable)
+        }
+
         for precision in precisions do
             testPropertyWithConfig (sgdConfig 150) (sprintf "%A: divergence on the kernels gives the epoch, step and LastGood of the per-step rule, bit for bit" precision) <| fun (c: Case, b: int, seed: int, r: int) ->
                 match c.Loss with
@@ -585,9 +623,9 @@ let tests =
         }
 
         test "a checkpoint's pending batches larger than the new options' batches resume on the kernels as on the reference" {
-            // Stopped after one step of batches of 32, resumed with batches of 16: the pending
-            // batches of 32 come first. Expected: the reference backend's resumed run, within the
-            // backends' tolerance.
+            // Stopped after one step of batches of 32, resumed with batches of 16 (a deliberate
+            // change, so from the checkpoint without its record): the pending batches of 32 come
+            // first. Expected: the reference backend's resumed run, within the backends' tolerance.
             let x = Mat.init 100 3 (fun i j -> sin (float (i * 3 + j)))
             let y = Mat.init 100 1 (fun i _ -> cos (float i))
             let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 7L
@@ -597,7 +635,7 @@ let tests =
                 let resumed backend =
                     let options = TestOptions.sgd.WithBatching(Batching.miniBatch 32).WithMaxEpochs(3).WithBackend(backend)
                     let part = Trainer.train (options.WithMaxSteps 1) Loss.MeanSquaredError data net
-                    Trainer.resume (options.WithBatching(Batching.miniBatch 16)) Loss.MeanSquaredError data part.Checkpoint
+                    Trainer.resume (options.WithBatching(Batching.miniBatch 16)) Loss.MeanSquaredError data (Checkpoint.withoutSetup part.Checkpoint)
                 let reference, kernels = resumed Backend.Reference, resumed Backend.Kernels
                 Expect.equal kernels.Steps reference.Steps (sprintf "%A: steps" precision)
                 expectClose (tolerance precision) (sprintf "%A: parameters" precision) (flat reference.Model) (flat kernels.Model)
@@ -634,20 +672,20 @@ let tests =
 
         test "the pending fingerprint gives Layout.Fingerprint's value however waiting threads cut its chunks, and that value follows its documented rule" {
             // Expected: a scalar implementation, written here, of the rule Layout.Fingerprint
-            // documents: two halves; in each, lanes (8 + 8 with 512-bit vectors, else 4) that run
-            // h = xorshift29((h ^ bits) * K) from their seeds over whole blocks; the lanes folded in
-            // order with SplitMix64's finaliser, then the tail one by one; then the halves and the length.
+            // documents: two halves; in each, 16 lanes (lanes 0-7 seeded with the half's seed, 8-15
+            // with seed + 2) that run h = xorshift29((h ^ bits) * K) over whole blocks of 16; the
+            // lanes folded in pairs (l, l + 8) with SplitMix64's finaliser, then the tail one by one;
+            // then the halves and the length. The same on every machine (no vector width in it).
             let k = 0x9E3779B97F4A7C15UL
             let mix (x: uint64) =
                 let x = (x ^^^ (x >>> 30)) * 0xBF58476D1CE4E5B9UL
                 let x = (x ^^^ (x >>> 27)) * 0x94D049BB133111EBUL
                 x ^^^ (x >>> 31)
-            let wide = Runtime.Intrinsics.Vector512.IsHardwareAccelerated
-            let width = if wide then 16 else 4
+            let width = 16
             let half (v: uint64[]) (count: int) (part: int) =
                 let i0, i1 = int (int64 count * int64 part / 2L), int (int64 count * int64 (part + 1) / 2L)
                 let seed = uint64 part + 1UL
-                let lane = Array.init width (fun l -> if wide then (if l < 8 then seed else seed + 2UL) else seed + uint64 l)
+                let lane = Array.init width (fun l -> if l < 8 then seed else seed + 2UL)
                 let mutable i = i0
                 while i + width <= i1 do
                     for l in 0 .. width - 1 do
@@ -655,8 +693,7 @@ let tests =
                         lane.[l] <- a ^^^ (a >>> 29)
                     i <- i + width
                 let mutable h = seed
-                if wide then for l in 0 .. 7 do h <- mix (mix (h ^^^ lane.[l]) ^^^ lane.[l + 8])
-                else for l in 0 .. 3 do h <- mix (h ^^^ lane.[l])
+                for l in 0 .. 7 do h <- mix (mix (h ^^^ lane.[l]) ^^^ lane.[l + 8])
                 while i < i1 do
                     h <- mix (h ^^^ v.[i])
                     i <- i + 1
@@ -943,15 +980,21 @@ let tests =
             let e = catch<ArgumentException> (fun () -> Network.predictWith Backend.Kernels step x |> ignore)
             Expect.stringContains e.Message "layer 1" "names the layer"
             Expect.equal (Network.predictor step).Backend Backend.Reference "Auto falls back to the reference"
-            // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before).
+            // A checkpoint taken with another optimiser (issue 14: an IndexOutOfRangeException before):
+            // named by the checkpoint's record of its setup, and, for a checkpoint without one (a
+            // file from before the record, Checkpoint.withoutSetup), by its buffers that do not fit.
             let sgd = Trainer.train (TestOptions.sgd.WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
-            for opt in [ Optimizer.momentum; Optimizer.adam ] do
+            for opt, described in [ Optimizer.momentum, "Momentum(momentum 0.9, dampening 0)"; Optimizer.adam, "Adam(beta1 0.9, beta2 0.999, epsilon 1E-08)" ] do
                 let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) sgd.Checkpoint |> ignore)
                 Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s" (Optimizer.name opt))
-                Expect.stringContains e.Message "another optimiser" "says why"
+                Expect.stringContains e.Message (sprintf "taken with the optimiser Sgd; the options give %s." described) "says why"
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer opt) Loss.MeanSquaredError (TrainingData.Of(x, y)) (Checkpoint.withoutSetup sgd.Checkpoint) |> ignore)
+                Expect.equal e.ParamName "checkpoint" (sprintf "SGD -> %s, no record" (Optimizer.name opt))
+                Expect.stringContains e.Message "another optimiser" "says why, without a record"
             let adam = Trainer.train (TestOptions.sgd.WithOptimizer(Optimizer.adam).WithMaxSteps 3) Loss.MeanSquaredError (TrainingData.Of(x, y)) ok
-            let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) adam.Checkpoint |> ignore)
-            Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
+            for c in [ adam.Checkpoint; Checkpoint.withoutSetup adam.Checkpoint ] do
+                let e = catch<ArgumentException> (fun () -> Trainer.resume (TestOptions.sgd.WithOptimizer Optimizer.momentum) Loss.MeanSquaredError (TrainingData.Of(x, y)) c |> ignore)
+                Expect.equal e.ParamName "checkpoint" "Adam -> momentum"
         }
 
         test "fnn train runs on the kernels backend and says so; --backend reference runs the reference" {

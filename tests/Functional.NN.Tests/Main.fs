@@ -25,6 +25,10 @@ let main argv =
         // BackendTests runs this program again with FNN_THREADS=1 and compares the printed bits.
         Console.Out.WriteLine(Functional.NN.Tests.BackendTests.determinismProbe ())
         exit 0
+    if argv = [| "--fingerprint-probe" |] then
+        // BackendTests runs this program again with AVX-512 or AVX2 turned off and compares the fingerprints.
+        Console.Out.WriteLine(Functional.NN.Tests.BackendTests.fingerprintProbe ())
+        exit 0
     if Console.IsOutputRedirected then
         Console.SetOut(new PlainWriter(Console.Out))
     let mutable counts = None

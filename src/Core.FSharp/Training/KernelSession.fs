@@ -82,6 +82,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
     let mutable lazyExpected = 0UL
     let mutable pending : PendingFingerprint = null
     let mutable confirmed = true
+    // The fingerprints of the caller's matrices ("x", "y", "validationInputs") that rowMajorOf
+    // checked or converted from (x's, read while the run trains, holds once Confirm says so).
+    let fingerprints = Collections.Generic.Dictionary<string, uint64>()
     /// The matrix's values row-major in 'T (read only): the cached conversion of its storage when
     /// that storage still has the fingerprint it was converted from, else a new conversion (cached
     /// for the next run when the matrix is dense). With lazyCheck, the inputs' cached conversion
@@ -104,8 +107,11 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             | true, c when lazyCheck && name = "x" && c.Rows = rows && c.Cols = cols && rows * cols >= PendingFingerprint.ParallelFrom ->
                 lazyStorage <- storage
                 lazyExpected <- c.Fingerprint
+                fingerprints.[name] <- c.Fingerprint
                 c.Values
-            | true, c when c.Rows = rows && c.Cols = cols && c.Fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols)) -> c.Values
+            | true, c when c.Rows = rows && c.Cols = cols && c.Fingerprint = Layout.Fingerprint(ReadOnlySpan(storage, 0, rows * cols)) ->
+                fingerprints.[name] <- c.Fingerprint
+                c.Values
             | _ ->
                 // Converted from a copy and cached under the copy's fingerprint, so the cache never
                 // holds values its key does not describe, even when another thread writes the
@@ -115,7 +121,9 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
                 Array.blit storage 0 copy 0 copy.Length
                 let a = GC.AllocateUninitializedArray<'T>(rows * cols)
                 convert (Matrix<float>.Build.Dense(rows, cols, copy)) a
-                KernelBuffers<'T>.Converted.AddOrUpdate(storage, ConvertedMatrix<'T>(Layout.Fingerprint(ReadOnlySpan copy), rows, cols, a))
+                let fingerprint = Layout.Fingerprint(ReadOnlySpan copy)
+                fingerprints.[name] <- fingerprint
+                KernelBuffers<'T>.Converted.AddOrUpdate(storage, ConvertedMatrix<'T>(fingerprint, rows, cols, a))
                 a
     let xs, ys = rowMajorOf "x" data.Inputs, rowMajorOf "y" data.Targets
     let validation =
@@ -266,6 +274,17 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             finally p.Dispose()
         confirmed
 
+    /// The records of the data the run trained on (`NetworkData.records`), with the fingerprints
+    /// the session's conversions were checked against or made from (free), the others read now.
+    /// Called once the data are confirmed (`ConfirmData`).
+    member this.DataRecords() : DataRecord * DataRecord option =
+        let fingerprintOf (name: string) (m: Matrix<float>) =
+            match fingerprints.TryGetValue name with
+            | true, v when name <> "x" || this.Confirm() -> v
+            | _ -> NetworkData.fingerprint m
+        NetworkData.recordOf data.Inputs data.Targets (fingerprintOf "x" data.Inputs) (fingerprintOf "y" data.Targets),
+        data.Validation |> Option.map (fun (vx, vy) -> NetworkData.recordOf vx vy (fingerprintOf "validationInputs" vx) (NetworkData.fingerprint vy))
+
     /// a.[o .. o + len - 1], or nothing for a buffer the rule does not keep.
     static member private Slice(a: 'T[], o: int, len: int) : Span<'T> = if a.Length = 0 then Span<'T>.Empty else Span(a, o, len)
 
@@ -395,14 +414,15 @@ module internal KernelSessions =
 
     /// A kernel session for the network in its precision, its model (parameters, then state) from
     /// `model` (None: the network's own) and its optimiser state from `state`, dropout keys from
-    /// the run's seed, with room for batches of batchCap rows; and a function giving the network
-    /// of the session's current parameters (a new value, built straight from the kernels' buffers).
+    /// the run's seed, with room for batches of batchCap rows; a function giving the network of
+    /// the session's current parameters (a new value, built straight from the kernels' buffers);
+    /// and one giving the records of the data it trained on (`KernelSession.DataRecords`).
     let create (settings: OptimizerSettings) (seed: int64) (loss: Loss) (data: TrainingData) (net: Network) (batchCap: int) (fullBatch: bool)
-               (model: float[] option) (state: OptimizerState) (lazyCheck: bool) : ITrainingSession * (unit -> Network) =
+               (model: float[] option) (state: OptimizerState) (lazyCheck: bool) : ITrainingSession * (unit -> Network) * (unit -> DataRecord * DataRecord option) =
         match net.Precision with
         | Precision.Float64 ->
             let s = new KernelSession<float>(settings, seed, loss, data, net, batchCap, fullBatch, model, state, lazyCheck)
-            s :> ITrainingSession, s.Network
+            s :> ITrainingSession, s.Network, s.DataRecords
         | Precision.Float32 ->
             let s = new KernelSession<float32>(settings, seed, loss, data, net, batchCap, fullBatch, model, state, lazyCheck)
-            s :> ITrainingSession, s.Network
+            s :> ITrainingSession, s.Network, s.DataRecords

@@ -268,6 +268,23 @@ module NetworkData =
             Loss.checkTargetFor "validationTargets" loss vx.RowCount net.OutputSize vy
         | None -> ()
 
+    /// `Layout.Fingerprint` of a matrix's values, column by column (the fingerprint the kernels'
+    /// cache keeps of a dense matrix's storage).
+    let internal fingerprint (m: Matrix<float>) : uint64 =
+        match m.AsColumnMajorArray() with
+        | null -> Layout.Fingerprint(ReadOnlySpan(m.ToColumnMajorArray()))
+        | values -> Layout.Fingerprint(ReadOnlySpan(values, 0, m.RowCount * m.ColumnCount))
+
+    /// The record of inputs and targets whose fingerprints are given (a checkpoint's `DataRecord`).
+    let internal recordOf (x: Matrix<float>) (y: Matrix<float>) (xFingerprint: uint64) (yFingerprint: uint64) : DataRecord =
+        { Rows = x.RowCount; InputWidth = x.ColumnCount; TargetWidth = y.ColumnCount
+          InputsFingerprint = xFingerprint; TargetsFingerprint = yFingerprint }
+
+    /// The records of the training data and of the validation set, if any, fingerprinted here.
+    let internal records (data: TrainingData) : DataRecord * DataRecord option =
+        let record (x, y) = recordOf x y (fingerprint x) (fingerprint y)
+        record (data.Inputs, data.Targets), data.Validation |> Option.map record
+
     /// A copy of the caller's matrix rounded to the precision (a new matrix for Float64 too), so
     /// that a run trains on the data as they were at its start, whatever the caller does to its
     /// matrices meanwhile (an OnEpoch callback, another thread), as the kernels' converted copy

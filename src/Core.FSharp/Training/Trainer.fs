@@ -59,7 +59,8 @@ module Checkpoint =
           EpochLossSum = 0.0
           EpochSamples = 0
           LossBaseline = Double.NaN
-          Initial = model }
+          Initial = model
+          TrainedWith = None }
 
     /// The same checkpoint with its parameters (and early stopping's best ones) converted by f.
     let map (f: 'A -> 'B) (c: Checkpoint<'A>) : Checkpoint<'B> =
@@ -76,7 +77,135 @@ module Checkpoint =
           EpochLossSum = c.EpochLossSum
           EpochSamples = c.EpochSamples
           LossBaseline = c.LossBaseline
-          Initial = f c.Initial }
+          Initial = f c.Initial
+          TrainedWith = c.TrainedWith }
+
+    /// The same checkpoint without its record of how it was trained (`TrainedWith` None): a resume
+    /// from it is not compared with the run that made it, so its options, loss and data may be
+    /// changed deliberately (fine-tuning on other data, another schedule or batch size). The
+    /// resumed run continues from the checkpoint's parameters, optimiser state, generator and
+    /// pending batches under the new settings, and its own checkpoint records them.
+    let withoutSetup (c: Checkpoint<'M>) : Checkpoint<'M> = { c with TrainedWith = None }
+
+/// The record a checkpoint keeps of how it was trained (`TrainingSetup`): made from a run's
+/// options and data, and compared with those of a run that resumes it.
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module TrainingSetup =
+
+    /// A setup from the options, the number of samples, whether there is a validation set and a
+    /// network run's loss and data.
+    let ofOptions (options: TrainingOptions) (sampleCount: int) (hasValidation: bool) (network: NetworkSetup option) : TrainingSetup =
+        { Optimizer = options.Optimizer
+          Schedule = options.Schedule
+          Batching = options.Batching
+          Seed = options.Seed
+          SampleCount = sampleCount
+          HasValidation = hasValidation
+          Network = network }
+
+    // Numbers as they round-trip (invariant culture): two values that differ never print alike.
+    let private number (v: float) = string v
+
+    /// An update rule with its constants, named as its case and fields (and the C# facade's
+    /// factory methods): "Adam(beta1 0.9, beta2 0.999, epsilon 1E-08)".
+    let describeOptimizer (optimizer: Optimizer) =
+        let n = number
+        match optimizer with
+        | Optimizer.Sgd -> "Sgd"
+        | Optimizer.Momentum (mu, tau) -> sprintf "Momentum(momentum %s, dampening %s)" (n mu) (n tau)
+        | Optimizer.Nesterov mu -> sprintf "Nesterov(momentum %s)" (n mu)
+        | Optimizer.AdaGrad (eps, s0) -> sprintf "AdaGrad(epsilon %s, initialAccumulator %s)" (n eps) (n s0)
+        | Optimizer.RMSProp (alpha, eps, mu, centered) ->
+            sprintf "RMSProp(alpha %s, epsilon %s, momentum %s, centered %b)" (n alpha) (n eps) (n mu) centered
+        | Optimizer.Adam (b1, b2, eps) -> sprintf "Adam(beta1 %s, beta2 %s, epsilon %s)" (n b1) (n b2) (n eps)
+        | Optimizer.AdamW (b1, b2, eps, wd) -> sprintf "AdamW(beta1 %s, beta2 %s, epsilon %s, weightDecay %s)" (n b1) (n b2) (n eps) (n wd)
+
+    /// A schedule with its constants, named as its case and fields: "Constant(eta 0.01)".
+    let describeSchedule (schedule: Schedule) =
+        let n = number
+        match schedule with
+        | Schedule.Constant eta -> sprintf "Constant(eta %s)" (n eta)
+        | Schedule.InverseSqrt c -> sprintf "InverseSqrt(c %s)" (n c)
+        | Schedule.Inverse c -> sprintf "Inverse(c %s)" (n c)
+        | Schedule.StepDecay (eta0, gamma, every) -> sprintf "StepDecay(eta0 %s, gamma %s, every %d)" (n eta0) (n gamma) every
+        | Schedule.Exponential (eta0, gamma) -> sprintf "Exponential(eta0 %s, gamma %s)" (n eta0) (n gamma)
+        | Schedule.Cosine (etaMax, etaMin, period) -> sprintf "Cosine(etaMax %s, etaMin %s, period %d)" (n etaMax) (n etaMin) period
+
+    let private samplingText (sampling: Sampling) =
+        match sampling with
+        | Sampling.WithoutReplacement -> "without replacement"
+        | Sampling.WithReplacement -> "with replacement"
+
+    /// Batching in words: "full batches", "one sample per step", "minibatches of 8", each drawn
+    /// "with replacement" when so.
+    let describeBatching (batching: Batching) =
+        let drawn sampling = if sampling = Sampling.WithReplacement then ", with replacement" else ""
+        match batching with
+        | Batching.FullBatch -> "full batches"
+        | Batching.Stochastic sampling -> "one sample per step" + drawn sampling
+        | Batching.MiniBatch (size, sampling) -> sprintf "minibatches of %d%s" size (drawn sampling)
+
+    /// The ways a resumed run's setup (`given`) differs from the checkpoint's (`recorded`), one
+    /// sentence each naming the field and both values, e.g. "The checkpoint was taken with batch
+    /// size 8; the options give 5." The loss and data are compared when both setups have them
+    /// (network runs); a shape that differs is named instead of the fingerprints it changes.
+    let differences (recorded: TrainingSetup) (given: TrainingSetup) : string list =
+        let network = recorded.Network.IsSome && given.Network.IsSome
+        [ let option (what: string) (r: string) (g: string) =
+              sprintf "The checkpoint was taken with %s %s; the options give %s." what r g
+          let ro, go = recorded.Optimizer, given.Optimizer
+          if ro.Optimizer <> go.Optimizer then yield option "the optimiser" (describeOptimizer ro.Optimizer) (describeOptimizer go.Optimizer)
+          if ro.WeightDecay <> go.WeightDecay then yield option "weight decay" (number ro.WeightDecay) (number go.WeightDecay)
+          if ro.ClipNorm <> go.ClipNorm then yield option "clip norm" (number ro.ClipNorm) (number go.ClipNorm)
+          if recorded.Schedule <> given.Schedule then yield option "the schedule" (describeSchedule recorded.Schedule) (describeSchedule given.Schedule)
+          match recorded.Batching, given.Batching with
+          | r, g when r = g -> ()
+          | Batching.MiniBatch (rb, rs), Batching.MiniBatch (gb, gs) when rs = gs -> yield option "batch size" (string rb) (string gb)
+          | (Batching.MiniBatch (rb, rs), Batching.MiniBatch (gb, gs)) when rb = gb -> yield option "sampling" (samplingText rs) (samplingText gs)
+          | Batching.Stochastic rs, Batching.Stochastic gs -> yield option "sampling" (samplingText rs) (samplingText gs)
+          | r, g -> yield sprintf "The checkpoint was taken with %s; the options give %s." (describeBatching r) (describeBatching g)
+          if recorded.Seed <> given.Seed then yield option "seed" (string recorded.Seed) (string given.Seed)
+          if recorded.SampleCount <> given.SampleCount then
+              if network then yield sprintf "The checkpoint was taken on %d training rows; x has %d." recorded.SampleCount given.SampleCount
+              else yield sprintf "The checkpoint was taken on %d samples; this run has %d." recorded.SampleCount given.SampleCount
+          let validation = if network then "a validation set" else "a validation function"
+          match recorded.HasValidation, given.HasValidation with
+          | true, false -> yield sprintf "The checkpoint was taken with %s; this run has none." validation
+          | false, true -> yield sprintf "The checkpoint was taken without %s; this run has one." validation
+          | _ -> ()
+          match recorded.Network, given.Network with
+          | Some r, Some g ->
+              if r.Loss <> g.Loss then yield sprintf "The checkpoint was taken with the loss %s; this run's is %s." (Loss.caseName r.Loss) (Loss.caseName g.Loss)
+              // `kind` "" or "validation "; `x`, `y`: the data's names, with their verb.
+              let data (rd: DataRecord) (gd: DataRecord) (kind: string) (x: string) (y: string) (verb: string) =
+                  [ // (The training rows are the sample count, compared above.)
+                    if kind <> "" && rd.Rows <> gd.Rows then yield sprintf "The checkpoint was taken on %d %srows; %s %s %d." rd.Rows kind x verb gd.Rows
+                    if rd.InputWidth <> gd.InputWidth then yield sprintf "The checkpoint was taken on %sinputs of %d columns; %s %s %d." kind rd.InputWidth x verb gd.InputWidth
+                    if rd.TargetWidth <> gd.TargetWidth then yield sprintf "The checkpoint was taken on %stargets of %d columns; %s %s %d." kind rd.TargetWidth y verb gd.TargetWidth
+                    // Values compared only where the shapes agree (other shapes are other values).
+                    if rd.Rows = gd.Rows then
+                        if rd.InputWidth = gd.InputWidth && rd.InputsFingerprint <> gd.InputsFingerprint then
+                            yield sprintf "The checkpoint was taken on %sinputs of fingerprint %016x; %s %s fingerprint %016x (the same shape, other values)." kind rd.InputsFingerprint x verb gd.InputsFingerprint
+                        if rd.TargetWidth = gd.TargetWidth && rd.TargetsFingerprint <> gd.TargetsFingerprint then
+                            yield sprintf "The checkpoint was taken on %stargets of fingerprint %016x; %s %s fingerprint %016x (the same shape, other values)." kind rd.TargetsFingerprint y verb gd.TargetsFingerprint ]
+              yield! data r.Data g.Data "" "x" "y" "has"
+              match r.Validation, g.Validation with
+              | Some rv, Some gv -> yield! data rv gv "validation " "the validation inputs" "the validation targets" "have"
+              | _ -> ()
+          | _ -> () ]
+
+    /// Raises ArgumentException (ParamName "checkpoint") naming every way `given` differs from
+    /// the checkpoint's record, when it has one.
+    let check (recorded: TrainingSetup option) (given: unit -> TrainingSetup) =
+        match recorded with
+        | Some r ->
+            match differences r (given ()) with
+            | [] -> ()
+            | lines ->
+                Check.fail "checkpoint"
+                    (String.Join(" ", lines)
+                     + " A resumed run is the continuation of the one that made the checkpoint only with its options, loss and data: resume with those, or, to change them deliberately (fine-tuning), resume from Checkpoint.withoutSetup checkpoint.")
+        | None -> ()
 
 /// The trainer: a loop of (draw a batch, take a step on it) that is a pure function of its
 /// options, data, starting parameters and seed. It drives a backend through `ITrainingSession`
@@ -164,9 +293,10 @@ module Trainer =
     /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
     /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` and `start.Initial` are
     /// not read. `initial` is the first run's starting model (the result's checkpoint carries it),
-    /// flattened by `flat` only when the growth rule needs L0.
+    /// flattened by `flat` only when the growth rule needs L0. The result's checkpoint records
+    /// `setup ()`, asked once the session has confirmed its data.
     let private runOnce (options: TrainingOptions) (hooks: TrainingHooks) (session: ITrainingSession) (lastGood: float[] -> obj) (initialLossBad: float -> unit)
-                        (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (start: Checkpoint<float[]>) : TrainingResult<'M> =
+                        (snapshot: unit -> 'M) (ofFlat: float[] -> 'M) (initial: 'M) (flat: 'M -> float[]) (setup: unit -> TrainingSetup) (start: Checkpoint<float[]>) : TrainingResult<'M> =
         let n = session.SampleCount
         let stepsMax, b, sampling =
             match options.Batching with
@@ -468,14 +598,15 @@ module Trainer =
               EpochLossSum = (if remaining.Length = 0 then 0.0 else lossSum)
               EpochSamples = (if remaining.Length = 0 then 0 else samples)
               LossBaseline = baseline
-              Initial = initial }
+              Initial = initial
+              TrainedWith = Some (setup ()) }
           Backend = session.Backend }
 
     /// `runOnce`, where an exception leaves only once the session has confirmed its data (an error
     /// from data changed in place since the session's cached copy was made is StaleDataException:
     /// the run is to be made again on a fresh session, which raises the error the data deserve).
-    let private run options hooks (session: ITrainingSession) lastGood initialLossBad snapshot ofFlat initial flat start =
-        try runOnce options hooks session lastGood initialLossBad snapshot ofFlat initial flat start
+    let private run options hooks (session: ITrainingSession) lastGood initialLossBad snapshot ofFlat initial flat setup start =
+        try runOnce options hooks session lastGood initialLossBad snapshot ofFlat initial flat setup start
         with e ->
             match e with
             | :? StaleDataException -> reraise ()
@@ -484,11 +615,17 @@ module Trainer =
     /// Continues training a parameter vector from a checkpoint, with progress hooks, on the
     /// reference backend (an `Objective` is a function, which no other backend can run). With the
     /// same options and objective, the result equals bit for bit that of a run never interrupted.
+    /// A checkpoint that records its setup (`TrainedWith`) is resumed only with the options it was
+    /// trained with (update rule, decay, clipping, schedule, batching, seed), as many samples and a
+    /// validation function as it had: else ArgumentException (ParamName "checkpoint") names each
+    /// difference with both values (the objective, a function, is not compared).
     let resumeVectorWith (hooks: TrainingHooks) (options: TrainingOptions) (objective: Objective) (checkpoint: Checkpoint<float[]>) : TrainingResult<float[]> =
         Check.notNull "objective" (box objective)
         Check.positiveInt "SampleCount" objective.SampleCount
         validateOptions options objective.Validation.IsSome
         Check.notNull "checkpoint" (box checkpoint)
+        let setup () = TrainingSetup.ofOptions options objective.SampleCount objective.Validation.IsSome None
+        TrainingSetup.check checkpoint.TrainedWith setup
         Check.notNull "parameters" checkpoint.Model
         let state = checkStart options objective.SampleCount checkpoint.Model.Length 0 false checkpoint.Model.Length checkpoint
         Check.notNull "checkpoint.Initial" checkpoint.Initial
@@ -499,7 +636,7 @@ module Trainer =
         // A loss that is not finite at the starting parameters, before any step: no step size is to blame.
         let initialLossBad (loss: float) =
             Check.fail "objective" (sprintf "The objective's loss at the starting parameters is %g, before any step (so no step size is to blame): check the objective and the starting parameters." loss)
-        run options hooks s box initialLossBad (fun () -> s.Parameters()) id checkpoint.Initial id checkpoint
+        run options hooks s box initialLossBad (fun () -> s.Parameters()) id checkpoint.Initial id setup checkpoint
 
     /// Trains a parameter vector theta0 (not changed) on an objective, with progress hooks.
     /// Raises TrainingDivergedException (LastGood: a float[]) when the loss or a parameter
@@ -575,6 +712,13 @@ module Trainer =
     /// conversion of x and check it while they train; a run that finds x changed in place since
     /// is made again on it before anything leaves the trainer (with `TrainingHooks.ShouldStop`'s
     /// answers to the dropped run given again; docs/backends.md).
+    /// A checkpoint that records its setup (`TrainedWith`) is resumed only with the options, loss
+    /// and data it was trained with (update rule, decay, clipping, schedule, batching, seed; the
+    /// loss; the training and validation data's shapes and values, by fingerprint): else
+    /// ArgumentException (ParamName "checkpoint") names each difference with both values. The
+    /// backend, the limits and stopping rules, and the history's options may change;
+    /// `Checkpoint.withoutSetup` drops the record to change the rest deliberately. The result's
+    /// checkpoint records this run's setup.
     let resumeWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (checkpoint: Checkpoint<Network>) : TrainingResult<Network> =
         Check.notNull "checkpoint" (box checkpoint)
         let net = checkpoint.Model
@@ -588,6 +732,13 @@ module Trainer =
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
         NetworkData.check (backend <> Backend.Kernels) loss data net
+        // The data's records (fingerprints: one read of each matrix), made when a checkpoint's
+        // record or the reference backend needs them (the kernels have theirs from their conversions).
+        let records = lazy (NetworkData.records data)
+        let setupOf (training: DataRecord, validation: DataRecord option) =
+            TrainingSetup.ofOptions options data.Inputs.RowCount data.Validation.IsSome
+                (Some { Loss = loss; Data = training; Validation = validation })
+        TrainingSetup.check checkpoint.TrainedWith (fun () -> setupOf (records.Force()))
         checkBatchRows options.Batching data.Inputs.RowCount net
         // A fresh state of a rule whose buffers start at zero stays empty for the kernels (their
         // session starts empty buffers at zero); AdaGrad's accumulator starts at its s0.
@@ -644,7 +795,7 @@ module Trainer =
                         | None -> true
                     else hooks.ShouldStop () }
         let attempt (lazyCheck: bool) =
-            let session, snapshot =
+            let session, snapshot, dataRecords =
                 match backend with
                 | Backend.Kernels ->
                     let full = (options.Batching = Batching.FullBatch)
@@ -655,10 +806,13 @@ module Trainer =
                     let cap = max (batchCap options.Batching data.Inputs.RowCount) pending
                     KernelSessions.create options.Optimizer options.Seed loss data net cap full None state lazyCheck
                 | _ ->
+                    // Fingerprinted before the session copies the data: the values it trains on.
+                    let trained = records.Force()
                     let session = NetworkData.referenceSession options.Optimizer options.Seed loss data net flat.Model state
-                    session, (fun () -> toNet net (session.Parameters()))
+                    session, (fun () -> toNet net (session.Parameters())), (fun () -> trained)
             let hooks = if lazyCheck then recording else replaying
-            try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet flat finally session.Dispose()
+            try run options hooks session (toNet net >> box) initialLossBad snapshot (toNet net) checkpoint.Initial ofNet (dataRecords >> setupOf) flat
+            finally session.Dispose()
         try attempt true
         with :? StaleDataException ->
             Restarts.Count <- Restarts.Count + 1

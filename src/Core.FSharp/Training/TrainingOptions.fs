@@ -21,6 +21,53 @@ type EarlyStopping =
     /// A copy with another minimum improvement.
     member this.WithMinDelta(minDelta) = { this with MinDelta = minDelta }
 
+/// The data of a network run as its checkpoint records them: their shape and the fingerprints of
+/// their values (`Layout.Fingerprint` of each matrix's values, column by column: the same values
+/// give the same fingerprint on every machine, a change of any one value always changes it, and
+/// other changes go unseen with a chance of about 2^-64).
+type DataRecord =
+    { /// The number of rows (samples).
+      Rows: int
+      /// The number of input columns.
+      InputWidth: int
+      /// The number of target columns.
+      TargetWidth: int
+      /// The fingerprint of the inputs' values.
+      InputsFingerprint: uint64
+      /// The fingerprint of the targets' values.
+      TargetsFingerprint: uint64 }
+
+/// What a network run trained on, as its checkpoint records it.
+type NetworkSetup =
+    { /// The loss.
+      Loss: Loss
+      /// The training data.
+      Data: DataRecord
+      /// The validation data, when the run had a validation set.
+      Validation: DataRecord option }
+
+/// How a run trained, as its checkpoint records it: what a resumed run must share with the run
+/// that made the checkpoint to be its continuation (a resume that differs in any of it is refused;
+/// `Checkpoint.withoutSetup` drops the record to change it deliberately). What is meant to change
+/// between runs is not part of it: the epoch and step limits, the other stopping rules, the
+/// history's options, the divergence factor and the backend.
+type TrainingSetup =
+    { /// The update rule with its constants, L2 weight decay and clipping.
+      Optimizer: OptimizerSettings
+      /// The step-size schedule.
+      Schedule: Schedule
+      /// The batching: its mode, batch size and sampling.
+      Batching: Batching
+      /// The seed (of the batches' generator and of dropout's masks).
+      Seed: int64
+      /// The number of training samples n.
+      SampleCount: int
+      /// Whether the run had a validation set (for a parameter vector: a validation function).
+      HasValidation: bool
+      /// A network run's loss and data (None for a parameter vector's `Objective`, a function whose
+      /// data the trainer does not see).
+      Network: NetworkSetup option }
+
 /// The hyperparameters of a training run. Every stopping rule that is set is checked; the first
 /// that fires stops training and is named in the result.
 type TrainingOptions =
@@ -197,7 +244,8 @@ type BestSoFar<'Model> =
 
 /// Everything needed to continue training exactly where it stopped: resuming from a checkpoint
 /// with the same options and data gives, bit for bit, what an uninterrupted run gives. It holds
-/// only plain values (parameters, arrays, counters, the generator's four words), so it can be saved.
+/// only plain values (parameters, arrays, counters, the generator's four words, the setup it was
+/// trained with), so it can be saved.
 type Checkpoint<'Model> =
     { /// The parameters after the last step.
       Model: 'Model
@@ -230,7 +278,12 @@ type Checkpoint<'Model> =
       /// The parameters the first run started from, carried through every resume (a reference,
       /// not a copy): where the growth rule measures L0 when it first needs it, so that a resumed
       /// run measures the L0 an uninterrupted run would.
-      Initial: 'Model }
+      Initial: 'Model
+      /// How the run that made the checkpoint trained: a resume whose options, loss or data differ
+      /// from it is refused (ArgumentException, ParamName "checkpoint"). None for a run's start
+      /// (`Checkpoint.start`), a checkpoint file from before the record, or a checkpoint whose
+      /// record was dropped (`Checkpoint.withoutSetup`): resuming it is not checked.
+      TrainedWith: TrainingSetup option }
 
 /// What a training run returns.
 type TrainingResult<'Model> =
