@@ -201,7 +201,7 @@ public sealed class Pipeline
     /// A low-latency predictor for one row of raw features at a time (scaling, the network on the
     /// kernels, a classifier's class probabilities or a regressor's value in the target's units), with its
     /// own copies: the span overloads allocate nothing for a pipeline without text columns or imputation.
-    /// Thread-safe.
+    /// Thread-safe (calls are serialised by a lock; for parallel throughput, give each thread its own predictor).
     /// </summary>
     public PipelinePredictor CreatePredictor(Backend backend = Backend.Auto) =>
         new(FN.PipelinePredictorModule.createWith(backend.ToCore(), Core), ClassNames);

@@ -153,7 +153,7 @@ public sealed class Network
     /// A low-latency predictor for one sample at a time, with a private copy of the parameters (this network is
     /// not changed): <c>Predict(x, output)</c> writes the outputs for one sample, the values of <see cref="Predict(double[,], Backend)"/>
     /// on a one-row batch (to rounding on the kernels backend, whose single-row products add in another order), and on the kernels backend allocates nothing (the reference backend's, for a network the kernels
-    /// do not run, builds its matrices on each call). Thread-safe.
+    /// do not run, builds its matrices on each call). Thread-safe (calls are serialised by a lock; for parallel throughput, give each thread its own predictor).
     /// </summary>
     public Predictor CreatePredictor(Backend backend = Backend.Auto) => new(FN.NetworkModule.predictorWith(backend.ToCore(), Core));
 

@@ -4,7 +4,7 @@ namespace FunctionalNN;
 
 /// <summary>
 /// A single-sample predictor (<see cref="Network.CreatePredictor"/>): a network's outputs for one sample at a
-/// time with low latency, from a private copy of its parameters. Thread-safe; on the kernels backend (the default wherever it runs the network) the span overloads (double and float)
+/// time with low latency, from a private copy of its parameters. Thread-safe (calls are serialised by a lock; for parallel throughput, give each thread its own predictor); on the kernels backend (the default wherever it runs the network) the span overloads (double and float)
 /// allocate nothing; the reference backend's predictor (a network with a custom block or the step activation) builds its
 /// matrices on each call.
 /// </summary>
@@ -77,7 +77,7 @@ public sealed class Predictor
 /// <summary>
 /// A single-row predictor of a <see cref="Pipeline"/> (<see cref="Pipeline.CreatePredictor"/>): one row of raw
 /// features at a time, scaled as the pipeline scales them, through the network's single-sample predictor.
-/// Thread-safe; on the kernels backend the span overloads allocate nothing for a pipeline without text columns or
+/// Thread-safe (calls are serialised by a lock; for parallel throughput, give each thread its own predictor); on the kernels backend the span overloads allocate nothing for a pipeline without text columns or
 /// imputation (the reference backend's predictor builds its matrices on each call).
 /// </summary>
 public sealed class PipelinePredictor
