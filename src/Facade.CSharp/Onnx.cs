@@ -73,8 +73,10 @@ public static class OnnxModel
 
     /// <summary>Reads a pipeline the library exported back: the same preprocessing (imputation, one-hot columns),
     /// scaling, network (bit for bit), loss, feature, class and target names.</summary>
-    /// <exception cref="OnnxFormatException">Not such an export, or a file that differs from what the exporter
-    /// writes for the pipeline its metadata describes (naming the first node that differs).</exception>
+    /// <exception cref="OnnxFormatException">Not such an export, metadata that contradicts the rest of the file (an empty
+    /// target_name, a classification loss on a regressor, scaler kind none over a scaler that scales), or a file that
+    /// differs from what the exporter writes for the pipeline its metadata describes (naming the first node or the
+    /// metadata entry that differs).</exception>
     public static Pipeline ImportPipeline(string path) => new(Errors.Run(() => FN.Onnx.loadPipeline(path)));
 
     /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>

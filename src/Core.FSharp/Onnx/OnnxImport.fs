@@ -693,6 +693,12 @@ module internal OnnxImport =
             meta.[e.Key] <- e.Value
         meta
 
+    /// The metadata keys the exporter writes for a pipeline (OnnxExport.pipelineModelCapped) and
+    /// readPipeline reads.
+    let private pipelineMetadataKeys =
+        [ "functional_nn.kind"; "functional_nn.precision"; "feature_names"; "target_name"; "loss"; "class_names"
+          "categories"; "missing"; "unknown_category"; "scaler_kind"; "target_scaler_kind" ]
+
     let private isPipelineModel (model: ModelProto) =
         model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
 
@@ -761,11 +767,15 @@ module internal OnnxImport =
     /// Reads a pipeline the library exported (OnnxExport.pipelineModel) back into a pipeline:
     /// the names, the loss and the preprocessor's categories and policies from the metadata, the
     /// fill values, the scaler and the target scaler from their initialisers, the network from
-    /// its chain of layers (read as `read` reads a network). The file is then accepted only when
+    /// its chain of layers (read as `read` reads a network). The metadata must agree with the rest
+    /// where that is decidable (a non-empty target_name; mse or half_mse for a regressor; scaler
+    /// kind none only over offset 0 and scale 1; standard against minmax, or one fill policy
+    /// against another, the stored values cannot tell). The file is then accepted only when
     /// it is exactly what the exporter writes for that pipeline at the file's opset (every node,
-    /// initialiser, input, output and function), so what an ONNX runtime computes with the file
+    /// initialiser, input, output, function, opset import and metadata entry the exporter writes,
+    /// spelled as it writes it), so what an ONNX runtime computes with the file
     /// is what the pipeline computes; anything else is an OnnxFormatException naming the first
-    /// node that differs, or, for a file without the guard for refused rows (the nodes
+    /// node or the metadata entry that differs, or, for a file without the guard for refused rows (the nodes
     /// 'refused.*', written by versions of the library before it), saying so and to export the
     /// pipeline again from its .fnn model.
     let readPipeline (bytes: byte[]) : Pipeline =
@@ -800,7 +810,14 @@ module internal OnnxImport =
         let classNames = json "class_names" strings [||]
         if featureNames |> Array.exists isNull || classNames |> Array.exists isNull then bad "The pipeline's metadata holds a null feature or class name."
         let targetName = text "target_name"
+        // What the metadata says must agree with the rest of the file where that is decidable: the
+        // exporter writes the target column's name (never empty), and a regressor's loss is one of
+        // the losses a regressor trains with (PipelineFit.checkTask); a classifier trains with any.
+        if targetName = "" then
+            bad "The pipeline's metadata 'target_name' is empty; the exporter writes the target column's name there, which the pipeline reads its target by."
         let loss = parsed "loss" Loss.tryParse None
+        if classNames.Length = 0 && not (loss = Loss.MeanSquaredError || loss = Loss.HalfMeanSquaredError) then
+            bad (sprintf "The pipeline's metadata 'loss' is '%s', a classification loss, but the pipeline is a regressor (its metadata has no class names, and it has the initialisers 'target.offset' and 'target.scale'); a regressor's loss is mse or half_mse." meta.["loss"])
         let precision = parsed "functional_nn.precision" Precision.tryParse None
         let categories = json "categories" stringArrays (Array.create featureNames.Length [||])
         if categories |> Array.exists (fun c -> isNull c || Array.exists isNull c) then bad "The pipeline's metadata 'categories' holds null."
@@ -819,18 +836,35 @@ module internal OnnxImport =
         let part (what: string) (make: unit -> 'a) =
             try make ()
             with :? ArgumentException as e -> bad (sprintf "The pipeline's %s is not valid: %s" what (plain e))
+        // A scaler whose kind is "none" (no scaling) has offset 0 and scale 1 in every column; for the
+        // other kinds the values alone do not say how they were fitted (standard and minmax both
+        // give an offset and a positive scale per column), so only "none" is checked against them.
+        let checkKind (key: string) (offsetName: string) (scaleName: string) (kind: ScalingKind) (offset: float[]) (scale: float[]) =
+            if kind = ScalingKind.Identity then
+                match Seq.zip offset scale |> Seq.tryFindIndex (fun (o, s) -> o <> 0.0 || s <> 1.0) with
+                | Some j ->
+                    let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+                    bad (sprintf "The pipeline's metadata '%s' is '%s' (no scaling), but the initialisers '%s' and '%s' scale column %d (offset %s, scale %s); a scaler of kind none has offset 0 and scale 1 in every column." key meta.[key] offsetName scaleName j (r offset.[j]) (r scale.[j]))
+                | None -> ()
         let fill = match vector "impute.fill" with Some v -> v | None -> [||]
         let preprocessor = part "preprocessor" (fun () -> Preprocessor.create categories missing fill unknown)
         let scaler =
             match vector "scaler.offset", vector "scaler.scale" with
-            | Some o, Some s -> part "scaler" (fun () -> Scaler.create scalerKind o s)
+            | Some o, Some s ->
+                let scaler = part "scaler" (fun () -> Scaler.create scalerKind o s)
+                checkKind "scaler_kind" "scaler.offset" "scaler.scale" scalerKind o s
+                scaler
             | None, None -> { Scaler.identity preprocessor.OutputWidth with Kind = scalerKind }
             | _ -> bad "The pipeline has one of the initialisers 'scaler.offset' and 'scaler.scale' but not the other."
         let targetScaler =
             if classNames.Length > 0 then Scaler.identity 0
             else
                 match vector "target.offset", vector "target.scale" with
-                | Some o, Some s -> part "target scaler" (fun () -> Scaler.create targetKind o s)
+                | Some o, Some s ->
+                    let scaler = part "target scaler" (fun () -> Scaler.create targetKind o s)
+                    // (Without the key the kind is standard, which any values agree with.)
+                    checkKind "target_scaler_kind" "target.offset" "target.scale" targetKind o s
+                    scaler
                 | _ -> bad "The pipeline is a regressor (no class names) but lacks the initialisers 'target.offset' and 'target.scale'."
         // The network: the nodes the exporter names "network.layer<i>...", in order, as one chain.
         let graph = model.Graph
@@ -873,4 +907,18 @@ module internal OnnxImport =
         if not (g.Output.Equals e.Output) then bad "The graph's outputs are not what the exporter writes for this pipeline's loss and classes."
         if not (model.Functions.Equals expected.Functions) then bad "The model's functions are not what the exporter writes for this pipeline's activations."
         if not (model.OpsetImport.Equals expected.OpsetImport) then bad "The model's opset imports are not what the exporter writes."
+        // The metadata: each entry the exporter writes for this pipeline, with the same value (the
+        // same spelling), and none of the entries the importer reads that the exporter would not
+        // write for it (target_scaler_kind on a classifier, say). Other keys (notes a tool adds) pass.
+        let shown (v: string) = if v.Length <= 120 then v else v.Substring(0, 120) + "..."
+        let written = HashSet<string>(StringComparer.Ordinal)
+        for entry in expected.MetadataProps do
+            written.Add entry.Key |> ignore
+            match meta.TryGetValue entry.Key with
+            | true, v when v = entry.Value -> ()
+            | true, v -> bad (sprintf "The pipeline's metadata '%s' is '%s', but the exporter writes '%s' there for the pipeline the file describes." entry.Key (shown v) (shown entry.Value))
+            | _ -> bad (sprintf "The pipeline's metadata has no '%s', which the exporter writes ('%s') for the pipeline the file describes." entry.Key (shown entry.Value))
+        for key in pipelineMetadataKeys do
+            if meta.ContainsKey key && not (written.Contains key) then
+                bad (sprintf "The pipeline's metadata has '%s', which the exporter does not write for the pipeline the file describes (a %s)." key (if classNames.Length > 0 then "classifier" else "regressor"))
         pipeline
