@@ -1522,5 +1522,32 @@ let tests =
                         Expect.stringContains e.Message fragment what
                     | e -> failtestf "%s: expected ArgumentException, got %O" what e
             }
+            test "a Dropout whose mask output nothing reads imports and predicts as ONNX Runtime runs it; a mask a node reads or the graph gives is refused, naming it" {
+                // A review: Gemm -> Dropout(z) -> [y, mask] at opset 13, mask unread, was refused as "used".
+                let withMask (opset: int) (edit: ModelProto -> unit) =
+                    let m = parse (Onnx.exportNetwork opset sampleNetwork)
+                    let drop = NodeProto(Name = "l", OpType = "Dropout")
+                    drop.Input.Add "layer0.a"
+                    drop.Output.Add [ "dropped"; "mask" ]
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.[3].Input.[0] <- "dropped"
+                    edit m
+                    bytesOf m
+                let x = Generators.m [ [ 0.5; -1.0; 2.0 ]; [ 1.5; 0.0; -2.0 ] ]
+                for opset in [ 13; 17 ] do
+                    let unused = withMask opset ignore
+                    // Expected: layer 0, a dropout block at ONNX's default ratio 0.5, layer 1.
+                    Expect.equal (Onnx.importNetwork unused).Network.Blocks [ sampleNetwork.Blocks.[0]; Block.Dropout 0.5; sampleNetwork.Blocks.[1] ] (sprintf "opset %d: the blocks" opset)
+                    expectClose 1e-12 (sprintf "opset %d: ONNX Runtime" opset) (floats (ortRun unused "input" false x) "output") (Network.predict sampleNetwork x)
+                let read = withMask 13 (fun m ->
+                    let cast = NodeProto(Name = "use_mask", OpType = "Cast")
+                    cast.Input.Add "mask"
+                    cast.Output.Add "mask_double"
+                    cast.Attribute.Add(AttributeProto(Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = 11L))
+                    m.Graph.Node.Add cast)
+                expectImportError read "l" "Dropout" "declares a mask output 'mask' that node 'use_mask' (Cast) reads" "a mask a node reads"
+                let given = withMask 13 (fun m -> m.Graph.Output.[0].Name <- "mask")
+                expectImportError given "l" "Dropout" "declares a mask output 'mask' that is an output of the graph" "a mask the graph gives"
+            }
         ]
     ]

@@ -123,6 +123,10 @@ module internal OnnxImport =
           Functions: Dictionary<string, FunctionProto>
           /// The default domain's opset of the model.
           Opset: int
+          /// For each value some node of the graph reads, the first such node.
+          Readers: Dictionary<string, NodeProto>
+          /// The graph's output names.
+          GraphOutputs: HashSet<string>
           /// The values the initialisers and Constant nodes read so far hold (their data, not their
           /// declared shapes).
           mutable Stored: int64
@@ -388,7 +392,8 @@ module internal OnnxImport =
     /// Dropout at inference: a dropout block (the identity when predicting, dropping at its rate
     /// when trained further). The rate is the constant ratio input (opset 12+, FLOAT or DOUBLE),
     /// the ratio attribute (older opsets) or ONNX's default 0.5; a ratio attribute at opset 12+,
-    /// or a second input before 12, is refused (not a valid model of its opset).
+    /// or a second input before 12, is refused (not a valid model of its opset). A mask output is
+    /// read when no node reads it and it is not a graph output (it changes nothing at inference).
     let private dropout (ctx: Context) (s: State) (node: NodeProto) =
         // Dropout-12 made the ratio an input (with training_mode and the attribute seed); before,
         // the ratio is an attribute and the data the one input. A file mixing the two is not a
@@ -409,7 +414,16 @@ module internal OnnxImport =
             match ctx.Constants.TryGetValue node.Input.[2] with
             | true, t when t.DataType = boolType && (t.Int32Data.Count = 1 && t.Int32Data.[0] = 0 || t.HasRawData && t.RawData.Length = 1 && t.RawData.[0] = 0uy) -> ()
             | _ -> fail node "its training_mode is not the constant false; the importer reads Dropout at inference only."
-        if node.Output.Count = 2 && node.Output.[1] <> "" then fail node "its mask output is used; the importer reads Dropout at inference only."
+        // A mask output that nothing reads (declared, as some exporters write it) changes nothing at
+        // inference; one that a node reads or the graph gives is refused.
+        if node.Output.Count = 2 && node.Output.[1] <> "" then
+            let mask = node.Output.[1]
+            match ctx.Readers.TryGetValue mask with
+            | true, reader ->
+                fail node (sprintf "it declares a mask output '%s' that node '%s' (%s) reads; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask reader.Name reader.OpType)
+            | _ ->
+                if ctx.GraphOutputs.Contains mask then
+                    fail node (sprintf "it declares a mask output '%s' that is an output of the graph; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask)
         let rate =
             if node.Input.Count >= 2 && node.Input.[1] <> "" then
                 match ctx.Constants.TryGetValue node.Input.[1] with
@@ -639,7 +653,12 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
-        { Constants = constants; Functions = functions; Opset = opset
+        let readers = Dictionary<string, NodeProto>()
+        for n in graph.Node do
+            for i in n.Input do
+                if i <> "" && not (readers.ContainsKey i) then readers.[i] <- n
+        let outputs = HashSet<string>(graph.Output |> Seq.map (fun o -> o.Name))
+        { Constants = constants; Functions = functions; Opset = opset; Readers = readers; GraphOutputs = outputs
           Stored = constants.Values |> Seq.sumBy storedValues; Read = 0L }
 
     /// Reads the nodes in order as one chain from the state's current value, each by its entry
