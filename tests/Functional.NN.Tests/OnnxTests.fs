@@ -1549,5 +1549,67 @@ let tests =
                 let given = withMask 13 (fun m -> m.Graph.Output.[0].Name <- "mask")
                 expectImportError given "l" "Dropout" "declares a mask output 'mask' that is an output of the graph" "a mask the graph gives"
             }
+            test "a negative running variance is named as the node's variance input and its tensor (BatchNormalization, BatchNorm_double)" {
+                // A review: "runningVariance holds a negative value" named the library's field, not the file's input.
+                let negativeAt (k: int) (m: ModelProto) (op: string) =
+                    let n = m.Graph.Node |> Seq.find (fun n -> n.OpType = op)
+                    let i = m.Graph.Initializer |> Seq.findIndex (fun t -> t.Name = n.Input.[4])
+                    let t = m.Graph.Initializer.[i]
+                    let dims, values, et = OnnxImport.tensorValues null t
+                    values.[k] <- -1.0
+                    m.Graph.Initializer.[i] <- OnnxCommon.tensor t.Name et (dims |> Array.map int |> List.ofArray) values
+                    n.Name, t.Name
+                let torch = parse (File.ReadAllBytes(fixture "torch_batchnorm_f64.onnx"))
+                let node, tensor = negativeAt 1 torch "BatchNormalization"
+                expectImportError (bytesOf torch) node "BatchNormalization" (sprintf "its variance input 'input_var' (the tensor '%s') holds -1 at element 1; a variance is at least 0." tensor) "torch's DOUBLE BatchNormalization"
+                let withBatchNorm = Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(4, Activation.Identity)); BlockSpec.BatchNorm; BlockSpec.Dense (LayerSpec.Of(2, Activation.Identity)) ] 3L
+                for precision, op, input in [ Precision.Float64, "BatchNorm_double", "'var'"; Precision.Float32, "BatchNormalization", "'input_var'" ] do
+                    let m = parse (Onnx.exportNetwork 17 (Network.withPrecision precision withBatchNorm))
+                    let node, tensor = negativeAt 2 m op
+                    expectImportError (bytesOf m) node op (sprintf "its variance input %s (the tensor '%s') holds -1 at element 2" input tensor) (Precision.name precision)
+            }
+            test "a graph of activations alone says it has no layer that fixes the width, in ONNX's operators" {
+                // A review: Relu alone on a declared width of 3 said "No block fixes the network's width: add a dense layer ...".
+                let m = ModelProto(IrVersion = 8L)
+                m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = 13L))
+                let value (name: string) =
+                    let shape = TensorShapeProto()
+                    shape.Dim.Add(TensorShapeProto.Types.Dimension(DimParam = "N"))
+                    shape.Dim.Add(TensorShapeProto.Types.Dimension(DimValue = 3L))
+                    ValueInfoProto(Name = name, Type = TypeProto(TensorType = TypeProto.Types.Tensor(ElemType = 11, Shape = shape)))
+                let g = GraphProto(Name = "relu")
+                g.Input.Add(value "x")
+                g.Output.Add(value "y")
+                let relu = NodeProto(Name = "r", OpType = "Relu")
+                relu.Input.Add "x"
+                relu.Output.Add "y"
+                g.Node.Add relu
+                m.Graph <- g
+                match importError (bytesOf m) with
+                | Some e ->
+                    Expect.stringContains e.Message "The graph has no layer that fixes the network's width (a Gemm, a MatMul, a BatchNormalization, a LayerNormalization" "in ONNX's operators"
+                    Expect.isFalse (e.Message.Contains "No block fixes") "not the core's words"
+                | None -> failtest "imported"
+            }
+            test "a call of the library's function that the model does not define says so" {
+                // A review: Step_float called with no function in the model said the definition "is not the library's".
+                let net = Network.init 2 [ LayerSpec.Of(2, Activation.Step) ] 1L |> Network.withPrecision Precision.Float32
+                let m = parse (Onnx.exportNetwork 17 net)
+                let call = m.Graph.Node |> Seq.find (fun n -> n.OpType = "Step_float")
+                m.Functions.Clear()
+                expectImportError (bytesOf m) call.Name "Step_float" "the model defines no function Step_float of domain 'ai.functional_nn' (it defines none there)" "no function"
+            }
+            test "empty bytes are said to be empty, not a model without a graph" {
+                let empty = [||] : byte[]
+                for what, read in [ "importNetwork", (fun () -> Onnx.importNetwork empty |> ignore)
+                                    "importPipeline", (fun () -> Onnx.importPipeline empty |> ignore)
+                                    "isPipeline", (fun () -> Onnx.isPipeline empty |> ignore) ] do
+                    match Expect.throwsC read id with
+                    | :? OnnxFormatException as e -> Expect.stringContains e.Message "The bytes are empty (0 bytes)" what
+                    | e -> failtestf "%s: expected OnnxFormatException, got %O" what e
+                match Expect.throwsC (fun () -> FunctionalNN.OnnxModel.Import(empty) |> ignore) id with
+                | :? FunctionalNN.OnnxFormatException as e -> Expect.stringContains e.Message "The bytes are empty (0 bytes)" "OnnxModel.Import"
+                | e -> failtestf "OnnxModel.Import: expected the facade's OnnxFormatException, got %O" e
+            }
         ]
     ]

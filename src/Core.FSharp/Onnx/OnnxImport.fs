@@ -471,8 +471,14 @@ module internal OnnxImport =
             | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
             | None -> ()
 
-    /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
-    let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
+    /// A batch normalisation block from its parts (ArgumentException becomes this node's error). The
+    /// variance is the node's input `varInput` (ONNX's name for it, "input_var" or "var"), checked
+    /// here so that a negative value is named in the file's terms.
+    let private pushBatchNorm (s: State) (node: NodeProto) (varInput: string) scale shift mean (var: Vector<float>) (momentum: float) (epsilon: float) =
+        match Seq.tryFindIndex (fun v -> v < 0.0) var with
+        | Some k ->
+            fail node (sprintf "its variance input %s (the tensor '%s') holds %s at element %d; a variance is at least 0." varInput node.Input.[4] (var.[k].ToString("R", CultureInfo.InvariantCulture)) k)
+        | None -> ()
         let bn =
             try BatchNorm.createWith scale shift mean var momentum epsilon
             with :? ArgumentException as e -> fail node (plain e)
@@ -504,7 +510,7 @@ module internal OnnxImport =
         checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let vec i what = featureVector ctx s node i what width
-        pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+        pushBatchNorm s node "'input_var'" (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
 
     /// A layer normalisation block from its parts.
     let private pushLayerNorm (s: State) (node: NodeProto) scale shift (epsilon: float) =
@@ -575,7 +581,7 @@ module internal OnnxImport =
                     node.DocString.Split(' ')
                     |> Array.tryPick (fun p -> if p.StartsWith("momentum=", StringComparison.Ordinal) then (match Double.TryParse(p.Substring 9, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> Some m | _ -> None) else None)
                     |> Option.defaultValue 0.1
-                pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+                pushBatchNorm s node "'var'" (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
             else pushLayerNorm s node (vec 1 "scale") (vec 2 "bias") eps
         | Some canonical, true when f.Equals canonical ->
             let act, elemType =
@@ -589,7 +595,9 @@ module internal OnnxImport =
                     Activation.LeakyReLU values.[0], doubleType
             if elemType <> s.ElemType then fail node (sprintf "it computes in %s but the graph computes in %s." (typeName elemType) (typeName s.ElemType))
             activation act ctx s node
-        | Some _, _ -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
+        | Some _, false ->
+            fail node (sprintf "the model defines no function %s of domain '%s' (it defines %s there); the library's exporter writes the definition of each function it calls into the model, and a call without one is not a valid model." node.OpType domain (if ctx.Functions.Count = 0 then "none" else String.Join(", ", ctx.Functions.Keys |> Seq.sort)))
+        | Some _, true -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
         | None, _ -> fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
 
     /// The table: operator (of the default domain) -> reader.
@@ -619,6 +627,8 @@ module internal OnnxImport =
     /// of the default domain in range): the model and that opset.
     let private parseModel (bytes: byte[]) : ModelProto * int =
         Check.notNull "bytes" bytes
+        // Protobuf reads zero bytes as a model with nothing set: said as what it is, not as a model without a graph.
+        if bytes.Length = 0 then bad "The bytes are empty (0 bytes): there is no ONNX model in them."
         // A Functional.NN model file (under an .onnx name, say) is named as what it is, not as a damaged protobuf.
         if bytes.Length >= ModelContainer.magic.Length && ReadOnlySpan(bytes, 0, ModelContainer.magic.Length).SequenceEqual(ReadOnlySpan ModelContainer.magic) then
             bad "The bytes are a Functional.NN model file (they start with FNNMODEL), not an ONNX model: read them with the ModelFile functions (CLI: rename it to .fnn, the name the command line reads model files by)."
@@ -696,6 +706,10 @@ module internal OnnxImport =
     /// The network of a finished walk, in the graph's precision.
     let private networkOf (state: State) : Network =
         if List.isEmpty state.Blocks then bad "The graph has no block."
+        // Activations, Dropout and residual Adds of them keep whatever width they are given; a network
+        // needs a layer that fixes it (said in the graph's operators, before Network.ofBlocks says it in blocks').
+        if state.Blocks |> List.forall (fun b -> (Block.inputWidth b).IsNone) then
+            bad "The graph has no layer that fixes the network's width (a Gemm, a MatMul, a BatchNormalization, a LayerNormalization or the library's BatchNorm_double or LayerNorm_double): only activations, Dropout, Identity or residual Adds of them, which the importer cannot build a network of, whatever width the graph's input declares."
         let net =
             try Network.ofBlocks (List.rev state.Blocks)
             with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" (plain e))
