@@ -397,6 +397,33 @@ let withoutGuard (bytes: byte[]) =
     m.Graph.Initializer.Add inits
     bytesOf m
 
+/// A custom block written against the facade (the identity on two columns): ONNX export refuses
+/// every custom block.
+type private FacadeIdentity() =
+    inherit FunctionalNN.CustomBlock()
+    override _.Name = "same"
+    override _.InputSize = 2
+    override _.OutputSize = 2
+    override _.Forward(x: float[,], _training: bool) = Array2D.copy x
+    override _.Backward(_x: float[,], _y: float[,], g: float[,], _training: bool) = FunctionalNN.CustomBlockGradient(Array2D.copy g, [||])
+
+/// The text of the <exception cref="T:System.ArgumentException"> of a facade member in the facade's
+/// XML documentation (whitespace collapsed); `id` is the member's documentation id, and an
+/// <inheritdoc cref> (as C# writes for an extension member) is followed to the documented member.
+let facadeArgumentDoc (id: string) : string =
+    let doc = Xml.Linq.XDocument.Load(Path.ChangeExtension(typeof<FunctionalNN.Network>.Assembly.Location, ".xml"))
+    let members = doc.Descendants(Xml.Linq.XName.Get "member") |> Seq.map (fun m -> m.Attribute(Xml.Linq.XName.Get "name").Value, m) |> dict
+    let rec find (name: string) =
+        let m = members.[name]
+        match m.Element(Xml.Linq.XName.Get "inheritdoc") with
+        | null -> m
+        | parent -> find (parent.Attribute(Xml.Linq.XName.Get "cref").Value)
+    find id
+    |> fun m -> m.Elements(Xml.Linq.XName.Get "exception")
+    |> Seq.filter (fun e -> e.Attribute(Xml.Linq.XName.Get "cref").Value = "T:System.ArgumentException")
+    |> Seq.map (fun e -> Text.RegularExpressions.Regex.Replace(e.Value, "\\s+", " "))
+    |> String.concat " "
+
 [<Tests>]
 let tests =
     testList "ONNX" [
@@ -1610,6 +1637,66 @@ let tests =
                 match Expect.throwsC (fun () -> FunctionalNN.OnnxModel.Import(empty) |> ignore) id with
                 | :? FunctionalNN.OnnxFormatException as e -> Expect.stringContains e.Message "The bytes are empty (0 bytes)" "OnnxModel.Import"
                 | e -> failtestf "OnnxModel.Import: expected the facade's OnnxFormatException, got %O" e
+            }
+            test "pipeline.ToOnnx() gives the bytes pipeline.ExportOnnx writes to a stream and to a file" {
+                let data = FunctionalNN.Dataset.FromArrays(array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ]; [ 3.0; 1.0 ] ], [| "a"; "b"; "a"; "b" |])
+                let p = FunctionalNN.Pipeline.Untrained(data)
+                for opset in [ 13; 17 ] do
+                    use stream = new MemoryStream()
+                    FunctionalNN.OnnxExtensions.ExportOnnx(p, (stream :> Stream), opset)
+                    let bytes = FunctionalNN.OnnxExtensions.ToOnnx(p, opset)
+                    Expect.equal bytes (stream.ToArray()) (sprintf "opset %d: the stream's bytes" opset)
+                    let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                    try
+                        FunctionalNN.OnnxExtensions.ExportOnnx(p, path, opset, false)
+                        Expect.equal bytes (File.ReadAllBytes path) (sprintf "opset %d: the file's bytes" opset)
+                    finally File.Delete path
+                    Expect.equal (FunctionalNN.OnnxModel.ImportPipeline(bytes).Describe()) (p.Describe()) (sprintf "opset %d: reads back" opset)
+                Expect.equal (FunctionalNN.OnnxExtensions.ToOnnx(p)) (FunctionalNN.OnnxExtensions.ToOnnx(p, FunctionalNN.OnnxModel.DefaultOpset)) "the default opset"
+            }
+            test "the facade's ONNX exports throw ArgumentException with the ParamName their XML docs give for each case" {
+                // A review: ToOnnx() had no <exception> docs, nor pipeline.ExportOnnx(Stream); network.ExportOnnx left out
+                // the custom block and the float32 layer normalisation below opset 17. Each case is run, and the ParamName
+                // it throws must be the one under which the member's docs name the case.
+                let net = FunctionalNN.NetworkBuilder(2).Dense(2, FunctionalNN.Activation.Tanh).Seed(1L).Build()
+                let custom = FunctionalNN.NetworkBuilder(2).Dense(2, FunctionalNN.Activation.Tanh).Add(new FacadeIdentity()).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+                let layerNorm32 = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Tanh).LayerNorm().Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Precision(FunctionalNN.Precision.Float32).Build()
+                let data = FunctionalNN.Dataset.FromArrays(array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ]; [ 3.0; 1.0 ] ], [| "a"; "b"; "a"; "b" |])
+                let pipeline = FunctionalNN.Pipeline.Untrained(data)
+                let pipelineLayerNorm32 = FunctionalNN.Pipeline.Untrained(data, FunctionalNN.PipelineOptions(Normalization = FunctionalNN.Normalization.Layer, Precision = FunctionalNN.Precision.Float32))
+                let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                let toStream (f: Stream -> unit) () = use s = new MemoryStream() in f s
+                let networkMembers =
+                    [ "M:FunctionalNN.OnnxExtensions.ToOnnx(FunctionalNN.Network,System.Int32)", (fun (n: FunctionalNN.Network) opset () -> FunctionalNN.OnnxExtensions.ToOnnx(n, opset) |> ignore)
+                      "M:FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Network,System.IO.Stream,System.Int32)", (fun n opset -> toStream (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(n, s, opset)))
+                      "M:FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Network,System.String,System.Int32,System.Boolean)", (fun n opset () -> FunctionalNN.OnnxExtensions.ExportOnnx(n, path, opset, false)) ]
+                let pipelineMembers =
+                    [ "M:FunctionalNN.OnnxExtensions.ToOnnx(FunctionalNN.Pipeline,System.Int32)", (fun (p: FunctionalNN.Pipeline) opset () -> FunctionalNN.OnnxExtensions.ToOnnx(p, opset) |> ignore)
+                      "M:FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Pipeline,System.IO.Stream,System.Int32)", (fun p opset -> toStream (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(p, s, opset)))
+                      "M:FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Pipeline,System.String,System.Int32,System.Boolean)", (fun p opset () -> FunctionalNN.OnnxExtensions.ExportOnnx(p, path, opset, false)) ]
+                // (member, the call, the case as the docs name it, the ParamName expected: the argument at fault)
+                let cases =
+                    [ for memberId, call in networkMembers do
+                        yield memberId, call net 11, "opset outside 13..17", "opset"
+                        yield memberId, call layerNorm32 13, "below 17 for a Float32 network with a layer normalisation", "opset"
+                        yield memberId, call custom 17, "a custom block", "network"
+                      for memberId, call in pipelineMembers do
+                        yield memberId, call pipeline 11, "opset outside 13..17", "opset"
+                        yield memberId, call pipelineLayerNorm32 13, "below 17 for a Float32 pipeline with a layer normalisation", "opset" ]
+                try
+                    for memberId, call, case, param in cases do
+                        match Expect.throwsC call id with
+                        | :? ArgumentException as e ->
+                            Expect.equal e.ParamName param (sprintf "%s, %s: ParamName" memberId case)
+                            // The docs' text after ParamName "<param>" (up to the next ParamName) names the case.
+                            let doc = facadeArgumentDoc memberId
+                            let under = doc.Split("ParamName \"") |> Array.tryFind (fun part -> part.StartsWith(param + "\"", StringComparison.Ordinal))
+                            match under with
+                            | Some text -> Expect.stringContains text case (sprintf "%s: the docs under ParamName \"%s\"" memberId param)
+                            | None -> failtestf "%s: the docs give no ParamName \"%s\": %s" memberId param doc
+                        | e -> failtestf "%s, %s: expected ArgumentException, got %O" memberId case e
+                    Expect.isFalse (File.Exists path) "no file written"
+                finally if File.Exists path then File.Delete path
             }
         ]
     ]
