@@ -73,8 +73,10 @@ public static class OnnxModel
 
     /// <summary>Reads a pipeline the library exported back: the same preprocessing (imputation, one-hot columns),
     /// scaling, network (bit for bit), loss, feature, class and target names.</summary>
-    /// <exception cref="OnnxFormatException">Not such an export, or a file that differs from what the exporter
-    /// writes for the pipeline its metadata describes (naming the first node that differs).</exception>
+    /// <exception cref="OnnxFormatException">Not such an export, metadata that contradicts the rest of the file (an empty
+    /// target_name, a classification loss on a regressor, scaler kind none over a scaler that scales), or a file that
+    /// differs from what the exporter writes for the pipeline its metadata describes (naming the first node or the
+    /// metadata entry that differs).</exception>
     public static Pipeline ImportPipeline(string path) => new(Errors.Run(() => FN.Onnx.loadPipeline(path)));
 
     /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
@@ -109,8 +111,10 @@ public static class OnnxExtensions
     {
         /// <summary>Writes the network as an ONNX model (atomically): input "input" (N x inputs), output "output"
         /// (N x outputs), FLOAT for a Float32 network and DOUBLE for a Float64 one, the batch dimension "N" dynamic.</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17, or a network whose ONNX file would be larger than
-        /// the 1 GiB an import reads (ParamName "network").</exception>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 network
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "network": a custom block (its computation is code, not ONNX operators), or a network whose ONNX file would be
+        /// larger than the 1 GiB an import reads. Nothing is written.</exception>
         /// <exception cref="UnauthorizedAccessException">The file is read-only and <paramref name="overwriteReadOnly"/> is false.</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset, bool overwriteReadOnly = false)
         {
@@ -119,19 +123,26 @@ public static class OnnxExtensions
         }
 
         /// <summary>Writes the network as an ONNX model to a stream (left open).</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17, or a network whose ONNX file would be larger than
-        /// the 1 GiB an import reads (ParamName "network").</exception>
+        /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 network
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "network": a custom block (its computation is code, not ONNX operators), or a network whose ONNX file would be
+        /// larger than the 1 GiB an import reads. Nothing is written to the stream.</exception>
         public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(network);
-            FN.Onnx.writeNetwork(stream, opset, network.Core);
+            Errors.Run(() => FN.Onnx.writeNetwork(stream, opset, network.Core));
         }
 
-        /// <summary>The ONNX model's bytes.</summary>
+        /// <summary>The bytes of the ONNX model <c>network.ExportOnnx(path or stream)</c> writes.</summary>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 network
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "network": a custom block (its computation is code, not ONNX operators), or a network whose ONNX file would be
+        /// larger than the 1 GiB an import reads.</exception>
         public byte[] ToOnnx(int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(network);
-            return FN.Onnx.exportNetwork(opset, network.Core);
+            return Errors.Run(() => FN.Onnx.exportNetwork(opset, network.Core));
         }
     }
 
@@ -159,8 +170,10 @@ public static class OnnxExtensions
         /// pipeline itself refuses (a missing value the policy does not fill, an infinity, a text column's code that is not a category
         /// index it accepts, a value that scales beyond the network's range) gets NaN outputs, probabilities and values and
         /// class_index -1.</summary>
-        /// <exception cref="ArgumentException">opset outside 13..17, a part of the pipeline ONNX export cannot write, or a
-        /// pipeline whose ONNX file would be larger than the 1 GiB an import reads (ParamName "pipeline").</exception>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
+        /// file would be larger than the 1 GiB an import reads. Nothing is written.</exception>
         /// <exception cref="UnauthorizedAccessException">The file is read-only and <paramref name="overwriteReadOnly"/> is false.</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset, bool overwriteReadOnly = false)
         {
@@ -168,13 +181,30 @@ public static class OnnxExtensions
             Errors.Run(() => FN.Onnx.savePipelineWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, opset, pipeline.Core));
         }
 
-        /// <summary>Writes the whole pipeline as an ONNX model to a stream (left open).</summary>
+        /// <summary>Writes the whole pipeline as an ONNX model to a stream (left open): the bytes of <c>pipeline.ToOnnx(opset)</c>.</summary>
+        /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
+        /// file would be larger than the 1 GiB an import reads. Nothing is written to the stream.</exception>
         public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(pipeline);
             ArgumentNullException.ThrowIfNull(stream);
-            var bytes = FN.Onnx.exportPipeline(opset, pipeline.Core);
+            var bytes = Errors.Run(() => FN.Onnx.exportPipeline(opset, pipeline.Core));
             stream.Write(bytes, 0, bytes.Length);
+        }
+
+        /// <summary>The bytes of the ONNX model of the whole pipeline, as <c>pipeline.ExportOnnx(path or stream)</c>
+        /// writes it.</summary>
+        /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
+        /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
+        /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
+        /// file would be larger than the 1 GiB an import reads.</exception>
+        public byte[] ToOnnx(int opset = OnnxModel.DefaultOpset)
+        {
+            ArgumentNullException.ThrowIfNull(pipeline);
+            return Errors.Run(() => FN.Onnx.exportPipeline(opset, pipeline.Core));
         }
     }
 }

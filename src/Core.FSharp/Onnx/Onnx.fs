@@ -68,8 +68,10 @@ module Onnx =
 
     /// Reads a pipeline the library exported (`exportPipeline`) back: the same preprocessor,
     /// scaler, network, loss, names and target scaler, bit for bit. Raises OnnxFormatException
-    /// for a model that is not such an export, or that differs from what the exporter writes for
-    /// the pipeline its metadata and initialisers describe (naming the first node that differs).
+    /// for a model that is not such an export, whose metadata contradicts the rest of the file
+    /// (an empty target_name, a classification loss on a regressor, scaler kind none over a scaler
+    /// that scales), or that differs from what the exporter writes for the pipeline its metadata
+    /// and initialisers describe (naming the first node or the metadata entry that differs).
     let importPipeline (bytes: byte[]) : Pipeline = OnnxImport.readPipeline bytes
 
     /// True when the bytes are a model the library wrote for a pipeline (read it with

@@ -123,6 +123,10 @@ module internal OnnxImport =
           Functions: Dictionary<string, FunctionProto>
           /// The default domain's opset of the model.
           Opset: int
+          /// For each value some node of the graph reads, the first such node.
+          Readers: Dictionary<string, NodeProto>
+          /// The graph's output names.
+          GraphOutputs: HashSet<string>
           /// The values the initialisers and Constant nodes read so far hold (their data, not their
           /// declared shapes).
           mutable Stored: int64
@@ -388,7 +392,8 @@ module internal OnnxImport =
     /// Dropout at inference: a dropout block (the identity when predicting, dropping at its rate
     /// when trained further). The rate is the constant ratio input (opset 12+, FLOAT or DOUBLE),
     /// the ratio attribute (older opsets) or ONNX's default 0.5; a ratio attribute at opset 12+,
-    /// or a second input before 12, is refused (not a valid model of its opset).
+    /// or a second input before 12, is refused (not a valid model of its opset). A mask output is
+    /// read when no node reads it and it is not a graph output (it changes nothing at inference).
     let private dropout (ctx: Context) (s: State) (node: NodeProto) =
         // Dropout-12 made the ratio an input (with training_mode and the attribute seed); before,
         // the ratio is an attribute and the data the one input. A file mixing the two is not a
@@ -409,7 +414,16 @@ module internal OnnxImport =
             match ctx.Constants.TryGetValue node.Input.[2] with
             | true, t when t.DataType = boolType && (t.Int32Data.Count = 1 && t.Int32Data.[0] = 0 || t.HasRawData && t.RawData.Length = 1 && t.RawData.[0] = 0uy) -> ()
             | _ -> fail node "its training_mode is not the constant false; the importer reads Dropout at inference only."
-        if node.Output.Count = 2 && node.Output.[1] <> "" then fail node "its mask output is used; the importer reads Dropout at inference only."
+        // A mask output that nothing reads (declared, as some exporters write it) changes nothing at
+        // inference; one that a node reads or the graph gives is refused.
+        if node.Output.Count = 2 && node.Output.[1] <> "" then
+            let mask = node.Output.[1]
+            match ctx.Readers.TryGetValue mask with
+            | true, reader ->
+                fail node (sprintf "it declares a mask output '%s' that node '%s' (%s) reads; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask reader.Name reader.OpType)
+            | _ ->
+                if ctx.GraphOutputs.Contains mask then
+                    fail node (sprintf "it declares a mask output '%s' that is an output of the graph; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask)
         let rate =
             if node.Input.Count >= 2 && node.Input.[1] <> "" then
                 match ctx.Constants.TryGetValue node.Input.[1] with
@@ -457,8 +471,14 @@ module internal OnnxImport =
             | Some problem -> fail node (sprintf "its %s. The library's exporter refuses such a float32 network, so the file is refused too." problem)
             | None -> ()
 
-    /// A batch normalisation block from its parts (ArgumentException becomes this node's error).
-    let private pushBatchNorm (s: State) (node: NodeProto) scale shift mean var (momentum: float) (epsilon: float) =
+    /// A batch normalisation block from its parts (ArgumentException becomes this node's error). The
+    /// variance is the node's input `varInput` (ONNX's name for it, "input_var" or "var"), checked
+    /// here so that a negative value is named in the file's terms.
+    let private pushBatchNorm (s: State) (node: NodeProto) (varInput: string) scale shift mean (var: Vector<float>) (momentum: float) (epsilon: float) =
+        match Seq.tryFindIndex (fun v -> v < 0.0) var with
+        | Some k ->
+            fail node (sprintf "its variance input %s (the tensor '%s') holds %s at element %d; a variance is at least 0." varInput node.Input.[4] (var.[k].ToString("R", CultureInfo.InvariantCulture)) k)
+        | None -> ()
         let bn =
             try BatchNorm.createWith scale shift mean var momentum epsilon
             with :? ArgumentException as e -> fail node (plain e)
@@ -490,7 +510,7 @@ module internal OnnxImport =
         checkFloat32Epsilon s node eps
         let width = normWidth ctx s node
         let vec i what = featureVector ctx s node i what width
-        pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+        pushBatchNorm s node "'input_var'" (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
 
     /// A layer normalisation block from its parts.
     let private pushLayerNorm (s: State) (node: NodeProto) scale shift (epsilon: float) =
@@ -561,7 +581,7 @@ module internal OnnxImport =
                     node.DocString.Split(' ')
                     |> Array.tryPick (fun p -> if p.StartsWith("momentum=", StringComparison.Ordinal) then (match Double.TryParse(p.Substring 9, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, m -> Some m | _ -> None) else None)
                     |> Option.defaultValue 0.1
-                pushBatchNorm s node (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
+                pushBatchNorm s node "'var'" (vec 1 "scale") (vec 2 "bias") (vec 3 "mean") (vec 4 "var") momentum eps
             else pushLayerNorm s node (vec 1 "scale") (vec 2 "bias") eps
         | Some canonical, true when f.Equals canonical ->
             let act, elemType =
@@ -575,7 +595,9 @@ module internal OnnxImport =
                     Activation.LeakyReLU values.[0], doubleType
             if elemType <> s.ElemType then fail node (sprintf "it computes in %s but the graph computes in %s." (typeName elemType) (typeName s.ElemType))
             activation act ctx s node
-        | Some _, _ -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
+        | Some _, false ->
+            fail node (sprintf "the model defines no function %s of domain '%s' (it defines %s there); the library's exporter writes the definition of each function it calls into the model, and a call without one is not a valid model." node.OpType domain (if ctx.Functions.Count = 0 then "none" else String.Join(", ", ctx.Functions.Keys |> Seq.sort)))
+        | Some _, true -> fail node "the model's definition of this function is not the library's; only the library's own functions are read."
         | None, _ -> fail node (sprintf "operator %s of domain '%s' is not one the importer reads." node.OpType node.Domain)
 
     /// The table: operator (of the default domain) -> reader.
@@ -605,6 +627,8 @@ module internal OnnxImport =
     /// of the default domain in range): the model and that opset.
     let private parseModel (bytes: byte[]) : ModelProto * int =
         Check.notNull "bytes" bytes
+        // Protobuf reads zero bytes as a model with nothing set: said as what it is, not as a model without a graph.
+        if bytes.Length = 0 then bad "The bytes are empty (0 bytes): there is no ONNX model in them."
         // A Functional.NN model file (under an .onnx name, say) is named as what it is, not as a damaged protobuf.
         if bytes.Length >= ModelContainer.magic.Length && ReadOnlySpan(bytes, 0, ModelContainer.magic.Length).SequenceEqual(ReadOnlySpan ModelContainer.magic) then
             bad "The bytes are a Functional.NN model file (they start with FNNMODEL), not an ONNX model: read them with the ModelFile functions (CLI: rename it to .fnn, the name the command line reads model files by)."
@@ -639,7 +663,12 @@ module internal OnnxImport =
             if constants.ContainsKey t.Name then bad (sprintf "The initialiser '%s' is defined twice." t.Name)
             constants.[t.Name] <- t
         if graph.SparseInitializer.Count > 0 then bad "The graph has sparse initialisers, which the importer does not read."
-        { Constants = constants; Functions = functions; Opset = opset
+        let readers = Dictionary<string, NodeProto>()
+        for n in graph.Node do
+            for i in n.Input do
+                if i <> "" && not (readers.ContainsKey i) then readers.[i] <- n
+        let outputs = HashSet<string>(graph.Output |> Seq.map (fun o -> o.Name))
+        { Constants = constants; Functions = functions; Opset = opset; Readers = readers; GraphOutputs = outputs
           Stored = constants.Values |> Seq.sumBy storedValues; Read = 0L }
 
     /// Reads the nodes in order as one chain from the state's current value, each by its entry
@@ -677,6 +706,10 @@ module internal OnnxImport =
     /// The network of a finished walk, in the graph's precision.
     let private networkOf (state: State) : Network =
         if List.isEmpty state.Blocks then bad "The graph has no block."
+        // Activations, Dropout and residual Adds of them keep whatever width they are given; a network
+        // needs a layer that fixes it (said in the graph's operators, before Network.ofBlocks says it in blocks').
+        if state.Blocks |> List.forall (fun b -> (Block.inputWidth b).IsNone) then
+            bad "The graph has no layer that fixes the network's width (a Gemm, a MatMul, a BatchNormalization, a LayerNormalization or the library's BatchNorm_double or LayerNorm_double): only activations, Dropout, Identity or residual Adds of them, which the importer cannot build a network of, whatever width the graph's input declares."
         let net =
             try Network.ofBlocks (List.rev state.Blocks)
             with :? ArgumentException as e -> bad (sprintf "The layers do not fit together: %s" (plain e))
@@ -692,6 +725,12 @@ module internal OnnxImport =
             if meta.ContainsKey e.Key then bad (sprintf "The model's metadata holds the key '%s' twice." e.Key)
             meta.[e.Key] <- e.Value
         meta
+
+    /// The metadata keys the exporter writes for a pipeline (OnnxExport.pipelineModelCapped) and
+    /// readPipeline reads.
+    let private pipelineMetadataKeys =
+        [ "functional_nn.kind"; "functional_nn.precision"; "feature_names"; "target_name"; "loss"; "class_names"
+          "categories"; "missing"; "unknown_category"; "scaler_kind"; "target_scaler_kind" ]
 
     let private isPipelineModel (model: ModelProto) =
         model.MetadataProps |> Seq.exists (fun e -> e.Key = "functional_nn.kind" && e.Value = "pipeline")
@@ -761,11 +800,15 @@ module internal OnnxImport =
     /// Reads a pipeline the library exported (OnnxExport.pipelineModel) back into a pipeline:
     /// the names, the loss and the preprocessor's categories and policies from the metadata, the
     /// fill values, the scaler and the target scaler from their initialisers, the network from
-    /// its chain of layers (read as `read` reads a network). The file is then accepted only when
+    /// its chain of layers (read as `read` reads a network). The metadata must agree with the rest
+    /// where that is decidable (a non-empty target_name; mse or half_mse for a regressor; scaler
+    /// kind none only over offset 0 and scale 1; standard against minmax, or one fill policy
+    /// against another, the stored values cannot tell). The file is then accepted only when
     /// it is exactly what the exporter writes for that pipeline at the file's opset (every node,
-    /// initialiser, input, output and function), so what an ONNX runtime computes with the file
+    /// initialiser, input, output, function, opset import and metadata entry the exporter writes,
+    /// spelled as it writes it), so what an ONNX runtime computes with the file
     /// is what the pipeline computes; anything else is an OnnxFormatException naming the first
-    /// node that differs, or, for a file without the guard for refused rows (the nodes
+    /// node or the metadata entry that differs, or, for a file without the guard for refused rows (the nodes
     /// 'refused.*', written by versions of the library before it), saying so and to export the
     /// pipeline again from its .fnn model.
     let readPipeline (bytes: byte[]) : Pipeline =
@@ -800,7 +843,14 @@ module internal OnnxImport =
         let classNames = json "class_names" strings [||]
         if featureNames |> Array.exists isNull || classNames |> Array.exists isNull then bad "The pipeline's metadata holds a null feature or class name."
         let targetName = text "target_name"
+        // What the metadata says must agree with the rest of the file where that is decidable: the
+        // exporter writes the target column's name (never empty), and a regressor's loss is one of
+        // the losses a regressor trains with (PipelineFit.checkTask); a classifier trains with any.
+        if targetName = "" then
+            bad "The pipeline's metadata 'target_name' is empty; the exporter writes the target column's name there, which the pipeline reads its target by."
         let loss = parsed "loss" Loss.tryParse None
+        if classNames.Length = 0 && not (loss = Loss.MeanSquaredError || loss = Loss.HalfMeanSquaredError) then
+            bad (sprintf "The pipeline's metadata 'loss' is '%s', a classification loss, but the pipeline is a regressor (its metadata has no class names, and it has the initialisers 'target.offset' and 'target.scale'); a regressor's loss is mse or half_mse." meta.["loss"])
         let precision = parsed "functional_nn.precision" Precision.tryParse None
         let categories = json "categories" stringArrays (Array.create featureNames.Length [||])
         if categories |> Array.exists (fun c -> isNull c || Array.exists isNull c) then bad "The pipeline's metadata 'categories' holds null."
@@ -819,18 +869,35 @@ module internal OnnxImport =
         let part (what: string) (make: unit -> 'a) =
             try make ()
             with :? ArgumentException as e -> bad (sprintf "The pipeline's %s is not valid: %s" what (plain e))
+        // A scaler whose kind is "none" (no scaling) has offset 0 and scale 1 in every column; for the
+        // other kinds the values alone do not say how they were fitted (standard and minmax both
+        // give an offset and a positive scale per column), so only "none" is checked against them.
+        let checkKind (key: string) (offsetName: string) (scaleName: string) (kind: ScalingKind) (offset: float[]) (scale: float[]) =
+            if kind = ScalingKind.Identity then
+                match Seq.zip offset scale |> Seq.tryFindIndex (fun (o, s) -> o <> 0.0 || s <> 1.0) with
+                | Some j ->
+                    let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
+                    bad (sprintf "The pipeline's metadata '%s' is '%s' (no scaling), but the initialisers '%s' and '%s' scale column %d (offset %s, scale %s); a scaler of kind none has offset 0 and scale 1 in every column." key meta.[key] offsetName scaleName j (r offset.[j]) (r scale.[j]))
+                | None -> ()
         let fill = match vector "impute.fill" with Some v -> v | None -> [||]
         let preprocessor = part "preprocessor" (fun () -> Preprocessor.create categories missing fill unknown)
         let scaler =
             match vector "scaler.offset", vector "scaler.scale" with
-            | Some o, Some s -> part "scaler" (fun () -> Scaler.create scalerKind o s)
+            | Some o, Some s ->
+                let scaler = part "scaler" (fun () -> Scaler.create scalerKind o s)
+                checkKind "scaler_kind" "scaler.offset" "scaler.scale" scalerKind o s
+                scaler
             | None, None -> { Scaler.identity preprocessor.OutputWidth with Kind = scalerKind }
             | _ -> bad "The pipeline has one of the initialisers 'scaler.offset' and 'scaler.scale' but not the other."
         let targetScaler =
             if classNames.Length > 0 then Scaler.identity 0
             else
                 match vector "target.offset", vector "target.scale" with
-                | Some o, Some s -> part "target scaler" (fun () -> Scaler.create targetKind o s)
+                | Some o, Some s ->
+                    let scaler = part "target scaler" (fun () -> Scaler.create targetKind o s)
+                    // (Without the key the kind is standard, which any values agree with.)
+                    checkKind "target_scaler_kind" "target.offset" "target.scale" targetKind o s
+                    scaler
                 | _ -> bad "The pipeline is a regressor (no class names) but lacks the initialisers 'target.offset' and 'target.scale'."
         // The network: the nodes the exporter names "network.layer<i>...", in order, as one chain.
         let graph = model.Graph
@@ -873,4 +940,18 @@ module internal OnnxImport =
         if not (g.Output.Equals e.Output) then bad "The graph's outputs are not what the exporter writes for this pipeline's loss and classes."
         if not (model.Functions.Equals expected.Functions) then bad "The model's functions are not what the exporter writes for this pipeline's activations."
         if not (model.OpsetImport.Equals expected.OpsetImport) then bad "The model's opset imports are not what the exporter writes."
+        // The metadata: each entry the exporter writes for this pipeline, with the same value (the
+        // same spelling), and none of the entries the importer reads that the exporter would not
+        // write for it (target_scaler_kind on a classifier, say). Other keys (notes a tool adds) pass.
+        let shown (v: string) = if v.Length <= 120 then v else v.Substring(0, 120) + "..."
+        let written = HashSet<string>(StringComparer.Ordinal)
+        for entry in expected.MetadataProps do
+            written.Add entry.Key |> ignore
+            match meta.TryGetValue entry.Key with
+            | true, v when v = entry.Value -> ()
+            | true, v -> bad (sprintf "The pipeline's metadata '%s' is '%s', but the exporter writes '%s' there for the pipeline the file describes." entry.Key (shown v) (shown entry.Value))
+            | _ -> bad (sprintf "The pipeline's metadata has no '%s', which the exporter writes ('%s') for the pipeline the file describes." entry.Key (shown entry.Value))
+        for key in pipelineMetadataKeys do
+            if meta.ContainsKey key && not (written.Contains key) then
+                bad (sprintf "The pipeline's metadata has '%s', which the exporter does not write for the pipeline the file describes (a %s)." key (if classNames.Length > 0 then "classifier" else "regressor"))
         pipeline
