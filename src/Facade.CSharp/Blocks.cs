@@ -14,7 +14,11 @@ namespace FunctionalNN;
 /// <remarks>
 /// A block must be immutable: <see cref="WithParameters"/> returns a new block, and no method changes its arguments
 /// (the library passes copies, and takes a copy of <see cref="Parameters"/> when the block is added). A batch has one
-/// sample per row: <c>input</c> is n x <see cref="InputSize"/>, the output n x <see cref="OutputSize"/>.
+/// sample per row: <c>input</c> is n x <see cref="InputSize"/>, the output n x <see cref="OutputSize"/>. For finite
+/// arguments <see cref="Forward"/> must return finite values and <see cref="Backward"/> finite gradients: prediction, the
+/// losses, training and the gradient check throw <see cref="InvalidOperationException"/> naming the block, the row and the
+/// column of a NaN or infinity it returns for a finite input (and, in <see cref="Backward"/>, a finite output and output
+/// gradient).
 /// </remarks>
 /// <example><code>
 /// // y = x * scale, one parameter.

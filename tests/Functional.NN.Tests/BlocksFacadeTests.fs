@@ -27,6 +27,26 @@ type private Gain(beta: float[], mutant: bool, badShape: bool) =
         let db = Array.init beta.Length (fun j -> (if mutant then 0.5 else 1.0) * Seq.sum (seq { for i in 0 .. n - 1 -> g.[i, j] * x.[i, j] }))
         CustomBlockGradient(dx, db)
 
+/// y = gain x (3 columns, one parameter) with a value put into what it returns: into y at (row,
+/// column) by Forward (`badOutput`), into dx at (row, column) by Backward (`badInputGradient`), or
+/// as dgain (`badParameterGradient`). Otherwise dx = gain g and dgain = sum g o x (by hand).
+type private Faulty(gain: float, badOutput: (int * int * float) option, badInputGradient: (int * int * float) option, badParameterGradient: float option) =
+    inherit CustomBlock()
+    override _.Name = "nanblock"
+    override _.InputSize = 3
+    override _.OutputSize = 3
+    override _.Parameters = [| gain |]
+    override _.WithParameters(p: float[]) = Faulty(p.[0], badOutput, badInputGradient, badParameterGradient) :> CustomBlock
+    override _.Forward(x: float[,], _training: bool) =
+        let y = Array2D.map (fun v -> gain * v) x
+        badOutput |> Option.iter (fun (i, j, v) -> y.[i, j] <- v)
+        y
+    override _.Backward(x: float[,], _y: float[,], g: float[,], _training: bool) =
+        let dx = Array2D.map (fun v -> gain * v) g
+        badInputGradient |> Option.iter (fun (i, j, v) -> dx.[i, j] <- v)
+        let dgain = defaultArg badParameterGradient (Seq.sum (seq { for i in 0 .. Array2D.length1 x - 1 do for j in 0 .. 2 -> g.[i, j] * x.[i, j] }))
+        CustomBlockGradient(dx, [| dgain |])
+
 /// `Expectations.expectArgument`, for statements.
 let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
@@ -102,6 +122,35 @@ let tests =
             Expect.isTrue (e :? InvalidOperationException) (sprintf "typed error, got %O" e)
             Expect.stringContains e.Message "custom block 'gain'" "names the block"
             Expect.stringContains e.Message "6x2" "the shape it returned"
+        }
+
+        test "NaN or an infinity a C# block returns for finite arguments: InvalidOperationException naming the block, the row and the column, from Predict, LossAndGradient, Train and CheckGradients" {
+            let build (block: CustomBlock) = NetworkBuilder(3).Dense(3, Activation.Tanh).Add(block).Dense(2, Activation.Identity).Seed(4L).Build()
+            let x, y = random 11 8 3, random 12 8 2
+            let options = TrainingOptions(Batching = Batching.FullBatch, MaxEpochs = 2)
+            let forwardCalls (net: Network) : (string * (unit -> unit)) list =
+                [ "Predict", (fun () -> net.Predict x |> ignore) ]
+            let backwardCalls (net: Network) : (string * (unit -> unit)) list =
+                [ "LossAndGradient", (fun () -> net.LossAndGradient(x, y, Loss.MeanSquaredError) |> ignore)
+                  "Trainer.Train", (fun () -> Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore)
+                  "CheckGradients", (fun () -> net.CheckGradients(x, y, Loss.MeanSquaredError) |> ignore)
+                  "CheckGradients (training)", (fun () -> net.CheckGradients(x, y, Loss.MeanSquaredError, NetworkMode.Training) |> ignore)
+                  "Autodiff.NetworkLossAndGradient", (fun () -> Autodiff.NetworkLossAndGradient(net, x, y, Loss.MeanSquaredError) |> ignore) ]
+            // (the block, the calls that meet it, what the message must say: the places set here, by hand)
+            let cases : (CustomBlock * (Network -> (string * (unit -> unit)) list) * string) list =
+                [ Faulty(1.5, Some (0, 0, nan), None, None) :> CustomBlock, (fun n -> forwardCalls n @ backwardCalls n), "The custom block 'nanblock' returned NaN at row 0, column 0 for a finite input"
+                  Faulty(1.5, Some (6, 1, infinity), None, None) :> CustomBlock, (fun n -> forwardCalls n @ backwardCalls n), "The custom block 'nanblock' returned Infinity at row 6, column 1 for a finite input"
+                  Faulty(1.5, None, Some (3, 2, nan), None) :> CustomBlock, backwardCalls, "The custom block 'nanblock' returned NaN in its input gradient at row 3, column 2 for a finite input, output and output gradient"
+                  Faulty(1.5, None, None, Some -infinity) :> CustomBlock, backwardCalls, "The custom block 'nanblock' returned -Infinity as the gradient of parameter 0" ]
+            // Every call of every case is tried, and every one that goes wrong is reported.
+            let problems =
+                [ for block, calls, expected in cases do
+                    for what, call in calls (build block) do
+                        match (try call (); None with e -> Some e) with
+                        | Some (:? InvalidOperationException as e) when e.Message.Contains expected -> ()
+                        | Some e -> yield sprintf "%s: expected InvalidOperationException (%s), got %s: %s" what expected (e.GetType().Name) e.Message
+                        | None -> yield sprintf "%s: expected InvalidOperationException (%s), got no error" what expected ]
+            Expect.isEmpty problems (String.Join("\n", problems))
         }
 
         test "a network with a C# block trains on the reference backend; the kernels refuse it; nothing given is changed" {
