@@ -538,6 +538,26 @@ type Faulty(gain: float, badOutput: (int * int * float) option, badInputGradient
             badInputGradient |> Option.iter (fun (i, j, v) -> dx.[i, j] <- v)
             dx, [| defaultArg badParameterGradient (g.PointwiseMultiply(x).Enumerate() |> Seq.sum) |]
 
+/// Y = 2 X and dX = 2 G (3 columns, no parameters), clearing every matrix it is given once it has
+/// read it: a block that breaks ICustomBlock's contract (it must not change its arguments).
+type Clearing() =
+    interface ICustomBlock with
+        member _.Name = "clearing"
+        member _.InputSize = 3
+        member _.OutputSize = 3
+        member _.Parameters = [||]
+        member this.WithParameters(_) = this :> ICustomBlock
+        member _.Forward(x, _) =
+            let y = x * 2.0
+            x.Clear()
+            y
+        member _.Backward(x, y, g, _) =
+            let dx = g * 2.0
+            x.Clear()
+            y.Clear()
+            g.Clear()
+            dx, [||]
+
 /// All parameters and state of a network, bit for bit.
 let private bits (net: Network) = Parameters.modelOf net |> Array.map BitConverter.DoubleToInt64Bits
 
@@ -689,6 +709,42 @@ let tests =
                 let overflow = Network.ofBlocks [ huge; Block.Custom (Faulty(1.0, None, None, None)); d2 ]
                 let e = Expect.throwsC (fun () -> Network.predict overflow (Matrix<float>.Build.Dense(2, 3, 1.0)) |> ignore) id
                 Expect.isFalse (e.Message.Contains "custom block") (sprintf "not blamed on the block: %s" e.Message)
+            }
+            test "a custom block that changes its arguments changes nothing the caller holds: predict, forwardIn and backwardIn, an autodiff graph" {
+                let x0, _ = data 5 31L
+                let g0, _ = data 5 32L
+                let net = Network.ofBlocks [ Block.Custom (Clearing()) ]
+                // Every check is made (each part on its own copies), and every one that fails is reported.
+                let problems = ResizeArray<string>()
+                let check (what: string) (ok: bool) = if not ok then problems.Add what
+                // Y = 2 X, dX = 2 G (doubling is exact).
+                let x = x0.Clone()
+                check "predict: 2 x" (Network.predict net x = x0 * 2.0)
+                check "predict: x unchanged" (x = x0)
+                let x, g = x0.Clone(), g0.Clone()
+                let trace = Network.forwardIn (Mode.Training 1UL) net x
+                check "forwardIn: x unchanged" (x = x0)
+                let _, dx = Network.backwardIn (Mode.Training 1UL) net trace g
+                check "backwardIn: 2 g" (dx = g0 * 2.0)
+                check "backwardIn: g unchanged" (g = g0)
+                check "backwardIn: the trace's input unchanged" (trace.Steps.Head.Input = x0)
+                check "backwardIn: the trace's output unchanged" (trace.Output = x0 * 2.0)
+                // In a graph: the variable keeps its value, and a second run gives the first's results.
+                let graph = Autodiff.Graph.ofOutput (Autodiff.Node.sum (Autodiff.Node.custom (Clearing()) false (Autodiff.Node.variable "x" x0) None))
+                let r1 = Autodiff.Graph.run graph
+                let r2 = Autodiff.Graph.run graph
+                check "graph: the variable unchanged" ((Autodiff.Graph.variables graph).["x"] = x0)
+                let idOf (f: Autodiff.Op -> bool) = (graph.Nodes |> List.find (fun gn -> f gn.Node.Operation)).Id
+                let xId = idOf (function Autodiff.Op.Variable _ -> true | _ -> false)
+                let cId = idOf (function Autodiff.Op.Custom _ -> true | _ -> false)
+                check "graph: the run's value of x unchanged" (r1.Values.[xId] = x0)
+                check "graph: the run's value of the block's node unchanged" (r1.Values.[cId] = x0 * 2.0)
+                check "graph: the run's adjoint of the block's node unchanged" (r1.Adjoints.[cId] = Matrix<float>.Build.Dense(5, 3, 1.0))
+                check "graph: d sum(2 x) / dx = 2" (r1.Gradients.["x"] = Matrix<float>.Build.Dense(5, 3, 2.0))
+                check "graph: sum(2 x)" (abs (r1.Values.[graph.Output].[0, 0] - 2.0 * Seq.sum (x0.Enumerate())) < 1e-12)
+                check "graph: the second run's value" (r2.Values.[graph.Output] = r1.Values.[graph.Output])
+                check "graph: the second run's gradient" (r2.Gradients.["x"] = r1.Gradients.["x"])
+                Expect.isEmpty problems (String.Join("; ", problems))
             }
         ]
 

@@ -17,7 +17,8 @@ type Mode =
 /// facade's CustomBlock class): a pure forward and its vector-Jacobian product side by side, with
 /// its parameters as one flat array. The library trains it on the reference backend, checks it
 /// with the public gradient check, and shows it in the network's summary; it cannot be saved to a
-/// model file. Implementations must not change their arguments. For finite arguments
+/// model file. Implementations must not change their arguments (the library passes copies to
+/// Forward and Backward, so one that does changes nothing a caller holds). For finite arguments
 /// Forward must return finite values and Backward finite gradients: the network's passes and the
 /// autodiff graph raise InvalidOperationException naming the block, the row and the column of a
 /// NaN or infinity it returns for a finite input (and output gradient).
@@ -381,7 +382,9 @@ module Block =
                     let fx = (List.last traces).Output
                     input + fx |> Precision.roundMatrix p, BlockMemory.Inner traces
                 | Block.Custom c ->
-                    let y = c.Forward(input, mode.IsTraining)
+                    // A copy: a block that changes its argument (against ICustomBlock's contract)
+                    // changes neither the caller's matrix nor the trace.
+                    let y = c.Forward(input.Clone(), mode.IsTraining)
                     checkCustomOutput c input y
                     Precision.roundMatrix p y, BlockMemory.Nothing
             ({ Input = input; Output = output; Memory = memory } :: acc, output)
@@ -411,7 +414,9 @@ module Block =
                     let grads, dInner = backwardAll p mode inner innerTraces g
                     BlockGradient.Residual grads, g + dInner |> Precision.roundMatrix p
                 | Block.Custom c, _ ->
-                    let dx, dTheta = c.Backward(trace.Input, trace.Output, g, mode.IsTraining)
+                    // Copies, as for Forward: the trace and G (the caller's output gradient for a
+                    // last block) stay as they are whatever the block does with its arguments.
+                    let dx, dTheta = c.Backward(trace.Input.Clone(), trace.Output.Clone(), g.Clone(), mode.IsTraining)
                     checkCustomGradient c trace.Input trace.Output g dx dTheta
                     BlockGradient.Custom (Precision.roundArray p dTheta), Precision.roundMatrix p dx
                 | b, _ -> invalidOp (sprintf "The trace does not belong to the %s block: it was made by another network." (name b))
