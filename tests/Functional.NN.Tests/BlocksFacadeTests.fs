@@ -153,6 +153,45 @@ let tests =
             Expect.isEmpty problems (String.Join("\n", problems))
         }
 
+        test "BlockInfo gives a normalisation's scale and shift and batch normalisation's running statistics: the network's, after training" {
+            let net = NetworkBuilder(3).Dense(4, Activation.Identity).BatchNorm().Activation(Activation.Tanh)
+                        .Residual(fun i -> i.Dense(4, Activation.Tanh).LayerNorm()).Dense(2, Activation.Identity).Seed(9L).Build()
+            let x = random 13 24 3
+            let trained = Trainer.Train(net, x, random 14 24 2, Loss.MeanSquaredError, adam 3).Model
+            // The core's blocks, read back from a model file (not through BlockInfo): the expected values.
+            let path = Path.Combine(Path.GetTempPath(), "fnn-blockinfo-" + Guid.NewGuid().ToString("N") + ".fnn")
+            let core =
+                try
+                    ModelFile.SaveNetwork(trained, path)
+                    Functional.NN.ModelFile.loadNetwork path
+                finally File.Delete path
+            let values (v: MathNet.Numerics.LinearAlgebra.Vector<float>) = v.ToArray() |> List.ofArray
+            let list (l: Collections.Generic.IReadOnlyList<float>) = Expect.isNotNull l "present"; List.ofSeq l
+            match core.Blocks with
+            | [ _; Functional.NN.Block.BatchNorm bn; _; Functional.NN.Block.Residual [ _; Functional.NN.Block.LayerNorm ln ]; _ ] ->
+                let b = trained.Blocks.[1]
+                Expect.equal (list b.Scale) (values bn.Scale) "batch norm: Scale"
+                Expect.equal (list b.Shift) (values bn.Shift) "batch norm: Shift"
+                Expect.equal (list b.RunningMean) (values bn.RunningMean) "batch norm: RunningMean"
+                Expect.equal (list b.RunningVariance) (values bn.RunningVariance) "batch norm: RunningVariance"
+                // Training moved them from where they start (gamma 1, beta 0, mean 0, variance 1).
+                Expect.notEqual (list b.RunningMean) [ 0.0; 0.0; 0.0; 0.0 ] "the running mean moved"
+                Expect.notEqual (list b.Scale) [ 1.0; 1.0; 1.0; 1.0 ] "gamma trained"
+                let l = trained.Blocks.[3].Inner.[1]
+                Expect.equal (list l.Scale) (values ln.Scale) "layer norm: Scale"
+                Expect.equal (list l.Shift) (values ln.Shift) "layer norm: Shift"
+                Expect.isNull l.RunningMean "layer norm: no running mean"
+                Expect.isNull l.RunningVariance "layer norm: no running variance"
+            | other -> failtestf "unexpected blocks %A" other
+            for b in [ trained.Blocks.[0]; trained.Blocks.[2]; trained.Blocks.[3]; trained.Blocks.[4] ] do
+                Expect.isNull b.Scale (sprintf "%O: no scale" b.Kind)
+                Expect.isNull b.RunningMean (sprintf "%O: no running mean" b.Kind)
+            // Read-only: the list refuses changes.
+            let scale = trained.Blocks.[1].Scale
+            Expect.isTrue (scale :?> Collections.Generic.ICollection<float>).IsReadOnly "read-only"
+            Expect.throwsT<NotSupportedException> (fun () -> (scale :?> Collections.Generic.IList<float>).[0] <- 5.0) "cannot be changed"
+        }
+
         test "a network with a C# block trains on the reference backend; the kernels refuse it; nothing given is changed" {
             let net = everyBlock 4L
             let x = random 7 40 3
