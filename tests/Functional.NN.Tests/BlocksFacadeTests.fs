@@ -190,6 +190,16 @@ let tests =
             let scale = trained.Blocks.[1].Scale
             Expect.isTrue (scale :?> Collections.Generic.ICollection<float>).IsReadOnly "read-only"
             Expect.throwsT<NotSupportedException> (fun () -> (scale :?> Collections.Generic.IList<float>).[0] <- 5.0) "cannot be changed"
+            // Summary() counts the running statistics as Describe() and the CLI do: batch norm of width 4, 2 x 4 = 8 (by hand).
+            Expect.stringContains (trained.Summary()) "Running statistics: 8 " "Summary: the running statistics"
+            Expect.stringContains (trained.Describe().[1]) "8 running statistics" "Describe: the same count"
+            Expect.isFalse ((NetworkBuilder(3).Dense(2).Build()).Summary().Contains "Running statistics") "none without batch normalisation"
+            // A pipeline's Summary() and Describe() too: hidden layers 8 and 6 with batch normalisation, 2 x (8 + 6) = 28 (by hand),
+            // as the CLI's summary says it ("total: ... parameters and 28 running statistics", CliTests).
+            let pipeline = Pipeline.Untrained(Dataset.Embedded "iris", PipelineOptions(HiddenLayers = [| 8; 6 |], Normalization = Normalization.Batch))
+            Expect.equal pipeline.Network.StateCount 28 "the pipeline's running statistics"
+            Expect.stringContains (pipeline.Summary()) "Running statistics: 28 " "the pipeline's Summary"
+            Expect.stringContains (String.Join("\n", pipeline.Describe())) (sprintf "total: %d parameters and 28 running statistics; loss" pipeline.Network.ParameterCount) "the pipeline's Describe"
         }
 
         test "a network with a C# block trains on the reference backend; the kernels refuse it; nothing given is changed" {
