@@ -14,7 +14,11 @@ namespace FunctionalNN;
 /// <remarks>
 /// A block must be immutable: <see cref="WithParameters"/> returns a new block, and no method changes its arguments
 /// (the library passes copies, and takes a copy of <see cref="Parameters"/> when the block is added). A batch has one
-/// sample per row: <c>input</c> is n x <see cref="InputSize"/>, the output n x <see cref="OutputSize"/>.
+/// sample per row: <c>input</c> is n x <see cref="InputSize"/>, the output n x <see cref="OutputSize"/>. For finite
+/// arguments <see cref="Forward"/> must return finite values and <see cref="Backward"/> finite gradients: prediction, the
+/// losses, training and the gradient check throw <see cref="InvalidOperationException"/> naming the block, the row and the
+/// column of a NaN or infinity it returns for a finite input (and, in <see cref="Backward"/>, a finite output and output
+/// gradient).
 /// </remarks>
 /// <example><code>
 /// // y = x * scale, one parameter.
@@ -174,11 +178,15 @@ public enum NetworkMode
 /// <summary>One block of a network as the facade shows it (read-only).</summary>
 public sealed class BlockInfo
 {
-    internal BlockInfo(BlockKind kind, string name, int inputSize, int outputSize, int parameterCount, int stateCount,
+    private BlockInfo(BlockKind kind, string name, int inputSize, int outputSize, int parameterCount, int stateCount,
         LayerInfo? layer, Activation? activation, double? dropoutRate, IReadOnlyList<BlockInfo> inner, string description,
-        CustomBlock? custom = null)
+        CustomBlock? custom = null, Normalization? normalization = null)
     {
         Custom = custom;
+        Scale = normalization?.Scale;
+        Shift = normalization?.Shift;
+        RunningMean = normalization?.RunningMean;
+        RunningVariance = normalization?.RunningVariance;
         Kind = kind;
         Name = name;
         InputSize = inputSize;
@@ -193,6 +201,12 @@ public sealed class BlockInfo
     }
 
     private readonly string description;
+
+    /// <summary>A normalisation's values, copied from the core's block.</summary>
+    private sealed record Normalization(IReadOnlyList<double> Scale, IReadOnlyList<double> Shift,
+        IReadOnlyList<double>? RunningMean, IReadOnlyList<double>? RunningVariance);
+
+    private static IReadOnlyList<double> Copy(MathNet.Numerics.LinearAlgebra.Vector<double> v) => Array.AsReadOnly(v.ToArray());
 
     /// <summary>The block's kind.</summary>
     public BlockKind Kind { get; }
@@ -220,6 +234,24 @@ public sealed class BlockInfo
 
     /// <summary>A dropout block's rate; null for other kinds.</summary>
     public double? DropoutRate { get; }
+
+    /// <summary>A batch or layer normalisation's scale gamma (one value per feature, read-only, a copy of the network's);
+    /// null for other kinds.</summary>
+    public IReadOnlyList<double>? Scale { get; }
+
+    /// <summary>A batch or layer normalisation's shift beta (one value per feature, read-only, a copy of the network's);
+    /// null for other kinds.</summary>
+    public IReadOnlyList<double>? Shift { get; }
+
+    /// <summary>A batch normalisation's running mean, which prediction normalises by and each training step moves towards
+    /// its batch's mean (one value per feature, read-only, a copy of the network's); null for other kinds (layer
+    /// normalisation has none).</summary>
+    public IReadOnlyList<double>? RunningMean { get; }
+
+    /// <summary>A batch normalisation's running variance (unbiased), which prediction normalises by and each training step
+    /// moves towards its batch's (one value per feature, read-only, a copy of the network's); null for other kinds (layer
+    /// normalisation has none).</summary>
+    public IReadOnlyList<double>? RunningVariance { get; }
 
     /// <summary>A custom block as the network holds it (after training, with the trained parameters); null for other kinds.</summary>
     public CustomBlock? Custom { get; }
@@ -267,10 +299,13 @@ public sealed class BlockInfo
             case FN.Block.Dropout r:
                 return new BlockInfo(BlockKind.Dropout, "dropout", width, output, parameters, state, null, null, r.rate, none,
                     $"dropout {r.rate.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({width})");
-            case FN.Block.BatchNorm:
-                return new BlockInfo(BlockKind.BatchNorm, FN.BlockModule.name(block), width, output, parameters, state, null, null, null, none, Line());
-            case FN.Block.LayerNorm:
-                return new BlockInfo(BlockKind.LayerNorm, FN.BlockModule.name(block), width, output, parameters, state, null, null, null, none, Line());
+            case FN.Block.BatchNorm bn:
+                var b = bn.Item;
+                return new BlockInfo(BlockKind.BatchNorm, FN.BlockModule.name(block), width, output, parameters, state, null, null, null, none, Line(),
+                    normalization: new Normalization(Copy(b.Scale), Copy(b.Shift), Copy(b.RunningMean), Copy(b.RunningVariance)));
+            case FN.Block.LayerNorm ln:
+                return new BlockInfo(BlockKind.LayerNorm, FN.BlockModule.name(block), width, output, parameters, state, null, null, null, none, Line(),
+                    normalization: new Normalization(Copy(ln.Item.Scale), Copy(ln.Item.Shift), null, null));
             case FN.Block.Residual res:
                 var inner = Of(res.Item, width);
                 return new BlockInfo(BlockKind.Residual, "residual", width, output, parameters, state, null, null, null, inner,

@@ -341,11 +341,13 @@ public sealed class Pipeline
     /// <summary>The network (on scaled features).</summary>
     public Network Network => new(Core.Network);
 
-    /// <summary>One line per layer, with the inputs, the total and the target.</summary>
+    /// <summary>One line per layer, with the inputs, the total (the parameters, and the running statistics of a network with
+    /// batch normalisation) and the target.</summary>
     public IReadOnlyList<string> Describe() => FN.PipelineModule.describe(Core).ToArray();
 
     /// <summary>A summary like Keras' <c>model.summary()</c>: the inputs and their preprocessing, a table of the
-    /// network's layers (output shape, parameter count), the total, and what it predicts.</summary>
+    /// network's layers (output shape, parameter count), the totals (the parameters, and the running statistics of a
+    /// network with batch normalisation), and what it predicts.</summary>
     public string Summary() => Summaries.Pipeline(Core);
 
     /// <summary>"Pipeline: classifier of 'species' (3 classes) from 4 features, 131 parameters".</summary>

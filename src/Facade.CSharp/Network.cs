@@ -256,7 +256,9 @@ public sealed class Network
         return layers;
     }
 
-    /// <summary>A table like Keras' <c>model.summary()</c>: each block's output shape and parameter count, and the total.</summary>
+    /// <summary>A table like Keras' <c>model.summary()</c>: each block's output shape and parameter count, the total of the
+    /// parameters (<see cref="ParameterCount"/>), and, for a network with batch normalisation, the running statistics
+    /// (<see cref="StateCount"/>), as <see cref="Describe"/> and the CLI's summary count them.</summary>
     public string Summary() => Summaries.Network(Core, "Network");
 
     /// <summary>"Network 4 -> 16 -> 3 (131 parameters, float64)": the widths after each dense layer.</summary>

@@ -5,7 +5,8 @@ using FN = Functional.NN;
 namespace FunctionalNN;
 
 /// <summary>The text of <see cref="Network.Summary"/> and <see cref="Pipeline.Summary"/>: a table like Keras'
-/// <c>model.summary()</c>, one row per layer with its output shape and parameter count, then the totals.</summary>
+/// <c>model.summary()</c>, one row per layer with its output shape and parameter count, then the totals (the parameters,
+/// then the running statistics when the network has any).</summary>
 internal static class Summaries
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -41,6 +42,9 @@ internal static class Summaries
         foreach (var r in rows) sb.AppendLine(r.Name.PadRight(w0) + r.Shape.PadRight(w1) + r.Params.ToString("N0", Inv).PadLeft(w2));
         sb.AppendLine(rule);
         sb.AppendLine($"Total params: {net.ParameterCount.ToString("N0", Inv)} ({(net.Precision.IsFloat32 ? "float32" : "float64")}, {(net.ParameterCount * (net.Precision.IsFloat32 ? 4 : 8) / 1024.0).ToString("F1", Inv)} KiB)");
+        // The running statistics are state, not parameters (as Network.StateCount, Describe and the CLI's summary count them).
+        if (net.StateCount > 0)
+            sb.AppendLine($"Running statistics: {net.StateCount.ToString("N0", Inv)} (batch normalisation's mean and variance, updated by training steps, not by gradient)");
         return sb.ToString().TrimEnd();
     }
 

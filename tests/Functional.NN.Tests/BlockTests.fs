@@ -519,6 +519,45 @@ type ScaledTanh =
             let t = x.Map(fun v -> tanh v)
             g.PointwiseMultiply(t.Map(fun v -> this.Alpha * (1.0 - v * v))), [| g.PointwiseMultiply(t).Enumerate() |> Seq.sum |]
 
+/// Y = gain X (3 columns, one parameter) with a value put into what it returns: into Y at (row,
+/// column) by Forward (`badOutput`), into dX at (row, column) by Backward (`badInputGradient`), or
+/// as dgain (`badParameterGradient`). Otherwise dX = gain G and dgain = sum G o X (by hand).
+type Faulty(gain: float, badOutput: (int * int * float) option, badInputGradient: (int * int * float) option, badParameterGradient: float option) =
+    interface ICustomBlock with
+        member _.Name = "nanblock"
+        member _.InputSize = 3
+        member _.OutputSize = 3
+        member _.Parameters = [| gain |]
+        member _.WithParameters(p) = Faulty(p.[0], badOutput, badInputGradient, badParameterGradient) :> ICustomBlock
+        member _.Forward(x, _) =
+            let y = x * gain
+            badOutput |> Option.iter (fun (i, j, v) -> y.[i, j] <- v)
+            y
+        member _.Backward(x, _, g, _) =
+            let dx = g * gain
+            badInputGradient |> Option.iter (fun (i, j, v) -> dx.[i, j] <- v)
+            dx, [| defaultArg badParameterGradient (g.PointwiseMultiply(x).Enumerate() |> Seq.sum) |]
+
+/// Y = 2 X and dX = 2 G (3 columns, no parameters), clearing every matrix it is given once it has
+/// read it: a block that breaks ICustomBlock's contract (it must not change its arguments).
+type Clearing() =
+    interface ICustomBlock with
+        member _.Name = "clearing"
+        member _.InputSize = 3
+        member _.OutputSize = 3
+        member _.Parameters = [||]
+        member this.WithParameters(_) = this :> ICustomBlock
+        member _.Forward(x, _) =
+            let y = x * 2.0
+            x.Clear()
+            y
+        member _.Backward(x, y, g, _) =
+            let dx = g * 2.0
+            x.Clear()
+            y.Clear()
+            g.Clear()
+            dx, [||]
+
 /// All parameters and state of a network, bit for bit.
 let private bits (net: Network) = Parameters.modelOf net |> Array.map BitConverter.DoubleToInt64Bits
 
@@ -623,6 +662,89 @@ let tests =
                 | _ -> failtest "the custom block is kept"
                 let e = argumentError (fun () -> Trainer.train (options.WithBackend(Backend.Kernels)) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) net |> ignore)
                 Expect.stringContains e.Message "scaled tanh" "the kernels' refusal names the custom block"
+            }
+        ]
+
+        testList "custom blocks that break their contract" [
+            test "NaN or an infinity a custom block returns for finite arguments: InvalidOperationException naming the block, the row and the column, from every pass" {
+                let x, y = data 8 21L
+                let d1 = Block.Dense (Dense.create (m [ [ 0.5; -0.3; 0.2 ]; [ 0.1; 0.6; -0.4 ]; [ -0.2; 0.3; 0.7 ] ]) (Some (vec [ 0.0; 0.1; -0.1 ])) Activation.Tanh)
+                let d2 = Block.Dense (Dense.create (m [ [ 0.4; -0.2 ]; [ -0.5; 0.3 ]; [ 0.2; 0.6 ] ]) None Activation.Identity)
+                let net (block: ICustomBlock) = Network.ofBlocks [ d1; Block.Custom block; d2 ]
+                let options = TrainingOptions.Default.WithBatching(Batching.FullBatch).WithMaxEpochs(2)
+                // The block applied to x itself in an autodiff graph, its parameter a variable.
+                let graph (block: ICustomBlock) =
+                    Autodiff.Graph.ofOutput (Autodiff.Node.sum (Autodiff.Node.custom block true (Autodiff.Node.variable "x" x) (Some (Autodiff.Node.variable "theta" (m [ [ 1.5 ] ])))))
+                let forwardCalls (n: Network) (block: ICustomBlock) : (string * (unit -> unit)) list =
+                    [ "Network.predict", (fun () -> Network.predict n x |> ignore)
+                      "Network.loss", (fun () -> Network.loss n Loss.HalfMeanSquaredError x y |> ignore) ]
+                let backwardCalls (n: Network) (block: ICustomBlock) : (string * (unit -> unit)) list =
+                    [ "Network.lossAndGradient", (fun () -> Network.lossAndGradient n Loss.HalfMeanSquaredError x y |> ignore)
+                      "Trainer.train", (fun () -> Trainer.train options Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) n |> ignore)
+                      "GradientCheck.checkNetworkIn (training)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 1UL) n Loss.HalfMeanSquaredError x y |> ignore)
+                      "GradientCheck.checkNetworkIn (inference)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default Mode.Inference n Loss.HalfMeanSquaredError x y |> ignore)
+                      "Graph.run (the block on x)", (fun () -> Autodiff.Graph.run (graph block) |> ignore)
+                      "the network's graph (NetworkGraph.ofBatchIn)", (fun () -> Autodiff.Autodiff.gradient (Autodiff.NetworkGraph.ofBatchIn (Mode.Training 1UL) n Loss.HalfMeanSquaredError x y) |> ignore) ]
+                // (the block, the calls that meet it, what the message must say: the places set above, by hand)
+                let cases =
+                    [ Faulty(1.5, Some (1, 2, nan), None, None) :> ICustomBlock, (fun n b -> forwardCalls n b @ backwardCalls n b), "The custom block 'nanblock' returned NaN at row 1, column 2 for a finite input"
+                      Faulty(1.5, Some (3, 0, infinity), None, None) :> ICustomBlock, (fun n b -> forwardCalls n b @ backwardCalls n b), "The custom block 'nanblock' returned Infinity at row 3, column 0 for a finite input"
+                      Faulty(1.5, Some (0, 1, -infinity), None, None) :> ICustomBlock, (fun n b -> forwardCalls n b @ backwardCalls n b), "returned -Infinity at row 0, column 1 for a finite input"
+                      Faulty(1.5, None, Some (2, 1, nan), None) :> ICustomBlock, backwardCalls, "The custom block 'nanblock' returned NaN in its input gradient at row 2, column 1 for a finite input, output and output gradient"
+                      Faulty(1.5, None, Some (5, 2, -infinity), None) :> ICustomBlock, backwardCalls, "returned -Infinity in its input gradient at row 5, column 2"
+                      Faulty(1.5, None, None, Some nan) :> ICustomBlock, backwardCalls, "The custom block 'nanblock' returned NaN as the gradient of parameter 0 for a finite input, output and output gradient" ]
+                // Every call of every case is tried, and every one that goes wrong is reported.
+                let problems =
+                    [ for block, calls, expected in cases do
+                        for what, call in calls (net block) block do
+                            match (try call (); None with e -> Some e) with
+                            | Some (:? InvalidOperationException as e) when e.Message.Contains expected -> ()
+                            | Some e -> yield sprintf "%s: expected InvalidOperationException (%s), got %s: %s" what expected (e.GetType().Name) e.Message
+                            | None -> yield sprintf "%s: expected InvalidOperationException (%s), got no error" what expected ]
+                Expect.isEmpty problems (String.Join("\n", problems))
+                // A block whose backward alone is wrong predicts.
+                Network.predict (net (Faulty(1.5, None, Some (2, 1, nan), Some nan))) x |> ignore
+                // A value that overflows before the block reaches it: not the block's doing, so not blamed on it.
+                let huge = Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 3, 1e308)) None Activation.Identity)
+                let overflow = Network.ofBlocks [ huge; Block.Custom (Faulty(1.0, None, None, None)); d2 ]
+                let e = Expect.throwsC (fun () -> Network.predict overflow (Matrix<float>.Build.Dense(2, 3, 1.0)) |> ignore) id
+                Expect.isFalse (e.Message.Contains "custom block") (sprintf "not blamed on the block: %s" e.Message)
+            }
+            test "a custom block that changes its arguments changes nothing the caller holds: predict, forwardIn and backwardIn, an autodiff graph" {
+                let x0, _ = data 5 31L
+                let g0, _ = data 5 32L
+                let net = Network.ofBlocks [ Block.Custom (Clearing()) ]
+                // Every check is made (each part on its own copies), and every one that fails is reported.
+                let problems = ResizeArray<string>()
+                let check (what: string) (ok: bool) = if not ok then problems.Add what
+                // Y = 2 X, dX = 2 G (doubling is exact).
+                let x = x0.Clone()
+                check "predict: 2 x" (Network.predict net x = x0 * 2.0)
+                check "predict: x unchanged" (x = x0)
+                let x, g = x0.Clone(), g0.Clone()
+                let trace = Network.forwardIn (Mode.Training 1UL) net x
+                check "forwardIn: x unchanged" (x = x0)
+                let _, dx = Network.backwardIn (Mode.Training 1UL) net trace g
+                check "backwardIn: 2 g" (dx = g0 * 2.0)
+                check "backwardIn: g unchanged" (g = g0)
+                check "backwardIn: the trace's input unchanged" (trace.Steps.Head.Input = x0)
+                check "backwardIn: the trace's output unchanged" (trace.Output = x0 * 2.0)
+                // In a graph: the variable keeps its value, and a second run gives the first's results.
+                let graph = Autodiff.Graph.ofOutput (Autodiff.Node.sum (Autodiff.Node.custom (Clearing()) false (Autodiff.Node.variable "x" x0) None))
+                let r1 = Autodiff.Graph.run graph
+                let r2 = Autodiff.Graph.run graph
+                check "graph: the variable unchanged" ((Autodiff.Graph.variables graph).["x"] = x0)
+                let idOf (f: Autodiff.Op -> bool) = (graph.Nodes |> List.find (fun gn -> f gn.Node.Operation)).Id
+                let xId = idOf (function Autodiff.Op.Variable _ -> true | _ -> false)
+                let cId = idOf (function Autodiff.Op.Custom _ -> true | _ -> false)
+                check "graph: the run's value of x unchanged" (r1.Values.[xId] = x0)
+                check "graph: the run's value of the block's node unchanged" (r1.Values.[cId] = x0 * 2.0)
+                check "graph: the run's adjoint of the block's node unchanged" (r1.Adjoints.[cId] = Matrix<float>.Build.Dense(5, 3, 1.0))
+                check "graph: d sum(2 x) / dx = 2" (r1.Gradients.["x"] = Matrix<float>.Build.Dense(5, 3, 2.0))
+                check "graph: sum(2 x)" (abs (r1.Values.[graph.Output].[0, 0] - 2.0 * Seq.sum (x0.Enumerate())) < 1e-12)
+                check "graph: the second run's value" (r2.Values.[graph.Output] = r1.Values.[graph.Output])
+                check "graph: the second run's gradient" (r2.Gradients.["x"] = r1.Gradients.["x"])
+                Expect.isEmpty problems (String.Join("; ", problems))
             }
         ]
 

@@ -27,6 +27,26 @@ type private Gain(beta: float[], mutant: bool, badShape: bool) =
         let db = Array.init beta.Length (fun j -> (if mutant then 0.5 else 1.0) * Seq.sum (seq { for i in 0 .. n - 1 -> g.[i, j] * x.[i, j] }))
         CustomBlockGradient(dx, db)
 
+/// y = gain x (3 columns, one parameter) with a value put into what it returns: into y at (row,
+/// column) by Forward (`badOutput`), into dx at (row, column) by Backward (`badInputGradient`), or
+/// as dgain (`badParameterGradient`). Otherwise dx = gain g and dgain = sum g o x (by hand).
+type private Faulty(gain: float, badOutput: (int * int * float) option, badInputGradient: (int * int * float) option, badParameterGradient: float option) =
+    inherit CustomBlock()
+    override _.Name = "nanblock"
+    override _.InputSize = 3
+    override _.OutputSize = 3
+    override _.Parameters = [| gain |]
+    override _.WithParameters(p: float[]) = Faulty(p.[0], badOutput, badInputGradient, badParameterGradient) :> CustomBlock
+    override _.Forward(x: float[,], _training: bool) =
+        let y = Array2D.map (fun v -> gain * v) x
+        badOutput |> Option.iter (fun (i, j, v) -> y.[i, j] <- v)
+        y
+    override _.Backward(x: float[,], _y: float[,], g: float[,], _training: bool) =
+        let dx = Array2D.map (fun v -> gain * v) g
+        badInputGradient |> Option.iter (fun (i, j, v) -> dx.[i, j] <- v)
+        let dgain = defaultArg badParameterGradient (Seq.sum (seq { for i in 0 .. Array2D.length1 x - 1 do for j in 0 .. 2 -> g.[i, j] * x.[i, j] }))
+        CustomBlockGradient(dx, [| dgain |])
+
 /// `Expectations.expectArgument`, for statements.
 let private expectArg (param: string) (fragments: string list) (f: unit -> unit) = Expectations.expectArgument param fragments f |> ignore
 
@@ -102,6 +122,84 @@ let tests =
             Expect.isTrue (e :? InvalidOperationException) (sprintf "typed error, got %O" e)
             Expect.stringContains e.Message "custom block 'gain'" "names the block"
             Expect.stringContains e.Message "6x2" "the shape it returned"
+        }
+
+        test "NaN or an infinity a C# block returns for finite arguments: InvalidOperationException naming the block, the row and the column, from Predict, LossAndGradient, Train and CheckGradients" {
+            let build (block: CustomBlock) = NetworkBuilder(3).Dense(3, Activation.Tanh).Add(block).Dense(2, Activation.Identity).Seed(4L).Build()
+            let x, y = random 11 8 3, random 12 8 2
+            let options = TrainingOptions(Batching = Batching.FullBatch, MaxEpochs = 2)
+            let forwardCalls (net: Network) : (string * (unit -> unit)) list =
+                [ "Predict", (fun () -> net.Predict x |> ignore) ]
+            let backwardCalls (net: Network) : (string * (unit -> unit)) list =
+                [ "LossAndGradient", (fun () -> net.LossAndGradient(x, y, Loss.MeanSquaredError) |> ignore)
+                  "Trainer.Train", (fun () -> Trainer.Train(net, x, y, Loss.MeanSquaredError, options) |> ignore)
+                  "CheckGradients", (fun () -> net.CheckGradients(x, y, Loss.MeanSquaredError) |> ignore)
+                  "CheckGradients (training)", (fun () -> net.CheckGradients(x, y, Loss.MeanSquaredError, NetworkMode.Training) |> ignore)
+                  "Autodiff.NetworkLossAndGradient", (fun () -> Autodiff.NetworkLossAndGradient(net, x, y, Loss.MeanSquaredError) |> ignore) ]
+            // (the block, the calls that meet it, what the message must say: the places set here, by hand)
+            let cases : (CustomBlock * (Network -> (string * (unit -> unit)) list) * string) list =
+                [ Faulty(1.5, Some (0, 0, nan), None, None) :> CustomBlock, (fun n -> forwardCalls n @ backwardCalls n), "The custom block 'nanblock' returned NaN at row 0, column 0 for a finite input"
+                  Faulty(1.5, Some (6, 1, infinity), None, None) :> CustomBlock, (fun n -> forwardCalls n @ backwardCalls n), "The custom block 'nanblock' returned Infinity at row 6, column 1 for a finite input"
+                  Faulty(1.5, None, Some (3, 2, nan), None) :> CustomBlock, backwardCalls, "The custom block 'nanblock' returned NaN in its input gradient at row 3, column 2 for a finite input, output and output gradient"
+                  Faulty(1.5, None, None, Some -infinity) :> CustomBlock, backwardCalls, "The custom block 'nanblock' returned -Infinity as the gradient of parameter 0" ]
+            // Every call of every case is tried, and every one that goes wrong is reported.
+            let problems =
+                [ for block, calls, expected in cases do
+                    for what, call in calls (build block) do
+                        match (try call (); None with e -> Some e) with
+                        | Some (:? InvalidOperationException as e) when e.Message.Contains expected -> ()
+                        | Some e -> yield sprintf "%s: expected InvalidOperationException (%s), got %s: %s" what expected (e.GetType().Name) e.Message
+                        | None -> yield sprintf "%s: expected InvalidOperationException (%s), got no error" what expected ]
+            Expect.isEmpty problems (String.Join("\n", problems))
+        }
+
+        test "BlockInfo gives a normalisation's scale and shift and batch normalisation's running statistics: the network's, after training" {
+            let net = NetworkBuilder(3).Dense(4, Activation.Identity).BatchNorm().Activation(Activation.Tanh)
+                        .Residual(fun i -> i.Dense(4, Activation.Tanh).LayerNorm()).Dense(2, Activation.Identity).Seed(9L).Build()
+            let x = random 13 24 3
+            let trained = Trainer.Train(net, x, random 14 24 2, Loss.MeanSquaredError, adam 3).Model
+            // The core's blocks, read back from a model file (not through BlockInfo): the expected values.
+            let path = Path.Combine(Path.GetTempPath(), "fnn-blockinfo-" + Guid.NewGuid().ToString("N") + ".fnn")
+            let core =
+                try
+                    ModelFile.SaveNetwork(trained, path)
+                    Functional.NN.ModelFile.loadNetwork path
+                finally File.Delete path
+            let values (v: MathNet.Numerics.LinearAlgebra.Vector<float>) = v.ToArray() |> List.ofArray
+            let list (l: Collections.Generic.IReadOnlyList<float>) = Expect.isNotNull l "present"; List.ofSeq l
+            match core.Blocks with
+            | [ _; Functional.NN.Block.BatchNorm bn; _; Functional.NN.Block.Residual [ _; Functional.NN.Block.LayerNorm ln ]; _ ] ->
+                let b = trained.Blocks.[1]
+                Expect.equal (list b.Scale) (values bn.Scale) "batch norm: Scale"
+                Expect.equal (list b.Shift) (values bn.Shift) "batch norm: Shift"
+                Expect.equal (list b.RunningMean) (values bn.RunningMean) "batch norm: RunningMean"
+                Expect.equal (list b.RunningVariance) (values bn.RunningVariance) "batch norm: RunningVariance"
+                // Training moved them from where they start (gamma 1, beta 0, mean 0, variance 1).
+                Expect.notEqual (list b.RunningMean) [ 0.0; 0.0; 0.0; 0.0 ] "the running mean moved"
+                Expect.notEqual (list b.Scale) [ 1.0; 1.0; 1.0; 1.0 ] "gamma trained"
+                let l = trained.Blocks.[3].Inner.[1]
+                Expect.equal (list l.Scale) (values ln.Scale) "layer norm: Scale"
+                Expect.equal (list l.Shift) (values ln.Shift) "layer norm: Shift"
+                Expect.isNull l.RunningMean "layer norm: no running mean"
+                Expect.isNull l.RunningVariance "layer norm: no running variance"
+            | other -> failtestf "unexpected blocks %A" other
+            for b in [ trained.Blocks.[0]; trained.Blocks.[2]; trained.Blocks.[3]; trained.Blocks.[4] ] do
+                Expect.isNull b.Scale (sprintf "%O: no scale" b.Kind)
+                Expect.isNull b.RunningMean (sprintf "%O: no running mean" b.Kind)
+            // Read-only: the list refuses changes.
+            let scale = trained.Blocks.[1].Scale
+            Expect.isTrue (scale :?> Collections.Generic.ICollection<float>).IsReadOnly "read-only"
+            Expect.throwsT<NotSupportedException> (fun () -> (scale :?> Collections.Generic.IList<float>).[0] <- 5.0) "cannot be changed"
+            // Summary() counts the running statistics as Describe() and the CLI do: batch norm of width 4, 2 x 4 = 8 (by hand).
+            Expect.stringContains (trained.Summary()) "Running statistics: 8 " "Summary: the running statistics"
+            Expect.stringContains (trained.Describe().[1]) "8 running statistics" "Describe: the same count"
+            Expect.isFalse ((NetworkBuilder(3).Dense(2).Build()).Summary().Contains "Running statistics") "none without batch normalisation"
+            // A pipeline's Summary() and Describe() too: hidden layers 8 and 6 with batch normalisation, 2 x (8 + 6) = 28 (by hand),
+            // as the CLI's summary says it ("total: ... parameters and 28 running statistics", CliTests).
+            let pipeline = Pipeline.Untrained(Dataset.Embedded "iris", PipelineOptions(HiddenLayers = [| 8; 6 |], Normalization = Normalization.Batch))
+            Expect.equal pipeline.Network.StateCount 28 "the pipeline's running statistics"
+            Expect.stringContains (pipeline.Summary()) "Running statistics: 28 " "the pipeline's Summary"
+            Expect.stringContains (String.Join("\n", pipeline.Describe())) (sprintf "total: %d parameters and 28 running statistics; loss" pipeline.Network.ParameterCount) "the pipeline's Describe"
         }
 
         test "a network with a C# block trains on the reference backend; the kernels refuse it; nothing given is changed" {

@@ -97,11 +97,13 @@ module Rules =
                 | [ x; theta ] -> block.WithParameters(theta.Row(0).ToArray()), x
                 | _ -> invalidArg "inputs" "a custom block takes its input and at most one parameter row"
             // What the block returns is checked as the network's passes check it (Block.checkCustomOutput,
-            // Block.checkCustomGradient): a wrong shape or a null is an InvalidOperationException naming the block.
-            { Forward = (fun xs -> let b, x = withTheta xs in let y = b.Forward(x, training) in Block.checkCustomOutput b x y; y)
+            // Block.checkCustomGradient): a wrong shape, a null, or NaN or an infinity for finite
+            // arguments is an InvalidOperationException naming the block. The block gets copies, as
+            // there: one that changes its arguments changes no node's value or adjoint.
+            { Forward = (fun xs -> let b, x = withTheta xs in let y = b.Forward(x.Clone(), training) in Block.checkCustomOutput b x y; y)
               Backward =
                 fun xs z g ->
                     let b, x = withTheta xs
-                    let dx, dTheta = b.Backward(x, z, g, training)
-                    Block.checkCustomGradient b x dx dTheta
+                    let dx, dTheta = b.Backward(x.Clone(), z.Clone(), g.Clone(), training)
+                    Block.checkCustomGradient b x z g dx dTheta
                     if List.length xs = 1 then [ dx ] else [ dx; Matrix<float>.Build.DenseOfRowArrays [| dTheta |] ] }

@@ -17,7 +17,11 @@ type Mode =
 /// facade's CustomBlock class): a pure forward and its vector-Jacobian product side by side, with
 /// its parameters as one flat array. The library trains it on the reference backend, checks it
 /// with the public gradient check, and shows it in the network's summary; it cannot be saved to a
-/// model file. Implementations must not change their arguments.
+/// model file. Implementations must not change their arguments (the library passes copies to
+/// Forward and Backward, so one that does changes nothing a caller holds). For finite arguments
+/// Forward must return finite values and Backward finite gradients: the network's passes and the
+/// autodiff graph raise InvalidOperationException naming the block, the row and the column of a
+/// NaN or infinity it returns for a finite input (and output gradient).
 type ICustomBlock =
     /// The block's name, shown in summaries and errors.
     abstract Name : string
@@ -306,22 +310,46 @@ module Block =
                 Check.fail param (sprintf "Block %s (%s): %s" here (name b) text))
 
     /// Raises InvalidOperationException, naming the custom block and both shapes, unless what its
-    /// Forward returned for `input` is a matrix of input's rows and the block's OutputSize columns.
-    /// (The network's forward pass and the autodiff graph's custom node both use it.)
+    /// Forward returned for `input` is a matrix of input's rows and the block's OutputSize columns;
+    /// and, naming the block, the row and the column, when it holds NaN or an infinity although
+    /// `input` is finite (a value the block made, which the errors about the network's output or
+    /// the loss would otherwise blame on the data). One pass over the output; the input is read
+    /// only when the output holds such a value. (The network's forward pass and the autodiff
+    /// graph's custom node both use it.)
     let checkCustomOutput (c: ICustomBlock) (input: Matrix<float>) (y: Matrix<float>) =
         if isNull y || y.RowCount <> input.RowCount || y.ColumnCount <> c.OutputSize then
             invalidOp (sprintf "The custom block '%s' returned %s for an input of %s; it must return %d rows and %d columns (its OutputSize)."
                         c.Name (if isNull y then "null" else Mat.shapeOf y) (Mat.shapeOf input) input.RowCount c.OutputSize)
+        match Mat.firstNonFinite y with
+        | Some (i, j, v) when (Mat.firstNonFinite input).IsNone ->
+            invalidOp (sprintf "The custom block '%s' returned %s at row %d, column %d for a finite input; its Forward must give finite values for finite inputs." c.Name (string v) i j)
+        | _ -> ()
 
     /// Raises InvalidOperationException, naming the custom block, unless what its Backward returned
     /// is an input gradient of input's shape and one parameter gradient per parameter (neither
-    /// null). (The network's backward pass and the autodiff graph's custom node both use it.)
-    let checkCustomGradient (c: ICustomBlock) (input: Matrix<float>) (dx: Matrix<float>) (dTheta: float[]) =
+    /// null); and, naming the block and where (the input gradient's row and column, or the
+    /// parameter's index), when either holds NaN or an infinity although the block's input, its
+    /// output and the output gradient G are finite (a value the block made, which the errors about
+    /// the loss's gradient or a diverging run would otherwise blame on the data or the step size).
+    /// One pass over the gradients; the arguments are read only when a gradient holds such a
+    /// value. (The network's backward pass and the autodiff graph's custom node both use it.)
+    let checkCustomGradient (c: ICustomBlock) (input: Matrix<float>) (output: Matrix<float>) (outputGradient: Matrix<float>) (dx: Matrix<float>) (dTheta: float[]) =
         if isNull dx || dx.RowCount <> input.RowCount || dx.ColumnCount <> input.ColumnCount then
             invalidOp (sprintf "The custom block '%s' returned an input gradient of %s for an input of %s; the shapes must agree." c.Name (if isNull dx then "null" else Mat.shapeOf dx) (Mat.shapeOf input))
         let count = c.Parameters.Length
         if isNull dTheta || dTheta.Length <> count then
             invalidOp (sprintf "The custom block '%s' returned %d parameter gradients for its %d parameters." c.Name (if isNull dTheta then 0 else dTheta.Length) count)
+        let finiteArguments () =
+            (Mat.firstNonFinite input).IsNone && (Mat.firstNonFinite output).IsNone && (Mat.firstNonFinite outputGradient).IsNone
+        let finite = "for a finite input, output and output gradient; its Backward must give finite gradients for finite arguments."
+        match Mat.firstNonFinite dx with
+        | Some (i, j, v) when finiteArguments () ->
+            invalidOp (sprintf "The custom block '%s' returned %s in its input gradient at row %d, column %d %s" c.Name (string v) i j finite)
+        | _ -> ()
+        match Array.tryFindIndex (fun (v: float) -> not (Double.IsFinite v)) dTheta with
+        | Some k when finiteArguments () ->
+            invalidOp (sprintf "The custom block '%s' returned %s as the gradient of parameter %d %s" c.Name (string dTheta.[k]) k finite)
+        | _ -> ()
 
     /// The forward pass of a sequence of blocks from X (already rounded to the precision), keeping
     /// each block's trace. `dropouts` counts the dropout blocks met so far (the mask's block number).
@@ -354,7 +382,9 @@ module Block =
                     let fx = (List.last traces).Output
                     input + fx |> Precision.roundMatrix p, BlockMemory.Inner traces
                 | Block.Custom c ->
-                    let y = c.Forward(input, mode.IsTraining)
+                    // A copy: a block that changes its argument (against ICustomBlock's contract)
+                    // changes neither the caller's matrix nor the trace.
+                    let y = c.Forward(input.Clone(), mode.IsTraining)
                     checkCustomOutput c input y
                     Precision.roundMatrix p y, BlockMemory.Nothing
             ({ Input = input; Output = output; Memory = memory } :: acc, output)
@@ -384,8 +414,10 @@ module Block =
                     let grads, dInner = backwardAll p mode inner innerTraces g
                     BlockGradient.Residual grads, g + dInner |> Precision.roundMatrix p
                 | Block.Custom c, _ ->
-                    let dx, dTheta = c.Backward(trace.Input, trace.Output, g, mode.IsTraining)
-                    checkCustomGradient c trace.Input dx dTheta
+                    // Copies, as for Forward: the trace and G (the caller's output gradient for a
+                    // last block) stay as they are whatever the block does with its arguments.
+                    let dx, dTheta = c.Backward(trace.Input.Clone(), trace.Output.Clone(), g.Clone(), mode.IsTraining)
+                    checkCustomGradient c trace.Input trace.Output g dx dTheta
                     BlockGradient.Custom (Precision.roundArray p dTheta), Precision.roundMatrix p dx
                 | b, _ -> invalidOp (sprintf "The trace does not belong to the %s block: it was made by another network." (name b))
             (grad :: acc, dx)

@@ -304,7 +304,9 @@ module Pipeline =
             let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
             Evaluation.Regression (RegressionMetrics.report (predictValues pipeline x) y)
 
-    /// One line per layer and a total, for summaries.
+    /// One line per layer and a total, for summaries: "total: 131 parameters; loss ...", with the
+    /// running statistics after the parameters for a network with batch normalisation ("total: 171
+    /// parameters and 32 running statistics; loss ...", as the per-block lines count them).
     let describe (pipeline: Pipeline) : string list =
         let pre = pipeline.Preprocessor
         [ yield sprintf "inputs: %d features (%s), scaling %s" pipeline.FeatureNames.Length (String.Join(", ", pipeline.FeatureNames |> Array.truncate 20)) (Scaler.kindName pipeline.Scaler.Kind)
@@ -312,6 +314,7 @@ module Pipeline =
           if text.Length > 0 then yield sprintf "text columns, one-hot (unseen category: %s): %s" (Preprocessor.unknownName pre.UnknownCategory) (String.Join(", ", text))
           if pre.Missing <> MissingPolicy.Error then yield sprintf "missing values: %s" (Preprocessor.missingName pre.Missing)
           yield! Network.describe pipeline.Network
-          yield sprintf "total: %d parameters; loss %s" pipeline.Network.ParameterCount (Loss.name pipeline.Loss)
+          let state = if pipeline.Network.StateCount > 0 then sprintf " and %d running statistics" pipeline.Network.StateCount else ""
+          yield sprintf "total: %d parameters%s; loss %s" pipeline.Network.ParameterCount state (Loss.name pipeline.Loss)
           if pipeline.IsClassifier then yield sprintf "target: %s, classes %s" pipeline.TargetName (String.Join(", ", pipeline.ClassNames))
           else yield sprintf "target: %s (regression)" pipeline.TargetName ]
