@@ -357,6 +357,54 @@ let tests =
             let straight = Trainer.trainVector o (objective 20) [| 0.0 |]
             Expect.equal (Trainer.resumeVector o (objective 20) first.Checkpoint).Model straight.Model "the same setup: the straight run"
         }
+        test "a mid-epoch checkpoint without its record, resumed on fewer rows: the message names the index and says how to go on (finish the epoch on the old data, then drop the record)" {
+            // The review's run: 300 x 5, Adam, minibatches of 16 (19 per epoch: 18 of 16 and one of
+            // 12), seed 7, stopped by MaxSteps 25: epoch 1 done, 6 steps of epoch 2 taken, 13 batches pending.
+            let x300 = Mat.init 300 5 (fun i j -> float ((i * 11 + j * 7) % 17) / 8.0 - 1.0)
+            let y300 = Mat.init 300 1 (fun i _ -> float ((i * 5) % 9) / 4.0 - 1.0)
+            let net5 = Network.init 5 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 2L
+            for backend in backends do
+                let o =
+                    { TrainingOptions.Default with
+                        Batching = Batching.miniBatch 16; Schedule = Schedule.Constant 0.01
+                        Optimizer = { OptimizerSettings.Default with Optimizer = Optimizer.adam }
+                        Seed = 7L; MaxSteps = 25; MaxEpochs = 5; EarlyStopping = None; Backend = backend }
+                let r = Trainer.train o loss (TrainingData.Of(x300, y300)) net5
+                Expect.equal (r.Checkpoint.Epoch, r.Checkpoint.PendingBatches.Length) (1, 13) "mid-epoch 2: 13 batches pending"
+                // The first pending index the 200 rows lack, found by scanning the batches here.
+                let b, i =
+                    r.Checkpoint.PendingBatches |> Array.indexed |> Array.pick (fun (b, batch) -> batch |> Array.tryFind (fun i -> i >= 200) |> Option.map (fun i -> b, i))
+                let fewer = TrainingData.Of(x300.SubMatrix(0, 200, 0, 5), y300.SubMatrix(0, 200, 0, 1))
+                let free = Checkpoint.withoutSetup r.Checkpoint
+                let e =
+                    expectArg "checkpoint"
+                        [ sprintf "The checkpoint's pending batch %d holds sample index %d, but the data have 200 samples (0 .. 199)." b i
+                          "The checkpoint was taken during epoch 2"
+                          "Finish that epoch on those data (resume with them and MaxEpochs 2); then, to go on with other data, resume from Checkpoint.withoutSetup checkpoint." ]
+                        (fun () -> Trainer.resume { o with MaxSteps = 0 } loss fewer free |> ignore)
+                Expect.isFalse (e.Message.Contains "resume with the data the checkpoint was taken on.") "no advice that contradicts withoutSetup"
+                // The advice works: the epoch finished on the old data, then the record dropped.
+                let finished = Trainer.resume { o with MaxSteps = 0; MaxEpochs = 2 } loss (TrainingData.Of(x300, y300)) r.Checkpoint
+                Expect.equal (finished.Epochs, finished.Checkpoint.PendingBatches.Length) (2, 0) "epoch 2 finished, nothing pending"
+                let tuned = Trainer.resume { o with MaxSteps = 0 } loss fewer (Checkpoint.withoutSetup finished.Checkpoint)
+                Expect.equal tuned.Epochs 5 (sprintf "%A: fine-tuned on 200 rows to epoch 5" backend)
+        }
+        test "C#: the pending-batch refusal names checkpoint.WithoutSetup() and MaxEpochs" {
+            let xs = Array2D.init 300 5 (fun i j -> float ((i * 11 + j * 7) % 17) / 8.0 - 1.0)
+            let ys = Array2D.init 300 1 (fun i _ -> float ((i * 5) % 9) / 4.0 - 1.0)
+            let built = FunctionalNN.NetworkBuilder(5).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Identity).Seed(2L).Build()
+            let options (steps: int) =
+                FunctionalNN.TrainingOptions(Optimizer = FunctionalNN.Optimizer.Adam(), Batching = FunctionalNN.Batching.MiniBatch(16),
+                                             Seed = 7L, MaxSteps = steps, MaxEpochs = 5, EarlyStoppingPatience = Nullable())
+            let c = FunctionalNN.Trainer.Train(built, xs, ys, FunctionalNN.Loss.MeanSquaredError, options 25).Checkpoint
+            let x200, y200 = Array2D.init 200 5 (fun i j -> xs.[i, j]), Array2D.init 200 1 (fun i j -> ys.[i, j])
+            let e =
+                expectArg "checkpoint"
+                    [ "but the data have 200 samples (0 .. 199)."; "resume with them and MaxEpochs 2"; "resume from checkpoint.WithoutSetup()." ]
+                    (fun () -> FunctionalNN.Trainer.Resume(c.WithoutSetup(), x200, y200, FunctionalNN.Loss.MeanSquaredError, options 0) |> ignore)
+            Expect.isTrue (e.Message.StartsWith "The checkpoint's pending batch ") e.Message
+            Expect.isFalse (e.Message.Contains "Checkpoint.withoutSetup") "no F# name"
+        }
         test "C#: Trainer.Resume refuses other settings naming them in C# terms; WithoutSetup resumes; RecordsSetup says which; an older file has none" {
             let xs = Array2D.init 40 3 (fun i j -> x.[i, j])
             let ys = Array2D.init 40 2 (fun i j -> y.[i, j])

@@ -84,7 +84,12 @@ module Checkpoint =
     /// from it is not compared with the run that made it, so its options, loss and data may be
     /// changed deliberately (fine-tuning on other data, another schedule or batch size). The
     /// resumed run continues from the checkpoint's parameters, optimiser state, generator and
-    /// pending batches under the new settings, and its own checkpoint records them.
+    /// pending batches under the new settings, and its own checkpoint records them. A checkpoint
+    /// taken mid-epoch (`PendingBatches` not empty) still holds that epoch's remaining batches as
+    /// row indices of the data it was taken on, and the resume runs them first (on other data, the
+    /// rows of those numbers; data with fewer rows than an index are refused): to go on with other
+    /// data, finish that epoch on the old data (resume with them and MaxEpochs
+    /// `checkpoint.Epoch + 1`), then drop the record of that run's checkpoint.
     let withoutSetup (c: Checkpoint<'M>) : Checkpoint<'M> = { c with TrainedWith = None }
 
 /// The record a checkpoint keeps of how it was trained (`TrainingSetup`): made from a run's
@@ -275,7 +280,9 @@ module Trainer =
             Check.notNull "PendingBatches" batch
             batch |> Array.iter (fun i ->
                 if i < 0 || i >= n then
-                    Check.fail "checkpoint" (sprintf "the checkpoint's pending batch %d holds sample index %d, but the data has %d samples (0 .. %d); resume with the data the checkpoint was taken on." b i n (n - 1))))
+                    Check.fail "checkpoint"
+                        (sprintf "The checkpoint's pending batch %d holds sample index %d, but the data have %d samples (0 .. %d). The checkpoint was taken during epoch %d, and keeps the rest of that epoch's batches as row indices of the data it was taken on; a resume runs them first, with or without the record of how it was trained. Finish that epoch on those data (resume with them and MaxEpochs %d); then, to go on with other data, resume from Checkpoint.withoutSetup checkpoint."
+                            b i n (n - 1) (start.Epoch + 1) (start.Epoch + 1))))
         Check.notNull "checkpoint.OptimizerState" (box start.OptimizerState)
         fitState options.Optimizer p keepEmpty start.OptimizerState
 
