@@ -405,6 +405,19 @@ let tests =
             Expect.isTrue (e.Message.StartsWith "The checkpoint's pending batch ") e.Message
             Expect.isFalse (e.Message.Contains "Checkpoint.withoutSetup") "no F# name"
         }
+        test "a NaN or infinity in the data resumed with a record is the data's error, naming the matrix, row and column, on both backends (not a fingerprint difference)" {
+            let xNaN = let m = x.Clone() in m.[17, 1] <- nan; m
+            let vxInf = let m = vx.Clone() in m.[3, 0] <- infinity; m
+            for backend in backends do
+                let o = options backend
+                let c = cut o (data.WithValidation(vx, vy))
+                let e = expectArg "x" [ "at row 17, column 1" ] (fun () -> Trainer.resume o loss (TrainingData.Of(xNaN, y).WithValidation(vx, vy)) c |> ignore)
+                Expect.isFalse (e.Message.Contains "fingerprint") (sprintf "%A: %s" backend e.Message)
+                let e = expectArg "validationInputs" [ "at row 3, column 0" ] (fun () -> Trainer.resume o loss (data.WithValidation(vxInf, vy)) c |> ignore)
+                Expect.isFalse (e.Message.Contains "fingerprint") (sprintf "%A: %s" backend e.Message)
+                // As a fresh run reports it.
+                expectArg "x" [ "at row 17, column 1" ] (fun () -> Trainer.train o loss (TrainingData.Of(xNaN, y)) net |> ignore) |> ignore
+        }
         test "C#: Trainer.Resume refuses other settings naming them in C# terms; WithoutSetup resumes; RecordsSetup says which; an older file has none" {
             let xs = Array2D.init 40 3 (fun i j -> x.[i, j])
             let ys = Array2D.init 40 2 (fun i j -> y.[i, j])

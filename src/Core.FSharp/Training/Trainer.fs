@@ -200,17 +200,23 @@ module TrainingSetup =
           | _ -> () ]
 
     /// Raises ArgumentException (ParamName "checkpoint") naming every way `given` differs from
-    /// the checkpoint's record, when it has one.
-    let check (recorded: TrainingSetup option) (given: unit -> TrainingSetup) =
+    /// the checkpoint's record, when it has one; `beforeRefusing` is called first when it differs
+    /// (a caller's own check whose error is to win, such as the data's non-finite scan).
+    let checkWith (beforeRefusing: unit -> unit) (recorded: TrainingSetup option) (given: unit -> TrainingSetup) =
         match recorded with
         | Some r ->
             match differences r (given ()) with
             | [] -> ()
             | lines ->
+                beforeRefusing ()
                 Check.fail "checkpoint"
                     (String.Join(" ", lines)
                      + " A resumed run is the continuation of the one that made the checkpoint only with its options, loss and data: resume with those, or, to change them deliberately (fine-tuning), resume from Checkpoint.withoutSetup checkpoint.")
         | None -> ()
+
+    /// Raises ArgumentException (ParamName "checkpoint") naming every way `given` differs from
+    /// the checkpoint's record, when it has one.
+    let check (recorded: TrainingSetup option) (given: unit -> TrainingSetup) = checkWith ignore recorded given
 
 /// The trainer: a loop of (draw a batch, take a step on it) that is a pure function of its
 /// options, data, starting parameters and seed. It drives a backend through `ITrainingSession`
@@ -745,7 +751,12 @@ module Trainer =
         let setupOf (training: DataRecord, validation: DataRecord option) =
             TrainingSetup.ofOptions options data.Inputs.RowCount data.Validation.IsSome
                 (Some { Loss = loss; Data = training; Validation = validation })
-        TrainingSetup.check checkpoint.TrainedWith (fun () -> setupOf (records.Force()))
+        // The kernels scan the inputs' values while they convert them, after this comparison: data
+        // that differ from the record are scanned here first, so that a NaN or infinity is reported
+        // as the data's error (naming the row and column), as the reference backend and a fresh run
+        // report it, and not as other values. Data that match the record cost nothing more.
+        let dataErrorsFirst () = if backend = Backend.Kernels then NetworkData.check true loss data net
+        TrainingSetup.checkWith dataErrorsFirst checkpoint.TrainedWith (fun () -> setupOf (records.Force()))
         checkBatchRows options.Batching data.Inputs.RowCount net
         // A fresh state of a rule whose buffers start at zero stays empty for the kernels (their
         // session starts empty buffers at zero); AdaGrad's accumulator starts at its s0.
