@@ -321,6 +321,11 @@ let tests =
             let container = ModelContainer.read (ModelFile.checkpointToBytes c)
             let set name value = container.Entries |> List.map (fun (n, v) -> if n = name then n, value else n, v)
             let drop name = container.Entries |> List.filter (fun (n, _) -> n <> name)
+            // An integer list entry with the value at `at` replaced.
+            let withAt name (at: int) (value: int64) =
+                match container.Entries |> List.find (fun (n, _) -> n = name) |> snd with
+                | ModelValue.Ints v -> let v = Array.copy v in v.[at] <- value; v
+                | v -> failtestf "%s: %A" name v
             for what, entries, fragment in
                 [ "an unknown optimiser", set "trained.optimizer" (ModelValue.Text "lion"), "'trained.optimizer' is 'lion'"
                   "a constant short", set "trained.optimizer.constants" (ModelValue.Floats([| 2 |], [| 0.9; 0.999 |])), "trained.optimizer.constants"
@@ -329,10 +334,20 @@ let tests =
                   "batch size 0", set "trained.batch_size" (ModelValue.Int 0L), "'trained.batch_size' is 0"
                   "rows other than the samples", set "trained.samples" (ModelValue.Int 41L), "'trained.data' gives 40 rows but 'trained.samples' 41"
                   "validation data without a validation set", set "trained.has_validation" (ModelValue.Int 0L), "trained.validation_data"
-                  "a data record short", set "trained.data" (ModelValue.Ints [| 40L; 3L; 2L |]), "'trained.data' has 3 values" ] do
+                  "a data record short", set "trained.data" (ModelValue.Ints [| 40L; 3L; 2L |]), "'trained.data' has 3 values"
+                  // A review (low): damaged records that loaded (the whole record dropped, or blamed on the caller's data at resume).
+                  "no optimiser entry (the rest of the record there)", drop "trained.optimizer", "but no entry 'trained.optimizer'"
+                  "no loss entry (the data records there)", drop "trained.loss", "no entry 'trained.loss'"
+                  "7 input columns for a network of 3 inputs", set "trained.data" (ModelValue.Ints (withAt "trained.data" 1 7L)), "The entry 'trained.data' gives 7 input columns but the network takes 3 inputs."
+                  "4 target columns for 2 outputs", set "trained.data" (ModelValue.Ints (withAt "trained.data" 2 4L)), "The entry 'trained.data' gives 4 target columns but the network gives 2 outputs."
+                  "validation inputs of 5 columns", set "trained.validation_data" (ModelValue.Ints (withAt "trained.validation_data" 1 5L)), "The entry 'trained.validation_data' gives 5 input columns but the network takes 3 inputs."
+                  "a pending index of row 40 of 40", set "pending.indices" (ModelValue.Ints (withAt "pending.indices" 5 40L)), "The entry 'pending.indices' holds 40, but 'trained.samples' is 40" ] do
                 match Expect.throwsC (fun () -> ModelFile.checkpointOfBytes (ModelContainer.write { container with Entries = entries }) |> ignore) id with
                 | :? ModelFormatException as e -> Expect.stringContains e.Message fragment what
                 | e -> failtestf "%s: expected ModelFormatException, got %O" what e
+            // Without any "trained." entry it loads, recording nothing (a file from before the record).
+            let none = container.Entries |> List.filter (fun (n, _) -> not (n.StartsWith "trained."))
+            Expect.isNone (ModelFile.checkpointOfBytes (ModelContainer.write { container with Entries = none })).TrainedWith "no record"
         }
         test "a parameter vector's checkpoint records the options and sample count, and a resume with others is refused naming them" {
             // w x_i ~ y_i on 20 points, as a mean of squared residuals over the batch.
