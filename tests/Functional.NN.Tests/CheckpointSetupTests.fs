@@ -452,5 +452,21 @@ let tests =
             let r = FunctionalNN.Trainer.Resume(free, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 5 3)
             Expect.equal r.Epochs 3 "resumed with batches of 5"
             Expect.isFalse (FunctionalNN.ModelFile.LoadCheckpoint fixturePath).RecordsSetup "a file from before the record"
+            // The validation set in the facade's names (the parameters validationX, validationY).
+            let vxs = Array2D.init 10 3 (fun i j -> vx.[i, j])
+            let vys = Array2D.init 10 2 (fun i j -> vy.[i, j])
+            let withValidation = FunctionalNN.Trainer.Train(built, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 2, vxs, vys)
+            let vx12 = Array2D.init 12 3 (fun i j -> if i < 10 then vxs.[i, j] else 0.0)
+            let vy12 = Array2D.init 12 2 (fun i j -> if i < 10 then vys.[i, j] else 0.0)
+            let e =
+                expectArg "checkpoint" [ "The checkpoint was taken on 10 validation rows; validationX has 12." ]
+                    (fun () -> FunctionalNN.Trainer.Resume(withValidation.Checkpoint, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 3, vx12, vy12) |> ignore)
+            Expect.isFalse (e.Message.Contains "the validation inputs") e.Message
+            let vysChanged = Array2D.copy vys
+            vysChanged.[9, 1] <- 0.125
+            let e =
+                expectArg "checkpoint" [ "validationY has fingerprint" ]
+                    (fun () -> FunctionalNN.Trainer.Resume(withValidation.Checkpoint, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 3, vxs, vysChanged) |> ignore)
+            Expect.isFalse (e.Message.Contains "the validation targets") e.Message
         }
     ]
