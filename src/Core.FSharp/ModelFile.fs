@@ -525,11 +525,18 @@ module ModelFile =
                   match n.Validation with Some v -> yield "trained.validation_data", data v | None -> ()
               | None -> () ]
 
-    /// The record of `setupEntries`, checked (its options as training checks them, its counts
-    /// positive, a network run's rows the sample count and its validation data there exactly when
-    /// it had a validation set); None when the file has no "trained.optimizer" entry.
-    let private setupOf (e: ModelEntries) : TrainingSetup option =
-        if not (e.Has "trained.optimizer") then None
+    /// The record of `setupEntries` in the checkpoint of network `net`, checked (its options as
+    /// training checks them, its counts positive, a network run's rows the sample count, its input
+    /// and target widths the network's input and output sizes, and its validation data there
+    /// exactly when it had a validation set; the loss and the training data are both there or both
+    /// absent); None when the file has no "trained." entries. A file with some "trained." entries
+    /// but not "trained.optimizer" is damaged (ModelFormatException naming it).
+    let private setupOf (net: Network) (e: ModelEntries) : TrainingSetup option =
+        if not (e.Has "trained.optimizer") then
+            match e.Container.Entries |> List.tryFind (fun (n, _) -> n.StartsWith "trained.") with
+            | Some (n, _) ->
+                bad (sprintf "The checkpoint file has the entry '%s' of the record of how it was trained but no entry 'trained.optimizer': the record is incomplete." n)
+            | None -> None
         else
             let maxInt = int64 Int32.MaxValue
             let text name = e.Text name
@@ -584,16 +591,26 @@ module ModelFile =
                     { Rows = count "rows" rows; InputWidth = count "input columns" inputs; TargetWidth = count "target columns" targets
                       InputsFingerprint = uint64 fx; TargetsFingerprint = uint64 fy }
                 | values -> bad (sprintf "The entry '%s' has %d values; it holds 5 (rows, input and target widths, two fingerprints)." name values.Length)
+            // The data's widths are the network's (training checks the data against it).
+            let dataFor name =
+                let d = data name
+                if d.InputWidth <> net.InputSize then
+                    bad (sprintf "The entry '%s' gives %d input columns but the network takes %d inputs." name d.InputWidth net.InputSize)
+                if d.TargetWidth <> net.OutputSize then
+                    bad (sprintf "The entry '%s' gives %d target columns but the network gives %d outputs." name d.TargetWidth net.OutputSize)
+                d
             let network =
-                if e.Has "trained.loss" then
+                // The loss and the data are written together (a network run's record): "trained.data"
+                // or "trained.validation_data" without "trained.loss" is a missing entry.
+                if e.Has "trained.loss" || e.Has "trained.data" || e.Has "trained.validation_data" then
                     let loss =
                         match Loss.tryParse (text "trained.loss") with
                         | Some l -> l
                         | None -> unknown "trained.loss" "a loss"
-                    let training = data "trained.data"
+                    let training = dataFor "trained.data"
                     if training.Rows <> samples then
                         bad (sprintf "The entry 'trained.data' gives %d rows but 'trained.samples' %d." training.Rows samples)
-                    let validation = if e.Has "trained.validation_data" then Some (data "trained.validation_data") else None
+                    let validation = if e.Has "trained.validation_data" then Some (dataFor "trained.validation_data") else None
                     if validation.IsSome <> hasValidation then
                         bad (sprintf "The entry 'trained.has_validation' is %d but the file %s 'trained.validation_data'." (if hasValidation then 1 else 0) (if validation.IsSome then "has" else "has no"))
                     Some { Loss = loss; Data = training; Validation = validation }
@@ -712,6 +729,15 @@ module ModelFile =
             else None
         let elapsed = e.Int "elapsed_ticks"
         if elapsed < 0L then bad "The entry 'elapsed_ticks' is negative."
+        let trainedWith = setupOf net e
+        // The pending batches index the rows the record counts.
+        match trainedWith with
+        | Some s ->
+            match indices |> Array.tryFind (fun i -> i >= s.SampleCount) with
+            | Some i ->
+                bad (sprintf "The entry 'pending.indices' holds %d, but 'trained.samples' is %d: a pending batch's sample indices lie in 0 .. %d." i s.SampleCount (s.SampleCount - 1))
+            | None -> ()
+        | None -> ()
         { Model = net
           OptimizerState = state
           Rng = rng
@@ -736,7 +762,7 @@ module ModelFile =
                 i
             else net
           // Absent from files written before checkpoints recorded it: resuming them is not checked.
-          TrainedWith = setupOf e }
+          TrainedWith = trainedWith }
 
     // ---- bytes ---------------------------------------------------------------------------
 

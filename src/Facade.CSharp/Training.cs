@@ -139,7 +139,12 @@ public static class Trainer
         // The core's errors as the facade's: TrainingDivergedException<Network> carries the facade's Network.
         var r = Errors.Run(() => FN.Trainer.resumeWith(Hooks(progress, token), o, loss.ToCore(), data, start),
             new[] { ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)) },
-            new[] { ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)) });
+            new[]
+            {
+                ("validationInputs", nameof(validationX)), ("validationTargets", nameof(validationY)),
+                // A checkpoint's record compared with this run's validation set ("...; the validation inputs have 12.").
+                ("the validation inputs have", nameof(validationX) + " has"), ("the validation targets have", nameof(validationY) + " has"),
+            });
         var c = r.Checkpoint;
         return new TrainingResult<Network>(new Network(r.Model), r.StopReason, r.TrainLoss, r.History, r.Steps, r.Epochs, Interop.ValueOrNull(r.BestEpoch),
             Checkpoints.FromCore(c), r.Backend);

@@ -102,7 +102,11 @@ public sealed class TrainingCheckpoint<TModel>
     /// <summary>The same checkpoint without its record of how it was trained: resuming it accepts other options, loss
     /// and data, to change them deliberately (fine-tuning on other data, another schedule or batch size). The resumed
     /// run continues from the checkpoint's weights, optimiser state, generator and pending batches under the new
-    /// settings, and its own checkpoint records them. This checkpoint is not changed.</summary>
+    /// settings, and its own checkpoint records them. This checkpoint is not changed. A checkpoint taken mid-epoch still
+    /// holds that epoch's remaining batches as row indices of the data it was taken on, and the resume runs them first (on
+    /// other data, the rows of those numbers; data with fewer rows than an index are refused): to go on with other data,
+    /// finish that epoch on the old data (resume with them and <see cref="TrainingOptions.MaxEpochs"/> =
+    /// <see cref="Epoch"/> + 1), then call WithoutSetup on that run's checkpoint.</summary>
     public TrainingCheckpoint<TModel> WithoutSetup() => Core switch
     {
         FN.Checkpoint<FN.Network> c => (TrainingCheckpoint<TModel>)(object)Checkpoints.FromCore(FN.Checkpoint.withoutSetup(c)),

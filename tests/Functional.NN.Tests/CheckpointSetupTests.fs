@@ -321,6 +321,11 @@ let tests =
             let container = ModelContainer.read (ModelFile.checkpointToBytes c)
             let set name value = container.Entries |> List.map (fun (n, v) -> if n = name then n, value else n, v)
             let drop name = container.Entries |> List.filter (fun (n, _) -> n <> name)
+            // An integer list entry with the value at `at` replaced.
+            let withAt name (at: int) (value: int64) =
+                match container.Entries |> List.find (fun (n, _) -> n = name) |> snd with
+                | ModelValue.Ints v -> let v = Array.copy v in v.[at] <- value; v
+                | v -> failtestf "%s: %A" name v
             for what, entries, fragment in
                 [ "an unknown optimiser", set "trained.optimizer" (ModelValue.Text "lion"), "'trained.optimizer' is 'lion'"
                   "a constant short", set "trained.optimizer.constants" (ModelValue.Floats([| 2 |], [| 0.9; 0.999 |])), "trained.optimizer.constants"
@@ -329,10 +334,20 @@ let tests =
                   "batch size 0", set "trained.batch_size" (ModelValue.Int 0L), "'trained.batch_size' is 0"
                   "rows other than the samples", set "trained.samples" (ModelValue.Int 41L), "'trained.data' gives 40 rows but 'trained.samples' 41"
                   "validation data without a validation set", set "trained.has_validation" (ModelValue.Int 0L), "trained.validation_data"
-                  "a data record short", set "trained.data" (ModelValue.Ints [| 40L; 3L; 2L |]), "'trained.data' has 3 values" ] do
+                  "a data record short", set "trained.data" (ModelValue.Ints [| 40L; 3L; 2L |]), "'trained.data' has 3 values"
+                  // A review (low): damaged records that loaded (the whole record dropped, or blamed on the caller's data at resume).
+                  "no optimiser entry (the rest of the record there)", drop "trained.optimizer", "but no entry 'trained.optimizer'"
+                  "no loss entry (the data records there)", drop "trained.loss", "no entry 'trained.loss'"
+                  "7 input columns for a network of 3 inputs", set "trained.data" (ModelValue.Ints (withAt "trained.data" 1 7L)), "The entry 'trained.data' gives 7 input columns but the network takes 3 inputs."
+                  "4 target columns for 2 outputs", set "trained.data" (ModelValue.Ints (withAt "trained.data" 2 4L)), "The entry 'trained.data' gives 4 target columns but the network gives 2 outputs."
+                  "validation inputs of 5 columns", set "trained.validation_data" (ModelValue.Ints (withAt "trained.validation_data" 1 5L)), "The entry 'trained.validation_data' gives 5 input columns but the network takes 3 inputs."
+                  "a pending index of row 40 of 40", set "pending.indices" (ModelValue.Ints (withAt "pending.indices" 5 40L)), "The entry 'pending.indices' holds 40, but 'trained.samples' is 40" ] do
                 match Expect.throwsC (fun () -> ModelFile.checkpointOfBytes (ModelContainer.write { container with Entries = entries }) |> ignore) id with
                 | :? ModelFormatException as e -> Expect.stringContains e.Message fragment what
                 | e -> failtestf "%s: expected ModelFormatException, got %O" what e
+            // Without any "trained." entry it loads, recording nothing (a file from before the record).
+            let none = container.Entries |> List.filter (fun (n, _) -> not (n.StartsWith "trained."))
+            Expect.isNone (ModelFile.checkpointOfBytes (ModelContainer.write { container with Entries = none })).TrainedWith "no record"
         }
         test "a parameter vector's checkpoint records the options and sample count, and a resume with others is refused naming them" {
             // w x_i ~ y_i on 20 points, as a mean of squared residuals over the batch.
@@ -357,6 +372,67 @@ let tests =
             let straight = Trainer.trainVector o (objective 20) [| 0.0 |]
             Expect.equal (Trainer.resumeVector o (objective 20) first.Checkpoint).Model straight.Model "the same setup: the straight run"
         }
+        test "a mid-epoch checkpoint without its record, resumed on fewer rows: the message names the index and says how to go on (finish the epoch on the old data, then drop the record)" {
+            // The review's run: 300 x 5, Adam, minibatches of 16 (19 per epoch: 18 of 16 and one of
+            // 12), seed 7, stopped by MaxSteps 25: epoch 1 done, 6 steps of epoch 2 taken, 13 batches pending.
+            let x300 = Mat.init 300 5 (fun i j -> float ((i * 11 + j * 7) % 17) / 8.0 - 1.0)
+            let y300 = Mat.init 300 1 (fun i _ -> float ((i * 5) % 9) / 4.0 - 1.0)
+            let net5 = Network.init 5 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 2L
+            for backend in backends do
+                let o =
+                    { TrainingOptions.Default with
+                        Batching = Batching.miniBatch 16; Schedule = Schedule.Constant 0.01
+                        Optimizer = { OptimizerSettings.Default with Optimizer = Optimizer.adam }
+                        Seed = 7L; MaxSteps = 25; MaxEpochs = 5; EarlyStopping = None; Backend = backend }
+                let r = Trainer.train o loss (TrainingData.Of(x300, y300)) net5
+                Expect.equal (r.Checkpoint.Epoch, r.Checkpoint.PendingBatches.Length) (1, 13) "mid-epoch 2: 13 batches pending"
+                // The first pending index the 200 rows lack, found by scanning the batches here.
+                let b, i =
+                    r.Checkpoint.PendingBatches |> Array.indexed |> Array.pick (fun (b, batch) -> batch |> Array.tryFind (fun i -> i >= 200) |> Option.map (fun i -> b, i))
+                let fewer = TrainingData.Of(x300.SubMatrix(0, 200, 0, 5), y300.SubMatrix(0, 200, 0, 1))
+                let free = Checkpoint.withoutSetup r.Checkpoint
+                let e =
+                    expectArg "checkpoint"
+                        [ sprintf "The checkpoint's pending batch %d holds sample index %d, but the data have 200 samples (0 .. 199)." b i
+                          "The checkpoint was taken during epoch 2"
+                          "Finish that epoch on those data (resume with them and MaxEpochs 2); then, to go on with other data, resume from Checkpoint.withoutSetup checkpoint." ]
+                        (fun () -> Trainer.resume { o with MaxSteps = 0 } loss fewer free |> ignore)
+                Expect.isFalse (e.Message.Contains "resume with the data the checkpoint was taken on.") "no advice that contradicts withoutSetup"
+                // The advice works: the epoch finished on the old data, then the record dropped.
+                let finished = Trainer.resume { o with MaxSteps = 0; MaxEpochs = 2 } loss (TrainingData.Of(x300, y300)) r.Checkpoint
+                Expect.equal (finished.Epochs, finished.Checkpoint.PendingBatches.Length) (2, 0) "epoch 2 finished, nothing pending"
+                let tuned = Trainer.resume { o with MaxSteps = 0 } loss fewer (Checkpoint.withoutSetup finished.Checkpoint)
+                Expect.equal tuned.Epochs 5 (sprintf "%A: fine-tuned on 200 rows to epoch 5" backend)
+        }
+        test "C#: the pending-batch refusal names checkpoint.WithoutSetup() and MaxEpochs" {
+            let xs = Array2D.init 300 5 (fun i j -> float ((i * 11 + j * 7) % 17) / 8.0 - 1.0)
+            let ys = Array2D.init 300 1 (fun i _ -> float ((i * 5) % 9) / 4.0 - 1.0)
+            let built = FunctionalNN.NetworkBuilder(5).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Identity).Seed(2L).Build()
+            let options (steps: int) =
+                FunctionalNN.TrainingOptions(Optimizer = FunctionalNN.Optimizer.Adam(), Batching = FunctionalNN.Batching.MiniBatch(16),
+                                             Seed = 7L, MaxSteps = steps, MaxEpochs = 5, EarlyStoppingPatience = Nullable())
+            let c = FunctionalNN.Trainer.Train(built, xs, ys, FunctionalNN.Loss.MeanSquaredError, options 25).Checkpoint
+            let x200, y200 = Array2D.init 200 5 (fun i j -> xs.[i, j]), Array2D.init 200 1 (fun i j -> ys.[i, j])
+            let e =
+                expectArg "checkpoint"
+                    [ "but the data have 200 samples (0 .. 199)."; "resume with them and MaxEpochs 2"; "resume from checkpoint.WithoutSetup()." ]
+                    (fun () -> FunctionalNN.Trainer.Resume(c.WithoutSetup(), x200, y200, FunctionalNN.Loss.MeanSquaredError, options 0) |> ignore)
+            Expect.isTrue (e.Message.StartsWith "The checkpoint's pending batch ") e.Message
+            Expect.isFalse (e.Message.Contains "Checkpoint.withoutSetup") "no F# name"
+        }
+        test "a NaN or infinity in the data resumed with a record is the data's error, naming the matrix, row and column, on both backends (not a fingerprint difference)" {
+            let xNaN = let m = x.Clone() in m.[17, 1] <- nan; m
+            let vxInf = let m = vx.Clone() in m.[3, 0] <- infinity; m
+            for backend in backends do
+                let o = options backend
+                let c = cut o (data.WithValidation(vx, vy))
+                let e = expectArg "x" [ "at row 17, column 1" ] (fun () -> Trainer.resume o loss (TrainingData.Of(xNaN, y).WithValidation(vx, vy)) c |> ignore)
+                Expect.isFalse (e.Message.Contains "fingerprint") (sprintf "%A: %s" backend e.Message)
+                let e = expectArg "validationInputs" [ "at row 3, column 0" ] (fun () -> Trainer.resume o loss (data.WithValidation(vxInf, vy)) c |> ignore)
+                Expect.isFalse (e.Message.Contains "fingerprint") (sprintf "%A: %s" backend e.Message)
+                // As a fresh run reports it.
+                expectArg "x" [ "at row 17, column 1" ] (fun () -> Trainer.train o loss (TrainingData.Of(xNaN, y)) net |> ignore) |> ignore
+        }
         test "C#: Trainer.Resume refuses other settings naming them in C# terms; WithoutSetup resumes; RecordsSetup says which; an older file has none" {
             let xs = Array2D.init 40 3 (fun i j -> x.[i, j])
             let ys = Array2D.init 40 2 (fun i j -> y.[i, j])
@@ -376,5 +452,21 @@ let tests =
             let r = FunctionalNN.Trainer.Resume(free, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 5 3)
             Expect.equal r.Epochs 3 "resumed with batches of 5"
             Expect.isFalse (FunctionalNN.ModelFile.LoadCheckpoint fixturePath).RecordsSetup "a file from before the record"
+            // The validation set in the facade's names (the parameters validationX, validationY).
+            let vxs = Array2D.init 10 3 (fun i j -> vx.[i, j])
+            let vys = Array2D.init 10 2 (fun i j -> vy.[i, j])
+            let withValidation = FunctionalNN.Trainer.Train(built, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 2, vxs, vys)
+            let vx12 = Array2D.init 12 3 (fun i j -> if i < 10 then vxs.[i, j] else 0.0)
+            let vy12 = Array2D.init 12 2 (fun i j -> if i < 10 then vys.[i, j] else 0.0)
+            let e =
+                expectArg "checkpoint" [ "The checkpoint was taken on 10 validation rows; validationX has 12." ]
+                    (fun () -> FunctionalNN.Trainer.Resume(withValidation.Checkpoint, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 3, vx12, vy12) |> ignore)
+            Expect.isFalse (e.Message.Contains "the validation inputs") e.Message
+            let vysChanged = Array2D.copy vys
+            vysChanged.[9, 1] <- 0.125
+            let e =
+                expectArg "checkpoint" [ "validationY has fingerprint" ]
+                    (fun () -> FunctionalNN.Trainer.Resume(withValidation.Checkpoint, xs, ys, FunctionalNN.Loss.HalfMeanSquaredError, options 8 3, vxs, vysChanged) |> ignore)
+            Expect.isFalse (e.Message.Contains "the validation targets") e.Message
         }
     ]

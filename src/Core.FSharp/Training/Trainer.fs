@@ -84,7 +84,12 @@ module Checkpoint =
     /// from it is not compared with the run that made it, so its options, loss and data may be
     /// changed deliberately (fine-tuning on other data, another schedule or batch size). The
     /// resumed run continues from the checkpoint's parameters, optimiser state, generator and
-    /// pending batches under the new settings, and its own checkpoint records them.
+    /// pending batches under the new settings, and its own checkpoint records them. A checkpoint
+    /// taken mid-epoch (`PendingBatches` not empty) still holds that epoch's remaining batches as
+    /// row indices of the data it was taken on, and the resume runs them first (on other data, the
+    /// rows of those numbers; data with fewer rows than an index are refused): to go on with other
+    /// data, finish that epoch on the old data (resume with them and MaxEpochs
+    /// `checkpoint.Epoch + 1`), then drop the record of that run's checkpoint.
     let withoutSetup (c: Checkpoint<'M>) : Checkpoint<'M> = { c with TrainedWith = None }
 
 /// The record a checkpoint keeps of how it was trained (`TrainingSetup`): made from a run's
@@ -195,17 +200,23 @@ module TrainingSetup =
           | _ -> () ]
 
     /// Raises ArgumentException (ParamName "checkpoint") naming every way `given` differs from
-    /// the checkpoint's record, when it has one.
-    let check (recorded: TrainingSetup option) (given: unit -> TrainingSetup) =
+    /// the checkpoint's record, when it has one; `beforeRefusing` is called first when it differs
+    /// (a caller's own check whose error is to win, such as the data's non-finite scan).
+    let checkWith (beforeRefusing: unit -> unit) (recorded: TrainingSetup option) (given: unit -> TrainingSetup) =
         match recorded with
         | Some r ->
             match differences r (given ()) with
             | [] -> ()
             | lines ->
+                beforeRefusing ()
                 Check.fail "checkpoint"
                     (String.Join(" ", lines)
                      + " A resumed run is the continuation of the one that made the checkpoint only with its options, loss and data: resume with those, or, to change them deliberately (fine-tuning), resume from Checkpoint.withoutSetup checkpoint.")
         | None -> ()
+
+    /// Raises ArgumentException (ParamName "checkpoint") naming every way `given` differs from
+    /// the checkpoint's record, when it has one.
+    let check (recorded: TrainingSetup option) (given: unit -> TrainingSetup) = checkWith ignore recorded given
 
 /// The trainer: a loop of (draw a batch, take a step on it) that is a pure function of its
 /// options, data, starting parameters and seed. It drives a backend through `ITrainingSession`
@@ -275,7 +286,9 @@ module Trainer =
             Check.notNull "PendingBatches" batch
             batch |> Array.iter (fun i ->
                 if i < 0 || i >= n then
-                    Check.fail "checkpoint" (sprintf "the checkpoint's pending batch %d holds sample index %d, but the data has %d samples (0 .. %d); resume with the data the checkpoint was taken on." b i n (n - 1))))
+                    Check.fail "checkpoint"
+                        (sprintf "The checkpoint's pending batch %d holds sample index %d, but the data have %d samples (0 .. %d). The checkpoint was taken during epoch %d, and keeps the rest of that epoch's batches as row indices of the data it was taken on; a resume runs them first, with or without the record of how it was trained. Finish that epoch on those data (resume with them and MaxEpochs %d); then, to go on with other data, resume from Checkpoint.withoutSetup checkpoint."
+                            b i n (n - 1) (start.Epoch + 1) (start.Epoch + 1))))
         Check.notNull "checkpoint.OptimizerState" (box start.OptimizerState)
         fitState options.Optimizer p keepEmpty start.OptimizerState
 
@@ -738,7 +751,12 @@ module Trainer =
         let setupOf (training: DataRecord, validation: DataRecord option) =
             TrainingSetup.ofOptions options data.Inputs.RowCount data.Validation.IsSome
                 (Some { Loss = loss; Data = training; Validation = validation })
-        TrainingSetup.check checkpoint.TrainedWith (fun () -> setupOf (records.Force()))
+        // The kernels scan the inputs' values while they convert them, after this comparison: data
+        // that differ from the record are scanned here first, so that a NaN or infinity is reported
+        // as the data's error (naming the row and column), as the reference backend and a fresh run
+        // report it, and not as other values. Data that match the record cost nothing more.
+        let dataErrorsFirst () = if backend = Backend.Kernels then NetworkData.check true loss data net
+        TrainingSetup.checkWith dataErrorsFirst checkpoint.TrainedWith (fun () -> setupOf (records.Force()))
         checkBatchRows options.Batching data.Inputs.RowCount net
         // A fresh state of a rule whose buffers start at zero stays empty for the kernels (their
         // session starts empty buffers at zero); AdaGrad's accumulator starts at its s0.
