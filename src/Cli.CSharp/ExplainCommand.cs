@@ -249,7 +249,7 @@ public static class ExplainCommand
     }
 
     /// <summary>The gap the adaptive rule stops at (the library's default tolerance, which fnn explain uses).</summary>
-    private const double GapTolerance = 1e-6;
+    private static readonly double GapTolerance = Functional.NN.AttributionOptions.Default.Tolerance;
 
     private static string Label(AttributionMethod m) => m == AttributionMethod.IntegratedGradients ? "integrated gradients" : "gradient x input";
 }

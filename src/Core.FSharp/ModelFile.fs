@@ -998,12 +998,12 @@ module ModelFile =
         if not (Directory.Exists dir) then
             // The nearest ancestor that exists: a file there (a.fnn/m.fnn with a.fnn a file) is
             // said to be a file, not reported as a missing folder.
-            let rec existing (d: string) =
+            let rec nearestExistingFile (d: string) =
                 if isNull d || d = "" then None
                 elif File.Exists d then Some d
                 elif Directory.Exists d then None
-                else existing (Path.GetDirectoryName d)
-            match existing dir with
+                else nearestExistingFile (Path.GetDirectoryName d)
+            match nearestExistingFile dir with
             | Some file ->
                 Check.fail "path" (sprintf "Cannot save '%s': '%s' is a file, not a folder, so no file can be saved under it." path file)
             | None ->

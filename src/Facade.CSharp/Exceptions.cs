@@ -137,6 +137,8 @@ internal static class Errors
         // OnnxModel.Import and OnnxModel.ImportPipeline point to each other.
         ("read it with Onnx.importPipeline", "read it with OnnxModel.ImportPipeline"),
         ("read its network with Onnx.importNetwork", "read its network with OnnxModel.Import"),
+        // Network.ImportOnnx refusing a trailing Softmax (Onnx.importNetworkExact).
+        ("(F# Onnx.importNetwork or loadNetwork, C# OnnxModel.Import: TrailingSoftmax)", "(OnnxModel.Import: TrailingSoftmax)"),
         // A model file's reader given an ONNX model.
         ("(Onnx.loadNetwork, or Onnx.loadPipeline for a pipeline export;", "(OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export;"),
         // PipelinePredictor: a classifier's class member, and a classifier's member for its network's outputs

@@ -173,7 +173,8 @@ public static class OnnxExtensions
         /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
         /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
         /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
-        /// file would be larger than the 1 GiB an import reads. Nothing is written.</exception>
+        /// file would be larger than the 1 GiB an import reads, or whose file the importer would refuse (an empty target name,
+        /// a regressor with a classification loss). Nothing is written.</exception>
         /// <exception cref="UnauthorizedAccessException">The file is read-only and <paramref name="overwriteReadOnly"/> is false.</exception>
         public void ExportOnnx(string path, int opset = OnnxModel.DefaultOpset, bool overwriteReadOnly = false)
         {
@@ -186,7 +187,8 @@ public static class OnnxExtensions
         /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
         /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
         /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
-        /// file would be larger than the 1 GiB an import reads. Nothing is written to the stream.</exception>
+        /// file would be larger than the 1 GiB an import reads, or whose file the importer would refuse (an empty target name,
+        /// a regressor with a classification loss). Nothing is written to the stream.</exception>
         public void ExportOnnx(Stream stream, int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(pipeline);
@@ -200,7 +202,8 @@ public static class OnnxExtensions
         /// <exception cref="ArgumentException">ParamName "opset": opset outside 13..17, or below 17 for a Float32 pipeline
         /// with a layer normalisation (its ONNX operator LayerNormalization is an operator of opset 17). ParamName
         /// "pipeline": a part of the pipeline ONNX export cannot write (the message names it), or a pipeline whose ONNX
-        /// file would be larger than the 1 GiB an import reads.</exception>
+        /// file would be larger than the 1 GiB an import reads, or whose file the importer would refuse (an empty target name,
+        /// a regressor with a classification loss).</exception>
         public byte[] ToOnnx(int opset = OnnxModel.DefaultOpset)
         {
             ArgumentNullException.ThrowIfNull(pipeline);

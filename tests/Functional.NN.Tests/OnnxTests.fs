@@ -840,7 +840,9 @@ let tests =
             for read in [ (fun () -> FunctionalNN.OnnxExtensions.ImportOnnx(path) |> ignore)
                           (fun () -> (use s = File.OpenRead path in FunctionalNN.OnnxExtensions.ImportOnnx(s :> Stream)) |> ignore) ] do
                 match Expect.throwsC read id with
-                | :? FunctionalNN.OnnxFormatException as e -> Expect.equal e.OperatorType "Softmax" "the operator"; refused e.Message
+                | :? FunctionalNN.OnnxFormatException as e ->
+                    Expect.equal e.OperatorType "Softmax" "the operator"; refused e.Message
+                    Expect.isFalse (e.Message.Contains "Onnx.importNetwork") "no F# name in the C# message"
                 | e -> failtestf "expected the facade's OnnxFormatException, got %O" e
             match Expect.throwsC (fun () -> Onnx.loadNetworkExact path |> ignore) id with
             | :? OnnxFormatException as e -> Expect.equal e.OperatorType "Softmax" "the operator"; refused e.Message
@@ -1516,7 +1518,7 @@ let tests =
                     [ "metadata 'scaler_kind' is 'none'"; "scale column 0 (offset 2, scale 1)" ]
                 refused "target_scaler_kind none over the target's scaling" (withMeta r "target_scaler_kind" "none")
                     [ "metadata 'target_scaler_kind' is 'none'"; "scale column 0 (offset 10, scale 2)" ]
-                refused "loss hinge on a regressor" (withMeta r "loss" "hinge") [ "metadata 'loss' is 'hinge', a classification loss, but the pipeline is a regressor" ]
+                refused "loss hinge on a regressor" (withMeta r "loss" "hinge") [ "metadata 'loss' is 'hinge', a classification loss, but the metadata gives no class names, which makes the pipeline a regressor" ]
                 refused "loss bce_logits on a regressor" (withMeta r "loss" "bce_logits") [ "metadata 'loss' is 'bce_logits', a classification loss" ]
                 refused "an empty target_name" (withMeta r "target_name" "") [ "metadata 'target_name' is empty" ]
                 refused "an empty target_name on a classifier" (withMeta c "target_name" "") [ "metadata 'target_name' is empty" ]

@@ -101,9 +101,8 @@ module internal GraphText =
             i <- i + 1
         found
 
-    /// The first element of a matrix that is NaN or infinite, by row and column.
-    let firstNonFinite (m: Matrix<float>) : (int * int * float) option =
-        firstWhere (fun v -> Double.IsNaN v || Double.IsInfinity v) m
+    /// The first element of a matrix that is NaN or infinite, by row and column (`Mat.firstNonFinite`).
+    let firstNonFinite (m: Matrix<float>) : (int * int * float) option = Mat.firstNonFinite m
 
     /// The value of a matrix at (i, j) of a matrix of the node's shape, when it has that shape or is
     /// 1 x 1 (a broadcast operand); None otherwise.

@@ -850,7 +850,7 @@ module internal OnnxImport =
             bad "The pipeline's metadata 'target_name' is empty; the exporter writes the target column's name there, which the pipeline reads its target by."
         let loss = parsed "loss" Loss.tryParse None
         if classNames.Length = 0 && not (loss = Loss.MeanSquaredError || loss = Loss.HalfMeanSquaredError) then
-            bad (sprintf "The pipeline's metadata 'loss' is '%s', a classification loss, but the pipeline is a regressor (its metadata has no class names, and it has the initialisers 'target.offset' and 'target.scale'); a regressor's loss is mse or half_mse." meta.["loss"])
+            bad (sprintf "The pipeline's metadata 'loss' is '%s', a classification loss, but the metadata gives no class names, which makes the pipeline a regressor; a regressor's loss is mse or half_mse." meta.["loss"])
         let precision = parsed "functional_nn.precision" Precision.tryParse None
         let categories = json "categories" stringArrays (Array.create featureNames.Length [||])
         if categories |> Array.exists (fun c -> isNull c || Array.exists isNull c) then bad "The pipeline's metadata 'categories' holds null."
