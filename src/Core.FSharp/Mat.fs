@@ -81,6 +81,19 @@ module Mat =
                 if not (Double.IsFinite v) then ok <- false
         if not ok then Check.finite2D name m.RowCount m.ColumnCount (fun i j -> m.[i, j])
 
+    /// The first value of m that `bad` holds for, by row then column, as (row, column, value).
+    let firstWhere (bad: float -> bool) (m: Matrix<float>) : (int * int * float) option =
+        let mutable found = None
+        let mutable i = 0
+        while found.IsNone && i < m.RowCount do
+            let mutable j = 0
+            while found.IsNone && j < m.ColumnCount do
+                let v = m.[i, j]
+                if bad v then found <- Some (i, j, v)
+                j <- j + 1
+            i <- i + 1
+        found
+
     /// The first value of m that is NaN or infinite, by row then column, as (row, column, value);
     /// None when every value is finite. One pass over a dense matrix's storage; the search by row
     /// that names the place runs only when that pass finds one (or for other storage).
@@ -90,18 +103,7 @@ module Mat =
         if ok then
             for v in data do
                 if not (Double.IsFinite v) then ok <- false
-        if ok then None
-        else
-            let mutable found = None
-            let mutable i = 0
-            while found.IsNone && i < m.RowCount do
-                let mutable j = 0
-                while found.IsNone && j < m.ColumnCount do
-                    let v = m.[i, j]
-                    if not (Double.IsFinite v) then found <- Some (i, j, v)
-                    j <- j + 1
-                i <- i + 1
-            found
+        if ok then None else firstWhere (fun v -> not (Double.IsFinite v)) m
 
     /// Checks non-null and at least one row and one column (not the values).
     let checkShape (name: string) (m: Matrix<float>) =

@@ -88,18 +88,8 @@ module internal GraphText =
     let describe (names: string[]) (gn: GraphNode) =
         sprintf "node '%s' (%s, %s)" names.[gn.Id] (formulaWith names gn) (Check.shape gn.Node.Rows gn.Node.Cols)
 
-    /// The first element of a matrix that `bad` holds for, by row and column.
-    let firstWhere (bad: float -> bool) (m: Matrix<float>) : (int * int * float) option =
-        let mutable found = None
-        let mutable i = 0
-        while found.IsNone && i < m.RowCount do
-            let mutable j = 0
-            while found.IsNone && j < m.ColumnCount do
-                let v = m.[i, j]
-                if bad v then found <- Some (i, j, v)
-                j <- j + 1
-            i <- i + 1
-        found
+    /// The first element of a matrix that `bad` holds for, by row and column (`Mat.firstWhere`).
+    let firstWhere (bad: float -> bool) (m: Matrix<float>) : (int * int * float) option = Mat.firstWhere bad m
 
     /// The first element of a matrix that is NaN or infinite, by row and column (`Mat.firstNonFinite`).
     let firstNonFinite (m: Matrix<float>) : (int * int * float) option = Mat.firstNonFinite m
