@@ -299,10 +299,14 @@ module ModelContainer =
 /// entry when it is missing or of another kind.
 type ModelEntries(container: ModelContainer) =
     let map = dict container.Entries
+    // The entries a look-up has returned (see WasRead).
+    let read = System.Collections.Generic.HashSet<string>()
     let bad (message: string) : 'a = raise (ModelFormatException message)
     let get name =
         match map.TryGetValue name with
-        | true, v -> v
+        | true, v ->
+            read.Add name |> ignore
+            v
         | _ -> bad (sprintf "The %s model has no entry '%s'." container.Kind name)
     let wrong name expected (v: ModelValue) : 'a =
         bad (sprintf "The entry '%s' is %s; %s was expected." name (ModelContainer.kindOf v) expected)
@@ -310,6 +314,9 @@ type ModelEntries(container: ModelContainer) =
     member _.Container = container
     /// True when the entry is there.
     member _.Has(name) = map.ContainsKey name
+    /// True when a typed look-up has returned the entry (`Has` alone does not count), so that a
+    /// reader can refuse entries in a part of the model it read that it did not read.
+    member _.WasRead(name: string) = read.Contains name
     /// An integer entry.
     member _.Int(name) = match get name with ModelValue.Int v -> v | v -> wrong name "an integer" v
     /// An integer entry that must lie in [lo, hi].

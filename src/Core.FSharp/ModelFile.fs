@@ -291,6 +291,37 @@ module ModelFile =
             | None -> bad (sprintf "The entry '%sactivation' is '%s', which is not an activation this library knows." p (e.Text(p + "activation")))
         rebuild "network" (fun () -> Dense.create (matrixOf (rows, cols, w)) bias act)
 
+    /// The innermost part of a network at `prefix` an entry's name belongs to: "<prefix>layer<i>."
+    /// or "<prefix>block<i>.", or a part nested in it ("block4.block2."), or None for any other name.
+    let rec private partOf (prefix: string) (name: string) : string option =
+        let part (word: string) =
+            let start = prefix.Length + word.Length
+            if not (name.StartsWith(prefix + word, StringComparison.Ordinal)) then None
+            else
+                let mutable i = start
+                while i < name.Length && Char.IsAsciiDigit name.[i] do i <- i + 1
+                if i > start && i < name.Length && name.[i] = '.' then Some (name.Substring(0, i + 1)) else None
+        match (match part "layer" with Some p -> Some p | None -> part "block") with
+        | Some p -> match partOf p name with Some inner -> Some inner | None -> Some p
+        | None -> None
+
+    /// Refuses an entry in a layer's or a block's part of the network at `prefix` that the reader
+    /// did not read (`ModelEntries.WasRead`): a renamed `layer1.bias` would otherwise load as a
+    /// layer without bias, and a layer beyond the count would be dropped in silence. Entries
+    /// outside the layers and blocks (a newer library's additions to the model) stay ignored.
+    let private refuseUnread (prefix: string) (e: ModelEntries) =
+        for name, _ in e.Container.Entries do
+            match partOf prefix name with
+            | Some part when not (e.WasRead name) ->
+                let siblings =
+                    e.Container.Entries
+                    |> List.choose (fun (n, _) -> if n.StartsWith(part, StringComparison.Ordinal) && e.WasRead n then Some (sprintf "'%s'" n) else None)
+                let known =
+                    if siblings.IsEmpty then sprintf "the network has no part '%s' (its count of layers or blocks leaves it out)" part
+                    else sprintf "the entries read at '%s' are %s" part (String.Join(", ", siblings))
+                bad (sprintf "The entry '%s' is not one this library reads: %s. The file is damaged, or was written by a newer library that stores more than this one reads." name known)
+            | _ -> ()
+
     /// The network of `networkEntries`, checked: at least one layer or block, shapes and widths
     /// that chain, bias lengths that match, known activations and block kinds (an unknown kind is
     /// named with its position), residual blocks nested at most `maxBlockDepth` deep, a known
@@ -323,10 +354,12 @@ module ModelFile =
                     | "residual" -> yield Block.Residual (blocks q here (depth + 1))
                     | kind -> bad (sprintf "Block %s (entry '%skind') is of kind '%s', which this library does not know (it knows dense, activation, dropout, batch_norm, layer_norm and residual)." here q kind) ]
             let bs = blocks prefix "" 0
+            refuseUnread prefix e
             rebuild "network" (fun () -> Network.ofBlocks bs |> Network.withPrecision precision)
         else
             let count = e.IntIn(prefix + "layers", 1L, entries)
             let layers = [ for i in 0 .. count - 1 -> denseOf precision (sprintf "%slayer%d." prefix i) e ]
+            refuseUnread prefix e
             // Widened float32 values are float32 values, so withPrecision changes none of them.
             rebuild "network" (fun () -> Network.create layers |> Network.withPrecision precision)
 

@@ -223,6 +223,40 @@ let tests =
             Expect.isTrue (e :? ModelFormatException) "typed error"
             Expect.stringContains e.Message "Block 4.2 (entry 'block4.block2.kind') is of kind 'attention'" "names the block and its position"
         }
+        test "an entry in a layer's or block's part that the reader does not read is refused; other unknown entries are ignored" {
+            // The names are the format's (networkEntries' docs): a dense file has "layers" and
+            // "layer<i>." + weights, bias, activation; a file of blocks "block<i>." + its kind's values.
+            let refusal (bytes: byte[]) =
+                let e = Expect.throwsC (fun () -> ModelFile.networkOfBytes bytes |> ignore) id
+                Expect.isTrue (e :? ModelFormatException) (sprintf "typed error, got %s" (e.GetType().Name))
+                e.Message
+            let dense = ModelContainer.read (ModelFile.networkToBytes (smallPipeline.Force().Network))
+            let write (c: ModelContainer) entries = ModelContainer.write { c with Entries = entries }
+            // A renamed bias would load as a layer without bias.
+            let renamed = dense.Entries |> List.map (fun (n, v) -> (if n = "layer1.bias" then "layer1.bias2" else n), v)
+            Expect.stringContains (refusal (write dense renamed))
+                "The entry 'layer1.bias2' is not one this library reads: the entries read at 'layer1.' are 'layer1.weights', 'layer1.activation'."
+                "names the entry and what its layer holds"
+            // A count one short would drop the last layer.
+            let short = dense.Entries |> List.map (fun (n, v) -> n, (if n = "layers" then ModelValue.Int 1L else v))
+            Expect.stringContains (refusal (write dense short))
+                "The entry 'layer1.weights' is not one this library reads: the network has no part 'layer1.' (its count of layers or blocks leaves it out)."
+                "a layer beyond the count"
+            // A nested block's stray value: block 4.2.0 is a dense layer, which has no scale.
+            let blocks = ModelContainer.read (ModelFile.networkToBytes (blockNet.Force()))
+            let stray = blocks.Entries @ [ "block4.block2.block0.scale", ModelValue.Floats ([| 4 |], Array.zeroCreate 4) ]
+            Expect.stringContains (refusal (write blocks stray))
+                "The entry 'block4.block2.block0.scale' is not one this library reads: the entries read at 'block4.block2.block0.' are 'block4.block2.block0.kind', 'block4.block2.block0.weights', 'block4.block2.block0.activation'."
+                "a nested block's entry"
+            // Entries outside the layers and blocks (a newer library's additions) are ignored.
+            let extra = blocks.Entries @ [ "comment", ModelValue.Text "trained on Tuesday"; "layers2", ModelValue.Int 3L ]
+            Expect.isTrue (sameBits (ModelFile.networkOfBytes (write blocks extra)) (blockNet.Force())) "loads as before"
+            // In a pipeline the network's parts are under "network.".
+            let pipe = ModelContainer.read (ModelFile.pipelineToBytes (smallPipeline.Force()))
+            let renamed = pipe.Entries |> List.map (fun (n, v) -> (if n = "network.layer0.bias" then "network.layer0.Bias" else n), v)
+            let e = Expect.throwsC (fun () -> ModelFile.pipelineOfBytes (write pipe renamed) |> ignore) id
+            Expect.stringContains e.Message "The entry 'network.layer0.Bias' is not one this library reads" "a pipeline's network"
+        }
         test "save, load, predict: bit-identical outputs, class names and scaler kept" {
             let dir = tempDir ()
             try
