@@ -34,11 +34,12 @@ public sealed class Batching : IEquatable<Batching>
         new(FN.Batching.NewStochastic(ToCore(sampling)), sampling == Sampling.WithReplacement ? "one sample per step, with replacement" : "one sample per step");
 
     /// <summary>Minibatch SGD with <paramref name="size"/> samples per step (ceil(n / size) steps per epoch).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">size is below 1.</exception>
+    /// <exception cref="ArgumentException">size is below 1 (the core's check, ParamName <c>size</c>).</exception>
     public static Batching MiniBatch(int size, Sampling sampling = Sampling.WithoutReplacement)
     {
-        if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The batch size must be positive.");
-        return new(FN.Batching.NewMiniBatch(size, ToCore(sampling)), sampling == Sampling.WithReplacement ? $"minibatches of {size}, with replacement" : $"minibatches of {size}");
+        var core = FN.Batching.NewMiniBatch(size, ToCore(sampling));
+        Schedule.Validated(() => FN.BatchingModule.validate(core), "batching", new[] { ("batch size", nameof(size)) });
+        return new(core, sampling == Sampling.WithReplacement ? $"minibatches of {size}, with replacement" : $"minibatches of {size}");
     }
 
     /// <inheritdoc/>
@@ -179,7 +180,9 @@ public sealed class Optimizer : IEquatable<Optimizer>
     /// <summary>Plain gradient descent: theta -= eta g.</summary>
     public static Optimizer Sgd() => new(FN.Optimizer.Sgd);
 
-    /// <summary>torch.optim.SGD with momentum: v = mu v + (1 - dampening) g (v_1 = g_1), theta -= eta v.</summary>
+    /// <summary>torch.optim.SGD with momentum: v = mu v + (1 - dampening) g (v_1 = g_1), theta -= eta v. Momentum 0
+    /// with dampening above 0 is an <see cref="ArgumentException"/> naming <c>dampening</c> (PyTorch ignores
+    /// dampening without momentum).</summary>
     public static Optimizer Momentum(double momentum = 0.9, double dampening = 0.0) =>
         new(FN.Optimizer.NewMomentum(momentum, dampening), nameof(dampening), nameof(momentum));
 
@@ -231,7 +234,8 @@ public sealed class Optimizer : IEquatable<Optimizer>
 /// minibatches of 32, at most 200 epochs, and the plateau stop (patience 10, min delta 1e-4) on the
 /// validation loss when there is validation data, on the training loss otherwise. These are scikit-learn's
 /// MLP defaults (solver adam, learning_rate_init 0.001, max_iter 200, n_iter_no_change 10, tol 1e-4) with
-/// Keras' batch size 32; see docs/training.md. Every stopping rule that is set is checked; the first that
+/// Keras' batch size 32, the plateau stop counting as Keras' EarlyStopping does (not as scikit-learn); see
+/// docs/training.md. Every stopping rule that is set is checked; the first that
 /// fires stops training and is named in the result. The notes' plain gradient descent is
 /// <see cref="GradientDescent"/>. Two options are equal (<c>==</c>, <c>Equals</c>) when every property is; the
 /// <see cref="FunctionalNN.Batching"/>, <see cref="FunctionalNN.Schedule"/> and <see cref="FunctionalNN.Optimizer"/>
@@ -315,7 +319,7 @@ public sealed record TrainingOptions
     /// <param name="epochs">The number of epochs (= steps).</param>
     public static TrainingOptions GradientDescent(double rate, int epochs)
     {
-        if (!(rate > 0) || double.IsInfinity(rate)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "The step size rate must be a positive finite number.");
+        Schedule.Validated(() => FN.ScheduleModule.validate(FN.Schedule.NewConstant(rate)), "schedule", new[] { ("step size", nameof(rate)) });
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be positive.");
         var g = FN.TrainingOptions.GradientDescent(rate, epochs);
         return new TrainingOptions

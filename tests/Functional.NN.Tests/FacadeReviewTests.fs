@@ -428,6 +428,29 @@ let tests =
                 expectArg "options" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
             }
 
+            test "Batching.MiniBatch and TrainingOptions.GradientDescent refuse bad values by the core's checks, with the value and the C# parameter" {
+                let e = expectArg "size" [ "The batch size must be positive, but is 0." ] (fun () -> Batching.MiniBatch(0) |> ignore)
+                Expect.isNotNull e "batch size 0"
+                let e = expectArg "rate" [ "step size must be a positive finite number, but is -1." ] (fun () -> TrainingOptions.GradientDescent(-1.0, 5) |> ignore)
+                Expect.isNotNull e "rate -1"
+            }
+
+            test "momentum 0 with dampening is refused (torch.optim.SGD ignores dampening without momentum), naming dampening" {
+                // torch 1.13, SGD([p], lr=0.1, momentum=0, dampening=0.5) on p^2/2 from p = 1: 0.9, 0.81, 0.729
+                // (plain SGD); the heavy-ball rule with mu = 0 would give 0.9, 0.855, 0.81225.
+                let e = expectArg "dampening" [ "dampening 0.5 with momentum 0"; "torch.optim.SGD ignores dampening" ] (fun () -> Optimizer.Momentum(0.0, 0.5) |> ignore)
+                Expect.isNotNull e "refused in C#"
+                let options = Functional.NN.TrainingOptions.Default.WithOptimizer(Functional.NN.Optimizer.Momentum(0.0, 0.5))
+                match Expect.throwsC (fun () -> coreTrainVector options (lineObjective [| 0.0; 1.0 |] [| 0.0; 1.0 |]) [| 0.0 |] |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "optimizer" "the core's field"
+                    Expect.stringContains e.Message "dampening 0.5 with momentum 0" "names both"
+                | e -> failtestf "expected ArgumentException, got %O" e
+                // Momentum 0 without dampening is plain SGD, and momentum with dampening stays allowed.
+                Expect.isNotNull (Optimizer.Momentum(0.0, 0.0)) "momentum 0, dampening 0"
+                Expect.isNotNull (Optimizer.Momentum(0.9, 0.5)) "momentum 0.9, dampening 0.5"
+            }
+
             test "epsilon 0 is refused by the adaptive optimisers (F# and C#), naming epsilon" {
                 // At epsilon 0 a parameter whose gradient is 0 computes 0 / (sqrt 0 + 0) = NaN.
                 for name, f in [ "Adam", (fun () -> Optimizer.Adam(epsilon = 0.0) |> ignore)

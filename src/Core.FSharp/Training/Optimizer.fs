@@ -15,7 +15,8 @@ type Optimizer =
     /// v_1 = g_1, v_t = mu v_{t-1} + (1 - tau) g_t, theta <- theta - eta v_t.
     /// PyTorch differs from the textbook v <- mu v - eta g, theta <- theta + v: eta multiplies
     /// the buffer at use, not when it is filled (the two agree only for a constant eta), and the
-    /// first buffer is g_1 itself, with no dampening.
+    /// first buffer is g_1 itself, with no dampening. Momentum 0 with dampening above 0 is refused:
+    /// PyTorch keeps no buffer at momentum 0 and so ignores the dampening.
     | Momentum of momentum: float * dampening: float
     /// Nesterov momentum in PyTorch's form (torch.optim.SGD with nesterov=True, no dampening):
     /// v_t = mu v_{t-1} + g_t (v_1 = g_1), theta <- theta - eta (g_t + mu v_t). This is the
@@ -122,6 +123,10 @@ module Optimizer =
         | Optimizer.Momentum (mu, tau) ->
             unit "momentum" mu
             if not (tau >= 0.0 && tau <= 1.0) then bad (sprintf "dampening must lie in [0, 1], but is %s." (string tau))
+            // torch.optim.SGD keeps no buffer at momentum 0, so its dampening does nothing there;
+            // the rule above would scale every step after the first by 1 - tau.
+            if mu = 0.0 && tau > 0.0 then
+                bad (sprintf "dampening %s with momentum 0 would scale every step after the first by 1 - dampening, where torch.optim.SGD ignores dampening without momentum: give dampening 0, or plain SGD." (string tau))
         | Optimizer.Nesterov mu ->
             unit "momentum" mu
             if mu = 0.0 then bad "Nesterov momentum needs a momentum above 0."

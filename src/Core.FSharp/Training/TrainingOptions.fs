@@ -6,15 +6,19 @@ open System
 /// monitored loss is not below the best so far by more than `MinDelta`. The monitored loss is the
 /// validation loss when there is a validation set, and then the parameters of the best epoch are
 /// returned (Keras' EarlyStopping with restore_best_weights); without one it is the epoch's
-/// training loss and the last parameters are returned (scikit-learn's MLP rule with
-/// early_stopping=False: `n_iter_no_change` epochs without an improvement of `tol`).
+/// training loss and the last parameters are returned. The rule is Keras' in both cases (the best
+/// moves only on an improvement of more than MinDelta), not scikit-learn's, whose best takes every
+/// lower loss and which stops only after more than `n_iter_no_change` such epochs: on a flat loss
+/// scikit-learn stops one epoch later, and on a loss falling by less than `tol` an epoch it stops
+/// where this rule goes on as long as the fall adds up to more than MinDelta within Patience epochs.
 type EarlyStopping =
     { /// Epochs without improvement before stopping (at least 1).
       Patience: int
       /// The improvement that counts: loss < best - MinDelta. The best epoch (the one restored) is
       /// the last that improved so (Keras' rule), with MinDelta > 0 not always the lowest loss.
       MinDelta: float }
-    /// Patience 10, MinDelta 1e-4: scikit-learn's MLP defaults n_iter_no_change=10, tol=1e-4.
+    /// Patience 10, MinDelta 1e-4: the constants of scikit-learn's MLP defaults n_iter_no_change=10,
+    /// tol=1e-4 (under Keras' rule, see above).
     static member Default = { Patience = 10; MinDelta = 1e-4 }
     /// A copy with another patience.
     member this.WithPatience(patience) = { this with Patience = patience }
@@ -131,7 +135,8 @@ type TrainingOptions =
     ///   min(200, n)); every sample once per epoch, as both do.
     /// - At most 200 epochs: scikit-learn's max_iter=200.
     /// - The plateau stop EarlyStopping.Default (patience 10, min delta 1e-4): scikit-learn's
-    ///   n_iter_no_change=10 and tol=1e-4, on the validation loss when there is a validation set
+    ///   constants n_iter_no_change=10 and tol=1e-4 under Keras' rule (see EarlyStopping), on the
+    ///   validation loss when there is a validation set
     ///   (restoring the best epoch's weights), on the training loss otherwise.
     /// - No weight decay or clipping (Keras and PyTorch; scikit-learn's alpha=1e-4 L2 is left out),
     ///   seed 0, the divergence guard at 1e4 times the starting loss.
