@@ -21,6 +21,11 @@ let tests =
                 if not (File.Exists core) then failtestf "%s is missing: build the tests with -c Release" core
                 let code, output = Repo.run "dotnet" [ "fsi"; "--quiet"; "--exec"; script ] dir (TimeSpan.FromMinutes 3.0)
                 if code <> 0 then failtestf "%s exited with %d:\n%s" (Path.GetFileName script) code output
+        yield testCase "scripts/README.md lists every script" <| fun () ->
+            let readme = File.ReadAllText(Path.Combine(dir, "README.md"))
+            for script in scripts do
+                let name = Path.GetFileName script
+                Expect.stringContains readme (sprintf "| `%s` |" name) (sprintf "scripts/README.md has a row for %s" name)
         yield testCase "load.fsx in a clone that is not built says what to build first" <| fun () ->
             // A clone's scripts folder with no src/*/bin beside it: load.fsx and a script that loads it.
             let root = Path.Combine(Path.GetTempPath(), "fnn-unbuilt-" + Guid.NewGuid().ToString("N"))
