@@ -85,10 +85,15 @@ let show (name: string) (f: float -> float) (a: float) (b: float) (maxF2: float)
 // The construction for N = 5 points of sin on [0, 2 pi], term by term.
 let small = ReluInterpolant.ofFunction sin 0.0 (2.0 * Math.PI) 5
 let hidden, output = small.Layers.[0], small.Layers.[1]
+/// Six decimals with a sign; a value that rounds to zero (a bias of -0.0, the slope change at pi:
+/// 0 in exact arithmetic, about -1.6e-16 after rounding) prints as +0.000000, not -0.000000.
+let signed (v: float) =
+    let r = Math.Round(v, 6)
+    sprintf "%+.6f" (if r = 0.0 then 0.0 else r)
 Console.WriteLine("sin on [0, 2 pi], N = 5: h(x) = c + sum_k d_k max(0, w_k x + b_k)")
 for i in 0 .. hidden.OutputSize - 1 do
-    Console.WriteLine(sprintf "  %+.6f max(0, %.6f x %+.6f)" output.Weights.[i, 0] hidden.Weights.[0, i] (hidden.Bias.Value.[i] + 0.0))
-Console.WriteLine(sprintf "  c = %.6f" output.Bias.Value.[0])
+    Console.WriteLine(sprintf "  %s max(0, %.6f x %s)" (signed output.Weights.[i, 0]) hidden.Weights.[0, i] (signed hidden.Bias.Value.[i]))
+Console.WriteLine(sprintf "  c = %s" ((signed output.Bias.Value.[0]).TrimStart '+'))
 for line in Network.describe small do Console.WriteLine("  " + line)
 
 show "sin" sin 0.0 (2.0 * Math.PI) 1.0 [ 8; 32; 128 ] 8 "approximation-sin.svg" |> ignore

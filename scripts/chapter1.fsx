@@ -67,5 +67,5 @@ with :? ArgumentException as e -> Console.WriteLine("lambda = 1e-20: " + e.Messa
 let x5 = Array.init 40 (fun i -> 10.0 * float i / 39.0)
 let c5 = [| 5.0; -4.0; 3.0; -2.0; 1.0; -0.5 |]
 let p5 = PolynomialRegression.fit 5 NormalEquation.DefaultRankTolerance (LinearModel.column x5) (LinearModel.column (x5 |> Array.map (fun t -> Array.foldBack (fun c acc -> c + t * acc) c5 0.0)))
-Console.WriteLine(sprintf "\nDegree 5 on [0, 10], 40 points: largest coefficient error %.2g (QR of X)"
+Console.WriteLine(sprintf "\nDegree 5 on [0, 10], 40 points: largest coefficient error %.2g (PolynomialRegression.fit: QR of the monomials of u = (x - 5) / 8)"
                       (Array.map2 (fun a b -> abs (a - b)) (PolynomialRegression.coefficients p5 0) c5 |> Array.max))

@@ -212,7 +212,7 @@ let tests =
                 Expect.stringContains e.Message "lambda = 1e-20 is too small for these data" "says lambda is too small"
                 Expect.stringContains e.Message "design column 1 (c1) and design column 2 (c2)" "names the two copies"
                 // An estimate beyond 1 / u = 2^53 (here 2.1e17) is rounding's, not a condition number to print.
-                Expect.stringContains e.Message "beyond 1e16 (it is singular to double precision)" "singular, not a number"
+                Expect.stringContains e.Message "has an estimated condition number beyond 1e16 (singular to double precision; the limit is 1e14), so it cannot be solved accurately." "singular, not a number, and the limit"
                 Expect.isFalse (e.Message.Contains "e+17") "no meaningless estimate"
                 Expect.isFalse (e.Message.Contains "(c0)") "not the intercept column"
                 Expect.stringContains e.Message "Remove or combine the dependent columns, or increase lambda" "the advice"
@@ -220,6 +220,17 @@ let tests =
                 // diagonal, so the solution gives them equal weights).
                 let w = NormalEquation.ridge 1e-3 (fun j -> sprintf "c%d" j) g b
                 rel 1e-12 w.[1, 0] w.[2, 0] "equal weights of the copies"
+            testCase "NormalEquation.ridge refuses a finite condition number above 1e14 and quotes it beside the limit" <| fun () ->
+                // G = [[1, r], [r, 1]] with r = 1 - 2^-49 already has unit diagonal, and lambda = 1e-30 does not change it
+                // (1 + 1e-30 rounds to 1), so S = G. Hand arithmetic: ||S||_1 = 1 + r, S^-1 = [[1, -r], [-r, 1]] / (1 - r^2),
+                // ||S^-1||_1 = 1 / (1 - r), so the 1-norm condition number is (1 + r) / (1 - r) = 2^50 - 1 = 1.13e15: above the
+                // limit 1e14 and below 1 / u = 2^53 (9e15), so it is quoted as a number.
+                let r = 1.0 - Math.ScaleB(1.0, -49)
+                let g = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; r ]; [ r; 1.0 ] ])
+                let b = Matrix<float>.Build.Dense(2, 1, 1.0)
+                let e = argError (fun () -> NormalEquation.ridge 1e-30 (fun j -> sprintf "c%d" j) g b)
+                Expect.equal e.ParamName "lambda" "ParamName"
+                Expect.stringContains e.Message "has an estimated condition number of 1.13e15 (more than the limit 1e14), so it cannot be solved accurately." "the estimate beside the limit"
             testCase "FitRidgeLikeScikitLearn names alpha when alpha is too small" <| fun () ->
                 // Two identical columns: with alpha = 1e-20 the scaled matrix is singular in double precision (its
                 // off-diagonal entry 1 - lambda / (g + lambda) rounds to 1), so the solve is refused.

@@ -43,6 +43,21 @@ let tests =
                 let target = m.Groups.[1].Value
                 Expect.isTrue (File.Exists(Repo.path [ target ])) (sprintf "%s exists" target)
         }
+        test "no Markdown table of the README or the docs is split by a blank line" {
+            // A blank line ends a Markdown table: rows after it render as a paragraph of pipes
+            // (the README's Documentation table lost its last four rows that way). A table row, a
+            // blank line and then a row that does not start a new table (whose next line would be
+            // the |---| separator) is such a split.
+            let pages = Repo.path [ "README.md" ] :: Repo.path [ "bench"; "README.md" ] :: Repo.path [ "scripts"; "README.md" ] :: List.ofArray (Directory.GetFiles(Repo.path [ "docs" ], "*.md"))
+            let isRow (line: string) = line.TrimStart().StartsWith "|"
+            let isSeparator (line: string) = Regex.IsMatch(line.Trim(), @"^\|[-|: ]+\|$")
+            for page in pages do
+                let lines = File.ReadAllLines page
+                for i in 1 .. lines.Length - 2 do
+                    if String.IsNullOrWhiteSpace lines.[i] && isRow lines.[i - 1] && isRow lines.[i + 1]
+                       && not (i + 2 < lines.Length && isSeparator lines.[i + 2]) then
+                        failtestf "%s, line %d: a blank line splits a table (the rows after it are not part of it)" (Path.GetFileName page) (i + 1)
+        }
         test "the C# quick start runs and learns XOR" {
             let entry = Reflection.Assembly.Load("QuickStart.CSharp").EntryPoint
             let saved = Console.Out

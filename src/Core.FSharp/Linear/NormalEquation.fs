@@ -354,12 +354,15 @@ module NormalEquation =
             | last :: (_ :: _ as rest) -> String.concat ", " (List.rev rest) + " and " + last
             | one -> String.concat "" one
         let where = if dependent.Length > 1 then sprintf " Its near-singular direction involves %s: these columns are nearly linearly dependent (a duplicated or nearly duplicated feature, or a feature that is nearly a sum of others)." columns elif dependent.Length = 1 then sprintf " Its near-singular direction is %s." columns else ""
+        // Numbers as the docs write them: 1e14 and 1.13e15, not .NET's 1e+14.
+        let number (v: float) = (sprintf "%.3g" v).Replace("e+", "e")
+        let limit = number MaxRidgeCondition
         let conditionText =
-            if Double.IsNaN condition then "that cannot be computed"
+            if Double.IsNaN condition then sprintf "an estimated condition number that cannot be computed (the limit is %s)" limit
             // Above 1 / u (u = 2^-53, about 9e15) the estimate is rounding's: the matrix is singular to double precision.
-            elif Double.IsInfinity condition || condition > Math.ScaleB(1.0, 53) then "beyond 1e16 (it is singular to double precision)"
-            else sprintf "%.3g" condition
-        Check.fail lambdaName (sprintf "%s is too small for these data: X^T X / n + lambda I (%s), scaled to unit diagonal (whose condition number governs the accuracy of the solve, whatever the scale of each column), has an estimated condition number of %s (more than %g), so it cannot be solved accurately.%s Remove or combine the dependent columns, or increase %s." lambdaText (Check.shape p p) conditionText MaxRidgeCondition where lambdaName)
+            elif Double.IsInfinity condition || condition > Math.ScaleB(1.0, 53) then sprintf "an estimated condition number beyond 1e16 (singular to double precision; the limit is %s)" limit
+            else sprintf "an estimated condition number of %s (more than the limit %s)" (number condition) limit
+        Check.fail lambdaName (sprintf "%s is too small for these data: X^T X / n + lambda I (%s), scaled to unit diagonal (whose condition number governs the accuracy of the solve, whatever the scale of each column), has %s, so it cannot be solved accurately.%s Remove or combine the dependent columns, or increase %s." lambdaText (Check.shape p p) conditionText where lambdaName)
 
     /// The checks and the equilibration shared by both ridge solvers: refuses a penalty that is not
     /// positive and finite and (naming x or y) a G = X^T X / n or B = X^T Y / n that overflows; returns
