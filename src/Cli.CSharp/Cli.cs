@@ -48,7 +48,8 @@ public static class Cli
             --quiet                    no summary and no progress lines: only the results
           Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
           report and exits with 130 (a second Ctrl-C ends the process at once)
-          data options (train, evaluate, predict, explain; linear all but --unknown-category; with --data only):
+          data options (train, evaluate, predict, explain; with --data only; a linear model's, and fnn linear, take
+          all but --unknown-category, which goes with pipeline models):
             --separator ,|;|tab        the field separator (default: detected)
             --quote "'"                the quote character (default: ", as RFC 4180; never guessed)
             --no-header                the first line is data; columns are column1 .. columnN
@@ -56,7 +57,7 @@ public static class Cli
             --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
-        fnn predict --model MODEL --data PATH [data options] [--out CSV]
+        fnn predict --model MODEL --data PATH [data options] [--out CSV]   (a linear model: also [--target COLUMN])
         fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--quote Q] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
