@@ -61,9 +61,10 @@ public static class Cli
         fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--quote Q] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
-        fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
-            [--out MODEL] [--json] [data options]
-            (--lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
+        fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--features A,B] [--lambda L] [--test-fraction 0.2]
+            [--seed 0] [--out MODEL] [--json] [data options]
+            (--features A,B: fit on these columns only, as fnn train reads them, e.g. to leave out an ID or a text column;
+            --lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
             --missing mean|median|most_frequent fills the training and test rows with the training rows' values;
             a linear model file keeps its target's name and those fill values, and works with evaluate and predict as a
             network's does, filling missing cells as the training rows were)

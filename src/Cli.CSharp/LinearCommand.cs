@@ -12,6 +12,7 @@ public static class LinearCommand
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
         var target = o.GetColumnName("target");
+        var features = o.List("features");
         double lambda = o.Double("lambda", 0.0);
         double testFraction = o.Double("test-fraction", 0.2);
         long seed = o.Long("seed", 0);
@@ -25,13 +26,16 @@ public static class LinearCommand
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, target, datasetName);
-        var data = dataPath is not null ? Cli.Warn(LoadNumericTarget(dataPath, target, format))
-            : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
+        // --features as fnn train reads it: only those columns (and the target) are read, so an ID or text column left
+        // out neither enters the fit nor blocks the reading; the model file keeps their names, which evaluate and predict read.
+        TrainCommand.CheckFeatures(features);
+        var data = dataPath is not null ? Cli.Warn(TrainCommand.LoadWithFeatures(() => LoadNumericTarget(dataPath, target, features, format)))
+            : TrainCommand.SelectFeatures(Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required")), features);
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
         // Text columns hold category indices, not amounts: a least-squares fit on them would be meaningless.
         var text = data.FeatureNames.Where((_, j) => data.Categories[j].Length > 0).ToArray();
         if (text.Length > 0)
-            throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; use fnn train, which one-hot encodes text columns");
+            throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; {(features is null ? "leave it out by naming the numeric feature columns with --features A,B" : "name numeric columns only with --features")}, or use fnn train, which one-hot encodes text columns");
         Dataset train = data, test = data;
         if (testFraction > 0)
         {
@@ -122,26 +126,26 @@ public static class LinearCommand
         return 0;
     }
 
-    /// <summary>The file with a numeric target; a target of text (classes) is a usage error naming --target and fnn train,
+    /// <summary>The file with a numeric target (and the --features columns, or all); a target of text (classes) is a usage error naming --target and fnn train,
     /// not a cell error.</summary>
-    private static Dataset LoadNumericTarget(string dataPath, string? target, CsvFormat? format)
+    private static Dataset LoadNumericTarget(string dataPath, string? target, string[]? features, CsvFormat? format)
     {
         try
         {
-            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, format: format);
+            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
         }
-        catch (DataFormatException e) when (e.Line > 1 && TextTarget(dataPath, target, format) is { } t && t.TargetName == e.Column)
+        catch (DataFormatException e) when (e.Line > 1 && TextTarget(dataPath, target, features, format) is { } t && t.TargetName == e.Column)
         {
             throw new UsageException($"linear regression needs a numeric target, but the target column {t.TargetName} (--target) holds text such as '{t.ClassNames[0]}': name a numeric column with --target, or use fnn train for classes");
         }
     }
 
     /// <summary>The file read by the target rule when that makes its target text classes (else null).</summary>
-    private static Dataset? TextTarget(string dataPath, string? target, CsvFormat? format)
+    private static Dataset? TextTarget(string dataPath, string? target, string[]? features, CsvFormat? format)
     {
         try
         {
-            var d = Dataset.LoadCsv(dataPath, target, TargetKind.Auto, format: format);
+            var d = Dataset.LoadCsv(dataPath, target, TargetKind.Auto, features, format: format);
             return d.IsClassification && d.ClassNames.Any(c => !double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) ? d : null;
         }
         catch (DataFormatException) { return null; }

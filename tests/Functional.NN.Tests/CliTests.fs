@@ -449,6 +449,54 @@ let tests =
                 expectError dir [ "linear"; "--data"; "nh.csv"; "--no-header"; "--unknown-category"; "zeros" ] 2 [ "--unknown-category goes with pipeline models, not linear models" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "linear --features fits the named columns only, leaving out an ID and a text column; evaluate and predict read them by name" {
+            let dir = tempDir ()
+            try
+                // An ID column and a text column (as modechoice's mode read as air/train/bus/car) beside the numeric x1, x2.
+                let x1 = [| 1; 2; 3; 4; 5; 6; 7; 8 |]
+                let x2 = [| 2; 1; 4; 3; 6; 5; 8; 9 |]
+                let y = [| "3.1"; "4.9"; "7.2"; "8.8"; "11.1"; "13.0"; "15.2"; "16.7" |]
+                let modes = [| "air"; "train"; "bus"; "car" |]
+                let rows = [ for i in 0 .. 7 -> sprintf "%d;%s;%d;%d;%s" (100 + i) modes.[i % 4] x1.[i] x2.[i] y.[i] ]
+                File.WriteAllText(Path.Combine(dir, "mc.csv"), "individual;mode;x1;x2;y\n" + String.Join("\n", rows) + "\n")
+                // Without --features the text column is refused, and the message points to --features.
+                expectError dir [ "linear"; "--data"; "mc.csv"; "--target"; "y" ] 1 [ "the column 'mode' holds text"; "--features" ] |> ignore
+                let code, out, err, _ = run dir [ "linear"; "--data"; "mc.csv"; "--target"; "y"; "--features"; "x1,x2"; "--test-fraction"; "0"; "--out"; "mc.fnn"; "--json" ]
+                Expect.equal code 0 (sprintf "linear --features (stderr: %s)" err)
+                let j = json out
+                // Expected values: scikit-learn's LinearRegression().fit on the columns x1, x2 and y above (numpy.linalg.lstsq
+                // with an intercept column agrees to 1e-15): intercept 1.092156862745096, coefficients 1.8843137254901967 and
+                // 0.09019607843137238, R^2 0.9989972722002034.
+                let close (name: string) (expected: float) = Expect.floatClose { absolute = 1e-10; relative = 1e-10 } (j.GetProperty(name).GetDouble()) expected name
+                close "intercept" 1.092156862745096
+                close "coefficient_x1" 1.8843137254901967
+                close "coefficient_x2" 0.09019607843137238
+                close "train_r2" 0.9989972722002034
+                Expect.isFalse (out.Contains "coefficient_individual") "the ID column is not a feature"
+                // evaluate and predict of the model read x1 and x2 by name from the file with the text column in it.
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "mc.fnn"; "--data"; "mc.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "evaluate (stderr: %s)" err)
+                Expect.floatClose { absolute = 1e-10; relative = 0.0 } ((json out).GetProperty("r2").GetDouble()) 0.9989972722002034 "scikit-learn's R^2"
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "mode;x2;x1\nbus;3;2.5\n")
+                let code, out, err, _ = run dir [ "predict"; "--model"; "mc.fnn"; "--data"; "new.csv" ]
+                Expect.equal code 0 (sprintf "predict (stderr: %s)" err)
+                let lines = out.Trim().Split('\n')
+                Expect.equal lines.[0] "x1,x2,predicted_y" "the model's columns, by name"
+                // scikit-learn's predict([[2.5, 3.0]]) = 6.073529411764706.
+                Expect.floatClose { absolute = 1e-10; relative = 0.0 } (Double.Parse(lines.[1].Split(',').[2], Globalization.CultureInfo.InvariantCulture)) 6.073529411764706 "the prediction"
+                // As fnn train's --features: a name that finds no column, a column named twice, a text column named.
+                expectError dir [ "linear"; "--data"; "mc.csv"; "--target"; "y"; "--features"; "x1,nope" ] 1 [ "--features: the column name 'nope' matches no column" ] |> ignore
+                expectError dir [ "linear"; "--data"; "mc.csv"; "--target"; "y"; "--features"; "x1,x1" ] 2 [ "--features names the column 'x1' twice" ] |> ignore
+                expectError dir [ "linear"; "--data"; "mc.csv"; "--target"; "y"; "--features"; "x1,mode" ] 1 [ "the column 'mode' holds text"; "name numeric columns only with --features" ] |> ignore
+                // The embedded commute data: weekday alone. By hand: the weekday rows' mean commute minus the weekend's.
+                let code, out, err, _ = run dir [ "linear"; "--dataset"; "commute"; "--features"; "weekday"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                Expect.isFalse (out.Contains "coefficient_distance_km") "distance_km left out"
+                // commute.csv: weekday rows 25, 33, 45 (mean 103/3), weekend rows 15, 22 (mean 18.5): 103/3 - 18.5 = 95/6.
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("coefficient_weekday").GetDouble()) (95.0 / 6.0) "the difference of the means"
+                Expect.floatClose { absolute = 1e-9; relative = 0.0 } ((json out).GetProperty("intercept").GetDouble()) 18.5 "the weekend mean"
+            finally Directory.Delete(dir, true)
+        }
         test "linear holds out a test split and reports its R^2; its model file works with evaluate and predict" {
             let dir = tempDir ()
             try
