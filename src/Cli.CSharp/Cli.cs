@@ -66,12 +66,14 @@ public static class Cli
             (--features A,B: fit on these columns only, as fnn train reads them, e.g. to leave out an ID or a text column;
             --lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
             --missing mean|median|most_frequent fills the training and test rows with the training rows' values;
-            a linear model file keeps its target's name and those fill values, and works with evaluate and predict as a
+            a linear model file keeps its target's name and those fill values, and works with evaluate, predict and explain as a
             network's does, filling missing cells as the training rows were)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR] [data options]
-          (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline models only)
+          (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline and linear models: a linear
+          model's attributions are w_i (x_i - b_i) from the mean of the data's rows, its permutation importance the drop
+          in R^2; --class, --output, --steps and --backend go with pipeline models)
         fnn --help | --version
         """;
 

@@ -197,7 +197,7 @@ public static class LinearCommand
 
     /// <summary>Reads data for a linear model (<paramref name="load"/>); a missing cell that a model without fill values
     /// cannot fill gets the advice that works for this model (the reader's own advice is for training): the one
-    /// message of evaluate and predict.</summary>
+    /// message of evaluate, predict and explain.</summary>
     private static T ForModel<T>(LinearModel model, Func<T> load)
     {
         try { return load(); }
@@ -217,6 +217,17 @@ public static class LinearCommand
             throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
         CheckMissing(model, modelPath, format);
         return ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
+    }
+
+    /// <summary>fnn explain's data for a linear model: the file's feature columns (its target not read; --row counts
+    /// every row, or the rows kept after --missing drop) or, with <paramref name="labelled"/>, the columns and the
+    /// model's target (for permutation importance), with the data options as evaluate reads them; a missing cell is
+    /// filled with the model's fill values (an error with evaluate's advice for a model without them). Returns the data
+    /// as read and the features as the model predicts from them.</summary>
+    public static (Dataset Data, double[,] X) ForExplain(LinearModel model, string modelPath, string dataPath, CsvFormat? format, bool labelled)
+    {
+        var data = labelled ? Load(model, modelPath, dataPath, null, format) : LoadFeatures(model, modelPath, dataPath, format);
+        return (data, Filled(model, data.Features));
     }
 
     private static Dataset Load(string modelPath, string dataPath, string? target, CsvFormat? format, out LinearModel model)
