@@ -48,7 +48,8 @@ public static class Cli
             --quiet                    no summary and no progress lines: only the results
           Ctrl-C stops training at the next step, saves the model trained so far to --out, prints the
           report and exits with 130 (a second Ctrl-C ends the process at once)
-          data options (train, evaluate, predict, explain; linear all but --unknown-category; with --data only):
+          data options (train, evaluate, predict, explain; with --data only; a linear model's, and fnn linear, take
+          all but --unknown-category, which goes with pipeline models):
             --separator ,|;|tab        the field separator (default: detected)
             --quote "'"                the quote character (default: ", as RFC 4180; never guessed)
             --no-header                the first line is data; columns are column1 .. columnN
@@ -56,20 +57,23 @@ public static class Cli
             --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
-        fnn predict --model MODEL --data PATH [data options] [--out CSV]
+        fnn predict --model MODEL --data PATH [data options] [--out CSV]   (a linear model: also [--target COLUMN])
         fnn predict --model M.onnx|NETWORK --data PATH [--features A,B] [--separator C] [--quote Q] [--no-header] [--out CSV]
         fnn export --model MODEL --out M.onnx [--opset 17]
         fnn import --onnx M.onnx --out MODEL
-        fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--lambda L] [--test-fraction 0.2] [--seed 0]
-            [--out MODEL] [--json] [data options]
-            (--lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
+        fnn linear (--data PATH | --dataset commute) [--target COLUMN] [--features A,B] [--lambda L] [--test-fraction 0.2]
+            [--seed 0] [--out MODEL] [--json] [data options]
+            (--features A,B: fit on these columns only, as fnn train reads them, e.g. to leave out an ID or a text column;
+            --lambda L: ridge with the intercept not penalised, as scikit-learn's Ridge(alpha = n L) on the n training rows;
             --missing mean|median|most_frequent fills the training and test rows with the training rows' values;
-            a linear model file keeps its target's name and those fill values, and works with evaluate and predict as a
+            a linear model file keeps its target's name and those fill values, and works with evaluate, predict and explain as a
             network's does, filling missing cells as the training rows were)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
             [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
             [--json] [--plots DIR] [data options]
-          (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline models only)
+          (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline and linear models: a linear
+          model's attributions are w_i (x_i - b_i) from the mean of the data's rows, its permutation importance the drop
+          in R^2; --class, --output, --steps and --backend go with pipeline models)
         fnn --help | --version
         """;
 

@@ -11,9 +11,14 @@ public static class EvaluateCommand
         var target = o.GetColumnName("target");
         bool json = o.Flag("json");
         var format = o.DataFormat();
+        if (LinearCommand.IsLinear(modelPath))
+        {
+            LinearCommand.RefusePipelineOptions(o, modelPath);
+            o.CheckAllUsed();
+            return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
+        }
         var unknown = o.Unknown();
         o.CheckAllUsed();
-        if (LinearCommand.IsLinear(modelPath)) return LinearCommand.Evaluate(modelPath, dataPath, target, format, json, w);
         var model = PredictCommand.LoadPipeline("evaluate", "pipeline and linear models", modelPath);
         if (unknown is { } u) model = model.WithUnknownCategory(u);
         // Read for the model (its feature columns, text columns and classes, numbers in its numeric columns, missing

@@ -2,8 +2,9 @@ using System.Text.Json;
 
 namespace FunctionalNN.Cli;
 
-/// <summary>fnn explain: why a saved model decided what it decided. Per row: integrated gradients (default) or
-/// gradient x input, per feature, toward the predicted class (or --class); globally: permutation importance.</summary>
+/// <summary>fnn explain: why a saved model (a pipeline, or a linear model of fnn linear) decided what it decided. Per
+/// row: integrated gradients (default) or gradient x input, per feature, toward the predicted class (or --class);
+/// globally: permutation importance.</summary>
 public static class ExplainCommand
 {
     /// <summary>Runs the command.</summary>
@@ -60,7 +61,9 @@ public static class ExplainCommand
         if (dataPath is null && datasetName is null) throw new UsageException("--data PATH (or --dataset NAME) is required");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, name: datasetName);
-        var model = PredictCommand.LoadPipeline("explain", "pipeline models", modelPath);
+        if (LinearCommand.IsLinear(modelPath))
+            return Linear(w, modelPath, dataPath, datasetName, format, o, method, row, className, steps, outputGiven, backendText, repeats, seed, json, plots);
+        var model = PredictCommand.LoadPipeline("explain", "pipeline and linear models", modelPath);
         // Before the data are read: --output would be ignored on a regressor.
         if (outputGiven && !model.IsClassifier)
             throw new UsageException($"--output is for classifiers (a class's probability or logit); this model is a regressor, explained in the target's units");
@@ -74,7 +77,8 @@ public static class ExplainCommand
             case "permutation":
                 if (backendText is not null)
                     throw new UsageException("--backend is for the gradient methods (integrated_gradients, gradient_x_input); permutation importance predicts on the auto backend");
-                return Permutation(w, model, LoadLabelled(model, dataPath, datasetName, format), dataName, repeats, seed, json, plots);
+                var labelled = LoadLabelled(model, dataPath, datasetName, format);
+                return Permutation(w, labelled, dataName, repeats, seed, json, plots, () => model.PermutationImportance(labelled, repeats, seed));
             case "integrated_gradients" or "gradient_x_input":
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
@@ -84,6 +88,101 @@ public static class ExplainCommand
             default:
                 throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         }
+    }
+
+    /// <summary>fnn explain of a linear model (fnn linear --out), f(x) = x w + b in the target's units: integrated gradients
+    /// and gradient x input both give w_i (x_i - b_i), exactly, from the baseline b, the mean of the data's rows (the
+    /// model keeps no training mean); permutation importance is the drop in R^2 on the model's target. Missing cells are
+    /// filled with the model's fill values. The options of a pipeline's explanation that have nothing to act on are
+    /// usage errors: --class and --output (a linear model is a regressor), --steps (no quadrature), --backend and
+    /// --unknown-category.</summary>
+    private static int Linear(TextWriter w, string modelPath, string? dataPath, string? datasetName, CsvFormat? format, Options o, string method,
+        int row, string? className, int? steps, bool outputGiven, string? backendText, int repeats, long seed, bool json, string? plots)
+    {
+        if (method is not ("integrated_gradients" or "gradient_x_input" or "permutation"))
+            throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
+        LinearCommand.RefusePipelineOptions(o, modelPath);
+        if (className is not null) throw new UsageException("--class is for classifiers; a linear model is a regressor, explained in the target's units");
+        if (outputGiven) throw new UsageException("--output is for classifiers (a class's probability or logit); a linear model is a regressor, explained in the target's units");
+        if (steps is not null)
+            throw new UsageException("--steps goes with pipeline models, not linear models: a linear model's integrated gradients are exact, w_i (x_i - b_i), with no quadrature to refine");
+        if (backendText is not null)
+            throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), computed directly");
+        var model = ModelFile.LoadLinear(modelPath);
+        if (model.OutputSize != 1)
+            throw new UsageException($"fnn explain takes linear models of one output (fnn linear's); {modelPath} has {model.OutputSize}");
+        var target = model.TargetNames.Count == 1 ? model.TargetNames[0] : null;
+        var dataName = dataPath is not null ? Path.GetFileName(dataPath) : datasetName!;
+        Dataset data;
+        double[,] x;
+        if (dataPath is not null) (data, x) = LinearCommand.ForExplain(model, modelPath, dataPath, format, method == "permutation");
+        else
+        {
+            // An embedded data set: the model's features by name, in its order.
+            var embedded = Dataset.Embedded(datasetName!);
+            try { data = embedded.SelectFeatures(model.FeatureNames.ToArray()); }
+            catch (ArgumentException ex) when (ex.ParamName == "names")
+            {
+                throw new UsageException($"the linear model {modelPath} reads the columns {string.Join(", ", model.FeatureNames)}, which the embedded data set {datasetName} does not all have (its features: {string.Join(", ", embedded.FeatureNames)}); give --data PATH");
+            }
+            if (method == "permutation" && data.IsClassification)
+                throw new UsageException($"--method permutation scores a linear model's predictions against a numeric target, but the target of {datasetName}, {data.TargetName}, holds classes");
+            x = data.Features;
+        }
+        if (plots is not null) TrainCommand.PreparePlotsFolder(plots);
+        if (method == "permutation")
+            return Permutation(w, data, dataName, repeats, seed, json, plots, () => model.PermutationImportance(x, data.Values, repeats, seed));
+        int n = x.GetLength(0), d = x.GetLength(1);
+        if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
+        var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
+        // The baseline: the mean of the data's rows as the model sees them (missing cells filled with its fill values).
+        var baseline = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => x[i, j])).ToArray();
+        bool anyMissing = false;
+        foreach (var v in data.Features) if (double.IsNaN(v)) { anyMissing = true; break; }
+        var baselineText = $"the mean of the {n} rows of {dataName}" + (anyMissing ? ", missing cells filled with the model's fill values" : "");
+        var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
+        var e = model.Explain(values, 0, m, baseline);
+        // The output explained: the model's prediction of its target.
+        var outputName = target is null ? "the prediction" : $"predicted {target}";
+        var written = new List<string>();
+        if (plots is not null)
+        {
+            var bars = Path.Combine(plots, $"attributions-row-{row}.png");
+            Plots.AttributionBars(e.Names, e.Values, null, $"Row {row}: {Label(m)} of {outputName}", $"attribution (f(x) = {Fmt.G(e.Output, 4)}, f(baseline) = {Fmt.G(e.BaselineOutput, 4)})", bars);
+            written.Add(bars);
+        }
+        if (json)
+        {
+            var obj = new Dictionary<string, object?>
+            {
+                ["row"] = row,
+                ["method"] = method,
+                ["output"] = outputName,
+                ["class"] = null,
+                ["f_x"] = e.Output,
+                ["f_baseline"] = e.BaselineOutput,
+                ["gap"] = e.Gap,
+                ["converged"] = m == AttributionMethod.IntegratedGradients ? Math.Abs(e.Gap) <= GapTolerance : null,
+                ["steps"] = e.Steps,
+                ["baseline"] = baselineText,
+                ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object?>
+                {
+                    ["name"] = e.Names[i], ["value"] = Finite(e.Input[i]), ["baseline"] = Finite(e.Baseline[i]), ["attribution"] = e.Values[i],
+                }).ToArray(),
+                ["plots"] = written.ToArray(),
+            };
+            w.WriteLine(JsonSerializer.Serialize(obj));
+            return 0;
+        }
+        w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
+        // The table's first line names the library's output ("output 0"); the command line names the target.
+        var table = e.ToString();
+        var generic = $" of {e.OutputName}: ";
+        int at = table.IndexOf(generic, StringComparison.Ordinal);
+        w.Write(at >= 0 ? table[..at] + $" of {outputName}: " + table[(at + generic.Length)..] : table);
+        w.WriteLine("a linear model's attributions are exact: w_i (x_i - b_i), each coefficient times the feature's distance from the baseline");
+        foreach (var p in written) w.WriteLine($"plot: {p}");
+        return 0;
     }
 
     private static Dataset LoadLabelled(Pipeline model, string? path, string? name, CsvFormat? format)
@@ -190,7 +289,7 @@ public static class ExplainCommand
     /// <summary>The value, or null when it is NaN or infinite (JSON has no such numbers).</summary>
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
-    private static int Permutation(TextWriter w, Pipeline model, Dataset data, string dataName, int repeats, long seed, bool json, string? plots)
+    private static int Permutation(TextWriter w, Dataset data, string dataName, int repeats, long seed, bool json, string? plots, Func<PermutationImportanceResult> importance)
     {
         // One row measures nothing (every permutation is the identity; R^2 of one row is undefined): refused before any
         // scoring or plot, as the library refuses it.
@@ -203,7 +302,7 @@ public static class ExplainCommand
                 : $"{dataName} has {data.SampleCount}";
             throw new ArgumentException($"--method permutation needs at least {Explanations.MinRows} rows, but {has}: with one row every shuffle is the identity, so it measures nothing (and R² needs two rows)");
         }
-        var imp = model.PermutationImportance(data, repeats, seed);
+        var imp = importance();
         var written = new List<string>();
         if (plots is not null)
         {

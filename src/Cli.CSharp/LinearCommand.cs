@@ -12,25 +12,30 @@ public static class LinearCommand
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
         var target = o.GetColumnName("target");
+        var features = o.List("features");
         double lambda = o.Double("lambda", 0.0);
         double testFraction = o.Double("test-fraction", 0.2);
         long seed = o.Long("seed", 0);
         var outPath = o.Get("out");
         var format = o.DataFormat();
         bool json = o.Flag("json");
+        RefusePipelineOptions(o, null);
         o.CheckAllUsed();
         ImportCommand.CheckModelOut("linear", outPath);
         if (lambda < 0) throw new UsageException("--lambda must not be negative");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, target, datasetName);
-        var data = dataPath is not null ? Cli.Warn(LoadNumericTarget(dataPath, target, format))
-            : Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required"));
+        // --features as fnn train reads it: only those columns (and the target) are read, so an ID or text column left
+        // out neither enters the fit nor blocks the reading; the model file keeps their names, which evaluate and predict read.
+        TrainCommand.CheckFeatures(features);
+        var data = dataPath is not null ? Cli.Warn(TrainCommand.LoadWithFeatures(() => LoadNumericTarget(dataPath, target, features, format)))
+            : TrainCommand.SelectFeatures(Dataset.Embedded(datasetName ?? throw new UsageException("--data PATH (or --dataset commute) is required")), features);
         if (data.IsClassification) throw new UsageException($"the target {data.TargetName} holds classes; fnn linear fits a numeric target");
         // Text columns hold category indices, not amounts: a least-squares fit on them would be meaningless.
         var text = data.FeatureNames.Where((_, j) => data.Categories[j].Length > 0).ToArray();
         if (text.Length > 0)
-            throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; use fnn train, which one-hot encodes text columns");
+            throw new ArgumentException($"fnn linear reads numeric features only, but the column '{text[0]}' holds text; {(features is null ? "leave it out by naming the numeric feature columns with --features A,B" : "name numeric columns only with --features")}, or use fnn train, which one-hot encodes text columns");
         Dataset train = data, test = data;
         if (testFraction > 0)
         {
@@ -121,26 +126,26 @@ public static class LinearCommand
         return 0;
     }
 
-    /// <summary>The file with a numeric target; a target of text (classes) is a usage error naming --target and fnn train,
+    /// <summary>The file with a numeric target (and the --features columns, or all); a target of text (classes) is a usage error naming --target and fnn train,
     /// not a cell error.</summary>
-    private static Dataset LoadNumericTarget(string dataPath, string? target, CsvFormat? format)
+    private static Dataset LoadNumericTarget(string dataPath, string? target, string[]? features, CsvFormat? format)
     {
         try
         {
-            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, format: format);
+            return Dataset.LoadCsv(dataPath, target, TargetKind.Regression, features, format: format);
         }
-        catch (DataFormatException e) when (e.Line > 1 && TextTarget(dataPath, target, format) is { } t && t.TargetName == e.Column)
+        catch (DataFormatException e) when (e.Line > 1 && TextTarget(dataPath, target, features, format) is { } t && t.TargetName == e.Column)
         {
             throw new UsageException($"linear regression needs a numeric target, but the target column {t.TargetName} (--target) holds text such as '{t.ClassNames[0]}': name a numeric column with --target, or use fnn train for classes");
         }
     }
 
     /// <summary>The file read by the target rule when that makes its target text classes (else null).</summary>
-    private static Dataset? TextTarget(string dataPath, string? target, CsvFormat? format)
+    private static Dataset? TextTarget(string dataPath, string? target, string[]? features, CsvFormat? format)
     {
         try
         {
-            var d = Dataset.LoadCsv(dataPath, target, TargetKind.Auto, format: format);
+            var d = Dataset.LoadCsv(dataPath, target, TargetKind.Auto, features, format: format);
             return d.IsClassification && d.ClassNames.Any(c => !double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) ? d : null;
         }
         catch (DataFormatException) { return null; }
@@ -172,29 +177,79 @@ public static class LinearCommand
     /// <summary>True when the model file holds a linear model (fnn linear --out).</summary>
     public static bool IsLinear(string modelPath) => !ImportCommand.IsOnnx(modelPath) && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "linear";
 
+    /// <summary>Refuses, as a usage error, the options that go with pipeline models only when the model is linear:
+    /// --unknown-category (a linear model reads numbers only, no text categories).</summary>
+    /// <param name="o">The command's options.</param>
+    /// <param name="modelPath">The linear model's file, or null for fnn linear, which fits one.</param>
+    public static void RefusePipelineOptions(Options o, string? modelPath)
+    {
+        if (o.Has("unknown-category"))
+            throw new UsageException($"--unknown-category goes with pipeline models, not linear models: {(modelPath is null ? "fnn linear fits a linear model" : $"{modelPath} holds a linear model")}, which reads numbers only (no text categories)");
+    }
+
+    /// <summary>Refuses an imputing --missing for a linear model without fill values (it would fail on the first missing
+    /// cell), before any reading, as for a pipeline trained without imputation.</summary>
+    private static void CheckMissing(LinearModel model, string modelPath, CsvFormat? format)
+    {
+        if (!Imputes(model) && format is { Missing: MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent })
+            throw new UsageException($"--missing {Names.Snake(format.Missing)}: the linear model {modelPath} has no fill values (it was fitted with --missing error or drop), so it cannot fill missing values; use --missing drop to skip those rows, or refit it with fnn linear --missing mean|median|most_frequent");
+    }
+
+    /// <summary>Reads data for a linear model (<paramref name="load"/>); a missing cell that a model without fill values
+    /// cannot fill gets the advice that works for this model (the reader's own advice is for training): the one
+    /// message of evaluate, predict and explain.</summary>
+    private static T ForModel<T>(LinearModel model, Func<T> load)
+    {
+        try { return load(); }
+        catch (DataFormatException e) when (!Imputes(model) && e.Message.Contains("(CLI: --missing drop|mean|median|most_frequent)"))
+        {
+            var cut = e.Message.IndexOf("; set ", StringComparison.Ordinal);
+            var what = cut >= 0 ? e.Message[..cut] : e.Message;
+            throw new ModelDataException($"{what}; the linear model was fitted without fill values: use --missing drop to skip the rows with missing values, or refit it with fnn linear --missing mean|median|most_frequent", e);
+        }
+    }
+
+    /// <summary>The model's feature columns of a file (no target: a target column is not read, whatever it holds), as
+    /// numbers, missing cells kept (NaN) for a model with fill values; the data options as evaluate reads them.</summary>
+    private static Dataset LoadFeatures(LinearModel model, string modelPath, string dataPath, CsvFormat? format)
+    {
+        if (model.FeatureNames.Count == 0)
+            throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
+        CheckMissing(model, modelPath, format);
+        return ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
+    }
+
+    /// <summary>fnn explain's data for a linear model: the file's feature columns (its target not read; --row counts
+    /// every row, or the rows kept after --missing drop) or, with <paramref name="labelled"/>, the columns and the
+    /// model's target (for permutation importance), with the data options as evaluate reads them; a missing cell is
+    /// filled with the model's fill values (an error with evaluate's advice for a model without them). Returns the data
+    /// as read and the features as the model predicts from them.</summary>
+    public static (Dataset Data, double[,] X) ForExplain(LinearModel model, string modelPath, string dataPath, CsvFormat? format, bool labelled)
+    {
+        var data = labelled ? Load(model, modelPath, dataPath, null, format) : LoadFeatures(model, modelPath, dataPath, format);
+        return (data, Filled(model, data.Features));
+    }
+
     private static Dataset Load(string modelPath, string dataPath, string? target, CsvFormat? format, out LinearModel model)
     {
         model = ModelFile.LoadLinear(modelPath);
+        return Load(model, modelPath, dataPath, target, format);
+    }
+
+    private static Dataset Load(LinearModel model, string modelPath, string dataPath, string? target, CsvFormat? format)
+    {
         var features = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray() : null;
         // The model's own target (files written by fnn linear keep it), unless --target names another column.
         var own = model.TargetNames.Count == 1 ? model.TargetNames[0] : null;
         // A model without fill values cannot fill a missing cell: an imputing --missing is refused before any reading,
         // as for a pipeline trained without imputation.
-        if (!Imputes(model) && format is { Missing: MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent })
-            throw new UsageException($"--missing {Names.Snake(format.Missing)}: the linear model {modelPath} has no fill values (it was fitted with --missing error or drop), so it cannot fill missing values; use --missing drop to skip those rows, or refit it with fnn linear --missing mean|median|most_frequent");
+        CheckMissing(model, modelPath, format);
         // The features as numbers only (a text cell is the error fnn predict gives, naming its line, column and cell); a
         // model with fill values fills missing cells itself, as a pipeline that imputes does: they are read as missing
         // (unless --missing drop leaves their rows out).
         try
         {
-            return Dataset.LoadCsvForModel(dataPath, model, target, format);
-        }
-        catch (DataFormatException e) when (!Imputes(model) && e.Message.Contains("(CLI: --missing drop|mean|median|most_frequent)"))
-        {
-            // The reader's advice is for training; for this model only --missing drop (or a refit) helps.
-            var cut = e.Message.IndexOf("; set ", StringComparison.Ordinal);
-            var what = cut >= 0 ? e.Message[..cut] : e.Message;
-            throw new ModelDataException($"{what}; the linear model was fitted without fill values: use --missing drop to skip the rows with missing values, or refit it with fnn linear --missing mean|median|most_frequent", e);
+            return ForModel(model, () => Dataset.LoadCsvForModel(dataPath, model, target, format));
         }
         catch (DataFormatException e) when (target is null && own is null && features is not null && e.Line == 1 && features.Contains(e.Column))
         {
@@ -225,21 +280,22 @@ public static class LinearCommand
     }
 
     /// <summary>fnn predict on a linear model: the model's feature columns and a column predicted_&lt;target&gt;
-    /// (the target the model file names, or --target; "predicted" for an older file without it).</summary>
-    public static int Predict(string modelPath, string dataPath, string? target, string? outPath, TextWriter w)
+    /// (the target the model file names, or --target; "predicted" for an older file without it). The data options are
+    /// evaluate's: the file's separator, quote, header and missing-value markers, and --missing (drop leaves out the rows
+    /// with a missing cell; a model with fill values fills them).</summary>
+    public static int Predict(string modelPath, string dataPath, string? target, CsvFormat? format, string? outPath, TextWriter w)
     {
         var model = ModelFile.LoadLinear(modelPath);
-        var names = model.FeatureNames.Count > 0 ? model.FeatureNames.ToArray()
-            : throw new ArgumentException($"the linear model {modelPath} has no feature names; refit it with fnn linear");
+        var names = model.FeatureNames.ToArray();
         // A model with fill values reads missing cells as missing and fills them (as a pipeline that imputes does; the
-        // cell is written empty, as read); without them, the features must be numbers, every one.
-        var x = Imputes(model) ? Dataset.LoadCsvForPrediction(dataPath, model).Features : Dataset.LoadCsvFeatures(dataPath, names);
+        // cell is written empty, as read); without them, the features must be numbers, every one (or --missing drop).
+        var x = LoadFeatures(model, modelPath, dataPath, format).Features;
         var yhat = model.PredictValues(Filled(model, x));
         var own = target ?? (model.TargetNames.Count == 1 ? model.TargetNames[0] : null);
         var header = names.Append(own is null ? "predicted" : $"predicted_{own}");
         var rows = Enumerable.Range(0, yhat.Length)
             .Select(i => Enumerable.Range(0, names.Length).Select(j => double.IsNaN(x[i, j]) ? "" : Fmt.Cell(x[i, j])).Append(Fmt.Cell(yhat[i])).ToArray());
-        var text = PredictCommand.CsvText(header, rows);
+        var text = PredictCommand.CsvText(header, rows, format);
         if (outPath is null) w.Write(text);
         else
         {

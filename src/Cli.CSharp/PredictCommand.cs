@@ -13,7 +13,15 @@ public static class PredictCommand
         // back as a pipeline and predicts as its .fnn file would.
         bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
         if (ImportCommand.IsOnnx(modelPath) && !onnxPipeline) { var features = o.List("features"); var csv = o.DataFormat(); o.CheckAllUsed(); return ImportCommand.Predict(modelPath, dataPath, features, csv, outPath, w); }
-        if (!onnxPipeline && LinearCommand.IsLinear(modelPath)) { var target = o.GetColumnName("target"); o.CheckAllUsed(); return LinearCommand.Predict(modelPath, dataPath, target, outPath, w); }
+        if (!onnxPipeline && LinearCommand.IsLinear(modelPath))
+        {
+            // The data options of fnn evaluate of the same model (--unknown-category is a pipeline's: a usage error).
+            var target = o.GetColumnName("target");
+            var csv = o.DataFormat();
+            LinearCommand.RefusePipelineOptions(o, modelPath);
+            o.CheckAllUsed();
+            return LinearCommand.Predict(modelPath, dataPath, target, csv, outPath, w);
+        }
         if (!onnxPipeline && File.Exists(modelPath) && ModelFile.KindOf(modelPath) == "network")
         {
             // A network model file (fnn import of an ONNX network) predicts as its .onnx file does.

@@ -95,31 +95,14 @@ public static class TrainCommand
         }
         if (plots is not null) PreparePlotsFolder(plots);
 
-        if (features is not null)
-            for (int k = 1; k < features.Length; k++)
-                if (Array.IndexOf(features, features[k], 0, k) is var first && first >= 0)
-                    throw new UsageException($"--features names the column '{features[k]}' twice (entries {first + 1} and {k + 1}); name each feature once");
+        CheckFeatures(features);
         Dataset data;
         if (dataPath is not null)
-        {
-            // Only the --features columns (and the target) are read, as LoadCsv(..., features:) reads them: a column the
-            // model does not use neither blocks the reading (a missing cell, text) nor drops rows (--missing drop).
-            data = Cli.Warn(Cli.NamesFrom(() => Dataset.LoadCsv(dataPath, target, task, features, format: format),
-                ("features: the column name '", "--features: the column name '")));
-        }
+            data = Cli.Warn(LoadWithFeatures(() => Dataset.LoadCsv(dataPath, target, task, features, format: format)));
         else
         {
             Options.CheckEmbedded(format, target, datasetName);
-            data = Dataset.Embedded(datasetName ?? "iris");
-            if (features is not null)
-            {
-                try { data = data.SelectFeatures(features); }
-                catch (ArgumentException e) when (e.ParamName == "names")
-                {
-                    throw new ArgumentException(System.Text.RegularExpressions.Regex.Replace(e.Message.Replace($" (Parameter '{e.ParamName}')", ""),
-                        @"names\[(\d+)\]", m => $"entry {int.Parse(m.Groups[1].Value) + 1} of --features"));
-                }
-            }
+            data = SelectFeatures(Dataset.Embedded(datasetName ?? "iris"), features);
         }
         // A loss that does not suit the target, named in the command line's terms (exit 2), before any split or work.
         if (loss is Loss l && !data.IsClassification && l is not (Loss.MeanSquaredError or Loss.HalfMeanSquaredError))
@@ -329,6 +312,35 @@ public static class TrainCommand
         Loss.HalfMeanSquaredError => " (half MSE in the target's units)",
         _ => " (on the standardised target)",
     };
+
+    /// <summary>Refuses a --features list that names a column twice (fnn train and fnn linear).</summary>
+    public static void CheckFeatures(string[]? features)
+    {
+        if (features is null) return;
+        for (int k = 1; k < features.Length; k++)
+            if (Array.IndexOf(features, features[k], 0, k) is var first && first >= 0)
+                throw new UsageException($"--features names the column '{features[k]}' twice (entries {first + 1} and {k + 1}); name each feature once");
+    }
+
+    /// <summary>Reads a file with the --features columns (<paramref name="load"/> passes them to the reader, as
+    /// <c>LoadCsv(..., features:)</c> reads them: only those columns and the target are read, so a column the model does not
+    /// use neither blocks the reading, with a missing cell or text, nor drops rows under --missing drop); a name that
+    /// finds no column, or several ignoring case, is an error naming --features (fnn train and fnn linear).</summary>
+    public static Dataset LoadWithFeatures(Func<Dataset> load) =>
+        Cli.NamesFrom(load, ("features: the column name '", "--features: the column name '"));
+
+    /// <summary>The --features columns of an embedded data set (all when <paramref name="features"/> is null); an unknown
+    /// name is an error naming its entry of --features (fnn train and fnn linear).</summary>
+    public static Dataset SelectFeatures(Dataset data, string[]? features)
+    {
+        if (features is null) return data;
+        try { return data.SelectFeatures(features); }
+        catch (ArgumentException e) when (e.ParamName == "names")
+        {
+            throw new ArgumentException(System.Text.RegularExpressions.Regex.Replace(e.Message.Replace($" (Parameter '{e.ParamName}')", ""),
+                @"names\[(\d+)\]", m => $"entry {int.Parse(m.Groups[1].Value) + 1} of --features"));
+        }
+    }
 
     /// <summary>Makes the folder of --plots (or refuses it in one line naming the option): a path that is a file, a
     /// folder that cannot be created (a read-only file system, /proc, no permission) or that takes no new file. fnn train
