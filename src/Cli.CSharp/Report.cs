@@ -12,6 +12,13 @@ public static class Report
 
     private static string Samples(int n) => n == 1 ? "1 sample" : $"{n} samples";
 
+    /// <summary>The JSON output's encoder: a text is written as it is (an apostrophe as ', not \u0027; letters beyond
+    /// ASCII as UTF-8), only what JSON requires escaped (quotes, backslashes, control characters).</summary>
+    public static readonly System.Text.Encodings.Web.JavaScriptEncoder JsonEncoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>The serializer options of the JSON output (<see cref="JsonEncoder"/>).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JsonEncoder };
+
     /// <summary>R^2 for the JSON reports: null below 2 rows, where it is undefined.</summary>
     public static double? R2(RegressionReport r, int samples) => samples < 2 ? null : r.R2;
 
@@ -99,11 +106,58 @@ public static class Report
         w.WriteLine($"{Prefix(what)}MSE: {Fmt.G(r.MeanSquaredError)}, MAE: {Fmt.G(r.MeanAbsoluteError)}");
     }
 
+    /// <summary>How many feature cells an imputing --missing filled, as the reports say it ("1 cell filled with the
+    /// training rows' mean"): the one wording of fnn train, fnn linear and fnn evaluate.</summary>
+    public static string Filled(int cells, MissingValues policy) => $"{Fmt.Count(cells, "cell")} filled with the training rows' {Names.Snake(policy)}";
+
+    /// <summary>The missing feature cells of the data (NaN), which an imputer fills.</summary>
+    public static int MissingCells(Dataset data)
+    {
+        int n = 0;
+        foreach (var v in data.Features) if (double.IsNaN(v)) n++;
+        return n;
+    }
+
+    /// <summary>The rows of the file at <paramref name="path"/> that the reader left out of <paramref name="data"/> (under
+    /// --missing drop a row with a missing value in a column read; under an imputing --missing a row whose target is
+    /// missing), as the reports say it: "1 row dropped (a missing value in 'x')"; null when none was. The count is the
+    /// file's rows less the rows read; the columns are those whose cells are missing (empty, or a marker of
+    /// --missing-values not in quotes) in as many rows, else not named.</summary>
+    public static string? Dropped(string path, CsvFormat? format, Dataset data)
+    {
+        if (data.Missing == MissingValues.Error) return null;
+        var table = Functional.NN.Csv.readFileWith(ImportCommand.Opt(format?.Separator), ImportCommand.Opt(format?.Quote), format?.HasHeader ?? true, path);
+        int dropped = table.Rows.Length - data.SampleCount;
+        if (dropped <= 0) return null;
+        var markers = new HashSet<string>((format?.MissingMarkers ?? Functional.NN.CsvOptions.Default.MissingMarkers).Select(m => m.Trim()), StringComparer.OrdinalIgnoreCase);
+        bool IsMissing(int i, int j)
+        {
+            var text = table.Rows[i][j];
+            bool quoted = table.Quoted is { } q && i < q.Length && q[i] is { } r && j < r.Length && r[j];
+            return text.Length == 0 || (markers.Contains(text) && !quoted);
+        }
+        // The columns whose missing cells drop a row: every column read under drop, else the target.
+        var names = data.Missing == MissingValues.Drop ? data.FeatureNames.Append(data.TargetName) : new[] { data.TargetName };
+        var columns = new List<(string Name, int Index)>();
+        foreach (var name in names)
+        {
+            try { columns.Add((name, Functional.NN.Csv.columnIndex(table, name))); }
+            catch (Functional.NN.DataFormatException) { }   // predict's data have no target column
+        }
+        var counts = columns.Select(c => (c.Name, Rows: Enumerable.Range(0, table.Rows.Length).Count(i => IsMissing(i, c.Index)))).Where(c => c.Rows > 0).ToArray();
+        int any = Enumerable.Range(0, table.Rows.Length).Count(i => columns.Any(c => IsMissing(i, c.Index)));
+        string Column(string name) => name == data.TargetName && data.Missing != MissingValues.Drop ? $"the target '{name}'" : $"'{name}'";
+        var why = any != dropped || counts.Length == 0 ? "a missing value"
+            : counts.Length == 1 ? $"a missing value in {Column(counts[0].Name)}"
+            : "missing values in " + string.Join(", ", counts.Select(c => $"'{c.Name}' ({Fmt.Count(c.Rows, "row")})"));
+        return $"{Fmt.Count(dropped, "row")} dropped ({why})";
+    }
+
     /// <summary>One JSON object of named values (numbers, strings, nulls, int matrices, string arrays).</summary>
     public static void Json(TextWriter w, IEnumerable<KeyValuePair<string, object?>> fields)
     {
         using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms))
+        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = JsonEncoder }))
         {
             j.WriteStartObject();
             foreach (var (name, value) in fields)
