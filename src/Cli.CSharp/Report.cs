@@ -118,39 +118,21 @@ public static class Report
         return n;
     }
 
-    /// <summary>The rows of the file at <paramref name="path"/> that the reader left out of <paramref name="data"/> (under
-    /// --missing drop a row with a missing value in a column read; under an imputing --missing a row whose target is
-    /// missing), as the reports say it: "1 row dropped (a missing value in 'x')"; null when none was. The count is the
-    /// file's rows less the rows read; the columns are those whose cells are missing (empty, or a marker of
-    /// --missing-values not in quotes) in as many rows, else not named.</summary>
-    public static string? Dropped(string path, CsvFormat? format, Dataset data)
+    /// <summary>The rows the reader left out of <paramref name="data"/> for a missing value (under --missing drop a row
+    /// with a missing value in a column read; under an imputing --missing a row whose target is missing), as the reports
+    /// say it: "1 row dropped (a missing value in 'x')"; null when none was. The count and the columns are the reader's
+    /// own (<see cref="Dataset.Dropped"/>): one column named alone, the target as "the target 'y'" under an imputing
+    /// --missing; several each with their rows (a row missing two of them counts under both).</summary>
+    public static string? Dropped(Dataset data)
     {
-        if (data.Missing == MissingValues.Error) return null;
-        var table = Functional.NN.Csv.readFileWith(ImportCommand.Opt(format?.Separator), ImportCommand.Opt(format?.Quote), format?.HasHeader ?? true, path);
-        int dropped = table.Rows.Length - data.SampleCount;
-        if (dropped <= 0) return null;
-        var markers = new HashSet<string>((format?.MissingMarkers ?? Functional.NN.CsvOptions.Default.MissingMarkers).Select(m => m.Trim()), StringComparer.OrdinalIgnoreCase);
-        bool IsMissing(int i, int j)
-        {
-            var text = table.Rows[i][j];
-            bool quoted = table.Quoted is { } q && i < q.Length && q[i] is { } r && j < r.Length && r[j];
-            return text.Length == 0 || (markers.Contains(text) && !quoted);
-        }
-        // The columns whose missing cells drop a row: every column read under drop, else the target.
-        var names = data.Missing == MissingValues.Drop ? data.FeatureNames.Append(data.TargetName) : new[] { data.TargetName };
-        var columns = new List<(string Name, int Index)>();
-        foreach (var name in names)
-        {
-            try { columns.Add((name, Functional.NN.Csv.columnIndex(table, name))); }
-            catch (Functional.NN.DataFormatException) { }   // predict's data have no target column
-        }
-        var counts = columns.Select(c => (c.Name, Rows: Enumerable.Range(0, table.Rows.Length).Count(i => IsMissing(i, c.Index)))).Where(c => c.Rows > 0).ToArray();
-        int any = Enumerable.Range(0, table.Rows.Length).Count(i => columns.Any(c => IsMissing(i, c.Index)));
-        string Column(string name) => name == data.TargetName && data.Missing != MissingValues.Drop ? $"the target '{name}'" : $"'{name}'";
-        var why = any != dropped || counts.Length == 0 ? "a missing value"
-            : counts.Length == 1 ? $"a missing value in {Column(counts[0].Name)}"
-            : "missing values in " + string.Join(", ", counts.Select(c => $"'{c.Name}' ({Fmt.Count(c.Rows, "row")})"));
-        return $"{Fmt.Count(dropped, "row")} dropped ({why})";
+        var dropped = data.Dropped;
+        if (dropped.Count == 0) return null;
+        var columns = dropped.Columns;
+        string Column(DroppedColumn c) => c.IsTarget && data.Missing != MissingValues.Drop ? $"the target '{c.Name}'" : $"'{c.Name}'";
+        var why = columns.Count == 0 ? "a missing value"
+            : columns.Count == 1 ? $"a missing value in {Column(columns[0])}"
+            : "missing values in " + string.Join(", ", columns.Select(c => $"'{c.Name}' ({Fmt.Count(c.Rows, "row")})"));
+        return $"{Fmt.Count(dropped.Count, "row")} dropped ({why})";
     }
 
     /// <summary>One JSON object of named values (numbers, strings, nulls, int matrices, string arrays).</summary>

@@ -1351,6 +1351,11 @@ let tests =
                 Expect.isFalse (mean.Contains "dropped") "mean drops no row for a missing feature"
                 Expect.stringContains (train "targ.csv" "mean") "missing values: 1 row dropped (a missing value in the target 'y')" "a missing target drops its row under mean"
                 Expect.isFalse ((train "targ.csv" "mean").Contains "cell filled") "no feature cell is missing"
+                // A file that quotes every field (Python's csv.QUOTE_ALL): there "NA" in quotes is missing (the reader's rule), so
+                // row 5 (line 7) is dropped for b and the report names b (a re-read with a rule of its own named no column).
+                let quoteAll = rows |> List.mapi (fun i r -> if i = 5 then "3,NA,2" else r) |> List.map (fun r -> String.Join(",", r.Split(',') |> Array.map (sprintf "\"%s\"")))
+                File.WriteAllText(Path.Combine(dir, "quoted.csv"), "\"a\",\"b\",\"y\"\n" + String.Join("\n", quoteAll) + "\n")
+                Expect.stringContains (train "quoted.csv" "drop") "missing values: 1 row dropped (a missing value in 'b')" "quote-all: the column, by the reader's rule"
                 // A model, then a file whose every row misses a feature value.
                 let code, _, err, _ = run dir [ "train"; "--data"; "feat.csv"; "--target"; "y"; "--missing"; "drop"; "--epochs"; "1"; "--quiet"; "--out"; "m.fnn" ]
                 Expect.equal code 0 err
