@@ -27,7 +27,7 @@ let labels = Array.init n (fun i -> if u i 6 < Activation.sigmoid (score rows.[i
 let data =
     { Features = Mat.ofRows rows; FeatureNames = names; TargetName = "decision"
       Target = Target.Classes (labels, [| "approved"; "refused" |]); TargetReading = TargetReading.Given
-      Categories = Array.create names.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+      Categories = Array.create names.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
 
 // Train: standardised inputs, one hidden layer of 8 tanh units, Adam on minibatches.
 let training = TrainingOptions.Default.WithOptimizer(Optimizer.adam).WithSchedule(Schedule.Constant 0.02).WithBatching(Batching.miniBatch 32).WithMaxEpochs(60).WithSeed(1L)

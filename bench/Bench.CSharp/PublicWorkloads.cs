@@ -80,7 +80,7 @@ namespace Functional.NN.Bench
             var (x, labels) = Table();
             var names = Enumerable.Range(0, Features).Select(j => $"x{j}").ToArray();
             var classNames = Enumerable.Range(0, Classes).Select(c => $"c{c}").ToArray();
-            return new FN.Dataset(x, names, "class", FN.Target.NewClasses(labels, classNames), FN.TargetReading.Given, names.Select(_ => Array.Empty<string>()).ToArray(), FN.MissingPolicy.Error, Array.Empty<int>(), Array.Empty<string>());
+            return new FN.Dataset(x, names, "class", FN.Target.NewClasses(labels, classNames), FN.TargetReading.Given, names.Select(_ => Array.Empty<string>()).ToArray(), FN.MissingPolicy.Error, Array.Empty<int>(), Array.Empty<string>(), FN.DroppedRows.None);
         }
 
         /// <summary>The table's values and class labels (see <see cref="Make"/>).</summary>

@@ -85,6 +85,8 @@ public static class Cli
     {
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         Stderr = stderr;
+        // The options, for the error messages that name the option a value came from (null until they are parsed).
+        Options? options = null;
         try
         {
             // "fnn train --help" (or -h after any command) is a request for the usage, not an option without its value.
@@ -100,7 +102,7 @@ public static class Cli
             }
             var command = args.Length == 0 || args[0].StartsWith("--") ? "train" : args[0];
             var rest = args.Length == 0 || args[0].StartsWith("--") ? args : args[1..];
-            var options = Options.Parse(rest);
+            options = Options.Parse(rest);
             var code = command switch
             {
                 "train" => TrainCommand.Run(options, stdout),
@@ -126,7 +128,7 @@ public static class Cli
                                       or ArgumentException or TrainingDivergedException or InvalidOperationException
                                       or FN.DataFormatException or FN.ModelFormatException or FN.TrainingDivergedException or ModelDataException)
         {
-            stderr.WriteLine($"fnn: {Describe(e)}");
+            stderr.WriteLine($"fnn: {Describe(e, options)}");
             return 1;
         }
         catch (Exception e)
@@ -196,12 +198,15 @@ public static class Cli
         return m.Success ? m.Groups[1].Value : OneLine(message);
     }
 
-    private static string Describe(Exception e) => e switch
+    private static string Describe(Exception e, Options? o) => e switch
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(CommandLineAdvice(e.Message))}",
-        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(CommandLineAdvice(OptionNames(e.Message)))}",
+        DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(CommandLineAdvice(DataOptions(OptionNames(e.Message), e, o)))}",
+        // The reader's refusal of a --target that is one of the model's features (evaluate), naming the option.
+        ArgumentException { ParamName: "target" } a when a.Message.StartsWith("target is '", StringComparison.Ordinal) && o?.Get("target") is string t =>
+            $"--target {t} is one of the model's feature columns; name the column of the target with --target (or leave --target out: the model's own target)",
         ArgumentException a when a.ParamName is not null => OneLine(CommandLineAdvice(a.Message.Replace($" (Parameter '{a.ParamName}')", ""))),
         _ => OneLine(CommandLineAdvice(e.Message)),
     };
@@ -213,6 +218,80 @@ public static class Cli
         message.StartsWith("target: the column name '", StringComparison.Ordinal) ? "--target" + message["target".Length..]
         : message.StartsWith("features: the column name '", StringComparison.Ordinal) ? "the model's feature '" + message["features: the column name '".Length..]
         : message;
+
+    /// <summary>A reading error's message in the command line's terms, from the options given (<paramref name="o"/>): a
+    /// target column that is not there names --target (or the model's target) and, as a column of --features that is not
+    /// there, the column it is probably a typo of (<see cref="Options.DidYouMean"/>) or, for a header read as one column
+    /// that holds another separator, --separator; a column in both --features and the target names both options; no row
+    /// left by --missing drop names it.</summary>
+    private static string DataOptions(string message, Exception e, Options? o)
+    {
+        if (o is null) return message;
+        const string noTarget = "There is no target column '";
+        if (message.StartsWith(noTarget, StringComparison.Ordinal))
+        {
+            var given = o.Get("target");
+            var name = e is DataFormatException d ? d.Column : null;
+            message = given is not null ? "--target: there is no target column '" + message[noTarget.Length..]
+                : $"the model's target: there is no target column '{message[noTarget.Length..].TrimEnd('.')}; name the data's target column with --target.";
+            return WithColumnHint(message, given is not null ? name : null, o);
+        }
+        if (message.StartsWith("--features: the column name '", StringComparison.Ordinal) && message.Contains("' matches no column;", StringComparison.Ordinal))
+            return WithColumnHint(message, (e.InnerException as DataFormatException)?.Column, o);
+        if (message.StartsWith("the model's feature '", StringComparison.Ordinal) && message.Contains("' matches no column;", StringComparison.Ordinal))
+            return WithColumnHint(message, null, o);
+        if (message.EndsWith("' cannot be both a feature and the target.", StringComparison.Ordinal) && e is DataFormatException both && o.Has("features"))
+            return $"--features names the column '{both.Column}', which is the target ({(o.Get("target") is not null ? "--target" : "the last column, as no --target is given")}); a column cannot be both a feature and the target: leave it out of --features{(o.Get("target") is null ? " or name another target with --target" : "")}.";
+        if (message == "Every row has a missing value, so no row is left to read." && o.DataFormat() is { Missing: MissingValues.Drop })
+            return "every row has a missing value in a column read, so --missing drop leaves no row: fill the missing values, or " +
+                   (o.Has("model") ? "use a model that fills them (trained with --missing mean|median|most_frequent)." : "fill them with --missing mean|median|most_frequent.");
+        return message;
+    }
+
+    /// <summary>A message about a column name that matches no column of --data, with a hint when one applies: the
+    /// column <paramref name="name"/> (a name the user typed; null for a model's) is probably a typo of ("did you mean
+    /// 'mode'?", by <see cref="Options.DidYouMean"/>), or the header was read as one column that holds another
+    /// separator (the file looks separated by it: give --separator).</summary>
+    private static string WithColumnHint(string message, string? name, Options o)
+    {
+        string? hint = null;
+        try
+        {
+            var format = o.DataFormat();
+            if (o.Get("data") is string path)
+            {
+                var header = FN.Csv.readFileWith(ImportCommand.Opt(format?.Separator), ImportCommand.Opt(format?.Quote), format?.HasHeader ?? true, path).Header;
+                var other = header.Length == 1 && (format?.HasHeader ?? true)
+                    ? new[] { ';', ',', '\t', '|' }.Where(s => header[0].Contains(s)).OrderByDescending(s => header[0].Count(x => x == s)).Cast<char?>().FirstOrDefault()
+                    : null;
+                if (other is char sep)
+                {
+                    var option = sep switch { '\t' => "tab", ',' => ",", _ => $"'{sep}'" };
+                    var what = sep == '\t' ? "tabs" : $"'{sep}'";
+                    hint = $"the file looks separated by {what} (its header line, read as one column, holds {what}): give --separator {option}";
+                }
+                else if (name is not null && Options.DidYouMean(name, header) is string near)
+                    hint = $"did you mean '{near}'?";
+            }
+        }
+        catch (Exception x) when (x is DataFormatException or FN.DataFormatException or IOException or UnauthorizedAccessException or UsageException or ArgumentException) { }
+        return hint is null ? message : $"{message.TrimEnd('.')}; {hint}";
+    }
+
+    /// <summary>Refuses, before any work, an --out path the command could not write: a folder, or a path whose folder does
+    /// not exist (or is a file); the one message of every command that writes --out.</summary>
+    public static void CheckOut(string? outPath)
+    {
+        if (outPath is null) return;
+        var full = Path.GetFullPath(outPath);
+        if (Directory.Exists(full)) throw new IOException($"--out {outPath} is a folder; give a file's path");
+        var folder = Path.GetDirectoryName(full);
+        if (folder is null || Directory.Exists(folder)) return;
+        // The nearest ancestor that exists: a file there (a.fnn/m.fnn with a.fnn a file) is said to be a file.
+        for (var up = folder; !string.IsNullOrEmpty(up) && !Directory.Exists(up); up = Path.GetDirectoryName(up))
+            if (File.Exists(up)) throw new IOException($"--out {outPath}: {up} is a file, not a folder");
+        throw new DirectoryNotFoundException($"--out {outPath}: the folder {folder} does not exist");
+    }
 
     /// <summary>Runs <paramref name="load"/>; a reading error whose message starts with one of the prefixes (a name
     /// from an option of the library's API) is rethrown with the prefix replaced (the command line's option, or the

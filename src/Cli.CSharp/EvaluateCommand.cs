@@ -27,6 +27,7 @@ public static class EvaluateCommand
         // A name that matches several columns ignoring case names where it came from: --target, or the model.
         var data = PredictCommand.ForModel(model, () => Cli.NamesFrom(() => Dataset.LoadCsvForModel(dataPath, model, target ?? model.TargetName, format),
             ("target: the column name '", target is null ? "the model's target '" : "--target: the column name '")));
+        TrainCommand.WarnUnseen(model, data, "the metrics");
         var e = model.Evaluate(data);
         if (json)
         {
@@ -50,6 +51,8 @@ public static class EvaluateCommand
             return 0;
         }
         w.WriteLine($"model: {modelPath}; data: {Path.GetFileName(dataPath)}, {data}");
+        if (Report.Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
+        if (Report.MissingCells(data) is var cells && cells > 0) w.WriteLine($"missing values: {Report.Filled(cells, model.Missing)} (the model's fill values)");
         if (e.IsClassification && e.Classification is { } cr) Report.Classification(w, cr, data.SampleCount, "");
         if (e.IsRegression && e.Regression is { } rr) Report.Regression(w, rr, data.SampleCount, "");
         return 0;

@@ -274,7 +274,7 @@ public static class ExplainCommand
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
-            w.WriteLine(JsonSerializer.Serialize(obj));
+            w.WriteLine(JsonSerializer.Serialize(obj, Report.JsonOptions));
             return 0;
         }
         w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
@@ -328,7 +328,7 @@ public static class ExplainCommand
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
-            w.WriteLine(JsonSerializer.Serialize(obj));
+            w.WriteLine(JsonSerializer.Serialize(obj, Report.JsonOptions));
             return 0;
         }
         w.WriteLine($"data: {dataName}, {data.SampleCount} rows; seed {seed}");

@@ -11,6 +11,7 @@ public static class ExportCommand
         var opset = o.Int("opset", OnnxModel.DefaultOpset);
         o.CheckAllUsed();
         if (opset < 13 || opset > 17) throw new UsageException($"--opset must be between 13 and 17, not {opset}");
+        Cli.CheckOut(outPath);
         // Every reader of the CLI picks the format by the extension: an ONNX file under another name would be read as a
         // Functional.NN model file (and refused as one).
         if (!ImportCommand.IsOnnx(outPath))
@@ -47,7 +48,12 @@ public static class ExportCommand
             case "pipeline":
                 var pipeline = Pipeline.Load(modelPath);
                 pipeline.ExportOnnx(outPath, opset);
-                var outputs = pipeline.IsClassifier ? "'outputs', 'probabilities' (when the loss gives them) and 'class_index'" : "'outputs' and 'values'";
+                // The probabilities are exported when the loss gives them, by the library's rule (Pipeline.PredictProbabilities
+                // is null otherwise), asked of one row of zeros (a valid row: code 0 is a text column's first category).
+                var outputs = !pipeline.IsClassifier ? "'outputs' and 'values'"
+                    : pipeline.PredictProbabilities(new double[1, pipeline.FeatureNames.Length]) is null
+                        ? $"'outputs' and 'class_index' (no 'probabilities': the loss {pipeline.Loss} gives none)"
+                        : "'outputs', 'probabilities' and 'class_index'";
                 w.WriteLine($"exported the pipeline to {outPath} (ONNX opset {opset}): input 'features' ({pipeline.FeatureNames.Length} columns: {string.Join(", ", pipeline.FeatureNames)}); outputs {outputs}");
                 break;
             case "network":

@@ -26,4 +26,7 @@ public static class Fmt
 
     /// <summary>A number in a CSV file the command writes: the shortest text that reads back to the same double.</summary>
     public static string Cell(double v) => v.ToString("R", Inv);
+
+    /// <summary>A count with its noun, singular for 1 ("1 output", "2 outputs", "0 epochs").</summary>
+    public static string Count(long n, string noun) => $"{n.ToString(Inv)} {noun}{(n == 1 ? "" : "s")}";
 }

@@ -19,14 +19,14 @@ public static class ImportCommand
             var pipeline = OnnxModel.ImportPipeline(onnxPath);
             pipeline.Save(outPath);
             var net = pipeline.Network;
-            w.WriteLine($"imported {onnxPath} (a Functional.NN pipeline): {pipeline.FeatureNames.Length} features, {net.InputSize} network inputs, {net.OutputSize} outputs, {net.Precision}, {(pipeline.IsClassifier ? $"classes {string.Join(", ", pipeline.ClassNames)}" : $"target {pipeline.TargetName}")}");
+            w.WriteLine($"imported {onnxPath} (a Functional.NN pipeline): {Fmt.Count(pipeline.FeatureNames.Length, "feature")}, {Fmt.Count(net.InputSize, "network input")}, {Fmt.Count(net.OutputSize, "output")}, {net.Precision}, {(pipeline.IsClassifier ? $"classes {string.Join(", ", pipeline.ClassNames)}" : $"target {pipeline.TargetName}")}");
             w.WriteLine($"saved to {outPath}");
             return 0;
         }
         var imported = OnnxModel.Import(onnxPath);
         ModelFile.SaveNetwork(imported.Network, outPath);
         var n = imported.Network;
-        w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {n.InputSize} inputs, {n.OutputSize} outputs, {n.ParameterCount} parameters, {n.Precision}");
+        w.WriteLine($"imported {onnxPath} ({(imported.Producer == "" ? "unknown producer" : imported.Producer)}, opset {imported.Opset}): {Fmt.Count(n.InputSize, "input")}, {Fmt.Count(n.OutputSize, "output")}, {Fmt.Count(n.ParameterCount, "parameter")}, {n.Precision}");
         foreach (var line in n.Describe())
             w.WriteLine($"  {line}");
         if (imported.TrailingSoftmax && n.OutputSize == 1)
@@ -42,12 +42,13 @@ public static class ImportCommand
     /// <summary>True when a model path names an ONNX file (by its extension).</summary>
     public static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Refuses, as a usage error before any work, an --out path with the .onnx extension for a command that
+    /// <summary>Refuses before any work an --out path that cannot be written (<see cref="Cli.CheckOut"/>) and, as a usage error, one with the .onnx extension for a command that
     /// writes a Functional.NN model file: every reader of the CLI picks the format by the extension (<see cref="IsOnnx"/>),
     /// so such a file could not be read back. <paramref name="onnxSource"/> (fnn import's --onnx) is the ONNX file
     /// the model came from, when there is one.</summary>
     public static void CheckModelOut(string command, string? outPath, string? onnxSource = null)
     {
+        Cli.CheckOut(outPath);
         if (outPath is null || !IsOnnx(outPath)) return;
         var fnnPath = Path.ChangeExtension(outPath, ".fnn");
         var advice = command switch
@@ -166,7 +167,8 @@ public static class ImportCommand
     private static string NameList(string[] names) =>
         string.Join(", ", names.Take(12).Select(Functional.NN.Csv.quoteText)) + (names.Length > 12 ? $", ... ({names.Length} columns in all)" : "");
 
-    private static Microsoft.FSharp.Core.FSharpOption<char> Opt(char? c) =>
+    /// <summary>A character option as the core's reader takes it.</summary>
+    internal static Microsoft.FSharp.Core.FSharpOption<char> Opt(char? c) =>
         c is char v ? Microsoft.FSharp.Core.FSharpOption<char>.Some(v) : Microsoft.FSharp.Core.FSharpOption<char>.None;
 
     /// <summary>Row-wise softmax, shifted by each row's maximum.</summary>

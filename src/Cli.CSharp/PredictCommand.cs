@@ -9,6 +9,7 @@ public static class PredictCommand
         var modelPath = o.Require("model", "MODEL");
         var dataPath = o.Require("data", "PATH");
         var outPath = o.Get("out");
+        Cli.CheckOut(outPath);
         // An .onnx network predicts through ImportCommand.Predict; an .onnx pipeline the library exported is read
         // back as a pipeline and predicts as its .fnn file would.
         bool onnxPipeline = ImportCommand.IsOnnx(modelPath) && OnnxModel.IsPipeline(modelPath);
@@ -38,6 +39,9 @@ public static class PredictCommand
         CheckMissing(model, format);
         // The model's feature columns only: a target column in the file is not read, whatever it holds (one prediction per row).
         var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
+        TrainCommand.WarnUnseen(model, data, "the predictions");
+        // Fewer predictions than the file has rows: said on stderr (stdout may be the predictions).
+        if (Report.Dropped(data) is string dropped) Cli.Warn($"{dropped}: no prediction for {(dropped.StartsWith("1 row ", StringComparison.Ordinal) ? "it" : "them")}");
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
         // The reader gives the model's features in the model's order (each found by the reader's rule: exactly, else the

@@ -12,6 +12,13 @@ public static class Report
 
     private static string Samples(int n) => n == 1 ? "1 sample" : $"{n} samples";
 
+    /// <summary>The JSON output's encoder: a text is written as it is (an apostrophe as ', not \u0027; letters beyond
+    /// ASCII as UTF-8), only what JSON requires escaped (quotes, backslashes, control characters).</summary>
+    public static readonly System.Text.Encodings.Web.JavaScriptEncoder JsonEncoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>The serializer options of the JSON output (<see cref="JsonEncoder"/>).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { Encoder = JsonEncoder };
+
     /// <summary>R^2 for the JSON reports: null below 2 rows, where it is undefined.</summary>
     public static double? R2(RegressionReport r, int samples) => samples < 2 ? null : r.R2;
 
@@ -99,11 +106,40 @@ public static class Report
         w.WriteLine($"{Prefix(what)}MSE: {Fmt.G(r.MeanSquaredError)}, MAE: {Fmt.G(r.MeanAbsoluteError)}");
     }
 
+    /// <summary>How many feature cells an imputing --missing filled, as the reports say it ("1 cell filled with the
+    /// training rows' mean"): the one wording of fnn train, fnn linear and fnn evaluate.</summary>
+    public static string Filled(int cells, MissingValues policy) => $"{Fmt.Count(cells, "cell")} filled with the training rows' {Names.Snake(policy)}";
+
+    /// <summary>The missing feature cells of the data (NaN), which an imputer fills.</summary>
+    public static int MissingCells(Dataset data)
+    {
+        int n = 0;
+        foreach (var v in data.Features) if (double.IsNaN(v)) n++;
+        return n;
+    }
+
+    /// <summary>The rows the reader left out of <paramref name="data"/> for a missing value (under --missing drop a row
+    /// with a missing value in a column read; under an imputing --missing a row whose target is missing), as the reports
+    /// say it: "1 row dropped (a missing value in 'x')"; null when none was. The count and the columns are the reader's
+    /// own (<see cref="Dataset.Dropped"/>): one column named alone, the target as "the target 'y'" under an imputing
+    /// --missing; several each with their rows (a row missing two of them counts under both).</summary>
+    public static string? Dropped(Dataset data)
+    {
+        var dropped = data.Dropped;
+        if (dropped.Count == 0) return null;
+        var columns = dropped.Columns;
+        string Column(DroppedColumn c) => c.IsTarget && data.Missing != MissingValues.Drop ? $"the target '{c.Name}'" : $"'{c.Name}'";
+        var why = columns.Count == 0 ? "a missing value"
+            : columns.Count == 1 ? $"a missing value in {Column(columns[0])}"
+            : "missing values in " + string.Join(", ", columns.Select(c => $"'{c.Name}' ({Fmt.Count(c.Rows, "row")})"));
+        return $"{Fmt.Count(dropped.Count, "row")} dropped ({why})";
+    }
+
     /// <summary>One JSON object of named values (numbers, strings, nulls, int matrices, string arrays).</summary>
     public static void Json(TextWriter w, IEnumerable<KeyValuePair<string, object?>> fields)
     {
         using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms))
+        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = JsonEncoder }))
         {
             j.WriteStartObject();
             foreach (var (name, value) in fields)

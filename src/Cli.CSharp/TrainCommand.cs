@@ -62,10 +62,10 @@ public static class TrainCommand
         ImportCommand.CheckModelOut("train", outPath);
 
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
-        if (epochs <= 0) throw new UsageException("--epochs must be positive");
-        if (lr is double lrv && !(lrv > 0)) throw new UsageException("--lr must be positive");
+        if (epochs <= 0) throw new UsageException($"--epochs must be positive, not {o.Get("epochs")}");
+        if (lr is double lrv && !(lrv > 0)) throw new UsageException($"--lr must be positive (the step size), not {o.Get("lr")}");
         // Checked before the data are read and the summary is printed, naming the option (not the library's property).
-        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie strictly between 0 and 1");
+        if (!(testFraction > 0 && testFraction < 1)) throw new UsageException($"--test-fraction must lie strictly between 0 and 1, not {o.Get("test-fraction")}");
         if (!(validationFraction >= 0 && validationFraction < 1))
             throw new UsageException($"--validation-fraction must lie in [0, 1) (the share of training rows held out for the validation loss), not {Fmt.G(validationFraction)}");
         int[] layers;
@@ -84,10 +84,9 @@ public static class TrainCommand
         // The output paths are checked before any training, so that a typo costs no training run.
         if (outPath is not null)
         {
+            // A folder, or a folder that does not exist, is refused by CheckModelOut above (Cli.CheckOut).
             var full = Path.GetFullPath(outPath);
-            if (Directory.Exists(full)) throw new IOException($"--out {outPath} is a folder; give a model file's path");
             var folder = Path.GetDirectoryName(full);
-            if (folder is not null && !Directory.Exists(folder)) throw new DirectoryNotFoundException($"--out {outPath}: the folder {folder} does not exist");
             // A read-only model file is not replaced by the save (ModelFile's rule); refused here, not after training.
             if (File.Exists(full) && IsReadOnly(full))
                 throw new IOException($"--out {outPath} is read-only, so the trained model could not replace it; make it writable or give another path");
@@ -160,11 +159,15 @@ public static class TrainCommand
             w.WriteLine($"task: {data.TaskReason}");
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
+            // What the missing-value policy did: the rows it left out, the cells the imputer fills (training and test rows).
+            if (Report.Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
+            if (Report.MissingCells(data) is var cells && cells > 0)
+                w.WriteLine($"missing values: {Report.Filled(cells, data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
             var t = options.Training;
             var plateau = t.EarlyStoppingPatience is int pt
-                ? $"; stop after {pt} epochs without an improvement of {Fmt.G(t.EarlyStoppingMinDelta)} in the {(validationFraction > 0 ? "validation" : "training")} loss"
+                ? $"; stop after {Fmt.Count(pt, "epoch")} without an improvement of {Fmt.G(t.EarlyStoppingMinDelta)} in the {(validationFraction > 0 ? "validation" : "training")} loss"
                 : "";
-            w.WriteLine($"training: {optimizer}, step {t.Schedule}, {t.Batching}, at most {epochs} epochs{plateau}");
+            w.WriteLine($"training: {optimizer}, step {t.Schedule}, {t.Batching}, at most {Fmt.Count(epochs, "epoch")}{plateau}");
         }
         var progress = new EpochProgress(w, epochs, terminal: !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out), quiet: json || quiet);
         // Ctrl-C (SIGINT) stops training before the next step; what was trained is saved and reported below,
@@ -197,7 +200,10 @@ public static class TrainCommand
         // A category of the test rows that the training rows lack is all zeros in the test metrics, as the fit encodes
         // the validation rows (the saved model keeps its own rule, --unknown-category), and a warning says so.
         var unseen = UnseenCategories(model, split.Test);
-        WarnUnseen(unseen, model.UnknownCategory);
+        WarnUnseen(unseen, "test row", "the training rows do not", "the test metrics",
+            model.UnknownCategory == UnknownCategory.Zeros
+                ? ", as the saved model encodes them (--unknown-category zeros)"
+                : ", though the saved model refuses them (--unknown-category error; give --unknown-category zeros to predict such rows)");
         var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
         // The training loss of the model evaluated and saved (the restored best epoch's after early stopping), in the
         // units of the printed losses.
@@ -261,19 +267,25 @@ public static class TrainCommand
         return result.Failed.Count == 0;
     }
 
-    /// <summary>A text category of the test rows that the training rows did not have, and how many test rows hold it.</summary>
-    private sealed record Unseen(string Column, string Category, int Rows);
+    /// <summary>A text category of the rows (train's test rows; evaluate's and predict's data) that the model's
+    /// training rows did not have, and how many rows hold it.</summary>
+    /// <param name="Column">The model's text column.</param>
+    /// <param name="Category">The category.</param>
+    /// <param name="Rows">How many rows hold it.</param>
+    public sealed record Unseen(string Column, string Category, int Rows);
 
-    /// <summary>The test rows' categories that the model's training rows lack, per text column (the model's order),
-    /// each column's categories in ordinal order; missing cells are not categories.</summary>
-    private static List<Unseen> UnseenCategories(Pipeline model, Dataset test)
+    /// <summary>The rows' categories that the model's training rows lack, per text column (the model's order),
+    /// each column's categories in ordinal order; missing cells are not categories. The rows are train's test rows or
+    /// data read for the model (its feature columns, in its order).</summary>
+    public static List<Unseen> UnseenCategories(Pipeline model, Dataset test)
     {
         var found = new List<Unseen>();
         var known = model.Categories;
         for (int k = 0; k < model.FeatureNames.Length; k++)
         {
             if (known[k].Length == 0) continue;
-            int j = Array.IndexOf(test.FeatureNames, model.FeatureNames[k]);
+            // Data read for the model hold its columns in its order (named as the file spells them).
+            int j = test.FeatureCount == model.FeatureNames.Length ? k : Array.IndexOf(test.FeatureNames, model.FeatureNames[k]);
             if (j < 0) continue;
             var categories = new HashSet<string>(known[k], StringComparer.Ordinal);
             var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
@@ -288,20 +300,33 @@ public static class TrainCommand
         return found;
     }
 
-    /// <summary>One warning line per text column whose test rows hold categories the training rows lack: the column,
-    /// the categories (at most 12 named) with their test rows, and what the metrics and the saved model do with them.</summary>
-    private static void WarnUnseen(List<Unseen> unseen, UnknownCategory rule)
+    /// <summary>One warning line per text column whose rows hold categories the model's training rows lack: the column,
+    /// the categories (at most 12 named) with their rows, and what the results (<paramref name="results"/>, "the test
+    /// metrics") and the model (<paramref name="rule"/>) do with them. The one wording of train (its test rows),
+    /// evaluate and predict (their data, under --unknown-category zeros).</summary>
+    /// <param name="unseen">The categories (<see cref="UnseenCategories"/>).</param>
+    /// <param name="row">What a row is called: "test row", or "row".</param>
+    /// <param name="known">Whom the categories are unknown to: "the training rows do not".</param>
+    /// <param name="results">What encodes them: "the test metrics", "the metrics", "the predictions".</param>
+    /// <param name="rule">The end of the line: what the model does with them.</param>
+    public static void WarnUnseen(List<Unseen> unseen, string row, string known, string results, string rule)
     {
         foreach (var column in unseen.GroupBy(x => x.Column))
         {
             var all = column.ToArray();
-            var named = string.Join(", ", all.Take(12).Select(x => $"'{x.Category}' ({x.Rows} test row{(x.Rows == 1 ? "" : "s")})"));
-            if (all.Length > 12) named += $", ... ({all.Length} categories in {all.Sum(x => x.Rows)} test rows in all)";
-            var saved = rule == UnknownCategory.Zeros
-                ? "as the saved model encodes them (--unknown-category zeros)"
-                : "though the saved model refuses them (--unknown-category error; give --unknown-category zeros to predict such rows)";
-            Cli.Warn($"the test rows of column '{column.Key}' hold {(all.Length == 1 ? "a category" : "categories")} the training rows do not: {named}; the test metrics encode {(all.Length == 1 ? "it" : "them")} as all zeros in the column's one-hot inputs, {saved}");
+            var named = string.Join(", ", all.Take(12).Select(x => $"'{x.Category}' ({Fmt.Count(x.Rows, row)})"));
+            if (all.Length > 12) named += $", ... ({all.Length} categories in {Fmt.Count(all.Sum(x => x.Rows), row)} in all)";
+            Cli.Warn($"the {row}s of column '{column.Key}' hold {(all.Length == 1 ? "a category" : "categories")} {known}: {named}; {results} encode {(all.Length == 1 ? "it" : "them")} as all zeros in the column's one-hot inputs{rule}");
         }
+    }
+
+    /// <summary>Under --unknown-category zeros (given, or the model's own), one warning line per text column of
+    /// <paramref name="data"/> (read for the model by evaluate or predict) with categories the model was not trained on,
+    /// as train warns for its test rows.</summary>
+    public static void WarnUnseen(Pipeline model, Dataset data, string results)
+    {
+        if (model.UnknownCategory != UnknownCategory.Zeros) return;
+        WarnUnseen(UnseenCategories(model, data), "row", "the model's training rows did not", results, " (--unknown-category zeros)");
     }
 
     /// <summary>What a regressor's printed loss is (the pipeline reports squared losses in the target's units,

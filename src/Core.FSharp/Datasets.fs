@@ -51,6 +51,33 @@ type TargetReading =
     /// data made in memory as classes or as values (and the embedded data sets).
     | Given
 
+/// A column whose missing cells made the CSV reader leave rows out (`DroppedRows`).
+type DroppedColumn =
+    { /// The column's name, as the file's header spells it.
+      Name: string
+      /// How many of the rows left out have a missing cell in this column (a row with missing cells
+      /// in two such columns is counted under both).
+      Rows: int
+      /// True for the target column (a missing target leaves its row out under every policy but
+      /// `MissingPolicy.Error`); false for a feature column (only under `MissingPolicy.Drop`).
+      IsTarget: bool }
+
+/// The rows the CSV reader left out of a data set for a missing value, by its missing-value policy
+/// (`CsvOptions.Missing`): under `MissingPolicy.Drop` every row with a missing cell in a column it
+/// reads (a feature, or the target); under `Mean`, `Median` and `MostFrequent` every row whose
+/// target is missing. A missing cell is the reader's (an empty field, or a marker not in quotes, or
+/// in quotes in a file that quotes every field); the counts come from the reading itself.
+type DroppedRows =
+    { /// How many data rows of the file were left out (0: none).
+      Count: int
+      /// The columns whose missing cells left the rows out, each with how many of them miss a value
+      /// there: the feature columns in the data set's order, then the target. A row counts under
+      /// every such column it misses (so the counts may sum to more than `Count`); only columns
+      /// with at least one such row are listed.
+      Columns: DroppedColumn[] }
+    /// No row left out (data from memory, or a read that dropped none).
+    static member None = { Count = 0; Columns = [||] }
+
 /// A table of samples: numeric features (n x d, one sample per row) with their column names,
 /// and the target column's name and values. A text feature column holds category codes: cell
 /// k means `Categories.[j].[k]`; a missing cell is NaN.
@@ -75,7 +102,12 @@ type Dataset =
       Lines: int[]
       /// Warnings about the reading that are not errors (e.g. a header whose every field is a
       /// number: probably a file without a header); shown by the data summary.
-      Warnings: string[] }
+      Warnings: string[]
+      /// The rows the CSV reader left out for a missing value, and the columns whose missing cells
+      /// did (`DroppedRows`); `DroppedRows.None` for data from memory. Like `Lines` and `Warnings`
+      /// it describes the reading: data derived from read data (`selectRows`, `selectFeatures`, a
+      /// split) keep it as it is.
+      Dropped: DroppedRows }
     /// n, the number of samples.
     member this.SampleCount = this.Features.RowCount
     /// Where row i is, for messages: "line N" (the file's line) for data read from a file, else
@@ -244,7 +276,7 @@ module Dataset =
         if String.IsNullOrEmpty targetName && Array.contains "target" names then
             Check.fail "targetName" "The target's default name 'target' is also a feature name; give the target another name (targetName)."
         { Features = x; FeatureNames = names; TargetName = (if String.IsNullOrEmpty targetName then "target" else targetName)
-          Target = target; TargetReading = TargetReading.Given; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+          Target = target; TargetReading = TargetReading.Given; Categories = Array.create (Array.length names) [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
 
     let private checkLength (name: string) (n: int) (length: int) =
         if length <> n then Check.fail name (sprintf "%s has %d entries but features has %d rows; it needs one per row." name length n)
@@ -327,7 +359,8 @@ module Dataset =
           Categories = Array.create data.FeatureNames.Length [||]
           Missing = MissingPolicy.Error
           Lines = [||]
-          Warnings = [||] }
+          Warnings = [||]
+          Dropped = DroppedRows.None }
 
 /// The stated rule by which a column of numbers becomes classes: a target whose values are all
 /// integers, with at most `maxClasses` distinct values that each occur at least `minCount`
@@ -453,5 +486,5 @@ module Datasets =
             let header, _ = embeddedCsv "commute.csv"
             let x, y, featureNames = commute ()
             { Features = x; FeatureNames = featureNames; TargetName = header.[2]; Target = Target.Values (y.Column(0).ToArray())
-              TargetReading = TargetReading.Given; Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+              TargetReading = TargetReading.Given; Categories = Array.create featureNames.Length [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
         | _ -> Check.fail "name" (sprintf "There is no embedded data set called '%s'; the embedded data sets are %s." name (String.Join(", ", names)))

@@ -355,6 +355,14 @@ public sealed class Dataset
     /// from memory; <see cref="ToString"/> counts them.</summary>
     public IReadOnlyList<string> Warnings => (string[])Core.Warnings.Clone();
 
+    /// <summary>The rows the CSV reader left out for a missing value (<see cref="CsvFormat.Missing"/> Drop, or a missing
+    /// target under Mean, Median and MostFrequent) and the columns whose missing cells did, as the reading counted them;
+    /// for every reader (<see cref="LoadCsv"/>, <see cref="ParseCsv"/>, <see cref="LoadCsvForModel(string, Pipeline, CsvFormat?)"/>,
+    /// <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>, the linear model's). No row (Count 0) for data from
+    /// memory. It describes the reading: <see cref="SelectRows"/>, <see cref="SelectFeatures"/> and the splits keep it
+    /// as it is.</summary>
+    public DroppedRows Dropped => new(Core.Dropped);
+
     /// <summary>The text of a feature cell: a number, a text column's category, or "" when missing.</summary>
     public string CellText(int row, int column)
     {
@@ -634,6 +642,36 @@ public sealed class DatasetSplit
 
     /// <summary>The rows of the original data in the test part, ascending.</summary>
     public int[] TestRows { get; }
+}
+
+/// <summary>A column whose missing cells made the CSV reader leave rows out (<see cref="DroppedRows"/>).</summary>
+/// <param name="Name">The column's name, as the file's header spells it.</param>
+/// <param name="Rows">How many of the rows left out have a missing cell in this column (a row with missing cells in two
+/// such columns is counted under both).</param>
+/// <param name="IsTarget">True for the target column (a missing target leaves its row out under every policy but
+/// <see cref="MissingValues.Error"/>); false for a feature column (only under <see cref="MissingValues.Drop"/>).</param>
+public sealed record DroppedColumn(string Name, int Rows, bool IsTarget);
+
+/// <summary>The rows the CSV reader left out of a data set for a missing value, by the format's
+/// <see cref="CsvFormat.Missing"/>: under Drop every row with a missing cell in a column it reads (a feature, or the
+/// target); under Mean, Median and MostFrequent every row whose target is missing. A missing cell is the reader's: an
+/// empty field, or a marker not in quotes (in a file that quotes every field, in quotes too). The counts come from the
+/// reading itself (<see cref="Dataset.Dropped"/>).</summary>
+public sealed class DroppedRows
+{
+    internal DroppedRows(FN.DroppedRows core)
+    {
+        Count = core.Count;
+        Columns = core.Columns.Select(c => new DroppedColumn(c.Name, c.Rows, c.IsTarget)).ToArray();
+    }
+
+    /// <summary>How many data rows of the file were left out (0: none).</summary>
+    public int Count { get; }
+
+    /// <summary>The columns whose missing cells left the rows out, each with how many of them miss a value there: the
+    /// feature columns in the data set's order, then the target. A row counts under every such column it misses (so
+    /// the counts may sum to more than <see cref="Count"/>); only columns with at least one such row are listed.</summary>
+    public IReadOnlyList<DroppedColumn> Columns { get; }
 }
 
 /// <summary>Conversions of the data enums.</summary>

@@ -35,7 +35,7 @@ let private planted (classes: bool) =
     let target =
         if classes then Target.Classes (Array.init n (fun i -> if x.[i, 2] - x.[i, 7] > 0.0 then 1 else 0), [| "no"; "yes" |])
         else Target.Values (Array.init n (fun i -> 3.0 * x.[i, 2] - 2.0 * x.[i, 7]))
-    { Features = x; FeatureNames = names; TargetName = "y"; Target = target; TargetReading = TargetReading.Given; Categories = Array.create d [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+    { Features = x; FeatureNames = names; TargetName = "y"; Target = target; TargetReading = TargetReading.Given; Categories = Array.create d [||]; Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
 
 /// A random network from a seed (the library's Rng): 1 to 4 layers of widths 1 to 8, any
 /// differentiable activation, biases in [-0.5, 0.5], inputs 1 to 8, a two-row batch in [-1, 1].
@@ -167,7 +167,7 @@ let private mixedTable (missing: MissingPolicy) =
       Target = Target.Classes (Array.init n (fun i -> if a.[i] + (if Double.IsNaN b.[i] then 0.0 else b.[i] - 15.0) > 0.0 then 1 else 0), [| "no"; "yes" |])
       TargetReading = TargetReading.Given
       Categories = [| [||]; [| "red"; "green"; "blue" |]; [||] |]
-      Missing = missing; Lines = [||]; Warnings = [||] }
+      Missing = missing; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
 
 [<Tests>]
 let tests =
@@ -994,7 +994,7 @@ let tests =
                   FeatureNames = [| "a"; "b" |]; TargetName = "y"
                   Target = Target.Classes (Array.init n (fun i -> i % 2), [| "no"; "yes" |])
                   TargetReading = TargetReading.Given; Categories = [| [||]; [||] |]
-                  Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||] }
+                  Missing = MissingPolicy.Error; Lines = [||]; Warnings = [||]; Dropped = DroppedRows.None }
             let model = PipelineFit.untrained (FitOptions.Default.WithHiddenLayers([| 3 |]).WithScaling(ScalingKind.MinMax).WithSeed(2L)) data
             let reference = Mat.ofRows [ [| 1e308; 1.0 |]; [| 1e308; 2.0 |]; [| 0.0; 3.0 |] ]
             let e = Attribution.explainPipelineAgainst model AttributionOptions.Default (Some 1) reference [| 0.0; 1.0 |]

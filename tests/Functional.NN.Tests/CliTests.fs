@@ -1419,6 +1419,130 @@ let tests =
                 let out = expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--plots"; "/proc/fnn-plots" ] 1 [ "--plots /proc/fnn-plots: the folder cannot be created or written"; "give a writable folder" ]
                 Expect.equal out "" "nothing explained"
         }
+        test "a column that is not there names --target or --features, the nearest column name, or the separator the header holds" {
+            let dir = tempDir ()
+            try
+                // A semicolon-separated file (as modechoice.csv is published): read with --separator , its header is one column.
+                let rows = [ for i in 0 .. 29 -> sprintf "%d;%d;%d;%d\n" (i / 4) (1 + i % 4) (i % 2) (20 + (i * 7) % 50) ]
+                File.WriteAllText(Path.Combine(dir, "mc.csv"), "individual;mode;choice;ttme\n" + String.Join("", rows))
+                expectError dir [ "train"; "--data"; "mc.csv"; "--target"; "mode"; "--separator"; ","; "--quiet" ] 1
+                    [ "--target: there is no target column 'mode'"; "the file looks separated by ';'"; "give --separator ';'" ] |> ignore
+                // 'modee' is one insertion from 'mode' (the option hints' rule: at most 2 edits for 5 letters).
+                expectError dir [ "train"; "--data"; "mc.csv"; "--target"; "modee"; "--quiet" ] 1 [ "--target: there is no target column 'modee'"; "did you mean 'mode'?" ] |> ignore
+                expectError dir [ "train"; "--data"; "mc.csv"; "--target"; "choice"; "--features"; "modee,ttme"; "--quiet" ] 1 [ "--features: the column name 'modee' matches no column"; "did you mean 'mode'?" ] |> ignore
+                expectError dir [ "train"; "--data"; "mc.csv"; "--target"; "mode"; "--features"; "mode,ttme"; "--quiet" ] 1
+                    [ "--features names the column 'mode', which is the target (--target)"; "leave it out of --features" ] |> ignore
+                // A far name gets no guess: the columns are listed.
+                let out = expectError dir [ "train"; "--data"; "mc.csv"; "--target"; "price"; "--quiet" ] 1 [ "--target: there is no target column 'price'" ]
+                Expect.equal out "" "nothing on stdout"
+                let code, _, err, _ = run dir [ "train"; "--data"; "mc.csv"; "--target"; "choice"; "--epochs"; "2"; "--quiet"; "--out"; "mc.fnn" ]
+                Expect.equal code 0 err
+                expectError dir [ "evaluate"; "--model"; "mc.fnn"; "--data"; "mc.csv"; "--target"; "choise" ] 1 [ "--target: there is no target column 'choise'"; "did you mean 'choice'?" ] |> ignore
+                expectError dir [ "evaluate"; "--model"; "mc.fnn"; "--data"; "mc.csv"; "--target"; "ttme" ] 1 [ "--target ttme is one of the model's feature columns"; "name the column of the target with --target" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "numeric options out of range echo the value given; --out to a missing folder is one message for every command" {
+            withModels <| fun dir ->
+                expectError dir [ "train"; "--data"; "iris.csv"; "--lr"; "0" ] 2 [ "--lr must be positive (the step size), not 0" ] |> ignore
+                expectError dir [ "train"; "--data"; "iris.csv"; "--epochs"; "-3" ] 2 [ "--epochs must be positive, not -3" ] |> ignore
+                expectError dir [ "train"; "--data"; "iris.csv"; "--test-fraction"; "1.5" ] 2 [ "--test-fraction must lie strictly between 0 and 1, not 1.5" ] |> ignore
+                // A folder under the test's own folder that the test never makes.
+                let folder = Path.Combine(dir, "nofolder")
+                let target (name: string) = Path.Combine(folder, name)
+                let expected (name: string) = [ sprintf "--out %s: the folder %s does not exist" (target name) folder ]
+                expectError dir [ "train"; "--data"; "iris.csv"; "--out"; target "m.fnn" ] 1 (expected "m.fnn") |> ignore
+                expectError dir [ "linear"; "--data"; "lin.csv"; "--out"; target "l.fnn" ] 1 (expected "l.fnn") |> ignore
+                expectError dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; target "n.fnn" ] 1 (expected "n.fnn") |> ignore
+                expectError dir [ "export"; "--model"; "cls.fnn"; "--out"; target "c.onnx" ] 1 (expected "c.onnx") |> ignore
+                expectError dir [ "predict"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--out"; target "p.csv" ] 1 (expected "p.csv") |> ignore
+                Expect.isFalse (Directory.Exists folder) "no folder made"
+        }
+        test "evaluate and predict under --unknown-category zeros warn per column of the categories the model never saw, as train does" {
+            let dir = tempDir ()
+            try
+                let colours = [| "red"; "green"; "blue" |]
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%s,%s\n" (i % 10) colours.[i % 3] (if i % 2 = 0 then "yes" else "no") ]
+                File.WriteAllText(Path.Combine(dir, "t.csv"), "size,color,label\n" + String.Join("", rows))
+                // Two rows of purple and one of teal, colours no training row has (the file above has red, green and blue only).
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "size,color,label\n1,purple,yes\n2,red,no\n3,purple,no\n4,teal,yes\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "t.csv"; "--epochs"; "2"; "--quiet"; "--out"; "t.fnn" ]
+                Expect.equal code 0 err
+                for command, results in [ "evaluate", "the metrics"; "predict", "the predictions" ] do
+                    let code, _, err, _ = run dir [ command; "--model"; "t.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros" ]
+                    Expect.equal code 0 err
+                    let lines = err.Trim().Split('\n')
+                    Expect.equal lines.Length 1 (sprintf "%s: one warning line for the one column: %s" command err)
+                    Expect.stringStarts lines.[0] "fnn: warning: the rows of column 'color' hold categories the model's training rows did not: 'purple' (2 rows), 'teal' (1 row); " command
+                    Expect.stringContains lines.[0] (results + " encode them as all zeros in the column's one-hot inputs (--unknown-category zeros)") command
+            finally Directory.Delete(dir, true)
+        }
+        test "train says how many rows --missing dropped and how many cells it filled; --missing drop that leaves no row names it" {
+            let dir = tempDir ()
+            try
+                let rows = [ for i in 0 .. 39 -> sprintf "%d,%d,%d" (i % 7) ((i * 3) % 11) (1 + i % 5) ]
+                let write name (body: string list) = File.WriteAllText(Path.Combine(dir, name), "a,b,y\n" + String.Join("\n", body) + "\n")
+                // One empty cell of the feature b (row 5), and, in the second file, one empty target cell (row 8).
+                write "feat.csv" (rows |> List.mapi (fun i r -> if i = 5 then "3,,2" else r))
+                write "targ.csv" (rows |> List.mapi (fun i r -> if i = 8 then "3,4," else r))
+                let train file missing =
+                    let code, out, err, _ = run dir [ "train"; "--data"; file; "--target"; "y"; "--missing"; missing; "--epochs"; "1" ]
+                    Expect.equal code 0 err
+                    out
+                Expect.stringContains (train "feat.csv" "drop") "missing values: 1 row dropped (a missing value in 'b')" "drop: the row and its column"
+                let mean = train "feat.csv" "mean"
+                Expect.stringContains mean "missing values: 1 cell filled with the training rows' mean" "mean: the cell, in fnn linear's words"
+                Expect.isFalse (mean.Contains "dropped") "mean drops no row for a missing feature"
+                Expect.stringContains (train "targ.csv" "mean") "missing values: 1 row dropped (a missing value in the target 'y')" "a missing target drops its row under mean"
+                Expect.isFalse ((train "targ.csv" "mean").Contains "cell filled") "no feature cell is missing"
+                // A file that quotes every field (Python's csv.QUOTE_ALL): there "NA" in quotes is missing (the reader's rule), so
+                // row 5 (line 7) is dropped for b and the report names b (a re-read with a rule of its own named no column).
+                let quoteAll = rows |> List.mapi (fun i r -> if i = 5 then "3,NA,2" else r) |> List.map (fun r -> String.Join(",", r.Split(',') |> Array.map (sprintf "\"%s\"")))
+                File.WriteAllText(Path.Combine(dir, "quoted.csv"), "\"a\",\"b\",\"y\"\n" + String.Join("\n", quoteAll) + "\n")
+                Expect.stringContains (train "quoted.csv" "drop") "missing values: 1 row dropped (a missing value in 'b')" "quote-all: the column, by the reader's rule"
+                // A model, then a file whose every row misses a feature value.
+                let code, _, err, _ = run dir [ "train"; "--data"; "feat.csv"; "--target"; "y"; "--missing"; "drop"; "--epochs"; "1"; "--quiet"; "--out"; "m.fnn" ]
+                Expect.equal code 0 err
+                File.WriteAllText(Path.Combine(dir, "none.csv"), "a,b,y\n1,,2\n,3,1\n")
+                expectError dir [ "predict"; "--model"; "m.fnn"; "--data"; "none.csv"; "--missing"; "drop" ] 1 [ "every row has a missing value"; "--missing drop leaves no row" ] |> ignore
+                let code, out, err, _ = run dir [ "predict"; "--model"; "m.fnn"; "--data"; "feat.csv"; "--missing"; "drop" ]
+                Expect.equal code 0 err
+                Expect.equal (err.Trim()) "fnn: warning: 1 row dropped (a missing value in 'b'): no prediction for it" "predict says the row it drops"
+                // 40 rows in the file, one dropped: 39 predictions and the header.
+                Expect.equal (out.Trim().Split('\n').Length) 40 "39 predictions"
+            finally Directory.Delete(dir, true)
+        }
+        test "plurals, the quadrature that applies, a plain apostrophe in JSON, and the outputs export writes" {
+            withModels <| fun dir ->
+                // mlp.onnx: 2 inputs, 1 output (NetworkBuilder(2).Dense(3).Dense(1) above), 2*3+3 + 3*1+1 = 13 parameters.
+                let code, out, err, _ = run dir [ "import"; "--onnx"; "mlp.onnx"; "--out"; "again.fnn" ]
+                Expect.equal code 0 err
+                Expect.stringContains out ": 2 inputs, 1 output, 13 parameters," "one output, not 1 outputs"
+                let code, out, err, _ = run dir [ "train"; "--data"; "iris.csv"; "--epochs"; "1" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "at most 1 epoch;" "one epoch"
+                // cls.fnn: iris with the defaults, tanh hidden layers and an identity output: no kink, no layer normalisation.
+                let code, out, err, _ = run dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--row"; "3" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "quadrature: Gauss-Legendre on the whole path (the network has no ReLU kink or layer normalisation to cut it at)" "tanh: neither"
+                let code, _, err, _ = run dir [ "train"; "--data"; "iris.csv"; "--epochs"; "2"; "--activation"; "relu"; "--quiet"; "--out"; "relu.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "explain"; "--model"; "relu.fnn"; "--data"; "iris.csv"; "--row"; "3" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "quadrature: Gauss-Legendre on each segment between the ReLU kinks of the path," "relu: the kinks only"
+                let code, out, err, _ = run dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--row"; "3"; "--json" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "\"baseline\":\"the training rows' mean\"" "a plain apostrophe"
+                Expect.equal ((json out).GetProperty("baseline").GetString()) "the training rows' mean" "valid JSON with the same text"
+                // The ONNX export's rule (docs/onnx.md): probabilities for a softmax cross-entropy classifier, none under MSE.
+                let code, out, err, _ = run dir [ "export"; "--model"; "cls.fnn"; "--out"; "c2.onnx" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "outputs 'outputs', 'probabilities' and 'class_index'" "cross-entropy: probabilities"
+                let code, _, err, _ = run dir [ "train"; "--data"; "iris.csv"; "--epochs"; "2"; "--loss"; "mse"; "--quiet"; "--out"; "mse.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "export"; "--model"; "mse.fnn"; "--out"; "mse.onnx" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "outputs 'outputs' and 'class_index' (no 'probabilities'" "mse: none"
+        }
         test "predict refuses to write predictions with a repeated column name (the reader would refuse the file), naming --features" {
             withModels <| fun dir ->
                 // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.

@@ -182,6 +182,46 @@ let tests =
             Expect.equal custom.FeatureNames [| "a" |] "custom markers"
             Expect.equal (Dataset.categoriesOf custom 0) [| "1"; "NA" |] "NA is text when the markers are only '-'"
         }
+        test "the data set says which rows the reader dropped for a missing value, and the columns that dropped them" {
+            // Counted by hand from the text (lines from 1, the header line 1):
+            //   line 2  1,u,p      whole
+            //   line 3  ,v,q       a empty: missing
+            //   line 4  3,"NA",p   c is the quoted marker "NA": text (a category), not missing; whole
+            //   line 5  NA,?,q     a and c bare markers: both missing
+            //   line 6  5,u,       the target y empty: missing
+            //   line 7  6,,        c and the target empty: both missing
+            //   line 8  7,v,q      whole
+            let text = "a,c,y\n1,u,p\n,v,q\n3,\"NA\",p\nNA,?,q\n5,u,\n6,,\n7,v,q\n"
+            let column name rows isTarget : DroppedColumn = { Name = name; Rows = rows; IsTarget = isTarget }
+            // Drop: lines 3, 5, 6, 7 go (4 rows); a misses in lines 3, 5 (2), c in 5, 7 (2), y in 6, 7 (2); a row missing two
+            // columns counts under both.
+            let drop = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Drop) text
+            Expect.equal drop.Dropped { Count = 4; Columns = [| column "a" 2 false; column "c" 2 false; column "y" 2 true |] } "drop"
+            Expect.equal drop.Lines [| 2; 4; 8 |] "the rows kept: lines 2, 4 and 8"
+            Expect.equal (Dataset.categoriesOf drop 1) [| "NA"; "u"; "v" |] "the quoted NA is a category of the rows kept"
+            // Mean (and the other imputing policies): only a missing target drops its row, lines 6 and 7.
+            for policy in [ MissingPolicy.Mean; MissingPolicy.Median; MissingPolicy.MostFrequent ] do
+                let kept = Csv.loadText (CsvOptions.Default.WithMissing policy) text
+                Expect.equal kept.Dropped { Count = 2; Columns = [| column "y" 2 true |] } (sprintf "%A: the target only" policy)
+                Expect.equal kept.SampleCount 5 (sprintf "%A: 7 rows less 2" policy)
+            // Error on a file without a missing value, and data from memory: none.
+            Expect.equal (Csv.loadText CsvOptions.Default "a,y\n1,p\n2,q\n").Dropped DroppedRows.None "nothing missing"
+            Expect.equal (Dataset.ofValues [| "x" |] "y" (array2D [ [ 1.0 ]; [ 2.0 ] ]) [| 1.0; 2.0 |]).Dropped DroppedRows.None "data from memory"
+            // A file that quotes every field: there the quoted "NA" (line 3) is missing, so its row is dropped under a.
+            let quoted = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Drop) "\"a\",\"y\"\n\"1\",\"p\"\n\"NA\",\"q\"\n\"3\",\"p\"\n\"4\",\"q\"\n"
+            Expect.equal quoted.Dropped { Count = 1; Columns = [| column "a" 1 false |] } "quote-all: the quoted marker is missing"
+            // The features only (no target read): line 6's and 7's empty target drops nothing; Drop drops lines 3, 5, 7.
+            let features = Csv.featuresOf ((CsvOptions.Default.WithFeatures [| "a"; "c" |]).WithMissing MissingPolicy.Drop) (Csv.parse text)
+            Expect.equal features.Dropped { Count = 3; Columns = [| column "a" 2 false; column "c" 2 false |] } "features only"
+            // The numbers-only reader (a linear model's), from a file: lines 3 (a) and 4 (y) go.
+            let path = tempFile (Encoding.UTF8.GetBytes "a,b,y\n1,2,3\n,4,5\n6,7,\n8,9,10\n")
+            try
+                let numeric = Csv.loadNumeric (CsvOptions.Default.WithMissing MissingPolicy.Drop) path
+                Expect.equal numeric.Dropped { Count = 2; Columns = [| column "a" 1 false; column "y" 1 true |] } "numbers only"
+            finally File.Delete path
+            // Row selection keeps what the reading dropped (it describes the read).
+            Expect.equal (Dataset.selectRows [| 0 |] drop).Dropped drop.Dropped "kept by selectRows"
+        }
         test "the imputer fills mean, median and most frequent values fitted on the training rows" {
             // Column a = [1; 2; NaN; 9; 2]: mean (1+2+9+2)/4 = 3.5, median of 1,2,2,9 = (2+2)/2 = 2,
             // most frequent 2. Column c (text) = [u; v; v; NaN; u]: a tie of 2 and 2 goes to the

@@ -188,6 +188,38 @@ let tests =
             let kept = Dataset.ParseCsv("x1,y\n1,a\nNA,b\n3,a\n4,b\n", format = CsvFormat(Missing = MissingValues.Mean)).WithMissing(MissingValues.Error)
             expectArg "data" [ "At line 3"; "column 'x1'" ] (fun () -> Pipeline.Fit(kept, PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))) |> ignore)
         }
+        test "Dataset.Dropped: the rows the reader left out and the columns whose missing cells did, for every reader" {
+            let columns (d: Dataset) = d.Dropped.Columns |> List.ofSeq
+            // By hand (header line 1): line 3 misses a (empty), line 4 the target y (empty), line 5 b ("NA" bare); line 6
+            // holds "NA" in quotes, the text NA, so b reads as text there and line 6 is whole.
+            let text = "a,b,y\n1,u,p\n,v,q\n5,w,\n7,NA,p\n8,\"NA\",q\n"
+            let drop = Dataset.ParseCsv(text, format = CsvFormat(Missing = MissingValues.Drop))
+            Expect.equal drop.Dropped.Count 3 "lines 3, 4, 5"
+            Expect.equal (columns drop) [ DroppedColumn("a", 1, false); DroppedColumn("b", 1, false); DroppedColumn("y", 1, true) ] "a, b, then the target"
+            let mean = Dataset.ParseCsv(text, format = CsvFormat(Missing = MissingValues.Mean))
+            Expect.equal (mean.Dropped.Count, columns mean) (1, [ DroppedColumn("y", 1, true) ]) "an imputing policy drops the missing target's row only (line 4)"
+            Expect.equal (Dataset.ParseCsv("a,y\n1,p\n2,q\n").Dropped.Count, columns (Dataset.ParseCsv("a,y\n1,p\n2,q\n"))) (0, []) "none"
+            let memory = Dataset.FromArrays(array2D [ [ 1.0 ]; [ 2.0 ] ], [| "p"; "q" |])
+            Expect.equal (memory.Dropped.Count, columns memory) (0, []) "data from memory: none"
+            Expect.equal (drop.SelectRows([| 0 |]).Dropped.Count) 3 "SelectRows keeps the reading's count"
+            // The model-aligned readers: a model of the numeric columns a, b (trained on data from memory).
+            let train = Dataset.FromArrays(array2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ]; [ 5.0; 6.0 ]; [ 7.0; 8.0 ] ], [| "p"; "q"; "p"; "q" |], [| "a"; "b" |], "y")
+            let model = Pipeline.Fit(train, PipelineOptions(Training = TrainingOptions(MaxEpochs = 1))).Model
+            let path = Path.Combine(Path.GetTempPath(), "fnn-dropped-" + Guid.NewGuid().ToString("N") + ".csv")
+            // Line 3 misses a, line 4 the target, line 5 b.
+            File.WriteAllText(path, "a,b,y\n1,2,p\n,4,q\n5,6,\n7,NA,p\n9,10,q\n")
+            try
+                let fmt = CsvFormat(Missing = MissingValues.Drop)
+                let forModel = Dataset.LoadCsvForModel(path, model, fmt)
+                Expect.equal (forModel.Dropped.Count, columns forModel) (3, [ DroppedColumn("a", 1, false); DroppedColumn("b", 1, false); DroppedColumn("y", 1, true) ]) "LoadCsvForModel"
+                let withTarget = Dataset.LoadCsvForModel(path, model, "y", fmt)
+                Expect.equal (withTarget.Dropped.Count, columns withTarget) (3, columns forModel) "LoadCsvForModel with a target"
+                // The target is not read for prediction: only lines 3 and 5 go.
+                let forPrediction = Dataset.LoadCsvForPrediction(path, model, fmt)
+                Expect.equal (forPrediction.Dropped.Count, columns forPrediction) (2, [ DroppedColumn("a", 1, false); DroppedColumn("b", 1, false) ]) "LoadCsvForPrediction"
+                Expect.equal forPrediction.SampleCount 3 "5 rows less 2"
+            finally File.Delete path
+        }
         test "Dataset.FillMissing fills the cells as the pipeline's imputer fitted on the training rows would" {
             let fmt = CsvFormat(Missing = MissingValues.Mean)
             let train = Dataset.ParseCsv("x1,c,y\n1,red,1\nNA,red,2\n3,blue,3\n5,,4\n", targetKind = TargetKind.Regression, format = fmt)

@@ -292,7 +292,7 @@ let tests =
                 let data =
                     { Features = Mat.ofRows [ [| 0.0; 5.0 |]; [| 1.0; 6.0 |]; [| nan; 7.0 |] ]; FeatureNames = [| "a"; "b" |]
                       TargetName = "t"; Target = Target.Values [| 1.0; 2.0; 3.0 |]; TargetReading = TargetReading.Given
-                      Categories = [| [| "z"; "y" |]; [||] |]; Missing = MissingPolicy.Mean; Lines = [| 2; 3; 4 |]; Warnings = [||] }
+                      Categories = [| [| "z"; "y" |]; [||] |]; Missing = MissingPolicy.Mean; Lines = [| 2; 3; 4 |]; Warnings = [||]; Dropped = DroppedRows.None }
                 let p = Preprocessor.create [| [| "x"; "y"; "z" |]; [||] |] MissingPolicy.Mean [| 0.0; 6.0 |] UnknownCategory.Error
                 let aligned = Preprocessor.alignCategories p [| "a"; "b" |] data
                 Expect.equal aligned.Categories [| [| "x"; "y"; "z" |]; [||] |] "the model's list"

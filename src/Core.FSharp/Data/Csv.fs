@@ -64,7 +64,8 @@ type CsvOptions =
       /// file quotes every field (Python's csv.QUOTE_ALL): then it is missing too.
       MissingMarkers: string[]
       /// What to do with missing values: an error (default), drop the rows, or keep them as
-      /// NaN for the pipeline to impute (a missing target always drops its row then).
+      /// NaN for the pipeline to impute (a missing target always drops its row then). The data
+      /// set's `Dropped` says which rows were dropped and for which columns.
       Missing: MissingPolicy
       /// Feature columns read as text categories even when they hold numbers (a model's text
       /// columns); each must name a column of the file.
@@ -732,6 +733,13 @@ module Csv =
         let n = table.Rows.Length
         // Rows to drop: a missing target (under every policy but Error), or any missing cell under Drop.
         let keep = Array.create n true
+        // For each column (by its index in the table), how many rows a missing cell in it dropped: the data set's
+        // Dropped. Each cell read is noted once (pass 1 below, then the target), so a row missing two columns counts
+        // under both.
+        let droppedBy = Dictionary<int, int>()
+        let drop (i: int) (col: int) =
+            keep.[i] <- false
+            droppedBy.[col] <- (match droppedBy.TryGetValue col with | true, k -> k + 1 | _ -> 1)
         let noteMissing (i: int) (col: int) (isTarget: bool) =
             match options.Missing with
             | MissingPolicy.Error ->
@@ -739,8 +747,8 @@ module Csv =
                 fail table.Lines.[i] table.Header.[col]
                     (sprintf "Line %d, column '%s': the %s is missing (%s); %s." table.Lines.[i] (quoteText table.Header.[col])
                         (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption)
-            | MissingPolicy.Drop -> keep.[i] <- false
-            | _ -> if isTarget then keep.[i] <- false
+            | MissingPolicy.Drop -> drop i col
+            | _ -> if isTarget then drop i col
         // A reader of numbers only (a linear model's features): the first present feature cell, row by row, that is not
         // a finite number is the error `numericColumns` gives for it, before any column is read as text. Under the
         // policy Error a missing cell is a bad cell too, taken in the same order (the row's features, then its target):
@@ -816,6 +824,11 @@ module Csv =
         | None -> ()
         let rows = Array.init n id |> Array.filter (fun i -> keep.[i])
         if rows.Length = 0 then fail 0 "" "Every row has a missing value, so no row is left to read."
+        let dropped : DroppedRows =
+            let columnOf (isTarget: bool) (col: int) : DroppedColumn = { Name = table.Header.[col]; Rows = droppedBy.[col]; IsTarget = isTarget }
+            let target = match targetIndex with Some t when droppedBy.ContainsKey t -> [| columnOf true t |] | _ -> [||]
+            { Count = n - rows.Length
+              Columns = Array.append (featureCols |> Array.filter droppedBy.ContainsKey |> Array.map (columnOf false)) target }
         // Pass 2: values.
         let categories = Array.create featureCols.Length [||]
         let x = Matrix<float>.Build.Dense(rows.Length, featureCols.Length)
@@ -917,7 +930,8 @@ module Csv =
                 [| sprintf "The header line (%s) looks like data (its fields are numbers%s): the file probably has no header, so its first row was read as the column names; read it with HasHeader = false (CLI: --no-header)." (nameList table.Header) (if headerIsNumbers table then "" else ", and its target field is one of the target's values") |]
             else [||]
         { Features = x; FeatureNames = featureNames; TargetName = targetName; Target = target; TargetReading = reading
-          Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings }
+          Categories = categories; Missing = options.Missing; Lines = rows |> Array.map (fun i -> table.Lines.[i]); Warnings = warnings
+          Dropped = dropped }
 
     /// A data set from a parsed table (see `load`). A column that would be text but holds numbers
     /// written with a decimal comma ("0,90") is a DataFormatException when the table shows that its

@@ -918,7 +918,18 @@ module Attribution =
         let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * sums.[i])
         values, fx, fb
 
-    let private quadratureName = "Gauss-Legendre on each segment between the ReLU kinks and layer normalisations' variance minima of the path"
+    /// The quadrature as `Attribution.Quadrature` names it: Gauss-Legendre on each segment between
+    /// the points `kinkPoints` cuts the path at, named by what the network has (ReLU-type kinks,
+    /// layer normalisations' variance minima), or on the whole path when it has neither.
+    let private quadratureName (net: Network) =
+        let found = sites net
+        let kinks = found |> List.exists (fun s -> match s.Site with Site.Units a -> hasKink a | _ -> false)
+        let norms = found |> List.exists (fun s -> match s.Site with Site.Norm _ -> true | _ -> false)
+        match kinks, norms with
+        | true, true -> "Gauss-Legendre on each segment between the ReLU kinks and layer normalisations' variance minima of the path"
+        | true, false -> "Gauss-Legendre on each segment between the ReLU kinks of the path"
+        | false, true -> "Gauss-Legendre on each segment between the layer normalisations' variance minima of the path"
+        | false, false -> "Gauss-Legendre on the whole path (the network has no ReLU kink or layer normalisation to cut it at)"
 
     /// `explain` with the path's rows going through the backend in batches of at most `chunk`
     /// rows (`explain`: `PathChunkRows`); the result does not depend on it.
@@ -961,7 +972,7 @@ module Attribution =
                   let values, fx, fb = integrate chunk backend net selector x b ts m
                   { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
                     Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
-                    Segments = ts.Length - 1; Quadrature = quadratureName; Backend = backend }
+                    Segments = ts.Length - 1; Quadrature = quadratureName net; Backend = backend }
               match options.Steps with
               | Some m -> result m
               | None ->
