@@ -59,7 +59,10 @@ compare "L" (scalar loss0) (scalar libLoss0)
 compare "dL/da" (M [ List.ofArray dA0 ]) (g0.Layers.[1].Weights.Transpose())
 compare "dL/dw" (M [ List.ofArray dW0 ]) g0.Layers.[0].Weights
 compare "dL/db" (M [ List.ofArray dB0 ]) (g0.Layers.[0].Bias.Value.ToRowMatrix())
-Console.WriteLine "  By hand: L = 24.5, dL/da = [10.5, 10.5], dL/dw = [21, 31.5], dL/db = [14, 21]."
+compareAs "by hand" "L" (scalar loss0) (scalar 24.5)
+compareAs "by hand" "dL/da" (M [ List.ofArray dA0 ]) (M [ [ 10.5; 10.5 ] ])
+compareAs "by hand" "dL/dw" (M [ List.ofArray dW0 ]) (M [ [ 21.0; 31.5 ] ])
+compareAs "by hand" "dL/db" (M [ List.ofArray dB0 ]) (M [ [ 14.0; 21.0 ] ])
 
 // ---------------------------------------------------------------------------------------------
 // Note 001: d[0] = 3 inputs, d[1] = 4 sigmoid units, d[2] = 1 sigmoid output, the cost

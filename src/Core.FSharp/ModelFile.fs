@@ -317,7 +317,7 @@ module ModelFile =
                     e.Container.Entries
                     |> List.choose (fun (n, _) -> if n.StartsWith(part, StringComparison.Ordinal) && e.WasRead n then Some (sprintf "'%s'" n) else None)
                 let known =
-                    if siblings.IsEmpty then sprintf "the network has no part '%s' (its count of layers or blocks leaves it out)" part
+                    if siblings.IsEmpty then sprintf "the network has no part '%s' (its count of layers or blocks leaves it out, or is missing)" part
                     else sprintf "the entries read at '%s' are %s" part (String.Join(", ", siblings))
                 bad (sprintf "The entry '%s' is not one this library reads: %s. The file is damaged, or was written by a newer library that stores more than this one reads." name known)
             | _ -> ()
@@ -759,7 +759,12 @@ module ModelFile =
                 if b.Precision <> net.Precision then
                     bad (sprintf "The best network in the checkpoint is %s but its network is %s." (Precision.name b.Precision) (Precision.name net.Precision))
                 Some { Model = b; ValidationLoss = e.Float "best.validation_loss"; Epoch = e.IntIn("best.epoch", 0L, maxInt) }
-            else None
+            else
+                // Without its count the best network's entries would be skipped in silence: none is read.
+                refuseUnread "best." e
+                for name in [ "best.validation_loss"; "best.epoch" ] do
+                    if e.Has name then bad (sprintf "The entry '%s' is there but not the best network it belongs to (no 'best.layers' or 'best.blocks'): the file is damaged." name)
+                None
         let elapsed = e.Int "elapsed_ticks"
         if elapsed < 0L then bad "The entry 'elapsed_ticks' is negative."
         let trainedWith = setupOf net e
@@ -793,7 +798,9 @@ module ModelFile =
                 if Network.describe i <> Network.describe net || i.Precision <> net.Precision then
                     bad "The initial network in the checkpoint does not have the shape and precision of its network."
                 i
-            else net
+            else
+                refuseUnread "initial." e
+                net
           // Absent from files written before checkpoints recorded it: resuming them is not checked.
           TrainedWith = trainedWith }
 

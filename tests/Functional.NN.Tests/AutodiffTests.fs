@@ -236,10 +236,11 @@ let private checkOp (case: OpCase) (seed: int) =
     // (rounding then contributes at most about 1e-8 to the relative error).
     GradientCheck.check (GradientCheckOptions.Default.WithRelativeFloor 1e-2) f grad theta
 
-/// Arbitrary instance for FsCheck properties over networks of blocks, without the cases whose
-/// batch normalisation is dominated by its epsilon (`epsilonDominatedBatchNorm`: there the
-/// gradients of the parameters before it are exactly 0 and both sides compute rounding noise of
-/// up to about 1e-9, e.g. layer normalisation of width 1 and then three batch normalisations).
+/// Arbitrary instance for FsCheck properties over networks of blocks, without the cases where two
+/// or more batch normalisations are dominated by their epsilon (`epsilonDominatedBatchNorm`: there
+/// both sides compute a gradient that is exactly 0 as rounding noise of up to about 1e-9, e.g.
+/// layer normalisation of width 1 and then three batch normalisations). 2 x 200,000 cases with
+/// this filter passed (the unfiltered generator fails about 3 times in 100,000).
 type BlockCaseArb =
     static member BlockCase() = Arb.fromGen (genBlockCase |> Gen.filter (epsilonDominatedBatchNorm >> not))
 

@@ -162,28 +162,29 @@ let genBlockCase : Gen<BlockCase> =
         return { Network = net; Loss = loss; X = x; Y = y; Mode = (if training then Mode.Training (uint64 key) else Mode.Inference) }
     }
 
-/// True when the case is in training mode and some batch normalisation (inside residual blocks
-/// too) normalises a column whose batch variance is below its epsilon. Such a column is constant
-/// up to rounding (a layer normalisation of width 1 gives its shift in every row; a dead ReLU
-/// gives zeros): its Xhat = (X - mu) r is rounding noise times r = 1/sqrt(var + eps), up to
+/// True when the case is in training mode and two or more batch normalisations (inside residual
+/// blocks too) each normalise a column whose batch variance is below their epsilon. Such a column is
+/// constant up to rounding (a layer normalisation of width 1 gives its shift in every row; a dead
+/// ReLU gives zeros): its Xhat = (X - mu) r is rounding noise times r = 1/sqrt(var + eps), up to
 /// 1/sqrt(eps) = 316, and its output stays constant up to rounding, so k such blocks in a row
-/// multiply the noise by about 316^k. The gradient of any parameter before them is then exactly 0
-/// (batch normalisation in training ignores a shift of its input; a central difference of the loss
-/// shows no change at all), but each implementation computes it as a cancellation of terms of
-/// size about 316^k |G|: both give noise of about 1e-16 x 316^k (1e-9 at k = 3), which no fixed
-/// tolerance separates from a wrong rule. (Found by a hunt for a flaky failure: layer
-/// normalisation of width 1, then three batch normalisations, failed about 3 times in 100,000
-/// cases.) With var >= eps, r <= 1/sqrt(2 eps) and the block's output has variance
-/// gamma^2 var / (var + eps) >= gamma^2 / 2, so the factors do not compound. About 1.7 % of the
-/// generator's cases are such.
+/// multiply the noise by about 316^k. Where the column is constant, the gradient of any parameter
+/// before it is exactly 0 (batch normalisation in training ignores a shift of its input; a central
+/// difference of the loss shows no change at all), but each implementation computes it as a
+/// cancellation of terms of size about 316^k |G|: both give noise of about 1e-16 x 316^k (1e-9 at
+/// k = 3), which no fixed tolerance separates from a wrong rule. (Found by a hunt for a flaky
+/// failure: layer normalisation of width 1, then three batch normalisations, failed about 3 times
+/// in 100,000 cases.) With var >= eps, r <= 1/sqrt(2 eps) and the block's output has variance
+/// gamma^2 var / (var + eps) >= gamma^2 / 2, so the factors do not compound; one such block alone
+/// (noise about 316 u, worst 2.3e-12 measured) is kept, so that epsilon's handling is still
+/// checked. About 0.3 % of the generator's cases are left out.
 let epsilonDominatedBatchNorm (c: BlockCase) =
-    let rec dominated (blocks: Block list) (traces: BlockTrace list) =
-        List.exists2 (fun (b: Block) (t: BlockTrace) ->
+    let rec count (blocks: Block list) (traces: BlockTrace list) =
+        List.fold2 (fun n (b: Block) (t: BlockTrace) ->
             match b, t.Memory with
-            | Block.BatchNorm bn, BlockMemory.Normalization m -> m.Variance.Exists(fun v -> v < bn.Epsilon)
-            | Block.Residual inner, BlockMemory.Inner ts -> dominated inner ts
-            | _ -> false) blocks traces
-    c.Mode.IsTraining && dominated c.Network.Blocks (Network.forwardIn c.Mode c.Network c.X).Steps
+            | Block.BatchNorm bn, BlockMemory.Normalization m when m.Variance.Exists(fun v -> v < bn.Epsilon) -> n + 1
+            | Block.Residual inner, BlockMemory.Inner ts -> n + count inner ts
+            | _ -> n) 0 blocks traces
+    c.Mode.IsTraining && count c.Network.Blocks (Network.forwardIn c.Mode c.Network c.X).Steps >= 2
 
 /// 2 -> dense 3 (tanh) -> layer norm -> batch norm -> dense 1, with both epsilons `eps`.
 let withEpsilon (eps: float) (p: Precision) =

@@ -212,7 +212,7 @@ let tests =
                 Expect.stringContains e.Message "lambda = 1e-20 is too small for these data" "says lambda is too small"
                 Expect.stringContains e.Message "design column 1 (c1) and design column 2 (c2)" "names the two copies"
                 // An estimate beyond 1 / u = 2^53 (here 2.1e17) is rounding's, not a condition number to print.
-                Expect.stringContains e.Message "has an estimated condition number beyond 1e16 (singular to double precision; the limit is 1e14), so it cannot be solved accurately." "singular, not a number, and the limit"
+                Expect.stringContains e.Message "has an estimated condition number beyond 9e15 = 1/u (singular to double precision; the limit is 1e14), so it cannot be solved accurately." "singular, not a number, and the limit"
                 Expect.isFalse (e.Message.Contains "e+17") "no meaningless estimate"
                 Expect.isFalse (e.Message.Contains "(c0)") "not the intercept column"
                 Expect.stringContains e.Message "Remove or combine the dependent columns, or increase lambda" "the advice"

@@ -240,7 +240,7 @@ let tests =
             // A count one short would drop the last layer.
             let short = dense.Entries |> List.map (fun (n, v) -> n, (if n = "layers" then ModelValue.Int 1L else v))
             Expect.stringContains (refusal (write dense short))
-                "The entry 'layer1.weights' is not one this library reads: the network has no part 'layer1.' (its count of layers or blocks leaves it out)."
+                "The entry 'layer1.weights' is not one this library reads: the network has no part 'layer1.' (its count of layers or blocks leaves it out, or is missing)."
                 "a layer beyond the count"
             // A nested block's stray value: block 4.2.0 is a dense layer, which has no scale.
             let blocks = ModelContainer.read (ModelFile.networkToBytes (blockNet.Force()))
@@ -251,6 +251,17 @@ let tests =
             // Entries outside the layers and blocks (a newer library's additions) are ignored.
             let extra = blocks.Entries @ [ "comment", ModelValue.Text "trained on Tuesday"; "layers2", ModelValue.Int 3L ]
             Expect.isTrue (sameBits (ModelFile.networkOfBytes (write blocks extra)) (blockNet.Force())) "loads as before"
+            // A checkpoint's best network without its count ('best.layers' lost) would be dropped in
+            // silence: its parts are refused, and so is its epoch without it.
+            let _, _, cut, _ = checkpointRun.Force()
+            let ck = ModelContainer.read (ModelFile.checkpointToBytes cut.Checkpoint)
+            Expect.isTrue (ck.Entries |> List.exists (fun (n, _) -> n = "best.layers")) "the run has a best network"
+            let e = Expect.throwsC (fun () -> ModelFile.checkpointOfBytes (write ck (ck.Entries |> List.filter (fun (n, _) -> n <> "best.layers"))) |> ignore) id
+            Expect.isTrue (e :? ModelFormatException) "typed error"
+            Expect.stringContains e.Message "The entry 'best.layer0.weights' is not one this library reads: the network has no part 'best.layer0.'" "the best network's first entry"
+            let onlyEpoch = ck.Entries |> List.filter (fun (n, _) -> not (n.StartsWith "best.") || n = "best.epoch")
+            let e = Expect.throwsC (fun () -> ModelFile.checkpointOfBytes (write ck onlyEpoch) |> ignore) id
+            Expect.stringContains e.Message "The entry 'best.epoch' is there but not the best network it belongs to" "an epoch without its network"
             // In a pipeline the network's parts are under "network.".
             let pipe = ModelContainer.read (ModelFile.pipelineToBytes (smallPipeline.Force()))
             let renamed = pipe.Entries |> List.map (fun (n, v) -> (if n = "network.layer0.bias" then "network.layer0.Bias" else n), v)

@@ -360,7 +360,7 @@ module NormalEquation =
         let conditionText =
             if Double.IsNaN condition then sprintf "an estimated condition number that cannot be computed (the limit is %s)" limit
             // Above 1 / u (u = 2^-53, about 9e15) the estimate is rounding's: the matrix is singular to double precision.
-            elif Double.IsInfinity condition || condition > Math.ScaleB(1.0, 53) then sprintf "an estimated condition number beyond 1e16 (singular to double precision; the limit is %s)" limit
+            elif Double.IsInfinity condition || condition > Math.ScaleB(1.0, 53) then sprintf "an estimated condition number beyond 9e15 = 1/u (singular to double precision; the limit is %s)" limit
             else sprintf "an estimated condition number of %s (more than the limit %s)" (number condition) limit
         Check.fail lambdaName (sprintf "%s is too small for these data: X^T X / n + lambda I (%s), scaled to unit diagonal (whose condition number governs the accuracy of the solve, whatever the scale of each column), has %s, so it cannot be solved accurately.%s Remove or combine the dependent columns, or increase %s." lambdaText (Check.shape p p) conditionText where lambdaName)
 

@@ -530,8 +530,9 @@ module Trainer =
                     if baselineMeasured && Double.IsNaN baseline then baseline <- trainLoss
                     let validation = session.Validation()
                     // The plateau stop: on the validation loss (the best parameters are restored at
-                    // the end) or, without a validation set, on the training loss (scikit-learn's
-                    // rule: the last parameters are returned; the best are kept for the checkpoint).
+                    // the end) or, without a validation set, on the training loss (the last parameters
+                    // are returned, as scikit-learn does; the best are kept for the checkpoint). The
+                    // counting is Keras' either way (see EarlyStopping).
                     match options.EarlyStopping with
                     | Some e ->
                         let monitored = match validation with Some (vLoss, _) -> vLoss | None -> trainLoss
