@@ -1604,6 +1604,27 @@ let tests =
                 expectError dir [ "linear"; "--data"; "d.csv"; "--test-fraction"; "1.5" ] 2 [ "not 1.5" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "an attribution of exactly zero prints 0, not -0; export names the loss as --loss spells it" {
+            let dir = tempDir ()
+            try
+                // y = 10 - x1 + x2 on three rows (by hand: 10, 13, 9), fitted exactly; row 1's x1 is 2, the mean of 1, 2, 3,
+                // so its attribution is (negative coefficient) x 0, a negative zero in IEEE arithmetic.
+                File.WriteAllText(Path.Combine(dir, "z.csv"), "x1,x2,y\n1,1,10\n2,5,13\n3,2,9\n")
+                let code, _, err, _ = run dir [ "linear"; "--data"; "z.csv"; "--test-fraction"; "0"; "--out"; "z.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "explain"; "--model"; "z.fnn"; "--data"; "z.csv"; "--row"; "1" ]
+                Expect.equal code 0 err
+                let x1 = out.Split('\n') |> Array.find (fun l -> l.StartsWith "x1 ")
+                Expect.equal (x1.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.last) "0" "a zero attribution without its sign"
+                // A two-class file trained with --loss hinge: its export has no probabilities, said with --loss's name.
+                File.WriteAllText(Path.Combine(dir, "bin.csv"), "a,b,label\n1,2,p\n2,1,q\n3,3,p\n4,1,q\n5,2,p\n1,5,q\n2,2,p\n3,4,q\n4,4,p\n5,5,q\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "bin.csv"; "--target"; "label"; "--loss"; "hinge"; "--epochs"; "2"; "--quiet"; "--out"; "h.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "export"; "--model"; "h.fnn"; "--out"; "h.onnx" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "(no 'probabilities': the loss hinge gives none)" "the CLI's name of the loss"
+            finally Directory.Delete(dir, true)
+        }
         test "predict refuses to write predictions with a repeated column name (the reader would refuse the file), naming --features" {
             withModels <| fun dir ->
                 // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.
