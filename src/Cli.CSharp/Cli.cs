@@ -203,13 +203,21 @@ public static class Cli
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(CommandLineAdvice(e.Message))}",
+        // The same refusal from the reader of a linear model's data (evaluate): the same message.
+        DataFormatException or FN.DataFormatException when e.Message.EndsWith("' cannot be both a feature and the target.", StringComparison.Ordinal)
+                                                          && o?.Has("model") == true && o.Get("target") is string t => TargetIsFeature(t),
         DataFormatException or FN.DataFormatException or ModelDataException => $"the data cannot be read: {OneLine(CommandLineAdvice(DataOptions(OptionNames(e.Message), e, o)))}",
         // The reader's refusal of a --target that is one of the model's features (evaluate), naming the option.
         ArgumentException { ParamName: "target" } a when a.Message.StartsWith("target is '", StringComparison.Ordinal) && o?.Get("target") is string t =>
-            $"--target {t} is one of the model's feature columns; name the column of the target with --target (or leave --target out: the model's own target)",
+            TargetIsFeature(t),
         ArgumentException a when a.ParamName is not null => OneLine(CommandLineAdvice(a.Message.Replace($" (Parameter '{a.ParamName}')", ""))),
         _ => OneLine(CommandLineAdvice(e.Message)),
     };
+
+    /// <summary>The refusal of a --target that names one of a saved model's feature columns (fnn evaluate of a pipeline
+    /// or a linear model).</summary>
+    private static string TargetIsFeature(string target) =>
+        $"--target {target} is one of the model's feature columns; name the column of the target with --target (or leave --target out: the model's own target)";
 
     /// <summary>A reading error's message with the option a column name came from as the command line spells it: the
     /// data set's target parameter is --target (a command whose target may be the model's says so itself, see
@@ -243,8 +251,8 @@ public static class Cli
         if (message.EndsWith("' cannot be both a feature and the target.", StringComparison.Ordinal) && e is DataFormatException both && o.Has("features"))
             return $"--features names the column '{both.Column}', which is the target ({(o.Get("target") is not null ? "--target" : "the last column, as no --target is given")}); a column cannot be both a feature and the target: leave it out of --features{(o.Get("target") is null ? " or name another target with --target" : "")}.";
         if (message == "Every row has a missing value, so no row is left to read." && o.DataFormat() is { Missing: MissingValues.Drop })
-            return "every row has a missing value in a column read, so --missing drop leaves no row: fill the missing values, or " +
-                   (o.Has("model") ? "use a model that fills them (trained with --missing mean|median|most_frequent)." : "fill them with --missing mean|median|most_frequent.");
+            return "every row has a missing value in a column read, so --missing drop leaves no row: fill the missing values in the file, or " +
+                   (o.Has("model") ? "use a model that fills them (trained with --missing mean|median|most_frequent)." : "have them filled with --missing mean|median|most_frequent.");
         return message;
     }
 

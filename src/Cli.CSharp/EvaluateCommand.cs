@@ -51,8 +51,7 @@ public static class EvaluateCommand
             return 0;
         }
         w.WriteLine($"model: {modelPath}; data: {Path.GetFileName(dataPath)}, {data}");
-        if (Report.Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
-        if (Report.MissingCells(data) is var cells && cells > 0) w.WriteLine($"missing values: {Report.Filled(cells, model.Missing)} (the model's fill values)");
+        Report.MissingForModel(w, data, model.Missing);
         if (e.IsClassification && e.Classification is { } cr) Report.Classification(w, cr, data.SampleCount, "");
         if (e.IsRegression && e.Regression is { } rr) Report.Regression(w, rr, data.SampleCount, "");
         return 0;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace FunctionalNN.Cli;
 
 /// <summary>fnn explain: why a saved model (a pipeline, or a linear model of fnn linear) decided what it decided. Per
@@ -14,6 +12,9 @@ public static class ExplainCommand
         var dataPath = o.Get("data");
         var datasetName = o.Get("dataset");
         var method = o.Get("method", "integrated_gradients")!;
+        // The one check of --method, for pipelines and linear models alike, before the options that depend on it.
+        if (method is not ("integrated_gradients" or "gradient_x_input" or "permutation"))
+            throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         bool rowGiven = o.Has("row");
         int row = o.Int("row", 0);
         var className = o.Get("class");
@@ -78,15 +79,13 @@ public static class ExplainCommand
                 if (backendText is not null)
                     throw new UsageException("--backend is for the gradient methods (integrated_gradients, gradient_x_input); permutation importance predicts on the auto backend");
                 var labelled = LoadLabelled(model, dataPath, datasetName, format);
-                return Permutation(w, labelled, dataName, repeats, seed, json, plots, () => model.PermutationImportance(labelled, repeats, seed));
-            case "integrated_gradients" or "gradient_x_input":
+                return Permutation(w, labelled, model.Missing, dataName, repeats, seed, json, plots, () => model.PermutationImportance(labelled, repeats, seed));
+            default:
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
                 var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!));
                 return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
-            default:
-                throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         }
     }
 
@@ -99,8 +98,6 @@ public static class ExplainCommand
     private static int Linear(TextWriter w, string modelPath, string? dataPath, string? datasetName, CsvFormat? format, Options o, string method,
         int row, string? className, int? steps, bool outputGiven, string? backendText, int repeats, long seed, bool json, string? plots)
     {
-        if (method is not ("integrated_gradients" or "gradient_x_input" or "permutation"))
-            throw new UsageException($"unknown --method '{method}'; use integrated_gradients, gradient_x_input or permutation");
         LinearCommand.RefusePipelineOptions(o, modelPath);
         if (className is not null) throw new UsageException("--class is for classifiers; a linear model is a regressor, explained in the target's units");
         if (outputGiven) throw new UsageException("--output is for classifiers (a class's probability or logit); a linear model is a regressor, explained in the target's units");
@@ -131,15 +128,18 @@ public static class ExplainCommand
         }
         if (plots is not null) TrainCommand.PreparePlotsFolder(plots);
         if (method == "permutation")
-            return Permutation(w, data, dataName, repeats, seed, json, plots, () => model.PermutationImportance(x, data.Values, repeats, seed));
+            return Permutation(w, data, model.Missing, dataName, repeats, seed, json, plots, () => model.PermutationImportance(x, data.Values, repeats, seed));
         int n = x.GetLength(0), d = x.GetLength(1);
+        // The baseline is the mean of the rows given (the model file keeps no training mean): of one row it is that row,
+        // and every attribution would be 0, which explains nothing.
+        if (n == 1)
+            throw new ArgumentException($"fnn explain of a linear model takes as baseline the mean of the rows explained (the model file keeps no training mean), but {(data.Dropped.Count > 0 ? $"only 1 row of {dataName} is left after --missing {Names.Snake(data.Missing)} ({Report.Dropped(data)})" : $"{dataName} has only 1 row")}, so that mean is the row itself and every attribution would be 0: explain the row within a file of several rows (the training data, say, with the row added) and pick it with --row");
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
         var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
         // The baseline: the mean of the data's rows as the model sees them (missing cells filled with its fill values).
         var baseline = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => x[i, j])).ToArray();
-        bool anyMissing = false;
-        foreach (var v in data.Features) if (double.IsNaN(v)) { anyMissing = true; break; }
-        var baselineText = $"the mean of the {n} rows of {dataName}" + (anyMissing ? ", missing cells filled with the model's fill values" : "");
+        var raw = data.Features;
+        var baselineText = $"the mean of the {Fmt.Count(n, "row")} of {dataName} (the rows explained: the model file keeps no training mean)" + (Report.MissingCells(raw) > 0 ? ", missing cells filled with the model's fill values" : "");
         var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
         var e = model.Explain(values, 0, m, baseline);
         // The output explained: the model's prediction of its target.
@@ -165,24 +165,45 @@ public static class ExplainCommand
                 ["converged"] = m == AttributionMethod.IntegratedGradients ? Math.Abs(e.Gap) <= GapTolerance : null,
                 ["steps"] = e.Steps,
                 ["baseline"] = baselineText,
+                // A missing cell's value is null, as for a pipeline (the model filled it with its fill value).
                 ["features"] = Enumerable.Range(0, e.Names.Count).Select(i => new Dictionary<string, object?>
                 {
-                    ["name"] = e.Names[i], ["value"] = Finite(e.Input[i]), ["baseline"] = Finite(e.Baseline[i]), ["attribution"] = e.Values[i],
+                    ["name"] = e.Names[i], ["value"] = double.IsNaN(raw[row, i]) ? null : Finite(e.Input[i]), ["baseline"] = Finite(e.Baseline[i]), ["attribution"] = e.Values[i],
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
-            w.WriteLine(JsonSerializer.Serialize(obj));
+            Report.JsonObject(w, obj);
             return 0;
         }
         w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
-        // The table's first line names the library's output ("output 0"); the command line names the target.
-        var table = e.ToString();
+        Report.MissingForModel(w, data, model.Missing);
+        // The table's first line names the library's output ("output 0"); the command line names the target. A missing
+        // cell's value (the model's fill value, which the attributions use) is "(missing)", as a pipeline's table prints it.
+        var table = MarkMissing(e, raw, row);
         var generic = $" of {e.OutputName}: ";
         int at = table.IndexOf(generic, StringComparison.Ordinal);
         w.Write(at >= 0 ? table[..at] + $" of {outputName}: " + table[(at + generic.Length)..] : table);
         w.WriteLine("a linear model's attributions are exact: w_i (x_i - b_i), each coefficient times the feature's distance from the baseline");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
+    }
+
+    /// <summary>A linear model's attribution table (<see cref="FeatureAttribution.ToString"/>) with the value of each
+    /// feature whose cell of the row is missing (filled with the model's fill value) printed "(missing)", as the table
+    /// of a pipeline, whose own imputer fills it, prints it.</summary>
+    private static string MarkMissing(FeatureAttribution e, double[,] raw, int row)
+    {
+        var lines = e.ToString().Split('\n');
+        int width = Math.Max(7, e.Names.Max(n => n.Length));
+        for (int j = 0; j < e.Names.Count; j++)
+        {
+            if (!double.IsNaN(raw[row, j])) continue;
+            // The table's row of feature j: its name padded to the widest, then the value right-aligned in 12 (the same %g).
+            var prefix = $"{e.Names[j].PadRight(width)}  {Fmt.G(e.Input[j]),12}";
+            int k = Array.FindIndex(lines, 2, l => l.StartsWith(prefix, StringComparison.Ordinal));
+            if (k >= 0) lines[k] = $"{e.Names[j].PadRight(width)}  {"(missing)",12}" + lines[k][prefix.Length..];
+        }
+        return string.Join('\n', lines);
     }
 
     private static Dataset LoadLabelled(Pipeline model, string? path, string? name, CsvFormat? format)
@@ -219,12 +240,10 @@ public static class ExplainCommand
         if (model.Scaling != Scaling.Standard)
         {
             baselineRows = x;
-            bool anyMissing = false;
-            foreach (var v in x) if (double.IsNaN(v)) { anyMissing = true; break; }
             var how = new List<string>();
-            if (anyMissing) how.Add("missing cells filled as the model fills them");
+            if (Report.MissingCells(x) > 0) how.Add("missing cells filled as the model fills them");
             if (model.Categories.Any(c => c.Length > 0)) how.Add("text columns as their categories' frequencies");
-            baselineText = $"the mean of the {n} rows of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
+            baselineText = $"the mean of the {Fmt.Count(n, "row")} of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
         }
         var e = model.Explain(values, method, target, null, steps, probability: probability, backend: backend, baselineRows: baselineRows);
         var written = new List<string>();
@@ -274,7 +293,7 @@ public static class ExplainCommand
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
-            w.WriteLine(JsonSerializer.Serialize(obj, Report.JsonOptions));
+            Report.JsonObject(w, obj);
             return 0;
         }
         w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
@@ -289,7 +308,7 @@ public static class ExplainCommand
     /// <summary>The value, or null when it is NaN or infinite (JSON has no such numbers).</summary>
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
-    private static int Permutation(TextWriter w, Dataset data, string dataName, int repeats, long seed, bool json, string? plots, Func<PermutationImportanceResult> importance)
+    private static int Permutation(TextWriter w, Dataset data, MissingValues policy, string dataName, int repeats, long seed, bool json, string? plots, Func<PermutationImportanceResult> importance)
     {
         // One row measures nothing (every permutation is the identity; R^2 of one row is undefined): refused before any
         // scoring or plot, as the library refuses it.
@@ -328,10 +347,11 @@ public static class ExplainCommand
                 }).ToArray(),
                 ["plots"] = written.ToArray(),
             };
-            w.WriteLine(JsonSerializer.Serialize(obj, Report.JsonOptions));
+            Report.JsonObject(w, obj);
             return 0;
         }
-        w.WriteLine($"data: {dataName}, {data.SampleCount} rows; seed {seed}");
+        w.WriteLine($"data: {dataName}, {Fmt.Count(data.SampleCount, "row")}; seed {seed}");
+        Report.MissingForModel(w, data, policy);
         w.Write(imp.ToString());
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;

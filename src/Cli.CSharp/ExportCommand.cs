@@ -52,7 +52,7 @@ public static class ExportCommand
                 // is null otherwise), asked of one row of zeros (a valid row: code 0 is a text column's first category).
                 var outputs = !pipeline.IsClassifier ? "'outputs' and 'values'"
                     : pipeline.PredictProbabilities(new double[1, pipeline.FeatureNames.Length]) is null
-                        ? $"'outputs' and 'class_index' (no 'probabilities': the loss {pipeline.Loss} gives none)"
+                        ? $"'outputs' and 'class_index' (no 'probabilities': the loss {Names.LossName(pipeline.Loss)} gives none)"
                         : "'outputs', 'probabilities' and 'class_index'";
                 w.WriteLine($"exported the pipeline to {outPath} (ONNX opset {opset}): input 'features' ({pipeline.FeatureNames.Length} columns: {string.Join(", ", pipeline.FeatureNames)}); outputs {outputs}");
                 break;

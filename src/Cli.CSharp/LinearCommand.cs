@@ -22,8 +22,8 @@ public static class LinearCommand
         RefusePipelineOptions(o, null);
         o.CheckAllUsed();
         ImportCommand.CheckModelOut("linear", outPath);
-        if (lambda < 0) throw new UsageException("--lambda must not be negative");
-        if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException("--test-fraction must lie in [0, 1) (0: fit every row, no test rows)");
+        if (lambda < 0) throw new UsageException($"--lambda must not be negative, not {o.Get("lambda")}");
+        if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException($"--test-fraction must lie in [0, 1) (0: fit every row, no test rows), not {o.Get("test-fraction")}");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, target, datasetName);
         // --features as fnn train reads it: only those columns (and the target) are read, so an ID or text column left
@@ -49,7 +49,8 @@ public static class LinearCommand
         // the file was read.
         bool imputes = data.Missing is MissingValues.Mean or MissingValues.Median or MissingValues.MostFrequent;
         var fittedOn = train;
-        int filled = imputes ? CountMissing(train) + (testFraction > 0 ? CountMissing(test) : 0) : 0;
+        // The training and the test rows together are the data's rows: their missing cells are the data's.
+        int filled = imputes ? Report.MissingCells(data) : 0;
         if (filled > 0) (train, test) = (train.FillMissing(fittedOn), test.FillMissing(fittedOn));
         LinearModel model;
         try
@@ -65,7 +66,8 @@ public static class LinearCommand
             throw new ArgumentException(e.Message.Replace(" (Parameter 'x')", "")
                 .Replace("use ridge regression (LinearRegression.FitRidge with lambda > 0)", "use ridge regression (fnn linear --lambda L with L > 0, e.g. --lambda 0.01)")
                 .Replace("(the C# members use the default tolerance, 1e-10, and have no option to lower it)", "(fnn linear uses the default tolerance, 1e-10, and has no option to lower it)")
-                .Replace(" (for a polynomial, lower the degree)", ""), e);
+                .Replace(" (for a polynomial, lower the degree)", "")
+                .Replace("x has ", "the training data have ") + DroppedNote(data), e);
         }
         catch (ArgumentException e) when (lambda > 0 && e.ParamName == "lambda")
         {
@@ -107,11 +109,14 @@ public static class LinearCommand
             // median or most_frequent).
             fields.Add(new("missing", Names.Snake(data.Missing)));
             fields.Add(new("missing_filled", filled));
+            // The rows the policy left out as the file was read (a missing feature under drop, a missing target under any).
+            fields.Add(new("missing_dropped", data.Dropped.Count));
             if (outPath is not null) fields.Add(new("model", outPath));
             Report.Json(w, fields);
             return 0;
         }
-        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)}, intercept not penalised)" : "least squares")} of {data.TargetName} on {data.FeatureCount} features, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
+        w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)}, intercept not penalised)" : "least squares")} of {data.TargetName} on {Fmt.Count(data.FeatureCount, "feature")}, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
+        if (Report.Dropped(data) is string droppedRows) w.WriteLine($"missing values: {droppedRows}");
         if (filled > 0)
             w.WriteLine($"missing values: {Report.Filled(filled, data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
@@ -122,9 +127,16 @@ public static class LinearCommand
             w.WriteLine(test.SampleCount < 2
                 ? $"test R^2 undefined ({test.SampleCount} test row), MSE {Fmt.G(testReport.MeanSquaredError)}"
                 : $"test R^2 {Fmt.G(testReport.R2)}, MSE {Fmt.G(testReport.MeanSquaredError)}");
-        if (outPath is not null) w.WriteLine($"model saved to {outPath} (fnn evaluate and fnn predict read it)");
+        if (outPath is not null) w.WriteLine($"model saved to {outPath} (fnn evaluate, fnn predict and fnn explain read it)");
         return 0;
     }
+
+    /// <summary>Too few training rows (the library's refusal) because the missing-value policy left rows out of the file: says
+    /// so ("--missing drop left out 4 rows of 6 (...)") and how to keep them; "" when it left none out.</summary>
+    private static string DroppedNote(Dataset data) => Report.Dropped(data) is string dropped
+        ? $" The file has {Fmt.Count(data.SampleCount + data.Dropped.Count, "row")}; --missing {Names.Snake(data.Missing)} left {data.SampleCount}: {dropped}" +
+          (data.Missing == MissingValues.Drop ? ": fill the missing cells with --missing mean|median|most_frequent to keep those rows." : ".")
+        : "";
 
     /// <summary>The file with a numeric target (and the --features columns, or all); a target of text (classes) is a usage error naming --target and fnn train,
     /// not a cell error.</summary>
@@ -149,14 +161,6 @@ public static class LinearCommand
             return d.IsClassification && d.ClassNames.Any(c => !double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) ? d : null;
         }
         catch (DataFormatException) { return null; }
-    }
-
-    private static int CountMissing(Dataset d)
-    {
-        var x = d.Features;
-        int n = 0;
-        foreach (var v in x) if (double.IsNaN(v)) n++;
-        return n;
     }
 
     /// <summary>True when the model keeps fill values (fnn linear --missing mean|median|most_frequent).</summary>
@@ -275,6 +279,7 @@ public static class LinearCommand
             return 0;
         }
         w.WriteLine($"model: {modelPath} (linear); data: {Path.GetFileName(dataPath)}, {data}");
+        Report.MissingForModel(w, data, model.Missing);
         Report.Regression(w, r, data.SampleCount, "");
         return 0;
     }
@@ -289,7 +294,10 @@ public static class LinearCommand
         var names = model.FeatureNames.ToArray();
         // A model with fill values reads missing cells as missing and fills them (as a pipeline that imputes does; the
         // cell is written empty, as read); without them, the features must be numbers, every one (or --missing drop).
-        var x = LoadFeatures(model, modelPath, dataPath, format).Features;
+        var data = LoadFeatures(model, modelPath, dataPath, format);
+        // Fewer predictions than the file has rows: said on stderr (stdout may be the predictions), as for a pipeline.
+        Report.WarnDropped(data);
+        var x = data.Features;
         var yhat = model.PredictValues(Filled(model, x));
         var own = target ?? (model.TargetNames.Count == 1 ? model.TargetNames[0] : null);
         var header = names.Append(own is null ? "predicted" : $"predicted_{own}");

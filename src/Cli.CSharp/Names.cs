@@ -29,6 +29,20 @@ public static class Names
         _ => throw new UsageException($"--loss: unknown loss '{s}' (cross_entropy, mse, half_mse, bce, bce_logits, hinge, squared_hinge, logistic)"),
     };
 
+    /// <summary>A loss as --loss names it (the first name <see cref="ParseLoss"/> takes for it).</summary>
+    public static string LossName(Loss l) => l switch
+    {
+        Loss.SoftmaxCrossEntropy => "cross_entropy",
+        Loss.MeanSquaredError => "mse",
+        Loss.HalfMeanSquaredError => "half_mse",
+        Loss.BinaryCrossEntropy => "bce",
+        Loss.BinaryCrossEntropyWithLogits => "bce_logits",
+        Loss.Hinge => "hinge",
+        Loss.SquaredHinge => "squared_hinge",
+        Loss.Logistic => "logistic",
+        _ => l.ToString(),
+    };
+
     /// <summary>An optimiser by name, with its default constants.</summary>
     public static Optimizer ParseOptimizer(string s) => s.ToLowerInvariant() switch
     {

@@ -41,7 +41,7 @@ public static class PredictCommand
         var data = ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format));
         TrainCommand.WarnUnseen(model, data, "the predictions");
         // Fewer predictions than the file has rows: said on stderr (stdout may be the predictions).
-        if (Report.Dropped(data) is string dropped) Cli.Warn($"{dropped}: no prediction for {(dropped.StartsWith("1 row ", StringComparison.Ordinal) ? "it" : "them")}");
+        Report.WarnDropped(data);
         var rows = new List<string[]>();
         int n = data.SampleCount, d = model.FeatureNames.Length;
         // The reader gives the model's features in the model's order (each found by the reader's rule: exactly, else the

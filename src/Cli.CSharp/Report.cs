@@ -111,12 +111,39 @@ public static class Report
     public static string Filled(int cells, MissingValues policy) => $"{Fmt.Count(cells, "cell")} filled with the training rows' {Names.Snake(policy)}";
 
     /// <summary>The missing feature cells of the data (NaN), which an imputer fills.</summary>
-    public static int MissingCells(Dataset data)
+    public static int MissingCells(Dataset data) => MissingCells(data.Features);
+
+    /// <summary>The missing cells (NaN) of a feature matrix as read: the one count of the reports and of fnn explain.</summary>
+    public static int MissingCells(double[,] x)
     {
         int n = 0;
-        foreach (var v in data.Features) if (double.IsNaN(v)) n++;
+        foreach (var v in x) if (double.IsNaN(v)) n++;
         return n;
     }
+
+    /// <summary>What the missing-value policy did to data read for a saved model, as fnn evaluate and fnn explain say it
+    /// (pipelines and linear models alike): "missing values: 2 rows dropped (...)" and "missing values: 3 cells filled
+    /// with the training rows' mean (the model's fill values)"; nothing when it did nothing.</summary>
+    /// <param name="w">The report.</param>
+    /// <param name="data">The data as read (missing cells kept for the model to fill).</param>
+    /// <param name="policy">The model's missing-value policy (whose fill values fill the cells).</param>
+    public static void MissingForModel(TextWriter w, Dataset data, MissingValues policy)
+    {
+        if (Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
+        if (MissingCells(data) is var cells && cells > 0) w.WriteLine($"missing values: {Filled(cells, policy)} (the model's fill values)");
+    }
+
+    /// <summary>Warns on stderr of the rows the reader left out of data to predict from (stdout may be the predictions):
+    /// "fnn: warning: 3 rows dropped (...): no prediction for them" (fnn predict of a pipeline or a linear model).</summary>
+    public static void WarnDropped(Dataset data)
+    {
+        if (Dropped(data) is string dropped)
+            Cli.Warn($"{dropped}: no prediction for {(data.Dropped.Count == 1 ? "it" : "them")}");
+    }
+
+    /// <summary>One JSON object (a dictionary of named values, nested arrays and dictionaries) on one line, with the
+    /// encoder of every JSON output (<see cref="JsonOptions"/>: an apostrophe written as it is): fnn explain's writer.</summary>
+    public static void JsonObject(TextWriter w, object obj) => w.WriteLine(JsonSerializer.Serialize(obj, JsonOptions));
 
     /// <summary>The rows the reader left out of <paramref name="data"/> for a missing value (under --missing drop a row
     /// with a missing value in a column read; under an imputing --missing a row whose target is missing), as the reports

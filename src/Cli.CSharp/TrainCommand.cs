@@ -342,6 +342,9 @@ public static class TrainCommand
     public static void CheckFeatures(string[]? features)
     {
         if (features is null) return;
+        // --features '' (or only commas) names no column: not "every column" and not a reading error about the file.
+        if (features.Length == 0)
+            throw new UsageException("--features names no column; give the feature columns, e.g. --features A,B, or leave --features out to use every column but the target");
         for (int k = 1; k < features.Length; k++)
             if (Array.IndexOf(features, features[k], 0, k) is var first && first >= 0)
                 throw new UsageException($"--features names the column '{features[k]}' twice (entries {first + 1} and {k + 1}); name each feature once");
@@ -351,19 +354,48 @@ public static class TrainCommand
     /// <c>LoadCsv(..., features:)</c> reads them: only those columns and the target are read, so a column the model does not
     /// use neither blocks the reading, with a missing cell or text, nor drops rows under --missing drop); a name that
     /// finds no column, or several ignoring case, is an error naming --features (fnn train and fnn linear).</summary>
-    public static Dataset LoadWithFeatures(Func<Dataset> load) =>
-        Cli.NamesFrom(load, ("features: the column name '", "--features: the column name '"));
+    public static Dataset LoadWithFeatures(Func<Dataset> load)
+    {
+        try { return Cli.NamesFrom(load, ("features: the column name '", "--features: the column name '")); }
+        catch (DataFormatException e) when (e.Message.Contains("features[", StringComparison.Ordinal))
+        {
+            // The reader's parameter entries (a name selected twice ignoring case: "(features[0] and features[1])") as
+            // the entries of --features, counted from 1 as CheckFeatures counts them.
+            throw new ModelDataException(FeatureEntries(e.Message, "features"), e);
+        }
+    }
+
+    /// <summary>A library message about entries of a list parameter (<c>features[0]</c>, <c>names[1]</c>) with the entries
+    /// of --features instead, counted from 1: "(entries 1 and 2 of --features)", "entry 2 of --features".</summary>
+    private static string FeatureEntries(string message, string parameter)
+    {
+        var p = System.Text.RegularExpressions.Regex.Escape(parameter);
+        message = System.Text.RegularExpressions.Regex.Replace(message, $@"{p}\[(\d+)\] and {p}\[(\d+)\]",
+            m => $"entries {int.Parse(m.Groups[1].Value) + 1} and {int.Parse(m.Groups[2].Value) + 1} of --features");
+        return System.Text.RegularExpressions.Regex.Replace(message, $@"{p}\[(\d+)\]", m => $"entry {int.Parse(m.Groups[1].Value) + 1} of --features");
+    }
 
     /// <summary>The --features columns of an embedded data set (all when <paramref name="features"/> is null); an unknown
     /// name is an error naming its entry of --features (fnn train and fnn linear).</summary>
     public static Dataset SelectFeatures(Dataset data, string[]? features)
     {
         if (features is null) return data;
+        // The checks of the --data path, against the data set's columns: the target named as a feature, a name that is
+        // no column (with the column it is probably a typo of).
+        foreach (var f in features)
+        {
+            if (string.Equals(f, data.TargetName, StringComparison.OrdinalIgnoreCase))
+                throw new UsageException($"--features names the column '{f}', which is the target of the data set (its target is {data.TargetName}); a column cannot be both a feature and the target: leave it out of --features.");
+            if (!data.FeatureNames.Any(n => string.Equals(n, f, StringComparison.OrdinalIgnoreCase)))
+            {
+                var near = Options.DidYouMean(f, data.FeatureNames.ToArray());
+                throw new UsageException($"--features: the column name '{f}' matches no column of the data set; its feature columns are {string.Join(", ", data.FeatureNames)}{(near is null ? "" : $"; did you mean '{near}'?")}");
+            }
+        }
         try { return data.SelectFeatures(features); }
         catch (ArgumentException e) when (e.ParamName == "names")
         {
-            throw new ArgumentException(System.Text.RegularExpressions.Regex.Replace(e.Message.Replace($" (Parameter '{e.ParamName}')", ""),
-                @"names\[(\d+)\]", m => $"entry {int.Parse(m.Groups[1].Value) + 1} of --features"));
+            throw new ArgumentException(FeatureEntries(e.Message.Replace($" (Parameter '{e.ParamName}')", ""), "names"));
         }
     }
 

@@ -100,7 +100,8 @@ public sealed class FeatureAttribution
     /// text column's default baseline is "(mean)" (its categories' training frequencies).</summary>
     public override string ToString()
     {
-        static string N(double v, int digits = 6) => v.ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e'); // C's %g
+        // C's %g, except that a negative zero (an attribution w_i (x_i - b_i) with a negative w_i and x_i = b_i) prints 0.
+        static string N(double v, int digits = 6) => (v == 0.0 ? 0.0 : v).ToString("G" + digits, CultureInfo.InvariantCulture).Replace('E', 'e');
         var sb = new StringBuilder();
         var method = Method == AttributionMethod.IntegratedGradients ? "Integrated gradients" : "Gradient x input";
         // A text column's cell as its category (-1: a category the model never saw, under UnknownCategory.Zeros);

@@ -1543,6 +1543,88 @@ let tests =
                 Expect.equal code 0 err
                 Expect.stringContains out "outputs 'outputs' and 'class_index' (no 'probabilities'" "mse: none"
         }
+        test "the linear paths say the rows --missing dropped and the cells it filled; linear explain refuses one row, marks a missing cell, writes a plain apostrophe" {
+            let dir = tempDir ()
+            try
+                // By hand: 7 rows; y is empty on line 6 and NA on line 7 (2 rows dropped for the target under mean); of the
+                // 5 rows left, x2 is empty on lines 3 and 8 (2 cells filled); line 7 also misses x1 but is dropped for y.
+                File.WriteAllText(Path.Combine(dir, "m.csv"), "x1,x2,note,y\n1,2,a,9\n2,,b,15.5\n3,1,c,10\n4,4,d,21\n5,7,e,\n,3,f,NA\n6,,g,20\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--target"; "y"; "--features"; "x1,x2"; "--missing"; "mean"; "--test-fraction"; "0"; "--out"; "mm.fnn" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "missing values: 2 rows dropped (a missing value in the target 'y')" "linear: the dropped rows"
+                Expect.stringContains out "missing values: 2 cells filled" "linear: the filled cells"
+                Expect.stringContains out "on 2 features, 5 training rows" "the counts"
+                Expect.stringContains out "(fnn evaluate, fnn predict and fnn explain read it)" "explain reads it too"
+                let code, out, err, _ = run dir [ "linear"; "--data"; "m.csv"; "--target"; "y"; "--features"; "x1,x2"; "--missing"; "mean"; "--test-fraction"; "0"; "--json" ]
+                Expect.equal code 0 err
+                Expect.equal ((json out).GetProperty("missing_dropped").GetInt32()) 2 "the JSON's count"
+                let code, out, err, _ = run dir [ "evaluate"; "--model"; "mm.fnn"; "--data"; "m.csv" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "missing values: 2 rows dropped (a missing value in the target 'y')" "evaluate: the dropped rows"
+                Expect.stringContains out "missing values: 2 cells filled with the training rows' mean (the model's fill values)" "evaluate: the filled cells"
+                // --missing drop at predict: lines 3, 7 and 8 miss a feature (x2, x1, x2): 3 rows, no prediction for them.
+                let code, out, err, _ = run dir [ "predict"; "--model"; "mm.fnn"; "--data"; "m.csv"; "--missing"; "drop" ]
+                Expect.equal code 0 err
+                Expect.equal (err.Trim()) "fnn: warning: 3 rows dropped (missing values in 'x1' (1 row), 'x2' (2 rows)): no prediction for them" "predict warns"
+                Expect.equal (out.Trim().Split('\n').Length) 5 "4 predictions and the header"
+                let code, out, err, _ = run dir [ "explain"; "--model"; "mm.fnn"; "--data"; "m.csv"; "--method"; "permutation" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "missing values: 2 rows dropped (a missing value in the target 'y')" "permutation: the dropped rows"
+                // Row 1 (line 3) misses x2: the value column says so, as a pipeline's table does.
+                let code, out, err, _ = run dir [ "explain"; "--model"; "mm.fnn"; "--data"; "m.csv"; "--row"; "1" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "the mean of the 7 rows of m.csv (the rows explained: the model file keeps no training mean)" "the baseline said"
+                Expect.isTrue (out.Split('\n') |> Array.exists (fun l -> l.StartsWith "x2" && l.Contains "(missing)")) "the missing cell marked"
+                let code, out, err, _ = run dir [ "explain"; "--model"; "mm.fnn"; "--data"; "m.csv"; "--row"; "1"; "--json" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "the model's fill values" "a plain apostrophe in the linear JSON"
+                let j = json out
+                Expect.equal (j.GetProperty("features").[1].GetProperty("value").ValueKind) JsonValueKind.Null "a missing value is null"
+                // One row: the baseline would be the row itself, every attribution 0.
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "x1,x2,note,y\n1,2,a,9\n")
+                expectError dir [ "explain"; "--model"; "mm.fnn"; "--data"; "one.csv" ] 1 [ "has only 1 row"; "every attribution would be 0"; "several rows" ] |> ignore
+                // Too few rows left by --missing drop: 5 rows, 4 dropped (x2 missing on 3, y on 1), 1 row for 3 unknowns.
+                File.WriteAllText(Path.Combine(dir, "few.csv"), "x1,x2,y\n1,2,9\n2,,15.5\n3,,10\n4,,21\n5,7,\n")
+                expectError dir [ "linear"; "--data"; "few.csv"; "--missing"; "drop"; "--test-fraction"; "0" ] 1 [ "The file has 5 rows; --missing drop left 1: 4 rows dropped" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "linear's option messages: --target a feature at evaluate, --features entries and the embedded data set's columns, empty --features, the value echoed" {
+            let dir = tempDir ()
+            try
+                File.WriteAllText(Path.Combine(dir, "d.csv"), "a,b,y\n1,2,3\n2,1,4\n3,5,9\n4,2,7\n5,5,11\n")
+                let code, _, err, _ = run dir [ "linear"; "--data"; "d.csv"; "--target"; "y"; "--test-fraction"; "0"; "--out"; "l.fnn" ]
+                Expect.equal code 0 err
+                // The pipeline's message and exit code (1, as fnn evaluate of a pipeline gives it; Cli.cs), now the linear model's too.
+                expectError dir [ "evaluate"; "--model"; "l.fnn"; "--data"; "d.csv"; "--target"; "a" ] 1 [ "--target a is one of the model's feature columns" ] |> ignore
+                expectError dir [ "linear"; "--data"; "d.csv"; "--target"; "y"; "--features"; "a,A" ] 1 [ "entries 1 and 2 of --features" ] |> ignore
+                expectError dir [ "linear"; "--dataset"; "commute"; "--features"; "weekdy" ] 2 [ "--features"; "did you mean 'weekday'?" ] |> ignore
+                expectError dir [ "linear"; "--dataset"; "commute"; "--features"; "commute_min" ] 2 [ "--features names the column 'commute_min', which is the target" ] |> ignore
+                expectError dir [ "linear"; "--data"; "d.csv"; "--features"; "" ] 2 [ "--features names no column" ] |> ignore
+                expectError dir [ "linear"; "--data"; "d.csv"; "--lambda"; "-1" ] 2 [ "--lambda must not be negative, not -1" ] |> ignore
+                expectError dir [ "linear"; "--data"; "d.csv"; "--test-fraction"; "1.5" ] 2 [ "not 1.5" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "an attribution of exactly zero prints 0, not -0; export names the loss as --loss spells it" {
+            let dir = tempDir ()
+            try
+                // y = 10 - x1 + x2 on three rows (by hand: 10, 13, 9), fitted exactly; row 1's x1 is 2, the mean of 1, 2, 3,
+                // so its attribution is (negative coefficient) x 0, a negative zero in IEEE arithmetic.
+                File.WriteAllText(Path.Combine(dir, "z.csv"), "x1,x2,y\n1,1,10\n2,5,13\n3,2,9\n")
+                let code, _, err, _ = run dir [ "linear"; "--data"; "z.csv"; "--test-fraction"; "0"; "--out"; "z.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "explain"; "--model"; "z.fnn"; "--data"; "z.csv"; "--row"; "1" ]
+                Expect.equal code 0 err
+                let x1 = out.Split('\n') |> Array.find (fun l -> l.StartsWith "x1 ")
+                Expect.equal (x1.Split(' ', StringSplitOptions.RemoveEmptyEntries) |> Array.last) "0" "a zero attribution without its sign"
+                // A two-class file trained with --loss hinge: its export has no probabilities, said with --loss's name.
+                File.WriteAllText(Path.Combine(dir, "bin.csv"), "a,b,label\n1,2,p\n2,1,q\n3,3,p\n4,1,q\n5,2,p\n1,5,q\n2,2,p\n3,4,q\n4,4,p\n5,5,q\n")
+                let code, _, err, _ = run dir [ "train"; "--data"; "bin.csv"; "--target"; "label"; "--loss"; "hinge"; "--epochs"; "2"; "--quiet"; "--out"; "h.fnn" ]
+                Expect.equal code 0 err
+                let code, out, err, _ = run dir [ "export"; "--model"; "h.fnn"; "--out"; "h.onnx" ]
+                Expect.equal code 0 err
+                Expect.stringContains out "(no 'probabilities': the loss hinge gives none)" "the CLI's name of the loss"
+            finally Directory.Delete(dir, true)
+        }
         test "predict refuses to write predictions with a repeated column name (the reader would refuse the file), naming --features" {
             withModels <| fun dir ->
                 // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.
