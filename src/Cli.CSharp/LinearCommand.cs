@@ -116,9 +116,7 @@ public static class LinearCommand
             return 0;
         }
         w.WriteLine($"{(lambda > 0 ? $"ridge regression (lambda {Fmt.G(lambda)}, intercept not penalised)" : "least squares")} of {data.TargetName} on {Fmt.Count(data.FeatureCount, "feature")}, {train.SampleCount} training rows{(testFraction > 0 ? $" and {test.SampleCount} test rows (seed {seed})" : " (every row; no test rows)")}");
-        if (Report.Dropped(data) is string droppedRows) w.WriteLine($"missing values: {droppedRows}");
-        if (filled > 0)
-            w.WriteLine($"missing values: {Report.Filled(filled, data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
+        Report.MissingForFit(w, data, filled);
         int width = Math.Max(11, data.FeatureNames.Max(n => n.Length) + 2);
         w.WriteLine($"{"(intercept)".PadRight(width)} {Fmt.G(model.Intercept[0])}");
         for (int j = 0; j < data.FeatureCount; j++) w.WriteLine($"{data.FeatureNames[j].PadRight(width)} {Fmt.G(coef[j, 0])}");

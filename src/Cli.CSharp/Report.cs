@@ -127,10 +127,21 @@ public static class Report
     /// <param name="w">The report.</param>
     /// <param name="data">The data as read (missing cells kept for the model to fill).</param>
     /// <param name="policy">The model's missing-value policy (whose fill values fill the cells).</param>
-    public static void MissingForModel(TextWriter w, Dataset data, MissingValues policy)
+    public static void MissingForModel(TextWriter w, Dataset data, MissingValues policy) =>
+        Missing(w, data, MissingCells(data), policy, "the model's fill values");
+
+    /// <summary>What the missing-value policy did to the data a model is fitted on, as fnn train and fnn linear say it:
+    /// the rows it left out and the <paramref name="cells"/> the imputer fills (training and test rows), with the note
+    /// that the model keeps the fill values; nothing when it did nothing.</summary>
+    public static void MissingForFit(TextWriter w, Dataset data, int cells) =>
+        Missing(w, data, cells, data.Missing, "the model keeps the fill values: evaluate and predict of its file fill missing cells with them");
+
+    /// <summary>The "missing values:" lines of <see cref="MissingForModel"/> and <see cref="MissingForFit"/>: the rows
+    /// dropped, then the cells filled with <paramref name="note"/> in parentheses.</summary>
+    private static void Missing(TextWriter w, Dataset data, int cells, MissingValues policy, string note)
     {
         if (Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
-        if (MissingCells(data) is var cells && cells > 0) w.WriteLine($"missing values: {Filled(cells, policy)} (the model's fill values)");
+        if (cells > 0) w.WriteLine($"missing values: {Filled(cells, policy)} ({note})");
     }
 
     /// <summary>Warns on stderr of the rows the reader left out of data to predict from (stdout may be the predictions):

@@ -160,9 +160,7 @@ public static class TrainCommand
             Report.Summary(w, untrained);
             foreach (var line in untrained.Describe().Where(l => l.StartsWith("text columns") || l.StartsWith("missing values"))) w.WriteLine(line);
             // What the missing-value policy did: the rows it left out, the cells the imputer fills (training and test rows).
-            if (Report.Dropped(data) is string dropped) w.WriteLine($"missing values: {dropped}");
-            if (Report.MissingCells(data) is var cells && cells > 0)
-                w.WriteLine($"missing values: {Report.Filled(cells, data.Missing)} (the model keeps the fill values: evaluate and predict of its file fill missing cells with them)");
+            Report.MissingForFit(w, data, Report.MissingCells(data));
             var t = options.Training;
             var plateau = t.EarlyStoppingPatience is int pt
                 ? $"; stop after {Fmt.Count(pt, "epoch")} without an improvement of {Fmt.G(t.EarlyStoppingMinDelta)} in the {(validationFraction > 0 ? "validation" : "training")} loss"
