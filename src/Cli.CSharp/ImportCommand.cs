@@ -110,7 +110,7 @@ public static class ImportCommand
             features = table.Header;
         }
         else if (features.Length != network.InputSize)
-            throw new UsageException($"--features names {features.Length} column{(features.Length == 1 ? "" : "s")} but the network takes {network.InputSize} inputs");
+            throw new UsageException($"--features names {Fmt.Count(features.Length, "column")} but the network takes {network.InputSize} inputs");
         var x = Cli.NamesFrom(() => Functional.NN.Csv.numericColumns(features, table).ToArray(), ("names: the column name '", "--features: the column name '"));
         if (network.Precision == Precision.Float32) CheckFloat32Range(x, table, features);
         var y = network.Predict(x);

@@ -10,8 +10,6 @@ public static class Report
 
     private static string Prefix(string what) => what == "" ? "" : what + " ";
 
-    private static string Samples(int n) => n == 1 ? "1 sample" : $"{n} samples";
-
     /// <summary>The JSON output's encoder: a text is written as it is (an apostrophe as ', not \u0027; letters beyond
     /// ASCII as UTF-8), only what JSON requires escaped (quotes, backslashes, control characters).</summary>
     public static readonly System.Text.Encodings.Web.JavaScriptEncoder JsonEncoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
@@ -53,32 +51,31 @@ public static class Report
     public static string BlockLine(BlockInfo b)
     {
         var width = $"{b.InputSize} -> {b.OutputSize}";
-        string Count(int n) => n == 1 ? "1 parameter" : $"{n} parameters";
         switch (b.Kind)
         {
             case BlockKind.Dense:
                 var l = b.Layer!;
                 var bias = l.HasBias ? $" + b {l.OutputSize}" : "";
-                return $"dense {width}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {Count(b.ParameterCount)}";
+                return $"dense {width}, {l.Activation.ToString().ToLowerInvariant()}, W {l.InputSize}x{l.OutputSize}{bias} = {Fmt.Count(b.ParameterCount, "parameter")}";
             case BlockKind.Activation:
                 return $"activation {b.Activation.ToString()!.ToLowerInvariant()}, {width}";
             case BlockKind.Dropout:
                 return $"dropout {Fmt.G(b.DropoutRate!.Value)}, {width} (training only)";
             case BlockKind.BatchNorm:
-                return $"batch normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Count(b.ParameterCount)}, running mean {b.InputSize} + variance {b.InputSize}";
+                return $"batch normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Fmt.Count(b.ParameterCount, "parameter")}, running mean {b.InputSize} + variance {b.InputSize}";
             case BlockKind.LayerNorm:
-                return $"layer normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Count(b.ParameterCount)}";
+                return $"layer normalisation {width}, gamma {b.InputSize} + beta {b.InputSize} = {Fmt.Count(b.ParameterCount, "parameter")}";
             case BlockKind.Residual:
-                return $"residual {width}, x + f(x) over {b.Inner.Count} blocks = {Count(b.ParameterCount)}";
+                return $"residual {width}, x + f(x) over {b.Inner.Count} blocks = {Fmt.Count(b.ParameterCount, "parameter")}";
             default:
-                return $"custom '{b.Name}' {width} = {Count(b.ParameterCount)}";
+                return $"custom '{b.Name}' {width} = {Fmt.Count(b.ParameterCount, "parameter")}";
         }
     }
 
     /// <summary>Accuracy, log-loss, per-class scores and the confusion matrix.</summary>
     public static void Classification(TextWriter w, ClassificationReport r, int samples, string what)
     {
-        w.WriteLine($"{Prefix(what)}accuracy: {Fmt.G(r.Accuracy)} ({Samples(samples)})");
+        w.WriteLine($"{Prefix(what)}accuracy: {Fmt.G(r.Accuracy)} ({Fmt.Count(samples, "sample")})");
         w.WriteLine($"{Prefix(what)}macro F1: {Fmt.G(r.MacroF1)}" + (r.LogLoss is double l ? $", log-loss: {Fmt.G(l)}" : ""));
         int width = Math.Max(9, r.ClassNames.Max(n => n.Length) + 1);
         w.WriteLine();
@@ -102,7 +99,7 @@ public static class Report
     public static void Regression(TextWriter w, RegressionReport r, int samples, string what)
     {
         // R^2 compares with the rows' own variance, which one row does not have: undefined below 2 rows (as fnn linear says).
-        w.WriteLine(samples < 2 ? $"{Prefix(what)}R^2: undefined ({Samples(samples)}; it needs at least 2)" : $"{Prefix(what)}R^2: {Fmt.G(r.R2)} ({Samples(samples)})");
+        w.WriteLine(samples < 2 ? $"{Prefix(what)}R^2: undefined ({Fmt.Count(samples, "sample")}; it needs at least 2)" : $"{Prefix(what)}R^2: {Fmt.G(r.R2)} ({Fmt.Count(samples, "sample")})");
         w.WriteLine($"{Prefix(what)}MSE: {Fmt.G(r.MeanSquaredError)}, MAE: {Fmt.G(r.MeanAbsoluteError)}");
     }
 
