@@ -968,11 +968,13 @@ module Attribution =
                 Quadrature = "none: the gradient at the input"; Backend = backend }
           | AttributionMethod.IntegratedGradients ->
               let ts = kinkPoints net x b atB atX
+              // Named once: the adaptive rule below builds a result for each m it tries.
+              let quadrature = quadratureName net
               let result m =
                   let values, fx, fb = integrate chunk backend net selector x b ts m
                   { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
                     Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
-                    Segments = ts.Length - 1; Quadrature = quadratureName net; Backend = backend }
+                    Segments = ts.Length - 1; Quadrature = quadrature; Backend = backend }
               match options.Steps with
               | Some m -> result m
               | None ->
