@@ -299,7 +299,7 @@ public static class ExplainCommand
         w.WriteLine($"{dataName}, row {row}; baseline: {baselineText}");
         w.Write(e.ToString());
         if (method == AttributionMethod.IntegratedGradients)
-            w.WriteLine($"quadrature: {e.Quadrature}, {e.Segments} {(e.Segments == 1 ? "segment" : "segments")} x {e.NodesPerSegment} {(e.NodesPerSegment == 1 ? "node" : "nodes")}");
+            w.WriteLine($"quadrature: {e.Quadrature}, {Fmt.Count(e.Segments, "segment")} x {Fmt.Count(e.NodesPerSegment, "node")}");
         w.WriteLine($"input gradients on the {e.Backend.ToString().ToLowerInvariant()} backend");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
@@ -315,7 +315,7 @@ public static class ExplainCommand
         // Under --missing drop the count is of the rows left, not of the file's rows (the reader left the others out).
         if (data.SampleCount < Explanations.MinRows)
         {
-            var rows = $"{data.SampleCount} {(data.SampleCount == 1 ? "row" : "rows")}";
+            var rows = Fmt.Count(data.SampleCount, "row");
             var has = data.Missing == MissingValues.Drop
                 ? $"{rows} of {dataName} {(data.SampleCount == 1 ? "is" : "are")} left after --missing drop (the rows with a missing cell are left out)"
                 : $"{dataName} has {data.SampleCount}";

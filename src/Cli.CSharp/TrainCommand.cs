@@ -243,7 +243,7 @@ public static class TrainCommand
             return interrupted ? 130 : plotted ? 0 : 1;
         }
         if (interrupted) w.WriteLine($"interrupted (Ctrl-C) in epoch {fit.Epochs + 1}: the model trained so far{(validationFraction > 0 && patience is not null ? " (its best epoch by the validation loss)" : "")} is reported{(outPath is not null ? " and saved" : "")}");
-        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {fit.Epochs} {(fit.Epochs == 1 ? "epoch" : "epochs")} ({fit.Steps} {(fit.Steps == 1 ? "step" : "steps")}) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend{restored}; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
+        w.WriteLine($"stopped: {Names.Snake(fit.StopReason)} after {Fmt.Count(fit.Epochs, "epoch")} ({Fmt.Count(fit.Steps, "step")}) in {Fmt.G(fit.Seconds, 3)} s on the {fit.Backend.ToString().ToLowerInvariant()} backend{restored}; final training loss {Fmt.G(finalLoss)}{LossUnits(model)}");
         w.WriteLine();
         if (evaluation.IsClassification && evaluation.Classification is { } cr) Report.Classification(w, cr, split.Test.SampleCount, "test");
         if (evaluation.IsRegression && evaluation.Regression is { } rr) Report.Regression(w, rr, split.Test.SampleCount, "test");
