@@ -317,10 +317,12 @@ public sealed record TrainingOptions
     /// <paramref name="epochs"/> epochs (one step each) and no plateau stop; the rest as the defaults.</summary>
     /// <param name="rate">The constant step size eta.</param>
     /// <param name="epochs">The number of epochs (= steps).</param>
+    /// <exception cref="ArgumentException">rate is not a positive finite number, or epochs is below 1 (the core's
+    /// checks; ParamName <c>rate</c> or <c>epochs</c>).</exception>
     public static TrainingOptions GradientDescent(double rate, int epochs)
     {
         Schedule.Validated(() => FN.ScheduleModule.validate(FN.Schedule.NewConstant(rate)), "schedule", new[] { ("step size", nameof(rate)) });
-        if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be positive.");
+        FN.Check.positiveInt(nameof(epochs), epochs);
         var g = FN.TrainingOptions.GradientDescent(rate, epochs);
         return new TrainingOptions
         {

@@ -433,6 +433,8 @@ let tests =
                 Expect.isNotNull e "batch size 0"
                 let e = expectArg "rate" [ "step size must be a positive finite number, but is -1." ] (fun () -> TrainingOptions.GradientDescent(-1.0, 5) |> ignore)
                 Expect.isNotNull e "rate -1"
+                let e = expectArg "epochs" [ "epochs must be positive, but is 0." ] (fun () -> TrainingOptions.GradientDescent(0.1, 0) |> ignore)
+                Expect.isNotNull e "epochs 0"
             }
 
             test "momentum 0 with dampening is refused (torch.optim.SGD ignores dampening without momentum), naming dampening" {
