@@ -1701,4 +1701,31 @@ let tests =
                 finally if File.Exists path then File.Delete path
             }
         ]
+        testList "ONNX review: export errors by row and column, the facade's re-export advice, IR versions, producer version, doc_string, files over 1 GiB" [
+            test "export names a non-finite or out-of-range weight by its row and column (d_in x d_out), a bias by its index" {
+                // A review: NaN at weights[0, 1] of a 3 -> 4 layer was reported "at index 3", its
+                // column-major position (ModelFile's "flat index 1" is row-major; withPrecision said weights[0, 1]).
+                let expectNamed (net: Network) (fragment: string) (what: string) =
+                    match Expect.throwsC (fun () -> Onnx.exportNetwork 17 net |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "network" (what + ": ParamName")
+                        Expect.stringContains e.Message fragment what
+                    | e -> failtestf "%s: expected ArgumentException, got %O" what e
+                let w = Mat.init 3 4 (fun i j -> float (i + 10 * j) / 100.0)
+                let withAt (i: int, j: int) (v: float) = let m = w.Clone() in m.[i, j] <- v; m
+                // Records: Dense.create refuses a non-finite value itself.
+                let dense (weights: Matrix<float>) = Block.Dense { Weights = weights; Bias = None; Activation = Activation.Tanh }
+                let head = Block.Dense (Dense.create (Mat.init 4 2 (fun i j -> 0.1 * float (i - j))) None Activation.Identity)
+                let net (p: Precision) (blocks: Block list) = { Blocks = blocks @ [ head ]; Precision = p }
+                // Expected: the element set above, by the row and column it was set at (off the
+                // diagonal, so that the two orders differ: [0, 1] is index 3 column-major, 1 row-major).
+                expectNamed (net Precision.Float64 [ dense (withAt (0, 1) nan) ]) "Block 0's weights[0, 1] is NaN" "NaN at [0, 1]"
+                expectNamed (net Precision.Float64 [ dense (withAt (1, 3) infinity) ]) "Block 0's weights[1, 3] is Infinity" "Infinity at [1, 3]"
+                expectNamed (net Precision.Float32 [ dense (withAt (2, 1) 1e39) ]) "Block 0's weights[2, 1] is 1E+39, beyond float32's range" "1e39 at [2, 1] in a Float32 network"
+                // A bias inside a residual block: its position and index.
+                let bias = Vector<float>.Build.Dense(4, fun j -> if j = 2 then nan else 0.0)
+                let inner = Block.Dense { Weights = Matrix<float>.Build.DenseIdentity 4; Bias = Some bias; Activation = Activation.ReLU }
+                expectNamed (net Precision.Float64 [ dense w; Block.Residual [ inner ] ]) "Block 1.0's bias[2] is NaN" "NaN in an inner bias"
+            }
+        ]
     ]

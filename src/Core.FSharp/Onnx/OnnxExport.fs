@@ -151,17 +151,24 @@ module internal OnnxExport =
     /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as 0
     /// or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant row
     /// where the library gives a number (the export refuses it rather than change the result).
+    /// The message names the block and the element: "Block 0's weights[0, 1] is NaN" (row and
+    /// column of the weights, d_in x d_out), "Block 1.0's bias[2]", "running variance[3]".
     let checkWritable (name: string) (net: Network) =
         let isF32 = net.Precision = Precision.Float32
         let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
         let beyondFloat32 (v: float) = isF32 && Double.IsFinite v && not (Single.IsFinite (float32 v))
-        let nonFinite (what: string) (here: string) (v: Vector<float>) =
-            match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) v with
-            | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here what (string v.[k]) k name)
+        // `values` as `at` names its element k ("weights[0, 1]", "bias[2]").
+        let check (here: string) (at: int -> string) (values: float[]) =
+            match Array.tryFindIndex (fun x -> not (Double.IsFinite x)) values with
+            | Some k -> Check.fail name (sprintf "Block %s's %s is %s: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here (at k) (string values.[k]) name)
             | None ->
-                match Seq.tryFindIndex beyondFloat32 v with
-                | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here what (r v.[k]) k)
+                match Array.tryFindIndex beyondFloat32 values with
+                | Some k -> Check.fail name (sprintf "Block %s's %s is %s, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here (at k) (r values.[k]))
                 | None -> ()
+        let nonFinite (what: string) (here: string) (v: Vector<float>) = check here (sprintf "%s[%d]" what) (v.ToArray())
+        // The weights in column-major order (MathNet's storage): element k is row k % rows, column k / rows.
+        let weights (here: string) (w: Matrix<float>) =
+            check here (fun k -> sprintf "weights[%d, %d]" (k % w.RowCount) (k / w.RowCount)) (w.ToColumnMajorArray())
         let epsilon (here: string) (e: float) =
             if not (Double.IsFinite e) then
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
@@ -182,7 +189,7 @@ module internal OnnxExport =
                 let here = if position = "" then string i else sprintf "%s.%d" position i
                 match b with
                 | Block.Dense d ->
-                    nonFinite "weights" here (Vector<float>.Build.DenseOfArray(d.Weights.ToColumnMajorArray()))
+                    weights here d.Weights
                     d.Bias |> Option.iter (nonFinite "bias" here)
                     slope here d.Activation
                 | Block.Activation act -> slope here act
