@@ -1727,5 +1727,25 @@ let tests =
                 let inner = Block.Dense { Weights = Matrix<float>.Build.DenseIdentity 4; Bias = Some bias; Activation = Activation.ReLU }
                 expectNamed (net Precision.Float64 [ dense w; Block.Residual [ inner ] ]) "Block 1.0's bias[2] is NaN" "NaN in an inner bias"
             }
+            test "the facade's message for a pipeline export without the guard names the C# re-export, which works" {
+                // A review: OnnxModel.ImportPipeline said "... or Onnx.exportPipeline)", an F# name.
+                let data = FunctionalNN.Dataset.FromArrays(array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ]; [ 3.0; 1.0 ] ], [| "a"; "b"; "a"; "b" |])
+                let p = FunctionalNN.Pipeline.Untrained(data)
+                let dir = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s" (Guid.NewGuid().ToString "N"))
+                Directory.CreateDirectory dir |> ignore
+                try
+                    let fnn, onnx = Path.Combine(dir, "p.fnn"), Path.Combine(dir, "p.onnx")
+                    FunctionalNN.ModelFile.SavePipeline(p, fnn)
+                    let old = withoutGuard (FunctionalNN.OnnxExtensions.ToOnnx(p))
+                    match Expect.throwsC (fun () -> FunctionalNN.OnnxModel.ImportPipeline(old) |> ignore) id with
+                    | :? FunctionalNN.OnnxFormatException as e ->
+                        Expect.stringContains e.Message "Export the pipeline again from its .fnn model (fnn export --model <file>.fnn --out <file>.onnx, or Pipeline.Load(\"<file>.fnn\").ExportOnnx(\"<file>.onnx\"))." "the C# advice"
+                        Expect.isFalse (e.Message.Contains "Onnx.exportPipeline") "no F# name"
+                    | e -> failtestf "expected the facade's OnnxFormatException, got %O" e
+                    // The advice, as C# would write it, gives a file that imports.
+                    FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Pipeline.Load(fnn), onnx)
+                    Expect.equal (FunctionalNN.OnnxModel.ImportPipeline(onnx).Describe()) (p.Describe()) "the re-exported pipeline reads back"
+                finally Directory.Delete(dir, true)
+            }
         ]
     ]
