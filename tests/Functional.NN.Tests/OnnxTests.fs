@@ -1756,5 +1756,22 @@ let tests =
                     Expect.equal (FunctionalNN.OnnxModel.ImportPipeline(onnx).Describe()) (p.Describe()) "the re-exported pipeline reads back"
                 finally Directory.Delete(dir, true)
             }
+            test "ir_version 3 to 13 imports; 14 and later (and below 3) are refused naming ir_version and the range, as ONNX Runtime refuses 14" {
+                // A review: ir_version 99 imported, while ONNX Runtime refuses it.
+                let bytes = Onnx.exportNetwork 17 sampleNetwork
+                let withIr (v: int64) = let m = parse bytes in m.IrVersion <- v; bytesOf m
+                let x = Generators.m [ [ 0.5; -1.0; 2.0 ] ]
+                // Expected: ONNX Runtime 1.31's own limit, "Unsupported model IR version: 14, max supported IR version: 13".
+                expectClose 1e-12 "ONNX Runtime at IR 13" (floats (ortRun (withIr 13L) "input" false x) "output") (Network.predict sampleNetwork x)
+                match Expect.throwsC (fun () -> ortRun (withIr 14L) "input" false x |> ignore) id with
+                | :? OnnxRuntimeException as e -> Expect.stringContains e.Message "max supported IR version: 13" "ONNX Runtime's limit"
+                | e -> failtestf "ONNX Runtime at IR 14: expected OnnxRuntimeException, got %O" e
+                for v in [ 3L; 8L; 13L ] do
+                    Expect.equal (Onnx.importNetwork (withIr v)).Network.Blocks sampleNetwork.Blocks (sprintf "IR %d imports" v)
+                for v in [ 14L; 99L; 2L; 0L ] do
+                    match importError (withIr v) with
+                    | Some e -> Expect.stringContains e.Message (sprintf "The model's ir_version is %d; the importer reads IR versions 3 to 13" v) (sprintf "IR %d" v)
+                    | None -> failtestf "IR %d imported" v
+            }
         ]
     ]
