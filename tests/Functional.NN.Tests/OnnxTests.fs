@@ -1773,5 +1773,19 @@ let tests =
                     | Some e -> Expect.stringContains e.Message (sprintf "The model's ir_version is %d; the importer reads IR versions 3 to 13" v) (sprintf "IR %d" v)
                     | None -> failtestf "IR %d imported" v
             }
+            test "producer_version is the library's version, the <Version> of Directory.Build.props" {
+                // A review: "0.1.0" was written by hand. Expected: the <Version> element of
+                // Directory.Build.props, read here as XML; and the assembly's informational version starts with it.
+                let version =
+                    Xml.Linq.XDocument.Load(Repo.path [ "Directory.Build.props" ]).Descendants(Xml.Linq.XName.Get "Version")
+                    |> Seq.exactlyOne |> fun e -> e.Value
+                let info = (typeof<Network>.Assembly.GetCustomAttributes(typeof<Reflection.AssemblyInformationalVersionAttribute>, false) |> Seq.exactlyOne :?> Reflection.AssemblyInformationalVersionAttribute).InformationalVersion
+                Expect.equal (info.Split('+').[0]) version "the assembly's informational version"
+                let pipeline = Pipeline.create [| "a"; "b" |] (Scaler.identity 2) (Network.init 2 [ LayerSpec.Of(2, Activation.Identity) ] 1L) Loss.SoftmaxCrossEntropy "y" [| "u"; "v" |] (Scaler.identity 0)
+                for what, bytes in [ "network", Onnx.exportNetwork 17 sampleNetwork; "pipeline", Onnx.exportPipeline 13 pipeline ] do
+                    let m = parse bytes
+                    Expect.equal (m.ProducerName, m.ProducerVersion) ("Functional.NN", version) what
+                Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 sampleNetwork)).Producer ("Functional.NN " + version) "the import's Producer"
+            }
         ]
     ]

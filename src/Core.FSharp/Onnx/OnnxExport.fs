@@ -2,6 +2,7 @@ namespace Functional.NN
 
 open System
 open System.Globalization
+open System.Reflection
 open System.Text.Json
 open Google.Protobuf
 open MathNet.Numerics.LinearAlgebra
@@ -267,8 +268,18 @@ module internal OnnxExport =
     let private repeatedBytes (items: seq<'M> when 'M :> IMessage) : int64 =
         items |> Seq.sumBy (fun m -> let n = int64 (m.CalculateSize()) in 1L + varintBytes n + n)
 
+    /// The producer_version written: the library's version, the <Version> of Directory.Build.props
+    /// as the assembly's informational version gives it, without its build metadata ("0.1.0" of
+    /// "0.1.0+<commit>").
+    let producerVersion =
+        let assembly = typeof<Network>.Assembly
+        match assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>() with
+        | null -> assembly.GetName().Version.ToString 3
+        | v -> v.InformationalVersion.Split('+').[0]
+
     /// The model around a graph: IR version 8, the default domain at `opset` (and the library's
-    /// domain at version 1 when a function is used), producer and metadata. Its size is computed
+    /// domain at version 1 when a function is used), producer ("Functional.NN" at
+    /// `producerVersion`) and metadata. Its size is computed
     /// exactly in int64 first (protobuf's own sizes are ints, which wrap past 2 GiB), and a
     /// model larger than `cap` raises ArgumentException (ParamName `param`) before it is
     /// serialised.
@@ -276,7 +287,7 @@ module internal OnnxExport =
         let graph = GraphProto(Name = graphName, DocString = doc)
         graph.Input.Add inputs
         graph.Output.Add outputs
-        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = "0.1.0")
+        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = producerVersion)
         m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         if g.Functions.Count > 0 then
             m.OpsetImport.Add(OperatorSetIdProto(Domain = domain, Version = 1L))
