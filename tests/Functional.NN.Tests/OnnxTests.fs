@@ -1787,5 +1787,25 @@ let tests =
                     Expect.equal (m.ProducerName, m.ProducerVersion) ("Functional.NN", version) what
                 Expect.equal (Onnx.importNetwork (Onnx.exportNetwork 17 sampleNetwork)).Producer ("Functional.NN " + version) "the import's Producer"
             }
+            test "the graph's doc_string names the network's blocks, and a pipeline's its stages" {
+                // A review: every network's doc_string said "dense layers, each a Gemm and its activation".
+                let net =
+                    Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(4, Activation.Tanh)); BlockSpec.BatchNorm; BlockSpec.Dropout 0.25
+                                           BlockSpec.Residual [ BlockSpec.Dense (LayerSpec.Of(4, Activation.ReLU)); BlockSpec.LayerNorm ]
+                                           BlockSpec.Dense ({ LayerSpec.Of(2, Activation.LeakyReLU 0.2) with UseBias = false }) ] 1L
+                // Expected: the blocks built above, in order, written out by hand.
+                Expect.equal (parse (Onnx.exportNetwork 17 net)).Graph.DocString
+                    "A Functional.NN network (float64, 3 inputs, 2 outputs) of 5 blocks: dense 3 -> 4 (tanh), batch normalisation 4, dropout 0.25, residual x + f(x) with f = (dense 4 -> 4 (relu), layer normalisation 4), dense 4 -> 2 (leaky_relu(0.2), no bias). Block i's nodes and initialisers are named layer<i>."
+                    "a network of blocks"
+                Expect.equal (parse (Onnx.exportNetwork 17 (Network.withPrecision Precision.Float32 (Network.init 1 [ LayerSpec.Of(1, Activation.Sigmoid) ] 1L)))).Graph.DocString
+                    "A Functional.NN network (float32, 1 input, 1 output) of 1 block: dense 1 -> 1 (sigmoid). Block i's nodes and initialisers are named layer<i>."
+                    "one dense layer"
+                let names = [| "f0"; "f1" |]
+                let pre = Preprocessor.create [| [||]; [| "a"; "b" |] |] MissingPolicy.Mean [| 0.5; 1.0 |] UnknownCategory.Zeros
+                let p = Pipeline.createWith pre names (Scaler.create ScalingKind.MinMax [| 0.0; 0.0; 0.0 |] [| 1.0; 2.0; 4.0 |]) (Network.init 3 [ LayerSpec.Of(2, Activation.Identity) ] 2L) Loss.SoftmaxCrossEntropy "y" [| "u"; "v" |] (Scaler.identity 0)
+                Expect.equal (parse (Onnx.exportPipeline 17 p)).Graph.DocString
+                    "A Functional.NN classifier pipeline: missing values filled; text columns one-hot; minmax scaling; the network (float64; its nodes and initialisers named network.layer<i>): dense 3 -> 2 (identity); its outputs read as the loss (softmax_cross_entropy) says."
+                    "a pipeline"
+            }
         ]
     ]

@@ -302,8 +302,31 @@ module internal OnnxExport =
         m.Graph <- graph
         m.ToByteArray()
 
+    /// A network's blocks in the library's words, for a graph's doc_string: "dense 3 -> 4 (tanh),
+    /// batch normalisation 4, dropout 0.1, residual x + f(x) with f = (dense 4 -> 4 (relu), layer
+    /// normalisation 4), dense 4 -> 2 (identity, no bias)".
+    let describeBlocks (blocks: Block list) : string =
+        let rec one (b: Block) =
+            match b with
+            | Block.Dense d -> sprintf "dense %d -> %d (%s%s)" d.InputSize d.OutputSize (Activation.name d.Activation) (if d.Bias.IsNone then ", no bias" else "")
+            | Block.Activation a -> sprintf "activation %s" (Activation.name a)
+            | Block.Dropout rate -> sprintf "dropout %s" (r rate)
+            | Block.BatchNorm bn -> sprintf "batch normalisation %d" bn.Width
+            | Block.LayerNorm ln -> sprintf "layer normalisation %d" ln.Width
+            | Block.Residual inner -> sprintf "residual x + f(x) with f = (%s)" (many inner)
+            | Block.Custom c -> sprintf "custom '%s'" c.Name
+        and many (bs: Block list) = String.Join(", ", bs |> List.map one)
+        many blocks
+
+    /// A network's graph doc_string: its precision, widths and blocks (`describeBlocks`), and
+    /// where block i's nodes are.
+    let networkDoc (net: Network) =
+        let count (n: int) (noun: string) = sprintf "%d %s%s" n noun (if n = 1 then "" else "s")
+        sprintf "A Functional.NN network (%s, %s, %s) of %s: %s. Block i's nodes and initialisers are named layer<i>." (Precision.name net.Precision) (count net.InputSize "input") (count net.OutputSize "output") (count net.Blocks.Length "block") (describeBlocks net.Blocks)
+
     /// A network as an ONNX model: input "input" (N x d_in), output "output" (N x d_out), in the
-    /// network's element type (FLOAT for Float32, DOUBLE for Float64).
+    /// network's element type (FLOAT for Float32, DOUBLE for Float64); the graph's doc_string
+    /// describes its blocks (`networkDoc`).
     let networkModelCapped (cap: int64) (opset: int) (net: Network) : byte[] =
         Check.notNull "network" (box net)
         if List.isEmpty net.Blocks then Check.fail "network" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
@@ -314,7 +337,7 @@ module internal OnnxExport =
         let g = newGraph opset
         let t = elementType net.Precision
         network "network" g "" net "input" "output"
-        model "network" "network" cap opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
+        model "network" "network" cap opset g "functional_nn_network" (networkDoc net)
             [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
             [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
             [ "functional_nn.kind", "network"; "functional_nn.precision", Precision.name net.Precision ]
@@ -538,7 +561,14 @@ module internal OnnxExport =
               "unknown_category", Preprocessor.unknownName p.Preprocessor.UnknownCategory
               "scaler_kind", Scaler.kindName p.Scaler.Kind
               if not p.IsClassifier then "target_scaler_kind", Scaler.kindName p.TargetScaler.Kind ]
-        model "pipeline" "pipeline" cap opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
+        let stages =
+            [ if p.Preprocessor.Fill.Length > 0 then "missing values filled"
+              if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then "text columns one-hot"
+              if p.Scaler.Kind <> ScalingKind.Identity then sprintf "%s scaling" (Scaler.kindName p.Scaler.Kind)
+              sprintf "the network (%s; its nodes and initialisers named network.layer<i>): %s" (Precision.name net.Precision) (describeBlocks net.Blocks)
+              sprintf "its outputs read as the loss (%s) says" (Loss.name p.Loss) ]
+        let doc = sprintf "A Functional.NN %s: %s." (if p.IsClassifier then "classifier pipeline" else "regressor pipeline") (String.Join("; ", stages))
+        model "pipeline" "pipeline" cap opset g "functional_nn_pipeline" doc
             [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames) + (if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then " (a text column's cells are category indices into the metadata's categories, -1 for an unseen one; NaN is a missing value)" else "")) ]
             (List.ofSeq outputs) metadata
 
