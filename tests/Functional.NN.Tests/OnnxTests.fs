@@ -1807,5 +1807,35 @@ let tests =
                     "A Functional.NN classifier pipeline: missing values filled; text columns one-hot; minmax scaling; the network (float64; its nodes and initialisers named network.layer<i>): dense 3 -> 2 (identity); its outputs read as the loss (softmax_cross_entropy) says."
                     "a pipeline"
             }
+            test "an ONNX file over 1 GiB is an OnnxFormatException from every reader, F# and C#, saying ONNX files" {
+                // A review: OnnxModel.Import(path) and IsPipeline(path) raised ModelFormatException ("model files larger
+                // than ..."), Import(stream) OnnxFormatException. The file is sparse: 1 GiB + 1 byte long, nothing written.
+                let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                try
+                    do
+                        use f = new FileStream(path, FileMode.CreateNew)
+                        f.SetLength((1L <<< 30) + 1L)
+                    let says = "is 1073741825 bytes long; ONNX files larger than 1073741824 bytes (1 GiB) are refused."
+                    let readers : (string * (unit -> unit)) list =
+                        [ "Onnx.readBytes", (fun () -> Onnx.readBytes path |> ignore)
+                          "Onnx.loadNetwork", (fun () -> Onnx.loadNetwork path |> ignore)
+                          "Onnx.loadNetworkExact", (fun () -> Onnx.loadNetworkExact path |> ignore)
+                          "Onnx.loadPipeline", (fun () -> Onnx.loadPipeline path |> ignore) ]
+                    for what, read in readers do
+                        match Expect.throwsC read id with
+                        | :? OnnxFormatException as e -> Expect.stringContains e.Message says what
+                        | e -> failtestf "%s: expected OnnxFormatException, got %O" what e
+                    let facade : (string * (unit -> unit)) list =
+                        [ "OnnxModel.Import", (fun () -> FunctionalNN.OnnxModel.Import(path) |> ignore)
+                          "OnnxModel.IsPipeline", (fun () -> FunctionalNN.OnnxModel.IsPipeline(path) |> ignore)
+                          "OnnxModel.ImportPipeline", (fun () -> FunctionalNN.OnnxModel.ImportPipeline(path) |> ignore)
+                          "Network.ImportOnnx", (fun () -> FunctionalNN.OnnxExtensions.ImportOnnx(path) |> ignore)
+                          "Pipeline.ImportOnnx", (fun () -> FunctionalNN.OnnxPipelineExtensions.ImportOnnx(path) |> ignore) ]
+                    for what, read in facade do
+                        match Expect.throwsC read id with
+                        | :? FunctionalNN.OnnxFormatException as e -> Expect.stringContains e.Message says what
+                        | e -> failtestf "%s: expected the facade's OnnxFormatException, got %O" what e
+                finally File.Delete path
+            }
         ]
     ]
