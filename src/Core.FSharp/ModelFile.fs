@@ -902,15 +902,14 @@ module ModelFile =
             Check.fail param (sprintf "The %s '%s' is a directory, not a file." what path)
         if not (File.Exists path) then raise (FileNotFoundException(sprintf "The %s '%s' does not exist." what path, path))
 
-    /// A file's bytes, at most `cap` of them: a regular file longer than `cap` is refused before
-    /// it is read; any other file (a device such as /dev/zero, a pipe) is read in chunks and
-    /// refused as soon as more than `cap` bytes have come, so time and memory stay linear in
-    /// min(cap, its size). Raises ModelFormatException for a file too large.
-    let readBytesCapped (cap: int64) (path: string) : byte[] =
-        checkReadablePath "path" "model file" path
+    /// `readBytesCapped` for a reader of `what` ("model file", "ONNX file"; its messages name it):
+    /// a file too large raises `refuse message` ("The file '...' is 2147483648 bytes long; ONNX
+    /// files larger than 1073741824 bytes (1 GiB) are refused.").
+    let internal readBytesAs (what: string) (refuse: string -> exn) (cap: int64) (path: string) : byte[] =
+        checkReadablePath "path" what path
         if cap < 0L || cap > int64 Array.MaxLength then Check.fail "cap" (sprintf "cap must lie in 0 .. %d, but is %d." Array.MaxLength cap)
-        let tooLarge (what: string) : 'a =
-            bad (sprintf "The file '%s' is %s; model files larger than %d bytes%s are refused." path what cap (if cap = maxFileBytes then " (1 GiB)" else ""))
+        let tooLarge (size: string) : 'a =
+            raise (refuse (sprintf "The file '%s' is %s; %ss larger than %d bytes%s are refused." path size what cap (if cap = maxFileBytes then " (1 GiB)" else "")))
         // A regular file's length is known before reading; a device or pipe reports 0.
         let length = FileInfo(path).Length
         if length > cap then tooLarge (sprintf "%d bytes long" length)
@@ -928,6 +927,13 @@ module ModelFile =
                 if total > cap then tooLarge (sprintf "longer than %d bytes (it was read up to there)" cap)
                 ms.Write(buffer, 0, n)
         ms.ToArray()
+
+    /// A file's bytes, at most `cap` of them: a regular file longer than `cap` is refused before
+    /// it is read; any other file (a device such as /dev/zero, a pipe) is read in chunks and
+    /// refused as soon as more than `cap` bytes have come, so time and memory stay linear in
+    /// min(cap, its size). Raises ModelFormatException for a file too large.
+    let readBytesCapped (cap: int64) (path: string) : byte[] =
+        readBytesAs "model file" (fun message -> ModelFormatException message :> exn) cap path
 
     /// A file's bytes for a model reader: `readBytesCapped maxFileBytes`. A file larger than 1 GiB
     /// is refused as a ModelFormatException (a regular file before it is read, a device or pipe

@@ -134,6 +134,9 @@ internal static class Errors
         // ModelFile's save options.
         ("save with OverwriteReadOnly to replace it", "save with overwriteReadOnly: true to replace it"),
         (" row for a of shape ", " row for this node of shape "),
+        // OnnxModel.ImportPipeline refusing a pipeline export without the guard for refused rows: export it again.
+        ("(fnn export --model <file>.fnn --out <file>.onnx, or Onnx.exportPipeline)",
+         "(fnn export --model <file>.fnn --out <file>.onnx, or Pipeline.Load(\"<file>.fnn\").ExportOnnx(\"<file>.onnx\"))"),
         // OnnxModel.Import and OnnxModel.ImportPipeline point to each other.
         ("read it with Onnx.importPipeline", "read it with OnnxModel.ImportPipeline"),
         ("read its network with Onnx.importNetwork", "read its network with OnnxModel.Import"),

@@ -49,9 +49,10 @@ public static class OnnxModel
     /// <summary>The largest ONNX file or stream read: 1 GiB.</summary>
     public const long MaxBytes = 1L << 30;
 
-    /// <summary>Reads an ONNX file.</summary>
-    /// <exception cref="OnnxFormatException">A graph outside the family, or a damaged file.</exception>
+    /// <summary>Reads an ONNX file (at most <see cref="MaxBytes"/>).</summary>
+    /// <exception cref="OnnxFormatException">A graph outside the family, a damaged file, or a file larger than 1 GiB.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
     public static ImportedNetwork Import(string path) => new(Errors.Run(() => FN.Onnx.loadNetwork(path)));
 
     /// <summary>Reads an ONNX model from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
@@ -64,8 +65,10 @@ public static class OnnxModel
 
     /// <summary>True when the file is a pipeline the library exported (<c>pipeline.ExportOnnx</c>): read it with <see cref="ImportPipeline(string)"/>, anything else with
     /// <see cref="Import(string)"/>.</summary>
-    /// <exception cref="OnnxFormatException">The file is not an ONNX model.</exception>
-    public static bool IsPipeline(string path) => Errors.Run(() => FN.Onnx.isPipeline(FN.ModelFile.readBytes(path)));
+    /// <exception cref="OnnxFormatException">The file is not an ONNX model, or is larger than 1 GiB.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
+    public static bool IsPipeline(string path) => Errors.Run(() => FN.Onnx.isPipeline(FN.Onnx.readBytes(path)));
 
     /// <summary>True when the bytes are a pipeline the library exported.</summary>
     /// <exception cref="OnnxFormatException">The bytes are not an ONNX model.</exception>
@@ -76,7 +79,9 @@ public static class OnnxModel
     /// <exception cref="OnnxFormatException">Not such an export, metadata that contradicts the rest of the file (an empty
     /// target_name, a classification loss on a regressor, scaler kind none over a scaler that scales), or a file that
     /// differs from what the exporter writes for the pipeline its metadata describes (naming the first node or the
-    /// metadata entry that differs).</exception>
+    /// metadata entry that differs), or a file larger than 1 GiB.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
     public static Pipeline ImportPipeline(string path) => new(Errors.Run(() => FN.Onnx.loadPipeline(path)));
 
     /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
@@ -153,7 +158,9 @@ public static class OnnxExtensions
         /// <see cref="OnnxModel.Import(string)"/>, whose network gives the logits and whose
         /// <see cref="ImportedNetwork.TrailingSoftmax"/> says so.</summary>
         /// <exception cref="OnnxFormatException">A graph outside the family, a graph that ends in a Softmax
-        /// (OperatorType "Softmax"), or a damaged file.</exception>
+        /// (OperatorType "Softmax"), a damaged file, or a file larger than 1 GiB.</exception>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
         public static Network ImportOnnx(string path) => new(Errors.Run(() => FN.Onnx.loadNetworkExact(path)));
 
         /// <summary>Reads the network of an ONNX model from a stream (to its end, at most <see cref="OnnxModel.MaxBytes"/>);
@@ -219,7 +226,9 @@ public static class OnnxPipelineExtensions
     extension(Pipeline)
     {
         /// <summary>Reads a pipeline the library exported as ONNX (see <see cref="OnnxModel.ImportPipeline(string)"/>).</summary>
-        /// <exception cref="OnnxFormatException">Not such an export, or a damaged file.</exception>
+        /// <exception cref="OnnxFormatException">Not such an export, a damaged file, or a file larger than 1 GiB.</exception>
+        /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+        /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
         public static Pipeline ImportOnnx(string path) => OnnxModel.ImportPipeline(path);
 
         /// <summary>Reads a pipeline export from a stream.</summary>

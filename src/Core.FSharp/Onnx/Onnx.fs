@@ -79,8 +79,16 @@ module Onnx =
     /// bytes that are not an ONNX model.
     let isPipeline (bytes: byte[]) : bool = OnnxImport.isPipeline bytes
 
-    /// Reads a pipeline export from a file (files over 1 GiB are refused).
-    let loadPipeline (path: string) : Pipeline = importPipeline (ModelFile.readBytes path)
+    /// An ONNX file's bytes, as the loaders here read them: a file larger than 1 GiB (the largest
+    /// file the exporter writes) raises OnnxFormatException ("ONNX files larger than 1073741824
+    /// bytes (1 GiB) are refused"; a regular file before it is read, a device or pipe once 1 GiB
+    /// has come), a missing file FileNotFoundException, an empty or blank path or a directory
+    /// ArgumentException (ParamName "path").
+    let readBytes (path: string) : byte[] =
+        ModelFile.readBytesAs "ONNX file" (fun message -> OnnxFormatException(message, "", "") :> exn) ModelFile.maxFileBytes path
+
+    /// Reads a pipeline export from a file (`readBytes`: files over 1 GiB are refused).
+    let loadPipeline (path: string) : Pipeline = importPipeline (readBytes path)
 
     /// Writes `exportNetwork opset network` to a file atomically, replacing a read-only file only
     /// with options.OverwriteReadOnly.
@@ -100,8 +108,8 @@ module Onnx =
     /// Writes `exportPipeline opset pipeline` to a file atomically (`savePipelineWith SaveOptions.Default`).
     let savePipeline (path: string) (opset: int) (pipeline: Pipeline) = savePipelineWith SaveOptions.Default path opset pipeline
 
-    /// Reads an ONNX file into a network (files over 1 GiB are refused, as for model files).
-    let loadNetwork (path: string) : OnnxImportResult = importNetwork (ModelFile.readBytes path)
+    /// Reads an ONNX file into a network (`readBytes`: files over 1 GiB are refused).
+    let loadNetwork (path: string) : OnnxImportResult = importNetwork (readBytes path)
 
     /// The network of an ONNX model that computes what the model computes: as `importNetwork`,
     /// but a graph that ends in a Softmax (which a network does not hold: `importNetwork` drops
@@ -115,7 +123,7 @@ module Onnx =
         r.Network
 
     /// `importNetworkExact` of a file's bytes.
-    let loadNetworkExact (path: string) : Network = importNetworkExact (ModelFile.readBytes path)
+    let loadNetworkExact (path: string) : Network = importNetworkExact (readBytes path)
 
     /// Writes the bytes of `exportNetwork` to a stream (left open).
     let writeNetwork (stream: Stream) (opset: int) (network: Network) =

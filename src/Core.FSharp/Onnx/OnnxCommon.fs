@@ -26,6 +26,13 @@ module internal OnnxCommon =
     let minOpset, maxOpset, defaultOpset = 13, 17, 17
     /// The opsets of the default domain the importer reads.
     let minImportOpset, maxImportOpset = 9, 22
+    /// The IR versions the importer reads: 3 (the first with opset imports) to 13 (published in
+    /// November 2025, the newest the importer knows; also the newest ONNX Runtime 1.31 reads).
+    /// IR 9 to 13 added element types (float8, int4, float4, int2), which the importer refuses by
+    /// type, and fields it does not read (function attribute defaults and overloads, metadata on
+    /// nodes and graphs, multi-device configurations); a later IR version may change what a
+    /// field means, so it is refused.
+    let minImportIrVersion, maxImportIrVersion = 3L, 13L
     /// The domain of the library's model-local functions (patterns with no single ONNX operator).
     let domain = "ai.functional_nn"
     /// TensorProto.DataType codes.

@@ -2,6 +2,7 @@ namespace Functional.NN
 
 open System
 open System.Globalization
+open System.Reflection
 open System.Text.Json
 open Google.Protobuf
 open MathNet.Numerics.LinearAlgebra
@@ -151,17 +152,24 @@ module internal OnnxExport =
     /// epsilon below float32's smallest normal value (about 1.18e-38), which float32 stores as 0
     /// or a subnormal that runtimes flush to 0, so that ONNX Runtime gives NaN for a constant row
     /// where the library gives a number (the export refuses it rather than change the result).
+    /// The message names the block and the element: "Block 0's weights[0, 1] is NaN" (row and
+    /// column of the weights, d_in x d_out), "Block 1.0's bias[2]", "running variance[3]".
     let checkWritable (name: string) (net: Network) =
         let isF32 = net.Precision = Precision.Float32
         let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
         let beyondFloat32 (v: float) = isF32 && Double.IsFinite v && not (Single.IsFinite (float32 v))
-        let nonFinite (what: string) (here: string) (v: Vector<float>) =
-            match Seq.tryFindIndex (fun x -> not (Double.IsFinite x)) v with
-            | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here what (string v.[k]) k name)
+        // `values` as `at` names its element k ("weights[0, 1]", "bias[2]").
+        let check (here: string) (at: int -> string) (values: float[]) =
+            match Array.tryFindIndex (fun x -> not (Double.IsFinite x)) values with
+            | Some k -> Check.fail name (sprintf "Block %s's %s is %s: a %s with a non-finite value cannot be exported (the file could not be read back). Train it again (or from its last good parameters)." here (at k) (string values.[k]) name)
             | None ->
-                match Seq.tryFindIndex beyondFloat32 v with
-                | Some k -> Check.fail name (sprintf "Block %s's %s holds %s at index %d, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here what (r v.[k]) k)
+                match Array.tryFindIndex beyondFloat32 values with
+                | Some k -> Check.fail name (sprintf "Block %s's %s is %s, beyond float32's range (about 3.4028e38): a Float32 network's values are written as float32, where it would be infinite (the file could not be read back). Use a Float64 network." here (at k) (r values.[k]))
                 | None -> ()
+        let nonFinite (what: string) (here: string) (v: Vector<float>) = check here (sprintf "%s[%d]" what) (v.ToArray())
+        // The weights in column-major order (MathNet's storage): element k is row k % rows, column k / rows.
+        let weights (here: string) (w: Matrix<float>) =
+            check here (fun k -> sprintf "weights[%d, %d]" (k % w.RowCount) (k / w.RowCount)) (w.ToColumnMajorArray())
         let epsilon (here: string) (e: float) =
             if not (Double.IsFinite e) then
                 Check.fail name (sprintf "Block %s is a normalisation with epsilon %s: a non-finite epsilon cannot be exported (the file could not be read back)." here (r e))
@@ -182,7 +190,7 @@ module internal OnnxExport =
                 let here = if position = "" then string i else sprintf "%s.%d" position i
                 match b with
                 | Block.Dense d ->
-                    nonFinite "weights" here (Vector<float>.Build.DenseOfArray(d.Weights.ToColumnMajorArray()))
+                    weights here d.Weights
                     d.Bias |> Option.iter (nonFinite "bias" here)
                     slope here d.Activation
                 | Block.Activation act -> slope here act
@@ -260,8 +268,18 @@ module internal OnnxExport =
     let private repeatedBytes (items: seq<'M> when 'M :> IMessage) : int64 =
         items |> Seq.sumBy (fun m -> let n = int64 (m.CalculateSize()) in 1L + varintBytes n + n)
 
+    /// The producer_version written: the library's version, the <Version> of Directory.Build.props
+    /// as the assembly's informational version gives it, without its build metadata ("0.1.0" of
+    /// "0.1.0+<commit>").
+    let producerVersion =
+        let assembly = typeof<Network>.Assembly
+        match assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>() with
+        | null -> assembly.GetName().Version.ToString 3
+        | v -> v.InformationalVersion.Split('+').[0]
+
     /// The model around a graph: IR version 8, the default domain at `opset` (and the library's
-    /// domain at version 1 when a function is used), producer and metadata. Its size is computed
+    /// domain at version 1 when a function is used), producer ("Functional.NN" at
+    /// `producerVersion`) and metadata. Its size is computed
     /// exactly in int64 first (protobuf's own sizes are ints, which wrap past 2 GiB), and a
     /// model larger than `cap` raises ArgumentException (ParamName `param`) before it is
     /// serialised.
@@ -269,7 +287,7 @@ module internal OnnxExport =
         let graph = GraphProto(Name = graphName, DocString = doc)
         graph.Input.Add inputs
         graph.Output.Add outputs
-        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = "0.1.0")
+        let m = ModelProto(IrVersion = irVersion, ProducerName = "Functional.NN", ProducerVersion = producerVersion)
         m.OpsetImport.Add(OperatorSetIdProto(Domain = "", Version = int64 opset))
         if g.Functions.Count > 0 then
             m.OpsetImport.Add(OperatorSetIdProto(Domain = domain, Version = 1L))
@@ -284,8 +302,31 @@ module internal OnnxExport =
         m.Graph <- graph
         m.ToByteArray()
 
+    /// A network's blocks in the library's words, for a graph's doc_string: "dense 3 -> 4 (tanh),
+    /// batch normalisation 4, dropout 0.1, residual x + f(x) with f = (dense 4 -> 4 (relu), layer
+    /// normalisation 4), dense 4 -> 2 (identity, no bias)".
+    let describeBlocks (blocks: Block list) : string =
+        let rec one (b: Block) =
+            match b with
+            | Block.Dense d -> sprintf "dense %d -> %d (%s%s)" d.InputSize d.OutputSize (Activation.name d.Activation) (if d.Bias.IsNone then ", no bias" else "")
+            | Block.Activation a -> sprintf "activation %s" (Activation.name a)
+            | Block.Dropout rate -> sprintf "dropout %s" (r rate)
+            | Block.BatchNorm bn -> sprintf "batch normalisation %d" bn.Width
+            | Block.LayerNorm ln -> sprintf "layer normalisation %d" ln.Width
+            | Block.Residual inner -> sprintf "residual x + f(x) with f = (%s)" (many inner)
+            | Block.Custom c -> sprintf "custom '%s'" c.Name
+        and many (bs: Block list) = String.Join(", ", bs |> List.map one)
+        many blocks
+
+    /// A network's graph doc_string: its precision, widths and blocks (`describeBlocks`), and
+    /// where block i's nodes are.
+    let networkDoc (net: Network) =
+        let count (n: int) (noun: string) = sprintf "%d %s%s" n noun (if n = 1 then "" else "s")
+        sprintf "A Functional.NN network (%s, %s, %s) of %s: %s. Block i's nodes and initialisers are named layer<i>." (Precision.name net.Precision) (count net.InputSize "input") (count net.OutputSize "output") (count net.Blocks.Length "block") (describeBlocks net.Blocks)
+
     /// A network as an ONNX model: input "input" (N x d_in), output "output" (N x d_out), in the
-    /// network's element type (FLOAT for Float32, DOUBLE for Float64).
+    /// network's element type (FLOAT for Float32, DOUBLE for Float64); the graph's doc_string
+    /// describes its blocks (`networkDoc`).
     let networkModelCapped (cap: int64) (opset: int) (net: Network) : byte[] =
         Check.notNull "network" (box net)
         if List.isEmpty net.Blocks then Check.fail "network" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
@@ -296,7 +337,7 @@ module internal OnnxExport =
         let g = newGraph opset
         let t = elementType net.Precision
         network "network" g "" net "input" "output"
-        model "network" "network" cap opset g "functional_nn_network" "A Functional.NN network: dense layers, each a Gemm and its activation."
+        model "network" "network" cap opset g "functional_nn_network" (networkDoc net)
             [ valueInfo "input" t [ batch; Choice2Of2 net.InputSize ] "a batch of inputs, one sample per row" ]
             [ valueInfo "output" t [ batch; Choice2Of2 net.OutputSize ] "the network's outputs (logits for a classifier)" ]
             [ "functional_nn.kind", "network"; "functional_nn.precision", Precision.name net.Precision ]
@@ -520,7 +561,14 @@ module internal OnnxExport =
               "unknown_category", Preprocessor.unknownName p.Preprocessor.UnknownCategory
               "scaler_kind", Scaler.kindName p.Scaler.Kind
               if not p.IsClassifier then "target_scaler_kind", Scaler.kindName p.TargetScaler.Kind ]
-        model "pipeline" "pipeline" cap opset g "functional_nn_pipeline" "A Functional.NN pipeline: input scaling, the network and its outputs read as the loss says."
+        let stages =
+            [ if p.Preprocessor.Fill.Length > 0 then "missing values filled"
+              if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then "text columns one-hot"
+              if p.Scaler.Kind <> ScalingKind.Identity then sprintf "%s scaling" (Scaler.kindName p.Scaler.Kind)
+              sprintf "the network (%s; its nodes and initialisers named network.layer<i>): %s" (Precision.name net.Precision) (describeBlocks net.Blocks)
+              sprintf "its outputs read as the loss (%s) says" (Loss.name p.Loss) ]
+        let doc = sprintf "A Functional.NN %s: %s." (if p.IsClassifier then "classifier pipeline" else "regressor pipeline") (String.Join("; ", stages))
+        model "pipeline" "pipeline" cap opset g "functional_nn_pipeline" doc
             [ valueInfo "features" doubleType [ batch; Choice2Of2 p.FeatureNames.Length ] ("raw features: " + String.Join(", ", p.FeatureNames) + (if p.Preprocessor.Categories |> Array.exists (fun c -> c.Length > 0) then " (a text column's cells are category indices into the metadata's categories, -1 for an unseen one; NaN is a missing value)" else "")) ]
             (List.ofSeq outputs) metadata
 

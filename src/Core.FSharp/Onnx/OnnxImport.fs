@@ -641,7 +641,10 @@ module internal OnnxImport =
         let graph = model.Graph
         if isNull graph then bad "The model has no graph."
         if graph.Node.Count > maxNodes then bad (sprintf "The graph has %d nodes; more than %d are refused." graph.Node.Count maxNodes)
-        if model.IrVersion < 3L then bad (sprintf "The model's IR version is %d; the importer reads IR versions 3 and later." model.IrVersion)
+        if model.IrVersion < minImportIrVersion then
+            bad (sprintf "The model's ir_version is %d; the importer reads IR versions %d to %d (before IR version 3 a model imports no opsets)." model.IrVersion minImportIrVersion maxImportIrVersion)
+        if model.IrVersion > maxImportIrVersion then
+            bad (sprintf "The model's ir_version is %d; the importer reads IR versions %d to %d (%d, of November 2025, is the newest it knows: a later version may change what the file's fields mean)." model.IrVersion minImportIrVersion maxImportIrVersion maxImportIrVersion)
         let opset =
             let defaults = model.OpsetImport |> Seq.filter (fun o -> o.Domain = "" || o.Domain = "ai.onnx") |> List.ofSeq
             match defaults with
