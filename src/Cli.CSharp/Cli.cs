@@ -175,6 +175,9 @@ public static class Cli
          "name it .onnx, the name fnn reads ONNX files by"),
         ("read it with the ONNX importer (OnnxModel.Import, or OnnxModel.ImportPipeline for a pipeline export; CLI: name it .onnx, the name the command line reads ONNX files by)",
          "name it .onnx, the name fnn reads ONNX files by"),
+        ("(fnn export --model <file>.fnn --out <file>.onnx, or Onnx.exportPipeline)", "(fnn export --model <file>.fnn --out <file>.onnx)"),
+        ("(fnn export --model <file>.fnn --out <file>.onnx, or Pipeline.Load(\"<file>.fnn\").ExportOnnx(\"<file>.onnx\"))",
+         "(fnn export --model <file>.fnn --out <file>.onnx)"),
     };
 
     /// <summary>A library message as fnn prints it: advice that names an option of the library's API and then the

@@ -1750,6 +1750,13 @@ let tests =
                     | :? FunctionalNN.OnnxFormatException as e ->
                         Expect.stringContains e.Message "Export the pipeline again from its .fnn model (fnn export --model <file>.fnn --out <file>.onnx, or Pipeline.Load(\"<file>.fnn\").ExportOnnx(\"<file>.onnx\"))." "the C# advice"
                         Expect.isFalse (e.Message.Contains "Onnx.exportPipeline") "no F# name"
+                        // fnn prints only its own command (it gave the C# call too, or the F# name before the facade had a word for it).
+                        File.WriteAllBytes(Path.Combine(dir, "old.onnx"), old)
+                        File.WriteAllText(Path.Combine(dir, "x.csv"), "a,b\n0,1\n")
+                        let code, _, err = Repo.runFnn dir [ "predict"; "--model"; "old.onnx"; "--data"; "x.csv" ] (TimeSpan.FromSeconds 120.0)
+                        Expect.equal code 1 err
+                        Expect.stringContains err "Export the pipeline again from its .fnn model (fnn export --model <file>.fnn --out <file>.onnx)." "fnn's advice"
+                        Expect.isFalse (err.Contains "Pipeline.Load" || err.Contains "Onnx.exportPipeline") err
                     | e -> failtestf "expected the facade's OnnxFormatException, got %O" e
                     // The advice, as C# would write it, gives a file that imports.
                     FunctionalNN.OnnxExtensions.ExportOnnx(FunctionalNN.Pipeline.Load(fnn), onnx)
