@@ -656,4 +656,18 @@ let tests =
                 Expect.equal (untrained.GetType(), untrained.Message) (fit.GetType(), fit.Message) (sprintf "%s: the same error" name)
                 Expect.equal (untrained :?> ArgumentException).ParamName (fit :?> ArgumentException).ParamName (sprintf "%s: the same ParamName" name)
         }
+
+        testList "a second review of the facade (2026-12-07)" [
+            test "Pipeline.Evaluate names data, not the metrics' predicted, for a score beyond the double range" {
+                // Review: Evaluate threw ParamName "predicted", a parameter of the core's metrics. The commute
+                // targets (15 .. 45 minutes) times 1e160 against a model trained on minutes (predictions of tens):
+                // each squared error is about (2.5e161)^2 = 6e322, beyond the double range (1.8e308), by hand.
+                let commute = Dataset.Embedded("commute")
+                let model = Pipeline.Fit(commute, PipelineOptions(Training = TrainingOptions(MaxEpochs = 3))).Model
+                let huge = Dataset.FromArrays(commute.Features, commute.Values |> Array.map (fun v -> v * 1e160), commute.FeatureNames, commute.TargetName)
+                let e = expectArg "data" [ "The mean squared error of the model's predictions on data is larger than the largest double"; "rescale" ] (fun () -> model.Evaluate huge |> ignore)
+                Expect.equal (e.GetType()) typeof<ArgumentException> "an ArgumentException"
+                Expect.isFalse (e.Message.Contains "predicted") (sprintf "no core parameter in the message: %s" e.Message)
+            }
+        ]
     ]
