@@ -669,5 +669,35 @@ let tests =
                 Expect.equal (e.GetType()) typeof<ArgumentException> "an ArgumentException"
                 Expect.isFalse (e.Message.Contains "predicted") (sprintf "no core parameter in the message: %s" e.Message)
             }
+
+            test "a regression target whose standard deviation passes 1.34e152 is refused before training (F# and C#); below it the losses are finite" {
+                // Review: targets of 1e154 and more fitted, reporting TrainLoss and every History loss as
+                // infinity (the loss on the standardised target times s^2 overflows). The limit is
+                // sqrt(Double.MaxValue / 1e4) = sqrt(1.7976931348623157e308) / 100 = 1.3407807929942596e152.
+                Expect.floatClose Accuracy.high Functional.NN.PipelineFit.maxTargetScale 1.3407807929942596e152 "the limit, by hand"
+                // y = i * k for i = 0 .. 9: mean 4.5 k, population standard deviation sqrt(8.25) k = 2.872 k (by hand).
+                let x = Array2D.init 10 1 (fun i _ -> float i / 10.0)
+                let ys (k: float) = Array.init 10 (fun i -> float i * k)
+                let fsharpFit (k: float) (hooks: Functional.NN.TrainingHooks) =
+                    let data = Functional.NN.Dataset.ofValues [| "x" |] "y" x (ys k)
+                    Functional.NN.PipelineFit.fitWith hooks (Functional.NN.FitOptions.Default.WithEpochs 3) data
+                for k, s, power in [ 1e152, "2.87", 153; 1e160, "2.87", 161 ] do
+                    // s = 2.87e152 and 2.87e160: above the limit. The largest value is y[9] = 9k, at row index 9.
+                    let mutable epochs = 0
+                    let hooks = { Functional.NN.TrainingHooks.None with OnEpoch = fun _ -> epochs <- epochs + 1 }
+                    let fragments = [ "The target 'y' is too large to fit"; sprintf "its values reach %s (at row index 9)" (string (9.0 * k)); "standard deviation s is " + s
+                                      "1.34E+152"; sprintf "divide it by 1e%d" power ]
+                    expectArg "data" fragments (fun () -> fsharpFit k hooks |> ignore) |> ignore
+                    Expect.equal epochs 0 (sprintf "k = %g: no epoch ran (F#)" k)
+                    let progress = { new IProgress<EpochRecord> with member _.Report _ = epochs <- epochs + 1 }
+                    expectArg "data" fragments (fun () ->
+                        Pipeline.Fit(Dataset.FromArrays(x, ys k, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)), progress) |> ignore) |> ignore
+                    Expect.equal epochs 0 (sprintf "k = %g: no epoch ran (C#)" k)
+                // s = 2.87e151 is below the limit: the fit runs and every loss it reports is finite.
+                let r = fsharpFit 1e151 Functional.NN.TrainingHooks.None
+                Expect.isTrue (Double.IsFinite r.TrainLoss && r.History |> Array.forall (fun e -> Double.IsFinite e.TrainLoss)) (sprintf "finite losses: %A" r.TrainLosses)
+                let c = Pipeline.Fit(Dataset.FromArrays(x, ys 1e151, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)))
+                Expect.isTrue (Double.IsFinite c.TrainLoss && c.History |> Seq.forall (fun e -> Double.IsFinite e.TrainLoss)) "finite losses (C#)"
+            }
         ]
     ]
