@@ -699,5 +699,30 @@ let tests =
                 let c = Pipeline.Fit(Dataset.FromArrays(x, ys 1e151, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)))
                 Expect.isTrue (Double.IsFinite c.TrainLoss && c.History |> Seq.forall (fun e -> Double.IsFinite e.TrainLoss)) "finite losses (C#)"
             }
+
+            test "Dataset.ParseCsvForPrediction reads rows with a text column for a model, as LoadCsvForPrediction reads them from a file" {
+                // Review: one in-memory row with a text column could not be predicted: ParseCsv("a,color\n1,red\n")
+                // took color for the target. Expected: what LoadCsvForPrediction reads from the same text in a file.
+                let train = Dataset.ParseCsv("a,color,y\n1,red,p\n2,blue,q\n3,red,p\n4,blue,q\n1.5,red,p\n2.5,blue,q\n", "y")
+                let model = Pipeline.Fit(train, PipelineOptions(Training = TrainingOptions(MaxEpochs = 20))).Model
+                let path = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-predict-" + Guid.NewGuid().ToString("N") + ".csv")
+                try
+                    for text in [ "a,color\n1,red\n"; "color,a\nblue,3.5\nred,0.5\n"; "a,color,y\n2,red,\n4,blue,never-seen\n" ] do
+                        IO.File.WriteAllText(path, text)
+                        let fromText = Dataset.ParseCsvForPrediction(text, model)
+                        let fromFile = Dataset.LoadCsvForPrediction(path, model)
+                        Expect.equal fromText.Features fromFile.Features (sprintf "%A: the same features" text)
+                        Expect.equal fromText.FeatureNames [| "a"; "color" |] "the model's feature columns"
+                        Expect.equal (model.PredictClassNames fromText) (model.PredictClassNames fromFile) (sprintf "%A: the same classes" text)
+                        Expect.equal fromText.SampleCount (text.Split('\n').Length - 2) "one row per data row"
+                    // Errors as for the file: a missing feature column.
+                    IO.File.WriteAllText(path, "a\n1\n")
+                    let fileError = Expect.throwsC (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore) id
+                    let textError = Expect.throwsC (fun () -> Dataset.ParseCsvForPrediction("a\n1\n", model) |> ignore) id
+                    Expect.equal (textError.GetType(), textError.Message) (fileError.GetType(), fileError.Message) "the same error"
+                    Expect.isTrue (textError :? DataFormatException) (sprintf "DataFormatException, got %O" textError)
+                finally IO.File.Delete path
+                Expect.throwsT<ArgumentNullException> (fun () -> Dataset.ParseCsvForPrediction(null, model) |> ignore) "null text"
+            }
         ]
     ]
