@@ -724,5 +724,17 @@ let tests =
                 finally IO.File.Delete path
                 Expect.throwsT<ArgumentNullException> (fun () -> Dataset.ParseCsvForPrediction(null, model) |> ignore) "null text"
             }
+
+            test "Dataset.SaveCsv of data whose every cell would be quoted points to Dataset.FormatCsv, not the F# Csv.format" {
+                // A text column of numeric-looking categories and numeric class names: every cell would be quoted
+                // (Csv.ofDataset's rule), so the save is refused; the message named the F# function.
+                let data = Dataset.ParseCsv("c,y\n007,1\n010,2\n", "y", TargetKind.Classification, format = CsvFormat(TextColumns = [| "c" |]))
+                let path = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-save-" + Guid.NewGuid().ToString("N") + ".csv")
+                try
+                    let e = expectArg "data" [ "Every cell of the CSV text would be in quotes"; "or save the columns with Dataset.FormatCsv." ] (fun () -> data.SaveCsv path)
+                    Expect.isFalse (e.Message.Contains "Csv.format") (sprintf "no F# name: %s" e.Message)
+                    Expect.isFalse (IO.File.Exists path) "nothing written"
+                finally IO.File.Delete path
+            }
         ]
     ]
