@@ -305,13 +305,21 @@ public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBui
         return (TSelf)this;
     }
 
-    /// <summary>Adds a dense layer of <paramref name="units"/> outputs: s(X W + 1 b).</summary>
+    /// <summary>Adds a dense layer of <paramref name="units"/> outputs: s(X W + 1 b), with s ReLU unless
+    /// <paramref name="activation"/> says otherwise.</summary>
     /// <param name="units">The layer's width.</param>
-    /// <param name="activation">Its activation.</param>
+    /// <param name="activation">Its activation (default <see cref="FunctionalNN.Activation.ReLU"/>, for hidden layers; Keras'
+    /// Dense defaults to linear instead).</param>
     /// <param name="bias">Whether it adds a bias row.</param>
     /// <param name="initializer">How its weights are drawn.</param>
     /// <param name="leakySlope">The slope for z &lt; 0 of a leaky ReLU.</param>
     /// <exception cref="ArgumentOutOfRangeException">units is not positive, or the layer would need more weights than an array holds.</exception>
+    /// <remarks>The default suits a hidden layer. An output layer usually wants another activation, given explicitly:
+    /// <see cref="FunctionalNN.Activation.Identity"/> for a regression or for logits (<see cref="Loss.SoftmaxCrossEntropy"/>,
+    /// <see cref="Loss.BinaryCrossEntropyWithLogits"/> and the margin losses take raw scores), or
+    /// <see cref="FunctionalNN.Activation.Sigmoid"/> for <see cref="Loss.BinaryCrossEntropy"/>. With the default, an output
+    /// layer is ReLU and can give no negative value: <c>.Dense(16).Dense(3)</c> ends in a ReLU layer; write
+    /// <c>.Dense(16).Dense(3, Activation.Identity)</c>.</remarks>
     public TSelf Dense(int units, Activation activation = FunctionalNN.Activation.ReLU, bool bias = true,
         Initializer initializer = Initializer.Default, double leakySlope = 0.01)
     {
