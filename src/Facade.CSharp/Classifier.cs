@@ -94,6 +94,24 @@ public sealed record PipelineOptions
         return h.ToHashCode();
     }
 
+    // ToString() as the compiler writes it, but for HiddenLayers by its contents ("HiddenLayers = [16, 8]", not the
+    // array's type name).
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("HiddenLayers = ").Append(HiddenLayers is null ? "" : "[" + string.Join(", ", HiddenLayers) + "]");
+        builder.Append(", Activation = ").Append(Activation);
+        builder.Append(", Loss = ").Append(Loss);
+        builder.Append(", Scaling = ").Append(Scaling);
+        builder.Append(", Seed = ").Append(Seed);
+        builder.Append(", ValidationFraction = ").Append(ValidationFraction);
+        builder.Append(", Training = ").Append(Training);
+        builder.Append(", Precision = ").Append(Precision);
+        builder.Append(", Dropout = ").Append(Dropout);
+        builder.Append(", Normalization = ").Append(Normalization);
+        builder.Append(", Residual = ").Append(Residual);
+        return true;
+    }
+
     internal FN.FitOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));

@@ -736,5 +736,15 @@ let tests =
                     Expect.isFalse (IO.File.Exists path) "nothing written"
                 finally IO.File.Delete path
             }
+
+            test "PipelineOptions.ToString prints HiddenLayers by its contents, and every property" {
+                // Review: the record's generated ToString printed "HiddenLayers = System.Int32[]".
+                let text = PipelineOptions(HiddenLayers = [| 16; 8 |], Dropout = 0.25).ToString()
+                Expect.stringContains text "PipelineOptions { HiddenLayers = [16, 8], Activation = Tanh, " "the widths"
+                Expect.isFalse (text.Contains "System.Int32") text
+                for p in typeof<PipelineOptions>.GetProperties() do
+                    if p.Name <> "EqualityContract" then Expect.stringContains text (p.Name + " = ") (sprintf "%s is printed" p.Name)
+                Expect.stringContains (PipelineOptions(HiddenLayers = [||]).ToString()) "HiddenLayers = [], " "no hidden layers"
+            }
         ]
     ]
