@@ -746,5 +746,26 @@ let tests =
                     if p.Name <> "EqualityContract" then Expect.stringContains text (p.Name + " = ") (sprintf "%s is printed" p.Name)
                 Expect.stringContains (PipelineOptions(HiddenLayers = [||]).ToString()) "HiddenLayers = [], " "no hidden layers"
             }
+
+            test "GradientChecker.Check and CheckNear refuse a function that returns NaN or an infinity, naming function and the point (F#: f)" {
+                // Review: Check with a function returning NaN gave MaxRelativeError = Infinity, as if the gradient
+                // were wrong. The four-point differences at 0.5 with h = 1e-4 evaluate 0.5 + 1e-4 first (by the formula).
+                let grad = Func<float[], float[]>(fun _ -> [| 1.0 |])
+                expectArg "function" [ "function returned NaN"; "parameter 0 moved from 0.5 to 0.5001" ]
+                    (fun () -> GradientChecker.Check(Func<float[], float>(fun _ -> nan), grad, [| 0.5 |]) |> ignore) |> ignore
+                // Finite at the point, infinite a step to the left: the point named is 0.5 - 1e-4.
+                let leftInfinite = Func<float[], float>(fun t -> if t.[0] < 0.49995 then infinity else t.[0])
+                expectArg "function" [ "function returned Infinity"; "moved from 0.5 to 0.4999" ]
+                    (fun () -> GradientChecker.Check(leftInfinite, grad, [| 0.5 |]) |> ignore) |> ignore
+                expectArg "function" [ "function returned NaN" ]
+                    (fun () -> GradientChecker.CheckNear(Func<float[], float>(fun _ -> nan), grad, [| 0.5 |], 0.1, 3) |> ignore) |> ignore
+                expectArg "f" [ "f returned NaN"; "parameter 0 moved from 0.5 to 0.5001" ]
+                    (fun () -> Functional.NN.GradientCheck.check Functional.NN.GradientCheckOptions.Default (fun _ -> nan) (fun _ -> [| 1.0 |]) [| 0.5 |] |> ignore) |> ignore
+                // The caller's own exception passes unchanged, and a finite function is checked as before: t has derivative 1.
+                let mine = ArgumentException("the caller's own error", "theta")
+                let e = Expect.throwsC (fun () -> GradientChecker.Check(Func<float[], float>(fun _ -> raise mine), grad, [| 0.5 |]) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, mine)) (sprintf "the caller's exception itself, got %O" e)
+                Expect.isLessThan (GradientChecker.Check(Func<float[], float>(fun t -> t.[0]), grad, [| 0.5 |])).MaxRelativeError 1e-10 "f(t) = t"
+            }
         ]
     ]
