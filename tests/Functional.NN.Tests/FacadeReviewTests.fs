@@ -247,10 +247,10 @@ let tests =
                 let huge = Expect.throwsC (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(Schedule = Schedule.Constant 10.0, DivergenceFactor = 1e300)) |> ignore) id :?> TrainingDivergedException
                 Expect.isGreaterThan huge.Step (on :?> TrainingDivergedException).Step "1e300 fires later than 1e4"
                 Expect.isLessThanOrEqual huge.Step off.Step "and no later than infinity"
-                // Out of range: C# names options and the property; F# names the field.
+                // Out of range: C# names the property (the message its path); F# names the field.
                 for bad in [ 0.5; 1.0; -1.0; nan; infinity ] do
-                    expectArg "options" [ "options.DivergenceFactor" ] (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(DivergenceFactor = bad)) |> ignore) |> ignore
-                    expectArg "options" [ "options.Sgd.DivergenceFactor" ] (fun () ->
+                    expectArg "DivergenceFactor" [ "options.DivergenceFactor" ] (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(DivergenceFactor = bad)) |> ignore) |> ignore
+                    expectArg "DivergenceFactor" [ "options.Sgd.DivergenceFactor" ] (fun () ->
                         LinearClassifier.Fit(x, [| 1; 1; -1; 1; -1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(DivergenceFactor = bad))) |> ignore) |> ignore
                     let core = { Functional.NN.Linear.LinearSgdOptions.Default with DivergenceFactor = bad }
                     let xm = Functional.NN.Mat.init 5 2 (fun i j -> x.[i, j])
@@ -420,12 +420,12 @@ let tests =
                 Expect.equal (e :?> ArgumentOutOfRangeException).ParamName "backend" "Predict's parameter"
             }
 
-            test "LinearClassifier.Fit names options.Sgd.BatchSize" {
+            test "LinearClassifier.Fit names BatchSize (ParamName) and options.Sgd.BatchSize (message)" {
                 let x = array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]
-                expectArg "options" [ "options.Sgd.BatchSize" ] (fun () ->
+                expectArg "BatchSize" [ "options.Sgd.BatchSize" ] (fun () ->
                     LinearClassifier.Fit(x, [| 1; -1; 1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(BatchSize = 0))) |> ignore) |> ignore
                 // FitBySgd's options are the LinearSgdOptions themselves.
-                expectArg "options" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
+                expectArg "BatchSize" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
             }
 
             test "Batching.MiniBatch and TrainingOptions.GradientDescent refuse bad values by the core's checks, with the value and the C# parameter" {
