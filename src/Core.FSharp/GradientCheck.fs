@@ -92,22 +92,8 @@ module GradientCheck =
         if not (floor > 0.0) || Double.IsInfinity floor then
             Check.fail "relativeFloor" (sprintf "relativeFloor must be a positive finite number, but is %s." (string floor))
 
-    /// The central-difference gradient of f at theta (theta is not changed). The step at a
-    /// parameter x is h = max(epsilon, 1e4 u |x|), u = 2^-52 the doubles' relative spacing: the
-    /// absolute step epsilon (as PyTorch's gradcheck and SciPy's approx_fprime take it, right for a
-    /// function that bends on a fixed scale: sin(x) at 1e4 keeps 9 digits) until it would span
-    /// fewer than about 1e4 of x's spacings (|x| > 4.5e7 for epsilon = 1e-4; x + 1e-4 is x at
-    /// 1e13), then 1e4 spacings; and each difference is divided by the distance between the points actually evaluated,
-    /// (x + h) - (x - h), not by 2h (x + h rounds to x's spacing). The four-point formula is the
-    /// Richardson combination (4 D(h) - D(2h)) / 3 of such two-point differences D. Raises
-    /// ArgumentException for a theta that is not finite (ParamName "theta"), an epsilon that is not
-    /// positive and finite, or a step that overflows (a parameter near the double range;
-    /// ParamName "epsilon").
-    /// No step suits every function: one whose scale grows with |x| (x^2 / 2 at 4e7, where the
-    /// step spans only 1e4 spacings of x) is checked to about 2e-5 with the default; a larger
-    /// epsilon (a step relative to |x|) checks it better, and a function that bends on a fixed
-    /// scale (sin) worse.
-    let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
+    // The differences of f; with `name`, a value of f that is not finite raises ArgumentException (ParamName `name`).
+    let private differences (name: string option) (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
         checkTheta "theta" theta
         Check.positive "epsilon" epsilon
         let work = Array.copy theta
@@ -116,7 +102,10 @@ module GradientCheck =
             work.[i] <- point
             let v = f (Array.copy work)
             work.[i] <- x
-            v
+            match name with
+            | Some name when not (Double.IsFinite v) ->
+                Check.fail name (sprintf "%s returned %s at the point with parameter %d moved from %s to %s (a central-difference step of %s, the other parameters as given); a gradient is checked where the function is finite within a step of the point: check the function there, or check at another point." name (string v) i (string x) (string point) (string (abs (point - x))))
+            | _ -> v
         // (f(x + h) - f(x - h)) / ((x + h) - (x - h)): the points as rounded, and the distance between them.
         let central i h =
             let x = theta.[i]
@@ -132,6 +121,25 @@ module GradientCheck =
                 // (4 D(h) - D(2h)) / 3 written so that it does not overflow where D does not.
                 let d = central i h
                 d + (d - central i (2.0 * h)) / 3.0)
+
+    /// The central-difference gradient of f at theta (theta is not changed). The step at a
+    /// parameter x is h = max(epsilon, 1e4 u |x|), u = 2^-52 the doubles' relative spacing: the
+    /// absolute step epsilon (as PyTorch's gradcheck and SciPy's approx_fprime take it, right for a
+    /// function that bends on a fixed scale: sin(x) at 1e4 keeps 9 digits) until it would span
+    /// fewer than about 1e4 of x's spacings (|x| > 4.5e7 for epsilon = 1e-4; x + 1e-4 is x at
+    /// 1e13), then 1e4 spacings; and each difference is divided by the distance between the points actually evaluated,
+    /// (x + h) - (x - h), not by 2h (x + h rounds to x's spacing). The four-point formula is the
+    /// Richardson combination (4 D(h) - D(2h)) / 3 of such two-point differences D. Raises
+    /// ArgumentException for a theta that is not finite (ParamName "theta"), an epsilon that is not
+    /// positive and finite, or a step that overflows (a parameter near the double range;
+    /// ParamName "epsilon"), and for a value of f that is not finite (NaN or an infinity, ParamName
+    /// "f", naming the parameter moved and the point): no difference of it is a derivative.
+    /// No step suits every function: one whose scale grows with |x| (x^2 / 2 at 4e7, where the
+    /// step spans only 1e4 spacings of x) is checked to about 2e-5 with the default; a larger
+    /// epsilon (a step relative to |x|) checks it better, and a function that bends on a fixed
+    /// scale (sin) worse.
+    let numericGradientWith (scheme: DifferenceScheme) (epsilon: float) (f: float[] -> float) (theta: float[]) : float[] =
+        differences (Some "f") scheme epsilon f theta
 
     /// The two-point central-difference gradient of f at theta with step max(epsilon, 1e4 u |x|) at
     /// each parameter x (theta is not changed; see numericGradientWith).
@@ -161,7 +169,9 @@ module GradientCheck =
         { MaxAbsoluteError = maxAbs; MaxRelativeError = maxRel; WorstIndex = worst
           Analytic = Array.copy analytic; Numeric = Array.copy numeric }
 
-    /// Checks `gradient` against central differences of `f` at theta.
+    /// Checks `gradient` against central differences of `f` at theta. A value of `f` that is not finite at
+    /// a difference point raises ArgumentException (ParamName "f", naming the point: `numericGradientWith`); a
+    /// gradient entry that is not finite is an error of +infinity in the result (such a gradient never passes).
     let check (options: GradientCheckOptions) (f: float[] -> float) (gradient: float[] -> float[]) (theta: float[]) : GradientCheckResult =
         checkFloor options.RelativeFloor
         Check.positive "epsilon" options.Epsilon
@@ -237,7 +247,7 @@ module GradientCheck =
         let f (t: float[]) =
             let n = Parameters.toNetwork net (Vector<float>.Build.DenseOfArray t)
             Loss.valueUnchecked loss (Network.forwardUnchecked n x).Output y
-        compare options ((Parameters.ofGradients g).ToArray()) (numericGradientWith options.Scheme options.Epsilon f theta)
+        compare options ((Parameters.ofGradients g).ToArray()) (differences None options.Scheme options.Epsilon f theta)
 
     /// Checks a network of any blocks in a mode against central differences over every parameter
     /// and every input value: the analytic vector is the parameters' gradient followed by dL/dX
@@ -268,4 +278,4 @@ module GradientCheck =
             let n = Parameters.toNetwork net (Vector<float>.Build.DenseOfArray (Array.sub t 0 pc))
             let xt = Matrix<float>.Build.DenseOfRowMajor(rows, cols, Array.sub t pc (rows * cols))
             Loss.valueUnchecked loss (Network.forwardIn mode n xt).Output y
-        compare options analytic (numericGradientWith options.Scheme options.Epsilon f start)
+        compare options analytic (differences None options.Scheme options.Epsilon f start)

@@ -94,6 +94,24 @@ public sealed record PipelineOptions
         return h.ToHashCode();
     }
 
+    // ToString() as the compiler writes it, but for HiddenLayers by its contents ("HiddenLayers = [16, 8]", not the
+    // array's type name).
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("HiddenLayers = ").Append(HiddenLayers is null ? "" : "[" + string.Join(", ", HiddenLayers) + "]");
+        builder.Append(", Activation = ").Append(Activation);
+        builder.Append(", Loss = ").Append(Loss);
+        builder.Append(", Scaling = ").Append(Scaling);
+        builder.Append(", Seed = ").Append(Seed);
+        builder.Append(", ValidationFraction = ").Append(ValidationFraction);
+        builder.Append(", Training = ").Append(Training);
+        builder.Append(", Precision = ").Append(Precision);
+        builder.Append(", Dropout = ").Append(Dropout);
+        builder.Append(", Normalization = ").Append(Normalization);
+        builder.Append(", Residual = ").Append(Residual);
+        return true;
+    }
+
     internal FN.FitOptions ToCore()
     {
         ArgumentNullException.ThrowIfNull(HiddenLayers, nameof(HiddenLayers));
@@ -373,12 +391,19 @@ public sealed class Pipeline
     /// <summary>A regressor's predictions for each row, in the target's units.</summary>
     public double[] PredictValues(double[,] x) => Errors.Run(() => FN.PipelineModule.predictValues(Core, Interop.ToMatrix(x, nameof(x)))).Column(0).ToArray();
 
+    // The core's metrics name their own arguments (the predictions and the targets); Evaluate has only the data.
+    private static readonly (string, string)[] EvaluateNames = { ("predicted", "data"), ("actual", "data") };
+    private static readonly (string, string)[] EvaluateWords = { ("of these predictions", "of the model's predictions on data") };
+
     /// <summary>The scores on labelled data whose columns include the model's features (in any order). Load a
     /// classifier's test data with <c>classNames: model.ClassNames</c> so that an unknown class is an error.</summary>
+    /// <exception cref="ArgumentException">A missing column, no target values, a target of the other kind or other
+    /// classes, or a score beyond the double range (targets far from the predictions, e.g. near 1e160: rescale them);
+    /// ParamName "data".</exception>
     public Evaluation Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Evaluation(Errors.Run(() => FN.PipelineModule.evaluate(Core, data.Core)), Core.ClassNames);
+        return new Evaluation(Errors.Run(() => FN.PipelineModule.evaluate(Core, data.Core), EvaluateNames, EvaluateWords), Core.ClassNames);
     }
 
     /// <summary>The model's features taken from a data set by name.</summary>

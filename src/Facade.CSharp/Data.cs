@@ -161,7 +161,8 @@ public sealed class Dataset
     /// categories first, in the model's order, so <see cref="Dataset.Features"/> holds the codes the model's array
     /// methods and predictors read. A category the model does not know comes after them: the array methods refuse its
     /// code; the methods that take the data set refuse it too, or, for a model that encodes unknown categories as
-    /// zeros, encode it so (as <see cref="Pipeline.FeaturesOf(Dataset)"/> does, with the code -1).</summary>
+    /// zeros, encode it so (as <see cref="Pipeline.FeaturesOf(Dataset)"/> does, with the code -1). Rows held in memory as
+    /// CSV text are read the same way by <see cref="ParseCsvForPrediction"/>.</summary>
     /// <param name="path">The file.</param>
     /// <param name="model">The model whose feature columns are read.</param>
     /// <param name="format">The separator, quote and header, or null to detect them.</param>
@@ -174,6 +175,30 @@ public sealed class Dataset
         ArgumentNullException.ThrowIfNull(model);
         var options = Options(null, TargetKind.Auto, null, null, false, format);
         return new(CsvErrors(() => FN.PipelineModule.loadCsvFeatures(model.Core, options, path), ModelNames, []));
+    }
+
+    /// <summary>Parses CSV text of rows to predict with a trained model, as <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>
+    /// reads a file (the same columns, rules and errors): for rows held in memory, such as one row typed in, with
+    /// text columns. The model says which columns are features and which are text, so a text holding only the feature
+    /// columns (<c>"a,color\n1,red\n"</c>) reads them all, where <see cref="ParseCsv"/> would take its last column
+    /// for the target; a target column, when the text has one, is not read.</summary>
+    /// <param name="text">The CSV text, with a header row (unless the format says otherwise).</param>
+    /// <param name="model">The model whose feature columns are read.</param>
+    /// <param name="format">The separator, quote and header, or null to detect them.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> or <paramref name="model"/> is null.</exception>
+    /// <exception cref="DataFormatException">As for <see cref="LoadCsvForPrediction(string, Pipeline, CsvFormat?)"/>: a
+    /// ragged row, a missing feature column, a bad or (for a model without imputation) missing feature value; the message
+    /// names the line, the column and the text.</exception>
+    /// <example><code>
+    /// var rows = Dataset.ParseCsvForPrediction("size,color\n2.5,red\n", model);
+    /// string[] classes = model.PredictClassNames(rows);
+    /// </code></example>
+    public static Dataset ParseCsvForPrediction(string text, Pipeline model, CsvFormat? format = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(model);
+        var options = Options(null, TargetKind.Auto, null, null, false, format);
+        return new(CsvErrors(() => FN.PipelineModule.loadCsvFeaturesText(model.Core, options, text), ModelNames, []));
     }
 
     /// <summary>Loads a CSV file to score a linear model: the model's features (by name, as numbers: a column of text

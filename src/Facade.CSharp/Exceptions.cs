@@ -115,6 +115,8 @@ internal static class Errors
         ("use predictClasses", "use PredictClasses"),
         ("options.HiddenLayers", "HiddenLayers"),
         ("Ridge.fit", "LinearRegression.FitRidge"),
+        // Dataset.SaveCsv refusing data whose every cell would be quoted: the writer of fields is Dataset.FormatCsv.
+        ("or save the columns with Csv.format.", "or save the columns with Dataset.FormatCsv."),
         // The rank tolerance of least squares: the C# members use the default (LeastSquaresOptions is the F# core's).
         ("; or, if the column is wanted, lower the tolerance (LeastSquaresOptions.RankTolerance, or the rankTolerance argument of PolynomialRegression.fit).",
          " (the C# members use the default tolerance, 1e-10, and have no option to lower it)."),

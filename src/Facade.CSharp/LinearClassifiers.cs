@@ -20,16 +20,17 @@ public static class LinearClassifier
 {
     /// <summary>Trains a classifier by minibatch SGD on a margin loss from zero weights.</summary>
     /// <exception cref="ArgumentException">A label other than -1 or +1, bad shapes, or an option out of range (a loss
-    /// that is not a margin loss, bad SGD options: ParamName "options", the property named in the message).</exception>
+    /// that is not a margin loss, bad SGD options: ParamName the property, e.g. "Loss" or "BatchSize", as for
+    /// <see cref="TrainingOptions"/>; the message names it with its path, options.Sgd.BatchSize).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>
     public static LinearFitResult Fit(double[,] x, int[] labels, LinearClassifierOptions? options = null)
     {
         var o = options ?? new LinearClassifierOptions();
-        LinearInterop.Option(o.Loss is Loss.Hinge or Loss.SquaredHinge or Loss.Logistic, nameof(options),
+        LinearInterop.Option(o.Loss is Loss.Hinge or Loss.SquaredHinge or Loss.Logistic, nameof(LinearClassifierOptions.Loss),
             $"options.Loss is {o.Loss}, which is not a margin loss; a linear classifier on labels -1, +1 takes Hinge, SquaredHinge or Logistic.");
-        LinearInterop.Option(o.Sgd is not null, nameof(options), "options.Sgd must not be null.");
-        o.Sgd!.Validate(nameof(options), "options.Sgd");
+        LinearInterop.Option(o.Sgd is not null, nameof(LinearClassifierOptions.Sgd), "options.Sgd must not be null.");
+        o.Sgd!.Validate("options.Sgd");
         var core = new FL.ClassifierOptions(o.Loss.ToCore(), o.Sgd.ToCore(), o.FitIntercept);
         var xm = Interop.ToMatrix(x, nameof(x));
         var l = LinearInterop.NotNull(labels, nameof(labels));

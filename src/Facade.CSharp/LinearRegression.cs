@@ -25,16 +25,16 @@ public sealed class LinearGradientDescentOptions
     /// <summary>Fit an intercept (default true).</summary>
     public bool FitIntercept { get; init; } = true;
 
-    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message)
-    /// for a property out of range.</summary>
-    internal void Validate(string paramName)
+    /// <summary>Throws ArgumentException (ParamName the property, as <see cref="TrainingOptions"/> names its own; the
+    /// message names it as <paramref name="path"/>.Property, e.g. "options.LearningRate") for a property out of range.</summary>
+    internal void Validate(string path)
     {
         if (LearningRate is double eta)
-            LinearInterop.Option(eta > 0 && double.IsFinite(eta), paramName, $"{paramName}.LearningRate must be a positive finite number (or null for 1/L), but is {eta}.");
-        LinearInterop.Option(MaxSteps >= 0, paramName, $"{paramName}.MaxSteps must not be negative, but is {MaxSteps}.");
-        LinearInterop.Option(GradientTolerance > 0 && double.IsFinite(GradientTolerance), paramName, $"{paramName}.GradientTolerance must be a positive finite number, but is {GradientTolerance}.");
-        LinearInterop.Option(Lambda >= 0 && double.IsFinite(Lambda), paramName, $"{paramName}.Lambda must be a finite number >= 0, but is {Lambda}.");
-        LinearInterop.Option(Enum.IsDefined(RidgeForm), paramName, $"{paramName}.RidgeForm is {(int)RidgeForm}, which is not a RidgeForm.");
+            LinearInterop.Option(eta > 0 && double.IsFinite(eta), nameof(LearningRate), $"{path}.LearningRate must be a positive finite number (or null for 1/L), but is {eta}.");
+        LinearInterop.Option(MaxSteps >= 0, nameof(MaxSteps), $"{path}.MaxSteps must not be negative, but is {MaxSteps}.");
+        LinearInterop.Option(GradientTolerance > 0 && double.IsFinite(GradientTolerance), nameof(GradientTolerance), $"{path}.GradientTolerance must be a positive finite number, but is {GradientTolerance}.");
+        LinearInterop.Option(Lambda >= 0 && double.IsFinite(Lambda), nameof(Lambda), $"{path}.Lambda must be a finite number >= 0, but is {Lambda}.");
+        LinearInterop.Option(Enum.IsDefined(RidgeForm), nameof(RidgeForm), $"{path}.RidgeForm is {(int)RidgeForm}, which is not a RidgeForm.");
     }
 }
 
@@ -65,18 +65,17 @@ public sealed class LinearSgdOptions
     /// must be a finite number above 1.</summary>
     public double DivergenceFactor { get; init; } = FL.LinearSgdOptions.Default.DivergenceFactor;
 
-    /// <summary>Throws ArgumentException (ParamName <paramref name="paramName"/>, the property named in the message as
-    /// <paramref name="path"/>.Property, path defaulting to the parameter: "options.Sgd.BatchSize" for the options of
-    /// a classifier) for a property out of range.</summary>
-    internal void Validate(string paramName, string? path = null)
+    /// <summary>Throws ArgumentException (ParamName the property, as <see cref="TrainingOptions"/> names its own; the
+    /// message names it as <paramref name="path"/>.Property: "options.BatchSize" for FitBySgd's options,
+    /// "options.Sgd.BatchSize" for a classifier's) for a property out of range.</summary>
+    internal void Validate(string path)
     {
-        var p = path ?? paramName;
-        LinearInterop.Option(Schedule is not null, paramName, $"{p}.Schedule must not be null.");
-        LinearInterop.Option(BatchSize >= 1, paramName, $"{p}.BatchSize must be at least 1, but is {BatchSize}.");
-        LinearInterop.Option(Epochs >= 0, paramName, $"{p}.Epochs must not be negative, but is {Epochs}.");
-        LinearInterop.Option(StepTolerance >= 0 && double.IsFinite(StepTolerance), paramName, $"{p}.StepTolerance must be a finite number >= 0, but is {StepTolerance}.");
-        LinearInterop.Option(DivergenceFactor == 0 || DivergenceFactor > 1 && double.IsFinite(DivergenceFactor), paramName,
-            $"{p}.DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose cost is falling), but is {DivergenceFactor}.");
+        LinearInterop.Option(Schedule is not null, nameof(Schedule), $"{path}.Schedule must not be null.");
+        LinearInterop.Option(BatchSize >= 1, nameof(BatchSize), $"{path}.BatchSize must be at least 1, but is {BatchSize}.");
+        LinearInterop.Option(Epochs >= 0, nameof(Epochs), $"{path}.Epochs must not be negative, but is {Epochs}.");
+        LinearInterop.Option(StepTolerance >= 0 && double.IsFinite(StepTolerance), nameof(StepTolerance), $"{path}.StepTolerance must be a finite number >= 0, but is {StepTolerance}.");
+        LinearInterop.Option(DivergenceFactor == 0 || DivergenceFactor > 1 && double.IsFinite(DivergenceFactor), nameof(DivergenceFactor),
+            $"{path}.DivergenceFactor must be 0 (off) or a finite number above 1 (a factor of at most 1 would stop training whose cost is falling), but is {DivergenceFactor}.");
     }
 
     internal FL.LinearSgdOptions ToCore() => new(Schedule.Core, BatchSize, Epochs, StepTolerance, Seed, DivergenceFactor);
@@ -117,8 +116,8 @@ public static class LinearRegression
         new(Errors.Run(() => FL.Ridge.fitLikeScikitLearn(alpha, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 
     /// <summary>Gradient descent from W = 0 on the least-squares (Lambda = 0) or ridge cost.</summary>
-    /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName "options", the property
-    /// named in the message); targets so large that the cost at W = 0, ||y||^2 / (2n), overflows (ParamName "y": rescale
+    /// <exception cref="ArgumentException">Bad data, or an option out of range (ParamName the property, e.g.
+    /// "LearningRate"; the message names it, options.LearningRate); targets so large that the cost at W = 0, ||y||^2 / (2n), overflows (ParamName "y": rescale
     /// the data, or use <see cref="Fit(double[,], double[], bool, string[])"/>).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) A fixed learning rate above 2/L, or, with
     /// the automatic rate, data too large for the products (the message says which); LastGood is the last finite
@@ -129,7 +128,7 @@ public static class LinearRegression
         o.Validate(nameof(options));
         var gd = FL.LinearGradientDescentOptions.Default.WithMaxSteps(o.MaxSteps).WithGradientTolerance(o.GradientTolerance);
         if (o.LearningRate is double eta) gd = gd.WithLearningRate(eta);
-        var cost = new FL.LinearCost(o.Lambda, o.RidgeForm.ToCore(nameof(options)) == FL.RidgeForm.PenalizeAll, o.FitIntercept);
+        var cost = new FL.LinearCost(o.Lambda, o.RidgeForm.ToCore(nameof(LinearGradientDescentOptions.RidgeForm)) == FL.RidgeForm.PenalizeAll, o.FitIntercept);
         var xm = Interop.ToMatrix(x, nameof(x));
         var ym = LinearInterop.Column(y, nameof(y));
         return Interop.Diverging(() => new LinearFitResult(FL.LinearGradientDescent.fit(gd, cost, xm, ym)), LinearInterop.LastGood);
@@ -139,7 +138,7 @@ public static class LinearRegression
     /// <paramref name="form"/> as in ridge), on the trainer (its minibatches without replacement, schedule and
     /// max-norm step rule).</summary>
     /// <exception cref="ArgumentException">Bad data or lambda, an invalid form, or an option out of range
-    /// (ParamName "options", the property named in the message); targets so large that the cost at W = 0 overflows
+    /// (ParamName the property, e.g. "BatchSize"; the message names it, options.BatchSize); targets so large that the cost at W = 0 overflows
     /// (ParamName "y", before any step).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">(TModel is LinearModel) The weights blew up; LastGood is the last finite
     /// <see cref="LinearModel"/>.</exception>

@@ -305,13 +305,21 @@ public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBui
         return (TSelf)this;
     }
 
-    /// <summary>Adds a dense layer of <paramref name="units"/> outputs: s(X W + 1 b).</summary>
+    /// <summary>Adds a dense layer of <paramref name="units"/> outputs: s(X W + 1 b), with s ReLU unless
+    /// <paramref name="activation"/> says otherwise.</summary>
     /// <param name="units">The layer's width.</param>
-    /// <param name="activation">Its activation.</param>
+    /// <param name="activation">Its activation (default <see cref="FunctionalNN.Activation.ReLU"/>, for hidden layers; Keras'
+    /// Dense defaults to linear instead).</param>
     /// <param name="bias">Whether it adds a bias row.</param>
     /// <param name="initializer">How its weights are drawn.</param>
     /// <param name="leakySlope">The slope for z &lt; 0 of a leaky ReLU.</param>
     /// <exception cref="ArgumentOutOfRangeException">units is not positive, or the layer would need more weights than an array holds.</exception>
+    /// <remarks>The default suits a hidden layer. An output layer usually wants another activation, given explicitly:
+    /// <see cref="FunctionalNN.Activation.Identity"/> for a regression or for logits (<see cref="Loss.SoftmaxCrossEntropy"/>,
+    /// <see cref="Loss.BinaryCrossEntropyWithLogits"/> and the margin losses take raw scores), or
+    /// <see cref="FunctionalNN.Activation.Sigmoid"/> for <see cref="Loss.BinaryCrossEntropy"/>. With the default, an output
+    /// layer is ReLU and can give no negative value: <c>.Dense(16).Dense(3)</c> ends in a ReLU layer; write
+    /// <c>.Dense(16).Dense(3, Activation.Identity)</c>.</remarks>
     public TSelf Dense(int units, Activation activation = FunctionalNN.Activation.ReLU, bool bias = true,
         Initializer initializer = Initializer.Default, double leakySlope = 0.01)
     {
@@ -481,6 +489,11 @@ public static class GradientChecker
     /// points as rounded.</param>
     /// <param name="relativeFloor">Entries smaller than this are compared relative to it: an absolute floor, so scale a
     /// function far below 1 to order 1 before checking it (or give a smaller floor).</param>
+    /// <returns>The comparison; a gradient entry that is NaN or infinite is an error of +infinity (it never passes).</returns>
+    /// <exception cref="ArgumentException">A parameter that is not finite (ParamName "parameters"), epsilon or relativeFloor
+    /// out of range (named), a gradient of the wrong length (ParamName "gradient"), or <paramref name="function"/> returning
+    /// NaN or an infinity at a point of the differences (ParamName "function"; the message names the parameter moved and
+    /// the point): no difference of such a value is a derivative.</exception>
     public static GradientCheckResult Check(Func<double[], double> function, Func<double[], double[]> gradient, double[] parameters,
         double epsilon = 1e-4, double relativeFloor = 1e-4)
     {
@@ -490,10 +503,15 @@ public static class GradientChecker
         for (var i = 0; i < parameters.Length; i++)
             if (!double.IsFinite(parameters[i]))
                 throw new ArgumentException($"parameters[{i}] is {parameters[i]}; a gradient is checked at finite parameters.", nameof(parameters));
-        var f = FuncConvert.FromFunc(function);
-        var g = FuncConvert.FromFunc(gradient);
-        return new GradientCheckResult(FN.GradientCheck.check(new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor), f, g, parameters));
+        // The caller's functions run inside the core: what they throw comes through as they threw it.
+        var f = FuncConvert.FromFunc<double[], double>(t => Errors.Caller(() => function(t)));
+        var g = FuncConvert.FromFunc<double[], double[]>(t => Errors.Caller(() => gradient(t)));
+        var options = new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor);
+        return new GradientCheckResult(Errors.Run(() => FN.GradientCheck.check(options, f, g, parameters), FunctionNames));
     }
+
+    // The core names the function f and the point theta.
+    private static readonly (string, string)[] FunctionNames = { ("f", "function"), ("theta", "parameters") };
 
     /// <summary>The property-based check: <see cref="Check"/> at <paramref name="center"/> and at
     /// <paramref name="cases"/> - 1 random points center + radius u, u uniform in [-1, 1] per parameter, drawn from the
@@ -511,8 +529,9 @@ public static class GradientChecker
     /// <param name="epsilon">The central-difference step, as in <see cref="Check"/>.</param>
     /// <param name="relativeFloor">Entries smaller than this are compared relative to it: an absolute floor, so scale a
     /// function far below 1 to order 1 before checking it (or give a smaller floor).</param>
-    /// <exception cref="ArgumentException">A parameter out of range (named), a centre that is not finite, or a point that
-    /// overflows (named <paramref name="radius"/>).</exception>
+    /// <exception cref="ArgumentException">A parameter out of range (named), a centre that is not finite, a point that
+    /// overflows (named <paramref name="radius"/>), or <paramref name="function"/> returning NaN or an infinity at a point
+    /// of the differences (ParamName "function"), as for <see cref="Check"/>.</exception>
     public static GradientPropertyResult CheckNear(Func<double[], double> function, Func<double[], double[]> gradient, double[] center,
         double radius, int cases = 100, double tolerance = 1e-6, long seed = 0, double epsilon = 1e-4, double relativeFloor = 1e-4)
     {
@@ -523,7 +542,7 @@ public static class GradientChecker
         var f = FuncConvert.FromFunc<double[], double>(t => Errors.Caller(() => function(t)));
         var g = FuncConvert.FromFunc<double[], double[]>(t => Errors.Caller(() => gradient(t)));
         var options = new FN.GradientCheckOptions(epsilon, FN.DifferenceScheme.FourPoint, relativeFloor);
-        return new GradientPropertyResult(Errors.Run(() => FN.GradientCheck.checkNear(options, tolerance, cases, radius, seed, f, g, center)));
+        return new GradientPropertyResult(Errors.Run(() => FN.GradientCheck.checkNear(options, tolerance, cases, radius, seed, f, g, center), FunctionNames));
     }
 }
 

@@ -277,7 +277,9 @@ public sealed record TrainingOptions
 
     /// <summary>Stop at the end of an epoch whose training loss is at or below this (default null: off). A value must be
     /// finite: NaN or an infinity is refused when training starts (ArgumentException, ParamName "TargetLoss"); null, not
-    /// NaN, turns the rule off.</summary>
+    /// NaN, turns the rule off. A negative value is accepted, for <see cref="Trainer.TrainVector"/>, whose objective may
+    /// be negative; the built-in losses (<see cref="Trainer.Train"/>, <see cref="Pipeline.Fit"/>) are never negative, so
+    /// there a negative TargetLoss never stops training (0 stops only at a loss of exactly 0).</summary>
     public double? TargetLoss { get; init; } = double.IsNaN(D.TargetLoss) ? null : D.TargetLoss;
 
     /// <summary>The plateau stop: epochs in a row without an improvement of <see cref="EarlyStoppingMinDelta"/>

@@ -247,10 +247,10 @@ let tests =
                 let huge = Expect.throwsC (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(Schedule = Schedule.Constant 10.0, DivergenceFactor = 1e300)) |> ignore) id :?> TrainingDivergedException
                 Expect.isGreaterThan huge.Step (on :?> TrainingDivergedException).Step "1e300 fires later than 1e4"
                 Expect.isLessThanOrEqual huge.Step off.Step "and no later than infinity"
-                // Out of range: C# names options and the property; F# names the field.
+                // Out of range: C# names the property (the message its path); F# names the field.
                 for bad in [ 0.5; 1.0; -1.0; nan; infinity ] do
-                    expectArg "options" [ "options.DivergenceFactor" ] (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(DivergenceFactor = bad)) |> ignore) |> ignore
-                    expectArg "options" [ "options.Sgd.DivergenceFactor" ] (fun () ->
+                    expectArg "DivergenceFactor" [ "options.DivergenceFactor" ] (fun () -> LinearRegression.FitBySgd(x, y, LinearSgdOptions(DivergenceFactor = bad)) |> ignore) |> ignore
+                    expectArg "DivergenceFactor" [ "options.Sgd.DivergenceFactor" ] (fun () ->
                         LinearClassifier.Fit(x, [| 1; 1; -1; 1; -1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(DivergenceFactor = bad))) |> ignore) |> ignore
                     let core = { Functional.NN.Linear.LinearSgdOptions.Default with DivergenceFactor = bad }
                     let xm = Functional.NN.Mat.init 5 2 (fun i j -> x.[i, j])
@@ -420,12 +420,12 @@ let tests =
                 Expect.equal (e :?> ArgumentOutOfRangeException).ParamName "backend" "Predict's parameter"
             }
 
-            test "LinearClassifier.Fit names options.Sgd.BatchSize" {
+            test "LinearClassifier.Fit names BatchSize (ParamName) and options.Sgd.BatchSize (message)" {
                 let x = array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ]
-                expectArg "options" [ "options.Sgd.BatchSize" ] (fun () ->
+                expectArg "BatchSize" [ "options.Sgd.BatchSize" ] (fun () ->
                     LinearClassifier.Fit(x, [| 1; -1; 1 |], LinearClassifierOptions(Sgd = LinearSgdOptions(BatchSize = 0))) |> ignore) |> ignore
                 // FitBySgd's options are the LinearSgdOptions themselves.
-                expectArg "options" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
+                expectArg "BatchSize" [ "options.BatchSize" ] (fun () -> LinearRegression.FitBySgd(x, [| 1.0; 2.0; 3.0 |], LinearSgdOptions(BatchSize = 0)) |> ignore) |> ignore
             }
 
             test "Batching.MiniBatch and TrainingOptions.GradientDescent refuse bad values by the core's checks, with the value and the C# parameter" {
@@ -656,4 +656,116 @@ let tests =
                 Expect.equal (untrained.GetType(), untrained.Message) (fit.GetType(), fit.Message) (sprintf "%s: the same error" name)
                 Expect.equal (untrained :?> ArgumentException).ParamName (fit :?> ArgumentException).ParamName (sprintf "%s: the same ParamName" name)
         }
+
+        testList "a second review of the facade (2026-12-07)" [
+            test "Pipeline.Evaluate names data, not the metrics' predicted, for a score beyond the double range" {
+                // Review: Evaluate threw ParamName "predicted", a parameter of the core's metrics. The commute
+                // targets (15 .. 45 minutes) times 1e160 against a model trained on minutes (predictions of tens):
+                // each squared error is about (2.5e161)^2 = 6e322, beyond the double range (1.8e308), by hand.
+                let commute = Dataset.Embedded("commute")
+                let model = Pipeline.Fit(commute, PipelineOptions(Training = TrainingOptions(MaxEpochs = 3))).Model
+                let huge = Dataset.FromArrays(commute.Features, commute.Values |> Array.map (fun v -> v * 1e160), commute.FeatureNames, commute.TargetName)
+                let e = expectArg "data" [ "The mean squared error of the model's predictions on data is larger than the largest double"; "rescale" ] (fun () -> model.Evaluate huge |> ignore)
+                Expect.equal (e.GetType()) typeof<ArgumentException> "an ArgumentException"
+                Expect.isFalse (e.Message.Contains "predicted") (sprintf "no core parameter in the message: %s" e.Message)
+            }
+
+            test "a regression target whose standard deviation passes 1.34e152 is refused before training (F# and C#); below it the losses are finite" {
+                // Review: targets of 1e154 and more fitted, reporting TrainLoss and every History loss as
+                // infinity (the loss on the standardised target times s^2 overflows). The limit is
+                // sqrt(Double.MaxValue / 1e4) = sqrt(1.7976931348623157e308) / 100 = 1.3407807929942596e152.
+                Expect.floatClose Accuracy.high Functional.NN.PipelineFit.maxTargetScale 1.3407807929942596e152 "the limit, by hand"
+                // y = i * k for i = 0 .. 9: mean 4.5 k, population standard deviation sqrt(8.25) k = 2.872 k (by hand).
+                let x = Array2D.init 10 1 (fun i _ -> float i / 10.0)
+                let ys (k: float) = Array.init 10 (fun i -> float i * k)
+                let fsharpFit (k: float) (hooks: Functional.NN.TrainingHooks) =
+                    let data = Functional.NN.Dataset.ofValues [| "x" |] "y" x (ys k)
+                    Functional.NN.PipelineFit.fitWith hooks (Functional.NN.FitOptions.Default.WithEpochs 3) data
+                for k, s, power in [ 1e152, "2.87", 153; 1e160, "2.87", 161 ] do
+                    // s = 2.87e152 and 2.87e160: above the limit. The largest value is y[9] = 9k, at row index 9.
+                    let mutable epochs = 0
+                    let hooks = { Functional.NN.TrainingHooks.None with OnEpoch = fun _ -> epochs <- epochs + 1 }
+                    let fragments = [ "The target 'y' is too large to fit"; sprintf "its values reach %s (at row index 9)" (string (9.0 * k)); "standard deviation s is " + s
+                                      "1.34E+152"; sprintf "divide it by 1e%d" power ]
+                    expectArg "data" fragments (fun () -> fsharpFit k hooks |> ignore) |> ignore
+                    Expect.equal epochs 0 (sprintf "k = %g: no epoch ran (F#)" k)
+                    let progress = { new IProgress<EpochRecord> with member _.Report _ = epochs <- epochs + 1 }
+                    expectArg "data" fragments (fun () ->
+                        Pipeline.Fit(Dataset.FromArrays(x, ys k, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)), progress) |> ignore) |> ignore
+                    Expect.equal epochs 0 (sprintf "k = %g: no epoch ran (C#)" k)
+                // s = 2.87e151 is below the limit: the fit runs and every loss it reports is finite.
+                let r = fsharpFit 1e151 Functional.NN.TrainingHooks.None
+                Expect.isTrue (Double.IsFinite r.TrainLoss && r.History |> Array.forall (fun e -> Double.IsFinite e.TrainLoss)) (sprintf "finite losses: %A" r.TrainLosses)
+                let c = Pipeline.Fit(Dataset.FromArrays(x, ys 1e151, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)))
+                Expect.isTrue (Double.IsFinite c.TrainLoss && c.History |> Seq.forall (fun e -> Double.IsFinite e.TrainLoss)) "finite losses (C#)"
+            }
+
+            test "Dataset.ParseCsvForPrediction reads rows with a text column for a model, as LoadCsvForPrediction reads them from a file" {
+                // Review: one in-memory row with a text column could not be predicted: ParseCsv("a,color\n1,red\n")
+                // took color for the target. Expected: what LoadCsvForPrediction reads from the same text in a file.
+                let train = Dataset.ParseCsv("a,color,y\n1,red,p\n2,blue,q\n3,red,p\n4,blue,q\n1.5,red,p\n2.5,blue,q\n", "y")
+                let model = Pipeline.Fit(train, PipelineOptions(Training = TrainingOptions(MaxEpochs = 20))).Model
+                let path = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-predict-" + Guid.NewGuid().ToString("N") + ".csv")
+                try
+                    for text in [ "a,color\n1,red\n"; "color,a\nblue,3.5\nred,0.5\n"; "a,color,y\n2,red,\n4,blue,never-seen\n" ] do
+                        IO.File.WriteAllText(path, text)
+                        let fromText = Dataset.ParseCsvForPrediction(text, model)
+                        let fromFile = Dataset.LoadCsvForPrediction(path, model)
+                        Expect.equal fromText.Features fromFile.Features (sprintf "%A: the same features" text)
+                        Expect.equal fromText.FeatureNames [| "a"; "color" |] "the model's feature columns"
+                        Expect.equal (model.PredictClassNames fromText) (model.PredictClassNames fromFile) (sprintf "%A: the same classes" text)
+                        Expect.equal fromText.SampleCount (text.Split('\n').Length - 2) "one row per data row"
+                    // Errors as for the file: a missing feature column.
+                    IO.File.WriteAllText(path, "a\n1\n")
+                    let fileError = Expect.throwsC (fun () -> Dataset.LoadCsvForPrediction(path, model) |> ignore) id
+                    let textError = Expect.throwsC (fun () -> Dataset.ParseCsvForPrediction("a\n1\n", model) |> ignore) id
+                    Expect.equal (textError.GetType(), textError.Message) (fileError.GetType(), fileError.Message) "the same error"
+                    Expect.isTrue (textError :? DataFormatException) (sprintf "DataFormatException, got %O" textError)
+                finally IO.File.Delete path
+                Expect.throwsT<ArgumentNullException> (fun () -> Dataset.ParseCsvForPrediction(null, model) |> ignore) "null text"
+            }
+
+            test "Dataset.SaveCsv of data whose every cell would be quoted points to Dataset.FormatCsv, not the F# Csv.format" {
+                // A text column of numeric-looking categories and numeric class names: every cell would be quoted
+                // (Csv.ofDataset's rule), so the save is refused; the message named the F# function.
+                let data = Dataset.ParseCsv("c,y\n007,1\n010,2\n", "y", TargetKind.Classification, format = CsvFormat(TextColumns = [| "c" |]))
+                let path = IO.Path.Combine(IO.Path.GetTempPath(), "fnn-save-" + Guid.NewGuid().ToString("N") + ".csv")
+                try
+                    let e = expectArg "data" [ "Every cell of the CSV text would be in quotes"; "or save the columns with Dataset.FormatCsv." ] (fun () -> data.SaveCsv path)
+                    Expect.isFalse (e.Message.Contains "Csv.format") (sprintf "no F# name: %s" e.Message)
+                    Expect.isFalse (IO.File.Exists path) "nothing written"
+                finally IO.File.Delete path
+            }
+
+            test "PipelineOptions.ToString prints HiddenLayers by its contents, and every property" {
+                // Review: the record's generated ToString printed "HiddenLayers = System.Int32[]".
+                let text = PipelineOptions(HiddenLayers = [| 16; 8 |], Dropout = 0.25).ToString()
+                Expect.stringContains text "PipelineOptions { HiddenLayers = [16, 8], Activation = Tanh, " "the widths"
+                Expect.isFalse (text.Contains "System.Int32") text
+                for p in typeof<PipelineOptions>.GetProperties() do
+                    if p.Name <> "EqualityContract" then Expect.stringContains text (p.Name + " = ") (sprintf "%s is printed" p.Name)
+                Expect.stringContains (PipelineOptions(HiddenLayers = [||]).ToString()) "HiddenLayers = [], " "no hidden layers"
+            }
+
+            test "GradientChecker.Check and CheckNear refuse a function that returns NaN or an infinity, naming function and the point (F#: f)" {
+                // Review: Check with a function returning NaN gave MaxRelativeError = Infinity, as if the gradient
+                // were wrong. The four-point differences at 0.5 with h = 1e-4 evaluate 0.5 + 1e-4 first (by the formula).
+                let grad = Func<float[], float[]>(fun _ -> [| 1.0 |])
+                expectArg "function" [ "function returned NaN"; "parameter 0 moved from 0.5 to 0.5001" ]
+                    (fun () -> GradientChecker.Check(Func<float[], float>(fun _ -> nan), grad, [| 0.5 |]) |> ignore) |> ignore
+                // Finite at the point, infinite a step to the left: the point named is 0.5 - 1e-4.
+                let leftInfinite = Func<float[], float>(fun t -> if t.[0] < 0.49995 then infinity else t.[0])
+                expectArg "function" [ "function returned Infinity"; "moved from 0.5 to 0.4999" ]
+                    (fun () -> GradientChecker.Check(leftInfinite, grad, [| 0.5 |]) |> ignore) |> ignore
+                expectArg "function" [ "function returned NaN" ]
+                    (fun () -> GradientChecker.CheckNear(Func<float[], float>(fun _ -> nan), grad, [| 0.5 |], 0.1, 3) |> ignore) |> ignore
+                expectArg "f" [ "f returned NaN"; "parameter 0 moved from 0.5 to 0.5001" ]
+                    (fun () -> Functional.NN.GradientCheck.check Functional.NN.GradientCheckOptions.Default (fun _ -> nan) (fun _ -> [| 1.0 |]) [| 0.5 |] |> ignore) |> ignore
+                // The caller's own exception passes unchanged, and a finite function is checked as before: t has derivative 1.
+                let mine = ArgumentException("the caller's own error", "theta")
+                let e = Expect.throwsC (fun () -> GradientChecker.Check(Func<float[], float>(fun _ -> raise mine), grad, [| 0.5 |]) |> ignore) id
+                Expect.isTrue (obj.ReferenceEquals(e, mine)) (sprintf "the caller's exception itself, got %O" e)
+                Expect.isLessThan (GradientChecker.Check(Func<float[], float>(fun t -> t.[0]), grad, [| 0.5 |])).MaxRelativeError 1e-10 "f(t) = t"
+            }
+        ]
     ]

@@ -657,12 +657,13 @@ let tests =
                     Expect.equal (e :?> ArgumentException).ParamName "y" "ParamName"
                     Expect.stringContains e.Message "4x1" "y's shape"
                     Expect.stringContains e.Message "5x2" "x's shape"
-            testCase "bad options are ArgumentException with ParamName options and the property in the message" <| fun () ->
+            testCase "bad options are ArgumentException with ParamName the property (as TrainingOptions') and the property in the message" <| fun () ->
                 let check (property: string) (f: unit -> 'a) =
                     match Expect.throwsC (fun () -> f () |> ignore) id with
                     | :? ArgumentException as e ->
-                        Expect.equal e.ParamName "options" (sprintf "%s: ParamName (%s)" property e.Message)
-                        Expect.stringContains e.Message property "the property"
+                        Expect.equal e.ParamName property (sprintf "%s: ParamName (%s)" property e.Message)
+                        Expect.stringContains e.Message ("options.") "the options"
+                        Expect.stringContains e.Message ("." + property + " ") "the property, with its path (options.Sgd.BatchSize)"
                     | e -> failtestf "%s: expected ArgumentException, got %O" property e
                 check "LearningRate" (fun () -> FunctionalNN.LinearRegression.FitByGradientDescent(commuteX, commuteY, FunctionalNN.LinearGradientDescentOptions(LearningRate = -1.0)))
                 check "MaxSteps" (fun () -> FunctionalNN.LinearRegression.FitByGradientDescent(commuteX, commuteY, FunctionalNN.LinearGradientDescentOptions(MaxSteps = -1)))

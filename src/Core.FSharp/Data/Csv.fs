@@ -958,6 +958,11 @@ module Csv =
         checkOptions options
         loadWith false false options (readText path)
 
+    /// `featuresOf` of CSV text, as `loadFeatures` reads a file (as `loadText` is `load` of text).
+    let loadFeaturesText (options: CsvOptions) (text: string) : Dataset =
+        checkOptions options
+        loadWith false false options text
+
     /// `loadFeatures` for a model that reads numbers only (a linear model): the first bad feature cell
     /// (row by row, in the order of the features), a present one that is not a finite number or, under
     /// MissingPolicy.Error, a missing one, is a DataFormatException naming its line, its column and its

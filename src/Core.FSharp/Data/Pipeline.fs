@@ -266,6 +266,13 @@ module Pipeline =
         let options = csvOptions pipeline format
         Csv.loadFeatures options path |> forPipeline pipeline options
 
+    /// `loadCsvFeatures` of CSV text (Csv.loadFeaturesText): the same columns, rules and errors, for
+    /// rows held in memory (one row typed in, a request's body). Raises ArgumentNullException for a
+    /// null text (ParamName "text").
+    let loadCsvFeaturesText (pipeline: Pipeline) (format: CsvOptions) (text: string) : Dataset =
+        let options = csvOptions pipeline format
+        Csv.loadFeaturesText options text |> forPipeline pipeline options
+
     /// The targets a network is trained on: the one-hot classes (+1/-1 instead of 1/0 for the
     /// margin losses, one-vs-rest), the 0/1 column for one binary output, or the regression
     /// values through the target scaler.

@@ -245,6 +245,29 @@ module PipelineFit =
                 ValidationLoss = r.ValidationLoss |> Option.map (fun v -> v * f)
                 ValidationMetric = r.ValidationMetric |> Option.map (fun m -> m * s) }
 
+    /// The largest standard deviation s of a regression target that a fit takes, sqrt(Double.MaxValue / 1e4),
+    /// about 1.34e152. A regressor's losses are reported in the target's units, the loss on the standardised
+    /// target times s^2 (`lossScale`); that loss starts near 1 (the standardised target's variance), and at the
+    /// default DivergenceFactor, 1e4, the trainer stops a run whose loss grows past 1e4 max(L0, 1), so with s^2
+    /// at most Double.MaxValue / 1e4 the losses such a run reports are finite doubles.
+    let maxTargetScale = sqrt (Double.MaxValue / 1e4)
+
+    /// Raises ArgumentException (ParamName "data") for a regression target whose standard deviation (the
+    /// pipeline's target scale) is above `maxTargetScale`, naming the target column, its value of the largest
+    /// magnitude and its row, and a power of ten to divide the target by: its losses in the target's units
+    /// would overflow (the loss times s^2 is +infinity from s of about 1.34e154 on).
+    let checkTargetScale (pipeline: Pipeline) (data: Dataset) =
+        match data.Target with
+        | Target.Values v when v.Length > 0 && not pipeline.IsClassifier && pipeline.TargetScaler.Width = 1 ->
+            let s = pipeline.TargetScaler.Scale.[0]
+            if s > maxTargetScale then
+                let i = v |> Array.mapi (fun i y -> i, abs y) |> Array.maxBy snd |> fst
+                Check.fail "data"
+                    (sprintf "The target '%s' is too large to fit: its values reach %s (at %s) and its standard deviation s is %s, while a regressor's losses are reported in the target's units, s^2 times the loss on the standardised target, which stay within the double range only for s at most %s. Rescale the target (e.g. divide it by 1e%d) and fit again."
+                        data.TargetName (string v.[i]) (data.RowPlace i) (string s)
+                        (maxTargetScale.ToString("0.00E+0", Globalization.CultureInfo.InvariantCulture)) (int (ceil (log10 s))))
+        | _ -> ()
+
     /// Splits off the validation rows (stratified for classes) with the options' seed.
     let splitValidation (options: FitOptions) (data: Dataset) : Dataset * Dataset option =
         checkValidationFraction options
@@ -286,8 +309,8 @@ module PipelineFit =
     /// run). The scaler is fitted on the training rows only, never on the validation rows. The
     /// hooks and the result's `History` get each epoch's record in the target's units
     /// (`inTargetUnits`); `Training` keeps the trainer's own.
-    /// Raises ArgumentException for bad options or data, TrainingDivergedException when the loss
-    /// stops being finite.
+    /// Raises ArgumentException for bad options or data (a regression target too large for its losses to be
+    /// reported: `checkTargetScale`), TrainingDivergedException when the loss stops being finite.
     let fitWith (hooks: TrainingHooks) (options: FitOptions) (data: Dataset) : FitResult =
         Check.notNull "data" (box data)
         checkOptions options
@@ -296,6 +319,7 @@ module PipelineFit =
         let train, validation = splitValidation options data
         checkClasses "data" train
         let start = untrained options train
+        checkTargetScale start train
         let encodeWith (p: Pipeline) (d: Dataset) = Scaler.transform p.Scaler (Preprocessor.transform p.Preprocessor p.FeatureNames (Pipeline.featuresOf p d))
         let encode = encodeWith start
         // A text category seen only in the validation rows is all zeros there (the preprocessor

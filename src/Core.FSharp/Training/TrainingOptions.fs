@@ -90,7 +90,9 @@ type TrainingOptions =
       /// The notes' rule: stop as soon as one step changes no parameter by tol or more,
       /// max_i |W_i(t+1) - W_i(t)| < tol, checked after every step (0: off).
       ParameterTolerance: float
-      /// Stop at the end of an epoch whose training loss is at or below this (NaN: off).
+      /// Stop at the end of an epoch whose training loss is at or below this (NaN: off). Any finite
+      /// value is taken, a negative one for `Trainer.trainVector`, whose objective may be negative;
+      /// the built-in losses are never negative, so for them a negative TargetLoss never fires.
       TargetLoss: float
       /// The plateau stop: on the validation loss when there is a validation set (restoring the
       /// best weights), on the training loss otherwise (None: off).
