@@ -391,10 +391,6 @@ public sealed class Pipeline
     /// <summary>A regressor's predictions for each row, in the target's units.</summary>
     public double[] PredictValues(double[,] x) => Errors.Run(() => FN.PipelineModule.predictValues(Core, Interop.ToMatrix(x, nameof(x)))).Column(0).ToArray();
 
-    // The core's metrics name their own arguments (the predictions and the targets); Evaluate has only the data.
-    private static readonly (string, string)[] EvaluateNames = { ("predicted", "data"), ("actual", "data") };
-    private static readonly (string, string)[] EvaluateWords = { ("of these predictions", "of the model's predictions on data") };
-
     /// <summary>The scores on labelled data whose columns include the model's features (in any order). Load a
     /// classifier's test data with <c>classNames: model.ClassNames</c> so that an unknown class is an error.</summary>
     /// <exception cref="ArgumentException">A missing column, no target values, a target of the other kind or other
@@ -403,7 +399,7 @@ public sealed class Pipeline
     public Evaluation Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Evaluation(Errors.Run(() => FN.PipelineModule.evaluate(Core, data.Core), EvaluateNames, EvaluateWords), Core.ClassNames);
+        return new Evaluation(Errors.Run(() => FN.PipelineModule.evaluate(Core, data.Core)), Core.ClassNames);
     }
 
     /// <summary>The model's features taken from a data set by name.</summary>

@@ -668,6 +668,14 @@ let tests =
                 let e = expectArg "data" [ "The mean squared error of the model's predictions on data is larger than the largest double"; "rescale" ] (fun () -> model.Evaluate huge |> ignore)
                 Expect.equal (e.GetType()) typeof<ArgumentException> "an ArgumentException"
                 Expect.isFalse (e.Message.Contains "predicted") (sprintf "no core parameter in the message: %s" e.Message)
+                // F#'s Pipeline.evaluate names its own parameter too: the same data through the core.
+                let core = Functional.NN.Datasets.load "commute"
+                let fsModel = (Functional.NN.PipelineFit.fit (Functional.NN.FitOptions.Default.WithEpochs(3)) core).Pipeline
+                let fsHuge = { core with Target = Functional.NN.Target.Values (Array.init core.SampleCount (fun i -> huge.Values.[i])) }
+                let fe = Expect.throwsC (fun () -> Functional.NN.Pipeline.evaluate fsModel fsHuge |> ignore) id
+                Expect.equal (fe.GetType()) typeof<ArgumentException> "F#: an ArgumentException"
+                Expect.equal (fe :?> ArgumentException).ParamName "data" "F#: ParamName data"
+                Expect.stringContains fe.Message "The mean squared error of the model's predictions on data is larger than the largest double" "F#: the message"
             }
 
             test "a regression target whose standard deviation passes 1.34e152 is refused before training (F# and C#); below it the losses are finite" {

@@ -299,17 +299,24 @@ module Pipeline =
         Check.notNull "data" (box data)
         checkTargetValues pipeline data
         let x = featuresOf pipeline data
-        match data.Target with
-        | Target.Classes (labels, names) ->
-            if not pipeline.IsClassifier then Check.fail "data" "The model is a regressor but the data's target holds classes."
-            if names <> pipeline.ClassNames then
-                Check.fail "data" (sprintf "The data's classes (%s) are not the model's (%s); load the data with the model's class names." (String.Join(", ", names)) (String.Join(", ", pipeline.ClassNames)))
-            let predicted = predictClasses pipeline x
-            Evaluation.Classification (ClassificationMetrics.report pipeline.ClassNames predicted labels (probabilities pipeline x))
-        | Target.Values v ->
-            if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
-            let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
-            Evaluation.Regression (RegressionMetrics.report (predictValues pipeline x) y)
+        // The metrics name their own arguments (the predictions, the targets); evaluate has only the data.
+        let onData (score: unit -> Evaluation) =
+            try score ()
+            with :? ArgumentException as e when e.ParamName = "predicted" || e.ParamName = "actual" ->
+                let m = e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "").Replace("of these predictions", "of the model's predictions on data")
+                raise (ArgumentException(m, "data", e))
+        onData (fun () ->
+            match data.Target with
+            | Target.Classes (labels, names) ->
+                if not pipeline.IsClassifier then Check.fail "data" "The model is a regressor but the data's target holds classes."
+                if names <> pipeline.ClassNames then
+                    Check.fail "data" (sprintf "The data's classes (%s) are not the model's (%s); load the data with the model's class names." (String.Join(", ", names)) (String.Join(", ", pipeline.ClassNames)))
+                let predicted = predictClasses pipeline x
+                Evaluation.Classification (ClassificationMetrics.report pipeline.ClassNames predicted labels (probabilities pipeline x))
+            | Target.Values v ->
+                if pipeline.IsClassifier then Check.fail "data" "The model is a classifier but the data's target is numeric."
+                let y = Matrix<float>.Build.Dense(v.Length, 1, fun i _ -> v.[i])
+                Evaluation.Regression (RegressionMetrics.report (predictValues pipeline x) y))
 
     /// One line per layer and a total, for summaries: "total: 131 parameters; loss ...", with the
     /// running statistics after the parameters for a network with batch normalisation ("total: 171
