@@ -641,6 +641,48 @@ let tests =
             | e -> failtestf "expected ArgumentException, got %O" e
         }
 
+        test "a sigmoid-output network's permutation importance on numeric targets scores R^2 of its outputs as they are (the class threshold 1/2 is the classes' only)" {
+            // A review: R^2 was taken of the outputs minus 1/2, the class threshold, so a network scored on its own
+            // predictions (plus noise of 0.005) had a baseline R^2 of -12.5 instead of 0.9997; here -883 instead of 0.965.
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Sigmoid) ] 0L
+            let xs, _ = Rng.many 300 (Rng.nextUniform -1.0 1.0) (Rng.create 5L)
+            let x = Mat.init 100 3 (fun i j -> xs.[3 * i + j])
+            let p = (Network.predict net x).Column(0).ToArray()
+            let noise, _ = Rng.many 100 (Rng.nextUniform -0.005 0.005) (Rng.create 6L)
+            let y = Array.init 100 (fun i -> p.[i] + noise.[i])
+            // Expected, by hand: R^2 = 1 - sum (y - p)^2 / sum (y - mean y)^2 of the plain outputs.
+            let r2 (pred: float[]) = let m = Array.average y in 1.0 - (Array.map2 (fun u v -> (u - v) ** 2.0) y pred |> Array.sum) / (y |> Array.sumBy (fun u -> (u - m) ** 2.0))
+            let imp = Importance.ofNetwork net null x (Target.Values y) 3 0L
+            Expect.equal imp.Scorer "r2" "scorer"
+            Expect.floatClose { absolute = 1e-12; relative = 1e-12 } imp.BaselineScore (r2 p) "baseline R^2 of the outputs as they are"
+            Expect.isGreaterThan imp.BaselineScore 0.9 "the network predicts its own outputs (up to the noise)"
+            // The same network with a trailing identity block (its last block is then no sigmoid) computes the same outputs:
+            // its scores, drops and deviations are the same, shuffle for shuffle.
+            let plain = Network.ofBlocks (net.Blocks @ [ Block.Activation Activation.Identity ])
+            let same = Importance.ofNetwork plain null x (Target.Values y) 3 0L
+            Expect.equal imp.Scores same.Scores "scores"
+            Expect.equal imp.Means same.Means "mean drops"
+            Expect.equal imp.StandardDeviations same.StandardDeviations "deviations"
+            // Each shuffled score is R^2 of the plain outputs on the shuffled rows (the permutations of permutationsFromSeed).
+            let perms = Importance.permutationsFromSeed 3 100 3 0L
+            for c in 0 .. 2 do
+                for r in 0 .. 2 do
+                    let shuffled = Mat.init 100 3 (fun i j -> if j = c then x.[perms.[c].[r].[i], j] else x.[i, j])
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } imp.Scores.[c].[r] (r2 ((Network.predict net shuffled).Column(0).ToArray())) (sprintf "column %d, repeat %d" c r)
+            // Classes still take class 1 above 1/2: labels of the outputs above 1/2 are all right.
+            let labels = p |> Array.map (fun v -> if v > 0.5 then 1 else 0)
+            Expect.isTrue (Array.contains 0 labels && Array.contains 1 labels) "both classes occur"
+            let cls = Importance.ofNetwork net null x (Target.Classes (labels, [| "no"; "yes" |])) 3 0L
+            Expect.equal cls.BaselineScore 1.0 "accuracy of the outputs thresholded at 1/2"
+            // The facade: a network scored on its own predictions has R^2 = 1 (the review's C# case printed -15.963).
+            let fnet = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Sigmoid).Seed(2L).Build()
+            let fx = Array2D.init 50 3 (fun i j -> float ((7 * i + 3 * j) % 11) / 5.0 - 1.0)
+            let fp = fnet.Predict(fx)
+            let fimp = FunctionalNN.Explanations.PermutationImportance(fnet, fx, Array.init 50 (fun i -> fp.[i, 0]), 2, 0L)
+            Expect.equal fimp.Scorer "r2" "facade scorer"
+            Expect.floatClose { absolute = 1e-12; relative = 0.0 } fimp.BaselineScore 1.0 "facade: R^2 of its own predictions"
+        }
+
         test "a network's permutation importance: one sigmoid output is a probability (class 1 above 1/2), one identity output a logit (above 0)" {
             // 200 rows in [-1, 1]^2 from the library's Rng; class 1 when x0 > 0.
             let xs, _ = Rng.many 400 (Rng.nextUniform -1.0 1.0) (Rng.create 3L)
