@@ -203,6 +203,9 @@ public static class Explanations
         ("explain the raw output, or its sigmoid for a binary logit.", "explain the raw output (softmax: false)."),
     };
 
+    /// <summary>"1 output (index 0)" or "n outputs (0 .. n - 1)", as the core's messages of an output out of range say it.</summary>
+    private static string OutputsText(int n) => n == 1 ? "1 output (index 0)" : $"{n} outputs (0 .. {n - 1})";
+
     private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
         Backend backend = Backend.Auto)
     {
@@ -332,7 +335,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(row);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {OutputsText(network.OutputSize)}.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var a = Errors.Run(() => FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row),
             SoftmaxNames, SoftmaxWords);
@@ -347,7 +350,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {OutputsText(network.OutputSize)}.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var m = Interop.ToMatrix(x, nameof(x));
         return Errors.Run(() => FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, m).Gradient.ToArray(), SoftmaxNames, SoftmaxWords);

@@ -641,6 +641,31 @@ let tests =
             | e -> failtestf "expected ArgumentException, got %O" e
         }
 
+        test "C#, F#: an output out of range on a model of one output says 1 output, in the singular, naming output" {
+            // A review: "output is 1 but the model has 1 outputs (0 .. 0)".
+            let expectOne (what: string) (f: unit -> unit) (param: string) (start: string) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName param (sprintf "%s: ParamName" what)
+                    Expect.stringStarts e.Message start (sprintf "%s: %s" what e.Message)
+                    Expect.isFalse (e.Message.Contains "1 outputs") (sprintf "%s: no '1 outputs' in %s" what e.Message)
+                | e -> failtestf "%s: expected ArgumentException, got %O" what e
+            let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b" |]
+            expectOne "Attribution.explainLinear" (fun () -> Attribution.explainLinear model 1 AttributionOptions.Default [| 1.0; 2.0 |] |> ignore)
+                "output" "output is 1 but the model has 1 output (index 0)."
+            let net = Attribution.networkOfLinear model
+            expectOne "Attribution.explain" (fun () -> Attribution.explain net (OutputSelector.Output 1) AttributionOptions.Default [| 1.0; 2.0 |] |> ignore)
+                "selector" "selector names output 1 but the network has 1 output (index 0)."
+            let fnet = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            expectOne "Network.Explain" (fun () -> FunctionalNN.Explanations.Explain(fnet, [| 1.0; 2.0 |], output = 1) |> ignore)
+                "output" "output is 1 but the network has 1 output (index 0)."
+            expectOne "Network.InputGradient" (fun () -> FunctionalNN.Explanations.InputGradient(fnet, array2D [ [ 1.0; 2.0 ] ], output = 1) |> ignore)
+                "output" "output is 1 but the network has 1 output (index 0)."
+            let fmodel = FunctionalNN.LinearModel.Create(array2D [ [ 2.0 ]; [ -3.0 ] ], [| 1.0 |], true, [| "a"; "b" |])
+            expectOne "LinearModel.Explain" (fun () -> FunctionalNN.Explanations.Explain(fmodel, [| 1.0; 2.0 |], output = 1) |> ignore)
+                "output" "output is 1 but the model has 1 output (index 0)."
+        }
+
         test "a sigmoid-output network's permutation importance on numeric targets scores R^2 of its outputs as they are (the class threshold 1/2 is the classes' only)" {
             // A review: R^2 was taken of the outputs minus 1/2, the class threshold, so a network scored on its own
             // predictions (plus noise of 0.005) had a baseline R^2 of -12.5 instead of 0.9997; here -883 instead of 0.965.

@@ -217,10 +217,14 @@ module Attribution =
             weights.[m - 1 - i] <- w
         nodes, weights
 
+    /// "1 output (index 0)" or "n outputs (0 .. n - 1)", for the messages of an output out of range.
+    let internal outputsText (n: int) =
+        if n = 1 then "1 output (index 0)" else sprintf "%d outputs (0 .. %d)" n (n - 1)
+
     let private checkSelector (net: Network) (selector: OutputSelector) =
         let index k =
             if k < 0 || k >= net.OutputSize then
-                Check.fail "selector" (sprintf "selector names output %d but the network has %d outputs (0 .. %d)." k net.OutputSize (net.OutputSize - 1))
+                Check.fail "selector" (sprintf "selector names output %d but the network has %s." k (outputsText net.OutputSize))
         match selector with
         | OutputSelector.Output k -> index k
         | OutputSelector.Softmax k ->
@@ -1020,7 +1024,7 @@ module Attribution =
     let explainLinear (model: LinearModel) (output: int) (options: AttributionOptions) (row: float[]) : Attribution =
         let net = networkOfLinear model
         if output < 0 || output >= model.OutputSize then
-            Check.fail "output" (sprintf "output is %d but the model has %d outputs (0 .. %d)." output model.OutputSize (model.OutputSize - 1))
+            Check.fail "output" (sprintf "output is %d but the model has %s." output (outputsText model.OutputSize))
         // The row's and baseline's widths in the caller's terms (a model, not a network) before
         // `explain` checks them again.
         checkOptions options
