@@ -454,6 +454,57 @@ let tests =
                 Expect.isGreaterThan (abs (two.Values.[0] - exact)) 0.05 "the 2-node rule is off by more than 0.05"
         }
 
+        test "the adaptive rule's tolerance is relative to the output's scale: outputs of size 1e10 and 1e-7 stop at the nodes of size 1 and agree with a midpoint rule of the hand-written gradient to 1e-6 of their scale" {
+            // A review: with an absolute tolerance of 1e-6, the output of 1e10 ran to 1024 nodes (relative gap 1e-15) and
+            // was reported unconverged, and the output of 1e-7 stopped at 2 nodes, 1.2e-3 off.
+            // f(x) = s (v . tanh(x W + c) + d), 3 inputs, 4 tanh units, written out.
+            let w = [| [| 0.8; -1.2; 0.5; 1.5 |]; [| -0.6; 0.9; 1.1; -0.4 |]; [| 1.3; 0.2; -0.7; 0.6 |] |]
+            let c, v, d = [| 0.1; -0.3; 0.2; 0.05 |], [| 1.0; -0.8; 0.6; 1.2 |], 0.3
+            let netOf (s: float) =
+                Network.create [ Dense.create (Mat.ofRows w) (Some (Vector<float>.Build.DenseOfArray c)) Activation.Tanh
+                                 Dense.create (Mat.init 4 1 (fun j _ -> s * v.[j])) (Some (Vector<float>.Build.Dense [| s * d |])) Activation.Identity ]
+            let x = [| 0.9; -0.7; 0.5 |]
+            // Expected (baseline 0): a_i = x_i int_0^1 df/dx_i (t x) dt with df/dx_i = s sum_j w_ij v_j (1 - tanh^2 z_j),
+            // z_j = t (x W)_j + c_j, by the midpoint rule on 200,000 points (error h^2/24 max|g''|, below 1e-10 of s).
+            let reference (s: float) =
+                let n = 200000
+                let sums = Array.zeroCreate 3
+                for r in 0 .. n - 1 do
+                    let t = (float r + 0.5) / float n
+                    let sech2 = Array.init 4 (fun j -> let z = t * (Array.init 3 (fun k -> x.[k] * w.[k].[j]) |> Array.sum) + c.[j] in 1.0 - tanh z * tanh z)
+                    for i in 0 .. 2 do
+                        for j in 0 .. 3 do sums.[i] <- sums.[i] + w.[i].[j] * v.[j] * sech2.[j]
+                Array.init 3 (fun i -> s * x.[i] * sums.[i] / float n)
+            let one = Attribution.explain (netOf 1.0) (OutputSelector.Output 0) AttributionOptions.Default x
+            for s in [ 1.0; 1e10; 1e-7 ] do
+                let a = Attribution.explain (netOf s) (OutputSelector.Output 0) AttributionOptions.Default x
+                let expected = reference s
+                let size = expected |> Array.sumBy abs
+                for i in 0 .. 2 do
+                    Expect.isLessThanOrEqual (abs (a.Values.[i] - expected.[i])) (1e-6 * size)
+                        (sprintf "s = %g: a_%d = %.12g, the midpoint rule %.12g (%d nodes)" s i a.Values.[i] expected.[i] a.NodesPerSegment)
+                Expect.isTrue a.Converged (sprintf "s = %g: converged" s)
+                // f scales by s and so does the whole path: the rule is the one of s = 1.
+                Expect.equal a.NodesPerSegment one.NodesPerSegment (sprintf "s = %g: the nodes of s = 1" s)
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } (a.Scale / s) one.Scale (sprintf "s = %g: the scale grows with s" s)
+                Expect.isGreaterThanOrEqual a.Scale (max (max (abs a.Output) (abs a.BaselineOutput)) (Array.sumBy abs a.Values)) "the scale bounds |f(x)|, |f(b)| and sum |a_i|"
+                Expect.isLessThanOrEqual (abs a.Gap) (1e-6 * a.Scale) (sprintf "s = %g: |gap| within the tolerance of the scale" s)
+                // One node is not enough at any scale, and says so.
+                let coarse = Attribution.explain (netOf s) (OutputSelector.Output 0) (AttributionOptions.Default.WithSteps 1) x
+                Expect.isFalse coarse.Converged (sprintf "s = %g, 1 node: not converged (gap %g of scale %g)" s coarse.Gap coarse.Scale)
+            // f(x) = f(b) = 0 with one input, whose attribution is then 0: the scale is |f| along the path (with only |f(x)|,
+            // |f(b)| and |a_1|, rounding would never meet it). f(u) = tanh(u + 1) + tanh(1 - u) - tanh 2 from b = -1 to x = 1,
+            // 0 at both ends by symmetry and 2 tanh 1 - tanh 2 = 0.559 at u = 0 (by hand).
+            let bump =
+                Network.create [ Dense.create (Mat.ofRows [ [| 1.0; -1.0 |] ]) (Some (Vector<float>.Build.Dense [| 1.0; 1.0 |])) Activation.Tanh
+                                 Dense.create (Mat.ofRows [ [| 1.0 |]; [| 1.0 |] ]) (Some (Vector<float>.Build.Dense [| -tanh 2.0 |])) Activation.Identity ]
+            let a = Attribution.explain bump (OutputSelector.Output 0) (AttributionOptions.Default.WithBaseline [| -1.0 |]) [| 1.0 |]
+            Expect.isTrue a.Converged (sprintf "converged (%d nodes, scale %g, a_1 %g)" a.NodesPerSegment a.Scale a.Values.[0])
+            Expect.isLessThanOrEqual (abs a.Values.[0]) 1e-12 "a_1 = f(x) - f(b) = 0"
+            // (The nodes of 2 points per segment have f = 0.353, at u = +-1/sqrt 3.)
+            Expect.isGreaterThan a.Scale 0.1 "the scale is |f| along the path, not rounding"
+        }
+
         test "a pipeline trained with bce (a probability output) explains its logit when asked, not the probability" {
             // A review found Probability = false ignored for binary cross-entropy on probabilities.
             let data = planted true
