@@ -230,6 +230,10 @@ public static class ExplainCommand
     {
         var x = model.FeaturesOf(data);
         int n = x.GetLength(0), d = x.GetLength(1);
+        // Without a standard scaler the baseline is the mean of the rows given (below): of one row it is that row, and every
+        // attribution would be 0, which explains nothing (as a linear model's explanation refuses it).
+        if (n == 1 && model.Scaling != Scaling.Standard)
+            throw new ArgumentException($"fnn explain of a model with {(model.Scaling == Scaling.MinMax ? "min-max scaling" : "no scaling")} takes as baseline the mean of the rows explained (the model keeps no training mean), but {(data.Dropped.Count > 0 ? $"only 1 row of {dataName} is left after --missing {Names.Snake(data.Missing)} ({Report.Dropped(data)})" : $"{dataName} has only 1 row")}, so that mean is the row itself and every attribution would be 0: explain the row within a file of several rows (the training data, say, with the row added) and pick it with --row");
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
         var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
         int? target = null;

@@ -759,6 +759,39 @@ let tests =
                     [ "needs at least 2 rows, but 1 row of gap.csv is left after --missing drop" ] |> ignore
             finally Directory.Delete(dir, true)
         }
+        test "explain of a pipeline without a standard scaler refuses one row (the baseline, the rows' mean, would be the row): exit 1, as for a linear model" {
+            // A review: a min-max model explained a file of one row from that row's mean, printed all-zero attributions and exited 0.
+            let dir = tempDir ()
+            try
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%d,%g" i (i % 7) (0.5 * float i + float (i % 7)) ]
+                File.WriteAllText(Path.Combine(dir, "reg.csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b,y\n3,3,4.5\n")
+                File.WriteAllText(Path.Combine(dir, "gap.csv"), "a,b,y\n3,3,4.5\n8,,5\n")
+                File.WriteAllText(Path.Combine(dir, "two.csv"), "a,b,y\n3,3,4.5\n8,1,5\n")
+                for scaling, words in [ "minmax", "min-max scaling"; "none", "no scaling" ] do
+                    let model = scaling + ".fnn"
+                    let code, _, err, _ = run dir [ "train"; "--data"; "reg.csv"; "--target"; "y"; "--scaling"; scaling; "--epochs"; "5"; "--out"; model ]
+                    Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                    for methodName in [ "integrated_gradients"; "gradient_x_input" ] do
+                        for extra in [ []; [ "--json" ] ] do
+                            let out = expectError dir ([ "explain"; "--model"; model; "--data"; "one.csv"; "--method"; methodName ] @ extra) 1
+                                                  [ words; "takes as baseline the mean of the rows explained"; "one.csv has only 1 row"; "every attribution would be 0" ]
+                            Expect.equal out "" "nothing printed"
+                    // Under --missing drop, the one row left.
+                    expectError dir [ "explain"; "--model"; model; "--data"; "gap.csv"; "--missing"; "drop" ] 1
+                        [ "only 1 row of gap.csv is left after --missing drop" ] |> ignore
+                    // Two rows are explained.
+                    let code, out, err, _ = run dir [ "explain"; "--model"; model; "--data"; "two.csv"; "--json" ]
+                    Expect.equal code 0 (sprintf "two rows (stderr: %s)" err)
+                    Expect.stringContains ((json out).GetProperty("baseline").GetString()) "the mean of the 2 rows of two.csv" "the baseline said"
+                // A standard scaler keeps the training mean, the baseline: one row is explained.
+                let code, _, err, _ = run dir [ "train"; "--data"; "reg.csv"; "--target"; "y"; "--epochs"; "5"; "--out"; "std.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                let code, out, err, _ = run dir [ "explain"; "--model"; "std.fnn"; "--data"; "one.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "standard scaler, one row (stderr: %s)" err)
+                Expect.equal ((json out).GetProperty("baseline").GetString()) "the training rows' mean" "the training mean"
+            finally Directory.Delete(dir, true)
+        }
         test "explain --tolerance is relative to the output's scale: targets near 1e10 converge without a warning, near 1e-7 to the accuracy of --steps 512; bad values are usage errors" {
             // A review: the tolerance was an absolute 1e-6, so an output of 1e10 ran the adaptive rule to 1024 nodes and
             // warned "not converged" at a relative gap of 1e-15, and an output of 1e-7 stopped at 2 nodes, 1e-3 off.
