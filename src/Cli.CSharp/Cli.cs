@@ -69,11 +69,12 @@ public static class Cli
             a linear model file keeps its target's name and those fill values, and works with evaluate, predict and explain as a
             network's does, filling missing cells as the training rows were)
         fnn explain --model MODEL (--data PATH | --dataset NAME) [--row N] [--method integrated_gradients|gradient_x_input|permutation]
-            [--class NAME] [--output probability|logit] [--steps N] [--backend auto|kernels|reference] [--repeats 5] [--seed 0]
-            [--json] [--plots DIR] [data options]
+            [--class NAME] [--output probability|logit] [--steps N] [--tolerance 1e-6] [--backend auto|kernels|reference]
+            [--repeats 5] [--seed 0] [--json] [--plots DIR] [data options]
           (evaluate and explain also read a pipeline's ONNX export; explain takes pipeline and linear models: a linear
           model's attributions are w_i (x_i - b_i) from the mean of the data's rows, its permutation importance the drop
-          in R^2; --class, --output, --steps and --backend go with pipeline models)
+          in R^2; --class, --output, --steps, --tolerance and --backend go with pipeline models; --tolerance is the
+          integrated gradients' completeness gap, relative to the output's scale)
         fnn --help | --version
         """;
 

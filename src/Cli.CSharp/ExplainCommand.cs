@@ -19,6 +19,8 @@ public static class ExplainCommand
         int row = o.Int("row", 0);
         var className = o.Get("class");
         int? steps = o.Has("steps") ? o.Int("steps", 0) : null;
+        bool toleranceGiven = o.Has("tolerance");
+        double tolerance = o.Double("tolerance", DefaultTolerance);
         bool repeatsGiven = o.Has("repeats");
         int repeats = o.Int("repeats", 5);
         long seed = o.Long("seed", 0);
@@ -40,12 +42,17 @@ public static class ExplainCommand
         if (steps is < 1) throw new UsageException($"--steps must be at least 1, not {steps}");
         if (steps is > Explanations.MaxSteps)
             throw new UsageException($"--steps must be at most {Explanations.MaxSteps} (Gauss-Legendre nodes per segment; past a few hundred the rule is exact to rounding), not {steps}");
+        // (o.Double refuses a value that is not a finite number, naming --tolerance.)
+        if (!(tolerance > 0))
+            throw new UsageException($"--tolerance must be positive (the completeness gap the quadrature stops at, relative to the output's scale), not {Fmt.G(tolerance)}");
         if (repeats < 1) throw new UsageException($"--repeats must be at least 1, not {repeats}");
         if (repeats > Explanations.MaxRepeats)
             throw new UsageException($"--repeats must be at most {Explanations.MaxRepeats} (shuffles per feature; the mean drop's standard error falls as 1/sqrt(repeats)), not {repeats}");
         // An option the method does not use is a usage error, not silently ignored (as --backend with permutation).
         if (steps is not null && method is "gradient_x_input" or "permutation")
             throw new UsageException($"--steps is for --method integrated_gradients (its Gauss-Legendre nodes per segment); --method {method} takes none");
+        if (toleranceGiven && method is "gradient_x_input" or "permutation")
+            throw new UsageException($"--tolerance is for --method integrated_gradients (the gap its quadrature stops at, relative to the output's scale); --method {method} takes none");
         if (repeatsGiven && method is "integrated_gradients" or "gradient_x_input")
             throw new UsageException($"--repeats is for --method permutation (shuffles per feature); --method {method} takes none");
         if (method is "permutation")
@@ -63,7 +70,7 @@ public static class ExplainCommand
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, name: datasetName);
         if (LinearCommand.IsLinear(modelPath))
-            return Linear(w, modelPath, dataPath, datasetName, format, o, method, row, className, steps, outputGiven, backendText, repeats, seed, json, plots);
+            return Linear(w, modelPath, dataPath, datasetName, format, o, method, row, className, steps, toleranceGiven, outputGiven, backendText, repeats, seed, json, plots);
         var model = PredictCommand.LoadPipeline("explain", "pipeline and linear models", modelPath);
         // Before the data are read: --output would be ignored on a regressor.
         if (outputGiven && !model.IsClassifier)
@@ -84,8 +91,8 @@ public static class ExplainCommand
                 var m = method == "integrated_gradients" ? AttributionMethod.IntegratedGradients : AttributionMethod.GradientTimesInput;
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
-                var x = model.FeaturesOf(dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!));
-                return Row(w, model, x, dataName, row, m, className, steps, output == "probability", json, plots, backend);
+                var rows = dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!);
+                return Row(w, model, rows, dataName, row, m, className, steps, tolerance, output == "probability", json, plots, backend);
         }
     }
 
@@ -93,16 +100,18 @@ public static class ExplainCommand
     /// and gradient x input both give w_i (x_i - b_i), exactly, from the baseline b, the mean of the data's rows (the
     /// model keeps no training mean); permutation importance is the drop in R^2 on the model's target. Missing cells are
     /// filled with the model's fill values. The options of a pipeline's explanation that have nothing to act on are
-    /// usage errors: --class and --output (a linear model is a regressor), --steps (no quadrature), --backend and
-    /// --unknown-category.</summary>
+    /// usage errors: --class and --output (a linear model is a regressor), --steps and --tolerance (no quadrature), --backend
+    /// and --unknown-category.</summary>
     private static int Linear(TextWriter w, string modelPath, string? dataPath, string? datasetName, CsvFormat? format, Options o, string method,
-        int row, string? className, int? steps, bool outputGiven, string? backendText, int repeats, long seed, bool json, string? plots)
+        int row, string? className, int? steps, bool toleranceGiven, bool outputGiven, string? backendText, int repeats, long seed, bool json, string? plots)
     {
         LinearCommand.RefusePipelineOptions(o, modelPath);
         if (className is not null) throw new UsageException("--class is for classifiers; a linear model is a regressor, explained in the target's units");
         if (outputGiven) throw new UsageException("--output is for classifiers (a class's probability or logit); a linear model is a regressor, explained in the target's units");
         if (steps is not null)
             throw new UsageException("--steps goes with pipeline models, not linear models: a linear model's integrated gradients are exact, w_i (x_i - b_i), with no quadrature to refine");
+        if (toleranceGiven)
+            throw new UsageException("--tolerance goes with pipeline models, not linear models: a linear model's integrated gradients are exact, w_i (x_i - b_i), with no quadrature to stop");
         if (backendText is not null)
             throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), computed directly");
         var model = ModelFile.LoadLinear(modelPath);
@@ -162,7 +171,7 @@ public static class ExplainCommand
                 ["f_x"] = e.Output,
                 ["f_baseline"] = e.BaselineOutput,
                 ["gap"] = e.Gap,
-                ["converged"] = m == AttributionMethod.IntegratedGradients ? Math.Abs(e.Gap) <= GapTolerance : null,
+                ["converged"] = m == AttributionMethod.IntegratedGradients ? e.Converged : null,
                 ["steps"] = e.Steps,
                 ["baseline"] = baselineText,
                 // A missing cell's value is null, as for a pipeline (the model filled it with its fill value).
@@ -216,10 +225,15 @@ public static class ExplainCommand
         return data;
     }
 
-    private static int Row(TextWriter w, Pipeline model, double[,] x, string dataName, int row, AttributionMethod method, string? className,
-        int? steps, bool probability, bool json, string? plots, Backend backend)
+    private static int Row(TextWriter w, Pipeline model, Dataset data, string dataName, int row, AttributionMethod method, string? className,
+        int? steps, double tolerance, bool probability, bool json, string? plots, Backend backend)
     {
+        var x = model.FeaturesOf(data);
         int n = x.GetLength(0), d = x.GetLength(1);
+        // Without a standard scaler the baseline is the mean of the rows given (below): of one row it is that row, and every
+        // attribution would be 0, which explains nothing (as a linear model's explanation refuses it).
+        if (n == 1 && model.Scaling != Scaling.Standard)
+            throw new ArgumentException($"fnn explain of a model with {(model.Scaling == Scaling.MinMax ? "min-max scaling" : "no scaling")} takes as baseline the mean of the rows explained (the model keeps no training mean), but {(data.Dropped.Count > 0 ? $"only 1 row of {dataName} is left after --missing {Names.Snake(data.Missing)} ({Report.Dropped(data)})" : $"{dataName} has only 1 row")}, so that mean is the row itself and every attribution would be 0: explain the row within a file of several rows (the training data, say, with the row added) and pick it with --row");
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
         var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
         int? target = null;
@@ -245,7 +259,7 @@ public static class ExplainCommand
             if (model.Categories.Any(c => c.Length > 0)) how.Add("text columns as their categories' frequencies");
             baselineText = $"the mean of the {Fmt.Count(n, "row")} of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
         }
-        var e = model.Explain(values, method, target, null, steps, probability: probability, backend: backend, baselineRows: baselineRows);
+        var e = model.Explain(values, method, target, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows);
         var written = new List<string>();
         if (plots is not null)
         {
@@ -256,19 +270,27 @@ public static class ExplainCommand
             if (model.IsClassifier && side * side == d && side >= 4)
             {
                 var perClass = Enumerable.Range(0, model.ClassNames.Length)
-                    .Select(c => model.Explain(values, method, c, null, steps, probability: probability, backend: backend, baselineRows: baselineRows).Values.ToArray()).ToList();
+                    .Select(c => model.Explain(values, method, c, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows).Values.ToArray()).ToList();
                 var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
                 Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
                 written.Add(images);
             }
         }
-        // A gap the rule could not close: the attributions do not add up to f(x) - f(baseline), on stderr in both forms.
-        if (method == AttributionMethod.IntegratedGradients && !(Math.Abs(e.Gap) <= GapTolerance))
-            Cli.Warn($"the integrated gradients have not converged: the gap {Fmt.G(e.Gap, 3)} is above the tolerance {Fmt.G(GapTolerance, 3)}" +
+        // A quadrature that did not meet the tolerance (relative to the output's scale), on stderr in both forms: a gap the
+        // rule could not close (the attributions do not add up to f(x) - f(baseline)), or attributions still moving.
+        if (method == AttributionMethod.IntegratedGradients && !e.Converged)
+        {
+            var bound = $"{Fmt.G(tolerance, 3)} of the output's scale {Fmt.G(e.Scale, 3)}";
+            bool gapOpen = !(Math.Abs(e.Gap) <= tolerance * e.Scale);
+            Cli.Warn("the integrated gradients have not converged: " +
+                     (gapOpen
+                         ? $"the gap {Fmt.G(e.Gap, 3)} is above the tolerance ({bound})"
+                         : $"the attributions still moved by more than the tolerance ({bound}) between the last two rules, though the gap {Fmt.G(e.Gap, 3)} is within it") +
                      (steps is null
-                         ? $" after {e.NodesPerSegment} nodes per segment, the most the adaptive rule tries (a unit that saturates steeply along the path, such as a sigmoid or a softmax of large logits)"
+                         ? $" after {e.NodesPerSegment} nodes per segment, the most the adaptive rule tries (the gradient changes sharply along the path, as where a unit saturates steeply; a larger --tolerance accepts it)"
                          : $" with --steps {steps} (more steps, or none for the adaptive rule, close it)") +
-                     ", so the attributions do not add up to f(x) - f(baseline); read them with care");
+                     (gapOpen ? ", so the attributions do not add up to f(x) - f(baseline); read them with care" : "; read them with care"));
+        }
         if (json)
         {
             var obj = new Dictionary<string, object?>
@@ -281,7 +303,10 @@ public static class ExplainCommand
                 ["f_baseline"] = e.BaselineOutput,
                 ["gap"] = e.Gap,
                 // Integrated gradients only: whether the quadrature met the tolerance (gradient x input's gap is no quadrature error).
-                ["converged"] = method == AttributionMethod.IntegratedGradients ? Math.Abs(e.Gap) <= GapTolerance : null,
+                ["converged"] = method == AttributionMethod.IntegratedGradients ? e.Converged : null,
+                // The tolerance is relative: converged means |gap| <= tolerance x scale (and the attributions settled).
+                ["tolerance"] = method == AttributionMethod.IntegratedGradients ? tolerance : null,
+                ["scale"] = method == AttributionMethod.IntegratedGradients ? e.Scale : null,
                 ["steps"] = e.Steps,
                 ["backend"] = e.Backend.ToString().ToLowerInvariant(),
                 ["baseline"] = baselineText,
@@ -367,8 +392,9 @@ public static class ExplainCommand
         return k >= 0 && k < categories.Length ? categories[k] : null;
     }
 
-    /// <summary>The gap the adaptive rule stops at (the library's default tolerance, which fnn explain uses).</summary>
-    private static readonly double GapTolerance = Functional.NN.AttributionOptions.Default.Tolerance;
+    /// <summary>The default of --tolerance: the library's (the gap the adaptive rule stops at, relative to the output's
+    /// scale).</summary>
+    private static readonly double DefaultTolerance = Functional.NN.AttributionOptions.Default.Tolerance;
 
     private static string Label(AttributionMethod m) => m == AttributionMethod.IntegratedGradients ? "integrated gradients" : "gradient x input";
 }

@@ -65,7 +65,8 @@ public static class Autodiff
 
 /// <summary>A node of a computational graph (a scalar is 1 x 1). Operators + - * / are element-wise (a 1 x 1
 /// operand is broadcast); <see cref="MatMul"/> is the matrix product. Shape errors are ArgumentExceptions that
-/// name both shapes.</summary>
+/// name the argument and both shapes; a member that needs this node itself in another shape (<see cref="BroadcastRows"/>,
+/// <see cref="Backward()"/>) raises InvalidOperationException, as the call is invalid for this node.</summary>
 public sealed class Node
 {
     internal Node(AD.Node core) => Core = core;
@@ -134,7 +135,19 @@ public sealed class Node
     public Node Mean(Axis axis) => new(AD.NodeModule.meanAlong(ToCore(axis), Core));
 
     /// <summary>This 1 x c row repeated to <paramref name="rows"/> rows.</summary>
-    public Node BroadcastRows(int rows) => new(Errors.Run(() => AD.NodeModule.broadcastRows(rows, Core), ("row", "")));
+    /// <exception cref="ArgumentException"><paramref name="rows"/> is not positive (ParamName rows).</exception>
+    /// <exception cref="InvalidOperationException">This node is not one row ("BroadcastRows needs a 1xc node, but this
+    /// node is 2x3"): the call is invalid for this node, which is no argument.</exception>
+    public Node BroadcastRows(int rows)
+    {
+        try { return new(Errors.Run(() => AD.NodeModule.broadcastRows(rows, Core))); }
+        // The core names the row it takes (ParamName "row"); in C# that row is this node, so the error is about the call,
+        // not an argument, as Backward's on a node that is not 1 x 1.
+        catch (ArgumentException e) when (e.ParamName == "row" && e is not ArgumentNullException)
+        {
+            throw new InvalidOperationException(Errors.Message(e.Message.Replace(" (Parameter 'row')", "")), e);
+        }
+    }
 
     /// <summary>This r x c node plus the 1 x c <paramref name="row"/> added to every row (a bias row).</summary>
     public Node AddRow(Node row) => new(Errors.Run(() => AD.NodeModule.addRow(Core, C(row, nameof(row)))));
@@ -156,8 +169,14 @@ public sealed class Node
 
     /// <summary>The softmax cross-entropy of these logits (n x k) against <paramref name="target"/> (n x k),
     /// averaged over the rows (1 x 1).</summary>
-    public Node SoftmaxCrossEntropy(double[,] target) =>
-        new(AD.NodeModule.softmaxCrossEntropy(Interop.ToMatrix(target, nameof(target)), Core));
+    /// <exception cref="ArgumentException"><paramref name="target"/> is not of this node's shape (the message names both
+    /// shapes), or holds NaN or an infinity (ParamName target).</exception>
+    public Node SoftmaxCrossEntropy(double[,] target)
+    {
+        var t = Interop.ToMatrix(target, nameof(target));
+        // The core takes this node as logits: the message names it as the other members do, "this node".
+        return new(Errors.Run(() => AD.NodeModule.softmaxCrossEntropy(t, Core), new[] { ("target", nameof(target)) }, new[] { (" but logits has shape ", " but this node has shape ") }));
+    }
 
     /// <summary>The node's value (a forward pass of the graph below it, in float64).</summary>
     /// <exception cref="InvalidOperationException">A node's value is NaN (log of a negative number, a fractional
@@ -174,8 +193,8 @@ public sealed class Node
 
     /// <summary>The forward and backward passes below this 1 x 1 node: every node's value and adjoint and the
     /// gradient with respect to every variable (in float64).</summary>
-    /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    /// <exception cref="InvalidOperationException">A node's value is NaN or the output's infinite (as for
+    /// <exception cref="InvalidOperationException">The node is not 1 x 1 ("Backward needs a 1x1 output, but the output is
+    /// 2x2; reduce it with Sum() or Mean()"): the call is invalid for this node. A node's value is NaN or the output's infinite (as for
     /// <see cref="Evaluate()"/>), or an adjoint or a variable's gradient is NaN or infinite (the derivative of x^0.5
     /// at 0; 0 times infinity where an infinite value was brought back into range); the message names the node, its
     /// formula, the value and where it is. A run never holds a NaN, nor an infinite gradient.</exception>
@@ -184,8 +203,8 @@ public sealed class Node
     /// <summary>The forward and backward passes in a precision: in <see cref="Precision.Float32"/> every value,
     /// adjoint and gradient of the run is a float32 value (each computed in float64 and rounded once).</summary>
     /// <param name="precision">The precision of every value of the run.</param>
-    /// <exception cref="ArgumentException">The node is not 1 x 1.</exception>
-    /// <exception cref="InvalidOperationException">As <see cref="Backward()"/>, in that precision.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Backward()"/> (a node that is not 1 x 1 too), in that
+    /// precision.</exception>
     public GradientRun Backward(Precision precision) => new(Run(() => AD.Autodiff.gradientIn(precision.ToCore(), Core)));
 
     /// <summary>The graph below this node as Graphviz DOT text (structure only).</summary>

@@ -35,6 +35,8 @@ public sealed class FeatureAttribution
         Output = a.Output;
         BaselineOutput = a.BaselineOutput;
         Gap = a.Gap;
+        Scale = a.Scale;
+        Converged = a.Converged;
         Steps = a.Steps;
         Segments = a.Segments;
         NodesPerSegment = a.NodesPerSegment;
@@ -73,6 +75,16 @@ public sealed class FeatureAttribution
 
     /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
     public double Gap { get; }
+
+    /// <summary>The output's scale, to which the tolerance is relative: the largest of |f(x)|, |f(baseline)|, |f| at the
+    /// path's nodes (integrated gradients) and the sum of the attributions' magnitudes.</summary>
+    public double Scale { get; }
+
+    /// <summary>Integrated gradients: whether the quadrature met the tolerance, |<see cref="Gap"/>| &lt;= tolerance x
+    /// <see cref="Scale"/> and (adaptive steps) no attribution moved by more than that from the rule before; false when the
+    /// adaptive rule reached its most nodes per segment, or a fixed steps was too few. Gradient times input: true (it has no
+    /// quadrature, and its gap is no quadrature error).</summary>
+    public bool Converged { get; }
 
     /// <summary>The path nodes of the rule whose values these are: <see cref="NodesPerSegment"/> x <see cref="Segments"/> (1 for
     /// gradient times input). Not the whole cost: an adaptive run also evaluated the smaller rules before it (about as many
@@ -203,6 +215,9 @@ public static class Explanations
         ("explain the raw output, or its sigmoid for a binary logit.", "explain the raw output (softmax: false)."),
     };
 
+    /// <summary>"1 output (index 0)" or "n outputs (0 .. n - 1)", as the core's messages of an output out of range say it.</summary>
+    private static string OutputsText(int n) => n == 1 ? "1 output (index 0)" : $"{n} outputs (0 .. {n - 1})";
+
     private static FN.AttributionOptions Options(AttributionMethod method, double[]? baseline, int? steps, double tolerance, bool probability,
         Backend backend = Backend.Auto)
     {
@@ -226,9 +241,10 @@ public static class Explanations
     /// <param name="targetClass">The class explained (null: the predicted one); ignored for a regressor.</param>
     /// <param name="baseline">The baseline (null: the mean of <paramref name="baselineRows"/> when given, else the training
     /// rows' mean, kept by a standard scaler).</param>
-    /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive, 1, 2, 4, ... nodes until |gap| &lt;= tolerance
-    /// and no attribution moved by more than tolerance from the rule before).</param>
-    /// <param name="tolerance">The gap, and the change of each attribution between successive rules, at which adaptive steps stop.</param>
+    /// <param name="steps">Gauss-Legendre nodes per path segment (null: adaptive, 1, 2, 4, ... nodes until |gap| &lt;= tolerance x
+    /// <see cref="FeatureAttribution.Scale"/> and no attribution moved by more than that from the rule before).</param>
+    /// <param name="tolerance">The gap, and the change of each attribution between successive rules, at which adaptive steps stop,
+    /// relative to the output's scale (<see cref="FeatureAttribution.Scale"/>); a positive finite number.</param>
     /// <param name="probability">Explain the class probability (true) or its logit or score (false).</param>
     /// <param name="backend">Which backend computes the input gradients (Auto: the kernels wherever they support the
     /// network); the result's <see cref="FeatureAttribution.Backend"/> says which ran.</param>
@@ -332,7 +348,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(row);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {OutputsText(network.OutputSize)}.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var a = Errors.Run(() => FN.AttributionModule.explain(network.Core, selector, Options(method, baseline, steps, tolerance, true, backend), row),
             SoftmaxNames, SoftmaxWords);
@@ -347,7 +363,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         if (output < 0 || output >= network.OutputSize)
-            throw new ArgumentException($"output is {output} but the network has {network.OutputSize} outputs (0 .. {network.OutputSize - 1}).", nameof(output));
+            throw new ArgumentException($"output is {output} but the network has {OutputsText(network.OutputSize)}.", nameof(output));
         var selector = softmax ? FN.OutputSelector.NewSoftmax(output) : FN.OutputSelector.NewOutput(output);
         var m = Interop.ToMatrix(x, nameof(x));
         return Errors.Run(() => FN.AttributionModule.inputGradientWith(backend.ToCore(), network.Core, selector, m).Gradient.ToArray(), SoftmaxNames, SoftmaxWords);

@@ -454,6 +454,57 @@ let tests =
                 Expect.isGreaterThan (abs (two.Values.[0] - exact)) 0.05 "the 2-node rule is off by more than 0.05"
         }
 
+        test "the adaptive rule's tolerance is relative to the output's scale: outputs of size 1e10 and 1e-7 stop at the nodes of size 1 and agree with a midpoint rule of the hand-written gradient to 1e-6 of their scale" {
+            // A review: with an absolute tolerance of 1e-6, the output of 1e10 ran to 1024 nodes (relative gap 1e-15) and
+            // was reported unconverged, and the output of 1e-7 stopped at 2 nodes, 1.2e-3 off.
+            // f(x) = s (v . tanh(x W + c) + d), 3 inputs, 4 tanh units, written out.
+            let w = [| [| 0.8; -1.2; 0.5; 1.5 |]; [| -0.6; 0.9; 1.1; -0.4 |]; [| 1.3; 0.2; -0.7; 0.6 |] |]
+            let c, v, d = [| 0.1; -0.3; 0.2; 0.05 |], [| 1.0; -0.8; 0.6; 1.2 |], 0.3
+            let netOf (s: float) =
+                Network.create [ Dense.create (Mat.ofRows w) (Some (Vector<float>.Build.DenseOfArray c)) Activation.Tanh
+                                 Dense.create (Mat.init 4 1 (fun j _ -> s * v.[j])) (Some (Vector<float>.Build.Dense [| s * d |])) Activation.Identity ]
+            let x = [| 0.9; -0.7; 0.5 |]
+            // Expected (baseline 0): a_i = x_i int_0^1 df/dx_i (t x) dt with df/dx_i = s sum_j w_ij v_j (1 - tanh^2 z_j),
+            // z_j = t (x W)_j + c_j, by the midpoint rule on 200,000 points (error h^2/24 max|g''|, below 1e-10 of s).
+            let reference (s: float) =
+                let n = 200000
+                let sums = Array.zeroCreate 3
+                for r in 0 .. n - 1 do
+                    let t = (float r + 0.5) / float n
+                    let sech2 = Array.init 4 (fun j -> let z = t * (Array.init 3 (fun k -> x.[k] * w.[k].[j]) |> Array.sum) + c.[j] in 1.0 - tanh z * tanh z)
+                    for i in 0 .. 2 do
+                        for j in 0 .. 3 do sums.[i] <- sums.[i] + w.[i].[j] * v.[j] * sech2.[j]
+                Array.init 3 (fun i -> s * x.[i] * sums.[i] / float n)
+            let one = Attribution.explain (netOf 1.0) (OutputSelector.Output 0) AttributionOptions.Default x
+            for s in [ 1.0; 1e10; 1e-7 ] do
+                let a = Attribution.explain (netOf s) (OutputSelector.Output 0) AttributionOptions.Default x
+                let expected = reference s
+                let size = expected |> Array.sumBy abs
+                for i in 0 .. 2 do
+                    Expect.isLessThanOrEqual (abs (a.Values.[i] - expected.[i])) (1e-6 * size)
+                        (sprintf "s = %g: a_%d = %.12g, the midpoint rule %.12g (%d nodes)" s i a.Values.[i] expected.[i] a.NodesPerSegment)
+                Expect.isTrue a.Converged (sprintf "s = %g: converged" s)
+                // f scales by s and so does the whole path: the rule is the one of s = 1.
+                Expect.equal a.NodesPerSegment one.NodesPerSegment (sprintf "s = %g: the nodes of s = 1" s)
+                Expect.floatClose { absolute = 0.0; relative = 1e-12 } (a.Scale / s) one.Scale (sprintf "s = %g: the scale grows with s" s)
+                Expect.isGreaterThanOrEqual a.Scale (max (max (abs a.Output) (abs a.BaselineOutput)) (Array.sumBy abs a.Values)) "the scale bounds |f(x)|, |f(b)| and sum |a_i|"
+                Expect.isLessThanOrEqual (abs a.Gap) (1e-6 * a.Scale) (sprintf "s = %g: |gap| within the tolerance of the scale" s)
+                // One node is not enough at any scale, and says so.
+                let coarse = Attribution.explain (netOf s) (OutputSelector.Output 0) (AttributionOptions.Default.WithSteps 1) x
+                Expect.isFalse coarse.Converged (sprintf "s = %g, 1 node: not converged (gap %g of scale %g)" s coarse.Gap coarse.Scale)
+            // f(x) = f(b) = 0 with one input, whose attribution is then 0: the scale is |f| along the path (with only |f(x)|,
+            // |f(b)| and |a_1|, rounding would never meet it). f(u) = tanh(u + 1) + tanh(1 - u) - tanh 2 from b = -1 to x = 1,
+            // 0 at both ends by symmetry and 2 tanh 1 - tanh 2 = 0.559 at u = 0 (by hand).
+            let bump =
+                Network.create [ Dense.create (Mat.ofRows [ [| 1.0; -1.0 |] ]) (Some (Vector<float>.Build.Dense [| 1.0; 1.0 |])) Activation.Tanh
+                                 Dense.create (Mat.ofRows [ [| 1.0 |]; [| 1.0 |] ]) (Some (Vector<float>.Build.Dense [| -tanh 2.0 |])) Activation.Identity ]
+            let a = Attribution.explain bump (OutputSelector.Output 0) (AttributionOptions.Default.WithBaseline [| -1.0 |]) [| 1.0 |]
+            Expect.isTrue a.Converged (sprintf "converged (%d nodes, scale %g, a_1 %g)" a.NodesPerSegment a.Scale a.Values.[0])
+            Expect.isLessThanOrEqual (abs a.Values.[0]) 1e-12 "a_1 = f(x) - f(b) = 0"
+            // (The nodes of 2 points per segment have f = 0.353, at u = +-1/sqrt 3.)
+            Expect.isGreaterThan a.Scale 0.1 "the scale is |f| along the path, not rounding"
+        }
+
         test "a pipeline trained with bce (a probability output) explains its logit when asked, not the probability" {
             // A review found Probability = false ignored for binary cross-entropy on probabilities.
             let data = planted true
@@ -639,6 +690,73 @@ let tests =
                 Expect.equal e.ParamName "targetClass" "ParamName"
                 Expect.stringStarts e.Message "targetClass is 3 but the model has 3 classes (0 .. 2)." e.Message
             | e -> failtestf "expected ArgumentException, got %O" e
+        }
+
+        test "C#, F#: an output out of range on a model of one output says 1 output, in the singular, naming output" {
+            // A review: "output is 1 but the model has 1 outputs (0 .. 0)".
+            let expectOne (what: string) (f: unit -> unit) (param: string) (start: string) =
+                match Expect.throwsC f id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName param (sprintf "%s: ParamName" what)
+                    Expect.stringStarts e.Message start (sprintf "%s: %s" what e.Message)
+                    Expect.isFalse (e.Message.Contains "1 outputs") (sprintf "%s: no '1 outputs' in %s" what e.Message)
+                | e -> failtestf "%s: expected ArgumentException, got %O" what e
+            let model = LinearModel.create (Mat.ofRows [ [| 2.0 |]; [| -3.0 |] ]) (Vector<float>.Build.Dense [| 1.0 |]) true [| "a"; "b" |]
+            expectOne "Attribution.explainLinear" (fun () -> Attribution.explainLinear model 1 AttributionOptions.Default [| 1.0; 2.0 |] |> ignore)
+                "output" "output is 1 but the model has 1 output (index 0)."
+            let net = Attribution.networkOfLinear model
+            expectOne "Attribution.explain" (fun () -> Attribution.explain net (OutputSelector.Output 1) AttributionOptions.Default [| 1.0; 2.0 |] |> ignore)
+                "selector" "selector names output 1 but the network has 1 output (index 0)."
+            let fnet = FunctionalNN.NetworkBuilder(2).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+            expectOne "Network.Explain" (fun () -> FunctionalNN.Explanations.Explain(fnet, [| 1.0; 2.0 |], output = 1) |> ignore)
+                "output" "output is 1 but the network has 1 output (index 0)."
+            expectOne "Network.InputGradient" (fun () -> FunctionalNN.Explanations.InputGradient(fnet, array2D [ [ 1.0; 2.0 ] ], output = 1) |> ignore)
+                "output" "output is 1 but the network has 1 output (index 0)."
+            let fmodel = FunctionalNN.LinearModel.Create(array2D [ [ 2.0 ]; [ -3.0 ] ], [| 1.0 |], true, [| "a"; "b" |])
+            expectOne "LinearModel.Explain" (fun () -> FunctionalNN.Explanations.Explain(fmodel, [| 1.0; 2.0 |], output = 1) |> ignore)
+                "output" "output is 1 but the model has 1 output (index 0)."
+        }
+
+        test "a sigmoid-output network's permutation importance on numeric targets scores R^2 of its outputs as they are (the class threshold 1/2 is the classes' only)" {
+            // A review: R^2 was taken of the outputs minus 1/2, the class threshold, so a network scored on its own
+            // predictions (plus noise of 0.005) had a baseline R^2 of -12.5 instead of 0.9997; here -883 instead of 0.965.
+            let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Sigmoid) ] 0L
+            let xs, _ = Rng.many 300 (Rng.nextUniform -1.0 1.0) (Rng.create 5L)
+            let x = Mat.init 100 3 (fun i j -> xs.[3 * i + j])
+            let p = (Network.predict net x).Column(0).ToArray()
+            let noise, _ = Rng.many 100 (Rng.nextUniform -0.005 0.005) (Rng.create 6L)
+            let y = Array.init 100 (fun i -> p.[i] + noise.[i])
+            // Expected, by hand: R^2 = 1 - sum (y - p)^2 / sum (y - mean y)^2 of the plain outputs.
+            let r2 (pred: float[]) = let m = Array.average y in 1.0 - (Array.map2 (fun u v -> (u - v) ** 2.0) y pred |> Array.sum) / (y |> Array.sumBy (fun u -> (u - m) ** 2.0))
+            let imp = Importance.ofNetwork net null x (Target.Values y) 3 0L
+            Expect.equal imp.Scorer "r2" "scorer"
+            Expect.floatClose { absolute = 1e-12; relative = 1e-12 } imp.BaselineScore (r2 p) "baseline R^2 of the outputs as they are"
+            Expect.isGreaterThan imp.BaselineScore 0.9 "the network predicts its own outputs (up to the noise)"
+            // The same network with a trailing identity block (its last block is then no sigmoid) computes the same outputs:
+            // its scores, drops and deviations are the same, shuffle for shuffle.
+            let plain = Network.ofBlocks (net.Blocks @ [ Block.Activation Activation.Identity ])
+            let same = Importance.ofNetwork plain null x (Target.Values y) 3 0L
+            Expect.equal imp.Scores same.Scores "scores"
+            Expect.equal imp.Means same.Means "mean drops"
+            Expect.equal imp.StandardDeviations same.StandardDeviations "deviations"
+            // Each shuffled score is R^2 of the plain outputs on the shuffled rows (the permutations of permutationsFromSeed).
+            let perms = Importance.permutationsFromSeed 3 100 3 0L
+            for c in 0 .. 2 do
+                for r in 0 .. 2 do
+                    let shuffled = Mat.init 100 3 (fun i j -> if j = c then x.[perms.[c].[r].[i], j] else x.[i, j])
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-12 } imp.Scores.[c].[r] (r2 ((Network.predict net shuffled).Column(0).ToArray())) (sprintf "column %d, repeat %d" c r)
+            // Classes still take class 1 above 1/2: labels of the outputs above 1/2 are all right.
+            let labels = p |> Array.map (fun v -> if v > 0.5 then 1 else 0)
+            Expect.isTrue (Array.contains 0 labels && Array.contains 1 labels) "both classes occur"
+            let cls = Importance.ofNetwork net null x (Target.Classes (labels, [| "no"; "yes" |])) 3 0L
+            Expect.equal cls.BaselineScore 1.0 "accuracy of the outputs thresholded at 1/2"
+            // The facade: a network scored on its own predictions has R^2 = 1 (the review's C# case printed -15.963).
+            let fnet = FunctionalNN.NetworkBuilder(3).Dense(4, FunctionalNN.Activation.Tanh).Dense(1, FunctionalNN.Activation.Sigmoid).Seed(2L).Build()
+            let fx = Array2D.init 50 3 (fun i j -> float ((7 * i + 3 * j) % 11) / 5.0 - 1.0)
+            let fp = fnet.Predict(fx)
+            let fimp = FunctionalNN.Explanations.PermutationImportance(fnet, fx, Array.init 50 (fun i -> fp.[i, 0]), 2, 0L)
+            Expect.equal fimp.Scorer "r2" "facade scorer"
+            Expect.floatClose { absolute = 1e-12; relative = 0.0 } fimp.BaselineScore 1.0 "facade: R^2 of its own predictions"
         }
 
         test "a network's permutation importance: one sigmoid output is a probability (class 1 above 1/2), one identity output a logit (above 0)" {

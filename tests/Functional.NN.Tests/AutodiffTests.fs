@@ -23,6 +23,14 @@ let private adjointOf (r: GradientResult) (label: string) =
     let gn = r.Graph.Nodes |> List.find (fun gn -> gn.Node.Label = label)
     r.Adjoints.[gn.Id].[0, 0]
 
+/// The <exception> entries of a facade member in the facade's XML documentation, as (cref, text with
+/// whitespace collapsed); `id` is the member's documentation id.
+let private exceptionDocs (id: string) : (string * string) list =
+    let doc = Xml.Linq.XDocument.Load(IO.Path.ChangeExtension(typeof<FunctionalNN.Network>.Assembly.Location, ".xml"))
+    let m = doc.Descendants(Xml.Linq.XName.Get "member") |> Seq.find (fun m -> m.Attribute(Xml.Linq.XName.Get "name").Value = id)
+    [ for e in m.Elements(Xml.Linq.XName.Get "exception") ->
+        e.Attribute(Xml.Linq.XName.Get "cref").Value, Text.RegularExpressions.Regex.Replace(e.Value, "\\s+", " ") ]
+
 let notesGraphs =
     testList "the notes' graphs" [
         test "the multivariate chain rule of note 004, section 3.3.2: f = y + e^(xy), x = cos t, y = t^2" {
@@ -415,6 +423,47 @@ let facade =
             Expect.equal e.ParamName "other" "ParamName: MatMul's parameter"
             Expect.stringContains e.Message "1x3" "the other shape"
             Expect.throwsT<ArgumentNullException> (fun () -> a.MatMul(null) |> ignore) "null operand"
+        }
+        test "Backward of a node that is not 1 x 1 raises InvalidOperationException, as its XML docs say" {
+            // A review: the docs of both overloads said ArgumentException for a node not 1 x 1, which it never throws.
+            let m = FunctionalNN.Autodiff.Variable("m", Array2D.zeroCreate 2 2)
+            for name, call in [ "Backward()", (fun () -> m.Backward() |> ignore)
+                                "Backward(Float64)", (fun () -> m.Backward(FunctionalNN.Precision.Float64) |> ignore)
+                                "Backward(Float32)", (fun () -> m.Backward(FunctionalNN.Precision.Float32) |> ignore) ] do
+                match Expect.throwsC call id with
+                | :? InvalidOperationException as e ->
+                    Expect.equal e.Message "Backward needs a 1x1 output, but the output is 2x2; reduce it with Sum() or Mean()." (sprintf "%s: message" name)
+                | e -> failtestf "%s: expected InvalidOperationException, got %O" name e
+            for id in [ "M:FunctionalNN.Node.Backward"; "M:FunctionalNN.Node.Backward(FunctionalNN.Precision)" ] do
+                let docs = exceptionDocs id
+                Expect.isFalse (docs |> List.exists (fun (cref, _) -> cref = "T:System.ArgumentException")) (sprintf "%s documents no ArgumentException: %A" id docs)
+                match docs |> List.tryFind (fun (cref, _) -> cref = "T:System.InvalidOperationException") with
+                | Some (_, text) -> Expect.stringContains text "not 1 x 1" (sprintf "%s: the InvalidOperationException docs name the case" id)
+                | None -> failtestf "%s documents no InvalidOperationException: %A" id docs
+        }
+        test "Node errors in C# words: SoftmaxCrossEntropy names this node (not logits) under ParamName target; BroadcastRows of a node of two rows is an InvalidOperationException" {
+            // A review: "target has shape 1x3 but logits has shape 1x2" (C# has no logits), and BroadcastRows raised an
+            // ArgumentException with no ParamName (the row at fault is the node itself, no argument).
+            let z = FunctionalNN.Autodiff.Variable("z", array2D [ [ 0.5; -0.5 ] ])
+            match Expect.throwsC (fun () -> z.SoftmaxCrossEntropy(array2D [ [ 0.0; 1.0; 0.0 ] ]) |> ignore) id with
+            | :? ArgumentException as e ->
+                Expect.equal e.ParamName "target" "ParamName: SoftmaxCrossEntropy's parameter"
+                Expect.stringStarts e.Message "target has shape 1x3 but this node has shape 1x2; they must agree." e.Message
+                Expect.isFalse (e.Message.Contains "logits") e.Message
+            | e -> failtestf "expected ArgumentException, got %O" e
+            // The loss itself is unchanged: -ln softmax(z)_1 = ln(1 + e^(z0 - z1)) = ln(1 + e), by hand.
+            close 1e-15 "loss" ((z.SoftmaxCrossEntropy(array2D [ [ 0.0; 1.0 ] ])).Evaluate().[0, 0]) (log (1.0 + exp 1.0))
+            let m = FunctionalNN.Autodiff.Variable("m", Array2D.zeroCreate 2 3)
+            match Expect.throwsC (fun () -> m.BroadcastRows 3 |> ignore) id with
+            | :? InvalidOperationException as e -> Expect.equal e.Message "BroadcastRows needs a 1xc node, but this node is 2x3." "message"
+            | e -> failtestf "expected InvalidOperationException, got %O" e
+            let row = FunctionalNN.Autodiff.Variable("r", array2D [ [ 1.0; 2.0; 3.0 ] ])
+            match Expect.throwsC (fun () -> row.BroadcastRows 0 |> ignore) id with
+            | :? ArgumentException as e -> Expect.equal e.ParamName "rows" "ParamName of a bad row count"
+            | e -> failtestf "expected ArgumentException, got %O" e
+            Expect.equal ((row.BroadcastRows 2).Evaluate()) (array2D [ [ 1.0; 2.0; 3.0 ]; [ 1.0; 2.0; 3.0 ] ]) "a 1 x c row repeated"
+            let docs = exceptionDocs "M:FunctionalNN.Node.BroadcastRows(System.Int32)"
+            Expect.isTrue (docs |> List.exists (fun (cref, text) -> cref = "T:System.InvalidOperationException" && text.Contains "not one row")) (sprintf "BroadcastRows documents it: %A" docs)
         }
     ]
 

@@ -542,6 +542,7 @@ let tests =
                     Expect.floatClose { absolute = 0.0; relative = 0.2 } means.[k] expected.[k] (sprintf "feature %d's mean drop near 2 w^2 var(x) / var(y)" k)
                 // The options with nothing to act on in a linear model are usage errors saying so.
                 for extra, fragment in [ [ "--steps"; "4" ], "--steps goes with pipeline models, not linear models"
+                                         [ "--tolerance"; "1e-3" ], "--tolerance goes with pipeline models, not linear models"
                                          [ "--backend"; "kernels" ], "--backend goes with pipeline models, not linear models"
                                          [ "--class"; "y" ], "--class is for classifiers; a linear model is a regressor"
                                          [ "--output"; "logit" ], "--output is for classifiers" ] do
@@ -756,6 +757,89 @@ let tests =
                 File.WriteAllText(Path.Combine(dir, "gap.csv"), "a,b,y\n3,3,4.5\n8,,5\n")
                 expectError dir [ "explain"; "--model"; "reg.fnn"; "--data"; "gap.csv"; "--method"; "permutation"; "--missing"; "drop" ] 1
                     [ "needs at least 2 rows, but 1 row of gap.csv is left after --missing drop" ] |> ignore
+            finally Directory.Delete(dir, true)
+        }
+        test "explain of a pipeline without a standard scaler refuses one row (the baseline, the rows' mean, would be the row): exit 1, as for a linear model" {
+            // A review: a min-max model explained a file of one row from that row's mean, printed all-zero attributions and exited 0.
+            let dir = tempDir ()
+            try
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%d,%g" i (i % 7) (0.5 * float i + float (i % 7)) ]
+                File.WriteAllText(Path.Combine(dir, "reg.csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b,y\n3,3,4.5\n")
+                File.WriteAllText(Path.Combine(dir, "gap.csv"), "a,b,y\n3,3,4.5\n8,,5\n")
+                File.WriteAllText(Path.Combine(dir, "two.csv"), "a,b,y\n3,3,4.5\n8,1,5\n")
+                for scaling, words in [ "minmax", "min-max scaling"; "none", "no scaling" ] do
+                    let model = scaling + ".fnn"
+                    let code, _, err, _ = run dir [ "train"; "--data"; "reg.csv"; "--target"; "y"; "--scaling"; scaling; "--epochs"; "5"; "--out"; model ]
+                    Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                    for methodName in [ "integrated_gradients"; "gradient_x_input" ] do
+                        for extra in [ []; [ "--json" ] ] do
+                            let out = expectError dir ([ "explain"; "--model"; model; "--data"; "one.csv"; "--method"; methodName ] @ extra) 1
+                                                  [ words; "takes as baseline the mean of the rows explained"; "one.csv has only 1 row"; "every attribution would be 0" ]
+                            Expect.equal out "" "nothing printed"
+                    // Under --missing drop, the one row left.
+                    expectError dir [ "explain"; "--model"; model; "--data"; "gap.csv"; "--missing"; "drop" ] 1
+                        [ "only 1 row of gap.csv is left after --missing drop" ] |> ignore
+                    // Two rows are explained.
+                    let code, out, err, _ = run dir [ "explain"; "--model"; model; "--data"; "two.csv"; "--json" ]
+                    Expect.equal code 0 (sprintf "two rows (stderr: %s)" err)
+                    Expect.stringContains ((json out).GetProperty("baseline").GetString()) "the mean of the 2 rows of two.csv" "the baseline said"
+                // A standard scaler keeps the training mean, the baseline: one row is explained.
+                let code, _, err, _ = run dir [ "train"; "--data"; "reg.csv"; "--target"; "y"; "--epochs"; "5"; "--out"; "std.fnn" ]
+                Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+                let code, out, err, _ = run dir [ "explain"; "--model"; "std.fnn"; "--data"; "one.csv"; "--json" ]
+                Expect.equal code 0 (sprintf "standard scaler, one row (stderr: %s)" err)
+                Expect.equal ((json out).GetProperty("baseline").GetString()) "the training rows' mean" "the training mean"
+            finally Directory.Delete(dir, true)
+        }
+        test "explain --tolerance is relative to the output's scale: targets near 1e10 converge without a warning, near 1e-7 to the accuracy of --steps 512; bad values are usage errors" {
+            // A review: the tolerance was an absolute 1e-6, so an output of 1e10 ran the adaptive rule to 1024 nodes and
+            // warned "not converged" at a relative gap of 1e-15, and an output of 1e-7 stopped at 2 nodes, 1e-3 off.
+            let dir = tempDir ()
+            try
+                let attributions (j: JsonElement) = j.GetProperty("features").EnumerateArray() |> Seq.map (fun f -> f.GetProperty("attribution").GetDouble()) |> Array.ofSeq
+                for name, s in [ "big", 1e10; "small", 1e-7 ] do
+                    let rows = [ for i in 0 .. 59 ->
+                                    let a, b = float ((11 * i) % 17) / 8.0 - 1.0, float ((7 * i) % 23) / 11.0 - 1.0
+                                    sprintf "%g,%g,%s" a b ((s * (tanh (2.0 * a) + 0.5 * b * b)).ToString("R", Globalization.CultureInfo.InvariantCulture)) ]
+                    File.WriteAllText(Path.Combine(dir, name + ".csv"), "a,b,y\n" + String.Join("\n", rows) + "\n")
+                    let code, _, err, _ = run dir [ "train"; "--data"; name + ".csv"; "--target"; "y"; "--layers"; "4"; "--epochs"; "20"; "--out"; name + ".fnn"; "--quiet" ]
+                    Expect.equal code 0 (sprintf "%s: train (stderr: %s)" name err)
+                    let explain extra = run dir ([ "explain"; "--model"; name + ".fnn"; "--data"; name + ".csv"; "--row"; "3"; "--json" ] @ extra)
+                    let code, out, err, _ = explain []
+                    Expect.equal code 0 (sprintf "%s: explain (stderr: %s)" name err)
+                    Expect.equal err "" (sprintf "%s: no warning" name)
+                    let j = json out
+                    Expect.isTrue (j.GetProperty("converged").GetBoolean()) (sprintf "%s: converged" name)
+                    Expect.equal (j.GetProperty("tolerance").GetDouble()) 1e-6 "the default tolerance"
+                    // The scale: at least |f(x)| and |f(baseline)|, the size of the target.
+                    let scale = j.GetProperty("scale").GetDouble()
+                    Expect.isGreaterThanOrEqual scale (max (abs (j.GetProperty("f_x").GetDouble())) (abs (j.GetProperty("f_baseline").GetDouble()))) (sprintf "%s: scale" name)
+                    Expect.isLessThanOrEqual (abs (j.GetProperty("gap").GetDouble())) (1e-6 * scale) (sprintf "%s: the gap within 1e-6 of the scale" name)
+                    Expect.isLessThan (j.GetProperty("steps").GetInt32()) 1024 (sprintf "%s: fewer than the adaptive rule's most nodes" name)
+                    // Expected: the 512-node rule (the quadrature of a smooth path, exact to rounding there).
+                    let code, fine, err, _ = explain [ "--steps"; "512" ]
+                    Expect.equal code 0 (sprintf "%s: --steps 512 (stderr: %s)" name err)
+                    Array.iteri2 (fun i (a: float) e -> Expect.isLessThanOrEqual (abs (a - e)) (1e-6 * scale) (sprintf "%s: a_%d = %g vs %g at 512 nodes" name i a e))
+                        (attributions j) (attributions (json fine))
+                    // A larger --tolerance stops no later, and is reported; one node warns in the relative terms.
+                    let code, out, err, _ = explain [ "--tolerance"; "0.01" ]
+                    Expect.equal code 0 (sprintf "%s: --tolerance 0.01 (stderr: %s)" name err)
+                    let loose = json out
+                    Expect.equal (loose.GetProperty("tolerance").GetDouble()) 0.01 "the tolerance given"
+                    Expect.isTrue (loose.GetProperty("converged").GetBoolean()) (sprintf "%s: --tolerance 0.01 converged" name)
+                    Expect.isLessThanOrEqual (loose.GetProperty("steps").GetInt32()) (j.GetProperty("steps").GetInt32()) (sprintf "%s: no more steps" name)
+                    let code, _, err, _ = explain [ "--steps"; "1" ]
+                    Expect.equal code 0 err
+                    for part in [ "fnn: warning: the integrated gradients have not converged: the gap"; "is above the tolerance (1e-06 of the output's scale"; "with --steps 1" ] do
+                        Expect.stringContains err part (sprintf "%s: --steps 1 warns" name)
+                // Bad values: usage errors naming --tolerance (exit 2), before the model is read.
+                for value, fragment in [ "0", "--tolerance must be positive"; "-1e-6", "--tolerance must be positive"
+                                         "abc", "--tolerance needs a number, not 'abc'"; "inf", "--tolerance needs a number, not 'inf'"; "NaN", "--tolerance needs a number" ] do
+                    expectError dir [ "explain"; "--model"; "no-such.fnn"; "--data"; "big.csv"; "--tolerance"; value ] 2 [ fragment ] |> ignore
+                for methodName in [ "gradient_x_input"; "permutation" ] do
+                    expectError dir [ "explain"; "--model"; "no-such.fnn"; "--data"; "big.csv"; "--method"; methodName; "--tolerance"; "1e-3" ] 2
+                        [ "--tolerance is for --method integrated_gradients"; sprintf "--method %s takes none" methodName ] |> ignore
             finally Directory.Delete(dir, true)
         }
         test "explain --method permutation of a pipeline that fills missing values takes a missing cell, as evaluate and predict do" {

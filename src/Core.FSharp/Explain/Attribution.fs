@@ -29,16 +29,19 @@ type AttributionMethod =
     | GradientTimesInput
 
 /// The settings of an attribution. `Default`: integrated gradients, adaptive steps to a gap of
-/// 1e-6, at most 1024 nodes per segment, the default baseline, class probabilities.
+/// 1e-6 of the output's scale, at most 1024 nodes per segment, the default baseline, class
+/// probabilities.
 type AttributionOptions =
     { /// The method.
       Method: AttributionMethod
       /// Gauss-Legendre nodes per segment of the path (None: adaptive, 1, 2, 4, 8, ... until the
-      /// completeness gap is at most `Tolerance` and no attribution moved by more than `Tolerance`
-      /// from the rule before, or `MaxSteps` is reached).
+      /// completeness gap is at most `Tolerance` x `Attribution.Scale` and no attribution moved by
+      /// more than that from the rule before, or `MaxSteps` is reached).
       Steps: int option
       /// The completeness gap, and the change of each attribution from one rule to the next, at
-      /// which the adaptive rule stops (absolute, in the output's units).
+      /// which the adaptive rule stops, relative to the output's scale (`Attribution.Scale`: the
+      /// largest of |f| at x, at b and at the path's nodes, and sum_i |a_i|), so that an output
+      /// of size 1e10 and one of size 1e-7 are integrated to the same relative accuracy.
       Tolerance: float
       /// The most nodes per segment the adaptive rule tries.
       MaxSteps: int
@@ -50,8 +53,8 @@ type AttributionOptions =
       /// Which backend computes the input gradients (`Backend.Auto`, the default: the kernels
       /// wherever they support the network, as for training and prediction).
       Backend: Backend }
-    /// Integrated gradients, adaptive steps to a gap of 1e-6 (at most 1024 nodes per segment),
-    /// the default baseline, class probabilities.
+    /// Integrated gradients, adaptive steps to a gap of 1e-6 of the output's scale (at most 1024
+    /// nodes per segment), the default baseline, class probabilities.
     static member Default =
         { Method = AttributionMethod.IntegratedGradients; Steps = None; Tolerance = 1e-6; MaxSteps = 1024
           Baseline = None; Probability = true; Backend = Backend.Auto }
@@ -61,7 +64,7 @@ type AttributionOptions =
     member this.WithSteps(steps: int) = { this with Steps = Some steps }
     /// A copy with adaptive steps.
     member this.WithAdaptiveSteps() = { this with Steps = None }
-    /// A copy with another tolerance.
+    /// A copy with another tolerance (relative to the output's scale: see `Tolerance`).
     member this.WithTolerance(t) = { this with Tolerance = t }
     /// A copy with another cap on the nodes per segment.
     member this.WithMaxSteps(m) = { this with MaxSteps = m }
@@ -94,6 +97,14 @@ type Attribution =
       BaselineOutput: float
       /// The completeness gap: sum_i a_i - (f(x) - f(b)) (zero for exact integrated gradients).
       Gap: float
+      /// The output's scale, to which the tolerance is relative: the largest of |f(x)|, |f(b)|,
+      /// |f| at the path's nodes of the rule returned (integrated gradients) and sum_i |a_i|.
+      Scale: float
+      /// Integrated gradients: whether the rule returned met the tolerance, |Gap| <= Tolerance x
+      /// Scale and (adaptive steps) no attribution moved by more than that from the rule before
+      /// (false: the adaptive rule reached MaxSteps, or the fixed `Steps` was too few). Gradient x
+      /// input: true (it has no quadrature, and its gap is no quadrature error).
+      Converged: bool
       /// The path nodes of the quadrature that gave these values: NodesPerSegment x Segments (1
       /// for gradient x input). It is not the whole cost: an adaptive run also evaluated the
       /// rules of m/2, m/4, ..., 2 nodes per segment before (about as many nodes again), every run
@@ -217,10 +228,14 @@ module Attribution =
             weights.[m - 1 - i] <- w
         nodes, weights
 
+    /// "1 output (index 0)" or "n outputs (0 .. n - 1)", for the messages of an output out of range.
+    let internal outputsText (n: int) =
+        if n = 1 then "1 output (index 0)" else sprintf "%d outputs (0 .. %d)" n (n - 1)
+
     let private checkSelector (net: Network) (selector: OutputSelector) =
         let index k =
             if k < 0 || k >= net.OutputSize then
-                Check.fail "selector" (sprintf "selector names output %d but the network has %d outputs (0 .. %d)." k net.OutputSize (net.OutputSize - 1))
+                Check.fail "selector" (sprintf "selector names output %d but the network has %s." k (outputsText net.OutputSize))
         match selector with
         | OutputSelector.Output k -> index k
         | OutputSelector.Softmax k ->
@@ -889,6 +904,11 @@ module Attribution =
     /// in batches of at most `chunk` rows, in order; the weighted sums accumulate over the nodes
     /// r = 0 .. N-1 in that order, so the result is bit for bit that of one batch of every row
     /// wherever a row's gradient does not depend on the other rows of its batch.
+    /// `Attribution.Scale`: the largest of `peak` (the largest |f| at x, b and the path's nodes)
+    /// and sum_i |a_i| (which exceeds |f| where attributions cancel, and the quadrature's error
+    /// grows with them).
+    let private scaleOf (peak: float) (values: float[]) = max peak (Array.sumBy abs values)
+
     let private integrate (chunk: int) (backend: Backend) (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
         let u, w = gaussLegendre m
         let segments = ts.Length - 1
@@ -899,6 +919,8 @@ module Attribution =
         let sums = Array.zeroCreate x.Length
         let mutable fx = nan
         let mutable fb = nan
+        // The largest |f| on the path's nodes, x and b: the output's scale along the path.
+        let mutable peak = 0.0
         let mutable start = 0
         while start < total do
             let count = min chunk (total - start)
@@ -910,13 +932,14 @@ module Attribution =
             let g = inputGradientOn backend net selector batch
             for r in 0 .. count - 1 do
                 let q = start + r
+                peak <- max peak (abs g.Values.[r])
                 if q < n then
                     for i in 0 .. x.Length - 1 do sums.[i] <- sums.[i] + weights.[q] * g.Gradient.[r, i]
                 elif q = n then fx <- g.Values.[r]
                 else fb <- g.Values.[r]
             start <- start + count
         let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * sums.[i])
-        values, fx, fb
+        values, fx, fb, peak
 
     /// The quadrature as `Attribution.Quadrature` names it: Gauss-Legendre on each segment between
     /// the points `kinkPoints` cuts the path at, named by what the network has (ReLU-type kinks,
@@ -964,17 +987,27 @@ module Attribution =
               let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * g.Gradient.[0, i])
               let fx, fb = g.Values.[0], g.Values.[1]
               { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
-                Gap = Array.sum values - (fx - fb); Steps = 1; NodesPerSegment = 1; Segments = 1
+                Gap = Array.sum values - (fx - fb); Scale = scaleOf (max (abs fx) (abs fb)) values; Converged = true
+                Steps = 1; NodesPerSegment = 1; Segments = 1
                 Quadrature = "none: the gradient at the input"; Backend = backend }
           | AttributionMethod.IntegratedGradients ->
               let ts = kinkPoints net x b atB atX
               // Named once: the adaptive rule below builds a result for each m it tries.
               let quadrature = quadratureName net
+              // The tolerance in the output's units: relative to the scale of this rule's output, so
+              // that the rule stops at the same relative accuracy whatever the output's size (an
+              // absolute 1e-6 ran an output of 1e10 to MaxSteps at a relative gap of 1e-15, and
+              // stopped an output of 1e-7 at 2 nodes, 1e-3 off).
+              let within (r: Attribution) (v: float) = abs v <= options.Tolerance * r.Scale
+              // The gap of a rule alone (a fixed m, or the first rule tried); `settled` also asks that no
+              // attribution moved by more than the tolerance since the rule before.
               let result m =
-                  let values, fx, fb = integrate chunk backend net selector x b ts m
-                  { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
-                    Gap = Array.sum values - (fx - fb); Steps = m * (ts.Length - 1); NodesPerSegment = m
-                    Segments = ts.Length - 1; Quadrature = quadrature; Backend = backend }
+                  let values, fx, fb, peak = integrate chunk backend net selector x b ts m
+                  let r = { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
+                            Gap = Array.sum values - (fx - fb); Scale = scaleOf peak values; Converged = false
+                            Steps = m * (ts.Length - 1); NodesPerSegment = m
+                            Segments = ts.Length - 1; Quadrature = quadrature; Backend = backend }
+                  { r with Converged = within r r.Gap }
               match options.Steps with
               | Some m -> result m
               | None ->
@@ -982,11 +1015,12 @@ module Attribution =
                   // tanh(3 x2) at x = (1, 1) has gap 0 at m = 2 with both attributions 8.5 % off), so the rule
                   // also stops only when no attribution moved by more than the tolerance since the rule before.
                   let settled (r: Attribution) (before: Attribution) =
-                      abs r.Gap <= options.Tolerance
-                      && Array.forall2 (fun (a: float) (p: float) -> abs (a - p) <= options.Tolerance) r.Values before.Values
+                      r.Converged && Array.forall2 (fun (a: float) (p: float) -> within r (a - p)) r.Values before.Values
                   let rec adapt (before: Attribution) m =
                       let r = result m
-                      if settled r before || 2 * m > options.MaxSteps then r else adapt r (2 * m)
+                      if settled r before then r
+                      elif 2 * m > options.MaxSteps then { r with Converged = false }
+                      else adapt r (2 * m)
                   if options.MaxSteps < 2 then result 1 else adapt (result 1) 2
         match Array.tryFindIndex (fun v -> not (Double.IsFinite v)) attribution.Values with
         | Some i ->
@@ -1000,9 +1034,11 @@ module Attribution =
     /// Gauss-Legendre rule with m nodes to each segment, the nodes in batches of at most
     /// `PathChunkRows` rows (memory stays bounded however many segments the kinks make; time grows
     /// with segments x m); so a piecewise-linear network with a linear f is integrated exactly with
-    /// m = 1. With adaptive steps, m = 1, 2, 4, 8, ... until |gap| <= Tolerance and no attribution
-    /// moved by more than Tolerance from the rule before (the gap alone sums the features' errors,
-    /// which can cancel), or until m would pass MaxSteps (the last result is returned with its gap). Raises ArgumentException naming
+    /// m = 1. With adaptive steps, m = 1, 2, 4, 8, ... until |gap| <= Tolerance x Scale and no
+    /// attribution moved by more than that from the rule before (the gap alone sums the features'
+    /// errors, which can cancel), or until m would pass MaxSteps (the last result is returned with
+    /// its gap, and Converged false); Scale is the output's (see `Attribution.Scale`), so the
+    /// tolerance is relative. Raises ArgumentException naming
     /// "row", "baseline", "steps", "tolerance", "maxSteps" or "selector" (ArgumentOutOfRangeException
     /// for steps or maxSteps outside 1 .. StepLimit), and for "row" or "baseline" when the network's
     /// output there is not finite (as `Network.predict`) or an attribution overflows.
@@ -1020,7 +1056,7 @@ module Attribution =
     let explainLinear (model: LinearModel) (output: int) (options: AttributionOptions) (row: float[]) : Attribution =
         let net = networkOfLinear model
         if output < 0 || output >= model.OutputSize then
-            Check.fail "output" (sprintf "output is %d but the model has %d outputs (0 .. %d)." output model.OutputSize (model.OutputSize - 1))
+            Check.fail "output" (sprintf "output is %d but the model has %s." output (outputsText model.OutputSize))
         // The row's and baseline's widths in the caller's terms (a model, not a network) before
         // `explain` checks them again.
         checkOptions options

@@ -164,8 +164,10 @@ module Importance =
     /// The default score of a model's outputs on a target (scikit-learn's default scorers):
     /// accuracy of `classesOfScores` for classes, R^2 (averaged over the columns) for values.
     /// A model of `outputs` outputs predicts classes 0 .. outputs - 1 (the argmax), or 0 and 1 for
-    /// one output (`classesOfScores`): labels outside them are refused, as are non-finite values.
-    let private defaultScore (predict: Matrix<float> -> Matrix<float>) (outputs: int) (target: Target) (rows: int) : string * (Matrix<float> -> float) =
+    /// one output (`classesOfScores` of the output minus `threshold`: 1/2 for a probability, 0
+    /// for a logit or margin); labels outside them are refused, as are non-finite values. Values
+    /// are scored on the predictions as they are: the threshold is the classes' only.
+    let private defaultScore (predict: Matrix<float> -> Matrix<float>) (threshold: float) (outputs: int) (target: Target) (rows: int) : string * (Matrix<float> -> float) =
         match target with
         | Target.Classes (labels, _) ->
             if labels.Length <> rows then Check.fail "target" (sprintf "target has %d labels but x has %d rows." labels.Length rows)
@@ -175,7 +177,8 @@ module Importance =
                     Check.fail "target"
                         (if outputs = 1 then sprintf "target holds the label %d at row %d, but a model with one output predicts class 0 or 1." l i
                          else sprintf "target holds the label %d at row %d, but the model has %d outputs (classes 0 .. %d)." l i outputs (outputs - 1)))
-            "accuracy", (fun xp -> ClassificationMetrics.accuracy (classesOfScores (predict xp)) labels)
+            let classes (xp: Matrix<float>) = let p = predict xp in classesOfScores (if threshold = 0.0 then p else p - threshold)
+            "accuracy", (fun xp -> ClassificationMetrics.accuracy (classes xp) labels)
         | Target.Values v ->
             if v.Length <> rows then Check.fail "target" (sprintf "target has %d values but x has %d rows." v.Length rows)
             if outputs <> 1 then
@@ -202,15 +205,18 @@ module Importance =
             | _ -> false
 
     /// A network's permutation importance on (x, target): accuracy for classes (argmax of the
-    /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for values.
+    /// outputs; for one output, class 1 above 1/2 when it is a sigmoid, else above 0), R^2 for
+    /// values (of the outputs as they are, a sigmoid's too).
     /// `names` are the inputs' names (null, or not one per input: x0, x1, ...); a null entry raises
     /// ArgumentException (ParamName "names", naming its index).
     let ofNetwork (net: Network) (names: string[]) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         Network.checkInput net "x" x
         check x repeats
-        // A sigmoid output is a probability: shifted by 1/2, its sign is the class (as a logit's).
-        let predict = if sigmoidOutput net then (fun xp -> Network.predict net xp - 0.5) else Network.predict net
-        let scorer, score = defaultScore predict net.OutputSize target x.RowCount
+        // A sigmoid output is a probability: class 1 above 1/2 (a logit's above 0). Values are
+        // scored on the output itself (a sigmoid output shifted by 1/2 gave R^2 of -12 for a
+        // network scored on its own predictions).
+        let threshold = if sigmoidOutput net then 0.5 else 0.0
+        let scorer, score = defaultScore (Network.predict net) threshold net.OutputSize target x.RowCount
         seeded false scorer score (FeatureMap.identity (namesOr names x.ColumnCount)) x repeats seed
 
     /// A linear model's permutation importance on (x, target): accuracy for classes (one output:
@@ -218,7 +224,7 @@ module Importance =
     let ofLinearModel (model: LinearModel) (x: Matrix<float>) (target: Target) (repeats: int) (seed: int64) =
         LinearModel.checkInput model "x" x
         check x repeats
-        let scorer, score = defaultScore (LinearModel.predict model) model.OutputSize target x.RowCount
+        let scorer, score = defaultScore (LinearModel.predict model) 0.0 model.OutputSize target x.RowCount
         seeded false scorer score (FeatureMap.identity (namesOr model.FeatureNames x.ColumnCount)) x repeats seed
 
     /// A pipeline's permutation importance on a labelled data set, per original column: accuracy
