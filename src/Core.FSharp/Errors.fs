@@ -5,7 +5,8 @@ open System
 /// Training stopped because the loss or a weight became NaN or infinite, or the loss grew past
 /// `TrainingOptions.DivergenceFactor`. The failing step is the one that made the bad parameters:
 /// parameters that are not finite, or whose loss (the next step's batch loss, or with
-/// `ExactEpochLoss` the whole set's) is not finite or too large. `LastGood` holds the parameters
+/// `ExactEpochLoss` the whole set's; for the last step, whose parameters are returned, its batch's
+/// loss measured again with them) is not finite or too large. `LastGood` holds the parameters
 /// from before that step (boxed, so that this type does not depend on the model type); they
 /// contain no NaN.
 type TrainingDivergedException(epoch: int, step: int, lastGood: obj, message: string) =

@@ -51,7 +51,9 @@ module GradientDescent =
     /// `steps` full-batch gradient-descent steps on (X, Y), through the one trainer (Trainer.train
     /// with full batches, a constant step size and plain SGD, on the default backend). Returns the
     /// trained network and the loss before each step. Raises TrainingDivergedException when the
-    /// loss or a weight stops being finite, with the last finite network.
+    /// loss or a weight stops being finite after any step, with the last finite network: the
+    /// network the last step made is returned only once its loss on (X, Y) is measured finite
+    /// (one more forward pass), so a run never returns a network whose loss overflows.
     let run (learningRate: float) (steps: int) (loss: Loss) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Network * float list =
         Check.positive "learningRate" learningRate
         if steps < 0 then Check.fail "steps" (sprintf "steps must not be negative, but is %d." steps)

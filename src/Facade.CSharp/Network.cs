@@ -189,8 +189,10 @@ public sealed class Network
     }
 
     /// <summary>Full-batch gradient descent for <paramref name="steps"/> steps, as a new network.</summary>
-    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight stopped being finite (TModel is
-    /// <see cref="Network"/>); its LastGood is the last finite network.</exception>
+    /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight stopped being finite after a step, the
+    /// last one included (the network it made is returned only once its loss on (x, y) is measured finite: one more
+    /// forward pass), with Epoch and Step naming that step (TModel is <see cref="Network"/>); its LastGood is the
+    /// network before it.</exception>
     public Network TrainGradientDescent(double[,] x, double[,] y, Loss loss, double learningRate, int steps)
     {
         var xm = Interop.ToMatrix(x, nameof(x));

@@ -137,10 +137,12 @@ let private sgdOptions (rate: float) (b: int) (epochs: int) (seed: int64) (backe
 /// The kernels' SGD training written out slowly with the per-step divergence rule: a DenseTrainer
 /// on the same batches (Batching.epoch from Rng.create seed), and before every step a copy of all
 /// parameters; the run stops at the first step whose loss, or whose new parameters, are not finite,
-/// and the copy taken before that step is the last good network. Independent of the trainer's code
+/// and the copy taken before that step is the last good network. After `epochs` epochs, or
+/// `maxSteps` steps when it is not 0, the last step's parameters are returned only when the loss of
+/// its batch measured again with them (inference mode) is finite. Independent of the trainer's code
 /// (it uses the kernels' fused SGD step, as the kernels backend does for plain SGD).
 let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : struct and 'T :> ValueType and 'T :> Numerics.IFloatingPointIeee754<'T>>
-        (loss: Loss) (rate: float) (batchSize: int) (epochs: int) (seed: int64) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Outcome =
+        (loss: Loss) (rate: float) (batchSize: int) (epochs: int) (maxSteps: int) (seed: int64) (x: Matrix<float>) (y: Matrix<float>) (net: Network) : Outcome =
     let toT (a: float[]) = a |> Array.map (fun v -> 'T.CreateTruncating v)
     let ofT (a: 'T[]) = a |> Array.map (fun v -> Double.CreateTruncating v)
     let n, d, k = x.RowCount, net.InputSize, net.OutputSize
@@ -166,12 +168,16 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
     let mutable epoch = 1
     // The step before: its epoch, its number and the parameters before it.
     let mutable previous = None
-    while result.IsNone && epoch <= epochs do
+    // The last step: its epoch, its batch's inputs, targets and rows, and the parameters before it.
+    let mutable last = None
+    let mutable completed = 0
+    let more () = maxSteps = 0 || step < maxSteps
+    while result.IsNone && epoch <= epochs && more () do
         let batches, r = Batching.epoch (Batching.miniBatch b) n rng
         rng <- r
         let mutable total = 0.0
         let mutable i = 0
-        while result.IsNone && i < batches.Length do
+        while result.IsNone && i < batches.Length && more () do
             let batch = batches.[i]
             step <- step + 1
             let xb = Array.concat [ for s in batch -> Array.sub xs (s * d) d ]
@@ -191,13 +197,23 @@ let private perStep<'T when 'T : unmanaged and 'T : (new : unit -> 'T) and 'T : 
                 | None -> failwith "the loss at the initial parameters is not finite: not a divergence case"
             elif not (finite (parameters ())) then result <- Some (Diverged (epoch, step, networkOf before))
             previous <- Some (epoch, step, before)
+            last <- Some (epoch, xb, yb, batch.Length, before)
             total <- total + Precision.round net.Precision value * float batch.Length
             i <- i + 1
-        losses.[epoch - 1] <- total / float n
+        if i = batches.Length then
+            // The epoch's mean batch loss, a value of the network's precision as the history's.
+            losses.[epoch - 1] <- Precision.round net.Precision (total / float n)
+            completed <- epoch
         epoch <- epoch + 1
+    // The parameters the last step made: its batch's loss measured again with them.
+    match result, last with
+    | None, Some (e, xb, yb, rows, before) ->
+        let value = trainer.EvaluateLoss(ReadOnlySpan xb, ReadOnlySpan yb, rows) |> Precision.round net.Precision
+        if not (Double.IsFinite value) then result <- Some (Diverged (e, step, networkOf before))
+    | _ -> ()
     match result with
     | Some r -> r
-    | None -> Trained (networkOf (parameters ()), losses)
+    | None -> Trained (networkOf (parameters ()), Array.sub losses 0 completed)
 
 let private perStepIn (precision: Precision) =
     match precision with
@@ -492,7 +508,7 @@ let tests =
                     // Rates from harmless to explosive, so that runs end both ways and at various steps.
                     let rate = [| 1.0; 1e2; 1e4; 1e8; 1e16; 1e32 |].[(r % 6 + 6) % 6]
                     let b = 1 + abs b % 8
-                    let expected = perStepIn precision c.Loss rate b 12 (int64 seed) c.X c.Y net
+                    let expected = perStepIn precision c.Loss rate b 12 0 (int64 seed) c.X c.Y net
                     let actual = outcomeOf (fun () -> Trainer.train (sgdOptions rate b 12 (int64 seed) Backend.Kernels) c.Loss (TrainingData.Of(c.X, c.Y)) net)
                     match expected, actual with
                     | Trained (n1, _), Trained (n2, _) -> Expect.equal (bits (flat n2)) (bits (flat n1)) "parameters"
@@ -522,12 +538,45 @@ let tests =
             let net = Network.init 1 [ LayerSpec.Of(1, Activation.Identity) ] 1L
             for precision in precisions do
                 let net = Network.withPrecision precision net
-                let expected = perStepIn precision Loss.MeanSquaredError 10.0 2 1000 0L x y net
+                let expected = perStepIn precision Loss.MeanSquaredError 10.0 2 1000 0 0L x y net
                 match expected with
                 | Diverged (epoch, step, _) -> Expect.isGreaterThan step 1 (sprintf "diverges after the first step (epoch %d)" epoch)
                 | other -> failtestf "the hand derivation says it diverges, the per-step rule gave %A" other
                 expectSameOutcome (sprintf "%A mid-epoch" precision) expected
                     (outcomeOf (fun () -> Trainer.train (sgdOptions 10.0 2 1000 0L Backend.Kernels) Loss.MeanSquaredError (TrainingData.Of(x, y)) net))
+        }
+
+        test "a run stopped by MaxSteps at the step that made diverged parameters raises there, as the per-step rule's check of the last step's batch says" {
+            // The run above (y = 1000 x, rate 10, batches of 2 of 8), stopped by MaxSteps at the step
+            // the full run names, and at every step of that epoch before it: the parameters the last
+            // step made are measured on its batch (a gathered minibatch, mid-epoch) before they are
+            // returned. Expected: the per-step rule's outcome stopped there (the kernels bit for bit;
+            // the reference's epoch and step, and LastGood as its own run stopped one step before).
+            let x = Mat.init 8 1 (fun i _ -> 1.0 + float i)
+            let y = x * 1000.0
+            let data = TrainingData.Of(x, y)
+            let net = Network.init 1 [ LayerSpec.Of(1, Activation.Identity) ] 1L
+            for precision in precisions do
+                let net = Network.withPrecision precision net
+                let failing =
+                    match perStepIn precision Loss.MeanSquaredError 10.0 2 1000 0 0L x y net with
+                    | Diverged (_, step, _) -> step
+                    | other -> failtestf "the hand derivation says it diverges, the per-step rule gave %A" other
+                let mutable raised = 0
+                for k in [ ((failing - 1) / 4) * 4 + 1 .. failing ] do
+                    let expected = perStepIn precision Loss.MeanSquaredError 10.0 2 1000 k 0L x y net
+                    let options backend = (sgdOptions 10.0 2 1000 0L backend).WithMaxSteps k
+                    let what = sprintf "%A, stopped after step %d" precision k
+                    expectSameOutcome what expected (outcomeOf (fun () -> Trainer.train (options Backend.Kernels) Loss.MeanSquaredError data net))
+                    match expected, outcomeOf (fun () -> Trainer.train (options Backend.Reference) Loss.MeanSquaredError data net) with
+                    | Diverged (e1, s1, _), Diverged (e2, s2, good) ->
+                        raised <- raised + 1
+                        Expect.equal (e2, s2) (e1, s1) (what + ", reference: epoch and step")
+                        let before = if k = 1 then net else (Trainer.train ((options Backend.Reference).WithMaxSteps (k - 1)) Loss.MeanSquaredError data net).Model
+                        Expect.equal (bits (flat good)) (bits (flat before)) (what + ", reference: LastGood")
+                    | Trained _, Trained _ -> ()
+                    | e, a -> failtestf "%s, reference: expected %A, got %A" what e a
+                Expect.isGreaterThan raised 0 (sprintf "%A: a run stopped in that epoch raises" precision)
         }
 
         test "a loss that grows past DivergenceFactor stops training on every optimiser and backend, naming epoch and step" {

@@ -119,6 +119,34 @@ let tests =
             let stepped = n.GradientDescentStep(g, 1e-300)
             Expect.isTrue (stepped.GetWeights 0 |> Seq.cast<float> |> Seq.forall Double.IsFinite) "a small step"
         }
+        test "TrainGradientDescent raises TrainingDivergedException when the last step's network diverged, instead of returning it" {
+            // The review's case: 5 steps at 0.1 on the raw commute data returned a network whose first
+            // weight was 1.4e97 and whose Loss threw. Expected from the facade's own single steps
+            // (LossAndGradient and GradientDescentStep, not the trainer): the network after 4 steps has
+            // a finite loss, the one after 5 a loss beyond the double range (Loss throws, naming y).
+            let commute = Dataset.Embedded "commute"
+            let x = commute.Features
+            let y = Array2D.init 5 1 (fun i _ -> commute.Values.[i])
+            let net = NetworkBuilder(2).Dense(4, Activation.Identity).Dense(1, Activation.Identity).Seed(1L).Build()
+            let step (n: Network) = n.GradientDescentStep(n.LossAndGradient(x, y, Loss.MeanSquaredError), 0.1)
+            let four = step (step (step (step net)))
+            Expect.isTrue (Double.IsFinite (four.Loss(x, y, Loss.MeanSquaredError))) "4 steps: a finite loss"
+            Expect.equal (Expect.throwsC (fun () -> (step four).Loss(x, y, Loss.MeanSquaredError) |> ignore) id :?> ArgumentException).ParamName "y" "5 steps: the loss overflows"
+            let after4 = net.TrainGradientDescent(x, y, Loss.MeanSquaredError, 0.1, 4)
+            match Expect.throwsC (fun () -> net.TrainGradientDescent(x, y, Loss.MeanSquaredError, 0.1, 5) |> ignore) id with
+            | :? TrainingDivergedException<Network> as e ->
+                Expect.equal (e.Epoch, e.Step) (5, 5) "the fifth step made the network"
+                Expect.stringContains e.Message "epoch 5, step 5: after the last step" "named in the message"
+                Expect.equal (e.LastGood.GetWeights 0) (after4.GetWeights 0) "LastGood: the network after 4 steps"
+                Expect.equal (e.LastGood.GetWeights 1) (after4.GetWeights 1) "LastGood: the network after 4 steps (output layer)"
+            | other -> failtestf "expected TrainingDivergedException<Network>, got %O" other
+            // One step at 1e300 made weights of about 1e299, returned: its loss overflows too.
+            match Expect.throwsC (fun () -> net.TrainGradientDescent(x, y, Loss.MeanSquaredError, 1e300, 1) |> ignore) id with
+            | :? TrainingDivergedException<Network> as e ->
+                Expect.equal (e.Epoch, e.Step) (1, 1) "the only step"
+                Expect.equal (e.LastGood.GetWeights 0) (net.GetWeights 0) "LastGood: the initial network"
+            | other -> failtestf "expected TrainingDivergedException<Network>, got %O" other
+        }
         test "Explain refuses steps above Explanations.MaxSteps, an undefined method, and outputs Predict refuses" {
             let row = [| 0.5; -0.25; 1.0 |]
             let outOfRange (param: string) (f: unit -> unit) =

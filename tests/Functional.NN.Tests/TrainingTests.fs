@@ -163,7 +163,9 @@ let samplingTests =
                   Validation = None }
             let options = { TestOptions.sgd with Batching = Batching.MiniBatch(5, Sampling.WithoutReplacement); MaxEpochs = 7 }
             Trainer.trainVector options objective [| 1.0 |] |> ignore
-            Expect.equal seen.Count (7 * 5) "5 batches per epoch"
+            // Then the last step's batch once more: the check of the parameters it made.
+            Expect.equal seen.Count (7 * 5 + 1) "5 batches per epoch, then the last one measured again"
+            Expect.equal seen.[7 * 5] seen.[7 * 5 - 1] "the last step's batch"
             for e in 0 .. 6 do
                 let epoch = Seq.skip (5 * e) seen |> Seq.take 5 |> Array.concat
                 Expect.equal (Array.sort epoch) [| 0 .. 22 |] (sprintf "epoch %d covers every sample once" (e + 1))
@@ -421,19 +423,67 @@ let reproducibilityTests (backend: Backend) =
 /// Full-batch gradient descent at step size 3 on MSE (12 x 2 data, a 2-8-2 ReLU network), whose
 /// weights grow until the outputs overflow while the weights are still finite; with a divergence
 /// factor and a backend: the data, the network, the options, the model after k steps (a run
-/// stopped by MaxSteps) and the whole set's loss of a network (the reference's).
+/// stopped by MaxSteps), the model after k steps for any k (`after`: the run to k - 1 and then
+/// one reference step, GradientDescent.step on the whole set's gradient, since a run stopped by
+/// MaxSteps at a step whose parameters diverged raises instead of returning them) and the whole
+/// set's loss of a network (the reference's).
 let private growingRun (factor: float) (backend: Backend) =
     let x = Mat.init 12 2 (fun i j -> float ((i * 7 + j * 3) % 11) / 2.75 - 2.0)
     let y = Mat.init 12 2 (fun i j -> float ((i * 5 + j * 3) % 10))
     let net = Network.init 2 [ LayerSpec.Of(8, Activation.ReLU); LayerSpec.Of(2, Activation.Identity) ] 0L
     let options = (TrainingOptions.GradientDescent(3.0, 50)).WithDivergenceFactor(factor).WithBackend(backend)
     let data = TrainingData.Of(x, y)
-    let until k = (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
+    let until k = if k = 0 then net else (Trainer.train (options.WithMaxSteps k) Loss.MeanSquaredError data net).Model
+    let after k =
+        let before = until (k - 1)
+        GradientDescent.step 3.0 before (snd (Network.lossAndGradient before Loss.MeanSquaredError x y))
     let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
-    data, net, options, until, lossAt
+    data, net, options, until, after, lossAt
+
+/// A run's result without its wall times: the model's bits, the stop, the loss, the history and the
+/// checkpoint's counters, optimiser state and L0 (NaN until measured).
+let private resultBits (r: TrainingResult<Network>) =
+    let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
+    bits r.Model, r.StopReason, BitConverter.DoubleToInt64Bits r.TrainLoss,
+    r.History |> List.map (fun h -> h.Epoch, h.Step, BitConverter.DoubleToInt64Bits h.TrainLoss, h.StepSize),
+    (bits r.Checkpoint.Model, r.Checkpoint.OptimizerState, r.Checkpoint.Step, r.Checkpoint.Epoch, BitConverter.DoubleToInt64Bits r.Checkpoint.LossBaseline)
 
 let divergenceTests (backend: Backend) =
   testList "divergence" [
+    test "the parameters the last step made are measured before they are returned: GradientDescent(0.1, 2) on the raw commute data raises by the growth rule" {
+        // The review's case: the run returned StopReason.MaxEpochs with a model whose loss was
+        // 4.6e14 against a start of 871 (DivergenceFactor 1e4). Expected losses from the reference
+        // core's own steps (Network.lossAndGradient and GradientDescent.step, not the trainer):
+        // L0 = 871.2 at the start, L1 = 1.16e5 after one step, L2 = 4.61e14 after two.
+        let x = Mat.ofRows (commuteX |> Array.map (fun r -> r.[1..]))
+        let y = Mat.ofRows (commuteY |> Array.map (fun v -> [| v |]))
+        let net = Network.init 2 [ LayerSpec.Of(4, Activation.Identity); LayerSpec.Of(1, Activation.Identity) ] 1L
+        let lossOf (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
+        let stepped (n: Network) = GradientDescent.step 0.1 n (snd (Network.lossAndGradient n Loss.MeanSquaredError x y))
+        let l0, l1, l2 = lossOf net, lossOf (stepped net), lossOf (stepped (stepped net))
+        let bound = 1e4 * max l0 1.0
+        Expect.isLessThan l1 bound "one step: under the bound"
+        Expect.isGreaterThan l2 bound "two steps: past it"
+        let data = TrainingData.Of(x, y)
+        let options = TrainingOptions.GradientDescent(0.1, 2).WithBackend(backend)
+        Expect.equal options.DivergenceFactor 1e4 "the default factor"
+        let oneStep = Trainer.train (options.WithMaxEpochs 1) Loss.MeanSquaredError data net
+        match Expect.throwsC (fun () -> Trainer.train options Loss.MeanSquaredError data net |> ignore) id with
+        | :? TrainingDivergedException as e ->
+            Expect.equal (e.Epoch, e.Step) (2, 2) "the last step, which made the parameters"
+            Expect.stringContains e.Message "Training diverged at epoch 2, step 2: after the last step" "named in the message"
+            Expect.stringContains e.Message "(TrainingOptions.DivergenceFactor)" "by the growth rule"
+            let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
+            Expect.equal (bits (e.LastGood :?> Network)) (bits oneStep.Model) "LastGood: the parameters before the last step"
+        | other -> failtestf "expected TrainingDivergedException, got %O" other
+        // The one-step run's check needed L0 (L1 = 1.2e5 passes the factor 1e4 itself) and passed:
+        // its result is bit for bit that of a run whose growth rule is off (which cannot diverge by
+        // it), L0 not kept.
+        Expect.isGreaterThan l1 1e4 "the check of the one-step run measures L0"
+        let off = Trainer.train ((options.WithMaxEpochs 1).WithDivergenceFactor 0.0) Loss.MeanSquaredError data net
+        Expect.equal (resultBits oneStep) (resultBits off) "the same result as without the rule"
+        Expect.isTrue (Double.IsNaN oneStep.Checkpoint.LossBaseline) "L0 not kept"
+    }
     test "step size 1e6 ends with TrainingDivergedException in the first epoch, with a finite last good network" {
         let (xTrain, yTrain), _ = irisSplit 5L 35
         let net = Network.init 4 [ LayerSpec.Of(8, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 1L
@@ -475,10 +525,13 @@ let divergenceTests (backend: Backend) =
             match e.LastGood with
             | :? Network as good -> Expect.equal (bits good) (bits (until (e.Step - 1))) "the parameters before the named step"
             | other -> failtestf "LastGood is %O, not a Network" other
-            // The named step is the one whose parameters give a non-finite loss on the whole set.
+            // The named step is the one whose parameters give a non-finite loss on the whole set
+            // (after it: one reference gradient-descent step from the run stopped before it).
             let lossAt (n: Network) = Loss.valueUnchecked Loss.MeanSquaredError (Network.predict n x) y
-            Expect.isTrue (Double.IsFinite (lossAt (until (e.Step - 1)))) "finite before it"
-            Expect.isFalse (Double.IsFinite (lossAt (until e.Step))) "not after it"
+            let before = until (e.Step - 1)
+            Expect.isTrue (Double.IsFinite (lossAt before)) "finite before it"
+            let afterIt = GradientDescent.step 3.0 before (snd (Network.lossAndGradient before Loss.MeanSquaredError x y))
+            Expect.isFalse (Double.IsFinite (lossAt afterIt)) "not after it"
     }
     test "a divergence the batch losses find (the default) names the step that made the bad parameters, as ExactEpochLoss does" {
         // The run above with the default batch losses. The loss a step measures is at the
@@ -486,8 +539,8 @@ let divergenceTests (backend: Backend) =
         // before it (the review's case: LastGood was the model whose loss was infinite, and the step
         // named one later than with ExactEpochLoss). Expected: the step whose parameters' whole-set
         // loss is the first not finite, computed here from runs stopped by MaxSteps.
-        let data, net, options, until, lossAt = growingRun 0.0 backend
-        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> not (Double.IsFinite (lossAt (until k))))
+        let data, net, options, until, after, lossAt = growingRun 0.0 backend
+        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> not (Double.IsFinite (lossAt (after k))))
         let bits (n: Network) = Parameters.modelOf n |> Array.map BitConverter.DoubleToInt64Bits
         for exact in [ false; true ] do
             match Expect.throwsC (fun () -> Trainer.train (options.WithExactEpochLoss exact) Loss.MeanSquaredError data net |> ignore) id with
@@ -500,24 +553,41 @@ let divergenceTests (backend: Backend) =
                 if not exact then
                     Expect.stringContains e.Message (sprintf "step %d: at the parameters step %d made (measured on step %d's batch), the batch loss became" failing failing (failing + 1)) "says where the loss was measured"
             | other -> failtestf "expected TrainingDivergedException, got %O" other
-        // A run resumed from the checkpoint after the failing step: the loss at its first step is
-        // at the checkpoint's parameters, the parameters before them are not kept, so it names the
-        // same step with the checkpoint's model as LastGood, and says so.
-        let first = Trainer.train (options.WithMaxSteps failing) Loss.MeanSquaredError data net
-        match Expect.throwsC (fun () -> Trainer.resume options Loss.MeanSquaredError data first.Checkpoint |> ignore) id with
+        // A run stopped by MaxSteps at the failing step does not return its parameters either: the
+        // last step's are measured before they are returned.
+        match Expect.throwsC (fun () -> Trainer.train (options.WithMaxSteps failing) Loss.MeanSquaredError data net |> ignore) id with
+        | :? TrainingDivergedException as e ->
+            Expect.equal (e.Epoch, e.Step) (failing, failing) "stopped at the failing step: that step"
+            Expect.stringContains e.Message "after the last step" "says the last step's parameters were measured"
+            Expect.equal (bits (e.LastGood :?> Network)) (bits (until (failing - 1))) "LastGood: the parameters before it"
+        | other -> failtestf "expected TrainingDivergedException, got %O" other
+        // A run resumed from a checkpoint holding the parameters after the failing step (made here
+        // from the checkpoint before it and one reference step; a run no longer returns such a
+        // checkpoint, an older one or a file may hold one): the loss at its first step is at the
+        // checkpoint's parameters, the parameters before them are not kept, so it names the same
+        // step with the checkpoint's model as LastGood, and says so.
+        let prior = (Trainer.train (options.WithMaxSteps (failing - 1)) Loss.MeanSquaredError data net).Checkpoint
+        let bad = after failing
+        let checkpoint =
+            { prior with
+                Model = bad
+                OptimizerState = { prior.OptimizerState with Step = failing }
+                Step = failing
+                Epoch = failing }
+        match Expect.throwsC (fun () -> Trainer.resume options Loss.MeanSquaredError data checkpoint |> ignore) id with
         | :? TrainingDivergedException as e ->
             Expect.equal (e.Epoch, e.Step) (failing, failing) "resumed: the same step"
             Expect.stringContains e.Message "resumed from a checkpoint" "says why LastGood is the checkpoint's"
-            Expect.equal (bits (e.LastGood :?> Network)) (bits first.Model) "LastGood: the checkpoint's model"
+            Expect.equal (bits (e.LastGood :?> Network)) (bits bad) "LastGood: the checkpoint's model"
         | other -> failtestf "expected TrainingDivergedException, got %O" other
     }
     test "a growth-rule divergence's LastGood is under the rule's bound, and the named step's parameters are over it" {
         // Full batch, so the epoch's loss so far is the whole set's loss before the step (at the
         // parameters the step before made). Expected, from runs stopped by MaxSteps: the first step
         // whose parameters' whole-set loss passes factor * max(L0, 1), L0 the loss at the start.
-        let data, net, options, until, lossAt = growingRun 100.0 backend
+        let data, net, options, _, after, lossAt = growingRun 100.0 backend
         let bound = 100.0 * max (lossAt net) 1.0
-        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> lossAt (until k) > bound)
+        let failing = Seq.initInfinite ((+) 1) |> Seq.find (fun k -> lossAt (after k) > bound)
         match Expect.throwsC (fun () -> Trainer.train options Loss.MeanSquaredError data net |> ignore) id with
         | :? TrainingDivergedException as e ->
             Expect.equal (e.Epoch, e.Step) (failing, failing) "the first step whose parameters pass the bound"
@@ -527,10 +597,53 @@ let divergenceTests (backend: Backend) =
     }
   ]
 
+/// The check of the parameters the last step made, seen from the objective's calls.
+let lastStepTests =
+  testList "the last step's parameters" [
+    test "a run measures the last step's batch again at the parameters it made, and one that passes returns what a run without the growth rule returns" {
+        // A loss that rises (1.5 + theta, its 'gradient' -1, so each SGD step at 0.3 adds 0.3 to
+        // theta): the steps measure 1.5 and 1.8, under the factor 2, and the parameters the last step
+        // makes have loss 2.1, past 2 but under 2 * max(L0, 1) = 3 (L0 = 1.5, by hand). The calls
+        // expected: the two steps, the check at theta 0.6, and L0 at the initial theta 0, which the
+        // rule needs there and does not keep.
+        let run (factor: float) (batching: Batching) (epochs: int) =
+            let calls = Collections.Generic.List<float * int[]>()
+            let objective =
+                { SampleCount = 4
+                  LossAndGradient = (fun t idx -> calls.Add((t.[0], Array.copy idx)); 1.5 + t.[0], [| -1.0 |])
+                  Validation = None }
+            let options = { TestOptions.sgd with Batching = batching; Schedule = Schedule.Constant 0.3; MaxEpochs = epochs; DivergenceFactor = factor }
+            Trainer.trainVector options objective [| 0.0 |], List.ofSeq calls
+        let all = [| 0 .. 3 |]
+        let checkedRun, calls = run 2.0 Batching.FullBatch 2
+        Expect.equal calls [ 0.0, all; 0.3, all; 0.6, all; 0.0, all ] "the steps, the check of theta 0.6, L0"
+        let off, offCalls = run 0.0 Batching.FullBatch 2
+        Expect.equal offCalls [ 0.0, all; 0.3, all; 0.6, all ] "without the rule: the steps and the check"
+        let fields (r: TrainingResult<float[]>) =
+            r.Model, r.StopReason, r.TrainLoss, r.History |> List.map (fun h -> h.Epoch, h.Step, h.TrainLoss),
+            (r.Checkpoint.Model, r.Checkpoint.OptimizerState, r.Checkpoint.Step, BitConverter.DoubleToInt64Bits r.Checkpoint.LossBaseline)
+        Expect.equal (fields checkedRun) (fields off) "the same result, L0 not kept"
+        // Minibatches: the check is one pass over the last step's batch, never the whole set.
+        let _, calls = run 0.0 (Batching.MiniBatch(2, Sampling.WithoutReplacement)) 1
+        Expect.equal calls.Length 3 "two steps and the check"
+        Expect.equal (calls |> List.map fst) [ 0.0; 0.3; 0.6 ] "at the parameters each step made"
+        Expect.equal (snd calls.[2]) (snd calls.[1]) "the last step's batch"
+        Expect.equal (snd calls.[2]).Length 2 "of 2 samples"
+        // A factor of 1.3, bound 1.3 * 1.5 = 1.95: the steps' 1.5 and 1.8 pass it, the 2.1 of the
+        // parameters the last step makes does not, so the run raises naming that step.
+        match Expect.throwsC (fun () -> run 1.3 Batching.FullBatch 2 |> ignore) id with
+        | :? TrainingDivergedException as e ->
+            Expect.equal (e.Epoch, e.Step) (2, 2) "the last step"
+            Expect.stringContains e.Message "after the last step" "says so"
+            Expect.equal (e.LastGood :?> float[]) [| 0.3 |] "LastGood: the parameters before it"
+        | other -> failtestf "expected TrainingDivergedException, got %O" other
+    }
+  ]
+
 [<Tests>]
 let tests =
     testList "Training" [
-        commuteTests; samplingTests; scheduleTests; stoppingTests
+        commuteTests; samplingTests; scheduleTests; stoppingTests; lastStepTests
         // The network training suite, once per backend (issue 11).
         for backend in [ Backend.Reference; Backend.Kernels ] do
             testList (Backend.name backend) [ xorTests backend; irisTests backend; reproducibilityTests backend; divergenceTests backend ] ]

@@ -380,6 +380,19 @@ type internal KernelSession<'T when 'T : unmanaged and 'T : (new : unit -> 'T) a
             blit markS second
             t <- markT.[set]
         member _.TrainingLoss() = Precision.round precision (chunkedLoss ())
+        member _.BatchLoss(order, offset, count) =
+            let value =
+                if fullBatch && count = n then trainer.EvaluateLoss(ReadOnlySpan(xs, 0, n * d), ReadOnlySpan(ys, 0, n * k), n)
+                else
+                    // The batch's rows, gathered into buffers of its own (once a run: the gather's
+                    // buffers may hold the next batch).
+                    let bx, by = rent (count * d), rent (count * k)
+                    for i in 0 .. count - 1 do
+                        let r = order.[offset + i]
+                        Array.blit xs (r * d) bx (i * d) d
+                        Array.blit ys (r * k) by (i * k) k
+                    trainer.EvaluateLoss(ReadOnlySpan(bx, 0, count * d), ReadOnlySpan(by, 0, count * k), count)
+            Precision.round precision value
         member _.GradientNorm() =
             let acc = Array.zeroCreate<float> parameterCount
             let mutable r0 = 0

@@ -60,6 +60,11 @@ type ITrainingSession =
     abstract Rewind : older: bool -> unit
     /// The loss of the whole training set at the current parameters (a forward pass).
     abstract TrainingLoss : unit -> float
+    /// The mean loss of the samples order.[offset .. offset + count - 1] at the current parameters,
+    /// in inference mode, as TrainingLoss measures the whole set (a forward pass over those rows;
+    /// nothing is updated): the trainer measures the last step's batch again with it, at the
+    /// parameters that step made.
+    abstract BatchLoss : order: int[] * offset: int * count: int -> float
     /// |grad|_2 of the training loss over the whole training set at the current parameters.
     abstract GradientNorm : unit -> float
     /// (validation loss, validation metric) at the current parameters, with a validation set.
@@ -120,6 +125,11 @@ type ObjectiveSession(precision: Precision, settings: OptimizerSettings, objecti
             match lossOnly with
             | Some f -> f theta
             | None -> fst (objective.LossAndGradient theta all)
+        member _.BatchLoss(order, offset, count) =
+            let batch = Array.sub order offset count
+            match lossOnly with
+            | Some f when batch = all -> f theta
+            | _ -> fst (objective.LossAndGradient theta batch)
         member _.GradientNorm() = Optimizer.globalNorm (snd (objective.LossAndGradient theta all))
         member _.Validation() = objective.Validation |> Option.map (fun v -> v theta)
         member _.ConfirmData() = true
@@ -187,6 +197,10 @@ type NetworkSession(settings: OptimizerSettings, seed: int64, loss: Loss, x: Mat
         member _.TrainingLoss() =
             let out = Network.outputIn "x" (current ()) x
             Precision.round p (Loss.valueUnchecked loss out y)
+        member _.BatchLoss(order, offset, count) =
+            let idx = Array.sub order offset count
+            let xb, yb = if isIdentity idx then x, y else Mat.selectRows idx x, Mat.selectRows idx y
+            Precision.round p (Loss.valueUnchecked loss (Network.outputIn "x" (current ()) xb) yb)
         member _.GradientNorm() =
             let _, g, _ = Network.lossAndGradientIn Mode.Inference (current ()) loss x y
             Parameters.gradientNorm g

@@ -301,7 +301,11 @@ module Trainer =
     /// error's epoch, step and LastGood (the parameters before the failing step) are those of a
     /// check after every step. A batch loss is measured at the parameters the step before made, so
     /// a bad one fails that step (at an epoch's first step: the epoch before's last, replayed from
-    /// the older mark). `initialLossBad` is called when the loss at a fresh run's initial
+    /// the older mark). The parameters the last step made are returned without a next step to
+    /// measure them: unless early stopping restores a best epoch, they are checked before the
+    /// result is made (`checkLastStep`: one forward pass over the last step's batch, or the whole
+    /// set's loss ExactEpochLoss measured), and a failure names the last step as above.
+    /// `initialLossBad` is called when the loss at a fresh run's initial
     /// parameters is not finite (it raises the caller's data error).
     /// The result's models are `snapshot ()` (the session's current model, taken once at the end)
     /// and `ofFlat` of the flat vectors early stopping kept; `start.Model` and `start.Initial` are
@@ -495,6 +499,40 @@ module Trainer =
                 lossSum <- sum
                 samples <- samples + c
                 before <- good
+        /// The check of the parameters the run's last step made, when they are returned: the loop
+        /// measures a batch loss only before its step, so nothing else measures them. Their loss is
+        /// `exact` (the whole set's, with ExactEpochLoss, already measured for the result) or else
+        /// that of the last step's batch measured again with them (one forward pass over that
+        /// batch; with full batches, the whole set), checked as a batch loss at an epoch's start
+        /// is: not finite, or times its rows over n past the growth rule's bound. A failure names
+        /// the last step, and LastGood is from before it, as on every other path. (L0, measured
+        /// here if the rule needs it, is not kept: the result of a run that passes is unchanged.)
+        let checkLastStep (exact: float) =
+            let e = if position >= stepsInEpoch then epoch else epoch + 1
+            let rows, loss, where =
+                if options.ExactEpochLoss then n, exact, "the training loss on the whole set"
+                else
+                    let o = starts.[position - 1]
+                    let c = starts.[position] - o
+                    c, session.BatchLoss(order, o, c), (if c = n then "the training loss on the whole set" else sprintf "the loss of its batch (%s)" (Check.counted c "row" "rows"))
+            let sum = loss * float rows
+            let baselineBefore, measuredBefore = baseline, baselineMeasured
+            let bad =
+                if nonFinite loss then Some (sprintf "%s became %g" where loss, "")
+                elif nonFinite sum then Some (sprintf "%s, %g, times its %d rows passes the double range" where loss rows, "")
+                elif tooLarge sum then
+                    let measured = if rows = n then sprintf "%s %g" where loss else sprintf "%s %g, times its rows over the %d samples, %g," where loss n (sum / float n)
+                    Some (sprintf "%s grew past %g times max(L0, 1) = %g, where L0 = %g is the loss at the start" measured factor (factor * max baseline 1.0) baseline,
+                          " (TrainingOptions.DivergenceFactor)")
+                else None
+            baseline <- baselineBefore
+            baselineMeasured <- measuredBefore
+            match bad with
+            | Some (what, option) ->
+                let failing = step
+                replay false (failing - 1)
+                diverged e failing (sprintf "after the last step, at the parameters it made (the model the run would return), %s%s" what option) (session.Parameters())
+            | None -> ()
         setMark ()
         while stop.IsNone do
             let atBoundary = position >= stepsInEpoch
@@ -588,6 +626,7 @@ module Trainer =
                 if options.ExactEpochLoss || samples = 0 && List.isEmpty history then theta, session.TrainingLoss(), None
                 elif samples > 0 then theta, Precision.round session.Precision (lossSum / float samples), None
                 else theta, defaultArg (lossOf epoch) nan, None
+        if restored.IsNone && step > start.Step then checkLastStep trainLoss
         let remaining =
             if position >= stepsInEpoch then Array.empty
             else Array.init (stepsInEpoch - position) (fun i -> order.[starts.[position + i] .. starts.[position + i + 1] - 1])

@@ -117,7 +117,10 @@ type TrainingOptions =
       /// DivergenceFactor, the least the bound can be, so a run whose loss stays below it makes
       /// none; a checkpoint keeps L0 once measured, and the initial parameters until then, so a
       /// resumed run measures the same L0). It is
-      /// checked after every step. Single batch losses are not compared: with small batches they
+      /// checked after every step; the parameters the last step made, which no later step measures,
+      /// are checked before they are returned, their loss (the whole set's with ExactEpochLoss, else
+      /// that of the last step's batch measured again: one forward pass over it) counted as an
+      /// epoch's first batch loss. Single batch losses are not compared: with small batches they
       /// legitimately differ by far more than any factor (one sample's loss may be n times the
       /// mean). While the parameters stay where they started, an epoch's batches are part of the
       /// set, so for a loss that is never negative the sum is at most n * L0 and the rule cannot
