@@ -129,8 +129,9 @@ type TrainingOptions =
     /// them copies a value). Chosen so that standardised data do not diverge; where each value
     /// comes from:
     /// - Adam (beta1 0.9, beta2 0.999, eps 1e-8) at a constant step 1e-3: the defaults of
-    ///   scikit-learn's MLPClassifier/MLPRegressor (solver='adam', learning_rate_init=0.001),
-    ///   Keras' Adam and torch.optim.Adam.
+    ///   scikit-learn's MLPClassifier/MLPRegressor (solver='adam', learning_rate_init=0.001,
+    ///   epsilon=1e-8) and torch.optim.Adam (lr=1e-3, eps=1e-8); Keras' Adam shares the step and
+    ///   the betas, but its epsilon is 1e-7.
     /// - Minibatches of 32 drawn without replacement: Keras' fit batch_size=32 (scikit-learn uses
     ///   min(200, n)); every sample once per epoch, as both do.
     /// - At most 200 epochs: scikit-learn's max_iter=200.
