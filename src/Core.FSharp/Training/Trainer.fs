@@ -573,13 +573,15 @@ module Trainer =
         // inside an epoch, the mean of that epoch's batch losses so far).
         let lossOf (epochNumber: int) =
             history |> List.tryFind (fun h -> h.Epoch = epochNumber) |> Option.map (fun h -> h.TrainLoss)
-        // The plateau stop restores the best parameters only when it watched a validation loss; so
-        // does a cancellation under it (Ctrl-C keeps the best model so far). The checkpoint keeps the
-        // last parameters either way, so a resumed run is still bit-identical.
+        // The plateau stop, when it watched a validation loss, returns the best parameters whatever
+        // rule ended the run (its own, the epoch or step limit, the target loss, the parameter
+        // tolerance, a cancellation), as Keras 3's EarlyStopping(restore_best_weights=True) restores
+        // them at the end of training and scikit-learn's MLP (early_stopping=True) after its loop.
+        // The checkpoint keeps the last parameters either way, so a resumed run is still bit-identical.
         let validated = not (List.isEmpty history) && (List.last history).ValidationLoss.IsSome
         let model, trainLoss, restored =
-            match reason, best with
-            | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
+            match best with
+            | Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
                     ofFlat bst.Model, session.TrainingLoss(), Some bst.Epoch
