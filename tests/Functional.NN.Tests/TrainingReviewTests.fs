@@ -219,6 +219,44 @@ let tests =
                     "the summary"
             }
         ]
+        testList "refusals that name the argument" [
+            test "training a network with the step activation is an ArgumentException naming the network, on every backend" {
+                // The step's derivative is 0 almost everywhere (note 003), so the network is a bad argument for the trainer:
+                // ParamName is the argument that holds it (F# net, C# network; a resume's checkpoint), the message kept.
+                let step = Network.init 2 [ LayerSpec.Of(3, Activation.Step); LayerSpec.Of(1, Activation.Identity) ] 1L
+                let d = TrainingData.Of(Mat.init 4 2 (fun i j -> float (i + j)), Mat.init 4 1 (fun i _ -> float i))
+                let message = [ "Block 0 uses the step activation"; "cannot be trained by gradient"; "Use the Perceptron" ]
+                for backend in [ Backend.Auto; Backend.Reference; Backend.Kernels ] do
+                    let options = TestOptions.sgd.WithBackend backend
+                    Expectations.expectArgument "net" message (fun () -> Trainer.train options Loss.MeanSquaredError d step |> ignore) |> ignore
+                    Expectations.expectArgument "checkpoint" message (fun () ->
+                        Trainer.resume options Loss.MeanSquaredError d (Checkpoint.start options 0 step) |> ignore) |> ignore
+                let facadeStep = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Step).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+                for backend in [ FunctionalNN.Backend.Auto; FunctionalNN.Backend.Kernels ] do
+                    Expectations.expectArgument "network" message (fun () ->
+                        FunctionalNN.Trainer.Train(facadeStep, array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ] ], array2D [ [ 1.0 ]; [ 0.0 ] ],
+                                                   FunctionalNN.Loss.MeanSquaredError, FunctionalNN.TrainingOptions(Backend = backend)) |> ignore) |> ignore
+            }
+            test "the kernels' refusal names the backend as the caller wrote it: the options' Backend, predictWith's backend" {
+                // The options' field is Backend (as MaxEpochs, Batching, ...: F# TrainingOptions.Backend, C#
+                // TrainingOptions.Backend); predictWith's and Predict's argument is backend.
+                let custom = Fixtures.scalingBlock "double" 3 2.0
+                let net0 = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+                let withCustom = { net0 with Blocks = net0.Blocks.Head :: Block.Custom custom :: net0.Blocks.Tail }
+                let x = Mat.init 4 2 (fun i j -> float (i - j))
+                let d = TrainingData.Of(x, Mat.init 4 1 (fun i _ -> float i))
+                let refused = [ "The kernels backend does not support"; "use Backend.Auto or Backend.Reference" ]
+                Expectations.expectArgument "Backend" ("custom block 'double'" :: refused) (fun () ->
+                    Trainer.train (TestOptions.sgd.WithBackend Backend.Kernels) Loss.MeanSquaredError d withCustom |> ignore) |> ignore
+                let step = Network.init 2 [ LayerSpec.Of(3, Activation.Step); LayerSpec.Of(1, Activation.Identity) ] 1L
+                for net in [ step; withCustom ] do
+                    Expectations.expectArgument "backend" refused (fun () -> Network.predictWith Backend.Kernels net x |> ignore) |> ignore
+                    Expectations.expectArgument "backend" refused (fun () -> Network.predictorWith Backend.Kernels net |> ignore) |> ignore
+                let facadeStep = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Step).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+                Expectations.expectArgument "backend" refused (fun () -> facadeStep.Predict(array2D [ [ 0.0; 1.0 ] ], FunctionalNN.Backend.Kernels) |> ignore) |> ignore
+                Expectations.expectArgument "backend" refused (fun () -> facadeStep.CreatePredictor(FunctionalNN.Backend.Kernels) |> ignore) |> ignore
+            }
+        ]
         testList "the caller's data changed during the run" [
             for backend in [ Backend.Reference; Backend.Kernels ] do
               for precision in [ Precision.Float64; Precision.Float32 ] do

@@ -724,7 +724,8 @@ module Trainer =
     /// result says which ran. Raises ArgumentException for bad options, data or checkpoint (also
     /// when a fresh run's loss at the initial parameters is not finite: ParamName "x" when the
     /// network's output overflows, "y" when the loss does), TrainingDivergedException (LastGood:
-    /// the last finite Network) when training diverges. The kernels may start on their cached
+    /// the last finite Network) when training diverges; a network with the step activation (no
+    /// gradient) is an ArgumentException (ParamName "checkpoint"). The kernels may start on their cached
     /// conversion of x and check it while they train; a run that finds x changed in place since
     /// is made again on it before anything leaves the trainer (with `TrainingHooks.ShouldStop`'s
     /// answers to the dropped run given again; docs/backends.md).
@@ -743,7 +744,7 @@ module Trainer =
         if not (obj.ReferenceEquals(checkpoint.Initial, net))
            && (Network.describe checkpoint.Initial <> Network.describe net || checkpoint.Initial.Precision <> net.Precision) then
             Check.fail "checkpoint" "The checkpoint's initial network does not have the shape and precision of its network."
-        Network.checkDifferentiable net
+        Network.checkTrainable "checkpoint" net
         Network.checkLossFits loss net
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
@@ -841,12 +842,13 @@ module Trainer =
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad
-    /// options or data, TrainingDivergedException (LastGood: the last finite Network) when
-    /// training diverges. The trained network, the checkpoint's networks and the optimiser's
+    /// options or data, or for a network with the step activation (no gradient; ParamName "net"),
+    /// TrainingDivergedException (LastGood: the last finite Network) when training diverges. The trained network, the checkpoint's networks and the optimiser's
     /// buffers have the network's precision.
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
         Check.notNull "options" (box options)
+        Network.checkTrainable "net" net
         // A fresh optimiser state without buffers (resumeWith makes them, or the kernels start
         // them at zero).
         resumeWith hooks options loss data (Checkpoint.start options 0 net)
