@@ -24,7 +24,9 @@ let options =
 // Progress as it happens (every 25th epoch), then the result: why it stopped and the history.
 let hooks = { TrainingHooks.None with OnEpoch = fun h -> if h.Epoch % 25 = 0 then printfn "epoch %3d  train loss %.4f  validation accuracy %.3f" h.Epoch h.TrainLoss (Option.defaultValue nan h.ValidationMetric) }
 let result = Trainer.trainWith hooks options Loss.SoftmaxCrossEntropy data net
-printfn "stopped by %A after %d epochs (%d steps); training loss %.4f" result.StopReason result.Epochs result.Steps result.TrainLoss
+// Under the plateau stop with validation data the result holds the best epoch's network (whichever
+// rule stopped the run); the checkpoint holds the last, to resume from.
+printfn "stopped by %A after %d epochs (%d steps); best epoch %A; training loss %.4f" result.StopReason result.Epochs result.Steps result.BestEpoch result.TrainLoss
 
 // Train 10 epochs more from the checkpoint: the same as if the first run had gone on.
 let more = Trainer.resume (options.WithMaxEpochs(result.Epochs + 10)) Loss.SoftmaxCrossEntropy data result.Checkpoint

@@ -203,7 +203,8 @@ public static class TrainCommand
                 ? ", as the saved model encodes them (--unknown-category zeros)"
                 : ", though the saved model refuses them (--unknown-category error; give --unknown-category zeros to predict such rows)");
         var evaluation = model.WithUnknownCategory(UnknownCategory.Zeros).Evaluate(split.Test);
-        // The training loss of the model evaluated and saved (the restored best epoch's after early stopping), in the
+        // The training loss of the model evaluated and saved (the best epoch's under the plateau stop on a validation
+        // loss, whatever rule ended the run), in the
         // units of the printed losses.
         double finalLoss = fit.TrainLoss;
         var restored = fit.BestEpoch is int be ? $"; best epoch {be} restored" : "";

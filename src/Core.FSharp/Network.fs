@@ -869,11 +869,22 @@ module Network =
     let checkOutputProbabilities (loss: Loss) (output: Matrix<float>) =
         Loss.checkProbabilities "loss" "the network's output" loss output
 
+    /// Why a network whose block at `position` uses activation `a` (the step) cannot be trained.
+    let private untrainable (position: string) (a: Activation) =
+        sprintf "Block %s uses the %s activation, whose derivative is zero almost everywhere: a network with it cannot be trained by gradient. Use the Perceptron for a step output, or a sigmoid in its place." position (Activation.name a)
+
     /// Raises InvalidOperationException when an activation carries no gradient (the step).
     let checkDifferentiable (net: Network) =
         match Block.firstNonDifferentiable "" net.Blocks with
-        | Some (position, a) ->
-            raise (InvalidOperationException(sprintf "Block %s uses the %s activation, whose derivative is zero almost everywhere: a network with it cannot be trained by gradient. Use the Perceptron for a step output, or a sigmoid in its place." position (Activation.name a)))
+        | Some (position, a) -> raise (InvalidOperationException(untrainable position a))
+        | None -> ()
+
+    /// Raises ArgumentException (ParamName `name`: the argument that holds the network) when an
+    /// activation carries no gradient (the step), with `checkDifferentiable`'s message: the
+    /// trainer's check, for which such a network is a bad argument.
+    let checkTrainable (name: string) (net: Network) =
+        match Block.firstNonDifferentiable "" net.Blocks with
+        | Some (position, a) -> Check.fail name (untrainable position a)
         | None -> ()
 
     /// The backward pass by the notes' recursion, block by block from the last: each block turns

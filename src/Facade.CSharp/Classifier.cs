@@ -163,11 +163,12 @@ public sealed class PipelineFitResult
     public StopReason StopReason { get; }
 
     /// <summary>The training loss of <see cref="Model"/>'s network, in the target's units (as <see cref="History"/>):
-    /// <see cref="TrainingResult{TModel}.TrainLoss"/>'s figure, the restored best epoch's when early stopping restored
+    /// <see cref="TrainingResult{TModel}.TrainLoss"/>'s figure, the restored best epoch's when the plateau stop restored
     /// one (<see cref="BestEpoch"/>), else the last epoch's.</summary>
     public double TrainLoss { get; }
 
-    /// <summary>The epoch whose network <see cref="Model"/> holds when early stopping restored it (see
+    /// <summary>The epoch whose network <see cref="Model"/> holds when the plateau stop watched the validation loss
+    /// (<see cref="PipelineOptions.ValidationFraction"/> above 0), whatever rule ended the fit (see
     /// <see cref="TrainingResult{TModel}.BestEpoch"/>); null when it holds the last weights.</summary>
     public int? BestEpoch { get; }
 

@@ -22,7 +22,8 @@ public static class Trainer
     /// <param name="validationY">Validation targets, or null.</param>
     /// <param name="progress">Receives each epoch's record as it ends, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step; the result holds what was trained.</param>
-    /// <exception cref="ArgumentException">Bad data or options (ParamName names them).</exception>
+    /// <exception cref="ArgumentException">Bad data or options (ParamName names them), or a network with the step
+    /// activation, which has no gradient (ParamName network).</exception>
     /// <exception cref="TrainingDivergedException{TModel}">The loss or a weight became NaN or infinite, or the loss grew past
     /// <see cref="TrainingOptions.DivergenceFactor"/> times its start (TModel is
     /// <see cref="Network"/>); LastGood is the last finite network.</exception>
@@ -31,6 +32,8 @@ public static class Trainer
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(network);
+        // The core's trainWith check (RunNetwork resumes from a start, which would name the checkpoint).
+        Errors.Run(() => FN.NetworkModule.checkTrainable("net", network.Core));
         var o = (options ?? new TrainingOptions()).ToCore();
         var start = FN.Checkpoint.start(o, network.ParameterCount, network.Core);
         return RunNetwork(start, x, y, loss, o, validationX, validationY, progress, cancellationToken);
@@ -76,7 +79,8 @@ public static class Trainer
     /// <param name="progress">Receives each epoch's record, or null.</param>
     /// <param name="cancellationToken">Stops training before the next step.</param>
     /// <exception cref="ArgumentException">Bad data or options; or (ParamName checkpoint) options, loss or data other than
-    /// those the checkpoint was trained with, each difference named with both values.</exception>
+    /// those the checkpoint was trained with, each difference named with both values, or a network with the step
+    /// activation, which has no gradient.</exception>
     public static TrainingResult<Network> Resume(TrainingCheckpoint<Network> checkpoint, double[,] x, double[,] y, Loss loss,
         TrainingOptions? options = null, double[,]? validationX = null, double[,]? validationY = null,
         IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default)

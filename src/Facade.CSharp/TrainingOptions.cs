@@ -284,7 +284,8 @@ public sealed record TrainingOptions
 
     /// <summary>The plateau stop: epochs in a row without an improvement of <see cref="EarlyStoppingMinDelta"/>
     /// before stopping (default 10; null: off). It watches the validation loss when there is validation data
-    /// (and then restores the best epoch's weights), else the training loss (and keeps the last weights).</summary>
+    /// (and then the result holds the best epoch's weights, whatever rule ended the run), else the training loss (and
+    /// the result holds the last weights).</summary>
     public int? EarlyStoppingPatience { get; init; } = D.EarlyStopping is { } e ? e.Value.Patience : null;
 
     /// <summary>The loss decrease that counts as an improvement for the plateau stop (default 1e-4): an epoch improves

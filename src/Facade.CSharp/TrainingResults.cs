@@ -15,9 +15,9 @@ public enum StopReason
     /// <summary>The training loss reached the target.</summary>
     TargetLoss,
     /// <summary>The plateau stop: the monitored loss did not improve by <see cref="TrainingOptions.EarlyStoppingMinDelta"/>
-    /// for <see cref="TrainingOptions.EarlyStoppingPatience"/> epochs in a row. With validation data it watches the
-    /// validation loss and the result's model is the best epoch's weights (restored); without, it watches the training
-    /// loss and the result's model is the last weights (not restored).</summary>
+    /// for <see cref="TrainingOptions.EarlyStoppingPatience"/> epochs in a row, watching the validation loss with
+    /// validation data, else the training loss. (Which weights the result holds does not depend on the rule that stopped
+    /// the run: see <see cref="TrainingResult{TModel}.BestEpoch"/>.)</summary>
     EarlyStopping,
     /// <summary>Cancellation was requested; the result holds what was trained so far: under the plateau stop watching a
     /// validation loss (<see cref="TrainingOptions.EarlyStoppingPatience"/> set, validation data given), the best epoch's
@@ -142,7 +142,8 @@ public sealed class TrainingResult<TModel>
         Checkpoint = checkpoint;
     }
 
-    /// <summary>The trained parameters (the best epoch's after early stopping).</summary>
+    /// <summary>The trained parameters: the best epoch's under the plateau stop watching a validation loss, whatever
+    /// rule ended the run (<see cref="BestEpoch"/> names it), else the last.</summary>
     public TModel Model { get; }
 
     /// <summary>The rule that stopped training.</summary>
@@ -151,7 +152,7 @@ public sealed class TrainingResult<TModel>
     /// <summary>The training loss. With <see cref="TrainingOptions.ExactEpochLoss"/> it is the loss of
     /// <see cref="Model"/> on the whole training set. With the default (false) it is the batch losses' figure, no extra
     /// pass over the data: the mean of the last epoch's batch losses, each measured before its step and weighted by its
-    /// batch size (the last <see cref="EpochRecord.TrainLoss"/>; the best epoch's when early stopping restored it; for
+    /// batch size (the last <see cref="EpochRecord.TrainLoss"/>; the best epoch's when the plateau stop restored it; for
     /// a run stopped inside an epoch the mean of that epoch's batch losses so far), which is not the loss of
     /// <see cref="Model"/> itself (the weights moved during the epoch; with full batches it is the loss of the model
     /// before the last step).</summary>
@@ -160,11 +161,14 @@ public sealed class TrainingResult<TModel>
     /// <summary>One record per completed epoch, oldest first.</summary>
     public IReadOnlyList<EpochRecord> History { get; }
 
-    /// <summary>The epoch whose weights <see cref="Model"/> holds when the plateau stop restored them (a stop by
-    /// <see cref="StopReason.EarlyStopping"/>, or <see cref="StopReason.Cancelled"/> under it, watching a validation loss):
-    /// the best epoch, which is the last epoch whose validation loss beat the best before it by more than
-    /// <see cref="TrainingOptions.EarlyStoppingMinDelta"/> (with a MinDelta above 0 not always the lowest validation loss
-    /// of <see cref="History"/>). Null when <see cref="Model"/> is the last weights (nothing was restored).</summary>
+    /// <summary>The epoch whose weights <see cref="Model"/> holds when the plateau stop watched a validation loss
+    /// (<see cref="TrainingOptions.EarlyStoppingPatience"/> set, validation data given), whatever rule ended the run
+    /// (any <see cref="FunctionalNN.StopReason"/>: the plateau stop, the epoch or step limit, the target loss, the
+    /// parameter tolerance or a cancellation), as Keras 3's EarlyStopping with restore_best_weights restores them at the
+    /// end of training: the best epoch, which is the last epoch whose validation loss beat the best before it by more
+    /// than <see cref="TrainingOptions.EarlyStoppingMinDelta"/> (it may be the last epoch; with a MinDelta above 0 not
+    /// always the lowest validation loss of <see cref="History"/>). Null when <see cref="Model"/> is the last weights
+    /// (no plateau stop, no validation data, or no epoch ended).</summary>
     public int? BestEpoch { get; }
 
     /// <summary>Steps taken in all.</summary>
@@ -173,7 +177,7 @@ public sealed class TrainingResult<TModel>
     /// <summary>Epochs completed.</summary>
     public int Epochs { get; }
 
-    /// <summary>The state to resume from (its model is the last parameters, not the restored best).</summary>
+    /// <summary>The state to resume from (its model is the last parameters, not the returned best).</summary>
     public TrainingCheckpoint<TModel> Checkpoint { get; }
 
     /// <summary>The backend that computed the run (<see cref="FunctionalNN.Backend.Reference"/> or <see cref="FunctionalNN.Backend.Kernels"/>).</summary>
@@ -181,7 +185,7 @@ public sealed class TrainingResult<TModel>
 
     /// <summary>A one-line summary, culture-invariant: the stop reason, epochs and steps, the backend, then the figures of
     /// <see cref="Model"/>: its training loss (<see cref="TrainLoss"/>) and, with validation data, its epoch's validation
-    /// loss and metric: the last epoch's, or when early stopping restored one, "best epoch k restored" and that epoch's.</summary>
+    /// loss and metric: the last epoch's, or when the plateau stop restored one, "best epoch k restored" and that epoch's.</summary>
     public override string ToString() =>
         ResultText.Summary("TrainingResult", StopReason, Epochs, Steps, null, Backend, TrainLoss, BestEpoch, History);
 }

@@ -239,6 +239,38 @@ let private formatError (what: string) (fragment: string) (bytes: byte[]) =
 let private bigNet () =
     Network.init 64 [ LayerSpec.Of(32, Activation.ReLU); LayerSpec.Of(10, Activation.Identity) ] 5L
 
+/// The kernels evaluate a Float32 network's activations and their derivatives in float32 (their own
+/// vectorised exp, Simd.Exp512, and the runtime's Vector512.Log; in a row's scalar tail the runtime's
+/// MathF functions), where the reference computes each in float64 and rounds it once. The bounds below,
+/// |kernels - reference| <= N u max(|reference|, 1) with u = 2^-24 (float32's unit roundoff: IEEE 754
+/// rounds every operation within u, relative), follow from first-order error analysis of each formula,
+/// taking exp and log within 2u (1 ulp: what glibc documents for expf and logf, and more than
+/// Simd.Exp512's documented 3e-9 polynomial error), tanh within 4u (glibc's tanhf, 2 ulps), and the
+/// reference's own rounding u:
+/// - identity, ReLU: exact operations, 0. Leaky ReLU: the slope is rounded to float32 (u) before the
+///   product (u), and the reference's u: 3.
+/// - sigmoid 1 / (1 + e) or e / (1 + e), e = exp(-|z|): e's 2u (damped by e / (1 + e) <= 1/2 in the
+///   first), one rounding each for the sum, the quotient and the product: 6u relative, 8 with the
+///   reference's and a margin.
+/// - tanh (1 - t) / (1 + t), t = exp(-2|z|): t's error 2u t moves the quotient by at most
+///   2 / (1 + t)^2 2u t <= u absolute (not relative: near 0, 1 - t cancels, and tanh(1e-8) is 0),
+///   three roundings 3u relative, the reference's u: 5.
+/// - softplus max(z, 0) + log1p(e) with Goldberg's log1p (theorem 4: within 5u for a log within u/2, so
+///   6u here) of e (2u): 8u relative, the sum's u and the reference's u: 10.
+/// Derivatives, from the same A and Z: sigmoid a (1 - a), two roundings and the reference's: 3; tanh
+/// 1 - a a, the product's rounding is at most u absolute, then the difference's and the reference's:
+/// 3; softplus sigmoid(z): 8 as above; identity, ReLU and leaky ReLU (the slope itself, rounded to
+/// float32 on both backends): 0.
+let private kernelActivationBounds =
+    [ Activation.Identity, 0.0, 0.0; Activation.ReLU, 0.0, 0.0; Activation.LeakyReLU 0.01, 3.0, 0.0
+      Activation.LeakyReLU -0.3, 3.0, 0.0; Activation.Sigmoid, 8.0, 3.0; Activation.Tanh, 5.0, 3.0; Activation.Softplus, 10.0, 8.0 ]
+
+/// The worst |k - r| / (u max(|r|, 1)) of two arrays, with its index (u = 2^-24).
+let private worstInU (k: float[]) (r: float[]) =
+    let u = 2.0 ** -24.0
+    Array.map2 (fun (a: float) (b: float) -> if a = b then 0.0 else abs (a - b) / (u * max (abs b) 1.0)) k r
+    |> Array.indexed |> Array.maxBy snd
+
 [<Tests>]
 let tests =
     testList "Precision" [
@@ -397,6 +429,40 @@ let tests =
                     allF32 (name + " trained parameters") (Parameters.ofNetwork r.Model)
                     allF32 (name + " optimiser state") (stateValues r.Checkpoint.OptimizerState)
                     allF32 (name + " losses") (r.TrainLoss :: (r.History |> List.collect (fun h -> h.TrainLoss :: Option.toList h.ValidationLoss))))
+        testPropertyWithConfig (config 40) "Float32 on the kernels: every activation and its derivative within its bound of the float64 value rounded once" <| fun (seed: int) ->
+            // 63 rows of 37 columns: the kernels' 16-wide vector body and a scalar tail in every row, and an
+            // odd total for the derivative's flat pass. Inputs over the saturated ends (+-40), small
+            // magnitudes down to 1e-30, and [-8, 8], all float32 values.
+            let rng = Random seed
+            let rows, d = 63, 37
+            let z =
+                Mat.init rows d (fun _ _ ->
+                    let v = 2.0 * rng.NextDouble() - 1.0
+                    r32 (match rng.Next 3 with
+                         | 0 -> 40.0 * v * v * v
+                         | 1 -> float (sign v) * 10.0 ** (-30.0 * rng.NextDouble())
+                         | _ -> 8.0 * v))
+            let zs = z.ToRowMajorArray()
+            for act, forwardBound, derivativeBound in kernelActivationBounds do
+                // A dense layer of weights I and bias 0: its pre-activation is z exactly, on both backends.
+                let net = f32 (Network.create [ Dense.create (Matrix<float>.Build.DenseIdentity d) (Some (Vector<float>.Build.Dense d)) act ])
+                let onKernels = (Network.predictWith Backend.Kernels net z).ToRowMajorArray()
+                let expected = zs |> Array.map (actValue act >> r32)
+                let at, worst = worstInU onKernels expected
+                if worst > forwardBound then
+                    failtestf "%A(%s): the kernels give %s, the float64 value rounded once %s: %g u, above the bound %g u"
+                        act (zs.[at].ToString "R") (onKernels.[at].ToString "R") (expected.[at].ToString "R") worst forwardBound
+                // s'(z) from the same A and Z (g = 1), through the kernels' backward pass.
+                let kind, slope = Activation.kernel act
+                let g = Array.create zs.Length 1.0f
+                let a32, z32 = expected |> Array.map float32, zs |> Array.map float32
+                Functional.NN.Kernels.Activations.MultiplyByDerivative<float32>(Span g, ReadOnlySpan a32, ReadOnlySpan z32, kind, float32 slope)
+                let derivative = g |> Array.map float
+                let expectedDerivative = Array.map2 (fun z a -> r32 (actDerivative act z a)) zs expected
+                let at, worst = worstInU derivative expectedDerivative
+                if worst > derivativeBound then
+                    failtestf "%A'(%s): the kernels give %s, the float64 value rounded once %s: %g u, above the bound %g u"
+                        act (zs.[at].ToString "R") (derivative.[at].ToString "R") (expectedDerivative.[at].ToString "R") worst derivativeBound
         testPropertyWithConfig (config 100) "Optimizer.stepIn Float32: every buffer and every new parameter is a float32 value, for every rule" <| fun (seed: int) ->
             // The trainer rounds theta when it builds each network (Parameters.toNetwork), which
             // would hide an unrounded update; this checks the update itself.

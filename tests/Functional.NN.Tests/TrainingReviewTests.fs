@@ -72,13 +72,82 @@ let tests =
             test "BestEpoch is None when the result holds the last weights" {
                 let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
                 let byEpochs = Trainer.trainVector (halvingOptions.WithMaxEpochs 3) (halving v) [| 1.0 |]
-                Expect.equal (byEpochs.StopReason, byEpochs.BestEpoch) (StopReason.MaxEpochs, None) "the epoch limit restores nothing"
+                Expect.equal halvingOptions.EarlyStopping None "no plateau stop"
+                Expect.equal (byEpochs.StopReason, byEpochs.BestEpoch, byEpochs.Model) (StopReason.MaxEpochs, None, [| 0.125 |]) "without the plateau stop nothing is restored"
                 // Without validation the plateau stop watches the training loss and keeps the last weights.
                 let noValidation = Trainer.trainVector (halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 2)) (halving None) [| 1.0 |]
                 Expect.equal noValidation.StopReason StopReason.EarlyStopping "stopped by the plateau"
                 Expect.isSome noValidation.Checkpoint.Best "a best epoch is tracked"
                 Expect.equal noValidation.BestEpoch None "but not restored"
             }
+            // Under the plateau stop watching a validation loss, every rule that ends the run returns the best epoch's
+            // weights (Keras' EarlyStopping(restore_best_weights=True) restores them in on_train_end whatever ended
+            // training; scikit-learn's MLP with early_stopping=True sets coefs_ = _best_coefs after its loop), and the
+            // checkpoint the last. The halving run (t_k = 0.5^k, hand derivation) with validation (t - 0.1)^2:
+            // 0.16, 0.0225, 0.000625, 0.00140625, 0.0047265625, 0.00712890625, ... Epochs 2 and 3 beat the best by
+            // more than MinDelta 1e-4, no later one does: the best is epoch 3, t_3 = 0.125. Patience 100 never fires.
+            let towardsTenth = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
+            let watching = halvingOptions.WithEarlyStopping(EarlyStopping.Default.WithPatience 100)
+            test "the epoch limit returns the best epoch's weights under the plateau stop" {
+                let r = Trainer.trainVector (watching.WithMaxEpochs 5) (halving towardsTenth) [| 1.0 |]
+                Expect.equal (r.StopReason, r.Epochs, r.BestEpoch, r.Model) (StopReason.MaxEpochs, 5, Some 3, [| 0.125 |]) "epoch 3 restored"
+                Expect.equal r.Checkpoint.Model [| 0.03125 |] "the checkpoint keeps t_5"
+                // Epoch 3's mean batch loss: 1/2 t_2^2 = 0.03125, measured before its step.
+                Expect.equal r.TrainLoss 0.03125 "the restored epoch's training loss"
+            }
+            test "the step limit returns the best epoch's weights under the plateau stop, also inside an epoch" {
+                // Two samples, one per step (two steps an epoch), each step halving t: t = 0.5^s after step s, so
+                // the epochs end at 0.25, 0.0625, 0.015625 with validation 0.0225, 0.00140625, 0.00712890625: the
+                // best is epoch 2 (t = 0.0625). Step 7 is the first of epoch 4, after which the limit stops the run
+                // at t = 0.5^7 = 0.0078125.
+                let twoSamples = { halving towardsTenth with SampleCount = 2 }
+                let options = (watching.WithBatching(Batching.Stochastic Sampling.WithoutReplacement)).WithMaxSteps 7
+                let r = Trainer.trainVector options twoSamples [| 1.0 |]
+                Expect.equal (r.StopReason, r.Steps, r.Epochs, r.BestEpoch, r.Model) (StopReason.MaxSteps, 7, 3, Some 2, [| 0.0625 |]) "epoch 2 restored"
+                Expect.equal r.Checkpoint.Model [| 0.0078125 |] "the checkpoint keeps t after step 7"
+                Expect.equal r.Checkpoint.PendingBatches.Length 1 "and the rest of epoch 4"
+            }
+            test "the target loss returns the best epoch's weights under the plateau stop" {
+                // Epoch k's mean batch loss is 1/2 t_(k-1)^2 = 0.5^(2k-1): 0.5^13 = 1.22e-4 at epoch 7, 0.5^15 =
+                // 3.05e-5 <= 1e-4 at epoch 8, where the target stops the run at t_8 = 0.00390625.
+                let r = Trainer.trainVector (watching.WithTargetLoss 1e-4) (halving towardsTenth) [| 1.0 |]
+                Expect.equal (r.StopReason, r.Epochs, r.BestEpoch, r.Model) (StopReason.TargetLoss, 8, Some 3, [| 0.125 |]) "epoch 3 restored"
+                Expect.equal r.Checkpoint.Model [| 0.00390625 |] "the checkpoint keeps t_8"
+            }
+            test "the parameter tolerance returns the best epoch's weights under the plateau stop" {
+                // Step k moves t by 0.5^k: below 0.01 first at step 7 (0.0078125), where the run stops at t_7.
+                let r = Trainer.trainVector (watching.WithParameterTolerance 0.01) (halving towardsTenth) [| 1.0 |]
+                Expect.equal (r.StopReason, r.Steps, r.BestEpoch, r.Model) (StopReason.ParameterTolerance, 7, Some 3, [| 0.125 |]) "epoch 3 restored"
+                Expect.equal r.Checkpoint.Model [| 0.0078125 |] "the checkpoint keeps t_7"
+            }
+            for backend in [ Backend.Reference; Backend.Kernels ] do
+                test (sprintf "%s: a network run ended by the epoch limit returns the best epoch's network, and resumes bit for bit" (Backend.name backend)) {
+                    // The best epoch k is the last to improve, so a run stopped at epoch k (by the epoch limit) ends
+                    // on it: its checkpoint's network is the one a longer run must return (the same steps, bit for bit).
+                    let x, y, xv, yv = data ()
+                    let net = Network.init 4 [ LayerSpec.Of(16, Activation.Tanh); LayerSpec.Of(3, Activation.Identity) ] 2L
+                    let d = TrainingData.Of(x, y).WithValidation(xv, yv)
+                    let options n =
+                        { TestOptions.sgd with Batching = Batching.miniBatch 10; Schedule = Schedule.Constant 0.05; MaxEpochs = n; Backend = backend }
+                            .WithOptimizer(Optimizer.adam).WithEarlyStopping(EarlyStopping.Default.WithPatience 1000)
+                    let r = Trainer.train (options 60) Loss.SoftmaxCrossEntropy d net
+                    Expect.equal (r.StopReason, r.Backend) (StopReason.MaxEpochs, backend) "stopped by the epoch limit"
+                    Expect.isSome r.BestEpoch "a best epoch returned"
+                    let k = r.BestEpoch.Value
+                    Expect.isLessThan k 50 "the validation loss rose for more than 10 epochs (the test can tell the epochs apart)"
+                    let upToBest = Trainer.train (options k) Loss.SoftmaxCrossEntropy d net
+                    let weights (n: Network) = bits ((Parameters.ofNetwork n).ToArray())
+                    Expect.equal (weights r.Model) (weights upToBest.Checkpoint.Model) "the best epoch's network"
+                    let noPlateau = Trainer.train ((options 60).WithoutEarlyStopping()) Loss.SoftmaxCrossEntropy d net
+                    Expect.equal (weights r.Checkpoint.Model) (weights noPlateau.Model) "the checkpoint keeps the last network"
+                    Expect.equal r.TrainLoss r.History.[k - 1].TrainLoss "the best epoch's training loss"
+                    // Resumed to 80 epochs from the 60-epoch checkpoint = 80 epochs straight.
+                    let straight = Trainer.train (options 80) Loss.SoftmaxCrossEntropy d net
+                    let resumed = Trainer.resume (options 80) Loss.SoftmaxCrossEntropy d r.Checkpoint
+                    Expect.equal (weights resumed.Model, resumed.BestEpoch) (weights straight.Model, straight.BestEpoch) "the returned network and its epoch"
+                    Expect.equal (weights resumed.Checkpoint.Model) (weights straight.Checkpoint.Model) "the last network"
+                    Expect.equal (historyBits resumed) (historyBits straight) "the history"
+                }
             test "a cancellation under the plateau stop names the best epoch so far" {
                 // As TrainingTests: validation (t - 0.1)^2 is lowest at epoch 3 of 5; cancelled before step 6.
                 let v = Some (fun (t: float[]) -> (t.[0] - 0.1) ** 2.0, 0.0)
@@ -112,7 +181,12 @@ let tests =
                     "the summary names the restored epoch and gives its figures"
                 Expect.isFalse (text.Contains(g last.ValidationLoss.Value)) "not the last epoch's validation loss"
                 let plain = FunctionalNN.Trainer.Train(net, x, y, FunctionalNN.Loss.BinaryCrossEntropy, FunctionalNN.TrainingOptions(MaxEpochs = 3), xv, yv)
-                Expect.isFalse plain.BestEpoch.HasValue "nothing restored by the epoch limit"
+                // The epoch limit under the default plateau stop (patience 10, not reached in 3 epochs) returns the
+                // best epoch's network too (Keras' restore_best_weights restores whatever ended training).
+                Expect.equal plain.StopReason FunctionalNN.StopReason.MaxEpochs "stopped by the epoch limit"
+                Expect.isTrue plain.BestEpoch.HasValue "the epoch limit restores the best epoch"
+                Expect.floatClose Accuracy.veryHigh (plain.Model.Loss(xv, yv, FunctionalNN.Loss.BinaryCrossEntropy))
+                    plain.History.[plain.BestEpoch.Value - 1].ValidationLoss.Value "the model is the best epoch's"
                 // The checkpoint carries the plateau stop's best epoch and the history, also through a file.
                 let file = IO.Path.GetTempFileName()
                 try
@@ -143,6 +217,44 @@ let tests =
                 Expect.stringContains (r.ToString())
                     (sprintf "best epoch %d restored: training loss %s, validation loss %s, metric %s; model: " k (g best.TrainLoss) (g best.ValidationLoss.Value) (g best.ValidationMetric.Value))
                     "the summary"
+            }
+        ]
+        testList "refusals that name the argument" [
+            test "training a network with the step activation is an ArgumentException naming the network, on every backend" {
+                // The step's derivative is 0 almost everywhere (note 003), so the network is a bad argument for the trainer:
+                // ParamName is the argument that holds it (F# net, C# network; a resume's checkpoint), the message kept.
+                let step = Network.init 2 [ LayerSpec.Of(3, Activation.Step); LayerSpec.Of(1, Activation.Identity) ] 1L
+                let d = TrainingData.Of(Mat.init 4 2 (fun i j -> float (i + j)), Mat.init 4 1 (fun i _ -> float i))
+                let message = [ "Block 0 uses the step activation"; "cannot be trained by gradient"; "Use the Perceptron" ]
+                for backend in [ Backend.Auto; Backend.Reference; Backend.Kernels ] do
+                    let options = TestOptions.sgd.WithBackend backend
+                    Expectations.expectArgument "net" message (fun () -> Trainer.train options Loss.MeanSquaredError d step |> ignore) |> ignore
+                    Expectations.expectArgument "checkpoint" message (fun () ->
+                        Trainer.resume options Loss.MeanSquaredError d (Checkpoint.start options 0 step) |> ignore) |> ignore
+                let facadeStep = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Step).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+                for backend in [ FunctionalNN.Backend.Auto; FunctionalNN.Backend.Kernels ] do
+                    Expectations.expectArgument "network" message (fun () ->
+                        FunctionalNN.Trainer.Train(facadeStep, array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ] ], array2D [ [ 1.0 ]; [ 0.0 ] ],
+                                                   FunctionalNN.Loss.MeanSquaredError, FunctionalNN.TrainingOptions(Backend = backend)) |> ignore) |> ignore
+            }
+            test "the kernels' refusal names the backend as the caller wrote it: the options' Backend, predictWith's backend" {
+                // The options' field is Backend (as MaxEpochs, Batching, ...: F# TrainingOptions.Backend, C#
+                // TrainingOptions.Backend); predictWith's and Predict's argument is backend.
+                let custom = Fixtures.scalingBlock "double" 3 2.0
+                let net0 = Network.init 2 [ LayerSpec.Of(3, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 3L
+                let withCustom = { net0 with Blocks = net0.Blocks.Head :: Block.Custom custom :: net0.Blocks.Tail }
+                let x = Mat.init 4 2 (fun i j -> float (i - j))
+                let d = TrainingData.Of(x, Mat.init 4 1 (fun i _ -> float i))
+                let refused = [ "The kernels backend does not support"; "use Backend.Auto or Backend.Reference" ]
+                Expectations.expectArgument "Backend" ("custom block 'double'" :: refused) (fun () ->
+                    Trainer.train (TestOptions.sgd.WithBackend Backend.Kernels) Loss.MeanSquaredError d withCustom |> ignore) |> ignore
+                let step = Network.init 2 [ LayerSpec.Of(3, Activation.Step); LayerSpec.Of(1, Activation.Identity) ] 1L
+                for net in [ step; withCustom ] do
+                    Expectations.expectArgument "backend" refused (fun () -> Network.predictWith Backend.Kernels net x |> ignore) |> ignore
+                    Expectations.expectArgument "backend" refused (fun () -> Network.predictorWith Backend.Kernels net |> ignore) |> ignore
+                let facadeStep = FunctionalNN.NetworkBuilder(2).Dense(3, FunctionalNN.Activation.Step).Dense(1, FunctionalNN.Activation.Identity).Seed(1L).Build()
+                Expectations.expectArgument "backend" refused (fun () -> facadeStep.Predict(array2D [ [ 0.0; 1.0 ] ], FunctionalNN.Backend.Kernels) |> ignore) |> ignore
+                Expectations.expectArgument "backend" refused (fun () -> facadeStep.CreatePredictor(FunctionalNN.Backend.Kernels) |> ignore) |> ignore
             }
         ]
         testList "the caller's data changed during the run" [

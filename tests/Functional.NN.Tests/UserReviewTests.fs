@@ -369,10 +369,14 @@ let tests =
                     let options = FunctionalNN.PipelineOptions(ValidationFraction = 0.2, Training = FunctionalNN.TrainingOptions(MaxEpochs = 2))
                     let r = FunctionalNN.Pipeline.Fit(FunctionalNN.Dataset.Embedded "iris", options)
                     let text = r.ToString()
-                    let last = r.History.[r.History.Count - 1]
+                    // With a validation set the default plateau stop watches the validation loss, so the epoch limit
+                    // returns the best epoch's network, and the summary names it and gives its record.
+                    Expect.isTrue r.BestEpoch.HasValue "a best epoch returned"
+                    let k = r.BestEpoch.Value
+                    let best = r.History.[k - 1]
                     let g (v: float) = v.ToString("G6", CultureInfo.InvariantCulture)
                     Expect.stringStarts text (sprintf "PipelineFitResult: stopped by MaxEpochs after 2 epochs (%d steps) in " r.Steps) "the run"
-                    Expect.stringContains text (sprintf " s on the %O backend; training loss %s; validation loss %s, metric %s; model: %O" r.Backend (g last.TrainLoss) (g last.ValidationLoss.Value) (g last.ValidationMetric.Value) r.Model) "losses and the model"
+                    Expect.stringContains text (sprintf " s on the %O backend; best epoch %d restored: training loss %s, validation loss %s, metric %s; model: %O" r.Backend k (g best.TrainLoss) (g best.ValidationLoss.Value) (g best.ValidationMetric.Value) r.Model) "losses and the model"
                 finally
                     CultureInfo.CurrentCulture <- saved
             }

@@ -84,7 +84,8 @@ type FitOptions =
 
 /// What `PipelineFit.fit` returns.
 type FitResult =
-    { /// The trained pipeline (the best epoch's network after early stopping).
+    { /// The trained pipeline (the best epoch's network under the plateau stop watching a
+      /// validation loss, whatever rule ended the fit; `BestEpoch`).
       Pipeline: Pipeline
       /// The trainer's result: history, stop reason, steps, checkpoint. Its losses are the
       /// trainer's own, on the network's targets (a regressor's standardised target). Its
@@ -98,10 +99,10 @@ type FitResult =
       /// that they read as the target's own MSE and RMSE; a classifier's records as trained.
       History: EpochRecord[]
       /// The training loss of the returned pipeline's network (`Training.TrainLoss`: the restored
-      /// best epoch's after early stopping), in the target's units (as `History`).
+      /// best epoch's when the plateau stop restored one), in the target's units (as `History`).
       TrainLoss: float
-      /// The epoch whose network the pipeline holds when early stopping restored it
-      /// (`Training.BestEpoch`); None when it holds the last weights.
+      /// The epoch whose network the pipeline holds when the plateau stop watched a validation
+      /// loss, whatever rule ended the fit (`Training.BestEpoch`); None when it holds the last weights.
       BestEpoch: int option
       /// The training loss after each epoch, in the target's units (as `History`).
       TrainLosses: float[]

@@ -611,13 +611,15 @@ module Trainer =
         // inside an epoch, the mean of that epoch's batch losses so far).
         let lossOf (epochNumber: int) =
             history |> List.tryFind (fun h -> h.Epoch = epochNumber) |> Option.map (fun h -> h.TrainLoss)
-        // The plateau stop restores the best parameters only when it watched a validation loss; so
-        // does a cancellation under it (Ctrl-C keeps the best model so far). The checkpoint keeps the
-        // last parameters either way, so a resumed run is still bit-identical.
+        // The plateau stop, when it watched a validation loss, returns the best parameters whatever
+        // rule ended the run (its own, the epoch or step limit, the target loss, the parameter
+        // tolerance, a cancellation), as Keras 3's EarlyStopping(restore_best_weights=True) restores
+        // them at the end of training and scikit-learn's MLP (early_stopping=True) after its loop.
+        // The checkpoint keeps the last parameters either way, so a resumed run is still bit-identical.
         let validated = not (List.isEmpty history) && (List.last history).ValidationLoss.IsSome
         let model, trainLoss, restored =
-            match reason, best with
-            | (StopReason.EarlyStopping | StopReason.Cancelled), Some bst when validated && options.EarlyStopping.IsSome ->
+            match best with
+            | Some bst when validated && options.EarlyStopping.IsSome ->
                 if options.ExactEpochLoss then
                     session.SetParameters bst.Model
                     ofFlat bst.Model, session.TrainingLoss(), Some bst.Epoch
@@ -761,7 +763,8 @@ module Trainer =
     /// result says which ran. Raises ArgumentException for bad options, data or checkpoint (also
     /// when a fresh run's loss at the initial parameters is not finite: ParamName "x" when the
     /// network's output overflows, "y" when the loss does), TrainingDivergedException (LastGood:
-    /// the last finite Network) when training diverges. The kernels may start on their cached
+    /// the last finite Network) when training diverges; a network with the step activation (no
+    /// gradient) is an ArgumentException (ParamName "checkpoint"). The kernels may start on their cached
     /// conversion of x and check it while they train; a run that finds x changed in place since
     /// is made again on it before anything leaves the trainer (with `TrainingHooks.ShouldStop`'s
     /// answers to the dropped run given again; docs/backends.md).
@@ -780,7 +783,7 @@ module Trainer =
         if not (obj.ReferenceEquals(checkpoint.Initial, net))
            && (Network.describe checkpoint.Initial <> Network.describe net || checkpoint.Initial.Precision <> net.Precision) then
             Check.fail "checkpoint" "The checkpoint's initial network does not have the shape and precision of its network."
-        Network.checkDifferentiable net
+        Network.checkTrainable "checkpoint" net
         Network.checkLossFits loss net
         validateOptions options (not (isNull (box data)) && data.Validation.IsSome)
         let backend = KernelNetwork.resolve "Backend" options.Backend net
@@ -878,12 +881,13 @@ module Trainer =
 
     /// Trains a network (not changed) on the data with a loss, with progress hooks (an epoch
     /// callback and a cancellation test), on `options.Backend`. Raises ArgumentException for bad
-    /// options or data, TrainingDivergedException (LastGood: the last finite Network) when
-    /// training diverges. The trained network, the checkpoint's networks and the optimiser's
+    /// options or data, or for a network with the step activation (no gradient; ParamName "net"),
+    /// TrainingDivergedException (LastGood: the last finite Network) when training diverges. The trained network, the checkpoint's networks and the optimiser's
     /// buffers have the network's precision.
     let trainWith (hooks: TrainingHooks) (options: TrainingOptions) (loss: Loss) (data: TrainingData) (net: Network) : TrainingResult<Network> =
         Check.notNull "net" (box net)
         Check.notNull "options" (box options)
+        Network.checkTrainable "net" net
         // A fresh optimiser state without buffers (resumeWith makes them, or the kernels start
         // them at zero).
         resumeWith hooks options loss data (Checkpoint.start options 0 net)

@@ -5,8 +5,9 @@ open System
 /// The plateau stop (early stopping): training stops after `Patience` epochs in a row whose
 /// monitored loss is not below the best so far by more than `MinDelta`. The monitored loss is the
 /// validation loss when there is a validation set, and then the parameters of the best epoch are
-/// returned (Keras' EarlyStopping with restore_best_weights); without one it is the epoch's
-/// training loss and the last parameters are returned. The rule is Keras' in both cases (the best
+/// returned whatever rule ended the run (Keras 3's EarlyStopping with restore_best_weights, which
+/// restores them at the end of training); without one it is the epoch's training loss and the
+/// last parameters are returned. The rule is Keras' in both cases (the best
 /// moves only on an improvement of more than MinDelta), not scikit-learn's, whose best takes every
 /// lower loss and which stops only after more than `n_iter_no_change` such epochs: on a flat loss
 /// scikit-learn stops one epoch later, and on a loss falling by less than `tol` an epoch it stops
@@ -94,8 +95,9 @@ type TrainingOptions =
       /// value is taken, a negative one for `Trainer.trainVector`, whose objective may be negative;
       /// the built-in losses are never negative, so for them a negative TargetLoss never fires.
       TargetLoss: float
-      /// The plateau stop: on the validation loss when there is a validation set (restoring the
-      /// best weights), on the training loss otherwise (None: off).
+      /// The plateau stop: on the validation loss when there is a validation set (the result then
+      /// holds the best epoch's weights, whatever rule ended the run), on the training loss
+      /// otherwise (None: off).
       EarlyStopping: EarlyStopping option
       /// Which implementation computes the steps (Auto: the kernels wherever they support the
       /// network, else the reference). The result says which ran.
@@ -134,15 +136,16 @@ type TrainingOptions =
     /// them copies a value). Chosen so that standardised data do not diverge; where each value
     /// comes from:
     /// - Adam (beta1 0.9, beta2 0.999, eps 1e-8) at a constant step 1e-3: the defaults of
-    ///   scikit-learn's MLPClassifier/MLPRegressor (solver='adam', learning_rate_init=0.001),
-    ///   Keras' Adam and torch.optim.Adam.
+    ///   scikit-learn's MLPClassifier/MLPRegressor (solver='adam', learning_rate_init=0.001,
+    ///   epsilon=1e-8) and torch.optim.Adam (lr=1e-3, eps=1e-8); Keras' Adam shares the step and
+    ///   the betas, but its epsilon is 1e-7.
     /// - Minibatches of 32 drawn without replacement: Keras' fit batch_size=32 (scikit-learn uses
     ///   min(200, n)); every sample once per epoch, as both do.
     /// - At most 200 epochs: scikit-learn's max_iter=200.
     /// - The plateau stop EarlyStopping.Default (patience 10, min delta 1e-4): scikit-learn's
     ///   constants n_iter_no_change=10 and tol=1e-4 under Keras' rule (see EarlyStopping), on the
     ///   validation loss when there is a validation set
-    ///   (restoring the best epoch's weights), on the training loss otherwise.
+    ///   (returning the best epoch's weights), on the training loss otherwise.
     /// - No weight decay or clipping (Keras and PyTorch; scikit-learn's alpha=1e-4 L2 is left out),
     ///   seed 0, the divergence guard at 1e4 times the starting loss.
     /// The notes' plain gradient descent is one call away: `TrainingOptions.GradientDescent(rate, epochs)`.
@@ -210,9 +213,9 @@ type StopReason =
     | ParameterTolerance = 2
     /// The training loss reached the target.
     | TargetLoss = 3
-    /// The monitored loss stopped improving for `Patience` epochs: the validation loss (the result
-    /// holds the best epoch's weights, restored) or, without a validation set, the training loss
-    /// (the result holds the last weights, not restored).
+    /// The monitored loss stopped improving for `Patience` epochs: the validation loss or, without
+    /// a validation set, the training loss. (Which weights the result holds does not depend on the
+    /// rule that stopped the run: see `TrainingResult.BestEpoch`.)
     | EarlyStopping = 4
     /// Cancellation was requested; the result holds what was trained so far (under the plateau
     /// stop watching a validation loss, the best epoch's weights so far; the checkpoint the last).
@@ -297,20 +300,24 @@ type Checkpoint<'Model> =
 
 /// What a training run returns.
 type TrainingResult<'Model> =
-    { /// The trained parameters (the best epoch's after early stopping).
+    { /// The trained parameters: the best epoch's under the plateau stop watching a validation loss
+      /// (whatever rule ended the run; `BestEpoch` names it), else the last.
       Model: 'Model
       /// The rule that stopped training.
       StopReason: StopReason
       /// The training loss: with `ExactEpochLoss`, the loss of `Model` on the whole training set;
-      /// else the figure of the batch losses (the last epoch's TrainLoss, the restored best
+      /// else the figure of the batch losses (the last epoch's TrainLoss, the returned best
       /// epoch's, or for a run stopped inside an epoch the mean of that epoch's batch losses),
       /// each measured before its step, so not the loss of `Model` itself (with full batches, the
       /// loss of the model before the last step).
       TrainLoss: float
-      /// The epoch whose weights `Model` holds when the plateau stop restored them (a stop by
-      /// `EarlyStopping`, or `Cancelled` under it, watching a validation loss): the best epoch,
-      /// the last one whose monitored loss beat the best before it by more than `MinDelta`.
-      /// None when `Model` is the last weights.
+      /// The epoch whose weights `Model` holds when the plateau stop watched a validation loss,
+      /// whatever rule ended the run (the plateau stop itself, the epoch or step limit, the target
+      /// loss, the parameter tolerance or a cancellation), as Keras 3's EarlyStopping with
+      /// restore_best_weights restores them at the end of training: the best epoch, the last one
+      /// whose validation loss beat the best before it by more than `MinDelta` (it may be the last
+      /// epoch). None when `Model` is the last weights: without the plateau stop, without a
+      /// validation set, or before the first epoch ended.
       BestEpoch: int option
       /// One record per completed epoch, oldest first.
       History: EpochRecord list
@@ -318,7 +325,7 @@ type TrainingResult<'Model> =
       Steps: int
       /// Epochs completed.
       Epochs: int
-      /// The state to resume from (its Model is the last parameters, not the restored best).
+      /// The state to resume from (its Model is the last parameters, not the returned best).
       Checkpoint: Checkpoint<'Model>
       /// The backend that computed the run (Reference or Kernels).
       Backend: Backend }
