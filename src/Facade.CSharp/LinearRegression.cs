@@ -104,8 +104,11 @@ public static class LinearRegression
     /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda); <paramref name="featureNames"/>
     /// names the features in the model and in the messages.</summary>
     /// <exception cref="ArgumentException">Bad arguments; with lambda = 0, a rank-deficient design (as <see cref="Fit(double[,], double[], bool, string[])"/>);
-    /// a lambda &gt; 0 so small that X^T X / n + lambda I, scaled to unit diagonal, has a condition number above 1e14
-    /// (ParamName "lambda"; the message names the nearly dependent columns). Columns of very different scales are fine.</exception>
+    /// a lambda &gt; 0 so small for nearly dependent columns that the solver's own bound on the relative error of the weights
+    /// exceeds about 1.1e-2 (for the QR of the stacked system [X; sqrt(n lambda) I], u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)),
+    /// kappa the condition number of X^T X / n + lambda I scaled to unit diagonal, which may well exceed 1e14)
+    /// (ParamName "lambda"; the message names the nearly dependent columns). Columns of very different scales, and features
+    /// too large to square (1e200), are fine.</exception>
     public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true, string[]? featureNames = null) =>
         new(Errors.Run(() => FL.Ridge.fitNamed(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), featureNames ?? Array.Empty<string>(), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 

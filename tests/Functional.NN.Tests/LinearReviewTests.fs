@@ -184,7 +184,7 @@ let tests =
                 rel 1e-12 m.Intercept.[0] -0.6237980769230704 "intercept"
             testCase "ridge near the refusal bound at n = 100,000: weights within 1e-6 (QR of the stacked system, not X^T X / n)" <| fun () ->
                 // Two columns equal up to 1e-8 (x2 - x1 = 1e-8 (((31 i) mod 17) - 8)), no intercept, lambda = 8.8e-15: the
-                // matrix X^T X / n + lambda I scaled to unit diagonal has condition number 6.66e13, just below the bound 1e14.
+                // matrix X^T X / n + lambda I scaled to unit diagonal has condition number 6.66e13, just below 1e14 (where the QR refused before it refused by its error bound).
                 // Expected: the exact solution of (X^T X / n + lambda I) w = X^T y / n in rational arithmetic (Python
                 // fractions) on these doubles' exact values (each is a correctly rounded operation, the same in Python),
                 // rounded to double; the condition number from the exact entries with mpmath (50 digits).
@@ -542,6 +542,75 @@ let tests =
                 // Just below 1 is accepted (sin^2 of the angle is 1 here for the feature after centring, 1 for the ones).
                 let m = LeastSquares.fit (LeastSquaresOptions.Default.WithRankTolerance 0.999) x y
                 rel 1e-12 m.Coefficients.[0, 0] 1.25 "slope (by hand: (1, 2, 3.5) against (1, 2, 3): 2.5 / 2)"
+        ]
+        testList "fourth review: ridge's QR solver refuses by its own error bound" [
+            testCase "nearly collinear columns of scale 1e6 with a condition number above 1e14: solved by the QR, every weight within 1e-7" <| fun () ->
+                // Columns a 1e6 and (a + 1e-7 noise) 1e6 and b, 30 rows, the notes' form (intercept penalised), lambda = 1e-4:
+                // X^T X / n + lambda I scaled to unit diagonal has condition number 1.85e15 (numpy, np.linalg.cond of the exact
+                // matrix), and the limit 1e14 of the Cholesky solver refused it ("estimated condition number of 1.9e15").
+                // Expected: the exact solution of (X1^T X1 / n + lambda I) W = X1^T y / n, X1 = [1 X], in rational arithmetic
+                // (Python fractions, Gaussian elimination) on these doubles' exact values (each a correctly rounded operation,
+                // the same in Python), rounded to double; numpy's lstsq of the column-scaled stacked system [X1; sqrt(n lambda) I]
+                // agrees to 5.4e-10. The QR's error bound u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) is 5.8e-3 here
+                // (tan(theta) = 0.028); measured relative errors <= 1.3e-9.
+                let n = 30
+                let a i = float ((i * 7) % 13) / 13.0
+                let noise i = float ((i * 11) % 17) / 17.0 - 0.5
+                let b i = float ((i * 5) % 9) / 9.0
+                let x = Matrix<float>.Build.Dense(n, 3, fun i j -> match j with 0 -> a i * 1e6 | 1 -> (a i + 1e-7 * noise i) * 1e6 | _ -> b i)
+                let y = Matrix<float>.Build.Dense(n, 1, fun i _ -> a i + b i + 0.1 * float ((i * 3) % 7) / 7.0)
+                let m = Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x y
+                rel 1e-7 m.Intercept.[0] 0.048617879560324366 "intercept"
+                let expected = [| -0.1474836895596776; 0.14748470545267592; 0.9669768149975443 |]
+                for j in 0 .. 2 do rel 1e-7 m.Coefficients.[j, 0] expected.[j] (sprintf "w_%d" j)
+            testCase "identical columns of scale 1e8 with a tiny lambda are still refused, the message quoting the QR's bound and the limit" <| fun () ->
+                // Two identical columns 1e8 (1, 2, 3, 4), lambda = 1e-4 (1e-20 against their mean square 7.5e16): the scaled
+                // matrix's condition number is about 1e21 (measured estimate 2.2e21), so the bound is far above 1.1e-2 whatever
+                // the residual (2 sqrt(kappa) u alone is 1e-5; kappa tan(theta) u with tan(theta) = 0.047 is 1.1e4, measured).
+                let x = Matrix<float>.Build.Dense(4, 2, fun i _ -> 1e8 * float (i + 1))
+                let e = argError (fun () -> Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x (col [| 1.0; 2.0; 3.0; 4.5 |]))
+                Expect.equal e.ParamName "lambda" "ParamName"
+                Expect.stringContains e.Message "lambda = 0.0001 is too small for these data: the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has a relative error bound of " "the QR's bound"
+                Expect.stringContains e.Message ", more than the limit 0.0111 (1e14 u), so the weights may not have two correct digits." "the limit"
+                Expect.stringContains e.Message "the estimated condition number of X^T X / n + lambda I (3x3) scaled to unit diagonal" "kappa named"
+                Expect.stringContains e.Message "design column 1 (feature 0) and design column 2 (feature 1)" "names the two copies"
+        ]
+        testList "fourth review: ridge on features whose squares overflow" [
+            testCase "features of 1e200 and 1e307 are fitted in both forms (the QR scales each column), as least squares fits them" <| fun () ->
+                // x0 = i, x1 = s ((3 i) mod 7), y = i + ((3 i) mod 7) + 0.1 (i mod 3), 10 rows, lambda = 0.1. Expected (s = 1e200):
+                // the exact solutions in rational arithmetic (Python fractions) on these doubles' exact values: the notes' form
+                // from (X1^T X1 / n + lambda I) W = X1^T y / n; the unpenalised form from the exactly centred data and
+                // b = mean y - mean x . w. X^T X / n overflowed before ("X^T X / n overflows the double range: x holds values
+                // too large"). The weights of x0 and the intercepts do not depend on s while lambda w1^2 is negligible (it is
+                // 1e-401 s^-2 of the cost), so s = 1e307 expects the same, and w1 scaled by 1e200 / 1e307.
+                let fitBoth (s: float) =
+                    let x = Matrix<float>.Build.Dense(10, 2, fun i j -> if j = 0 then float i else s * float ((i * 3) % 7))
+                    let y = Matrix<float>.Build.Dense(10, 1, fun i _ -> float i + float ((i * 3) % 7) + 0.1 * float (i % 3))
+                    Ridge.fit (RidgeOptions.Default.WithLambda 0.1) x y,
+                    Ridge.fit { Lambda = 0.1; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } x y
+                for s in [ 1e200; 1e307 ] do
+                    let all, unpenalised = fitBoth s
+                    rel 1e-12 all.Intercept.[0] 0.08453976764968715 (sprintf "%g: notes' form, intercept" s)
+                    rel 1e-12 all.Coefficients.[0, 0] 0.9928656538576109 (sprintf "%g: notes' form, w0" s)
+                    rel 1e-12 (all.Coefficients.[1, 0] * (s / 1e200)) 1.0097036044086983e-200 (sprintf "%g: notes' form, w1" s)
+                    rel 1e-12 unpenalised.Intercept.[0] 0.12366013071895414 (sprintf "%g: unpenalised, intercept" s)
+                    rel 1e-12 unpenalised.Coefficients.[0, 0] 0.9889978213507625 (sprintf "%g: unpenalised, w0" s)
+                    rel 1e-12 (unpenalised.Coefficients.[1, 0] * (s / 1e200)) 1.0052832244008715e-200 (sprintf "%g: unpenalised, w1" s)
+            testCase "NormalEquation.ridge given an X^T X / n or X^T Y / n that is not finite names the design column" <| fun () ->
+                let name j = sprintf "c%d" j
+                let b = Matrix<float>.Build.Dense(2, 1, 1.0)
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0 ]; [ 2.0; infinity ] ])) b)
+                Expect.equal e.ParamName "x" "diagonal: ParamName"
+                Expect.stringContains e.Message "X^T X / n (2x2) is not finite at entry (1, 1) (Infinity): design column 1 (c1) holds values too large to square and sum" "diagonal: the column"
+                Expect.stringContains e.Message "or fit from X and Y (Ridge.fit), whose QR solver scales each column itself" "diagonal: the remedy"
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; -infinity ]; [ -infinity; 1e300 ] ])) b)
+                Expect.stringContains e.Message "the products of design column 0 (c0) and design column 1 (c1) are too large to sum" "off the diagonal: both columns"
+                let g = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 0.5 ]; [ 0.5; 1.0 ] ])
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name g (Matrix<float>.Build.Dense(2, 2, fun i k -> if i = 1 && k = 1 then nan else 1.0)))
+                Expect.equal e.ParamName "y" "X^T Y / n: ParamName"
+                Expect.stringContains e.Message "X^T Y / n (2x2) is not finite at entry (1, 1) (NaN): the products of design column 1 (c1) and target column 1" "X^T Y / n: both columns"
+                let e = argError (fun () -> NormalEquation.ridge 1e308 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e308; 0.0 ]; [ 0.0; 1.0 ] ])) b)
+                Expect.stringContains e.Message "X^T X / n + lambda I (2x2) overflows the double range at entry (0, 0): design column 0 (c0)" "the diagonal plus lambda"
         ]
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
