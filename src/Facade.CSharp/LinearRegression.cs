@@ -13,7 +13,11 @@ public sealed class LinearGradientDescentOptions
     /// <summary>The step cap (default 100000).</summary>
     public int MaxSteps { get; init; } = 100000;
 
-    /// <summary>Stop when the gradient's norm falls below this (default 1e-10).</summary>
+    /// <summary>Stop when the gradient's norm falls below this (default 1e-10): an absolute tolerance on the Euclidean
+    /// norm of the gradient of the cost (the intercept's entry included), in the data's units (the entry of feature j's
+    /// weight is in y's units times x_j's), not scaled by the data. On badly scaled features the gradient is small
+    /// everywhere and the fit can stop far from the minimum (x = 1e-12 i, y = 3e12 x + 1 + noise: after 1 step, R^2 0);
+    /// scale the features first (for example standardise them), or lower the tolerance.</summary>
     public double GradientTolerance { get; init; } = 1e-10;
 
     /// <summary>The ridge lambda (default 0: least squares).</summary>

@@ -612,6 +612,24 @@ let tests =
                 let e = argError (fun () -> NormalEquation.ridge 1e308 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e308; 0.0 ]; [ 0.0; 1.0 ] ])) b)
                 Expect.stringContains e.Message "X^T X / n + lambda I (2x2) overflows the double range at entry (0, 0): design column 0 (c0)" "the diagonal plus lambda"
         ]
+        testCase "fourth review: gradient descent's tolerance is absolute: on features of scale 1e-12 it stops after one step, R^2 0, as the docs say" <| fun () ->
+            // docs/linear-models.md and the XML docs of GradientTolerance: x = 1e-12 i, y = 3e12 x + 1 + 0.01 sin i. After one
+            // step the intercept is the mean of y and the gradient is y's residual times x, below 1e-10: GradientTolerance,
+            // far from the minimum. The same data with x scaled by 1e12 converge to the closed form (QR least squares).
+            let xs = Array.init 20 (fun i -> 1e-12 * float i)
+            let ys = xs |> Array.mapi (fun i x -> 3e12 * x + 1.0 + 0.01 * sin (float i))
+            let r = LinearGradientDescent.fit LinearGradientDescentOptions.Default (LinearCost.LeastSquares true) (col xs) (col ys)
+            Expect.equal r.StopReason LinearStopReason.GradientTolerance "reports GradientTolerance"
+            Expect.equal r.Steps 1 "after one step"
+            rel 1e-12 r.Model.Intercept.[0] (Array.average ys) "the intercept is the mean of y (29.5...)"
+            Expect.isLessThan r.Model.Coefficients.[0, 0] 1e-9 "w about 3.8e-10, not 3e12"
+            Expect.isLessThan (Metrics.r2 (LinearModel.predict r.Model (col xs)) (col ys)) 1e-6 "R^2 0: far from the minimum"
+            let scaled = xs |> Array.map (fun x -> x * 1e12)
+            let r = LinearGradientDescent.fit LinearGradientDescentOptions.Default (LinearCost.LeastSquares true) (col scaled) (col ys)
+            let closed = LeastSquares.fit LeastSquaresOptions.Default (col scaled) (col ys)
+            Expect.equal r.StopReason LinearStopReason.GradientTolerance "scaled: converged"
+            rel 1e-9 r.Model.Coefficients.[0, 0] closed.Coefficients.[0, 0] "scaled: the closed-form slope"
+            rel 1e-9 r.Model.Intercept.[0] closed.Intercept.[0] "scaled: the closed-form intercept"
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
             Expect.isTrue (Double.IsNaN (m.R2(array2D [ [ 1.0 ] ], [| 1.0 |]))) "LinearModel.R2"
