@@ -187,9 +187,14 @@ public sealed class PolynomialModel
     public double[] Coefficients() => FL.PolynomialRegression.coefficients(Core, 0);
 
     /// <summary>Predictions for a one-input polynomial at the points x.</summary>
+    /// <exception cref="ArgumentException">A point so far outside the fitted range that a monomial of the standardised
+    /// input overflows (ParamName "x"; the message names the point, the input's offset, scale and fitted range).</exception>
     public double[] Predict(double[] x) => FL.PolynomialRegression.predict(Core, LinearInterop.Column(x, nameof(x))).Column(0).ToArray();
 
     /// <summary>Predictions for raw inputs x (n x d): n x k.</summary>
+    /// <exception cref="ArgumentException">x without d columns, or a row so far outside the fitted range that a monomial of
+    /// the standardised inputs overflows (ParamName "x"; the message names the row, the inputs outside, their offset, scale
+    /// and fitted range).</exception>
     public double[,] Predict(double[,] x) => FL.PolynomialRegression.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
 
     /// <summary>R^2 of a one-input polynomial on (x, y). With a single point R^2 is undefined and the result is NaN

@@ -630,6 +630,28 @@ let tests =
             Expect.equal r.StopReason LinearStopReason.GradientTolerance "scaled: converged"
             rel 1e-9 r.Model.Coefficients.[0, 0] closed.Coefficients.[0, 0] "scaled: the closed-form slope"
             rel 1e-9 r.Model.Intercept.[0] closed.Intercept.[0] "scaled: the closed-form intercept"
+        testCase "fourth review: polynomial predict far outside the fitted range says so, with the fitted centre, scale and range" <| fun () ->
+            // Fitted on [0, 1]: centre 0.5, half range 0.5, scale 2^(ilogb 0.5 + 1) = 1 (by hand), so the fitted x lie within
+            // [-0.5, 1.5]. At x = 1e40, u^8 = 1e320 overflows. It said "Scale x first (for example to [-1, 1])", which the
+            // model does itself.
+            let xs = Array.init 11 (fun i -> float i / 10.0)
+            let m = PolynomialRegression.fit 10 NormalEquation.DefaultRankTolerance (col xs) (col (Array.map sin xs))
+            let e = argError (fun () -> PolynomialRegression.predict m (col [| 0.5; 1e40 |]))
+            Expect.equal e.ParamName "x" "ParamName"
+            Expect.stringContains e.Message "Row 1 of x (shape 2x1) lies too far outside the range the model was fitted on for its degree 10: x0 = 1e+40 (standardised u0 = (x0 - 0.5) / 1 = 1e+40; the fitted x0 lie within [-0.5, 1.5], where |u0| <= 1)." "the row, the input, centre, scale and range"
+            Expect.stringContains e.Message "The monomial u0^8 of the standardised inputs overflows the double range there" "the monomial of u"
+            Expect.isFalse (e.Message.Contains "Scale x first") "no advice to scale x"
+            let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, Array.map sin xs, 10).Predict [| 1e40 |])
+            Expect.stringContains e.Message "lies too far outside the range the model was fitted on" "C#: the same message"
+            // Two inputs, only the second far outside: only it is named (x1 = 1e120, u1^3 = 1e360 overflows first).
+            let x2 = Matrix<float>.Build.Dense(12, 2, fun i j -> if j = 0 then float i / 11.0 else float ((i * 5) % 12) / 11.0)
+            let y2 = Matrix<float>.Build.Dense(12, 1, fun i _ -> x2.[i, 0] - x2.[i, 1] * x2.[i, 1])
+            let m2 = PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance x2 y2
+            let e = argError (fun () -> PolynomialRegression.predict m2 (Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; 0.5 ]; [ 0.25; 1e120 ] ])))
+            Expect.stringContains e.Message "Row 1 of x (shape 2x2)" "the row"
+            Expect.stringContains e.Message ": x1 = 1e+120 (standardised u1 = (x1 - 0.5) / 1 = 1e+120" "the input outside"
+            Expect.isFalse (e.Message.Contains "x0 = ") "not the input inside"
+            Expect.stringContains e.Message "The monomial u1^3 of the standardised inputs overflows" "the monomial"
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
             Expect.isTrue (Double.IsNaN (m.R2(array2D [ [ 1.0 ] ], [| 1.0 |]))) "LinearModel.R2"
