@@ -202,7 +202,8 @@ public sealed class LinearFitResult
     /// <summary>The number of weight updates.</summary>
     public int Steps { get; }
 
-    /// <summary>The rule that stopped the fit (only <see cref="LinearStopReason.GradientTolerance"/> means converged).</summary>
+    /// <summary>The rule that stopped the fit (only <see cref="LinearStopReason.GradientTolerance"/> means converged, and only
+    /// to an absolute tolerance in the data's units: on badly scaled features it can stop far from the minimum).</summary>
     public LinearStopReason StopReason { get; }
 
     /// <summary>The cost on the whole training data: first at the starting weights (before any update), then after
@@ -228,7 +229,9 @@ public enum RidgeForm
 /// <summary>Why an iterative linear fit stopped.</summary>
 public enum LinearStopReason
 {
-    /// <summary>Gradient descent: the gradient's Euclidean norm fell below GradientTolerance (converged).</summary>
+    /// <summary>Gradient descent: the gradient's Euclidean norm fell below GradientTolerance, an absolute tolerance in the
+    /// data's units (converged for well scaled features; on features of tiny scale it can stop far from the minimum, see
+    /// <see cref="LinearGradientDescentOptions.GradientTolerance"/>).</summary>
     GradientTolerance,
     /// <summary>SGD: the notes' rule fired: one step moved no weight by StepTolerance or more
     /// (max_i |W_i(t+1) - W_i(t)| &lt; tol). The steps became small; this is not convergence.</summary>

@@ -13,7 +13,11 @@ public sealed class LinearGradientDescentOptions
     /// <summary>The step cap (default 100000).</summary>
     public int MaxSteps { get; init; } = 100000;
 
-    /// <summary>Stop when the gradient's norm falls below this (default 1e-10).</summary>
+    /// <summary>Stop when the gradient's norm falls below this (default 1e-10): an absolute tolerance on the Euclidean
+    /// norm of the gradient of the cost (the intercept's entry included), in the data's units (the entry of feature j's
+    /// weight is in y's units times x_j's), not scaled by the data. On badly scaled features the gradient is small
+    /// everywhere and the fit can stop far from the minimum (x = 1e-12 i, y = 3e12 x + 1 + noise: after 1 step, R^2 0);
+    /// scale the features first (for example standardise them), or lower the tolerance.</summary>
     public double GradientTolerance { get; init; } = 1e-10;
 
     /// <summary>The ridge lambda (default 0: least squares).</summary>
@@ -104,8 +108,11 @@ public static class LinearRegression
     /// the intercept is penalised (the notes) or not (scikit-learn, with alpha = n lambda); <paramref name="featureNames"/>
     /// names the features in the model and in the messages.</summary>
     /// <exception cref="ArgumentException">Bad arguments; with lambda = 0, a rank-deficient design (as <see cref="Fit(double[,], double[], bool, string[])"/>);
-    /// a lambda &gt; 0 so small that X^T X / n + lambda I, scaled to unit diagonal, has a condition number above 1e14
-    /// (ParamName "lambda"; the message names the nearly dependent columns). Columns of very different scales are fine.</exception>
+    /// a lambda &gt; 0 so small for nearly dependent columns that the solver's own bound on the relative error of the weights
+    /// exceeds about 1.1e-2 (for the QR of the stacked system [X; sqrt(n lambda) I], u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)),
+    /// kappa the condition number of X^T X / n + lambda I scaled to unit diagonal, which may well exceed 1e14)
+    /// (ParamName "lambda"; the message names the nearly dependent columns). Columns of very different scales, and features
+    /// too large to square (1e200), are fine.</exception>
     public static LinearModel FitRidge(double[,] x, double[] y, double lambda, RidgeForm form = RidgeForm.PenalizeAll, bool fitIntercept = true, string[]? featureNames = null) =>
         new(Errors.Run(() => FL.Ridge.fitNamed(new FL.RidgeOptions(lambda, form.ToCore(), fitIntercept), featureNames ?? Array.Empty<string>(), Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y)))));
 
@@ -180,9 +187,14 @@ public sealed class PolynomialModel
     public double[] Coefficients() => FL.PolynomialRegression.coefficients(Core, 0);
 
     /// <summary>Predictions for a one-input polynomial at the points x.</summary>
+    /// <exception cref="ArgumentException">A point so far outside the fitted range that a monomial of the standardised
+    /// input overflows (ParamName "x"; the message names the point, the input's offset, scale and fitted range).</exception>
     public double[] Predict(double[] x) => FL.PolynomialRegression.predict(Core, LinearInterop.Column(x, nameof(x))).Column(0).ToArray();
 
     /// <summary>Predictions for raw inputs x (n x d): n x k.</summary>
+    /// <exception cref="ArgumentException">x without d columns, or a row so far outside the fitted range that a monomial of
+    /// the standardised inputs overflows (ParamName "x"; the message names the row, the inputs outside, their offset, scale
+    /// and fitted range).</exception>
     public double[,] Predict(double[,] x) => FL.PolynomialRegression.predict(Core, Interop.ToMatrix(x, nameof(x))).ToArray();
 
     /// <summary>R^2 of a one-input polynomial on (x, y). With a single point R^2 is undefined and the result is NaN

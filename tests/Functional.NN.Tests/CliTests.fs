@@ -1358,6 +1358,33 @@ let tests =
                 let _, _, err, _ = run dir [ "linear"; "--data"; "near.csv"; "--test-fraction"; "0" ]
                 Expect.isFalse (err.Contains "lower the degree" || err.Contains "LeastSquaresOptions") err
         }
+        test "fnn linear: R^2 of one row is undefined in evaluate's words, and a --lambda that underflows to 0 is refused" {
+            let dir = tempDir ()
+            try
+                // One training row: R^2 compares with the rows' own variance, which one row does not have (fnn evaluate:
+                // "R^2: undefined (1 sample; it needs at least 2)"); it printed "training R^2 nan" and "1 training rows".
+                File.WriteAllText(Path.Combine(dir, "single.csv"), "a,y\n1.5,2\n")
+                let code, out, err, _ = run dir [ "linear"; "--data"; "single.csv"; "--test-fraction"; "0"; "--lambda"; "1e-3" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "on 1 feature, 1 training row (every row; no test rows)" "singular row count"
+                Expect.stringContains out "training R^2 undefined (1 training row; it needs at least 2), MSE 0" "evaluate's wording"
+                Expect.isFalse (out.ToLowerInvariant().Contains "nan") out
+                // One test row (30 rows, --test-fraction 0.04): the test line says the same.
+                let rows = [ for i in 0 .. 29 -> sprintf "%d,%d\n" i (3 * i + i % 4) ]
+                File.WriteAllText(Path.Combine(dir, "line.csv"), "a,y\n" + String.Join("", rows))
+                let code, out, err, _ = run dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "0.04" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                Expect.stringContains out "29 training rows and 1 test row (seed 0)" "counts"
+                Expect.stringContains out "test R^2 undefined (1 test row; it needs at least 2), MSE " "the test line"
+                // 1e-400 reads as 0 in doubles: least squares, not the ridge asked for (as the library refuses an alpha whose
+                // lambda = alpha / n underflows). 0e-400 is zero, least squares as asked.
+                expectError dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "0"; "--lambda"; "1e-400" ] 2
+                    [ "--lambda 1e-400 is so small that it underflows to 0 in double precision"; "which is least squares, not ridge; give a larger --lambda, or 0 for least squares" ] |> ignore
+                let code, out, err, _ = run dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "0"; "--lambda"; "0e-400" ]
+                Expect.equal code 0 (sprintf "0e-400 is zero (stderr: %s)" err)
+                Expect.stringStarts out "least squares of y" "least squares"
+            finally Directory.Delete(dir, true)
+        }
         test "predict and explain --row read the model's features only: a blank, unseen or text target cell neither fails nor drops a row" {
             let dir = tempDir ()
             try

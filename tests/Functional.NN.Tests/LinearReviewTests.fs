@@ -184,7 +184,7 @@ let tests =
                 rel 1e-12 m.Intercept.[0] -0.6237980769230704 "intercept"
             testCase "ridge near the refusal bound at n = 100,000: weights within 1e-6 (QR of the stacked system, not X^T X / n)" <| fun () ->
                 // Two columns equal up to 1e-8 (x2 - x1 = 1e-8 (((31 i) mod 17) - 8)), no intercept, lambda = 8.8e-15: the
-                // matrix X^T X / n + lambda I scaled to unit diagonal has condition number 6.66e13, just below the bound 1e14.
+                // matrix X^T X / n + lambda I scaled to unit diagonal has condition number 6.66e13, just below 1e14 (where the QR refused before it refused by its error bound).
                 // Expected: the exact solution of (X^T X / n + lambda I) w = X^T y / n in rational arithmetic (Python
                 // fractions) on these doubles' exact values (each is a correctly rounded operation, the same in Python),
                 // rounded to double; the condition number from the exact entries with mpmath (50 digits).
@@ -543,6 +543,115 @@ let tests =
                 let m = LeastSquares.fit (LeastSquaresOptions.Default.WithRankTolerance 0.999) x y
                 rel 1e-12 m.Coefficients.[0, 0] 1.25 "slope (by hand: (1, 2, 3.5) against (1, 2, 3): 2.5 / 2)"
         ]
+        testList "fourth review: ridge's QR solver refuses by its own error bound" [
+            testCase "nearly collinear columns of scale 1e6 with a condition number above 1e14: solved by the QR, every weight within 1e-7" <| fun () ->
+                // Columns a 1e6 and (a + 1e-7 noise) 1e6 and b, 30 rows, the notes' form (intercept penalised), lambda = 1e-4:
+                // X^T X / n + lambda I scaled to unit diagonal has condition number 1.85e15 (numpy, np.linalg.cond of the exact
+                // matrix), and the limit 1e14 of the Cholesky solver refused it ("estimated condition number of 1.9e15").
+                // Expected: the exact solution of (X1^T X1 / n + lambda I) W = X1^T y / n, X1 = [1 X], in rational arithmetic
+                // (Python fractions, Gaussian elimination) on these doubles' exact values (each a correctly rounded operation,
+                // the same in Python), rounded to double; numpy's lstsq of the column-scaled stacked system [X1; sqrt(n lambda) I]
+                // agrees to 5.4e-10. The QR's error bound u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) is 5.8e-3 here
+                // (tan(theta) = 0.028); measured relative errors <= 1.3e-9.
+                let n = 30
+                let a i = float ((i * 7) % 13) / 13.0
+                let noise i = float ((i * 11) % 17) / 17.0 - 0.5
+                let b i = float ((i * 5) % 9) / 9.0
+                let x = Matrix<float>.Build.Dense(n, 3, fun i j -> match j with 0 -> a i * 1e6 | 1 -> (a i + 1e-7 * noise i) * 1e6 | _ -> b i)
+                let y = Matrix<float>.Build.Dense(n, 1, fun i _ -> a i + b i + 0.1 * float ((i * 3) % 7) / 7.0)
+                let m = Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x y
+                rel 1e-7 m.Intercept.[0] 0.048617879560324366 "intercept"
+                let expected = [| -0.1474836895596776; 0.14748470545267592; 0.9669768149975443 |]
+                for j in 0 .. 2 do rel 1e-7 m.Coefficients.[j, 0] expected.[j] (sprintf "w_%d" j)
+            testCase "identical columns of scale 1e8 with a tiny lambda are still refused, the message quoting the QR's bound and the limit" <| fun () ->
+                // Two identical columns 1e8 (1, 2, 3, 4), lambda = 1e-4 (1e-20 against their mean square 7.5e16): the scaled
+                // matrix's condition number is about 1e21 (measured estimate 2.2e21), so the bound is far above 1.1e-2 whatever
+                // the residual (2 sqrt(kappa) u alone is 1e-5; kappa tan(theta) u with tan(theta) = 0.047 is 1.1e4, measured).
+                let x = Matrix<float>.Build.Dense(4, 2, fun i _ -> 1e8 * float (i + 1))
+                let e = argError (fun () -> Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x (col [| 1.0; 2.0; 3.0; 4.5 |]))
+                Expect.equal e.ParamName "lambda" "ParamName"
+                Expect.stringContains e.Message "lambda = 0.0001 is too small for these data: the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has a relative error bound of " "the QR's bound"
+                Expect.stringContains e.Message ", more than the limit 0.0111 (1e14 u), so the weights may not have two correct digits." "the limit"
+                Expect.stringContains e.Message "the estimated condition number of X^T X / n + lambda I (3x3) scaled to unit diagonal" "kappa named"
+                Expect.stringContains e.Message "design column 1 (feature 0) and design column 2 (feature 1)" "names the two copies"
+        ]
+        testList "fourth review: ridge on features whose squares overflow" [
+            testCase "features of 1e200 and 1e307 are fitted in both forms (the QR scales each column), as least squares fits them" <| fun () ->
+                // x0 = i, x1 = s ((3 i) mod 7), y = i + ((3 i) mod 7) + 0.1 (i mod 3), 10 rows, lambda = 0.1. Expected (s = 1e200):
+                // the exact solutions in rational arithmetic (Python fractions) on these doubles' exact values: the notes' form
+                // from (X1^T X1 / n + lambda I) W = X1^T y / n; the unpenalised form from the exactly centred data and
+                // b = mean y - mean x . w. X^T X / n overflowed before ("X^T X / n overflows the double range: x holds values
+                // too large"). The weights of x0 and the intercepts do not depend on s while lambda w1^2 is negligible (it is
+                // 1e-401 s^-2 of the cost), so s = 1e307 expects the same, and w1 scaled by 1e200 / 1e307.
+                let fitBoth (s: float) =
+                    let x = Matrix<float>.Build.Dense(10, 2, fun i j -> if j = 0 then float i else s * float ((i * 3) % 7))
+                    let y = Matrix<float>.Build.Dense(10, 1, fun i _ -> float i + float ((i * 3) % 7) + 0.1 * float (i % 3))
+                    Ridge.fit (RidgeOptions.Default.WithLambda 0.1) x y,
+                    Ridge.fit { Lambda = 0.1; Form = RidgeForm.InterceptUnpenalized; FitIntercept = true } x y
+                for s in [ 1e200; 1e307 ] do
+                    let all, unpenalised = fitBoth s
+                    rel 1e-12 all.Intercept.[0] 0.08453976764968715 (sprintf "%g: notes' form, intercept" s)
+                    rel 1e-12 all.Coefficients.[0, 0] 0.9928656538576109 (sprintf "%g: notes' form, w0" s)
+                    rel 1e-12 (all.Coefficients.[1, 0] * (s / 1e200)) 1.0097036044086983e-200 (sprintf "%g: notes' form, w1" s)
+                    rel 1e-12 unpenalised.Intercept.[0] 0.12366013071895414 (sprintf "%g: unpenalised, intercept" s)
+                    rel 1e-12 unpenalised.Coefficients.[0, 0] 0.9889978213507625 (sprintf "%g: unpenalised, w0" s)
+                    rel 1e-12 (unpenalised.Coefficients.[1, 0] * (s / 1e200)) 1.0052832244008715e-200 (sprintf "%g: unpenalised, w1" s)
+            testCase "NormalEquation.ridge given an X^T X / n or X^T Y / n that is not finite names the design column" <| fun () ->
+                let name j = sprintf "c%d" j
+                let b = Matrix<float>.Build.Dense(2, 1, 1.0)
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0 ]; [ 2.0; infinity ] ])) b)
+                Expect.equal e.ParamName "x" "diagonal: ParamName"
+                Expect.stringContains e.Message "X^T X / n (2x2) is not finite at entry (1, 1) (Infinity): design column 1 (c1) holds values too large to square and sum" "diagonal: the column"
+                Expect.stringContains e.Message "or fit from X and Y (Ridge.fit), whose QR solver scales each column itself" "diagonal: the remedy"
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; -infinity ]; [ -infinity; 1e300 ] ])) b)
+                Expect.stringContains e.Message "the products of design column 0 (c0) and design column 1 (c1) are too large to sum" "off the diagonal: both columns"
+                let g = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 0.5 ]; [ 0.5; 1.0 ] ])
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name g (Matrix<float>.Build.Dense(2, 2, fun i k -> if i = 1 && k = 1 then nan else 1.0)))
+                Expect.equal e.ParamName "y" "X^T Y / n: ParamName"
+                Expect.stringContains e.Message "X^T Y / n (2x2) is not finite at entry (1, 1) (NaN): the products of design column 1 (c1) and target column 1" "X^T Y / n: both columns"
+                let e = argError (fun () -> NormalEquation.ridge 1e308 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1e308; 0.0 ]; [ 0.0; 1.0 ] ])) b)
+                Expect.stringContains e.Message "X^T X / n + lambda I (2x2) overflows the double range at entry (0, 0): design column 0 (c0)" "the diagonal plus lambda"
+        ]
+        testCase "fourth review: gradient descent's tolerance is absolute: on features of scale 1e-12 it stops after one step, R^2 0, as the docs say" <| fun () ->
+            // docs/linear-models.md and the XML docs of GradientTolerance: x = 1e-12 i, y = 3e12 x + 1 + 0.01 sin i. After one
+            // step the intercept is the mean of y and the gradient is y's residual times x, below 1e-10: GradientTolerance,
+            // far from the minimum. The same data with x scaled by 1e12 converge to the closed form (QR least squares).
+            let xs = Array.init 20 (fun i -> 1e-12 * float i)
+            let ys = xs |> Array.mapi (fun i x -> 3e12 * x + 1.0 + 0.01 * sin (float i))
+            let r = LinearGradientDescent.fit LinearGradientDescentOptions.Default (LinearCost.LeastSquares true) (col xs) (col ys)
+            Expect.equal r.StopReason LinearStopReason.GradientTolerance "reports GradientTolerance"
+            Expect.equal r.Steps 1 "after one step"
+            rel 1e-12 r.Model.Intercept.[0] (Array.average ys) "the intercept is the mean of y (29.5...)"
+            Expect.isLessThan r.Model.Coefficients.[0, 0] 1e-9 "w about 3.8e-10, not 3e12"
+            Expect.isLessThan (Metrics.r2 (LinearModel.predict r.Model (col xs)) (col ys)) 1e-6 "R^2 0: far from the minimum"
+            let scaled = xs |> Array.map (fun x -> x * 1e12)
+            let r = LinearGradientDescent.fit LinearGradientDescentOptions.Default (LinearCost.LeastSquares true) (col scaled) (col ys)
+            let closed = LeastSquares.fit LeastSquaresOptions.Default (col scaled) (col ys)
+            Expect.equal r.StopReason LinearStopReason.GradientTolerance "scaled: converged"
+            rel 1e-9 r.Model.Coefficients.[0, 0] closed.Coefficients.[0, 0] "scaled: the closed-form slope"
+            rel 1e-9 r.Model.Intercept.[0] closed.Intercept.[0] "scaled: the closed-form intercept"
+        testCase "fourth review: polynomial predict far outside the fitted range says so, with the fitted centre, scale and range" <| fun () ->
+            // Fitted on [0, 1]: centre 0.5, half range 0.5, scale 2^(ilogb 0.5 + 1) = 1 (by hand), so the fitted x lie within
+            // [-0.5, 1.5]. At x = 1e40, u^8 = 1e320 overflows. It said "Scale x first (for example to [-1, 1])", which the
+            // model does itself.
+            let xs = Array.init 11 (fun i -> float i / 10.0)
+            let m = PolynomialRegression.fit 10 NormalEquation.DefaultRankTolerance (col xs) (col (Array.map sin xs))
+            let e = argError (fun () -> PolynomialRegression.predict m (col [| 0.5; 1e40 |]))
+            Expect.equal e.ParamName "x" "ParamName"
+            Expect.stringContains e.Message "Row 1 of x (shape 2x1) lies too far outside the range the model was fitted on for its degree 10: x0 = 1e+40 (standardised u0 = (x0 - 0.5) / 1 = 1e+40; the fitted x0 lie within [-0.5, 1.5], where |u0| <= 1)." "the row, the input, centre, scale and range"
+            Expect.stringContains e.Message "The monomial u0^8 of the standardised inputs overflows the double range there" "the monomial of u"
+            Expect.isFalse (e.Message.Contains "Scale x first") "no advice to scale x"
+            let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, Array.map sin xs, 10).Predict [| 1e40 |])
+            Expect.stringContains e.Message "lies too far outside the range the model was fitted on" "C#: the same message"
+            // Two inputs, only the second far outside: only it is named (x1 = 1e120, u1^3 = 1e360 overflows first).
+            let x2 = Matrix<float>.Build.Dense(12, 2, fun i j -> if j = 0 then float i / 11.0 else float ((i * 5) % 12) / 11.0)
+            let y2 = Matrix<float>.Build.Dense(12, 1, fun i _ -> x2.[i, 0] - x2.[i, 1] * x2.[i, 1])
+            let m2 = PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance x2 y2
+            let e = argError (fun () -> PolynomialRegression.predict m2 (Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; 0.5 ]; [ 0.25; 1e120 ] ])))
+            Expect.stringContains e.Message "Row 1 of x (shape 2x2)" "the row"
+            Expect.stringContains e.Message ": x1 = 1e+120 (standardised u1 = (x1 - 0.5) / 1 = 1e+120" "the input outside"
+            Expect.isFalse (e.Message.Contains "x0 = ") "not the input inside"
+            Expect.stringContains e.Message "The monomial u1^3 of the standardised inputs overflows" "the monomial"
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
             Expect.isTrue (Double.IsNaN (m.R2(array2D [ [ 1.0 ] ], [| 1.0 |]))) "LinearModel.R2"

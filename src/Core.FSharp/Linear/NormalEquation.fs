@@ -26,10 +26,12 @@ open Functional.NN
 /// (Default 1e-10) for some j, column j is treated as a linear combination of the earlier ones
 /// and X^T X as singular. With an intercept (leastSquaresCentred) the test runs on the design with
 /// its feature columns centred, so that a feature's offset does not count against it. Ridge has no rank test: X^T X / n + lambda I is invertible for every
-/// lambda > 0; it only refuses a lambda so small that the matrix scaled to unit diagonal
-/// (D^-1/2 A D^-1/2, D = diag A) has an estimated condition number above 1e14 (Hager's 1-norm
-/// estimate from a triangular factor). That scaled condition number, not A's own, governs the
-/// accuracy of the solve, so columns of very different scales are no reason to refuse.
+/// lambda > 0; it only refuses a lambda so small that the solver's own error bound exceeds about
+/// 1% (1e14 u, u = 2^-53). The bound is written with the condition number kappa of the matrix
+/// scaled to unit diagonal (D^-1/2 A D^-1/2, D = diag A; Hager's 1-norm estimate from a triangular
+/// factor), which, not A's own, governs the accuracy, so columns of very different scales are no
+/// reason to refuse: for the Cholesky solver it is kappa u (refused above kappa = 1e14), for the QR
+/// of the stacked system u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) (see ridgeLeastSquares).
 module NormalEquation =
 
     /// The default relative tolerance of the rank test: 1e-10 (a column is dependent when less
@@ -38,11 +40,14 @@ module NormalEquation =
     [<Literal>]
     let DefaultRankTolerance = 1e-10
 
-    /// The largest condition number of X^T X / n + lambda I scaled to unit diagonal
-    /// (D^-1/2 (X^T X / n + lambda I) D^-1/2, D its diagonal) that ridge accepts: 1e14 (beyond it a
-    /// Cholesky solve keeps fewer than about two correct digits). The ridge solvers compare Hager's
-    /// estimate of the 1-norm condition number with it (a lower bound of that condition number,
-    /// usually within a factor of a few of it and of the 2-norm one).
+    /// The largest condition number kappa of X^T X / n + lambda I scaled to unit diagonal
+    /// (D^-1/2 (X^T X / n + lambda I) D^-1/2, D its diagonal) that the Cholesky solver of ridge
+    /// (ridgeNamed) accepts: 1e14, where its relative error bound kappa u (u = 2^-53) reaches about
+    /// 1.1e-2 (fewer than about two correct digits). It compares Hager's estimate of the 1-norm
+    /// condition number with it (a lower bound of that condition number, usually within a factor of
+    /// a few of it and of the 2-norm one). The QR solver of ridgeLeastSquares does not lose the
+    /// digits a Cholesky solve loses: it compares its own error bound, in units of u, with this
+    /// limit (the same 1e14 u, about 1.1e-2), which allows a kappa well above 1e14 on most data.
     [<Literal>]
     let MaxRidgeCondition = 1e14
 
@@ -198,6 +203,22 @@ module NormalEquation =
                 max lo (min hi (first + deviation / float n)))
         a, means
 
+    /// The column means of m (n x c) and m with them subtracted (a new matrix), computed on the columns
+    /// scaled by powers of two as scaledMeans does, so that no sum overflows (values near 1e308 are
+    /// fine) and a constant column centres to zeros exactly. Raises ArgumentException (ParamName
+    /// `name`) naming `what j` and a row when a centred value is beyond the double range (a column
+    /// spanning more than the largest double, such as -1e308 and 1e308).
+    let internal centredColumns (name: string) (what: int -> string) (m: Matrix<float>) : float[] * Matrix<float> =
+        let n = m.RowCount
+        let e = columnExponents m
+        let a, means = scaledMeans e m
+        let centred = Matrix<float>.Build.Dense(n, m.ColumnCount, fun i j -> Math.ScaleB(a.[j * n + i] - means.[j], e.[j]))
+        for j in 0 .. m.ColumnCount - 1 do
+            for i in 0 .. n - 1 do
+                if not (Double.IsFinite centred.[i, j]) then
+                    Check.fail name (sprintf "%s minus its mean (%s) is beyond the double range at row %d (value %s): its values span more than the largest double. Scale the data (for example standardise it) before fitting." (what j) (string (Math.ScaleB(means.[j], e.[j]))) i (string m.[i, j]))
+        Array.init m.ColumnCount (fun j -> Math.ScaleB(means.[j], e.[j])), centred
+
     /// The least-squares fit with an intercept, W and b minimising ||X W + 1 b - Y||^2 for X (n x d,
     /// n >= d + 1) and Y (n x k), returned as the stacked (1 + d) x k matrix [b; W]: the notes'
     /// design [1 X] with the feature columns and the targets centred first. With the column means
@@ -345,43 +366,72 @@ module NormalEquation =
             |> List.sortBy (fun j -> -Math.Round(abs v.[j] / big, 3), j)
             |> List.truncate 4
 
-    /// The refusal of a too small penalty: ArgumentException (ParamName `lambdaName`) giving the
-    /// estimated condition number and naming the design columns of the near-singular direction.
-    let private refuseSmallPenalty (lambdaName: string) (lambdaText: string) (p: int) (columnName: int -> string) (condition: float) (direction: float[]) =
+    /// Numbers as the docs write them: 1e14 and 1.13e15, not .NET's 1e+14.
+    let private number (v: float) = (sprintf "%.3g" v).Replace("e+", "e")
+
+    /// The refusal of a too small penalty: ArgumentException (ParamName `lambdaName`) saying `why`
+    /// (which condition number or error bound is too large) and naming the design columns of the
+    /// near-singular direction.
+    let private refuseSmallPenalty (lambdaName: string) (lambdaText: string) (columnName: int -> string) (why: string) (direction: float[]) =
         let dependent = dependentColumns direction
         let columns =
             match dependent |> List.map (fun j -> sprintf "design column %d (%s)" j (columnName j)) |> List.rev with
             | last :: (_ :: _ as rest) -> String.concat ", " (List.rev rest) + " and " + last
             | one -> String.concat "" one
         let where = if dependent.Length > 1 then sprintf " Its near-singular direction involves %s: these columns are nearly linearly dependent (a duplicated or nearly duplicated feature, or a feature that is nearly a sum of others)." columns elif dependent.Length = 1 then sprintf " Its near-singular direction is %s." columns else ""
-        // Numbers as the docs write them: 1e14 and 1.13e15, not .NET's 1e+14.
-        let number (v: float) = (sprintf "%.3g" v).Replace("e+", "e")
+        Check.fail lambdaName (sprintf "%s is too small for these data: %s%s Remove or combine the dependent columns, or increase %s." lambdaText why where lambdaName)
+
+    /// The Cholesky solver's reason to refuse: S's estimated condition number above MaxRidgeCondition.
+    let private choleskyRefusal (p: int) (condition: float) =
         let limit = number MaxRidgeCondition
         let conditionText =
             if Double.IsNaN condition then sprintf "an estimated condition number that cannot be computed (the limit is %s)" limit
             // Above 1 / u (u = 2^-53, about 9e15) the estimate is rounding's: the matrix is singular to double precision.
             elif Double.IsInfinity condition || condition > Math.ScaleB(1.0, 53) then sprintf "an estimated condition number beyond 9e15 = 1/u (singular to double precision; the limit is %s)" limit
             else sprintf "an estimated condition number of %s (more than the limit %s)" (number condition) limit
-        Check.fail lambdaName (sprintf "%s is too small for these data: X^T X / n + lambda I (%s), scaled to unit diagonal (whose condition number governs the accuracy of the solve, whatever the scale of each column), has %s, so it cannot be solved accurately.%s Remove or combine the dependent columns, or increase %s." lambdaText (Check.shape p p) conditionText where lambdaName)
+        sprintf "X^T X / n + lambda I (%s), scaled to unit diagonal (whose condition number governs the accuracy of the solve, whatever the scale of each column), has %s, so it cannot be solved accurately." (Check.shape p p) conditionText
 
-    /// The checks and the equilibration shared by both ridge solvers: refuses a penalty that is not
-    /// positive and finite and (naming x or y) a G = X^T X / n or B = X^T Y / n that overflows; returns
-    /// S = D^-1/2 (G + lambda I) D^-1/2 with D = diag(G + lambda I), D^-1/2 B and the entries of D^-1/2.
-    let private equilibrate (lambdaName: string) (lambdaText: string) (lambda: float) (g: Matrix<float>) (b: Matrix<float>) =
+    /// Refuses (ParamName `lambdaName`) a penalty that is not positive and finite.
+    let private checkPenalty (lambdaName: string) (lambdaText: string) (lambda: float) =
         if not (lambda > 0.0) || Double.IsInfinity lambda then
             Check.fail lambdaName (sprintf "The ridge solver needs a positive finite penalty, but %s." lambdaText)
+
+    /// True when G = X^T X / n, B = X^T Y / n and the diagonal of G + lambda I are finite (they can
+    /// be equilibrated and factorised by Cholesky).
+    let private finiteNormalEquation (lambda: float) (g: Matrix<float>) (b: Matrix<float>) =
+        g.ForAll(fun v -> Double.IsFinite v) && b.ForAll(fun v -> Double.IsFinite v)
+        && Seq.init g.RowCount id |> Seq.forall (fun j -> Double.IsFinite(g.[j, j] + lambda))
+
+    /// Refuses a G = X^T X / n (ParamName "x") or B = X^T Y / n (ParamName "y") that is not finite,
+    /// or a diagonal of G + lambda I that overflows, naming the design columns (and for B the target
+    /// column) of the first such entry: the normal equation of ridgeNamed cannot be formed.
+    let private checkNormalEquation (lambda: float) (columnName: int -> string) (g: Matrix<float>) (b: Matrix<float>) =
+        let advice = "Scale the data (for example standardise it) before fitting, or fit from X and Y (Ridge.fit), whose QR solver scales each column itself."
         let p = g.RowCount
-        let overflow (name: string) (what: string) (m: Matrix<float>) =
-            if not (m.ForAll(fun v -> Double.IsFinite v)) then
-                Check.fail name (sprintf "%s overflows the double range: %s holds values too large to square and sum in double precision (about 1e154 or more). Scale the data (for example standardise it) before fitting." what name)
-        overflow "x" "X^T X / n" g
-        overflow "y" "X^T Y / n" b
+        let entry (m: Matrix<float>) = Seq.allPairs (Seq.init m.RowCount id) (Seq.init m.ColumnCount id) |> Seq.tryFind (fun (i, j) -> not (Double.IsFinite m.[i, j]))
+        match entry g with
+        | Some (i, j) when i = j ->
+            Check.fail "x" (sprintf "X^T X / n (%s) is not finite at entry (%d, %d) (%s): design column %d (%s) holds values too large to square and sum in double precision (about 1e154 or more). %s" (Check.shape p p) i j (string g.[i, j]) j (columnName j) advice)
+        | Some (i, j) ->
+            Check.fail "x" (sprintf "X^T X / n (%s) is not finite at entry (%d, %d) (%s): the products of design column %d (%s) and design column %d (%s) are too large to sum in double precision. %s" (Check.shape p p) i j (string g.[i, j]) (min i j) (columnName (min i j)) (max i j) (columnName (max i j)) advice)
+        | None -> ()
+        match entry b with
+        | Some (i, k) ->
+            Check.fail "y" (sprintf "X^T Y / n (%s) is not finite at entry (%d, %d) (%s): the products of design column %d (%s) and target column %d are too large to sum in double precision. %s" (Check.shape b.RowCount b.ColumnCount) i k (string b.[i, k]) i (columnName i) k advice)
+        | None -> ()
+        for j in 0 .. p - 1 do
+            if not (Double.IsFinite(g.[j, j] + lambda)) then
+                Check.fail "x" (sprintf "X^T X / n + lambda I (%s) overflows the double range at entry (%d, %d): design column %d (%s) holds values whose mean square plus lambda is beyond the largest double. %s" (Check.shape p p) j j j (columnName j) advice)
+
+    /// The equilibration of the normal equation, for finite G, B and diagonal of G + lambda I
+    /// (finiteNormalEquation): S = D^-1/2 (G + lambda I) D^-1/2 with D = diag(G + lambda I),
+    /// D^-1/2 B and the entries of D^-1/2.
+    let private equilibrate (lambda: float) (g: Matrix<float>) (b: Matrix<float>) =
+        let p = g.RowCount
         // D = diag(G + lambda I) > 0. |G_ij| <= sqrt(G_ii G_jj) (G is PSD), so every entry of S lies in
         // [-1, 1] and G_ij r_i is at most sqrt(G_jj): no intermediate overflows. |B_ik| r_i is at most
         // the root mean square of Y's column k (Cauchy-Schwarz), so the scaled right-hand side is finite.
         let d = Array.init p (fun j -> g.[j, j] + lambda)
-        if d |> Array.exists (fun v -> not (Double.IsFinite v)) then
-            overflow "x" "X^T X / n + lambda I" (Matrix<float>.Build.Dense(1, 1, infinity))
         let r = d |> Array.map (fun v -> 1.0 / sqrt v)
         let s = Matrix<float>.Build.Dense(p, p, fun i j -> if i = j then g.[i, i] * r.[i] * r.[i] + lambda * r.[i] * r.[i] else g.[i, j] * r.[i] * r.[j])
         s, b.MapIndexed(fun i _ v -> v * r.[i]), r
@@ -411,14 +461,18 @@ module NormalEquation =
     /// Cholesky factor (a few O(p^2) triangular solves; a lower bound, usually within a factor of a
     /// few, which the rule therefore uses), and the near-singular direction is the estimate's vector.
     /// `lambdaText` says the penalty in the caller's terms ("lambda = 1e-20", "alpha = 0.05
-    /// (lambda = alpha / n = 0.0125)"); the message ends "or increase `lambdaName`".
+    /// (lambda = alpha / n = 0.0125)"); the message ends "or increase `lambdaName`". A G or B that is
+    /// not finite (features of about 1e154 or more) raises ArgumentException (ParamName "x" or "y")
+    /// naming the design column (and target column) of the first such entry.
     let ridgeNamed (lambdaName: string) (lambdaText: string) (lambda: float) (columnName: int -> string) (g: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
-        let s, bs, r = equilibrate lambdaName lambdaText lambda g b
+        checkPenalty lambdaName lambdaText lambda
+        checkNormalEquation lambda columnName g b
+        let s, bs, r = equilibrate lambda g b
         let p = s.RowCount
         match cholesky s with
         | Some c ->
             let condition, direction = choleskyCondition c
-            if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText p columnName condition direction
+            if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText columnName (choleskyRefusal p condition) direction
             solveEquilibrated c bs r
         | None ->
             // S is singular to double precision. Its near-singular direction, to name the columns, from the
@@ -427,7 +481,7 @@ module NormalEquation =
                 match cholesky (s + Matrix<float>.Build.DenseIdentity(p) * Math.ScaleB(1.0, -40)) with
                 | Some c -> snd (choleskyCondition c)
                 | None -> [||]
-            refuseSmallPenalty lambdaName lambdaText p columnName infinity direction
+            refuseSmallPenalty lambdaName lambdaText columnName (choleskyRefusal p infinity) direction
 
     /// `ridgeNamed` for a lambda the caller calls lambda (ParamName "lambda", "lambda = ...").
     let ridge (lambda: float) (columnName: int -> string) (g: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
@@ -458,8 +512,8 @@ module NormalEquation =
 
     /// The ridge solution W minimising 1/(2n) ||X W - Y||^2 + lambda/2 ||W||^2 for a design X (n x p,
     /// any n >= 1) and targets Y (n x k), lambda > 0: the W of (X^T X / n + lambda I) W = X^T Y / n.
-    /// `lambdaName`, `lambdaText` and `columnName` as in ridgeNamed, whose checks, overflow messages
-    /// (naming x or y) and refusal rule it shares. Two solvers, chosen by the condition number:
+    /// `lambdaName`, `lambdaText` and `columnName` as in ridgeNamed. Two solvers, chosen by the
+    /// condition number:
     ///
     /// - It forms G = X^T X / n and B = X^T Y / n, equilibrates G + lambda I to unit diagonal (S) and
     ///   factorises S by Cholesky, as ridgeNamed. Forming G rounds each entry by up to about n u
@@ -467,36 +521,48 @@ module NormalEquation =
     ///   by the condition number kappa of S; when Hager's estimate of kappa (from the Cholesky
     ///   factor, O(p^2)) keeps kappa sqrt(n) u <= 1e-6 (the typical size of that error), that solve
     ///   is the answer.
-    /// - Otherwise (or when the Cholesky factorisation fails) it solves the equivalent least-squares
+    /// - Otherwise (or when the Cholesky factorisation fails, or G or B is not finite: features of
+    ///   about 1e154 or more, whose squares overflow) it solves the equivalent least-squares
     ///   problem of the stacked system [X; sqrt(n lambda) I] W = [Y; 0] by the blocked Householder QR
-    ///   of leastSquares (HouseholderQr), with its power-of-two column scaling, without forming X^T X: the R factor
-    ///   with its columns scaled to unit norm is the Cholesky factor of S (S = R^T R), so the same
-    ///   Hager estimate of S's condition number comes from R, and it refuses a lambda with an estimate
-    ///   above MaxRidgeCondition as ridgeNamed does, naming the columns of the estimate's near-singular
-    ///   direction. The QR's error grows with the condition number of R, the square root of S's, plus
-    ///   a term with S's own condition number times the relative size of the stacked residual, and not
-    ///   with n as the rounding of X^T X does.
+    ///   of leastSquares (HouseholderQr), with its power-of-two column scaling (so features of any
+    ///   finite size are fine), without forming X^T X: the R factor with its columns scaled to unit
+    ///   norm is the Cholesky factor of S (S = R^T R), so the same Hager estimate of S's condition
+    ///   number comes from R. The QR is backward stable, so its relative error in W is bounded, to
+    ///   first order, by u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) (Golub and Van Loan,
+    ///   Matrix Computations, Theorem 5.3.1: sqrt(kappa) is the condition number of the stacked
+    ///   matrix with unit columns, tan(theta) the ratio of the stacked system's residual to its fit,
+    ///   both read off Q^T [Y; 0]; the largest over Y's columns). It refuses a lambda for which that
+    ///   bound exceeds MaxRidgeCondition u (about 1.1e-2, the Cholesky solver's bound at its limit),
+    ///   or for which R is singular to double precision, naming the columns of the estimate's
+    ///   near-singular direction; it never refuses for kappa alone. The bound is a worst case: on
+    ///   nearly duplicated columns the QR's actual error is usually far smaller (their rounding
+    ///   errors are nearly equal and cancel in their difference). Its error does not grow with n as
+    ///   the rounding of X^T X does.
     let ridgeLeastSquares (lambdaName: string) (lambdaText: string) (lambda: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        checkPenalty lambdaName lambdaText lambda
         let n = design.RowCount
         let p = design.ColumnCount
+        let k = y.ColumnCount
         let g = transposeTimes design design / float n
         let b = transposeTimes design y / float n
-        let s, bs, r = equilibrate lambdaName lambdaText lambda g b
         let formed =
-            match cholesky s with
-            | Some c ->
-                let condition, _ = choleskyCondition c
-                if condition * sqrt (float n) * Math.ScaleB(1.0, -53) <= formedErrorBound then
-                    Some (solveEquilibrated c bs r)
-                else None
-            | None -> None
+            if not (finiteNormalEquation lambda g b) then None
+            else
+                let s, bs, r = equilibrate lambda g b
+                match cholesky s with
+                | Some c ->
+                    let condition, _ = choleskyCondition c
+                    if condition * sqrt (float n) * Math.ScaleB(1.0, -53) <= formedErrorBound then
+                        Some (solveEquilibrated c bs r)
+                    else None
+                | None -> None
         match formed with
         | Some w -> w
         | None ->
             // sqrt n sqrt lambda rather than sqrt (n lambda): n lambda may overflow. The columns of the
             // stacked matrix are then scaled by powers of two as in leastSquares.
             let m = design.Stack(Matrix<float>.Build.DenseDiagonal(p, p, sqrt (float n) * sqrt lambda))
-            let rhs = y.Stack(Matrix<float>.Build.Dense(p, y.ColumnCount))
+            let rhs = y.Stack(Matrix<float>.Build.Dense(p, k))
             let dExp = columnExponents m
             let yExp = columnExponents rhs
             let qr = HouseholderQr.factorInPlace (n + p) p (scaledStorage dExp m)
@@ -506,5 +572,29 @@ module NormalEquation =
             let rf = HouseholderQr.r qr
             let u = Array2D.init p p (fun i j -> rf.[i, j] / norms.[j])
             let condition, direction = conditionEstimate u
-            if not (condition <= MaxRidgeCondition) then refuseSmallPenalty lambdaName lambdaText p columnName condition direction
-            solveScaled qr dExp yExp rhs
+            if not (Double.IsFinite condition) then
+                refuseSmallPenalty lambdaName lambdaText columnName
+                    (sprintf "X^T X / n + lambda I (%s), scaled to unit diagonal, is singular to double precision (the triangular factor of the QR of the stacked system [X; sqrt(n lambda) I] has a diagonal entry below 1e-30 of its largest), so it cannot be solved." (Check.shape p p))
+                    direction
+            // Q^T [Y; 0], column by column (each scaled by a power of two, which changes no ratio): its first p
+            // entries are the fit's coordinates, the other n the residual's.
+            let qty = scaledStorage yExp rhs
+            HouseholderQr.applyQtInPlace qr k qty
+            let rows = n + p
+            let bound, tangent =
+                Seq.init k (fun c ->
+                    let fit = HouseholderQr.norm2 qty (c * rows) p
+                    let residual = HouseholderQr.norm2 qty (c * rows + p) n
+                    // A column whose fit is exactly 0 has W = 0 exactly (back substitution of zeros).
+                    if fit = 0.0 then 2.0 * sqrt condition, 0.0
+                    else
+                        let tan = residual / fit
+                        2.0 * sqrt condition * sqrt (1.0 + tan * tan) + condition * tan, tan)
+                |> Seq.maxBy fst
+            if not (bound <= MaxRidgeCondition) then
+                let u = Math.ScaleB(1.0, -53)
+                refuseSmallPenalty lambdaName lambdaText columnName
+                    (sprintf "the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has a relative error bound of %s, more than the limit %s (1e14 u), so the weights may not have two correct digits. The bound is u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) with u = 2^-53, kappa = %s the estimated condition number of X^T X / n + lambda I (%s) scaled to unit diagonal, and tan(theta) = %s the ratio of the stacked system's residual to its fit."
+                        (number (bound * u)) (number (MaxRidgeCondition * u)) (number condition) (Check.shape p p) (number tangent))
+                    direction
+            unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr k qty)

@@ -112,12 +112,9 @@ module PolynomialFeatures =
                     e.[i + 1] <- tail + 1
         result
 
-    /// Every monomial of total degree 1 .. m of the d columns of X (n x d), as columns, in the
-    /// order of `exponents`: scikit-learn's PolynomialFeatures(degree, include_bias=False). The
-    /// constant is left to the model's intercept. For d = 1 this is [x, x^2, ..., x^m]. Raises
-    /// ArgumentException (ParamName "x", naming the monomial and the row) when a monomial overflows,
-    /// and (ParamName "degree") when the map would be larger than the largest array.
-    let monomials (degree: int) (x: Matrix<float>) : Matrix<float> =
+    /// `monomials`, with the message of the first overflow (row by row) given by `message i e`, e
+    /// the monomial's exponents and i its row.
+    let internal monomialsWith (message: int -> int[] -> string) (degree: int) (x: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "x" x
         let e = exponents degree x.ColumnCount
         checkSize degree x.RowCount e.Length
@@ -140,12 +137,21 @@ module PolynomialFeatures =
         if overflow then
             for i in 0 .. m.RowCount - 1 do
                 for j in 0 .. m.ColumnCount - 1 do
-                    if not (Double.IsFinite m.[i, j]) then
-                        let name =
-                            e.[j] |> Array.mapi (fun v p -> match p with 0 -> None | 1 -> Some (sprintf "x%d" v) | p -> Some (sprintf "x%d^%d" v p))
-                            |> Array.choose id |> String.concat " "
-                        Check.fail "x" (sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." name i (Mat.shapeOf x))
+                    if not (Double.IsFinite m.[i, j]) then Check.fail "x" (message i e.[j])
         m
+
+    /// The name of a monomial from its exponents, the inputs named `letter` 0, 1, ..: "x0^2 x1".
+    let internal monomialName (letter: string) (e: int[]) =
+        e |> Array.mapi (fun v p -> match p with 0 -> None | 1 -> Some (sprintf "%s%d" letter v) | p -> Some (sprintf "%s%d^%d" letter v p))
+        |> Array.choose id |> String.concat " "
+
+    /// Every monomial of total degree 1 .. m of the d columns of X (n x d), as columns, in the
+    /// order of `exponents`: scikit-learn's PolynomialFeatures(degree, include_bias=False). The
+    /// constant is left to the model's intercept. For d = 1 this is [x, x^2, ..., x^m]. Raises
+    /// ArgumentException (ParamName "x", naming the monomial and the row) when a monomial overflows,
+    /// and (ParamName "degree") when the map would be larger than the largest array.
+    let monomials (degree: int) (x: Matrix<float>) : Matrix<float> =
+        monomialsWith (fun i e -> sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." (monomialName "x" e) i (Mat.shapeOf x)) degree x
 
     /// Names of the monomials ("x0", "x0^2", "x0 x1") from the names of the inputs.
     let names (degree: int) (inputNames: string[]) : string[] =
@@ -320,12 +326,25 @@ module PolynomialRegression =
                 expand 0 (split a)
         w
 
-    /// The model's outputs for X (n x d, the raw inputs).
+    /// The model's outputs for X (n x d, the raw inputs). Raises ArgumentException (ParamName "x")
+    /// when x does not have one column per input, and when a row lies so far outside the range the
+    /// model was fitted on that a monomial of the standardised inputs overflows (the message names
+    /// the row, the inputs, their centre and scale and the range they were fitted on).
     let predict (model: PolynomialModel) (x: Matrix<float>) : Matrix<float> =
         Mat.checkBatch "x" x
         if x.ColumnCount <> model.Offset.Length then
             Check.fail "x" (sprintf "x has shape %s, but the model takes %d input%s." (Mat.shapeOf x) model.Offset.Length (if model.Offset.Length = 1 then "" else "s"))
-        LinearModel.predict model.Linear (PolynomialFeatures.monomials model.Degree (standardised model.Offset model.Scale x))
+        let u = standardised model.Offset model.Scale x
+        // A monomial of inputs with |u_v| <= 1 is at most 1: an overflow comes from inputs outside [c - s, c + s],
+        // which holds every fitted value (|u| <= 1 on the fitted data).
+        let outside (i: int) (e: int[]) =
+            let inputs =
+                [ for v in 0 .. e.Length - 1 do
+                    if e.[v] > 0 && abs u.[i, v] > 1.0 then
+                        let c, s = model.Offset.[v], model.Scale.[v]
+                        yield sprintf "x%d = %g (standardised u%d = (x%d - %g) / %g = %g; the fitted x%d lie within [%g, %g], where |u%d| <= 1)" v x.[i, v] v v c s u.[i, v] v (c - s) (c + s) v ]
+            sprintf "Row %d of x (shape %s) lies too far outside the range the model was fitted on for its degree %d: %s. The monomial %s of the standardised inputs overflows the double range there, so the polynomial cannot be evaluated. Predict within or near the fitted range." i (Mat.shapeOf x) model.Degree (String.concat "; " inputs) (PolynomialFeatures.monomialName "u" e)
+        LinearModel.predict model.Linear (PolynomialFeatures.monomialsWith outside model.Degree u)
 
     let private scored (score: Matrix<float> -> Matrix<float> -> float) (model: PolynomialModel) (x: Matrix<float>) (y: Matrix<float>) =
         LinearModel.checkData x y

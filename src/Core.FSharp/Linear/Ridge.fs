@@ -39,8 +39,11 @@ type RidgeOptions =
 /// never by an inverse (NormalEquation.ridgeLeastSquares): by a Cholesky factorisation of the
 /// regularised normal equation equilibrated to unit diagonal when its estimated condition number is
 /// small enough that forming X^T X / n costs no accuracy, otherwise by a blocked Householder QR of
-/// the stacked system [X; sqrt(n lambda) I] (the QR of least squares). With lambda > 0 there is no rank
-/// test: a duplicated or constant column is fine. Lambda = 0 is least squares, solved by QR with its rank test.
+/// the stacked system [X; sqrt(n lambda) I] (the QR of least squares, with its power-of-two column
+/// scaling: features of any finite size are fine). With lambda > 0 there is no rank
+/// test: a duplicated or constant column is fine; a lambda is refused only when the QR's own error
+/// bound exceeds about 1% (see NormalEquation.ridgeLeastSquares). Lambda = 0 is least squares,
+/// solved by QR with its rank test.
 ///
 /// A slip in the notes: the derivation of (1.9) writes the derivative of the penalty as 2W; the
 /// derivative of lambda/2 ||W||^2 is lambda W, which is what the notes' final line and the
@@ -55,7 +58,6 @@ module Ridge =
         if options.Form <> RidgeForm.PenalizeAll && options.Form <> RidgeForm.InterceptUnpenalized then
             Check.fail "form" (sprintf "form %d is not a RidgeForm." (int options.Form))
         let names = LinearModel.namesFor x.ColumnCount featureNames
-        let n = float x.RowCount
         if options.Lambda = 0.0 then
             LeastSquares.checkEnoughSamples x.RowCount x.ColumnCount options.FitIntercept
         let solve (design: Matrix<float>) (target: Matrix<float>) (intercept: bool) =
@@ -74,19 +76,18 @@ module Ridge =
             // (a constant feature is a multiple of the intercept column; X^T X has one row per unknown).
             LinearModel.ofStacked true names (solve (LinearModel.design true x) y true)
         else
-            let mx = x.ColumnSums() / n
-            let my = y.ColumnSums() / n
-            let xc = Matrix<float>.Build.Dense(x.RowCount, x.ColumnCount, fun i j -> x.[i, j] - mx.[j])
-            let yc = Matrix<float>.Build.Dense(y.RowCount, y.ColumnCount, fun i j -> y.[i, j] - my.[j])
+            // The means on columns scaled by powers of two: a sum of features near 1e308 does not overflow.
+            let mx, xc = NormalEquation.centredColumns "x" (fun j -> sprintf "feature %d (%s)" j names.[j]) x
+            let my, yc = NormalEquation.centredColumns "y" (sprintf "target column %d") y
             let w = solve xc yc false
-            let b = my - w.TransposeThisAndMultiply mx
+            let b = Vector<float>.Build.DenseOfArray my - w.TransposeThisAndMultiply(Vector<float>.Build.DenseOfArray mx)
             LinearModel.checkFitFinite "y" (Matrix<float>.Build.DenseOfRowVectors [| b |])
             { Coefficients = w; Intercept = b; HasIntercept = true; FeatureNames = Array.copy names; TargetNames = [||]; Precision = Precision.Float64; Fill = None }
 
     /// Fits ridge regression to X (n x d) and Y (n x k), with feature names for the model.
     /// Raises ArgumentException for bad arguments, when lambda = 0 for a rank-deficient design,
-    /// and when lambda > 0 is too small for the data (ParamName "lambda", see
-    /// NormalEquation.ridgeLeastSquares).
+    /// and when lambda > 0 is too small for the data: the QR's relative error bound above about
+    /// 1.1e-2 (ParamName "lambda", see NormalEquation.ridgeLeastSquares).
     let fitNamed (options: RidgeOptions) (featureNames: string[]) (x: Matrix<float>) (y: Matrix<float>) : LinearModel =
         fitWith "lambda" (sprintf "lambda = %g" options.Lambda) options featureNames x y
 
