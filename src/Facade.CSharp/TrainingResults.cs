@@ -82,8 +82,8 @@ public sealed class TrainingCheckpoint<TModel>
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; }
 
-    /// <summary>The epoch whose weights the plateau stop keeps as the best so far (the ones it restores when it stops
-    /// watching a validation loss, in this run or in a resumed one); null without
+    /// <summary>The epoch whose weights the plateau stop keeps as the best so far (the ones a run restores at its end,
+    /// whatever rule ends it, when the plateau stop watches a validation loss, in this run or in a resumed one); null without
     /// <see cref="TrainingOptions.EarlyStoppingPatience"/> or before the first epoch ended.</summary>
     public int? BestEpoch { get; }
 

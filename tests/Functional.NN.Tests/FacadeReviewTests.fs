@@ -701,6 +701,11 @@ let tests =
                     expectArg "data" fragments (fun () ->
                         Pipeline.Fit(Dataset.FromArrays(x, ys k, [| "x" |], "y"), PipelineOptions(Training = TrainingOptions(MaxEpochs = 3)), progress) |> ignore) |> ignore
                     Expect.equal epochs 0 (sprintf "k = %g: no epoch ran (C#)" k)
+                    // With a validation split the row named is still the caller's (it counted the shuffled training rows).
+                    let split = (Functional.NN.FitOptions.Default.WithEpochs 3).WithValidationFraction 0.3
+                    // (s is then the training rows' standard deviation, another number.)
+                    let named = fragments |> List.filter (fun f -> not (f.StartsWith "standard deviation"))
+                    expectArg "data" named (fun () -> Functional.NN.PipelineFit.fit split (Functional.NN.Dataset.ofValues [| "x" |] "y" x (ys k)) |> ignore) |> ignore
                 // s = 2.87e151 is below the limit: the fit runs and every loss it reports is finite.
                 let r = fsharpFit 1e151 Functional.NN.TrainingHooks.None
                 Expect.isTrue (Double.IsFinite r.TrainLoss && r.History |> Array.forall (fun e -> Double.IsFinite e.TrainLoss)) (sprintf "finite losses: %A" r.TrainLosses)

@@ -570,10 +570,31 @@ let tests =
                 let x = Matrix<float>.Build.Dense(4, 2, fun i _ -> 1e8 * float (i + 1))
                 let e = argError (fun () -> Ridge.fit (RidgeOptions.Default.WithLambda 1e-4) x (col [| 1.0; 2.0; 3.0; 4.5 |]))
                 Expect.equal e.ParamName "lambda" "ParamName"
-                Expect.stringContains e.Message "lambda = 0.0001 is too small for these data: the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has a relative error bound of " "the QR's bound"
+                Expect.stringContains e.Message "lambda = 0.0001 is too small for these data: the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has an error bound of " "the QR's bound"
                 Expect.stringContains e.Message ", more than the limit 0.0111 (1e14 u), so the weights may not have two correct digits." "the limit"
                 Expect.stringContains e.Message "the estimated condition number of X^T X / n + lambda I (3x3) scaled to unit diagonal" "kappa named"
                 Expect.stringContains e.Message "design column 1 (feature 0) and design column 2 (feature 1)" "names the two copies"
+            testCase "a target nearly unrelated to nearly dependent columns is fitted (weights near 0), not refused for its relative error" <| fun () ->
+                // A review: 200 rows, c1 uniform, c2 = c1 + 1e-5 noise, y orthogonalised against c1 and c2 (Gram-Schmidt),
+                // no intercept, lambda = 1e-10: kappa about 1.6e9, tan(theta) about 1e13 (the fit is rounding), so the bound
+                // relative to |W| (about 1e13 kappa u) refused it, though W is 0 up to rounding: in exact arithmetic X^T y = 0
+                // gives W = 0, and the doubles' X^T y is rounding (about 1e-16 |X| |y|). Measured against |W| / cos(theta),
+                // the size of weights that would explain all of y, the bound is u (2 sqrt(kappa) + kappa sin(theta)), about 2e-7.
+                let n = 200
+                let rng = Random(11)
+                let c1 = Array.init n (fun _ -> rng.NextDouble())
+                let c2 = Array.init n (fun i -> c1.[i] + 1e-5 * (rng.NextDouble() - 0.5))
+                let dot (a: float[]) (b: float[]) = Array.fold2 (fun acc u v -> acc + u * v) 0.0 a b
+                let minus (a: float[]) (k: float) (b: float[]) = Array.map2 (fun u v -> u - k * v) a b
+                // Orthonormal basis of span(c1, c2), then y minus its projection (twice, for a clean orthogonality).
+                let q1 = let l = sqrt (dot c1 c1) in Array.map (fun v -> v / l) c1
+                let q2 = let r = minus c2 (dot c2 q1) q1 in let l = sqrt (dot r r) in Array.map (fun v -> v / l) r
+                let project (y: float[]) = let y = minus y (dot y q1) q1 in minus y (dot y q2) q2
+                let y = Array.init n (fun _ -> rng.NextDouble() - 0.5) |> project |> project
+                let x = Matrix<float>.Build.Dense(n, 2, fun i j -> if j = 0 then c1.[i] else c2.[i])
+                let m = Ridge.fit { Lambda = 1e-10; Form = RidgeForm.InterceptUnpenalized; FitIntercept = false } x (col y)
+                // Weights that explained a target of y's size would be about |y| / |c| (about 0.4 here); these are rounding.
+                for j in 0 .. 1 do Expect.isLessThan (abs m.Coefficients.[j, 0]) 1e-6 (sprintf "w_%d near 0" j)
         ]
         testList "fourth review: ridge on features whose squares overflow" [
             testCase "features of 1e200 and 1e307 are fitted in both forms (the QR scales each column), as least squares fits them" <| fun () ->

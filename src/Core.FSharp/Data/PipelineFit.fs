@@ -320,7 +320,7 @@ module PipelineFit =
         let train, validation = splitValidation options data
         checkClasses "data" train
         let start = untrained options train
-        checkTargetScale start train
+        checkTargetScale start data
         let encodeWith (p: Pipeline) (d: Dataset) = Scaler.transform p.Scaler (Preprocessor.transform p.Preprocessor p.FeatureNames (Pipeline.featuresOf p d))
         let encode = encodeWith start
         // A text category seen only in the validation rows is all zeros there (the preprocessor

@@ -31,7 +31,7 @@ open Functional.NN
 /// scaled to unit diagonal (D^-1/2 A D^-1/2, D = diag A; Hager's 1-norm estimate from a triangular
 /// factor), which, not A's own, governs the accuracy, so columns of very different scales are no
 /// reason to refuse: for the Cholesky solver it is kappa u (refused above kappa = 1e14), for the QR
-/// of the stacked system u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) (see ridgeLeastSquares).
+/// of the stacked system u (2 sqrt(kappa) + kappa sin(theta)) relative to |W| / cos(theta) (see ridgeLeastSquares).
 module NormalEquation =
 
     /// The default relative tolerance of the rank test: 1e-10 (a column is dependent when less
@@ -531,8 +531,10 @@ module NormalEquation =
     ///   first order, by u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) (Golub and Van Loan,
     ///   Matrix Computations, Theorem 5.3.1: sqrt(kappa) is the condition number of the stacked
     ///   matrix with unit columns, tan(theta) the ratio of the stacked system's residual to its fit,
-    ///   both read off Q^T [Y; 0]; the largest over Y's columns). It refuses a lambda for which that
-    ///   bound exceeds MaxRidgeCondition u (about 1.1e-2, the Cholesky solver's bound at its limit),
+    ///   both read off Q^T [Y; 0]; the largest over Y's columns). Measured against |W| / cos(theta),
+    ///   the size of weights that would explain all of Y's column, the same bound is u (2 sqrt(kappa)
+    ///   + kappa sin(theta)), which does not blow up for a target nearly unrelated to X (W near 0). It
+    ///   refuses a lambda for which that bound exceeds MaxRidgeCondition u (about 1.1e-2, the Cholesky solver's bound at its limit),
     ///   or for which R is singular to double precision, naming the columns of the estimate's
     ///   near-singular direction; it never refuses for kappa alone. The bound is a worst case: on
     ///   nearly duplicated columns the QR's actual error is usually far smaller (their rounding
@@ -588,13 +590,19 @@ module NormalEquation =
                     // A column whose fit is exactly 0 has W = 0 exactly (back substitution of zeros).
                     if fit = 0.0 then 2.0 * sqrt condition, 0.0
                     else
+                        // The bound times cos(theta): u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) |W| is
+                        // u (2 sqrt(kappa) + kappa sin(theta)) |W| / cos(theta), an error measured against
+                        // |W| / cos(theta), the size of weights that would explain all of the column of Y. Against
+                        // |W| itself a target nearly unrelated to X (cos(theta) at rounding level, W near 0) would
+                        // be refused for an error far below the data's scale.
                         let tan = residual / fit
-                        2.0 * sqrt condition * sqrt (1.0 + tan * tan) + condition * tan, tan)
+                        let sin = if Double.IsFinite tan then tan / sqrt (1.0 + tan * tan) else 1.0
+                        2.0 * sqrt condition + condition * sin, tan)
                 |> Seq.maxBy fst
             if not (bound <= MaxRidgeCondition) then
                 let u = Math.ScaleB(1.0, -53)
                 refuseSmallPenalty lambdaName lambdaText columnName
-                    (sprintf "the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has a relative error bound of %s, more than the limit %s (1e14 u), so the weights may not have two correct digits. The bound is u (2 sqrt(kappa) / cos(theta) + kappa tan(theta)) with u = 2^-53, kappa = %s the estimated condition number of X^T X / n + lambda I (%s) scaled to unit diagonal, and tan(theta) = %s the ratio of the stacked system's residual to its fit."
+                    (sprintf "the QR of the stacked least-squares system [X; sqrt(n lambda) I] W = [Y; 0] that solves it has an error bound of %s relative to |W| / cos(theta) (the size of weights that would explain all of the target), more than the limit %s (1e14 u), so the weights may not have two correct digits. The bound is u (2 sqrt(kappa) + kappa sin(theta)) with u = 2^-53, kappa = %s the estimated condition number of X^T X / n + lambda I (%s) scaled to unit diagonal, and tan(theta) = %s the ratio of the stacked system's residual to its fit."
                         (number (bound * u)) (number (MaxRidgeCondition * u)) (number condition) (Check.shape p p) (number tangent))
                     direction
             unscaleSolution dExp yExp (HouseholderQr.backSubstitute qr k qty)
