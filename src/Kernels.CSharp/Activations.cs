@@ -14,7 +14,10 @@ public enum ActivationKind
     Identity,
     /// <summary>s(z) = 1 / (1 + e^-z); s' = a (1 - a) from the output a.</summary>
     Sigmoid,
-    /// <summary>s(z) = tanh z; s' = 1 - a^2 from the output a.</summary>
+    /// <summary>
+    /// s(z) = tanh z; s' = 1 - a^2 from the output a, computed as (1 - a)(1 + a) (exact first factor
+    /// for |a| &gt;= 1/2, so accurate relative to its small value near |a| = 1).
+    /// </summary>
     Tanh,
     /// <summary>
     /// s(z) = max(0, z), keeping NaN (s(NaN) = NaN, as torch.relu); s' = 1 where z &gt; 0
@@ -206,13 +209,21 @@ public static class Activations
         return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<T>.Zero), inv, e * inv);
     }
 
+    /// <summary>
+    /// tanh element-wise, accurate relative to its value down to 0 and subnormals:
+    /// tanh|z| = -m / (2 + m) with m = e^-2|z| - 1 in (-1, 0] (<see cref="Simd.Expm1Negative512"/>,
+    /// accurate relative to m), so nothing cancels (the form (1 - t)/(1 + t), t = e^-2|z|, loses
+    /// 1 - t near 0: tanh(1e-8) was 0 in float). The sign is put back, so -0 gives -0, NaN gives NaN
+    /// and +-infinity +-1. (A per-lane select of Cephes' odd polynomial below |z| = 0.625 is as
+    /// accurate but computes both branches: 30 % slower over 1M elements on an AVX-512 machine, where
+    /// this form is as fast as the old one.)
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<T> Tanh512<T>(Vector512<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // tanh|z| = (1 - t)/(1 + t) with t = e^-2|z| in (0, 1]; the sign is put back.
         var az = Vector512.Abs(z);
-        var t = Simd.Exp512(-(az + az));
-        var r = (Vector512<T>.One - t) / (Vector512<T>.One + t);
+        var m = Simd.Expm1Negative512(-(az + az));
+        var r = m / (Vector512.Create(-T.One - T.One) - m);
         return Vector512.CopySign(r, z);
     }
 
@@ -270,7 +281,7 @@ public static class Activations
                             for (; j <= n - w; j += w)
                             {
                                 var av = Vector512.Load(pa + j);
-                                Vector512.Store(Vector512.Load(pg + j) * (Vector512<T>.One - av * av), pg + j);
+                                Vector512.Store(Vector512.Load(pg + j) * ((Vector512<T>.One - av) * (Vector512<T>.One + av)), pg + j);
                             }
                             break;
                         case ActivationKind.ReLU:

@@ -69,7 +69,7 @@ public static class Formulas
     {
         ActivationKind.Identity => T.One,
         ActivationKind.Sigmoid => a * (T.One - a),
-        ActivationKind.Tanh => T.One - a * a,
+        ActivationKind.Tanh => (T.One - a) * (T.One + a),
         ActivationKind.ReLU => z > T.Zero ? T.One : T.Zero,
         ActivationKind.LeakyReLU => z > T.Zero ? T.One : slope,
         ActivationKind.Softplus => Sigmoid(z),

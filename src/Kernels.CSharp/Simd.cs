@@ -96,6 +96,63 @@ internal static class Simd
         return Avx512F.Scale(p, k);
     }
 
+    /// <summary>
+    /// e^x - 1 element-wise for x &lt;= 0 (or NaN), 512 bits, accurate relative to its value down to
+    /// x = 0 and subnormal x: as <see cref="Exp512{T}"/>, x = k ln2 + r, but e^r - 1 = r q(r) with q
+    /// the Taylor polynomial of (e^r - 1)/r (degree 12 for double, 7 for float: truncation error
+    /// below 2e-17 and 6e-10 relative for |r| &lt;= ln2/2), then e^x - 1 = 2^k (r q) + (2^k - 1),
+    /// one rounding (none for k = 0), without cancellation (for k /= 0 the result is below -0.29).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Expm1Negative512<T>(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(double)) return Expm1NegativeDouble(x.AsDouble()).As<double, T>();
+        return Expm1NegativeSingle(x.AsSingle()).As<float, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Expm1NegativeDouble(Vector512<double> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(-760.0));
+        var k = Avx512F.RoundScale(x * Vector512.Create(1.4426950408889634), 0);
+        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
+        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
+        var q = Vector512.Create(1.0 / 6227020800.0);
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 479001600.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 39916800.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 3628800.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 362880.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 40320.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 5040.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 720.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 120.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 24.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 6.0));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(0.5));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512<double>.One);
+        var two = Avx512F.Scale(Vector512<double>.One, k);
+        return Avx512F.FusedMultiplyAdd(r * q, two, two - Vector512<double>.One);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Expm1NegativeSingle(Vector512<float> x)
+    {
+        x = Vector512.Max(x, Vector512.Create(-110.0f));
+        var k = Avx512F.RoundScale(x * Vector512.Create(1.44269504f), 0);
+        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
+        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), r);
+        var q = Vector512.Create(1.0f / 40320.0f);
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 5040.0f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 720.0f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 120.0f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 24.0f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 6.0f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(0.5f));
+        q = Avx512F.FusedMultiplyAdd(q, r, Vector512<float>.One);
+        var two = Avx512F.Scale(Vector512<float>.One, k);
+        return Avx512F.FusedMultiplyAdd(r * q, two, two - Vector512<float>.One);
+    }
+
     /// <summary>Natural logarithm element-wise, 512 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Log512<T>(Vector512<T> x)
