@@ -814,9 +814,9 @@ let tests =
                     let j = json out
                     Expect.isTrue (j.GetProperty("converged").GetBoolean()) (sprintf "%s: converged" name)
                     Expect.equal (j.GetProperty("tolerance").GetDouble()) 1e-6 "the default tolerance"
-                    // The scale: at least |f(x)| and |f(baseline)|, the size of the target.
+                    // The scale: at least |f(x) - f(baseline)| and sum |a_i|, the size of the target's changes.
                     let scale = j.GetProperty("scale").GetDouble()
-                    Expect.isGreaterThanOrEqual scale (max (abs (j.GetProperty("f_x").GetDouble())) (abs (j.GetProperty("f_baseline").GetDouble()))) (sprintf "%s: scale" name)
+                    Expect.isGreaterThanOrEqual scale (max (abs (j.GetProperty("f_x").GetDouble() - j.GetProperty("f_baseline").GetDouble())) (attributions j |> Array.sumBy abs)) (sprintf "%s: scale" name)
                     Expect.isLessThanOrEqual (abs (j.GetProperty("gap").GetDouble())) (1e-6 * scale) (sprintf "%s: the gap within 1e-6 of the scale" name)
                     Expect.isLessThan (j.GetProperty("steps").GetInt32()) 1024 (sprintf "%s: fewer than the adaptive rule's most nodes" name)
                     // Expected: the 512-node rule (the quadrature of a smooth path, exact to rounding there).

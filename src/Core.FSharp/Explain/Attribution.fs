@@ -40,8 +40,9 @@ type AttributionOptions =
       Steps: int option
       /// The completeness gap, and the change of each attribution from one rule to the next, at
       /// which the adaptive rule stops, relative to the output's scale (`Attribution.Scale`: the
-      /// largest of |f| at x, at b and at the path's nodes, and sum_i |a_i|), so that an output
-      /// of size 1e10 and one of size 1e-7 are integrated to the same relative accuracy.
+      /// largest of |f - f(b)| at x and at the path's nodes, and sum_i |a_i|), so that an output
+      /// of size 1e10 and one of size 1e-7 are integrated to the same relative accuracy, and a
+      /// constant added to the output (a regressor's target mean) changes nothing.
       Tolerance: float
       /// The most nodes per segment the adaptive rule tries.
       MaxSteps: int
@@ -97,8 +98,10 @@ type Attribution =
       BaselineOutput: float
       /// The completeness gap: sum_i a_i - (f(x) - f(b)) (zero for exact integrated gradients).
       Gap: float
-      /// The output's scale, to which the tolerance is relative: the largest of |f(x)|, |f(b)|,
-      /// |f| at the path's nodes of the rule returned (integrated gradients) and sum_i |a_i|.
+      /// The output's scale, to which the tolerance is relative: the largest of |f(x) - f(b)|,
+      /// |f(t) - f(b)| at the path's nodes t of the rule returned (integrated gradients) and
+      /// sum_i |a_i|. Measured from f(b), so it does not change when a constant is added to f,
+      /// as the attributions and their quadrature error do not.
       Scale: float
       /// Integrated gradients: whether the rule returned met the tolerance, |Gap| <= Tolerance x
       /// Scale and (adaptive steps) no attribution moved by more than that from the rule before
@@ -904,10 +907,11 @@ module Attribution =
     /// in batches of at most `chunk` rows, in order; the weighted sums accumulate over the nodes
     /// r = 0 .. N-1 in that order, so the result is bit for bit that of one batch of every row
     /// wherever a row's gradient does not depend on the other rows of its batch.
-    /// `Attribution.Scale`: the largest of `peak` (the largest |f| at x, b and the path's nodes)
-    /// and sum_i |a_i| (which exceeds |f| where attributions cancel, and the quadrature's error
-    /// grows with them).
-    let private scaleOf (peak: float) (values: float[]) = max peak (Array.sumBy abs values)
+    /// `Attribution.Scale`: the largest of `spread` (the largest |f - f(b)| at x and the path's
+    /// nodes) and sum_i |a_i| (which exceeds |f(x) - f(b)| where attributions cancel, and the
+    /// quadrature's error grows with them). Measured from f(b), so a constant added to f (a
+    /// regressor's target mean) leaves it, and the rule's stopping point, unchanged.
+    let private scaleOf (spread: float) (values: float[]) = max spread (Array.sumBy abs values)
 
     let private integrate (chunk: int) (backend: Backend) (net: Network) (selector: OutputSelector) (x: float[]) (b: float[]) (ts: float[]) (m: int) =
         let u, w = gaussLegendre m
@@ -919,8 +923,10 @@ module Attribution =
         let sums = Array.zeroCreate x.Length
         let mutable fx = nan
         let mutable fb = nan
-        // The largest |f| on the path's nodes, x and b: the output's scale along the path.
-        let mutable peak = 0.0
+        // The least and largest f on the path's nodes: with f(b), the largest |f(t) - f(b)| along
+        // the path (f(b) comes last, so it is taken once every row is through).
+        let mutable low = infinity
+        let mutable high = -infinity
         let mutable start = 0
         while start < total do
             let count = min chunk (total - start)
@@ -932,14 +938,16 @@ module Attribution =
             let g = inputGradientOn backend net selector batch
             for r in 0 .. count - 1 do
                 let q = start + r
-                peak <- max peak (abs g.Values.[r])
                 if q < n then
+                    low <- min low g.Values.[r]
+                    high <- max high g.Values.[r]
                     for i in 0 .. x.Length - 1 do sums.[i] <- sums.[i] + weights.[q] * g.Gradient.[r, i]
                 elif q = n then fx <- g.Values.[r]
                 else fb <- g.Values.[r]
             start <- start + count
         let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * sums.[i])
-        values, fx, fb, peak
+        let spread = max (abs (fx - fb)) (max (high - fb) (fb - low))
+        values, fx, fb, spread
 
     /// The quadrature as `Attribution.Quadrature` names it: Gauss-Legendre on each segment between
     /// the points `kinkPoints` cuts the path at, named by what the network has (ReLU-type kinks,
@@ -987,7 +995,7 @@ module Attribution =
               let values = Array.init x.Length (fun i -> (x.[i] - b.[i]) * g.Gradient.[0, i])
               let fx, fb = g.Values.[0], g.Values.[1]
               { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
-                Gap = Array.sum values - (fx - fb); Scale = scaleOf (max (abs fx) (abs fb)) values; Converged = true
+                Gap = Array.sum values - (fx - fb); Scale = scaleOf (abs (fx - fb)) values; Converged = true
                 Steps = 1; NodesPerSegment = 1; Segments = 1
                 Quadrature = "none: the gradient at the input"; Backend = backend }
           | AttributionMethod.IntegratedGradients ->
@@ -997,14 +1005,16 @@ module Attribution =
               // The tolerance in the output's units: relative to the scale of this rule's output, so
               // that the rule stops at the same relative accuracy whatever the output's size (an
               // absolute 1e-6 ran an output of 1e10 to MaxSteps at a relative gap of 1e-15, and
-              // stopped an output of 1e-7 at 2 nodes, 1e-3 off).
+              // stopped an output of 1e-7 at 2 nodes, 1e-3 off). The scale is measured from f(b): one
+              // taken from |f| itself let an added constant loosen the rule (an output bias of 1e6 on
+              // a network of spread 2 stopped at 2 nodes, attributions 1.8 % off).
               let within (r: Attribution) (v: float) = abs v <= options.Tolerance * r.Scale
               // The gap of a rule alone (a fixed m, or the first rule tried); `settled` also asks that no
               // attribution moved by more than the tolerance since the rule before.
               let result m =
-                  let values, fx, fb, peak = integrate chunk backend net selector x b ts m
+                  let values, fx, fb, spread = integrate chunk backend net selector x b ts m
                   let r = { Method = options.Method; Values = values; Input = x; Baseline = b; Output = fx; BaselineOutput = fb
-                            Gap = Array.sum values - (fx - fb); Scale = scaleOf peak values; Converged = false
+                            Gap = Array.sum values - (fx - fb); Scale = scaleOf spread values; Converged = false
                             Steps = m * (ts.Length - 1); NodesPerSegment = m
                             Segments = ts.Length - 1; Quadrature = quadrature; Backend = backend }
                   { r with Converged = within r r.Gap }
