@@ -547,6 +547,14 @@ let tests =
             Expect.isTrue a.Converged (sprintf "bump: converged (%d nodes, scale %g)" a.NodesPerSegment a.Scale)
             Expect.isGreaterThan a.Scale 0.1 "bump: the scale is |f(t) - f(b)| along the path"
             Expect.isLessThan a.Scale 1.0 "bump: the scale is not |f|"
+            // A float32 network with output bias 1e3: f(x) and f(b) are rounded to float32 (2^-24 of 1e3 = 6e-5), beyond
+            // tolerance x scale (2e-6), so the gap is judged with that rounding allowed for (4 units of |f(x)| + |f(b)|);
+            // without it the rule ran to MaxSteps and said "not converged". The attributions: the midpoint rule's, to
+            // float32 accuracy (the gradients are float32: 1e-5 of their size).
+            let a32 = Attribution.explain (Network.withPrecision Precision.Float32 (netOf 1e3)) (OutputSelector.Output 0) AttributionOptions.Default x
+            Expect.isTrue a32.Converged (sprintf "float32, d = 1e3: converged (%d nodes, gap %g, scale %g)" a32.NodesPerSegment a32.Gap a32.Scale)
+            for i in 0 .. 2 do
+                Expect.isLessThanOrEqual (abs (a32.Values.[i] - expected.[i])) (1e-5 * size) (sprintf "float32: a_%d" i)
         }
 
         test "a pipeline trained with bce (a probability output) explains its logit when asked, not the probability" {

@@ -1009,6 +1009,12 @@ module Attribution =
               // taken from |f| itself let an added constant loosen the rule (an output bias of 1e6 on
               // a network of spread 2 stopped at 2 nodes, attributions 1.8 % off).
               let within (r: Attribution) (v: float) = abs v <= options.Tolerance * r.Scale
+              // The gap holds f(x) - f(b), each rounded to the network's precision: it cannot be measured
+              // closer than a few units of that rounding of |f(x)| + |f(b)|, which the offset-free scale does
+              // not cover (a float32 network with an output bias of 1e3 and a spread of 2: rounding 6e-5,
+              // tolerance x scale 2e-6, so the rule ran to MaxSteps).
+              let unit = match net.Precision with Precision.Float32 -> Math.ScaleB(1.0, -24) | Precision.Float64 -> Math.ScaleB(1.0, -53)
+              let gapWithin (r: Attribution) = abs r.Gap <= options.Tolerance * r.Scale + 4.0 * unit * (abs r.Output + abs r.BaselineOutput)
               // The gap of a rule alone (a fixed m, or the first rule tried); `settled` also asks that no
               // attribution moved by more than the tolerance since the rule before.
               let result m =
@@ -1017,7 +1023,7 @@ module Attribution =
                             Gap = Array.sum values - (fx - fb); Scale = scaleOf spread values; Converged = false
                             Steps = m * (ts.Length - 1); NodesPerSegment = m
                             Segments = ts.Length - 1; Quadrature = quadrature; Backend = backend }
-                  { r with Converged = within r r.Gap }
+                  { r with Converged = gapWithin r }
               match options.Steps with
               | Some m -> result m
               | None ->
