@@ -23,10 +23,6 @@ public static class LinearCommand
         o.CheckAllUsed();
         ImportCommand.CheckModelOut("linear", outPath);
         if (lambda < 0) throw new UsageException($"--lambda must not be negative, not {o.Get("lambda")}");
-        // A nonzero --lambda below the smallest double (1e-400) reads as 0, which would be least squares, not ridge (the
-        // library's Ridge.fitLikeScikitLearn refuses an alpha whose lambda underflows so).
-        if (lambda == 0 && o.Get("lambda") is string lambdaText && NonzeroMantissa(lambdaText))
-            throw new UsageException($"--lambda {lambdaText} is so small that it underflows to 0 in double precision (the smallest positive double is about 4.9e-324), which is least squares, not ridge; give a larger --lambda, or 0 for least squares");
         if (!(testFraction >= 0 && testFraction < 1)) throw new UsageException($"--test-fraction must lie in [0, 1) (0: fit every row, no test rows), not {o.Get("test-fraction")}");
         if (dataPath is not null && datasetName is not null) throw new UsageException("give --data or --dataset, not both");
         if (datasetName is not null) Options.CheckEmbedded(format, target, datasetName);
@@ -168,14 +164,6 @@ public static class LinearCommand
     /// <summary>The rows' features, their missing cells filled with the model's fill values when it has them (a model
     /// without them gets the rows as they are, so a missing cell is the error it always was).</summary>
     private static double[,] Filled(LinearModel model, double[,] x) => Imputes(model) ? model.FillMissing(x) : x;
-
-    /// <summary>True when a number's text has a nonzero digit before its exponent ("1e-400", "0.5e-330"; not "0", "0.0e5"):
-    /// a number that is not zero, whatever it parses to.</summary>
-    private static bool NonzeroMantissa(string text)
-    {
-        var e = text.IndexOfAny(['e', 'E']);
-        return (e < 0 ? text : text[..e]).Any(c => c is >= '1' and <= '9');
-    }
 
     /// <summary>"R^2 0.99, MSE 0.0016", or below 2 rows, where R^2 is undefined, fnn evaluate's wording: "R^2 undefined (1 training
     /// row; it needs at least 2), MSE 0".</summary>

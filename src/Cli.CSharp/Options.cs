@@ -80,7 +80,19 @@ public sealed class Options
         if (v is null) return fallback;
         if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
             throw new UsageException($"--{name} needs a number, not '{v}'");
+        // A nonzero number below the smallest double (1e-400) reads as 0, which each option takes as something else
+        // (--lambda 0 is least squares, --test-fraction 0 no test rows) or refuses naming 0, not what was given.
+        if (d == 0 && NonzeroMantissa(v))
+            throw new UsageException($"--{name} {v} is so small that it underflows to 0 in double precision (the smallest positive double is about 4.9e-324); give a larger value, or 0");
         return d;
+    }
+
+    /// <summary>True when a number's text has a nonzero digit before its exponent ("1e-400", "0.5e-330"; not "0", "0.0e5"):
+    /// a number that is not zero, whatever it parses to.</summary>
+    private static bool NonzeroMantissa(string text)
+    {
+        var e = text.IndexOfAny(['e', 'E']);
+        return (e < 0 ? text : text[..e]).Any(c => c is >= '1' and <= '9');
     }
 
     /// <summary>An integer option.</summary>

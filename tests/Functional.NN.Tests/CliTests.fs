@@ -1358,7 +1358,7 @@ let tests =
                 let _, _, err, _ = run dir [ "linear"; "--data"; "near.csv"; "--test-fraction"; "0" ]
                 Expect.isFalse (err.Contains "lower the degree" || err.Contains "LeastSquaresOptions") err
         }
-        test "fnn linear: R^2 of one row is undefined in evaluate's words, and a --lambda that underflows to 0 is refused" {
+        test "fnn linear: R^2 of one row is undefined in evaluate's words, and a --lambda (any number option) that underflows to 0 is refused" {
             let dir = tempDir ()
             try
                 // One training row: R^2 compares with the rows' own variance, which one row does not have (fnn evaluate:
@@ -1379,7 +1379,12 @@ let tests =
                 // 1e-400 reads as 0 in doubles: least squares, not the ridge asked for (as the library refuses an alpha whose
                 // lambda = alpha / n underflows). 0e-400 is zero, least squares as asked.
                 expectError dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "0"; "--lambda"; "1e-400" ] 2
-                    [ "--lambda 1e-400 is so small that it underflows to 0 in double precision"; "which is least squares, not ridge; give a larger --lambda, or 0 for least squares" ] |> ignore
+                    [ "--lambda 1e-400 is so small that it underflows to 0 in double precision"; "give a larger value, or 0" ] |> ignore
+                // Every number option reads so: --test-fraction 1e-400 took no test rows, --lr 1e-400 was refused as 0.
+                expectError dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "1e-400" ] 2
+                    [ "--test-fraction 1e-400 is so small that it underflows to 0 in double precision" ] |> ignore
+                expectError dir [ "train"; "--data"; "line.csv"; "--lr"; "0.5e-330" ] 2
+                    [ "--lr 0.5e-330 is so small that it underflows to 0 in double precision" ] |> ignore
                 let code, out, err, _ = run dir [ "linear"; "--data"; "line.csv"; "--test-fraction"; "0"; "--lambda"; "0e-400" ]
                 Expect.equal code 0 (sprintf "0e-400 is zero (stderr: %s)" err)
                 Expect.stringStarts out "least squares of y" "least squares"
