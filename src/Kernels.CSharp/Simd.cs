@@ -58,10 +58,7 @@ internal static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> ExpDouble(Vector512<double> x)
     {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-760.0)), Vector512.Create(720.0));
-        var k = Avx512F.RoundScale(x * Vector512.Create(1.4426950408889634), 0);
-        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
-        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
+        var (k, r) = ReduceDouble(Vector512.Min(Vector512.Max(x, Vector512.Create(-760.0)), Vector512.Create(720.0)));
         var p = Vector512.Create(1.0 / 479001600.0);
         p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800.0));
         p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800.0));
@@ -81,10 +78,7 @@ internal static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ExpSingle(Vector512<float> x)
     {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-110.0f)), Vector512.Create(100.0f));
-        var k = Avx512F.RoundScale(x * Vector512.Create(1.44269504f), 0);
-        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
-        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), r);
+        var (k, r) = ReduceSingle(Vector512.Min(Vector512.Max(x, Vector512.Create(-110.0f)), Vector512.Create(100.0f)));
         var p = Vector512.Create(1.0f / 5040.0f);
         p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 720.0f));
         p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 120.0f));
@@ -113,10 +107,7 @@ internal static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> Expm1NegativeDouble(Vector512<double> x)
     {
-        x = Vector512.Max(x, Vector512.Create(-760.0));
-        var k = Avx512F.RoundScale(x * Vector512.Create(1.4426950408889634), 0);
-        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
-        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r);
+        var (k, r) = ReduceDouble(Vector512.Max(x, Vector512.Create(-760.0)));
         var q = Vector512.Create(1.0 / 6227020800.0);
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 479001600.0));
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0 / 39916800.0));
@@ -137,10 +128,7 @@ internal static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Expm1NegativeSingle(Vector512<float> x)
     {
-        x = Vector512.Max(x, Vector512.Create(-110.0f));
-        var k = Avx512F.RoundScale(x * Vector512.Create(1.44269504f), 0);
-        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
-        r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), r);
+        var (k, r) = ReduceSingle(Vector512.Max(x, Vector512.Create(-110.0f)));
         var q = Vector512.Create(1.0f / 40320.0f);
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 5040.0f));
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.0f / 720.0f));
@@ -151,6 +139,25 @@ internal static class Simd
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512<float>.One);
         var two = Avx512F.Scale(Vector512<float>.One, k);
         return Avx512F.FusedMultiplyAdd(r * q, two, two - Vector512<float>.One);
+    }
+
+    /// <summary>The range reduction of exp and expm1 (double): x = k ln2 + r, k = round(x / ln2), |r| &lt;= ln2/2,
+    /// with ln2 in two parts (Cody-Waite) so that r is exact to well below its rounding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<double> K, Vector512<double> R) ReduceDouble(Vector512<double> x)
+    {
+        var k = Avx512F.RoundScale(x * Vector512.Create(1.4426950408889634), 0);
+        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-6.93147180369123816490e-01), x);
+        return (k, Avx512F.FusedMultiplyAdd(k, Vector512.Create(-1.90821492927058770002e-10), r));
+    }
+
+    /// <summary>The same reduction for float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> K, Vector512<float> R) ReduceSingle(Vector512<float> x)
+    {
+        var k = Avx512F.RoundScale(x * Vector512.Create(1.44269504f), 0);
+        var r = Avx512F.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
+        return (k, Avx512F.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), r));
     }
 
     /// <summary>Natural logarithm element-wise, 512 bits.</summary>
