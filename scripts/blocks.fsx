@@ -12,7 +12,7 @@
 // Run from the repository root after a Release build of the tests: dotnet fsi scripts/blocks.fsx
 #load "load.fsx"
 // The plots are drawn with ScottPlot from the command-line tool's build folder (as scripts/loan.fsx).
-#r "../src/Cli.CSharp/bin/Release/net10.0/linux-x64/SkiaSharp.dll"
+#r "NOT BUILT YET - run 'dotnet build -c Release' in the repository's root (the whole solution, whose command-line tool holds the chart libraries), then run the script again/../../src/Cli.CSharp/bin/Release/net10.0/linux-x64/SkiaSharp.dll"
 #r "../src/Cli.CSharp/bin/Release/net10.0/linux-x64/ScottPlot.dll"
 open System
 open System.Diagnostics

@@ -5,7 +5,7 @@
 // Run: dotnet fsi scripts/loan.fsx (after building the tests in Release, which builds the core and fnn).
 #load "load.fsx"
 // The chart is drawn with the command-line tool's plots (ScottPlot), from its build folder.
-#r "../src/Cli.CSharp/bin/Release/net10.0/linux-x64/SkiaSharp.dll"
+#r "NOT BUILT YET - run 'dotnet build -c Release' in the repository's root (the whole solution, whose command-line tool holds the chart libraries), then run the script again/../../src/Cli.CSharp/bin/Release/net10.0/linux-x64/SkiaSharp.dll"
 #r "../src/Cli.CSharp/bin/Release/net10.0/linux-x64/ScottPlot.dll"
 #r "../src/Cli.CSharp/bin/Release/net10.0/linux-x64/fnn.dll"
 open System

@@ -14,6 +14,7 @@ let pair a b =
     Mat.selectRows idx iris.Features, idx |> Array.map (fun i -> if iris.Labels.[i] = b then 1 else -1)
 
 Console.WriteLine "3.1 The perceptron, W <- W + eta (y - yhat) x on misclassified samples, eta = 1, cap 1000 epochs:"
+Console.WriteLine "(A slip in the notes: they update when y W^T x < 0, which from W = 0 never holds (every score is 0), so the weights would never move; the library updates whenever yhat differs from y.)"
 for a, b in [ 0, 1; 1, 2 ] do
     let x, y = pair a b
     let r = Perceptron.fit PerceptronOptions.Default x y
