@@ -847,11 +847,69 @@ let tests =
                 let e = argumentError (fun () -> Network.create [ { d with Bias = Some (Vector<float>.Build.Dense 2) } ] |> ignore)
                 Expect.equal e.ParamName "layers" "create: ParamName"
                 Expect.stringContains e.Message "Block 0 (dense): bias has length 2" "create: the layer and what is wrong"
-                // A network written as a record skips those checks: the kernels refuse its short bias
-                // rather than read another run's values (the reference's own check names "index").
+                // A network written as a record skips those checks when it is built, not when it is
+                // used: both backends refuse its short bias with the same message, ParamName "net".
                 let net = { Blocks = [ Block.Dense { d with Bias = Some (Vector<float>.Build.Dense 2) }; ln ]; Precision = Precision.Float64 }
-                let e = argumentError (fun () -> Network.predictWith Backend.Kernels net (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
-                Expect.stringContains e.Message "has 2 values where the block's width needs 4" "the kernels name both lengths"
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let e = argumentError (fun () -> Network.predictWith backend net (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
+                    Expect.equal e.ParamName "net" (sprintf "%A: ParamName" backend)
+                    Expect.stringContains e.Message "Block 0 (dense): bias has length 2" (sprintf "%A: the block and what is wrong" backend)
+            }
+            test "a network written as a record with bad values: every public call, on both backends, raises ofBlocks' message naming the block, ParamName net" {
+                // The review's cases: each bad field of a block written as a record, the block at
+                // position 1 (or 1.0 inside a residual) between a dense 3 -> 4 and a dense 4 -> 2.
+                // Expected: the message Network.ofBlocks gives for the same blocks (ParamName
+                // "blocks" there), which names the block, its position and what is wrong (by hand:
+                // the field, as BatchNorm.createWith and the others name it).
+                let d0 = Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) (Some (vec [ 0.1; -0.1; 0.2; 0.0 ])) Activation.Tanh)
+                let d2 = Block.Dense (Dense.create (Matrix<float>.Build.Dense(4, 2, 0.2)) None Activation.Identity)
+                let bn = BatchNorm.create 4
+                let ln = LayerNorm.create 4
+                let dense = Dense.create (Matrix<float>.Build.Dense(4, 4, 0.1)) (Some (Vector<float>.Build.Dense 4)) Activation.Tanh
+                let cases =
+                    [ Block.BatchNorm { bn with RunningMean = Vector<float>.Build.Dense 2 }, "Block 1 (batch normalisation): runningMean has length 2 but scale has length 4"
+                      Block.BatchNorm { bn with RunningVariance = Vector<float>.Build.Dense(4, -5.0) }, "Block 1 (batch normalisation): runningVariance holds a negative value"
+                      Block.BatchNorm { bn with RunningVariance = Vector<float>.Build.Dense 3 }, "Block 1 (batch normalisation): runningVariance has length 3"
+                      Block.BatchNorm { bn with Scale = Vector<float>.Build.Dense(4, nan) }, "Block 1 (batch normalisation): scale holds NaN"
+                      Block.BatchNorm { bn with Shift = Vector<float>.Build.Dense(4, infinity) }, "Block 1 (batch normalisation): shift holds Infinity"
+                      Block.BatchNorm { bn with Epsilon = 0.0 }, "Block 1 (batch normalisation): epsilon must be positive and finite, but is 0"
+                      Block.BatchNorm { bn with Momentum = 1.5 }, "Block 1 (batch normalisation): momentum must lie in [0, 1], but is 1.5"
+                      Block.LayerNorm { ln with Shift = Vector<float>.Build.Dense 3 }, "Block 1 (layer normalisation): shift has length 3"
+                      Block.LayerNorm { ln with Epsilon = nan }, "Block 1 (layer normalisation): epsilon must be positive and finite, but is NaN"
+                      Block.Dense { dense with Bias = Some (Vector<float>.Build.Dense 2) }, "Block 1 (dense): bias has length 2"
+                      Block.Dense { dense with Weights = Matrix<float>.Build.Dense(4, 4, nan) }, "Block 1 (dense): weights holds NaN"
+                      Block.Activation (Activation.LeakyReLU infinity), "Block 1 (activation): slope must be finite"
+                      Block.Residual [ Block.BatchNorm { bn with RunningMean = Vector<float>.Build.Dense 2 } ], "Block 1.0 (batch normalisation): runningMean has length 2" ]
+                let x, y = data 4 41L
+                let options (backend: Backend) = TestOptions.sgd.WithMaxEpochs(1).WithBackend(backend)
+                let calls (bad: Network) : (string * (unit -> unit)) list =
+                    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
+                      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
+                      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
+                      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
+                      "forward", (fun () -> Network.forward bad x |> ignore)
+                      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "describe", (fun () -> Network.describe bad |> ignore)
+                      "withPrecision Float32", (fun () -> Network.withPrecision Precision.Float32 bad |> ignore)
+                      "GradientCheck.checkNetwork", (fun () -> GradientCheck.checkNetwork GradientCheckOptions.Default bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "GradientCheck.checkNetworkIn (training)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 1UL) bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "Trainer.train Reference", (fun () -> Trainer.train (options Backend.Reference) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore)
+                      "Trainer.train Kernels", (fun () -> Trainer.train (options Backend.Kernels) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
+                // Every call of every case is tried, and every one that goes wrong is reported.
+                let problems =
+                    [ for block, expected in cases do
+                        let blocks = [ d0; block; d2 ]
+                        let own = argumentError (fun () -> Network.ofBlocks blocks |> ignore)
+                        if not (own.Message.Contains expected) then yield sprintf "ofBlocks: expected '%s', got %s" expected own.Message
+                        let text = own.Message.Replace(" (Parameter 'blocks')", "")
+                        let bad = { Network.ofBlocks [ d0; d2 ] with Blocks = blocks }
+                        for what, call in calls bad do
+                            match (try call (); None with e -> Some e) with
+                            | Some (:? ArgumentException as e) when e.ParamName = "net" && e.Message.Contains text -> ()
+                            | Some e -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got %s: %s" expected what text (e.GetType().Name) e.Message
+                            | None -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got no error" expected what text ]
+                Expect.isEmpty problems (String.Join("\n", problems))
             }
             test "ofBlocks copies the blocks' values: changing the caller's matrices afterwards changes neither backend's predictions" {
                 let w = Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; -0.3 ]; [ 0.2; 0.8 ]; [ -0.6; 0.1 ] ])

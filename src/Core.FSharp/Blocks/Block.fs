@@ -285,29 +285,51 @@ module Block =
         | None -> Check.fail param "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
         | Some _ -> ()
 
-    /// The blocks with their values checked and copied, as `Dense.create`, `BatchNorm.createWith`
-    /// and `LayerNorm.createWith` check and copy them: a block written as a record (`{ d with Bias
-    /// = ... }`) may hold a bias or a statistic of another length than its width, a value that is
-    /// not finite, a negative running variance, a setting out of range or a leaky ReLU's slope
-    /// that is not finite. Raises ArgumentException (ParamName `param`) naming the block, its
-    /// position and what is wrong. The copies make the network the caller's matrices cannot change.
+    /// `f ()`, an ArgumentException it raises for another parameter than `param` raised again with
+    /// ParamName `param` and a message that names the block and its position `here` first.
+    let private blaming (param: string) (here: string) (b: Block) (f: unit -> 'T) : 'T =
+        try f ()
+        with
+        | :? ArgumentException as e when e.ParamName <> param ->
+            let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+            Check.fail param (sprintf "Block %s (%s): %s" here (name b) text)
+
+    /// Checks the blocks' values as `Dense.create`, `BatchNorm.createWith` and `LayerNorm.createWith`
+    /// check them (`Dense.checkValues`, `BatchNorm.checkValues`, `LayerNorm.checkValues`), without
+    /// copying: a block written as a record (`{ d with Bias = ... }`) may hold a bias or a
+    /// statistic of another length than its width, a value that is not finite, a negative running
+    /// variance, a momentum outside [0, 1], an epsilon that is not positive and finite or a leaky
+    /// ReLU's slope that is not finite. Raises ArgumentException (ParamName `param`) naming the
+    /// block, its position and what is wrong ("Block 1 (batch normalisation): runningMean has
+    /// length 2 but scale has length 4; ..."). One pass over the values.
+    let rec checkValues (param: string) (path: string) (blocks: Block list) =
+        blocks
+        |> List.iteri (fun i b ->
+            let here = position path i
+            blaming param here b (fun () ->
+                match b with
+                | Block.Dense d -> Dense.checkValues d.Weights d.Bias d.Activation
+                | Block.BatchNorm bn -> BatchNorm.checkValues bn.Scale bn.Shift bn.RunningMean bn.RunningVariance bn.Momentum bn.Epsilon
+                | Block.LayerNorm ln -> LayerNorm.checkValues ln.Scale ln.Shift ln.Epsilon
+                | Block.Activation (Activation.LeakyReLU s) -> Check.finiteScalar "slope" s
+                | Block.Residual inner -> checkValues param here inner
+                | Block.Activation _ | Block.Dropout _ | Block.Custom _ -> ()))
+
+    /// The blocks with their values checked (`checkValues`, with its errors) and copied, as
+    /// `Dense.create`, `BatchNorm.createWith` and `LayerNorm.createWith` check and copy them. The
+    /// copies make the network the caller's matrices cannot change.
     let rec checkedCopy (param: string) (path: string) (blocks: Block list) : Block list =
         blocks
         |> List.mapi (fun i b ->
             let here = position path i
-            let slope (a: Activation) = match a with Activation.LeakyReLU s -> Check.finiteScalar "slope" s | _ -> ()
-            try
+            blaming param here b (fun () ->
                 match b with
                 | Block.Dense d -> Block.Dense (Dense.create d.Weights d.Bias d.Activation)
                 | Block.BatchNorm bn -> Block.BatchNorm (BatchNorm.createWith bn.Scale bn.Shift bn.RunningMean bn.RunningVariance bn.Momentum bn.Epsilon)
                 | Block.LayerNorm ln -> Block.LayerNorm (LayerNorm.createWith ln.Scale ln.Shift ln.Epsilon)
-                | Block.Activation a -> slope a; b
+                | Block.Activation (Activation.LeakyReLU s) -> Check.finiteScalar "slope" s; b
                 | Block.Residual inner -> Block.Residual (checkedCopy param here inner)
-                | Block.Dropout _ | Block.Custom _ -> b
-            with
-            | :? ArgumentException as e when e.ParamName <> param ->
-                let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
-                Check.fail param (sprintf "Block %s (%s): %s" here (name b) text))
+                | Block.Activation _ | Block.Dropout _ | Block.Custom _ -> b))
 
     /// Raises InvalidOperationException, naming the custom block and both shapes, unless what its
     /// Forward returned for `input` is a matrix of input's rows and the block's OutputSize columns;
