@@ -752,10 +752,13 @@ module Network =
     /// needs. For a Float32 network X is rounded to float32 first, and each block's output (a dense
     /// layer's Z = A W + 1 b and s(Z), products and sums accumulated in float64) is rounded once to
     /// float32. Raises ArgumentException (ParamName "x") for a batch too large for one matrix
-    /// (`checkBatchEntries`).
+    /// (`checkBatchEntries`), or of one row in training mode for a network with batch
+    /// normalisation (`checkModeRows`: its variance, and the running variance `updateState` moves
+    /// by n / (n - 1), need two rows).
     let forwardIn (mode: Mode) (net: Network) (x: Matrix<float>) : Trace =
         // (A batch's own width never needs checking: x exists, and blocks that fix no width keep it.)
         checkBatchEntries net "x" x.RowCount
+        checkModeRows net mode "x" x.RowCount
         let p = net.Precision
         { Steps = Block.forwardAll p mode (ref 0) net.Blocks (Precision.roundMatrix p x) }
 

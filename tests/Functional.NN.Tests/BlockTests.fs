@@ -939,6 +939,38 @@ let tests =
                 let e = argumentError (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 0UL) net Loss.SoftmaxCrossEntropy (x.SubMatrix(0, 1, 0, 2)) (y.SubMatrix(0, 1, 0, 3)) |> ignore)
                 Expect.equal e.ParamName "x" "the gradient check's ParamName"
             }
+            test "batch normalisation with a batch of one in training mode: forwardIn and lossAndGradientIn refuse it, so updateState never meets it" {
+                // PyTorch's BatchNorm1d raises "Expected more than 1 value per channel when
+                // training" for one row; its running variance moves by the unbiased variance,
+                // var n / (n - 1), which one row leaves undefined (0 x 1/0 = NaN).
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Residual [ BlockSpec.BatchNorm ] ] 1L
+                let x, y = m [ [ 0.1; 0.2 ] ], m [ [ 1.0; 0.0; 0.0 ] ]
+                let mode = Mode.Training (Formulas.DropoutKey(1L, 0L))
+                let calls : (string * (unit -> unit)) list =
+                    [ "forwardIn", (fun () -> Network.forwardIn mode net x |> ignore)
+                      "lossAndGradientIn", (fun () -> Network.lossAndGradientIn mode net Loss.SoftmaxCrossEntropy x y |> ignore) ]
+                for what, call in calls do
+                    let e = argumentError call
+                    Expect.equal e.ParamName "x" (sprintf "%s: ParamName" what)
+                    Expect.stringContains e.Message "x has 1 row, but block 1.0 (batch normalisation) in training mode needs at least 2 rows" (sprintf "%s: names the block and its position" what)
+                // Inference mode takes one row; a network without batch normalisation takes one in training mode.
+                Network.forwardIn Mode.Inference net x |> ignore
+                let plain = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Dropout 0.5 ] 1L
+                Network.forwardIn mode plain x |> ignore
+                // Two rows: the running statistics move as PyTorch's (momentum 0.1, by hand): the
+                // layer's outputs a and b per column give mean (a + b) / 2 and unbiased variance
+                // (a - b)^2 / 2, from running mean 0 and variance 1.
+                let x2 = m [ [ 0.1; 0.2 ]; [ -0.3; 0.5 ] ]
+                let trace = Network.forwardIn mode net x2
+                let z = trace.Steps.[0].Output
+                match (Network.updateState net trace).Blocks.[1] with
+                | Block.Residual [ Block.BatchNorm b ] ->
+                    for j in 0 .. 2 do
+                        let a, c = z.[0, j], z.[1, j]
+                        Expect.floatClose Accuracy.veryHigh b.RunningMean.[j] (0.1 * (a + c) / 2.0) (sprintf "running mean %d" j)
+                        Expect.floatClose Accuracy.veryHigh b.RunningVariance.[j] (0.9 + 0.1 * (a - c) * (a - c) / 2.0) (sprintf "running variance %d" j)
+                | other -> failtestf "expected the residual's batch normalisation, got %A" other
+            }
         ]
 
         testList "reproducibility" [
