@@ -547,7 +547,7 @@ module Network =
                         Check.fail "specs" (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here width w)
                     Block.Residual innerBlocks :: blocks, width, rng
                 | BlockSpec.Custom c ->
-                    Check.notNull "specs" (box c)
+                    Block.checkCustomSizes "specs" here c
                     if c.InputSize <> width then
                         Check.fail "specs" (sprintf "Block %s (custom block '%s') takes %d features but the blocks before it give %d." here c.Name c.InputSize width)
                     Block.Custom c :: blocks, c.OutputSize, rng

@@ -576,6 +576,17 @@ let private data n seed =
     let y = Mat.init n 2 (fun i j -> sin (2.0 * x.[i, 0] + x.[i, 1]) * (if j = 0 then 1.0 else -0.5) + 0.1 * draws.[i * 5 + 3 + j])
     x, y
 
+/// A custom block that declares the given sizes (the identity otherwise; never run).
+type private Sized(inputs: int, outputs: int) =
+    interface ICustomBlock with
+        member _.Name = "sized"
+        member _.InputSize = inputs
+        member _.OutputSize = outputs
+        member _.Parameters = [||]
+        member this.WithParameters _ = this :> ICustomBlock
+        member _.Forward(x, _) = x.Clone()
+        member _.Backward(_, _, g, _) = g.Clone(), [||]
+
 let private argumentError (f: unit -> unit) =
     let e = Expect.throwsC f id
     match e with
@@ -910,6 +921,23 @@ let tests =
                             | Some e -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got %s: %s" expected what text (e.GetType().Name) e.Message
                             | None -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got no error" expected what text ]
                 Expect.isEmpty problems (String.Join("\n", problems))
+            }
+            test "a custom block of InputSize or OutputSize below 1: ArgumentException naming the block and its position, from ofBlocks, initBlocks and a record network" {
+                // The C# facade refuses such a block (CustomBlockAdapter.Of); the core's checks say the same.
+                for inputs, outputs in [ 3, 0; 3, -1; 0, 3; -2, 3 ] do
+                    let c = Sized(inputs, outputs) :> ICustomBlock
+                    let expected = sprintf "(custom block 'sized') declares InputSize %d and OutputSize %d; both must be at least 1." inputs outputs
+                    let d = Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 3, 0.1)) None Activation.Tanh)
+                    let e = argumentError (fun () -> Network.ofBlocks [ d; Block.Residual [ Block.Activation Activation.Tanh; Block.Custom c ] ] |> ignore)
+                    Expect.equal e.ParamName "blocks" "ofBlocks: ParamName"
+                    Expect.stringContains e.Message ("Block 1.1 " + expected) "ofBlocks: the block, its position and its sizes"
+                    let e = argumentError (fun () -> Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Custom c ] 1L |> ignore)
+                    Expect.equal e.ParamName "specs" "initBlocks: ParamName"
+                    Expect.stringContains e.Message ("Block 1 " + expected) "initBlocks: the block, its position and its sizes"
+                    let bad = { Network.ofBlocks [ d ] with Blocks = [ d; Block.Custom c ] }
+                    let e = argumentError (fun () -> Network.predict bad (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
+                    Expect.equal e.ParamName "net" "a record network: ParamName"
+                    Expect.stringContains e.Message ("Block 1 " + expected) "a record network: the block, its position and its sizes"
             }
             test "ofBlocks copies the blocks' values: changing the caller's matrices afterwards changes neither backend's predictions" {
                 let w = Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; -0.3 ]; [ 0.2; 0.8 ]; [ -0.6; 0.1 ] ])

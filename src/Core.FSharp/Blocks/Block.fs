@@ -25,9 +25,9 @@ type Mode =
 type ICustomBlock =
     /// The block's name, shown in summaries and errors.
     abstract Name : string
-    /// The number of input columns it takes.
+    /// The number of input columns it takes (at least 1: a network refuses a block declaring fewer).
     abstract InputSize : int
-    /// The number of output columns it gives.
+    /// The number of output columns it gives (at least 1).
     abstract OutputSize : int
     /// Its parameters as a new flat array (empty when it has none).
     abstract Parameters : float[]
@@ -224,10 +224,19 @@ module Block =
             | Block.Residual inner -> firstNonDifferentiable here inner
             | _ -> None)
 
+    /// Raises ArgumentException (ParamName `param`) naming the block's position `here` when a custom
+    /// block is null or declares an InputSize or OutputSize below 1 (a block takes and gives at
+    /// least one column).
+    let checkCustomSizes (param: string) (here: string) (c: ICustomBlock) =
+        if isNull (box c) then Check.fail param (sprintf "Block %s is a custom block that is null." here)
+        if c.InputSize < 1 || c.OutputSize < 1 then
+            Check.fail param (sprintf "Block %s (custom block '%s') declares InputSize %d and OutputSize %d; both must be at least 1." here c.Name c.InputSize c.OutputSize)
+
     /// Checks that the blocks' widths agree from an input width (None: not fixed yet) and returns
     /// the output width (None when no block fixes one). `path` names the position ("3", or "2.1"
     /// for the second block inside residual block 2). Raises ArgumentException (ParamName `param`)
-    /// naming the block, its position and both widths.
+    /// naming the block, its position and both widths (or a custom block's bad sizes,
+    /// `checkCustomSizes`).
     let rec checkWidths (param: string) (path: string) (width: int option) (blocks: Block list) : int option =
         // The position's text is built only on a failure or for a residual's path: checking a valid
         // network is cheap enough for every public call on it (Network.checkInput).
@@ -241,6 +250,9 @@ module Block =
                         if not (rate >= 0.0 && rate < 1.0) then Dropout.checkRateAt param (position path i) rate
                         w
                     | Block.Activation _, _ -> w
+                    | Block.Custom c, _ when isNull (box c) || c.InputSize < 1 || c.OutputSize < 1 ->
+                        checkCustomSizes param (position path i) c
+                        w
                     | Block.Residual inner, _ ->
                         let here = position path i
                         if List.isEmpty inner then Check.fail param (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
