@@ -1009,7 +1009,7 @@ module Network =
 
     /// One line per block, nested blocks indented by two spaces: "dense 4 -> 16, relu, bias (80
     /// parameters)", "batch normalisation 16 (32 parameters, 32 running statistics)", "dropout 0.1 (16)",
-    /// "residual 16 -> 16 (1,056 parameters)" followed by its inner blocks. Raises ArgumentException
+    /// "residual 16 -> 16 (1056 parameters)" followed by its inner blocks. Raises ArgumentException
     /// (ParamName "net") for blocks whose widths do not agree, as `ofBlocks` says it.
     let describe (net: Network) : string list =
         Check.notNull "net" (box net)
