@@ -547,7 +547,7 @@ module Network =
                         Check.fail "specs" (sprintf "Block %s (residual) takes %d features but its inner blocks give %d; a residual block X + f(X) needs f to keep the width." here width w)
                     Block.Residual innerBlocks :: blocks, width, rng
                 | BlockSpec.Custom c ->
-                    Check.notNull "specs" (box c)
+                    Block.checkCustomSizes "specs" here c
                     if c.InputSize <> width then
                         Check.fail "specs" (sprintf "Block %s (custom block '%s') takes %d features but the blocks before it give %d." here c.Name c.InputSize width)
                     Block.Custom c :: blocks, c.OutputSize, rng
@@ -586,15 +586,36 @@ module Network =
                 | _ -> f b)
         { net with Blocks = go net.Blocks }
 
+    /// The networks whose values `checkBlocks` has checked (networks are immutable, so a checked
+    /// network stays valid; an entry goes with its network, as the kernels' pools do).
+    let private valuesChecked = System.Runtime.CompilerServices.ConditionalWeakTable<Network, obj>()
+
+    /// Raises ArgumentException (ParamName "net") unless the network's blocks are what
+    /// `ofBlocks` accepts, with its messages ("Block 1 (dense) takes 5 features (weights 5x4) but
+    /// the blocks before it give 4.", "Block 1 (batch normalisation): runningMean has length 2 but
+    /// scale has length 4; ..."): a network written as a record (`{ net with Blocks = ... }`) is
+    /// checked here, not when it is built. The widths are checked on every public call; the values
+    /// (`Block.checkValues`, one pass over them) on the first call with that network value.
+    let private checkBlocks (net: Network) =
+        if isNull (box net.Blocks) || List.isEmpty net.Blocks then Check.fail "net" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
+        Block.checkNetwork "net" net.Blocks
+        match valuesChecked.TryGetValue net with
+        | true, _ -> ()
+        | _ ->
+            Block.checkValues "net" "" net.Blocks
+            valuesChecked.AddOrUpdate(net, null)
+
     /// The network in another precision (PyTorch's `model.float()` / `model.double()`): a new
     /// network whose parameters and state are rounded to p (`Precision.round`) and which computes
     /// in p from then on. Widening a Float32 network to Float64 is exact (every float32 is a
     /// float64); narrowing rounds each value to the nearest float32 (a value beyond float32's
     /// range, |v| > 3.4e38, raises ArgumentException (ParamName "net") naming its block, the
     /// parameter and its position, e.g. "Block 0's weights[0, 0] = 1E+300" or, for a custom block,
-    /// "Block 2's custom 'gate' parameters[0] = 1E+39").
+    /// "Block 2's custom 'gate' parameters[0] = 1E+39"), and blocks that `ofBlocks` would refuse
+    /// (a network written as a record) raise its message, ParamName "net".
     let withPrecision (p: Precision) (net: Network) : Network =
         Check.notNull "net" (box net)
+        checkBlocks net
         let index = ref 0
         let fail (what: string) (v: float) =
             Check.fail "net" (sprintf "Block %d's %s = %s is beyond the range of %s (about 3.4e38), so the network has no %s form." index.Value what (string v) (Precision.name p) (Precision.name p))
@@ -644,14 +665,6 @@ module Network =
                         let v = x.[i, j]
                         if abs v > limit then
                             Check.fail name (sprintf "%s holds %s at row %d, column %d, beyond the range of float32 (about 3.4e38), the network's precision." name (string v) i j)
-
-    /// Raises ArgumentException (ParamName "net") unless the network's blocks are what
-    /// `ofBlocks` accepts, with its messages ("Block 1 (dense) takes 5 features (weights 5x4) but
-    /// the blocks before it give 4."): a network written as a record (`{ net with Blocks = ... }`)
-    /// is checked here, once per public call, not when it is built.
-    let private checkBlocks (net: Network) =
-        if isNull (box net.Blocks) || List.isEmpty net.Blocks then Check.fail "net" "The network has no blocks; build it with Network.create, Network.ofBlocks or Network.init."
-        Block.checkNetwork "net" net.Blocks
 
     let private failInputs (net: Network) (name: string) (x: Matrix<float>) =
         let first =
@@ -739,10 +752,13 @@ module Network =
     /// needs. For a Float32 network X is rounded to float32 first, and each block's output (a dense
     /// layer's Z = A W + 1 b and s(Z), products and sums accumulated in float64) is rounded once to
     /// float32. Raises ArgumentException (ParamName "x") for a batch too large for one matrix
-    /// (`checkBatchEntries`).
+    /// (`checkBatchEntries`), or of one row in training mode for a network with batch
+    /// normalisation (`checkModeRows`: its variance, and the running variance `updateState` moves
+    /// by n / (n - 1), need two rows).
     let forwardIn (mode: Mode) (net: Network) (x: Matrix<float>) : Trace =
         // (A batch's own width never needs checking: x exists, and blocks that fix no width keep it.)
         checkBatchEntries net "x" x.RowCount
+        checkModeRows net mode "x" x.RowCount
         let p = net.Precision
         { Steps = Block.forwardAll p mode (ref 0) net.Blocks (Precision.roundMatrix p x) }
 
@@ -993,7 +1009,7 @@ module Network =
 
     /// One line per block, nested blocks indented by two spaces: "dense 4 -> 16, relu, bias (80
     /// parameters)", "batch normalisation 16 (32 parameters, 32 running statistics)", "dropout 0.1 (16)",
-    /// "residual 16 -> 16 (1,056 parameters)" followed by its inner blocks. Raises ArgumentException
+    /// "residual 16 -> 16 (1056 parameters)" followed by its inner blocks. Raises ArgumentException
     /// (ParamName "net") for blocks whose widths do not agree, as `ofBlocks` says it.
     let describe (net: Network) : string list =
         Check.notNull "net" (box net)

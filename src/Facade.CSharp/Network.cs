@@ -299,6 +299,9 @@ public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBui
     /// <summary>True when some block added fixes its width (a dense layer, a normalisation, a custom block).</summary>
     internal bool FixesWidth => fixedWidth;
 
+    /// <summary>How deep the residual blocks added so far nest (0: none; a residual of dense layers: 1).</summary>
+    internal int Nesting { get; private set; }
+
     private TSelf Push(FN.BlockSpec spec, int width, bool fixes)
     {
         blocks.Add(spec);
@@ -363,7 +366,8 @@ public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBui
     /// <summary>Adds a residual block X + f(X), f the blocks that <paramref name="inner"/> adds to the builder it is given;
     /// they must give back the width they take.</summary>
     /// <example><code>.Residual(inner => inner.Dense(16, Activation.ReLU).Dense(16, Activation.Identity))</code></example>
-    /// <exception cref="ArgumentException">inner adds no block, or its blocks change the width (ParamName "inner").</exception>
+    /// <exception cref="ArgumentException">inner adds no block, its blocks change the width, or residual blocks would nest
+    /// more than 32 deep, the most a network and a model file hold (ParamName "inner").</exception>
     public TSelf Residual(Func<ResidualBuilder, ResidualBuilder> inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -373,6 +377,11 @@ public abstract class BlockSequenceBuilder<TSelf> where TSelf : BlockSequenceBui
             throw new ArgumentException("The residual block has no inner blocks; add at least one (inner => inner.Dense(...)).", nameof(inner));
         if (result.Width != Width)
             throw new ArgumentException($"The residual block takes {Width} features but its inner blocks give {result.Width}; a residual block X + f(X) needs f to keep the width.", nameof(inner));
+        var nesting = result.Nesting + 1;
+        if (nesting > FN.BlockModule.maxDepth)
+            throw new ArgumentException(
+                $"The residual block nests residual blocks {nesting} deep (inner holds residual blocks {result.Nesting} deep); a network (and a model file) nests them at most {FN.BlockModule.maxDepth} deep.", nameof(inner));
+        Nesting = Math.Max(Nesting, nesting);
         return Push(FN.BlockSpec.NewResidual(ListModule.OfSeq(result.Specs)), Width, result.FixesWidth);
     }
 

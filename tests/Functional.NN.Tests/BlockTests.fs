@@ -576,6 +576,17 @@ let private data n seed =
     let y = Mat.init n 2 (fun i j -> sin (2.0 * x.[i, 0] + x.[i, 1]) * (if j = 0 then 1.0 else -0.5) + 0.1 * draws.[i * 5 + 3 + j])
     x, y
 
+/// A custom block that declares the given sizes (the identity otherwise; never run).
+type private Sized(inputs: int, outputs: int) =
+    interface ICustomBlock with
+        member _.Name = "sized"
+        member _.InputSize = inputs
+        member _.OutputSize = outputs
+        member _.Parameters = [||]
+        member this.WithParameters _ = this :> ICustomBlock
+        member _.Forward(x, _) = x.Clone()
+        member _.Backward(_, _, g, _) = g.Clone(), [||]
+
 let private argumentError (f: unit -> unit) =
     let e = Expect.throwsC f id
     match e with
@@ -847,11 +858,86 @@ let tests =
                 let e = argumentError (fun () -> Network.create [ { d with Bias = Some (Vector<float>.Build.Dense 2) } ] |> ignore)
                 Expect.equal e.ParamName "layers" "create: ParamName"
                 Expect.stringContains e.Message "Block 0 (dense): bias has length 2" "create: the layer and what is wrong"
-                // A network written as a record skips those checks: the kernels refuse its short bias
-                // rather than read another run's values (the reference's own check names "index").
+                // A network written as a record skips those checks when it is built, not when it is
+                // used: both backends refuse its short bias with the same message, ParamName "net".
                 let net = { Blocks = [ Block.Dense { d with Bias = Some (Vector<float>.Build.Dense 2) }; ln ]; Precision = Precision.Float64 }
-                let e = argumentError (fun () -> Network.predictWith Backend.Kernels net (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
-                Expect.stringContains e.Message "has 2 values where the block's width needs 4" "the kernels name both lengths"
+                for backend in [ Backend.Reference; Backend.Kernels ] do
+                    let e = argumentError (fun () -> Network.predictWith backend net (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
+                    Expect.equal e.ParamName "net" (sprintf "%A: ParamName" backend)
+                    Expect.stringContains e.Message "Block 0 (dense): bias has length 2" (sprintf "%A: the block and what is wrong" backend)
+            }
+            test "a network written as a record with bad values: every public call, on both backends, raises ofBlocks' message naming the block, ParamName net" {
+                // The review's cases: each bad field of a block written as a record, the block at
+                // position 1 (or 1.0 inside a residual) between a dense 3 -> 4 and a dense 4 -> 2.
+                // Expected: the message Network.ofBlocks gives for the same blocks (ParamName
+                // "blocks" there), which names the block, its position and what is wrong (by hand:
+                // the field, as BatchNorm.createWith and the others name it).
+                let d0 = Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 4, 0.1)) (Some (vec [ 0.1; -0.1; 0.2; 0.0 ])) Activation.Tanh)
+                let d2 = Block.Dense (Dense.create (Matrix<float>.Build.Dense(4, 2, 0.2)) None Activation.Identity)
+                let bn = BatchNorm.create 4
+                let ln = LayerNorm.create 4
+                let dense = Dense.create (Matrix<float>.Build.Dense(4, 4, 0.1)) (Some (Vector<float>.Build.Dense 4)) Activation.Tanh
+                let cases =
+                    [ Block.BatchNorm { bn with RunningMean = Vector<float>.Build.Dense 2 }, "Block 1 (batch normalisation): runningMean has length 2 but scale has length 4"
+                      Block.BatchNorm { bn with RunningVariance = Vector<float>.Build.Dense(4, -5.0) }, "Block 1 (batch normalisation): runningVariance holds a negative value"
+                      Block.BatchNorm { bn with RunningVariance = Vector<float>.Build.Dense 3 }, "Block 1 (batch normalisation): runningVariance has length 3"
+                      Block.BatchNorm { bn with Scale = Vector<float>.Build.Dense(4, nan) }, "Block 1 (batch normalisation): scale holds NaN"
+                      Block.BatchNorm { bn with Shift = Vector<float>.Build.Dense(4, infinity) }, "Block 1 (batch normalisation): shift holds Infinity"
+                      Block.BatchNorm { bn with Epsilon = 0.0 }, "Block 1 (batch normalisation): epsilon must be positive and finite, but is 0"
+                      Block.BatchNorm { bn with Momentum = 1.5 }, "Block 1 (batch normalisation): momentum must lie in [0, 1], but is 1.5"
+                      Block.LayerNorm { ln with Shift = Vector<float>.Build.Dense 3 }, "Block 1 (layer normalisation): shift has length 3"
+                      Block.LayerNorm { ln with Epsilon = nan }, "Block 1 (layer normalisation): epsilon must be positive and finite, but is NaN"
+                      Block.Dense { dense with Bias = Some (Vector<float>.Build.Dense 2) }, "Block 1 (dense): bias has length 2"
+                      Block.Dense { dense with Weights = Matrix<float>.Build.Dense(4, 4, nan) }, "Block 1 (dense): weights holds NaN"
+                      Block.Activation (Activation.LeakyReLU infinity), "Block 1 (activation): slope must be finite"
+                      Block.Residual [ Block.BatchNorm { bn with RunningMean = Vector<float>.Build.Dense 2 } ], "Block 1.0 (batch normalisation): runningMean has length 2" ]
+                let x, y = data 4 41L
+                let options (backend: Backend) = TestOptions.sgd.WithMaxEpochs(1).WithBackend(backend)
+                let calls (bad: Network) : (string * (unit -> unit)) list =
+                    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
+                      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
+                      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
+                      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
+                      "forward", (fun () -> Network.forward bad x |> ignore)
+                      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "describe", (fun () -> Network.describe bad |> ignore)
+                      "withPrecision Float32", (fun () -> Network.withPrecision Precision.Float32 bad |> ignore)
+                      "GradientCheck.checkNetwork", (fun () -> GradientCheck.checkNetwork GradientCheckOptions.Default bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "GradientCheck.checkNetworkIn (training)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 1UL) bad Loss.HalfMeanSquaredError x y |> ignore)
+                      "Trainer.train Reference", (fun () -> Trainer.train (options Backend.Reference) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore)
+                      "Trainer.train Kernels", (fun () -> Trainer.train (options Backend.Kernels) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
+                // Every call of every case is tried, and every one that goes wrong is reported.
+                let problems =
+                    [ for block, expected in cases do
+                        let blocks = [ d0; block; d2 ]
+                        let own = argumentError (fun () -> Network.ofBlocks blocks |> ignore)
+                        if not (own.Message.Contains expected) then yield sprintf "ofBlocks: expected '%s', got %s" expected own.Message
+                        let text = own.Message.Replace(" (Parameter 'blocks')", "")
+                        let bad = { Network.ofBlocks [ d0; d2 ] with Blocks = blocks }
+                        for what, call in calls bad do
+                            match (try call (); None with e -> Some e) with
+                            | Some (:? ArgumentException as e) when e.ParamName = "net" && e.Message.Contains text -> ()
+                            | Some e -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got %s: %s" expected what text (e.GetType().Name) e.Message
+                            | None -> yield sprintf "%s, %s: expected ArgumentException (net) '%s', got no error" expected what text ]
+                Expect.isEmpty problems (String.Join("\n", problems))
+            }
+            test "a custom block of InputSize or OutputSize below 1: ArgumentException naming the block and its position, from ofBlocks, initBlocks and a record network" {
+                // The C# facade refuses such a block (CustomBlockAdapter.Of); the core's checks say the same.
+                for inputs, outputs in [ 3, 0; 3, -1; 0, 3; -2, 3 ] do
+                    let c = Sized(inputs, outputs) :> ICustomBlock
+                    let expected = sprintf "(custom block 'sized') declares InputSize %d and OutputSize %d; both must be at least 1." inputs outputs
+                    let d = Block.Dense (Dense.create (Matrix<float>.Build.Dense(3, 3, 0.1)) None Activation.Tanh)
+                    let e = argumentError (fun () -> Network.ofBlocks [ d; Block.Residual [ Block.Activation Activation.Tanh; Block.Custom c ] ] |> ignore)
+                    Expect.equal e.ParamName "blocks" "ofBlocks: ParamName"
+                    Expect.stringContains e.Message ("Block 1.1 " + expected) "ofBlocks: the block, its position and its sizes"
+                    let e = argumentError (fun () -> Network.initBlocks 3 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Custom c ] 1L |> ignore)
+                    Expect.equal e.ParamName "specs" "initBlocks: ParamName"
+                    Expect.stringContains e.Message ("Block 1 " + expected) "initBlocks: the block, its position and its sizes"
+                    let bad = { Network.ofBlocks [ d ] with Blocks = [ d; Block.Custom c ] }
+                    let e = argumentError (fun () -> Network.predict bad (Matrix<float>.Build.Dense(2, 3, 0.5)) |> ignore)
+                    Expect.equal e.ParamName "net" "a record network: ParamName"
+                    Expect.stringContains e.Message ("Block 1 " + expected) "a record network: the block, its position and its sizes"
             }
             test "ofBlocks copies the blocks' values: changing the caller's matrices afterwards changes neither backend's predictions" {
                 let w = Matrix<float>.Build.DenseOfArray(array2D [ [ 0.5; -0.3 ]; [ 0.2; 0.8 ]; [ -0.6; 0.1 ] ])
@@ -880,6 +966,38 @@ let tests =
                 Network.checkModeRows net (Mode.Training 0UL) "x" 2
                 let e = argumentError (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 0UL) net Loss.SoftmaxCrossEntropy (x.SubMatrix(0, 1, 0, 2)) (y.SubMatrix(0, 1, 0, 3)) |> ignore)
                 Expect.equal e.ParamName "x" "the gradient check's ParamName"
+            }
+            test "batch normalisation with a batch of one in training mode: forwardIn and lossAndGradientIn refuse it, so updateState never meets it" {
+                // PyTorch's BatchNorm1d raises "Expected more than 1 value per channel when
+                // training" for one row; its running variance moves by the unbiased variance,
+                // var n / (n - 1), which one row leaves undefined (0 x 1/0 = NaN).
+                let net = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Residual [ BlockSpec.BatchNorm ] ] 1L
+                let x, y = m [ [ 0.1; 0.2 ] ], m [ [ 1.0; 0.0; 0.0 ] ]
+                let mode = Mode.Training (Formulas.DropoutKey(1L, 0L))
+                let calls : (string * (unit -> unit)) list =
+                    [ "forwardIn", (fun () -> Network.forwardIn mode net x |> ignore)
+                      "lossAndGradientIn", (fun () -> Network.lossAndGradientIn mode net Loss.SoftmaxCrossEntropy x y |> ignore) ]
+                for what, call in calls do
+                    let e = argumentError call
+                    Expect.equal e.ParamName "x" (sprintf "%s: ParamName" what)
+                    Expect.stringContains e.Message "x has 1 row, but block 1.0 (batch normalisation) in training mode needs at least 2 rows" (sprintf "%s: names the block and its position" what)
+                // Inference mode takes one row; a network without batch normalisation takes one in training mode.
+                Network.forwardIn Mode.Inference net x |> ignore
+                let plain = Network.initBlocks 2 [ BlockSpec.Dense (LayerSpec.Of(3, Activation.Tanh)); BlockSpec.Dropout 0.5 ] 1L
+                Network.forwardIn mode plain x |> ignore
+                // Two rows: the running statistics move as PyTorch's (momentum 0.1, by hand): the
+                // layer's outputs a and b per column give mean (a + b) / 2 and unbiased variance
+                // (a - b)^2 / 2, from running mean 0 and variance 1.
+                let x2 = m [ [ 0.1; 0.2 ]; [ -0.3; 0.5 ] ]
+                let trace = Network.forwardIn mode net x2
+                let z = trace.Steps.[0].Output
+                match (Network.updateState net trace).Blocks.[1] with
+                | Block.Residual [ Block.BatchNorm b ] ->
+                    for j in 0 .. 2 do
+                        let a, c = z.[0, j], z.[1, j]
+                        Expect.floatClose Accuracy.veryHigh b.RunningMean.[j] (0.1 * (a + c) / 2.0) (sprintf "running mean %d" j)
+                        Expect.floatClose Accuracy.veryHigh b.RunningVariance.[j] (0.9 + 0.1 * (a - c) * (a - c) / 2.0) (sprintf "running variance %d" j)
+                | other -> failtestf "expected the residual's batch normalisation, got %A" other
             }
         ]
 

@@ -261,6 +261,14 @@ let tests =
             | e -> failtestf "expected ArgumentOutOfRangeException, got %O" e
             expectArg "inner" [ "takes 4 features"; "give 3" ] (fun () -> NetworkBuilder(3).Dense(4).Residual(fun i -> i.Dense(3)) |> ignore)
             expectArg "inner" [ "no inner blocks" ] (fun () -> NetworkBuilder(3).Dense(4).Residual(fun i -> i) |> ignore)
+            // Residual blocks nested k deep (a dense layer innermost): 32 builds, the most a network
+            // and a model file hold (Block.maxDepth); 33 is refused by Residual itself, naming inner,
+            // not by Build (which documents InvalidOperationException only).
+            let rec nest (k: int) (b: ResidualBuilder) : ResidualBuilder = if k = 0 then b.Dense(3) else b.Residual(fun i -> nest (k - 1) i)
+            let rec depth (blocks: Collections.Generic.IReadOnlyList<BlockInfo>) : int =
+                blocks |> Seq.fold (fun d b -> if b.Kind = BlockKind.Residual then max d (1 + depth b.Inner) else d) 0
+            Expect.equal (depth (NetworkBuilder(3).Residual(fun i -> nest 31 i).Build().Blocks)) 32 "32 deep builds"
+            expectArg "inner" [ "nests residual blocks 33 deep"; "at most 32 deep" ] (fun () -> NetworkBuilder(3).Residual(fun i -> nest 32 i) |> ignore)
             expectArg "block" [ "'swish' takes 5 features"; "give 4" ] (fun () -> NetworkBuilder(3).Dense(4).Add(Swish(5)) |> ignore)
             expectArg "block" [ "parameter 1"; "NaN" ] (fun () -> NetworkBuilder(2).Add(Gain([| 1.0; nan |], false, false)) |> ignore)
             Expect.throwsT<InvalidOperationException> (fun () -> NetworkBuilder(3).Dropout(0.5).Activation(Activation.ReLU).Build() |> ignore) "no block fixes a width"

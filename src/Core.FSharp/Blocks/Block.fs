@@ -25,9 +25,9 @@ type Mode =
 type ICustomBlock =
     /// The block's name, shown in summaries and errors.
     abstract Name : string
-    /// The number of input columns it takes.
+    /// The number of input columns it takes (at least 1: a network refuses a block declaring fewer).
     abstract InputSize : int
-    /// The number of output columns it gives.
+    /// The number of output columns it gives (at least 1).
     abstract OutputSize : int
     /// Its parameters as a new flat array (empty when it has none).
     abstract Parameters : float[]
@@ -224,10 +224,19 @@ module Block =
             | Block.Residual inner -> firstNonDifferentiable here inner
             | _ -> None)
 
+    /// Raises ArgumentException (ParamName `param`) naming the block's position `here` when a custom
+    /// block is null or declares an InputSize or OutputSize below 1 (a block takes and gives at
+    /// least one column).
+    let checkCustomSizes (param: string) (here: string) (c: ICustomBlock) =
+        if isNull (box c) then Check.fail param (sprintf "Block %s is a custom block that is null." here)
+        if c.InputSize < 1 || c.OutputSize < 1 then
+            Check.fail param (sprintf "Block %s (custom block '%s') declares InputSize %d and OutputSize %d; both must be at least 1." here c.Name c.InputSize c.OutputSize)
+
     /// Checks that the blocks' widths agree from an input width (None: not fixed yet) and returns
     /// the output width (None when no block fixes one). `path` names the position ("3", or "2.1"
     /// for the second block inside residual block 2). Raises ArgumentException (ParamName `param`)
-    /// naming the block, its position and both widths.
+    /// naming the block, its position and both widths (or a custom block's bad sizes,
+    /// `checkCustomSizes`).
     let rec checkWidths (param: string) (path: string) (width: int option) (blocks: Block list) : int option =
         // The position's text is built only on a failure or for a residual's path: checking a valid
         // network is cheap enough for every public call on it (Network.checkInput).
@@ -241,6 +250,9 @@ module Block =
                         if not (rate >= 0.0 && rate < 1.0) then Dropout.checkRateAt param (position path i) rate
                         w
                     | Block.Activation _, _ -> w
+                    | Block.Custom c, _ when isNull (box c) || c.InputSize < 1 || c.OutputSize < 1 ->
+                        checkCustomSizes param (position path i) c
+                        w
                     | Block.Residual inner, _ ->
                         let here = position path i
                         if List.isEmpty inner then Check.fail param (sprintf "Block %s (residual) has no inner blocks; a residual block needs at least one." here)
@@ -285,29 +297,51 @@ module Block =
         | None -> Check.fail param "No block fixes the network's width: add a dense layer, a normalisation or a custom block."
         | Some _ -> ()
 
-    /// The blocks with their values checked and copied, as `Dense.create`, `BatchNorm.createWith`
-    /// and `LayerNorm.createWith` check and copy them: a block written as a record (`{ d with Bias
-    /// = ... }`) may hold a bias or a statistic of another length than its width, a value that is
-    /// not finite, a negative running variance, a setting out of range or a leaky ReLU's slope
-    /// that is not finite. Raises ArgumentException (ParamName `param`) naming the block, its
-    /// position and what is wrong. The copies make the network the caller's matrices cannot change.
+    /// `f ()`, an ArgumentException it raises for another parameter than `param` raised again with
+    /// ParamName `param` and a message that names the block and its position `here` first.
+    let private blaming (param: string) (here: string) (b: Block) (f: unit -> 'T) : 'T =
+        try f ()
+        with
+        | :? ArgumentException as e when e.ParamName <> param ->
+            let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
+            Check.fail param (sprintf "Block %s (%s): %s" here (name b) text)
+
+    /// Checks the blocks' values as `Dense.create`, `BatchNorm.createWith` and `LayerNorm.createWith`
+    /// check them (`Dense.checkValues`, `BatchNorm.checkValues`, `LayerNorm.checkValues`), without
+    /// copying: a block written as a record (`{ d with Bias = ... }`) may hold a bias or a
+    /// statistic of another length than its width, a value that is not finite, a negative running
+    /// variance, a momentum outside [0, 1], an epsilon that is not positive and finite or a leaky
+    /// ReLU's slope that is not finite. Raises ArgumentException (ParamName `param`) naming the
+    /// block, its position and what is wrong ("Block 1 (batch normalisation): runningMean has
+    /// length 2 but scale has length 4; ..."). One pass over the values.
+    let rec checkValues (param: string) (path: string) (blocks: Block list) =
+        blocks
+        |> List.iteri (fun i b ->
+            let here = position path i
+            blaming param here b (fun () ->
+                match b with
+                | Block.Dense d -> Dense.checkValues d.Weights d.Bias d.Activation
+                | Block.BatchNorm bn -> BatchNorm.checkValues bn.Scale bn.Shift bn.RunningMean bn.RunningVariance bn.Momentum bn.Epsilon
+                | Block.LayerNorm ln -> LayerNorm.checkValues ln.Scale ln.Shift ln.Epsilon
+                | Block.Activation (Activation.LeakyReLU s) -> Check.finiteScalar "slope" s
+                | Block.Residual inner -> checkValues param here inner
+                | Block.Activation _ | Block.Dropout _ | Block.Custom _ -> ()))
+
+    /// The blocks with their values checked (`checkValues`, with its errors) and copied, as
+    /// `Dense.create`, `BatchNorm.createWith` and `LayerNorm.createWith` check and copy them. The
+    /// copies make the network the caller's matrices cannot change.
     let rec checkedCopy (param: string) (path: string) (blocks: Block list) : Block list =
         blocks
         |> List.mapi (fun i b ->
             let here = position path i
-            let slope (a: Activation) = match a with Activation.LeakyReLU s -> Check.finiteScalar "slope" s | _ -> ()
-            try
+            blaming param here b (fun () ->
                 match b with
                 | Block.Dense d -> Block.Dense (Dense.create d.Weights d.Bias d.Activation)
                 | Block.BatchNorm bn -> Block.BatchNorm (BatchNorm.createWith bn.Scale bn.Shift bn.RunningMean bn.RunningVariance bn.Momentum bn.Epsilon)
                 | Block.LayerNorm ln -> Block.LayerNorm (LayerNorm.createWith ln.Scale ln.Shift ln.Epsilon)
-                | Block.Activation a -> slope a; b
+                | Block.Activation (Activation.LeakyReLU s) -> Check.finiteScalar "slope" s; b
                 | Block.Residual inner -> Block.Residual (checkedCopy param here inner)
-                | Block.Dropout _ | Block.Custom _ -> b
-            with
-            | :? ArgumentException as e when e.ParamName <> param ->
-                let text = if isNull e.ParamName then e.Message else e.Message.Replace(sprintf " (Parameter '%s')" e.ParamName, "")
-                Check.fail param (sprintf "Block %s (%s): %s" here (name b) text))
+                | Block.Activation _ | Block.Dropout _ | Block.Custom _ -> b))
 
     /// Raises InvalidOperationException, naming the custom block and both shapes, unless what its
     /// Forward returned for `input` is a matrix of input's rows and the block's OutputSize columns;

@@ -30,8 +30,11 @@ type LayerSpec =
 /// Dense layers: construction and the forward and backward rules of one layer.
 module Dense =
 
-    /// A layer from its weights (d_in x d_out), optional bias (length d_out) and activation.
-    let create (weights: Matrix<float>) (bias: Vector<float> option) (activation: Activation) : Dense =
+    /// Raises ArgumentException (naming the parameter) unless the values make a layer: weights
+    /// (d_in x d_out, d_in and d_out at least 1) and a bias of length d_out, all finite, and a
+    /// leaky ReLU's slope finite. `create` checks with it; `Block.checkValues` checks a layer
+    /// written as a record with it, without copying.
+    let checkValues (weights: Matrix<float>) (bias: Vector<float> option) (activation: Activation) =
         Check.notNull "weights" weights
         if weights.RowCount = 0 || weights.ColumnCount = 0 then
             Check.fail "weights" (sprintf "weights has shape %s; a layer needs at least one input and one output." (Mat.shapeOf weights))
@@ -46,6 +49,11 @@ module Dense =
         match activation with
         | Activation.LeakyReLU s -> Check.finiteScalar "slope" s
         | _ -> ()
+
+    /// A layer from its weights (d_in x d_out), optional bias (length d_out) and activation, copied
+    /// (`checkValues` says what is refused).
+    let create (weights: Matrix<float>) (bias: Vector<float> option) (activation: Activation) : Dense =
+        checkValues weights bias activation
         { Weights = weights.Clone(); Bias = bias |> Option.map (fun b -> b.Clone()); Activation = activation }
 
     /// Z = A W + 1 b (no checks).

@@ -89,9 +89,11 @@ module BatchNorm =
           Momentum = 0.1
           Epsilon = 1e-5 }
 
-    /// A batch normalisation from its values (copied); raises ArgumentException naming a vector of
-    /// another length than scale, a non-finite value, a negative running variance or a bad setting.
-    let createWith (scale: Vector<float>) (shift: Vector<float>) (runningMean: Vector<float>) (runningVariance: Vector<float>) (momentum: float) (epsilon: float) : BatchNorm =
+    /// Raises ArgumentException naming a vector of another length than scale (or an empty scale), a
+    /// non-finite value, a negative running variance or a bad setting (`checkSettings`).
+    /// `createWith` checks with it; `Block.checkValues` checks a block written as a record with
+    /// it, without copying.
+    let checkValues (scale: Vector<float>) (shift: Vector<float>) (runningMean: Vector<float>) (runningVariance: Vector<float>) (momentum: float) (epsilon: float) =
         Check.notNull "scale" scale
         if scale.Count = 0 then Check.fail "scale" "scale is empty; a normalisation needs at least one feature."
         for name, v in [ "scale", scale; "shift", shift; "runningMean", runningMean; "runningVariance", runningVariance ] do
@@ -102,6 +104,12 @@ module BatchNorm =
         if runningVariance.Exists(fun v -> v < 0.0) then
             Check.fail "runningVariance" "runningVariance holds a negative value; a variance is at least 0."
         checkSettings momentum epsilon
+
+    /// A batch normalisation from its values (copied); raises ArgumentException naming a vector of
+    /// another length than scale, a non-finite value, a negative running variance or a bad setting
+    /// (`checkValues`).
+    let createWith (scale: Vector<float>) (shift: Vector<float>) (runningMean: Vector<float>) (runningVariance: Vector<float>) (momentum: float) (epsilon: float) : BatchNorm =
+        checkValues scale shift runningMean runningVariance momentum epsilon
         { Scale = scale.Clone(); Shift = shift.Clone(); RunningMean = runningMean.Clone(); RunningVariance = runningVariance.Clone()
           Momentum = momentum; Epsilon = epsilon }
 
@@ -155,9 +163,10 @@ module LayerNorm =
         Check.positiveInt "width" width
         { Scale = Vector<float>.Build.Dense(width, 1.0); Shift = Vector<float>.Build.Dense width; Epsilon = 1e-5 }
 
-    /// A layer normalisation from its values (copied); raises ArgumentException for vectors of
-    /// different lengths, a non-finite value or an epsilon that is not positive and finite.
-    let createWith (scale: Vector<float>) (shift: Vector<float>) (epsilon: float) : LayerNorm =
+    /// Raises ArgumentException for vectors of different lengths (or an empty scale), a non-finite
+    /// value or an epsilon that is not positive and finite. `createWith` checks with it;
+    /// `Block.checkValues` checks a block written as a record with it, without copying.
+    let checkValues (scale: Vector<float>) (shift: Vector<float>) (epsilon: float) =
         Check.notNull "scale" scale
         if scale.Count = 0 then Check.fail "scale" "scale is empty; a normalisation needs at least one feature."
         for name, v in [ "scale", scale; "shift", shift ] do
@@ -166,6 +175,12 @@ module LayerNorm =
                 Check.fail name (sprintf "%s has length %d but scale has length %d; every vector needs one entry per feature." name v.Count scale.Count)
             Check.finite2D name 1 v.Count (fun _ j -> v.[j])
         BatchNorm.checkSettings 0.0 epsilon
+
+    /// A layer normalisation from its values (copied); raises ArgumentException for vectors of
+    /// different lengths, a non-finite value or an epsilon that is not positive and finite
+    /// (`checkValues`).
+    let createWith (scale: Vector<float>) (shift: Vector<float>) (epsilon: float) : LayerNorm =
+        checkValues scale shift epsilon
         { Scale = scale.Clone(); Shift = shift.Clone(); Epsilon = epsilon }
 
     /// Y and what the backward pass needs (the same in both modes).
