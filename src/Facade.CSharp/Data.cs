@@ -488,8 +488,7 @@ public sealed class Dataset
     public void SaveCsv(string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(path);
-        Errors.Run(() => FN.ModelFile.writeAtomicOptions(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path,
-            new System.Text.UTF8Encoding(false).GetBytes(FN.Csv.ofDataset(Core))));
+        Errors.Run(() => FN.Csv.saveWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, Core));
     }
 
     /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of

@@ -1103,7 +1103,17 @@ module Csv =
                 sb.Append(text).Append('\n') |> ignore
             sb.ToString()
 
-    /// Writes a data set as a CSV file (see `ofDataset`).
-    let save (path: string) (data: Dataset) =
+    /// Writes a data set as a CSV file (`ofDataset`, in UTF-8 without a byte order mark) as model
+    /// files are saved: atomically, through a symbolic link to its target, keeping the replaced
+    /// file's permissions (`AtomicFile.writeAtomicWithOptions`, which lists the errors: an empty
+    /// path or a directory is an ArgumentException, ParamName "path"; a read-only file is not
+    /// replaced unless `options.OverwriteReadOnly`, UnauthorizedAccessException naming the path).
+    /// The data are turned into text first, so data `ofDataset` refuses leave the file untouched.
+    let saveWith (options: SaveOptions) (path: string) (data: Dataset) =
         Check.notNull "path" path
-        File.WriteAllText(path, ofDataset data)
+        Check.notNull "options" (box options)
+        let bytes = UTF8Encoding(false).GetBytes(ofDataset data)
+        AtomicFile.writeAtomicOptions options path bytes
+
+    /// Writes a data set as a CSV file: `saveWith SaveOptions.Default` (a read-only file is refused).
+    let save (path: string) (data: Dataset) = saveWith SaveOptions.Default path data
