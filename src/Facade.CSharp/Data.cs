@@ -603,6 +603,17 @@ public sealed class Dataset
                 ("(or None for the last column)", "(or null for the last column)"),
                 ("The separator ", "The separator (format." + nameof(CsvFormat.Separator) + ") "),
                 ("The quote character ", "The quote character (format." + nameof(CsvFormat.Quote) + ") "),
+                // The reader's advice and messages that name an option (Csv.parseWith, Csv.toDataset): the C# parameter
+                // or the member of format that sets it.
+                ("TextColumns names the column '", "format." + nameof(CsvFormat.TextColumns) + " names the column '"),
+                ("name it in TextColumns", "name it in format." + nameof(CsvFormat.TextColumns)),
+                ("name the column in TextColumns", "name the column in format." + nameof(CsvFormat.TextColumns)),
+                ("add it to MissingMarkers (CLI", "add it to format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
+                ("with HasHeader = false", "with format." + nameof(CsvFormat.HasHeader) + " = false"),
+                ("(Quote; CLI", "(format." + nameof(CsvFormat.Quote) + "; CLI"),
+                ("leave it out with Features, CLI", "leave it out with features, CLI"),
+                ("set TargetKind to Classification (CLI", "set targetKind to TargetKind.Classification (CLI"),
+                ("or set TargetKind (CLI", "or set targetKind (CLI"),
             }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification

@@ -20,6 +20,9 @@ let private tempDir () =
     Directory.CreateDirectory d |> ignore
     d
 
+/// The message of the exception `f` raises.
+let private messageOf (f: unit -> unit) = (Expect.throwsC f id).Message
+
 [<Tests>]
 let tests =
     testList "CSV saving" [
@@ -55,6 +58,51 @@ let tests =
                 Csv.saveWith (SaveOptions.Default.WithOverwriteReadOnly true) path data
                 Expect.equal (File.ReadAllText path, File.GetUnixFileMode path) (expected, readOnly) "replaced, still read-only"
                 Expect.isEmpty (Directory.GetFiles(dir, "*.tmp")) "no temporary file left"
+            finally Directory.Delete(dir, true)
+        }
+        test "C#: the reader's messages name format's members and the C# parameters, never the F# option names" {
+            // Dataset.ParseCsv said "TextColumns names the column 'b', ..." (the F# field); the C# argument is
+            // format.TextColumns. The same for the other options the reader's advice names.
+            let parse (text: string) (format: FunctionalNN.CsvFormat) () = FunctionalNN.Dataset.ParseCsv(text, format = format) |> ignore
+            let plain = FunctionalNN.CsvFormat()
+            let bare (option: string) (m: string) = Regex.IsMatch(m, @"(?<!format\.)\b" + option + @"\b")
+            let missingColumn = messageOf (parse "a,y\n1,2\n" (FunctionalNN.CsvFormat(TextColumns = [| "b" |])))
+            Expect.stringStarts missingColumn "format.TextColumns names the column 'b', which the file does not have" missingColumn
+            // A header of numbers with a repeated name (a first data row): the no-header advice.
+            let repeated = messageOf (parse "1,1,2\n3,4,5\n" plain)
+            Expect.stringContains repeated "read it with format.HasHeader = false (CLI: --no-header)" repeated
+            // An unnamed first column over numbers: the saved-index advice (features), then the no-header one.
+            let unnamed = messageOf (parse ",1,2\n3,4,5\n" plain)
+            Expect.stringContains unnamed "leave it out with features, CLI: --features" unnamed
+            Expect.stringContains unnamed "read the file with format.HasHeader = false, CLI: --no-header" unnamed
+            // A field quoted with apostrophes that holds a comma: the row has one field too many.
+            let ragged = messageOf (parse "a,b\n'x, y',1\n" plain)
+            Expect.stringContains ragged "(format.Quote; CLI: --quote \"'\")" ragged
+            // Numbers between apostrophes in every cell of a column.
+            let apostrophes = messageOf (parse "a,y\n'1.5',1\n'2.5',2\n" plain)
+            Expect.stringContains apostrophes "(format.Quote; CLI" apostrophes
+            Expect.stringContains apostrophes "name the column in format.TextColumns to read its values as text" apostrophes
+            // One bad cell among 20 numbers: numeric-looking, in a feature and in the target.
+            let numbers = String.Join("", [ for i in 1 .. 20 -> sprintf "%d,%d\n" i (i % 7) ])
+            let feature = messageOf (parse ("x,y\n" + numbers + "abc,1\n") plain)
+            Expect.stringContains feature "add it to format.MissingMarkers (CLI: --missing-values)" feature
+            let target = messageOf (parse ("x,y\n" + numbers + "1,abc\n") plain)
+            Expect.stringContains target "or set targetKind (CLI: --task classification)" target
+            for m in [ missingColumn; repeated; unnamed; ragged; apostrophes; feature; target ] do
+                for option in [ "TextColumns"; "HasHeader"; "Quote"; "MissingMarkers"; "Features"; "TargetKind" ] do
+                    Expect.isFalse (bare option m) (sprintf "%s: no bare F# name in: %s" option m)
+            // fnn says the command line's options for the same messages, which it reads through the C# facade.
+            let dir = tempDir ()
+            try
+                File.WriteAllText(Path.Combine(dir, "bad.csv"), "x,y\n" + numbers + "abc,1\n")
+                File.WriteAllText(Path.Combine(dir, "head.csv"), "1,1,2\n3,4,5\n")
+                File.WriteAllText(Path.Combine(dir, "index.csv"), ",1,2\n3,4,5\n")
+                for file, advice in [ "bad.csv", [ "add it to --missing-values" ]; "head.csv", [ "read it with --no-header" ]
+                                      "index.csv", [ "leave it out with --features"; "read the file with --no-header" ] ] do
+                    let code, _, err = Repo.runFnn dir [ "train"; "--data"; file; "--epochs"; "1" ] (TimeSpan.FromSeconds 60.0)
+                    Expect.equal code 1 err
+                    for a in advice do Expect.stringContains err a err
+                    for option in [ "format."; "HasHeader"; "MissingMarkers"; "Features," ] do Expect.isFalse (err.Contains option) err
             finally Directory.Delete(dir, true)
         }
     ]
