@@ -200,6 +200,11 @@ public static class Cli
         return message;
     }
 
+    /// <summary>Prints what a command did on stderr, as it is (one line, no prefix: it is no error), for a command whose
+    /// stdout may be its data: <c>fnn predict --out /dev/stdout</c> writes its CSV there, and a status line on stdout
+    /// would become a line of it.</summary>
+    public static void Status(string message) => Stderr.WriteLine(OneLine(message));
+
     /// <summary>Prints an error line on stderr (<c>fnn: </c> and the message on one line), for an error that does not
     /// end the command at once (a plot that could not be written after the model was saved and the report printed).</summary>
     public static void Error(string message) => Stderr.WriteLine($"fnn: {OneLine(message)}");
