@@ -474,10 +474,15 @@ public sealed class Dataset
         return new(Errors.Run(() => FN.DatasetModule.selectRows(rows, Core), new[] { ("indices", nameof(rows)) }, new[] { ("indices", nameof(rows)) }));
     }
 
-    /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
-    /// numbers written so that they read back exactly: <see cref="LoadCsv"/> gives the same features, classes and
-    /// kind of target; texts such as NA or 'a', numeric class names, and every cell of a text column with a category
-    /// that reads as a number, such as 007, are written in quotes).</summary>
+    /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names, or numbers
+    /// written so that they read back exactly; texts such as NA or 'a', numeric class names, and every cell of a text
+    /// column with a category that reads as a number, such as 007, are written in quotes). <see cref="LoadCsv"/> reads
+    /// back the same table (the same column names, numbers, categories, missing cells, and class or value of each row)
+    /// when given what the file cannot say: <c>targetKind: TargetKind.Regression</c> for a regression target (under
+    /// Auto, few integers that each repeat, such as 1, 2, 3 three times each, read as classes), and, for data with
+    /// missing values (written as empty fields), a <see cref="CsvFormat.Missing"/> that keeps them (Mean, Median or
+    /// MostFrequent; the default, Error, refuses them). With the default arguments it reads back so when no value is
+    /// missing and the target is classes, or numbers that Auto reads as numbers.</summary>
     /// <param name="path">The file.</param>
     /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
     /// <exception cref="ArgumentException">Every cell would be in quotes (only text columns with numeric-looking

@@ -20,12 +20,120 @@ let private tempDir () =
     Directory.CreateDirectory d |> ignore
     d
 
+/// A random data set: 1 to 25 rows; 1 to 3 numeric columns (integers, fractions, numbers from
+/// 1e-300 to 1e300, subnormals; missing cells in all but the first); half the time a text column
+/// whose categories include marker-like, numeric-looking and separator-holding texts; and a
+/// target of class names (text, numbers, markers) or of values (half the time the integers 1, 2,
+/// 3, which the target rule may read as classes).
+let private randomData (rng: Random) : Dataset =
+    let n = rng.Next(1, 26)
+    let numeric = rng.Next(1, 4)
+    let text = rng.Next 2 = 0
+    let number () =
+        match rng.Next 5 with
+        | 0 -> float (rng.Next(-5, 6))
+        | 1 -> rng.NextDouble() * 10.0 ** float (rng.Next(-300, 301))
+        | 2 -> -rng.NextDouble()
+        | 3 -> 5e-324 * float (rng.Next(1, 100))
+        | _ -> Math.Round(rng.NextDouble() * 100.0, 2)
+    let pick (pool: string[]) =
+        let k = rng.Next(1, 5)
+        pool |> Array.sortBy (fun _ -> rng.Next()) |> Array.take k
+    let categories = pick [| "a"; "b c"; "NA"; "007"; "7"; "x,y"; "'q"; "null"; " sp"; "1.5" |]
+    let width = numeric + (if text then 1 else 0)
+    let x =
+        Array2D.init n width (fun _ j ->
+            if j > 0 && rng.NextDouble() < 0.15 then nan
+            elif j < numeric then number ()
+            else float (rng.Next categories.Length))
+    let odd = [| "a,b"; "NA"; " s"; "q\"t"; "é" |].[rng.Next 5]
+    let names = Array.init width (fun j -> if j = width - 1 && width > 1 then odd else sprintf "x%d" j)
+    let targetName = if rng.Next 2 = 0 then "y" else "?"
+    let data =
+        if rng.Next 2 = 0 then
+            let classes = pick [| "a"; "NA"; "1"; "2"; "10"; "007"; "1.0"; "x y"; "?"; "-3" |]
+            Dataset.ofClassNames names targetName x (Array.init n (fun _ -> classes.[rng.Next classes.Length]))
+        else
+            let small = rng.Next 2 = 0
+            Dataset.ofValues names targetName x (Array.init n (fun _ -> if small then float (rng.Next(1, 4)) else number ()))
+    { data with Categories = Array.init width (fun j -> if text && j = numeric then Array.copy categories else [||]) }
+
+/// The table a data set holds: its names, the text of each feature cell (a number in the "R"
+/// format, a category, "" when missing), which columns with a present cell are text, and the class
+/// name or value of each row.
+let private expectSameTable (what: string) (expected: Dataset) (actual: Dataset) =
+    let cells (d: Dataset) = Array.init d.SampleCount (fun i -> Array.init d.FeatureCount (fun j -> Csv.cellText d i j))
+    let textColumns (d: Dataset) =
+        Array.init d.FeatureCount (fun j ->
+            Seq.init d.SampleCount (fun i -> d.Features.[i, j]) |> Seq.exists (Double.IsNaN >> not)
+            && (Dataset.categoriesOf d j).Length > 0)
+    let target (d: Dataset) =
+        match d.Target with
+        | Target.Classes (labels, names) -> Choice1Of2 (labels |> Array.map (fun l -> names.[l]))
+        | Target.Values v -> Choice2Of2 v
+    Expect.equal (actual.FeatureNames, actual.TargetName) (expected.FeatureNames, expected.TargetName) (what + ": the column names")
+    Expect.equal (cells actual) (cells expected) (what + ": the feature cells")
+    Expect.equal (textColumns actual) (textColumns expected) (what + ": the text columns")
+    Expect.equal (target actual) (target expected) (what + ": the target of each row")
+
 /// The message of the exception `f` raises.
 let private messageOf (f: unit -> unit) = (Expect.throwsC f id).Message
 
 [<Tests>]
 let tests =
     testList "CSV saving" [
+        test "ofDataset's text reads back as the same table with the options the docs name, on 600 random data sets of both target kinds" {
+            // docs/data-and-models.md (Embedded data sets): the same table when read with TargetKind Regression for a
+            // regression target and, with missing values, Missing Mean/Median/MostFrequent; with the default options when
+            // no value is missing and the target is classes or numbers the rule reads as numbers. The rule's verdict on a
+            // target of values is TargetRule.ofNumbers (the rule the reader applies, docs: "The target kind rule").
+            let rng = Random 20240611
+            let mutable cases = Map.empty
+            let count key = cases <- cases.Add(key, 1 + defaultArg (cases.TryFind key) 0)
+            for k in 1 .. 600 do
+                let data = randomData rng
+                let text = Csv.ofDataset data
+                let what = sprintf "data set %d (file:\n%s)" k text
+                let missing = data.Features.Enumerate() |> Seq.exists Double.IsNaN
+                let fitting =
+                    { CsvOptions.Default with
+                        TargetKind = (if data.IsClassification then TargetKind.Auto else TargetKind.Regression)
+                        Missing = (if missing then MissingPolicy.Mean else MissingPolicy.Error) }
+                expectSameTable what data (Csv.loadText fitting text)
+                if data.IsClassification then
+                    expectSameTable (what + ", as classes") data (Csv.loadText { fitting with TargetKind = TargetKind.Classification } text)
+                let ruleClasses = match data.Target with Target.Values v -> fst (TargetRule.ofNumbers v) | _ -> false
+                if missing then
+                    count "missing"
+                    Expect.throwsT<DataFormatException> (fun () -> Csv.loadText CsvOptions.Default text |> ignore) (what + ": missing values are an error by default")
+                elif ruleClasses then
+                    count "values the rule reads as classes"
+                    Expect.isTrue (Csv.loadText CsvOptions.Default text).IsClassification (what + ": by default the rule reads them as classes")
+                else
+                    count (if data.IsClassification then "classes" else "values")
+                    expectSameTable (what + ", default options") data (Csv.loadText CsvOptions.Default text)
+            // Every case the docs name came up (the generator's coverage, not a property of the writer).
+            for key in [ "missing"; "values the rule reads as classes"; "classes"; "values" ] do
+                Expect.isGreaterThan (defaultArg (cases.TryFind key) 0) 10 (sprintf "%s: %A" key cases)
+        }
+        test "C#: SaveCsv then LoadCsv gives back a regression target with targetKind Regression, missing cells with Missing Mean" {
+            // y = 1, 2, 3 three times each: the rule's classes (3 integers, each 3 times), so the default read is a
+            // classification, as the SaveCsv doc says; targetKind Regression reads the values back.
+            let dir = tempDir ()
+            try
+                let path = Path.Combine(dir, "d.csv")
+                let x = Array2D.init 9 2 (fun i j -> if i = 4 && j = 1 then nan else float (i * 10 + j))
+                let y = Array.init 9 (fun i -> float (i % 3 + 1))
+                let data = FunctionalNN.Dataset.FromArrays(x, y, [| "a"; "b" |], "y")
+                data.SaveCsv path
+                let keep = FunctionalNN.CsvFormat(Missing = FunctionalNN.MissingValues.Mean)
+                let back = FunctionalNN.Dataset.LoadCsv(path, targetKind = FunctionalNN.TargetKind.Regression, format = keep)
+                Expect.equal back.Values y "the values"
+                Expect.equal (back.Features |> Seq.cast<float> |> Seq.map string |> Array.ofSeq) (x |> Seq.cast<float> |> Seq.map string |> Array.ofSeq) "the features, NaN in place"
+                Expect.isTrue (FunctionalNN.Dataset.LoadCsv(path, format = keep)).IsClassification "Auto: the rule's classes"
+                Expect.throwsT<FunctionalNN.DataFormatException> (fun () -> FunctionalNN.Dataset.LoadCsv path |> ignore) "the default Missing refuses the missing cell"
+            finally Directory.Delete(dir, true)
+        }
         test "Csv.save saves as model files are saved: a directory is an ArgumentException, the file is replaced, not rewritten, and a read-only one is kept" {
             // Csv.save was File.WriteAllText: a directory gave UnauthorizedAccessException ("Access to the path ... is
             // denied"), the old file was rewritten in place (a second name for it saw the new bytes), and a read-only

@@ -1032,7 +1032,16 @@ module Csv =
             if names.Length > 0 then names.[Dataset.categoryIndex data i j] else formatNumber v
 
     /// A data set as CSV text: its feature columns, then its target column (class names, or
-    /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
+    /// numbers in the round-trip "R" format), so that `loadText` reads back the same table (the
+    /// same column names, the same number, category or missing value in each feature cell, the
+    /// same class name or value in each row; the categories and classes listed are then those the
+    /// cells hold, in the reader's order) when it reads with options that fit the data: TargetKind
+    /// Regression for a regression target (nothing in a CSV cell tells a number from a class, so
+    /// under Auto the rule reads a column of few integers each repeated, such as 1, 2, 3 three
+    /// times each, as classes), and, when a feature is missing (NaN, written as an empty field), a
+    /// Missing policy that keeps missing values (Mean, Median or MostFrequent; the default, Error,
+    /// refuses them). With the default options it reads back so whenever no feature is missing and
+    /// the target is classes or numbers the rule reads as numbers. To that end a text that
     /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
     /// numeric class names are quoted so that they read back as classes, and every present cell of a
     /// text column with a category that reads as a number ("007") is quoted, so that the column reads
