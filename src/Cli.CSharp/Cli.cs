@@ -162,10 +162,19 @@ public static class Cli
         ("set the option Missing (CLI: --missing drop|mean|median|most_frequent)", "use --missing drop|mean|median|most_frequent"),
         ("set UnknownCategory to Zeros (CLI: --unknown-category zeros)", "use --unknown-category zeros"),
         ("read it with HasHeader = false (CLI: --no-header)", "read it with --no-header"),
+        ("read it with format.HasHeader = false (CLI: --no-header)", "read it with --no-header"),
+        ("read the file with HasHeader = false, CLI: --no-header", "read the file with --no-header"),
+        ("read the file with format.HasHeader = false, CLI: --no-header", "read the file with --no-header"),
+        ("leave it out with Features, CLI: --features", "leave it out with --features"),
+        ("leave it out with features, CLI: --features", "leave it out with --features"),
         ("set TargetKind to Classification (CLI: --task classification)", "use --task classification"),
+        ("set targetKind to TargetKind.Classification (CLI: --task classification)", "use --task classification"),
         ("set TargetKind (CLI: --task classification)", "use --task classification"),
+        ("set targetKind (CLI: --task classification)", "use --task classification"),
         ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("add it to format.MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
         ("set the quote character to ' (Quote; CLI: --quote \"'\")", "use --quote \"'\""),
+        ("set the quote character to ' (format.Quote; CLI: --quote \"'\")", "use --quote \"'\""),
         ("load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again",
          "train again with --missing mean|median|most_frequent"),
         ("fit the model on imputed rows and keep their fill values (CLI: fnn linear --missing mean|median|most_frequent)",
@@ -190,6 +199,11 @@ public static class Cli
         foreach (var (api, commandLine) in Advice) message = message.Replace(api, commandLine, StringComparison.Ordinal);
         return message;
     }
+
+    /// <summary>Prints what a command did on stderr, as it is (one line, no prefix: it is no error), for a command whose
+    /// stdout may be its data: <c>fnn predict --out /dev/stdout</c> writes its CSV there, and a status line on stdout
+    /// would become a line of it.</summary>
+    public static void Status(string message) => Stderr.WriteLine(OneLine(message));
 
     /// <summary>Prints an error line on stderr (<c>fnn: </c> and the message on one line), for an error that does not
     /// end the command at once (a plot that could not be written after the model was saved and the report printed).</summary>

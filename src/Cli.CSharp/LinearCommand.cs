@@ -308,7 +308,7 @@ public static class LinearCommand
         else
         {
             Functional.NN.ModelFile.writeAtomic(outPath, new System.Text.UTF8Encoding(false).GetBytes(text));
-            w.WriteLine($"{yhat.Length} predictions written to {outPath}");
+            Cli.Status($"{Fmt.Count(yhat.Length, "prediction")} written to {outPath}");
         }
         return 0;
     }

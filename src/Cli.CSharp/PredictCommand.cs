@@ -75,7 +75,7 @@ public static class PredictCommand
         {
             // Saved as model files are: atomically, through a symbolic link, keeping permissions, refusing a read-only file.
             Functional.NN.ModelFile.writeAtomic(outPath, new System.Text.UTF8Encoding(false).GetBytes(text));
-            w.WriteLine($"{n} predictions written to {outPath}");
+            Cli.Status($"{Fmt.Count(n, "prediction")} written to {outPath}");
         }
         return 0;
     }

@@ -474,10 +474,15 @@ public sealed class Dataset
         return new(Errors.Run(() => FN.DatasetModule.selectRows(rows, Core), new[] { ("indices", nameof(rows)) }, new[] { ("indices", nameof(rows)) }));
     }
 
-    /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names or
-    /// numbers written so that they read back exactly: <see cref="LoadCsv"/> gives the same features, classes and
-    /// kind of target; texts such as NA or 'a', numeric class names, and every cell of a text column with a category
-    /// that reads as a number, such as 007, are written in quotes).</summary>
+    /// <summary>Writes the data as a CSV file: the feature columns, then the target column (class names, or numbers
+    /// written so that they read back exactly; texts such as NA or 'a', numeric class names, and every cell of a text
+    /// column with a category that reads as a number, such as 007, are written in quotes). <see cref="LoadCsv"/> reads
+    /// back the same table (the same column names, numbers, categories, missing cells, and class or value of each row)
+    /// when given what the file cannot say: <c>targetKind: TargetKind.Regression</c> for a regression target (under
+    /// Auto, few integers that each repeat, such as 1, 2, 3 three times each, read as classes), and, for data with
+    /// missing values (written as empty fields), a <see cref="CsvFormat.Missing"/> that keeps them (Mean, Median or
+    /// MostFrequent; the default, Error, refuses them). With the default arguments it reads back so when no value is
+    /// missing and the target is classes, or numbers that Auto reads as numbers.</summary>
     /// <param name="path">The file.</param>
     /// <param name="overwriteReadOnly">Replace a read-only file (otherwise refused with UnauthorizedAccessException).</param>
     /// <exception cref="ArgumentException">Every cell would be in quotes (only text columns with numeric-looking
@@ -488,8 +493,7 @@ public sealed class Dataset
     public void SaveCsv(string path, bool overwriteReadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(path);
-        Errors.Run(() => FN.ModelFile.writeAtomicOptions(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path,
-            new System.Text.UTF8Encoding(false).GetBytes(FN.Csv.ofDataset(Core))));
+        Errors.Run(() => FN.Csv.saveWith(FN.SaveOptions.Default.WithOverwriteReadOnly(overwriteReadOnly), path, Core));
     }
 
     /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of
@@ -604,6 +608,17 @@ public sealed class Dataset
                 ("(or None for the last column)", "(or null for the last column)"),
                 ("The separator ", "The separator (format." + nameof(CsvFormat.Separator) + ") "),
                 ("The quote character ", "The quote character (format." + nameof(CsvFormat.Quote) + ") "),
+                // The reader's advice and messages that name an option (Csv.parseWith, Csv.toDataset): the C# parameter
+                // or the member of format that sets it.
+                ("TextColumns names the column '", "format." + nameof(CsvFormat.TextColumns) + " names the column '"),
+                ("name it in TextColumns", "name it in format." + nameof(CsvFormat.TextColumns)),
+                ("name the column in TextColumns", "name the column in format." + nameof(CsvFormat.TextColumns)),
+                ("add it to MissingMarkers (CLI", "add it to format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
+                ("with HasHeader = false", "with format." + nameof(CsvFormat.HasHeader) + " = false"),
+                ("(Quote; CLI", "(format." + nameof(CsvFormat.Quote) + "; CLI"),
+                ("leave it out with Features, CLI", "leave it out with features, CLI"),
+                ("set TargetKind to Classification (CLI", "set targetKind to TargetKind.Classification (CLI"),
+                ("or set TargetKind (CLI", "or set targetKind (CLI"),
             }).ToArray());
 
     /// <summary>A train/test split drawn from <paramref name="seed"/>: stratified by class for a classification

@@ -1239,6 +1239,25 @@ let tests =
                 Expect.equal code 0 err
                 Expect.equal (out.Split('\n') |> Array.filter (fun l -> l.Contains ",") |> Array.length) 3 "the header and two rows"
         }
+        test "predict --out: the status line goes to stderr, so --out /dev/stdout gives exactly the CSV that --out FILE writes" {
+            // The status line "150 predictions written to /dev/stdout" went to stdout, after the CSV it had written there:
+            // the piped file had a 152nd line of one field, which the reader refused. Each kind of model (a pipeline, a
+            // network, a linear model) writes its predictions; the rows are those of the data (iris.csv 150, xy.csv 2,
+            // lin.csv 40, as withModels writes them; one.csv 1, for the singular).
+            withModels <| fun dir ->
+                File.WriteAllText(Path.Combine(dir, "xy.csv"), "a,b\n0.5,1\n-1,2\n")
+                File.WriteAllText(Path.Combine(dir, "one.csv"), "a,b\n0.5,1\n")
+                for model, data, rows in [ "cls.fnn", "iris.csv", 150; "mlp.fnn", "xy.csv", 2; "lin.fnn", "lin.csv", 40; "mlp.fnn", "one.csv", 1 ] do
+                    let code, out, err, _ = run dir [ "predict"; "--model"; model; "--data"; data; "--out"; "/dev/stdout" ]
+                    Expect.equal code 0 err
+                    let noun = if rows = 1 then "prediction" else "predictions"
+                    Expect.equal (err.Replace("\r\n", "\n")) (sprintf "%d %s written to /dev/stdout\n" rows noun) (model + ": the status line, on stderr")
+                    let code, _, err, _ = run dir [ "predict"; "--model"; model; "--data"; data; "--out"; "p.csv" ]
+                    Expect.equal code 0 err
+                    Expect.equal (err.Replace("\r\n", "\n")) (sprintf "%d %s written to p.csv\n" rows noun) (model + ": the same line for a file")
+                    Expect.equal out (File.ReadAllText(Path.Combine(dir, "p.csv"))) (model + ": stdout is the file's CSV, and nothing else")
+                    Expect.equal (Functional.NN.Csv.parse out).Rows.Length rows (model + ": it reads back, one row per prediction")
+        }
         test "numeric options out of range are usage errors (exit 2) naming the option, before any summary or training" {
             withModels <| fun dir ->
                 Expect.equal (expectError dir [ "train"; "--data"; "iris.csv"; "--validation-fraction"; "1" ] 2 [ "--validation-fraction"; "[0, 1)" ]) "" "nothing printed"

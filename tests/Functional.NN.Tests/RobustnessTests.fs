@@ -377,7 +377,7 @@ let tests =
                 Expect.equal (File.ReadAllText out) "old" "the read-only file is unchanged"
                 File.SetAttributes(out, FileAttributes.Normal)
                 let exit, err = runCli [ "predict"; "--model"; fnnPath; "--data"; data; "--no-header"; "--out"; out ]
-                Expect.equal (exit, err) (0, "") "written"
+                Expect.equal (exit, err.Replace("\r\n", "\n")) (0, sprintf "2 predictions written to %s\n" out) "written; the status line on stderr"
                 // y = x0 + 2 x1: 1.5 + 5 = 6.5 and 3 + 8 = 11 (hand arithmetic).
                 Expect.equal (File.ReadAllText out) "column1,column2,output_0\n1.5,2.5,6.5\n3,4,11\n" "the predictions"
                 Expect.isEmpty (Directory.GetFiles(dir, "*.tmp")) "no temporary file left"

@@ -221,17 +221,19 @@ let tests =
                     let text = File.ReadAllText log
                     Expect.stringStarts text "line1\nline2\na,b,predicted_y\n" "the old lines, then the CSV's header"
                     Expect.stringEnds text "\nend\n" "later output of the shell lands in the same file"
-                    // The header and 20 predictions, once each (fnn's own stdout line and "end" have no commas).
+                    // The header and 20 predictions, once each ("end" has no commas; fnn's status line goes to stderr).
                     Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once"
-                    // `> out.csv` (no append): the CSV goes through the shell's descriptor, so fnn's own
-                    // line after it follows it instead of overwriting its start (a second open of the
-                    // file, at its own offset, let that line overwrite the header).
+                    // `> out.csv` (no append): the CSV goes through the shell's descriptor, so what is written
+                    // to stdout after it follows it instead of overwriting its start (a second open of the
+                    // file, at its own offset, let fnn's status line, then on stdout, overwrite the header).
                     let command = sprintf "dotnet '%s' predict --model lin.fnn --data lin.csv --out /dev/stdout > out.csv" Repo.fnn
                     let code, _, err = Repo.runSplit [] "/bin/bash" [ "-c"; command ] dir (TimeSpan.FromSeconds 60.0)
                     Expect.equal code 0 err
                     let text = File.ReadAllText(Path.Combine(dir, "out.csv"))
                     Expect.stringStarts text "a,b,predicted_y\n" "the CSV's header first"
                     Expect.equal (text.Split('\n') |> Array.filter (fun l -> l.Split(',').Length = 3) |> Array.length) 21 "every CSV line is there once (> out.csv)"
+                    Expect.equal (text.TrimEnd('\n').Split('\n').Length) 21 "and nothing else: the status line is on stderr"
+                    Expect.stringContains err "20 predictions written to /dev/stdout" "the status line"
                 finally Directory.Delete(dir, true)
             }
             test "the paths of the process's own descriptors, and links to them, name the descriptor" {

@@ -1032,7 +1032,16 @@ module Csv =
             if names.Length > 0 then names.[Dataset.categoryIndex data i j] else formatNumber v
 
     /// A data set as CSV text: its feature columns, then its target column (class names, or
-    /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
+    /// numbers in the round-trip "R" format), so that `loadText` reads back the same table (the
+    /// same column names, the same number, category or missing value in each feature cell, the
+    /// same class name or value in each row; the categories and classes listed are then those the
+    /// cells hold, in the reader's order) when it reads with options that fit the data: TargetKind
+    /// Regression for a regression target (nothing in a CSV cell tells a number from a class, so
+    /// under Auto the rule reads a column of few integers each repeated, such as 1, 2, 3 three
+    /// times each, as classes), and, when a feature is missing (NaN, written as an empty field), a
+    /// Missing policy that keeps missing values (Mean, Median or MostFrequent; the default, Error,
+    /// refuses them). With the default options it reads back so whenever no feature is missing and
+    /// the target is classes or numbers the rule reads as numbers. To that end a text that
     /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
     /// numeric class names are quoted so that they read back as classes, and every present cell of a
     /// text column with a category that reads as a number ("007") is quoted, so that the column reads
@@ -1103,7 +1112,17 @@ module Csv =
                 sb.Append(text).Append('\n') |> ignore
             sb.ToString()
 
-    /// Writes a data set as a CSV file (see `ofDataset`).
-    let save (path: string) (data: Dataset) =
+    /// Writes a data set as a CSV file (`ofDataset`, in UTF-8 without a byte order mark) as model
+    /// files are saved: atomically, through a symbolic link to its target, keeping the replaced
+    /// file's permissions (`AtomicFile.writeAtomicWithOptions`, which lists the errors: an empty
+    /// path or a directory is an ArgumentException, ParamName "path"; a read-only file is not
+    /// replaced unless `options.OverwriteReadOnly`, UnauthorizedAccessException naming the path).
+    /// The data are turned into text first, so data `ofDataset` refuses leave the file untouched.
+    let saveWith (options: SaveOptions) (path: string) (data: Dataset) =
         Check.notNull "path" path
-        File.WriteAllText(path, ofDataset data)
+        Check.notNull "options" (box options)
+        let bytes = UTF8Encoding(false).GetBytes(ofDataset data)
+        AtomicFile.writeAtomicOptions options path bytes
+
+    /// Writes a data set as a CSV file: `saveWith SaveOptions.Default` (a read-only file is refused).
+    let save (path: string) (data: Dataset) = saveWith SaveOptions.Default path data
