@@ -801,4 +801,47 @@ let tests =
                 Expect.equal fit.Pipeline.Preprocessor.UnknownCategory UnknownCategory.Error "and keeps its own unknown-category rule"
             }
         ]
+        testList "reading found in the review at 8df006c" [
+            test "a Latin-1 or Windows-1252 file is a DataFormatException naming the line and the byte, never U+FFFD merging texts" {
+                // The review's file: city Köln/Käln/Berlin, label réd/rèd/blue, in Latin-1 (ISO 8859-1: ö = F6, ä = E4,
+                // é = E9, è = E8, one byte each; none of them can start a UTF-8 sequence followed by an ASCII letter).
+                // Read as UTF-8 with replacement, réd and rèd were both 'r\uFFFDd': one class of two.
+                let rows = [ for i in 0 .. 39 -> sprintf "%s,%g,%s" [| "Köln"; "Käln"; "Berlin" |].[i % 3] (0.5 * float i) [| "réd"; "rèd"; "blue" |].[i % 3] ]
+                let latin1 = Encoding.Latin1.GetBytes("city,x,label\n" + String.Join("\n", rows) + "\n")
+                // Line 2 starts at byte 13 ("city,x,label\n" is 13 bytes); 'K' is byte 13, 'ö' (F6) byte 14.
+                let expected (e: exn) (line: int) =
+                    for f in [ "Line 2: the byte F6 (offset 14 in the file, after 'K' on the line) is not UTF-8 text"; "Latin-1 or Windows-1252"; "save it as UTF-8" ] do
+                        Expect.stringContains e.Message f "the message"
+                    Expect.equal line 2 "the line"
+                let path = tempFile latin1
+                try
+                    match Expect.throwsC (fun () -> Csv.load CsvOptions.Default path |> ignore) id with
+                    | :? DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "expected DataFormatException, got %O" e
+                    match Expect.throwsC (fun () -> Csv.decode latin1 |> ignore) id with
+                    | :? DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "Csv.decode: expected DataFormatException, got %O" e
+                    // The C# facade's LoadCsv reads with the same reader; its DataFormatException has the same message.
+                    match Expect.throwsC (fun () -> FunctionalNN.Dataset.LoadCsv(path) |> ignore) id with
+                    | :? FunctionalNN.DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "LoadCsv: expected FunctionalNN.DataFormatException, got %O" e
+                finally File.Delete path
+                // A bad byte on a later line, after CRLF, LF and CR line ends: lines 1 to 4 take bytes 0-4 ("a,y\r\n"), 5-8, 9-12
+                // and 13-16, so 'é' as E9 starts line 5 at offset 17.
+                let later = Array.concat [ "a,y\r\n1,x\n2,y\r3,x\n"B; [| 0xE9uy |]; ",y\n"B ]
+                match Expect.throwsC (fun () -> Csv.decode later |> ignore) id with
+                | :? DataFormatException as e ->
+                    Expect.equal e.Line 5 "CRLF, LF and CR each end a line"
+                    Expect.stringContains e.Message "the byte E9 (offset 17 in the file, at the start of the line)" "the byte"
+                | e -> failtestf "expected DataFormatException, got %O" e
+                // The same text in UTF-8 (with and without a mark) and in UTF-16 with its mark reads as before: 3 classes.
+                let text = "city,x,label\n" + String.Join("\n", rows) + "\n"
+                for bytes, what in [ Encoding.UTF8.GetBytes text, "UTF-8"; Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (Encoding.UTF8.GetBytes text), "UTF-8 with a mark"
+                                     Array.append [| 0xFFuy; 0xFEuy |] (Encoding.Unicode.GetBytes text), "UTF-16 LE with a mark" ] do
+                    let d = Csv.loadText CsvOptions.Default (Csv.decode bytes)
+                    // Ordinal order: è (U+00E8) before é (U+00E9), ä (U+00E4) before ö (U+00F6).
+                    Expect.equal d.ClassNames [| "blue"; "rèd"; "réd" |] (what + ": three classes, as written")
+                    Expect.equal (Dataset.categoriesOf d 0) [| "Berlin"; "Käln"; "Köln" |] (what + ": three cities")
+            }
+        ]
     ]

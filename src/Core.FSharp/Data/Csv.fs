@@ -131,7 +131,7 @@ type CsvTable =
 
 /// CSV files (RFC 4180 with a detected separator, ',', ';' or tab; the quote '"' unless the
 /// options set another, such as '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
-/// order mark is skipped): parsing in time and memory linear in the text's length, and turning
+/// order mark is skipped; a file is UTF-8, strictly, see `decode`): parsing in time and memory linear in the text's length, and turning
 /// columns into numbers, text categories and missing values. Every error is a
 /// DataFormatException naming the line, the column and the text, never a silent NaN or a
 /// dropped row. Blank lines are skipped.
@@ -386,20 +386,83 @@ module Csv =
     /// Parses CSV text with a header row, detecting the separator and the quote (see `parseWith`).
     let parse (text: string) : CsvTable = parseWith None None true text
 
-    let private decodeRange (bytes: byte[]) (length: int) : string =
-        use reader = new StreamReader(new MemoryStream(bytes, 0, length), UTF8Encoding(false), true)
-        reader.ReadToEnd()
+    /// How a file's bytes are text: the encoding, strict (an invalid byte sequence throws, never
+    /// becomes U+FFFD), the byte order mark's length, and the width of a code unit in bytes and its
+    /// byte order (for counting lines in bytes the decoder refused).
+    type private FileEncoding = { Encoding: Encoding; Skip: int; Width: int; BigEndian: bool }
 
-    /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 mark is
-    /// honoured too); invalid UTF-8 becomes U+FFFD.
+    /// The encoding of a file's first `length` bytes by its byte order mark: UTF-32 (little-endian
+    /// FF FE 00 00, big-endian 00 00 FE FF), UTF-8 (EF BB BF), UTF-16 (FF FE, FE FF); UTF-8 without
+    /// a mark. The marks a StreamReader detects, in the order it tests them.
+    let private encodingOf (bytes: byte[]) (length: int) : FileEncoding =
+        let starts (mark: byte[]) = length >= mark.Length && Array.forall2 (=) mark bytes.[.. mark.Length - 1]
+        let utf8 skip = { Encoding = UTF8Encoding(false, true); Skip = skip; Width = 1; BigEndian = false }
+        if starts [| 0xFFuy; 0xFEuy; 0uy; 0uy |] then { Encoding = UTF32Encoding(false, false, true); Skip = 4; Width = 4; BigEndian = false }
+        elif starts [| 0uy; 0uy; 0xFEuy; 0xFFuy |] then { Encoding = UTF32Encoding(true, false, true); Skip = 4; Width = 4; BigEndian = true }
+        elif starts [| 0xEFuy; 0xBBuy; 0xBFuy |] then utf8 3
+        elif starts [| 0xFFuy; 0xFEuy |] then { Encoding = UnicodeEncoding(false, false, true); Skip = 2; Width = 2; BigEndian = false }
+        elif starts [| 0xFEuy; 0xFFuy |] then { Encoding = UnicodeEncoding(true, false, true); Skip = 2; Width = 2; BigEndian = true }
+        else utf8 0
+
+    /// The DataFormatException for bytes that are not text in the file's encoding: `offset` is the
+    /// first bad byte (from 0, in the file), `bad` the bytes the decoder could not read. The line is
+    /// counted as the parser counts lines (LF, CRLF and CR each end one), over the code units before
+    /// the bad byte, which are valid text.
+    let private notText (bytes: byte[]) (file: FileEncoding) (offset: int) (bad: byte[]) : 'a =
+        let w = file.Width
+        // Code unit k after the mark, as a number (enough to tell LF and CR from the rest).
+        let unitAt (k: int) =
+            let start = file.Skip + k * w
+            let mutable v = 0L
+            for i in 0 .. w - 1 do
+                let b = int64 bytes.[start + (if file.BigEndian then i else w - 1 - i)]
+                v <- (v <<< 8) ||| b
+            v
+        let units = (offset - file.Skip) / w
+        let mutable line = 1
+        let mutable lineStart = 0
+        for k in 0 .. units - 1 do
+            let u = unitAt k
+            if u = 10L || (u = 13L && not (k + 1 < units && unitAt (k + 1) = 10L)) then
+                line <- line + 1
+                lineStart <- k + 1
+        let before = file.Encoding.GetString(bytes, file.Skip + lineStart * w, (units - lineStart) * w)
+        let before = if before.Length > 40 then "..." + before.Substring(before.Length - 40) else before
+        let shown = String.Join(" ", bad |> Array.truncate 8 |> Array.map (fun b -> sprintf "%02X" b))
+        let name = match w with 4 -> "UTF-32" | 2 -> "UTF-16" | _ -> "UTF-8"
+        let where = if before = "" then "at the start of the line" else sprintf "after '%s' on the line" (quoteText before)
+        let advice =
+            if w = 1 then
+                "The file is most likely in a legacy encoding such as Latin-1 or Windows-1252 (where 'é' is the one byte E9): save it as UTF-8 (pandas: to_csv(..., encoding='utf-8'); a spreadsheet: 'CSV UTF-8'; iconv -f WINDOWS-1252 -t UTF-8)."
+            else sprintf "The file's byte order mark says %s, but its text is damaged there (a half character or surrogate): save it again, as UTF-8." name
+        fail line ""
+            (sprintf "Line %d: the %s %s (offset %d in the file, %s) %s not %s text; this reader reads UTF-8 (with or without a byte order mark; UTF-16 and UTF-32 with one) and guesses no character. %s"
+                line (if bad.Length = 1 then "byte" else "bytes") shown offset where (if bad.Length = 1 then "is" else "are") name advice)
+
+    /// The text of the first `length` bytes (see `decode`).
+    let private decodeRange (bytes: byte[]) (length: int) : string =
+        let file = encodingOf bytes length
+        try file.Encoding.GetString(bytes, file.Skip, length - file.Skip)
+        with :? DecoderFallbackException as e ->
+            // e.Index counts from the start of the range decoded (checked: a bad byte at 2,500,000 of a range from 3 is
+            // index 2,499,997).
+            let offset = file.Skip + max 0 e.Index
+            notText bytes file offset (if isNull e.BytesUnknown || e.BytesUnknown.Length = 0 then [| bytes.[offset] |] else e.BytesUnknown)
+
+    /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 or UTF-32
+    /// mark is honoured too), the mark left out. Bytes that are not valid in that encoding (a
+    /// Latin-1 or Windows-1252 file's 'é', the byte E9) are a DataFormatException naming the line,
+    /// the byte's offset and the text before it on the line, and advising to save the file as UTF-8:
+    /// never a U+FFFD that would merge distinct texts ('réd' and 'rèd') into one.
     let decode (bytes: byte[]) : string =
         Check.notNull "bytes" bytes
         decodeRange bytes bytes.Length
 
-    /// A file's text (UTF-8, with or without a byte order mark): a regular file larger than
-    /// `maxFileBytes` is refused before it is read; any other file (a pipe, a device) is read up
-    /// to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for an empty or blank path
-    /// or a directory, FileNotFoundException for a missing file, DataFormatException beyond a cap.
+    /// A file's text (UTF-8, with or without a byte order mark, as `decode` reads it): a regular
+    /// file larger than `maxFileBytes` is refused before it is read; any other file (a pipe, a
+    /// device) is read up to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for an
+    /// empty or blank path or a directory, FileNotFoundException for a missing file,
+    /// DataFormatException beyond a cap or for bytes that are not UTF-8 (a Latin-1 file).
     let readText (path: string) : string =
         Check.notNull "path" path
         if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the data file to read."
