@@ -54,7 +54,9 @@ public static class Cli
             --quote "'"                the quote character (default: ", as RFC 4180; never guessed)
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
-            --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
+            --missing-values "NA,?"    the texts that mean missing besides the empty field, in place of the default
+                                       (pandas' list and ?: NA,N/A,NaN,-NaN,null,None,#N/A,#N/A N/A,#NA,<NA>,1.#IND,
+                                       -1.#IND,1.#QNAN,-1.#QNAN,?; any case)
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]   (a linear model: also [--target COLUMN])
@@ -165,6 +167,8 @@ public static class Cli
         ("set TargetKind to Classification (CLI: --task classification)", "use --task classification"),
         ("set TargetKind (CLI: --task classification)", "use --task classification"),
         ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("with MissingMarkers (CLI: --missing-values)", "with --missing-values"),
+        ("set MissingMarkers to a list without it (CLI: --missing-values)", "give --missing-values a list without it"),
         ("set the quote character to ' (Quote; CLI: --quote \"'\")", "use --quote \"'\""),
         ("load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again",
          "train again with --missing mean|median|most_frequent"),

@@ -843,5 +843,45 @@ let tests =
                     Expect.equal d.ClassNames [| "blue"; "rèd"; "réd" |] (what + ": three classes, as written")
                     Expect.equal (Dataset.categoriesOf d 0) [| "Berlin"; "Käln"; "Köln" |] (what + ": three cities")
             }
+            test "pandas' default NA spellings are missing, and a numeric column with another spelling is an error, not a one-hot" {
+                // pandas.read_csv's default na_values (its documentation, pandas 2.x): "", "#N/A", "#N/A N/A", "#NA", "-1.#IND",
+                // "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null".
+                for spelling in [ "#N/A"; "#N/A N/A"; "#NA"; "-1.#IND"; "-1.#QNAN"; "-NaN"; "-nan"; "1.#IND"; "1.#QNAN"; "<NA>"; "N/A"; "NA"; "NULL"; "NaN"; "None"; "n/a"; "nan"; "null"; "?" ] do
+                    let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) (sprintf "a,b,y\n1,2,3\n%s,4,5\n6,8,9\n" spelling)
+                    Expect.equal (Dataset.categoriesOf d 0) [||] (spelling + ": the column stays numeric")
+                    Expect.isTrue (Double.IsNaN d.Features.[1, 0]) (spelling + ": missing")
+                    Expect.equal (d.Features.[0, 0], d.Features.[2, 0]) (1.0, 6.0) (spelling + ": the numbers")
+                // The review's case: randhie's first 2,000 rows with 200 of disea's cells N/A (every 10th row), read with Missing
+                // Mean: disea is numeric with 200 missing cells, no longer "disea (13 categories)".
+                let lines = File.ReadAllLines(Repo.path [ "tests"; "data"; "randhie.csv" ]) |> Array.truncate 2001
+                let disea = Array.IndexOf(lines.[0].Split ',', "disea")
+                let spell (marker: string) =
+                    String.Join("\n", lines |> Array.mapi (fun i l ->
+                        if i > 0 && i % 10 = 0 then String.Join(",", l.Split ',' |> Array.mapi (fun j f -> if j = disea then marker else f)) else l)) + "\n"
+                let options = (CsvOptions.Default.WithTarget "mdvis").WithMissing MissingPolicy.Mean
+                let d = Csv.loadText options (spell "N/A")
+                let j = Array.IndexOf(d.FeatureNames, "disea")
+                Expect.equal (Dataset.categoriesOf d j) [||] "disea is numeric"
+                Expect.equal (Seq.init d.SampleCount (fun i -> d.Features.[i, j]) |> Seq.filter Double.IsNaN |> Seq.length) 200 "200 missing cells"
+                // The same with "n.a.", which no default marker spells: 1,800 numbers and one spelling without a digit (10 %, more
+                // than the 1 in 20 of a numeric-looking column) is an error naming it and the option, the first at line 11.
+                csvError options (spell "n.a.") 11
+                    [ "column 'disea': 'n.a.' is not a number, though 1800 of the column's 2000 values are, and the others are 'n.a.' (200 cells) only"
+                      "declare it missing with MissingMarkers (CLI: --missing-values)"; "name it in TextColumns" ] |> ignore
+                let declared = Csv.loadText (options.WithMissingMarkers [| "n.a." |]) (spell "n.a.")
+                Expect.equal (Dataset.categoriesOf declared j) [||] "declared missing: numeric"
+                Expect.equal (Dataset.categoriesOf (Csv.loadText (options.WithTextColumns [| "disea" |]) (spell "n.a.")) j |> Array.contains "n.a.") true "named text: text"
+                // Spellings with a digit ("5+") or more than 3 spellings are categories as before: text, no error.
+                let mixed (values: string list) = "x,y\n" + String.Join("", values |> List.mapi (fun i v -> sprintf "%s,%d\n" v (i % 2)))
+                Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "5+"; "1"; "2"; "5+" ])) 0) [| "1"; "2"; "3"; "5+" |] "5+ has a digit"
+                Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "4"; "5"; "6"; "a"; "b"; "c"; "d" ])) 0).Length 10 "4 spellings"
+                // A text column whose category is spelled like a new marker: the error says how to keep it, and a list without it does.
+                csvError CsvOptions.Default "veneer,y\nBrkFace,1\nNone,2\nStone,3\n" 3
+                    [ "the value is missing ('None')"; "if 'None' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values)" ] |> ignore
+                let kept = Csv.loadText (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "veneer,y\nBrkFace,1\nNone,2\nStone,3\n"
+                Expect.equal (Dataset.categoriesOf kept 0) [| "BrkFace"; "None"; "Stone" |] "None is a category"
+                // The writer quotes the new markers as it quotes NA, so that a category None reads back as text.
+                Expect.equal (Csv.loadText CsvOptions.Default (Csv.ofDataset kept)).Categories.[0] [| "BrkFace"; "None"; "Stone" |] "written and read back"
+            }
         ]
     ]

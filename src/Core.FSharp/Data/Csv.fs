@@ -60,8 +60,10 @@ type CsvOptions =
       /// False when the first line is data: the columns are then named column1 .. columnN.
       HasHeader: bool
       /// The texts that mean a missing value besides the empty field (compared ignoring case
-      /// and surrounding spaces). Default: NA, NaN, ?, null. A quoted marker is text, unless the
-      /// file quotes every field (Python's csv.QUOTE_ALL): then it is missing too.
+      /// and surrounding spaces). Default: pandas' default NA spellings and ?: NA, N/A, NaN, -NaN,
+      /// null, None, #N/A, #N/A N/A, #NA, <NA>, 1.#IND, -1.#IND, 1.#QNAN, -1.#QNAN, ? (`CsvOptions.Default`).
+      /// A quoted marker is text, unless the file quotes every field (Python's csv.QUOTE_ALL): then
+      /// it is missing too.
       MissingMarkers: string[]
       /// What to do with missing values: an error (default), drop the rows, or keep them as
       /// NaN for the pipeline to impute (a missing target always drops its row then). The data
@@ -71,10 +73,15 @@ type CsvOptions =
       /// columns); each must name a column of the file.
       TextColumns: string[] }
     /// The last column is the target, Auto kind, every other column a feature, the separator
-    /// detected, the quote '"', a header row, missing values an error.
+    /// detected, the quote '"', a header row, missing values an error; the missing-value markers
+    /// pandas' read_csv takes by default (its list, "NULL" and "null" or "N/A" and "n/a" one marker
+    /// here since markers ignore case), and "?" (as the UCI repository's files write it).
     static member Default =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
-          Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
+          Separator = None; Quote = None; HasHeader = true
+          MissingMarkers =
+            [| "NA"; "N/A"; "NaN"; "-NaN"; "null"; "None"; "#N/A"; "#N/A N/A"; "#NA"; "<NA>"
+               "1.#IND"; "-1.#IND"; "1.#QNAN"; "-1.#QNAN"; "?" |]
           Missing = MissingPolicy.Error; TextColumns = [||] }
     /// A copy with the target column's name (ArgumentException, ParamName "Target", for null or blank).
     member this.WithTarget(name: string) =
@@ -616,8 +623,9 @@ module Csv =
 
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
 
-    /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
-    let private defaultMarkers = HashSet<string>([| "NA"; "NaN"; "?"; "null"; "nan" |], StringComparer.OrdinalIgnoreCase)
+    /// The texts a reader takes for a missing value by default (`CsvOptions.Default`'s markers, any
+    /// case): written in quotes.
+    let private defaultMarkers = HashSet<string>(CsvOptions.Default.MissingMarkers, StringComparer.OrdinalIgnoreCase)
 
     /// Whether the writer (`format`, `ofDataset`) puts a text in quotes: when it holds a separator
     /// (',', ';', tab), a quote ('"', or '\'' at its start), a line end, surrounding spaces, or is
@@ -666,8 +674,8 @@ module Csv =
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
     /// row by row, so the first bad one (empty, a missing-value marker, or not a finite number) in
-    /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, NaN, ?,
-    /// null, any case) taken as the reader takes it: bare, or quoted in a file that quotes every
+    /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, N/A,
+    /// NaN, null, None, ?, ..., any case: `CsvOptions.Default`) taken as the reader takes it: bare, or quoted in a file that quotes every
     /// field (the last column set apart as the reader's default target); such a cell is missing, as
     /// the empty field is, and otherwise it is text, not a finite number.
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
@@ -807,9 +815,13 @@ module Csv =
             match options.Missing with
             | MissingPolicy.Error ->
                 let text = table.Rows.[i].[col]
+                // A marker may be a value of the column after all ("None" as a category): the way to keep it.
+                let asValue =
+                    if text = "" then ""
+                    else sprintf " (or, if '%s' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values))" (quoteText text)
                 fail table.Lines.[i] table.Header.[col]
-                    (sprintf "Line %d, column '%s': the %s is missing (%s); %s." table.Lines.[i] (quoteText table.Header.[col])
-                        (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption)
+                    (sprintf "Line %d, column '%s': the %s is missing (%s); %s%s." table.Lines.[i] (quoteText table.Header.[col])
+                        (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption asValue)
             | MissingPolicy.Drop -> drop i col
             | _ -> if isTarget then drop i col
         // A reader of numbers only (a linear model's features): the first present feature cell, row by row, that is not
@@ -852,6 +864,8 @@ module Csv =
         targetIndex |> Option.iter (fun t -> refuseApostropheNumbers t "target")
         // Pass 1: missing cells and column kinds.
         let allRows = Array.init n id
+        // The columns read as text for what they hold (not named in TextColumns, not quoted in every cell).
+        let textByContent = HashSet<int>()
         let kinds =
             featureCols |> Array.map (fun col ->
                 let mutable numbers = 0
@@ -881,10 +895,45 @@ module Csv =
                         (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; %s." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present advice)
                 else
                     checkDecimalComma allRows col "column"
+                    textByContent.Add col |> ignore
                     true)
         match targetIndex with
         | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
         | None -> ()
+        // A column read as text whose kept rows are mostly numbers, the rest one to 3 spellings without a digit ("n.a.",
+        // "-", "missing"): most likely numbers with missing values spelled in a way the markers do not know, which read as
+        // text would be one category per number. An error naming them and the option, not a silent one-hot. (After pass 1,
+        // which notes every missing cell: a row Drop leaves out for another column counts for nothing.)
+        let refuseSpelledMissing (col: int) =
+            let others = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
+            let mutable numbers = 0
+            let mutable present = 0
+            let mutable firstBad = -1
+            let mutable spelledMissing = true
+            for i in 0 .. n - 1 do
+                if spelledMissing && keep.[i] && not (isMissingAt i col) then
+                    let s = table.Rows.[i].[col]
+                    present <- present + 1
+                    if parses s then numbers <- numbers + 1
+                    elif s |> Seq.exists Char.IsAsciiDigit then spelledMissing <- false
+                    else
+                        if firstBad < 0 then firstBad <- i
+                        others.[s] <- (match others.TryGetValue s with | true, k -> k + 1 | _ -> 1)
+                        if others.Count > 3 then spelledMissing <- false
+            if spelledMissing && firstBad >= 0 && numbers * 2 > present then
+                let i = firstBad
+                let spellings = String.Join(", ", others |> Seq.map (fun kv -> sprintf "'%s' (%s)" (quoteText kv.Key) (Check.counted kv.Value "cell" "cells")))
+                let advice =
+                    match quotedMarker i col with
+                    | "" ->
+                        let one = others.Count = 1
+                        sprintf "if %s missing values, declare %s missing with MissingMarkers (CLI: --missing-values)" (if one then "it marks" else "they mark") (if one then "it" else "them")
+                    | a -> a
+                fail table.Lines.[i] table.Header.[col]
+                    (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are, and the others are %s only: %s; if the column is text after all, name it in TextColumns."
+                        table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present spellings advice)
+        for col in featureCols do
+            if textByContent.Contains col then refuseSpelledMissing col
         let rows = Array.init n id |> Array.filter (fun i -> keep.[i])
         if rows.Length = 0 then fail 0 "" "Every row has a missing value, so no row is left to read."
         let dropped : DroppedRows =
@@ -1096,7 +1145,7 @@ module Csv =
 
     /// A data set as CSV text: its feature columns, then its target column (class names, or
     /// numbers in the round-trip "R" format), so that `loadText` reads it back equal: a text that
-    /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
+    /// reads as a missing value (a default marker: NA, N/A, NaN, null, None, ?, ...) or starts with a single quote is quoted,
     /// numeric class names are quoted so that they read back as classes, and every present cell of a
     /// text column with a category that reads as a number ("007") is quoted, so that the column reads
     /// back as text with its spelling. Data whose every cell would then be in quotes, some of them
