@@ -883,5 +883,32 @@ let tests =
                 // The writer quotes the new markers as it quotes NA, so that a category None reads back as text.
                 Expect.equal (Csv.loadText CsvOptions.Default (Csv.ofDataset kept)).Categories.[0] [| "BrkFace"; "None"; "Stone" |] "written and read back"
             }
+            test "a lone surrogate is an error naming the parameter and the place, not .NET's 'invalid Unicode code points' of 'source'" {
+                // U+D800 alone is half of a UTF-16 pair; String.Normalize raises ArgumentException (ParamName "source") on it.
+                let lone = string (char 0xD800)
+                let x = Array2D.init 6 2 (fun i j -> float (i + j))
+                expectArgument "labels" [ "labels[4] holds a lone surrogate, U+D800 at character 1" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| "a"; "b"; "a"; "b"; "c" + lone; "a" |]) |> ignore) |> ignore
+                expectArgument "featureNames" [ "featureNames[0] holds a lone surrogate, U+D800 at character 1" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| "a"; "b"; "a"; "b"; "a"; "b" |], [| "f" + lone; "g" |]) |> ignore) |> ignore
+                expectArgument "targetName" [ "targetName holds a lone surrogate" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |], null, "y" + lone) |> ignore) |> ignore
+                expectArgument "classNames" [ "classNames[1] holds a lone surrogate" ]
+                    (fun () -> FunctionalNN.Dataset.ParseCsv("a,y\n1,x\n2,y\n", classNames = [| "x"; "y" + lone |]) |> ignore) |> ignore
+                // CSV text: a DataFormatException naming the line and the field, in a cell, a label and a header name.
+                for text, line, field in [ "a,y\nx,1\n" + lone + ",2\nx,3\n", 3, 1; "a,y\n1,x\n2,\"" + string (char 0xDC00) + "\"\n", 3, 2; "a" + lone + ",y\n1,x\n", 1, 1 ] do
+                    match Expect.throwsC (fun () -> FunctionalNN.Dataset.ParseCsv(text) |> ignore) id with
+                    | :? FunctionalNN.DataFormatException as e ->
+                        Expect.equal e.Line line "the line"
+                        Expect.stringContains e.Message (sprintf "Line %d, field %d holds a lone surrogate" line field) "the message"
+                    | e -> failtestf "expected DataFormatException, got %O" e
+                // A name given for a column is looked up as written: no such column.
+                match Expect.throwsC (fun () -> FunctionalNN.Dataset.ParseCsv("a,y\n1,x\n", target = "y" + lone) |> ignore) id with
+                | :? FunctionalNN.DataFormatException as e -> Expect.stringContains e.Message "There is no target column" "not found"
+                | e -> failtestf "expected DataFormatException, got %O" e
+                // A surrogate pair (U+1F600) is a character: read as written.
+                let d = Csv.loadText CsvOptions.Default "a,y\n\U0001F600,1\nb,2\n"
+                Expect.equal (Dataset.categoriesOf d 0) [| "b"; "\U0001F600" |] "the pair is one category"
+            }
         ]
     ]

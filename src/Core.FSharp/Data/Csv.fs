@@ -96,6 +96,7 @@ type CsvOptions =
         let names = CsvOptions.CheckNames "ClassNames" names
         let seen = HashSet<string>(StringComparer.Ordinal)
         names |> Array.iteri (fun i n ->
+            Check.unicodeText "ClassNames" (sprintf "ClassNames[%d]" i) n
             let key = if n.IsNormalized(NormalizationForm.FormC) then n else n.Normalize(NormalizationForm.FormC)
             if not (seen.Add key) then Check.fail "ClassNames" (sprintf "ClassNames[%d] = '%s' appears more than once; each class name must be distinct." i n))
         { this with ClassNames = Some names }
@@ -179,7 +180,11 @@ module Csv =
         let message = if message.Length > maxMessageChars then message.Substring(0, maxMessageChars) + "..." else message
         raise (DataFormatException(message, line, quoteText column))
 
-    let private nfc (s: string) = if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
+    /// A text in Unicode normal form C; one with a lone surrogate (a table built in memory: parsed
+    /// text has none), which normalisation refuses, as it is.
+    let private nfc (s: string) =
+        try if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
+        with :? ArgumentException -> s
 
     /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
     /// the first line and the same number of times on the most of the first 50 lines; ties go
@@ -253,6 +258,10 @@ module Csv =
             quoted.Clear()
         while i < n do
             let c = text.[i]
+            // A lone surrogate (text from memory: a decoded file has none) is no character: normalising it would raise.
+            if Char.IsSurrogate c
+               && not (if Char.IsHighSurrogate c then i + 1 < n && Char.IsLowSurrogate text.[i + 1] else i > 0 && Char.IsHighSurrogate text.[i - 1]) then
+                fail line "" (sprintf "Line %d, field %d holds a lone surrogate, U+%04X: %s." line (fields.Count + 1) (int c) Check.loneSurrogateAdvice)
             if inQuotes then
                 if c = quote then
                     if i + 1 < n && text.[i + 1] = quote then
