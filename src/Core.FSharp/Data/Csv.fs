@@ -557,28 +557,40 @@ module Csv =
 
     let private signEnd (s: string) = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then 1 else 0
 
+    /// Digits grouped by thousands with '.' from `start` to just before `stop`, as a European locale
+    /// writes them: 1 to 3 digits, then one or more groups of '.' and 3 digits ("1.234", "12.345.678").
+    let private thousandsDots (s: string) (start: int) (stop: int) =
+        let first = if stop > start then s.IndexOf('.', start, stop - start) else -1
+        first > start && first - start <= 3 && isDigits s start first && (stop - first) % 4 = 0
+        && Seq.forall (fun g -> s.[g] = '.' && isDigits s (g + 1) (g + 4)) (seq { first .. 4 .. stop - 4 })
+
     /// A number written with a decimal comma, as a spreadsheet in a European locale saves it: an
-    /// optional sign, digits, one comma, digits ("0,90", "-12,5"; not "1,2,3", "1.234,5" or ",5").
+    /// optional sign, digits (perhaps grouped by thousands with '.'), one comma, digits ("0,90",
+    /// "-12,5", "1.234,5", "12.345.678,25"; not "1,2,3", "1.23,5", "1,234.5" or ",5").
     let private decimalComma (s: string) =
         let k = s.IndexOf ','
         let a = signEnd s
-        k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
+        k > a && s.IndexOf(',', k + 1) < 0 && (isDigits s a k || thousandsDots s a k) && isDigits s (k + 1) s.Length
 
-    /// What follows the message for a number written with a decimal comma.
-    let private decimalCommaAdvice = " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
+    /// What follows the message for a number written with a decimal comma (and, when it has '.'
+    /// between thousands, says so).
+    let private decimalCommaAdvice (s: string) =
+        if s.Contains '.' then " (it is written with a decimal comma and '.' between thousands; this reader reads numbers with a decimal point and no thousands separator: save the file so)"
+        else " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
 
     /// The reader's advice for a cell that a numeric column cannot hold, to follow its message: a
     /// number written with a decimal comma, or one of the options' missing-value markers (compared
     /// ignoring case and surrounding spaces) that the reader kept as text because it was quoted.
     let internal numericCellAdvice (options: CsvOptions) (text: string) : string =
         let markers = if isNull options.MissingMarkers then [||] else options.MissingMarkers
-        if decimalComma text then decimalCommaAdvice
+        if decimalComma text then decimalCommaAdvice text
         elif markers |> Array.exists (fun m -> not (isNull m) && String.Equals(m.Trim(), text.Trim(), StringComparison.OrdinalIgnoreCase)) then
             sprintf " (it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing)" (quoteText text)
         else ""
 
-    /// An optional sign and digits: how such a file writes a whole number ("1", as R's write.csv2 does).
-    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length
+    /// An optional sign and digits, perhaps grouped by thousands with '.': how such a file writes a
+    /// whole number ("1", as R's write.csv2 does; "1.234" with a thousands separator).
+    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length || thousandsDots s (signEnd s) s.Length
 
     /// True when a table read with a header has one whose every field is a number (invariant
     /// culture): most likely the first data row of a file without a header. The data-set reader
@@ -597,7 +609,7 @@ module Csv =
     /// `loadNumericFeatures`, `loadNumeric`) cannot read as a finite number: a DataFormatException naming the
     /// line, the column and the cell's text.
     let private notFiniteNumber (line: int) (name: string) (text: string) : 'a =
-        let comma = if decimalComma text then decimalCommaAdvice else ""
+        let comma = if decimalComma text then decimalCommaAdvice text else ""
         fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
@@ -763,21 +775,27 @@ module Csv =
             let mutable example = -1
             let mutable all = true
             let mutable present = 0
+            // Whether some value groups thousands with '.' ("1.234,5", "1.234"): then the advice says so.
+            let mutable thousands = false
             for i in rowsOf do
                 if all && not (isMissingAt i col) then
                     let s = table.Rows.[i].[col]
                     present <- present + 1
                     if decimalComma s && (separatorNotComma || not (wasQuoted i col)) then
                         if example < 0 then example <- i
-                    elif not (wholeNumber s) then all <- false
+                        if s.Contains '.' then thousands <- true
+                    elif wholeNumber s then (if s.Contains '.' then thousands <- true)
+                    else all <- false
             if all && example >= 0 then
                 let i = example
                 let name = table.Header.[col]
                 fail table.Lines.[i] name
-                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
-                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col]) what present
+                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma%s, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point%s (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
+                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col])
+                        (if thousands then " and '.' between thousands" else "") what present
                         (match separator with Some c -> sprintf " (its separator is '%s')" (if c = '\t' then "tab" else string c) | None -> "")
                         what (if what = "target" then "class names" else "text categories")
+                        (if thousands then " and no thousands separator" else "")
                         (if what = "target" then "the labels are class names, set TargetKind to Classification (CLI: --task classification)" else "the column is text, name it in TextColumns"))
         let targetName =
             match targetIndex with
