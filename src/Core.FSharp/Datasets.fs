@@ -429,8 +429,8 @@ module TargetRule =
                 else sprintf "classification (set explicitly; the class names are numbers kept as written, %d classes)" names.Length
             else sprintf "classification: the column holds text (%d classes)" names.Length
 
-/// The data sets embedded in the library (shared/data of the repository; origins in
-/// Data/README.md): commute (the notes' linear-regression example), Iris and digits.
+/// The data sets embedded in the library (the CSV files of Data/, origins in Data/README.md):
+/// commute (the notes' linear-regression example), Iris and digits.
 module Datasets =
 
     let private readResource (name: string) =

@@ -925,5 +925,12 @@ let tests =
                     let text = "x;label\n" + String.Join("", column |> List.mapi (fun i v -> sprintf "%s;%s\n" v (if i % 2 = 0 then "a" else "b")))
                     Expect.equal (Csv.loadText CsvOptions.Default text).Categories.[0] (column |> List.toArray |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))) (sprintf "%A: text" column)
             }
+            test "messages count in the singular for one: a ragged row of 1 field, a model file of 1 byte" {
+                csvError CsvOptions.Default "a,b\n1\n" 2 [ "Line 2 has 1 field but the header has 2 columns" ] |> ignore
+                csvError CsvOptions.Default "a\n1,2\n" 2 [ "Line 2 has 2 fields but the header has 1 column" ] |> ignore
+                match Expect.throwsC (fun () -> ModelContainer.read [| 0uy |] |> ignore) id with
+                | :? ModelFormatException as e -> Expect.stringContains e.Message "The file is 1 byte long" "one byte"
+                | e -> failtestf "expected ModelFormatException, got %O" e
+            }
         ]
     ]

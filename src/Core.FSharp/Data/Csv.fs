@@ -394,7 +394,7 @@ module Csv =
                     if quote = '"' && fields |> Array.exists (fun f -> f.StartsWith "'") then
                         "; if the file quotes fields with ', set the quote character to ' (Quote; CLI: --quote \"'\")"
                     else ""
-                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')%s." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
+                fail line "" (sprintf "Line %d has %s but the header has %s (%s); every row needs one value per column (separator '%s')%s." line (Check.counted fields.Length "field" "fields") (Check.counted header.Length "column" "columns") (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
             rows.[k] <- fields
             lines.[k] <- line
         { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags; HeaderQuoted = headerQuoted }
