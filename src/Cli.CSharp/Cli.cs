@@ -54,7 +54,10 @@ public static class Cli
             --quote "'"                the quote character (default: ", as RFC 4180; never guessed)
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
-            --missing-values "NA,?"    the texts that mean missing besides the empty field (default NA,NaN,?,null)
+            --missing-values "NA,?"    the texts that mean missing besides the empty field, in place of the default
+                                       (pandas' list and ?: NA,N/A,NaN,-NaN,null,None,#N/A,#N/A N/A,#NA,<NA>,1.#IND,
+                                       -1.#IND,1.#QNAN,-1.#QNAN,?; any case)
+            --text-columns A,B         read these columns as text (categories) even where their values are numbers
             --unknown-category error   error or zeros: an unseen text category at prediction
         fnn evaluate --model MODEL --data PATH [--target COLUMN] [data options] [--json]
         fnn predict --model MODEL --data PATH [data options] [--out CSV]   (a linear model: also [--target COLUMN])
@@ -173,6 +176,14 @@ public static class Cli
         ("set targetKind (CLI: --task classification)", "use --task classification"),
         ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
         ("add it to format.MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("name it in TextColumns", "name it in --text-columns"),
+        ("name it in format.TextColumns", "name it in --text-columns"),
+        ("name the column in TextColumns", "name the column in --text-columns"),
+        ("name the column in format.TextColumns", "name the column in --text-columns"),
+        ("missing with MissingMarkers (CLI: --missing-values)", "missing with --missing-values"),
+        ("missing with format.MissingMarkers (CLI: --missing-values)", "missing with --missing-values"),
+        ("set MissingMarkers to a list without it (CLI: --missing-values)", "give --missing-values a list without it"),
+        ("set format.MissingMarkers to a list without it (CLI: --missing-values)", "give --missing-values a list without it"),
         ("set the quote character to ' (Quote; CLI: --quote \"'\")", "use --quote \"'\""),
         ("set the quote character to ' (format.Quote; CLI: --quote \"'\")", "use --quote \"'\""),
         ("load the data with Missing set to Mean, Median or MostFrequent (CLI: --missing) and train again",

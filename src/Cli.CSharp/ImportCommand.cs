@@ -81,8 +81,8 @@ public static class ImportCommand
     /// as for the other commands.</summary>
     public static int Predict(string modelPath, string dataPath, string[]? features, CsvFormat? format, string? outPath, TextWriter w)
     {
-        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null))
-            throw new UsageException("--missing and --missing-values go with pipeline models; an ONNX network reads numbers only (fill or drop the missing values first)");
+        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null || format.TextColumns is not null))
+            throw new UsageException("--missing, --missing-values and --text-columns go with pipeline models; an ONNX network reads numbers only (fill or drop the missing values first)");
         // The data file is checked as the other commands check it (a folder is "a directory, not a file").
         Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
         var imported = OnnxModel.Import(modelPath);
@@ -93,8 +93,8 @@ public static class ImportCommand
     /// with <paramref name="softmax"/>, the softmax probabilities and the class index.</summary>
     public static int Predict(Network network, bool softmax, string outputName, string dataPath, string[]? features, CsvFormat? format, string? outPath, TextWriter w)
     {
-        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null))
-            throw new UsageException("--missing and --missing-values go with pipeline models; a network reads numbers only (fill or drop the missing values first)");
+        if (format is not null && (format.Missing != MissingValues.Error || format.MissingMarkers is not null || format.TextColumns is not null))
+            throw new UsageException("--missing, --missing-values and --text-columns go with pipeline models; a network reads numbers only (fill or drop the missing values first)");
         Functional.NN.ModelFile.checkReadablePath("path", "data file", dataPath);
         var hasHeader = format?.HasHeader ?? true;
         var table = Functional.NN.Csv.readFileWith(Opt(format?.Separator), Opt(format?.Quote), hasHeader, dataPath);

@@ -116,8 +116,8 @@ public sealed class Options
     public string[]? List(string name) =>
         Get(name) is string v ? v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
 
-    /// <summary>The CSV options --separator, --quote, --no-header, --missing and --missing-values, as a format
-    /// (null when none is given, so that the library detects and defaults everything).</summary>
+    /// <summary>The CSV options --separator, --quote, --no-header, --missing, --missing-values and --text-columns, as
+    /// a format (null when none is given, so that the library detects and defaults everything).</summary>
     public CsvFormat? DataFormat()
     {
         var separator = Get("separator");
@@ -125,7 +125,8 @@ public sealed class Options
         var noHeader = Flag("no-header");
         var missing = Get("missing");
         var markers = Get("missing-values");
-        if (separator is null && quoteText is null && !noHeader && missing is null && markers is null) return null;
+        var text = Get("text-columns");
+        if (separator is null && quoteText is null && !noHeader && missing is null && markers is null && text is null) return null;
         char? quote = quoteText switch
         {
             null => null,
@@ -160,6 +161,7 @@ public sealed class Options
             HasHeader = !noHeader,
             Missing = policy,
             MissingMarkers = markers?.Split(',', StringSplitOptions.TrimEntries),
+            TextColumns = text?.Split(',', StringSplitOptions.TrimEntries),
         };
     }
 
@@ -172,7 +174,7 @@ public sealed class Options
         if (name is not null && !Dataset.EmbeddedNames.Contains(name.Trim().ToLowerInvariant()))
             throw new UsageException($"--dataset: there is no embedded data set called '{name}'; the embedded data sets are {string.Join(", ", Dataset.EmbeddedNames)} (or give --data PATH)");
         if (target is not null) throw new UsageException("--target goes with --data; an embedded data set has its own target");
-        if (format is not null) throw new UsageException("--separator, --quote, --no-header, --missing and --missing-values go with --data");
+        if (format is not null) throw new UsageException("--separator, --quote, --no-header, --missing, --missing-values and --text-columns go with --data");
     }
 
     /// <summary>--unknown-category error|zeros, or null when not given.</summary>

@@ -193,7 +193,9 @@ module Dataset =
     /// such column) or two or more (ambiguous: 'ab' with 'Ab' and 'aB'; never a guess).
     let columnLookup (columns: string[]) : string -> Result<int, string[]> =
         Check.notNull "columns" columns
-        let nfc (s: string) = if isNull s || s.IsNormalized(Text.NormalizationForm.FormC) then s else s.Normalize(Text.NormalizationForm.FormC)
+        // A name with a lone surrogate (which normalisation refuses) is compared as written.
+        let nfc (s: string) =
+            if isNull s || Check.loneSurrogate s >= 0 || s.IsNormalized(Text.NormalizationForm.FormC) then s else s.Normalize(Text.NormalizationForm.FormC)
         let exact = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
         // -1 for a spelling that two or more columns share after NFC, or ignoring case, such as 'A' and 'a'.
         let normal = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
@@ -264,13 +266,15 @@ module Dataset =
                     Check.fail "featureNames" (sprintf "featureNames holds %s but features has %s; give one name per column." (Check.counted featureNames.Length "name" "names") (Check.counted d "column" "columns"))
                 featureNames |> Array.iteri (fun j name ->
                     if isNull name then Check.fail "featureNames" (sprintf "featureNames[%d] is null; every column needs a name." j)
-                    if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty; every column needs a name." j))
+                    if String.IsNullOrWhiteSpace name then Check.fail "featureNames" (sprintf "featureNames[%d] is empty; every column needs a name." j)
+                    Check.unicodeText "featureNames" (sprintf "featureNames[%d]" j) name)
                 match featureNames |> Array.countBy id |> Array.tryFind (fun (_, c) -> c > 1) with
                 | Some (name, _) -> Check.fail "featureNames" (sprintf "The feature name '%s' appears more than once." name)
                 | None -> Array.copy featureNames
         n, names, Matrix<float>.Build.DenseOfArray(Array2D.copy features)
 
     let private build targetName (names: string[]) x target =
+        Check.unicodeText "targetName" "targetName" targetName
         if not (String.IsNullOrEmpty targetName) && Array.contains targetName names then
             Check.fail "targetName" (sprintf "The target's name '%s' is also a feature name; the target and the features need distinct names." targetName)
         if String.IsNullOrEmpty targetName && Array.contains "target" names then
@@ -293,6 +297,7 @@ module Dataset =
         checkLength "labels" n labels.Length
         let texts = labels |> Array.mapi (fun i s ->
             if String.IsNullOrWhiteSpace s then Check.fail "labels" (sprintf "labels[%d] is empty; every row needs a class name." i)
+            Check.unicodeText "labels" (sprintf "labels[%d]" i) s
             let t = s.Trim()
             if t.IsNormalized(Text.NormalizationForm.FormC) then t else t.Normalize(Text.NormalizationForm.FormC))
         let isNumber (s: string) = match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Double.IsFinite v | _ -> false
@@ -424,8 +429,8 @@ module TargetRule =
                 else sprintf "classification (set explicitly; the class names are numbers kept as written, %d classes)" names.Length
             else sprintf "classification: the column holds text (%d classes)" names.Length
 
-/// The data sets embedded in the library (shared/data of the repository; origins in
-/// Data/README.md): commute (the notes' linear-regression example), Iris and digits.
+/// The data sets embedded in the library (the CSV files of Data/, origins in Data/README.md):
+/// commute (the notes' linear-regression example), Iris and digits.
 module Datasets =
 
     let private readResource (name: string) =

@@ -41,6 +41,29 @@ module Check =
     let fail (name: string) (message: string) : 'a =
         raise (ArgumentException(message, name))
 
+    /// The index of a text's first lone surrogate (a UTF-16 half without its other half, which no
+    /// Unicode function reads: normalisation raises on it), or -1 (also for null).
+    let loneSurrogate (s: string) : int =
+        let mutable found = -1
+        let mutable i = 0
+        let n = if isNull s then 0 else s.Length
+        while found < 0 && i < n do
+            let c = s.[i]
+            if Char.IsHighSurrogate c && i + 1 < n && Char.IsLowSurrogate s.[i + 1] then i <- i + 2
+            elif Char.IsSurrogate c then found <- i
+            else i <- i + 1
+        found
+
+    /// What a message says of a lone surrogate after naming it, and the advice.
+    let loneSurrogateAdvice =
+        "half of a UTF-16 pair without its other half, which is not Unicode text (a string cut between the two halves of a character, or badly converted); give the whole character or leave it out"
+
+    /// Raises (ParamName `name`) when a text holds a lone surrogate: `what` names the text
+    /// ("labels[4]"), and the message the surrogate and its index.
+    let unicodeText (name: string) (what: string) (s: string) =
+        let k = loneSurrogate s
+        if k >= 0 then fail name (sprintf "%s holds a lone surrogate, U+%04X at character %d: %s." what (int s.[k]) k loneSurrogateAdvice)
+
     /// Raises when a rows x cols array holds NaN or an infinity, naming the row and column.
     let finite2D (name: string) (rows: int) (cols: int) (get: int -> int -> float) =
         for i in 0 .. rows - 1 do

@@ -204,7 +204,7 @@ module ModelContainer =
         if isNull bytes then bad "There are no bytes to read."
         let headerBytes = magic.Length + 2
         if bytes.Length < headerBytes + 4 + 4 + 4 then
-            bad (sprintf "The file is %d bytes long, too short to be a Functional.NN model file." bytes.Length)
+            bad (sprintf "The file is %s long, too short to be a Functional.NN model file." (Check.counted bytes.Length "byte" "bytes"))
         if not (ReadOnlySpan(bytes, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
             if looksLikeOnnx bytes then bad onnxMessage
             bad "The file does not start with FNNMODEL: it is not a Functional.NN model file."

@@ -19,7 +19,7 @@ public enum TargetKind
     Classification,
 }
 
-/// <summary>What happens to missing values (an empty field, NA, NaN, ?, null; or NaN in memory).</summary>
+/// <summary>What happens to missing values (an empty field, a marker such as NA, N/A, NaN, null, None or ?; or NaN in memory).</summary>
 public enum MissingValues
 {
     /// <summary>A missing value is an error naming its line (or row) and column (the default).</summary>
@@ -58,7 +58,9 @@ public sealed record CsvFormat
     /// <summary>False when the first line is data: the columns are then named column1 .. columnN (default true).</summary>
     public bool HasHeader { get; init; } = true;
 
-    /// <summary>Texts that mean a missing value besides the empty field, compared ignoring case (null: NA, NaN, ?, null).</summary>
+    /// <summary>Texts that mean a missing value besides the empty field, compared ignoring case (null: pandas'
+    /// default NA spellings and ?: NA, N/A, NaN, -NaN, null, None, #N/A, #N/A N/A, #NA, &lt;NA&gt;, 1.#IND, -1.#IND, 1.#QNAN,
+    /// -1.#QNAN, ?). A list replaces the default one.</summary>
     public string[]? MissingMarkers { get; init; }
 
     /// <summary>What to do with missing values (default: an error that names this option).</summary>
@@ -499,7 +501,7 @@ public sealed class Dataset
     /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of
     /// <see cref="SaveCsv"/>): fields separated by ',', lines ending in \n, a field put in double quotes (its quotes
     /// doubled) when it holds a separator (',', ';' or tab), a quote, a line break, surrounding spaces, starts with
-    /// a single quote, or is a missing-value marker (NA, NaN, ?, null), so that a text such as "NA" reads back as
+    /// a single quote, or is a default missing-value marker (NA, N/A, NaN, null, None, ?, ...), so that a text such as "NA" reads back as
     /// that text, not as a missing value. <see cref="ParseCsv"/> and <see cref="LoadCsv"/> (with the default
     /// markers) read it back to the same fields; an empty field reads as a missing value. A row of one empty field is
     /// written <c>""</c> (a bare one would be a blank line, which the reader skips), so it reads back as a row.</summary>
@@ -561,8 +563,8 @@ public sealed class Dataset
     }
 
     /// <summary>Reads the named numeric columns of a CSV file (in that order), for prediction: the file need
-    /// not have a target column. Every cell must be a finite number: an empty cell or a missing-value marker (NA, NaN, ?,
-    /// null, as the reader takes them) is an error saying the value is missing, other text one saying it is not a finite
+    /// not have a target column. Every cell must be a finite number: an empty cell or a default missing-value marker (NA,
+    /// N/A, NaN, null, None, ?, ..., as the reader takes them) is an error saying the value is missing, other text one saying it is not a finite
     /// number; errors name the line, the column and the text.</summary>
     /// <param name="path">The file.</param>
     /// <param name="features">The columns to read, e.g. a model's <see cref="Pipeline.FeatureNames"/>.</param>
@@ -614,6 +616,8 @@ public sealed class Dataset
                 ("name it in TextColumns", "name it in format." + nameof(CsvFormat.TextColumns)),
                 ("name the column in TextColumns", "name the column in format." + nameof(CsvFormat.TextColumns)),
                 ("add it to MissingMarkers (CLI", "add it to format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
+                ("missing with MissingMarkers (CLI", "missing with format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
+                ("set MissingMarkers to a list without it (CLI", "set format." + nameof(CsvFormat.MissingMarkers) + " to a list without it (CLI"),
                 ("with HasHeader = false", "with format." + nameof(CsvFormat.HasHeader) + " = false"),
                 ("(Quote; CLI", "(format." + nameof(CsvFormat.Quote) + "; CLI"),
                 ("leave it out with Features, CLI", "leave it out with features, CLI"),

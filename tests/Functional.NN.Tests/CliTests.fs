@@ -266,7 +266,7 @@ let tests =
             for args in [ [ "--separator"; ";" ]; [ "--no-header" ]; [ "--missing"; "mean" ]; [ "--missing-values"; "NA" ] ] do
                 for cmd in [ [ "linear" ]; [ "train" ]; [ "explain"; "--model"; "none.fnn" ] ] do
                     expectError Repo.root (cmd @ [ "--dataset"; "commute" ] @ args) 2
-                        [ "--separator, --quote, --no-header, --missing and --missing-values go with --data" ] |> ignore
+                        [ "--separator, --quote, --no-header, --missing, --missing-values and --text-columns go with --data" ] |> ignore
             for cmd in [ "linear"; "train" ] do
                 expectError Repo.root [ cmd; "--dataset"; "commute"; "--target"; "y" ] 2
                     [ "--target goes with --data; an embedded data set has its own target" ] |> ignore
@@ -1766,5 +1766,29 @@ let tests =
             withModels <| fun dir ->
                 // mlp.onnx takes 2 inputs: p twice gives the header p,p,output_0, which no CSV reader of the library reads back.
                 expectError dir [ "predict"; "--model"; "mlp.onnx"; "--data"; "semi.csv"; "--separator"; ";"; "--features"; "p,p" ] 1 [ "two columns named 'p'"; "--features" ] |> ignore
+        }
+        test "train refuses a Latin-1 file and a numeric column with an unknown missing spelling, naming the line and the way out" {
+            // The review at 8df006c: the Latin-1 file trained with the classes 'blue' and 'r\uFFFDd' (réd and rèd merged), and
+            // randhie's disea with 10 % N/A became 'disea (13 categories)'. Latin-1: é = E9 (ISO 8859-1).
+            let dir = tempDir ()
+            try
+                let rows = [ for i in 0 .. 39 -> sprintf "%d,%s" i [| "réd"; "rèd"; "blue" |].[i % 3] ]
+                File.WriteAllBytes(Path.Combine(dir, "latin.csv"), Text.Encoding.Latin1.GetBytes("x,label\n" + String.Join("\n", rows) + "\n"))
+                // Line 2 is "0,r\xE9d": the E9 at offset 8 + 3 = 11.
+                expectError dir [ "train"; "--data"; "latin.csv"; "--epochs"; "2" ] 1
+                    [ "fnn: the data cannot be read: Line 2: the byte E9 (offset 11 in the file, after '0,r' on the line) is not UTF-8 text"; "save it as UTF-8" ] |> ignore
+                let lines = File.ReadAllLines(Repo.path [ "tests"; "data"; "randhie.csv" ]) |> Array.truncate 2001
+                let disea = Array.IndexOf(lines.[0].Split ',', "disea")
+                let spell (marker: string) =
+                    String.Join("\n", lines |> Array.mapi (fun i l ->
+                        if i > 0 && i % 10 = 0 then String.Join(",", l.Split ',' |> Array.mapi (fun j f -> if j = disea then marker else f)) else l)) + "\n"
+                File.WriteAllText(Path.Combine(dir, "na.csv"), spell "N/A")
+                let code, out, err, _ = run dir [ "train"; "--data"; "na.csv"; "--target"; "mdvis"; "--missing"; "mean"; "--epochs"; "1" ]
+                Expect.equal code 0 err
+                Expect.isFalse (out.Contains "disea (") (sprintf "disea is no text column: %s" out)
+                File.WriteAllText(Path.Combine(dir, "dots.csv"), spell "n.a.")
+                expectError dir [ "train"; "--data"; "dots.csv"; "--target"; "mdvis"; "--missing"; "mean"; "--epochs"; "1" ] 1
+                    [ "Line 11, column 'disea': 'n.a.' is not a number, though 1800 of the column's 2000 values are"; "declare it missing with --missing-values" ] |> ignore
+            finally Directory.Delete(dir, true)
         }
     ]

@@ -196,7 +196,13 @@ let tests =
             Expect.stringContains feature "add it to format.MissingMarkers (CLI: --missing-values)" feature
             let target = messageOf (parse ("x,y\n" + numbers + "1,abc\n") plain)
             Expect.stringContains target "or set targetKind (CLI: --task classification)" target
-            for m in [ missingColumn; repeated; unnamed; ragged; apostrophes; feature; target ] do
+            // A few cells of one spelling without a digit among numbers, and a marker in a text column
+            // (the reader's advice since pandas' spellings became the default markers).
+            let spelled = messageOf (parse ("x,y\n" + numbers + "n.a.,1\nn.a.,2\n") plain)
+            Expect.stringContains spelled "missing with format.MissingMarkers (CLI: --missing-values)" spelled
+            let marker = messageOf (parse "c,y\nred,1\nNone,2\nblue,1\n" plain)
+            Expect.stringContains marker "set format.MissingMarkers to a list without it (CLI: --missing-values)" marker
+            for m in [ missingColumn; repeated; unnamed; ragged; apostrophes; feature; target; spelled; marker ] do
                 for option in [ "TextColumns"; "HasHeader"; "Quote"; "MissingMarkers"; "Features"; "TargetKind" ] do
                     Expect.isFalse (bare option m) (sprintf "%s: no bare F# name in: %s" option m)
             // fnn says the command line's options for the same messages, which it reads through the C# facade.
@@ -205,12 +211,34 @@ let tests =
                 File.WriteAllText(Path.Combine(dir, "bad.csv"), "x,y\n" + numbers + "abc,1\n")
                 File.WriteAllText(Path.Combine(dir, "head.csv"), "1,1,2\n3,4,5\n")
                 File.WriteAllText(Path.Combine(dir, "index.csv"), ",1,2\n3,4,5\n")
+                File.WriteAllText(Path.Combine(dir, "spelled.csv"), "x,y\n" + numbers + "n.a.,1\nn.a.,2\n")
+                File.WriteAllText(Path.Combine(dir, "marker.csv"), "c,y\nred,1\nNone,2\nblue,1\n")
                 for file, advice in [ "bad.csv", [ "add it to --missing-values" ]; "head.csv", [ "read it with --no-header" ]
+                                      "spelled.csv", [ "missing with --missing-values"; "name it in --text-columns" ]; "marker.csv", [ "give --missing-values a list without it" ]
                                       "index.csv", [ "leave it out with --features"; "read the file with --no-header" ] ] do
                     let code, _, err = Repo.runFnn dir [ "train"; "--data"; file; "--epochs"; "1" ] (TimeSpan.FromSeconds 60.0)
                     Expect.equal code 1 err
                     for a in advice do Expect.stringContains err a err
                     for option in [ "format."; "HasHeader"; "MissingMarkers"; "Features," ] do Expect.isFalse (err.Contains option) err
+            finally Directory.Delete(dir, true)
+        }
+
+        test "fnn --text-columns reads a column of numbers as text categories, as CsvFormat.TextColumns does" {
+            // A code column (3 distinct numbers) and a measurement: read as given, the code is one
+            // numeric feature; named in --text-columns, 3 categories (one-hot). Expected from the file.
+            let dir = tempDir ()
+            try
+                let rows = [ for i in 0 .. 59 -> sprintf "%d,%g,%s" (100 + i % 3) (float i / 10.0) (if i % 2 = 0 then "a" else "b") ]
+                File.WriteAllText(Path.Combine(dir, "codes.csv"), "code,x,y\n" + String.Join("\n", rows) + "\n")
+                let code, out, err = Repo.runFnn dir [ "train"; "--data"; "codes.csv"; "--epochs"; "1"; "--text-columns"; "code" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 0 err
+                Expect.stringContains out "code (3 categories)" out
+                let code, out, err = Repo.runFnn dir [ "train"; "--data"; "codes.csv"; "--epochs"; "1" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 0 err
+                Expect.isFalse (out.Contains "code (3 categories)") out
+                let code, _, err = Repo.runFnn dir [ "train"; "--dataset"; "iris"; "--epochs"; "1"; "--text-columns"; "code" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 2 err
+                Expect.stringContains err "--text-columns go with --data" err
             finally Directory.Delete(dir, true)
         }
     ]

@@ -669,7 +669,9 @@ let tests =
                 let d = Csv.loadText (CsvOptions.Default.WithSeparator ',') "amount,label\n\"1,234\",a\n\"2,500\",b\n"
                 Expect.equal d.Categories.[0] [| "1,234"; "2,500" |] "also with the separator given"
                 // Code lists with two commas, texts among the numbers, a leading comma: not of the decimal form.
-                for column in [ [ "1,2,3"; "4,5,6" ]; [ "0,5"; "abc" ]; [ ",5"; "1,5" ]; [ "1.234,5"; "2,5" ] ] do
+                // ("1.234,5" with '.' between thousands is of the form since the review at 8df006c: see "European numbers with
+                // thousands separators" below; "1.23,5", whose group has 2 digits, is not.)
+                for column in [ [ "1,2,3"; "4,5,6" ]; [ "0,5"; "abc" ]; [ ",5"; "1,5" ]; [ "1.23,5"; "2,5" ] ] do
                     let text = "x;label\n" + String.Join("", column |> List.mapi (fun i v -> sprintf "%s;%s\n" v (if i % 2 = 0 then "a" else "b")))
                     Expect.equal (Csv.loadText CsvOptions.Default text).Categories.[0] (column |> List.toArray |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))) (sprintf "%A: text" column)
                 // Whole numbers alone are numbers, as before.
@@ -799,6 +801,136 @@ let tests =
                 Expect.isTrue (fit.ValidationLosses |> Array.forall Double.IsFinite) "finite"
                 Expect.equal fit.Pipeline.Preprocessor.Categories.[1] [| "a"; "b" |] "the model knows the training rows' categories"
                 Expect.equal fit.Pipeline.Preprocessor.UnknownCategory UnknownCategory.Error "and keeps its own unknown-category rule"
+            }
+        ]
+        testList "reading found in the review at 8df006c" [
+            test "a Latin-1 or Windows-1252 file is a DataFormatException naming the line and the byte, never U+FFFD merging texts" {
+                // The review's file: city Köln/Käln/Berlin, label réd/rèd/blue, in Latin-1 (ISO 8859-1: ö = F6, ä = E4,
+                // é = E9, è = E8, one byte each; none of them can start a UTF-8 sequence followed by an ASCII letter).
+                // Read as UTF-8 with replacement, réd and rèd were both 'r\uFFFDd': one class of two.
+                let rows = [ for i in 0 .. 39 -> sprintf "%s,%g,%s" [| "Köln"; "Käln"; "Berlin" |].[i % 3] (0.5 * float i) [| "réd"; "rèd"; "blue" |].[i % 3] ]
+                let latin1 = Encoding.Latin1.GetBytes("city,x,label\n" + String.Join("\n", rows) + "\n")
+                // Line 2 starts at byte 13 ("city,x,label\n" is 13 bytes); 'K' is byte 13, 'ö' (F6) byte 14.
+                let expected (e: exn) (line: int) =
+                    for f in [ "Line 2: the byte F6 (offset 14 in the file, after 'K' on the line) is not UTF-8 text"; "Latin-1 or Windows-1252"; "save it as UTF-8" ] do
+                        Expect.stringContains e.Message f "the message"
+                    Expect.equal line 2 "the line"
+                let path = tempFile latin1
+                try
+                    match Expect.throwsC (fun () -> Csv.load CsvOptions.Default path |> ignore) id with
+                    | :? DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "expected DataFormatException, got %O" e
+                    match Expect.throwsC (fun () -> Csv.decode latin1 |> ignore) id with
+                    | :? DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "Csv.decode: expected DataFormatException, got %O" e
+                    // The C# facade's LoadCsv reads with the same reader; its DataFormatException has the same message.
+                    match Expect.throwsC (fun () -> FunctionalNN.Dataset.LoadCsv(path) |> ignore) id with
+                    | :? FunctionalNN.DataFormatException as e -> expected e e.Line
+                    | e -> failtestf "LoadCsv: expected FunctionalNN.DataFormatException, got %O" e
+                finally File.Delete path
+                // A bad byte on a later line, after CRLF, LF and CR line ends: lines 1 to 4 take bytes 0-4 ("a,y\r\n"), 5-8, 9-12
+                // and 13-16, so 'é' as E9 starts line 5 at offset 17.
+                let later = Array.concat [ "a,y\r\n1,x\n2,y\r3,x\n"B; [| 0xE9uy |]; ",y\n"B ]
+                match Expect.throwsC (fun () -> Csv.decode later |> ignore) id with
+                | :? DataFormatException as e ->
+                    Expect.equal e.Line 5 "CRLF, LF and CR each end a line"
+                    Expect.stringContains e.Message "the byte E9 (offset 17 in the file, at the start of the line)" "the byte"
+                | e -> failtestf "expected DataFormatException, got %O" e
+                // The same text in UTF-8 (with and without a mark) and in UTF-16 with its mark reads as before: 3 classes.
+                let text = "city,x,label\n" + String.Join("\n", rows) + "\n"
+                for bytes, what in [ Encoding.UTF8.GetBytes text, "UTF-8"; Array.append [| 0xEFuy; 0xBBuy; 0xBFuy |] (Encoding.UTF8.GetBytes text), "UTF-8 with a mark"
+                                     Array.append [| 0xFFuy; 0xFEuy |] (Encoding.Unicode.GetBytes text), "UTF-16 LE with a mark" ] do
+                    let d = Csv.loadText CsvOptions.Default (Csv.decode bytes)
+                    // Ordinal order: è (U+00E8) before é (U+00E9), ä (U+00E4) before ö (U+00F6).
+                    Expect.equal d.ClassNames [| "blue"; "rèd"; "réd" |] (what + ": three classes, as written")
+                    Expect.equal (Dataset.categoriesOf d 0) [| "Berlin"; "Käln"; "Köln" |] (what + ": three cities")
+            }
+            test "pandas' default NA spellings are missing, and a numeric column with another spelling is an error, not a one-hot" {
+                // pandas.read_csv's default na_values (its documentation, pandas 2.x): "", "#N/A", "#N/A N/A", "#NA", "-1.#IND",
+                // "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null".
+                for spelling in [ "#N/A"; "#N/A N/A"; "#NA"; "-1.#IND"; "-1.#QNAN"; "-NaN"; "-nan"; "1.#IND"; "1.#QNAN"; "<NA>"; "N/A"; "NA"; "NULL"; "NaN"; "None"; "n/a"; "nan"; "null"; "?" ] do
+                    let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) (sprintf "a,b,y\n1,2,3\n%s,4,5\n6,8,9\n" spelling)
+                    Expect.equal (Dataset.categoriesOf d 0) [||] (spelling + ": the column stays numeric")
+                    Expect.isTrue (Double.IsNaN d.Features.[1, 0]) (spelling + ": missing")
+                    Expect.equal (d.Features.[0, 0], d.Features.[2, 0]) (1.0, 6.0) (spelling + ": the numbers")
+                // The review's case: randhie's first 2,000 rows with 200 of disea's cells N/A (every 10th row), read with Missing
+                // Mean: disea is numeric with 200 missing cells, no longer "disea (13 categories)".
+                let lines = File.ReadAllLines(Repo.path [ "tests"; "data"; "randhie.csv" ]) |> Array.truncate 2001
+                let disea = Array.IndexOf(lines.[0].Split ',', "disea")
+                let spell (marker: string) =
+                    String.Join("\n", lines |> Array.mapi (fun i l ->
+                        if i > 0 && i % 10 = 0 then String.Join(",", l.Split ',' |> Array.mapi (fun j f -> if j = disea then marker else f)) else l)) + "\n"
+                let options = (CsvOptions.Default.WithTarget "mdvis").WithMissing MissingPolicy.Mean
+                let d = Csv.loadText options (spell "N/A")
+                let j = Array.IndexOf(d.FeatureNames, "disea")
+                Expect.equal (Dataset.categoriesOf d j) [||] "disea is numeric"
+                Expect.equal (Seq.init d.SampleCount (fun i -> d.Features.[i, j]) |> Seq.filter Double.IsNaN |> Seq.length) 200 "200 missing cells"
+                // The same with "n.a.", which no default marker spells: 1,800 numbers and one spelling without a digit (10 %, more
+                // than the 1 in 20 of a numeric-looking column) is an error naming it and the option, the first at line 11.
+                csvError options (spell "n.a.") 11
+                    [ "column 'disea': 'n.a.' is not a number, though 1800 of the column's 2000 values are, and the others are 'n.a.' (200 cells) only"
+                      "declare it missing with MissingMarkers (CLI: --missing-values)"; "name it in TextColumns" ] |> ignore
+                let declared = Csv.loadText (options.WithMissingMarkers [| "n.a." |]) (spell "n.a.")
+                Expect.equal (Dataset.categoriesOf declared j) [||] "declared missing: numeric"
+                Expect.equal (Dataset.categoriesOf (Csv.loadText (options.WithTextColumns [| "disea" |]) (spell "n.a.")) j |> Array.contains "n.a.") true "named text: text"
+                // Spellings with a digit ("5+") or more than 3 spellings are categories as before: text, no error.
+                let mixed (values: string list) = "x,y\n" + String.Join("", values |> List.mapi (fun i v -> sprintf "%s,%d\n" v (i % 2)))
+                Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "5+"; "1"; "2"; "5+" ])) 0) [| "1"; "2"; "3"; "5+" |] "5+ has a digit"
+                Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "4"; "5"; "6"; "a"; "b"; "c"; "d" ])) 0).Length 10 "4 spellings"
+                // A text column whose category is spelled like a new marker: the error says how to keep it, and a list without it does.
+                csvError CsvOptions.Default "veneer,y\nBrkFace,1\nNone,2\nStone,3\n" 3
+                    [ "the value is missing ('None')"; "if 'None' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values)" ] |> ignore
+                let kept = Csv.loadText (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "veneer,y\nBrkFace,1\nNone,2\nStone,3\n"
+                Expect.equal (Dataset.categoriesOf kept 0) [| "BrkFace"; "None"; "Stone" |] "None is a category"
+                // The writer quotes the new markers as it quotes NA, so that a category None reads back as text.
+                Expect.equal (Csv.loadText CsvOptions.Default (Csv.ofDataset kept)).Categories.[0] [| "BrkFace"; "None"; "Stone" |] "written and read back"
+            }
+            test "a lone surrogate is an error naming the parameter and the place, not .NET's 'invalid Unicode code points' of 'source'" {
+                // U+D800 alone is half of a UTF-16 pair; String.Normalize raises ArgumentException (ParamName "source") on it.
+                let lone = string (char 0xD800)
+                let x = Array2D.init 6 2 (fun i j -> float (i + j))
+                expectArgument "labels" [ "labels[4] holds a lone surrogate, U+D800 at character 1" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| "a"; "b"; "a"; "b"; "c" + lone; "a" |]) |> ignore) |> ignore
+                expectArgument "featureNames" [ "featureNames[0] holds a lone surrogate, U+D800 at character 1" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| "a"; "b"; "a"; "b"; "a"; "b" |], [| "f" + lone; "g" |]) |> ignore) |> ignore
+                expectArgument "targetName" [ "targetName holds a lone surrogate" ]
+                    (fun () -> FunctionalNN.Dataset.FromArrays(x, [| 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 |], null, "y" + lone) |> ignore) |> ignore
+                expectArgument "classNames" [ "classNames[1] holds a lone surrogate" ]
+                    (fun () -> FunctionalNN.Dataset.ParseCsv("a,y\n1,x\n2,y\n", classNames = [| "x"; "y" + lone |]) |> ignore) |> ignore
+                // CSV text: a DataFormatException naming the line and the field, in a cell, a label and a header name.
+                for text, line, field in [ "a,y\nx,1\n" + lone + ",2\nx,3\n", 3, 1; "a,y\n1,x\n2,\"" + string (char 0xDC00) + "\"\n", 3, 2; "a" + lone + ",y\n1,x\n", 1, 1 ] do
+                    match Expect.throwsC (fun () -> FunctionalNN.Dataset.ParseCsv(text) |> ignore) id with
+                    | :? FunctionalNN.DataFormatException as e ->
+                        Expect.equal e.Line line "the line"
+                        Expect.stringContains e.Message (sprintf "Line %d, field %d holds a lone surrogate" line field) "the message"
+                    | e -> failtestf "expected DataFormatException, got %O" e
+                // A name given for a column is looked up as written: no such column.
+                match Expect.throwsC (fun () -> FunctionalNN.Dataset.ParseCsv("a,y\n1,x\n", target = "y" + lone) |> ignore) id with
+                | :? FunctionalNN.DataFormatException as e -> Expect.stringContains e.Message "There is no target column" "not found"
+                | e -> failtestf "expected DataFormatException, got %O" e
+                // A surrogate pair (U+1F600) is a character: read as written.
+                let d = Csv.loadText CsvOptions.Default "a,y\n\U0001F600,1\nb,2\n"
+                Expect.equal (Dataset.categoriesOf d 0) [| "b"; "\U0001F600" |] "the pair is one category"
+            }
+            test "European numbers with thousands separators (1.234,5) are the decimal-comma error, not text categories" {
+                // A ';' file as a German spreadsheet saves it: '.' between thousands, ',' before the decimals.
+                csvError CsvOptions.Default "x;label\n1.234,5;a\n2,5;b\n12.345.678,25;a\n7;b\n1.000;a\n" 2
+                    [ "column 'x': '1.234,5' is a number written with a decimal comma and '.' between thousands, as are the column's other values (5 in all; whole numbers aside)"
+                      "Save the file with a decimal point and no thousands separator" ] |> ignore
+                // A regression target so written: the not-a-finite-number error gives the same advice.
+                csvError (CsvOptions.Default.WithTargetKind TargetKind.Regression) "x;y\n1;1.234,5\n2;2\n" 2
+                    [ "'1.234,5' is not a finite number (it is written with a decimal comma and '.' between thousands" ] |> ignore
+                // Groups of other than 3 digits are no thousands: text, as before.
+                for column in [ [ "1.23,5"; "2,5" ]; [ "1234.567,5"; "2,5" ]; [ "1.2345,5"; "2,5" ] ] do
+                    let text = "x;label\n" + String.Join("", column |> List.mapi (fun i v -> sprintf "%s;%s\n" v (if i % 2 = 0 then "a" else "b")))
+                    Expect.equal (Csv.loadText CsvOptions.Default text).Categories.[0] (column |> List.toArray |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))) (sprintf "%A: text" column)
+            }
+            test "messages count in the singular for one: a ragged row of 1 field, a model file of 1 byte" {
+                csvError CsvOptions.Default "a,b\n1\n" 2 [ "Line 2 has 1 field but the header has 2 columns" ] |> ignore
+                csvError CsvOptions.Default "a\n1,2\n" 2 [ "Line 2 has 2 fields but the header has 1 column" ] |> ignore
+                match Expect.throwsC (fun () -> ModelContainer.read [| 0uy |] |> ignore) id with
+                | :? ModelFormatException as e -> Expect.stringContains e.Message "The file is 1 byte long" "one byte"
+                | e -> failtestf "expected ModelFormatException, got %O" e
             }
         ]
     ]

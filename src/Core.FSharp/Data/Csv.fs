@@ -60,8 +60,10 @@ type CsvOptions =
       /// False when the first line is data: the columns are then named column1 .. columnN.
       HasHeader: bool
       /// The texts that mean a missing value besides the empty field (compared ignoring case
-      /// and surrounding spaces). Default: NA, NaN, ?, null. A quoted marker is text, unless the
-      /// file quotes every field (Python's csv.QUOTE_ALL): then it is missing too.
+      /// and surrounding spaces). Default: pandas' default NA spellings and ?: NA, N/A, NaN, -NaN,
+      /// null, None, #N/A, #N/A N/A, #NA, <NA>, 1.#IND, -1.#IND, 1.#QNAN, -1.#QNAN, ? (`CsvOptions.Default`).
+      /// A quoted marker is text, unless the file quotes every field (Python's csv.QUOTE_ALL): then
+      /// it is missing too.
       MissingMarkers: string[]
       /// What to do with missing values: an error (default), drop the rows, or keep them as
       /// NaN for the pipeline to impute (a missing target always drops its row then). The data
@@ -71,10 +73,15 @@ type CsvOptions =
       /// columns); each must name a column of the file.
       TextColumns: string[] }
     /// The last column is the target, Auto kind, every other column a feature, the separator
-    /// detected, the quote '"', a header row, missing values an error.
+    /// detected, the quote '"', a header row, missing values an error; the missing-value markers
+    /// pandas' read_csv takes by default (its list, "NULL" and "null" or "N/A" and "n/a" one marker
+    /// here since markers ignore case), and "?" (as the UCI repository's files write it).
     static member Default =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
-          Separator = None; Quote = None; HasHeader = true; MissingMarkers = [| "NA"; "NaN"; "?"; "null" |]
+          Separator = None; Quote = None; HasHeader = true
+          MissingMarkers =
+            [| "NA"; "N/A"; "NaN"; "-NaN"; "null"; "None"; "#N/A"; "#N/A N/A"; "#NA"; "<NA>"
+               "1.#IND"; "-1.#IND"; "1.#QNAN"; "-1.#QNAN"; "?" |]
           Missing = MissingPolicy.Error; TextColumns = [||] }
     /// A copy with the target column's name (ArgumentException, ParamName "Target", for null or blank).
     member this.WithTarget(name: string) =
@@ -89,6 +96,7 @@ type CsvOptions =
         let names = CsvOptions.CheckNames "ClassNames" names
         let seen = HashSet<string>(StringComparer.Ordinal)
         names |> Array.iteri (fun i n ->
+            Check.unicodeText "ClassNames" (sprintf "ClassNames[%d]" i) n
             let key = if n.IsNormalized(NormalizationForm.FormC) then n else n.Normalize(NormalizationForm.FormC)
             if not (seen.Add key) then Check.fail "ClassNames" (sprintf "ClassNames[%d] = '%s' appears more than once; each class name must be distinct." i n))
         { this with ClassNames = Some names }
@@ -131,7 +139,7 @@ type CsvTable =
 
 /// CSV files (RFC 4180 with a detected separator, ',', ';' or tab; the quote '"' unless the
 /// options set another, such as '\''; a quote inside a quoted field is doubled; CR, LF or CRLF line ends; a UTF-8 byte
-/// order mark is skipped): parsing in time and memory linear in the text's length, and turning
+/// order mark is skipped; a file is UTF-8, strictly, see `decode`): parsing in time and memory linear in the text's length, and turning
 /// columns into numbers, text categories and missing values. Every error is a
 /// DataFormatException naming the line, the column and the text, never a silent NaN or a
 /// dropped row. Blank lines are skipped.
@@ -172,7 +180,11 @@ module Csv =
         let message = if message.Length > maxMessageChars then message.Substring(0, maxMessageChars) + "..." else message
         raise (DataFormatException(message, line, quoteText column))
 
-    let private nfc (s: string) = if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
+    /// A text in Unicode normal form C; one with a lone surrogate (a table built in memory: parsed
+    /// text has none), which normalisation refuses, as it is.
+    let private nfc (s: string) =
+        try if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
+        with :? ArgumentException -> s
 
     /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
     /// the first line and the same number of times on the most of the first 50 lines; ties go
@@ -246,6 +258,10 @@ module Csv =
             quoted.Clear()
         while i < n do
             let c = text.[i]
+            // A lone surrogate (text from memory: a decoded file has none) is no character: normalising it would raise.
+            if Char.IsSurrogate c
+               && not (if Char.IsHighSurrogate c then i + 1 < n && Char.IsLowSurrogate text.[i + 1] else i > 0 && Char.IsHighSurrogate text.[i - 1]) then
+                fail line "" (sprintf "Line %d, field %d holds a lone surrogate, U+%04X: %s." line (fields.Count + 1) (int c) Check.loneSurrogateAdvice)
             if inQuotes then
                 if c = quote then
                     if i + 1 < n && text.[i + 1] = quote then
@@ -378,7 +394,7 @@ module Csv =
                     if quote = '"' && fields |> Array.exists (fun f -> f.StartsWith "'") then
                         "; if the file quotes fields with ', set the quote character to ' (Quote; CLI: --quote \"'\")"
                     else ""
-                fail line "" (sprintf "Line %d has %d fields but the header has %d columns (%s); every row needs one value per column (separator '%s')%s." line fields.Length header.Length (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
+                fail line "" (sprintf "Line %d has %s but the header has %s (%s); every row needs one value per column (separator '%s')%s." line (Check.counted fields.Length "field" "fields") (Check.counted header.Length "column" "columns") (nameList header) (if separator = '\t' then "tab" else string separator) apostrophes)
             rows.[k] <- fields
             lines.[k] <- line
         { Header = header; Rows = rows; Lines = lines; Quoted = quotedFlags; HeaderQuoted = headerQuoted }
@@ -386,20 +402,83 @@ module Csv =
     /// Parses CSV text with a header row, detecting the separator and the quote (see `parseWith`).
     let parse (text: string) : CsvTable = parseWith None None true text
 
-    let private decodeRange (bytes: byte[]) (length: int) : string =
-        use reader = new StreamReader(new MemoryStream(bytes, 0, length), UTF8Encoding(false), true)
-        reader.ReadToEnd()
+    /// How a file's bytes are text: the encoding, strict (an invalid byte sequence throws, never
+    /// becomes U+FFFD), the byte order mark's length, and the width of a code unit in bytes and its
+    /// byte order (for counting lines in bytes the decoder refused).
+    type private FileEncoding = { Encoding: Encoding; Skip: int; Width: int; BigEndian: bool }
 
-    /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 mark is
-    /// honoured too); invalid UTF-8 becomes U+FFFD.
+    /// The encoding of a file's first `length` bytes by its byte order mark: UTF-32 (little-endian
+    /// FF FE 00 00, big-endian 00 00 FE FF), UTF-8 (EF BB BF), UTF-16 (FF FE, FE FF); UTF-8 without
+    /// a mark. The marks a StreamReader detects, in the order it tests them.
+    let private encodingOf (bytes: byte[]) (length: int) : FileEncoding =
+        let starts (mark: byte[]) = length >= mark.Length && Array.forall2 (=) mark bytes.[.. mark.Length - 1]
+        let utf8 skip = { Encoding = UTF8Encoding(false, true); Skip = skip; Width = 1; BigEndian = false }
+        if starts [| 0xFFuy; 0xFEuy; 0uy; 0uy |] then { Encoding = UTF32Encoding(false, false, true); Skip = 4; Width = 4; BigEndian = false }
+        elif starts [| 0uy; 0uy; 0xFEuy; 0xFFuy |] then { Encoding = UTF32Encoding(true, false, true); Skip = 4; Width = 4; BigEndian = true }
+        elif starts [| 0xEFuy; 0xBBuy; 0xBFuy |] then utf8 3
+        elif starts [| 0xFFuy; 0xFEuy |] then { Encoding = UnicodeEncoding(false, false, true); Skip = 2; Width = 2; BigEndian = false }
+        elif starts [| 0xFEuy; 0xFFuy |] then { Encoding = UnicodeEncoding(true, false, true); Skip = 2; Width = 2; BigEndian = true }
+        else utf8 0
+
+    /// The DataFormatException for bytes that are not text in the file's encoding: `offset` is the
+    /// first bad byte (from 0, in the file), `bad` the bytes the decoder could not read. The line is
+    /// counted as the parser counts lines (LF, CRLF and CR each end one), over the code units before
+    /// the bad byte, which are valid text.
+    let private notText (bytes: byte[]) (file: FileEncoding) (offset: int) (bad: byte[]) : 'a =
+        let w = file.Width
+        // Code unit k after the mark, as a number (enough to tell LF and CR from the rest).
+        let unitAt (k: int) =
+            let start = file.Skip + k * w
+            let mutable v = 0L
+            for i in 0 .. w - 1 do
+                let b = int64 bytes.[start + (if file.BigEndian then i else w - 1 - i)]
+                v <- (v <<< 8) ||| b
+            v
+        let units = (offset - file.Skip) / w
+        let mutable line = 1
+        let mutable lineStart = 0
+        for k in 0 .. units - 1 do
+            let u = unitAt k
+            if u = 10L || (u = 13L && not (k + 1 < units && unitAt (k + 1) = 10L)) then
+                line <- line + 1
+                lineStart <- k + 1
+        let before = file.Encoding.GetString(bytes, file.Skip + lineStart * w, (units - lineStart) * w)
+        let before = if before.Length > 40 then "..." + before.Substring(before.Length - 40) else before
+        let shown = String.Join(" ", bad |> Array.truncate 8 |> Array.map (fun b -> sprintf "%02X" b))
+        let name = match w with 4 -> "UTF-32" | 2 -> "UTF-16" | _ -> "UTF-8"
+        let where = if before = "" then "at the start of the line" else sprintf "after '%s' on the line" (quoteText before)
+        let advice =
+            if w = 1 then
+                "The file is most likely in a legacy encoding such as Latin-1 or Windows-1252 (where 'é' is the one byte E9): save it as UTF-8 (pandas: to_csv(..., encoding='utf-8'); a spreadsheet: 'CSV UTF-8'; iconv -f WINDOWS-1252 -t UTF-8)."
+            else sprintf "The file's byte order mark says %s, but its text is damaged there (a half character or surrogate): save it again, as UTF-8." name
+        fail line ""
+            (sprintf "Line %d: the %s %s (offset %d in the file, %s) %s not %s text; this reader reads UTF-8 (with or without a byte order mark; UTF-16 and UTF-32 with one) and guesses no character. %s"
+                line (if bad.Length = 1 then "byte" else "bytes") shown offset where (if bad.Length = 1 then "is" else "are") name advice)
+
+    /// The text of the first `length` bytes (see `decode`).
+    let private decodeRange (bytes: byte[]) (length: int) : string =
+        let file = encodingOf bytes length
+        try file.Encoding.GetString(bytes, file.Skip, length - file.Skip)
+        with :? DecoderFallbackException as e ->
+            // e.Index counts from the start of the range decoded (checked: a bad byte at 2,500,000 of a range from 3 is
+            // index 2,499,997).
+            let offset = file.Skip + max 0 e.Index
+            notText bytes file offset (if isNull e.BytesUnknown || e.BytesUnknown.Length = 0 then [| bytes.[offset] |] else e.BytesUnknown)
+
+    /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 or UTF-32
+    /// mark is honoured too), the mark left out. Bytes that are not valid in that encoding (a
+    /// Latin-1 or Windows-1252 file's 'é', the byte E9) are a DataFormatException naming the line,
+    /// the byte's offset and the text before it on the line, and advising to save the file as UTF-8:
+    /// never a U+FFFD that would merge distinct texts ('réd' and 'rèd') into one.
     let decode (bytes: byte[]) : string =
         Check.notNull "bytes" bytes
         decodeRange bytes bytes.Length
 
-    /// A file's text (UTF-8, with or without a byte order mark): a regular file larger than
-    /// `maxFileBytes` is refused before it is read; any other file (a pipe, a device) is read up
-    /// to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for an empty or blank path
-    /// or a directory, FileNotFoundException for a missing file, DataFormatException beyond a cap.
+    /// A file's text (UTF-8, with or without a byte order mark, as `decode` reads it): a regular
+    /// file larger than `maxFileBytes` is refused before it is read; any other file (a pipe, a
+    /// device) is read up to `maxStreamBytes`. Raises ArgumentException (ParamName "path") for an
+    /// empty or blank path or a directory, FileNotFoundException for a missing file,
+    /// DataFormatException beyond a cap or for bytes that are not UTF-8 (a Latin-1 file).
     let readText (path: string) : string =
         Check.notNull "path" path
         if String.IsNullOrWhiteSpace path then Check.fail "path" "path is empty; give the data file to read."
@@ -478,28 +557,40 @@ module Csv =
 
     let private signEnd (s: string) = if s.Length > 0 && (s.[0] = '-' || s.[0] = '+') then 1 else 0
 
+    /// Digits grouped by thousands with '.' from `start` to just before `stop`, as a European locale
+    /// writes them: 1 to 3 digits, then one or more groups of '.' and 3 digits ("1.234", "12.345.678").
+    let private thousandsDots (s: string) (start: int) (stop: int) =
+        let first = if stop > start then s.IndexOf('.', start, stop - start) else -1
+        first > start && first - start <= 3 && isDigits s start first && (stop - first) % 4 = 0
+        && Seq.forall (fun g -> s.[g] = '.' && isDigits s (g + 1) (g + 4)) (seq { first .. 4 .. stop - 4 })
+
     /// A number written with a decimal comma, as a spreadsheet in a European locale saves it: an
-    /// optional sign, digits, one comma, digits ("0,90", "-12,5"; not "1,2,3", "1.234,5" or ",5").
+    /// optional sign, digits (perhaps grouped by thousands with '.'), one comma, digits ("0,90",
+    /// "-12,5", "1.234,5", "12.345.678,25"; not "1,2,3", "1.23,5", "1,234.5" or ",5").
     let private decimalComma (s: string) =
         let k = s.IndexOf ','
         let a = signEnd s
-        k > a && s.IndexOf(',', k + 1) < 0 && isDigits s a k && isDigits s (k + 1) s.Length
+        k > a && s.IndexOf(',', k + 1) < 0 && (isDigits s a k || thousandsDots s a k) && isDigits s (k + 1) s.Length
 
-    /// What follows the message for a number written with a decimal comma.
-    let private decimalCommaAdvice = " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
+    /// What follows the message for a number written with a decimal comma (and, when it has '.'
+    /// between thousands, says so).
+    let private decimalCommaAdvice (s: string) =
+        if s.Contains '.' then " (it is written with a decimal comma and '.' between thousands; this reader reads numbers with a decimal point and no thousands separator: save the file so)"
+        else " (it is written with a decimal comma; this reader reads numbers with a decimal point: save the file with one)"
 
     /// The reader's advice for a cell that a numeric column cannot hold, to follow its message: a
     /// number written with a decimal comma, or one of the options' missing-value markers (compared
     /// ignoring case and surrounding spaces) that the reader kept as text because it was quoted.
     let internal numericCellAdvice (options: CsvOptions) (text: string) : string =
         let markers = if isNull options.MissingMarkers then [||] else options.MissingMarkers
-        if decimalComma text then decimalCommaAdvice
+        if decimalComma text then decimalCommaAdvice text
         elif markers |> Array.exists (fun m -> not (isNull m) && String.Equals(m.Trim(), text.Trim(), StringComparison.OrdinalIgnoreCase)) then
             sprintf " (it is in quotes, so it is the text '%s', not a missing value (a quoted marker is missing only in a file that quotes every field); write it without quotes to mark it missing)" (quoteText text)
         else ""
 
-    /// An optional sign and digits: how such a file writes a whole number ("1", as R's write.csv2 does).
-    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length
+    /// An optional sign and digits, perhaps grouped by thousands with '.': how such a file writes a
+    /// whole number ("1", as R's write.csv2 does; "1.234" with a thousands separator).
+    let private wholeNumber (s: string) = isDigits s (signEnd s) s.Length || thousandsDots s (signEnd s) s.Length
 
     /// True when a table read with a header has one whose every field is a number (invariant
     /// culture): most likely the first data row of a file without a header. The data-set reader
@@ -518,7 +609,7 @@ module Csv =
     /// `loadNumericFeatures`, `loadNumeric`) cannot read as a finite number: a DataFormatException naming the
     /// line, the column and the cell's text.
     let private notFiniteNumber (line: int) (name: string) (text: string) : 'a =
-        let comma = if decimalComma text then decimalCommaAdvice else ""
+        let comma = if decimalComma text then decimalCommaAdvice text else ""
         fail line name (sprintf "Line %d, column '%s': '%s' is not a finite number%s." line (quoteText name) (quoteText text) comma)
 
     /// The class names of a column of labels, in the library's stable order: sorted by value
@@ -553,8 +644,9 @@ module Csv =
 
     let private looksNumeric (numbers: int) (present: int) = numbers > 0 && (present - numbers) * 20 <= present
 
-    /// The texts a reader takes for a missing value by default (and "nan"): written in quotes.
-    let private defaultMarkers = HashSet<string>([| "NA"; "NaN"; "?"; "null"; "nan" |], StringComparer.OrdinalIgnoreCase)
+    /// The texts a reader takes for a missing value by default (`CsvOptions.Default`'s markers, any
+    /// case): written in quotes.
+    let private defaultMarkers = HashSet<string>(CsvOptions.Default.MissingMarkers, StringComparer.OrdinalIgnoreCase)
 
     /// Whether the writer (`format`, `ofDataset`) puts a text in quotes: when it holds a separator
     /// (',', ';', tab), a quote ('"', or '\'' at its start), a line end, surrounding spaces, or is
@@ -603,8 +695,8 @@ module Csv =
 
     /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
     /// row by row, so the first bad one (empty, a missing-value marker, or not a finite number) in
-    /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, NaN, ?,
-    /// null, any case) taken as the reader takes it: bare, or quoted in a file that quotes every
+    /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, N/A,
+    /// NaN, null, None, ?, ..., any case: `CsvOptions.Default`) taken as the reader takes it: bare, or quoted in a file that quotes every
     /// field (the last column set apart as the reader's default target); such a cell is missing, as
     /// the empty field is, and otherwise it is text, not a finite number.
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
@@ -683,21 +775,27 @@ module Csv =
             let mutable example = -1
             let mutable all = true
             let mutable present = 0
+            // Whether some value groups thousands with '.' ("1.234,5", "1.234"): then the advice says so.
+            let mutable thousands = false
             for i in rowsOf do
                 if all && not (isMissingAt i col) then
                     let s = table.Rows.[i].[col]
                     present <- present + 1
                     if decimalComma s && (separatorNotComma || not (wasQuoted i col)) then
                         if example < 0 then example <- i
-                    elif not (wholeNumber s) then all <- false
+                        if s.Contains '.' then thousands <- true
+                    elif wholeNumber s then (if s.Contains '.' then thousands <- true)
+                    else all <- false
             if all && example >= 0 then
                 let i = example
                 let name = table.Header.[col]
                 fail table.Lines.[i] name
-                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
-                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col]) what present
+                    (sprintf "Line %d, column '%s': '%s' is a number written with a decimal comma%s, as are the %s's other values (%d in all; whole numbers aside): the file uses a decimal comma%s, which this reader does not read, so the %s would be read as %s. Save the file with a decimal point%s (pandas: to_csv(..., decimal='.'); a spreadsheet: a locale whose decimal separator is '.'), or, if %s."
+                        table.Lines.[i] (quoteText name) (quoteText table.Rows.[i].[col])
+                        (if thousands then " and '.' between thousands" else "") what present
                         (match separator with Some c -> sprintf " (its separator is '%s')" (if c = '\t' then "tab" else string c) | None -> "")
                         what (if what = "target" then "class names" else "text categories")
+                        (if thousands then " and no thousands separator" else "")
                         (if what = "target" then "the labels are class names, set TargetKind to Classification (CLI: --task classification)" else "the column is text, name it in TextColumns"))
         let targetName =
             match targetIndex with
@@ -744,9 +842,13 @@ module Csv =
             match options.Missing with
             | MissingPolicy.Error ->
                 let text = table.Rows.[i].[col]
+                // A marker may be a value of the column after all ("None" as a category): the way to keep it.
+                let asValue =
+                    if text = "" then ""
+                    else sprintf " (or, if '%s' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values))" (quoteText text)
                 fail table.Lines.[i] table.Header.[col]
-                    (sprintf "Line %d, column '%s': the %s is missing (%s); %s." table.Lines.[i] (quoteText table.Header.[col])
-                        (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption)
+                    (sprintf "Line %d, column '%s': the %s is missing (%s); %s%s." table.Lines.[i] (quoteText table.Header.[col])
+                        (if isTarget then "target" else "value") (if text = "" then "an empty field" else sprintf "'%s'" (quoteText text)) missingOption asValue)
             | MissingPolicy.Drop -> drop i col
             | _ -> if isTarget then drop i col
         // A reader of numbers only (a linear model's features): the first present feature cell, row by row, that is not
@@ -789,6 +891,8 @@ module Csv =
         targetIndex |> Option.iter (fun t -> refuseApostropheNumbers t "target")
         // Pass 1: missing cells and column kinds.
         let allRows = Array.init n id
+        // The columns read as text for what they hold (not named in TextColumns, not quoted in every cell).
+        let textByContent = HashSet<int>()
         let kinds =
             featureCols |> Array.map (fun col ->
                 let mutable numbers = 0
@@ -818,10 +922,45 @@ module Csv =
                         (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are; %s." table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present advice)
                 else
                     checkDecimalComma allRows col "column"
+                    textByContent.Add col |> ignore
                     true)
         match targetIndex with
         | Some t -> for i in 0 .. n - 1 do if isMissingAt i t then noteMissing i t true
         | None -> ()
+        // A column read as text whose kept rows are mostly numbers, the rest one to 3 spellings without a digit ("n.a.",
+        // "-", "missing"): most likely numbers with missing values spelled in a way the markers do not know, which read as
+        // text would be one category per number. An error naming them and the option, not a silent one-hot. (After pass 1,
+        // which notes every missing cell: a row Drop leaves out for another column counts for nothing.)
+        let refuseSpelledMissing (col: int) =
+            let others = Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
+            let mutable numbers = 0
+            let mutable present = 0
+            let mutable firstBad = -1
+            let mutable spelledMissing = true
+            for i in 0 .. n - 1 do
+                if spelledMissing && keep.[i] && not (isMissingAt i col) then
+                    let s = table.Rows.[i].[col]
+                    present <- present + 1
+                    if parses s then numbers <- numbers + 1
+                    elif s |> Seq.exists Char.IsAsciiDigit then spelledMissing <- false
+                    else
+                        if firstBad < 0 then firstBad <- i
+                        others.[s] <- (match others.TryGetValue s with | true, k -> k + 1 | _ -> 1)
+                        if others.Count > 3 then spelledMissing <- false
+            if spelledMissing && firstBad >= 0 && numbers * 2 > present then
+                let i = firstBad
+                let spellings = String.Join(", ", others |> Seq.map (fun kv -> sprintf "'%s' (%s)" (quoteText kv.Key) (Check.counted kv.Value "cell" "cells")))
+                let advice =
+                    match quotedMarker i col with
+                    | "" ->
+                        let one = others.Count = 1
+                        sprintf "if %s missing values, declare %s missing with MissingMarkers (CLI: --missing-values)" (if one then "it marks" else "they mark") (if one then "it" else "them")
+                    | a -> a
+                fail table.Lines.[i] table.Header.[col]
+                    (sprintf "Line %d, column '%s': '%s' is not a number, though %d of the column's %d values are, and the others are %s only: %s; if the column is text after all, name it in TextColumns."
+                        table.Lines.[i] (quoteText table.Header.[col]) (quoteText table.Rows.[i].[col]) numbers present spellings advice)
+        for col in featureCols do
+            if textByContent.Contains col then refuseSpelledMissing col
         let rows = Array.init n id |> Array.filter (fun i -> keep.[i])
         if rows.Length = 0 then fail 0 "" "Every row has a missing value, so no row is left to read."
         let dropped : DroppedRows =
@@ -1042,7 +1181,7 @@ module Csv =
     /// Missing policy that keeps missing values (Mean, Median or MostFrequent; the default, Error,
     /// refuses them). With the default options it reads back so whenever no feature is missing and
     /// the target is classes or numbers the rule reads as numbers. To that end a text that
-    /// reads as a missing value (NA, NaN, nan, ?, null) or starts with a single quote is quoted,
+    /// reads as a missing value (a default marker: NA, N/A, NaN, null, None, ?, ...) or starts with a single quote is quoted,
     /// numeric class names are quoted so that they read back as classes, and every present cell of a
     /// text column with a category that reads as a number ("007") is quoted, so that the column reads
     /// back as text with its spelling. Data whose every cell would then be in quotes, some of them
