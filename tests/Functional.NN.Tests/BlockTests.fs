@@ -161,6 +161,18 @@ type ResidualInferenceArb = static member Case() = arbOf "residual" (Some false)
 
 let private configOf (arb: Type) maxTest = { FsCheckConfig.defaultConfig with maxTest = maxTest; arbitrary = [ arb ] }
 
+/// The network's public calls that check its blocks, on inputs x and targets y (half MSE), each
+/// named: the two backends' predictions and predictors, forward, loss and gradient, loss, describe.
+let private publicCalls (bad: Network) (x: Matrix<float>) (y: Matrix<float>) : (string * (unit -> unit)) list =
+    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
+      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
+      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
+      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
+      "forward", (fun () -> Network.forward bad x |> ignore)
+      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
+      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
+      "describe", (fun () -> Network.describe bad |> ignore) ]
+
 let private check (c: BlockCase) = GradientCheck.checkNetworkIn GradientCheckOptions.Default c.Mode c.Network c.Loss c.X c.Y
 
 /// The tolerance of the property: four-point differences with h = 1e-4 are good to about 1e-10
@@ -803,15 +815,8 @@ let tests =
                 let x = Matrix<float>.Build.Dense(2, 3, 0.5)
                 let y = Matrix<float>.Build.Dense(2, 2, 0.5)
                 let calls : (string * (unit -> unit)) list =
-                    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
-                      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
-                      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
-                      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
-                      "forward", (fun () -> Network.forward bad x |> ignore)
-                      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "describe", (fun () -> Network.describe bad |> ignore)
-                      "Trainer.train", (fun () -> Trainer.train TrainingOptions.Default Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
+                    publicCalls bad x y
+                    @ [ "Trainer.train", (fun () -> Trainer.train TrainingOptions.Default Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
                 for what, call in calls do
                     let e = argumentError call
                     Expect.equal e.ParamName "net" (sprintf "%s: ParamName" what)
@@ -894,19 +899,12 @@ let tests =
                 let x, y = data 4 41L
                 let options (backend: Backend) = TestOptions.sgd.WithMaxEpochs(1).WithBackend(backend)
                 let calls (bad: Network) : (string * (unit -> unit)) list =
-                    [ "predictWith Reference", (fun () -> Network.predictWith Backend.Reference bad x |> ignore)
-                      "predictWith Kernels", (fun () -> Network.predictWith Backend.Kernels bad x |> ignore)
-                      "predictorWith Reference", (fun () -> Network.predictorWith Backend.Reference bad |> ignore)
-                      "predictorWith Kernels", (fun () -> Network.predictorWith Backend.Kernels bad |> ignore)
-                      "forward", (fun () -> Network.forward bad x |> ignore)
-                      "lossAndGradient", (fun () -> Network.lossAndGradient bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "loss", (fun () -> Network.loss bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "describe", (fun () -> Network.describe bad |> ignore)
-                      "withPrecision Float32", (fun () -> Network.withPrecision Precision.Float32 bad |> ignore)
-                      "GradientCheck.checkNetwork", (fun () -> GradientCheck.checkNetwork GradientCheckOptions.Default bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "GradientCheck.checkNetworkIn (training)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 1UL) bad Loss.HalfMeanSquaredError x y |> ignore)
-                      "Trainer.train Reference", (fun () -> Trainer.train (options Backend.Reference) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore)
-                      "Trainer.train Kernels", (fun () -> Trainer.train (options Backend.Kernels) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
+                    publicCalls bad x y
+                    @ [ "withPrecision Float32", (fun () -> Network.withPrecision Precision.Float32 bad |> ignore)
+                        "GradientCheck.checkNetwork", (fun () -> GradientCheck.checkNetwork GradientCheckOptions.Default bad Loss.HalfMeanSquaredError x y |> ignore)
+                        "GradientCheck.checkNetworkIn (training)", (fun () -> GradientCheck.checkNetworkIn GradientCheckOptions.Default (Mode.Training 1UL) bad Loss.HalfMeanSquaredError x y |> ignore)
+                        "Trainer.train Reference", (fun () -> Trainer.train (options Backend.Reference) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore)
+                        "Trainer.train Kernels", (fun () -> Trainer.train (options Backend.Kernels) Loss.HalfMeanSquaredError (TrainingData.Of(x, y)) bad |> ignore) ]
                 // Every call of every case is tried, and every one that goes wrong is reported.
                 let problems =
                     [ for block, expected in cases do
