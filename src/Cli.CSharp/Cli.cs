@@ -55,7 +55,7 @@ public static class Cli
             --no-header                the first line is data; columns are column1 .. columnN
             --missing error            error, drop, mean, median, most_frequent: what to do with missing values
             --missing-values "NA,?"    the texts that mean missing besides the empty field, in place of the default
-                                       (pandas' list and ?: NA,N/A,NaN,-NaN,null,None,#N/A,#N/A N/A,#NA,<NA>,1.#IND,
+                                       (pandas' list but None, and ?: NA,N/A,NaN,-NaN,null,#N/A,#N/A N/A,#NA,<NA>,1.#IND,
                                        -1.#IND,1.#QNAN,-1.#QNAN,?; any case)
             --text-columns A,B         read these columns as text (categories) even where their values are numbers
             --unknown-category error   error or zeros: an unseen text category at prediction
@@ -176,6 +176,8 @@ public static class Cli
         ("set targetKind (CLI: --task classification)", "use --task classification"),
         ("add it to MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
         ("add it to format.MissingMarkers (CLI: --missing-values)", "add it to --missing-values"),
+        ("format.TextColumns names the column '", "--text-columns names the column '"),
+        ("format.TextColumns: the column name '", "--text-columns: the column name '"),
         ("name it in TextColumns", "name it in --text-columns"),
         ("name it in format.TextColumns", "name it in --text-columns"),
         ("name the column in TextColumns", "name the column in --text-columns"),

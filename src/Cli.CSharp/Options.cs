@@ -125,7 +125,7 @@ public sealed class Options
         var noHeader = Flag("no-header");
         var missing = Get("missing");
         var markers = Get("missing-values");
-        var text = Get("text-columns");
+        var text = List("text-columns");
         if (separator is null && quoteText is null && !noHeader && missing is null && markers is null && text is null) return null;
         char? quote = quoteText switch
         {
@@ -161,7 +161,7 @@ public sealed class Options
             HasHeader = !noHeader,
             Missing = policy,
             MissingMarkers = markers?.Split(',', StringSplitOptions.TrimEntries),
-            TextColumns = text?.Split(',', StringSplitOptions.TrimEntries),
+            TextColumns = text,
         };
     }
 

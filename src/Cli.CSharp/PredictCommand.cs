@@ -109,7 +109,11 @@ public static class PredictCommand
         {
             var cut = e.Message.IndexOf("; set ", StringComparison.Ordinal);
             var what = cut >= 0 ? e.Message[..cut] : e.Message;
-            throw new ModelDataException($"{what}; the model was trained without imputation (missing-value policy '{Names.Snake(model.Missing)}'): use --missing drop to skip the rows with missing values, or retrain with --missing mean|median|most_frequent", e);
+            // The reader's way out for a value spelled like a marker ("(or, if 'N/A' is a value here, ...)") holds at
+            // prediction time too: it is kept.
+            var marker = cut >= 0 ? e.Message.IndexOf(" (or, if '", cut, StringComparison.Ordinal) : -1;
+            var keep = marker >= 0 ? e.Message[marker..].TrimEnd('.') : "";
+            throw new ModelDataException($"{what}; the model was trained without imputation (missing-value policy '{Names.Snake(model.Missing)}'): use --missing drop to skip the rows with missing values, or retrain with --missing mean|median|most_frequent{keep}", e);
         }
     }
 

@@ -19,7 +19,7 @@ public enum TargetKind
     Classification,
 }
 
-/// <summary>What happens to missing values (an empty field, a marker such as NA, N/A, NaN, null, None or ?; or NaN in memory).</summary>
+/// <summary>What happens to missing values (an empty field, a marker such as NA, N/A, NaN, null or ?; or NaN in memory).</summary>
 public enum MissingValues
 {
     /// <summary>A missing value is an error naming its line (or row) and column (the default).</summary>
@@ -59,9 +59,13 @@ public sealed record CsvFormat
     public bool HasHeader { get; init; } = true;
 
     /// <summary>Texts that mean a missing value besides the empty field, compared ignoring case (null: pandas'
-    /// default NA spellings and ?: NA, N/A, NaN, -NaN, null, None, #N/A, #N/A N/A, #NA, &lt;NA&gt;, 1.#IND, -1.#IND, 1.#QNAN,
-    /// -1.#QNAN, ?). A list replaces the default one.</summary>
+    /// default NA spellings but None, and ?: NA, N/A, NaN, -NaN, null, #N/A, #N/A N/A, #NA, &lt;NA&gt;, 1.#IND, -1.#IND, 1.#QNAN,
+    /// -1.#QNAN, ?). A list replaces the default one (start from <see cref="DefaultMissingMarkers"/> to add or leave out one).</summary>
     public string[]? MissingMarkers { get; init; }
+
+    /// <summary>The default markers of <see cref="MissingMarkers"/> (a new array on each call): for example
+    /// <c>MissingMarkers = CsvFormat.DefaultMissingMarkers.Append("None").ToArray()</c>.</summary>
+    public static string[] DefaultMissingMarkers => (string[])FN.CsvOptions.Default.MissingMarkers.Clone();
 
     /// <summary>What to do with missing values (default: an error that names this option).</summary>
     public MissingValues Missing { get; init; } = MissingValues.Error;
@@ -501,7 +505,7 @@ public sealed class Dataset
     /// <summary>CSV text of a header and rows of fields, by the library's own writing rules (those of
     /// <see cref="SaveCsv"/>): fields separated by ',', lines ending in \n, a field put in double quotes (its quotes
     /// doubled) when it holds a separator (',', ';' or tab), a quote, a line break, surrounding spaces, starts with
-    /// a single quote, or is a default missing-value marker (NA, N/A, NaN, null, None, ?, ...), so that a text such as "NA" reads back as
+    /// a single quote, or is a default missing-value marker (NA, N/A, NaN, null, ?, ...), so that a text such as "NA" reads back as
     /// that text, not as a missing value. <see cref="ParseCsv"/> and <see cref="LoadCsv"/> (with the default
     /// markers) read it back to the same fields; an empty field reads as a missing value. A row of one empty field is
     /// written <c>""</c> (a bare one would be a blank line, which the reader skips), so it reads back as a row.</summary>
@@ -564,7 +568,7 @@ public sealed class Dataset
 
     /// <summary>Reads the named numeric columns of a CSV file (in that order), for prediction: the file need
     /// not have a target column. Every cell must be a finite number: an empty cell or a default missing-value marker (NA,
-    /// N/A, NaN, null, None, ?, ..., as the reader takes them) is an error saying the value is missing, other text one saying it is not a finite
+    /// N/A, NaN, null, ?, ..., as the reader takes them) is an error saying the value is missing, other text one saying it is not a finite
     /// number; errors name the line, the column and the text.</summary>
     /// <param name="path">The file.</param>
     /// <param name="features">The columns to read, e.g. a model's <see cref="Pipeline.FeatureNames"/>.</param>

@@ -200,7 +200,7 @@ let tests =
             // (the reader's advice since pandas' spellings became the default markers).
             let spelled = messageOf (parse ("x,y\n" + numbers + "n.a.,1\nn.a.,2\n") plain)
             Expect.stringContains spelled "missing with format.MissingMarkers (CLI: --missing-values)" spelled
-            let marker = messageOf (parse "c,y\nred,1\nNone,2\nblue,1\n" plain)
+            let marker = messageOf (parse "c,y\nred,1\nN/A,2\nblue,1\n" plain)
             Expect.stringContains marker "set format.MissingMarkers to a list without it (CLI: --missing-values)" marker
             for m in [ missingColumn; repeated; unnamed; ragged; apostrophes; feature; target; spelled; marker ] do
                 for option in [ "TextColumns"; "HasHeader"; "Quote"; "MissingMarkers"; "Features"; "TargetKind" ] do
@@ -212,7 +212,7 @@ let tests =
                 File.WriteAllText(Path.Combine(dir, "head.csv"), "1,1,2\n3,4,5\n")
                 File.WriteAllText(Path.Combine(dir, "index.csv"), ",1,2\n3,4,5\n")
                 File.WriteAllText(Path.Combine(dir, "spelled.csv"), "x,y\n" + numbers + "n.a.,1\nn.a.,2\n")
-                File.WriteAllText(Path.Combine(dir, "marker.csv"), "c,y\nred,1\nNone,2\nblue,1\n")
+                File.WriteAllText(Path.Combine(dir, "marker.csv"), "c,y\nred,1\nN/A,2\nblue,1\n")
                 for file, advice in [ "bad.csv", [ "add it to --missing-values" ]; "head.csv", [ "read it with --no-header" ]
                                       "spelled.csv", [ "missing with --missing-values"; "name it in --text-columns" ]; "marker.csv", [ "give --missing-values a list without it" ]
                                       "index.csv", [ "leave it out with --features"; "read the file with --no-header" ] ] do
@@ -240,5 +240,54 @@ let tests =
                 Expect.equal code 2 err
                 Expect.stringContains err "--text-columns go with --data" err
             finally Directory.Delete(dir, true)
+        }
+
+        test "a saved model predicts a cell spelled like one of its categories as that category, whatever the markers (review of the session's reader)" {
+            // A veneer column with the category N/A, trained with markers that leave N/A out and most-frequent imputation
+            // (as a model trained before N/A became a default marker). Predicting with the default markers must give the
+            // predictions of the training-time markers (expected: the same run with --missing-values "NA,?"), not impute N/A.
+            let dir = tempDir ()
+            try
+                let kinds = [| "BrkFace"; "N/A"; "Stone" |]
+                let rows = [ for i in 0 .. 59 -> sprintf "%s,%d,%g" kinds.[i % 3] (1 + i % 7) (float (i % 3) * 3.0 + float (1 + i % 7) * 0.5) ]
+                File.WriteAllText(Path.Combine(dir, "house.csv"), "veneer,area,price\n" + String.Join("\n", rows) + "\n")
+                File.WriteAllText(Path.Combine(dir, "new.csv"), "veneer,area\nN/A,5\nStone,2\nMarble,3\n")
+                let code, _, err = Repo.runFnn dir [ "train"; "--data"; "house.csv"; "--target"; "price"; "--missing-values"; "NA,?"; "--missing"; "most_frequent"; "--epochs"; "5"; "--out"; "m.fnn"; "--quiet" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 0 err
+                let _, asTrained, err1 = Repo.runFnn dir [ "predict"; "--model"; "m.fnn"; "--data"; "new.csv"; "--missing-values"; "NA,?"; "--unknown-category"; "zeros" ] (TimeSpan.FromSeconds 60.0)
+                let _, byDefault, err2 = Repo.runFnn dir [ "predict"; "--model"; "m.fnn"; "--data"; "new.csv"; "--unknown-category"; "zeros" ] (TimeSpan.FromSeconds 60.0)
+                Expect.stringContains asTrained "\"N/A\",5," (asTrained + err1)
+                Expect.equal byDefault asTrained (sprintf "the default markers predict as the training-time ones:\n%s\n%s" byDefault err2)
+                // A model without imputation and an unseen category spelled like a marker: fnn's advice keeps the reader's way out.
+                File.WriteAllText(Path.Combine(dir, "plain.csv"), "veneer,area,price\n" + String.Join("\n", rows |> List.map (fun r -> r.Replace("N/A", "Wood"))) + "\n")
+                let code, _, err = Repo.runFnn dir [ "train"; "--data"; "plain.csv"; "--target"; "price"; "--epochs"; "5"; "--out"; "p.fnn"; "--quiet" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 0 err
+                let code, _, err = Repo.runFnn dir [ "predict"; "--model"; "p.fnn"; "--data"; "new.csv" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 1 err
+                Expect.stringContains err "the value is missing ('N/A')" err
+                Expect.stringContains err "give --missing-values a list without it" err
+                // --text-columns naming no column says so in fnn's words.
+                let code, _, err = Repo.runFnn dir [ "train"; "--data"; "house.csv"; "--target"; "price"; "--text-columns"; "nope"; "--epochs"; "1" ] (TimeSpan.FromSeconds 60.0)
+                Expect.equal code 1 err
+                Expect.stringContains err "--text-columns names the column 'nope'" err
+                Expect.isFalse (err.Contains "format.") err
+            finally Directory.Delete(dir, true)
+        }
+
+        test "C#: CsvFormat.DefaultMissingMarkers is the reader's default list, a new array each time, without None" {
+            let a = FunctionalNN.CsvFormat.DefaultMissingMarkers
+            Expect.sequenceEqual a CsvOptions.Default.MissingMarkers "the reader's list"
+            Expect.isFalse (Array.contains "None" a) "None is a category in many tables"
+            a.[0] <- "changed"
+            Expect.equal FunctionalNN.CsvFormat.DefaultMissingMarkers.[0] "NA" "a copy"
+        }
+
+        test "a damaged UTF-16 file is a DataFormatException at the bad half character, not .NET's decoder error" {
+            // FF FE, then "a,b\n1," (UTF-16 LE: 12 bytes, offsets 2-13), then a lone high surrogate 00 D8 at offset 14, then "x\n".
+            let text (s: string) = Text.Encoding.Unicode.GetBytes s
+            let bytes = Array.concat [ [| 0xFFuy; 0xFEuy |]; text "a,b\n1,"; [| 0x00uy; 0xD8uy |]; text "x\n" ]
+            let e = Expect.throwsC (fun () -> Csv.decode bytes |> ignore) id
+            Expect.isTrue (e :? DataFormatException) (e.GetType().Name + ": " + e.Message)
+            Expect.stringContains e.Message "Line 2: the bytes 00 D8 (offset 14 in the file, after '1,' on the line)" e.Message
         }
     ]

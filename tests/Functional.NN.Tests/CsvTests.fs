@@ -847,8 +847,9 @@ let tests =
             }
             test "pandas' default NA spellings are missing, and a numeric column with another spelling is an error, not a one-hot" {
                 // pandas.read_csv's default na_values (its documentation, pandas 2.x): "", "#N/A", "#N/A N/A", "#NA", "-1.#IND",
-                // "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null".
-                for spelling in [ "#N/A"; "#N/A N/A"; "#NA"; "-1.#IND"; "-1.#QNAN"; "-NaN"; "-nan"; "1.#IND"; "1.#QNAN"; "<NA>"; "N/A"; "NA"; "NULL"; "NaN"; "None"; "n/a"; "nan"; "null"; "?" ] do
+                // "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null";
+                // all but "None", a category in many tables (below).
+                for spelling in [ "#N/A"; "#N/A N/A"; "#NA"; "-1.#IND"; "-1.#QNAN"; "-NaN"; "-nan"; "1.#IND"; "1.#QNAN"; "<NA>"; "N/A"; "NA"; "NULL"; "NaN"; "n/a"; "nan"; "null"; "?" ] do
                     let d = Csv.loadText (CsvOptions.Default.WithMissing MissingPolicy.Mean) (sprintf "a,b,y\n1,2,3\n%s,4,5\n6,8,9\n" spelling)
                     Expect.equal (Dataset.categoriesOf d 0) [||] (spelling + ": the column stays numeric")
                     Expect.isTrue (Double.IsNaN d.Features.[1, 0]) (spelling + ": missing")
@@ -877,13 +878,16 @@ let tests =
                 let mixed (values: string list) = "x,y\n" + String.Join("", values |> List.mapi (fun i v -> sprintf "%s,%d\n" v (i % 2)))
                 Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "5+"; "1"; "2"; "5+" ])) 0) [| "1"; "2"; "3"; "5+" |] "5+ has a digit"
                 Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default (mixed [ "1"; "2"; "3"; "4"; "5"; "6"; "a"; "b"; "c"; "d" ])) 0).Length 10 "4 spellings"
+                // "None" (a house-prices table's masonry veneer type, a severity none/mild/severe) is a category by default.
+                Expect.equal (Dataset.categoriesOf (Csv.loadText CsvOptions.Default "veneer,y\nBrkFace,1\nNone,2\nStone,3\nnone,1\n") 0)
+                    [| "BrkFace"; "None"; "Stone"; "none" |] "None and none are categories"
                 // A text column whose category is spelled like a new marker: the error says how to keep it, and a list without it does.
-                csvError CsvOptions.Default "veneer,y\nBrkFace,1\nNone,2\nStone,3\n" 3
-                    [ "the value is missing ('None')"; "if 'None' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values)" ] |> ignore
-                let kept = Csv.loadText (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "veneer,y\nBrkFace,1\nNone,2\nStone,3\n"
-                Expect.equal (Dataset.categoriesOf kept 0) [| "BrkFace"; "None"; "Stone" |] "None is a category"
-                // The writer quotes the new markers as it quotes NA, so that a category None reads back as text.
-                Expect.equal (Csv.loadText CsvOptions.Default (Csv.ofDataset kept)).Categories.[0] [| "BrkFace"; "None"; "Stone" |] "written and read back"
+                csvError CsvOptions.Default "veneer,y\nBrkFace,1\nN/A,2\nStone,3\n" 3
+                    [ "the value is missing ('N/A')"; "if 'N/A' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values)" ] |> ignore
+                let kept = Csv.loadText (CsvOptions.Default.WithMissingMarkers [| "NA" |]) "veneer,y\nBrkFace,1\nN/A,2\nStone,3\n"
+                Expect.equal (Dataset.categoriesOf kept 0) [| "BrkFace"; "N/A"; "Stone" |] "N/A is a category"
+                // The writer quotes the new markers as it quotes NA, so that a category N/A reads back as text.
+                Expect.equal (Csv.loadText CsvOptions.Default (Csv.ofDataset kept)).Categories.[0] [| "BrkFace"; "N/A"; "Stone" |] "written and read back"
             }
             test "a lone surrogate is an error naming the parameter and the place, not .NET's 'invalid Unicode code points' of 'source'" {
                 // U+D800 alone is half of a UTF-16 pair; String.Normalize raises ArgumentException (ParamName "source") on it.

@@ -61,7 +61,7 @@ type CsvOptions =
       HasHeader: bool
       /// The texts that mean a missing value besides the empty field (compared ignoring case
       /// and surrounding spaces). Default: pandas' default NA spellings and ?: NA, N/A, NaN, -NaN,
-      /// null, None, #N/A, #N/A N/A, #NA, <NA>, 1.#IND, -1.#IND, 1.#QNAN, -1.#QNAN, ? (`CsvOptions.Default`).
+      /// null, #N/A, #N/A N/A, #NA, <NA>, 1.#IND, -1.#IND, 1.#QNAN, -1.#QNAN, ? (`CsvOptions.Default`).
       /// A quoted marker is text, unless the file quotes every field (Python's csv.QUOTE_ALL): then
       /// it is missing too.
       MissingMarkers: string[]
@@ -75,12 +75,15 @@ type CsvOptions =
     /// The last column is the target, Auto kind, every other column a feature, the separator
     /// detected, the quote '"', a header row, missing values an error; the missing-value markers
     /// pandas' read_csv takes by default (its list, "NULL" and "null" or "N/A" and "n/a" one marker
-    /// here since markers ignore case), and "?" (as the UCI repository's files write it).
+    /// here since markers ignore case) but "None", and "?" (as the UCI repository's files write it).
+    /// "None" is a category in many tables (a house-prices table's masonry veneer type, a severity
+    /// none/mild/severe), and ignoring case would take "none" too: add it to the markers where it
+    /// means missing.
     static member Default =
         { Target = None; TargetKind = TargetKind.Auto; Features = None; ClassNames = None; RequireTarget = true
           Separator = None; Quote = None; HasHeader = true
           MissingMarkers =
-            [| "NA"; "N/A"; "NaN"; "-NaN"; "null"; "None"; "#N/A"; "#N/A N/A"; "#NA"; "<NA>"
+            [| "NA"; "N/A"; "NaN"; "-NaN"; "null"; "#N/A"; "#N/A N/A"; "#NA"; "<NA>"
                "1.#IND"; "-1.#IND"; "1.#QNAN"; "-1.#QNAN"; "?" |]
           Missing = MissingPolicy.Error; TextColumns = [||] }
     /// A copy with the target column's name (ArgumentException, ParamName "Target", for null or blank).
@@ -442,7 +445,11 @@ module Csv =
             if u = 10L || (u = 13L && not (k + 1 < units && unitAt (k + 1) = 10L)) then
                 line <- line + 1
                 lineStart <- k + 1
-        let before = file.Encoding.GetString(bytes, file.Skip + lineStart * w, (units - lineStart) * w)
+        // Decoded without throwing: in a damaged UTF-16 or UTF-32 file the text before the bad unit
+        // may itself end in half a character.
+        let lenient = file.Encoding.Clone() :?> Encoding
+        lenient.DecoderFallback <- DecoderFallback.ReplacementFallback
+        let before = lenient.GetString(bytes, file.Skip + lineStart * w, (units - lineStart) * w)
         let before = if before.Length > 40 then "..." + before.Substring(before.Length - 40) else before
         let shown = String.Join(" ", bad |> Array.truncate 8 |> Array.map (fun b -> sprintf "%02X" b))
         let name = match w with 4 -> "UTF-32" | 2 -> "UTF-16" | _ -> "UTF-8"
@@ -463,7 +470,12 @@ module Csv =
             // e.Index counts from the start of the range decoded (checked: a bad byte at 2,500,000 of a range from 3 is
             // index 2,499,997).
             let offset = file.Skip + max 0 e.Index
-            notText bytes file offset (if isNull e.BytesUnknown || e.BytesUnknown.Length = 0 then [| bytes.[offset] |] else e.BytesUnknown)
+            let bad = if isNull e.BytesUnknown || e.BytesUnknown.Length = 0 then [| bytes.[min offset (length - 1)] |] else e.BytesUnknown
+            // For half a UTF-16 pair before another character .NET's index is the next unit's: the offset
+            // is that of the bad bytes, found at most two units back.
+            let at (o: int) = o >= file.Skip && o + bad.Length <= length && Seq.forall2 (=) bad (Seq.skip o bytes |> Seq.truncate bad.Length)
+            let offset = [ offset; offset - file.Width; offset - 2 * file.Width ] |> List.tryFind at |> Option.defaultValue offset
+            notText bytes file offset bad
 
     /// The text of a file's bytes: UTF-8 with or without a byte order mark (a UTF-16 or UTF-32
     /// mark is honoured too), the mark left out. Bytes that are not valid in that encoding (a
@@ -696,7 +708,7 @@ module Csv =
     /// The named columns as an n x d matrix of numbers (in the order of `names`). The cells are read
     /// row by row, so the first bad one (empty, a missing-value marker, or not a finite number) in
     /// that order is the error. A marker is one of the reader's default MissingMarkers (NA, N/A,
-    /// NaN, null, None, ?, ..., any case: `CsvOptions.Default`) taken as the reader takes it: bare, or quoted in a file that quotes every
+    /// NaN, null, ?, ..., any case: `CsvOptions.Default`) taken as the reader takes it: bare, or quoted in a file that quotes every
     /// field (the last column set apart as the reader's default target); such a cell is missing, as
     /// the empty field is, and otherwise it is text, not a finite number.
     let numericColumns (names: string[]) (table: CsvTable) : Matrix<float> =
@@ -842,7 +854,7 @@ module Csv =
             match options.Missing with
             | MissingPolicy.Error ->
                 let text = table.Rows.[i].[col]
-                // A marker may be a value of the column after all ("None" as a category): the way to keep it.
+                // A marker may be a value of the column after all ("N/A" as a category): the way to keep it.
                 let asValue =
                     if text = "" then ""
                     else sprintf " (or, if '%s' is a value here, not a missing one, set MissingMarkers to a list without it (CLI: --missing-values))" (quoteText text)
@@ -1181,7 +1193,7 @@ module Csv =
     /// Missing policy that keeps missing values (Mean, Median or MostFrequent; the default, Error,
     /// refuses them). With the default options it reads back so whenever no feature is missing and
     /// the target is classes or numbers the rule reads as numbers. To that end a text that
-    /// reads as a missing value (a default marker: NA, N/A, NaN, null, None, ?, ...) or starts with a single quote is quoted,
+    /// reads as a missing value (a default marker: NA, N/A, NaN, null, ?, ...) or starts with a single quote is quoted,
     /// numeric class names are quoted so that they read back as classes, and every present cell of a
     /// text column with a category that reads as a number ("007") is quoted, so that the column reads
     /// back as text with its spelling. Data whose every cell would then be in quotes, some of them

@@ -200,7 +200,18 @@ module Pipeline =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "format" (box format)
         let textColumns = pipeline.FeatureNames |> Array.indexed |> Array.filter (fun (k, _) -> k < pipeline.Preprocessor.Width && pipeline.Preprocessor.Categories.[k].Length > 0) |> Array.map snd
+        // A cell spelled like one of the pipeline's own categories is that category, not missing,
+        // whatever the markers (which ignore case and surrounding spaces): a model trained when
+        // such a spelling was no marker (or with a list without it) predicts as it was trained.
+        let known =
+            Collections.Generic.HashSet<string>(
+                pipeline.Preprocessor.Categories |> Seq.truncate pipeline.Preprocessor.Width |> Seq.concat |> Seq.map (fun c -> c.Trim()),
+                StringComparer.OrdinalIgnoreCase)
+        let markers =
+            if isNull format.MissingMarkers then format.MissingMarkers
+            else format.MissingMarkers |> Array.filter (fun m -> isNull m || not (known.Contains(m.Trim())))
         { format with
+            MissingMarkers = markers
             Target = Some pipeline.TargetName
             TargetKind = if pipeline.IsClassifier then TargetKind.Classification else TargetKind.Regression
             Features = Some (Array.copy pipeline.FeatureNames)
