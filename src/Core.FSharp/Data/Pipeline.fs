@@ -194,8 +194,10 @@ module Pipeline =
     /// The options that read a CSV file's columns for the pipeline, from the file's format (its
     /// separator, quote, header, missing-value markers and policy, and text columns of its own; its
     /// target and feature settings are replaced): the pipeline's feature columns, its text columns
-    /// read as text, its target (with its classes for a classifier) when the file has it, and
-    /// missing feature cells kept for its imputer when it has one and the format makes them an error.
+    /// read as text, its target (with its classes for a classifier) when the file has it, missing
+    /// feature cells kept for its imputer when it has one and the format makes them an error, and
+    /// the format's markers less any that spells one of the pipeline's categories (such a cell is
+    /// that category, as when the pipeline was trained).
     let csvOptions (pipeline: Pipeline) (format: CsvOptions) : CsvOptions =
         Check.notNull "pipeline" (box pipeline)
         Check.notNull "format" (box format)
