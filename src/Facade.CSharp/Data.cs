@@ -384,7 +384,10 @@ public sealed class Dataset
     /// <summary>Warnings about how the file was read that are not errors, e.g. a header line whose every field is a
     /// number (probably a file without a header: read it with <see cref="CsvFormat.HasHeader"/> false). Empty for data
     /// from memory; <see cref="ToString"/> counts them.</summary>
-    public IReadOnlyList<string> Warnings => (string[])Core.Warnings.Clone();
+    public IReadOnlyList<string> Warnings => Core.Warnings.Select(w => w.Replace(HeaderAdvice.Core, HeaderAdvice.Facade)).ToArray();
+
+    // The reader's advice for a header of numbers, in the facade's words (in its warnings and its errors).
+    private static readonly (string Core, string Facade) HeaderAdvice = ("with HasHeader = false", "with format." + nameof(CsvFormat.HasHeader) + " = false");
 
     /// <summary>The rows the CSV reader left out for a missing value (<see cref="CsvFormat.Missing"/> Drop, or a missing
     /// target under Mean, Median and MostFrequent) and the columns whose missing cells did, as the reading counted them;
@@ -622,7 +625,7 @@ public sealed class Dataset
                 ("add it to MissingMarkers (CLI", "add it to format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
                 ("missing with MissingMarkers (CLI", "missing with format." + nameof(CsvFormat.MissingMarkers) + " (CLI"),
                 ("set MissingMarkers to a list without it (CLI", "set format." + nameof(CsvFormat.MissingMarkers) + " to a list without it (CLI"),
-                ("with HasHeader = false", "with format." + nameof(CsvFormat.HasHeader) + " = false"),
+                HeaderAdvice,
                 ("(Quote; CLI", "(format." + nameof(CsvFormat.Quote) + "; CLI"),
                 ("leave it out with Features, CLI", "leave it out with features, CLI"),
                 ("set TargetKind to Classification (CLI", "set targetKind to TargetKind.Classification (CLI"),
@@ -665,7 +668,7 @@ public sealed class Dataset
     public override string ToString() =>
         $"{SampleCount} rows, {FeatureCount} features, " +
         (SampleCount > 0 && TargetLength == 0 ? "no target values" : $"target {TargetName} ({(IsClassification ? $"{ClassNames.Length} classes" : "numeric")})")
-        + (Core.Warnings.Length switch { 0 => "", 1 => "; 1 warning: " + Core.Warnings[0], var k => $"; {k} warnings, the first: {Core.Warnings[0]}" });
+        + (Warnings switch { { Count: 0 } => "", { Count: 1 } w => "; 1 warning: " + w[0], var w => $"; {w.Count} warnings, the first: {w[0]}" });
 }
 
 /// <summary>The two parts of a split, with the row indices each came from.</summary>

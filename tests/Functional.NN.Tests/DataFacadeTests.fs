@@ -298,8 +298,10 @@ let tests =
             let d = Dataset.ParseCsv("1,2,3\n4,5,6\n7,8,9\n", targetKind = TargetKind.Regression)
             Expect.equal d.SampleCount 2 "the first line became the header"
             Expect.equal d.Warnings.Count 1 "one warning"
-            Expect.stringContains d.Warnings.[0] "HasHeader = false" "names the option"
+            // In C#'s words: the member of format (the core's warning says HasHeader, its F# option).
+            Expect.stringContains d.Warnings.[0] "read it with format.HasHeader = false (CLI: --no-header)" "names the option as C# sets it"
             Expect.stringContains (string d) "1 warning: The header line" "the summary shows it"
+            Expect.stringContains (string d) "format.HasHeader" "the summary in C#'s words too"
             // iris without its header: numbers and a class name that occurs in the target column.
             let iris = File.ReadAllLines(Repo.path [ "src"; "Core.FSharp"; "Data"; "iris.csv" ])
             let headless = Dataset.ParseCsv(String.Join("\n", iris.[1..]) + "\n")
