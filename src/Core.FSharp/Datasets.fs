@@ -193,30 +193,27 @@ module Dataset =
     /// such column) or two or more (ambiguous: 'ab' with 'Ab' and 'aB'; never a guess).
     let columnLookup (columns: string[]) : string -> Result<int, string[]> =
         Check.notNull "columns" columns
-        // A name with a lone surrogate (which normalisation refuses) is compared as written.
-        let nfc (s: string) =
-            if isNull s || Check.loneSurrogate s >= 0 || s.IsNormalized(Text.NormalizationForm.FormC) then s else s.Normalize(Text.NormalizationForm.FormC)
         let exact = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
         // -1 for a spelling that two or more columns share after NFC, or ignoring case, such as 'A' and 'a'.
         let normal = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
         let loose = Collections.Generic.Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
         columns |> Array.iteri (fun j h ->
             exact.TryAdd(h, j) |> ignore
-            let key = nfc h
+            let key = Check.nfc h
             if not (normal.TryAdd(key, j)) then normal.[key] <- -1
             if not (loose.TryAdd(key, j)) then loose.[key] <- -1)
         fun name ->
             match exact.TryGetValue name with
             | true, j -> Ok j
             | _ ->
-                let key = nfc name
+                let key = Check.nfc name
                 match normal.TryGetValue key with
                 | true, j when j >= 0 -> Ok j
-                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(nfc h, key, StringComparison.Ordinal)))
+                | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(Check.nfc h, key, StringComparison.Ordinal)))
                 | _ ->
                     match loose.TryGetValue key with
                     | true, j when j >= 0 -> Ok j
-                    | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(nfc h, key, StringComparison.OrdinalIgnoreCase)))
+                    | true, _ -> Error (columns |> Array.filter (fun h -> String.Equals(Check.nfc h, key, StringComparison.OrdinalIgnoreCase)))
                     | _ -> Error [||]
 
     /// The named feature columns only, in the given order (by `columnLookup`: exact names, then
@@ -298,8 +295,7 @@ module Dataset =
         let texts = labels |> Array.mapi (fun i s ->
             if String.IsNullOrWhiteSpace s then Check.fail "labels" (sprintf "labels[%d] is empty; every row needs a class name." i)
             Check.unicodeText "labels" (sprintf "labels[%d]" i) s
-            let t = s.Trim()
-            if t.IsNormalized(Text.NormalizationForm.FormC) then t else t.Normalize(Text.NormalizationForm.FormC))
+            Check.nfc (s.Trim()))
         let isNumber (s: string) = match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with | true, v -> Double.IsFinite v | _ -> false
         let distinct = Array.distinct texts
         let order =

@@ -54,6 +54,12 @@ module Check =
             else i <- i + 1
         found
 
+    /// A text in Unicode normal form C (as written when it already is); null, or a text with a lone
+    /// surrogate (which normalisation refuses), as written.
+    let nfc (s: string) : string =
+        if isNull s || loneSurrogate s >= 0 || s.IsNormalized(Text.NormalizationForm.FormC) then s
+        else s.Normalize(Text.NormalizationForm.FormC)
+
     /// What a message says of a lone surrogate after naming it, and the advice.
     let loneSurrogateAdvice =
         "half of a UTF-16 pair without its other half, which is not Unicode text (a string cut between the two halves of a character, or badly converted); give the whole character or leave it out"

@@ -100,7 +100,7 @@ type CsvOptions =
         let seen = HashSet<string>(StringComparer.Ordinal)
         names |> Array.iteri (fun i n ->
             Check.unicodeText "ClassNames" (sprintf "ClassNames[%d]" i) n
-            let key = if n.IsNormalized(NormalizationForm.FormC) then n else n.Normalize(NormalizationForm.FormC)
+            let key = Check.nfc n
             if not (seen.Add key) then Check.fail "ClassNames" (sprintf "ClassNames[%d] = '%s' appears more than once; each class name must be distinct." i n))
         { this with ClassNames = Some names }
     /// A copy that does (true) or does not (false) require the target column.
@@ -182,12 +182,6 @@ module Csv =
     let private fail line column (message: string) : 'a =
         let message = if message.Length > maxMessageChars then message.Substring(0, maxMessageChars) + "..." else message
         raise (DataFormatException(message, line, quoteText column))
-
-    /// A text in Unicode normal form C; one with a lone surrogate (a table built in memory: parsed
-    /// text has none), which normalisation refuses, as it is.
-    let private nfc (s: string) =
-        try if s.IsNormalized(NormalizationForm.FormC) then s else s.Normalize(NormalizationForm.FormC)
-        with :? ArgumentException -> s
 
     /// The separator of a text: among ',', ';' and tab, the one that appears (outside quotes) in
     /// the first line and the same number of times on the most of the first 50 lines; ties go
@@ -985,7 +979,7 @@ module Csv =
         let x = Matrix<float>.Build.Dense(rows.Length, featureCols.Length)
         featureCols |> Array.iteri (fun k col ->
             if kinds.[k] then
-                let texts = rows |> Array.map (fun i -> if isMissingAt i col then null else nfc table.Rows.[i].[col])
+                let texts = rows |> Array.map (fun i -> if isMissingAt i col then null else Check.nfc table.Rows.[i].[col])
                 let names = texts |> Array.filter (isNull >> not) |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
                 let index = Dictionary<string, int>(StringComparer.Ordinal)
                 names |> Array.iteri (fun c name -> index.[name] <- c)
@@ -1001,10 +995,10 @@ module Csv =
             match targetIndex with
             | None ->
                 match options.ClassNames with
-                | Some names -> Target.Classes ([||], names |> Array.map nfc)
+                | Some names -> Target.Classes ([||], names |> Array.map Check.nfc)
                 | None -> Target.Values [||]
             | Some t ->
-                let texts = rows |> Array.map (fun i -> nfc table.Rows.[i].[t])
+                let texts = rows |> Array.map (fun i -> Check.nfc table.Rows.[i].[t])
                 let numbers = texts |> Array.filter parses |> Array.length
                 // Numbers quoted in every target cell, in a file that does not quote everything, are class names
                 // (text, as a writer that quotes strings only marks them; `ofDataset` writes numeric class names so).
@@ -1041,7 +1035,7 @@ module Csv =
                     if not canonical then texts
                     else texts |> Array.map (valueOf >> formatNumber)
                 if asClasses then
-                    let names = match options.ClassNames with Some n -> n |> Array.map nfc | None -> classOrder texts
+                    let names = match options.ClassNames with Some n -> n |> Array.map Check.nfc | None -> classOrder texts
                     let index = Dictionary<string, int>(StringComparer.Ordinal)
                     names |> Array.iteri (fun k name -> index.TryAdd(name, k) |> ignore)
                     // A numeric label that is not a class name matches the class name of the same value: a model
