@@ -16,6 +16,88 @@ namespace Functional.NN.Bench
     /// GFLOP/s = threads x iterations x 10 chains x lanes x 2 / (wall time from the common start to
     /// the last thread's end).
     /// </summary>
+    /// <summary>
+    /// The time a cache line takes to go from one core to another and back: this thread and one
+    /// other spinning thread pass a counter between two cache lines of their own for a few
+    /// milliseconds. On the hosts of bench/README.md it is bimodal (about 120 ns, or about 500 ns
+    /// when the host has put the two virtual cores far apart), and a training step, whose two
+    /// threads read what the other wrote several times a step, is slower in the second mode; the
+    /// benchmark measures it beside each sample of the epoch workloads, so that a run says which
+    /// mode each sample met.
+    /// </summary>
+    internal static class LatencyProbe
+    {
+        // Two counters, each on a cache line of its own, in a pinned array with a line's margin at both ends.
+        private static readonly long[] s_words = GC.AllocateArray<long>(32, pinned: true);
+
+        /// <summary>
+        /// The round trip above which the host counts as in its slow mode: about midway, on a
+        /// logarithmic scale, between the two modes measured on these hosts (110-130 ns and
+        /// 490-560 ns; a third, rarer, about 50 ns). The samples' round trips are in the results,
+        /// so that another cut can be made from them.
+        /// </summary>
+        public const double SlowModeNs = 250;
+
+        /// <summary>
+        /// Nanoseconds per round trip: the median of three valid probes of 0.6 ms each, NaN on one
+        /// core or when twenty probes gave fewer than three valid ones. A probe is valid below 5 us a
+        /// trip: while another thread holds the other core, the operating system runs both of the
+        /// probe's threads on one core in turns, and a trip then takes a time slice (40 us or more).
+        /// </summary>
+        public static double RoundTripNs()
+        {
+            var valid = new List<double>(3);
+            for (int attempt = 0; attempt < 20 && valid.Count < 3; attempt++)
+            {
+                double t = Probe(0.6);
+                if (t < 5000) valid.Add(t);
+                else Thread.Sleep(1);
+            }
+            if (valid.Count < 3) return double.NaN;
+            valid.Sort();
+            return valid[1];
+        }
+
+        private static double Probe(double milliseconds)
+        {
+            if (Environment.ProcessorCount < 2) return double.NaN;
+            Volatile.Write(ref s_words[8], 0);
+            Volatile.Write(ref s_words[16], 0);
+            var echo = new Thread(() =>
+            {
+                long seen = 0;
+                while (true)
+                {
+                    long v;
+                    while ((v = Volatile.Read(ref s_words[8])) == seen) { }
+                    if (v < 0) return;
+                    seen = v;
+                    Volatile.Write(ref s_words[16], v);
+                }
+            }) { IsBackground = true, Name = "latency probe" };
+            echo.Start();
+            long x = 0, trips = 0;
+            long limit = (long)(milliseconds * 1e-3 * Stopwatch.Frequency);
+            // The first round trip waits for the other thread to start; the timing begins after it.
+            Volatile.Write(ref s_words[8], ++x);
+            while (Volatile.Read(ref s_words[16]) != x) Thread.SpinWait(1);
+            long t0 = Stopwatch.GetTimestamp(), t;
+            do
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    Volatile.Write(ref s_words[8], ++x);
+                    while (Volatile.Read(ref s_words[16]) != x) { }
+                }
+                trips += 100;
+                t = Stopwatch.GetTimestamp() - t0;
+            } while (t < limit);
+            Volatile.Write(ref s_words[8], -1);
+            echo.Join();
+            return t * 1e9 / Stopwatch.Frequency / trips;
+        }
+    }
+
     internal static class PeakProbe
     {
         private const int Chains = 10;

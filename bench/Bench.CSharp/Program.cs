@@ -90,6 +90,7 @@ items.RemoveAll(i => options.Only is not null && !options.Only.Contains(i.Worklo
 foreach (var item in items) item.Ours.Setup();
 var started = DateTime.UtcNow;
 var busyPerRound = new JsonArray();
+var tripPerRound = new JsonArray();
 var peak = new Dictionary<string, List<double>> { ["float32"] = new(), ["float64"] = new() };
 var peak256 = new Dictionary<string, List<double>> { ["float32"] = new(), ["float64"] = new() };
 for (int round = 0; round < options.Rounds; round++)
@@ -105,6 +106,8 @@ for (int round = 0; round < options.Rounds; round++)
         // The same with 256-bit vectors: whether 512-bit FMAs have more throughput here at all.
         if (PeakProbe.Uses512) peak256[dtype].Add(Enumerable.Range(0, 3).Max(_ => PeakProbe.Measure(dtype == "float32", false, 0.1)));
     }
+    double trip = LatencyProbe.RoundTripNs();
+    tripPerRound.Add(double.IsNaN(trip) ? null : Math.Round(trip));
     foreach (var item in items)
     {
         bool oursFirst = round % 2 == 0;
@@ -113,7 +116,7 @@ for (int round = 0; round < options.Rounds; round++)
         if (!oursFirst) item.RunOurs(peer, options.Settle);
     }
     Console.WriteLine($"round {round + 1}/{options.Rounds} done ({(DateTime.UtcNow - started).TotalSeconds:F0} s; other processes {busy:P0} busy before it; " +
-                      $"probe {peak["float32"][^1]:F0} / {peak["float64"][^1]:F0} GFLOP/s float32 / float64)");
+                      $"probe {peak["float32"][^1]:F0} / {peak["float64"][^1]:F0} GFLOP/s float32 / float64; cores' round trip {trip:F0} ns)");
 }
 var peakGflops = peak.ToDictionary(kv => kv.Key, kv => kv.Value.Count > 0 ? kv.Value.Max() : double.NaN);
 Console.WriteLine();
@@ -138,6 +141,21 @@ foreach (var item in items)
                       $"{pct,-30} {r["target"]?.ToString() ?? "-",-17} {r["met"]?.ToString() ?? "-"}");
 }
 
+// The epoch workloads by the host's mode (LatencyProbe): the samples met in each, and the ratio within each.
+var byMode = results.Where(kv => kv.Value?["fast_mode"] is not null).ToList();
+if (byMode.Count > 0)
+{
+    Console.WriteLine();
+    Console.WriteLine($"By the host's mode (the cores' round trip around each sample; fast: at most {LatencyProbe.SlowModeNs:F0} ns at both ends): samples ours / peer, ratio of medians");
+    foreach (var (key, r) in byMode)
+    {
+        string Mode(string name) => r![name] is JsonNode m
+            ? $"{m["samples_ours"]} / {m["samples_peer"]}" + (m["ratio"] is JsonNode x ? $", {(double)x:F2}x" : "")
+            : "-";
+        Console.WriteLine($"  {key,-22} fast mode {Mode("fast_mode"),-18} slow mode {Mode("slow_mode")}");
+    }
+}
+
 var doc = new JsonObject
 {
     ["command"] = "bash bench/run.sh" + (args.Length > 0 ? " " + string.Join(' ', args) : ""),
@@ -157,6 +175,8 @@ var doc = new JsonObject
         ["functional_nn_threads"] = WorkerPool.Threads,
         ["load_average_at_end"] = Machine.LoadAverage(),
         ["cpu_busy_before_each_round"] = busyPerRound,
+        ["core_round_trip_ns_each_round"] = tripPerRound,
+        ["core_round_trip_slow_mode_above_ns"] = LatencyProbe.SlowModeNs,
     },
     ["peak"] = new JsonObject
     {
@@ -177,7 +197,9 @@ var doc = new JsonObject
                 "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). percent_of_peak: the item's GFLOP/s over the probe's peak of its precision " +
                 "(W1 and U2 count 1,007,104 flops per sample: forward, dW, and dX for every layer but the first); " +
                 "percent_of_peak_best: the best sample's GFLOP/s over the same peak (both the fastest of the run). " +
-                "Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU.",
+"Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU. " +
+                "core_round_trip_ns: a cache line's trip between two cores and back, probed before and after each sample of the epoch workloads (the larger kept); " +
+                "fast_mode / slow_mode: the samples whose round trip was at most core_round_trip_slow_mode_above_ns, and the others, with each side's median and their ratio (bench/README.md).",
     ["results"] = results,
 };
 Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
@@ -199,6 +221,21 @@ namespace Functional.NN.Bench
         /// <summary>False for an item without a PyTorch counterpart (W1-api-prepare, W3-forkjoin).</summary>
         public bool HasPeer { get; } = peer;
         private readonly List<double> _ours = new(), _peer = new();
+        // The cores' round trip (LatencyProbe) around each sample of an epoch workload: the larger
+        // of the probes just before and just after it, so that a sample counts as the slow mode's
+        // if the host was in it at either end.
+        private readonly List<double> _oursTrip = new(), _peerTrip = new();
+        private bool ProbesTrip => Workload.StartsWith("U2", StringComparison.Ordinal) || Workload is "W1" or "W1-api";
+
+        /// <summary>
+        /// The round trip now; after a sample, once the worker pool's threads have stopped spinning
+        /// (0.5 ms, WorkerPool), so that the probe's second thread finds a core free.
+        /// </summary>
+        private static double Trip(bool afterSample)
+        {
+            if (afterSample) Thread.Sleep(2);
+            return LatencyProbe.RoundTripNs();
+        }
         private long _maxThreadBytesPerStep, _maxTotalBytesPerStep;
         private double _maxSettleOurs, _maxSettlePeer;
         private string? _peerError;
@@ -212,7 +249,9 @@ namespace Functional.NN.Bench
             if (settle && peer is not null) _maxSettleOurs = Math.Max(_maxSettleOurs, Machine.WaitForProcessIdle(peer.ProcessId));
             for (int i = 0; i < reps; i++)
             {
+                double before = ProbesTrip ? Trip(false) : double.NaN;
                 var m = Ours.Measure();
+                if (ProbesTrip) _oursTrip.Add(Math.Max(before, Trip(true)));
                 _ours.Add(m.Seconds);
                 _maxThreadBytesPerStep = Math.Max(_maxThreadBytesPerStep, m.ThreadBytesPerStep);
                 _maxTotalBytesPerStep = Math.Max(_maxTotalBytesPerStep, m.TotalBytesPerStep);
@@ -228,9 +267,18 @@ namespace Functional.NN.Bench
             if (variant is not null) cmd["variant"] = variant;
             if (Size is int s) { cmd["size"] = s; cmd["inner"] = Ours.Inner; }
             if (IsMicro) cmd["calls"] = Ours.Inner;
+            double before = ProbesTrip ? Trip(false) : double.NaN;
             var answer = peer.Ask(cmd)!;
+            // After the peer's sample its threads may spin on (OpenBLAS's, about 0.1 s): the
+            // probe waits for its process to go idle first, as our side's next sample does.
+            if (ProbesTrip) Machine.WaitForProcessIdle(peer.ProcessId);
+            double trip = ProbesTrip ? Math.Max(before, Trip(false)) : double.NaN;
             if (answer["error"] is JsonNode err) { _peerError = err.ToString(); return; }
-            foreach (var t in answer["times"]!.AsArray()) _peer.Add((double)t!);
+            foreach (var t in answer["times"]!.AsArray())
+            {
+                _peer.Add((double)t!);
+                if (ProbesTrip) _peerTrip.Add(trip);
+            }
         }
 
         /// <summary>The issue's targets: the least ratio to the peer and the least percentage of the peak (null: none).</summary>
@@ -321,6 +369,26 @@ namespace Functional.NN.Bench
             // it; the targets are judged on the medians' ratio.
             if (peer is not null && _ours.Count > 0 && _peer.Count == _ours.Count)
                 o["ratio_paired"] = Math.Round(Stats.Median(_ours.Select((t, i) => _peer[i] / t).ToList()), 3);
+            // By the host's mode (LatencyProbe): the samples whose round trip was at most
+            // LatencyProbe.SlowModeNs (the fast mode) and the others, each side's median and their ratio.
+            if (_oursTrip.Count == _ours.Count && _oursTrip.Count > 0)
+            {
+                o["core_round_trip_ns_ours"] = new JsonArray(_oursTrip.Select(x => double.IsNaN(x) ? null : (JsonNode)Math.Round(x)).ToArray());
+                if (_peerTrip.Count == _peer.Count && _peer.Count > 0)
+                    o["core_round_trip_ns_peer"] = new JsonArray(_peerTrip.Select(x => double.IsNaN(x) ? null : (JsonNode)Math.Round(x)).ToArray());
+                foreach (var (name, fast) in new[] { ("fast_mode", true), ("slow_mode", false) })
+                {
+                    // A sample whose probe found no valid round trip (NaN) counts in neither mode.
+                    static bool In(double trip, bool fast) => !double.IsNaN(trip) && (trip <= LatencyProbe.SlowModeNs) == fast;
+                    var inMode = _ours.Where((_, i) => In(_oursTrip[i], fast)).ToList();
+                    var theirs = _peerTrip.Count == _peer.Count ? _peer.Where((_, i) => In(_peerTrip[i], fast)).ToList() : new List<double>();
+                    var mode = new JsonObject { ["samples_ours"] = inMode.Count, ["samples_peer"] = theirs.Count };
+                    if (inMode.Count > 0) mode["functional_nn_median"] = Math.Round(Stats.Median(inMode) * scale, 3);
+                    if (theirs.Count > 0) mode["pytorch_median"] = Math.Round(Stats.Median(theirs) * scale, 3);
+                    if (inMode.Count > 0 && theirs.Count > 0) mode["ratio"] = Math.Round(Stats.Median(theirs) / Stats.Median(inMode), 3);
+                    o[name] = mode;
+                }
+            }
             double? percent = null;
             if (flops is double f && double.IsFinite(peakGflops) && peakGflops > 0)
             {
