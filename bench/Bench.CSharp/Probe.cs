@@ -19,11 +19,13 @@ namespace Functional.NN.Bench
     /// <summary>
     /// The time a cache line takes to go from one core to another and back: this thread and one
     /// other spinning thread pass a counter between two cache lines of their own for a few
-    /// milliseconds. On the hosts of bench/README.md it is bimodal (about 120 ns, or about 500 ns
-    /// when the host has put the two virtual cores far apart), and a training step, whose two
-    /// threads read what the other wrote several times a step, is slower in the second mode; the
-    /// benchmark measures it beside each sample of the epoch workloads, so that a run says which
-    /// mode each sample met.
+    /// milliseconds. On the hosts of bench/README.md it takes one of three values for seconds at a
+    /// time, the host's placement of the two virtual cores: about 50 ns (two hardware threads of one
+    /// physical core, which share its FMA pipes: a two-thread product runs at about one core's
+    /// speed), about 120 ns (two cores that share a cache), about 500 ns (two cores far apart: a
+    /// training step, whose threads read what the other wrote several times a step, is slower).
+    /// The benchmark measures it beside each sample of the epoch workloads, so that a run says
+    /// which placement each sample met.
     /// </summary>
     internal static class LatencyProbe
     {
@@ -31,12 +33,17 @@ namespace Functional.NN.Bench
         private static readonly long[] s_words = GC.AllocateArray<long>(32, pinned: true);
 
         /// <summary>
-        /// The round trip above which the host counts as in its slow mode: about midway, on a
-        /// logarithmic scale, between the two modes measured on these hosts (110-130 ns and
-        /// 490-560 ns; a third, rarer, about 50 ns). The samples' round trips are in the results,
-        /// so that another cut can be made from them.
+        /// The round trips that separate the placements: below SharedCoreNs the two threads share
+        /// a physical core, above FarNs the cores are far apart, between them they are near (the
+        /// host's fast mode). Each about midway, on a logarithmic scale, between the values
+        /// measured on these hosts (48-56, 105-140 and 490-570 ns). The samples' round trips are in
+        /// the results, so that other cuts can be made from them.
         /// </summary>
-        public const double SlowModeNs = 250;
+        public const double SharedCoreNs = 80, FarNs = 250;
+
+        /// <summary>The placement a round trip shows: "shared core", "near" or "far" (null for NaN).</summary>
+        public static string? Placement(double ns) =>
+            double.IsNaN(ns) ? null : ns < SharedCoreNs ? "shared core" : ns <= FarNs ? "near" : "far";
 
         /// <summary>
         /// Nanoseconds per round trip: the median of three valid probes of 0.6 ms each, NaN on one

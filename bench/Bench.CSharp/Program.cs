@@ -141,18 +141,19 @@ foreach (var item in items)
                       $"{pct,-30} {r["target"]?.ToString() ?? "-",-17} {r["met"]?.ToString() ?? "-"}");
 }
 
-// The epoch workloads by the host's mode (LatencyProbe): the samples met in each, and the ratio within each.
-var byMode = results.Where(kv => kv.Value?["fast_mode"] is not null).ToList();
-if (byMode.Count > 0)
+// The epoch workloads by the host's placement of the two cores (LatencyProbe): the samples met in each, and the ratio within each.
+var byPlacement = results.Where(kv => kv.Value?["by_placement"] is not null).ToList();
+if (byPlacement.Count > 0)
 {
     Console.WriteLine();
-    Console.WriteLine($"By the host's mode (the cores' round trip around each sample; fast: at most {LatencyProbe.SlowModeNs:F0} ns at both ends): samples ours / peer, ratio of medians");
-    foreach (var (key, r) in byMode)
+    Console.WriteLine($"By the cores' round trip around each sample (the larger of the probes before and after it): near {LatencyProbe.SharedCoreNs:F0}-{LatencyProbe.FarNs:F0} ns, " +
+                      $"far above {LatencyProbe.FarNs:F0} ns, shared core (two hardware threads of one core) below {LatencyProbe.SharedCoreNs:F0} ns; samples ours / peer, ratio of medians");
+    foreach (var (key, r) in byPlacement)
     {
-        string Mode(string name) => r![name] is JsonNode m
+        string Place(string name) => r!["by_placement"]![name] is JsonNode m && ((int)m["samples_ours"]! > 0 || (int)m["samples_peer"]! > 0)
             ? $"{m["samples_ours"]} / {m["samples_peer"]}" + (m["ratio"] is JsonNode x ? $", {(double)x:F2}x" : "")
             : "-";
-        Console.WriteLine($"  {key,-22} fast mode {Mode("fast_mode"),-18} slow mode {Mode("slow_mode")}");
+        Console.WriteLine($"  {key,-22} near {Place("near"),-16} far {Place("far"),-16} shared core {Place("shared core")}");
     }
 }
 
@@ -176,7 +177,8 @@ var doc = new JsonObject
         ["load_average_at_end"] = Machine.LoadAverage(),
         ["cpu_busy_before_each_round"] = busyPerRound,
         ["core_round_trip_ns_each_round"] = tripPerRound,
-        ["core_round_trip_slow_mode_above_ns"] = LatencyProbe.SlowModeNs,
+        ["core_round_trip_shared_core_below_ns"] = LatencyProbe.SharedCoreNs,
+        ["core_round_trip_far_above_ns"] = LatencyProbe.FarNs,
     },
     ["peak"] = new JsonObject
     {
@@ -199,7 +201,8 @@ var doc = new JsonObject
                 "percent_of_peak_best: the best sample's GFLOP/s over the same peak (both the fastest of the run). " +
 "Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU. " +
                 "core_round_trip_ns: a cache line's trip between two cores and back, probed before and after each sample of the epoch workloads (the larger kept); " +
-                "fast_mode / slow_mode: the samples whose round trip was at most core_round_trip_slow_mode_above_ns, and the others, with each side's median and their ratio (bench/README.md).",
+                "by_placement: near (round trip from core_round_trip_shared_core_below_ns to core_round_trip_far_above_ns), far (above), shared core (below: two hardware threads of one core), " +
+                "each with the samples met in it, each side's median and their ratio (bench/README.md).",
     ["results"] = results,
 };
 Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
@@ -369,25 +372,25 @@ namespace Functional.NN.Bench
             // it; the targets are judged on the medians' ratio.
             if (peer is not null && _ours.Count > 0 && _peer.Count == _ours.Count)
                 o["ratio_paired"] = Math.Round(Stats.Median(_ours.Select((t, i) => _peer[i] / t).ToList()), 3);
-            // By the host's mode (LatencyProbe): the samples whose round trip was at most
-            // LatencyProbe.SlowModeNs (the fast mode) and the others, each side's median and their ratio.
+            // By the host's placement of the two cores (LatencyProbe): each side's median over the
+            // samples met in each placement, and their ratio.
             if (_oursTrip.Count == _ours.Count && _oursTrip.Count > 0)
             {
                 o["core_round_trip_ns_ours"] = new JsonArray(_oursTrip.Select(x => double.IsNaN(x) ? null : (JsonNode)Math.Round(x)).ToArray());
                 if (_peerTrip.Count == _peer.Count && _peer.Count > 0)
                     o["core_round_trip_ns_peer"] = new JsonArray(_peerTrip.Select(x => double.IsNaN(x) ? null : (JsonNode)Math.Round(x)).ToArray());
-                foreach (var (name, fast) in new[] { ("fast_mode", true), ("slow_mode", false) })
+                var placements = new JsonObject();
+                foreach (string place in new[] { "near", "far", "shared core" })
                 {
-                    // A sample whose probe found no valid round trip (NaN) counts in neither mode.
-                    static bool In(double trip, bool fast) => !double.IsNaN(trip) && (trip <= LatencyProbe.SlowModeNs) == fast;
-                    var inMode = _ours.Where((_, i) => In(_oursTrip[i], fast)).ToList();
-                    var theirs = _peerTrip.Count == _peer.Count ? _peer.Where((_, i) => In(_peerTrip[i], fast)).ToList() : new List<double>();
-                    var mode = new JsonObject { ["samples_ours"] = inMode.Count, ["samples_peer"] = theirs.Count };
-                    if (inMode.Count > 0) mode["functional_nn_median"] = Math.Round(Stats.Median(inMode) * scale, 3);
+                    var inPlace = _ours.Where((_, i) => LatencyProbe.Placement(_oursTrip[i]) == place).ToList();
+                    var theirs = _peerTrip.Count == _peer.Count ? _peer.Where((_, i) => LatencyProbe.Placement(_peerTrip[i]) == place).ToList() : new List<double>();
+                    var mode = new JsonObject { ["samples_ours"] = inPlace.Count, ["samples_peer"] = theirs.Count };
+                    if (inPlace.Count > 0) mode["functional_nn_median"] = Math.Round(Stats.Median(inPlace) * scale, 3);
                     if (theirs.Count > 0) mode["pytorch_median"] = Math.Round(Stats.Median(theirs) * scale, 3);
-                    if (inMode.Count > 0 && theirs.Count > 0) mode["ratio"] = Math.Round(Stats.Median(theirs) / Stats.Median(inMode), 3);
-                    o[name] = mode;
+                    if (inPlace.Count > 0 && theirs.Count > 0) mode["ratio"] = Math.Round(Stats.Median(theirs) / Stats.Median(inPlace), 3);
+                    placements[place] = mode;
                 }
+                o["by_placement"] = placements;
             }
             double? percent = null;
             if (flops is double f && double.IsFinite(peakGflops) && peakGflops > 0)
