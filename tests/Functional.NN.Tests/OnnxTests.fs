@@ -719,6 +719,25 @@ let tests =
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
             }
+            test "an unnamed node is named by its operator and first output" {
+                // A node's name is optional in ONNX (onnx.proto: NodeProto's name, "optional, for
+                // identification"; onnx.helper.make_node leaves it empty), so an unnamed node is
+                // named in the message by what identifies it in the graph: its first output.
+                let conv = edit (fun m -> m.Graph.Node.[1].OpType <- "Conv"; m.Graph.Node.[1].Name <- "")
+                expectImportError conv "" "Conv" "The unnamed Conv node giving 'layer0.a': operator Conv is outside the family" "unnamed Conv"
+                // The reader of a Dropout's mask, named the same way.
+                let mask = edit (fun m ->
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add "layer0.a"
+                    drop.Output.Add [ "dropped"; "mask" ]
+                    let relu = NodeProto(OpType = "Relu")
+                    relu.Input.Add "mask"
+                    relu.Output.Add "masked"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.Insert(3, relu)
+                    m.Graph.Node.[4].Input.[0] <- "dropped")
+                expectImportError mask "drop" "Dropout" "mask output 'mask' that the unnamed Relu node giving 'masked' reads" "unnamed mask reader"
+            }
             test "an Add of a value that is not a block boundary (a pre-activation) names the node" {
                 // output + layer1.z: a skip connection around layer 1's identity activation.
                 let b = edit (fun m ->
