@@ -738,6 +738,21 @@ let tests =
                     m.Graph.Node.[4].Input.[0] <- "dropped")
                 expectImportError mask "drop" "Dropout" "mask output 'mask' that the unnamed Relu node giving 'masked' reads" "unnamed mask reader"
             }
+            test "a wrong number of outputs is named with the number the operator gives" {
+                // Dropout gives its output and an optional mask (ONNX's Dropout: outputs 1 to 2),
+                // LayerNormalization its output and optional Mean and InvStdDev (1 to 3), Relu one.
+                let withOutputs (i: int) (names: string list) = edit (fun m -> m.Graph.Node.[i].Output.Clear(); m.Graph.Node.[i].Output.Add names)
+                let drop = edit (fun m ->
+                    let d = NodeProto(Name = "drop", OpType = "Dropout")
+                    d.Input.Add "layer0.a"
+                    d.Output.Add [ "dropped"; "mask"; "extra" ]
+                    m.Graph.Node.Insert(2, d)
+                    m.Graph.Node.[3].Input.[0] <- "dropped")
+                expectImportError drop "drop" "Dropout" "it has 3 outputs; Dropout gives 1 or 2 here." "Dropout of 3 outputs"
+                expectImportError (withOutputs 1 [ "layer0.a"; "more" ]) "layer0.tanh" "Tanh" "it has 2 outputs; Tanh gives 1 here." "Tanh of 2 outputs"
+                expectImportError (withOutputs 1 [ ""; "more" ]) "layer0.tanh" "Tanh" "it has 2 outputs; Tanh gives 1 here." "Tanh of 2 outputs, the first unnamed"
+                expectImportError (withOutputs 1 [ "" ]) "layer0.tanh" "Tanh" "its first output has no name" "Tanh of an unnamed output"
+            }
             test "an Add of a value that is not a block boundary (a pre-activation) names the node" {
                 // output + layer1.z: a skip connection around layer 1's identity activation.
                 let b = edit (fun m ->

@@ -179,8 +179,10 @@ module internal OnnxImport =
     let private checkArity (node: NodeProto) (minIn: int) (maxIn: int) (outs: int) =
         if node.Input.Count < minIn || node.Input.Count > maxIn then
             fail node (sprintf "it has %d inputs; %s takes %s." node.Input.Count node.OpType (if minIn = maxIn then string minIn else sprintf "%d to %d" minIn maxIn))
-        if node.Output.Count < 1 || node.Output.Count > outs || String.IsNullOrEmpty node.Output.[0] then
-            fail node (sprintf "it has %d outputs; %s gives %d here." node.Output.Count node.OpType 1)
+        if node.Output.Count < 1 || node.Output.Count > outs then
+            fail node (sprintf "it has %d outputs; %s gives %s here." node.Output.Count node.OpType (if outs = 1 then "1" elif outs = 2 then "1 or 2" else sprintf "1 to %d" outs))
+        if String.IsNullOrEmpty node.Output.[0] then
+            fail node (sprintf "its first output has no name; %s gives its result there." node.OpType)
 
     let private constant (ctx: Context) (s: State) (node: NodeProto) (i: int) (what: string) =
         let name = node.Input.[i]
