@@ -873,6 +873,43 @@ let tests =
                 failtest "opset 11 was written"
             with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
         }
+        test "the C# facade: a stream written and not rewound, or one that cannot be read, is an ArgumentException naming stream" {
+            // The common slip: export to a MemoryStream, import from it without rewinding. The importer
+            // read the zero bytes left and said "The bytes are empty (0 bytes)", about bytes the caller
+            // never passed; a write-only stream gave .NET's NotSupportedException.
+            let net = FunctionalNN.NetworkBuilder(3).Dense(2, FunctionalNN.Activation.Tanh).Seed(1L).Build()
+            let data = FunctionalNN.Dataset.FromArrays(array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ]; [ 3.0; 1.0 ] ], [| "a"; "b"; "a"; "b" |])
+            let p = FunctionalNN.Pipeline.Untrained(data)
+            let written (write: Stream -> unit) = let s = new MemoryStream() in write s; s
+            let readers : (string * (Stream -> obj)) list =
+                [ "OnnxModel.Import", (fun s -> box (FunctionalNN.OnnxModel.Import(s)))
+                  "Network.ImportOnnx", (fun s -> box (FunctionalNN.OnnxExtensions.ImportOnnx(s)))
+                  "OnnxModel.ImportPipeline", (fun s -> box (FunctionalNN.OnnxModel.ImportPipeline(s)))
+                  "Pipeline.ImportOnnx", (fun s -> box (FunctionalNN.OnnxPipelineExtensions.ImportOnnx(s))) ]
+            for what, read in readers do
+                let stream = if what.Contains "Pipeline" then written (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(p, s, 17)) else written (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(net, s, 17))
+                let length = stream.Length
+                match Expect.throwsC (fun () -> read stream |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "stream" (what + ": ParamName")
+                    Expect.stringContains e.Message (sprintf "at position %d of its %d bytes, with nothing left to read" length length) (what + ": the position")
+                | e -> failtestf "%s at the stream's end: expected ArgumentException, got %O" what e
+                stream.Position <- 0L
+                read stream |> ignore
+                let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                try
+                    use writeOnly = new FileStream(path, FileMode.CreateNew, FileAccess.Write)
+                    match Expect.throwsC (fun () -> read writeOnly |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "stream" (what + ": ParamName (write-only)")
+                        Expect.stringContains e.Message "cannot be read" (what + ": write-only")
+                    | e -> failtestf "%s of a write-only stream: expected ArgumentException, got %O" what e
+                finally File.Delete path
+            // An empty stream (nothing was written to it) is still an empty model, as empty bytes are.
+            match Expect.throwsC (fun () -> FunctionalNN.OnnxModel.Import(new MemoryStream()) |> ignore) id with
+            | :? FunctionalNN.OnnxFormatException as e -> Expect.stringContains e.Message "The bytes are empty (0 bytes)" "an empty stream"
+            | e -> failtestf "an empty stream: expected OnnxFormatException, got %O" e
+        }
         test "Network.ImportOnnx refuses a graph that ends in a Softmax (its network would give the logits); OnnxModel.Import reports it" {
             // A review: the shortcut dropped PyTorch's trailing Softmax silently, so the network and a re-export computed
             // the logits where the file computed probabilities. torch_family_f32 ends in nn.Softmax (onnx_torch_fixtures.py).
