@@ -1217,6 +1217,18 @@ let tests =
                     | e -> failtestf "expected ModelFormatException, got %O" e
                 finally Directory.Delete(dir, true)
             }
+            test "fnn import and fnn predict of an ONNX file the importer refuses say the ONNX file cannot be read" {
+                // They said "the model file cannot be read: ...", the words for a damaged .fnn, about an .onnx file.
+                withCliFolder <| fun dir run ->
+                    let m = parse (Onnx.exportNetwork 17 sampleNetwork)
+                    m.Graph.Node.[1].OpType <- "Elu"
+                    File.WriteAllBytes(Path.Combine(dir, "elu.onnx"), bytesOf m)
+                    File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c\n1,2,3\n")
+                    for args in [ [ "import"; "--onnx"; "elu.onnx"; "--out"; "elu.fnn" ]; [ "predict"; "--model"; "elu.onnx"; "--data"; "rows.csv" ] ] do
+                        let code, text = run args
+                        Expect.equal code 1 text
+                        Expect.stringContains text "fnn: the ONNX file cannot be read: Node 'layer0.tanh' (Elu): operator Elu is outside the family" (String.Join(" ", args))
+            }
             test "fnn export needs an --out ending in .onnx; fnn predict names an ONNX file given as a model file" {
                 withCliFolder <| fun dir run ->
                     ModelFile.saveNetwork (Path.Combine(dir, "net.fnn")) sampleNetwork
