@@ -233,6 +233,8 @@ public static class Cli
     {
         // The core's message names LastGood and the options record; a command-line user gets what happened and the option to lower.
         TrainingDivergedException d => $"training diverged at epoch {d.Epoch}, step {d.Step}: {DivergenceReason(d.Message)}; lower --lr (the defaults, Adam with --lr 0.001, suit standardised data)",
+        // An ONNX importer's refusal concerns an ONNX file (fnn import --onnx, fnn predict --model M.onnx), not a model file.
+        OnnxFormatException or FN.OnnxFormatException => $"the ONNX file cannot be read: {OneLine(CommandLineAdvice(e.Message))}",
         ModelFormatException or FN.ModelFormatException => $"the model file cannot be read: {OneLine(CommandLineAdvice(e.Message))}",
         // The same refusal from the reader of a linear model's data (evaluate): the same message.
         DataFormatException or FN.DataFormatException when e.Message.EndsWith("' cannot be both a feature and the target.", StringComparison.Ordinal)

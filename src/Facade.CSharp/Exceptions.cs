@@ -69,7 +69,8 @@ public sealed class OnnxFormatException : ModelFormatException
         OperatorType = operatorType;
     }
 
-    /// <summary>The node the error concerns, or empty.</summary>
+    /// <summary>The name of the node the error concerns, or empty (no node, or a node the file leaves unnamed, which the
+    /// message names by its operator and first output: "The unnamed Relu node giving 'h': ...").</summary>
     public string NodeName { get; }
 
     /// <summary>The node's operator type, or empty.</summary>

@@ -55,8 +55,10 @@ public static class OnnxModel
     /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
     public static ImportedNetwork Import(string path) => new(Errors.Run(() => FN.Onnx.loadNetwork(path)));
 
-    /// <summary>Reads an ONNX model from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
+    /// <summary>Reads an ONNX model from a stream (from its position to its end, at most <see cref="MaxBytes"/>).</summary>
     /// <exception cref="OnnxFormatException">A graph outside the family, a damaged model or more than 1 GiB.</exception>
+    /// <exception cref="ArgumentException">ParamName "stream": the stream cannot be read, or is at its end (written
+    /// and not rewound).</exception>
     public static ImportedNetwork Import(Stream stream) => new(Errors.Run(() => FN.Onnx.importNetwork(ReadAll(stream))));
 
     /// <summary>Reads an ONNX model's bytes.</summary>
@@ -84,17 +86,26 @@ public static class OnnxModel
     /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
     public static Pipeline ImportPipeline(string path) => new(Errors.Run(() => FN.Onnx.loadPipeline(path)));
 
-    /// <summary>Reads a pipeline export from a stream (to its end, at most <see cref="MaxBytes"/>).</summary>
+    /// <summary>Reads a pipeline export from a stream (from its position to its end, at most <see cref="MaxBytes"/>).</summary>
     /// <exception cref="OnnxFormatException">Not such an export, or a damaged one.</exception>
+    /// <exception cref="ArgumentException">ParamName "stream": the stream cannot be read, or is at its end (written
+    /// and not rewound).</exception>
     public static Pipeline ImportPipeline(Stream stream) => new(Errors.Run(() => FN.Onnx.importPipeline(ReadAll(stream))));
 
     /// <summary>Reads a pipeline export's bytes.</summary>
     /// <exception cref="OnnxFormatException">Not such an export, or a damaged one.</exception>
     public static Pipeline ImportPipeline(byte[] bytes) => new(Errors.Run(() => FN.Onnx.importPipeline(bytes)));
 
+    /// <summary>A stream's bytes from its position to its end (at most <see cref="MaxBytes"/>). A stream that cannot be
+    /// read, or a seekable one already at its end (written and not rewound), is an <see cref="ArgumentException"/>
+    /// naming <paramref name="stream"/>, not an ONNX model of no bytes.</summary>
     internal static byte[] ReadAll(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead)
+            throw new ArgumentException("The stream cannot be read (its CanRead is false); pass a stream open for reading.", nameof(stream));
+        if (stream.CanSeek && stream.Length > 0 && stream.Position >= stream.Length)
+            throw new ArgumentException($"The stream is at position {stream.Position} of its {stream.Length} bytes, with nothing left to read; set its Position to where the ONNX model starts (0 after writing the model to it) first.", nameof(stream));
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int n;
@@ -163,9 +174,11 @@ public static class OnnxExtensions
         /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
         public static Network ImportOnnx(string path) => new(Errors.Run(() => FN.Onnx.loadNetworkExact(path)));
 
-        /// <summary>Reads the network of an ONNX model from a stream (to its end, at most <see cref="OnnxModel.MaxBytes"/>);
-        /// a graph that ends in a Softmax is refused, as by <see cref="ImportOnnx(string)"/>.</summary>
+        /// <summary>Reads the network of an ONNX model from a stream (from its position to its end, at most
+        /// <see cref="OnnxModel.MaxBytes"/>); a graph that ends in a Softmax is refused, as by <see cref="ImportOnnx(string)"/>.</summary>
         /// <exception cref="OnnxFormatException">A graph outside the family, a graph that ends in a Softmax, or a damaged model.</exception>
+        /// <exception cref="ArgumentException">ParamName "stream": the stream cannot be read, or is at its end (written
+        /// and not rewound).</exception>
         public static Network ImportOnnx(Stream stream) => new(Errors.Run(() => FN.Onnx.importNetworkExact(OnnxModel.ReadAll(stream))));
     }
 
@@ -231,8 +244,10 @@ public static class OnnxPipelineExtensions
         /// <exception cref="ArgumentException">ParamName "path": the path is empty or blank, or names a directory.</exception>
         public static Pipeline ImportOnnx(string path) => OnnxModel.ImportPipeline(path);
 
-        /// <summary>Reads a pipeline export from a stream.</summary>
+        /// <summary>Reads a pipeline export from a stream (from its position to its end).</summary>
         /// <exception cref="OnnxFormatException">Not such an export, or a damaged model.</exception>
+        /// <exception cref="ArgumentException">ParamName "stream": the stream cannot be read, or is at its end (written
+        /// and not rewound).</exception>
         public static Pipeline ImportOnnx(Stream stream) => OnnxModel.ImportPipeline(stream);
     }
 }

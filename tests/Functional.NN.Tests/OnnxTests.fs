@@ -719,6 +719,40 @@ let tests =
             test "an operator outside the family names the node and the operator" {
                 expectImportError (edit (fun m -> m.Graph.Node.[1].OpType <- "Conv")) "layer0.tanh" "Conv" "outside the family" "Conv"
             }
+            test "an unnamed node is named by its operator and first output" {
+                // A node's name is optional in ONNX (onnx.proto: NodeProto's name, "optional, for
+                // identification"; onnx.helper.make_node leaves it empty), so an unnamed node is
+                // named in the message by what identifies it in the graph: its first output.
+                let conv = edit (fun m -> m.Graph.Node.[1].OpType <- "Conv"; m.Graph.Node.[1].Name <- "")
+                expectImportError conv "" "Conv" "The unnamed Conv node giving 'layer0.a': operator Conv is outside the family" "unnamed Conv"
+                // The reader of a Dropout's mask, named the same way.
+                let mask = edit (fun m ->
+                    let drop = NodeProto(Name = "drop", OpType = "Dropout")
+                    drop.Input.Add "layer0.a"
+                    drop.Output.Add [ "dropped"; "mask" ]
+                    let relu = NodeProto(OpType = "Relu")
+                    relu.Input.Add "mask"
+                    relu.Output.Add "masked"
+                    m.Graph.Node.Insert(2, drop)
+                    m.Graph.Node.Insert(3, relu)
+                    m.Graph.Node.[4].Input.[0] <- "dropped")
+                expectImportError mask "drop" "Dropout" "mask output 'mask' that the unnamed Relu node giving 'masked' reads" "unnamed mask reader"
+            }
+            test "a wrong number of outputs is named with the number the operator gives" {
+                // Dropout gives its output and an optional mask (ONNX's Dropout: outputs 1 to 2),
+                // LayerNormalization its output and optional Mean and InvStdDev (1 to 3), Relu one.
+                let withOutputs (i: int) (names: string list) = edit (fun m -> m.Graph.Node.[i].Output.Clear(); m.Graph.Node.[i].Output.Add names)
+                let drop = edit (fun m ->
+                    let d = NodeProto(Name = "drop", OpType = "Dropout")
+                    d.Input.Add "layer0.a"
+                    d.Output.Add [ "dropped"; "mask"; "extra" ]
+                    m.Graph.Node.Insert(2, d)
+                    m.Graph.Node.[3].Input.[0] <- "dropped")
+                expectImportError drop "drop" "Dropout" "it has 3 outputs; Dropout gives 1 or 2 here." "Dropout of 3 outputs"
+                expectImportError (withOutputs 1 [ "layer0.a"; "more" ]) "layer0.tanh" "Tanh" "it has 2 outputs; Tanh gives 1 here." "Tanh of 2 outputs"
+                expectImportError (withOutputs 1 [ ""; "more" ]) "layer0.tanh" "Tanh" "it has 2 outputs; Tanh gives 1 here." "Tanh of 2 outputs, the first unnamed"
+                expectImportError (withOutputs 1 [ "" ]) "layer0.tanh" "Tanh" "its first output has no name" "Tanh of an unnamed output"
+            }
             test "an Add of a value that is not a block boundary (a pre-activation) names the node" {
                 // output + layer1.z: a skip connection around layer 1's identity activation.
                 let b = edit (fun m ->
@@ -838,6 +872,43 @@ let tests =
                 FunctionalNN.OnnxExtensions.ToOnnx(net, 11) |> ignore
                 failtest "opset 11 was written"
             with :? ArgumentException as e -> Expect.equal e.ParamName "opset" "ParamName"
+        }
+        test "the C# facade: a stream written and not rewound, or one that cannot be read, is an ArgumentException naming stream" {
+            // The common slip: export to a MemoryStream, import from it without rewinding. The importer
+            // read the zero bytes left and said "The bytes are empty (0 bytes)", about bytes the caller
+            // never passed; a write-only stream gave .NET's NotSupportedException.
+            let net = FunctionalNN.NetworkBuilder(3).Dense(2, FunctionalNN.Activation.Tanh).Seed(1L).Build()
+            let data = FunctionalNN.Dataset.FromArrays(array2D [ [ 0.0; 1.0 ]; [ 1.0; 0.0 ]; [ 2.0; 2.0 ]; [ 3.0; 1.0 ] ], [| "a"; "b"; "a"; "b" |])
+            let p = FunctionalNN.Pipeline.Untrained(data)
+            let written (write: Stream -> unit) = let s = new MemoryStream() in write s; s
+            let readers : (string * (Stream -> obj)) list =
+                [ "OnnxModel.Import", (fun s -> box (FunctionalNN.OnnxModel.Import(s)))
+                  "Network.ImportOnnx", (fun s -> box (FunctionalNN.OnnxExtensions.ImportOnnx(s)))
+                  "OnnxModel.ImportPipeline", (fun s -> box (FunctionalNN.OnnxModel.ImportPipeline(s)))
+                  "Pipeline.ImportOnnx", (fun s -> box (FunctionalNN.OnnxPipelineExtensions.ImportOnnx(s))) ]
+            for what, read in readers do
+                let stream = if what.Contains "Pipeline" then written (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(p, s, 17)) else written (fun s -> FunctionalNN.OnnxExtensions.ExportOnnx(net, s, 17))
+                let length = stream.Length
+                match Expect.throwsC (fun () -> read stream |> ignore) id with
+                | :? ArgumentException as e ->
+                    Expect.equal e.ParamName "stream" (what + ": ParamName")
+                    Expect.stringContains e.Message (sprintf "at position %d of its %d bytes, with nothing left to read" length length) (what + ": the position")
+                | e -> failtestf "%s at the stream's end: expected ArgumentException, got %O" what e
+                stream.Position <- 0L
+                read stream |> ignore
+                let path = Path.Combine(Path.GetTempPath(), sprintf "fnn-onnx-%s.onnx" (Guid.NewGuid().ToString "N"))
+                try
+                    use writeOnly = new FileStream(path, FileMode.CreateNew, FileAccess.Write)
+                    match Expect.throwsC (fun () -> read writeOnly |> ignore) id with
+                    | :? ArgumentException as e ->
+                        Expect.equal e.ParamName "stream" (what + ": ParamName (write-only)")
+                        Expect.stringContains e.Message "cannot be read" (what + ": write-only")
+                    | e -> failtestf "%s of a write-only stream: expected ArgumentException, got %O" what e
+                finally File.Delete path
+            // An empty stream (nothing was written to it) is still an empty model, as empty bytes are.
+            match Expect.throwsC (fun () -> FunctionalNN.OnnxModel.Import(new MemoryStream()) |> ignore) id with
+            | :? FunctionalNN.OnnxFormatException as e -> Expect.stringContains e.Message "The bytes are empty (0 bytes)" "an empty stream"
+            | e -> failtestf "an empty stream: expected OnnxFormatException, got %O" e
         }
         test "Network.ImportOnnx refuses a graph that ends in a Softmax (its network would give the logits); OnnxModel.Import reports it" {
             // A review: the shortcut dropped PyTorch's trailing Softmax silently, so the network and a re-export computed
@@ -1145,6 +1216,18 @@ let tests =
                     | :? ModelFormatException as e -> Expect.stringContains e.Message "does not start with FNNMODEL" "a CSV file"
                     | e -> failtestf "expected ModelFormatException, got %O" e
                 finally Directory.Delete(dir, true)
+            }
+            test "fnn import and fnn predict of an ONNX file the importer refuses say the ONNX file cannot be read" {
+                // They said "the model file cannot be read: ...", the words for a damaged .fnn, about an .onnx file.
+                withCliFolder <| fun dir run ->
+                    let m = parse (Onnx.exportNetwork 17 sampleNetwork)
+                    m.Graph.Node.[1].OpType <- "Elu"
+                    File.WriteAllBytes(Path.Combine(dir, "elu.onnx"), bytesOf m)
+                    File.WriteAllText(Path.Combine(dir, "rows.csv"), "a,b,c\n1,2,3\n")
+                    for args in [ [ "import"; "--onnx"; "elu.onnx"; "--out"; "elu.fnn" ]; [ "predict"; "--model"; "elu.onnx"; "--data"; "rows.csv" ] ] do
+                        let code, text = run args
+                        Expect.equal code 1 text
+                        Expect.stringContains text "fnn: the ONNX file cannot be read: Node 'layer0.tanh' (Elu): operator Elu is outside the family" (String.Join(" ", args))
             }
             test "fnn export needs an --out ending in .onnx; fnn predict names an ONNX file given as a model file" {
                 withCliFolder <| fun dir run ->

@@ -8,10 +8,12 @@ open Functional.NN.OnnxProto
 /// An ONNX file or graph that cannot be imported: damaged, truncated or inconsistent (sizes,
 /// shapes, dangling inputs, external data, element types), or an operator or pattern outside the
 /// family the library imports. `NodeName` and `OperatorType` name the node at fault ("" when the
-/// fault is not in a node, e.g. a truncated file).
+/// fault is not in a node, e.g. a truncated file). A node's name is optional in ONNX: for a node
+/// the file leaves unnamed, `NodeName` is "" and the message names it by its operator and its
+/// first output ("The unnamed Relu node giving 'h': ...").
 type OnnxFormatException(message: string, nodeName: string, operatorType: string) =
     inherit ModelFormatException(message)
-    /// The name of the node at fault, or "".
+    /// The name of the node at fault, or "" (no node, or a node without a name).
     member _.NodeName = nodeName
     /// The operator (op_type) of the node at fault, or "".
     member _.OperatorType = operatorType

@@ -40,9 +40,16 @@ module internal OnnxImport =
     /// read (which would build a network far larger than the file) is refused.
     let maxReadFactor = 4L
 
+    /// A node as messages name it: "node 'fc1' (Gemm)", or, for a node the file leaves unnamed (a
+    /// node's name is optional in ONNX), by its first output: "the unnamed Relu node giving 'h'".
+    let private label (node: NodeProto) =
+        if node.Name <> "" then sprintf "node '%s' (%s)" node.Name node.OpType
+        elif node.Output.Count > 0 && node.Output.[0] <> "" then sprintf "the unnamed %s node giving '%s'" node.OpType node.Output.[0]
+        else sprintf "an unnamed %s node without outputs" node.OpType
+
     let private fail (node: NodeProto) (message: string) : 'a =
         let name, op = if isNull node then "", "" else node.Name, node.OpType
-        let where = if isNull node then "" else sprintf "Node '%s' (%s): " name op
+        let where = if isNull node then "" else (let l = label node in string (Char.ToUpperInvariant l.[0]) + l.Substring 1 + ": ")
         raise (OnnxFormatException(where + message, name, op))
 
     let private bad (message: string) : 'a = raise (OnnxFormatException(message, "", ""))
@@ -172,8 +179,10 @@ module internal OnnxImport =
     let private checkArity (node: NodeProto) (minIn: int) (maxIn: int) (outs: int) =
         if node.Input.Count < minIn || node.Input.Count > maxIn then
             fail node (sprintf "it has %d inputs; %s takes %s." node.Input.Count node.OpType (if minIn = maxIn then string minIn else sprintf "%d to %d" minIn maxIn))
-        if node.Output.Count < 1 || node.Output.Count > outs || String.IsNullOrEmpty node.Output.[0] then
-            fail node (sprintf "it has %d outputs; %s gives %d here." node.Output.Count node.OpType 1)
+        if node.Output.Count < 1 || node.Output.Count > outs then
+            fail node (sprintf "it has %d outputs; %s gives %s here." node.Output.Count node.OpType (if outs = 1 then "1" elif outs = 2 then "1 or 2" else sprintf "1 to %d" outs))
+        if String.IsNullOrEmpty node.Output.[0] then
+            fail node (sprintf "its first output has no name; %s gives its result there." node.OpType)
 
     let private constant (ctx: Context) (s: State) (node: NodeProto) (i: int) (what: string) =
         let name = node.Input.[i]
@@ -420,7 +429,7 @@ module internal OnnxImport =
             let mask = node.Output.[1]
             match ctx.Readers.TryGetValue mask with
             | true, reader ->
-                fail node (sprintf "it declares a mask output '%s' that node '%s' (%s) reads; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask reader.Name reader.OpType)
+                fail node (sprintf "it declares a mask output '%s' that %s reads; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask (label reader))
             | _ ->
                 if ctx.GraphOutputs.Contains mask then
                     fail node (sprintf "it declares a mask output '%s' that is an output of the graph; the importer reads Dropout at inference only, where the mask is not a value a network gives." mask)
