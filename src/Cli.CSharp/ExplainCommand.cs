@@ -23,6 +23,7 @@ public static class ExplainCommand
         double tolerance = o.Double("tolerance", DefaultTolerance);
         bool repeatsGiven = o.Has("repeats");
         int repeats = o.Int("repeats", 5);
+        bool seedGiven = o.Has("seed");
         long seed = o.Long("seed", 0);
         bool json = o.Flag("json");
         var plots = o.Get("plots");
@@ -55,6 +56,8 @@ public static class ExplainCommand
             throw new UsageException($"--tolerance is for --method integrated_gradients (the gap its quadrature stops at, relative to the output's scale); --method {method} takes none");
         if (repeatsGiven && method is "integrated_gradients" or "gradient_x_input")
             throw new UsageException($"--repeats is for --method permutation (shuffles per feature); --method {method} takes none");
+        if (seedGiven && method is "integrated_gradients" or "gradient_x_input")
+            throw new UsageException($"--seed is for --method permutation (the seed of its shuffles); --method {method} draws nothing at random and takes none");
         if (method is "permutation")
         {
             // Permutation importance scores the whole data against the target: no row, no class, no output to choose.
