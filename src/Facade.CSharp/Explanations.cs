@@ -215,6 +215,12 @@ public static class Explanations
         ("explain the raw output, or its sigmoid for a binary logit.", "explain the raw output (softmax: false)."),
     };
 
+    /// <summary>The names "0", "1", ... of the classes a model of <paramref name="outputs"/> outputs predicts (two for one
+    /// output). From the model, not from the labels: the core refuses a label outside them, and a label such as 30,000,000
+    /// made 30 million names (1.5 GB, 3 s) before that refusal.</summary>
+    private static string[] ClassNames(int outputs) =>
+        Enumerable.Range(0, Math.Max(2, outputs)).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
     /// <summary>"1 output (index 0)" or "n outputs (0 .. n - 1)", as the core's messages of an output out of range say it.</summary>
     private static string OutputsText(int n) => n == 1 ? "1 output (index 0)" : $"{n} outputs (0 .. {n - 1})";
 
@@ -375,8 +381,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(labels);
-        var classes = Math.Max(2, labels.Length == 0 ? 0 : labels.Max() + 1);
-        var target = FN.Target.NewClasses((int[])labels.Clone(), Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        var target = FN.Target.NewClasses((int[])labels.Clone(), ClassNames(network.OutputSize));
         return new(Errors.Run(() => FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 
@@ -416,8 +421,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(labels);
         // The C# convention for one output is -1/+1 (or 0/1); the core's classes are 0 and 1.
         var mapped = model.OutputSize == 1 ? labels.Select(l => l == -1 ? 0 : l).ToArray() : (int[])labels.Clone();
-        var classes = Math.Max(2, mapped.Length == 0 ? 0 : mapped.Max() + 1);
-        var target = FN.Target.NewClasses(mapped, Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        var target = FN.Target.NewClasses(mapped, ClassNames(model.OutputSize));
         return new(Errors.Run(() => FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 }
