@@ -76,8 +76,10 @@ public sealed class FeatureAttribution
     /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
     public double Gap { get; }
 
-    /// <summary>The output's scale, to which the tolerance is relative: the largest of |f(x)|, |f(baseline)|, |f| at the
-    /// path's nodes (integrated gradients) and the sum of the attributions' magnitudes.</summary>
+    /// <summary>The output's scale, to which the tolerance is relative, measured from the baseline's output: the largest of
+    /// |f(x) - f(baseline)|, |f - f(baseline)| at the path's nodes (integrated gradients) and the sum of the magnitudes of
+    /// the attributions to the model's inputs (for a pipeline, before a text column's one-hot inputs are summed into
+    /// <see cref="Values"/>). A constant added to f leaves it unchanged, as it leaves the attributions.</summary>
     public double Scale { get; }
 
     /// <summary>Integrated gradients: whether the quadrature met the tolerance, |<see cref="Gap"/>| &lt;= tolerance x
