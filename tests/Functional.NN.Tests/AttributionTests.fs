@@ -984,6 +984,21 @@ let tests =
             expectArg "baseline" (fun () -> Attribution.explainPipeline minmax o None (Array.zeroCreate 10) |> ignore)
             let step = Network.create [ Dense.create (Mat.ofRows [ [| 1.0 |] ]) None Activation.Step ]
             Expect.throwsT<InvalidOperationException> (fun () -> Attribution.explain step (OutputSelector.Output 0) o [| 1.0 |] |> ignore) "a step layer has no gradient"
+            // Review: the public helpers named another function's parameter ("array", "count", "m") or crashed
+            // (IndexOutOfRangeException, NullReferenceException, a NaN score silently class 0).
+            expectArg "baseline" (fun () -> o.WithBaseline null |> ignore)
+            expectArg "map" (fun () -> FeatureMap.sum { Columns = [| "a" |]; ColumnOf = [| 3 |] } [| 1.0 |] |> ignore)
+            expectArg "map" (fun () -> FeatureMap.sum Unchecked.defaultof<FeatureMap> [| 1.0 |] |> ignore)
+            expectArg "pipeline" (fun () -> FeatureMap.ofPipeline Unchecked.defaultof<Pipeline> |> ignore)
+            expectArg "columns" (fun () -> Importance.permutationsFromSeed -1 3 2 0L |> ignore)
+            expectArg "rows" (fun () -> Importance.permutationsFromSeed 2 -3 2 0L |> ignore)
+            expectArg "repeats" (fun () -> Importance.permutationsFromSeed 2 3 -2 0L |> ignore)
+            expectArg "scores" (fun () -> Importance.classesOfScores (Mat.zeros 2 0) |> ignore)
+            expectArg "scores" (fun () -> Importance.classesOfScores (Mat.ofRows [ [| 1.0; nan |] ]) |> ignore)
+            expectArg "scores" (fun () -> Importance.classesOfScores (Mat.ofRows [ [| 0.5 |]; [| nan |] ]) |> ignore)
+            // Valid input still works (by hand: one column, class 1 above 0; two columns, the argmax).
+            Expect.equal (Importance.classesOfScores (Mat.ofRows [ [| 0.5 |]; [| -1.0 |]; [| 0.0 |] ])) [| 1; 0; 0 |] "one column"
+            Expect.equal (FeatureMap.sum (FeatureMap.create [| "a"; "b" |] [| 0; 1; 0 |]) [| 1.0; 2.0; 3.0 |]) [| 4.0; 2.0 |] "sum per column"
         }
 
         test "a linear model's row or baseline of the wrong width names the model, a network's the network" {
