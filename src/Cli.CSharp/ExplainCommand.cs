@@ -95,7 +95,7 @@ public static class ExplainCommand
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
                 var rows = dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!);
-                return Row(w, model, rows, dataName, row, m, className, steps, tolerance, output == "probability", json, plots, backend);
+                return Row(w, model, rows, dataName, row, m, className, steps, tolerance, output == "probability", outputGiven, json, plots, backend);
         }
     }
 
@@ -229,7 +229,7 @@ public static class ExplainCommand
     }
 
     private static int Row(TextWriter w, Pipeline model, Dataset data, string dataName, int row, AttributionMethod method, string? className,
-        int? steps, double tolerance, bool probability, bool json, string? plots, Backend backend)
+        int? steps, double tolerance, bool probability, bool outputGiven, bool json, string? plots, Backend backend)
     {
         var x = model.FeaturesOf(data);
         int n = x.GetLength(0), d = x.GetLength(1);
@@ -239,6 +239,11 @@ public static class ExplainCommand
             throw new ArgumentException($"fnn explain of a model with {(model.Scaling == Scaling.MinMax ? "min-max scaling" : "no scaling")} takes as baseline the mean of the rows explained (the model keeps no training mean), but {(data.Dropped.Count > 0 ? $"only 1 row of {dataName} is left after --missing {Names.Snake(data.Missing)} ({Report.Dropped(data)})" : $"{dataName} has only 1 row")}, so that mean is the row itself and every attribution would be 0: explain the row within a file of several rows (the training data, say, with the row added) and pick it with --row");
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
         var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
+        // --output probability given on a classifier whose loss gives no probabilities (mean squared error, hinge: fnn predict
+        // prints no p_ columns) would explain the class's score: refused, as --output on a regressor is, not ignored.
+        bool scores = model.IsClassifier && model.PredictProbabilities(Matrix(values)) is null;
+        if (outputGiven && probability && scores)
+            throw new UsageException($"--output probability: this model's loss ({Names.LossName(model.Loss)}) gives no class probabilities (fnn predict prints none), so it is explained by each class's score; leave out --output");
         int? target = null;
         if (className is not null)
         {
@@ -275,7 +280,7 @@ public static class ExplainCommand
                 var perClass = Enumerable.Range(0, model.ClassNames.Length)
                     .Select(c => model.Explain(values, method, c, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows).Values.ToArray()).ToList();
                 var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
-                Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
+                Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(scores ? "score" : probability ? "probability" : "logit")}", images, values);
                 written.Add(images);
             }
         }
@@ -331,6 +336,14 @@ public static class ExplainCommand
         w.WriteLine($"input gradients on the {e.Backend.ToString().ToLowerInvariant()} backend");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
+    }
+
+    /// <summary>One row as a 1 x d matrix.</summary>
+    private static double[,] Matrix(double[] row)
+    {
+        var m = new double[1, row.Length];
+        for (int j = 0; j < row.Length; j++) m[0, j] = row[j];
+        return m;
     }
 
     /// <summary>The value, or null when it is NaN or infinite (JSON has no such numbers).</summary>

@@ -1360,6 +1360,18 @@ let tests =
                 Expect.stringContains out "--output is for classifiers" "usage error"
             let code, out = run [ "explain"; "--model"; "reg.fnn"; "--data"; "t2.csv" ]
             Expect.equal code 0 out
+            // Review: --output probability on a classifier whose loss gives no probabilities (mse: fnn predict prints no
+            // p_ columns) explained the class's score, exit 0; a usage error now. Without --output, and with --output
+            // logit (the class's logit or score), it explains the score.
+            let code, out = run [ "train"; "--data"; "t2.csv"; "--layers"; "3"; "--loss"; "mse"; "--epochs"; "3"; "--out"; "mse.fnn" ]
+            Expect.equal code 0 out
+            let code, out = run [ "explain"; "--model"; "mse.fnn"; "--data"; "t2.csv"; "--output"; "probability" ]
+            Expect.equal code 2 out
+            Expect.stringContains out "--output probability: this model's loss (mse) gives no class probabilities" "usage error naming the option"
+            for extra in [ []; [ "--output"; "logit" ] ] do
+                let code, out = run ([ "explain"; "--model"; "mse.fnn"; "--data"; "t2.csv" ] @ extra)
+                Expect.equal code 0 out
+                Expect.stringContains out "Integrated gradients of score of " (sprintf "%A: the score" extra)
             IO.Directory.Delete(dir, true)
         }
 
