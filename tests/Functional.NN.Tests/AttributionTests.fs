@@ -1207,6 +1207,25 @@ let tests =
                 FunctionalNN.Explanations.Explain(model, row, baselineRows = Array2D.zeroCreate 3 2) |> ignore) |> ignore
         }
 
+        test "facade: a given baseline's missing cell, which the model fills, prints (missing) in the table, and explains as the fill value" {
+            let x = Array2D.init 30 3 (fun i j -> float ((5 * i + 3 * j) % 13) / 3.0 - 2.0 + float j)
+            let labels = Array.init 30 (fun i -> if x.[i, 0] - x.[i, 2] + 2.0 > 0.0 then "up" else "down")
+            let data = FunctionalNN.Dataset.FromArrays(x, labels, [| "a"; "b"; "c" |]).WithMissing(FunctionalNN.MissingValues.Mean)
+            let model = FunctionalNN.Pipeline.Untrained(data, FunctionalNN.PipelineOptions(HiddenLayers = [| 4 |]))
+            let row = [| 0.5; -1.0; 2.5 |]
+            // By hand: the mean imputer fills column a with its training mean.
+            let meanA = (Array.init 30 (fun i -> x.[i, 0]) |> Array.sum) / 30.0
+            let missing = FunctionalNN.Explanations.Explain(model, row, targetClass = 1, baseline = [| nan; 0.0; 1.0 |])
+            let filled = FunctionalNN.Explanations.Explain(model, row, targetClass = 1, baseline = [| meanA; 0.0; 1.0 |])
+            for j in 0 .. 2 do
+                Expect.floatClose { absolute = 1e-12; relative = 1e-10 } missing.Values.[j] filled.Values.[j] (sprintf "attribution %d" j)
+            Expect.isTrue (Double.IsNaN missing.Baseline.[0]) "the baseline as given"
+            // Review: the baseline column printed "NaN" for the missing cell (a row's missing cell prints "(missing)").
+            let line = missing.ToString().Split('\n') |> Array.find (fun l -> l.StartsWith "a ")
+            Expect.equal (line.Split(' ', StringSplitOptions.RemoveEmptyEntries).[2]) "(missing)" line
+            Expect.isFalse (missing.ToString().Contains "NaN") (missing.ToString())
+        }
+
         test "the softmax of a network's one output is refused naming selector (facade: softmax), not explained as all zeros" {
             let net = Network.init 3 [ LayerSpec.Of(4, Activation.Tanh); LayerSpec.Of(1, Activation.Identity) ] 1L
             let row = [| 1.0; -2.0; 0.5 |]
