@@ -116,7 +116,7 @@ public static class ExplainCommand
         if (toleranceGiven)
             throw new UsageException("--tolerance goes with pipeline models, not linear models: a linear model's integrated gradients are exact, w_i (x_i - b_i), with no quadrature to stop");
         if (backendText is not null)
-            throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), computed directly");
+            throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), exact on either backend");
         var model = ModelFile.LoadLinear(modelPath);
         if (model.OutputSize != 1)
             throw new UsageException($"fnn explain takes linear models of one output (fnn linear's); {modelPath} has {model.OutputSize}");
