@@ -239,11 +239,6 @@ public static class ExplainCommand
             throw new ArgumentException($"fnn explain of a model with {(model.Scaling == Scaling.MinMax ? "min-max scaling" : "no scaling")} takes as baseline the mean of the rows explained (the model keeps no training mean), but {(data.Dropped.Count > 0 ? $"only 1 row of {dataName} is left after --missing {Names.Snake(data.Missing)} ({Report.Dropped(data)})" : $"{dataName} has only 1 row")}, so that mean is the row itself and every attribution would be 0: explain the row within a file of several rows (the training data, say, with the row added) and pick it with --row");
         if (row < 0 || row >= n) throw new UsageException($"--row {row} is outside the data's rows 0 .. {n - 1}");
         var values = Enumerable.Range(0, d).Select(j => x[row, j]).ToArray();
-        // --output probability given on a classifier whose loss gives no probabilities (mean squared error, hinge: fnn predict
-        // prints no p_ columns) would explain the class's score: refused, as --output on a regressor is, not ignored.
-        bool scores = model.IsClassifier && model.PredictProbabilities(Matrix(values)) is null;
-        if (outputGiven && probability && scores)
-            throw new UsageException($"--output probability: this model's loss ({Names.LossName(model.Loss)}) gives no class probabilities (fnn predict prints none), so it is explained by each class's score; leave out --output");
         int? target = null;
         if (className is not null)
         {
@@ -268,6 +263,12 @@ public static class ExplainCommand
             baselineText = $"the mean of the {Fmt.Count(n, "row")} of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
         }
         var e = model.Explain(values, method, target, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows);
+        // --output probability given on a classifier whose loss gives no probabilities (mean squared error, hinge: fnn predict
+        // prints no p_ columns) explained the class's score: refused, as --output on a regressor is, not ignored. (Asked once
+        // the row is explained, so that a row the model refuses is named as the explanation names it.)
+        bool scores = model.IsClassifier && model.PredictProbabilities(Matrix(values)) is null;
+        if (outputGiven && probability && scores)
+            throw new UsageException($"--output probability: this model's loss ({Names.LossName(model.Loss)}) gives no class probabilities (fnn predict prints none), so it is explained by each class's score; leave out --output");
         var written = new List<string>();
         if (plots is not null)
         {
