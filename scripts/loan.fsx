@@ -47,7 +47,7 @@ if decision <> 1 then failwith "the example applicant should be refused"
 // mean), per feature: each number is what that feature added to P(refused); they sum to
 // P(refused | you) - P(refused | average applicant), up to the reported gap.
 let why = Attribution.explainPipeline model AttributionOptions.Default None you
-printfn "\n%s: you %.3f, the average applicant %.3f, gap %.2g (%d gradient evaluations)" why.OutputName why.Output why.BaselineOutput why.Gap why.Attribution.Steps
+printfn "\n%s: you %.3f, the average applicant %.3f, gap %.2g (a rule of %d path nodes)" why.OutputName why.Output why.BaselineOutput why.Gap why.Attribution.Steps
 printfn "%-14s %10s %10s %12s" "feature" "you" "average" "attribution"
 for i in Array.sortByDescending (fun i -> abs why.Values.[i]) [| 0 .. names.Length - 1 |] do
     printfn "%-14s %10.2f %10.2f %+12.4f" why.Names.[i] why.Input.[i] why.Baseline.[i] why.Values.[i]

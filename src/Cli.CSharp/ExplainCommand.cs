@@ -23,6 +23,7 @@ public static class ExplainCommand
         double tolerance = o.Double("tolerance", DefaultTolerance);
         bool repeatsGiven = o.Has("repeats");
         int repeats = o.Int("repeats", 5);
+        bool seedGiven = o.Has("seed");
         long seed = o.Long("seed", 0);
         bool json = o.Flag("json");
         var plots = o.Get("plots");
@@ -55,6 +56,8 @@ public static class ExplainCommand
             throw new UsageException($"--tolerance is for --method integrated_gradients (the gap its quadrature stops at, relative to the output's scale); --method {method} takes none");
         if (repeatsGiven && method is "integrated_gradients" or "gradient_x_input")
             throw new UsageException($"--repeats is for --method permutation (shuffles per feature); --method {method} takes none");
+        if (seedGiven && method is "integrated_gradients" or "gradient_x_input")
+            throw new UsageException($"--seed is for --method permutation (the seed of its shuffles); --method {method} draws nothing at random and takes none");
         if (method is "permutation")
         {
             // Permutation importance scores the whole data against the target: no row, no class, no output to choose.
@@ -92,7 +95,7 @@ public static class ExplainCommand
                 // The model's columns as it reads them: text columns as their categories, missing cells kept for its imputer;
                 // the target column is not read (as fnn predict reads the rows), so --row counts every row.
                 var rows = dataPath is not null ? PredictCommand.ForModel(model, () => Dataset.LoadCsvForPrediction(dataPath, model, format)) : Dataset.Embedded(datasetName!);
-                return Row(w, model, rows, dataName, row, m, className, steps, tolerance, output == "probability", json, plots, backend);
+                return Row(w, model, rows, dataName, row, m, className, steps, tolerance, output == "probability", outputGiven, json, plots, backend);
         }
     }
 
@@ -113,7 +116,7 @@ public static class ExplainCommand
         if (toleranceGiven)
             throw new UsageException("--tolerance goes with pipeline models, not linear models: a linear model's integrated gradients are exact, w_i (x_i - b_i), with no quadrature to stop");
         if (backendText is not null)
-            throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), computed directly");
+            throw new UsageException("--backend goes with pipeline models, not linear models: a linear model's attributions are w_i (x_i - b_i), exact on either backend");
         var model = ModelFile.LoadLinear(modelPath);
         if (model.OutputSize != 1)
             throw new UsageException($"fnn explain takes linear models of one output (fnn linear's); {modelPath} has {model.OutputSize}");
@@ -226,7 +229,7 @@ public static class ExplainCommand
     }
 
     private static int Row(TextWriter w, Pipeline model, Dataset data, string dataName, int row, AttributionMethod method, string? className,
-        int? steps, double tolerance, bool probability, bool json, string? plots, Backend backend)
+        int? steps, double tolerance, bool probability, bool outputGiven, bool json, string? plots, Backend backend)
     {
         var x = model.FeaturesOf(data);
         int n = x.GetLength(0), d = x.GetLength(1);
@@ -260,6 +263,12 @@ public static class ExplainCommand
             baselineText = $"the mean of the {Fmt.Count(n, "row")} of {dataName}" + (how.Count > 0 ? ", " + string.Join(", ", how) : "");
         }
         var e = model.Explain(values, method, target, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows);
+        // --output probability given on a classifier whose loss gives no probabilities (mean squared error, hinge: fnn predict
+        // prints no p_ columns) explained the class's score: refused, as --output on a regressor is, not ignored. (Asked once
+        // the row is explained, so that a row the model refuses is named as the explanation names it.)
+        bool scores = model.IsClassifier && model.PredictProbabilities(Matrix(values)) is null;
+        if (outputGiven && probability && scores)
+            throw new UsageException($"--output probability: this model's loss ({Names.LossName(model.Loss)}) gives no class probabilities (fnn predict prints none), so it is explained by each class's score; leave out --output");
         var written = new List<string>();
         if (plots is not null)
         {
@@ -272,7 +281,7 @@ public static class ExplainCommand
                 var perClass = Enumerable.Range(0, model.ClassNames.Length)
                     .Select(c => model.Explain(values, method, c, null, steps, tolerance, probability: probability, backend: backend, baselineRows: baselineRows).Values.ToArray()).ToList();
                 var images = Path.Combine(plots, $"attributions-row-{row}-classes.png");
-                Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(probability ? "probability" : "logit")}", images, values);
+                Plots.AttributionImages(model.ClassNames, perClass, side, $"Row {row}: {Label(method)} of each class's {(scores ? "score" : probability ? "probability" : "logit")}", images, values);
                 written.Add(images);
             }
         }
@@ -328,6 +337,14 @@ public static class ExplainCommand
         w.WriteLine($"input gradients on the {e.Backend.ToString().ToLowerInvariant()} backend");
         foreach (var p in written) w.WriteLine($"plot: {p}");
         return 0;
+    }
+
+    /// <summary>One row as a 1 x d matrix.</summary>
+    private static double[,] Matrix(double[] row)
+    {
+        var m = new double[1, row.Length];
+        for (int j = 0; j < row.Length; j++) m[0, j] = row[j];
+        return m;
     }
 
     /// <summary>The value, or null when it is NaN or infinite (JSON has no such numbers).</summary>

@@ -57,8 +57,9 @@ public sealed class FeatureAttribution
     /// under <c>UnknownCategory.Zeros</c>; NaN is a missing cell, which the model fills as its imputer says).</summary>
     public IReadOnlyList<double> Input { get; }
 
-    /// <summary>The baseline (NaN for a text column under the default baseline: its categories' training
-    /// frequencies, which no single value states).</summary>
+    /// <summary>The baseline (NaN for a text column under the default baseline or baselineRows: its categories' frequencies,
+    /// which no single value states; NaN too where a given baseline's cell is missing, which the model fills as its imputer
+    /// says).</summary>
     public IReadOnlyList<double> Baseline { get; }
 
     /// <summary>What the output is ("P(species = setosa)", "output 0", ...).</summary>
@@ -76,8 +77,10 @@ public sealed class FeatureAttribution
     /// <summary>The completeness gap: the sum of the attributions minus (f(x) - f(baseline)).</summary>
     public double Gap { get; }
 
-    /// <summary>The output's scale, to which the tolerance is relative: the largest of |f(x)|, |f(baseline)|, |f| at the
-    /// path's nodes (integrated gradients) and the sum of the attributions' magnitudes.</summary>
+    /// <summary>The output's scale, to which the tolerance is relative, measured from the baseline's output: the largest of
+    /// |f(x) - f(baseline)|, |f - f(baseline)| at the path's nodes (integrated gradients) and the sum of the magnitudes of
+    /// the attributions to the model's inputs (for a pipeline, before a text column's one-hot inputs are summed into
+    /// <see cref="Values"/>). A constant added to f leaves it unchanged, as it leaves the attributions.</summary>
     public double Scale { get; }
 
     /// <summary>Integrated gradients: whether the quadrature met the tolerance, |<see cref="Gap"/>| &lt;= tolerance x
@@ -108,8 +111,8 @@ public sealed class FeatureAttribution
     public Backend Backend { get; }
 
     /// <summary>A table: f(x), f(baseline) and the gap, then feature, value, baseline, attribution (largest magnitude first).
-    /// A text column's value is its category, "(unseen)" for one the model never saw; a missing cell is "(missing)"; a
-    /// text column's default baseline is "(mean)" (its categories' training frequencies).</summary>
+    /// A text column's value is its category, "(unseen)" for one the model never saw; a missing cell is "(missing)", in a
+    /// numeric column's baseline too; a text column's default baseline is "(mean)" (its categories' frequencies).</summary>
     public override string ToString()
     {
         // C's %g, except that a negative zero (an attribution w_i (x_i - b_i) with a negative w_i and x_i = b_i) prints 0.
@@ -118,11 +121,13 @@ public sealed class FeatureAttribution
         var method = Method == AttributionMethod.IntegratedGradients ? "Integrated gradients" : "Gradient x input";
         // A text column's cell as its category (-1: a category the model never saw, under UnknownCategory.Zeros);
         // its default baseline (NaN) as the categories' mean. A missing input cell (NaN), which the model fills
-        // as its imputer says, is "(missing)" in any column.
+        // as its imputer says, is "(missing)" in any column, and in a numeric column's baseline (whose computed
+        // baselines, means of filled cells, are never NaN: a NaN there is a given baseline's missing cell).
+        bool Text(int j) => categories is { } c && j < c.Length && c[j].Length > 0;
         string Cell(int j, double v, bool baseline) =>
-            double.IsNaN(v) && !baseline ? "(missing)"
-            : categories is { } c && j < c.Length && c[j].Length > 0
-                ? (double.IsNaN(v) ? "(mean)" : v == -1.0 ? "(unseen)" : v >= 0 && v < c[j].Length ? c[j][(int)v] : N(v))
+            double.IsNaN(v) && (!baseline || !Text(j)) ? "(missing)"
+            : Text(j)
+                ? (double.IsNaN(v) ? "(mean)" : v == -1.0 ? "(unseen)" : v >= 0 && v < categories![j].Length ? categories[j][(int)v] : N(v))
                 : N(v);
         sb.AppendLine($"{method} of {OutputName}: f(x) = {N(Output)}, f(baseline) = {N(BaselineOutput)}, gap = {N(Gap, 3)} ({Steps} {(Steps == 1 ? "step" : "steps")})");
         int w = Math.Max(7, Names.Max(n => n.Length));
@@ -215,6 +220,12 @@ public static class Explanations
         ("explain the raw output, or its sigmoid for a binary logit.", "explain the raw output (softmax: false)."),
     };
 
+    /// <summary>The names "0", "1", ... of the classes a model of <paramref name="outputs"/> outputs predicts (two for one
+    /// output). From the model, not from the labels: the core refuses a label outside them, and a label such as 30,000,000
+    /// made 30 million names (1.5 GB, 3 s) before that refusal.</summary>
+    private static string[] ClassNames(int outputs) =>
+        Enumerable.Range(0, Math.Max(2, outputs)).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
     /// <summary>"1 output (index 0)" or "n outputs (0 .. n - 1)", as the core's messages of an output out of range say it.</summary>
     private static string OutputsText(int n) => n == 1 ? "1 output (index 0)" : $"{n} outputs (0 .. {n - 1})";
 
@@ -253,7 +264,8 @@ public static class Explanations
     /// model fills them, a text column one-hot, so its baseline is its categories' frequencies in these rows
     /// (<see cref="FeatureAttribution.Baseline"/> then holds NaN for it, and for a numeric column the mean used). Any
     /// scaler; not together with <paramref name="baseline"/>.</param>
-    /// <exception cref="ArgumentException">A row or baseline of the wrong width or with NaN or infinity, steps &lt; 1,
+    /// <exception cref="ArgumentException">A row or baseline of the wrong width, with an infinity, or with NaN (a missing cell)
+    /// when the model fills no missing values (a model that fills them takes it: <see cref="FeatureAttribution.Input"/>), steps &lt; 1,
     /// a class out of range, no baseline for a model without a standard scaler, baselineRows of the wrong width, without
     /// rows, with a cell the model cannot encode or together with a baseline (ParamName names which).</exception>
     public static FeatureAttribution Explain(this Pipeline pipeline, double[] row, AttributionMethod method = AttributionMethod.IntegratedGradients,
@@ -308,7 +320,9 @@ public static class Explanations
     /// <summary>The gradient, in raw units, of a pipeline's output with respect to each raw row of x (rows x features):
     /// the probability (or, with <paramref name="probability"/> false, the logit or score) of
     /// <paramref name="targetClass"/> (null: each row's predicted class), or a regressor's value in the target's units.</summary>
-    /// <exception cref="ArgumentException">x of the wrong width or with NaN (ParamName "x"), a class out of range ("targetClass").</exception>
+    /// <exception cref="ArgumentException">x of the wrong width, with an infinity, or with NaN when the model fills no missing
+    /// values (ParamName "x"; a missing cell the model fills has gradient 0), a class out of range ("targetClass"), a model with
+    /// text columns, whose category indices have no gradient ("pipeline": explain the row instead).</exception>
     public static double[,] InputGradient(this Pipeline pipeline, double[,] x, int? targetClass = null, bool probability = true,
         Backend backend = Backend.Auto)
     {
@@ -375,8 +389,7 @@ public static class Explanations
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(labels);
-        var classes = Math.Max(2, labels.Length == 0 ? 0 : labels.Max() + 1);
-        var target = FN.Target.NewClasses((int[])labels.Clone(), Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        var target = FN.Target.NewClasses((int[])labels.Clone(), ClassNames(network.OutputSize));
         return new(Errors.Run(() => FN.Importance.ofNetwork(network.Core, null, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 
@@ -416,8 +429,7 @@ public static class Explanations
         ArgumentNullException.ThrowIfNull(labels);
         // The C# convention for one output is -1/+1 (or 0/1); the core's classes are 0 and 1.
         var mapped = model.OutputSize == 1 ? labels.Select(l => l == -1 ? 0 : l).ToArray() : (int[])labels.Clone();
-        var classes = Math.Max(2, mapped.Length == 0 ? 0 : mapped.Max() + 1);
-        var target = FN.Target.NewClasses(mapped, Enumerable.Range(0, classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray());
+        var target = FN.Target.NewClasses(mapped, ClassNames(model.OutputSize));
         return new(Errors.Run(() => FN.Importance.ofLinearModel(model.Core, Interop.ToMatrix(x, nameof(x)), target, repeats, seed), ("target", nameof(labels))));
     }
 }

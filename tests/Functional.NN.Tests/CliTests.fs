@@ -1277,6 +1277,10 @@ let tests =
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "permutation"; "--steps"; "64" ] 2 [ "--steps is for --method integrated_gradients" ]) "" "nothing printed"
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; "gradient_x_input"; "--steps"; "64" ] 2 [ "--method gradient_x_input takes none" ]) "" "nothing printed"
                 Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--repeats"; "3" ] 2 [ "--repeats is for --method permutation" ]) "" "nothing printed"
+                // Review: --seed with a gradient method was silently ignored (the attributions draw nothing at random).
+                for methodName in [ "integrated_gradients"; "gradient_x_input" ] do
+                    Expect.equal (expectError dir [ "explain"; "--model"; "cls.fnn"; "--data"; "iris.csv"; "--method"; methodName; "--seed"; "3" ] 2
+                                      [ "--seed is for --method permutation"; sprintf "--method %s draws nothing at random" methodName ]) "" "nothing printed"
                 // Review: a loss that does not suit the target, and an unknown embedded data set, were data errors
                 // (exit 1) in the library's words; they are option mistakes, named in the command line's terms.
                 let out = expectError dir [ "train"; "--dataset"; "commute"; "--loss"; "cross_entropy" ] 2 [ "--loss cross_entropy is a classification loss"; "commute_min"; "--loss mse"; "--task classification" ]

@@ -198,6 +198,17 @@ let tests =
             expectArg "labels" [ "label -2"; "row 0"; "class 0 or 1" ] (fun () -> lm.PermutationImportance(x, [| -2; 1; 1; -1; 1; -1 |]) |> ignore)
             lm.PermutationImportance(x, [| -1; 1; 1; -1; 1; -1 |], 2, 1L) |> ignore
             expectArg "y" [ "5 values" ] (fun () -> lm.PermutationImportance(x, [| 1.0; 2.0; 3.0; 4.0; 5.0 |]) |> ignore)
+            // Review: the class names were made from the largest label, so a label of 10,000,000 built ten million names
+            // (about 500 MB) before the refusal (Int32.MaxValue - 1: two billion, out of memory). The refusal
+            // allocates little now: the bound, 50 MB, is a tenth of what the names took.
+            let allocated (f: unit -> unit) =
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                f ()
+                GC.GetAllocatedBytesForCurrentThread() - before
+            for call in [ (fun () -> expectArg "labels" [ "label 10000000"; "row 1"; "3 outputs" ] (fun () -> three.PermutationImportance(x, [| 0; 10000000; 2; 0; 1; 0 |]) |> ignore))
+                          (fun () -> expectArg "labels" [ "label 10000000"; "row 1"; "class 0 or 1" ] (fun () -> lm.PermutationImportance(x, [| 1; 10000000; 1; -1; 1; -1 |]) |> ignore)) ] do
+                let bytes = allocated call
+                Expect.isLessThan bytes 50_000_000L (sprintf "bytes allocated refusing a large label: %d" bytes)
         }
         test "feature names must fit x at fit time; target names are named targetNames" {
             let x = array2D [ [ 1.0; 2.0 ]; [ 2.0; 1.0 ]; [ 3.0; 5.0 ]; [ 4.0; 3.0 ] ]

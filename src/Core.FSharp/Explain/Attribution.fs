@@ -69,8 +69,10 @@ type AttributionOptions =
     member this.WithTolerance(t) = { this with Tolerance = t }
     /// A copy with another cap on the nodes per segment.
     member this.WithMaxSteps(m) = { this with MaxSteps = m }
-    /// A copy with a baseline.
-    member this.WithBaseline(b: float[]) = { this with Baseline = Some (Array.copy b) }
+    /// A copy with a baseline (a copy of it; null raises ArgumentNullException naming "baseline").
+    member this.WithBaseline(b: float[]) =
+        Check.notNull "baseline" b
+        { this with Baseline = Some (Array.copy b) }
     /// A copy that explains probabilities (true) or scores (false).
     member this.WithProbability(p) = { this with Probability = p }
     /// A copy whose input gradients run on another backend.
@@ -158,16 +160,26 @@ module FeatureMap =
     /// The table of a pipeline's network inputs: a numeric column's one input, a text column's
     /// one-hot inputs (one per category), each mapped to its original column.
     let ofPipeline (pipeline: Pipeline) : FeatureMap =
+        Check.notNull "pipeline" (box pipeline)
         let cats = pipeline.Preprocessor.Categories
         { Columns = Array.copy pipeline.FeatureNames
           ColumnOf = [| for j in 0 .. cats.Length - 1 do yield! Array.create (max 1 cats.[j].Length) j |] }
 
     /// The inputs of column c.
     let inputsOf (map: FeatureMap) (c: int) : int[] =
+        Check.notNull "map" (box map)
         map.ColumnOf |> Array.indexed |> Array.filter (fun (_, k) -> k = c) |> Array.map fst
 
-    /// Per-input values summed into their columns.
+    /// Per-input values summed into their columns. A table built as a record, not by `create`, is
+    /// checked as `create` checks it: an input's column index out of range raises ArgumentException
+    /// naming "map".
     let sum (map: FeatureMap) (values: float[]) : float[] =
+        Check.notNull "map" (box map)
+        Check.notNull "values" values
+        if isNull map.Columns || isNull map.ColumnOf then Check.fail "map" "map has a null Columns or ColumnOf; build it with FeatureMap.create."
+        map.ColumnOf |> Array.iteri (fun i c ->
+            if c < 0 || c >= map.Columns.Length then
+                Check.fail "map" (sprintf "map.ColumnOf[%d] = %d but there are %d columns." i c map.Columns.Length))
         if values.Length <> map.ColumnOf.Length then
             Check.fail "values" (sprintf "values has %d entries but the table has %d inputs." values.Length map.ColumnOf.Length)
         let s = Array.zeroCreate map.Columns.Length

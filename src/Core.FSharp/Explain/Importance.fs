@@ -121,7 +121,10 @@ module Importance =
 
     /// The permutations `permutation` uses: column by column, repeat by repeat, each drawn by
     /// Rng.permutation (Fisher-Yates) from one generator created from the seed.
+    /// Negative counts raise ArgumentException naming "columns", "rows" or "repeats".
     let permutationsFromSeed (columns: int) (rows: int) (repeats: int) (seed: int64) : int[][][] =
+        for name, v in [ "columns", columns; "rows", rows; "repeats", repeats ] do
+            if v < 0 then Check.fail name (sprintf "%s must be at least 0, but is %d." name v)
         let mutable rng = Rng.create seed
         Array.init columns (fun _ ->
             Array.init repeats (fun _ ->
@@ -156,10 +159,16 @@ module Importance =
         seeded true scorer score map x repeats seed
 
     /// The class of each row of scores: the argmax, or for one column class 1 when the score is
-    /// positive (a logit or margin).
+    /// positive (a logit or margin). A score that is NaN (no class), or scores with no columns,
+    /// raise ArgumentException naming "scores" and the row.
     let classesOfScores (scores: Matrix<float>) : int[] =
-        if scores.ColumnCount = 1 then Array.init scores.RowCount (fun i -> if scores.[i, 0] > 0.0 then 1 else 0)
-        else Mat.argmaxRows scores
+        Check.notNull "scores" (box scores)
+        if scores.ColumnCount = 1 then
+            Array.init scores.RowCount (fun i ->
+                let v = scores.[i, 0]
+                if Double.IsNaN v then Check.fail "scores" (sprintf "scores holds NaN at row %d; a NaN score has no class." i)
+                if v > 0.0 then 1 else 0)
+        else Mat.argmaxRowsNamed "scores" scores
 
     /// The default score of a model's outputs on a target (scikit-learn's default scorers):
     /// accuracy of `classesOfScores` for classes, R^2 (averaged over the columns) for values.
