@@ -719,6 +719,14 @@ let tests =
                 Expect.stringContains e.Message "g has shape 3x2" "G not square: its shape"
                 let e = argError (fun () -> NormalEquation.largestEigenvalue (Matrix<float>.Build.Dense(3, 2, 1.0)))
                 Expect.equal e.ParamName "m" "largestEigenvalue of a 3x2 matrix: ParamName"
+            testCase "PolynomialRegression.fit names x's shape as given when y has other rows (F# and C#)" <| fun () ->
+                // x is 10 x 1 (degree 3: 3 monomials). It said "y has shape 3x1 but x has shape 10x3", the monomials' shape.
+                let xs = Array.init 10 float
+                let e = argError (fun () -> PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance (col xs) (col [| 1.0; 2.0; 3.0 |]))
+                Expect.equal e.ParamName "y" "ParamName"
+                Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "x's own shape"
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, [| 1.0; 2.0; 3.0 |], 3))
+                Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "C#: x's own shape"
         ]
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])

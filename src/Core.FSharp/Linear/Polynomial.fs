@@ -200,9 +200,10 @@ module PolynomialRegression =
     /// fewer than m + 1 distinct values (its powers are then linearly dependent; the message names
     /// the input and its values) or when the rank test fails otherwise (the message names the
     /// monomial of the standardised inputs u_v = (x_v - c_v) / s_v that the design holds); (ParamName
-    /// "rankTolerance") for a tolerance outside (0, 1).
+    /// "rankTolerance") for a tolerance outside (0, 1); and first, (ParamName "x" or "y", with the
+    /// shapes of X and Y as given) when X or Y is empty or not finite or they have other row counts.
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
-        Mat.checkBatch "x" x
+        LinearModel.checkData x y
         NormalEquation.checkTolerance "rankTolerance" rankTolerance
         let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
         // The monomials and the intercept are columns + 1 unknowns: fewer samples cannot determine
@@ -243,7 +244,6 @@ module PolynomialRegression =
         let columnName j =
             if j = 0 then "the intercept column of ones"
             else sprintf "feature %d, %s of the standardised input%s %s" (j - 1) uNames.[j - 1] (if d = 1 then "" else "s") uDefinitions
-        LinearModel.checkData features y
         let theta = NormalEquation.leastSquaresCentred rankTolerance columnName features y
         LinearModel.checkFitFinite "y" theta
         { Degree = degree; Linear = LinearModel.ofStacked true names theta; Offset = offset; Scale = scale }
