@@ -727,6 +727,17 @@ let tests =
                 Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "x's own shape"
                 let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, [| 1.0; 2.0; 3.0 |], 3))
                 Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "C#: x's own shape"
+            testCase "PolynomialFeatures.names refuses no, null, blank and repeated input names; phi refuses no points" <| fun () ->
+                // Before: [| "a"; "a" |] gave "a", "a", "a^2", "a a", "a^2"; [| "a"; null |] gave "a", "", "a^2", "a ", "^2"; no
+                // names was ParamName "inputs" (a parameter names has not); phi of no points gave a 0 x 3 matrix, which
+                // monomials (and every fit) refuses. scikit-learn's get_feature_names_out: "a", "b", "a^2", "a b", "b^2".
+                Expect.equal (PolynomialFeatures.names 2 [| "a"; "b" |]) [| "a"; "b"; "a^2"; "a b"; "b^2" |] "valid names"
+                for bad, what in [ [| "a"; "a" |], "repeated"; [| "a"; null |], "null"; [| "a"; " " |], "blank"; [||], "none" ] do
+                    let e = argError (fun () -> PolynomialFeatures.names 2 bad)
+                    Expect.equal e.ParamName "inputNames" (what + ": ParamName")
+                let e = argError (fun () -> PolynomialFeatures.phi 2 [||])
+                Expect.equal e.ParamName "x" "phi of no points: ParamName"
+                Expect.stringContains e.Message "x is empty" "phi of no points"
         ]
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
