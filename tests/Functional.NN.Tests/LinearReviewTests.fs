@@ -719,6 +719,12 @@ let tests =
                 Expect.stringContains e.Message "g has shape 3x2" "G not square: its shape"
                 let e = argError (fun () -> NormalEquation.largestEigenvalue (Matrix<float>.Build.Dense(3, 2, 1.0)))
                 Expect.equal e.ParamName "m" "largestEigenvalue of a 3x2 matrix: ParamName"
+            testCase "LeastSquares.fit says 1 row and 1 feature in the singular (fnn linear shows this message)" <| fun () ->
+                // It said "x has 1 rows (samples) but the model has 2 unknowns (1 features and the intercept)".
+                let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (col [| 1.0 |]) (col [| 2.0 |]))
+                Expect.stringContains e.Message "x has 1 row (samples) but the model has 2 unknowns (1 feature and the intercept)" "singular"
+                let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (Matrix<float>.Build.Dense(2, 2, 1.0)) (col [| 1.0; 2.0 |]))
+                Expect.stringContains e.Message "x has 2 rows (samples) but the model has 3 unknowns (2 features and the intercept)" "plural"
             testCase "PolynomialRegression.fit names x's shape as given when y has other rows (F# and C#)" <| fun () ->
                 // x is 10 x 1 (degree 3: 3 monomials). It said "y has shape 3x1 but x has shape 10x3", the monomials' shape.
                 let xs = Array.init 10 float
