@@ -226,7 +226,8 @@ public static class PolynomialRegression
         new(Errors.Run(() => FL.PolynomialRegression.fit(degree, FL.NormalEquation.DefaultRankTolerance, Interop.ToMatrix(x, nameof(x)), LinearInterop.Column(y, nameof(y))), PolynomialNames, PolynomialWords));
 
     /// <summary>The notes' phi(x) = [1, x, ..., x^m] of each point, as rows.</summary>
-    /// <exception cref="ArgumentException">A degree whose m + 1 columns are more than <see cref="MaxColumns"/> (ParamName "degree").</exception>
+    /// <exception cref="ArgumentException">A degree whose m + 1 columns are more than <see cref="MaxColumns"/> (ParamName "degree");
+    /// no points, or a point that is not finite (ParamName "x").</exception>
     public static double[,] Phi(double[] x, int degree) => FL.PolynomialFeatures.phi(degree, LinearInterop.NotNull(x, nameof(x))).ToArray();
 
     /// <summary>All monomials of total degree 1 .. m of the columns of x, in scikit-learn's

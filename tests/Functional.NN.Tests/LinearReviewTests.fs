@@ -673,6 +673,78 @@ let tests =
             Expect.stringContains e.Message ": x1 = 1e+120 (standardised u1 = (x1 - 0.5) / 1 = 1e+120" "the input outside"
             Expect.isFalse (e.Message.Contains "x0 = ") "not the input inside"
             Expect.stringContains e.Message "The monomial u1^3 of the standardised inputs overflows" "the monomial"
+        testList "fifth review: the public solvers and feature maps refuse bad input by name" [
+            // NormalEquation's solvers are public (docs/linear-models.md names NormalEquation.ridge). Before, given data
+            // directly: y shorter than x was an IndexOutOfRangeException (leastSquaresCentred) or ParamName "a" from an
+            // internal reshape (ridgeLeastSquares); fewer rows than columns was "HouseholderQr needs n >= p" (ParamName
+            // "a"); NaN in x was reported as a rank-deficient design; NaN in y gave a matrix of NaN without a word; an
+            // empty x was an IndexOutOfRangeException; G and B of NormalEquation.ridge that did not match were an
+            // IndexOutOfRangeException or ArgumentOutOfRangeException ("column").
+            testCase "NormalEquation.leastSquares, leastSquaresCentred and ridgeLeastSquares check x and y first" <| fun () ->
+                let name = sprintf "c%d"
+                let x = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0 ]; [ 2.0; 1.0 ]; [ 3.0; 5.0 ] ])
+                let y3 = col [| 1.0; 2.0; 3.0 |]
+                let solvers : (string * (Matrix<float> -> Matrix<float> -> Matrix<float>)) list =
+                    [ "leastSquares", NormalEquation.leastSquares 1e-10 name
+                      "leastSquaresCentred", NormalEquation.leastSquaresCentred 1e-10 name
+                      "ridgeLeastSquares", NormalEquation.ridgeLeastSquares "lambda" "lambda = 0.1" 0.1 name ]
+                for what, solve in solvers do
+                    let e = argError (fun () -> solve x (col [| 1.0; 2.0 |]))
+                    Expect.equal e.ParamName "y" (what + ": rows, ParamName")
+                    Expect.stringContains e.Message "y has shape 2x1 but x has shape 3x2" (what + ": rows, both shapes")
+                    let e = argError (fun () -> solve (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; nan ]; [ 2.0; 1.0 ]; [ 3.0; 5.0 ] ])) y3)
+                    Expect.equal e.ParamName "x" (what + ": NaN in x, ParamName")
+                    Expect.stringContains e.Message "x holds NaN at row 0, column 1" (what + ": NaN in x, not a rank message")
+                    let e = argError (fun () -> solve x (col [| 1.0; nan; 3.0 |]))
+                    Expect.equal e.ParamName "y" (what + ": NaN in y, ParamName")
+                    Expect.stringContains e.Message "y holds NaN at row 1, column 0" (what + ": NaN in y, not a NaN solution")
+                    let e = argError (fun () -> solve (Matrix<float>.Build.Dense(0, 2)) (Matrix<float>.Build.Dense(0, 1)))
+                    Expect.equal e.ParamName "x" (what + ": empty, ParamName")
+                    Expect.stringContains e.Message "x is empty (shape 0x2)" (what + ": empty")
+                // Fewer rows than unknowns: 1 row for 2 columns; 2 rows for 2 columns and the intercept.
+                let e = argError (fun () -> NormalEquation.leastSquares 1e-10 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0 ] ])) (col [| 1.0 |]))
+                Expect.equal e.ParamName "x" "leastSquares n < p: ParamName"
+                Expect.stringContains e.Message "x has 1 row (samples) but least squares has 2 unknowns" "leastSquares n < p"
+                let e = argError (fun () -> NormalEquation.leastSquaresCentred 1e-10 name (Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 2.0 ]; [ 3.0; 1.0 ] ])) (col [| 1.0; 3.0 |]))
+                Expect.equal e.ParamName "x" "leastSquaresCentred n < d + 1: ParamName"
+                Expect.stringContains e.Message "x has 2 rows (samples) but least squares has 3 unknowns (the intercept and one weight per column of x, 2x2)" "leastSquaresCentred n < d + 1"
+            testCase "NormalEquation.ridge and largestEigenvalue check their matrices' shapes" <| fun () ->
+                let name = sprintf "c%d"
+                let g = Matrix<float>.Build.DenseOfArray(array2D [ [ 1.0; 0.5 ]; [ 0.5; 1.0 ] ])
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name g (col [| 1.0; 2.0; 3.0 |]))
+                Expect.equal e.ParamName "b" "B with other rows: ParamName"
+                Expect.stringContains e.Message "b has shape 3x1 but g has shape 2x2" "B with other rows: both shapes"
+                let e = argError (fun () -> NormalEquation.ridge 0.1 name (Matrix<float>.Build.Dense(3, 2, 1.0)) (col [| 1.0; 2.0; 3.0 |]))
+                Expect.equal e.ParamName "g" "G not square: ParamName"
+                Expect.stringContains e.Message "g has shape 3x2" "G not square: its shape"
+                let e = argError (fun () -> NormalEquation.largestEigenvalue (Matrix<float>.Build.Dense(3, 2, 1.0)))
+                Expect.equal e.ParamName "m" "largestEigenvalue of a 3x2 matrix: ParamName"
+            testCase "LeastSquares.fit says 1 row and 1 feature in the singular (fnn linear shows this message)" <| fun () ->
+                // It said "x has 1 rows (samples) but the model has 2 unknowns (1 features and the intercept)".
+                let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (col [| 1.0 |]) (col [| 2.0 |]))
+                Expect.stringContains e.Message "x has 1 row (samples) but the model has 2 unknowns (1 feature and the intercept)" "singular"
+                let e = argError (fun () -> LeastSquares.fit LeastSquaresOptions.Default (Matrix<float>.Build.Dense(2, 2, 1.0)) (col [| 1.0; 2.0 |]))
+                Expect.stringContains e.Message "x has 2 rows (samples) but the model has 3 unknowns (2 features and the intercept)" "plural"
+            testCase "PolynomialRegression.fit names x's shape as given when y has other rows (F# and C#)" <| fun () ->
+                // x is 10 x 1 (degree 3: 3 monomials). It said "y has shape 3x1 but x has shape 10x3", the monomials' shape.
+                let xs = Array.init 10 float
+                let e = argError (fun () -> PolynomialRegression.fit 3 NormalEquation.DefaultRankTolerance (col xs) (col [| 1.0; 2.0; 3.0 |]))
+                Expect.equal e.ParamName "y" "ParamName"
+                Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "x's own shape"
+                let e = argError (fun () -> FunctionalNN.PolynomialRegression.Fit(xs, [| 1.0; 2.0; 3.0 |], 3))
+                Expect.stringContains e.Message "y has shape 3x1 but x has shape 10x1" "C#: x's own shape"
+            testCase "PolynomialFeatures.names refuses no, null, blank and repeated input names; phi refuses no points" <| fun () ->
+                // Before: [| "a"; "a" |] gave "a", "a", "a^2", "a a", "a^2"; [| "a"; null |] gave "a", "", "a^2", "a ", "^2"; no
+                // names was ParamName "inputs" (a parameter names has not); phi of no points gave a 0 x 3 matrix, which
+                // monomials (and every fit) refuses. scikit-learn's get_feature_names_out: "a", "b", "a^2", "a b", "b^2".
+                Expect.equal (PolynomialFeatures.names 2 [| "a"; "b" |]) [| "a"; "b"; "a^2"; "a b"; "b^2" |] "valid names"
+                for bad, what in [ [| "a"; "a" |], "repeated"; [| "a"; null |], "null"; [| "a"; " " |], "blank"; [||], "none" ] do
+                    let e = argError (fun () -> PolynomialFeatures.names 2 bad)
+                    Expect.equal e.ParamName "inputNames" (what + ": ParamName")
+                let e = argError (fun () -> PolynomialFeatures.phi 2 [||])
+                Expect.equal e.ParamName "x" "phi of no points: ParamName"
+                Expect.stringContains e.Message "x is empty" "phi of no points"
+        ]
         testCase "second review: R^2 of a single row is NaN, as documented (scikit-learn's r2_score: NaN with a warning)" <| fun () ->
             let m = FunctionalNN.LinearRegression.Fit(array2D [ [ 1.0 ]; [ 2.0 ]; [ 3.0 ] ], [| 1.0; 2.0; 3.5 |])
             Expect.isTrue (Double.IsNaN (m.R2(array2D [ [ 1.0 ] ], [| 1.0 |]))) "LinearModel.R2"

@@ -65,7 +65,11 @@ module NormalEquation =
     /// avoid both. The flush changes the result by at most n 1e-150 s (Weyl), against a largest
     /// eigenvalue of at least s (the largest entry of a PSD matrix is on its diagonal). The result
     /// is infinite when it lies beyond the double range.
+    /// Raises ArgumentException (ParamName "m") for an empty or non-square matrix.
     let largestEigenvalue (m: Matrix<float>) : float =
+        Mat.checkShape "m" m
+        if m.RowCount <> m.ColumnCount then
+            Check.fail "m" (sprintf "m has shape %s; an eigenvalue needs a square matrix." (Mat.shapeOf m))
         let s = Mat.maxAbs m
         if s = 0.0 then 0.0
         else
@@ -170,15 +174,26 @@ module NormalEquation =
         let c = m.[0, k]
         if m.Column(k).ForAll(fun v -> v = c) then Some c else None
 
+    /// Checks the data of a solver: X and Y non-empty and finite with the same number of rows
+    /// (LinearModel.checkData: ParamName "x" or "y", both shapes), and, for least squares, at least
+    /// `unknowns` rows (ParamName "x": with fewer, X^T X has rank at most n and is singular).
+    let private checkSystem (unknowns: int) (what: string) (x: Matrix<float>) (y: Matrix<float>) =
+        LinearModel.checkData x y
+        if x.RowCount < unknowns then
+            Check.fail "x" (sprintf "x has %d row%s (samples) but least squares has %d unknowns (%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove columns, or use ridge regression (Ridge.fit with lambda > 0)." x.RowCount (if x.RowCount = 1 then "" else "s") unknowns what (Check.shape unknowns unknowns) x.RowCount)
+
     /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
     /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
     /// Q^T Y applied by panels, then back substitution with R). `columnName j` names
     /// column j of the design for the message (for example "feature 0, distance_km" or "the
     /// intercept column of ones"). Raises ArgumentException (ParamName "x") that says which
     /// column is dependent and points to ridge regression when the rank test fails, and
-    /// (ParamName "tolerance") for a tolerance that is not in (0, 1) (see checkTolerance).
-    let leastSquares (tolerance: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
-        leastSquaresWith tolerance columnName (constantColumn design) design y
+    /// (ParamName "tolerance") for a tolerance that is not in (0, 1) (see checkTolerance); first,
+    /// for X or Y empty or not finite or with other row counts (ParamName "x" or "y", both shapes),
+    /// and for fewer rows than columns (ParamName "x").
+    let leastSquares (tolerance: float) (columnName: int -> string) (x: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        checkSystem x.ColumnCount (sprintf "one per column of x, %s" (Mat.shapeOf x)) x y
+        leastSquaresWith tolerance columnName (constantColumn x) x y
 
     /// The column means of m (n x c) scaled by 2^-e_j (column j's entries scaled to below 1 in size,
     /// see columnExponents): the scaled columns (column-major, a new array) and their means, each
@@ -232,7 +247,10 @@ module NormalEquation =
     /// weights are scaled back at the end. The messages name the caller's columns: design column 0
     /// is the intercept column of ones, column j + 1 is feature j; a constant feature (a column of
     /// zeros once centred) is reported as constant, with its value, a multiple of the intercept column.
+    /// X or Y empty or not finite or with other row counts, or fewer rows than d + 1, raise
+    /// ArgumentException (ParamName "x" or "y") before anything is computed, as for leastSquares.
     let leastSquaresCentred (tolerance: float) (columnName: int -> string) (x: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        checkSystem (x.ColumnCount + 1) (sprintf "the intercept and one weight per column of x, %s" (Mat.shapeOf x)) x y
         checkTolerance "tolerance" tolerance
         let n = x.RowCount
         let d = x.ColumnCount
@@ -464,7 +482,15 @@ module NormalEquation =
     /// (lambda = alpha / n = 0.0125)"); the message ends "or increase `lambdaName`". A G or B that is
     /// not finite (features of about 1e154 or more) raises ArgumentException (ParamName "x" or "y")
     /// naming the design column (and target column) of the first such entry.
+    /// G must be a non-empty square p x p matrix and B have p rows and at least one column
+    /// (ParamName "g" or "b", with both shapes).
     let ridgeNamed (lambdaName: string) (lambdaText: string) (lambda: float) (columnName: int -> string) (g: Matrix<float>) (b: Matrix<float>) : Matrix<float> =
+        Mat.checkShape "g" g
+        Mat.checkShape "b" b
+        if g.RowCount <> g.ColumnCount then
+            Check.fail "g" (sprintf "g has shape %s, but X^T X / n is square (p x p, p the number of design columns)." (Mat.shapeOf g))
+        if b.RowCount <> g.RowCount then
+            Check.fail "b" (sprintf "b has shape %s but g has shape %s; X^T Y / n has one row per design column (p x k)." (Mat.shapeOf b) (Mat.shapeOf g))
         checkPenalty lambdaName lambdaText lambda
         checkNormalEquation lambda columnName g b
         let s, bs, r = equilibrate lambda g b
@@ -540,7 +566,11 @@ module NormalEquation =
     ///   nearly duplicated columns the QR's actual error is usually far smaller (their rounding
     ///   errors are nearly equal and cancel in their difference). Its error does not grow with n as
     ///   the rounding of X^T X does.
+    ///
+    /// X or Y empty or not finite, or with other row counts, raise ArgumentException (ParamName "x"
+    /// or "y", both shapes) before anything is computed.
     let ridgeLeastSquares (lambdaName: string) (lambdaText: string) (lambda: float) (columnName: int -> string) (design: Matrix<float>) (y: Matrix<float>) : Matrix<float> =
+        LinearModel.checkData design y
         checkPenalty lambdaName lambdaText lambda
         let n = design.RowCount
         let p = design.ColumnCount

@@ -63,12 +63,14 @@ module PolynomialFeatures =
 
     /// The notes' phi of one input: the n x (m + 1) matrix [1, x, x^2, ..., x^m], the constant
     /// column included (fit it with FitIntercept = false, or the constant appears twice). Raises
-    /// ArgumentException (ParamName "degree") when m + 1 is above MaxColumns.
+    /// ArgumentException (ParamName "degree") when m + 1 is above MaxColumns, and (ParamName "x")
+    /// for no points or a point that is not finite.
     let phi (degree: int) (x: float[]) : Matrix<float> =
         checkDegree degree
         if degree >= MaxColumns then
             Check.fail "degree" (sprintf "degree is %d, which gives %d columns, more than the %d a polynomial map builds." degree (int64 degree + 1L) MaxColumns)
         Check.notNull "x" x
+        if x.Length = 0 then Check.fail "x" "x is empty; phi needs at least one point (as monomials needs at least one row)."
         Check.finite2D "x" 1 x.Length (fun _ j -> x.[j])
         checkSize degree x.Length (degree + 1)
         let m = Matrix<float>.Build.Dense(x.Length, degree + 1, fun i j -> pown x.[i] j)
@@ -153,9 +155,16 @@ module PolynomialFeatures =
     let monomials (degree: int) (x: Matrix<float>) : Matrix<float> =
         monomialsWith (fun i e -> sprintf "The monomial %s overflows the double range at row %d of x (shape %s): the monomials cannot be built. Scale x first (for example to [-1, 1])." (monomialName "x" e) i (Mat.shapeOf x)) degree x
 
-    /// Names of the monomials ("x0", "x0^2", "x0 x1") from the names of the inputs.
+    /// Names of the monomials ("x0", "x0^2", "x0 x1") from the names of the inputs, as scikit-learn's
+    /// PolynomialFeatures.get_feature_names_out names them. Raises ArgumentException (ParamName
+    /// "inputNames") for no names, a null or blank name, or a name given twice (the monomials' names
+    /// would be blank, such as "^2", or repeated, so that they would not say which column is which).
     let names (degree: int) (inputNames: string[]) : string[] =
-        Check.notNull "inputNames" inputNames
+        Check.distinctNames "inputNames" inputNames
+        if inputNames.Length = 0 then
+            Check.fail "inputNames" "inputNames is empty; give one name per input (at least one)."
+        inputNames |> Array.iteri (fun v n ->
+            if String.IsNullOrWhiteSpace n then Check.fail "inputNames" (sprintf "inputNames[%d] is blank; every input needs a name for the monomials' names." v))
         exponents degree inputNames.Length
         |> Array.map (fun e ->
             e
@@ -200,9 +209,10 @@ module PolynomialRegression =
     /// fewer than m + 1 distinct values (its powers are then linearly dependent; the message names
     /// the input and its values) or when the rank test fails otherwise (the message names the
     /// monomial of the standardised inputs u_v = (x_v - c_v) / s_v that the design holds); (ParamName
-    /// "rankTolerance") for a tolerance outside (0, 1).
+    /// "rankTolerance") for a tolerance outside (0, 1); and first, (ParamName "x" or "y", with the
+    /// shapes of X and Y as given) when X or Y is empty or not finite or they have other row counts.
     let fit (degree: int) (rankTolerance: float) (x: Matrix<float>) (y: Matrix<float>) : PolynomialModel =
-        Mat.checkBatch "x" x
+        LinearModel.checkData x y
         NormalEquation.checkTolerance "rankTolerance" rankTolerance
         let columns = PolynomialFeatures.checkColumns degree x.ColumnCount
         // The monomials and the intercept are columns + 1 unknowns: fewer samples cannot determine
@@ -243,7 +253,6 @@ module PolynomialRegression =
         let columnName j =
             if j = 0 then "the intercept column of ones"
             else sprintf "feature %d, %s of the standardised input%s %s" (j - 1) uNames.[j - 1] (if d = 1 then "" else "s") uDefinitions
-        LinearModel.checkData features y
         let theta = NormalEquation.leastSquaresCentred rankTolerance columnName features y
         LinearModel.checkFitFinite "y" theta
         { Degree = degree; Linear = LinearModel.ofStacked true names theta; Offset = offset; Scale = scale }
