@@ -10,13 +10,6 @@ using Functional.NN.Kernels;
 namespace Functional.NN.Bench
 {
     /// <summary>
-    /// The FMA peak: on every worker thread at once (as many threads as <see cref="WorkerPool.Threads"/>,
-    /// started together at a barrier), ten independent chains of 512-bit FMAs (256-bit where 512 is
-    /// not accelerated), so that neither the FMA latency nor anything but the FMA pipes limits them.
-    /// GFLOP/s = threads x iterations x 10 chains x lanes x 2 / (wall time from the common start to
-    /// the last thread's end).
-    /// </summary>
-    /// <summary>
     /// The time a cache line takes to go from one core to another and back: this thread and one
     /// other spinning thread pass a counter between two cache lines of their own for a few
     /// milliseconds. On the hosts of bench/README.md it takes one of three values for seconds at a
@@ -105,6 +98,13 @@ namespace Functional.NN.Bench
         }
     }
 
+    /// <summary>
+    /// The FMA peak: on every worker thread at once (as many threads as <see cref="WorkerPool.Threads"/>,
+    /// started together at a barrier), ten independent chains of 512-bit FMAs (256-bit where 512 is
+    /// not accelerated), so that neither the FMA latency nor anything but the FMA pipes limits them.
+    /// GFLOP/s = threads x iterations x 10 chains x lanes x 2 / (wall time from the common start to
+    /// the last thread's end).
+    /// </summary>
     internal static class PeakProbe
     {
         private const int Chains = 10;

@@ -199,7 +199,7 @@ var doc = new JsonObject
                 "for W4 Functional.NN's GFLOP/s over OpenBLAS's (numpy). percent_of_peak: the item's GFLOP/s over the probe's peak of its precision " +
                 "(W1 and U2 count 1,007,104 flops per sample: forward, dW, and dX for every layer but the first); " +
                 "percent_of_peak_best: the best sample's GFLOP/s over the same peak (both the fastest of the run). " +
-"Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU. " +
+                "Medians over all rounds; sides alternate within each round; with settle, each side starts only once the other process has stopped using CPU. " +
                 "core_round_trip_ns: a cache line's trip between two cores and back, probed before and after each sample of the epoch workloads (the larger kept); " +
                 "by_placement: near (round trip from core_round_trip_shared_core_below_ns to core_round_trip_far_above_ns), far (above), shared core (below: two hardware threads of one core), " +
                 "each with the samples met in it, each side's median and their ratio (bench/README.md).",
@@ -225,8 +225,8 @@ namespace Functional.NN.Bench
         public bool HasPeer { get; } = peer;
         private readonly List<double> _ours = new(), _peer = new();
         // The cores' round trip (LatencyProbe) around each sample of an epoch workload: the larger
-        // of the probes just before and just after it, so that a sample counts as the slow mode's
-        // if the host was in it at either end.
+        // of the probes just before and just after it, so that a sample counts as met far apart
+        // if the cores were far apart at either end (NaN, in no placement, if a probe found none).
         private readonly List<double> _oursTrip = new(), _peerTrip = new();
         private bool ProbesTrip => Workload.StartsWith("U2", StringComparison.Ordinal) || Workload is "W1" or "W1-api";
 
