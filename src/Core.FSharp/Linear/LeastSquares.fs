@@ -39,7 +39,8 @@ module LeastSquares =
     let internal checkEnoughSamples (n: int) (d: int) (intercept: bool) =
         let p = d + (if intercept then 1 else 0)
         if n < p then
-            Check.fail "x" (sprintf "x has %d row%s (samples) but the model has %d unknowns (%d feature%s%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove features, or use ridge regression (Ridge.fit with lambda > 0), whose matrix X^T X / n + lambda I is always invertible." n (if n = 1 then "" else "s") p d (if d = 1 then "" else "s") (if intercept then " and the intercept" else "") (Check.shape p p) n)
+            let what = sprintf "%d feature%s%s" d (if d = 1 then "" else "s") (if intercept then " and the intercept" else "")
+            NormalEquation.checkEnoughRows n p "the model" what "features" ", whose matrix X^T X / n + lambda I is always invertible"
 
     /// Fits W (and b) minimising 1/(2n) ||X W + 1 b - Y||^2 for X (n x d, one sample per row)
     /// and Y (n x k). With FitIntercept this is the notes' design [1 X] (the column of ones), solved

@@ -174,13 +174,20 @@ module NormalEquation =
         let c = m.[0, k]
         if m.Column(k).ForAll(fun v -> v = c) then Some c else None
 
+    /// Raises ArgumentException (ParamName "x") when n rows (samples) are fewer than `unknowns`
+    /// (`what` lists them): X^T X then has rank at most n and is singular. `solver` says whose
+    /// unknowns ("least squares", "the model"), `change` what to remove ("columns", "features"),
+    /// `ridgeRemark` ends the advice to use ridge regression ("" or a clause).
+    let internal checkEnoughRows (n: int) (unknowns: int) (solver: string) (what: string) (change: string) (ridgeRemark: string) =
+        if n < unknowns then
+            Check.fail "x" (sprintf "x has %d row%s (samples) but %s has %d unknowns (%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove %s, or use ridge regression (Ridge.fit with lambda > 0)%s." n (if n = 1 then "" else "s") solver unknowns what (Check.shape unknowns unknowns) n change ridgeRemark)
+
     /// Checks the data of a solver: X and Y non-empty and finite with the same number of rows
     /// (LinearModel.checkData: ParamName "x" or "y", both shapes), and, for least squares, at least
-    /// `unknowns` rows (ParamName "x": with fewer, X^T X has rank at most n and is singular).
+    /// `unknowns` rows (checkEnoughRows).
     let private checkSystem (unknowns: int) (what: string) (x: Matrix<float>) (y: Matrix<float>) =
         LinearModel.checkData x y
-        if x.RowCount < unknowns then
-            Check.fail "x" (sprintf "x has %d row%s (samples) but least squares has %d unknowns (%s): with fewer samples than unknowns X^T X (%s) has rank at most %d, so it is singular and least squares has no unique solution. Add samples, remove columns, or use ridge regression (Ridge.fit with lambda > 0)." x.RowCount (if x.RowCount = 1 then "" else "s") unknowns what (Check.shape unknowns unknowns) x.RowCount)
+        checkEnoughRows x.RowCount unknowns "least squares" what "columns" ""
 
     /// The least-squares solution W of min ||X W - Y||^2 (X^T X W = X^T Y) for a design X (n x p,
     /// n >= p) and targets Y (n x k), by one blocked Householder QR factorisation of X (HouseholderQr:
